@@ -1,0 +1,36 @@
+//! Single-neuron simulation throughput (neuron-steps/s) for every method.
+//!
+//! `cargo bench --bench simulate`. HH at 10 uA/cm^2 for 100 ms at dt = 0.01 ms (10^4 steps),
+//! spikes only. Divan reports items/s, where one item is one neuron-step.
+
+use divan::{Bencher, counter::ItemsCount};
+use excitable::model::Model;
+use excitable::simulate::{self, EulerOrder, Method, Record, Settings, Tolerances};
+use excitable::stimulus::Stimulus;
+
+fn main() {
+    divan::main();
+}
+
+const METHODS: [&str; 4] = ["euler", "exp-euler", "rk4", "dopri5"];
+
+#[divan::bench(args = METHODS)]
+fn hh_single_neuron(bencher: Bencher, method: &str) {
+    let model = Model::builtin("hh").unwrap();
+    let y0 = model.resting_state().unwrap();
+    let method = Method::parse(method, EulerOrder::Simultaneous, Tolerances::default()).unwrap();
+    let s = Settings {
+        t_max: 100.0,
+        dt: 0.01,
+        method,
+        record: Record::SpikesOnly,
+        threshold_mv: 0.0,
+    };
+    let stim = Stimulus::constant(10.0);
+    bencher.counter(ItemsCount::new(10_000usize)).bench(|| {
+        simulate::run(&model, &stim, &y0, &s)
+            .unwrap()
+            .spikes_ms
+            .len()
+    });
+}

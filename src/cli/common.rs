@@ -1,0 +1,89 @@
+//! Arguments shared by several subcommands: choosing a model and overriding its parameters.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use excitable::model::{Model, params::parse_assignments};
+use std::path::PathBuf;
+
+/// Which model, and which parameters to change.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// Built-in model: hh, hh-1952, hh-ca, lif (see `excitable models`).
+    #[arg(long, default_value = "hh", conflicts_with = "model_file")]
+    pub model: String,
+    /// A TOML model file instead of a built-in model.
+    #[arg(long, value_name = "FILE")]
+    pub model_file: Option<PathBuf>,
+    /// Override a parameter: `--set g_l=0.03` (repeatable, or comma-separated).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl ModelArgs {
+    /// The model with every override applied and checked.
+    pub fn load(&self) -> Result<Model> {
+        let mut model = match &self.model_file {
+            Some(path) => Model::from_file(path)?,
+            None => Model::builtin(&self.model)?,
+        };
+        for text in &self.set {
+            for (name, value) in parse_assignments(text)? {
+                model
+                    .set(&name, value)
+                    .with_context(|| format!("--set {text}"))?;
+            }
+        }
+        Ok(model)
+    }
+
+    /// `name = value unit` for every parameter that differs from the model's default.
+    pub fn overrides(&self, model: &Model) -> Vec<String> {
+        let default = match &self.model_file {
+            Some(p) => Model::from_file(p).ok(),
+            None => Model::builtin(&self.model).ok(),
+        };
+        let Some(default) = default else {
+            return vec![];
+        };
+        model
+            .params()
+            .iter()
+            .zip(default.params().iter())
+            .filter(|(a, b)| a.value != b.value)
+            .map(|(a, _)| format!("{} = {} {}", a.name, a.value, a.unit))
+            .collect()
+    }
+}
+
+/// Parse a list of numbers: `1,2,3`, or `A:B:STEP` (inclusive of B up to rounding).
+pub fn parse_number_list(text: &str) -> Result<Vec<f64>> {
+    let bad = || anyhow::anyhow!("'{text}': expected numbers separated by commas, or FROM:TO:STEP");
+    if text.contains(':') {
+        let parts: Vec<f64> = text
+            .split(':')
+            .map(|s| s.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad())?;
+        let [a, b, step] = parts[..] else {
+            return Err(bad());
+        };
+        if !(a.is_finite() && b.is_finite() && step.is_finite() && step > 0.0 && b >= a) {
+            anyhow::bail!("'{text}': need FROM <= TO and STEP > 0, all finite");
+        }
+        let n = ((b - a) / step + 1e-9).floor() as usize;
+        if n > 10_000_000 {
+            anyhow::bail!("'{text}': more than 10^7 values");
+        }
+        Ok((0..=n).map(|k| a + k as f64 * step).collect())
+    } else {
+        let v: Vec<f64> = text
+            .split(',')
+            .map(|s| s.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad())?;
+        if v.iter().any(|x| !x.is_finite()) {
+            anyhow::bail!("'{text}': values must be finite");
+        }
+        Ok(v)
+    }
+}

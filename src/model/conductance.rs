@@ -1,0 +1,216 @@
+//! Conductance-based models: one data structure for the built-ins and for user model files.
+//!
+//! A model is a membrane capacitance, a list of ionic currents `g * prod(gate^power) * (V - E)`
+//! and a list of gates with first-order kinetics. The state vector is `[V, gate_1, gate_2, …]`.
+//! The right-hand side [`ConductanceModel::rhs`] is generic over [`Scalar`], so simulation (f64)
+//! and analysis (dual numbers for exact derivatives) read the same equations.
+//!
+//! Sign convention: `C dV/dt = I_ext - sum_j I_j`, currents in uA/cm^2, positive outward.
+
+use super::params::ParamSet;
+use super::rates::RateFn;
+use super::scalar::Scalar;
+use crate::error::ModelError;
+use serde::{Deserialize, Serialize};
+
+/// How a gate relaxes: by opening/closing rates or by steady state and time constant.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Kinetics {
+    /// `dx/dt = phi * (alpha(V) (1 - x) - beta(V) x)`, rates in 1/ms.
+    AlphaBeta { alpha: RateFn, beta: RateFn },
+    /// `dx/dt = phi * (inf(V) - x) / tau(V)`, `inf` dimensionless, `tau` in ms.
+    InfTau { inf: RateFn, tau: RateFn },
+}
+
+/// A gating variable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gate {
+    pub name: String,
+    pub kinetics: Kinetics,
+}
+
+impl Gate {
+    /// Steady state `x_inf(V)` and time constant `tau_x(V)` (ms, before the temperature factor).
+    #[inline]
+    pub fn inf_tau<T: Scalar>(&self, v: T) -> (T, T) {
+        match &self.kinetics {
+            Kinetics::AlphaBeta { alpha, beta } => {
+                let a = alpha.eval(v);
+                let s = a + beta.eval(v);
+                (a / s, s.recip())
+            }
+            Kinetics::InfTau { inf, tau } => (inf.eval(v), tau.eval(v)),
+        }
+    }
+
+    /// `dx/dt` at temperature factor 1.
+    #[inline]
+    pub fn derivative<T: Scalar>(&self, v: T, x: T) -> T {
+        match &self.kinetics {
+            Kinetics::AlphaBeta { alpha, beta } => alpha.eval(v) * (-x + 1.0) - beta.eval(v) * x,
+            Kinetics::InfTau { inf, tau } => (inf.eval(v) - x) / tau.eval(v),
+        }
+    }
+
+    fn rates(&self) -> Vec<&RateFn> {
+        match &self.kinetics {
+            Kinetics::AlphaBeta { alpha, beta } => vec![alpha, beta],
+            Kinetics::InfTau { inf, tau } => vec![inf, tau],
+        }
+    }
+}
+
+/// An ionic current `g * prod(gate^power) * (V - E)`; `g` and `E` are parameter indices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Current {
+    pub name: String,
+    /// Index of the maximal conductance parameter (mS/cm^2).
+    pub g: usize,
+    /// Index of the reversal potential parameter (mV).
+    pub e: usize,
+    /// (gate index, integer power) factors.
+    pub gates: Vec<(usize, i32)>,
+}
+
+/// A single-compartment conductance-based model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConductanceModel {
+    pub name: String,
+    pub description: String,
+    pub params: ParamSet,
+    pub gates: Vec<Gate>,
+    pub currents: Vec<Current>,
+    /// Index of `c_m` (uF/cm^2).
+    pub c_m: usize,
+    /// Index of `phi`, the temperature factor multiplying every gate rate.
+    pub phi: usize,
+    /// Default spike-detection threshold (mV).
+    pub threshold_mv: f64,
+    /// Voltage range (mV) searched for equilibria.
+    pub v_search_mv: (f64, f64),
+}
+
+impl ConductanceModel {
+    /// Number of state variables (V plus the gates).
+    pub fn dim(&self) -> usize {
+        1 + self.gates.len()
+    }
+
+    /// `["v", gate names…]`.
+    pub fn var_names(&self) -> Vec<String> {
+        std::iter::once("v".to_string())
+            .chain(self.gates.iter().map(|g| g.name.clone()))
+            .collect()
+    }
+
+    /// Total ionic current (uA/cm^2) at state `y`, outward positive.
+    #[inline]
+    pub fn ionic_current<T: Scalar>(&self, p: &[T], y: &[T]) -> T {
+        let v = y[0];
+        let mut total = T::from(0.0);
+        for c in &self.currents {
+            total += self.conductance(p, y, c) * (v - p[c.e]);
+        }
+        total
+    }
+
+    /// Open conductance of one current (mS/cm^2) at state `y`.
+    #[inline]
+    pub fn conductance<T: Scalar>(&self, p: &[T], y: &[T], c: &Current) -> T {
+        let mut g = p[c.g];
+        for &(gi, power) in &c.gates {
+            g *= y[1 + gi].powi(power);
+        }
+        g
+    }
+
+    /// The right-hand side `dy/dt` (mV/ms and 1/ms) at state `y`, parameters `p` (values in
+    /// [`ParamSet`] order) and injected current `i_ext` (uA/cm^2).
+    #[inline]
+    pub fn rhs<T: Scalar>(&self, p: &[T], y: &[T], i_ext: T, dy: &mut [T]) {
+        dy[0] = (i_ext - self.ionic_current(p, y)) / p[self.c_m];
+        let v = y[0];
+        let phi = p[self.phi];
+        for (k, gate) in self.gates.iter().enumerate() {
+            dy[1 + k] = gate.derivative(v, y[1 + k]) * phi;
+        }
+    }
+
+    /// The state with voltage `v` and every gate at its steady state for that voltage.
+    pub fn state_at_v(&self, v: f64) -> Vec<f64> {
+        std::iter::once(v)
+            .chain(self.gates.iter().map(|g| g.inf_tau(v).0))
+            .collect()
+    }
+
+    /// Net current `i_ext - I_ion(V, gates at steady state)`: its zeros are the equilibria.
+    pub fn steady_state_balance<T: Scalar>(&self, p: &[T], v: T, i_ext: T) -> T {
+        let mut y = Vec::with_capacity(self.dim());
+        y.push(v);
+        y.extend(self.gates.iter().map(|g| g.inf_tau(v).0));
+        i_ext - self.ionic_current(p, &y)
+    }
+
+    /// Voltages (mV) of all equilibria at current `i_ext` inside `v_search_mv`, ascending.
+    ///
+    /// With every gate at steady state the equilibria are the zeros of one function of V. They
+    /// are bracketed on a 0.25 mV grid and refined by bisection to machine precision, so two
+    /// equilibria closer than 0.25 mV can be missed (the rest-state analysis refines further).
+    pub fn equilibrium_voltages(&self, i_ext: f64) -> Vec<f64> {
+        let p = self.params.values();
+        let f = |v: f64| self.steady_state_balance(&p, v, i_ext);
+        let (lo, hi) = self.v_search_mv;
+        let n = ((hi - lo) / 0.25).ceil() as usize;
+        let mut roots = Vec::new();
+        let mut v0 = lo;
+        let mut f0 = f(v0);
+        for k in 1..=n {
+            let v1 = lo + (hi - lo) * k as f64 / n as f64;
+            let f1 = f(v1);
+            if f0 == 0.0 {
+                roots.push(v0);
+            } else if f0 * f1 < 0.0 {
+                roots.push(bisect(&f, v0, v1, f0));
+            }
+            v0 = v1;
+            f0 = f1;
+        }
+        roots
+    }
+
+    /// Validate structure and constants (used for models loaded from files).
+    pub fn validate(&self) -> Result<(), ModelError> {
+        self.params.validate()?;
+        for g in &self.gates {
+            for r in g.rates() {
+                r.validate().map_err(|reason| ModelError::Invalid {
+                    model: self.name.clone(),
+                    reason: format!("gate '{}': {reason}", g.name),
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Bisection to machine precision on a bracket with `f(a) = fa` of the opposite sign to `f(b)`.
+fn bisect(f: &impl Fn(f64) -> f64, mut a: f64, mut b: f64, mut fa: f64) -> f64 {
+    for _ in 0..200 {
+        let m = 0.5 * (a + b);
+        if m <= a || m >= b {
+            break;
+        }
+        let fm = f(m);
+        if fm == 0.0 {
+            return m;
+        }
+        if fa * fm < 0.0 {
+            b = m;
+        } else {
+            a = m;
+            fa = fm;
+        }
+    }
+    0.5 * (a + b)
+}

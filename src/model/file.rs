@@ -1,0 +1,307 @@
+//! User-defined conductance-based models from a TOML model file, no recompiling needed.
+//!
+//! ```toml
+//! name = "my-hh"
+//! description = "HH written as a file"
+//! threshold_mv = 0.0              # spike detection default
+//! v_search_mv = [-150.0, 150.0]   # optional: where equilibria are searched
+//!
+//! [[param]]                       # c_m is required; phi (rate factor) is added if absent
+//! name = "c_m"
+//! value = 1.0
+//! unit = "uF/cm^2"
+//! min = 0.0                       # optional range; c_m must be > 0 regardless
+//! max = 1000.0
+//!
+//! [[gate]]                        # alpha/beta (1/ms) or inf (1) / tau (ms)
+//! name = "m"
+//! alpha = { form = "linoid", a = 1.0, v0 = -40.0, k = 10.0 }
+//! beta = { form = "exp", a = 4.0, v0 = -65.0, k = -18.0 }
+//!
+//! [[current]]                     # g * prod(gate^power) * (V - e)
+//! name = "na"
+//! g = "g_na"
+//! e = "e_na"
+//! gates = "m^3 h"
+//! ```
+//! Rate forms are those of [`RateFn`]: `exp`, `sigmoid`, `linoid`, `constant`.
+
+use super::conductance::{ConductanceModel, Current, Gate, Kinetics};
+use super::params::{Param, ParamSet};
+use super::rates::RateFn;
+use crate::error::ModelError;
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    threshold_mv: Option<f64>,
+    #[serde(default)]
+    v_search_mv: Option<[f64; 2]>,
+    #[serde(default)]
+    param: Vec<ParamSpec>,
+    #[serde(default)]
+    gate: Vec<GateSpec>,
+    #[serde(default)]
+    current: Vec<CurrentSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParamSpec {
+    name: String,
+    value: f64,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    description: String,
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateSpec {
+    name: String,
+    alpha: Option<RateFn>,
+    beta: Option<RateFn>,
+    inf: Option<RateFn>,
+    tau: Option<RateFn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CurrentSpec {
+    name: String,
+    g: String,
+    e: String,
+    #[serde(default)]
+    gates: String,
+}
+
+/// Load a model file from disk.
+pub fn load(path: &Path) -> Result<ConductanceModel, ModelError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ModelError::File {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    parse(&text).map_err(|reason| ModelError::File {
+        path: path.display().to_string(),
+        reason,
+    })
+}
+
+/// Parse a model file's text; the error says which field is wrong (and the line, for syntax).
+pub fn parse(text: &str) -> Result<ConductanceModel, String> {
+    let spec: FileSpec =
+        toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+    build(spec)
+}
+
+fn build(spec: FileSpec) -> Result<ConductanceModel, String> {
+    let mut params = ParamSet::default();
+    for (i, p) in spec.param.iter().enumerate() {
+        if params.index(&p.name).is_some() {
+            return Err(format!("param[{i}]: duplicate parameter '{}'", p.name));
+        }
+        check_name(&p.name).map_err(|e| format!("param[{i}].name: {e}"))?;
+        let mut param = Param::new(
+            &p.name,
+            p.value,
+            &p.unit,
+            &p.description,
+            p.min.unwrap_or(-1e9),
+            p.max.unwrap_or(1e9),
+        );
+        if p.name == "c_m" || p.name == "phi" {
+            param.min = param.min.max(0.0);
+            param = param.positive();
+        }
+        params.push(param);
+    }
+    let c_m = params
+        .index("c_m")
+        .ok_or("a [[param]] named 'c_m' (membrane capacitance, uF/cm^2) is required")?;
+    let phi = match params.index("phi") {
+        Some(i) => i,
+        None => {
+            params.push(
+                Param::new(
+                    "phi",
+                    1.0,
+                    "1",
+                    "temperature factor multiplying every gate rate",
+                    0.0,
+                    1e3,
+                )
+                .positive(),
+            );
+            params.len() - 1
+        }
+    };
+
+    let mut gates = Vec::new();
+    for (i, g) in spec.gate.into_iter().enumerate() {
+        check_name(&g.name).map_err(|e| format!("gate[{i}].name: {e}"))?;
+        if g.name == "v" || gates.iter().any(|x: &Gate| x.name == g.name) {
+            return Err(format!("gate[{i}].name: '{}' is already used", g.name));
+        }
+        let kinetics = match (g.alpha, g.beta, g.inf, g.tau) {
+            (Some(alpha), Some(beta), None, None) => Kinetics::AlphaBeta { alpha, beta },
+            (None, None, Some(inf), Some(tau)) => Kinetics::InfTau { inf, tau },
+            _ => {
+                return Err(format!(
+                    "gate[{i}] ('{}'): give either alpha and beta, or inf and tau",
+                    g.name
+                ));
+            }
+        };
+        gates.push(Gate {
+            name: g.name,
+            kinetics,
+        });
+    }
+
+    let mut currents = Vec::new();
+    for (i, c) in spec.current.into_iter().enumerate() {
+        let g = params
+            .index(&c.g)
+            .ok_or_else(|| format!("current[{i}].g: no parameter named '{}'", c.g))?;
+        let e = params
+            .index(&c.e)
+            .ok_or_else(|| format!("current[{i}].e: no parameter named '{}'", c.e))?;
+        let factors =
+            parse_gate_product(&c.gates, &gates).map_err(|m| format!("current[{i}].gates: {m}"))?;
+        currents.push(Current {
+            name: c.name,
+            g,
+            e,
+            gates: factors,
+        });
+    }
+    if currents.is_empty() {
+        return Err("at least one [[current]] is required".into());
+    }
+    let v_search_mv = match spec.v_search_mv {
+        Some([lo, hi]) if lo < hi && lo.is_finite() && hi.is_finite() => (lo, hi),
+        Some(_) => return Err("v_search_mv: expected [low, high] with low < high".into()),
+        None => (-150.0, 150.0),
+    };
+    let model = ConductanceModel {
+        name: spec.name,
+        description: spec.description,
+        params,
+        gates,
+        currents,
+        c_m,
+        phi,
+        threshold_mv: spec.threshold_mv.unwrap_or(0.0),
+        v_search_mv,
+    };
+    model.validate().map_err(|e| e.to_string())?;
+    Ok(model)
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{name}' must be snake_case (a-z, 0-9, _), starting with a letter"
+        ))
+    }
+}
+
+/// Parse `"m^3 h"` (factors separated by spaces or `*`) into (gate index, power) pairs.
+fn parse_gate_product(text: &str, gates: &[Gate]) -> Result<Vec<(usize, i32)>, String> {
+    text.split(|c: char| c.is_whitespace() || c == '*')
+        .filter(|s| !s.is_empty())
+        .map(|factor| {
+            let (name, power) = match factor.split_once('^') {
+                Some((n, p)) => {
+                    let p: i32 = p
+                        .parse()
+                        .map_err(|_| format!("power in '{factor}' is not an integer"))?;
+                    if !(1..=8).contains(&p) {
+                        return Err(format!("power in '{factor}' must be 1 to 8"));
+                    }
+                    (n, p)
+                }
+                None => (factor, 1),
+            };
+            let gi = gates
+                .iter()
+                .position(|g| g.name == name)
+                .ok_or_else(|| format!("no gate named '{name}'"))?;
+            Ok((gi, power))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "leaky"
+[[param]]
+name = "c_m"
+value = 1.0
+[[param]]
+name = "g_l"
+value = 0.1
+[[param]]
+name = "e_l"
+value = -70.0
+[[current]]
+name = "l"
+g = "g_l"
+e = "e_l"
+"#;
+
+    #[test]
+    fn minimal_file_parses_and_adds_phi() {
+        let m = parse(MINIMAL).unwrap();
+        assert_eq!(m.dim(), 1);
+        assert!(m.params.index("phi").is_some());
+        assert_eq!(m.equilibrium_voltages(0.0).len(), 1);
+        assert!((m.equilibrium_voltages(0.0)[0] + 70.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = parse(&MINIMAL.replace("g = \"g_l\"", "g = \"g_x\"")).unwrap_err();
+        assert!(e.contains("current[0].g") && e.contains("g_x"), "{e}");
+        let e = parse(&MINIMAL.replace("name = \"c_m\"", "name = \"cap\"")).unwrap_err();
+        assert!(e.contains("c_m"), "{e}");
+        let e = parse("name = 3").unwrap_err();
+        assert!(e.contains("line 1"), "{e}");
+        let e = parse(&format!("{MINIMAL}\n[[gate]]\nname=\"m\"\nalpha={{form=\"exp\", a=1, v0=0, k=0}}\nbeta={{form=\"constant\", a=1}}\n")).unwrap_err();
+        assert!(
+            e.contains("gate 'm'") && e.contains("k must not be 0"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn gate_products_parse() {
+        let gates = crate::model::builtin::hh().gates;
+        assert_eq!(
+            parse_gate_product("m^3 h", &gates).unwrap(),
+            vec![(0, 3), (1, 1)]
+        );
+        assert_eq!(parse_gate_product("n^4", &gates).unwrap(), vec![(2, 4)]);
+        assert!(parse_gate_product("q", &gates).is_err());
+        assert!(parse_gate_product("m^x", &gates).is_err());
+    }
+}

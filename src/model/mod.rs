@@ -1,0 +1,197 @@
+//! Models: defined once, shared by simulation and analysis.
+//!
+//! * [`ConductanceModel`]: smooth conductance-based models (built-in `hh`, `hh-1952`, `hh-ca`, and
+//!   user model files), right-hand side generic over [`Scalar`] for exact derivatives.
+//! * [`Lif`]: leaky integrate-and-fire, a hybrid model with threshold, reset and refractory period.
+
+pub mod builtin;
+pub mod conductance;
+pub mod file;
+pub mod lif;
+pub mod params;
+pub mod rates;
+pub mod scalar;
+
+pub use conductance::{ConductanceModel, Current, Gate, Kinetics};
+pub use lif::{Lif, LifValues};
+pub use params::{Param, ParamSet};
+pub use rates::RateFn;
+pub use scalar::Scalar;
+
+use crate::error::ModelError;
+use std::path::Path;
+
+/// Built-in model names with a one-line description.
+pub const BUILTIN: [(&str, &str); 4] = [
+    ("hh", "Hodgkin-Huxley, modern convention (rest near -65 mV)"),
+    ("hh-1952", "Hodgkin-Huxley, 1952 convention (rest at 0 mV)"),
+    (
+        "hh-ca",
+        "HH + calcium current, the 'human neurone' of 000_…",
+    ),
+    ("lif", "leaky integrate-and-fire (003_…)"),
+];
+
+/// Any model the toolkit can run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Model {
+    Conductance(ConductanceModel),
+    Lif(Lif),
+}
+
+/// How to choose the initial state of a run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum InitialState {
+    /// The resting state at zero current (the default).
+    #[default]
+    Rest,
+    /// V set, every gate at its steady state for that V (what the source documents do).
+    Voltage(f64),
+    /// Start from rest, then set the named variables.
+    Values(Vec<(String, f64)>),
+}
+
+impl Model {
+    /// A built-in model by name (see [`BUILTIN`]).
+    pub fn builtin(name: &str) -> Result<Model, ModelError> {
+        match name {
+            "hh" => Ok(Model::Conductance(builtin::hh())),
+            "hh-1952" => Ok(Model::Conductance(builtin::hh_1952())),
+            "hh-ca" => Ok(Model::Conductance(builtin::hh_ca())),
+            "lif" => Ok(Model::Lif(Lif::default())),
+            _ => Err(ModelError::UnknownModel {
+                name: name.into(),
+                available: BUILTIN
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    /// A conductance-based model from a TOML model file (see [`file`]).
+    pub fn from_file(path: &Path) -> Result<Model, ModelError> {
+        file::load(path).map(Model::Conductance)
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Model::Conductance(m) => &m.name,
+            Model::Lif(_) => "lif",
+        }
+    }
+
+    pub fn params(&self) -> &ParamSet {
+        match self {
+            Model::Conductance(m) => &m.params,
+            Model::Lif(m) => &m.params,
+        }
+    }
+
+    /// Set a parameter by name, checking the name and its range.
+    pub fn set(&mut self, name: &str, value: f64) -> Result<(), ModelError> {
+        match self {
+            Model::Conductance(m) => m.params.set(name, value),
+            Model::Lif(m) => m.params.set(name, value),
+        }
+    }
+
+    /// State variable names, V first (`v`, then gates).
+    pub fn var_names(&self) -> Vec<String> {
+        match self {
+            Model::Conductance(m) => m.var_names(),
+            Model::Lif(_) => vec!["v".into()],
+        }
+    }
+
+    /// Default spike threshold (mV).
+    pub fn threshold_mv(&self) -> f64 {
+        match self {
+            Model::Conductance(m) => m.threshold_mv,
+            Model::Lif(m) => m.values().v_th,
+        }
+    }
+
+    /// The smooth model, or an error saying the analysis needs one (LIF resets).
+    pub fn smooth(&self) -> Result<&ConductanceModel, ModelError> {
+        match self {
+            Model::Conductance(m) => Ok(m),
+            Model::Lif(_) => Err(ModelError::NotSmooth {
+                model: "lif".into(),
+            }),
+        }
+    }
+
+    /// The state with V = `v` and every gate at its steady state for that V.
+    pub fn state_at_v(&self, v: f64) -> Vec<f64> {
+        match self {
+            Model::Conductance(m) => m.state_at_v(v),
+            Model::Lif(_) => vec![v],
+        }
+    }
+
+    /// The resting state at zero injected current: the equilibrium of lowest V (for LIF, `v_rest`).
+    pub fn resting_state(&self) -> Result<Vec<f64>, ModelError> {
+        match self {
+            Model::Conductance(m) => {
+                let v = m
+                    .equilibrium_voltages(0.0)
+                    .first()
+                    .copied()
+                    .ok_or_else(|| ModelError::NoRestingState {
+                        model: m.name.clone(),
+                        range: m.v_search_mv,
+                    })?;
+                Ok(m.state_at_v(v))
+            }
+            Model::Lif(m) => Ok(vec![m.values().v_rest]),
+        }
+    }
+
+    /// The initial state chosen by `init`, with every named variable checked.
+    pub fn initial_state(&self, init: &InitialState) -> Result<Vec<f64>, ModelError> {
+        match init {
+            InitialState::Rest => self.resting_state(),
+            InitialState::Voltage(v) => {
+                if !v.is_finite() || v.abs() > 1000.0 {
+                    return Err(ModelError::BadInitial {
+                        reason: format!("v0 = {v} mV must be finite, within ±1000 mV"),
+                    });
+                }
+                Ok(self.state_at_v(*v))
+            }
+            InitialState::Values(values) => {
+                let names = self.var_names();
+                let mut y = self.resting_state()?;
+                for (name, value) in values {
+                    let i = names.iter().position(|n| n == name).ok_or_else(|| {
+                        ModelError::BadInitial {
+                            reason: format!(
+                                "unknown variable '{name}' (variables: {})",
+                                names.join(", ")
+                            ),
+                        }
+                    })?;
+                    let ok = if i == 0 {
+                        value.is_finite() && value.abs() <= 1000.0
+                    } else {
+                        (0.0..=1.0).contains(value)
+                    };
+                    if !ok {
+                        let range = if i == 0 {
+                            "[-1000, 1000] mV"
+                        } else {
+                            "[0, 1] (a gate)"
+                        };
+                        return Err(ModelError::BadInitial {
+                            reason: format!("{name} = {value} is outside {range}"),
+                        });
+                    }
+                    y[i] = *value;
+                }
+                Ok(y)
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Atomic file writes: write beside the target under a temporary name, then rename.
+//!
+//! A failed or interrupted run never leaves a half-written file under the final name and never
+//! clobbers a good file from an earlier run.
+
+use crate::error::ReportError;
+use std::path::{Path, PathBuf};
+
+/// The temporary sibling used while `path` is being written (same extension, so encoders that
+/// choose their format by extension still work).
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
+    path.with_file_name(format!(".{name}.partial-{}.{ext}", std::process::id()))
+}
+
+/// Run `write(tmp)` then rename `tmp` to `path`; on any error the temporary file is removed.
+pub fn write_atomic<E: std::fmt::Display>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), ReportError> {
+    let tmp = temp_path(path);
+    let io = |reason: String| ReportError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    if let Err(e) = write(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e.to_string()));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e.to_string())
+    })
+}
+
+/// Write text atomically.
+pub fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
+    write_atomic(path, |tmp| std::fs::write(tmp, text))
+}
+
+/// Create the output folder (and parents) or say why not.
+pub fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ReportError::Io {
+        path: dir.display().to_string(),
+        reason: format!("cannot create the output folder: {e}"),
+    })?;
+    // Probe writability now, before any long computation is wasted.
+    let probe = dir.join(format!(".excitable-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| ReportError::Io {
+        path: dir.display().to_string(),
+        reason: format!("the output folder is not writable: {e}"),
+    })?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_keeps_the_old_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        write_text(&p, "good").unwrap();
+        let r = write_atomic(&p, |tmp| {
+            std::fs::write(tmp, "half")?;
+            Err::<(), _>(std::io::Error::other("boom"))
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "good");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

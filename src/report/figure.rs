@@ -1,0 +1,107 @@
+//! Shared drawing helpers: the embedded font, colours, and decimation of long series.
+
+use crate::error::ReportError;
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::Once;
+
+/// DejaVu Sans (Bitstream Vera licence, see `DejaVuSans.LICENSE`), embedded so figures render
+/// the same on every machine without system fonts.
+static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
+
+/// Register the embedded font as `sans-serif` (idempotent).
+pub fn init_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font is compiled in and known to parse, so this cannot fail at run time.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// A qualitative palette (Tableau 10).
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// Keep at most about `max_points` points of a series: per bucket its first, min and max points
+/// in time order, so spikes and extremes survive.
+pub fn decimate(x: &[f64], y: &[f64], max_points: usize) -> Vec<(f64, f64)> {
+    let n = x.len().min(y.len());
+    let buckets = (max_points / 3).max(1);
+    if n <= max_points {
+        return x.iter().zip(y).map(|(&a, &b)| (a, b)).collect();
+    }
+    let mut out = Vec::with_capacity(3 * buckets + 1);
+    for b in 0..buckets {
+        let (lo, hi) = (b * n / buckets, ((b + 1) * n / buckets).min(n));
+        if lo >= hi {
+            continue;
+        }
+        let (mut imin, mut imax) = (lo, lo);
+        for k in lo..hi {
+            if y[k] < y[imin] {
+                imin = k;
+            }
+            if y[k] > y[imax] {
+                imax = k;
+            }
+        }
+        let mut idx = [lo, imin.min(imax), imin.max(imax)];
+        idx.sort_unstable();
+        for (j, &k) in idx.iter().enumerate() {
+            if j == 0 || k != idx[j - 1] {
+                out.push((x[k], y[k]));
+            }
+        }
+    }
+    out.push((x[n - 1], y[n - 1]));
+    out
+}
+
+/// (min, max) of finite values with a margin of 5 % (or ±1 for a flat series).
+pub fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if !lo.is_finite() {
+        return (-1.0, 1.0);
+    }
+    let pad = if hi > lo { 0.05 * (hi - lo) } else { 1.0 };
+    (lo - pad, hi + pad)
+}
+
+/// Map a plotters error into a report error naming the figure.
+pub fn fig_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> ReportError + '_ {
+    move |e| ReportError::Figure {
+        figure: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimation_keeps_extremes() {
+        let x: Vec<f64> = (0..100_000).map(|k| k as f64).collect();
+        let mut y = vec![0.0; 100_000];
+        y[54_321] = 100.0;
+        y[77_777] = -50.0;
+        let d = decimate(&x, &y, 3000);
+        assert!(d.len() <= 3002);
+        assert!(d.contains(&(54_321.0, 100.0)) && d.contains(&(77_777.0, -50.0)));
+        assert!(d.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+}

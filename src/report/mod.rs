@@ -1,0 +1,10 @@
+//! Reports: the only place that knows polars and plotters. Every table has one documented schema
+//! with unit-bearing column names; every file is written atomically.
+
+pub mod atomic;
+pub mod figure;
+pub mod simulation;
+pub mod table;
+pub mod trace_figure;
+
+pub use table::Table;

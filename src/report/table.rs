@@ -1,0 +1,184 @@
+//! Tables: typed columns with unit-bearing names, written as Parquet through polars.
+
+use super::atomic::write_atomic;
+use crate::error::ReportError;
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Column data of a [`Table`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnData {
+    F64(Vec<f64>),
+    U32(Vec<u32>),
+    Bool(Vec<bool>),
+    Str(Vec<String>),
+}
+
+impl ColumnData {
+    fn len(&self) -> usize {
+        match self {
+            ColumnData::F64(v) => v.len(),
+            ColumnData::U32(v) => v.len(),
+            ColumnData::Bool(v) => v.len(),
+            ColumnData::Str(v) => v.len(),
+        }
+    }
+}
+
+/// A named table built column by column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<(String, ColumnData)>,
+}
+
+impl Table {
+    pub fn new(name: &str) -> Self {
+        Table {
+            name: name.into(),
+            columns: Vec::new(),
+        }
+    }
+
+    pub fn f64(mut self, name: &str, data: Vec<f64>) -> Self {
+        self.columns.push((name.into(), ColumnData::F64(data)));
+        self
+    }
+
+    pub fn u32(mut self, name: &str, data: Vec<u32>) -> Self {
+        self.columns.push((name.into(), ColumnData::U32(data)));
+        self
+    }
+
+    pub fn bool(mut self, name: &str, data: Vec<bool>) -> Self {
+        self.columns.push((name.into(), ColumnData::Bool(data)));
+        self
+    }
+
+    pub fn str(mut self, name: &str, data: Vec<String>) -> Self {
+        self.columns.push((name.into(), ColumnData::Str(data)));
+        self
+    }
+
+    /// Number of rows (0 for a table without columns).
+    pub fn height(&self) -> usize {
+        self.columns.first().map_or(0, |(_, c)| c.len())
+    }
+
+    fn to_frame(&self) -> Result<DataFrame, ReportError> {
+        let err = |reason: String| ReportError::Table {
+            table: self.name.clone(),
+            reason,
+        };
+        let h = self.height();
+        if let Some((n, c)) = self.columns.iter().find(|(_, c)| c.len() != h) {
+            return Err(err(format!(
+                "column {n} has {} rows, expected {h}",
+                c.len()
+            )));
+        }
+        let cols = self
+            .columns
+            .iter()
+            .map(|(n, c)| {
+                let name: PlSmallStr = n.as_str().into();
+                match c {
+                    ColumnData::F64(v) => Column::new(name, v),
+                    ColumnData::U32(v) => Column::new(name, v),
+                    ColumnData::Bool(v) => Column::new(name, v),
+                    ColumnData::Str(v) => Column::new(name, v),
+                }
+            })
+            .collect();
+        DataFrame::new(h, cols).map_err(|e| err(e.to_string()))
+    }
+
+    /// Write `DIR/<name>.parquet` atomically (snappy compression); returns the path.
+    pub fn write_parquet(&self, dir: &Path) -> Result<PathBuf, ReportError> {
+        let path = dir.join(format!("{}.parquet", self.name));
+        let mut df = self.to_frame()?;
+        write_atomic(&path, |tmp| -> Result<(), String> {
+            let file = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
+            ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Snappy)
+                .finish(&mut df)
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        })?;
+        Ok(path)
+    }
+}
+
+/// Read named f64 columns of a Parquet file (integer columns are converted).
+pub fn read_f64_columns(path: &Path, names: &[&str]) -> Result<Vec<Vec<f64>>, ReportError> {
+    let err = |reason: String| ReportError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| err(e.to_string()))?;
+    names
+        .iter()
+        .map(|n| {
+            let col = df.column(n).map_err(|_| {
+                let have: Vec<String> = df
+                    .get_column_names()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                err(format!("no column '{n}' (columns: {})", have.join(", ")))
+            })?;
+            let col = col
+                .cast(&DataType::Float64)
+                .map_err(|e| err(e.to_string()))?;
+            let ca = col.f64().map_err(|e| err(e.to_string()))?;
+            Ok((0..ca.len())
+                .map(|i| ca.get(i).unwrap_or(f64::NAN))
+                .collect())
+        })
+        .collect()
+}
+
+/// Column names of a Parquet file.
+pub fn column_names(path: &Path) -> Result<Vec<String>, ReportError> {
+    let err = |reason: String| ReportError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| err(e.to_string()))?;
+    Ok(df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_ragged_columns_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Table::new("x")
+            .f64("t_ms", vec![0.0, 0.5])
+            .u32("neuron", vec![0, 1]);
+        let p = t.write_parquet(dir.path()).unwrap();
+        let cols = read_f64_columns(&p, &["t_ms", "neuron"]).unwrap();
+        assert_eq!(cols, vec![vec![0.0, 0.5], vec![0.0, 1.0]]);
+        assert!(
+            read_f64_columns(&p, &["v_mv"])
+                .unwrap_err()
+                .to_string()
+                .contains("t_ms, neuron")
+        );
+        let bad = Table::new("y").f64("a", vec![1.0]).f64("b", vec![]);
+        assert!(bad.write_parquet(dir.path()).is_err());
+        assert!(!dir.path().join("y.parquet").exists());
+    }
+}

@@ -1,0 +1,154 @@
+//! The simulation figure: voltage, stimulus and gates in three panels sharing the time axis.
+
+use super::atomic::write_atomic;
+use super::figure::{PALETTE, decimate, fig_err, init_font, padded_range};
+use crate::error::ReportError;
+use crate::simulate::Trace;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// At most this many neurons' voltages are overlaid in the top panel.
+const MAX_NEURONS_DRAWN: usize = 8;
+const MAX_POINTS: usize = 6000;
+
+/// Draw `traces` (one per neuron; stimulus and gates from the first) to a PNG or SVG file,
+/// chosen by the extension of `path`.
+pub fn draw_trace(path: &Path, title: &str, traces: &[&Trace]) -> Result<(), ReportError> {
+    init_font();
+    let Some(first) = traces.first() else {
+        return Err(ReportError::Figure {
+            figure: path.display().to_string(),
+            reason: "no trace recorded".into(),
+        });
+    };
+    let size = (1400, 1000);
+    let svg = path.extension().is_some_and(|e| e == "svg");
+    write_atomic(path, |tmp| -> Result<(), ReportError> {
+        if svg {
+            let root = SVGBackend::new(tmp, size).into_drawing_area();
+            panels(&root, tmp, title, traces, first)
+        } else {
+            let root = BitMapBackend::new(tmp, size).into_drawing_area();
+            panels(&root, tmp, title, traces, first)
+        }
+    })
+}
+
+fn panels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    path: &Path,
+    title: &str,
+    traces: &[&Trace],
+    first: &Trace,
+) -> Result<(), ReportError> {
+    let e = fig_err(path);
+    root.fill(&WHITE).map_err(&e)?;
+    let root = root.titled(title, ("sans-serif", 26)).map_err(&e)?;
+    let areas = root.split_by_breakpoints([] as [i32; 0], [440, 640]);
+    let t = &first.t_ms;
+    let (t0, t1) = (
+        t.first().copied().unwrap_or(0.0),
+        t.last().copied().unwrap_or(1.0).max(1e-9),
+    );
+
+    // Voltage.
+    let shown = &traces[..traces.len().min(MAX_NEURONS_DRAWN)];
+    let (vlo, vhi) = padded_range(shown.iter().flat_map(|tr| tr.v().iter().copied()));
+    let mut c = chart(&areas[0], t0..t1, vlo..vhi, "V (mV)", None).map_err(&e)?;
+    for (k, tr) in shown.iter().enumerate() {
+        let color = PALETTE[k % PALETTE.len()];
+        let s = c
+            .draw_series(LineSeries::new(
+                decimate(&tr.t_ms, tr.v(), MAX_POINTS),
+                color.stroke_width(2),
+            ))
+            .map_err(&e)?;
+        if shown.len() > 1 {
+            s.label(format!("neuron {k}"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        } else {
+            s.label("membrane potential")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        }
+    }
+    legend(&mut c).map_err(&e)?;
+
+    // Stimulus.
+    let (ilo, ihi) = padded_range(first.i_ua_cm2.iter().copied());
+    let mut c = chart(&areas[1], t0..t1, ilo..ihi, "I (uA/cm^2)", None).map_err(&e)?;
+    c.draw_series(LineSeries::new(
+        decimate(t, &first.i_ua_cm2, MAX_POINTS),
+        PALETTE[1].stroke_width(2),
+    ))
+    .map_err(&e)?
+    .label("stimulus")
+    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1]));
+    legend(&mut c).map_err(&e)?;
+
+    // Gates.
+    let mut c = chart(
+        &areas[2],
+        t0..t1,
+        -0.02..1.02,
+        "gating variables",
+        Some("t (ms)"),
+    )
+    .map_err(&e)?;
+    for (k, (name, col)) in first.names.iter().zip(&first.vars).enumerate().skip(1) {
+        let color = PALETTE[(k + 1) % PALETTE.len()];
+        c.draw_series(LineSeries::new(
+            decimate(t, col, MAX_POINTS),
+            color.stroke_width(2),
+        ))
+        .map_err(&e)?
+        .label(name.as_str())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    }
+    if first.names.len() > 1 {
+        legend(&mut c).map_err(&e)?;
+    }
+    root.present().map_err(&e)?;
+    Ok(())
+}
+
+type Chart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+fn chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    y_desc: &str,
+    x_desc: Option<&str>,
+) -> Result<Chart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut c = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)?;
+    let mut mesh = c.configure_mesh();
+    mesh.y_desc(y_desc)
+        .y_labels(6)
+        .label_style(("sans-serif", 16))
+        .light_line_style(WHITE.mix(0.0));
+    if let Some(x_desc) = x_desc {
+        mesh.x_desc(x_desc);
+    }
+    mesh.draw()?;
+    Ok(c)
+}
+
+fn legend<'a, DB: DrawingBackend + 'a>(
+    c: &mut Chart<'a, DB>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 16))
+        .draw()
+}

@@ -1,0 +1,122 @@
+//! Fixed-step integrators for conductance-based models: one step from `t` to `t + dt` with the
+//! injected current held at its value at the step's start (zero-order hold, as BrainPy and
+//! Brian do; it makes step stimuli unambiguous).
+
+use super::method::{EulerOrder, Method};
+use crate::model::ConductanceModel;
+
+/// Work buffers for one neuron, so a step allocates nothing.
+pub struct Stepper<'m> {
+    model: &'m ConductanceModel,
+    p: Vec<f64>,
+    k: [Vec<f64>; 4],
+    tmp: Vec<f64>,
+}
+
+/// `(exp(z) - 1) / z`, accurate near 0.
+#[inline]
+pub fn phi1(z: f64) -> f64 {
+    if z.abs() < 1e-5 {
+        1.0 + z * (0.5 + z / 6.0)
+    } else {
+        z.exp_m1() / z
+    }
+}
+
+impl<'m> Stepper<'m> {
+    pub fn new(model: &'m ConductanceModel) -> Self {
+        let n = model.dim();
+        Stepper {
+            model,
+            p: model.params.values(),
+            k: std::array::from_fn(|_| vec![0.0; n]),
+            tmp: vec![0.0; n],
+        }
+    }
+
+    /// dV/dt (mV/ms) at state `y`.
+    #[inline]
+    pub fn dvdt(&self, y: &[f64], i: f64) -> f64 {
+        (i - self.model.ionic_current(&self.p, y)) / self.p[self.model.c_m]
+    }
+
+    /// Advance `y` by one step of `method` (not `Dopri5`, which is adaptive).
+    pub fn step(&mut self, method: &Method, y: &mut [f64], i: f64, dt: f64) {
+        match method {
+            Method::Euler(order) => self.euler(*order, y, i, dt),
+            Method::ExpEuler => self.exp_euler(y, i, dt),
+            Method::Rk4 => self.rk4(y, i, dt),
+            Method::Dopri5(_) => unreachable!("dopri5 is adaptive: see simulate::dopri5"),
+        }
+    }
+
+    fn euler(&mut self, order: EulerOrder, y: &mut [f64], i: f64, dt: f64) {
+        let m = self.model;
+        let phi = self.p[m.phi];
+        match order {
+            EulerOrder::Simultaneous => {
+                m.rhs(&self.p, y, i, &mut self.k[0]);
+                y.iter_mut().zip(&self.k[0]).for_each(|(x, d)| *x += dt * d);
+            }
+            EulerOrder::VFirst => {
+                y[0] += dt * self.dvdt(y, i);
+                let v = y[0];
+                for (g, x) in m.gates.iter().zip(&mut y[1..]) {
+                    *x += dt * (g.derivative(v, *x) * phi);
+                }
+            }
+            EulerOrder::GatesFirst => {
+                let v = y[0];
+                for (g, x) in m.gates.iter().zip(&mut y[1..]) {
+                    *x += dt * (g.derivative(v, *x) * phi);
+                }
+                y[0] += dt * self.dvdt(y, i);
+            }
+        }
+    }
+
+    fn exp_euler(&mut self, y: &mut [f64], i: f64, dt: f64) {
+        let m = self.model;
+        let phi = self.p[m.phi];
+        let v = y[0];
+        // V is linear in itself with the gates frozen: dV/dt = f(V), slope -g_total/C.
+        let g_total: f64 = m
+            .currents
+            .iter()
+            .map(|c| m.conductance(&self.p, y, c))
+            .sum();
+        let slope = -g_total / self.p[m.c_m];
+        let v_new = v + dt * phi1(slope * dt) * self.dvdt(y, i);
+        // Each gate relaxes exactly towards x_inf(V_old) with time constant tau(V_old)/phi.
+        for (g, x) in m.gates.iter().zip(&mut y[1..]) {
+            let (inf, tau) = g.inf_tau(v);
+            *x = inf + (*x - inf) * (-dt * phi / tau).exp();
+        }
+        y[0] = v_new;
+    }
+
+    fn rk4(&mut self, y: &mut [f64], i: f64, dt: f64) {
+        let m = self.model;
+        let [k1, k2, k3, k4] = &mut self.k;
+        let tmp = &mut self.tmp;
+        m.rhs(&self.p, y, i, k1);
+        tmp.iter_mut()
+            .zip(y.iter())
+            .zip(k1.iter())
+            .for_each(|((t, &x), &d)| *t = x + 0.5 * dt * d);
+        m.rhs(&self.p, tmp, i, k2);
+        tmp.iter_mut()
+            .zip(y.iter())
+            .zip(k2.iter())
+            .for_each(|((t, &x), &d)| *t = x + 0.5 * dt * d);
+        m.rhs(&self.p, tmp, i, k3);
+        tmp.iter_mut()
+            .zip(y.iter())
+            .zip(k3.iter())
+            .for_each(|((t, &x), &d)| *t = x + dt * d);
+        m.rhs(&self.p, tmp, i, k4);
+        for j in 0..y.len() {
+            y[j] += dt / 6.0 * (k1[j] + 2.0 * (k2[j] + k3[j]) + k4[j]);
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! Simulation: integrate a model under a stimulus, record what was asked, detect spikes.
+//!
+//! Fixed-step methods sample on the grid `t_k = k dt` (computed as `k * dt`, never accumulated)
+//! and hold the stimulus at its value at each step's start. `dopri5` takes its own steps, stops
+//! at every stimulus breakpoint, and writes the output grid and the spike times from its dense
+//! output. Several neurons run in parallel with rayon, each with its own bias current.
+
+pub mod dopri5;
+pub mod fixed_step;
+pub mod lif;
+pub mod method;
+pub mod record;
+
+pub use method::{EulerOrder, Method, Tolerances};
+pub use record::{Record, Trace};
+
+use crate::analysis::spikes::CrossingDetector;
+use crate::error::SimError;
+use crate::model::{ConductanceModel, Lif, Model};
+use crate::stimulus::{Stimulus, TIME_EPS};
+use rayon::prelude::*;
+
+/// |V| above this (mV) counts as a blow-up, as does any non-finite variable.
+pub const V_BLOWUP_MV: f64 = 1e4;
+
+/// How to run: duration, step, method, recording and spike threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Duration (ms).
+    pub t_max: f64,
+    /// Step (ms) for fixed-step methods; output grid for `dopri5`.
+    pub dt: f64,
+    pub method: Method,
+    pub record: Record,
+    /// Spike threshold (mV).
+    pub threshold_mv: f64,
+}
+
+impl Settings {
+    /// Check `t_max` and `dt`; returns the number of steps.
+    pub fn steps(&self) -> Result<usize, SimError> {
+        if !(self.t_max.is_finite() && self.t_max > 0.0) {
+            return Err(SimError::BadDuration { t_max: self.t_max });
+        }
+        if !(self.dt.is_finite() && self.dt > 0.0 && self.dt <= self.t_max) {
+            return Err(SimError::BadStep {
+                dt: self.dt,
+                t_max: self.t_max,
+            });
+        }
+        if !self.threshold_mv.is_finite() {
+            return Err(SimError::BadSetting {
+                what: "threshold".into(),
+                value: self.threshold_mv,
+                allowed: "a finite voltage in mV".into(),
+            });
+        }
+        if let Method::Dopri5(t) = self.method
+            && !(t.rtol > 0.0 && t.rtol < 1.0 && t.atol > 0.0 && t.atol.is_finite())
+        {
+            return Err(SimError::BadSetting {
+                what: "rtol/atol".into(),
+                value: if t.rtol > 0.0 && t.rtol < 1.0 {
+                    t.atol
+                } else {
+                    t.rtol
+                },
+                allowed: "rtol in (0, 1), atol > 0".into(),
+            });
+        }
+        let n = (self.t_max / self.dt + 1e-9).floor();
+        if n > 1e12 {
+            return Err(SimError::BadStep {
+                dt: self.dt,
+                t_max: self.t_max,
+            });
+        }
+        Ok(n as usize)
+    }
+}
+
+/// One neuron's result.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Run {
+    /// Empty when recording spikes only.
+    pub trace: Trace,
+    /// Spike times (ms), ascending.
+    pub spikes_ms: Vec<f64>,
+    /// State at the end of the run.
+    pub final_state: Vec<f64>,
+    /// Integration steps taken (accepted steps for `dopri5`).
+    pub steps: u64,
+}
+
+/// Simulate one neuron from `y0`.
+pub fn run(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result<Run, SimError> {
+    let n_steps = s.steps()?;
+    let names = model.var_names();
+    if y0.len() != names.len() {
+        return Err(SimError::Unsupported {
+            what: "initial state".into(),
+            reason: format!(
+                "has {} values, the model has {} variables",
+                y0.len(),
+                names.len()
+            ),
+        });
+    }
+    match (model, s.method) {
+        (Model::Conductance(m), Method::Dopri5(tol)) => run_adaptive(m, stim, y0, s, n_steps, tol),
+        (Model::Conductance(m), _) => run_fixed(m, stim, y0, s, n_steps),
+        (Model::Lif(m), _) => Ok(run_lif(m, stim, y0, s, n_steps)),
+    }
+}
+
+/// Simulate neuron `k` of several with `bias[k]` added to the stimulus (noise seed + k), in
+/// parallel over all cores. `progress` is called once per finished neuron.
+pub fn run_many(
+    model: &Model,
+    stim: &Stimulus,
+    y0: &[f64],
+    bias: &[f64],
+    s: &Settings,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<Run>, SimError> {
+    bias.par_iter()
+        .enumerate()
+        .map(|(k, &b)| {
+            let r = run(model, &stim.for_neuron(k as u64).plus_constant(b), y0, s);
+            progress();
+            r
+        })
+        .collect()
+}
+
+fn check_state(names: &[String], t: f64, y: &[f64]) -> Result<(), SimError> {
+    let bad = |x: f64, j: usize| !x.is_finite() || (j == 0 && x.abs() > V_BLOWUP_MV);
+    match y.iter().enumerate().find(|&(j, &x)| bad(x, j)) {
+        None => Ok(()),
+        Some((j, &x)) => Err(SimError::BlowUp {
+            t_ms: t,
+            variable: names[j].clone(),
+            value: x,
+            state: names
+                .iter()
+                .zip(y)
+                .map(|(n, v)| format!("{n}={v:.6e}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+fn run_fixed(
+    m: &ConductanceModel,
+    stim: &Stimulus,
+    y0: &[f64],
+    s: &Settings,
+    n: usize,
+) -> Result<Run, SimError> {
+    let names = m.var_names();
+    let mut trace = Trace::new(names.clone(), s.record.capacity(n));
+    let mut y = y0.to_vec();
+    let mut stepper = fixed_step::Stepper::new(m);
+    let mut y_prev = y.clone();
+    let mut spikes = CrossingDetector::new(s.threshold_mv);
+    let constant = stim.is_constant();
+    let mut i = stim.at(0.0);
+    for k in 0..n {
+        let t = k as f64 * s.dt;
+        if !constant {
+            i = stim.at(t);
+        }
+        if s.record.keeps(k) {
+            trace.push(t, &y, i);
+        }
+        y_prev.copy_from_slice(&y);
+        stepper.step(&s.method, &mut y, i, s.dt);
+        let t1 = (k + 1) as f64 * s.dt;
+        if spikes.crosses(y_prev[0], y[0]) {
+            // Cubic Hermite through both ends with their slopes: O(dt^4) crossing times, so
+            // RK4's accuracy is not thrown away by a linear interpolation.
+            let (d0, d1) = (stepper.dvdt(&y_prev, i), stepper.dvdt(&y, i));
+            let (v0, v1, h) = (y_prev[0], y[0], s.dt);
+            spikes.refine(t, t1, |tt| hermite(v0, v1, d0 * h, d1 * h, (tt - t) / h));
+        }
+        if y[0].abs().partial_cmp(&V_BLOWUP_MV) != Some(std::cmp::Ordering::Less)
+            || y.iter().any(|x| !x.is_finite())
+        {
+            check_state(&names, t1, &y)?;
+        }
+    }
+    if s.record.keeps(n) {
+        trace.push(n as f64 * s.dt, &y, stim.at(n as f64 * s.dt));
+    }
+    Ok(Run {
+        trace,
+        spikes_ms: spikes.times,
+        final_state: y,
+        steps: n as u64,
+    })
+}
+
+/// Cubic Hermite interpolant on [0, 1] with end values `p0, p1` and end slopes `m0, m1` (per unit
+/// of the normalised time `s`).
+#[inline]
+fn hermite(p0: f64, p1: f64, m0: f64, m1: f64, s: f64) -> f64 {
+    let (s2, s3) = (s * s, s * s * s);
+    (2.0 * s3 - 3.0 * s2 + 1.0) * p0
+        + (s3 - 2.0 * s2 + s) * m0
+        + (-2.0 * s3 + 3.0 * s2) * p1
+        + (s3 - s2) * m1
+}
+
+fn run_adaptive(
+    m: &ConductanceModel,
+    stim: &Stimulus,
+    y0: &[f64],
+    s: &Settings,
+    n: usize,
+    tol: Tolerances,
+) -> Result<Run, SimError> {
+    let names = m.var_names();
+    let stride = s.record.stride();
+    let mut trace = Trace::new(names.clone(), s.record.capacity(n));
+    let p = m.params.values();
+    let mut y = y0.to_vec();
+    let mut solver = dopri5::Dopri5::new(y.len(), tol, s.dt.min(0.01), f64::INFINITY);
+    let mut spikes = CrossingDetector::new(s.threshold_mv);
+    let t_end = n as f64 * s.dt;
+    let out_dt = s.dt * stride.max(1) as f64;
+    let mut next_out = 0usize; // index of the next output sample
+    let mut buf = vec![0.0; y.len()];
+    if stride != 0 {
+        trace.push(0.0, &y, stim.at(0.0));
+        next_out = 1;
+    }
+    let mut edges = stim.breakpoints(0.0, t_end);
+    edges.push(t_end);
+    edges.dedup_by(|a, b| (*a - *b).abs() <= TIME_EPS);
+    let mut seg_start = 0.0;
+    for &seg_end in &edges {
+        if seg_end <= seg_start {
+            continue;
+        }
+        // Inside a segment the stimulus is smooth; evaluate it just left of the segment end so
+        // the stage at the end does not see the next piece.
+        let hold = seg_end - 2.0 * TIME_EPS;
+        let mut f = |t: f64, y: &[f64], dy: &mut [f64]| m.rhs(&p, y, stim.at(t.min(hold)), dy);
+        let mut on_step = |d: &dopri5::Dense, y1: &[f64]| {
+            let t1 = d.t0 + d.h;
+            check_state(&names, t1, y1)?;
+            if spikes.crosses(d.eval(0, d.t0), y1[0]) {
+                spikes.refine(d.t0, t1, |t| d.eval(0, t));
+            }
+            if stride != 0 {
+                while next_out < s.record.capacity(n) && (next_out as f64 * out_dt) <= t1 + TIME_EPS
+                {
+                    let t = next_out as f64 * out_dt;
+                    d.eval_into(t.min(t1), &mut buf);
+                    trace.push(t, &buf, stim.at(t));
+                    next_out += 1;
+                }
+            }
+            Ok(())
+        };
+        solver.integrate(&mut f, &mut y, seg_start, seg_end, &mut on_step)?;
+        seg_start = seg_end;
+    }
+    Ok(Run {
+        trace,
+        spikes_ms: spikes.times,
+        final_state: y,
+        steps: solver.accepted,
+    })
+}
+
+fn run_lif(m: &Lif, stim: &Stimulus, y0: &[f64], s: &Settings, n: usize) -> Run {
+    let p = m.values();
+    let names = vec!["v".to_string()];
+    let mut trace = Trace::new(names, s.record.capacity(n));
+    let mut state = lif::LifState {
+        v: y0[0],
+        refractory_until: f64::NEG_INFINITY,
+    };
+    let mut spikes = Vec::new();
+    for k in 0..n {
+        let t = k as f64 * s.dt;
+        let i = stim.at(t);
+        if s.record.keeps(k) {
+            trace.push(t, &[state.v], i);
+        }
+        lif::step(&p, &s.method, &mut state, t, s.dt, i, &mut spikes);
+    }
+    if s.record.keeps(n) {
+        trace.push(n as f64 * s.dt, &[state.v], stim.at(n as f64 * s.dt));
+    }
+    Run {
+        trace,
+        spikes_ms: spikes,
+        final_state: vec![state.v],
+        steps: n as u64,
+    }
+}

@@ -1,0 +1,548 @@
+//! Injected current I(t) in uA/cm^2, built from simple parts and summed.
+//!
+//! Text form (one `--stim` each, or joined with `+`; times in ms, amplitudes in uA/cm^2):
+//!
+//! | text                              | meaning                                                         |
+//! |-----------------------------------|-----------------------------------------------------------------|
+//! | `10` or `const:10`                | constant 10                                                     |
+//! | `step:START:STOP:AMP`             | AMP for START <= t < STOP                                       |
+//! | `pulses:T1,T2,…:WIDTH:AMP`        | AMP for Tk <= t < Tk+WIDTH (BrainPy's `spike_input`)            |
+//! | `ramp:START:STOP:FROM:TO`         | linear from FROM at START to TO at STOP, 0 outside              |
+//! | `sine:AMP:FREQ_HZ[:PHASE_DEG]`    | AMP sin(2 pi f t + phase)                                       |
+//! | `noise:MEAN:SD:SEED[:DT]`         | Gaussian, a new value every DT ms (default 0.01), seeded        |
+//! | `file:PATH`                       | CSV with columns `t_ms,i_ua_cm2`, held constant between samples |
+//!
+//! Boundary times are compared with a tolerance of 1e-9 ms, so a step grid point computed as
+//! `k * dt` that lands on a boundary up to rounding counts as on it.
+//!
+//! Noise is counter-based: the value in noise interval `k` is a pure function of (seed, k), so it
+//! does not depend on the integrator, its step, or the order neurons are run in; neuron `n` of a
+//! multi-neuron run uses seed `SEED + n`.
+
+use crate::error::StimulusError;
+use std::path::Path;
+
+/// Tolerance (ms) for comparing a time with a stimulus boundary.
+pub const TIME_EPS: f64 = 1e-9;
+
+/// One additive part of a stimulus.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Component {
+    Constant(f64),
+    Step {
+        start: f64,
+        stop: f64,
+        amp: f64,
+    },
+    Pulses {
+        times: Vec<f64>,
+        width: f64,
+        amp: f64,
+    },
+    Ramp {
+        start: f64,
+        stop: f64,
+        from: f64,
+        to: f64,
+    },
+    Sine {
+        amp: f64,
+        freq_hz: f64,
+        phase_deg: f64,
+    },
+    Noise {
+        mean: f64,
+        sd: f64,
+        seed: u64,
+        dt: f64,
+    },
+    Table {
+        t: Vec<f64>,
+        i: Vec<f64>,
+    },
+}
+
+/// A sum of [`Component`]s.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stimulus {
+    pub components: Vec<Component>,
+}
+
+#[inline]
+fn within(t: f64, start: f64, stop: f64) -> bool {
+    t >= start - TIME_EPS && t < stop - TIME_EPS
+}
+
+impl Component {
+    /// Value at time `t` (ms).
+    #[inline]
+    pub fn at(&self, t: f64) -> f64 {
+        match self {
+            Component::Constant(a) => *a,
+            Component::Step { start, stop, amp } => {
+                if within(t, *start, *stop) {
+                    *amp
+                } else {
+                    0.0
+                }
+            }
+            Component::Pulses { times, width, amp } => {
+                if times.iter().any(|&s| within(t, s, s + width)) {
+                    *amp
+                } else {
+                    0.0
+                }
+            }
+            Component::Ramp {
+                start,
+                stop,
+                from,
+                to,
+            } => {
+                if within(t, *start, *stop) {
+                    from + (to - from) * ((t - start) / (stop - start)).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                }
+            }
+            Component::Sine {
+                amp,
+                freq_hz,
+                phase_deg,
+            } => {
+                amp * (2.0 * std::f64::consts::PI * freq_hz * t / 1000.0 + phase_deg.to_radians())
+                    .sin()
+            }
+            Component::Noise { mean, sd, seed, dt } => {
+                let k = ((t + TIME_EPS) / dt).floor();
+                mean + sd * standard_normal(*seed, k as i64 as u64)
+            }
+            Component::Table { t: ts, i } => {
+                // Last sample at or before t; 0 before the first sample.
+                let n = ts.partition_point(|&s| s <= t + TIME_EPS);
+                if n == 0 { 0.0 } else { i[n - 1] }
+            }
+        }
+    }
+
+    /// Times in (t0, t1] where the value jumps or its slope changes.
+    fn breakpoints(&self, t0: f64, t1: f64, out: &mut Vec<f64>) {
+        let mut push = |t: f64| {
+            if t > t0 + TIME_EPS && t <= t1 + TIME_EPS {
+                out.push(t)
+            }
+        };
+        match self {
+            Component::Constant(_) | Component::Sine { .. } => {}
+            Component::Step { start, stop, .. } | Component::Ramp { start, stop, .. } => {
+                push(*start);
+                push(*stop);
+            }
+            Component::Pulses { times, width, .. } => times.iter().for_each(|&s| {
+                push(s);
+                push(s + width);
+            }),
+            Component::Noise { dt, .. } => {
+                let first = (t0 / dt).floor() as i64 + 1;
+                let last = (t1 / dt).floor() as i64;
+                (first..=last).for_each(|k| push(k as f64 * dt));
+            }
+            Component::Table { t, .. } => t.iter().for_each(|&s| push(s)),
+        }
+    }
+
+    fn with_seed_offset(&self, offset: u64) -> Component {
+        match self {
+            Component::Noise { mean, sd, seed, dt } => Component::Noise {
+                mean: *mean,
+                sd: *sd,
+                seed: seed.wrapping_add(offset),
+                dt: *dt,
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+impl Stimulus {
+    /// A constant current.
+    pub fn constant(amp: f64) -> Self {
+        Stimulus {
+            components: vec![Component::Constant(amp)],
+        }
+    }
+
+    /// Parse one stimulus text (parts joined with `+`).
+    pub fn parse(text: &str) -> Result<Stimulus, StimulusError> {
+        let mut s = Stimulus::default();
+        for part in split_sum(text) {
+            s.components.push(parse_component(part.trim(), text)?);
+        }
+        Ok(s)
+    }
+
+    /// Parse several texts and sum them (repeated `--stim`).
+    pub fn parse_all<S: AsRef<str>>(texts: &[S]) -> Result<Stimulus, StimulusError> {
+        let mut s = Stimulus::default();
+        for t in texts {
+            s.components.extend(Stimulus::parse(t.as_ref())?.components);
+        }
+        Ok(s)
+    }
+
+    /// Add a constant (per-neuron bias current).
+    pub fn plus_constant(mut self, amp: f64) -> Self {
+        if amp != 0.0 {
+            self.components.push(Component::Constant(amp));
+        }
+        self
+    }
+
+    /// The same stimulus for neuron `n`: noise seeds shifted by `n`.
+    pub fn for_neuron(&self, n: u64) -> Stimulus {
+        Stimulus {
+            components: self
+                .components
+                .iter()
+                .map(|c| c.with_seed_offset(n))
+                .collect(),
+        }
+    }
+
+    /// I(t) in uA/cm^2.
+    #[inline]
+    pub fn at(&self, t: f64) -> f64 {
+        self.components.iter().map(|c| c.at(t)).sum()
+    }
+
+    /// Sorted, deduplicated times in (t0, t1] where I(t) is not smooth: adaptive integrators stop
+    /// there so that no step straddles a jump.
+    pub fn breakpoints(&self, t0: f64, t1: f64) -> Vec<f64> {
+        let mut out = Vec::new();
+        self.components
+            .iter()
+            .for_each(|c| c.breakpoints(t0, t1, &mut out));
+        out.sort_by(f64::total_cmp);
+        out.dedup_by(|a, b| (*a - *b).abs() <= TIME_EPS);
+        out
+    }
+
+    /// True when the stimulus is the same at every time (no breakpoints, no sine).
+    pub fn is_constant(&self) -> bool {
+        self.components
+            .iter()
+            .all(|c| matches!(c, Component::Constant(_)))
+    }
+}
+
+/// Split at `+` that start a new part (not the exponent sign in `1e+3`).
+fn split_sum(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let exponent =
+            i > 0 && matches!(bytes[i - 1], b'e' | b'E') && i >= 2 && bytes[i - 2].is_ascii_digit();
+        if b == b'+' && !exponent && i > start {
+            parts.push(&text[start..i]);
+            start = i + 1;
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+fn parse_component(part: &str, whole: &str) -> Result<Component, StimulusError> {
+    let err = |reason: String| StimulusError::Syntax {
+        text: whole.into(),
+        reason,
+    };
+    if let Ok(a) = part.parse::<f64>() {
+        return finite("constant", a).map(Component::Constant).map_err(err);
+    }
+    let (kind, rest) = part
+        .split_once(':')
+        .ok_or_else(|| err(format!("'{part}' is not a number or KIND:ARGS")))?;
+    if kind == "file" {
+        return read_table(Path::new(rest));
+    }
+    let fields: Vec<&str> = rest.split(':').collect();
+    let num = |i: usize, name: &str| -> Result<f64, StimulusError> {
+        let s = fields
+            .get(i)
+            .ok_or_else(|| err(format!("{kind}: missing {name}")))?;
+        let v: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| err(format!("{kind}: {name} '{s}' is not a number")))?;
+        finite(name, v).map_err(err)
+    };
+    let arity = |min: usize, max: usize, usage: &str| -> Result<(), StimulusError> {
+        if fields.len() < min || fields.len() > max {
+            Err(err(format!("expected {usage}")))
+        } else {
+            Ok(())
+        }
+    };
+    match kind {
+        "const" => {
+            arity(1, 1, "const:AMP")?;
+            Ok(Component::Constant(num(0, "AMP")?))
+        }
+        "step" => {
+            arity(3, 3, "step:START:STOP:AMP")?;
+            let (start, stop, amp) = (num(0, "START")?, num(1, "STOP")?, num(2, "AMP")?);
+            if stop <= start {
+                return Err(err(format!(
+                    "step: STOP ({stop}) must be after START ({start})"
+                )));
+            }
+            Ok(Component::Step { start, stop, amp })
+        }
+        "pulses" => {
+            arity(3, 3, "pulses:T1,T2,…:WIDTH:AMP")?;
+            let times = fields[0]
+                .split(',')
+                .map(|s| s.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
+                .collect::<Option<Vec<f64>>>()
+                .ok_or_else(|| {
+                    err(format!(
+                        "pulses: times '{}' must be numbers separated by commas",
+                        fields[0]
+                    ))
+                })?;
+            let (width, amp) = (num(1, "WIDTH")?, num(2, "AMP")?);
+            if width <= 0.0 {
+                return Err(err(format!("pulses: WIDTH ({width}) must be > 0")));
+            }
+            Ok(Component::Pulses { times, width, amp })
+        }
+        "ramp" => {
+            arity(4, 4, "ramp:START:STOP:FROM:TO")?;
+            let (start, stop) = (num(0, "START")?, num(1, "STOP")?);
+            if stop <= start {
+                return Err(err(format!(
+                    "ramp: STOP ({stop}) must be after START ({start})"
+                )));
+            }
+            Ok(Component::Ramp {
+                start,
+                stop,
+                from: num(2, "FROM")?,
+                to: num(3, "TO")?,
+            })
+        }
+        "sine" => {
+            arity(2, 3, "sine:AMP:FREQ_HZ[:PHASE_DEG]")?;
+            let phase_deg = if fields.len() == 3 {
+                num(2, "PHASE_DEG")?
+            } else {
+                0.0
+            };
+            Ok(Component::Sine {
+                amp: num(0, "AMP")?,
+                freq_hz: num(1, "FREQ_HZ")?,
+                phase_deg,
+            })
+        }
+        "noise" => {
+            arity(3, 4, "noise:MEAN:SD:SEED[:DT]")?;
+            let seed: u64 = fields[2].trim().parse().map_err(|_| {
+                err(format!(
+                    "noise: SEED '{}' must be a whole number >= 0",
+                    fields[2]
+                ))
+            })?;
+            let dt = if fields.len() == 4 {
+                num(3, "DT")?
+            } else {
+                0.01
+            };
+            let sd = num(1, "SD")?;
+            if sd < 0.0 || dt <= 0.0 {
+                return Err(err(format!(
+                    "noise: SD ({sd}) must be >= 0 and DT ({dt}) > 0"
+                )));
+            }
+            Ok(Component::Noise {
+                mean: num(0, "MEAN")?,
+                sd,
+                seed,
+                dt,
+            })
+        }
+        _ => Err(err(format!(
+            "unknown kind '{kind}' (const, step, pulses, ramp, sine, noise, file)"
+        ))),
+    }
+}
+
+fn finite(name: &str, v: f64) -> Result<f64, String> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("{name} must be finite, got {v}"))
+    }
+}
+
+/// Read a `t_ms,i_ua_cm2` CSV file (header required, times strictly increasing).
+pub fn read_table(path: &Path) -> Result<Component, StimulusError> {
+    let file_err = |reason: String| StimulusError::File {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(|e| file_err(e.to_string()))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| file_err(e.to_string()))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| {
+                file_err(format!(
+                    "no column '{name}' (header must name t_ms and i_ua_cm2)"
+                ))
+            })
+    };
+    let (ct, ci) = (col("t_ms")?, col("i_ua_cm2")?);
+    let (mut t, mut i) = (Vec::new(), Vec::new());
+    for (row, record) in reader.records().enumerate() {
+        let line = row + 2;
+        let record = record.map_err(|e| file_err(format!("line {line}: {e}")))?;
+        let get = |c: usize, name: &str| -> Result<f64, StimulusError> {
+            let s = record.get(c).unwrap_or("").trim();
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    file_err(format!("line {line}: {name} '{s}' is not a finite number"))
+                })
+        };
+        let (tv, iv) = (get(ct, "t_ms")?, get(ci, "i_ua_cm2")?);
+        if t.last().is_some_and(|&last| tv <= last) {
+            return Err(file_err(format!(
+                "line {line}: t_ms {tv} is not after the previous time"
+            )));
+        }
+        t.push(tv);
+        i.push(iv);
+    }
+    if t.is_empty() {
+        return Err(file_err("no data rows".into()));
+    }
+    Ok(Component::Table { t, i })
+}
+
+/// SplitMix64 finaliser: a bijective 64-bit mix with good avalanche.
+#[inline]
+fn mix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A standard normal deviate that is a pure function of (seed, k): Box-Muller on two hashed
+/// uniforms in (0, 1].
+pub fn standard_normal(seed: u64, k: u64) -> f64 {
+    let base = mix64(seed ^ mix64(k));
+    let u1 = ((mix64(base) >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+    let u2 = (mix64(base ^ 0xD1B5_4A32_D192_ED03) >> 11) as f64 / (1u64 << 53) as f64;
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_is_on_from_start_until_stop() {
+        let s = Stimulus::parse("step:5:15:1").unwrap();
+        assert_eq!(s.at(4.99), 0.0);
+        assert_eq!(s.at(500.0 * 0.01), 1.0);
+        assert_eq!(s.at(1499.0 * 0.01), 1.0);
+        assert_eq!(s.at(1500.0 * 0.01), 0.0);
+    }
+
+    #[test]
+    fn sums_and_kinds_parse() {
+        let s = Stimulus::parse("step:0:10:2+sine:1:100+const:0.5").unwrap();
+        // At t = 2.5 ms, sin(2 pi 100 Hz 2.5 ms) = sin(pi/2) = 1.
+        assert!((s.at(2.5) - 3.5).abs() < 1e-12);
+        let p = Stimulus::parse("pulses:500,550:5:5").unwrap();
+        assert_eq!(p.at(502.0), 5.0);
+        assert_eq!(p.at(505.0), 0.0);
+        assert_eq!(p.at(551.0), 5.0);
+        let r = Stimulus::parse("ramp:0:10:0:20").unwrap();
+        assert!((r.at(5.0) - 10.0).abs() < 1e-12);
+        assert_eq!(Stimulus::parse("1e+1").unwrap().at(0.0), 10.0);
+        assert_eq!(Stimulus::parse("-3").unwrap().at(0.0), -3.0);
+    }
+
+    #[test]
+    fn malformed_texts_are_refused_with_reasons() {
+        for (text, needle) in [
+            ("step:5:15", "step:START:STOP:AMP"),
+            ("step:15:5:1", "must be after"),
+            ("step:a:5:1", "START 'a'"),
+            ("wobble:1", "unknown kind"),
+            ("noise:0:-1:3", "SD"),
+            ("noise:0:1:x", "SEED"),
+            ("const:nan", "finite"),
+            ("", "not a number"),
+        ] {
+            let e = Stimulus::parse(text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn noise_is_reproducible_and_standard() {
+        let a = Stimulus::parse("noise:1:2:42").unwrap();
+        let b = Stimulus::parse("noise:1:2:42").unwrap();
+        let c = a.for_neuron(1);
+        assert_eq!(a.at(3.333), b.at(3.333));
+        assert_ne!(a.at(3.333), c.at(3.333));
+        // Held within a noise interval.
+        assert_eq!(a.at(0.0101), a.at(0.0199));
+        // Sample moments of 200k draws: mean 0 +- 0.01, variance 1 +- 0.015 (about 5 sigma).
+        let n = 200_000;
+        let xs: Vec<f64> = (0..n).map(|k| standard_normal(7, k)).collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        assert!(
+            mean.abs() < 0.01 && (var - 1.0).abs() < 0.015,
+            "mean {mean}, var {var}"
+        );
+    }
+
+    #[test]
+    fn breakpoints_cover_edges() {
+        let s = Stimulus::parse("step:5:15:1+pulses:20:5:1").unwrap();
+        assert_eq!(s.breakpoints(0.0, 100.0), vec![5.0, 15.0, 20.0, 25.0]);
+        assert_eq!(s.breakpoints(5.0, 16.0), vec![15.0]);
+    }
+
+    #[test]
+    fn table_file_reads_and_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("i.csv");
+        std::fs::write(&p, "t_ms,i_ua_cm2\n0,1\n10,2\n").unwrap();
+        let s = Stimulus::parse(&format!("file:{}", p.display())).unwrap();
+        assert_eq!((s.at(5.0), s.at(10.0), s.at(99.0)), (1.0, 2.0, 2.0));
+        std::fs::write(&p, "t_ms,i_ua_cm2\n0,1\n0,2\n").unwrap();
+        let e = Stimulus::parse(&format!("file:{}", p.display()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3"), "{e}");
+        std::fs::write(&p, "t,i\n0,1\n").unwrap();
+        assert!(
+            Stimulus::parse(&format!("file:{}", p.display()))
+                .unwrap_err()
+                .to_string()
+                .contains("t_ms")
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! End to end through the `excitable` binary: the simulate report, and bad input refused with a
+//! one-line message that names the problem, leaving no partial file behind.
+
+use std::path::Path;
+use std::process::Command;
+
+fn excitable(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_excitable"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn simulate_writes_trace_spikes_figure_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let (ok, stdout, stderr) = excitable(&[
+        "simulate",
+        "--model",
+        "hh-ca",
+        "--stim",
+        "step:5:15:1",
+        "--t-max",
+        "200",
+        "--dt",
+        "0.01",
+        "--method",
+        "euler",
+        "--order",
+        "v-first",
+        "--v0",
+        "-70",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 spikes"), "{stdout}");
+    assert_eq!(
+        files_in(&out),
+        ["spikes.parquet", "summary.md", "trace.parquet", "trace.png"]
+    );
+    let cols = excitable::report::table::column_names(&out.join("trace.parquet")).unwrap();
+    assert_eq!(
+        cols,
+        ["neuron", "t_ms", "v_mv", "m", "h", "n", "ca", "i_ua_cm2"]
+    );
+    let t = excitable::report::table::read_f64_columns(
+        &out.join("trace.parquet"),
+        &["t_ms", "i_ua_cm2"],
+    )
+    .unwrap();
+    assert_eq!(t[0].len(), 20001);
+    assert_eq!(t[1][500], 1.0);
+    assert_eq!(t[1][1500], 0.0);
+    let png = std::fs::read(out.join("trace.png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+}
+
+#[test]
+fn several_neurons_with_a_current_range_and_spikes_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let (ok, _, stderr) = excitable(&[
+        "simulate",
+        "--model",
+        "hh",
+        "--neurons",
+        "3",
+        "--currents",
+        "0:20",
+        "--t-max",
+        "100",
+        "--record",
+        "spikes",
+        "--method",
+        "exp-euler",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(files_in(&out), ["spikes.parquet", "summary.md"]);
+    let s = excitable::report::table::read_f64_columns(
+        &out.join("spikes.parquet"),
+        &["neuron", "t_ms"],
+    )
+    .unwrap();
+    // Neuron 0 at 0 uA/cm^2 is silent; neurons at 10 and 20 fire.
+    assert!(
+        !s[0].contains(&0.0) && s[0].contains(&1.0) && s[0].contains(&2.0),
+        "{:?}",
+        s[0]
+    );
+}
+
+#[test]
+fn model_listing_names_units_and_ranges() {
+    let (ok, stdout, _) = excitable(&["models"]);
+    assert!(ok);
+    for needle in [
+        "hh-1952",
+        "hh-ca",
+        "lif",
+        "g_na",
+        "mS/cm^2",
+        "uF/cm^2",
+        "tau_m",
+        "[-500, 500] mV",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle}");
+    }
+}
+
+/// Each bad input: exit non-zero, one line on stderr containing `needle`, nothing written.
+#[test]
+fn bad_input_is_refused_clearly_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_csv = dir.path().join("bad.csv");
+    std::fs::write(&bad_csv, "t_ms,i_ua_cm2\n0,1\nx,2\n").unwrap();
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "a file, not a folder").unwrap();
+    let file_stim = format!("file:{}", bad_csv.display());
+    let unwritable = format!("{}/sub", blocker.display());
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--model", "hx"], "unknown model 'hx'"),
+        (vec!["--set", "g_x=1"], "unknown parameter 'g_x'"),
+        (vec!["--set", "g_na=NaN"], "finite"),
+        (vec!["--set", "g_na=-5"], "g_na = -5 is out of range"),
+        (vec!["--set", "c_m=0"], "(0, 1000] uF/cm^2"),
+        (vec!["--dt", "0"], "dt = 0 ms is invalid"),
+        (vec!["--dt", "-0.1"], "dt = -0.1 ms is invalid"),
+        (vec!["--dt", "200"], "<= t_max"),
+        (vec!["--t-max", "inf"], "t_max = inf"),
+        (vec!["--stim", "step:5:15"], "step:START:STOP:AMP"),
+        (vec!["--stim", "pulse:1:2:3"], "unknown kind 'pulse'"),
+        (vec!["--stim", &file_stim], "line 3"),
+        (
+            vec!["--out", &unwritable],
+            "cannot create the output folder",
+        ),
+        (vec!["--init", "q=1"], "unknown variable 'q'"),
+        (vec!["--init", "m=2"], "outside [0, 1]"),
+        (
+            vec!["--method", "rk45"],
+            "expected euler, exp-euler, rk4 or dopri5",
+        ),
+        (
+            vec!["--method", "euler", "--dt", "0.5", "--stim", "50"],
+            "blew up at t =",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let out = dir.path().join("out");
+        let mut args = vec!["simulate"];
+        if !extra.contains(&"--t-max") {
+            args.extend(["--t-max", "100"]);
+        }
+        args.extend(&extra);
+        if !extra.contains(&"--out") {
+            args.extend(["--out", out.to_str().unwrap()]);
+        }
+        let (ok, _, stderr) = excitable(&args);
+        assert!(!ok, "{extra:?} should fail");
+        assert_eq!(
+            stderr.trim().lines().count(),
+            1,
+            "{extra:?}: one line expected: {stderr}"
+        );
+        assert!(
+            stderr.contains(needle),
+            "{extra:?}: '{needle}' not in: {stderr}"
+        );
+        assert!(
+            files_in(&out).is_empty(),
+            "{extra:?} left files: {:?}",
+            files_in(&out)
+        );
+    }
+}
+
+#[test]
+fn blow_up_names_time_and_variable_and_keeps_old_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let o = out.to_str().unwrap();
+    assert!(excitable(&["simulate", "--t-max", "10", "--out", o]).0);
+    let before = std::fs::read(out.join("trace.parquet")).unwrap();
+    let (ok, _, stderr) = excitable(&[
+        "simulate", "--t-max", "100", "--dt", "0.5", "--method", "euler", "--stim", "50", "--out",
+        o,
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("blew up at t =") && stderr.contains(" v = ") || stderr.contains("blew up"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("trace.parquet")).unwrap(),
+        before,
+        "a failed run must not clobber a good report"
+    );
+}

@@ -1,0 +1,177 @@
+//! Integrators against each other and against their theoretical convergence orders.
+//!
+//! Reference: Dormand-Prince at rtol = 1e-13, atol = 1e-13 (an independent, much tighter
+//! solution). HH at a constant 10 uA/cm^2 from rest.
+
+use excitable::model::Model;
+use excitable::simulate::dopri5::Dopri5;
+use excitable::simulate::{self, EulerOrder, Method, Record, Settings, Tolerances};
+use excitable::stimulus::Stimulus;
+
+fn hh() -> (Model, Vec<f64>) {
+    let m = Model::builtin("hh").unwrap();
+    let y0 = m.resting_state().unwrap();
+    (m, y0)
+}
+
+fn run(method: Method, dt: f64, t_max: f64) -> simulate::Run {
+    let (m, y0) = hh();
+    let s = Settings {
+        t_max,
+        dt,
+        method,
+        record: Record::SpikesOnly,
+        threshold_mv: 0.0,
+    };
+    simulate::run(&m, &Stimulus::constant(10.0), &y0, &s).unwrap()
+}
+
+const TIGHT: Tolerances = Tolerances {
+    rtol: 1e-13,
+    atol: 1e-13,
+};
+
+#[test]
+fn all_methods_agree_on_hh_spike_times_at_10_ua() {
+    let reference = run(Method::Dopri5(TIGHT), 0.01, 100.0).spikes_ms;
+    assert_eq!(
+        reference.len(),
+        7,
+        "HH at 10 uA/cm^2 fires 7 spikes in 100 ms: {reference:?}"
+    );
+    // Expected errors: first-order methods ~ C dt with C of order 10-100 ms/ms over 100 ms of
+    // spiking; RK4 ~ dt^4; dopri5 at its default tolerance ~ 1e-6 ms.
+    let cases = [
+        (Method::Euler(EulerOrder::Simultaneous), 0.001, 0.05),
+        (Method::Euler(EulerOrder::VFirst), 0.001, 0.05),
+        (Method::Euler(EulerOrder::GatesFirst), 0.001, 0.05),
+        (Method::ExpEuler, 0.001, 0.05),
+        (Method::Rk4, 0.01, 1e-5),
+        (Method::Dopri5(Tolerances::default()), 0.01, 1e-5),
+    ];
+    for (method, dt, tol) in cases {
+        let spikes = run(method, dt, 100.0).spikes_ms;
+        assert_eq!(spikes.len(), reference.len(), "{method}");
+        let worst = spikes
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            worst < tol,
+            "{method} dt={dt}: worst spike-time error {worst} ms >= {tol}"
+        );
+    }
+}
+
+/// Error of V at t = 15 ms (mid-run, after the first spike) against the tight reference.
+fn v_error(method: Method, dt: f64, reference: f64) -> f64 {
+    (run(method, dt, 15.0).final_state[0] - reference).abs()
+}
+
+/// Least-squares slope of log(error) against log(dt).
+fn order(dts: &[f64], errors: &[f64]) -> f64 {
+    let x: Vec<f64> = dts.iter().map(|d| d.ln()).collect();
+    let y: Vec<f64> = errors.iter().map(|e| e.ln()).collect();
+    let (mx, my) = (
+        x.iter().sum::<f64>() / x.len() as f64,
+        y.iter().sum::<f64>() / y.len() as f64,
+    );
+    let num: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let den: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    num / den
+}
+
+#[test]
+fn convergence_orders_are_as_designed() {
+    let reference = run(Method::Dopri5(TIGHT), 0.01, 15.0).final_state[0];
+    let first_order = [0.004, 0.002, 0.001, 0.0005];
+    for method in [
+        Method::Euler(EulerOrder::Simultaneous),
+        Method::Euler(EulerOrder::VFirst),
+        Method::Euler(EulerOrder::GatesFirst),
+        Method::ExpEuler,
+    ] {
+        let e: Vec<f64> = first_order
+            .iter()
+            .map(|&dt| v_error(method, dt, reference))
+            .collect();
+        let p = order(&first_order, &e);
+        assert!(
+            (p - 1.0).abs() < 0.15,
+            "{method}: observed order {p:.3} (errors {e:?})"
+        );
+    }
+    let rk4_dts = [0.04, 0.02, 0.01, 0.005];
+    let e: Vec<f64> = rk4_dts
+        .iter()
+        .map(|&dt| v_error(Method::Rk4, dt, reference))
+        .collect();
+    let p = order(&rk4_dts, &e);
+    assert!(
+        (p - 4.0).abs() < 0.3,
+        "rk4: observed order {p:.3} (errors {e:?})"
+    );
+}
+
+#[test]
+fn dormand_prince_is_fifth_order_at_fixed_step() {
+    // Force fixed steps (tolerances so loose every step is accepted, h_max = h), then check the
+    // global error of the fifth-order solution shrinks as h^5.
+    let (m, y0) = hh();
+    let model = m.smooth().unwrap();
+    let p = model.params.values();
+    let reference = run(Method::Dopri5(TIGHT), 0.01, 15.0).final_state[0];
+    let hs = [0.04, 0.02, 0.01];
+    let errors: Vec<f64> = hs
+        .iter()
+        .map(|&h| {
+            let mut d = Dopri5::new(
+                y0.len(),
+                Tolerances {
+                    rtol: 0.5,
+                    atol: 1e6,
+                },
+                h,
+                h,
+            );
+            let mut y = y0.clone();
+            let mut f = |_t: f64, y: &[f64], dy: &mut [f64]| model.rhs(&p, y, 10.0, dy);
+            d.integrate(&mut f, &mut y, 0.0, 15.0, &mut |_, _| Ok(()))
+                .unwrap();
+            assert_eq!(d.rejected, 0);
+            (y[0] - reference).abs()
+        })
+        .collect();
+    let p = order(&hs, &errors);
+    assert!(
+        (p - 5.0).abs() < 0.5,
+        "dopri5: observed order {p:.3} (errors {errors:?})"
+    );
+}
+
+#[test]
+fn dormand_prince_error_follows_its_tolerance() {
+    let reference = run(Method::Dopri5(TIGHT), 0.01, 15.0).final_state[0];
+    let e6 = v_error(
+        Method::Dopri5(Tolerances {
+            rtol: 1e-6,
+            atol: 1e-6,
+        }),
+        0.01,
+        reference,
+    );
+    let e9 = v_error(
+        Method::Dopri5(Tolerances {
+            rtol: 1e-9,
+            atol: 1e-9,
+        }),
+        0.01,
+        reference,
+    );
+    assert!(
+        e9 < e6 / 30.0,
+        "tightening rtol 1000x must shrink the error a lot: {e6} -> {e9}"
+    );
+    assert!(e9 < 1e-5, "{e9}");
+}
