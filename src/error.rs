@@ -93,7 +93,24 @@ pub enum Error {
     Sim(#[from] SimError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
 }
 
 /// Result with the library's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Problems in rest-state and bifurcation analyses.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum AnalysisError {
+    #[error("no equilibrium at {i_ext} uA/cm^2 with V in [{}, {}] mV: the voltage runs off (the current is too large for the model, or widen v_search_mv in the model file)", range.0, range.1)]
+    NoEquilibrium { i_ext: f64, range: (f64, f64) },
+    #[error("{what}: {reason}")]
+    Numerical { what: String, reason: String },
+    #[error("bad setting {what} = {value}: {allowed}")]
+    BadSetting {
+        what: String,
+        value: f64,
+        allowed: String,
+    },
+}

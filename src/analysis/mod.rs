@@ -1,3 +1,8 @@
 //! Analyses: pure functions from traces, spikes and models to typed results (no I/O here).
 
+pub mod eigen;
+pub mod gating;
+pub mod jacobian;
+pub mod phase_plane;
+pub mod rest;
 pub mod spikes;

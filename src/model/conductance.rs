@@ -154,28 +154,46 @@ impl ConductanceModel {
 
     /// Voltages (mV) of all equilibria at current `i_ext` inside `v_search_mv`, ascending.
     ///
-    /// With every gate at steady state the equilibria are the zeros of one function of V. They
-    /// are bracketed on a 0.25 mV grid and refined by bisection to machine precision, so two
-    /// equilibria closer than 0.25 mV can be missed (the rest-state analysis refines further).
+    /// With every gate at steady state the equilibria are the zeros of one function of V. Sign
+    /// changes are bracketed on a 0.25 mV grid and refined by bisection to machine precision.
+    /// Two roots closer than the grid do not change the sign between grid points, so every
+    /// grid point closer to zero than both neighbours is also examined: a golden-section search
+    /// finds the extremum of the balance there and, if its sign differs, both roots are bisected.
     pub fn equilibrium_voltages(&self, i_ext: f64) -> Vec<f64> {
         let p = self.params.values();
         let f = |v: f64| self.steady_state_balance(&p, v, i_ext);
         let (lo, hi) = self.v_search_mv;
         let n = ((hi - lo) / 0.25).ceil() as usize;
+        let vs: Vec<f64> = (0..=n)
+            .map(|k| lo + (hi - lo) * k as f64 / n as f64)
+            .collect();
+        let fs: Vec<f64> = vs.iter().map(|&v| f(v)).collect();
         let mut roots = Vec::new();
-        let mut v0 = lo;
-        let mut f0 = f(v0);
-        for k in 1..=n {
-            let v1 = lo + (hi - lo) * k as f64 / n as f64;
-            let f1 = f(v1);
-            if f0 == 0.0 {
-                roots.push(v0);
-            } else if f0 * f1 < 0.0 {
-                roots.push(bisect(&f, v0, v1, f0));
+        for k in 0..n {
+            if fs[k] == 0.0 {
+                roots.push(vs[k]);
+            } else if fs[k] * fs[k + 1] < 0.0 {
+                roots.push(bisect(&f, vs[k], vs[k + 1], fs[k]));
+            } else if k > 0
+                && fs[k] * fs[k - 1] > 0.0
+                && fs[k].abs() < fs[k - 1].abs()
+                && fs[k].abs() < fs[k + 1].abs()
+            {
+                // A dip towards zero: look for a hidden pair of roots.
+                let sign = fs[k].signum();
+                let v_ext = golden_min(&|v| sign * f(v), vs[k - 1], vs[k + 1]);
+                let f_ext = f(v_ext);
+                if f_ext * fs[k] < 0.0 {
+                    roots.push(bisect(&f, vs[k - 1], v_ext, fs[k - 1]));
+                    roots.push(bisect(&f, v_ext, vs[k + 1], f_ext));
+                }
             }
-            v0 = v1;
-            f0 = f1;
         }
+        if fs[n] == 0.0 {
+            roots.push(vs[n]);
+        }
+        roots.sort_by(f64::total_cmp);
+        roots.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
         roots
     }
 
@@ -192,6 +210,29 @@ impl ConductanceModel {
         }
         Ok(())
     }
+}
+
+/// Minimiser of `f` on [a, b] by golden-section search (to 1e-12 mV).
+fn golden_min(f: &impl Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
+    let r = 0.5 * (5f64.sqrt() - 1.0);
+    let (mut c, mut d) = (b - r * (b - a), a + r * (b - a));
+    let (mut fc, mut fd) = (f(c), f(d));
+    while b - a > 1e-12 {
+        if fc < fd {
+            b = d;
+            d = c;
+            fd = fc;
+            c = b - r * (b - a);
+            fc = f(c);
+        } else {
+            a = c;
+            c = d;
+            fc = fd;
+            d = a + r * (b - a);
+            fd = f(d);
+        }
+    }
+    0.5 * (a + b)
 }
 
 /// Bisection to machine precision on a bracket with `f(a) = fa` of the opposite sign to `f(b)`.

@@ -1,0 +1,135 @@
+//! Rest states against an independent computation (`tests/fixtures/make_eigenvalues.py`: sympy
+//! Jacobian, scipy brentq equilibria, LAPACK eigenvalues). Tolerance: 1e-9 relative to |lambda|
+//! (the bar), 1e-9 mV for the equilibrium voltage.
+
+use excitable::analysis::rest::{Stability, equilibria};
+use excitable::model::Model;
+
+struct Row {
+    model: String,
+    set: String,
+    i: f64,
+    eq: usize,
+    v: f64,
+    k: usize,
+    re: f64,
+    im: f64,
+}
+
+fn fixture() -> Vec<Row> {
+    std::fs::read_to_string("tests/fixtures/eigenvalues.csv")
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            Row {
+                model: c[0].into(),
+                set: c[1].into(),
+                i: c[2].parse().unwrap(),
+                eq: c[3].parse().unwrap(),
+                v: c[4].parse().unwrap(),
+                k: c[5].parse().unwrap(),
+                re: c[6].parse().unwrap(),
+                im: c[7].parse().unwrap(),
+            }
+        })
+        .collect()
+}
+
+fn model(name: &str, set: &str) -> Model {
+    let mut m = Model::builtin(name).unwrap();
+    for a in set.split(';').filter(|s| !s.is_empty()) {
+        let (n, v) = a.split_once('=').unwrap();
+        m.set(n, v.parse().unwrap()).unwrap();
+    }
+    m
+}
+
+#[test]
+fn eigenvalues_agree_with_the_independent_computation() {
+    let rows = fixture();
+    assert!(rows.len() >= 30);
+    for r in &rows {
+        let m = model(&r.model, &r.set);
+        let eqs = equilibria(m.smooth().unwrap(), r.i).unwrap();
+        let e = &eqs[r.eq];
+        assert!(
+            (e.state[0] - r.v).abs() < 1e-9,
+            "{} {} I={}: V {} vs {}",
+            r.model,
+            r.set,
+            r.i,
+            e.state[0],
+            r.v
+        );
+        let got = e.eigen[r.k].value;
+        let rel = ((got.re - r.re).powi(2) + (got.im - r.im).powi(2)).sqrt() / (r.re.hypot(r.im));
+        assert!(
+            rel < 1e-9,
+            "{} {} I={} eq {} k {}: {got} vs {}+{}i (rel {rel:e})",
+            r.model,
+            r.set,
+            r.i,
+            r.eq,
+            r.k,
+            r.re,
+            r.im
+        );
+        assert!(
+            e.eigen[r.k].residual < 1e-9,
+            "eigenvector residual {}",
+            e.eigen[r.k].residual
+        );
+    }
+}
+
+#[test]
+fn the_two_conventions_have_the_same_eigenvalues() {
+    // hh-1952 is hh shifted by 65 mV; with the same leak reversal (10.613 = -54.387 + 65) the
+    // eigenvalues agree to rounding.
+    for i in [0.0, 10.0] {
+        let a = equilibria(model("hh", "").smooth().unwrap(), i).unwrap();
+        let b = equilibria(model("hh-1952", "e_l=10.613").smooth().unwrap(), i).unwrap();
+        assert!((a[0].state[0] + 65.0 - b[0].state[0]).abs() < 1e-9);
+        for (x, y) in a[0].eigen.iter().zip(&b[0].eigen) {
+            assert!(
+                (x.value - y.value).norm() < 1e-9 * x.value.norm(),
+                "I={i}: {} vs {}",
+                x.value,
+                y.value
+            );
+        }
+    }
+}
+
+#[test]
+fn all_three_equilibria_are_found_and_classified() {
+    let m = model("hh", "g_k=5;e_k=-50");
+    let e = equilibria(m.smooth().unwrap(), -10.0).unwrap();
+    let kinds: Vec<Stability> = e.iter().map(|x| x.stability).collect();
+    assert_eq!(
+        kinds,
+        [
+            Stability::StableNode,
+            Stability::Saddle,
+            Stability::StableFocus
+        ]
+    );
+    assert_eq!(
+        e.iter().map(|x| x.n_unstable).collect::<Vec<_>>(),
+        [0, 1, 0]
+    );
+}
+
+#[test]
+fn the_rest_states_of_the_documents() {
+    // hh: stable focus at -65.0 mV, unstable focus at 10 uA/cm^2 (past the Hopf point near 9.78).
+    let hh = equilibria(model("hh", "").smooth().unwrap(), 10.0).unwrap();
+    assert_eq!(hh[0].stability, Stability::UnstableFocus);
+    // hh-ca: the only equilibrium at 0 uA/cm^2 is depolarised (-35.7 mV) and stable: why the
+    // neurone of 000_… "won't spike again".
+    let ca = equilibria(model("hh-ca", "").smooth().unwrap(), 0.0).unwrap();
+    assert_eq!(ca.len(), 1);
+    assert!((ca[0].state[0] + 35.7207).abs() < 1e-3 && ca[0].stability.is_stable());
+}
