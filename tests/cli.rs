@@ -216,3 +216,126 @@ fn blow_up_names_time_and_variable_and_keeps_old_reports() {
         "a failed run must not clobber a good report"
     );
 }
+
+#[test]
+fn rest_gating_and_phase_plane_write_their_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rest");
+    let (ok, stdout, stderr) = excitable(&[
+        "rest",
+        "--model",
+        "hh",
+        "--current",
+        "0",
+        "--current",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("stable focus") && stdout.contains("unstable focus"),
+        "{stdout}"
+    );
+    let cols = excitable::report::table::column_names(&out.join("eigenvectors.parquet")).unwrap();
+    assert_eq!(
+        cols,
+        ["i_ua_cm2", "equilibrium", "k", "component", "re", "im"]
+    );
+    let cols = excitable::report::table::column_names(&out.join("equilibria.parquet")).unwrap();
+    assert_eq!(
+        cols,
+        [
+            "i_ua_cm2",
+            "equilibrium",
+            "v_mv",
+            "m",
+            "h",
+            "n",
+            "stability",
+            "n_unstable"
+        ]
+    );
+    let ev = excitable::report::table::read_f64_columns(
+        &out.join("eigenvalues.parquet"),
+        &["re_per_ms"],
+    )
+    .unwrap();
+    assert_eq!(ev[0].len(), 8);
+
+    let g = dir.path().join("gating");
+    assert!(
+        excitable(&[
+            "gating",
+            "--model",
+            "hh-1952",
+            "--v-from",
+            "-80",
+            "--v-to",
+            "80",
+            "--out",
+            g.to_str().unwrap()
+        ])
+        .0
+    );
+    let c = excitable::report::table::read_f64_columns(
+        &g.join("gating.parquet"),
+        &["v_mv", "inf", "tau_ms"],
+    )
+    .unwrap();
+    assert_eq!(c[0].len(), 3 * 16001);
+    assert!(
+        c[1].iter().chain(&c[2]).all(|x| x.is_finite()),
+        "NaN at the removable singularities"
+    );
+
+    let p = dir.path().join("pp");
+    assert!(
+        excitable(&[
+            "phase-plane",
+            "--model",
+            "hh",
+            "--current",
+            "10",
+            "--out",
+            p.to_str().unwrap()
+        ])
+        .0
+    );
+    assert!(p.join("phase_plane.png").exists() && p.join("phase_plane.parquet").exists());
+}
+
+#[test]
+fn rest_refuses_runaway_currents_and_hybrid_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let o = out.to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec!["rest", "--current", "1e7", "--out", o],
+            "no equilibrium at 10000000 uA/cm^2",
+        ),
+        (vec!["rest", "--model", "lif", "--out", o], "hybrid"),
+        (vec!["rest", "--current", "nan", "--out", o], "finite"),
+        (
+            vec![
+                "phase-plane",
+                "--model",
+                "hh-ca",
+                "--set",
+                "g_ca=0",
+                "--current",
+                "1e7",
+                "--out",
+                o,
+            ],
+            "blew up",
+        ),
+    ] {
+        let (ok, _, stderr) = excitable(&args);
+        assert!(!ok, "{args:?}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(files_in(&out).is_empty(), "{:?}", files_in(&out));
+    }
+}

@@ -133,3 +133,26 @@ fn the_rest_states_of_the_documents() {
     assert_eq!(ca.len(), 1);
     assert!((ca[0].state[0] + 35.7207).abs() < 1e-3 && ca[0].stability.is_stable());
 }
+
+#[test]
+fn trajectories_fall_onto_the_centre_plane_at_the_predicted_rate() {
+    // 004_… says solutions off the centre manifold decay onto it. Near the lower Hopf point
+    // (9 and 10 uA/cm^2) the part of a small kick outside the plane of the leading complex pair
+    // must decay at the slowest other eigenvalue's rate (to 2 %), leaving < 1e-4 of it at 40 ms.
+    use excitable::analysis::centre::kick_and_project;
+    let m = model("hh", "");
+    for i in [9.0, 10.0] {
+        let e = &equilibria(m.smooth().unwrap(), i).unwrap()[0];
+        let c = kick_and_project(&m, e).unwrap();
+        let rel =
+            (c.fitted_rate_per_ms - c.predicted_rate_per_ms).abs() / c.predicted_rate_per_ms.abs();
+        assert!(
+            rel < 0.02,
+            "I={i}: fitted {} vs predicted {}",
+            c.fitted_rate_per_ms,
+            c.predicted_rate_per_ms
+        );
+        let share = c.off_norm.last().unwrap() / c.centre_norm.last().unwrap();
+        assert!(share < 1e-4, "I={i}: off-plane share {share}");
+    }
+}

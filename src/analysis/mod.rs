@@ -1,5 +1,6 @@
 //! Analyses: pure functions from traces, spikes and models to typed results (no I/O here).
 
+pub mod centre;
 pub mod eigen;
 pub mod gating;
 pub mod jacobian;

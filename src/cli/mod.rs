@@ -1,7 +1,10 @@
 //! Command-line interface: parse, run, say where the reports went. No numerics here.
 
 pub mod common;
+pub mod gating;
 pub mod models;
+pub mod phase_plane;
+pub mod rest;
 pub mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +24,12 @@ pub enum Command {
     Models(models::ModelsArgs),
     /// Simulate one or many neurons and write trace.parquet, spikes.parquet, trace.png, summary.md.
     Simulate(Box<simulate::SimulateArgs>),
+    /// Every equilibrium at each current: stability, eigenvalues, eigenvectors, centre subspace.
+    Rest(rest::RestArgs),
+    /// Steady states x_inf(V) and time constants tau(V) of every gate.
+    Gating(gating::GatingArgs),
+    /// V-n phase plane: trajectory, reduced nullclines, limit cycle.
+    PhasePlane(phase_plane::PhasePlaneArgs),
 }
 
 /// Run the parsed command.
@@ -28,5 +37,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Models(a) => models::run(a),
         Command::Simulate(a) => simulate::run(*a),
+        Command::Rest(a) => rest::run(a),
+        Command::Gating(a) => gating::run(a),
+        Command::PhasePlane(a) => phase_plane::run(a),
     }
 }

@@ -3,8 +3,10 @@
 
 pub mod atomic;
 pub mod figure;
+pub mod rest;
 pub mod simulation;
 pub mod table;
 pub mod trace_figure;
+pub mod xy_figure;
 
 pub use table::Table;

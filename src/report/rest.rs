@@ -1,0 +1,334 @@
+//! Reports of the rest-state analysis: equilibria, eigenvalues, eigenvectors, centre subspace,
+//! gating curves and the phase plane.
+
+use super::figure::PALETTE;
+use super::table::Table;
+use super::xy_figure::{Panel, Series, Style, draw_panels};
+use crate::analysis::centre::CentreProjection;
+use crate::analysis::gating::GatingCurve;
+use crate::analysis::phase_plane::Nullclines;
+use crate::analysis::rest::Equilibrium;
+use crate::error::ReportError;
+use std::path::{Path, PathBuf};
+
+/// `equilibria.parquet`: `i_ua_cm2, equilibrium, v_mv, <state columns>, stability, n_unstable`.
+pub fn equilibria_table(names: &[String], eqs: &[Equilibrium]) -> Table {
+    let mut t = Table::new("equilibria")
+        .f64("i_ua_cm2", eqs.iter().map(|e| e.i_ext).collect())
+        .u32("equilibrium", eqs.iter().map(|e| e.index as u32).collect())
+        .f64("v_mv", eqs.iter().map(|e| e.state[0]).collect());
+    for (j, n) in names.iter().enumerate().skip(1) {
+        t = t.f64(n, eqs.iter().map(|e| e.state[j]).collect());
+    }
+    t.str(
+        "stability",
+        eqs.iter().map(|e| e.stability.name().to_string()).collect(),
+    )
+    .u32(
+        "n_unstable",
+        eqs.iter().map(|e| e.n_unstable as u32).collect(),
+    )
+}
+
+/// `eigenvalues.parquet`: `i_ua_cm2, equilibrium, k, re_per_ms, im_per_ms, time_constant_ms, frequency_hz`.
+pub fn eigenvalues_table(eqs: &[Equilibrium]) -> Table {
+    let rows: Vec<(&Equilibrium, usize)> = eqs
+        .iter()
+        .flat_map(|e| (0..e.eigen.len()).map(move |k| (e, k)))
+        .collect();
+    Table::new("eigenvalues")
+        .f64("i_ua_cm2", rows.iter().map(|(e, _)| e.i_ext).collect())
+        .u32(
+            "equilibrium",
+            rows.iter().map(|(e, _)| e.index as u32).collect(),
+        )
+        .u32("k", rows.iter().map(|(_, k)| *k as u32).collect())
+        .f64(
+            "re_per_ms",
+            rows.iter().map(|(e, k)| e.eigen[*k].value.re).collect(),
+        )
+        .f64(
+            "im_per_ms",
+            rows.iter().map(|(e, k)| e.eigen[*k].value.im).collect(),
+        )
+        .f64(
+            "time_constant_ms",
+            rows.iter()
+                .map(|(e, k)| e.eigen[*k].time_constant_ms())
+                .collect(),
+        )
+        .f64(
+            "frequency_hz",
+            rows.iter()
+                .map(|(e, k)| e.eigen[*k].frequency_hz())
+                .collect(),
+        )
+}
+
+/// `eigenvectors.parquet` in long form: `i_ua_cm2, equilibrium, k, component, re, im`.
+pub fn eigenvectors_table(names: &[String], eqs: &[Equilibrium]) -> Table {
+    let mut rows = Vec::new();
+    for e in eqs {
+        for (k, p) in e.eigen.iter().enumerate() {
+            for (c, z) in p.vector.iter().enumerate() {
+                rows.push((
+                    e.i_ext,
+                    e.index as u32,
+                    k as u32,
+                    names[c].clone(),
+                    z.re,
+                    z.im,
+                ));
+            }
+        }
+    }
+    Table::new("eigenvectors")
+        .f64("i_ua_cm2", rows.iter().map(|r| r.0).collect())
+        .u32("equilibrium", rows.iter().map(|r| r.1).collect())
+        .u32("k", rows.iter().map(|r| r.2).collect())
+        .str("component", rows.iter().map(|r| r.3.clone()).collect())
+        .f64("re", rows.iter().map(|r| r.4).collect())
+        .f64("im", rows.iter().map(|r| r.5).collect())
+}
+
+/// `centre_subspace.parquet`: `i_ua_cm2, t_ms, centre_norm, off_norm`.
+pub fn centre_table(items: &[(f64, CentreProjection)]) -> Table {
+    let cat = |f: &dyn Fn(&CentreProjection) -> &[f64]| {
+        items
+            .iter()
+            .flat_map(|(_, c)| f(c).iter().copied())
+            .collect::<Vec<f64>>()
+    };
+    Table::new("centre_subspace")
+        .f64(
+            "i_ua_cm2",
+            items
+                .iter()
+                .flat_map(|(i, c)| std::iter::repeat_n(*i, c.t_ms.len()))
+                .collect(),
+        )
+        .f64("t_ms", cat(&|c| &c.t_ms))
+        .f64("centre_norm", cat(&|c| &c.centre_norm))
+        .f64("off_norm", cat(&|c| &c.off_norm))
+}
+
+/// Figure of the centre-subspace projections (log scale).
+pub fn draw_centre(
+    path: &Path,
+    model: &str,
+    items: &[(f64, CentreProjection)],
+) -> Result<(), ReportError> {
+    let panels: Vec<Panel> = items
+        .iter()
+        .map(|(i, c)| Panel {
+            x_desc: "t (ms)".into(),
+            y_desc: format!("|deviation| at {i} uA/cm^2"),
+            log_y: true,
+            series: vec![
+                Series {
+                    label: "in the centre plane".into(),
+                    points: c
+                        .t_ms
+                        .iter()
+                        .copied()
+                        .zip(c.centre_norm.iter().copied())
+                        .collect(),
+                    color: PALETTE[0],
+                    style: Style::Line,
+                },
+                Series {
+                    label: format!(
+                        "off the plane (fit {:.4}/ms, predicted {:.4}/ms)",
+                        c.fitted_rate_per_ms, c.predicted_rate_per_ms
+                    ),
+                    points: c
+                        .t_ms
+                        .iter()
+                        .copied()
+                        .zip(c.off_norm.iter().copied())
+                        .collect(),
+                    color: PALETTE[1],
+                    style: Style::Line,
+                },
+            ],
+            ..Default::default()
+        })
+        .collect();
+    draw_panels(
+        path,
+        &format!("{model}: decay onto the centre subspace"),
+        &panels,
+        1,
+        (1200, 450 * panels.len().max(1) as u32),
+    )
+}
+
+/// `gating.parquet` (`v_mv, gate, inf, tau_ms`) and `gating.png` (steady states, time constants).
+pub fn write_gating(
+    dir: &Path,
+    model: &str,
+    curves: &[GatingCurve],
+) -> Result<Vec<PathBuf>, ReportError> {
+    let t = Table::new("gating")
+        .f64(
+            "v_mv",
+            curves.iter().flat_map(|c| c.v_mv.iter().copied()).collect(),
+        )
+        .str(
+            "gate",
+            curves
+                .iter()
+                .flat_map(|c| std::iter::repeat_n(c.gate.clone(), c.v_mv.len()))
+                .collect(),
+        )
+        .f64(
+            "inf",
+            curves.iter().flat_map(|c| c.inf.iter().copied()).collect(),
+        )
+        .f64(
+            "tau_ms",
+            curves
+                .iter()
+                .flat_map(|c| c.tau_ms.iter().copied())
+                .collect(),
+        );
+    let series = |f: &dyn Fn(&GatingCurve) -> &[f64]| -> Vec<Series> {
+        curves
+            .iter()
+            .enumerate()
+            .map(|(k, c)| Series {
+                label: c.gate.clone(),
+                points: c.v_mv.iter().copied().zip(f(c).iter().copied()).collect(),
+                color: PALETTE[k % PALETTE.len()],
+                style: Style::Line,
+            })
+            .collect()
+    };
+    let panels = [
+        Panel {
+            x_desc: "V (mV)".into(),
+            y_desc: "steady state x_inf".into(),
+            y_range: Some((-0.02, 1.02)),
+            series: series(&|c| &c.inf),
+            ..Default::default()
+        },
+        Panel {
+            x_desc: "V (mV)".into(),
+            y_desc: "time constant tau (ms)".into(),
+            series: series(&|c| &c.tau_ms),
+            ..Default::default()
+        },
+    ];
+    let png = dir.join("gating.png");
+    draw_panels(
+        &png,
+        &format!("{model}: gating curves"),
+        &panels,
+        2,
+        (1400, 560),
+    )?;
+    Ok(vec![t.write_parquet(dir)?, png])
+}
+
+/// A V-n trajectory and (optionally) its limit cycle, with the reduced nullclines.
+pub struct PhasePlane<'a> {
+    pub model: &'a str,
+    pub i_ext: f64,
+    pub trajectory: Vec<(f64, f64)>,
+    pub limit_cycle: Vec<(f64, f64)>,
+    pub nullclines: &'a Nullclines,
+    pub equilibria: Vec<(f64, f64, bool)>,
+}
+
+/// `phase_plane.parquet` (`curve, v_mv, n`) and `phase_plane.png`.
+pub fn write_phase_plane(dir: &Path, pp: &PhasePlane) -> Result<Vec<PathBuf>, ReportError> {
+    let curves: [(&str, &Vec<(f64, f64)>); 4] = [
+        ("trajectory", &pp.trajectory),
+        ("limit_cycle", &pp.limit_cycle),
+        ("v_nullcline", &pp.nullclines.v_nullcline),
+        ("n_nullcline", &pp.nullclines.n_nullcline),
+    ];
+    let t = Table::new("phase_plane")
+        .str(
+            "curve",
+            curves
+                .iter()
+                .flat_map(|(n, c)| std::iter::repeat_n(n.to_string(), c.len()))
+                .collect(),
+        )
+        .f64(
+            "v_mv",
+            curves
+                .iter()
+                .flat_map(|(_, c)| c.iter().map(|p| p.0))
+                .collect(),
+        )
+        .f64(
+            "n",
+            curves
+                .iter()
+                .flat_map(|(_, c)| c.iter().map(|p| p.1))
+                .collect(),
+        );
+    let mut series = vec![
+        Series {
+            label: "trajectory (full model)".into(),
+            points: pp.trajectory.clone(),
+            color: PALETTE[7],
+            style: Style::Line,
+        },
+        Series {
+            label: "dV/dt = 0 (reduced)".into(),
+            points: pp.nullclines.v_nullcline.clone(),
+            color: PALETTE[0],
+            style: Style::Points,
+        },
+        Series {
+            label: "dn/dt = 0".into(),
+            points: pp.nullclines.n_nullcline.clone(),
+            color: PALETTE[2],
+            style: Style::Dashed,
+        },
+    ];
+    if !pp.limit_cycle.is_empty() {
+        series.push(Series {
+            label: "limit cycle".into(),
+            points: pp.limit_cycle.clone(),
+            color: PALETTE[1],
+            style: Style::Line,
+        });
+    }
+    for (v, n, stable) in &pp.equilibria {
+        series.push(Series {
+            label: if *stable {
+                "stable equilibrium".into()
+            } else {
+                "unstable equilibrium".into()
+            },
+            points: vec![(*v, *n)],
+            color: if *stable { BLACK_RGB } else { PALETTE[3] },
+            style: Style::Points,
+        });
+    }
+    let xs = pp.trajectory.iter().map(|p| p.0);
+    let (lo, hi) = super::figure::padded_range(xs);
+    let panel = Panel {
+        x_desc: "V (mV)".into(),
+        y_desc: "n".into(),
+        x_range: Some((lo, hi)),
+        y_range: Some((0.0, 1.0)),
+        series,
+        ..Default::default()
+    };
+    let png = dir.join("phase_plane.png");
+    draw_panels(
+        &png,
+        &format!("{}: V-n phase plane at {} uA/cm^2", pp.model, pp.i_ext),
+        &[panel],
+        1,
+        (1100, 800),
+    )?;
+    Ok(vec![t.write_parquet(dir)?, png])
+}
+
+const BLACK_RGB: plotters::style::RGBColor = plotters::style::RGBColor(0, 0, 0);

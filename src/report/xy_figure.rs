@@ -1,0 +1,181 @@
+//! A general figure: one or more panels of x-y series (lines, dashed lines or points).
+
+use super::atomic::write_atomic;
+use super::figure::{fig_err, init_font, padded_range};
+use crate::error::ReportError;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Style {
+    Line,
+    Dashed,
+    Points,
+}
+
+/// One labelled series.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+    pub color: RGBColor,
+    pub style: Style,
+}
+
+/// One panel: axes titles, optional fixed ranges, series.
+#[derive(Debug, Clone, Default)]
+pub struct Panel {
+    pub x_desc: String,
+    pub y_desc: String,
+    pub x_range: Option<(f64, f64)>,
+    pub y_range: Option<(f64, f64)>,
+    pub log_y: bool,
+    pub series: Vec<Series>,
+}
+
+/// Draw panels side by side (`columns` per row) to PNG or SVG (by extension), atomically.
+pub fn draw_panels(
+    path: &Path,
+    title: &str,
+    panels: &[Panel],
+    columns: usize,
+    size: (u32, u32),
+) -> Result<(), ReportError> {
+    init_font();
+    let svg = path.extension().is_some_and(|e| e == "svg");
+    write_atomic(path, |tmp| -> Result<(), ReportError> {
+        if svg {
+            draw(
+                &SVGBackend::new(tmp, size).into_drawing_area(),
+                tmp,
+                title,
+                panels,
+                columns,
+            )
+        } else {
+            draw(
+                &BitMapBackend::new(tmp, size).into_drawing_area(),
+                tmp,
+                title,
+                panels,
+                columns,
+            )
+        }
+    })
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    path: &Path,
+    title: &str,
+    panels: &[Panel],
+    columns: usize,
+) -> Result<(), ReportError> {
+    let e = fig_err(path);
+    root.fill(&WHITE).map_err(&e)?;
+    let root = root.titled(title, ("sans-serif", 24)).map_err(&e)?;
+    let cols = columns.max(1);
+    let rows = panels.len().div_ceil(cols).max(1);
+    let areas = root.split_evenly((rows, cols));
+    for (area, panel) in areas.iter().zip(panels) {
+        let all = || panel.series.iter().flat_map(|s| s.points.iter());
+        let (x0, x1) = panel
+            .x_range
+            .unwrap_or_else(|| padded_range(all().map(|p| p.0)));
+        let (y0, y1) = panel
+            .y_range
+            .unwrap_or_else(|| padded_range(all().map(|p| p.1)));
+        let mut builder = ChartBuilder::on(area);
+        builder
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(70);
+        if panel.log_y {
+            let lo = all()
+                .map(|p| p.1)
+                .filter(|y| *y > 0.0 && y.is_finite())
+                .fold(f64::INFINITY, f64::min);
+            let hi = all()
+                .map(|p| p.1)
+                .filter(|y| y.is_finite())
+                .fold(f64::NEG_INFINITY, f64::max);
+            let (lo, hi) = if lo.is_finite() && hi > lo {
+                (lo * 0.8, hi * 1.25)
+            } else {
+                (1e-3, 1.0)
+            };
+            let mut c = builder
+                .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
+                .map_err(&e)?;
+            c.configure_mesh()
+                .x_desc(panel.x_desc.as_str())
+                .y_desc(panel.y_desc.as_str())
+                .label_style(("sans-serif", 15))
+                .draw()
+                .map_err(&e)?;
+            for s in &panel.series {
+                let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|p| p.1 > 0.0).collect();
+                draw_series(&mut c, s, pts).map_err(&e)?;
+            }
+            legend(&mut c).map_err(&e)?;
+        } else {
+            let mut c = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(&e)?;
+            c.configure_mesh()
+                .x_desc(panel.x_desc.as_str())
+                .y_desc(panel.y_desc.as_str())
+                .label_style(("sans-serif", 15))
+                .draw()
+                .map_err(&e)?;
+            for s in &panel.series {
+                draw_series(&mut c, s, s.points.clone()).map_err(&e)?;
+            }
+            legend(&mut c).map_err(&e)?;
+        }
+    }
+    root.present().map_err(&e)?;
+    Ok(())
+}
+
+fn draw_series<'a, DB, X, Y>(
+    c: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    s: &Series,
+    pts: Vec<(f64, f64)>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let color = s.color;
+    let anno = match s.style {
+        Style::Line => c.draw_series(LineSeries::new(pts, color.stroke_width(2)))?,
+        Style::Dashed => c.draw_series(DashedLineSeries::new(pts, 6, 5, color.stroke_width(2)))?,
+        Style::Points => {
+            c.draw_series(pts.into_iter().map(|p| Circle::new(p, 2, color.filled())))?
+        }
+    };
+    if !s.label.is_empty() {
+        anno.label(s.label.as_str()).legend(move |(x, y)| {
+            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+        });
+    }
+    Ok(())
+}
+
+fn legend<'a, DB, X, Y>(
+    c: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 15))
+        .draw()
+}
