@@ -90,6 +90,9 @@ pub struct Equilibrium {
     pub n_unstable: usize,
 }
 
+/// More roots than this means a degenerate model (a continuum of equilibria), not isolated ones.
+const MAX_EQUILIBRIA: usize = 50;
+
 /// All equilibria of `model` at current `i_ext`, by increasing V.
 ///
 /// The gates at steady state reduce the problem to one equation in V, whose roots are
@@ -109,6 +112,15 @@ pub fn equilibria(model: &ConductanceModel, i_ext: f64) -> Result<Vec<Equilibriu
         return Err(AnalysisError::NoEquilibrium {
             i_ext,
             range: model.v_search_mv,
+        });
+    }
+    if vs.len() > MAX_EQUILIBRIA {
+        return Err(AnalysisError::Numerical {
+            what: format!("equilibria at {i_ext} uA/cm^2"),
+            reason: format!(
+                "{} roots: the net current vanishes over a whole voltage range (a continuum of equilibria; is every conductance zero?)",
+                vs.len()
+            ),
         });
     }
     vs.iter()
@@ -189,6 +201,26 @@ mod tests {
         for pair in &e10[0].eigen {
             assert!(pair.residual < 1e-9, "{}", pair.residual);
         }
+    }
+
+    #[test]
+    fn degenerate_and_singular_cases_are_reported_not_panicked() {
+        // No conductance at all: every V is an equilibrium.
+        let mut m = builtin::hh();
+        for g in ["g_na", "g_k", "g_l"] {
+            m.params.set(g, 0.0).unwrap();
+        }
+        let e = equilibria(&m, 0.0).unwrap_err().to_string();
+        assert!(e.contains("continuum of equilibria"), "{e}");
+        // Only a leak: one equilibrium whose gates are decoupled; J has a zero row/column block
+        // structure but stays regular, so this must classify cleanly.
+        let mut leak = builtin::hh();
+        for g in ["g_na", "g_k"] {
+            leak.params.set(g, 0.0).unwrap();
+        }
+        let e = equilibria(&leak, 0.0).unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].stability, Stability::StableNode);
     }
 
     #[test]
