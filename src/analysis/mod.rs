@@ -6,4 +6,6 @@ pub mod gating;
 pub mod jacobian;
 pub mod phase_plane;
 pub mod rest;
+pub mod spike_stats;
 pub mod spikes;
+pub mod windows;

@@ -1,0 +1,223 @@
+//! Spike-train statistics with Elephant's conventions (so numbers can be compared 1:1).
+//!
+//! | statistic | definition (I = interspike intervals, N = their number) | Elephant |
+//! |---|---|---|
+//! | `isi_std_ms` | population std (ddof = 0) | (`numpy.std`) |
+//! | `cv` | std(I, ddof 0) / mean(I) | `cv` = `scipy.stats.variation` |
+//! | `cv2` | 2 mean(\|I_{k+1} - I_k\| / (I_{k+1} + I_k)) | `cv2` |
+//! | `lv` | 3/(N-1) sum((I_k - I_{k+1})^2 / (I_k + I_{k+1})^2) | `lv` |
+//! | `lvr` | 3/(N-1) sum((1 - 4 I_k I_{k+1} / (I_k + I_{k+1})^2)(1 + 4R / (I_k + I_{k+1}))), R = 5 ms | `lvr` |
+//! | `fano` | var(counts, ddof 0) / mean(counts) over consecutive windows of the train | `fanofactor` of the window slices |
+//! | `serial_corr` | Pearson correlation of (I_k, I_{k+1}) | |
+//!
+//! Trains too short for a statistic get NaN and a `reason`, never an error.
+
+/// Statistics of one spike train over [t_start, t_stop) ms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainStats {
+    pub n_spikes: usize,
+    pub rate_hz: f64,
+    pub isi_mean_ms: f64,
+    pub isi_std_ms: f64,
+    pub cv: f64,
+    pub cv2: f64,
+    pub lv: f64,
+    pub lvr: f64,
+    pub fano: f64,
+    pub serial_corr: f64,
+    pub first_spike_ms: f64,
+    /// Why some statistics are NaN ("" when none is).
+    pub reason: String,
+}
+
+/// Settings of [`train_stats`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatsSettings {
+    pub t_start: f64,
+    pub t_stop: f64,
+    /// Refractoriness constant R of LvR (ms); Elephant's default is 5 ms.
+    pub lvr_r_ms: f64,
+    /// Counting window of the Fano factor (ms).
+    pub fano_window_ms: f64,
+}
+
+/// Interspike intervals (ms).
+pub fn isi(spikes: &[f64]) -> Vec<f64> {
+    spikes.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+fn mean(x: &[f64]) -> f64 {
+    x.iter().sum::<f64>() / x.len() as f64
+}
+
+fn std0(x: &[f64]) -> f64 {
+    let m = mean(x);
+    (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+}
+
+/// CV2 (needs 2 intervals).
+pub fn cv2(i: &[f64]) -> f64 {
+    if i.len() < 2 {
+        return f64::NAN;
+    }
+    2.0 * mean(
+        &i.windows(2)
+            .map(|w| (w[1] - w[0]).abs() / (w[1] + w[0]))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Local variation LV (needs 2 intervals).
+pub fn lv(i: &[f64]) -> f64 {
+    if i.len() < 2 {
+        return f64::NAN;
+    }
+    3.0 / (i.len() - 1) as f64
+        * i.windows(2)
+            .map(|w| ((w[0] - w[1]) / (w[0] + w[1])).powi(2))
+            .sum::<f64>()
+}
+
+/// LvR with refractoriness constant `r` ms (needs 2 intervals).
+pub fn lvr(i: &[f64], r: f64) -> f64 {
+    if i.len() < 2 {
+        return f64::NAN;
+    }
+    3.0 / (i.len() - 1) as f64
+        * i.windows(2)
+            .map(|w| {
+                let s = w[0] + w[1];
+                (1.0 - 4.0 * w[0] * w[1] / (s * s)) * (1.0 + 4.0 * r / s)
+            })
+            .sum::<f64>()
+}
+
+/// Fano factor of spike counts in consecutive windows of `width` ms from `t_start` (a trailing
+/// partial window is dropped).
+pub fn fano(spikes: &[f64], t_start: f64, t_stop: f64, width: f64) -> f64 {
+    let n = ((t_stop - t_start) / width + 1e-9).floor() as usize;
+    if n < 2 {
+        return f64::NAN;
+    }
+    let mut counts = vec![0.0; n];
+    for &t in spikes {
+        let k = ((t - t_start) / width).floor();
+        if k >= 0.0 && (k as usize) < n {
+            counts[k as usize] += 1.0;
+        }
+    }
+    let m = mean(&counts);
+    if m == 0.0 {
+        f64::NAN
+    } else {
+        std0(&counts).powi(2) / m
+    }
+}
+
+/// Pearson correlation of successive intervals (needs 3 intervals).
+pub fn serial_correlation(i: &[f64]) -> f64 {
+    if i.len() < 3 {
+        return f64::NAN;
+    }
+    let (a, b) = (&i[..i.len() - 1], &i[1..]);
+    let (ma, mb) = (mean(a), mean(b));
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+/// All statistics of one train (spikes outside [t_start, t_stop) are ignored).
+pub fn train_stats(spikes: &[f64], s: &StatsSettings) -> TrainStats {
+    let sp: Vec<f64> = spikes
+        .iter()
+        .copied()
+        .filter(|t| *t >= s.t_start && *t < s.t_stop)
+        .collect();
+    let i = isi(&sp);
+    let mut reasons = Vec::new();
+    if i.is_empty() {
+        reasons.push("fewer than 2 spikes: no intervals");
+    } else if i.len() < 2 {
+        reasons.push("1 interval: cv2, lv, lvr need 2");
+    } else if i.len() < 3 {
+        reasons.push("2 intervals: serial correlation needs 3");
+    }
+    let (m, sd) = if i.is_empty() {
+        (f64::NAN, f64::NAN)
+    } else {
+        (mean(&i), std0(&i))
+    };
+    let f = fano(&sp, s.t_start, s.t_stop, s.fano_window_ms);
+    if f.is_nan() {
+        reasons.push("fano: fewer than 2 windows or no spikes");
+    }
+    TrainStats {
+        n_spikes: sp.len(),
+        rate_hz: sp.len() as f64 / (s.t_stop - s.t_start) * 1000.0,
+        isi_mean_ms: m,
+        isi_std_ms: sd,
+        cv: sd / m,
+        cv2: cv2(&i),
+        lv: lv(&i),
+        lvr: lvr(&i, s.lvr_r_ms),
+        fano: f,
+        serial_corr: serial_correlation(&i),
+        first_spike_ms: sp.first().map_or(f64::NAN, |t| t - s.t_start),
+        reason: reasons.join("; "),
+    }
+}
+
+/// Histogram of `values` with bins of `width` starting at `lo`: (bin left edges, counts).
+pub fn histogram(values: &[f64], lo: f64, width: f64, bins: usize) -> (Vec<f64>, Vec<u32>) {
+    let mut counts = vec![0u32; bins];
+    for &v in values {
+        let k = ((v - lo) / width).floor();
+        if k >= 0.0 && (k as usize) < bins {
+            counts[k as usize] += 1;
+        }
+    }
+    ((0..bins).map(|k| lo + k as f64 * width).collect(), counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regular_train_has_zero_variability() {
+        let sp: Vec<f64> = (0..100).map(|k| 5.0 + 10.0 * k as f64).collect();
+        let s = train_stats(
+            &sp,
+            &StatsSettings {
+                t_start: 0.0,
+                t_stop: 1000.0,
+                lvr_r_ms: 5.0,
+                fano_window_ms: 100.0,
+            },
+        );
+        assert_eq!(s.n_spikes, 100);
+        assert!((s.rate_hz - 100.0).abs() < 1e-12);
+        assert!(
+            s.cv.abs() < 1e-12 && s.cv2.abs() < 1e-12 && s.lv.abs() < 1e-12 && s.fano.abs() < 1e-12
+        );
+        // LvR of a regular train: 3/(N-1) * (N-1) * (1 + 4R/(2 I)) * 0 = 0.
+        assert!(s.lvr.abs() < 1e-12);
+        assert_eq!(s.first_spike_ms, 5.0);
+    }
+
+    #[test]
+    fn short_trains_get_nan_with_a_reason() {
+        let st = StatsSettings {
+            t_start: 0.0,
+            t_stop: 100.0,
+            lvr_r_ms: 5.0,
+            fano_window_ms: 100.0,
+        };
+        let s = train_stats(&[10.0], &st);
+        assert!(s.cv.is_nan() && s.lv.is_nan() && !s.reason.is_empty());
+        let s = train_stats(&[10.0, 20.0], &st);
+        assert_eq!(s.cv, 0.0);
+        assert!(s.cv2.is_nan() && s.reason.contains("1 interval"));
+    }
+}

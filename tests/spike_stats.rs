@@ -1,0 +1,57 @@
+//! Spike-train statistics against Elephant 1.2.1 (`tests/fixtures/make_spike_stats.py`) on a
+//! Poisson, a gamma renewal and an HH train; tolerance 1e-9 relative (the bar).
+
+use excitable::analysis::spike_stats::{StatsSettings, train_stats};
+use std::collections::BTreeMap;
+
+fn read(path: &str) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
+}
+
+#[test]
+fn every_statistic_equals_elephants() {
+    let mut trains: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in read("tests/fixtures/spike_trains.csv") {
+        trains
+            .entry(r[0].clone())
+            .or_default()
+            .push(r[1].parse().unwrap());
+    }
+    assert_eq!(trains.len(), 3);
+    let settings = StatsSettings {
+        t_start: 0.0,
+        t_stop: 10_000.0,
+        lvr_r_ms: 5.0,
+        fano_window_ms: 100.0,
+    };
+    let mut checked = 0;
+    for r in read("tests/fixtures/spike_stats.csv") {
+        let s = train_stats(&trains[&r[0]], &settings);
+        let expected: f64 = r[2].parse().unwrap();
+        let got = match r[1].as_str() {
+            "n_spikes" => s.n_spikes as f64,
+            "isi_mean_ms" => s.isi_mean_ms,
+            "isi_std_ms" => s.isi_std_ms,
+            "cv" => s.cv,
+            "cv2" => s.cv2,
+            "lv" => s.lv,
+            "lvr" => s.lvr,
+            "fano" => s.fano,
+            "serial_corr" => s.serial_corr,
+            other => panic!("unknown statistic {other}"),
+        };
+        assert!(
+            (got - expected).abs() <= 1e-9 * expected.abs(),
+            "{} {}: {got} vs Elephant {expected}",
+            r[0],
+            r[1]
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 27);
+}
