@@ -339,3 +339,95 @@ fn rest_refuses_runaway_currents_and_hybrid_models() {
         assert!(files_in(&out).is_empty(), "{:?}", files_in(&out));
     }
 }
+
+#[test]
+fn windows_and_stats_run_on_our_own_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim");
+    let s = sim.to_str().unwrap();
+    assert!(
+        excitable(&[
+            "simulate",
+            "--model",
+            "hh",
+            "--neurons",
+            "2",
+            "--currents",
+            "8,20",
+            "--t-max",
+            "500",
+            "--method",
+            "exp-euler",
+            "--out",
+            s
+        ])
+        .0
+    );
+    let w = dir.path().join("w");
+    let (ok, stdout, stderr) = excitable(&[
+        "windows",
+        "--trace",
+        &format!("{s}/trace.parquet"),
+        "--width",
+        "0.1",
+        "--width",
+        "5",
+        "--out",
+        w.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    // 500 ms at dt 0.01: 50001 samples; 0.1 ms windows of 10 samples tile 5000 windows, 1 sample left.
+    assert!(
+        stdout.contains("| 0.1 | 0.1 | 5000 |") && stdout.contains("| 5 | 5 | 100 |"),
+        "{stdout}"
+    );
+    let cols = excitable::report::table::column_names(&w.join("windows.parquet")).unwrap();
+    assert_eq!(
+        cols,
+        [
+            "width_ms",
+            "start_ms",
+            "n_spikes",
+            "fired",
+            "rate_hz",
+            "v_mean_mv",
+            "v_max_mv",
+            "v_min_mv"
+        ]
+    );
+
+    let st = dir.path().join("st");
+    let (ok, stdout, stderr) = excitable(&[
+        "stats",
+        "--spikes",
+        &format!("{s}/spikes.parquet"),
+        "--t-stop",
+        "500",
+        "--out",
+        st.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("| 0 |") && stdout.contains("| 1 |"),
+        "{stdout}"
+    );
+    let c = excitable::report::table::read_f64_columns(
+        &st.join("spike_stats.parquet"),
+        &["n_spikes", "cv"],
+    )
+    .unwrap();
+    assert_eq!(c[0].len(), 2);
+    // Regular firing at a constant current: CV well below 0.01.
+    assert!(c[1].iter().all(|cv| *cv < 0.01), "{:?}", c[1]);
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "time\n1\n").unwrap();
+    let (ok, _, stderr) = excitable(&[
+        "stats",
+        "--spikes",
+        bad.to_str().unwrap(),
+        "--out",
+        st.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("no column 't_ms'"), "{stderr}");
+}

@@ -6,6 +6,8 @@ pub mod models;
 pub mod phase_plane;
 pub mod rest;
 pub mod simulate;
+pub mod stats;
+pub mod windows;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +32,10 @@ pub enum Command {
     Gating(gating::GatingArgs),
     /// V-n phase plane: trajectory, reduced nullclines, limit cycle.
     PhasePlane(phase_plane::PhasePlaneArgs),
+    /// Spike-train statistics (ISI, CV, CV2, LV, LvR, Fano, serial correlation) of a spikes file.
+    Stats(stats::StatsArgs),
+    /// Firing and voltage in sliding windows of a trace, for several widths.
+    Windows(windows::WindowsArgs),
 }
 
 /// Run the parsed command.
@@ -40,5 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rest(a) => rest::run(a),
         Command::Gating(a) => gating::run(a),
         Command::PhasePlane(a) => phase_plane::run(a),
+        Command::Stats(a) => stats::run(a),
+        Command::Windows(a) => windows::run(a),
     }
 }

@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod figure;
 pub mod rest;
 pub mod simulation;
+pub mod spike_trains;
 pub mod table;
 pub mod trace_figure;
 pub mod xy_figure;

@@ -1,0 +1,254 @@
+//! Reading spike and trace files, and the reports of `stats` and `windows`.
+
+use super::figure::PALETTE;
+use super::table::{Table, column_names, read_f64_columns};
+use super::xy_figure::{Panel, Series, Style, draw_panels};
+use crate::analysis::spike_stats::{TrainStats, histogram, isi};
+use crate::analysis::windows::WindowSet;
+use crate::error::ReportError;
+use std::path::{Path, PathBuf};
+
+/// Spike trains by neuron from a CSV or Parquet file with `t_ms` (and `neuron` if several).
+pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
+    let err = |reason: String| ReportError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let (neuron, t): (Vec<f64>, Vec<f64>) = if path.extension().is_some_and(|e| e == "parquet") {
+        let names = column_names(path)?;
+        if names.iter().any(|n| n == "neuron") {
+            let c = read_f64_columns(path, &["neuron", "t_ms"])?;
+            (c[0].clone(), c[1].clone())
+        } else {
+            let c = read_f64_columns(path, &["t_ms"])?;
+            (vec![0.0; c[0].len()], c[0].clone())
+        }
+    } else {
+        let mut r = csv::Reader::from_path(path).map_err(|e| err(e.to_string()))?;
+        let h = r.headers().map_err(|e| err(e.to_string()))?.clone();
+        let ct = h
+            .iter()
+            .position(|x| x.trim() == "t_ms")
+            .ok_or_else(|| err("no column 't_ms'".into()))?;
+        let cn = h.iter().position(|x| x.trim() == "neuron");
+        let (mut ns, mut ts) = (Vec::new(), Vec::new());
+        for (row, rec) in r.records().enumerate() {
+            let rec = rec.map_err(|e| err(format!("line {}: {e}", row + 2)))?;
+            let num = |c: usize, name: &str| -> Result<f64, ReportError> {
+                let s = rec.get(c).unwrap_or("").trim();
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| {
+                        err(format!(
+                            "line {}: {name} '{s}' is not a finite number",
+                            row + 2
+                        ))
+                    })
+            };
+            ts.push(num(ct, "t_ms")?);
+            ns.push(match cn {
+                Some(c) => num(c, "neuron")?,
+                None => 0.0,
+            });
+        }
+        (ns, ts)
+    };
+    if neuron
+        .iter()
+        .any(|n| *n < 0.0 || n.fract() != 0.0 || *n > 1e7)
+    {
+        return Err(err("neuron must be a whole number in [0, 10^7]".into()));
+    }
+    let count = neuron.iter().fold(0usize, |m, &n| m.max(n as usize + 1));
+    let mut trains = vec![Vec::new(); count];
+    for (n, t) in neuron.iter().zip(&t) {
+        trains[*n as usize].push(*t);
+    }
+    trains.iter_mut().for_each(|tr| tr.sort_by(f64::total_cmp));
+    Ok(trains)
+}
+
+/// `spike_stats.parquet`: one row per neuron.
+pub fn stats_table(stats: &[TrainStats]) -> Table {
+    let col = |f: &dyn Fn(&TrainStats) -> f64| stats.iter().map(f).collect::<Vec<f64>>();
+    Table::new("spike_stats")
+        .u32("neuron", (0..stats.len() as u32).collect())
+        .u32(
+            "n_spikes",
+            stats.iter().map(|s| s.n_spikes as u32).collect(),
+        )
+        .f64("rate_hz", col(&|s| s.rate_hz))
+        .f64("isi_mean_ms", col(&|s| s.isi_mean_ms))
+        .f64("isi_std_ms", col(&|s| s.isi_std_ms))
+        .f64("cv", col(&|s| s.cv))
+        .f64("cv2", col(&|s| s.cv2))
+        .f64("lv", col(&|s| s.lv))
+        .f64("lvr", col(&|s| s.lvr))
+        .f64("fano", col(&|s| s.fano))
+        .f64("serial_corr", col(&|s| s.serial_corr))
+        .f64("first_spike_ms", col(&|s| s.first_spike_ms))
+        .str("reason", stats.iter().map(|s| s.reason.clone()).collect())
+}
+
+/// ISI histograms (`neuron, bin_start_ms, count`), a raster and an ISI-histogram figure.
+pub fn write_stats_figures(
+    dir: &Path,
+    trains: &[Vec<f64>],
+    bin_ms: f64,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let max_isi = trains.iter().flat_map(|t| isi(t)).fold(0.0f64, f64::max);
+    let bins = ((max_isi / bin_ms).ceil() as usize + 1).min(100_000);
+    let hists: Vec<(Vec<f64>, Vec<u32>)> = trains
+        .iter()
+        .map(|t| histogram(&isi(t), 0.0, bin_ms, bins))
+        .collect();
+    let t = Table::new("isi_histogram")
+        .u32(
+            "neuron",
+            hists
+                .iter()
+                .enumerate()
+                .flat_map(|(k, h)| std::iter::repeat_n(k as u32, h.0.len()))
+                .collect(),
+        )
+        .f64(
+            "bin_start_ms",
+            hists.iter().flat_map(|h| h.0.iter().copied()).collect(),
+        )
+        .u32(
+            "count",
+            hists.iter().flat_map(|h| h.1.iter().copied()).collect(),
+        );
+    let raster = Panel {
+        x_desc: "t (ms)".into(),
+        y_desc: "neuron".into(),
+        series: trains
+            .iter()
+            .enumerate()
+            .take(200)
+            .map(|(k, tr)| Series {
+                label: String::new(),
+                points: tr.iter().map(|&x| (x, k as f64)).collect(),
+                color: PALETTE[0],
+                style: Style::Points,
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let hist = Panel {
+        x_desc: "interspike interval (ms)".into(),
+        y_desc: "count".into(),
+        series: hists
+            .iter()
+            .enumerate()
+            .take(8)
+            .map(|(k, (x, c))| Series {
+                label: format!("neuron {k}"),
+                points: x
+                    .iter()
+                    .zip(c)
+                    .flat_map(|(x, c)| [(*x, *c as f64), (*x + bin_ms, *c as f64)])
+                    .collect(),
+                color: PALETTE[k % PALETTE.len()],
+                style: Style::Line,
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let png = dir.join("spike_trains.png");
+    draw_panels(
+        &png,
+        "spike trains: raster and ISI histogram",
+        &[raster, hist],
+        1,
+        (1200, 900),
+    )?;
+    Ok(vec![t.write_parquet(dir)?, png])
+}
+
+/// `windows.parquet`, `windows_summary.parquet` and `windows.png` (histograms of window mean and
+/// max V per width, the two voltage populations of `002_…`).
+pub fn write_windows(dir: &Path, sets: &[WindowSet]) -> Result<Vec<PathBuf>, ReportError> {
+    let rows = || {
+        sets.iter()
+            .flat_map(|s| s.windows.iter().map(move |w| (s, w)))
+    };
+    let t = Table::new("windows")
+        .f64("width_ms", rows().map(|(s, _)| s.width_ms).collect())
+        .f64("start_ms", rows().map(|(_, w)| w.start_ms).collect())
+        .u32("n_spikes", rows().map(|(_, w)| w.n_spikes).collect())
+        .bool("fired", rows().map(|(_, w)| w.n_spikes > 0).collect())
+        .f64(
+            "rate_hz",
+            rows()
+                .map(|(s, w)| w.n_spikes as f64 / s.width_ms * 1000.0)
+                .collect(),
+        )
+        .f64("v_mean_mv", rows().map(|(_, w)| w.v_mean_mv).collect())
+        .f64("v_max_mv", rows().map(|(_, w)| w.v_max_mv).collect())
+        .f64("v_min_mv", rows().map(|(_, w)| w.v_min_mv).collect());
+    let stats = |s: &WindowSet| {
+        let r = s.rates_hz();
+        let m = r.iter().sum::<f64>() / r.len() as f64;
+        let sd = (r.iter().map(|x| (x - m).powi(2)).sum::<f64>() / r.len() as f64).sqrt();
+        (m, sd)
+    };
+    let summary = Table::new("windows_summary")
+        .f64("width_ms", sets.iter().map(|s| s.width_ms).collect())
+        .f64("step_ms", sets.iter().map(|s| s.step_ms).collect())
+        .u32(
+            "n_windows",
+            sets.iter().map(|s| s.windows.len() as u32).collect(),
+        )
+        .f64(
+            "fraction_fired",
+            sets.iter().map(|s| s.fraction_fired()).collect(),
+        )
+        .f64("rate_mean_hz", sets.iter().map(|s| stats(s).0).collect())
+        .f64("rate_std_hz", sets.iter().map(|s| stats(s).1).collect())
+        .u32(
+            "dropped_samples",
+            sets.iter().map(|s| s.dropped_samples as u32).collect(),
+        );
+    let hist = |f: &dyn Fn(&crate::analysis::windows::Window) -> f64, desc: &str| Panel {
+        x_desc: desc.into(),
+        y_desc: "fraction of windows".into(),
+        series: sets
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                let v: Vec<f64> = s.windows.iter().map(f).collect();
+                let (x, c) = histogram(&v, -100.0, 2.0, 90);
+                let n = v.len().max(1) as f64;
+                Series {
+                    label: format!("{} ms", s.width_ms),
+                    points: x
+                        .iter()
+                        .zip(&c)
+                        .flat_map(|(x, c)| [(*x, *c as f64 / n), (*x + 2.0, *c as f64 / n)])
+                        .collect(),
+                    color: PALETTE[k % PALETTE.len()],
+                    style: Style::Line,
+                }
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let png = dir.join("windows.png");
+    draw_panels(
+        &png,
+        "voltage per window",
+        &[
+            hist(&|w| w.v_mean_mv, "window mean V (mV)"),
+            hist(&|w| w.v_max_mv, "window max V (mV)"),
+        ],
+        2,
+        (1400, 560),
+    )?;
+    Ok(vec![
+        t.write_parquet(dir)?,
+        summary.write_parquet(dir)?,
+        png,
+    ])
+}
