@@ -63,7 +63,7 @@ pub fn sliding_windows(
         ));
     }
     let dt = t_ms[1] - t_ms[0];
-    if !(dt > 0.0) {
+    if dt.is_nan() || dt <= 0.0 {
         return Err(bad(
             "trace sampling interval (ms)",
             dt,
