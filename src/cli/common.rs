@@ -3,7 +3,8 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use excitable::model::{Model, params::parse_assignments};
-use std::path::PathBuf;
+use excitable::report::atomic::write_text;
+use std::path::{Path, PathBuf};
 
 /// Which model, and which parameters to change.
 #[derive(Debug, Clone, Args)]
@@ -86,4 +87,16 @@ pub fn parse_number_list(text: &str) -> Result<Vec<f64>> {
         }
         Ok(v)
     }
+}
+
+/// Print a command's summary, write it as `OUT/summary.md`, and list every file written.
+pub fn finish(out: &Path, summary: &str, mut files: Vec<PathBuf>) -> Result<()> {
+    print!("{summary}");
+    let path = out.join("summary.md");
+    write_text(&path, summary)?;
+    files.push(path);
+    for f in files {
+        println!("  wrote {}", f.display());
+    }
+    Ok(())
 }

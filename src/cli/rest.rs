@@ -1,13 +1,13 @@
 //! `excitable rest`: every equilibrium at each current, its stability, eigenvalues and
 //! eigenvectors, and (near a Hopf point) the decay onto the centre subspace.
 
-use super::common::ModelArgs;
+use super::common::{ModelArgs, finish};
 use anyhow::{Context, Result};
 use clap::Args;
 use excitable::analysis::centre::{CentreProjection, KICK_MV, kick_and_project, leading_pair};
 use excitable::analysis::rest::{Equilibrium, equilibria};
 use excitable::model::Model;
-use excitable::report::atomic::{ensure_dir, write_text};
+use excitable::report::atomic::ensure_dir;
 use excitable::report::rest::{
     centre_table, draw_centre, eigenvalues_table, eigenvectors_table, equilibria_table,
 };
@@ -58,15 +58,7 @@ pub fn run(a: RestArgs) -> Result<()> {
         draw_centre(&png, model.name(), &centre)?;
         files.push(png);
     }
-    let text = summary(&model, &names, &all, &centre);
-    print!("{text}");
-    let md = a.out.join("summary.md");
-    write_text(&md, &text)?;
-    files.push(md);
-    for f in files {
-        println!("  wrote {}", f.display());
-    }
-    Ok(())
+    finish(&a.out, &summary(&model, &names, &all, &centre), files)
 }
 
 fn summary(

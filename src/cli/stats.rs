@@ -1,9 +1,10 @@
 //! `excitable stats`: spike-train statistics of a spikes file (ours or anyone's).
 
+use super::common::finish;
 use anyhow::{Result, bail};
 use clap::Args;
 use excitable::analysis::spike_stats::{StatsSettings, train_stats};
-use excitable::report::atomic::{ensure_dir, write_text};
+use excitable::report::atomic::ensure_dir;
 use excitable::report::spike_trains::{read_spikes, stats_table, write_stats_figures};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -98,12 +99,5 @@ pub fn run(a: StatsArgs) -> Result<()> {
         "\nConventions as Elephant's: std with ddof 0, LV and LvR with 3/(N-1), LvR's R = {} ms, Fano over consecutive {} ms windows.",
         a.lvr_r, a.fano_window
     );
-    print!("{md}");
-    let p = a.out.join("summary.md");
-    write_text(&p, &md)?;
-    files.push(p);
-    for f in files {
-        println!("  wrote {}", f.display());
-    }
-    Ok(())
+    finish(&a.out, &md, files)
 }

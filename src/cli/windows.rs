@@ -1,10 +1,11 @@
 //! `excitable windows`: firing and voltage in sliding windows of a recorded trace.
 
+use super::common::finish;
 use anyhow::{Result, bail};
 use clap::Args;
 use excitable::analysis::spikes::detect;
 use excitable::analysis::windows::sliding_windows;
-use excitable::report::atomic::{ensure_dir, write_text};
+use excitable::report::atomic::ensure_dir;
 use excitable::report::spike_trains::write_windows;
 use excitable::report::table::{column_names, read_f64_columns};
 use std::fmt::Write;
@@ -59,7 +60,7 @@ pub fn run(a: WindowsArgs) -> Result<()> {
         .iter()
         .map(|&w| sliding_windows(&t, &v, &spikes, w, a.step.unwrap_or(w)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut files = write_windows(&a.out, &sets)?;
+    let files = write_windows(&a.out, &sets)?;
     let mut md = format!(
         "# Sliding windows over `{}`\n\n{} samples, {} spikes (threshold {} mV).\n\n",
         a.trace.display(),
@@ -84,12 +85,5 @@ pub fn run(a: WindowsArgs) -> Result<()> {
             s.dropped_samples
         );
     }
-    print!("{md}");
-    let p = a.out.join("summary.md");
-    write_text(&p, &md)?;
-    files.push(p);
-    for f in files {
-        println!("  wrote {}", f.display());
-    }
-    Ok(())
+    finish(&a.out, &md, files)
 }

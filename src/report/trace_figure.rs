@@ -2,6 +2,7 @@
 
 use super::atomic::write_atomic;
 use super::figure::{PALETTE, decimate, fig_err, init_font, padded_range};
+use super::xy_figure::legend;
 use crate::error::ReportError;
 use crate::simulate::Trace;
 use plotters::coord::Shift;
@@ -140,15 +141,4 @@ fn chart<'a, DB: DrawingBackend>(
     }
     mesh.draw()?;
     Ok(c)
-}
-
-fn legend<'a, DB: DrawingBackend + 'a>(
-    c: &mut Chart<'a, DB>,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    c.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 16))
-        .draw()
 }

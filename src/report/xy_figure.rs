@@ -164,7 +164,8 @@ where
     Ok(())
 }
 
-fn legend<'a, DB, X, Y>(
+/// Draw the series labels in a box at the upper right (shared by every figure).
+pub(crate) fn legend<'a, DB, X, Y>(
     c: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
