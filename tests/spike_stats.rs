@@ -55,3 +55,49 @@ fn every_statistic_equals_elephants() {
     }
     assert_eq!(checked, 27);
 }
+
+#[test]
+fn instantaneous_rates_equal_elephants() {
+    use excitable::analysis::rate::{Kernel, RateSettings, instantaneous_rate};
+    let mut trains: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in read("tests/fixtures/spike_trains.csv") {
+        trains
+            .entry(r[0].clone())
+            .or_default()
+            .push(r[1].parse().unwrap());
+    }
+    let rows = read("tests/fixtures/instantaneous_rate.csv");
+    let mut cache: BTreeMap<(String, String, String, String), (Vec<f64>, Vec<f64>)> =
+        BTreeMap::new();
+    let mut worst: f64 = 0.0;
+    for r in &rows {
+        let key = (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone());
+        let (t, rate) = cache.entry(key).or_insert_with(|| {
+            let s = RateSettings {
+                t_start: 0.0,
+                t_stop: 10_000.0,
+                sampling_ms: r[3].parse().unwrap(),
+                kernel: Kernel::parse(&r[1]).unwrap(),
+                sigma_ms: r[2].parse().unwrap(),
+                cutoff: 5.0,
+            };
+            instantaneous_rate(&trains[&r[0]], &s).unwrap()
+        });
+        let t_ms: f64 = r[4].parse().unwrap();
+        let expected: f64 = r[5].parse().unwrap();
+        let dt: f64 = r[3].parse().unwrap();
+        let i = (t_ms / dt).round() as usize;
+        assert!((t[i] - t_ms).abs() < 1e-9, "time grid: {} vs {t_ms}", t[i]);
+        // Elephant convolves by FFT: its zeros come out as ~1e-13 Hz, hence the absolute floor.
+        let err = (rate[i] - expected).abs();
+        worst = worst.max(err / expected.abs().max(1.0));
+        assert!(
+            err <= 1e-9 * expected.abs().max(1.0),
+            "{:?} at {t_ms} ms: {} vs Elephant {expected}",
+            &r[..4],
+            rate[i]
+        );
+    }
+    assert_eq!(cache.len(), 12);
+    assert!(worst < 1e-9);
+}

@@ -5,6 +5,7 @@ pub mod eigen;
 pub mod gating;
 pub mod jacobian;
 pub mod phase_plane;
+pub mod rate;
 pub mod rest;
 pub mod spike_stats;
 pub mod spikes;

@@ -1,11 +1,12 @@
 //! `excitable stats`: spike-train statistics of a spikes file (ours or anyone's).
 
 use super::common::finish;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
+use excitable::analysis::rate::{Kernel, RateSettings, instantaneous_rate};
 use excitable::analysis::spike_stats::{StatsSettings, train_stats};
 use excitable::report::atomic::ensure_dir;
-use excitable::report::spike_trains::{read_spikes, stats_table, write_stats_figures};
+use excitable::report::spike_trains::{rate_table, read_spikes, stats_table, write_stats_figures};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -29,6 +30,15 @@ pub struct StatsArgs {
     /// Bin width of the ISI histogram (ms).
     #[arg(long, default_value_t = 1.0)]
     pub isi_bin: f64,
+    /// Kernel of the instantaneous rate: rectangular, triangular or gaussian.
+    #[arg(long, default_value = "gaussian")]
+    pub kernel: String,
+    /// Kernel standard deviation (ms).
+    #[arg(long, default_value_t = 10.0)]
+    pub sigma: f64,
+    /// Sampling period of the instantaneous rate (ms).
+    #[arg(long, default_value_t = 1.0)]
+    pub sampling: f64,
     #[arg(long, default_value = "reports/stats")]
     pub out: PathBuf,
 }
@@ -57,6 +67,9 @@ pub fn run(a: StatsArgs) -> Result<()> {
     if !(a.lvr_r.is_finite() && a.lvr_r >= 0.0) {
         bail!("--lvr-r = {}: must be >= 0 ms", a.lvr_r);
     }
+    let kernel = Kernel::parse(&a.kernel)
+        .map_err(anyhow::Error::msg)
+        .context("--kernel")?;
     ensure_dir(&a.out)?;
     let s = StatsSettings {
         t_start: a.t_start,
@@ -65,7 +78,22 @@ pub fn run(a: StatsArgs) -> Result<()> {
         fano_window_ms: a.fano_window,
     };
     let stats: Vec<_> = trains.iter().map(|t| train_stats(t, &s)).collect();
-    let mut files = vec![stats_table(&stats).write_parquet(&a.out)?];
+    let rs = RateSettings {
+        t_start: a.t_start,
+        t_stop,
+        sampling_ms: a.sampling,
+        kernel,
+        sigma_ms: a.sigma,
+        cutoff: 5.0,
+    };
+    let rates = trains
+        .iter()
+        .map(|t| instantaneous_rate(t, &rs))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut files = vec![
+        stats_table(&stats).write_parquet(&a.out)?,
+        rate_table(&rates).write_parquet(&a.out)?,
+    ];
     files.extend(write_stats_figures(&a.out, &trains, a.isi_bin)?);
     let mut md = format!(
         "# Spike-train statistics of `{}` over [{}, {}) ms\n\n",
@@ -96,8 +124,8 @@ pub fn run(a: StatsArgs) -> Result<()> {
     }
     let _ = writeln!(
         md,
-        "\nConventions as Elephant's: std with ddof 0, LV and LvR with 3/(N-1), LvR's R = {} ms, Fano over consecutive {} ms windows.",
-        a.lvr_r, a.fano_window
+        "\nConventions as Elephant's: std with ddof 0, LV and LvR with 3/(N-1), LvR's R = {} ms, Fano over consecutive {} ms windows; rate.parquet: {} kernel, sigma {} ms, every {} ms, Elephant's binning and no border correction.",
+        a.lvr_r, a.fano_window, a.kernel, a.sigma, a.sampling
     );
     finish(&a.out, &md, files)
 }

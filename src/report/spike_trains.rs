@@ -91,6 +91,27 @@ pub fn stats_table(stats: &[TrainStats]) -> Table {
         .str("reason", stats.iter().map(|s| s.reason.clone()).collect())
 }
 
+/// `rate.parquet`: `neuron, t_ms, rate_hz` (kernel instantaneous rate).
+pub fn rate_table(rates: &[(Vec<f64>, Vec<f64>)]) -> Table {
+    Table::new("rate")
+        .u32(
+            "neuron",
+            rates
+                .iter()
+                .enumerate()
+                .flat_map(|(k, r)| std::iter::repeat_n(k as u32, r.0.len()))
+                .collect(),
+        )
+        .f64(
+            "t_ms",
+            rates.iter().flat_map(|r| r.0.iter().copied()).collect(),
+        )
+        .f64(
+            "rate_hz",
+            rates.iter().flat_map(|r| r.1.iter().copied()).collect(),
+        )
+}
+
 /// ISI histograms (`neuron, bin_start_ms, count`), a raster and an ISI-histogram figure.
 pub fn write_stats_figures(
     dir: &Path,
