@@ -56,6 +56,9 @@ fn every_statistic_equals_elephants() {
     assert_eq!(checked, 27);
 }
 
+/// (times in ms, rate in Hz) of one train, kernel and setting.
+type RateSeries = (Vec<f64>, Vec<f64>);
+
 #[test]
 fn instantaneous_rates_equal_elephants() {
     use excitable::analysis::rate::{Kernel, RateSettings, instantaneous_rate};
@@ -67,11 +70,10 @@ fn instantaneous_rates_equal_elephants() {
             .push(r[1].parse().unwrap());
     }
     let rows = read("tests/fixtures/instantaneous_rate.csv");
-    let mut cache: BTreeMap<(String, String, String, String), (Vec<f64>, Vec<f64>)> =
-        BTreeMap::new();
+    let mut cache: BTreeMap<Vec<String>, RateSeries> = BTreeMap::new();
     let mut worst: f64 = 0.0;
     for r in &rows {
-        let key = (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone());
+        let key = r[..4].to_vec();
         let (t, rate) = cache.entry(key).or_insert_with(|| {
             let s = RateSettings {
                 t_start: 0.0,
