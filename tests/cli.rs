@@ -431,3 +431,53 @@ fn windows_and_stats_run_on_our_own_outputs() {
     ]);
     assert!(!ok && stderr.contains("no column 't_ms'"), "{stderr}");
 }
+
+#[test]
+fn stats_relates_output_spikes_to_input_pulses() {
+    // BrainPy's HH example input (004_…): 5 uA/cm^2 pulses of 5 ms plus noise (sd 3).
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim");
+    let pulses = "pulses:500,550,1000,1030,1060,1100,1200:5:5";
+    assert!(
+        excitable(&[
+            "simulate",
+            "--stim",
+            &format!("{pulses}+noise:0:3:1"),
+            "--t-max",
+            "2000",
+            "--method",
+            "exp-euler",
+            "--record",
+            "spikes",
+            "--out",
+            sim.to_str().unwrap()
+        ])
+        .0
+    );
+    let st = dir.path().join("st");
+    let (ok, stdout, stderr) = excitable(&[
+        "stats",
+        "--spikes",
+        sim.join("spikes.parquet").to_str().unwrap(),
+        "--t-stop",
+        "2000",
+        "--input",
+        pulses,
+        "--out",
+        st.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let c = excitable::report::table::read_f64_columns(
+        &st.join("io_timing.parquet"),
+        &["pulse_ms", "latency_ms"],
+    )
+    .unwrap();
+    assert_eq!(c[0].len(), 7);
+    // Every pulse is answered, 1 to 6 ms after its onset.
+    assert!(
+        c[1].iter().all(|l| (1.0..6.0).contains(l)),
+        "{:?}\n{stdout}",
+        c[1]
+    );
+    assert!(st.join("cross_correlogram.parquet").exists() && st.join("sta.parquet").exists());
+}

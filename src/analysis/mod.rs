@@ -9,4 +9,5 @@ pub mod rate;
 pub mod rest;
 pub mod spike_stats;
 pub mod spikes;
+pub mod timing;
 pub mod windows;

@@ -1,0 +1,155 @@
+//! Input-output timing: how output spikes relate to input events (what `002_…` calls the
+//! timing becoming decoupled).
+
+use std::f64::consts::PI;
+
+/// Response of a spike train to a sequence of input pulses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PulseResponse {
+    /// Latency (ms) from each pulse onset to the first spike after it and before the next
+    /// onset (and within `max_latency_ms`); NaN when the pulse was not answered.
+    pub latency_ms: Vec<f64>,
+    /// Fraction of pulses answered.
+    pub fraction_answered: f64,
+}
+
+/// Latency from each onset (sorted, ms) to the next spike (sorted, ms).
+pub fn pulse_response(onsets: &[f64], spikes: &[f64], max_latency_ms: f64) -> PulseResponse {
+    let latency_ms: Vec<f64> = onsets
+        .iter()
+        .enumerate()
+        .map(|(k, &t0)| {
+            let until = onsets
+                .get(k + 1)
+                .copied()
+                .unwrap_or(f64::INFINITY)
+                .min(t0 + max_latency_ms);
+            let i = spikes.partition_point(|&s| s < t0);
+            match spikes.get(i) {
+                Some(&s) if s < until => s - t0,
+                _ => f64::NAN,
+            }
+        })
+        .collect();
+    let answered = latency_ms.iter().filter(|l| !l.is_nan()).count();
+    PulseResponse {
+        fraction_answered: answered as f64 / onsets.len().max(1) as f64,
+        latency_ms,
+    }
+}
+
+/// Vector strength (0 to 1) and preferred phase (radians in (-pi, pi], 0 = the input's zero
+/// phase) of spikes relative to a periodic input of `freq_hz`; NaN for no spikes.
+pub fn vector_strength(spikes: &[f64], freq_hz: f64) -> (f64, f64) {
+    if spikes.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let w = 2.0 * PI * freq_hz / 1000.0;
+    let (c, s) = spikes.iter().fold((0.0, 0.0), |(c, s), &t| {
+        (c + (w * t).cos(), s + (w * t).sin())
+    });
+    let n = spikes.len() as f64;
+    ((c / n).hypot(s / n), s.atan2(c))
+}
+
+/// Cross-correlogram: counts of (spike - pulse) lags in bins of `bin_ms` over
+/// [-max_lag_ms, max_lag_ms); returns (bin left edges, counts).
+pub fn cross_correlogram(
+    pulses: &[f64],
+    spikes: &[f64],
+    bin_ms: f64,
+    max_lag_ms: f64,
+) -> (Vec<f64>, Vec<u32>) {
+    let bins = (2.0 * max_lag_ms / bin_ms).round().max(1.0) as usize;
+    let mut counts = vec![0u32; bins];
+    for &p in pulses {
+        let lo = spikes.partition_point(|&s| s < p - max_lag_ms);
+        for &s in &spikes[lo..] {
+            let lag = s - p;
+            if lag >= max_lag_ms {
+                break;
+            }
+            let k = ((lag + max_lag_ms) / bin_ms).floor() as usize;
+            if k < bins {
+                counts[k] += 1;
+            }
+        }
+    }
+    (
+        (0..bins).map(|k| -max_lag_ms + k as f64 * bin_ms).collect(),
+        counts,
+    )
+}
+
+/// Spike-triggered average of a sampled input `(t_ms, i)` (uniform sampling) over the
+/// `window_ms` before each spike: (lags in ms, negative = before the spike; mean input).
+/// Spikes too close to the start to have a full window are skipped.
+pub fn spike_triggered_average(
+    t_ms: &[f64],
+    input: &[f64],
+    spikes: &[f64],
+    window_ms: f64,
+) -> (Vec<f64>, Vec<f64>, usize) {
+    if t_ms.len() < 2 {
+        return (vec![], vec![], 0);
+    }
+    let dt = t_ms[1] - t_ms[0];
+    let w = (window_ms / dt).round() as usize;
+    let mut sum = vec![0.0; w + 1];
+    let mut used = 0;
+    for &s in spikes {
+        let k = ((s - t_ms[0]) / dt).floor();
+        if k < w as f64 || k as usize >= t_ms.len() {
+            continue;
+        }
+        let k = k as usize;
+        for (j, acc) in sum.iter_mut().enumerate() {
+            *acc += input[k - w + j];
+        }
+        used += 1;
+    }
+    let lags = (0..=w).map(|j| (j as f64 - w as f64) * dt).collect();
+    let mean = sum.iter().map(|x| x / used.max(1) as f64).collect();
+    (lags, mean, used)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latencies_and_answer_fraction() {
+        let r = pulse_response(&[0.0, 100.0, 200.0], &[3.0, 150.0, 260.0, 290.0], 40.0);
+        assert_eq!(r.latency_ms[0], 3.0);
+        assert!(r.latency_ms[1].is_nan() && r.latency_ms[2].is_nan());
+        assert!((r.fraction_answered - 1.0 / 3.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn phase_locked_spikes_have_unit_vector_strength() {
+        // Spikes every 25 ms at a quarter period into a 40 Hz cycle: phase pi/2.
+        let sp: Vec<f64> = (0..40).map(|k| 6.25 + 25.0 * k as f64).collect();
+        let (vs, ph) = vector_strength(&sp, 40.0);
+        assert!((vs - 1.0).abs() < 1e-12 && (ph - PI / 2.0).abs() < 1e-9);
+        // Uniform phases: strength near 0.
+        let sp: Vec<f64> = (0..1000).map(|k| k as f64 * 0.1).collect();
+        assert!(vector_strength(&sp, 40.0).0 < 1e-3);
+    }
+
+    #[test]
+    fn correlogram_and_sta() {
+        let (edges, c) = cross_correlogram(&[10.0, 50.0], &[12.5, 52.5, 48.0], 1.0, 5.0);
+        assert_eq!(edges.len(), 10);
+        assert_eq!(c[7], 2); // lag +2.5 ms
+        assert_eq!(c[3], 1); // lag -2 ms
+        let t: Vec<f64> = (0..100).map(|k| k as f64).collect();
+        let i: Vec<f64> = t
+            .iter()
+            .map(|x| if (*x as usize) % 10 == 9 { 1.0 } else { 0.0 })
+            .collect();
+        let (lags, mean, used) = spike_triggered_average(&t, &i, &[20.0, 40.0, 1.0], 2.0);
+        assert_eq!(used, 2);
+        assert_eq!(lags, vec![-2.0, -1.0, 0.0]);
+        assert_eq!(mean, vec![0.0, 1.0, 0.0]);
+    }
+}
