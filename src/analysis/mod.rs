@@ -4,6 +4,7 @@ pub mod centre;
 pub mod eigen;
 pub mod gating;
 pub mod jacobian;
+pub mod max_rate;
 pub mod phase_plane;
 pub mod rate;
 pub mod rest;

@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod gating;
+pub mod max_rate;
 pub mod models;
 pub mod phase_plane;
 pub mod rest;
@@ -36,6 +37,8 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Firing and voltage in sliding windows of a trace, for several widths.
     Windows(windows::WindowsArgs),
+    /// The highest sustained spike rate under constant currents, and where it occurs.
+    MaxRate(max_rate::MaxRateArgs),
 }
 
 /// Run the parsed command.
@@ -48,5 +51,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::PhasePlane(a) => phase_plane::run(a),
         Command::Stats(a) => stats::run(a),
         Command::Windows(a) => windows::run(a),
+        Command::MaxRate(a) => max_rate::run(a),
     }
 }
