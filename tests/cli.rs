@@ -481,3 +481,40 @@ fn stats_relates_output_spikes_to_input_pulses() {
     );
     assert!(st.join("cross_correlogram.parquet").exists() && st.join("sta.parquet").exists());
 }
+
+#[test]
+fn the_main_job_writes_a_full_indexed_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("hh");
+    let (ok, _, stderr) = excitable(&["report", "--model", "hh", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        files_in(&out),
+        [
+            "gating",
+            "max_rate",
+            "noise",
+            "phase_plane",
+            "rest",
+            "simulate",
+            "stats",
+            "summary.md",
+            "windows"
+        ]
+    );
+    let index = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    for link in [
+        "rest/summary.md",
+        "gating/gating.png",
+        "phase_plane/phase_plane.png",
+        "windows/windows.png",
+        "stats/summary.md",
+    ] {
+        assert!(index.contains(link), "index lacks {link}");
+    }
+    // LIF has no Jacobian: its report skips the smooth analyses instead of failing.
+    let lif = dir.path().join("lif");
+    let (ok, _, stderr) = excitable(&["report", "--model", "lif", "--out", lif.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(!lif.join("rest").exists());
+}

@@ -5,6 +5,7 @@ pub mod gating;
 pub mod max_rate;
 pub mod models;
 pub mod phase_plane;
+pub mod report;
 pub mod rest;
 pub mod simulate;
 pub mod stats;
@@ -39,6 +40,9 @@ pub enum Command {
     Windows(windows::WindowsArgs),
     /// The highest sustained spike rate under constant currents, and where it occurs.
     MaxRate(max_rate::MaxRateArgs),
+    /// The full default report of a model: simulation, rest states, gating, phase plane,
+    /// maximum rate, windows and spike statistics, indexed in OUT/summary.md.
+    Report(report::ReportArgs),
 }
 
 /// Run the parsed command.
@@ -52,5 +56,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stats(a) => stats::run(a),
         Command::Windows(a) => windows::run(a),
         Command::MaxRate(a) => max_rate::run(a),
+        Command::Report(a) => report::run(a),
     }
 }
