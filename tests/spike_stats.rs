@@ -13,8 +13,8 @@ fn read(path: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-#[test]
-fn every_statistic_equals_elephants() {
+/// The fixture's trains by name (ms).
+fn trains() -> BTreeMap<String, Vec<f64>> {
     let mut trains: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for r in read("tests/fixtures/spike_trains.csv") {
         trains
@@ -22,6 +22,12 @@ fn every_statistic_equals_elephants() {
             .or_default()
             .push(r[1].parse().unwrap());
     }
+    trains
+}
+
+#[test]
+fn every_statistic_equals_elephants() {
+    let trains = trains();
     assert_eq!(trains.len(), 3);
     let settings = StatsSettings {
         t_start: 0.0,
@@ -62,13 +68,7 @@ type RateSeries = (Vec<f64>, Vec<f64>);
 #[test]
 fn instantaneous_rates_equal_elephants() {
     use excitable::analysis::rate::{Kernel, RateSettings, instantaneous_rate};
-    let mut trains: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for r in read("tests/fixtures/spike_trains.csv") {
-        trains
-            .entry(r[0].clone())
-            .or_default()
-            .push(r[1].parse().unwrap());
-    }
+    let trains = trains();
     let rows = read("tests/fixtures/instantaneous_rate.csv");
     let mut cache: BTreeMap<Vec<String>, RateSeries> = BTreeMap::new();
     let mut worst: f64 = 0.0;

@@ -149,23 +149,44 @@ const NA: CurrentSpec = ("na", "g_na", "e_na", &[("m", 3), ("h", 1)]);
 const K: CurrentSpec = ("k", "g_k", "e_k", &[("n", 4)]);
 const L: CurrentSpec = ("l", "g_l", "e_l", &[]);
 
-/// Hodgkin-Huxley, modern convention (rest near -65 mV), rates as in BrainPy's `brainmodels.HH`.
-pub fn hh() -> ConductanceModel {
+/// The squid-axon model with reversal potentials `(e_na, e_k, e_l)` and every rate voltage
+/// shifted by `shift` mV (the two conventions differ only in these).
+fn squid_axon(
+    name: &str,
+    description: &str,
+    reversals: (f64, f64, f64),
+    shift: f64,
+    threshold_mv: f64,
+    v_search_mv: (f64, f64),
+) -> ConductanceModel {
+    let (e_na, e_k, e_l) = reversals;
     assemble(
-        "hh",
-        "Hodgkin-Huxley squid axon, modern convention (rest near -65 mV)",
+        name,
+        description,
         vec![
             capacitance(1.0),
             conductance("g_na", 120.0, "sodium"),
             conductance("g_k", 36.0, "potassium"),
             conductance("g_l", 0.3, "leak"),
-            reversal("e_na", 50.0, "sodium"),
-            reversal("e_k", -77.0, "potassium"),
-            reversal("e_l", -54.387, "leak"),
+            reversal("e_na", e_na, "sodium"),
+            reversal("e_k", e_k, "potassium"),
+            reversal("e_l", e_l, "leak"),
             temperature_factor(),
         ],
-        hh_gates(0.0),
+        hh_gates(shift),
         &[NA, K, L],
+        threshold_mv,
+        v_search_mv,
+    )
+}
+
+/// Hodgkin-Huxley, modern convention (rest near -65 mV), rates as in BrainPy's `brainmodels.HH`.
+pub fn hh() -> ConductanceModel {
+    squid_axon(
+        "hh",
+        "Hodgkin-Huxley squid axon, modern convention (rest near -65 mV)",
+        (50.0, -77.0, -54.387),
+        0.0,
         0.0,
         (-150.0, 150.0),
     )
@@ -173,21 +194,11 @@ pub fn hh() -> ConductanceModel {
 
 /// Hodgkin-Huxley in the 1952 convention: V is the depolarisation from rest (rest at 0 mV).
 pub fn hh_1952() -> ConductanceModel {
-    assemble(
+    squid_axon(
         "hh-1952",
         "Hodgkin-Huxley in the 1952 convention (V = depolarisation from rest, rest at 0 mV)",
-        vec![
-            capacitance(1.0),
-            conductance("g_na", 120.0, "sodium"),
-            conductance("g_k", 36.0, "potassium"),
-            conductance("g_l", 0.3, "leak"),
-            reversal("e_na", 115.0, "sodium"),
-            reversal("e_k", -12.0, "potassium"),
-            reversal("e_l", 10.6, "leak"),
-            temperature_factor(),
-        ],
-        hh_gates(65.0),
-        &[NA, K, L],
+        (115.0, -12.0, 10.6),
+        65.0,
         65.0,
         (-85.0, 215.0),
     )
