@@ -35,11 +35,15 @@ impl CrossingDetector {
     }
 
     /// Record a crossing inside [t0, t1] where `v(t)` is a continuous interpolant with
-    /// `v(t0) < threshold <= v(t1)`: bisection to 1e-12 ms.
+    /// `v(t0) < threshold <= v(t1)`: bisection down to the spacing of f64 at t (about 1e-12 ms
+    /// near 10 s; at most 80 halvings, so it always ends whatever the magnitude of t).
     pub fn refine(&mut self, t0: f64, t1: f64, v: impl Fn(f64) -> f64) {
         let (mut a, mut b) = (t0, t1);
-        while b - a > 1e-12 {
+        for _ in 0..80 {
             let m = 0.5 * (a + b);
+            if m <= a || m >= b || b - a <= 1e-12 {
+                break;
+            }
             if v(m) < self.threshold { a = m } else { b = m }
         }
         self.times.push(0.5 * (a + b));
@@ -59,6 +63,15 @@ pub fn detect(t_ms: &[f64], v_mv: &[f64], threshold: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refinement_ends_at_large_times() {
+        // At t = 1e6 ms the f64 spacing (1.2e-10) is coarser than the 1e-12 tolerance: the
+        // bisection must still stop (it once looped forever here).
+        let mut d = CrossingDetector::new(0.0);
+        d.refine(1e6, 1e6 + 0.01, |t| t - (1e6 + 0.004));
+        assert!((d.times[0] - (1e6 + 0.004)).abs() < 1e-9);
+    }
 
     #[test]
     fn interpolates_upward_crossings_only() {

@@ -161,3 +161,179 @@ mod tests {
         assert!(sliding_windows(&t, &v, &spikes, 0.0, 1.0).is_err());
     }
 }
+
+/// [`sliding_windows`] over a trace fed in pieces, for traces too long to hold: memory is the
+/// window (plus one sample) and the spikes not yet behind every open window, whatever the trace
+/// length. Spikes are the upward crossings of `threshold` between consecutive samples (linear
+/// interpolation, as [`crate::analysis::spikes::detect`]); the result equals
+/// `sliding_windows(t, v, detect(t, v, threshold), width, step)` on the whole trace.
+pub struct WindowStream {
+    w: usize,
+    s: usize,
+    dt: f64,
+    threshold: f64,
+    /// The last `w + 1` samples (time, V).
+    buf: std::collections::VecDeque<(f64, f64)>,
+    /// Samples consumed so far.
+    seen: usize,
+    spikes: std::collections::VecDeque<f64>,
+    /// Total spikes detected.
+    pub n_spikes: usize,
+    pub windows: Vec<Window>,
+}
+
+impl WindowStream {
+    /// Windows of `width_ms` every `step_ms` over a trace sampled every `dt` ms.
+    pub fn new(
+        dt: f64,
+        width_ms: f64,
+        step_ms: f64,
+        threshold: f64,
+    ) -> Result<Self, AnalysisError> {
+        let bad = |what: &str, value: f64, allowed: &str| AnalysisError::BadSetting {
+            what: what.into(),
+            value,
+            allowed: allowed.into(),
+        };
+        if dt.is_nan() || dt <= 0.0 {
+            return Err(bad(
+                "trace sampling interval (ms)",
+                dt,
+                "times must increase",
+            ));
+        }
+        let (w, s) = (
+            (width_ms / dt).round() as usize,
+            (step_ms / dt).round() as usize,
+        );
+        if !(width_ms.is_finite() && w >= 1) {
+            return Err(bad(
+                "window width (ms)",
+                width_ms,
+                &format!("at least one sample ({dt} ms)"),
+            ));
+        }
+        if !(step_ms.is_finite() && s >= 1) {
+            return Err(bad(
+                "window step (ms)",
+                step_ms,
+                &format!("at least one sample ({dt} ms)"),
+            ));
+        }
+        Ok(WindowStream {
+            w,
+            s,
+            dt,
+            threshold,
+            buf: Default::default(),
+            seen: 0,
+            spikes: Default::default(),
+            n_spikes: 0,
+            windows: Vec::new(),
+        })
+    }
+
+    /// Feed the next samples, in time order.
+    pub fn push(&mut self, t_ms: &[f64], v_mv: &[f64]) {
+        for (&t, &v) in t_ms.iter().zip(v_mv) {
+            if let Some(&(t0, v0)) = self.buf.back()
+                && v0 < self.threshold
+                && v >= self.threshold
+            {
+                self.spikes
+                    .push_back(t0 + (t - t0) * (self.threshold - v0) / (v - v0));
+                self.n_spikes += 1;
+            }
+            self.buf.push_back((t, v));
+            if self.buf.len() > self.w + 1 {
+                self.buf.pop_front();
+            }
+            self.seen += 1;
+            // The window ending just before this sample is complete: the crossing into this
+            // sample is known, and it may still fall inside that window.
+            let j = self.seen - 1;
+            if j >= self.w && (j - self.w).is_multiple_of(self.s) {
+                self.emit(self.w);
+            }
+        }
+    }
+
+    /// Close the last window (ending at the final sample) and return the set.
+    pub fn finish(mut self) -> WindowSet {
+        let n = self.seen;
+        if n >= self.w && (n - self.w).is_multiple_of(self.s) && self.buf.len() == self.w + 1 {
+            self.buf.pop_front();
+            self.emit(self.w);
+        } else if n == self.w && self.buf.len() == self.w {
+            self.emit(self.w);
+        }
+        let count = self.windows.len();
+        let covered = if count == 0 {
+            0
+        } else {
+            (count - 1) * self.s + self.w
+        };
+        WindowSet {
+            width_ms: self.w as f64 * self.dt,
+            step_ms: self.s as f64 * self.dt,
+            windows: self.windows,
+            dropped_samples: n.saturating_sub(covered),
+        }
+    }
+
+    /// Summarise the first `w` samples of the buffer as one window.
+    fn emit(&mut self, w: usize) {
+        let start = self.buf[0].0;
+        let (mut sum, mut hi, mut lo) = (0.0, f64::NEG_INFINITY, f64::INFINITY);
+        for &(_, v) in self.buf.iter().take(w) {
+            sum += v;
+            hi = hi.max(v);
+            lo = lo.min(v);
+        }
+        // Spikes before this window's start are behind every later window too.
+        while self.spikes.front().is_some_and(|&t| t < start) {
+            self.spikes.pop_front();
+        }
+        let end = start + w as f64 * self.dt;
+        let n_spikes = self.spikes.iter().take_while(|&&t| t < end).count() as u32;
+        self.windows.push(Window {
+            start_ms: start,
+            n_spikes,
+            v_mean_mv: sum / w as f64,
+            v_max_mv: hi,
+            v_min_mv: lo,
+        });
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+    use crate::analysis::spikes::detect;
+
+    #[test]
+    fn streaming_equals_the_whole_trace_in_any_pieces() {
+        let t: Vec<f64> = (0..20_001).map(|k| k as f64 * 0.01).collect();
+        let v: Vec<f64> = t
+            .iter()
+            .map(|x| 60.0 * (x * 0.9).sin() - 20.0 + 5.0 * (x * 13.0).cos())
+            .collect();
+        let spikes = detect(&t, &v, 0.0);
+        for (width, step) in [(0.1, 0.1), (1.0, 1.0), (5.0, 5.0), (1.0, 0.3), (3.33, 3.33)] {
+            let whole = sliding_windows(&t, &v, &spikes, width, step).unwrap();
+            for piece in [1usize, 7, 1000, 20_001] {
+                let mut s = WindowStream::new(0.01, width, step, 0.0).unwrap();
+                for (a, b) in t.chunks(piece).zip(v.chunks(piece)) {
+                    s.push(a, b);
+                }
+                assert_eq!(s.n_spikes, spikes.len());
+                let got = s.finish();
+                assert_eq!(
+                    got.windows, whole.windows,
+                    "width {width} step {step} pieces {piece}"
+                );
+                assert_eq!(got.dropped_samples, whole.dropped_samples);
+            }
+        }
+    }
+}

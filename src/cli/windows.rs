@@ -3,11 +3,10 @@
 use super::common::finish;
 use anyhow::{Result, bail};
 use clap::Args;
-use excitable::analysis::spikes::detect;
-use excitable::analysis::windows::sliding_windows;
+use excitable::analysis::windows::WindowStream;
 use excitable::report::atomic::ensure_dir;
 use excitable::report::spike_trains::write_windows;
-use excitable::report::table::{column_names, read_f64_columns};
+use excitable::report::table::{column_names, for_each_slice};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -29,43 +28,73 @@ pub struct WindowsArgs {
     pub out: PathBuf,
 }
 
+/// Rows read per slice of the trace file.
+const SLICE_ROWS: usize = 1 << 20;
+
 pub fn run(a: WindowsArgs) -> Result<()> {
     let has_neuron = column_names(&a.trace)?.iter().any(|c| c == "neuron");
-    let cols = read_f64_columns(
-        &a.trace,
-        &if has_neuron {
-            vec!["t_ms", "v_mv", "neuron"]
-        } else {
-            vec!["t_ms", "v_mv"]
-        },
-    )?;
-    let (t, v): (Vec<f64>, Vec<f64>) = if has_neuron {
-        cols[0]
-            .iter()
-            .zip(&cols[1])
-            .zip(&cols[2])
-            .filter(|(_, n)| **n == 0.0)
-            .map(|((t, v), _)| (*t, *v))
-            .unzip()
+    let names: Vec<&str> = if has_neuron {
+        vec!["t_ms", "v_mv", "neuron"]
     } else {
-        (cols[0].clone(), cols[1].clone())
+        vec!["t_ms", "v_mv"]
     };
-    if t.len() < 2 {
-        bail!("{}: fewer than 2 samples", a.trace.display());
+    // The sampling interval, from the first two samples of neuron 0.
+    let mut head: Vec<f64> = Vec::new();
+    let mut streams: Option<Vec<WindowStream>> = None;
+    let mut samples = 0usize;
+    let mut setup_err = None;
+    for_each_slice(&a.trace, &names, SLICE_ROWS, |cols| {
+        let (t, v): (Vec<f64>, Vec<f64>) = if has_neuron {
+            cols[0]
+                .iter()
+                .zip(&cols[1])
+                .zip(&cols[2])
+                .filter(|(_, n)| **n == 0.0)
+                .map(|((t, v), _)| (*t, *v))
+                .unzip()
+        } else {
+            (cols[0].clone(), cols[1].clone())
+        };
+        if streams.is_none() {
+            head.extend(t.iter().take(2 - head.len().min(2)));
+            if head.len() == 2 {
+                let dt = head[1] - head[0];
+                match a
+                    .width
+                    .iter()
+                    .map(|&w| WindowStream::new(dt, w, a.step.unwrap_or(w), a.threshold))
+                    .collect::<Result<Vec<_>, _>>()
+                {
+                    Ok(s) => streams = Some(s),
+                    Err(e) => setup_err = Some(e),
+                }
+            }
+        }
+        if let Some(ss) = streams.as_mut() {
+            ss.iter_mut().for_each(|s| s.push(&t, &v));
+        }
+        samples += t.len();
+        Ok(())
+    })?;
+    if let Some(e) = setup_err {
+        return Err(e.into());
     }
+    let Some(streams) = streams else {
+        bail!("{}: fewer than 2 samples", a.trace.display())
+    };
     ensure_dir(&a.out)?;
-    let spikes = detect(&t, &v, a.threshold);
-    let sets = a
-        .width
-        .iter()
-        .map(|&w| sliding_windows(&t, &v, &spikes, w, a.step.unwrap_or(w)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let n_spikes = streams.first().map_or(0, |s| s.n_spikes);
+    let sets: Vec<_> = streams.into_iter().map(|s| s.finish()).collect();
+    if let Some(s) = sets.iter().find(|s| s.windows.is_empty()) {
+        bail!(
+            "window width {} ms is longer than the trace ({samples} samples)",
+            s.width_ms
+        );
+    }
     let files = write_windows(&a.out, &sets)?;
     let mut md = format!(
-        "# Sliding windows over `{}`\n\n{} samples, {} spikes (threshold {} mV).\n\n",
+        "# Sliding windows over `{}`\n\n{samples} samples, {n_spikes} spikes (threshold {} mV), read in slices of {SLICE_ROWS} rows.\n\n",
         a.trace.display(),
-        t.len(),
-        spikes.len(),
         a.threshold
     );
     let _ = writeln!(

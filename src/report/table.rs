@@ -141,6 +141,56 @@ pub fn read_f64_columns(path: &Path, names: &[&str]) -> Result<Vec<Vec<f64>>, Re
         .collect()
 }
 
+/// Stream named columns of a Parquet file (as f64) in slices of `rows` rows, so a trace of any
+/// length is read with flat memory; `each` receives one slice's columns at a time.
+pub fn for_each_slice(
+    path: &Path,
+    names: &[&str],
+    rows: usize,
+    mut each: impl FnMut(&[Vec<f64>]) -> Result<(), ReportError>,
+) -> Result<usize, ReportError> {
+    let err = |reason: String| ReportError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let open = || std::fs::File::open(path).map_err(|e| err(e.to_string()));
+    let total = ParquetReader::new(open()?)
+        .num_rows()
+        .map_err(|e| err(e.to_string()))?;
+    let have = column_names(path)?;
+    if let Some(n) = names.iter().find(|n| !have.iter().any(|h| h == *n)) {
+        return Err(err(format!(
+            "no column '{n}' (columns: {})",
+            have.join(", ")
+        )));
+    }
+    let mut offset = 0;
+    while offset < total {
+        let df = ParquetReader::new(open()?)
+            .with_columns(Some(names.iter().map(|s| s.to_string()).collect()))
+            .with_slice(Some((offset, rows)))
+            .finish()
+            .map_err(|e| err(e.to_string()))?;
+        let cols = names
+            .iter()
+            .map(|n| {
+                let c = df
+                    .column(n)
+                    .map_err(|e| err(e.to_string()))?
+                    .cast(&DataType::Float64)
+                    .map_err(|e| err(e.to_string()))?;
+                let ca = c.f64().map_err(|e| err(e.to_string()))?.clone();
+                Ok((0..ca.len())
+                    .map(|i| ca.get(i).unwrap_or(f64::NAN))
+                    .collect())
+            })
+            .collect::<Result<Vec<Vec<f64>>, ReportError>>()?;
+        offset += df.height().max(1);
+        each(&cols)?;
+    }
+    Ok(total)
+}
+
 /// Column names of a Parquet file.
 pub fn column_names(path: &Path) -> Result<Vec<String>, ReportError> {
     let err = |reason: String| ReportError::Io {
