@@ -19,6 +19,7 @@
 //! ```
 
 pub mod analysis;
+pub mod continuation;
 pub mod error;
 pub mod model;
 pub mod report;

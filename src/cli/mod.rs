@@ -1,5 +1,6 @@
 //! Command-line interface: parse, run, say where the reports went. No numerics here.
 
+pub mod bifurcation;
 pub mod common;
 pub mod gating;
 pub mod max_rate;
@@ -40,6 +41,9 @@ pub enum Command {
     Windows(windows::WindowsArgs),
     /// The highest sustained spike rate under constant currents, and where it occurs.
     MaxRate(max_rate::MaxRateArgs),
+    /// One-parameter bifurcation diagram: equilibria, folds, Hopf points (with criticality),
+    /// cycle branches with Floquet multipliers, folds of cycles, period doubling, torus points.
+    Bifurcation(Box<bifurcation::BifurcationArgs>),
     /// The full default report of a model: simulation, rest states, gating, phase plane,
     /// maximum rate, windows and spike statistics, indexed in OUT/summary.md.
     Report(report::ReportArgs),
@@ -57,5 +61,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Windows(a) => windows::run(a),
         Command::MaxRate(a) => max_rate::run(a),
         Command::Report(a) => report::run(a),
+        Command::Bifurcation(a) => bifurcation::run(*a),
     }
 }

@@ -2,6 +2,7 @@
 //! with unit-bearing column names; every file is written atomically.
 
 pub mod atomic;
+pub mod bifurcation;
 pub mod figure;
 pub mod rest;
 pub mod simulation;

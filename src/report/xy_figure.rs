@@ -13,6 +13,8 @@ pub enum Style {
     Line,
     Dashed,
     Points,
+    /// Large filled markers, for a few labelled special points.
+    Markers,
 }
 
 /// One labelled series.
@@ -155,11 +157,20 @@ where
         Style::Points => {
             c.draw_series(pts.into_iter().map(|p| Circle::new(p, 2, color.filled())))?
         }
+        Style::Markers => {
+            c.draw_series(pts.into_iter().map(|p| Circle::new(p, 6, color.filled())))?
+        }
     };
     if !s.label.is_empty() {
-        anno.label(s.label.as_str()).legend(move |(x, y)| {
-            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-        });
+        let marker = s.style == Style::Markers;
+        anno.label(s.label.as_str())
+            .legend(move |(x, y)| -> DynElement<'static, DB, (i32, i32)> {
+                if marker {
+                    Circle::new((x + 10, y), 5, color.filled()).into_dyn()
+                } else {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)).into_dyn()
+                }
+            });
     }
     Ok(())
 }

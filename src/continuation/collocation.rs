@@ -1,0 +1,698 @@
+//! Periodic orbits by orthogonal collocation, as AUTO-07p does it.
+//!
+//! Time is scaled to `s` in [0, 1] (the period `T` is an unknown): `dx/ds = T f(x, lambda)`.
+//! On each of `N` mesh intervals the orbit is a polynomial of degree `m` through `m + 1`
+//! equally spaced nodes, and the equation holds exactly at the `m` Gauss-Legendre points.
+//! Two scalar rows close the system: an integral phase condition against a reference orbit,
+//! and the pseudo-arclength condition.
+//!
+//! The linear algebra follows AUTO's structure, never a dense solve of the whole system:
+//! 1. *Condensation*: inside each interval the `n(m-1)` interior node values are eliminated
+//!    (Gaussian elimination with partial pivoting on that interval's rows), leaving `n` rows
+//!    that couple the interval's two end values and the global unknowns.
+//! 2. *Sequential elimination with pivoting* over pairs of consecutive intervals, carrying the
+//!    first mesh value `x_0` as a column: at the end one relation `P x_0 + Q x_N = r` remains.
+//!    With `x_N = x_0` and the two scalar rows this is an `(n+2)`-square dense system.
+//! 3. Back-substitution gives every mesh value, then every interior node.
+//!
+//! Every step is O(N m^3 n^3): a 200-interval HH orbit costs about as much as 200 tiny
+//! dense solves. The same elimination gives the Floquet multipliers: with the globals frozen
+//! each interval's condensed equations are a transition `x_{j+1} = F_j x_j`, and the
+//! monodromy matrix is their product. Multipliers of unstable orbits span many decades, so
+//! the product is never formed: the periodic QR iteration of [`super::floquet`] finds its
+//! eigenvalues from the factors.
+
+use super::floquet;
+use super::system::Family;
+use crate::analysis::eigen::C64;
+use nalgebra::{DMatrix, SymmetricEigen};
+use num_dual::Dual64;
+
+/// Gauss-Legendre points and Lagrange basis data for `m` collocation points per interval.
+#[derive(Debug, Clone)]
+pub struct Scheme {
+    pub m: usize,
+    /// Gauss points in [0, 1] and their weights (summing to 1).
+    pub gauss: Vec<f64>,
+    pub weights: Vec<f64>,
+    /// `a[c][k] = L_k(gauss[c])`, `d[c][k] = L_k'(gauss[c])` for the equally spaced nodes k/m.
+    pub a: Vec<Vec<f64>>,
+    pub d: Vec<Vec<f64>>,
+    /// `m`-th derivative of each `L_k` (a constant).
+    pub dm: Vec<f64>,
+}
+
+impl Scheme {
+    pub fn new(m: usize) -> Scheme {
+        assert!(
+            (2..=7).contains(&m),
+            "collocation points per interval must be 2..=7"
+        );
+        // Golub-Welsch: eigenvalues of the Jacobi matrix of the Legendre polynomials.
+        let jac = DMatrix::from_fn(m, m, |i, j| {
+            if i.abs_diff(j) == 1 {
+                let k = i.max(j) as f64;
+                k / (4.0 * k * k - 1.0).sqrt()
+            } else {
+                0.0
+            }
+        });
+        let eig = SymmetricEigen::new(jac);
+        let mut pairs: Vec<(f64, f64)> = (0..m)
+            .map(|i| {
+                let x = eig.eigenvalues[i];
+                let w = eig.eigenvectors[(0, i)].powi(2);
+                ((x + 1.0) / 2.0, w)
+            })
+            .collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let nodes: Vec<f64> = (0..=m).map(|k| k as f64 / m as f64).collect();
+        let basis = |k: usize, t: f64| -> (f64, f64) {
+            // Value and derivative of the k-th Lagrange polynomial at t.
+            let mut val = 1.0;
+            let mut der = 0.0;
+            for (i, &ti) in nodes.iter().enumerate() {
+                if i == k {
+                    continue;
+                }
+                let factor = (t - ti) / (nodes[k] - ti);
+                der = der * factor + val / (nodes[k] - ti);
+                val *= factor;
+            }
+            (val, der)
+        };
+        let gauss: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+        let weights: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+        let a = gauss
+            .iter()
+            .map(|&t| (0..=m).map(|k| basis(k, t).0).collect())
+            .collect();
+        let d = gauss
+            .iter()
+            .map(|&t| (0..=m).map(|k| basis(k, t).1).collect())
+            .collect();
+        let factorial: f64 = (1..=m).map(|i| i as f64).product();
+        let dm = (0..=m)
+            .map(|k| {
+                factorial
+                    / nodes
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != k)
+                        .map(|(_, ti)| nodes[k] - ti)
+                        .product::<f64>()
+            })
+            .collect();
+        Scheme {
+            m,
+            gauss,
+            weights,
+            a,
+            d,
+            dm,
+        }
+    }
+
+    /// Lagrange basis values at `t` in [0, 1].
+    pub fn basis_at(&self, t: f64) -> Vec<f64> {
+        let m = self.m;
+        (0..=m)
+            .map(|k| {
+                let tk = k as f64 / m as f64;
+                (0..=m)
+                    .filter(|&i| i != k)
+                    .map(|i| {
+                        let ti = i as f64 / m as f64;
+                        (t - ti) / (tk - ti)
+                    })
+                    .product()
+            })
+            .collect()
+    }
+}
+
+/// A discretised periodic orbit: mesh, node values, period and parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Orbit {
+    /// Mesh points `0 = s_0 < … < s_N = 1`.
+    pub mesh: Vec<f64>,
+    /// Node values: `N m` points of dimension `n` (point `N m` is point 0 again).
+    pub z: Vec<f64>,
+    pub n: usize,
+    pub m: usize,
+    /// Period (ms).
+    pub period: f64,
+    pub lambda: f64,
+}
+
+impl Orbit {
+    pub fn intervals(&self) -> usize {
+        self.mesh.len() - 1
+    }
+
+    /// Node `p` (wrapping at `N m`).
+    #[inline]
+    pub fn node(&self, p: usize) -> &[f64] {
+        let p = p % (self.intervals() * self.m);
+        &self.z[p * self.n..(p + 1) * self.n]
+    }
+
+    /// The orbit at scaled time `s` in [0, 1].
+    pub fn at(&self, scheme: &Scheme, s: f64) -> Vec<f64> {
+        let s = s.rem_euclid(1.0);
+        let nint = self.intervals();
+        let j = match self.mesh.binary_search_by(|x| x.total_cmp(&s)) {
+            Ok(j) => j.min(nint - 1),
+            Err(j) => j.saturating_sub(1).min(nint - 1),
+        };
+        let h = self.mesh[j + 1] - self.mesh[j];
+        let l = scheme.basis_at((s - self.mesh[j]) / h);
+        let mut x = vec![0.0; self.n];
+        for (k, lk) in l.iter().enumerate() {
+            for (i, xi) in x.iter_mut().enumerate() {
+                *xi += lk * self.node(j * self.m + k)[i];
+            }
+        }
+        x
+    }
+
+    /// Max and min of component `i` along the orbit, sampled 8 times per node spacing and
+    /// refined by a parabola through the best sample and its neighbours; and the state at
+    /// the best sample of the maximum (a point on the orbit to start a simulation from).
+    pub fn range(&self, scheme: &Scheme, i: usize) -> (f64, f64, Vec<f64>) {
+        let samples = self.intervals() * self.m * 8;
+        let vals: Vec<f64> = (0..samples)
+            .map(|q| self.at(scheme, self.sample_s(q, samples))[i])
+            .collect();
+        let refine = |best: usize, sign: f64| {
+            let (a, b, c) = (
+                vals[(best + samples - 1) % samples],
+                vals[best],
+                vals[(best + 1) % samples],
+            );
+            let denom = a - 2.0 * b + c;
+            if denom * sign < 0.0 {
+                let off = 0.5 * (a - c) / denom;
+                b - 0.25 * (a - c) * off
+            } else {
+                b
+            }
+        };
+        let imax = (0..samples)
+            .max_by(|&x, &y| vals[x].total_cmp(&vals[y]))
+            .unwrap_or(0);
+        let imin = (0..samples)
+            .min_by(|&x, &y| vals[x].total_cmp(&vals[y]))
+            .unwrap_or(0);
+        (
+            refine(imax, -1.0),
+            refine(imin, 1.0),
+            self.at(scheme, self.sample_s(imax, samples)),
+        )
+    }
+
+    /// The `q`-th of `samples` points, evenly spread over each mesh interval.
+    fn sample_s(&self, q: usize, samples: usize) -> f64 {
+        let per = samples / self.intervals();
+        let j = q / per;
+        let frac = (q % per) as f64 / per as f64;
+        self.mesh[j] + frac * (self.mesh[j + 1] - self.mesh[j])
+    }
+
+    /// The same orbit on a new mesh (node values interpolated).
+    pub fn remesh(&self, scheme: &Scheme, mesh: Vec<f64>) -> Orbit {
+        let m = self.m;
+        let mut z = Vec::with_capacity((mesh.len() - 1) * m * self.n);
+        for j in 0..mesh.len() - 1 {
+            for k in 0..m {
+                let s = mesh[j] + (mesh[j + 1] - mesh[j]) * k as f64 / m as f64;
+                z.extend(self.at(scheme, s));
+            }
+        }
+        Orbit {
+            mesh,
+            z,
+            ..self.clone()
+        }
+    }
+
+    /// A mesh with `N` intervals that equidistributes the estimated collocation error
+    /// (AUTO's rule: the `(m+1)`-th derivative, from jumps of the piecewise-constant `m`-th
+    /// derivative, to the power `1/(m+1)`).
+    pub fn adapted_mesh(&self, scheme: &Scheme, nint: usize) -> Vec<f64> {
+        let (m, n, old) = (self.m, self.n, self.intervals());
+        let h: Vec<f64> = (0..old).map(|j| self.mesh[j + 1] - self.mesh[j]).collect();
+        let dm: Vec<Vec<f64>> = (0..old)
+            .map(|j| {
+                (0..n)
+                    .map(|i| {
+                        (0..=m)
+                            .map(|k| scheme.dm[k] * self.node(j * m + k)[i])
+                            .sum::<f64>()
+                            / h[j].powi(m as i32)
+                    })
+                    .collect()
+            })
+            .collect();
+        // Jump of the m-th derivative at each mesh point, per unit length.
+        let jump: Vec<f64> = (0..old)
+            .map(|j| {
+                let prev = (j + old - 1) % old;
+                let d: f64 = (0..n)
+                    .map(|i| (dm[j][i] - dm[prev][i]).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                d / (0.5 * (h[j] + h[prev]))
+            })
+            .collect();
+        let density: Vec<f64> = (0..old)
+            .map(|j| (0.5 * (jump[j] + jump[(j + 1) % old])).powf(1.0 / (m as f64 + 1.0)))
+            .collect();
+        let mean = density.iter().zip(&h).map(|(d, h)| d * h).sum::<f64>();
+        // Keep a floor so flat stretches still get intervals.
+        let density: Vec<f64> = density.iter().map(|d| d + 0.1 * mean).collect();
+        let mut cum = vec![0.0];
+        for j in 0..old {
+            cum.push(cum[j] + density[j] * h[j]);
+        }
+        let total = cum[old];
+        let mut mesh = Vec::with_capacity(nint + 1);
+        mesh.push(0.0);
+        let mut j = 0;
+        for q in 1..nint {
+            let target = total * q as f64 / nint as f64;
+            while cum[j + 1] < target {
+                j += 1;
+            }
+            let frac = (target - cum[j]) / (cum[j + 1] - cum[j]);
+            mesh.push(self.mesh[j] + frac * h[j]);
+        }
+        mesh.push(1.0);
+        mesh
+    }
+}
+
+/// The reference orbit for the phase condition and the arclength row.
+pub struct Border<'a> {
+    /// Phase condition: `int <x, x_ref'> ds = 0`.
+    pub phase_ref: &'a Orbit,
+    /// Arclength: `int <x - x_pred, t_x> ds + wt (T - T_pred) t_T + (lambda - lambda_pred) t_l = 0`.
+    pub pred: &'a Orbit,
+    pub tangent: &'a Orbit,
+    /// Weight of the period in the arclength norm.
+    pub period_weight: f64,
+}
+
+/// Result of assembling and eliminating the linearised collocation system at an orbit.
+pub struct Linearised {
+    /// Per interval: the eliminated local matrix (rows `n m + 2`, columns as in `Layout`).
+    local: Vec<DMatrix<f64>>,
+    /// Back-substitution records of the sequential elimination, one per interval 1..N.
+    chain: Vec<DMatrix<f64>>,
+    /// Final `(n + 2)`-square system and its right-hand side column index.
+    final_sys: DMatrix<f64>,
+    /// Max-norm of the residual of the collocation equations.
+    pub residual: f64,
+    n: usize,
+    m: usize,
+}
+
+/// Column layout of a local matrix: interior nodes, start node, end node, (T, lambda), rhs.
+struct Layout {
+    n: usize,
+    m: usize,
+}
+
+impl Layout {
+    fn w(&self) -> usize {
+        0
+    }
+    fn e(&self) -> usize {
+        self.n * (self.m - 1)
+    }
+    fn x(&self) -> usize {
+        self.e() + self.n
+    }
+    fn g(&self) -> usize {
+        self.x() + self.n
+    }
+    fn r(&self) -> usize {
+        self.g() + 2
+    }
+    fn cols(&self) -> usize {
+        self.r() + 1
+    }
+    /// Column of node `k` (0..=m), component `i`.
+    fn node(&self, k: usize, i: usize) -> usize {
+        match k {
+            0 => self.e() + i,
+            k if k == self.m => self.x() + i,
+            k => self.w() + (k - 1) * self.n + i,
+        }
+    }
+}
+
+/// Gaussian elimination with partial pivoting of columns `c0..c0+ncols`, pivots chosen among
+/// rows `0..pivot_rows` (rows `pivot_rows..r_end` are updated but never pivots). Works on a
+/// row-major copy so each row update is one contiguous, vectorisable loop.
+fn eliminate(a: &mut DMatrix<f64>, c0: usize, ncols: usize, pivot_rows: usize, r_end: usize) {
+    let cols = a.ncols();
+    let mut w = vec![0.0; r_end * cols];
+    for r in 0..r_end {
+        for c in 0..cols {
+            w[r * cols + c] = a[(r, c)];
+        }
+    }
+    for k in 0..ncols {
+        let col = c0 + k;
+        let (mut best, mut big) = (k, 0.0);
+        for r in k..pivot_rows {
+            let v = w[r * cols + col].abs();
+            if v > big {
+                big = v;
+                best = r;
+            }
+        }
+        if best != k {
+            for c in 0..cols {
+                w.swap(best * cols + c, k * cols + c);
+            }
+        }
+        let piv = w[k * cols + col];
+        if piv == 0.0 {
+            continue;
+        }
+        let (head, tail) = w.split_at_mut((k + 1) * cols);
+        let prow = &head[k * cols + col..(k + 1) * cols];
+        for row in tail.chunks_exact_mut(cols).take(r_end - k - 1) {
+            let f = row[col] / piv;
+            if f != 0.0 {
+                for (x, p) in row[col..].iter_mut().zip(prow) {
+                    *x -= f * p;
+                }
+                row[col] = 0.0;
+            }
+        }
+    }
+    for r in 0..r_end {
+        for c in 0..cols {
+            a[(r, c)] = w[r * cols + c];
+        }
+    }
+}
+
+/// Solve the upper-triangular `k x k` block at (row 0, column `c0`) of `a`, given right-hand
+/// side `b` (overwritten with the solution).
+fn back_solve(a: &DMatrix<f64>, c0: usize, b: &mut [f64]) {
+    let k = b.len();
+    for r in (0..k).rev() {
+        let mut s = b[r];
+        for c in r + 1..k {
+            s -= a[(r, c0 + c)] * b[c];
+        }
+        b[r] = s / a[(r, c0 + r)];
+    }
+}
+
+/// Assemble the collocation equations at `orbit` (with the border rows from `border`) and
+/// eliminate them; the Newton step and the tangent are then cheap solves.
+pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) -> Linearised {
+    let (n, m) = (orbit.n, orbit.m);
+    let lay = Layout { n, m };
+    let nint = orbit.intervals();
+    let (period, lambda) = (orbit.period, orbit.lambda);
+    let mut residual = 0.0f64;
+    let mut pt: Vec<Dual64> = fam.params_as();
+    let mut yd = vec![Dual64::from(0.0); n];
+    let mut out = vec![Dual64::from(0.0); n];
+    let mut jac = DMatrix::zeros(n, n + 1);
+    let mut fval = vec![0.0; n];
+    let mut local = Vec::with_capacity(nint);
+    let rows = n * m + 2;
+    for j in 0..nint {
+        let h = orbit.mesh[j + 1] - orbit.mesh[j];
+        let mut a = DMatrix::zeros(rows, lay.cols());
+        let nodes: Vec<&[f64]> = (0..=m).map(|k| orbit.node(j * m + k)).collect();
+        let refs: Vec<&[f64]> = (0..=m).map(|k| border.phase_ref.node(j * m + k)).collect();
+        let preds: Vec<&[f64]> = (0..=m).map(|k| border.pred.node(j * m + k)).collect();
+        let tans: Vec<&[f64]> = (0..=m).map(|k| border.tangent.node(j * m + k)).collect();
+        for c in 0..m {
+            let (ac, dc) = (&scheme.a[c], &scheme.d[c]);
+            let interp = |pts: &[&[f64]], w: &[f64], i: usize| -> f64 {
+                (0..=m).map(|k| w[k] * pts[k][i]).sum()
+            };
+            for (i, y) in yd.iter_mut().enumerate() {
+                *y = Dual64::from(interp(&nodes, ac, i));
+            }
+            // f and [J | f_lambda] at the collocation point: n + 1 dual sweeps.
+            for col in 0..=n {
+                let lam = if col == n {
+                    Dual64::new(lambda, 1.0)
+                } else {
+                    yd[col].eps = 1.0;
+                    Dual64::from(lambda)
+                };
+                fam.eval_with(&mut pt, &yd, lam, &mut out);
+                if col < n {
+                    yd[col].eps = 0.0;
+                }
+                for row in 0..n {
+                    jac[(row, col)] = out[row].eps;
+                    fval[row] = out[row].re;
+                }
+            }
+            for i in 0..n {
+                let r = c * n + i;
+                let res = interp(&nodes, dc, i) - h * period * fval[i];
+                residual = residual.max(res.abs());
+                a[(r, lay.r())] = -res;
+                a[(r, lay.g())] = -h * fval[i];
+                a[(r, lay.g() + 1)] = -h * period * jac[(i, n)];
+                for k in 0..=m {
+                    a[(r, lay.node(k, i))] += dc[k];
+                    let f = -h * period * ac[k];
+                    for l in 0..n {
+                        a[(r, lay.node(k, l))] += f * jac[(i, l)];
+                    }
+                }
+            }
+            // Border rows: phase condition and arclength, by Gauss quadrature.
+            let wc = scheme.weights[c];
+            for i in 0..n {
+                let x_c = interp(&nodes, ac, i);
+                let dref = interp(&refs, dc, i);
+                let t_c = interp(&tans, ac, i);
+                let p_c = interp(&preds, ac, i);
+                a[(n * m, lay.r())] -= wc * x_c * dref;
+                a[(n * m + 1, lay.r())] -= h * wc * (x_c - p_c) * t_c;
+                for k in 0..=m {
+                    a[(n * m, lay.node(k, i))] += wc * ac[k] * dref;
+                    a[(n * m + 1, lay.node(k, i))] += h * wc * ac[k] * t_c;
+                }
+            }
+        }
+        eliminate(&mut a, lay.w(), n * (m - 1), n * m, rows);
+        local.push(a);
+    }
+    // Sequential elimination over intervals. Columns: x0 (n), xk (n), xk1 (n), g (2), rhs.
+    let (cx0, cxk, cxk1, cg, cr) = (0, n, 2 * n, 3 * n, 3 * n + 2);
+    let scols = 3 * n + 3;
+    let top = n * (m - 1);
+    // Carried relation (n rows) and border (2 rows), columns [x0, xcur, g, rhs] within scols.
+    let mut s = DMatrix::zeros(2 * n + 2, scols);
+    let loc0 = &local[0];
+    for r in 0..n {
+        for i in 0..n {
+            s[(r, cx0 + i)] = loc0[(top + r, lay.e() + i)];
+            s[(r, cxk + i)] = loc0[(top + r, lay.x() + i)];
+        }
+        s[(r, cg)] = loc0[(top + r, lay.g())];
+        s[(r, cg + 1)] = loc0[(top + r, lay.g() + 1)];
+        s[(r, cr)] = loc0[(top + r, lay.r())];
+    }
+    for b in 0..2 {
+        let (rs, rl) = (2 * n + b, n * m + b);
+        for i in 0..n {
+            s[(rs, cx0 + i)] = loc0[(rl, lay.e() + i)];
+            s[(rs, cxk + i)] = loc0[(rl, lay.x() + i)];
+        }
+        s[(rs, cg)] = loc0[(rl, lay.g())];
+        s[(rs, cg + 1)] = loc0[(rl, lay.g() + 1)];
+        s[(rs, cr)] = loc0[(rl, lay.r())];
+    }
+    // Global parts of the arclength row.
+    let t = border.tangent;
+    s[(2 * n + 1, cg)] += border.period_weight * t.period;
+    s[(2 * n + 1, cg + 1)] += t.lambda;
+    s[(2 * n + 1, cr)] -= border.period_weight * (period - border.pred.period) * t.period
+        + (lambda - border.pred.lambda) * t.lambda;
+    let mut chain = Vec::with_capacity(nint);
+    for loc in local.iter().skip(1) {
+        // Interval k rows go to n..2n with xk <- E, xk1 <- X; its border parts add in.
+        for r in 0..n {
+            for c in 0..scols {
+                s[(n + r, c)] = 0.0;
+            }
+            for i in 0..n {
+                s[(n + r, cxk + i)] = loc[(top + r, lay.e() + i)];
+                s[(n + r, cxk1 + i)] = loc[(top + r, lay.x() + i)];
+            }
+            s[(n + r, cg)] = loc[(top + r, lay.g())];
+            s[(n + r, cg + 1)] = loc[(top + r, lay.g() + 1)];
+            s[(n + r, cr)] = loc[(top + r, lay.r())];
+        }
+        for b in 0..2 {
+            let (rs, rl) = (2 * n + b, n * m + b);
+            for i in 0..n {
+                s[(rs, cxk + i)] += loc[(rl, lay.e() + i)];
+                s[(rs, cxk1 + i)] = loc[(rl, lay.x() + i)];
+            }
+            s[(rs, cg)] += loc[(rl, lay.g())];
+            s[(rs, cg + 1)] += loc[(rl, lay.g() + 1)];
+            s[(rs, cr)] += loc[(rl, lay.r())];
+        }
+        // Columns cxk..cxk+n: eliminate with pivots from the first 2n rows. `eliminate` works
+        // on leading columns, so move x_k to the front temporarily by a column permutation.
+        let mut perm = DMatrix::zeros(2 * n + 2, scols);
+        // Order: xk, x0, xk1, g, rhs.
+        for r in 0..2 * n + 2 {
+            for i in 0..n {
+                perm[(r, i)] = s[(r, cxk + i)];
+                perm[(r, n + i)] = s[(r, cx0 + i)];
+                perm[(r, 2 * n + i)] = s[(r, cxk1 + i)];
+            }
+            for c in 3 * n..scols {
+                perm[(r, c)] = s[(r, c)];
+            }
+        }
+        eliminate(&mut perm, 0, n, 2 * n, 2 * n + 2);
+        chain.push(perm.rows(0, n).into_owned());
+        // New carried rows and border: x0 stays, xk1 becomes xcur.
+        let mut next = DMatrix::zeros(2 * n + 2, scols);
+        for r in 0..n + 2 {
+            let src = n + r;
+            let dst = if r < n { r } else { 2 * n + (r - n) };
+            for i in 0..n {
+                next[(dst, cx0 + i)] = perm[(src, n + i)];
+                next[(dst, cxk + i)] = perm[(src, 2 * n + i)];
+            }
+            for c in 3 * n..scols {
+                next[(dst, c)] = perm[(src, c)];
+            }
+        }
+        s = next;
+    }
+    // x_N = x_0: fold the xcur columns into x0.
+    let mut final_sys = DMatrix::zeros(n + 2, n + 3);
+    for (fr, sr) in (0..n)
+        .chain([n, n + 1])
+        .zip((0..n).chain([2 * n, 2 * n + 1]))
+    {
+        for i in 0..n {
+            final_sys[(fr, i)] = s[(sr, cx0 + i)] + s[(sr, cxk + i)];
+        }
+        final_sys[(fr, n)] = s[(sr, cg)];
+        final_sys[(fr, n + 1)] = s[(sr, cg + 1)];
+        final_sys[(fr, n + 2)] = s[(sr, cr)];
+    }
+    Linearised {
+        local,
+        chain,
+        final_sys,
+        residual,
+        n,
+        m,
+    }
+}
+
+impl Linearised {
+    /// Solve for the Newton step (or, with `border_rhs`, for another right-hand side of the
+    /// two border rows with zero collocation right-hand side: the tangent). Returns the step
+    /// in node values, period and parameter; `None` if the system is singular.
+    pub fn solve(&self, border_rhs: Option<[f64; 2]>) -> Option<(Vec<f64>, f64, f64)> {
+        let (n, m) = (self.n, self.m);
+        let lay = Layout { n, m };
+        let nint = self.local.len();
+        let top = n * (m - 1);
+        // A replaced right-hand side: zero collocation part stays zero under every row
+        // operation and border rows are never pivots, so only the final system sees `b`, and
+        // the stored right-hand sides are ignored (`keep` = 0).
+        let keep = if border_rhs.is_some() { 0.0 } else { 1.0 };
+        let a = self.final_sys.columns(0, n + 2).into_owned();
+        let mut b = self.final_sys.column(n + 2).into_owned();
+        if let Some(bb) = border_rhs {
+            b.fill(0.0);
+            b[n] = bb[0];
+            b[n + 1] = bb[1];
+        }
+        let sol = a.lu().solve(&b)?;
+        if !sol.iter().all(|v| v.is_finite()) {
+            return None;
+        }
+        let x0: Vec<f64> = sol.as_slice()[..n].to_vec();
+        let g = [sol[n], sol[n + 1]];
+        // Mesh values x_1..x_{N-1} by back-substitution through the chain.
+        let mut xs = vec![vec![0.0; n]; nint + 1];
+        xs[0] = x0.clone();
+        xs[nint] = x0.clone();
+        for k in (1..nint).rev() {
+            let rec = &self.chain[k - 1];
+            let mut rhs = vec![0.0; n];
+            for (r, rv) in rhs.iter_mut().enumerate() {
+                let mut v = keep * rec[(r, 3 * n + 2)];
+                for i in 0..n {
+                    v -= rec[(r, n + i)] * xs[0][i] + rec[(r, 2 * n + i)] * xs[k + 1][i];
+                }
+                v -= rec[(r, 3 * n)] * g[0] + rec[(r, 3 * n + 1)] * g[1];
+                *rv = v;
+            }
+            back_solve(rec, 0, &mut rhs);
+            xs[k] = rhs;
+        }
+        // Interior nodes of each interval.
+        let mut dz = vec![0.0; nint * m * n];
+        for j in 0..nint {
+            let loc = &self.local[j];
+            let mut rhs = vec![0.0; top];
+            for (r, rv) in rhs.iter_mut().enumerate() {
+                let mut v = keep * loc[(r, lay.r())];
+                for i in 0..n {
+                    v -= loc[(r, lay.e() + i)] * xs[j][i] + loc[(r, lay.x() + i)] * xs[j + 1][i];
+                }
+                v -= loc[(r, lay.g())] * g[0] + loc[(r, lay.g() + 1)] * g[1];
+                *rv = v;
+            }
+            back_solve(loc, lay.w(), &mut rhs);
+            dz[j * m * n..j * m * n + n].copy_from_slice(&xs[j]);
+            dz[j * m * n + n..(j + 1) * m * n].copy_from_slice(&rhs);
+        }
+        Some((dz, g[0], g[1]))
+    }
+
+    /// The transition matrix of each mesh interval, `x_{j+1} = F_j x_j`, from its condensed
+    /// equations `E_j x_j + X_j x_{j+1} = 0` (globals frozen).
+    fn transitions(&self) -> Option<Vec<DMatrix<f64>>> {
+        let (n, m) = (self.n, self.m);
+        let lay = Layout { n, m };
+        let top = n * (m - 1);
+        self.local
+            .iter()
+            .map(|l| {
+                let e = l.view((top, lay.e()), (n, n)).into_owned();
+                let x = l.view((top, lay.x()), (n, n)).into_owned();
+                x.lu().solve(&(-e))
+            })
+            .collect()
+    }
+
+    /// Floquet multipliers, by decreasing modulus: the periodic QR iteration over the
+    /// per-interval transition matrices ([`super::floquet`]), so each multiplier is accurate
+    /// relative to itself even when they span dozens of decades. (The end relation
+    /// `P x_0 + Q x_N = 0` holds the same information, but rounding in `P` and `Q` is relative
+    /// to the largest multiplier, which drowns the others on very unstable cycles.)
+    pub fn multipliers(&self) -> Vec<C64> {
+        self.transitions()
+            .map(|f| floquet::product_eigenvalues(&f, 40))
+            .unwrap_or_default()
+    }
+}

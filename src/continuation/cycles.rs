@@ -1,0 +1,554 @@
+//! Branches of periodic orbits born at a Hopf point, continued by collocation
+//! ([`super::collocation`]) with pseudo-arclength steps; Floquet multipliers at every point;
+//! folds of cycles, period doubling and torus points located by the secant method on their
+//! test functions along the branch.
+
+use super::Stop;
+use super::collocation::{Border, Orbit, Scheme, linearise};
+use super::hopf::Hopf;
+use super::system::Family;
+use crate::analysis::eigen::C64;
+use std::f64::consts::PI;
+
+/// Discretisation and step control of a cycle continuation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleSettings {
+    /// Mesh intervals (AUTO's NTST).
+    pub ntst: usize,
+    /// Collocation points per interval (AUTO's NCOL).
+    pub ncol: usize,
+    /// Largest arclength step (in the norm below).
+    pub ds_max: f64,
+    /// First step away from the Hopf point.
+    pub ds_start: f64,
+    /// Newton tolerance on the step (relative max-norm).
+    pub tol: f64,
+    pub max_points: usize,
+    /// Weight of the period in the arclength norm `|x|_L2^2 + w T^2 + lambda^2`.
+    pub period_weight: f64,
+}
+
+impl Default for CycleSettings {
+    fn default() -> Self {
+        CycleSettings {
+            ntst: 100,
+            ncol: 4,
+            ds_max: 4.0,
+            ds_start: 0.05,
+            tol: 1e-10,
+            max_points: 2000,
+            period_weight: 1.0,
+        }
+    }
+}
+
+/// What kind of bifurcation of cycles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CycleEvent {
+    /// Fold (limit point) of cycles: two cycles meet and vanish.
+    Fold,
+    /// A multiplier passes through -1.
+    PeriodDoubling,
+    /// A complex pair of multipliers crosses the unit circle (Neimark-Sacker).
+    Torus,
+}
+
+impl CycleEvent {
+    pub fn name(self) -> &'static str {
+        match self {
+            CycleEvent::Fold => "fold_cycle",
+            CycleEvent::PeriodDoubling => "period_doubling",
+            CycleEvent::Torus => "torus",
+        }
+    }
+}
+
+/// One point of a cycle branch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CyclePoint {
+    pub lambda: f64,
+    /// Period (ms).
+    pub period: f64,
+    pub v_max: f64,
+    pub v_min: f64,
+    /// Floquet multipliers by decreasing modulus (the trivial one, ~1, included).
+    pub multipliers: Vec<C64>,
+    /// `int_0^T tr J dt` along the orbit (Liouville: equals the sum of `ln |multiplier|`).
+    pub trace_integral: f64,
+    /// The state on the orbit where V peaks (to start a simulation on the cycle).
+    pub peak_state: Vec<f64>,
+}
+
+impl CyclePoint {
+    /// Frequency (Hz).
+    pub fn frequency_hz(&self) -> f64 {
+        1000.0 / self.period
+    }
+
+    /// The multipliers without the trivial one (the one closest to 1).
+    pub fn nontrivial(&self) -> Vec<C64> {
+        let trivial = self
+            .multipliers
+            .iter()
+            .enumerate()
+            .min_by(|a, b| (a.1 - 1.0).norm().total_cmp(&(b.1 - 1.0).norm()))
+            .map(|(i, _)| i);
+        self.multipliers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != trivial)
+            .map(|(_, z)| *z)
+            .collect()
+    }
+
+    pub fn max_abs_multiplier(&self) -> f64 {
+        self.nontrivial()
+            .iter()
+            .map(|z| z.norm())
+            .fold(0.0, f64::max)
+    }
+
+    pub fn stable(&self) -> bool {
+        self.max_abs_multiplier() < 1.0
+    }
+
+    /// Period-doubling test function: `prod (mu + 1) / (|mu| + 1)` over the nontrivial
+    /// multipliers. Real (complex pairs contribute `|mu + 1|^2`), bounded, and it changes sign
+    /// exactly when a real multiplier crosses -1.
+    pub fn pd_test(&self) -> f64 {
+        self.nontrivial()
+            .iter()
+            .map(|z| (z + 1.0) / (z.norm() + 1.0))
+            .fold(C64::new(1.0, 0.0), |a, b| a * b)
+            .re
+    }
+
+    /// Torus (Neimark-Sacker) test function: `prod_{i<j} (mu_i mu_j - 1)` (normalised) over the
+    /// nontrivial multipliers. Continuous through real/complex collisions; zero when a complex
+    /// pair is on the unit circle, and also at a neutral saddle (real `mu_i mu_j = 1`), which
+    /// the caller rejects.
+    pub fn torus_test(&self) -> f64 {
+        let m = self.nontrivial();
+        let mut prod = C64::new(1.0, 0.0);
+        for i in 0..m.len() {
+            for j in i + 1..m.len() {
+                let p = m[i] * m[j];
+                prod *= (p - 1.0) / (p.norm() + 1.0);
+            }
+        }
+        prod.re
+    }
+
+    /// Whether the orbit is neutrally stable within `tol` (a fold of cycles where the branch
+    /// changes stability has every nontrivial multiplier inside the unit circle but one at 1).
+    pub fn marginally_stable(&self, tol: f64) -> bool {
+        self.max_abs_multiplier() < 1.0 + tol
+    }
+
+    /// Whether the point has a complex pair of multipliers on the unit circle (to `tol`).
+    fn complex_pair_on_circle(&self, tol: f64) -> bool {
+        self.nontrivial()
+            .iter()
+            .any(|z| z.im.abs() > 1e-8 && (z.norm() - 1.0).abs() < tol)
+    }
+}
+
+/// A located bifurcation of cycles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleSpecial {
+    pub kind: CycleEvent,
+    pub point: CyclePoint,
+}
+
+/// A branch of cycles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleBranch {
+    pub points: Vec<CyclePoint>,
+    pub specials: Vec<CycleSpecial>,
+    pub stop: Stop,
+    /// Events seen but not refined, in words.
+    pub notes: Vec<String>,
+}
+
+/// `int <a, b> ds` over the orbit by Gauss quadrature (the arclength row's inner product).
+fn inner(scheme: &Scheme, a: &Orbit, b: &Orbit) -> f64 {
+    let (n, m) = (a.n, a.m);
+    let mut total = 0.0;
+    for j in 0..a.intervals() {
+        let h = a.mesh[j + 1] - a.mesh[j];
+        for c in 0..m {
+            let mut dot = 0.0;
+            for i in 0..n {
+                let (mut x, mut y) = (0.0, 0.0);
+                for k in 0..=m {
+                    x += scheme.a[c][k] * a.node(j * m + k)[i];
+                    y += scheme.a[c][k] * b.node(j * m + k)[i];
+                }
+                dot += x * y;
+            }
+            total += h * scheme.weights[c] * dot;
+        }
+    }
+    total
+}
+
+/// A point on the branch with its tangent (both on the same mesh).
+#[derive(Clone)]
+struct State {
+    orbit: Orbit,
+    tangent: Orbit,
+    point: CyclePoint,
+}
+
+/// The continuation engine for one branch.
+struct Engine<'a> {
+    fam: &'a Family,
+    scheme: Scheme,
+    set: &'a CycleSettings,
+}
+
+impl Engine<'_> {
+    fn norm(&self, t: &Orbit) -> f64 {
+        (inner(&self.scheme, t, t) + self.set.period_weight * t.period.powi(2) + t.lambda.powi(2))
+            .sqrt()
+    }
+
+    fn axpy(u: &Orbit, t: &Orbit, ds: f64) -> Orbit {
+        Orbit {
+            z: u.z.iter().zip(&t.z).map(|(a, b)| a + ds * b).collect(),
+            period: u.period + ds * t.period,
+            lambda: u.lambda + ds * t.lambda,
+            ..u.clone()
+        }
+    }
+
+    /// Predictor-corrector step of length `ds` from `from`; the new state and Newton
+    /// iterations, or `None` if the corrector fails.
+    fn step(&self, from: &State, ds: f64) -> Option<(State, usize)> {
+        let pred = Self::axpy(&from.orbit, &from.tangent, ds);
+        let mut u = pred.clone();
+        let border = Border {
+            phase_ref: &pred,
+            pred: &pred,
+            tangent: &from.tangent,
+            period_weight: self.set.period_weight,
+        };
+        for it in 1..=10 {
+            let lin = linearise(self.fam, &self.scheme, &u, &border);
+            let (dz, dt, dl) = lin.solve(None)?;
+            let size = dz
+                .iter()
+                .chain([&dt, &dl])
+                .fold(0.0f64, |m, x| m.max(x.abs()));
+            for (z, d) in u.z.iter_mut().zip(&dz) {
+                *z += d;
+            }
+            u.period += dt;
+            u.lambda += dl;
+            if !size.is_finite() || u.period <= 0.0 {
+                return None;
+            }
+            let scale = 1.0 + u.z.iter().fold(u.period.abs(), |m, x| m.max(x.abs()));
+            if size <= self.set.tol * scale {
+                let lin = linearise(self.fam, &self.scheme, &u, &border);
+                let (tz, tt, tl) = lin.solve(Some([0.0, 1.0]))?;
+                let mut tangent = Orbit {
+                    z: tz,
+                    period: tt,
+                    lambda: tl,
+                    ..u.clone()
+                };
+                let nrm = self.norm(&tangent);
+                tangent.z.iter_mut().for_each(|x| *x /= nrm);
+                tangent.period /= nrm;
+                tangent.lambda /= nrm;
+                let (v_max, v_min, peak_state) = u.range(&self.scheme, 0);
+                let point = CyclePoint {
+                    lambda: u.lambda,
+                    period: u.period,
+                    v_max,
+                    v_min,
+                    multipliers: lin.multipliers(),
+                    peak_state,
+                    trace_integral: self.trace_integral(&u),
+                };
+                return Some((
+                    State {
+                        orbit: u,
+                        tangent,
+                        point,
+                    },
+                    it,
+                ));
+            }
+        }
+        None
+    }
+
+    /// `int_0^T tr J(x(t)) dt`, by the collocation quadrature: by Liouville's formula the
+    /// sum of `ln |multiplier|` must equal it, an independent check on the multipliers.
+    fn trace_integral(&self, u: &Orbit) -> f64 {
+        let mut total = 0.0;
+        let mut x = vec![0.0; u.n];
+        for j in 0..u.intervals() {
+            let h = u.mesh[j + 1] - u.mesh[j];
+            for c in 0..u.m {
+                for (i, xi) in x.iter_mut().enumerate() {
+                    *xi = (0..=u.m)
+                        .map(|k| self.scheme.a[c][k] * u.node(j * u.m + k)[i])
+                        .sum();
+                }
+                total += h * self.scheme.weights[c] * self.fam.jacobian(&x, u.lambda).trace();
+            }
+        }
+        total * u.period
+    }
+
+    /// The state's orbit and tangent on a mesh adapted to the orbit.
+    fn remesh(&self, s: State) -> State {
+        let mesh = s.orbit.adapted_mesh(&self.scheme, self.set.ntst);
+        let orbit = s.orbit.remesh(&self.scheme, mesh.clone());
+        let mut tangent = s.tangent.remesh(&self.scheme, mesh);
+        tangent.period = s.tangent.period;
+        tangent.lambda = s.tangent.lambda;
+        State {
+            orbit,
+            tangent,
+            point: s.point,
+        }
+    }
+
+    /// Secant (Illinois) search for a zero of `test` along the step from `from`, given the
+    /// signs at steps 0 and `ds`.
+    fn locate(
+        &self,
+        from: &State,
+        ds: f64,
+        g0: f64,
+        g1: f64,
+        test: impl Fn(&State) -> f64,
+    ) -> Option<State> {
+        let (mut a, mut fa, mut b, mut fb) = (0.0, g0, ds, g1);
+        let mut best: Option<State> = None;
+        let mut side = 0;
+        for _ in 0..40 {
+            let c = (a * fb - b * fa) / (fb - fa);
+            let c = if c.is_finite() && c > a.min(b) && c < a.max(b) {
+                c
+            } else {
+                0.5 * (a + b)
+            };
+            let (s, _) = self.step(from, c)?;
+            let fc = test(&s);
+            let done = (b - a).abs() < 1e-12 * ds.abs().max(1e-300) || fc == 0.0;
+            best = Some(s);
+            if done || fc.abs() < 1e-13 {
+                break;
+            }
+            if fc * fb < 0.0 {
+                (a, fa) = (b, fb);
+                side = 0;
+            } else {
+                fa = if side == -1 { fa / 2.0 } else { fa };
+                side = -1;
+            }
+            (b, fb) = (c, fc);
+            if (b - a).abs() < 1e-13 * ds.abs() {
+                break;
+            }
+        }
+        best
+    }
+}
+
+/// The test function of an event at a state.
+fn test_value(kind: CycleEvent, s: &State) -> f64 {
+    match kind {
+        CycleEvent::Fold => s.tangent.lambda,
+        CycleEvent::PeriodDoubling => s.point.pd_test(),
+        CycleEvent::Torus => s.point.torus_test(),
+    }
+}
+
+/// Continue the cycles born at `hopf` while the parameter stays in `[lo, hi]`.
+/// `progress` is called with each new point.
+pub fn from_hopf(
+    fam: &Family,
+    hopf: &Hopf,
+    (lo, hi): (f64, f64),
+    set: &CycleSettings,
+    mut progress: impl FnMut(&CyclePoint),
+) -> CycleBranch {
+    let n = fam.dim();
+    let scheme = Scheme::new(set.ncol);
+    let nint = set.ntst;
+    let m = set.ncol;
+    let mesh: Vec<f64> = (0..=nint).map(|j| j as f64 / nint as f64).collect();
+    let mut z = Vec::with_capacity(nint * m * n);
+    let mut tz = Vec::with_capacity(nint * m * n);
+    for j in 0..nint {
+        for k in 0..m {
+            let s = (j as f64 + k as f64 / m as f64) / nint as f64;
+            z.extend_from_slice(&hopf.state);
+            let (c, sn) = ((2.0 * PI * s).cos(), (2.0 * PI * s).sin());
+            tz.extend((0..n).map(|i| hopf.q_re[i] * c - hopf.q_im[i] * sn));
+        }
+    }
+    let orbit = Orbit {
+        mesh,
+        z,
+        n,
+        m,
+        period: hopf.period_ms(),
+        lambda: hopf.lambda,
+    };
+    let engine = Engine { fam, scheme, set };
+    let mut tangent = Orbit {
+        z: tz,
+        period: 0.0,
+        lambda: 0.0,
+        ..orbit.clone()
+    };
+    let nrm = engine.norm(&tangent);
+    tangent.z.iter_mut().for_each(|x| *x /= nrm);
+    let start = State {
+        point: CyclePoint {
+            lambda: hopf.lambda,
+            period: hopf.period_ms(),
+            v_max: hopf.state[0],
+            v_min: hopf.state[0],
+            multipliers: vec![],
+            trace_integral: 0.0,
+            peak_state: hopf.state.clone(),
+        },
+        orbit,
+        tangent,
+    };
+    let mut points = vec![start.point.clone()];
+    let mut specials = vec![];
+    let mut notes = vec![];
+    let mut cur = start;
+    let mut ds = set.ds_start;
+    let ds_min = set.ds_start * 1e-5;
+    let mut max_amp = 0.0f64;
+    let period0 = hopf.period_ms();
+    let stop = loop {
+        if points.len() >= set.max_points {
+            break Stop::MaxPoints(set.max_points);
+        }
+        let Some((next, its)) = engine.step(&cur, ds) else {
+            ds *= 0.5;
+            if ds < ds_min {
+                break Stop::CorrectorFailed(cur.point.lambda);
+            }
+            continue;
+        };
+        // Shrinking onto a Hopf point: the amplitude passes a minimum well below its peak at
+        // `cur` (the branch would go on through it as the same orbits shifted by half a
+        // period). End there, without looking for events on the step beyond.
+        let amp = next.point.v_max - next.point.v_min;
+        let cur_amp = cur.point.v_max - cur.point.v_min;
+        if points.len() > 3 {
+            let prev = &points[points.len() - 2];
+            if cur_amp < prev.v_max - prev.v_min && cur_amp < amp && cur_amp < 0.05 * max_amp {
+                break Stop::ReachedHopf(cur.point.lambda);
+            }
+        }
+        // Events between cur and next (not at the degenerate start on the Hopf point).
+        if points.len() > 1 {
+            for kind in [
+                CycleEvent::Fold,
+                CycleEvent::PeriodDoubling,
+                CycleEvent::Torus,
+            ] {
+                let (g0, g1) = (test_value(kind, &cur), test_value(kind, &next));
+                if g0 * g1 >= 0.0 {
+                    continue;
+                }
+                match engine.locate(&cur, ds, g0, g1, |s| test_value(kind, s)) {
+                    Some(s)
+                        if kind == CycleEvent::Torus && !s.point.complex_pair_on_circle(1e-4) =>
+                    {
+                        // A neutral saddle (real multipliers with product 1): no bifurcation.
+                    }
+                    Some(s) => specials.push(CycleSpecial {
+                        kind,
+                        point: s.point,
+                    }),
+                    None => notes.push(format!(
+                        "a {} between {} = {:.6} and {:.6} was not located",
+                        kind.name(),
+                        fam.knob_name(),
+                        cur.point.lambda,
+                        next.point.lambda
+                    )),
+                }
+            }
+        }
+        max_amp = max_amp.max(amp);
+        progress(&next.point);
+        points.push(next.point.clone());
+        if its <= 3 {
+            ds = (ds * 1.5).min(set.ds_max);
+        } else if its > 6 {
+            ds *= 0.6;
+        }
+        let lam = next.point.lambda;
+        cur = engine.remesh(next);
+        if lam < lo || lam > hi {
+            break Stop::LeftRange(lam);
+        }
+        if cur.orbit.period > 50.0 * period0 || cur.orbit.period > 1e5 {
+            break Stop::PeriodUnbounded(lam);
+        }
+    };
+    CycleBranch {
+        points,
+        specials,
+        stop,
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::continuation::{CURRENT, Settings, equilibria};
+    use crate::model::builtin;
+
+    #[test]
+    fn hh_cycles_from_the_lower_hopf_point_fold_near_6_26() {
+        let m = builtin::hh();
+        let fam = Family::new(&m, CURRENT, 0.0).unwrap();
+        let rest = crate::analysis::rest::equilibria(&m, 0.0).unwrap();
+        let b = equilibria::continue_branch(
+            &fam,
+            &rest[0].state,
+            0.0,
+            (0.0, 200.0),
+            true,
+            &Settings::default(),
+        )
+        .unwrap();
+        let cb = from_hopf(
+            &fam,
+            &b.hopfs[0],
+            (0.0, 200.0),
+            &CycleSettings::default(),
+            |_| {},
+        );
+        let lpc = cb
+            .specials
+            .iter()
+            .filter(|s| s.kind == CycleEvent::Fold)
+            .map(|s| s.point.lambda)
+            .fold(f64::INFINITY, f64::min);
+        // Rinzel & Miller's fold of cycles near 6.26; the branch ends on the upper Hopf point.
+        assert!((lpc - 6.2603).abs() < 1e-3, "{lpc}");
+        assert!(
+            matches!(cb.stop, Stop::ReachedHopf(l) if (l - 154.52).abs() < 0.5),
+            "{}",
+            cb.stop
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! The one-parameter bifurcation diagram: every equilibrium branch through the range, its
+//! folds and Hopf points, and the branch of cycles born at each Hopf point (a branch that
+//! ends on another Hopf point is not computed twice).
+
+use super::cycles::{self, CycleBranch, CyclePoint, CycleSettings};
+use super::equilibria::{self, EqBranch};
+use super::hopf::Hopf;
+use super::system::{Family, Knob};
+use super::{Settings, Stop};
+use crate::analysis::rest;
+use crate::error::AnalysisError;
+use crate::model::ConductanceModel;
+
+/// What to compute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiagramSettings {
+    /// Parameter range `(from, to)`.
+    pub range: (f64, f64),
+    pub equilibria: Settings,
+    pub cycles: CycleSettings,
+    /// Continue cycles from the Hopf points (the expensive part).
+    pub with_cycles: bool,
+}
+
+/// A complete one-parameter diagram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagram {
+    /// Name of the continued parameter.
+    pub knob: String,
+    pub var_names: Vec<String>,
+    pub equilibria: Vec<EqBranch>,
+    /// Every Hopf point found, by increasing parameter.
+    pub hopfs: Vec<Hopf>,
+    /// Cycle branches: index into `hopfs` of the Hopf point each starts from.
+    pub cycles: Vec<(usize, CycleBranch)>,
+    pub notes: Vec<String>,
+}
+
+/// The model with the continued parameter set to `value`.
+fn at_value(fam: &Family, value: f64) -> Result<(ConductanceModel, f64), AnalysisError> {
+    let mut model = fam.model.clone();
+    match fam.knob {
+        Knob::Current => Ok((model, value)),
+        Knob::Param(k) => {
+            let name = model.params.param(k).name.clone();
+            model
+                .params
+                .set(&name, value)
+                .map_err(|e| AnalysisError::BadSetting {
+                    what: format!("--from/--to for {name}"),
+                    value,
+                    allowed: e.to_string(),
+                })?;
+            Ok((model, fam.i_ext))
+        }
+    }
+}
+
+/// Whether some branch already passes through state `y` at parameter `lambda`.
+fn covered(branches: &[EqBranch], y: &[f64], lambda: f64) -> bool {
+    branches.iter().any(|b| {
+        b.points.windows(2).any(|w| {
+            let (a, c) = (&w[0], &w[1]);
+            let straddles =
+                (a.lambda - lambda) * (c.lambda - lambda) <= 0.0 && a.lambda != c.lambda;
+            straddles && {
+                let t = (lambda - a.lambda) / (c.lambda - a.lambda);
+                let v = a.state[0] + t * (c.state[0] - a.state[0]);
+                (v - y[0]).abs() < 1e-3 * (1.0 + y[0].abs())
+            }
+        }) || b
+            .points
+            .iter()
+            .any(|p| p.lambda == lambda && (p.state[0] - y[0]).abs() < 1e-9)
+    })
+}
+
+/// Compute the diagram of `fam` over `settings.range`; `progress` sees each cycle point.
+pub fn diagram(
+    fam: &Family,
+    settings: &DiagramSettings,
+    mut progress: impl FnMut(&CyclePoint),
+) -> Result<Diagram, AnalysisError> {
+    let (from, to) = settings.range;
+    if !(from.is_finite() && to.is_finite() && from < to) {
+        return Err(AnalysisError::BadSetting {
+            what: "parameter range".into(),
+            value: to - from,
+            allowed: "finite --from < --to".into(),
+        });
+    }
+    let (start_model, start_current) = at_value(fam, from)?;
+    let starts = rest::equilibria(&start_model, start_current)?;
+    let mut branches: Vec<EqBranch> = vec![];
+    let mut notes = vec![];
+    for e in &starts {
+        if covered(&branches, &e.state, from) {
+            continue;
+        }
+        let b = equilibria::continue_branch(
+            fam,
+            &e.state,
+            from,
+            (from, to),
+            true,
+            &settings.equilibria,
+        )?;
+        notes.extend(b.notes.iter().cloned());
+        if !matches!(b.stop, Stop::LeftRange(_)) {
+            notes.push(format!(
+                "equilibrium branch from V = {:.3} mV: {}",
+                e.state[0], b.stop
+            ));
+        }
+        branches.push(b);
+    }
+    let mut hopfs: Vec<Hopf> = branches
+        .iter()
+        .flat_map(|b| b.hopfs.iter().cloned())
+        .collect();
+    hopfs.sort_by(|a, b| a.lambda.total_cmp(&b.lambda));
+    hopfs.dedup_by(|a, b| (a.lambda - b.lambda).abs() < 1e-9 * (1.0 + a.lambda.abs()));
+    let mut cycles_out = vec![];
+    if settings.with_cycles {
+        let span = to - from;
+        let mut done = vec![false; hopfs.len()];
+        for k in 0..hopfs.len() {
+            if done[k] {
+                continue;
+            }
+            done[k] = true;
+            let branch =
+                cycles::from_hopf(fam, &hopfs[k], (from, to), &settings.cycles, &mut progress);
+            if let Stop::ReachedHopf(end) = branch.stop {
+                // The Hopf point this branch ends on does not need a branch of its own.
+                if let Some(j) = (0..hopfs.len())
+                    .filter(|&j| j != k)
+                    .min_by(|&a, &b| {
+                        (hopfs[a].lambda - end)
+                            .abs()
+                            .total_cmp(&(hopfs[b].lambda - end).abs())
+                    })
+                    .filter(|&j| (hopfs[j].lambda - end).abs() < 0.02 * span + 1.0)
+                {
+                    done[j] = true;
+                }
+            }
+            notes.extend(branch.notes.iter().cloned());
+            cycles_out.push((k, branch));
+        }
+    }
+    Ok(Diagram {
+        knob: fam.knob_name(),
+        var_names: fam.model.var_names(),
+        equilibria: branches,
+        hopfs,
+        cycles: cycles_out,
+        notes,
+    })
+}

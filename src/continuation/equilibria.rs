@@ -1,0 +1,278 @@
+//! Equilibrium branches by pseudo-arclength continuation (Keller): predictor along the tangent,
+//! Newton corrector on the hyperplane orthogonal to it, step size adapted to the corrector's
+//! effort. Stability comes from the eigenvalues at every point; a change in the number of
+//! unstable eigenvalues flags a fold (a real one crosses) or a Hopf point (a complex pair),
+//! which is then refined by Newton on its augmented system.
+
+use super::fold::{self, Fold};
+use super::hopf::{self, Hopf};
+use super::newton::newton;
+use super::system::Family;
+use super::{Settings, Stop};
+use crate::analysis::eigen::{C64, eigen};
+use crate::error::AnalysisError;
+use nalgebra::{DMatrix, DVector};
+
+/// One computed point of an equilibrium branch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EqPoint {
+    pub lambda: f64,
+    pub state: Vec<f64>,
+    /// Eigenvalues (1/ms), by decreasing real part.
+    pub eigenvalues: Vec<C64>,
+    pub n_unstable: usize,
+    /// Index of the segment's start in the branch (points are in arclength order).
+    pub index: usize,
+}
+
+impl EqPoint {
+    pub fn stable(&self) -> bool {
+        self.n_unstable == 0
+    }
+}
+
+/// A continued equilibrium branch with its special points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EqBranch {
+    pub points: Vec<EqPoint>,
+    pub folds: Vec<Fold>,
+    pub hopfs: Vec<Hopf>,
+    /// Special points seen but not refined, in words.
+    pub notes: Vec<String>,
+    pub stop: Stop,
+}
+
+/// `(y, lambda)` as one vector.
+fn join(y: &[f64], lambda: f64) -> DVector<f64> {
+    DVector::from_iterator(y.len() + 1, y.iter().copied().chain([lambda]))
+}
+
+/// Unit tangent at `u` oriented like `prev` (the null vector of `[J | J_lambda]`).
+fn tangent(jf: &DMatrix<f64>, prev: &DVector<f64>) -> Option<DVector<f64>> {
+    let n = jf.nrows();
+    let mut m = DMatrix::zeros(n + 1, n + 1);
+    m.view_mut((0, 0), (n, n + 1)).copy_from(jf);
+    m.row_mut(n).copy_from(&prev.transpose());
+    let mut rhs = DVector::zeros(n + 1);
+    rhs[n] = 1.0;
+    let t = m.lu().solve(&rhs)?;
+    let norm = t.norm();
+    (norm.is_finite() && norm > 0.0).then(|| t / norm)
+}
+
+fn point(fam: &Family, u: &DVector<f64>, index: usize) -> Result<EqPoint, AnalysisError> {
+    let n = fam.dim();
+    let y = &u.as_slice()[..n];
+    let eig = eigen(&fam.jacobian(y, u[n]))?;
+    let eigenvalues: Vec<C64> = eig.iter().map(|e| e.value).collect();
+    Ok(EqPoint {
+        lambda: u[n],
+        state: y.to_vec(),
+        n_unstable: eigenvalues.iter().filter(|z| z.re > 0.0).count(),
+        eigenvalues,
+        index,
+    })
+}
+
+/// Continue the equilibrium `(y0, lambda0)` of `fam` while lambda stays in `[lo, hi]`, starting
+/// towards increasing lambda if `upward`.
+pub fn continue_branch(
+    fam: &Family,
+    y0: &[f64],
+    lambda0: f64,
+    (lo, hi): (f64, f64),
+    upward: bool,
+    settings: &Settings,
+) -> Result<EqBranch, AnalysisError> {
+    let n = fam.dim();
+    let span = hi - lo;
+    let ds_max = settings.ds_max.unwrap_or(span / 100.0);
+    let ds_min = ds_max * 1e-6;
+    let mut ds = ds_max / 10.0;
+    let mut u = join(y0, lambda0);
+    let (jf, _) = fam.jacobian_full(y0, lambda0);
+    let mut dir = DVector::zeros(n + 1);
+    dir[n] = if upward { 1.0 } else { -1.0 };
+    let mut t = tangent(&jf, &dir).ok_or_else(|| AnalysisError::Numerical {
+        what: format!("equilibrium branch at {} = {lambda0}", fam.knob_name()),
+        reason: "the start is singular (a fold or a continuum of equilibria)".into(),
+    })?;
+    if t[n] * dir[n] < 0.0 {
+        t = -t;
+    }
+    let mut points = vec![point(fam, &u, 0)?];
+    let mut tangents_lambda = vec![t[n]];
+    let stop = loop {
+        if points.len() >= settings.max_points {
+            break Stop::MaxPoints(settings.max_points);
+        }
+        let pred = &u + &t * ds;
+        let tt = t.clone();
+        let system = |x: &DVector<f64>| {
+            let (jf, f) = fam.jacobian_full(&x.as_slice()[..n], x[n]);
+            let mut g = DVector::zeros(n + 1);
+            g.rows_mut(0, n).copy_from(&f);
+            g[n] = tt.dot(&(x - &pred));
+            let mut m = DMatrix::zeros(n + 1, n + 1);
+            m.view_mut((0, 0), (n, n + 1)).copy_from(&jf);
+            m.row_mut(n).copy_from(&tt.transpose());
+            (g, m)
+        };
+        match newton(system, pred.clone(), settings.tol, 12) {
+            Ok((unew, its)) if (&unew - &u).norm() < 3.0 * ds.abs() => {
+                let (jf, _) = fam.jacobian_full(&unew.as_slice()[..n], unew[n]);
+                let Some(tnew) = tangent(&jf, &t) else {
+                    break Stop::Singular(unew[n]);
+                };
+                u = unew;
+                t = tnew;
+                points.push(point(fam, &u, points.len())?);
+                tangents_lambda.push(t[n]);
+                if its <= 3 {
+                    ds = (ds * 1.4).min(ds_max);
+                } else if its > 6 {
+                    ds *= 0.6;
+                }
+                if u[n] < lo || u[n] > hi {
+                    break Stop::LeftRange(u[n]);
+                }
+                if u[0].abs() > 1e3 {
+                    break Stop::Diverged(u[n]);
+                }
+            }
+            _ => {
+                ds *= 0.5;
+                if ds < ds_min {
+                    break Stop::CorrectorFailed(u[n]);
+                }
+            }
+        }
+    };
+    let (folds, hopfs, notes) = locate_special(fam, &points, &tangents_lambda);
+    Ok(EqBranch {
+        points,
+        folds,
+        hopfs,
+        notes,
+        stop,
+    })
+}
+
+/// Find and refine folds and Hopf points between consecutive branch points.
+fn locate_special(
+    fam: &Family,
+    points: &[EqPoint],
+    tangents_lambda: &[f64],
+) -> (Vec<Fold>, Vec<Hopf>, Vec<String>) {
+    let (mut folds, mut hopfs, mut notes) = (vec![], vec![], vec![]);
+    for k in 1..points.len() {
+        let (a, b) = (&points[k - 1], &points[k]);
+        let fold_here = tangents_lambda[k - 1] * tangents_lambda[k] < 0.0;
+        let real_unstable = |p: &EqPoint| {
+            p.eigenvalues
+                .iter()
+                .filter(|z| z.re > 0.0 && z.im == 0.0)
+                .count()
+        };
+        let complex_unstable = |p: &EqPoint| {
+            p.eigenvalues
+                .iter()
+                .filter(|z| z.re > 0.0 && z.im != 0.0)
+                .count()
+        };
+        if fold_here || real_unstable(a).abs_diff(real_unstable(b)) % 2 == 1 {
+            // Start from the end with the smaller real eigenvalue.
+            let pick = |p: &EqPoint| {
+                p.eigenvalues
+                    .iter()
+                    .filter(|z| z.im == 0.0)
+                    .map(|z| z.re.abs())
+                    .fold(f64::INFINITY, f64::min)
+            };
+            let start = if pick(a) <= pick(b) { a } else { b };
+            let guess = eigen(&fam.jacobian(&start.state, start.lambda))
+                .ok()
+                .and_then(|e| {
+                    e.into_iter()
+                        .filter(|e| e.value.im == 0.0)
+                        .min_by(|x, y| x.value.re.abs().total_cmp(&y.value.re.abs()))
+                });
+            match guess.map(|g| {
+                let v: Vec<f64> = g.vector.iter().map(|z| z.re).collect();
+                fold::refine(fam, &start.state, start.lambda, &v)
+            }) {
+                Some(Ok(f)) => folds.push(f),
+                Some(Err(e)) => notes.push(format!(
+                    "a fold near {} = {:.6} was not refined: {e}",
+                    fam.knob_name(),
+                    start.lambda
+                )),
+                None => {}
+            }
+        }
+        if complex_unstable(a).abs_diff(complex_unstable(b)) == 2
+            && real_unstable(a) == real_unstable(b)
+        {
+            let pick = |p: &EqPoint| {
+                p.eigenvalues
+                    .iter()
+                    .filter(|z| z.im > 0.0)
+                    .map(|z| z.re.abs())
+                    .fold(f64::INFINITY, f64::min)
+            };
+            let start = if pick(a) <= pick(b) { a } else { b };
+            let pair = eigen(&fam.jacobian(&start.state, start.lambda))
+                .ok()
+                .and_then(|e| {
+                    e.into_iter()
+                        .filter(|e| e.value.im > 0.0)
+                        .min_by(|x, y| x.value.re.abs().total_cmp(&y.value.re.abs()))
+                });
+            match pair.map(|e| hopf::refine(fam, &start.state, start.lambda, e.value.im, &e.vector))
+            {
+                Some(Ok(h)) => hopfs.push(h),
+                Some(Err(e)) => notes.push(format!(
+                    "a Hopf point near {} = {:.6} was not refined: {e}",
+                    fam.knob_name(),
+                    start.lambda
+                )),
+                None => {}
+            }
+        }
+    }
+    (folds, hopfs, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::builtin;
+
+    #[test]
+    fn hh_branch_has_two_hopf_points_of_opposite_criticality() {
+        let m = builtin::hh();
+        let fam = Family::new(&m, super::super::CURRENT, 0.0).unwrap();
+        let rest = crate::analysis::rest::equilibria(&m, -20.0).unwrap();
+        let b = continue_branch(
+            &fam,
+            &rest[0].state,
+            -20.0,
+            (-20.0, 250.0),
+            true,
+            &Settings::default(),
+        )
+        .unwrap();
+        assert_eq!(b.hopfs.len(), 2, "{:?} {:?}", b.notes, b.stop);
+        assert!(b.folds.is_empty());
+        let (h1, h2) = (&b.hopfs[0], &b.hopfs[1]);
+        // Inside the computer-assisted enclosures of Hendrick (field survey):
+        // [9.775437995393, 9.775437995394] and [154.522433665808, 154.522433665809].
+        assert!((h1.lambda - 9.7754379953935).abs() < 2e-12, "{}", h1.lambda);
+        assert!(
+            (h2.lambda - 154.5224336658085).abs() < 2e-11,
+            "{}",
+            h2.lambda
+        );
+        assert!(h1.is_subcritical() && !h2.is_subcritical());
+    }
+}

@@ -1,0 +1,72 @@
+//! Continuation: equilibrium branches, their folds and Hopf points (with the first Lyapunov
+//! coefficient), periodic-orbit branches by orthogonal collocation with Floquet multipliers,
+//! folds of cycles, period doubling and torus points, and two-parameter curves of Hopf and
+//! fold points. The methods are AUTO-07p's (Doedel et al.), written for exact derivatives.
+
+pub mod collocation;
+pub mod cycles;
+pub mod diagram;
+pub mod equilibria;
+pub mod floquet;
+pub mod fold;
+pub mod hopf;
+pub mod newton;
+pub mod system;
+
+pub use system::{CURRENT, Family, Knob};
+
+/// Step-size and accuracy settings shared by the continuations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Largest arclength step; `None`: 1/100 of the parameter range.
+    pub ds_max: Option<f64>,
+    /// Newton tolerance on the step (relative max-norm).
+    pub tol: f64,
+    pub max_points: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            ds_max: None,
+            tol: 1e-10,
+            max_points: 2000,
+        }
+    }
+}
+
+/// Why a branch ended, with the parameter value there.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    LeftRange(f64),
+    MaxPoints(usize),
+    CorrectorFailed(f64),
+    Singular(f64),
+    Diverged(f64),
+    /// A cycle branch shrank onto an equilibrium at a Hopf point.
+    ReachedHopf(f64),
+    /// A cycle branch's period grew without bound (approach to a homoclinic orbit).
+    PeriodUnbounded(f64),
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::LeftRange(l) => write!(f, "left the parameter range at {l:.6}"),
+            Stop::MaxPoints(n) => write!(f, "stopped after {n} points (raise the limit)"),
+            Stop::CorrectorFailed(l) => {
+                write!(
+                    f,
+                    "the corrector failed at {l:.6} even with the smallest step"
+                )
+            }
+            Stop::Singular(l) => write!(f, "the extended system became singular at {l:.6}"),
+            Stop::Diverged(l) => write!(f, "the state ran off (|V| > 1000 mV) at {l:.6}"),
+            Stop::ReachedHopf(l) => write!(f, "ended on the Hopf point at {l:.6}"),
+            Stop::PeriodUnbounded(l) => write!(
+                f,
+                "the period grew without bound near {l:.6} (a homoclinic orbit)"
+            ),
+        }
+    }
+}
