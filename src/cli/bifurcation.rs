@@ -35,7 +35,7 @@ pub struct BifurcationArgs {
     #[arg(long, allow_hyphen_values = true, default_value_t = 0.0)]
     pub current: f64,
     /// Mesh intervals of the cycle collocation (AUTO's NTST), 10..=2000.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 60)]
     pub ntst: usize,
     /// Collocation points per interval (AUTO's NCOL), 2..=7.
     #[arg(long, default_value_t = 4)]

@@ -27,6 +27,7 @@ use super::system::Family;
 use crate::analysis::eigen::C64;
 use nalgebra::{DMatrix, SymmetricEigen};
 use num_dual::Dual64;
+use rayon::prelude::*;
 
 /// Gauss-Legendre points and Lagrange basis data for `m` collocation points per interval.
 #[derive(Debug, Clone)]
@@ -176,11 +177,11 @@ impl Orbit {
         x
     }
 
-    /// Max and min of component `i` along the orbit, sampled 8 times per node spacing and
+    /// Max and min of component `i` along the orbit, sampled 4 times per node spacing and
     /// refined by a parabola through the best sample and its neighbours; and the state at
     /// the best sample of the maximum (a point on the orbit to start a simulation from).
     pub fn range(&self, scheme: &Scheme, i: usize) -> (f64, f64, Vec<f64>) {
-        let samples = self.intervals() * self.m * 8;
+        let samples = self.intervals() * self.m * 4;
         let vals: Vec<f64> = (0..samples)
             .map(|q| self.at(scheme, self.sample_s(q, samples))[i])
             .collect();
@@ -313,6 +314,9 @@ pub struct Linearised {
     final_sys: DMatrix<f64>,
     /// Max-norm of the residual of the collocation equations.
     pub residual: f64,
+    /// `int_0^T tr J(x(t)) dt` by the collocation quadrature (Liouville: the sum of the
+    /// logarithms of the multipliers' moduli).
+    pub trace_integral: f64,
     n: usize,
     m: usize,
 }
@@ -357,12 +361,9 @@ impl Layout {
 /// row-major copy so each row update is one contiguous, vectorisable loop.
 fn eliminate(a: &mut DMatrix<f64>, c0: usize, ncols: usize, pivot_rows: usize, r_end: usize) {
     let cols = a.ncols();
-    let mut w = vec![0.0; r_end * cols];
-    for r in 0..r_end {
-        for c in 0..cols {
-            w[r * cols + c] = a[(r, c)];
-        }
-    }
+    // The transpose's column-major storage is `a` in row-major order.
+    let mut t = a.transpose();
+    let w = t.as_mut_slice();
     for k in 0..ncols {
         let col = c0 + k;
         let (mut best, mut big) = (k, 0.0);
@@ -394,11 +395,7 @@ fn eliminate(a: &mut DMatrix<f64>, c0: usize, ncols: usize, pivot_rows: usize, r
             }
         }
     }
-    for r in 0..r_end {
-        for c in 0..cols {
-            a[(r, c)] = w[r * cols + c];
-        }
-    }
+    *a = t.transpose();
 }
 
 /// Solve the upper-triangular `k x k` block at (row 0, column `c0`) of `a`, given right-hand
@@ -414,6 +411,94 @@ fn back_solve(a: &DMatrix<f64>, c0: usize, b: &mut [f64]) {
     }
 }
 
+/// Assemble interval `j`'s collocation rows and its two border-row contributions, then
+/// condense its interior nodes. Returns the eliminated local matrix, the max residual and
+/// `int tr J ds` over the interval (divided by the period).
+#[allow(clippy::too_many_arguments)]
+fn assemble_interval(
+    fam: &Family,
+    scheme: &Scheme,
+    orbit: &Orbit,
+    border: &Border,
+    j: usize,
+    pt: &mut [Dual64],
+    yd: &mut [Dual64],
+    out: &mut [Dual64],
+) -> (DMatrix<f64>, f64, f64) {
+    let (n, m) = (orbit.n, orbit.m);
+    let lay = Layout { n, m };
+    let (period, lambda) = (orbit.period, orbit.lambda);
+    let rows = n * m + 2;
+    let mut residual = 0.0f64;
+    let mut trace = 0.0;
+    let mut jac = DMatrix::zeros(n, n + 1);
+    let mut fval = vec![0.0; n];
+    let h = orbit.mesh[j + 1] - orbit.mesh[j];
+    let mut a = DMatrix::zeros(rows, lay.cols());
+    let nodes: Vec<&[f64]> = (0..=m).map(|k| orbit.node(j * m + k)).collect();
+    let refs: Vec<&[f64]> = (0..=m).map(|k| border.phase_ref.node(j * m + k)).collect();
+    let preds: Vec<&[f64]> = (0..=m).map(|k| border.pred.node(j * m + k)).collect();
+    let tans: Vec<&[f64]> = (0..=m).map(|k| border.tangent.node(j * m + k)).collect();
+    for c in 0..m {
+        let (ac, dc) = (&scheme.a[c], &scheme.d[c]);
+        let interp = |pts: &[&[f64]], w: &[f64], i: usize| -> f64 {
+            (0..=m).map(|k| w[k] * pts[k][i]).sum()
+        };
+        for (i, y) in yd.iter_mut().enumerate() {
+            *y = Dual64::from(interp(&nodes, ac, i));
+        }
+        // f and [J | f_lambda] at the collocation point: n + 1 dual sweeps.
+        for col in 0..=n {
+            let lam = if col == n {
+                Dual64::new(lambda, 1.0)
+            } else {
+                yd[col].eps = 1.0;
+                Dual64::from(lambda)
+            };
+            fam.eval_with(pt, yd, lam, out);
+            if col < n {
+                yd[col].eps = 0.0;
+            }
+            for row in 0..n {
+                jac[(row, col)] = out[row].eps;
+                fval[row] = out[row].re;
+            }
+        }
+        trace += h * scheme.weights[c] * (0..n).map(|i| jac[(i, i)]).sum::<f64>();
+        for i in 0..n {
+            let r = c * n + i;
+            let res = interp(&nodes, dc, i) - h * period * fval[i];
+            residual = residual.max(res.abs());
+            a[(r, lay.r())] = -res;
+            a[(r, lay.g())] = -h * fval[i];
+            a[(r, lay.g() + 1)] = -h * period * jac[(i, n)];
+            for k in 0..=m {
+                a[(r, lay.node(k, i))] += dc[k];
+                let f = -h * period * ac[k];
+                for l in 0..n {
+                    a[(r, lay.node(k, l))] += f * jac[(i, l)];
+                }
+            }
+        }
+        // Border rows: phase condition and arclength, by Gauss quadrature.
+        let wc = scheme.weights[c];
+        for i in 0..n {
+            let x_c = interp(&nodes, ac, i);
+            let dref = interp(&refs, dc, i);
+            let t_c = interp(&tans, ac, i);
+            let p_c = interp(&preds, ac, i);
+            a[(n * m, lay.r())] -= wc * x_c * dref;
+            a[(n * m + 1, lay.r())] -= h * wc * (x_c - p_c) * t_c;
+            for k in 0..=m {
+                a[(n * m, lay.node(k, i))] += wc * ac[k] * dref;
+                a[(n * m + 1, lay.node(k, i))] += h * wc * ac[k] * t_c;
+            }
+        }
+    }
+    eliminate(&mut a, lay.w(), n * (m - 1), n * m, rows);
+    (a, residual, trace)
+}
+
 /// Assemble the collocation equations at `orbit` (with the border rows from `border`) and
 /// eliminate them; the Newton step and the tangent are then cheap solves.
 pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) -> Linearised {
@@ -421,79 +506,25 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
     let lay = Layout { n, m };
     let nint = orbit.intervals();
     let (period, lambda) = (orbit.period, orbit.lambda);
-    let mut residual = 0.0f64;
-    let mut pt: Vec<Dual64> = fam.params_as();
-    let mut yd = vec![Dual64::from(0.0); n];
-    let mut out = vec![Dual64::from(0.0); n];
-    let mut jac = DMatrix::zeros(n, n + 1);
-    let mut fval = vec![0.0; n];
-    let mut local = Vec::with_capacity(nint);
-    let rows = n * m + 2;
-    for j in 0..nint {
-        let h = orbit.mesh[j + 1] - orbit.mesh[j];
-        let mut a = DMatrix::zeros(rows, lay.cols());
-        let nodes: Vec<&[f64]> = (0..=m).map(|k| orbit.node(j * m + k)).collect();
-        let refs: Vec<&[f64]> = (0..=m).map(|k| border.phase_ref.node(j * m + k)).collect();
-        let preds: Vec<&[f64]> = (0..=m).map(|k| border.pred.node(j * m + k)).collect();
-        let tans: Vec<&[f64]> = (0..=m).map(|k| border.tangent.node(j * m + k)).collect();
-        for c in 0..m {
-            let (ac, dc) = (&scheme.a[c], &scheme.d[c]);
-            let interp = |pts: &[&[f64]], w: &[f64], i: usize| -> f64 {
-                (0..=m).map(|k| w[k] * pts[k][i]).sum()
-            };
-            for (i, y) in yd.iter_mut().enumerate() {
-                *y = Dual64::from(interp(&nodes, ac, i));
-            }
-            // f and [J | f_lambda] at the collocation point: n + 1 dual sweeps.
-            for col in 0..=n {
-                let lam = if col == n {
-                    Dual64::new(lambda, 1.0)
-                } else {
-                    yd[col].eps = 1.0;
-                    Dual64::from(lambda)
-                };
-                fam.eval_with(&mut pt, &yd, lam, &mut out);
-                if col < n {
-                    yd[col].eps = 0.0;
-                }
-                for row in 0..n {
-                    jac[(row, col)] = out[row].eps;
-                    fval[row] = out[row].re;
-                }
-            }
-            for i in 0..n {
-                let r = c * n + i;
-                let res = interp(&nodes, dc, i) - h * period * fval[i];
-                residual = residual.max(res.abs());
-                a[(r, lay.r())] = -res;
-                a[(r, lay.g())] = -h * fval[i];
-                a[(r, lay.g() + 1)] = -h * period * jac[(i, n)];
-                for k in 0..=m {
-                    a[(r, lay.node(k, i))] += dc[k];
-                    let f = -h * period * ac[k];
-                    for l in 0..n {
-                        a[(r, lay.node(k, l))] += f * jac[(i, l)];
-                    }
-                }
-            }
-            // Border rows: phase condition and arclength, by Gauss quadrature.
-            let wc = scheme.weights[c];
-            for i in 0..n {
-                let x_c = interp(&nodes, ac, i);
-                let dref = interp(&refs, dc, i);
-                let t_c = interp(&tans, ac, i);
-                let p_c = interp(&preds, ac, i);
-                a[(n * m, lay.r())] -= wc * x_c * dref;
-                a[(n * m + 1, lay.r())] -= h * wc * (x_c - p_c) * t_c;
-                for k in 0..=m {
-                    a[(n * m, lay.node(k, i))] += wc * ac[k] * dref;
-                    a[(n * m + 1, lay.node(k, i))] += h * wc * ac[k] * t_c;
-                }
-            }
-        }
-        eliminate(&mut a, lay.w(), n * (m - 1), n * m, rows);
-        local.push(a);
-    }
+    // Assemble and condense every interval independently (in parallel: this is most of the
+    // work), keeping each interval's residual and its share of the trace integral.
+
+    let per_interval: Vec<(DMatrix<f64>, f64, f64)> = (0..nint)
+        .into_par_iter()
+        .map_init(
+            || {
+                (
+                    fam.params_as::<Dual64>(),
+                    vec![Dual64::from(0.0); n],
+                    vec![Dual64::from(0.0); n],
+                )
+            },
+            |(pt, yd, out), j| assemble_interval(fam, scheme, orbit, border, j, pt, yd, out),
+        )
+        .collect();
+    let residual = per_interval.iter().fold(0.0f64, |r, x| r.max(x.1));
+    let trace_integral = per_interval.iter().map(|x| x.2).sum::<f64>() * period;
+    let local: Vec<DMatrix<f64>> = per_interval.into_iter().map(|x| x.0).collect();
     // Sequential elimination over intervals. Columns: x0 (n), xk (n), xk1 (n), g (2), rhs.
     let (cx0, cxk, cxk1, cg, cr) = (0, n, 2 * n, 3 * n, 3 * n + 2);
     let scols = 3 * n + 3;
@@ -600,6 +631,7 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
         chain,
         final_sys,
         residual,
+        trace_integral,
         n,
         m,
     }

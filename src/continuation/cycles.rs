@@ -31,7 +31,7 @@ pub struct CycleSettings {
 impl Default for CycleSettings {
     fn default() -> Self {
         CycleSettings {
-            ntst: 100,
+            ntst: 60,
             ncol: 4,
             ds_max: 4.0,
             ds_start: 0.05,
@@ -270,7 +270,7 @@ impl Engine<'_> {
                     v_min,
                     multipliers: lin.multipliers(),
                     peak_state,
-                    trace_integral: self.trace_integral(&u),
+                    trace_integral: lin.trace_integral,
                 };
                 return Some((
                     State {
@@ -283,25 +283,6 @@ impl Engine<'_> {
             }
         }
         None
-    }
-
-    /// `int_0^T tr J(x(t)) dt`, by the collocation quadrature: by Liouville's formula the
-    /// sum of `ln |multiplier|` must equal it, an independent check on the multipliers.
-    fn trace_integral(&self, u: &Orbit) -> f64 {
-        let mut total = 0.0;
-        let mut x = vec![0.0; u.n];
-        for j in 0..u.intervals() {
-            let h = u.mesh[j + 1] - u.mesh[j];
-            for c in 0..u.m {
-                for (i, xi) in x.iter_mut().enumerate() {
-                    *xi = (0..=u.m)
-                        .map(|k| self.scheme.a[c][k] * u.node(j * u.m + k)[i])
-                        .sum();
-                }
-                total += h * self.scheme.weights[c] * self.fam.jacobian(&x, u.lambda).trace();
-            }
-        }
-        total * u.period
     }
 
     /// The state's orbit and tangent on a mesh adapted to the orbit.
