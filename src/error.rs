@@ -107,6 +107,8 @@ pub enum AnalysisError {
     NoEquilibrium { i_ext: f64, range: (f64, f64) },
     #[error("{what}: {reason}")]
     Numerical { what: String, reason: String },
+    #[error("unknown parameter '{name}': allowed {allowed}")]
+    UnknownParameter { name: String, allowed: String },
     #[error("bad setting {what} = {value}: {allowed}")]
     BadSetting {
         what: String,

@@ -491,6 +491,7 @@ fn the_main_job_writes_a_full_indexed_report() {
     assert_eq!(
         files_in(&out),
         [
+            "bifurcation",
             "gating",
             "max_rate",
             "noise",
@@ -509,6 +510,7 @@ fn the_main_job_writes_a_full_indexed_report() {
         "phase_plane/phase_plane.png",
         "windows/windows.png",
         "stats/summary.md",
+        "bifurcation/bifurcation.png",
     ] {
         assert!(index.contains(link), "index lacks {link}");
     }
@@ -517,4 +519,55 @@ fn the_main_job_writes_a_full_indexed_report() {
     let (ok, _, stderr) = excitable(&["report", "--model", "lif", "--out", lif.to_str().unwrap()]);
     assert!(ok, "{stderr}");
     assert!(!lif.join("rest").exists());
+}
+
+#[test]
+fn bifurcation_writes_its_tables_and_refuses_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let o = out.to_str().unwrap();
+    let (ok, stdout, stderr) = excitable(&["bifurcation", "--model", "hh", "--out", o]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        files_in(&out),
+        [
+            "bifurcation.png",
+            "cycles.parquet",
+            "equilibria.parquet",
+            "frequency.png",
+            "special_points.parquet",
+            "summary.md"
+        ]
+    );
+    assert!(stdout.contains("| hopf | 9.775437995 |"), "{stdout}");
+    assert!(stdout.contains("| fold_cycle | 6.2603212"), "{stdout}");
+    let two = dir.path().join("b2");
+    let (ok, stdout, stderr) = excitable(&[
+        "bifurcation2",
+        "--model",
+        "hh",
+        "--params",
+        "i_ext,g_k",
+        "--out",
+        two.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("| bautin | 60.5"), "{stdout}");
+    for (args, needle) in [
+        (vec!["--param", "g_x"], "unknown parameter 'g_x'"),
+        (vec!["--ntst", "5"], "--ntst = 5 is out of range"),
+        (vec!["--ncol", "9"], "--ncol = 9 is out of range"),
+        (vec!["--from", "10", "--to", "0"], "from < to"),
+        (vec!["--model", "lif"], "hybrid"),
+    ] {
+        let bad = dir.path().join("bad");
+        let mut argv = vec!["bifurcation", "--out", bad.to_str().unwrap()];
+        if !args.contains(&"--model") {
+            argv.extend(["--model", "hh"]);
+        }
+        argv.extend(args.iter().copied());
+        let (ok, _, stderr) = excitable(&argv);
+        assert!(!ok && stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!bad.join("equilibria.parquet").exists());
+    }
 }

@@ -380,3 +380,136 @@ fn stable_cycle_periods_equal_simulated_interspike_intervals() {
         "below the fold the firing must stop: {n} spikes in 2 s"
     );
 }
+
+#[test]
+fn hh_hopf_curve_in_current_and_gk_agrees_with_auto_and_has_a_bautin_point() {
+    use excitable::continuation::codim2::{Box2, CurveKind, Family2, two_parameter};
+    let fam = Family2::new(&builtin::hh(), CURRENT, "g_k", 0.0).unwrap();
+    let bx = Box2 {
+        l1: (-20.0, 250.0),
+        l2: (10.0, 80.0),
+    };
+    let curves = two_parameter(&fam, &bx, 3000).unwrap();
+    let hopf: Vec<_> = curves
+        .iter()
+        .filter(|c| c.kind == CurveKind::Hopf)
+        .collect();
+    assert_eq!(
+        hopf.len(),
+        1,
+        "both Hopf points of the 1-parameter diagram lie on one curve"
+    );
+    let pts: Vec<(f64, f64)> = hopf[0]
+        .points
+        .iter()
+        .map(|p| ((p.l1 + 20.0) / 270.0, (p.l2 - 10.0) / 70.0))
+        .collect();
+    // Distance (in box units) from each AUTO point to the toolkit's polyline.
+    let path = format!(
+        "{}/tests/fixtures/auto/hh_hopf_curve_auto.csv",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut r = csv::Reader::from_path(&path).unwrap();
+    let mut worst = 0.0f64;
+    let mut n = 0;
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let (a, b) = (
+            rec[0].parse::<f64>().unwrap(),
+            rec[1].parse::<f64>().unwrap(),
+        );
+        if !(-20.0..=250.0).contains(&a) || !(10.0..=80.0).contains(&b) {
+            continue;
+        }
+        let (x, y) = ((a + 20.0) / 270.0, (b - 10.0) / 70.0);
+        let d = pts
+            .windows(2)
+            .map(|w| {
+                let (p, q) = (w[0], w[1]);
+                let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+                let t = (((x - p.0) * dx + (y - p.1) * dy) / (dx * dx + dy * dy).max(1e-300))
+                    .clamp(0.0, 1.0);
+                ((p.0 + t * dx - x).powi(2) + (p.1 + t * dy - y).powi(2)).sqrt()
+            })
+            .fold(f64::INFINITY, f64::min);
+        worst = worst.max(d);
+        n += 1;
+    }
+    assert!(n > 500, "{n} AUTO points");
+    assert!(
+        worst < 2e-5,
+        "an AUTO point is {worst} box units off the curve"
+    );
+    // The Bautin point: l1 changes sign there. AUTO's run stops (MX) before reaching it, so
+    // check it independently: Hopf points found by 1-parameter continuation at g_k just
+    // below and above the Bautin g_k on the left arm have opposite criticality.
+    let b = hopf[0]
+        .specials
+        .iter()
+        .find(|s| s.kind == "bautin")
+        .expect("a Bautin point");
+    assert!(
+        (b.l1 - 60.5).abs() < 1.0 && (b.l2 - 53.3).abs() < 0.1,
+        "{b:?}"
+    );
+    let lower_l1 = |gk: f64| {
+        let fam1 = fam.slice(gk);
+        let s = DiagramSettings {
+            range: (-20.0, 250.0),
+            equilibria: Settings::default(),
+            cycles: CycleSettings::default(),
+            with_cycles: false,
+        };
+        let d = diagram(&fam1, &s, |_| {}).unwrap();
+        assert_eq!(d.hopfs.len(), 2, "g_k = {gk}");
+        d.hopfs[0].lyapunov
+    };
+    assert!(
+        lower_l1(b.l2 - 0.05) > 0.0,
+        "subcritical below the Bautin g_k"
+    );
+    assert!(lower_l1(b.l2 + 0.05) < 0.0, "supercritical above it");
+}
+
+#[test]
+fn hh_ca_fold_curve_passes_through_the_folds_of_one_parameter_diagrams() {
+    // The fold curve in (current, g_Ca) must contain the folds that plain one-parameter
+    // continuation finds at fixed g_Ca values.
+    use excitable::continuation::codim2::{Box2, CurveKind, Family2, two_parameter};
+    let fam = Family2::new(&builtin::hh_ca(), CURRENT, "g_ca", 0.0).unwrap();
+    let bx = Box2 {
+        l1: (-150.0, 100.0),
+        l2: (0.0, 6.0),
+    };
+    let curves = two_parameter(&fam, &bx, 3000).unwrap();
+    let fold = curves
+        .iter()
+        .find(|c| c.kind == CurveKind::Fold)
+        .expect("a fold curve");
+    for gca in [1.5, 2.0, 2.5, 3.0] {
+        let s = DiagramSettings {
+            range: (-100.0, 50.0),
+            equilibria: Settings::default(),
+            cycles: CycleSettings::default(),
+            with_cycles: false,
+        };
+        let d = diagram(&fam.slice(gca), &s, |_| {}).unwrap();
+        let folds: Vec<f64> = d
+            .equilibria
+            .iter()
+            .flat_map(|b| b.folds.iter().map(|f| f.lambda))
+            .collect();
+        assert!(!folds.is_empty(), "g_ca = {gca}");
+        for f in folds {
+            // Interpolate the curve's current at this g_ca on the segment that brackets it.
+            let hit = fold.points.windows(2).any(|w| {
+                let (a, b) = (&w[0], &w[1]);
+                (a.l2 - gca) * (b.l2 - gca) <= 0.0 && a.l2 != b.l2 && {
+                    let t = (gca - a.l2) / (b.l2 - a.l2);
+                    (a.l1 + t * (b.l1 - a.l1) - f).abs() < 1e-3
+                }
+            });
+            assert!(hit, "fold at {f} for g_ca = {gca} is not on the curve");
+        }
+    }
+}

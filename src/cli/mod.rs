@@ -1,6 +1,7 @@
 //! Command-line interface: parse, run, say where the reports went. No numerics here.
 
 pub mod bifurcation;
+pub mod bifurcation2;
 pub mod common;
 pub mod gating;
 pub mod max_rate;
@@ -44,6 +45,9 @@ pub enum Command {
     /// One-parameter bifurcation diagram: equilibria, folds, Hopf points (with criticality),
     /// cycle branches with Floquet multipliers, folds of cycles, period doubling, torus points.
     Bifurcation(Box<bifurcation::BifurcationArgs>),
+    /// Two-parameter curves of Hopf and fold points, with Bautin, Bogdanov-Takens and cusp
+    /// points.
+    Bifurcation2(Box<bifurcation2::Bifurcation2Args>),
     /// The full default report of a model: simulation, rest states, gating, phase plane,
     /// maximum rate, windows and spike statistics, indexed in OUT/summary.md.
     Report(report::ReportArgs),
@@ -62,5 +66,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::MaxRate(a) => max_rate::run(a),
         Command::Report(a) => report::run(a),
         Command::Bifurcation(a) => bifurcation::run(*a),
+        Command::Bifurcation2(a) => bifurcation2::run(*a),
     }
 }

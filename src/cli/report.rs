@@ -102,6 +102,20 @@ pub fn run(a: ReportArgs) -> Result<()> {
         run_step(&argv).with_context(|| format!("report step '{name}'"))?;
         link(&a.out, &mut index, name, what);
     }
+    if smooth {
+        // The bifurcation diagram depends on the model having equilibria over the whole
+        // range; if it cannot be computed the report says why and goes on.
+        let mut argv = args(&["bifurcation", "--from", "-20", "--to", "250"]);
+        argv.extend(model_flags.iter().cloned());
+        argv.extend(["--out".into(), dir("bifurcation")]);
+        let what = "bifurcation diagram over the injected current (-20 to 250 uA/cm^2): Hopf points, cycles, folds";
+        match run_step(&argv) {
+            Ok(()) => link(&a.out, &mut index, "bifurcation", what),
+            Err(e) => {
+                let _ = writeln!(index, "- bifurcation: not computed ({e:#})");
+            }
+        }
+    }
     // Windows and statistics read the noisy run's files.
     let trace = format!("{}/trace.parquet", dir("noise"));
     let spikes = format!("{}/spikes.parquet", dir("noise"));

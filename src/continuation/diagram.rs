@@ -39,6 +39,18 @@ pub struct Diagram {
 /// The model with the continued parameter set to `value`.
 fn at_value(fam: &Family, value: f64) -> Result<(ConductanceModel, f64), AnalysisError> {
     let mut model = fam.model.clone();
+    // The family's frozen values (a slice of a two-parameter family differs from the model).
+    for (i, &v) in fam.p.iter().enumerate() {
+        let name = model.params.param(i).name.clone();
+        model
+            .params
+            .set(&name, v)
+            .map_err(|e| AnalysisError::BadSetting {
+                what: name.clone(),
+                value: v,
+                allowed: e.to_string(),
+            })?;
+    }
     match fam.knob {
         Knob::Current => Ok((model, value)),
         Knob::Param(k) => {

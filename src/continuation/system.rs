@@ -38,20 +38,16 @@ impl Family {
         let knob = if name == CURRENT {
             Knob::Current
         } else {
-            Knob::Param(
-                model
-                    .params
-                    .index(name)
-                    .ok_or_else(|| AnalysisError::BadSetting {
-                        what: format!("continuation parameter '{name}'"),
-                        value: f64::NAN,
-                        allowed: format!(
-                            "{CURRENT} or a parameter of {}: {}",
-                            model.name,
-                            model.params.names().join(", ")
-                        ),
-                    })?,
-            )
+            Knob::Param(model.params.index(name).ok_or_else(|| {
+                AnalysisError::UnknownParameter {
+                    name: name.to_string(),
+                    allowed: format!(
+                        "{CURRENT} or a parameter of {}: {}",
+                        model.name,
+                        model.params.names().join(", ")
+                    ),
+                }
+            })?)
         };
         Ok(Family {
             model: model.clone(),

@@ -3,6 +3,7 @@
 use super::Table;
 use super::figure::PALETTE;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
+use crate::continuation::codim2::{Curve, CurveKind};
 use crate::continuation::cycles::CyclePoint;
 use crate::continuation::diagram::Diagram;
 use crate::error::ReportError;
@@ -309,4 +310,140 @@ pub fn draw_frequency(
         },
     ];
     draw_panels(path, title, &panels, 2, (1400, 600))
+}
+
+/// `curves.parquet`: every point of every two-parameter curve.
+pub fn curves_table(curves: &[Curve], names: &(String, String)) -> Table {
+    let pts = || {
+        curves
+            .iter()
+            .enumerate()
+            .flat_map(|(k, c)| c.points.iter().map(move |p| (k, c.kind, p)))
+    };
+    Table::new("curves")
+        .u32("curve", pts().map(|(k, _, _)| k as u32).collect())
+        .str(
+            "kind",
+            pts().map(|(_, kind, _)| kind.name().to_string()).collect(),
+        )
+        .f64("param", pts().map(|(_, _, p)| p.l1).collect())
+        .f64("param2", pts().map(|(_, _, p)| p.l2).collect())
+        .f64("v_mv", pts().map(|(_, _, p)| p.v_mv).collect())
+        .f64(
+            "frequency_hz",
+            pts()
+                .map(|(_, _, p)| p.omega / (2.0 * std::f64::consts::PI) * 1000.0)
+                .collect(),
+        )
+        .f64(
+            "lyapunov",
+            pts()
+                .map(|(_, kind, p)| {
+                    if kind == CurveKind::Hopf {
+                        p.coefficient
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect(),
+        )
+        .str("param_name", pts().map(|_| names.0.clone()).collect())
+        .str("param2_name", pts().map(|_| names.1.clone()).collect())
+}
+
+/// The codimension-two points as special-point rows.
+pub fn codim2_rows(curves: &[Curve]) -> Vec<SpecialRow> {
+    curves
+        .iter()
+        .flat_map(|c| c.specials.iter())
+        .map(|s| SpecialRow {
+            kind: s.kind,
+            param: s.l1,
+            param2: s.l2,
+            v_mv: s.v_mv,
+            v_min_mv: s.v_mv,
+            period_ms: f64::NAN,
+            frequency_hz: f64::NAN,
+            lyapunov: f64::NAN,
+        })
+        .collect()
+}
+
+/// `two_parameter.png`: Hopf curves (solid where subcritical... drawn by criticality) and fold
+/// curves in the parameter plane, codimension-two points marked.
+pub fn draw_two_parameter(
+    path: &Path,
+    title: &str,
+    curves: &[Curve],
+    rows: &[SpecialRow],
+    names: &(String, String),
+    units: &(String, String),
+) -> Result<(), ReportError> {
+    let mut series = vec![];
+    let (mut sub, mut sup, mut fold) = (false, false, false);
+    for c in curves {
+        match c.kind {
+            CurveKind::Hopf => {
+                // Split by criticality: subcritical dashed, supercritical solid.
+                let pts: Vec<(f64, f64, bool)> = c
+                    .points
+                    .iter()
+                    .map(|p| (p.l1, p.l2, p.coefficient < 0.0))
+                    .collect();
+                let mut labelled = [sub, sup];
+                runs(&pts, PALETTE[1], "", &mut series, &mut [true, true]);
+                // Relabel the first series of each criticality.
+                for s in series
+                    .iter_mut()
+                    .rev()
+                    .take_while(|s| s.color == PALETTE[1])
+                {
+                    let idx = usize::from(s.style == Style::Line);
+                    if !labelled[idx] {
+                        s.label = if idx == 1 {
+                            "Hopf (supercritical)".into()
+                        } else {
+                            "Hopf (subcritical)".into()
+                        };
+                        labelled[idx] = true;
+                    }
+                }
+                (sub, sup) = (labelled[0], labelled[1]);
+            }
+            CurveKind::Fold => {
+                series.push(Series {
+                    label: if fold { String::new() } else { "fold".into() },
+                    points: c.points.iter().map(|p| (p.l1, p.l2)).collect(),
+                    color: PALETTE[0],
+                    style: Style::Line,
+                });
+                fold = true;
+            }
+        }
+    }
+    for (kind, label, color) in MARKERS.iter().copied().chain([
+        ("bogdanov_takens", "Bogdanov-Takens", RGBColor(44, 160, 44)),
+        ("cusp", "cusp", RGBColor(227, 119, 194)),
+    ]) {
+        let pts: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| (r.param, r.param2))
+            .collect();
+        if !pts.is_empty() {
+            series.push(Series {
+                label: label.into(),
+                points: pts,
+                color,
+                style: Style::Markers,
+            });
+        }
+    }
+    let panel = Panel {
+        x_desc: format!("{} ({})", names.0, units.0),
+        y_desc: format!("{} ({})", names.1, units.1),
+        series,
+        ..Default::default()
+    };
+    draw_panels(path, title, &[panel], 1, (1100, 750))
 }

@@ -1,0 +1,611 @@
+//! Two-parameter continuation of Hopf and fold points, and the codimension-two points met on
+//! the way: Bautin (the first Lyapunov coefficient changes sign on a Hopf curve),
+//! Bogdanov-Takens (a Hopf curve's frequency goes to zero where it meets a fold curve; on a
+//! fold curve the left and right null vectors become orthogonal) and cusp (the fold's
+//! quadratic normal-form coefficient vanishes).
+//!
+//! Each curve is the solution set of the same augmented systems that refine the points
+//! ([`super::hopf`], [`super::fold`]) with the second parameter freed, followed by
+//! pseudo-arclength continuation. Codimension-two points are located by linear interpolation
+//! of the test function between adjacent curve points (steps are at most 1/200 of the box).
+
+use super::fold::Fold;
+use super::hopf::{Hopf, first_lyapunov};
+use super::newton::newton;
+use super::system::{CURRENT, Family, Knob};
+use crate::error::AnalysisError;
+use crate::model::{ConductanceModel, Scalar};
+use nalgebra::{DMatrix, DVector};
+use num_dual::{Dual64, HyperDual64};
+
+/// `f(y, lambda1, lambda2)` with two free quantities.
+#[derive(Debug, Clone)]
+pub struct Family2 {
+    pub model: ConductanceModel,
+    pub p: Vec<f64>,
+    pub i_ext: f64,
+    pub k1: Knob,
+    pub k2: Knob,
+    pub names: (String, String),
+}
+
+fn knob(model: &ConductanceModel, name: &str) -> Result<Knob, AnalysisError> {
+    Ok(Family::new(model, name, 0.0)?.knob)
+}
+
+impl Family2 {
+    pub fn new(
+        model: &ConductanceModel,
+        name1: &str,
+        name2: &str,
+        i_ext: f64,
+    ) -> Result<Family2, AnalysisError> {
+        let (k1, k2) = (knob(model, name1)?, knob(model, name2)?);
+        if k1 == k2 {
+            return Err(AnalysisError::UnknownParameter {
+                name: format!("{name1},{name2}"),
+                allowed: "two different parameters".into(),
+            });
+        }
+        Ok(Family2 {
+            model: model.clone(),
+            p: model.params.values(),
+            i_ext,
+            k1,
+            k2,
+            names: (name1.to_string(), name2.to_string()),
+        })
+    }
+
+    fn base(&self, k: Knob) -> f64 {
+        match k {
+            Knob::Current => self.i_ext,
+            Knob::Param(i) => self.p[i],
+        }
+    }
+
+    /// Base values of the two parameters.
+    pub fn base_values(&self) -> (f64, f64) {
+        (self.base(self.k1), self.base(self.k2))
+    }
+
+    #[inline]
+    fn eval<T: Scalar>(&self, pt: &mut [T], y: &[T], l1: T, l2: T, out: &mut [T]) {
+        let mut current = T::from(self.i_ext);
+        for (k, v) in [(self.k1, l1), (self.k2, l2)] {
+            match k {
+                Knob::Current => current = v,
+                Knob::Param(i) => pt[i] = v,
+            }
+        }
+        self.model.rhs(pt, y, current, out)
+    }
+
+    /// The one-parameter family over the first parameter with the second fixed at `l2`.
+    pub fn slice(&self, l2: f64) -> Family {
+        let mut p = self.p.clone();
+        let mut i_ext = self.i_ext;
+        match self.k2 {
+            Knob::Current => i_ext = l2,
+            Knob::Param(i) => p[i] = l2,
+        }
+        Family {
+            model: self.model.clone(),
+            p,
+            i_ext,
+            knob: self.k1,
+        }
+    }
+
+    /// `[df/dy | df/dl1 | df/dl2]` (n x (n+2)) and `f`.
+    fn jacobian_full(&self, y: &[f64], l1: f64, l2: f64) -> (DMatrix<f64>, DVector<f64>) {
+        let n = y.len();
+        let mut pt: Vec<Dual64> = self.p.iter().map(|&x| Dual64::from(x)).collect();
+        let mut yd: Vec<Dual64> = y.iter().map(|&x| Dual64::from(x)).collect();
+        let mut out = vec![Dual64::from(0.0); n];
+        let mut j = DMatrix::zeros(n, n + 2);
+        let mut f = DVector::zeros(n);
+        for col in 0..n + 2 {
+            let (a, b) = (
+                Dual64::new(l1, if col == n { 1.0 } else { 0.0 }),
+                Dual64::new(l2, if col == n + 1 { 1.0 } else { 0.0 }),
+            );
+            if col < n {
+                yd[col].eps = 1.0;
+            }
+            self.eval(&mut pt, &yd, a, b, &mut out);
+            if col < n {
+                yd[col].eps = 0.0;
+            }
+            for row in 0..n {
+                j[(row, col)] = out[row].eps;
+                f[row] = out[row].re;
+            }
+        }
+        (j, f)
+    }
+
+    /// `d(J q)/d(y, l1, l2)` (n x (n+2)).
+    fn jq_derivative(&self, y: &[f64], l1: f64, l2: f64, q: &[f64]) -> DMatrix<f64> {
+        let n = y.len();
+        let mut pt: Vec<HyperDual64> = self.p.iter().map(|&x| HyperDual64::from(x)).collect();
+        let mut yd: Vec<HyperDual64> = (0..n)
+            .map(|i| HyperDual64::new(y[i], 0.0, q[i], 0.0))
+            .collect();
+        let mut out = vec![HyperDual64::from(0.0); n];
+        let mut d = DMatrix::zeros(n, n + 2);
+        for col in 0..n + 2 {
+            let a = HyperDual64::new(l1, if col == n { 1.0 } else { 0.0 }, 0.0, 0.0);
+            let b = HyperDual64::new(l2, if col == n + 1 { 1.0 } else { 0.0 }, 0.0, 0.0);
+            if col < n {
+                yd[col].eps1 = 1.0;
+            }
+            self.eval(&mut pt, &yd, a, b, &mut out);
+            if col < n {
+                yd[col].eps1 = 0.0;
+            }
+            for row in 0..n {
+                d[(row, col)] = out[row].eps1eps2;
+            }
+        }
+        d
+    }
+}
+
+/// Kind of a two-parameter curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CurveKind {
+    Hopf,
+    Fold,
+}
+
+impl CurveKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CurveKind::Hopf => "hopf",
+            CurveKind::Fold => "fold",
+        }
+    }
+}
+
+/// One point of a two-parameter curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurvePoint {
+    pub l1: f64,
+    pub l2: f64,
+    pub v_mv: f64,
+    /// Hopf: angular frequency (rad/ms); fold: NaN.
+    pub omega: f64,
+    /// Hopf: first Lyapunov coefficient; fold: the quadratic coefficient `p.B(v,v)/2`.
+    pub coefficient: f64,
+    /// Fold: the product of the eigenvalues other than the zero one (zero at
+    /// Bogdanov-Takens); Hopf: `omega^2`.
+    pub bt_test: f64,
+}
+
+/// A codimension-two point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Codim2 {
+    /// `bautin`, `bogdanov_takens` or `cusp`.
+    pub kind: &'static str,
+    pub l1: f64,
+    pub l2: f64,
+    pub v_mv: f64,
+}
+
+/// A continued curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Curve {
+    pub kind: CurveKind,
+    pub points: Vec<CurvePoint>,
+    pub specials: Vec<Codim2>,
+    /// Why each of the two directions ended.
+    pub ends: Vec<String>,
+}
+
+/// The box the curves live in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Box2 {
+    pub l1: (f64, f64),
+    pub l2: (f64, f64),
+}
+
+impl Box2 {
+    fn contains(&self, a: f64, b: f64) -> bool {
+        a >= self.l1.0 && a <= self.l1.1 && b >= self.l2.0 && b <= self.l2.1
+    }
+}
+
+/// An underdetermined system: residual and Jacobian at a point.
+type System = dyn Fn(&DVector<f64>) -> (DVector<f64>, DMatrix<f64>);
+
+/// Pseudo-arclength on `g(x) = 0` (m equations, m+1 unknowns) from `x0` along `dir`;
+/// returns the points and why it stopped. Unknowns `n` and `n + 1` are the two parameters.
+fn arclength(
+    g: &System,
+    x0: DVector<f64>,
+    dir: f64,
+    n: usize,
+    bx: &Box2,
+    max_points: usize,
+    stop: &dyn Fn(&DVector<f64>) -> Option<String>,
+) -> (Vec<DVector<f64>>, String) {
+    let dim = x0.len();
+    // Steps are measured in box units so both parameters count alike; state and auxiliary
+    // unknowns (mV, gates, eigenvector, frequency) weigh in at 1/100 so the parameters set
+    // the pace.
+    let scale = DVector::from_fn(dim, |i, _| {
+        if i == n {
+            bx.l1.1 - bx.l1.0
+        } else if i == n + 1 {
+            bx.l2.1 - bx.l2.0
+        } else {
+            100.0
+        }
+    });
+    let tangent = |x: &DVector<f64>, prev: &DVector<f64>| -> Option<DVector<f64>> {
+        let (_, j) = g(x);
+        let mut m = DMatrix::zeros(dim, dim);
+        m.view_mut((0, 0), (dim - 1, dim)).copy_from(&j);
+        m.row_mut(dim - 1).copy_from(&prev.transpose());
+        let mut rhs = DVector::zeros(dim);
+        rhs[dim - 1] = 1.0;
+        let t = m.lu().solve(&rhs)?;
+        let nrm = t.component_div(&scale).norm();
+        (nrm > 0.0 && nrm.is_finite()).then(|| t / nrm)
+    };
+    // Initial direction: along the first parameter, signed by `dir`.
+    let mut seed = DVector::zeros(dim);
+    seed[n] = dir;
+    let Some(mut t) = tangent(&x0, &seed) else {
+        return (vec![x0], "singular at the start".into());
+    };
+    if t[n] * dir < 0.0 {
+        t = -t;
+    }
+    let ds_max = 1.0 / 200.0;
+    let mut ds = ds_max / 2.0;
+    let mut x = x0;
+    let mut pts = vec![x.clone()];
+    let reason = loop {
+        if pts.len() >= max_points {
+            break format!("stopped after {max_points} points");
+        }
+        // `t` has unit length in the scaled norm; the corrector stays on the hyperplane
+        // orthogonal to it in that norm.
+        let pred = &x + &t * ds;
+        let tt = t.component_div(&scale).component_div(&scale);
+        let sys = |z: &DVector<f64>| {
+            let (r, j) = g(z);
+            let mut gg = DVector::zeros(dim);
+            gg.rows_mut(0, dim - 1).copy_from(&r);
+            gg[dim - 1] = tt.dot(&(z - &pred));
+            let mut m = DMatrix::zeros(dim, dim);
+            m.view_mut((0, 0), (dim - 1, dim)).copy_from(&j);
+            m.row_mut(dim - 1).copy_from(&tt.transpose());
+            (gg, m)
+        };
+        match newton(sys, pred.clone(), 1e-11, 10) {
+            Ok((xn, its)) => {
+                let Some(tn) = tangent(&xn, &t) else {
+                    break "the extended system became singular".into();
+                };
+                x = xn;
+                t = tn;
+                pts.push(x.clone());
+                if its <= 4 {
+                    ds = (ds * 1.5).min(ds_max);
+                }
+                if !bx.contains(x[n], x[n + 1]) {
+                    break "left the parameter box".into();
+                }
+                if let Some(why) = stop(&x) {
+                    break why;
+                }
+                // A closed curve: back near the start after going round.
+                if pts.len() > 20 && (&x - &pts[0]).component_div(&scale).norm() < 0.5 * ds_max {
+                    break "closed on itself".into();
+                }
+            }
+            Err(_) => {
+                ds *= 0.5;
+                if ds < ds_max * 1e-6 {
+                    break "the corrector failed".into();
+                }
+            }
+        }
+    };
+    (pts, reason)
+}
+
+/// Where a test function changes sign between consecutive points: interpolated points.
+fn sign_changes(
+    points: &[CurvePoint],
+    test: impl Fn(&CurvePoint) -> f64,
+    kind: &'static str,
+) -> Vec<Codim2> {
+    points
+        .windows(2)
+        .filter_map(|w| {
+            let (a, b) = (test(&w[0]), test(&w[1]));
+            (a.is_finite() && b.is_finite() && a * b < 0.0).then(|| {
+                let s = a / (a - b);
+                Codim2 {
+                    kind,
+                    l1: w[0].l1 + s * (w[1].l1 - w[0].l1),
+                    l2: w[0].l2 + s * (w[1].l2 - w[0].l2),
+                    v_mv: w[0].v_mv + s * (w[1].v_mv - w[0].v_mv),
+                }
+            })
+        })
+        .collect()
+}
+
+/// Continue the Hopf point `h` (found at second parameter `l2`) in both directions.
+pub fn hopf_curve(fam: &Family2, h: &Hopf, l2: f64, bx: &Box2, max_points: usize) -> Curve {
+    let n = h.state.len();
+    let c = DVector::from_vec(h.q_re.clone());
+    let cc = c.dot(&c);
+    let mut x0 = DVector::zeros(3 * n + 3);
+    for i in 0..n {
+        x0[i] = h.state[i];
+        x0[n + 2 + i] = h.q_re[i] / cc;
+        x0[2 * n + 2 + i] = h.q_im[i] / cc;
+    }
+    x0[n] = h.lambda;
+    x0[n + 1] = l2;
+    x0[3 * n + 2] = h.omega;
+    let g = |x: &DVector<f64>| -> (DVector<f64>, DMatrix<f64>) {
+        let ys = &x.as_slice()[..n];
+        let (l1, l2) = (x[n], x[n + 1]);
+        let vr = &x.as_slice()[n + 2..2 * n + 2];
+        let vi = &x.as_slice()[2 * n + 2..3 * n + 2];
+        let w = x[3 * n + 2];
+        let (jf, f) = fam.jacobian_full(ys, l1, l2);
+        let a = jf.columns(0, n);
+        let (vrv, viv) = (
+            DVector::from_column_slice(vr),
+            DVector::from_column_slice(vi),
+        );
+        let ar = a * &vrv + &viv * w;
+        let ai = a * &viv - &vrv * w;
+        let mut r = DVector::zeros(3 * n + 2);
+        let mut m = DMatrix::zeros(3 * n + 2, 3 * n + 3);
+        r.rows_mut(0, n).copy_from(&f);
+        r.rows_mut(n, n).copy_from(&ar);
+        r.rows_mut(2 * n, n).copy_from(&ai);
+        r[3 * n] = c.dot(&vrv) - 1.0;
+        r[3 * n + 1] = c.dot(&viv);
+        m.view_mut((0, 0), (n, n + 2)).copy_from(&jf);
+        m.view_mut((n, 0), (n, n + 2))
+            .copy_from(&fam.jq_derivative(ys, l1, l2, vr));
+        m.view_mut((2 * n, 0), (n, n + 2))
+            .copy_from(&fam.jq_derivative(ys, l1, l2, vi));
+        m.view_mut((n, n + 2), (n, n)).copy_from(&a);
+        m.view_mut((2 * n, 2 * n + 2), (n, n)).copy_from(&a);
+        for i in 0..n {
+            m[(n + i, 2 * n + 2 + i)] = w;
+            m[(2 * n + i, n + 2 + i)] = -w;
+            m[(n + i, 3 * n + 2)] = vi[i];
+            m[(2 * n + i, 3 * n + 2)] = -vr[i];
+            m[(3 * n, n + 2 + i)] = c[i];
+            m[(3 * n + 1, 2 * n + 2 + i)] = c[i];
+        }
+        (r, m)
+    };
+    // The frequency going to zero means a Bogdanov-Takens point: the Hopf curve ends there.
+    let stop = |x: &DVector<f64>| {
+        (x[3 * n + 2].abs() < 1e-4)
+            .then(|| "the frequency went to zero (Bogdanov-Takens)".to_string())
+    };
+    let mut points = vec![];
+    let mut ends = vec![];
+    for dir in [-1.0, 1.0] {
+        let (pts, why) = arclength(&g, x0.clone(), dir, n, bx, max_points, &stop);
+        ends.push(why);
+        let mut conv: Vec<CurvePoint> = pts
+            .iter()
+            .map(|x| {
+                let (l1, l2, w) = (x[n], x[n + 1], x[3 * n + 2].abs());
+                let slice = fam.slice(l2);
+                let y = &x.as_slice()[..n];
+                let a = slice.jacobian(y, l1);
+                CurvePoint {
+                    l1,
+                    l2,
+                    v_mv: y[0],
+                    omega: w,
+                    coefficient: first_lyapunov(&slice, y, l1, &a, w).unwrap_or(f64::NAN),
+                    bt_test: x[3 * n + 2] * x[3 * n + 2],
+                }
+            })
+            .collect();
+        if dir < 0.0 {
+            conv.reverse();
+            conv.pop();
+        }
+        points.extend(conv);
+    }
+    let mut specials = sign_changes(&points, |p| p.coefficient, "bautin");
+    for p in [points.first(), points.last()].into_iter().flatten() {
+        if p.omega < 1e-3 {
+            specials.push(Codim2 {
+                kind: "bogdanov_takens",
+                l1: p.l1,
+                l2: p.l2,
+                v_mv: p.v_mv,
+            });
+        }
+    }
+    Curve {
+        kind: CurveKind::Hopf,
+        points,
+        specials,
+        ends,
+    }
+}
+
+/// Continue the fold `f` (found at second parameter `l2`) in both directions.
+pub fn fold_curve(fam: &Family2, f: &Fold, l2: f64, bx: &Box2, max_points: usize) -> Curve {
+    let n = f.state.len();
+    let c = DVector::from_vec(f.null_vector.clone());
+    let mut x0 = DVector::zeros(2 * n + 2);
+    for i in 0..n {
+        x0[i] = f.state[i];
+        x0[n + 2 + i] = f.null_vector[i];
+    }
+    x0[n] = f.lambda;
+    x0[n + 1] = l2;
+    let g = |x: &DVector<f64>| -> (DVector<f64>, DMatrix<f64>) {
+        let ys = &x.as_slice()[..n];
+        let (l1, l2) = (x[n], x[n + 1]);
+        let v = &x.as_slice()[n + 2..];
+        let (jf, fv) = fam.jacobian_full(ys, l1, l2);
+        let a = jf.columns(0, n);
+        let jv = a * DVector::from_column_slice(v);
+        let mut r = DVector::zeros(2 * n + 1);
+        let mut m = DMatrix::zeros(2 * n + 1, 2 * n + 2);
+        r.rows_mut(0, n).copy_from(&fv);
+        r.rows_mut(n, n).copy_from(&jv);
+        r[2 * n] = c.dot(&DVector::from_column_slice(v)) - 1.0;
+        m.view_mut((0, 0), (n, n + 2)).copy_from(&jf);
+        m.view_mut((n, 0), (n, n + 2))
+            .copy_from(&fam.jq_derivative(ys, l1, l2, v));
+        m.view_mut((n, n + 2), (n, n)).copy_from(&a);
+        for i in 0..n {
+            m[(2 * n, n + 2 + i)] = c[i];
+        }
+        (r, m)
+    };
+    let none = |_: &DVector<f64>| None;
+    let mut points = vec![];
+    let mut ends = vec![];
+    for dir in [-1.0, 1.0] {
+        let (pts, why) = arclength(&g, x0.clone(), dir, n, bx, max_points, &none);
+        ends.push(why);
+        let mut conv: Vec<CurvePoint> = pts
+            .iter()
+            .map(|x| {
+                let (l1, l2) = (x[n], x[n + 1]);
+                let slice = fam.slice(l2);
+                let y = &x.as_slice()[..n];
+                let v = DVector::from_column_slice(&x.as_slice()[n + 2..]);
+                let a = slice.jacobian(y, l1);
+                // Left null vector p (A^T p = 0), normalised p.v = 1 where possible.
+                let p = left_null(&a);
+                let vn = v.normalize();
+                let pv = p.dot(&vn);
+                let pv = if pv.abs() > 1e-300 { pv } else { 1e-300 };
+                let b = slice.bilinear(y, l1, vn.as_slice(), vn.as_slice());
+                // Bogdanov-Takens test: the product of the eigenvalues other than the fold's
+                // own zero. Complex pairs contribute |mu|^2 > 0, so it changes sign exactly when
+                // a second real eigenvalue passes through zero.
+                let mut ev: Vec<_> = a.complex_eigenvalues().iter().copied().collect();
+                ev.sort_by(|x, y| x.norm().total_cmp(&y.norm()));
+                let others = ev
+                    .iter()
+                    .skip(1)
+                    .fold(nalgebra::Complex::new(1.0, 0.0), |acc, z| acc * z)
+                    .re;
+                CurvePoint {
+                    l1,
+                    l2,
+                    v_mv: y[0],
+                    omega: f64::NAN,
+                    // p / (p.v) makes the coefficient independent of the sign of p.
+                    coefficient: 0.5 * p.dot(&b) / pv,
+                    bt_test: others,
+                }
+            })
+            .collect();
+        if dir < 0.0 {
+            conv.reverse();
+            conv.pop();
+        }
+        points.extend(conv);
+    }
+    let mut specials = sign_changes(&points, |p| p.bt_test, "bogdanov_takens");
+    // The quadratic coefficient passes through zero at a cusp (and through infinity at a
+    // Bogdanov-Takens point, where p.v = 0: not a cusp).
+    let cusps: Vec<Codim2> = sign_changes(&points, |p| p.coefficient, "cusp")
+        .into_iter()
+        .filter(|c| {
+            !specials.iter().any(|b| {
+                (b.l1 - c.l1).abs() + (b.l2 - c.l2).abs() < 1e-3 * (1.0 + c.l1.abs() + c.l2.abs())
+            })
+        })
+        .collect();
+    specials.extend(cusps);
+    Curve {
+        kind: CurveKind::Fold,
+        points,
+        specials,
+        ends,
+    }
+}
+
+/// A unit left null vector of a (nearly) singular real matrix, sign fixed by its largest
+/// component being positive.
+fn left_null(a: &DMatrix<f64>) -> DVector<f64> {
+    let svd = a.transpose().svd(false, true);
+    let k = svd.singular_values.imin();
+    let v = svd
+        .v_t
+        .map(|vt| vt.row(k).transpose())
+        .unwrap_or_else(|| DVector::zeros(a.nrows()));
+    let big = v
+        .iter()
+        .copied()
+        .fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+    if big < 0.0 { -v } else { v }
+}
+
+/// Names accepted as the two parameters.
+pub fn describe(model: &ConductanceModel) -> String {
+    format!("{CURRENT}, {}", model.params.names().join(", "))
+}
+
+/// Every Hopf and fold curve through the box that crosses the line `l2 = base value`:
+/// the seeds come from the one-parameter diagram over the first parameter there.
+pub fn two_parameter(
+    fam: &Family2,
+    bx: &Box2,
+    max_points: usize,
+) -> Result<Vec<Curve>, AnalysisError> {
+    let (_, l2) = fam.base_values();
+    if !(bx.l2.0..=bx.l2.1).contains(&l2) {
+        return Err(AnalysisError::BadSetting {
+            what: format!("range of {}", fam.names.1),
+            value: l2,
+            allowed: format!("a range containing the model's value {l2}"),
+        });
+    }
+    let slice = fam.slice(l2);
+    let settings = super::diagram::DiagramSettings {
+        range: bx.l1,
+        equilibria: super::Settings::default(),
+        cycles: super::cycles::CycleSettings::default(),
+        with_cycles: false,
+    };
+    let d = super::diagram::diagram(&slice, &settings, |_| {})?;
+    let on_curve = |curves: &[Curve], a: f64| {
+        curves.iter().any(|c| {
+            c.points.iter().any(|p| {
+                ((p.l1 - a) / (bx.l1.1 - bx.l1.0)).abs() + ((p.l2 - l2) / (bx.l2.1 - bx.l2.0)).abs()
+                    < 2e-3
+            })
+        })
+    };
+    let mut curves: Vec<Curve> = vec![];
+    for h in &d.hopfs {
+        if !on_curve(&curves, h.lambda) {
+            curves.push(hopf_curve(fam, h, l2, bx, max_points));
+        }
+    }
+    for f in d.equilibria.iter().flat_map(|b| b.folds.iter()) {
+        if !on_curve(&curves, f.lambda) {
+            curves.push(fold_curve(fam, f, l2, bx, max_points));
+        }
+    }
+    Ok(curves)
+}
