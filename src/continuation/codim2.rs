@@ -217,12 +217,12 @@ impl Box2 {
 }
 
 /// An underdetermined system: residual and Jacobian at a point.
-type System = dyn Fn(&DVector<f64>) -> (DVector<f64>, DMatrix<f64>);
+type System<'a> = dyn Fn(&DVector<f64>) -> (DVector<f64>, DMatrix<f64>) + 'a;
 
 /// Pseudo-arclength on `g(x) = 0` (m equations, m+1 unknowns) from `x0` along `dir`;
 /// returns the points and why it stopped. Unknowns `n` and `n + 1` are the two parameters.
 fn arclength(
-    g: &System,
+    g: &System<'_>,
     x0: DVector<f64>,
     dir: f64,
     n: usize,
