@@ -261,7 +261,8 @@ pub fn draw_diagram(
     }
     // Branches can run to physically meaningless voltages (a hyperpolarised branch of a
     // strongly negative current): show at most -150..100 mV.
-    let (lo, hi) = super::figure::padded_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    let (lo, hi) =
+        super::figure::padded_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     let panel = Panel {
         x_desc: format!("{} ({unit})", d.knob),
         y_desc: "V (mV)".into(),

@@ -5,6 +5,7 @@
 //! at every stimulus breakpoint, and writes the output grid and the spike times from its dense
 //! output. Several neurons run in parallel with rayon, each with its own bias current.
 
+pub mod batch;
 pub mod dopri5;
 pub mod fixed_step;
 pub mod lif;

@@ -1,0 +1,39 @@
+//! Throughput of the batch kernel on the sweep: N neurons of `hh`, neuron k at
+//! I = 200 k / N uA/cm^2, 1000 ms at dt = 0.01 ms, exponential Euler, spikes counted, no trace.
+//! Items are neuron-steps; `cargo bench --bench batch` prints them per second, on one core and
+//! on all cores (this machine: 2).
+
+use divan::{Bencher, counter::ItemsCount};
+use excitable::model::builtin;
+use excitable::simulate::batch::{BatchSettings, run_batch};
+
+fn main() {
+    divan::main();
+}
+
+const N: usize = 512;
+
+#[divan::bench(sample_count = 3, args = [1, 2])]
+fn hh_sweep_exp_euler(bencher: Bencher, threads: usize) {
+    let model = builtin::hh();
+    let y0 = model.state_at_v(-65.0);
+    let currents: Vec<f64> = (0..N).map(|k| 200.0 * k as f64 / N as f64).collect();
+    let s = BatchSettings {
+        t_max: 1000.0,
+        dt: 0.01,
+        transient: 0.0,
+        threshold_mv: 0.0,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let steps = (s.t_max / s.dt).round() as usize;
+    bencher.counter(ItemsCount::new(N * steps)).bench(|| {
+        pool.install(|| {
+            run_batch(&model, &currents, std::slice::from_ref(&y0), &s)
+                .unwrap()
+                .len()
+        })
+    });
+}
