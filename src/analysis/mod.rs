@@ -2,6 +2,7 @@
 
 pub mod centre;
 pub mod eigen;
+pub mod fi;
 pub mod gating;
 pub mod jacobian;
 pub mod max_rate;

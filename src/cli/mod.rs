@@ -3,6 +3,7 @@
 pub mod bifurcation;
 pub mod bifurcation2;
 pub mod common;
+pub mod fi;
 pub mod gating;
 pub mod max_rate;
 pub mod models;
@@ -48,6 +49,8 @@ pub enum Command {
     /// Two-parameter curves of Hopf and fold points, with Bautin, Bogdanov-Takens and cusp
     /// points.
     Bifurcation2(Box<bifurcation2::Bifurcation2Args>),
+    /// f-I curves from rest, up and down starts, rheobase, onset and offset of firing.
+    Fi(Box<fi::FiArgs>),
     /// The full default report of a model: simulation, rest states, gating, phase plane,
     /// maximum rate, windows and spike statistics, indexed in OUT/summary.md.
     Report(report::ReportArgs),
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::MaxRate(a) => max_rate::run(a),
         Command::Report(a) => report::run(a),
         Command::Bifurcation(a) => bifurcation::run(*a),
+        Command::Fi(a) => fi::run(*a),
         Command::Bifurcation2(a) => bifurcation2::run(*a),
     }
 }

@@ -116,6 +116,10 @@ impl Flat {
 
 type L = [f64; LANES];
 
+/// A voltage maximum must rise by more than this in its last step (mV): a neuron at rest
+/// wobbles by rounding (1e-14 mV) and would otherwise count a "maximum" every other step.
+const PEAK_EPS_MV: f64 = 1e-9;
+
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 const LN2_HI: f64 = 6.931_471_803_691_238e-1;
 const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
@@ -212,12 +216,14 @@ fn run_block(
     flat: &Flat,
     s: &BatchSettings,
     current: &L,
-    y0: &[f64],
+    y0: &[&[f64]; LANES],
     steps: usize,
 ) -> [NeuronSummary; LANES] {
     let ng = flat.gates.len();
-    let mut v: L = [y0[0]; LANES];
-    let mut x: Vec<L> = (0..ng).map(|g| [y0[1 + g]; LANES]).collect();
+    let mut v: L = std::array::from_fn(|l| y0[l][0]);
+    let mut x: Vec<L> = (0..ng)
+        .map(|g| std::array::from_fn(|l| y0[l][1 + g]))
+        .collect();
     let mut ra: Vec<L> = vec![[0.0; LANES]; ng];
     let mut rb: Vec<L> = vec![[0.0; LANES]; ng];
     let mut sum = [NeuronSummary {
@@ -320,7 +326,7 @@ fn run_block(
         for l in 0..LANES {
             let (a, b) = (v[l], v_new[l]);
             let crossed = a < th && b >= th;
-            let peak = counting && a > v_prev[l] && a >= b && t > s.transient;
+            let peak = counting && a > v_prev[l] + PEAK_EPS_MV && a >= b && t > s.transient;
             let bad = b.is_nan() || b.abs() > 1e4;
             any |= crossed | peak | bad;
             if counting {
@@ -353,7 +359,7 @@ fn run_block(
                     o.last_counted_ms = tc;
                 }
             }
-            if counting && a > v_prev[l] && a >= b && t > s.transient {
+            if counting && a > v_prev[l] + PEAK_EPS_MV && a >= b && t > s.transient {
                 if o.n_maxima == 0 {
                     o.first_max_ms = t;
                 }
@@ -414,31 +420,24 @@ pub fn run_batch(
     }
     let flat = Flat::new(model);
     let steps = (s.t_max / s.dt).round() as usize;
-    // Blocks of LANES neurons with the same start run together; a block with mixed starts
-    // is split lane by lane through single-lane blocks (padding repeats the last neuron).
+    // Blocks of LANES neurons, each lane with its own current and start; the last block is
+    // padded by repeating its last neuron.
     let blocks: Vec<usize> = (0..currents.len().div_ceil(LANES)).collect();
     let out: Vec<Vec<NeuronSummary>> = blocks
         .par_iter()
         .map(|&b| {
             let lo = b * LANES;
             let hi = (lo + LANES).min(currents.len());
-            let mut cur: L = [currents[hi - 1]; LANES];
-            cur[..hi - lo].copy_from_slice(&currents[lo..hi]);
-            let start = |k: usize| {
+            let k = |l: usize| (lo + l).min(hi - 1);
+            let cur: L = std::array::from_fn(|l| currents[k(l)]);
+            let y0: [&[f64]; LANES] = std::array::from_fn(|l| {
                 if starts.len() == 1 {
-                    &starts[0]
+                    starts[0].as_slice()
                 } else {
-                    &starts[k]
+                    starts[k(l)].as_slice()
                 }
-            };
-            let same = (lo..hi).all(|k| start(k) == start(lo));
-            if same {
-                run_block(&flat, s, &cur, start(lo), steps)[..hi - lo].to_vec()
-            } else {
-                (lo..hi)
-                    .map(|k| run_block(&flat, s, &[currents[k]; LANES], start(k), steps)[0])
-                    .collect()
-            }
+            });
+            run_block(&flat, s, &cur, &y0, steps)[..hi - lo].to_vec()
         })
         .collect();
     Ok(out.into_iter().flatten().collect())

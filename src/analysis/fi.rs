@@ -1,0 +1,354 @@
+//! f-I curves with hysteresis, rheobase, and the currents where repetitive firing starts and
+//! stops, on the batch kernel ([`crate::simulate::batch`]).
+//!
+//! Three kinds of start make bistability visible while every current still runs in parallel
+//! (a literal slow ramp would serialise the sweep):
+//! - `rest`: the resting state at I = 0, then the current switched on (a step, as in an
+//!   experiment);
+//! - `up`: what a slow upward ramp follows: the stable equilibrium (lowest V) at that current
+//!   while one exists, else the firing state;
+//! - `down`: what a slow downward ramp follows: a state on the stable firing cycle at the
+//!   nearest current of the bifurcation diagram's cycle branch (without a diagram: the end of a
+//!   300 ms run at the grid current where the `rest` sweep fired most).
+//!
+//! Onsets and offsets are refined by multisection: each round evaluates [`LANES`] currents of
+//! the bracket in one batch block, shrinking it 17-fold, until it is narrower than `tol`.
+
+use super::rest::resting_state;
+use crate::error::{Error, SimError};
+use crate::model::ConductanceModel;
+use crate::simulate::batch::{BatchSettings, LANES, NeuronSummary, run_batch};
+
+/// Which start a run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Rest,
+    Up,
+    Down,
+}
+
+impl Direction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Rest => "rest",
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Vec<Direction>> {
+        match s {
+            "rest" => Some(vec![Direction::Rest]),
+            "up" => Some(vec![Direction::Up]),
+            "down" => Some(vec![Direction::Down]),
+            "all" => Some(vec![Direction::Rest, Direction::Up, Direction::Down]),
+            _ => None,
+        }
+    }
+}
+
+/// One point of an f-I curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FiPoint {
+    pub current: f64,
+    pub direction: Direction,
+    pub summary: NeuronSummary,
+}
+
+/// Where repetitive firing starts and stops on one branch (uA/cm^2), NaN if it does not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Onsets {
+    pub direction: Direction,
+    pub onset: f64,
+    pub offset: f64,
+    pub max_rate_hz: f64,
+}
+
+/// A complete f-I analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FiCurve {
+    pub points: Vec<FiPoint>,
+    /// Smallest step from rest that gives at least one spike (uA/cm^2), NaN if none.
+    pub rheobase: f64,
+    pub onsets: Vec<Onsets>,
+    /// Counting window (ms).
+    pub window_ms: f64,
+    pub notes: Vec<String>,
+}
+
+/// Repetitive firing: at least two spikes in the counting window.
+fn fires(s: &NeuronSummary) -> bool {
+    s.n_spikes >= 2
+}
+
+/// The f-I analysis over `currents` (ascending) for `directions`.
+///
+/// `cycle_states`: `(current, state)` pairs on stable cycles (from the bifurcation diagram),
+/// by increasing current; when given, `down` (and `up` where rest is gone) start on the stable
+/// cycle at the nearest current, which puts them in the cycle's basin even where rest is
+/// stable too.
+pub fn fi_curve(
+    model: &ConductanceModel,
+    currents: &[f64],
+    directions: &[Direction],
+    settings: &BatchSettings,
+    tol: f64,
+    cycle_states: &[(f64, Vec<f64>)],
+) -> Result<FiCurve, Error> {
+    if currents.is_empty() || currents.windows(2).any(|w| w[1] <= w[0]) {
+        return Err(SimError::BadSetting {
+            what: "currents".into(),
+            value: currents.len() as f64,
+            allowed: "a non-empty ascending grid".into(),
+        }
+        .into());
+    }
+    let rest0 = resting_state(model, 0.0)?
+        .ok_or_else(|| SimError::Unsupported {
+            what: "f-I curve".into(),
+            reason: "the model has no stable resting state at 0 uA/cm^2 to start from".into(),
+        })?
+        .state;
+    let mut notes = vec![];
+    let rest_runs = run_batch(model, currents, std::slice::from_ref(&rest0), settings)?;
+    // The firing state for `down` (and for `up` where no stable equilibrium exists).
+    let (k_fire, most) = rest_runs
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, s)| s.n_spikes)
+        .map(|(k, s)| (k, s.n_spikes))
+        .unwrap_or((0, 0));
+    let firing_state = if most >= 2 {
+        firing_state(model, currents[k_fire], &rest0, settings.dt)?
+    } else {
+        notes.push(
+            "no current of the grid fires repetitively from rest: down starts from rest".into(),
+        );
+        rest0.clone()
+    };
+    let stable = StableBranch::new(model, &rest0, currents[0], currents[currents.len() - 1]);
+    let on_cycle = |i: f64| -> Vec<f64> {
+        cycle_states
+            .iter()
+            .min_by(|a, b| (a.0 - i).abs().total_cmp(&(b.0 - i).abs()))
+            .map(|c| c.1.clone())
+            .unwrap_or_else(|| firing_state.clone())
+    };
+    let start_for = |d: Direction, i: f64| -> Result<Vec<f64>, Error> {
+        Ok(match d {
+            Direction::Rest => rest0.clone(),
+            Direction::Down => on_cycle(i),
+            Direction::Up => stable.at(i).unwrap_or_else(|| on_cycle(i)),
+        })
+    };
+    let mut points = vec![];
+    let mut onsets = vec![];
+    let window_ms = settings.t_max - settings.transient;
+    for &d in directions {
+        let runs = if d == Direction::Rest {
+            rest_runs.clone()
+        } else {
+            let starts: Vec<Vec<f64>> = currents
+                .iter()
+                .map(|&i| start_for(d, i))
+                .collect::<Result<_, _>>()?;
+            run_batch(model, currents, &starts, settings)?
+        };
+        if let Some(k) = runs.iter().position(|s| s.blew_up) {
+            return Err(SimError::BlowUp {
+                t_ms: f64::NAN,
+                variable: "v".into(),
+                value: f64::NAN,
+                state: format!(
+                    "{} start at {} uA/cm^2 (try a smaller --dt)",
+                    d.name(),
+                    currents[k]
+                ),
+            }
+            .into());
+        }
+        // Onset: the first grid current that fires after one that does not; offset: the
+        // first that stops after one that fires. Each refined by multisection.
+        let firing: Vec<bool> = runs.iter().map(fires).collect();
+        let refine = |lo: f64, hi: f64, want_fire_at_hi: bool| -> Result<f64, Error> {
+            let (mut a, mut b) = (lo, hi);
+            while b - a > tol {
+                let probe: Vec<f64> = (1..=LANES)
+                    .map(|j| a + (b - a) * j as f64 / (LANES + 1) as f64)
+                    .collect();
+                let starts: Vec<Vec<f64>> = probe
+                    .iter()
+                    .map(|&i| start_for(d, i))
+                    .collect::<Result<_, _>>()?;
+                let r = run_batch(model, &probe, &starts, settings)?;
+                let first = r.iter().position(|s| fires(s) == want_fire_at_hi);
+                match first {
+                    Some(0) => b = probe[0],
+                    Some(j) => {
+                        a = probe[j - 1];
+                        b = probe[j];
+                    }
+                    None => a = probe[LANES - 1],
+                }
+            }
+            Ok(0.5 * (a + b))
+        };
+        let mut onset = f64::NAN;
+        let mut offset = f64::NAN;
+        if let Some(k) = (1..firing.len()).find(|&k| firing[k] && !firing[k - 1]) {
+            onset = refine(currents[k - 1], currents[k], true)?;
+        } else if firing.first() == Some(&true) {
+            notes.push(format!("{}: already firing at the first current", d.name()));
+        }
+        if let Some(k) = (1..firing.len()).find(|&k| !firing[k] && firing[k - 1]) {
+            offset = refine(currents[k - 1], currents[k], false)?;
+        }
+        let max_rate_hz = runs
+            .iter()
+            .map(|s| s.rate_hz(window_ms))
+            .fold(0.0, f64::max);
+        onsets.push(Onsets {
+            direction: d,
+            onset,
+            offset,
+            max_rate_hz,
+        });
+        points.extend(currents.iter().zip(&runs).map(|(&current, s)| FiPoint {
+            current,
+            direction: d,
+            summary: *s,
+        }));
+    }
+    // Rheobase: the smallest step from rest giving any spike (from t = 0, not just after the
+    // transient), bracketed by the rest sweep and refined by multisection.
+    let any_spike = |s: &NeuronSummary| !s.first_spike_ms.is_nan();
+    let rheobase = match (1..rest_runs.len())
+        .find(|&k| any_spike(&rest_runs[k]) && !any_spike(&rest_runs[k - 1]))
+    {
+        Some(k) => {
+            let (mut a, mut b) = (currents[k - 1], currents[k]);
+            while b - a > tol {
+                let probe: Vec<f64> = (1..=LANES)
+                    .map(|j| a + (b - a) * j as f64 / (LANES + 1) as f64)
+                    .collect();
+                let r = run_batch(model, &probe, std::slice::from_ref(&rest0), settings)?;
+                match r.iter().position(any_spike) {
+                    Some(0) => b = probe[0],
+                    Some(j) => {
+                        a = probe[j - 1];
+                        b = probe[j];
+                    }
+                    None => a = probe[LANES - 1],
+                }
+            }
+            0.5 * (a + b)
+        }
+        None => {
+            notes.push(
+                "rheobase: no spike-free current below the first spiking one in the grid".into(),
+            );
+            f64::NAN
+        }
+    };
+    Ok(FiCurve {
+        points,
+        rheobase,
+        onsets,
+        window_ms,
+        notes,
+    })
+}
+
+/// The stable equilibria over the current range, from one continuation of the equilibrium
+/// branch through the resting state: a stable state at any current is interpolated from the
+/// branch and polished by Newton's method (far cheaper than a fresh equilibrium search per
+/// current).
+struct StableBranch {
+    fam: Option<crate::continuation::Family>,
+    points: Vec<crate::continuation::equilibria::EqPoint>,
+}
+
+impl StableBranch {
+    fn new(model: &ConductanceModel, rest0: &[f64], lo: f64, hi: f64) -> StableBranch {
+        use crate::continuation::{CURRENT, Family, Settings, equilibria};
+        let Ok(fam) = Family::new(model, CURRENT, 0.0) else {
+            return StableBranch {
+                fam: None,
+                points: vec![],
+            };
+        };
+        // From rest at 0 in both directions, so the whole range is covered.
+        let span = (lo.min(0.0) - 1.0, hi.max(0.0) + 1.0);
+        let mut points = vec![];
+        for up in [true, false] {
+            if let Ok(b) =
+                equilibria::continue_branch(&fam, rest0, 0.0, span, up, &Settings::default())
+            {
+                points.extend(
+                    b.points
+                        .windows(2)
+                        .filter(|w| w[0].stable() || w[1].stable())
+                        .flat_map(|w| [w[0].clone(), w[1].clone()]),
+                );
+            }
+        }
+        StableBranch {
+            fam: Some(fam),
+            points,
+        }
+    }
+
+    /// The stable equilibrium at current `i` on this branch, if there is one.
+    fn at(&self, i: f64) -> Option<Vec<f64>> {
+        use crate::continuation::newton::newton;
+        use nalgebra::{DMatrix, DVector};
+        let fam = self.fam.as_ref()?;
+        let n = fam.dim();
+        let seg = self
+            .points
+            .chunks(2)
+            .find(|w| w.len() == 2 && (w[0].lambda - i) * (w[1].lambda - i) <= 0.0)?;
+        let t = if seg[1].lambda != seg[0].lambda {
+            (i - seg[0].lambda) / (seg[1].lambda - seg[0].lambda)
+        } else {
+            0.0
+        };
+        let guess = DVector::from_iterator(
+            n,
+            (0..n).map(|k| seg[0].state[k] + t * (seg[1].state[k] - seg[0].state[k])),
+        );
+        let (y, _) = newton(
+            |y| {
+                let (j, f) = fam.jacobian_full(y.as_slice(), i);
+                (f, DMatrix::from(j.columns(0, n)))
+            },
+            guess,
+            1e-13,
+            20,
+        )
+        .ok()?;
+        let stable = fam
+            .jacobian(y.as_slice(), i)
+            .complex_eigenvalues()
+            .iter()
+            .all(|z| z.re < 0.0);
+        stable.then(|| y.as_slice().to_vec())
+    }
+}
+
+/// The state at the end of a 300 ms exponential-Euler run at current `i` from `y0`: a point
+/// on (or very near) the firing cycle.
+fn firing_state(model: &ConductanceModel, i: f64, y0: &[f64], dt: f64) -> Result<Vec<f64>, Error> {
+    use crate::model::Model;
+    use crate::simulate::{self, Method, Record, Settings};
+    use crate::stimulus::Stimulus;
+    let m = Model::Conductance(model.clone());
+    let s = Settings {
+        t_max: 300.0,
+        dt,
+        method: Method::ExpEuler,
+        record: Record::SpikesOnly,
+        threshold_mv: model.threshold_mv,
+    };
+    Ok(simulate::run(&m, &Stimulus::constant(i), y0, &s)?.final_state)
+}
