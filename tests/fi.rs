@@ -32,7 +32,7 @@ fn hh_onsets_match_the_hopf_point_and_the_fold_of_cycles() {
         .flat_map(|(_, c)| {
             c.points
                 .iter()
-                .filter(|p| p.stable())
+                .filter(|p| p.stable() && p.v_max - p.v_min > 10.0)
                 .map(|p| (p.lambda, p.peak_state.clone()))
         })
         .collect();

@@ -108,8 +108,11 @@ impl CyclePoint {
             .fold(0.0, f64::max)
     }
 
+    /// All nontrivial multipliers inside the unit circle. False for the Hopf point itself
+    /// (no multipliers). Within about 0.01 of a Hopf point the trivial multiplier and the one
+    /// leaving the circle are both within 1e-3 of 1 and the verdict is unreliable, as in AUTO.
     pub fn stable(&self) -> bool {
-        self.max_abs_multiplier() < 1.0
+        !self.multipliers.is_empty() && self.max_abs_multiplier() < 1.0
     }
 
     /// Period-doubling test function: `prod (mu + 1) / (|mu| + 1)` over the nontrivial
