@@ -11,8 +11,9 @@
 //!   nearest current of the bifurcation diagram's cycle branch (without a diagram: the end of a
 //!   300 ms run at the grid current where the `rest` sweep fired most).
 //!
-//! Onsets and offsets are refined by multisection: each round evaluates [`LANES`] currents of
-//! the bracket in one batch block, shrinking it 17-fold, until it is narrower than `tol`.
+//! Onsets, offsets and the rheobase are refined by multisection: each round evaluates
+//! [`LANES`] currents inside every open bracket, all brackets in one batch (so both cores
+//! work), shrinking each 17-fold, until all are narrower than `tol`.
 
 use super::rest::resting_state;
 use crate::error::{Error, SimError};
@@ -141,19 +142,36 @@ pub fn fi_curve(
             Direction::Up => stable.at(i).unwrap_or_else(|| on_cycle(i)),
         })
     };
-    let mut points = vec![];
-    let mut onsets = vec![];
     let window_ms = settings.t_max - settings.transient;
+    // All directions in one batch (the rest sweep is already done), so every core is busy.
+    let others: Vec<Direction> = directions
+        .iter()
+        .copied()
+        .filter(|&d| d != Direction::Rest)
+        .collect();
+    let mut all_currents = vec![];
+    let mut all_starts = vec![];
+    for &d in &others {
+        for &i in currents {
+            all_currents.push(i);
+            all_starts.push(start_for(d, i)?);
+        }
+    }
+    let other_runs = if all_currents.is_empty() {
+        vec![]
+    } else {
+        run_batch(model, &all_currents, &all_starts, settings)?
+    };
+    let runs_of = |d: Direction| -> Vec<NeuronSummary> {
+        match others.iter().position(|&o| o == d) {
+            None => rest_runs.clone(),
+            Some(k) => other_runs[k * currents.len()..(k + 1) * currents.len()].to_vec(),
+        }
+    };
+    let mut points = vec![];
+    let mut jobs: Vec<Job> = vec![];
     for &d in directions {
-        let runs = if d == Direction::Rest {
-            rest_runs.clone()
-        } else {
-            let starts: Vec<Vec<f64>> = currents
-                .iter()
-                .map(|&i| start_for(d, i))
-                .collect::<Result<_, _>>()?;
-            run_batch(model, currents, &starts, settings)?
-        };
+        let runs = runs_of(d);
         if let Some(k) = runs.iter().position(|s| s.blew_up) {
             return Err(SimError::BlowUp {
                 t_ms: f64::NAN,
@@ -168,51 +186,24 @@ pub fn fi_curve(
             .into());
         }
         // Onset: the first grid current that fires after one that does not; offset: the
-        // first that stops after one that fires. Each refined by multisection.
+        // first that stops after one that fires.
         let firing: Vec<bool> = runs.iter().map(fires).collect();
-        let refine = |lo: f64, hi: f64, want_fire_at_hi: bool| -> Result<f64, Error> {
-            let (mut a, mut b) = (lo, hi);
-            while b - a > tol {
-                let probe: Vec<f64> = (1..=LANES)
-                    .map(|j| a + (b - a) * j as f64 / (LANES + 1) as f64)
-                    .collect();
-                let starts: Vec<Vec<f64>> = probe
-                    .iter()
-                    .map(|&i| start_for(d, i))
-                    .collect::<Result<_, _>>()?;
-                let r = run_batch(model, &probe, &starts, settings)?;
-                let first = r.iter().position(|s| fires(s) == want_fire_at_hi);
-                match first {
-                    Some(0) => b = probe[0],
-                    Some(j) => {
-                        a = probe[j - 1];
-                        b = probe[j];
-                    }
-                    None => a = probe[LANES - 1],
-                }
-            }
-            Ok(0.5 * (a + b))
-        };
-        let mut onset = f64::NAN;
-        let mut offset = f64::NAN;
         if let Some(k) = (1..firing.len()).find(|&k| firing[k] && !firing[k - 1]) {
-            onset = refine(currents[k - 1], currents[k], true)?;
+            jobs.push(Job {
+                target: Target::Onset(d),
+                a: currents[k - 1],
+                b: currents[k],
+            });
         } else if firing.first() == Some(&true) {
             notes.push(format!("{}: already firing at the first current", d.name()));
         }
         if let Some(k) = (1..firing.len()).find(|&k| !firing[k] && firing[k - 1]) {
-            offset = refine(currents[k - 1], currents[k], false)?;
+            jobs.push(Job {
+                target: Target::Offset(d),
+                a: currents[k - 1],
+                b: currents[k],
+            });
         }
-        let max_rate_hz = runs
-            .iter()
-            .map(|s| s.rate_hz(window_ms))
-            .fold(0.0, f64::max);
-        onsets.push(Onsets {
-            direction: d,
-            onset,
-            offset,
-            max_rate_hz,
-        });
         points.extend(currents.iter().zip(&runs).map(|(&current, s)| FiPoint {
             current,
             direction: d,
@@ -220,36 +211,75 @@ pub fn fi_curve(
         }));
     }
     // Rheobase: the smallest step from rest giving any spike (from t = 0, not just after the
-    // transient), bracketed by the rest sweep and refined by multisection.
+    // transient), bracketed by the rest sweep.
     let any_spike = |s: &NeuronSummary| !s.first_spike_ms.is_nan();
-    let rheobase = match (1..rest_runs.len())
-        .find(|&k| any_spike(&rest_runs[k]) && !any_spike(&rest_runs[k - 1]))
+    match (1..rest_runs.len()).find(|&k| any_spike(&rest_runs[k]) && !any_spike(&rest_runs[k - 1]))
     {
-        Some(k) => {
-            let (mut a, mut b) = (currents[k - 1], currents[k]);
-            while b - a > tol {
-                let probe: Vec<f64> = (1..=LANES)
-                    .map(|j| a + (b - a) * j as f64 / (LANES + 1) as f64)
-                    .collect();
-                let r = run_batch(model, &probe, std::slice::from_ref(&rest0), settings)?;
-                match r.iter().position(any_spike) {
-                    Some(0) => b = probe[0],
-                    Some(j) => {
-                        a = probe[j - 1];
-                        b = probe[j];
-                    }
-                    None => a = probe[LANES - 1],
-                }
+        Some(k) => jobs.push(Job {
+            target: Target::Rheobase,
+            a: currents[k - 1],
+            b: currents[k],
+        }),
+        None => notes
+            .push("rheobase: no spike-free current below the first spiking one in the grid".into()),
+    }
+    // Multisection, every bracket in the same batch per round.
+    while jobs.iter().any(|j| j.b - j.a > tol) {
+        let active: Vec<usize> = (0..jobs.len())
+            .filter(|&k| jobs[k].b - jobs[k].a > tol)
+            .collect();
+        let mut probe = vec![];
+        let mut starts = vec![];
+        for &k in &active {
+            let j = &jobs[k];
+            for q in 1..=LANES {
+                let i = j.a + (j.b - j.a) * q as f64 / (LANES + 1) as f64;
+                probe.push(i);
+                starts.push(match j.target {
+                    Target::Rheobase => rest0.clone(),
+                    Target::Onset(d) | Target::Offset(d) => start_for(d, i)?,
+                });
             }
-            0.5 * (a + b)
         }
-        None => {
-            notes.push(
-                "rheobase: no spike-free current below the first spiking one in the grid".into(),
-            );
-            f64::NAN
+        let r = run_batch(model, &probe, &starts, settings)?;
+        for (n, &k) in active.iter().enumerate() {
+            let rs = &r[n * LANES..(n + 1) * LANES];
+            let ps = &probe[n * LANES..(n + 1) * LANES];
+            let hit = |s: &NeuronSummary| match jobs[k].target {
+                Target::Rheobase => any_spike(s),
+                Target::Onset(_) => fires(s),
+                Target::Offset(_) => !fires(s),
+            };
+            match rs.iter().position(hit) {
+                Some(0) => jobs[k].b = ps[0],
+                Some(q) => {
+                    jobs[k].a = ps[q - 1];
+                    jobs[k].b = ps[q];
+                }
+                None => jobs[k].a = ps[LANES - 1],
+            }
         }
+    }
+    let found = |t: Target| {
+        jobs.iter()
+            .find(|j| j.target == t)
+            .map(|j| 0.5 * (j.a + j.b))
+            .unwrap_or(f64::NAN)
     };
+    let onsets = directions
+        .iter()
+        .map(|&d| Onsets {
+            direction: d,
+            onset: found(Target::Onset(d)),
+            offset: found(Target::Offset(d)),
+            max_rate_hz: points
+                .iter()
+                .filter(|p| p.direction == d)
+                .map(|p| p.summary.rate_hz(window_ms))
+                .fold(0.0, f64::max),
+        })
+        .collect();
+    let rheobase = found(Target::Rheobase);
     Ok(FiCurve {
         points,
         rheobase,
@@ -257,6 +287,22 @@ pub fn fi_curve(
         window_ms,
         notes,
     })
+}
+
+/// What a multisection bracket looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Rheobase,
+    Onset(Direction),
+    Offset(Direction),
+}
+
+/// A bracket `[a, b]` around a target.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    target: Target,
+    a: f64,
+    b: f64,
 }
 
 /// The stable equilibria over the current range, from one continuation of the equilibrium
