@@ -2,7 +2,7 @@
 //! points with their criticality, cycle branches with Floquet multipliers and their folds,
 //! period doublings and torus points).
 
-use super::common::{ModelArgs, finish};
+use super::common::{ModelArgs, finish, param_unit};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use excitable::continuation::cycles::{CycleEvent, CycleSettings};
@@ -82,15 +82,7 @@ pub fn run(a: BifurcationArgs) -> Result<()> {
     let model = a.model.load()?;
     let smooth = model.smooth()?;
     let fam = Family::new(smooth, &a.param, a.current)?;
-    let unit = if a.param == CURRENT {
-        "uA/cm^2".to_string()
-    } else {
-        smooth
-            .params
-            .param(smooth.params.require(&a.param)?)
-            .unit
-            .clone()
-    };
+    let unit = param_unit(smooth, &a.param)?;
     ensure_dir(&a.out)?;
     let settings = DiagramSettings {
         range: (a.from, a.to),

@@ -1,10 +1,9 @@
 //! `excitable bifurcation2`: two-parameter curves of Hopf and fold points, with Bautin,
 //! Bogdanov-Takens and cusp points.
 
-use super::common::{ModelArgs, finish};
+use super::common::{ModelArgs, finish, param_unit};
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use excitable::continuation::CURRENT;
 use excitable::continuation::codim2::{Box2, CurveKind, Family2, two_parameter};
 use excitable::report::atomic::ensure_dir;
 use excitable::report::bifurcation::{
@@ -66,18 +65,7 @@ pub fn run(a: Bifurcation2Args) -> Result<()> {
     let model = a.model.load()?;
     let smooth = model.smooth()?;
     let fam = Family2::new(smooth, p1, p2, a.current)?;
-    let unit = |name: &str| -> Result<String> {
-        Ok(if name == CURRENT {
-            "uA/cm^2".into()
-        } else {
-            smooth
-                .params
-                .param(smooth.params.require(name)?)
-                .unit
-                .clone()
-        })
-    };
-    let units = (unit(p1)?, unit(p2)?);
+    let units = (param_unit(smooth, p1)?, param_unit(smooth, p2)?);
     ensure_dir(&a.out)?;
     let bx = Box2 {
         l1: (a.from, a.to),

@@ -100,3 +100,12 @@ pub fn finish(out: &Path, summary: &str, mut files: Vec<PathBuf>) -> Result<()> 
     }
     Ok(())
 }
+
+/// The unit of a continuation parameter: `i_ext` or a model parameter.
+pub fn param_unit(model: &excitable::model::ConductanceModel, name: &str) -> Result<String> {
+    Ok(if name == excitable::continuation::CURRENT {
+        "uA/cm^2".into()
+    } else {
+        model.params.param(model.params.require(name)?).unit.clone()
+    })
+}

@@ -90,21 +90,28 @@ pub struct SpecialRow {
     pub lyapunov: f64,
 }
 
+impl SpecialRow {
+    /// A point known only by its location (no period, frequency or coefficient).
+    fn located(kind: &'static str, param: f64, param2: f64, v_mv: f64) -> SpecialRow {
+        SpecialRow {
+            kind,
+            param,
+            param2,
+            v_mv,
+            v_min_mv: v_mv,
+            period_ms: f64::NAN,
+            frequency_hz: f64::NAN,
+            lyapunov: f64::NAN,
+        }
+    }
+}
+
 /// Every special point of the diagram, by kind then parameter.
 pub fn special_rows(d: &Diagram) -> Vec<SpecialRow> {
     let mut rows = vec![];
     for b in &d.equilibria {
         for f in &b.folds {
-            rows.push(SpecialRow {
-                kind: "fold",
-                param: f.lambda,
-                param2: f64::NAN,
-                v_mv: f.state[0],
-                v_min_mv: f.state[0],
-                period_ms: f64::NAN,
-                frequency_hz: f64::NAN,
-                lyapunov: f64::NAN,
-            });
+            rows.push(SpecialRow::located("fold", f.lambda, f64::NAN, f.state[0]));
         }
     }
     for h in &d.hopfs {
@@ -203,6 +210,29 @@ const MARKERS: [(&str, &str, RGBColor); 6] = [
     ("bautin", "Bautin", RGBColor(140, 86, 75)),
 ];
 
+/// One marker series per kind present in `rows`, at `(param, y(row))`.
+fn marker_series<'a>(
+    rows: &[SpecialRow],
+    kinds: impl Iterator<Item = (&'a str, &'a str, RGBColor)>,
+    y: impl Fn(&SpecialRow) -> f64,
+) -> Vec<Series> {
+    kinds
+        .filter_map(|(kind, label, color)| {
+            let points: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|r| r.kind == kind)
+                .map(|r| (r.param, y(r)))
+                .collect();
+            (!points.is_empty()).then(|| Series {
+                label: label.into(),
+                points,
+                color,
+                style: Style::Markers,
+            })
+        })
+        .collect()
+}
+
 /// `bifurcation.png`: V of equilibria (solid stable, dashed unstable), max and min V of
 /// cycles, special points marked.
 pub fn draw_diagram(
@@ -244,21 +274,7 @@ pub fn draw_diagram(
         let mut quiet = [true; 2];
         runs(&lo, PALETTE[2], "", &mut series, &mut quiet);
     }
-    for (kind, label, color) in MARKERS {
-        let pts: Vec<(f64, f64)> = rows
-            .iter()
-            .filter(|r| r.kind == kind)
-            .map(|r| (r.param, r.v_mv))
-            .collect();
-        if !pts.is_empty() {
-            series.push(Series {
-                label: label.into(),
-                points: pts,
-                color,
-                style: Style::Markers,
-            });
-        }
-    }
+    series.extend(marker_series(rows, MARKERS.iter().copied(), |r| r.v_mv));
     // Branches can run to physically meaningless voltages (a hyperpolarised branch of a
     // strongly negative current): show at most -150..100 mV.
     let (lo, hi) =
@@ -361,21 +377,12 @@ pub fn codim2_rows(curves: &[Curve]) -> Vec<SpecialRow> {
     curves
         .iter()
         .flat_map(|c| c.specials.iter())
-        .map(|s| SpecialRow {
-            kind: s.kind,
-            param: s.l1,
-            param2: s.l2,
-            v_mv: s.v_mv,
-            v_min_mv: s.v_mv,
-            period_ms: f64::NAN,
-            frequency_hz: f64::NAN,
-            lyapunov: f64::NAN,
-        })
+        .map(|s| SpecialRow::located(s.kind, s.l1, s.l2, s.v_mv))
         .collect()
 }
 
-/// `two_parameter.png`: Hopf curves (solid where subcritical... drawn by criticality) and fold
-/// curves in the parameter plane, codimension-two points marked.
+/// `two_parameter.png`: Hopf curves (solid where supercritical, dashed where subcritical) and
+/// fold curves in the parameter plane, codimension-two points marked.
 pub fn draw_two_parameter(
     path: &Path,
     title: &str,
@@ -426,24 +433,11 @@ pub fn draw_two_parameter(
             }
         }
     }
-    for (kind, label, color) in MARKERS.iter().copied().chain([
+    let kinds = MARKERS.iter().copied().chain([
         ("bogdanov_takens", "Bogdanov-Takens", RGBColor(44, 160, 44)),
         ("cusp", "cusp", RGBColor(227, 119, 194)),
-    ]) {
-        let pts: Vec<(f64, f64)> = rows
-            .iter()
-            .filter(|r| r.kind == kind)
-            .map(|r| (r.param, r.param2))
-            .collect();
-        if !pts.is_empty() {
-            series.push(Series {
-                label: label.into(),
-                points: pts,
-                color,
-                style: Style::Markers,
-            });
-        }
-    }
+    ]);
+    series.extend(marker_series(rows, kinds, |r| r.param2));
     let panel = Panel {
         x_desc: format!("{} ({})", names.0, units.0),
         y_desc: format!("{} ({})", names.1, units.1),
