@@ -10,7 +10,7 @@
 //! of the test function between adjacent curve points (steps are at most 1/200 of the box).
 
 use super::fold::Fold;
-use super::hopf::{Hopf, first_lyapunov};
+use super::hopf::{Hopf, augmented_system, first_lyapunov};
 use super::newton::newton;
 use super::system::{CURRENT, Family, Knob};
 use crate::error::AnalysisError;
@@ -360,38 +360,10 @@ pub fn hopf_curve(fam: &Family2, h: &Hopf, l2: f64, bx: &Box2, max_points: usize
         let (l1, l2) = (x[n], x[n + 1]);
         let vr = &x.as_slice()[n + 2..2 * n + 2];
         let vi = &x.as_slice()[2 * n + 2..3 * n + 2];
-        let w = x[3 * n + 2];
         let (jf, f) = fam.jacobian_full(ys, l1, l2);
-        let a = jf.columns(0, n);
-        let (vrv, viv) = (
-            DVector::from_column_slice(vr),
-            DVector::from_column_slice(vi),
-        );
-        let ar = a * &vrv + &viv * w;
-        let ai = a * &viv - &vrv * w;
-        let mut r = DVector::zeros(3 * n + 2);
-        let mut m = DMatrix::zeros(3 * n + 2, 3 * n + 3);
-        r.rows_mut(0, n).copy_from(&f);
-        r.rows_mut(n, n).copy_from(&ar);
-        r.rows_mut(2 * n, n).copy_from(&ai);
-        r[3 * n] = c.dot(&vrv) - 1.0;
-        r[3 * n + 1] = c.dot(&viv);
-        m.view_mut((0, 0), (n, n + 2)).copy_from(&jf);
-        m.view_mut((n, 0), (n, n + 2))
-            .copy_from(&fam.jq_derivative(ys, l1, l2, vr));
-        m.view_mut((2 * n, 0), (n, n + 2))
-            .copy_from(&fam.jq_derivative(ys, l1, l2, vi));
-        m.view_mut((n, n + 2), (n, n)).copy_from(&a);
-        m.view_mut((2 * n, 2 * n + 2), (n, n)).copy_from(&a);
-        for i in 0..n {
-            m[(n + i, 2 * n + 2 + i)] = w;
-            m[(2 * n + i, n + 2 + i)] = -w;
-            m[(n + i, 3 * n + 2)] = vi[i];
-            m[(2 * n + i, 3 * n + 2)] = -vr[i];
-            m[(3 * n, n + 2 + i)] = c[i];
-            m[(3 * n + 1, 2 * n + 2 + i)] = c[i];
-        }
-        (r, m)
+        let dr = fam.jq_derivative(ys, l1, l2, vr);
+        let di = fam.jq_derivative(ys, l1, l2, vi);
+        augmented_system(&jf, &f, &dr, &di, vr, vi, x[3 * n + 2], &c)
     };
     // The frequency going to zero means a Bogdanov-Takens point: the Hopf curve ends there.
     let stop = |x: &DVector<f64>| {

@@ -71,40 +71,10 @@ pub fn refine(
         let lam = x[n];
         let vr = &x.as_slice()[n + 1..2 * n + 1];
         let vi = &x.as_slice()[2 * n + 1..3 * n + 1];
-        let w = x[3 * n + 1];
         let (jf, f) = fam.jacobian_full(ys, lam);
-        let a = jf.columns(0, n);
-        let (vrv, viv) = (
-            DVector::from_column_slice(vr),
-            DVector::from_column_slice(vi),
-        );
         let dr = fam.jacobian_times_derivative(ys, lam, vr);
         let di = fam.jacobian_times_derivative(ys, lam, vi);
-        let mut g = DVector::zeros(3 * n + 2);
-        let mut m = DMatrix::zeros(3 * n + 2, 3 * n + 2);
-        let ar = a * &vrv + &viv * w;
-        let ai = a * &viv - &vrv * w;
-        for i in 0..n {
-            g[i] = f[i];
-            g[n + i] = ar[i];
-            g[2 * n + i] = ai[i];
-        }
-        g[3 * n] = c.dot(&vrv) - 1.0;
-        g[3 * n + 1] = c.dot(&viv);
-        m.view_mut((0, 0), (n, n + 1)).copy_from(&jf);
-        m.view_mut((n, 0), (n, n + 1)).copy_from(&dr);
-        m.view_mut((2 * n, 0), (n, n + 1)).copy_from(&di);
-        m.view_mut((n, n + 1), (n, n)).copy_from(&a);
-        m.view_mut((2 * n, 2 * n + 1), (n, n)).copy_from(&a);
-        for i in 0..n {
-            m[(n + i, 2 * n + 1 + i)] = w;
-            m[(2 * n + i, n + 1 + i)] = -w;
-            m[(n + i, 3 * n + 1)] = vi[i];
-            m[(2 * n + i, 3 * n + 1)] = -vr[i];
-            m[(3 * n, n + 1 + i)] = c[i];
-            m[(3 * n + 1, 2 * n + 1 + i)] = c[i];
-        }
-        (g, m)
+        augmented_system(&jf, &f, &dr, &di, vr, vi, x[3 * n + 1], &c)
     };
     let (x, _) = newton(system, x0, 1e-14, 30)?;
     let state: Vec<f64> = x.as_slice()[..n].to_vec();
@@ -126,6 +96,54 @@ pub fn refine(
         q_im: vi.iter().map(|v| v / norm).collect(),
         lyapunov,
     })
+}
+
+/// The Hopf system `f = 0`, `J q_re + w q_im = 0`, `J q_im - w q_re = 0`, `c.q_re = 1`,
+/// `c.q_im = 0` and its Jacobian, for unknowns `(y, k parameters, q_re, q_im, w)`.
+/// `jf` = `[df/dy | df/dparams]` (n x (n+k)), `dr`/`di` = `d(J q_re)`, `d(J q_im)` over the
+/// same columns. Shared by the refinement here (k = 1) and the two-parameter Hopf curve (k = 2).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn augmented_system(
+    jf: &DMatrix<f64>,
+    f: &DVector<f64>,
+    dr: &DMatrix<f64>,
+    di: &DMatrix<f64>,
+    vr: &[f64],
+    vi: &[f64],
+    w: f64,
+    c: &DVector<f64>,
+) -> (DVector<f64>, DMatrix<f64>) {
+    let n = f.len();
+    let k = jf.ncols() - n;
+    let a = jf.columns(0, n);
+    let (vrv, viv) = (
+        DVector::from_column_slice(vr),
+        DVector::from_column_slice(vi),
+    );
+    let ar = a * &vrv + &viv * w;
+    let ai = a * &viv - &vrv * w;
+    let mut g = DVector::zeros(3 * n + 2);
+    g.rows_mut(0, n).copy_from(f);
+    g.rows_mut(n, n).copy_from(&ar);
+    g.rows_mut(2 * n, n).copy_from(&ai);
+    g[3 * n] = c.dot(&vrv) - 1.0;
+    g[3 * n + 1] = c.dot(&viv);
+    let (qr0, qi0, w0) = (n + k, 2 * n + k, 3 * n + k);
+    let mut m = DMatrix::zeros(3 * n + 2, 3 * n + k + 1);
+    m.view_mut((0, 0), (n, n + k)).copy_from(jf);
+    m.view_mut((n, 0), (n, n + k)).copy_from(dr);
+    m.view_mut((2 * n, 0), (n, n + k)).copy_from(di);
+    m.view_mut((n, qr0), (n, n)).copy_from(&a);
+    m.view_mut((2 * n, qi0), (n, n)).copy_from(&a);
+    for i in 0..n {
+        m[(n + i, qi0 + i)] = w;
+        m[(2 * n + i, qr0 + i)] = -w;
+        m[(n + i, w0)] = vi[i];
+        m[(2 * n + i, w0)] = -vr[i];
+        m[(3 * n, qr0 + i)] = c[i];
+        m[(3 * n + 1, qi0 + i)] = c[i];
+    }
+    (g, m)
 }
 
 /// Complex vector helpers over split real/imaginary parts.
