@@ -42,27 +42,8 @@ impl WindowSet {
     }
 }
 
-/// Windows of `width_ms` moved by `step_ms` over a uniformly sampled trace.
-pub fn sliding_windows(
-    t_ms: &[f64],
-    v_mv: &[f64],
-    spikes_ms: &[f64],
-    width_ms: f64,
-    step_ms: f64,
-) -> Result<WindowSet, AnalysisError> {
-    let bad = |what: &str, value: f64, allowed: &str| AnalysisError::BadSetting {
-        what: what.into(),
-        value,
-        allowed: allowed.into(),
-    };
-    if t_ms.len() < 2 || v_mv.len() != t_ms.len() {
-        return Err(bad(
-            "trace length",
-            t_ms.len() as f64,
-            "at least 2 samples with one V per time",
-        ));
-    }
-    let dt = t_ms[1] - t_ms[0];
+/// `(width, step)` in samples of `dt`, each at least one sample; the error names the field.
+fn window_samples(dt: f64, width_ms: f64, step_ms: f64) -> Result<(usize, usize), AnalysisError> {
     if dt.is_nan() || dt <= 0.0 {
         return Err(bad(
             "trace sampling interval (ms)",
@@ -70,8 +51,10 @@ pub fn sliding_windows(
             "times must increase",
         ));
     }
-    let w = (width_ms / dt).round() as usize;
-    let s = (step_ms / dt).round() as usize;
+    let (w, s) = (
+        (width_ms / dt).round() as usize,
+        (step_ms / dt).round() as usize,
+    );
     if !(width_ms.is_finite() && w >= 1) {
         return Err(bad(
             "window width (ms)",
@@ -86,6 +69,52 @@ pub fn sliding_windows(
             &format!("at least one sample ({dt} ms)"),
         ));
     }
+    Ok((w, s))
+}
+
+fn bad(what: &str, value: f64, allowed: &str) -> AnalysisError {
+    AnalysisError::BadSetting {
+        what: what.into(),
+        value,
+        allowed: allowed.into(),
+    }
+}
+
+/// One window from its start, its samples and its spike count.
+fn summarise(start_ms: f64, samples: impl Iterator<Item = f64>, n_spikes: u32) -> Window {
+    let (mut sum, mut hi, mut lo, mut k) = (0.0, f64::NEG_INFINITY, f64::INFINITY, 0usize);
+    for v in samples {
+        sum += v;
+        hi = hi.max(v);
+        lo = lo.min(v);
+        k += 1;
+    }
+    Window {
+        start_ms,
+        n_spikes,
+        v_mean_mv: sum / k as f64,
+        v_max_mv: hi,
+        v_min_mv: lo,
+    }
+}
+
+/// Windows of `width_ms` moved by `step_ms` over a uniformly sampled trace.
+pub fn sliding_windows(
+    t_ms: &[f64],
+    v_mv: &[f64],
+    spikes_ms: &[f64],
+    width_ms: f64,
+    step_ms: f64,
+) -> Result<WindowSet, AnalysisError> {
+    if t_ms.len() < 2 || v_mv.len() != t_ms.len() {
+        return Err(bad(
+            "trace length",
+            t_ms.len() as f64,
+            "at least 2 samples with one V per time",
+        ));
+    }
+    let dt = t_ms[1] - t_ms[0];
+    let (w, s) = window_samples(dt, width_ms, step_ms)?;
     let n = t_ms.len();
     if w > n {
         return Err(bad(
@@ -100,25 +129,12 @@ pub fn sliding_windows(
     let mut first_spike = 0usize;
     for k in 0..count {
         let a = k * s;
-        let seg = &v_mv[a..a + w];
-        let (mut sum, mut hi, mut lo) = (0.0, f64::NEG_INFINITY, f64::INFINITY);
-        for &v in seg {
-            sum += v;
-            hi = hi.max(v);
-            lo = lo.min(v);
-        }
         let start = t_ms[a];
         while first_spike < spikes_ms.len() && spikes_ms[first_spike] < start {
             first_spike += 1;
         }
         let n_spikes = spikes_ms[first_spike..].partition_point(|&t| t < start + width) as u32;
-        windows.push(Window {
-            start_ms: start,
-            n_spikes,
-            v_mean_mv: sum / w as f64,
-            v_max_mv: hi,
-            v_min_mv: lo,
-        });
+        windows.push(summarise(start, v_mv[a..a + w].iter().copied(), n_spikes));
     }
     let dropped_samples = n - ((count - 1) * s + w);
     Ok(WindowSet {
@@ -190,36 +206,7 @@ impl WindowStream {
         step_ms: f64,
         threshold: f64,
     ) -> Result<Self, AnalysisError> {
-        let bad = |what: &str, value: f64, allowed: &str| AnalysisError::BadSetting {
-            what: what.into(),
-            value,
-            allowed: allowed.into(),
-        };
-        if dt.is_nan() || dt <= 0.0 {
-            return Err(bad(
-                "trace sampling interval (ms)",
-                dt,
-                "times must increase",
-            ));
-        }
-        let (w, s) = (
-            (width_ms / dt).round() as usize,
-            (step_ms / dt).round() as usize,
-        );
-        if !(width_ms.is_finite() && w >= 1) {
-            return Err(bad(
-                "window width (ms)",
-                width_ms,
-                &format!("at least one sample ({dt} ms)"),
-            ));
-        }
-        if !(step_ms.is_finite() && s >= 1) {
-            return Err(bad(
-                "window step (ms)",
-                step_ms,
-                &format!("at least one sample ({dt} ms)"),
-            ));
-        }
+        let (w, s) = window_samples(dt, width_ms, step_ms)?;
         Ok(WindowStream {
             w,
             s,
@@ -284,25 +271,14 @@ impl WindowStream {
     /// Summarise the first `w` samples of the buffer as one window.
     fn emit(&mut self, w: usize) {
         let start = self.buf[0].0;
-        let (mut sum, mut hi, mut lo) = (0.0, f64::NEG_INFINITY, f64::INFINITY);
-        for &(_, v) in self.buf.iter().take(w) {
-            sum += v;
-            hi = hi.max(v);
-            lo = lo.min(v);
-        }
         // Spikes before this window's start are behind every later window too.
         while self.spikes.front().is_some_and(|&t| t < start) {
             self.spikes.pop_front();
         }
         let end = start + w as f64 * self.dt;
         let n_spikes = self.spikes.iter().take_while(|&&t| t < end).count() as u32;
-        self.windows.push(Window {
-            start_ms: start,
-            n_spikes,
-            v_mean_mv: sum / w as f64,
-            v_max_mv: hi,
-            v_min_mv: lo,
-        });
+        let window = summarise(start, self.buf.iter().take(w).map(|&(_, v)| v), n_spikes);
+        self.windows.push(window);
     }
 }
 
