@@ -4,6 +4,7 @@ use super::atomic::write_atomic;
 use super::figure::{fig_err, init_font, padded_range};
 use crate::error::ReportError;
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -111,33 +112,38 @@ fn draw<DB: DrawingBackend>(
             let mut c = builder
                 .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
                 .map_err(&e)?;
-            c.configure_mesh()
-                .x_desc(panel.x_desc.as_str())
-                .y_desc(panel.y_desc.as_str())
-                .label_style(("sans-serif", 15))
-                .draw()
-                .map_err(&e)?;
-            for s in &panel.series {
-                let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|p| p.1 > 0.0).collect();
-                draw_series(&mut c, s, pts).map_err(&e)?;
-            }
-            legend(&mut c).map_err(&e)?;
+            // Only positive values exist on a log axis.
+            fill(&mut c, panel, |p| p.1 > 0.0).map_err(&e)?;
         } else {
             let mut c = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(&e)?;
-            c.configure_mesh()
-                .x_desc(panel.x_desc.as_str())
-                .y_desc(panel.y_desc.as_str())
-                .label_style(("sans-serif", 15))
-                .draw()
-                .map_err(&e)?;
-            for s in &panel.series {
-                draw_series(&mut c, s, s.points.clone()).map_err(&e)?;
-            }
-            legend(&mut c).map_err(&e)?;
+            fill(&mut c, panel, |_| true).map_err(&e)?;
         }
     }
     root.present().map_err(&e)?;
     Ok(())
+}
+
+/// Mesh, every series (points kept by `keep`) and the legend of one panel.
+fn fill<'a, DB, X, Y>(
+    c: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    panel: &Panel,
+    keep: impl Fn(&(f64, f64)) -> bool,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    c.configure_mesh()
+        .x_desc(panel.x_desc.as_str())
+        .y_desc(panel.y_desc.as_str())
+        .label_style(("sans-serif", 15))
+        .draw()?;
+    for s in &panel.series {
+        let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(&keep).collect();
+        draw_series(c, s, pts)?;
+    }
+    legend(c)
 }
 
 fn draw_series<'a, DB, X, Y>(
