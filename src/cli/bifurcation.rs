@@ -2,7 +2,7 @@
 //! points with their criticality, cycle branches with Floquet multipliers and their folds,
 //! period doublings and torus points).
 
-use super::common::{ModelArgs, finish, param_unit};
+use super::common::{ModelArgs, check_max_points, check_range, finish, param_unit};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use excitable::continuation::cycles::{CycleEvent, CycleSettings};
@@ -66,19 +66,8 @@ pub fn run(a: BifurcationArgs) -> Result<()> {
             a.ds_max
         );
     }
-    if !(a.from.is_finite() && a.to.is_finite() && a.from < a.to) {
-        bail!(
-            "--from {} --to {}: the range must be finite with from < to",
-            a.from,
-            a.to
-        );
-    }
-    if a.max_points < 10 {
-        bail!(
-            "--max-points = {} is too small: allowed >= 10",
-            a.max_points
-        );
-    }
+    check_range("--from/--to", a.from, a.to)?;
+    check_max_points(a.max_points)?;
     let model = a.model.load()?;
     let smooth = model.smooth()?;
     let fam = Family::new(smooth, &a.param, a.current)?;

@@ -1,7 +1,7 @@
 //! `excitable bifurcation2`: two-parameter curves of Hopf and fold points, with Bautin,
 //! Bogdanov-Takens and cusp points.
 
-use super::common::{ModelArgs, finish, param_unit};
+use super::common::{ModelArgs, check_max_points, check_range, finish, param_unit};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use excitable::continuation::codim2::{Box2, CurveKind, Family2, two_parameter};
@@ -52,16 +52,9 @@ pub fn run(a: Bifurcation2Args) -> Result<()> {
         (a.from, a.to, "--from/--to"),
         (a.from2, a.to2, "--from2/--to2"),
     ] {
-        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-            bail!("{what} = {lo}..{hi}: the range must be finite with from < to");
-        }
+        check_range(what, lo, hi)?;
     }
-    if a.max_points < 10 {
-        bail!(
-            "--max-points = {} is too small: allowed >= 10",
-            a.max_points
-        );
-    }
+    check_max_points(a.max_points)?;
     let model = a.model.load()?;
     let smooth = model.smooth()?;
     let fam = Family2::new(smooth, p1, p2, a.current)?;

@@ -109,3 +109,19 @@ pub fn param_unit(model: &excitable::model::ConductanceModel, name: &str) -> Res
         model.params.param(model.params.require(name)?).unit.clone()
     })
 }
+
+/// Refuse a range that is not finite with `from < to`, naming the flags.
+pub fn check_range(flags: &str, from: f64, to: f64) -> Result<()> {
+    if !(from.is_finite() && to.is_finite() && from < to) {
+        anyhow::bail!("{flags} = {from}..{to}: the range must be finite with from < to");
+    }
+    Ok(())
+}
+
+/// Refuse a branch-length limit below 10 points.
+pub fn check_max_points(max_points: usize) -> Result<()> {
+    if max_points < 10 {
+        anyhow::bail!("--max-points = {max_points} is too small: allowed >= 10");
+    }
+    Ok(())
+}

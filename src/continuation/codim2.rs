@@ -12,11 +12,10 @@
 use super::fold::Fold;
 use super::hopf::{Hopf, augmented_system, first_lyapunov};
 use super::newton::newton;
-use super::system::{CURRENT, Family, Knob};
+use super::system::{Family, Knob};
 use crate::error::AnalysisError;
-use crate::model::{ConductanceModel, Scalar};
+use crate::model::ConductanceModel;
 use nalgebra::{DMatrix, DVector};
-use num_dual::{Dual64, HyperDual64};
 
 /// `f(y, lambda1, lambda2)` with two free quantities.
 #[derive(Debug, Clone)]
@@ -69,18 +68,6 @@ impl Family2 {
         (self.base(self.k1), self.base(self.k2))
     }
 
-    #[inline]
-    fn eval<T: Scalar>(&self, pt: &mut [T], y: &[T], l1: T, l2: T, out: &mut [T]) {
-        let mut current = T::from(self.i_ext);
-        for (k, v) in [(self.k1, l1), (self.k2, l2)] {
-            match k {
-                Knob::Current => current = v,
-                Knob::Param(i) => pt[i] = v,
-            }
-        }
-        self.model.rhs(pt, y, current, out)
-    }
-
     /// The one-parameter family over the first parameter with the second fixed at `l2`.
     pub fn slice(&self, l2: f64) -> Family {
         let mut p = self.p.clone();
@@ -97,59 +84,45 @@ impl Family2 {
         }
     }
 
-    /// `[df/dy | df/dl1 | df/dl2]` (n x (n+2)) and `f`.
-    fn jacobian_full(&self, y: &[f64], l1: f64, l2: f64) -> (DMatrix<f64>, DVector<f64>) {
-        let n = y.len();
-        let mut pt: Vec<Dual64> = self.p.iter().map(|&x| Dual64::from(x)).collect();
-        let mut yd: Vec<Dual64> = y.iter().map(|&x| Dual64::from(x)).collect();
-        let mut out = vec![Dual64::from(0.0); n];
-        let mut j = DMatrix::zeros(n, n + 2);
-        let mut f = DVector::zeros(n);
-        for col in 0..n + 2 {
-            let (a, b) = (
-                Dual64::new(l1, if col == n { 1.0 } else { 0.0 }),
-                Dual64::new(l2, if col == n + 1 { 1.0 } else { 0.0 }),
-            );
-            if col < n {
-                yd[col].eps = 1.0;
-            }
-            self.eval(&mut pt, &yd, a, b, &mut out);
-            if col < n {
-                yd[col].eps = 0.0;
-            }
-            for row in 0..n {
-                j[(row, col)] = out[row].eps;
-                f[row] = out[row].re;
-            }
+    /// The one-parameter family over the second parameter with the first fixed at `l1`.
+    fn slice2(&self, l1: f64) -> Family {
+        let mut fam = Family {
+            model: self.model.clone(),
+            p: self.p.clone(),
+            i_ext: self.i_ext,
+            knob: self.k2,
+        };
+        match self.k1 {
+            Knob::Current => fam.i_ext = l1,
+            Knob::Param(i) => fam.p[i] = l1,
         }
-        (j, f)
+        fam
     }
 
-    /// `d(J q)/d(y, l1, l2)` (n x (n+2)).
+    /// `[df/dy | df/dl1 | df/dl2]` (n x (n+2)) and `f`: the one-parameter family's exact
+    /// derivatives, plus the `l2` column from the family over `l2`.
+    fn jacobian_full(&self, y: &[f64], l1: f64, l2: f64) -> (DMatrix<f64>, DVector<f64>) {
+        let n = y.len();
+        let (j1, f) = self.slice(l2).jacobian_full(y, l1);
+        let (j2, _) = self.slice2(l1).jacobian_full(y, l2);
+        (append_column(j1, j2.column(n).into_owned()), f)
+    }
+
+    /// `d(J q)/d(y, l1, l2)` (n x (n+2)), assembled the same way.
     fn jq_derivative(&self, y: &[f64], l1: f64, l2: f64, q: &[f64]) -> DMatrix<f64> {
         let n = y.len();
-        let mut pt: Vec<HyperDual64> = self.p.iter().map(|&x| HyperDual64::from(x)).collect();
-        let mut yd: Vec<HyperDual64> = (0..n)
-            .map(|i| HyperDual64::new(y[i], 0.0, q[i], 0.0))
-            .collect();
-        let mut out = vec![HyperDual64::from(0.0); n];
-        let mut d = DMatrix::zeros(n, n + 2);
-        for col in 0..n + 2 {
-            let a = HyperDual64::new(l1, if col == n { 1.0 } else { 0.0 }, 0.0, 0.0);
-            let b = HyperDual64::new(l2, if col == n + 1 { 1.0 } else { 0.0 }, 0.0, 0.0);
-            if col < n {
-                yd[col].eps1 = 1.0;
-            }
-            self.eval(&mut pt, &yd, a, b, &mut out);
-            if col < n {
-                yd[col].eps1 = 0.0;
-            }
-            for row in 0..n {
-                d[(row, col)] = out[row].eps1eps2;
-            }
-        }
-        d
+        let d1 = self.slice(l2).jacobian_times_derivative(y, l1, q);
+        let d2 = self.slice2(l1).jacobian_times_derivative(y, l2, q);
+        append_column(d1, d2.column(n).into_owned())
     }
+}
+
+/// `m` with `col` appended as its last column.
+fn append_column(m: DMatrix<f64>, col: DVector<f64>) -> DMatrix<f64> {
+    let k = m.ncols();
+    let mut m = m.insert_column(k, 0.0);
+    m.set_column(k, &col);
+    m
 }
 
 /// Kind of a two-parameter curve.
@@ -530,11 +503,6 @@ fn left_null(a: &DMatrix<f64>) -> DVector<f64> {
         .copied()
         .fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
     if big < 0.0 { -v } else { v }
-}
-
-/// Names accepted as the two parameters.
-pub fn describe(model: &ConductanceModel) -> String {
-    format!("{CURRENT}, {}", model.params.names().join(", "))
 }
 
 /// Every Hopf and fold curve through the box that crosses the line `l2 = base value`:

@@ -23,10 +23,9 @@
 //! eigenvalues from the factors.
 
 use super::floquet;
-use super::system::Family;
+use super::system::{DualScratch, Family};
 use crate::analysis::eigen::C64;
 use nalgebra::{DMatrix, SymmetricEigen};
-use num_dual::Dual64;
 use rayon::prelude::*;
 
 /// Gauss-Legendre points and Lagrange basis data for `m` collocation points per interval.
@@ -414,16 +413,13 @@ fn back_solve(a: &DMatrix<f64>, c0: usize, b: &mut [f64]) {
 /// Assemble interval `j`'s collocation rows and its two border-row contributions, then
 /// condense its interior nodes. Returns the eliminated local matrix, the max residual and
 /// `int tr J ds` over the interval (divided by the period).
-#[allow(clippy::too_many_arguments)]
 fn assemble_interval(
     fam: &Family,
     scheme: &Scheme,
     orbit: &Orbit,
     border: &Border,
     j: usize,
-    pt: &mut [Dual64],
-    yd: &mut [Dual64],
-    out: &mut [Dual64],
+    scratch: &mut DualScratch,
 ) -> (DMatrix<f64>, f64, f64) {
     let (n, m) = (orbit.n, orbit.m);
     let lay = Layout { n, m };
@@ -433,6 +429,7 @@ fn assemble_interval(
     let mut trace = 0.0;
     let mut jac = DMatrix::zeros(n, n + 1);
     let mut fval = vec![0.0; n];
+    let mut yc = vec![0.0; n];
     let h = orbit.mesh[j + 1] - orbit.mesh[j];
     let mut a = DMatrix::zeros(rows, lay.cols());
     let nodes: Vec<&[f64]> = (0..=m).map(|k| orbit.node(j * m + k)).collect();
@@ -444,26 +441,11 @@ fn assemble_interval(
         let interp = |pts: &[&[f64]], w: &[f64], i: usize| -> f64 {
             (0..=m).map(|k| w[k] * pts[k][i]).sum()
         };
-        for (i, y) in yd.iter_mut().enumerate() {
-            *y = Dual64::from(interp(&nodes, ac, i));
+        for (i, y) in yc.iter_mut().enumerate() {
+            *y = interp(&nodes, ac, i);
         }
-        // f and [J | f_lambda] at the collocation point: n + 1 dual sweeps.
-        for col in 0..=n {
-            let lam = if col == n {
-                Dual64::new(lambda, 1.0)
-            } else {
-                yd[col].eps = 1.0;
-                Dual64::from(lambda)
-            };
-            fam.eval_with(pt, yd, lam, out);
-            if col < n {
-                yd[col].eps = 0.0;
-            }
-            for row in 0..n {
-                jac[(row, col)] = out[row].eps;
-                fval[row] = out[row].re;
-            }
-        }
+        // f and [J | f_lambda] at the collocation point.
+        fam.jacobian_full_into(scratch, &yc, lambda, &mut jac, &mut fval);
         trace += h * scheme.weights[c] * (0..n).map(|i| jac[(i, i)]).sum::<f64>();
         for i in 0..n {
             let r = c * n + i;
@@ -512,14 +494,8 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
     let per_interval: Vec<(DMatrix<f64>, f64, f64)> = (0..nint)
         .into_par_iter()
         .map_init(
-            || {
-                (
-                    fam.params_as::<Dual64>(),
-                    vec![Dual64::from(0.0); n],
-                    vec![Dual64::from(0.0); n],
-                )
-            },
-            |(pt, yd, out), j| assemble_interval(fam, scheme, orbit, border, j, pt, yd, out),
+            || DualScratch::new(fam, n),
+            |scratch, j| assemble_interval(fam, scheme, orbit, border, j, scratch),
         )
         .collect();
     let residual = per_interval.iter().fold(0.0f64, |r, x| r.max(x.1));

@@ -21,8 +21,6 @@ pub struct EqPoint {
     /// Eigenvalues (1/ms), by decreasing real part.
     pub eigenvalues: Vec<C64>,
     pub n_unstable: usize,
-    /// Index of the segment's start in the branch (points are in arclength order).
-    pub index: usize,
 }
 
 impl EqPoint {
@@ -60,7 +58,7 @@ fn tangent(jf: &DMatrix<f64>, prev: &DVector<f64>) -> Option<DVector<f64>> {
     (norm.is_finite() && norm > 0.0).then(|| t / norm)
 }
 
-fn point(fam: &Family, u: &DVector<f64>, index: usize) -> Result<EqPoint, AnalysisError> {
+fn point(fam: &Family, u: &DVector<f64>) -> Result<EqPoint, AnalysisError> {
     let n = fam.dim();
     let y = &u.as_slice()[..n];
     let eig = eigen(&fam.jacobian(y, u[n]))?;
@@ -70,7 +68,6 @@ fn point(fam: &Family, u: &DVector<f64>, index: usize) -> Result<EqPoint, Analys
         state: y.to_vec(),
         n_unstable: eigenvalues.iter().filter(|z| z.re > 0.0).count(),
         eigenvalues,
-        index,
     })
 }
 
@@ -100,7 +97,7 @@ pub fn continue_branch(
     if t[n] * dir[n] < 0.0 {
         t = -t;
     }
-    let mut points = vec![point(fam, &u, 0)?];
+    let mut points = vec![point(fam, &u)?];
     let mut tangents_lambda = vec![t[n]];
     let stop = loop {
         if points.len() >= settings.max_points {
@@ -126,7 +123,7 @@ pub fn continue_branch(
                 };
                 u = unew;
                 t = tnew;
-                points.push(point(fam, &u, points.len())?);
+                points.push(point(fam, &u)?);
                 tangents_lambda.push(t[n]);
                 if its <= 3 {
                     ds = (ds * 1.4).min(ds_max);

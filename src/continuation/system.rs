@@ -21,6 +21,23 @@ pub enum Knob {
     Param(usize),
 }
 
+/// Dual-number buffers for [`Family::jacobian_full_into`].
+pub struct DualScratch {
+    pt: Vec<Dual64>,
+    yd: Vec<Dual64>,
+    out: Vec<Dual64>,
+}
+
+impl DualScratch {
+    pub fn new(fam: &Family, n: usize) -> DualScratch {
+        DualScratch {
+            pt: fam.params_as(),
+            yd: vec![Dual64::from(0.0); n],
+            out: vec![Dual64::from(0.0); n],
+        }
+    }
+}
+
 /// `f(y, lambda)` for one model with every other parameter frozen.
 #[derive(Debug, Clone)]
 pub struct Family {
@@ -107,11 +124,28 @@ impl Family {
     /// `[df/dy | df/dlambda]` (n x (n+1)) and `f`, exact, by n+1 dual sweeps.
     pub fn jacobian_full(&self, y: &[f64], lambda: f64) -> (DMatrix<f64>, DVector<f64>) {
         let n = y.len();
-        let mut pt: Vec<Dual64> = self.params_as();
-        let mut yd: Vec<Dual64> = y.iter().map(|&x| Dual64::from(x)).collect();
-        let mut out = vec![Dual64::from(0.0); n];
+        let mut scratch = DualScratch::new(self, n);
         let mut j = DMatrix::zeros(n, n + 1);
-        let mut f = DVector::zeros(n);
+        let mut f = vec![0.0; n];
+        self.jacobian_full_into(&mut scratch, y, lambda, &mut j, &mut f);
+        (j, DVector::from_vec(f))
+    }
+
+    /// [`Family::jacobian_full`] into caller-owned buffers (no allocation: the collocation
+    /// calls it at every Gauss point of every Newton step).
+    pub fn jacobian_full_into(
+        &self,
+        scratch: &mut DualScratch,
+        y: &[f64],
+        lambda: f64,
+        j: &mut DMatrix<f64>,
+        f: &mut [f64],
+    ) {
+        let n = y.len();
+        let DualScratch { pt, yd, out } = scratch;
+        for (d, &x) in yd.iter_mut().zip(y) {
+            *d = Dual64::from(x);
+        }
         for col in 0..=n {
             let lam = if col == n {
                 Dual64::new(lambda, 1.0)
@@ -119,7 +153,7 @@ impl Family {
                 yd[col].eps = 1.0;
                 Dual64::from(lambda)
             };
-            self.eval_with(&mut pt, &yd, lam, &mut out);
+            self.eval_with(pt, yd, lam, out);
             if col < n {
                 yd[col].eps = 0.0;
             }
@@ -128,7 +162,6 @@ impl Family {
                 f[row] = out[row].re;
             }
         }
-        (j, f)
     }
 
     /// `df/dy` (n x n).

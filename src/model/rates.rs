@@ -34,7 +34,7 @@ pub enum RateFn {
 
 /// Coefficients of `y / (1 - exp(-y)) = sum c_n y^n` (c_n = B_n^+ / n!, Bernoulli numbers with
 /// B_1 = +1/2); odd terms beyond `y` vanish.
-const LINOID_SERIES: [f64; 15] = [
+pub(crate) const LINOID_SERIES: [f64; 15] = [
     1.0,
     0.5,
     1.0 / 12.0,
@@ -53,7 +53,7 @@ const LINOID_SERIES: [f64; 15] = [
 ];
 
 /// Below this |y| the linoid uses its series (see the module docs for the accuracy).
-const LINOID_SERIES_RADIUS: f64 = 0.5;
+pub(crate) const LINOID_SERIES_RADIUS: f64 = 0.5;
 
 /// `y / (1 - exp(-y))`, exact through `y = 0` for values and dual-number derivatives.
 #[inline]

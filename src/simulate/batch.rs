@@ -14,6 +14,7 @@
 //! towards `x_inf(V_old)`; `tests` check the two paths give the same spikes and final V.
 
 use crate::error::SimError;
+use crate::model::rates::{LINOID_SERIES, LINOID_SERIES_RADIUS};
 use crate::model::{ConductanceModel, Kinetics, RateFn};
 use multiversion::multiversion;
 use rayon::prelude::*;
@@ -198,12 +199,18 @@ fn rate_lanes(r: &RateFn, v: &L, out: &mut L) {
                 // y / (1 - e^-y), with the series of the scalar path near the singularity.
                 let yy = y[l];
                 let y2 = yy * yy;
-                let series = 1.0
-                    + yy * 0.5
-                    + y2 * (1.0 / 12.0
-                        - y2 * (1.0 / 720.0 - y2 * (1.0 / 30240.0 - y2 / 1_209_600.0)));
+                // The scalar path's Bernoulli series (the same coefficients, Horner on y^2).
+                let mut even = LINOID_SERIES[14];
+                for c in LINOID_SERIES[..13].iter().rev().step_by(2) {
+                    even = even.mul_add(y2, *c);
+                }
+                let series = yy.mul_add(0.5, even);
                 let direct = yy / (1.0 - ex[l]);
-                out[l] = a * if yy.abs() < 0.5 { series } else { direct };
+                out[l] = a * if yy.abs() < LINOID_SERIES_RADIUS {
+                    series
+                } else {
+                    direct
+                };
             }
         }
         RateFn::Constant { a } => out.fill(a),
