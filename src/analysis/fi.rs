@@ -11,9 +11,12 @@
 //!   nearest current of the bifurcation diagram's cycle branch (without a diagram: the end of a
 //!   300 ms run at the grid current where the `rest` sweep fired most).
 //!
-//! Onsets, offsets and the rheobase are refined by multisection: each round evaluates
-//! [`LANES`] currents inside every open bracket, all brackets in one batch (so both cores
-//! work), shrinking each 17-fold, until all are narrower than `tol`.
+//! Onsets, offsets and the rheobase are refined by multisection: each round evaluates `m`
+//! currents inside every open bracket, all brackets in one batch, shrinking each `m + 1`-fold,
+//! until all are narrower than `tol`. `m` fills exactly one lane block per core
+//! (`m = LANES * threads / brackets`): a round costs one block-time whatever `m` is, so the
+//! widest split that still fits in that time needs the fewest rounds (6 brackets on 2 cores:
+//! 5 probes each, 5 rounds to 1e-4 from 0.5 uA/cm^2, against 12 block-times for 16 probes).
 
 use super::rest::resting_state;
 use crate::error::{Error, SimError};
@@ -74,7 +77,27 @@ pub struct FiCurve {
     pub onsets: Vec<Onsets>,
     /// Counting window (ms).
     pub window_ms: f64,
+    /// The integrator error, from a sample re-run at dt/2.
+    pub accuracy: Option<Accuracy>,
     pub notes: Vec<String>,
+}
+
+/// Integrator error of a sweep, estimated by re-running a sample of its firing points at
+/// half the time step (exponential Euler is first order, so the dt/2 run halves the error
+/// and the difference estimates the error of the dt run itself).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Accuracy {
+    /// Points re-run (firing points spread over the grid, at most one lane block).
+    pub sample: usize,
+    /// Largest relative difference of the ISI rate (1000 / mean ISI) between dt and dt/2 (%).
+    pub max_rate_diff_pct: f64,
+    /// The error of the dt run against the converged rate that this implies (%): twice the
+    /// difference, by Richardson extrapolation for a first-order method (exponential Euler).
+    pub est_error_pct: f64,
+    /// Where it occurs (uA/cm^2).
+    pub at_current: f64,
+    /// Largest difference in the spike count.
+    pub max_count_diff: u32,
 }
 
 /// Repetitive firing: at least two spikes in the counting window.
@@ -84,17 +107,17 @@ fn fires(s: &NeuronSummary) -> bool {
 
 /// The f-I analysis over `currents` (ascending) for `directions`.
 ///
-/// `cycle_states`: `(current, state)` pairs on stable cycles (from the bifurcation diagram),
-/// by increasing current; when given, `down` (and `up` where rest is gone) start on the stable
-/// cycle at the nearest current, which puts them in the cycle's basin even where rest is
-/// stable too.
+/// `cycle_states` makes `(current, state)` pairs on stable cycles (from the bifurcation
+/// diagram; it runs alongside the `rest` sweep); when it gives any, `down` (and `up` where rest
+/// is gone) start on the stable cycle at the nearest current, which puts them in the cycle's
+/// basin even where rest is stable too.
 pub fn fi_curve(
     model: &ConductanceModel,
     currents: &[f64],
     directions: &[Direction],
     settings: &BatchSettings,
     tol: f64,
-    cycle_states: &[(f64, Vec<f64>)],
+    cycle_states: impl FnOnce() -> Vec<(f64, Vec<f64>)> + Send,
 ) -> Result<FiCurve, Error> {
     if currents.is_empty() || currents.windows(2).any(|w| w[1] <= w[0]) {
         return Err(SimError::BadSetting {
@@ -111,20 +134,38 @@ pub fn fi_curve(
         })?
         .state;
     let mut notes = vec![];
-    let rest_runs = run_batch(model, currents, std::slice::from_ref(&rest0), settings)?;
-    // The firing state for `down` (and for `up` where no stable equilibrium exists).
-    let (k_fire, most) = rest_runs
-        .iter()
-        .enumerate()
-        .max_by_key(|(_, s)| s.n_spikes)
-        .map(|(k, s)| (k, s.n_spikes))
-        .unwrap_or((0, 0));
-    let firing_state = if most >= 2 {
-        firing_state(model, currents[k_fire], &rest0, settings.dt)?
+    // The rest sweep needs nothing else, so it runs while `cycle_states` computes (the
+    // bifurcation diagram, in the CLI): the two share the cores.
+    let (rest_runs, cycle_states) = rayon::join(
+        || {
+            run_unique(
+                model,
+                currents,
+                &vec![rest0.clone(); currents.len()],
+                settings,
+            )
+        },
+        cycle_states,
+    );
+    let rest_runs = rest_runs?;
+    // Without cycle states, `down` starts at the end of a run at the current where the rest
+    // sweep fired most.
+    let firing_state = if cycle_states.is_empty() {
+        let (k_fire, most) = rest_runs
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, s)| s.n_spikes)
+            .map(|(k, s)| (k, s.n_spikes))
+            .unwrap_or((0, 0));
+        if most >= 2 {
+            firing_state(model, currents[k_fire], &rest0, settings.dt)?
+        } else {
+            notes.push(
+                "no current of the grid fires repetitively from rest: down starts from rest".into(),
+            );
+            rest0.clone()
+        }
     } else {
-        notes.push(
-            "no current of the grid fires repetitively from rest: down starts from rest".into(),
-        );
         rest0.clone()
     };
     let stable = StableBranch::new(model, &rest0, currents[0], currents[currents.len() - 1]);
@@ -143,7 +184,8 @@ pub fn fi_curve(
         })
     };
     let window_ms = settings.t_max - settings.transient;
-    // All directions in one batch (the rest sweep is already done), so every core is busy.
+    // `up` and `down` in one batch, so every core is busy; identical (current, start)
+    // problems (both on the cycle) run once.
     let others: Vec<Direction> = directions
         .iter()
         .copied()
@@ -157,11 +199,7 @@ pub fn fi_curve(
             all_starts.push(start_for(d, i)?);
         }
     }
-    let other_runs = if all_currents.is_empty() {
-        vec![]
-    } else {
-        run_batch(model, &all_currents, &all_starts, settings)?
-    };
+    let other_runs = run_unique(model, &all_currents, &all_starts, settings)?;
     let runs_of = |d: Direction| -> Vec<NeuronSummary> {
         match others.iter().position(|&o| o == d) {
             None => rest_runs.clone(),
@@ -228,12 +266,13 @@ pub fn fi_curve(
         let active: Vec<usize> = (0..jobs.len())
             .filter(|&k| jobs[k].b - jobs[k].a > tol)
             .collect();
+        let m = (LANES * rayon::current_num_threads() / active.len()).max(1);
         let mut probe = vec![];
         let mut starts = vec![];
         for &k in &active {
             let j = &jobs[k];
-            for q in 1..=LANES {
-                let i = j.a + (j.b - j.a) * q as f64 / (LANES + 1) as f64;
+            for q in 1..=m {
+                let i = j.a + (j.b - j.a) * q as f64 / (m + 1) as f64;
                 probe.push(i);
                 starts.push(match j.target {
                     Target::Rheobase => rest0.clone(),
@@ -241,10 +280,10 @@ pub fn fi_curve(
                 });
             }
         }
-        let r = run_batch(model, &probe, &starts, settings)?;
+        let r = run_unique(model, &probe, &starts, settings)?;
         for (n, &k) in active.iter().enumerate() {
-            let rs = &r[n * LANES..(n + 1) * LANES];
-            let ps = &probe[n * LANES..(n + 1) * LANES];
+            let rs = &r[n * m..(n + 1) * m];
+            let ps = &probe[n * m..(n + 1) * m];
             let hit = |s: &NeuronSummary| match jobs[k].target {
                 Target::Rheobase => any_spike(s),
                 Target::Onset(_) => fires(s),
@@ -256,7 +295,7 @@ pub fn fi_curve(
                     jobs[k].a = ps[q - 1];
                     jobs[k].b = ps[q];
                 }
-                None => jobs[k].a = ps[LANES - 1],
+                None => jobs[k].a = ps[m - 1],
             }
         }
     }
@@ -280,13 +319,93 @@ pub fn fi_curve(
         })
         .collect();
     let rheobase = found(Target::Rheobase);
+    let accuracy = accuracy(model, &points, settings, |p| {
+        start_for(p.direction, p.current)
+    })?;
     Ok(FiCurve {
         points,
         rheobase,
         onsets,
         window_ms,
+        accuracy,
         notes,
     })
+}
+
+/// Re-runs up to [`LANES`] firing points (at least 10 spikes, spread evenly over the list) at
+/// dt/2 and compares their ISI rates and spike counts; `None` when nothing fires.
+fn accuracy(
+    model: &ConductanceModel,
+    points: &[FiPoint],
+    settings: &BatchSettings,
+    start: impl Fn(&FiPoint) -> Result<Vec<f64>, Error>,
+) -> Result<Option<Accuracy>, Error> {
+    let firing: Vec<&FiPoint> = points.iter().filter(|p| p.summary.n_spikes >= 10).collect();
+    if firing.is_empty() {
+        return Ok(None);
+    }
+    let n = firing.len().min(LANES);
+    let sample: Vec<&FiPoint> = (0..n).map(|k| firing[k * firing.len() / n]).collect();
+    let currents: Vec<f64> = sample.iter().map(|p| p.current).collect();
+    let starts = sample
+        .iter()
+        .map(|p| start(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let fine = BatchSettings {
+        dt: settings.dt / 2.0,
+        ..*settings
+    };
+    let r = run_batch(model, &currents, &starts, &fine)?;
+    let mut acc = Accuracy {
+        sample: n,
+        max_rate_diff_pct: 0.0,
+        est_error_pct: 0.0,
+        at_current: f64::NAN,
+        max_count_diff: 0,
+    };
+    for (p, f) in sample.iter().zip(&r) {
+        let d = (p.summary.isi_rate_hz() - f.isi_rate_hz()).abs() / f.isi_rate_hz() * 100.0;
+        if d > acc.max_rate_diff_pct || acc.at_current.is_nan() {
+            acc.max_rate_diff_pct = d;
+            acc.at_current = p.current;
+        }
+        acc.max_count_diff = acc
+            .max_count_diff
+            .max(p.summary.n_spikes.abs_diff(f.n_spikes));
+    }
+    acc.est_error_pct = 2.0 * acc.max_rate_diff_pct;
+    Ok(Some(acc))
+}
+
+/// [`run_batch`] with each distinct (current, start) problem run once: the same initial-value
+/// problem gives the same answer, and `up` and `down` often share their start on the cycle.
+fn run_unique(
+    model: &ConductanceModel,
+    currents: &[f64],
+    starts: &[Vec<f64>],
+    settings: &BatchSettings,
+) -> Result<Vec<NeuronSummary>, Error> {
+    if currents.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut index = std::collections::HashMap::new();
+    let (mut uc, mut us) = (vec![], vec![]);
+    let map: Vec<usize> = currents
+        .iter()
+        .zip(starts)
+        .map(|(&i, y)| {
+            let key: Vec<u64> = std::iter::once(i.to_bits())
+                .chain(y.iter().map(|v| v.to_bits()))
+                .collect();
+            *index.entry(key).or_insert_with(|| {
+                uc.push(i);
+                us.push(y.clone());
+                uc.len() - 1
+            })
+        })
+        .collect();
+    let r = run_batch(model, &uc, &us, settings)?;
+    Ok(map.into_iter().map(|k| r[k]).collect())
 }
 
 /// What a multisection bracket looks for.

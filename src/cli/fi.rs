@@ -98,30 +98,28 @@ pub fn run(a: FiArgs) -> Result<()> {
     };
     ensure_dir(&a.out)?;
     // The stable cycle branch of the bifurcation diagram over the same currents: the overlay,
-    // and the states the `down` starts use.
-    let mut cycle_states: Vec<(f64, Vec<f64>)> = vec![];
-    let overlay: Vec<(f64, f64)> = if a.no_overlay {
-        vec![]
-    } else {
-        let fam = Family::new(smooth, CURRENT, 0.0)?;
+    // and the states the `down` starts use. It runs alongside the `rest` sweep.
+    let mut overlay: Vec<(f64, f64)> = vec![];
+    let cycle_states = || -> Vec<(f64, Vec<f64>)> {
+        if a.no_overlay {
+            return vec![];
+        }
         let s = DiagramSettings {
             range: (a.from, a.to),
             equilibria: Settings::default(),
             cycles: CycleSettings::default(),
             with_cycles: true,
         };
-        match diagram(&fam, &s, |_| {}) {
+        match Family::new(smooth, CURRENT, 0.0).and_then(|fam| diagram(&fam, &s, |_| {})) {
             Ok(d) => {
                 let stable = || {
                     d.cycles
                         .iter()
                         .flat_map(|(_, c)| c.points.iter().filter(|p| p.stable()))
                 };
-                cycle_states = stable().map(|p| (p.lambda, p.peak_state.clone())).collect();
-                let mut v: Vec<(f64, f64)> =
-                    stable().map(|p| (p.lambda, p.frequency_hz())).collect();
-                v.sort_by(|x, y| x.0.total_cmp(&y.0));
-                v
+                overlay = stable().map(|p| (p.lambda, p.frequency_hz())).collect();
+                overlay.sort_by(|x, y| x.0.total_cmp(&y.0));
+                stable().map(|p| (p.lambda, p.peak_state.clone())).collect()
             }
             Err(e) => {
                 eprintln!("note: no bifurcation overlay ({e})");
@@ -131,7 +129,7 @@ pub fn run(a: FiArgs) -> Result<()> {
     };
     let started = Instant::now();
     let fi =
-        fi_curve(smooth, &currents, &dirs, &settings, a.tol, &cycle_states).context("f-I curve")?;
+        fi_curve(smooth, &currents, &dirs, &settings, a.tol, cycle_states).context("f-I curve")?;
     let seconds = started.elapsed().as_secs_f64();
     let files = vec![
         fi_table(&fi).write_parquet(&a.out)?,
@@ -198,6 +196,12 @@ fn summary_table(fi: &FiCurve) -> Table {
         .f64("offset_ua_cm2", o.iter().map(|x| x.offset).collect())
         .f64("max_rate_hz", o.iter().map(|x| x.max_rate_hz).collect())
         .f64("rheobase_ua_cm2", o.iter().map(|_| fi.rheobase).collect())
+        .f64(
+            "rate_error_est_pct",
+            o.iter()
+                .map(|_| fi.accuracy.map_or(f64::NAN, |a| a.est_error_pct))
+                .collect(),
+        )
 }
 
 fn draw(path: &std::path::Path, name: &str, fi: &FiCurve, overlay: &[(f64, f64)]) -> Result<()> {
@@ -289,7 +293,7 @@ fn summary(
     let mut md = format!("# f-I curves of `{name}`\n\n");
     let _ = writeln!(
         md,
-        "{n} currents from {} to {} uA/cm^2, {runs} runs of {} ms (dt {} ms, exponential Euler on the batch kernel, {:.2e} neuron-steps plus the bisections) in {seconds:.2} s; rates counted over the last {} ms, spikes at {} mV.\n",
+        "{n} currents from {} to {} uA/cm^2, {runs} runs of {} ms (dt {} ms, exponential Euler on the batch kernel, {:.2e} neuron-steps plus the bisections; identical runs done once) in {seconds:.2} s including the bifurcation diagram for the overlay, run alongside; rates counted over the last {} ms, spikes at {} mV.\n",
         a.from, a.to, a.t_max, a.dt, steps, fi.window_ms, threshold
     );
     let _ = writeln!(
@@ -319,7 +323,7 @@ fn summary(
         );
     }
     if !overlay.is_empty() {
-        // Largest relative difference between the down-branch rate and the cycle frequency.
+        // Largest relative difference between the down-branch ISI rate and the cycle frequency.
         let mut worst = (0.0f64, f64::NAN);
         for p in fi
             .points
@@ -327,8 +331,7 @@ fn summary(
             .filter(|p| p.direction == Direction::Down && p.summary.n_spikes >= 10)
         {
             if let Some(f) = cycle_freq(overlay, p.current) {
-                let r = p.summary.rate_hz(fi.window_ms);
-                let d = (r - f).abs() / f;
+                let d = (p.summary.isi_rate_hz() - f).abs() / f;
                 if d > worst.0 {
                     worst = (d, p.current);
                 }
@@ -336,11 +339,21 @@ fn summary(
         }
         let _ = writeln!(
             md,
-            "\nAgainst the stable cycle branch of the bifurcation diagram: the down-branch spike rate differs from the cycle frequency by at most {:.2}% (at {} uA/cm^2; spike counting in a {} ms window resolves {:.2} Hz).",
+            "\nAgainst the stable cycle branch of the bifurcation diagram: the down-branch firing rate (1000 / mean ISI) differs from the cycle frequency by at most {:.3}% (at {} uA/cm^2).",
             worst.0 * 100.0,
             worst.1,
-            fi.window_ms,
-            1000.0 / fi.window_ms
+        );
+    }
+    if let Some(acc) = &fi.accuracy {
+        let _ = writeln!(
+            md,
+            "\nIntegrator error: {} firing points re-run at dt/2 = {} ms give ISI rates within {:.3}% (largest at {} uA/cm^2) and spike counts within {}; for a first-order method that puts the rates at dt within about {:.2}% of converged (Richardson).",
+            acc.sample,
+            a.dt / 2.0,
+            acc.max_rate_diff_pct,
+            acc.at_current,
+            acc.max_count_diff,
+            acc.est_error_pct
         );
     }
     for note in &fi.notes {

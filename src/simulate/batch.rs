@@ -78,6 +78,12 @@ impl NeuronSummary {
         (mean, var.sqrt() / mean)
     }
 
+    /// Firing rate from the mean interspike interval (Hz): continuous in the current, unlike
+    /// the spike count over a window; NaN below two counted spikes.
+    pub fn isi_rate_hz(&self) -> f64 {
+        1000.0 / self.isi_mean_cv().0
+    }
+
     /// Frequency of the voltage maxima (Hz): the oscillation frequency even when the peaks
     /// stay below the spike threshold; NaN for fewer than 3 maxima or a swing under 1 mV.
     pub fn oscillation_hz(&self) -> f64 {
@@ -88,34 +94,42 @@ impl NeuronSummary {
     }
 }
 
-/// One current: maximal conductance, reversal potential, (gate, power) factors.
-type FlatCurrent = (f64, f64, Vec<(usize, i32)>);
+type L = [f64; LANES];
 
-/// The model's data flattened for the kernel.
+/// One current in a lane block: maximal conductance and reversal potential per lane, (gate,
+/// power) factors.
+type FlatCurrent = (L, L, Vec<(usize, i32)>);
+
+/// The model's data flattened for one lane block. Every parameter the equations read (the
+/// conductances, reversal potentials, C_m and phi) is per lane, so a sweep over any of them
+/// fills blocks as densely as a sweep over the current.
 struct Flat {
     gates: Vec<Kinetics>,
     currents: Vec<FlatCurrent>,
-    c_m: f64,
-    phi: f64,
+    inv_c: L,
+    phi: L,
 }
 
 impl Flat {
-    fn new(m: &ConductanceModel) -> Flat {
-        let p = m.params.values();
+    fn new(m: &ConductanceModel, p: &[&[f64]; LANES]) -> Flat {
         Flat {
             gates: m.gates.iter().map(|g| g.kinetics).collect(),
             currents: m
                 .currents
                 .iter()
-                .map(|c| (p[c.g], p[c.e], c.gates.clone()))
+                .map(|c| {
+                    (
+                        std::array::from_fn(|l| p[l][c.g]),
+                        std::array::from_fn(|l| p[l][c.e]),
+                        c.gates.clone(),
+                    )
+                })
                 .collect(),
-            c_m: p[m.c_m],
-            phi: p[m.phi],
+            inv_c: std::array::from_fn(|l| 1.0 / p[l][m.c_m]),
+            phi: std::array::from_fn(|l| p[l][m.phi]),
         }
     }
 }
-
-type L = [f64; LANES];
 
 /// A voltage maximum must rise by more than this in its last step (mV): a neuron at rest
 /// wobbles by rounding (1e-14 mV) and would otherwise count a "maximum" every other step.
@@ -244,7 +258,8 @@ fn run_block(
         ..NeuronSummary::default()
     }; LANES];
     let (dt, th) = (s.dt, s.threshold_mv);
-    let inv_c = 1.0 / flat.c_m;
+    let inv_c = flat.inv_c;
+    let phi = flat.phi;
     let mut v_prev: L = v;
     let mut vmin: L = [f64::INFINITY; LANES];
     let mut vmax: L = [f64::NEG_INFINITY; LANES];
@@ -279,7 +294,7 @@ fn run_block(
         let mut g_tot: L = [0.0; LANES];
         let mut i_ion: L = [0.0; LANES];
         for (gmax, erev, gates) in &flat.currents {
-            let mut gc: L = [*gmax; LANES];
+            let mut gc: L = *gmax;
             for &(gi, pw) in gates {
                 let xg = x[gi];
                 for _ in 0..pw {
@@ -290,12 +305,12 @@ fn run_block(
             }
             for l in 0..LANES {
                 g_tot[l] += gc[l];
-                i_ion[l] += gc[l] * (v[l] - erev);
+                i_ion[l] += gc[l] * (v[l] - erev[l]);
             }
         }
         // V: exponential Euler of its linear part, phi1(z) = (e^z - 1)/z.
         for l in 0..LANES {
-            tmp[l] = -g_tot[l] * inv_c * dt;
+            tmp[l] = -g_tot[l] * inv_c[l] * dt;
         }
         exp_lanes(&tmp, &mut e);
         let mut v_new: L = [0.0; LANES];
@@ -306,7 +321,7 @@ fn run_block(
             } else {
                 (e[l] - 1.0) / z
             };
-            v_new[l] = v[l] + dt * phi1 * (current[l] - i_ion[l]) * inv_c;
+            v_new[l] = v[l] + dt * phi1 * (current[l] - i_ion[l]) * inv_c[l];
         }
         // Gates relax towards x_inf(V_old) with rate (alpha + beta) * phi.
         // (Local copies of the lane arrays: the compiler cannot prove the heap rows do not
@@ -316,7 +331,7 @@ fn run_block(
             let mut sg: L = [0.0; LANES];
             for l in 0..LANES {
                 sg[l] = a[l] + b[l];
-                tmp[l] = -dt * flat.phi * sg[l];
+                tmp[l] = -dt * phi[l] * sg[l];
             }
             exp_lanes(&tmp, &mut e);
             for l in 0..LANES {
@@ -396,6 +411,19 @@ pub fn run_batch(
     starts: &[Vec<f64>],
     s: &BatchSettings,
 ) -> Result<Vec<NeuronSummary>, SimError> {
+    run_batch_params(model, &[model.params.values()], currents, starts, s)
+}
+
+/// [`run_batch`] with each neuron's own parameter values (`params[k]`, in the model's
+/// [`crate::model::params::ParamSet`] order; or `params[0]` for all): a parameter sweep.
+/// The values are used as given; check them against the parameters' ranges first.
+pub fn run_batch_params(
+    model: &ConductanceModel,
+    params: &[Vec<f64>],
+    currents: &[f64],
+    starts: &[Vec<f64>],
+    s: &BatchSettings,
+) -> Result<Vec<NeuronSummary>, SimError> {
     if !(s.dt.is_finite() && s.dt > 0.0 && s.t_max.is_finite() && s.dt <= s.t_max) {
         return Err(SimError::BadStep {
             dt: s.dt,
@@ -409,26 +437,39 @@ pub fn run_batch(
             allowed: format!("finite, >= 0 and < t_max = {} ms", s.t_max),
         });
     }
-    if starts.is_empty() || (starts.len() != 1 && starts.len() != currents.len()) {
-        return Err(SimError::Unsupported {
-            what: "start states".into(),
-            reason: format!(
-                "{} given for {} neurons (give 1 or one each)",
-                starts.len(),
-                currents.len()
-            ),
-        });
-    }
+    let per_neuron = |what: &str, n: usize| -> Result<(), SimError> {
+        if n == 0 || (n != 1 && n != currents.len()) {
+            return Err(SimError::Unsupported {
+                what: what.into(),
+                reason: format!(
+                    "{n} given for {} neurons (give 1 or one each)",
+                    currents.len()
+                ),
+            });
+        }
+        Ok(())
+    };
+    per_neuron("start states", starts.len())?;
+    per_neuron("parameter sets", params.len())?;
     if let Some(bad) = starts.iter().find(|y| y.len() != model.dim()) {
         return Err(SimError::Unsupported {
             what: "start state".into(),
             reason: format!("has {} values, the model has {}", bad.len(), model.dim()),
         });
     }
-    let flat = Flat::new(model);
+    if let Some(bad) = params.iter().find(|p| p.len() != model.params.len()) {
+        return Err(SimError::Unsupported {
+            what: "parameter set".into(),
+            reason: format!(
+                "has {} values, the model has {}",
+                bad.len(),
+                model.params.len()
+            ),
+        });
+    }
     let steps = (s.t_max / s.dt).round() as usize;
-    // Blocks of LANES neurons, each lane with its own current and start; the last block is
-    // padded by repeating its last neuron.
+    // Blocks of LANES neurons, each lane with its own current, start and parameters; the last
+    // block is padded by repeating its last neuron.
     let blocks: Vec<usize> = (0..currents.len().div_ceil(LANES)).collect();
     let out: Vec<Vec<NeuronSummary>> = blocks
         .par_iter()
@@ -437,17 +478,22 @@ pub fn run_batch(
             let hi = (lo + LANES).min(currents.len());
             let k = |l: usize| (lo + l).min(hi - 1);
             let cur: L = std::array::from_fn(|l| currents[k(l)]);
-            let y0: [&[f64]; LANES] = std::array::from_fn(|l| {
-                if starts.len() == 1 {
-                    starts[0].as_slice()
-                } else {
-                    starts[k(l)].as_slice()
-                }
-            });
-            run_block(&flat, s, &cur, &y0, steps)[..hi - lo].to_vec()
+            let flat = Flat::new(model, &lanes_of(params, k));
+            run_block(&flat, s, &cur, &lanes_of(starts, k), steps)[..hi - lo].to_vec()
         })
         .collect();
     Ok(out.into_iter().flatten().collect())
+}
+
+/// Each lane's row of `v` (the one row for all if `v` has one).
+fn lanes_of(v: &[Vec<f64>], k: impl Fn(usize) -> usize) -> [&[f64]; LANES] {
+    std::array::from_fn(|l| {
+        if v.len() == 1 {
+            v[0].as_slice()
+        } else {
+            v[k(l)].as_slice()
+        }
+    })
 }
 
 #[cfg(test)]
