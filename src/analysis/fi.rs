@@ -18,6 +18,7 @@
 //! widest split that still fits in that time needs the fewest rounds (6 brackets on 2 cores:
 //! 5 probes each, 5 rounds to 1e-4 from 0.5 uA/cm^2, against 12 block-times for 16 probes).
 
+use super::accuracy::{Accuracy, Probe, half_step};
 use super::rest::resting_state;
 use crate::error::{Error, SimError};
 use crate::model::ConductanceModel;
@@ -80,24 +81,6 @@ pub struct FiCurve {
     /// The integrator error, from a sample re-run at dt/2.
     pub accuracy: Option<Accuracy>,
     pub notes: Vec<String>,
-}
-
-/// Integrator error of a sweep, estimated by re-running a sample of its firing points at
-/// half the time step (exponential Euler is first order, so the dt/2 run halves the error
-/// and the difference estimates the error of the dt run itself).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Accuracy {
-    /// Points re-run (firing points spread over the grid, at most one lane block).
-    pub sample: usize,
-    /// Largest relative difference of the ISI rate (1000 / mean ISI) between dt and dt/2 (%).
-    pub max_rate_diff_pct: f64,
-    /// The error of the dt run against the converged rate that this implies (%): twice the
-    /// difference, by Richardson extrapolation for a first-order method (exponential Euler).
-    pub est_error_pct: f64,
-    /// Where it occurs (uA/cm^2).
-    pub at_current: f64,
-    /// Largest difference in the spike count.
-    pub max_count_diff: u32,
 }
 
 /// Repetitive firing: at least two spikes in the counting window.
@@ -332,49 +315,28 @@ pub fn fi_curve(
     })
 }
 
-/// Re-runs up to [`LANES`] firing points (at least 10 spikes, spread evenly over the list) at
-/// dt/2 and compares their ISI rates and spike counts; `None` when nothing fires.
+/// The dt/2 check ([`super::accuracy`]) on a sample of the firing points.
 fn accuracy(
     model: &ConductanceModel,
     points: &[FiPoint],
     settings: &BatchSettings,
     start: impl Fn(&FiPoint) -> Result<Vec<f64>, Error>,
 ) -> Result<Option<Accuracy>, Error> {
-    let firing: Vec<&FiPoint> = points.iter().filter(|p| p.summary.n_spikes >= 10).collect();
-    if firing.is_empty() {
-        return Ok(None);
-    }
-    let n = firing.len().min(LANES);
-    let sample: Vec<&FiPoint> = (0..n).map(|k| firing[k * firing.len() / n]).collect();
-    let currents: Vec<f64> = sample.iter().map(|p| p.current).collect();
-    let starts = sample
-        .iter()
-        .map(|p| start(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let fine = BatchSettings {
-        dt: settings.dt / 2.0,
-        ..*settings
-    };
-    let r = run_batch(model, &currents, &starts, &fine)?;
-    let mut acc = Accuracy {
-        sample: n,
-        max_rate_diff_pct: 0.0,
-        est_error_pct: 0.0,
-        at_current: f64::NAN,
-        max_count_diff: 0,
-    };
-    for (p, f) in sample.iter().zip(&r) {
-        let d = (p.summary.isi_rate_hz() - f.isi_rate_hz()).abs() / f.isi_rate_hz() * 100.0;
-        if d > acc.max_rate_diff_pct || acc.at_current.is_nan() {
-            acc.max_rate_diff_pct = d;
-            acc.at_current = p.current;
-        }
-        acc.max_count_diff = acc
-            .max_count_diff
-            .max(p.summary.n_spikes.abs_diff(f.n_spikes));
-    }
-    acc.est_error_pct = 2.0 * acc.max_rate_diff_pct;
-    Ok(Some(acc))
+    let counts: Vec<u32> = points.iter().map(|p| p.summary.n_spikes).collect();
+    let params = model.params.values();
+    let probes = super::accuracy::sample(&counts)
+        .into_iter()
+        .map(|k| {
+            let p = &points[k];
+            Ok(Probe {
+                params: params.clone(),
+                current: p.current,
+                start: start(p)?,
+                at_dt: p.summary,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    half_step(model, &probes, settings)
 }
 
 /// [`run_batch`] with each distinct (current, start) problem run once: the same initial-value

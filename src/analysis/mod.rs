@@ -1,5 +1,6 @@
 //! Analyses: pure functions from traces, spikes and models to typed results (no I/O here).
 
+pub mod accuracy;
 pub mod centre;
 pub mod eigen;
 pub mod fi;
@@ -11,5 +12,6 @@ pub mod rate;
 pub mod rest;
 pub mod spike_stats;
 pub mod spikes;
+pub mod sweep;
 pub mod timing;
 pub mod windows;

@@ -12,6 +12,7 @@ pub mod report;
 pub mod rest;
 pub mod simulate;
 pub mod stats;
+pub mod sweep;
 pub mod windows;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,11 @@ pub enum Command {
     Bifurcation2(Box<bifurcation2::Bifurcation2Args>),
     /// f-I curves from rest, up and down starts, rheobase, onset and offset of firing.
     Fi(Box<fi::FiArgs>),
+    /// Firing over a grid of one or two model parameters and the current (a rate map);
+    /// `--shard K/N` runs one part of it.
+    Sweep(Box<sweep::SweepArgs>),
+    /// Join the shards of a sharded sweep into grid.parquet, grid.png and summary.md.
+    Merge(sweep::MergeArgs),
     /// The full default report of a model: simulation, rest states, gating, phase plane,
     /// maximum rate, windows and spike statistics, indexed in OUT/summary.md.
     Report(report::ReportArgs),
@@ -71,5 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bifurcation(a) => bifurcation::run(*a),
         Command::Fi(a) => fi::run(*a),
         Command::Bifurcation2(a) => bifurcation2::run(*a),
+        Command::Sweep(a) => sweep::run(*a),
+        Command::Merge(a) => sweep::merge(a),
     }
 }

@@ -45,7 +45,28 @@ impl Param {
         format!("{open}{}, {}] {}", self.min, self.max, self.unit)
     }
 
-    fn check(&self, value: f64) -> Result<(), ModelError> {
+    /// A table column name carrying the unit: `g_k` in mS/cm^2 is `g_k_ms_cm2`; a
+    /// dimensionless parameter keeps its name.
+    pub fn column_name(&self) -> String {
+        let unit: String = self
+            .unit
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                '/' => Some('_'),
+                c if c.is_ascii_alphanumeric() => Some(c),
+                _ => None,
+            })
+            .collect();
+        if unit.is_empty() || unit == "1" {
+            self.name.clone()
+        } else {
+            format!("{}_{unit}", self.name)
+        }
+    }
+
+    /// Check `value` against the allowed range (the error names the parameter and the range).
+    pub fn check(&self, value: f64) -> Result<(), ModelError> {
         let below = if self.min_exclusive {
             value <= self.min
         } else {

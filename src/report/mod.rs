@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod bifurcation;
 pub mod figure;
+pub mod heatmap;
 pub mod rest;
 pub mod simulation;
 pub mod spike_trains;

@@ -96,17 +96,59 @@ impl Table {
     /// Write `DIR/<name>.parquet` atomically (snappy compression); returns the path.
     pub fn write_parquet(&self, dir: &Path) -> Result<PathBuf, ReportError> {
         let path = dir.join(format!("{}.parquet", self.name));
-        let mut df = self.to_frame()?;
-        write_atomic(&path, |tmp| -> Result<(), String> {
-            let file = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
-            ParquetWriter::new(file)
-                .with_compression(ParquetCompression::Snappy)
-                .finish(&mut df)
-                .map_err(|e| e.to_string())?;
-            Ok(())
-        })?;
+        write_frame(&path, &mut self.to_frame()?)?;
         Ok(path)
     }
+}
+
+/// Write a frame as Parquet (snappy) atomically.
+fn write_frame(path: &Path, df: &mut DataFrame) -> Result<(), ReportError> {
+    write_atomic(path, |tmp| -> Result<(), String> {
+        let file = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Snappy)
+            .finish(df)
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+/// Concatenate Parquet files with the same columns into `out` (atomically), rows sorted by
+/// the column `sort_by`: merging the partitions of a sharded run.
+pub fn concat_parquet(inputs: &[PathBuf], out: &Path, sort_by: &str) -> Result<usize, ReportError> {
+    let mut all: Option<DataFrame> = None;
+    for path in inputs {
+        let err = |reason: String| ReportError::Io {
+            path: path.display().to_string(),
+            reason,
+        };
+        let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+        let df = ParquetReader::new(file)
+            .finish()
+            .map_err(|e| err(e.to_string()))?;
+        match &mut all {
+            None => all = Some(df),
+            Some(a) => {
+                a.vstack_mut(&df).map_err(|e| {
+                    err(format!("columns differ from {}: {e}", inputs[0].display()))
+                })?;
+            }
+        }
+    }
+    let Some(all) = all else {
+        return Err(ReportError::Io {
+            path: out.display().to_string(),
+            reason: "nothing to merge".into(),
+        });
+    };
+    let mut df = all
+        .sort([sort_by], SortMultipleOptions::default())
+        .map_err(|e| ReportError::Io {
+            path: out.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    write_frame(out, &mut df)?;
+    Ok(df.height())
 }
 
 /// Read named f64 columns of a Parquet file (integer columns are converted).

@@ -1,0 +1,319 @@
+//! Parameter grids: the firing of a model over a grid of model parameters (any number of
+//! axes; the CLI takes one or two) and the injected current, on the batch kernel.
+//!
+//! Each grid point is a step from the resting state at 0 uA/cm^2 *of its own parameter set*
+//! (an experiment's protocol: change the parameter, let the cell settle, inject). A parameter
+//! set without a stable equilibrium at 0 starts on its lowest equilibrium (it fires from
+//! there), and without any equilibrium from every gate at steady state at the bottom of the
+//! model's voltage search range; [`SweepPoint::rest_start`] says which.
+//!
+//! Points are numbered row-major with the current fastest, so a grid splits into
+//! deterministic contiguous [`Shard`]s: every point costs the same (fixed-step kernel), so
+//! equal counts are equal work, and a point's result does not depend on its neighbours in a
+//! lane block, so shards merged equal the whole run bit for bit.
+
+use super::accuracy::{Accuracy, Probe, half_step, sample};
+use super::rest::{equilibria, resting_state};
+use crate::error::{Error, SimError};
+use crate::model::ConductanceModel;
+use crate::simulate::batch::{BatchSettings, NeuronSummary, run_batch_params};
+use rayon::prelude::*;
+use std::ops::Range;
+
+/// One parameter axis of a grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// A parameter name of the model.
+    pub name: String,
+    pub values: Vec<f64>,
+}
+
+/// The grid: parameter axes (first slowest) and currents (fastest).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    pub axes: Vec<Axis>,
+    /// uA/cm^2.
+    pub currents: Vec<f64>,
+}
+
+impl Grid {
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.axes.iter().map(|a| a.values.len()).product::<usize>() * self.currents.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The axis values and the current of point `k`.
+    pub fn point(&self, k: usize) -> (Vec<f64>, f64) {
+        let nc = self.currents.len();
+        let mut combo = k / nc;
+        let mut values = vec![0.0; self.axes.len()];
+        for (a, axis) in self.axes.iter().enumerate().rev() {
+            let n = axis.values.len();
+            values[a] = axis.values[combo % n];
+            combo /= n;
+        }
+        (values, self.currents[k % nc])
+    }
+
+    /// Check the axes against `model`: known, distinct parameters, non-empty, every value in
+    /// its parameter's range; finite currents.
+    pub fn check(&self, model: &ConductanceModel) -> Result<(), Error> {
+        if self.currents.is_empty() || self.currents.iter().any(|i| !i.is_finite()) {
+            return Err(SimError::BadSetting {
+                what: "currents".into(),
+                value: self.currents.len() as f64,
+                allowed: "one or more finite currents (uA/cm^2)".into(),
+            }
+            .into());
+        }
+        for (k, axis) in self.axes.iter().enumerate() {
+            let p = model.params.param(model.params.require(&axis.name)?);
+            if self.axes[..k].iter().any(|a| a.name == axis.name) {
+                return Err(SimError::BadSetting {
+                    what: format!("parameter axis {}", axis.name),
+                    value: k as f64,
+                    allowed: "each parameter once".into(),
+                }
+                .into());
+            }
+            if axis.values.is_empty() {
+                return Err(SimError::BadSetting {
+                    what: format!("parameter axis {}", axis.name),
+                    value: 0.0,
+                    allowed: "at least one value".into(),
+                }
+                .into());
+            }
+            for &v in &axis.values {
+                p.check(v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A deterministic part `index` (0-based) of `count` of a grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// `K/N` with 1 <= K <= N (1-based, as a Slurm array task id).
+    pub fn parse(text: &str) -> Option<Shard> {
+        let (k, n) = text.split_once('/')?;
+        let (k, n): (usize, usize) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
+        (n >= 1 && (1..=n).contains(&k)).then_some(Shard {
+            index: k - 1,
+            count: n,
+        })
+    }
+
+    /// The points of a grid of `total` this shard runs.
+    pub fn range(&self, total: usize) -> Range<usize> {
+        self.index * total / self.count..(self.index + 1) * total / self.count
+    }
+}
+
+/// One grid point's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepPoint {
+    /// Its number in the whole grid.
+    pub index: usize,
+    /// Axis values, in the grid's axis order.
+    pub values: Vec<f64>,
+    pub current: f64,
+    /// Started from a stable resting state (else see the module docs).
+    pub rest_start: bool,
+    pub summary: NeuronSummary,
+}
+
+/// Run the points `range` of `grid` (all cores).
+pub fn sweep(
+    model: &ConductanceModel,
+    grid: &Grid,
+    settings: &BatchSettings,
+    range: Range<usize>,
+) -> Result<Vec<SweepPoint>, Error> {
+    grid.check(model)?;
+    let range = range.start.min(grid.len())..range.end.min(grid.len());
+    if range.is_empty() {
+        return Ok(vec![]);
+    }
+    let nc = grid.currents.len();
+    // Each parameter set in the range once: its values and its start state.
+    let combos: Vec<usize> = (range.start / nc..=(range.end - 1) / nc).collect();
+    let setups = combos
+        .par_iter()
+        .map(|&c| setup(model, grid, c * nc))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let first = combos[0];
+    let of = |k: usize| &setups[k / nc - first];
+    let params: Vec<Vec<f64>> = range.clone().map(|k| of(k).0.clone()).collect();
+    let starts: Vec<Vec<f64>> = range.clone().map(|k| of(k).1.clone()).collect();
+    let currents: Vec<f64> = range.clone().map(|k| grid.point(k).1).collect();
+    let runs = run_batch_params(model, &params, &currents, &starts, settings)?;
+    Ok(range
+        .zip(runs)
+        .map(|(k, summary)| {
+            let (values, current) = grid.point(k);
+            SweepPoint {
+                index: k,
+                values,
+                current,
+                rest_start: of(k).2,
+                summary,
+            }
+        })
+        .collect())
+}
+
+/// The dt/2 check ([`super::accuracy`]) of a sweep's result, from the grid points `index`
+/// with their spike counts and mean ISIs at dt (as a merged table holds them): a sample of
+/// the firing points is re-run at dt/2 from the same starts.
+pub fn sweep_accuracy(
+    model: &ConductanceModel,
+    grid: &Grid,
+    settings: &BatchSettings,
+    index: &[usize],
+    n_spikes: &[u32],
+    isi_mean_ms: &[f64],
+) -> Result<Option<Accuracy>, Error> {
+    let probes = sample(n_spikes)
+        .into_iter()
+        .map(|j| {
+            let (params, start, _) = setup(model, grid, index[j])?;
+            // The kernel's ISI sums, rebuilt from the mean so `isi_rate_hz` reads the same.
+            let n = n_spikes[j];
+            let at_dt = NeuronSummary {
+                n_spikes: n,
+                isi_sum: isi_mean_ms[j] * (n.max(1) - 1) as f64,
+                ..NeuronSummary::default()
+            };
+            Ok(Probe {
+                params,
+                current: grid.point(index[j]).1,
+                start,
+                at_dt,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    half_step(model, &probes, settings)
+}
+
+/// The full parameter vector, start state and whether it is a stable rest, for the parameter
+/// set of grid point `k`.
+fn setup(
+    model: &ConductanceModel,
+    grid: &Grid,
+    k: usize,
+) -> Result<(Vec<f64>, Vec<f64>, bool), Error> {
+    let (values, _) = grid.point(k);
+    let mut m = model.clone();
+    for (axis, v) in grid.axes.iter().zip(values) {
+        m.params.set(&axis.name, v)?;
+    }
+    let (start, rest) = match resting_state(&m, 0.0)? {
+        Some(e) => (e.state, true),
+        None => match equilibria(&m, 0.0)?.into_iter().next() {
+            Some(e) => (e.state, false),
+            None => (m.state_at_v(m.v_search_mv.0), false),
+        },
+    };
+    Ok((m.params.values(), start, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::builtin;
+    use crate::simulate::batch::run_batch;
+
+    fn grid() -> Grid {
+        Grid {
+            axes: vec![Axis {
+                name: "g_k".into(),
+                values: vec![30.0, 36.0, 42.0],
+            }],
+            currents: vec![0.0, 10.0, 20.0, 30.0, 40.0],
+        }
+    }
+
+    #[test]
+    fn points_are_row_major_with_the_current_fastest() {
+        let g = grid();
+        assert_eq!(g.len(), 15);
+        assert_eq!(g.point(0), (vec![30.0], 0.0));
+        assert_eq!(g.point(7), (vec![36.0], 20.0));
+        assert_eq!(g.point(14), (vec![42.0], 40.0));
+    }
+
+    #[test]
+    fn shards_cover_the_grid_once() {
+        for total in [0, 1, 7, 15, 1000] {
+            for n in 1..=6 {
+                let mut covered = vec![];
+                for k in 1..=n {
+                    covered.extend(Shard::parse(&format!("{k}/{n}")).unwrap().range(total));
+                }
+                assert_eq!(covered, (0..total).collect::<Vec<_>>());
+            }
+        }
+        assert!(Shard::parse("0/4").is_none());
+        assert!(Shard::parse("5/4").is_none());
+        assert!(Shard::parse("a/4").is_none());
+    }
+
+    /// Per-lane parameters give what a model with that parameter gives on its own.
+    #[test]
+    fn each_point_equals_a_run_of_its_own_model() {
+        let m = builtin::hh();
+        let s = BatchSettings {
+            t_max: 100.0,
+            dt: 0.01,
+            transient: 20.0,
+            threshold_mv: 0.0,
+        };
+        let g = grid();
+        let pts = sweep(&m, &g, &s, 0..g.len()).unwrap();
+        for p in &pts {
+            let mut mk = m.clone();
+            mk.params.set("g_k", p.values[0]).unwrap();
+            let rest = resting_state(&mk, 0.0).unwrap().unwrap().state;
+            let own = run_batch(&mk, &[p.current], &[rest], &s).unwrap()[0];
+            // Debug text compares every field exactly, NaN included.
+            assert_eq!(
+                format!("{own:?}"),
+                format!("{:?}", p.summary),
+                "g_k {} I {}",
+                p.values[0],
+                p.current
+            );
+            assert!(p.rest_start);
+        }
+        // g_k matters: at 10 uA/cm^2 the three g_k values fire at different rates.
+        let n: Vec<u32> = pts
+            .iter()
+            .filter(|p| p.current == 10.0)
+            .map(|p| p.summary.n_spikes)
+            .collect();
+        assert!(n[0] != n[1] || n[1] != n[2], "{n:?}");
+    }
+
+    #[test]
+    fn bad_axes_are_refused_by_name() {
+        let m = builtin::hh();
+        let mut g = grid();
+        g.axes[0].name = "g_q".into();
+        assert!(g.check(&m).unwrap_err().to_string().contains("g_q"));
+        let mut g = grid();
+        g.axes[0].values.push(-1.0);
+        let e = g.check(&m).unwrap_err().to_string();
+        assert!(e.contains("g_k") && e.contains("-1"), "{e}");
+    }
+}

@@ -1,0 +1,130 @@
+//! `excitable sweep` end to end: a grid over g_K and the current, run whole and in 4 shards
+//! (in a shuffled order, one run twice), merged: the merged table equals the whole run exactly.
+
+use excitable::report::table::{column_names, read_f64_columns};
+use std::path::Path;
+use std::process::Command;
+
+fn excitable(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_excitable"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+const GRID: [&str; 10] = [
+    "--param",
+    "g_k=30:42:3",
+    "--param",
+    "g_na=100,120",
+    "--current",
+    "0:20:2.5",
+    "--t-max",
+    "150",
+    "--transient",
+    "50",
+];
+
+fn sweep(out: &Path, extra: &[&str]) -> (bool, String, String) {
+    let mut args = vec!["sweep", "--out", out.to_str().unwrap()];
+    args.extend(GRID);
+    args.extend(extra);
+    excitable(&args)
+}
+
+/// Every column of a grid table, as bits (NaN-exact).
+fn bits(path: &Path) -> Vec<(String, Vec<u64>)> {
+    let names = column_names(path).unwrap();
+    let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+    let cols = read_f64_columns(path, &refs).unwrap();
+    names
+        .into_iter()
+        .zip(cols)
+        .map(|(n, c)| (n, c.iter().map(|x| x.to_bits()).collect()))
+        .collect()
+}
+
+#[test]
+fn four_shards_merged_equal_the_whole_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole");
+    let (ok, stdout, stderr) = sweep(&whole, &[]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("90 points"), "{stdout}");
+    for f in ["grid.parquet", "grid.png", "summary.md"] {
+        assert!(whole.join(f).exists(), "{f}");
+    }
+    let sharded = dir.path().join("sharded");
+    for k in ["3/4", "1/4", "4/4"] {
+        let (ok, _, stderr) = sweep(&sharded, &["--shard", k]);
+        assert!(ok, "{stderr}");
+    }
+    // Merging with a shard missing names it.
+    let (ok, _, stderr) = excitable(&["merge", sharded.to_str().unwrap()]);
+    assert!(
+        !ok && stderr.contains("shards 2 of 4 are missing"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = sweep(&sharded, &["--shard", "2/4"]);
+    assert!(ok, "{stderr}");
+    // A rerun skips a finished shard.
+    let (ok, stdout, _) = sweep(&sharded, &["--shard", "2/4"]);
+    assert!(ok && stdout.contains("skipped"), "{stdout}");
+    // A different sweep into the same directory is refused.
+    let mut args = vec!["sweep", "--out", sharded.to_str().unwrap()];
+    args.extend(["--param", "g_k=30:42:4", "--shard", "1/4"]);
+    let (ok, _, stderr) = excitable(&args);
+    assert!(!ok && stderr.contains("different sweep"), "{stderr}");
+    let (ok, stdout, stderr) = excitable(&["merge", sharded.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("Merged from 4 shards"), "{stdout}");
+    let a = bits(&whole.join("grid.parquet"));
+    let b = bits(&sharded.join("grid.parquet"));
+    assert_eq!(
+        a.len(),
+        13,
+        "{:?}",
+        a.iter().map(|c| &c.0).collect::<Vec<_>>()
+    );
+    assert_eq!(a, b);
+    // The grid is the product of the axes, current fastest.
+    let cols = read_f64_columns(
+        &whole.join("grid.parquet"),
+        &["point", "g_k_ms_cm2", "g_na_ms_cm2", "i_ua_cm2"],
+    )
+    .unwrap();
+    assert_eq!(cols[0].len(), 5 * 2 * 9);
+    assert_eq!((cols[1][9], cols[2][9], cols[3][9]), (30.0, 120.0, 0.0));
+    assert_eq!((cols[1][89], cols[2][89], cols[3][89]), (42.0, 120.0, 20.0));
+}
+
+#[test]
+fn bad_sweeps_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bad");
+    let o = out.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["--param", "g_q=1:2:1"], "g_q"),
+        (vec!["--param", "g_k=-5:2:1"], "g_k"),
+        (vec!["--param", "g_k"], "NAME=VALUES"),
+        (vec!["--param", "g_k=1,2", "--shard", "5/4"], "--shard"),
+        (
+            vec![
+                "--param", "g_k=1,2", "--param", "g_na=1", "--param", "c_m=1",
+            ],
+            "one or two",
+        ),
+        (vec!["--param", "g_k=30", "--dt", "0"], "dt"),
+    ] {
+        let mut a = vec!["sweep", "--out", o];
+        a.extend(args);
+        let (ok, _, stderr) = excitable(&a);
+        assert!(!ok && stderr.contains(needle), "{a:?}: {stderr}");
+        assert!(!out.join("grid.parquet").exists());
+    }
+}
