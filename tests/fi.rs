@@ -153,3 +153,59 @@ fn hh_rates_are_within_one_percent_of_a_converged_reference() {
     assert!(reference.iter().filter(|r| r[1] >= 2.0).count() >= 20);
     eprintln!("largest rate difference: {:.3}%", worst * 100.0);
 }
+
+/// LIF through `fi` (the general path): rheobase and onset equal the closed form
+/// (v_th - v_rest) / r_m to the bisection tolerance, and every rate equals the closed form
+/// 1 / (t_ref + tau ln((V_inf - v_reset) / (V_inf - v_th))) to 1e-9 (the flow and threshold
+/// times are exact), also with non-default parameters.
+#[test]
+fn lif_rheobase_onset_and_rates_equal_the_closed_form() {
+    use excitable::analysis::fi::fi_curve_general;
+    use excitable::model::Model;
+    for set in [vec![], vec![("r_m", 2.5), ("v_th", 15.0), ("t_ref", 2.0)]] {
+        let mut m = Model::builtin("lif").unwrap();
+        for (k, v) in &set {
+            m.set(k, *v).unwrap();
+        }
+        let Model::Lif(lif) = &m else { unreachable!() };
+        let v = lif.values();
+        let currents: Vec<f64> = (0..=60).map(|k| k as f64 * 0.2).collect();
+        let s = BatchSettings {
+            t_max: 1200.0,
+            dt: 0.01,
+            transient: 200.0,
+            threshold_mv: v.v_th,
+        };
+        let tol = 1e-6;
+        let fi = fi_curve_general(&m, &currents, &[Direction::Rest], &s, tol).unwrap();
+        let exact = v.rheobase();
+        assert!(
+            (fi.rheobase - exact).abs() <= tol,
+            "{} vs {exact}",
+            fi.rheobase
+        );
+        assert!(
+            (fi.onsets[0].onset - exact).abs() <= tol,
+            "{} vs {exact}",
+            fi.onsets[0].onset
+        );
+        assert!(fi.onsets[0].offset.is_nan());
+        let mut compared = 0;
+        for p in &fi.points {
+            let r = v.rate_hz(p.current);
+            if p.summary.n_spikes >= 2 {
+                assert!(
+                    (p.summary.isi_rate_hz() - r).abs() < 1e-9 * r,
+                    "{}: {} vs {r}",
+                    p.current,
+                    p.summary.isi_rate_hz()
+                );
+                compared += 1;
+            } else {
+                // Silent points are below rheobase, or fire slower than 2 spikes a window.
+                assert!(r < 2.0 * 1000.0 / fi.window_ms, "{}: rate {r}", p.current);
+            }
+        }
+        assert!(compared >= 25, "{compared}");
+    }
+}

@@ -80,6 +80,8 @@ pub struct FiCurve {
     pub window_ms: f64,
     /// The integrator error, from a sample re-run at dt/2.
     pub accuracy: Option<Accuracy>,
+    /// What ran the neurons, for reports.
+    pub engine: &'static str,
     pub notes: Vec<String>,
 }
 
@@ -102,14 +104,7 @@ pub fn fi_curve(
     tol: f64,
     cycle_states: impl FnOnce() -> Vec<(f64, Vec<f64>)> + Send,
 ) -> Result<FiCurve, Error> {
-    if currents.is_empty() || currents.windows(2).any(|w| w[1] <= w[0]) {
-        return Err(SimError::BadSetting {
-            what: "currents".into(),
-            value: currents.len() as f64,
-            allowed: "a non-empty ascending grid".into(),
-        }
-        .into());
-    }
+    check_grid(currents)?;
     let rest0 = resting_state(model, 0.0)?
         .ok_or_else(|| SimError::Unsupported {
             what: "f-I curve".into(),
@@ -166,7 +161,110 @@ pub fn fi_curve(
             Direction::Up => stable.at(i).unwrap_or_else(|| on_cycle(i)),
         })
     };
+    let run = |c: &[f64], y: &[Vec<f64>]| run_unique(model, c, y, settings);
     let window_ms = settings.t_max - settings.transient;
+    let (points, onsets, rheobase) = analyse(
+        currents, directions, window_ms, tol, &run, &start_for, rest_runs, &mut notes,
+    )?;
+    let accuracy = accuracy(model, &points, settings, |p| {
+        start_for(p.direction, p.current)
+    })?;
+    Ok(FiCurve {
+        points,
+        rheobase,
+        onsets,
+        window_ms,
+        accuracy,
+        engine: "on the batch kernel",
+        notes,
+    })
+}
+
+/// The f-I analysis of a model the batch kernel cannot run (leaky integrate-and-fire, a
+/// hybrid model with reset): each current runs on the general simulator (exponential Euler,
+/// which for LIF is the exact flow with exact threshold times), in parallel over currents,
+/// with the same grid, brackets and multisection as [`fi_curve`]. Only `rest` starts: a model
+/// without bistability has the same curve from every start (`up`/`down` requests are noted).
+/// No dt/2 check: on LIF the method is exact.
+pub fn fi_curve_general(
+    model: &crate::model::Model,
+    currents: &[f64],
+    directions: &[Direction],
+    settings: &BatchSettings,
+    tol: f64,
+) -> Result<FiCurve, Error> {
+    use crate::simulate::{self, Method, Record, Settings};
+    use crate::stimulus::Stimulus;
+    use rayon::prelude::*;
+    check_grid(currents)?;
+    let rest0 = model.resting_state()?;
+    let s = Settings {
+        t_max: settings.t_max,
+        dt: settings.dt,
+        method: Method::ExpEuler,
+        record: Record::SpikesOnly,
+        threshold_mv: settings.threshold_mv,
+    };
+    let run = |c: &[f64], y: &[Vec<f64>]| -> Result<Vec<NeuronSummary>, Error> {
+        c.par_iter()
+            .zip(y)
+            .map(|(&i, y0)| {
+                let r = simulate::run(model, &Stimulus::constant(i), y0, &s)?;
+                let v = r.final_state.first().copied().unwrap_or(f64::NAN);
+                Ok(NeuronSummary::from_spikes(
+                    &r.spikes_ms,
+                    settings.transient,
+                    v,
+                ))
+            })
+            .collect()
+    };
+    let start_for = |_: Direction, _: f64| -> Result<Vec<f64>, Error> { Ok(rest0.clone()) };
+    let mut notes = vec![];
+    if directions.iter().any(|&d| d != Direction::Rest) {
+        notes.push(format!(
+            "`{}` runs on the general simulator, from rest only (up/down need the batch kernel and an equilibrium analysis)",
+            model.name()
+        ));
+    }
+    let rest_runs = run(currents, &vec![rest0.clone(); currents.len()])?;
+    let window_ms = settings.t_max - settings.transient;
+    let (points, onsets, rheobase) = analyse(
+        currents,
+        &[Direction::Rest],
+        window_ms,
+        tol,
+        &run,
+        &start_for,
+        rest_runs,
+        &mut notes,
+    )?;
+    Ok(FiCurve {
+        points,
+        rheobase,
+        onsets,
+        window_ms,
+        accuracy: None,
+        engine: "on the general simulator (for LIF the exact flow)",
+        notes,
+    })
+}
+
+/// Runs at every grid current for each direction, brackets of the rheobase and of each
+/// branch's onset and offset, refined by multisection: the method shared by every model kind.
+/// `run` simulates one neuron per (current, start); `rest_runs` are the `rest` runs already
+/// done over `currents`.
+#[allow(clippy::too_many_arguments)]
+fn analyse(
+    currents: &[f64],
+    directions: &[Direction],
+    window_ms: f64,
+    tol: f64,
+    run: &dyn Fn(&[f64], &[Vec<f64>]) -> Result<Vec<NeuronSummary>, Error>,
+    start_for: &dyn Fn(Direction, f64) -> Result<Vec<f64>, Error>,
+    rest_runs: Vec<NeuronSummary>,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<FiPoint>, Vec<Onsets>, f64), Error> {
     // `up` and `down` in one batch, so every core is busy; identical (current, start)
     // problems (both on the cycle) run once.
     let others: Vec<Direction> = directions
@@ -182,7 +280,11 @@ pub fn fi_curve(
             all_starts.push(start_for(d, i)?);
         }
     }
-    let other_runs = run_unique(model, &all_currents, &all_starts, settings)?;
+    let other_runs = if all_currents.is_empty() {
+        vec![]
+    } else {
+        run(&all_currents, &all_starts)?
+    };
     let runs_of = |d: Direction| -> Vec<NeuronSummary> {
         match others.iter().position(|&o| o == d) {
             None => rest_runs.clone(),
@@ -258,12 +360,12 @@ pub fn fi_curve(
                 let i = j.a + (j.b - j.a) * q as f64 / (m + 1) as f64;
                 probe.push(i);
                 starts.push(match j.target {
-                    Target::Rheobase => rest0.clone(),
+                    Target::Rheobase => start_for(Direction::Rest, i)?,
                     Target::Onset(d) | Target::Offset(d) => start_for(d, i)?,
                 });
             }
         }
-        let r = run_unique(model, &probe, &starts, settings)?;
+        let r = run(&probe, &starts)?;
         for (n, &k) in active.iter().enumerate() {
             let rs = &r[n * m..(n + 1) * m];
             let ps = &probe[n * m..(n + 1) * m];
@@ -301,18 +403,24 @@ pub fn fi_curve(
                 .fold(0.0, f64::max),
         })
         .collect();
-    let rheobase = found(Target::Rheobase);
-    let accuracy = accuracy(model, &points, settings, |p| {
-        start_for(p.direction, p.current)
-    })?;
-    Ok(FiCurve {
-        points,
-        rheobase,
-        onsets,
-        window_ms,
-        accuracy,
-        notes,
-    })
+    Ok((points, onsets, found(Target::Rheobase)))
+}
+
+/// Refuse an empty or non-ascending current grid.
+fn check_grid(currents: &[f64]) -> Result<(), Error> {
+    if currents.is_empty()
+        || currents
+            .windows(2)
+            .any(|w| w[1] <= w[0] || !w[0].is_finite())
+    {
+        return Err(SimError::BadSetting {
+            what: "currents".into(),
+            value: currents.len() as f64,
+            allowed: "a non-empty ascending grid of finite currents".into(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The dt/2 check ([`super::accuracy`]) on a sample of the firing points.

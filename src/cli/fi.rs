@@ -5,10 +5,11 @@
 use super::common::{ModelArgs, finish};
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use excitable::analysis::fi::{Direction, FiCurve, fi_curve};
+use excitable::analysis::fi::{Direction, FiCurve, fi_curve, fi_curve_general};
 use excitable::continuation::cycles::CycleSettings;
 use excitable::continuation::diagram::{DiagramSettings, diagram};
 use excitable::continuation::{CURRENT, Family, Settings};
+use excitable::model::Model;
 use excitable::report::Table;
 use excitable::report::atomic::ensure_dir;
 use excitable::report::figure::PALETTE;
@@ -83,9 +84,8 @@ pub fn run(a: FiArgs) -> Result<()> {
     }
     dirs.dedup();
     let model = a.model.load()?;
-    let smooth = model
-        .smooth()
-        .context("the f-I kernel needs a conductance-based model")?;
+    // Conductance-based models run on the batch kernel; others (LIF) on the general path.
+    let smooth = model.smooth().ok();
     let currents: Vec<f64> = (0..n)
         .map(|k| a.from + a.step * k as f64)
         .filter(|i| *i <= a.to + 1e-9)
@@ -99,11 +99,16 @@ pub fn run(a: FiArgs) -> Result<()> {
     ensure_dir(&a.out)?;
     // The stable cycle branch of the bifurcation diagram over the same currents: the overlay,
     // and the states the `down` starts use. It runs alongside the `rest` sweep.
-    let mut overlay: Vec<(f64, f64)> = vec![];
+    let mut overlay = Overlay {
+        label: "stable cycles (continuation)",
+        what: "the stable cycle branch of the bifurcation diagram",
+        against: Direction::Down,
+        points: vec![],
+    };
     let cycle_states = || -> Vec<(f64, Vec<f64>)> {
-        if a.no_overlay {
+        let Some(smooth) = smooth.filter(|_| !a.no_overlay) else {
             return vec![];
-        }
+        };
         let s = DiagramSettings {
             range: (a.from, a.to),
             equilibria: Settings::default(),
@@ -117,8 +122,8 @@ pub fn run(a: FiArgs) -> Result<()> {
                         .iter()
                         .flat_map(|(_, c)| c.points.iter().filter(|p| p.stable()))
                 };
-                overlay = stable().map(|p| (p.lambda, p.frequency_hz())).collect();
-                overlay.sort_by(|x, y| x.0.total_cmp(&y.0));
+                overlay.points = stable().map(|p| (p.lambda, p.frequency_hz())).collect();
+                overlay.points.sort_by(|x, y| x.0.total_cmp(&y.0));
                 stable().map(|p| (p.lambda, p.peak_state.clone())).collect()
             }
             Err(e) => {
@@ -128,9 +133,21 @@ pub fn run(a: FiArgs) -> Result<()> {
         }
     };
     let started = Instant::now();
-    let fi =
-        fi_curve(smooth, &currents, &dirs, &settings, a.tol, cycle_states).context("f-I curve")?;
+    let fi = match smooth {
+        Some(m) => fi_curve(m, &currents, &dirs, &settings, a.tol, cycle_states),
+        None => fi_curve_general(&model, &currents, &dirs, &settings, a.tol),
+    }
+    .context("f-I curve")?;
     let seconds = started.elapsed().as_secs_f64();
+    if let Model::Lif(lif) = &model {
+        let v = lif.values();
+        overlay = Overlay {
+            label: "closed form",
+            what: "the closed-form LIF rate",
+            against: Direction::Rest,
+            points: currents.iter().map(|&i| (i, v.rate_hz(i))).collect(),
+        };
+    }
     let files = vec![
         fi_table(&fi).write_parquet(&a.out)?,
         summary_table(&fi).write_parquet(&a.out)?,
@@ -204,7 +221,30 @@ fn summary_table(fi: &FiCurve) -> Table {
         )
 }
 
-fn draw(path: &std::path::Path, name: &str, fi: &FiCurve, overlay: &[(f64, f64)]) -> Result<()> {
+/// A reference rate curve drawn over the simulated ones and compared with one branch.
+struct Overlay {
+    label: &'static str,
+    what: &'static str,
+    against: Direction,
+    /// (current, rate in Hz), by increasing current.
+    points: Vec<(f64, f64)>,
+}
+
+impl Overlay {
+    /// The reference rate at current `i`: exact at a point, else linear between neighbours
+    /// closer than 2 uA/cm^2 (not across a gap between branches).
+    fn at(&self, i: f64) -> Option<f64> {
+        if let Some(p) = self.points.iter().find(|p| p.0 == i) {
+            return Some(p.1);
+        }
+        self.points
+            .windows(2)
+            .find(|w| w[0].0 <= i && i <= w[1].0 && w[1].0 - w[0].0 < 2.0)
+            .map(|w| w[0].1 + (i - w[0].0) / (w[1].0 - w[0].0) * (w[1].1 - w[0].1))
+    }
+}
+
+fn draw(path: &std::path::Path, name: &str, fi: &FiCurve, overlay: &Overlay) -> Result<()> {
     let mut series = vec![];
     for (k, d) in [Direction::Rest, Direction::Up, Direction::Down]
         .into_iter()
@@ -240,10 +280,10 @@ fn draw(path: &std::path::Path, name: &str, fi: &FiCurve, overlay: &[(f64, f64)]
             style: Style::Points,
         });
     }
-    if !overlay.is_empty() {
+    if !overlay.points.is_empty() {
         series.push(Series {
-            label: "stable cycles (continuation)".into(),
-            points: overlay.to_vec(),
+            label: overlay.label.into(),
+            points: overlay.points.clone(),
             color: PALETTE[3],
             style: Style::Dashed,
         });
@@ -264,26 +304,11 @@ fn draw(path: &std::path::Path, name: &str, fi: &FiCurve, overlay: &[(f64, f64)]
     Ok(())
 }
 
-/// Frequency of the stable cycle branch at current `i`, by linear interpolation.
-fn cycle_freq(overlay: &[(f64, f64)], i: f64) -> Option<f64> {
-    overlay
-        .windows(2)
-        .find(|w| w[0].0 <= i && i <= w[1].0 && w[1].0 - w[0].0 < 2.0)
-        .map(|w| {
-            let t = if w[1].0 > w[0].0 {
-                (i - w[0].0) / (w[1].0 - w[0].0)
-            } else {
-                0.0
-            };
-            w[0].1 + t * (w[1].1 - w[0].1)
-        })
-}
-
 fn summary(
     name: &str,
     a: &FiArgs,
     fi: &FiCurve,
-    overlay: &[(f64, f64)],
+    overlay: &Overlay,
     n: usize,
     seconds: f64,
     threshold: f64,
@@ -293,8 +318,20 @@ fn summary(
     let mut md = format!("# f-I curves of `{name}`\n\n");
     let _ = writeln!(
         md,
-        "{n} currents from {} to {} uA/cm^2, {runs} runs of {} ms (dt {} ms, exponential Euler on the batch kernel, {:.2e} neuron-steps plus the bisections; identical runs done once) in {seconds:.2} s including the bifurcation diagram for the overlay, run alongside; rates counted over the last {} ms, spikes at {} mV.\n",
-        a.from, a.to, a.t_max, a.dt, steps, fi.window_ms, threshold
+        "{n} currents from {} to {} uA/cm^2, {runs} runs of {} ms (dt {} ms, exponential Euler {}, {:.2e} neuron-steps plus the bisections; identical runs done once) in {seconds:.2} s{}; rates counted over the last {} ms, spikes at {} mV.\n",
+        a.from,
+        a.to,
+        a.t_max,
+        a.dt,
+        fi.engine,
+        steps,
+        if overlay.against == Direction::Down && !overlay.points.is_empty() {
+            " including the bifurcation diagram for the overlay, run alongside"
+        } else {
+            ""
+        },
+        fi.window_ms,
+        threshold
     );
     let _ = writeln!(
         md,
@@ -322,15 +359,15 @@ fn summary(
             o.max_rate_hz
         );
     }
-    if !overlay.is_empty() {
-        // Largest relative difference between the down-branch ISI rate and the cycle frequency.
+    if !overlay.points.is_empty() {
+        // Largest relative difference between the branch's ISI rate and the reference.
         let mut worst = (0.0f64, f64::NAN);
         for p in fi
             .points
             .iter()
-            .filter(|p| p.direction == Direction::Down && p.summary.n_spikes >= 10)
+            .filter(|p| p.direction == overlay.against && p.summary.n_spikes >= 10)
         {
-            if let Some(f) = cycle_freq(overlay, p.current) {
+            if let Some(f) = overlay.at(p.current) {
                 let d = (p.summary.isi_rate_hz() - f).abs() / f;
                 if d > worst.0 {
                     worst = (d, p.current);
@@ -339,7 +376,9 @@ fn summary(
         }
         let _ = writeln!(
             md,
-            "\nAgainst the stable cycle branch of the bifurcation diagram: the down-branch firing rate (1000 / mean ISI) differs from the cycle frequency by at most {:.3}% (at {} uA/cm^2).",
+            "\nAgainst {}: the {}-branch firing rate (1000 / mean ISI) differs from it by at most {:.2e}% (at {} uA/cm^2).",
+            overlay.what,
+            overlay.against.name(),
             worst.0 * 100.0,
             worst.1,
         );

@@ -61,6 +61,32 @@ pub struct NeuronSummary {
 }
 
 impl NeuronSummary {
+    /// The summary of a run known by its spike times only (the general simulator): counts,
+    /// ISIs and first spike as the kernel keeps them; no voltage extrema or maxima (NaN, 0).
+    pub fn from_spikes(spikes_ms: &[f64], transient: f64, final_v: f64) -> NeuronSummary {
+        let counted: Vec<f64> = spikes_ms
+            .iter()
+            .copied()
+            .filter(|&t| t > transient)
+            .collect();
+        let isi = counted.windows(2).map(|w| w[1] - w[0]);
+        NeuronSummary {
+            n_spikes: counted.len() as u32,
+            first_spike_ms: spikes_ms.first().copied().unwrap_or(f64::NAN),
+            first_counted_ms: counted.first().copied().unwrap_or(f64::NAN),
+            last_counted_ms: counted.last().copied().unwrap_or(f64::NAN),
+            isi_sum: isi.clone().sum(),
+            isi_sumsq: isi.map(|d| d * d).sum(),
+            v_min: f64::NAN,
+            v_max: f64::NAN,
+            n_maxima: 0,
+            first_max_ms: f64::NAN,
+            last_max_ms: f64::NAN,
+            final_v,
+            blew_up: false,
+        }
+    }
+
     /// Spike rate over the counting window (Hz).
     pub fn rate_hz(&self, window_ms: f64) -> f64 {
         self.n_spikes as f64 / window_ms * 1000.0
