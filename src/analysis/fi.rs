@@ -250,6 +250,9 @@ pub fn fi_curve_general(
     })
 }
 
+/// Simulates one neuron per (current, start) pair.
+type RunFn<'a> = dyn Fn(&[f64], &[Vec<f64>]) -> Result<Vec<NeuronSummary>, Error> + 'a;
+
 /// Runs at every grid current for each direction, brackets of the rheobase and of each
 /// branch's onset and offset, refined by multisection: the method shared by every model kind.
 /// `run` simulates one neuron per (current, start); `rest_runs` are the `rest` runs already
@@ -260,7 +263,7 @@ fn analyse(
     directions: &[Direction],
     window_ms: f64,
     tol: f64,
-    run: &dyn Fn(&[f64], &[Vec<f64>]) -> Result<Vec<NeuronSummary>, Error>,
+    run: &RunFn,
     start_for: &dyn Fn(Direction, f64) -> Result<Vec<f64>, Error>,
     rest_runs: Vec<NeuronSummary>,
     notes: &mut Vec<String>,
