@@ -376,10 +376,14 @@ fn summary(
         }
         let _ = writeln!(
             md,
-            "\nAgainst {}: the {}-branch firing rate (1000 / mean ISI) differs from it by at most {:.2e}% (at {} uA/cm^2).",
+            "\nAgainst {}: the {}-branch firing rate (1000 / mean ISI) differs from it by at most {}% (at {} uA/cm^2).",
             overlay.what,
             overlay.against.name(),
-            worst.0 * 100.0,
+            if worst.0 >= 1e-5 {
+                format!("{:.3}", worst.0 * 100.0)
+            } else {
+                format!("{:.1e}", worst.0 * 100.0)
+            },
             worst.1,
         );
     }

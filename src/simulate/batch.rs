@@ -130,16 +130,114 @@ type FlatCurrent = (L, L, Vec<(usize, i32)>);
 /// conductances, reversal potentials, C_m and phi) is per lane, so a sweep over any of them
 /// fills blocks as densely as a sweep over the current.
 struct Flat {
-    gates: Vec<Kinetics>,
+    gates: Vec<LaneGate>,
+    /// The distinct exponentials `exp(c V + d)` the rates need, each computed once per step.
+    bases: Vec<(f64, f64)>,
     currents: Vec<FlatCurrent>,
     inv_c: L,
     phi: L,
 }
 
+/// A gate's two rate functions, and whether they are (inf, tau) rather than (alpha, beta).
+#[derive(Debug, Clone, Copy)]
+struct LaneGate {
+    first: LaneRate,
+    second: LaneRate,
+    inf_tau: bool,
+}
+
+/// A [`RateFn`] rewritten on a shared exponential: `x = exp(c V + d)` is `bases[base]`
+/// times `scale`. Rates whose exponents share the slope `c` (HH: alpha_m, beta_h and
+/// alpha_n all have k = 10 mV) share one `exp(c V)`, so `hh` needs 4 exponentials for its
+/// six rates instead of 6: the sharing a hand-written loop does, found from the model data.
+#[derive(Debug, Clone, Copy)]
+enum LaneRate {
+    /// `a x`
+    Exp {
+        a: f64,
+        base: usize,
+        scale: f64,
+    },
+    /// `a / (1 + x)`
+    Sigmoid {
+        a: f64,
+        base: usize,
+        scale: f64,
+    },
+    /// `a y / (1 - x)` with `y = (V - v0) / k`, `x = exp(-y)`.
+    Linoid {
+        a: f64,
+        v0: f64,
+        ik: f64,
+        base: usize,
+        scale: f64,
+    },
+    Constant {
+        a: f64,
+    },
+}
+
+/// Slopes up to this (1/mV, k >= 5 mV) share `exp(c V)`: `c V` stays far from overflow for
+/// any V short of a blow-up (|V| > 1e4 mV is flagged), so the product with `exp(d)` is exact
+/// to rounding. Steeper rates keep their own `exp(c V + d)`.
+const SHARED_SLOPE_MAX: f64 = 0.2;
+
+impl LaneRate {
+    fn new(r: &RateFn, bases: &mut Vec<(f64, f64)>) -> LaneRate {
+        // The exponent of each form as c V + d.
+        let (c, d) = match *r {
+            RateFn::Exp { v0, k, .. } => (1.0 / k, -v0 / k),
+            RateFn::Sigmoid { v0, k, .. } | RateFn::Linoid { v0, k, .. } => (-1.0 / k, v0 / k),
+            RateFn::Constant { a } => return LaneRate::Constant { a },
+        };
+        let (key, scale) = if c.abs() <= SHARED_SLOPE_MAX {
+            ((c, 0.0), d.exp())
+        } else {
+            ((c, d), 1.0)
+        };
+        let base = match bases.iter().position(|b| *b == key) {
+            Some(i) => i,
+            None => {
+                bases.push(key);
+                bases.len() - 1
+            }
+        };
+        match *r {
+            RateFn::Exp { a, .. } => LaneRate::Exp { a, base, scale },
+            RateFn::Sigmoid { a, .. } => LaneRate::Sigmoid { a, base, scale },
+            RateFn::Linoid { a, v0, k } => LaneRate::Linoid {
+                a,
+                v0,
+                ik: 1.0 / k,
+                base,
+                scale,
+            },
+            RateFn::Constant { a } => LaneRate::Constant { a },
+        }
+    }
+}
+
 impl Flat {
     fn new(m: &ConductanceModel, p: &[&[f64]; LANES]) -> Flat {
+        let mut bases = vec![];
+        let gates = m
+            .gates
+            .iter()
+            .map(|g| {
+                let (first, second, inf_tau) = match &g.kinetics {
+                    Kinetics::AlphaBeta { alpha, beta } => (alpha, beta, false),
+                    Kinetics::InfTau { inf, tau } => (inf, tau, true),
+                };
+                LaneGate {
+                    first: LaneRate::new(first, &mut bases),
+                    second: LaneRate::new(second, &mut bases),
+                    inf_tau,
+                }
+            })
+            .collect();
         Flat {
-            gates: m.gates.iter().map(|g| g.kinetics).collect(),
+            gates,
+            bases,
             currents: m
                 .currents
                 .iter()
@@ -201,43 +299,33 @@ pub fn exp_lanes(x: &L, out: &mut L) {
     }
 }
 
-/// One rate function on every lane.
+/// One rate function on every lane, from the shared exponentials `x` of its base.
 #[inline(always)]
-fn rate_lanes(r: &RateFn, v: &L, out: &mut L) {
-    let mut y = [0.0; LANES];
+fn rate_lanes(r: &LaneRate, v: &L, x: &[L], out: &mut L) {
     match *r {
-        RateFn::Exp { a, v0, k } => {
-            let ik = 1.0 / k;
+        LaneRate::Exp { a, base, scale } => {
+            let (x, f) = (&x[base], a * scale);
             for l in 0..LANES {
-                y[l] = (v[l] - v0) * ik;
-            }
-            exp_lanes(&y, out);
-            for o in out.iter_mut() {
-                *o *= a;
+                out[l] = f * x[l];
             }
         }
-        RateFn::Sigmoid { a, v0, k } => {
-            let ik = -1.0 / k;
+        LaneRate::Sigmoid { a, base, scale } => {
+            let x = &x[base];
             for l in 0..LANES {
-                y[l] = (v[l] - v0) * ik;
-            }
-            exp_lanes(&y, out);
-            for o in out.iter_mut() {
-                *o = a / (*o + 1.0);
+                out[l] = a / x[l].mul_add(scale, 1.0);
             }
         }
-        RateFn::Linoid { a, v0, k } => {
-            let mut e = [0.0; LANES];
-            let ik = 1.0 / k;
-            for l in 0..LANES {
-                y[l] = (v[l] - v0) * ik;
-                e[l] = -y[l];
-            }
-            let mut ex = [0.0; LANES];
-            exp_lanes(&e, &mut ex);
+        LaneRate::Linoid {
+            a,
+            v0,
+            ik,
+            base,
+            scale,
+        } => {
+            let x = &x[base];
             for l in 0..LANES {
                 // y / (1 - e^-y), with the series of the scalar path near the singularity.
-                let yy = y[l];
+                let yy = (v[l] - v0) * ik;
                 let y2 = yy * yy;
                 // The scalar path's Bernoulli series (the same coefficients, Horner on y^2).
                 let mut even = LINOID_SERIES[14];
@@ -245,7 +333,7 @@ fn rate_lanes(r: &RateFn, v: &L, out: &mut L) {
                     even = even.mul_add(y2, *c);
                 }
                 let series = yy.mul_add(0.5, even);
-                let direct = yy / (1.0 - ex[l]);
+                let direct = yy / (1.0 - x[l] * scale);
                 out[l] = a * if yy.abs() < LINOID_SERIES_RADIUS {
                     series
                 } else {
@@ -253,13 +341,13 @@ fn rate_lanes(r: &RateFn, v: &L, out: &mut L) {
                 };
             }
         }
-        RateFn::Constant { a } => out.fill(a),
+        LaneRate::Constant { a } => out.fill(a),
     }
 }
 
 /// Results for one block of lanes.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
-fn run_block(
+fn run_block<const UNIFORM: bool>(
     flat: &Flat,
     s: &BatchSettings,
     current: &L,
@@ -273,6 +361,7 @@ fn run_block(
         .collect();
     let mut ra: Vec<L> = vec![[0.0; LANES]; ng];
     let mut rb: Vec<L> = vec![[0.0; LANES]; ng];
+    let mut xb: Vec<L> = vec![[0.0; LANES]; flat.bases.len()];
     let mut sum = [NeuronSummary {
         first_spike_ms: f64::NAN,
         first_counted_ms: f64::NAN,
@@ -284,8 +373,11 @@ fn run_block(
         ..NeuronSummary::default()
     }; LANES];
     let (dt, th) = (s.dt, s.threshold_mv);
-    let inv_c = flat.inv_c;
-    let phi = flat.phi;
+    // With every lane on the same parameters (f-I curves) they are broadcast constants, kept
+    // in registers, as before per-lane parameters existed; a parameter sweep loads them.
+    let lanes = |x: &L| if UNIFORM { [x[0]; LANES] } else { *x };
+    let inv_c = lanes(&flat.inv_c);
+    let phi = lanes(&flat.phi);
     let mut v_prev: L = v;
     let mut vmin: L = [f64::INFINITY; LANES];
     let mut vmax: L = [f64::NEG_INFINITY; LANES];
@@ -293,26 +385,24 @@ fn run_block(
     let mut e: L = [0.0; LANES];
     for step in 0..steps {
         let t = step as f64 * dt;
+        for (b, &(c, d)) in flat.bases.iter().enumerate() {
+            for l in 0..LANES {
+                tmp[l] = c.mul_add(v[l], d);
+            }
+            exp_lanes(&tmp, &mut xb[b]);
+        }
         for g in 0..ng {
-            match &flat.gates[g] {
-                Kinetics::AlphaBeta { alpha, beta } => {
-                    let (mut a, mut b) = ([0.0; LANES], [0.0; LANES]);
-                    rate_lanes(alpha, &v, &mut a);
-                    rate_lanes(beta, &v, &mut b);
-                    ra[g] = a;
-                    rb[g] = b;
-                }
-                Kinetics::InfTau { inf, tau } => {
-                    // Store inf and 1/tau as "alpha" and "alpha + beta" would be: a = inf/tau,
-                    // b = (1 - inf)/tau, so inf = a/(a+b) and 1/tau = a+b as for alpha/beta.
-                    rate_lanes(inf, &v, &mut ra[g]);
-                    rate_lanes(tau, &v, &mut rb[g]);
-                    for l in 0..LANES {
-                        let k = 1.0 / rb[g][l];
-                        let inf_l = ra[g][l];
-                        ra[g][l] = inf_l * k;
-                        rb[g][l] = (1.0 - inf_l) * k;
-                    }
+            let gate = flat.gates[g];
+            rate_lanes(&gate.first, &v, &xb, &mut ra[g]);
+            rate_lanes(&gate.second, &v, &xb, &mut rb[g]);
+            if gate.inf_tau {
+                // Store inf and 1/tau as "alpha" and "alpha + beta" would be: a = inf/tau,
+                // b = (1 - inf)/tau, so inf = a/(a+b) and 1/tau = a+b as for alpha/beta.
+                for l in 0..LANES {
+                    let k = 1.0 / rb[g][l];
+                    let inf_l = ra[g][l];
+                    ra[g][l] = inf_l * k;
+                    rb[g][l] = (1.0 - inf_l) * k;
                 }
             }
         }
@@ -320,7 +410,8 @@ fn run_block(
         let mut g_tot: L = [0.0; LANES];
         let mut i_ion: L = [0.0; LANES];
         for (gmax, erev, gates) in &flat.currents {
-            let mut gc: L = *gmax;
+            let mut gc: L = lanes(gmax);
+            let erev = lanes(erev);
             for &(gi, pw) in gates {
                 let xg = x[gi];
                 for _ in 0..pw {
@@ -504,8 +595,15 @@ pub fn run_batch_params(
             let hi = (lo + LANES).min(currents.len());
             let k = |l: usize| (lo + l).min(hi - 1);
             let cur: L = std::array::from_fn(|l| currents[k(l)]);
-            let flat = Flat::new(model, &lanes_of(params, k));
-            run_block(&flat, s, &cur, &lanes_of(starts, k), steps)[..hi - lo].to_vec()
+            let p = lanes_of(params, k);
+            let flat = Flat::new(model, &p);
+            let y0 = lanes_of(starts, k);
+            let out = if p.iter().all(|x| *x == p[0]) {
+                run_block::<true>(&flat, s, &cur, &y0, steps)
+            } else {
+                run_block::<false>(&flat, s, &cur, &y0, steps)
+            };
+            out[..hi - lo].to_vec()
         })
         .collect();
     Ok(out.into_iter().flatten().collect())
