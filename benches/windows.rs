@@ -28,7 +28,7 @@ fn windows_four_widths(bencher: Bencher) {
         }
         streams
             .into_iter()
-            .map(|s| s.finish().windows.len())
+            .map(|s| s.finish().1.n_windows as usize)
             .sum::<usize>()
     });
 }

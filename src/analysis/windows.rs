@@ -42,6 +42,86 @@ impl WindowSet {
     }
 }
 
+/// A running summary of the windows of one width, in constant memory whatever the trace
+/// length: counts, rate moments, and histograms of window mean V and max V (2 mV bins from
+/// -100 mV; values outside go to the end bins) for the two voltage populations `002_…` sees.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowTally {
+    pub width_ms: f64,
+    pub step_ms: f64,
+    pub n_windows: u64,
+    pub n_fired: u64,
+    rate_sum: f64,
+    rate_sumsq: f64,
+    pub hist_mean: Vec<u64>,
+    pub hist_max: Vec<u64>,
+    /// Trailing samples not covered by a whole window.
+    pub dropped_samples: usize,
+}
+
+impl WindowTally {
+    /// Left edge of the first histogram bin (mV).
+    pub const HIST_LO_MV: f64 = -100.0;
+    /// Bin width (mV).
+    pub const HIST_BIN_MV: f64 = 2.0;
+    /// Number of bins (-100 to 80 mV).
+    pub const HIST_BINS: usize = 90;
+
+    pub fn new(width_ms: f64, step_ms: f64) -> WindowTally {
+        WindowTally {
+            width_ms,
+            step_ms,
+            n_windows: 0,
+            n_fired: 0,
+            rate_sum: 0.0,
+            rate_sumsq: 0.0,
+            hist_mean: vec![0; Self::HIST_BINS],
+            hist_max: vec![0; Self::HIST_BINS],
+            dropped_samples: 0,
+        }
+    }
+
+    /// The tally of a complete set.
+    pub fn of(set: &WindowSet) -> WindowTally {
+        let mut t = WindowTally::new(set.width_ms, set.step_ms);
+        set.windows.iter().for_each(|w| t.add(w));
+        t.dropped_samples = set.dropped_samples;
+        t
+    }
+
+    pub fn add(&mut self, w: &Window) {
+        let bin = |v: f64| {
+            (((v - Self::HIST_LO_MV) / Self::HIST_BIN_MV)
+                .floor()
+                .max(0.0) as usize)
+                .min(Self::HIST_BINS - 1)
+        };
+        let r = w.n_spikes as f64 / self.width_ms * 1000.0;
+        self.n_windows += 1;
+        self.n_fired += u64::from(w.n_spikes > 0);
+        self.rate_sum += r;
+        self.rate_sumsq += r * r;
+        if w.v_mean_mv.is_finite() {
+            self.hist_mean[bin(w.v_mean_mv)] += 1;
+        }
+        if w.v_max_mv.is_finite() {
+            self.hist_max[bin(w.v_max_mv)] += 1;
+        }
+    }
+
+    /// Fraction of windows with at least one spike.
+    pub fn fraction_fired(&self) -> f64 {
+        self.n_fired as f64 / self.n_windows.max(1) as f64
+    }
+
+    /// Mean and standard deviation (ddof 0) of the window rates (Hz).
+    pub fn rate_mean_std(&self) -> (f64, f64) {
+        let n = self.n_windows.max(1) as f64;
+        let m = self.rate_sum / n;
+        (m, (self.rate_sumsq / n - m * m).max(0.0).sqrt())
+    }
+}
+
 /// `(width, step)` in samples of `dt`, each at least one sample; the error names the field.
 fn window_samples(dt: f64, width_ms: f64, step_ms: f64) -> Result<(usize, usize), AnalysisError> {
     if dt.is_nan() || dt <= 0.0 {
@@ -195,7 +275,9 @@ pub struct WindowStream {
     spikes: std::collections::VecDeque<f64>,
     /// Total spikes detected.
     pub n_spikes: usize,
+    /// Windows emitted and not yet taken by [`WindowStream::drain`].
     pub windows: Vec<Window>,
+    tally: WindowTally,
 }
 
 impl WindowStream {
@@ -217,7 +299,19 @@ impl WindowStream {
             spikes: Default::default(),
             n_spikes: 0,
             windows: Vec::new(),
+            tally: WindowTally::new(w as f64 * dt, s as f64 * dt),
         })
+    }
+
+    /// The window width (ms), a whole number of samples.
+    pub fn width_ms(&self) -> f64 {
+        self.tally.width_ms
+    }
+
+    /// Take the windows emitted so far (to write them out and keep memory flat); the tally
+    /// keeps counting every window.
+    pub fn drain(&mut self) -> Vec<Window> {
+        std::mem::take(&mut self.windows)
     }
 
     /// Feed the next samples, in time order.
@@ -245,8 +339,9 @@ impl WindowStream {
         }
     }
 
-    /// Close the last window (ending at the final sample) and return the set.
-    pub fn finish(mut self) -> WindowSet {
+    /// Close the last window (ending at the final sample); returns the windows not drained
+    /// and the tally of all of them.
+    pub fn finish(mut self) -> (WindowSet, WindowTally) {
         let n = self.seen;
         if n >= self.w && (n - self.w).is_multiple_of(self.s) && self.buf.len() == self.w + 1 {
             self.buf.pop_front();
@@ -254,18 +349,20 @@ impl WindowStream {
         } else if n == self.w && self.buf.len() == self.w {
             self.emit(self.w);
         }
-        let count = self.windows.len();
+        let count = self.tally.n_windows as usize;
         let covered = if count == 0 {
             0
         } else {
             (count - 1) * self.s + self.w
         };
-        WindowSet {
-            width_ms: self.w as f64 * self.dt,
-            step_ms: self.s as f64 * self.dt,
+        self.tally.dropped_samples = n.saturating_sub(covered);
+        let set = WindowSet {
+            width_ms: self.tally.width_ms,
+            step_ms: self.tally.step_ms,
             windows: self.windows,
-            dropped_samples: n.saturating_sub(covered),
-        }
+            dropped_samples: self.tally.dropped_samples,
+        };
+        (set, self.tally)
     }
 
     /// Summarise the first `w` samples of the buffer as one window.
@@ -278,6 +375,7 @@ impl WindowStream {
         let end = start + w as f64 * self.dt;
         let n_spikes = self.spikes.iter().take_while(|&&t| t < end).count() as u32;
         let window = summarise(start, self.buf.iter().take(w).map(|&(_, v)| v), n_spikes);
+        self.tally.add(&window);
         self.windows.push(window);
     }
 }
@@ -299,16 +397,21 @@ mod stream_tests {
             let whole = sliding_windows(&t, &v, &spikes, width, step).unwrap();
             for piece in [1usize, 7, 1000, 20_001] {
                 let mut s = WindowStream::new(0.01, width, step, 0.0).unwrap();
+                // Windows drained after every piece, as a streaming writer does.
+                let mut drained = vec![];
                 for (a, b) in t.chunks(piece).zip(v.chunks(piece)) {
                     s.push(a, b);
+                    drained.extend(s.drain());
                 }
                 assert_eq!(s.n_spikes, spikes.len());
-                let got = s.finish();
+                let (rest, tally) = s.finish();
+                drained.extend(rest.windows);
                 assert_eq!(
-                    got.windows, whole.windows,
+                    drained, whole.windows,
                     "width {width} step {step} pieces {piece}"
                 );
-                assert_eq!(got.dropped_samples, whole.dropped_samples);
+                assert_eq!(rest.dropped_samples, whole.dropped_samples);
+                assert_eq!(tally, WindowTally::of(&whole));
             }
         }
     }

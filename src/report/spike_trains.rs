@@ -4,7 +4,7 @@ use super::figure::PALETTE;
 use super::table::{Table, column_names, read_f64_columns};
 use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::analysis::spike_stats::{TrainStats, histogram, isi};
-use crate::analysis::windows::WindowSet;
+use crate::analysis::windows::{Window, WindowTally};
 use crate::error::ReportError;
 use std::path::{Path, PathBuf};
 
@@ -188,66 +188,72 @@ pub fn write_stats_figures(
     Ok(vec![t.write_parquet(dir)?, png])
 }
 
-/// `windows.parquet`, `windows_summary.parquet` and `windows.png` (histograms of window mean and
-/// max V per width, the two voltage populations of `002_…`).
-pub fn write_windows(dir: &Path, sets: &[WindowSet]) -> Result<Vec<PathBuf>, ReportError> {
-    let rows = || {
-        sets.iter()
-            .flat_map(|s| s.windows.iter().map(move |w| (s, w)))
-    };
-    let t = Table::new("windows")
-        .f64("width_ms", rows().map(|(s, _)| s.width_ms).collect())
-        .f64("start_ms", rows().map(|(_, w)| w.start_ms).collect())
-        .u32("n_spikes", rows().map(|(_, w)| w.n_spikes).collect())
-        .bool("fired", rows().map(|(_, w)| w.n_spikes > 0).collect())
+/// Rows of `windows.parquet` for windows of one width (a chunk of a [`ChunkedTable`]).
+pub fn window_rows(width_ms: f64, windows: &[Window]) -> Table {
+    Table::new("windows")
+        .f64("width_ms", vec![width_ms; windows.len()])
+        .f64("start_ms", windows.iter().map(|w| w.start_ms).collect())
+        .u32("n_spikes", windows.iter().map(|w| w.n_spikes).collect())
+        .bool("fired", windows.iter().map(|w| w.n_spikes > 0).collect())
         .f64(
             "rate_hz",
-            rows()
-                .map(|(s, w)| w.n_spikes as f64 / s.width_ms * 1000.0)
+            windows
+                .iter()
+                .map(|w| w.n_spikes as f64 / width_ms * 1000.0)
                 .collect(),
         )
-        .f64("v_mean_mv", rows().map(|(_, w)| w.v_mean_mv).collect())
-        .f64("v_max_mv", rows().map(|(_, w)| w.v_max_mv).collect())
-        .f64("v_min_mv", rows().map(|(_, w)| w.v_min_mv).collect());
-    let stats = |s: &WindowSet| {
-        let r = s.rates_hz();
-        let m = r.iter().sum::<f64>() / r.len() as f64;
-        let sd = (r.iter().map(|x| (x - m).powi(2)).sum::<f64>() / r.len() as f64).sqrt();
-        (m, sd)
-    };
+        .f64("v_mean_mv", windows.iter().map(|w| w.v_mean_mv).collect())
+        .f64("v_max_mv", windows.iter().map(|w| w.v_max_mv).collect())
+        .f64("v_min_mv", windows.iter().map(|w| w.v_min_mv).collect())
+}
+
+/// `windows_summary.parquet` and `windows.png` (histograms of window mean and max V per
+/// width, the two voltage populations of `002_…`), from the tallies of a streamed run.
+pub fn write_window_summary(
+    dir: &Path,
+    tallies: &[WindowTally],
+) -> Result<Vec<PathBuf>, ReportError> {
     let summary = Table::new("windows_summary")
-        .f64("width_ms", sets.iter().map(|s| s.width_ms).collect())
-        .f64("step_ms", sets.iter().map(|s| s.step_ms).collect())
-        .u32(
+        .f64("width_ms", tallies.iter().map(|s| s.width_ms).collect())
+        .f64("step_ms", tallies.iter().map(|s| s.step_ms).collect())
+        .f64(
             "n_windows",
-            sets.iter().map(|s| s.windows.len() as u32).collect(),
+            tallies.iter().map(|s| s.n_windows as f64).collect(),
         )
         .f64(
             "fraction_fired",
-            sets.iter().map(|s| s.fraction_fired()).collect(),
+            tallies.iter().map(|s| s.fraction_fired()).collect(),
         )
-        .f64("rate_mean_hz", sets.iter().map(|s| stats(s).0).collect())
-        .f64("rate_std_hz", sets.iter().map(|s| stats(s).1).collect())
-        .u32(
+        .f64(
+            "rate_mean_hz",
+            tallies.iter().map(|s| s.rate_mean_std().0).collect(),
+        )
+        .f64(
+            "rate_std_hz",
+            tallies.iter().map(|s| s.rate_mean_std().1).collect(),
+        )
+        .f64(
             "dropped_samples",
-            sets.iter().map(|s| s.dropped_samples as u32).collect(),
+            tallies.iter().map(|s| s.dropped_samples as f64).collect(),
         );
-    let hist = |f: &dyn Fn(&crate::analysis::windows::Window) -> f64, desc: &str| Panel {
+    let (lo, bin) = (WindowTally::HIST_LO_MV, WindowTally::HIST_BIN_MV);
+    let hist = |counts: &dyn Fn(&WindowTally) -> &[u64], desc: &str| Panel {
         x_desc: desc.into(),
         y_desc: "fraction of windows".into(),
-        series: sets
+        series: tallies
             .iter()
             .enumerate()
             .map(|(k, s)| {
-                let v: Vec<f64> = s.windows.iter().map(f).collect();
-                let (x, c) = histogram(&v, -100.0, 2.0, 90);
-                let n = v.len().max(1) as f64;
+                let n = s.n_windows.max(1) as f64;
                 Series {
                     label: format!("{} ms", s.width_ms),
-                    points: x
+                    points: counts(s)
                         .iter()
-                        .zip(&c)
-                        .flat_map(|(x, c)| [(*x, *c as f64 / n), (*x + 2.0, *c as f64 / n)])
+                        .enumerate()
+                        .flat_map(|(j, &c)| {
+                            let x = lo + bin * j as f64;
+                            [(x, c as f64 / n), (x + bin, c as f64 / n)]
+                        })
                         .collect(),
                     color: PALETTE[k % PALETTE.len()],
                     style: Style::Line,
@@ -261,15 +267,11 @@ pub fn write_windows(dir: &Path, sets: &[WindowSet]) -> Result<Vec<PathBuf>, Rep
         &png,
         "voltage per window",
         &[
-            hist(&|w| w.v_mean_mv, "window mean V (mV)"),
-            hist(&|w| w.v_max_mv, "window max V (mV)"),
+            hist(&|t| &t.hist_mean, "window mean V (mV)"),
+            hist(&|t| &t.hist_max, "window max V (mV)"),
         ],
         2,
         (1400, 560),
     )?;
-    Ok(vec![
-        t.write_parquet(dir)?,
-        summary.write_parquet(dir)?,
-        png,
-    ])
+    Ok(vec![summary.write_parquet(dir)?, png])
 }

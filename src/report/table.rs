@@ -113,6 +113,76 @@ fn write_frame(path: &Path, df: &mut DataFrame) -> Result<(), ReportError> {
     })
 }
 
+/// A Parquet table written chunk by chunk (one row group each) as the rows are produced, so
+/// a table larger than memory is written with flat memory. Atomic like
+/// [`Table::write_parquet`]: rows go to a temporary sibling that only [`ChunkedTable::finish`]
+/// renames; dropped unfinished (an error on the way), it removes the temporary file.
+pub struct ChunkedTable {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    rows: usize,
+}
+
+impl ChunkedTable {
+    /// Rows will go to `DIR/<name>.parquet`.
+    pub fn create(dir: &Path, name: &str) -> ChunkedTable {
+        let path = dir.join(format!("{name}.parquet"));
+        ChunkedTable {
+            tmp: super::atomic::temp_path(&path),
+            path,
+            writer: None,
+            rows: 0,
+        }
+    }
+
+    fn err(&self, reason: String) -> ReportError {
+        ReportError::Io {
+            path: self.path.display().to_string(),
+            reason,
+        }
+    }
+
+    /// Append the rows of `chunk` (every chunk has the first chunk's columns).
+    pub fn write(&mut self, chunk: &Table) -> Result<(), ReportError> {
+        let df = chunk.to_frame()?;
+        if self.writer.is_none() {
+            let file = std::fs::File::create(&self.tmp).map_err(|e| self.err(e.to_string()))?;
+            let w = ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Snappy)
+                .batched(df.schema())
+                .map_err(|e| self.err(e.to_string()))?;
+            self.writer = Some(w);
+        }
+        if let Some(w) = &mut self.writer {
+            w.write_batch(&df).map_err(|e| ReportError::Io {
+                path: self.path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+        self.rows += df.height();
+        Ok(())
+    }
+
+    /// Close the file and move it into place; returns its path and the number of rows.
+    pub fn finish(mut self) -> Result<(PathBuf, usize), ReportError> {
+        let Some(w) = self.writer.take() else {
+            return Err(self.err("no rows were written".into()));
+        };
+        w.finish().map_err(|e| self.err(e.to_string()))?;
+        drop(w);
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.err(e.to_string()))?;
+        Ok((self.path.clone(), self.rows))
+    }
+}
+
+impl Drop for ChunkedTable {
+    fn drop(&mut self) {
+        // Unfinished: never leave the partial file behind (after finish it is gone already).
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
 /// Concatenate Parquet files with the same columns into `out` (atomically), rows sorted by
 /// the column `sort_by`: merging the partitions of a sharded run.
 pub fn concat_parquet(inputs: &[PathBuf], out: &Path, sort_by: &str) -> Result<usize, ReportError> {
@@ -240,14 +310,11 @@ pub fn column_names(path: &Path) -> Result<Vec<String>, ReportError> {
         reason,
     };
     let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    let df = ParquetReader::new(file)
-        .finish()
+    // The schema from the footer only: never the data (a trace may be larger than memory).
+    let schema = ParquetReader::new(file)
+        .schema()
         .map_err(|e| err(e.to_string()))?;
-    Ok(df
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect())
+    Ok(schema.iter_names().map(|s| s.to_string()).collect())
 }
 
 #[cfg(test)]
