@@ -571,3 +571,48 @@ fn bifurcation_writes_its_tables_and_refuses_bad_settings() {
         assert!(!bad.join("equilibria.parquet").exists());
     }
 }
+
+#[test]
+fn windows_simulates_first_with_stim() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("w");
+    let (ok, stdout, stderr) = excitable(&[
+        "windows",
+        "--model",
+        "hh",
+        "--stim",
+        "step:10:400:15",
+        "--t-max",
+        "500",
+        "--width",
+        "1",
+        "--width",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    // 500 ms at dt 0.01: 50001 samples; 1 ms windows of 100 samples: 500 windows.
+    assert!(stdout.contains("50001 samples"), "{stdout}");
+    assert!(stdout.contains("| 1 | 1 | 500 |"), "{stdout}");
+    let cols = excitable::report::table::read_f64_columns(
+        &out.join("windows.parquet"),
+        &["width_ms", "n_spikes"],
+    )
+    .unwrap();
+    assert_eq!(cols[0].len(), 600);
+    // Every spike of the run is in exactly one window of each width.
+    let per_width = |w: f64| -> f64 {
+        cols[0]
+            .iter()
+            .zip(&cols[1])
+            .filter(|(a, _)| **a == w)
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert_eq!(per_width(1.0), per_width(5.0));
+    assert!(per_width(1.0) > 20.0);
+    // Neither a trace nor a stimulus: refused by name.
+    let (ok, _, stderr) = excitable(&["windows", "--width", "1", "--out", out.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("--trace"), "{stderr}");
+}

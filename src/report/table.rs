@@ -121,6 +121,8 @@ pub struct ChunkedTable {
     path: PathBuf,
     tmp: PathBuf,
     writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    /// The first chunk's schema: every later chunk must match it.
+    schema: Option<SchemaRef>,
     rows: usize,
 }
 
@@ -132,6 +134,7 @@ impl ChunkedTable {
             tmp: super::atomic::temp_path(&path),
             path,
             writer: None,
+            schema: None,
             rows: 0,
         }
     }
@@ -146,6 +149,17 @@ impl ChunkedTable {
     /// Append the rows of `chunk` (every chunk has the first chunk's columns).
     pub fn write(&mut self, chunk: &Table) -> Result<(), ReportError> {
         let df = chunk.to_frame()?;
+        match &self.schema {
+            Some(s) if s != df.schema() => {
+                return Err(self.err(format!(
+                    "chunk columns {:?} differ from the first chunk's {:?}",
+                    df.get_column_names(),
+                    s.iter_names().collect::<Vec<_>>()
+                )));
+            }
+            Some(_) => {}
+            None => self.schema = Some(df.schema().clone()),
+        }
         if self.writer.is_none() {
             let file = std::fs::File::create(&self.tmp).map_err(|e| self.err(e.to_string()))?;
             let w = ParquetWriter::new(file)
@@ -339,5 +353,37 @@ mod tests {
         let bad = Table::new("y").f64("a", vec![1.0]).f64("b", vec![]);
         assert!(bad.write_parquet(dir.path()).is_err());
         assert!(!dir.path().join("y.parquet").exists());
+    }
+
+    #[test]
+    fn chunked_table_appends_and_is_atomic() {
+        let dir = tempfile::tempdir().unwrap();
+        let chunk = |a: f64| {
+            Table::new("c")
+                .f64("x", vec![a, a + 1.0])
+                .u32("k", vec![1, 2])
+        };
+        let mut t = ChunkedTable::create(dir.path(), "c");
+        for a in [0.0, 10.0, 20.0] {
+            t.write(&chunk(a)).unwrap();
+        }
+        // Not there until finished.
+        assert!(!dir.path().join("c.parquet").exists());
+        let (p, rows) = t.finish().unwrap();
+        assert_eq!(rows, 6);
+        let x = read_f64_columns(&p, &["x"]).unwrap();
+        assert_eq!(x[0], [0.0, 1.0, 10.0, 11.0, 20.0, 21.0]);
+        assert_eq!(column_names(&p).unwrap(), ["x", "k"]);
+        // Dropped unfinished: no file, no temporary left behind; a good file is kept.
+        let mut t = ChunkedTable::create(dir.path(), "c");
+        t.write(&chunk(5.0)).unwrap();
+        drop(t);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1);
+        assert_eq!(read_f64_columns(&p, &["x"]).unwrap()[0].len(), 6);
+        // A chunk with other columns is refused.
+        let mut t = ChunkedTable::create(dir.path(), "d");
+        t.write(&chunk(0.0)).unwrap();
+        assert!(t.write(&Table::new("d").f64("y", vec![1.0])).is_err());
     }
 }
