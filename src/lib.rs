@@ -25,5 +25,6 @@ pub mod model;
 pub mod report;
 pub mod simulate;
 pub mod stimulus;
+pub mod study;
 
 pub use error::{Error, Result};

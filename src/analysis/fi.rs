@@ -346,8 +346,9 @@ fn analyse(
             a: currents[k - 1],
             b: currents[k],
         }),
-        None => notes
+        None if rest_runs.iter().any(any_spike) => notes
             .push("rheobase: no spike-free current below the first spiking one in the grid".into()),
+        None => notes.push("rheobase: no current of the grid gives a spike from rest".into()),
     }
     // Multisection, every bracket in the same batch per round.
     while jobs.iter().any(|j| j.b - j.a > tol) {

@@ -12,6 +12,7 @@ pub mod report;
 pub mod rest;
 pub mod simulate;
 pub mod stats;
+pub mod study;
 pub mod sweep;
 pub mod windows;
 
@@ -57,6 +58,8 @@ pub enum Command {
     Sweep(Box<sweep::SweepArgs>),
     /// Join the shards of a sharded sweep into grid.parquet, grid.png and summary.md.
     Merge(sweep::MergeArgs),
+    /// Study files: run `studies/*.toml` into reports/NAME/ and check the documents' claims.
+    Study(study::StudyArgs),
     /// The full default report of a model: simulation, rest states, gating, phase plane,
     /// maximum rate, windows and spike statistics, indexed in OUT/summary.md.
     Report(report::ReportArgs),
@@ -79,5 +82,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bifurcation2(a) => bifurcation2::run(*a),
         Command::Sweep(a) => sweep::run(*a),
         Command::Merge(a) => sweep::merge(a),
+        Command::Study(a) => study::run(a),
     }
 }

@@ -267,6 +267,28 @@ pub fn read_f64_columns(path: &Path, names: &[&str]) -> Result<Vec<Vec<f64>>, Re
         .collect()
 }
 
+/// Read one column of a Parquet file as text (any type; nulls are empty strings).
+pub fn read_str_column(path: &Path, name: &str) -> Result<Vec<String>, ReportError> {
+    let err = |reason: String| ReportError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let df = ParquetReader::new(file)
+        .with_columns(Some(vec![name.to_string()]))
+        .finish()
+        .map_err(|e| err(format!("column '{name}': {e}")))?;
+    let col = df
+        .column(name)
+        .map_err(|e| err(e.to_string()))?
+        .cast(&DataType::String)
+        .map_err(|e| err(e.to_string()))?;
+    let ca = col.str().map_err(|e| err(e.to_string()))?;
+    Ok((0..ca.len())
+        .map(|i| ca.get(i).unwrap_or("").to_string())
+        .collect())
+}
+
 /// Stream named columns of a Parquet file (as f64) in slices of `rows` rows, so a trace of any
 /// length is read with flat memory; `each` receives one slice's columns at a time.
 pub fn for_each_slice(

@@ -1,0 +1,414 @@
+//! Study files: a TOML description of a run that reproduces a document's analyses and checks
+//! its numeric claims.
+//!
+//! A study is a list of steps, each one CLI subcommand with its flags as a TOML table, so a
+//! study and the commands can never drift apart (every subcommand is a one-step study):
+//!
+//! ```toml
+//! title = "The human neurone of 000"
+//! document = "000_6b9fb642337a62f2.txt"
+//! shows = "what the document showed, in our words"
+//! adds = "what the toolkit adds"
+//!
+//! [[step]]
+//! name = "trace"                     # output in OUT/trace/
+//! command = "simulate"
+//! args = { model = "hh-ca", stim = ["step:5:15:1"], t-max = 200, method = "euler" }
+//! fast = { t-max = 50 }              # overrides for `study run --fast`
+//!
+//! [[check]]
+//! claim = "it fires once and then never again"
+//! document = "one spike"             # what the document says
+//! table = "trace/spikes.parquet"     # relative to OUT
+//! column = "t_ms"
+//! agg = "count"
+//! expect = 1                         # what we measured when the study was written...
+//! tol = 0                            # ...and how far a rerun may drift from it
+//! verdict = "confirmed"              # confirmed, refined or refuted
+//! evidence = "one spike at 1.28 ms"
+//! ```
+//!
+//! Flags: a string or number gives `--key value`, an array repeats the flag, `true` gives
+//! `--key`; `{out}` in a string is the study's output folder (to read an earlier step's
+//! files). The runner adds `--out OUT/<step name>` itself.
+
+use crate::report::table::{read_f64_columns, read_str_column};
+use serde::Deserialize;
+use std::path::Path;
+
+/// Errors in a study file, naming the file, the line and the field.
+#[derive(Debug, thiserror::Error)]
+pub enum StudyError {
+    #[error("{file}: {reason}")]
+    Parse { file: String, reason: String },
+    #[error("{file}, line {line}: {field}: {reason}")]
+    Field {
+        file: String,
+        line: usize,
+        field: String,
+        reason: String,
+    },
+    #[error("check '{claim}': {reason}")]
+    Check { claim: String, reason: String },
+}
+
+/// A parsed study.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Study {
+    pub title: String,
+    /// The source document it reproduces (a file of `../shared/seeds/`), if any.
+    #[serde(default)]
+    pub document: Option<String>,
+    /// What the document showed.
+    pub shows: String,
+    /// What the toolkit adds.
+    pub adds: String,
+    #[serde(default, rename = "step")]
+    pub steps: Vec<Step>,
+    #[serde(default, rename = "check")]
+    pub checks: Vec<Check>,
+}
+
+/// One subcommand run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub name: toml::Spanned<String>,
+    pub command: toml::Spanned<String>,
+    #[serde(default)]
+    pub args: toml::Table,
+    /// Overrides of `args` in fast mode.
+    #[serde(default)]
+    pub fast: toml::Table,
+    /// What this step shows, for the summary.
+    #[serde(default)]
+    pub about: String,
+}
+
+/// How a check reduces a column to one number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Agg {
+    Count,
+    Min,
+    Max,
+    Mean,
+    Sum,
+    First,
+    Last,
+}
+
+/// The verdict on a document's claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Confirmed,
+    Refined,
+    Refuted,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Confirmed => "confirmed",
+            Verdict::Refined => "refined",
+            Verdict::Refuted => "refuted",
+        }
+    }
+}
+
+/// A numeric claim of the document, checked against a table the steps wrote.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    pub claim: String,
+    /// What the document says (its words or number).
+    pub document: String,
+    /// A Parquet file, relative to the study's output folder.
+    pub table: String,
+    pub column: String,
+    pub agg: Agg,
+    /// Keep only rows whose column `[0]` equals `[1]` (compared as text).
+    #[serde(default)]
+    pub filter: Option<(String, String)>,
+    /// The value the toolkit measured when the study was written.
+    pub expect: f64,
+    /// Allowed drift from `expect` on a rerun (absolute).
+    pub tol: f64,
+    /// The unit of the value, for the summary.
+    #[serde(default)]
+    pub unit: String,
+    pub verdict: Verdict,
+    pub evidence: String,
+    /// Whether the check holds in fast mode too (shorter runs may not reach the number).
+    #[serde(default = "yes")]
+    pub in_fast_mode: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Commands a step may run (every subcommand but `study` itself).
+pub const COMMANDS: [&str; 14] = [
+    "models",
+    "simulate",
+    "rest",
+    "gating",
+    "phase-plane",
+    "stats",
+    "windows",
+    "max-rate",
+    "bifurcation",
+    "bifurcation2",
+    "fi",
+    "sweep",
+    "report",
+    "merge",
+];
+
+/// 1-based line of byte offset `at` in `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].matches('\n').count() + 1
+}
+
+impl Study {
+    /// Parse and check a study file's text (`file` names it in errors).
+    pub fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
+        let study: Study = toml::from_str(text).map_err(|e| StudyError::Parse {
+            file: file.into(),
+            // toml's message names the line, the column and the field.
+            reason: e.to_string().trim().replace('\n', " "),
+        })?;
+        let field = |span: std::ops::Range<usize>, field: &str, reason: String| StudyError::Field {
+            file: file.into(),
+            line: line_of(text, span.start),
+            field: field.into(),
+            reason,
+        };
+        let mut names = std::collections::HashSet::new();
+        for s in &study.steps {
+            let name = s.name.get_ref();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(field(
+                    s.name.span(),
+                    "step.name",
+                    format!("'{name}': use letters, digits, '-' and '_' (it names a folder)"),
+                ));
+            }
+            if !names.insert(name.clone()) {
+                return Err(field(
+                    s.name.span(),
+                    "step.name",
+                    format!("'{name}' is used twice"),
+                ));
+            }
+            if !COMMANDS.contains(&s.command.get_ref().as_str()) {
+                return Err(field(
+                    s.command.span(),
+                    "step.command",
+                    format!(
+                        "'{}' is not one of {}",
+                        s.command.get_ref(),
+                        COMMANDS.join(", ")
+                    ),
+                ));
+            }
+            for (k, v) in s.args.iter().chain(&s.fast) {
+                if k == "out" {
+                    return Err(field(
+                        s.name.span(),
+                        "step.args.out",
+                        "the runner sets --out itself (OUT/<step name>)".into(),
+                    ));
+                }
+                flag_values(k, v).map_err(|reason| field(s.name.span(), "step.args", reason))?;
+            }
+        }
+        if study.steps.is_empty() {
+            return Err(StudyError::Parse {
+                file: file.into(),
+                reason: "no [[step]]: a study runs at least one command".into(),
+            });
+        }
+        Ok(study)
+    }
+
+    /// Read and parse a study file.
+    pub fn load(path: &Path) -> Result<Study, StudyError> {
+        let text = std::fs::read_to_string(path).map_err(|e| StudyError::Parse {
+            file: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Study::parse(&text, &path.display().to_string())
+    }
+}
+
+/// The textual values of one flag (several for an array).
+fn flag_values(key: &str, v: &toml::Value) -> Result<Vec<Option<String>>, String> {
+    let one = |v: &toml::Value| -> Result<Option<String>, String> {
+        match v {
+            toml::Value::String(s) => Ok(Some(s.clone())),
+            toml::Value::Integer(i) => Ok(Some(i.to_string())),
+            toml::Value::Float(f) => Ok(Some(f.to_string())),
+            toml::Value::Boolean(true) => Ok(None),
+            _ => Err(format!(
+                "{key} = {v}: a flag takes a string, a number, true, or an array of those"
+            )),
+        }
+    };
+    match v {
+        toml::Value::Array(a) => a.iter().map(one).collect(),
+        toml::Value::Boolean(false) => Ok(vec![]),
+        v => Ok(vec![one(v)?]),
+    }
+}
+
+impl Step {
+    /// The command line of this step: `[command, --flag, value, …, --out, out/name]`, with
+    /// the fast overrides applied when `fast`.
+    pub fn argv(&self, out: &Path, fast: bool) -> Result<Vec<String>, String> {
+        let mut args = self.args.clone();
+        if fast {
+            for (k, v) in &self.fast {
+                args.insert(k.clone(), v.clone());
+            }
+        }
+        let out_text = out.display().to_string();
+        let mut argv = vec![self.command.get_ref().clone()];
+        for (k, v) in &args {
+            for value in flag_values(k, v)? {
+                argv.push(format!("--{k}"));
+                if let Some(text) = value {
+                    argv.push(text.replace("{out}", &out_text));
+                }
+            }
+        }
+        argv.push("--out".into());
+        argv.push(out.join(self.name.get_ref()).display().to_string());
+        Ok(argv)
+    }
+}
+
+impl Check {
+    /// The measured value, from `OUT/table`.
+    pub fn measure(&self, out: &Path) -> Result<f64, StudyError> {
+        let err = |reason: String| StudyError::Check {
+            claim: self.claim.clone(),
+            reason,
+        };
+        let path = out.join(&self.table);
+        let values = read_f64_columns(&path, &[&self.column])
+            .map_err(|e| err(e.to_string()))?
+            .remove(0);
+        let values: Vec<f64> = match &self.filter {
+            None => values,
+            Some((col, want)) => {
+                let keys = read_str_column(&path, col).map_err(|e| err(e.to_string()))?;
+                values
+                    .into_iter()
+                    .zip(keys)
+                    .filter(|(_, k)| k == want)
+                    .map(|(v, _)| v)
+                    .collect()
+            }
+        };
+        if values.is_empty() && self.agg != Agg::Count {
+            return Err(err(format!("no rows in {} (after the filter)", self.table)));
+        }
+        let n = values.len() as f64;
+        Ok(match self.agg {
+            Agg::Count => n,
+            Agg::Min => values.iter().copied().fold(f64::INFINITY, f64::min),
+            Agg::Max => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            Agg::Sum => values.iter().sum(),
+            Agg::Mean => values.iter().sum::<f64>() / n,
+            Agg::First => values[0],
+            Agg::Last => values[values.len() - 1],
+        })
+    }
+
+    /// Whether a measured value is within the allowed drift of the recorded one.
+    pub fn holds(&self, measured: f64) -> bool {
+        (measured - self.expect).abs() <= self.tol
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+title = "t"
+shows = "s"
+adds = "a"
+
+[[step]]
+name = "trace"
+command = "simulate"
+args = { model = "hh-ca", stim = ["step:5:15:1", "0.5"], t-max = 200, dt = 0.01, record = "full", quiet = true, verbose = false, trace = "{out}/x.parquet" }
+fast = { t-max = 50 }
+"#;
+
+    #[test]
+    fn steps_become_command_lines() {
+        let s = Study::parse(GOOD, "good.toml").unwrap();
+        let argv = s.steps[0].argv(Path::new("reports/x"), false).unwrap();
+        let line = argv.join(" ");
+        assert!(line.starts_with("simulate "), "{line}");
+        assert!(line.contains("--stim step:5:15:1 --stim 0.5"), "{line}");
+        assert!(line.contains("--t-max 200"), "{line}");
+        assert!(
+            line.contains("--quiet") && !line.contains("verbose"),
+            "{line}"
+        );
+        assert!(line.contains("--trace reports/x/x.parquet"), "{line}");
+        assert!(line.ends_with("--out reports/x/trace"), "{line}");
+        let fast = s.steps[0].argv(Path::new("o"), true).unwrap().join(" ");
+        assert!(
+            fast.contains("--t-max 50") && !fast.contains("200"),
+            "{fast}"
+        );
+    }
+
+    #[test]
+    fn malformed_studies_name_file_line_and_field() {
+        let e = Study::parse(
+            &GOOD.replace("command = \"simulate\"", "command = \"simulat\""),
+            "f.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("f.toml, line 8: step.command") && e.contains("simulat"),
+            "{e}"
+        );
+        let e = Study::parse(
+            &GOOD.replace("adds = \"a\"", "adds = \"a\"\ncolour = 1"),
+            "f.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("f.toml") && e.contains("line 5") && e.contains("colour"),
+            "{e}"
+        );
+        let e = Study::parse(&GOOD.replace("t-max = 200", "t-max = { a = 1 }"), "f.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 7") && e.contains("t-max"), "{e}");
+        let e = Study::parse(&GOOD.replace("t-max = 200", "out = \"x\""), "f.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--out"), "{e}");
+        let e = Study::parse("title = \"t\"\nshows = \"\"\nadds = \"\"\n", "e.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no [[step]]"), "{e}");
+    }
+}

@@ -1,0 +1,91 @@
+//! Every study in `studies/` runs in fast mode and its headline numbers hold (the runner fails
+//! when a check drifts from its recorded value); a malformed study names file, line and field.
+
+use std::process::Command;
+
+fn excitable(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_excitable"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn every_study_runs_fast_and_its_checks_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().to_str().unwrap();
+    let (ok, stdout, stderr) =
+        excitable(&["study", "run", "--all", "--fast", "--reports", reports]);
+    assert!(
+        ok,
+        "{stderr}\n{}",
+        &stdout[stdout.len().saturating_sub(2000)..]
+    );
+    let studies: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/studies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(studies.len() >= 6, "{studies:?}");
+    for name in &studies {
+        let md = std::fs::read_to_string(dir.path().join(name).join("summary.md")).unwrap();
+        assert!(md.contains("## What the document showed"), "{name}");
+        assert!(md.contains("**in fast mode**"), "{name}");
+        // Every document study checks claims, with verdicts.
+        if name != "hodgkin_huxley" {
+            assert!(
+                md.contains("**refuted**")
+                    || md.contains("**refined**")
+                    || md.contains("**confirmed**"),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_malformed_study_names_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "title = \"t\"\nshows = \"s\"\nadds = \"a\"\n\n[[step]]\nname = \"x\"\ncommand = \"simulat\"\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = excitable(&[
+        "study",
+        "run",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("bad.toml, line 7: step.command"),
+        "{stderr}"
+    );
+    // A flag the command does not know is refused with the step named, before anything runs.
+    std::fs::write(
+        &bad,
+        "title = \"t\"\nshows = \"s\"\nadds = \"a\"\n\n[[step]]\nname = \"x\"\ncommand = \"rest\"\nargs = { colour = \"red\" }\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = excitable(&[
+        "study",
+        "run",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("step 'x' (rest)") && stderr.contains("--colour"),
+        "{stderr}"
+    );
+}
