@@ -34,3 +34,34 @@ fn hh_single_neuron(bencher: Bencher, method: &str) {
             .len()
     });
 }
+
+/// The same HH run from an XPPAUT `.ode` file (`tests/fixtures/ode/hh.ode`, bytecode
+/// interpreter) against the built-in model, RK4, from the file's initial state.
+#[divan::bench(args = ["builtin", "ode"])]
+fn hh_ode_file_vs_builtin(bencher: Bencher, which: &str) {
+    let ode = Model::from_file(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ode/hh.ode"
+    )))
+    .unwrap();
+    let model = if which == "ode" {
+        ode.clone()
+    } else {
+        Model::builtin("hh").unwrap()
+    };
+    let y0 = ode.resting_state().unwrap();
+    let s = Settings {
+        t_max: 100.0,
+        dt: 0.01,
+        method: Method::Rk4,
+        record: Record::SpikesOnly,
+        threshold_mv: 0.0,
+    };
+    let stim = Stimulus::constant(10.0);
+    bencher.counter(ItemsCount::new(10_000usize)).bench(|| {
+        simulate::run(&model, &stim, &y0, &s)
+            .unwrap()
+            .spikes_ms
+            .len()
+    });
+}

@@ -30,6 +30,12 @@ pub enum ModelError {
         "model '{model}' is hybrid (threshold and reset): it has no Jacobian, so this analysis needs a smooth model"
     )]
     NotSmooth { model: String },
+    #[error("{0}")]
+    Ode(String),
+    #[error(
+        "model '{model}' is an XPPAUT .ode model: it simulates (rk4, dopri5, euler), but this analysis needs a conductance-based model (built-in or TOML) for now"
+    )]
+    NotConductance { model: String },
 }
 
 /// Problems with a stimulus description or file.

@@ -34,6 +34,16 @@ pub fn run(a: ModelsArgs) -> Result<()> {
         let desc = match m {
             Model::Conductance(c) => c.description.clone(),
             Model::Lif(_) => BUILTIN[3].1.to_string(),
+            Model::Ode(o) => {
+                let mut d = "an XPPAUT .ode model (simulation: rk4, dopri5, euler)".to_string();
+                if let Some(k) = o.current_param() {
+                    d += &format!("; stimuli add to parameter {}", o.params.param(k).name);
+                }
+                for n in &o.notes {
+                    d += &format!("; {n}");
+                }
+                d
+            }
         };
         println!("{} — {}", m.name(), desc);
         println!("  variables: {}", m.var_names().join(", "));

@@ -8,6 +8,7 @@ pub mod builtin;
 pub mod conductance;
 pub mod file;
 pub mod lif;
+pub mod ode;
 pub mod params;
 pub mod rates;
 pub mod scalar;
@@ -37,6 +38,9 @@ pub const BUILTIN: [(&str, &str); 4] = [
 pub enum Model {
     Conductance(ConductanceModel),
     Lif(Lif),
+    /// An XPPAUT `.ode` file: simulation only for now (the analyses need the conductance
+    /// structure: they refuse it by name).
+    Ode(ode::OdeModel),
 }
 
 /// How to choose the initial state of a run.
@@ -70,8 +74,25 @@ impl Model {
         }
     }
 
-    /// A conductance-based model from a TOML model file (see [`file`]).
+    /// A model from a file: TOML (conductance-based, see [`file`]) or XPPAUT `.ode` (see
+    /// [`ode`]), by extension.
     pub fn from_file(path: &Path) -> Result<Model, ModelError> {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("ode"))
+        {
+            let err = |reason: String| ModelError::File {
+                path: path.display().to_string(),
+                reason,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+            let name = path
+                .file_stem()
+                .map_or("ode".into(), |s| s.to_string_lossy().into_owned());
+            return ode::OdeModel::parse(&text, &path.display().to_string(), &name)
+                .map(Model::Ode)
+                .map_err(|e| ModelError::Ode(e.to_string()));
+        }
         file::load(path).map(Model::Conductance)
     }
 
@@ -79,6 +100,7 @@ impl Model {
         match self {
             Model::Conductance(m) => &m.name,
             Model::Lif(_) => "lif",
+            Model::Ode(m) => &m.name,
         }
     }
 
@@ -86,6 +108,7 @@ impl Model {
         match self {
             Model::Conductance(m) => &m.params,
             Model::Lif(m) => &m.params,
+            Model::Ode(m) => &m.params,
         }
     }
 
@@ -94,6 +117,7 @@ impl Model {
         match self {
             Model::Conductance(m) => m.params.set(name, value),
             Model::Lif(m) => m.params.set(name, value),
+            Model::Ode(m) => m.params.set(name, value),
         }
     }
 
@@ -102,6 +126,7 @@ impl Model {
         match self {
             Model::Conductance(m) => m.var_names(),
             Model::Lif(_) => vec!["v".into()],
+            Model::Ode(m) => m.vars.clone(),
         }
     }
 
@@ -110,6 +135,7 @@ impl Model {
         match self {
             Model::Conductance(m) => m.threshold_mv,
             Model::Lif(m) => m.values().v_th,
+            Model::Ode(_) => 0.0,
         }
     }
 
@@ -120,6 +146,9 @@ impl Model {
             Model::Lif(_) => Err(ModelError::NotSmooth {
                 model: "lif".into(),
             }),
+            Model::Ode(m) => Err(ModelError::NotConductance {
+                model: m.name.clone(),
+            }),
         }
     }
 
@@ -128,6 +157,11 @@ impl Model {
         match self {
             Model::Conductance(m) => m.state_at_v(v),
             Model::Lif(_) => vec![v],
+            Model::Ode(m) => {
+                let mut y = m.init.clone();
+                y[0] = v;
+                y
+            }
         }
     }
 
@@ -146,6 +180,8 @@ impl Model {
                 Ok(m.state_at_v(v))
             }
             Model::Lif(m) => Ok(vec![m.values().v_rest]),
+            // No equilibrium solver for .ode models yet: the file's initial values.
+            Model::Ode(m) => Ok(m.init.clone()),
         }
     }
 

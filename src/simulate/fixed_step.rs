@@ -5,6 +5,52 @@
 use super::method::{EulerOrder, Method};
 use crate::model::ConductanceModel;
 
+/// One fixed step of a model: what [`super::run`]'s fixed-step loop needs from it.
+pub trait FixedStep {
+    /// Advance `y` from `t` by `dt` with the current `i` held (not `Dopri5`, which is adaptive).
+    fn step(&mut self, method: &Method, t: f64, y: &mut [f64], i: f64, dt: f64);
+    /// dV/dt (mV/ms) at time `t`, state `y`: the slope for the spike-time interpolation.
+    fn dvdt(&self, t: f64, y: &[f64], i: f64) -> f64;
+}
+
+/// One classic Runge-Kutta step of `f(t, y, dy)` with work buffers `k` and `tmp`.
+pub fn rk4_with(
+    f: &mut impl FnMut(f64, &[f64], &mut [f64]),
+    t: f64,
+    y: &mut [f64],
+    dt: f64,
+    k: &mut [Vec<f64>; 4],
+    tmp: &mut [f64],
+) {
+    let [k1, k2, k3, k4] = k;
+    f(t, y, k1);
+    for j in 0..y.len() {
+        tmp[j] = y[j] + 0.5 * dt * k1[j];
+    }
+    f(t + 0.5 * dt, tmp, k2);
+    for j in 0..y.len() {
+        tmp[j] = y[j] + 0.5 * dt * k2[j];
+    }
+    f(t + 0.5 * dt, tmp, k3);
+    for j in 0..y.len() {
+        tmp[j] = y[j] + dt * k3[j];
+    }
+    f(t + dt, tmp, k4);
+    for j in 0..y.len() {
+        y[j] += dt / 6.0 * (k1[j] + 2.0 * (k2[j] + k3[j]) + k4[j]);
+    }
+}
+
+impl FixedStep for Stepper<'_> {
+    fn step(&mut self, method: &Method, _t: f64, y: &mut [f64], i: f64, dt: f64) {
+        Stepper::step(self, method, y, i, dt);
+    }
+
+    fn dvdt(&self, _t: f64, y: &[f64], i: f64) -> f64 {
+        Stepper::dvdt(self, y, i)
+    }
+}
+
 /// Work buffers for one neuron, so a step allocates nothing.
 pub struct Stepper<'m> {
     model: &'m ConductanceModel,
@@ -96,27 +142,14 @@ impl<'m> Stepper<'m> {
     }
 
     fn rk4(&mut self, y: &mut [f64], i: f64, dt: f64) {
-        let m = self.model;
-        let [k1, k2, k3, k4] = &mut self.k;
-        let tmp = &mut self.tmp;
-        m.rhs(&self.p, y, i, k1);
-        tmp.iter_mut()
-            .zip(y.iter())
-            .zip(k1.iter())
-            .for_each(|((t, &x), &d)| *t = x + 0.5 * dt * d);
-        m.rhs(&self.p, tmp, i, k2);
-        tmp.iter_mut()
-            .zip(y.iter())
-            .zip(k2.iter())
-            .for_each(|((t, &x), &d)| *t = x + 0.5 * dt * d);
-        m.rhs(&self.p, tmp, i, k3);
-        tmp.iter_mut()
-            .zip(y.iter())
-            .zip(k3.iter())
-            .for_each(|((t, &x), &d)| *t = x + dt * d);
-        m.rhs(&self.p, tmp, i, k4);
-        for j in 0..y.len() {
-            y[j] += dt / 6.0 * (k1[j] + 2.0 * (k2[j] + k3[j]) + k4[j]);
-        }
+        let (m, p) = (self.model, &self.p);
+        rk4_with(
+            &mut |_, y, dy| m.rhs(p, y, i, dy),
+            0.0,
+            y,
+            dt,
+            &mut self.k,
+            &mut self.tmp,
+        );
     }
 }

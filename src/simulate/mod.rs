@@ -10,6 +10,7 @@ pub mod dopri5;
 pub mod fixed_step;
 pub mod lif;
 pub mod method;
+pub mod ode_step;
 pub mod record;
 
 pub use method::{EulerOrder, Method, Tolerances};
@@ -17,7 +18,7 @@ pub use record::{Record, Trace};
 
 use crate::analysis::spikes::CrossingDetector;
 use crate::error::SimError;
-use crate::model::{ConductanceModel, Lif, Model};
+use crate::model::{Lif, Model};
 use crate::stimulus::{Stimulus, TIME_EPS};
 use rayon::prelude::*;
 
@@ -108,9 +109,56 @@ pub fn run(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result<R
         });
     }
     match (model, s.method) {
-        (Model::Conductance(m), Method::Dopri5(tol)) => run_adaptive(m, stim, y0, s, n_steps, tol),
-        (Model::Conductance(m), _) => run_fixed(m, stim, y0, s, n_steps),
+        (Model::Conductance(m), Method::Dopri5(tol)) => {
+            let p = m.params.values();
+            let mut f = |_: f64, y: &[f64], i: f64, dy: &mut [f64]| m.rhs(&p, y, i, dy);
+            run_adaptive(names, &mut f, stim, y0, s, n_steps, tol)
+        }
+        (Model::Conductance(m), _) => run_fixed(
+            names,
+            &mut fixed_step::Stepper::new(m),
+            stim,
+            y0,
+            s,
+            n_steps,
+        ),
         (Model::Lif(m), _) => Ok(run_lif(m, stim, y0, s, n_steps)),
+        (Model::Ode(m), method) => {
+            if m.current_param().is_none() && !(stim.is_constant() && stim.at(0.0) == 0.0) {
+                return Err(SimError::Unsupported {
+                    what: "stimulus".into(),
+                    reason: format!(
+                        "`{}` has no current parameter (i_ext, iapp or i) to inject it into",
+                        m.name
+                    ),
+                });
+            }
+            match method {
+                Method::Dopri5(tol) => {
+                    let mut p = m.params.values();
+                    let cur = m.current_param().map(|k| (k, p[k]));
+                    let mut f = |t: f64, y: &[f64], i: f64, dy: &mut [f64]| {
+                        if let Some((k, base)) = cur {
+                            p[k] = base + i;
+                        }
+                        m.rhs(&p, t, y, dy)
+                    };
+                    run_adaptive(names, &mut f, stim, y0, s, n_steps, tol)
+                }
+                Method::Rk4 | Method::Euler(EulerOrder::Simultaneous) => run_fixed(
+                    names,
+                    &mut ode_step::OdeStepper::new(m),
+                    stim,
+                    y0,
+                    s,
+                    n_steps,
+                ),
+                _ => Err(SimError::Unsupported {
+                    what: format!("--method {}", method.name()),
+                    reason: "an .ode model has no gate structure: use rk4, dopri5 or euler (simultaneous)".into(),
+                }),
+            }
+        }
     }
 }
 
@@ -153,16 +201,15 @@ fn check_state(names: &[String], t: f64, y: &[f64]) -> Result<(), SimError> {
 }
 
 fn run_fixed(
-    m: &ConductanceModel,
+    names: Vec<String>,
+    stepper: &mut impl fixed_step::FixedStep,
     stim: &Stimulus,
     y0: &[f64],
     s: &Settings,
     n: usize,
 ) -> Result<Run, SimError> {
-    let names = m.var_names();
     let mut trace = Trace::new(names.clone(), s.record.capacity(n));
     let mut y = y0.to_vec();
-    let mut stepper = fixed_step::Stepper::new(m);
     let mut y_prev = y.clone();
     let mut spikes = CrossingDetector::new(s.threshold_mv);
     let constant = stim.is_constant();
@@ -176,12 +223,12 @@ fn run_fixed(
             trace.push(t, &y, i);
         }
         y_prev.copy_from_slice(&y);
-        stepper.step(&s.method, &mut y, i, s.dt);
+        stepper.step(&s.method, t, &mut y, i, s.dt);
         let t1 = (k + 1) as f64 * s.dt;
         if spikes.crosses(y_prev[0], y[0]) {
             // Cubic Hermite through both ends with their slopes: O(dt^4) crossing times, so
             // RK4's accuracy is not thrown away by a linear interpolation.
-            let (d0, d1) = (stepper.dvdt(&y_prev, i), stepper.dvdt(&y, i));
+            let (d0, d1) = (stepper.dvdt(t, &y_prev, i), stepper.dvdt(t1, &y, i));
             let (v0, v1, h) = (y_prev[0], y[0], s.dt);
             spikes.refine(t, t1, |tt| hermite(v0, v1, d0 * h, d1 * h, (tt - t) / h));
         }
@@ -213,18 +260,19 @@ fn hermite(p0: f64, p1: f64, m0: f64, m1: f64, s: f64) -> f64 {
         + (s3 - s2) * m1
 }
 
+/// Dormand-Prince over the stimulus' smooth pieces; `rhs(t, y, i, dy)` is the model with the
+/// injected current `i`.
 fn run_adaptive(
-    m: &ConductanceModel,
+    names: Vec<String>,
+    rhs: &mut impl FnMut(f64, &[f64], f64, &mut [f64]),
     stim: &Stimulus,
     y0: &[f64],
     s: &Settings,
     n: usize,
     tol: Tolerances,
 ) -> Result<Run, SimError> {
-    let names = m.var_names();
     let stride = s.record.stride();
     let mut trace = Trace::new(names.clone(), s.record.capacity(n));
-    let p = m.params.values();
     let mut y = y0.to_vec();
     let mut solver = dopri5::Dopri5::new(y.len(), tol, s.dt.min(0.01), f64::INFINITY);
     let mut spikes = CrossingDetector::new(s.threshold_mv);
@@ -247,7 +295,7 @@ fn run_adaptive(
         // Inside a segment the stimulus is smooth; evaluate it just left of the segment end so
         // the stage at the end does not see the next piece.
         let hold = seg_end - 2.0 * TIME_EPS;
-        let mut f = |t: f64, y: &[f64], dy: &mut [f64]| m.rhs(&p, y, stim.at(t.min(hold)), dy);
+        let mut f = |t: f64, y: &[f64], dy: &mut [f64]| rhs(t, y, stim.at(t.min(hold)), dy);
         let mut on_step = |d: &dopri5::Dense, y1: &[f64]| {
             let t1 = d.t0 + d.h;
             check_state(&names, t1, y1)?;

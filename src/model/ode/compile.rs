@@ -1,0 +1,266 @@
+//! Names to slots: user functions inlined at their call sites (arity checked, recursion
+//! refused), fixed quantities ordered so each is computed after what it reads (a cycle is
+//! refused), every other name resolved to a parameter, a variable, `t` or a constant.
+
+use super::expr::{Ast, Code, ExprError, Fn1, Op, Pos};
+use std::collections::HashMap;
+
+/// What the names of a model mean while compiling.
+pub struct Scope<'a> {
+    /// name -> slot
+    pub slots: &'a HashMap<String, usize>,
+    /// name -> (argument names, body, where defined)
+    pub functions: &'a HashMap<String, (Vec<String>, Ast, Pos)>,
+}
+
+/// Functions XPPAUT has that this reader does not support, with why.
+const UNSUPPORTED: [(&str, &str); 6] = [
+    ("delay", "delay equations are not supported"),
+    (
+        "ran",
+        "random numbers are not supported (use a noise stimulus)",
+    ),
+    (
+        "normal",
+        "random numbers are not supported (use a noise stimulus)",
+    ),
+    ("lookup", "tables are not supported"),
+    ("sum", "sums over indices are not supported"),
+    ("shift", "arrays are not supported"),
+];
+
+/// Compile `a` into `code`.
+pub fn compile(a: &Ast, scope: &Scope, code: &mut Code) -> Result<(), ExprError> {
+    let mut stack = vec![];
+    emit(a, scope, &HashMap::new(), &mut stack, code)?;
+    code.depth = depth(&code.ops);
+    Ok(())
+}
+
+/// Stack depth the ops need.
+fn depth(ops: &[Op]) -> usize {
+    let (mut d, mut max) = (0usize, 0usize);
+    for op in ops {
+        match op {
+            Op::Const(_) | Op::Slot(_) => d += 1,
+            Op::Neg | Op::Call(_) => {}
+            Op::Select => d = d.saturating_sub(2),
+            _ => d = d.saturating_sub(1),
+        }
+        max = max.max(d);
+    }
+    max
+}
+
+fn emit(
+    a: &Ast,
+    scope: &Scope,
+    args: &HashMap<String, Ast>,
+    calls: &mut Vec<String>,
+    code: &mut Code,
+) -> Result<(), ExprError> {
+    match a {
+        Ast::Num(v) => code.ops.push(Op::Const(*v)),
+        Ast::Name(n, pos) => {
+            if let Some(arg) = args.get(n) {
+                // An argument of the function being inlined: its value was written in the
+                // caller's scope (arguments of outer calls are already substituted).
+                emit(arg, scope, &HashMap::new(), calls, code)?;
+            } else if let Some(&k) = scope.slots.get(n) {
+                code.ops.push(Op::Slot(k));
+            } else if n == "pi" {
+                code.ops.push(Op::Const(std::f64::consts::PI));
+            } else {
+                return Err(ExprError {
+                    pos: *pos,
+                    reason: format!("undefined name '{n}'"),
+                });
+            }
+        }
+        Ast::Neg(x) => {
+            emit(x, scope, args, calls, code)?;
+            push_folded(code, Op::Neg);
+        }
+        Ast::Bin(op, x, y) => {
+            emit(x, scope, args, calls, code)?;
+            emit(y, scope, args, calls, code)?;
+            push_folded(
+                code,
+                match *op {
+                    "+" => Op::Add,
+                    "-" => Op::Sub,
+                    "*" => Op::Mul,
+                    "/" => Op::Div,
+                    "^" => Op::Pow,
+                    c => Op::Cmp(c),
+                },
+            );
+        }
+        Ast::If(c, x, y) => {
+            emit(c, scope, args, calls, code)?;
+            emit(x, scope, args, calls, code)?;
+            emit(y, scope, args, calls, code)?;
+            code.ops.push(Op::Select);
+        }
+        Ast::Call(name, call_args, pos) => {
+            let arity = |want: usize| -> Result<(), ExprError> {
+                if call_args.len() == want {
+                    Ok(())
+                } else {
+                    Err(ExprError {
+                        pos: *pos,
+                        reason: format!(
+                            "{name} takes {want} argument(s), given {}",
+                            call_args.len()
+                        ),
+                    })
+                }
+            };
+            if let Some(f) = Fn1::by_name(name) {
+                arity(1)?;
+                emit(&call_args[0], scope, args, calls, code)?;
+                code.ops.push(Op::Call(f));
+            } else if name == "min" || name == "max" {
+                arity(2)?;
+                emit(&call_args[0], scope, args, calls, code)?;
+                emit(&call_args[1], scope, args, calls, code)?;
+                code.ops.push(if name == "min" { Op::Min } else { Op::Max });
+            } else if let Some((params, body, _)) = scope.functions.get(name) {
+                arity(params.len())?;
+                if calls.contains(name) {
+                    return Err(ExprError {
+                        pos: *pos,
+                        reason: format!("circular definition: {} -> {name}", calls.join(" -> ")),
+                    });
+                }
+                // Substitute the caller's argument expressions (themselves resolved in the
+                // caller's argument scope) for the parameters.
+                let bound: HashMap<String, Ast> = params
+                    .iter()
+                    .zip(call_args)
+                    .map(|(p, a)| (p.clone(), substitute(a, args)))
+                    .collect();
+                calls.push(name.clone());
+                emit(body, scope, &bound, calls, code)?;
+                calls.pop();
+            } else if let Some((_, why)) = UNSUPPORTED.iter().find(|(n, _)| n == name) {
+                return Err(ExprError {
+                    pos: *pos,
+                    reason: format!("{name}: {why}"),
+                });
+            } else {
+                return Err(ExprError {
+                    pos: *pos,
+                    reason: format!("unknown function '{name}'"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Push `op`, folding it into a constant when its operands are constants (`-(v+40)/10`
+/// keeps one division by a constant, `2*3` becomes `6`): fewer ops per evaluation.
+fn push_folded(code: &mut Code, op: Op) {
+    let n = code.ops.len();
+    match (op, &code.ops[n.saturating_sub(2)..]) {
+        (Op::Neg, [.., Op::Const(a)]) => {
+            code.ops[n - 1] = Op::Const(-a);
+            return;
+        }
+        (Op::Add | Op::Sub | Op::Mul | Op::Div, [Op::Const(a), Op::Const(b)]) => {
+            let v = match op {
+                Op::Add => a + b,
+                Op::Sub => a - b,
+                Op::Mul => a * b,
+                _ => a / b,
+            };
+            code.ops.truncate(n - 2);
+            code.ops.push(Op::Const(v));
+            return;
+        }
+        _ => {}
+    }
+    code.ops.push(op);
+}
+
+/// `a` with the names bound in `args` replaced by their expressions.
+fn substitute(a: &Ast, args: &HashMap<String, Ast>) -> Ast {
+    match a {
+        Ast::Name(n, _) => args.get(n).cloned().unwrap_or_else(|| a.clone()),
+        Ast::Num(_) => a.clone(),
+        Ast::Neg(x) => Ast::Neg(Box::new(substitute(x, args))),
+        Ast::Bin(op, x, y) => Ast::Bin(
+            op,
+            Box::new(substitute(x, args)),
+            Box::new(substitute(y, args)),
+        ),
+        Ast::If(c, x, y) => Ast::If(
+            Box::new(substitute(c, args)),
+            Box::new(substitute(x, args)),
+            Box::new(substitute(y, args)),
+        ),
+        Ast::Call(n, xs, p) => Ast::Call(
+            n.clone(),
+            xs.iter().map(|x| substitute(x, args)).collect(),
+            *p,
+        ),
+    }
+}
+
+/// The names an expression reads (through inlined functions too), for ordering fixed
+/// quantities.
+pub fn names_read(
+    a: &Ast,
+    functions: &HashMap<String, (Vec<String>, Ast, Pos)>,
+    out: &mut Vec<String>,
+    depth: usize,
+) {
+    if depth > 64 {
+        return; // a recursive function: compile reports it
+    }
+    match a {
+        Ast::Num(_) => {}
+        Ast::Name(n, _) => out.push(n.clone()),
+        Ast::Neg(x) => names_read(x, functions, out, depth),
+        Ast::Bin(_, x, y) => {
+            names_read(x, functions, out, depth);
+            names_read(y, functions, out, depth);
+        }
+        Ast::If(c, x, y) => {
+            for e in [c, x, y] {
+                names_read(e, functions, out, depth);
+            }
+        }
+        Ast::Call(n, xs, _) => {
+            for x in xs {
+                names_read(x, functions, out, depth);
+            }
+            if let Some((params, body, _)) = functions.get(n) {
+                let mut inner = vec![];
+                names_read(body, functions, &mut inner, depth + 1);
+                out.extend(inner.into_iter().filter(|m| !params.contains(m)));
+            }
+        }
+    }
+}
+
+/// Test helper: compile with `names` bound to slots 0, 1, …
+#[cfg(test)]
+pub fn compile_test(a: &Ast, names: &[&str], code: &mut Code) {
+    let slots: HashMap<String, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| (n.to_string(), k))
+        .collect();
+    let functions = HashMap::new();
+    compile(
+        a,
+        &Scope {
+            slots: &slots,
+            functions: &functions,
+        },
+        code,
+    )
+    .unwrap();
+}

@@ -1,0 +1,71 @@
+//! Fixed steps (simultaneous Euler, RK4) for XPPAUT `.ode` models; the injected current is
+//! added to the model's current parameter ([`OdeModel::current_param`]) at every evaluation.
+
+use super::fixed_step::{FixedStep, rk4_with};
+use super::method::Method;
+use crate::model::ode::{OdeModel, Scratch};
+
+/// Work buffers for one `.ode` neuron.
+pub struct OdeStepper<'m> {
+    model: &'m OdeModel,
+    p: Vec<f64>,
+    /// The current parameter's index and its value before the stimulus is added.
+    current: Option<(usize, f64)>,
+    k: [Vec<f64>; 4],
+    tmp: Vec<f64>,
+    scratch: Scratch<f64>,
+}
+
+impl<'m> OdeStepper<'m> {
+    pub fn new(model: &'m OdeModel) -> Self {
+        let n = model.vars.len();
+        let p = model.params.values();
+        OdeStepper {
+            current: model.current_param().map(|k| (k, p[k])),
+            model,
+            p,
+            k: std::array::from_fn(|_| vec![0.0; n]),
+            tmp: vec![0.0; n],
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// The parameter values with the injected current `i` added.
+    fn with_current(&mut self, i: f64) {
+        if let Some((k, base)) = self.current {
+            self.p[k] = base + i;
+        }
+    }
+}
+
+impl FixedStep for OdeStepper<'_> {
+    fn step(&mut self, method: &Method, t: f64, y: &mut [f64], i: f64, dt: f64) {
+        self.with_current(i);
+        let (m, p, sc) = (self.model, &self.p, &mut self.scratch);
+        match method {
+            // Only the simultaneous order and RK4 reach here (see `simulate::run`).
+            Method::Rk4 => rk4_with(
+                &mut |t, y, dy| m.rhs_with(p, t, y, dy, sc),
+                t,
+                y,
+                dt,
+                &mut self.k,
+                &mut self.tmp,
+            ),
+            _ => {
+                m.rhs_with(p, t, y, &mut self.k[0], sc);
+                y.iter_mut().zip(&self.k[0]).for_each(|(x, d)| *x += dt * d);
+            }
+        }
+    }
+
+    fn dvdt(&self, t: f64, y: &[f64], i: f64) -> f64 {
+        let mut p = self.p.clone();
+        if let Some((k, base)) = self.current {
+            p[k] = base + i;
+        }
+        let mut dy = vec![0.0; y.len()];
+        self.model.rhs(&p, t, y, &mut dy);
+        dy[0]
+    }
+}
