@@ -1,20 +1,10 @@
 //! End to end through the `excitable` binary: the simulate report, and bad input refused with a
 //! one-line message that names the problem, leaving no partial file behind.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+use common::excitable;
 
-fn excitable(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_excitable"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use std::path::Path;
 
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)

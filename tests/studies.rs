@@ -1,20 +1,8 @@
 //! Every study in `studies/` runs in fast mode and its headline numbers hold (the runner fails
 //! when a check drifts from its recorded value); a malformed study names file, line and field.
 
-use std::process::Command;
-
-fn excitable(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_excitable"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+mod common;
+use common::excitable;
 
 #[test]
 fn every_study_runs_fast_and_its_checks_hold() {

@@ -1,21 +1,11 @@
 //! `excitable sweep` end to end: a grid over g_K and the current, run whole and in 4 shards
 //! (in a shuffled order, one run twice), merged: the merged table equals the whole run exactly.
 
+mod common;
+use common::excitable;
+
 use excitable::report::table::{column_names, read_f64_columns};
 use std::path::Path;
-use std::process::Command;
-
-fn excitable(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_excitable"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
 
 const GRID: [&str; 10] = [
     "--param",

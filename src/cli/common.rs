@@ -125,3 +125,17 @@ pub fn check_max_points(max_points: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// The PNG figures in `dir` (names, sorted; temporary files skipped).
+pub fn pngs_in(dir: &Path) -> Vec<String> {
+    let mut pngs: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|f| f.ends_with(".png") && !f.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    pngs.sort();
+    pngs
+}

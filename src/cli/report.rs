@@ -177,16 +177,7 @@ fn link(out: &std::path::Path, index: &mut String, name: &str, what: &str) {
         format!("{name}/")
     };
     let _ = writeln!(index, "\n## {name}\n\n[{what}]({target})\n");
-    let mut pngs: Vec<String> = std::fs::read_dir(&dir)
-        .map(|r| {
-            r.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|f| f.ends_with(".png") && !f.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default();
-    pngs.sort();
-    for png in pngs {
+    for png in super::common::pngs_in(&dir) {
         let _ = writeln!(index, "![{name}]({name}/{png})");
     }
 }

@@ -192,16 +192,7 @@ fn run_study(file: &Path, study: &Study, out: &Path, fast: bool) -> Result<Vec<S
                 " "
             }
         );
-        let mut pngs: Vec<String> = std::fs::read_dir(&dir)
-            .map(|r| {
-                r.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|f| f.ends_with(".png") && !f.starts_with('.'))
-                    .collect()
-            })
-            .unwrap_or_default();
-        pngs.sort();
-        for p in pngs {
+        for p in super::common::pngs_in(&dir) {
             let _ = writeln!(md, "![{name} {p}]({name}/{p})\n");
         }
     }

@@ -81,6 +81,29 @@ pub fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// A figure that can be drawn on any plotters backend.
+pub trait Drawing {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+        path: &Path,
+    ) -> Result<(), ReportError>;
+}
+
+/// Render `figure` to PNG or SVG (by the extension of `path`), atomically, with the embedded
+/// font.
+pub fn render(path: &Path, size: (u32, u32), figure: &impl Drawing) -> Result<(), ReportError> {
+    init_font();
+    let svg = path.extension().is_some_and(|e| e == "svg");
+    super::atomic::write_atomic(path, |tmp| -> Result<(), ReportError> {
+        if svg {
+            figure.draw(&SVGBackend::new(tmp, size).into_drawing_area(), tmp)
+        } else {
+            figure.draw(&BitMapBackend::new(tmp, size).into_drawing_area(), tmp)
+        }
+    })
+}
+
 /// Map a plotters error into a report error naming the figure.
 pub fn fig_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> ReportError + '_ {
     move |e| ReportError::Figure {

@@ -1,8 +1,7 @@
 //! Heatmaps: values on a regular x-y grid as coloured cells (viridis), one or more panels
 //! sharing one colour scale and a colour bar.
 
-use super::atomic::write_atomic;
-use super::figure::{fig_err, init_font};
+use super::figure::{Drawing, fig_err, render};
 use crate::error::ReportError;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -33,29 +32,33 @@ pub fn draw_heatmap(
     columns: usize,
     size: (u32, u32),
 ) -> Result<(), ReportError> {
-    init_font();
-    let svg = path.extension().is_some_and(|e| e == "svg");
-    write_atomic(path, |tmp| -> Result<(), ReportError> {
-        if svg {
-            draw(
-                &SVGBackend::new(tmp, size).into_drawing_area(),
-                tmp,
-                title,
-                axes,
-                panels,
-                columns,
-            )
-        } else {
-            draw(
-                &BitMapBackend::new(tmp, size).into_drawing_area(),
-                tmp,
-                title,
-                axes,
-                panels,
-                columns,
-            )
-        }
-    })
+    render(
+        path,
+        size,
+        &Heatmap {
+            title,
+            axes,
+            panels,
+            columns,
+        },
+    )
+}
+
+struct Heatmap<'a> {
+    title: &'a str,
+    axes: &'a HeatAxes,
+    panels: &'a [HeatPanel],
+    columns: usize,
+}
+
+impl Drawing for Heatmap<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        path: &Path,
+    ) -> Result<(), ReportError> {
+        draw(root, path, self.title, self.axes, self.panels, self.columns)
+    }
 }
 
 /// Half the smallest spacing between distinct sorted values (0.5 for a single value).

@@ -202,19 +202,13 @@ impl Drop for ChunkedTable {
 pub fn concat_parquet(inputs: &[PathBuf], out: &Path, sort_by: &str) -> Result<usize, ReportError> {
     let mut all: Option<DataFrame> = None;
     for path in inputs {
-        let err = |reason: String| ReportError::Io {
-            path: path.display().to_string(),
-            reason,
-        };
-        let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-        let df = ParquetReader::new(file)
-            .finish()
-            .map_err(|e| err(e.to_string()))?;
+        let df = read_frame(path, None)?;
         match &mut all {
             None => all = Some(df),
             Some(a) => {
-                a.vstack_mut(&df).map_err(|e| {
-                    err(format!("columns differ from {}: {e}", inputs[0].display()))
+                a.vstack_mut(&df).map_err(|e| ReportError::Io {
+                    path: path.display().to_string(),
+                    reason: format!("columns differ from {}: {e}", inputs[0].display()),
                 })?;
             }
         }
@@ -235,16 +229,26 @@ pub fn concat_parquet(inputs: &[PathBuf], out: &Path, sort_by: &str) -> Result<u
     Ok(df.height())
 }
 
+/// A whole Parquet file, or the named columns of it.
+fn read_frame(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame, ReportError> {
+    let err = |reason: String| ReportError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    ParquetReader::new(file)
+        .with_columns(columns)
+        .finish()
+        .map_err(|e| err(e.to_string()))
+}
+
 /// Read named f64 columns of a Parquet file (integer columns are converted).
 pub fn read_f64_columns(path: &Path, names: &[&str]) -> Result<Vec<Vec<f64>>, ReportError> {
     let err = |reason: String| ReportError::Io {
         path: path.display().to_string(),
         reason,
     };
-    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| err(e.to_string()))?;
+    let df = read_frame(path, None)?;
     names
         .iter()
         .map(|n| {
@@ -273,11 +277,7 @@ pub fn read_str_column(path: &Path, name: &str) -> Result<Vec<String>, ReportErr
         path: path.display().to_string(),
         reason,
     };
-    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    let df = ParquetReader::new(file)
-        .with_columns(Some(vec![name.to_string()]))
-        .finish()
-        .map_err(|e| err(format!("column '{name}': {e}")))?;
+    let df = read_frame(path, Some(vec![name.to_string()]))?;
     let col = df
         .column(name)
         .map_err(|e| err(e.to_string()))?

@@ -1,7 +1,6 @@
 //! A general figure: one or more panels of x-y series (lines, dashed lines or points).
 
-use super::atomic::write_atomic;
-use super::figure::{fig_err, init_font, padded_range};
+use super::figure::{Drawing, fig_err, padded_range, render};
 use crate::error::ReportError;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::ValueFormatter;
@@ -46,27 +45,31 @@ pub fn draw_panels(
     columns: usize,
     size: (u32, u32),
 ) -> Result<(), ReportError> {
-    init_font();
-    let svg = path.extension().is_some_and(|e| e == "svg");
-    write_atomic(path, |tmp| -> Result<(), ReportError> {
-        if svg {
-            draw(
-                &SVGBackend::new(tmp, size).into_drawing_area(),
-                tmp,
-                title,
-                panels,
-                columns,
-            )
-        } else {
-            draw(
-                &BitMapBackend::new(tmp, size).into_drawing_area(),
-                tmp,
-                title,
-                panels,
-                columns,
-            )
-        }
-    })
+    render(
+        path,
+        size,
+        &Panels {
+            title,
+            panels,
+            columns,
+        },
+    )
+}
+
+struct Panels<'a> {
+    title: &'a str,
+    panels: &'a [Panel],
+    columns: usize,
+}
+
+impl Drawing for Panels<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        path: &Path,
+    ) -> Result<(), ReportError> {
+        draw(root, path, self.title, self.panels, self.columns)
+    }
 }
 
 fn draw<DB: DrawingBackend>(
