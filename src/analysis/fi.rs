@@ -175,7 +175,7 @@ pub fn fi_curve(
         onsets,
         window_ms,
         accuracy,
-        engine: "on the batch kernel",
+        engine: "on the batch kernel, identical runs done once",
         notes,
     })
 }

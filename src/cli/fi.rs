@@ -318,7 +318,7 @@ fn summary(
     let mut md = format!("# f-I curves of `{name}`\n\n");
     let _ = writeln!(
         md,
-        "{n} currents from {} to {} uA/cm^2, {runs} runs of {} ms (dt {} ms, exponential Euler {}, {:.2e} neuron-steps plus the bisections; identical runs done once) in {seconds:.2} s{}; rates counted over the last {} ms, spikes at {} mV.\n",
+        "{n} currents from {} to {} uA/cm^2, {runs} runs of {} ms (dt {} ms, exponential Euler {}, {:.2e} neuron-steps plus the bisections) in {seconds:.2} s{}; rates counted over the last {} ms, spikes at {} mV.\n",
         a.from,
         a.to,
         a.t_max,
