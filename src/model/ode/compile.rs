@@ -2,7 +2,7 @@
 //! refused), fixed quantities ordered so each is computed after what it reads (a cycle is
 //! refused), every other name resolved to a parameter, a variable, `t` or a constant.
 
-use super::expr::{Ast, Code, ExprError, Fn1, Op, Pos};
+use super::expr::{Arith, Ast, CmpOp, Code, ExprError, Fn1, Op, Pos};
 use std::collections::HashMap;
 
 /// What the names of a model mean while compiling.
@@ -43,7 +43,7 @@ fn depth(ops: &[Op]) -> usize {
     for op in ops {
         match op {
             Op::Const(_) | Op::Slot(_) => d += 1,
-            Op::Neg | Op::Call(_) => {}
+            Op::Neg | Op::Call(_) | Op::ArithC(..) | Op::ArithS(..) | Op::PowI(_) => {}
             Op::Select => d = d.saturating_sub(2),
             _ => d = d.saturating_sub(1),
         }
@@ -92,7 +92,7 @@ fn emit(
                     "*" => Op::Mul,
                     "/" => Op::Div,
                     "^" => Op::Pow,
-                    c => Op::Cmp(c),
+                    c => Op::Cmp(CmpOp::by_symbol(c)),
                 },
             );
         }
@@ -181,7 +181,22 @@ fn push_folded(code: &mut Code, op: Op) {
         }
         _ => {}
     }
-    code.ops.push(op);
+    // Fuse a binary operator with a constant or slot right operand.
+    let arith = match op {
+        Op::Add => Some(Arith::Add),
+        Op::Sub => Some(Arith::Sub),
+        Op::Mul => Some(Arith::Mul),
+        Op::Div => Some(Arith::Div),
+        _ => None,
+    };
+    match (op, arith, code.ops.last().copied()) {
+        (_, Some(f), Some(Op::Const(c))) => code.ops[n - 1] = Op::ArithC(f, c),
+        (_, Some(f), Some(Op::Slot(k))) => code.ops[n - 1] = Op::ArithS(f, k),
+        (Op::Pow, _, Some(Op::Const(c))) if c == c.round() && c.abs() < 64.0 => {
+            code.ops[n - 1] = Op::PowI(c as i32)
+        }
+        _ => code.ops.push(op),
+    }
 }
 
 /// `a` with the names bound in `args` replaced by their expressions.

@@ -345,12 +345,66 @@ pub enum Op {
     Div,
     Pow,
     /// Comparisons and logic on the real parts: 1 or 0 (constant: zero derivative).
-    Cmp(&'static str),
+    Cmp(CmpOp),
     Call(Fn1),
     Min,
     Max,
     /// Pop else, then, condition; push `then` where the condition is non-zero.
     Select,
+    /// Fused forms (fewer dispatches): the top of the stack combined with a constant, with a
+    /// slot, or raised to a constant integer power.
+    ArithC(Arith, f64),
+    ArithS(Arith, usize),
+    PowI(i32),
+}
+
+/// Comparison and logic operators (results 1 or 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Lt,
+    Gt,
+    Le,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+}
+
+impl CmpOp {
+    pub fn by_symbol(s: &str) -> CmpOp {
+        match s {
+            "<" => CmpOp::Lt,
+            ">" => CmpOp::Gt,
+            "<=" => CmpOp::Le,
+            ">=" => CmpOp::Ge,
+            "==" => CmpOp::Eq,
+            "!=" => CmpOp::Ne,
+            "&" => CmpOp::And,
+            _ => CmpOp::Or,
+        }
+    }
+}
+
+/// The four arithmetic operators of the fused ops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl Arith {
+    #[inline(always)]
+    fn apply<T: Scalar>(self, a: T, b: T) -> T {
+        match self {
+            Arith::Add => a + b,
+            Arith::Sub => a - b,
+            Arith::Mul => a * b,
+            Arith::Div => a / b,
+        }
+    }
 }
 
 /// A compiled expression.
@@ -382,6 +436,9 @@ impl Code {
                     sp += 1;
                 }
                 Op::Neg => st[sp - 1] = -st[sp - 1],
+                Op::ArithC(f, c) => st[sp - 1] = f.apply(st[sp - 1], T::from(c)),
+                Op::ArithS(f, k) => st[sp - 1] = f.apply(st[sp - 1], slots[k]),
+                Op::PowI(n) => st[sp - 1] = st[sp - 1].powi(n),
                 Op::Call(f) => st[sp - 1] = call1(f, st[sp - 1]),
                 Op::Select => {
                     let (c, a, b) = (st[sp - 3], st[sp - 2], st[sp - 1]);
@@ -421,16 +478,16 @@ impl Code {
     }
 }
 
-fn compare(c: &str, a: f64, b: f64) -> bool {
+fn compare(c: CmpOp, a: f64, b: f64) -> bool {
     match c {
-        "<" => a < b,
-        ">" => a > b,
-        "<=" => a <= b,
-        ">=" => a >= b,
-        "==" => a == b,
-        "!=" => a != b,
-        "&" => a != 0.0 && b != 0.0,
-        _ => a != 0.0 || b != 0.0,
+        CmpOp::Lt => a < b,
+        CmpOp::Gt => a > b,
+        CmpOp::Le => a <= b,
+        CmpOp::Ge => a >= b,
+        CmpOp::Eq => a == b,
+        CmpOp::Ne => a != b,
+        CmpOp::And => a != 0.0 && b != 0.0,
+        CmpOp::Or => a != 0.0 || b != 0.0,
     }
 }
 
