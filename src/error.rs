@@ -33,7 +33,7 @@ pub enum ModelError {
     #[error("{0}")]
     Ode(String),
     #[error(
-        "model '{model}' is an XPPAUT .ode model: it simulates (rk4, dopri5, euler), but this analysis needs a conductance-based model (built-in or TOML) for now"
+        "model '{model}' is an XPPAUT .ode model: simulate and rest work on it, but this analysis needs a conductance-based model (built-in or TOML) for now"
     )]
     NotConductance { model: String },
 }

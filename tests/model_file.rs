@@ -97,3 +97,35 @@ fn ode_file_simulates_like_the_builtin_model() {
         "{e}"
     );
 }
+
+/// The rest state of the `.ode` HH (damped Newton from the file's initial values, dual-number
+/// Jacobian) equals the built-in model's, eigenvalues included, at rest and past the Hopf
+/// point.
+#[test]
+fn ode_file_rest_state_and_eigenvalues_equal_the_builtin() {
+    use excitable::analysis::rest::{equilibria, ode_equilibrium};
+    use excitable::model::{Model, builtin};
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ode/hh.ode"
+    ));
+    let Model::Ode(ode) = Model::from_file(path).unwrap() else {
+        unreachable!()
+    };
+    for i in [0.0, 10.0] {
+        let a = ode_equilibrium(&ode, i, &ode.init).unwrap();
+        let b = &equilibria(&builtin::hh(), i).unwrap()[0];
+        assert_eq!(a.stability, b.stability);
+        for (x, y) in a.state.iter().zip(&b.state) {
+            assert!((x - y).abs() < 1e-9, "{i}: {x} vs {y}");
+        }
+        for (x, y) in a.eigen.iter().zip(&b.eigen) {
+            assert!(
+                (x.value - y.value).norm() < 1e-9,
+                "{i}: {} vs {}",
+                x.value,
+                y.value
+            );
+        }
+    }
+}

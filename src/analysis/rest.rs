@@ -148,6 +148,99 @@ pub fn equilibria(model: &ConductanceModel, i_ext: f64) -> Result<Vec<Equilibriu
         .collect()
 }
 
+/// The equilibrium of an XPPAUT `.ode` model reached from `start` (the file's initial values)
+/// by damped Newton on dy/dt = 0 with the exact dual-number Jacobian, at injected current
+/// `i_ext` (added to the model's current parameter). One equilibrium, not all: an `.ode`
+/// model has no gate structure to scan V with, as [`equilibria`] does.
+pub fn ode_equilibrium(
+    model: &crate::model::ode::OdeModel,
+    i_ext: f64,
+    start: &[f64],
+) -> Result<Equilibrium, AnalysisError> {
+    use num_dual::Dual64;
+    let n = start.len();
+    let mut p = model.params.values();
+    match model.current_param() {
+        Some(k) => p[k] += i_ext,
+        None if i_ext != 0.0 => {
+            return Err(AnalysisError::BadSetting {
+                what: "current".into(),
+                value: i_ext,
+                allowed: format!("0 (`{}` has no i_ext, iapp or i parameter)", model.name),
+            });
+        }
+        None => {}
+    }
+    let f = |y: &[f64]| -> Vec<f64> {
+        let mut dy = vec![0.0; n];
+        model.rhs(&p, 0.0, y, &mut dy);
+        dy
+    };
+    let jac = |y: &[f64]| -> DMatrix<f64> {
+        let pd: Vec<Dual64> = p.iter().map(|&x| Dual64::from(x)).collect();
+        let mut yd: Vec<Dual64> = y.iter().map(|&x| Dual64::from(x)).collect();
+        let mut dy = vec![Dual64::from(0.0); n];
+        let mut j = DMatrix::zeros(n, n);
+        for col in 0..n {
+            yd[col].eps = 1.0;
+            model.rhs(&pd, Dual64::from(0.0), &yd, &mut dy);
+            yd[col].eps = 0.0;
+            for row in 0..n {
+                j[(row, col)] = dy[row].eps;
+            }
+        }
+        j
+    };
+    let norm = |y: &[f64]| f(y).iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let mut y = start.to_vec();
+    for _ in 0..100 {
+        if norm(&y) < 1e-12 {
+            break;
+        }
+        let Some(dx) = jac(&y).lu().solve(&(-DVector::from_vec(f(&y)))) else {
+            break;
+        };
+        // Halve the step until the residual falls (damped Newton).
+        let mut lambda = 1.0;
+        let before = norm(&y);
+        loop {
+            let trial: Vec<f64> = y
+                .iter()
+                .zip(dx.iter())
+                .map(|(a, b)| a + lambda * b)
+                .collect();
+            if norm(&trial) < before || lambda < 1e-6 {
+                y = trial;
+                break;
+            }
+            lambda *= 0.5;
+        }
+    }
+    let residual = norm(&y);
+    if residual.is_nan() || residual >= 1e-8 {
+        return Err(AnalysisError::Numerical {
+            what: format!("equilibrium of {} at {i_ext}", model.name),
+            reason: format!(
+                "Newton from the file's initial values ended with |dy/dt| = {residual:.3e}"
+            ),
+        });
+    }
+    let j = jac(&y);
+    let eig = eigen(&j)?;
+    let stability = Stability::classify(&eig);
+    let n_unstable = eig.iter().filter(|e| e.value.re > 0.0).count();
+    Ok(Equilibrium {
+        i_ext,
+        index: 0,
+        state: y,
+        residual,
+        jacobian: j,
+        eigen: eig,
+        stability,
+        n_unstable,
+    })
+}
+
 /// A few Newton steps on dy/dt = 0; keeps the start if the Jacobian is singular there (a fold),
 /// where the one-dimensional root is already exact to rounding.
 fn newton_polish(model: &ConductanceModel, p: &[f64], mut y: Vec<f64>, i_ext: f64) -> Vec<f64> {

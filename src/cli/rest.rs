@@ -5,7 +5,7 @@ use super::common::{ModelArgs, finish};
 use anyhow::{Context, Result};
 use clap::Args;
 use excitable::analysis::centre::{CentreProjection, KICK_MV, kick_and_project, leading_pair};
-use excitable::analysis::rest::{Equilibrium, equilibria};
+use excitable::analysis::rest::{Equilibrium, equilibria, ode_equilibrium};
 use excitable::model::Model;
 use excitable::report::atomic::ensure_dir;
 use excitable::report::rest::{
@@ -31,15 +31,19 @@ const NEAR_AXIS_PER_MS: f64 = -0.05;
 
 pub fn run(a: RestArgs) -> Result<()> {
     let model = a.model.load()?;
-    let smooth = model.smooth()?;
     let names = model.var_names();
-    ensure_dir(&a.out)?;
     let mut all = Vec::new();
     for &i in &a.current {
-        all.extend(equilibria(smooth, i).with_context(|| format!("equilibria at {i} uA/cm^2"))?);
+        let at = || format!("equilibria at {i} uA/cm^2");
+        match &model {
+            // An .ode model: the equilibrium Newton reaches from the file's initial values.
+            Model::Ode(m) => all.push(ode_equilibrium(m, i, &m.init).with_context(at)?),
+            _ => all.extend(equilibria(model.smooth()?, i).with_context(at)?),
+        }
     }
+    ensure_dir(&a.out)?;
     let mut centre = Vec::new();
-    for e in &all {
+    for e in all.iter().filter(|_| model.smooth().is_ok()) {
         if let Some(k) = leading_pair(&e.eigen)
             && k == 0
             && e.eigen[0].value.re > NEAR_AXIS_PER_MS
