@@ -3,7 +3,7 @@
 
 use super::fixed_step::{FixedStep, rk4_with};
 use super::method::Method;
-use crate::model::ode::{OdeModel, Scratch};
+use crate::model::ode::OdeModel;
 
 /// Work buffers for one `.ode` neuron.
 pub struct OdeStepper<'m> {
@@ -13,7 +13,7 @@ pub struct OdeStepper<'m> {
     current: Option<(usize, f64)>,
     k: [Vec<f64>; 4],
     tmp: Vec<f64>,
-    scratch: Scratch<f64>,
+    slots: Vec<f64>,
 }
 
 impl<'m> OdeStepper<'m> {
@@ -26,7 +26,7 @@ impl<'m> OdeStepper<'m> {
             p,
             k: std::array::from_fn(|_| vec![0.0; n]),
             tmp: vec![0.0; n],
-            scratch: Scratch::default(),
+            slots: Vec::new(),
         }
     }
 
@@ -41,11 +41,11 @@ impl<'m> OdeStepper<'m> {
 impl FixedStep for OdeStepper<'_> {
     fn step(&mut self, method: &Method, t: f64, y: &mut [f64], i: f64, dt: f64) {
         self.with_current(i);
-        let (m, p, sc) = (self.model, &self.p, &mut self.scratch);
+        let (m, p, sc) = (self.model, &self.p, &mut self.slots);
         match method {
             // Only the simultaneous order and RK4 reach here (see `simulate::run`).
             Method::Rk4 => rk4_with(
-                &mut |t, y, dy| m.rhs_with(p, t, y, dy, sc),
+                &mut |t, y, dy| m.rhs_f64(p, t, y, dy, sc),
                 t,
                 y,
                 dt,
@@ -53,7 +53,7 @@ impl FixedStep for OdeStepper<'_> {
                 &mut self.tmp,
             ),
             _ => {
-                m.rhs_with(p, t, y, &mut self.k[0], sc);
+                m.rhs_f64(p, t, y, &mut self.k[0], sc);
                 y.iter_mut().zip(&self.k[0]).for_each(|(x, d)| *x += dt * d);
             }
         }

@@ -478,6 +478,87 @@ impl Code {
     }
 }
 
+/// A compiled expression as a tree of closures over `f64` slots: the simulation path (no
+/// operand stack, one indirect call per node); the bytecode stays for dual numbers.
+pub type F64Fn = Box<dyn Fn(&[f64]) -> f64 + Send + Sync>;
+
+impl Code {
+    /// The closure tree of this code (for `f64` evaluation).
+    pub fn closure(&self) -> F64Fn {
+        let mut st: Vec<F64Fn> = Vec::with_capacity(self.depth + 1);
+        for op in &self.ops {
+            let node: F64Fn = match *op {
+                Op::Const(c) => Box::new(move |_| c),
+                Op::Slot(k) => Box::new(move |s| s[k]),
+                Op::Neg => {
+                    let a = pop(&mut st);
+                    Box::new(move |s| -a(s))
+                }
+                Op::Call(f) => {
+                    let a = pop(&mut st);
+                    match f {
+                        Fn1::Exp => Box::new(move |s| a(s).exp()),
+                        _ => Box::new(move |s| call1(f, a(s))),
+                    }
+                }
+                Op::ArithC(f, c) => {
+                    let a = pop(&mut st);
+                    match f {
+                        Arith::Add => Box::new(move |s| a(s) + c),
+                        Arith::Sub => Box::new(move |s| a(s) - c),
+                        Arith::Mul => Box::new(move |s| a(s) * c),
+                        Arith::Div => Box::new(move |s| a(s) / c),
+                    }
+                }
+                Op::ArithS(f, k) => {
+                    let a = pop(&mut st);
+                    match f {
+                        Arith::Add => Box::new(move |s| a(s) + s[k]),
+                        Arith::Sub => Box::new(move |s| a(s) - s[k]),
+                        Arith::Mul => Box::new(move |s| a(s) * s[k]),
+                        Arith::Div => Box::new(move |s| a(s) / s[k]),
+                    }
+                }
+                Op::PowI(n) => {
+                    let a = pop(&mut st);
+                    Box::new(move |s| a(s).powi(n))
+                }
+                Op::Select => {
+                    let (b, a, c) = (pop(&mut st), pop(&mut st), pop(&mut st));
+                    Box::new(move |s| if c(s) != 0.0 { a(s) } else { b(s) })
+                }
+                binary => {
+                    let (b, a) = (pop(&mut st), pop(&mut st));
+                    match binary {
+                        Op::Add => Box::new(move |s| a(s) + b(s)),
+                        Op::Sub => Box::new(move |s| a(s) - b(s)),
+                        Op::Mul => Box::new(move |s| a(s) * b(s)),
+                        Op::Div => Box::new(move |s| a(s) / b(s)),
+                        Op::Pow => Box::new(move |s| pow(a(s), b(s))),
+                        Op::Min => Box::new(move |s| {
+                            let (x, y) = (a(s), b(s));
+                            if y < x { y } else { x }
+                        }),
+                        Op::Max => Box::new(move |s| {
+                            let (x, y) = (a(s), b(s));
+                            if y > x { y } else { x }
+                        }),
+                        Op::Cmp(c) => Box::new(move |s| f64::from(compare(c, a(s), b(s)))),
+                        _ => unreachable!("every other op is matched above"),
+                    }
+                }
+            };
+            st.push(node);
+        }
+        st.pop().unwrap_or_else(|| Box::new(|_| 0.0))
+    }
+}
+
+/// The top closure (a well-formed program always has one).
+fn pop(st: &mut Vec<F64Fn>) -> F64Fn {
+    st.pop().unwrap_or_else(|| Box::new(|_| f64::NAN))
+}
+
 fn compare(c: CmpOp, a: f64, b: f64) -> bool {
     match c {
         CmpOp::Lt => a < b,

@@ -49,6 +49,32 @@ pub struct OdeModel {
     /// What was ignored, for the user.
     pub notes: Vec<String>,
     stack: usize,
+    /// The fixed quantities and right-hand sides as `f64` closure trees (simulation).
+    fast: std::sync::Arc<FastRhs>,
+}
+
+/// `f64` closure trees of an [`OdeModel`]'s fixed quantities and equations.
+struct FastRhs {
+    fixed: Vec<expr::F64Fn>,
+    rhs: Vec<expr::F64Fn>,
+}
+
+impl std::fmt::Debug for FastRhs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "FastRhs({} fixed, {} equations)",
+            self.fixed.len(),
+            self.rhs.len()
+        )
+    }
+}
+
+impl PartialEq for FastRhs {
+    /// Built from the bytecode, which [`OdeModel`] compares.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Keywords by first letter that this reader refuses, with the reason.
@@ -392,7 +418,12 @@ impl OdeModel {
             .map(|c| c.depth)
             .max()
             .unwrap_or(1);
+        let fast = std::sync::Arc::new(FastRhs {
+            fixed: fixed_code.iter().map(Code::closure).collect(),
+            rhs: rhs.iter().map(Code::closure).collect(),
+        });
         Ok(OdeModel {
+            fast,
             name: name.into(),
             params,
             vars,
@@ -417,6 +448,22 @@ impl OdeModel {
     /// `dy/dt` at time `t`, state `y`, parameter values `p` (in [`ParamSet`] order).
     pub fn rhs<T: Scalar>(&self, p: &[T], t: T, y: &[T], dy: &mut [T]) {
         self.rhs_with(p, t, y, dy, &mut Scratch::default());
+    }
+
+    /// [`OdeModel::rhs`] on plain numbers through the closure trees (the simulation path),
+    /// with `slots` as a reusable buffer.
+    pub fn rhs_f64(&self, p: &[f64], t: f64, y: &[f64], dy: &mut [f64], slots: &mut Vec<f64>) {
+        slots.clear();
+        slots.extend_from_slice(p);
+        slots.extend_from_slice(y);
+        slots.push(t);
+        for f in &self.fast.fixed {
+            let v = f(slots);
+            slots.push(v);
+        }
+        for (d, f) in dy.iter_mut().zip(&self.fast.rhs) {
+            *d = f(slots);
+        }
     }
 
     /// [`OdeModel::rhs`] with reusable buffers (no allocation per call once warm).

@@ -29,6 +29,10 @@ fn hh_ode_equals_the_builtin_model() {
         let (mut a, mut c) = ([0.0; 4], [0.0; 4]);
         m.rhs(&p, 0.0, &y, &mut a);
         b.rhs(&pb, &y, i, &mut c);
+        // The closure trees (simulation path) equal the bytecode exactly.
+        let mut f = [0.0; 4];
+        m.rhs_f64(&p, 0.0, &y, &mut f, &mut vec![]);
+        assert_eq!(a, f);
         for k in 0..4 {
             assert!(
                 (a[k] - c[k]).abs() <= 1e-12 * (1.0 + c[k].abs()),
@@ -170,6 +174,20 @@ fn random_input_never_panics() {
             // Whatever parses also evaluates without panicking.
             let mut dy = vec![0.0; m.vars.len()];
             m.rhs(&m.params.values(), 0.5, &m.init.clone(), &mut dy);
+            let mut dz = vec![0.0; m.vars.len()];
+            m.rhs_f64(
+                &m.params.values(),
+                0.5,
+                &m.init.clone(),
+                &mut dz,
+                &mut vec![],
+            );
+            for (a, b) in dy.iter().zip(&dz) {
+                assert!(
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                    "{text:?}"
+                );
+            }
         }
     }
 }
