@@ -129,3 +129,33 @@ fn ode_file_rest_state_and_eigenvalues_equal_the_builtin() {
         }
     }
 }
+
+/// `--v-var` moves an .ode file's voltage-like variable to the front (spikes are detected on
+/// it), and is refused for a variable the file lacks or for a model that is not an .ode file.
+#[test]
+fn ode_v_var_chooses_the_spiking_variable() {
+    use excitable::model::Model;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fhn.ode");
+    std::fs::write(
+        &path,
+        "par i=0.5, a=0.7, b=0.8, eps=0.08\nw'=eps*(v+a-b*w)\nv'=v-v^3/3-w+i\nv(0)=-1.2\nw(0)=-0.6\n",
+    )
+    .unwrap();
+    let m = Model::from_file_with_v(&path, Some("V")).unwrap();
+    assert_eq!(m.var_names(), ["v", "w"]);
+    assert_eq!(m.resting_state().unwrap(), [-1.2, -0.6]);
+    assert_eq!(Model::from_file(&path).unwrap().var_names(), ["w", "v"]);
+    let e = Model::from_file_with_v(&path, Some("q"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'q' is not a variable") && e.contains("w, v"),
+        "{e}"
+    );
+    let toml = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/studies/models/hh.toml"
+    ));
+    assert!(Model::from_file_with_v(toml, Some("v")).is_err());
+}

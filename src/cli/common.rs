@@ -18,13 +18,19 @@ pub struct ModelArgs {
     /// Override a parameter: `--set g_l=0.03` (repeatable, or comma-separated).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+    /// For an .ode file: the voltage-like variable (spikes, plots); default the first.
+    #[arg(long, value_name = "NAME")]
+    pub v_var: Option<String>,
 }
 
 impl ModelArgs {
     /// The model with every override applied and checked.
     pub fn load(&self) -> Result<Model> {
+        if let (Some(v), None) = (&self.v_var, &self.model_file) {
+            anyhow::bail!("--v-var {v} applies to an .ode --model-file only");
+        }
         let mut model = match &self.model_file {
-            Some(path) => Model::from_file(path)?,
+            Some(path) => Model::from_file_with_v(path, self.v_var.as_deref())?,
             None => Model::builtin(&self.model)?,
         };
         for text in &self.set {

@@ -22,6 +22,7 @@ pub fn run(a: ModelsArgs) -> Result<()> {
                 model: a.model.clone().unwrap_or_default(),
                 model_file: a.model_file.clone(),
                 set: vec![],
+                v_var: None,
             };
             vec![m.load()?]
         }

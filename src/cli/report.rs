@@ -31,6 +31,9 @@ pub fn run(a: ReportArgs) -> Result<()> {
     for s in &a.model.set {
         model_flags.extend(["--set".into(), s.clone()]);
     }
+    if let Some(v) = &a.model.v_var {
+        model_flags.extend(["--v-var".into(), v.clone()]);
+    }
     let dir = |name: &str| a.out.join(name).display().to_string();
     let smooth = model.smooth().is_ok();
     let has_hh_gates = ["m", "h", "n"]

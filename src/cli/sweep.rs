@@ -77,6 +77,7 @@ impl SweepSpec {
             model: self.model.clone(),
             model_file: self.model_file.clone(),
             set: self.set.clone(),
+            v_var: None,
         }
     }
 

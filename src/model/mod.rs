@@ -77,6 +77,12 @@ impl Model {
     /// A model from a file: TOML (conductance-based, see [`file`]) or XPPAUT `.ode` (see
     /// [`ode`]), by extension.
     pub fn from_file(path: &Path) -> Result<Model, ModelError> {
+        Model::from_file_with_v(path, None)
+    }
+
+    /// [`Model::from_file`], with an `.ode` file's voltage-like variable chosen by name
+    /// (refused for other files, whose first variable is V by construction).
+    pub fn from_file_with_v(path: &Path, v_var: Option<&str>) -> Result<Model, ModelError> {
         if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("ode"))
@@ -89,9 +95,15 @@ impl Model {
             let name = path
                 .file_stem()
                 .map_or("ode".into(), |s| s.to_string_lossy().into_owned());
-            return ode::OdeModel::parse(&text, &path.display().to_string(), &name)
+            return ode::OdeModel::parse_with_v(&text, &path.display().to_string(), &name, v_var)
                 .map(Model::Ode)
                 .map_err(|e| ModelError::Ode(e.to_string()));
+        }
+        if let Some(v) = v_var {
+            return Err(ModelError::File {
+                path: path.display().to_string(),
+                reason: format!("--v-var {v}: only .ode files choose their voltage variable"),
+            });
         }
         file::load(path).map(Model::Conductance)
     }

@@ -132,8 +132,20 @@ fn lines(text: &str) -> Vec<Line> {
 }
 
 impl OdeModel {
-    /// Parse an `.ode` file's text; `file` names it in errors.
+    /// Parse an `.ode` file's text; `file` names it in errors. The first variable is the
+    /// voltage-like one (spikes, plots).
     pub fn parse(text: &str, file: &str, name: &str) -> Result<OdeModel, OdeError> {
+        OdeModel::parse_with_v(text, file, name, None)
+    }
+
+    /// [`OdeModel::parse`] with the voltage-like variable chosen by name: it is moved to the
+    /// front of the state (the toolkit detects spikes and plots on the first variable).
+    pub fn parse_with_v(
+        text: &str,
+        file: &str,
+        name: &str,
+        v_var: Option<&str>,
+    ) -> Result<OdeModel, OdeError> {
         let err = |pos: Pos, reason: String| OdeError {
             file: file.into(),
             line: pos.line,
@@ -289,6 +301,21 @@ impl OdeModel {
                 Pos { line: 1, col: 1 },
                 "no differential equation (x' = … or dx/dt = …)".into(),
             ));
+        }
+        if let Some(v) = v_var {
+            let v = v.to_lowercase();
+            let k = odes.iter().position(|o| o.0 == v).ok_or_else(|| {
+                let names: Vec<&str> = odes.iter().map(|o| o.0.as_str()).collect();
+                err(
+                    Pos { line: 1, col: 1 },
+                    format!(
+                        "--v-var '{v}' is not a variable of the file (variables: {})",
+                        names.join(", ")
+                    ),
+                )
+            })?;
+            let chosen = odes.remove(k);
+            odes.insert(0, chosen);
         }
         // Names: parameters, variables, t, numbers and fixed quantities; each once.
         let vars: Vec<String> = odes.iter().map(|o| o.0.clone()).collect();
