@@ -134,9 +134,20 @@ fn run_study(file: &Path, study: &Study, out: &Path, fast: bool) -> Result<Vec<S
             ""
         }
     );
+    // A study of a source document says what it showed; the main job has no document.
+    let (shows, adds, claims, said) = if study.document.is_some() {
+        (
+            "What the document showed",
+            "What the toolkit adds",
+            "The document's claims, checked",
+            "the document",
+        )
+    } else {
+        ("Scope", "Contents", "Headline numbers, checked", "expected")
+    };
     let _ = writeln!(
         md,
-        "## What the document showed\n\n{}\n\n## What the toolkit adds\n\n{}\n",
+        "## {shows}\n\n{}\n\n## {adds}\n\n{}\n",
         study.shows.trim(),
         study.adds.trim()
     );
@@ -144,7 +155,7 @@ fn run_study(file: &Path, study: &Study, out: &Path, fast: bool) -> Result<Vec<S
     if !study.checks.is_empty() {
         let _ = writeln!(
             md,
-            "## The document's claims, checked\n\n| claim | the document | measured | verdict | evidence |\n|---|---|---|---|---|"
+            "## {claims}\n\n| claim | {said} | measured | verdict | evidence |\n|---|---|---|---|---|"
         );
         for c in &study.checks {
             let measured = if fast && !c.in_fast_mode {
