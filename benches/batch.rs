@@ -5,7 +5,7 @@
 
 use divan::{Bencher, counter::ItemsCount};
 use excitable::model::builtin;
-use excitable::simulate::batch::{BatchSettings, run_batch};
+use excitable::simulate::batch::{BatchSettings, run_batch_params};
 
 fn main() {
     divan::main();
@@ -15,45 +15,31 @@ const N: usize = 512;
 
 #[divan::bench(sample_count = 3, args = [1, 2])]
 fn hh_sweep_exp_euler(bencher: Bencher, threads: usize) {
-    let model = builtin::hh();
-    let y0 = model.state_at_v(-65.0);
-    let currents: Vec<f64> = (0..N).map(|k| 200.0 * k as f64 / N as f64).collect();
-    let s = BatchSettings {
-        t_max: 1000.0,
-        dt: 0.01,
-        transient: 0.0,
-        threshold_mv: 0.0,
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    let steps = (s.t_max / s.dt).round() as usize;
-    bencher.counter(ItemsCount::new(N * steps)).bench(|| {
-        pool.install(|| {
-            run_batch(&model, &currents, std::slice::from_ref(&y0), &s)
-                .unwrap()
-                .len()
-        })
-    });
+    // One parameter set for all lanes: what `run_batch` passes on (broadcast constants).
+    sweep(bencher, threads, vec![builtin::hh().params.values()]);
 }
 
 /// A parameter sweep: the same neurons, but every lane with its own g_K (20..50 mS/cm^2), so
 /// the kernel loads per-lane parameters instead of broadcasting them.
 #[divan::bench(sample_count = 3, args = [1, 2])]
 fn hh_gk_sweep_per_lane_parameters(bencher: Bencher, threads: usize) {
-    use excitable::simulate::batch::run_batch_params;
     let model = builtin::hh();
-    let y0 = model.state_at_v(-65.0);
-    let currents: Vec<f64> = (0..N).map(|k| 200.0 * k as f64 / N as f64).collect();
     let gk = model.params.index("g_k").unwrap();
-    let params: Vec<Vec<f64>> = (0..N)
+    let params = (0..N)
         .map(|k| {
             let mut p = model.params.values();
             p[gk] = 20.0 + 30.0 * ((k * 7) % N) as f64 / N as f64;
             p
         })
         .collect();
+    sweep(bencher, threads, params);
+}
+
+/// The sweep on `threads` threads with these parameter sets (one, or one per neuron).
+fn sweep(bencher: Bencher, threads: usize, params: Vec<Vec<f64>>) {
+    let model = builtin::hh();
+    let y0 = model.state_at_v(-65.0);
+    let currents: Vec<f64> = (0..N).map(|k| 200.0 * k as f64 / N as f64).collect();
     let s = BatchSettings {
         t_max: 1000.0,
         dt: 0.01,

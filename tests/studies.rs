@@ -47,38 +47,28 @@ fn every_study_runs_fast_and_its_checks_hold() {
 fn a_malformed_study_names_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
-    std::fs::write(
-        &bad,
-        "title = \"t\"\nshows = \"s\"\nadds = \"a\"\n\n[[step]]\nname = \"x\"\ncommand = \"simulat\"\n",
-    )
-    .unwrap();
-    let (ok, _, stderr) = excitable(&[
-        "study",
-        "run",
-        bad.to_str().unwrap(),
-        "--out",
-        dir.path().join("o").to_str().unwrap(),
-    ]);
-    assert!(!ok);
+    let out = dir.path().join("o");
+    let run = |step: &str| {
+        let head = "title = \"t\"\nshows = \"s\"\nadds = \"a\"\n\n[[step]]\nname = \"x\"\n";
+        std::fs::write(&bad, format!("{head}{step}")).unwrap();
+        excitable(&[
+            "study",
+            "run",
+            bad.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let (ok, _, stderr) = run("command = \"simulat\"\n");
     assert!(
-        stderr.contains("bad.toml, line 7: step.command"),
+        !ok && stderr.contains("bad.toml, line 7: step.command"),
         "{stderr}"
     );
     // A flag the command does not know is refused with the step named, before anything runs.
-    std::fs::write(
-        &bad,
-        "title = \"t\"\nshows = \"s\"\nadds = \"a\"\n\n[[step]]\nname = \"x\"\ncommand = \"rest\"\nargs = { colour = \"red\" }\n",
-    )
-    .unwrap();
-    let (ok, _, stderr) = excitable(&[
-        "study",
-        "run",
-        bad.to_str().unwrap(),
-        "--out",
-        dir.path().join("o").to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = run("command = \"rest\"\nargs = { colour = \"red\" }\n");
     assert!(
         !ok && stderr.contains("step 'x' (rest)") && stderr.contains("--colour"),
         "{stderr}"
     );
+    assert!(!out.exists());
 }

@@ -14,14 +14,20 @@ pub fn rhs(model: &ConductanceModel, p: &[f64], y: &[f64], i_ext: f64) -> Vec<f6
 
 /// The Jacobian `d(dy/dt)/dy` (1/ms) at state `y`: one dual-number sweep per column.
 pub fn jacobian(model: &ConductanceModel, p: &[f64], y: &[f64], i_ext: f64) -> DMatrix<f64> {
-    let n = y.len();
     let pd: Vec<Dual64> = p.iter().map(|&x| Dual64::from(x)).collect();
+    dual_jacobian(y, |yd, dy| model.rhs(&pd, yd, Dual64::from(i_ext), dy))
+}
+
+/// The Jacobian of any right-hand side `f(y, dy)` written over dual numbers, at `y`: one
+/// forward sweep per column (shared by the conductance models and `.ode` models).
+pub fn dual_jacobian(y: &[f64], mut f: impl FnMut(&[Dual64], &mut [Dual64])) -> DMatrix<f64> {
+    let n = y.len();
     let mut yd: Vec<Dual64> = y.iter().map(|&x| Dual64::from(x)).collect();
     let mut dy = vec![Dual64::from(0.0); n];
     let mut j = DMatrix::zeros(n, n);
     for col in 0..n {
         yd[col].eps = 1.0;
-        model.rhs(&pd, &yd, Dual64::from(i_ext), &mut dy);
+        f(&yd, &mut dy);
         yd[col].eps = 0.0;
         for row in 0..n {
             j[(row, col)] = dy[row].eps;

@@ -1,7 +1,7 @@
 //! Rest states: every equilibrium at a given current, polished, with its eigen analysis.
 
 use super::eigen::{EigenPair, eigen};
-use super::jacobian::{jacobian, rhs};
+use super::jacobian::{dual_jacobian, jacobian, rhs};
 use crate::error::AnalysisError;
 use crate::model::ConductanceModel;
 use nalgebra::{DMatrix, DVector};
@@ -176,20 +176,9 @@ pub fn ode_equilibrium(
         model.rhs(&p, 0.0, y, &mut dy);
         dy
     };
+    let pd: Vec<Dual64> = p.iter().map(|&x| Dual64::from(x)).collect();
     let jac = |y: &[f64]| -> DMatrix<f64> {
-        let pd: Vec<Dual64> = p.iter().map(|&x| Dual64::from(x)).collect();
-        let mut yd: Vec<Dual64> = y.iter().map(|&x| Dual64::from(x)).collect();
-        let mut dy = vec![Dual64::from(0.0); n];
-        let mut j = DMatrix::zeros(n, n);
-        for col in 0..n {
-            yd[col].eps = 1.0;
-            model.rhs(&pd, Dual64::from(0.0), &yd, &mut dy);
-            yd[col].eps = 0.0;
-            for row in 0..n {
-                j[(row, col)] = dy[row].eps;
-            }
-        }
-        j
+        dual_jacobian(y, |yd, dy| model.rhs(&pd, Dual64::from(0.0), yd, dy))
     };
     let norm = |y: &[f64]| f(y).iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let mut y = start.to_vec();
