@@ -121,4 +121,6 @@ pub enum AnalysisError {
         value: f64,
         allowed: String,
     },
+    #[error("model '{model}' {reason}: this analysis needs a smooth, autonomous vector field")]
+    NoField { model: String, reason: String },
 }

@@ -5,7 +5,7 @@
 use excitable::continuation::cycles::{CycleEvent, CyclePoint, CycleSettings};
 use excitable::continuation::diagram::{Diagram, DiagramSettings, diagram};
 use excitable::continuation::hopf::{Hopf, first_lyapunov_with};
-use excitable::continuation::{CURRENT, Family, Settings, Stop};
+use excitable::continuation::{CURRENT, Family, Field, Settings, Stop};
 use excitable::model::{Model, builtin};
 use excitable::simulate::{self, Method, Record, Tolerances};
 use excitable::stimulus::Stimulus;
@@ -384,7 +384,7 @@ fn stable_cycle_periods_equal_simulated_interspike_intervals() {
 #[test]
 fn hh_hopf_curve_in_current_and_gk_agrees_with_auto_and_has_a_bautin_point() {
     use excitable::continuation::codim2::{Box2, CurveKind, Family2, two_parameter};
-    let fam = Family2::new(&builtin::hh(), CURRENT, "g_k", 0.0).unwrap();
+    let fam = Family2::new(&Field::Conductance(builtin::hh()), CURRENT, "g_k", 0.0).unwrap();
     let bx = Box2 {
         l1: (-20.0, 250.0),
         l2: (10.0, 80.0),
@@ -476,7 +476,7 @@ fn hh_ca_fold_curve_passes_through_the_folds_of_one_parameter_diagrams() {
     // The fold curve in (current, g_Ca) must contain the folds that plain one-parameter
     // continuation finds at fixed g_Ca values.
     use excitable::continuation::codim2::{Box2, CurveKind, Family2, two_parameter};
-    let fam = Family2::new(&builtin::hh_ca(), CURRENT, "g_ca", 0.0).unwrap();
+    let fam = Family2::new(&Field::Conductance(builtin::hh_ca()), CURRENT, "g_ca", 0.0).unwrap();
     let bx = Box2 {
         l1: (-150.0, 100.0),
         l2: (0.0, 6.0),

@@ -209,3 +209,47 @@ fn lif_rheobase_onset_and_rates_equal_the_closed_form() {
         assert!(compared >= 25, "{compared}");
     }
 }
+
+/// An `.ode` model on the general path (RK4 from its stable equilibrium): Morris-Lecar's rates
+/// equal AUTO's cycle periods at the same currents (tests/fixtures/auto/ode_ml_auto.csv, the
+/// stable branch's user points) to 1e-4, and repetitive firing from rest starts at the fold of
+/// cycles, 88.29325 by AUTO, where the step from rest lands in the cycle's basin (to 0.01).
+#[test]
+fn ode_file_rates_equal_auto_periods_and_firing_starts_at_the_fold_of_cycles() {
+    use excitable::analysis::fi::fi_curve_general;
+    use excitable::model::Model;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ode/ml.ode");
+    let m = Model::from_file(std::path::Path::new(path)).unwrap();
+    let s = BatchSettings {
+        t_max: 1200.0,
+        dt: 0.01,
+        transient: 200.0,
+        threshold_mv: 0.0,
+    };
+    let currents = [50.0, 100.0, 150.0, 200.0, 230.0];
+    let fi = fi_curve_general(&m, &currents, &[Direction::Rest], &s, 1e-4).unwrap();
+    // (current, period in ms) on the stable branch, from AUTO.
+    for (i, period) in [
+        (100.0, 85.290641051),
+        (150.0, 66.161752735),
+        (200.0, 65.619195981),
+    ] {
+        let p = fi.points.iter().find(|p| p.current == i).unwrap();
+        let want = 1000.0 / period;
+        let got = p.summary.isi_rate_hz();
+        assert!((got - want).abs() < 1e-4 * want, "{i}: {got} vs {want}");
+    }
+    for i in [50.0, 230.0] {
+        let p = fi.points.iter().find(|p| p.current == i).unwrap();
+        assert!(
+            p.summary.n_spikes <= 1,
+            "{i}: {} spikes",
+            p.summary.n_spikes
+        );
+    }
+    assert!(
+        (fi.onsets[0].onset - 88.29325).abs() < 0.01,
+        "{}",
+        fi.onsets[0].onset
+    );
+}

@@ -98,12 +98,13 @@ fn ode_file_simulates_like_the_builtin_model() {
     );
 }
 
-/// The rest state of the `.ode` HH (damped Newton from the file's initial values, dual-number
-/// Jacobian) equals the built-in model's, eigenvalues included, at rest and past the Hopf
-/// point.
+/// The equilibria of the `.ode` HH (the v-scan with the other variables solved by Newton,
+/// dual-number Jacobian) equal the built-in model's, eigenvalues included, at rest and past
+/// the Hopf point.
 #[test]
 fn ode_file_rest_state_and_eigenvalues_equal_the_builtin() {
-    use excitable::analysis::rest::{equilibria, ode_equilibrium};
+    use excitable::analysis::ode_rest::ode_equilibria;
+    use excitable::analysis::rest::equilibria;
     use excitable::model::{Model, builtin};
     let path = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -113,21 +114,81 @@ fn ode_file_rest_state_and_eigenvalues_equal_the_builtin() {
         unreachable!()
     };
     for i in [0.0, 10.0] {
-        let a = ode_equilibrium(&ode, i, &ode.init).unwrap();
-        let b = &equilibria(&builtin::hh(), i).unwrap()[0];
-        assert_eq!(a.stability, b.stability);
-        for (x, y) in a.state.iter().zip(&b.state) {
-            assert!((x - y).abs() < 1e-9, "{i}: {x} vs {y}");
-        }
-        for (x, y) in a.eigen.iter().zip(&b.eigen) {
-            assert!(
-                (x.value - y.value).norm() < 1e-9,
-                "{i}: {} vs {}",
-                x.value,
-                y.value
-            );
+        let ours = ode_equilibria(&ode, i).unwrap();
+        let theirs = equilibria(&builtin::hh(), i).unwrap();
+        assert_eq!(ours.len(), theirs.len());
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert_eq!(a.stability, b.stability);
+            for (x, y) in a.state.iter().zip(&b.state) {
+                assert!((x - y).abs() < 1e-9, "{i}: {x} vs {y}");
+            }
+            for (x, y) in a.eigen.iter().zip(&b.eigen) {
+                assert!(
+                    (x.value - y.value).norm() < 1e-9,
+                    "{i}: {} vs {}",
+                    x.value,
+                    y.value
+                );
+            }
         }
     }
+}
+
+/// Morris-Lecar with the SNIC parameter set (Rinzel & Ermentrout) has three equilibria at
+/// zero current: node, saddle, focus. Independently: w = w_inf(v) at equilibrium, so they are
+/// the roots of one function of v, found here by bisection on a fine grid.
+#[test]
+fn ode_file_with_three_equilibria_finds_all_three() {
+    use excitable::analysis::ode_rest::ode_equilibria;
+    use excitable::analysis::rest::Stability;
+    use excitable::model::Model;
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ode/ml.ode"
+    ));
+    let mut model = Model::from_file(path).unwrap();
+    for (k, v) in [
+        ("gca", 4.0),
+        ("v3", 12.0),
+        ("v4", 17.4),
+        ("phi", 1.0 / 15.0),
+    ] {
+        model.set(k, v).unwrap();
+    }
+    let Model::Ode(ode) = &model else {
+        unreachable!()
+    };
+    let found = ode_equilibria(ode, 0.0).unwrap();
+    let net = |v: f64| {
+        let minf = 0.5 * (1.0 + ((v + 1.2) / 18.0).tanh());
+        let winf = 0.5 * (1.0 + ((v - 12.0) / 17.4).tanh());
+        -4.0 * minf * (v - 120.0) - 8.0 * winf * (v + 84.0) - 2.0 * (v + 60.0)
+    };
+    let mut roots = vec![];
+    let mut a = -100.0;
+    while a < 60.0 {
+        let (mut lo, mut hi) = (a, a + 0.01);
+        if net(lo) * net(hi) < 0.0 {
+            for _ in 0..100 {
+                let m = 0.5 * (lo + hi);
+                if net(lo) * net(m) <= 0.0 {
+                    hi = m
+                } else {
+                    lo = m
+                }
+            }
+            roots.push(0.5 * (lo + hi));
+        }
+        a += 0.01;
+    }
+    assert_eq!(roots.len(), 3, "{roots:?}");
+    assert_eq!(found.len(), 3);
+    for (e, r) in found.iter().zip(&roots) {
+        assert!((e.state[0] - r).abs() < 1e-9, "{} vs {r}", e.state[0]);
+    }
+    assert!(found[0].stability.is_stable());
+    assert_eq!(found[1].stability, Stability::Saddle);
+    assert!(!found[2].stability.is_stable());
 }
 
 /// `--v-var` moves an .ode file's voltage-like variable to the front (spikes are detected on

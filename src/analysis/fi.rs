@@ -175,7 +175,7 @@ pub fn fi_curve(
         onsets,
         window_ms,
         accuracy,
-        engine: "on the batch kernel, identical runs done once",
+        engine: "exponential Euler on the batch kernel, identical runs done once",
         notes,
     })
 }
@@ -197,11 +197,16 @@ pub fn fi_curve_general(
     use crate::stimulus::Stimulus;
     use rayon::prelude::*;
     check_grid(currents)?;
-    let rest0 = model.resting_state()?;
+    // LIF: exponential Euler is its exact flow. An .ode model: RK4 (its simulator has no
+    // exponential Euler), from its stable equilibrium of lowest v.
+    let (rest0, method) = match model {
+        crate::model::Model::Ode(m) => (super::ode_rest::ode_rest_state(m)?, Method::Rk4),
+        _ => (model.resting_state()?, Method::ExpEuler),
+    };
     let s = Settings {
         t_max: settings.t_max,
         dt: settings.dt,
-        method: Method::ExpEuler,
+        method,
         record: Record::SpikesOnly,
         threshold_mv: settings.threshold_mv,
     };
@@ -245,7 +250,10 @@ pub fn fi_curve_general(
         onsets,
         window_ms,
         accuracy: None,
-        engine: "on the general simulator (for LIF the exact flow)",
+        engine: match model {
+            crate::model::Model::Ode(_) => "RK4 on the general simulator",
+            _ => "exponential Euler on the general simulator (for LIF the exact flow)",
+        },
         notes,
     })
 }

@@ -7,6 +7,7 @@ pub mod fi;
 pub mod gating;
 pub mod jacobian;
 pub mod max_rate;
+pub mod ode_rest;
 pub mod phase_plane;
 pub mod rate;
 pub mod rest;

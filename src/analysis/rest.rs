@@ -1,7 +1,7 @@
 //! Rest states: every equilibrium at a given current, polished, with its eigen analysis.
 
 use super::eigen::{EigenPair, eigen};
-use super::jacobian::{dual_jacobian, jacobian, rhs};
+use super::jacobian::{jacobian, rhs};
 use crate::error::AnalysisError;
 use crate::model::ConductanceModel;
 use nalgebra::{DMatrix, DVector};
@@ -90,8 +90,33 @@ pub struct Equilibrium {
     pub n_unstable: usize,
 }
 
+impl Equilibrium {
+    /// The equilibrium at `state` with its Jacobian there: eigenpairs and stability.
+    pub(crate) fn from_linearisation(
+        i_ext: f64,
+        index: usize,
+        state: Vec<f64>,
+        residual: f64,
+        jacobian: DMatrix<f64>,
+    ) -> Result<Equilibrium, AnalysisError> {
+        let eigen = eigen(&jacobian)?;
+        let stability = Stability::classify(&eigen);
+        let n_unstable = eigen.iter().filter(|e| e.value.re > 0.0).count();
+        Ok(Equilibrium {
+            i_ext,
+            index,
+            state,
+            residual,
+            jacobian,
+            eigen,
+            stability,
+            n_unstable,
+        })
+    }
+}
+
 /// More roots than this means a degenerate model (a continuum of equilibria), not isolated ones.
-const MAX_EQUILIBRIA: usize = 50;
+pub(crate) const MAX_EQUILIBRIA: usize = 50;
 
 /// All equilibria of `model` at current `i_ext`, by increasing V.
 ///
@@ -131,103 +156,9 @@ pub fn equilibria(model: &ConductanceModel, i_ext: f64) -> Result<Vec<Equilibriu
                 .iter()
                 .fold(0.0f64, |m, x| m.max(x.abs()));
             let jac = jacobian(model, &p, &state, i_ext);
-            let eig = eigen(&jac)?;
-            let stability = Stability::classify(&eig);
-            let n_unstable = eig.iter().filter(|e| e.value.re > 0.0).count();
-            Ok(Equilibrium {
-                i_ext,
-                index,
-                state,
-                residual,
-                jacobian: jac,
-                eigen: eig,
-                stability,
-                n_unstable,
-            })
+            Equilibrium::from_linearisation(i_ext, index, state, residual, jac)
         })
         .collect()
-}
-
-/// The equilibrium of an XPPAUT `.ode` model reached from `start` (the file's initial values)
-/// by damped Newton on dy/dt = 0 with the exact dual-number Jacobian, at injected current
-/// `i_ext` (added to the model's current parameter). One equilibrium, not all: an `.ode`
-/// model has no gate structure to scan V with, as [`equilibria`] does.
-pub fn ode_equilibrium(
-    model: &crate::model::ode::OdeModel,
-    i_ext: f64,
-    start: &[f64],
-) -> Result<Equilibrium, AnalysisError> {
-    use num_dual::Dual64;
-    let n = start.len();
-    let mut p = model.params.values();
-    match model.current_param() {
-        Some(k) => p[k] += i_ext,
-        None if i_ext != 0.0 => {
-            return Err(AnalysisError::BadSetting {
-                what: "current".into(),
-                value: i_ext,
-                allowed: format!("0 (`{}` has no i_ext, iapp or i parameter)", model.name),
-            });
-        }
-        None => {}
-    }
-    let f = |y: &[f64]| -> Vec<f64> {
-        let mut dy = vec![0.0; n];
-        model.rhs(&p, 0.0, y, &mut dy);
-        dy
-    };
-    let pd: Vec<Dual64> = p.iter().map(|&x| Dual64::from(x)).collect();
-    let jac = |y: &[f64]| -> DMatrix<f64> {
-        dual_jacobian(y, |yd, dy| model.rhs(&pd, Dual64::from(0.0), yd, dy))
-    };
-    let norm = |y: &[f64]| f(y).iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let mut y = start.to_vec();
-    for _ in 0..100 {
-        if norm(&y) < 1e-12 {
-            break;
-        }
-        let Some(dx) = jac(&y).lu().solve(&(-DVector::from_vec(f(&y)))) else {
-            break;
-        };
-        // Halve the step until the residual falls (damped Newton).
-        let mut lambda = 1.0;
-        let before = norm(&y);
-        loop {
-            let trial: Vec<f64> = y
-                .iter()
-                .zip(dx.iter())
-                .map(|(a, b)| a + lambda * b)
-                .collect();
-            if norm(&trial) < before || lambda < 1e-6 {
-                y = trial;
-                break;
-            }
-            lambda *= 0.5;
-        }
-    }
-    let residual = norm(&y);
-    if residual.is_nan() || residual >= 1e-8 {
-        return Err(AnalysisError::Numerical {
-            what: format!("equilibrium of {} at {i_ext}", model.name),
-            reason: format!(
-                "Newton from the file's initial values ended with |dy/dt| = {residual:.3e}"
-            ),
-        });
-    }
-    let j = jac(&y);
-    let eig = eigen(&j)?;
-    let stability = Stability::classify(&eig);
-    let n_unstable = eig.iter().filter(|e| e.value.re > 0.0).count();
-    Ok(Equilibrium {
-        i_ext,
-        index: 0,
-        state: y,
-        residual,
-        jacobian: j,
-        eigen: eig,
-        stability,
-        n_unstable,
-    })
 }
 
 /// A few Newton steps on dy/dt = 0; keeps the start if the Jacobian is singular there (a fold),

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use excitable::continuation::cycles::{CycleEvent, CycleSettings};
 use excitable::continuation::diagram::{Diagram, DiagramSettings, diagram};
-use excitable::continuation::{CURRENT, Family, Settings};
+use excitable::continuation::{CURRENT, Family, Field, Settings};
 use excitable::report::atomic::ensure_dir;
 use excitable::report::bifurcation::{
     SpecialRow, cycles_table, draw_diagram, draw_frequency, equilibria_table, special_points_table,
@@ -46,6 +46,10 @@ pub struct BifurcationArgs {
     /// Points per branch at most.
     #[arg(long, default_value_t = 2000)]
     pub max_points: usize,
+    /// Parameter values where the cycle branches record a point exactly, every time they pass
+    /// one (AUTO's UZR): `--at 8,20,50`. They appear as `user_point` rows.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub at: Vec<f64>,
     /// Equilibria, folds and Hopf points only.
     #[arg(long)]
     pub no_cycles: bool,
@@ -67,11 +71,14 @@ pub fn run(a: BifurcationArgs) -> Result<()> {
         );
     }
     check_range("--from/--to", a.from, a.to)?;
+    if let Some(x) = a.at.iter().find(|x| !x.is_finite()) {
+        bail!("--at {x}: every value must be finite");
+    }
     check_max_points(a.max_points)?;
     let model = a.model.load()?;
-    let smooth = model.smooth()?;
-    let fam = Family::new(smooth, &a.param, a.current)?;
-    let unit = param_unit(smooth, &a.param)?;
+    let field = Field::of(&model)?;
+    let unit = param_unit(&field, &a.param)?;
+    let fam = Family::of_field(field, &a.param, a.current)?;
     ensure_dir(&a.out)?;
     let settings = DiagramSettings {
         range: (a.from, a.to),
@@ -84,6 +91,7 @@ pub fn run(a: BifurcationArgs) -> Result<()> {
             ncol: a.ncol,
             ds_max: a.ds_max,
             max_points: a.max_points,
+            user_points: a.at.clone(),
             ..CycleSettings::default()
         },
         with_cycles: !a.no_cycles,

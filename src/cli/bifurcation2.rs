@@ -4,6 +4,7 @@
 use super::common::{ModelArgs, check_max_points, check_range, finish, param_unit};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use excitable::continuation::Field;
 use excitable::continuation::codim2::{Box2, CurveKind, Family2, two_parameter};
 use excitable::report::atomic::ensure_dir;
 use excitable::report::bifurcation::{
@@ -56,9 +57,9 @@ pub fn run(a: Bifurcation2Args) -> Result<()> {
     }
     check_max_points(a.max_points)?;
     let model = a.model.load()?;
-    let smooth = model.smooth()?;
-    let fam = Family2::new(smooth, p1, p2, a.current)?;
-    let units = (param_unit(smooth, p1)?, param_unit(smooth, p2)?);
+    let field = Field::of(&model)?;
+    let fam = Family2::new(&field, p1, p2, a.current)?;
+    let units = (param_unit(&field, p1)?, param_unit(&field, p2)?);
     ensure_dir(&a.out)?;
     let bx = Box2 {
         l1: (a.from, a.to),

@@ -108,11 +108,13 @@ pub fn finish(out: &Path, summary: &str, mut files: Vec<PathBuf>) -> Result<()> 
 }
 
 /// The unit of a continuation parameter: `i_ext` or a model parameter.
-pub fn param_unit(model: &excitable::model::ConductanceModel, name: &str) -> Result<String> {
-    Ok(if name == excitable::continuation::CURRENT {
-        "uA/cm^2".into()
-    } else {
-        model.params.param(model.params.require(name)?).unit.clone()
+pub fn param_unit(field: &excitable::continuation::Field, name: &str) -> Result<String> {
+    use excitable::continuation::{CURRENT, Field};
+    Ok(match field {
+        // XPPAUT files carry no units: the axis is in whatever units the file uses.
+        Field::Ode(..) => "file units".into(),
+        Field::Conductance(_) if name == CURRENT => "uA/cm^2".into(),
+        Field::Conductance(m) => m.params.param(m.params.require(name)?).unit.clone(),
     })
 }
 

@@ -8,7 +8,7 @@ use clap::Args;
 use excitable::analysis::fi::{Direction, FiCurve, fi_curve, fi_curve_general};
 use excitable::continuation::cycles::CycleSettings;
 use excitable::continuation::diagram::{DiagramSettings, diagram};
-use excitable::continuation::{CURRENT, Family, Settings};
+use excitable::continuation::{CURRENT, Family, Field, Settings};
 use excitable::model::Model;
 use excitable::report::Table;
 use excitable::report::atomic::ensure_dir;
@@ -41,7 +41,8 @@ pub struct FiArgs {
     /// rest, up, down or all (repeatable).
     #[arg(long, default_value = "all")]
     pub direction: Vec<String>,
-    /// Time step (ms); the method is exponential Euler on the batch kernel.
+    /// Time step (ms): exponential Euler on the batch kernel (conductance models) or for LIF,
+    /// RK4 for .ode models.
     #[arg(long, default_value_t = 0.01)]
     pub dt: f64,
     /// Bisection tolerance for rheobase, onsets and offsets (uA/cm^2).
@@ -84,8 +85,10 @@ pub fn run(a: FiArgs) -> Result<()> {
     }
     dirs.dedup();
     let model = a.model.load()?;
-    // Conductance-based models run on the batch kernel; others (LIF) on the general path.
+    // Conductance-based models run on the batch kernel; others (LIF, .ode) on the general
+    // path. Every smooth autonomous model gets the continuation's overlay.
     let smooth = model.smooth().ok();
+    let field = Field::of(&model).ok();
     let currents: Vec<f64> = (0..n)
         .map(|k| a.from + a.step * k as f64)
         .filter(|i| *i <= a.to + 1e-9)
@@ -102,11 +105,17 @@ pub fn run(a: FiArgs) -> Result<()> {
     let mut overlay = Overlay {
         label: "stable cycles (continuation)",
         what: "the stable cycle branch of the bifurcation diagram",
-        against: Direction::Down,
+        // The general path runs rest starts only.
+        against: if smooth.is_some() {
+            Direction::Down
+        } else {
+            Direction::Rest
+        },
+        from_diagram: true,
         points: vec![],
     };
     let cycle_states = || -> Vec<(f64, Vec<f64>)> {
-        let Some(smooth) = smooth.filter(|_| !a.no_overlay) else {
+        let Some(field) = field.filter(|_| !a.no_overlay) else {
             return vec![];
         };
         let s = DiagramSettings {
@@ -115,7 +124,7 @@ pub fn run(a: FiArgs) -> Result<()> {
             cycles: CycleSettings::default(),
             with_cycles: true,
         };
-        match Family::new(smooth, CURRENT, 0.0).and_then(|fam| diagram(&fam, &s, |_| {})) {
+        match Family::of_field(field, CURRENT, 0.0).and_then(|fam| diagram(&fam, &s, |_| {})) {
             Ok(d) => {
                 let stable = || {
                     d.cycles
@@ -135,7 +144,11 @@ pub fn run(a: FiArgs) -> Result<()> {
     let started = Instant::now();
     let fi = match smooth {
         Some(m) => fi_curve(m, &currents, &dirs, &settings, a.tol, cycle_states),
-        None => fi_curve_general(&model, &currents, &dirs, &settings, a.tol),
+        None => {
+            let fi = fi_curve_general(&model, &currents, &dirs, &settings, a.tol);
+            cycle_states();
+            fi
+        }
     }
     .context("f-I curve")?;
     let seconds = started.elapsed().as_secs_f64();
@@ -145,6 +158,7 @@ pub fn run(a: FiArgs) -> Result<()> {
             label: "closed form",
             what: "the closed-form LIF rate",
             against: Direction::Rest,
+            from_diagram: false,
             points: currents.iter().map(|&i| (i, v.rate_hz(i))).collect(),
         };
     }
@@ -226,6 +240,8 @@ struct Overlay {
     label: &'static str,
     what: &'static str,
     against: Direction,
+    /// Computed by continuation alongside the sweep (so its time is in the total).
+    from_diagram: bool,
     /// (current, rate in Hz), by increasing current.
     points: Vec<(f64, f64)>,
 }
@@ -318,14 +334,14 @@ fn summary(
     let mut md = format!("# f-I curves of `{name}`\n\n");
     let _ = writeln!(
         md,
-        "{n} currents from {} to {} uA/cm^2, {runs} runs of {} ms (dt {} ms, exponential Euler {}, {:.2e} neuron-steps plus the bisections) in {seconds:.2} s{}; rates counted over the last {} ms, spikes at {} mV.\n",
+        "{n} currents from {} to {} uA/cm^2, {runs} runs of {} ms (dt {} ms, {}, {:.2e} neuron-steps plus the bisections) in {seconds:.2} s{}; rates counted over the last {} ms, spikes at {} mV.\n",
         a.from,
         a.to,
         a.t_max,
         a.dt,
         fi.engine,
         steps,
-        if overlay.against == Direction::Down && !overlay.points.is_empty() {
+        if overlay.from_diagram && !overlay.points.is_empty() {
             " including the bifurcation diagram for the overlay, run alongside"
         } else {
             ""

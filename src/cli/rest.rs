@@ -5,7 +5,8 @@ use super::common::{ModelArgs, finish};
 use anyhow::{Context, Result};
 use clap::Args;
 use excitable::analysis::centre::{CentreProjection, KICK_MV, kick_and_project, leading_pair};
-use excitable::analysis::rest::{Equilibrium, equilibria, ode_equilibrium};
+use excitable::analysis::ode_rest::ode_equilibria;
+use excitable::analysis::rest::{Equilibrium, equilibria};
 use excitable::model::Model;
 use excitable::report::atomic::ensure_dir;
 use excitable::report::rest::{
@@ -36,8 +37,7 @@ pub fn run(a: RestArgs) -> Result<()> {
     for &i in &a.current {
         let at = || format!("equilibria at {i} uA/cm^2");
         match &model {
-            // An .ode model: the equilibrium Newton reaches from the file's initial values.
-            Model::Ode(m) => all.push(ode_equilibrium(m, i, &m.init).with_context(at)?),
+            Model::Ode(m) => all.extend(ode_equilibria(m, i).with_context(at)?),
             _ => all.extend(equilibria(model.smooth()?, i).with_context(at)?),
         }
     }

@@ -9,18 +9,18 @@
 //! pseudo-arclength continuation. Codimension-two points are located by linear interpolation
 //! of the test function between adjacent curve points (steps are at most 1/200 of the box).
 
+use super::field::Field;
 use super::fold::Fold;
 use super::hopf::{Hopf, augmented_system, first_lyapunov};
 use super::newton::newton;
 use super::system::{Family, Knob};
 use crate::error::AnalysisError;
-use crate::model::ConductanceModel;
 use nalgebra::{DMatrix, DVector};
 
 /// `f(y, lambda1, lambda2)` with two free quantities.
 #[derive(Debug, Clone)]
 pub struct Family2 {
-    pub model: ConductanceModel,
+    pub field: Field,
     pub p: Vec<f64>,
     pub i_ext: f64,
     pub k1: Knob,
@@ -28,18 +28,18 @@ pub struct Family2 {
     pub names: (String, String),
 }
 
-fn knob(model: &ConductanceModel, name: &str) -> Result<Knob, AnalysisError> {
-    Ok(Family::new(model, name, 0.0)?.knob)
+fn knob(field: &Field, name: &str) -> Result<Knob, AnalysisError> {
+    Ok(Family::of_field(field.clone(), name, 0.0)?.knob)
 }
 
 impl Family2 {
     pub fn new(
-        model: &ConductanceModel,
+        field: &Field,
         name1: &str,
         name2: &str,
         i_ext: f64,
     ) -> Result<Family2, AnalysisError> {
-        let (k1, k2) = (knob(model, name1)?, knob(model, name2)?);
+        let (k1, k2) = (knob(field, name1)?, knob(field, name2)?);
         if k1 == k2 {
             return Err(AnalysisError::UnknownParameter {
                 name: format!("{name1},{name2}"),
@@ -47,8 +47,8 @@ impl Family2 {
             });
         }
         Ok(Family2 {
-            model: model.clone(),
-            p: model.params.values(),
+            field: field.clone(),
+            p: field.params().values(),
             i_ext,
             k1,
             k2,
@@ -77,7 +77,7 @@ impl Family2 {
             Knob::Param(i) => p[i] = l2,
         }
         Family {
-            model: self.model.clone(),
+            field: self.field.clone(),
             p,
             i_ext,
             knob: self.k1,
@@ -87,7 +87,7 @@ impl Family2 {
     /// The one-parameter family over the second parameter with the first fixed at `l1`.
     fn slice2(&self, l1: f64) -> Family {
         let mut fam = Family {
-            model: self.model.clone(),
+            field: self.field.clone(),
             p: self.p.clone(),
             i_ext: self.i_ext,
             knob: self.k2,

@@ -26,6 +26,9 @@ pub struct CycleSettings {
     pub max_points: usize,
     /// Weight of the period in the arclength norm `|x|_L2^2 + w T^2 + lambda^2`.
     pub period_weight: f64,
+    /// Parameter values where the branch records a point exactly, each time it passes one
+    /// (AUTO's UZR): the cycle there, for tables and for comparisons with other tools.
+    pub user_points: Vec<f64>,
 }
 
 impl Default for CycleSettings {
@@ -38,6 +41,7 @@ impl Default for CycleSettings {
             tol: 1e-10,
             max_points: 2000,
             period_weight: 1.0,
+            user_points: vec![],
         }
     }
 }
@@ -51,6 +55,9 @@ pub enum CycleEvent {
     PeriodDoubling,
     /// A complex pair of multipliers crosses the unit circle (Neimark-Sacker).
     Torus,
+    /// Not a bifurcation: the branch passes a requested parameter value
+    /// ([`CycleSettings::user_points`]).
+    UserPoint,
 }
 
 impl CycleEvent {
@@ -59,6 +66,7 @@ impl CycleEvent {
             CycleEvent::Fold => "fold_cycle",
             CycleEvent::PeriodDoubling => "period_doubling",
             CycleEvent::Torus => "torus",
+            CycleEvent::UserPoint => "user_point",
         }
     }
 }
@@ -345,12 +353,13 @@ impl Engine<'_> {
     }
 }
 
-/// The test function of an event at a state.
-fn test_value(kind: CycleEvent, s: &State) -> f64 {
+/// The test function of an event at a state (`target`: the parameter value of a user point).
+fn test_value(kind: CycleEvent, target: f64, s: &State) -> f64 {
     match kind {
         CycleEvent::Fold => s.tangent.lambda,
         CycleEvent::PeriodDoubling => s.point.pd_test(),
         CycleEvent::Torus => s.point.torus_test(),
+        CycleEvent::UserPoint => s.point.lambda - target,
     }
 }
 
@@ -440,16 +449,23 @@ pub fn from_hopf(
         }
         // Events between cur and next (not at the degenerate start on the Hopf point).
         if points.len() > 1 {
-            for kind in [
+            let events = [
                 CycleEvent::Fold,
                 CycleEvent::PeriodDoubling,
                 CycleEvent::Torus,
-            ] {
-                let (g0, g1) = (test_value(kind, &cur), test_value(kind, &next));
+            ]
+            .into_iter()
+            .map(|k| (k, 0.0))
+            .chain(set.user_points.iter().map(|&l| (CycleEvent::UserPoint, l)));
+            for (kind, target) in events {
+                let (g0, g1) = (
+                    test_value(kind, target, &cur),
+                    test_value(kind, target, &next),
+                );
                 if g0 * g1 >= 0.0 {
                     continue;
                 }
-                match engine.locate(&cur, ds, g0, g1, |s| test_value(kind, s)) {
+                match engine.locate(&cur, ds, g0, g1, |s| test_value(kind, target, s)) {
                     Some(s)
                         if kind == CycleEvent::Torus && !s.point.complex_pair_on_circle(1e-4) =>
                     {

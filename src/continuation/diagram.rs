@@ -4,12 +4,12 @@
 
 use super::cycles::{self, CycleBranch, CyclePoint, CycleSettings};
 use super::equilibria::{self, EqBranch};
+use super::field::Field;
 use super::hopf::Hopf;
 use super::system::{Family, Knob};
 use super::{Settings, Stop};
-use crate::analysis::rest;
+use crate::analysis::{ode_rest, rest};
 use crate::error::AnalysisError;
-use crate::model::ConductanceModel;
 
 /// What to compute.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,36 +36,34 @@ pub struct Diagram {
     pub notes: Vec<String>,
 }
 
-/// The model with the continued parameter set to `value`.
-fn at_value(fam: &Family, value: f64) -> Result<(ConductanceModel, f64), AnalysisError> {
-    let mut model = fam.model.clone();
+/// Every equilibrium of the family at `value` of the continued quantity (branch starts).
+fn equilibria_at(fam: &Family, value: f64) -> Result<Vec<Vec<f64>>, AnalysisError> {
+    let mut field = fam.field.clone();
+    let params = field.params_mut();
     // The family's frozen values (a slice of a two-parameter family differs from the model).
+    let mut set = |i: usize, v: f64, what: &dyn Fn(&str) -> String| {
+        let name = params.param(i).name.clone();
+        params.set(&name, v).map_err(|e| AnalysisError::BadSetting {
+            what: what(&name),
+            value: v,
+            allowed: e.to_string(),
+        })
+    };
     for (i, &v) in fam.p.iter().enumerate() {
-        let name = model.params.param(i).name.clone();
-        model
-            .params
-            .set(&name, v)
-            .map_err(|e| AnalysisError::BadSetting {
-                what: name.clone(),
-                value: v,
-                allowed: e.to_string(),
-            })?;
+        set(i, v, &|n| n.to_string())?;
     }
-    match fam.knob {
-        Knob::Current => Ok((model, value)),
+    let current = match fam.knob {
+        Knob::Current => value,
         Knob::Param(k) => {
-            let name = model.params.param(k).name.clone();
-            model
-                .params
-                .set(&name, value)
-                .map_err(|e| AnalysisError::BadSetting {
-                    what: format!("--from/--to for {name}"),
-                    value,
-                    allowed: e.to_string(),
-                })?;
-            Ok((model, fam.i_ext))
+            set(k, value, &|n| format!("--from/--to for {n}"))?;
+            fam.i_ext
         }
-    }
+    };
+    let found = match &field {
+        Field::Conductance(m) => rest::equilibria(m, current)?,
+        Field::Ode(m, _) => ode_rest::ode_equilibria(m, current)?,
+    };
+    Ok(found.into_iter().map(|e| e.state).collect())
 }
 
 /// Whether some branch already passes through state `y` at parameter `lambda`.
@@ -101,27 +99,20 @@ pub fn diagram(
             allowed: "finite --from < --to".into(),
         });
     }
-    let (start_model, start_current) = at_value(fam, from)?;
-    let starts = rest::equilibria(&start_model, start_current)?;
+    let starts = equilibria_at(fam, from)?;
     let mut branches: Vec<EqBranch> = vec![];
     let mut notes = vec![];
-    for e in &starts {
-        if covered(&branches, &e.state, from) {
+    for state in &starts {
+        if covered(&branches, state, from) {
             continue;
         }
-        let b = equilibria::continue_branch(
-            fam,
-            &e.state,
-            from,
-            (from, to),
-            true,
-            &settings.equilibria,
-        )?;
+        let b =
+            equilibria::continue_branch(fam, state, from, (from, to), true, &settings.equilibria)?;
         notes.extend(b.notes.iter().cloned());
         if !matches!(b.stop, Stop::LeftRange(_)) {
             notes.push(format!(
                 "equilibrium branch from V = {:.3} mV: {}",
-                e.state[0], b.stop
+                state[0], b.stop
             ));
         }
         branches.push(b);
@@ -163,7 +154,7 @@ pub fn diagram(
     }
     Ok(Diagram {
         knob: fam.knob_name(),
-        var_names: fam.model.var_names(),
+        var_names: fam.field.var_names(),
         equilibria: branches,
         hopfs,
         cycles: cycles_out,

@@ -8,12 +8,14 @@ pub mod collocation;
 pub mod cycles;
 pub mod diagram;
 pub mod equilibria;
+pub mod field;
 pub mod floquet;
 pub mod fold;
 pub mod hopf;
 pub mod newton;
 pub mod system;
 
+pub use field::Field;
 pub use system::{CURRENT, Family, Knob};
 
 /// Step-size and accuracy settings shared by the continuations.

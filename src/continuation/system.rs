@@ -4,6 +4,7 @@
 //! forms of the Hopf normal form) come from dual numbers through the same generic right-hand
 //! side the simulators integrate.
 
+use super::field::Field;
 use crate::error::AnalysisError;
 use crate::model::{ConductanceModel, Scalar};
 use nalgebra::{DMatrix, DVector};
@@ -41,7 +42,7 @@ impl DualScratch {
 /// `f(y, lambda)` for one model with every other parameter frozen.
 #[derive(Debug, Clone)]
 pub struct Family {
-    pub model: ConductanceModel,
+    pub field: Field,
     /// Parameter values (the continued one, if a model parameter, is overwritten by lambda).
     pub p: Vec<f64>,
     /// Injected current when it is not the continued parameter (uA/cm^2).
@@ -52,23 +53,46 @@ pub struct Family {
 impl Family {
     /// A family over `name` (`i_ext` or a parameter of `model`), other values as in the model.
     pub fn new(model: &ConductanceModel, name: &str, i_ext: f64) -> Result<Family, AnalysisError> {
-        let knob = if name == CURRENT {
+        Family::of_field(Field::Conductance(model.clone()), name, i_ext)
+    }
+
+    /// A family over `name` (`i_ext` or a parameter of `field`), other values as in the model.
+    pub fn of_field(field: Field, name: &str, i_ext: f64) -> Result<Family, AnalysisError> {
+        let params = field.params();
+        let allowed = || {
+            let current = if field.has_current() {
+                format!("{CURRENT} or ")
+            } else {
+                String::new()
+            };
+            format!(
+                "{current}a parameter of {}: {}",
+                field.name(),
+                params.names().join(", ")
+            )
+        };
+        let knob = if name == CURRENT && field.has_current() {
             Knob::Current
         } else {
-            Knob::Param(model.params.index(name).ok_or_else(|| {
-                AnalysisError::UnknownParameter {
-                    name: name.to_string(),
-                    allowed: format!(
-                        "{CURRENT} or a parameter of {}: {}",
-                        model.name,
-                        model.params.names().join(", ")
-                    ),
-                }
-            })?)
+            Knob::Param(
+                params
+                    .index(name)
+                    .ok_or_else(|| AnalysisError::UnknownParameter {
+                        name: name.to_string(),
+                        allowed: allowed(),
+                    })?,
+            )
         };
+        if i_ext != 0.0 && !field.has_current() {
+            return Err(AnalysisError::BadSetting {
+                what: "current".into(),
+                value: i_ext,
+                allowed: format!("0 (`{}` has no i_ext, iapp or i parameter)", field.name()),
+            });
+        }
         Ok(Family {
-            model: model.clone(),
-            p: model.params.values(),
+            p: params.values(),
+            field,
             i_ext,
             knob,
         })
@@ -76,14 +100,14 @@ impl Family {
 
     /// Dimension of the state.
     pub fn dim(&self) -> usize {
-        self.model.dim()
+        self.field.dim()
     }
 
     /// Name of the continued quantity.
     pub fn knob_name(&self) -> String {
         match self.knob {
             Knob::Current => CURRENT.to_string(),
-            Knob::Param(k) => self.model.params.param(k).name.clone(),
+            Knob::Param(k) => self.field.params().param(k).name.clone(),
         }
     }
 
@@ -105,10 +129,10 @@ impl Family {
     #[inline]
     pub fn eval_with<T: Scalar>(&self, pt: &mut [T], y: &[T], lambda: T, out: &mut [T]) {
         match self.knob {
-            Knob::Current => self.model.rhs(pt, y, lambda, out),
+            Knob::Current => self.field.eval(pt, y, lambda, out),
             Knob::Param(k) => {
                 pt[k] = lambda;
-                self.model.rhs(pt, y, T::from(self.i_ext), out)
+                self.field.eval(pt, y, T::from(self.i_ext), out)
             }
         }
     }

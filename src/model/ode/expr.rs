@@ -416,6 +416,13 @@ pub struct Code {
 }
 
 impl Code {
+    /// Whether this code reads value slot `slot`.
+    pub fn reads_slot(&self, slot: usize) -> bool {
+        self.ops
+            .iter()
+            .any(|op| matches!(op, Op::Slot(s) | Op::ArithS(_, s) if *s == slot))
+    }
+
     /// Evaluate with `slots` as the value slots; `stack` is scratch (reused across calls).
     #[inline]
     pub fn eval<T: Scalar>(&self, slots: &[T], stack: &mut Vec<T>) -> T {

@@ -472,6 +472,13 @@ impl OdeModel {
             .find_map(|n| self.params.index(n))
     }
 
+    /// Whether the right-hand side reads `t` (directly or through a fixed quantity): such a
+    /// model is not autonomous, so it has no equilibria to continue.
+    pub fn reads_time(&self) -> bool {
+        let t = self.params.len() + self.vars.len();
+        self.rhs.iter().chain(&self.fixed).any(|c| c.reads_slot(t))
+    }
+
     /// `dy/dt` at time `t`, state `y`, parameter values `p` (in [`ParamSet`] order).
     pub fn rhs<T: Scalar>(&self, p: &[T], t: T, y: &[T], dy: &mut [T]) {
         self.rhs_with(p, t, y, dy, &mut Scratch::default());
