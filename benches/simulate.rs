@@ -22,13 +22,13 @@ fn hh_single_neuron(bencher: Bencher, method: &str) {
     run_at_10(bencher, &model, &y0, method);
 }
 
-/// The same HH run from an XPPAUT `.ode` file (`tests/fixtures/ode/hh.ode`, f64 closure trees)
+/// The same HH run from an XPPAUT `.ode` file (`studies/models/hh.ode`, f64 closure trees)
 /// against the built-in model, RK4, from the file's initial state.
 #[divan::bench(args = ["builtin", "ode"])]
 fn hh_ode_file_vs_builtin(bencher: Bencher, which: &str) {
     let ode = Model::from_file(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ode/hh.ode"
+        "/studies/models/hh.ode"
     )))
     .unwrap();
     let y0 = ode.resting_state().unwrap();

@@ -33,7 +33,7 @@ pub enum ModelError {
     #[error("{0}")]
     Ode(String),
     #[error(
-        "model '{model}' is an XPPAUT .ode model: simulate and rest work on it, but this analysis needs a conductance-based model (built-in or TOML) for now"
+        "model '{model}' is an XPPAUT .ode model: simulate, rest, bifurcation, bifurcation2, fi, max-rate, windows and stats work on it, but this analysis needs a conductance-based model (built-in or TOML): its gates' steady states or the batch kernel"
     )]
     NotConductance { model: String },
 }

@@ -30,7 +30,9 @@
 //!
 //! Flags: a string or number gives `--key value`, an array repeats the flag, `true` gives
 //! `--key`; `{out}` in a string is the study's output folder (to read an earlier step's
-//! files). The runner adds `--out OUT/<step name>` itself.
+//! files) and `{study}` the folder holding the study file (so a study can name its own model
+//! files, `model-file = "{study}/models/ml.ode"`, and run from any working directory). The
+//! runner adds `--out OUT/<step name>` itself.
 
 use crate::report::table::{read_f64_columns, read_str_column};
 use serde::Deserialize;
@@ -271,8 +273,8 @@ fn flag_values(key: &str, v: &toml::Value) -> Result<Vec<Option<String>>, String
 
 impl Step {
     /// The command line of this step: `[command, --flag, value, …, --out, out/name]`, with
-    /// the fast overrides applied when `fast`.
-    pub fn argv(&self, out: &Path, fast: bool) -> Result<Vec<String>, String> {
+    /// the fast overrides applied when `fast`; `study_dir` replaces `{study}`.
+    pub fn argv(&self, out: &Path, study_dir: &Path, fast: bool) -> Result<Vec<String>, String> {
         let mut args = self.args.clone();
         if fast {
             for (k, v) in &self.fast {
@@ -285,7 +287,10 @@ impl Step {
             for value in flag_values(k, v)? {
                 argv.push(format!("--{k}"));
                 if let Some(text) = value {
-                    argv.push(text.replace("{out}", &out_text));
+                    argv.push(
+                        text.replace("{out}", &out_text)
+                            .replace("{study}", &study_dir.display().to_string()),
+                    );
                 }
             }
         }
@@ -351,14 +356,16 @@ adds = "a"
 [[step]]
 name = "trace"
 command = "simulate"
-args = { model = "hh-ca", stim = ["step:5:15:1", "0.5"], t-max = 200, dt = 0.01, record = "full", quiet = true, verbose = false, trace = "{out}/x.parquet" }
+args = { model = "hh-ca", stim = ["step:5:15:1", "0.5"], t-max = 200, dt = 0.01, record = "full", quiet = true, verbose = false, trace = "{out}/x.parquet", set = "{study}" }
 fast = { t-max = 50 }
 "#;
 
     #[test]
     fn steps_become_command_lines() {
         let s = Study::parse(GOOD, "good.toml").unwrap();
-        let argv = s.steps[0].argv(Path::new("reports/x"), false).unwrap();
+        let argv = s.steps[0]
+            .argv(Path::new("reports/x"), Path::new("studies"), false)
+            .unwrap();
         let line = argv.join(" ");
         assert!(line.starts_with("simulate "), "{line}");
         assert!(line.contains("--stim step:5:15:1 --stim 0.5"), "{line}");
@@ -368,8 +375,12 @@ fast = { t-max = 50 }
             "{line}"
         );
         assert!(line.contains("--trace reports/x/x.parquet"), "{line}");
+        assert!(line.contains("--set studies "), "{line}");
         assert!(line.ends_with("--out reports/x/trace"), "{line}");
-        let fast = s.steps[0].argv(Path::new("o"), true).unwrap().join(" ");
+        let fast = s.steps[0]
+            .argv(Path::new("o"), Path::new("studies"), true)
+            .unwrap()
+            .join(" ");
         assert!(
             fast.contains("--t-max 50") && !fast.contains("200"),
             "{fast}"

@@ -218,7 +218,7 @@ fn lif_rheobase_onset_and_rates_equal_the_closed_form() {
 fn ode_file_rates_equal_auto_periods_and_firing_starts_at_the_fold_of_cycles() {
     use excitable::analysis::fi::fi_curve_general;
     use excitable::model::Model;
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ode/ml.ode");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/studies/models/ml.ode");
     let m = Model::from_file(std::path::Path::new(path)).unwrap();
     let s = BatchSettings {
         t_max: 1200.0,

@@ -53,7 +53,7 @@ fn ode_file_simulates_like_the_builtin_model() {
     use excitable::stimulus::Stimulus;
     let path = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ode/hh.ode"
+        "/studies/models/hh.ode"
     ));
     let ode = Model::from_file(path).unwrap();
     let hh = Model::builtin("hh").unwrap();
@@ -108,7 +108,7 @@ fn ode_file_rest_state_and_eigenvalues_equal_the_builtin() {
     use excitable::model::{Model, builtin};
     let path = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ode/hh.ode"
+        "/studies/models/hh.ode"
     ));
     let Model::Ode(ode) = Model::from_file(path).unwrap() else {
         unreachable!()
@@ -144,7 +144,7 @@ fn ode_file_with_three_equilibria_finds_all_three() {
     use excitable::model::Model;
     let path = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ode/ml.ode"
+        "/studies/models/ml.ode"
     ));
     let mut model = Model::from_file(path).unwrap();
     for (k, v) in [

@@ -1,4 +1,4 @@
-//! The bifurcation diagrams of the `.ode` files in tests/fixtures/ode (Hodgkin-Huxley,
+//! The bifurcation diagrams of the `.ode` files in studies/models (Hodgkin-Huxley,
 //! Morris-Lecar, FitzHugh-Nagumo) against AUTO-07p run on the same equations
 //! (tests/fixtures/auto/run_auto_ode.py, hh.f90, ml.f90, fhn.f90; NTST=200, NCOL=4,
 //! tolerances 1e-10). The toolkit reads the `.ode` files through its parser, with its default
@@ -50,13 +50,10 @@ fn auto_rows(model: &str) -> Vec<AutoRow> {
         .collect()
 }
 
-/// The toolkit's diagram of `tests/fixtures/ode/NAME.ode` over the current, with user points
+/// The toolkit's diagram of `studies/models/NAME.ode` over the current, with user points
 /// at AUTO's.
 fn diagram_of(name: &str, range: (f64, f64), auto: &[AutoRow]) -> Diagram {
-    let path = format!(
-        "{}/tests/fixtures/ode/{name}.ode",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/studies/models/{name}.ode", env!("CARGO_MANIFEST_DIR"));
     let model = Model::from_file(Path::new(&path)).unwrap();
     assert!(matches!(model, Model::Ode(_)));
     let fam = Family::of_field(Field::of(&model).unwrap(), CURRENT, 0.0).unwrap();

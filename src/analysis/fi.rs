@@ -197,16 +197,11 @@ pub fn fi_curve_general(
     use crate::stimulus::Stimulus;
     use rayon::prelude::*;
     check_grid(currents)?;
-    // LIF: exponential Euler is its exact flow. An .ode model: RK4 (its simulator has no
-    // exponential Euler), from its stable equilibrium of lowest v.
-    let (rest0, method) = match model {
-        crate::model::Model::Ode(m) => (super::ode_rest::ode_rest_state(m)?, Method::Rk4),
-        _ => (model.resting_state()?, Method::ExpEuler),
-    };
+    let rest0 = super::ode_rest::sweep_start(model)?;
     let s = Settings {
         t_max: settings.t_max,
         dt: settings.dt,
-        method,
+        method: Method::for_sweeps(model),
         record: Record::SpikesOnly,
         threshold_mv: settings.threshold_mv,
     };

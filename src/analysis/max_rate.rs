@@ -21,7 +21,7 @@ pub struct MaxRate {
 }
 
 /// Rates over `currents` (uA/cm^2): `transient_ms` discarded, then `window_ms` measured, with
-/// exponential Euler at `dt` ms.
+/// the sweep method ([`Method::for_sweeps`]) at `dt` ms.
 pub fn max_firing_rate(
     model: &Model,
     currents: &[f64],
@@ -29,11 +29,11 @@ pub fn max_firing_rate(
     window_ms: f64,
     dt: f64,
 ) -> Result<MaxRate, Error> {
-    let y0 = model.resting_state()?;
+    let y0 = super::ode_rest::sweep_start(model)?;
     let s = Settings {
         t_max: transient_ms + window_ms,
         dt,
-        method: Method::ExpEuler,
+        method: Method::for_sweeps(model),
         record: Record::SpikesOnly,
         threshold_mv: model.threshold_mv(),
     };

@@ -232,6 +232,15 @@ pub fn ode_equilibria(model: &OdeModel, i_ext: f64) -> Result<Vec<Equilibrium>, 
         .collect()
 }
 
+/// The state sweeps start from: the resting state of any model, for an `.ode` model its
+/// stable equilibrium of lowest `v` ([`ode_rest_state`]) rather than the file's initial values.
+pub fn sweep_start(model: &crate::model::Model) -> Result<Vec<f64>, crate::error::Error> {
+    match model {
+        crate::model::Model::Ode(m) => Ok(ode_rest_state(m)?),
+        _ => Ok(model.resting_state()?),
+    }
+}
+
 /// The stable equilibrium of lowest `v` at zero injected current (the resting state), or the
 /// equilibrium of lowest `v` if none is stable.
 pub fn ode_rest_state(model: &OdeModel) -> Result<Vec<f64>, AnalysisError> {

@@ -12,7 +12,7 @@ pub struct ModelArgs {
     /// Built-in model: hh, hh-1952, hh-ca, lif (see `excitable models`).
     #[arg(long, default_value = "hh", conflicts_with = "model_file")]
     pub model: String,
-    /// A TOML model file instead of a built-in model.
+    /// A model file instead of a built-in model: TOML (conductance-based) or XPPAUT .ode.
     #[arg(long, value_name = "FILE")]
     pub model_file: Option<PathBuf>,
     /// Override a parameter: `--set g_l=0.03` (repeatable, or comma-separated).
@@ -109,10 +109,9 @@ pub fn finish(out: &Path, summary: &str, mut files: Vec<PathBuf>) -> Result<()> 
 
 /// The unit of a continuation parameter: `i_ext` or a model parameter.
 pub fn param_unit(field: &excitable::continuation::Field, name: &str) -> Result<String> {
-    use excitable::continuation::{CURRENT, Field};
+    use excitable::continuation::{CURRENT, Field, field::FILE_UNITS};
     Ok(match field {
-        // XPPAUT files carry no units: the axis is in whatever units the file uses.
-        Field::Ode(..) => "file units".into(),
+        Field::Ode(..) => FILE_UNITS.into(),
         Field::Conductance(_) if name == CURRENT => "uA/cm^2".into(),
         Field::Conductance(m) => m.params.param(m.params.require(name)?).unit.clone(),
     })

@@ -22,7 +22,7 @@ pub struct MaxRateArgs {
     /// Counting window (ms).
     #[arg(long, default_value_t = 1000.0)]
     pub window: f64,
-    /// Time step (ms), exponential Euler.
+    /// Time step (ms): exponential Euler, or RK4 for an .ode model.
     #[arg(long, default_value_t = 0.01)]
     pub dt: f64,
     #[arg(long, default_value = "reports/max_rate")]

@@ -95,7 +95,7 @@ fn run_study(file: &Path, study: &Study, out: &Path, fast: bool) -> Result<Vec<S
     let mut parsed = vec![];
     for step in &study.steps {
         let argv = step
-            .argv(out, fast)
+            .argv(out, file.parent().unwrap_or(Path::new(".")), fast)
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("step '{}'", step.name.get_ref()))?;
         let cli = Cli::try_parse_from(std::iter::once("excitable".to_string()).chain(argv.clone()))

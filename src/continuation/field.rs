@@ -13,6 +13,9 @@ use crate::error::AnalysisError;
 use crate::model::ode::OdeModel;
 use crate::model::{ConductanceModel, Model, ParamSet, Scalar};
 
+/// The unit of an `.ode` model's parameters and variables: XPPAUT files carry none.
+pub const FILE_UNITS: &str = "file units";
+
 /// A model continuation can follow: smooth and autonomous.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Field {

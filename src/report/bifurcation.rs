@@ -281,7 +281,12 @@ pub fn draw_diagram(
         super::figure::padded_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     let panel = Panel {
         x_desc: format!("{} ({unit})", d.knob),
-        y_desc: "V (mV)".into(),
+        // An .ode model's parameters come in its file's units; so does its first variable.
+        y_desc: if unit == crate::continuation::field::FILE_UNITS {
+            format!("{} ({unit})", d.var_names[0])
+        } else {
+            "V (mV)".into()
+        },
         y_range: Some((lo.max(-150.0), hi.min(100.0))),
         series,
         ..Default::default()

@@ -66,6 +66,16 @@ pub enum Method {
 }
 
 impl Method {
+    /// The fixed-step method the sweeps (f-I, max rate) use on the general simulator:
+    /// exponential Euler (the batch kernel's, and LIF's exact flow), or RK4 for an `.ode` model,
+    /// which has no gate structure for exponential Euler to use.
+    pub fn for_sweeps(model: &crate::model::Model) -> Method {
+        match model {
+            crate::model::Model::Ode(_) => Method::Rk4,
+            _ => Method::ExpEuler,
+        }
+    }
+
     /// Parse a command-line name: `euler`, `exp-euler`, `rk4`, `dopri5`.
     pub fn parse(name: &str, order: EulerOrder, tol: Tolerances) -> Result<Method, String> {
         match name {

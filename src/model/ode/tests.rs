@@ -4,7 +4,7 @@ use crate::model::builtin;
 fn hh_text() -> String {
     std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ode/hh.ode"
+        "/studies/models/hh.ode"
     ))
     .unwrap()
 }
