@@ -43,3 +43,20 @@ fn hh_full_diagram(bencher: Bencher, ntst: usize) {
     let s = settings(ntst, true);
     bencher.bench(|| diagram(&fam, &s, |_| {}).unwrap().cycles.len());
 }
+
+/// The diagrams of the XPPAUT `.ode` files in studies/models (parsed once, evaluated through
+/// the bytecode on dual numbers): hh over 0-200 and Morris-Lecar over 0-300 uA/cm^2,
+/// FitzHugh-Nagumo over 0-2, default mesh.
+#[divan::bench(sample_count = 5, args = [("hh", 200.0), ("ml", 300.0), ("fhn", 2.0)])]
+fn ode_file_full_diagram(bencher: Bencher, (name, to): (&str, f64)) {
+    use excitable::continuation::Field;
+    use excitable::model::Model;
+    let path = format!("{}/studies/models/{name}.ode", env!("CARGO_MANIFEST_DIR"));
+    let model = Model::from_file(std::path::Path::new(&path)).unwrap();
+    let fam = Family::of_field(Field::of(&model).unwrap(), CURRENT, 0.0).unwrap();
+    let s = DiagramSettings {
+        range: (0.0, to),
+        ..settings(60, true)
+    };
+    bencher.bench(|| diagram(&fam, &s, |_| {}).unwrap().cycles.len());
+}

@@ -29,12 +29,84 @@ const UNSUPPORTED: [(&str, &str); 6] = [
     ("shift", "arrays are not supported"),
 ];
 
+/// The most operations one expression may compile to, user functions inlined. Inlining can
+/// grow a file exponentially (`f2(x)=f1(x)+f1(x)`, `f3(x)=f2(x)+f2(x)`, …); past this the
+/// file is refused rather than exhausting memory.
+pub const MAX_OPS: usize = 100_000;
+
+/// The deepest an expression's tree may be after inlining: simulation evaluates it as nested
+/// closures, recursively, on worker threads with small stacks.
+pub const MAX_HEIGHT: usize = 2_000;
+
 /// Compile `a` into `code`.
 pub fn compile(a: &Ast, scope: &Scope, code: &mut Code) -> Result<(), ExprError> {
     let mut stack = vec![];
     emit(a, scope, &HashMap::new(), &mut stack, code)?;
     code.depth = depth(&code.ops);
+    let h = height(&code.ops);
+    if h > MAX_HEIGHT {
+        return Err(ExprError {
+            // A tree this tall has names or calls (constants fold), so a position is there.
+            pos: first_pos(a).unwrap_or(Pos { line: 1, col: 1 }),
+            reason: format!(
+                "expression nested {h} deep once user functions are inlined: allowed at most {MAX_HEIGHT}"
+            ),
+        });
+    }
     Ok(())
+}
+
+/// Height of the expression tree the ops encode (the closure trees' recursion depth).
+fn height(ops: &[Op]) -> usize {
+    let mut st: Vec<usize> = vec![];
+    let mut max = 0;
+    for op in ops {
+        let h = match op {
+            Op::Const(_) | Op::Slot(_) => 1,
+            Op::Neg | Op::Call(_) | Op::ArithC(..) | Op::ArithS(..) | Op::PowI(_) => {
+                st.pop().unwrap_or(0) + 1
+            }
+            Op::Select => {
+                let (a, b, c) = (
+                    st.pop().unwrap_or(0),
+                    st.pop().unwrap_or(0),
+                    st.pop().unwrap_or(0),
+                );
+                a.max(b).max(c) + 1
+            }
+            _ => {
+                let (a, b) = (st.pop().unwrap_or(0), st.pop().unwrap_or(0));
+                a.max(b) + 1
+            }
+        };
+        max = usize::max(max, h);
+        st.push(h);
+    }
+    max
+}
+
+/// The first position recorded in `a` (names and calls carry one).
+fn first_pos(a: &Ast) -> Option<Pos> {
+    match a {
+        Ast::Num(_) => None,
+        Ast::Name(_, p) | Ast::Call(_, _, p) => Some(*p),
+        Ast::Neg(x) => first_pos(x),
+        Ast::Bin(_, x, y) => first_pos(x).or_else(|| first_pos(y)),
+        Ast::If(c, x, y) => first_pos(c)
+            .or_else(|| first_pos(x))
+            .or_else(|| first_pos(y)),
+    }
+}
+
+/// Number of nodes of `a`.
+fn size(a: &Ast) -> usize {
+    match a {
+        Ast::Num(_) | Ast::Name(..) => 1,
+        Ast::Neg(x) => 1 + size(x),
+        Ast::Bin(_, x, y) => 1 + size(x) + size(y),
+        Ast::If(c, x, y) => 1 + size(c) + size(x) + size(y),
+        Ast::Call(_, xs, _) => 1 + xs.iter().map(size).sum::<usize>(),
+    }
 }
 
 /// Stack depth the ops need.
@@ -127,6 +199,15 @@ fn emit(
                 code.ops.push(if name == "min" { Op::Min } else { Op::Max });
             } else if let Some((params, body, _)) = scope.functions.get(name) {
                 arity(params.len())?;
+                let too_large = || ExprError {
+                    pos: *pos,
+                    reason: format!(
+                        "expression too large once user functions are inlined (more than {MAX_OPS} operations)"
+                    ),
+                };
+                if code.ops.len() > MAX_OPS {
+                    return Err(too_large());
+                }
                 if calls.contains(name) {
                     return Err(ExprError {
                         pos: *pos,
@@ -140,9 +221,20 @@ fn emit(
                     .zip(call_args)
                     .map(|(p, a)| (p.clone(), substitute(a, args)))
                     .collect();
+                if bound.values().map(size).sum::<usize>() > MAX_OPS {
+                    return Err(too_large());
+                }
                 calls.push(name.clone());
-                emit(body, scope, &bound, calls, code)?;
+                let inlined = emit(body, scope, &bound, calls, code);
                 calls.pop();
+                match inlined {
+                    // Too large: name the outermost call, the one written in the expression
+                    // being compiled, rather than a call deep inside the functions.
+                    Err(e) if calls.is_empty() && e.reason == too_large().reason => {
+                        return Err(too_large());
+                    }
+                    other => other?,
+                }
             } else if let Some((_, why)) = UNSUPPORTED.iter().find(|(n, _)| n == name) {
                 return Err(ExprError {
                     pos: *pos,
@@ -223,40 +315,69 @@ fn substitute(a: &Ast, args: &HashMap<String, Ast>) -> Ast {
     }
 }
 
-/// The names an expression reads (through inlined functions too), for ordering fixed
-/// quantities.
-pub fn names_read(
-    a: &Ast,
-    functions: &HashMap<String, (Vec<String>, Ast, Pos)>,
-    out: &mut Vec<String>,
-    depth: usize,
-) {
-    if depth > 64 {
-        return; // a recursive function: compile reports it
+/// The names expressions read (through inlined functions too), for ordering fixed
+/// quantities. Each function's free names are found once and remembered, so a function called
+/// many times (or a call chain that inlining would grow exponentially) costs its size once;
+/// recursion is cut here and reported by [`compile`].
+pub struct NameReader<'a> {
+    functions: &'a HashMap<String, (Vec<String>, Ast, Pos)>,
+    known: HashMap<String, Vec<String>>,
+    open: Vec<String>,
+}
+
+impl<'a> NameReader<'a> {
+    pub fn new(functions: &'a HashMap<String, (Vec<String>, Ast, Pos)>) -> NameReader<'a> {
+        NameReader {
+            functions,
+            known: HashMap::new(),
+            open: vec![],
+        }
     }
-    match a {
-        Ast::Num(_) => {}
-        Ast::Name(n, _) => out.push(n.clone()),
-        Ast::Neg(x) => names_read(x, functions, out, depth),
-        Ast::Bin(_, x, y) => {
-            names_read(x, functions, out, depth);
-            names_read(y, functions, out, depth);
-        }
-        Ast::If(c, x, y) => {
-            for e in [c, x, y] {
-                names_read(e, functions, out, depth);
+
+    /// Append the names `a` reads to `out`.
+    pub fn read(&mut self, a: &Ast, out: &mut Vec<String>) {
+        match a {
+            Ast::Num(_) => {}
+            Ast::Name(n, _) => out.push(n.clone()),
+            Ast::Neg(x) => self.read(x, out),
+            Ast::Bin(_, x, y) => {
+                self.read(x, out);
+                self.read(y, out);
+            }
+            Ast::If(c, x, y) => {
+                for e in [c, x, y] {
+                    self.read(e, out);
+                }
+            }
+            Ast::Call(n, xs, _) => {
+                for x in xs {
+                    self.read(x, out);
+                }
+                out.extend(self.function(n));
             }
         }
-        Ast::Call(n, xs, _) => {
-            for x in xs {
-                names_read(x, functions, out, depth);
-            }
-            if let Some((params, body, _)) = functions.get(n) {
-                let mut inner = vec![];
-                names_read(body, functions, &mut inner, depth + 1);
-                out.extend(inner.into_iter().filter(|m| !params.contains(m)));
-            }
+    }
+
+    /// The names function `name`'s body reads besides its arguments (none for a built-in).
+    fn function(&mut self, name: &str) -> Vec<String> {
+        if let Some(names) = self.known.get(name) {
+            return names.clone();
         }
+        let Some((params, body, _)) = self.functions.get(name) else {
+            return vec![];
+        };
+        if self.open.iter().any(|n| n == name) {
+            return vec![];
+        }
+        self.open.push(name.to_string());
+        let mut inner = vec![];
+        self.read(body, &mut inner);
+        self.open.pop();
+        inner.retain(|m| !params.contains(m));
+        inner.sort();
+        inner.dedup();
+        self.known.insert(name.to_string(), inner.clone());
+        inner
     }
 }
 

@@ -135,7 +135,12 @@ pub enum Ast {
 
 /// Parse a whole token list as one expression.
 pub fn parse(toks: &[(Tok, Pos)], end: Pos) -> Result<Ast, ExprError> {
-    let mut p = Parser { toks, at: 0, end };
+    let mut p = Parser {
+        toks,
+        at: 0,
+        end,
+        nesting: 0,
+    };
     let e = p.expr(0)?;
     if let Some((t, pos)) = toks.get(p.at) {
         return Err(ExprError {
@@ -157,10 +162,16 @@ fn show(t: &Tok) -> String {
     }
 }
 
+/// How deep brackets, calls and operators may nest in one expression (the parser recurses;
+/// real models nest a few levels).
+pub const MAX_NESTING: usize = 256;
+
 struct Parser<'a> {
     toks: &'a [(Tok, Pos)],
     at: usize,
     end: Pos,
+    /// Current recursion depth of `expr`.
+    nesting: usize,
 }
 
 /// Binding power of a binary operator (higher binds tighter) and right-associativity.
@@ -200,6 +211,18 @@ impl Parser<'_> {
     }
 
     fn expr(&mut self, min: u8) -> Result<Ast, ExprError> {
+        if self.nesting >= MAX_NESTING {
+            return self.err(format!(
+                "expression nested more than {MAX_NESTING} levels deep"
+            ));
+        }
+        self.nesting += 1;
+        let e = self.expr_inner(min);
+        self.nesting -= 1;
+        e
+    }
+
+    fn expr_inner(&mut self, min: u8) -> Result<Ast, ExprError> {
         let mut lhs = self.unary()?;
         while let Some((Tok::Op(op), _)) = self.toks.get(self.at) {
             let Some((bp, right)) = binary(op) else { break };

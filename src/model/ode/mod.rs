@@ -16,7 +16,7 @@ pub mod expr;
 
 use crate::model::params::{Param, ParamSet};
 use crate::model::scalar::Scalar;
-use compile::{Scope, compile, names_read};
+use compile::{NameReader, Scope, compile};
 use expr::{Ast, Code, ExprError, Pos, Tok, lex, parse};
 use std::collections::HashMap;
 
@@ -349,11 +349,12 @@ impl OdeModel {
             .enumerate()
             .map(|(k, f)| (f.0.as_str(), k))
             .collect();
+        let mut reader = NameReader::new(&functions);
         let deps: Vec<Vec<usize>> = fixed_all
             .iter()
             .map(|f| {
                 let mut names = vec![];
-                names_read(&f.1, &functions, &mut names, 0);
+                reader.read(&f.1, &mut names);
                 names
                     .iter()
                     .filter_map(|n| index.get(n.as_str()).copied())

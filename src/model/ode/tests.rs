@@ -107,15 +107,23 @@ fn malformed_files_name_line_and_column() {
     let e = error("par a=1\nx'=a*y\n");
     assert_eq!((e.line, e.col), (2, 6));
     assert!(e.reason.contains("undefined name 'y'"), "{e}");
+    // Unbalanced brackets: the missing ')' at the end of the line, the extra one where it is.
     let e = error("x'=(x+1\n");
-    assert_eq!(e.line, 1);
-    assert!(e.reason.contains("')'"), "{e}");
+    assert_eq!((e.line, e.col), (1, 8));
+    assert!(e.reason.contains("expected ')'"), "{e}");
+    let e = error("par a=1\nx'=sin(x\n");
+    assert_eq!((e.line, e.col), (2, 9));
+    assert!(e.reason.contains("closing the call"), "{e}");
     let e = error("x'=x)\n");
+    assert_eq!((e.line, e.col), (1, 5));
     assert!(e.reason.contains("unexpected ')'"), "{e}");
+    // Circular definitions: where the cycle's first member is defined, with the cycle.
     let e = error("a=b+1\nb=2*a\nx'=a\n");
-    assert!(e.reason.contains("circular definition"), "{e}");
+    assert_eq!((e.line, e.col), (1, 1));
+    assert!(e.reason.contains("circular definition: a -> b -> a"), "{e}");
     let e = error("f(u)=g(u)\ng(u)=f(u)\nx'=f(x)\n");
-    assert!(e.reason.contains("circular definition"), "{e}");
+    assert_eq!(e.line, 2);
+    assert!(e.reason.contains("circular definition: f -> g -> f"), "{e}");
     let e = error("par a=1/0\nx'=a\n");
     assert_eq!((e.line, e.col), (1, 5));
     assert!(e.reason.contains("division by zero"), "{e}");
@@ -190,4 +198,37 @@ fn random_input_never_panics() {
             }
         }
     }
+}
+
+
+/// Files that would blow up are refused quickly, with a position: found by the fuzz target
+/// (tests/fuzz), which ran out of memory on a recursive function called twice in its own body
+/// before fixed quantities' names were read once per function.
+#[test]
+fn files_that_would_blow_up_are_refused() {
+    let started = std::time::Instant::now();
+    // A recursive function referring to itself twice (the fuzzer's out-of-memory input, cut).
+    let e = error("h(u)=sin(u)+h(u-1)+h(u+1)\na=h(x)\nx'=a\n");
+    assert!(e.reason.contains("circular definition"), "{e}");
+    // Exponential inlining: each level doubles the expression.
+    let mut text = String::from("f0(x)=x*x\n");
+    for k in 1..40 {
+        text.push_str(&format!("f{k}(x)=f{j}(x)+f{j}(x)\n", j = k - 1));
+    }
+    text.push_str("y'=f39(y)\n");
+    let e = error(&text);
+    assert!(e.reason.contains("too large"), "{e}");
+    assert_eq!((e.line, e.col), (41, 4), "{e}");
+    // Brackets nested deeper than the parser allows.
+    let deep = format!("x'={}x{}\n", "(".repeat(300), ")".repeat(300));
+    let e = error(&deep);
+    assert!(e.reason.contains("nested more than"), "{e}");
+    assert_eq!(e.line, 1);
+    assert!(started.elapsed().as_secs() < 5, "took {:?}", started.elapsed());
+    // A long flat sum is fine.
+    let long = format!("x'=-x{}\n", "+x*0.001".repeat(400));
+    let m = OdeModel::parse(&long, "long.ode", "long").unwrap();
+    let mut dy = [0.0];
+    m.rhs(&m.params.values(), 0.0, &[1.0], &mut dy);
+    assert!((dy[0] - (-1.0 + 0.4)).abs() < 1e-12, "{}", dy[0]);
 }
