@@ -1,11 +1,11 @@
 //! The bifurcation diagrams of the `.ode` files in studies/models (Hodgkin-Huxley,
-//! Morris-Lecar, FitzHugh-Nagumo) against AUTO-07p run on the same equations
+//! Morris-Lecar with its Hopf and SNIC parameter sets, FitzHugh-Nagumo) against AUTO-07p run on the same equations
 //! (tests/fixtures/auto/run_auto_ode.py, hh.f90, ml.f90, fhn.f90; NTST=200, NCOL=4,
 //! tolerances 1e-10). The toolkit reads the `.ode` files through its parser, with its default
 //! collocation (NTST=60, NCOL=4).
 //!
 //! Tolerances, all from the 1e-6 (relative, or absolute below 1):
-//! - Hopf points: parameter and v;
+//! - Hopf points and folds of equilibria: parameter and v;
 //! - folds and period doublings of cycles: parameter and period;
 //! - user points (AUTO's UZR, the cycle branch at fixed currents): period;
 //! - the cycle's max v at user points within 1e-4: AUTO's MAX U(1) is the largest value at its
@@ -50,11 +50,14 @@ fn auto_rows(model: &str) -> Vec<AutoRow> {
         .collect()
 }
 
-/// The toolkit's diagram of `studies/models/NAME.ode` over the current, with user points
-/// at AUTO's.
-fn diagram_of(name: &str, range: (f64, f64), auto: &[AutoRow]) -> Diagram {
-    let path = format!("{}/studies/models/{name}.ode", env!("CARGO_MANIFEST_DIR"));
-    let model = Model::from_file(Path::new(&path)).unwrap();
+/// The toolkit's diagram of `studies/models/FILE.ode` with parameters `set`, over the
+/// current, with user points at AUTO's (cycles only if AUTO has cycle rows).
+fn diagram_of(file: &str, set: &[(&str, f64)], range: (f64, f64), auto: &[AutoRow]) -> Diagram {
+    let path = format!("{}/studies/models/{file}.ode", env!("CARGO_MANIFEST_DIR"));
+    let mut model = Model::from_file(Path::new(&path)).unwrap();
+    for (k, v) in set {
+        model.set(k, *v).unwrap();
+    }
     assert!(matches!(model, Model::Ode(_)));
     let fam = Family::of_field(Field::of(&model).unwrap(), CURRENT, 0.0).unwrap();
     let mut user_points: Vec<f64> = auto
@@ -70,7 +73,7 @@ fn diagram_of(name: &str, range: (f64, f64), auto: &[AutoRow]) -> Diagram {
             user_points,
             ..CycleSettings::default()
         },
-        with_cycles: true,
+        with_cycles: auto.iter().any(|r| r.period.is_finite()),
     };
     diagram(&fam, &settings, |_| {}).unwrap()
 }
@@ -88,12 +91,16 @@ fn specials(d: &Diagram, kind: CycleEvent) -> Vec<&CyclePoint> {
         .collect()
 }
 
-/// Every AUTO row has its counterpart in the toolkit's diagram, within the tolerances above.
-fn agrees(name: &str, range: (f64, f64), canard_folds: &[f64]) {
+/// Every AUTO row of fixture `name` has its counterpart in the toolkit's diagram of
+/// `file.ode` with parameters `set`, within the tolerances above.
+fn agrees(name: &str, file: &str, set: &[(&str, f64)], range: (f64, f64), canard_folds: &[f64]) {
     let auto = auto_rows(name);
-    let d = diagram_of(name, range, &auto);
+    let d = diagram_of(file, set, range, &auto);
     let n_hopf = auto.iter().filter(|r| r.kind == "hopf").count();
     assert_eq!(d.hopfs.len(), n_hopf, "{name}: Hopf points");
+    let folds: Vec<_> = d.equilibria.iter().flat_map(|b| &b.folds).collect();
+    let n_fold = auto.iter().filter(|r| r.kind == "fold").count();
+    assert_eq!(folds.len(), n_fold, "{name}: folds of equilibria");
     let n_fold = auto.iter().filter(|r| r.kind == "fold_cycle").count();
     assert_eq!(
         specials(&d, CycleEvent::Fold).len(),
@@ -112,6 +119,18 @@ fn agrees(name: &str, range: (f64, f64), canard_folds: &[f64]) {
                     close(h.state[0], r.v, 1e-6),
                     "{name}: Hopf v {} vs {}",
                     h.state[0],
+                    r.v
+                );
+            }
+            "fold" => {
+                let f = folds
+                    .iter()
+                    .find(|f| close(f.lambda, r.param, 1e-6))
+                    .unwrap_or_else(|| panic!("{name}: no fold at AUTO's {}", r.param));
+                assert!(
+                    close(f.state[0], r.v, 1e-6),
+                    "{name}: fold v {} vs {}",
+                    f.state[0],
                     r.v
                 );
             }
@@ -176,15 +195,29 @@ fn agrees(name: &str, range: (f64, f64), canard_folds: &[f64]) {
 
 #[test]
 fn hodgkin_huxley_ode_file_agrees_with_auto() {
-    agrees("hh", (0.0, 200.0), &[]);
+    agrees("hh", "hh", &[], (0.0, 200.0), &[]);
 }
 
 #[test]
 fn morris_lecar_ode_file_agrees_with_auto() {
-    agrees("ml", (0.0, 300.0), &[]);
+    agrees("ml", "ml", &[], (0.0, 300.0), &[]);
 }
 
 #[test]
 fn fitzhugh_nagumo_ode_file_agrees_with_auto() {
-    agrees("fhn", (0.0, 2.0), &[0.3241785225, 1.4258214775]);
+    agrees("fhn", "fhn", &[], (0.0, 2.0), &[0.3241785225, 1.4258214775]);
+}
+
+/// Morris-Lecar with Rinzel & Ermentrout's SNIC set (parameters overridden by their .ode
+/// names): an S-shaped equilibrium curve with folds at 39.96 (the SNIC) and -9.95, and a
+/// Hopf point at 97.79.
+#[test]
+fn morris_lecar_snic_folds_of_equilibria_agree_with_auto() {
+    let set = [
+        ("gca", 4.0),
+        ("v3", 12.0),
+        ("v4", 17.4),
+        ("phi", 1.0 / 15.0),
+    ];
+    agrees("mlsnic", "ml", &set, (-20.0, 150.0), &[]);
 }

@@ -200,7 +200,6 @@ fn random_input_never_panics() {
     }
 }
 
-
 /// Files that would blow up are refused quickly, with a position: found by the fuzz target
 /// (tests/fuzz), which ran out of memory on a recursive function called twice in its own body
 /// before fixed quantities' names were read once per function.
@@ -224,7 +223,11 @@ fn files_that_would_blow_up_are_refused() {
     let e = error(&deep);
     assert!(e.reason.contains("nested more than"), "{e}");
     assert_eq!(e.line, 1);
-    assert!(started.elapsed().as_secs() < 5, "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "took {:?}",
+        started.elapsed()
+    );
     // A long flat sum is fine.
     let long = format!("x'=-x{}\n", "+x*0.001".repeat(400));
     let m = OdeModel::parse(&long, "long.ode", "long").unwrap();
