@@ -220,3 +220,30 @@ fn ode_v_var_chooses_the_spiking_variable() {
     ));
     assert!(Model::from_file_with_v(toml, Some("v")).is_err());
 }
+
+/// Continuation refuses an `.ode` model whose right-hand side reads `t` (not autonomous), and
+/// names the allowed parameters when `--param` is unknown; a file without a current
+/// parameter has no `i_ext` to continue.
+#[test]
+fn ode_continuation_refusals_name_the_reason() {
+    use excitable::continuation::{CURRENT, Family, Field};
+    use excitable::model::ode::OdeModel;
+    let forced = OdeModel::parse("par a=1\nx'=-x+a*sin(t)\n", "f.ode", "forced").unwrap();
+    let e = Field::ode(&forced).unwrap_err().to_string();
+    assert!(e.contains("reads t") && e.contains("forced"), "{e}");
+    let plain = OdeModel::parse("par a=1, iapp=0\nx'=-x+a+iapp\n", "p.ode", "plain").unwrap();
+    let field = Field::ode(&plain).unwrap();
+    let e = Family::of_field(field.clone(), "b", 0.0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'b'") && e.contains("a, iapp"), "{e}");
+    assert!(Family::of_field(field, CURRENT, 0.0).is_ok());
+    let no_current = OdeModel::parse("par a=1\nx'=-x+a\n", "n.ode", "n").unwrap();
+    let e = Family::of_field(Field::ode(&no_current).unwrap(), CURRENT, 0.0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'i_ext'") && e.contains("a parameter of n: a"),
+        "{e}"
+    );
+}
