@@ -11,21 +11,15 @@ use excitable::simulate::{self, Method, Record, Tolerances};
 use excitable::stimulus::Stimulus;
 use nalgebra::{Complex, DVector};
 
+mod common;
+
 type C64 = Complex<f64>;
 
 /// `(kind, param, period_ms)` rows of an AUTO fixture.
 fn auto_rows(name: &str) -> Vec<(String, f64, f64)> {
-    let path = format!(
-        "{}/tests/fixtures/auto/{name}_auto.csv",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut r = csv::Reader::from_path(&path).unwrap();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            let num = |i: usize| rec[i].parse::<f64>().unwrap_or(f64::NAN);
-            (rec[0].to_string(), num(1), num(2))
-        })
+    common::auto_fixture(name)
+        .into_iter()
+        .map(|(kind, x)| (kind, x[0], x[1]))
         .collect()
 }
 

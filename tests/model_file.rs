@@ -231,6 +231,10 @@ fn ode_continuation_refusals_name_the_reason() {
     let forced = OdeModel::parse("par a=1\nx'=-x+a*sin(t)\n", "f.ode", "forced").unwrap();
     let e = Field::ode(&forced).unwrap_err().to_string();
     assert!(e.contains("reads t") && e.contains("forced"), "{e}");
+    let e = excitable::analysis::ode_rest::ode_equilibria(&forced, 0.0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("reads t") && e.contains("no equilibria"), "{e}");
     let plain = OdeModel::parse("par a=1, iapp=0\nx'=-x+a+iapp\n", "p.ode", "plain").unwrap();
     let field = Field::ode(&plain).unwrap();
     let e = Family::of_field(field.clone(), "b", 0.0)

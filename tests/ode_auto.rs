@@ -23,6 +23,8 @@ use excitable::continuation::{CURRENT, Family, Field, Settings};
 use excitable::model::Model;
 use std::path::Path;
 
+mod common;
+
 struct AutoRow {
     kind: String,
     param: f64,
@@ -31,21 +33,13 @@ struct AutoRow {
 }
 
 fn auto_rows(model: &str) -> Vec<AutoRow> {
-    let path = format!(
-        "{}/tests/fixtures/auto/ode_{model}_auto.csv",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut r = csv::Reader::from_path(&path).unwrap();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            let num = |i: usize| rec[i].parse::<f64>().unwrap_or(f64::NAN);
-            AutoRow {
-                kind: rec[0].to_string(),
-                param: num(1),
-                period: num(2),
-                v: num(3),
-            }
+    common::auto_fixture(&format!("ode_{model}"))
+        .into_iter()
+        .map(|(kind, x)| AutoRow {
+            kind,
+            param: x[0],
+            period: x[1],
+            v: x[2],
         })
         .collect()
 }

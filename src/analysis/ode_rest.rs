@@ -35,6 +35,12 @@ struct System<'a> {
 impl<'a> System<'a> {
     /// `model` at injected current `i_ext` (added to its current parameter).
     fn new(model: &'a OdeModel, i_ext: f64) -> Result<System<'a>, AnalysisError> {
+        if model.reads_time() {
+            return Err(AnalysisError::NoField {
+                model: model.name.clone(),
+                reason: "reads t in its right-hand side, so it has no equilibria".into(),
+            });
+        }
         if !i_ext.is_finite() {
             return Err(AnalysisError::BadSetting {
                 what: "current".into(),
@@ -232,11 +238,12 @@ pub fn ode_equilibria(model: &OdeModel, i_ext: f64) -> Result<Vec<Equilibrium>, 
         .collect()
 }
 
-/// The state sweeps start from: the resting state of any model, for an `.ode` model its
-/// stable equilibrium of lowest `v` ([`ode_rest_state`]) rather than the file's initial values.
+/// The state sweeps start from: the resting state of any model; for an autonomous `.ode`
+/// model its stable equilibrium of lowest `v` ([`ode_rest_state`]) rather than the file's
+/// initial values, which a forced one (reading `t`) starts from.
 pub fn sweep_start(model: &crate::model::Model) -> Result<Vec<f64>, crate::error::Error> {
     match model {
-        crate::model::Model::Ode(m) => Ok(ode_rest_state(m)?),
+        crate::model::Model::Ode(m) if !m.reads_time() => Ok(ode_rest_state(m)?),
         _ => Ok(model.resting_state()?),
     }
 }
@@ -245,12 +252,12 @@ pub fn sweep_start(model: &crate::model::Model) -> Result<Vec<f64>, crate::error
 /// equilibrium of lowest `v` if none is stable.
 pub fn ode_rest_state(model: &OdeModel) -> Result<Vec<f64>, AnalysisError> {
     let all = ode_equilibria(model, 0.0)?;
-    let pick = all
+    // `ode_equilibria` finds at least one or fails.
+    let rest = all
         .iter()
         .find(|e| e.stability.is_stable())
-        .or(all.first())
-        .map(|e| e.state.clone());
-    Ok(pick.unwrap_or_else(|| model.init.clone()))
+        .unwrap_or(&all[0]);
+    Ok(rest.state.clone())
 }
 
 /// The root of `f_0` in `[a, b]` if it changes sign there (bisection to rounding; `eval`

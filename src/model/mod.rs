@@ -192,7 +192,8 @@ impl Model {
                 Ok(m.state_at_v(v))
             }
             Model::Lif(m) => Ok(vec![m.values().v_rest]),
-            // No equilibrium solver for .ode models yet: the file's initial values.
+            // The file's initial values: where XPPAUT starts, and where `simulate` starts
+            // (the equilibria of an .ode model are found in `analysis::ode_rest`).
             Model::Ode(m) => Ok(m.init.clone()),
         }
     }
