@@ -177,7 +177,7 @@ fn lif_rheobase_onset_and_rates_equal_the_closed_form() {
             threshold_mv: v.v_th,
         };
         let tol = 1e-6;
-        let fi = fi_curve_general(&m, &currents, &[Direction::Rest], &s, tol).unwrap();
+        let fi = fi_curve_general(&m, &currents, &[Direction::Rest], &s, tol, Vec::new).unwrap();
         let exact = v.rheobase();
         assert!(
             (fi.rheobase - exact).abs() <= tol,
@@ -210,46 +210,73 @@ fn lif_rheobase_onset_and_rates_equal_the_closed_form() {
     }
 }
 
-/// An `.ode` model on the general path (RK4 from its stable equilibrium): Morris-Lecar's rates
-/// equal AUTO's cycle periods at the same currents (tests/fixtures/auto/ode_ml_auto.csv, the
-/// stable branch's user points) to 1e-4, and repetitive firing from rest starts at the fold of
-/// cycles, 88.29325 by AUTO, where the step from rest lands in the cycle's basin (to 0.01).
+/// An `.ode` model on the general path (RK4): Morris-Lecar's rates equal AUTO's cycle periods
+/// at the same currents (tests/fixtures/auto/ode_ml_auto.csv, the stable branch's user points)
+/// to 1e-4, and its hysteresis matches the bifurcation diagram AUTO computed: from rest at 0
+/// firing starts at the fold of cycles 88.29325 (the step lands in the cycle's basin as soon
+/// as the cycle exists); on the way up (from the stable equilibrium) at the subcritical Hopf
+/// point 93.85762 and it stops at the upper Hopf point 212.01882; on the way down (from the
+/// cycle) it starts at the fold 88.29325. Onsets to 0.01 (the bisection's tolerance is 1e-3;
+/// next to a fold of cycles, runs linger near the vanished cycle for a while).
 #[test]
-fn ode_file_rates_equal_auto_periods_and_firing_starts_at_the_fold_of_cycles() {
+fn ode_file_rates_equal_auto_periods_and_onsets_match_its_diagram() {
     use excitable::analysis::fi::fi_curve_general;
     use excitable::model::Model;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/studies/models/ml.ode");
     let m = Model::from_file(std::path::Path::new(path)).unwrap();
     let s = BatchSettings {
-        t_max: 1200.0,
+        t_max: 800.0,
         dt: 0.01,
         transient: 200.0,
         threshold_mv: 0.0,
     };
     let currents = [50.0, 100.0, 150.0, 200.0, 230.0];
-    let fi = fi_curve_general(&m, &currents, &[Direction::Rest], &s, 1e-4).unwrap();
+    let dirs = [Direction::Rest, Direction::Up, Direction::Down];
+    // No diagram here: `down` starts from the end of a run at the current that fired most.
+    let fi = fi_curve_general(&m, &currents, &dirs, &s, 1e-3, Vec::new).unwrap();
     // (current, period in ms) on the stable branch, from AUTO.
     for (i, period) in [
         (100.0, 85.290641051),
         (150.0, 66.161752735),
         (200.0, 65.619195981),
     ] {
-        let p = fi.points.iter().find(|p| p.current == i).unwrap();
-        let want = 1000.0 / period;
-        let got = p.summary.isi_rate_hz();
-        assert!((got - want).abs() < 1e-4 * want, "{i}: {got} vs {want}");
+        for p in fi.points.iter().filter(|p| p.current == i) {
+            let want = 1000.0 / period;
+            let got = p.summary.isi_rate_hz();
+            assert!(
+                (got - want).abs() < 1e-4 * want,
+                "{i} {:?}: {got} vs {want}",
+                p.direction
+            );
+        }
     }
-    for i in [50.0, 230.0] {
-        let p = fi.points.iter().find(|p| p.current == i).unwrap();
-        assert!(
-            p.summary.n_spikes <= 1,
-            "{i}: {} spikes",
-            p.summary.n_spikes
-        );
+    for p in fi
+        .points
+        .iter()
+        .filter(|p| p.current == 50.0 || p.current == 230.0)
+    {
+        assert!(p.summary.n_spikes <= 1, "{p:?}");
     }
+    let onset = |d: Direction| fi.onsets.iter().find(|o| o.direction == d).unwrap();
+    let near = |x: f64, want: f64| (x - want).abs() < 0.01;
     assert!(
-        (fi.onsets[0].onset - 88.29325).abs() < 0.01,
-        "{}",
-        fi.onsets[0].onset
+        near(onset(Direction::Rest).onset, 88.29325),
+        "{:?}",
+        onset(Direction::Rest)
+    );
+    assert!(
+        near(onset(Direction::Up).onset, 93.85762),
+        "{:?}",
+        onset(Direction::Up)
+    );
+    assert!(
+        near(onset(Direction::Up).offset, 212.01882),
+        "{:?}",
+        onset(Direction::Up)
+    );
+    assert!(
+        near(onset(Direction::Down).onset, 88.29325),
+        "{:?}",
+        onset(Direction::Down)
     );
 }

@@ -128,31 +128,25 @@ pub fn fi_curve(
     let rest_runs = rest_runs?;
     // Without cycle states, `down` starts at the end of a run at the current where the rest
     // sweep fired most.
-    let firing_state = if cycle_states.is_empty() {
-        let (k_fire, most) = rest_runs
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, s)| s.n_spikes)
-            .map(|(k, s)| (k, s.n_spikes))
-            .unwrap_or((0, 0));
-        if most >= 2 {
-            firing_state(model, currents[k_fire], &rest0, settings.dt)?
-        } else {
+    let whole = crate::model::Model::Conductance(model.clone());
+    let firing = match fired_most(currents, &rest_runs) {
+        Some(i) if cycle_states.is_empty() => firing_state(&whole, i, &rest0, settings.dt)?,
+        None if cycle_states.is_empty() => {
             notes.push(
                 "no current of the grid fires repetitively from rest: down starts from rest".into(),
             );
             rest0.clone()
         }
-    } else {
-        rest0.clone()
+        _ => rest0.clone(),
     };
-    let stable = StableBranch::new(model, &rest0, currents[0], currents[currents.len() - 1]);
+    let stable = StableBranch::new(
+        crate::continuation::Field::Conductance(model.clone()),
+        &rest0,
+        currents[0],
+        currents[currents.len() - 1],
+    );
     let on_cycle = |i: f64| -> Vec<f64> {
-        cycle_states
-            .iter()
-            .min_by(|a, b| (a.0 - i).abs().total_cmp(&(b.0 - i).abs()))
-            .map(|c| c.1.clone())
-            .unwrap_or_else(|| firing_state.clone())
+        nearest_cycle_state(&cycle_states, i).unwrap_or_else(|| firing.clone())
     };
     let start_for = |d: Direction, i: f64| -> Result<Vec<f64>, Error> {
         Ok(match d {
@@ -180,18 +174,22 @@ pub fn fi_curve(
     })
 }
 
-/// The f-I analysis of a model the batch kernel cannot run (leaky integrate-and-fire, a
-/// hybrid model with reset): each current runs on the general simulator (exponential Euler,
-/// which for LIF is the exact flow with exact threshold times), in parallel over currents,
-/// with the same grid, brackets and multisection as [`fi_curve`]. Only `rest` starts: a model
-/// without bistability has the same curve from every start (`up`/`down` requests are noted).
-/// No dt/2 check: on LIF the method is exact.
+/// The f-I analysis of a model the batch kernel cannot run: leaky integrate-and-fire (a hybrid
+/// model with reset) and XPPAUT `.ode` models. Each current runs on the general simulator
+/// (exponential Euler, for LIF the exact flow with exact threshold times; RK4 for an `.ode`
+/// model), in parallel over currents, with the same grid, brackets and multisection as
+/// [`fi_curve`]. An `.ode` model gets `up` and `down` starts as [`fi_curve`] defines them (its
+/// stable equilibria from one continuation, `cycle_states` from the bifurcation diagram, run
+/// alongside the rest sweep); LIF, without bistability, runs `rest` only (other requests are
+/// noted). No dt/2 check: on LIF the method is exact, and RK4's error at the default step is
+/// far below the rates' resolution.
 pub fn fi_curve_general(
     model: &crate::model::Model,
     currents: &[f64],
     directions: &[Direction],
     settings: &BatchSettings,
     tol: f64,
+    cycle_states: impl FnOnce() -> Vec<(f64, Vec<f64>)> + Send,
 ) -> Result<FiCurve, Error> {
     use crate::simulate::{self, Method, Record, Settings};
     use crate::stimulus::Stimulus;
@@ -219,25 +217,52 @@ pub fn fi_curve_general(
             })
             .collect()
     };
-    let start_for = |_: Direction, _: f64| -> Result<Vec<f64>, Error> { Ok(rest0.clone()) };
+    let (rest_runs, cycle_states) = rayon::join(
+        || run(currents, &vec![rest0.clone(); currents.len()]),
+        cycle_states,
+    );
+    let rest_runs = rest_runs?;
     let mut notes = vec![];
-    if directions.iter().any(|&d| d != Direction::Rest) {
-        notes.push(format!(
-            "`{}` runs on the general simulator, from rest only (up/down need the batch kernel and an equilibrium analysis)",
-            model.name()
-        ));
-    }
-    let rest_runs = run(currents, &vec![rest0.clone(); currents.len()])?;
+    // Up and down need a smooth autonomous model: its equilibria and cycles.
+    let field = crate::continuation::Field::of(model).ok();
+    let dirs: Vec<Direction> = if field.is_some() {
+        directions.to_vec()
+    } else {
+        if directions.iter().any(|&d| d != Direction::Rest) {
+            notes.push(format!(
+                "`{}` runs from rest only: up and down starts need a smooth model's equilibria and cycles",
+                model.name()
+            ));
+        }
+        vec![Direction::Rest]
+    };
+    let needs_cycle = dirs.iter().any(|&d| d != Direction::Rest) && cycle_states.is_empty();
+    let firing = match fired_most(currents, &rest_runs) {
+        Some(i) if needs_cycle => firing_state(model, i, &rest0, settings.dt)?,
+        None if needs_cycle => {
+            notes.push(
+                "no current of the grid fires repetitively from rest: down starts from rest".into(),
+            );
+            rest0.clone()
+        }
+        _ => rest0.clone(),
+    };
+    let stable =
+        field.map(|f| StableBranch::new(f, &rest0, currents[0], currents[currents.len() - 1]));
+    let start_for = |d: Direction, i: f64| -> Result<Vec<f64>, Error> {
+        let on_cycle = || nearest_cycle_state(&cycle_states, i).unwrap_or_else(|| firing.clone());
+        Ok(match d {
+            Direction::Rest => rest0.clone(),
+            Direction::Down => on_cycle(),
+            Direction::Up => stable
+                .as_ref()
+                .and_then(|b| b.at(i))
+                .unwrap_or_else(on_cycle),
+        })
+    };
     let window_ms = settings.t_max - settings.transient;
     let (points, onsets, rheobase) = analyse(
-        currents,
-        &[Direction::Rest],
-        window_ms,
-        tol,
-        &run,
-        &start_for,
-        rest_runs,
-        &mut notes,
+        currents, &dirs, window_ms, tol, &run, &start_for, rest_runs, &mut notes,
     )?;
     Ok(FiCurve {
         points,
@@ -251,6 +276,23 @@ pub fn fi_curve_general(
         },
         notes,
     })
+}
+
+/// The current of the grid whose rest run fired most, if any fired repetitively (2+ spikes).
+fn fired_most(currents: &[f64], runs: &[NeuronSummary]) -> Option<f64> {
+    runs.iter()
+        .enumerate()
+        .max_by_key(|(_, s)| s.n_spikes)
+        .filter(|(_, s)| s.n_spikes >= 2)
+        .map(|(k, _)| currents[k])
+}
+
+/// The state on a stable cycle (from the bifurcation diagram) at the current nearest `i`.
+fn nearest_cycle_state(cycle_states: &[(f64, Vec<f64>)], i: f64) -> Option<Vec<f64>> {
+    cycle_states
+        .iter()
+        .min_by(|a, b| (a.0 - i).abs().total_cmp(&(b.0 - i).abs()))
+        .map(|c| c.1.clone())
 }
 
 /// Simulates one neuron per (current, start) pair.
@@ -511,9 +553,9 @@ struct StableBranch {
 }
 
 impl StableBranch {
-    fn new(model: &ConductanceModel, rest0: &[f64], lo: f64, hi: f64) -> StableBranch {
+    fn new(field: crate::continuation::Field, rest0: &[f64], lo: f64, hi: f64) -> StableBranch {
         use crate::continuation::{CURRENT, Family, Settings, equilibria};
-        let Ok(fam) = Family::new(model, CURRENT, 0.0) else {
+        let Ok(fam) = Family::of_field(field, CURRENT, 0.0) else {
             return StableBranch {
                 fam: None,
                 points: vec![],
@@ -578,19 +620,22 @@ impl StableBranch {
     }
 }
 
-/// The state at the end of a 300 ms exponential-Euler run at current `i` from `y0`: a point
-/// on (or very near) the firing cycle.
-fn firing_state(model: &ConductanceModel, i: f64, y0: &[f64], dt: f64) -> Result<Vec<f64>, Error> {
-    use crate::model::Model;
+/// The state at the end of a 300 ms run at current `i` from `y0` (the sweep method, see
+/// [`crate::simulate::Method::for_sweeps`]): a point on (or very near) the firing cycle.
+fn firing_state(
+    model: &crate::model::Model,
+    i: f64,
+    y0: &[f64],
+    dt: f64,
+) -> Result<Vec<f64>, Error> {
     use crate::simulate::{self, Method, Record, Settings};
     use crate::stimulus::Stimulus;
-    let m = Model::Conductance(model.clone());
     let s = Settings {
         t_max: 300.0,
         dt,
-        method: Method::ExpEuler,
+        method: Method::for_sweeps(model),
         record: Record::SpikesOnly,
-        threshold_mv: model.threshold_mv,
+        threshold_mv: model.threshold_mv(),
     };
-    Ok(simulate::run(&m, &Stimulus::constant(i), y0, &s)?.final_state)
+    Ok(simulate::run(model, &Stimulus::constant(i), y0, &s)?.final_state)
 }

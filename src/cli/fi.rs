@@ -105,12 +105,7 @@ pub fn run(a: FiArgs) -> Result<()> {
     let mut overlay = Overlay {
         label: "stable cycles (continuation)",
         what: "the stable cycle branch of the bifurcation diagram",
-        // The general path runs rest starts only.
-        against: if smooth.is_some() {
-            Direction::Down
-        } else {
-            Direction::Rest
-        },
+        against: Direction::Down,
         from_diagram: true,
         points: vec![],
     };
@@ -144,11 +139,7 @@ pub fn run(a: FiArgs) -> Result<()> {
     let started = Instant::now();
     let fi = match smooth {
         Some(m) => fi_curve(m, &currents, &dirs, &settings, a.tol, cycle_states),
-        None => {
-            let fi = fi_curve_general(&model, &currents, &dirs, &settings, a.tol);
-            cycle_states();
-            fi
-        }
+        None => fi_curve_general(&model, &currents, &dirs, &settings, a.tol, cycle_states),
     }
     .context("f-I curve")?;
     let seconds = started.elapsed().as_secs_f64();
@@ -260,6 +251,17 @@ impl Overlay {
     }
 }
 
+/// The rate drawn: 1000 / mean ISI where two or more spikes fall in the window (smooth even
+/// at low rates, where a count per window moves in whole spikes), else the count rate (0, or
+/// one spike per window).
+fn plotted_rate(s: &excitable::simulate::batch::NeuronSummary, window_ms: f64) -> f64 {
+    if s.n_spikes >= 2 {
+        s.isi_rate_hz()
+    } else {
+        s.rate_hz(window_ms)
+    }
+}
+
 fn draw(path: &std::path::Path, name: &str, fi: &FiCurve, overlay: &Overlay) -> Result<()> {
     let mut series = vec![];
     for (k, d) in [Direction::Rest, Direction::Up, Direction::Down]
@@ -270,11 +272,11 @@ fn draw(path: &std::path::Path, name: &str, fi: &FiCurve, overlay: &Overlay) -> 
             .points
             .iter()
             .filter(|p| p.direction == d)
-            .map(|p| (p.current, p.summary.rate_hz(fi.window_ms)))
+            .map(|p| (p.current, plotted_rate(&p.summary, fi.window_ms)))
             .collect();
         if !pts.is_empty() {
             series.push(Series {
-                label: format!("spike rate, {} start", d.name()),
+                label: format!("firing rate, {} start", d.name()),
                 points: pts,
                 color: PALETTE[k],
                 style: Style::Line,
@@ -390,18 +392,27 @@ fn summary(
                 }
             }
         }
-        let _ = writeln!(
-            md,
-            "\nAgainst {}: the {}-branch firing rate (1000 / mean ISI) differs from it by at most {}% (at {} uA/cm^2).",
-            overlay.what,
-            overlay.against.name(),
-            if worst.0 >= 1e-5 {
-                format!("{:.3}", worst.0 * 100.0)
-            } else {
-                format!("{:.1e}", worst.0 * 100.0)
-            },
-            worst.1,
-        );
+        if worst.1.is_nan() {
+            let _ = writeln!(
+                md,
+                "\nAgainst {}: no {}-branch point fires 10 or more spikes in the window, so none is compared.",
+                overlay.what,
+                overlay.against.name()
+            );
+        } else {
+            let _ = writeln!(
+                md,
+                "\nAgainst {}: the {}-branch firing rate (1000 / mean ISI) differs from it by at most {}% (at {} uA/cm^2).",
+                overlay.what,
+                overlay.against.name(),
+                if worst.0 >= 1e-5 {
+                    format!("{:.3}", worst.0 * 100.0)
+                } else {
+                    format!("{:.1e}", worst.0 * 100.0)
+                },
+                worst.1,
+            );
+        }
     }
     if let Some(acc) = &fi.accuracy {
         let _ = writeln!(
