@@ -192,11 +192,17 @@ fn emit(
                 arity(1)?;
                 emit(&call_args[0], scope, args, calls, code)?;
                 code.ops.push(Op::Call(f));
-            } else if name == "min" || name == "max" {
+            } else if let Some(op) = match name.as_str() {
+                "min" => Some(Op::Min),
+                "max" => Some(Op::Max),
+                "atan2" => Some(Op::Atan2),
+                "mod" => Some(Op::Mod),
+                _ => None,
+            } {
                 arity(2)?;
                 emit(&call_args[0], scope, args, calls, code)?;
                 emit(&call_args[1], scope, args, calls, code)?;
-                code.ops.push(if name == "min" { Op::Min } else { Op::Max });
+                code.ops.push(op);
             } else if let Some((params, body, _)) = scope.functions.get(name) {
                 arity(params.len())?;
                 let too_large = || ExprError {

@@ -78,7 +78,10 @@ pub fn lex(text: &str, pos: Pos) -> Result<Vec<(Tok, Pos)>, ExprError> {
         }
         if c.is_alphabetic() || c == '_' {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+            // XPPAUT names may contain dots after the first character (`P.E.`).
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+            {
                 i += 1;
             }
             let s: String = chars[start..i].iter().collect::<String>().to_lowercase();
@@ -109,6 +112,14 @@ pub fn lex(text: &str, pos: Pos) -> Result<Vec<(Tok, Pos)>, ExprError> {
             '|' => Tok::Op("|"),
             '=' => Tok::Op("="),
             '\'' => Tok::Op("'"),
+            '{' | '}' => {
+                return Err(ExprError {
+                    pos: here,
+                    reason: format!(
+                        "unexpected '{c}': braces belong to XPPAUT's int{{…}} integrals, global flags and export, which are not supported"
+                    ),
+                });
+            }
             _ => {
                 return Err(ExprError {
                     pos: here,
@@ -331,6 +342,12 @@ pub enum Fn1 {
     Heav,
     Sign,
     Not,
+    Asin,
+    Acos,
+    Atan,
+    /// Floor and ceiling: piecewise constant, zero derivative.
+    Flr,
+    Ceil,
 }
 
 impl Fn1 {
@@ -350,6 +367,11 @@ impl Fn1 {
             "heav" => Fn1::Heav,
             "sign" => Fn1::Sign,
             "not" => Fn1::Not,
+            "asin" => Fn1::Asin,
+            "acos" => Fn1::Acos,
+            "atan" => Fn1::Atan,
+            "flr" => Fn1::Flr,
+            "ceil" => Fn1::Ceil,
             _ => return None,
         })
     }
@@ -372,6 +394,10 @@ pub enum Op {
     Call(Fn1),
     Min,
     Max,
+    /// `atan2(y, x)`, the angle of (x, y).
+    Atan2,
+    /// `mod(a, b) = a - b flr(a / b)` (XPPAUT's; the sign follows `b`).
+    Mod,
     /// Pop else, then, condition; push `then` where the condition is non-zero.
     Select,
     /// Fused forms (fewer dispatches): the top of the stack combined with a constant, with a
@@ -499,6 +525,8 @@ impl Code {
                             }
                         }
                         Op::Cmp(c) => T::from(f64::from(compare(c, a.re(), b.re()))),
+                        Op::Atan2 => a.atan2(b),
+                        Op::Mod => a - b * T::from((a.re() / b.re()).floor()),
                         _ => unreachable!("other ops are handled above"),
                     };
                 }
@@ -574,6 +602,11 @@ impl Code {
                             if y > x { y } else { x }
                         }),
                         Op::Cmp(c) => Box::new(move |s| f64::from(compare(c, a(s), b(s)))),
+                        Op::Atan2 => Box::new(move |s| a(s).atan2(b(s))),
+                        Op::Mod => Box::new(move |s| {
+                            let (x, y) = (a(s), b(s));
+                            x - y * (x / y).floor()
+                        }),
                         _ => unreachable!("every other op is matched above"),
                     }
                 }
@@ -646,6 +679,11 @@ fn call1<T: Scalar>(f: Fn1, a: T) -> T {
             0.0
         }),
         Fn1::Not => T::from(if a.re() == 0.0 { 1.0 } else { 0.0 }),
+        Fn1::Asin => a.asin(),
+        Fn1::Acos => a.acos(),
+        Fn1::Atan => a.atan(),
+        Fn1::Flr => T::from(a.re().floor()),
+        Fn1::Ceil => T::from(a.re().ceil()),
     }
 }
 

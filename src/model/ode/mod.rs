@@ -84,6 +84,7 @@ fn unsupported_keyword(word: &str) -> Option<&'static str> {
         'm' => "markov processes are not supported",
         'w' => "wiener (noise) variables are not supported: use a noise stimulus",
         'g' => "global flags (events) are not supported",
+        'e' => "export (right-hand sides from a compiled library) is not supported",
         'b' => "boundary conditions are not supported",
         's' => "special declarations are not supported",
         'v' => "volterra (integral) equations are not supported",
@@ -200,11 +201,18 @@ impl OdeModel {
                 .take_while(|c| c.is_alphanumeric() || *c == '_')
                 .collect();
             let after = trimmed[word.len()..].trim_start();
+            // A declaration: a word, a space, then anything but the rest of an equation
+            // (`global 1 {…}`, `set fast {…}`, `only v,w` as well as `par a=1`).
             let declares = !word.is_empty()
                 && trimmed[word.len()..].starts_with(char::is_whitespace)
-                && after.starts_with(|c: char| c.is_alphabetic() || c == '_');
+                && !after.starts_with(['=', '(', '\'', '/']);
             if declares {
                 let w = word.to_lowercase();
+                // Named parameter sets and output selections change nothing here.
+                if w == "set" || w.starts_with('o') {
+                    notes.push(format!("line {}: '{w}' ignored", start.line));
+                    continue;
+                }
                 if !matches!(w.chars().next(), Some('d' | 'p' | 'n' | 'i' | 'a')) {
                     let why = unsupported_keyword(&w)
                         .map_or(format!("unknown declaration '{w}'"), |r| {
@@ -215,7 +223,12 @@ impl OdeModel {
             }
             let toks = lex(&line.text, line.pos).map_err(from)?;
             let Some((Tok::Name(first), p0)) = toks.first().cloned() else {
-                return Err(err(start, "expected a declaration or an equation".into()));
+                let why = if matches!(toks.get(1), Some((Tok::Op("="), _))) {
+                    "algebraic equations (0 = …, differential-algebraic systems) are not supported"
+                } else {
+                    "expected a declaration or an equation"
+                };
+                return Err(err(start, why.into()));
             };
             // A keyword line: the first word is followed by a name (or stands alone).
             let keyword = matches!(toks.get(1), None | Some((Tok::Name(_), _)));
@@ -264,6 +277,11 @@ impl OdeModel {
                 // x(0) = value
                 let v = constant(&parse(&toks[5..], end).map_err(from)?, &[], p0).map_err(from)?;
                 inits.push((first, v, p0));
+            } else if is(1, &Tok::LParen) && is(2, &Tok::Name("t".into())) && is(3, &Tok::Op("+")) {
+                return Err(err(
+                    p0,
+                    "difference equations (x(t+1) = …, maps) are not supported".into(),
+                ));
             } else if is(1, &Tok::LParen) {
                 // f(a, b) = expr
                 let close = toks
@@ -552,6 +570,12 @@ fn assignments(toks: &[(Tok, Pos)], end: Pos) -> Result<Vec<(String, f64, Pos)>,
                 continue;
             }
             (Tok::Name(n), p) => {
+                // A name alone (`par a, b=2`, `init x=1, y`) is 0, as in XPPAUT.
+                if matches!(toks.get(k + 1).map(|t| &t.0), None | Some(Tok::Comma)) {
+                    out.push((n.clone(), 0.0, *p));
+                    k += 1;
+                    continue;
+                }
                 if toks.get(k + 1).map(|t| &t.0) != Some(&Tok::Op("=")) {
                     return Err(ExprError {
                         pos: toks.get(k + 1).map_or(end, |t| t.1),

@@ -1,5 +1,6 @@
 use super::*;
 use crate::model::builtin;
+use num_dual::Dual64;
 
 fn hh_text() -> String {
     std::fs::read_to_string(concat!(
@@ -234,4 +235,54 @@ fn files_that_would_blow_up_are_refused() {
     let mut dy = [0.0];
     m.rhs(&m.params.values(), 0.0, &[1.0], &mut dy);
     assert!((dy[0] - (-1.0 + 0.4)).abs() < 1e-12, "{}", dy[0]);
+}
+
+/// XPPAUT's other functions and name forms, as its example files use them: atan2, mod, the
+/// inverse trigonometric functions, flr and ceil; dots in names; a parameter without a value
+/// (0); `set` and `only` lines ignored with a note.
+#[test]
+fn more_of_xppauts_functions_and_forms() {
+    let text = "par a, b=2\nset fast {b=3}\nonly x\naux p.e.=x*b\n\
+                x'=atan2(1,-1)+mod(-7,3)+asin(0.5)+acos(0.5)+atan(1)+flr(-1.5)+ceil(1.2)+a\n";
+    let m = OdeModel::parse(text, "f.ode", "f").unwrap();
+    assert_eq!(m.params.values(), [0.0, 2.0]);
+    assert_eq!(m.aux[0].0, "p.e.");
+    assert_eq!(m.notes.len(), 2, "{:?}", m.notes);
+    let mut dy = [0.0];
+    m.rhs(&m.params.values(), 0.0, &[0.0], &mut dy);
+    let pi = std::f64::consts::PI;
+    // atan2(1, -1) = 3 pi / 4; mod(-7, 3) = 2 (the sign of the divisor, as XPPAUT's);
+    // asin + acos = pi / 2; atan(1) = pi / 4; flr(-1.5) = -2; ceil(1.2) = 2.
+    let want = 0.75 * pi + 2.0 + 0.5 * pi + 0.25 * pi - 2.0 + 2.0;
+    assert!((dy[0] - want).abs() < 1e-14, "{} vs {want}", dy[0]);
+    // Derivatives of atan2 and mod through dual numbers, against the formulas.
+    let m = OdeModel::parse("x'=atan2(x,2)+mod(3*x,2)\n", "g.ode", "g").unwrap();
+    let x = 0.7;
+    let mut d = [Dual64::from(0.0)];
+    m.rhs(&[], Dual64::from(0.0), &[Dual64::new(x, 1.0)], &mut d);
+    let want = 2.0 / (4.0 + x * x) + 3.0;
+    assert!((d[0].eps - want).abs() < 1e-14, "{} vs {want}", d[0].eps);
+    let mut f = [0.0];
+    let mut fast = [0.0];
+    m.rhs(&[], 0.0, &[x], &mut f);
+    m.rhs_f64(&[], 0.0, &[x], &mut fast, &mut Vec::new());
+    assert_eq!(f[0].to_bits(), fast[0].to_bits());
+}
+
+/// What XPPAUT's example files use and this reader does not: each refused by name, with its
+/// line (the braces of `global`, `int{…}` and `export`, algebraic equations, maps).
+#[test]
+fn foreign_constructs_are_refused_by_name() {
+    for (text, line, want) in [
+        ("x'=1\nglobal 1 x-2 {x=0}\n", 2, "global flags"),
+        ("global -1 {x-.2} {x=0}\nx'=1\n", 1, "global flags"),
+        ("x'=-x+int{0#x}\n", 1, "int{…} integrals"),
+        ("export {a,b} {c}\nx'=1\n", 1, "export"),
+        ("x'=y\n0=x+y\n", 2, "algebraic equations"),
+        ("x(t+1)=x/2\n", 1, "difference equations"),
+    ] {
+        let e = error(text);
+        assert!(e.reason.contains(want), "{text:?}: {e}");
+        assert_eq!(e.line, line, "{text:?}: {e}");
+    }
 }
