@@ -129,16 +129,15 @@ pub fn fi_curve(
     // Without cycle states, `down` starts at the end of a run at the current where the rest
     // sweep fired most.
     let whole = crate::model::Model::Conductance(model.clone());
-    let firing = match fired_most(currents, &rest_runs) {
-        Some(i) if cycle_states.is_empty() => firing_state(&whole, i, &rest0, settings.dt)?,
-        None if cycle_states.is_empty() => {
-            notes.push(
-                "no current of the grid fires repetitively from rest: down starts from rest".into(),
-            );
-            rest0.clone()
-        }
-        _ => rest0.clone(),
-    };
+    let firing = down_fallback(
+        &whole,
+        cycle_states.is_empty(),
+        currents,
+        &rest_runs,
+        &rest0,
+        settings.dt,
+        &mut notes,
+    )?;
     let stable = StableBranch::new(
         crate::continuation::Field::Conductance(model.clone()),
         &rest0,
@@ -236,17 +235,15 @@ pub fn fi_curve_general(
         }
         vec![Direction::Rest]
     };
-    let needs_cycle = dirs.iter().any(|&d| d != Direction::Rest) && cycle_states.is_empty();
-    let firing = match fired_most(currents, &rest_runs) {
-        Some(i) if needs_cycle => firing_state(model, i, &rest0, settings.dt)?,
-        None if needs_cycle => {
-            notes.push(
-                "no current of the grid fires repetitively from rest: down starts from rest".into(),
-            );
-            rest0.clone()
-        }
-        _ => rest0.clone(),
-    };
+    let firing = down_fallback(
+        model,
+        dirs.iter().any(|&d| d != Direction::Rest) && cycle_states.is_empty(),
+        currents,
+        &rest_runs,
+        &rest0,
+        settings.dt,
+        &mut notes,
+    )?;
     let stable =
         field.map(|f| StableBranch::new(f, &rest0, currents[0], currents[currents.len() - 1]));
     let start_for = |d: Direction, i: f64| -> Result<Vec<f64>, Error> {
@@ -278,13 +275,36 @@ pub fn fi_curve_general(
     })
 }
 
-/// The current of the grid whose rest run fired most, if any fired repetitively (2+ spikes).
-fn fired_most(currents: &[f64], runs: &[NeuronSummary]) -> Option<f64> {
-    runs.iter()
+/// Where `down` starts when the diagram gave no cycle states (`needed`): the end of a run at
+/// the current whose rest run fired most, or rest (said in `notes`) if none fired
+/// repetitively. Not needed: rest, unused.
+fn down_fallback(
+    model: &crate::model::Model,
+    needed: bool,
+    currents: &[f64],
+    rest_runs: &[NeuronSummary],
+    rest0: &[f64],
+    dt: f64,
+    notes: &mut Vec<String>,
+) -> Result<Vec<f64>, Error> {
+    if !needed {
+        return Ok(rest0.to_vec());
+    }
+    let most = rest_runs
+        .iter()
         .enumerate()
         .max_by_key(|(_, s)| s.n_spikes)
         .filter(|(_, s)| s.n_spikes >= 2)
-        .map(|(k, _)| currents[k])
+        .map(|(k, _)| currents[k]);
+    match most {
+        Some(i) => firing_state(model, i, rest0, dt),
+        None => {
+            notes.push(
+                "no current of the grid fires repetitively from rest: down starts from rest".into(),
+            );
+            Ok(rest0.to_vec())
+        }
+    }
 }
 
 /// The state on a stable cycle (from the bifurcation diagram) at the current nearest `i`.

@@ -13,6 +13,7 @@
 
 use super::jacobian::dual_jacobian;
 use super::rest::{Equilibrium, MAX_EQUILIBRIA};
+use crate::continuation::Field;
 use crate::error::AnalysisError;
 use crate::model::ode::OdeModel;
 use nalgebra::{DMatrix, DVector};
@@ -25,70 +26,56 @@ pub const V_SEARCH: (f64, f64) = (-150.0, 150.0);
 /// Grid step of the scan (the file's units of `v`).
 const V_STEP: f64 = 0.05;
 
-/// `f(y)` and its Jacobian for one parameter set.
-struct System<'a> {
-    model: &'a OdeModel,
+/// `f(y)` and its Jacobian for one parameter set and injected current, through the model's
+/// [`Field`] (which adds the current to the file's current parameter, as simulation does).
+struct System {
+    field: Field,
     p: Vec<f64>,
     pd: Vec<Dual64>,
+    i_ext: f64,
 }
 
-impl<'a> System<'a> {
-    /// `model` at injected current `i_ext` (added to its current parameter).
-    fn new(model: &'a OdeModel, i_ext: f64) -> Result<System<'a>, AnalysisError> {
-        if model.reads_time() {
-            return Err(AnalysisError::NoField {
-                model: model.name.clone(),
-                reason: "reads t in its right-hand side, so it has no equilibria".into(),
-            });
-        }
-        if !i_ext.is_finite() {
-            return Err(AnalysisError::BadSetting {
-                what: "current".into(),
-                value: i_ext,
-                allowed: "a finite current".into(),
-            });
-        }
-        let mut p = model.params.values();
-        match model.current_param() {
-            Some(k) => p[k] += i_ext,
-            None if i_ext != 0.0 => {
-                return Err(AnalysisError::BadSetting {
-                    what: "current".into(),
-                    value: i_ext,
-                    allowed: format!("0 (`{}` has no i_ext, iapp or i parameter)", model.name),
-                });
-            }
-            None => {}
-        }
+impl System {
+    /// `model` at injected current `i_ext`.
+    fn new(model: &OdeModel, i_ext: f64) -> Result<System, AnalysisError> {
+        let field = Field::ode(model)?;
+        field.check_current(i_ext)?;
+        let p = model.params.values();
         let pd = p.iter().map(|&x| Dual64::from(x)).collect();
-        Ok(System { model, p, pd })
+        Ok(System {
+            field,
+            p,
+            pd,
+            i_ext,
+        })
     }
 
     fn f(&self, y: &[f64]) -> Vec<f64> {
         let mut dy = vec![0.0; y.len()];
-        self.model.rhs(&self.p, 0.0, y, &mut dy);
+        self.field.eval(&mut self.p.clone(), y, self.i_ext, &mut dy);
         dy
     }
 
     fn norm(&self, y: &[f64]) -> f64 {
-        self.f(y).iter().fold(0.0f64, |m, x| m.max(x.abs()))
+        max_abs(&self.f(y))
     }
 
     fn jac(&self, y: &[f64]) -> DMatrix<f64> {
-        dual_jacobian(y, |yd, dy| {
-            self.model.rhs(&self.pd, Dual64::from(0.0), yd, dy)
-        })
+        let mut pd = self.pd.clone();
+        let i = Dual64::from(self.i_ext);
+        dual_jacobian(y, |yd, dy| self.field.eval(&mut pd, yd, i, dy))
     }
 
     /// Damped Newton on the full system from `start`; the end point and its residual.
     fn newton(&self, start: &[f64]) -> (Vec<f64>, f64) {
         let mut y = start.to_vec();
         for _ in 0..100 {
-            let before = self.norm(&y);
+            let f = self.f(&y);
+            let before = max_abs(&f);
             if before < 1e-13 {
                 break;
             }
-            let Some(dx) = self.jac(&y).lu().solve(&(-DVector::from_vec(self.f(&y)))) else {
+            let Some(dx) = self.jac(&y).lu().solve(&(-DVector::from_vec(f))) else {
                 break;
             };
             // Halve the step until the residual falls.
@@ -258,6 +245,11 @@ pub fn ode_rest_state(model: &OdeModel) -> Result<Vec<f64>, AnalysisError> {
         .find(|e| e.stability.is_stable())
         .unwrap_or(&all[0]);
     Ok(rest.state.clone())
+}
+
+/// Largest absolute value.
+fn max_abs(x: &[f64]) -> f64 {
+    x.iter().fold(0.0f64, |m, v| m.max(v.abs()))
 }
 
 /// The root of `f_0` in `[a, b]` if it changes sign there (bisection to rounding; `eval`

@@ -20,7 +20,8 @@ pub const FILE_UNITS: &str = "file units";
 #[derive(Debug, Clone, PartialEq)]
 pub enum Field {
     Conductance(ConductanceModel),
-    /// An `.ode` model with the index of its current parameter, if it has one.
+    /// An `.ode` model with the index of its current parameter, if it has one (found once by
+    /// name: `eval` runs for every Jacobian column).
     Ode(OdeModel, Option<usize>),
 }
 
@@ -43,7 +44,8 @@ impl Field {
         if m.reads_time() {
             return Err(AnalysisError::NoField {
                 model: m.name.clone(),
-                reason: "reads t in its right-hand side (not autonomous)".into(),
+                reason: "reads t in its right-hand side (not autonomous), so it has no equilibria"
+                    .into(),
             });
         }
         Ok(Field::Ode(m.clone(), m.current_param()))
@@ -89,6 +91,23 @@ impl Field {
     /// with a current parameter).
     pub fn has_current(&self) -> bool {
         !matches!(self, Field::Ode(_, None))
+    }
+
+    /// Refuse an injected current this field cannot take: not finite, or non-zero for an
+    /// `.ode` model without a current parameter.
+    pub fn check_current(&self, i_ext: f64) -> Result<(), AnalysisError> {
+        let allowed = if !i_ext.is_finite() {
+            "a finite current".to_string()
+        } else if i_ext != 0.0 && !self.has_current() {
+            format!("0 (`{}` has no i_ext, iapp or i parameter)", self.name())
+        } else {
+            return Ok(());
+        };
+        Err(AnalysisError::BadSetting {
+            what: "current".into(),
+            value: i_ext,
+            allowed,
+        })
     }
 
     /// `f(y)` with parameter values `pt` and injected current `i_ext`. For an `.ode` model the

@@ -83,13 +83,7 @@ impl Family {
                     })?,
             )
         };
-        if i_ext != 0.0 && !field.has_current() {
-            return Err(AnalysisError::BadSetting {
-                what: "current".into(),
-                value: i_ext,
-                allowed: format!("0 (`{}` has no i_ext, iapp or i parameter)", field.name()),
-            });
-        }
+        field.check_current(i_ext)?;
         Ok(Family {
             p: params.values(),
             field,
