@@ -3,6 +3,20 @@
 
 use thiserror::Error;
 
+/// A parse or name error in an XPPAUT `.ode` file: file, line, column and what is wrong.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("{file}:{line}:{col}: {reason}")]
+pub struct OdeError {
+    /// The file, as named by the caller.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// What is wrong, and what is allowed.
+    pub reason: String,
+}
+
 /// Problems with a model, its parameters or its initial state.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ModelError {
@@ -22,16 +36,14 @@ pub enum ModelError {
     File { path: String, reason: String },
     #[error("model '{model}' is invalid: {reason}")]
     Invalid { model: String, reason: String },
-    #[error("model '{model}' has no equilibrium at 0 uA/cm^2 within V in [{}, {}] mV", range.0, range.1)]
-    NoRestingState { model: String, range: (f64, f64) },
     #[error("bad initial state: {reason}")]
     BadInitial { reason: String },
     #[error(
         "model '{model}' is hybrid (threshold and reset): it has no Jacobian, so this analysis needs a smooth model"
     )]
     NotSmooth { model: String },
-    #[error("{0}")]
-    Ode(String),
+    #[error(transparent)]
+    Ode(#[from] OdeError),
     #[error(
         "model '{model}' is an XPPAUT .ode model: simulate, rest, bifurcation, bifurcation2, fi, max-rate, windows and stats work on it, but this analysis needs a conductance-based model (built-in or TOML): its gates' steady states or the batch kernel"
     )]
@@ -82,10 +94,36 @@ pub enum SimError {
 pub enum ReportError {
     #[error("cannot write {path}: {reason}")]
     Io { path: String, reason: String },
+    #[error("{path} is being written by {holder}; wait for it or choose another folder")]
+    Busy { path: String, holder: String },
     #[error("cannot build table {table}: {reason}")]
     Table { table: String, reason: String },
     #[error("cannot draw {figure}: {reason}")]
     Figure { figure: String, reason: String },
+}
+
+/// A setting outside its allowed values: names the field (as the spec and study files spell
+/// it; the command line shows it as `--field-name`), the value and what is allowed.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[error("{field} = {value}: allowed {allowed}")]
+pub struct SpecError {
+    /// The spec field (`t_max`).
+    pub field: String,
+    /// The value given, as text.
+    pub value: String,
+    /// What is allowed, in words.
+    pub allowed: String,
+}
+
+impl SpecError {
+    /// A refusal of `field = value`.
+    pub fn new(field: &str, value: impl std::fmt::Display, allowed: impl Into<String>) -> Self {
+        SpecError {
+            field: field.to_string(),
+            value: value.to_string(),
+            allowed: allowed.into(),
+        }
+    }
 }
 
 /// Any error of the library.
@@ -101,6 +139,10 @@ pub enum Error {
     Report(#[from] ReportError),
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Cancelled(#[from] crate::progress::Cancelled),
 }
 
 /// Result with the library's [`Error`].
@@ -109,8 +151,23 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Problems in rest-state and bifurcation analyses.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum AnalysisError {
-    #[error("no equilibrium at {i_ext} uA/cm^2 with V in [{}, {}] mV: the voltage runs off (the current is too large for the model, or widen v_search_mv in the model file)", range.0, range.1)]
-    NoEquilibrium { i_ext: f64, range: (f64, f64) },
+    #[error("`{model}` has no equilibrium at {current} with |V| below {limit}{}", if detail.is_empty() { String::new() } else { format!(": {detail}") })]
+    NoEquilibrium {
+        model: String,
+        /// The current, with its unit.
+        current: String,
+        limit: f64,
+        detail: String,
+    },
+    #[error(
+        "`{model}` has no stable equilibrium (rest) at {current}: its equilibria are {equilibria}"
+    )]
+    NoStableRest {
+        model: String,
+        /// The current, with its unit.
+        current: String,
+        equilibria: String,
+    },
     #[error("{what}: {reason}")]
     Numerical { what: String, reason: String },
     #[error("unknown parameter '{name}': allowed {allowed}")]

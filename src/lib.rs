@@ -22,8 +22,11 @@ pub mod analysis;
 pub mod continuation;
 pub mod error;
 pub mod model;
+pub mod numerics;
+pub mod progress;
 pub mod report;
 pub mod simulate;
+pub mod spec;
 pub mod stimulus;
 pub mod study;
 

@@ -15,7 +15,7 @@ fn main() {
     let cli = cli::Cli::parse();
     if let Err(e) = cli::run(cli) {
         // One line, with the context chain: what was being done, then why it failed.
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", cli::describe(&e));
         std::process::exit(2);
     }
 }

@@ -107,13 +107,15 @@ fn lsoda_reference() -> Vec<[f64; 4]> {
 /// times within 2.5%.
 #[test]
 fn hh_rates_are_within_one_percent_of_a_converged_reference() {
-    use excitable::analysis::rest::resting_state;
     use excitable::simulate::batch::run_batch;
     let m = builtin::hh();
     let reference = lsoda_reference();
     assert_eq!(reference.len(), 57);
     let currents: Vec<f64> = reference.iter().map(|r| r[0]).collect();
-    let rest = resting_state(&m, 0.0).unwrap().unwrap().state;
+    let rest = excitable::model::Model::Conductance(m.clone())
+        .rest(0.0)
+        .unwrap()
+        .state;
     let s = BatchSettings {
         t_max: 1200.0,
         dt: 0.01,

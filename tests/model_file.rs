@@ -57,7 +57,10 @@ fn ode_file_simulates_like_the_builtin_model() {
     ));
     let ode = Model::from_file(path).unwrap();
     let hh = Model::builtin("hh").unwrap();
-    let y0 = ode.resting_state().unwrap();
+    // Simulation starts where XPPAUT does: the file's initial values.
+    let y0 = ode
+        .initial_state(&excitable::model::InitialState::Default)
+        .unwrap();
     assert_eq!(y0, [-65.0, 0.05, 0.6, 0.32]);
     for method in [Method::Rk4, Method::Dopri5(Tolerances::default())] {
         let s = Settings {
@@ -103,9 +106,7 @@ fn ode_file_simulates_like_the_builtin_model() {
 /// the Hopf point.
 #[test]
 fn ode_file_rest_state_and_eigenvalues_equal_the_builtin() {
-    use excitable::analysis::ode_rest::ode_equilibria;
-    use excitable::analysis::rest::equilibria;
-    use excitable::model::{Model, builtin};
+    use excitable::model::{Field, Model, builtin, equilibria};
     let path = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/studies/models/hh.ode"
@@ -114,8 +115,8 @@ fn ode_file_rest_state_and_eigenvalues_equal_the_builtin() {
         unreachable!()
     };
     for i in [0.0, 10.0] {
-        let ours = ode_equilibria(&ode, i).unwrap();
-        let theirs = equilibria(&builtin::hh(), i).unwrap();
+        let ours = equilibria(&Field::ode(&ode).unwrap(), i).unwrap();
+        let theirs = equilibria(&Field::Conductance(builtin::hh()), i).unwrap();
         assert_eq!(ours.len(), theirs.len());
         for (a, b) in ours.iter().zip(&theirs) {
             assert_eq!(a.stability, b.stability);
@@ -139,9 +140,7 @@ fn ode_file_rest_state_and_eigenvalues_equal_the_builtin() {
 /// the roots of one function of v, found here by bisection on a fine grid.
 #[test]
 fn ode_file_with_three_equilibria_finds_all_three() {
-    use excitable::analysis::ode_rest::ode_equilibria;
-    use excitable::analysis::rest::Stability;
-    use excitable::model::Model;
+    use excitable::model::{Field, Model, Stability, equilibria};
     let path = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/studies/models/ml.ode"
@@ -158,7 +157,7 @@ fn ode_file_with_three_equilibria_finds_all_three() {
     let Model::Ode(ode) = &model else {
         unreachable!()
     };
-    let found = ode_equilibria(ode, 0.0).unwrap();
+    let found = equilibria(&Field::ode(ode).unwrap(), 0.0).unwrap();
     let net = |v: f64| {
         let minf = 0.5 * (1.0 + ((v + 1.2) / 18.0).tanh());
         let winf = 0.5 * (1.0 + ((v - 12.0) / 17.4).tanh());
@@ -205,7 +204,11 @@ fn ode_v_var_chooses_the_spiking_variable() {
     .unwrap();
     let m = Model::from_file_with_v(&path, Some("V")).unwrap();
     assert_eq!(m.var_names(), ["v", "w"]);
-    assert_eq!(m.resting_state().unwrap(), [-1.2, -0.6]);
+    assert_eq!(
+        m.initial_state(&excitable::model::InitialState::Default)
+            .unwrap(),
+        [-1.2, -0.6]
+    );
     assert_eq!(Model::from_file(&path).unwrap().var_names(), ["w", "v"]);
     let e = Model::from_file_with_v(&path, Some("q"))
         .unwrap_err()
@@ -231,7 +234,8 @@ fn ode_continuation_refusals_name_the_reason() {
     let forced = OdeModel::parse("par a=1\nx'=-x+a*sin(t)\n", "f.ode", "forced").unwrap();
     let e = Field::ode(&forced).unwrap_err().to_string();
     assert!(e.contains("reads t") && e.contains("forced"), "{e}");
-    let e = excitable::analysis::ode_rest::ode_equilibria(&forced, 0.0)
+    let e = excitable::model::Model::Ode(forced.clone())
+        .equilibria(0.0)
         .unwrap_err()
         .to_string();
     assert!(e.contains("reads t") && e.contains("no equilibria"), "{e}");

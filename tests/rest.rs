@@ -2,8 +2,8 @@
 //! Jacobian, scipy brentq equilibria, LAPACK eigenvalues). Tolerance: 1e-9 relative to |lambda|
 //! (the bar), 1e-9 mV for the equilibrium voltage.
 
-use excitable::analysis::rest::{Stability, equilibria};
 use excitable::model::Model;
+use excitable::model::Stability;
 
 struct Row {
     model: String,
@@ -52,7 +52,7 @@ fn eigenvalues_agree_with_the_independent_computation() {
     assert!(rows.len() >= 30);
     for r in &rows {
         let m = model(&r.model, &r.set);
-        let eqs = equilibria(m.smooth().unwrap(), r.i).unwrap();
+        let eqs = m.equilibria(r.i).unwrap();
         let e = &eqs[r.eq];
         assert!(
             (e.state[0] - r.v).abs() < 1e-9,
@@ -89,8 +89,8 @@ fn the_two_conventions_have_the_same_eigenvalues() {
     // hh-1952 is hh shifted by 65 mV; with the same leak reversal (10.613 = -54.387 + 65) the
     // eigenvalues agree to rounding.
     for i in [0.0, 10.0] {
-        let a = equilibria(model("hh", "").smooth().unwrap(), i).unwrap();
-        let b = equilibria(model("hh-1952", "e_l=10.613").smooth().unwrap(), i).unwrap();
+        let a = model("hh", "").equilibria(i).unwrap();
+        let b = model("hh-1952", "e_l=10.613").equilibria(i).unwrap();
         assert!((a[0].state[0] + 65.0 - b[0].state[0]).abs() < 1e-9);
         for (x, y) in a[0].eigen.iter().zip(&b[0].eigen) {
             assert!(
@@ -106,7 +106,7 @@ fn the_two_conventions_have_the_same_eigenvalues() {
 #[test]
 fn all_three_equilibria_are_found_and_classified() {
     let m = model("hh", "g_k=5;e_k=-50");
-    let e = equilibria(m.smooth().unwrap(), -10.0).unwrap();
+    let e = m.equilibria(-10.0).unwrap();
     let kinds: Vec<Stability> = e.iter().map(|x| x.stability).collect();
     assert_eq!(
         kinds,
@@ -125,11 +125,11 @@ fn all_three_equilibria_are_found_and_classified() {
 #[test]
 fn the_rest_states_of_the_documents() {
     // hh: stable focus at -65.0 mV, unstable focus at 10 uA/cm^2 (past the Hopf point near 9.78).
-    let hh = equilibria(model("hh", "").smooth().unwrap(), 10.0).unwrap();
+    let hh = model("hh", "").equilibria(10.0).unwrap();
     assert_eq!(hh[0].stability, Stability::UnstableFocus);
     // hh-ca: the only equilibrium at 0 uA/cm^2 is depolarised (-35.7 mV) and stable: why the
     // neurone of 000_… "won't spike again".
-    let ca = equilibria(model("hh-ca", "").smooth().unwrap(), 0.0).unwrap();
+    let ca = model("hh-ca", "").equilibria(0.0).unwrap();
     assert_eq!(ca.len(), 1);
     assert!((ca[0].state[0] + 35.7207).abs() < 1e-3 && ca[0].stability.is_stable());
 }
@@ -142,7 +142,7 @@ fn trajectories_fall_onto_the_centre_plane_at_the_predicted_rate() {
     use excitable::analysis::centre::kick_and_project;
     let m = model("hh", "");
     for i in [9.0, 10.0] {
-        let e = &equilibria(m.smooth().unwrap(), i).unwrap()[0];
+        let e = &m.equilibria(i).unwrap()[0];
         let c = kick_and_project(&m, e).unwrap();
         let rel =
             (c.fitted_rate_per_ms - c.predicted_rate_per_ms).abs() / c.predicted_rate_per_ms.abs();

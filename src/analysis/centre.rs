@@ -7,10 +7,10 @@
 //! basis, and measure how fast the part outside the plane decays, against the slowest of the
 //! other eigenvalues.
 
-use super::eigen::{C64, EigenPair};
-use super::rest::Equilibrium;
 use crate::error::AnalysisError;
+use crate::model::Equilibrium;
 use crate::model::Model;
+use crate::numerics::eigen::{C64, EigenPair};
 use crate::simulate::{self, Method, Record, Settings};
 use crate::stimulus::Stimulus;
 use nalgebra::{DMatrix, DVector};

@@ -19,7 +19,6 @@
 //! 5 probes each, 5 rounds to 1e-4 from 0.5 uA/cm^2, against 12 block-times for 16 probes).
 
 use super::accuracy::{Accuracy, Probe, half_step};
-use super::rest::resting_state;
 use crate::error::{Error, SimError};
 use crate::model::ConductanceModel;
 use crate::simulate::batch::{BatchSettings, LANES, NeuronSummary, run_batch};
@@ -105,11 +104,8 @@ pub fn fi_curve(
     cycle_states: impl FnOnce() -> Vec<(f64, Vec<f64>)> + Send,
 ) -> Result<FiCurve, Error> {
     check_grid(currents)?;
-    let rest0 = resting_state(model, 0.0)?
-        .ok_or_else(|| SimError::Unsupported {
-            what: "f-I curve".into(),
-            reason: "the model has no stable resting state at 0 uA/cm^2 to start from".into(),
-        })?
+    let rest0 = crate::model::Model::Conductance(model.clone())
+        .rest(0.0)?
         .state;
     let mut notes = vec![];
     // The rest sweep needs nothing else, so it runs while `cycle_states` computes (the
@@ -194,7 +190,7 @@ pub fn fi_curve_general(
     use crate::stimulus::Stimulus;
     use rayon::prelude::*;
     check_grid(currents)?;
-    let rest0 = super::ode_rest::sweep_start(model)?;
+    let rest0 = model.sweep_start()?;
     let s = Settings {
         t_max: settings.t_max,
         dt: settings.dt,
@@ -604,7 +600,7 @@ impl StableBranch {
 
     /// The stable equilibrium at current `i` on this branch, if there is one.
     fn at(&self, i: f64) -> Option<Vec<f64>> {
-        use crate::continuation::newton::newton;
+        use crate::numerics::newton::newton;
         use nalgebra::{DMatrix, DVector};
         let fam = self.fam.as_ref()?;
         let n = fam.dim();

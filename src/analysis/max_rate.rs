@@ -29,7 +29,7 @@ pub fn max_firing_rate(
     window_ms: f64,
     dt: f64,
 ) -> Result<MaxRate, Error> {
-    let y0 = super::ode_rest::sweep_start(model)?;
+    let y0 = model.sweep_start()?;
     let s = Settings {
         t_max: transient_ms + window_ms,
         dt,

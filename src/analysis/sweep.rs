@@ -13,7 +13,6 @@
 //! lane block, so shards merged equal the whole run bit for bit.
 
 use super::accuracy::{Accuracy, Probe, half_step, sample};
-use super::rest::{equilibria, resting_state};
 use crate::error::{Error, SimError};
 use crate::model::ConductanceModel;
 use crate::simulate::batch::{BatchSettings, NeuronSummary, run_batch_params};
@@ -218,12 +217,10 @@ fn setup(
     for (axis, v) in grid.axes.iter().zip(values) {
         m.params.set(&axis.name, v)?;
     }
-    let (start, rest) = match resting_state(&m, 0.0)? {
-        Some(e) => (e.state, true),
-        None => match equilibria(&m, 0.0)?.into_iter().next() {
-            Some(e) => (e.state, false),
-            None => (m.state_at_v(m.v_search_mv.0), false),
-        },
+    let all = crate::model::equilibria(&crate::model::Field::Conductance(m.clone()), 0.0)?;
+    let (start, rest) = match all.iter().find(|e| e.stability.is_stable()) {
+        Some(e) => (e.state.clone(), true),
+        None => (all[0].state.clone(), false),
     };
     Ok((m.params.values(), start, rest))
 }
@@ -284,7 +281,10 @@ mod tests {
         for p in &pts {
             let mut mk = m.clone();
             mk.params.set("g_k", p.values[0]).unwrap();
-            let rest = resting_state(&mk, 0.0).unwrap().unwrap().state;
+            let rest = crate::model::Model::Conductance(mk.clone())
+                .rest(0.0)
+                .unwrap()
+                .state;
             let own = run_batch(&mk, &[p.current], &[rest], &s).unwrap()[0];
             // Debug text compares every field exactly, NaN included.
             assert_eq!(

@@ -261,7 +261,7 @@ mod tests {
 /// [`sliding_windows`] over a trace fed in pieces, for traces too long to hold: memory is the
 /// window (plus one sample) and the spikes not yet behind every open window, whatever the trace
 /// length. Spikes are the upward crossings of `threshold` between consecutive samples (linear
-/// interpolation, as [`crate::analysis::spikes::detect`]); the result equals
+/// interpolation, as [`crate::simulate::spikes::detect`]); the result equals
 /// `sliding_windows(t, v, detect(t, v, threshold), width, step)` on the whole trace.
 pub struct WindowStream {
     w: usize,
@@ -383,7 +383,7 @@ impl WindowStream {
 #[cfg(test)]
 mod stream_tests {
     use super::*;
-    use crate::analysis::spikes::detect;
+    use crate::simulate::spikes::detect;
 
     #[test]
     fn streaming_equals_the_whole_trace_in_any_pieces() {

@@ -109,7 +109,8 @@ pub fn finish(out: &Path, summary: &str, mut files: Vec<PathBuf>) -> Result<()> 
 
 /// The unit of a continuation parameter: `i_ext` or a model parameter.
 pub fn param_unit(field: &excitable::continuation::Field, name: &str) -> Result<String> {
-    use excitable::continuation::{CURRENT, Field, field::FILE_UNITS};
+    use excitable::continuation::{CURRENT, Field};
+    use excitable::model::field::FILE_UNITS;
     Ok(match field {
         Field::Ode(..) => FILE_UNITS.into(),
         Field::Conductance(_) if name == CURRENT => "uA/cm^2".into(),

@@ -5,11 +5,12 @@ pub mod bifurcation2;
 pub mod common;
 pub mod fi;
 pub mod gating;
+pub mod job;
 pub mod max_rate;
 pub mod models;
 pub mod phase_plane;
+pub mod progress;
 pub mod report;
-pub mod rest;
 pub mod simulate;
 pub mod stats;
 pub mod study;
@@ -34,7 +35,7 @@ pub enum Command {
     /// Simulate one or many neurons and write trace.parquet, spikes.parquet, trace.png, summary.md.
     Simulate(Box<simulate::SimulateArgs>),
     /// Every equilibrium at each current: stability, eigenvalues, eigenvectors, centre subspace.
-    Rest(rest::RestArgs),
+    Rest(job::JobArgs<excitable::study::jobs::RestJob>),
     /// Steady states x_inf(V) and time constants tau(V) of every gate.
     Gating(gating::GatingArgs),
     /// V-n phase plane: trajectory, reduced nullclines, limit cycle.
@@ -70,7 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Models(a) => models::run(a),
         Command::Simulate(a) => simulate::run(*a),
-        Command::Rest(a) => rest::run(a),
+        Command::Rest(a) => job::run(a),
         Command::Gating(a) => gating::run(a),
         Command::PhasePlane(a) => phase_plane::run(a),
         Command::Stats(a) => stats::run(a),
@@ -84,4 +85,54 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Merge(a) => sweep::merge(a),
         Command::Study(a) => study::run(a),
     }
+}
+
+/// Write to standard output; a failed write (a closed pipe is handled by SIGPIPE, a full disk
+/// is not) becomes an error instead of a panic.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write to standard output: {e}"))
+}
+
+/// An error as one line: the context chain, with a setting named as its flag (`--t-max`).
+pub fn describe(e: &anyhow::Error) -> String {
+    let mut parts = vec![];
+    for cause in e.chain() {
+        let spec = cause
+            .downcast_ref::<excitable::error::SpecError>()
+            .or_else(|| match cause.downcast_ref::<excitable::Error>() {
+                Some(excitable::Error::Spec(s)) => Some(s),
+                _ => None,
+            });
+        match spec {
+            Some(s) => {
+                let flags: Vec<String> = s
+                    .field
+                    .split(", ")
+                    .map(|f| format!("--{}", f.replace('_', "-")))
+                    .collect();
+                parts.push(format!(
+                    "{} = {}: allowed {}",
+                    flags.join("/"),
+                    s.value,
+                    s.allowed
+                ));
+                break;
+            }
+            None => parts.push(cause.to_string()),
+        }
+    }
+    // Each wrapper repeats its source's text; keep the chain but drop exact repeats.
+    parts.dedup();
+    let mut line = parts[0].clone();
+    for p in &parts[1..] {
+        if !line.ends_with(p.as_str()) {
+            line.push_str(": ");
+            line.push_str(p);
+        }
+    }
+    line
 }

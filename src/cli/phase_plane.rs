@@ -5,7 +5,6 @@ use super::common::ModelArgs;
 use anyhow::Result;
 use clap::Args;
 use excitable::analysis::phase_plane::nullclines;
-use excitable::analysis::rest::equilibria;
 use excitable::report::atomic::ensure_dir;
 use excitable::report::rest::{PhasePlane, write_phase_plane};
 use excitable::simulate::{self, Method, Record, Settings};
@@ -60,7 +59,8 @@ pub fn run(a: PhasePlaneArgs) -> Result<()> {
     let v_lo = v.iter().copied().fold(f64::INFINITY, f64::min) - 10.0;
     let v_hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max) + 10.0;
     let nc = nullclines(smooth, a.current, v_lo, v_hi, 1200)?;
-    let eqs = equilibria(smooth, a.current)?
+    let eqs = model
+        .equilibria(a.current)?
         .iter()
         .map(|e| (e.state[0], e.state[n_idx], e.stability.is_stable()))
         .collect();

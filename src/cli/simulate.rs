@@ -129,7 +129,7 @@ pub fn run(a: SimulateArgs) -> Result<()> {
     let init = match (&a.v0, &a.init) {
         (Some(v), _) => InitialState::Voltage(*v),
         (None, Some(text)) => InitialState::Values(parse_assignments(text).context("--init")?),
-        (None, None) => InitialState::Rest,
+        (None, None) => InitialState::Default,
     };
     let y0 = model.initial_state(&init)?;
     let bias = bias_currents(&a)?;
@@ -161,6 +161,10 @@ pub fn run(a: SimulateArgs) -> Result<()> {
     let names = model.var_names();
     let initial_state = match &init {
         InitialState::Rest => "resting state at 0 uA/cm^2".to_string(),
+        InitialState::Default | InitialState::File => match &model {
+            excitable::model::Model::Ode(_) => "initial values from the file".to_string(),
+            _ => "resting state at 0 uA/cm^2".to_string(),
+        },
         InitialState::Voltage(v) => format!("V = {v} mV, gates at steady state"),
         InitialState::Values(_) => "rest, with ".to_string() + a.init.as_deref().unwrap_or(""),
     } + &format!(

@@ -9,12 +9,12 @@
 //! pseudo-arclength continuation. Codimension-two points are located by linear interpolation
 //! of the test function between adjacent curve points (steps are at most 1/200 of the box).
 
-use super::field::Field;
 use super::fold::Fold;
 use super::hopf::{Hopf, augmented_system, first_lyapunov};
-use super::newton::newton;
 use super::system::{Family, Knob};
 use crate::error::AnalysisError;
+use crate::model::{Field, VectorField};
+use crate::numerics::newton::newton;
 use nalgebra::{DMatrix, DVector};
 
 /// `f(y, lambda1, lambda2)` with two free quantities.

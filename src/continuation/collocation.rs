@@ -24,7 +24,7 @@
 
 use super::floquet;
 use super::system::{DualScratch, Family};
-use crate::analysis::eigen::C64;
+use crate::numerics::eigen::C64;
 use nalgebra::{DMatrix, SymmetricEigen};
 use rayon::prelude::*;
 

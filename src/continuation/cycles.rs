@@ -7,7 +7,7 @@ use super::Stop;
 use super::collocation::{Border, Orbit, Scheme, linearise};
 use super::hopf::Hopf;
 use super::system::Family;
-use crate::analysis::eigen::C64;
+use crate::numerics::eigen::C64;
 use std::f64::consts::PI;
 
 /// Discretisation and step control of a cycle continuation.
@@ -520,7 +520,8 @@ mod tests {
     fn hh_cycles_from_the_lower_hopf_point_fold_near_6_26() {
         let m = builtin::hh();
         let fam = Family::new(&m, CURRENT, 0.0).unwrap();
-        let rest = crate::analysis::rest::equilibria(&m, 0.0).unwrap();
+        let rest =
+            crate::model::equilibria(&crate::model::Field::Conductance(m.clone()), 0.0).unwrap();
         let b = equilibria::continue_branch(
             &fam,
             &rest[0].state,

@@ -4,12 +4,11 @@
 
 use super::cycles::{self, CycleBranch, CyclePoint, CycleSettings};
 use super::equilibria::{self, EqBranch};
-use super::field::Field;
 use super::hopf::Hopf;
 use super::system::{Family, Knob};
 use super::{Settings, Stop};
-use crate::analysis::{ode_rest, rest};
 use crate::error::AnalysisError;
+use crate::model::VectorField;
 
 /// What to compute.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,10 +58,7 @@ fn equilibria_at(fam: &Family, value: f64) -> Result<Vec<Vec<f64>>, AnalysisErro
             fam.i_ext
         }
     };
-    let found = match &field {
-        Field::Conductance(m) => rest::equilibria(m, current)?,
-        Field::Ode(m, _) => ode_rest::ode_equilibria(m, current)?,
-    };
+    let found = crate::model::equilibria(&field, current)?;
     Ok(found.into_iter().map(|e| e.state).collect())
 }
 

@@ -6,11 +6,11 @@
 
 use super::fold::{self, Fold};
 use super::hopf::{self, Hopf};
-use super::newton::newton;
 use super::system::Family;
 use super::{Settings, Stop};
-use crate::analysis::eigen::{C64, eigen};
 use crate::error::AnalysisError;
+use crate::numerics::eigen::{C64, eigen};
+use crate::numerics::newton::newton;
 use nalgebra::{DMatrix, DVector};
 
 /// One computed point of an equilibrium branch.
@@ -133,7 +133,7 @@ pub fn continue_branch(
                 if u[n] < lo || u[n] > hi {
                     break Stop::LeftRange(u[n]);
                 }
-                if u[0].abs() > 1e3 {
+                if u[0].abs() > crate::model::V_LIMIT {
                     break Stop::Diverged(u[n]);
                 }
             }
@@ -249,7 +249,8 @@ mod tests {
     fn hh_branch_has_two_hopf_points_of_opposite_criticality() {
         let m = builtin::hh();
         let fam = Family::new(&m, super::super::CURRENT, 0.0).unwrap();
-        let rest = crate::analysis::rest::equilibria(&m, -20.0).unwrap();
+        let rest =
+            crate::model::equilibria(&crate::model::Field::Conductance(m.clone()), -20.0).unwrap();
         let b = continue_branch(
             &fam,
             &rest[0].state,

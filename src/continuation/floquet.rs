@@ -7,7 +7,7 @@
 //! monodromy product in floating point, by contrast, resolves only eigenvalues within about
 //! 16 decades of the largest.
 
-use crate::analysis::eigen::C64;
+use crate::numerics::eigen::C64;
 use nalgebra::DMatrix;
 
 /// Eigenvalues of `factors[N-1] * … * factors[0]`, by decreasing modulus. Complex pairs are

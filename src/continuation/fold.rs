@@ -1,7 +1,7 @@
 //! Folds (limit points, saddle-nodes) of equilibria: Newton on `f = 0`, `J v = 0`, `c.v = 1`.
 
-use super::newton::{NewtonFailure, newton};
 use super::system::Family;
+use crate::numerics::newton::{NewtonFailure, newton};
 use nalgebra::{DMatrix, DVector};
 
 /// A fold of the equilibrium branch, refined.

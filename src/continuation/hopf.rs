@@ -6,9 +6,9 @@
 //! Negative `l1`: supercritical (a small stable cycle is born); positive: subcritical (an
 //! unstable cycle, so the rest state loses stability to a jump onto a large cycle).
 
-use super::newton::{NewtonFailure, newton};
 use super::system::Family;
-use crate::analysis::eigen::C64;
+use crate::numerics::eigen::C64;
+use crate::numerics::newton::{NewtonFailure, newton};
 use nalgebra::{DMatrix, DVector};
 
 /// A Hopf point, refined.

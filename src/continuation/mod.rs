@@ -8,14 +8,12 @@ pub mod collocation;
 pub mod cycles;
 pub mod diagram;
 pub mod equilibria;
-pub mod field;
 pub mod floquet;
 pub mod fold;
 pub mod hopf;
-pub mod newton;
 pub mod system;
 
-pub use field::Field;
+pub use crate::model::Field;
 pub use system::{CURRENT, Family, Knob};
 
 /// Step-size and accuracy settings shared by the continuations.
@@ -64,7 +62,11 @@ impl std::fmt::Display for Stop {
                 )
             }
             Stop::Singular(l) => write!(f, "the extended system became singular at {l:.6}"),
-            Stop::Diverged(l) => write!(f, "the state ran off (|V| > 1000 mV) at {l:.6}"),
+            Stop::Diverged(l) => write!(
+                f,
+                "the state ran off (|V| > {}) at {l:.6}",
+                crate::model::V_LIMIT
+            ),
             Stop::ReachedHopf(l) => write!(f, "ended on the Hopf point at {l:.6}"),
             Stop::PeriodUnbounded(l) => write!(
                 f,

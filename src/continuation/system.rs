@@ -4,9 +4,9 @@
 //! forms of the Hopf normal form) come from dual numbers through the same generic right-hand
 //! side the simulators integrate.
 
-use super::field::Field;
 use crate::error::AnalysisError;
 use crate::model::{ConductanceModel, Scalar};
+use crate::model::{Field, VectorField};
 use nalgebra::{DMatrix, DVector};
 use num_dual::{Dual64, HyperDual64, HyperHyperDual64};
 

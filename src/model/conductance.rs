@@ -9,8 +9,8 @@
 
 use super::params::ParamSet;
 use super::rates::RateFn;
-use super::scalar::Scalar;
 use crate::error::ModelError;
+use crate::numerics::Scalar;
 use serde::{Deserialize, Serialize};
 
 /// How a gate relaxes: by opening/closing rates or by steady state and time constant.

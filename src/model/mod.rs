@@ -6,21 +6,30 @@
 
 pub mod builtin;
 pub mod conductance;
+pub mod equilibrium;
+pub mod field;
 pub mod file;
 pub mod lif;
 pub mod ode;
 pub mod params;
 pub mod rates;
-pub mod scalar;
+pub mod units;
 
+pub use crate::numerics::Scalar;
 pub use conductance::{ConductanceModel, Current, Gate, Kinetics};
+pub use equilibrium::{Equilibrium, Stability, equilibria};
+pub use field::{Field, VectorField};
 pub use lif::{Lif, LifValues};
 pub use params::{Param, ParamSet};
 pub use rates::RateFn;
-pub use scalar::Scalar;
+pub use units::{Number, Quantity, Units};
 
-use crate::error::ModelError;
+use crate::error::{AnalysisError, Error, ModelError};
 use std::path::Path;
+
+/// |V| beyond this (mV, or the file's units) is a run-away state: a simulation that reaches it
+/// has blown up, a branch that reaches it has diverged, and the equilibrium search stops there.
+pub const V_LIMIT: f64 = 1e4;
 
 /// Built-in model names with a one-line description.
 pub const BUILTIN: [(&str, &str); 4] = [
@@ -46,12 +55,17 @@ pub enum Model {
 /// How to choose the initial state of a run.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum InitialState {
-    /// The resting state at zero current (the default).
+    /// The model's own start: the resting state at zero current; for an `.ode` file its
+    /// initial values (where XPPAUT starts).
     #[default]
+    Default,
+    /// The resting state at zero current (the stable equilibrium of lowest V).
     Rest,
+    /// An `.ode` file's initial values.
+    File,
     /// V set, every gate at its steady state for that V (what the source documents do).
     Voltage(f64),
-    /// Start from rest, then set the named variables.
+    /// Start from the default start, then set the named variables.
     Values(Vec<(String, f64)>),
 }
 
@@ -97,12 +111,12 @@ impl Model {
                 .map_or("ode".into(), |s| s.to_string_lossy().into_owned());
             return ode::OdeModel::parse_with_v(&text, &path.display().to_string(), &name, v_var)
                 .map(Model::Ode)
-                .map_err(|e| ModelError::Ode(e.to_string()));
+                .map_err(ModelError::Ode);
         }
         if let Some(v) = v_var {
             return Err(ModelError::File {
                 path: path.display().to_string(),
-                reason: format!("--v-var {v}: only .ode files choose their voltage variable"),
+                reason: format!("v_var = {v}: only .ode files choose their voltage variable"),
             });
         }
         file::load(path).map(Model::Conductance)
@@ -116,6 +130,18 @@ impl Model {
         }
     }
 
+    /// The name with every parameter that differs from the model's definition:
+    /// `hh (g_k = 25 mS/cm^2)`. Summaries and figure titles use it, so no override goes unsaid.
+    pub fn label(&self) -> String {
+        let o = self.params().overrides();
+        if o.is_empty() {
+            self.name().to_string()
+        } else {
+            format!("{} ({})", self.name(), o.join(", "))
+        }
+    }
+
+    /// The parameters, in the order the equations read them.
     pub fn params(&self) -> &ParamSet {
         match self {
             Model::Conductance(m) => &m.params,
@@ -139,6 +165,14 @@ impl Model {
             Model::Conductance(m) => m.var_names(),
             Model::Lif(_) => vec!["v".into()],
             Model::Ode(m) => m.vars.clone(),
+        }
+    }
+
+    /// The units of the model's numbers: none for an `.ode` file.
+    pub fn units(&self) -> Units {
+        match self {
+            Model::Ode(_) => Units::FILE,
+            _ => Units::NEURON,
         }
     }
 
@@ -177,65 +211,100 @@ impl Model {
         }
     }
 
-    /// The resting state at zero injected current: the equilibrium of lowest V (for LIF, `v_rest`).
-    pub fn resting_state(&self) -> Result<Vec<f64>, ModelError> {
+    /// Every equilibrium at injected current `i_ext`, by increasing V, with eigenvalues and
+    /// stability ([`equilibrium`]); refused for a model without a smooth autonomous field.
+    pub fn equilibria(&self, i_ext: f64) -> Result<Vec<Equilibrium>, AnalysisError> {
+        equilibria(&Field::of(self)?, i_ext)
+    }
+
+    /// The rest state at injected current `i_ext`: the stable equilibrium of lowest V. An error
+    /// names the equilibria there if none is stable: nothing unstable is ever called rest.
+    pub fn rest(&self, i_ext: f64) -> Result<Equilibrium, AnalysisError> {
+        let all = self.equilibria(i_ext)?;
+        let found = all.iter().find(|e| e.stability.is_stable()).cloned();
+        found.ok_or_else(|| AnalysisError::NoStableRest {
+            model: self.name().to_string(),
+            current: Quantity(i_ext, self.units().current).to_string(),
+            equilibria: all
+                .iter()
+                .map(|e| format!("V = {:.4} ({})", e.state[0], e.stability))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// The resting state at zero injected current ([`Model::rest`]); for LIF, `v_rest`.
+    pub fn resting_state(&self) -> Result<Vec<f64>, Error> {
         match self {
-            Model::Conductance(m) => {
-                let v = m
-                    .equilibrium_voltages(0.0)
-                    .first()
-                    .copied()
-                    .ok_or_else(|| ModelError::NoRestingState {
-                        model: m.name.clone(),
-                        range: m.v_search_mv,
-                    })?;
-                Ok(m.state_at_v(v))
-            }
             Model::Lif(m) => Ok(vec![m.values().v_rest]),
-            // The file's initial values: where XPPAUT starts, and where `simulate` starts
-            // (the equilibria of an .ode model are found in `analysis::ode_rest`).
-            Model::Ode(m) => Ok(m.init.clone()),
+            _ => Ok(self.rest(0.0)?.state),
+        }
+    }
+
+    /// Where runs over many currents start (f-I curves, sweeps, the maximum rate): the resting
+    /// state; for an `.ode` model that reads `t` (it has no equilibria) the file's initial
+    /// values, where XPPAUT starts.
+    pub fn sweep_start(&self) -> Result<Vec<f64>, Error> {
+        match self {
+            Model::Ode(m) if m.reads_time() => Ok(m.init.clone()),
+            _ => self.resting_state(),
         }
     }
 
     /// The initial state chosen by `init`, with every named variable checked.
-    pub fn initial_state(&self, init: &InitialState) -> Result<Vec<f64>, ModelError> {
+    pub fn initial_state(&self, init: &InitialState) -> Result<Vec<f64>, Error> {
         match init {
+            InitialState::Default => match self {
+                Model::Ode(_) => self.initial_state(&InitialState::File),
+                _ => self.resting_state(),
+            },
             InitialState::Rest => self.resting_state(),
+            InitialState::File => match self {
+                Model::Ode(m) => Ok(m.init.clone()),
+                _ => Err(ModelError::BadInitial {
+                    reason: format!("`{}` is not a model file with initial values", self.name()),
+                }
+                .into()),
+            },
             InitialState::Voltage(v) => {
                 if !v.is_finite() || v.abs() > 1000.0 {
                     return Err(ModelError::BadInitial {
                         reason: format!("v0 = {v} mV must be finite, within ±1000 mV"),
-                    });
+                    }
+                    .into());
                 }
                 Ok(self.state_at_v(*v))
             }
             InitialState::Values(values) => {
                 let names = self.var_names();
-                let mut y = self.resting_state()?;
+                let mut y = self.initial_state(&InitialState::Default)?;
                 for (name, value) in values {
                     let i = names.iter().position(|n| n == name).ok_or_else(|| {
-                        ModelError::BadInitial {
+                        Error::from(ModelError::BadInitial {
                             reason: format!(
                                 "unknown variable '{name}' (variables: {})",
                                 names.join(", ")
                             ),
-                        }
+                        })
                     })?;
-                    let ok = if i == 0 {
-                        value.is_finite() && value.abs() <= 1000.0
-                    } else {
+                    // A conductance model's other variables are gates (fractions); an `.ode`
+                    // file's may be anything finite.
+                    let gate = i > 0 && matches!(self, Model::Conductance(_));
+                    let ok = if gate {
                         (0.0..=1.0).contains(value)
+                    } else {
+                        value.is_finite() && value.abs() <= 1000.0
                     };
                     if !ok {
-                        let range = if i == 0 {
-                            "[-1000, 1000] mV"
-                        } else {
+                        let range = if gate {
                             "[0, 1] (a gate)"
+                        } else {
+                            "[-1000, 1000]"
                         };
                         return Err(ModelError::BadInitial {
                             reason: format!("{name} = {value} is outside {range}"),
-                        });
+                        }
+                        .into());
                     }
                     y[i] = *value;
                 }

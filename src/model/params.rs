@@ -17,6 +17,14 @@ pub struct Param {
     pub max: f64,
     #[serde(default)]
     pub min_exclusive: bool,
+    /// The value the model was defined with (built-in or as loaded from its file), so that
+    /// reports can name every override.
+    #[serde(skip, default = "f64_nan")]
+    pub default: f64,
+}
+
+fn f64_nan() -> f64 {
+    f64::NAN
 }
 
 impl Param {
@@ -25,6 +33,7 @@ impl Param {
         Param {
             name: name.into(),
             value,
+            default: value,
             unit: unit.into(),
             description: description.into(),
             min,
@@ -162,6 +171,19 @@ impl ParamSet {
     /// Append a parameter (model building).
     pub fn push(&mut self, p: Param) {
         self.params.push(p);
+    }
+
+    /// The parameters whose value differs from the model's definition, as
+    /// `name = value unit` (numbers printed with [`crate::model::Number`]).
+    pub fn overrides(&self) -> Vec<String> {
+        self.params
+            .iter()
+            .filter(|p| p.value != p.default && !p.default.is_nan())
+            .map(|p| {
+                let unit = if p.unit == "1" { "" } else { p.unit.as_str() };
+                format!("{} = {}", p.name, crate::model::Quantity(p.value, unit))
+            })
+            .collect()
     }
 }
 

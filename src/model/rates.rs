@@ -15,7 +15,7 @@
 //! derivatives are accurate to about 1e-16, 1e-15 and 1e-13 there, which keeps dual-number
 //! derivatives exact through the singularity as well.
 
-use super::scalar::Scalar;
+use crate::numerics::Scalar;
 use serde::{Deserialize, Serialize};
 
 /// One of the standard rate-function forms, with its constants (1/ms, mV, mV).

@@ -282,7 +282,7 @@ pub fn draw_diagram(
     let panel = Panel {
         x_desc: format!("{} ({unit})", d.knob),
         // An .ode model's parameters come in its file's units; so does its first variable.
-        y_desc: if unit == crate::continuation::field::FILE_UNITS {
+        y_desc: if unit == crate::model::field::FILE_UNITS {
             format!("{} ({unit})", d.var_names[0])
         } else {
             "V (mV)".into()

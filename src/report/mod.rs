@@ -8,8 +8,12 @@ pub mod heatmap;
 pub mod rest;
 pub mod simulation;
 pub mod spike_trains;
+pub mod staging;
 pub mod table;
 pub mod trace_figure;
+pub mod write;
 pub mod xy_figure;
 
+pub use staging::{Staging, Wait};
 pub use table::Table;
+pub use write::Report;

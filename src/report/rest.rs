@@ -7,9 +7,152 @@ use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::analysis::centre::CentreProjection;
 use crate::analysis::gating::GatingCurve;
 use crate::analysis::phase_plane::Nullclines;
-use crate::analysis::rest::Equilibrium;
 use crate::error::ReportError;
+use crate::model::Equilibrium;
+use crate::model::Number;
+use crate::spec::RestResult;
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
+
+impl super::Report for RestResult {
+    fn tables(&self) -> Vec<Table> {
+        let names = self.model.var_names();
+        let mut t = vec![
+            equilibria_table(&names, &self.equilibria),
+            eigenvalues_table(&self.equilibria),
+            eigenvectors_table(&names, &self.equilibria),
+        ];
+        if !self.centre.is_empty() {
+            t.push(centre_table(&self.centre));
+        }
+        t
+    }
+
+    fn figures(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        if self.centre.is_empty() {
+            return Ok(vec![]);
+        }
+        let png = dir.join("centre_subspace.png");
+        draw_centre(&png, &self.model.label(), &self.centre)?;
+        Ok(vec![png])
+    }
+
+    fn summary(&self) -> String {
+        rest_summary(self)
+    }
+
+    fn metadata(&self) -> Vec<(String, String)> {
+        super::write::model_metadata(&self.model, &self.spec)
+    }
+}
+
+fn rest_summary(r: &RestResult) -> String {
+    let names = r.model.var_names();
+    let units = r.model.units();
+    let unit = |u: &str| {
+        if u.is_empty() {
+            String::new()
+        } else {
+            format!(" ({u})")
+        }
+    };
+    let mut s = String::new();
+    let _ = writeln!(s, "# Rest states of `{}`\n", r.model.label());
+    let _ = writeln!(
+        s,
+        "| I{} | # | V{} | stability | unstable | eigenvalues (1/{}) | slowest tau{} | ringing{} |",
+        unit(units.current),
+        unit(units.voltage),
+        if units.time.is_empty() {
+            "time"
+        } else {
+            units.time
+        },
+        unit(units.time),
+        unit(units.rate)
+    );
+    let _ = writeln!(s, "|---:|---:|---:|---|---:|---|---:|---:|");
+    for e in &r.equilibria {
+        let ev: Vec<String> = e
+            .eigen
+            .iter()
+            .map(|p| {
+                if p.value.im.abs() > 1e-12 {
+                    format!("{:.5}{:+.5}i", p.value.re, p.value.im)
+                } else {
+                    format!("{:.5}", p.value.re)
+                }
+            })
+            .collect();
+        // The slowest decay, where every mode decays; the fastest growth where one grows.
+        let tau = if e.n_unstable == 0 {
+            let slowest = e
+                .eigen
+                .iter()
+                .map(|p| p.time_constant_ms())
+                .fold(0.0, f64::max);
+            format!("{slowest:.3}")
+        } else {
+            let fastest = e
+                .eigen
+                .iter()
+                .filter(|p| p.value.re > 0.0)
+                .map(|p| p.time_constant_ms())
+                .fold(f64::INFINITY, f64::min);
+            format!("grows, {fastest:.3}")
+        };
+        let ring = e.eigen.iter().map(|p| p.frequency_hz()).fold(0.0, f64::max);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.4} | {} | {} | {} | {tau} | {:.2} |",
+            Number(e.i_ext),
+            e.index,
+            e.state[0],
+            e.stability,
+            e.n_unstable,
+            ev.join(", "),
+            ring
+        );
+    }
+    let _ = writeln!(s, "\nState at each equilibrium ({}):\n", names.join(", "));
+    for e in &r.equilibria {
+        let st: Vec<String> = names
+            .iter()
+            .zip(&e.state)
+            .map(|(n, v)| format!("{n}={v:.6}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "- I = {}, #{}: {}",
+            Number(e.i_ext),
+            e.index,
+            st.join(", ")
+        );
+    }
+    for (i, c) in &r.centre {
+        let _ = writeln!(
+            s,
+            "\nCentre subspace at {} (pair {:.5}{:+.5}i /ms): after a {} mV kick the deviation off the plane decays at {:.4}/ms (fit, 5-40 ms); the slowest other eigenvalue predicts {:.4}/ms. Off-plane share at 40 ms: {:.2e}.",
+            crate::model::Quantity(*i, units.current),
+            c.pair.re,
+            c.pair.im,
+            crate::analysis::centre::KICK_MV,
+            c.fitted_rate_per_ms,
+            c.predicted_rate_per_ms,
+            c.off_norm.last().unwrap_or(&f64::NAN) / c.centre_norm.last().unwrap_or(&f64::NAN)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nTables: [equilibria](equilibria.parquet), [eigenvalues](eigenvalues.parquet), [eigenvectors](eigenvectors.parquet){}.",
+        if r.centre.is_empty() {
+            ""
+        } else {
+            ", [centre_subspace](centre_subspace.parquet) ![centre](centre_subspace.png)"
+        }
+    );
+    s
+}
 
 /// `equilibria.parquet`: `i_ua_cm2, equilibrium, v_mv, <state columns>, stability, n_unstable`.
 pub fn equilibria_table(names: &[String], eqs: &[Equilibrium]) -> Table {

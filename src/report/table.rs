@@ -28,16 +28,28 @@ impl ColumnData {
 /// A named table built column by column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
+    /// The file stem: the table is written as `<name>.parquet`.
     pub name: String,
+    /// Columns in order: unit-bearing name and data.
     pub columns: Vec<(String, ColumnData)>,
+    /// Parquet key-value metadata (the model, its parameters, the settings that made it).
+    pub metadata: Vec<(String, String)>,
 }
 
 impl Table {
+    /// An empty table named `name`.
     pub fn new(name: &str) -> Self {
         Table {
             name: name.into(),
             columns: Vec::new(),
+            metadata: Vec::new(),
         }
+    }
+
+    /// The same table with `metadata` added to its key-value metadata.
+    pub fn with_metadata(mut self, metadata: &[(String, String)]) -> Self {
+        self.metadata.extend(metadata.iter().cloned());
+        self
     }
 
     pub fn f64(mut self, name: &str, data: Vec<f64>) -> Self {
@@ -96,17 +108,24 @@ impl Table {
     /// Write `DIR/<name>.parquet` atomically (snappy compression); returns the path.
     pub fn write_parquet(&self, dir: &Path) -> Result<PathBuf, ReportError> {
         let path = dir.join(format!("{}.parquet", self.name));
-        write_frame(&path, &mut self.to_frame()?)?;
+        write_frame(&path, &mut self.to_frame()?, &self.metadata)?;
         Ok(path)
     }
 }
 
-/// Write a frame as Parquet (snappy) atomically.
-fn write_frame(path: &Path, df: &mut DataFrame) -> Result<(), ReportError> {
+/// Write a frame as Parquet (snappy) atomically, with key-value metadata.
+fn write_frame(
+    path: &Path,
+    df: &mut DataFrame,
+    metadata: &[(String, String)],
+) -> Result<(), ReportError> {
     write_atomic(path, |tmp| -> Result<(), String> {
         let file = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
+        let kv = (!metadata.is_empty())
+            .then(|| polars::io::parquet::write::KeyValueMetadata::from_static(metadata.to_vec()));
         ParquetWriter::new(file)
             .with_compression(ParquetCompression::Snappy)
+            .with_key_value_metadata(kv)
             .finish(df)
             .map_err(|e| e.to_string())?;
         Ok(())
@@ -225,7 +244,7 @@ pub fn concat_parquet(inputs: &[PathBuf], out: &Path, sort_by: &str) -> Result<u
             path: out.display().to_string(),
             reason: e.to_string(),
         })?;
-    write_frame(out, &mut df)?;
+    write_frame(out, &mut df, &[])?;
     Ok(df.height())
 }
 

@@ -178,7 +178,7 @@ enum LaneRate {
 }
 
 /// Slopes up to this (1/mV, k >= 5 mV) share `exp(c V)`: `c V` stays far from overflow for
-/// any V short of a blow-up (|V| > 1e4 mV is flagged), so the product with `exp(d)` is exact
+/// any V short of a blow-up (|V| > [`crate::model::V_LIMIT`] is flagged), so the product with `exp(d)` is exact
 /// to rounding. Steeper rates keep their own `exp(c V + d)`.
 const SHARED_SLOPE_MAX: f64 = 0.2;
 
@@ -433,11 +433,7 @@ fn run_block<const UNIFORM: bool>(
         let mut v_new: L = [0.0; LANES];
         for l in 0..LANES {
             let z = tmp[l];
-            let phi1 = if z.abs() < 1e-5 {
-                1.0 + z * (0.5 + z / 6.0)
-            } else {
-                (e[l] - 1.0) / z
-            };
+            let phi1 = crate::numerics::phi::phi1_of(z, e[l] - 1.0);
             v_new[l] = v[l] + dt * phi1 * (current[l] - i_ion[l]) * inv_c[l];
         }
         // Gates relax towards x_inf(V_old) with rate (alpha + beta) * phi.
@@ -466,7 +462,7 @@ fn run_block<const UNIFORM: bool>(
             let (a, b) = (v[l], v_new[l]);
             let crossed = a < th && b >= th;
             let peak = counting && a > v_prev[l] + PEAK_EPS_MV && a >= b && t > s.transient;
-            let bad = b.is_nan() || b.abs() > 1e4;
+            let bad = b.is_nan() || b.abs() > crate::model::V_LIMIT;
             any |= crossed | peak | bad;
             if counting {
                 vmin[l] = vmin[l].min(b);
@@ -505,7 +501,7 @@ fn run_block<const UNIFORM: bool>(
                 o.n_maxima += 1;
                 o.last_max_ms = t;
             }
-            if b.is_nan() || b.abs() > 1e4 {
+            if b.is_nan() || b.abs() > crate::model::V_LIMIT {
                 o.blew_up = true;
             }
         }

@@ -59,15 +59,7 @@ pub struct Stepper<'m> {
     tmp: Vec<f64>,
 }
 
-/// `(exp(z) - 1) / z`, accurate near 0.
-#[inline]
-pub fn phi1(z: f64) -> f64 {
-    if z.abs() < 1e-5 {
-        1.0 + z * (0.5 + z / 6.0)
-    } else {
-        z.exp_m1() / z
-    }
-}
+use crate::numerics::phi::phi1;
 
 impl<'m> Stepper<'m> {
     pub fn new(model: &'m ConductanceModel) -> Self {

@@ -12,18 +12,16 @@ pub mod lif;
 pub mod method;
 pub mod ode_step;
 pub mod record;
+pub mod spikes;
 
 pub use method::{EulerOrder, Method, Tolerances};
 pub use record::{Record, Trace};
 
-use crate::analysis::spikes::CrossingDetector;
 use crate::error::SimError;
-use crate::model::{Lif, Model};
+use crate::model::{Lif, Model, V_LIMIT};
+use crate::simulate::spikes::CrossingDetector;
 use crate::stimulus::{Stimulus, TIME_EPS};
 use rayon::prelude::*;
-
-/// |V| above this (mV) counts as a blow-up, as does any non-finite variable.
-pub const V_BLOWUP_MV: f64 = 1e4;
 
 /// How to run: duration, step, method, recording and spike threshold.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,12 +134,8 @@ pub fn run(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result<R
             match method {
                 Method::Dopri5(tol) => {
                     let mut p = m.params.values();
-                    let cur = m.current_param().map(|k| (k, p[k]));
                     let mut f = |t: f64, y: &[f64], i: f64, dy: &mut [f64]| {
-                        if let Some((k, base)) = cur {
-                            p[k] = base + i;
-                        }
-                        m.rhs(&p, t, y, dy)
+                        m.with_current(&mut p, i, |p| m.rhs(p, t, y, dy))
                     };
                     run_adaptive(names, &mut f, stim, y0, s, n_steps, tol)
                 }
@@ -183,7 +177,7 @@ pub fn run_many(
 }
 
 fn check_state(names: &[String], t: f64, y: &[f64]) -> Result<(), SimError> {
-    let bad = |x: f64, j: usize| !x.is_finite() || (j == 0 && x.abs() > V_BLOWUP_MV);
+    let bad = |x: f64, j: usize| !x.is_finite() || (j == 0 && x.abs() > V_LIMIT);
     match y.iter().enumerate().find(|&(j, &x)| bad(x, j)) {
         None => Ok(()),
         Some((j, &x)) => Err(SimError::BlowUp {
@@ -232,7 +226,7 @@ fn run_fixed(
             let (v0, v1, h) = (y_prev[0], y[0], s.dt);
             spikes.refine(t, t1, |tt| hermite(v0, v1, d0 * h, d1 * h, (tt - t) / h));
         }
-        if y[0].abs().partial_cmp(&V_BLOWUP_MV) != Some(std::cmp::Ordering::Less)
+        if y[0].abs().partial_cmp(&V_LIMIT) != Some(std::cmp::Ordering::Less)
             || y.iter().any(|x| !x.is_finite())
         {
             check_state(&names, t1, &y)?;

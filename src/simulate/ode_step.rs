@@ -1,5 +1,5 @@
 //! Fixed steps (simultaneous Euler, RK4) for XPPAUT `.ode` models; the injected current is
-//! added to the model's current parameter ([`OdeModel::current_param`]) at every evaluation.
+//! added to the model's current parameter at every evaluation ([`OdeModel::with_current`]).
 
 use super::fixed_step::{FixedStep, rk4_with};
 use super::method::Method;
@@ -9,8 +9,6 @@ use crate::model::ode::OdeModel;
 pub struct OdeStepper<'m> {
     model: &'m OdeModel,
     p: Vec<f64>,
-    /// The current parameter's index and its value before the stimulus is added.
-    current: Option<(usize, f64)>,
     k: [Vec<f64>; 4],
     tmp: Vec<f64>,
     slots: Vec<f64>,
@@ -21,7 +19,6 @@ impl<'m> OdeStepper<'m> {
         let n = model.vars.len();
         let p = model.params.values();
         OdeStepper {
-            current: model.current_param().map(|k| (k, p[k])),
             model,
             p,
             k: std::array::from_fn(|_| vec![0.0; n]),
@@ -29,43 +26,25 @@ impl<'m> OdeStepper<'m> {
             slots: Vec::new(),
         }
     }
-
-    /// The parameter values with the injected current `i` added.
-    fn with_current(&mut self, i: f64) {
-        if let Some((k, base)) = self.current {
-            self.p[k] = base + i;
-        }
-    }
 }
 
 impl FixedStep for OdeStepper<'_> {
     fn step(&mut self, method: &Method, t: f64, y: &mut [f64], i: f64, dt: f64) {
-        self.with_current(i);
-        let (m, p, sc) = (self.model, &self.p, &mut self.slots);
-        match method {
+        let (m, sc, k, tmp) = (self.model, &mut self.slots, &mut self.k, &mut self.tmp);
+        m.with_current(&mut self.p, i, |p| match method {
             // Only the simultaneous order and RK4 reach here (see `simulate::run`).
-            Method::Rk4 => rk4_with(
-                &mut |t, y, dy| m.rhs_f64(p, t, y, dy, sc),
-                t,
-                y,
-                dt,
-                &mut self.k,
-                &mut self.tmp,
-            ),
+            Method::Rk4 => rk4_with(&mut |t, y, dy| m.rhs_f64(p, t, y, dy, sc), t, y, dt, k, tmp),
             _ => {
-                m.rhs_f64(p, t, y, &mut self.k[0], sc);
-                y.iter_mut().zip(&self.k[0]).for_each(|(x, d)| *x += dt * d);
+                m.rhs_f64(p, t, y, &mut k[0], sc);
+                y.iter_mut().zip(&k[0]).for_each(|(x, d)| *x += dt * d);
             }
-        }
+        })
     }
 
     fn dvdt(&self, t: f64, y: &[f64], i: f64) -> f64 {
-        let mut p = self.p.clone();
-        if let Some((k, base)) = self.current {
-            p[k] = base + i;
-        }
         let mut dy = vec![0.0; y.len()];
-        self.model.rhs(&p, t, y, &mut dy);
+        self.model
+            .with_current(&mut self.p.clone(), i, |p| self.model.rhs(p, t, y, &mut dy));
         dy[0]
     }
 }

@@ -8,7 +8,7 @@
 //! `if(c)then(a)else(b)`, numbers, names; `not(x)` is a function. Comparisons and logic give
 //! 1 or 0 (with zero derivative). Names are case-insensitive (lower-cased by the lexer).
 
-use crate::model::scalar::Scalar;
+use crate::numerics::Scalar;
 
 /// Where in the file a token starts (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

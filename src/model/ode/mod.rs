@@ -15,20 +15,12 @@ mod compile;
 pub mod expr;
 
 use crate::model::params::{Param, ParamSet};
-use crate::model::scalar::Scalar;
+use crate::numerics::Scalar;
 use compile::{NameReader, Scope, compile};
 use expr::{Ast, Code, ExprError, Pos, Tok, lex, parse};
 use std::collections::HashMap;
 
-/// A parse or name error: file, line, column and what is wrong.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{file}:{line}:{col}: {reason}")]
-pub struct OdeError {
-    pub file: String,
-    pub line: usize,
-    pub col: usize,
-    pub reason: String,
-}
+pub use crate::error::OdeError;
 
 /// A model read from an `.ode` file.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +41,8 @@ pub struct OdeModel {
     /// What was ignored, for the user.
     pub notes: Vec<String>,
     stack: usize,
+    /// Index of the current parameter (found once by name: it is read at every evaluation).
+    current: Option<usize>,
     /// The fixed quantities and right-hand sides as `f64` closure trees (simulation).
     fast: std::sync::Arc<FastRhs>,
 }
@@ -327,7 +321,7 @@ impl OdeModel {
                 err(
                     Pos { line: 1, col: 1 },
                     format!(
-                        "--v-var '{v}' is not a variable of the file (variables: {})",
+                        "v_var = '{v}' is not a variable of the file (variables: {})",
                         names.join(", ")
                     ),
                 )
@@ -468,8 +462,10 @@ impl OdeModel {
             fixed: fixed_code.iter().map(Code::closure).collect(),
             rhs: rhs.iter().map(Code::closure).collect(),
         });
+        let current = ["i_ext", "iapp", "i"].iter().find_map(|n| params.index(n));
         Ok(OdeModel {
             fast,
+            current,
             name: name.into(),
             params,
             vars,
@@ -486,9 +482,7 @@ impl OdeModel {
     /// The parameter the injected current (stimulus) is added to: the first of `i_ext`,
     /// `iapp`, `i` the file defines.
     pub fn current_param(&self) -> Option<usize> {
-        ["i_ext", "iapp", "i"]
-            .iter()
-            .find_map(|n| self.params.index(n))
+        self.current
     }
 
     /// Whether the right-hand side reads `t` (directly or through a fixed quantity): such a
@@ -496,6 +490,29 @@ impl OdeModel {
     pub fn reads_time(&self) -> bool {
         let t = self.params.len() + self.vars.len();
         self.rhs.iter().chain(&self.fixed).any(|c| c.reads_slot(t))
+    }
+
+    /// Run `f` on the parameter values `p` with the injected current `i_ext` added to the
+    /// current parameter ([`OdeModel::current_param`]), then restore `p`: the one place a
+    /// stimulus or a continued current enters an `.ode` model. Without a current parameter `p`
+    /// is passed as it is (callers refuse a non-zero current first).
+    #[inline]
+    pub fn with_current<T: Scalar, R>(
+        &self,
+        p: &mut [T],
+        i_ext: T,
+        f: impl FnOnce(&[T]) -> R,
+    ) -> R {
+        match self.current_param() {
+            Some(c) => {
+                let base = p[c];
+                p[c] = base + i_ext;
+                let r = f(p);
+                p[c] = base;
+                r
+            }
+            None => f(p),
+        }
     }
 
     /// `dy/dt` at time `t`, state `y`, parameter values `p` (in [`ParamSet`] order).

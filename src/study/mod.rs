@@ -34,6 +34,9 @@
 //! files, `model-file = "{study}/models/ml.ode"`, and run from any working directory). The
 //! runner adds `--out OUT/<step name>` itself.
 
+pub mod job;
+pub mod jobs;
+
 use crate::report::table::{read_f64_columns, read_str_column};
 use serde::Deserialize;
 use std::path::Path;

@@ -1,0 +1,67 @@
+//! Running one job from the command line: check it, run it into a staging folder, swap the
+//! folder in whole, print the summary and the files.
+
+use super::progress::Bar;
+use anyhow::Result;
+use clap::Args;
+use excitable::report::{Staging, Wait};
+use excitable::study::job::Job;
+use std::path::PathBuf;
+
+/// Where a command's report goes.
+#[derive(Debug, Clone, Args)]
+pub struct OutArgs {
+    /// Output folder (default reports/COMMAND); replaced whole when the run succeeds.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Refuse at once, instead of waiting, when another run is writing the same folder.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// A command's flags: its job and where it writes.
+#[derive(Debug, Args)]
+pub struct JobArgs<J: Job> {
+    #[command(flatten)]
+    pub job: J,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+impl OutArgs {
+    /// The output folder of `command`.
+    pub fn folder(&self, command: &str) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("reports").join(command.replace('-', "_")))
+    }
+
+    /// Take the folder's lock and a staging folder (telling the user whom it waits for).
+    pub fn stage(&self, command: &str) -> Result<Staging> {
+        let wait = if self.no_wait { Wait::No } else { Wait::Yes };
+        let out = self.folder(command);
+        Ok(Staging::begin(&out, wait, |pid| {
+            eprintln!(
+                "waiting: {} is being written by {}",
+                out.display(),
+                pid.map_or("another process".into(), |p| format!("process {p}"))
+            )
+        })?)
+    }
+}
+
+/// Check, run into a staging folder, swap it in, print the summary and the files.
+pub fn run<J: Job>(a: JobArgs<J>) -> Result<()> {
+    a.job.check()?;
+    let stage = a.out.stage(J::COMMAND)?;
+    let staged = stage.dir().to_path_buf();
+    let files = a.job.run_into(&staged, &Bar::new())?;
+    let summary = std::fs::read_to_string(staged.join("summary.md")).unwrap_or_default();
+    let out = stage.commit()?;
+    super::print(&summary)?;
+    for f in files {
+        let f = f.strip_prefix(&staged).map_or(f.clone(), |r| out.join(r));
+        super::print(&format!("  wrote {}\n", f.display()))?;
+    }
+    Ok(())
+}

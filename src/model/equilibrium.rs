@@ -1,0 +1,595 @@
+//! Equilibria of a smooth model at a given injected current, with their linearisation: the one
+//! definition of a rest state every command uses (rest is the stable equilibrium of lowest V).
+//!
+//! The search reduces the problem to one equation in the voltage-like variable `v = y[0]`:
+//! with `v` held fixed, the other variables are put at equilibrium (for a conductance model
+//! every gate at its steady state `x_inf(v)`, in closed form; for an `.ode` model by Newton's
+//! method, warm-started from the neighbouring grid point), and the equilibria are the roots of
+//! `dv/dt` along that curve. Sign changes are bracketed on a grid and bisected to rounding; a
+//! grid point closer to zero than both neighbours is examined too (a golden-section search for
+//! the extremum between them), so two roots closer than the grid are not lost. Each root is
+//! polished by damped Newton on the full system with the exact dual-number Jacobian.
+//!
+//! The scan covers the model's search range (a conductance model's `v_search_mv`, [-150, 150]
+//! by default; [`V_SEARCH`] for `.ode` files) and goes on beyond it in a direction where the
+//! sign of `dv/dt` at the edge says another root must lie further out (below the range while
+//! the net current pushes `v` down, above it while it pushes `v` up), up to
+//! [`super::V_LIMIT`]. So an equilibrium at -188 mV is found without any setting.
+
+use super::field::{Field, VectorField};
+use super::units::Quantity;
+use crate::error::AnalysisError;
+use crate::numerics::dual::dual_jacobian;
+use crate::numerics::roots::golden_min;
+use crate::numerics::{EigenPair, eigen};
+use nalgebra::{DMatrix, DVector};
+use num_dual::Dual64;
+use std::fmt;
+
+/// The default range of the voltage-like variable scanned first (mV for conductance models,
+/// the file's units for `.ode` models).
+pub const V_SEARCH: (f64, f64) = (-150.0, 150.0);
+
+/// More roots than this means a degenerate model (a continuum of equilibria), not isolated ones.
+pub const MAX_EQUILIBRIA: usize = 50;
+
+/// Stability type of an equilibrium, from its eigenvalues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stability {
+    /// All eigenvalues real and negative.
+    StableNode,
+    /// All real parts negative, with a complex pair (damped ringing).
+    StableFocus,
+    /// Unstable directions are real and some directions are stable.
+    Saddle,
+    /// The unstable directions are a complex pair (what rest becomes past a Hopf point).
+    UnstableFocus,
+    /// All eigenvalues real and positive.
+    UnstableNode,
+    /// An eigenvalue on the imaginary axis (|Re| < 1e-9 /ms): a bifurcation point.
+    NonHyperbolic,
+}
+
+impl Stability {
+    /// The type in words (`stable focus`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stability::StableNode => "stable node",
+            Stability::StableFocus => "stable focus",
+            Stability::Saddle => "saddle",
+            Stability::UnstableFocus => "unstable focus",
+            Stability::UnstableNode => "unstable node",
+            Stability::NonHyperbolic => "non-hyperbolic",
+        }
+    }
+
+    /// Every eigenvalue has a negative real part.
+    pub fn is_stable(self) -> bool {
+        matches!(self, Stability::StableNode | Stability::StableFocus)
+    }
+
+    /// Classify eigenvalues sorted by decreasing real part.
+    pub fn classify(eig: &[EigenPair]) -> Stability {
+        const AXIS: f64 = 1e-9;
+        if eig.iter().any(|p| p.value.re.abs() < AXIS) {
+            return Stability::NonHyperbolic;
+        }
+        let unstable: Vec<_> = eig.iter().filter(|p| p.value.re > 0.0).collect();
+        let complex = |p: &&EigenPair| p.value.im.abs() > AXIS;
+        if unstable.is_empty() {
+            return if eig.iter().any(|p| complex(&p)) {
+                Stability::StableFocus
+            } else {
+                Stability::StableNode
+            };
+        }
+        if unstable.len() == eig.len() && !eig.iter().any(|p| complex(&p)) {
+            return Stability::UnstableNode;
+        }
+        if unstable.iter().all(complex) {
+            Stability::UnstableFocus
+        } else {
+            Stability::Saddle
+        }
+    }
+}
+
+impl fmt::Display for Stability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One equilibrium with its linearisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Equilibrium {
+    /// Injected current (uA/cm^2; the file's units for an `.ode` model).
+    pub i_ext: f64,
+    /// Index among the equilibria at this current, by increasing V.
+    pub index: usize,
+    /// State (V first, then the other variables).
+    pub state: Vec<f64>,
+    /// Max-norm of dy/dt at `state` after polishing.
+    pub residual: f64,
+    /// The exact Jacobian at `state` (1/ms).
+    pub jacobian: DMatrix<f64>,
+    /// Eigenpairs by decreasing real part.
+    pub eigen: Vec<EigenPair>,
+    /// The type, from the eigenvalues.
+    pub stability: Stability,
+    /// Eigenvalues with a positive real part.
+    pub n_unstable: usize,
+}
+
+impl Equilibrium {
+    /// The equilibrium at `state` with its Jacobian there: eigenpairs and stability.
+    pub fn from_linearisation(
+        i_ext: f64,
+        index: usize,
+        state: Vec<f64>,
+        residual: f64,
+        jacobian: DMatrix<f64>,
+    ) -> Result<Equilibrium, AnalysisError> {
+        let eigen = eigen(&jacobian)?;
+        let stability = Stability::classify(&eigen);
+        let n_unstable = eigen.iter().filter(|e| e.value.re > 0.0).count();
+        Ok(Equilibrium {
+            i_ext,
+            index,
+            state,
+            residual,
+            jacobian,
+            eigen,
+            stability,
+            n_unstable,
+        })
+    }
+}
+
+/// `f(y)` and its Jacobian for one parameter set and injected current.
+struct System<'a> {
+    field: &'a Field,
+    p: Vec<f64>,
+    pd: Vec<Dual64>,
+    i_ext: f64,
+}
+
+impl System<'_> {
+    fn f(&self, y: &[f64]) -> Vec<f64> {
+        let mut dy = vec![0.0; y.len()];
+        self.field.eval(&mut self.p.clone(), y, self.i_ext, &mut dy);
+        dy
+    }
+
+    fn norm(&self, y: &[f64]) -> f64 {
+        max_abs(&self.f(y))
+    }
+
+    fn jac(&self, y: &[f64]) -> DMatrix<f64> {
+        let mut pd = self.pd.clone();
+        let i = Dual64::from(self.i_ext);
+        dual_jacobian(y, |yd, dy| self.field.eval(&mut pd, yd, i, dy))
+    }
+
+    /// Damped Newton on the full system from `start`; the end point and its residual. Where
+    /// the Jacobian is singular (a fold) the start is kept: the reduced root is exact there.
+    fn polish(&self, start: &[f64]) -> (Vec<f64>, f64) {
+        let mut y = start.to_vec();
+        for _ in 0..100 {
+            let f = self.f(&y);
+            let before = max_abs(&f);
+            if before < 1e-13 {
+                break;
+            }
+            let Some(dx) = self.jac(&y).lu().solve(&(-DVector::from_vec(f))) else {
+                break;
+            };
+            let mut step = 1.0;
+            loop {
+                let trial: Vec<f64> = y.iter().zip(dx.iter()).map(|(a, b)| a + step * b).collect();
+                if self.norm(&trial) < before {
+                    y = trial;
+                    break;
+                }
+                step *= 0.5;
+                if step < 1e-6 {
+                    let r = self.norm(&y);
+                    return (y, r);
+                }
+            }
+        }
+        let r = self.norm(&y);
+        (y, r)
+    }
+
+    /// The other variables at equilibrium with `v` held fixed, and `dv/dt` there; `None` if
+    /// they have none (Newton does not converge from `guess`).
+    fn reduced(&self, v: f64, guess: &[f64]) -> Option<(Vec<f64>, f64)> {
+        match self.field {
+            Field::Conductance(m) => {
+                let y = m.state_at_v(v);
+                let f0 = self.f(&y)[0];
+                f0.is_finite().then(|| (y[1..].to_vec(), f0))
+            }
+            Field::Ode(_) => self.reduced_by_newton(v, guess),
+        }
+    }
+
+    fn reduced_by_newton(&self, v: f64, guess: &[f64]) -> Option<(Vec<f64>, f64)> {
+        let n = guess.len() + 1;
+        let mut y: Vec<f64> = std::iter::once(v).chain(guess.iter().copied()).collect();
+        if n == 1 {
+            let f0 = self.f(&y)[0];
+            return f0.is_finite().then_some((vec![], f0));
+        }
+        let scale = 1.0 + guess.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        for _ in 0..40 {
+            let f = self.f(&y);
+            let g = DVector::from_iterator(n - 1, f[1..].iter().copied());
+            let j = self.jac(&y);
+            let jz = j.view((1, 1), (n - 1, n - 1)).into_owned();
+            let dz = jz.lu().solve(&(-&g))?;
+            for k in 1..n {
+                y[k] += dz[k - 1];
+            }
+            if !y.iter().all(|x| x.is_finite()) {
+                return None;
+            }
+            if dz.amax() <= 1e-13 * scale {
+                let f0 = self.f(&y)[0];
+                return f0.is_finite().then(|| (y[1..].to_vec(), f0));
+            }
+        }
+        None
+    }
+}
+
+/// One grid point of the scan: `v`, the other variables there, `dv/dt`.
+#[derive(Clone)]
+struct Sample {
+    v: f64,
+    z: Vec<f64>,
+    f0: f64,
+}
+
+/// The scan's first range and grid step: the model's own search range (mV) at 0.25 mV for a
+/// conductance model (its gates' steady states are exact, so a coarse grid with the dip test
+/// suffices), [`V_SEARCH`] at 0.05 for an `.ode` model.
+fn scan_grid(field: &Field) -> (f64, f64, f64) {
+    match field {
+        Field::Conductance(m) => (m.v_search_mv.0, m.v_search_mv.1, 0.25),
+        Field::Ode(_) => (V_SEARCH.0, V_SEARCH.1, 0.05),
+    }
+}
+
+/// Every equilibrium of `field` at injected current `i_ext`, by increasing V (see the module
+/// documentation for the method).
+pub fn equilibria(field: &Field, i_ext: f64) -> Result<Vec<Equilibrium>, AnalysisError> {
+    field.check_current(i_ext)?;
+    let p = field.params().values();
+    let sys = System {
+        field,
+        pd: p.iter().map(|&x| Dual64::from(x)).collect(),
+        p,
+        i_ext,
+    };
+    let (lo, hi, h) = scan_grid(field);
+    let start = start_sample(&sys, lo, hi)?;
+    let mut roots: Vec<Vec<f64>> = vec![];
+    let mut notes = vec![];
+    for dir in [-1.0, 1.0] {
+        march(&sys, &start, dir, (lo, hi), h, &mut roots, &mut notes);
+    }
+    let mut states: Vec<(Vec<f64>, f64)> = roots
+        .iter()
+        .map(|y| sys.polish(y))
+        .filter(|(y, r)| *r < 1e-8 && y.iter().all(|x| x.is_finite()))
+        .collect();
+    states.sort_by(|a, b| a.0[0].total_cmp(&b.0[0]));
+    states.dedup_by(|a, b| {
+        a.0.iter()
+            .zip(&b.0)
+            .all(|(x, y)| (x - y).abs() <= 1e-8 * (1.0 + x.abs()))
+    });
+    if states.is_empty() {
+        return Err(AnalysisError::NoEquilibrium {
+            model: field.name().to_string(),
+            current: Quantity(i_ext, field.units().current).to_string(),
+            limit: super::V_LIMIT,
+            detail: notes.first().cloned().unwrap_or_default(),
+        });
+    }
+    if states.len() > MAX_EQUILIBRIA {
+        return Err(AnalysisError::Numerical {
+            what: format!("equilibria of {} at {i_ext}", field.name()),
+            reason: format!(
+                "{} roots: the net current vanishes over a whole voltage range (a continuum of equilibria; is every conductance zero?)",
+                states.len()
+            ),
+        });
+    }
+    states
+        .into_iter()
+        .enumerate()
+        .map(|(index, (y, residual))| {
+            let j = sys.jac(&y);
+            Equilibrium::from_linearisation(i_ext, index, y, residual, j)
+        })
+        .collect()
+}
+
+/// Where the scan starts: for a conductance model the bottom of the range; for an `.ode`
+/// model the file's initial value of `v` (else the equilibrium full Newton reaches from the
+/// initial values), where the reduced Newton has a good first guess.
+fn start_sample(sys: &System, lo: f64, hi: f64) -> Result<Sample, AnalysisError> {
+    let sample = |v: f64, guess: &[f64]| sys.reduced(v, guess).map(|(z, f0)| Sample { v, z, f0 });
+    let found = match sys.field {
+        Field::Conductance(_) => sample(lo, &[]),
+        Field::Ode(m) => {
+            let v0 = m.init[0].clamp(lo, hi);
+            sample(v0, &m.init[1..]).or_else(|| {
+                let (y, r) = sys.polish(&m.init);
+                (r < 1e-8 && (lo..=hi).contains(&y[0]))
+                    .then(|| sample(y[0], &y[1..]))
+                    .flatten()
+            })
+        }
+    };
+    found.ok_or_else(|| AnalysisError::Numerical {
+        what: format!("equilibria of {} at {}", sys.field.name(), sys.i_ext),
+        reason: "the other variables have no equilibrium at the initial v, and Newton from the initial values does not converge".into(),
+    })
+}
+
+/// March from `start` in direction `dir` over the range and on beyond it while the sign of
+/// `dv/dt` says a root lies further out; push every bracketed root.
+fn march(
+    sys: &System,
+    start: &Sample,
+    dir: f64,
+    (lo, hi): (f64, f64),
+    h: f64,
+    roots: &mut Vec<Vec<f64>>,
+    notes: &mut Vec<String>,
+) {
+    let mut prev: Option<Sample> = None;
+    let mut cur = start.clone();
+    if dir < 0.0 && cur.f0 == 0.0 {
+        // A root exactly on the start is taken once, on the downward march.
+        roots.push(join(cur.v, &cur.z));
+    }
+    let mut dz = vec![0.0; cur.z.len()];
+    loop {
+        let inside = (lo..=hi).contains(&cur.v);
+        // Beyond the range, go on only while dv/dt points outward (a root must lie further
+        // out), with a step growing with the distance.
+        let outward = if dir > 0.0 {
+            cur.f0 > 0.0
+        } else {
+            cur.f0 < 0.0
+        };
+        if !inside && !outward {
+            break;
+        }
+        let beyond = if dir > 0.0 { cur.v - hi } else { lo - cur.v }.max(0.0);
+        let step = h * (1.0 + beyond / 50.0);
+        let mut next_v = cur.v + dir * step;
+        if inside && !(lo..=hi).contains(&next_v) && !outward {
+            next_v = if dir > 0.0 { hi } else { lo };
+            if next_v == cur.v {
+                break;
+            }
+        }
+        if next_v.abs() > super::V_LIMIT {
+            notes.push(format!(
+                "dv/dt keeps pushing v {} past {} (the voltage runs off)",
+                if dir > 0.0 { "up" } else { "down" },
+                cur.v
+            ));
+            break;
+        }
+        let guess: Vec<f64> = cur.z.iter().zip(&dz).map(|(a, d)| a + d).collect();
+        let Some((z, f0)) = sys
+            .reduced(next_v, &guess)
+            .or_else(|| sys.reduced(next_v, &cur.z))
+        else {
+            notes.push(format!(
+                "the other variables have no equilibrium past v = {:.4} (scan stopped there)",
+                cur.v
+            ));
+            break;
+        };
+        let next = Sample { v: next_v, z, f0 };
+        // Bracket in increasing v.
+        let (a, b) = if dir > 0.0 {
+            (&cur, &next)
+        } else {
+            (&next, &cur)
+        };
+        if b.f0 == 0.0 {
+            roots.push(join(b.v, &b.z));
+        } else if a.f0 * b.f0 < 0.0 {
+            if let Some(y) = bisect_reduced(sys, a, b) {
+                roots.push(y);
+            }
+        } else if let Some(p) = &prev
+            && p.f0 * cur.f0 > 0.0
+            && cur.f0.abs() < p.f0.abs()
+            && cur.f0.abs() < next.f0.abs()
+        {
+            // A dip towards zero at `cur`: look for a hidden pair of roots.
+            let (l, r) = if dir > 0.0 { (p, &next) } else { (&next, p) };
+            let sign = cur.f0.signum();
+            let reduced_f0 = |v: f64| {
+                sys.reduced(v, &cur.z)
+                    .map_or(f64::INFINITY, |(_, f)| sign * f)
+            };
+            let v_ext = golden_min(reduced_f0, l.v, r.v, 1e-12 * (1.0 + cur.v.abs()));
+            if let Some((z_ext, f_ext)) = sys.reduced(v_ext, &cur.z)
+                && f_ext * cur.f0 < 0.0
+            {
+                let ext = Sample {
+                    v: v_ext,
+                    z: z_ext,
+                    f0: f_ext,
+                };
+                roots.extend(bisect_reduced(sys, l, &ext));
+                roots.extend(bisect_reduced(sys, &ext, r));
+            }
+        }
+        dz = next.z.iter().zip(&cur.z).map(|(a, b)| a - b).collect();
+        prev = Some(std::mem::replace(&mut cur, next));
+    }
+}
+
+/// The root of `dv/dt` between `a` and `b` (of opposite signs), bisected to rounding on the
+/// reduced curve, as a full state.
+fn bisect_reduced(sys: &System, a: &Sample, b: &Sample) -> Option<Vec<f64>> {
+    let (mut a, mut b) = (a.clone(), b.clone());
+    for _ in 0..200 {
+        let m = 0.5 * (a.v + b.v);
+        if m <= a.v || m >= b.v {
+            break;
+        }
+        let (z, f0) = sys.reduced(m, &a.z)?;
+        let mid = Sample { v: m, z, f0 };
+        if f0 == 0.0 {
+            return Some(join(m, &mid.z));
+        }
+        if f0.signum() == a.f0.signum() {
+            a = mid;
+        } else {
+            b = mid;
+        }
+    }
+    let m = 0.5 * (a.v + b.v);
+    let z = sys.reduced(m, &a.z).map_or(a.z, |(z, _)| z);
+    Some(join(m, &z))
+}
+
+fn join(v: f64, z: &[f64]) -> Vec<f64> {
+    std::iter::once(v).chain(z.iter().copied()).collect()
+}
+
+/// Largest absolute value.
+fn max_abs(x: &[f64]) -> f64 {
+    x.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::builtin;
+
+    fn hh_field() -> Field {
+        Field::Conductance(builtin::hh())
+    }
+
+    #[test]
+    fn hh_rest_is_a_stable_focus_and_unstable_at_10() {
+        let e0 = equilibria(&hh_field(), 0.0).unwrap();
+        assert_eq!(e0.len(), 1);
+        // Rest of the standard HH model: V = -65.0 mV (to 0.1 mV, the classic value).
+        assert!((e0[0].state[0] + 65.0).abs() < 0.1, "{}", e0[0].state[0]);
+        assert_eq!(e0[0].stability, Stability::StableFocus);
+        assert!(e0[0].residual < 1e-12);
+        let e10 = equilibria(&hh_field(), 10.0).unwrap();
+        assert_eq!(e10[0].stability, Stability::UnstableFocus);
+        assert_eq!(e10[0].n_unstable, 2);
+        for pair in &e10[0].eigen {
+            assert!(pair.residual < 1e-9, "{}", pair.residual);
+        }
+    }
+
+    #[test]
+    fn degenerate_and_singular_cases_are_reported_not_panicked() {
+        // No conductance at all: every V is an equilibrium.
+        let mut m = builtin::hh();
+        for g in ["g_na", "g_k", "g_l"] {
+            m.params.set(g, 0.0).unwrap();
+        }
+        let e = equilibria(&Field::Conductance(m), 0.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("continuum of equilibria"), "{e}");
+        // Only a leak: one equilibrium whose gates are decoupled; J has a zero row/column block
+        // structure but stays regular, so this must classify cleanly.
+        let mut leak = builtin::hh();
+        for g in ["g_na", "g_k"] {
+            leak.params.set(g, 0.0).unwrap();
+        }
+        let e = equilibria(&Field::Conductance(leak), 0.0).unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].stability, Stability::StableNode);
+    }
+
+    #[test]
+    fn no_equilibrium_is_a_clear_error() {
+        let e = equilibria(&hh_field(), 1e6).unwrap_err().to_string();
+        assert!(
+            e.contains("no equilibrium") && e.contains("runs off"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn equilibria_beyond_the_first_range_are_found() {
+        // At -30 uA/cm^2 HH's only equilibrium is a stable node below -150 mV: the scan goes on
+        // past the range because dv/dt still points down at its edge. The root is checked
+        // against a bisection of the steady-state balance on [-200, -150].
+        let e = equilibria(&hh_field(), -30.0).unwrap();
+        assert_eq!(e.len(), 1, "{e:?}");
+        let m = builtin::hh();
+        let p = m.params.values();
+        let f = |v: f64| m.steady_state_balance(&p, v, -30.0);
+        let v = crate::numerics::roots::bisect(f, -200.0, -150.0, f(-200.0));
+        assert!((e[0].state[0] - v).abs() < 1e-9, "{} vs {v}", e[0].state[0]);
+        assert!(e[0].state[0] < -150.0 && e[0].stability.is_stable());
+    }
+
+    #[test]
+    fn exact_jacobian_matches_central_differences() {
+        // Central differences with h = 1e-6 (relative) are accurate to ~1e-8 relative here; the
+        // exact Jacobian must agree to that, entry by entry, at a state away from rest and at a
+        // linoid singularity (V = -40 mV, where alpha_m is 0/0 in naive code).
+        for model in [builtin::hh(), builtin::hh_ca(), builtin::hh_1952()] {
+            let field = Field::Conductance(model.clone());
+            let p = model.params.values();
+            let rhs = |y: &[f64]| {
+                let mut dy = vec![0.0; y.len()];
+                field.eval(&mut p.clone(), y, 7.0, &mut dy);
+                dy
+            };
+            for v in [-40.0, -20.3, 10.0] {
+                let mut y = model.state_at_v(v);
+                y.iter_mut()
+                    .skip(1)
+                    .for_each(|g| *g = (*g * 0.7 + 0.1).min(0.99));
+                let sys = System {
+                    field: &field,
+                    pd: p.iter().map(|&x| Dual64::from(x)).collect(),
+                    p: p.clone(),
+                    i_ext: 7.0,
+                };
+                let j = sys.jac(&y);
+                for col in 0..y.len() {
+                    let h = 1e-6 * y[col].abs().max(1e-2);
+                    let (mut a, mut b) = (y.clone(), y.clone());
+                    a[col] += h;
+                    b[col] -= h;
+                    let (fa, fb) = (rhs(&a), rhs(&b));
+                    for row in 0..y.len() {
+                        let fd = (fa[row] - fb[row]) / (2.0 * h);
+                        let scale = j[(row, col)].abs().max(1e-3);
+                        assert!(
+                            (fd - j[(row, col)]).abs() < 1e-6 * scale,
+                            "{} V={v} J[{row},{col}]: {} vs {fd}",
+                            model.name,
+                            j[(row, col)]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Numerics every layer above shares, with no knowledge of neurons: the scalar type model
+//! equations are written over, exact Jacobians by dual numbers, eigenpairs, Newton's method and
+//! root bracketing. Nothing here depends on another module of the crate except [`crate::error`].
+
+pub mod dual;
+pub mod eigen;
+pub mod newton;
+pub mod phi;
+pub mod roots;
+pub mod scalar;
+
+pub use eigen::{C64, EigenPair, eigen};
+pub use newton::{NewtonFailure, newton};
+pub use scalar::Scalar;

@@ -1,0 +1,285 @@
+//! A report folder is replaced as a whole: a run writes into a staging folder beside `OUT` and
+//! swaps it in at the end, so a reader sees the old complete report or the new complete one,
+//! never a mix; files of an older run never remain beside new ones; a failed or interrupted
+//! run leaves the old report as it was.
+//!
+//! - One writer per folder: an advisory lock (`flock`, through `std::fs::File::lock`) on
+//!   `.OUT.lock` beside `OUT`, held from [`Staging::begin`] to the swap. A second run waits
+//!   for it (after telling the caller the holder's process id) or, asked not to wait, refuses.
+//! - The staging folder is `.OUT.staging-PID`. The swap is one `renameat2(RENAME_EXCHANGE)` on
+//!   Linux (the old report then sits at the staging path and is removed); elsewhere, or where
+//!   the file system cannot exchange, `OUT` is renamed aside and the staging folder renamed in.
+//! - Dropped without [`Staging::commit`] (an error on the way), the staging folder is removed.
+//!   A run killed outright leaves it behind; the next run into the same `OUT` removes staging
+//!   folders whose process is gone.
+
+use crate::error::ReportError;
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// What to do when another run holds the folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Wait for it to finish.
+    Yes,
+    /// Refuse at once.
+    No,
+}
+
+/// A staging folder for `OUT`, with `OUT`'s lock held.
+#[derive(Debug)]
+pub struct Staging {
+    out: PathBuf,
+    dir: PathBuf,
+    lock: File,
+    done: bool,
+}
+
+fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> ReportError {
+    ReportError::Io {
+        path: path.display().to_string(),
+        reason: format!("{what}: {e}"),
+    }
+}
+
+/// `(parent, file name)` of `out`, the parent made absolute-safe (`.` for a bare name).
+fn split(out: &Path) -> Result<(PathBuf, String), ReportError> {
+    let name = out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+        .ok_or_else(|| ReportError::Io {
+            path: out.display().to_string(),
+            reason: "the output folder needs a plain last name (not `.`, `..` or `/`)".into(),
+        })?;
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or(PathBuf::from("."), Path::to_path_buf);
+    Ok((parent, name.to_string()))
+}
+
+/// Whether process `pid` is alive (Unix: `kill(pid, 0)`; elsewhere assumed alive).
+fn alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        // SAFETY: signal 0 only checks that the process exists and may be signalled.
+        let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+impl Staging {
+    /// Take `out`'s lock (waiting if `wait` says so; `on_wait` hears the holder's process id
+    /// first), remove stale staging folders of dead runs, and create a fresh staging folder.
+    /// Creates `out`'s parent folder if needed; `out` itself is only touched by the swap.
+    pub fn begin(
+        out: &Path,
+        wait: Wait,
+        on_wait: impl FnOnce(Option<u32>),
+    ) -> Result<Staging, ReportError> {
+        let (parent, name) = split(out)?;
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| io_err(&parent, "cannot create the folder", e))?;
+        let lock_path = parent.join(format!(".{name}.lock"));
+        let mut lock = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| io_err(&lock_path, "cannot create the lock file", e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = lock.read_to_string(&mut text);
+                let holder = text.trim().parse::<u32>().ok();
+                if wait == Wait::No {
+                    return Err(ReportError::Busy {
+                        path: out.display().to_string(),
+                        holder: holder.map_or("another process".into(), |p| format!("process {p}")),
+                    });
+                }
+                on_wait(holder);
+                lock.lock()
+                    .map_err(|e| io_err(&lock_path, "cannot lock", e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(io_err(&lock_path, "cannot lock", e));
+            }
+        }
+        let pid = std::process::id();
+        let _ = lock.set_len(0);
+        let _ = lock.rewind();
+        let _ = write!(lock, "{pid}");
+        let _ = lock.flush();
+        // Staging folders of runs that died (their process is gone) go now.
+        let prefix = format!(".{name}.staging-");
+        if let Ok(entries) = std::fs::read_dir(&parent) {
+            for e in entries.flatten() {
+                let file = e.file_name().to_string_lossy().into_owned();
+                if let Some(p) = file
+                    .strip_prefix(&prefix)
+                    .and_then(|p| p.parse::<u32>().ok())
+                    && (p == pid || !alive(p))
+                {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let dir = parent.join(format!("{prefix}{pid}"));
+        std::fs::create_dir(&dir)
+            .map_err(|e| io_err(&dir, "cannot create the staging folder", e))?;
+        Ok(Staging {
+            out: out.to_path_buf(),
+            dir,
+            lock,
+            done: false,
+        })
+    }
+
+    /// The folder to write into.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The folder the report will become.
+    pub fn out(&self) -> &Path {
+        &self.out
+    }
+
+    /// Swap the staging folder in as `OUT` (the old report is removed) and release the lock.
+    pub fn commit(mut self) -> Result<PathBuf, ReportError> {
+        if self.out.is_dir() {
+            if !exchange(&self.dir, &self.out) {
+                // Rename aside, then in: a reader in between sees no folder, never a mix.
+                let aside = self.dir.with_extension("old");
+                std::fs::rename(&self.out, &aside)
+                    .map_err(|e| io_err(&self.out, "cannot move the old report aside", e))?;
+                if let Err(e) = std::fs::rename(&self.dir, &self.out) {
+                    let _ = std::fs::rename(&aside, &self.out);
+                    return Err(io_err(&self.out, "cannot move the new report in", e));
+                }
+                let _ = std::fs::remove_dir_all(&aside);
+            } else {
+                // The old report now sits at the staging path.
+                let _ = std::fs::remove_dir_all(&self.dir);
+            }
+        } else {
+            if self.out.exists() {
+                return Err(ReportError::Io {
+                    path: self.out.display().to_string(),
+                    reason: "exists and is not a folder".into(),
+                });
+            }
+            std::fs::rename(&self.dir, &self.out)
+                .map_err(|e| io_err(&self.out, "cannot move the new report in", e))?;
+        }
+        self.done = true;
+        let _ = self.lock.unlock();
+        Ok(self.out.clone())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Exchange two paths atomically (Linux `renameat2`); `false` where that is not available.
+fn exchange(a: &Path, b: &Path) -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let (Ok(ca), Ok(cb)) = (
+            CString::new(a.as_os_str().as_bytes()),
+            CString::new(b.as_os_str().as_bytes()),
+        ) else {
+            return false;
+        };
+        // SAFETY: two valid NUL-terminated paths, relative to the working directory.
+        let r = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                ca.as_ptr(),
+                libc::AT_FDCWD,
+                cb.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        r == 0
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        let _ = (a, b);
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_commit_replaces_the_folder_whole_and_a_drop_keeps_the_old() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("r");
+        let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
+        std::fs::write(s.dir().join("a.txt"), "1").unwrap();
+        std::fs::write(s.dir().join("old_only.txt"), "x").unwrap();
+        s.commit().unwrap();
+        assert_eq!(files(&out), ["a.txt", "old_only.txt"]);
+        // A second run replaces the folder: no file of the first remains.
+        let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
+        std::fs::write(s.dir().join("a.txt"), "2").unwrap();
+        s.commit().unwrap();
+        assert_eq!(files(&out), ["a.txt"]);
+        assert_eq!(std::fs::read_to_string(out.join("a.txt")).unwrap(), "2");
+        // A run that fails (dropped) leaves the old report and no staging folder.
+        let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
+        std::fs::write(s.dir().join("a.txt"), "3").unwrap();
+        drop(s);
+        assert_eq!(std::fs::read_to_string(out.join("a.txt")).unwrap(), "2");
+        assert_eq!(files(root.path()), [".r.lock", "r"]);
+    }
+
+    #[test]
+    fn a_held_folder_is_refused_without_waiting_and_stale_staging_is_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("r");
+        let first = Staging::begin(&out, Wait::No, |_| {}).unwrap();
+        // flock locks belong to the open file description, so a second open in this process
+        // contends like another process would.
+        let e = Staging::begin(&out, Wait::No, |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&std::process::id().to_string()), "{e}");
+        drop(first);
+        // A staging folder of a dead process (pid far above any live one) is removed.
+        let stale = root.path().join(".r.staging-99999999");
+        std::fs::create_dir(&stale).unwrap();
+        let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
+        assert!(!stale.exists());
+        drop(s);
+    }
+}

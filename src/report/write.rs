@@ -1,0 +1,82 @@
+//! What every typed result shares as a report: its tables, its figures and its summary, written
+//! into a folder that is replaced as a whole ([`super::staging`]).
+
+use super::staging::{Staging, Wait};
+use super::table::Table;
+use crate::error::ReportError;
+use crate::model::Model;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// A typed result that is written as a report folder: `<table>.parquet` files, figures
+/// (PNG/SVG) and `summary.md`.
+pub trait Report {
+    /// Every table, in memory: what the Parquet files hold.
+    fn tables(&self) -> Vec<Table>;
+
+    /// Draw every figure into `dir`; returns the files written.
+    fn figures(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError>;
+
+    /// The text of `summary.md`.
+    fn summary(&self) -> String;
+
+    /// Key-value metadata attached to every table: the model, its parameters, the settings.
+    fn metadata(&self) -> Vec<(String, String)> {
+        vec![]
+    }
+
+    /// Write every table, figure and the summary into `dir` as it is (a study writes all its
+    /// steps into one staging folder this way). Returns the files written.
+    fn write_into(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        std::fs::create_dir_all(dir).map_err(|e| ReportError::Io {
+            path: dir.display().to_string(),
+            reason: format!("cannot create the folder: {e}"),
+        })?;
+        let meta = self.metadata();
+        let mut files = vec![];
+        for t in self.tables() {
+            files.push(t.with_metadata(&meta).write_parquet(dir)?);
+        }
+        files.extend(self.figures(dir)?);
+        let path = dir.join("summary.md");
+        super::atomic::write_text(&path, &self.summary())?;
+        files.push(path);
+        Ok(files)
+    }
+
+    /// Write the report to `out`: into a staging folder beside it, swapped in whole under
+    /// `out`'s lock (waiting for another run that holds it). Returns the files as they are
+    /// named under `out`.
+    fn write(&self, out: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        let stage = Staging::begin(out, Wait::Yes, |_| {})?;
+        let files = self.write_into(stage.dir())?;
+        let staged = stage.dir().to_path_buf();
+        let out = stage.commit()?;
+        Ok(files
+            .into_iter()
+            .map(|f| f.strip_prefix(&staged).map_or(f.clone(), |r| out.join(r)))
+            .collect())
+    }
+}
+
+/// Metadata every table of a result about `model` carries: the model with its overrides, every
+/// parameter with its value and unit, the settings (as TOML) and the toolkit's version.
+pub fn model_metadata(model: &Model, settings: &impl Serialize) -> Vec<(String, String)> {
+    let params: Vec<String> = model
+        .params()
+        .iter()
+        .map(|p| format!("{} = {} {}", p.name, p.value, p.unit))
+        .collect();
+    vec![
+        ("excitable.model".into(), model.label()),
+        ("excitable.parameters".into(), params.join("; ")),
+        (
+            "excitable.settings".into(),
+            toml::to_string(settings).unwrap_or_default(),
+        ),
+        (
+            "excitable.version".into(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+    ]
+}

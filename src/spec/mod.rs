@@ -1,0 +1,76 @@
+//! One spec per command: every setting of `excitable X` as a plain struct (`XSpec`), with the
+//! command line's defaults, validated by the library, and run by `XSpec::run`, which returns a
+//! typed result that [`crate::report`] writes.
+//!
+//! The command line, study files and the Python package build the same structs: the flags are
+//! derived from them (`clap::Args`, so a flag's help is the field's doc comment), a study step
+//! or a Python call deserialises into them (`serde`, kebab-case keys equal to the flags), and
+//! `Default` is the command line with no flags. So the three faces cannot drift apart.
+//!
+//! ```
+//! use excitable::{Model, RestSpec};
+//! let hh = Model::builtin("hh")?;
+//! let rest = RestSpec { current: vec![0.0, 10.0], ..Default::default() }.run(&hh)?;
+//! assert!(rest.equilibria[0].stability.is_stable());      // at 0 uA/cm^2 HH rests
+//! assert!(!rest.equilibria[1].stability.is_stable());     // at 10 it fires
+//! # Ok::<(), excitable::Error>(())
+//! ```
+
+pub mod model_source;
+pub mod rest;
+pub mod values;
+
+pub use model_source::ModelSource;
+pub use rest::{RestResult, RestSpec};
+
+use crate::error::SpecError;
+
+/// The spec with every field at its command-line default: clap parses an empty command line.
+/// (Every spec flag has a default; a test checks that this parse succeeds for every spec.)
+pub fn defaults<T: clap::Args + clap::FromArgMatches>() -> T {
+    let cmd = T::augment_args(clap::Command::new("defaults").no_binary_name(true));
+    let matches = cmd
+        .try_get_matches_from(std::iter::empty::<String>())
+        .expect("every spec flag has a default");
+    T::from_arg_matches(&matches).expect("defaults fit their own types")
+}
+
+/// Refuse `value` unless it is finite.
+pub fn finite(field: &str, value: f64) -> Result<(), SpecError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(SpecError::new(field, value, "a finite number"))
+    }
+}
+
+/// Refuse `value` unless it is finite and > 0.
+pub fn positive(field: &str, value: f64) -> Result<(), SpecError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(SpecError::new(field, value, "a finite number > 0"))
+    }
+}
+
+/// Refuse a range unless both ends are finite and `from < to`.
+pub fn range(fields: &str, from: f64, to: f64) -> Result<(), SpecError> {
+    if from.is_finite() && to.is_finite() && from < to {
+        Ok(())
+    } else {
+        Err(SpecError::new(
+            fields,
+            format!("{from}..{to}"),
+            "finite, with from < to",
+        ))
+    }
+}
+
+/// Refuse a count outside `lo..=hi`.
+pub fn count(field: &str, value: usize, lo: usize, hi: usize) -> Result<(), SpecError> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(SpecError::new(field, value, format!("{lo}..={hi}")))
+    }
+}

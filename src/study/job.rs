@@ -1,0 +1,56 @@
+//! A job is one command's whole work: which model or files it reads, its spec, and the report
+//! it writes. The command line runs one job into a folder swapped in whole; a study runs many
+//! into one staging folder; both build the same job structs (from flags or from a study
+//! step's table), so a study step and the command it names cannot differ.
+
+use crate::error::Error;
+use crate::progress::Observer;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+/// One command's work.
+pub trait Job:
+    clap::Args + clap::FromArgMatches + Serialize + DeserializeOwned + Clone + std::fmt::Debug
+{
+    /// The subcommand, which is also a study step's `command`.
+    const COMMAND: &'static str;
+
+    /// Check every setting and input before any work: the model loads, the spec validates,
+    /// input files exist. Nothing is computed or written.
+    fn check(&self) -> Result<(), Error>;
+
+    /// Run, and write the report into `dir` as it is; returns the files written.
+    fn run_into(&self, dir: &Path, observer: &dyn Observer) -> Result<Vec<PathBuf>, Error>;
+
+    /// Files this job reads that another step may write (a study checks its steps' order).
+    fn inputs(&self) -> Vec<PathBuf> {
+        vec![]
+    }
+}
+
+/// The study-file keys (= long flags) of a job.
+pub fn keys<J: clap::Args>() -> Vec<String> {
+    J::augment_args(clap::Command::new("keys"))
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(str::to_string))
+        .collect()
+}
+
+/// A job from a study step's table: every key must be one of its flags.
+pub fn from_table<J: Job>(table: &toml::Table) -> Result<J, String> {
+    let keys = keys::<J>();
+    if let Some(k) = table.keys().find(|k| !keys.contains(k)) {
+        return Err(format!(
+            "'{k}' is not a setting of `{}` (settings: {})",
+            J::COMMAND,
+            keys.join(", ")
+        ));
+    }
+    J::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+        e.to_string()
+            .trim()
+            .replace('\n', " ")
+            .replace("TOML parse error at line 1, column 1 | 1 | ", "")
+    })
+}
