@@ -33,7 +33,12 @@ fn settings(ntst: usize, with_cycles: bool) -> DiagramSettings {
 fn hh_equilibria_and_hopf_points(bencher: Bencher) {
     let fam = Family::new(&builtin::hh(), CURRENT, 0.0).unwrap();
     let s = settings(60, false);
-    bencher.bench(|| diagram(&fam, &s, |_| {}).unwrap().hopfs.len());
+    bencher.bench(|| {
+        diagram(&fam, &s, &excitable::progress::Silent)
+            .unwrap()
+            .hopfs
+            .len()
+    });
 }
 
 /// The default mesh (60 intervals): fold currents within 1e-8 of AUTO's.
@@ -41,7 +46,12 @@ fn hh_equilibria_and_hopf_points(bencher: Bencher) {
 fn hh_full_diagram(bencher: Bencher, ntst: usize) {
     let fam = Family::new(&builtin::hh(), CURRENT, 0.0).unwrap();
     let s = settings(ntst, true);
-    bencher.bench(|| diagram(&fam, &s, |_| {}).unwrap().cycles.len());
+    bencher.bench(|| {
+        diagram(&fam, &s, &excitable::progress::Silent)
+            .unwrap()
+            .cycles
+            .len()
+    });
 }
 
 /// The diagrams of the XPPAUT `.ode` files in studies/models (parsed once, evaluated through
@@ -58,5 +68,10 @@ fn ode_file_full_diagram(bencher: Bencher, (name, to): (&str, f64)) {
         range: (0.0, to),
         ..settings(60, true)
     };
-    bencher.bench(|| diagram(&fam, &s, |_| {}).unwrap().cycles.len());
+    bencher.bench(|| {
+        diagram(&fam, &s, &excitable::progress::Silent)
+            .unwrap()
+            .cycles
+            .len()
+    });
 }

@@ -39,7 +39,7 @@ fn compute_with(model: &str, range: (f64, f64), cycles: CycleSettings) -> (Famil
         cycles,
         with_cycles: true,
     };
-    let d = diagram(&fam, &settings, |_| {}).unwrap();
+    let d = diagram(&fam, &settings, &excitable::progress::Silent).unwrap();
     (fam, d)
 }
 
@@ -289,7 +289,7 @@ fn lyapunov_coefficients_match_finite_differences_and_known_criticality() {
             cycles: CycleSettings::default(),
             with_cycles: false,
         };
-        let d = diagram(&fam, &settings, |_| {}).unwrap();
+        let d = diagram(&fam, &settings, &excitable::progress::Silent).unwrap();
         assert_eq!(d.hopfs.len(), signs.len());
         for (h, sign) in d.hopfs.iter().zip(signs) {
             let fd = l1_finite_differences(&fam, h);
@@ -454,7 +454,7 @@ fn hh_hopf_curve_in_current_and_gk_agrees_with_auto_and_has_a_bautin_point() {
             cycles: CycleSettings::default(),
             with_cycles: false,
         };
-        let d = diagram(&fam1, &s, |_| {}).unwrap();
+        let d = diagram(&fam1, &s, &excitable::progress::Silent).unwrap();
         assert_eq!(d.hopfs.len(), 2, "g_k = {gk}");
         d.hopfs[0].lyapunov
     };
@@ -487,7 +487,7 @@ fn hh_ca_fold_curve_passes_through_the_folds_of_one_parameter_diagrams() {
             cycles: CycleSettings::default(),
             with_cycles: false,
         };
-        let d = diagram(&fam.slice(gca), &s, |_| {}).unwrap();
+        let d = diagram(&fam.slice(gca), &s, &excitable::progress::Silent).unwrap();
         let folds: Vec<f64> = d
             .equilibria
             .iter()

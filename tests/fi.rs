@@ -18,7 +18,7 @@ fn hh_onsets_match_the_hopf_point_and_the_fold_of_cycles() {
         cycles: CycleSettings::default(),
         with_cycles: true,
     };
-    let d = diagram(&fam, &ds, |_| {}).unwrap();
+    let d = diagram(&fam, &ds, &excitable::progress::Silent).unwrap();
     let hopf = d.hopfs[0].lambda;
     let fold = d.cycles[0]
         .1

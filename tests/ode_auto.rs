@@ -69,7 +69,7 @@ fn diagram_of(file: &str, set: &[(&str, f64)], range: (f64, f64), auto: &[AutoRo
         },
         with_cycles: auto.iter().any(|r| r.period.is_finite()),
     };
-    diagram(&fam, &settings, |_| {}).unwrap()
+    diagram(&fam, &settings, &excitable::progress::Silent).unwrap()
 }
 
 fn close(a: f64, b: f64, tol: f64) -> bool {

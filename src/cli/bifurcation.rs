@@ -101,14 +101,8 @@ pub fn run(a: BifurcationArgs) -> Result<()> {
         ProgressStyle::with_template("{spinner} {pos} cycles  {msg}").expect("static template"),
     );
     let started = Instant::now();
-    let d = diagram(&fam, &settings, |p| {
-        bar.inc(1);
-        bar.set_message(format!(
-            "{} = {:.4}, period {:.3} ms",
-            a.param, p.lambda, p.period
-        ));
-    })
-    .with_context(|| format!("bifurcation diagram of {} over {}", model.name(), a.param))?;
+    let d = diagram(&fam, &settings, &super::progress::Bar::new())
+        .with_context(|| format!("bifurcation diagram of {} over {}", model.name(), a.param))?;
     let elapsed = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let rows = special_rows(&d);

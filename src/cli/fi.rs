@@ -119,7 +119,9 @@ pub fn run(a: FiArgs) -> Result<()> {
             cycles: CycleSettings::default(),
             with_cycles: true,
         };
-        match Family::of_field(field, CURRENT, 0.0).and_then(|fam| diagram(&fam, &s, |_| {})) {
+        match Family::of_field(field, CURRENT, 0.0)
+            .and_then(|fam| diagram(&fam, &s, &excitable::progress::Silent))
+        {
             Ok(d) => {
                 let stable = || {
                     d.cycles

@@ -511,14 +511,15 @@ pub fn two_parameter(
     fam: &Family2,
     bx: &Box2,
     max_points: usize,
-) -> Result<Vec<Curve>, AnalysisError> {
+) -> Result<Vec<Curve>, crate::error::Error> {
     let (_, l2) = fam.base_values();
     if !(bx.l2.0..=bx.l2.1).contains(&l2) {
         return Err(AnalysisError::BadSetting {
             what: format!("range of {}", fam.names.1),
             value: l2,
             allowed: format!("a range containing the model's value {l2}"),
-        });
+        }
+        .into());
     }
     let slice = fam.slice(l2);
     let settings = super::diagram::DiagramSettings {
@@ -527,7 +528,7 @@ pub fn two_parameter(
         cycles: super::cycles::CycleSettings::default(),
         with_cycles: false,
     };
-    let d = super::diagram::diagram(&slice, &settings, |_| {})?;
+    let d = super::diagram::diagram(&slice, &settings, &crate::progress::Silent)?;
     let on_curve = |curves: &[Curve], a: f64| {
         curves.iter().any(|c| {
             c.points.iter().any(|p| {

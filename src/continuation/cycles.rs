@@ -364,13 +364,14 @@ fn test_value(kind: CycleEvent, target: f64, s: &State) -> f64 {
 }
 
 /// Continue the cycles born at `hopf` while the parameter stays in `[lo, hi]`.
-/// `progress` is called with each new point.
+/// `progress` is called with each new point; the branch stops ([`Stop::Cancelled`]) when it
+/// returns `false`.
 pub fn from_hopf(
     fam: &Family,
     hopf: &Hopf,
     (lo, hi): (f64, f64),
     set: &CycleSettings,
-    mut progress: impl FnMut(&CyclePoint),
+    mut progress: impl FnMut(&CyclePoint) -> bool,
 ) -> CycleBranch {
     let n = fam.dim();
     let scheme = Scheme::new(set.ncol);
@@ -486,8 +487,11 @@ pub fn from_hopf(
             }
         }
         max_amp = max_amp.max(amp);
-        progress(&next.point);
+        let go_on = progress(&next.point);
         points.push(next.point.clone());
+        if !go_on {
+            break Stop::Cancelled(next.point.lambda);
+        }
         if its <= 3 {
             ds = (ds * 1.5).min(set.ds_max);
         } else if its > 6 {
@@ -536,7 +540,7 @@ mod tests {
             &b.hopfs[0],
             (0.0, 200.0),
             &CycleSettings::default(),
-            |_| {},
+            |_| true,
         );
         let lpc = cb
             .specials

@@ -7,8 +7,9 @@ use super::equilibria::{self, EqBranch};
 use super::hopf::Hopf;
 use super::system::{Family, Knob};
 use super::{Settings, Stop};
-use crate::error::AnalysisError;
+use crate::error::{AnalysisError, Error};
 use crate::model::VectorField;
+use crate::progress::{Cancelled, Observer, Tracker};
 
 /// What to compute.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,19 +82,31 @@ fn covered(branches: &[EqBranch], y: &[f64], lambda: f64) -> bool {
     })
 }
 
-/// Compute the diagram of `fam` over `settings.range`; `progress` sees each cycle point.
+/// Compute the diagram of `fam` over `settings.range`; `observer` sees each cycle point (and
+/// can stop the run).
 pub fn diagram(
     fam: &Family,
     settings: &DiagramSettings,
-    mut progress: impl FnMut(&CyclePoint),
-) -> Result<Diagram, AnalysisError> {
+    observer: &dyn Observer,
+) -> Result<Diagram, Error> {
+    let tracker = Tracker::new(observer, "cycle points", None);
+    let knob = fam.knob_name();
+    let mut progress = |p: &CyclePoint| {
+        tracker
+            .advance(
+                1,
+                &format!("{knob} = {:.4}, period {:.3}", p.lambda, p.period),
+            )
+            .is_ok()
+    };
     let (from, to) = settings.range;
     if !(from.is_finite() && to.is_finite() && from < to) {
         return Err(AnalysisError::BadSetting {
             what: "parameter range".into(),
             value: to - from,
-            allowed: "finite --from < --to".into(),
-        });
+            allowed: "finite, with from < to".into(),
+        }
+        .into());
     }
     let starts = equilibria_at(fam, from)?;
     let mut branches: Vec<EqBranch> = vec![];
@@ -145,6 +158,9 @@ pub fn diagram(
                 }
             }
             notes.extend(branch.notes.iter().cloned());
+            if matches!(branch.stop, Stop::Cancelled(_)) {
+                return Err(Cancelled.into());
+            }
             cycles_out.push((k, branch));
         }
     }

@@ -48,6 +48,8 @@ pub enum Stop {
     ReachedHopf(f64),
     /// A cycle branch's period grew without bound (approach to a homoclinic orbit).
     PeriodUnbounded(f64),
+    /// The caller's observer stopped the run.
+    Cancelled(f64),
 }
 
 impl std::fmt::Display for Stop {
@@ -68,6 +70,7 @@ impl std::fmt::Display for Stop {
                 crate::model::V_LIMIT
             ),
             Stop::ReachedHopf(l) => write!(f, "ended on the Hopf point at {l:.6}"),
+            Stop::Cancelled(l) => write!(f, "stopped by the caller at {l:.6}"),
             Stop::PeriodUnbounded(l) => write!(
                 f,
                 "the period grew without bound near {l:.6} (a homoclinic orbit)"
