@@ -120,6 +120,7 @@ pub fn run(a: FiArgs) -> Result<()> {
             with_cycles: true,
         };
         match Family::of_field(field, CURRENT, 0.0)
+            .map_err(excitable::Error::from)
             .and_then(|fam| diagram(&fam, &s, &excitable::progress::Silent))
         {
             Ok(d) => {
