@@ -143,6 +143,81 @@ pub enum Error {
     Spec(#[from] SpecError),
     #[error(transparent)]
     Cancelled(#[from] crate::progress::Cancelled),
+    #[error(transparent)]
+    Shard(#[from] ShardError),
+}
+
+/// Problems with the shards of a sharded sweep (`OUT/sweep.toml` and `OUT/shard=K/`).
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ShardError {
+    /// The folder holds shards of another sweep.
+    #[error(
+        "{manifest} defines a different sweep (or one run by another version of excitable); use another output folder for this one"
+    )]
+    DifferentSweep {
+        /// The manifest, `OUT/sweep.toml`.
+        manifest: String,
+    },
+    /// The manifest's sweep is not what its model and this version of the toolkit make now.
+    #[error(
+        "{manifest} was written for another model definition or version of excitable (fingerprint {recorded}, now {now}); run its shards again"
+    )]
+    Stale {
+        /// The manifest, `OUT/sweep.toml`.
+        manifest: String,
+        /// The fingerprint it records.
+        recorded: String,
+        /// The fingerprint of its sweep now.
+        now: String,
+    },
+    /// The manifest cannot be read.
+    #[error("{manifest}: {reason} (is this the folder of a sharded sweep?)")]
+    Manifest {
+        /// The manifest, `OUT/sweep.toml`.
+        manifest: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
+    /// Shards not run yet.
+    #[error("{dir}: shards {missing} of {count} are missing; run them first")]
+    Missing {
+        /// The sweep's folder.
+        dir: String,
+        /// The missing shards (1-based, comma-separated).
+        missing: String,
+        /// How many shards the sweep has.
+        count: usize,
+    },
+    /// A shard whose fingerprint is not the sweep's.
+    #[error(
+        "{path} is not a shard of this sweep: its fingerprint is {found}, the sweep of {manifest} has {expected}; remove it and run that shard again"
+    )]
+    Foreign {
+        /// The shard's table.
+        path: String,
+        /// Its fingerprint (`none` without one).
+        found: String,
+        /// The manifest.
+        manifest: String,
+        /// The sweep's fingerprint.
+        expected: String,
+    },
+    /// The shards' rows are not every grid point once.
+    #[error("the shards hold {rows} rows, the grid has {points} points")]
+    Rows {
+        /// Rows in the shards.
+        rows: usize,
+        /// Points in the grid.
+        points: usize,
+    },
+    /// A grid point in two shards, or outside the grid.
+    #[error("grid point {point} is {problem}")]
+    Point {
+        /// The point's number.
+        point: u32,
+        /// `in the shards twice`, or `outside the grid of N points`.
+        problem: String,
+    },
 }
 
 /// Result with the library's [`Error`].

@@ -1,16 +1,19 @@
 //! f-I curves on the batch kernel against the bifurcation diagram: the up branch starts firing
 //! at the lower Hopf point and the down branch stops at the fold of cycles (to 0.05 uA/cm^2).
 
-use excitable::analysis::fi::{Direction, fi_curve};
+use excitable::analysis::fi::Direction;
 use excitable::continuation::cycles::CycleSettings;
 use excitable::continuation::diagram::{DiagramSettings, diagram};
 use excitable::continuation::{CURRENT, Family, Settings};
 use excitable::model::builtin;
 use excitable::simulate::batch::BatchSettings;
+use excitable::spec::FiSpec;
+use excitable::spec::fi::FiDirection;
 
 #[test]
 fn hh_onsets_match_the_hopf_point_and_the_fold_of_cycles() {
     let m = builtin::hh();
+    // The reference points: the lower Hopf point and the fold of cycles of the diagram.
     let fam = Family::new(&m, CURRENT, 0.0).unwrap();
     let ds = DiagramSettings {
         range: (0.0, 20.0),
@@ -26,32 +29,21 @@ fn hh_onsets_match_the_hopf_point_and_the_fold_of_cycles() {
         .iter()
         .map(|s| s.point.lambda)
         .fold(f64::INFINITY, f64::min);
-    let states: Vec<(f64, Vec<f64>)> = d
-        .cycles
-        .iter()
-        .flat_map(|(_, c)| {
-            c.points
-                .iter()
-                .filter(|p| p.stable() && p.v_max - p.v_min > 10.0)
-                .map(|p| (p.lambda, p.peak_state.clone()))
-        })
-        .collect();
-    let currents: Vec<f64> = (0..=40).map(|k| k as f64 * 0.5).collect();
-    let s = BatchSettings {
-        t_max: 1200.0,
-        dt: 0.01,
-        transient: 200.0,
-        threshold_mv: 0.0,
+    // `excitable fi --to 20 --direction up --direction down --tol 1e-3`: 0.5 uA/cm^2 steps,
+    // 1200 ms runs, 200 ms transient, dt 0.01 ms; the down starts on the diagram's cycles.
+    let spec = FiSpec {
+        from: 0.0,
+        to: 20.0,
+        step: 0.5,
+        direction: vec![FiDirection::Up, FiDirection::Down],
+        tol: 1e-3,
+        ..Default::default()
     };
-    let fi = fi_curve(
-        &m,
-        &currents,
-        &[Direction::Up, Direction::Down],
-        &s,
-        1e-3,
-        || states,
-    )
-    .unwrap();
+    assert_eq!((spec.t_max, spec.transient, spec.dt), (1200.0, 200.0, 0.01));
+    let fi = spec
+        .run(&excitable::model::Model::Conductance(m))
+        .unwrap()
+        .curve;
     let up = fi
         .onsets
         .iter()

@@ -118,3 +118,71 @@ fn bad_sweeps_name_the_problem() {
         assert!(!out.join("grid.parquet").exists());
     }
 }
+
+/// A shard of another sweep (here: another g_L, the same grid) copied into a sharded folder is
+/// refused by `merge`, which names it and writes nothing; with the right shard back, the merge
+/// succeeds and leaves no staging folder behind.
+#[test]
+fn merge_refuses_a_foreign_shard_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let small = [
+        "--param",
+        "g_k=30,36",
+        "--current",
+        "0,10",
+        "--t-max",
+        "100",
+        "--transient",
+        "20",
+    ];
+    for (out, extra) in [(&a, vec![]), (&b, vec!["--set", "g_l=0.31"])] {
+        for k in ["1/2", "2/2"] {
+            let mut args = vec!["sweep", "--out", out.to_str().unwrap(), "--shard", k];
+            args.extend(small);
+            args.extend(&extra);
+            let (ok, _, stderr) = excitable(&args);
+            assert!(ok, "{stderr}");
+        }
+    }
+    let ours = a.join("shard=2").join("grid.parquet");
+    let saved = std::fs::read(&ours).unwrap();
+    std::fs::copy(b.join("shard=2").join("grid.parquet"), &ours).unwrap();
+    let (ok, _, stderr) = excitable(&["merge", a.to_str().unwrap()]);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains(&ours.display().to_string())
+            && stderr.contains("not a shard of this sweep"),
+        "{stderr}"
+    );
+    for f in ["grid.parquet", "grid.png", "summary.md"] {
+        assert!(!a.join(f).exists(), "{f} written by a failed merge");
+    }
+    std::fs::write(&ours, saved).unwrap();
+    let (ok, stdout, stderr) = excitable(&["merge", a.to_str().unwrap()]);
+    assert!(ok && stdout.contains("Merged from 2 shards"), "{stderr}");
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".lock"))
+        .collect();
+    left.sort();
+    assert_eq!(left, ["a", "b"]);
+    let mut inside: Vec<String> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".lock"))
+        .collect();
+    inside.sort();
+    assert_eq!(
+        inside,
+        [
+            "grid.parquet",
+            "grid.png",
+            "shard=1",
+            "shard=2",
+            "summary.md",
+            "sweep.toml"
+        ]
+    );
+}

@@ -21,17 +21,22 @@
 use super::accuracy::{Accuracy, Probe, half_step};
 use crate::error::{Error, SimError};
 use crate::model::ConductanceModel;
-use crate::simulate::batch::{BatchSettings, LANES, NeuronSummary, run_batch};
+use crate::progress::{Cancelled, Observer, Silent, Tracker};
+use crate::simulate::batch::{BatchSettings, LANES, NeuronSummary, run_batch_params_until};
 
 /// Which start a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
+    /// The resting state at 0, then the current switched on.
     Rest,
+    /// The stable equilibrium at the current while one exists (a slow upward ramp).
     Up,
+    /// A state on the stable firing cycle (a slow downward ramp).
     Down,
 }
 
 impl Direction {
+    /// `rest`, `up` or `down`: its name in tables.
     pub fn name(self) -> &'static str {
         match self {
             Direction::Rest => "rest",
@@ -40,6 +45,7 @@ impl Direction {
         }
     }
 
+    /// The starts `rest`, `up`, `down` or `all` stands for; `None` for another word.
     pub fn parse(s: &str) -> Option<Vec<Direction>> {
         match s {
             "rest" => Some(vec![Direction::Rest]),
@@ -54,26 +60,35 @@ impl Direction {
 /// One point of an f-I curve.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FiPoint {
+    /// The injected current (uA/cm^2).
     pub current: f64,
+    /// The start.
     pub direction: Direction,
+    /// Spikes, intervals and voltage range of the run.
     pub summary: NeuronSummary,
 }
 
 /// Where repetitive firing starts and stops on one branch (uA/cm^2), NaN if it does not.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Onsets {
+    /// The start.
     pub direction: Direction,
+    /// Where repetitive firing starts (uA/cm^2), to the bisection tolerance; NaN if nowhere.
     pub onset: f64,
+    /// Where it stops again (uA/cm^2); NaN if it does not in the range.
     pub offset: f64,
+    /// The highest counted rate on the branch's grid points (Hz).
     pub max_rate_hz: f64,
 }
 
 /// A complete f-I analysis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FiCurve {
+    /// Every grid run, by start then current.
     pub points: Vec<FiPoint>,
     /// Smallest step from rest that gives at least one spike (uA/cm^2), NaN if none.
     pub rheobase: f64,
+    /// Onset and offset of each start, in the order asked for.
     pub onsets: Vec<Onsets>,
     /// Counting window (ms).
     pub window_ms: f64,
@@ -81,6 +96,7 @@ pub struct FiCurve {
     pub accuracy: Option<Accuracy>,
     /// What ran the neurons, for reports.
     pub engine: &'static str,
+    /// What the analysis could not do as asked, in words.
     pub notes: Vec<String>,
 }
 
@@ -103,7 +119,30 @@ pub fn fi_curve(
     tol: f64,
     cycle_states: impl FnOnce() -> Vec<(f64, Vec<f64>)> + Send,
 ) -> Result<FiCurve, Error> {
+    fi_curve_with(
+        model,
+        currents,
+        directions,
+        settings,
+        tol,
+        cycle_states,
+        &Silent,
+    )
+}
+
+/// [`fi_curve`] reporting the neurons run to `observer` (task `f-I runs`, as each lane block
+/// finishes) and stopping with [`Cancelled`] when it says so.
+pub fn fi_curve_with(
+    model: &ConductanceModel,
+    currents: &[f64],
+    directions: &[Direction],
+    settings: &BatchSettings,
+    tol: f64,
+    cycle_states: impl FnOnce() -> Vec<(f64, Vec<f64>)> + Send,
+    observer: &dyn Observer,
+) -> Result<FiCurve, Error> {
     check_grid(currents)?;
+    let tracker = Tracker::new(observer, "f-I runs", None);
     let rest0 = crate::model::Model::Conductance(model.clone())
         .rest(0.0)?
         .state;
@@ -117,6 +156,7 @@ pub fn fi_curve(
                 currents,
                 &vec![rest0.clone(); currents.len()],
                 settings,
+                &tracker,
             )
         },
         cycle_states,
@@ -150,7 +190,7 @@ pub fn fi_curve(
             Direction::Up => stable.at(i).unwrap_or_else(|| on_cycle(i)),
         })
     };
-    let run = |c: &[f64], y: &[Vec<f64>]| run_unique(model, c, y, settings);
+    let run = |c: &[f64], y: &[Vec<f64>]| run_unique(model, c, y, settings, &tracker);
     let window_ms = settings.t_max - settings.transient;
     let (points, onsets, rheobase) = analyse(
         currents, directions, window_ms, tol, &run, &start_for, rest_runs, &mut notes,
@@ -186,10 +226,33 @@ pub fn fi_curve_general(
     tol: f64,
     cycle_states: impl FnOnce() -> Vec<(f64, Vec<f64>)> + Send,
 ) -> Result<FiCurve, Error> {
+    fi_curve_general_with(
+        model,
+        currents,
+        directions,
+        settings,
+        tol,
+        cycle_states,
+        &Silent,
+    )
+}
+
+/// [`fi_curve_general`] reporting each run to `observer` (task `f-I runs`) and stopping with
+/// [`Cancelled`] when it says so.
+pub fn fi_curve_general_with(
+    model: &crate::model::Model,
+    currents: &[f64],
+    directions: &[Direction],
+    settings: &BatchSettings,
+    tol: f64,
+    cycle_states: impl FnOnce() -> Vec<(f64, Vec<f64>)> + Send,
+    observer: &dyn Observer,
+) -> Result<FiCurve, Error> {
     use crate::simulate::{self, Method, Record, Settings};
     use crate::stimulus::Stimulus;
     use rayon::prelude::*;
     check_grid(currents)?;
+    let tracker = Tracker::new(observer, "f-I runs", None);
     let rest0 = model.sweep_start()?;
     let s = Settings {
         t_max: settings.t_max,
@@ -202,7 +265,9 @@ pub fn fi_curve_general(
         c.par_iter()
             .zip(y)
             .map(|(&i, y0)| {
+                tracker.check()?;
                 let r = simulate::run(model, &Stimulus::constant(i), y0, &s)?;
+                tracker.advance(1, "")?;
                 let v = r.final_state.first().copied().unwrap_or(f64::NAN);
                 Ok(NeuronSummary::from_spikes(
                     &r.spikes_ms,
@@ -471,12 +536,11 @@ fn analyse(
     Ok((points, onsets, found(Target::Rheobase)))
 }
 
-/// Refuse an empty or non-ascending current grid.
+/// Refuse an empty grid, or one with a value that is not finite or not above the one before.
 fn check_grid(currents: &[f64]) -> Result<(), Error> {
     if currents.is_empty()
-        || currents
-            .windows(2)
-            .any(|w| w[1] <= w[0] || !w[0].is_finite())
+        || currents.iter().any(|i| !i.is_finite())
+        || currents.windows(2).any(|w| w[1] <= w[0])
     {
         return Err(SimError::BadSetting {
             what: "currents".into(),
@@ -519,6 +583,7 @@ fn run_unique(
     currents: &[f64],
     starts: &[Vec<f64>],
     settings: &BatchSettings,
+    tracker: &Tracker,
 ) -> Result<Vec<NeuronSummary>, Error> {
     if currents.is_empty() {
         return Ok(vec![]);
@@ -539,7 +604,9 @@ fn run_unique(
             })
         })
         .collect();
-    let r = run_batch(model, &uc, &us, settings)?;
+    let params = [model.params.values()];
+    let done = |n: usize| tracker.advance(n as u64, "").is_ok();
+    let r = run_batch_params_until(model, &params, &uc, &us, settings, &done)?.ok_or(Cancelled)?;
     Ok(map.into_iter().map(|k| r[k]).collect())
 }
 
@@ -654,4 +721,28 @@ fn firing_state(
         threshold_mv: model.threshold_mv(),
     };
     Ok(simulate::run(model, &Stimulus::constant(i), y0, &s)?.final_state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every value is checked, the last included, and the order too.
+    #[test]
+    fn the_grid_check_sees_every_value_and_the_order() {
+        assert!(check_grid(&[0.0, 0.5, 1.0]).is_ok());
+        assert!(check_grid(&[2.0]).is_ok());
+        for bad in [
+            vec![],
+            vec![f64::NAN],
+            vec![f64::INFINITY],
+            vec![0.0, 1.0, f64::NAN],
+            vec![0.0, 1.0, f64::INFINITY],
+            vec![f64::NEG_INFINITY, 0.0],
+            vec![0.0, 1.0, 1.0],
+            vec![0.0, 2.0, 1.0],
+        ] {
+            assert!(check_grid(&bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -15,8 +15,10 @@
 use super::accuracy::{Accuracy, Probe, half_step, sample};
 use crate::error::{Error, SimError};
 use crate::model::ConductanceModel;
-use crate::simulate::batch::{BatchSettings, NeuronSummary, run_batch_params};
+use crate::progress::{Cancelled, Observer, Silent, Tracker};
+use crate::simulate::batch::{BatchSettings, NeuronSummary, run_batch_params_until};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 /// One parameter axis of a grid.
@@ -24,12 +26,14 @@ use std::ops::Range;
 pub struct Axis {
     /// A parameter name of the model.
     pub name: String,
+    /// Its values, in its unit.
     pub values: Vec<f64>,
 }
 
 /// The grid: parameter axes (first slowest) and currents (fastest).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
+    /// The parameter axes, the first slowest.
     pub axes: Vec<Axis>,
     /// uA/cm^2.
     pub currents: Vec<f64>,
@@ -41,6 +45,7 @@ impl Grid {
         self.axes.iter().map(|a| a.values.len()).product::<usize>() * self.currents.len()
     }
 
+    /// Whether it has no point.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -95,11 +100,43 @@ impl Grid {
     }
 }
 
-/// A deterministic part `index` (0-based) of `count` of a grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A deterministic part `index` (0-based) of `count` of a grid; written `K/N` (1-based K).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Shard {
+    /// Which part, from 0.
     pub index: usize,
+    /// How many parts.
     pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Shard, String> {
+        Shard::parse(text).ok_or_else(|| format!("'{text}': expected K/N with 1 <= K <= N"))
+    }
+}
+
+impl TryFrom<String> for Shard {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Shard, String> {
+        text.parse()
+    }
+}
+
+impl From<Shard> for String {
+    fn from(s: Shard) -> String {
+        s.to_string()
+    }
+}
+
+impl std::fmt::Display for Shard {
+    /// `K/N`, 1-based.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index + 1, self.count)
+    }
 }
 
 impl Shard {
@@ -126,9 +163,11 @@ pub struct SweepPoint {
     pub index: usize,
     /// Axis values, in the grid's axis order.
     pub values: Vec<f64>,
+    /// The injected current (uA/cm^2).
     pub current: f64,
     /// Started from a stable resting state (else see the module docs).
     pub rest_start: bool,
+    /// Spikes, intervals and voltage range of the run.
     pub summary: NeuronSummary,
 }
 
@@ -138,6 +177,18 @@ pub fn sweep(
     grid: &Grid,
     settings: &BatchSettings,
     range: Range<usize>,
+) -> Result<Vec<SweepPoint>, Error> {
+    sweep_with(model, grid, settings, range, &Silent)
+}
+
+/// [`sweep`] reporting the points run to `observer` (task `grid points`, as each lane block
+/// finishes) and stopping with [`Cancelled`] when it says so.
+pub fn sweep_with(
+    model: &ConductanceModel,
+    grid: &Grid,
+    settings: &BatchSettings,
+    range: Range<usize>,
+    observer: &dyn Observer,
 ) -> Result<Vec<SweepPoint>, Error> {
     grid.check(model)?;
     let range = range.start.min(grid.len())..range.end.min(grid.len());
@@ -156,7 +207,10 @@ pub fn sweep(
     let params: Vec<Vec<f64>> = range.clone().map(|k| of(k).0.clone()).collect();
     let starts: Vec<Vec<f64>> = range.clone().map(|k| of(k).1.clone()).collect();
     let currents: Vec<f64> = range.clone().map(|k| grid.point(k).1).collect();
-    let runs = run_batch_params(model, &params, &currents, &starts, settings)?;
+    let tracker = Tracker::new(observer, "grid points", Some(range.len() as u64));
+    let done = |n: usize| tracker.advance(n as u64, "").is_ok();
+    let runs = run_batch_params_until(model, &params, &currents, &starts, settings, &done)?
+        .ok_or(Cancelled)?;
     Ok(range
         .zip(runs)
         .map(|(k, summary)| {

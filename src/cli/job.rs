@@ -5,8 +5,8 @@ use super::progress::Bar;
 use anyhow::Result;
 use clap::Args;
 use excitable::report::{Staging, Wait};
-use excitable::study::job::Job;
-use std::path::PathBuf;
+use excitable::study::job::{InPlace, Job};
+use std::path::{Path, PathBuf};
 
 /// Where a command's report goes.
 #[derive(Debug, Clone, Args)]
@@ -53,6 +53,14 @@ impl OutArgs {
 /// Check, run into a staging folder, swap it in, print the summary and the files.
 pub fn run<J: Job>(a: JobArgs<J>) -> Result<()> {
     a.job.check()?;
+    // A job that writes beside what is in its folder (a shard of a sweep) does it itself.
+    let wait = if a.out.no_wait { Wait::No } else { Wait::Yes };
+    if let Some(done) = a
+        .job
+        .run_in_place(&a.out.folder(J::COMMAND), wait, &Bar::new())
+    {
+        return show(done?);
+    }
     let stage = a.out.stage(J::COMMAND)?;
     let staged = stage.dir().to_path_buf();
     let files = a.job.run_into(&staged, &Bar::new())?;
@@ -61,6 +69,27 @@ pub fn run<J: Job>(a: JobArgs<J>) -> Result<()> {
     super::print(&summary)?;
     for f in files {
         let f = f.strip_prefix(&staged).map_or(f.clone(), |r| out.join(r));
+        super::print(&format!("  wrote {}\n", f.display()))?;
+    }
+    Ok(())
+}
+
+/// Run a job with `out` as its output folder: in place if it writes that way (`merge` writes
+/// beside the shards it joins), else into a fresh folder that replaces `out` whole.
+pub fn run_in<J: Job>(job: J, out: &Path) -> Result<()> {
+    run(JobArgs {
+        job,
+        out: OutArgs {
+            out: Some(out.to_path_buf()),
+            no_wait: false,
+        },
+    })
+}
+
+/// Print what a job that wrote in place said, and its files.
+fn show(done: InPlace) -> Result<()> {
+    super::print(&done.message)?;
+    for f in done.files {
         super::print(&format!("  wrote {}\n", f.display()))?;
     }
     Ok(())

@@ -3,7 +3,6 @@
 pub mod bifurcation;
 pub mod bifurcation2;
 pub mod common;
-pub mod fi;
 pub mod gating;
 pub mod job;
 pub mod max_rate;
@@ -14,7 +13,6 @@ pub mod report;
 pub mod simulate;
 pub mod stats;
 pub mod study;
-pub mod sweep;
 pub mod windows;
 
 use clap::{Parser, Subcommand};
@@ -53,12 +51,12 @@ pub enum Command {
     /// points.
     Bifurcation2(Box<bifurcation2::Bifurcation2Args>),
     /// f-I curves from rest, up and down starts, rheobase, onset and offset of firing.
-    Fi(Box<fi::FiArgs>),
+    Fi(Box<job::JobArgs<excitable::study::jobs::FiJob>>),
     /// Firing over a grid of one or two model parameters and the current (a rate map);
     /// `--shard K/N` runs one part of it.
-    Sweep(Box<sweep::SweepArgs>),
+    Sweep(Box<job::JobArgs<excitable::study::jobs::SweepJob>>),
     /// Join the shards of a sharded sweep into grid.parquet, grid.png and summary.md.
-    Merge(sweep::MergeArgs),
+    Merge(excitable::study::jobs::MergeJob),
     /// Study files: run `studies/*.toml` into reports/NAME/ and check the documents' claims.
     Study(study::StudyArgs),
     /// The full default report of a model: simulation, rest states, gating, phase plane,
@@ -79,10 +77,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::MaxRate(a) => max_rate::run(a),
         Command::Report(a) => report::run(a),
         Command::Bifurcation(a) => bifurcation::run(*a),
-        Command::Fi(a) => fi::run(*a),
+        Command::Fi(a) => job::run(*a),
         Command::Bifurcation2(a) => bifurcation2::run(*a),
-        Command::Sweep(a) => sweep::run(*a),
-        Command::Merge(a) => sweep::merge(a),
+        Command::Sweep(a) => job::run(*a),
+        Command::Merge(a) => {
+            let dir = a.dir.clone();
+            job::run_in(a, &dir)
+        }
         Command::Study(a) => study::run(a),
     }
 }

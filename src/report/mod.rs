@@ -3,12 +3,14 @@
 
 pub mod atomic;
 pub mod bifurcation;
+pub mod fi;
 pub mod figure;
 pub mod heatmap;
 pub mod rest;
 pub mod simulation;
 pub mod spike_trains;
 pub mod staging;
+pub mod sweep;
 pub mod table;
 pub mod trace_figure;
 pub mod write;

@@ -372,6 +372,23 @@ pub fn column_names(path: &Path) -> Result<Vec<String>, ReportError> {
     Ok(schema.iter_names().map(|s| s.to_string()).collect())
 }
 
+/// The key-value metadata of a Parquet file (from the footer only), in file order.
+pub fn read_metadata(path: &Path) -> Result<Vec<(String, String)>, ReportError> {
+    let err = |reason: String| ReportError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let mut reader = ParquetReader::new(file);
+    let meta = reader.get_metadata().map_err(|e| err(e.to_string()))?;
+    Ok(meta
+        .key_value_metadata()
+        .iter()
+        .flatten()
+        .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,6 +408,14 @@ mod tests {
                 .to_string()
                 .contains("t_ms, neuron")
         );
+        let kv = ("k".to_string(), "v".to_string());
+        assert!(!read_metadata(&p).unwrap().contains(&kv));
+        let p = t
+            .clone()
+            .with_metadata(std::slice::from_ref(&kv))
+            .write_parquet(dir.path())
+            .unwrap();
+        assert!(read_metadata(&p).unwrap().contains(&kv));
         let bad = Table::new("y").f64("a", vec![1.0]).f64("b", vec![]);
         assert!(bad.write_parquet(dir.path()).is_err());
         assert!(!dir.path().join("y.parquet").exists());

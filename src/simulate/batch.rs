@@ -537,6 +537,20 @@ pub fn run_batch_params(
     starts: &[Vec<f64>],
     s: &BatchSettings,
 ) -> Result<Vec<NeuronSummary>, SimError> {
+    Ok(run_batch_params_until(model, params, currents, starts, s, &|_| true)?.unwrap_or_default())
+}
+
+/// [`run_batch_params`] that tells `done` the number of neurons of each block as it finishes
+/// (from the worker threads): progress for an observer. Once `done` returns `false` the blocks
+/// not yet started are skipped and the run returns `Ok(None)` (stopped by its caller).
+pub fn run_batch_params_until(
+    model: &ConductanceModel,
+    params: &[Vec<f64>],
+    currents: &[f64],
+    starts: &[Vec<f64>],
+    s: &BatchSettings,
+    done: &(dyn Fn(usize) -> bool + Sync),
+) -> Result<Option<Vec<NeuronSummary>>, SimError> {
     if !(s.dt.is_finite() && s.dt > 0.0 && s.t_max.is_finite() && s.dt <= s.t_max) {
         return Err(SimError::BadStep {
             dt: s.dt,
@@ -584,9 +598,13 @@ pub fn run_batch_params(
     // Blocks of LANES neurons, each lane with its own current, start and parameters; the last
     // block is padded by repeating its last neuron.
     let blocks: Vec<usize> = (0..currents.len().div_ceil(LANES)).collect();
+    let stopped = std::sync::atomic::AtomicBool::new(false);
     let out: Vec<Vec<NeuronSummary>> = blocks
         .par_iter()
         .map(|&b| {
+            if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                return vec![];
+            }
             let lo = b * LANES;
             let hi = (lo + LANES).min(currents.len());
             let k = |l: usize| (lo + l).min(hi - 1);
@@ -599,10 +617,16 @@ pub fn run_batch_params(
             } else {
                 run_block::<false>(&flat, s, &cur, &y0, steps)
             };
+            if !done(hi - lo) {
+                stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             out[..hi - lo].to_vec()
         })
         .collect();
-    Ok(out.into_iter().flatten().collect())
+    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(None);
+    }
+    Ok(Some(out.into_iter().flatten().collect()))
 }
 
 /// Each lane's row of `v` (the one row for all if `v` has one).

@@ -16,12 +16,16 @@
 //! # Ok::<(), excitable::Error>(())
 //! ```
 
+pub mod fi;
 pub mod model_source;
 pub mod rest;
+pub mod sweep;
 pub mod values;
 
+pub use fi::{FiResult, FiSpec};
 pub use model_source::ModelSource;
 pub use rest::{RestResult, RestSpec};
+pub use sweep::{SweepResult, SweepSpec};
 
 use crate::error::SpecError;
 

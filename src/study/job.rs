@@ -27,6 +27,30 @@ pub trait Job:
     fn inputs(&self) -> Vec<PathBuf> {
         vec![]
     }
+
+    /// For a job that writes into its output folder in place, beside what is already there,
+    /// instead of into a fresh folder that replaces it whole (a shard of a sweep adds
+    /// `OUT/shard=K` beside the other shards; a merge adds the merged report beside them):
+    /// run it into `out`, taking the locks it needs (waiting for them as `wait` says) and
+    /// writing nothing partial. `None` (the default): an ordinary job, which the caller runs
+    /// with [`Job::run_into`] into a fresh folder.
+    fn run_in_place(
+        &self,
+        _out: &Path,
+        _wait: crate::report::Wait,
+        _observer: &dyn Observer,
+    ) -> Option<Result<InPlace, Error>> {
+        None
+    }
+}
+
+/// What a job that wrote in place did ([`Job::run_in_place`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InPlace {
+    /// For the user: what was done (a summary, or why nothing was).
+    pub message: String,
+    /// The files written.
+    pub files: Vec<PathBuf>,
 }
 
 /// The study-file keys (= long flags) of a job.

@@ -1,0 +1,276 @@
+//! The report of `excitable fi`: `fi.parquet` (one row per run: current, start, rate, spike
+//! count, ISI statistics, first spike, voltage range, oscillation frequency),
+//! `fi_summary.parquet` (one row per start: onset, offset, maximum rate, rheobase, the dt/2
+//! error estimate), `fi.png` (the curves and the overlay) and `summary.md`.
+
+use super::figure::PALETTE;
+use super::table::Table;
+use super::xy_figure::{Panel, Series, Style, draw_panels};
+use crate::analysis::fi::{Direction, FiCurve};
+use crate::error::ReportError;
+use crate::model::Number;
+use crate::simulate::batch::NeuronSummary;
+use crate::spec::fi::{FiResult, Overlay, OverlaySource};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+impl super::Report for FiResult {
+    fn tables(&self) -> Vec<Table> {
+        vec![fi_table(&self.curve), summary_table(&self.curve)]
+    }
+
+    fn figures(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        let png = dir.join("fi.png");
+        draw(&png, &self.model.label(), &self.curve, &self.overlay)?;
+        Ok(vec![png])
+    }
+
+    fn summary(&self) -> String {
+        summary(self)
+    }
+
+    fn metadata(&self) -> Vec<(String, String)> {
+        super::write::model_metadata(&self.model, &self.spec)
+    }
+}
+
+/// `fi.parquet`: one row per run.
+pub fn fi_table(fi: &FiCurve) -> Table {
+    let p = &fi.points;
+    Table::new("fi")
+        .f64("i_ua_cm2", p.iter().map(|x| x.current).collect())
+        .str(
+            "direction",
+            p.iter().map(|x| x.direction.name().to_string()).collect(),
+        )
+        .f64(
+            "rate_hz",
+            p.iter().map(|x| x.summary.rate_hz(fi.window_ms)).collect(),
+        )
+        .u32("n_spikes", p.iter().map(|x| x.summary.n_spikes).collect())
+        .f64(
+            "isi_mean_ms",
+            p.iter().map(|x| x.summary.isi_mean_cv().0).collect(),
+        )
+        .f64(
+            "isi_cv",
+            p.iter().map(|x| x.summary.isi_mean_cv().1).collect(),
+        )
+        .f64(
+            "first_spike_ms",
+            p.iter().map(|x| x.summary.first_spike_ms).collect(),
+        )
+        .f64("v_min_mv", p.iter().map(|x| x.summary.v_min).collect())
+        .f64("v_max_mv", p.iter().map(|x| x.summary.v_max).collect())
+        .f64(
+            "oscillation_hz",
+            p.iter().map(|x| x.summary.oscillation_hz()).collect(),
+        )
+}
+
+/// `fi_summary.parquet`: one row per start.
+pub fn summary_table(fi: &FiCurve) -> Table {
+    let o = &fi.onsets;
+    Table::new("fi_summary")
+        .str(
+            "direction",
+            o.iter().map(|x| x.direction.name().to_string()).collect(),
+        )
+        .f64("onset_ua_cm2", o.iter().map(|x| x.onset).collect())
+        .f64("offset_ua_cm2", o.iter().map(|x| x.offset).collect())
+        .f64("max_rate_hz", o.iter().map(|x| x.max_rate_hz).collect())
+        .f64("rheobase_ua_cm2", o.iter().map(|_| fi.rheobase).collect())
+        .f64(
+            "rate_error_est_pct",
+            o.iter()
+                .map(|_| fi.accuracy.map_or(f64::NAN, |a| a.est_error_pct))
+                .collect(),
+        )
+}
+
+/// The overlay's legend entry.
+fn label(o: &Overlay) -> &'static str {
+    match o.source {
+        OverlaySource::StableCycles => "stable cycles (continuation)",
+        OverlaySource::ClosedForm => "closed form",
+    }
+}
+
+/// The overlay, in a sentence.
+fn what(o: &Overlay) -> &'static str {
+    match o.source {
+        OverlaySource::StableCycles => "the stable cycle branch of the bifurcation diagram",
+        OverlaySource::ClosedForm => "the closed-form LIF rate",
+    }
+}
+
+/// The rate drawn: 1000 / mean ISI where two or more spikes fall in the window (smooth even
+/// at low rates, where a count per window moves in whole spikes), else the count rate (0, or
+/// one spike per window).
+fn plotted_rate(s: &NeuronSummary, window_ms: f64) -> f64 {
+    if s.n_spikes >= 2 {
+        s.isi_rate_hz()
+    } else {
+        s.rate_hz(window_ms)
+    }
+}
+
+fn draw(path: &Path, name: &str, fi: &FiCurve, overlay: &Overlay) -> Result<(), ReportError> {
+    let mut series = vec![];
+    for (k, d) in [Direction::Rest, Direction::Up, Direction::Down]
+        .into_iter()
+        .enumerate()
+    {
+        let pts: Vec<(f64, f64)> = fi
+            .points
+            .iter()
+            .filter(|p| p.direction == d)
+            .map(|p| (p.current, plotted_rate(&p.summary, fi.window_ms)))
+            .collect();
+        if !pts.is_empty() {
+            series.push(Series {
+                label: format!("firing rate, {} start", d.name()),
+                points: pts,
+                color: PALETTE[k],
+                style: Style::Line,
+            });
+        }
+    }
+    let osc: Vec<(f64, f64)> = fi
+        .points
+        .iter()
+        .filter(|p| p.direction == Direction::Down)
+        .map(|p| (p.current, p.summary.oscillation_hz()))
+        .filter(|p| p.1.is_finite())
+        .collect();
+    if !osc.is_empty() {
+        series.push(Series {
+            label: "oscillation (V maxima), down".into(),
+            points: osc,
+            color: PALETTE[7],
+            style: Style::Points,
+        });
+    }
+    if !overlay.points.is_empty() {
+        series.push(Series {
+            label: label(overlay).into(),
+            points: overlay.points.clone(),
+            color: PALETTE[3],
+            style: Style::Dashed,
+        });
+    }
+    let panel = Panel {
+        x_desc: "I (uA/cm^2)".into(),
+        y_desc: "rate (Hz)".into(),
+        series,
+        ..Default::default()
+    };
+    draw_panels(
+        path,
+        &format!("{name}: f-I curves"),
+        &[panel],
+        1,
+        (1100, 650),
+    )
+}
+
+fn summary(r: &FiResult) -> String {
+    let (a, fi, overlay) = (&r.spec, &r.curve, &r.overlay);
+    let n = a.currents().len();
+    let runs = fi.points.len();
+    let steps = runs as f64 * (a.t_max / a.dt);
+    let mut md = format!("# f-I curves of `{}`\n\n", r.model.label());
+    let _ = writeln!(
+        md,
+        "{n} currents from {} to {} uA/cm^2, {runs} runs of {} ms (dt {} ms, {}, {:.2e} neuron-steps plus the bisections) in {:.2} s{}; rates counted over the last {} ms, spikes at {} mV.\n",
+        Number(a.from),
+        Number(a.to),
+        Number(a.t_max),
+        Number(a.dt),
+        fi.engine,
+        steps,
+        r.seconds,
+        if overlay.source == OverlaySource::StableCycles && !overlay.points.is_empty() {
+            " including the bifurcation diagram for the overlay, run alongside"
+        } else {
+            ""
+        },
+        Number(fi.window_ms),
+        Number(r.model.threshold_mv())
+    );
+    let _ = writeln!(
+        md,
+        "Rheobase (smallest step from rest giving a spike, to {} uA/cm^2): **{:.4} uA/cm^2**.\n",
+        Number(a.tol),
+        fi.rheobase
+    );
+    let _ = writeln!(
+        md,
+        "| start | repetitive firing starts (uA/cm^2) | stops (uA/cm^2) | max rate (Hz) |\n|---|---|---|---|"
+    );
+    for o in &fi.onsets {
+        let f = |x: f64| {
+            if x.is_finite() {
+                format!("{x:.4}")
+            } else {
+                "-".into()
+            }
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.1} |",
+            o.direction.name(),
+            f(o.onset),
+            f(o.offset),
+            o.max_rate_hz
+        );
+    }
+    if !overlay.points.is_empty() {
+        match &r.comparison {
+            None => {
+                let _ = writeln!(
+                    md,
+                    "\nAgainst {}: no {}-branch point fires {} or more spikes in the window, so none is compared.",
+                    what(overlay),
+                    overlay.against().name(),
+                    crate::spec::fi::MIN_COMPARED_SPIKES
+                );
+            }
+            Some(c) => {
+                let _ = writeln!(
+                    md,
+                    "\nAgainst {}: the {}-branch firing rate (1000 / mean ISI) differs from it by at most {}% (at {} uA/cm^2; {} points compared).",
+                    what(overlay),
+                    overlay.against().name(),
+                    if c.max_rel_diff >= 1e-5 {
+                        format!("{:.3}", c.max_rel_diff * 100.0)
+                    } else {
+                        format!("{:.1e}", c.max_rel_diff * 100.0)
+                    },
+                    Number(c.at_current),
+                    c.points
+                );
+            }
+        }
+    }
+    if let Some(acc) = &fi.accuracy {
+        let _ = writeln!(
+            md,
+            "\nIntegrator error: {} firing points re-run at dt/2 = {} ms give ISI rates within {:.3}% (largest at {} uA/cm^2) and spike counts within {}; for a first-order method that puts the rates at dt within about {:.2}% of converged (Richardson).",
+            acc.sample,
+            Number(a.dt / 2.0),
+            acc.max_rate_diff_pct,
+            Number(acc.at_current),
+            acc.max_count_diff,
+            acc.est_error_pct
+        );
+    }
+    for note in r.notes.iter().chain(&fi.notes) {
+        let _ = writeln!(md, "\nNote: {note}");
+    }
+    let _ = writeln!(
+        md,
+        "\nStarts: `rest` = rest at 0 then the step; `up` = the stable equilibrium at that current while one exists (a slow upward ramp), else the firing state; `down` = a state on the firing cycle (a slow downward ramp). Where spikes stop but V still oscillates (peaks below the threshold), `oscillation_hz` in fi.parquet gives the frequency of the voltage maxima.\n\n![f-I](fi.png)\n\nTables: [fi.parquet](fi.parquet), [fi_summary.parquet](fi_summary.parquet)."
+    );
+    md
+}

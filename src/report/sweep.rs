@@ -1,0 +1,286 @@
+//! The report of `excitable sweep` and `excitable merge`: `grid.parquet` (one row per grid
+//! point: `point`, one column per parameter axis with its unit, `i_ua_cm2`, `rate_hz`,
+//! `n_spikes`, `isi_mean_ms`, `isi_cv`, `first_spike_ms`, `v_min_mv`, `v_max_mv`,
+//! `oscillation_hz`, `rest_start`), `grid.png` (a heatmap of the rate) and `summary.md`; and a
+//! shard's table, `OUT/shard=K/grid.parquet`, with the same columns for its part of the grid
+//! and the sweep's fingerprint in its key-value metadata ([`FINGERPRINT_KEY`]).
+
+use super::heatmap::{HeatAxes, HeatPanel, draw_heatmap};
+use super::table::{Table, read_f64_columns, read_metadata};
+use crate::analysis::sweep::{Axis, Shard};
+use crate::error::ReportError;
+use crate::model::{Model, Number};
+use crate::spec::sweep::{SweepResult, SweepRow, SweepSpec};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// The Parquet key-value metadata key of a sweep table's fingerprint
+/// ([`SweepSpec::fingerprint`]).
+pub const FINGERPRINT_KEY: &str = "excitable.sweep.fingerprint";
+
+/// The Parquet key-value metadata key of a shard table's part, `K/N`.
+pub const SHARD_KEY: &str = "excitable.sweep.shard";
+
+impl super::Report for SweepResult {
+    fn tables(&self) -> Vec<Table> {
+        vec![grid_table(&self.model, &self.grid.axes, &self.rows)]
+    }
+
+    fn figures(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        let png = dir.join("grid.png");
+        draw(&png, self)?;
+        Ok(vec![png])
+    }
+
+    fn summary(&self) -> String {
+        summary(self)
+    }
+
+    fn metadata(&self) -> Vec<(String, String)> {
+        let mut m = super::write::model_metadata(&self.model, &self.spec);
+        m.push((
+            FINGERPRINT_KEY.into(),
+            self.spec.fingerprint(&self.model, &self.grid),
+        ));
+        m
+    }
+}
+
+/// A parameter's column name with its unit (`g_k_ms_cm2`).
+pub fn column(model: &Model, name: &str) -> String {
+    let p = model.params();
+    p.index(name)
+        .map_or(name.to_string(), |k| p.param(k).column_name())
+}
+
+/// The unit of a parameter (empty if unknown).
+fn unit(model: &Model, name: &str) -> String {
+    let p = model.params();
+    p.index(name)
+        .map_or(String::new(), |k| p.param(k).unit.clone())
+}
+
+/// `grid.parquet`: one row per grid point of `rows`.
+pub fn grid_table(model: &Model, axes: &[Axis], rows: &[SweepRow]) -> Table {
+    let mut t = Table::new("grid").u32("point", rows.iter().map(|r| r.point).collect());
+    for (k, axis) in axes.iter().enumerate() {
+        t = t.f64(
+            &column(model, &axis.name),
+            rows.iter().map(|r| r.values[k]).collect(),
+        );
+    }
+    let f = |g: &dyn Fn(&SweepRow) -> f64| rows.iter().map(g).collect::<Vec<f64>>();
+    t.f64("i_ua_cm2", f(&|r| r.current))
+        .f64("rate_hz", f(&|r| r.rate_hz))
+        .u32("n_spikes", rows.iter().map(|r| r.n_spikes).collect())
+        .f64("isi_mean_ms", f(&|r| r.isi_mean_ms))
+        .f64("isi_cv", f(&|r| r.isi_cv))
+        .f64("first_spike_ms", f(&|r| r.first_spike_ms))
+        .f64("v_min_mv", f(&|r| r.v_min_mv))
+        .f64("v_max_mv", f(&|r| r.v_max_mv))
+        .f64("oscillation_hz", f(&|r| r.oscillation_hz))
+        .bool("rest_start", rows.iter().map(|r| r.rest_start).collect())
+}
+
+/// A shard's table: its rows, with the model, the settings, the sweep's fingerprint and the
+/// shard in the key-value metadata.
+pub fn shard_table(
+    model: &Model,
+    spec: &SweepSpec,
+    axes: &[Axis],
+    fingerprint: &str,
+    shard: Shard,
+    rows: &[SweepRow],
+) -> Table {
+    let mut meta = super::write::model_metadata(model, spec);
+    meta.push((FINGERPRINT_KEY.into(), fingerprint.into()));
+    meta.push((SHARD_KEY.into(), shard.to_string()));
+    grid_table(model, axes, rows).with_metadata(&meta)
+}
+
+/// The fingerprint a grid table carries, if any.
+pub fn read_fingerprint(path: &Path) -> Result<Option<String>, ReportError> {
+    Ok(read_metadata(path)?
+        .into_iter()
+        .find(|(k, _)| k == FINGERPRINT_KEY)
+        .map(|(_, v)| v))
+}
+
+/// The rows of a grid table (a shard's or a whole sweep's) over `axes` of `model`.
+pub fn read_rows(path: &Path, model: &Model, axes: &[Axis]) -> Result<Vec<SweepRow>, ReportError> {
+    let names: Vec<String> = axes.iter().map(|a| column(model, &a.name)).collect();
+    let mut wanted: Vec<&str> = vec!["point"];
+    wanted.extend(names.iter().map(|s| s.as_str()));
+    wanted.extend([
+        "i_ua_cm2",
+        "rate_hz",
+        "n_spikes",
+        "isi_mean_ms",
+        "isi_cv",
+        "first_spike_ms",
+        "v_min_mv",
+        "v_max_mv",
+        "oscillation_hz",
+        "rest_start",
+    ]);
+    let c = read_f64_columns(path, &wanted)?;
+    let na = axes.len();
+    let col = |k: usize| &c[1 + na + k];
+    Ok((0..c[0].len())
+        .map(|j| SweepRow {
+            point: c[0][j] as u32,
+            values: (0..na).map(|a| c[1 + a][j]).collect(),
+            current: col(0)[j],
+            rate_hz: col(1)[j],
+            n_spikes: col(2)[j] as u32,
+            isi_mean_ms: col(3)[j],
+            isi_cv: col(4)[j],
+            first_spike_ms: col(5)[j],
+            v_min_mv: col(6)[j],
+            v_max_mv: col(7)[j],
+            oscillation_hz: col(8)[j],
+            rest_start: col(9)[j] != 0.0,
+        })
+        .collect())
+}
+
+/// The heatmap: rate over (current, parameter) for one axis; over (p2, p1) per current (up
+/// to six currents) for two.
+fn draw(png: &Path, r: &SweepResult) -> Result<(), ReportError> {
+    let (model, grid, rows) = (&r.model, &r.grid, &r.rows);
+    let desc = |a: &Axis| format!("{} ({})", a.name, unit(model, &a.name));
+    let (axes, panels) = if grid.axes.len() == 1 {
+        let cells = rows
+            .iter()
+            .map(|r| (r.current, r.values[0], r.rate_hz))
+            .collect();
+        (
+            HeatAxes {
+                x_desc: "I (uA/cm^2)".into(),
+                y_desc: desc(&grid.axes[0]),
+                z_desc: "rate (Hz)".into(),
+            },
+            vec![HeatPanel {
+                title: String::new(),
+                cells,
+            }],
+        )
+    } else {
+        let nc = grid.currents.len();
+        let picks: Vec<f64> = (0..nc.min(6))
+            .map(|k| grid.currents[k * (nc - 1) / (nc.min(6) - 1).max(1)])
+            .collect();
+        let panels = picks
+            .iter()
+            .map(|&i| HeatPanel {
+                title: if nc > 1 {
+                    format!("I = {} uA/cm^2", Number(i))
+                } else {
+                    String::new()
+                },
+                cells: rows
+                    .iter()
+                    .filter(|r| r.current == i)
+                    .map(|r| (r.values[1], r.values[0], r.rate_hz))
+                    .collect(),
+            })
+            .collect();
+        (
+            HeatAxes {
+                x_desc: desc(&grid.axes[1]),
+                y_desc: desc(&grid.axes[0]),
+                z_desc: "rate (Hz)".into(),
+            },
+            panels,
+        )
+    };
+    let columns = if panels.len() > 1 { 3 } else { 1 };
+    let size = if panels.len() > 3 {
+        (1500, 900)
+    } else if panels.len() > 1 {
+        (1500, 500)
+    } else {
+        (1000, 650)
+    };
+    draw_heatmap(
+        png,
+        &format!("{}: firing rate", model.label()),
+        &axes,
+        &panels,
+        columns,
+        size,
+    )
+}
+
+fn summary(r: &SweepResult) -> String {
+    let (model, spec, grid, rows) = (&r.model, &r.spec, &r.grid, &r.rows);
+    let names: Vec<String> = grid.axes.iter().map(|a| column(model, &a.name)).collect();
+    let n = rows.len();
+    let firing = rows.iter().filter(|r| r.n_spikes >= 2).count();
+    let best = (0..n).max_by(|&a, &b| rows[a].rate_hz.total_cmp(&rows[b].rate_hz));
+    let mut md = format!("# Parameter sweep of `{}`\n\n", model.label());
+    let axes_text: Vec<String> = grid
+        .axes
+        .iter()
+        .map(|a| {
+            format!(
+                "{} over {} values ({} to {} {})",
+                a.name,
+                a.values.len(),
+                Number(a.values[0]),
+                Number(a.values[a.values.len() - 1]),
+                unit(model, &a.name)
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        md,
+        "{} x I over {} values ({} to {} uA/cm^2): {n} points, each a step from its own resting state at 0 uA/cm^2, {} ms at dt {} ms (exponential Euler, batch kernel), spikes at {} mV counted after {} ms.",
+        axes_text.join(" x "),
+        grid.currents.len(),
+        Number(grid.currents[0]),
+        Number(grid.currents[grid.currents.len() - 1]),
+        Number(spec.t_max),
+        Number(spec.dt),
+        Number(model.threshold_mv()),
+        Number(spec.transient)
+    );
+    if let Some(s) = r.seconds {
+        let steps = n as f64 * (spec.t_max / spec.dt).round();
+        let _ = writeln!(md, "\nRun time {s:.2} s: {:.2e} neuron-steps/s.", steps / s);
+    }
+    if let Some(k) = r.shards {
+        let _ = writeln!(md, "\nMerged from {k} shards.");
+    }
+    let _ = writeln!(
+        md,
+        "\n{firing} of {n} points fire repetitively (2 or more spikes counted)."
+    );
+    if let Some(b) = best.filter(|&b| rows[b].rate_hz > 0.0) {
+        let at: Vec<String> = names
+            .iter()
+            .zip(&rows[b].values)
+            .map(|(nm, v)| format!("{nm} = {}", Number(*v)))
+            .collect();
+        let _ = writeln!(
+            md,
+            "\nHighest rate {:.1} Hz at {}, I = {} uA/cm^2.",
+            rows[b].rate_hz,
+            at.join(", "),
+            Number(rows[b].current)
+        );
+    }
+    if let Some(acc) = r.accuracy {
+        let _ = writeln!(
+            md,
+            "\nIntegrator error: {} firing points re-run at dt/2 give ISI rates within {:.3}% and spike counts within {}; the rates at dt are within about {:.2}% of converged (Richardson, first order).",
+            acc.sample, acc.max_rate_diff_pct, acc.max_count_diff, acc.est_error_pct
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n![rate map](grid.png)\n\nTable: [grid.parquet](grid.parquet) (columns: point, {}, i_ua_cm2, rate_hz, n_spikes, isi_mean_ms, isi_cv, first_spike_ms, v_min_mv, v_max_mv, oscillation_hz, rest_start).",
+        names.join(", ")
+    );
+    md
+}

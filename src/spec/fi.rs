@@ -1,0 +1,568 @@
+//! `excitable fi`: f-I curves from rest, up and down starts (hysteresis), rheobase, onset and
+//! offset of repetitive firing, overlaid with a reference rate curve: the stable cycle branch
+//! of the bifurcation diagram (run alongside the `rest` sweep; its cycles are also where the
+//! `down` starts begin) or, for LIF, the closed-form rate.
+//!
+//! ```no_run
+//! use excitable::model::Model;
+//! use excitable::spec::FiSpec;
+//! let hh = Model::builtin("hh")?;
+//! let fi = FiSpec { to: 20.0, ..Default::default() }.run(&hh)?;
+//! println!("rheobase {} uA/cm^2", fi.curve.rheobase);
+//! # Ok::<(), excitable::Error>(())
+//! ```
+
+use super::values::one_or_many;
+use crate::analysis::fi::{Direction, FiCurve, fi_curve_general_with, fi_curve_with};
+use crate::continuation::cycles::CycleSettings;
+use crate::continuation::diagram::{DiagramSettings, diagram};
+use crate::continuation::{CURRENT, Family, Field, Settings};
+use crate::error::{Error, SpecError};
+use crate::model::Model;
+use crate::progress::{Cancelled, Observer, Silent};
+use crate::simulate::batch::BatchSettings;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// At most this many currents in the grid (a larger one is surely a typo in `step`).
+pub const MAX_CURRENTS: usize = 10_000_000;
+
+/// Overlay points with at least this many spikes in the counting window are compared with
+/// the reference curve (a mean ISI worth comparing).
+pub const MIN_COMPARED_SPIKES: u32 = 10;
+
+/// Which starts to run (`all` is rest, up and down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FiDirection {
+    /// The resting state at 0, then the current switched on (a step).
+    Rest,
+    /// What a slow upward ramp follows: the stable equilibrium while one exists.
+    Up,
+    /// What a slow downward ramp follows: a state on the stable firing cycle.
+    Down,
+    /// Rest, up and down.
+    All,
+}
+
+impl FiDirection {
+    /// The starts this choice stands for.
+    pub fn directions(self) -> Vec<Direction> {
+        match self {
+            FiDirection::Rest => vec![Direction::Rest],
+            FiDirection::Up => vec![Direction::Up],
+            FiDirection::Down => vec![Direction::Down],
+            FiDirection::All => vec![Direction::Rest, Direction::Up, Direction::Down],
+        }
+    }
+}
+
+/// Every setting of `excitable fi`.
+#[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct FiSpec {
+    /// First current (uA/cm^2; the file's units for an .ode model).
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.0)]
+    pub from: f64,
+    /// Last current (uA/cm^2).
+    #[arg(long, allow_hyphen_values = true, default_value_t = 200.0)]
+    pub to: f64,
+    /// Current step (uA/cm^2).
+    #[arg(long, default_value_t = 0.5)]
+    pub step: f64,
+    /// Run length (ms).
+    #[arg(long, default_value_t = 1200.0)]
+    pub t_max: f64,
+    /// Discarded before counting (ms).
+    #[arg(long, default_value_t = 200.0)]
+    pub transient: f64,
+    /// rest, up, down or all (repeatable).
+    #[arg(long, value_enum, default_value = "all")]
+    #[serde(deserialize_with = "one_or_many")]
+    pub direction: Vec<FiDirection>,
+    /// Time step (ms): exponential Euler on the batch kernel (conductance models) or for LIF,
+    /// RK4 for .ode models.
+    #[arg(long, default_value_t = 0.01)]
+    pub dt: f64,
+    /// Bisection tolerance for rheobase, onsets and offsets (uA/cm^2).
+    #[arg(long, default_value_t = 1e-4)]
+    pub tol: f64,
+    /// Skip the bifurcation-diagram overlay.
+    #[arg(long)]
+    pub no_overlay: bool,
+}
+
+impl Default for FiSpec {
+    fn default() -> Self {
+        super::defaults()
+    }
+}
+
+/// Where the reference curve of an f-I report comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverlaySource {
+    /// The stable cycle branch of the bifurcation diagram (computed by continuation alongside
+    /// the sweep, so its time is in the total); compared with the `down` branch.
+    StableCycles,
+    /// The closed-form LIF rate; compared with the `rest` branch.
+    ClosedForm,
+}
+
+/// A reference rate curve drawn over the simulated ones and compared with one branch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overlay {
+    /// What it is.
+    pub source: OverlaySource,
+    /// (current, rate in Hz), by increasing current; empty without a reference.
+    pub points: Vec<(f64, f64)>,
+}
+
+impl Overlay {
+    /// The branch it is compared with.
+    pub fn against(&self) -> Direction {
+        match self.source {
+            OverlaySource::StableCycles => Direction::Down,
+            OverlaySource::ClosedForm => Direction::Rest,
+        }
+    }
+
+    /// The reference rate at current `i` (Hz): exact at a point, else linear between
+    /// neighbours closer than 2 uA/cm^2 (not across a gap between branches).
+    pub fn at(&self, i: f64) -> Option<f64> {
+        if let Some(p) = self.points.iter().find(|p| p.0 == i) {
+            return Some(p.1);
+        }
+        self.points
+            .windows(2)
+            .find(|w| w[0].0 <= i && i <= w[1].0 && w[1].0 - w[0].0 < 2.0)
+            .map(|w| w[0].1 + (i - w[0].0) / (w[1].0 - w[0].0) * (w[1].1 - w[0].1))
+    }
+
+    /// The largest relative difference between the compared branch's ISI rate (1000 / mean
+    /// ISI) and the reference, over the branch's points with at least
+    /// [`MIN_COMPARED_SPIKES`] spikes where the reference is defined; `None` if no point
+    /// qualifies.
+    pub fn compare(&self, curve: &FiCurve) -> Option<Comparison> {
+        let mut worst: Option<Comparison> = None;
+        for p in curve
+            .points
+            .iter()
+            .filter(|p| p.direction == self.against() && p.summary.n_spikes >= MIN_COMPARED_SPIKES)
+        {
+            if let Some(f) = self.at(p.current) {
+                let d = (p.summary.isi_rate_hz() - f).abs() / f;
+                let w = worst.get_or_insert(Comparison {
+                    points: 0,
+                    max_rel_diff: d,
+                    at_current: p.current,
+                });
+                w.points += 1;
+                if d > w.max_rel_diff {
+                    w.max_rel_diff = d;
+                    w.at_current = p.current;
+                }
+            }
+        }
+        worst
+    }
+}
+
+/// How far the simulated branch is from the reference curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    /// Points compared.
+    pub points: usize,
+    /// The largest relative difference of the rates (a fraction, not %).
+    pub max_rel_diff: f64,
+    /// The current where it occurs (uA/cm^2).
+    pub at_current: f64,
+}
+
+/// The f-I curves of a [`FiSpec`], with the reference overlay and the time they took.
+#[derive(Debug, Clone)]
+pub struct FiResult {
+    /// The model, with its overrides.
+    pub model: Model,
+    /// The settings that made it.
+    pub spec: FiSpec,
+    /// Every run, the onsets and offsets, the rheobase and the dt/2 check.
+    pub curve: FiCurve,
+    /// The reference curve (empty points without one).
+    pub overlay: Overlay,
+    /// The compared branch against the overlay; `None` if no point was compared.
+    pub comparison: Option<Comparison>,
+    /// About the run as a whole (why there is no overlay, for example).
+    pub notes: Vec<String>,
+    /// Wall-clock time of the runs (and the diagram run alongside them), s.
+    pub seconds: f64,
+}
+
+impl FiSpec {
+    /// The starts requested, in order, with repeats next to each other removed.
+    pub fn directions(&self) -> Vec<Direction> {
+        let mut dirs: Vec<Direction> = self.direction.iter().flat_map(|d| d.directions()).collect();
+        dirs.dedup();
+        dirs
+    }
+
+    /// The current grid: `from`, `from + step`, … up to `to` (up to rounding).
+    pub fn currents(&self) -> Vec<f64> {
+        let n = ((self.to - self.from) / self.step).round() as usize + 1;
+        (0..n)
+            .map(|k| self.from + self.step * k as f64)
+            .filter(|i| *i <= self.to + 1e-9)
+            .collect()
+    }
+
+    /// Check every setting.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        super::range("from, to", self.from, self.to)?;
+        super::positive("step", self.step)?;
+        let n = ((self.to - self.from) / self.step).round() + 1.0;
+        if n > MAX_CURRENTS as f64 {
+            return Err(SpecError::new(
+                "step",
+                self.step,
+                format!(
+                    "a step giving at most {MAX_CURRENTS} currents from {} to {} (this one gives {n:.0})",
+                    self.from, self.to
+                ),
+            ));
+        }
+        super::positive("t_max", self.t_max)?;
+        if !(self.dt.is_finite() && self.dt > 0.0 && self.dt <= self.t_max) {
+            return Err(SpecError::new(
+                "dt",
+                self.dt,
+                format!("a finite number > 0 and <= t_max = {} ms", self.t_max),
+            ));
+        }
+        if !(self.transient.is_finite() && self.transient >= 0.0 && self.transient < self.t_max) {
+            return Err(SpecError::new(
+                "transient",
+                self.transient,
+                format!("finite, >= 0 and < t_max = {} ms", self.t_max),
+            ));
+        }
+        super::positive("tol", self.tol)?;
+        if self.direction.is_empty() {
+            return Err(SpecError::new(
+                "direction",
+                "(none)",
+                "one or more of rest, up, down, all",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The f-I curves of `model`.
+    pub fn run(&self, model: &Model) -> Result<FiResult, Error> {
+        self.run_with(model, &Silent)
+    }
+
+    /// The f-I curves of `model`; `observer` sees the runs as they finish (task `f-I runs`)
+    /// and the diagram's cycle points (task `cycle points`), and can stop the run.
+    ///
+    /// Conductance-based models run on the batch kernel ([`fi_curve_with`]), LIF and `.ode`
+    /// models on the general simulator ([`fi_curve_general_with`]). Every smooth autonomous
+    /// model gets the bifurcation diagram over the same currents, run alongside the `rest`
+    /// sweep (unless `no_overlay`): its stable cycles are the overlay and the `down` starts.
+    /// A diagram that fails leaves a note and no overlay; the curves do not depend on it.
+    pub fn run_with(&self, model: &Model, observer: &dyn Observer) -> Result<FiResult, Error> {
+        self.validate()?;
+        let dirs = self.directions();
+        let currents = self.currents();
+        let settings = BatchSettings {
+            t_max: self.t_max,
+            dt: self.dt,
+            transient: self.transient,
+            threshold_mv: model.threshold_mv(),
+        };
+        let smooth = model.smooth().ok();
+        let field = Field::of(model).ok();
+        let mut overlay = Overlay {
+            source: OverlaySource::StableCycles,
+            points: vec![],
+        };
+        let mut notes = vec![];
+        let mut cancelled = false;
+        // The stable cycle branch of the diagram over the same currents: the overlay, and the
+        // states the `down` starts use. It runs alongside the `rest` sweep.
+        let cycle_states = || -> Vec<(f64, Vec<f64>)> {
+            let Some(field) = field.filter(|_| !self.no_overlay) else {
+                return vec![];
+            };
+            let s = DiagramSettings {
+                range: (self.from, self.to),
+                equilibria: Settings::default(),
+                cycles: CycleSettings::default(),
+                with_cycles: true,
+            };
+            match Family::of_field(field, CURRENT, 0.0)
+                .map_err(Error::from)
+                .and_then(|fam| diagram(&fam, &s, observer))
+            {
+                Ok(d) => {
+                    let stable = || {
+                        d.cycles
+                            .iter()
+                            .flat_map(|(_, c)| c.points.iter().filter(|p| p.stable()))
+                    };
+                    overlay.points = stable().map(|p| (p.lambda, p.frequency_hz())).collect();
+                    overlay.points.sort_by(|x, y| x.0.total_cmp(&y.0));
+                    stable().map(|p| (p.lambda, p.peak_state.clone())).collect()
+                }
+                Err(Error::Cancelled(_)) => {
+                    cancelled = true;
+                    vec![]
+                }
+                Err(e) => {
+                    notes.push(format!("no bifurcation overlay ({e})"));
+                    vec![]
+                }
+            }
+        };
+        let started = Instant::now();
+        let curve = match smooth {
+            Some(m) => fi_curve_with(
+                m,
+                &currents,
+                &dirs,
+                &settings,
+                self.tol,
+                cycle_states,
+                observer,
+            ),
+            None => fi_curve_general_with(
+                model,
+                &currents,
+                &dirs,
+                &settings,
+                self.tol,
+                cycle_states,
+                observer,
+            ),
+        };
+        if cancelled {
+            return Err(Cancelled.into());
+        }
+        let curve = curve?;
+        let seconds = started.elapsed().as_secs_f64();
+        if let Model::Lif(lif) = model {
+            let v = lif.values();
+            overlay = Overlay {
+                source: OverlaySource::ClosedForm,
+                points: currents.iter().map(|&i| (i, v.rate_hz(i))).collect(),
+            };
+        }
+        let comparison = overlay.compare(&curve);
+        Ok(FiResult {
+            model: model.clone(),
+            spec: self.clone(),
+            curve,
+            overlay,
+            comparison,
+            notes,
+            seconds,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_the_command_line_and_validates() {
+        let d = FiSpec::default();
+        assert_eq!((d.from, d.to, d.step), (0.0, 200.0, 0.5));
+        assert_eq!(
+            (d.t_max, d.transient, d.dt, d.tol),
+            (1200.0, 200.0, 0.01, 1e-4)
+        );
+        assert_eq!(d.direction, [FiDirection::All]);
+        assert!(!d.no_overlay);
+        d.validate().unwrap();
+        assert_eq!(d.currents().len(), 401);
+        assert_eq!(
+            d.directions(),
+            [Direction::Rest, Direction::Up, Direction::Down]
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_refused_by_field() {
+        let d = FiSpec::default();
+        let field = |s: FiSpec| s.validate().unwrap_err().field;
+        assert_eq!(
+            field(FiSpec {
+                to: -1.0,
+                ..d.clone()
+            }),
+            "from, to"
+        );
+        assert_eq!(
+            field(FiSpec {
+                from: f64::NAN,
+                ..d.clone()
+            }),
+            "from, to"
+        );
+        assert_eq!(
+            field(FiSpec {
+                step: 0.0,
+                ..d.clone()
+            }),
+            "step"
+        );
+        assert_eq!(
+            field(FiSpec {
+                step: 1e-6,
+                ..d.clone()
+            }),
+            "step"
+        );
+        assert_eq!(
+            field(FiSpec {
+                t_max: -5.0,
+                ..d.clone()
+            }),
+            "t_max"
+        );
+        assert_eq!(
+            field(FiSpec {
+                dt: 0.0,
+                ..d.clone()
+            }),
+            "dt"
+        );
+        assert_eq!(
+            field(FiSpec {
+                dt: 2000.0,
+                ..d.clone()
+            }),
+            "dt"
+        );
+        assert_eq!(
+            field(FiSpec {
+                transient: 1200.0,
+                ..d.clone()
+            }),
+            "transient"
+        );
+        assert_eq!(
+            field(FiSpec {
+                transient: -1.0,
+                ..d.clone()
+            }),
+            "transient"
+        );
+        assert_eq!(
+            field(FiSpec {
+                tol: 0.0,
+                ..d.clone()
+            }),
+            "tol"
+        );
+        assert_eq!(
+            field(FiSpec {
+                tol: f64::INFINITY,
+                ..d.clone()
+            }),
+            "tol"
+        );
+        assert_eq!(
+            field(FiSpec {
+                direction: vec![],
+                ..d.clone()
+            }),
+            "direction"
+        );
+    }
+
+    #[test]
+    fn study_tables_read_like_flags() {
+        let s: FiSpec =
+            toml::from_str("to = 30\nt-max = 500\ndirection = \"rest\"\nno-overlay = true")
+                .unwrap();
+        assert_eq!((s.to, s.t_max, s.step), (30.0, 500.0, 0.5));
+        assert_eq!(s.direction, [FiDirection::Rest]);
+        assert!(s.no_overlay);
+        let s: FiSpec = toml::from_str("direction = [\"rest\", \"all\"]").unwrap();
+        assert_eq!(
+            s.directions(),
+            [Direction::Rest, Direction::Up, Direction::Down]
+        );
+        assert!(toml::from_str::<FiSpec>("direction = \"sideways\"").is_err());
+    }
+
+    #[test]
+    fn the_observer_sees_the_runs_and_the_cycle_points() {
+        use crate::progress::{Flow, Progress};
+        use std::sync::Mutex;
+        struct Tasks(Mutex<Vec<(String, u64)>>);
+        impl Observer for Tasks {
+            fn observe(&self, p: &Progress) -> Flow {
+                self.0.lock().unwrap().push((p.task.to_string(), p.done));
+                Flow::Continue
+            }
+        }
+        let hh = Model::builtin("hh").unwrap();
+        let spec = FiSpec {
+            to: 20.0,
+            t_max: 100.0,
+            transient: 20.0,
+            tol: 1e-2,
+            ..Default::default()
+        };
+        let seen = Tasks(Mutex::new(vec![]));
+        let r = spec.run_with(&hh, &seen).unwrap();
+        let seen = seen.0.into_inner().unwrap();
+        let most = |task: &str| {
+            seen.iter()
+                .filter(|(t, _)| t == task)
+                .map(|s| s.1)
+                .max()
+                .unwrap_or(0)
+        };
+        // Every grid run at least (identical up and down runs are done once).
+        assert!(most("f-I runs") >= 41 * 2, "{}", most("f-I runs"));
+        assert!(most("cycle points") > 10, "{}", most("cycle points"));
+        assert!(!r.overlay.points.is_empty());
+        assert_eq!(r.curve.points.len(), 41 * 3);
+    }
+
+    #[test]
+    fn a_stopped_run_returns_cancelled() {
+        use crate::progress::{Flow, Progress};
+        struct Stop;
+        impl Observer for Stop {
+            fn observe(&self, _: &Progress) -> Flow {
+                Flow::Stop
+            }
+        }
+        let hh = Model::builtin("hh").unwrap();
+        let spec = FiSpec {
+            to: 20.0,
+            t_max: 100.0,
+            transient: 20.0,
+            ..Default::default()
+        };
+        assert!(matches!(
+            spec.run_with(&hh, &Stop),
+            Err(Error::Cancelled(_))
+        ));
+        let lif = Model::builtin("lif").unwrap();
+        let spec = FiSpec {
+            to: 3.0,
+            step: 0.1,
+            t_max: 100.0,
+            transient: 20.0,
+            ..Default::default()
+        };
+        assert!(matches!(
+            spec.run_with(&lif, &Stop),
+            Err(Error::Cancelled(_))
+        ));
+    }
+}

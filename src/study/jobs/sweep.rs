@@ -1,0 +1,314 @@
+//! The jobs of `excitable sweep` and `excitable merge`, with the protocol of a sharded sweep.
+//!
+//! A sharded sweep keeps its definition in `OUT/sweep.toml` (written by the first shard,
+//! checked by every other, both under `OUT`'s lock, so shards of different sweeps never mix)
+//! and each shard's rows in `OUT/shard=K/grid.parquet` (hive-style, so polars/duckdb can also
+//! scan `OUT/shard=*/` directly), written through its own staging folder: a shard never
+//! replaces `OUT` (the other shards live there). A shard whose file exists is skipped: a rerun
+//! of a job array redoes only the shards that failed. Each shard's table carries the sweep's
+//! fingerprint ([`SweepSpec::fingerprint`]); `merge` refuses a shard with another, and writes
+//! the merged report (grid.parquet, grid.png, summary.md) beside the shards only once
+//! everything has been read, checked and drawn.
+
+use crate::analysis::sweep::Shard;
+use crate::error::{Error, ReportError, ShardError};
+use crate::progress::Observer;
+use crate::report::atomic::write_text;
+use crate::report::sweep::{read_fingerprint, read_rows, shard_table};
+use crate::report::{Report, Staging, Wait};
+use crate::spec::ModelSource;
+use crate::spec::sweep::{SweepResult, SweepSpec};
+use crate::study::job::{InPlace, Job};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The file that defines a sharded sweep, in its folder.
+pub const MANIFEST: &str = "sweep.toml";
+
+/// Firing over a grid of model parameters and the current, whole or one shard of it.
+#[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
+pub struct SweepJob {
+    #[command(flatten)]
+    #[serde(flatten)]
+    /// The model.
+    pub model: ModelSource,
+    #[command(flatten)]
+    #[serde(flatten)]
+    /// The settings.
+    pub spec: SweepSpec,
+    /// Run only part K of N (1-based) into OUT/shard=K/grid.parquet; `excitable merge OUT`
+    /// joins the parts.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+}
+
+/// What `OUT/sweep.toml` holds: the sweep, how many shards it has, and its fingerprint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Manifest {
+    /// The sweep's fingerprint ([`SweepSpec::fingerprint`]).
+    pub fingerprint: String,
+    /// The number of shards.
+    pub shards: usize,
+    /// The model.
+    #[serde(flatten)]
+    pub model: ModelSource,
+    /// The settings.
+    #[serde(flatten)]
+    pub spec: SweepSpec,
+}
+
+impl Manifest {
+    /// Read `path`.
+    pub fn read(path: &Path) -> Result<Manifest, ShardError> {
+        let err = |reason: String| ShardError::Manifest {
+            manifest: path.display().to_string(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| err(e.to_string().trim().replace('\n', " ")))
+    }
+}
+
+fn io(path: &Path, what: &str, e: impl std::fmt::Display) -> ReportError {
+    ReportError::Io {
+        path: path.display().to_string(),
+        reason: format!("{what}: {e}"),
+    }
+}
+
+impl SweepJob {
+    /// Run one shard into `out/shard=K` (see the module docs); skipped if done.
+    pub fn run_shard(
+        &self,
+        out: &Path,
+        shard: Shard,
+        wait: Wait,
+        observer: &dyn Observer,
+    ) -> Result<InPlace, Error> {
+        let model = self.model.load()?;
+        let grid = self.spec.grid(&model)?;
+        let fingerprint = self.spec.fingerprint(&model, &grid);
+        // Check (or record) the sweep's definition, under OUT's lock.
+        {
+            let _lock = Staging::begin(out, wait, |_| {})?;
+            std::fs::create_dir_all(out).map_err(|e| io(out, "cannot create the folder", e))?;
+            let path = out.join(MANIFEST);
+            if path.exists() {
+                let old = Manifest::read(&path)?;
+                if old.fingerprint != fingerprint || old.shards != shard.count {
+                    return Err(ShardError::DifferentSweep {
+                        manifest: path.display().to_string(),
+                    }
+                    .into());
+                }
+            } else {
+                let m = Manifest {
+                    fingerprint: fingerprint.clone(),
+                    shards: shard.count,
+                    model: self.model.clone(),
+                    spec: self.spec.clone(),
+                };
+                let text = toml::to_string(&m).map_err(|e| io(&path, "cannot write", e))?;
+                write_text(&path, &text)?;
+            }
+        }
+        let dir = out.join(format!("shard={}", shard.index + 1));
+        let file = dir.join("grid.parquet");
+        if file.exists() {
+            return Ok(InPlace {
+                message: format!("shard {shard} already done ({}): skipped\n", file.display()),
+                files: vec![],
+            });
+        }
+        let range = shard.range(grid.len());
+        let started = Instant::now();
+        let rows = self.spec.run_part_with(&model, range.clone(), observer)?;
+        let seconds = started.elapsed().as_secs_f64();
+        let table = shard_table(&model, &self.spec, &grid.axes, &fingerprint, shard, &rows);
+        let stage = Staging::begin(&dir, wait, |_| {})?;
+        table.write_parquet(stage.dir())?;
+        let dir = stage.commit()?;
+        Ok(InPlace {
+            message: format!(
+                "shard {shard}: points {}..{} of {} in {seconds:.2} s\n",
+                range.start,
+                range.end,
+                grid.len(),
+            ),
+            files: vec![dir.join("grid.parquet")],
+        })
+    }
+}
+
+impl Job for SweepJob {
+    const COMMAND: &'static str = "sweep";
+
+    fn check(&self) -> Result<(), Error> {
+        self.spec.grid(&self.model.load()?)?;
+        Ok(())
+    }
+
+    /// The whole sweep's report into `dir`; a shard into `dir/shard=K` beside the others.
+    fn run_into(&self, dir: &Path, observer: &dyn Observer) -> Result<Vec<PathBuf>, Error> {
+        match self.shard {
+            Some(s) => Ok(self.run_shard(dir, s, Wait::Yes, observer)?.files),
+            None => {
+                let r = self.spec.run_with(&self.model.load()?, observer)?;
+                Ok(r.write_into(dir)?)
+            }
+        }
+    }
+
+    fn run_in_place(
+        &self,
+        out: &Path,
+        wait: Wait,
+        observer: &dyn Observer,
+    ) -> Option<Result<InPlace, Error>> {
+        self.shard.map(|s| self.run_shard(out, s, wait, observer))
+    }
+}
+
+/// Join the shards of a sharded sweep into grid.parquet, grid.png and summary.md.
+#[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
+pub struct MergeJob {
+    /// The OUT directory of a sharded sweep.
+    pub dir: PathBuf,
+}
+
+impl MergeJob {
+    /// The whole sweep from the shards in `dir`: every shard present and of this sweep (its
+    /// fingerprint), every grid point once. Reads, never writes.
+    pub fn merged(&self) -> Result<SweepResult, Error> {
+        let path = self.dir.join(MANIFEST);
+        let manifest_name = path.display().to_string();
+        let m = Manifest::read(&path)?;
+        let model = m.model.load()?;
+        let grid = m.spec.grid(&model)?;
+        let fingerprint = m.spec.fingerprint(&model, &grid);
+        if fingerprint != m.fingerprint {
+            return Err(ShardError::Stale {
+                manifest: manifest_name,
+                recorded: m.fingerprint,
+                now: fingerprint,
+            }
+            .into());
+        }
+        let files: Vec<PathBuf> = (1..=m.shards)
+            .map(|k| self.dir.join(format!("shard={k}")).join("grid.parquet"))
+            .collect();
+        let missing: Vec<String> = (1..=m.shards)
+            .filter(|k| !files[k - 1].exists())
+            .map(|k| k.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ShardError::Missing {
+                dir: self.dir.display().to_string(),
+                missing: missing.join(", "),
+                count: m.shards,
+            }
+            .into());
+        }
+        let mut rows = vec![];
+        for f in &files {
+            let found = read_fingerprint(f)?;
+            if found.as_deref() != Some(fingerprint.as_str()) {
+                return Err(ShardError::Foreign {
+                    path: f.display().to_string(),
+                    found: found.unwrap_or_else(|| "none".into()),
+                    manifest: manifest_name,
+                    expected: fingerprint,
+                }
+                .into());
+            }
+            rows.extend(read_rows(f, &model, &grid.axes)?);
+        }
+        SweepResult::merged(&m.spec, &model, rows, m.shards)
+    }
+}
+
+impl Job for MergeJob {
+    const COMMAND: &'static str = "merge";
+
+    fn check(&self) -> Result<(), Error> {
+        let m = Manifest::read(&self.dir.join(MANIFEST))?;
+        m.spec.grid(&m.model.load()?)?;
+        Ok(())
+    }
+
+    /// The merged report into `dir` (a fresh folder).
+    fn run_into(&self, dir: &Path, _: &dyn Observer) -> Result<Vec<PathBuf>, Error> {
+        Ok(self.merged()?.write_into(dir)?)
+    }
+
+    fn inputs(&self) -> Vec<PathBuf> {
+        vec![self.dir.join(MANIFEST)]
+    }
+
+    /// The merged report into `out` beside what is there (the shards, when `out` is their
+    /// folder): under `out`'s lock, everything is read, checked and written into a staging
+    /// folder first, then moved in file by file, so a failure writes nothing.
+    fn run_in_place(
+        &self,
+        out: &Path,
+        wait: Wait,
+        _: &dyn Observer,
+    ) -> Option<Result<InPlace, Error>> {
+        Some((|| {
+            let stage = Staging::begin(out, wait, |_| {})?;
+            let r = self.merged()?;
+            let staged = r.write_into(stage.dir())?;
+            std::fs::create_dir_all(out).map_err(|e| io(out, "cannot create the folder", e))?;
+            let mut files = vec![];
+            for f in staged {
+                let to = out.join(f.strip_prefix(stage.dir()).unwrap_or(&f));
+                std::fs::rename(&f, &to).map_err(|e| io(&to, "cannot move the file in", e))?;
+                files.push(to);
+            }
+            Ok(InPlace {
+                message: r.summary(),
+                files,
+            })
+        })())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::study::job::from_table;
+
+    #[test]
+    fn study_steps_and_the_manifest_read_back() {
+        let t: toml::Table = toml::from_str(
+            "model = \"hh\"\nparam = [\"g_k=30:42:3\", \"g_na=100,120\"]\ncurrent = \"0:20:2.5\"\nt-max = 150\ntransient = 50\nshard = \"2/4\"",
+        )
+        .unwrap();
+        let job: SweepJob = from_table(&t).unwrap();
+        assert_eq!(job.shard, Some(Shard { index: 1, count: 4 }));
+        assert_eq!(job.spec.params.len(), 2);
+        job.check().unwrap();
+        let bad: toml::Table = toml::from_str("params = \"g_k=1\"").unwrap();
+        assert!(from_table::<SweepJob>(&bad).unwrap_err().contains("params"));
+        let bad: toml::Table = toml::from_str("param = \"g_k=1\"\nshard = \"5/4\"").unwrap();
+        assert!(from_table::<SweepJob>(&bad).is_err());
+        let m = Manifest {
+            fingerprint: "fnv1a64:0".into(),
+            shards: 4,
+            model: job.model.clone(),
+            spec: job.spec.clone(),
+        };
+        let back: Manifest = toml::from_str(&toml::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+        let merge = MergeJob { dir: "x".into() };
+        assert!(
+            merge
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("sweep.toml")
+        );
+    }
+}
