@@ -126,6 +126,24 @@ impl SpecError {
     }
 }
 
+/// Errors in a study file, naming the file, the line and the field.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum StudyError {
+    #[error("{file}: {reason}")]
+    Parse { file: String, reason: String },
+    #[error("{file}, line {line}: {field}: {reason}")]
+    Field {
+        file: String,
+        line: usize,
+        field: String,
+        reason: String,
+    },
+    #[error("check '{claim}': {reason}")]
+    Check { claim: String, reason: String },
+    #[error("step '{step}': {reason}")]
+    Step { step: String, reason: String },
+}
+
 /// Any error of the library.
 #[derive(Debug, Error)]
 pub enum Error {
@@ -141,6 +159,8 @@ pub enum Error {
     Analysis(#[from] AnalysisError),
     #[error(transparent)]
     Spec(#[from] SpecError),
+    #[error(transparent)]
+    Study(#[from] StudyError),
     #[error(transparent)]
     Cancelled(#[from] crate::progress::Cancelled),
 }

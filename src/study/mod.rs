@@ -36,26 +36,15 @@
 
 pub mod job;
 pub mod jobs;
+pub mod run;
+pub mod task;
+pub mod template;
 
 use crate::report::table::{read_f64_columns, read_str_column};
 use serde::Deserialize;
 use std::path::Path;
 
-/// Errors in a study file, naming the file, the line and the field.
-#[derive(Debug, thiserror::Error)]
-pub enum StudyError {
-    #[error("{file}: {reason}")]
-    Parse { file: String, reason: String },
-    #[error("{file}, line {line}: {field}: {reason}")]
-    Field {
-        file: String,
-        line: usize,
-        field: String,
-        reason: String,
-    },
-    #[error("check '{claim}': {reason}")]
-    Check { claim: String, reason: String },
-}
+pub use crate::error::StudyError;
 
 /// A parsed study.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +62,12 @@ pub struct Study {
     pub steps: Vec<Step>,
     #[serde(default, rename = "check")]
     pub checks: Vec<Check>,
+    /// The study file, as named (for messages and the summary).
+    #[serde(skip)]
+    pub file: String,
+    /// The folder holding the study file (`{study}` in a step's settings).
+    #[serde(skip)]
+    pub dir: std::path::PathBuf,
 }
 
 /// One subcommand run.
@@ -89,6 +84,14 @@ pub struct Step {
     /// What this step shows, for the summary.
     #[serde(default)]
     pub about: String,
+    /// The line of the step's name in the study file (for messages).
+    #[serde(skip)]
+    pub line: usize,
+    /// If the step fails, the study goes on and the summary says why it was not computed
+    /// (the report template's bifurcation diagram, for a model without equilibria over its
+    /// range).
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// How a check reduces a column to one number.
@@ -181,7 +184,7 @@ fn line_of(text: &str, at: usize) -> usize {
 impl Study {
     /// Parse and check a study file's text (`file` names it in errors).
     pub fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
-        let study: Study = toml::from_str(text).map_err(|e| StudyError::Parse {
+        let mut study: Study = toml::from_str(text).map_err(|e| StudyError::Parse {
             file: file.into(),
             // toml's message names the line, the column and the field.
             reason: e.to_string().trim().replace('\n', " "),
@@ -192,6 +195,10 @@ impl Study {
             field: field.into(),
             reason,
         };
+        study.file = file.to_string();
+        for s in &mut study.steps {
+            s.line = line_of(text, s.name.span().start);
+        }
         let mut names = std::collections::HashSet::new();
         for s in &study.steps {
             let name = s.name.get_ref();
@@ -213,7 +220,11 @@ impl Study {
                     format!("'{name}' is used twice"),
                 ));
             }
-            if !COMMANDS.contains(&s.command.get_ref().as_str()) {
+            if task::Task::commands().contains(&s.command.get_ref().as_str()) {
+                // Resolved with stand-in folders: every key and value is checked now.
+                s.task(Path::new("OUT"), Path::new("STUDY"), false, file)?;
+                s.task(Path::new("OUT"), Path::new("STUDY"), true, file)?;
+            } else if !COMMANDS.contains(&s.command.get_ref().as_str()) {
                 return Err(field(
                     s.command.span(),
                     "step.command",
@@ -250,7 +261,12 @@ impl Study {
             file: path.display().to_string(),
             reason: e.to_string(),
         })?;
-        Study::parse(&text, &path.display().to_string())
+        let mut study = Study::parse(&text, &path.display().to_string())?;
+        study.dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or(std::path::PathBuf::from("."), Path::to_path_buf);
+        Ok(study)
     }
 }
 
@@ -274,7 +290,61 @@ fn flag_values(key: &str, v: &toml::Value) -> Result<Vec<Option<String>>, String
     }
 }
 
+/// `value` with `{out}` and `{study}` replaced in every string (arrays included).
+fn substitute(value: &toml::Value, out: &str, study: &str) -> toml::Value {
+    match value {
+        toml::Value::String(s) => {
+            toml::Value::String(s.replace("{out}", out).replace("{study}", study))
+        }
+        toml::Value::Array(a) => {
+            toml::Value::Array(a.iter().map(|v| substitute(v, out, study)).collect())
+        }
+        v => v.clone(),
+    }
+}
+
 impl Step {
+    /// The step's task: its settings with the fast overrides (when `fast`), `{out}` standing
+    /// for `out` and `{study}` for `study_dir`. Errors name the study file, the step's line and
+    /// the setting.
+    pub fn task(
+        &self,
+        out: &Path,
+        study_dir: &Path,
+        fast: bool,
+        file: &str,
+    ) -> Result<task::Task, StudyError> {
+        let mut args = self.args.clone();
+        if fast {
+            for (k, v) in &self.fast {
+                args.insert(k.clone(), v.clone());
+            }
+        }
+        if args.contains_key("out") {
+            return Err(StudyError::Field {
+                file: file.into(),
+                line: self.line,
+                field: "step.args.out".into(),
+                reason: "the runner sets the output folder itself (OUT/<step name>)".into(),
+            });
+        }
+        let (o, s) = (out.display().to_string(), study_dir.display().to_string());
+        let table: toml::Table = args
+            .iter()
+            .map(|(k, v)| (k.clone(), substitute(v, &o, &s)))
+            .collect();
+        task::Task::from_table(self.command.get_ref(), &table).map_err(|reason| StudyError::Field {
+            file: file.into(),
+            line: self.line,
+            field: format!(
+                "step '{}' ({})",
+                self.name.get_ref(),
+                self.command.get_ref()
+            ),
+            reason,
+        })
+    }
+
     /// The command line of this step: `[command, --flag, value, …, --out, out/name]`, with
     /// the fast overrides applied when `fast`; `study_dir` replaces `{study}`.
     pub fn argv(&self, out: &Path, study_dir: &Path, fast: bool) -> Result<Vec<String>, String> {
