@@ -34,13 +34,14 @@
 //! files, `model-file = "{study}/models/ml.ode"`, and run from any working directory). The
 //! runner adds `--out OUT/<step name>` itself.
 
+pub mod check;
 pub mod job;
 pub mod jobs;
 pub mod run;
 pub mod task;
 pub mod template;
 
-use crate::report::table::{read_f64_columns, read_str_column};
+pub use check::{Check, Verdict};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -92,70 +93,6 @@ pub struct Step {
     /// range).
     #[serde(default)]
     pub optional: bool,
-}
-
-/// How a check reduces a column to one number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Agg {
-    Count,
-    Min,
-    Max,
-    Mean,
-    Sum,
-    First,
-    Last,
-}
-
-/// The verdict on a document's claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Confirmed,
-    Refined,
-    Refuted,
-}
-
-impl Verdict {
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Confirmed => "confirmed",
-            Verdict::Refined => "refined",
-            Verdict::Refuted => "refuted",
-        }
-    }
-}
-
-/// A numeric claim of the document, checked against a table the steps wrote.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Check {
-    pub claim: String,
-    /// What the document says (its words or number).
-    pub document: String,
-    /// A Parquet file, relative to the study's output folder.
-    pub table: String,
-    pub column: String,
-    pub agg: Agg,
-    /// Keep only rows whose column `[0]` equals `[1]` (compared as text).
-    #[serde(default)]
-    pub filter: Option<(String, String)>,
-    /// The value the toolkit measured when the study was written.
-    pub expect: f64,
-    /// Allowed drift from `expect` on a rerun (absolute).
-    pub tol: f64,
-    /// The unit of the value, for the summary.
-    #[serde(default)]
-    pub unit: String,
-    pub verdict: Verdict,
-    pub evidence: String,
-    /// Whether the check holds in fast mode too (shorter runs may not reach the number).
-    #[serde(default = "yes")]
-    pub in_fast_mode: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// Commands a step may run (every subcommand but `study` itself).
@@ -245,6 +182,12 @@ impl Study {
                 }
                 flag_values(k, v).map_err(|reason| field(s.name.span(), "step.args", reason))?;
             }
+        }
+        for c in &study.checks {
+            c.claims.validate().map_err(|reason| StudyError::Parse {
+                file: file.into(),
+                reason: format!("check '{}': {reason}", c.claim),
+            })?;
         }
         if study.steps.is_empty() {
             return Err(StudyError::Parse {
@@ -370,50 +313,6 @@ impl Step {
         argv.push("--out".into());
         argv.push(out.join(self.name.get_ref()).display().to_string());
         Ok(argv)
-    }
-}
-
-impl Check {
-    /// The measured value, from `OUT/table`.
-    pub fn measure(&self, out: &Path) -> Result<f64, StudyError> {
-        let err = |reason: String| StudyError::Check {
-            claim: self.claim.clone(),
-            reason,
-        };
-        let path = out.join(&self.table);
-        let values = read_f64_columns(&path, &[&self.column])
-            .map_err(|e| err(e.to_string()))?
-            .remove(0);
-        let values: Vec<f64> = match &self.filter {
-            None => values,
-            Some((col, want)) => {
-                let keys = read_str_column(&path, col).map_err(|e| err(e.to_string()))?;
-                values
-                    .into_iter()
-                    .zip(keys)
-                    .filter(|(_, k)| k == want)
-                    .map(|(v, _)| v)
-                    .collect()
-            }
-        };
-        if values.is_empty() && self.agg != Agg::Count {
-            return Err(err(format!("no rows in {} (after the filter)", self.table)));
-        }
-        let n = values.len() as f64;
-        Ok(match self.agg {
-            Agg::Count => n,
-            Agg::Min => values.iter().copied().fold(f64::INFINITY, f64::min),
-            Agg::Max => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            Agg::Sum => values.iter().sum(),
-            Agg::Mean => values.iter().sum::<f64>() / n,
-            Agg::First => values[0],
-            Agg::Last => values[values.len() - 1],
-        })
-    }
-
-    /// Whether a measured value is within the allowed drift of the recorded one.
-    pub fn holds(&self, measured: f64) -> bool {
-        (measured - self.expect).abs() <= self.tol
     }
 }
 

@@ -1,8 +1,9 @@
 //! Running a study: every step resolved and checked before any runs, all steps written into one
 //! staging folder, the document's claims measured there, then the folder swapped in whole.
 
+use super::check::CheckOutcome;
 use super::task::Task;
-use super::{Study, StudyError, Verdict};
+use super::{Study, StudyError};
 use crate::error::Error;
 use crate::progress::Observer;
 use crate::report::{Staging, Wait};
@@ -16,17 +17,6 @@ pub struct RunOptions {
     pub fast: bool,
     /// Wait for another run writing the same folder, or refuse.
     pub wait: Wait,
-}
-
-/// What a check found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckOutcome {
-    /// The claim, as the study states it.
-    pub claim: String,
-    /// The measured value; `None` when the check was not run (fast mode).
-    pub measured: Option<f64>,
-    /// Whether the measurement drifted from the value recorded when the study was written.
-    pub drifted: bool,
 }
 
 /// A study that ran.
@@ -138,23 +128,27 @@ pub fn run(
             }
         }
     }
-    let mut checks = vec![];
-    for c in &study.checks {
-        let measured = if opts.fast && !c.in_fast_mode {
-            None
-        } else {
-            Some(c.measure(stage.dir())?)
-        };
-        checks.push(CheckOutcome {
-            claim: c.claim.clone(),
-            drifted: measured.is_some_and(|m| !c.holds(m)),
-            measured,
-        });
-    }
-    let md = summary(study, stage.dir(), opts, &checks, &skipped);
-    crate::report::atomic::write_text(&stage.dir().join("summary.md"), &md)?;
+    let checks = conclude(study, stage.dir(), opts, &skipped)?;
     let out = stage.commit()?;
     Ok(StudyOutcome { out, checks })
+}
+
+/// Measure and judge every check in `dir` (the steps' reports) and write `dir/summary.md`;
+/// `skipped` are optional steps that failed, with the reason.
+pub fn conclude(
+    study: &Study,
+    dir: &Path,
+    opts: RunOptions,
+    skipped: &[(String, String)],
+) -> Result<Vec<CheckOutcome>, Error> {
+    let checks = study
+        .checks
+        .iter()
+        .map(|c| c.evaluate(dir, !opts.fast || c.in_fast_mode))
+        .collect::<Result<Vec<_>, _>>()?;
+    let md = summary(study, dir, opts, &checks, skipped);
+    crate::report::atomic::write_text(&dir.join("summary.md"), &md)?;
+    Ok(checks)
 }
 
 /// The study's summary.md: what the document showed, the claims with measured values and
@@ -200,29 +194,37 @@ fn summary(
     if !study.checks.is_empty() {
         let _ = writeln!(
             md,
-            "## {claims}\n\n| claim | {said} | measured | verdict | evidence |\n|---|---|---|---|---|"
+            "## {claims}\n\n| claim | {said} | tested | measured | verdict | evidence |\n|---|---|---|---|---|---|"
         );
         for (c, o) in study.checks.iter().zip(checks) {
-            let (measured, verdict) = match o.measured {
-                None => ("not run in fast mode".to_string(), "not run".to_string()),
-                Some(m) => {
+            let (measured, verdict) = match (o.measured, o.verdict) {
+                (Some(m), Some(v)) => {
                     let unit = if c.unit.is_empty() { "" } else { " " };
+                    let mut text = format!("{}{unit}{}", fmt_value(m), c.unit);
+                    if let Some(j) = o.judged.filter(|j| j.to_bits() != m.to_bits()) {
+                        let _ = write!(text, " (tested: {})", fmt_value(j));
+                    }
                     let v = if o.drifted {
                         format!(
-                            "**drifted** (recorded {} ± {})",
+                            "**drifted** from {} ± {} ({})",
                             crate::model::Number(c.expect),
-                            crate::model::Number(c.tol)
+                            crate::model::Number(c.tol),
+                            v.name()
                         )
                     } else {
-                        format!("**{}**", verdict_name(c.verdict))
+                        format!("**{}**", v.name())
                     };
-                    (format!("{}{unit}{}", fmt_value(m), c.unit), v)
+                    (text, v)
                 }
+                _ => ("not run in fast mode".to_string(), "not run".to_string()),
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {measured} | {verdict} | {} |",
-                c.claim, c.document, c.evidence
+                "| {} | {} | {} | {measured} | {verdict} | {} |",
+                c.claim,
+                c.document,
+                c.claims.describe(),
+                c.evidence
             );
         }
         md.push('\n');
@@ -255,10 +257,6 @@ fn summary(
         }
     }
     md
-}
-
-fn verdict_name(v: Verdict) -> &'static str {
-    v.name()
 }
 
 /// A measured value with sensible precision.
