@@ -21,6 +21,7 @@
 pub mod analysis;
 pub mod continuation;
 pub mod error;
+pub mod input;
 pub mod model;
 pub mod numerics;
 pub mod progress;

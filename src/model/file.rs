@@ -86,9 +86,11 @@ struct CurrentSpec {
 
 /// Load a model file from disk.
 pub fn load(path: &Path) -> Result<ConductanceModel, ModelError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ModelError::File {
-        path: path.display().to_string(),
-        reason: e.to_string(),
+    let text = crate::input::read_text(path, crate::input::MAX_MODEL_BYTES).map_err(|reason| {
+        ModelError::File {
+            path: path.display().to_string(),
+            reason,
+        }
     })?;
     parse(&text, &path.display().to_string())
 }
