@@ -32,3 +32,7 @@ pub mod stimulus;
 pub mod study;
 
 pub use error::{Error, Result};
+pub use model::Model;
+pub use progress::{Observer, Silent};
+pub use report::Report;
+pub use spec::{ModelSource, RestResult, RestSpec};
