@@ -31,3 +31,6 @@ pub mod stimulus;
 pub mod study;
 
 pub use error::{Error, Result};
+pub use model::Model;
+pub use spec::RestSpec;
+pub use spec::{Bifurcation2Spec, BifurcationSpec, GatingSpec, PhasePlaneSpec};
