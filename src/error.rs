@@ -144,6 +144,21 @@ pub enum StudyError {
     Step { step: String, reason: String },
 }
 
+impl SpecError {
+    /// A refusal of a count outside its range: `ntst = 5 is out of range: allowed 10..=2000`.
+    pub fn out_of_range(
+        field: &str,
+        value: impl std::fmt::Display,
+        allowed: impl Into<String>,
+    ) -> Self {
+        SpecError {
+            field: field.to_string(),
+            value: format!("{value} is out of range"),
+            allowed: allowed.into(),
+        }
+    }
+}
+
 /// Any error of the library.
 #[derive(Debug, Error)]
 pub enum Error {

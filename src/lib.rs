@@ -35,4 +35,5 @@ pub use error::{Error, Result};
 pub use model::Model;
 pub use progress::{Observer, Silent};
 pub use report::Report;
+pub use spec::{Bifurcation2Spec, BifurcationSpec, GatingSpec, PhasePlaneSpec};
 pub use spec::{ModelSource, RestResult, RestSpec};

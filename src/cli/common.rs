@@ -107,33 +107,6 @@ pub fn finish(out: &Path, summary: &str, mut files: Vec<PathBuf>) -> Result<()> 
     Ok(())
 }
 
-/// The unit of a continuation parameter: `i_ext` or a model parameter.
-pub fn param_unit(field: &excitable::continuation::Field, name: &str) -> Result<String> {
-    use excitable::continuation::{CURRENT, Field};
-    use excitable::model::field::FILE_UNITS;
-    Ok(match field {
-        Field::Ode(..) => FILE_UNITS.into(),
-        Field::Conductance(_) if name == CURRENT => "uA/cm^2".into(),
-        Field::Conductance(m) => m.params.param(m.params.require(name)?).unit.clone(),
-    })
-}
-
-/// Refuse a range that is not finite with `from < to`, naming the flags.
-pub fn check_range(flags: &str, from: f64, to: f64) -> Result<()> {
-    if !(from.is_finite() && to.is_finite() && from < to) {
-        anyhow::bail!("{flags} = {from}..{to}: the range must be finite with from < to");
-    }
-    Ok(())
-}
-
-/// Refuse a branch-length limit below 10 points.
-pub fn check_max_points(max_points: usize) -> Result<()> {
-    if max_points < 10 {
-        anyhow::bail!("--max-points = {max_points} is too small: allowed >= 10");
-    }
-    Ok(())
-}
-
 /// The PNG figures in `dir` (names, sorted; temporary files skipped).
 pub fn pngs_in(dir: &Path) -> Vec<String> {
     let mut pngs: Vec<String> = std::fs::read_dir(dir)

@@ -3,8 +3,11 @@
 
 pub mod atomic;
 pub mod bifurcation;
+pub mod bifurcation2;
 pub mod figure;
+pub mod gating;
 pub mod heatmap;
+pub mod phase_plane;
 pub mod rest;
 pub mod simulation;
 pub mod spike_trains;

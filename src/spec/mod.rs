@@ -1,6 +1,6 @@
 //! One spec per command: every setting of `excitable X` as a plain struct (`XSpec`), with the
 //! command line's defaults, validated by the library, and run by `XSpec::run`, which returns a
-//! typed result that [`crate::report`] writes.
+//! typed result that the report layer writes.
 //!
 //! The command line, study files and the Python package build the same structs: the flags are
 //! derived from them (`clap::Args`, so a flag's help is the field's doc comment), a study step
@@ -16,11 +16,19 @@
 //! # Ok::<(), excitable::Error>(())
 //! ```
 
+pub mod bifurcation;
+pub mod bifurcation2;
+pub mod gating;
 pub mod model_source;
+pub mod phase_plane;
 pub mod rest;
 pub mod values;
 
+pub use bifurcation::{BifurcationResult, BifurcationSpec};
+pub use bifurcation2::{Bifurcation2Result, Bifurcation2Spec};
+pub use gating::{GatingResult, GatingSpec};
 pub use model_source::ModelSource;
+pub use phase_plane::{PhasePlaneResult, PhasePlaneSpec};
 pub use rest::{RestResult, RestSpec};
 
 use crate::error::SpecError;

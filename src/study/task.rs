@@ -65,4 +65,10 @@ macro_rules! tasks {
     };
 }
 
-tasks!(Rest(RestJob),);
+tasks!(
+    Rest(RestJob),
+    Gating(GatingJob),
+    PhasePlane(PhasePlaneJob),
+    Bifurcation(BifurcationJob),
+    Bifurcation2(Bifurcation2Job),
+);
