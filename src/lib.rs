@@ -31,3 +31,5 @@ pub mod stimulus;
 pub mod study;
 
 pub use error::{Error, Result};
+pub use model::Model;
+pub use spec::{MaxRateSpec, RestSpec, SimulateSpec, StatsSpec, WindowsSpec};

@@ -5,12 +5,15 @@ pub mod atomic;
 pub mod bifurcation;
 pub mod figure;
 pub mod heatmap;
+pub mod max_rate;
 pub mod rest;
 pub mod simulation;
 pub mod spike_trains;
 pub mod staging;
+pub mod stats;
 pub mod table;
 pub mod trace_figure;
+pub mod windows;
 pub mod write;
 pub mod xy_figure;
 

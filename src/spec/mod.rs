@@ -16,12 +16,20 @@
 //! # Ok::<(), excitable::Error>(())
 //! ```
 
+pub mod max_rate;
 pub mod model_source;
 pub mod rest;
+pub mod simulate;
+pub mod stats;
 pub mod values;
+pub mod windows;
 
+pub use max_rate::{MaxRateResult, MaxRateSpec};
 pub use model_source::ModelSource;
 pub use rest::{RestResult, RestSpec};
+pub use simulate::{SimulateResult, SimulateSpec};
+pub use stats::{StatsResult, StatsSpec};
+pub use windows::{WindowsResult, WindowsSpec};
 
 use crate::error::SpecError;
 
