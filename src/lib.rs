@@ -35,5 +35,7 @@ pub use error::{Error, Result};
 pub use model::Model;
 pub use progress::{Observer, Silent};
 pub use report::Report;
-pub use spec::{Bifurcation2Spec, BifurcationSpec, GatingSpec, PhasePlaneSpec};
-pub use spec::{ModelSource, RestResult, RestSpec};
+pub use spec::{
+    Bifurcation2Spec, BifurcationSpec, GatingSpec, MaxRateSpec, ModelSource, PhasePlaneSpec,
+    RestSpec, SimulateSpec, StatsSpec, WindowsSpec,
+};

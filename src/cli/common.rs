@@ -42,24 +42,6 @@ impl ModelArgs {
         }
         Ok(model)
     }
-
-    /// `name = value unit` for every parameter that differs from the model's default.
-    pub fn overrides(&self, model: &Model) -> Vec<String> {
-        let default = match &self.model_file {
-            Some(p) => Model::from_file(p).ok(),
-            None => Model::builtin(&self.model).ok(),
-        };
-        let Some(default) = default else {
-            return vec![];
-        };
-        model
-            .params()
-            .iter()
-            .zip(default.params().iter())
-            .filter(|(a, b)| a.value != b.value)
-            .map(|(a, _)| format!("{} = {} {}", a.name, a.value, a.unit))
-            .collect()
-    }
 }
 
 /// Parse a list of numbers: `1,2,3`, or `A:B:STEP` (inclusive of B up to rounding).

@@ -7,13 +7,16 @@ pub mod bifurcation2;
 pub mod figure;
 pub mod gating;
 pub mod heatmap;
+pub mod max_rate;
 pub mod phase_plane;
 pub mod rest;
 pub mod simulation;
 pub mod spike_trains;
 pub mod staging;
+pub mod stats;
 pub mod table;
 pub mod trace_figure;
+pub mod windows;
 pub mod write;
 pub mod xy_figure;
 

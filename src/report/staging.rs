@@ -86,7 +86,7 @@ impl Staging {
     ) -> Result<Staging, ReportError> {
         let (parent, name) = split(out)?;
         std::fs::create_dir_all(&parent)
-            .map_err(|e| io_err(&parent, "cannot create the folder", e))?;
+            .map_err(|e| io_err(&parent, "cannot create the output folder", e))?;
         let lock_path = parent.join(format!(".{name}.lock"));
         let mut waited = false;
         let mut on_wait = Some(on_wait);

@@ -19,17 +19,25 @@
 pub mod bifurcation;
 pub mod bifurcation2;
 pub mod gating;
+pub mod max_rate;
 pub mod model_source;
 pub mod phase_plane;
 pub mod rest;
+pub mod simulate;
+pub mod stats;
 pub mod values;
+pub mod windows;
 
 pub use bifurcation::{BifurcationResult, BifurcationSpec};
 pub use bifurcation2::{Bifurcation2Result, Bifurcation2Spec};
 pub use gating::{GatingResult, GatingSpec};
+pub use max_rate::{MaxRateResult, MaxRateSpec};
 pub use model_source::ModelSource;
 pub use phase_plane::{PhasePlaneResult, PhasePlaneSpec};
 pub use rest::{RestResult, RestSpec};
+pub use simulate::{SimulateResult, SimulateSpec};
+pub use stats::{StatsResult, StatsSpec};
+pub use windows::{WindowsResult, WindowsSpec};
 
 use crate::error::SpecError;
 

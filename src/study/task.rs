@@ -66,9 +66,13 @@ macro_rules! tasks {
 }
 
 tasks!(
+    Simulate(SimulateJob),
     Rest(RestJob),
     Gating(GatingJob),
     PhasePlane(PhasePlaneJob),
     Bifurcation(BifurcationJob),
     Bifurcation2(Bifurcation2Job),
+    MaxRate(MaxRateJob),
+    Windows(WindowsJob),
+    Stats(StatsJob),
 );

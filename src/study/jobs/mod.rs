@@ -3,11 +3,19 @@
 pub mod bifurcation;
 pub mod bifurcation2;
 pub mod gating;
+pub mod max_rate;
 pub mod phase_plane;
 pub mod rest;
+pub mod simulate;
+pub mod stats;
+pub mod windows;
 
 pub use bifurcation::BifurcationJob;
 pub use bifurcation2::Bifurcation2Job;
 pub use gating::GatingJob;
+pub use max_rate::MaxRateJob;
 pub use phase_plane::PhasePlaneJob;
 pub use rest::RestJob;
+pub use simulate::SimulateJob;
+pub use stats::StatsJob;
+pub use windows::WindowsJob;
