@@ -126,6 +126,39 @@ impl SpecError {
     }
 }
 
+/// Errors in a study file, naming the file, the line and the field.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum StudyError {
+    #[error("{file}: {reason}")]
+    Parse { file: String, reason: String },
+    #[error("{file}, line {line}: {field}: {reason}")]
+    Field {
+        file: String,
+        line: usize,
+        field: String,
+        reason: String,
+    },
+    #[error("check '{claim}': {reason}")]
+    Check { claim: String, reason: String },
+    #[error("step '{step}': {reason}")]
+    Step { step: String, reason: String },
+}
+
+impl SpecError {
+    /// A refusal of a count outside its range: `ntst = 5 is out of range: allowed 10..=2000`.
+    pub fn out_of_range(
+        field: &str,
+        value: impl std::fmt::Display,
+        allowed: impl Into<String>,
+    ) -> Self {
+        SpecError {
+            field: field.to_string(),
+            value: format!("{value} is out of range"),
+            allowed: allowed.into(),
+        }
+    }
+}
+
 /// Any error of the library.
 #[derive(Debug, Error)]
 pub enum Error {
@@ -141,6 +174,8 @@ pub enum Error {
     Analysis(#[from] AnalysisError),
     #[error(transparent)]
     Spec(#[from] SpecError),
+    #[error(transparent)]
+    Study(#[from] StudyError),
     #[error(transparent)]
     Cancelled(#[from] crate::progress::Cancelled),
     #[error(transparent)]

@@ -21,6 +21,7 @@
 pub mod analysis;
 pub mod continuation;
 pub mod error;
+pub mod input;
 pub mod model;
 pub mod numerics;
 pub mod progress;
@@ -32,4 +33,9 @@ pub mod study;
 
 pub use error::{Error, Result};
 pub use model::Model;
-pub use spec::{FiSpec, RestSpec, SweepSpec};
+pub use progress::{Observer, Silent};
+pub use report::Report;
+pub use spec::{
+    Bifurcation2Spec, BifurcationSpec, FiSpec, GatingSpec, MaxRateSpec, ModelSource,
+    PhasePlaneSpec, RestSpec, SimulateSpec, StatsSpec, SweepSpec, WindowsSpec,
+};

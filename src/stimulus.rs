@@ -391,7 +391,9 @@ pub fn read_table(path: &Path) -> Result<Component, StimulusError> {
         path: path.display().to_string(),
         reason,
     };
-    let mut reader = csv::Reader::from_path(path).map_err(|e| file_err(e.to_string()))?;
+    let mut reader = csv::Reader::from_reader(
+        crate::input::open(path, crate::input::MAX_TABLE_BYTES).map_err(file_err)?,
+    );
     let headers = reader
         .headers()
         .map_err(|e| file_err(e.to_string()))?
@@ -411,6 +413,12 @@ pub fn read_table(path: &Path) -> Result<Component, StimulusError> {
     for (row, record) in reader.records().enumerate() {
         let line = row + 2;
         let record = record.map_err(|e| file_err(format!("line {line}: {e}")))?;
+        if record.as_slice().len() > crate::input::MAX_LINE_BYTES {
+            return Err(file_err(format!(
+                "line {line} is longer than {} bytes",
+                crate::input::MAX_LINE_BYTES
+            )));
+        }
         let get = |c: usize, name: &str| -> Result<f64, StimulusError> {
             let s = record.get(c).unwrap_or("").trim();
             s.parse::<f64>()

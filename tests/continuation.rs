@@ -440,7 +440,7 @@ fn hh_hopf_curve_in_current_and_gk_agrees_with_auto_and_has_a_bautin_point() {
     let b = hopf[0]
         .specials
         .iter()
-        .find(|s| s.kind == "bautin")
+        .find(|s| s.kind == excitable::continuation::SpecialKind::Bautin)
         .expect("a Bautin point");
     assert!(
         (b.l1 - 60.5).abs() < 1.0 && (b.l2 - 53.3).abs() < 0.1,

@@ -6,15 +6,19 @@
 //! says the rate is a *spike* rate.
 
 use crate::error::Error;
-use crate::model::Model;
+use crate::model::{Model, Quantity};
+use crate::progress::{Observer, Silent, Tracker};
 use crate::simulate::{self, Method, Record, Settings};
 use crate::stimulus::Stimulus;
 
 /// Steady rate at each current and the maximum.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MaxRate {
+    /// The currents (uA/cm^2; the file's units for an .ode model), in the order given.
     pub currents: Vec<f64>,
+    /// The steady spike rate (Hz) at each current.
     pub rates_hz: Vec<f64>,
+    /// The highest of them (Hz); 0 when nothing fires.
     pub max_rate_hz: f64,
     /// First current (uA/cm^2) reaching the maximum; NaN when no current gives steady spiking.
     pub at_current: f64,
@@ -29,6 +33,21 @@ pub fn max_firing_rate(
     window_ms: f64,
     dt: f64,
 ) -> Result<MaxRate, Error> {
+    max_firing_rate_with(model, currents, transient_ms, window_ms, dt, &Silent)
+}
+
+/// [`max_firing_rate`], telling `observer` as each current finishes (one unit per current);
+/// returns [`crate::progress::Cancelled`] (as an error) when the observer says stop.
+pub fn max_firing_rate_with(
+    model: &Model,
+    currents: &[f64],
+    transient_ms: f64,
+    window_ms: f64,
+    dt: f64,
+    observer: &dyn Observer,
+) -> Result<MaxRate, Error> {
+    let tracker = Tracker::new(observer, "currents", Some(currents.len() as u64));
+    let unit = model.units().current;
     let y0 = model.sweep_start()?;
     let s = Settings {
         t_max: transient_ms + window_ms,
@@ -37,7 +56,17 @@ pub fn max_firing_rate(
         record: Record::SpikesOnly,
         threshold_mv: model.threshold_mv(),
     };
-    let runs = simulate::run_many(model, &Stimulus::constant(0.0), &y0, currents, &s, &|| {})?;
+    let runs = simulate::run_many(
+        model,
+        &Stimulus::constant(0.0),
+        &y0,
+        currents,
+        &s,
+        &|k: usize| -> Result<(), Error> {
+            let detail = format!("I = {}", Quantity(currents[k], unit));
+            Ok(tracker.advance(1, &detail)?)
+        },
+    )?;
     let rates_hz: Vec<f64> = runs
         .iter()
         .map(|r| {

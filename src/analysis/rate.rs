@@ -18,12 +18,16 @@ use crate::error::AnalysisError;
 /// Kernel shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
+    /// Flat over ±sqrt(3) sigma.
     Rectangular,
+    /// Linear to zero at ±sqrt(6) sigma.
     Triangular,
+    /// Normal density.
     Gaussian,
 }
 
 impl Kernel {
+    /// The kernel named `rectangular`, `triangular` or `gaussian`.
     pub fn parse(text: &str) -> Result<Self, String> {
         match text {
             "rectangular" => Ok(Kernel::Rectangular),
@@ -64,10 +68,13 @@ impl Kernel {
 /// Settings of [`instantaneous_rate`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateSettings {
+    /// Start of the rate's time axis (ms).
     pub t_start: f64,
+    /// End of it (ms).
     pub t_stop: f64,
     /// Sampling period of the output (ms).
     pub sampling_ms: f64,
+    /// Kernel shape.
     pub kernel: Kernel,
     /// Kernel standard deviation (ms).
     pub sigma_ms: f64,

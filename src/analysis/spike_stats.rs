@@ -15,16 +15,27 @@
 /// Statistics of one spike train over [t_start, t_stop) ms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainStats {
+    /// Spikes in [t_start, t_stop).
     pub n_spikes: usize,
+    /// Spikes per second over the interval (Hz).
     pub rate_hz: f64,
+    /// Mean interspike interval (ms).
     pub isi_mean_ms: f64,
+    /// Standard deviation of the intervals (ms, ddof 0).
     pub isi_std_ms: f64,
+    /// Coefficient of variation of the intervals.
     pub cv: f64,
+    /// CV2 (Holt et al.).
     pub cv2: f64,
+    /// Local variation LV.
     pub lv: f64,
+    /// LvR, LV with refractoriness correction.
     pub lvr: f64,
+    /// Fano factor of the counts in consecutive windows.
     pub fano: f64,
+    /// Correlation of successive intervals.
     pub serial_corr: f64,
+    /// Time of the first spike after t_start (ms).
     pub first_spike_ms: f64,
     /// Why some statistics are NaN ("" when none is).
     pub reason: String,
@@ -33,7 +44,9 @@ pub struct TrainStats {
 /// Settings of [`train_stats`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StatsSettings {
+    /// Start of the analysed interval (ms).
     pub t_start: f64,
+    /// End of it (ms, excluded).
     pub t_stop: f64,
     /// Refractoriness constant R of LvR (ms); Elephant's default is 5 ms.
     pub lvr_r_ms: f64,
@@ -178,6 +191,20 @@ pub fn histogram(values: &[f64], lo: f64, width: f64, bins: usize) -> (Vec<f64>,
         }
     }
     ((0..bins).map(|k| lo + k as f64 * width).collect(), counts)
+}
+
+/// At most this many bins in an ISI histogram of [`isi_histograms`].
+pub const MAX_ISI_BINS: usize = 100_000;
+
+/// The ISI histogram of every train, all with the same bins of `bin_ms` from 0 to the longest
+/// interval of any train (at most [`MAX_ISI_BINS`]): (bin left edges, counts) per train.
+pub fn isi_histograms(trains: &[Vec<f64>], bin_ms: f64) -> Vec<(Vec<f64>, Vec<u32>)> {
+    let max_isi = trains.iter().flat_map(|t| isi(t)).fold(0.0f64, f64::max);
+    let bins = ((max_isi / bin_ms).ceil() as usize + 1).min(MAX_ISI_BINS);
+    trains
+        .iter()
+        .map(|t| histogram(&isi(t), 0.0, bin_ms, bins))
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,115 @@
 //! Input-output timing: how output spikes relate to input events (what `002_…` calls the
 //! timing becoming decoupled).
 
+use crate::stimulus::{Component, Stimulus};
 use std::f64::consts::PI;
+
+/// Latest latency (ms) that still counts as an answer to a pulse in [`io_timing`].
+pub const MAX_LATENCY_MS: f64 = 50.0;
+/// Bin width (ms) of the pulse-spike cross-correlogram in [`io_timing`].
+pub const CCG_BIN_MS: f64 = 1.0;
+/// The correlogram spans lags in [-CCG_MAX_LAG_MS, CCG_MAX_LAG_MS) ms.
+pub const CCG_MAX_LAG_MS: f64 = 50.0;
+/// The spike-triggered average covers this long (ms) before each spike.
+pub const STA_WINDOW_MS: f64 = 20.0;
+/// The input is sampled every this many ms for the spike-triggered average.
+pub const STA_DT_MS: f64 = 0.1;
+
+/// How the spikes of every neuron relate to an input: onsets of its pulses and steps, and,
+/// for a sine, its frequency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IoTiming {
+    /// Onsets (ms, sorted) of the input's pulses and steps: the events latencies are measured from.
+    pub onsets_ms: Vec<f64>,
+    /// The frequency (Hz) of the input's first sine component, if it has one.
+    pub freq_hz: Option<f64>,
+    /// One entry per neuron, in order.
+    pub neurons: Vec<NeuronTiming>,
+}
+
+/// One neuron's timing against the input of an [`IoTiming`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeuronTiming {
+    /// Latency to each onset (NaN where unanswered) and the fraction answered.
+    pub response: PulseResponse,
+    /// Mean of the latencies of the answered onsets (ms); NaN when none was answered.
+    pub latency_mean_ms: f64,
+    /// Their standard deviation (ms, ddof 0); NaN when none was answered.
+    pub latency_sd_ms: f64,
+    /// Vector strength (0 to 1) against the sine input; NaN without a sine.
+    pub vector_strength: f64,
+    /// Preferred phase (radians) against the sine input; NaN without a sine.
+    pub preferred_phase_rad: f64,
+    /// Left edges (ms) of the correlogram's bins.
+    pub ccg_lags_ms: Vec<f64>,
+    /// Counts of (spike - onset) lags per bin.
+    pub ccg_counts: Vec<u32>,
+    /// Lags (ms, negative = before the spike) of the spike-triggered average.
+    pub sta_lags_ms: Vec<f64>,
+    /// Mean input (uA/cm^2) at each lag before a spike.
+    pub sta_mean: Vec<f64>,
+}
+
+/// Latencies per onset, the fraction of onsets answered, the onset-spike cross-correlogram,
+/// the spike-triggered average of the input (sampled every [`STA_DT_MS`] over
+/// [t_start, t_stop) ms) and, for a sine input, vector strength, for each spike train.
+pub fn io_timing(stim: &Stimulus, trains: &[Vec<f64>], t_start: f64, t_stop: f64) -> IoTiming {
+    let mut onsets_ms: Vec<f64> = stim
+        .components
+        .iter()
+        .flat_map(|c| match c {
+            Component::Step { start, .. } => vec![*start],
+            Component::Pulses { times, .. } => times.clone(),
+            _ => vec![],
+        })
+        .collect();
+    onsets_ms.sort_by(f64::total_cmp);
+    let n = ((t_stop - t_start) / STA_DT_MS) as usize;
+    let t: Vec<f64> = (0..n).map(|k| t_start + k as f64 * STA_DT_MS).collect();
+    let input: Vec<f64> = t.iter().map(|&x| stim.at(x)).collect();
+    let freq_hz = stim.components.iter().find_map(|c| {
+        if let Component::Sine { freq_hz, .. } = c {
+            Some(*freq_hz)
+        } else {
+            None
+        }
+    });
+    let neurons = trains
+        .iter()
+        .map(|train| {
+            let response = pulse_response(&onsets_ms, train, MAX_LATENCY_MS);
+            let l: Vec<f64> = response
+                .latency_ms
+                .iter()
+                .copied()
+                .filter(|x| !x.is_nan())
+                .collect();
+            let mean = l.iter().sum::<f64>() / l.len() as f64;
+            let sd = (l.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / l.len() as f64).sqrt();
+            let (vs, ph) = freq_hz.map_or((f64::NAN, f64::NAN), |f| vector_strength(train, f));
+            let (ccg_lags_ms, ccg_counts) =
+                cross_correlogram(&onsets_ms, train, CCG_BIN_MS, CCG_MAX_LAG_MS);
+            let (sta_lags_ms, sta_mean, _) =
+                spike_triggered_average(&t, &input, train, STA_WINDOW_MS);
+            NeuronTiming {
+                response,
+                latency_mean_ms: mean,
+                latency_sd_ms: sd,
+                vector_strength: vs,
+                preferred_phase_rad: ph,
+                ccg_lags_ms,
+                ccg_counts,
+                sta_lags_ms,
+                sta_mean,
+            }
+        })
+        .collect();
+    IoTiming {
+        onsets_ms,
+        freq_hz,
+        neurons,
+    }
+}
 
 /// Response of a spike train to a sequence of input pulses.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,18 +9,26 @@ use crate::error::AnalysisError;
 /// One window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Window {
+    /// Time of the window's first sample (ms).
     pub start_ms: f64,
+    /// Spikes in [start, start + width).
     pub n_spikes: u32,
+    /// Mean V over the window's samples (mV).
     pub v_mean_mv: f64,
+    /// Highest V (mV).
     pub v_max_mv: f64,
+    /// Lowest V (mV).
     pub v_min_mv: f64,
 }
 
 /// All windows of one width, with what was dropped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowSet {
+    /// Width (ms): a whole number of samples.
     pub width_ms: f64,
+    /// Step between window starts (ms): a whole number of samples.
     pub step_ms: f64,
+    /// The windows, in time order.
     pub windows: Vec<Window>,
     /// Trailing samples not covered by a whole window.
     pub dropped_samples: usize,
@@ -47,13 +55,19 @@ impl WindowSet {
 /// -100 mV; values outside go to the end bins) for the two voltage populations `002_…` sees.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowTally {
+    /// Width (ms): a whole number of samples.
     pub width_ms: f64,
+    /// Step between window starts (ms).
     pub step_ms: f64,
+    /// Windows counted.
     pub n_windows: u64,
+    /// Windows with at least one spike.
     pub n_fired: u64,
     rate_sum: f64,
     rate_sumsq: f64,
+    /// Counts of window mean V per bin (see [`WindowTally::HIST_LO_MV`]).
     pub hist_mean: Vec<u64>,
+    /// Counts of window max V per bin.
     pub hist_max: Vec<u64>,
     /// Trailing samples not covered by a whole window.
     pub dropped_samples: usize,
@@ -67,6 +81,7 @@ impl WindowTally {
     /// Number of bins (-100 to 80 mV).
     pub const HIST_BINS: usize = 90;
 
+    /// An empty tally of windows of `width_ms` every `step_ms`.
     pub fn new(width_ms: f64, step_ms: f64) -> WindowTally {
         WindowTally {
             width_ms,
@@ -89,6 +104,7 @@ impl WindowTally {
         t
     }
 
+    /// Count one window.
     pub fn add(&mut self, w: &Window) {
         let bin = |v: f64| {
             (((v - Self::HIST_LO_MV) / Self::HIST_BIN_MV)

@@ -3,7 +3,6 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use excitable::model::{Model, params::parse_assignments};
-use excitable::report::atomic::write_text;
 use std::path::{Path, PathBuf};
 
 /// Which model, and which parameters to change.
@@ -42,96 +41,6 @@ impl ModelArgs {
         }
         Ok(model)
     }
-
-    /// `name = value unit` for every parameter that differs from the model's default.
-    pub fn overrides(&self, model: &Model) -> Vec<String> {
-        let default = match &self.model_file {
-            Some(p) => Model::from_file(p).ok(),
-            None => Model::builtin(&self.model).ok(),
-        };
-        let Some(default) = default else {
-            return vec![];
-        };
-        model
-            .params()
-            .iter()
-            .zip(default.params().iter())
-            .filter(|(a, b)| a.value != b.value)
-            .map(|(a, _)| format!("{} = {} {}", a.name, a.value, a.unit))
-            .collect()
-    }
-}
-
-/// Parse a list of numbers: `1,2,3`, or `A:B:STEP` (inclusive of B up to rounding).
-pub fn parse_number_list(text: &str) -> Result<Vec<f64>> {
-    let bad = || anyhow::anyhow!("'{text}': expected numbers separated by commas, or FROM:TO:STEP");
-    if text.contains(':') {
-        let parts: Vec<f64> = text
-            .split(':')
-            .map(|s| s.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| bad())?;
-        let [a, b, step] = parts[..] else {
-            return Err(bad());
-        };
-        if !(a.is_finite() && b.is_finite() && step.is_finite() && step > 0.0 && b >= a) {
-            anyhow::bail!("'{text}': need FROM <= TO and STEP > 0, all finite");
-        }
-        let n = ((b - a) / step + 1e-9).floor() as usize;
-        if n > 10_000_000 {
-            anyhow::bail!("'{text}': more than 10^7 values");
-        }
-        Ok((0..=n).map(|k| a + k as f64 * step).collect())
-    } else {
-        let v: Vec<f64> = text
-            .split(',')
-            .map(|s| s.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| bad())?;
-        if v.iter().any(|x| !x.is_finite()) {
-            anyhow::bail!("'{text}': values must be finite");
-        }
-        Ok(v)
-    }
-}
-
-/// Print a command's summary, write it as `OUT/summary.md`, and list every file written.
-pub fn finish(out: &Path, summary: &str, mut files: Vec<PathBuf>) -> Result<()> {
-    print!("{summary}");
-    let path = out.join("summary.md");
-    write_text(&path, summary)?;
-    files.push(path);
-    for f in files {
-        println!("  wrote {}", f.display());
-    }
-    Ok(())
-}
-
-/// The unit of a continuation parameter: `i_ext` or a model parameter.
-pub fn param_unit(field: &excitable::continuation::Field, name: &str) -> Result<String> {
-    use excitable::continuation::{CURRENT, Field};
-    use excitable::model::field::FILE_UNITS;
-    Ok(match field {
-        Field::Ode(..) => FILE_UNITS.into(),
-        Field::Conductance(_) if name == CURRENT => "uA/cm^2".into(),
-        Field::Conductance(m) => m.params.param(m.params.require(name)?).unit.clone(),
-    })
-}
-
-/// Refuse a range that is not finite with `from < to`, naming the flags.
-pub fn check_range(flags: &str, from: f64, to: f64) -> Result<()> {
-    if !(from.is_finite() && to.is_finite() && from < to) {
-        anyhow::bail!("{flags} = {from}..{to}: the range must be finite with from < to");
-    }
-    Ok(())
-}
-
-/// Refuse a branch-length limit below 10 points.
-pub fn check_max_points(max_points: usize) -> Result<()> {
-    if max_points < 10 {
-        anyhow::bail!("--max-points = {max_points} is too small: allowed >= 10");
-    }
-    Ok(())
 }
 
 /// The PNG figures in `dir` (names, sorted; temporary files skipped).

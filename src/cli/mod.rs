@@ -1,19 +1,11 @@
 //! Command-line interface: parse, run, say where the reports went. No numerics here.
 
-pub mod bifurcation;
-pub mod bifurcation2;
 pub mod common;
-pub mod gating;
 pub mod job;
-pub mod max_rate;
 pub mod models;
-pub mod phase_plane;
 pub mod progress;
 pub mod report;
-pub mod simulate;
-pub mod stats;
 pub mod study;
-pub mod windows;
 
 use clap::{Parser, Subcommand};
 
@@ -31,25 +23,25 @@ pub enum Command {
     /// List the built-in models (or one model file) with their parameters, units and defaults.
     Models(models::ModelsArgs),
     /// Simulate one or many neurons and write trace.parquet, spikes.parquet, trace.png, summary.md.
-    Simulate(Box<simulate::SimulateArgs>),
+    Simulate(Box<job::JobArgs<excitable::study::jobs::SimulateJob>>),
     /// Every equilibrium at each current: stability, eigenvalues, eigenvectors, centre subspace.
     Rest(job::JobArgs<excitable::study::jobs::RestJob>),
     /// Steady states x_inf(V) and time constants tau(V) of every gate.
-    Gating(gating::GatingArgs),
+    Gating(job::JobArgs<excitable::study::jobs::GatingJob>),
     /// V-n phase plane: trajectory, reduced nullclines, limit cycle.
-    PhasePlane(phase_plane::PhasePlaneArgs),
+    PhasePlane(job::JobArgs<excitable::study::jobs::PhasePlaneJob>),
     /// Spike-train statistics (ISI, CV, CV2, LV, LvR, Fano, serial correlation) of a spikes file.
-    Stats(stats::StatsArgs),
+    Stats(job::JobArgs<excitable::study::jobs::StatsJob>),
     /// Firing and voltage in sliding windows of a trace, for several widths.
-    Windows(windows::WindowsArgs),
+    Windows(Box<job::JobArgs<excitable::study::jobs::WindowsJob>>),
     /// The highest sustained spike rate under constant currents, and where it occurs.
-    MaxRate(max_rate::MaxRateArgs),
+    MaxRate(job::JobArgs<excitable::study::jobs::MaxRateJob>),
     /// One-parameter bifurcation diagram: equilibria, folds, Hopf points (with criticality),
     /// cycle branches with Floquet multipliers, folds of cycles, period doubling, torus points.
-    Bifurcation(Box<bifurcation::BifurcationArgs>),
+    Bifurcation(Box<job::JobArgs<excitable::study::jobs::BifurcationJob>>),
     /// Two-parameter curves of Hopf and fold points, with Bautin, Bogdanov-Takens and cusp
     /// points.
-    Bifurcation2(Box<bifurcation2::Bifurcation2Args>),
+    Bifurcation2(Box<job::JobArgs<excitable::study::jobs::Bifurcation2Job>>),
     /// f-I curves from rest, up and down starts, rheobase, onset and offset of firing.
     Fi(Box<job::JobArgs<excitable::study::jobs::FiJob>>),
     /// Firing over a grid of one or two model parameters and the current (a rate map);
@@ -68,17 +60,17 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Models(a) => models::run(a),
-        Command::Simulate(a) => simulate::run(*a),
+        Command::Simulate(a) => job::run(*a),
         Command::Rest(a) => job::run(a),
-        Command::Gating(a) => gating::run(a),
-        Command::PhasePlane(a) => phase_plane::run(a),
-        Command::Stats(a) => stats::run(a),
-        Command::Windows(a) => windows::run(a),
-        Command::MaxRate(a) => max_rate::run(a),
+        Command::Gating(a) => job::run(a),
+        Command::PhasePlane(a) => job::run(a),
+        Command::Stats(a) => job::run(a),
+        Command::Windows(a) => job::run(*a),
+        Command::MaxRate(a) => job::run(a),
         Command::Report(a) => report::run(a),
-        Command::Bifurcation(a) => bifurcation::run(*a),
+        Command::Bifurcation(a) => job::run(*a),
         Command::Fi(a) => job::run(*a),
-        Command::Bifurcation2(a) => bifurcation2::run(*a),
+        Command::Bifurcation2(a) => job::run(*a),
         Command::Sweep(a) => job::run(*a),
         Command::Merge(a) => {
             let dir = a.dir.clone();

@@ -5,9 +5,8 @@
 use super::{Cli, run as run_command};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use excitable::report::atomic::{ensure_dir, write_text};
-use excitable::study::{Study, Verdict};
-use std::fmt::Write;
+use excitable::report::atomic::ensure_dir;
+use excitable::study::Study;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -120,110 +119,24 @@ fn run_study(file: &Path, study: &Study, out: &Path, fast: bool) -> Result<Vec<S
         println!("== {}: excitable {}", step.name.get_ref(), argv.join(" "));
         run_command(cli).with_context(|| format!("step '{}'", step.name.get_ref()))?;
     }
-    let mut md = format!("# {}\n\n", study.title);
-    if let Some(doc) = &study.document {
-        let _ = writeln!(md, "Source document: `{doc}`.");
-    }
-    let _ = writeln!(
-        md,
-        "Reproduced by `excitable study run {}`{}.\n",
-        file.display(),
-        if fast {
-            " **in fast mode** (shorter runs; some checks skipped)"
-        } else {
-            ""
-        }
-    );
-    // A study of a source document says what it showed; the main job has no document.
-    let (shows, adds, claims, said) = if study.document.is_some() {
-        (
-            "What the document showed",
-            "What the toolkit adds",
-            "The document's claims, checked",
-            "the document",
-        )
-    } else {
-        ("Scope", "Contents", "Headline numbers, checked", "expected")
+    let opts = excitable::study::run::RunOptions {
+        fast,
+        wait: excitable::report::Wait::Yes,
     };
-    let _ = writeln!(
-        md,
-        "## {shows}\n\n{}\n\n## {adds}\n\n{}\n",
-        study.shows.trim(),
-        study.adds.trim()
+    let mut study = study.clone();
+    study.file = file.display().to_string();
+    let checks = excitable::study::run::conclude(&study, out, opts, &[])?;
+    let drift: Vec<String> = checks
+        .iter()
+        .filter(|c| c.drifted)
+        .map(|c| format!("'{}' measured {}", c.claim, c.measured.unwrap_or(f64::NAN)))
+        .collect();
+    println!(
+        "study '{}': wrote {}",
+        study.title,
+        out.join("summary.md").display()
     );
-    let mut drift = vec![];
-    if !study.checks.is_empty() {
-        let _ = writeln!(
-            md,
-            "## {claims}\n\n| claim | {said} | measured | verdict | evidence |\n|---|---|---|---|---|"
-        );
-        for c in &study.checks {
-            let measured = if fast && !c.in_fast_mode {
-                "not run in fast mode".to_string()
-            } else {
-                let m = c.measure(out)?;
-                if !c.holds(m) {
-                    drift.push(format!(
-                        "'{}' measured {m} (recorded {} ± {})",
-                        c.claim, c.expect, c.tol
-                    ));
-                }
-                format!(
-                    "{}{}{}",
-                    fmt_value(m),
-                    if c.unit.is_empty() { "" } else { " " },
-                    c.unit
-                )
-            };
-            let verdict = match c.verdict {
-                Verdict::Confirmed => "**confirmed**",
-                Verdict::Refined => "**refined**",
-                Verdict::Refuted => "**refuted**",
-            };
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} |",
-                c.claim, c.document, measured, verdict, c.evidence
-            );
-        }
-        md.push('\n');
-    }
-    let _ = writeln!(md, "## Steps\n");
-    for step in &study.steps {
-        let name = step.name.get_ref();
-        let dir = out.join(name);
-        let _ = writeln!(
-            md,
-            "### {name}: `{}`\n\n{}{}[summary]({name}/summary.md)\n",
-            step.command.get_ref(),
-            step.about.trim(),
-            if step.about.trim().is_empty() {
-                ""
-            } else {
-                " "
-            }
-        );
-        for p in super::common::pngs_in(&dir) {
-            let _ = writeln!(md, "![{name} {p}]({name}/{p})\n");
-        }
-    }
-    let path = out.join("summary.md");
-    write_text(&path, &md)?;
-    println!("study '{}': wrote {}", study.title, path.display());
     Ok(drift)
-}
-
-/// A measured value with sensible precision.
-fn fmt_value(x: f64) -> String {
-    if x == x.round() && x.abs() < 1e9 {
-        format!("{x}")
-    } else if x.abs() >= 100.0 {
-        format!("{x:.2}")
-    } else if x.abs() >= 1.0 {
-        format!("{x:.4}")
-    } else {
-        format!("{x:.4e}")
-    }
 }
 
 #[cfg(test)]

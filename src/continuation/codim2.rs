@@ -11,6 +11,7 @@
 
 use super::fold::Fold;
 use super::hopf::{Hopf, augmented_system, first_lyapunov};
+use super::special::SpecialKind;
 use super::system::{Family, Knob};
 use crate::error::AnalysisError;
 use crate::model::{Field, VectorField};
@@ -61,6 +62,11 @@ impl Family2 {
             Knob::Current => self.i_ext,
             Knob::Param(i) => self.p[i],
         }
+    }
+
+    /// The units of the two parameters ([`Knob::unit`]; empty for a model without units).
+    pub fn units(&self) -> (&str, &str) {
+        (self.k1.unit(&self.field), self.k2.unit(&self.field))
     }
 
     /// Base values of the two parameters.
@@ -128,16 +134,24 @@ fn append_column(m: DMatrix<f64>, col: DVector<f64>) -> DMatrix<f64> {
 /// Kind of a two-parameter curve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CurveKind {
+    /// A curve of Hopf points.
     Hopf,
+    /// A curve of folds of equilibria.
     Fold,
 }
 
 impl CurveKind {
-    pub fn name(self) -> &'static str {
+    /// The special point every point of the curve is.
+    pub fn kind(self) -> SpecialKind {
         match self {
-            CurveKind::Hopf => "hopf",
-            CurveKind::Fold => "fold",
+            CurveKind::Hopf => SpecialKind::Hopf,
+            CurveKind::Fold => SpecialKind::Fold,
         }
+    }
+
+    /// Its name in tables ([`SpecialKind::name`]): `hopf` or `fold`.
+    pub fn name(self) -> &'static str {
+        self.kind().name()
     }
 }
 
@@ -159,8 +173,8 @@ pub struct CurvePoint {
 /// A codimension-two point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Codim2 {
-    /// `bautin`, `bogdanov_takens` or `cusp`.
-    pub kind: &'static str,
+    /// [`SpecialKind::Bautin`], [`SpecialKind::BogdanovTakens`] or [`SpecialKind::Cusp`].
+    pub kind: SpecialKind,
     pub l1: f64,
     pub l2: f64,
     pub v_mv: f64,
@@ -295,7 +309,7 @@ fn arclength(
 fn sign_changes(
     points: &[CurvePoint],
     test: impl Fn(&CurvePoint) -> f64,
-    kind: &'static str,
+    kind: SpecialKind,
 ) -> Vec<Codim2> {
     points
         .windows(2)
@@ -371,11 +385,11 @@ pub fn hopf_curve(fam: &Family2, h: &Hopf, l2: f64, bx: &Box2, max_points: usize
         }
         points.extend(conv);
     }
-    let mut specials = sign_changes(&points, |p| p.coefficient, "bautin");
+    let mut specials = sign_changes(&points, |p| p.coefficient, SpecialKind::Bautin);
     for p in [points.first(), points.last()].into_iter().flatten() {
         if p.omega < 1e-3 {
             specials.push(Codim2 {
-                kind: "bogdanov_takens",
+                kind: SpecialKind::BogdanovTakens,
                 l1: p.l1,
                 l2: p.l2,
                 v_mv: p.v_mv,
@@ -469,10 +483,10 @@ pub fn fold_curve(fam: &Family2, f: &Fold, l2: f64, bx: &Box2, max_points: usize
         }
         points.extend(conv);
     }
-    let mut specials = sign_changes(&points, |p| p.bt_test, "bogdanov_takens");
+    let mut specials = sign_changes(&points, |p| p.bt_test, SpecialKind::BogdanovTakens);
     // The quadratic coefficient passes through zero at a cusp (and through infinity at a
     // Bogdanov-Takens point, where p.v = 0: not a cusp).
-    let cusps: Vec<Codim2> = sign_changes(&points, |p| p.coefficient, "cusp")
+    let cusps: Vec<Codim2> = sign_changes(&points, |p| p.coefficient, SpecialKind::Cusp)
         .into_iter()
         .filter(|c| {
             !specials.iter().any(|b| {
@@ -512,6 +526,28 @@ pub fn two_parameter(
     bx: &Box2,
     max_points: usize,
 ) -> Result<Vec<Curve>, crate::error::Error> {
+    two_parameter_with(fam, bx, max_points, &crate::progress::Silent)
+}
+
+/// [`two_parameter`], telling `observer` of each curve finished (and stopping when it says so).
+pub fn two_parameter_with(
+    fam: &Family2,
+    bx: &Box2,
+    max_points: usize,
+    observer: &dyn crate::progress::Observer,
+) -> Result<Vec<Curve>, crate::error::Error> {
+    super::check_max_points(max_points)?;
+    for (what, (lo, hi)) in [(&fam.names.0, bx.l1), (&fam.names.1, bx.l2)] {
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(AnalysisError::BadSetting {
+                what: format!("range of {what}"),
+                value: hi - lo,
+                allowed: "finite, with from < to".into(),
+            }
+            .into());
+        }
+    }
+    let tracker = crate::progress::Tracker::new(observer, "two-parameter curves", None);
     let (_, l2) = fam.base_values();
     if !(bx.l2.0..=bx.l2.1).contains(&l2) {
         return Err(AnalysisError::BadSetting {
@@ -528,7 +564,7 @@ pub fn two_parameter(
         cycles: super::cycles::CycleSettings::default(),
         with_cycles: false,
     };
-    let d = super::diagram::diagram(&slice, &settings, &crate::progress::Silent)?;
+    let d = super::diagram::diagram(&slice, &settings, observer)?;
     let on_curve = |curves: &[Curve], a: f64| {
         curves.iter().any(|c| {
             c.points.iter().any(|p| {
@@ -541,11 +577,13 @@ pub fn two_parameter(
     for h in &d.hopfs {
         if !on_curve(&curves, h.lambda) {
             curves.push(hopf_curve(fam, h, l2, bx, max_points));
+            tracker.advance(1, &format!("Hopf curve from {:.4}", h.lambda))?;
         }
     }
     for f in d.equilibria.iter().flat_map(|b| b.folds.iter()) {
         if !on_curve(&curves, f.lambda) {
             curves.push(fold_curve(fam, f, l2, bx, max_points));
+            tracker.advance(1, &format!("fold curve from {:.4}", f.lambda))?;
         }
     }
     Ok(curves)

@@ -6,7 +6,9 @@
 use super::Stop;
 use super::collocation::{Border, Orbit, Scheme, linearise};
 use super::hopf::Hopf;
+use super::special::SpecialKind;
 use super::system::Family;
+use crate::error::SpecError;
 use crate::numerics::eigen::C64;
 use std::f64::consts::PI;
 
@@ -23,12 +25,41 @@ pub struct CycleSettings {
     pub ds_start: f64,
     /// Newton tolerance on the step (relative max-norm).
     pub tol: f64,
+    /// Points per branch at most (at least 10).
     pub max_points: usize,
     /// Weight of the period in the arclength norm `|x|_L2^2 + w T^2 + lambda^2`.
     pub period_weight: f64,
     /// Parameter values where the branch records a point exactly, each time it passes one
     /// (AUTO's UZR): the cycle there, for tables and for comparisons with other tools.
     pub user_points: Vec<f64>,
+}
+
+impl CycleSettings {
+    /// Check every setting: `ntst` in 10..=2000, `ncol` in 2..=7, `ds_max`, `ds_start`, `tol`
+    /// and `period_weight` finite and > 0, `max_points` at least 10, every user point finite.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if !(10..=2000).contains(&self.ntst) {
+            return Err(SpecError::out_of_range("ntst", self.ntst, "10..=2000"));
+        }
+        if !(2..=7).contains(&self.ncol) {
+            return Err(SpecError::out_of_range("ncol", self.ncol, "2..=7"));
+        }
+        for (field, value) in [
+            ("ds_max", self.ds_max),
+            ("ds_start", self.ds_start),
+            ("tol", self.tol),
+            ("period_weight", self.period_weight),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(SpecError::new(field, value, "a finite number > 0"));
+            }
+        }
+        super::check_max_points(self.max_points)?;
+        if let Some(x) = self.user_points.iter().find(|x| !x.is_finite()) {
+            return Err(SpecError::new("user_points", x, "finite numbers"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for CycleSettings {
@@ -61,13 +92,20 @@ pub enum CycleEvent {
 }
 
 impl CycleEvent {
-    pub fn name(self) -> &'static str {
+    /// The special point it is.
+    pub fn kind(self) -> SpecialKind {
         match self {
-            CycleEvent::Fold => "fold_cycle",
-            CycleEvent::PeriodDoubling => "period_doubling",
-            CycleEvent::Torus => "torus",
-            CycleEvent::UserPoint => "user_point",
+            CycleEvent::Fold => SpecialKind::FoldOfCycles,
+            CycleEvent::PeriodDoubling => SpecialKind::PeriodDoubling,
+            CycleEvent::Torus => SpecialKind::Torus,
+            CycleEvent::UserPoint => SpecialKind::UserPoint,
         }
+    }
+
+    /// Its name in tables ([`SpecialKind::name`]): `fold_cycle`, `period_doubling`, `torus`,
+    /// `user_point`.
+    pub fn name(self) -> &'static str {
+        self.kind().name()
     }
 }
 

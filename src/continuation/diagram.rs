@@ -16,7 +16,9 @@ use crate::progress::{Cancelled, Observer, Tracker};
 pub struct DiagramSettings {
     /// Parameter range `(from, to)`.
     pub range: (f64, f64),
+    /// Continuation of the equilibrium branches.
     pub equilibria: Settings,
+    /// Continuation of the cycle branches.
     pub cycles: CycleSettings,
     /// Continue cycles from the Hopf points (the expensive part).
     pub with_cycles: bool,
@@ -27,13 +29,37 @@ pub struct DiagramSettings {
 pub struct Diagram {
     /// Name of the continued parameter.
     pub knob: String,
+    /// Names of the state variables, the voltage-like one first.
     pub var_names: Vec<String>,
+    /// Every equilibrium branch through the range.
     pub equilibria: Vec<EqBranch>,
     /// Every Hopf point found, by increasing parameter.
     pub hopfs: Vec<Hopf>,
     /// Cycle branches: index into `hopfs` of the Hopf point each starts from.
     pub cycles: Vec<(usize, CycleBranch)>,
+    /// What the continuations saw but did not resolve, in words.
     pub notes: Vec<String>,
+}
+
+impl DiagramSettings {
+    /// Check every setting: the range finite with `from < to`, the equilibrium settings, and
+    /// the cycle settings when cycles are continued.
+    pub fn validate(&self) -> Result<(), Error> {
+        let (from, to) = self.range;
+        if !(from.is_finite() && to.is_finite() && from < to) {
+            return Err(AnalysisError::BadSetting {
+                what: "parameter range".into(),
+                value: to - from,
+                allowed: "finite, with from < to".into(),
+            }
+            .into());
+        }
+        self.equilibria.validate()?;
+        if self.with_cycles {
+            self.cycles.validate()?;
+        }
+        Ok(())
+    }
 }
 
 /// Every equilibrium of the family at `value` of the continued quantity (branch starts).
@@ -55,7 +81,7 @@ fn equilibria_at(fam: &Family, value: f64) -> Result<Vec<Vec<f64>>, AnalysisErro
     let current = match fam.knob {
         Knob::Current => value,
         Knob::Param(k) => {
-            set(k, value, &|n| format!("--from/--to for {n}"))?;
+            set(k, value, &|n| format!("range of {n}"))?;
             fam.i_ext
         }
     };
@@ -99,15 +125,8 @@ pub fn diagram(
             )
             .is_ok()
     };
+    settings.validate()?;
     let (from, to) = settings.range;
-    if !(from.is_finite() && to.is_finite() && from < to) {
-        return Err(AnalysisError::BadSetting {
-            what: "parameter range".into(),
-            value: to - from,
-            allowed: "finite, with from < to".into(),
-        }
-        .into());
-    }
     let starts = equilibria_at(fam, from)?;
     let mut branches: Vec<EqBranch> = vec![];
     let mut notes = vec![];

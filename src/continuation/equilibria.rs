@@ -117,13 +117,20 @@ pub fn continue_branch(
         };
         match newton(system, pred.clone(), settings.tol, 12) {
             Ok((unew, its)) if (&unew - &u).norm() < 3.0 * ds.abs() => {
+                let p_new = point(fam, &unew)?;
+                if ds > 16.0 * ds_min && !spectrum_moved_gently(points.last(), &p_new) {
+                    // An eigenvalue moved too far for its distance to the imaginary axis: a
+                    // step this long could cross the axis and come back unseen.
+                    ds *= 0.5;
+                    continue;
+                }
                 let (jf, _) = fam.jacobian_full(&unew.as_slice()[..n], unew[n]);
                 let Some(tnew) = tangent(&jf, &t) else {
                     break Stop::Singular(unew[n]);
                 };
                 u = unew;
                 t = tnew;
-                points.push(point(fam, &u)?);
+                points.push(p_new);
                 tangents_lambda.push(t[n]);
                 if its <= 3 {
                     ds = (ds * 1.4).min(ds_max);
@@ -152,6 +159,35 @@ pub fn continue_branch(
         hopfs,
         notes,
         stop,
+    })
+}
+
+/// Largest change of an eigenvalue's real part per step, as a fraction of its distance to the
+/// imaginary axis (at the nearer end of the step).
+const SPECTRUM_STEP: f64 = 0.5;
+
+/// Whether the step from `old` to `new` is short enough for the spectrum: every eigenvalue's
+/// real part (the lists sorted alike, which pairs them to within their own spacing) changed by
+/// at most [`SPECTRUM_STEP`] of its distance to the imaginary axis, so no eigenvalue can have
+/// crossed the axis and come back within the step. A step where the number of unstable
+/// eigenvalues changes is accepted: the crossing is seen and refined. This is what lets two
+/// Hopf points closer together than the range-based step both be found.
+fn spectrum_moved_gently(old: Option<&EqPoint>, new: &EqPoint) -> bool {
+    let Some(old) = old else {
+        return true;
+    };
+    if old.n_unstable != new.n_unstable || old.eigenvalues.len() != new.eigenvalues.len() {
+        return true;
+    }
+    let scale = old
+        .eigenvalues
+        .iter()
+        .map(|z| z.norm())
+        .fold(0.0f64, f64::max)
+        .max(1e-300);
+    old.eigenvalues.iter().zip(&new.eigenvalues).all(|(a, b)| {
+        let near = a.re.abs().min(b.re.abs());
+        (b.re - a.re).abs() <= SPECTRUM_STEP * near + 1e-9 * scale
     })
 }
 

@@ -11,10 +11,29 @@ pub mod equilibria;
 pub mod floquet;
 pub mod fold;
 pub mod hopf;
+pub mod special;
 pub mod system;
 
 pub use crate::model::Field;
+pub use special::{SpecialKind, SpecialPoint};
 pub use system::{CURRENT, Family, Knob};
+
+use crate::error::SpecError;
+
+/// The fewest points a branch may be limited to (`max_points`).
+pub const MIN_POINTS: usize = 10;
+
+/// Refuse a branch-length limit below [`MIN_POINTS`].
+pub fn check_max_points(max_points: usize) -> Result<(), SpecError> {
+    if max_points < MIN_POINTS {
+        return Err(SpecError::new(
+            "max_points",
+            max_points,
+            format!("at least {MIN_POINTS}"),
+        ));
+    }
+    Ok(())
+}
 
 /// Step-size and accuracy settings shared by the continuations.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +42,24 @@ pub struct Settings {
     pub ds_max: Option<f64>,
     /// Newton tolerance on the step (relative max-norm).
     pub tol: f64,
+    /// Points per branch at most (at least [`MIN_POINTS`]).
     pub max_points: usize,
+}
+
+impl Settings {
+    /// Check every setting: `ds_max` (when given) and `tol` finite and > 0, `max_points` at
+    /// least [`MIN_POINTS`].
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if let Some(ds) = self.ds_max
+            && !(ds.is_finite() && ds > 0.0)
+        {
+            return Err(SpecError::new("ds_max", ds, "a finite number > 0"));
+        }
+        if !(self.tol.is_finite() && self.tol > 0.0) {
+            return Err(SpecError::new("tol", self.tol, "a finite number > 0"));
+        }
+        check_max_points(self.max_points)
+    }
 }
 
 impl Default for Settings {

@@ -22,6 +22,24 @@ pub enum Knob {
     Param(usize),
 }
 
+impl Knob {
+    /// The unit of this quantity in `field`: the model's current unit for the injected
+    /// current, the parameter's own unit otherwise; empty (print none) for a model without
+    /// units (an `.ode` file) and for a dimensionless parameter.
+    pub fn unit(self, field: &Field) -> &str {
+        if !field.units().known() {
+            return "";
+        }
+        match self {
+            Knob::Current => field.units().current,
+            Knob::Param(k) => match field.params().param(k).unit.as_str() {
+                "1" => "",
+                u => u,
+            },
+        }
+    }
+}
+
 /// Dual-number buffers for [`Family::jacobian_full_into`].
 pub struct DualScratch {
     pt: Vec<Dual64>,
@@ -103,6 +121,11 @@ impl Family {
             Knob::Current => CURRENT.to_string(),
             Knob::Param(k) => self.field.params().param(k).name.clone(),
         }
+    }
+
+    /// The unit of the continued quantity ([`Knob::unit`]; empty for a model without units).
+    pub fn unit(&self) -> &str {
+        self.knob.unit(&self.field)
     }
 
     /// The value of the continued quantity in the frozen model.

@@ -152,51 +152,6 @@ impl ConductanceModel {
         i_ext - self.ionic_current(p, &y)
     }
 
-    /// Voltages (mV) of all equilibria at current `i_ext` inside `v_search_mv`, ascending.
-    ///
-    /// With every gate at steady state the equilibria are the zeros of one function of V. Sign
-    /// changes are bracketed on a 0.25 mV grid and refined by bisection to machine precision.
-    /// Two roots closer than the grid do not change the sign between grid points, so every
-    /// grid point closer to zero than both neighbours is also examined: a golden-section search
-    /// finds the extremum of the balance there and, if its sign differs, both roots are bisected.
-    pub fn equilibrium_voltages(&self, i_ext: f64) -> Vec<f64> {
-        let p = self.params.values();
-        let f = |v: f64| self.steady_state_balance(&p, v, i_ext);
-        let (lo, hi) = self.v_search_mv;
-        let n = ((hi - lo) / 0.25).ceil() as usize;
-        let vs: Vec<f64> = (0..=n)
-            .map(|k| lo + (hi - lo) * k as f64 / n as f64)
-            .collect();
-        let fs: Vec<f64> = vs.iter().map(|&v| f(v)).collect();
-        let mut roots = Vec::new();
-        for k in 0..n {
-            if fs[k] == 0.0 {
-                roots.push(vs[k]);
-            } else if fs[k] * fs[k + 1] < 0.0 {
-                roots.push(bisect(&f, vs[k], vs[k + 1], fs[k]));
-            } else if k > 0
-                && fs[k] * fs[k - 1] > 0.0
-                && fs[k].abs() < fs[k - 1].abs()
-                && fs[k].abs() < fs[k + 1].abs()
-            {
-                // A dip towards zero: look for a hidden pair of roots.
-                let sign = fs[k].signum();
-                let v_ext = golden_min(&|v| sign * f(v), vs[k - 1], vs[k + 1]);
-                let f_ext = f(v_ext);
-                if f_ext * fs[k] < 0.0 {
-                    roots.push(bisect(&f, vs[k - 1], v_ext, fs[k - 1]));
-                    roots.push(bisect(&f, v_ext, vs[k + 1], f_ext));
-                }
-            }
-        }
-        if fs[n] == 0.0 {
-            roots.push(vs[n]);
-        }
-        roots.sort_by(f64::total_cmp);
-        roots.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
-        roots
-    }
-
     /// Validate structure and constants (used for models loaded from files).
     pub fn validate(&self) -> Result<(), ModelError> {
         self.params.validate()?;
@@ -210,48 +165,4 @@ impl ConductanceModel {
         }
         Ok(())
     }
-}
-
-/// Minimiser of `f` on [a, b] by golden-section search (to 1e-12 mV).
-fn golden_min(f: &impl Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
-    let r = 0.5 * (5f64.sqrt() - 1.0);
-    let (mut c, mut d) = (b - r * (b - a), a + r * (b - a));
-    let (mut fc, mut fd) = (f(c), f(d));
-    while b - a > 1e-12 {
-        if fc < fd {
-            b = d;
-            d = c;
-            fd = fc;
-            c = b - r * (b - a);
-            fc = f(c);
-        } else {
-            a = c;
-            c = d;
-            fc = fd;
-            d = a + r * (b - a);
-            fd = f(d);
-        }
-    }
-    0.5 * (a + b)
-}
-
-/// Bisection to machine precision on a bracket with `f(a) = fa` of the opposite sign to `f(b)`.
-fn bisect(f: &impl Fn(f64) -> f64, mut a: f64, mut b: f64, mut fa: f64) -> f64 {
-    for _ in 0..200 {
-        let m = 0.5 * (a + b);
-        if m <= a || m >= b {
-            break;
-        }
-        let fm = f(m);
-        if fm == 0.0 {
-            return m;
-        }
-        if fa * fm < 0.0 {
-            b = m;
-        } else {
-            a = m;
-            fa = fm;
-        }
-    }
-    0.5 * (a + b)
 }

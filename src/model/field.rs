@@ -85,9 +85,6 @@ impl VectorField for OdeModel {
     }
 }
 
-/// The unit of an `.ode` model's parameters and variables: XPPAUT files carry none.
-pub const FILE_UNITS: &str = "file units";
-
 /// A model continuation can follow: smooth and autonomous.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Field {

@@ -86,21 +86,25 @@ struct CurrentSpec {
 
 /// Load a model file from disk.
 pub fn load(path: &Path) -> Result<ConductanceModel, ModelError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ModelError::File {
-        path: path.display().to_string(),
-        reason: e.to_string(),
+    let text = crate::input::read_text(path, crate::input::MAX_MODEL_BYTES).map_err(|reason| {
+        ModelError::File {
+            path: path.display().to_string(),
+            reason,
+        }
     })?;
-    parse(&text).map_err(|reason| ModelError::File {
-        path: path.display().to_string(),
-        reason,
-    })
+    parse(&text, &path.display().to_string())
 }
 
-/// Parse a model file's text; the error says which field is wrong (and the line, for syntax).
-pub fn parse(text: &str) -> Result<ConductanceModel, String> {
+/// Parse a model file's text (`path` names it in errors); the error says which field is wrong
+/// (and the line, for syntax).
+pub fn parse(text: &str, path: &str) -> Result<ConductanceModel, ModelError> {
+    let err = |reason: String| ModelError::File {
+        path: path.to_string(),
+        reason,
+    };
     let spec: FileSpec =
-        toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
-    build(spec)
+        toml::from_str(text).map_err(|e| err(e.to_string().trim().replace('\n', " ")))?;
+    build(spec).map_err(err)
 }
 
 fn build(spec: FileSpec) -> Result<ConductanceModel, String> {
@@ -271,22 +275,31 @@ e = "e_l"
 
     #[test]
     fn minimal_file_parses_and_adds_phi() {
-        let m = parse(MINIMAL).unwrap();
+        let m = parse(MINIMAL, "m.toml").unwrap();
         assert_eq!(m.dim(), 1);
         assert!(m.params.index("phi").is_some());
-        assert_eq!(m.equilibrium_voltages(0.0).len(), 1);
-        assert!((m.equilibrium_voltages(0.0)[0] + 70.0).abs() < 1e-9);
+        let e =
+            crate::model::equilibria(&crate::model::Field::Conductance(m.clone()), 0.0).unwrap();
+        assert_eq!(e.len(), 1);
+        assert!((e[0].state[0] + 70.0).abs() < 1e-9);
     }
 
     #[test]
     fn errors_name_the_field() {
-        let e = parse(&MINIMAL.replace("g = \"g_l\"", "g = \"g_x\"")).unwrap_err();
+        let e = parse(&MINIMAL.replace("g = \"g_l\"", "g = \"g_x\""), "m.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("current[0].g") && e.contains("g_x"), "{e}");
-        let e = parse(&MINIMAL.replace("name = \"c_m\"", "name = \"cap\"")).unwrap_err();
+        let e = parse(
+            &MINIMAL.replace("name = \"c_m\"", "name = \"cap\""),
+            "m.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("c_m"), "{e}");
-        let e = parse("name = 3").unwrap_err();
+        let e = parse("name = 3", "m.toml").unwrap_err().to_string();
         assert!(e.contains("line 1"), "{e}");
-        let e = parse(&format!("{MINIMAL}\n[[gate]]\nname=\"m\"\nalpha={{form=\"exp\", a=1, v0=0, k=0}}\nbeta={{form=\"constant\", a=1}}\n")).unwrap_err();
+        let e = parse(&format!("{MINIMAL}\n[[gate]]\nname=\"m\"\nalpha={{form=\"exp\", a=1, v0=0, k=0}}\nbeta={{form=\"constant\", a=1}}\n"), "m.toml").unwrap_err().to_string();
         assert!(
             e.contains("gate 'm'") && e.contains("k must not be 0"),
             "{e}"

@@ -105,7 +105,7 @@ impl Model {
                 path: path.display().to_string(),
                 reason,
             };
-            let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+            let text = crate::input::read_text(path, crate::input::MAX_MODEL_BYTES).map_err(err)?;
             let name = path
                 .file_stem()
                 .map_or("ode".into(), |s| s.to_string_lossy().into_owned());

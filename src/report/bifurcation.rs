@@ -1,14 +1,206 @@
-//! Tables and figures of a bifurcation diagram.
+//! The report of a one-parameter bifurcation diagram ([`BifurcationResult`]): its tables,
+//! figures and summary; the special-point table and markers two-parameter diagrams share.
 
 use super::Table;
 use super::figure::PALETTE;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
-use crate::continuation::codim2::{Curve, CurveKind};
-use crate::continuation::cycles::CyclePoint;
+use crate::continuation::cycles::CycleEvent;
 use crate::continuation::diagram::Diagram;
+use crate::continuation::{SpecialKind, SpecialPoint};
 use crate::error::ReportError;
+use crate::model::{Number, Quantity, Units};
+use crate::spec::BifurcationResult;
 use plotters::style::RGBColor;
+use std::fmt::Write;
 use std::path::Path;
+use std::path::PathBuf;
+
+impl super::Report for BifurcationResult {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = vec![
+            equilibria_table(&self.diagram),
+            special_points_table(&self.special_points),
+        ];
+        if !self.spec.no_cycles {
+            t.push(cycles_table(&self.diagram));
+        }
+        t
+    }
+
+    fn figures(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        let label = self.model.label();
+        let units = self.model.units();
+        let fig = dir.join("bifurcation.png");
+        draw_diagram(
+            &fig,
+            &format!("{label}: bifurcation diagram over {}", self.spec.param),
+            &self.diagram,
+            &self.special_points,
+            &self.unit,
+            units.voltage,
+        )?;
+        let mut files = vec![fig];
+        if !self.diagram.cycles.is_empty() {
+            let fig = dir.join("frequency.png");
+            draw_frequency(
+                &fig,
+                &format!("{label}: period and frequency of cycles"),
+                &self.diagram,
+                &self.unit,
+                &units,
+            )?;
+            files.push(fig);
+        }
+        Ok(files)
+    }
+
+    fn summary(&self) -> String {
+        summary(self)
+    }
+
+    fn metadata(&self) -> Vec<(String, String)> {
+        super::write::model_metadata(&self.model, &self.spec)
+    }
+}
+
+/// `summary.md`: the range, the special points with their criticality, the stable firing on
+/// each cycle branch, the notes.
+fn summary(r: &BifurcationResult) -> String {
+    let (a, d, rows, unit) = (&r.spec, &r.diagram, &r.special_points, r.unit.as_str());
+    let units = r.model.units();
+    let rate = if units.rate.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", units.rate)
+    };
+    let mut md = format!(
+        "# Bifurcation diagram of `{}` over `{}`\n\n",
+        r.model.label(),
+        a.param
+    );
+    let _ = writeln!(
+        md,
+        "Range {} to {}; {} equilibrium branch(es), {} Hopf point(s), {} cycle branch(es) (collocation NTST={}, NCOL={}); computed in {:.2} s.\n",
+        Number(a.from),
+        Quantity(a.to, unit),
+        d.equilibria.len(),
+        d.hopfs.len(),
+        d.cycles.len(),
+        a.ntst,
+        a.ncol,
+        r.seconds
+    );
+    if rows.is_empty() {
+        let _ = writeln!(
+            md,
+            "No fold or Hopf point in this range: the equilibria keep their stability throughout.\n"
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "| kind | {} | {} | {} | {} | first Lyapunov coefficient |",
+            with_unit(&a.param, unit),
+            with_unit("V", units.voltage),
+            with_unit("period", units.time),
+            with_unit("frequency", units.rate),
+        );
+        let _ = writeln!(md, "|---|---|---|---|---|---|");
+        let fmt = |x: f64, p: usize| {
+            if x.is_finite() {
+                format!("{x:.p$}")
+            } else {
+                String::new()
+            }
+        };
+        for r in rows {
+            let l1 = if r.lyapunov.is_finite() {
+                format!(
+                    "{:.4e} ({})",
+                    r.lyapunov,
+                    if r.lyapunov > 0.0 {
+                        "subcritical"
+                    } else {
+                        "supercritical"
+                    }
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {l1} |",
+                r.kind.name(),
+                fmt(r.param, 9),
+                fmt(r.v_mv, 3),
+                fmt(r.period_ms, 5),
+                fmt(r.frequency_hz, 3)
+            );
+        }
+        md.push('\n');
+    }
+    for (k, c) in &d.cycles {
+        let h = &d.hopfs[*k];
+        // Stable orbits, plus the folds of cycles where the branch turns stable (multiplier 1):
+        // the slowest firing sits exactly at such a fold.
+        let stable: Vec<_> = c
+            .points
+            .iter()
+            .skip(1)
+            .filter(|p| p.stable())
+            .chain(
+                c.specials
+                    .iter()
+                    .filter(|s| s.kind == CycleEvent::Fold && s.point.marginally_stable(1e-3))
+                    .map(|s| &s.point),
+            )
+            .collect();
+        let _ = write!(
+            md,
+            "Cycles from the Hopf point at {:.6}: {} points, {}.",
+            h.lambda,
+            c.points.len(),
+            c.stop
+        );
+        if let Some(slowest) = stable
+            .iter()
+            .min_by(|x, y| x.frequency_hz().total_cmp(&y.frequency_hz()))
+        {
+            let _ = write!(
+                md,
+                " Stable cycles from {:.3} to {:.3}{rate}; the slowest stable firing is {:.3}{rate} at {} = {:.6}.",
+                slowest.frequency_hz(),
+                stable.iter().map(|p| p.frequency_hz()).fold(0.0, f64::max),
+                slowest.frequency_hz(),
+                a.param,
+                slowest.lambda
+            );
+        }
+        md.push('\n');
+    }
+    if !d.notes.is_empty() {
+        let _ = writeln!(md, "\nNotes:");
+        for n in &d.notes {
+            let _ = writeln!(md, "- {n}");
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\nSolid lines are stable, dashed unstable; cycles are drawn by their max and min V. The first Lyapunov coefficient uses MatCont's normalisation (q^H q = 1, p^H q = 1): positive means subcritical (an unstable cycle is born, so firing starts with a jump and hysteresis), negative supercritical.\n\n![diagram](bifurcation.png)\n"
+    );
+    if !d.cycles.is_empty() {
+        let _ = writeln!(md, "![frequency](frequency.png)\n");
+    }
+    let _ = writeln!(
+        md,
+        "Tables: [equilibria.parquet](equilibria.parquet), {}[special_points.parquet](special_points.parquet).",
+        if a.no_cycles {
+            ""
+        } else {
+            "[cycles.parquet](cycles.parquet), "
+        }
+    );
+    md
+}
 
 /// `equilibria.parquet`: every computed equilibrium, in branch and arclength order.
 pub fn equilibria_table(d: &Diagram) -> Table {
@@ -77,80 +269,13 @@ pub fn cycles_table(d: &Diagram) -> Table {
         )
 }
 
-/// One special point as a table row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpecialRow {
-    pub kind: &'static str,
-    pub param: f64,
-    pub param2: f64,
-    pub v_mv: f64,
-    pub v_min_mv: f64,
-    pub period_ms: f64,
-    pub frequency_hz: f64,
-    pub lyapunov: f64,
-}
-
-impl SpecialRow {
-    /// A point known only by its location (no period, frequency or coefficient).
-    fn located(kind: &'static str, param: f64, param2: f64, v_mv: f64) -> SpecialRow {
-        SpecialRow {
-            kind,
-            param,
-            param2,
-            v_mv,
-            v_min_mv: v_mv,
-            period_ms: f64::NAN,
-            frequency_hz: f64::NAN,
-            lyapunov: f64::NAN,
-        }
-    }
-}
-
-/// Every special point of the diagram, by kind then parameter.
-pub fn special_rows(d: &Diagram) -> Vec<SpecialRow> {
-    let mut rows = vec![];
-    for b in &d.equilibria {
-        for f in &b.folds {
-            rows.push(SpecialRow::located("fold", f.lambda, f64::NAN, f.state[0]));
-        }
-    }
-    for h in &d.hopfs {
-        rows.push(SpecialRow {
-            kind: "hopf",
-            param: h.lambda,
-            param2: f64::NAN,
-            v_mv: h.state[0],
-            v_min_mv: h.state[0],
-            period_ms: h.period_ms(),
-            frequency_hz: h.frequency_hz(),
-            lyapunov: h.lyapunov,
-        });
-    }
-    for (_, c) in &d.cycles {
-        for s in &c.specials {
-            rows.push(cycle_row(s.kind.name(), &s.point));
-        }
-    }
-    rows
-}
-
-fn cycle_row(kind: &'static str, p: &CyclePoint) -> SpecialRow {
-    SpecialRow {
-        kind,
-        param: p.lambda,
-        param2: f64::NAN,
-        v_mv: p.v_max,
-        v_min_mv: p.v_min,
-        period_ms: p.period,
-        frequency_hz: p.frequency_hz(),
-        lyapunov: f64::NAN,
-    }
-}
-
 /// `special_points.parquet`. For cycles `v_mv` is the maximum of V on the orbit.
-pub fn special_points_table(rows: &[SpecialRow]) -> Table {
+pub fn special_points_table(rows: &[SpecialPoint]) -> Table {
     Table::new("special_points")
-        .str("kind", rows.iter().map(|r| r.kind.to_string()).collect())
+        .str(
+            "kind",
+            rows.iter().map(|r| r.kind.name().to_string()).collect(),
+        )
         .f64("param", rows.iter().map(|r| r.param).collect())
         .f64("param2", rows.iter().map(|r| r.param2).collect())
         .f64("v_mv", rows.iter().map(|r| r.v_mv).collect())
@@ -164,7 +289,7 @@ pub fn special_points_table(rows: &[SpecialRow]) -> Table {
 }
 
 /// Split `(x, y, stable)` into runs of equal stability, each a series (solid if stable).
-fn runs(
+pub(super) fn runs(
     points: &[(f64, f64, bool)],
     color: RGBColor,
     label: &str,
@@ -197,27 +322,39 @@ fn runs(
     }
 }
 
-const MARKERS: [(&str, &str, RGBColor); 6] = [
-    ("hopf", "Hopf", RGBColor(214, 39, 40)),
-    ("fold", "fold", RGBColor(0, 0, 0)),
-    ("fold_cycle", "fold of cycles", RGBColor(255, 127, 14)),
+/// How each kind of special point is marked in figures: its legend text and colour (user
+/// points are not marked). The order is the drawing order.
+pub(super) const MARKERS: [(SpecialKind, &str, RGBColor); 8] = [
+    (SpecialKind::Hopf, "Hopf", RGBColor(214, 39, 40)),
+    (SpecialKind::Fold, "fold", RGBColor(0, 0, 0)),
     (
-        "period_doubling",
+        SpecialKind::FoldOfCycles,
+        "fold of cycles",
+        RGBColor(255, 127, 14),
+    ),
+    (
+        SpecialKind::PeriodDoubling,
         "period doubling",
         RGBColor(148, 103, 189),
     ),
-    ("torus", "torus", RGBColor(23, 190, 207)),
-    ("bautin", "Bautin", RGBColor(140, 86, 75)),
+    (SpecialKind::Torus, "torus", RGBColor(23, 190, 207)),
+    (SpecialKind::Bautin, "Bautin", RGBColor(140, 86, 75)),
+    (
+        SpecialKind::BogdanovTakens,
+        "Bogdanov-Takens",
+        RGBColor(44, 160, 44),
+    ),
+    (SpecialKind::Cusp, "cusp", RGBColor(227, 119, 194)),
 ];
 
 /// One marker series per kind present in `rows`, at `(param, y(row))`.
-fn marker_series<'a>(
-    rows: &[SpecialRow],
-    kinds: impl Iterator<Item = (&'a str, &'a str, RGBColor)>,
-    y: impl Fn(&SpecialRow) -> f64,
+pub(super) fn marker_series(
+    rows: &[SpecialPoint],
+    y: impl Fn(&SpecialPoint) -> f64,
 ) -> Vec<Series> {
-    kinds
-        .filter_map(|(kind, label, color)| {
+    MARKERS
+        .iter()
+        .filter_map(|&(kind, label, color)| {
             let points: Vec<(f64, f64)> = rows
                 .iter()
                 .filter(|r| r.kind == kind)
@@ -233,14 +370,25 @@ fn marker_series<'a>(
         .collect()
 }
 
+/// `name (unit)`, or the bare name when there is no unit.
+pub(super) fn with_unit(name: &str, unit: &str) -> String {
+    if unit.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name} ({unit})")
+    }
+}
+
 /// `bifurcation.png`: V of equilibria (solid stable, dashed unstable), max and min V of
 /// cycles, special points marked.
+/// `unit` is the continued parameter's, `v_unit` the first variable's (empty: none).
 pub fn draw_diagram(
     path: &Path,
     title: &str,
     d: &Diagram,
-    rows: &[SpecialRow],
+    rows: &[SpecialPoint],
     unit: &str,
+    v_unit: &str,
 ) -> Result<(), ReportError> {
     let mut series = vec![];
     let mut eq_labels = [false; 2];
@@ -274,18 +422,18 @@ pub fn draw_diagram(
         let mut quiet = [true; 2];
         runs(&lo, PALETTE[2], "", &mut series, &mut quiet);
     }
-    series.extend(marker_series(rows, MARKERS.iter().copied(), |r| r.v_mv));
+    series.extend(marker_series(rows, |r| r.v_mv));
     // Branches can run to physically meaningless voltages (a hyperpolarised branch of a
     // strongly negative current): show at most -150..100 mV.
     let (lo, hi) =
         super::figure::padded_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     let panel = Panel {
-        x_desc: format!("{} ({unit})", d.knob),
-        // An .ode model's parameters come in its file's units; so does its first variable.
-        y_desc: if unit == crate::model::field::FILE_UNITS {
-            format!("{} ({unit})", d.var_names[0])
+        x_desc: with_unit(&d.knob, unit),
+        // A model without units (an .ode file) names its first variable bare.
+        y_desc: if v_unit.is_empty() {
+            d.var_names[0].clone()
         } else {
-            "V (mV)".into()
+            format!("V ({v_unit})")
         },
         y_range: Some((lo.max(-150.0), hi.min(100.0))),
         series,
@@ -295,11 +443,13 @@ pub fn draw_diagram(
 }
 
 /// `frequency.png`: period and frequency along each cycle branch (solid where stable).
+/// `unit` is the continued parameter's; `units` the model's (time and rate; empty: none).
 pub fn draw_frequency(
     path: &Path,
     title: &str,
     d: &Diagram,
     unit: &str,
+    units: &Units,
 ) -> Result<(), ReportError> {
     let (mut per, mut freq) = (vec![], vec![]);
     let (mut l1, mut l2) = ([false; 2], [false; 2]);
@@ -320,134 +470,20 @@ pub fn draw_frequency(
         runs(&p, color, "cycles", &mut per, &mut l1);
         runs(&f, color, "cycles", &mut freq, &mut l2);
     }
-    let x_desc = format!("{} ({unit})", d.knob);
+    let x_desc = with_unit(&d.knob, unit);
     let panels = [
         Panel {
             x_desc: x_desc.clone(),
-            y_desc: "period (ms)".into(),
+            y_desc: with_unit("period", units.time),
             series: per,
             ..Default::default()
         },
         Panel {
             x_desc,
-            y_desc: "frequency (Hz)".into(),
+            y_desc: with_unit("frequency", units.rate),
             series: freq,
             ..Default::default()
         },
     ];
     draw_panels(path, title, &panels, 2, (1400, 600))
-}
-
-/// `curves.parquet`: every point of every two-parameter curve.
-pub fn curves_table(curves: &[Curve], names: &(String, String)) -> Table {
-    let pts = || {
-        curves
-            .iter()
-            .enumerate()
-            .flat_map(|(k, c)| c.points.iter().map(move |p| (k, c.kind, p)))
-    };
-    Table::new("curves")
-        .u32("curve", pts().map(|(k, _, _)| k as u32).collect())
-        .str(
-            "kind",
-            pts().map(|(_, kind, _)| kind.name().to_string()).collect(),
-        )
-        .f64("param", pts().map(|(_, _, p)| p.l1).collect())
-        .f64("param2", pts().map(|(_, _, p)| p.l2).collect())
-        .f64("v_mv", pts().map(|(_, _, p)| p.v_mv).collect())
-        .f64(
-            "frequency_hz",
-            pts()
-                .map(|(_, _, p)| p.omega / (2.0 * std::f64::consts::PI) * 1000.0)
-                .collect(),
-        )
-        .f64(
-            "lyapunov",
-            pts()
-                .map(|(_, kind, p)| {
-                    if kind == CurveKind::Hopf {
-                        p.coefficient
-                    } else {
-                        f64::NAN
-                    }
-                })
-                .collect(),
-        )
-        .str("param_name", pts().map(|_| names.0.clone()).collect())
-        .str("param2_name", pts().map(|_| names.1.clone()).collect())
-}
-
-/// The codimension-two points as special-point rows.
-pub fn codim2_rows(curves: &[Curve]) -> Vec<SpecialRow> {
-    curves
-        .iter()
-        .flat_map(|c| c.specials.iter())
-        .map(|s| SpecialRow::located(s.kind, s.l1, s.l2, s.v_mv))
-        .collect()
-}
-
-/// `two_parameter.png`: Hopf curves (solid where supercritical, dashed where subcritical) and
-/// fold curves in the parameter plane, codimension-two points marked.
-pub fn draw_two_parameter(
-    path: &Path,
-    title: &str,
-    curves: &[Curve],
-    rows: &[SpecialRow],
-    names: &(String, String),
-    units: &(String, String),
-) -> Result<(), ReportError> {
-    let mut series = vec![];
-    let (mut sub, mut sup, mut fold) = (false, false, false);
-    for c in curves {
-        match c.kind {
-            CurveKind::Hopf => {
-                // Split by criticality: subcritical dashed, supercritical solid.
-                let pts: Vec<(f64, f64, bool)> = c
-                    .points
-                    .iter()
-                    .map(|p| (p.l1, p.l2, p.coefficient < 0.0))
-                    .collect();
-                let mut labelled = [sub, sup];
-                runs(&pts, PALETTE[1], "", &mut series, &mut [true, true]);
-                // Relabel the first series of each criticality.
-                for s in series
-                    .iter_mut()
-                    .rev()
-                    .take_while(|s| s.color == PALETTE[1])
-                {
-                    let idx = usize::from(s.style == Style::Line);
-                    if !labelled[idx] {
-                        s.label = if idx == 1 {
-                            "Hopf (supercritical)".into()
-                        } else {
-                            "Hopf (subcritical)".into()
-                        };
-                        labelled[idx] = true;
-                    }
-                }
-                (sub, sup) = (labelled[0], labelled[1]);
-            }
-            CurveKind::Fold => {
-                series.push(Series {
-                    label: if fold { String::new() } else { "fold".into() },
-                    points: c.points.iter().map(|p| (p.l1, p.l2)).collect(),
-                    color: PALETTE[0],
-                    style: Style::Line,
-                });
-                fold = true;
-            }
-        }
-    }
-    let kinds = MARKERS.iter().copied().chain([
-        ("bogdanov_takens", "Bogdanov-Takens", RGBColor(44, 160, 44)),
-        ("cusp", "cusp", RGBColor(227, 119, 194)),
-    ]);
-    series.extend(marker_series(rows, kinds, |r| r.param2));
-    let panel = Panel {
-        x_desc: format!("{} ({})", names.0, units.0),
-        y_desc: format!("{} ({})", names.1, units.1),
-        series,
-        ..Default::default()
-    };
-    draw_panels(path, title, &[panel], 1, (1100, 750))
 }

@@ -3,16 +3,22 @@
 
 pub mod atomic;
 pub mod bifurcation;
+pub mod bifurcation2;
 pub mod fi;
 pub mod figure;
+pub mod gating;
 pub mod heatmap;
+pub mod max_rate;
+pub mod phase_plane;
 pub mod rest;
 pub mod simulation;
 pub mod spike_trains;
 pub mod staging;
+pub mod stats;
 pub mod sweep;
 pub mod table;
 pub mod trace_figure;
+pub mod windows;
 pub mod write;
 pub mod xy_figure;
 

@@ -1,30 +1,62 @@
 //! Report of a `simulate` run: `trace.parquet`, `spikes.parquet`, `trace.png`, `summary.md`.
 
-use super::atomic::{ensure_dir, write_text};
 use super::table::Table;
 use super::trace_figure::draw_trace;
 use crate::error::ReportError;
+use crate::model::Number;
 use crate::simulate::{Run, Trace};
+use crate::spec::SimulateResult;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-/// Everything the summary says about how the run was made.
-#[derive(Debug, Clone, Default)]
-pub struct RunDescription {
-    pub model: String,
-    /// `name = value unit` lines for parameters that differ from the defaults.
-    pub overrides: Vec<String>,
-    pub stimulus: String,
-    pub method: String,
-    pub dt_ms: f64,
-    pub t_max_ms: f64,
-    pub initial_state: String,
-    pub threshold_mv: f64,
-    /// Per-neuron bias currents (uA/cm^2).
-    pub bias: Vec<f64>,
-    pub wall_s: f64,
-    /// Title of the figure.
-    pub title: String,
+impl super::Report for SimulateResult {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = vec![];
+        if self.recorded() {
+            t.push(trace_table(&self.runs));
+        }
+        t.push(spikes_table(&self.runs));
+        t
+    }
+
+    fn figures(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        if !self.recorded() {
+            return Ok(vec![]);
+        }
+        let traces: Vec<&Trace> = self.runs.iter().map(|r| &r.trace).collect();
+        let mut files = vec![dir.join("trace.png")];
+        if self.spec.svg {
+            files.push(dir.join("trace.svg"));
+        }
+        for f in &files {
+            draw_trace(f, &self.title(), &traces)?;
+        }
+        Ok(files)
+    }
+
+    fn summary(&self) -> String {
+        summary_text(self)
+    }
+
+    fn metadata(&self) -> Vec<(String, String)> {
+        super::write::model_metadata(&self.model, &self.spec)
+    }
+}
+
+impl SimulateResult {
+    /// Whether a trace was kept (not spikes only).
+    fn recorded(&self) -> bool {
+        self.runs.iter().any(|r| !r.trace.is_empty())
+    }
+
+    /// The figure's title: the model (with its overrides) and the stimulus.
+    fn title(&self) -> String {
+        format!(
+            "{} under {}",
+            self.model.label(),
+            self.spec.stim.join(" + ")
+        )
+    }
 }
 
 /// The trace of all neurons in long form: `neuron, t_ms, v_mv, <gates…>, i_ua_cm2`.
@@ -74,15 +106,18 @@ pub fn spikes_table(runs: &[Run]) -> Table {
 /// Firing summary of one neuron's spike train over a run of `t_max` ms.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FiringSummary {
+    /// Spikes in the run.
     pub n_spikes: usize,
     /// Spikes per second over the whole run (Hz).
     pub mean_rate_hz: f64,
+    /// Time of the first spike (ms).
     pub first_spike_ms: Option<f64>,
     /// Mean interspike interval (ms), when there are two spikes or more.
     pub isi_mean_ms: Option<f64>,
 }
 
 impl FiringSummary {
+    /// The summary of `spikes` (ms, sorted) over a run of `t_max` ms.
     pub fn of(spikes: &[f64], t_max: f64) -> Self {
         let isi_mean_ms = (spikes.len() >= 2)
             .then(|| (spikes[spikes.len() - 1] - spikes[0]) / (spikes.len() - 1) as f64);
@@ -95,63 +130,54 @@ impl FiringSummary {
     }
 }
 
-/// Write the report of a simulation into `dir`; returns the files written.
-pub fn write_simulation_report(
-    dir: &Path,
-    runs: &[Run],
-    d: &RunDescription,
-) -> Result<Vec<PathBuf>, ReportError> {
-    ensure_dir(dir)?;
-    let mut files = Vec::new();
-    let recorded = runs.iter().any(|r| !r.trace.is_empty());
-    if recorded {
-        files.push(trace_table(runs).write_parquet(dir)?);
-    }
-    files.push(spikes_table(runs).write_parquet(dir)?);
-    if recorded {
-        let png = dir.join("trace.png");
-        let traces: Vec<&Trace> = runs.iter().map(|r| &r.trace).collect();
-        draw_trace(&png, &d.title, &traces)?;
-        files.push(png);
-    }
-    let summary = dir.join("summary.md");
-    write_text(&summary, &summary_text(runs, d, recorded))?;
-    files.push(summary);
-    Ok(files)
-}
-
 fn fmt_opt(x: Option<f64>, digits: usize) -> String {
     x.map_or("–".into(), |v| format!("{v:.digits$}"))
 }
 
-fn summary_text(runs: &[Run], d: &RunDescription, recorded: bool) -> String {
+fn summary_text(r: &SimulateResult) -> String {
+    let (runs, spec) = (&r.runs, &r.spec);
+    let recorded = r.recorded();
     let mut s = String::new();
     let steps: u64 = runs.iter().map(|r| r.steps).sum();
-    let _ = writeln!(s, "# Simulation: {}\n", d.title);
+    let spikes: usize = runs.iter().map(|r| r.spikes_ms.len()).sum();
+    let _ = writeln!(s, "# Simulation: {}\n", r.title());
+    let _ = writeln!(
+        s,
+        "{} neuron(s) x {} ms with {}: {spikes} spikes in {:.3} s.\n",
+        runs.len(),
+        spec.t_max,
+        r.settings.method,
+        r.seconds
+    );
     let _ = writeln!(s, "| setting | value |\n|---|---|");
-    let _ = writeln!(s, "| model | `{}` |", d.model);
-    if !d.overrides.is_empty() {
-        let _ = writeln!(s, "| parameters changed | {} |", d.overrides.join(", "));
+    let _ = writeln!(s, "| model | `{}` |", r.model.name());
+    let overrides = r.model.params().overrides();
+    if !overrides.is_empty() {
+        let _ = writeln!(s, "| parameters changed | {} |", overrides.join(", "));
     }
-    let _ = writeln!(s, "| stimulus | `{}` (uA/cm^2, ms) |", d.stimulus);
-    let _ = writeln!(s, "| method | {} |", d.method);
-    let _ = writeln!(s, "| dt, t_max | {} ms, {} ms |", d.dt_ms, d.t_max_ms);
-    let _ = writeln!(s, "| initial state | {} |", d.initial_state);
+    let _ = writeln!(
+        s,
+        "| stimulus | `{}` (uA/cm^2, ms) |",
+        spec.stim.join(" + ")
+    );
+    let _ = writeln!(s, "| method | {} |", r.settings.method);
+    let _ = writeln!(s, "| dt, t_max | {} ms, {} ms |", spec.dt, spec.t_max);
+    let _ = writeln!(s, "| initial state | {} |", r.start_description);
     let _ = writeln!(
         s,
         "| spike threshold | {} mV (upward crossings, interpolated times) |",
-        d.threshold_mv
+        r.settings.threshold_mv
     );
     let _ = writeln!(s, "| neurons | {} |", runs.len());
-    let rate = if d.wall_s > 0.0 {
-        steps as f64 / d.wall_s
+    let rate = if r.seconds > 0.0 {
+        steps as f64 / r.seconds
     } else {
         f64::NAN
     };
     let _ = writeln!(
         s,
         "| wall time | {:.3} s ({:.3e} neuron-steps/s) |\n",
-        d.wall_s, rate
+        r.seconds, rate
     );
     let _ = writeln!(s, "## Firing\n");
     let _ = writeln!(
@@ -159,12 +185,12 @@ fn summary_text(runs: &[Run], d: &RunDescription, recorded: bool) -> String {
         "| neuron | bias (uA/cm^2) | spikes | mean rate (Hz) | first spike (ms) | mean ISI (ms) |"
     );
     let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|");
-    for (k, r) in runs.iter().enumerate().take(50) {
-        let f = FiringSummary::of(&r.spikes_ms, d.t_max_ms);
+    for (k, run) in runs.iter().enumerate().take(50) {
+        let f = FiringSummary::of(&run.spikes_ms, spec.t_max);
         let _ = writeln!(
             s,
             "| {k} | {} | {} | {:.2} | {} | {} |",
-            d.bias.get(k).copied().unwrap_or(0.0),
+            Number(r.bias.get(k).copied().unwrap_or(0.0)),
             f.n_spikes,
             f.mean_rate_hz,
             fmt_opt(f.first_spike_ms, 3),
@@ -178,8 +204,8 @@ fn summary_text(runs: &[Run], d: &RunDescription, recorded: bool) -> String {
             runs.len() - 50
         );
     }
-    if let Some(r) = runs.first().filter(|_| recorded) {
-        let v = r.trace.v();
+    if let Some(run) = runs.first().filter(|_| recorded) {
+        let v = run.trace.v();
         let (lo, hi) = v
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
@@ -188,7 +214,7 @@ fn summary_text(runs: &[Run], d: &RunDescription, recorded: bool) -> String {
         let _ = writeln!(
             s,
             "\nNeuron 0: V between {lo:.3} and {hi:.3} mV; final V {:.6} mV.",
-            r.final_state[0]
+            run.final_state[0]
         );
     }
     let _ = writeln!(s, "\n## Files\n");
@@ -201,6 +227,9 @@ fn summary_text(runs: &[Run], d: &RunDescription, recorded: bool) -> String {
     let _ = writeln!(s, "- [spikes.parquet](spikes.parquet): `neuron, t_ms`");
     if recorded {
         let _ = writeln!(s, "- ![trace](trace.png)");
+        if spec.svg {
+            let _ = writeln!(s, "- [trace.svg](trace.svg)");
+        }
     }
     s
 }

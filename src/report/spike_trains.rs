@@ -1,12 +1,11 @@
-//! Reading spike and trace files, and the reports of `stats` and `windows`.
+//! Reading spike files, and the tables and figure of spike trains (`stats`).
 
 use super::figure::PALETTE;
 use super::table::{Table, column_names, read_f64_columns};
 use super::xy_figure::{Panel, Series, Style, draw_panels};
-use crate::analysis::spike_stats::{TrainStats, histogram, isi};
-use crate::analysis::windows::{Window, WindowTally};
+use crate::analysis::spike_stats::TrainStats;
 use crate::error::ReportError;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Spike trains by neuron from a CSV or Parquet file with `t_ms` (and `neuron` if several).
 pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
@@ -112,19 +111,9 @@ pub fn rate_table(rates: &[(Vec<f64>, Vec<f64>)]) -> Table {
         )
 }
 
-/// ISI histograms (`neuron, bin_start_ms, count`), a raster and an ISI-histogram figure.
-pub fn write_stats_figures(
-    dir: &Path,
-    trains: &[Vec<f64>],
-    bin_ms: f64,
-) -> Result<Vec<PathBuf>, ReportError> {
-    let max_isi = trains.iter().flat_map(|t| isi(t)).fold(0.0f64, f64::max);
-    let bins = ((max_isi / bin_ms).ceil() as usize + 1).min(100_000);
-    let hists: Vec<(Vec<f64>, Vec<u32>)> = trains
-        .iter()
-        .map(|t| histogram(&isi(t), 0.0, bin_ms, bins))
-        .collect();
-    let t = Table::new("isi_histogram")
+/// `isi_histogram.parquet`: `neuron, bin_start_ms, count`.
+pub fn isi_histogram_table(hists: &[(Vec<f64>, Vec<u32>)]) -> Table {
+    Table::new("isi_histogram")
         .u32(
             "neuron",
             hists
@@ -140,7 +129,17 @@ pub fn write_stats_figures(
         .u32(
             "count",
             hists.iter().flat_map(|h| h.1.iter().copied()).collect(),
-        );
+        )
+}
+
+/// `spike_trains.png`: a raster of the first 200 trains and the ISI histograms (bins of
+/// `bin_ms`) of the first 8.
+pub fn draw_spike_trains(
+    png: &Path,
+    trains: &[Vec<f64>],
+    hists: &[(Vec<f64>, Vec<u32>)],
+    bin_ms: f64,
+) -> Result<(), ReportError> {
     let raster = Panel {
         x_desc: "t (ms)".into(),
         y_desc: "neuron".into(),
@@ -177,101 +176,11 @@ pub fn write_stats_figures(
             .collect(),
         ..Default::default()
     };
-    let png = dir.join("spike_trains.png");
     draw_panels(
-        &png,
+        png,
         "spike trains: raster and ISI histogram",
         &[raster, hist],
         1,
         (1200, 900),
-    )?;
-    Ok(vec![t.write_parquet(dir)?, png])
-}
-
-/// Rows of `windows.parquet` for windows of one width (a chunk of a [`ChunkedTable`]).
-pub fn window_rows(width_ms: f64, windows: &[Window]) -> Table {
-    Table::new("windows")
-        .f64("width_ms", vec![width_ms; windows.len()])
-        .f64("start_ms", windows.iter().map(|w| w.start_ms).collect())
-        .u32("n_spikes", windows.iter().map(|w| w.n_spikes).collect())
-        .bool("fired", windows.iter().map(|w| w.n_spikes > 0).collect())
-        .f64(
-            "rate_hz",
-            windows
-                .iter()
-                .map(|w| w.n_spikes as f64 / width_ms * 1000.0)
-                .collect(),
-        )
-        .f64("v_mean_mv", windows.iter().map(|w| w.v_mean_mv).collect())
-        .f64("v_max_mv", windows.iter().map(|w| w.v_max_mv).collect())
-        .f64("v_min_mv", windows.iter().map(|w| w.v_min_mv).collect())
-}
-
-/// `windows_summary.parquet` and `windows.png` (histograms of window mean and max V per
-/// width, the two voltage populations of `002_…`), from the tallies of a streamed run.
-pub fn write_window_summary(
-    dir: &Path,
-    tallies: &[WindowTally],
-) -> Result<Vec<PathBuf>, ReportError> {
-    let summary = Table::new("windows_summary")
-        .f64("width_ms", tallies.iter().map(|s| s.width_ms).collect())
-        .f64("step_ms", tallies.iter().map(|s| s.step_ms).collect())
-        .f64(
-            "n_windows",
-            tallies.iter().map(|s| s.n_windows as f64).collect(),
-        )
-        .f64(
-            "fraction_fired",
-            tallies.iter().map(|s| s.fraction_fired()).collect(),
-        )
-        .f64(
-            "rate_mean_hz",
-            tallies.iter().map(|s| s.rate_mean_std().0).collect(),
-        )
-        .f64(
-            "rate_std_hz",
-            tallies.iter().map(|s| s.rate_mean_std().1).collect(),
-        )
-        .f64(
-            "dropped_samples",
-            tallies.iter().map(|s| s.dropped_samples as f64).collect(),
-        );
-    let (lo, bin) = (WindowTally::HIST_LO_MV, WindowTally::HIST_BIN_MV);
-    let hist = |counts: &dyn Fn(&WindowTally) -> &[u64], desc: &str| Panel {
-        x_desc: desc.into(),
-        y_desc: "fraction of windows".into(),
-        series: tallies
-            .iter()
-            .enumerate()
-            .map(|(k, s)| {
-                let n = s.n_windows.max(1) as f64;
-                Series {
-                    label: format!("{} ms", s.width_ms),
-                    points: counts(s)
-                        .iter()
-                        .enumerate()
-                        .flat_map(|(j, &c)| {
-                            let x = lo + bin * j as f64;
-                            [(x, c as f64 / n), (x + bin, c as f64 / n)]
-                        })
-                        .collect(),
-                    color: PALETTE[k % PALETTE.len()],
-                    style: Style::Line,
-                }
-            })
-            .collect(),
-        ..Default::default()
-    };
-    let png = dir.join("windows.png");
-    draw_panels(
-        &png,
-        "voltage per window",
-        &[
-            hist(&|t| &t.hist_mean, "window mean V (mV)"),
-            hist(&|t| &t.hist_max, "window max V (mV)"),
-        ],
-        2,
-        (1400, 560),
-    )?;
-    Ok(vec![summary.write_parquet(dir)?, png])
+    )
 }

@@ -86,35 +86,50 @@ impl Staging {
     ) -> Result<Staging, ReportError> {
         let (parent, name) = split(out)?;
         std::fs::create_dir_all(&parent)
-            .map_err(|e| io_err(&parent, "cannot create the folder", e))?;
+            .map_err(|e| io_err(&parent, "cannot create the output folder", e))?;
         let lock_path = parent.join(format!(".{name}.lock"));
-        let mut lock = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| io_err(&lock_path, "cannot create the lock file", e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = lock.read_to_string(&mut text);
-                let holder = text.trim().parse::<u32>().ok();
-                if wait == Wait::No {
-                    return Err(ReportError::Busy {
-                        path: out.display().to_string(),
-                        holder: holder.map_or("another process".into(), |p| format!("process {p}")),
-                    });
+        let mut waited = false;
+        let mut on_wait = Some(on_wait);
+        let mut lock = loop {
+            let mut lock = File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&lock_path)
+                .map_err(|e| io_err(&lock_path, "cannot create the lock file", e))?;
+            match lock.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let mut text = String::new();
+                    let _ = lock.read_to_string(&mut text);
+                    let holder = text.trim().parse::<u32>().ok();
+                    if wait == Wait::No {
+                        return Err(ReportError::Busy {
+                            path: out.display().to_string(),
+                            holder: holder
+                                .map_or("another process".into(), |p| format!("process {p}")),
+                        });
+                    }
+                    if !waited {
+                        waited = true;
+                        if let Some(f) = on_wait.take() {
+                            f(holder);
+                        }
+                    }
+                    lock.lock()
+                        .map_err(|e| io_err(&lock_path, "cannot lock", e))?;
                 }
-                on_wait(holder);
-                lock.lock()
-                    .map_err(|e| io_err(&lock_path, "cannot lock", e))?;
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(io_err(&lock_path, "cannot lock", e));
+                }
             }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(io_err(&lock_path, "cannot lock", e));
+            // The holder before us removes the lock file when it finishes; if the path no
+            // longer names the file we locked, lock the new one instead.
+            if same_file(&lock, &lock_path) {
+                break lock;
             }
-        }
+        };
         let pid = std::process::id();
         let _ = lock.set_len(0);
         let _ = lock.rewind();
@@ -183,8 +198,19 @@ impl Staging {
                 .map_err(|e| io_err(&self.out, "cannot move the new report in", e))?;
         }
         self.done = true;
-        let _ = self.lock.unlock();
+        self.release();
         Ok(self.out.clone())
+    }
+
+    /// Remove the lock file while still holding the lock (a run waiting on it then finds the
+    /// path gone or renewed, and locks again), then unlock.
+    fn release(&mut self) {
+        let (parent, name) = match split(&self.out) {
+            Ok(x) => x,
+            Err(_) => return,
+        };
+        let _ = std::fs::remove_file(parent.join(format!(".{name}.lock")));
+        let _ = self.lock.unlock();
     }
 }
 
@@ -192,7 +218,26 @@ impl Drop for Staging {
     fn drop(&mut self) {
         if !self.done {
             let _ = std::fs::remove_dir_all(&self.dir);
+            self.done = true;
+            self.release();
         }
+    }
+}
+
+/// Whether `path` still names the open `file` (same device and inode on Unix).
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
     }
 }
 
@@ -260,7 +305,8 @@ mod tests {
         std::fs::write(s.dir().join("a.txt"), "3").unwrap();
         drop(s);
         assert_eq!(std::fs::read_to_string(out.join("a.txt")).unwrap(), "2");
-        assert_eq!(files(root.path()), [".r.lock", "r"]);
+        // Nothing is left beside the report: no staging folder, no lock file.
+        assert_eq!(files(root.path()), ["r"]);
     }
 
     #[test]
@@ -281,5 +327,27 @@ mod tests {
         let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
         assert!(!stale.exists());
         drop(s);
+        assert_eq!(files(root.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_waiting_run_goes_on_when_the_holder_finishes() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("r");
+        let first = Staging::begin(&out, Wait::No, |_| {}).unwrap();
+        std::fs::write(first.dir().join("a.txt"), "1").unwrap();
+        let out2 = out.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let s = Staging::begin(&out2, Wait::Yes, |pid| tx.send(pid).unwrap()).unwrap();
+            std::fs::write(s.dir().join("b.txt"), "2").unwrap();
+            s.commit().unwrap();
+        });
+        // The second run says whom it waits for, and goes on once the first commits.
+        assert_eq!(rx.recv().unwrap(), Some(std::process::id()));
+        first.commit().unwrap();
+        waiter.join().unwrap();
+        assert_eq!(files(&out), ["b.txt"]);
+        assert_eq!(files(root.path()), ["r"]);
     }
 }

@@ -358,6 +358,18 @@ pub fn for_each_slice(
     Ok(total)
 }
 
+/// The number of rows of a Parquet file (from its footer: no data is read).
+pub fn row_count(path: &Path) -> Result<usize, ReportError> {
+    let err = |reason: String| ReportError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    ParquetReader::new(file)
+        .num_rows()
+        .map_err(|e| err(e.to_string()))
+}
+
 /// Column names of a Parquet file.
 pub fn column_names(path: &Path) -> Result<Vec<String>, ReportError> {
     let err = |reason: String| ReportError::Io {

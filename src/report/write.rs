@@ -80,3 +80,18 @@ pub fn model_metadata(model: &Model, settings: &impl Serialize) -> Vec<(String, 
         ),
     ]
 }
+
+/// Metadata every table of a result without a model carries (spike statistics, windows of a
+/// trace file): the settings (as TOML) and the toolkit's version.
+pub fn settings_metadata(settings: &impl Serialize) -> Vec<(String, String)> {
+    vec![
+        (
+            "excitable.settings".into(),
+            toml::to_string(settings).unwrap_or_default(),
+        ),
+        (
+            "excitable.version".into(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+    ]
+}

@@ -157,21 +157,23 @@ pub fn run(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result<R
 }
 
 /// Simulate neuron `k` of several with `bias[k]` added to the stimulus (noise seed + k), in
-/// parallel over all cores. `progress` is called once per finished neuron.
-pub fn run_many(
+/// parallel over all cores. `progress(k)` is called as neuron `k` finishes; an error from it
+/// (the caller's observer said stop) ends the runs: neurons not yet started are skipped and
+/// the error is returned.
+pub fn run_many<E: From<SimError> + Send>(
     model: &Model,
     stim: &Stimulus,
     y0: &[f64],
     bias: &[f64],
     s: &Settings,
-    progress: &(dyn Fn() + Sync),
-) -> Result<Vec<Run>, SimError> {
+    progress: &(dyn Fn(usize) -> Result<(), E> + Sync),
+) -> Result<Vec<Run>, E> {
     bias.par_iter()
         .enumerate()
         .map(|(k, &b)| {
-            let r = run(model, &stim.for_neuron(k as u64).plus_constant(b), y0, s);
-            progress();
-            r
+            let r = run(model, &stim.for_neuron(k as u64).plus_constant(b), y0, s)?;
+            progress(k)?;
+            Ok(r)
         })
         .collect()
 }

@@ -1,6 +1,6 @@
 //! One spec per command: every setting of `excitable X` as a plain struct (`XSpec`), with the
 //! command line's defaults, validated by the library, and run by `XSpec::run`, which returns a
-//! typed result that [`crate::report`] writes.
+//! typed result that the report layer writes.
 //!
 //! The command line, study files and the Python package build the same structs: the flags are
 //! derived from them (`clap::Args`, so a flag's help is the field's doc comment), a study step
@@ -16,16 +16,32 @@
 //! # Ok::<(), excitable::Error>(())
 //! ```
 
+pub mod bifurcation;
+pub mod bifurcation2;
 pub mod fi;
+pub mod gating;
+pub mod max_rate;
 pub mod model_source;
+pub mod phase_plane;
 pub mod rest;
+pub mod simulate;
+pub mod stats;
 pub mod sweep;
 pub mod values;
+pub mod windows;
 
+pub use bifurcation::{BifurcationResult, BifurcationSpec};
+pub use bifurcation2::{Bifurcation2Result, Bifurcation2Spec};
 pub use fi::{FiResult, FiSpec};
+pub use gating::{GatingResult, GatingSpec};
+pub use max_rate::{MaxRateResult, MaxRateSpec};
 pub use model_source::ModelSource;
+pub use phase_plane::{PhasePlaneResult, PhasePlaneSpec};
 pub use rest::{RestResult, RestSpec};
+pub use simulate::{SimulateResult, SimulateSpec};
+pub use stats::{StatsResult, StatsSpec};
 pub use sweep::{SweepResult, SweepSpec};
+pub use windows::{WindowsResult, WindowsSpec};
 
 use crate::error::SpecError;
 

@@ -108,7 +108,11 @@ where
         Many(Vec<T>),
         One(T),
     }
-    Ok(match Raw::deserialize(d)? {
+    Ok(match Raw::deserialize(d).map_err(|_| {
+        serde::de::Error::custom(
+            "expected a value of the setting's type (a number, or text in quotes, as the flag takes) or an array of them",
+        )
+    })? {
         Raw::Many(v) => v,
         Raw::One(x) => vec![x],
     })

@@ -61,20 +61,28 @@ pub fn keys<J: clap::Args>() -> Vec<String> {
         .collect()
 }
 
-/// A job from a study step's table: every key must be one of its flags.
+/// A job from a study step's table: every key must be one of its flags, and every value of
+/// its type (numbers as numbers, text as text; a repeatable flag takes one value or an array).
 pub fn from_table<J: Job>(table: &toml::Table) -> Result<J, String> {
     let keys = keys::<J>();
     if let Some(k) = table.keys().find(|k| !keys.contains(k)) {
         return Err(format!(
-            "'{k}' is not a setting of `{}` (settings: {})",
+            "'{k}' is not a setting of `{}` (the flag --{k} does not exist; settings: {})",
             J::COMMAND,
             keys.join(", ")
         ));
     }
     J::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
-        e.to_string()
-            .trim()
-            .replace('\n', " ")
-            .replace("TOML parse error at line 1, column 1 | 1 | ", "")
+        // Flattened settings lose the key in serde's message: find the key that fails alone
+        // (every setting has a default, so a one-key table fails only on its own value).
+        let culprit = table.iter().find(|(k, v)| {
+            let one: toml::Table = [((*k).clone(), (*v).clone())].into_iter().collect();
+            J::deserialize(toml::Value::Table(one)).is_err()
+        });
+        let reason = e.to_string().trim().replace('\n', " ");
+        match culprit {
+            Some((k, v)) => format!("{k} = {v}: {reason}"),
+            None => reason,
+        }
     })
 }

@@ -34,28 +34,18 @@
 //! files, `model-file = "{study}/models/ml.ode"`, and run from any working directory). The
 //! runner adds `--out OUT/<step name>` itself.
 
+pub mod check;
 pub mod job;
 pub mod jobs;
+pub mod run;
+pub mod task;
+pub mod template;
 
-use crate::report::table::{read_f64_columns, read_str_column};
+pub use check::{Check, Verdict};
 use serde::Deserialize;
 use std::path::Path;
 
-/// Errors in a study file, naming the file, the line and the field.
-#[derive(Debug, thiserror::Error)]
-pub enum StudyError {
-    #[error("{file}: {reason}")]
-    Parse { file: String, reason: String },
-    #[error("{file}, line {line}: {field}: {reason}")]
-    Field {
-        file: String,
-        line: usize,
-        field: String,
-        reason: String,
-    },
-    #[error("check '{claim}': {reason}")]
-    Check { claim: String, reason: String },
-}
+pub use crate::error::StudyError;
 
 /// A parsed study.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +63,12 @@ pub struct Study {
     pub steps: Vec<Step>,
     #[serde(default, rename = "check")]
     pub checks: Vec<Check>,
+    /// The study file, as named (for messages and the summary).
+    #[serde(skip)]
+    pub file: String,
+    /// The folder holding the study file (`{study}` in a step's settings).
+    #[serde(skip)]
+    pub dir: std::path::PathBuf,
 }
 
 /// One subcommand run.
@@ -89,70 +85,14 @@ pub struct Step {
     /// What this step shows, for the summary.
     #[serde(default)]
     pub about: String,
-}
-
-/// How a check reduces a column to one number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Agg {
-    Count,
-    Min,
-    Max,
-    Mean,
-    Sum,
-    First,
-    Last,
-}
-
-/// The verdict on a document's claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Confirmed,
-    Refined,
-    Refuted,
-}
-
-impl Verdict {
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Confirmed => "confirmed",
-            Verdict::Refined => "refined",
-            Verdict::Refuted => "refuted",
-        }
-    }
-}
-
-/// A numeric claim of the document, checked against a table the steps wrote.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Check {
-    pub claim: String,
-    /// What the document says (its words or number).
-    pub document: String,
-    /// A Parquet file, relative to the study's output folder.
-    pub table: String,
-    pub column: String,
-    pub agg: Agg,
-    /// Keep only rows whose column `[0]` equals `[1]` (compared as text).
+    /// The line of the step's name in the study file (for messages).
+    #[serde(skip)]
+    pub line: usize,
+    /// If the step fails, the study goes on and the summary says why it was not computed
+    /// (the report template's bifurcation diagram, for a model without equilibria over its
+    /// range).
     #[serde(default)]
-    pub filter: Option<(String, String)>,
-    /// The value the toolkit measured when the study was written.
-    pub expect: f64,
-    /// Allowed drift from `expect` on a rerun (absolute).
-    pub tol: f64,
-    /// The unit of the value, for the summary.
-    #[serde(default)]
-    pub unit: String,
-    pub verdict: Verdict,
-    pub evidence: String,
-    /// Whether the check holds in fast mode too (shorter runs may not reach the number).
-    #[serde(default = "yes")]
-    pub in_fast_mode: bool,
-}
-
-fn yes() -> bool {
-    true
+    pub optional: bool,
 }
 
 /// Commands a step may run (every subcommand but `study` itself).
@@ -181,7 +121,7 @@ fn line_of(text: &str, at: usize) -> usize {
 impl Study {
     /// Parse and check a study file's text (`file` names it in errors).
     pub fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
-        let study: Study = toml::from_str(text).map_err(|e| StudyError::Parse {
+        let mut study: Study = toml::from_str(text).map_err(|e| StudyError::Parse {
             file: file.into(),
             // toml's message names the line, the column and the field.
             reason: e.to_string().trim().replace('\n', " "),
@@ -192,6 +132,10 @@ impl Study {
             field: field.into(),
             reason,
         };
+        study.file = file.to_string();
+        for s in &mut study.steps {
+            s.line = line_of(text, s.name.span().start);
+        }
         let mut names = std::collections::HashSet::new();
         for s in &study.steps {
             let name = s.name.get_ref();
@@ -213,7 +157,11 @@ impl Study {
                     format!("'{name}' is used twice"),
                 ));
             }
-            if !COMMANDS.contains(&s.command.get_ref().as_str()) {
+            if task::Task::commands().contains(&s.command.get_ref().as_str()) {
+                // Resolved with stand-in folders: every key and value is checked now.
+                s.task(Path::new("OUT"), Path::new("STUDY"), false, file)?;
+                s.task(Path::new("OUT"), Path::new("STUDY"), true, file)?;
+            } else if !COMMANDS.contains(&s.command.get_ref().as_str()) {
                 return Err(field(
                     s.command.span(),
                     "step.command",
@@ -235,6 +183,12 @@ impl Study {
                 flag_values(k, v).map_err(|reason| field(s.name.span(), "step.args", reason))?;
             }
         }
+        for c in &study.checks {
+            c.claims.validate().map_err(|reason| StudyError::Parse {
+                file: file.into(),
+                reason: format!("check '{}': {reason}", c.claim),
+            })?;
+        }
         if study.steps.is_empty() {
             return Err(StudyError::Parse {
                 file: file.into(),
@@ -250,7 +204,12 @@ impl Study {
             file: path.display().to_string(),
             reason: e.to_string(),
         })?;
-        Study::parse(&text, &path.display().to_string())
+        let mut study = Study::parse(&text, &path.display().to_string())?;
+        study.dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or(std::path::PathBuf::from("."), Path::to_path_buf);
+        Ok(study)
     }
 }
 
@@ -274,7 +233,61 @@ fn flag_values(key: &str, v: &toml::Value) -> Result<Vec<Option<String>>, String
     }
 }
 
+/// `value` with `{out}` and `{study}` replaced in every string (arrays included).
+fn substitute(value: &toml::Value, out: &str, study: &str) -> toml::Value {
+    match value {
+        toml::Value::String(s) => {
+            toml::Value::String(s.replace("{out}", out).replace("{study}", study))
+        }
+        toml::Value::Array(a) => {
+            toml::Value::Array(a.iter().map(|v| substitute(v, out, study)).collect())
+        }
+        v => v.clone(),
+    }
+}
+
 impl Step {
+    /// The step's task: its settings with the fast overrides (when `fast`), `{out}` standing
+    /// for `out` and `{study}` for `study_dir`. Errors name the study file, the step's line and
+    /// the setting.
+    pub fn task(
+        &self,
+        out: &Path,
+        study_dir: &Path,
+        fast: bool,
+        file: &str,
+    ) -> Result<task::Task, StudyError> {
+        let mut args = self.args.clone();
+        if fast {
+            for (k, v) in &self.fast {
+                args.insert(k.clone(), v.clone());
+            }
+        }
+        if args.contains_key("out") {
+            return Err(StudyError::Field {
+                file: file.into(),
+                line: self.line,
+                field: "step.args.out".into(),
+                reason: "the runner sets the output folder itself (OUT/<step name>)".into(),
+            });
+        }
+        let (o, s) = (out.display().to_string(), study_dir.display().to_string());
+        let table: toml::Table = args
+            .iter()
+            .map(|(k, v)| (k.clone(), substitute(v, &o, &s)))
+            .collect();
+        task::Task::from_table(self.command.get_ref(), &table).map_err(|reason| StudyError::Field {
+            file: file.into(),
+            line: self.line,
+            field: format!(
+                "step '{}' ({})",
+                self.name.get_ref(),
+                self.command.get_ref()
+            ),
+            reason,
+        })
+    }
+
     /// The command line of this step: `[command, --flag, value, …, --out, out/name]`, with
     /// the fast overrides applied when `fast`; `study_dir` replaces `{study}`.
     pub fn argv(&self, out: &Path, study_dir: &Path, fast: bool) -> Result<Vec<String>, String> {
@@ -300,50 +313,6 @@ impl Step {
         argv.push("--out".into());
         argv.push(out.join(self.name.get_ref()).display().to_string());
         Ok(argv)
-    }
-}
-
-impl Check {
-    /// The measured value, from `OUT/table`.
-    pub fn measure(&self, out: &Path) -> Result<f64, StudyError> {
-        let err = |reason: String| StudyError::Check {
-            claim: self.claim.clone(),
-            reason,
-        };
-        let path = out.join(&self.table);
-        let values = read_f64_columns(&path, &[&self.column])
-            .map_err(|e| err(e.to_string()))?
-            .remove(0);
-        let values: Vec<f64> = match &self.filter {
-            None => values,
-            Some((col, want)) => {
-                let keys = read_str_column(&path, col).map_err(|e| err(e.to_string()))?;
-                values
-                    .into_iter()
-                    .zip(keys)
-                    .filter(|(_, k)| k == want)
-                    .map(|(v, _)| v)
-                    .collect()
-            }
-        };
-        if values.is_empty() && self.agg != Agg::Count {
-            return Err(err(format!("no rows in {} (after the filter)", self.table)));
-        }
-        let n = values.len() as f64;
-        Ok(match self.agg {
-            Agg::Count => n,
-            Agg::Min => values.iter().copied().fold(f64::INFINITY, f64::min),
-            Agg::Max => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            Agg::Sum => values.iter().sum(),
-            Agg::Mean => values.iter().sum::<f64>() / n,
-            Agg::First => values[0],
-            Agg::Last => values[values.len() - 1],
-        })
-    }
-
-    /// Whether a measured value is within the allowed drift of the recorded one.
-    pub fn holds(&self, measured: f64) -> bool {
-        (measured - self.expect).abs() <= self.tol
     }
 }
 

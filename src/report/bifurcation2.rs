@@ -1,0 +1,233 @@
+//! The report of a two-parameter diagram ([`Bifurcation2Result`]): curves of Hopf and fold
+//! points with their codimension-two points.
+
+use super::Table;
+use super::bifurcation::{marker_series, runs, special_points_table, with_unit};
+use super::figure::PALETTE;
+use super::xy_figure::{Panel, Series, Style, draw_panels};
+use crate::continuation::SpecialPoint;
+use crate::continuation::codim2::{Curve, CurveKind};
+use crate::error::ReportError;
+use crate::model::{Number, Quantity};
+use crate::spec::Bifurcation2Result;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+impl super::Report for Bifurcation2Result {
+    fn tables(&self) -> Vec<Table> {
+        vec![
+            curves_table(&self.curves, &self.names),
+            special_points_table(&self.special_points),
+        ]
+    }
+
+    fn figures(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        let fig = dir.join("two_parameter.png");
+        draw_two_parameter(
+            &fig,
+            &format!("{}: {}", self.model.label(), what_is_drawn(&self.curves)),
+            &self.curves,
+            &self.special_points,
+            &self.names,
+            &self.units,
+        )?;
+        Ok(vec![fig])
+    }
+
+    fn summary(&self) -> String {
+        summary(self)
+    }
+
+    fn metadata(&self) -> Vec<(String, String)> {
+        super::write::model_metadata(&self.model, &self.spec)
+    }
+}
+
+/// The figure's title after the model: which kinds of curve it shows.
+fn what_is_drawn(curves: &[Curve]) -> &'static str {
+    let has = |k: CurveKind| curves.iter().any(|c| c.kind == k);
+    match (has(CurveKind::Hopf), has(CurveKind::Fold)) {
+        (true, true) => "Hopf and fold curves",
+        (true, false) => "Hopf curves",
+        (false, true) => "fold curves",
+        (false, false) => "no Hopf or fold curve in the box",
+    }
+}
+
+/// ` unit`, or nothing without a unit.
+fn spaced(unit: &str) -> String {
+    if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {unit}")
+    }
+}
+
+/// `summary.md`: the box, every curve and why it ended, the codimension-two points.
+fn summary(r: &Bifurcation2Result) -> String {
+    let a = &r.spec;
+    let ((p1, p2), (u1, u2)) = (&r.names, &r.units);
+    let (b1, b2) = r.base;
+    let mut md = format!(
+        "# Two-parameter diagram of `{}` over `{p1}` and `{p2}`\n\n",
+        r.model.label()
+    );
+    let _ = writeln!(
+        md,
+        "Box {p1} in [{}, {}]{}, {p2} in [{}, {}]{}; curves seeded from the one-parameter diagram over {p1} at {p2} = {} ({p1} = {} elsewhere); computed in {:.2} s.\n",
+        Number(a.from),
+        Number(a.to),
+        spaced(u1),
+        Number(a.from2),
+        Number(a.to2),
+        spaced(u2),
+        Quantity(b2, u2),
+        Quantity(b1, u1),
+        r.seconds
+    );
+    for (k, c) in r.curves.iter().enumerate() {
+        let _ = writeln!(
+            md,
+            "- curve {k}: {} curve, {} points; ends: {}.",
+            c.kind.name(),
+            c.points.len(),
+            c.ends.join("; ")
+        );
+    }
+    let v_unit = r.model.units().voltage;
+    if r.special_points.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nNo codimension-two point (Bautin, Bogdanov-Takens, cusp) in the box."
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "\n| kind | {} | {} | {} |\n|---|---|---|---|",
+            with_unit(p1, u1),
+            with_unit(p2, u2),
+            with_unit("V", v_unit)
+        );
+        for s in &r.special_points {
+            let _ = writeln!(
+                md,
+                "| {} | {:.6} | {:.6} | {:.3} |",
+                s.kind.name(),
+                s.param,
+                s.param2,
+                s.v_mv
+            );
+        }
+    }
+    let hopf_curves = r
+        .curves
+        .iter()
+        .filter(|c| c.kind == CurveKind::Hopf)
+        .count();
+    let _ = writeln!(
+        md,
+        "\n{hopf_curves} Hopf curve(s): solid where supercritical (l1 < 0), dashed where subcritical; a Bautin point is where they meet. Located by linear interpolation of the test function between adjacent curve points (steps at most 1/200 of the box).\n\n![two-parameter diagram](two_parameter.png)\n\nTables: [curves.parquet](curves.parquet), [special_points.parquet](special_points.parquet)."
+    );
+    md
+}
+
+/// `curves.parquet`: every point of every two-parameter curve.
+pub fn curves_table(curves: &[Curve], names: &(String, String)) -> Table {
+    let pts = || {
+        curves
+            .iter()
+            .enumerate()
+            .flat_map(|(k, c)| c.points.iter().map(move |p| (k, c.kind, p)))
+    };
+    Table::new("curves")
+        .u32("curve", pts().map(|(k, _, _)| k as u32).collect())
+        .str(
+            "kind",
+            pts().map(|(_, kind, _)| kind.name().to_string()).collect(),
+        )
+        .f64("param", pts().map(|(_, _, p)| p.l1).collect())
+        .f64("param2", pts().map(|(_, _, p)| p.l2).collect())
+        .f64("v_mv", pts().map(|(_, _, p)| p.v_mv).collect())
+        .f64(
+            "frequency_hz",
+            pts()
+                .map(|(_, _, p)| p.omega / (2.0 * std::f64::consts::PI) * 1000.0)
+                .collect(),
+        )
+        .f64(
+            "lyapunov",
+            pts()
+                .map(|(_, kind, p)| {
+                    if kind == CurveKind::Hopf {
+                        p.coefficient
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect(),
+        )
+        .str("param_name", pts().map(|_| names.0.clone()).collect())
+        .str("param2_name", pts().map(|_| names.1.clone()).collect())
+}
+
+/// `two_parameter.png`: Hopf curves (solid where supercritical, dashed where subcritical) and
+/// fold curves in the parameter plane, codimension-two points marked.
+pub fn draw_two_parameter(
+    path: &Path,
+    title: &str,
+    curves: &[Curve],
+    rows: &[SpecialPoint],
+    names: &(String, String),
+    units: &(String, String),
+) -> Result<(), ReportError> {
+    let mut series = vec![];
+    let (mut sub, mut sup, mut fold) = (false, false, false);
+    for c in curves {
+        match c.kind {
+            CurveKind::Hopf => {
+                // Split by criticality: subcritical dashed, supercritical solid.
+                let pts: Vec<(f64, f64, bool)> = c
+                    .points
+                    .iter()
+                    .map(|p| (p.l1, p.l2, p.coefficient < 0.0))
+                    .collect();
+                let mut labelled = [sub, sup];
+                runs(&pts, PALETTE[1], "", &mut series, &mut [true, true]);
+                // Relabel the first series of each criticality.
+                for s in series
+                    .iter_mut()
+                    .rev()
+                    .take_while(|s| s.color == PALETTE[1])
+                {
+                    let idx = usize::from(s.style == Style::Line);
+                    if !labelled[idx] {
+                        s.label = if idx == 1 {
+                            "Hopf (supercritical)".into()
+                        } else {
+                            "Hopf (subcritical)".into()
+                        };
+                        labelled[idx] = true;
+                    }
+                }
+                (sub, sup) = (labelled[0], labelled[1]);
+            }
+            CurveKind::Fold => {
+                series.push(Series {
+                    label: if fold { String::new() } else { "fold".into() },
+                    points: c.points.iter().map(|p| (p.l1, p.l2)).collect(),
+                    color: PALETTE[0],
+                    style: Style::Line,
+                });
+                fold = true;
+            }
+        }
+    }
+    series.extend(marker_series(rows, |r| r.param2));
+    let panel = Panel {
+        x_desc: with_unit(&names.0, &units.0),
+        y_desc: with_unit(&names.1, &units.1),
+        series,
+        ..Default::default()
+    };
+    draw_panels(path, title, &[panel], 1, (1100, 750))
+}

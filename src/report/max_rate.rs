@@ -1,0 +1,65 @@
+//! Report of `excitable max-rate`: `max_rate.parquet` and the summary.
+
+use super::table::Table;
+use crate::error::ReportError;
+use crate::model::Quantity;
+use crate::spec::MaxRateResult;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// Biological ceiling of sustained firing quoted by `002_…` (a few hundred Hz; 500-600 at most).
+pub const BIOLOGICAL_CEILING_HZ: f64 = 500.0;
+
+impl super::Report for MaxRateResult {
+    /// `max_rate.parquet`: `i_ua_cm2, rate_hz`.
+    fn tables(&self) -> Vec<Table> {
+        vec![
+            Table::new("max_rate")
+                .f64("i_ua_cm2", self.rates.currents.clone())
+                .f64("rate_hz", self.rates.rates_hz.clone()),
+        ]
+    }
+
+    fn figures(&self, _: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        Ok(vec![])
+    }
+
+    fn summary(&self) -> String {
+        let r = &self.rates;
+        let unit = self.model.units().current;
+        let currents = &self.spec.currents.values;
+        let mut md = format!("# Maximum firing rate of `{}`\n\n", self.model.label());
+        let _ = writeln!(
+            md,
+            "Highest steady spike rate over {} currents from {} to {}: **{:.1} Hz at {}** ({} ms counted after {} ms, spikes at {} mV).",
+            currents.len(),
+            Quantity(*currents.first().unwrap_or(&f64::NAN), unit),
+            Quantity(*currents.last().unwrap_or(&f64::NAN), unit),
+            r.max_rate_hz,
+            Quantity(r.at_current, unit),
+            self.spec.window,
+            self.spec.transient,
+            self.model.threshold_mv()
+        );
+        if r.max_rate_hz == 0.0 {
+            let _ = writeln!(
+                md,
+                "\nNo current of the grid gives sustained spiking: after the transient the model is silent or oscillates below the threshold everywhere."
+            );
+        }
+        let verdict = if r.max_rate_hz > BIOLOGICAL_CEILING_HZ {
+            "above"
+        } else {
+            "within"
+        };
+        let _ = writeln!(
+            md,
+            "\nThat is {verdict} the biological ceiling of about {BIOLOGICAL_CEILING_HZ} Hz that `002_…` discusses. Oscillations whose peaks stay below the threshold are not counted as spikes.\n\nTable: [max_rate.parquet](max_rate.parquet) (`i_ua_cm2`, `rate_hz`)."
+        );
+        md
+    }
+
+    fn metadata(&self) -> Vec<(String, String)> {
+        super::write::model_metadata(&self.model, &self.spec)
+    }
+}

@@ -1,0 +1,155 @@
+//! Report of `excitable stats`: `spike_stats.parquet`, `rate.parquet`, `isi_histogram.parquet`,
+//! `spike_trains.png`, with the input given `io_timing.parquet`, `cross_correlogram.parquet`
+//! and `sta.parquet`; and the summary.
+
+use super::spike_trains::{draw_spike_trains, isi_histogram_table, rate_table, stats_table};
+use super::table::Table;
+use crate::analysis::timing::{
+    CCG_BIN_MS, CCG_MAX_LAG_MS, IoTiming, MAX_LATENCY_MS, STA_DT_MS, STA_WINDOW_MS,
+};
+use crate::error::ReportError;
+use crate::spec::StatsResult;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+impl super::Report for StatsResult {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = vec![
+            stats_table(&self.stats),
+            rate_table(&self.rates),
+            isi_histogram_table(&self.isi_histograms),
+        ];
+        if let Some(timing) = &self.timing {
+            t.extend(timing_tables(timing));
+        }
+        t
+    }
+
+    fn figures(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        let png = dir.join("spike_trains.png");
+        draw_spike_trains(&png, &self.trains, &self.isi_histograms, self.spec.isi_bin)?;
+        Ok(vec![png])
+    }
+
+    fn summary(&self) -> String {
+        summary_text(self)
+    }
+
+    fn metadata(&self) -> Vec<(String, String)> {
+        let mut m = super::write::settings_metadata(&self.spec);
+        m.push(("excitable.spikes".into(), self.source.clone()));
+        m
+    }
+}
+
+/// `io_timing.parquet` (`neuron, pulse_ms, latency_ms`), `cross_correlogram.parquet`
+/// (`neuron, lag_ms, count`) and `sta.parquet` (`neuron, lag_ms, i_ua_cm2`).
+pub fn timing_tables(timing: &IoTiming) -> Vec<Table> {
+    let neuron = |len: &dyn Fn(&crate::analysis::timing::NeuronTiming) -> usize| -> Vec<u32> {
+        timing
+            .neurons
+            .iter()
+            .enumerate()
+            .flat_map(|(k, n)| std::iter::repeat_n(k as u32, len(n)))
+            .collect()
+    };
+    let n = &timing.neurons;
+    vec![
+        Table::new("io_timing")
+            .u32("neuron", neuron(&|_| timing.onsets_ms.len()))
+            .f64(
+                "pulse_ms",
+                n.iter()
+                    .flat_map(|_| timing.onsets_ms.iter().copied())
+                    .collect(),
+            )
+            .f64(
+                "latency_ms",
+                n.iter()
+                    .flat_map(|x| x.response.latency_ms.iter().copied())
+                    .collect(),
+            ),
+        Table::new("cross_correlogram")
+            .u32("neuron", neuron(&|x| x.ccg_lags_ms.len()))
+            .f64(
+                "lag_ms",
+                n.iter()
+                    .flat_map(|x| x.ccg_lags_ms.iter().copied())
+                    .collect(),
+            )
+            .u32(
+                "count",
+                n.iter()
+                    .flat_map(|x| x.ccg_counts.iter().copied())
+                    .collect(),
+            ),
+        Table::new("sta")
+            .u32("neuron", neuron(&|x| x.sta_lags_ms.len()))
+            .f64(
+                "lag_ms",
+                n.iter()
+                    .flat_map(|x| x.sta_lags_ms.iter().copied())
+                    .collect(),
+            )
+            .f64(
+                "i_ua_cm2",
+                n.iter().flat_map(|x| x.sta_mean.iter().copied()).collect(),
+            ),
+    ]
+}
+
+fn summary_text(r: &StatsResult) -> String {
+    let spec = &r.spec;
+    let mut md = format!(
+        "# Spike-train statistics of {} over [{}, {}) ms\n\n",
+        r.source, spec.t_start, r.t_stop
+    );
+    let _ = writeln!(
+        md,
+        "| neuron | spikes | rate (Hz) | ISI mean (ms) | CV | CV2 | LV | LvR | Fano ({} ms) | serial corr | note |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        spec.fano_window
+    );
+    for (k, x) in r.stats.iter().enumerate().take(50) {
+        let _ = writeln!(
+            md,
+            "| {k} | {} | {:.3} | {:.3} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {} |",
+            x.n_spikes,
+            x.rate_hz,
+            x.isi_mean_ms,
+            x.cv,
+            x.cv2,
+            x.lv,
+            x.lvr,
+            x.fano,
+            x.serial_corr,
+            x.reason
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nConventions as Elephant's: std with ddof 0, LV and LvR with 3/(N-1), LvR's R = {} ms, Fano over consecutive {} ms windows; rate.parquet: {} kernel, sigma {} ms, every {} ms, Elephant's binning and no border correction.",
+        spec.lvr_r, spec.fano_window, spec.kernel, spec.sigma, spec.sampling
+    );
+    if let Some(t) = &r.timing {
+        let _ = writeln!(
+            md,
+            "\n## Input-output timing\n\n| neuron | pulses answered | mean latency (ms) | latency sd (ms) | vector strength | preferred phase (deg) |\n|---:|---:|---:|---:|---:|---:|"
+        );
+        for (k, n) in t.neurons.iter().enumerate() {
+            let _ = writeln!(
+                md,
+                "| {k} | {:.3} | {:.3} | {:.3} | {:.4} | {:.1} |",
+                n.response.fraction_answered,
+                n.latency_mean_ms,
+                n.latency_sd_ms,
+                n.vector_strength,
+                n.preferred_phase_rad.to_degrees()
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nLatency: first spike after each pulse onset and before the next (at most {MAX_LATENCY_MS} ms). Tables: io_timing.parquet, cross_correlogram.parquet ({CCG_BIN_MS} ms bins, ±{CCG_MAX_LAG_MS} ms), sta.parquet ({STA_WINDOW_MS} ms before each spike, input sampled every {STA_DT_MS} ms)."
+        );
+    }
+    md
+}

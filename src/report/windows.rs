@@ -1,0 +1,164 @@
+//! Report of `excitable windows`: `windows.parquet` (every window; streamed in chunks by the
+//! command line), `windows_summary.parquet`, `windows.png` and the summary.
+
+use super::figure::PALETTE;
+use super::table::Table;
+use super::xy_figure::{Panel, Series, Style, draw_panels};
+use crate::analysis::windows::{Window, WindowSet, WindowTally};
+use crate::error::ReportError;
+use crate::spec::WindowsResult;
+use crate::spec::windows::SLICE_ROWS;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+impl super::Report for WindowsResult {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = vec![];
+        if let Some(sets) = &self.windows {
+            t.push(windows_table(sets));
+        }
+        t.push(windows_summary_table(&self.tallies));
+        t
+    }
+
+    fn figures(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        let png = dir.join("windows.png");
+        draw_windows(&png, &self.tallies)?;
+        Ok(vec![png])
+    }
+
+    fn summary(&self) -> String {
+        let streamed = if self.windows.is_none() {
+            format!(", streamed in slices of {SLICE_ROWS} samples")
+        } else {
+            String::new()
+        };
+        let mut md = format!(
+            "# Sliding windows over {}\n\n{} samples, {} spikes (threshold {} mV){streamed}.\n\n",
+            self.source, self.samples, self.n_spikes, self.spec.threshold
+        );
+        let _ = writeln!(
+            md,
+            "| width (ms) | step (ms) | windows | fraction with a spike | mean rate (Hz) | dropped trailing samples |\n|---:|---:|---:|---:|---:|---:|"
+        );
+        for s in &self.tallies {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.4} | {:.3} | {} |",
+                s.width_ms,
+                s.step_ms,
+                s.n_windows,
+                s.fraction_fired(),
+                s.rate_mean_std().0,
+                s.dropped_samples
+            );
+        }
+        md
+    }
+
+    fn metadata(&self) -> Vec<(String, String)> {
+        let mut m = super::write::settings_metadata(&self.spec);
+        m.push(("excitable.trace".into(), self.source.clone()));
+        m
+    }
+}
+
+/// Rows of `windows.parquet` for windows of one width (a chunk of a streamed table).
+pub fn window_rows(width_ms: f64, windows: &[Window]) -> Table {
+    rows_table(windows.iter().map(|w| (width_ms, w)).collect())
+}
+
+/// `windows.parquet` with every window of every width, width by width.
+pub fn windows_table(sets: &[WindowSet]) -> Table {
+    rows_table(
+        sets.iter()
+            .flat_map(|s| s.windows.iter().map(move |w| (s.width_ms, w)))
+            .collect(),
+    )
+}
+
+/// `width_ms, start_ms, n_spikes, fired, rate_hz, v_mean_mv, v_max_mv, v_min_mv`.
+fn rows_table(rows: Vec<(f64, &Window)>) -> Table {
+    Table::new("windows")
+        .f64("width_ms", rows.iter().map(|r| r.0).collect())
+        .f64("start_ms", rows.iter().map(|r| r.1.start_ms).collect())
+        .u32("n_spikes", rows.iter().map(|r| r.1.n_spikes).collect())
+        .bool("fired", rows.iter().map(|r| r.1.n_spikes > 0).collect())
+        .f64(
+            "rate_hz",
+            rows.iter()
+                .map(|(width_ms, w)| w.n_spikes as f64 / width_ms * 1000.0)
+                .collect(),
+        )
+        .f64("v_mean_mv", rows.iter().map(|r| r.1.v_mean_mv).collect())
+        .f64("v_max_mv", rows.iter().map(|r| r.1.v_max_mv).collect())
+        .f64("v_min_mv", rows.iter().map(|r| r.1.v_min_mv).collect())
+}
+
+/// `windows_summary.parquet`: one row per width.
+pub fn windows_summary_table(tallies: &[WindowTally]) -> Table {
+    Table::new("windows_summary")
+        .f64("width_ms", tallies.iter().map(|s| s.width_ms).collect())
+        .f64("step_ms", tallies.iter().map(|s| s.step_ms).collect())
+        .f64(
+            "n_windows",
+            tallies.iter().map(|s| s.n_windows as f64).collect(),
+        )
+        .f64(
+            "fraction_fired",
+            tallies.iter().map(|s| s.fraction_fired()).collect(),
+        )
+        .f64(
+            "rate_mean_hz",
+            tallies.iter().map(|s| s.rate_mean_std().0).collect(),
+        )
+        .f64(
+            "rate_std_hz",
+            tallies.iter().map(|s| s.rate_mean_std().1).collect(),
+        )
+        .f64(
+            "dropped_samples",
+            tallies.iter().map(|s| s.dropped_samples as f64).collect(),
+        )
+}
+
+/// `windows.png`: histograms of window mean and max V per width (the two voltage
+/// populations of `002_…`), from the tallies.
+pub fn draw_windows(png: &Path, tallies: &[WindowTally]) -> Result<(), ReportError> {
+    let (lo, bin) = (WindowTally::HIST_LO_MV, WindowTally::HIST_BIN_MV);
+    let hist = |counts: &dyn Fn(&WindowTally) -> &[u64], desc: &str| Panel {
+        x_desc: desc.into(),
+        y_desc: "fraction of windows".into(),
+        series: tallies
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                let n = s.n_windows.max(1) as f64;
+                Series {
+                    label: format!("{} ms", s.width_ms),
+                    points: counts(s)
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(j, &c)| {
+                            let x = lo + bin * j as f64;
+                            [(x, c as f64 / n), (x + bin, c as f64 / n)]
+                        })
+                        .collect(),
+                    color: PALETTE[k % PALETTE.len()],
+                    style: Style::Line,
+                }
+            })
+            .collect(),
+        ..Default::default()
+    };
+    draw_panels(
+        png,
+        "voltage per window",
+        &[
+            hist(&|t| &t.hist_mean, "window mean V (mV)"),
+            hist(&|t| &t.hist_max, "window max V (mV)"),
+        ],
+        2,
+        (1400, 560),
+    )
+}

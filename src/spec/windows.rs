@@ -1,0 +1,422 @@
+//! `excitable windows`: firing and voltage in sliding windows of a trace, for several widths.
+//!
+//! The trace is fed in slices and every window is handed on as soon as it closes
+//! ([`TraceWindows`]), so a trace of any length runs in flat memory: the command line writes
+//! the window rows to `windows.parquet` in chunks of [`CHUNK_ROWS`] (one width per chunk; rows
+//! of one width stay in time order), and the summary and histograms come from running tallies.
+//! [`WindowsSpec::run_trace`] keeps every window in memory instead, through the same code.
+//!
+//! ```
+//! use excitable::WindowsSpec;
+//! // 10 ms sampled every 0.01 ms: one upward crossing of 0 mV, at 2.5 ms.
+//! let t: Vec<f64> = (0..=1000).map(|k| k as f64 * 0.01).collect();
+//! let v: Vec<f64> = t.iter().map(|&t| if t < 2.5 { -65.0 } else { 20.0 }).collect();
+//! let r = WindowsSpec { width: vec![1.0], ..Default::default() }.run_trace(&t, &v)?;
+//! assert_eq!((r.n_spikes, r.tallies[0].n_windows, r.tallies[0].n_fired), (1, 10, 1));
+//! # Ok::<(), excitable::Error>(())
+//! ```
+
+use super::values::one_or_many;
+use crate::analysis::windows::{Window, WindowSet, WindowStream, WindowTally};
+use crate::error::{AnalysisError, Error, SimError, SpecError};
+use crate::model::{InitialState, Model};
+use crate::progress::{Observer, Silent, Tracker};
+use crate::simulate::{self, EulerOrder, Method, Record, Run, Settings, Tolerances};
+use crate::stimulus::Stimulus;
+use serde::{Deserialize, Serialize};
+
+/// Samples fed per slice of a trace.
+pub const SLICE_ROWS: usize = 1 << 20;
+
+/// Window rows gathered per width before they are handed on as one chunk.
+pub const CHUNK_ROWS: usize = 1 << 20;
+
+/// Every setting of `excitable windows` (the trace aside).
+#[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct WindowsSpec {
+    /// Window width (ms), repeatable; at least one is needed.
+    #[arg(long)]
+    #[serde(deserialize_with = "one_or_many")]
+    pub width: Vec<f64>,
+    /// Step between window starts (ms); default: the width (windows tile the trace).
+    #[arg(long)]
+    pub step: Option<f64>,
+    /// Spike threshold (mV) for upward crossings in the trace.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.0)]
+    pub threshold: f64,
+}
+
+impl Default for WindowsSpec {
+    fn default() -> Self {
+        super::defaults()
+    }
+}
+
+/// The windows of every width of a [`WindowsSpec`] over one trace.
+#[derive(Debug, Clone)]
+pub struct WindowsResult {
+    /// The settings that made it.
+    pub spec: WindowsSpec,
+    /// What the trace is, in words (a file, a simulated run).
+    pub source: String,
+    /// Samples in the trace.
+    pub samples: usize,
+    /// Spikes (upward crossings of the threshold) in the trace.
+    pub n_spikes: usize,
+    /// Per width, in the order given: counts, rate moments and voltage histograms.
+    pub tallies: Vec<WindowTally>,
+    /// Every window per width, when they were kept in memory ([`WindowsSpec::run_trace`]);
+    /// `None` when they were streamed out as they closed.
+    pub windows: Option<Vec<WindowSet>>,
+}
+
+impl WindowsSpec {
+    /// Check every setting (whether a width spans at least one sample depends on the trace).
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if self.width.is_empty() {
+            return Err(SpecError::new("width", "(none)", "at least one width"));
+        }
+        for &w in &self.width {
+            super::positive("width", w)?;
+        }
+        if let Some(s) = self.step {
+            super::positive("step", s)?;
+        }
+        super::finite("threshold", self.threshold)
+    }
+
+    /// The windows of a uniformly sampled trace (`t_ms`, `v_mv`) held in memory.
+    pub fn run_trace(&self, t_ms: &[f64], v_mv: &[f64]) -> Result<WindowsResult, Error> {
+        self.run_trace_with(t_ms, v_mv, &Silent)
+    }
+
+    /// [`WindowsSpec::run_trace`], telling `observer` as each slice of [`SLICE_ROWS`]
+    /// samples is done.
+    pub fn run_trace_with(
+        &self,
+        t_ms: &[f64],
+        v_mv: &[f64],
+        observer: &dyn Observer,
+    ) -> Result<WindowsResult, Error> {
+        if t_ms.len() != v_mv.len() {
+            return Err(AnalysisError::BadSetting {
+                what: "trace length".into(),
+                value: v_mv.len() as f64,
+                allowed: format!("one V per time ({} times)", t_ms.len()),
+            }
+            .into());
+        }
+        let mut kept: Vec<Vec<Window>> = vec![vec![]; self.width.len()];
+        let mut w = TraceWindows::new(self, observer, Some(t_ms.len()), |k, _, rows| {
+            kept[k].extend(rows);
+            Ok(())
+        })?;
+        for (t, v) in t_ms.chunks(SLICE_ROWS).zip(v_mv.chunks(SLICE_ROWS)) {
+            w.push(t, v)?;
+        }
+        let mut r = w.finish()?;
+        r.windows = Some(
+            kept.into_iter()
+                .zip(&r.tallies)
+                .map(|(windows, tally)| WindowSet {
+                    width_ms: tally.width_ms,
+                    step_ms: tally.step_ms,
+                    windows,
+                    dropped_samples: tally.dropped_samples,
+                })
+                .collect(),
+        );
+        Ok(r)
+    }
+}
+
+/// The windows of every width of a spec over one trace fed in slices, handed to a sink as
+/// they close: `sink(k, width_ms, rows)` gets rows of the `k`-th width (in time order, in
+/// chunks of up to [`CHUNK_ROWS`]). Memory stays flat whatever the trace's length.
+pub struct TraceWindows<'a, S> {
+    spec: &'a WindowsSpec,
+    sink: S,
+    tracker: Tracker<'a>,
+    streams: Option<Vec<WindowStream>>,
+    /// The first samples, until two give the sampling interval.
+    head: (Vec<f64>, Vec<f64>),
+    pending: Vec<Vec<Window>>,
+    samples: usize,
+}
+
+impl<'a, S> TraceWindows<'a, S>
+where
+    S: FnMut(usize, f64, Vec<Window>) -> Result<(), Error>,
+{
+    /// Windows of `spec` (checked here) over a trace of `samples` samples if known, telling
+    /// `observer` as each slice is pushed.
+    pub fn new(
+        spec: &'a WindowsSpec,
+        observer: &'a dyn Observer,
+        samples: Option<usize>,
+        sink: S,
+    ) -> Result<Self, Error> {
+        spec.validate()?;
+        let slices = samples.map(|n| n.div_ceil(SLICE_ROWS) as u64);
+        Ok(TraceWindows {
+            spec,
+            sink,
+            tracker: Tracker::new(observer, "trace slices", slices),
+            streams: None,
+            head: (vec![], vec![]),
+            pending: vec![],
+            samples: 0,
+        })
+    }
+
+    /// Feed the next samples (times in ms, uniformly spaced, and V).
+    pub fn push(&mut self, t_ms: &[f64], v_mv: &[f64]) -> Result<(), Error> {
+        let n = t_ms.len().min(v_mv.len());
+        let (mut t, mut v) = (&t_ms[..n], &v_mv[..n]);
+        if self.streams.is_none() {
+            let take = (2 - self.head.0.len()).min(n);
+            self.head.0.extend(&t[..take]);
+            self.head.1.extend(&v[..take]);
+            (t, v) = (&t[take..], &v[take..]);
+            if self.head.0.len() == 2 {
+                let dt = self.head.0[1] - self.head.0[0];
+                let streams = self
+                    .spec
+                    .width
+                    .iter()
+                    .map(|&w| {
+                        WindowStream::new(dt, w, self.spec.step.unwrap_or(w), self.spec.threshold)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.pending = vec![vec![]; streams.len()];
+                self.streams = Some(streams);
+                let (ht, hv) = std::mem::take(&mut self.head);
+                self.feed(&ht, &hv)?;
+            }
+        }
+        self.feed(t, v)?;
+        self.samples += n;
+        self.tracker
+            .advance(1, &format!("{} samples", self.samples))?;
+        Ok(())
+    }
+
+    /// Push samples into every width's stream and hand on full chunks.
+    fn feed(&mut self, t: &[f64], v: &[f64]) -> Result<(), Error> {
+        let Some(streams) = self.streams.as_mut() else {
+            return Ok(());
+        };
+        for (k, s) in streams.iter_mut().enumerate() {
+            s.push(t, v);
+            self.pending[k].extend(s.drain());
+            if self.pending[k].len() >= CHUNK_ROWS {
+                let rows = std::mem::take(&mut self.pending[k]);
+                (self.sink)(k, s.width_ms(), rows)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Close every width's last window and hand on the rest; the result holds the tallies
+    /// (its `source` is empty and its `windows` `None`: the caller fills them in).
+    pub fn finish(mut self) -> Result<WindowsResult, Error> {
+        let Some(streams) = self.streams.take() else {
+            return Err(AnalysisError::BadSetting {
+                what: "trace length".into(),
+                value: self.samples as f64,
+                allowed: "at least 2 samples".into(),
+            }
+            .into());
+        };
+        let n_spikes = streams.first().map_or(0, |s| s.n_spikes);
+        let mut tallies = vec![];
+        for (k, s) in streams.into_iter().enumerate() {
+            let (rest, tally) = s.finish();
+            if tally.n_windows == 0 {
+                return Err(AnalysisError::BadSetting {
+                    what: "window width (ms)".into(),
+                    value: tally.width_ms,
+                    allowed: format!("at most the trace's length ({} samples)", self.samples),
+                }
+                .into());
+            }
+            let mut rows = std::mem::take(&mut self.pending[k]);
+            rows.extend(rest.windows);
+            if !rows.is_empty() {
+                (self.sink)(k, tally.width_ms, rows)?;
+            }
+            tallies.push(tally);
+        }
+        Ok(WindowsResult {
+            spec: self.spec.clone(),
+            source: String::new(),
+            samples: self.samples,
+            n_spikes,
+            tallies,
+            windows: None,
+        })
+    }
+}
+
+/// The run `windows` simulates when no trace file is given: the model from rest under these
+/// stimuli, every sample kept.
+#[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct SimulateFirst {
+    /// Simulate first: the model (`--model`, `--set`) under these stimuli (as `simulate`).
+    #[arg(long, allow_hyphen_values = true)]
+    #[serde(deserialize_with = "one_or_many")]
+    pub stim: Vec<String>,
+    /// Run length when simulating (ms).
+    #[arg(long, default_value_t = 500.0)]
+    pub t_max: f64,
+    /// Time step when simulating (ms): also the trace's sampling interval.
+    #[arg(long, default_value_t = 0.01)]
+    pub dt: f64,
+    /// Integration method when simulating (euler, exp-euler, rk4).
+    #[arg(long, default_value = "rk4")]
+    pub method: String,
+}
+
+impl Default for SimulateFirst {
+    fn default() -> Self {
+        super::defaults()
+    }
+}
+
+impl SimulateFirst {
+    /// The settings of the run, spikes at `threshold_mv`; checks every value (a `file:`
+    /// stimulus part is read).
+    pub fn settings(&self, threshold_mv: f64) -> Result<(Stimulus, Settings), Error> {
+        if self.stim.is_empty() {
+            return Err(SpecError::new("stim", "(none)", "at least one stimulus").into());
+        }
+        let stim = Stimulus::parse_all(&self.stim)?;
+        let method = Method::parse(
+            &self.method,
+            EulerOrder::Simultaneous,
+            Tolerances::default(),
+        )
+        .map_err(|reason| SimError::Unsupported {
+            what: "method".into(),
+            reason,
+        })?;
+        let s = Settings {
+            t_max: self.t_max,
+            dt: self.dt,
+            method,
+            record: Record::Full,
+            threshold_mv,
+        };
+        s.steps()?;
+        Ok((stim, s))
+    }
+
+    /// Run `model` from rest; returns the run and what it is, in words.
+    pub fn run(&self, model: &Model, threshold_mv: f64) -> Result<(Run, String), Error> {
+        let (stim, s) = self.settings(threshold_mv)?;
+        let y0 = model.initial_state(&InitialState::Rest)?;
+        let run = simulate::run(model, &stim, &y0, &s)?;
+        let about = format!(
+            "a {} ms run of `{}` ({}, dt {} ms, stimulus {})",
+            self.t_max,
+            model.label(),
+            self.method,
+            self.dt,
+            self.stim.join(" + ")
+        );
+        Ok((run, about))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_a_width_and_bad_values_name_their_field() {
+        let d = WindowsSpec::default();
+        assert!(d.width.is_empty() && d.step.is_none() && d.threshold == 0.0);
+        assert_eq!(d.validate().unwrap_err().field, "width");
+        let ok = WindowsSpec {
+            width: vec![1.0, 5.0],
+            ..d
+        };
+        assert!(ok.validate().is_ok());
+        let field = |s: WindowsSpec| s.validate().unwrap_err().field;
+        assert_eq!(
+            field(WindowsSpec {
+                width: vec![1.0, -1.0],
+                ..ok.clone()
+            }),
+            "width"
+        );
+        assert_eq!(
+            field(WindowsSpec {
+                step: Some(0.0),
+                ..ok.clone()
+            }),
+            "step"
+        );
+        assert_eq!(
+            field(WindowsSpec {
+                threshold: f64::NAN,
+                ..ok.clone()
+            }),
+            "threshold"
+        );
+        assert!(
+            SimulateFirst::default().settings(0.0).is_err(),
+            "no stimulus"
+        );
+    }
+
+    #[test]
+    fn in_memory_and_streamed_windows_agree() {
+        use crate::analysis::windows::sliding_windows;
+        use crate::simulate::spikes::detect;
+        let t: Vec<f64> = (0..30_001).map(|k| k as f64 * 0.01).collect();
+        let v: Vec<f64> = t
+            .iter()
+            .map(|x| 60.0 * (x * 0.9).sin() - 20.0 + 5.0 * (x * 13.0).cos())
+            .collect();
+        let spec = WindowsSpec {
+            width: vec![0.1, 1.0, 3.33],
+            step: None,
+            threshold: 0.0,
+        };
+        let r = spec.run_trace(&t, &v).unwrap();
+        assert_eq!(r.samples, t.len());
+        let spikes = detect(&t, &v, 0.0);
+        assert_eq!(r.n_spikes, spikes.len());
+        let sets = r.windows.as_ref().unwrap();
+        for (k, &w) in spec.width.iter().enumerate() {
+            let whole = sliding_windows(&t, &v, &spikes, w, w).unwrap();
+            assert_eq!(sets[k], whole);
+            assert_eq!(r.tallies[k], WindowTally::of(&whole));
+        }
+        // Fed one sample at a time, rows handed on as they close: the same windows.
+        let mut streamed: Vec<Vec<Window>> = vec![vec![]; 3];
+        let mut w = TraceWindows::new(&spec, &Silent, None, |k, _, rows| {
+            streamed[k].extend(rows);
+            Ok(())
+        })
+        .unwrap();
+        for (a, b) in t.chunks(1).zip(v.chunks(1)) {
+            w.push(a, b).unwrap();
+        }
+        let s = w.finish().unwrap();
+        assert_eq!(s.tallies, r.tallies);
+        for (k, set) in sets.iter().enumerate() {
+            assert_eq!(streamed[k], set.windows);
+        }
+        // Too short a trace, too wide a window: refused.
+        assert!(spec.run_trace(&t[..1], &v[..1]).is_err());
+        let wide = WindowsSpec {
+            width: vec![1000.0],
+            ..spec
+        };
+        assert!(wide.run_trace(&t, &v).is_err());
+    }
+}

@@ -1,0 +1,57 @@
+//! The job of `excitable stats`: the spike file is read here, the statistics computed by
+//! [`StatsSpec::run_owned_with`].
+
+use crate::error::{Error, ReportError, SpecError};
+use crate::progress::Observer;
+use crate::report::Report;
+use crate::report::spike_trains::read_spikes;
+use crate::spec::StatsSpec;
+use crate::study::job::Job;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Spike-train statistics of a spikes file (ours or anyone's).
+#[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
+pub struct StatsJob {
+    /// Spikes: CSV or Parquet with `t_ms` (ms) and, for several neurons, `neuron`.
+    #[arg(long)]
+    pub spikes: PathBuf,
+    #[command(flatten)]
+    #[serde(flatten)]
+    /// The settings.
+    pub spec: StatsSpec,
+}
+
+impl Job for StatsJob {
+    const COMMAND: &'static str = "stats";
+
+    fn check(&self) -> Result<(), Error> {
+        if !self.spikes.is_file() {
+            return Err(SpecError::new(
+                "spikes",
+                self.spikes.display(),
+                "an existing CSV or Parquet file",
+            )
+            .into());
+        }
+        Ok(self.spec.validate()?)
+    }
+
+    fn run_into(&self, dir: &Path, observer: &dyn Observer) -> Result<Vec<PathBuf>, Error> {
+        let trains = read_spikes(&self.spikes)?;
+        if trains.is_empty() {
+            return Err(ReportError::Io {
+                path: self.spikes.display().to_string(),
+                reason: "no spikes".into(),
+            }
+            .into());
+        }
+        let mut r = self.spec.run_owned_with(trains, observer)?;
+        r.source = format!("`{}`", self.spikes.display());
+        Ok(r.write_into(dir)?)
+    }
+
+    fn inputs(&self) -> Vec<PathBuf> {
+        vec![self.spikes.clone()]
+    }
+}

@@ -1,0 +1,139 @@
+//! The job of `excitable windows`: the trace comes from a Parquet file, read in slices, or
+//! from a run simulated first; the window rows are streamed into `windows.parquet` as they
+//! close, so memory stays flat whatever the trace's length.
+
+use crate::analysis::windows::Window;
+use crate::error::{Error, ReportError, SpecError};
+use crate::progress::Observer;
+use crate::report::Report;
+use crate::report::table::{ChunkedTable, column_names, for_each_slice, row_count};
+use crate::report::windows::window_rows;
+use crate::spec::windows::{SLICE_ROWS, SimulateFirst, TraceWindows};
+use crate::spec::{ModelSource, WindowsSpec};
+use crate::study::job::Job;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Firing and voltage in sliding windows of a recorded trace, or of a run simulated first.
+#[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
+pub struct WindowsJob {
+    /// Trace: Parquet with `t_ms` and `v_mv` (uniform sampling); with `neuron`, neuron 0 is used.
+    #[arg(long, required_unless_present = "stim", conflicts_with = "stim")]
+    #[serde(default)]
+    pub trace: Option<PathBuf>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    /// The run to simulate when no trace is given.
+    pub simulate: SimulateFirst,
+    #[command(flatten)]
+    #[serde(flatten)]
+    /// The model of that run.
+    pub model: ModelSource,
+    #[command(flatten)]
+    #[serde(flatten)]
+    /// The settings.
+    pub spec: WindowsSpec,
+}
+
+impl Job for WindowsJob {
+    const COMMAND: &'static str = "windows";
+
+    fn check(&self) -> Result<(), Error> {
+        self.spec.validate()?;
+        match &self.trace {
+            Some(_) if !self.simulate.stim.is_empty() => Err(SpecError::new(
+                "trace, stim",
+                "both",
+                "a trace file or a stimulus to simulate, not both",
+            )
+            .into()),
+            Some(path) if !path.is_file() => {
+                Err(SpecError::new("trace", path.display(), "an existing Parquet file").into())
+            }
+            Some(_) => Ok(()),
+            None => {
+                self.model.load()?;
+                self.simulate.settings(self.spec.threshold)?;
+                Ok(())
+            }
+        }
+    }
+
+    fn run_into(&self, dir: &Path, observer: &dyn Observer) -> Result<Vec<PathBuf>, Error> {
+        let mut table = ChunkedTable::create(dir, "windows");
+        let sink = |_: usize, width_ms: f64, rows: Vec<Window>| -> Result<(), Error> {
+            Ok(table.write(&window_rows(width_ms, &rows))?)
+        };
+        let result = match &self.trace {
+            Some(path) => {
+                let total = row_count(path)?;
+                let mut w = TraceWindows::new(&self.spec, observer, Some(total), sink)?;
+                push_file(&mut w, path)?;
+                let mut r = w.finish()?;
+                r.source = format!("`{}`", path.display());
+                r
+            }
+            None => {
+                let model = self.model.load()?;
+                let (run, about) = self.simulate.run(&model, self.spec.threshold)?;
+                let (t, v) = (&run.trace.t_ms, run.trace.v());
+                let mut w = TraceWindows::new(&self.spec, observer, Some(t.len()), sink)?;
+                for (tc, vc) in t.chunks(SLICE_ROWS).zip(v.chunks(SLICE_ROWS)) {
+                    w.push(tc, vc)?;
+                }
+                let mut r = w.finish()?;
+                r.source = about;
+                r
+            }
+        };
+        let (path, _) = table.finish()?;
+        let mut files = vec![path];
+        files.extend(result.write_into(dir)?);
+        Ok(files)
+    }
+
+    fn inputs(&self) -> Vec<PathBuf> {
+        self.trace.iter().cloned().collect()
+    }
+}
+
+/// Feed a trace file (`t_ms`, `v_mv`; neuron 0 where there is a `neuron` column) in slices
+/// of [`SLICE_ROWS`] rows.
+fn push_file<S>(w: &mut TraceWindows<'_, S>, path: &Path) -> Result<(), Error>
+where
+    S: FnMut(usize, f64, Vec<Window>) -> Result<(), Error>,
+{
+    let has_neuron = column_names(path)?.iter().any(|c| c == "neuron");
+    let names: &[&str] = if has_neuron {
+        &["t_ms", "v_mv", "neuron"]
+    } else {
+        &["t_ms", "v_mv"]
+    };
+    // The windows' error stops the reading; it is returned, not the reader's.
+    let mut failed = None;
+    let read = for_each_slice(path, names, SLICE_ROWS, |cols| {
+        let r = if has_neuron {
+            let (t, v): (Vec<f64>, Vec<f64>) = cols[0]
+                .iter()
+                .zip(&cols[1])
+                .zip(&cols[2])
+                .filter(|(_, n)| **n == 0.0)
+                .map(|((t, v), _)| (*t, *v))
+                .unzip();
+            w.push(&t, &v)
+        } else {
+            w.push(&cols[0], &cols[1])
+        };
+        r.map_err(|e| {
+            failed = Some(e);
+            ReportError::Io {
+                path: path.display().to_string(),
+                reason: "stopped".into(),
+            }
+        })
+    });
+    match (failed, read) {
+        (Some(e), _) => Err(e),
+        (None, r) => r.map(|_| ()).map_err(Error::from),
+    }
+}

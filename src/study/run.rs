@@ -1,0 +1,273 @@
+//! Running a study: every step resolved and checked before any runs, all steps written into one
+//! staging folder, the document's claims measured there, then the folder swapped in whole.
+
+use super::check::CheckOutcome;
+use super::task::Task;
+use super::{Study, StudyError};
+use crate::error::Error;
+use crate::progress::Observer;
+use crate::report::{Staging, Wait};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// How to run a study.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Shorter runs (each step's `fast` overrides); checks that need the full runs are not run.
+    pub fast: bool,
+    /// Wait for another run writing the same folder, or refuse.
+    pub wait: Wait,
+}
+
+/// A study that ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudyOutcome {
+    /// The report folder.
+    pub out: PathBuf,
+    /// Every check, in the study's order.
+    pub checks: Vec<CheckOutcome>,
+}
+
+impl StudyOutcome {
+    /// The checks whose measurement drifted, in words.
+    pub fn drifted(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter(|c| c.drifted)
+            .map(|c| format!("'{}' measured {}", c.claim, c.measured.unwrap_or(f64::NAN)))
+            .collect()
+    }
+}
+
+/// The tasks of every step with `{out}` standing for `out`.
+fn resolve(study: &Study, out: &Path, opts: RunOptions) -> Result<Vec<Task>, StudyError> {
+    study
+        .steps
+        .iter()
+        .map(|s| s.task(out, &study.dir, opts.fast, &study.file))
+        .collect()
+}
+
+/// A step may read only what an earlier step wrote: an input under `out` must lie in the
+/// folder of a step that comes before it.
+fn check_order(study: &Study, tasks: &[Task], out: &Path) -> Result<(), StudyError> {
+    for (k, (step, task)) in study.steps.iter().zip(tasks).enumerate() {
+        for input in task.inputs() {
+            let Ok(rel) = input.strip_prefix(out) else {
+                continue;
+            };
+            let first = rel
+                .components()
+                .next()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let producer = study.steps[..k].iter().any(|s| *s.name.get_ref() == first);
+            if !producer {
+                let later = study.steps[k..].iter().any(|s| *s.name.get_ref() == first);
+                return Err(StudyError::Field {
+                    file: study.file.clone(),
+                    line: step.line,
+                    field: "step.args".into(),
+                    reason: format!(
+                        "step '{}' reads {} but {}",
+                        step.name.get_ref(),
+                        input.display(),
+                        if later {
+                            format!("step '{first}' runs after it: put it first")
+                        } else {
+                            format!("no step is named '{first}'")
+                        }
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Run `study` into `out`. Every step is resolved and checked first (a bad setting in the last
+/// step fails before the first runs, and nothing is written); then all steps write into one
+/// staging folder, the checks are measured there, the summary is written, and the folder is
+/// swapped in as `out` (a failed step leaves the old report as it was). `on_step` hears each
+/// step as it starts (name, command).
+pub fn run(
+    study: &Study,
+    out: &Path,
+    opts: RunOptions,
+    observer: &dyn Observer,
+    mut on_step: impl FnMut(&str, &str),
+) -> Result<StudyOutcome, Error> {
+    let tasks = resolve(study, out, opts)?;
+    check_order(study, &tasks, out)?;
+    for (step, task) in study.steps.iter().zip(&tasks) {
+        task.check().map_err(|e| StudyError::Step {
+            step: step.name.get_ref().clone(),
+            reason: e.to_string(),
+        })?;
+    }
+    let stage = Staging::begin(out, opts.wait, |_| {})?;
+    // The steps read earlier steps' files in the staging folder.
+    let tasks = resolve(study, stage.dir(), opts)?;
+    let mut skipped = vec![];
+    for (step, task) in study.steps.iter().zip(&tasks) {
+        on_step(step.name.get_ref(), task.command());
+        let dir = stage.dir().join(step.name.get_ref());
+        match task.run_into(&dir, observer) {
+            Ok(_) => {}
+            Err(e @ Error::Cancelled(_)) => return Err(e),
+            Err(e) if step.optional => {
+                let _ = std::fs::remove_dir_all(&dir);
+                skipped.push((step.name.get_ref().clone(), e.to_string()));
+            }
+            Err(e) => {
+                return Err(StudyError::Step {
+                    step: step.name.get_ref().clone(),
+                    reason: e.to_string(),
+                }
+                .into());
+            }
+        }
+    }
+    let checks = conclude(study, stage.dir(), opts, &skipped)?;
+    let out = stage.commit()?;
+    Ok(StudyOutcome { out, checks })
+}
+
+/// Measure and judge every check in `dir` (the steps' reports) and write `dir/summary.md`;
+/// `skipped` are optional steps that failed, with the reason.
+pub fn conclude(
+    study: &Study,
+    dir: &Path,
+    opts: RunOptions,
+    skipped: &[(String, String)],
+) -> Result<Vec<CheckOutcome>, Error> {
+    let checks = study
+        .checks
+        .iter()
+        .map(|c| c.evaluate(dir, !opts.fast || c.in_fast_mode))
+        .collect::<Result<Vec<_>, _>>()?;
+    let md = summary(study, dir, opts, &checks, skipped);
+    crate::report::atomic::write_text(&dir.join("summary.md"), &md)?;
+    Ok(checks)
+}
+
+/// The study's summary.md: what the document showed, the claims with measured values and
+/// verdicts, and every step's summary and figures.
+fn summary(
+    study: &Study,
+    dir: &Path,
+    opts: RunOptions,
+    checks: &[CheckOutcome],
+    skipped: &[(String, String)],
+) -> String {
+    let mut md = format!("# {}\n\n", study.title);
+    if let Some(doc) = &study.document {
+        let _ = writeln!(md, "Source document: `{doc}`.");
+    }
+    let _ = writeln!(
+        md,
+        "Reproduced by `excitable study run {}`{}.\n",
+        study.file,
+        if opts.fast {
+            " **in fast mode** (shorter runs; some checks not run)"
+        } else {
+            ""
+        }
+    );
+    // A study of a source document says what it showed; the main job has no document.
+    let (shows, adds, claims, said) = if study.document.is_some() {
+        (
+            "What the document showed",
+            "What the toolkit adds",
+            "The document's claims, checked",
+            "the document",
+        )
+    } else {
+        ("Scope", "Contents", "Headline numbers, checked", "expected")
+    };
+    let _ = writeln!(
+        md,
+        "## {shows}\n\n{}\n\n## {adds}\n\n{}\n",
+        study.shows.trim(),
+        study.adds.trim()
+    );
+    if !study.checks.is_empty() {
+        let _ = writeln!(
+            md,
+            "## {claims}\n\n| claim | {said} | tested | measured | verdict | evidence |\n|---|---|---|---|---|---|"
+        );
+        for (c, o) in study.checks.iter().zip(checks) {
+            let (measured, verdict) = match (o.measured, o.verdict) {
+                (Some(m), Some(v)) => {
+                    let unit = if c.unit.is_empty() { "" } else { " " };
+                    let mut text = format!("{}{unit}{}", fmt_value(m), c.unit);
+                    if let Some(j) = o.judged.filter(|j| j.to_bits() != m.to_bits()) {
+                        let _ = write!(text, " (tested: {})", fmt_value(j));
+                    }
+                    let v = if o.drifted {
+                        format!(
+                            "**drifted** from {} ± {} ({})",
+                            crate::model::Number(c.expect),
+                            crate::model::Number(c.tol),
+                            v.name()
+                        )
+                    } else {
+                        format!("**{}**", v.name())
+                    };
+                    (text, v)
+                }
+                _ => ("not run in fast mode".to_string(), "not run".to_string()),
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {measured} | {verdict} | {} |",
+                c.claim,
+                c.document,
+                c.claims.describe(),
+                c.evidence
+            );
+        }
+        md.push('\n');
+    }
+    let _ = writeln!(md, "## Steps\n");
+    for step in &study.steps {
+        let name = step.name.get_ref();
+        if let Some((_, why)) = skipped.iter().find(|(n, _)| n == name) {
+            let _ = writeln!(
+                md,
+                "### {name}: `{}`\n\n{} Not computed: {why}\n",
+                step.command.get_ref(),
+                step.about.trim()
+            );
+            continue;
+        }
+        let _ = writeln!(
+            md,
+            "### {name}: `{}`\n\n{}{}[summary]({name}/summary.md)\n",
+            step.command.get_ref(),
+            step.about.trim(),
+            if step.about.trim().is_empty() {
+                ""
+            } else {
+                " "
+            }
+        );
+        for p in crate::report::figure::pngs_in(&dir.join(name)) {
+            let _ = writeln!(md, "![{name} {p}]({name}/{p})\n");
+        }
+    }
+    md
+}
+
+/// A measured value with sensible precision.
+fn fmt_value(x: f64) -> String {
+    if x == x.round() && x.abs() < 1e9 {
+        format!("{x}")
+    } else if x.abs() >= 100.0 {
+        format!("{x:.2}")
+    } else if x.abs() >= 1.0 {
+        format!("{x:.4}")
+    } else {
+        format!("{x:.4e}")
+    }
+}
