@@ -66,7 +66,6 @@ fn rest_through_the_library_equals_the_command_line() {
     );
     let spec = RestSpec {
         current: vec![0.0, 10.0],
-        ..Default::default()
     };
     let lib = dir.path().join("lib");
     spec.run(&Model::builtin("hh").unwrap())

@@ -53,6 +53,7 @@ impl OutArgs {
 /// Check, run into a staging folder, swap it in, print the summary and the files.
 pub fn run<J: Job>(a: JobArgs<J>) -> Result<()> {
     a.job.check()?;
+    excitable::study::job::check_inputs(&a.job.inputs(), None)?;
     // A job that writes beside what is in its folder (a shard of a sweep) does it itself.
     let wait = if a.out.no_wait { Wait::No } else { Wait::Yes };
     if let Some(done) = a

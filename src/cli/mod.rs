@@ -1,6 +1,5 @@
 //! Command-line interface: parse, run, say where the reports went. No numerics here.
 
-pub mod common;
 pub mod job;
 pub mod models;
 pub mod progress;
@@ -128,4 +127,27 @@ pub fn describe(e: &anyhow::Error) -> String {
         }
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command that writes a report is a study task, so a study step can run it and the
+    /// two cannot drift apart; the others are the listing, the study runner, the report
+    /// template and the shard merge.
+    #[test]
+    fn every_report_command_is_a_study_step() {
+        let names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .filter(|n| !["models", "study", "report", "merge"].contains(&n.as_str()))
+            .collect();
+        let tasks = excitable::study::task::Task::commands();
+        assert_eq!(names.len(), tasks.len(), "{names:?} vs {tasks:?}");
+        for n in &names {
+            assert!(tasks.contains(&n.as_str()), "`{n}` cannot be a study step");
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! `excitable models`: what models exist and what their parameters mean.
 
-use super::common::ModelArgs;
 use anyhow::Result;
 use clap::Args;
-use excitable::model::{BUILTIN, Model};
+use excitable::model::{BUILTIN, Model, Quantity};
+use excitable::spec::ModelSource;
+use std::fmt::Write;
 
 #[derive(Debug, Args)]
 pub struct ModelsArgs {
@@ -18,11 +19,10 @@ pub struct ModelsArgs {
 pub fn run(a: ModelsArgs) -> Result<()> {
     let models: Vec<Model> = match (&a.model, &a.model_file) {
         (_, Some(_)) | (Some(_), _) => {
-            let m = ModelArgs {
+            let m = ModelSource {
                 model: a.model.clone().unwrap_or_default(),
                 model_file: a.model_file.clone(),
-                set: vec![],
-                v_var: None,
+                ..ModelSource::default()
             };
             vec![m.load()?]
         }
@@ -31,6 +31,7 @@ pub fn run(a: ModelsArgs) -> Result<()> {
             .map(|(n, _)| Model::builtin(n))
             .collect::<Result<_, _>>()?,
     };
+    let mut text = String::new();
     for m in &models {
         let desc = match m {
             Model::Conductance(c) => c.description.clone(),
@@ -46,15 +47,21 @@ pub fn run(a: ModelsArgs) -> Result<()> {
                 d
             }
         };
-        println!("{} — {}", m.name(), desc);
-        println!("  variables: {}", m.var_names().join(", "));
-        println!("  default spike threshold: {} mV", m.threshold_mv());
-        println!(
+        let _ = writeln!(text, "{} — {}", m.name(), desc);
+        let _ = writeln!(text, "  variables: {}", m.var_names().join(", "));
+        let _ = writeln!(
+            text,
+            "  default spike threshold: {}",
+            Quantity(m.threshold_mv(), m.units().voltage)
+        );
+        let _ = writeln!(
+            text,
             "  {:<8} {:>10}  {:<10} {:<22} description",
             "param", "default", "unit", "allowed"
         );
         for p in m.params().iter() {
-            println!(
+            let _ = writeln!(
+                text,
                 "  {:<8} {:>10}  {:<10} {:<22} {}",
                 p.name,
                 p.value,
@@ -63,7 +70,7 @@ pub fn run(a: ModelsArgs) -> Result<()> {
                 p.description
             );
         }
-        println!();
+        text.push('\n');
     }
-    Ok(())
+    super::print(&text)
 }

@@ -1,13 +1,13 @@
 //! `excitable study run`: run study files (`studies/*.toml`, see [`excitable::study`]) into
-//! `reports/NAME/`: every step is one subcommand parsed from its own command line, then every
-//! claim of the document is checked and the summary states the verdicts with numbers.
+//! `reports/NAME/`, each swapped in whole, and check the documents' claims.
 
-use super::{Cli, run as run_command};
+use super::progress::Bar;
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand};
-use excitable::report::atomic::ensure_dir;
+use clap::{Args, Subcommand};
+use excitable::report::Wait;
 use excitable::study::Study;
-use std::path::{Path, PathBuf};
+use excitable::study::run::{RunOptions, run as run_study};
+use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct StudyArgs {
@@ -34,19 +34,22 @@ pub struct StudyRunArgs {
     /// Where study folders go (REPORTS/NAME).
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
-    /// Shorter runs (each step's `fast` overrides); checks that need the full runs are skipped.
+    /// Shorter runs (each step's `fast` overrides); checks that need the full runs are not run.
     #[arg(long)]
     pub fast: bool,
     /// Where `--all` looks for studies.
     #[arg(long, default_value = "studies")]
     pub dir: PathBuf,
+    /// Refuse at once, instead of waiting, when another run is writing the same folder.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 pub fn run(a: StudyArgs) -> Result<()> {
     let StudyAction::Run(a) = a.action;
     let files: Vec<PathBuf> = if a.all {
         let mut v: Vec<PathBuf> = std::fs::read_dir(&a.dir)
-            .with_context(|| format!("--all: reading {}", a.dir.display()))?
+            .with_context(|| format!("--all: cannot read {}", a.dir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "toml"))
             .collect();
@@ -61,104 +64,43 @@ pub fn run(a: StudyArgs) -> Result<()> {
     if a.out.is_some() && files.len() > 1 {
         bail!("--out names one folder: run one study with it");
     }
-    // Parse every study before running any, so a typo in the last fails fast.
+    // Every study is read and checked before any runs, so a typo in the last fails fast.
     let studies = files
         .iter()
         .map(|f| Ok((f, Study::load(f)?)))
         .collect::<Result<Vec<_>>>()?;
-    let mut failed = vec![];
+    let opts = RunOptions {
+        fast: a.fast,
+        wait: if a.no_wait { Wait::No } else { Wait::Yes },
+    };
+    let mut drifted = vec![];
     for (file, study) in &studies {
         let name = file
             .file_stem()
             .map_or("study".into(), |s| s.to_string_lossy().into_owned());
         let out = a.out.clone().unwrap_or_else(|| a.reports.join(&name));
-        match run_study(file, study, &out, a.fast) {
-            Ok(drift) => failed.extend(drift.into_iter().map(|c| format!("{name}: {c}"))),
-            Err(e) => return Err(e.context(format!("study {}", file.display()))),
-        }
+        let outcome = run_study(study, &out, opts, &Bar::new(), |step, command| {
+            let _ = super::print(&format!("== {step}: {command}\n"));
+        })
+        .with_context(|| format!("study {}", file.display()))?;
+        super::print(&format!(
+            "study '{}': wrote {}\n",
+            study.title,
+            outcome.out.join("summary.md").display()
+        ))?;
+        drifted.extend(
+            outcome
+                .drifted()
+                .into_iter()
+                .map(|c| format!("{name}: {c}")),
+        );
     }
-    if !failed.is_empty() {
+    if !drifted.is_empty() {
         bail!(
             "{} check(s) drifted from the recorded values: {}",
-            failed.len(),
-            failed.join("; ")
+            drifted.len(),
+            drifted.join("; ")
         );
     }
     Ok(())
-}
-
-/// Run one study into `out`; returns the claims whose measurement drifted.
-fn run_study(file: &Path, study: &Study, out: &Path, fast: bool) -> Result<Vec<String>> {
-    // Every step's command line is parsed before any runs: a bad flag in the last step
-    // fails before the first spends its time.
-    let mut parsed = vec![];
-    for step in &study.steps {
-        let argv = step
-            .argv(out, file.parent().unwrap_or(Path::new(".")), fast)
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("step '{}'", step.name.get_ref()))?;
-        let cli = Cli::try_parse_from(std::iter::once("excitable".to_string()).chain(argv.clone()))
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "{}",
-                    e.to_string().lines().next().unwrap_or("bad arguments")
-                )
-            })
-            .with_context(|| {
-                format!(
-                    "{}: step '{}' ({})",
-                    file.display(),
-                    step.name.get_ref(),
-                    step.command.get_ref()
-                )
-            })?;
-        parsed.push((step, argv, cli));
-    }
-    ensure_dir(out)?;
-    for (step, argv, cli) in parsed {
-        println!("== {}: excitable {}", step.name.get_ref(), argv.join(" "));
-        run_command(cli).with_context(|| format!("step '{}'", step.name.get_ref()))?;
-    }
-    let opts = excitable::study::run::RunOptions {
-        fast,
-        wait: excitable::report::Wait::Yes,
-    };
-    let mut study = study.clone();
-    study.file = file.display().to_string();
-    let checks = excitable::study::run::conclude(&study, out, opts, &[])?;
-    let drift: Vec<String> = checks
-        .iter()
-        .filter(|c| c.drifted)
-        .map(|c| format!("'{}' measured {}", c.claim, c.measured.unwrap_or(f64::NAN)))
-        .collect();
-    println!(
-        "study '{}': wrote {}",
-        study.title,
-        out.join("summary.md").display()
-    );
-    Ok(drift)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    /// Every subcommand can be a study step, so the two never drift apart.
-    #[test]
-    fn every_subcommand_is_a_study_step() {
-        let names: Vec<String> = Cli::command()
-            .get_subcommands()
-            .map(|c| c.get_name().to_string())
-            .filter(|n| n != "study")
-            .collect();
-        assert!(names.len() >= 14, "{names:?}");
-        for n in &names {
-            assert!(
-                excitable::study::COMMANDS.contains(&n.as_str()),
-                "`{n}` cannot be a study step"
-            );
-        }
-        assert_eq!(names.len(), excitable::study::COMMANDS.len());
-    }
 }

@@ -112,6 +112,20 @@ pub fn fig_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> ReportError +
     }
 }
 
+/// The PNG figures in `dir` (names, sorted; hidden and temporary files skipped).
+pub fn pngs_in(dir: &Path) -> Vec<String> {
+    let mut pngs: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|f| f.ends_with(".png") && !f.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    pngs.sort();
+    pngs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,18 +141,4 @@ mod tests {
         assert!(d.contains(&(54_321.0, 100.0)) && d.contains(&(77_777.0, -50.0)));
         assert!(d.windows(2).all(|w| w[0].0 < w[1].0));
     }
-}
-
-/// The PNG figures in `dir` (names, sorted; hidden and temporary files skipped).
-pub fn pngs_in(dir: &Path) -> Vec<String> {
-    let mut pngs: Vec<String> = std::fs::read_dir(dir)
-        .map(|r| {
-            r.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|f| f.ends_with(".png") && !f.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default();
-    pngs.sort();
-    pngs
 }

@@ -16,15 +16,17 @@ pub trait Job:
     /// The subcommand, which is also a study step's `command`.
     const COMMAND: &'static str;
 
-    /// Check every setting and input before any work: the model loads, the spec validates,
-    /// input files exist. Nothing is computed or written.
+    /// Check every setting before any work: the model loads, the spec validates. Nothing is
+    /// computed or written. (Input files are checked by [`check_inputs`]: in a study an
+    /// earlier step writes them.)
     fn check(&self) -> Result<(), Error>;
 
     /// Run, and write the report into `dir` as it is; returns the files written.
     fn run_into(&self, dir: &Path, observer: &dyn Observer) -> Result<Vec<PathBuf>, Error>;
 
-    /// Files this job reads that another step may write (a study checks its steps' order).
-    fn inputs(&self) -> Vec<PathBuf> {
+    /// The files this job reads, with the setting that names each (a study checks that an
+    /// earlier step writes those under its folder).
+    fn inputs(&self) -> Vec<(&'static str, PathBuf)> {
         vec![]
     }
 
@@ -51,6 +53,28 @@ pub struct InPlace {
     pub message: String,
     /// The files written.
     pub files: Vec<PathBuf>,
+}
+
+/// Refuse inputs that are not existing regular files, naming the setting; inputs under
+/// `produced` (a study's folder, written by earlier steps) are left to the run.
+pub fn check_inputs(
+    inputs: &[(&'static str, PathBuf)],
+    produced: Option<&Path>,
+) -> Result<(), Error> {
+    for (field, path) in inputs {
+        if produced.is_some_and(|p| path.starts_with(p)) {
+            continue;
+        }
+        if !path.is_file() {
+            return Err(crate::error::SpecError::new(
+                field,
+                path.display(),
+                "an existing file (it cannot be read)",
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// The study-file keys (= long flags) of a job.

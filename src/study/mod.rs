@@ -95,24 +95,6 @@ pub struct Step {
     pub optional: bool,
 }
 
-/// Commands a step may run (every subcommand but `study` itself).
-pub const COMMANDS: [&str; 14] = [
-    "models",
-    "simulate",
-    "rest",
-    "gating",
-    "phase-plane",
-    "stats",
-    "windows",
-    "max-rate",
-    "bifurcation",
-    "bifurcation2",
-    "fi",
-    "sweep",
-    "report",
-    "merge",
-];
-
 /// 1-based line of byte offset `at` in `text`.
 fn line_of(text: &str, at: usize) -> usize {
     text[..at.min(text.len())].matches('\n').count() + 1
@@ -157,31 +139,21 @@ impl Study {
                     format!("'{name}' is used twice"),
                 ));
             }
-            if task::Task::commands().contains(&s.command.get_ref().as_str()) {
-                // Resolved with stand-in folders: every key and value is checked now.
-                s.task(Path::new("OUT"), Path::new("STUDY"), false, file)?;
-                s.task(Path::new("OUT"), Path::new("STUDY"), true, file)?;
-            } else if !COMMANDS.contains(&s.command.get_ref().as_str()) {
+            if !task::Task::commands().contains(&s.command.get_ref().as_str()) {
                 return Err(field(
                     s.command.span(),
                     "step.command",
                     format!(
                         "'{}' is not one of {}",
                         s.command.get_ref(),
-                        COMMANDS.join(", ")
+                        task::Task::commands().join(", ")
                     ),
                 ));
             }
-            for (k, v) in s.args.iter().chain(&s.fast) {
-                if k == "out" {
-                    return Err(field(
-                        s.name.span(),
-                        "step.args.out",
-                        "the runner sets --out itself (OUT/<step name>)".into(),
-                    ));
-                }
-                flag_values(k, v).map_err(|reason| field(s.name.span(), "step.args", reason))?;
-            }
+            // Resolved with stand-in folders: every key and value is checked now, in both
+            // the full and the fast form.
+            s.task(Path::new("OUT"), Path::new("STUDY"), false, file)?;
+            s.task(Path::new("OUT"), Path::new("STUDY"), true, file)?;
         }
         for c in &study.checks {
             c.claims.validate().map_err(|reason| StudyError::Parse {
@@ -200,36 +172,19 @@ impl Study {
 
     /// Read and parse a study file.
     pub fn load(path: &Path) -> Result<Study, StudyError> {
-        let text = std::fs::read_to_string(path).map_err(|e| StudyError::Parse {
-            file: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let text =
+            crate::input::read_text(path, crate::input::MAX_MODEL_BYTES).map_err(|reason| {
+                StudyError::Parse {
+                    file: path.display().to_string(),
+                    reason,
+                }
+            })?;
         let mut study = Study::parse(&text, &path.display().to_string())?;
         study.dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or(std::path::PathBuf::from("."), Path::to_path_buf);
         Ok(study)
-    }
-}
-
-/// The textual values of one flag (several for an array).
-fn flag_values(key: &str, v: &toml::Value) -> Result<Vec<Option<String>>, String> {
-    let one = |v: &toml::Value| -> Result<Option<String>, String> {
-        match v {
-            toml::Value::String(s) => Ok(Some(s.clone())),
-            toml::Value::Integer(i) => Ok(Some(i.to_string())),
-            toml::Value::Float(f) => Ok(Some(f.to_string())),
-            toml::Value::Boolean(true) => Ok(None),
-            _ => Err(format!(
-                "{key} = {v}: a flag takes a string, a number, true, or an array of those"
-            )),
-        }
-    };
-    match v {
-        toml::Value::Array(a) => a.iter().map(one).collect(),
-        toml::Value::Boolean(false) => Ok(vec![]),
-        v => Ok(vec![one(v)?]),
     }
 }
 
@@ -268,7 +223,7 @@ impl Step {
                 file: file.into(),
                 line: self.line,
                 field: "step.args.out".into(),
-                reason: "the runner sets the output folder itself (OUT/<step name>)".into(),
+                reason: "the runner sets the output folder (--out) itself: OUT/<step name>".into(),
             });
         }
         let (o, s) = (out.display().to_string(), study_dir.display().to_string());
@@ -287,33 +242,6 @@ impl Step {
             reason,
         })
     }
-
-    /// The command line of this step: `[command, --flag, value, …, --out, out/name]`, with
-    /// the fast overrides applied when `fast`; `study_dir` replaces `{study}`.
-    pub fn argv(&self, out: &Path, study_dir: &Path, fast: bool) -> Result<Vec<String>, String> {
-        let mut args = self.args.clone();
-        if fast {
-            for (k, v) in &self.fast {
-                args.insert(k.clone(), v.clone());
-            }
-        }
-        let out_text = out.display().to_string();
-        let mut argv = vec![self.command.get_ref().clone()];
-        for (k, v) in &args {
-            for value in flag_values(k, v)? {
-                argv.push(format!("--{k}"));
-                if let Some(text) = value {
-                    argv.push(
-                        text.replace("{out}", &out_text)
-                            .replace("{study}", &study_dir.display().to_string()),
-                    );
-                }
-            }
-        }
-        argv.push("--out".into());
-        argv.push(out.join(self.name.get_ref()).display().to_string());
-        Ok(argv)
-    }
 }
 
 #[cfg(test)]
@@ -328,35 +256,69 @@ adds = "a"
 [[step]]
 name = "trace"
 command = "simulate"
-args = { model = "hh-ca", stim = ["step:5:15:1", "0.5"], t-max = 200, dt = 0.01, record = "full", quiet = true, verbose = false, trace = "{out}/x.parquet", set = "{study}" }
+args = { model = "hh-ca", stim = ["step:5:15:1", "0.5"], t-max = 200, dt = 0.01, record = "full", svg = true, set = "{study}" }
 fast = { t-max = 50 }
+
+[[step]]
+name = "windows"
+command = "windows"
+args = { trace = "{out}/trace/trace.parquet", width = [0.1, 1] }
 "#;
 
     #[test]
-    fn steps_become_command_lines() {
+    fn steps_become_typed_tasks() {
+        use crate::study::task::Task;
         let s = Study::parse(GOOD, "good.toml").unwrap();
-        let argv = s.steps[0]
-            .argv(Path::new("reports/x"), Path::new("studies"), false)
-            .unwrap();
-        let line = argv.join(" ");
-        assert!(line.starts_with("simulate "), "{line}");
-        assert!(line.contains("--stim step:5:15:1 --stim 0.5"), "{line}");
-        assert!(line.contains("--t-max 200"), "{line}");
-        assert!(
-            line.contains("--quiet") && !line.contains("verbose"),
-            "{line}"
+        let task = |k: usize, fast: bool| {
+            s.steps[k]
+                .task(
+                    Path::new("reports/x"),
+                    Path::new("studies"),
+                    fast,
+                    "good.toml",
+                )
+                .unwrap()
+        };
+        let Task::Simulate(sim) = task(0, false) else {
+            panic!("not a simulate task")
+        };
+        assert_eq!(sim.spec.stim, ["step:5:15:1", "0.5"]);
+        assert_eq!(sim.spec.t_max, 200.0);
+        assert!(sim.spec.svg);
+        assert_eq!(sim.model.set, ["studies"]);
+        let Task::Simulate(fast) = task(0, true) else {
+            panic!("not a simulate task")
+        };
+        assert_eq!(fast.spec.t_max, 50.0);
+        let Task::Windows(w) = task(1, false) else {
+            panic!("not a windows task")
+        };
+        assert_eq!(
+            Task::Windows(w).inputs(),
+            [(
+                "trace",
+                Path::new("reports/x/trace/trace.parquet").to_path_buf()
+            )]
         );
-        assert!(line.contains("--trace reports/x/x.parquet"), "{line}");
-        assert!(line.contains("--set studies "), "{line}");
-        assert!(line.ends_with("--out reports/x/trace"), "{line}");
-        let fast = s.steps[0]
-            .argv(Path::new("o"), Path::new("studies"), true)
-            .unwrap()
-            .join(" ");
-        assert!(
-            fast.contains("--t-max 50") && !fast.contains("200"),
-            "{fast}"
-        );
+    }
+
+    #[test]
+    fn a_step_reading_a_later_or_unknown_step_is_refused() {
+        let swapped = GOOD.replace("{out}/trace/", "{out}/nothing/");
+        let s = Study::parse(&swapped, "f.toml").unwrap();
+        let e = crate::study::run::run(
+            &s,
+            Path::new("/nonexistent/out"),
+            crate::study::run::RunOptions {
+                fast: true,
+                wait: crate::report::Wait::No,
+            },
+            &crate::progress::Silent,
+            |_, _| {},
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("no step is named 'nothing'"), "{e}");
     }
 
     #[test]

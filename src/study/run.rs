@@ -52,7 +52,7 @@ fn resolve(study: &Study, out: &Path, opts: RunOptions) -> Result<Vec<Task>, Stu
 /// folder of a step that comes before it.
 fn check_order(study: &Study, tasks: &[Task], out: &Path) -> Result<(), StudyError> {
     for (k, (step, task)) in study.steps.iter().zip(tasks).enumerate() {
-        for input in task.inputs() {
+        for (_, input) in task.inputs() {
             let Ok(rel) = input.strip_prefix(out) else {
                 continue;
             };
@@ -100,10 +100,12 @@ pub fn run(
     let tasks = resolve(study, out, opts)?;
     check_order(study, &tasks, out)?;
     for (step, task) in study.steps.iter().zip(&tasks) {
-        task.check().map_err(|e| StudyError::Step {
-            step: step.name.get_ref().clone(),
-            reason: e.to_string(),
-        })?;
+        task.check()
+            .and_then(|_| super::job::check_inputs(&task.inputs(), Some(out)))
+            .map_err(|e| StudyError::Step {
+                step: step.name.get_ref().clone(),
+                reason: e.to_string(),
+            })?;
     }
     let stage = Staging::begin(out, opts.wait, |_| {})?;
     // The steps read earlier steps' files in the staging folder.
@@ -112,6 +114,10 @@ pub fn run(
     for (step, task) in study.steps.iter().zip(&tasks) {
         on_step(step.name.get_ref(), task.command());
         let dir = stage.dir().join(step.name.get_ref());
+        std::fs::create_dir_all(&dir).map_err(|e| crate::error::ReportError::Io {
+            path: dir.display().to_string(),
+            reason: format!("cannot create the step's folder: {e}"),
+        })?;
         match task.run_into(&dir, observer) {
             Ok(_) => {}
             Err(e @ Error::Cancelled(_)) => return Err(e),

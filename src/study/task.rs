@@ -55,8 +55,8 @@ macro_rules! tasks {
                 }
             }
 
-            /// The files it reads ([`Job::inputs`]).
-            pub fn inputs(&self) -> Vec<PathBuf> {
+            /// The files it reads, with the settings naming them ([`Job::inputs`]).
+            pub fn inputs(&self) -> Vec<(&'static str, PathBuf)> {
                 match self {
                     $(Task::$variant(j) => j.inputs(),)*
                 }

@@ -1,7 +1,7 @@
 //! The job of `excitable stats`: the spike file is read here, the statistics computed by
 //! [`StatsSpec::run_owned_with`].
 
-use crate::error::{Error, ReportError, SpecError};
+use crate::error::{Error, ReportError};
 use crate::progress::Observer;
 use crate::report::Report;
 use crate::report::spike_trains::read_spikes;
@@ -26,14 +26,6 @@ impl Job for StatsJob {
     const COMMAND: &'static str = "stats";
 
     fn check(&self) -> Result<(), Error> {
-        if !self.spikes.is_file() {
-            return Err(SpecError::new(
-                "spikes",
-                self.spikes.display(),
-                "an existing CSV or Parquet file",
-            )
-            .into());
-        }
         Ok(self.spec.validate()?)
     }
 
@@ -51,7 +43,7 @@ impl Job for StatsJob {
         Ok(r.write_into(dir)?)
     }
 
-    fn inputs(&self) -> Vec<PathBuf> {
-        vec![self.spikes.clone()]
+    fn inputs(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![("spikes", self.spikes.clone())]
     }
 }

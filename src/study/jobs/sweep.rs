@@ -243,8 +243,8 @@ impl Job for MergeJob {
         Ok(self.merged()?.write_into(dir)?)
     }
 
-    fn inputs(&self) -> Vec<PathBuf> {
-        vec![self.dir.join(MANIFEST)]
+    fn inputs(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![("dir", self.dir.join(MANIFEST))]
     }
 
     /// The merged report into `out` beside what is there (the shards, when `out` is their

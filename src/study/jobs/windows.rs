@@ -47,9 +47,6 @@ impl Job for WindowsJob {
                 "a trace file or a stimulus to simulate, not both",
             )
             .into()),
-            Some(path) if !path.is_file() => {
-                Err(SpecError::new("trace", path.display(), "an existing Parquet file").into())
-            }
             Some(_) => Ok(()),
             None => {
                 self.model.load()?;
@@ -92,8 +89,8 @@ impl Job for WindowsJob {
         Ok(files)
     }
 
-    fn inputs(&self) -> Vec<PathBuf> {
-        self.trace.iter().cloned().collect()
+    fn inputs(&self) -> Vec<(&'static str, PathBuf)> {
+        self.trace.iter().map(|p| ("trace", p.clone())).collect()
     }
 }
 
