@@ -162,6 +162,18 @@ impl BifurcationSpec {
     }
 }
 
+super::model_spec!(
+    BifurcationSpec,
+    "bifurcation",
+    BifurcationResult,
+    |s, m| {
+        s.validate()?;
+        crate::model::Field::of(m)?;
+        Ok(())
+    },
+    run_with
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

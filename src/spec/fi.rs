@@ -368,6 +368,8 @@ impl FiSpec {
     }
 }
 
+super::model_spec!(FiSpec, "fi", FiResult, |s, _m| Ok(s.validate()?), run_with);
+
 #[cfg(test)]
 mod tests {
     use super::*;

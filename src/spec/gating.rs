@@ -74,6 +74,18 @@ impl GatingSpec {
     }
 }
 
+super::model_spec!(
+    GatingSpec,
+    "gating",
+    GatingResult,
+    |s, m| {
+        s.validate()?;
+        m.smooth()?;
+        Ok(())
+    },
+    run
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,6 +97,14 @@ impl MaxRateSpec {
     }
 }
 
+super::model_spec!(
+    MaxRateSpec,
+    "max-rate",
+    MaxRateResult,
+    |s, _m| Ok(s.validate()?),
+    run_with
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,3 +94,60 @@ pub fn count(field: &str, value: usize, lo: usize, hi: usize) -> Result<(), Spec
         Err(SpecError::new(field, value, format!("{lo}..={hi}")))
     }
 }
+
+/// A spec that runs on one model: what a command computes from a model and its settings.
+/// Every such command has the same job (load the model, check, run, write), so the study layer
+/// holds it once, generically.
+pub trait ModelSpec:
+    clap::Args
+    + clap::FromArgMatches
+    + serde::Serialize
+    + serde::de::DeserializeOwned
+    + Clone
+    + PartialEq
+    + std::fmt::Debug
+{
+    /// The subcommand (`rest`), which is also a study step's `command`.
+    const COMMAND: &'static str;
+    /// The typed result.
+    type Output;
+    /// Check every setting, and that `model` suits the analysis, before any work.
+    fn check(&self, model: &crate::model::Model) -> Result<(), crate::error::Error>;
+    /// Run on `model`, reporting progress to `observer` (which can stop the run).
+    fn run_with(
+        &self,
+        model: &crate::model::Model,
+        observer: &dyn crate::progress::Observer,
+    ) -> Result<Self::Output, crate::error::Error>;
+}
+
+/// Implements [`ModelSpec`] for a spec whose inherent `run_with(&self, &Model, &dyn Observer)`
+/// (or, for a quick one, `run(&self, &Model)`) computes its result; `check` says what the model
+/// must be.
+macro_rules! model_spec {
+    ($spec:ty, $command:literal, $output:ty, |$s:ident, $m:ident| $check:expr, $run:ident) => {
+        impl $crate::spec::ModelSpec for $spec {
+            const COMMAND: &'static str = $command;
+            type Output = $output;
+            fn check(&self, model: &$crate::model::Model) -> Result<(), $crate::error::Error> {
+                let ($s, $m) = (self, model);
+                $check
+            }
+            fn run_with(
+                &self,
+                model: &$crate::model::Model,
+                observer: &dyn $crate::progress::Observer,
+            ) -> Result<$output, $crate::error::Error> {
+                $crate::spec::model_spec!(@$run self, model, observer)
+            }
+        }
+    };
+    (@run $self:ident, $model:ident, $observer:ident) => {{
+        let _ = $observer;
+        $self.run($model)
+    }};
+    (@run_with $self:ident, $model:ident, $observer:ident) => {
+        $self.run_with($model, $observer)
+    };
+}
+pub(crate) use model_spec;

@@ -149,6 +149,18 @@ impl PhasePlaneSpec {
     }
 }
 
+super::model_spec!(
+    PhasePlaneSpec,
+    "phase-plane",
+    PhasePlaneResult,
+    |s, m| {
+        s.validate()?;
+        m.smooth()?;
+        Ok(())
+    },
+    run
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

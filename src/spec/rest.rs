@@ -76,3 +76,14 @@ impl RestSpec {
         })
     }
 }
+
+super::model_spec!(
+    RestSpec,
+    "rest",
+    RestResult,
+    |s, m| {
+        crate::model::Field::of(m)?;
+        Ok(s.validate()?)
+    },
+    run
+);

@@ -365,6 +365,14 @@ pub fn describe_start(model: &Model, init: &InitialState, start: &[f64]) -> Stri
     format!("{how} ({})", values.join(", "))
 }
 
+super::model_spec!(
+    SimulateSpec,
+    "simulate",
+    SimulateResult,
+    |s, _m| s.validate(),
+    run_with
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
