@@ -32,6 +32,12 @@ pub mod stimulus;
 pub mod study;
 
 pub use error::{Error, Result};
+
+// The README's examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 pub use model::Model;
 pub use progress::{Observer, Silent};
 pub use report::Report;

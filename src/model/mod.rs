@@ -150,6 +150,13 @@ impl Model {
         }
     }
 
+    /// The same model with one parameter changed (name and range checked):
+    /// `Model::builtin("hh")?.with("g_l", 0.03)?`.
+    pub fn with(mut self, name: &str, value: f64) -> Result<Model, ModelError> {
+        self.set(name, value)?;
+        Ok(self)
+    }
+
     /// Set a parameter by name, checking the name and its range.
     pub fn set(&mut self, name: &str, value: f64) -> Result<(), ModelError> {
         match self {
