@@ -255,3 +255,169 @@ fn ode_continuation_refusals_name_the_reason() {
         "{e}"
     );
 }
+
+/// XPPAUT's own `lecar.ode`, `fhn.ode` and `hhred.ode` (unmodified, from Debian's `xppaut`
+/// package: `tests/fixtures/xppaut/`) load with their ignored lines noted, simulate, and give
+/// equilibria: their right-hand sides read `t` only through a forcing term multiplied by a
+/// parameter that is 0 (`al` in fhn.ode, `ip` in hhred.ode), so they are autonomous there.
+/// Expected values: fhn's equilibrium is v = w = 0.25 with eigenvalues 0.06875 ± 0.18947i
+/// (by hand: f(v) - v + 1/4 = (v - 1/4)(v - v^2 - 1), the Jacobian [[3/16, -1], [1/20, -1/20]]);
+/// each lecar and hhred equilibrium has a right-hand side below 1e-10 by the file's own
+/// equations evaluated here independently.
+#[test]
+fn xppaut_example_files_load_simulate_and_rest() {
+    use excitable::model::{Field, equilibria};
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/xppaut"
+    ));
+    let load = |f: &str| Model::from_file(&dir.join(f)).unwrap();
+    let s = Settings {
+        t_max: 20.0,
+        dt: 0.01,
+        method: Method::Rk4,
+        record: Record::Full,
+        threshold_mv: 0.0,
+    };
+    for f in ["lecar.ode", "fhn.ode", "hhred.ode"] {
+        let m = load(f);
+        let Model::Ode(ode) = &m else { unreachable!() };
+        // Notes: what was ignored, by line.
+        let notes = ode.notes.join("; ");
+        match f {
+            "lecar.ode" => {
+                assert!(
+                    notes.contains("lines 14-15: boundary conditions ignored"),
+                    "{notes}"
+                );
+                assert!(
+                    notes.contains("lines 23-33: XPPAUT's quoted comments"),
+                    "{notes}"
+                );
+                assert!(notes.contains("line 21: 'set' ignored"), "{notes}");
+                // AUTO's settings are kept for a later bifurcation range.
+                let opt = |k: &str| ode.options.iter().find(|o| o.0 == k).map(|o| o.1.as_str());
+                assert_eq!(opt("parmin"), Some("-.5"));
+                assert_eq!(opt("parmax"), Some(".5"));
+                assert_eq!(opt("dsmax"), Some(".1"));
+                assert_eq!(opt("autoxmin"), Some("-.5"));
+            }
+            "fhn.ode" => assert!(notes.contains("xhi"), "{notes}"),
+            _ => assert!(notes.contains("bound"), "{notes}"),
+        }
+        assert!(!ode.reads_time(), "{f}");
+        let run = simulate::run(&m, &Stimulus::parse("0").unwrap(), &ode.init, &s).unwrap();
+        assert!(run.final_state.iter().all(|x| x.is_finite()), "{f}");
+        let eq = equilibria(&Field::ode(ode).unwrap(), 0.0).unwrap();
+        assert!(!eq.is_empty(), "{f}");
+        for e in &eq {
+            let mut dy = vec![0.0; e.state.len()];
+            ode.rhs(&ode.params.values(), 0.0, &e.state, &mut dy);
+            assert!(dy.iter().all(|d| d.abs() < 1e-10), "{f}: {dy:?}");
+        }
+        match f {
+            "fhn.ode" => {
+                assert_eq!(eq.len(), 1);
+                assert!(
+                    (eq[0].state[0] - 0.25).abs() < 1e-10 && (eq[0].state[1] - 0.25).abs() < 1e-10
+                );
+                let l = eq[0].eigen[0].value;
+                let im = (0.040625f64 - 0.06875 * 0.06875).sqrt();
+                assert!(
+                    (l.re - 0.06875).abs() < 1e-10 && (l.im.abs() - im).abs() < 1e-10,
+                    "{l}"
+                );
+            }
+            "lecar.ode" => {
+                // Independently: w = ninf(v) at rest, so the equilibria are the roots of one
+                // function of v (the file's formulas, written out here).
+                let minf = |v: f64| 0.5 * (1.0 + ((v + 0.01) / 0.15).tanh());
+                let ninf = |v: f64| 0.5 * (1.0 + ((v - 0.1) / 0.145).tanh());
+                let net = |v: f64| {
+                    0.5 * (-0.5 - v) + 2.0 * ninf(v) * (-0.7 - v) - 1.33 * minf(v) * (v - 1.0)
+                };
+                let mut roots = 0;
+                let mut v = -0.8;
+                while v < 1.0 {
+                    roots += usize::from(net(v) * net(v + 1e-3) < 0.0);
+                    v += 1e-3;
+                }
+                assert_eq!(eq.len(), roots);
+                for e in &eq {
+                    assert!(
+                        net(e.state[0]).abs() < 1e-10
+                            && (e.state[1] - ninf(e.state[0])).abs() < 1e-10
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    // Forcing switched on (--set al=1): fhn.ode reads t, and continuation refuses it.
+    let mut fhn = load("fhn.ode");
+    fhn.set("al", 1.0).unwrap();
+    let Model::Ode(forced) = &fhn else {
+        unreachable!()
+    };
+    assert!(forced.reads_time());
+    assert!(
+        Field::ode(forced)
+            .unwrap_err()
+            .to_string()
+            .contains("reads t")
+    );
+    // Continuing the parameter that switches the forcing off would leave the autonomous
+    // models; continuing another is fine.
+    {
+        use excitable::continuation::Family;
+        let Model::Ode(fhn) = load("fhn.ode") else {
+            unreachable!()
+        };
+        let field = Field::ode(&fhn).unwrap();
+        let e = Family::of_field(field.clone(), "al", 0.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'al' cannot be continued"), "{e}");
+        assert!(Family::of_field(field, "i_0", 0.0).is_ok());
+    }
+    let mut hhred = load("hhred.ode");
+    hhred.set("ip", 5.0).unwrap();
+    let Model::Ode(forced) = &hhred else {
+        unreachable!()
+    };
+    assert!(forced.reads_time());
+}
+
+/// A file with global flags runs on the simulator's fixed steps, which hand each step to the
+/// model so it can cut it at a reset: XPPAUT's `iaf.ode` (v' = -v + 1.2, reset from 1 to
+/// -0.5) crosses 0 upwards every ln 8.5 after its first reset at ln 6 (closed form), to the
+/// interpolation's O(dt^2). dopri5 and continuation refuse it by name.
+#[test]
+fn global_flags_run_in_the_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iaf.ode");
+    std::fs::write(&path, "v'=-v+i\npar i=1.2\nglobal 1 v-1 {v=-.5}\ndone\n").unwrap();
+    let m = Model::from_file(&path).unwrap();
+    let mut s = Settings {
+        t_max: 10.0,
+        dt: 0.01,
+        method: Method::Rk4,
+        record: Record::Full,
+        threshold_mv: 0.0,
+    };
+    let run = simulate::run(&m, &Stimulus::parse("0").unwrap(), &[0.0], &s).unwrap();
+    // After each reset v climbs from -0.5 through 0: ln(1.7/1.2) later.
+    let first = 6f64.ln() + (1.7f64 / 1.2).ln();
+    let want: Vec<f64> = (0..4).map(|k| first + k as f64 * 8.5f64.ln()).collect();
+    assert_eq!(run.spikes_ms.len(), want.len(), "{:?}", run.spikes_ms);
+    for (a, b) in run.spikes_ms.iter().zip(&want) {
+        assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+    }
+    let v = &run.trace.vars[0];
+    assert!(v.iter().all(|&x| (-0.5..=1.0 + 1e-9).contains(&x)));
+    s.method = Method::Dopri5(Tolerances::default());
+    let e = simulate::run(&m, &Stimulus::parse("0").unwrap(), &[0.0], &s).unwrap_err();
+    assert!(e.to_string().contains("global flags"), "{e}");
+    let e = m.equilibria(0.0).unwrap_err().to_string();
+    assert!(e.contains("global flags"), "{e}");
+}

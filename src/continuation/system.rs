@@ -102,6 +102,19 @@ impl Family {
             )
         };
         field.check_current(i_ext)?;
+        // An .ode file autonomous only because the continued parameter switches its forcing
+        // off (fhn.ode's `al = 0`) stops being so along the branch.
+        if let (Field::Ode(m), Knob::Param(k)) = (&field, &knob) {
+            let free: Vec<usize> = std::iter::once(*k).chain(m.current_param()).collect();
+            if m.reads_time_with(&params.values(), &free) {
+                return Err(AnalysisError::NoField {
+                    model: m.name.clone(),
+                    reason: format!(
+                        "reads t unless '{name}' keeps its value (it switches a forcing term off), so '{name}' cannot be continued"
+                    ),
+                });
+            }
+        }
         Ok(Family {
             p: params.values(),
             field,

@@ -110,6 +110,12 @@ impl Field {
 
     /// The field of an `.ode` model (refused when its right-hand side reads `t`).
     pub fn ode(m: &OdeModel) -> Result<Field, AnalysisError> {
+        if m.has_flags() {
+            return Err(AnalysisError::NoField {
+                model: m.name.clone(),
+                reason: "has global flags (state resets): it is hybrid, not a smooth field".into(),
+            });
+        }
         if m.reads_time() {
             return Err(AnalysisError::NoField {
                 model: m.name.clone(),

@@ -132,6 +132,13 @@ pub fn run(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result<R
                 });
             }
             match method {
+                Method::Dopri5(_) if m.has_flags() => Err(SimError::Unsupported {
+                    what: "--method dopri5".into(),
+                    reason: format!(
+                        "`{}` has global flags (state resets), which fixed steps handle: use rk4 or euler",
+                        m.name
+                    ),
+                }),
                 Method::Dopri5(tol) => {
                     let mut p = m.params.values();
                     let mut f = |t: f64, y: &[f64], i: f64, dy: &mut [f64]| {

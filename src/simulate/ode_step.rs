@@ -3,6 +3,7 @@
 
 use super::fixed_step::{FixedStep, rk4_with};
 use super::method::Method;
+use crate::model::ode::FlagState;
 use crate::model::ode::OdeModel;
 
 /// Work buffers for one `.ode` neuron.
@@ -12,6 +13,8 @@ pub struct OdeStepper<'m> {
     k: [Vec<f64>; 4],
     tmp: Vec<f64>,
     slots: Vec<f64>,
+    /// The file's global flags' state between steps (XPPAUT's state resets).
+    flags: FlagState,
 }
 
 impl<'m> OdeStepper<'m> {
@@ -24,12 +27,23 @@ impl<'m> OdeStepper<'m> {
             k: std::array::from_fn(|_| vec![0.0; n]),
             tmp: vec![0.0; n],
             slots: Vec::new(),
+            flags: FlagState::default(),
         }
     }
 }
 
 impl FixedStep for OdeStepper<'_> {
     fn step(&mut self, method: &Method, t: f64, y: &mut [f64], i: f64, dt: f64) {
+        // Global flags: the model cuts the step at each reset and calls back for the pieces.
+        if self.model.has_flags() && !self.flags.is_busy() {
+            let mut flags = std::mem::replace(&mut self.flags, FlagState::busy());
+            let m = self.model;
+            m.step_with_flags(&mut flags, t, y, i, dt, |t, y, h| {
+                self.step(method, t, y, i, h)
+            });
+            self.flags = flags;
+            return;
+        }
         let (m, sc, k, tmp) = (self.model, &mut self.slots, &mut self.k, &mut self.tmp);
         m.with_current(&mut self.p, i, |p| match method {
             // Only the simultaneous order and RK4 reach here (see `simulate::run`).

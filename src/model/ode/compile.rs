@@ -2,15 +2,19 @@
 //! refused), fixed quantities ordered so each is computed after what it reads (a cycle is
 //! refused), every other name resolved to a parameter, a variable, `t` or a constant.
 
-use super::expr::{Arith, Ast, CmpOp, Code, ExprError, Fn1, Op, Pos};
+use super::expr::{Arith, Ast, CmpOp, Code, ExprError, Fn1, Op, Pos, Table};
 use std::collections::HashMap;
+
+/// User functions: name -> (argument names, body, where defined).
+pub type Functions = HashMap<String, (Vec<String>, Ast, Pos)>;
 
 /// What the names of a model mean while compiling.
 pub struct Scope<'a> {
     /// name -> slot
     pub slots: &'a HashMap<String, usize>,
-    /// name -> (argument names, body, where defined)
-    pub functions: &'a HashMap<String, (Vec<String>, Ast, Pos)>,
+    pub functions: &'a Functions,
+    /// Function tables by name (`w(x)` looks `x` up in `w`).
+    pub tables: &'a HashMap<String, Table>,
 }
 
 /// Functions XPPAUT has that this reader does not support, with why.
@@ -24,9 +28,12 @@ const UNSUPPORTED: [(&str, &str); 6] = [
         "normal",
         "random numbers are not supported (use a noise stimulus)",
     ),
-    ("lookup", "tables are not supported"),
-    ("sum", "sums over indices are not supported"),
-    ("shift", "arrays are not supported"),
+    ("lookup", "a table is read by its name: w(x)"),
+    ("sum", "a sum is written sum(lo, hi)of(expression in i')"),
+    (
+        "shift",
+        "shift(name, k) needs a constant k (in a sum, i' is one)",
+    ),
 ];
 
 /// The most operations one expression may compile to, user functions inlined. Inlining can
@@ -38,12 +45,17 @@ pub const MAX_OPS: usize = 100_000;
 /// closures, recursively, on worker threads with small stacks.
 pub const MAX_HEIGHT: usize = 2_000;
 
+/// The deepest compiling recurses: an expression with every user function inlined may nest
+/// this deep (real models nest a few levels). Checked before each step down, so no input,
+/// however long or nested, exhausts the stack.
+pub const MAX_DEPTH: usize = 300;
+
 /// Compile `a` into `code`.
 pub fn compile(a: &Ast, scope: &Scope, code: &mut Code) -> Result<(), ExprError> {
     let mut stack = vec![];
-    emit(a, scope, &HashMap::new(), &mut stack, code)?;
+    emit(a, scope, &HashMap::new(), &mut stack, code, 0)?;
     code.depth = depth(&code.ops);
-    let h = height(&code.ops);
+    let h = code.height();
     if h > MAX_HEIGHT {
         return Err(ExprError {
             // A tree this tall has names or calls (constants fold), so a position is there.
@@ -56,45 +68,58 @@ pub fn compile(a: &Ast, scope: &Scope, code: &mut Code) -> Result<(), ExprError>
     Ok(())
 }
 
-/// Height of the expression tree the ops encode (the closure trees' recursion depth).
-fn height(ops: &[Op]) -> usize {
-    let mut st: Vec<usize> = vec![];
-    let mut max = 0;
-    for op in ops {
-        let h = match op {
-            Op::Const(_) | Op::Slot(_) => 1,
-            Op::Neg | Op::Call(_) | Op::ArithC(..) | Op::ArithS(..) | Op::PowI(_) => {
-                st.pop().unwrap_or(0) + 1
-            }
-            Op::Select => {
-                let (a, b, c) = (
-                    st.pop().unwrap_or(0),
-                    st.pop().unwrap_or(0),
-                    st.pop().unwrap_or(0),
-                );
-                a.max(b).max(c) + 1
-            }
-            _ => {
-                let (a, b) = (st.pop().unwrap_or(0), st.pop().unwrap_or(0));
-                a.max(b) + 1
-            }
-        };
-        max = usize::max(max, h);
-        st.push(h);
-    }
-    max
-}
-
 /// The first position recorded in `a` (names and calls carry one).
 fn first_pos(a: &Ast) -> Option<Pos> {
     match a {
         Ast::Num(_) => None,
         Ast::Name(_, p) | Ast::Call(_, _, p) => Some(*p),
+        Ast::Sum(_, _, _, p) => Some(*p),
         Ast::Neg(x) => first_pos(x),
-        Ast::Bin(_, x, y) => first_pos(x).or_else(|| first_pos(y)),
+        Ast::Chain(x, rest) => first_pos(x).or_else(|| rest.iter().find_map(|(_, y)| first_pos(y))),
         Ast::If(c, x, y) => first_pos(c)
             .or_else(|| first_pos(x))
             .or_else(|| first_pos(y)),
+    }
+}
+
+/// How deep `a` nests (1 for a leaf; a chain counts once however long).
+pub fn ast_depth(a: &Ast) -> usize {
+    1 + match a {
+        Ast::Num(_) | Ast::Name(..) => 0,
+        Ast::Neg(x) => ast_depth(x),
+        Ast::Chain(x, rest) => rest
+            .iter()
+            .map(|(_, y)| ast_depth(y))
+            .fold(ast_depth(x), usize::max),
+        Ast::If(c, x, y) => ast_depth(c).max(ast_depth(x)).max(ast_depth(y)),
+        Ast::Call(_, xs, _) => xs.iter().map(ast_depth).max().unwrap_or(0),
+        Ast::Sum(a, b, c, _) => ast_depth(a).max(ast_depth(b)).max(ast_depth(c)),
+    }
+}
+
+/// How deep `a` nests once the names bound in `args` (to trees `depths` deep) are replaced.
+fn depth_with(a: &Ast, depths: &HashMap<String, usize>) -> usize {
+    match a {
+        Ast::Name(n, _) => depths.get(n).copied().unwrap_or(1),
+        Ast::Num(_) => 1,
+        Ast::Neg(x) => 1 + depth_with(x, depths),
+        Ast::Chain(x, rest) => {
+            1 + rest
+                .iter()
+                .map(|(_, y)| depth_with(y, depths))
+                .fold(depth_with(x, depths), usize::max)
+        }
+        Ast::If(c, x, y) => {
+            1 + depth_with(c, depths)
+                .max(depth_with(x, depths))
+                .max(depth_with(y, depths))
+        }
+        Ast::Call(_, xs, _) => 1 + xs.iter().map(|x| depth_with(x, depths)).max().unwrap_or(0),
+        Ast::Sum(a, b, c, _) => {
+            1 + depth_with(a, depths)
+                .max(depth_with(b, depths))
+                .max(depth_with(c, depths))
+        }
     }
 }
 
@@ -103,9 +128,10 @@ fn size(a: &Ast) -> usize {
     match a {
         Ast::Num(_) | Ast::Name(..) => 1,
         Ast::Neg(x) => 1 + size(x),
-        Ast::Bin(_, x, y) => 1 + size(x) + size(y),
+        Ast::Chain(x, rest) => 1 + size(x) + rest.iter().map(|(_, y)| size(y)).sum::<usize>(),
         Ast::If(c, x, y) => 1 + size(c) + size(x) + size(y),
         Ast::Call(_, xs, _) => 1 + xs.iter().map(size).sum::<usize>(),
+        Ast::Sum(a, b, c, _) => 1 + size(a) + size(b) + size(c),
     }
 }
 
@@ -115,7 +141,12 @@ fn depth(ops: &[Op]) -> usize {
     for op in ops {
         match op {
             Op::Const(_) | Op::Slot(_) => d += 1,
-            Op::Neg | Op::Call(_) | Op::ArithC(..) | Op::ArithS(..) | Op::PowI(_) => {}
+            Op::Neg
+            | Op::Call(_)
+            | Op::ArithC(..)
+            | Op::ArithS(..)
+            | Op::PowI(_)
+            | Op::Lookup(_) => {}
             Op::Select => d = d.saturating_sub(2),
             _ => d = d.saturating_sub(1),
         }
@@ -130,18 +161,34 @@ fn emit(
     args: &HashMap<String, Ast>,
     calls: &mut Vec<String>,
     code: &mut Code,
+    depth: usize,
 ) -> Result<(), ExprError> {
+    // Checked before recursing: the depth of the expression with every user function inlined.
+    if depth > MAX_DEPTH {
+        return Err(too_deep(first_pos(a).unwrap_or(Pos { line: 1, col: 1 })));
+    }
+    let d = depth + 1;
     match a {
         Ast::Num(v) => code.ops.push(Op::Const(*v)),
         Ast::Name(n, pos) => {
             if let Some(arg) = args.get(n) {
                 // An argument of the function being inlined: its value was written in the
                 // caller's scope (arguments of outer calls are already substituted).
-                emit(arg, scope, &HashMap::new(), calls, code)?;
+                emit(arg, scope, &HashMap::new(), calls, code, d)?;
             } else if let Some(&k) = scope.slots.get(n) {
                 code.ops.push(Op::Slot(k));
             } else if n == "pi" {
                 code.ops.push(Op::Const(std::f64::consts::PI));
+            } else if n == "i'" || n == "t'" {
+                let what = if n == "i'" {
+                    "the index of a sum(lo, hi)of(…)"
+                } else {
+                    "the integration variable of an int{…}"
+                };
+                return Err(ExprError {
+                    pos: *pos,
+                    reason: format!("{n} is {what}, used outside one"),
+                });
             } else {
                 return Err(ExprError {
                     pos: *pos,
@@ -150,109 +197,157 @@ fn emit(
             }
         }
         Ast::Neg(x) => {
-            emit(x, scope, args, calls, code)?;
+            emit(x, scope, args, calls, code, d)?;
             push_folded(code, Op::Neg);
         }
-        Ast::Bin(op, x, y) => {
-            emit(x, scope, args, calls, code)?;
-            emit(y, scope, args, calls, code)?;
-            push_folded(
-                code,
-                match *op {
-                    "+" => Op::Add,
-                    "-" => Op::Sub,
-                    "*" => Op::Mul,
-                    "/" => Op::Div,
-                    "^" => Op::Pow,
-                    c => Op::Cmp(CmpOp::by_symbol(c)),
-                },
-            );
-        }
-        Ast::If(c, x, y) => {
-            emit(c, scope, args, calls, code)?;
-            emit(x, scope, args, calls, code)?;
-            emit(y, scope, args, calls, code)?;
-            code.ops.push(Op::Select);
-        }
-        Ast::Call(name, call_args, pos) => {
-            let arity = |want: usize| -> Result<(), ExprError> {
-                if call_args.len() == want {
-                    Ok(())
-                } else {
-                    Err(ExprError {
-                        pos: *pos,
-                        reason: format!(
-                            "{name} takes {want} argument(s), given {}",
-                            call_args.len()
-                        ),
-                    })
-                }
-            };
-            if let Some(f) = Fn1::by_name(name) {
-                arity(1)?;
-                emit(&call_args[0], scope, args, calls, code)?;
-                code.ops.push(Op::Call(f));
-            } else if let Some(op) = match name.as_str() {
-                "min" => Some(Op::Min),
-                "max" => Some(Op::Max),
-                "atan2" => Some(Op::Atan2),
-                "mod" => Some(Op::Mod),
-                _ => None,
-            } {
-                arity(2)?;
-                emit(&call_args[0], scope, args, calls, code)?;
-                emit(&call_args[1], scope, args, calls, code)?;
-                code.ops.push(op);
-            } else if let Some((params, body, _)) = scope.functions.get(name) {
-                arity(params.len())?;
-                let too_large = || ExprError {
-                    pos: *pos,
-                    reason: format!(
-                        "expression too large once user functions are inlined (more than {MAX_OPS} operations)"
-                    ),
-                };
-                if code.ops.len() > MAX_OPS {
-                    return Err(too_large());
-                }
-                if calls.contains(name) {
-                    return Err(ExprError {
-                        pos: *pos,
-                        reason: format!("circular definition: {} -> {name}", calls.join(" -> ")),
-                    });
-                }
-                // Substitute the caller's argument expressions (themselves resolved in the
-                // caller's argument scope) for the parameters.
-                let bound: HashMap<String, Ast> = params
-                    .iter()
-                    .zip(call_args)
-                    .map(|(p, a)| (p.clone(), substitute(a, args)))
-                    .collect();
-                if bound.values().map(size).sum::<usize>() > MAX_OPS {
-                    return Err(too_large());
-                }
-                calls.push(name.clone());
-                let inlined = emit(body, scope, &bound, calls, code);
-                calls.pop();
-                match inlined {
-                    // Too large: name the outermost call, the one written in the expression
-                    // being compiled, rather than a call deep inside the functions.
-                    Err(e) if calls.is_empty() && e.reason == too_large().reason => {
-                        return Err(too_large());
-                    }
-                    other => other?,
-                }
-            } else if let Some((_, why)) = UNSUPPORTED.iter().find(|(n, _)| n == name) {
-                return Err(ExprError {
-                    pos: *pos,
-                    reason: format!("{name}: {why}"),
-                });
-            } else {
-                return Err(ExprError {
-                    pos: *pos,
-                    reason: format!("unknown function '{name}'"),
-                });
+        Ast::Chain(x, rest) => {
+            emit(x, scope, args, calls, code, d)?;
+            for (op, y) in rest {
+                emit(y, scope, args, calls, code, d)?;
+                push_folded(
+                    code,
+                    match *op {
+                        "+" => Op::Add,
+                        "-" => Op::Sub,
+                        "*" => Op::Mul,
+                        "/" => Op::Div,
+                        "^" => Op::Pow,
+                        c => Op::Cmp(CmpOp::by_symbol(c)),
+                    },
+                );
             }
         }
+        Ast::If(c, x, y) => {
+            emit(c, scope, args, calls, code, d)?;
+            emit(x, scope, args, calls, code, d)?;
+            emit(y, scope, args, calls, code, d)?;
+            code.ops.push(Op::Select);
+        }
+        Ast::Sum(_, _, _, pos) => {
+            return Err(ExprError {
+                pos: *pos,
+                reason: "sum(lo, hi)of(…) is not allowed here".into(),
+            });
+        }
+        Ast::Call(name, call_args, pos) => {
+            emit_call(name, call_args, *pos, scope, args, calls, code, d)?
+        }
+    }
+    Ok(())
+}
+
+/// The error for an expression nested past [`MAX_DEPTH`].
+fn too_deep(pos: Pos) -> ExprError {
+    ExprError {
+        pos,
+        reason: format!(
+            "expression nested more than {MAX_DEPTH} deep once user functions are inlined"
+        ),
+    }
+}
+
+/// [`emit`] for a call (its own frame: the common path of `emit` stays small on the stack).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn emit_call(
+    name: &String,
+    call_args: &[Ast],
+    pos: Pos,
+    scope: &Scope,
+    args: &HashMap<String, Ast>,
+    calls: &mut Vec<String>,
+    code: &mut Code,
+    d: usize,
+) -> Result<(), ExprError> {
+    let pos = &pos;
+    let arity = |want: usize| -> Result<(), ExprError> {
+        if call_args.len() == want {
+            Ok(())
+        } else {
+            Err(ExprError {
+                pos: *pos,
+                reason: format!("{name} takes {want} argument(s), given {}", call_args.len()),
+            })
+        }
+    };
+    if let Some(f) = Fn1::by_name(name) {
+        arity(1)?;
+        emit(&call_args[0], scope, args, calls, code, d)?;
+        code.ops.push(Op::Call(f));
+    } else if let Some(op) = match name.as_str() {
+        "min" => Some(Op::Min),
+        "max" => Some(Op::Max),
+        "atan2" => Some(Op::Atan2),
+        "mod" => Some(Op::Mod),
+        _ => None,
+    } {
+        arity(2)?;
+        emit(&call_args[0], scope, args, calls, code, d)?;
+        emit(&call_args[1], scope, args, calls, code, d)?;
+        code.ops.push(op);
+    } else if let Some((params, body, _)) = scope.functions.get(name) {
+        arity(params.len())?;
+        let too_large = || ExprError {
+            pos: *pos,
+            reason: format!(
+                "expression too large once user functions are inlined (more than {MAX_OPS} operations)"
+            ),
+        };
+        if code.ops.len() > MAX_OPS {
+            return Err(too_large());
+        }
+        if calls.contains(name) {
+            return Err(ExprError {
+                pos: *pos,
+                reason: format!("circular definition: {} -> {name}", calls.join(" -> ")),
+            });
+        }
+        // The arguments, as trees: refuse before building one too deep to walk.
+        let depths: HashMap<String, usize> = args
+            .iter()
+            .map(|(k, v)| (k.clone(), ast_depth(v)))
+            .collect();
+        if let Some(deep) = call_args
+            .iter()
+            .find(|x| depth_with(x, &depths) > MAX_DEPTH)
+        {
+            return Err(too_deep(first_pos(deep).unwrap_or(*pos)));
+        }
+        // Substitute the caller's argument expressions (themselves resolved in the
+        // caller's argument scope) for the parameters.
+        let bound: HashMap<String, Ast> = params
+            .iter()
+            .zip(call_args)
+            .map(|(p, a)| (p.clone(), substitute(a, args)))
+            .collect();
+        if bound.values().map(size).sum::<usize>() > MAX_OPS {
+            return Err(too_large());
+        }
+        calls.push(name.clone());
+        let inlined = emit(body, scope, &bound, calls, code, d);
+        calls.pop();
+        match inlined {
+            // Too large: name the outermost call, the one written in the expression
+            // being compiled, rather than a call deep inside the functions.
+            Err(e) if calls.is_empty() && e.reason == too_large().reason => {
+                return Err(too_large());
+            }
+            other => other?,
+        }
+    } else if let Some(t) = scope.tables.get(name) {
+        arity(1)?;
+        emit(&call_args[0], scope, args, calls, code, d)?;
+        code.ops.push(Op::Lookup(*t));
+    } else if let Some((_, why)) = UNSUPPORTED.iter().find(|(n, _)| n == name) {
+        return Err(ExprError {
+            pos: *pos,
+            reason: format!("{name}: {why}"),
+        });
+    } else {
+        return Err(ExprError {
+            pos: *pos,
+            reason: format!("unknown function '{name}'"),
+        });
     }
     Ok(())
 }
@@ -298,15 +393,22 @@ fn push_folded(code: &mut Code, op: Op) {
 }
 
 /// `a` with the names bound in `args` replaced by their expressions.
-fn substitute(a: &Ast, args: &HashMap<String, Ast>) -> Ast {
+pub fn substitute(a: &Ast, args: &HashMap<String, Ast>) -> Ast {
     match a {
         Ast::Name(n, _) => args.get(n).cloned().unwrap_or_else(|| a.clone()),
         Ast::Num(_) => a.clone(),
         Ast::Neg(x) => Ast::Neg(Box::new(substitute(x, args))),
-        Ast::Bin(op, x, y) => Ast::Bin(
-            op,
+        Ast::Chain(x, rest) => Ast::Chain(
             Box::new(substitute(x, args)),
-            Box::new(substitute(y, args)),
+            rest.iter()
+                .map(|(op, y)| (*op, substitute(y, args)))
+                .collect(),
+        ),
+        Ast::Sum(a, b, c, p) => Ast::Sum(
+            Box::new(substitute(a, args)),
+            Box::new(substitute(b, args)),
+            Box::new(substitute(c, args)),
+            *p,
         ),
         Ast::If(c, x, y) => Ast::If(
             Box::new(substitute(c, args)),
@@ -324,34 +426,65 @@ fn substitute(a: &Ast, args: &HashMap<String, Ast>) -> Ast {
 /// The names expressions read (through inlined functions too), for ordering fixed
 /// quantities. Each function's free names are found once and remembered, so a function called
 /// many times (or a call chain that inlining would grow exponentially) costs its size once;
-/// recursion is cut here and reported by [`compile`].
+/// recursion is cut here and reported by [`compile`]. A table read by name reads all its
+/// values.
 pub struct NameReader<'a> {
-    functions: &'a HashMap<String, (Vec<String>, Ast, Pos)>,
+    functions: &'a Functions,
+    /// Table name -> the names of its values.
+    tables: &'a HashMap<String, Vec<String>>,
     known: HashMap<String, Vec<String>>,
     open: Vec<String>,
+    /// Current recursion depth, and whether it ever passed [`MAX_DEPTH`] (then reading
+    /// stops: the file is refused, see [`NameReader::too_deep`]).
+    depth: usize,
+    too_deep: bool,
 }
 
 impl<'a> NameReader<'a> {
-    pub fn new(functions: &'a HashMap<String, (Vec<String>, Ast, Pos)>) -> NameReader<'a> {
+    pub fn new(
+        functions: &'a Functions,
+        tables: &'a HashMap<String, Vec<String>>,
+    ) -> NameReader<'a> {
         NameReader {
             functions,
+            tables,
             known: HashMap::new(),
             open: vec![],
+            depth: 0,
+            too_deep: false,
         }
+    }
+
+    /// Whether some expression nested past [`MAX_DEPTH`] with its functions inlined: the
+    /// names read are then incomplete, and [`compile`] would refuse it.
+    pub fn too_deep(&self) -> bool {
+        self.too_deep
     }
 
     /// Append the names `a` reads to `out`.
     pub fn read(&mut self, a: &Ast, out: &mut Vec<String>) {
+        if self.too_deep || self.depth > MAX_DEPTH {
+            self.too_deep = true;
+            return;
+        }
+        self.depth += 1;
         match a {
             Ast::Num(_) => {}
             Ast::Name(n, _) => out.push(n.clone()),
             Ast::Neg(x) => self.read(x, out),
-            Ast::Bin(_, x, y) => {
+            Ast::Chain(x, rest) => {
                 self.read(x, out);
-                self.read(y, out);
+                for (_, y) in rest {
+                    self.read(y, out);
+                }
             }
             Ast::If(c, x, y) => {
                 for e in [c, x, y] {
+                    self.read(e, out);
+                }
+            }
+            Ast::Sum(lo, hi, body, _) => {
+                for e in [lo, hi, body] {
                     self.read(e, out);
                 }
             }
@@ -359,9 +492,13 @@ impl<'a> NameReader<'a> {
                 for x in xs {
                     self.read(x, out);
                 }
+                if let Some(values) = self.tables.get(n) {
+                    out.extend(values.iter().cloned());
+                }
                 out.extend(self.function(n));
             }
         }
+        self.depth -= 1;
     }
 
     /// The names function `name`'s body reads besides its arguments (none for a built-in).
@@ -382,7 +519,9 @@ impl<'a> NameReader<'a> {
         inner.retain(|m| !params.contains(m));
         inner.sort();
         inner.dedup();
-        self.known.insert(name.to_string(), inner.clone());
+        if !self.too_deep {
+            self.known.insert(name.to_string(), inner.clone());
+        }
         inner
     }
 }
@@ -396,11 +535,13 @@ pub fn compile_test(a: &Ast, names: &[&str], code: &mut Code) {
         .map(|(k, n)| (n.to_string(), k))
         .collect();
     let functions = HashMap::new();
+    let tables = HashMap::new();
     compile(
         a,
         &Scope {
             slots: &slots,
             functions: &functions,
+            tables: &tables,
         },
         code,
     )

@@ -33,6 +33,10 @@ pub enum Tok {
     LParen,
     RParen,
     Comma,
+    /// `[`, and whether it follows a name with no space (`x[j]` rather than `[j]`): XPPAUT's
+    /// array indices, expanded before parsing ([`super::arrays`]).
+    LBrack(bool),
+    RBrack,
 }
 
 /// Split `text` (one logical line, starting at `pos`) into tokens with their positions.
@@ -53,7 +57,11 @@ pub fn lex(text: &str, pos: Pos) -> Result<Vec<(Tok, Pos)>, ExprError> {
         if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
         {
             let start = i;
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+            // Digits and a decimal point; `1..3` (an array range) is 1, `..`, 3.
+            while i < chars.len()
+                && (chars[i].is_ascii_digit()
+                    || (chars[i] == '.' && chars.get(i + 1) != Some(&'.')))
+            {
                 i += 1;
             }
             if i < chars.len() && (chars[i] == 'e' || chars[i] == 'E') {
@@ -89,7 +97,7 @@ pub fn lex(text: &str, pos: Pos) -> Result<Vec<(Tok, Pos)>, ExprError> {
             continue;
         }
         let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-        let op2 = ["**", "<=", ">=", "==", "!="]
+        let op2 = ["**", "<=", ">=", "==", "!=", ".."]
             .into_iter()
             .find(|o| *o == two);
         if let Some(o) = op2 {
@@ -112,11 +120,18 @@ pub fn lex(text: &str, pos: Pos) -> Result<Vec<(Tok, Pos)>, ExprError> {
             '|' => Tok::Op("|"),
             '=' => Tok::Op("="),
             '\'' => Tok::Op("'"),
+            '[' => Tok::LBrack(
+                i > 0
+                    && (chars[i - 1].is_alphanumeric()
+                        || chars[i - 1] == '_'
+                        || chars[i - 1] == '.'),
+            ),
+            ']' => Tok::RBrack,
             '{' | '}' => {
                 return Err(ExprError {
                     pos: here,
                     reason: format!(
-                        "unexpected '{c}': braces belong to XPPAUT's int{{…}} integrals, global flags and export, which are not supported"
+                        "unexpected '{c}': braces here belong to XPPAUT's int{{…}} integrals (Volterra equations), which are not supported"
                     ),
                 });
             }
@@ -139,9 +154,28 @@ pub enum Ast {
     Num(f64),
     Name(String, Pos),
     Neg(Box<Ast>),
-    Bin(&'static str, Box<Ast>, Box<Ast>),
+    /// `first op1 a1 op2 a2 …`, applied left to right: `a + b*c - d` is `a`, `(+, b*c)`,
+    /// `(-, d)`. Flat, so a sum of 20,000 terms is one level deep (every walk over the tree
+    /// recurses no deeper than the brackets nest).
+    Chain(Box<Ast>, Vec<(&'static str, Ast)>),
     Call(String, Vec<Ast>, Pos),
     If(Box<Ast>, Box<Ast>, Box<Ast>),
+    /// XPPAUT's `sum(lo, hi)of(body)`, `i'` the index in `body`; expanded before compiling
+    /// ([`super::desugar`]).
+    Sum(Box<Ast>, Box<Ast>, Box<Ast>, Pos),
+}
+
+impl Ast {
+    /// `a op b`.
+    pub fn bin(op: &'static str, a: Ast, b: Ast) -> Ast {
+        match a {
+            Ast::Chain(first, mut steps) => {
+                steps.push((op, b));
+                Ast::Chain(first, steps)
+            }
+            a => Ast::Chain(Box::new(a), vec![(op, b)]),
+        }
+    }
 }
 
 /// Parse a whole token list as one expression.
@@ -170,6 +204,8 @@ fn show(t: &Tok) -> String {
         Tok::LParen => "'('".into(),
         Tok::RParen => "')'".into(),
         Tok::Comma => "','".into(),
+        Tok::LBrack(_) => "'[' (array indices belong to a line that declares x[a..b])".into(),
+        Tok::RBrack => "']'".into(),
     }
 }
 
@@ -233,6 +269,10 @@ impl Parser<'_> {
         e
     }
 
+    /// Precedence climbing: each operator this loop takes applies to everything before it
+    /// (`lhs = lhs op rhs`), so the operators of one loop form one flat [`Ast::Chain`]; only
+    /// a tighter operator's operand recurses, so recursion follows the brackets, not the
+    /// length of the line.
     fn expr_inner(&mut self, min: u8) -> Result<Ast, ExprError> {
         let mut lhs = self.unary()?;
         while let Some((Tok::Op(op), _)) = self.toks.get(self.at) {
@@ -242,7 +282,7 @@ impl Parser<'_> {
             }
             self.at += 1;
             let rhs = self.expr(if right { bp } else { bp + 1 })?;
-            lhs = Ast::Bin(op, Box::new(lhs), Box::new(rhs));
+            lhs = Ast::bin(op, lhs, rhs);
         }
         Ok(lhs)
     }
@@ -288,6 +328,15 @@ impl Parser<'_> {
                 self.expect(&Tok::RParen, "')'")?;
                 Ok(Ast::If(Box::new(c), Box::new(a), Box::new(b)))
             }
+            // `i'`: the index of a sum(lo, hi)of(…); `t'`: the integration variable of an
+            // int{…}.
+            Tok::Name(n)
+                if (n == "i" || n == "t")
+                    && self.toks.get(self.at).map(|t| &t.0) == Some(&Tok::Op("'")) =>
+            {
+                self.at += 1;
+                Ok(Ast::Name(format!("{n}'"), pos))
+            }
             Tok::Name(n) => {
                 if self.toks.get(self.at).map(|t| &t.0) == Some(&Tok::LParen) {
                     self.at += 1;
@@ -302,6 +351,20 @@ impl Parser<'_> {
                         }
                     }
                     self.expect(&Tok::RParen, "')' closing the call")?;
+                    if n == "sum"
+                        && matches!(self.toks.get(self.at), Some((Tok::Name(o), _)) if o == "of")
+                    {
+                        // sum(lo, hi)of(body)
+                        self.at += 1;
+                        let [lo, hi]: [Ast; 2] = args.try_into().map_err(|_| ExprError {
+                            pos,
+                            reason: "sum(lo, hi)of(…) takes two bounds".into(),
+                        })?;
+                        self.expect(&Tok::LParen, "'(' after sum(lo, hi)of")?;
+                        let body = self.expr(0)?;
+                        self.expect(&Tok::RParen, "')' closing sum(lo, hi)of(…)")?;
+                        return Ok(Ast::Sum(Box::new(lo), Box::new(hi), Box::new(body), pos));
+                    }
                     Ok(Ast::Call(n, args, pos))
                 } else {
                     Ok(Ast::Name(n, pos))
@@ -405,6 +468,42 @@ pub enum Op {
     ArithC(Arith, f64),
     ArithS(Arith, usize),
     PowI(i32),
+    /// XPPAUT's table lookup `w(x)`: the top of the stack interpolated in a table whose values
+    /// are slots.
+    Lookup(Table),
+}
+
+/// A function table (`table w % n lo hi formula`) as bytecode sees it: its `n` values sit in
+/// the slots from `base` on (fixed quantities, so a parameter the formula reads can change),
+/// at `x = lo + k (hi - lo) / (n - 1)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Table {
+    pub base: usize,
+    pub n: usize,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl Table {
+    /// The value at `x` as XPPAUT's `lookup` gives it: linear interpolation between the two
+    /// values around `x`, extended linearly beyond the ends (the first or last interval).
+    #[inline]
+    pub fn at<T: Scalar>(&self, slots: &[T], x: T) -> T {
+        let n = self.n;
+        let dx = (self.hi - self.lo) / (n - 1) as f64;
+        let y = &slots[self.base..self.base + n];
+        // XPPAUT truncates towards zero: (int)((x - xlo) / dx).
+        let r = ((x.re() - self.lo) / dx).trunc();
+        if r >= 0.0 && r + 1.0 < n as f64 {
+            let i = r as usize;
+            let x1 = dx * i as f64 + self.lo;
+            y[i] + (y[i + 1] - y[i]) * (x - T::from(x1)) / T::from(dx)
+        } else if r < 0.0 {
+            y[0] + (y[1] - y[0]) * (x - T::from(self.lo)) / T::from(dx)
+        } else {
+            y[n - 1] + (y[n - 1] - y[n - 2]) * (x - T::from(self.hi)) / T::from(dx)
+        }
+    }
 }
 
 /// Comparison and logic operators (results 1 or 0).
@@ -446,7 +545,7 @@ pub enum Arith {
 
 impl Arith {
     #[inline(always)]
-    fn apply<T: Scalar>(self, a: T, b: T) -> T {
+    pub(super) fn apply<T: Scalar>(self, a: T, b: T) -> T {
         match self {
             Arith::Add => a + b,
             Arith::Sub => a - b,
@@ -467,9 +566,20 @@ pub struct Code {
 impl Code {
     /// Whether this code reads value slot `slot`.
     pub fn reads_slot(&self, slot: usize) -> bool {
-        self.ops
-            .iter()
-            .any(|op| matches!(op, Op::Slot(s) | Op::ArithS(_, s) if *s == slot))
+        self.ops.iter().any(|op| match op {
+            Op::Slot(s) | Op::ArithS(_, s) => *s == slot,
+            Op::Lookup(t) => (t.base..t.base + t.n).contains(&slot),
+            _ => false,
+        })
+    }
+
+    /// The value slots this code reads (with repeats).
+    pub fn slots_read(&self) -> impl Iterator<Item = usize> + '_ {
+        self.ops.iter().flat_map(|op| match op {
+            Op::Slot(s) | Op::ArithS(_, s) => *s..*s + 1,
+            Op::Lookup(t) => t.base..t.base + t.n,
+            _ => 0..0,
+        })
     }
 
     /// Evaluate with `slots` as the value slots; `stack` is scratch (reused across calls).
@@ -496,6 +606,7 @@ impl Code {
                 Op::ArithS(f, k) => st[sp - 1] = f.apply(st[sp - 1], slots[k]),
                 Op::PowI(n) => st[sp - 1] = st[sp - 1].powi(n),
                 Op::Call(f) => st[sp - 1] = call1(f, st[sp - 1]),
+                Op::Lookup(t) => st[sp - 1] = t.at(slots, st[sp - 1]),
                 Op::Select => {
                     let (c, a, b) = (st[sp - 3], st[sp - 2], st[sp - 1]);
                     sp -= 2;
@@ -540,58 +651,87 @@ impl Code {
 /// operand stack, one indirect call per node); the bytecode stays for dual numbers.
 pub type F64Fn = Box<dyn Fn(&[f64]) -> f64 + Send + Sync>;
 
+/// Runs of arithmetic longer than this become one loop closure (so a sum of 20,000 terms is
+/// a tree two levels high); shorter runs nest one closure per operation, the faster form.
+const NEST: usize = 8;
+
+/// A closure-tree node while building: a finished closure, or a run of arithmetic on a first
+/// operand still open to more (`((a + b) * c) - d`).
+enum Node {
+    Fn(F64Fn, usize),
+    Run(F64Fn, usize, Vec<(Arith, Operand)>),
+}
+
+/// The right operand of one operation of a run.
+enum Operand {
+    Const(f64),
+    Slot(usize),
+    Fn(F64Fn, usize),
+}
+
 impl Code {
     /// The closure tree of this code (for `f64` evaluation).
     pub fn closure(&self) -> F64Fn {
-        let mut st: Vec<F64Fn> = Vec::with_capacity(self.depth + 1);
+        self.tree().0
+    }
+
+    /// The height of the closure tree: how deep its evaluation recurses.
+    pub fn height(&self) -> usize {
+        self.tree().1
+    }
+
+    /// The closure tree and its height. Evaluating it performs the bytecode's operations in
+    /// the bytecode's order, so the results are equal bit for bit.
+    fn tree(&self) -> (F64Fn, usize) {
+        let mut st: Vec<Node> = Vec::with_capacity(self.depth + 1);
         for op in &self.ops {
-            let node: F64Fn = match *op {
-                Op::Const(c) => Box::new(move |_| c),
-                Op::Slot(k) => Box::new(move |s| s[k]),
+            let node = match *op {
+                Op::Const(c) => Node::Fn(Box::new(move |_| c), 1),
+                Op::Slot(k) => Node::Fn(Box::new(move |s| s[k]), 1),
+                Op::ArithC(f, c) => extend(pop(&mut st), f, Operand::Const(c)),
+                Op::ArithS(f, k) => extend(pop(&mut st), f, Operand::Slot(k)),
+                Op::Add | Op::Sub | Op::Mul | Op::Div => {
+                    let (b, hb) = finish(pop(&mut st));
+                    let f = match *op {
+                        Op::Add => Arith::Add,
+                        Op::Sub => Arith::Sub,
+                        Op::Mul => Arith::Mul,
+                        _ => Arith::Div,
+                    };
+                    extend(pop(&mut st), f, Operand::Fn(b, hb))
+                }
                 Op::Neg => {
-                    let a = pop(&mut st);
-                    Box::new(move |s| -a(s))
+                    let (a, h) = finish(pop(&mut st));
+                    Node::Fn(Box::new(move |s| -a(s)), h + 1)
                 }
                 Op::Call(f) => {
-                    let a = pop(&mut st);
+                    let (a, h) = finish(pop(&mut st));
                     match f {
-                        Fn1::Exp => Box::new(move |s| a(s).exp()),
-                        _ => Box::new(move |s| call1(f, a(s))),
-                    }
-                }
-                Op::ArithC(f, c) => {
-                    let a = pop(&mut st);
-                    match f {
-                        Arith::Add => Box::new(move |s| a(s) + c),
-                        Arith::Sub => Box::new(move |s| a(s) - c),
-                        Arith::Mul => Box::new(move |s| a(s) * c),
-                        Arith::Div => Box::new(move |s| a(s) / c),
-                    }
-                }
-                Op::ArithS(f, k) => {
-                    let a = pop(&mut st);
-                    match f {
-                        Arith::Add => Box::new(move |s| a(s) + s[k]),
-                        Arith::Sub => Box::new(move |s| a(s) - s[k]),
-                        Arith::Mul => Box::new(move |s| a(s) * s[k]),
-                        Arith::Div => Box::new(move |s| a(s) / s[k]),
+                        Fn1::Exp => Node::Fn(Box::new(move |s| a(s).exp()), h + 1),
+                        _ => Node::Fn(Box::new(move |s| call1(f, a(s))), h + 1),
                     }
                 }
                 Op::PowI(n) => {
-                    let a = pop(&mut st);
-                    Box::new(move |s| a(s).powi(n))
+                    let (a, h) = finish(pop(&mut st));
+                    Node::Fn(Box::new(move |s| a(s).powi(n)), h + 1)
+                }
+                Op::Lookup(t) => {
+                    let (a, h) = finish(pop(&mut st));
+                    Node::Fn(Box::new(move |s| t.at(s, a(s))), h + 1)
                 }
                 Op::Select => {
-                    let (b, a, c) = (pop(&mut st), pop(&mut st), pop(&mut st));
-                    Box::new(move |s| if c(s) != 0.0 { a(s) } else { b(s) })
+                    let (b, hb) = finish(pop(&mut st));
+                    let (a, ha) = finish(pop(&mut st));
+                    let (c, hc) = finish(pop(&mut st));
+                    Node::Fn(
+                        Box::new(move |s| if c(s) != 0.0 { a(s) } else { b(s) }),
+                        ha.max(hb).max(hc) + 1,
+                    )
                 }
                 binary => {
-                    let (b, a) = (pop(&mut st), pop(&mut st));
-                    match binary {
-                        Op::Add => Box::new(move |s| a(s) + b(s)),
-                        Op::Sub => Box::new(move |s| a(s) - b(s)),
-                        Op::Mul => Box::new(move |s| a(s) * b(s)),
-                        Op::Div => Box::new(move |s| a(s) / b(s)),
+                    let (b, hb) = finish(pop(&mut st));
+                    let (a, ha) = finish(pop(&mut st));
+                    let f: F64Fn = match binary {
                         Op::Pow => Box::new(move |s| pow(a(s), b(s))),
                         Op::Min => Box::new(move |s| {
                             let (x, y) = (a(s), b(s));
@@ -608,21 +748,107 @@ impl Code {
                             x - y * (x / y).floor()
                         }),
                         _ => unreachable!("every other op is matched above"),
-                    }
+                    };
+                    Node::Fn(f, ha.max(hb) + 1)
                 }
             };
             st.push(node);
         }
-        st.pop().unwrap_or_else(|| Box::new(|_| 0.0))
+        match st.pop() {
+            Some(n) => finish(n),
+            None => (Box::new(|_| 0.0), 1),
+        }
     }
 }
 
-/// The top closure (a well-formed program always has one).
-fn pop(st: &mut Vec<F64Fn>) -> F64Fn {
-    st.pop().unwrap_or_else(|| Box::new(|_| f64::NAN))
+/// The top node (a well-formed program always has one).
+fn pop(st: &mut Vec<Node>) -> Node {
+    st.pop()
+        .unwrap_or_else(|| Node::Fn(Box::new(|_| f64::NAN), 1))
 }
 
-fn compare(c: CmpOp, a: f64, b: f64) -> bool {
+/// `a f x`: the run `a` continued, or a new run on `a`.
+fn extend(a: Node, f: Arith, x: Operand) -> Node {
+    match a {
+        Node::Run(first, h, mut steps) => {
+            steps.push((f, x));
+            Node::Run(first, h, steps)
+        }
+        Node::Fn(g, h) => Node::Run(g, h, vec![(f, x)]),
+    }
+}
+
+/// A closure as an [`F64Fn`] (its argument's lifetime left general).
+fn boxed(f: impl Fn(&[f64]) -> f64 + Send + Sync + 'static) -> F64Fn {
+    Box::new(f)
+}
+
+/// A node as one closure: a short run nests one closure per operation, a long one loops.
+fn finish(n: Node) -> (F64Fn, usize) {
+    match n {
+        Node::Fn(f, h) => (f, h),
+        Node::Run(first, h, steps) if steps.len() <= NEST => {
+            let (mut a, mut h) = (first, h);
+            for (f, x) in steps {
+                (a, h) = match x {
+                    Operand::Const(c) => (
+                        match f {
+                            Arith::Add => boxed(move |s| a(s) + c),
+                            Arith::Sub => boxed(move |s| a(s) - c),
+                            Arith::Mul => boxed(move |s| a(s) * c),
+                            Arith::Div => boxed(move |s| a(s) / c),
+                        },
+                        h + 1,
+                    ),
+                    Operand::Slot(k) => (
+                        match f {
+                            Arith::Add => boxed(move |s| a(s) + s[k]),
+                            Arith::Sub => boxed(move |s| a(s) - s[k]),
+                            Arith::Mul => boxed(move |s| a(s) * s[k]),
+                            Arith::Div => boxed(move |s| a(s) / s[k]),
+                        },
+                        h + 1,
+                    ),
+                    Operand::Fn(b, hb) => (
+                        match f {
+                            Arith::Add => boxed(move |s| a(s) + b(s)),
+                            Arith::Sub => boxed(move |s| a(s) - b(s)),
+                            Arith::Mul => boxed(move |s| a(s) * b(s)),
+                            Arith::Div => boxed(move |s| a(s) / b(s)),
+                        },
+                        h.max(hb) + 1,
+                    ),
+                };
+            }
+            (a, h)
+        }
+        Node::Run(first, h, steps) => {
+            let height = steps
+                .iter()
+                .map(|(_, x)| match x {
+                    Operand::Fn(_, h) => *h,
+                    _ => 0,
+                })
+                .fold(h, usize::max)
+                + 1;
+            let run: F64Fn = boxed(move |s| {
+                let mut acc = first(s);
+                for (f, x) in &steps {
+                    let b = match x {
+                        Operand::Const(c) => *c,
+                        Operand::Slot(k) => s[*k],
+                        Operand::Fn(g, _) => g(s),
+                    };
+                    acc = f.apply(acc, b);
+                }
+                acc
+            });
+            (run, height)
+        }
+    }
+}
+
+pub(super) fn compare(c: CmpOp, a: f64, b: f64) -> bool {
     match c {
         CmpOp::Lt => a < b,
         CmpOp::Gt => a > b,
@@ -637,7 +863,7 @@ fn compare(c: CmpOp, a: f64, b: f64) -> bool {
 
 /// `a^b`: an integer power when `b` is a constant integer (exact for negative `a`), else
 /// `exp(b ln a)`.
-fn pow<T: Scalar>(a: T, b: T) -> T {
+pub(super) fn pow<T: Scalar>(a: T, b: T) -> T {
     let e = b.re();
     // A derivative part in the exponent needs the general form.
     if e == e.round() && e.abs() < 64.0 && is_constant(b) {
@@ -651,7 +877,7 @@ fn is_constant<T: Scalar>(x: T) -> bool {
     x == T::from(x.re())
 }
 
-fn call1<T: Scalar>(f: Fn1, a: T) -> T {
+pub(super) fn call1<T: Scalar>(f: Fn1, a: T) -> T {
     match f {
         Fn1::Exp => a.exp(),
         Fn1::Ln => a.ln(),

@@ -3,21 +3,34 @@
 //!
 //! Read: `par`/`param`/`p` (`name=value` lists, by commas or spaces; values may be constant
 //! expressions), `init`/`i` and `name(0)=value`, ODEs as `x'=` or `dx/dt=`, fixed quantities
-//! `name=expr`, user functions `f(a,b)=expr`, `aux`, `number`, `#` comments, `\` line
-//! continuations, `@` options (`total`, `dt`, `meth`/`method` are kept, the rest ignored with a
-//! note), `done`. As in XPPAUT only a keyword's first letter counts and names are
-//! case-insensitive. Refused with the line named: tables, `markov`, `wiener`, `global`,
-//! boundary conditions, `special`, arrays (`x[1..n]`), delays and random functions.
+//! `name=expr`, user functions `f(a,b)=expr`, `aux`, `number`, arrays (`x[1..n]' = … x[j-1]
+//! …`, written out when read), `sum(lo,hi)of(…i'…)`, `shift(x,k)`, function tables (`table w
+//! % n lo hi formula`), `conv`/`fconv` specials, global flags (state resets; simulation
+//! only), `#` comments, `\` line continuations, `@` options (the run's and AUTO's are kept,
+//! the rest ignored with a note), `done`. As in XPPAUT only a keyword's first letter counts
+//! and names are case-insensitive. Ignored with a note: boundary conditions, quoted comment
+//! lines, `set` and `only`. Refused with the line named: file tables, `markov`, `wiener`,
+//! `export`, other specials, Volterra equations, algebraic equations, maps, delays and random
+//! functions.
 //!
 //! Parameters keep the unit-free names of the file with an open range (XPPAUT has none).
 
+mod arrays;
+mod autonomy;
 mod compile;
+mod desugar;
 pub mod expr;
+mod flags;
+mod reader;
+mod tables;
+mod volterra;
 
 use crate::model::params::{Param, ParamSet};
 use crate::numerics::Scalar;
+pub use autonomy::Known;
 use compile::{NameReader, Scope, compile};
-use expr::{Ast, Code, ExprError, Pos, Tok, lex, parse};
+use expr::{Ast, Code, ExprError, Pos, Table, Tok, parse};
+use flags::Flag;
 use std::collections::HashMap;
 
 pub use crate::error::OdeError;
@@ -36,7 +49,9 @@ pub struct OdeModel {
     fixed: Vec<Code>,
     /// Auxiliary outputs.
     pub aux: Vec<(String, Code)>,
-    /// `@` options kept (`total`, `dt`, `meth`).
+    /// `@` options kept: the run's (`total`, `dt`, `meth`) and AUTO's (`parmin`, `parmax`,
+    /// `autoxmin`, `autoxmax`, `ntst`, `nmax`, `ds`, `dsmin`, `dsmax`), lower-cased, in the
+    /// file's order.
     pub options: Vec<(String, String)>,
     /// What was ignored, for the user.
     pub notes: Vec<String>,
@@ -45,6 +60,27 @@ pub struct OdeModel {
     current: Option<usize>,
     /// The fixed quantities and right-hand sides as `f64` closure trees (simulation).
     fast: std::sync::Arc<FastRhs>,
+    /// Global flags (state resets), in the file's order.
+    flags: Vec<Flag>,
+    /// Algebraic equations and the variables they solve for (a differential-algebraic
+    /// system); their slots follow `t`.
+    alg: Algebraic,
+}
+
+/// The most Newton iterations for the algebraic variables at one evaluation (XPPAUT's
+/// examples allow 1000).
+const ALG_MAX_ITER: usize = 1000;
+
+/// XPPAUT's algebraic equations `0 = g(…)` with `solv y = guess`: at every evaluation the
+/// variables `y` are solved for by Newton's method (from the last solution when the same
+/// buffers are used again, as XPPAUT does, else from the guesses) before the fixed quantities
+/// and right-hand sides read them; on dual numbers their derivatives follow from the implicit
+/// function theorem.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Algebraic {
+    names: Vec<String>,
+    guess: Vec<f64>,
+    residuals: Vec<Code>,
 }
 
 /// `f64` closure trees of an [`OdeModel`]'s fixed quantities and equations.
@@ -71,59 +107,12 @@ impl PartialEq for FastRhs {
     }
 }
 
-/// Keywords by first letter that this reader refuses, with the reason.
-fn unsupported_keyword(word: &str) -> Option<&'static str> {
-    Some(match word.chars().next()? {
-        't' => "tables are not supported",
-        'm' => "markov processes are not supported",
-        'w' => "wiener (noise) variables are not supported: use a noise stimulus",
-        'g' => "global flags (events) are not supported",
-        'e' => "export (right-hand sides from a compiled library) is not supported",
-        'b' => "boundary conditions are not supported",
-        's' => "special declarations are not supported",
-        'v' => "volterra (integral) equations are not supported",
-        _ => return None,
-    })
-}
-
-/// One logical line: its text and where it starts.
-struct Line {
-    text: String,
-    pos: Pos,
-}
-
-/// Logical lines: comments dropped, `\` continuations joined.
-fn lines(text: &str) -> Vec<Line> {
-    let mut out: Vec<Line> = vec![];
-    let mut pending: Option<Line> = None;
-    for (k, raw) in text.lines().enumerate() {
-        let body = raw.split('#').next().unwrap_or("");
-        let (body, cont) = match body.trim_end().strip_suffix('\\') {
-            Some(b) => (b.to_string(), true),
-            None => (body.to_string(), false),
-        };
-        let line = match pending.take() {
-            Some(mut p) => {
-                p.text.push(' ');
-                p.text.push_str(&body);
-                p
-            }
-            None => Line {
-                text: body,
-                pos: Pos {
-                    line: k + 1,
-                    col: 1,
-                },
-            },
-        };
-        if cont {
-            pending = Some(line);
-        } else if !line.text.trim().is_empty() {
-            out.push(line);
-        }
-    }
-    out.extend(pending);
-    out
+/// Fixed quantities that are computed together, in consecutive slots: one quantity, or all
+/// the values of a table (a lookup reads them as a block).
+struct Unit {
+    members: Vec<(String, Ast, Pos)>,
+    /// The table the members hold, if they do.
+    table: Option<(String, f64, f64)>,
 }
 
 impl OdeModel {
@@ -148,171 +137,35 @@ impl OdeModel {
             reason,
         };
         let from = |e: ExprError| err(e.pos, e.reason);
-        let mut params: Vec<(String, f64, Pos)> = vec![];
-        let mut numbers: Vec<(String, f64, Pos)> = vec![];
-        let mut inits: Vec<(String, f64, Pos)> = vec![];
-        let mut odes: Vec<(String, Ast, Pos)> = vec![];
-        let mut fixed: Vec<(String, Ast, Pos)> = vec![];
-        let mut aux: Vec<(String, Ast, Pos)> = vec![];
-        let mut functions: HashMap<String, (Vec<String>, Ast, Pos)> = HashMap::new();
-        let mut options = vec![];
-        let mut notes = vec![];
-        'lines: for line in lines(text) {
-            let trimmed = line.text.trim_start();
-            let lead = line.text.len() - trimmed.len();
-            let start = Pos {
-                line: line.pos.line,
-                col: 1 + lead,
-            };
-            if let Some(i) = trimmed.find('[') {
-                return Err(err(
-                    Pos {
-                        line: start.line,
-                        col: start.col + i,
-                    },
-                    "arrays (x[1..n]) are not supported".into(),
-                ));
+        let reader::Source {
+            params,
+            numbers,
+            inits,
+            mut odes,
+            fixed,
+            mut aux,
+            mut functions,
+            tables,
+            specials,
+            flags,
+            algebraic,
+            solve,
+            mut integrals,
+            volterra,
+            options,
+            mut notes,
+        } = reader::read(text).map_err(from)?;
+        // The file's order of state variables and fixed quantities (XPPAUT's layout, which
+        // shift and the specials count in), before --v-var moves a variable.
+        let lists: [Vec<String>; 2] = [
+            odes.iter().map(|o| o.0.clone()).collect(),
+            fixed.iter().map(|f| f.0.clone()).collect(),
+        ];
+        let mut order: HashMap<String, (usize, usize)> = HashMap::new();
+        for (l, list) in lists.iter().enumerate() {
+            for (k, n) in list.iter().enumerate() {
+                order.entry(n.clone()).or_insert((l, k));
             }
-            if let Some(rest) = trimmed.strip_prefix('@') {
-                for item in rest.split([',', ' ', '\t']).filter(|s| !s.is_empty()) {
-                    let (k, v) = item.split_once('=').unwrap_or((item, ""));
-                    let k = k.trim().to_lowercase();
-                    if ["total", "dt", "meth", "method"].contains(&k.as_str()) {
-                        options.push((k, v.trim().to_lowercase()));
-                    } else {
-                        notes.push(format!("line {}: option '{k}' ignored", start.line));
-                    }
-                }
-                continue;
-            }
-            let end = Pos {
-                line: start.line,
-                col: line.text.len() + 1,
-            };
-            // Refuse unsupported declarations before reading their (foreign) syntax.
-            let word: String = trimmed
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            let after = trimmed[word.len()..].trim_start();
-            // A declaration: a word, a space, then anything but the rest of an equation
-            // (`global 1 {…}`, `set fast {…}`, `only v,w` as well as `par a=1`).
-            let declares = !word.is_empty()
-                && trimmed[word.len()..].starts_with(char::is_whitespace)
-                && !after.starts_with(['=', '(', '\'', '/']);
-            if declares {
-                let w = word.to_lowercase();
-                // Named parameter sets and output selections change nothing here.
-                if w == "set" || w.starts_with('o') {
-                    notes.push(format!("line {}: '{w}' ignored", start.line));
-                    continue;
-                }
-                if !matches!(w.chars().next(), Some('d' | 'p' | 'n' | 'i' | 'a')) {
-                    let why = unsupported_keyword(&w)
-                        .map_or(format!("unknown declaration '{w}'"), |r| {
-                            format!("'{w}': {r}")
-                        });
-                    return Err(err(start, why));
-                }
-            }
-            let toks = lex(&line.text, line.pos).map_err(from)?;
-            let Some((Tok::Name(first), p0)) = toks.first().cloned() else {
-                let why = if matches!(toks.get(1), Some((Tok::Op("="), _))) {
-                    "algebraic equations (0 = …, differential-algebraic systems) are not supported"
-                } else {
-                    "expected a declaration or an equation"
-                };
-                return Err(err(start, why.into()));
-            };
-            // A keyword line: the first word is followed by a name (or stands alone).
-            let keyword = matches!(toks.get(1), None | Some((Tok::Name(_), _)));
-            if keyword {
-                let rest = &toks[1..];
-                match first.chars().next() {
-                    Some('d') => break 'lines,
-                    Some('p') => params.extend(assignments(rest, end).map_err(from)?),
-                    Some('n') => numbers.extend(assignments(rest, end).map_err(from)?),
-                    Some('i') => inits.extend(assignments(rest, end).map_err(from)?),
-                    Some('a') => {
-                        let (n, e) = definition(rest, end).map_err(from)?;
-                        aux.push((n, e, p0));
-                    }
-                    _ => {
-                        let why = unsupported_keyword(&first)
-                            .map_or(format!("unknown declaration '{first}'"), |w| {
-                                format!("'{first}': {w}")
-                            });
-                        return Err(err(p0, why));
-                    }
-                }
-                continue;
-            }
-            let is = |k: usize, t: &Tok| toks.get(k).map(|x| &x.0) == Some(t);
-            if is(1, &Tok::Op("'")) && is(2, &Tok::Op("=")) {
-                // x' = expr
-                odes.push((first, parse(&toks[3..], end).map_err(from)?, p0));
-            } else if first.starts_with('d')
-                && first.len() > 1
-                && is(1, &Tok::Op("/"))
-                && is(2, &Tok::Name("dt".into()))
-                && is(3, &Tok::Op("="))
-            {
-                // dx/dt = expr
-                odes.push((
-                    first[1..].to_string(),
-                    parse(&toks[4..], end).map_err(from)?,
-                    p0,
-                ));
-            } else if is(1, &Tok::LParen)
-                && is(2, &Tok::Num(0.0))
-                && is(3, &Tok::RParen)
-                && is(4, &Tok::Op("="))
-            {
-                // x(0) = value
-                let v = constant(&parse(&toks[5..], end).map_err(from)?, &[], p0).map_err(from)?;
-                inits.push((first, v, p0));
-            } else if is(1, &Tok::LParen) && is(2, &Tok::Name("t".into())) && is(3, &Tok::Op("+")) {
-                return Err(err(
-                    p0,
-                    "difference equations (x(t+1) = …, maps) are not supported".into(),
-                ));
-            } else if is(1, &Tok::LParen) {
-                // f(a, b) = expr
-                let close = toks
-                    .iter()
-                    .position(|t| t.0 == Tok::RParen)
-                    .ok_or_else(|| err(p0, "')' missing in the function definition".into()))?;
-                let mut args = vec![];
-                for (t, p) in &toks[2..close] {
-                    match t {
-                        Tok::Name(a) => args.push(a.clone()),
-                        Tok::Comma => {}
-                        _ => return Err(err(*p, "function arguments must be names".into())),
-                    }
-                }
-                if !is(close + 1, &Tok::Op("=")) {
-                    return Err(err(
-                        p0,
-                        "expected '=' after the function's arguments".into(),
-                    ));
-                }
-                let body = parse(&toks[close + 2..], end).map_err(from)?;
-                functions.insert(first, (args, body, p0));
-            } else if is(1, &Tok::Op("=")) {
-                fixed.push((first, parse(&toks[2..], end).map_err(from)?, p0));
-            } else {
-                return Err(err(
-                    toks.get(1).map_or(end, |t| t.1),
-                    "expected x' = …, dx/dt = …, x(0) = …, f(a) = …, name = … or a declaration"
-                        .into(),
-                ));
-            }
-        }
-        if odes.is_empty() {
-            return Err(err(
-                Pos { line: 1, col: 1 },
-                "no differential equation (x' = … or dx/dt = …)".into(),
-            ));
         }
         if let Some(v) = v_var {
             let v = v.to_lowercase();
@@ -329,15 +182,120 @@ impl OdeModel {
             let chosen = odes.remove(k);
             odes.insert(0, chosen);
         }
-        // Names: parameters, variables, t, numbers and fixed quantities; each once.
+        // Sums, shifts and special values written out.
+        let special_len: HashMap<String, usize> =
+            specials.iter().map(|s| (s.name.clone(), s.n)).collect();
+        let names = desugar::Names::new(
+            order.clone(),
+            [&lists[0], &lists[1]],
+            &special_len,
+            &numbers,
+        );
+        // Integrals: hidden states and the fixed quantities `int#k` they sum to.
+        for d in &mut integrals {
+            if let Some(k) = &mut d.kernel {
+                *k = desugar::desugar(k, &names).map_err(from)?;
+            }
+            d.body = desugar::desugar(&d.body, &names).map_err(from)?;
+        }
+        let (integral_states, integral_values) =
+            volterra::expand(&integrals, &functions).map_err(from)?;
+        odes.extend(integral_states);
+        if odes.is_empty() {
+            return Err(err(
+                Pos { line: 1, col: 1 },
+                "no differential equation (x' = … or dx/dt = …)".into(),
+            ));
+        }
+        // Hidden fixed quantities: the values of tables (`w#k`) and of specials (`z#k`).
+        let table_len: HashMap<String, usize> =
+            tables.iter().map(|t| (t.name.clone(), t.n)).collect();
+        let shift = |root: &str, k: usize| {
+            order
+                .get(root)
+                .and_then(|&(l, i)| lists[l].get(i + k).cloned())
+        };
+        let mut units: Vec<Unit> = numbers
+            .iter()
+            .map(|(n, v, p)| Unit {
+                members: vec![(n.clone(), Ast::Num(*v), *p)],
+                table: None,
+            })
+            .chain(fixed.into_iter().chain(integral_values).map(|f| Unit {
+                members: vec![f],
+                table: None,
+            }))
+            .collect();
+        for t in &tables {
+            units.push(Unit {
+                members: tables::table_values(t),
+                table: Some((t.name.clone(), t.lo, t.hi)),
+            });
+        }
+        for s in &specials {
+            let values = tables::special_values(s, &table_len, &functions, &shift).map_err(from)?;
+            units.extend(values.into_iter().map(|v| Unit {
+                members: vec![v],
+                table: None,
+            }));
+        }
+        let plain = |a: &mut Ast| -> Result<(), OdeError> {
+            *a = desugar::desugar(a, &names).map_err(from)?;
+            Ok(())
+        };
+        for o in &mut odes {
+            plain(&mut o.1)?;
+        }
+        for u in &mut units {
+            for m in &mut u.members {
+                plain(&mut m.1)?;
+            }
+        }
+        for a in &mut aux {
+            plain(&mut a.1)?;
+        }
+        for f in functions.values_mut() {
+            plain(&mut f.1)?;
+        }
+        let mut flag_defs = flags;
+        for f in &mut flag_defs {
+            plain(&mut f.cond)?;
+            for e in &mut f.events {
+                plain(&mut e.1)?;
+            }
+        }
+        let mut algebraic = algebraic;
+        for a in &mut algebraic {
+            plain(&mut a.0)?;
+        }
+        if algebraic.len() != solve.len() {
+            let at = algebraic.first().map_or_else(|| solve[0].2, |a| a.1);
+            return Err(err(
+                at,
+                format!(
+                    "algebraic equations (0 = …) need as many variables to solve for (solv y=guess): {} equation(s), {} variable(s)",
+                    algebraic.len(),
+                    solve.len()
+                ),
+            ));
+        }
+        // Names: parameters, variables, t, numbers, fixed quantities, tables and specials;
+        // each once.
         let vars: Vec<String> = odes.iter().map(|o| o.0.clone()).collect();
         let mut seen: HashMap<String, Pos> = HashMap::new();
         let all = params
             .iter()
             .map(|p| (&p.0, p.2))
             .chain(odes.iter().map(|o| (&o.0, o.2)))
-            .chain(numbers.iter().map(|n| (&n.0, n.2)))
-            .chain(fixed.iter().map(|f| (&f.0, f.2)));
+            .chain(solve.iter().map(|a| (&a.0, a.2)))
+            .chain(
+                units
+                    .iter()
+                    .filter(|u| u.table.is_none())
+                    .flat_map(|u| u.members.iter().map(|m| (&m.0, m.2))),
+            )
+            .chain(tables.iter().map(|t| (&t.name, t.pos)))
+            .chain(specials.iter().map(|s| (&s.name, s.pos)));
         for (n, p) in all {
             if n == "t" || n == "pi" {
                 return Err(err(p, format!("'{n}' is reserved")));
@@ -349,34 +307,70 @@ impl OdeModel {
                 ));
             }
         }
-        // Numbers are constants: fold them into fixed quantities first.
-        let mut fixed_all: Vec<(String, Ast, Pos)> = numbers
+        for (n, p) in tables
             .iter()
-            .map(|(n, v, p)| (n.clone(), Ast::Num(*v), *p))
-            .collect();
-        fixed_all.extend(fixed);
-        // Order fixed quantities so each follows what it reads; a cycle is an error.
-        let index: HashMap<&str, usize> = fixed_all
+            .map(|t| (&t.name, t.pos))
+            .chain(specials.iter().map(|s| (&s.name, s.pos)))
+        {
+            if let Some((_, _, first)) = functions.get(n) {
+                return Err(err(
+                    p,
+                    format!("'{n}' is defined twice (first on line {})", first.line),
+                ));
+            }
+        }
+        // Order the units so each follows what it reads; a cycle is an error.
+        let table_names: HashMap<String, Vec<String>> = units
             .iter()
-            .enumerate()
-            .map(|(k, f)| (f.0.as_str(), k))
-            .collect();
-        let mut reader = NameReader::new(&functions);
-        let deps: Vec<Vec<usize>> = fixed_all
-            .iter()
-            .map(|f| {
-                let mut names = vec![];
-                reader.read(&f.1, &mut names);
-                names
-                    .iter()
-                    .filter_map(|n| index.get(n.as_str()).copied())
-                    .collect()
+            .filter_map(|u| {
+                let (name, ..) = u.table.as_ref()?;
+                Some((
+                    name.clone(),
+                    u.members.iter().map(|m| m.0.clone()).collect(),
+                ))
             })
             .collect();
+        let index: HashMap<&str, usize> = units
+            .iter()
+            .enumerate()
+            .flat_map(|(k, u)| u.members.iter().map(move |m| (m.0.as_str(), k)))
+            .collect();
+        let mut reader = NameReader::new(&functions, &table_names);
+        let mut deps: Vec<Vec<usize>> = Vec::with_capacity(units.len());
+        for u in &units {
+            let mut names = vec![];
+            for m in &u.members {
+                reader.read(&m.1, &mut names);
+                if reader.too_deep() {
+                    return Err(err(
+                        m.2,
+                        format!(
+                            "expression nested more than {} deep once user functions are inlined",
+                            compile::MAX_DEPTH
+                        ),
+                    ));
+                }
+            }
+            let mut d: Vec<usize> = names
+                .iter()
+                .filter_map(|n| index.get(n.as_str()).copied())
+                .collect();
+            d.sort_unstable();
+            d.dedup();
+            deps.push(d);
+        }
         let order = topological(&deps).map_err(|cycle| {
-            let names: Vec<&str> = cycle.iter().map(|&k| fixed_all[k].0.as_str()).collect();
+            let names: Vec<&str> = cycle
+                .iter()
+                .map(|&k| {
+                    units[k]
+                        .table
+                        .as_ref()
+                        .map_or(units[k].members[0].0.as_str(), |t| t.0.as_str())
+                })
+                .collect();
             err(
-                fixed_all[cycle[0]].2,
+                units[cycle[0]].members[0].2,
                 format!("circular definition: {}", names.join(" -> ")),
             )
         })?;
@@ -389,22 +383,62 @@ impl OdeModel {
             slots.insert(v.clone(), np + k);
         }
         slots.insert("t".into(), np + nv);
-        for (slot, &k) in order.iter().enumerate() {
-            slots.insert(fixed_all[k].0.clone(), np + nv + 1 + slot);
+        let na = solve.len();
+        for (k, a) in solve.iter().enumerate() {
+            slots.insert(a.0.clone(), np + nv + 1 + k);
+        }
+        let mut table_slots: HashMap<String, Table> = HashMap::new();
+        let mut next = np + nv + 1 + na;
+        for &k in &order {
+            if let Some((name, lo, hi)) = &units[k].table {
+                table_slots.insert(
+                    name.clone(),
+                    Table {
+                        base: next,
+                        n: units[k].members.len(),
+                        lo: *lo,
+                        hi: *hi,
+                    },
+                );
+            }
+            for m in &units[k].members {
+                slots.insert(m.0.clone(), next);
+                next += 1;
+            }
         }
         let scope = Scope {
             slots: &slots,
             functions: &functions,
+            tables: &table_slots,
         };
         let build = |a: &Ast| -> Result<Code, OdeError> {
             let mut c = Code::default();
             compile(a, &scope, &mut c).map_err(from)?;
             Ok(c)
         };
-        let fixed_code = order
-            .iter()
-            .map(|&k| build(&fixed_all[k].1))
-            .collect::<Result<Vec<_>, _>>()?;
+        // Fixed quantities in order; which of them change with the state or with t (a
+        // table's formula may read only parameters: XPPAUT computes it once).
+        let mut fixed_code = vec![];
+        let mut moves: Vec<bool> = vec![];
+        for &k in &order {
+            for m in &units[k].members {
+                let c = build(&m.1)?;
+                let first_fixed = np + nv + 1 + na;
+                let moving = c.slots_read().any(|s| {
+                    (np..first_fixed).contains(&s) || (s >= first_fixed && moves[s - first_fixed])
+                });
+                if moving && let Some((name, ..)) = &units[k].table {
+                    return Err(err(
+                        m.2,
+                        format!(
+                            "table {name}: its formula reads a state variable or t through a function; a table's formula reads t as its argument and otherwise parameters only"
+                        ),
+                    ));
+                }
+                moves.push(moving);
+                fixed_code.push(c);
+            }
+        }
         let rhs = odes
             .iter()
             .map(|o| build(&o.1))
@@ -423,18 +457,76 @@ impl OdeModel {
             let scope2 = Scope {
                 slots: &s2,
                 functions: &functions,
+                tables: &table_slots,
             };
             let mut c = Code::default();
             compile(body, &scope2, &mut c)
                 .map_err(|e| err(e.pos, format!("in {fname}: {}", e.reason)))?;
         }
-        let mut init = vec![0.0; nv];
-        for (n, v, p) in inits {
-            let k = vars
+        let mut flag_code = vec![];
+        for f in &flag_defs {
+            let mut events = vec![];
+            for (n, e, p) in &f.events {
+                let Some(k) = vars.iter().position(|v| v == n) else {
+                    let why = if params.iter().any(|q| &q.0 == n) {
+                        format!("global flags reset state variables only: '{n}' is a parameter")
+                    } else {
+                        format!("global flags reset state variables only: '{n}' is not one")
+                    };
+                    return Err(err(*p, why));
+                };
+                events.push((k, build(e)?));
+            }
+            flag_code.push(Flag {
+                sign: f.sign,
+                cond: build(&f.cond)?,
+                events,
+            });
+        }
+        let alg = Algebraic {
+            names: solve.iter().map(|a| a.0.clone()).collect(),
+            guess: solve.iter().map(|a| a.1).collect(),
+            residuals: algebraic
                 .iter()
-                .position(|x| *x == n)
+                .map(|a| build(&a.0))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        if na > 0 {
+            notes.push(format!(
+                "algebraic variable{} {} solved by Newton's method at every evaluation",
+                if na > 1 { "s" } else { "" },
+                alg.names.join(", ")
+            ));
+        }
+        let mut init = vec![0.0; nv];
+        let mut derived = vec![];
+        let var_index: HashMap<&str, usize> = vars
+            .iter()
+            .enumerate()
+            .map(|(k, v)| (v.as_str(), k))
+            .collect();
+        for (n, v, p) in inits {
+            if volterra.contains(&n) {
+                derived.push(n);
+                continue;
+            }
+            let k = *var_index
+                .get(n.as_str())
                 .ok_or_else(|| err(p, format!("initial value for '{n}', which has no equation")))?;
             init[k] = v;
+        }
+        if !derived.is_empty() {
+            notes.push(format!(
+                "initial value of {} ignored: a Volterra equation gives it",
+                derived.join(", ")
+            ));
+        }
+        if !integrals.is_empty() {
+            notes.push(format!(
+                "{} int{{…}} integral(s) integrated as {} hidden state(s) (int#…)",
+                integrals.len(),
+                vars.iter().filter(|v| v.starts_with("int#")).count()
+            ));
         }
         let params = ParamSet::new(
             params
@@ -455,6 +547,12 @@ impl OdeModel {
             .iter()
             .chain(&fixed_code)
             .chain(aux_code.iter().map(|a| &a.1))
+            .chain(
+                flag_code
+                    .iter()
+                    .flat_map(|f| std::iter::once(&f.cond).chain(f.events.iter().map(|e| &e.1))),
+            )
+            .chain(&alg.residuals)
             .map(|c| c.depth)
             .max()
             .unwrap_or(1);
@@ -476,6 +574,8 @@ impl OdeModel {
             options,
             notes,
             stack,
+            flags: flag_code,
+            alg,
         })
     }
 
@@ -485,11 +585,63 @@ impl OdeModel {
         self.current
     }
 
-    /// Whether the right-hand side reads `t` (directly or through a fixed quantity): such a
-    /// model is not autonomous, so it has no equilibria to continue.
+    /// Whether `t` can reach the right-hand side (directly or through a fixed quantity) at
+    /// the model's parameter values, the current parameter left free (an injected current
+    /// changes it): such a model is not autonomous, so it has no equilibria to continue. A
+    /// term multiplied by a parameter that is 0 does not count (XPPAUT's `fhn.ode` and
+    /// `hhred.ode` switch their forcing off so); set that parameter non-zero and it does.
     pub fn reads_time(&self) -> bool {
-        let t = self.params.len() + self.vars.len();
-        self.rhs.iter().chain(&self.fixed).any(|c| c.reads_slot(t))
+        let free: Vec<usize> = self.current.into_iter().collect();
+        self.reads_time_with(&self.params.values(), &free)
+    }
+
+    /// [`OdeModel::reads_time`] at parameter values `p`, with the parameters `free` (indices)
+    /// taken to be any value: a continuation in a parameter passes it here.
+    pub fn reads_time_with(&self, p: &[f64], free: &[usize]) -> bool {
+        let mut slots: Vec<Known> = p
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| {
+                if free.contains(&k) {
+                    Known::Varies { time: false }
+                } else {
+                    Known::Value(v)
+                }
+            })
+            .collect();
+        slots.extend(self.vars.iter().map(|_| Known::Varies { time: false }));
+        slots.push(Known::Varies { time: true });
+        let timed = |k: Known| matches!(k, Known::Varies { time: true });
+        let base = slots.len();
+        // Algebraic variables vary with the state, and with t if an equation can read it.
+        let mut alg_time = false;
+        loop {
+            slots.truncate(base);
+            slots.extend(
+                self.alg
+                    .names
+                    .iter()
+                    .map(|_| Known::Varies { time: alg_time }),
+            );
+            let mut any = false;
+            for c in &self.fixed {
+                let k = c.fold(&slots);
+                any |= timed(k);
+                slots.push(k);
+            }
+            let reads = self.alg.residuals.iter().any(|c| timed(c.fold(&slots)));
+            if reads && !alg_time {
+                alg_time = true;
+                continue;
+            }
+            return any || alg_time || self.rhs.iter().any(|c| timed(c.fold(&slots)));
+        }
+    }
+
+    /// Whether the file has global flags (state resets): then it is hybrid, simulated by
+    /// fixed steps through [`OdeModel::step_with_flags`].
+    pub fn has_flags(&self) -> bool {
+        !self.flags.is_empty()
     }
 
     /// Run `f` on the parameter values `p` with the injected current `i_ext` added to the
@@ -523,6 +675,20 @@ impl OdeModel {
     /// [`OdeModel::rhs`] on plain numbers through the closure trees (the simulation path),
     /// with `slots` as a reusable buffer.
     pub fn rhs_f64(&self, p: &[f64], t: f64, y: &[f64], dy: &mut [f64], slots: &mut Vec<f64>) {
+        if !self.alg.names.is_empty() {
+            // The algebraic variables are solved on the bytecode (as rhs_with does), then the
+            // equations run on the closures.
+            let mut sc = Scratch {
+                slots: std::mem::take(slots),
+                stack: Vec::new(),
+            };
+            self.fill(p, t, y, &mut sc);
+            *slots = sc.slots;
+            for (d, f) in dy.iter_mut().zip(&self.fast.rhs) {
+                *d = f(slots);
+            }
+            return;
+        }
         slots.clear();
         slots.extend_from_slice(p);
         slots.extend_from_slice(y);
@@ -545,18 +711,241 @@ impl OdeModel {
         dy: &mut [T],
         scratch: &mut Scratch<T>,
     ) {
+        self.fill(p, t, y, scratch);
         let Scratch { slots, stack } = scratch;
+        for (d, code) in dy.iter_mut().zip(&self.rhs) {
+            *d = code.eval(slots, stack);
+        }
+    }
+
+    /// The value slots at (`p`, `t`, `y`): parameters, state, time, algebraic variables,
+    /// fixed quantities.
+    fn fill<T: Scalar>(&self, p: &[T], t: T, y: &[T], scratch: &mut Scratch<T>) {
+        let Scratch { slots, stack } = scratch;
+        let na = self.alg.names.len();
+        let at = p.len() + y.len() + 1;
+        // The last solution, when these buffers held one.
+        let warm: Option<Vec<f64>> = (na > 0 && slots.len() == at + na + self.fixed.len())
+            .then(|| slots[at..at + na].iter().map(|v| v.re()).collect());
         slots.clear();
         slots.extend_from_slice(p);
         slots.extend_from_slice(y);
         slots.push(t);
+        if na > 0 {
+            let x = self.solve_algebraic(slots, warm, stack);
+            slots.extend(x);
+        }
         for f in &self.fixed {
             let v = f.eval(slots, stack);
             slots.push(v);
         }
-        for (d, code) in dy.iter_mut().zip(&self.rhs) {
-            *d = code.eval(slots, stack);
+    }
+
+    /// The algebraic variables at the slots `base` (parameters, state, t): Newton's method
+    /// on the real parts (from `warm`, else from the file's guesses), then one step on `T` so
+    /// dual parts carry the implicit derivatives. NaN where Newton fails.
+    fn solve_algebraic<T: Scalar>(
+        &self,
+        base: &[T],
+        warm: Option<Vec<f64>>,
+        stack: &mut Vec<T>,
+    ) -> Vec<T> {
+        use nalgebra::DVector;
+        use num_dual::Dual64;
+        let na = self.alg.names.len();
+        let b: Vec<f64> = base.iter().map(|v| v.re()).collect();
+        let mut dual_slots: Vec<Dual64> = vec![];
+        let mut dual_stack: Vec<Dual64> = vec![];
+        let mut residuals = |x: &[Dual64], out: &mut [Dual64]| {
+            dual_slots.clear();
+            dual_slots.extend(b.iter().map(|&v| Dual64::from(v)));
+            dual_slots.extend_from_slice(x);
+            for f in &self.fixed {
+                let v = f.eval(&dual_slots, &mut dual_stack);
+                dual_slots.push(v);
+            }
+            for (o, r) in out.iter_mut().zip(&self.alg.residuals) {
+                *o = r.eval(&dual_slots, &mut dual_stack);
+            }
+        };
+        // Plain Newton steps, as XPPAUT takes them (no damping, many iterations allowed: past a
+        // fold of the algebraic curve the iterates wander before they settle on another root).
+        let mut solve = |x0: Vec<f64>| {
+            let mut x = DVector::from_vec(x0);
+            let mut g = vec![Dual64::from(0.0); na];
+            for _ in 0..ALG_MAX_ITER {
+                let j = crate::numerics::dual::dual_jacobian(x.as_slice(), &mut residuals);
+                let xd: Vec<Dual64> = x.iter().map(|&v| Dual64::from(v)).collect();
+                residuals(&xd, &mut g);
+                let inverse = j.try_inverse()?;
+                let dx = &inverse * DVector::from_iterator(na, g.iter().map(|v| v.re));
+                x -= &dx;
+                if !x.iter().all(|v| v.is_finite()) {
+                    return None;
+                }
+                if dx.amax() <= 1e-12 * (1.0 + x.amax()) {
+                    let j = crate::numerics::dual::dual_jacobian(x.as_slice(), &mut residuals);
+                    return Some((x, j.try_inverse()?));
+                }
+            }
+            None
+        };
+        let found = warm
+            .filter(|w| w.iter().all(|v| v.is_finite()))
+            .and_then(&mut solve)
+            .or_else(|| solve(self.alg.guess.clone()));
+        let Some((x, inverse)) = found else {
+            return vec![T::from(f64::NAN); na];
+        };
+        // One Newton step on T: x - J^-1 g(x) carries dx/d(p, y, t) = -J^-1 dg/d(p, y, t).
+        let mut s: Vec<T> = base.to_vec();
+        s.extend(x.iter().map(|&v| T::from(v)));
+        for f in &self.fixed {
+            let v = f.eval(&s, stack);
+            s.push(v);
         }
+        let g: Vec<T> = self
+            .alg
+            .residuals
+            .iter()
+            .map(|r| r.eval(&s, stack))
+            .collect();
+        (0..na)
+            .map(|i| {
+                let step =
+                    (0..na).fold(T::from(0.0), |acc, j| acc + g[j] * T::from(inverse[(i, j)]));
+                T::from(x[i]) - step
+            })
+            .collect()
+    }
+
+    /// The flags' conditions at (`p`, `t`, `y`) into `out`.
+    fn conditions(&self, p: &[f64], t: f64, y: &[f64], sc: &mut Scratch<f64>, out: &mut Vec<f64>) {
+        self.fill(p, t, y, sc);
+        out.clear();
+        for f in &self.flags {
+            out.push(f.cond.eval(&sc.slots, &mut sc.stack));
+        }
+    }
+
+    /// One step of `dt` from (`t`, `y`) with the file's global flags, as XPPAUT takes it:
+    /// `step(t, y, h)` advances `y` by `h` (the integrator's own step); when a flag's
+    /// condition crosses zero within it, the state is moved back to the crossing (linear
+    /// interpolation between the step's ends), the flag's assignments are made in order, a
+    /// flag the reset itself sets off fires too, and the rest of the step is taken from the
+    /// reset state. `i_ext` is the injected current (added to the current parameter).
+    /// `state` carries the conditions' values from step to step.
+    pub fn step_with_flags(
+        &self,
+        state: &mut FlagState,
+        t: f64,
+        y: &mut [f64],
+        i_ext: f64,
+        dt: f64,
+        mut step: impl FnMut(f64, &mut [f64], f64),
+    ) {
+        if self.flags.is_empty() {
+            step(t, y, dt);
+            return;
+        }
+        let FlagState {
+            last,
+            p,
+            y_old,
+            f0,
+            f1,
+            scratch,
+            ..
+        } = state;
+        p.clear();
+        p.extend(self.params.iter().map(|q| q.value));
+        if let Some(c) = self.current {
+            p[c] += i_ext;
+        }
+        if last.len() != self.flags.len() {
+            self.conditions(p, t, y, scratch, last);
+        }
+        let t_end = t + dt;
+        let mut t = t;
+        // XPPAUT gives up on a step after (flags + 2) resets; the rest is then taken plainly.
+        for _ in 0..self.flags.len() + 3 {
+            let h = t_end - t;
+            if h <= 0.0 {
+                return;
+            }
+            y_old.clear();
+            y_old.extend_from_slice(y);
+            step(t, y, h);
+            self.conditions(p, t + h, y, scratch, f1);
+            let Some(s) = flags::first_crossing(&self.flags, last, f1) else {
+                std::mem::swap(last, f1);
+                return;
+            };
+            let mut hit: Vec<bool> = self
+                .flags
+                .iter()
+                .zip(last.iter().zip(f1.iter()))
+                .map(|(f, (&a, &b))| flags::crosses(f.sign, a, b) && a / (a - b) <= s)
+                .collect();
+            let mut wave = hit.clone();
+            t += s * h;
+            for (x, x0) in y.iter_mut().zip(y_old.iter()) {
+                *x = x0 + s * (*x - x0);
+            }
+            self.conditions(p, t, y, scratch, f0);
+            loop {
+                for (f, _) in self.flags.iter().zip(&wave).filter(|w| *w.1) {
+                    for (k, code) in &f.events {
+                        self.fill(p, t, y, scratch);
+                        y[*k] = code.eval(&scratch.slots, &mut scratch.stack);
+                    }
+                }
+                self.conditions(p, t, y, scratch, f1);
+                let mut any = false;
+                for (j, f) in self.flags.iter().enumerate() {
+                    wave[j] = !hit[j] && flags::reset_crosses(f.sign, f0[j], f1[j]);
+                    hit[j] |= wave[j];
+                    any |= wave[j];
+                }
+                if !any {
+                    break;
+                }
+            }
+            std::mem::swap(last, f1);
+        }
+        if t_end > t {
+            step(t, y, t_end - t);
+            self.conditions(p, t_end, y, scratch, last);
+        }
+    }
+}
+
+/// What [`OdeModel::step_with_flags`] carries from step to step (the flags' conditions at
+/// the last state) and its buffers.
+#[derive(Debug, Clone, Default)]
+pub struct FlagState {
+    busy: bool,
+    last: Vec<f64>,
+    p: Vec<f64>,
+    y_old: Vec<f64>,
+    f0: Vec<f64>,
+    f1: Vec<f64>,
+    scratch: Scratch<f64>,
+}
+
+impl FlagState {
+    /// A placeholder a stepper holds while it is inside [`OdeModel::step_with_flags`] (its
+    /// own steps are then plain ones).
+    pub fn busy() -> FlagState {
+        FlagState {
+            busy: true,
+            ..Default::default()
+        }
+    }
+
+    /// Whether this is the placeholder.
+    pub fn is_busy(&self) -> bool {
+        self.busy
     }
 }
 
@@ -577,7 +966,10 @@ impl<T> Default for Scratch<T> {
 }
 
 /// `name = value` pairs (separated by commas or spaces) with constant values.
-fn assignments(toks: &[(Tok, Pos)], end: Pos) -> Result<Vec<(String, f64, Pos)>, ExprError> {
+pub(super) fn assignments(
+    toks: &[(Tok, Pos)],
+    end: Pos,
+) -> Result<Vec<(String, f64, Pos)>, ExprError> {
     let mut out = vec![];
     let mut k = 0;
     while k < toks.len() {
@@ -625,22 +1017,13 @@ fn assignments(toks: &[(Tok, Pos)], end: Pos) -> Result<Vec<(String, f64, Pos)>,
     Ok(out)
 }
 
-/// `name = expr` after `aux`.
-fn definition(toks: &[(Tok, Pos)], end: Pos) -> Result<(String, Ast), ExprError> {
-    match (toks.first(), toks.get(1)) {
-        (Some((Tok::Name(n), _)), Some((Tok::Op("="), _))) => {
-            Ok((n.clone(), parse(&toks[2..], end)?))
-        }
-        _ => Err(ExprError {
-            pos: toks.first().map_or(end, |t| t.1),
-            reason: "expected name = expression".into(),
-        }),
-    }
-}
-
 /// The value of a constant expression (names: earlier assignments of the same line);
 /// infinite or NaN results (a division by zero) are refused.
-fn constant(e: &Ast, earlier: &[(String, f64, Pos)], pos: Pos) -> Result<f64, ExprError> {
+pub(super) fn constant(
+    e: &Ast,
+    earlier: &[(String, f64, Pos)],
+    pos: Pos,
+) -> Result<f64, ExprError> {
     let slots: HashMap<String, usize> = earlier
         .iter()
         .enumerate()
@@ -648,12 +1031,14 @@ fn constant(e: &Ast, earlier: &[(String, f64, Pos)], pos: Pos) -> Result<f64, Ex
         .collect();
     let values: Vec<f64> = earlier.iter().map(|a| a.1).collect();
     let functions = HashMap::new();
+    let tables = HashMap::new();
     let mut code = Code::default();
     compile(
         e,
         &Scope {
             slots: &slots,
             functions: &functions,
+            tables: &tables,
         },
         &mut code,
     )?;
@@ -667,40 +1052,43 @@ fn constant(e: &Ast, earlier: &[(String, f64, Pos)], pos: Pos) -> Result<f64, Ex
     Ok(v)
 }
 
-/// An order of `0..deps.len()` where each item follows its dependencies, or a cycle.
+/// An order of `0..deps.len()` where each item follows its dependencies, or a cycle. Iterative
+/// (a chain of 100,000 fixed quantities, each reading the one before, needs no deep stack).
 fn topological(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
     // 0 = new, 1 = on the path, 2 = done
     let mut state = vec![0u8; deps.len()];
     let mut order = vec![];
-    fn visit(
-        k: usize,
-        deps: &[Vec<usize>],
-        state: &mut [u8],
-        path: &mut Vec<usize>,
-        order: &mut Vec<usize>,
-    ) -> Result<(), Vec<usize>> {
-        match state[k] {
-            2 => return Ok(()),
-            1 => {
-                let from = path.iter().position(|&p| p == k).unwrap_or(0);
-                let mut cycle = path[from..].to_vec();
-                cycle.push(k);
-                return Err(cycle);
+    for root in 0..deps.len() {
+        if state[root] != 0 {
+            continue;
+        }
+        // The path from `root`: (item, next dependency to visit).
+        let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+        state[root] = 1;
+        while let Some(&(k, next)) = path.last() {
+            if let Some(&d) = deps[k].get(next) {
+                if let Some(top) = path.last_mut() {
+                    top.1 += 1;
+                }
+                match state[d] {
+                    0 => {
+                        state[d] = 1;
+                        path.push((d, 0));
+                    }
+                    1 => {
+                        let from = path.iter().position(|p| p.0 == d).unwrap_or(0);
+                        let mut cycle: Vec<usize> = path[from..].iter().map(|p| p.0).collect();
+                        cycle.push(d);
+                        return Err(cycle);
+                    }
+                    _ => {}
+                }
+            } else {
+                state[k] = 2;
+                order.push(k);
+                path.pop();
             }
-            _ => {}
         }
-        state[k] = 1;
-        path.push(k);
-        for &d in &deps[k] {
-            visit(d, deps, state, path, order)?;
-        }
-        path.pop();
-        state[k] = 2;
-        order.push(k);
-        Ok(())
-    }
-    for k in 0..deps.len() {
-        visit(k, deps, &mut state, &mut vec![], &mut order)?;
     }
     Ok(order)
 }

@@ -1,8 +1,9 @@
 //! Any text given to the `.ode` reader either parses or is refused with a line and column;
-//! a parsed model evaluates without panicking (on plain and dual numbers) at a few states.
+//! a parsed model evaluates without panicking (on plain and dual numbers) at a few states,
+//! its time dependence can be decided, and its global flags (if any) step.
 #![no_main]
 
-use excitable::model::ode::OdeModel;
+use excitable::model::ode::{FlagState, OdeModel};
 use libfuzzer_sys::fuzz_target;
 use num_dual::Dual64;
 
@@ -32,6 +33,20 @@ fuzz_target!(|data: &[u8]| {
                 let yd: Vec<Dual64> = y.iter().map(|&x| Dual64::new(x, 1.0)).collect();
                 let mut dd = vec![Dual64::from(0.0); n];
                 m.rhs(&pd, Dual64::from(0.5), &yd, &mut dd);
+            }
+            let _ = m.reads_time();
+            if m.has_flags() {
+                // A few Euler steps through the flags.
+                let mut y = m.init.clone();
+                let mut state = FlagState::default();
+                let mut dy = vec![0.0; n];
+                let mut slots = Vec::new();
+                for k in 0..4 {
+                    m.step_with_flags(&mut state, 0.1 * k as f64, &mut y, 0.0, 0.1, |t, y, h| {
+                        m.rhs_f64(&p, t, y, &mut dy, &mut slots);
+                        y.iter_mut().zip(&dy).for_each(|(x, d)| *x += h * d);
+                    });
+                }
             }
         }
     }
