@@ -262,15 +262,27 @@ impl Claimed {
         }
     }
 
-    /// The claim in words (`> 0`, `-65 ± 0.1`, `finite`).
-    pub fn describe(&self) -> String {
+    /// The claim in words (`> 0`, `-65 ± 0.1`, `finite`), naming what it measures when that
+    /// is not the check's own measure (`min of n_unstable = 0`).
+    pub fn describe(&self, own: &Measure) -> String {
         use crate::model::Number;
-        match (self.op, self.value, self.tol) {
+        let test = match (self.op, self.value, self.tol) {
             _ if self.finite => "finite".into(),
             (Some(op), Some(v), _) => format!("{} {}", op.symbol(), Number(v)),
             (None, Some(v), Some(t)) => format!("{} ± {}", Number(v), Number(t)),
             _ => String::new(),
+        };
+        let m = self.measure(own);
+        if m == *own {
+            return test;
         }
+        let agg = format!("{:?}", m.agg).to_lowercase();
+        let table = if m.table == own.table {
+            String::new()
+        } else {
+            format!(" ({})", m.table)
+        };
+        format!("{agg} of {}{table} {test}", m.column)
     }
 }
 

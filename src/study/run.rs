@@ -229,7 +229,7 @@ fn summary(
                 "| {} | {} | {} | {measured} | {verdict} | {} |",
                 c.claim,
                 c.document,
-                c.claims.describe(),
+                c.claims.describe(&c.measure),
                 c.evidence
             );
         }
