@@ -157,3 +157,77 @@ fn sweep_through_the_library_equals_the_command_line() {
         .unwrap();
     assert_same_tables(&out, &lib);
 }
+
+#[test]
+fn bifurcation_through_the_library_equals_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(
+        dir.path(),
+        &[
+            "bifurcation",
+            "--model",
+            "hh",
+            "--set",
+            "g_l=0.03",
+            "--from",
+            "0",
+            "--to",
+            "200",
+            "--at",
+            "10,50",
+        ],
+    );
+    let model = Model::builtin("hh").unwrap().with("g_l", 0.03).unwrap();
+    let spec = excitable::BifurcationSpec {
+        from: 0.0,
+        to: 200.0,
+        at: vec![10.0, 50.0],
+        ..Default::default()
+    };
+    let lib = dir.path().join("lib");
+    spec.run(&model).unwrap().write(&lib).unwrap();
+    assert_same_tables(&out, &lib);
+}
+
+#[test]
+fn stats_through_the_library_equals_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Spikes of a noisy run, then their statistics with an input: both ways.
+    let run = dir.path().join("run");
+    let (ok, _, stderr) = excitable(&[
+        "simulate",
+        "--stim",
+        "noise:8:25:7:0.1",
+        "--neurons",
+        "3",
+        "--record",
+        "spikes",
+        "--t-max",
+        "500",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let spikes = run.join("spikes.parquet");
+    let out = cli(
+        dir.path(),
+        &[
+            "stats",
+            "--spikes",
+            spikes.to_str().unwrap(),
+            "--t-stop",
+            "500",
+            "--input",
+            "pulses:100,200,300:2:10",
+        ],
+    );
+    let spec = excitable::StatsSpec {
+        t_stop: Some(500.0),
+        input: Some("pulses:100,200,300:2:10".into()),
+        ..Default::default()
+    };
+    let trains = excitable::report::spike_trains::read_spikes(&spikes).unwrap();
+    let lib = dir.path().join("lib");
+    spec.run(&trains).unwrap().write(&lib).unwrap();
+    assert_same_tables(&out, &lib);
+}
