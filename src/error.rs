@@ -20,7 +20,7 @@ pub struct OdeError {
 /// Problems with a model, its parameters or its initial state.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ModelError {
-    #[error("unknown model '{name}' (built-in models: {available}; or give --model-file FILE)")]
+    #[error("unknown model '{name}' (built-in models: {available}; or a model file)")]
     UnknownModel { name: String, available: String },
     #[error("unknown parameter '{name}' (parameters: {available})")]
     UnknownParameter { name: String, available: String },

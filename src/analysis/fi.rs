@@ -430,7 +430,7 @@ fn analyse(
                 variable: "v".into(),
                 value: f64::NAN,
                 state: format!(
-                    "{} start at {} uA/cm^2 (try a smaller --dt)",
+                    "{} start at {} uA/cm^2 (try a smaller dt)",
                     d.name(),
                     currents[k]
                 ),

@@ -133,7 +133,7 @@ pub fn run(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result<R
             }
             match method {
                 Method::Dopri5(_) if m.has_flags() => Err(SimError::Unsupported {
-                    what: "--method dopri5".into(),
+                    what: "method = dopri5".into(),
                     reason: format!(
                         "`{}` has global flags (state resets), which fixed steps handle: use rk4 or euler",
                         m.name
@@ -155,7 +155,7 @@ pub fn run(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result<R
                     n_steps,
                 ),
                 _ => Err(SimError::Unsupported {
-                    what: format!("--method {}", method.name()),
+                    what: format!("method = {}", method.name()),
                     reason: "an .ode model has no gate structure: use rk4, dopri5 or euler (simultaneous)".into(),
                 }),
             }
