@@ -1,4 +1,4 @@
-//! Errors: one enum per area, wrapped by [`Error`]. Every variant says what was wrong and what is
+//! Errors: one enum per area, wrapped by [`Error`](enum@Error). Every variant says what was wrong and what is
 //! allowed, so the CLI can print it as one line.
 
 use thiserror::Error;
@@ -20,86 +20,203 @@ pub struct OdeError {
 /// Problems with a model, its parameters or its initial state.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ModelError {
+    /// No built-in model has this name.
     #[error("unknown model '{name}' (built-in models: {available}; or a model file)")]
-    UnknownModel { name: String, available: String },
+    UnknownModel {
+        /// The name asked for.
+        name: String,
+        /// The built-in models' names, comma-separated.
+        available: String,
+    },
+    /// The model has no parameter of this name.
     #[error("unknown parameter '{name}' (parameters: {available})")]
-    UnknownParameter { name: String, available: String },
+    UnknownParameter {
+        /// The name asked for.
+        name: String,
+        /// The model's parameter names, comma-separated.
+        available: String,
+    },
+    /// A parameter set to a value outside its declared range.
     #[error("parameter {name} = {value} is out of range: allowed {range}")]
     ParameterOutOfRange {
+        /// The parameter's name.
         name: String,
+        /// The value refused, in the parameter's own unit.
         value: f64,
+        /// The allowed range, as `[min, max] unit` (`(` when the minimum is excluded).
         range: String,
     },
+    /// A `name=value` assignment that cannot be parsed.
     #[error("bad parameter assignment '{text}': {reason}")]
-    BadAssignment { text: String, reason: String },
+    BadAssignment {
+        /// The assignment as written.
+        text: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
+    /// A TOML model file that cannot be read or parsed.
     #[error("model file {path}: {reason}")]
-    File { path: String, reason: String },
+    File {
+        /// The file's path.
+        path: String,
+        /// Why it cannot be read or parsed.
+        reason: String,
+    },
+    /// A model whose definition is inconsistent (a gate's rate function that cannot be
+    /// evaluated, ...).
     #[error("model '{model}' is invalid: {reason}")]
-    Invalid { model: String, reason: String },
+    Invalid {
+        /// The model's name.
+        model: String,
+        /// What is inconsistent.
+        reason: String,
+    },
+    /// An initial state that the model cannot take (wrong length, non-finite or implausible
+    /// values, or no initial values in the file).
     #[error("bad initial state: {reason}")]
-    BadInitial { reason: String },
+    BadInitial {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The analysis needs derivatives, and the model is the hybrid LIF.
     #[error(
         "model '{model}' is hybrid (threshold and reset): it has no Jacobian, so this analysis needs a smooth model"
     )]
-    NotSmooth { model: String },
+    NotSmooth {
+        /// The model's name.
+        model: String,
+    },
+    /// An XPPAUT `.ode` file that cannot be read.
     #[error(transparent)]
     Ode(#[from] OdeError),
+    /// The analysis needs a conductance-based model (gates, batch kernel), and this is an `.ode`
+    /// model.
     #[error(
         "model '{model}' is an XPPAUT .ode model: simulate, rest, bifurcation, bifurcation2, fi, max-rate, windows and stats work on it, but this analysis needs a conductance-based model (built-in or TOML): its gates' steady states or the batch kernel"
     )]
-    NotConductance { model: String },
+    NotConductance {
+        /// The model's name.
+        model: String,
+    },
 }
 
 /// Problems with a stimulus description or file.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum StimulusError {
+    /// A stimulus description (`step:10:50:5`, ...) that cannot be parsed.
     #[error("bad stimulus '{text}': {reason}")]
-    Syntax { text: String, reason: String },
+    Syntax {
+        /// The description as written.
+        text: String,
+        /// Why it cannot be read, and what is allowed.
+        reason: String,
+    },
+    /// A stimulus file (two columns: time in ms, current) that cannot be read.
     #[error("stimulus file {path}: {reason}")]
-    File { path: String, reason: String },
+    File {
+        /// The file's path.
+        path: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
 }
 
 /// Problems while integrating.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum SimError {
+    /// A time step that is not finite, not positive or longer than the run.
     #[error("dt = {dt} ms is invalid: it must be finite, > 0 and <= t_max = {t_max} ms")]
-    BadStep { dt: f64, t_max: f64 },
+    BadStep {
+        /// The step refused (ms).
+        dt: f64,
+        /// The run's duration (ms).
+        t_max: f64,
+    },
+    /// A run duration that is not finite or not positive.
     #[error("t_max = {t_max} ms is invalid: it must be finite and > 0")]
-    BadDuration { t_max: f64 },
+    BadDuration {
+        /// The duration refused (ms).
+        t_max: f64,
+    },
+    /// Another integration setting (tolerance, threshold, ...) outside its allowed values.
     #[error("{what} = {value} is invalid: {allowed}")]
     BadSetting {
+        /// The setting's name.
         what: String,
+        /// The value refused.
         value: f64,
+        /// What is allowed, in words.
         allowed: String,
     },
+    /// A state variable became non-finite or left the plausible range during a run.
     #[error(
         "the run blew up at t = {t_ms} ms: {variable} = {value} (state {state}); try a smaller dt or another method"
     )]
     BlowUp {
+        /// When it happened (ms; NaN when not known).
         t_ms: f64,
+        /// The name of the first state variable that blew up.
         variable: String,
+        /// Its value then.
         value: f64,
+        /// The whole state then, as `name = value` pairs (or a note on where it happened).
         state: String,
     },
+    /// The adaptive integrator (Dormand-Prince) needed a step below its floor.
     #[error(
         "the adaptive step fell below {h_min} ms at t = {t_ms} ms (stiff or discontinuous): loosen rtol/atol or use a fixed-step method"
     )]
-    StepSizeTooSmall { t_ms: f64, h_min: f64 },
+    StepSizeTooSmall {
+        /// When it happened (ms).
+        t_ms: f64,
+        /// The smallest step allowed (ms).
+        h_min: f64,
+    },
+    /// A combination of model, stimulus and settings that this integrator or kernel cannot run.
     #[error("{what}: {reason}")]
-    Unsupported { what: String, reason: String },
+    Unsupported {
+        /// What was asked for.
+        what: String,
+        /// Why it cannot be done, and what to use instead.
+        reason: String,
+    },
 }
 
 /// Problems writing reports.
 #[derive(Debug, Error)]
 pub enum ReportError {
+    /// A file or folder that cannot be written, renamed or removed.
     #[error("cannot write {path}: {reason}")]
-    Io { path: String, reason: String },
+    Io {
+        /// The file or folder.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The report folder is locked by another run writing it.
     #[error("{path} is being written by {holder}; wait for it or choose another folder")]
-    Busy { path: String, holder: String },
+    Busy {
+        /// The report folder.
+        path: String,
+        /// Who holds the lock (`process ID`, or `another process` when unknown).
+        holder: String,
+    },
+    /// A table (polars data frame) that cannot be built or written as Parquet/CSV.
     #[error("cannot build table {table}: {reason}")]
-    Table { table: String, reason: String },
+    Table {
+        /// The table's file name.
+        table: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A figure that plotters cannot draw.
     #[error("cannot draw {figure}: {reason}")]
-    Figure { figure: String, reason: String },
+    Figure {
+        /// The figure's file name.
+        figure: String,
+        /// Why it failed.
+        reason: String,
+    },
 }
 
 /// A setting outside its allowed values: names the field (as the spec and study files spell
@@ -129,19 +246,42 @@ impl SpecError {
 /// Errors in a study file, naming the file, the line and the field.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum StudyError {
+    /// A study file that is not valid TOML or not a study.
     #[error("{file}: {reason}")]
-    Parse { file: String, reason: String },
-    #[error("{file}, line {line}: {field}: {reason}")]
-    Field {
+    Parse {
+        /// The study file.
         file: String,
-        line: usize,
-        field: String,
+        /// The parser's message.
         reason: String,
     },
+    /// A field of a study step with a bad value.
+    #[error("{file}, line {line}: {field}: {reason}")]
+    Field {
+        /// The study file.
+        file: String,
+        /// 1-based line of the field.
+        line: usize,
+        /// The field's name.
+        field: String,
+        /// What is wrong, and what is allowed.
+        reason: String,
+    },
+    /// A check (a claim about a step's result) that does not hold or cannot be evaluated.
     #[error("check '{claim}': {reason}")]
-    Check { claim: String, reason: String },
+    Check {
+        /// The claim as written.
+        claim: String,
+        /// Why it fails.
+        reason: String,
+    },
+    /// A step that failed while running.
     #[error("step '{step}': {reason}")]
-    Step { step: String, reason: String },
+    Step {
+        /// The step's name.
+        step: String,
+        /// The error it failed with.
+        reason: String,
+    },
 }
 
 impl SpecError {
@@ -162,22 +302,31 @@ impl SpecError {
 /// Any error of the library.
 #[derive(Debug, Error)]
 pub enum Error {
+    /// A model, its parameters or its initial state.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A stimulus description or file.
     #[error(transparent)]
     Stimulus(#[from] StimulusError),
+    /// An integration.
     #[error(transparent)]
     Sim(#[from] SimError),
+    /// Writing a report.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// A rest-state, bifurcation or other analysis.
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
+    /// A spec setting outside its allowed values.
     #[error(transparent)]
     Spec(#[from] SpecError),
+    /// A study file.
     #[error(transparent)]
     Study(#[from] StudyError),
+    /// The progress observer asked the run to stop.
     #[error(transparent)]
     Cancelled(#[from] crate::progress::Cancelled),
+    /// The shards of a sharded sweep.
     #[error(transparent)]
     Shard(#[from] ShardError),
 }
@@ -255,39 +404,69 @@ pub enum ShardError {
     },
 }
 
-/// Result with the library's [`Error`].
+/// Result with the library's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Problems in rest-state and bifurcation analyses.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum AnalysisError {
+    /// The Newton search from every start failed to find an equilibrium with |V| below the limit.
     #[error("`{model}` has no equilibrium at {current} with |V| below {limit}{}", if detail.is_empty() { String::new() } else { format!(": {detail}") })]
     NoEquilibrium {
+        /// The model's name.
         model: String,
         /// The current, with its unit.
         current: String,
+        /// The bound on |V| that an equilibrium must satisfy (the model's voltage unit).
         limit: f64,
+        /// The first search's failure, or empty.
         detail: String,
     },
+    /// Every equilibrium at this current is unstable, so the model has no rest state there.
     #[error(
         "`{model}` has no stable equilibrium (rest) at {current}: its equilibria are {equilibria}"
     )]
     NoStableRest {
+        /// The model's name.
         model: String,
         /// The current, with its unit.
         current: String,
+        /// The equilibria found, each as `V = value (stability)`.
         equilibria: String,
     },
+    /// A numerical method (Newton, continuation, eigenvalues, ...) that failed.
     #[error("{what}: {reason}")]
-    Numerical { what: String, reason: String },
-    #[error("unknown parameter '{name}': allowed {allowed}")]
-    UnknownParameter { name: String, allowed: String },
-    #[error("bad setting {what} = {value}: {allowed}")]
-    BadSetting {
+    Numerical {
+        /// What was being computed.
         what: String,
-        value: f64,
+        /// How it failed.
+        reason: String,
+    },
+    /// A continuation or sweep parameter that the model does not have.
+    #[error("unknown parameter '{name}': allowed {allowed}")]
+    UnknownParameter {
+        /// The name asked for.
+        name: String,
+        /// The names allowed, comma-separated.
         allowed: String,
     },
+    /// An analysis setting outside its allowed values.
+    #[error("bad setting {what} = {value}: {allowed}")]
+    BadSetting {
+        /// The setting's name.
+        what: String,
+        /// The value refused.
+        value: f64,
+        /// What is allowed, in words.
+        allowed: String,
+    },
+    /// The model has no smooth, autonomous vector field (LIF is hybrid; an `.ode` model may read
+    /// `t` in its right-hand side).
     #[error("model '{model}' {reason}: this analysis needs a smooth, autonomous vector field")]
-    NoField { model: String, reason: String },
+    NoField {
+        /// The model's name.
+        model: String,
+        /// Why it has none.
+        reason: String,
+    },
 }

@@ -18,6 +18,8 @@
 //! assert_eq!(run.spikes_ms.len(), 4); // HH at 10 uA/cm^2 fires at about 68 Hz
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod continuation;
 pub mod error;

@@ -28,36 +28,62 @@ pub const TIME_EPS: f64 = 1e-9;
 /// One additive part of a stimulus.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Component {
+    /// The same current at every time (uA/cm^2): `const:AMP`.
     Constant(f64),
+    /// A rectangular step: `amp` for `start <= t < stop`, 0 elsewhere.
     Step {
+        /// Onset (ms).
         start: f64,
+        /// Offset (ms), excluded.
         stop: f64,
+        /// Amplitude while on (uA/cm^2).
         amp: f64,
     },
+    /// A train of equal rectangular pulses: `amp` for `Tk <= t < Tk + width`.
     Pulses {
+        /// Onset of each pulse (ms).
         times: Vec<f64>,
+        /// Duration of every pulse (ms).
         width: f64,
+        /// Amplitude while a pulse is on (uA/cm^2).
         amp: f64,
     },
+    /// A linear ramp from `from` at `start` to `to` at `stop`, 0 outside `[start, stop)`.
     Ramp {
+        /// Onset (ms).
         start: f64,
+        /// Offset (ms), excluded.
         stop: f64,
+        /// Value at `start` (uA/cm^2).
         from: f64,
+        /// Value approached at `stop` (uA/cm^2).
         to: f64,
     },
+    /// A sinusoid `amp sin(2 pi freq_hz t / 1000 + phase)`, on for all t.
     Sine {
+        /// Amplitude (uA/cm^2).
         amp: f64,
+        /// Frequency (Hz; time is in ms, hence the 1/1000).
         freq_hz: f64,
+        /// Phase at t = 0 (degrees).
         phase_deg: f64,
     },
+    /// Gaussian noise held constant over each interval of `dt`, reproducible from its seed.
     Noise {
+        /// Mean (uA/cm^2).
         mean: f64,
+        /// Standard deviation (uA/cm^2).
         sd: f64,
+        /// Seed of the counter-based generator; neuron `n` of a batch uses `seed + n`.
         seed: u64,
+        /// Interval over which one value is held (ms).
         dt: f64,
     },
+    /// A sampled current, held at the last sample at or before t (0 before the first).
     Table {
+        /// Sample times (ms), increasing.
         t: Vec<f64>,
+        /// Current at each sample time (uA/cm^2).
         i: Vec<f64>,
     },
 }
@@ -65,6 +91,7 @@ pub enum Component {
 /// A sum of [`Component`]s.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Stimulus {
+    /// The parts, summed at every time; empty means no current.
     pub components: Vec<Component>,
 }
 

@@ -10,10 +10,14 @@ use crate::simulate::batch::{BatchSettings, LANES, NeuronSummary, run_batch_para
 
 /// A point to re-run: its parameters, current and start, and its result at dt.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Probe {
+pub(crate) struct Probe {
+    /// The model's parameter values at this point (definition order).
     pub params: Vec<f64>,
+    /// The injected current (uA/cm^2).
     pub current: f64,
+    /// The initial state the dt run started from.
     pub start: Vec<f64>,
+    /// The dt run's result, compared with the dt/2 run's.
     pub at_dt: NeuronSummary,
 }
 
@@ -34,14 +38,14 @@ pub struct Accuracy {
 
 /// Points eligible for the check: those with at least 10 counted spikes (a mean ISI worth
 /// comparing), at most one lane block of them spread evenly over the list.
-pub fn sample(n_spikes: &[u32]) -> Vec<usize> {
+pub(crate) fn sample(n_spikes: &[u32]) -> Vec<usize> {
     let firing: Vec<usize> = (0..n_spikes.len()).filter(|&k| n_spikes[k] >= 10).collect();
     let n = firing.len().min(LANES);
     (0..n).map(|k| firing[k * firing.len() / n]).collect()
 }
 
 /// Re-run `probes` at dt/2 and compare; `None` without probes.
-pub fn half_step(
+pub(crate) fn half_step(
     model: &ConductanceModel,
     probes: &[Probe],
     settings: &BatchSettings,

@@ -22,6 +22,7 @@ pub struct CentreProjection {
     pub pair: C64,
     /// Slowest other mode's real part (1/ms): the predicted decay rate off the plane.
     pub predicted_rate_per_ms: f64,
+    /// Sample times of the trajectory (ms).
     pub t_ms: Vec<f64>,
     /// Amplitude of the deviation inside the plane (in eigen-coordinates).
     pub centre_norm: Vec<f64>,

@@ -5,8 +5,11 @@ use crate::model::ConductanceModel;
 /// One gate's curves over a voltage grid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GatingCurve {
+    /// The gate's name (`m`, `h`, `n`, ...).
     pub gate: String,
+    /// The voltage grid (mV), shared by every gate.
     pub v_mv: Vec<f64>,
+    /// Steady state x_inf(V) at each grid voltage (dimensionless, in [0, 1]).
     pub inf: Vec<f64>,
     /// Time constant (ms), divided by the temperature factor `phi`.
     pub tau_ms: Vec<f64>,

@@ -21,11 +21,18 @@ use nalgebra::{DMatrix, DVector};
 /// `f(y, lambda1, lambda2)` with two free quantities.
 #[derive(Debug, Clone)]
 pub struct Family2 {
+    /// The model's equations.
     pub field: Field,
+    /// Parameter values of the model; the entries of free parameters are overwritten by
+    /// `lambda1`, `lambda2` at each evaluation.
     pub p: Vec<f64>,
+    /// Injected current when it is not one of the two free quantities (uA/cm^2).
     pub i_ext: f64,
+    /// The first free quantity (`lambda1`, the x axis of the diagram).
     pub k1: Knob,
+    /// The second free quantity (`lambda2`, the y axis).
     pub k2: Knob,
+    /// The two quantities' names as given (`i_ext` or parameter names).
     pub names: (String, String),
 }
 
@@ -34,6 +41,9 @@ fn knob(field: &Field, name: &str) -> Result<Knob, AnalysisError> {
 }
 
 impl Family2 {
+    /// The family over `name1` and `name2` (`i_ext` or parameter names of `field`), every other
+    /// value as in the model and the current at `i_ext` (uA/cm^2) unless it is free. Refuses
+    /// an unknown name, or the same quantity twice.
     pub fn new(
         field: &Field,
         name1: &str,
@@ -158,8 +168,11 @@ impl CurveKind {
 /// One point of a two-parameter curve.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CurvePoint {
+    /// The first free quantity, in its own unit.
     pub l1: f64,
+    /// The second free quantity, in its own unit.
     pub l2: f64,
+    /// The equilibrium's first state variable (V, mV; in the file's units for an `.ode` model).
     pub v_mv: f64,
     /// Hopf: angular frequency (rad/ms); fold: NaN.
     pub omega: f64,
@@ -175,16 +188,22 @@ pub struct CurvePoint {
 pub struct Codim2 {
     /// [`SpecialKind::Bautin`], [`SpecialKind::BogdanovTakens`] or [`SpecialKind::Cusp`].
     pub kind: SpecialKind,
+    /// The first free quantity there, in its own unit.
     pub l1: f64,
+    /// The second free quantity there, in its own unit.
     pub l2: f64,
+    /// The equilibrium's first state variable there (V, mV; file units for an `.ode` model).
     pub v_mv: f64,
 }
 
 /// A continued curve.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Curve {
+    /// Whether this is a Hopf or a fold curve.
     pub kind: CurveKind,
+    /// The points in order along the curve, from one end to the other.
     pub points: Vec<CurvePoint>,
+    /// The codimension-two points found between adjacent points.
     pub specials: Vec<Codim2>,
     /// Why each of the two directions ended.
     pub ends: Vec<String>,
@@ -193,7 +212,9 @@ pub struct Curve {
 /// The box the curves live in.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Box2 {
+    /// Lower and upper bound of the first free quantity (its own unit).
     pub l1: (f64, f64),
+    /// Lower and upper bound of the second free quantity (its own unit).
     pub l2: (f64, f64),
 }
 

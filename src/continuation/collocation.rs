@@ -31,18 +31,23 @@ use rayon::prelude::*;
 /// Gauss-Legendre points and Lagrange basis data for `m` collocation points per interval.
 #[derive(Debug, Clone)]
 pub struct Scheme {
+    /// Collocation points per mesh interval (2..=7; AUTO's `NCOL`).
     pub m: usize,
-    /// Gauss points in [0, 1] and their weights (summing to 1).
+    /// Gauss-Legendre points in [0, 1], increasing.
     pub gauss: Vec<f64>,
+    /// Their quadrature weights (summing to 1).
     pub weights: Vec<f64>,
     /// `a[c][k] = L_k(gauss[c])`, `d[c][k] = L_k'(gauss[c])` for the equally spaced nodes k/m.
     pub a: Vec<Vec<f64>>,
+    /// The derivatives `L_k'(gauss[c])` (see `a`).
     pub d: Vec<Vec<f64>>,
     /// `m`-th derivative of each `L_k` (a constant).
     pub dm: Vec<f64>,
 }
 
 impl Scheme {
+    /// The scheme with `m` Gauss points per interval (Golub-Welsch for the points and
+    /// weights). Panics unless `m` is in 2..=7, as `CycleSettings::validate` requires.
     pub fn new(m: usize) -> Scheme {
         assert!(
             (2..=7).contains(&m),
@@ -138,14 +143,18 @@ pub struct Orbit {
     pub mesh: Vec<f64>,
     /// Node values: `N m` points of dimension `n` (point `N m` is point 0 again).
     pub z: Vec<f64>,
+    /// Dimension of the state.
     pub n: usize,
+    /// Collocation points per interval (nodes per interval, the last shared with the next).
     pub m: usize,
     /// Period (ms).
     pub period: f64,
+    /// The continued parameter, in its own unit.
     pub lambda: f64,
 }
 
 impl Orbit {
+    /// Number of mesh intervals `N`.
     pub fn intervals(&self) -> usize {
         self.mesh.len() - 1
     }
@@ -298,6 +307,7 @@ pub struct Border<'a> {
     pub phase_ref: &'a Orbit,
     /// Arclength: `int <x - x_pred, t_x> ds + wt (T - T_pred) t_T + (lambda - lambda_pred) t_l = 0`.
     pub pred: &'a Orbit,
+    /// The branch's unit tangent at the last point (in orbit form: nodes, period, parameter).
     pub tangent: &'a Orbit,
     /// Weight of the period in the arclength norm.
     pub period_weight: f64,

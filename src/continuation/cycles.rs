@@ -112,10 +112,14 @@ impl CycleEvent {
 /// One point of a cycle branch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CyclePoint {
+    /// The continued parameter, in its own unit ([`crate::continuation::Knob::unit`]).
     pub lambda: f64,
     /// Period (ms).
     pub period: f64,
+    /// Largest V on the orbit (mV; file units for an `.ode` model): the branch's upper curve
+    /// in a diagram.
     pub v_max: f64,
+    /// Smallest V on the orbit (mV; file units for an `.ode` model).
     pub v_min: f64,
     /// Floquet multipliers by decreasing modulus (the trivial one, ~1, included).
     pub multipliers: Vec<C64>,
@@ -147,6 +151,8 @@ impl CyclePoint {
             .collect()
     }
 
+    /// The largest modulus among the nontrivial multipliers (0 when there are none): above 1
+    /// the cycle is unstable.
     pub fn max_abs_multiplier(&self) -> f64 {
         self.nontrivial()
             .iter()
@@ -205,15 +211,20 @@ impl CyclePoint {
 /// A located bifurcation of cycles.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CycleSpecial {
+    /// Which bifurcation (fold of cycles, period doubling, torus, user point).
     pub kind: CycleEvent,
+    /// The cycle at the located point.
     pub point: CyclePoint,
 }
 
 /// A branch of cycles.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CycleBranch {
+    /// The cycles in continuation order, from the start (usually a Hopf point) on.
     pub points: Vec<CyclePoint>,
+    /// The bifurcations of cycles located along the branch.
     pub specials: Vec<CycleSpecial>,
+    /// Why the branch ended.
     pub stop: Stop,
     /// Events seen but not refined, in words.
     pub notes: Vec<String>,

@@ -16,14 +16,18 @@ use nalgebra::{DMatrix, DVector};
 /// One computed point of an equilibrium branch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EqPoint {
+    /// The continued parameter, in its own unit ([`crate::continuation::Knob::unit`]).
     pub lambda: f64,
+    /// The equilibrium state `[V, gates…]` (V in mV; file units for an `.ode` model).
     pub state: Vec<f64>,
     /// Eigenvalues (1/ms), by decreasing real part.
     pub eigenvalues: Vec<C64>,
+    /// How many eigenvalues have a positive real part.
     pub n_unstable: usize,
 }
 
 impl EqPoint {
+    /// Whether the equilibrium is stable: no eigenvalue with a positive real part.
     pub fn stable(&self) -> bool {
         self.n_unstable == 0
     }
@@ -32,11 +36,15 @@ impl EqPoint {
 /// A continued equilibrium branch with its special points.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EqBranch {
+    /// The equilibria in continuation order.
     pub points: Vec<EqPoint>,
+    /// Folds (saddle-nodes) located on the branch.
     pub folds: Vec<Fold>,
+    /// Hopf points located on the branch.
     pub hopfs: Vec<Hopf>,
     /// Special points seen but not refined, in words.
     pub notes: Vec<String>,
+    /// Why the branch ended.
     pub stop: Stop,
 }
 

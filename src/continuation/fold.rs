@@ -7,7 +7,9 @@ use nalgebra::{DMatrix, DVector};
 /// A fold of the equilibrium branch, refined.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fold {
+    /// The continued parameter, in its own unit ([`crate::continuation::Knob::unit`]).
     pub lambda: f64,
+    /// The equilibrium state `[V, gates…]` (V in mV; file units for an `.ode` model).
     pub state: Vec<f64>,
     /// Null vector of the Jacobian (unit length).
     pub null_vector: Vec<f64>,

@@ -14,12 +14,15 @@ use nalgebra::{DMatrix, DVector};
 /// A Hopf point, refined.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hopf {
+    /// The continued parameter, in its own unit ([`crate::continuation::Knob::unit`]).
     pub lambda: f64,
+    /// The equilibrium state `[V, gates…]` (V in mV; file units for an `.ode` model).
     pub state: Vec<f64>,
     /// Angular frequency at onset (rad/ms).
     pub omega: f64,
     /// Critical eigenvector `q` (unit length), as real and imaginary parts.
     pub q_re: Vec<f64>,
+    /// Imaginary part of the critical eigenvector `q`.
     pub q_im: Vec<f64>,
     /// First Lyapunov coefficient (see the module documentation for its normalisation).
     pub lyapunov: f64,
@@ -36,6 +39,8 @@ impl Hopf {
         2.0 * std::f64::consts::PI / self.omega
     }
 
+    /// Whether the Hopf point is subcritical (`l1 > 0`): an unstable cycle is born, and the
+    /// rest state, losing stability, jumps to a large cycle.
     pub fn is_subcritical(&self) -> bool {
         self.lyapunov > 0.0
     }

@@ -75,10 +75,16 @@ impl Default for Settings {
 /// Why a branch ended, with the parameter value there.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stop {
+    /// The branch reached an end of the parameter range (the value there).
     LeftRange(f64),
+    /// The branch hit its point limit (`max_points`, the number of points).
     MaxPoints(usize),
+    /// Newton's corrector failed even at the smallest step (the parameter where it failed).
     CorrectorFailed(f64),
+    /// The extended (bordered) Jacobian became singular (the parameter there).
     Singular(f64),
+    /// The state left the plausible range, |V| above [`crate::model::V_LIMIT`] (the
+    /// parameter there).
     Diverged(f64),
     /// A cycle branch shrank onto an equilibrium at a Hopf point.
     ReachedHopf(f64),

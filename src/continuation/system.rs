@@ -41,14 +41,15 @@ impl Knob {
 }
 
 /// Dual-number buffers for [`Family::jacobian_full_into`].
-pub struct DualScratch {
+pub(crate) struct DualScratch {
     pt: Vec<Dual64>,
     yd: Vec<Dual64>,
     out: Vec<Dual64>,
 }
 
 impl DualScratch {
-    pub fn new(fam: &Family, n: usize) -> DualScratch {
+    /// Buffers for a state of dimension `n` of `fam`, its parameters already converted.
+    pub(crate) fn new(fam: &Family, n: usize) -> DualScratch {
         DualScratch {
             pt: fam.params_as(),
             yd: vec![Dual64::from(0.0); n],
@@ -60,11 +61,13 @@ impl DualScratch {
 /// `f(y, lambda)` for one model with every other parameter frozen.
 #[derive(Debug, Clone)]
 pub struct Family {
+    /// The model's equations.
     pub field: Field,
     /// Parameter values (the continued one, if a model parameter, is overwritten by lambda).
     pub p: Vec<f64>,
     /// Injected current when it is not the continued parameter (uA/cm^2).
     pub i_ext: f64,
+    /// Which quantity lambda is: the current or one parameter.
     pub knob: Knob,
 }
 
@@ -187,7 +190,7 @@ impl Family {
 
     /// [`Family::jacobian_full`] into caller-owned buffers (no allocation: the collocation
     /// calls it at every Gauss point of every Newton step).
-    pub fn jacobian_full_into(
+    pub(crate) fn jacobian_full_into(
         &self,
         scratch: &mut DualScratch,
         y: &[f64],

@@ -18,15 +18,27 @@ use serde::{Deserialize, Serialize};
 #[serde(untagged)]
 pub enum Kinetics {
     /// `dx/dt = phi * (alpha(V) (1 - x) - beta(V) x)`, rates in 1/ms.
-    AlphaBeta { alpha: RateFn, beta: RateFn },
+    AlphaBeta {
+        /// Opening rate alpha(V) (1/ms).
+        alpha: RateFn,
+        /// Closing rate beta(V) (1/ms).
+        beta: RateFn,
+    },
     /// `dx/dt = phi * (inf(V) - x) / tau(V)`, `inf` dimensionless, `tau` in ms.
-    InfTau { inf: RateFn, tau: RateFn },
+    InfTau {
+        /// Steady-state open fraction x_inf(V) (dimensionless, in [0, 1]).
+        inf: RateFn,
+        /// Time constant tau_x(V) (ms).
+        tau: RateFn,
+    },
 }
 
 /// A gating variable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gate {
+    /// The gate's name (`m`, `h`, `n`, ...), also its state variable's name.
     pub name: String,
+    /// How the gate relaxes with V.
     pub kinetics: Kinetics,
 }
 
@@ -64,6 +76,7 @@ impl Gate {
 /// An ionic current `g * prod(gate^power) * (V - E)`; `g` and `E` are parameter indices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Current {
+    /// The current's name (`na`, `k`, `l`, ...), used in tables of current contributions.
     pub name: String,
     /// Index of the maximal conductance parameter (mS/cm^2).
     pub g: usize,
@@ -76,10 +89,16 @@ pub struct Current {
 /// A single-compartment conductance-based model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConductanceModel {
+    /// The model's name (`hh`, or the name given in its TOML file).
     pub name: String,
+    /// One line saying what the model is and where it comes from.
     pub description: String,
+    /// Conductances (mS/cm^2), reversal potentials (mV), `c_m` (uF/cm^2), `phi` and any rate
+    /// constants, addressed by name.
     pub params: ParamSet,
+    /// The gating variables, in state-vector order (state index = gate index + 1).
     pub gates: Vec<Gate>,
+    /// The ionic currents summed in `C dV/dt = I_ext - sum I_j` (uA/cm^2, positive outward).
     pub currents: Vec<Current>,
     /// Index of `c_m` (uF/cm^2).
     pub c_m: usize,

@@ -4,13 +4,15 @@
 //! is set to `v_reset` and held there for `t_ref` ms. Defaults follow the article `003_…` builds
 //! on: tau_m = r_m c_m = 1 kOhm cm^2 x 10 uF/cm^2 = 10 ms, v_th = 1 mV, reset 0 mV, t_ref = 4 ms.
 //! Because of the reset LIF has no Jacobian: the rest-state and continuation analyses refuse it,
-//! and its f-I curve has the closed form [`Lif::rate_hz`].
+//! and its f-I curve has the closed form [`LifValues::rate_hz`].
 
 use super::params::{Param, ParamSet};
 
 /// Leaky integrate-and-fire model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lif {
+    /// `tau_m` (ms), `r_m` (kOhm cm^2), `v_rest`, `v_th`, `v_reset` (mV) and `t_ref` (ms),
+    /// overridable by name like any model's; [`Lif::values`] reads them for a run.
     pub params: ParamSet,
 }
 
@@ -21,8 +23,11 @@ pub struct LifValues {
     pub tau_m: f64,
     /// Membrane resistance (kOhm cm^2): r_m x I (uA/cm^2) is in mV.
     pub r_m: f64,
+    /// Resting (leak reversal) potential (mV), where V relaxes without current.
     pub v_rest: f64,
+    /// Spike threshold (mV): reaching it emits a spike and resets V.
     pub v_th: f64,
+    /// Potential V is set to after a spike (mV), held for `t_ref`.
     pub v_reset: f64,
     /// Refractory period (ms).
     pub t_ref: f64,

@@ -45,7 +45,9 @@ pub const BUILTIN: [(&str, &str); 4] = [
 /// Any model the toolkit can run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Model {
+    /// A conductance-based model: a built-in (`hh`, ...) or a TOML model file.
     Conductance(ConductanceModel),
+    /// The leaky integrate-and-fire model (hybrid: threshold and reset, no Jacobian).
     Lif(Lif),
     /// An XPPAUT `.ode` file: simulation only for now (the analyses need the conductance
     /// structure: they refuse it by name).
@@ -88,7 +90,7 @@ impl Model {
         }
     }
 
-    /// A model from a file: TOML (conductance-based, see [`file`]) or XPPAUT `.ode` (see
+    /// A model from a file: TOML (conductance-based, see [`file`](mod@file)) or XPPAUT `.ode` (see
     /// [`ode`]), by extension.
     pub fn from_file(path: &Path) -> Result<Model, ModelError> {
         Model::from_file_with_v(path, None)
@@ -122,6 +124,8 @@ impl Model {
         file::load(path).map(Model::Conductance)
     }
 
+    /// The model's name: a built-in's (`hh`, `lif`), a TOML file's `name`, or an `.ode` file's
+    /// stem. Tables, summaries and error messages name the model by it.
     pub fn name(&self) -> &str {
         match self {
             Model::Conductance(m) => &m.name,

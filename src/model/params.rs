@@ -8,13 +8,17 @@ use serde::{Deserialize, Serialize};
 pub struct Param {
     /// snake_case name (`g_na`, `e_k`, `c_m`, …).
     pub name: String,
+    /// Current value, in `unit`.
     pub value: f64,
     /// Unit as printed (`mS/cm^2`, `mV`, `uF/cm^2`, `ms`, `1`).
     pub unit: String,
+    /// One line saying what the parameter is (`maximal sodium conductance`).
     pub description: String,
     /// Smallest allowed value (inclusive unless `min_exclusive`).
     pub min: f64,
+    /// Largest allowed value (inclusive).
     pub max: f64,
+    /// Whether `min` itself is refused (capacitances, time constants must be > 0).
     #[serde(default)]
     pub min_exclusive: bool,
     /// The value the model was defined with (built-in or as loaded from its file), so that
@@ -100,6 +104,7 @@ pub struct ParamSet {
 }
 
 impl ParamSet {
+    /// The set of `params`, in the order the model's equations index them.
     pub fn new(params: Vec<Param>) -> Self {
         ParamSet { params }
     }
@@ -109,10 +114,12 @@ impl ParamSet {
         self.params.iter()
     }
 
+    /// How many parameters the model has.
     pub fn len(&self) -> usize {
         self.params.len()
     }
 
+    /// Whether the model has no parameters.
     pub fn is_empty(&self) -> bool {
         self.params.is_empty()
     }
@@ -151,6 +158,7 @@ impl ParamSet {
         self.params.iter().map(|p| p.value).collect()
     }
 
+    /// Names in definition order (for error messages and listings).
     pub fn names(&self) -> Vec<&str> {
         self.params.iter().map(|p| p.name.as_str()).collect()
     }

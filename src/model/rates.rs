@@ -23,13 +23,37 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "form", rename_all = "lowercase", deny_unknown_fields)]
 pub enum RateFn {
     /// `a * exp((V - v0) / k)`
-    Exp { a: f64, v0: f64, k: f64 },
+    Exp {
+        /// Value at `V = v0` (1/ms for a rate, 1 for a steady state, ms for a time constant).
+        a: f64,
+        /// Reference potential (mV).
+        v0: f64,
+        /// Scale (mV): e-fold per `k` mV; negative for a decreasing rate.
+        k: f64,
+    },
     /// `a / (1 + exp(-(V - v0) / k))`
-    Sigmoid { a: f64, v0: f64, k: f64 },
+    Sigmoid {
+        /// Upper asymptote (1/ms for a rate, 1 for a steady state, ms for a time constant).
+        a: f64,
+        /// Half-activation potential (mV), where the value is `a / 2`.
+        v0: f64,
+        /// Slope factor (mV); negative for a decreasing sigmoid.
+        k: f64,
+    },
     /// `a * y / (1 - exp(-y))` with `y = (V - v0) / k`; finite and smooth at `V = v0`, where it is `a`.
-    Linoid { a: f64, v0: f64, k: f64 },
+    Linoid {
+        /// Value at `V = v0` (1/ms); for large `y` the rate approaches `a y`.
+        a: f64,
+        /// Potential of the removable singularity (mV).
+        v0: f64,
+        /// Scale (mV).
+        k: f64,
+    },
     /// `a`
-    Constant { a: f64 },
+    Constant {
+        /// The value, whatever V is.
+        a: f64,
+    },
 }
 
 /// Coefficients of `y / (1 - exp(-y)) = sum c_n y^n` (c_n = B_n^+ / n!, Bernoulli numbers with

@@ -7,12 +7,15 @@
 use crate::error::AnalysisError;
 use nalgebra::{Complex, DMatrix, DVector};
 
+/// A complex number of two `f64`s: eigenvalues, eigenvectors and Floquet multipliers.
 pub type C64 = Complex<f64>;
 
 /// An eigenvalue (1/ms) with its unit eigenvector (largest component real and positive).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EigenPair {
+    /// The eigenvalue lambda (1/ms: the Jacobian of a model with time in ms).
     pub value: C64,
+    /// Its eigenvector, of unit 2-norm, scaled so its largest component is real and positive.
     pub vector: Vec<C64>,
     /// `|A v - lambda v|` of the returned pair.
     pub residual: f64,

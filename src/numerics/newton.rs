@@ -5,8 +5,17 @@ use nalgebra::{DMatrix, DVector};
 /// Why a Newton solve stopped without converging.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NewtonFailure {
-    Singular { iteration: usize },
-    NoConvergence { residual: f64 },
+    /// The Jacobian could not be factorised (LU found it singular).
+    Singular {
+        /// The 1-based iteration at which it happened.
+        iteration: usize,
+    },
+    /// The residual grew, or the iteration limit was reached before the step became small.
+    NoConvergence {
+        /// The residual's max-norm when it gave up.
+        residual: f64,
+    },
+    /// The residual or the iterate became NaN or infinite.
     NotFinite,
 }
 

@@ -8,9 +8,13 @@ use std::path::{Path, PathBuf};
 /// Column data of a [`Table`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnData {
+    /// Real numbers (Parquet `DOUBLE`): measurements, in the unit the column name carries.
     F64(Vec<f64>),
+    /// Counts and indices (Parquet `UINT32`).
     U32(Vec<u32>),
+    /// Flags (Parquet `BOOLEAN`).
     Bool(Vec<bool>),
+    /// Labels (Parquet `UTF8`).
     Str(Vec<String>),
 }
 
@@ -52,21 +56,25 @@ impl Table {
         self
     }
 
+    /// The same table with an `f64` column `name` (unit-bearing: `v_mv`, `rate_hz`) appended.
     pub fn f64(mut self, name: &str, data: Vec<f64>) -> Self {
         self.columns.push((name.into(), ColumnData::F64(data)));
         self
     }
 
+    /// The same table with a `u32` column `name` (counts, indices) appended.
     pub fn u32(mut self, name: &str, data: Vec<u32>) -> Self {
         self.columns.push((name.into(), ColumnData::U32(data)));
         self
     }
 
+    /// The same table with a boolean column `name` appended.
     pub fn bool(mut self, name: &str, data: Vec<bool>) -> Self {
         self.columns.push((name.into(), ColumnData::Bool(data)));
         self
     }
 
+    /// The same table with a text column `name` appended.
     pub fn str(mut self, name: &str, data: Vec<String>) -> Self {
         self.columns.push((name.into(), ColumnData::Str(data)));
         self

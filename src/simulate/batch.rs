@@ -27,10 +27,13 @@ pub const LANES: usize = 16;
 /// What a batch run measures per neuron.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchSettings {
+    /// Duration of every neuron's run (ms).
     pub t_max: f64,
+    /// Fixed time step of the exponential-Euler kernel (ms).
     pub dt: f64,
     /// Spikes, extrema and voltage maxima are counted only after this time (ms).
     pub transient: f64,
+    /// A spike is an upward crossing of this voltage (mV).
     pub threshold_mv: f64,
 }
 
@@ -41,18 +44,23 @@ pub struct NeuronSummary {
     pub n_spikes: u32,
     /// First upward threshold crossing after t = 0 (ms), NaN if none.
     pub first_spike_ms: f64,
-    /// First and last spike after the transient (ms).
+    /// First spike after the transient (ms), NaN if none.
     pub first_counted_ms: f64,
+    /// Last spike after the transient (ms), NaN if none.
     pub last_counted_ms: f64,
-    /// Sum and sum of squares of the interspike intervals after the transient.
+    /// Sum of the interspike intervals after the transient (ms).
     pub isi_sum: f64,
+    /// Sum of the squares of those intervals (ms^2): with `isi_sum`, their variance.
     pub isi_sumsq: f64,
-    /// Voltage range after the transient (mV).
+    /// Lowest V after the transient (mV).
     pub v_min: f64,
+    /// Highest V after the transient (mV).
     pub v_max: f64,
     /// Local maxima of V after the transient (any height): oscillations below threshold.
     pub n_maxima: u32,
+    /// Time of the first of those maxima (ms), NaN if none.
     pub first_max_ms: f64,
+    /// Time of the last of those maxima (ms), NaN if none.
     pub last_max_ms: f64,
     /// V at the end of the run (mV).
     pub final_v: f64,

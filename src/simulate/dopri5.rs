@@ -47,7 +47,9 @@ const D7: f64 = 69997945.0 / 29380423.0;
 
 /// The continuous extension of one accepted step: `y(t0 + theta h)` for theta in [0, 1].
 pub struct Dense {
+    /// Start of the step (ms).
     pub t0: f64,
+    /// Length of the step (ms).
     pub h: f64,
     r: [Vec<f64>; 5],
 }
@@ -81,6 +83,7 @@ pub struct Dopri5 {
     dense: Dense,
     /// Accepted and rejected steps so far.
     pub accepted: u64,
+    /// Steps rejected by the error test (and retried with a smaller step) so far.
     pub rejected: u64,
 }
 
@@ -88,6 +91,8 @@ pub struct Dopri5 {
 pub const H_MIN: f64 = 1e-12;
 
 impl Dopri5 {
+    /// An integrator for a state of dimension `dim` with tolerances `tol`, first trying a step
+    /// of `h0` ms and never taking one longer than `h_max` ms.
     pub fn new(dim: usize, tol: Tolerances, h0: f64, h_max: f64) -> Self {
         let z = || vec![0.0; dim];
         Dopri5 {

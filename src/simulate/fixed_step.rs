@@ -52,7 +52,7 @@ impl FixedStep for Stepper<'_> {
 }
 
 /// Work buffers for one neuron, so a step allocates nothing.
-pub struct Stepper<'m> {
+pub(crate) struct Stepper<'m> {
     model: &'m ConductanceModel,
     p: Vec<f64>,
     k: [Vec<f64>; 4],

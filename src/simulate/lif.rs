@@ -11,14 +11,15 @@ use crate::model::LifValues;
 
 /// State of one LIF neuron between steps.
 #[derive(Debug, Clone, Copy)]
-pub struct LifState {
+pub(crate) struct LifState {
+    /// Membrane potential (mV).
     pub v: f64,
     /// Time (ms) until which the neuron is refractory.
     pub refractory_until: f64,
 }
 
 /// Advance one step `[t, t + dt]` under constant current `i`; pushes spike times.
-pub fn step(
+pub(crate) fn step(
     p: &LifValues,
     method: &Method,
     s: &mut LifState,

@@ -15,6 +15,8 @@ pub enum EulerOrder {
 }
 
 impl EulerOrder {
+    /// The order named `simultaneous`, `v-first` or `gates-first` (as the command line and
+    /// study files spell it); the error says which names are allowed.
     pub fn parse(text: &str) -> Result<Self, String> {
         match text {
             "simultaneous" => Ok(EulerOrder::Simultaneous),
@@ -26,6 +28,7 @@ impl EulerOrder {
         }
     }
 
+    /// The order's name as [`EulerOrder::parse`] reads it (for tables and summaries).
     pub fn name(self) -> &'static str {
         match self {
             EulerOrder::Simultaneous => "simultaneous",
@@ -38,7 +41,9 @@ impl EulerOrder {
 /// Tolerances of the adaptive Dormand-Prince method.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tolerances {
+    /// Relative tolerance on each state variable, per step.
     pub rtol: f64,
+    /// Absolute tolerance on each state variable, per step (in the variable's unit: mV for V).
     pub atol: f64,
 }
 

@@ -30,7 +30,9 @@ pub struct Settings {
     pub t_max: f64,
     /// Step (ms) for fixed-step methods; output grid for `dopri5`.
     pub dt: f64,
+    /// The integration method.
     pub method: Method,
+    /// What to keep of the run: the whole trace, a decimated one, or spike times only.
     pub record: Record,
     /// Spike threshold (mV).
     pub threshold_mv: f64,

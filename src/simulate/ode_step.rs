@@ -18,6 +18,7 @@ pub struct OdeStepper<'m> {
 }
 
 impl<'m> OdeStepper<'m> {
+    /// Work buffers sized for `model`, its parameter values read once.
     pub fn new(model: &'m OdeModel) -> Self {
         let n = model.vars.len();
         let p = model.params.values();

@@ -54,9 +54,11 @@ impl Record {
 pub struct Trace {
     /// Variable names, V first (`v`, then gates).
     pub names: Vec<String>,
+    /// Sample times (ms).
     pub t_ms: Vec<f64>,
     /// One column per variable, in `names` order (V in mV, gates dimensionless).
     pub vars: Vec<Vec<f64>>,
+    /// The injected current at each sample (uA/cm^2).
     pub i_ua_cm2: Vec<f64>,
 }
 
@@ -85,6 +87,7 @@ impl Trace {
         self.t_ms.len()
     }
 
+    /// Whether the trace holds no samples (nothing was recorded).
     pub fn is_empty(&self) -> bool {
         self.t_ms.is_empty()
     }

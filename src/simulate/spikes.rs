@@ -6,8 +6,10 @@
 /// interpolation between them (fixed-step methods) or a root of the dense-output polynomial
 /// (adaptive method, see [`CrossingDetector::refine`]).
 #[derive(Debug, Clone)]
-pub struct CrossingDetector {
+pub(crate) struct CrossingDetector {
+    /// The threshold a spike crosses upward (mV).
     pub threshold: f64,
+    /// Spike times found so far (ms), increasing.
     pub times: Vec<f64>,
 }
 

@@ -28,7 +28,7 @@ use std::time::Instant;
 #[serde(rename_all = "kebab-case", default)]
 pub struct SimulateSpec {
     /// Stimulus (uA/cm^2, ms), repeatable and summed: 10, step:5:15:1, pulses:500,550:5:5,
-    /// ramp:0:100:0:20, sine:2:40, noise:0:3:SEED[:DT], file:I.csv; join parts with `+`.
+    /// ramp:0:100:0:20, sine:2:40, `noise:0:3:SEED[:DT]`, file:I.csv; join parts with `+`.
     #[arg(long, default_value = "0", allow_hyphen_values = true)]
     #[serde(deserialize_with = "one_or_many")]
     pub stim: Vec<String>,

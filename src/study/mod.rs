@@ -51,6 +51,7 @@ pub use crate::error::StudyError;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Study {
+    /// One line naming the study (the summary's heading).
     pub title: String,
     /// The source document it reproduces (a file of `../shared/seeds/`), if any.
     #[serde(default)]
@@ -59,8 +60,10 @@ pub struct Study {
     pub shows: String,
     /// What the toolkit adds.
     pub adds: String,
+    /// The runs, in order (`[[step]]` tables); a later step may read an earlier one's files.
     #[serde(default, rename = "step")]
     pub steps: Vec<Step>,
+    /// The numeric claims checked against the steps' tables (`[[check]]` tables).
     #[serde(default, rename = "check")]
     pub checks: Vec<Check>,
     /// The study file, as named (for messages and the summary).
@@ -75,8 +78,11 @@ pub struct Study {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
+    /// The step's name, also its output folder `OUT/<name>/` (with its place in the file).
     pub name: toml::Spanned<String>,
+    /// The subcommand it runs (`simulate`, `fi`, `bifurcation`, ...), with its place in the file.
     pub command: toml::Spanned<String>,
+    /// The subcommand's settings, keyed as its flags are (`t-max = 200`).
     #[serde(default)]
     pub args: toml::Table,
     /// Overrides of `args` in fast mode.

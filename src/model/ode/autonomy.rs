@@ -11,7 +11,10 @@ pub enum Known {
     /// A number that follows from the parameter values alone.
     Value(f64),
     /// It depends on the state or on a parameter left free; `time`: it may depend on `t`.
-    Varies { time: bool },
+    Varies {
+        /// Whether it may depend on `t`.
+        time: bool,
+    },
 }
 
 impl Known {

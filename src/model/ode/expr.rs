@@ -13,29 +13,40 @@ use crate::numerics::Scalar;
 /// Where in the file a token starts (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pos {
+    /// 1-based line in the file.
     pub line: usize,
+    /// 1-based column (in characters) within the line.
     pub col: usize,
 }
 
 /// A syntax or name error with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExprError {
+    /// Where the offending token starts.
     pub pos: Pos,
+    /// What is wrong, and what was expected.
     pub reason: String,
 }
 
 /// A token.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
+    /// A number literal (`1.5e-1`).
     Num(f64),
+    /// A name (parameter, variable, function), lower-cased.
     Name(String),
+    /// An operator symbol (`+`, `<=`, `&`, ...); `**` is lexed as `^`.
     Op(&'static str),
+    /// `(`
     LParen,
+    /// `)`
     RParen,
+    /// `,` between call arguments.
     Comma,
     /// `[`, and whether it follows a name with no space (`x[j]` rather than `[j]`): XPPAUT's
-    /// array indices, expanded before parsing ([`super::arrays`]).
+    /// array indices, expanded before parsing (in the reader's array pass).
     LBrack(bool),
+    /// `]`.
     RBrack,
 }
 
@@ -151,17 +162,22 @@ pub fn lex(text: &str, pos: Pos) -> Result<Vec<(Tok, Pos)>, ExprError> {
 /// An expression tree.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ast {
+    /// A number literal.
     Num(f64),
+    /// A name to resolve (parameter, variable, `t`, fixed quantity), with where it was written.
     Name(String, Pos),
+    /// Unary minus.
     Neg(Box<Ast>),
     /// `first op1 a1 op2 a2 …`, applied left to right: `a + b*c - d` is `a`, `(+, b*c)`,
     /// `(-, d)`. Flat, so a sum of 20,000 terms is one level deep (every walk over the tree
     /// recurses no deeper than the brackets nest).
     Chain(Box<Ast>, Vec<(&'static str, Ast)>),
+    /// A call of a function by name, with its arguments and where the name was written.
     Call(String, Vec<Ast>, Pos),
+    /// `if(condition)then(a)else(b)`: condition, then-branch, else-branch.
     If(Box<Ast>, Box<Ast>, Box<Ast>),
     /// XPPAUT's `sum(lo, hi)of(body)`, `i'` the index in `body`; expanded before compiling
-    /// ([`super::desugar`]).
+    /// (by the reader's desugaring pass).
     Sum(Box<Ast>, Box<Ast>, Box<Ast>, Pos),
 }
 
@@ -391,29 +407,49 @@ impl Parser<'_> {
 /// Built-in functions of one argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fn1 {
+    /// `exp(x)`
     Exp,
+    /// Natural logarithm, `ln(x)` or `log(x)`.
     Ln,
+    /// Base-10 logarithm, `log10(x)`.
     Log10,
+    /// `sqrt(x)`
     Sqrt,
+    /// `sin(x)`, x in radians.
     Sin,
+    /// `cos(x)`, x in radians.
     Cos,
+    /// `tan(x)`, x in radians.
     Tan,
+    /// `tanh(x)`
     Tanh,
+    /// `sinh(x)`
     Sinh,
+    /// `cosh(x)`
     Cosh,
+    /// `abs(x)`; its derivative is the sign of x (1 at 0).
     Abs,
+    /// Heaviside step `heav(x)`: 1 for x >= 0, else 0 (zero derivative).
     Heav,
+    /// `sign(x)`: 1, -1 or 0 (zero derivative).
     Sign,
+    /// Logical not `not(x)`: 1 where x is 0, else 0 (zero derivative).
     Not,
+    /// `asin(x)`, in radians.
     Asin,
+    /// `acos(x)`, in radians.
     Acos,
+    /// `atan(x)`, in radians.
     Atan,
     /// Floor and ceiling: piecewise constant, zero derivative.
     Flr,
+    /// Ceiling, `ceil(x)` (zero derivative).
     Ceil,
 }
 
 impl Fn1 {
+    /// The function XPPAUT calls `n` (lower-case), or `None` for a name that is not a built-in
+    /// function of one argument.
     pub fn by_name(n: &str) -> Option<Fn1> {
         Some(match n {
             "exp" => Fn1::Exp,
@@ -443,19 +479,29 @@ impl Fn1 {
 /// One bytecode instruction of the stack machine.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Op {
+    /// Push a constant.
     Const(f64),
     /// A value slot: parameters, then state variables, then time, then fixed quantities.
     Slot(usize),
+    /// Negate the top of the stack.
     Neg,
+    /// Pop b, a; push a + b.
     Add,
+    /// Pop b, a; push a - b.
     Sub,
+    /// Pop b, a; push a * b.
     Mul,
+    /// Pop b, a; push a / b.
     Div,
+    /// Pop b, a; push a^b (an integer power when b is a constant integer).
     Pow,
     /// Comparisons and logic on the real parts: 1 or 0 (constant: zero derivative).
     Cmp(CmpOp),
+    /// Apply a built-in function of one argument to the top of the stack.
     Call(Fn1),
+    /// Pop b, a; push the smaller (by value; its derivative comes with it).
     Min,
+    /// Pop b, a; push the larger (by value; its derivative comes with it).
     Max,
     /// `atan2(y, x)`, the angle of (x, y).
     Atan2,
@@ -466,7 +512,9 @@ pub enum Op {
     /// Fused forms (fewer dispatches): the top of the stack combined with a constant, with a
     /// slot, or raised to a constant integer power.
     ArithC(Arith, f64),
+    /// The top of the stack combined with a value slot (`x op slots[k]`).
     ArithS(Arith, usize),
+    /// The top of the stack raised to a constant integer power.
     PowI(i32),
     /// XPPAUT's table lookup `w(x)`: the top of the stack interpolated in a table whose values
     /// are slots.
@@ -478,9 +526,13 @@ pub enum Op {
 /// at `x = lo + k (hi - lo) / (n - 1)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Table {
+    /// The slot of the table's first value.
     pub base: usize,
+    /// How many values it holds.
     pub n: usize,
+    /// The argument of its first value.
     pub lo: f64,
+    /// The argument of its last value.
     pub hi: f64,
 }
 
@@ -509,17 +561,27 @@ impl Table {
 /// Comparison and logic operators (results 1 or 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpOp {
+    /// `<`
     Lt,
+    /// `>`
     Gt,
+    /// `<=`
     Le,
+    /// `>=`
     Ge,
+    /// `==`
     Eq,
+    /// `!=`
     Ne,
+    /// `&`: 1 when both operands are non-zero.
     And,
+    /// `|`: 1 when either operand is non-zero.
     Or,
 }
 
 impl CmpOp {
+    /// The operator lexed as `s` (`<`, `>`, `<=`, `>=`, `==`, `!=`, `&`); any other symbol is
+    /// `|`, as the compiler calls this only for comparison and logic operators.
     pub fn by_symbol(s: &str) -> CmpOp {
         match s {
             "<" => CmpOp::Lt,
@@ -537,9 +599,13 @@ impl CmpOp {
 /// The four arithmetic operators of the fused ops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arith {
+    /// `x + c`
     Add,
+    /// `x - c`
     Sub,
+    /// `x * c`
     Mul,
+    /// `x / c`
     Div,
 }
 
@@ -558,6 +624,7 @@ impl Arith {
 /// A compiled expression.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Code {
+    /// The instructions, run in order; the value is left on the stack's bottom.
     pub ops: Vec<Op>,
     /// Largest stack depth it needs.
     pub depth: usize,

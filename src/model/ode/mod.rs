@@ -38,7 +38,11 @@ pub use crate::error::OdeError;
 /// A model read from an `.ode` file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OdeModel {
+    /// The model's name as the caller gave it ([`crate::Model::from_file`] uses the file's
+    /// stem: `hh` for `hh.ode`).
     pub name: String,
+    /// The file's `par` declarations, with their values as written (no units: an `.ode` model's
+    /// numbers carry none).
     pub params: ParamSet,
     /// State variables, in the order their equations appear.
     pub vars: Vec<String>,
