@@ -89,6 +89,83 @@ fn equilibria_at(fam: &Family, value: f64) -> Result<Vec<Vec<f64>>, AnalysisErro
     Ok(found.into_iter().map(|e| e.state).collect())
 }
 
+/// Where the branches start: `from` if the family has an equilibrium there, else the first of
+/// `to` and 63 values spread over the range (bisected towards `from` to within 1/1000 of the
+/// range) that has one; with every equilibrium there.
+fn find_start(fam: &Family, from: f64, to: f64) -> Result<(f64, Vec<Vec<f64>>), Error> {
+    let first_error = match equilibria_at(fam, from) {
+        Ok(s) => return Ok((from, s)),
+        Err(e) => e,
+    };
+    let span = to - from;
+    let Some(mut hit) = (1..=64)
+        .map(|k| from + span * k as f64 / 64.0)
+        .find(|&l| equilibria_at(fam, l).is_ok())
+    else {
+        return Err(AnalysisError::Numerical {
+            what: format!("equilibria of {} over {from}..{to}", fam.knob_name()),
+            reason: format!("none at 65 values across the range ({first_error})"),
+        }
+        .into());
+    };
+    // Move the start down towards where equilibria begin.
+    let mut miss = hit - span / 64.0;
+    while hit - miss > span * 1e-3 {
+        let mid = 0.5 * (hit + miss);
+        if equilibria_at(fam, mid).is_ok() {
+            hit = mid;
+        } else {
+            miss = mid;
+        }
+    }
+    Ok((hit, equilibria_at(fam, hit)?))
+}
+
+/// One branch from a downward half and an upward half that start at the same point.
+fn join_halves(down: EqBranch, up: EqBranch) -> EqBranch {
+    let mut points: Vec<_> = down.points.into_iter().skip(1).rev().collect();
+    points.extend(up.points);
+    EqBranch {
+        points,
+        folds: down.folds.into_iter().chain(up.folds).collect(),
+        hopfs: down.hopfs.into_iter().chain(up.hopfs).collect(),
+        notes: down.notes.into_iter().chain(up.notes).collect(),
+        stop: up.stop,
+    }
+}
+
+impl Diagram {
+    /// The parts of `(from, to)` that no equilibrium branch covers (where the family has no
+    /// equilibrium, or a branch stopped short), in increasing order.
+    pub fn uncovered(&self, (from, to): (f64, f64)) -> Vec<(f64, f64)> {
+        let mut spans: Vec<(f64, f64)> = self
+            .equilibria
+            .iter()
+            .filter(|b| !b.points.is_empty())
+            .map(|b| {
+                let l = b.points.iter().map(|p| p.lambda);
+                (
+                    l.clone().fold(f64::INFINITY, f64::min).max(from),
+                    l.fold(f64::NEG_INFINITY, f64::max).min(to),
+                )
+            })
+            .collect();
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut gaps = vec![];
+        let mut reached = from;
+        for (lo, hi) in spans {
+            if lo > reached + 1e-9 * (1.0 + reached.abs()) {
+                gaps.push((reached, lo));
+            }
+            reached = reached.max(hi);
+        }
+        if reached < to - 1e-9 * (1.0 + to.abs()) {
+            gaps.push((reached, to));
+        }
+        gaps
+    }
+}
+
 /// Whether some branch already passes through state `y` at parameter `lambda`.
 fn covered(branches: &[EqBranch], y: &[f64], lambda: f64) -> bool {
     branches.iter().any(|b| {
@@ -127,19 +204,36 @@ pub fn diagram(
     };
     settings.validate()?;
     let (from, to) = settings.range;
-    let starts = equilibria_at(fam, from)?;
+    let (start, starts) = find_start(fam, from, to)?;
     let mut branches: Vec<EqBranch> = vec![];
     let mut notes = vec![];
+    if start != from {
+        notes.push(format!(
+            "no equilibrium at {} = {from}: the branches start at {start}, the first value of the range where one exists, and run both ways",
+            fam.knob_name()
+        ));
+    }
     for state in &starts {
-        if covered(&branches, state, from) {
+        if covered(&branches, state, start) {
             continue;
         }
-        let b =
-            equilibria::continue_branch(fam, state, from, (from, to), true, &settings.equilibria)?;
+        let eq = &settings.equilibria;
+        let mut b = equilibria::continue_branch(fam, state, start, (from, to), true, eq)?;
+        if start > from {
+            // From an interior start the branch also runs down to the range's start.
+            let down = equilibria::continue_branch(fam, state, start, (from, to), false, eq)?;
+            if !matches!(down.stop, Stop::LeftRange(_)) {
+                notes.push(format!(
+                    "equilibrium branch from V = {:.3} at {start}, downwards: {}",
+                    state[0], down.stop
+                ));
+            }
+            b = join_halves(down, b);
+        }
         notes.extend(b.notes.iter().cloned());
         if !matches!(b.stop, Stop::LeftRange(_)) {
             notes.push(format!(
-                "equilibrium branch from V = {:.3} mV: {}",
+                "equilibrium branch from V = {:.3}: {}",
                 state[0], b.stop
             ));
         }

@@ -71,27 +71,16 @@ fn eigenvector(
     scale: f64,
     n: usize,
 ) -> Result<EigenPair, AnalysisError> {
-    let shift = lambda + C64::new(1e-10 * scale, 1e-10 * scale);
-    let m = ac - DMatrix::<C64>::identity(n, n) * shift;
-    let lu = m.lu();
-    // A start vector with no special structure.
-    let mut x = DVector::<C64>::from_fn(n, |i, _| {
-        C64::new(1.0 + 0.37 * i as f64, 0.11 * i as f64 - 0.5)
-    });
-    for _ in 0..4 {
-        x = lu.solve(&x).ok_or_else(|| AnalysisError::Numerical {
+    let mut x = match inverse_iteration(ac, lambda, scale, n) {
+        Some(x) => x,
+        // Entries spanning hundreds of decades (gates far outside their voltage range) can
+        // break the iteration down: the right singular vector of `A - lambda I` for its
+        // smallest singular value is the eigenvector too, at more cost.
+        None => null_vector(ac, lambda, n).ok_or_else(|| AnalysisError::Numerical {
             what: "eigenvector".into(),
-            reason: format!("singular system near eigenvalue {lambda}"),
-        })?;
-        let norm = x.norm();
-        if !norm.is_finite() || norm == 0.0 {
-            return Err(AnalysisError::Numerical {
-                what: "eigenvector".into(),
-                reason: format!("inverse iteration broke down at {lambda}"),
-            });
-        }
-        x /= C64::new(norm, 0.0);
-    }
+            reason: format!("neither inverse iteration nor the SVD converged at {lambda}"),
+        })?,
+    };
     // Fix the phase: largest component real and positive.
     let big = x
         .iter()
@@ -105,6 +94,37 @@ fn eigenvector(
         vector: x.iter().copied().collect(),
         residual,
     })
+}
+
+/// Four steps of inverse iteration on `A - mu I`, `mu` a hair off `lambda`; `None` if it breaks
+/// down (a singular or overflowing solve).
+fn inverse_iteration(ac: &DMatrix<C64>, lambda: C64, scale: f64, n: usize) -> Option<DVector<C64>> {
+    let shift = lambda + C64::new(1e-10 * scale, 1e-10 * scale);
+    let lu = (ac - DMatrix::<C64>::identity(n, n) * shift).lu();
+    // A start vector with no special structure.
+    let mut x = DVector::<C64>::from_fn(n, |i, _| {
+        C64::new(1.0 + 0.37 * i as f64, 0.11 * i as f64 - 0.5)
+    });
+    for _ in 0..4 {
+        x = lu.solve(&x)?;
+        let norm = x.norm();
+        if !norm.is_finite() || norm == 0.0 {
+            return None;
+        }
+        x /= C64::new(norm, 0.0);
+    }
+    Some(x)
+}
+
+/// The unit right singular vector of `A - lambda I` for its smallest singular value.
+fn null_vector(ac: &DMatrix<C64>, lambda: C64, n: usize) -> Option<DVector<C64>> {
+    let m = ac - DMatrix::<C64>::identity(n, n) * lambda;
+    let svd = m.try_svd(false, true, 1e-15, 10_000)?;
+    let k = (0..n).min_by(|&a, &b| svd.singular_values[a].total_cmp(&svd.singular_values[b]))?;
+    let v_t = svd.v_t?;
+    let x: DVector<C64> = v_t.row(k).adjoint();
+    let norm = x.norm();
+    (norm.is_finite() && norm > 0.0).then(|| x / C64::new(norm, 0.0))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use super::Table;
 use super::figure::PALETTE;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
+use crate::continuation::Stop;
 use crate::continuation::cycles::CycleEvent;
 use crate::continuation::diagram::Diagram;
 use crate::continuation::{SpecialKind, SpecialPoint};
@@ -90,10 +91,39 @@ fn summary(r: &BifurcationResult) -> String {
         a.ncol,
         r.seconds
     );
+    // A branch cut short, or a part of the range no branch reaches, is said first: nothing
+    // below speaks for the part of the range that was not computed.
+    let gaps = d.uncovered((a.from, a.to));
+    let short: Vec<String> = d
+        .equilibria
+        .iter()
+        .filter(|b| !matches!(b.stop, Stop::LeftRange(_)))
+        .map(|b| b.stop.to_string())
+        .collect();
+    if !gaps.is_empty() || !short.is_empty() {
+        let parts: Vec<String> = gaps
+            .iter()
+            .map(|(lo, hi)| format!("{} to {}", Number(*lo), Number(*hi)))
+            .collect();
+        let _ = writeln!(
+            md,
+            "**The equilibria were not followed over the whole range{}{}.** What follows holds for the computed part only.\n",
+            if parts.is_empty() {
+                String::new()
+            } else {
+                format!(": {} not reached", parts.join(", "))
+            },
+            if short.is_empty() {
+                String::new()
+            } else {
+                format!(" (a branch {})", short.join("; "))
+            }
+        );
+    }
     if rows.is_empty() {
         let _ = writeln!(
             md,
-            "No fold or Hopf point in this range: the equilibria keep their stability throughout.\n"
+            "No fold or Hopf point on the computed branches: the equilibria there keep their stability.\n"
         );
     } else {
         let _ = writeln!(
