@@ -3,9 +3,9 @@
 //!
 //! Each grid point is a step from the resting state at 0 uA/cm^2 *of its own parameter set*
 //! (an experiment's protocol: change the parameter, let the cell settle, inject). A parameter
-//! set without a stable equilibrium at 0 starts on its lowest equilibrium (it fires from
-//! there), and without any equilibrium from every gate at steady state at the bottom of the
-//! model's voltage search range; [`SweepPoint::rest_start`] says which.
+//! set without a stable equilibrium at 0 starts on its lowest equilibrium displaced by
+//! [`crate::model::UNSTABLE_START_KICK`] in V, so every integrator leaves it the same way
+//! ([`crate::model::start`]); [`SweepPoint::rest_start`] says which.
 //!
 //! Points are numbered row-major with the current fastest, so a grid splits into
 //! deterministic contiguous [`Shard`]s: every point costs the same (fixed-step kernel), so
@@ -165,7 +165,8 @@ pub struct SweepPoint {
     pub values: Vec<f64>,
     /// The injected current (uA/cm^2).
     pub current: f64,
-    /// Started from a stable resting state (else see the module docs).
+    /// Started from a stable resting state; false: from the lowest equilibrium, unstable,
+    /// displaced by [`crate::model::UNSTABLE_START_KICK`] in V.
     pub rest_start: bool,
     /// Spikes, intervals and voltage range of the run.
     pub summary: NeuronSummary,
@@ -271,12 +272,8 @@ fn setup(
     for (axis, v) in grid.axes.iter().zip(values) {
         m.params.set(&axis.name, v)?;
     }
-    let all = crate::model::equilibria(&crate::model::Field::Conductance(m.clone()), 0.0)?;
-    let (start, rest) = match all.iter().find(|e| e.stability.is_stable()) {
-        Some(e) => (e.state.clone(), true),
-        None => (all[0].state.clone(), false),
-    };
-    Ok((m.params.values(), start, rest))
+    let start = crate::model::Model::Conductance(m.clone()).start_at(0.0)?;
+    Ok((m.params.values(), start.state, start.kind.is_rest()))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod lif;
 pub mod ode;
 pub mod params;
 pub mod rates;
+pub mod start;
 pub mod units;
 
 pub use crate::numerics::Scalar;
@@ -22,6 +23,7 @@ pub use field::{Field, VectorField};
 pub use lif::{Lif, LifValues};
 pub use params::{Param, ParamSet};
 pub use rates::RateFn;
+pub use start::{Start, StartKind, UNSTABLE_START_KICK};
 pub use units::{Number, Quantity, Units};
 
 use crate::error::{AnalysisError, Error, ModelError};
@@ -57,7 +59,8 @@ pub enum Model {
 /// How to choose the initial state of a run.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum InitialState {
-    /// The model's own start: the resting state at zero current; for an `.ode` file its
+    /// The model's own start: the resting state at zero current, or where there is none the
+    /// lowest equilibrium displaced as [`Model::start_at`] states; for an `.ode` file its
     /// initial values (where XPPAUT starts).
     #[default]
     Default,
@@ -234,7 +237,7 @@ impl Model {
         let all = self.equilibria(i_ext)?;
         let found = all.iter().find(|e| e.stability.is_stable()).cloned();
         found.ok_or_else(|| AnalysisError::NoStableRest {
-            model: self.name().to_string(),
+            model: self.label(),
             current: Quantity(i_ext, self.units().current).to_string(),
             equilibria: all
                 .iter()
@@ -267,7 +270,7 @@ impl Model {
         match init {
             InitialState::Default => match self {
                 Model::Ode(_) => self.initial_state(&InitialState::File),
-                _ => self.resting_state(),
+                _ => Ok(self.start_at(0.0)?.state),
             },
             InitialState::Rest => self.resting_state(),
             InitialState::File => match self {

@@ -6,7 +6,7 @@ use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::analysis::centre::CentreProjection;
 use crate::error::ReportError;
 use crate::model::Equilibrium;
-use crate::model::Number;
+use crate::model::{Number, Quantity};
 use crate::spec::RestResult;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -111,6 +111,34 @@ fn rest_summary(r: &RestResult) -> String {
             ring
         );
     }
+    // Which equilibrium is rest at each current, and where none is: nothing unstable is
+    // called rest.
+    let mut currents: Vec<f64> = r.equilibria.iter().map(|e| e.i_ext).collect();
+    currents.dedup();
+    let _ = writeln!(s);
+    for i in currents {
+        let at: Vec<_> = r.equilibria.iter().filter(|e| e.i_ext == i).collect();
+        match at.iter().find(|e| e.stability.is_stable()) {
+            Some(e) => {
+                let _ = writeln!(
+                    s,
+                    "- At I = {}: rest is #{} (V = {:.4}, {}).",
+                    Quantity(i, units.current),
+                    e.index,
+                    e.state[0],
+                    e.stability
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "- At I = {}: **no stable equilibrium, so no resting state**; a run that starts here leaves along the unstable directions (runs that must start somewhere start on #0 displaced by +{} in V).",
+                    Quantity(i, units.current),
+                    Quantity(crate::model::UNSTABLE_START_KICK, units.voltage)
+                );
+            }
+        }
+    }
     let _ = writeln!(s, "\nState at each equilibrium ({}):\n", names.join(", "));
     for e in &r.equilibria {
         let st: Vec<String> = names
@@ -127,10 +155,24 @@ fn rest_summary(r: &RestResult) -> String {
         );
     }
     for (i, c) in &r.centre {
+        // The comparison tests the linearisation only while the trajectory stays near the
+        // equilibrium, which it does not when the leading pair grows.
+        if c.pair.re > 0.0 {
+            let _ = writeln!(
+                s,
+                "\nCentre subspace at {} (pair {:.5}{:+.5}i /ms): the pair is unstable, so after a {} mV kick the trajectory leaves the equilibrium; the off-plane rate ({:.4}/ms, fit 5-40 ms) is not a test of the linearisation and is not compared with the eigenvalues.",
+                Quantity(*i, units.current),
+                c.pair.re,
+                c.pair.im,
+                crate::analysis::centre::KICK_MV,
+                c.fitted_rate_per_ms,
+            );
+            continue;
+        }
         let _ = writeln!(
             s,
             "\nCentre subspace at {} (pair {:.5}{:+.5}i /ms): after a {} mV kick the deviation off the plane decays at {:.4}/ms (fit, 5-40 ms); the slowest other eigenvalue predicts {:.4}/ms. Off-plane share at 40 ms: {:.2e}.",
-            crate::model::Quantity(*i, units.current),
+            Quantity(*i, units.current),
             c.pair.re,
             c.pair.im,
             crate::analysis::centre::KICK_MV,

@@ -256,6 +256,29 @@ fn summary(r: &SweepResult) -> String {
         md,
         "\n{firing} of {n} points fire repetitively (2 or more spikes counted)."
     );
+    let displaced: Vec<&SweepRow> = rows.iter().filter(|r| !r.rest_start).collect();
+    if !displaced.is_empty() {
+        let listed: Vec<String> = displaced
+            .iter()
+            .take(5)
+            .map(|r| {
+                let at: Vec<String> = names
+                    .iter()
+                    .zip(&r.values)
+                    .map(|(nm, v)| format!("{nm} = {}", Number(*v)))
+                    .collect();
+                format!("{}, I = {}", at.join(", "), Number(r.current))
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "\n{} of {n} points have no stable resting state at 0 uA/cm^2 (`rest_start` = false): they start on their lowest equilibrium, unstable, with V raised by {} mV so that every integrator leaves it the same way ({}{}).",
+            displaced.len(),
+            Number(crate::model::UNSTABLE_START_KICK),
+            listed.join("; "),
+            if displaced.len() > 5 { "; …" } else { "" }
+        );
+    }
     if let Some(b) = best.filter(|&b| rows[b].rate_hz > 0.0) {
         let at: Vec<String> = names
             .iter()

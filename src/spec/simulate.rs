@@ -14,7 +14,7 @@
 use super::values::{MAX_VALUES, NumberList, one_or_many};
 use crate::error::{Error, SimError, SpecError};
 use crate::model::params::parse_assignments;
-use crate::model::{InitialState, Model, Quantity};
+use crate::model::{InitialState, Model, Quantity, StartKind};
 use crate::progress::{Observer, Silent, Tracker};
 use crate::simulate::{self, EulerOrder, Method, Record, Run, Settings, Tolerances};
 use crate::stimulus::Stimulus;
@@ -304,6 +304,14 @@ impl SimulateSpec {
         let settings = self.settings_for(model)?;
         let init = self.initial()?;
         let start = model.initial_state(&init)?;
+        // What the default start is where the model has equilibria: rest, or a displaced
+        // unstable equilibrium (said in the summary).
+        let kind = match (&init, model) {
+            (InitialState::Default | InitialState::Values(_), Model::Conductance(_)) => {
+                Some(model.start_at(0.0)?.kind)
+            }
+            _ => None,
+        };
         let bias = self.bias_currents()?;
         let tracker = Tracker::new(observer, "neurons", Some(bias.len() as u64));
         let clock = Instant::now();
@@ -317,7 +325,7 @@ impl SimulateSpec {
         )?;
         let seconds = clock.elapsed().as_secs_f64();
         Ok(SimulateResult {
-            start_description: describe_start(model, &init, &start),
+            start_description: describe_start(model, &init, kind.as_ref(), &start),
             model: model.clone(),
             spec: self.clone(),
             settings,
@@ -330,14 +338,21 @@ impl SimulateSpec {
 }
 
 /// The start of a run in words, with its values: `resting state at 0 uA/cm^2 (v=-65.0, …)`;
-/// for an `.ode` file's own start, `initial values from the file (…)`.
-pub fn describe_start(model: &Model, init: &InitialState, start: &[f64]) -> String {
+/// for an `.ode` file's own start, `initial values from the file (…)`; where the default
+/// start is not a rest (`kind`, from [`Model::start_at`]), what it is instead.
+pub fn describe_start(
+    model: &Model,
+    init: &InitialState,
+    kind: Option<&StartKind>,
+    start: &[f64],
+) -> String {
     let ode = matches!(model, Model::Ode(_));
-    let rest = format!("resting state at {}", Quantity(0.0, model.units().current));
-    let default = if ode {
-        "initial values from the file".to_string()
-    } else {
-        rest.clone()
+    let at = Quantity(0.0, model.units().current);
+    let rest = format!("resting state at {at}");
+    let default = match kind {
+        _ if ode => "initial values from the file".to_string(),
+        Some(k @ StartKind::Displaced { .. }) => format!("{k} (at {at})"),
+        _ => rest.clone(),
     };
     let names = model.var_names();
     let how = match init {
@@ -353,7 +368,10 @@ pub fn describe_start(model: &Model, init: &InitialState, start: &[f64]) -> Stri
         },
         InitialState::Values(values) => {
             let set: Vec<String> = values.iter().map(|(n, v)| format!("{n}={v}")).collect();
-            let base = if ode { default.as_str() } else { "rest" };
+            let base = match kind {
+                Some(StartKind::Displaced { .. }) | None => default.as_str(),
+                Some(StartKind::Rest) => "rest",
+            };
             format!("{base}, with {}", set.join(","))
         }
     };
