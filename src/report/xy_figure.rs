@@ -1,6 +1,6 @@
 //! A general figure: one or more panels of x-y series (lines, dashed lines or points).
 
-use super::figure::{Drawing, fig_err, padded_range, render};
+use super::figure::{Drawing, PALETTE, fig_err, padded_range, render};
 use crate::error::ReportError;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::ValueFormatter;
@@ -24,6 +24,27 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     pub color: RGBColor,
     pub style: Style,
+}
+
+impl Series {
+    /// A histogram drawn as a step line: each bin, given as (left edge, height), a flat
+    /// segment of `width`; in the palette's colour number `colour` (cycling).
+    pub fn histogram(
+        label: String,
+        colour: usize,
+        width: f64,
+        bins: impl IntoIterator<Item = (f64, f64)>,
+    ) -> Series {
+        Series {
+            label,
+            points: bins
+                .into_iter()
+                .flat_map(|(x, h)| [(x, h), (x + width, h)])
+                .collect(),
+            color: PALETTE[colour % PALETTE.len()],
+            style: Style::Line,
+        }
+    }
 }
 
 /// One panel: axes titles, optional fixed ranges, series.
