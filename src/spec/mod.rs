@@ -86,6 +86,28 @@ pub fn range(fields: &str, from: f64, to: f64) -> Result<(), SpecError> {
     }
 }
 
+/// Refuse a run's timing (ms) unless `t_max` is finite and > 0, `dt` is in `(0, t_max]` and
+/// `transient` in `[0, t_max)`: the settings of the commands that count spikes after a
+/// transient on the batch kernel (`fi`, `sweep`).
+pub(crate) fn timing(t_max: f64, dt: f64, transient: f64) -> Result<(), SpecError> {
+    positive("t_max", t_max)?;
+    if !(dt.is_finite() && dt > 0.0 && dt <= t_max) {
+        return Err(SpecError::new(
+            "dt",
+            dt,
+            format!("a finite number > 0 and <= t_max = {t_max} ms"),
+        ));
+    }
+    if !(transient.is_finite() && transient >= 0.0 && transient < t_max) {
+        return Err(SpecError::new(
+            "transient",
+            transient,
+            format!("finite, >= 0 and < t_max = {t_max} ms"),
+        ));
+    }
+    Ok(())
+}
+
 /// Refuse a count outside `lo..=hi`.
 pub fn count(field: &str, value: usize, lo: usize, hi: usize) -> Result<(), SpecError> {
     if (lo..=hi).contains(&value) {

@@ -209,21 +209,7 @@ impl SweepSpec {
         for &i in &self.current.values {
             super::finite("current", i)?;
         }
-        super::positive("t_max", self.t_max)?;
-        if !(self.dt.is_finite() && self.dt > 0.0 && self.dt <= self.t_max) {
-            return Err(SpecError::new(
-                "dt",
-                self.dt,
-                format!("a finite number > 0 and <= t_max = {} ms", self.t_max),
-            ));
-        }
-        if !(self.transient.is_finite() && self.transient >= 0.0 && self.transient < self.t_max) {
-            return Err(SpecError::new(
-                "transient",
-                self.transient,
-                format!("finite, >= 0 and < t_max = {} ms", self.t_max),
-            ));
-        }
+        super::timing(self.t_max, self.dt, self.transient)?;
         let points = self
             .params
             .iter()
