@@ -162,17 +162,7 @@ impl BifurcationSpec {
     }
 }
 
-super::model_spec!(
-    BifurcationSpec,
-    "bifurcation",
-    BifurcationResult,
-    |s, m| {
-        s.validate()?;
-        crate::model::Field::of(m)?;
-        Ok(())
-    },
-    run_with
-);
+super::model_spec!(BifurcationSpec, "bifurcation", BifurcationResult, needs field, run_with);
 
 #[cfg(test)]
 mod tests {

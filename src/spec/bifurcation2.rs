@@ -126,17 +126,7 @@ impl Bifurcation2Spec {
     }
 }
 
-super::model_spec!(
-    Bifurcation2Spec,
-    "bifurcation2",
-    Bifurcation2Result,
-    |s, m| {
-        s.validate()?;
-        crate::model::Field::of(m)?;
-        Ok(())
-    },
-    run_with
-);
+super::model_spec!(Bifurcation2Spec, "bifurcation2", Bifurcation2Result, needs field, run_with);
 
 #[cfg(test)]
 mod tests {

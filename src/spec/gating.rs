@@ -74,17 +74,7 @@ impl GatingSpec {
     }
 }
 
-super::model_spec!(
-    GatingSpec,
-    "gating",
-    GatingResult,
-    |s, m| {
-        s.validate()?;
-        m.smooth()?;
-        Ok(())
-    },
-    run
-);
+super::model_spec!(GatingSpec, "gating", GatingResult, needs smooth, run);
 
 #[cfg(test)]
 mod tests {

@@ -145,8 +145,28 @@ pub trait ModelSpec:
 
 /// Implements [`ModelSpec`] for a spec whose inherent `run_with(&self, &Model, &dyn Observer)`
 /// (or, for a quick one, `run(&self, &Model)`) computes its result; `check` says what the model
-/// must be.
+/// must be, or `needs field` (a smooth autonomous vector field) or `needs smooth` (a
+/// conductance-based model) says it after the spec's `validate`.
 macro_rules! model_spec {
+    ($spec:ty, $command:literal, $output:ty, needs $needs:ident, $run:ident) => {
+        $crate::spec::model_spec!(
+            $spec,
+            $command,
+            $output,
+            |s, m| {
+                s.validate()?;
+                $crate::spec::model_spec!(@needs $needs m)?;
+                Ok(())
+            },
+            $run
+        );
+    };
+    (@needs field $m:ident) => {
+        $crate::model::Field::of($m)
+    };
+    (@needs smooth $m:ident) => {
+        $m.smooth()
+    };
     ($spec:ty, $command:literal, $output:ty, |$s:ident, $m:ident| $check:expr, $run:ident) => {
         impl $crate::spec::ModelSpec for $spec {
             const COMMAND: &'static str = $command;

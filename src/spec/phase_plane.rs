@@ -149,17 +149,7 @@ impl PhasePlaneSpec {
     }
 }
 
-super::model_spec!(
-    PhasePlaneSpec,
-    "phase-plane",
-    PhasePlaneResult,
-    |s, m| {
-        s.validate()?;
-        m.smooth()?;
-        Ok(())
-    },
-    run
-);
+super::model_spec!(PhasePlaneSpec, "phase-plane", PhasePlaneResult, needs smooth, run);
 
 #[cfg(test)]
 mod tests {
