@@ -108,6 +108,21 @@ pub(crate) fn timing(t_max: f64, dt: f64, transient: f64) -> Result<(), SpecErro
     Ok(())
 }
 
+/// The field `validate` names when it refuses `base` changed by `change`: the specs' tests
+/// of their validation, one line per refused setting.
+#[cfg(test)]
+pub(crate) fn refused_field<S: Clone>(
+    base: &S,
+    validate: impl Fn(&S) -> Result<(), SpecError>,
+    change: impl FnOnce(&mut S),
+) -> String {
+    let mut s = base.clone();
+    change(&mut s);
+    validate(&s)
+        .expect_err("the changed setting is refused")
+        .field
+}
+
 /// Refuse a count outside `lo..=hi`.
 pub fn count(field: &str, value: usize, lo: usize, hi: usize) -> Result<(), SpecError> {
     if (lo..=hi).contains(&value) {
