@@ -19,8 +19,9 @@
 //! 5 probes each, 5 rounds to 1e-4 from 0.5 uA/cm^2, against 12 block-times for 16 probes).
 
 use super::accuracy::{Accuracy, Probe, half_step};
+use crate::continuation::Field;
 use crate::error::{Error, SimError};
-use crate::model::ConductanceModel;
+use crate::model::{ConductanceModel, Model};
 use crate::progress::{Cancelled, Observer, Silent, Tracker};
 use crate::simulate::batch::{BatchSettings, LANES, NeuronSummary, run_batch_params_until};
 
@@ -143,70 +144,22 @@ pub fn fi_curve_with(
 ) -> Result<FiCurve, Error> {
     check_grid(currents)?;
     let tracker = Tracker::new(observer, "f-I runs", None);
-    let rest0 = crate::model::Model::Conductance(model.clone())
-        .rest(0.0)?
-        .state;
-    let mut notes = vec![];
-    // The rest sweep needs nothing else, so it runs while `cycle_states` computes (the
-    // bifurcation diagram, in the CLI): the two share the cores.
-    let (rest_runs, cycle_states) = rayon::join(
-        || {
-            run_unique(
-                model,
-                currents,
-                &vec![rest0.clone(); currents.len()],
-                settings,
-                &tracker,
-            )
-        },
-        cycle_states,
-    );
-    let rest_runs = rest_runs?;
-    // Without cycle states, `down` starts at the end of a run at the current where the rest
-    // sweep fired most.
-    let whole = crate::model::Model::Conductance(model.clone());
-    let firing = down_fallback(
-        &whole,
-        cycle_states.is_empty(),
-        currents,
-        &rest_runs,
-        &rest0,
-        settings.dt,
-        &mut notes,
-    )?;
-    let stable = StableBranch::new(
-        crate::continuation::Field::Conductance(model.clone()),
-        &rest0,
-        currents[0],
-        currents[currents.len() - 1],
-    );
-    let on_cycle = |i: f64| -> Vec<f64> {
-        nearest_cycle_state(&cycle_states, i).unwrap_or_else(|| firing.clone())
-    };
-    let start_for = |d: Direction, i: f64| -> Result<Vec<f64>, Error> {
-        Ok(match d {
-            Direction::Rest => rest0.clone(),
-            Direction::Down => on_cycle(i),
-            Direction::Up => stable.at(i).unwrap_or_else(|| on_cycle(i)),
-        })
-    };
+    let whole = Model::Conductance(model.clone());
+    let rest0 = whole.rest(0.0)?.state;
     let run = |c: &[f64], y: &[Vec<f64>]| run_unique(model, c, y, settings, &tracker);
-    let window_ms = settings.t_max - settings.transient;
-    let (points, onsets, rheobase) = analyse(
-        currents, directions, window_ms, tol, &run, &start_for, rest_runs, &mut notes,
-    )?;
-    let accuracy = accuracy(model, &points, settings, |p| {
-        start_for(p.direction, p.current)
+    let engine = Engine {
+        model: &whole,
+        field: Some(Field::Conductance(model.clone())),
+        rest0,
+        run: &run,
+        always_fallback: true,
+        name: "exponential Euler on the batch kernel, identical runs done once",
+    };
+    let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
+    curve.accuracy = accuracy(model, &curve.points, settings, |p| {
+        Ok(starts.at(p.direction, p.current))
     })?;
-    Ok(FiCurve {
-        points,
-        rheobase,
-        onsets,
-        window_ms,
-        accuracy,
-        engine: "exponential Euler on the batch kernel, identical runs done once",
-        notes,
-    })
+    Ok(curve)
 }
 
 /// The f-I analysis of a model the batch kernel cannot run: leaky integrate-and-fire (a hybrid
@@ -219,7 +172,7 @@ pub fn fi_curve_with(
 /// noted). No dt/2 check: on LIF the method is exact, and RK4's error at the default step is
 /// far below the rates' resolution.
 pub fn fi_curve_general(
-    model: &crate::model::Model,
+    model: &Model,
     currents: &[f64],
     directions: &[Direction],
     settings: &BatchSettings,
@@ -240,7 +193,7 @@ pub fn fi_curve_general(
 /// [`fi_curve_general`] reporting each run to `observer` (task `f-I runs`) and stopping with
 /// [`Cancelled`] when it says so.
 pub fn fi_curve_general_with(
-    model: &crate::model::Model,
+    model: &Model,
     currents: &[f64],
     directions: &[Direction],
     settings: &BatchSettings,
@@ -277,14 +230,68 @@ pub fn fi_curve_general_with(
             })
             .collect()
     };
+    let engine = Engine {
+        model,
+        // Up and down need a smooth autonomous model: its equilibria and cycles.
+        field: Field::of(model).ok(),
+        rest0,
+        run: &run,
+        always_fallback: false,
+        name: match model {
+            Model::Ode(_) => "RK4 on the general simulator",
+            _ => "exponential Euler on the general simulator (for LIF the exact flow)",
+        },
+    };
+    // No dt/2 check here (see above): `accuracy` stays `None`.
+    Ok(sweep(engine, currents, directions, settings, tol, cycle_states)?.0)
+}
+
+/// What the shared f-I driver ([`sweep`]) needs from an engine: how it runs neurons and where
+/// its `rest` runs start.
+struct Engine<'a> {
+    /// The model, for the fallback `down` start and the notes.
+    model: &'a Model,
+    /// Its smooth autonomous vector field, for the `up` starts (its stable equilibria); `None`
+    /// (LIF, a time-dependent `.ode` model): the analysis runs from rest only.
+    field: Option<Field>,
+    /// The state every `rest` run starts from.
+    rest0: Vec<f64>,
+    /// Simulates one neuron per (current, start).
+    run: &'a RunFn<'a>,
+    /// Find the fallback `down` start (and note when no grid current fires) even when only
+    /// `rest` runs, as the batch engine always has; otherwise only when `up` or `down` runs.
+    always_fallback: bool,
+    /// What ran the neurons, for reports ([`FiCurve::engine`]).
+    name: &'static str,
+}
+
+/// The f-I method both engines share: the `rest` sweep (while `cycle_states` computes
+/// alongside it), the starts of the other directions, and [`analyse`]. Returns the curve
+/// (without the dt/2 check, `accuracy: None`) and the starts, for that check.
+fn sweep(
+    engine: Engine,
+    currents: &[f64],
+    directions: &[Direction],
+    settings: &BatchSettings,
+    tol: f64,
+    cycle_states: impl FnOnce() -> Vec<(f64, Vec<f64>)> + Send,
+) -> Result<(FiCurve, Starts), Error> {
+    let Engine {
+        model,
+        field,
+        rest0,
+        run,
+        always_fallback,
+        name,
+    } = engine;
+    // The rest sweep needs nothing else, so it runs while `cycle_states` computes (the
+    // bifurcation diagram, in the CLI): the two share the cores.
     let (rest_runs, cycle_states) = rayon::join(
         || run(currents, &vec![rest0.clone(); currents.len()]),
         cycle_states,
     );
     let rest_runs = rest_runs?;
     let mut notes = vec![];
-    // Up and down need a smooth autonomous model: its equilibria and cycles.
-    let field = crate::continuation::Field::of(model).ok();
     let dirs: Vec<Direction> = if field.is_some() {
         directions.to_vec()
     } else {
@@ -296,51 +303,76 @@ pub fn fi_curve_general_with(
         }
         vec![Direction::Rest]
     };
+    // Without cycle states, `down` starts at the end of a run at the current where the rest
+    // sweep fired most.
     let firing = down_fallback(
         model,
-        dirs.iter().any(|&d| d != Direction::Rest) && cycle_states.is_empty(),
+        (always_fallback || dirs.iter().any(|&d| d != Direction::Rest)) && cycle_states.is_empty(),
         currents,
         &rest_runs,
         &rest0,
         settings.dt,
         &mut notes,
     )?;
-    let stable =
-        field.map(|f| StableBranch::new(f, &rest0, currents[0], currents[currents.len() - 1]));
-    let start_for = |d: Direction, i: f64| -> Result<Vec<f64>, Error> {
-        let on_cycle = || nearest_cycle_state(&cycle_states, i).unwrap_or_else(|| firing.clone());
-        Ok(match d {
-            Direction::Rest => rest0.clone(),
-            Direction::Down => on_cycle(),
-            Direction::Up => stable
-                .as_ref()
-                .and_then(|b| b.at(i))
-                .unwrap_or_else(on_cycle),
-        })
+    let starts = Starts {
+        stable: field
+            .map(|f| StableBranch::new(f, &rest0, currents[0], currents[currents.len() - 1])),
+        rest0,
+        cycle_states,
+        firing,
     };
     let window_ms = settings.t_max - settings.transient;
     let (points, onsets, rheobase) = analyse(
-        currents, &dirs, window_ms, tol, &run, &start_for, rest_runs, &mut notes,
+        currents, &dirs, window_ms, tol, run, &starts, rest_runs, &mut notes,
     )?;
-    Ok(FiCurve {
+    let curve = FiCurve {
         points,
         rheobase,
         onsets,
         window_ms,
         accuracy: None,
-        engine: match model {
-            crate::model::Model::Ode(_) => "RK4 on the general simulator",
-            _ => "exponential Euler on the general simulator (for LIF the exact flow)",
-        },
+        engine: name,
         notes,
-    })
+    };
+    Ok((curve, starts))
+}
+
+/// Where a run of each direction starts, at any current.
+struct Starts {
+    /// The state every `rest` run starts from.
+    rest0: Vec<f64>,
+    /// `(current, state)` pairs on stable cycles, from the bifurcation diagram.
+    cycle_states: Vec<(f64, Vec<f64>)>,
+    /// The fallback state on the firing cycle, when `cycle_states` is empty.
+    firing: Vec<f64>,
+    /// The stable equilibria, for `up` (`None` without a vector field).
+    stable: Option<StableBranch>,
+}
+
+impl Starts {
+    /// The initial state of a run of direction `d` at current `i` (uA/cm^2): rest; the stable
+    /// cycle at the nearest current (or the fallback); for `up`, the stable equilibrium while
+    /// one exists, else the cycle.
+    fn at(&self, d: Direction, i: f64) -> Vec<f64> {
+        let on_cycle =
+            || nearest_cycle_state(&self.cycle_states, i).unwrap_or_else(|| self.firing.clone());
+        match d {
+            Direction::Rest => self.rest0.clone(),
+            Direction::Down => on_cycle(),
+            Direction::Up => self
+                .stable
+                .as_ref()
+                .and_then(|b| b.at(i))
+                .unwrap_or_else(on_cycle),
+        }
+    }
 }
 
 /// Where `down` starts when the diagram gave no cycle states (`needed`): the end of a run at
 /// the current whose rest run fired most, or rest (said in `notes`) if none fired
 /// repetitively. Not needed: rest, unused.
 fn down_fallback(
-    model: &crate::model::Model,
+    model: &Model,
     needed: bool,
     currents: &[f64],
     rest_runs: &[NeuronSummary],
@@ -377,7 +409,7 @@ fn nearest_cycle_state(cycle_states: &[(f64, Vec<f64>)], i: f64) -> Option<Vec<f
 }
 
 /// Simulates one neuron per (current, start) pair.
-type RunFn<'a> = dyn Fn(&[f64], &[Vec<f64>]) -> Result<Vec<NeuronSummary>, Error> + 'a;
+type RunFn<'a> = dyn Fn(&[f64], &[Vec<f64>]) -> Result<Vec<NeuronSummary>, Error> + Sync + 'a;
 
 /// Runs at every grid current for each direction, brackets of the rheobase and of each
 /// branch's onset and offset, refined by multisection: the method shared by every model kind.
@@ -390,7 +422,7 @@ fn analyse(
     window_ms: f64,
     tol: f64,
     run: &RunFn,
-    start_for: &dyn Fn(Direction, f64) -> Result<Vec<f64>, Error>,
+    starts: &Starts,
     rest_runs: Vec<NeuronSummary>,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<FiPoint>, Vec<Onsets>, f64), Error> {
@@ -406,7 +438,7 @@ fn analyse(
     for &d in &others {
         for &i in currents {
             all_currents.push(i);
-            all_starts.push(start_for(d, i)?);
+            all_starts.push(starts.at(d, i));
         }
     }
     let other_runs = if all_currents.is_empty() {
@@ -483,19 +515,19 @@ fn analyse(
             .collect();
         let m = (LANES * rayon::current_num_threads() / active.len()).max(1);
         let mut probe = vec![];
-        let mut starts = vec![];
+        let mut probe_starts = vec![];
         for &k in &active {
             let j = &jobs[k];
             for q in 1..=m {
                 let i = j.a + (j.b - j.a) * q as f64 / (m + 1) as f64;
                 probe.push(i);
-                starts.push(match j.target {
-                    Target::Rheobase => start_for(Direction::Rest, i)?,
-                    Target::Onset(d) | Target::Offset(d) => start_for(d, i)?,
+                probe_starts.push(match j.target {
+                    Target::Rheobase => starts.at(Direction::Rest, i),
+                    Target::Onset(d) | Target::Offset(d) => starts.at(d, i),
                 });
             }
         }
-        let r = run(&probe, &starts)?;
+        let r = run(&probe, &probe_starts)?;
         for (n, &k) in active.iter().enumerate() {
             let rs = &r[n * m..(n + 1) * m];
             let ps = &probe[n * m..(n + 1) * m];
@@ -636,7 +668,7 @@ struct StableBranch {
 }
 
 impl StableBranch {
-    fn new(field: crate::continuation::Field, rest0: &[f64], lo: f64, hi: f64) -> StableBranch {
+    fn new(field: Field, rest0: &[f64], lo: f64, hi: f64) -> StableBranch {
         use crate::continuation::{CURRENT, Family, Settings, equilibria};
         let Ok(fam) = Family::of_field(field, CURRENT, 0.0) else {
             return StableBranch {
@@ -705,12 +737,7 @@ impl StableBranch {
 
 /// The state at the end of a 300 ms run at current `i` from `y0` (the sweep method, see
 /// [`crate::simulate::Method::for_sweeps`]): a point on (or very near) the firing cycle.
-fn firing_state(
-    model: &crate::model::Model,
-    i: f64,
-    y0: &[f64],
-    dt: f64,
-) -> Result<Vec<f64>, Error> {
+fn firing_state(model: &Model, i: f64, y0: &[f64], dt: f64) -> Result<Vec<f64>, Error> {
     use crate::simulate::{self, Method, Record, Settings};
     use crate::stimulus::Stimulus;
     let s = Settings {

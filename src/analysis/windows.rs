@@ -151,19 +151,13 @@ fn window_samples(dt: f64, width_ms: f64, step_ms: f64) -> Result<(usize, usize)
         (width_ms / dt).round() as usize,
         (step_ms / dt).round() as usize,
     );
-    if !(width_ms.is_finite() && w >= 1) {
-        return Err(bad(
-            "window width (ms)",
-            width_ms,
-            &format!("at least one sample ({dt} ms)"),
-        ));
-    }
-    if !(step_ms.is_finite() && s >= 1) {
-        return Err(bad(
-            "window step (ms)",
-            step_ms,
-            &format!("at least one sample ({dt} ms)"),
-        ));
+    for (what, ms, samples) in [
+        ("window width (ms)", width_ms, w),
+        ("window step (ms)", step_ms, s),
+    ] {
+        if !(ms.is_finite() && samples >= 1) {
+            return Err(bad(what, ms, &format!("at least one sample ({dt} ms)")));
+        }
     }
     Ok((w, s))
 }
@@ -239,39 +233,6 @@ pub fn sliding_windows(
         windows,
         dropped_samples,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tiles_counts_and_drops_the_partial_window() {
-        let t: Vec<f64> = (0..1001).map(|k| k as f64 * 0.01).collect();
-        let v: Vec<f64> = t
-            .iter()
-            .map(|x| if *x < 5.0 { -60.0 } else { 20.0 })
-            .collect();
-        let spikes = [0.5, 4.99, 5.0, 9.0];
-        let ws = sliding_windows(&t, &v, &spikes, 1.0, 1.0).unwrap();
-        assert_eq!(ws.windows.len(), 10);
-        assert_eq!(ws.dropped_samples, 1);
-        let counts: Vec<u32> = ws.windows.iter().map(|w| w.n_spikes).collect();
-        assert_eq!(counts, [1, 0, 0, 0, 1, 1, 0, 0, 0, 1]);
-        assert_eq!(ws.windows[4].v_mean_mv, -60.0);
-        assert_eq!(ws.windows[5].v_min_mv, 20.0);
-        assert!((ws.fraction_fired() - 0.4).abs() < 1e-12);
-        assert_eq!(ws.rates_hz()[0], 1000.0);
-        // Overlapping windows: step 0.5 ms.
-        assert_eq!(
-            sliding_windows(&t, &v, &spikes, 1.0, 0.5)
-                .unwrap()
-                .windows
-                .len(),
-            19
-        );
-        assert!(sliding_windows(&t, &v, &spikes, 0.0, 1.0).is_err());
-    }
 }
 
 /// [`sliding_windows`] over a trace fed in pieces, for traces too long to hold: memory is the
@@ -397,17 +358,46 @@ impl WindowStream {
 }
 
 #[cfg(test)]
-mod stream_tests {
+mod tests {
     use super::*;
     use crate::simulate::spikes::detect;
 
+    /// `n` samples every 0.01 ms from t = 0 (times, and V(t) in mV).
+    fn trace(n: usize, v: impl Fn(f64) -> f64) -> (Vec<f64>, Vec<f64>) {
+        let t: Vec<f64> = (0..n).map(|k| k as f64 * 0.01).collect();
+        let v = t.iter().map(|&x| v(x)).collect();
+        (t, v)
+    }
+
+    #[test]
+    fn tiles_counts_and_drops_the_partial_window() {
+        let (t, v) = trace(1001, |x| if x < 5.0 { -60.0 } else { 20.0 });
+        let spikes = [0.5, 4.99, 5.0, 9.0];
+        let ws = sliding_windows(&t, &v, &spikes, 1.0, 1.0).unwrap();
+        assert_eq!(ws.windows.len(), 10);
+        assert_eq!(ws.dropped_samples, 1);
+        let counts: Vec<u32> = ws.windows.iter().map(|w| w.n_spikes).collect();
+        assert_eq!(counts, [1, 0, 0, 0, 1, 1, 0, 0, 0, 1]);
+        assert_eq!(ws.windows[4].v_mean_mv, -60.0);
+        assert_eq!(ws.windows[5].v_min_mv, 20.0);
+        assert!((ws.fraction_fired() - 0.4).abs() < 1e-12);
+        assert_eq!(ws.rates_hz()[0], 1000.0);
+        // Overlapping windows: step 0.5 ms.
+        assert_eq!(
+            sliding_windows(&t, &v, &spikes, 1.0, 0.5)
+                .unwrap()
+                .windows
+                .len(),
+            19
+        );
+        assert!(sliding_windows(&t, &v, &spikes, 0.0, 1.0).is_err());
+    }
+
     #[test]
     fn streaming_equals_the_whole_trace_in_any_pieces() {
-        let t: Vec<f64> = (0..20_001).map(|k| k as f64 * 0.01).collect();
-        let v: Vec<f64> = t
-            .iter()
-            .map(|x| 60.0 * (x * 0.9).sin() - 20.0 + 5.0 * (x * 13.0).cos())
-            .collect();
+        let (t, v) = trace(20_001, |x| {
+            60.0 * (x * 0.9).sin() - 20.0 + 5.0 * (x * 13.0).cos()
+        });
         let spikes = detect(&t, &v, 0.0);
         for (width, step) in [(0.1, 0.1), (1.0, 1.0), (5.0, 5.0), (1.0, 0.3), (3.33, 3.33)] {
             let whole = sliding_windows(&t, &v, &spikes, width, step).unwrap();

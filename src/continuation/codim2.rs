@@ -326,6 +326,34 @@ fn arclength(
     (pts, reason)
 }
 
+/// Continue `g = 0` from `x0` in both directions ([`arclength`]) and join the halves into one
+/// curve: from the end reached going backwards, through the start (once), to the end reached
+/// going forwards; `point` turns each solution into a curve point. Returns the points and why
+/// each direction ended (backwards first).
+fn both_ways(
+    g: &System<'_>,
+    x0: &DVector<f64>,
+    n: usize,
+    bx: &Box2,
+    max_points: usize,
+    stop: &dyn Fn(&DVector<f64>) -> Option<String>,
+    point: impl Fn(&DVector<f64>) -> CurvePoint,
+) -> (Vec<CurvePoint>, Vec<String>) {
+    let mut points = vec![];
+    let mut ends = vec![];
+    for dir in [-1.0, 1.0] {
+        let (pts, why) = arclength(g, x0.clone(), dir, n, bx, max_points, stop);
+        ends.push(why);
+        let mut conv: Vec<CurvePoint> = pts.iter().map(&point).collect();
+        if dir < 0.0 {
+            conv.reverse();
+            conv.pop();
+        }
+        points.extend(conv);
+    }
+    (points, ends)
+}
+
 /// Where a test function changes sign between consecutive points: interpolated points.
 fn sign_changes(
     points: &[CurvePoint],
@@ -378,34 +406,20 @@ pub fn hopf_curve(fam: &Family2, h: &Hopf, l2: f64, bx: &Box2, max_points: usize
         (x[3 * n + 2].abs() < 1e-4)
             .then(|| "the frequency went to zero (Bogdanov-Takens)".to_string())
     };
-    let mut points = vec![];
-    let mut ends = vec![];
-    for dir in [-1.0, 1.0] {
-        let (pts, why) = arclength(&g, x0.clone(), dir, n, bx, max_points, &stop);
-        ends.push(why);
-        let mut conv: Vec<CurvePoint> = pts
-            .iter()
-            .map(|x| {
-                let (l1, l2, w) = (x[n], x[n + 1], x[3 * n + 2].abs());
-                let slice = fam.slice(l2);
-                let y = &x.as_slice()[..n];
-                let a = slice.jacobian(y, l1);
-                CurvePoint {
-                    l1,
-                    l2,
-                    v_mv: y[0],
-                    omega: w,
-                    coefficient: first_lyapunov(&slice, y, l1, &a, w).unwrap_or(f64::NAN),
-                    bt_test: x[3 * n + 2] * x[3 * n + 2],
-                }
-            })
-            .collect();
-        if dir < 0.0 {
-            conv.reverse();
-            conv.pop();
+    let (points, ends) = both_ways(&g, &x0, n, bx, max_points, &stop, |x| {
+        let (l1, l2, w) = (x[n], x[n + 1], x[3 * n + 2].abs());
+        let slice = fam.slice(l2);
+        let y = &x.as_slice()[..n];
+        let a = slice.jacobian(y, l1);
+        CurvePoint {
+            l1,
+            l2,
+            v_mv: y[0],
+            omega: w,
+            coefficient: first_lyapunov(&slice, y, l1, &a, w).unwrap_or(f64::NAN),
+            bt_test: x[3 * n + 2] * x[3 * n + 2],
         }
-        points.extend(conv);
-    }
+    });
     let mut specials = sign_changes(&points, |p| p.coefficient, SpecialKind::Bautin);
     for p in [points.first(), points.last()].into_iter().flatten() {
         if p.omega < 1e-3 {
@@ -458,52 +472,38 @@ pub fn fold_curve(fam: &Family2, f: &Fold, l2: f64, bx: &Box2, max_points: usize
         (r, m)
     };
     let none = |_: &DVector<f64>| None;
-    let mut points = vec![];
-    let mut ends = vec![];
-    for dir in [-1.0, 1.0] {
-        let (pts, why) = arclength(&g, x0.clone(), dir, n, bx, max_points, &none);
-        ends.push(why);
-        let mut conv: Vec<CurvePoint> = pts
+    let (points, ends) = both_ways(&g, &x0, n, bx, max_points, &none, |x| {
+        let (l1, l2) = (x[n], x[n + 1]);
+        let slice = fam.slice(l2);
+        let y = &x.as_slice()[..n];
+        let v = DVector::from_column_slice(&x.as_slice()[n + 2..]);
+        let a = slice.jacobian(y, l1);
+        // Left null vector p (A^T p = 0), normalised p.v = 1 where possible.
+        let p = left_null(&a);
+        let vn = v.normalize();
+        let pv = p.dot(&vn);
+        let pv = if pv.abs() > 1e-300 { pv } else { 1e-300 };
+        let b = slice.bilinear(y, l1, vn.as_slice(), vn.as_slice());
+        // Bogdanov-Takens test: the product of the eigenvalues other than the fold's
+        // own zero. Complex pairs contribute |mu|^2 > 0, so it changes sign exactly when
+        // a second real eigenvalue passes through zero.
+        let mut ev: Vec<_> = a.complex_eigenvalues().iter().copied().collect();
+        ev.sort_by(|x, y| x.norm().total_cmp(&y.norm()));
+        let others = ev
             .iter()
-            .map(|x| {
-                let (l1, l2) = (x[n], x[n + 1]);
-                let slice = fam.slice(l2);
-                let y = &x.as_slice()[..n];
-                let v = DVector::from_column_slice(&x.as_slice()[n + 2..]);
-                let a = slice.jacobian(y, l1);
-                // Left null vector p (A^T p = 0), normalised p.v = 1 where possible.
-                let p = left_null(&a);
-                let vn = v.normalize();
-                let pv = p.dot(&vn);
-                let pv = if pv.abs() > 1e-300 { pv } else { 1e-300 };
-                let b = slice.bilinear(y, l1, vn.as_slice(), vn.as_slice());
-                // Bogdanov-Takens test: the product of the eigenvalues other than the fold's
-                // own zero. Complex pairs contribute |mu|^2 > 0, so it changes sign exactly when
-                // a second real eigenvalue passes through zero.
-                let mut ev: Vec<_> = a.complex_eigenvalues().iter().copied().collect();
-                ev.sort_by(|x, y| x.norm().total_cmp(&y.norm()));
-                let others = ev
-                    .iter()
-                    .skip(1)
-                    .fold(nalgebra::Complex::new(1.0, 0.0), |acc, z| acc * z)
-                    .re;
-                CurvePoint {
-                    l1,
-                    l2,
-                    v_mv: y[0],
-                    omega: f64::NAN,
-                    // p / (p.v) makes the coefficient independent of the sign of p.
-                    coefficient: 0.5 * p.dot(&b) / pv,
-                    bt_test: others,
-                }
-            })
-            .collect();
-        if dir < 0.0 {
-            conv.reverse();
-            conv.pop();
+            .skip(1)
+            .fold(nalgebra::Complex::new(1.0, 0.0), |acc, z| acc * z)
+            .re;
+        CurvePoint {
+            l1,
+            l2,
+            v_mv: y[0],
+            omega: f64::NAN,
+            // p / (p.v) makes the coefficient independent of the sign of p.
+            coefficient: 0.5 * p.dot(&b) / pv,
+            bt_test: others,
         }
-        points.extend(conv);
-    }
+    });
     let mut specials = sign_changes(&points, |p| p.bt_test, SpecialKind::BogdanovTakens);
     // The quadratic coefficient passes through zero at a cusp (and through infinity at a
     // Bogdanov-Takens point, where p.v = 0: not a cusp).

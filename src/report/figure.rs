@@ -1,6 +1,7 @@
 //! Shared drawing helpers: the embedded font, colours, and decimation of long series.
 
 use crate::error::ReportError;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
@@ -81,27 +82,65 @@ pub fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// A figure that can be drawn on any plotters backend.
-pub trait Drawing {
+/// What a figure draws below its title, on any plotters backend: the part that differs from
+/// figure to figure ([`render`] does the rest).
+pub trait Body {
+    /// Draw on `area` (the figure below its title); `path` names the figure in errors.
     fn draw<DB: DrawingBackend>(
         &self,
-        root: &DrawingArea<DB, plotters::coord::Shift>,
+        area: &DrawingArea<DB, Shift>,
         path: &Path,
     ) -> Result<(), ReportError>;
 }
 
-/// Render `figure` to PNG or SVG (by the extension of `path`), atomically, with the embedded
+/// Render a white figure of `size` pixels, `title` on top (in `title_px`-pixel type) and
+/// `body` below it, to PNG or SVG (by the extension of `path`), atomically, with the embedded
 /// font.
-pub fn render(path: &Path, size: (u32, u32), figure: &impl Drawing) -> Result<(), ReportError> {
+pub fn render(
+    path: &Path,
+    size: (u32, u32),
+    title: &str,
+    title_px: u32,
+    body: &impl Body,
+) -> Result<(), ReportError> {
     init_font();
     let svg = path.extension().is_some_and(|e| e == "svg");
     super::atomic::write_atomic(path, |tmp| -> Result<(), ReportError> {
         if svg {
-            figure.draw(&SVGBackend::new(tmp, size).into_drawing_area(), tmp)
+            let root = SVGBackend::new(tmp, size).into_drawing_area();
+            titled(&root, tmp, title, title_px, body)
         } else {
-            figure.draw(&BitMapBackend::new(tmp, size).into_drawing_area(), tmp)
+            let root = BitMapBackend::new(tmp, size).into_drawing_area();
+            titled(&root, tmp, title, title_px, body)
         }
     })
+}
+
+/// The figure [`render`] describes, on any plotters backend.
+fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    path: &Path,
+    title: &str,
+    title_px: u32,
+    body: &impl Body,
+) -> Result<(), ReportError> {
+    let e = fig_err(path);
+    root.fill(&WHITE).map_err(&e)?;
+    let area = root.titled(title, ("sans-serif", title_px)).map_err(&e)?;
+    body.draw(&area, path)?;
+    area.present().map_err(&e)?;
+    Ok(())
+}
+
+/// The cells of `n` panels on `area`: `columns` per row (at least one), as many rows as needed.
+pub fn panel_grid<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    n: usize,
+    columns: usize,
+) -> Vec<DrawingArea<DB, Shift>> {
+    let cols = columns.max(1);
+    let rows = n.div_ceil(cols).max(1);
+    area.split_evenly((rows, cols))
 }
 
 /// Map a plotters error into a report error naming the figure.

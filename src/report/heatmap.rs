@@ -1,7 +1,7 @@
 //! Heatmaps: values on a regular x-y grid as coloured cells (viridis), one or more panels
 //! sharing one colour scale and a colour bar.
 
-use super::figure::{Drawing, fig_err, render};
+use super::figure::{Body, fig_err, panel_grid, render};
 use crate::error::ReportError;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -35,8 +35,9 @@ pub fn draw_heatmap(
     render(
         path,
         size,
+        title,
+        24,
         &Heatmap {
-            title,
             axes,
             panels,
             columns,
@@ -44,21 +45,11 @@ pub fn draw_heatmap(
     )
 }
 
+/// Heatmap panels, `columns` per row, and their colour bar.
 struct Heatmap<'a> {
-    title: &'a str,
     axes: &'a HeatAxes,
     panels: &'a [HeatPanel],
     columns: usize,
-}
-
-impl Drawing for Heatmap<'_> {
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        path: &Path,
-    ) -> Result<(), ReportError> {
-        draw(root, path, self.title, self.axes, self.panels, self.columns)
-    }
 }
 
 /// Half the smallest spacing between distinct sorted values (0.5 for a single value).
@@ -77,92 +68,91 @@ fn half_step(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    path: &Path,
-    title: &str,
-    axes: &HeatAxes,
-    panels: &[HeatPanel],
-    columns: usize,
-) -> Result<(), ReportError> {
-    let e = fig_err(path);
-    root.fill(&WHITE).map_err(&e)?;
-    let root = root.titled(title, ("sans-serif", 24)).map_err(&e)?;
-    let (w, _) = root.dim_in_pixel();
-    let (main, bar) = root.split_horizontally(w.saturating_sub(130));
-    let all = || panels.iter().flat_map(|p| p.cells.iter());
-    let finite = || all().map(|c| c.2).filter(|z| z.is_finite());
-    let z_hi = finite().fold(f64::NEG_INFINITY, f64::max);
-    let z_lo = finite().fold(0.0, f64::min);
-    let (z_lo, z_hi) = if z_hi > z_lo {
-        (z_lo, z_hi)
-    } else {
-        (z_lo, z_lo + 1.0)
-    };
-    let colour = |z: f64| -> RGBColor {
-        if z.is_finite() {
-            ViridisRGB.get_color_normalized(z, z_lo, z_hi)
+impl Body for Heatmap<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        path: &Path,
+    ) -> Result<(), ReportError> {
+        let Heatmap {
+            axes,
+            panels,
+            columns,
+        } = *self;
+        let e = fig_err(path);
+        let (w, _) = root.dim_in_pixel();
+        let (main, bar) = root.split_horizontally(w.saturating_sub(130));
+        let all = || panels.iter().flat_map(|p| p.cells.iter());
+        let finite = || all().map(|c| c.2).filter(|z| z.is_finite());
+        let z_hi = finite().fold(f64::NEG_INFINITY, f64::max);
+        let z_lo = finite().fold(0.0, f64::min);
+        let (z_lo, z_hi) = if z_hi > z_lo {
+            (z_lo, z_hi)
         } else {
-            RGBColor(200, 200, 200)
+            (z_lo, z_lo + 1.0)
+        };
+        let colour = |z: f64| -> RGBColor {
+            if z.is_finite() {
+                ViridisRGB.get_color_normalized(z, z_lo, z_hi)
+            } else {
+                RGBColor(200, 200, 200)
+            }
+        };
+        let (hx, hy) = (half_step(all().map(|c| c.0)), half_step(all().map(|c| c.1)));
+        let span = |v: &dyn Fn(&(f64, f64, f64)) -> f64| {
+            all()
+                .map(v)
+                .filter(|x| x.is_finite())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                    (a.min(x), b.max(x))
+                })
+        };
+        let (x0, x1) = span(&|c| c.0);
+        let (y0, y1) = span(&|c| c.1);
+        for (area, panel) in panel_grid(&main, panels.len(), columns).iter().zip(panels) {
+            let mut c = ChartBuilder::on(area)
+                .caption(panel.title.as_str(), ("sans-serif", 17))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d((x0 - hx)..(x1 + hx), (y0 - hy)..(y1 + hy))
+                .map_err(&e)?;
+            c.configure_mesh()
+                .disable_mesh()
+                .x_desc(axes.x_desc.as_str())
+                .y_desc(axes.y_desc.as_str())
+                .label_style(("sans-serif", 15))
+                .draw()
+                .map_err(&e)?;
+            c.draw_series(panel.cells.iter().map(|&(x, y, z)| {
+                Rectangle::new([(x - hx, y - hy), (x + hx, y + hy)], colour(z).filled())
+            }))
+            .map_err(&e)?;
         }
-    };
-    let (hx, hy) = (half_step(all().map(|c| c.0)), half_step(all().map(|c| c.1)));
-    let span = |v: &dyn Fn(&(f64, f64, f64)) -> f64| {
-        all()
-            .map(v)
-            .filter(|x| x.is_finite())
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-                (a.min(x), b.max(x))
-            })
-    };
-    let (x0, x1) = span(&|c| c.0);
-    let (y0, y1) = span(&|c| c.1);
-    let cols = columns.max(1);
-    let rows = panels.len().div_ceil(cols).max(1);
-    for (area, panel) in main.split_evenly((rows, cols)).iter().zip(panels) {
-        let mut c = ChartBuilder::on(area)
-            .caption(panel.title.as_str(), ("sans-serif", 17))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d((x0 - hx)..(x1 + hx), (y0 - hy)..(y1 + hy))
+        // The colour bar.
+        let mut c = ChartBuilder::on(&bar)
+            .margin_top(40)
+            .margin_bottom(50)
+            .margin_right(10)
+            .y_label_area_size(75)
+            .build_cartesian_2d(0.0..1.0, z_lo..z_hi)
             .map_err(&e)?;
         c.configure_mesh()
             .disable_mesh()
-            .x_desc(axes.x_desc.as_str())
-            .y_desc(axes.y_desc.as_str())
-            .label_style(("sans-serif", 15))
+            .disable_x_axis()
+            .y_desc(axes.z_desc.as_str())
+            .label_style(("sans-serif", 14))
             .draw()
             .map_err(&e)?;
-        c.draw_series(panel.cells.iter().map(|&(x, y, z)| {
-            Rectangle::new([(x - hx, y - hy), (x + hx, y + hy)], colour(z).filled())
+        let n = 100;
+        c.draw_series((0..n).map(|k| {
+            let a = z_lo + (z_hi - z_lo) * k as f64 / n as f64;
+            let b = z_lo + (z_hi - z_lo) * (k + 1) as f64 / n as f64;
+            Rectangle::new([(0.0, a), (1.0, b)], colour(0.5 * (a + b)).filled())
         }))
         .map_err(&e)?;
+        Ok(())
     }
-    // The colour bar.
-    let mut c = ChartBuilder::on(&bar)
-        .margin_top(40)
-        .margin_bottom(50)
-        .margin_right(10)
-        .y_label_area_size(75)
-        .build_cartesian_2d(0.0..1.0, z_lo..z_hi)
-        .map_err(&e)?;
-    c.configure_mesh()
-        .disable_mesh()
-        .disable_x_axis()
-        .y_desc(axes.z_desc.as_str())
-        .label_style(("sans-serif", 14))
-        .draw()
-        .map_err(&e)?;
-    let n = 100;
-    c.draw_series((0..n).map(|k| {
-        let a = z_lo + (z_hi - z_lo) * k as f64 / n as f64;
-        let b = z_lo + (z_hi - z_lo) * (k + 1) as f64 / n as f64;
-        Rectangle::new([(0.0, a), (1.0, b)], colour(0.5 * (a + b)).filled())
-    }))
-    .map_err(&e)?;
-    root.present().map_err(&e)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -163,15 +163,9 @@ pub fn draw_spike_trains(
             .iter()
             .enumerate()
             .take(8)
-            .map(|(k, (x, c))| Series {
-                label: format!("neuron {k}"),
-                points: x
-                    .iter()
-                    .zip(c)
-                    .flat_map(|(x, c)| [(*x, *c as f64), (*x + bin_ms, *c as f64)])
-                    .collect(),
-                color: PALETTE[k % PALETTE.len()],
-                style: Style::Line,
+            .map(|(k, (x, c))| {
+                let bins = x.iter().zip(c).map(|(x, c)| (*x, *c as f64));
+                Series::histogram(format!("neuron {k}"), k, bin_ms, bins)
             })
             .collect(),
         ..Default::default()

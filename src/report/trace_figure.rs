@@ -1,7 +1,6 @@
 //! The simulation figure: voltage, stimulus and gates in three panels sharing the time axis.
 
-use super::atomic::write_atomic;
-use super::figure::{PALETTE, decimate, fig_err, init_font, padded_range};
+use super::figure::{Body, PALETTE, decimate, fig_err, padded_range, render};
 use super::xy_figure::legend;
 use crate::error::ReportError;
 use crate::simulate::Trace;
@@ -16,101 +15,94 @@ const MAX_POINTS: usize = 6000;
 /// Draw `traces` (one per neuron; stimulus and gates from the first) to a PNG or SVG file,
 /// chosen by the extension of `path`.
 pub fn draw_trace(path: &Path, title: &str, traces: &[&Trace]) -> Result<(), ReportError> {
-    init_font();
     let Some(first) = traces.first() else {
         return Err(ReportError::Figure {
             figure: path.display().to_string(),
             reason: "no trace recorded".into(),
         });
     };
-    let size = (1400, 1000);
-    let svg = path.extension().is_some_and(|e| e == "svg");
-    write_atomic(path, |tmp| -> Result<(), ReportError> {
-        if svg {
-            let root = SVGBackend::new(tmp, size).into_drawing_area();
-            panels(&root, tmp, title, traces, first)
-        } else {
-            let root = BitMapBackend::new(tmp, size).into_drawing_area();
-            panels(&root, tmp, title, traces, first)
-        }
-    })
+    render(path, (1400, 1000), title, 26, &Panels { traces, first })
 }
 
-fn panels<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    path: &Path,
-    title: &str,
-    traces: &[&Trace],
-    first: &Trace,
-) -> Result<(), ReportError> {
-    let e = fig_err(path);
-    root.fill(&WHITE).map_err(&e)?;
-    let root = root.titled(title, ("sans-serif", 26)).map_err(&e)?;
-    let areas = root.split_by_breakpoints([] as [i32; 0], [440, 640]);
-    let t = &first.t_ms;
-    let (t0, t1) = (
-        t.first().copied().unwrap_or(0.0),
-        t.last().copied().unwrap_or(1.0).max(1e-9),
-    );
+/// Voltage (of up to [`MAX_NEURONS_DRAWN`] neurons), stimulus and gates (of the first).
+struct Panels<'a> {
+    traces: &'a [&'a Trace],
+    first: &'a Trace,
+}
 
-    // Voltage.
-    let shown = &traces[..traces.len().min(MAX_NEURONS_DRAWN)];
-    let (vlo, vhi) = padded_range(shown.iter().flat_map(|tr| tr.v().iter().copied()));
-    let mut c = chart(&areas[0], t0..t1, vlo..vhi, "V (mV)", None).map_err(&e)?;
-    for (k, tr) in shown.iter().enumerate() {
-        let color = PALETTE[k % PALETTE.len()];
-        let s = c
-            .draw_series(LineSeries::new(
-                decimate(&tr.t_ms, tr.v(), MAX_POINTS),
-                color.stroke_width(2),
-            ))
-            .map_err(&e)?;
-        if shown.len() > 1 {
-            s.label(format!("neuron {k}"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        } else {
-            s.label("membrane potential")
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+impl Body for Panels<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        path: &Path,
+    ) -> Result<(), ReportError> {
+        let Panels { traces, first } = *self;
+        let e = fig_err(path);
+        let areas = root.split_by_breakpoints([] as [i32; 0], [440, 640]);
+        let t = &first.t_ms;
+        let (t0, t1) = (
+            t.first().copied().unwrap_or(0.0),
+            t.last().copied().unwrap_or(1.0).max(1e-9),
+        );
+
+        // Voltage.
+        let shown = &traces[..traces.len().min(MAX_NEURONS_DRAWN)];
+        let (vlo, vhi) = padded_range(shown.iter().flat_map(|tr| tr.v().iter().copied()));
+        let mut c = chart(&areas[0], t0..t1, vlo..vhi, "V (mV)", None).map_err(&e)?;
+        for (k, tr) in shown.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            let s = c
+                .draw_series(LineSeries::new(
+                    decimate(&tr.t_ms, tr.v(), MAX_POINTS),
+                    color.stroke_width(2),
+                ))
+                .map_err(&e)?;
+            if shown.len() > 1 {
+                s.label(format!("neuron {k}"))
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            } else {
+                s.label("membrane potential")
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            }
         }
-    }
-    legend(&mut c).map_err(&e)?;
+        legend(&mut c).map_err(&e)?;
 
-    // Stimulus.
-    let (ilo, ihi) = padded_range(first.i_ua_cm2.iter().copied());
-    let mut c = chart(&areas[1], t0..t1, ilo..ihi, "I (uA/cm^2)", None).map_err(&e)?;
-    c.draw_series(LineSeries::new(
-        decimate(t, &first.i_ua_cm2, MAX_POINTS),
-        PALETTE[1].stroke_width(2),
-    ))
-    .map_err(&e)?
-    .label("stimulus")
-    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1]));
-    legend(&mut c).map_err(&e)?;
-
-    // Gates.
-    let mut c = chart(
-        &areas[2],
-        t0..t1,
-        -0.02..1.02,
-        "gating variables",
-        Some("t (ms)"),
-    )
-    .map_err(&e)?;
-    for (k, (name, col)) in first.names.iter().zip(&first.vars).enumerate().skip(1) {
-        let color = PALETTE[(k + 1) % PALETTE.len()];
+        // Stimulus.
+        let (ilo, ihi) = padded_range(first.i_ua_cm2.iter().copied());
+        let mut c = chart(&areas[1], t0..t1, ilo..ihi, "I (uA/cm^2)", None).map_err(&e)?;
         c.draw_series(LineSeries::new(
-            decimate(t, col, MAX_POINTS),
-            color.stroke_width(2),
+            decimate(t, &first.i_ua_cm2, MAX_POINTS),
+            PALETTE[1].stroke_width(2),
         ))
         .map_err(&e)?
-        .label(name.as_str())
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-    }
-    if first.names.len() > 1 {
+        .label("stimulus")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1]));
         legend(&mut c).map_err(&e)?;
+
+        // Gates.
+        let mut c = chart(
+            &areas[2],
+            t0..t1,
+            -0.02..1.02,
+            "gating variables",
+            Some("t (ms)"),
+        )
+        .map_err(&e)?;
+        for (k, (name, col)) in first.names.iter().zip(&first.vars).enumerate().skip(1) {
+            let color = PALETTE[(k + 1) % PALETTE.len()];
+            c.draw_series(LineSeries::new(
+                decimate(t, col, MAX_POINTS),
+                color.stroke_width(2),
+            ))
+            .map_err(&e)?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        }
+        if first.names.len() > 1 {
+            legend(&mut c).map_err(&e)?;
+        }
+        Ok(())
     }
-    root.present().map_err(&e)?;
-    Ok(())
 }
 
 type Chart<'a, DB> = ChartContext<

@@ -1,9 +1,8 @@
 //! Report of `excitable windows`: `windows.parquet` (every window; streamed in chunks by the
 //! command line), `windows_summary.parquet`, `windows.png` and the summary.
 
-use super::figure::PALETTE;
 use super::table::Table;
-use super::xy_figure::{Panel, Series, Style, draw_panels};
+use super::xy_figure::{Panel, Series, draw_panels};
 use crate::analysis::windows::{Window, WindowSet, WindowTally};
 use crate::error::ReportError;
 use crate::spec::WindowsResult;
@@ -134,19 +133,11 @@ pub fn draw_windows(png: &Path, tallies: &[WindowTally]) -> Result<(), ReportErr
             .enumerate()
             .map(|(k, s)| {
                 let n = s.n_windows.max(1) as f64;
-                Series {
-                    label: format!("{} ms", s.width_ms),
-                    points: counts(s)
-                        .iter()
-                        .enumerate()
-                        .flat_map(|(j, &c)| {
-                            let x = lo + bin * j as f64;
-                            [(x, c as f64 / n), (x + bin, c as f64 / n)]
-                        })
-                        .collect(),
-                    color: PALETTE[k % PALETTE.len()],
-                    style: Style::Line,
-                }
+                let bins = counts(s)
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &c)| (lo + bin * j as f64, c as f64 / n));
+                Series::histogram(format!("{} ms", s.width_ms), k, bin, bins)
             })
             .collect(),
         ..Default::default()

@@ -1,6 +1,6 @@
 //! A general figure: one or more panels of x-y series (lines, dashed lines or points).
 
-use super::figure::{Drawing, fig_err, padded_range, render};
+use super::figure::{Body, PALETTE, fig_err, padded_range, panel_grid, render};
 use crate::error::ReportError;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::ValueFormatter;
@@ -26,6 +26,27 @@ pub struct Series {
     pub style: Style,
 }
 
+impl Series {
+    /// A histogram drawn as a step line: each bin, given as (left edge, height), a flat
+    /// segment of `width`; in the palette's colour number `colour` (cycling).
+    pub fn histogram(
+        label: String,
+        colour: usize,
+        width: f64,
+        bins: impl IntoIterator<Item = (f64, f64)>,
+    ) -> Series {
+        Series {
+            label,
+            points: bins
+                .into_iter()
+                .flat_map(|(x, h)| [(x, h), (x + width, h)])
+                .collect(),
+            color: PALETTE[colour % PALETTE.len()],
+            style: Style::Line,
+        }
+    }
+}
+
 /// One panel: axes titles, optional fixed ranges, series.
 #[derive(Debug, Clone, Default)]
 pub struct Panel {
@@ -45,85 +66,64 @@ pub fn draw_panels(
     columns: usize,
     size: (u32, u32),
 ) -> Result<(), ReportError> {
-    render(
-        path,
-        size,
-        &Panels {
-            title,
-            panels,
-            columns,
-        },
-    )
+    render(path, size, title, 24, &Grid { panels, columns })
 }
 
-struct Panels<'a> {
-    title: &'a str,
+/// x-y panels, `columns` per row.
+struct Grid<'a> {
     panels: &'a [Panel],
     columns: usize,
 }
 
-impl Drawing for Panels<'_> {
+impl Body for Grid<'_> {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
         path: &Path,
     ) -> Result<(), ReportError> {
-        draw(root, path, self.title, self.panels, self.columns)
-    }
-}
-
-fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    path: &Path,
-    title: &str,
-    panels: &[Panel],
-    columns: usize,
-) -> Result<(), ReportError> {
-    let e = fig_err(path);
-    root.fill(&WHITE).map_err(&e)?;
-    let root = root.titled(title, ("sans-serif", 24)).map_err(&e)?;
-    let cols = columns.max(1);
-    let rows = panels.len().div_ceil(cols).max(1);
-    let areas = root.split_evenly((rows, cols));
-    for (area, panel) in areas.iter().zip(panels) {
-        let all = || panel.series.iter().flat_map(|s| s.points.iter());
-        let (x0, x1) = panel
-            .x_range
-            .unwrap_or_else(|| padded_range(all().map(|p| p.0)));
-        let (y0, y1) = panel
-            .y_range
-            .unwrap_or_else(|| padded_range(all().map(|p| p.1)));
-        let mut builder = ChartBuilder::on(area);
-        builder
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(70);
-        if panel.log_y {
-            let lo = all()
-                .map(|p| p.1)
-                .filter(|y| *y > 0.0 && y.is_finite())
-                .fold(f64::INFINITY, f64::min);
-            let hi = all()
-                .map(|p| p.1)
-                .filter(|y| y.is_finite())
-                .fold(f64::NEG_INFINITY, f64::max);
-            let (lo, hi) = if lo.is_finite() && hi > lo {
-                (lo * 0.8, hi * 1.25)
+        let e = fig_err(path);
+        for (area, panel) in panel_grid(root, self.panels.len(), self.columns)
+            .iter()
+            .zip(self.panels)
+        {
+            let all = || panel.series.iter().flat_map(|s| s.points.iter());
+            let (x0, x1) = panel
+                .x_range
+                .unwrap_or_else(|| padded_range(all().map(|p| p.0)));
+            let (y0, y1) = panel
+                .y_range
+                .unwrap_or_else(|| padded_range(all().map(|p| p.1)));
+            let mut builder = ChartBuilder::on(area);
+            builder
+                .margin(14)
+                .x_label_area_size(40)
+                .y_label_area_size(70);
+            if panel.log_y {
+                let lo = all()
+                    .map(|p| p.1)
+                    .filter(|y| *y > 0.0 && y.is_finite())
+                    .fold(f64::INFINITY, f64::min);
+                let hi = all()
+                    .map(|p| p.1)
+                    .filter(|y| y.is_finite())
+                    .fold(f64::NEG_INFINITY, f64::max);
+                let (lo, hi) = if lo.is_finite() && hi > lo {
+                    (lo * 0.8, hi * 1.25)
+                } else {
+                    (1e-3, 1.0)
+                };
+                let mut c = builder
+                    .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
+                    .map_err(&e)?;
+                // Only positive values exist on a log axis.
+                fill(&mut c, panel, |p| p.1 > 0.0).map_err(&e)?;
             } else {
-                (1e-3, 1.0)
-            };
-            let mut c = builder
-                .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
-                .map_err(&e)?;
-            // Only positive values exist on a log axis.
-            fill(&mut c, panel, |p| p.1 > 0.0).map_err(&e)?;
-        } else {
-            let mut c = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(&e)?;
-            fill(&mut c, panel, |_| true).map_err(&e)?;
+                let mut c = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(&e)?;
+                fill(&mut c, panel, |_| true).map_err(&e)?;
+            }
         }
+        Ok(())
     }
-    root.present().map_err(&e)?;
-    Ok(())
 }
 
 /// Mesh, every series (points kept by `keep`) and the legend of one panel.

@@ -162,17 +162,7 @@ impl BifurcationSpec {
     }
 }
 
-super::model_spec!(
-    BifurcationSpec,
-    "bifurcation",
-    BifurcationResult,
-    |s, m| {
-        s.validate()?;
-        crate::model::Field::of(m)?;
-        Ok(())
-    },
-    run_with
-);
+super::model_spec!(BifurcationSpec, "bifurcation", BifurcationResult, needs field, run_with);
 
 #[cfg(test)]
 mod tests {
@@ -190,9 +180,7 @@ mod tests {
     #[test]
     fn validate_names_the_bad_field() {
         let bad = |f: &dyn Fn(&mut BifurcationSpec)| {
-            let mut s = BifurcationSpec::default();
-            f(&mut s);
-            s.validate().unwrap_err().field
+            crate::spec::refused_field(&BifurcationSpec::default(), BifurcationSpec::validate, f)
         };
         assert_eq!(bad(&|s| s.to = -30.0), "from, to");
         assert_eq!(bad(&|s| s.from = f64::NAN), "from, to");

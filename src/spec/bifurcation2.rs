@@ -126,17 +126,7 @@ impl Bifurcation2Spec {
     }
 }
 
-super::model_spec!(
-    Bifurcation2Spec,
-    "bifurcation2",
-    Bifurcation2Result,
-    |s, m| {
-        s.validate()?;
-        crate::model::Field::of(m)?;
-        Ok(())
-    },
-    run_with
-);
+super::model_spec!(Bifurcation2Spec, "bifurcation2", Bifurcation2Result, needs field, run_with);
 
 #[cfg(test)]
 mod tests {
@@ -154,9 +144,7 @@ mod tests {
     #[test]
     fn validate_names_the_bad_field() {
         let bad = |f: &dyn Fn(&mut Bifurcation2Spec)| {
-            let mut s = Bifurcation2Spec::default();
-            f(&mut s);
-            s.validate().unwrap_err().field
+            crate::spec::refused_field(&Bifurcation2Spec::default(), Bifurcation2Spec::validate, f)
         };
         assert_eq!(bad(&|s| s.params = "i_ext".into()), "params");
         assert_eq!(bad(&|s| s.params = "i_ext,".into()), "params");

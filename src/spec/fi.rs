@@ -229,21 +229,7 @@ impl FiSpec {
                 ),
             ));
         }
-        super::positive("t_max", self.t_max)?;
-        if !(self.dt.is_finite() && self.dt > 0.0 && self.dt <= self.t_max) {
-            return Err(SpecError::new(
-                "dt",
-                self.dt,
-                format!("a finite number > 0 and <= t_max = {} ms", self.t_max),
-            ));
-        }
-        if !(self.transient.is_finite() && self.transient >= 0.0 && self.transient < self.t_max) {
-            return Err(SpecError::new(
-                "transient",
-                self.transient,
-                format!("finite, >= 0 and < t_max = {} ms", self.t_max),
-            ));
-        }
+        super::timing(self.t_max, self.dt, self.transient)?;
         super::positive("tol", self.tol)?;
         if self.direction.is_empty() {
             return Err(SpecError::new(
@@ -394,92 +380,21 @@ mod tests {
 
     #[test]
     fn bad_settings_are_refused_by_field() {
-        let d = FiSpec::default();
-        let field = |s: FiSpec| s.validate().unwrap_err().field;
-        assert_eq!(
-            field(FiSpec {
-                to: -1.0,
-                ..d.clone()
-            }),
-            "from, to"
-        );
-        assert_eq!(
-            field(FiSpec {
-                from: f64::NAN,
-                ..d.clone()
-            }),
-            "from, to"
-        );
-        assert_eq!(
-            field(FiSpec {
-                step: 0.0,
-                ..d.clone()
-            }),
-            "step"
-        );
-        assert_eq!(
-            field(FiSpec {
-                step: 1e-6,
-                ..d.clone()
-            }),
-            "step"
-        );
-        assert_eq!(
-            field(FiSpec {
-                t_max: -5.0,
-                ..d.clone()
-            }),
-            "t_max"
-        );
-        assert_eq!(
-            field(FiSpec {
-                dt: 0.0,
-                ..d.clone()
-            }),
-            "dt"
-        );
-        assert_eq!(
-            field(FiSpec {
-                dt: 2000.0,
-                ..d.clone()
-            }),
-            "dt"
-        );
-        assert_eq!(
-            field(FiSpec {
-                transient: 1200.0,
-                ..d.clone()
-            }),
-            "transient"
-        );
-        assert_eq!(
-            field(FiSpec {
-                transient: -1.0,
-                ..d.clone()
-            }),
-            "transient"
-        );
-        assert_eq!(
-            field(FiSpec {
-                tol: 0.0,
-                ..d.clone()
-            }),
-            "tol"
-        );
-        assert_eq!(
-            field(FiSpec {
-                tol: f64::INFINITY,
-                ..d.clone()
-            }),
-            "tol"
-        );
-        assert_eq!(
-            field(FiSpec {
-                direction: vec![],
-                ..d.clone()
-            }),
-            "direction"
-        );
+        let bad = |f: &dyn Fn(&mut FiSpec)| {
+            crate::spec::refused_field(&FiSpec::default(), FiSpec::validate, f)
+        };
+        assert_eq!(bad(&|s| s.to = -1.0), "from, to");
+        assert_eq!(bad(&|s| s.from = f64::NAN), "from, to");
+        assert_eq!(bad(&|s| s.step = 0.0), "step");
+        assert_eq!(bad(&|s| s.step = 1e-6), "step");
+        assert_eq!(bad(&|s| s.t_max = -5.0), "t_max");
+        assert_eq!(bad(&|s| s.dt = 0.0), "dt");
+        assert_eq!(bad(&|s| s.dt = 2000.0), "dt");
+        assert_eq!(bad(&|s| s.transient = 1200.0), "transient");
+        assert_eq!(bad(&|s| s.transient = -1.0), "transient");
+        assert_eq!(bad(&|s| s.tol = 0.0), "tol");
+        assert_eq!(bad(&|s| s.tol = f64::INFINITY), "tol");
+        assert_eq!(bad(&|s| s.direction = vec![]), "direction");
     }
 
     #[test]
@@ -498,6 +413,16 @@ mod tests {
         assert!(toml::from_str::<FiSpec>("direction = \"sideways\"").is_err());
     }
 
+    /// A short sweep for the observer tests: 0 to 20 uA/cm^2, 100 ms runs, 20 ms transient.
+    fn short() -> FiSpec {
+        FiSpec {
+            to: 20.0,
+            t_max: 100.0,
+            transient: 20.0,
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn the_observer_sees_the_runs_and_the_cycle_points() {
         use crate::progress::{Flow, Progress};
@@ -511,11 +436,8 @@ mod tests {
         }
         let hh = Model::builtin("hh").unwrap();
         let spec = FiSpec {
-            to: 20.0,
-            t_max: 100.0,
-            transient: 20.0,
             tol: 1e-2,
-            ..Default::default()
+            ..short()
         };
         let seen = Tasks(Mutex::new(vec![]));
         let r = spec.run_with(&hh, &seen).unwrap();
@@ -543,28 +465,17 @@ mod tests {
                 Flow::Stop
             }
         }
-        let hh = Model::builtin("hh").unwrap();
-        let spec = FiSpec {
-            to: 20.0,
-            t_max: 100.0,
-            transient: 20.0,
-            ..Default::default()
-        };
-        assert!(matches!(
-            spec.run_with(&hh, &Stop),
-            Err(Error::Cancelled(_))
-        ));
-        let lif = Model::builtin("lif").unwrap();
-        let spec = FiSpec {
+        let lif = FiSpec {
             to: 3.0,
             step: 0.1,
-            t_max: 100.0,
-            transient: 20.0,
-            ..Default::default()
+            ..short()
         };
-        assert!(matches!(
-            spec.run_with(&lif, &Stop),
-            Err(Error::Cancelled(_))
-        ));
+        for (model, spec) in [("hh", short()), ("lif", lif)] {
+            let model = Model::builtin(model).unwrap();
+            assert!(matches!(
+                spec.run_with(&model, &Stop),
+                Err(Error::Cancelled(_))
+            ));
+        }
     }
 }

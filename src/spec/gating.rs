@@ -74,17 +74,7 @@ impl GatingSpec {
     }
 }
 
-super::model_spec!(
-    GatingSpec,
-    "gating",
-    GatingResult,
-    |s, m| {
-        s.validate()?;
-        m.smooth()?;
-        Ok(())
-    },
-    run
-);
+super::model_spec!(GatingSpec, "gating", GatingResult, needs smooth, run);
 
 #[cfg(test)]
 mod tests {
@@ -101,9 +91,7 @@ mod tests {
     #[test]
     fn validate_names_the_bad_field() {
         let bad = |f: &dyn Fn(&mut GatingSpec)| {
-            let mut s = GatingSpec::default();
-            f(&mut s);
-            s.validate().unwrap_err().field
+            crate::spec::refused_field(&GatingSpec::default(), GatingSpec::validate, f)
         };
         assert_eq!(bad(&|s| s.v_to = -100.0), "v_from, v_to");
         assert_eq!(bad(&|s| s.v_from = f64::NEG_INFINITY), "v_from, v_to");

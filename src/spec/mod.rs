@@ -86,6 +86,43 @@ pub fn range(fields: &str, from: f64, to: f64) -> Result<(), SpecError> {
     }
 }
 
+/// Refuse a run's timing (ms) unless `t_max` is finite and > 0, `dt` is in `(0, t_max]` and
+/// `transient` in `[0, t_max)`: the settings of the commands that count spikes after a
+/// transient on the batch kernel (`fi`, `sweep`).
+pub(crate) fn timing(t_max: f64, dt: f64, transient: f64) -> Result<(), SpecError> {
+    positive("t_max", t_max)?;
+    if !(dt.is_finite() && dt > 0.0 && dt <= t_max) {
+        return Err(SpecError::new(
+            "dt",
+            dt,
+            format!("a finite number > 0 and <= t_max = {t_max} ms"),
+        ));
+    }
+    if !(transient.is_finite() && transient >= 0.0 && transient < t_max) {
+        return Err(SpecError::new(
+            "transient",
+            transient,
+            format!("finite, >= 0 and < t_max = {t_max} ms"),
+        ));
+    }
+    Ok(())
+}
+
+/// The field `validate` names when it refuses `base` changed by `change`: the specs' tests
+/// of their validation, one line per refused setting.
+#[cfg(test)]
+pub(crate) fn refused_field<S: Clone>(
+    base: &S,
+    validate: impl Fn(&S) -> Result<(), SpecError>,
+    change: impl FnOnce(&mut S),
+) -> String {
+    let mut s = base.clone();
+    change(&mut s);
+    validate(&s)
+        .expect_err("the changed setting is refused")
+        .field
+}
+
 /// Refuse a count outside `lo..=hi`.
 pub fn count(field: &str, value: usize, lo: usize, hi: usize) -> Result<(), SpecError> {
     if (lo..=hi).contains(&value) {
@@ -123,8 +160,28 @@ pub trait ModelSpec:
 
 /// Implements [`ModelSpec`] for a spec whose inherent `run_with(&self, &Model, &dyn Observer)`
 /// (or, for a quick one, `run(&self, &Model)`) computes its result; `check` says what the model
-/// must be.
+/// must be, or `needs field` (a smooth autonomous vector field) or `needs smooth` (a
+/// conductance-based model) says it after the spec's `validate`.
 macro_rules! model_spec {
+    ($spec:ty, $command:literal, $output:ty, needs $needs:ident, $run:ident) => {
+        $crate::spec::model_spec!(
+            $spec,
+            $command,
+            $output,
+            |s, m| {
+                s.validate()?;
+                $crate::spec::model_spec!(@needs $needs m)?;
+                Ok(())
+            },
+            $run
+        );
+    };
+    (@needs field $m:ident) => {
+        $crate::model::Field::of($m)
+    };
+    (@needs smooth $m:ident) => {
+        $m.smooth()
+    };
     ($spec:ty, $command:literal, $output:ty, |$s:ident, $m:ident| $check:expr, $run:ident) => {
         impl $crate::spec::ModelSpec for $spec {
             const COMMAND: &'static str = $command;

@@ -149,17 +149,7 @@ impl PhasePlaneSpec {
     }
 }
 
-super::model_spec!(
-    PhasePlaneSpec,
-    "phase-plane",
-    PhasePlaneResult,
-    |s, m| {
-        s.validate()?;
-        m.smooth()?;
-        Ok(())
-    },
-    run
-);
+super::model_spec!(PhasePlaneSpec, "phase-plane", PhasePlaneResult, needs smooth, run);
 
 #[cfg(test)]
 mod tests {
@@ -175,9 +165,7 @@ mod tests {
     #[test]
     fn validate_names_the_bad_field() {
         let bad = |f: &dyn Fn(&mut PhasePlaneSpec)| {
-            let mut s = PhasePlaneSpec::default();
-            f(&mut s);
-            s.validate().unwrap_err().field
+            crate::spec::refused_field(&PhasePlaneSpec::default(), PhasePlaneSpec::validate, f)
         };
         assert_eq!(bad(&|s| s.current = f64::NAN), "current");
         assert_eq!(bad(&|s| s.t_max = 0.0), "t_max");

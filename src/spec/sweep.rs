@@ -209,21 +209,7 @@ impl SweepSpec {
         for &i in &self.current.values {
             super::finite("current", i)?;
         }
-        super::positive("t_max", self.t_max)?;
-        if !(self.dt.is_finite() && self.dt > 0.0 && self.dt <= self.t_max) {
-            return Err(SpecError::new(
-                "dt",
-                self.dt,
-                format!("a finite number > 0 and <= t_max = {} ms", self.t_max),
-            ));
-        }
-        if !(self.transient.is_finite() && self.transient >= 0.0 && self.transient < self.t_max) {
-            return Err(SpecError::new(
-                "transient",
-                self.transient,
-                format!("finite, >= 0 and < t_max = {} ms", self.t_max),
-            ));
-        }
+        super::timing(self.t_max, self.dt, self.transient)?;
         let points = self
             .params
             .iter()
@@ -465,66 +451,25 @@ mod tests {
     #[test]
     fn bad_settings_are_refused_by_field() {
         let s = spec();
-        let field = |s: SweepSpec| s.validate().unwrap_err().field;
+        let bad =
+            |f: &dyn Fn(&mut SweepSpec)| crate::spec::refused_field(&s, SweepSpec::validate, f);
         let three = vec![
             s.params[0].clone(),
             "g_na=1".parse().unwrap(),
             "c_m=1".parse().unwrap(),
         ];
-        assert_eq!(
-            field(SweepSpec {
-                params: three,
-                ..s.clone()
-            }),
-            "param"
-        );
+        assert_eq!(bad(&|s| s.params = three.clone()), "param");
         let twice = vec![s.params[0].clone(), "g_k=1".parse().unwrap()];
-        assert_eq!(
-            field(SweepSpec {
-                params: twice,
-                ..s.clone()
-            }),
-            "param"
-        );
-        assert_eq!(
-            field(SweepSpec {
-                t_max: 0.0,
-                ..s.clone()
-            }),
-            "t_max"
-        );
-        assert_eq!(
-            field(SweepSpec {
-                dt: -1.0,
-                ..s.clone()
-            }),
-            "dt"
-        );
-        assert_eq!(
-            field(SweepSpec {
-                dt: 500.0,
-                ..s.clone()
-            }),
-            "dt"
-        );
-        assert_eq!(
-            field(SweepSpec {
-                transient: 100.0,
-                ..s.clone()
-            }),
-            "transient"
-        );
+        assert_eq!(bad(&|s| s.params = twice.clone()), "param");
+        assert_eq!(bad(&|s| s.t_max = 0.0), "t_max");
+        assert_eq!(bad(&|s| s.dt = -1.0), "dt");
+        assert_eq!(bad(&|s| s.dt = 500.0), "dt");
+        assert_eq!(bad(&|s| s.transient = 100.0), "transient");
         let huge = vec![
             "g_k=0:100:0.001".parse().unwrap(),
             "g_na=0:100:0.01".parse().unwrap(),
         ];
-        assert_eq!(
-            field(SweepSpec {
-                params: huge,
-                ..s.clone()
-            }),
-            "param, current"
-        );
+        assert_eq!(bad(&|s| s.params = huge.clone()), "param, current");
         assert!(
             "g_k"
                 .parse::<ParamAxis>()
@@ -589,55 +534,17 @@ mod tests {
         let mut g = hh.clone();
         g.set("g_l", 0.31).unwrap();
         assert_ne!(base, fp(&s, &g));
-        assert_ne!(
-            base,
-            fp(
-                &SweepSpec {
-                    dt: 0.005,
-                    ..s.clone()
-                },
-                &hh
-            )
-        );
-        assert_ne!(
-            base,
-            fp(
-                &SweepSpec {
-                    t_max: 101.0,
-                    ..s.clone()
-                },
-                &hh
-            )
-        );
-        assert_ne!(
-            base,
-            fp(
-                &SweepSpec {
-                    transient: 21.0,
-                    ..s.clone()
-                },
-                &hh
-            )
-        );
-        assert_ne!(
-            base,
-            fp(
-                &SweepSpec {
-                    current: "0:20:5".parse().unwrap(),
-                    ..s.clone()
-                },
-                &hh
-            )
-        );
-        assert_ne!(
-            base,
-            fp(
-                &SweepSpec {
-                    params: vec!["g_k=30:42:4".parse().unwrap()],
-                    ..s.clone()
-                },
-                &hh
-            )
-        );
+        let changed: [fn(&mut SweepSpec); 5] = [
+            |s| s.dt = 0.005,
+            |s| s.t_max = 101.0,
+            |s| s.transient = 21.0,
+            |s| s.current = "0:20:5".parse().unwrap(),
+            |s| s.params = vec!["g_k=30:42:4".parse().unwrap()],
+        ];
+        for change in changed {
+            let mut other = s.clone();
+            change(&mut other);
+            assert_ne!(base, fp(&other, &hh), "{other:?}");
+        }
     }
 }
