@@ -2,6 +2,7 @@
 
 pub mod accuracy;
 pub mod centre;
+pub mod chance;
 pub mod fi;
 pub mod gating;
 pub mod max_rate;

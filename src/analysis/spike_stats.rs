@@ -127,12 +127,24 @@ pub fn fano(spikes: &[f64], t_start: f64, t_stop: f64, width: f64) -> f64 {
     }
 }
 
+/// A change of the serial correlation by more than this when the first interval is dropped
+/// is noted in [`TrainStats::reason`].
+pub const SERIAL_TRANSIENT_CHANGE: f64 = 0.2;
+
+/// When the standard deviation of the first quarter of the intervals exceeds this many times
+/// that of the rest, the serial correlation is noted as reflecting the transient.
+pub const SERIAL_TRANSIENT_SPREAD: f64 = 10.0;
+
 /// Pearson correlation of successive intervals (needs 3 intervals).
 pub fn serial_correlation(i: &[f64]) -> f64 {
     if i.len() < 3 {
         return f64::NAN;
     }
-    let (a, b) = (&i[..i.len() - 1], &i[1..]);
+    pearson(&i[..i.len() - 1], &i[1..])
+}
+
+/// Pearson correlation of two equally long samples (NaN if either is constant).
+fn pearson(a: &[f64], b: &[f64]) -> f64 {
     let (ma, mb) = (mean(a), mean(b));
     let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
     let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
@@ -148,13 +160,34 @@ pub fn train_stats(spikes: &[f64], s: &StatsSettings) -> TrainStats {
         .filter(|t| *t >= s.t_start && *t < s.t_stop)
         .collect();
     let i = isi(&sp);
-    let mut reasons = Vec::new();
+    let mut reasons: Vec<String> = Vec::new();
     if i.is_empty() {
-        reasons.push("fewer than 2 spikes: no intervals");
+        reasons.push("fewer than 2 spikes: no intervals".into());
     } else if i.len() < 2 {
-        reasons.push("1 interval: cv2, lv, lvr need 2");
+        reasons.push("1 interval: cv2, lv, lvr need 2".into());
     } else if i.len() < 3 {
-        reasons.push("2 intervals: serial correlation needs 3");
+        reasons.push("2 intervals: serial correlation needs 3".into());
+    }
+    // A nearly regular train's serial correlation is decided by its transient: one long first
+    // interval, or intervals relaxing onto the limit cycle, drive it to +1. Say so when
+    // dropping the first interval changes it, or when the spread of the intervals sits in
+    // their first quarter.
+    let sc = serial_correlation(&i);
+    if i.len() >= 4 {
+        let rest = serial_correlation(&i[1..]);
+        let q = i.len().div_ceil(4);
+        let (early, late) = (std0(&i[..q]), std0(&i[q..]));
+        if (sc - rest).abs() > SERIAL_TRANSIENT_CHANGE || (sc.is_nan() != rest.is_nan()) {
+            reasons.push(format!(
+                "serial corr driven by the first interval (a transient?): {rest:.4} without it"
+            ));
+        } else if i.len() >= 8 && early > SERIAL_TRANSIENT_SPREAD * late {
+            reasons.push(format!(
+                "serial corr reflects the transient: the first {q} intervals spread {}x more than the rest; without them {:.4}",
+                crate::model::Number((early / late.max(f64::MIN_POSITIVE)).min(1e12).round()),
+                serial_correlation(&i[q..])
+            ));
+        }
     }
     let (m, sd) = if i.is_empty() {
         (f64::NAN, f64::NAN)
@@ -163,7 +196,7 @@ pub fn train_stats(spikes: &[f64], s: &StatsSettings) -> TrainStats {
     };
     let f = fano(&sp, s.t_start, s.t_stop, s.fano_window_ms);
     if f.is_nan() {
-        reasons.push("fano: fewer than 2 windows or no spikes");
+        reasons.push("fano: fewer than 2 windows or no spikes".into());
     }
     TrainStats {
         n_spikes: sp.len(),
@@ -175,17 +208,21 @@ pub fn train_stats(spikes: &[f64], s: &StatsSettings) -> TrainStats {
         lv: lv(&i),
         lvr: lvr(&i, s.lvr_r_ms),
         fano: f,
-        serial_corr: serial_correlation(&i),
+        serial_corr: sc,
         first_spike_ms: sp.first().map_or(f64::NAN, |t| t - s.t_start),
         reason: reasons.join("; "),
     }
 }
 
 /// Histogram of `values` with bins of `width` starting at `lo`: (bin left edges, counts).
+/// Bins are [left, right), and a value within 1e-9 bin widths below an edge counts as on it:
+/// intervals that are exact multiples of the bin (50 ms, made as a difference of two spike
+/// times, can come out as 49.99999999999999) fall in one bin, not two.
 pub fn histogram(values: &[f64], lo: f64, width: f64, bins: usize) -> (Vec<f64>, Vec<u32>) {
     let mut counts = vec![0u32; bins];
     for &v in values {
-        let k = ((v - lo) / width).floor();
+        let x = (v - lo) / width;
+        let k = (x + 1e-9 * x.abs().max(1.0)).floor();
         if k >= 0.0 && (k as usize) < bins {
             counts[k as usize] += 1;
         }
@@ -210,6 +247,58 @@ pub fn isi_histograms(trains: &[Vec<f64>], bin_ms: f64) -> Vec<(Vec<f64>, Vec<u3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A regular 20 ms train after one 35 ms first interval: the serial correlation is
+    /// decided by that interval, and the note says so with the value without it.
+    #[test]
+    fn a_transient_first_interval_is_flagged_in_the_serial_correlation() {
+        let mut sp = vec![0.0, 35.0];
+        for k in 1..30 {
+            sp.push(35.0 + 20.0 * k as f64 + if k % 2 == 0 { 0.01 } else { 0.0 });
+        }
+        let s = StatsSettings {
+            t_start: 0.0,
+            t_stop: 1000.0,
+            lvr_r_ms: 5.0,
+            fano_window_ms: 100.0,
+        };
+        let st = train_stats(&sp, &s);
+        assert!(
+            st.reason
+                .contains("serial corr driven by the first interval"),
+            "{}",
+            st.reason
+        );
+        let regular: Vec<f64> = (0..30)
+            .map(|k| k as f64 * 20.0 + if k % 2 == 0 { 0.01 } else { 0.0 })
+            .collect();
+        assert!(!train_stats(&regular, &s).reason.contains("serial corr"));
+        // Intervals relaxing towards 20 ms (a cell settling onto its cycle): a trend.
+        let mut t = 0.0;
+        let relaxing: Vec<f64> = (0..30)
+            .map(|k| {
+                t += 20.0 + 5.0 * (-(k as f64) / 2.0).exp();
+                t
+            })
+            .collect();
+        let st = train_stats(&relaxing, &s);
+        assert!(st.serial_corr > 0.9, "{}", st.serial_corr);
+        assert!(
+            st.reason.contains("serial corr reflects the transient"),
+            "{}",
+            st.reason
+        );
+    }
+
+    /// Intervals of exactly 50 ms made as differences of spike times at 0.1 + 50 k fall in one
+    /// 1 ms bin, not split between 49 and 50.
+    #[test]
+    fn exact_multiples_of_the_bin_fall_in_one_bin() {
+        let sp: Vec<f64> = (0..40).map(|k| 0.1 + 50.0 * k as f64).collect();
+        let (edges, counts) = histogram(&isi(&sp), 0.0, 1.0, 60);
+        assert_eq!(counts[50], 39, "{:?}", &counts[48..52]);
+        assert_eq!(edges[50], 50.0);
+    }
 
     #[test]
     fn regular_train_has_zero_variability() {

@@ -1,6 +1,7 @@
 //! Input-output timing: how output spikes relate to input events (what `002_…` calls the
 //! timing becoming decoupled).
 
+use super::chance::{Chance, chance_of_answers};
 use crate::stimulus::{Component, Stimulus};
 use std::f64::consts::PI;
 
@@ -32,6 +33,8 @@ pub struct IoTiming {
 pub struct NeuronTiming {
     /// Latency to each onset (NaN where unanswered) and the fraction answered.
     pub response: PulseResponse,
+    /// What the cell's baseline firing answers by chance ([`super::chance`]).
+    pub chance: Chance,
     /// Mean of the latencies of the answered onsets (ms); NaN when none was answered.
     pub latency_mean_ms: f64,
     /// Their standard deviation (ms, ddof 0); NaN when none was answered.
@@ -78,6 +81,14 @@ pub fn io_timing(stim: &Stimulus, trains: &[Vec<f64>], t_start: f64, t_stop: f64
         .iter()
         .map(|train| {
             let response = pulse_response(&onsets_ms, train, MAX_LATENCY_MS);
+            let answered = response.latency_ms.iter().filter(|l| !l.is_nan()).count();
+            let chance = chance_of_answers(
+                &answer_windows(&onsets_ms, MAX_LATENCY_MS),
+                answered,
+                train,
+                t_start,
+                t_stop,
+            );
             let l: Vec<f64> = response
                 .latency_ms
                 .iter()
@@ -93,6 +104,7 @@ pub fn io_timing(stim: &Stimulus, trains: &[Vec<f64>], t_start: f64, t_stop: f64
                 spike_triggered_average(&t, &input, train, STA_WINDOW_MS);
             NeuronTiming {
                 response,
+                chance,
                 latency_mean_ms: mean,
                 latency_sd_ms: sd,
                 vector_strength: vs,
@@ -121,17 +133,25 @@ pub struct PulseResponse {
     pub fraction_answered: f64,
 }
 
-/// Latency from each onset (sorted, ms) to the next spike (sorted, ms).
-pub fn pulse_response(onsets: &[f64], spikes: &[f64], max_latency_ms: f64) -> PulseResponse {
-    let latency_ms: Vec<f64> = onsets
+/// The answer window of each onset (sorted, ms): from it to the next onset or
+/// `max_latency_ms` after it, whichever is first; [from, to).
+pub fn answer_windows(onsets: &[f64], max_latency_ms: f64) -> Vec<(f64, f64)> {
+    onsets
         .iter()
         .enumerate()
         .map(|(k, &t0)| {
-            let until = onsets
-                .get(k + 1)
-                .copied()
-                .unwrap_or(f64::INFINITY)
-                .min(t0 + max_latency_ms);
+            let next = onsets.get(k + 1).copied().unwrap_or(f64::INFINITY);
+            (t0, next.min(t0 + max_latency_ms))
+        })
+        .collect()
+}
+
+/// Latency from each onset (sorted, ms) to the first spike (sorted, ms) in its answer window
+/// ([`answer_windows`]).
+pub fn pulse_response(onsets: &[f64], spikes: &[f64], max_latency_ms: f64) -> PulseResponse {
+    let latency_ms: Vec<f64> = answer_windows(onsets, max_latency_ms)
+        .into_iter()
+        .map(|(t0, until)| {
             let i = spikes.partition_point(|&s| s < t0);
             match spikes.get(i) {
                 Some(&s) if s < until => s - t0,

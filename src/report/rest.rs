@@ -81,7 +81,8 @@ fn rest_summary(r: &RestResult) -> String {
                 }
             })
             .collect();
-        // The slowest decay, where every mode decays; the fastest growth where one grows.
+        // The slowest decay, where every mode decays; the fastest growth (labelled a growth
+        // time, not a decay) where one grows.
         let tau = if e.n_unstable == 0 {
             let slowest = e
                 .eigen
@@ -96,7 +97,7 @@ fn rest_summary(r: &RestResult) -> String {
                 .filter(|p| p.value.re > 0.0)
                 .map(|p| p.time_constant_ms())
                 .fold(f64::INFINITY, f64::min);
-            format!("grows, {fastest:.3}")
+            format!("growth time {fastest:.3}")
         };
         let ring = e.eigen.iter().map(|p| p.frequency_hz()).fold(0.0, f64::max);
         let _ = writeln!(

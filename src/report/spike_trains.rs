@@ -7,6 +7,21 @@ use crate::analysis::spike_stats::TrainStats;
 use crate::error::ReportError;
 use std::path::Path;
 
+/// The end (ms) of the recording a spike file came from, where the file says: the `t-max`
+/// of the `simulate` run whose settings a Parquet spike file carries in its metadata.
+pub fn recording_end_ms(path: &Path) -> Option<f64> {
+    if path.extension().is_none_or(|e| e != "parquet") {
+        return None;
+    }
+    let meta = super::table::read_metadata(path).ok()?;
+    let settings = meta.iter().find(|(k, _)| k == "excitable.settings")?;
+    let table: toml::Table = toml::from_str(&settings.1).ok()?;
+    let end = table.get("t-max")?;
+    end.as_float()
+        .or_else(|| end.as_integer().map(|i| i as f64))
+        .filter(|t| t.is_finite() && *t > 0.0)
+}
+
 /// Spike trains by neuron from a CSV or Parquet file with `t_ms` (and `neuron` if several).
 pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
     let err = |reason: String| ReportError::Io {

@@ -4,6 +4,7 @@
 
 use super::spike_trains::{draw_spike_trains, isi_histogram_table, rate_table, stats_table};
 use super::table::Table;
+use crate::analysis::chance::SIGNIFICANCE;
 use crate::analysis::timing::{
     CCG_BIN_MS, CCG_MAX_LAG_MS, IoTiming, MAX_LATENCY_MS, STA_DT_MS, STA_WINDOW_MS,
 };
@@ -42,7 +43,9 @@ impl super::Report for StatsResult {
     }
 }
 
-/// `io_timing.parquet` (`neuron, pulse_ms, latency_ms`), `cross_correlogram.parquet`
+/// `io_timing.parquet` (`neuron, pulse_ms, latency_ms`), `io_response.parquet` (`neuron,
+/// fraction_answered, chance_fraction, baseline_rate_hz, baseline_outside, p_value`),
+/// `cross_correlogram.parquet`
 /// (`neuron, lag_ms, count`) and `sta.parquet` (`neuron, lag_ms, i_ua_cm2`).
 pub fn timing_tables(timing: &IoTiming) -> Vec<Table> {
     let neuron = |len: &dyn Fn(&crate::analysis::timing::NeuronTiming) -> usize| -> Vec<u32> {
@@ -69,6 +72,25 @@ pub fn timing_tables(timing: &IoTiming) -> Vec<Table> {
                     .flat_map(|x| x.response.latency_ms.iter().copied())
                     .collect(),
             ),
+        Table::new("io_response")
+            .u32("neuron", (0..n.len() as u32).collect())
+            .f64(
+                "fraction_answered",
+                n.iter().map(|x| x.response.fraction_answered).collect(),
+            )
+            .f64(
+                "chance_fraction",
+                n.iter().map(|x| x.chance.expected_fraction).collect(),
+            )
+            .f64(
+                "baseline_rate_hz",
+                n.iter().map(|x| x.chance.baseline_rate_hz).collect(),
+            )
+            .bool(
+                "baseline_outside",
+                n.iter().map(|x| x.chance.baseline_outside).collect(),
+            )
+            .f64("p_value", n.iter().map(|x| x.chance.p_value).collect()),
         Table::new("cross_correlogram")
             .u32("neuron", neuron(&|x| x.ccg_lags_ms.len()))
             .f64(
@@ -104,6 +126,7 @@ fn summary_text(r: &StatsResult) -> String {
         "# Spike-train statistics of {} over [{}, {}) ms\n\n",
         r.source, spec.t_start, r.t_stop
     );
+    let _ = writeln!(md, "t_stop = {} ms: {}.\n", r.t_stop, r.t_stop_from);
     let _ = writeln!(
         md,
         "| neuron | spikes | rate (Hz) | ISI mean (ms) | CV | CV2 | LV | LvR | Fano ({} ms) | serial corr | note |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
@@ -133,19 +156,39 @@ fn summary_text(r: &StatsResult) -> String {
     if let Some(t) = &r.timing {
         let _ = writeln!(
             md,
-            "\n## Input-output timing\n\n| neuron | pulses answered | mean latency (ms) | latency sd (ms) | vector strength | preferred phase (deg) |\n|---:|---:|---:|---:|---:|---:|"
+            "\n## Input-output timing\n\n| neuron | pulses answered | by chance | p | mean latency (ms) | latency sd (ms) | vector strength | preferred phase (deg) |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for (k, n) in t.neurons.iter().enumerate() {
             let _ = writeln!(
                 md,
-                "| {k} | {:.3} | {:.3} | {:.3} | {:.4} | {:.1} |",
+                "| {k} | {:.3} | {:.3} | {:.2e} | {:.3} | {:.3} | {:.4} | {:.1} |",
                 n.response.fraction_answered,
+                n.chance.expected_fraction,
+                n.chance.p_value,
                 n.latency_mean_ms,
                 n.latency_sd_ms,
                 n.vector_strength,
                 n.preferred_phase_rad.to_degrees()
             );
         }
+        let chance: Vec<String> = t
+            .neurons
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.response.fraction_answered > 0.0 && !n.chance.above_chance())
+            .map(|(k, _)| k.to_string())
+            .collect();
+        if !chance.is_empty() {
+            let _ = writeln!(
+                md,
+                "\n**Not distinguishable from chance** (p >= {SIGNIFICANCE}): neuron(s) {}. Their baseline firing alone answers as many pulses; the latencies there measure the baseline, not a response.",
+                chance.join(", ")
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nChance: a Poisson train at the cell's baseline rate (measured outside the answer windows, or over the whole interval when they leave less than a fifth of it: `baseline_outside` in io_response.parquet) answers each window with probability 1 - exp(-rate x width); p is the exact probability of answering at least as many pulses."
+        );
         let _ = writeln!(
             md,
             "\nLatency: first spike after each pulse onset and before the next (at most {MAX_LATENCY_MS} ms). Tables: io_timing.parquet, cross_correlogram.parquet ({CCG_BIN_MS} ms bins, ±{CCG_MAX_LAG_MS} ms), sta.parquet ({STA_WINDOW_MS} ms before each spike, input sampled every {STA_DT_MS} ms)."

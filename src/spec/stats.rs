@@ -62,6 +62,8 @@ pub struct StatsResult {
     pub source: String,
     /// End of the analysed interval (ms): the one given, or the last spike rounded up.
     pub t_stop: f64,
+    /// Where `t_stop` came from, in words (given, the end of the recording, the last spike).
+    pub t_stop_from: String,
     /// The spike trains (ms), one per neuron.
     pub trains: Vec<Vec<f64>>,
     /// The statistics of each train over [t_start, t_stop).
@@ -136,8 +138,8 @@ impl StatsSpec {
         observer: &dyn Observer,
     ) -> Result<StatsResult, Error> {
         self.validate()?;
-        let t_stop = match self.t_stop {
-            Some(t) => t,
+        let (t_stop, t_stop_from) = match self.t_stop {
+            Some(t) => (t, "given".to_string()),
             None => {
                 let last = trains
                     .iter()
@@ -151,7 +153,10 @@ impl StatsSpec {
                     )
                     .into());
                 }
-                last.floor() + 1.0
+                (
+                    last.floor() + 1.0,
+                    "the last spike rounded up to a whole ms (the recording's end is not known: rates end at the last spike; give t_stop for the whole recording)".to_string(),
+                )
             }
         };
         super::range("t_start, t_stop", self.t_start, t_stop)?;
@@ -183,6 +188,7 @@ impl StatsSpec {
             spec: self.clone(),
             source: format!("{} spike trains", trains.len()),
             t_stop,
+            t_stop_from,
             isi_histograms: isi_histograms(&trains, self.isi_bin),
             trains,
             stats,

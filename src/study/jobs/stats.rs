@@ -4,7 +4,7 @@
 use crate::error::{Error, ReportError};
 use crate::progress::Observer;
 use crate::report::Report;
-use crate::report::spike_trains::read_spikes;
+use crate::report::spike_trains::{read_spikes, recording_end_ms};
 use crate::spec::StatsSpec;
 use crate::study::job::Job;
 use serde::{Deserialize, Serialize};
@@ -38,8 +38,23 @@ impl Job for StatsJob {
             }
             .into());
         }
-        let mut r = self.spec.run_owned_with(trains, observer)?;
+        // A spike file from `simulate` knows where its recording ended: rates are counted to
+        // there, not to the last spike.
+        let mut spec = self.spec.clone();
+        let end = spec
+            .t_stop
+            .is_none()
+            .then(|| recording_end_ms(&self.spikes))
+            .flatten();
+        spec.t_stop = spec.t_stop.or(end);
+        let mut r = spec.run_owned_with(trains, observer)?;
         r.source = format!("`{}`", self.spikes.display());
+        if let Some(end) = end {
+            r.t_stop_from = format!(
+                "the end of the recording ({} ms, the t_max of the simulation that wrote the spikes)",
+                crate::model::Number(end)
+            );
+        }
         Ok(r.write_into(dir)?)
     }
 
