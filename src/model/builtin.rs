@@ -130,6 +130,7 @@ fn assemble(
             g: idx(g),
             e: idx(e),
             gates: gs.iter().map(|(gn, p)| (gate_idx(gn), *p)).collect(),
+            factor: None,
         })
         .collect();
     ConductanceModel {

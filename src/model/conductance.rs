@@ -1,7 +1,8 @@
 //! Conductance-based models: one data structure for the built-ins and for user model files.
 //!
-//! A model is a membrane capacitance, a list of ionic currents `g * prod(gate^power) * (V - E)`
-//! and a list of gates with first-order kinetics. The state vector is `[V, gate_1, gate_2, …]`.
+//! A model is a membrane capacitance, a list of ionic currents
+//! `g * factor(V) * prod(gate^power) * (V - E)` (the factor, if any, an instantaneous gate such
+//! as Wang-Buzsaki's `m_inf(V)^3`) and a list of gates with first-order kinetics. The state vector is `[V, gate_1, gate_2, …]`.
 //! The right-hand side [`ConductanceModel::rhs`] is generic over [`Scalar`], so simulation (f64)
 //! and analysis (dual numbers for exact derivatives) read the same equations.
 //!
@@ -14,7 +15,7 @@ use crate::numerics::Scalar;
 use serde::{Deserialize, Serialize};
 
 /// How a gate relaxes: by opening/closing rates or by steady state and time constant.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Kinetics {
     /// `dx/dt = phi * (alpha(V) (1 - x) - beta(V) x)`, rates in 1/ms.
@@ -73,7 +74,8 @@ impl Gate {
     }
 }
 
-/// An ionic current `g * prod(gate^power) * (V - E)`; `g` and `E` are parameter indices.
+/// An ionic current `g * factor(V) * prod(gate^power) * (V - E)`; `g` and `E` are parameter
+/// indices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Current {
     /// The current's name (`na`, `k`, `l`, ...), used in tables of current contributions.
@@ -84,6 +86,9 @@ pub struct Current {
     pub e: usize,
     /// (gate index, integer power) factors.
     pub gates: Vec<(usize, i32)>,
+    /// A dimensionless function of V multiplying the conductance: an instantaneous gate (a
+    /// steady state without a time constant, such as `m_inf(V)^3`); `None` for 1.
+    pub factor: Option<RateFn>,
 }
 
 /// A single-compartment conductance-based model.
@@ -138,6 +143,9 @@ impl ConductanceModel {
     #[inline]
     pub fn conductance<T: Scalar>(&self, p: &[T], y: &[T], c: &Current) -> T {
         let mut g = p[c.g];
+        if let Some(f) = &c.factor {
+            g *= f.eval(y[0]);
+        }
         for &(gi, power) in &c.gates {
             g *= y[1 + gi].powi(power);
         }
@@ -179,6 +187,14 @@ impl ConductanceModel {
                 r.validate().map_err(|reason| ModelError::Invalid {
                     model: self.name.clone(),
                     reason: format!("gate '{}': {reason}", g.name),
+                })?;
+            }
+        }
+        for c in &self.currents {
+            if let Some(f) = &c.factor {
+                f.validate().map_err(|reason| ModelError::Invalid {
+                    model: self.name.clone(),
+                    reason: format!("current '{}' factor: {reason}", c.name),
                 })?;
             }
         }

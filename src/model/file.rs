@@ -18,13 +18,15 @@
 //! alpha = { form = "linoid", a = 1.0, v0 = -40.0, k = 10.0 }
 //! beta = { form = "exp", a = 4.0, v0 = -65.0, k = -18.0 }
 //!
-//! [[current]]                     # g * prod(gate^power) * (V - e)
+//! [[current]]                     # g * factor(V) * prod(gate^power) * (V - e)
 //! name = "na"
 //! g = "g_na"
 //! e = "e_na"
 //! gates = "m^3 h"
+//! # factor = { form = "power", p = 3, of = { … } }   # optional: an instantaneous gate
 //! ```
-//! Rate forms are those of [`RateFn`]: `exp`, `sigmoid`, `linoid`, `constant`.
+//! Rate forms are those of [`RateFn`]: `exp`, `sigmoid`, `linoid`, `constant`, and `sum`,
+//! `product` and `power` of forms.
 
 use super::conductance::{ConductanceModel, Current, Gate, Kinetics};
 use super::params::{Param, ParamSet};
@@ -82,6 +84,8 @@ struct CurrentSpec {
     e: String,
     #[serde(default)]
     gates: String,
+    #[serde(default)]
+    factor: Option<RateFn>,
 }
 
 /// Load a model file from disk.
@@ -186,6 +190,7 @@ fn build(spec: FileSpec) -> Result<ConductanceModel, String> {
             g,
             e,
             gates: factors,
+            factor: c.factor,
         });
     }
     if currents.is_empty() {
@@ -316,5 +321,41 @@ e = "e_l"
         assert_eq!(parse_gate_product("n^4", &gates).unwrap(), vec![(2, 4)]);
         assert!(parse_gate_product("q", &gates).is_err());
         assert!(parse_gate_product("m^x", &gates).is_err());
+    }
+
+    #[test]
+    fn combined_forms_and_current_factors_parse() {
+        // tau = 1 + sigmoid, inf = sigmoid^4 (integer p written without a point), and a leak
+        // scaled by an instantaneous factor 2 * exp(V/50).
+        let text = format!(
+            "{MINIMAL}factor = {{ form = \"product\", factors = [{{ form = \"constant\", a = 2 }}, {{ form = \"exp\", a = 1, v0 = 0, k = 50 }}] }}\n\
+             [[gate]]\nname = \"q\"\n\
+             inf = {{ form = \"power\", p = 4, of = {{ form = \"sigmoid\", a = 1.0, v0 = -40.0, k = 5.0 }} }}\n\
+             tau = {{ form = \"sum\", terms = [\n  {{ form = \"constant\", a = 1.0 }},\n  {{ form = \"sigmoid\", a = 3.0, v0 = -50.0, k = -10.0 }},\n] }}\n"
+        );
+        let m = parse(&text, "m.toml").unwrap();
+        let v = -45.0_f64;
+        let (inf, tau) = m.gates[0].inf_tau(v);
+        let s = |a: f64, v0: f64, k: f64| a / (1.0 + (-(v - v0) / k).exp());
+        assert!((inf - s(1.0, -40.0, 5.0).powi(4)).abs() < 1e-15);
+        assert!((tau - (1.0 + s(3.0, -50.0, -10.0))).abs() < 1e-15);
+        let f = m.currents[0].factor.as_ref().unwrap().eval(v);
+        assert!((f - 2.0 * (v / 50.0).exp()).abs() < 1e-15);
+        // The factor scales the leak: I = 0.1 * 2 exp(V/50) (V + 70).
+        let i = m.ionic_current(&m.params.values(), &[v, inf]);
+        assert!((i - 0.1 * f * (v + 70.0)).abs() < 1e-14);
+        // A bad constant inside a combination names the current.
+        let e = parse(&text.replace("k = 50", "k = 0"), "m.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("current 'l' factor") && e.contains("k must not be 0"),
+            "{e}"
+        );
+        // An unknown form is refused.
+        let e = parse(&text.replace("\"sum\"", "\"summ\""), "m.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("summ"), "{e}");
     }
 }

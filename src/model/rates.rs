@@ -1,6 +1,7 @@
-//! Gate rate functions: the four standard forms, exact and smooth everywhere.
+//! Gate rate functions: four standard forms, exact and smooth everywhere, and three ways of
+//! combining them.
 //!
-//! Every rate is written in terms of `y = (V - v0) / k`:
+//! Every standard rate is written in terms of `y = (V - v0) / k`:
 //!
 //! | form       | value                      | example (HH, modern convention)                 |
 //! |------------|----------------------------|-------------------------------------------------|
@@ -8,6 +9,18 @@
 //! | `sigmoid`  | `a / (1 + exp(-y))`        | beta_h = 1/(1+exp(-(V+35)/10)): a=1, v0=-35, k=10 |
 //! | `linoid`   | `a * y / (1 - exp(-y))`    | alpha_m = 0.1(V+40)/(1-exp(-(V+40)/10)): a=1, v0=-40, k=10 |
 //! | `constant` | `a`                        |                                                  |
+//!
+//! and the combinations (each part is again any form):
+//!
+//! | form       | value                      | example (Connor-Stevens, Dayan & Abbott)          |
+//! |------------|----------------------------|---------------------------------------------------|
+//! | `sum`      | `terms[0] + terms[1] + …`  | tau_a = 0.3632 + 1.158/(1+exp(0.0497(V+55.96)))   |
+//! | `product`  | `factors[0] * factors[1] * …` | 0.0761 exp(0.0314(V+94.22)) / (1+exp(0.0346(V+1.17))) |
+//! | `power`    | `of ^ p`                   | b_inf = (1/(1+exp(0.0688(V+53.3))))^4             |
+//!
+//! A `power` with an integer `p` (|p| <= [`MAX_INTEGER_POWER`]) is taken by repeated
+//! multiplication (`powi`), any other `p` as `exp(p ln x)` (`powf`), which needs the base to stay
+//! positive: a steady state raised to 1/3 is fine, a linoid below its `v0` with `k < 0` is not.
 //!
 //! The linoid has a removable singularity at `V = v0` (0/0 in naive code). We evaluate
 //! `y / (1 - exp(-y))` with `expm1` away from 0 and with its Taylor series (Bernoulli numbers)
@@ -18,8 +31,9 @@
 use crate::numerics::Scalar;
 use serde::{Deserialize, Serialize};
 
-/// One of the standard rate-function forms, with its constants (1/ms, mV, mV).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// A rate function of V: one of the standard forms with its constants (1/ms, mV, mV), or a
+/// sum, product or power of other rate functions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "form", rename_all = "lowercase", deny_unknown_fields)]
 pub enum RateFn {
     /// `a * exp((V - v0) / k)`
@@ -54,6 +68,44 @@ pub enum RateFn {
         /// The value, whatever V is.
         a: f64,
     },
+    /// `terms[0] + terms[1] + …` (at least one term).
+    Sum {
+        /// The forms added.
+        terms: Vec<RateFn>,
+    },
+    /// `factors[0] * factors[1] * …` (at least one factor).
+    Product {
+        /// The forms multiplied.
+        factors: Vec<RateFn>,
+    },
+    /// `of ^ p`: repeated multiplication for an integer `p` (|p| <= [`MAX_INTEGER_POWER`]),
+    /// else `powf` (the base must then stay positive).
+    Power {
+        /// The base form.
+        of: Box<RateFn>,
+        /// The exponent.
+        p: f64,
+    },
+}
+
+/// Integer exponents up to this size are taken by `powi`; larger or fractional ones by `powf`.
+pub const MAX_INTEGER_POWER: f64 = 64.0;
+
+/// How deep sums, products and powers may nest in one rate function.
+pub const MAX_RATE_DEPTH: usize = 16;
+
+/// How many standard forms one rate function may combine.
+pub const MAX_RATE_TERMS: usize = 256;
+
+/// `x^p` as a rate's `power` takes it: `powi` for an integer `p` (|p| <=
+/// [`MAX_INTEGER_POWER`]), else `powf`. The batch kernel calls the same function.
+#[inline]
+pub fn rate_power<T: Scalar>(x: T, p: f64) -> T {
+    if p == p.round() && p.abs() <= MAX_INTEGER_POWER {
+        x.powi(p as i32)
+    } else {
+        x.powf(p)
+    }
 }
 
 /// Coefficients of `y / (1 - exp(-y)) = sum c_n y^n` (c_n = B_n^+ / n!, Bernoulli numbers with
@@ -110,17 +162,68 @@ impl RateFn {
             RateFn::Sigmoid { a, v0, k } => (((v - v0) / (-k)).exp() + 1.0).recip() * a,
             RateFn::Linoid { a, v0, k } => linoid_core((v - v0) / k) * a,
             RateFn::Constant { a } => T::from(a),
+            RateFn::Sum { ref terms } => {
+                let mut s = T::from(0.0);
+                for t in terms {
+                    s += t.eval(v);
+                }
+                s
+            }
+            RateFn::Product { ref factors } => {
+                let mut s = T::from(1.0);
+                for f in factors {
+                    s *= f.eval(v);
+                }
+                s
+            }
+            RateFn::Power { ref of, p } => rate_power(of.eval(v), p),
         }
     }
 
-    /// Check the constants: finite, and `k != 0` where it divides.
+    /// Check the constants: finite, and `k != 0` where it divides; sums and products not
+    /// empty, powers finite, nesting at most [`MAX_RATE_DEPTH`] deep and at most
+    /// [`MAX_RATE_TERMS`] standard forms in all.
     pub fn validate(&self) -> Result<(), String> {
-        let (a, v0, k) = match *self {
+        let mut count = 0;
+        self.validate_within(0, &mut count)
+    }
+
+    fn validate_within(&self, depth: usize, count: &mut usize) -> Result<(), String> {
+        if depth > MAX_RATE_DEPTH {
+            return Err(format!(
+                "sums, products and powers nest more than {MAX_RATE_DEPTH} deep"
+            ));
+        }
+        let (a, v0, k) = match self {
             RateFn::Exp { a, v0, k }
             | RateFn::Sigmoid { a, v0, k }
-            | RateFn::Linoid { a, v0, k } => (a, v0, k),
-            RateFn::Constant { a } => (a, 0.0, 1.0),
+            | RateFn::Linoid { a, v0, k } => (*a, *v0, *k),
+            RateFn::Constant { a } => (*a, 0.0, 1.0),
+            RateFn::Sum { terms: parts } | RateFn::Product { factors: parts } => {
+                if parts.is_empty() {
+                    return Err(if matches!(self, RateFn::Sum { .. }) {
+                        "a sum needs at least one term".into()
+                    } else {
+                        "a product needs at least one factor".into()
+                    });
+                }
+                return parts
+                    .iter()
+                    .try_for_each(|r| r.validate_within(depth + 1, count));
+            }
+            RateFn::Power { of, p } => {
+                if !p.is_finite() {
+                    return Err(format!("power p must be finite (p={p})"));
+                }
+                return of.validate_within(depth + 1, count);
+            }
         };
+        *count += 1;
+        if *count > MAX_RATE_TERMS {
+            return Err(format!(
+                "a rate function may combine at most {MAX_RATE_TERMS} forms"
+            ));
+        }
         if !(a.is_finite() && v0.is_finite() && k.is_finite()) {
             return Err(format!(
                 "rate constants must be finite (a={a}, v0={v0}, k={k})"
@@ -137,6 +240,17 @@ impl RateFn {
         match *self {
             RateFn::Linoid { v0, .. } => Some(v0),
             _ => None,
+        }
+    }
+
+    /// The standard forms this one is made of, in order (itself, if it is one).
+    pub fn leaves(&self) -> Vec<&RateFn> {
+        match self {
+            RateFn::Sum { terms: parts } | RateFn::Product { factors: parts } => {
+                parts.iter().flat_map(|r| r.leaves()).collect()
+            }
+            RateFn::Power { of, .. } => of.leaves(),
+            leaf => vec![leaf],
         }
     }
 }
@@ -219,5 +333,113 @@ mod tests {
         .eval(v);
         assert!((l - 0.01 * (v + 55.0) / (1.0 - (-(v + 55.0) / 10.0).exp())).abs() < 1e-15);
         assert_eq!(RateFn::Constant { a: 2.5 }.eval(v), 2.5);
+    }
+
+    /// Connor-Stevens' A-current gates as Dayan & Abbott write them (Theoretical
+    /// Neuroscience, 2001, ch. 6): a_inf, tau_a and b_inf as combinations of the forms.
+    fn connor_stevens_a() -> (RateFn, RateFn, RateFn) {
+        let a_inf = RateFn::Power {
+            of: Box::new(RateFn::Product {
+                factors: vec![
+                    RateFn::Exp {
+                        a: 0.0761,
+                        v0: -94.22,
+                        k: 1.0 / 0.0314,
+                    },
+                    RateFn::Sigmoid {
+                        a: 1.0,
+                        v0: -1.17,
+                        k: -1.0 / 0.0346,
+                    },
+                ],
+            }),
+            p: 1.0 / 3.0,
+        };
+        let tau_a = RateFn::Sum {
+            terms: vec![
+                RateFn::Constant { a: 0.3632 },
+                RateFn::Sigmoid {
+                    a: 1.158,
+                    v0: -55.96,
+                    k: -1.0 / 0.0497,
+                },
+            ],
+        };
+        let b_inf = RateFn::Power {
+            of: Box::new(RateFn::Sigmoid {
+                a: 1.0,
+                v0: -53.3,
+                k: -1.0 / 0.0688,
+            }),
+            p: 4.0,
+        };
+        (a_inf, tau_a, b_inf)
+    }
+
+    #[test]
+    fn combinations_evaluate_as_documented() {
+        let (a_inf, tau_a, b_inf) = connor_stevens_a();
+        for v in [-90.0_f64, -60.0, -30.0, 0.0, 40.0] {
+            let a = (0.0761 * (0.0314 * (v + 94.22)).exp() / (1.0 + (0.0346 * (v + 1.17)).exp()))
+                .cbrt();
+            let t = 0.3632 + 1.158 / (1.0 + (0.0497 * (v + 55.96)).exp());
+            let b = (1.0 / (1.0 + (0.0688 * (v + 53.3)).exp())).powi(4);
+            assert!((a_inf.eval(v) - a).abs() < 1e-15 * a, "a_inf({v})");
+            assert!((tau_a.eval(v) - t).abs() < 1e-15 * t, "tau_a({v})");
+            assert!((b_inf.eval(v) - b).abs() < 1e-14 * b, "b_inf({v})");
+        }
+        // -30 mV, worked in docs/model-files.md.
+        assert!((tau_a.eval(-30.0_f64) - 0.613116).abs() < 1e-6);
+        // An integer power takes powi, so a negative base is fine; -1 divides.
+        let inv = RateFn::Power {
+            of: Box::new(RateFn::Constant { a: -4.0 }),
+            p: -1.0,
+        };
+        assert_eq!(inv.eval(0.0_f64), -0.25);
+    }
+
+    #[test]
+    fn combinations_have_exact_derivatives() {
+        // The dual-number derivative of every combination against a central difference.
+        let (a_inf, tau_a, b_inf) = connor_stevens_a();
+        for r in [&a_inf, &tau_a, &b_inf] {
+            for v in [-75.0, -52.0, -10.0, 25.0] {
+                let h = 1e-5;
+                let fd = (r.eval(v + h) - r.eval(v - h)) / (2.0 * h);
+                let dual = r.eval(Dual64::new(v, 1.0)).eps;
+                assert!(
+                    (fd - dual).abs() <= 1e-8 * (1.0 + dual.abs()),
+                    "{r:?} at {v}: {fd} vs {dual}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn combinations_are_checked() {
+        assert!(RateFn::Sum { terms: vec![] }.validate().is_err());
+        assert!(RateFn::Product { factors: vec![] }.validate().is_err());
+        let bad_p = RateFn::Power {
+            of: Box::new(RateFn::Constant { a: 1.0 }),
+            p: f64::NAN,
+        };
+        assert!(bad_p.validate().unwrap_err().contains("finite"));
+        let bad_k = RateFn::Sum {
+            terms: vec![RateFn::Exp {
+                a: 1.0,
+                v0: 0.0,
+                k: 0.0,
+            }],
+        };
+        assert!(bad_k.validate().unwrap_err().contains("k must not be 0"));
+        let mut deep = RateFn::Constant { a: 1.0 };
+        for _ in 0..=MAX_RATE_DEPTH {
+            deep = RateFn::Sum { terms: vec![deep] };
+        }
+        assert!(deep.validate().unwrap_err().contains("nest"));
+        let (a_inf, tau_a, b_inf) = connor_stevens_a();
+        for r in [a_inf, tau_a, b_inf] {
+            r.validate().unwrap();
+        }
     }
 }
