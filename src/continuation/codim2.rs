@@ -207,6 +207,10 @@ pub struct Curve {
     pub specials: Vec<Codim2>,
     /// Why each of the two directions ended.
     pub ends: Vec<String>,
+    /// For a Hopf curve ending at a Bogdanov-Takens point also found on a fold curve: the
+    /// distance between the two locations (in units of the box), before the fold curve's
+    /// replaced the Hopf curve's.
+    pub bt_agreement: Option<f64>,
 }
 
 /// The box the curves live in.
@@ -314,6 +318,18 @@ fn arclength(
                 if pts.len() > 20 && (&x - &pts[0]).component_div(&scale).norm() < 0.5 * ds_max {
                     break "closed on itself".into();
                 }
+                // Turned back onto its own track (past a Bogdanov-Takens point the Hopf
+                // system retraces the curve with the frequency's sign flipped): stop rather
+                // than list the same points and special points twice.
+                let near = |p: &DVector<f64>| {
+                    let d = (p.rows(0, n + 2) - x.rows(0, n + 2))
+                        .component_div(&scale.rows(0, n + 2))
+                        .norm();
+                    d < 0.1 * ds
+                };
+                if pts.len() > 4 && pts[..pts.len() - 3].iter().any(near) {
+                    break "turned back onto its own track".into();
+                }
             }
             Err(_) => {
                 ds *= 0.5;
@@ -328,8 +344,7 @@ fn arclength(
 
 /// Continue `g = 0` from `x0` in both directions ([`arclength`]) and join the halves into one
 /// curve: from the end reached going backwards, through the start (once), to the end reached
-/// going forwards; `point` turns each solution into a curve point. Returns the points and why
-/// each direction ended (backwards first).
+/// going forwards. Returns the solutions, why each direction ended (backwards first).
 fn both_ways(
     g: &System<'_>,
     x0: &DVector<f64>,
@@ -337,44 +352,89 @@ fn both_ways(
     bx: &Box2,
     max_points: usize,
     stop: &dyn Fn(&DVector<f64>) -> Option<String>,
-    point: impl Fn(&DVector<f64>) -> CurvePoint,
-) -> (Vec<CurvePoint>, Vec<String>) {
+) -> (Vec<DVector<f64>>, Vec<String>) {
     let mut points = vec![];
     let mut ends = vec![];
     for dir in [-1.0, 1.0] {
-        let (pts, why) = arclength(g, x0.clone(), dir, n, bx, max_points, stop);
+        let (mut pts, why) = arclength(g, x0.clone(), dir, n, bx, max_points, stop);
         ends.push(why);
-        let mut conv: Vec<CurvePoint> = pts.iter().map(&point).collect();
         if dir < 0.0 {
-            conv.reverse();
-            conv.pop();
+            pts.reverse();
+            pts.pop();
         }
-        points.extend(conv);
+        points.extend(pts);
     }
     (points, ends)
 }
 
-/// Where a test function changes sign between consecutive points: interpolated points.
-fn sign_changes(
-    points: &[CurvePoint],
-    test: impl Fn(&CurvePoint) -> f64,
+/// Where `test` changes sign between adjacent solutions of `g = 0`: each located by
+/// bisection along the chord between the two, every trial point corrected back onto the
+/// curve on the hyperplane orthogonal to the chord (as the arclength corrector does), to
+/// 1e-12 of the chord; `point` turns the located solution into a curve point.
+fn located(
+    g: &System<'_>,
+    raw: &[DVector<f64>],
+    test: &dyn Fn(&DVector<f64>) -> f64,
     kind: SpecialKind,
+    point: &dyn Fn(&DVector<f64>) -> CurvePoint,
 ) -> Vec<Codim2> {
-    points
-        .windows(2)
-        .filter_map(|w| {
-            let (a, b) = (test(&w[0]), test(&w[1]));
-            (a.is_finite() && b.is_finite() && a * b < 0.0).then(|| {
-                let s = a / (a - b);
-                Codim2 {
-                    kind,
-                    l1: w[0].l1 + s * (w[1].l1 - w[0].l1),
-                    l2: w[0].l2 + s * (w[1].l2 - w[0].l2),
-                    v_mv: w[0].v_mv + s * (w[1].v_mv - w[0].v_mv),
-                }
-            })
+    let values: Vec<f64> = raw.iter().map(test).collect();
+    (0..raw.len().saturating_sub(1))
+        .filter(|&k| values[k].is_finite() && values[k + 1].is_finite())
+        .filter(|&k| values[k] * values[k + 1] < 0.0)
+        .map(|k| {
+            let (xa, xb) = (&raw[k], &raw[k + 1]);
+            let x = bisect_on_curve(g, xa, xb, values[k], test).unwrap_or_else(|| {
+                // The corrector failed: linear interpolation between the two.
+                let s = values[k] / (values[k] - values[k + 1]);
+                xa + (xb - xa) * s
+            });
+            let p = point(&x);
+            Codim2 {
+                kind,
+                l1: p.l1,
+                l2: p.l2,
+                v_mv: p.v_mv,
+            }
         })
         .collect()
+}
+
+/// The solution of `g = 0` between `xa` and `xb` where `test` (of sign `ta` at `xa`) changes
+/// sign; None if a correction fails.
+fn bisect_on_curve(
+    g: &System<'_>,
+    xa: &DVector<f64>,
+    xb: &DVector<f64>,
+    ta: f64,
+    test: &dyn Fn(&DVector<f64>) -> f64,
+) -> Option<DVector<f64>> {
+    let chord = xb - xa;
+    let dim = xa.len();
+    let (mut lo, mut hi) = (0.0, 1.0);
+    let mut best = None;
+    while hi - lo > 1e-12 {
+        let s = 0.5 * (lo + hi);
+        let pred = xa + &chord * s;
+        let sys = |z: &DVector<f64>| {
+            let (r, j) = g(z);
+            let mut gg = DVector::zeros(dim);
+            gg.rows_mut(0, dim - 1).copy_from(&r);
+            gg[dim - 1] = chord.dot(&(z - &pred));
+            let mut m = DMatrix::zeros(dim, dim);
+            m.view_mut((0, 0), (dim - 1, dim)).copy_from(&j);
+            m.row_mut(dim - 1).copy_from(&chord.transpose());
+            (gg, m)
+        };
+        let (z, _) = newton(sys, pred.clone(), 1e-12, 12).ok()?;
+        if test(&z) * ta > 0.0 {
+            lo = s;
+        } else {
+            hi = s;
+        }
+        best = Some(z);
+    }
+    best
 }
 
 /// Continue the Hopf point `h` (found at second parameter `l2`) in both directions.
@@ -402,11 +462,14 @@ pub fn hopf_curve(fam: &Family2, h: &Hopf, l2: f64, bx: &Box2, max_points: usize
         augmented_system(&jf, &f, &dr, &di, vr, vi, x[3 * n + 2], &c)
     };
     // The frequency going to zero means a Bogdanov-Takens point: the Hopf curve ends there.
+    // Past it the system has no real solution but the mirror one (omega < 0, the curve
+    // retraced), so a change of sign ends it too.
     let stop = |x: &DVector<f64>| {
-        (x[3 * n + 2].abs() < 1e-4)
+        (x[3 * n + 2].abs() < 1e-4 || x[3 * n + 2] * h.omega < 0.0)
             .then(|| "the frequency went to zero (Bogdanov-Takens)".to_string())
     };
-    let (points, ends) = both_ways(&g, &x0, n, bx, max_points, &stop, |x| {
+    // `omega` keeps its sign (negative only on the step past Bogdanov-Takens).
+    let point = |x: &DVector<f64>| {
         let (l1, l2, w) = (x[n], x[n + 1], x[3 * n + 2].abs());
         let slice = fam.slice(l2);
         let y = &x.as_slice()[..n];
@@ -415,27 +478,43 @@ pub fn hopf_curve(fam: &Family2, h: &Hopf, l2: f64, bx: &Box2, max_points: usize
             l1,
             l2,
             v_mv: y[0],
-            omega: w,
+            omega: x[3 * n + 2] * h.omega.signum(),
             coefficient: first_lyapunov(&slice, y, l1, &a, w).unwrap_or(f64::NAN),
             bt_test: x[3 * n + 2] * x[3 * n + 2],
         }
-    });
-    let mut specials = sign_changes(&points, |p| p.coefficient, SpecialKind::Bautin);
-    for p in [points.first(), points.last()].into_iter().flatten() {
-        if p.omega < 1e-3 {
-            specials.push(Codim2 {
-                kind: SpecialKind::BogdanovTakens,
-                l1: p.l1,
-                l2: p.l2,
-                v_mv: p.v_mv,
-            });
-        }
-    }
+    };
+    let (raw, ends) = both_ways(&g, &x0, n, bx, max_points, &stop);
+    let points: Vec<CurvePoint> = raw.iter().map(point).collect();
+    // The Lyapunov coefficient is meaningless past Bogdanov-Takens and blows up next to it
+    // (it scales with 1/omega): Bautin points only where the frequency is at least a hundredth
+    // of the curve's largest.
+    let w_max = raw.iter().map(|x| x[3 * n + 2].abs()).fold(0.0, f64::max);
+    let ringing: Vec<DVector<f64>> = raw
+        .iter()
+        .filter(|x| x[3 * n + 2] * h.omega > 0.0 && x[3 * n + 2].abs() > 1e-2 * w_max)
+        .cloned()
+        .collect();
+    let lyapunov = |x: &DVector<f64>| point(x).coefficient;
+    let mut specials = located(&g, &ringing, &lyapunov, SpecialKind::Bautin, &point);
+    // Bogdanov-Takens where the frequency crosses zero. The Hopf system is singular there, so
+    // this is an interpolation; the fold curve through the point locates it properly and
+    // replaces it ([`two_parameter`]).
+    let frequency = |x: &DVector<f64>| x[3 * n + 2] * h.omega.signum();
+    specials.extend(located(
+        &g,
+        &raw,
+        &frequency,
+        SpecialKind::BogdanovTakens,
+        &point,
+    ));
+    // The last point past the crossing is not a Hopf point: drop it.
+    let points: Vec<CurvePoint> = points.into_iter().filter(|p| p.omega >= 0.0).collect();
     Curve {
         kind: CurveKind::Hopf,
         points,
         specials,
         ends,
+        bt_agreement: None,
     }
 }
 
@@ -472,7 +551,7 @@ pub fn fold_curve(fam: &Family2, f: &Fold, l2: f64, bx: &Box2, max_points: usize
         (r, m)
     };
     let none = |_: &DVector<f64>| None;
-    let (points, ends) = both_ways(&g, &x0, n, bx, max_points, &none, |x| {
+    let point = |x: &DVector<f64>| {
         let (l1, l2) = (x[n], x[n + 1]);
         let slice = fam.slice(l2);
         let y = &x.as_slice()[..n];
@@ -503,11 +582,15 @@ pub fn fold_curve(fam: &Family2, f: &Fold, l2: f64, bx: &Box2, max_points: usize
             coefficient: 0.5 * p.dot(&b) / pv,
             bt_test: others,
         }
-    });
-    let mut specials = sign_changes(&points, |p| p.bt_test, SpecialKind::BogdanovTakens);
+    };
+    let (raw, ends) = both_ways(&g, &x0, n, bx, max_points, &none);
+    let points: Vec<CurvePoint> = raw.iter().map(point).collect();
+    let bt_test = |x: &DVector<f64>| point(x).bt_test;
+    let mut specials = located(&g, &raw, &bt_test, SpecialKind::BogdanovTakens, &point);
     // The quadratic coefficient passes through zero at a cusp (and through infinity at a
     // Bogdanov-Takens point, where p.v = 0: not a cusp).
-    let cusps: Vec<Codim2> = sign_changes(&points, |p| p.coefficient, SpecialKind::Cusp)
+    let coefficient = |x: &DVector<f64>| point(x).coefficient;
+    let cusps: Vec<Codim2> = located(&g, &raw, &coefficient, SpecialKind::Cusp, &point)
         .into_iter()
         .filter(|c| {
             !specials.iter().any(|b| {
@@ -521,6 +604,7 @@ pub fn fold_curve(fam: &Family2, f: &Fold, l2: f64, bx: &Box2, max_points: usize
         points,
         specials,
         ends,
+        bt_agreement: None,
     }
 }
 
@@ -540,8 +624,12 @@ fn left_null(a: &DMatrix<f64>) -> DVector<f64> {
     if big < 0.0 { -v } else { v }
 }
 
-/// Every Hopf and fold curve through the box that crosses the line `l2 = base value`:
-/// the seeds come from the one-parameter diagram over the first parameter there.
+/// Lines `l2 = const` besides the model's own whose one-parameter diagrams seed curves.
+pub const SEED_LINES: usize = 5;
+
+/// Every Hopf and fold curve through the box that crosses the line `l2 = base value` or one
+/// of [`SEED_LINES`] lines spread evenly across the box: the seeds come from the
+/// one-parameter diagrams over the first parameter there.
 pub fn two_parameter(
     fam: &Family2,
     bx: &Box2,
@@ -578,34 +666,101 @@ pub fn two_parameter_with(
         }
         .into());
     }
-    let slice = fam.slice(l2);
     let settings = super::diagram::DiagramSettings {
         range: bx.l1,
         equilibria: super::Settings::default(),
         cycles: super::cycles::CycleSettings::default(),
         with_cycles: false,
     };
-    let d = super::diagram::diagram(&slice, &settings, observer)?;
-    let on_curve = |curves: &[Curve], a: f64| {
-        curves.iter().any(|c| {
-            c.points.iter().any(|p| {
-                ((p.l1 - a) / (bx.l1.1 - bx.l1.0)).abs() + ((p.l2 - l2) / (bx.l2.1 - bx.l2.0)).abs()
-                    < 2e-3
-            })
+    // A seed already on a curve of the same kind: within 1e-3 of the box of one of its
+    // segments.
+    let on_curve = |curves: &[Curve], kind: CurveKind, a: f64, b: f64| {
+        let u = |l1: f64, l2: f64| {
+            (
+                (l1 - bx.l1.0) / (bx.l1.1 - bx.l1.0),
+                (l2 - bx.l2.0) / (bx.l2.1 - bx.l2.0),
+            )
+        };
+        let q = u(a, b);
+        curves.iter().filter(|c| c.kind == kind).any(|c| {
+            c.points
+                .windows(2)
+                .any(|w| segment_distance(q, u(w[0].l1, w[0].l2), u(w[1].l1, w[1].l2)) < 1e-3)
         })
     };
+    // Seeds from one-parameter diagrams on several lines across the box, the model's own
+    // value first: a curve (a fold curve above all) need not cross the model's line.
+    let mut lines = vec![l2];
+    lines.extend(
+        (0..SEED_LINES)
+            .map(|k| bx.l2.0 + (k as f64 + 0.5) / SEED_LINES as f64 * (bx.l2.1 - bx.l2.0)),
+    );
     let mut curves: Vec<Curve> = vec![];
-    for h in &d.hopfs {
-        if !on_curve(&curves, h.lambda) {
-            curves.push(hopf_curve(fam, h, l2, bx, max_points));
-            tracker.advance(1, &format!("Hopf curve from {:.4}", h.lambda))?;
+    for (k, &line) in lines.iter().enumerate() {
+        let slice = fam.slice(line);
+        let d = match super::diagram::diagram(&slice, &settings, observer) {
+            Ok(d) => d,
+            // The model's own line must work; another line may hold no equilibrium at all.
+            Err(e) if k == 0 => return Err(e),
+            Err(_) => continue,
+        };
+        for h in &d.hopfs {
+            if !on_curve(&curves, CurveKind::Hopf, h.lambda, line) {
+                curves.push(hopf_curve(fam, h, line, bx, max_points));
+                tracker.advance(1, &format!("Hopf curve from {:.4}", h.lambda))?;
+            }
+        }
+        for f in d.equilibria.iter().flat_map(|b| b.folds.iter()) {
+            if !on_curve(&curves, CurveKind::Fold, f.lambda, line) {
+                curves.push(fold_curve(fam, f, line, bx, max_points));
+                tracker.advance(1, &format!("fold curve from {:.4}", f.lambda))?;
+            }
         }
     }
-    for f in d.equilibria.iter().flat_map(|b| b.folds.iter()) {
-        if !on_curve(&curves, f.lambda) {
-            curves.push(fold_curve(fam, f, l2, bx, max_points));
-            tracker.advance(1, &format!("fold curve from {:.4}", f.lambda))?;
-        }
-    }
+    settle_bogdanov_takens(&mut curves, bx);
     Ok(curves)
+}
+
+/// Distance from `q` to the segment `a`-`b` (in the plane).
+fn segment_distance(q: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (((q.0 - a.0) * dx + (q.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (q.0 - a.0 - t * dx).hypot(q.1 - a.1 - t * dy)
+}
+
+/// A Bogdanov-Takens point where a Hopf curve ends is also a zero of the fold curve's test
+/// function, which locates it with a regular system. Where a fold curve's point lies within
+/// 1e-2 of the box of a Hopf curve's, the Hopf curve takes the fold curve's location; the
+/// distance between the two is the check [`Curve::bt_agreement`] records.
+fn settle_bogdanov_takens(curves: &mut [Curve], bx: &Box2) {
+    let folds: Vec<Codim2> = curves
+        .iter()
+        .filter(|c| c.kind == CurveKind::Fold)
+        .flat_map(|c| c.specials.iter())
+        .filter(|s| s.kind == SpecialKind::BogdanovTakens)
+        .cloned()
+        .collect();
+    let dist = |a: &Codim2, b: &Codim2| {
+        ((a.l1 - b.l1) / (bx.l1.1 - bx.l1.0)).hypot((a.l2 - b.l2) / (bx.l2.1 - bx.l2.0))
+    };
+    for c in curves.iter_mut().filter(|c| c.kind == CurveKind::Hopf) {
+        for s in c.specials.iter_mut() {
+            if s.kind != SpecialKind::BogdanovTakens {
+                continue;
+            }
+            if let Some(f) = folds
+                .iter()
+                .filter(|f| dist(f, s) < 1e-2)
+                .min_by(|a, b| dist(a, s).total_cmp(&dist(b, s)))
+            {
+                c.bt_agreement = Some(dist(f, s));
+                *s = f.clone();
+            }
+        }
+    }
 }

@@ -164,9 +164,19 @@ impl Diagram {
 
 /// The codimension-two points of two-parameter curves, curve by curve.
 pub fn codim2_points(curves: &[Curve]) -> Vec<SpecialPoint> {
-    curves
-        .iter()
-        .flat_map(|c| c.specials.iter())
+    // A point where two curves meet (Bogdanov-Takens on a Hopf and a fold curve) or that a
+    // curve passes twice is listed once: same kind, within 1e-9 relative in both parameters.
+    let same = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()));
+    let mut out: Vec<&super::codim2::Codim2> = vec![];
+    for s in curves.iter().flat_map(|c| c.specials.iter()) {
+        if !out
+            .iter()
+            .any(|o| o.kind == s.kind && same(o.l1, s.l1) && same(o.l2, s.l2))
+        {
+            out.push(s);
+        }
+    }
+    out.into_iter()
         .map(|s| SpecialPoint::located(s.kind, s.l1, s.l2, s.v_mv))
         .collect()
 }

@@ -36,8 +36,9 @@ impl EigenPair {
 /// All eigenpairs of `a`, sorted by decreasing real part (then decreasing imaginary part).
 pub fn eigen(a: &DMatrix<f64>) -> Result<Vec<EigenPair>, AnalysisError> {
     let n = a.nrows();
-    let mut values: Vec<C64> = a
-        .clone()
+    // Balanced first: the eigenvalues of a badly scaled Jacobian are otherwise only as good
+    // as its largest entry allows (see [`super::balance`]).
+    let mut values: Vec<C64> = super::balance::balance(a)
         .try_schur(1e-15, 10_000)
         .ok_or_else(|| AnalysisError::Numerical {
             what: "eigenvalues".into(),

@@ -2,6 +2,7 @@
 //! equations are written over, exact Jacobians by dual numbers, eigenpairs, Newton's method and
 //! root bracketing. Nothing here depends on another module of the crate except [`crate::error`].
 
+pub mod balance;
 pub mod dual;
 pub mod eigen;
 pub mod newton;

@@ -74,7 +74,7 @@ fn summary(r: &Bifurcation2Result) -> String {
     );
     let _ = writeln!(
         md,
-        "Box {p1} in [{}, {}]{}, {p2} in [{}, {}]{}; curves seeded from the one-parameter diagram over {p1} at {p2} = {} ({p1} = {} elsewhere); computed in {:.2} s.\n",
+        "Box {p1} in [{}, {}]{}, {p2} in [{}, {}]{}; curves seeded from the one-parameter diagrams over {p1} at {p2} = {} and on {} lines spread across the box ({p1} = {} elsewhere); computed in {:.2} s.\n",
         Number(a.from),
         Number(a.to),
         spaced(u1),
@@ -82,13 +82,20 @@ fn summary(r: &Bifurcation2Result) -> String {
         Number(a.to2),
         spaced(u2),
         Quantity(b2, u2),
+        crate::continuation::codim2::SEED_LINES,
         Quantity(b1, u1),
         r.seconds
     );
     for (k, c) in r.curves.iter().enumerate() {
+        let check = match c.bt_agreement {
+            Some(d) => format!(
+                " Its Bogdanov-Takens end, interpolated where the frequency reaches zero, lies {d:.1e} of the box from the fold curve's (located by its own test function), which is listed."
+            ),
+            None => String::new(),
+        };
         let _ = writeln!(
             md,
-            "- curve {k}: {} curve, {} points; ends: {}.",
+            "- curve {k}: {} curve, {} points; ends: {}.{check}",
             c.kind.name(),
             c.points.len(),
             c.ends.join("; ")
@@ -124,9 +131,10 @@ fn summary(r: &Bifurcation2Result) -> String {
         .iter()
         .filter(|c| c.kind == CurveKind::Hopf)
         .count();
+    let fold_curves = r.curves.len() - hopf_curves;
     let _ = writeln!(
         md,
-        "\n{hopf_curves} Hopf curve(s): solid where supercritical (l1 < 0), dashed where subcritical; a Bautin point is where they meet. Located by linear interpolation of the test function between adjacent curve points (steps at most 1/200 of the box).\n\n![two-parameter diagram](two_parameter.png)\n\nTables: [curves.parquet](curves.parquet), [special_points.parquet](special_points.parquet)."
+        "\n{hopf_curves} Hopf curve(s): solid where supercritical (l1 < 0), dashed where subcritical; a Bautin point is where they meet. {fold_curves} fold curve(s). Codimension-two points are located by bisection of their test function along the curve between adjacent points (steps at most 1/200 of the box), every trial point corrected onto the curve: the first Lyapunov coefficient (Bautin), the frequency and the product of the other eigenvalues (Bogdanov-Takens), the fold's quadratic coefficient (cusp).\n\n![two-parameter diagram](two_parameter.png)\n\nTables: [curves.parquet](curves.parquet), [special_points.parquet](special_points.parquet)."
     );
     md
 }
