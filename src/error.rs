@@ -17,6 +17,19 @@ pub struct OdeError {
     pub reason: String,
 }
 
+/// A number for a message: as written for ordinary magnitudes, in exponent form for huge and
+/// tiny ones (`1e308`, never three hundred digits).
+pub fn short(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-4..1e9).contains(&x.abs()) {
+        let text = format!("{x:.6e}");
+        let (mant, exp) = text.split_once('e').unwrap_or((&text, "0"));
+        let mant = mant.trim_end_matches('0').trim_end_matches('.');
+        format!("{mant}e{exp}")
+    } else {
+        format!("{x}")
+    }
+}
+
 /// Problems with a model, its parameters or its initial state.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ModelError {
@@ -62,11 +75,11 @@ pub enum StimulusError {
 /// Problems while integrating.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum SimError {
-    #[error("dt = {dt} ms is invalid: it must be finite, > 0 and <= t_max = {t_max} ms")]
+    #[error("dt = {} ms is invalid: it must be finite, > 0 and <= t_max = {} ms", short(*dt), short(*t_max))]
     BadStep { dt: f64, t_max: f64 },
-    #[error("t_max = {t_max} ms is invalid: it must be finite and > 0")]
+    #[error("t_max = {} ms is invalid: it must be finite and > 0", short(*t_max))]
     BadDuration { t_max: f64 },
-    #[error("{what} = {value} is invalid: {allowed}")]
+    #[error("{what} = {} is invalid: {allowed}", short(*value))]
     BadSetting {
         what: String,
         value: f64,
@@ -87,6 +100,16 @@ pub enum SimError {
     StepSizeTooSmall { t_ms: f64, h_min: f64 },
     #[error("{what}: {reason}")]
     Unsupported { what: String, reason: String },
+    #[error(
+        "t_max / dt = {} ms / {} ms = {} steps: allowed at most {} steps per run (a shorter t_max or a larger dt)",
+        short(*t_max), short(*dt), short(*steps), short(*limit)
+    )]
+    TooManySteps {
+        t_max: f64,
+        dt: f64,
+        steps: f64,
+        limit: f64,
+    },
 }
 
 /// Problems writing reports.
@@ -94,6 +117,9 @@ pub enum SimError {
 pub enum ReportError {
     #[error("cannot write {path}: {reason}")]
     Io { path: String, reason: String },
+    /// An input file (a spikes file, a trace, a shard, a sweep's manifest) cannot be read.
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
     #[error("{path} is being written by {holder}; wait for it or choose another folder")]
     Busy { path: String, holder: String },
     #[error("cannot build table {table}: {reason}")]
@@ -282,7 +308,7 @@ pub enum AnalysisError {
     Numerical { what: String, reason: String },
     #[error("unknown parameter '{name}': allowed {allowed}")]
     UnknownParameter { name: String, allowed: String },
-    #[error("bad setting {what} = {value}: {allowed}")]
+    #[error("bad setting {what} = {}: {allowed}", short(*value))]
     BadSetting {
         what: String,
         value: f64,

@@ -237,6 +237,7 @@ impl FiSpec {
                 format!("a finite number > 0 and <= t_max = {} ms", self.t_max),
             ));
         }
+        super::steps("t_max, dt", self.t_max, self.dt)?;
         if !(self.transient.is_finite() && self.transient >= 0.0 && self.transient < self.t_max) {
             return Err(SpecError::new(
                 "transient",

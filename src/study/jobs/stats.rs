@@ -1,7 +1,7 @@
 //! The job of `excitable stats`: the spike file is read here, the statistics computed by
 //! [`StatsSpec::run_owned_with`].
 
-use crate::error::{Error, ReportError};
+use crate::error::{Error, SpecError};
 use crate::progress::Observer;
 use crate::report::Report;
 use crate::report::spike_trains::read_spikes;
@@ -20,6 +20,10 @@ pub struct StatsJob {
     #[serde(flatten)]
     /// The settings.
     pub spec: StatsSpec,
+    /// How the report names the spikes file, when not as `spikes` ([`Job::show_inputs_as`]).
+    #[arg(skip)]
+    #[serde(skip)]
+    pub shown: Option<PathBuf>,
 }
 
 impl Job for StatsJob {
@@ -32,18 +36,26 @@ impl Job for StatsJob {
     fn run_into(&self, dir: &Path, observer: &dyn Observer) -> Result<Vec<PathBuf>, Error> {
         let trains = read_spikes(&self.spikes)?;
         if trains.is_empty() {
-            return Err(ReportError::Io {
-                path: self.spikes.display().to_string(),
-                reason: "no spikes".into(),
-            }
+            return Err(SpecError::new(
+                "spikes",
+                self.shown.as_ref().unwrap_or(&self.spikes).display(),
+                "a file holding at least one spike",
+            )
             .into());
         }
         let mut r = self.spec.run_owned_with(trains, observer)?;
-        r.source = format!("`{}`", self.spikes.display());
+        r.source = format!(
+            "`{}`",
+            self.shown.as_ref().unwrap_or(&self.spikes).display()
+        );
         Ok(r.write_into(dir)?)
     }
 
     fn inputs(&self) -> Vec<(&'static str, PathBuf)> {
         vec![("spikes", self.spikes.clone())]
+    }
+
+    fn show_inputs_as(&mut self, from: &Path, to: &Path) {
+        self.shown = Some(crate::study::job::rebase(&self.spikes, from, to));
     }
 }
