@@ -270,18 +270,82 @@ pub fn in_guarded_read() -> bool {
 /// Run a polars read of `path`: its error, or a panic inside polars on a malformed file, is
 /// returned as a read error naming the file.
 fn guard<T>(path: &Path, read: impl FnOnce() -> PolarsResult<T>) -> Result<T, ReportError> {
+    guard_read(path, || read().map_err(|e| read_err(path, e)))
+}
+
+/// [`guard`] for a read that returns our own error.
+fn guard_read<T>(
+    path: &Path,
+    read: impl FnOnce() -> Result<T, ReportError>,
+) -> Result<T, ReportError> {
     use std::sync::atomic::Ordering;
     GUARDED_READS.fetch_add(1, Ordering::SeqCst);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
     GUARDED_READS.fetch_sub(1, Ordering::SeqCst);
-    match r {
-        Ok(Ok(x)) => Ok(x),
-        Ok(Err(e)) => Err(read_err(path, e)),
-        Err(_) => Err(read_err(
+    r.unwrap_or_else(|_| {
+        Err(read_err(
             path,
             "not a valid Parquet file (its contents are malformed)",
-        )),
-    }
+        ))
+    })
+}
+
+/// Most rows a Parquet file of `bytes` bytes may claim: 64 per byte (our tables' columns of
+/// distinct times take several bytes a row however they are encoded), and at least 1024.
+fn max_rows(bytes: usize) -> usize {
+    bytes.saturating_mul(64).max(1024)
+}
+
+/// Check what a Parquet file claims before polars decodes it: a malformed footer or page
+/// header (a negative or huge count of values) would make polars allocate without bound and
+/// abort the process, which no error handling can catch. Every row group must hold at most
+/// [`max_rows`] rows for the file's size, and every data page at most its row group's rows.
+/// Reads the file whole (callers read whole files of at most
+/// [`crate::input::MAX_TABLE_BYTES`]).
+fn check_pages(path: &Path) -> Result<(), ReportError> {
+    use polars_parquet::parquet::page::CompressedPage;
+    use polars_parquet::parquet::read::{get_page_iterator, read_metadata};
+    let bytes = std::fs::read(path).map_err(|e| read_err(path, e))?;
+    let len = bytes.len();
+    let bad = |what: String| read_err(path, format!("not a valid Parquet file ({what})"));
+    guard_read(path, || {
+        let meta = read_metadata(&mut std::io::Cursor::new(bytes.as_slice()))
+            .map_err(|e| bad(e.to_string()))?;
+        // One buffer for every column (the page reader hands it back when done).
+        let mut bytes = Some(bytes);
+        let mut cursor = None;
+        let mut total = 0usize;
+        for rg in &meta.row_groups {
+            let rows = rg.num_rows();
+            total = total.saturating_add(rows);
+            if total > max_rows(len) {
+                return Err(bad(format!(
+                    "it claims {total} rows or more in {len} bytes"
+                )));
+            }
+            for col in rg.parquet_columns() {
+                let c = match cursor.take() {
+                    Some(c) => c,
+                    None => std::io::Cursor::new(bytes.take().unwrap_or_default().into()),
+                };
+                let mut pages =
+                    get_page_iterator(col, c, vec![], len).map_err(|e| bad(e.to_string()))?;
+                for page in pages.by_ref() {
+                    let page = page.map_err(|e| bad(e.to_string()))?;
+                    if let CompressedPage::Data(d) = &page
+                        && d.num_values() > rows
+                    {
+                        return Err(bad(format!(
+                            "a page claims {} values in a row group of {rows} rows",
+                            d.num_values() as i32
+                        )));
+                    }
+                }
+                cursor = Some(pages.into_inner().0);
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Open a Parquet file: a regular file (never a device or a folder) of at most `max_bytes`
@@ -306,6 +370,7 @@ fn open_parquet(path: &Path, max_bytes: Option<u64>) -> Result<std::fs::File, Re
 /// of it.
 fn read_frame(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame, ReportError> {
     let file = open_parquet(path, Some(crate::input::MAX_TABLE_BYTES))?;
+    check_pages(path)?;
     guard(path, || {
         ParquetReader::new(file).with_columns(columns).finish()
     })
@@ -363,6 +428,12 @@ pub fn for_each_slice(
     let err = |reason: String| read_err(path, reason);
     let open = || open_parquet(path, None);
     let file = open()?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.len() <= crate::input::MAX_TABLE_BYTES)
+    {
+        check_pages(path)?;
+    }
     let total = guard(path, || ParquetReader::new(file).num_rows())?;
     let have = column_names(path)?;
     if let Some(n) = names.iter().find(|n| !have.iter().any(|h| h == *n)) {
