@@ -17,6 +17,19 @@ pub struct OdeError {
     pub reason: String,
 }
 
+/// A number for a message: as written for ordinary magnitudes, in exponent form for huge and
+/// tiny ones (`1e308`, never three hundred digits).
+pub fn short(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-4..1e9).contains(&x.abs()) {
+        let text = format!("{x:.6e}");
+        let (mant, exp) = text.split_once('e').unwrap_or((&text, "0"));
+        let mant = mant.trim_end_matches('0').trim_end_matches('.');
+        format!("{mant}e{exp}")
+    } else {
+        format!("{x}")
+    }
+}
+
 /// Problems with a model, its parameters or its initial state.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ModelError {
@@ -125,7 +138,7 @@ pub enum StimulusError {
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum SimError {
     /// A time step that is not finite, not positive or longer than the run.
-    #[error("dt = {dt} ms is invalid: it must be finite, > 0 and <= t_max = {t_max} ms")]
+    #[error("dt = {} ms is invalid: it must be finite, > 0 and <= t_max = {} ms", short(*dt), short(*t_max))]
     BadStep {
         /// The step refused (ms).
         dt: f64,
@@ -133,13 +146,13 @@ pub enum SimError {
         t_max: f64,
     },
     /// A run duration that is not finite or not positive.
-    #[error("t_max = {t_max} ms is invalid: it must be finite and > 0")]
+    #[error("t_max = {} ms is invalid: it must be finite and > 0", short(*t_max))]
     BadDuration {
         /// The duration refused (ms).
         t_max: f64,
     },
     /// Another integration setting (tolerance, threshold, ...) outside its allowed values.
-    #[error("{what} = {value} is invalid: {allowed}")]
+    #[error("{what} = {} is invalid: {allowed}", short(*value))]
     BadSetting {
         /// The setting's name.
         what: String,
@@ -180,6 +193,21 @@ pub enum SimError {
         /// Why it cannot be done, and what to use instead.
         reason: String,
     },
+    /// More steps than one run may take.
+    #[error(
+        "t_max / dt = {} ms / {} ms = {} steps: allowed at most {} steps per run (a shorter t_max or a larger dt)",
+        short(*t_max), short(*dt), short(*steps), short(*limit)
+    )]
+    TooManySteps {
+        /// The run's duration (ms).
+        t_max: f64,
+        /// The step (ms).
+        dt: f64,
+        /// t_max / dt.
+        steps: f64,
+        /// The most allowed.
+        limit: f64,
+    },
 }
 
 /// Problems writing reports.
@@ -191,6 +219,14 @@ pub enum ReportError {
         /// The file or folder.
         path: String,
         /// The operating system's reason.
+        reason: String,
+    },
+    /// An input file (a spikes file, a trace, a shard, a sweep's manifest) cannot be read.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
         reason: String,
     },
     /// The report folder is locked by another run writing it.
@@ -451,7 +487,7 @@ pub enum AnalysisError {
         allowed: String,
     },
     /// An analysis setting outside its allowed values.
-    #[error("bad setting {what} = {value}: {allowed}")]
+    #[error("bad setting {what} = {}: {allowed}", short(*value))]
     BadSetting {
         /// The setting's name.
         what: String,

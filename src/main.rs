@@ -12,10 +12,30 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = cli::Cli::parse();
+    // A malformed Parquet file that makes polars panic is reported as a read error naming the
+    // file (the library catches the panic); the panic's own message would only confuse.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !excitable::report::table::in_guarded_read() {
+            default_hook(info);
+        }
+    }));
+    // Help, version and usage errors as clap prints them, but a failed write (to a full disk,
+    // `/dev/full`) is an error too.
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            if let Err(w) = e.print() {
+                cli::warn(&format!("error: cannot write to standard output: {w}\n"));
+                std::process::exit(2);
+            }
+            std::process::exit(e.exit_code());
+        }
+    };
     if let Err(e) = cli::run(cli) {
-        // One line, with the context chain: what was being done, then why it failed.
-        eprintln!("error: {}", cli::describe(&e));
+        // One line, with the context chain: what was being done, then why it failed. (If
+        // standard error cannot take it either, the exit code still says so.)
+        cli::warn(&format!("error: {}\n", cli::describe(&e)));
         std::process::exit(2);
     }
 }

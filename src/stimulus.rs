@@ -25,6 +25,10 @@ use std::path::Path;
 /// Tolerance (ms) for comparing a time with a stimulus boundary.
 pub const TIME_EPS: f64 = 1e-9;
 
+/// Most breakpoints of a stimulus over one run of an adaptive method, which stops at each (a
+/// noise's `DT`, steps, pulses, a file's samples): 10^7, 80 MB of times.
+pub const MAX_BREAKPOINTS: f64 = 1e7;
+
 /// One additive part of a stimulus.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Component {
@@ -178,6 +182,18 @@ impl Component {
         }
     }
 
+    /// How many times [`Component::breakpoints`] would list in (t0, t1], without listing them
+    /// (an upper bound by at most one per component).
+    fn breakpoint_count(&self, t0: f64, t1: f64) -> f64 {
+        match self {
+            Component::Constant(_) | Component::Sine { .. } => 0.0,
+            Component::Step { .. } | Component::Ramp { .. } => 2.0,
+            Component::Pulses { times, .. } => 2.0 * times.len() as f64,
+            Component::Noise { dt, .. } => ((t1 / dt).floor() - (t0 / dt).floor()).max(0.0),
+            Component::Table { t, .. } => t.len() as f64,
+        }
+    }
+
     fn with_seed_offset(&self, offset: u64) -> Component {
         match self {
             Component::Noise { mean, sd, seed, dt } => Component::Noise {
@@ -242,8 +258,19 @@ impl Stimulus {
         self.components.iter().map(|c| c.at(t)).sum()
     }
 
+    /// How many times [`Stimulus::breakpoints`] lists in (t0, t1] (an upper bound: before
+    /// duplicates are removed), counted without listing them: a noise with a tiny `DT` over a
+    /// long run has more than memory holds. Check it against [`MAX_BREAKPOINTS`] first.
+    pub fn breakpoint_count(&self, t0: f64, t1: f64) -> f64 {
+        self.components
+            .iter()
+            .map(|c| c.breakpoint_count(t0, t1))
+            .sum()
+    }
+
     /// Sorted, deduplicated times in (t0, t1] where I(t) is not smooth: adaptive integrators stop
-    /// there so that no step straddles a jump.
+    /// there so that no step straddles a jump. Their number is [`Stimulus::breakpoint_count`]
+    /// at most (all are listed: check that first).
     pub fn breakpoints(&self, t0: f64, t1: f64) -> Vec<f64> {
         let mut out = Vec::new();
         self.components

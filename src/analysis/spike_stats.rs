@@ -108,23 +108,35 @@ pub fn lvr(i: &[f64], r: f64) -> f64 {
 /// Fano factor of spike counts in consecutive windows of `width` ms from `t_start` (a trailing
 /// partial window is dropped).
 pub fn fano(spikes: &[f64], t_start: f64, t_stop: f64, width: f64) -> f64 {
-    let n = ((t_stop - t_start) / width + 1e-9).floor() as usize;
-    if n < 2 {
+    let n = ((t_stop - t_start) / width + 1e-9).floor();
+    if n.is_nan() || n < 2.0 {
         return f64::NAN;
     }
-    let mut counts = vec![0.0; n];
-    for &t in spikes {
-        let k = ((t - t_start) / width).floor();
-        if k >= 0.0 && (k as usize) < n {
-            counts[k as usize] += 1.0;
+    // Only windows holding a spike are visited, so the number of windows costs nothing: the
+    // empty ones add m^2 each to the sum of squares.
+    let mut windows: Vec<f64> = spikes
+        .iter()
+        .map(|&t| ((t - t_start) / width).floor())
+        .filter(|k| *k >= 0.0 && *k < n)
+        .collect();
+    if !windows.is_sorted() {
+        windows.sort_by(f64::total_cmp);
+    }
+    let mut counts: Vec<f64> = vec![];
+    for (j, k) in windows.iter().enumerate() {
+        if j > 0 && windows[j - 1] == *k {
+            *counts.last_mut().expect("a window was opened") += 1.0;
+        } else {
+            counts.push(1.0);
         }
     }
-    let m = mean(&counts);
+    let m = counts.iter().sum::<f64>() / n;
     if m == 0.0 {
-        f64::NAN
-    } else {
-        std0(&counts).powi(2) / m
+        return f64::NAN;
     }
+    let occupied: f64 = counts.iter().map(|c| (c - m).powi(2)).sum();
+    let var = (occupied + (n - counts.len() as f64) * m * m) / n;
+    var / m
 }
 
 /// A change of the serial correlation by more than this when the first interval is dropped

@@ -40,13 +40,7 @@ impl OutArgs {
     pub fn stage(&self, command: &str) -> Result<Staging> {
         let wait = if self.no_wait { Wait::No } else { Wait::Yes };
         let out = self.folder(command);
-        Ok(Staging::begin(&out, wait, |pid| {
-            eprintln!(
-                "waiting: {} is being written by {}",
-                out.display(),
-                pid.map_or("another process".into(), |p| format!("process {p}"))
-            )
-        })?)
+        Ok(Staging::begin(&out, wait, |pid| super::waiting(&out, pid))?)
     }
 }
 

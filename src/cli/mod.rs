@@ -89,6 +89,22 @@ pub fn print(text: &str) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot write to standard output: {e}"))
 }
 
+/// Write to standard error, ignoring a failure (there is nowhere left to report it).
+pub fn warn(text: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|_| err.flush());
+}
+
+/// What a run says when it waits for another run writing its folder.
+pub fn waiting(out: &std::path::Path, holder: Option<u32>) {
+    warn(&format!(
+        "waiting: {} is being written by {}\n",
+        out.display(),
+        holder.map_or("another process".into(), |p| format!("process {p}"))
+    ));
+}
+
 /// An error as one line: the context chain, with a setting named as its flag (`--t-max`).
 pub fn describe(e: &anyhow::Error) -> String {
     let mut parts = vec![];

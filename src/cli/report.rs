@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Args;
 use excitable::report::Wait;
 use excitable::spec::ModelSource;
-use excitable::study::run::{RunOptions, run as run_study};
+use excitable::study::run::{RunOptions, run_with_wait};
 use excitable::study::template::report_study;
 use std::path::PathBuf;
 
@@ -39,9 +39,20 @@ pub fn run(a: ReportArgs) -> Result<()> {
         fast: false,
         wait: if a.no_wait { Wait::No } else { Wait::Yes },
     };
-    let outcome = run_study(&study, &out, opts, &Bar::new(), |step, command| {
-        let _ = super::print(&format!("== {step}: {command}\n"));
-    })?;
+    let mut printed = Ok(());
+    let outcome = run_with_wait(
+        &study,
+        &out,
+        opts,
+        &Bar::new(),
+        |step, command| {
+            if printed.is_ok() {
+                printed = super::print(&format!("== {step}: {command}\n"));
+            }
+        },
+        |pid| super::waiting(&out, pid),
+    )?;
+    printed?;
     super::print(&format!(
         "report of {}: {}\n",
         study.title,

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use excitable::report::Wait;
 use excitable::study::Study;
-use excitable::study::run::{RunOptions, run as run_study};
+use excitable::study::run::{RunOptions, run_with_wait};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -79,10 +79,21 @@ pub fn run(a: StudyArgs) -> Result<()> {
             .file_stem()
             .map_or("study".into(), |s| s.to_string_lossy().into_owned());
         let out = a.out.clone().unwrap_or_else(|| a.reports.join(&name));
-        let outcome = run_study(study, &out, opts, &Bar::new(), |step, command| {
-            let _ = super::print(&format!("== {step}: {command}\n"));
-        })
+        let mut printed = Ok(());
+        let outcome = run_with_wait(
+            study,
+            &out,
+            opts,
+            &Bar::new(),
+            |step, command| {
+                if printed.is_ok() {
+                    printed = super::print(&format!("== {step}: {command}\n"));
+                }
+            },
+            |pid| super::waiting(&out, pid),
+        )
         .with_context(|| format!("study {}", file.display()))?;
+        printed?;
         super::print(&format!(
             "study '{}': wrote {}\n",
             study.title,

@@ -23,13 +23,18 @@ use crate::error::SpecError;
 /// The fewest points a branch may be limited to (`max_points`).
 pub const MIN_POINTS: usize = 10;
 
-/// Refuse a branch-length limit below [`MIN_POINTS`].
+/// The most points a branch may be limited to (`max_points`): 10^6, a branch of equilibria or
+/// cycles far longer than any diagram needs, and within memory (a cycle point holds its whole
+/// collocation mesh).
+pub const MAX_POINTS: usize = 1_000_000;
+
+/// Refuse a branch-length limit outside [`MIN_POINTS`]..=[`MAX_POINTS`].
 pub fn check_max_points(max_points: usize) -> Result<(), SpecError> {
-    if max_points < MIN_POINTS {
+    if !(MIN_POINTS..=MAX_POINTS).contains(&max_points) {
         return Err(SpecError::new(
             "max_points",
             max_points,
-            format!("at least {MIN_POINTS}"),
+            format!("{MIN_POINTS}..={MAX_POINTS} points per branch"),
         ));
     }
     Ok(())

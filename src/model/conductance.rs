@@ -179,7 +179,10 @@ impl ConductanceModel {
         i_ext - self.ionic_current(p, &y)
     }
 
-    /// Validate structure and constants (used for models loaded from files).
+    /// Validate structure and constants (used for models loaded from files). A gate without a
+    /// steady state anywhere in the search range (alpha + beta = 0 everywhere: both rates zero;
+    /// or an `inf`/`tau` that is nowhere finite, tau nowhere > 0) is refused by name: no
+    /// equilibrium could exist.
     pub fn validate(&self) -> Result<(), ModelError> {
         self.params.validate()?;
         for g in &self.gates {
@@ -196,6 +199,28 @@ impl ConductanceModel {
                     model: self.name.clone(),
                     reason: format!("current '{}' factor: {reason}", c.name),
                 })?;
+            }
+        }
+        let (lo, hi) = self.v_search_mv;
+        for g in &self.gates {
+            let settles = (0..=100).any(|k| {
+                let v = lo + (hi - lo) * k as f64 / 100.0;
+                let (inf, tau) = g.inf_tau(v);
+                inf.is_finite() && tau.is_finite() && tau > 0.0
+            });
+            if !settles {
+                let why = match g.kinetics {
+                    Kinetics::AlphaBeta { .. } => {
+                        "alpha + beta is 0 (or not finite) at every voltage searched, so its steady state alpha / (alpha + beta) is undefined: give it a rate that is not zero"
+                    }
+                    Kinetics::InfTau { .. } => {
+                        "inf is not finite or tau is not > 0 at every voltage searched: it has no steady state"
+                    }
+                };
+                return Err(ModelError::Invalid {
+                    model: self.name.clone(),
+                    reason: format!("gate '{}' is degenerate over {lo}..{hi} mV: {why}", g.name),
+                });
             }
         }
         Ok(())

@@ -29,14 +29,27 @@ impl super::Report for MaxRateResult {
         let unit = self.model.units().current;
         let currents = &self.spec.currents.values;
         let mut md = format!("# Maximum firing rate of `{}`\n\n", self.model.label());
+        // Nothing firing has no current of the maximum: the headline says so in words.
+        let headline = if r.max_rate_hz > 0.0 && r.at_current.is_finite() {
+            format!(
+                "{:.1} Hz at {}",
+                r.max_rate_hz,
+                Quantity(r.at_current, unit)
+            )
+        } else {
+            "0 Hz: no current fires".to_string()
+        };
+        let (lo, hi) = currents
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
         let _ = writeln!(
             md,
-            "Highest steady spike rate over {} currents from {} to {}: **{:.1} Hz at {}** ({} ms counted after {} ms, spikes at {} mV).",
+            "Highest steady spike rate over {} current(s) from {} to {}: **{headline}** ({} ms counted after {} ms, spikes at {} mV).",
             currents.len(),
-            Quantity(*currents.first().unwrap_or(&f64::NAN), unit),
-            Quantity(*currents.last().unwrap_or(&f64::NAN), unit),
-            r.max_rate_hz,
-            Quantity(r.at_current, unit),
+            Quantity(lo, unit),
+            Quantity(hi, unit),
             self.spec.window,
             self.spec.transient,
             self.model.threshold_mv()

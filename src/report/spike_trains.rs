@@ -24,7 +24,7 @@ pub fn recording_end_ms(path: &Path) -> Option<f64> {
 
 /// Spike trains by neuron from a CSV or Parquet file with `t_ms` (and `neuron` if several).
 pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
-    let err = |reason: String| ReportError::Io {
+    let err = |reason: String| ReportError::Read {
         path: path.display().to_string(),
         reason,
     };
@@ -38,7 +38,9 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
             (vec![0.0; c[0].len()], c[0].clone())
         }
     } else {
-        let mut r = csv::Reader::from_path(path).map_err(|e| err(e.to_string()))?;
+        let file = crate::input::open(path, crate::input::MAX_TABLE_BYTES)
+            .map_err(|e| err(e.trim_start_matches("cannot read: ").to_string()))?;
+        let mut r = csv::Reader::from_reader(file);
         let h = r.headers().map_err(|e| err(e.to_string()))?.clone();
         let ct = h
             .iter()
@@ -48,6 +50,13 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
         let (mut ns, mut ts) = (Vec::new(), Vec::new());
         for (row, rec) in r.records().enumerate() {
             let rec = rec.map_err(|e| err(format!("line {}: {e}", row + 2)))?;
+            if rec.as_slice().len() > crate::input::MAX_LINE_BYTES {
+                return Err(err(format!(
+                    "line {} is longer than {} bytes",
+                    row + 2,
+                    crate::input::MAX_LINE_BYTES
+                )));
+            }
             let num = |c: usize, name: &str| -> Result<f64, ReportError> {
                 let s = rec.get(c).unwrap_or("").trim();
                 s.parse::<f64>()
@@ -70,9 +79,16 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
     };
     if neuron
         .iter()
-        .any(|n| *n < 0.0 || n.fract() != 0.0 || *n > 1e7)
+        .any(|n| !(*n >= 0.0 && n.fract() == 0.0 && *n <= 1e7))
     {
         return Err(err("neuron must be a whole number in [0, 10^7]".into()));
+    }
+    if let Some(k) = t.iter().position(|x| !x.is_finite()) {
+        return Err(err(format!(
+            "row {}: t_ms {} is not a finite number",
+            k + 1,
+            t[k]
+        )));
     }
     let count = neuron.iter().fold(0usize, |m, &n| m.max(n as usize + 1));
     let mut trains = vec![Vec::new(); count];

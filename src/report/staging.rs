@@ -9,9 +9,12 @@
 //! - The staging folder is `.OUT.staging-PID`. The swap is one `renameat2(RENAME_EXCHANGE)` on
 //!   Linux (the old report then sits at the staging path and is removed); elsewhere, or where
 //!   the file system cannot exchange, `OUT` is renamed aside and the staging folder renamed in.
-//! - Dropped without [`Staging::commit`] (an error on the way), the staging folder is removed.
-//!   A run killed outright leaves it behind; the next run into the same `OUT` removes staging
-//!   folders whose process is gone.
+//! - Dropped without [`Staging::commit`] (an error on the way), the staging folder is removed,
+//!   and so are the folders above `OUT` that [`Staging::begin`] created: a failed run leaves
+//!   nothing behind. A run killed outright leaves its staging folder (and the lock file);
+//!   the next run into the same `OUT` removes every staging folder of `OUT` it finds once it
+//!   holds the lock (only the lock's holder writes one, so any other is left by a dead run,
+//!   whatever process now has its id).
 
 use crate::error::ReportError;
 use std::fs::File;
@@ -34,6 +37,8 @@ pub struct Staging {
     dir: PathBuf,
     lock: File,
     done: bool,
+    /// Folders above `out` that `begin` created, deepest first (removed again on failure).
+    created: Vec<PathBuf>,
 }
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> ReportError {
@@ -60,19 +65,12 @@ fn split(out: &Path) -> Result<(PathBuf, String), ReportError> {
     Ok((parent, name.to_string()))
 }
 
-/// Whether process `pid` is alive (Unix: `kill(pid, 0)`; elsewhere assumed alive).
-fn alive(pid: u32) -> bool {
-    #[cfg(unix)]
-    {
-        // SAFETY: signal 0 only checks that the process exists and may be signalled.
-        let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
-        r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        true
-    }
+/// The folders of `dir` and above that do not exist yet, deepest first.
+fn missing_ancestors(dir: &Path) -> Vec<PathBuf> {
+    dir.ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_path_buf)
+        .collect()
 }
 
 impl Staging {
@@ -85,19 +83,37 @@ impl Staging {
         on_wait: impl FnOnce(Option<u32>),
     ) -> Result<Staging, ReportError> {
         let (parent, name) = split(out)?;
+        let created = missing_ancestors(&parent);
         std::fs::create_dir_all(&parent)
             .map_err(|e| io_err(&parent, "cannot create the output folder", e))?;
+        let remove_created = |e: ReportError| {
+            for d in &created {
+                let _ = std::fs::remove_dir(d);
+            }
+            e
+        };
         let lock_path = parent.join(format!(".{name}.lock"));
+        let lock = Self::lock(out, &lock_path, wait, on_wait).map_err(remove_created)?;
+        Self::begin_locked(out, &parent, &name, lock, created)
+    }
+
+    /// Open and lock `lock_path` (see [`Staging::begin`]).
+    fn lock(
+        out: &Path,
+        lock_path: &Path,
+        wait: Wait,
+        on_wait: impl FnOnce(Option<u32>),
+    ) -> Result<File, ReportError> {
         let mut waited = false;
         let mut on_wait = Some(on_wait);
-        let mut lock = loop {
+        loop {
             let mut lock = File::options()
                 .read(true)
                 .write(true)
                 .create(true)
                 .truncate(false)
-                .open(&lock_path)
-                .map_err(|e| io_err(&lock_path, "cannot create the lock file", e))?;
+                .open(lock_path)
+                .map_err(|e| io_err(lock_path, "cannot create the lock file", e))?;
             match lock.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => {
@@ -118,46 +134,59 @@ impl Staging {
                         }
                     }
                     lock.lock()
-                        .map_err(|e| io_err(&lock_path, "cannot lock", e))?;
+                        .map_err(|e| io_err(lock_path, "cannot lock", e))?;
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(io_err(&lock_path, "cannot lock", e));
+                    return Err(io_err(lock_path, "cannot lock", e));
                 }
             }
             // The holder before us removes the lock file when it finishes; if the path no
             // longer names the file we locked, lock the new one instead.
-            if same_file(&lock, &lock_path) {
-                break lock;
+            if same_file(&lock, lock_path) {
+                return Ok(lock);
             }
-        };
+        }
+    }
+
+    /// With `lock` held: record this process's id in it, remove what dead runs left, and
+    /// create the staging folder.
+    fn begin_locked(
+        out: &Path,
+        parent: &Path,
+        name: &str,
+        mut lock: File,
+        created: Vec<PathBuf>,
+    ) -> Result<Staging, ReportError> {
         let pid = std::process::id();
         let _ = lock.set_len(0);
         let _ = lock.rewind();
         let _ = write!(lock, "{pid}");
         let _ = lock.flush();
-        // Staging folders of runs that died (their process is gone) go now.
+        // Only the lock's holder writes a staging folder of OUT (or moves an old report
+        // aside): any found now was left by a run that died, and goes.
         let prefix = format!(".{name}.staging-");
-        if let Ok(entries) = std::fs::read_dir(&parent) {
+        let aside = format!(".{name}.old-");
+        if let Ok(entries) = std::fs::read_dir(parent) {
             for e in entries.flatten() {
                 let file = e.file_name().to_string_lossy().into_owned();
-                if let Some(p) = file
-                    .strip_prefix(&prefix)
-                    .and_then(|p| p.parse::<u32>().ok())
-                    && (p == pid || !alive(p))
-                {
+                let rest = file.strip_prefix(&prefix).or(file.strip_prefix(&aside));
+                if rest.is_some_and(|p| p.parse::<u32>().is_ok()) {
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }
         }
         let dir = parent.join(format!("{prefix}{pid}"));
-        std::fs::create_dir(&dir)
-            .map_err(|e| io_err(&dir, "cannot create the staging folder", e))?;
-        Ok(Staging {
+        let staging = Staging {
             out: out.to_path_buf(),
-            dir,
+            dir: dir.clone(),
             lock,
             done: false,
-        })
+            created,
+        };
+        // On an error the drop releases the lock and removes the folders created above.
+        std::fs::create_dir(&dir)
+            .map_err(|e| io_err(&dir, "cannot create the staging folder", e))?;
+        Ok(staging)
     }
 
     /// The folder to write into.
@@ -175,7 +204,8 @@ impl Staging {
         if self.out.is_dir() {
             if !exchange(&self.dir, &self.out) {
                 // Rename aside, then in: a reader in between sees no folder, never a mix.
-                let aside = self.dir.with_extension("old");
+                let (parent, name) = split(&self.out)?;
+                let aside = parent.join(format!(".{name}.old-{}", std::process::id()));
                 std::fs::rename(&self.out, &aside)
                     .map_err(|e| io_err(&self.out, "cannot move the old report aside", e))?;
                 if let Err(e) = std::fs::rename(&self.dir, &self.out) {
@@ -220,6 +250,10 @@ impl Drop for Staging {
             let _ = std::fs::remove_dir_all(&self.dir);
             self.done = true;
             self.release();
+            // Folders this run created above OUT go too, if nothing else is in them now.
+            for d in &self.created {
+                let _ = std::fs::remove_dir(d);
+            }
         }
     }
 }

@@ -233,9 +233,11 @@ pub fn concat_parquet(inputs: &[PathBuf], out: &Path, sort_by: &str) -> Result<u
         match &mut all {
             None => all = Some(df),
             Some(a) => {
-                a.vstack_mut(&df).map_err(|e| ReportError::Io {
-                    path: path.display().to_string(),
-                    reason: format!("columns differ from {}: {e}", inputs[0].display()),
+                a.vstack_mut(&df).map_err(|e| {
+                    read_err(
+                        path,
+                        format!("columns differ from {}: {e}", inputs[0].display()),
+                    )
                 })?;
             }
         }
@@ -256,25 +258,135 @@ pub fn concat_parquet(inputs: &[PathBuf], out: &Path, sort_by: &str) -> Result<u
     Ok(df.height())
 }
 
-/// A whole Parquet file, or the named columns of it.
-fn read_frame(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame, ReportError> {
-    let err = |reason: String| ReportError::Io {
+/// The error of a read of `path`.
+fn read_err(path: &Path, reason: impl std::fmt::Display) -> ReportError {
+    ReportError::Read {
         path: path.display().to_string(),
-        reason,
-    };
-    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    ParquetReader::new(file)
-        .with_columns(columns)
-        .finish()
-        .map_err(|e| err(e.to_string()))
+        reason: reason.to_string(),
+    }
+}
+
+/// How many guarded reads ([`guard`]) are under way, in any thread.
+static GUARDED_READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether a read of a Parquet file is under way whose panics are turned into errors: a panic
+/// hook can stay quiet then (the command line's does; the error says what happened).
+pub fn in_guarded_read() -> bool {
+    GUARDED_READS.load(std::sync::atomic::Ordering::SeqCst) > 0
+}
+
+/// Run a polars read of `path`: its error, or a panic inside polars on a malformed file, is
+/// returned as a read error naming the file.
+fn guard<T>(path: &Path, read: impl FnOnce() -> PolarsResult<T>) -> Result<T, ReportError> {
+    guard_read(path, || read().map_err(|e| read_err(path, e)))
+}
+
+/// [`guard`] for a read that returns our own error.
+fn guard_read<T>(
+    path: &Path,
+    read: impl FnOnce() -> Result<T, ReportError>,
+) -> Result<T, ReportError> {
+    use std::sync::atomic::Ordering;
+    GUARDED_READS.fetch_add(1, Ordering::SeqCst);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    GUARDED_READS.fetch_sub(1, Ordering::SeqCst);
+    r.unwrap_or_else(|_| {
+        Err(read_err(
+            path,
+            "not a valid Parquet file (its contents are malformed)",
+        ))
+    })
+}
+
+/// Most rows a Parquet file of `bytes` bytes may claim: 64 per byte (our tables' columns of
+/// distinct times take several bytes a row however they are encoded), and at least 1024.
+fn max_rows(bytes: usize) -> usize {
+    bytes.saturating_mul(64).max(1024)
+}
+
+/// Check what a Parquet file claims before polars decodes it: a malformed footer or page
+/// header (a negative or huge count of values) would make polars allocate without bound and
+/// abort the process, which no error handling can catch. Every row group must hold at most
+/// [`max_rows`] rows for the file's size, and every data page at most its row group's rows.
+/// Reads the file whole (callers read whole files of at most
+/// [`crate::input::MAX_TABLE_BYTES`]).
+fn check_pages(path: &Path) -> Result<(), ReportError> {
+    use polars_parquet::parquet::page::CompressedPage;
+    use polars_parquet::parquet::read::{get_page_iterator, read_metadata};
+    let bytes = std::fs::read(path).map_err(|e| read_err(path, e))?;
+    let len = bytes.len();
+    let bad = |what: String| read_err(path, format!("not a valid Parquet file ({what})"));
+    guard_read(path, || {
+        let meta = read_metadata(&mut std::io::Cursor::new(bytes.as_slice()))
+            .map_err(|e| bad(e.to_string()))?;
+        // One buffer for every column (the page reader hands it back when done).
+        let mut bytes = Some(bytes);
+        let mut cursor = None;
+        let mut total = 0usize;
+        for rg in &meta.row_groups {
+            let rows = rg.num_rows();
+            total = total.saturating_add(rows);
+            if total > max_rows(len) {
+                return Err(bad(format!(
+                    "it claims {total} rows or more in {len} bytes"
+                )));
+            }
+            for col in rg.parquet_columns() {
+                let c = match cursor.take() {
+                    Some(c) => c,
+                    None => std::io::Cursor::new(bytes.take().unwrap_or_default().into()),
+                };
+                let mut pages =
+                    get_page_iterator(col, c, vec![], len).map_err(|e| bad(e.to_string()))?;
+                for page in pages.by_ref() {
+                    let page = page.map_err(|e| bad(e.to_string()))?;
+                    if let CompressedPage::Data(d) = &page
+                        && d.num_values() > rows
+                    {
+                        return Err(bad(format!(
+                            "a page claims {} values in a row group of {rows} rows",
+                            d.num_values() as i32
+                        )));
+                    }
+                }
+                cursor = Some(pages.into_inner().0);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Open a Parquet file: a regular file (never a device or a folder) of at most `max_bytes`
+/// when given (a file read whole; a trace read in slices has no limit).
+fn open_parquet(path: &Path, max_bytes: Option<u64>) -> Result<std::fs::File, ReportError> {
+    let meta = std::fs::metadata(path).map_err(|e| read_err(path, e))?;
+    if !meta.is_file() {
+        return Err(read_err(path, "not a regular file"));
+    }
+    if let Some(max) = max_bytes
+        && meta.len() > max
+    {
+        return Err(read_err(
+            path,
+            format!("{} bytes, more than the {max} read whole", meta.len()),
+        ));
+    }
+    std::fs::File::open(path).map_err(|e| read_err(path, e))
+}
+
+/// A whole Parquet file (at most [`crate::input::MAX_TABLE_BYTES`]), or the named columns
+/// of it.
+fn read_frame(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame, ReportError> {
+    let file = open_parquet(path, Some(crate::input::MAX_TABLE_BYTES))?;
+    check_pages(path)?;
+    guard(path, || {
+        ParquetReader::new(file).with_columns(columns).finish()
+    })
 }
 
 /// Read named f64 columns of a Parquet file (integer columns are converted).
 pub fn read_f64_columns(path: &Path, names: &[&str]) -> Result<Vec<Vec<f64>>, ReportError> {
-    let err = |reason: String| ReportError::Io {
-        path: path.display().to_string(),
-        reason,
-    };
+    let err = |reason: String| read_err(path, reason);
     let df = read_frame(path, None)?;
     names
         .iter()
@@ -300,10 +412,7 @@ pub fn read_f64_columns(path: &Path, names: &[&str]) -> Result<Vec<Vec<f64>>, Re
 
 /// Read one column of a Parquet file as text (any type; nulls are empty strings).
 pub fn read_str_column(path: &Path, name: &str) -> Result<Vec<String>, ReportError> {
-    let err = |reason: String| ReportError::Io {
-        path: path.display().to_string(),
-        reason,
-    };
+    let err = |reason: String| read_err(path, reason);
     let df = read_frame(path, Some(vec![name.to_string()]))?;
     let col = df
         .column(name)
@@ -324,14 +433,16 @@ pub fn for_each_slice(
     rows: usize,
     mut each: impl FnMut(&[Vec<f64>]) -> Result<(), ReportError>,
 ) -> Result<usize, ReportError> {
-    let err = |reason: String| ReportError::Io {
-        path: path.display().to_string(),
-        reason,
-    };
-    let open = || std::fs::File::open(path).map_err(|e| err(e.to_string()));
-    let total = ParquetReader::new(open()?)
-        .num_rows()
-        .map_err(|e| err(e.to_string()))?;
+    let err = |reason: String| read_err(path, reason);
+    let open = || open_parquet(path, None);
+    let file = open()?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.len() <= crate::input::MAX_TABLE_BYTES)
+    {
+        check_pages(path)?;
+    }
+    let total = guard(path, || ParquetReader::new(file).num_rows())?;
     let have = column_names(path)?;
     if let Some(n) = names.iter().find(|n| !have.iter().any(|h| h == *n)) {
         return Err(err(format!(
@@ -341,11 +452,13 @@ pub fn for_each_slice(
     }
     let mut offset = 0;
     while offset < total {
-        let df = ParquetReader::new(open()?)
-            .with_columns(Some(names.iter().map(|s| s.to_string()).collect()))
-            .with_slice(Some((offset, rows)))
-            .finish()
-            .map_err(|e| err(e.to_string()))?;
+        let file = open()?;
+        let df = guard(path, || {
+            ParquetReader::new(file)
+                .with_columns(Some(names.iter().map(|s| s.to_string()).collect()))
+                .with_slice(Some((offset, rows)))
+                .finish()
+        })?;
         let cols = names
             .iter()
             .map(|n| {
@@ -368,39 +481,22 @@ pub fn for_each_slice(
 
 /// The number of rows of a Parquet file (from its footer: no data is read).
 pub fn row_count(path: &Path) -> Result<usize, ReportError> {
-    let err = |reason: String| ReportError::Io {
-        path: path.display().to_string(),
-        reason,
-    };
-    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    ParquetReader::new(file)
-        .num_rows()
-        .map_err(|e| err(e.to_string()))
+    let file = open_parquet(path, None)?;
+    guard(path, || ParquetReader::new(file).num_rows())
 }
 
 /// Column names of a Parquet file.
 pub fn column_names(path: &Path) -> Result<Vec<String>, ReportError> {
-    let err = |reason: String| ReportError::Io {
-        path: path.display().to_string(),
-        reason,
-    };
-    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let file = open_parquet(path, None)?;
     // The schema from the footer only: never the data (a trace may be larger than memory).
-    let schema = ParquetReader::new(file)
-        .schema()
-        .map_err(|e| err(e.to_string()))?;
+    let schema = guard(path, || ParquetReader::new(file).schema())?;
     Ok(schema.iter_names().map(|s| s.to_string()).collect())
 }
 
 /// The key-value metadata of a Parquet file (from the footer only), in file order.
 pub fn read_metadata(path: &Path) -> Result<Vec<(String, String)>, ReportError> {
-    let err = |reason: String| ReportError::Io {
-        path: path.display().to_string(),
-        reason,
-    };
-    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    let mut reader = ParquetReader::new(file);
-    let meta = reader.get_metadata().map_err(|e| err(e.to_string()))?;
+    let file = open_parquet(path, None)?;
+    let meta = guard(path, || ParquetReader::new(file).get_metadata().cloned())?;
     Ok(meta
         .key_value_metadata()
         .iter()

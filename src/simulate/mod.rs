@@ -20,8 +20,12 @@ pub use record::{Record, Trace};
 use crate::error::SimError;
 use crate::model::{Lif, Model, V_LIMIT};
 use crate::simulate::spikes::CrossingDetector;
-use crate::stimulus::{Stimulus, TIME_EPS};
+use crate::stimulus::{MAX_BREAKPOINTS, Stimulus, TIME_EPS};
 use rayon::prelude::*;
+
+/// The most steps one run may take (t_max / dt): 10^12, days of computing for one neuron. A
+/// longer request is refused before any work, naming the limit.
+pub const MAX_STEPS: f64 = 1e12;
 
 /// How to run: duration, step, method, recording and spike threshold.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,10 +75,12 @@ impl Settings {
             });
         }
         let n = (self.t_max / self.dt + 1e-9).floor();
-        if n > 1e12 {
-            return Err(SimError::BadStep {
-                dt: self.dt,
+        if n > MAX_STEPS {
+            return Err(SimError::TooManySteps {
                 t_max: self.t_max,
+                dt: self.dt,
+                steps: n,
+                limit: MAX_STEPS,
             });
         }
         Ok(n as usize)
@@ -265,6 +271,26 @@ fn hermite(p0: f64, p1: f64, m0: f64, m1: f64, s: f64) -> f64 {
         + (s3 - s2) * m1
 }
 
+/// Refuse a stimulus with more than [`MAX_BREAKPOINTS`] breakpoints in (0, `t_end`] ms, where
+/// an adaptive method would stop at each (listing them alone could pass memory).
+pub fn check_breakpoints(stim: &Stimulus, t_end: f64) -> Result<(), SimError> {
+    let count = stim.breakpoint_count(0.0, t_end);
+    if count > MAX_BREAKPOINTS {
+        return Err(SimError::BadSetting {
+            what: format!(
+                "the stimulus's breakpoints over t_max = {} ms (noise DT, steps, pulses, file samples)",
+                crate::error::short(t_end)
+            ),
+            value: count,
+            allowed: format!(
+                "at most {} for the adaptive method (dopri5), which stops at each: a larger noise DT, a shorter t_max or a fixed-step method",
+                crate::error::short(MAX_BREAKPOINTS)
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Dormand-Prince over the stimulus' smooth pieces; `rhs(t, y, i, dy)` is the model with the
 /// injected current `i`.
 fn run_adaptive(
@@ -289,6 +315,7 @@ fn run_adaptive(
         trace.push(0.0, &y, stim.at(0.0));
         next_out = 1;
     }
+    check_breakpoints(stim, t_end)?;
     let mut edges = stim.breakpoints(0.0, t_end);
     edges.push(t_end);
     edges.dedup_by(|a, b| (*a - *b).abs() <= TIME_EPS);

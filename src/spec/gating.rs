@@ -54,7 +54,7 @@ impl GatingSpec {
         if (self.v_to - self.v_from) / self.v_step > MAX_POINTS {
             return Err(SpecError::new(
                 "v_step",
-                self.v_step,
+                crate::error::short(self.v_step),
                 "a step giving at most 10^7 points",
             ));
         }

@@ -43,7 +43,9 @@ pub use stats::{StatsResult, StatsSpec};
 pub use sweep::{SweepResult, SweepSpec};
 pub use windows::{WindowsResult, WindowsSpec};
 
-use crate::error::SpecError;
+use crate::error::{SpecError, short};
+use crate::simulate::MAX_STEPS;
+use serde::{Deserialize, Serialize};
 
 /// The spec with every field at its command-line default: clap parses an empty command line.
 /// (Every spec flag has a default; a test checks that this parse succeeds for every spec.)
@@ -60,7 +62,7 @@ pub fn finite(field: &str, value: f64) -> Result<(), SpecError> {
     if value.is_finite() {
         Ok(())
     } else {
-        Err(SpecError::new(field, value, "a finite number"))
+        Err(SpecError::new(field, short(value), "a finite number"))
     }
 }
 
@@ -69,7 +71,7 @@ pub fn positive(field: &str, value: f64) -> Result<(), SpecError> {
     if value.is_finite() && value > 0.0 {
         Ok(())
     } else {
-        Err(SpecError::new(field, value, "a finite number > 0"))
+        Err(SpecError::new(field, short(value), "a finite number > 0"))
     }
 }
 
@@ -80,7 +82,7 @@ pub fn range(fields: &str, from: f64, to: f64) -> Result<(), SpecError> {
     } else {
         Err(SpecError::new(
             fields,
-            format!("{from}..{to}"),
+            format!("{}..{}", short(from), short(to)),
             "finite, with from < to",
         ))
     }
@@ -98,6 +100,7 @@ pub(crate) fn timing(t_max: f64, dt: f64, transient: f64) -> Result<(), SpecErro
             format!("a finite number > 0 and <= t_max = {t_max} ms"),
         ));
     }
+    steps("t_max, dt", t_max, dt)?;
     if !(transient.is_finite() && transient >= 0.0 && transient < t_max) {
         return Err(SpecError::new(
             "transient",
@@ -121,6 +124,132 @@ pub(crate) fn refused_field<S: Clone>(
     validate(&s)
         .expect_err("the changed setting is refused")
         .field
+}
+
+/// Refuse a run of `t_max / dt` steps beyond [`MAX_STEPS`] (`fields` names the two settings,
+/// `"t_max, dt"`); returns the number of steps.
+pub fn steps(fields: &str, t_max: f64, dt: f64) -> Result<f64, SpecError> {
+    let n = (t_max / dt).floor();
+    if n > MAX_STEPS {
+        return Err(SpecError::new(
+            fields,
+            format!(
+                "{} ms / {} ms = {} steps",
+                short(t_max),
+                short(dt),
+                short(n)
+            ),
+            format!(
+                "at most {} steps per run (a shorter t_max or a larger dt)",
+                short(MAX_STEPS)
+            ),
+        ));
+    }
+    Ok(n)
+}
+
+/// Refuse a run whose estimated memory, `estimate` bytes, passes `budget` (the `max_memory`
+/// setting): `what` says what the estimate counts, `lower` which settings lower it.
+pub fn memory(estimate: f64, budget: Bytes, what: &str, lower: &str) -> Result<(), SpecError> {
+    if estimate <= budget.0 as f64 {
+        return Ok(());
+    }
+    Err(SpecError::new(
+        "max_memory",
+        budget,
+        format!(
+            "at least this run's estimated memory, {} ({what}): {lower}, or raise max_memory",
+            Bytes::display(estimate)
+        ),
+    ))
+}
+
+/// The default memory budget of the commands that record big outputs (`max_memory`): 4 GiB.
+pub const DEFAULT_MAX_MEMORY: &str = "4GiB";
+
+/// A number of bytes, written `4GiB`, `512MiB`, `2GB`, `64K` or `1e9`: `KiB`, `MiB`, `GiB`,
+/// `TiB` and the bare `K`, `M`, `G`, `T` count in 1024s, `KB`, `MB`, `GB`, `TB` in 1000s; a
+/// plain number is bytes. Case does not matter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct Bytes(pub u64);
+
+impl Bytes {
+    /// `bytes` for a message: `4 GiB`, `44.7 GiB`, `512 MiB`, `900 B`.
+    pub fn display(bytes: f64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        let mut x = bytes;
+        let mut k = 0;
+        while x >= 1024.0 && k + 1 < units.len() {
+            x /= 1024.0;
+            k += 1;
+        }
+        if !x.is_finite() {
+            return "more than 2^64 B".into();
+        }
+        if (x - x.round()).abs() < 0.05 {
+            format!("{} {}", x.round(), units[k])
+        } else {
+            format!("{x:.1} {}", units[k])
+        }
+    }
+}
+
+impl std::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&Bytes::display(self.0 as f64))
+    }
+}
+
+impl std::str::FromStr for Bytes {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let t = text.trim().to_ascii_lowercase();
+        let split = t
+            .find(|c: char| c.is_ascii_alphabetic() && c != 'e')
+            .unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let scale: f64 = match unit.trim() {
+            "" | "b" => 1.0,
+            "k" | "kib" => 1024.0,
+            "m" | "mib" => 1024f64.powi(2),
+            "g" | "gib" => 1024f64.powi(3),
+            "t" | "tib" => 1024f64.powi(4),
+            "kb" => 1e3,
+            "mb" => 1e6,
+            "gb" => 1e9,
+            "tb" => 1e12,
+            _ => {
+                return Err(format!(
+                    "'{text}': expected a size such as 4GiB, 512MiB, 2GB or 1e9"
+                ));
+            }
+        };
+        let x: f64 = num
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{text}': expected a size such as 4GiB, 512MiB, 2GB or 1e9"))?;
+        let bytes = x * scale;
+        if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
+            return Err(format!("'{text}': a size from 1 byte to 16 EiB"));
+        }
+        Ok(Bytes(bytes as u64))
+    }
+}
+
+impl From<Bytes> for String {
+    fn from(b: Bytes) -> String {
+        b.to_string().replace(' ', "")
+    }
+}
+
+impl TryFrom<String> for Bytes {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
 }
 
 /// Refuse a count outside `lo..=hi`.

@@ -25,7 +25,19 @@ pub struct PhasePlaneSpec {
     /// Duration (ms); the last interspike interval is taken as the limit cycle.
     #[arg(long, default_value_t = 200.0)]
     pub t_max: f64,
+    /// Memory budget for the trajectory, its table and figure (4GiB, 512MiB, …): a run
+    /// estimated to need more is refused before it starts.
+    #[arg(long, default_value = super::DEFAULT_MAX_MEMORY)]
+    pub max_memory: super::Bytes,
 }
+
+/// Bytes a sample of the trajectory costs beyond its state columns: the (V, n) projection and
+/// its row in the table (curve name, V, n).
+const EXTRA_SAMPLE_BYTES: f64 = 64.0;
+
+/// The peak over the samples' bytes (measured: 270 MB for 2·10^6 samples of `hh`, 1.2 times
+/// their columns and rows).
+const PEAK_FACTOR: f64 = 1.25;
 
 impl Default for PhasePlaneSpec {
     fn default() -> Self {
@@ -100,7 +112,25 @@ impl PhasePlaneSpec {
                 format!("at least the step, {DT_MS} ms"),
             ));
         }
+        super::steps("t_max", self.t_max, DT_MS)?;
         Ok(())
+    }
+
+    /// Refuse, before any work, a run whose trajectory (every 0.01 ms of `model`'s state)
+    /// would pass `max_memory`.
+    pub fn check_memory(&self, model: &Model) -> Result<(), SpecError> {
+        let samples = super::steps("t_max", self.t_max, DT_MS)? + 1.0;
+        let columns = model.var_names().len() as f64 + 2.0;
+        let estimate = samples * (columns * 8.0 + EXTRA_SAMPLE_BYTES) * PEAK_FACTOR;
+        super::memory(
+            estimate,
+            self.max_memory,
+            &format!(
+                "{} samples of the trajectory, every {DT_MS} ms, {columns} columns and a table row each",
+                crate::error::short(samples)
+            ),
+            "a shorter t_max",
+        )
     }
 
     /// Simulate `model` (a conductance model with a gate `n`) from rest under the current,
@@ -109,6 +139,7 @@ impl PhasePlaneSpec {
     pub fn run(&self, model: &Model) -> Result<PhasePlaneResult, Error> {
         self.validate()?;
         let smooth = model.smooth()?;
+        self.check_memory(model)?;
         let n_index = model
             .var_names()
             .iter()
@@ -149,7 +180,18 @@ impl PhasePlaneSpec {
     }
 }
 
-super::model_spec!(PhasePlaneSpec, "phase-plane", PhasePlaneResult, needs smooth, run);
+super::model_spec!(
+    PhasePlaneSpec,
+    "phase-plane",
+    PhasePlaneResult,
+    |s, m| {
+        s.validate()?;
+        m.smooth()?;
+        s.check_memory(m)?;
+        Ok(())
+    },
+    run
+);
 
 #[cfg(test)]
 mod tests {

@@ -73,7 +73,19 @@ pub struct SimulateSpec {
     /// Also write trace.svg.
     #[arg(long)]
     pub svg: bool,
+    /// Memory budget for the recorded traces and the table written from them (4GiB, 512MiB,
+    /// …): a run estimated to need more is refused before it starts.
+    #[arg(long, default_value = super::DEFAULT_MAX_MEMORY)]
+    pub max_memory: super::Bytes,
 }
+
+/// Bytes a recorded sample costs per column of the trace, counted [`TRACE_COPIES`] times.
+const SAMPLE_BYTES: f64 = 8.0;
+
+/// How many copies of the recorded traces a run holds at its peak: the runs themselves, the
+/// long-form table built from them, and the Parquet writer's pages (measured: a peak of 3.1
+/// times the traces for 100 neurons of `hh` over 1000 ms, 1.5 GB).
+pub const TRACE_COPIES: f64 = 3.2;
 
 impl Default for SimulateSpec {
     fn default() -> Self {
@@ -199,6 +211,31 @@ impl SimulateSpec {
         Ok(())
     }
 
+    /// Refuse, before any work, a run whose recorded traces would pass `max_memory` for
+    /// `model` (its number of variables sets a sample's size), or whose stimulus has more
+    /// breakpoints than the adaptive method may stop at.
+    pub fn check_memory(&self, model: &Model) -> Result<(), Error> {
+        let settings = self.settings_for(model)?;
+        let steps = settings.steps()?;
+        if matches!(settings.method, crate::simulate::Method::Dopri5(_)) {
+            crate::simulate::check_breakpoints(&self.stimulus()?, steps as f64 * settings.dt)?;
+        }
+        let neurons = self.bias_currents()?.len();
+        let samples = settings.record.capacity(steps) as f64;
+        let columns = model.var_names().len() as f64 + 2.0;
+        let estimate = neurons as f64 * samples * columns * SAMPLE_BYTES * TRACE_COPIES;
+        super::memory(
+            estimate,
+            self.max_memory,
+            &format!(
+                "{neurons} neuron(s) × {} samples × {columns} columns of 8 bytes, {TRACE_COPIES} copies: the runs, the table and its file",
+                crate::error::short(samples)
+            ),
+            "record every K-th sample (record = every:K), spikes only (record = spikes), fewer neurons or a shorter t_max",
+        )?;
+        Ok(())
+    }
+
     /// The stimulus every neuron gets (before its bias current).
     pub fn stimulus(&self) -> Result<Stimulus, Error> {
         Ok(Stimulus::parse_all(&self.stim)?)
@@ -300,6 +337,7 @@ impl SimulateSpec {
         observer: &dyn Observer,
     ) -> Result<SimulateResult, Error> {
         self.validate()?;
+        self.check_memory(model)?;
         let stim = self.stimulus()?;
         let settings = self.settings_for(model)?;
         let init = self.initial()?;
@@ -387,7 +425,10 @@ super::model_spec!(
     SimulateSpec,
     "simulate",
     SimulateResult,
-    |s, _m| s.validate(),
+    |s, m| {
+        s.validate()?;
+        s.check_memory(m)
+    },
     run_with
 );
 

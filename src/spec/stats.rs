@@ -2,15 +2,31 @@
 //! correlation), the instantaneous rate, ISI histograms and, given the input, its timing.
 
 use crate::analysis::rate::{Kernel, RateSettings, instantaneous_rate};
-use crate::analysis::spike_stats::{StatsSettings, TrainStats, isi_histograms, train_stats};
+use crate::analysis::spike_stats::{
+    MAX_ISI_BINS, StatsSettings, TrainStats, isi_histograms, train_stats,
+};
 use crate::analysis::timing::{IoTiming, io_timing};
-use crate::error::{Error, SpecError};
+use crate::error::{Error, SpecError, short};
 use crate::progress::{Observer, Silent, Tracker};
 use crate::stimulus::Stimulus;
 use serde::{Deserialize, Serialize};
 
 /// The kernel is cut at this many standard deviations (Elephant's default).
 pub const KERNEL_CUTOFF: f64 = 5.0;
+
+/// Most samples of the instantaneous rate over all trains (trains × (t_stop - t_start) /
+/// sampling): 5·10^7, about 2 GB with the table written from them.
+pub const MAX_RATE_SAMPLES: f64 = 5e7;
+
+/// Most samples of the rate kernel, `2 ceil(5 sigma / sampling) + 1`: 10^7.
+pub const MAX_KERNEL_SAMPLES: f64 = 1e7;
+
+/// Most kernel additions of the rate over all trains (each spike adds the kernel's samples
+/// that fall inside the interval): 10^10, about ten seconds.
+pub const MAX_KERNEL_WORK: f64 = 1e10;
+
+/// Most cells of the ISI histograms over all trains (trains × bins): 5·10^7.
+pub const MAX_ISI_CELLS: f64 = 5e7;
 
 /// Every setting of `excitable stats` (the spike file aside).
 #[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
@@ -96,6 +112,96 @@ impl StatsSpec {
         Ok(())
     }
 
+    /// Refuse, before anything is allocated, settings whose grids over `trains` analysed up to
+    /// `t_stop` pass a stated limit: the rate's samples ([`MAX_RATE_SAMPLES`], `sampling`),
+    /// its kernel ([`MAX_KERNEL_SAMPLES`] and [`MAX_KERNEL_WORK`], `sigma`) and the ISI
+    /// histograms ([`MAX_ISI_BINS`] per train and [`MAX_ISI_CELLS`] in all, `isi_bin`). The
+    /// Fano factor's windows cost nothing (only windows holding a spike are visited).
+    pub fn check_sizes(&self, trains: &[Vec<f64>], t_stop: f64) -> Result<(), SpecError> {
+        let span = t_stop - self.t_start;
+        let per_train = (span / self.sampling).floor();
+        let n_trains = trains.len().max(1) as f64;
+        if per_train < 1.0 {
+            return Err(SpecError::new(
+                "sampling",
+                short(self.sampling),
+                format!("a period of at most t_stop - t_start = {} ms", short(span)),
+            ));
+        }
+        if per_train * n_trains > MAX_RATE_SAMPLES {
+            return Err(SpecError::new(
+                "sampling",
+                short(self.sampling),
+                format!(
+                    "a period giving at most {} rate samples in all: {} train(s) × {} ms{} / {} ms = {} (a larger sampling, a shorter t_start..t_stop or fewer trains)",
+                    short(MAX_RATE_SAMPLES),
+                    n_trains,
+                    short(span),
+                    if self.t_stop.is_none() {
+                        " (t_stop: the last spike, rounded up)"
+                    } else {
+                        ""
+                    },
+                    short(self.sampling),
+                    short(per_train * n_trains)
+                ),
+            ));
+        }
+        let kernel = 2.0 * (KERNEL_CUTOFF * self.sigma / self.sampling).ceil() + 1.0;
+        if kernel > MAX_KERNEL_SAMPLES {
+            return Err(SpecError::new(
+                "sigma",
+                short(self.sigma),
+                format!(
+                    "a kernel of at most {} samples (2 ceil(5 sigma / sampling) + 1 = {}): sigma up to {} ms at sampling {} ms",
+                    short(MAX_KERNEL_SAMPLES),
+                    short(kernel),
+                    short(MAX_KERNEL_SAMPLES / 2.0 / KERNEL_CUTOFF * self.sampling),
+                    short(self.sampling)
+                ),
+            ));
+        }
+        let spikes = trains
+            .iter()
+            .flatten()
+            .filter(|t| **t >= self.t_start && **t <= t_stop)
+            .count() as f64;
+        let work = spikes * kernel.min(2.0 * per_train + 1.0);
+        if work > MAX_KERNEL_WORK {
+            return Err(SpecError::new(
+                "sigma",
+                short(self.sigma),
+                format!(
+                    "a kernel whose samples, added at each of the {} spikes, make at most {} additions (now {}): a smaller sigma or a larger sampling",
+                    short(spikes),
+                    short(MAX_KERNEL_WORK),
+                    short(work)
+                ),
+            ));
+        }
+        let longest = trains
+            .iter()
+            .flat_map(|t| t.windows(2).map(|w| w[1] - w[0]))
+            .fold(0.0f64, f64::max);
+        let bins = (longest / self.isi_bin).ceil() + 1.0;
+        if bins > MAX_ISI_BINS as f64 || bins * n_trains > MAX_ISI_CELLS {
+            let most = (MAX_ISI_BINS as f64).min((MAX_ISI_CELLS / n_trains).floor());
+            return Err(SpecError::new(
+                "isi_bin",
+                short(self.isi_bin),
+                format!(
+                    "a bin giving at most {} bins per train up to the longest interval, {} ms ({} train(s), at most {} cells in all): isi_bin >= {} ms",
+                    short(most),
+                    short(longest),
+                    n_trains,
+                    short(MAX_ISI_CELLS),
+                    short(longest / (most - 1.0).max(1.0))
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The rate kernel.
     pub fn kernel(&self) -> Result<Kernel, SpecError> {
         Kernel::parse(&self.kernel).map_err(|_| {
@@ -160,6 +266,7 @@ impl StatsSpec {
             }
         };
         super::range("t_start, t_stop", self.t_start, t_stop)?;
+        self.check_sizes(&trains, t_stop)?;
         let settings = StatsSettings {
             t_start: self.t_start,
             t_stop,

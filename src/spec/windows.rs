@@ -277,6 +277,10 @@ pub struct SimulateFirst {
     /// Integration method when simulating (euler, exp-euler, rk4).
     #[arg(long, default_value = "rk4")]
     pub method: String,
+    /// Memory budget for the simulated trace, held whole while its windows are computed
+    /// (4GiB, 512MiB, …): a run estimated to need more is refused before it starts.
+    #[arg(long, default_value = super::DEFAULT_MAX_MEMORY)]
+    pub max_memory: super::Bytes,
 }
 
 impl Default for SimulateFirst {
@@ -313,8 +317,27 @@ impl SimulateFirst {
         Ok((stim, s))
     }
 
+    /// Refuse, before any work, a simulated trace of `model` that would pass `max_memory`
+    /// (every sample of every variable is held while the windows are computed).
+    pub fn check_memory(&self, model: &Model, threshold_mv: f64) -> Result<(), Error> {
+        let (_, s) = self.settings(threshold_mv)?;
+        let samples = s.steps()? as f64 + 1.0;
+        let columns = model.var_names().len() as f64 + 2.0;
+        super::memory(
+            samples * columns * 8.0 * 1.2,
+            self.max_memory,
+            &format!(
+                "{} samples × {columns} columns of 8 bytes",
+                crate::error::short(samples)
+            ),
+            "a shorter t_max, a larger dt, or simulate with --record every:K and give the trace file (--trace), which is read in slices",
+        )?;
+        Ok(())
+    }
+
     /// Run `model` from rest; returns the run and what it is, in words.
     pub fn run(&self, model: &Model, threshold_mv: f64) -> Result<(Run, String), Error> {
+        self.check_memory(model, threshold_mv)?;
         let (stim, s) = self.settings(threshold_mv)?;
         let y0 = model.initial_state(&InitialState::Rest)?;
         let run = simulate::run(model, &stim, &y0, &s)?;

@@ -30,6 +30,11 @@ pub trait Job:
         vec![]
     }
 
+    /// Name the input files under `from` as the same files under `to` in what the report
+    /// says (its summary and metadata): a study runs its steps in a staging folder, where a
+    /// step reads an earlier step's files, and its report names them where they will be.
+    fn show_inputs_as(&mut self, _from: &Path, _to: &Path) {}
+
     /// For a job that writes into its output folder in place, beside what is already there,
     /// instead of into a fresh folder that replaces it whole (a shard of a sweep adds
     /// `OUT/shard=K` beside the other shards; a merge adds the merged report beside them):
@@ -46,6 +51,12 @@ pub trait Job:
     }
 }
 
+/// `path` with its prefix `from` replaced by `to` (unchanged when it does not start with it).
+pub fn rebase(path: &Path, from: &Path, to: &Path) -> PathBuf {
+    path.strip_prefix(from)
+        .map_or_else(|_| path.to_path_buf(), |rest| to.join(rest))
+}
+
 /// What a job that wrote in place did ([`Job::run_in_place`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InPlace {
@@ -55,7 +66,8 @@ pub struct InPlace {
     pub files: Vec<PathBuf>,
 }
 
-/// Refuse inputs that are not existing regular files, naming the setting; inputs under
+/// Refuse inputs that are not existing regular files, naming the setting and what the path is
+/// instead (missing, a folder, a device); inputs under
 /// `produced` (a study's folder, written by earlier steps) are left to the run.
 pub fn check_inputs(
     inputs: &[(&'static str, PathBuf)],
@@ -65,14 +77,14 @@ pub fn check_inputs(
         if produced.is_some_and(|p| path.starts_with(p)) {
             continue;
         }
-        if !path.is_file() {
-            return Err(crate::error::SpecError::new(
-                field,
-                path.display(),
-                "an existing file (it cannot be read)",
-            )
-            .into());
-        }
+        let problem = match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => continue,
+            Ok(m) if m.is_dir() => "a file (this is a folder)".to_string(),
+            Ok(_) => "a regular file (this is not a regular file but a device, a pipe or a socket)"
+                .to_string(),
+            Err(e) => format!("a file that can be read (cannot read it: {e})"),
+        };
+        return Err(crate::error::SpecError::new(field, path.display(), problem).into());
     }
     Ok(())
 }

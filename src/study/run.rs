@@ -95,8 +95,16 @@ pub fn run(
     out: &Path,
     opts: RunOptions,
     observer: &dyn Observer,
-    mut on_step: impl FnMut(&str, &str),
+    on_step: impl FnMut(&str, &str),
 ) -> Result<StudyOutcome, Error> {
+    run_with_wait(study, out, opts, observer, on_step, |_| {})
+}
+
+/// Every step of `study` resolved for `out` and checked, with nothing computed or written: each
+/// step's settings, its model, the files it reads (those under `out` must be written by an
+/// earlier step: an unknown step or a later one is refused by name; the others must exist).
+/// [`run`] does this before it takes `out`'s lock.
+pub fn prepare(study: &Study, out: &Path, opts: RunOptions) -> Result<Vec<Task>, Error> {
     let tasks = resolve(study, out, opts)?;
     check_order(study, &tasks, out)?;
     for (step, task) in study.steps.iter().zip(&tasks) {
@@ -107,9 +115,30 @@ pub fn run(
                 reason: e.to_string(),
             })?;
     }
-    let stage = Staging::begin(out, opts.wait, |_| {})?;
-    // The steps read earlier steps' files in the staging folder.
-    let tasks = resolve(study, stage.dir(), opts)?;
+    Ok(tasks)
+}
+
+/// [`run`], with `on_wait` told the holder's process id when another run holds `out` and
+/// this one waits for it.
+pub fn run_with_wait(
+    study: &Study,
+    out: &Path,
+    opts: RunOptions,
+    observer: &dyn Observer,
+    mut on_step: impl FnMut(&str, &str),
+    on_wait: impl FnOnce(Option<u32>),
+) -> Result<StudyOutcome, Error> {
+    prepare(study, out, opts)?;
+    let stage = Staging::begin(out, opts.wait, on_wait)?;
+    // The steps read earlier steps' files in the staging folder; their reports name them
+    // where they will be, under `out`.
+    let mut tasks = resolve(study, stage.dir(), opts)?;
+    for t in &mut tasks {
+        t.show_inputs_as(stage.dir(), out);
+    }
+    // A step's message names files where they will be, never in the staging folder.
+    let (staged, shown) = (stage.dir().display().to_string(), out.display().to_string());
+    let reason = |e: Error| e.to_string().replace(&staged, &shown);
     let mut skipped = vec![];
     for (step, task) in study.steps.iter().zip(&tasks) {
         on_step(step.name.get_ref(), task.command());
@@ -123,12 +152,12 @@ pub fn run(
             Err(e @ Error::Cancelled(_)) => return Err(e),
             Err(e) if step.optional => {
                 let _ = std::fs::remove_dir_all(&dir);
-                skipped.push((step.name.get_ref().clone(), e.to_string()));
+                skipped.push((step.name.get_ref().clone(), reason(e)));
             }
             Err(e) => {
                 return Err(StudyError::Step {
                     step: step.name.get_ref().clone(),
-                    reason: e.to_string(),
+                    reason: reason(e),
                 }
                 .into());
             }

@@ -55,6 +55,13 @@ macro_rules! tasks {
                 }
             }
 
+            /// Name its inputs under `from` as under `to` in its report ([`Job::show_inputs_as`]).
+            pub fn show_inputs_as(&mut self, from: &Path, to: &Path) {
+                match self {
+                    $(Task::$variant(j) => j.show_inputs_as(from, to),)*
+                }
+            }
+
             /// The files it reads, with the settings naming them ([`Job::inputs`]).
             pub fn inputs(&self) -> Vec<(&'static str, PathBuf)> {
                 match self {

@@ -15,7 +15,8 @@ fn quoted(s: &str) -> String {
 /// The report study of `source`: a simulation at 10 (current units), rest states at 0, 5 and
 /// 10, the gating curves and the V-n plane where the model has them, the bifurcation diagram
 /// over -20..250 (optional: a model without equilibria over that range still gets the rest),
-/// the maximum rate, a noisy run with its windows and spike statistics.
+/// the maximum rate, a noisy run with its windows and spike statistics (optional: a model that
+/// does not fire under the noise has none, and its report says so).
 pub fn report_study(source: &ModelSource) -> Result<Study, Error> {
     let model = source.load()?;
     let mut m = String::new();
@@ -125,7 +126,7 @@ pub fn report_study(source: &ModelSource) -> Result<Study, Error> {
     );
     let _ = write!(
         t,
-        "\n[[step]]\nname = \"stats\"\ncommand = \"stats\"\nabout = \"Spike-train statistics of the noisy run.\"\nargs = {{ spikes = \"{{out}}/noise/spikes.parquet\", t-stop = 1000 }}\n"
+        "\n[[step]]\nname = \"stats\"\ncommand = \"stats\"\nabout = \"Spike-train statistics of the noisy run.\"\nargs = {{ spikes = \"{{out}}/noise/spikes.parquet\", t-stop = 1000 }}\noptional = true\n"
     );
     Ok(Study::parse(&t, "(report template)")?)
 }

@@ -1,7 +1,7 @@
 //! The job of `excitable stats`: the spike file is read here, the statistics computed by
 //! [`StatsSpec::run_owned_with`].
 
-use crate::error::{Error, ReportError};
+use crate::error::{Error, SpecError};
 use crate::progress::Observer;
 use crate::report::Report;
 use crate::report::spike_trains::{read_spikes, recording_end_ms};
@@ -20,6 +20,10 @@ pub struct StatsJob {
     #[serde(flatten)]
     /// The settings.
     pub spec: StatsSpec,
+    /// How the report names the spikes file, when not as `spikes` ([`Job::show_inputs_as`]).
+    #[arg(skip)]
+    #[serde(skip)]
+    pub shown: Option<PathBuf>,
 }
 
 impl Job for StatsJob {
@@ -32,10 +36,11 @@ impl Job for StatsJob {
     fn run_into(&self, dir: &Path, observer: &dyn Observer) -> Result<Vec<PathBuf>, Error> {
         let trains = read_spikes(&self.spikes)?;
         if trains.is_empty() {
-            return Err(ReportError::Io {
-                path: self.spikes.display().to_string(),
-                reason: "no spikes".into(),
-            }
+            return Err(SpecError::new(
+                "spikes",
+                self.shown.as_ref().unwrap_or(&self.spikes).display(),
+                "a file holding at least one spike",
+            )
             .into());
         }
         // A spike file from `simulate` knows where its recording ended: rates are counted to
@@ -48,7 +53,10 @@ impl Job for StatsJob {
             .flatten();
         spec.t_stop = spec.t_stop.or(end);
         let mut r = spec.run_owned_with(trains, observer)?;
-        r.source = format!("`{}`", self.spikes.display());
+        r.source = format!(
+            "`{}`",
+            self.shown.as_ref().unwrap_or(&self.spikes).display()
+        );
         if let Some(end) = end {
             r.t_stop_from = format!(
                 "the end of the recording ({} ms, the t_max of the simulation that wrote the spikes)",
@@ -60,5 +68,9 @@ impl Job for StatsJob {
 
     fn inputs(&self) -> Vec<(&'static str, PathBuf)> {
         vec![("spikes", self.spikes.clone())]
+    }
+
+    fn show_inputs_as(&mut self, from: &Path, to: &Path) {
+        self.shown = Some(crate::study::job::rebase(&self.spikes, from, to));
     }
 }

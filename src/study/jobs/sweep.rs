@@ -66,7 +66,7 @@ impl Manifest {
             manifest: path.display().to_string(),
             reason,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let text = crate::input::read_text(path, crate::input::MAX_MODEL_BYTES).map_err(err)?;
         toml::from_str(&text).map_err(|e| err(e.to_string().trim().replace('\n', " ")))
     }
 }
@@ -248,8 +248,10 @@ impl Job for MergeJob {
     }
 
     /// The merged report into `out` beside what is there (the shards, when `out` is their
-    /// folder): under `out`'s lock, everything is read, checked and written into a staging
-    /// folder first, then moved in file by file, so a failure writes nothing.
+    /// folder), and `out` replaced whole: under `out`'s lock everything is read, checked and
+    /// written into a staging folder, the rest of `out` (the manifest, the shards) is linked
+    /// in beside it, and the staging folder is swapped in. A failure writes nothing; a run
+    /// killed at any moment leaves the old folder or the new one.
     fn run_in_place(
         &self,
         out: &Path,
@@ -260,19 +262,65 @@ impl Job for MergeJob {
             let stage = Staging::begin(out, wait, |_| {})?;
             let r = self.merged()?;
             let staged = r.write_into(stage.dir())?;
-            std::fs::create_dir_all(out).map_err(|e| io(out, "cannot create the folder", e))?;
-            let mut files = vec![];
-            for f in staged {
-                let to = out.join(f.strip_prefix(stage.dir()).unwrap_or(&f));
-                std::fs::rename(&f, &to).map_err(|e| io(&to, "cannot move the file in", e))?;
-                files.push(to);
+            let names: Vec<std::ffi::OsString> = staged
+                .iter()
+                .filter_map(|f| f.file_name().map(|n| n.to_os_string()))
+                .collect();
+            if out.is_dir() {
+                link_tree(out, stage.dir(), &names)?;
             }
+            let dir = stage.dir().to_path_buf();
+            let out = stage.commit()?;
             Ok(InPlace {
                 message: r.summary(),
-                files,
+                files: staged
+                    .iter()
+                    .map(|f| out.join(f.strip_prefix(&dir).unwrap_or(f)))
+                    .collect(),
             })
         })())
     }
+}
+
+/// Put everything in `from` into `to` (made by the caller) but the top-level entries named in
+/// `skip` and hidden ones (locks, staging folders): folders recreated, files hard-linked
+/// (copied where links are not possible), symbolic links recreated.
+fn link_tree(from: &Path, to: &Path, skip: &[std::ffi::OsString]) -> Result<(), ReportError> {
+    let entries = std::fs::read_dir(from).map_err(|e| ReportError::Read {
+        path: from.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    for e in entries {
+        let e = e.map_err(|e| ReportError::Read {
+            path: from.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let name = e.file_name();
+        if skip.contains(&name) || name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let (src, dst) = (e.path(), to.join(&name));
+        let kind = e.file_type().map_err(|e| ReportError::Read {
+            path: src.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        if kind.is_dir() {
+            std::fs::create_dir(&dst).map_err(|e| io(&dst, "cannot create the folder", e))?;
+            link_tree(&src, &dst, &[])?;
+        } else if kind.is_symlink() {
+            #[cfg(unix)]
+            {
+                let target = std::fs::read_link(&src).map_err(|e| ReportError::Read {
+                    path: src.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                std::os::unix::fs::symlink(target, &dst).map_err(|e| io(&dst, "cannot link", e))?;
+            }
+        } else if std::fs::hard_link(&src, &dst).is_err() {
+            std::fs::copy(&src, &dst).map_err(|e| io(&dst, "cannot copy", e))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -33,6 +33,10 @@ pub struct WindowsJob {
     #[serde(flatten)]
     /// The settings.
     pub spec: WindowsSpec,
+    /// How the report names the trace file, when not as `trace` ([`Job::show_inputs_as`]).
+    #[arg(skip)]
+    #[serde(skip)]
+    pub shown: Option<PathBuf>,
 }
 
 impl Job for WindowsJob {
@@ -49,9 +53,9 @@ impl Job for WindowsJob {
             .into()),
             Some(_) => Ok(()),
             None => {
-                self.model.load()?;
+                let model = self.model.load()?;
                 self.simulate.settings(self.spec.threshold)?;
-                Ok(())
+                self.simulate.check_memory(&model, self.spec.threshold)
             }
         }
     }
@@ -67,7 +71,7 @@ impl Job for WindowsJob {
                 let mut w = TraceWindows::new(&self.spec, observer, Some(total), sink)?;
                 push_file(&mut w, path)?;
                 let mut r = w.finish()?;
-                r.source = format!("`{}`", path.display());
+                r.source = format!("`{}`", self.shown.as_ref().unwrap_or(path).display());
                 r
             }
             None => {
@@ -91,6 +95,13 @@ impl Job for WindowsJob {
 
     fn inputs(&self) -> Vec<(&'static str, PathBuf)> {
         self.trace.iter().map(|p| ("trace", p.clone())).collect()
+    }
+
+    fn show_inputs_as(&mut self, from: &Path, to: &Path) {
+        self.shown = self
+            .trace
+            .as_ref()
+            .map(|p| crate::study::job::rebase(p, from, to));
     }
 }
 
@@ -123,7 +134,7 @@ where
         };
         r.map_err(|e| {
             failed = Some(e);
-            ReportError::Io {
+            ReportError::Read {
                 path: path.display().to_string(),
                 reason: "stopped".into(),
             }
