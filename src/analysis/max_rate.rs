@@ -22,6 +22,35 @@ pub struct MaxRate {
     pub max_rate_hz: f64,
     /// First current (uA/cm^2) reaching the maximum; NaN when no current gives steady spiking.
     pub at_current: f64,
+    /// The frequency (Hz) of V's local maxima in the window, whether or not they cross the
+    /// threshold; NaN with fewer than 3 maxima or a swing under 1 mV (no oscillation).
+    pub oscillation_hz: Vec<f64>,
+    /// The highest V in the window (mV; the file's units for an .ode model).
+    pub v_max_mv: Vec<f64>,
+    /// The spike threshold used (mV).
+    pub threshold_mv: f64,
+}
+
+/// V is sampled every this many ms to find the oscillation (a tenth of a millisecond resolves
+/// peaks of oscillations up to some hundreds of Hz).
+pub const OSCILLATION_SAMPLE_MS: f64 = 0.1;
+
+/// The frequency (Hz) of the local maxima of `v` sampled at `t` (ms) from `from` on, and the
+/// highest V there; NaN for fewer than 3 maxima or a swing under 1 mV.
+fn oscillation(t: &[f64], v: &[f64], from: f64) -> (f64, f64) {
+    let start = t.partition_point(|&x| x < from);
+    let (t, v) = (&t[start..], &v[start..]);
+    let v_max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let v_min = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let peaks: Vec<f64> = (1..v.len().saturating_sub(1))
+        .filter(|&k| v[k - 1] < v[k] && v[k] >= v[k + 1])
+        .map(|k| t[k])
+        .collect();
+    if peaks.len() < 3 || v_max - v_min < 1.0 {
+        return (f64::NAN, v_max);
+    }
+    let span = peaks[peaks.len() - 1] - peaks[0];
+    ((peaks.len() - 1) as f64 / span * 1000.0, v_max)
 }
 
 /// Rates over `currents` (uA/cm^2): `transient_ms` discarded, then `window_ms` measured, with
@@ -33,17 +62,20 @@ pub fn max_firing_rate(
     window_ms: f64,
     dt: f64,
 ) -> Result<MaxRate, Error> {
-    max_firing_rate_with(model, currents, transient_ms, window_ms, dt, &Silent)
+    let th = model.threshold_mv();
+    max_firing_rate_with(model, currents, transient_ms, window_ms, dt, th, &Silent)
 }
 
-/// [`max_firing_rate`], telling `observer` as each current finishes (one unit per current);
-/// returns [`crate::progress::Cancelled`] (as an error) when the observer says stop.
+/// [`max_firing_rate`] with spikes as upward crossings of `threshold_mv`, telling `observer`
+/// as each current finishes (one unit per current); returns [`crate::progress::Cancelled`]
+/// (as an error) when the observer says stop.
 pub fn max_firing_rate_with(
     model: &Model,
     currents: &[f64],
     transient_ms: f64,
     window_ms: f64,
     dt: f64,
+    threshold_mv: f64,
     observer: &dyn Observer,
 ) -> Result<MaxRate, Error> {
     let tracker = Tracker::new(observer, "currents", Some(currents.len() as u64));
@@ -53,8 +85,8 @@ pub fn max_firing_rate_with(
         t_max: transient_ms + window_ms,
         dt,
         method: Method::for_sweeps(model),
-        record: Record::SpikesOnly,
-        threshold_mv: model.threshold_mv(),
+        record: Record::Every(((OSCILLATION_SAMPLE_MS / dt).round() as usize).max(1)),
+        threshold_mv,
     };
     let runs = simulate::run_many(
         model,
@@ -73,6 +105,10 @@ pub fn max_firing_rate_with(
             r.spikes_ms.iter().filter(|&&t| t >= transient_ms).count() as f64 / window_ms * 1000.0
         })
         .collect();
+    let (oscillation_hz, v_max_mv) = runs
+        .iter()
+        .map(|r| oscillation(&r.trace.t_ms, r.trace.v(), transient_ms))
+        .unzip();
     // The first current reaching the maximum; NaN when nothing fires.
     let max_rate_hz = rates_hz.iter().copied().fold(0.0, f64::max);
     let at_current = match rates_hz.iter().position(|&r| r == max_rate_hz) {
@@ -84,6 +120,9 @@ pub fn max_firing_rate_with(
         currents: currents.to_vec(),
         rates_hz,
         max_rate_hz,
+        oscillation_hz,
+        v_max_mv,
+        threshold_mv,
     })
 }
 

@@ -11,12 +11,14 @@ use std::path::{Path, PathBuf};
 pub const BIOLOGICAL_CEILING_HZ: f64 = 500.0;
 
 impl super::Report for MaxRateResult {
-    /// `max_rate.parquet`: `i_ua_cm2, rate_hz`.
+    /// `max_rate.parquet`: `i_ua_cm2, rate_hz, oscillation_hz, v_max_mv`.
     fn tables(&self) -> Vec<Table> {
         vec![
             Table::new("max_rate")
                 .f64("i_ua_cm2", self.rates.currents.clone())
-                .f64("rate_hz", self.rates.rates_hz.clone()),
+                .f64("rate_hz", self.rates.rates_hz.clone())
+                .f64("oscillation_hz", self.rates.oscillation_hz.clone())
+                .f64("v_max_mv", self.rates.v_max_mv.clone()),
         ]
     }
 
@@ -46,14 +48,41 @@ impl super::Report for MaxRateResult {
             });
         let _ = writeln!(
             md,
-            "Highest steady spike rate over {} current(s) from {} to {}: **{headline}** ({} ms counted after {} ms, spikes at {} mV).",
+            "Highest steady spike rate over {} current(s) from {} to {}: **{headline}** ({} ms counted after {} ms, spikes at {}).",
             currents.len(),
             Quantity(lo, unit),
             Quantity(hi, unit),
             self.spec.window,
             self.spec.transient,
-            self.model.threshold_mv()
+            Quantity(r.threshold_mv, self.model.units().voltage)
         );
+        // Where the cell oscillates but its peaks stay below the threshold: not spikes, but
+        // not silence either.
+        let below: Vec<usize> = (0..r.currents.len())
+            .filter(|&k| r.rates_hz[k] == 0.0 && r.oscillation_hz[k].is_finite())
+            .collect();
+        if let (Some(&first), Some(&last)) = (below.first(), below.last()) {
+            let f = below.iter().map(|&k| r.oscillation_hz[k]);
+            let (f_lo, f_hi) = f.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                (a.min(x), b.max(x))
+            });
+            let v_top = below
+                .iter()
+                .map(|&k| r.v_max_mv[k])
+                .fold(f64::NEG_INFINITY, f64::max);
+            let _ = writeln!(
+                md,
+                "
+**{} current(s) from {} to {} oscillate without crossing the threshold**: {:.1} to {:.1} Hz, peaks at most {} (threshold {}). They count as 0 spikes here; a lower `threshold` counts them (`oscillation_hz`, `v_max_mv` in the table).",
+                below.len(),
+                Quantity(r.currents[first], unit),
+                Quantity(r.currents[last], unit),
+                f_lo,
+                f_hi,
+                Quantity((v_top * 100.0).round() / 100.0, self.model.units().voltage),
+                Quantity(r.threshold_mv, self.model.units().voltage)
+            );
+        }
         if r.max_rate_hz == 0.0 {
             let _ = writeln!(
                 md,
@@ -67,7 +96,7 @@ impl super::Report for MaxRateResult {
         };
         let _ = writeln!(
             md,
-            "\nThat is {verdict} the biological ceiling of about {BIOLOGICAL_CEILING_HZ} Hz that `002_…` discusses. Oscillations whose peaks stay below the threshold are not counted as spikes.\n\nTable: [max_rate.parquet](max_rate.parquet) (`i_ua_cm2`, `rate_hz`)."
+            "\nThat is {verdict} the biological ceiling of about {BIOLOGICAL_CEILING_HZ} Hz that `002_…` discusses. Oscillations whose peaks stay below the threshold are not counted as spikes.\n\nTable: [max_rate.parquet](max_rate.parquet) (`i_ua_cm2`, `rate_hz`, `oscillation_hz`, `v_max_mv`)."
         );
         md
     }

@@ -242,7 +242,7 @@ fn summary(r: &SweepResult) -> String {
         Number(grid.currents[grid.currents.len() - 1]),
         Number(spec.t_max),
         Number(spec.dt),
-        Number(model.threshold_mv()),
+        Number(spec.settings(model).threshold_mv),
         Number(spec.transient)
     );
     if let Some(s) = r.seconds {
@@ -256,6 +256,18 @@ fn summary(r: &SweepResult) -> String {
         md,
         "\n{firing} of {n} points fire repetitively (2 or more spikes counted)."
     );
+    // Points that oscillate without a spike crossing the threshold: not silence.
+    let below = rows
+        .iter()
+        .filter(|r| r.n_spikes == 0 && r.oscillation_hz.is_finite())
+        .count();
+    if below > 0 {
+        let _ = writeln!(
+            md,
+            "\n**{below} of {n} points oscillate without crossing the threshold** ({} mV): `rate_hz` reads 0 there and `oscillation_hz` gives the frequency of V's maxima; a lower `threshold` counts them as spikes.",
+            Number(spec.settings(model).threshold_mv)
+        );
+    }
     let displaced: Vec<&SweepRow> = rows.iter().filter(|r| !r.rest_start).collect();
     if !displaced.is_empty() {
         let listed: Vec<String> = displaced

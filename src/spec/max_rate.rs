@@ -24,6 +24,9 @@ pub struct MaxRateSpec {
     /// Time step (ms): exponential Euler, or RK4 for an .ode model.
     #[arg(long, default_value_t = 0.01)]
     pub dt: f64,
+    /// Spike threshold (mV; the file's units for an .ode model); default: the model's (hh: 0).
+    #[arg(long, allow_hyphen_values = true)]
+    pub threshold: Option<f64>,
 }
 
 impl Default for MaxRateSpec {
@@ -61,6 +64,9 @@ impl MaxRateSpec {
         }
         super::positive("window", self.window)?;
         super::positive("dt", self.dt)?;
+        if let Some(t) = self.threshold {
+            super::finite("threshold", t)?;
+        }
         let t_max = self.transient + self.window;
         if self.dt > t_max || (t_max / self.dt) > 1e12 {
             return Err(SpecError::new(
@@ -87,6 +93,7 @@ impl MaxRateSpec {
             self.transient,
             self.window,
             self.dt,
+            self.threshold.unwrap_or(model.threshold_mv()),
             observer,
         )?;
         Ok(MaxRateResult {

@@ -99,6 +99,9 @@ pub struct SweepSpec {
     /// Time step (ms); exponential Euler on the batch kernel.
     #[arg(long, default_value_t = 0.01)]
     pub dt: f64,
+    /// Spike threshold (mV); default: the model's (hh: 0).
+    #[arg(long, allow_hyphen_values = true)]
+    pub threshold: Option<f64>,
 }
 
 impl Default for SweepSpec {
@@ -210,6 +213,9 @@ impl SweepSpec {
             super::finite("current", i)?;
         }
         super::timing(self.t_max, self.dt, self.transient)?;
+        if let Some(t) = self.threshold {
+            super::finite("threshold", t)?;
+        }
         let points = self
             .params
             .iter()
@@ -252,7 +258,7 @@ impl SweepSpec {
             t_max: self.t_max,
             dt: self.dt,
             transient: self.transient,
-            threshold_mv: model.threshold_mv(),
+            threshold_mv: self.threshold.unwrap_or(model.threshold_mv()),
         }
     }
 
@@ -273,7 +279,12 @@ impl SweepSpec {
         }
         h.text("currents");
         h.nums(&grid.currents);
-        for x in [self.dt, self.t_max, self.transient] {
+        for x in [
+            self.dt,
+            self.t_max,
+            self.transient,
+            self.settings(model).threshold_mv,
+        ] {
             h.num(x);
         }
         format!("fnv1a64:{:016x}", h.0)

@@ -1,0 +1,89 @@
+//! `max-rate` and `sweep` take `--threshold`, and say where the cell oscillates without its
+//! peaks crossing it. HH from 64 uA/cm^2 oscillates at about 126-130 Hz with peaks just below
+//! 0 mV: at the default threshold those currents read 0 spikes, and the summaries say why.
+
+mod common;
+
+use common::excitable;
+
+fn column(path: &std::path::Path, name: &str) -> Vec<f64> {
+    excitable::report::table::read_f64_columns(path, &[name])
+        .unwrap()
+        .remove(0)
+}
+
+#[test]
+fn max_rate_names_the_oscillation_below_the_threshold_and_a_lower_one_counts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let (ok, stdout, stderr) = excitable(&[
+        "max-rate",
+        "--currents",
+        "58:70:2",
+        "--out",
+        a.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("**4 current(s) from 64 uA/cm^2 to 70 uA/cm^2 oscillate without crossing the threshold**"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = excitable(&[
+        "max-rate",
+        "--currents",
+        "58:70:2",
+        "--threshold",
+        "-20",
+        "--out",
+        b.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let osc = column(&a.join("max_rate.parquet"), "oscillation_hz");
+    let low = column(&b.join("max_rate.parquet"), "rate_hz");
+    // Counted at -20 mV, the spike rate over the 1 s window equals the maxima's frequency to
+    // one spike per window (1 Hz).
+    for k in 3..7 {
+        assert!(
+            (low[k] - osc[k]).abs() <= 1.0,
+            "{k}: {} vs {}",
+            low[k],
+            osc[k]
+        );
+    }
+}
+
+#[test]
+fn sweep_takes_a_threshold_and_says_where_peaks_stay_below_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let args = |out: &std::path::Path, extra: &[&str]| {
+        let mut v: Vec<String> = ["sweep", "--param", "g_k=36", "--current", "60,66", "--out"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.push(out.to_str().unwrap().into());
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |v: Vec<String>| {
+        let r: Vec<&str> = v.iter().map(|s| s.as_str()).collect();
+        excitable(&r)
+    };
+    let (ok, stdout, stderr) = run(args(&a, &[]));
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("**1 of 2 points oscillate without crossing the threshold** (0 mV)"),
+        "{stdout}"
+    );
+    let (ok, stdout, stderr) = run(args(&b, &["--threshold", "-20"]));
+    assert!(ok, "{stderr}");
+    assert!(!stdout.contains("without crossing"), "{stdout}");
+    let rate = column(&b.join("grid.parquet"), "rate_hz");
+    let osc = column(&a.join("grid.parquet"), "oscillation_hz");
+    assert!(
+        (rate[1] - osc[1]).abs() < 0.01 * osc[1],
+        "{} vs {}",
+        rate[1],
+        osc[1]
+    );
+}
