@@ -1,12 +1,11 @@
 //! `excitable report`: the full default report of one model, every analysis that applies, in
 //! one folder with an index (the built-in study of [`excitable::study::template`]).
 
-use super::progress::Bar;
 use anyhow::Result;
 use clap::Args;
 use excitable::report::Wait;
 use excitable::spec::ModelSource;
-use excitable::study::run::{RunOptions, run_with_wait};
+use excitable::study::run::RunOptions;
 use excitable::study::template::report_study;
 use std::path::PathBuf;
 
@@ -39,20 +38,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
         fast: false,
         wait: if a.no_wait { Wait::No } else { Wait::Yes },
     };
-    let mut printed = Ok(());
-    let outcome = run_with_wait(
-        &study,
-        &out,
-        opts,
-        &Bar::new(),
-        |step, command| {
-            if printed.is_ok() {
-                printed = super::print(&format!("== {step}: {command}\n"));
-            }
-        },
-        |pid| super::waiting(&out, pid),
-    )?;
-    printed?;
+    let outcome = super::study::run_printing(&study, &out, opts)?;
     super::print(&format!(
         "report of {}: {}\n",
         study.title,

@@ -6,8 +6,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use excitable::report::Wait;
 use excitable::study::Study;
-use excitable::study::run::{RunOptions, run_with_wait};
-use std::path::PathBuf;
+use excitable::study::run::{RunOptions, StudyOutcome, run_with_wait};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct StudyArgs {
@@ -79,21 +79,8 @@ pub fn run(a: StudyArgs) -> Result<()> {
             .file_stem()
             .map_or("study".into(), |s| s.to_string_lossy().into_owned());
         let out = a.out.clone().unwrap_or_else(|| a.reports.join(&name));
-        let mut printed = Ok(());
-        let outcome = run_with_wait(
-            study,
-            &out,
-            opts,
-            &Bar::new(),
-            |step, command| {
-                if printed.is_ok() {
-                    printed = super::print(&format!("== {step}: {command}\n"));
-                }
-            },
-            |pid| super::waiting(&out, pid),
-        )
-        .with_context(|| format!("study {}", file.display()))?;
-        printed?;
+        let outcome =
+            run_printing(study, &out, opts).with_context(|| format!("study {}", file.display()))?;
         super::print(&format!(
             "study '{}': wrote {}\n",
             study.title,
@@ -114,4 +101,24 @@ pub fn run(a: StudyArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Run `study` into `out` with the progress bar, printing each step's command line as it
+/// starts and the holder's PID while waiting for the folder's lock (`study run` and `report`).
+pub fn run_printing(study: &Study, out: &Path, opts: RunOptions) -> Result<StudyOutcome> {
+    let mut printed = Ok(());
+    let outcome = run_with_wait(
+        study,
+        out,
+        opts,
+        &Bar::new(),
+        |step, command| {
+            if printed.is_ok() {
+                printed = super::print(&format!("== {step}: {command}\n"));
+            }
+        },
+        |pid| super::waiting(out, pid),
+    )?;
+    printed?;
+    Ok(outcome)
 }

@@ -287,17 +287,7 @@ fn arclength(
         // orthogonal to it in that norm.
         let pred = &x + &t * ds;
         let tt = t.component_div(&scale).component_div(&scale);
-        let sys = |z: &DVector<f64>| {
-            let (r, j) = g(z);
-            let mut gg = DVector::zeros(dim);
-            gg.rows_mut(0, dim - 1).copy_from(&r);
-            gg[dim - 1] = tt.dot(&(z - &pred));
-            let mut m = DMatrix::zeros(dim, dim);
-            m.view_mut((0, 0), (dim - 1, dim)).copy_from(&j);
-            m.row_mut(dim - 1).copy_from(&tt.transpose());
-            (gg, m)
-        };
-        match newton(sys, pred.clone(), 1e-11, 10) {
+        match newton(on_hyperplane(g, &tt, &pred), pred.clone(), 1e-11, 10) {
             Ok((xn, its)) => {
                 let Some(tn) = tangent(&xn, &t) else {
                     break "the extended system became singular".into();
@@ -340,6 +330,26 @@ fn arclength(
         }
     };
     (pts, reason)
+}
+
+/// `g = 0` completed by `normal . (z - through) = 0`: the corrector's square system, whose
+/// solutions lie on the curve and on the hyperplane through `through` orthogonal to `normal`.
+fn on_hyperplane<'a>(
+    g: &'a System<'_>,
+    normal: &'a DVector<f64>,
+    through: &'a DVector<f64>,
+) -> impl Fn(&DVector<f64>) -> (DVector<f64>, DMatrix<f64>) + 'a {
+    move |z: &DVector<f64>| {
+        let dim = z.len();
+        let (r, j) = g(z);
+        let mut gg = DVector::zeros(dim);
+        gg.rows_mut(0, dim - 1).copy_from(&r);
+        gg[dim - 1] = normal.dot(&(z - through));
+        let mut m = DMatrix::zeros(dim, dim);
+        m.view_mut((0, 0), (dim - 1, dim)).copy_from(&j);
+        m.row_mut(dim - 1).copy_from(&normal.transpose());
+        (gg, m)
+    }
 }
 
 /// Continue `g = 0` from `x0` in both directions ([`arclength`]) and join the halves into one
@@ -410,23 +420,12 @@ fn bisect_on_curve(
     test: &dyn Fn(&DVector<f64>) -> f64,
 ) -> Option<DVector<f64>> {
     let chord = xb - xa;
-    let dim = xa.len();
     let (mut lo, mut hi) = (0.0, 1.0);
     let mut best = None;
     while hi - lo > 1e-12 {
         let s = 0.5 * (lo + hi);
         let pred = xa + &chord * s;
-        let sys = |z: &DVector<f64>| {
-            let (r, j) = g(z);
-            let mut gg = DVector::zeros(dim);
-            gg.rows_mut(0, dim - 1).copy_from(&r);
-            gg[dim - 1] = chord.dot(&(z - &pred));
-            let mut m = DMatrix::zeros(dim, dim);
-            m.view_mut((0, 0), (dim - 1, dim)).copy_from(&j);
-            m.row_mut(dim - 1).copy_from(&chord.transpose());
-            (gg, m)
-        };
-        let (z, _) = newton(sys, pred.clone(), 1e-12, 12).ok()?;
+        let (z, _) = newton(on_hyperplane(g, &chord, &pred), pred.clone(), 1e-12, 12).ok()?;
         if test(&z) * ta > 0.0 {
             lo = s;
         } else {

@@ -65,16 +65,20 @@ pub fn parse_global(text: &str, start: Pos) -> Result<FlagDef, ExprError> {
         }
     };
     k = skip_space(k);
-    // The condition: in braces, or everything up to the first brace.
-    let (cond_from, cond_to, after) = if chars.get(k) == Some(&'{') {
-        let close = chars[k..]
+    // The '}' closing the '{' at k.
+    let closing = |k: usize| {
+        chars[k..]
             .iter()
             .position(|&c| c == '}')
             .map(|p| k + p)
             .ok_or_else(|| ExprError {
                 pos: at(k),
                 reason: format!("'{{' without '}}'; {usage}"),
-            })?;
+            })
+    };
+    // The condition: in braces, or everything up to the first brace.
+    let (cond_from, cond_to, after) = if chars.get(k) == Some(&'{') {
+        let close = closing(k)?;
         (k + 1, close, close + 1)
     } else {
         let open = chars[k..]
@@ -95,14 +99,7 @@ pub fn parse_global(text: &str, start: Pos) -> Result<FlagDef, ExprError> {
             reason: format!("expected '{{' before the assignments; {usage}"),
         });
     }
-    let close = chars[k..]
-        .iter()
-        .position(|&c| c == '}')
-        .map(|p| k + p)
-        .ok_or_else(|| ExprError {
-            pos: at(k),
-            reason: format!("'{{' without '}}'; {usage}"),
-        })?;
+    let close = closing(k)?;
     if skip_space(close + 1) < chars.len() {
         return Err(ExprError {
             pos: at(skip_space(close + 1)),
