@@ -40,18 +40,19 @@ fn run(dir: &std::path::Path, stim: &str, t_max: &str, input: Option<&str>) -> S
 }
 
 /// A tonic cell (HH at 10 uA/cm^2, 14.64 ms ISI) that never received the pulses "answers"
-/// every one within its 50 ms window; its baseline answers each with probability
-/// 1 - exp(-70 Hz x 50 ms) = 0.970, so p = 0.970^10 = 0.74 and the summary says chance.
+/// every one within its 50 ms window; its own regular train answers each with probability 1,
+/// so p = 1 and the summary says chance.
 /// The same pulses given to a resting cell are answered far above chance (baseline 0).
 #[test]
 fn pulse_answers_are_compared_with_chance() {
     let dir = tempfile::tempdir().unwrap();
     let md = run(dir.path(), "10", "1000", Some(PULSES));
-    assert!(md.contains("| 0 | 1.000 | 0.97"), "{md}");
+    assert!(md.contains("| 0 | 1.000 | 1.000 | 1.00e0 |"), "{md}");
     assert!(md.contains("**Not distinguishable from chance**"), "{md}");
     let dir = tempfile::tempdir().unwrap();
     let md = run(dir.path(), PULSES, "1000", Some(PULSES));
-    assert!(md.contains("| 0 | 1.000 | 0.000 | 0.00e0 |"), "{md}");
+    // Ten spikes, one 1.3 ms after each pulse: the train answers a 50 ms window half the time.
+    assert!(md.contains("| 0 | 1.000 | 0.500 | 9.77e-4 |"), "{md}");
     assert!(!md.contains("Not distinguishable"), "{md}");
 }
 

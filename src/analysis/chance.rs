@@ -1,36 +1,41 @@
-//! How many pulses a spike train would "answer" by chance: the baseline firing of the cell
-//! puts spikes into the answer windows whether or not the pulses did anything, so a tonic
-//! cell that never received the input reads "every pulse answered".
+//! How many pulses a spike train would "answer" by chance: a cell that fires anyway puts spikes
+//! into the answer windows whether or not the pulses did anything, so a tonic cell that never
+//! received the input reads "every pulse answered".
 //!
-//! The null model is a Poisson train at the cell's baseline rate. A pulse's answer window
-//! (from its onset to the next onset or [`super::timing::MAX_LATENCY_MS`], whichever is
-//! first) then holds a spike with probability 1 - exp(-r w); the number of windows answered
-//! is a sum of independent Bernoulli draws (a Poisson-binomial variable), and the p-value
-//! is its exact upper tail at the observed count.
+//! The null model is the cell's own train, as a stationary renewal process: the chance that a
+//! window of width w placed at a random time holds a spike is the forward-recurrence
+//! probability q(w) = (1 / mean ISI) * integral from 0 to w of P(ISI > u) du, with P(ISI > u)
+//! the train's empirical survival function over [t_start, t_stop). A regular train whose
+//! interval is shorter than the window gives q = 1 (it answers every window); a Poisson train
+//! gives 1 - exp(-w / mean ISI). Responses to the pulses are part of the train, so the null
+//! is conservative (it can only make chance look higher). A train with fewer than 3 intervals
+//! has no survival function to speak of: it gets a Poisson null at the rate (n + 1) / (t_stop -
+//! t_start), one spike more than seen, so a single spike is never called a response on its own.
 //!
-//! The baseline rate is measured outside every answer window within [t_start, t_stop), when
-//! at least a fifth of the interval lies outside them; otherwise (pulses too dense to leave
-//! a baseline) it is the rate over the whole interval, responses included, which makes the
-//! chance level higher and the test conservative. [`Chance::baseline_outside`] says which.
+//! The number of windows answered under the null is a sum of independent Bernoulli draws (a
+//! Poisson-binomial variable); the p-value is its upper tail at the observed count, exact by a
+//! table cut at that count (O(windows x count)); beyond [`EXACT_TAIL_WORK`] a normal
+//! approximation with continuity correction, and [`Chance::exact`] says so.
 
 /// Below this p-value the answers are called distinguishable from chance.
 pub const SIGNIFICANCE: f64 = 0.01;
 
-/// Up to this many pulses the tail is exact (O(n^2) sums); beyond, a normal approximation
-/// with continuity correction.
-const EXACT_TAIL_MAX: usize = 20_000;
+/// Up to this many table updates (windows x observed count) the tail is exact.
+pub const EXACT_TAIL_WORK: f64 = 2e8;
 
 /// The chance level of one train's answers to a sequence of pulses.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Chance {
-    /// The baseline rate (Hz) of the null model.
-    pub baseline_rate_hz: f64,
-    /// True if measured outside the answer windows; false if over the whole interval.
-    pub baseline_outside: bool,
-    /// The fraction of pulses a Poisson train at that rate answers on average.
+    /// The train's rate (Hz) over [t_start, t_stop).
+    pub rate_hz: f64,
+    /// True if the null is the train's own renewal process; false: Poisson at (n + 1) / T.
+    pub renewal: bool,
+    /// The fraction of pulses the null train answers on average.
     pub expected_fraction: f64,
-    /// P(at least the observed number answered | Poisson train at the baseline rate).
+    /// P(at least the observed number answered | the null).
     pub p_value: f64,
+    /// The p-value is exact (false: the normal approximation).
+    pub exact: bool,
 }
 
 impl Chance {
@@ -41,7 +46,7 @@ impl Chance {
 }
 
 /// The chance level of `answered` pulses out of the answer `windows` (ms, [from, to)), given
-/// the sorted `spikes` (ms) over [t_start, t_stop).
+/// the sorted `spikes` (ms), over [t_start, t_stop).
 pub fn chance_of_answers(
     windows: &[(f64, f64)],
     answered: usize,
@@ -49,82 +54,74 @@ pub fn chance_of_answers(
     t_start: f64,
     t_stop: f64,
 ) -> Chance {
-    let inside = |t: f64| windows.iter().any(|&(a, b)| t >= a && t < b);
-    let in_range: Vec<f64> = spikes
+    let span = (t_stop - t_start).max(f64::MIN_POSITIVE);
+    let sp: Vec<f64> = spikes
         .iter()
         .copied()
         .filter(|&t| t >= t_start && t < t_stop)
         .collect();
-    let covered: f64 = merged_length(windows, t_start, t_stop);
-    let total = (t_stop - t_start).max(0.0);
-    let outside = total - covered;
-    let (rate_per_ms, baseline_outside) = if total > 0.0 && outside >= 0.2 * total {
-        let n = in_range.iter().filter(|&&t| !inside(t)).count();
-        (n as f64 / outside, true)
-    } else if total > 0.0 {
-        (in_range.len() as f64 / total, false)
-    } else {
-        (0.0, false)
-    };
-    let p: Vec<f64> = windows
-        .iter()
-        .map(|&(a, b)| 1.0 - (-rate_per_ms * (b - a).max(0.0)).exp())
-        .collect();
-    let expected = p.iter().sum::<f64>() / p.len().max(1) as f64;
-    Chance {
-        baseline_rate_hz: rate_per_ms * 1000.0,
-        baseline_outside,
-        expected_fraction: expected,
-        p_value: upper_tail(&p, answered),
-    }
-}
-
-/// Length of the union of `windows` clipped to [lo, hi).
-fn merged_length(windows: &[(f64, f64)], lo: f64, hi: f64) -> f64 {
-    let mut w: Vec<(f64, f64)> = windows
-        .iter()
-        .map(|&(a, b)| (a.max(lo), b.min(hi)))
-        .filter(|(a, b)| b > a)
-        .collect();
-    w.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let (mut sum, mut end) = (0.0, f64::NEG_INFINITY);
-    for (a, b) in w {
-        let a = a.max(end);
-        if b > a {
-            sum += b - a;
-            end = b;
+    let mut isi: Vec<f64> = sp.windows(2).map(|w| w[1] - w[0]).collect();
+    isi.sort_by(f64::total_cmp);
+    let renewal = isi.len() >= 3;
+    let hit = |w: f64| -> f64 {
+        let w = w.max(0.0);
+        if renewal {
+            forward_recurrence(&isi, w)
+        } else {
+            1.0 - (-(sp.len() as f64 + 1.0) / span * w).exp()
         }
+    };
+    let p: Vec<f64> = windows.iter().map(|&(a, b)| hit(b - a)).collect();
+    let expected = p.iter().sum::<f64>() / p.len().max(1) as f64;
+    let (p_value, exact) = upper_tail(&p, answered);
+    Chance {
+        rate_hz: sp.len() as f64 / span * 1000.0,
+        renewal,
+        expected_fraction: expected,
+        p_value,
+        exact,
     }
-    sum
 }
 
-/// P(X >= k) for X a sum of independent Bernoulli(p_i).
-fn upper_tail(p: &[f64], k: usize) -> f64 {
+/// (1 / mean) * integral_0^w P(I > u) du for the sorted intervals `isi`: the probability that
+/// a window of width `w` at a random time of a renewal train holds a spike.
+fn forward_recurrence(isi: &[f64], w: f64) -> f64 {
+    let n = isi.len() as f64;
+    let mean = isi.iter().sum::<f64>() / n;
+    // integral_0^w P(I > u) du = mean of min(I, w).
+    let clipped = isi.iter().map(|&i| i.min(w)).sum::<f64>() / n;
+    (clipped / mean).clamp(0.0, 1.0)
+}
+
+/// P(X >= k) for X a sum of independent Bernoulli(p_i), and whether it is exact.
+fn upper_tail(p: &[f64], k: usize) -> (f64, bool) {
     if k == 0 {
-        return 1.0;
+        return (1.0, true);
     }
     if k > p.len() {
-        return 0.0;
+        return (0.0, true);
     }
-    if p.len() > EXACT_TAIL_MAX {
+    if p.len() as f64 * k as f64 > EXACT_TAIL_WORK {
         let mean: f64 = p.iter().sum();
         let var: f64 = p.iter().map(|q| q * (1.0 - q)).sum();
         if var <= 0.0 {
-            return if (k as f64) <= mean { 1.0 } else { 0.0 };
+            return (if (k as f64) <= mean { 1.0 } else { 0.0 }, false);
         }
         let z = (k as f64 - 0.5 - mean) / var.sqrt();
-        return 0.5 * libm::erfc(z / std::f64::consts::SQRT_2);
+        return (0.5 * libm::erfc(z / std::f64::consts::SQRT_2), false);
     }
-    // dist[j] = P(j successes so far).
-    let mut dist = vec![0.0; p.len() + 1];
+    // dist[j] = P(j answers so far) for j < k; dist[k] = P(at least k): absorbing, so the
+    // tail keeps its own precision however small.
+    let mut dist = vec![0.0; k + 1];
     dist[0] = 1.0;
-    for (n, &q) in p.iter().enumerate() {
-        for j in (1..=n + 1).rev() {
+    for &q in p {
+        dist[k] += dist[k - 1] * q;
+        for j in (1..k).rev() {
             dist[j] = dist[j] * (1.0 - q) + dist[j - 1] * q;
         }
         dist[0] *= 1.0 - q;
     }
-    dist[k..].iter().sum::<f64>().min(1.0)
+    (dist[k].min(1.0), true)
 }
 
 #[cfg(test)]
@@ -135,54 +132,52 @@ mod tests {
     #[test]
     fn the_tail_is_the_binomial_one_for_equal_probabilities() {
         let p = vec![0.5; 10];
-        assert!((upper_tail(&p, 9) - 11.0 / 1024.0).abs() < 1e-15);
-        assert_eq!(upper_tail(&p, 0), 1.0);
-        assert_eq!(upper_tail(&p, 11), 0.0);
-        // The normal branch agrees with the exact one to 1e-3 at n = 30000, p = 0.3.
-        let big = vec![0.3; EXACT_TAIL_MAX + 10_000];
-        let k = (0.3 * big.len() as f64 + 100.0) as usize;
-        let exact = {
-            let mut dist = vec![0.0; big.len() + 1];
-            dist[0] = 1.0;
-            for (n, &q) in big.iter().enumerate() {
-                for j in (1..=n + 1).rev() {
-                    dist[j] = dist[j] * (1.0 - q) + dist[j - 1] * q;
-                }
-                dist[0] *= 1.0 - q;
-            }
-            dist[k..].iter().sum::<f64>()
-        };
-        assert!(
-            (upper_tail(&big, k) - exact).abs() < 1e-3,
-            "{} vs {exact}",
-            upper_tail(&big, k)
-        );
+        assert!((upper_tail(&p, 9).0 - 11.0 / 1024.0).abs() < 1e-15);
+        assert_eq!(upper_tail(&p, 0).0, 1.0);
+        assert_eq!(upper_tail(&p, 11).0, 0.0);
+        // A tiny tail keeps its precision: P(X >= 40 | n = 40, p = 0.1) = 1e-40.
+        let t = upper_tail(&vec![0.1; 40], 40).0;
+        assert!((t / 1e-40 - 1.0).abs() < 1e-9, "{t}");
     }
 
-    /// A regular 60 Hz train that ignores 10 pulses 100 ms apart "answers" all ten within
-    /// 50 ms windows, and chance says so: 1 - exp(-0.06 * 50) = 0.950 per window, p = 0.95^10.
+    /// A regular train with a 14.6 ms interval answers every 50 ms window whatever the number
+    /// of pulses (q = 1, p = 1); a Poisson-like train gets 1 - exp(-w / mean).
     #[test]
-    fn a_tonic_train_ignoring_the_pulses_is_not_above_chance() {
-        let spikes: Vec<f64> = (0..60).map(|k| 3.0 + k as f64 * 1000.0 / 60.0).collect();
+    fn a_regular_train_ignoring_the_pulses_is_never_above_chance() {
+        let spikes: Vec<f64> = (0..2000).map(|k| 3.0 + k as f64 * 14.6).collect();
+        let windows: Vec<(f64, f64)> = (0..250)
+            .map(|k| (k as f64 * 100.0, k as f64 * 100.0 + 50.0))
+            .collect();
+        let c = chance_of_answers(&windows, 250, &spikes, 0.0, 25_000.0);
+        assert!(c.renewal && c.exact);
+        assert_eq!(c.expected_fraction, 1.0);
+        assert_eq!(c.p_value, 1.0);
+        assert!(!c.above_chance());
+        // Exponential intervals (by their quantiles): q is 1 - exp(-w / mean) to 1e-3.
+        let isi: Vec<f64> = (0..20_000)
+            .map(|k| -20.0 * (1.0 - (k as f64 + 0.5) / 20_000.0).ln())
+            .collect();
+        let q = forward_recurrence(&isi, 50.0);
+        assert!((q - (1.0 - (-50.0f64 / 20.0).exp())).abs() < 1e-3, "{q}");
+    }
+
+    /// A silent cell firing once 5 ms after each of 10 pulses (100 ms apart) is far above its
+    /// own chance (its train answers a 50 ms window half the time: p = 0.5^10); one spike after
+    /// one pulse is not (Poisson at 2 spikes per second: p = 0.63).
+    #[test]
+    fn locked_answers_are_above_chance_and_a_single_spike_is_not() {
         let windows: Vec<(f64, f64)> = (0..10)
             .map(|k| (k as f64 * 100.0, k as f64 * 100.0 + 50.0))
             .collect();
-        let c = chance_of_answers(&windows, 10, &spikes, 0.0, 1000.0);
-        assert!(c.baseline_outside);
-        assert!(
-            (c.baseline_rate_hz - 60.0).abs() < 1.5,
-            "{}",
-            c.baseline_rate_hz
-        );
-        let q = 1.0 - (-c.baseline_rate_hz / 1000.0 * 50.0).exp();
-        assert!((c.expected_fraction - q).abs() < 1e-12);
-        assert!((c.p_value - q.powi(10)).abs() < 1e-12);
-        assert!(!c.above_chance());
-        // A silent cell that fires once 5 ms after each pulse is far above chance.
         let locked: Vec<f64> = (0..10).map(|k| k as f64 * 100.0 + 5.0).collect();
         let c = chance_of_answers(&windows, 10, &locked, 0.0, 1000.0);
-        assert_eq!(c.baseline_rate_hz, 0.0);
-        assert_eq!(c.p_value, 0.0);
+        assert!((c.expected_fraction - 0.5).abs() < 1e-12);
+        assert!((c.p_value - 0.5f64.powi(10)).abs() < 1e-15);
         assert!(c.above_chance());
+        let c = chance_of_answers(&windows, 1, &[5.0], 0.0, 1000.0);
+        assert!(!c.renewal);
+        let q = 1.0 - (-2.0f64 / 1000.0 * 50.0).exp();
+        assert!((c.p_value - (1.0 - (1.0 - q).powi(10))).abs() < 1e-12);
+        assert!(!c.above_chance());
     }
 }

@@ -36,21 +36,50 @@ pub struct MaxRate {
 pub const OSCILLATION_SAMPLE_MS: f64 = 0.1;
 
 /// The frequency (Hz) of the local maxima of `v` sampled at `t` (ms) from `from` on, and the
-/// highest V there; NaN for fewer than 3 maxima or a swing under 1 mV.
-fn oscillation(t: &[f64], v: &[f64], from: f64) -> (f64, f64) {
+/// highest V there. An oscillation needs at least 3 maxima, a swing of at least `min_swing`
+/// over the window, and half that swing still in its last half (damped ringing is not one);
+/// otherwise the frequency is NaN.
+fn oscillation(t: &[f64], v: &[f64], from: f64, min_swing: f64) -> (f64, f64) {
     let start = t.partition_point(|&x| x < from);
     let (t, v) = (&t[start..], &v[start..]);
-    let v_max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let v_min = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let range = |v: &[f64]| {
+        v.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            })
+    };
+    let (v_min, v_max) = range(v);
+    let (late_min, late_max) = range(&v[v.len() / 2..]);
     let peaks: Vec<f64> = (1..v.len().saturating_sub(1))
         .filter(|&k| v[k - 1] < v[k] && v[k] >= v[k + 1])
         .map(|k| t[k])
         .collect();
-    if peaks.len() < 3 || v_max - v_min < 1.0 {
+    let swing = v_max - v_min;
+    if peaks.len() < 3 || swing < min_swing || late_max - late_min < 0.5 * swing {
         return (f64::NAN, v_max);
     }
     let span = peaks[peaks.len() - 1] - peaks[0];
     ((peaks.len() - 1) as f64 / span * 1000.0, v_max)
+}
+
+/// The smallest swing of V that counts as an oscillation: 1 mV for a model in mV; for a file
+/// without units, a hundredth of the largest |V| seen (its own scale).
+fn min_swing(model: &Model, v: &[f64]) -> f64 {
+    if model.units().voltage.is_empty() {
+        1e-2 * v
+            .iter()
+            .fold(0.0f64, |m, x| m.max(x.abs()))
+            .max(f64::MIN_POSITIVE)
+    } else {
+        1.0
+    }
+}
+
+/// Bytes the traces of a run over `currents` currents hold: V and every variable sampled every
+/// [`OSCILLATION_SAMPLE_MS`] over `t_max_ms`, with the time.
+pub fn trace_bytes(model: &Model, currents: usize, t_max_ms: f64) -> f64 {
+    let samples = (t_max_ms / OSCILLATION_SAMPLE_MS).ceil() + 1.0;
+    currents as f64 * samples * (model.var_names().len() as f64 + 1.0) * 8.0
 }
 
 /// Rates over `currents` (uA/cm^2): `transient_ms` discarded, then `window_ms` measured, with
@@ -107,7 +136,10 @@ pub fn max_firing_rate_with(
         .collect();
     let (oscillation_hz, v_max_mv) = runs
         .iter()
-        .map(|r| oscillation(&r.trace.t_ms, r.trace.v(), transient_ms))
+        .map(|r| {
+            let v = r.trace.v();
+            oscillation(&r.trace.t_ms, v, transient_ms, min_swing(model, v))
+        })
         .unzip();
     // The first current reaching the maximum; NaN when nothing fires.
     let max_rate_hz = rates_hz.iter().copied().fold(0.0, f64::max);

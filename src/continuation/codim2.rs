@@ -228,6 +228,9 @@ impl Box2 {
     }
 }
 
+/// How many of the latest points the retrace check compares a new point with.
+const RETRACE_WINDOW: usize = 400;
+
 /// An underdetermined system: residual and Jacobian at a point.
 type System<'a> = dyn Fn(&DVector<f64>) -> (DVector<f64>, DMatrix<f64>) + 'a;
 
@@ -311,14 +314,21 @@ fn arclength(
                 // Turned back onto its own track (past a Bogdanov-Takens point the Hopf
                 // system retraces the curve with the frequency's sign flipped): stop rather
                 // than list the same points and special points twice.
-                let near = |p: &DVector<f64>| {
-                    let d = (p.rows(0, n + 2) - x.rows(0, n + 2))
+                // Measured in the state and the parameters against the last step's length
+                // there, over the last RETRACE_WINDOW points (a retrace is seen within a few
+                // steps of the turn).
+                let projected = |a: &DVector<f64>, b: &DVector<f64>| {
+                    (a.rows(0, n + 2) - b.rows(0, n + 2))
                         .component_div(&scale.rows(0, n + 2))
-                        .norm();
-                    d < 0.1 * ds
+                        .norm()
                 };
-                if pts.len() > 4 && pts[..pts.len() - 3].iter().any(near) {
-                    break "turned back onto its own track".into();
+                let k = pts.len();
+                if k > 4 {
+                    let step = projected(&pts[k - 1], &pts[k - 2]);
+                    let recent = &pts[k.saturating_sub(RETRACE_WINDOW)..k - 3];
+                    if recent.iter().any(|p| projected(p, &x) < 0.1 * step) {
+                        break "turned back onto its own track".into();
+                    }
                 }
             }
             Err(_) => {
@@ -425,8 +435,15 @@ fn bisect_on_curve(
     while hi - lo > 1e-12 {
         let s = 0.5 * (lo + hi);
         let pred = xa + &chord * s;
-        let (z, _) = newton(on_hyperplane(g, &chord, &pred), pred.clone(), 1e-12, 12).ok()?;
-        if test(&z) * ta > 0.0 {
+        // A failed correction or an undefined test ends the search with what it has.
+        let Ok((z, _)) = newton(on_hyperplane(g, &chord, &pred), pred.clone(), 1e-12, 12) else {
+            return best;
+        };
+        let t = test(&z);
+        if !t.is_finite() {
+            return best;
+        }
+        if t * ta > 0.0 {
             lo = s;
         } else {
             hi = s;
@@ -565,7 +582,11 @@ pub fn fold_curve(fam: &Family2, f: &Fold, l2: f64, bx: &Box2, max_points: usize
         // Bogdanov-Takens test: the product of the eigenvalues other than the fold's
         // own zero. Complex pairs contribute |mu|^2 > 0, so it changes sign exactly when
         // a second real eigenvalue passes through zero.
-        let mut ev: Vec<_> = a.complex_eigenvalues().iter().copied().collect();
+        let mut ev: Vec<_> = crate::numerics::balance::balance(&a)
+            .complex_eigenvalues()
+            .iter()
+            .copied()
+            .collect();
         ev.sort_by(|x, y| x.norm().total_cmp(&y.norm()));
         let others = ev
             .iter()

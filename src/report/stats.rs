@@ -44,7 +44,7 @@ impl super::Report for StatsResult {
 }
 
 /// `io_timing.parquet` (`neuron, pulse_ms, latency_ms`), `io_response.parquet` (`neuron,
-/// fraction_answered, chance_fraction, baseline_rate_hz, baseline_outside, p_value`),
+/// fraction_answered, chance_fraction, rate_hz, renewal_null, p_value, p_exact`),
 /// `cross_correlogram.parquet`
 /// (`neuron, lag_ms, count`) and `sta.parquet` (`neuron, lag_ms, i_ua_cm2`).
 pub fn timing_tables(timing: &IoTiming) -> Vec<Table> {
@@ -82,15 +82,10 @@ pub fn timing_tables(timing: &IoTiming) -> Vec<Table> {
                 "chance_fraction",
                 n.iter().map(|x| x.chance.expected_fraction).collect(),
             )
-            .f64(
-                "baseline_rate_hz",
-                n.iter().map(|x| x.chance.baseline_rate_hz).collect(),
-            )
-            .bool(
-                "baseline_outside",
-                n.iter().map(|x| x.chance.baseline_outside).collect(),
-            )
-            .f64("p_value", n.iter().map(|x| x.chance.p_value).collect()),
+            .f64("rate_hz", n.iter().map(|x| x.chance.rate_hz).collect())
+            .bool("renewal_null", n.iter().map(|x| x.chance.renewal).collect())
+            .f64("p_value", n.iter().map(|x| x.chance.p_value).collect())
+            .bool("p_exact", n.iter().map(|x| x.chance.exact).collect()),
         Table::new("cross_correlogram")
             .u32("neuron", neuron(&|x| x.ccg_lags_ms.len()))
             .f64(
@@ -181,13 +176,13 @@ fn summary_text(r: &StatsResult) -> String {
         if !chance.is_empty() {
             let _ = writeln!(
                 md,
-                "\n**Not distinguishable from chance** (p >= {SIGNIFICANCE}): neuron(s) {}. Their baseline firing alone answers as many pulses; the latencies there measure the baseline, not a response.",
+                "\n**Not distinguishable from chance** (p >= {SIGNIFICANCE}): neuron(s) {}. Their own firing, taken as a renewal process, answers as many pulses by chance; the latencies there need not measure a response.",
                 chance.join(", ")
             );
         }
         let _ = writeln!(
             md,
-            "\nChance: a Poisson train at the cell's baseline rate (measured outside the answer windows, or over the whole interval when they leave less than a fifth of it: `baseline_outside` in io_response.parquet) answers each window with probability 1 - exp(-rate x width); p is the exact probability of answering at least as many pulses."
+            "\nChance: the cell's own train as a renewal process (its interval distribution; Poisson at (n + 1) / T for fewer than 3 intervals) answers a window of width w with the probability that w at a random time holds a spike; `chance_fraction` is the mean over the pulses and p the probability of answering at least as many (exact, or a normal approximation where `p_exact` is false in io_response.parquet). The null includes any responses, so it can only make chance look higher."
         );
         let _ = writeln!(
             md,

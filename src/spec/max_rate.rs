@@ -87,6 +87,7 @@ impl MaxRateSpec {
     /// current).
     pub fn run_with(&self, model: &Model, observer: &dyn Observer) -> Result<MaxRateResult, Error> {
         self.validate()?;
+        self.check_memory(model)?;
         let rates = max_firing_rate_with(
             model,
             &self.currents.values,
@@ -104,11 +105,36 @@ impl MaxRateSpec {
     }
 }
 
+impl MaxRateSpec {
+    /// Refuse, before any work, a run whose sampled traces (V is watched for oscillations
+    /// below the threshold) would pass the default memory budget.
+    pub fn check_memory(&self, model: &Model) -> Result<(), SpecError> {
+        let bytes = crate::analysis::max_rate::trace_bytes(
+            model,
+            self.currents.values.len(),
+            self.transient + self.window,
+        );
+        let budget: super::Bytes = super::DEFAULT_MAX_MEMORY
+            .parse()
+            .expect("the default budget parses");
+        super::memory(
+            bytes,
+            budget,
+            "V and the state sampled every 0.1 ms at every current",
+            "fewer currents or a shorter transient + window",
+        )
+    }
+}
+
 super::model_spec!(
     MaxRateSpec,
     "max-rate",
     MaxRateResult,
-    |s, _m| Ok(s.validate()?),
+    |s, m| {
+        s.validate()?;
+        s.check_memory(m)?;
+        Ok(())
+    },
     run_with
 );
 
