@@ -87,3 +87,39 @@ fn sweep_takes_a_threshold_and_says_where_peaks_stay_below_it() {
         osc[1]
     );
 }
+
+/// `fi` takes `--threshold` too: at 64 and 66 uA/cm^2 from rest, HH's peaks stay below 0 mV
+/// (0 spikes) and cross -20 mV; `isi_rate_hz` (1000 / mean ISI) stands next to the count
+/// rate and agrees with it to one spike per window.
+#[test]
+fn fi_takes_a_threshold_and_gives_isi_rates_next_to_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let base = [
+        "fi",
+        "--from",
+        "64",
+        "--to",
+        "66",
+        "--step",
+        "2",
+        "--direction",
+        "rest",
+        "--no-overlay",
+    ];
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend(["--out", a.to_str().unwrap()]);
+    let (ok, _, stderr) = excitable(&args);
+    assert!(ok, "{stderr}");
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend(["--threshold", "-20", "--out", b.to_str().unwrap()]);
+    let (ok, _, stderr) = excitable(&args);
+    assert!(ok, "{stderr}");
+    let zero = column(&a.join("fi.parquet"), "n_spikes");
+    assert!(zero.iter().all(|&n| n == 0.0), "{zero:?}");
+    let count = column(&b.join("fi.parquet"), "rate_hz");
+    let isi = column(&b.join("fi.parquet"), "isi_rate_hz");
+    for (c, r) in count.iter().zip(&isi) {
+        assert!(*c > 100.0 && (c - r).abs() <= 1.0, "{c} vs {r}");
+    }
+}

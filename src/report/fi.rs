@@ -47,6 +47,10 @@ pub fn fi_table(fi: &FiCurve) -> Table {
             "rate_hz",
             p.iter().map(|x| x.summary.rate_hz(fi.window_ms)).collect(),
         )
+        .f64(
+            "isi_rate_hz",
+            p.iter().map(|x| x.summary.isi_rate_hz()).collect(),
+        )
         .u32("n_spikes", p.iter().map(|x| x.summary.n_spikes).collect())
         .f64(
             "isi_mean_ms",
@@ -196,14 +200,21 @@ fn summary(r: &FiResult) -> String {
             ""
         },
         Number(fi.window_ms),
-        Number(r.model.threshold_mv())
+        Number(r.spec.threshold.unwrap_or(r.model.threshold_mv()))
     );
-    let _ = writeln!(
-        md,
-        "Rheobase (smallest step from rest giving a spike, to {} uA/cm^2): **{:.4} uA/cm^2**.\n",
-        Number(a.tol),
-        fi.rheobase
-    );
+    if fi.rheobase.is_finite() {
+        let _ = writeln!(
+            md,
+            "Rheobase (smallest step from rest giving a spike, to {} uA/cm^2): **{:.4} uA/cm^2**.\n",
+            Number(a.tol),
+            fi.rheobase
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "Rheobase: **not found in this range** (see the notes below).\n"
+        );
+    }
     let _ = writeln!(
         md,
         "| start | repetitive firing starts (uA/cm^2) | stops (uA/cm^2) | max rate (Hz) |\n|---|---|---|---|"

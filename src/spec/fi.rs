@@ -87,6 +87,9 @@ pub struct FiSpec {
     /// Bisection tolerance for rheobase, onsets and offsets (uA/cm^2).
     #[arg(long, default_value_t = 1e-4)]
     pub tol: f64,
+    /// Spike threshold (mV; the file's units for an .ode model); default: the model's (hh: 0).
+    #[arg(long, allow_hyphen_values = true)]
+    pub threshold: Option<f64>,
     /// Skip the bifurcation-diagram overlay.
     #[arg(long)]
     pub no_overlay: bool,
@@ -231,6 +234,9 @@ impl FiSpec {
         }
         super::timing(self.t_max, self.dt, self.transient)?;
         super::positive("tol", self.tol)?;
+        if let Some(t) = self.threshold {
+            super::finite("threshold", t)?;
+        }
         if self.direction.is_empty() {
             return Err(SpecError::new(
                 "direction",
@@ -262,7 +268,7 @@ impl FiSpec {
             t_max: self.t_max,
             dt: self.dt,
             transient: self.transient,
-            threshold_mv: model.threshold_mv(),
+            threshold_mv: self.threshold.unwrap_or(model.threshold_mv()),
         };
         let smooth = model.smooth().ok();
         let field = Field::of(model).ok();
