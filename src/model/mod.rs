@@ -290,40 +290,65 @@ impl Model {
                 Ok(self.state_at_v(*v))
             }
             InitialState::Values(values) => {
-                let names = self.var_names();
-                let mut y = self.initial_state(&InitialState::Default)?;
-                for (name, value) in values {
-                    let i = names.iter().position(|n| n == name).ok_or_else(|| {
-                        Error::from(ModelError::BadInitial {
-                            reason: format!(
-                                "unknown variable '{name}' (variables: {})",
-                                names.join(", ")
-                            ),
-                        })
-                    })?;
-                    // A conductance model's other variables are gates (fractions); an `.ode`
-                    // file's may be anything finite.
-                    let gate = i > 0 && matches!(self, Model::Conductance(_));
-                    let ok = if gate {
-                        (0.0..=1.0).contains(value)
-                    } else {
-                        value.is_finite() && value.abs() <= 1000.0
-                    };
-                    if !ok {
-                        let range = if gate {
-                            "[0, 1] (a gate)"
-                        } else {
-                            "[-1000, 1000]"
-                        };
-                        return Err(ModelError::BadInitial {
-                            reason: format!("{name} = {value} is outside {range}"),
-                        }
-                        .into());
-                    }
-                    y[i] = *value;
-                }
-                Ok(y)
+                self.with_values(self.initial_state(&InitialState::Default)?, values)
             }
         }
+    }
+
+    /// [`Model::initial_state`] with what its default part is where that can be other than a
+    /// rest ([`Model::start_at`]: the `Default` and `Values` starts of a conductance model),
+    /// computed once.
+    pub fn initial_state_and_kind(
+        &self,
+        init: &InitialState,
+    ) -> Result<(Vec<f64>, Option<StartKind>), Error> {
+        match (init, self) {
+            (InitialState::Default | InitialState::Values(_), Model::Conductance(_)) => {
+                let s = self.start_at(0.0)?;
+                let y = match init {
+                    InitialState::Values(values) => self.with_values(s.state, values)?,
+                    _ => s.state,
+                };
+                Ok((y, Some(s.kind)))
+            }
+            _ => Ok((self.initial_state(init)?, None)),
+        }
+    }
+
+    /// `y` with the named variables set, each checked (a gate in [0, 1], anything else
+    /// within ±1000).
+    fn with_values(&self, mut y: Vec<f64>, values: &[(String, f64)]) -> Result<Vec<f64>, Error> {
+        let names = self.var_names();
+        for (name, value) in values {
+            let i = names.iter().position(|n| n == name).ok_or_else(|| {
+                Error::from(ModelError::BadInitial {
+                    reason: format!(
+                        "unknown variable '{name}' (variables: {})",
+                        names.join(", ")
+                    ),
+                })
+            })?;
+            // A conductance model's other variables are gates (fractions); an `.ode`
+            // file's may be anything finite.
+            let gate = i > 0 && matches!(self, Model::Conductance(_));
+            let ok = if gate {
+                (0.0..=1.0).contains(value)
+            } else {
+                value.is_finite() && value.abs() <= 1000.0
+            };
+            if !ok {
+                let range = if gate {
+                    "[0, 1] (a gate)"
+                } else {
+                    "[-1000, 1000]"
+                };
+                return Err(ModelError::BadInitial {
+                    reason: format!("{name} = {value} is outside {range}"),
+                }
+                .into());
+            }
+            y[i] = *value;
+        }
+        Ok(y)
     }
 }

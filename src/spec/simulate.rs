@@ -341,15 +341,8 @@ impl SimulateSpec {
         let stim = self.stimulus()?;
         let settings = self.settings_for(model)?;
         let init = self.initial()?;
-        let start = model.initial_state(&init)?;
-        // What the default start is where the model has equilibria: rest, or a displaced
-        // unstable equilibrium (said in the summary).
-        let kind = match (&init, model) {
-            (InitialState::Default | InitialState::Values(_), Model::Conductance(_)) => {
-                Some(model.start_at(0.0)?.kind)
-            }
-            _ => None,
-        };
+        // The start, and what it is where it may not be a rest (said in the summary).
+        let (start, kind) = model.initial_state_and_kind(&init)?;
         let bias = self.bias_currents()?;
         let tracker = Tracker::new(observer, "neurons", Some(bias.len() as u64));
         let clock = Instant::now();
