@@ -243,10 +243,29 @@ impl StatsSpec {
         trains: Vec<Vec<f64>>,
         observer: &dyn Observer,
     ) -> Result<StatsResult, Error> {
+        self.run_recorded(trains, None, observer)
+    }
+
+    /// [`StatsSpec::run_owned_with`] on trains from a recording that ended at `recording_end`
+    /// (ms), where known: without a `t_stop` the rates run to there, not to the last spike,
+    /// and the settings keep `t_stop` unset (the summary says where it came from).
+    pub fn run_recorded(
+        &self,
+        trains: Vec<Vec<f64>>,
+        recording_end: Option<f64>,
+        observer: &dyn Observer,
+    ) -> Result<StatsResult, Error> {
         self.validate()?;
-        let (t_stop, t_stop_from) = match self.t_stop {
-            Some(t) => (t, "given".to_string()),
-            None => {
+        let (t_stop, t_stop_from) = match (self.t_stop, recording_end) {
+            (Some(t), _) => (t, "given".to_string()),
+            (None, Some(end)) => (
+                end,
+                format!(
+                    "the end of the recording ({} ms, the t_max of the simulation that wrote the spikes)",
+                    crate::model::Number(end)
+                ),
+            ),
+            (None, None) => {
                 let last = trains
                     .iter()
                     .flat_map(|t| t.last())

@@ -45,24 +45,12 @@ impl Job for StatsJob {
         }
         // A spike file from `simulate` knows where its recording ended: rates are counted to
         // there, not to the last spike.
-        let mut spec = self.spec.clone();
-        let end = spec
-            .t_stop
-            .is_none()
-            .then(|| recording_end_ms(&self.spikes))
-            .flatten();
-        spec.t_stop = spec.t_stop.or(end);
-        let mut r = spec.run_owned_with(trains, observer)?;
+        let end = recording_end_ms(&self.spikes);
+        let mut r = self.spec.run_recorded(trains, end, observer)?;
         r.source = format!(
             "`{}`",
             self.shown.as_ref().unwrap_or(&self.spikes).display()
         );
-        if let Some(end) = end {
-            r.t_stop_from = format!(
-                "the end of the recording ({} ms, the t_max of the simulation that wrote the spikes)",
-                crate::model::Number(end)
-            );
-        }
         Ok(r.write_into(dir)?)
     }
 
