@@ -17,6 +17,10 @@ use std::path::Path;
 use std::path::PathBuf;
 
 impl super::Report for BifurcationResult {
+    fn units(&self) -> crate::model::Units {
+        self.model.units()
+    }
+
     fn tables(&self) -> Vec<Table> {
         let mut t = vec![
             equilibria_table(&self.diagram),

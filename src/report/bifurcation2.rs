@@ -14,6 +14,10 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 impl super::Report for Bifurcation2Result {
+    fn units(&self) -> crate::model::Units {
+        self.model.units()
+    }
+
     fn tables(&self) -> Vec<Table> {
         vec![
             curves_table(&self.curves, &self.names),

@@ -15,6 +15,10 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 impl super::Report for FiResult {
+    fn units(&self) -> crate::model::Units {
+        self.model.units()
+    }
+
     fn tables(&self) -> Vec<Table> {
         vec![fi_table(&self.curve), summary_table(&self.curve)]
     }

@@ -12,6 +12,10 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 impl super::Report for GatingResult {
+    fn units(&self) -> crate::model::Units {
+        self.model.units()
+    }
+
     fn tables(&self) -> Vec<Table> {
         vec![gating_table(&self.curves)]
     }

@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 pub const BIOLOGICAL_CEILING_HZ: f64 = 500.0;
 
 impl super::Report for MaxRateResult {
+    fn units(&self) -> crate::model::Units {
+        self.model.units()
+    }
+
     /// `max_rate.parquet`: `i_ua_cm2, rate_hz, oscillation_hz, v_max_mv`.
     fn tables(&self) -> Vec<Table> {
         vec![
@@ -28,18 +32,25 @@ impl super::Report for MaxRateResult {
 
     fn summary(&self) -> String {
         let r = &self.rates;
-        let unit = self.model.units().current;
+        let units = self.model.units();
+        let (unit, volt) = (units.current, units.voltage);
+        // A model without units has rates per 1000 of its time units, not Hz.
+        let rate = |x: f64| match units.known() {
+            true => format!("{x:.1} {}", units.rate),
+            false => format!("{x:.1} per 1000 time units"),
+        };
+        let time = |x: f64| Quantity(x, units.time).to_string();
         let currents = &self.spec.currents.values;
         let mut md = format!("# Maximum firing rate of `{}`\n\n", self.model.label());
         // Nothing firing has no current of the maximum: the headline says so in words.
         let headline = if r.max_rate_hz > 0.0 && r.at_current.is_finite() {
             format!(
-                "{:.1} Hz at {}",
-                r.max_rate_hz,
+                "{} at {}",
+                rate(r.max_rate_hz),
                 Quantity(r.at_current, unit)
             )
         } else {
-            "0 Hz: no current fires".to_string()
+            format!("{}: no current fires", rate(0.0).replace(".0", ""))
         };
         let (lo, hi) = currents
             .iter()
@@ -48,13 +59,28 @@ impl super::Report for MaxRateResult {
             });
         let _ = writeln!(
             md,
-            "Highest steady spike rate over {} current(s) from {} to {}: **{headline}** ({} ms counted after {} ms, spikes at {}).",
+            "Highest steady spike rate over {} current(s) from {} to {}: **{headline}** ({} counted after {}, spikes at {}).",
             currents.len(),
             Quantity(lo, unit),
             Quantity(hi, unit),
-            self.spec.window,
-            self.spec.transient,
-            Quantity(r.threshold_mv, self.model.units().voltage)
+            time(self.spec.window),
+            time(self.spec.transient),
+            Quantity(r.threshold_mv, volt)
+        );
+        let table = self
+            .written_tables()
+            .into_iter()
+            .next()
+            .map(|t| {
+                t.columns
+                    .iter()
+                    .map(|(n, _)| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let (osc_column, peak_column) = (
+            table.get(2).cloned().unwrap_or_default(),
+            table.get(3).cloned().unwrap_or_default(),
         );
         // Where the cell oscillates but its peaks stay below the threshold: not spikes, but
         // not silence either.
@@ -73,14 +99,14 @@ impl super::Report for MaxRateResult {
             let _ = writeln!(
                 md,
                 "
-**{} current(s) from {} to {} oscillate without crossing the threshold**: {:.1} to {:.1} Hz, peaks at most {} (threshold {}). They count as 0 spikes here; a lower `threshold` counts them (`oscillation_hz`, `v_max_mv` in the table).",
+**{} current(s) from {} to {} oscillate without crossing the threshold**: {:.1} to {}, peaks at most {} (threshold {}). They count as 0 spikes here; a lower `threshold` counts them ({osc_column}, {peak_column} in the table).",
                 below.len(),
                 Quantity(r.currents[first], unit),
                 Quantity(r.currents[last], unit),
                 f_lo,
-                f_hi,
-                Quantity((v_top * 100.0).round() / 100.0, self.model.units().voltage),
-                Quantity(r.threshold_mv, self.model.units().voltage)
+                rate(f_hi),
+                Quantity((v_top * 100.0).round() / 100.0, volt),
+                Quantity(r.threshold_mv, volt)
             );
         }
         if r.max_rate_hz == 0.0 {
@@ -89,14 +115,22 @@ impl super::Report for MaxRateResult {
                 "\nNo current of the grid gives sustained spiking: after the transient the model is silent or oscillates below the threshold everywhere."
             );
         }
-        let verdict = if r.max_rate_hz > BIOLOGICAL_CEILING_HZ {
-            "above"
-        } else {
-            "within"
-        };
+        // The biological ceiling is in Hz: it says nothing about a model without units.
+        if units.known() {
+            let verdict = if r.max_rate_hz > BIOLOGICAL_CEILING_HZ {
+                "above"
+            } else {
+                "within"
+            };
+            let _ = writeln!(
+                md,
+                "\nThat is {verdict} the biological ceiling of about {BIOLOGICAL_CEILING_HZ} Hz that `002_…` discusses. Oscillations whose peaks stay below the threshold are not counted as spikes."
+            );
+        }
         let _ = writeln!(
             md,
-            "\nThat is {verdict} the biological ceiling of about {BIOLOGICAL_CEILING_HZ} Hz that `002_…` discusses. Oscillations whose peaks stay below the threshold are not counted as spikes.\n\nTable: [max_rate.parquet](max_rate.parquet) (`i_ua_cm2`, `rate_hz`, `oscillation_hz`, `v_max_mv`)."
+            "\nTable: [max_rate.parquet](max_rate.parquet) ({}).",
+            table.join(", ")
         );
         md
     }

@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 const BLACK_RGB: RGBColor = RGBColor(0, 0, 0);
 
 impl super::Report for PhasePlaneResult {
+    fn units(&self) -> crate::model::Units {
+        self.model.units()
+    }
+
     fn tables(&self) -> Vec<Table> {
         vec![phase_plane_table(self)]
     }

@@ -12,6 +12,10 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 impl super::Report for RestResult {
+    fn units(&self) -> crate::model::Units {
+        self.model.units()
+    }
+
     fn tables(&self) -> Vec<Table> {
         let names = self.model.var_names();
         let mut t = vec![

@@ -10,6 +10,10 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 impl super::Report for SimulateResult {
+    fn units(&self) -> crate::model::Units {
+        self.model.units()
+    }
+
     fn tables(&self) -> Vec<Table> {
         let mut t = vec![];
         if self.recorded() {

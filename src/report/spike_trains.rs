@@ -23,6 +23,8 @@ pub fn recording_end_ms(path: &Path) -> Option<f64> {
 }
 
 /// Spike trains by neuron from a CSV or Parquet file with `t_ms` (and `neuron` if several).
+/// A file of a model without units names its times `t` ([`super::table::Table::in_units`]);
+/// they are read as ms.
 pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
     let err = |reason: String| ReportError::Read {
         path: path.display().to_string(),
@@ -30,11 +32,12 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
     };
     let (neuron, t): (Vec<f64>, Vec<f64>) = if path.extension().is_some_and(|e| e == "parquet") {
         let names = column_names(path)?;
+        let time = super::table::unit_or_bare(&names, "t_ms");
         if names.iter().any(|n| n == "neuron") {
-            let c = read_f64_columns(path, &["neuron", "t_ms"])?;
+            let c = read_f64_columns(path, &["neuron", time])?;
             (c[0].clone(), c[1].clone())
         } else {
-            let c = read_f64_columns(path, &["t_ms"])?;
+            let c = read_f64_columns(path, &[time])?;
             (vec![0.0; c[0].len()], c[0].clone())
         }
     } else {
@@ -45,6 +48,7 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
         let ct = h
             .iter()
             .position(|x| x.trim() == "t_ms")
+            .or_else(|| h.iter().position(|x| x.trim() == "t"))
             .ok_or_else(|| err("no column 't_ms'".into()))?;
         let cn = h.iter().position(|x| x.trim() == "neuron");
         let (mut ns, mut ts) = (Vec::new(), Vec::new());

@@ -22,6 +22,10 @@ pub const FINGERPRINT_KEY: &str = "excitable.sweep.fingerprint";
 pub const SHARD_KEY: &str = "excitable.sweep.shard";
 
 impl super::Report for SweepResult {
+    fn units(&self) -> crate::model::Units {
+        self.model.units()
+    }
+
     fn tables(&self) -> Vec<Table> {
         vec![grid_table(&self.model, &self.grid.axes, &self.rows)]
     }

@@ -2,6 +2,7 @@
 
 use super::atomic::write_atomic;
 use crate::error::ReportError;
+use crate::model::Units;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -77,6 +78,34 @@ impl Table {
     /// The same table with a text column `name` appended.
     pub fn str(mut self, name: &str, data: Vec<String>) -> Self {
         self.columns.push((name.into(), ColumnData::Str(data)));
+        self
+    }
+
+    /// The same table with its column names in `units`: unchanged for a model with units; for a
+    /// model without units (an `.ode` file) every unit suffix is dropped (`v_mv` becomes `v`,
+    /// `t_ms` `t`, `i_ua_cm2` `i`, `leading_re_per_ms` `leading_re`), and a rate's `_hz`
+    /// becomes `_per_1000t`: rates are per 1000 of the file's time units, which is Hz only when
+    /// the file's time is in ms. A name that would collide with another column is kept as it is.
+    pub fn in_units(mut self, units: Units) -> Self {
+        if units.known() {
+            return self;
+        }
+        let renamed: Vec<String> = self
+            .columns
+            .iter()
+            .map(|(n, _)| unitless_column_name(n))
+            .collect();
+        for (i, new) in renamed.iter().enumerate() {
+            let clash = renamed.iter().filter(|r| *r == new).count() > 1
+                || self
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .any(|(j, (n, _))| j != i && n == new);
+            if !clash {
+                self.columns[i].0 = new.clone();
+            }
+        }
         self
     }
 
@@ -505,6 +534,30 @@ pub fn read_metadata(path: &Path) -> Result<Vec<(String, String)>, ReportError> 
         .collect())
 }
 
+/// A column name without its neuron unit: see [`Table::in_units`].
+pub fn unitless_column_name(name: &str) -> String {
+    for suffix in ["_ua_cm2", "_per_ms", "_mv", "_ms"] {
+        if let Some(stem) = name.strip_suffix(suffix) {
+            return stem.to_string();
+        }
+    }
+    match name.strip_suffix("_hz") {
+        Some(stem) => format!("{stem}_per_1000t"),
+        None => name.to_string(),
+    }
+}
+
+/// `name` (`t_ms`) if the file has it, else its unitless form (`t`) if the file has that (a
+/// table of a model without units), else `name` (for the reader's "no column" message).
+pub fn unit_or_bare<'a>(columns: &[String], name: &'a str) -> &'a str {
+    let bare = name.split_once('_').map_or(name, |(stem, _)| stem);
+    if columns.iter().all(|c| c != name) && columns.iter().any(|c| c == bare) {
+        bare
+    } else {
+        name
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,5 +620,23 @@ mod tests {
         let mut t = ChunkedTable::create(dir.path(), "d");
         t.write(&chunk(0.0)).unwrap();
         assert!(t.write(&Table::new("d").f64("y", vec![1.0])).is_err());
+    }
+
+    #[test]
+    fn columns_of_a_model_without_units_carry_no_units() {
+        use crate::model::Units;
+        let t = Table::new("x")
+            .f64("i_ua_cm2", vec![1.0])
+            .f64("v_mv", vec![2.0])
+            .f64("leading_re_per_ms", vec![3.0])
+            .f64("rate_hz", vec![4.0])
+            .f64("v", vec![5.0])
+            .u32("neuron", vec![0]);
+        let names = |t: &Table| t.columns.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&t.clone().in_units(Units::NEURON)), names(&t));
+        assert_eq!(
+            names(&t.in_units(Units::FILE)),
+            ["i", "v_mv", "leading_re", "rate_per_1000t", "v", "neuron"]
+        );
     }
 }

@@ -4,7 +4,7 @@
 use super::staging::{Staging, Wait};
 use super::table::Table;
 use crate::error::ReportError;
-use crate::model::Model;
+use crate::model::{Model, Units};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +25,23 @@ pub trait Report {
         vec![]
     }
 
+    /// The units of the model the result is about; a result without a model (spike statistics
+    /// of a file) is in ms and Hz.
+    fn units(&self) -> Units {
+        Units::NEURON
+    }
+
+    /// The tables as they are written: [`Report::tables`] with their column names in the
+    /// model's units ([`Table::in_units`]: `v` and `t` rather than `v_mv` and `t_ms` for a model
+    /// without units).
+    fn written_tables(&self) -> Vec<Table> {
+        let units = self.units();
+        self.tables()
+            .into_iter()
+            .map(|t| t.in_units(units))
+            .collect()
+    }
+
     /// Write every table, figure and the summary into `dir` as it is (a study writes all its
     /// steps into one staging folder this way). Returns the files written.
     fn write_into(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
@@ -34,7 +51,7 @@ pub trait Report {
         })?;
         let meta = self.metadata();
         let mut files = vec![];
-        for t in self.tables() {
+        for t in self.written_tables() {
             files.push(t.with_metadata(&meta).write_parquet(dir)?);
         }
         files.extend(self.figures(dir)?);

@@ -6,7 +6,7 @@ use crate::analysis::windows::Window;
 use crate::error::{Error, ReportError, SpecError};
 use crate::progress::Observer;
 use crate::report::Report;
-use crate::report::table::{ChunkedTable, column_names, for_each_slice, row_count};
+use crate::report::table::{ChunkedTable, column_names, for_each_slice, row_count, unit_or_bare};
 use crate::report::windows::window_rows;
 use crate::spec::windows::{SLICE_ROWS, SimulateFirst, TraceWindows};
 use crate::spec::{ModelSource, WindowsSpec};
@@ -105,17 +105,22 @@ impl Job for WindowsJob {
     }
 }
 
-/// Feed a trace file (`t_ms`, `v_mv`; neuron 0 where there is a `neuron` column) in slices
+/// Feed a trace file (`t_ms`, `v_mv`, or `t`, `v` from a model without units; neuron 0 where there is a `neuron` column) in slices
 /// of [`SLICE_ROWS`] rows.
 fn push_file<S>(w: &mut TraceWindows<'_, S>, path: &Path) -> Result<(), Error>
 where
     S: FnMut(usize, f64, Vec<Window>) -> Result<(), Error>,
 {
-    let has_neuron = column_names(path)?.iter().any(|c| c == "neuron");
+    let columns = column_names(path)?;
+    let has_neuron = columns.iter().any(|c| c == "neuron");
+    let (t, v) = (
+        unit_or_bare(&columns, "t_ms"),
+        unit_or_bare(&columns, "v_mv"),
+    );
     let names: &[&str] = if has_neuron {
-        &["t_ms", "v_mv", "neuron"]
+        &[t, v, "neuron"]
     } else {
-        &["t_ms", "v_mv"]
+        &[t, v]
     };
     // The windows' error stops the reading; it is returned, not the reader's.
     let mut failed = None;
