@@ -386,3 +386,107 @@ fn ode_models_show_no_units_in_columns() {
         assert_no_units_in_columns(&name, what, r.as_ref());
     }
 }
+
+/// Phase planes: every model of two or more variables. A model of two variables is its own
+/// plane: each nullcline point is a zero of its component of the field (to 1e-9 of the
+/// field's scale over the box), and each equilibrium in the box lies where the two nullclines
+/// meet (within one grid cell of each). Models with HH's gates get the reduced (V, n) plane;
+/// any other model a projection without nullclines. The box covers the trajectory and every
+/// equilibrium.
+#[test]
+fn every_model_gets_its_phase_plane() {
+    use excitable::PhasePlaneSpec;
+    use excitable::analysis::phase_plane::{NULLCLINE_CELLS, PlaneKind, planar_field};
+    for e in manifest() {
+        let model = load(&e);
+        let names = model.var_names();
+        if names.len() < 2 {
+            continue;
+        }
+        let current = e.fi.first().copied().unwrap_or(0.0);
+        let spec = PhasePlaneSpec {
+            current,
+            t_max: 100.0,
+            ..Default::default()
+        };
+        let r = spec
+            .run(&model)
+            .unwrap_or_else(|err| panic!("{}: {err}", e.name));
+        let ((x0, x1), (y0, y1)) = r.frame;
+        let inside = |p: &(f64, f64)| p.0 >= x0 && p.0 <= x1 && p.1 >= y0 && p.1 <= y1;
+        assert!(
+            r.trajectory.iter().all(inside),
+            "{}: trajectory leaves the box",
+            e.name
+        );
+        assert!(
+            r.plane_equilibria()
+                .iter()
+                .all(|(a, b, _)| inside(&(*a, *b))),
+            "{}",
+            e.name
+        );
+        let expected = if names.len() == 2 {
+            PlaneKind::Exact
+        } else if e.name.starts_with("hh") && e.name != "hh-ca" {
+            PlaneKind::HhReduction
+        } else {
+            PlaneKind::Projection
+        };
+        assert_eq!(r.kind, expected, "{}", e.name);
+        if expected == PlaneKind::Projection {
+            assert!(
+                r.nullclines.x.is_empty() && r.nullclines.y.is_empty(),
+                "{}",
+                e.name
+            );
+            continue;
+        }
+        let f = planar_field(&model, r.kind, r.y_index, current).unwrap();
+        let scale = r.direction_field.iter().fold((0.0f64, 0.0f64), |s, p| {
+            (s.0.max(p.2.abs()), s.1.max(p.3.abs()))
+        });
+        assert!(
+            !r.nullclines.x.is_empty() && !r.nullclines.y.is_empty(),
+            "{}",
+            e.name
+        );
+        for p in r.nullclines.x.iter().flatten() {
+            let fx = f(p.0, p.1).0;
+            assert!(
+                fx.abs() <= 1e-9 * scale.0,
+                "{}: d{}/dt = {fx} at {p:?}",
+                e.name,
+                names[0]
+            );
+        }
+        for p in r.nullclines.y.iter().flatten() {
+            let fy = f(p.0, p.1).1;
+            assert!(
+                fy.abs() <= 1e-9 * scale.1,
+                "{}: d{}/dt = {fy} at {p:?}",
+                e.name,
+                r.axes.1
+            );
+        }
+        if r.kind == PlaneKind::Exact {
+            let cell = (
+                (x1 - x0) / NULLCLINE_CELLS as f64,
+                (y1 - y0) / NULLCLINE_CELLS as f64,
+            );
+            let near = |curve: &Vec<Vec<(f64, f64)>>, q: (f64, f64)| {
+                curve
+                    .iter()
+                    .flatten()
+                    .any(|p| (p.0 - q.0).abs() <= cell.0 && (p.1 - q.1).abs() <= cell.1)
+            };
+            for (a, b, _) in r.plane_equilibria() {
+                assert!(
+                    near(&r.nullclines.x, (a, b)) && near(&r.nullclines.y, (a, b)),
+                    "{}: equilibrium ({a}, {b}) off the nullclines",
+                    e.name
+                );
+            }
+        }
+    }
+}

@@ -12,3 +12,4 @@ pub mod spike_stats;
 pub mod sweep;
 pub mod timing;
 pub mod windows;
+pub mod zero_set;

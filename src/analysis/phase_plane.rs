@@ -1,18 +1,43 @@
-//! Phase plane of the usual two-dimensional reduction of HH-type models (Rinzel 1985):
-//! m at its steady state (fast), h tied to n by `h = 0.89 - 1.1 n`, every other gate at steady
-//! state; what is left is a system in (V, n) whose nullclines are drawn under the V-n projection
-//! of a full 4-D trajectory.
+//! Phase planes: the nullclines and the direction field of a planar system.
+//!
+//! - A model with two state variables (Morris-Lecar, FitzHugh-Nagumo, Rinzel's reduction, any
+//!   `.ode` or TOML model of dimension 2) is its own plane: its nullclines are the exact zero
+//!   sets of its two components ([`super::zero_set`]).
+//! - A model that declares the usual reduction of Hodgkin-Huxley (Rinzel 1985: m at its steady
+//!   state, h tied to n by `h = 0.89 - 1.1 n`) is drawn in (V, n) with the reduced system's
+//!   nullclines. The relation was fitted to HH's kinetics, so only models whose gates are HH's
+//!   (the built-in `hh` and `hh-1952`, or a file with the same gates) declare it.
+//! - Any other model is shown as a projection of its trajectory, without nullclines: they are
+//!   not curves of a projection.
 
-use crate::error::AnalysisError;
-use crate::model::ConductanceModel;
+use super::zero_set::zero_set;
+use crate::model::builtin;
+use crate::model::{ConductanceModel, Field, Model, VectorField};
 
-/// Nullclines of the reduced (V, n) system.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Nullclines {
-    /// Points (V mV, n) where dV/dt = 0 in the reduced system (every root in n ∈ [0, 1]).
-    pub v_nullcline: Vec<(f64, f64)>,
-    /// Points (V mV, n_inf(V)).
-    pub n_nullcline: Vec<(f64, f64)>,
+/// How a plane is made from a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaneKind {
+    /// The model has two variables: the plane is its whole state space.
+    Exact,
+    /// The reduced (V, n) system of a model with HH's gates.
+    HhReduction,
+    /// A projection of the trajectory on two variables; no nullclines.
+    Projection,
+}
+
+impl PlaneKind {
+    /// How the plane was made, in words (for the figure and the summary).
+    pub fn describe(self) -> &'static str {
+        match self {
+            PlaneKind::Exact => "the model's own plane: exact nullclines",
+            PlaneKind::HhReduction => {
+                "the reduced (V, n) system (m at its steady state, h = 0.89 - 1.1 n) under the full model's trajectory"
+            }
+            PlaneKind::Projection => {
+                "a projection of the trajectory: a model of more than two variables has no nullclines in a plane of two of them"
+            }
+        }
+    }
 }
 
 /// h as a function of n in the reduction.
@@ -20,85 +45,149 @@ pub fn h_of_n(n: f64) -> f64 {
     (0.89 - 1.1 * n).clamp(0.0, 1.0)
 }
 
-/// Nullclines over `v_from..=v_to` mV at current `i_ext`; needs gates named `m`, `h`, `n`.
-pub fn nullclines(
-    model: &ConductanceModel,
+/// Whether `model` has HH's gates (m, h, n with HH's rates, in either voltage convention), the
+/// models the (V, n) reduction was fitted to.
+pub fn declares_hh_reduction(model: &ConductanceModel) -> bool {
+    [builtin::hh(), builtin::hh_1952()]
+        .iter()
+        .any(|hh| hh.gates == model.gates)
+}
+
+/// The plane of `model`, with `y` the second variable's index: what it can draw.
+pub fn plane_kind(model: &Model, y: usize) -> PlaneKind {
+    match model {
+        Model::Conductance(m) if m.dim() == 2 => PlaneKind::Exact,
+        Model::Ode(m) if m.vars.len() == 2 => PlaneKind::Exact,
+        Model::Conductance(m)
+            if declares_hh_reduction(m) && m.var_names().get(y).is_some_and(|n| n == "n") =>
+        {
+            PlaneKind::HhReduction
+        }
+        _ => PlaneKind::Projection,
+    }
+}
+
+/// A planar field: `(x, y)` to `(dx/dt, dy/dt)`.
+pub type PlanarField = Box<dyn Fn(f64, f64) -> (f64, f64) + Send + Sync>;
+
+/// The planar field `(dx/dt, dy/dt)` at `(x, y)` of a plane of kind `kind` (none for a
+/// projection), at injected current `i_ext`.
+pub fn planar_field(
+    model: &Model,
+    kind: PlaneKind,
+    y_index: usize,
     i_ext: f64,
-    v_from: f64,
-    v_to: f64,
-    points: usize,
-) -> Result<Nullclines, AnalysisError> {
-    let idx = |name: &str| {
-        model.gates.iter().position(|g| g.name == name).ok_or_else(|| AnalysisError::Numerical {
-            what: "phase plane".into(),
-            reason: format!("the (V, n) reduction needs gates named m, h and n; model '{}' has no gate '{name}'", model.name),
-        })
-    };
-    idx("m")?;
-    let (ih, i_n) = (idx("h")?, idx("n")?);
-    let p = model.params.values();
-    let balance = |v: f64, n: f64| {
-        let mut y = model.state_at_v(v);
-        y[1 + ih] = h_of_n(n);
-        y[1 + i_n] = n;
-        i_ext - model.ionic_current(&p, &y)
-    };
-    let mut v_nc = Vec::new();
-    let mut n_nc = Vec::new();
-    let np = points.max(2);
-    const N_GRID: usize = 400;
-    for k in 0..np {
-        let v = v_from + (v_to - v_from) * k as f64 / (np - 1) as f64;
-        n_nc.push((v, model.gates[i_n].inf_tau(v).0));
-        let mut n0 = 0.0;
-        let mut f0 = balance(v, n0);
-        for j in 1..=N_GRID {
-            let n1 = j as f64 / N_GRID as f64;
-            let f1 = balance(v, n1);
-            if f0 * f1 <= 0.0 && f0 != f1 {
-                let (mut a, mut b, mut fa) = (n0, n1, f0);
-                for _ in 0..60 {
-                    let c = 0.5 * (a + b);
-                    let fc = balance(v, c);
-                    if fa * fc <= 0.0 {
-                        b = c;
-                    } else {
-                        a = c;
-                        fa = fc;
-                    }
-                }
-                v_nc.push((v, 0.5 * (a + b)));
-            }
-            n0 = n1;
-            f0 = f1;
+) -> Option<PlanarField> {
+    match kind {
+        PlaneKind::Projection => None,
+        PlaneKind::Exact => {
+            let field = Field::of(model).ok()?;
+            let p = field.params().values();
+            Some(Box::new(move |x, y| {
+                let mut p = p.clone();
+                let mut out = [0.0; 2];
+                field.eval(&mut p, &[x, y], i_ext, &mut out);
+                (out[0], out[1])
+            }))
+        }
+        PlaneKind::HhReduction => {
+            let Model::Conductance(m) = model else {
+                return None;
+            };
+            let m = m.clone();
+            let ih = m.gates.iter().position(|g| g.name == "h")? + 1;
+            let p = m.params.values();
+            Some(Box::new(move |v, n| {
+                let mut y = m.state_at_v(v);
+                y[ih] = h_of_n(n);
+                y[y_index] = n;
+                let mut p = p.clone();
+                let mut out = vec![0.0; y.len()];
+                m.eval(&mut p, &y, i_ext, &mut out);
+                (out[0], out[y_index])
+            }))
         }
     }
-    Ok(Nullclines {
-        v_nullcline: v_nc,
-        n_nullcline: n_nc,
-    })
+}
+
+/// The nullclines of a planar field over a box, as polylines of exact zeros.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Nullclines {
+    /// Where dx/dt = 0.
+    pub x: Vec<Vec<(f64, f64)>>,
+    /// Where dy/dt = 0.
+    pub y: Vec<Vec<(f64, f64)>>,
+}
+
+/// Cells per side of the grid the nullclines are traced on.
+pub const NULLCLINE_CELLS: usize = 240;
+
+/// The nullclines of `field` over `[x.0, x.1] × [y.0, y.1]`.
+pub fn nullclines(
+    field: &(dyn Fn(f64, f64) -> (f64, f64) + Send + Sync),
+    x: (f64, f64),
+    y: (f64, f64),
+) -> Nullclines {
+    Nullclines {
+        x: zero_set(&|a, b| field(a, b).0, x, y, NULLCLINE_CELLS),
+        y: zero_set(&|a, b| field(a, b).1, x, y, NULLCLINE_CELLS),
+    }
+}
+
+/// The field on an `n × n` grid of the box (cell centres): `(x, y, dx/dt, dy/dt)`.
+pub fn direction_field(
+    field: &(dyn Fn(f64, f64) -> (f64, f64) + Send + Sync),
+    x: (f64, f64),
+    y: (f64, f64),
+    n: usize,
+) -> Vec<(f64, f64, f64, f64)> {
+    let at = |r: (f64, f64), k: usize| r.0 + (r.1 - r.0) * (k as f64 + 0.5) / n as f64;
+    (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .map(|(i, j)| {
+            let (a, b) = (at(x, i), at(y, j));
+            let (da, db) = field(a, b);
+            (a, b, da, db)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::builtin;
 
     #[test]
-    fn nullclines_cross_near_the_reduced_rest_state() {
-        let m = builtin::hh();
-        let nc = nullclines(&m, 0.0, -80.0, 40.0, 1201).unwrap();
+    fn the_reduced_nullclines_cross_near_the_reduced_rest_state() {
+        let hh = Model::builtin("hh").unwrap();
+        let y = 3;
+        assert_eq!(plane_kind(&hh, y), PlaneKind::HhReduction);
+        let f = planar_field(&hh, PlaneKind::HhReduction, y, 0.0).unwrap();
+        let nc = nullclines(f.as_ref(), (-80.0, 40.0), (0.0, 1.0));
         // At the full model's rest (-65.0 mV) the reduced V-nullcline passes close to n_inf.
-        let near: Vec<_> = nc
-            .v_nullcline
-            .iter()
-            .filter(|(v, _)| (v + 65.0).abs() < 0.05)
-            .collect();
+        let Model::Conductance(m) = &hh else { panic!() };
         let n_inf = m.gates[2].inf_tau(-65.0).0;
-        assert!(
-            near.iter().any(|(_, n)| (n - n_inf).abs() < 0.02),
-            "{near:?} vs {n_inf}"
-        );
-        assert!(nullclines(&builtin::hh(), 0.0, -80.0, 40.0, 10).is_ok());
+        let near =
+            nc.x.iter()
+                .flatten()
+                .filter(|(v, _)| (v + 65.0).abs() < 0.3)
+                .any(|(_, n)| (n - n_inf).abs() < 0.02);
+        assert!(near, "no V-nullcline point near (-65, {n_inf})");
+        // The n-nullcline is n_inf(V), exactly.
+        for &(v, n) in nc.y.iter().flatten() {
+            assert!((n - m.gates[2].inf_tau(v).0).abs() < 1e-9, "({v}, {n})");
+        }
+    }
+
+    #[test]
+    fn only_models_with_hh_gates_declare_the_reduction() {
+        for (name, kind) in [
+            ("hh", PlaneKind::HhReduction),
+            ("hh-1952", PlaneKind::HhReduction),
+            ("hh-ca", PlaneKind::Projection),
+        ] {
+            let m = Model::builtin(name).unwrap();
+            let y = m.var_names().iter().position(|n| n == "n").unwrap();
+            assert_eq!(plane_kind(&m, y), kind, "{name}");
+        }
     }
 }

@@ -116,6 +116,19 @@ pub fn render(
     })
 }
 
+/// [`render`] into memory: the RGB bytes of the PNG it would write (for tests of what is
+/// drawn where).
+#[cfg(test)]
+pub fn render_rgb(size: (u32, u32), title: &str, body: &impl Body) -> Vec<u8> {
+    init_font();
+    let mut buffer = vec![0u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, size).into_drawing_area();
+        titled(&root, Path::new("memory"), title, 24, body).expect("drawn");
+    }
+    buffer
+}
+
 /// The figure [`render`] describes, on any plotters backend.
 fn titled<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,

@@ -37,83 +37,114 @@ impl super::Report for PhasePlaneResult {
     }
 }
 
-/// The curves of the table and figure, by name.
-fn curves(r: &PhasePlaneResult) -> [(&'static str, &[(f64, f64)]); 4] {
-    [
-        ("trajectory", &r.trajectory),
-        ("limit_cycle", &r.limit_cycle),
-        ("v_nullcline", &r.nullclines.v_nullcline),
-        ("n_nullcline", &r.nullclines.n_nullcline),
+/// The nullcline pieces and the trajectories, by curve name, each a list of pieces.
+/// A named curve in pieces.
+type Pieces = (String, Vec<Vec<(f64, f64)>>);
+
+fn curves(r: &PhasePlaneResult) -> Vec<Pieces> {
+    let (x, y) = &r.axes;
+    vec![
+        ("trajectory".into(), vec![r.trajectory.clone()]),
+        ("limit_cycle".into(), vec![r.limit_cycle.clone()]),
+        (format!("{x}_nullcline"), r.nullclines.x.clone()),
+        (format!("{y}_nullcline"), r.nullclines.y.clone()),
     ]
 }
 
-/// `phase_plane.parquet` in long form: `curve, v_mv, n` (curves `trajectory`, `limit_cycle`,
-/// `v_nullcline`, `n_nullcline`).
-pub fn phase_plane_table(r: &PhasePlaneResult) -> Table {
-    let curves = curves(r);
-    Table::new("phase_plane")
-        .str(
-            "curve",
-            curves
-                .iter()
-                .flat_map(|(n, c)| std::iter::repeat_n(n.to_string(), c.len()))
-                .collect(),
-        )
-        .f64(
-            "v_mv",
-            curves
-                .iter()
-                .flat_map(|(_, c)| c.iter().map(|p| p.0))
-                .collect(),
-        )
-        .f64(
-            "n",
-            curves
-                .iter()
-                .flat_map(|(_, c)| c.iter().map(|p| p.1))
-                .collect(),
-        )
+/// The horizontal axis' column: `v_mv` for a model with units, the variable's name otherwise.
+fn x_column(r: &PhasePlaneResult) -> String {
+    if r.model.units().known() {
+        "v_mv".into()
+    } else {
+        r.axes.0.clone()
+    }
 }
 
-/// `summary.md`: the run, the cycle, the equilibria.
+/// `phase_plane.parquet` in long form: `curve, piece, v_mv, <y>` (curves `trajectory`,
+/// `limit_cycle`, `<x>_nullcline`, `<y>_nullcline`; a nullcline in several pieces numbers them).
+pub fn phase_plane_table(r: &PhasePlaneResult) -> Table {
+    let curves = curves(r);
+    let rows = || {
+        curves.iter().flat_map(|(name, pieces)| {
+            pieces
+                .iter()
+                .enumerate()
+                .flat_map(move |(k, piece)| piece.iter().map(move |p| (name, k as u32, *p)))
+        })
+    };
+    Table::new("phase_plane")
+        .str("curve", rows().map(|r| r.0.clone()).collect())
+        .u32("piece", rows().map(|r| r.1).collect())
+        .f64(&x_column(r), rows().map(|r| r.2.0).collect())
+        .f64(&r.axes.1, rows().map(|r| r.2.1).collect())
+}
+
+/// `summary.md`: how the plane was made, the run, the cycle, the equilibria.
 fn summary(r: &PhasePlaneResult) -> String {
     let units = r.model.units();
-    let mut md = format!("# V-n phase plane of `{}`\n\n", r.model.label());
+    let (x, y) = &r.axes;
+    let mut md = format!("# {x}-{y} phase plane of `{}`\n\n", r.model.label());
+    let _ = writeln!(md, "The plane is {}.\n", r.kind.describe());
     let _ = writeln!(
         md,
-        "{} from rest (at 0 {}) for {} ms, RK4 at dt = {} ms: {} spike(s).",
+        "{} from {} for {}, RK4 at dt = {}: {} spike(s).",
         Quantity(r.spec.current, units.current),
-        units.current,
-        Number(r.spec.t_max),
-        crate::spec::phase_plane::DT_MS,
+        r.start,
+        Quantity(r.spec.t_max, units.time),
+        Quantity(crate::spec::phase_plane::DT_MS, units.time),
         r.spikes_ms.len()
     );
     match r.cycle_period_ms() {
         Some(p) => {
+            let rate = if units.known() {
+                format!("{} Hz", Number((100.0 * 1000.0 / p).round() / 100.0))
+            } else {
+                format!(
+                    "{} per 1000 time units",
+                    Number((100.0 * 1000.0 / p).round() / 100.0)
+                )
+            };
             let _ = writeln!(
                 md,
-                "The last interspike interval, {p:.3} ms ({:.2} Hz), is drawn as the limit cycle.",
-                1000.0 / p
+                "The last interspike interval, {} ({rate}), is drawn as the limit cycle.",
+                Quantity((1000.0 * p).round() / 1000.0, units.time)
             );
         }
         None => {
             let _ = writeln!(md, "Fewer than three spikes: no limit cycle is drawn.");
         }
     }
-    let _ = writeln!(
-        md,
-        "\nThe nullclines are those of the reduced (V, n) system (m at its steady state, h = 0.89 - 1.1 n), over which the full model's trajectory is projected.\n"
-    );
-    let eqs = r.plane_equilibria();
-    if eqs.is_empty() {
-        let _ = writeln!(md, "No equilibrium of the full model at this current.");
-    } else {
+    if r.kind != crate::analysis::phase_plane::PlaneKind::Projection {
         let _ = writeln!(
             md,
-            "| equilibrium | V (mV) | n | stability |\n|---:|---:|---:|---|"
+            "\nNullclines: {} piece(s) where d{x}/dt = 0 and {} where d{y}/dt = 0, each point an exact zero (bisection on the field); the arrows show the field's direction on a {n}×{n} grid.",
+            r.nullclines.x.len(),
+            r.nullclines.y.len(),
+            n = crate::spec::phase_plane::ARROWS
         );
-        for (e, (v, n, _)) in r.equilibria.iter().zip(&eqs) {
-            let _ = writeln!(md, "| {} | {v:.4} | {n:.5} | {} |", e.index, e.stability);
+    }
+    let eqs = r.plane_equilibria();
+    if eqs.is_empty() {
+        let _ = writeln!(md, "\nNo equilibrium of the full model at this current.");
+    } else {
+        let v_head = if units.known() {
+            format!("V ({})", units.voltage)
+        } else {
+            x.clone()
+        };
+        let _ = writeln!(
+            md,
+            "\n| equilibrium | {v_head} | {y} | type |\n|---:|---:|---:|---|"
+        );
+        for (e, (v, w, _)) in r.equilibria.iter().zip(&eqs) {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                e.index,
+                Number(*v),
+                Number(*w),
+                e.stability
+            );
         }
     }
     let _ = writeln!(
@@ -123,28 +154,103 @@ fn summary(r: &PhasePlaneResult) -> String {
     md
 }
 
-/// `phase_plane.png`: the trajectory, the nullclines, the limit cycle and the equilibria.
+/// Arrows of a direction field as one thin series: each arrow a shaft and two barbs, pieces
+/// separated by a gap. Lengths are in the box's own scale, so arrows look alike on both axes.
+fn arrows(
+    field: &[(f64, f64, f64, f64)],
+    frame: ((f64, f64), (f64, f64)),
+    n: usize,
+) -> Vec<(f64, f64)> {
+    let (sx, sy) = (frame.0.1 - frame.0.0, frame.1.1 - frame.1.0);
+    let len = 0.45 / n as f64;
+    let gap = (f64::NAN, f64::NAN);
+    let mut out = vec![];
+    for &(x, y, dx, dy) in field {
+        let (u, w) = (dx / sx, dy / sy);
+        let norm = u.hypot(w);
+        if !(norm > 0.0 && norm.is_finite()) {
+            continue;
+        }
+        let (u, w) = (u / norm * len, w / norm * len);
+        let tip = (x + u * sx, y + w * sy);
+        let tail = (x - u * sx, y - w * sy);
+        let barb = |angle: f64| {
+            let (c, s) = (angle.cos(), angle.sin());
+            let (bu, bw) = (-(u * c - w * s) * 0.6, -(u * s + w * c) * 0.6);
+            (tip.0 + bu * sx, tip.1 + bw * sy)
+        };
+        out.extend([tail, tip, gap, barb(0.45), tip, barb(-0.45), gap]);
+    }
+    out
+}
+
+/// The colour of an equilibrium's marker, by type.
+fn type_colour(s: crate::model::Stability) -> RGBColor {
+    use crate::model::Stability::*;
+    match s {
+        StableNode => BLACK_RGB,
+        StableFocus => PALETTE[4],
+        Saddle => PALETTE[1],
+        UnstableFocus => PALETTE[3],
+        UnstableNode => PALETTE[5],
+        NonHyperbolic => PALETTE[6],
+    }
+}
+
+/// `phase_plane.png`: the direction field, the nullclines, the trajectory, the limit cycle
+/// and the equilibria by type.
 pub fn draw_phase_plane(path: &Path, r: &PhasePlaneResult) -> Result<(), ReportError> {
-    let mut series = vec![
-        Series {
-            label: "trajectory (full model)".into(),
-            points: r.trajectory.clone(),
-            color: PALETTE[7],
-            style: Style::Line,
+    let (x, y) = &r.axes;
+    let mut series = vec![];
+    if !r.direction_field.is_empty() {
+        series.push(Series {
+            label: "direction of the field".into(),
+            points: arrows(
+                &r.direction_field,
+                r.frame,
+                crate::spec::phase_plane::ARROWS,
+            ),
+            color: RGBColor(180, 180, 180),
+            style: Style::Thin,
+        });
+    }
+    series.push(Series {
+        label: match r.kind {
+            crate::analysis::phase_plane::PlaneKind::Exact => "trajectory".into(),
+            _ => "trajectory (full model)".into(),
         },
-        Series {
-            label: "dV/dt = 0 (reduced)".into(),
-            points: r.nullclines.v_nullcline.clone(),
+        points: r.trajectory.clone(),
+        color: PALETTE[7],
+        style: Style::Line,
+    });
+    let reduced = if r.kind == crate::analysis::phase_plane::PlaneKind::HhReduction {
+        " (reduced)"
+    } else {
+        ""
+    };
+    let gap = (f64::NAN, f64::NAN);
+    let joined = |pieces: &[Vec<(f64, f64)>]| -> Vec<(f64, f64)> {
+        pieces
+            .iter()
+            .flat_map(|p| p.iter().copied().chain([gap]))
+            .collect()
+    };
+    if !r.nullclines.x.is_empty() {
+        series.push(Series {
+            label: format!("d{x}/dt = 0{reduced}"),
+            points: joined(&r.nullclines.x),
             color: PALETTE[0],
-            style: Style::Points,
-        },
-        Series {
-            label: "dn/dt = 0".into(),
-            points: r.nullclines.n_nullcline.clone(),
+            style: Style::Line,
+        });
+    }
+    if !r.nullclines.y.is_empty() {
+        series.push(Series {
+            label: format!("d{y}/dt = 0{reduced}"),
+            points: joined(&r.nullclines.y),
             color: PALETTE[2],
             style: Style::Dashed,
-        },
-    ];
+        });
+    }
     if !r.limit_cycle.is_empty() {
         series.push(Series {
             label: "limit cycle".into(),
@@ -153,33 +259,47 @@ pub fn draw_phase_plane(path: &Path, r: &PhasePlaneResult) -> Result<(), ReportE
             style: Style::Line,
         });
     }
-    for (v, n, stable) in r.plane_equilibria() {
+    let mut labelled = vec![];
+    for (e, (v, w, _)) in r.equilibria.iter().zip(r.plane_equilibria()) {
+        let name = e.stability.name();
+        let label = if labelled.contains(&name) {
+            String::new()
+        } else {
+            labelled.push(name);
+            name.to_string()
+        };
         series.push(Series {
-            label: if stable {
-                "stable equilibrium".into()
-            } else {
-                "unstable equilibrium".into()
-            },
-            points: vec![(v, n)],
-            color: if stable { BLACK_RGB } else { PALETTE[3] },
-            style: Style::Points,
+            label,
+            points: vec![(v, w)],
+            color: type_colour(e.stability),
+            style: Style::Markers,
         });
     }
-    let (lo, hi) = super::figure::padded_range(r.trajectory.iter().map(|p| p.0));
+    let units = r.model.units();
+    let x_desc = if units.known() {
+        format!("V ({})", units.voltage)
+    } else {
+        x.clone()
+    };
     let panel = Panel {
-        x_desc: "V (mV)".into(),
-        y_desc: "n".into(),
-        x_range: Some((lo, hi)),
-        y_range: Some((0.0, 1.0)),
+        x_desc,
+        y_desc: y.clone(),
+        x_range: Some(r.frame.0),
+        y_range: Some(r.frame.1),
         series,
         ..Default::default()
+    };
+    let how = match r.kind {
+        crate::analysis::phase_plane::PlaneKind::Exact => "",
+        crate::analysis::phase_plane::PlaneKind::HhReduction => ", reduced (V, n) nullclines",
+        crate::analysis::phase_plane::PlaneKind::Projection => ", projection (no nullclines)",
     };
     draw_panels(
         path,
         &format!(
-            "{}: V-n phase plane at {}",
+            "{}: {x}-{y} phase plane at {}{how}",
             r.model.label(),
-            Quantity(r.spec.current, r.model.units().current)
+            Quantity(r.spec.current, units.current)
         ),
         &[panel],
         1,

@@ -33,7 +33,7 @@ impl super::Report for SimulateResult {
             files.push(dir.join("trace.svg"));
         }
         for f in &files {
-            draw_trace(f, &self.title(), &traces)?;
+            draw_trace(f, &self.title(), &traces, self.model.units())?;
         }
         Ok(files)
     }

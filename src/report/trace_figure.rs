@@ -1,8 +1,10 @@
 //! The simulation figure: voltage, stimulus and gates in three panels sharing the time axis.
 
+use super::clip::Frame;
 use super::figure::{Body, PALETTE, decimate, fig_err, padded_range, render};
 use super::xy_figure::legend;
 use crate::error::ReportError;
+use crate::model::Units;
 use crate::simulate::Trace;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -14,20 +16,50 @@ const MAX_POINTS: usize = 6000;
 
 /// Draw `traces` (one per neuron; stimulus and gates from the first) to a PNG or SVG file,
 /// chosen by the extension of `path`.
-pub fn draw_trace(path: &Path, title: &str, traces: &[&Trace]) -> Result<(), ReportError> {
+pub fn draw_trace(
+    path: &Path,
+    title: &str,
+    traces: &[&Trace],
+    units: Units,
+) -> Result<(), ReportError> {
     let Some(first) = traces.first() else {
         return Err(ReportError::Figure {
             figure: path.display().to_string(),
             reason: "no trace recorded".into(),
         });
     };
-    render(path, (1400, 1000), title, 26, &Panels { traces, first })
+    render(
+        path,
+        (1400, 1000),
+        title,
+        26,
+        &Panels {
+            traces,
+            first,
+            units,
+        },
+    )
+}
+
+/// `name (unit)`, or `name` alone for a model without units.
+fn axis(name: &str, unit: &str) -> String {
+    if unit.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name} ({unit})")
+    }
+}
+
+/// The pieces of `(t, y)` (decimated) inside the panel `t0..t1` × `y`.
+fn clipped(t: &[f64], y: &[f64], frame: Frame) -> Vec<Vec<(f64, f64)>> {
+    frame.clip_polyline(&decimate(t, y, MAX_POINTS))
 }
 
 /// Voltage (of up to [`MAX_NEURONS_DRAWN`] neurons), stimulus and gates (of the first).
 struct Panels<'a> {
     traces: &'a [&'a Trace],
     first: &'a Trace,
+    units: Units,
 }
 
 impl Body for Panels<'_> {
@@ -36,7 +68,11 @@ impl Body for Panels<'_> {
         root: &DrawingArea<DB, Shift>,
         path: &Path,
     ) -> Result<(), ReportError> {
-        let Panels { traces, first } = *self;
+        let Panels {
+            traces,
+            first,
+            units,
+        } = *self;
         let e = fig_err(path);
         let areas = root.split_by_breakpoints([] as [i32; 0], [440, 640]);
         let t = &first.t_ms;
@@ -48,14 +84,18 @@ impl Body for Panels<'_> {
         // Voltage.
         let shown = &traces[..traces.len().min(MAX_NEURONS_DRAWN)];
         let (vlo, vhi) = padded_range(shown.iter().flat_map(|tr| tr.v().iter().copied()));
-        let mut c = chart(&areas[0], t0..t1, vlo..vhi, "V (mV)", None).map_err(&e)?;
+        let v_name = first.names.first().map_or("V", |n| n.as_str());
+        let v_desc = axis(if units.known() { "V" } else { v_name }, units.voltage);
+        let mut c = chart(&areas[0], t0..t1, vlo..vhi, &v_desc, None).map_err(&e)?;
+        let frame = |y: (f64, f64)| Frame { x: (t0, t1), y };
         for (k, tr) in shown.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
+            for piece in clipped(&tr.t_ms, tr.v(), frame((vlo, vhi))) {
+                c.draw_series(LineSeries::new(piece, color.stroke_width(2)))
+                    .map_err(&e)?;
+            }
             let s = c
-                .draw_series(LineSeries::new(
-                    decimate(&tr.t_ms, tr.v(), MAX_POINTS),
-                    color.stroke_width(2),
-                ))
+                .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
                 .map_err(&e)?;
             if shown.len() > 1 {
                 s.label(format!("neuron {k}"))
@@ -69,34 +109,40 @@ impl Body for Panels<'_> {
 
         // Stimulus.
         let (ilo, ihi) = padded_range(first.i_ua_cm2.iter().copied());
-        let mut c = chart(&areas[1], t0..t1, ilo..ihi, "I (uA/cm^2)", None).map_err(&e)?;
-        c.draw_series(LineSeries::new(
-            decimate(t, &first.i_ua_cm2, MAX_POINTS),
-            PALETTE[1].stroke_width(2),
-        ))
-        .map_err(&e)?
-        .label("stimulus")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1]));
+        let i_desc = axis("I", units.current);
+        let mut c = chart(&areas[1], t0..t1, ilo..ihi, &i_desc, None).map_err(&e)?;
+        for piece in clipped(t, &first.i_ua_cm2, frame((ilo, ihi))) {
+            c.draw_series(LineSeries::new(piece, PALETTE[1].stroke_width(2)))
+                .map_err(&e)?;
+        }
+        c.draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+            .map_err(&e)?
+            .label("stimulus")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1]));
         legend(&mut c).map_err(&e)?;
 
-        // Gates.
-        let mut c = chart(
-            &areas[2],
-            t0..t1,
-            -0.02..1.02,
-            "gating variables",
-            Some("t (ms)"),
-        )
-        .map_err(&e)?;
+        // Gates on [0, 1]; other variables (an .ode model's recovery variable, a calcium
+        // concentration) on their own range, so nothing looks saturated.
+        let others = || first.vars.iter().skip(1).flatten().copied();
+        let gates = others().all(|x| (-1e-9..=1.0 + 1e-9).contains(&x));
+        let (glo, ghi, g_desc) = if gates {
+            (-0.02, 1.02, "gating variables")
+        } else {
+            let (lo, hi) = padded_range(others());
+            (lo, hi, "other variables")
+        };
+        let t_desc = axis("t", units.time);
+        let mut c = chart(&areas[2], t0..t1, glo..ghi, g_desc, Some(&t_desc)).map_err(&e)?;
         for (k, (name, col)) in first.names.iter().zip(&first.vars).enumerate().skip(1) {
             let color = PALETTE[(k + 1) % PALETTE.len()];
-            c.draw_series(LineSeries::new(
-                decimate(t, col, MAX_POINTS),
-                color.stroke_width(2),
-            ))
-            .map_err(&e)?
-            .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            for piece in clipped(t, col, frame((glo, ghi))) {
+                c.draw_series(LineSeries::new(piece, color.stroke_width(2)))
+                    .map_err(&e)?;
+            }
+            c.draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                .map_err(&e)?
+                .label(name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
         }
         if first.names.len() > 1 {
             legend(&mut c).map_err(&e)?;

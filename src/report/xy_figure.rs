@@ -1,5 +1,6 @@
 //! A general figure: one or more panels of x-y series (lines, dashed lines or points).
 
+use super::clip::Frame;
 use super::figure::{Body, PALETTE, fig_err, padded_range, panel_grid, render};
 use crate::error::ReportError;
 use plotters::coord::Shift;
@@ -12,6 +13,8 @@ use std::path::Path;
 pub enum Style {
     Line,
     Dashed,
+    /// A thin line (1 px): a direction field's arrows, guides.
+    Thin,
     Points,
     /// Large filled markers, for a few labelled special points.
     Markers,
@@ -115,22 +118,29 @@ impl Body for Grid<'_> {
                 let mut c = builder
                     .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
                     .map_err(&e)?;
-                // Only positive values exist on a log axis.
-                fill(&mut c, panel, |p| p.1 > 0.0).map_err(&e)?;
+                let frame = Frame {
+                    x: (x0, x1),
+                    y: (lo, hi),
+                };
+                fill(&mut c, panel, frame).map_err(&e)?;
             } else {
                 let mut c = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(&e)?;
-                fill(&mut c, panel, |_| true).map_err(&e)?;
+                let frame = Frame {
+                    x: (x0, x1),
+                    y: (y0, y1),
+                };
+                fill(&mut c, panel, frame).map_err(&e)?;
             }
         }
         Ok(())
     }
 }
 
-/// Mesh, every series (points kept by `keep`) and the legend of one panel.
+/// Mesh, every series (clipped to `frame`, the axes' box) and the legend of one panel.
 fn fill<'a, DB, X, Y>(
     c: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     panel: &Panel,
-    keep: impl Fn(&(f64, f64)) -> bool,
+    frame: Frame,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
     DB: DrawingBackend + 'a,
@@ -143,16 +153,17 @@ where
         .label_style(("sans-serif", 15))
         .draw()?;
     for s in &panel.series {
-        let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(&keep).collect();
-        draw_series(c, s, pts)?;
+        draw_series(c, s, frame)?;
     }
     legend(c)
 }
 
+/// One series: lines cut at the frame's edges and at gaps, markers outside the frame dropped,
+/// and its legend entry drawn in the series' own style.
 fn draw_series<'a, DB, X, Y>(
     c: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     s: &Series,
-    pts: Vec<(f64, f64)>,
+    frame: Frame,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
     DB: DrawingBackend + 'a,
@@ -160,26 +171,49 @@ where
     Y: Ranged<ValueType = f64>,
 {
     let color = s.color;
-    let anno = match s.style {
-        Style::Line => c.draw_series(LineSeries::new(pts, color.stroke_width(2)))?,
-        Style::Dashed => c.draw_series(DashedLineSeries::new(pts, 6, 5, color.stroke_width(2)))?,
-        Style::Points => {
-            c.draw_series(pts.into_iter().map(|p| Circle::new(p, 2, color.filled())))?
+    let width = if s.style == Style::Thin { 1 } else { 2 };
+    match s.style {
+        Style::Line | Style::Thin => {
+            for piece in frame.clip_polyline(&s.points) {
+                c.draw_series(LineSeries::new(piece, color.stroke_width(width)))?;
+            }
         }
-        Style::Markers => {
-            c.draw_series(pts.into_iter().map(|p| Circle::new(p, 6, color.filled())))?
+        Style::Dashed => {
+            for piece in frame.clip_polyline(&s.points) {
+                c.draw_series(DashedLineSeries::new(piece, 6, 5, color.stroke_width(2)))?;
+            }
         }
-    };
+        Style::Points | Style::Markers => {
+            let radius = if s.style == Style::Markers { 6 } else { 2 };
+            let inside = s.points.iter().copied().filter(|p| frame.contains(*p));
+            c.draw_series(inside.map(|p| Circle::new(p, radius, color.filled())))?;
+        }
+    }
     if !s.label.is_empty() {
-        let marker = s.style == Style::Markers;
-        anno.label(s.label.as_str())
-            .legend(move |(x, y)| -> DynElement<'static, DB, (i32, i32)> {
-                if marker {
-                    Circle::new((x + 10, y), 5, color.filled()).into_dyn()
-                } else {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)).into_dyn()
-                }
-            });
+        // An empty series carries the legend entry, whatever was drawn, in the series' style.
+        let entry = c
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+            .label(s.label.as_str());
+        let line = color.stroke_width(width);
+        match s.style {
+            Style::Markers => {
+                entry.legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
+            }
+            Style::Points => {
+                entry.legend(move |(x, y)| Circle::new((x + 10, y), 3, color.filled()));
+            }
+            // Two dashes, so solid (stable) and dashed (unstable) differ in the key.
+            Style::Dashed => {
+                entry.legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (7, 0)], line)
+                        + PathElement::new(vec![(13, 0), (20, 0)], line)
+                });
+            }
+            Style::Line | Style::Thin => {
+                entry.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line));
+            }
+        }
     }
     Ok(())
 }
@@ -199,4 +233,159 @@ where
         .border_style(BLACK.mix(0.4))
         .label_font(("sans-serif", 15))
         .draw()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::figure::render_rgb;
+
+    const FRAME_RGB: RGBColor = RGBColor(255, 0, 0);
+    const WILD_RGB: RGBColor = RGBColor(0, 0, 255);
+
+    /// The pixels of exactly `c` in an RGB image `w` pixels wide, as (x, y).
+    fn pixels_of(rgb: &[u8], w: u32, c: RGBColor) -> Vec<(u32, u32)> {
+        rgb.chunks(3)
+            .enumerate()
+            .filter(|(_, p)| p[0] == c.0 && p[1] == c.1 && p[2] == c.2)
+            .map(|(k, _)| (k as u32 % w, k as u32 / w))
+            .collect()
+    }
+
+    #[test]
+    fn no_pixel_of_a_series_falls_outside_its_panel() {
+        let box_line = vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.0, 0.0)];
+        let wild = vec![
+            (-5.0, 0.5),
+            (0.5, 0.5),
+            (0.5, 40.0),
+            (f64::NAN, 0.0),
+            (0.2, 0.2),
+            (3.0, -7.0),
+            (0.9, 0.9),
+        ];
+        let series = |style: Style| {
+            vec![
+                Series {
+                    label: "panel edge".into(),
+                    points: box_line.clone(),
+                    color: FRAME_RGB,
+                    style: Style::Line,
+                },
+                Series {
+                    label: String::new(),
+                    points: wild.clone(),
+                    color: WILD_RGB,
+                    style,
+                },
+            ]
+        };
+        for style in [
+            Style::Line,
+            Style::Dashed,
+            Style::Thin,
+            Style::Points,
+            Style::Markers,
+        ] {
+            // Two panels side by side: the left one's data must not reach the right one.
+            let panel = Panel {
+                x_desc: "x".into(),
+                y_desc: "y".into(),
+                x_range: Some((0.0, 1.0)),
+                y_range: Some((0.0, 1.0)),
+                series: series(style),
+                ..Default::default()
+            };
+            let empty = Panel {
+                x_range: Some((0.0, 1.0)),
+                y_range: Some((0.0, 1.0)),
+                ..Default::default()
+            };
+            let (w, h) = (900, 500);
+            let grid = Grid {
+                panels: &[panel, empty],
+                columns: 2,
+            };
+            let rgb = render_rgb((w, h), "clip", &grid);
+            let edge = pixels_of(&rgb, w, FRAME_RGB);
+            let wild = pixels_of(&rgb, w, WILD_RGB);
+            assert!(
+                !edge.is_empty() && !wild.is_empty(),
+                "{style:?}: nothing drawn"
+            );
+            let (x0, x1) = (
+                edge.iter().map(|p| p.0).min().unwrap(),
+                edge.iter().map(|p| p.0).max().unwrap(),
+            );
+            let (y0, y1) = (
+                edge.iter().map(|p| p.1).min().unwrap(),
+                edge.iter().map(|p| p.1).max().unwrap(),
+            );
+            // A marker may reach its radius beyond the edge it sits on.
+            let slack = 7;
+            for &(x, y) in &wild {
+                assert!(
+                    x + slack >= x0 && x <= x1 + slack && y + slack >= y0 && y <= y1 + slack,
+                    "{style:?}: pixel ({x}, {y}) outside the panel ({x0}..{x1}, {y0}..{y1})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_gap_in_a_series_is_not_bridged() {
+        let gapped = vec![
+            (0.1, 0.1),
+            (0.3, 0.3),
+            (f64::NAN, f64::NAN),
+            (0.7, 0.7),
+            (0.9, 0.9),
+        ];
+        let panel = Panel {
+            x_range: Some((0.0, 1.0)),
+            y_range: Some((0.0, 1.0)),
+            series: vec![
+                Series {
+                    label: String::new(),
+                    points: vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.0, 0.0)],
+                    color: FRAME_RGB,
+                    style: Style::Line,
+                },
+                Series {
+                    label: String::new(),
+                    points: gapped,
+                    color: WILD_RGB,
+                    style: Style::Line,
+                },
+            ],
+            ..Default::default()
+        };
+        let (w, h) = (600, 600);
+        let grid = Grid {
+            panels: &[panel],
+            columns: 1,
+        };
+        let rgb = render_rgb((w, h), "gap", &grid);
+        let edge = pixels_of(&rgb, w, FRAME_RGB);
+        let (x0, x1) = (
+            edge.iter().map(|p| p.0).min().unwrap(),
+            edge.iter().map(|p| p.0).max().unwrap(),
+        );
+        let (y0, y1) = (
+            edge.iter().map(|p| p.1).min().unwrap(),
+            edge.iter().map(|p| p.1).max().unwrap(),
+        );
+        // Data (0.4..0.6, 0.4..0.6) in pixels: nothing of the series may be there.
+        let px = |f: f64| x0 as f64 + f * (x1 - x0) as f64;
+        let py = |f: f64| y1 as f64 - f * (y1 - y0) as f64;
+        let wild = pixels_of(&rgb, w, WILD_RGB);
+        assert!(!wild.is_empty());
+        for &(x, y) in &wild {
+            let (x, y) = (x as f64, y as f64);
+            assert!(
+                !(x > px(0.4) && x < px(0.6) && y < py(0.4) && y > py(0.6)),
+                "pixel ({x}, {y}) bridges the gap"
+            );
+        }
+    }
 }

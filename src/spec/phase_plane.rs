@@ -1,9 +1,13 @@
-//! `excitable phase-plane`: a V-n projection of a simulated trajectory over the nullclines of
-//! the reduced (V, n) system, with the limit cycle when the model fires.
+//! `excitable phase-plane`: a simulated trajectory in a plane of two variables, over the
+//! nullclines and the direction field where the plane has them
+//! ([`crate::analysis::phase_plane`]: exact for a 2-variable model, HH's reduction for models
+//! with HH's gates, a projection otherwise), with the limit cycle when the model fires.
 
-use crate::analysis::phase_plane::{Nullclines, nullclines};
-use crate::error::{AnalysisError, Error, SpecError};
-use crate::model::{Equilibrium, Model};
+use crate::analysis::phase_plane::{
+    Nullclines, PlaneKind, direction_field, nullclines, planar_field, plane_kind,
+};
+use crate::error::{Error, SpecError};
+use crate::model::{Equilibrium, InitialState, Model, StartKind};
 use crate::simulate::{self, Method, Record, Settings};
 use crate::stimulus::Stimulus;
 use serde::{Deserialize, Serialize};
@@ -12,16 +16,24 @@ use serde::{Deserialize, Serialize};
 pub const DT_MS: f64 = 0.01;
 /// Voltages at which the nullclines are computed.
 pub const NULLCLINE_POINTS: usize = 1200;
-/// How far the nullclines reach beyond the trajectory's voltages, each side (mV).
-pub const NULLCLINE_MARGIN_MV: f64 = 10.0;
+/// How far the plane reaches beyond the trajectory and the equilibria, each side, as a
+/// fraction of their extent.
+pub const PLANE_MARGIN: f64 = 0.15;
+/// Arrows per side of the direction field.
+pub const ARROWS: usize = 21;
 
 /// Every setting of `excitable phase-plane`.
 #[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", default)]
 pub struct PhasePlaneSpec {
-    /// Injected current (uA/cm^2), from t = 0, starting at rest (0 uA/cm^2).
+    /// Injected current (uA/cm^2; the file's units for an .ode model), from t = 0, starting at
+    /// rest at 0 (an .ode model at its file's initial values).
     #[arg(long, allow_hyphen_values = true, default_value_t = 10.0)]
     pub current: f64,
+    /// The variable on the vertical axis (V is on the horizontal one); default: the second
+    /// variable of a 2-variable model, else `n` where there is one, else the second variable.
+    #[arg(long)]
+    pub y: Option<String>,
     /// Duration (ms); the last interspike interval is taken as the limit cycle.
     #[arg(long, default_value_t = 200.0)]
     pub t_max: f64,
@@ -45,34 +57,43 @@ impl Default for PhasePlaneSpec {
     }
 }
 
-/// The V-n phase plane of a [`PhasePlaneSpec`].
+/// The phase plane of a [`PhasePlaneSpec`].
 #[derive(Debug, Clone)]
 pub struct PhasePlaneResult {
     /// The model, with its overrides.
     pub model: Model,
     /// The settings that made it.
     pub spec: PhasePlaneSpec,
-    /// The full model's trajectory from rest, projected on (V mV, n).
+    /// The names of the horizontal (V) and vertical variables.
+    pub axes: (String, String),
+    /// Index of the vertical variable in the state.
+    pub y_index: usize,
+    /// How the plane was made.
+    pub kind: PlaneKind,
+    /// Where the run started, in words.
+    pub start: String,
+    /// The plane's box: `(x0, x1)`, `(y0, y1)`.
+    pub frame: ((f64, f64), (f64, f64)),
+    /// The full model's trajectory, projected on the two variables.
     pub trajectory: Vec<(f64, f64)>,
     /// Spike times of the run (ms).
     pub spikes_ms: Vec<f64>,
-    /// The trajectory over the last interspike interval, (V mV, n); empty with fewer than
-    /// three spikes.
+    /// The trajectory over the last interspike interval; empty with fewer than three spikes.
     pub limit_cycle: Vec<(f64, f64)>,
-    /// The reduced system's nullclines over the trajectory's voltages (10 mV beyond each end).
+    /// The nullclines over the box (none for a projection).
     pub nullclines: Nullclines,
+    /// The field on a grid of the box: `(x, y, dx/dt, dy/dt)` (none for a projection).
+    pub direction_field: Vec<(f64, f64, f64, f64)>,
     /// Every equilibrium of the full model at the current.
     pub equilibria: Vec<Equilibrium>,
-    /// Index of `n` in the state (for the equilibria's n).
-    pub n_index: usize,
 }
 
 impl PhasePlaneResult {
-    /// The equilibria in the plane: `(V mV, n, stable)`.
+    /// The equilibria in the plane: `(x, y, stable)`.
     pub fn plane_equilibria(&self) -> Vec<(f64, f64, bool)> {
         self.equilibria
             .iter()
-            .map(|e| (e.state[0], e.state[self.n_index], e.stability.is_stable()))
+            .map(|e| (e.state[0], e.state[self.y_index], e.stability.is_stable()))
             .collect()
     }
 
@@ -133,25 +154,50 @@ impl PhasePlaneSpec {
         )
     }
 
-    /// Simulate `model` (a conductance model with a gate `n`) from rest under the current,
-    /// take its last interspike interval as the limit cycle, and compute the reduced
-    /// nullclines and the equilibria.
+    /// The vertical variable's index in `model`'s state ([`PhasePlaneSpec::y`]), checked.
+    pub fn y_index(&self, model: &Model) -> Result<usize, SpecError> {
+        let names = model.var_names();
+        if names.len() < 2 {
+            return Err(SpecError::new(
+                "y",
+                self.y.clone().unwrap_or_default(),
+                format!(
+                    "a second variable: `{}` has only {}",
+                    model.name(),
+                    names[0]
+                ),
+            ));
+        }
+        match &self.y {
+            Some(y) => names
+                .iter()
+                .skip(1)
+                .position(|n| n == y)
+                .map(|k| k + 1)
+                .ok_or_else(|| SpecError::new("y", y, format!("one of {}", names[1..].join(", ")))),
+            None if names.len() == 2 => Ok(1),
+            None => Ok(names.iter().position(|n| n == "n").unwrap_or(1)),
+        }
+    }
+
+    /// Simulate `model` from its default start (rest at 0, or an `.ode` file's initial values)
+    /// under the current, take its last interspike interval as the limit cycle, and compute the
+    /// plane's nullclines, direction field and the equilibria.
     pub fn run(&self, model: &Model) -> Result<PhasePlaneResult, Error> {
         self.validate()?;
-        let smooth = model.smooth()?;
+        let y_index = self.y_index(model)?;
         self.check_memory(model)?;
-        let n_index = model
-            .var_names()
-            .iter()
-            .position(|n| n == "n")
-            .ok_or_else(|| AnalysisError::Numerical {
-                what: "phase plane".into(),
-                reason: format!(
-                    "the (V, n) reduction needs a gate named n; model '{}' has none",
-                    model.name()
-                ),
-            })?;
-        let y0 = model.resting_state()?;
+        let (y0, start_kind) = model.initial_state_and_kind(&InitialState::Default)?;
+        let units = model.units();
+        let start = match (model, start_kind) {
+            (Model::Ode(_), _) => "the file's initial values".to_string(),
+            (_, Some(StartKind::Displaced { .. })) => {
+                "the lowest equilibrium at 0, displaced (no stable rest)".to_string()
+            }
+            _ => format!("rest at 0 {}", units.current)
+                .trim_end()
+                .to_string(),
+        };
         let settings = Settings {
             t_max: self.t_max,
             dt: DT_MS,
@@ -160,24 +206,71 @@ impl PhasePlaneSpec {
             threshold_mv: model.threshold_mv(),
         };
         let run = simulate::run(model, &Stimulus::constant(self.current), &y0, &settings)?;
-        let (v, n) = (run.trace.v(), &run.trace.vars[n_index]);
-        let trajectory: Vec<(f64, f64)> = v.iter().copied().zip(n.iter().copied()).collect();
+        let (v, w) = (run.trace.v(), &run.trace.vars[y_index]);
+        let trajectory: Vec<(f64, f64)> = v.iter().copied().zip(w.iter().copied()).collect();
         let limit_cycle = last_cycle(&run.trace.t_ms, &trajectory, &run.spikes_ms);
-        let v_lo = v.iter().copied().fold(f64::INFINITY, f64::min) - NULLCLINE_MARGIN_MV;
-        let v_hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max) + NULLCLINE_MARGIN_MV;
-        let nullclines = nullclines(smooth, self.current, v_lo, v_hi, NULLCLINE_POINTS)?;
-        let equilibria = model.equilibria(self.current)?;
+        // A model without a smooth field (LIF) has no equilibria to mark.
+        let equilibria = match crate::model::Field::of(model) {
+            Ok(_) => model.equilibria(self.current)?,
+            Err(_) => vec![],
+        };
+        let frame = plane_box(
+            trajectory
+                .iter()
+                .copied()
+                .chain(equilibria.iter().map(|e| (e.state[0], e.state[y_index]))),
+        );
+        let kind = plane_kind(model, y_index);
+        let (nullclines, direction_field) = match planar_field(model, kind, y_index, self.current) {
+            Some(f) => (
+                nullclines(f.as_ref(), frame.0, frame.1),
+                direction_field(f.as_ref(), frame.0, frame.1, ARROWS),
+            ),
+            None => Default::default(),
+        };
+        let names = model.var_names();
         Ok(PhasePlaneResult {
             model: model.clone(),
             spec: self.clone(),
+            axes: (names[0].clone(), names[y_index].clone()),
+            y_index,
+            kind,
+            start,
+            frame,
             trajectory,
             spikes_ms: run.spikes_ms,
             limit_cycle,
             nullclines,
+            direction_field,
             equilibria,
-            n_index,
         })
     }
+}
+
+/// The box round `points` with [`PLANE_MARGIN`] on each side (a flat extent gets ±10 % of its
+/// value, at least ±1).
+fn plane_box(points: impl Iterator<Item = (f64, f64)>) -> ((f64, f64), (f64, f64)) {
+    let (mut x, mut y) = (
+        (f64::INFINITY, f64::NEG_INFINITY),
+        (f64::INFINITY, f64::NEG_INFINITY),
+    );
+    for (a, b) in points.filter(|p| p.0.is_finite() && p.1.is_finite()) {
+        x = (x.0.min(a), x.1.max(a));
+        y = (y.0.min(b), y.1.max(b));
+    }
+    let pad = |r: (f64, f64)| {
+        if !r.0.is_finite() {
+            return (-1.0, 1.0);
+        }
+        let span = r.1 - r.0;
+        let m = if span > 1e-9 * (r.0.abs() + r.1.abs()).max(1e-300) {
+            PLANE_MARGIN * span
+        } else {
+            (0.1 * r.0.abs()).max(1.0)
+        };
+        (r.0 - m, r.1 + m)
+    };
+    (pad(x), pad(y))
 }
 
 super::model_spec!(
@@ -186,7 +279,7 @@ super::model_spec!(
     PhasePlaneResult,
     |s, m| {
         s.validate()?;
-        m.smooth()?;
+        s.y_index(m)?;
         s.check_memory(m)?;
         Ok(())
     },
@@ -238,5 +331,7 @@ mod tests {
         let eq = r.plane_equilibria();
         assert_eq!(eq.len(), 1);
         assert!(!eq[0].2);
+        assert_eq!(r.kind, PlaneKind::HhReduction);
+        assert_eq!(r.axes, ("v".to_string(), "n".to_string()));
     }
 }
