@@ -4,7 +4,9 @@
 //! fold points. The methods are AUTO-07p's (Doedel et al.), written for exact derivatives.
 
 pub mod codim2;
+pub mod codim2_cycles;
 pub mod collocation;
+pub mod cycle_ends;
 pub mod cycles;
 pub mod diagram;
 pub mod equilibria;
