@@ -1,8 +1,10 @@
 //! The ends of cycle branches whose period grows without bound: a saddle-node on an invariant
 //! circle (SNIC) or a saddle homoclinic orbit.
 //!
-//! A branch stops with [`super::Stop::PeriodUnbounded`] when its period passes 50 times its
-//! period at the Hopf point it started from. The last orbit then spends almost all of its time
+//! A branch stops with [`super::Stop::PeriodUnbounded`] when its period passes 500 times its
+//! period at the Hopf point it started from, or 1e5, or when its parameter stops moving (the
+//! last 10 points within 1e-9 relative, past 20 times the Hopf period: a homoclinic tail).
+//! Past 20 times the Hopf period its steps may grow to 5% of the period. The last orbit then spends almost all of its time
 //! near one point, its *bottleneck* (the node of the collocated orbit where `|f|` is
 //! smallest). The end is classified from that point:
 //!
@@ -23,7 +25,7 @@
 //! - Anything else (a bottleneck that is neither) is left unclassified, with a note.
 //!
 //! The fits use the branch's tail: the points from the end back to where the period was a
-//! twentieth of the last one, while the period keeps growing towards the end, without those
+//! fifth of the last one, while the period keeps growing towards the end, without those
 //! whose parameter is within 1e-9 (relative) of the last one (the corrector resolves the
 //! parameter to about that, and on a homoclinic tail it changes by less). `lambda_*` is found by
 //! golden-section search on the log of its distance beyond the last point, `C` (or `b`) and
@@ -102,7 +104,7 @@ pub fn bottleneck(fam: &Family, nodes: &[f64], n: usize, lambda: f64) -> Vec<f64
 }
 
 /// The tail of a branch for the fits: `(lambda, T)` from the end back to where the period was
-/// a twentieth of the last, while it grows towards the end, without the points within 1e-9
+/// a fifth of the last, while it grows towards the end, without the points within 1e-9
 /// (relative) of the last parameter.
 fn tail(points: &[CyclePoint]) -> Vec<(f64, f64)> {
     let Some(last) = points.last() else {
@@ -111,7 +113,7 @@ fn tail(points: &[CyclePoint]) -> Vec<(f64, f64)> {
     let mut out = vec![];
     let mut above = f64::INFINITY;
     for p in points.iter().rev() {
-        if p.period < last.period / 20.0 || p.period > above || p.multipliers.is_empty() {
+        if p.period < last.period / 5.0 || p.period > above || p.multipliers.is_empty() {
             break;
         }
         above = p.period;
@@ -453,6 +455,9 @@ mod tests {
         pts.extend((1..6).map(|k| point(0.5 + k as f64, 50.0 + 10.0 * k as f64)));
         let t = tail(&pts);
         assert_eq!(t.first(), Some(&(0.5, 50.0)));
+        // And where the period falls below a fifth of the last.
+        let pts: Vec<_> = (1..=10).map(|k| point(k as f64, 10.0 * k as f64)).collect();
+        assert_eq!(tail(&pts).first(), Some(&(2.0, 20.0)));
         // The last point itself is kept out (within 1e-9 of itself).
         assert_eq!(t.len(), 5);
     }

@@ -572,8 +572,16 @@ pub fn from_hopf(
         if !go_on {
             break Stop::Cancelled(next.point.lambda);
         }
+        // On the way to a SNIC or homoclinic end (period above 20 times the Hopf period)
+        // steps may grow to 5% of the period, so the tail reaches large periods in a number
+        // of points logarithmic in the period.
+        let cap = if next.point.period > 20.0 * period0 {
+            set.ds_max.max(0.05 * next.point.period)
+        } else {
+            set.ds_max
+        };
         if its <= 3 {
-            ds = (ds * 1.5).min(set.ds_max);
+            ds = (ds * 1.5).min(cap);
         } else if its > 6 {
             ds *= 0.6;
         }
@@ -582,7 +590,16 @@ pub fn from_hopf(
         if lam < lo || lam > hi {
             break Stop::LeftRange(lam);
         }
-        if cur.orbit.period > 50.0 * period0 || cur.orbit.period > 1e5 {
+        // The period grows without bound: stop at 500 times the Hopf period (a SNIC's tail is
+        // then close enough to fit its law), at 1e5, or once the parameter has stopped moving
+        // (the last 10 points within 1e-9 relative: a homoclinic tail, where it changes by
+        // less than the corrector resolves).
+        let frozen = cur.orbit.period > 20.0 * period0
+            && points.len() > 10
+            && points[points.len() - 10..]
+                .iter()
+                .all(|p| (p.lambda - lam).abs() <= 1e-9 * (1.0 + lam.abs()));
+        if cur.orbit.period > 500.0 * period0 || cur.orbit.period > 1e5 || frozen {
             break Stop::PeriodUnbounded(lam);
         }
     };
