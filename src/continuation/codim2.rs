@@ -795,7 +795,25 @@ pub fn two_parameter_kinds(
                 let Some(state) = s.state.as_ref().filter(|_| want(kind)) else {
                     continue;
                 };
-                if on_curve(&curves, kind, s.point.lambda, l2) {
+                // Folds of cycles close in the parameter (Hodgkin-Huxley's at 7.842 and
+                // 7.918) differ in their period: a seed is on a curve when it lies within
+                // 1e-3 of the box of one of its segments with the period there within 1%.
+                let u = |l1: f64, l2: f64| {
+                    (
+                        (l1 - bx.l1.0) / (bx.l1.1 - bx.l1.0),
+                        (l2 - bx.l2.0) / (bx.l2.1 - bx.l2.0),
+                    )
+                };
+                let q = u(s.point.lambda, l2);
+                let seen = curves.iter().filter(|c| c.kind == kind).any(|c| {
+                    c.points.windows(2).any(|w| {
+                        let (a, b) = (u(w[0].l1, w[0].l2), u(w[1].l1, w[1].l2));
+                        let period = 2.0 * std::f64::consts::PI / w[0].omega;
+                        segment_distance(q, a, b) < 1e-3
+                            && (period - s.point.period).abs() < 0.01 * s.point.period
+                    })
+                });
+                if seen {
                     continue;
                 }
                 if let Some(c) = super::codim2_cycles::cycle_curve(

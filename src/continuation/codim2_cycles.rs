@@ -163,7 +163,7 @@ fn one_way(
                 h *= 0.5;
                 if h < MIN_STEP {
                     break format!(
-                        "no {} found near {} = {:.6}, {} = {:.6} even with the smallest step",
+                        "no {} found beyond {} = {:.6}, {} = {:.6} even with the smallest step (two such points meet there in a cusp, or the curve ends)",
                         ev.name(),
                         fam.names.0,
                         prev.l1,
