@@ -274,3 +274,36 @@ pub fn draw_two_parameter(
     };
     draw_panels(path, title, &[panel], 1, (1100, 750))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn curve(kind: CurveKind) -> Curve {
+        Curve {
+            kind,
+            points: vec![],
+            specials: vec![],
+            ends: vec![],
+            bt_agreement: None,
+        }
+    }
+
+    #[test]
+    fn the_title_names_what_is_drawn() {
+        assert_eq!(what_is_drawn(&[curve(CurveKind::Hopf)]), "Hopf curves");
+        assert_eq!(
+            what_is_drawn(&[curve(CurveKind::Hopf), curve(CurveKind::Fold)]),
+            "Hopf and fold curves"
+        );
+        assert_eq!(
+            what_is_drawn(&[
+                curve(CurveKind::FoldOfCycles),
+                curve(CurveKind::Hopf),
+                curve(CurveKind::PeriodDoubling)
+            ]),
+            "Hopf, fold of cycles and period-doubling curves"
+        );
+        assert_eq!(what_is_drawn(&[]), "no curve in the box");
+    }
+}
