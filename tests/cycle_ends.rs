@@ -64,11 +64,7 @@ fn the_end(r: &BifurcationResult) -> &CycleEnd {
 
 /// The one special point of `kind`, at the end's parameter; the summary names it.
 fn listed_once(r: &BifurcationResult, kind: SpecialKind, e: &CycleEnd, words: &str) {
-    let rows: Vec<_> = r
-        .special_points
-        .iter()
-        .filter(|p| p.kind == kind)
-        .collect();
+    let rows: Vec<_> = r.special_points.iter().filter(|p| p.kind == kind).collect();
     assert_eq!(rows.len(), 1, "{:?}", r.special_points);
     assert_eq!(rows[0].param, e.lambda);
     assert_eq!(rows[0].frequency_hz, 0.0);
@@ -85,7 +81,10 @@ fn check_snic(name: &str, r: &BifurcationResult) {
     let lp = reference(name, "fold", e.lambda);
     assert!((e.lambda - lp).abs() < 1e-6, "{} vs AUTO {lp}", e.lambda);
     let tail = e.last.lambda - e.lambda;
-    assert!(tail > 0.0 && tail < 1e-2, "the tail ends {tail} from the fold");
+    assert!(
+        tail > 0.0 && tail < 1e-2,
+        "the tail ends {tail} from the fold"
+    );
     assert!(
         (e.fit.lambda - e.lambda).abs() < 0.01 * tail,
         "fitted {} vs fold {} (tail {tail})",
@@ -142,10 +141,15 @@ fn morris_lecar_homoclinic_set_ends_on_a_saddle_homoclinic_orbit() {
     // orbit cannot period-double; the tail's spurious events are dropped).
     let c = &r.diagram.cycles[0].1;
     assert!(
-        c.specials.iter().all(|s| s.kind.kind() == SpecialKind::Homoclinic
-            || (s.point.lambda - e.lambda).abs() > TAIL_RESOLUTION * (1.0 + e.lambda.abs())),
+        c.specials
+            .iter()
+            .all(|s| s.kind.kind() == SpecialKind::Homoclinic
+                || (s.point.lambda - e.lambda).abs() > TAIL_RESOLUTION * (1.0 + e.lambda.abs())),
         "{:?}",
-        c.specials.iter().map(|s| (s.kind, s.point.lambda)).collect::<Vec<_>>()
+        c.specials
+            .iter()
+            .map(|s| (s.kind, s.point.lambda))
+            .collect::<Vec<_>>()
     );
     assert!(
         c.specials

@@ -32,11 +32,7 @@ fn curves() -> &'static Bifurcation2Result {
             from2: 25.0,
             to2: 45.0,
             curves: "fold_cycle,period_doubling".into(),
-            at2: auto("lpc_curve")
-                .iter()
-                .map(|r| r.1)
-                .chain(G)
-                .collect(),
+            at2: auto("lpc_curve").iter().map(|r| r.1).chain(G).collect(),
             ..Default::default()
         }
         .run(&Model::builtin("hh").unwrap())
@@ -97,7 +93,12 @@ fn the_model_line_folds_agree_with_auto_and_each_seeds_one_curve() {
         .iter()
         .filter(|c| c.kind == CurveKind::FoldOfCycles)
         .collect();
-    assert_eq!(lpc.len(), 3, "{:?}", lpc.iter().map(|c| &c.ends).collect::<Vec<_>>());
+    assert_eq!(
+        lpc.len(),
+        3,
+        "{:?}",
+        lpc.iter().map(|c| &c.ends).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -141,5 +142,8 @@ fn the_summary_names_the_curves_of_cycles() {
     eprintln!("{md}");
     assert!(md.contains("3 curve(s) of folds of cycles"), "{md}");
     // Only the curves asked for: no Hopf or fold curve of equilibria.
-    assert!(md.contains("0 Hopf curve(s)") && md.contains("0 fold curve(s)"), "{md}");
+    assert!(
+        md.contains("0 Hopf curve(s)") && md.contains("0 fold curve(s)"),
+        "{md}"
+    );
 }

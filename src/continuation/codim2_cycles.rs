@@ -109,7 +109,11 @@ fn one_way(
             break format!("stopped after {max_points} points");
         }
         let prev = pts.last().unwrap_or(start);
-        let fixed = if delta[1].abs() >= delta[0].abs() { 2 } else { 1 };
+        let fixed = if delta[1].abs() >= delta[0].abs() {
+            2
+        } else {
+            1
+        };
         let free = 3 - fixed;
         let sign = delta[fixed - 1].signum();
         let from = if fixed == 2 { prev.l2 } else { prev.l1 };
@@ -117,7 +121,9 @@ fn one_way(
         if fixed == 2
             && let Some(&a) = at2
                 .iter()
-                .filter(|&&a| (a - from) * sign > 1e-12 * (1.0 + a.abs()) && (a - value) * sign <= 0.0)
+                .filter(|&&a| {
+                    (a - from) * sign > 1e-12 * (1.0 + a.abs()) && (a - value) * sign <= 0.0
+                })
                 .min_by(|a, b| ((*a - from).abs()).total_cmp(&(*b - from).abs()))
         {
             value = a;
@@ -145,7 +151,8 @@ fn one_way(
                     delta = d;
                 }
                 last_fixed = fixed;
-                let outside = !(bx.l1.0..=bx.l1.1).contains(&p.l1) || !(bx.l2.0..=bx.l2.1).contains(&p.l2);
+                let outside =
+                    !(bx.l1.0..=bx.l1.1).contains(&p.l1) || !(bx.l2.0..=bx.l2.1).contains(&p.l2);
                 let closed = pts.len() > 20 && {
                     let back = [(p.l1 - start.l1) / span[0], (p.l2 - start.l2) / span[1]];
                     back[0].hypot(back[1]) < 0.5 * h

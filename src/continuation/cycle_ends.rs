@@ -166,7 +166,12 @@ fn fit_law(data: &[(f64, f64)], dir: f64, g: impl Fn(f64) -> f64 + Copy) -> Opti
     let at = |u: f64| {
         let star = last + dir * u.exp();
         let (c, d, rms) = linear_fit(data, |l| g((l - star).abs()));
-        (if rms.is_finite() { rms } else { f64::INFINITY }, c, d, star)
+        (
+            if rms.is_finite() { rms } else { f64::INFINITY },
+            c,
+            d,
+            star,
+        )
     };
     let scan = 200;
     let k = (0..=scan)

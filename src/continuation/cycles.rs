@@ -603,9 +603,8 @@ pub fn from_hopf(
             break Stop::PeriodUnbounded(lam);
         }
     };
-    let bottleneck = matches!(stop, Stop::PeriodUnbounded(_)).then(|| {
-        super::cycle_ends::bottleneck(fam, &cur.orbit.z, n, cur.orbit.lambda)
-    });
+    let bottleneck = matches!(stop, Stop::PeriodUnbounded(_))
+        .then(|| super::cycle_ends::bottleneck(fam, &cur.orbit.z, n, cur.orbit.lambda));
     CycleBranch {
         points,
         specials,

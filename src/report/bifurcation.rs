@@ -376,7 +376,11 @@ pub(super) const MARKERS: [(SpecialKind, &str, RGBColor); 10] = [
     ),
     (SpecialKind::Cusp, "cusp", RGBColor(227, 119, 194)),
     (SpecialKind::Snic, "SNIC", RGBColor(31, 119, 180)),
-    (SpecialKind::Homoclinic, "homoclinic", RGBColor(188, 189, 34)),
+    (
+        SpecialKind::Homoclinic,
+        "homoclinic",
+        RGBColor(188, 189, 34),
+    ),
 ];
 
 /// One marker series per kind present in `rows`, at `(param, y(row))`.
