@@ -621,7 +621,7 @@ const BRACKET_STEPS: [f64; 6] = [0.02, 0.06, 0.2, 0.6, 2.0, 6.0];
 /// The bifurcation of cycles `kind` ([`CycleEvent::Fold`] or [`CycleEvent::PeriodDoubling`])
 /// on the branch of `fam` nearest to `seed`: the seed is corrected onto the branch (Newton's
 /// method on the hyperplane through it orthogonal to its tangent), steps of
-/// [`BRACKET_STEPS`] along the branch either way bracket a sign change of the event's test
+/// 0.02, 0.06, 0.2, 0.6, 2 and 6 along the branch either way bracket a sign change of the event's test
 /// function (the tangent's parameter component for a fold, [`CyclePoint::pd_test`] for period
 /// doubling), and the secant method locates it as [`from_hopf`] does. Returns the located
 /// state (on a mesh adapted to it) and its cycle, or `None` when no event is bracketed.
