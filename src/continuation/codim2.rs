@@ -101,7 +101,7 @@ impl Family2 {
     }
 
     /// The one-parameter family over the second parameter with the first fixed at `l1`.
-    fn slice2(&self, l1: f64) -> Family {
+    pub fn slice2(&self, l1: f64) -> Family {
         let mut fam = Family {
             field: self.field.clone(),
             p: self.p.clone(),
@@ -148,6 +148,10 @@ pub enum CurveKind {
     Hopf,
     /// A curve of folds of equilibria.
     Fold,
+    /// A curve of folds of cycles ([`super::codim2_cycles`]).
+    FoldOfCycles,
+    /// A curve of period-doubling points ([`super::codim2_cycles`]).
+    PeriodDoubling,
 }
 
 impl CurveKind {
@@ -156,10 +160,13 @@ impl CurveKind {
         match self {
             CurveKind::Hopf => SpecialKind::Hopf,
             CurveKind::Fold => SpecialKind::Fold,
+            CurveKind::FoldOfCycles => SpecialKind::FoldOfCycles,
+            CurveKind::PeriodDoubling => SpecialKind::PeriodDoubling,
         }
     }
 
-    /// Its name in tables ([`SpecialKind::name`]): `hopf` or `fold`.
+    /// Its name in tables ([`SpecialKind::name`]): `hopf`, `fold`, `fold_cycle` or
+    /// `period_doubling`.
     pub fn name(self) -> &'static str {
         self.kind().name()
     }
@@ -172,14 +179,16 @@ pub struct CurvePoint {
     pub l1: f64,
     /// The second free quantity, in its own unit.
     pub l2: f64,
-    /// The equilibrium's first state variable (V, mV; in the file's units for an `.ode` model).
+    /// The equilibrium's first state variable (V, mV; in the file's units for an `.ode` model);
+    /// on a curve of cycles the largest V on the orbit.
     pub v_mv: f64,
-    /// Hopf: angular frequency (rad/ms); fold: NaN.
+    /// Hopf: angular frequency (rad/ms); fold: NaN; a curve of cycles: `2 pi / T` of the orbit.
     pub omega: f64,
-    /// Hopf: first Lyapunov coefficient; fold: the quadratic coefficient `p.B(v,v)/2`.
+    /// Hopf: first Lyapunov coefficient; fold: the quadratic coefficient `p.B(v,v)/2`; a curve
+    /// of cycles: NaN.
     pub coefficient: f64,
     /// Fold: the product of the eigenvalues other than the zero one (zero at
-    /// Bogdanov-Takens); Hopf: `omega^2`.
+    /// Bogdanov-Takens); Hopf: `omega^2`; a curve of cycles: NaN.
     pub bt_test: f64,
 }
 
@@ -665,7 +674,28 @@ pub fn two_parameter_with(
     max_points: usize,
     observer: &dyn crate::progress::Observer,
 ) -> Result<Vec<Curve>, crate::error::Error> {
+    let kinds = [CurveKind::Hopf, CurveKind::Fold];
+    let cycles = super::cycles::CycleSettings::default();
+    two_parameter_kinds(fam, bx, max_points, &kinds, &cycles, &[], observer)
+}
+
+/// The curves of the `kinds` asked for through the box. Hopf and fold curves are seeded as
+/// [`two_parameter`] says; curves of folds of cycles and of period doubling
+/// ([`super::codim2_cycles`]) from the one-parameter diagram with cycles (`cycles` its
+/// settings) on the line `l2 = base value`, one curve per fold of cycles or period doubling
+/// there that no earlier curve passes through. `at2`: values of the second parameter where the
+/// curves of cycles record a point exactly.
+pub fn two_parameter_kinds(
+    fam: &Family2,
+    bx: &Box2,
+    max_points: usize,
+    kinds: &[CurveKind],
+    cycles: &super::cycles::CycleSettings,
+    at2: &[f64],
+    observer: &dyn crate::progress::Observer,
+) -> Result<Vec<Curve>, crate::error::Error> {
     super::check_max_points(max_points)?;
+    cycles.validate()?;
     for (what, (lo, hi)) in [(&fam.names.0, bx.l1), (&fam.names.1, bx.l2)] {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(AnalysisError::BadSetting {
@@ -716,7 +746,12 @@ pub fn two_parameter_with(
             .map(|k| bx.l2.0 + (k as f64 + 0.5) / SEED_LINES as f64 * (bx.l2.1 - bx.l2.0)),
     );
     let mut curves: Vec<Curve> = vec![];
+    let want = |k: CurveKind| kinds.contains(&k);
+    let equilibrium_kinds = want(CurveKind::Hopf) || want(CurveKind::Fold);
     for (k, &line) in lines.iter().enumerate() {
+        if !equilibrium_kinds {
+            break;
+        }
         let slice = fam.slice(line);
         let d = match super::diagram::diagram(&slice, &settings, observer) {
             Ok(d) => d,
@@ -724,16 +759,72 @@ pub fn two_parameter_with(
             Err(e) if k == 0 => return Err(e),
             Err(_) => continue,
         };
-        for h in &d.hopfs {
+        for h in d.hopfs.iter().filter(|_| want(CurveKind::Hopf)) {
             if !on_curve(&curves, CurveKind::Hopf, h.lambda, line) {
                 curves.push(hopf_curve(fam, h, line, bx, max_points));
                 tracker.advance(1, &format!("Hopf curve from {:.4}", h.lambda))?;
             }
         }
-        for f in d.equilibria.iter().flat_map(|b| b.folds.iter()) {
+        for f in d
+            .equilibria
+            .iter()
+            .flat_map(|b| b.folds.iter())
+            .filter(|_| want(CurveKind::Fold))
+        {
             if !on_curve(&curves, CurveKind::Fold, f.lambda, line) {
                 curves.push(fold_curve(fam, f, line, bx, max_points));
                 tracker.advance(1, &format!("fold curve from {:.4}", f.lambda))?;
+            }
+        }
+    }
+    let cycle_kinds = [CurveKind::FoldOfCycles, CurveKind::PeriodDoubling];
+    if cycle_kinds.iter().any(|&k| want(k)) {
+        let with_cycles = super::diagram::DiagramSettings {
+            cycles: cycles.clone(),
+            with_cycles: true,
+            ..settings.clone()
+        };
+        let d = super::diagram::diagram(&fam.slice(l2), &with_cycles, observer)?;
+        for (_, branch) in &d.cycles {
+            for s in &branch.specials {
+                let kind = match s.kind {
+                    super::cycles::CycleEvent::Fold => CurveKind::FoldOfCycles,
+                    super::cycles::CycleEvent::PeriodDoubling => CurveKind::PeriodDoubling,
+                    _ => continue,
+                };
+                let Some(state) = s.state.as_ref().filter(|_| want(kind)) else {
+                    continue;
+                };
+                // Folds of cycles close in the parameter (Hodgkin-Huxley's at 7.842 and
+                // 7.918) differ in their period: a seed is on a curve when it lies within
+                // 1e-3 of the box of one of its segments with the period there within 1%.
+                let u = |l1: f64, l2: f64| {
+                    (
+                        (l1 - bx.l1.0) / (bx.l1.1 - bx.l1.0),
+                        (l2 - bx.l2.0) / (bx.l2.1 - bx.l2.0),
+                    )
+                };
+                let q = u(s.point.lambda, l2);
+                let seen = curves.iter().filter(|c| c.kind == kind).any(|c| {
+                    c.points.windows(2).any(|w| {
+                        let (a, b) = (u(w[0].l1, w[0].l2), u(w[1].l1, w[1].l2));
+                        let period = 2.0 * std::f64::consts::PI / w[0].omega;
+                        segment_distance(q, a, b) < 1e-3
+                            && (period - s.point.period).abs() < 0.01 * s.point.period
+                    })
+                });
+                if seen {
+                    continue;
+                }
+                if let Some(c) = super::codim2_cycles::cycle_curve(
+                    fam, cycles, kind, state, l2, bx, max_points, at2,
+                ) {
+                    curves.push(c);
+                    tracker.advance(
+                        1,
+                        &format!("{} curve from {:.4}", kind.name(), s.point.lambda),
+                    )?;
+                }
             }
         }
     }

@@ -89,6 +89,10 @@ pub enum CycleEvent {
     /// Not a bifurcation: the branch passes a requested parameter value
     /// ([`CycleSettings::user_points`]).
     UserPoint,
+    /// The branch ends on a saddle-node on an invariant circle ([`super::cycle_ends`]).
+    Snic,
+    /// The branch ends on a saddle homoclinic orbit ([`super::cycle_ends`]).
+    Homoclinic,
 }
 
 impl CycleEvent {
@@ -99,11 +103,13 @@ impl CycleEvent {
             CycleEvent::PeriodDoubling => SpecialKind::PeriodDoubling,
             CycleEvent::Torus => SpecialKind::Torus,
             CycleEvent::UserPoint => SpecialKind::UserPoint,
+            CycleEvent::Snic => SpecialKind::Snic,
+            CycleEvent::Homoclinic => SpecialKind::Homoclinic,
         }
     }
 
     /// Its name in tables ([`SpecialKind::name`]): `fold_cycle`, `period_doubling`, `torus`,
-    /// `user_point`.
+    /// `user_point`, `snic`, `homoclinic`.
     pub fn name(self) -> &'static str {
         self.kind().name()
     }
@@ -215,6 +221,20 @@ pub struct CycleSpecial {
     pub kind: CycleEvent,
     /// The cycle at the located point.
     pub point: CyclePoint,
+    /// The collocated orbit there with the branch's tangent, to continue the point in a second
+    /// parameter ([`super::codim2_cycles`]); `None` for the ends of branches.
+    pub state: Option<BranchState>,
+}
+
+/// A point of a cycle branch as the continuation holds it: the collocated orbit and the
+/// branch's unit tangent (both on the orbit's mesh; the tangent's `period` and `lambda` are
+/// its components along the period and the parameter).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BranchState {
+    /// The orbit (nodes, period, parameter).
+    pub orbit: Orbit,
+    /// The branch's unit tangent there.
+    pub tangent: Orbit,
 }
 
 /// A branch of cycles.
@@ -228,6 +248,12 @@ pub struct CycleBranch {
     pub stop: Stop,
     /// Events seen but not refined, in words.
     pub notes: Vec<String>,
+    /// When the period grew without bound ([`Stop::PeriodUnbounded`]): the state where the
+    /// last orbit moves slowest ([`super::cycle_ends::bottleneck`]), which classifies the end.
+    pub bottleneck: Option<Vec<f64>>,
+    /// The end located by [`super::cycle_ends::classify`] (set by the diagram, which knows the
+    /// folds of equilibria).
+    pub end: Option<super::cycle_ends::CycleEnd>,
 }
 
 /// `int <a, b> ds` over the orbit by Gauss quadrature (the arclength row's inner product).
@@ -409,6 +435,7 @@ fn test_value(kind: CycleEvent, target: f64, s: &State) -> f64 {
         CycleEvent::PeriodDoubling => s.point.pd_test(),
         CycleEvent::Torus => s.point.torus_test(),
         CycleEvent::UserPoint => s.point.lambda - target,
+        CycleEvent::Snic | CycleEvent::Homoclinic => 1.0,
     }
 }
 
@@ -524,6 +551,10 @@ pub fn from_hopf(
                     Some(s) => specials.push(CycleSpecial {
                         kind,
                         point: s.point,
+                        state: Some(BranchState {
+                            orbit: s.orbit,
+                            tangent: s.tangent,
+                        }),
                     }),
                     None => notes.push(format!(
                         "a {} between {} = {:.6} and {:.6} was not located",
@@ -541,8 +572,16 @@ pub fn from_hopf(
         if !go_on {
             break Stop::Cancelled(next.point.lambda);
         }
+        // On the way to a SNIC or homoclinic end (period above 20 times the Hopf period)
+        // steps may grow to 5% of the period, so the tail reaches large periods in a number
+        // of points logarithmic in the period.
+        let cap = if next.point.period > 20.0 * period0 {
+            set.ds_max.max(0.05 * next.point.period)
+        } else {
+            set.ds_max
+        };
         if its <= 3 {
-            ds = (ds * 1.5).min(set.ds_max);
+            ds = (ds * 1.5).min(cap);
         } else if its > 6 {
             ds *= 0.6;
         }
@@ -551,16 +590,95 @@ pub fn from_hopf(
         if lam < lo || lam > hi {
             break Stop::LeftRange(lam);
         }
-        if cur.orbit.period > 50.0 * period0 || cur.orbit.period > 1e5 {
+        // The period grows without bound: stop at 500 times the Hopf period (a SNIC's tail is
+        // then close enough to fit its law), at 1e5, or once the parameter has stopped moving
+        // (the last 10 points within 1e-9 relative: a homoclinic tail, where it changes by
+        // less than the corrector resolves).
+        let frozen = cur.orbit.period > 20.0 * period0
+            && points.len() > 10
+            && points[points.len() - 10..]
+                .iter()
+                .all(|p| (p.lambda - lam).abs() <= 1e-9 * (1.0 + lam.abs()));
+        if cur.orbit.period > 500.0 * period0 || cur.orbit.period > 1e5 || frozen {
             break Stop::PeriodUnbounded(lam);
         }
     };
+    let bottleneck = matches!(stop, Stop::PeriodUnbounded(_))
+        .then(|| super::cycle_ends::bottleneck(fam, &cur.orbit.z, n, cur.orbit.lambda));
     CycleBranch {
         points,
         specials,
         stop,
         notes,
+        bottleneck,
+        end: None,
     }
+}
+
+/// Arclength steps [`locate_near`] tries, in both directions, to bracket the event.
+const BRACKET_STEPS: [f64; 6] = [0.02, 0.06, 0.2, 0.6, 2.0, 6.0];
+
+/// The bifurcation of cycles `kind` ([`CycleEvent::Fold`] or [`CycleEvent::PeriodDoubling`])
+/// on the branch of `fam` nearest to `seed`: the seed is corrected onto the branch (Newton's
+/// method on the hyperplane through it orthogonal to its tangent), steps of
+/// 0.02, 0.06, 0.2, 0.6, 2 and 6 along the branch either way bracket a sign change of the event's test
+/// function (the tangent's parameter component for a fold, [`CyclePoint::pd_test`] for period
+/// doubling), and the secant method locates it as [`from_hopf`] does. Returns the located
+/// state (on a mesh adapted to it) and its cycle, or `None` when no event is bracketed.
+pub fn locate_near(
+    fam: &Family,
+    set: &CycleSettings,
+    seed: &BranchState,
+    kind: CycleEvent,
+) -> Option<(BranchState, CyclePoint)> {
+    let engine = Engine {
+        fam,
+        scheme: Scheme::new(set.ncol),
+        set,
+    };
+    let start = State {
+        orbit: seed.orbit.clone(),
+        tangent: seed.tangent.clone(),
+        point: CyclePoint {
+            lambda: seed.orbit.lambda,
+            period: seed.orbit.period,
+            v_max: f64::NAN,
+            v_min: f64::NAN,
+            multipliers: vec![],
+            trace_integral: 0.0,
+            peak_state: vec![],
+        },
+    };
+    let (s0, _) = engine.step(&start, 0.0)?;
+    let s0 = engine.remesh(s0);
+    let (s0, _) = engine.step(&s0, 0.0)?;
+    let g0 = test_value(kind, 0.0, &s0);
+    let done = |s: State| {
+        let s = engine.remesh(s);
+        Some((
+            BranchState {
+                orbit: s.orbit,
+                tangent: s.tangent,
+            },
+            s.point,
+        ))
+    };
+    if g0 == 0.0 {
+        return done(s0);
+    }
+    for ds in BRACKET_STEPS {
+        for sign in [1.0, -1.0] {
+            let Some((s1, _)) = engine.step(&s0, sign * ds) else {
+                continue;
+            };
+            let g1 = test_value(kind, 0.0, &s1);
+            if g0 * g1 < 0.0 {
+                let s = engine.locate(&s0, sign * ds, g0, g1, |s| test_value(kind, 0.0, s))?;
+                return done(s);
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -270,6 +270,14 @@ pub fn diagram(
                     done[j] = true;
                 }
             }
+            let mut branch = branch;
+            if matches!(branch.stop, Stop::PeriodUnbounded(_)) {
+                let folds: Vec<_> = branches
+                    .iter()
+                    .flat_map(|b| b.folds.iter().cloned())
+                    .collect();
+                super::cycle_ends::settle_end(fam, &mut branch, &folds);
+            }
             notes.extend(branch.notes.iter().cloned());
             if matches!(branch.stop, Stop::Cancelled(_)) {
                 return Err(Cancelled.into());

@@ -4,7 +4,9 @@
 //! fold points. The methods are AUTO-07p's (Doedel et al.), written for exact derivatives.
 
 pub mod codim2;
+pub mod codim2_cycles;
 pub mod collocation;
+pub mod cycle_ends;
 pub mod cycles;
 pub mod diagram;
 pub mod equilibria;
@@ -93,7 +95,8 @@ pub enum Stop {
     Diverged(f64),
     /// A cycle branch shrank onto an equilibrium at a Hopf point.
     ReachedHopf(f64),
-    /// A cycle branch's period grew without bound (approach to a homoclinic orbit).
+    /// A cycle branch's period grew without bound (approach to a SNIC or a homoclinic orbit;
+    /// [`cycle_ends`] tells which).
     PeriodUnbounded(f64),
     /// The caller's observer stopped the run.
     Cancelled(f64),
@@ -120,7 +123,7 @@ impl std::fmt::Display for Stop {
             Stop::Cancelled(l) => write!(f, "stopped by the caller at {l:.6}"),
             Stop::PeriodUnbounded(l) => write!(
                 f,
-                "the period grew without bound near {l:.6} (a homoclinic orbit)"
+                "the period grew without bound near {l:.6} (the end is a SNIC or a homoclinic orbit: see the notes)"
             ),
         }
     }

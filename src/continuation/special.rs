@@ -28,11 +28,17 @@ pub enum SpecialKind {
     BogdanovTakens,
     /// Cusp: the quadratic normal-form coefficient of a fold vanishes.
     Cusp,
+    /// A cycle branch ends on a saddle-node on an invariant circle: its period grows without
+    /// bound as the orbit runs through a fold of equilibria ([`super::cycle_ends`]).
+    Snic,
+    /// A cycle branch ends on a saddle homoclinic orbit: its period grows without bound as the
+    /// orbit runs into a saddle away from any fold ([`super::cycle_ends`]).
+    Homoclinic,
 }
 
 impl SpecialKind {
     /// Every kind, in the order above.
-    pub const ALL: [SpecialKind; 9] = [
+    pub const ALL: [SpecialKind; 11] = [
         SpecialKind::Fold,
         SpecialKind::Hopf,
         SpecialKind::FoldOfCycles,
@@ -42,11 +48,13 @@ impl SpecialKind {
         SpecialKind::Bautin,
         SpecialKind::BogdanovTakens,
         SpecialKind::Cusp,
+        SpecialKind::Snic,
+        SpecialKind::Homoclinic,
     ];
 
     /// The kind's name in tables (`special_points.parquet`'s `kind` column) and study checks:
     /// `fold`, `hopf`, `fold_cycle`, `period_doubling`, `torus`, `user_point`, `bautin`,
-    /// `bogdanov_takens`, `cusp`.
+    /// `bogdanov_takens`, `cusp`, `snic`, `homoclinic`.
     pub fn name(self) -> &'static str {
         match self {
             SpecialKind::Fold => "fold",
@@ -58,6 +66,8 @@ impl SpecialKind {
             SpecialKind::Bautin => "bautin",
             SpecialKind::BogdanovTakens => "bogdanov_takens",
             SpecialKind::Cusp => "cusp",
+            SpecialKind::Snic => "snic",
+            SpecialKind::Homoclinic => "homoclinic",
         }
     }
 
@@ -199,7 +209,9 @@ mod tests {
                 "user_point",
                 "bautin",
                 "bogdanov_takens",
-                "cusp"
+                "cusp",
+                "snic",
+                "homoclinic"
             ]
         );
         for k in SpecialKind::ALL {

@@ -358,7 +358,7 @@ pub(super) fn runs(
 
 /// How each kind of special point is marked in figures: its legend text and colour (user
 /// points are not marked). The order is the drawing order.
-pub(super) const MARKERS: [(SpecialKind, &str, RGBColor); 8] = [
+pub(super) const MARKERS: [(SpecialKind, &str, RGBColor); 10] = [
     (SpecialKind::Hopf, "Hopf", RGBColor(214, 39, 40)),
     (SpecialKind::Fold, "fold", RGBColor(0, 0, 0)),
     (
@@ -379,6 +379,12 @@ pub(super) const MARKERS: [(SpecialKind, &str, RGBColor); 8] = [
         RGBColor(44, 160, 44),
     ),
     (SpecialKind::Cusp, "cusp", RGBColor(227, 119, 194)),
+    (SpecialKind::Snic, "SNIC", RGBColor(31, 119, 180)),
+    (
+        SpecialKind::Homoclinic,
+        "homoclinic",
+        RGBColor(188, 189, 34),
+    ),
 ];
 
 /// One marker series per kind present in `rows`, at `(param, y(row))`.

@@ -47,14 +47,23 @@ impl super::Report for Bifurcation2Result {
     }
 }
 
-/// The figure's title after the model: which kinds of curve it shows.
-fn what_is_drawn(curves: &[Curve]) -> &'static str {
-    let has = |k: CurveKind| curves.iter().any(|c| c.kind == k);
-    match (has(CurveKind::Hopf), has(CurveKind::Fold)) {
-        (true, true) => "Hopf and fold curves",
-        (true, false) => "Hopf curves",
-        (false, true) => "fold curves",
-        (false, false) => "no Hopf or fold curve in the box",
+/// The figure's title after the model: which kinds of curve it shows ("Hopf and fold curves",
+/// "Hopf curves", "Hopf, fold of cycles and period-doubling curves", …).
+fn what_is_drawn(curves: &[Curve]) -> String {
+    let names: Vec<&str> = [
+        (CurveKind::Hopf, "Hopf"),
+        (CurveKind::Fold, "fold"),
+        (CurveKind::FoldOfCycles, "fold of cycles"),
+        (CurveKind::PeriodDoubling, "period-doubling"),
+    ]
+    .into_iter()
+    .filter(|(k, _)| curves.iter().any(|c| c.kind == *k))
+    .map(|(_, n)| n)
+    .collect();
+    match names.as_slice() {
+        [] => "no curve in the box".into(),
+        [one] => format!("{one} curves"),
+        [init @ .., last] => format!("{} and {last} curves", init.join(", ")),
     }
 }
 
@@ -135,10 +144,21 @@ fn summary(r: &Bifurcation2Result) -> String {
         .iter()
         .filter(|c| c.kind == CurveKind::Hopf)
         .count();
-    let fold_curves = r.curves.len() - hopf_curves;
+    let count = |k: CurveKind| r.curves.iter().filter(|c| c.kind == k).count();
+    let fold_curves = count(CurveKind::Fold);
+    let cycle_curves = if count(CurveKind::FoldOfCycles) + count(CurveKind::PeriodDoubling) > 0 {
+        format!(
+            " {} curve(s) of folds of cycles and {} of period doubling (NTST = {}), followed by slices: each point is the fold of cycles (the bordered collocation system's fold condition) or the period doubling (a multiplier at -1) of the branch of cycles over one parameter with the other fixed, located by the secant method.",
+            count(CurveKind::FoldOfCycles),
+            count(CurveKind::PeriodDoubling),
+            a.ntst
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         md,
-        "\n{hopf_curves} Hopf curve(s): solid where supercritical (l1 < 0), dashed where subcritical; a Bautin point is where they meet. {fold_curves} fold curve(s). Codimension-two points are located by bisection of their test function along the curve between adjacent points (steps at most 1/200 of the box), every trial point corrected onto the curve: the first Lyapunov coefficient (Bautin), the frequency and the product of the other eigenvalues (Bogdanov-Takens), the fold's quadratic coefficient (cusp).\n\n![two-parameter diagram](two_parameter.png)\n\nTables: [curves.parquet](curves.parquet), [special_points.parquet](special_points.parquet)."
+        "\n{hopf_curves} Hopf curve(s): solid where supercritical (l1 < 0), dashed where subcritical; a Bautin point is where they meet. {fold_curves} fold curve(s).{cycle_curves} Codimension-two points are located by bisection of their test function along the curve between adjacent points (steps at most 1/200 of the box), every trial point corrected onto the curve: the first Lyapunov coefficient (Bautin), the frequency and the product of the other eigenvalues (Bogdanov-Takens), the fold's quadratic coefficient (cusp).\n\n![two-parameter diagram](two_parameter.png)\n\nTables: [curves.parquet](curves.parquet), [special_points.parquet](special_points.parquet)."
     );
     md
 }
@@ -194,6 +214,7 @@ pub fn draw_two_parameter(
 ) -> Result<(), ReportError> {
     let mut series = vec![];
     let (mut sub, mut sup, mut fold) = (false, false, false);
+    let (mut lpc, mut pd) = (false, false);
     for c in curves {
         match c.kind {
             CurveKind::Hopf => {
@@ -232,6 +253,20 @@ pub fn draw_two_parameter(
                 });
                 fold = true;
             }
+            CurveKind::FoldOfCycles | CurveKind::PeriodDoubling => {
+                let (label, color, seen) = if c.kind == CurveKind::FoldOfCycles {
+                    ("fold of cycles", PALETTE[2], &mut lpc)
+                } else {
+                    ("period doubling", PALETTE[3], &mut pd)
+                };
+                series.push(Series {
+                    label: if *seen { String::new() } else { label.into() },
+                    points: c.points.iter().map(|p| (p.l1, p.l2)).collect(),
+                    color,
+                    style: Style::Line,
+                });
+                *seen = true;
+            }
         }
     }
     series.extend(marker_series(rows, |r| r.param2));
@@ -242,4 +277,37 @@ pub fn draw_two_parameter(
         ..Default::default()
     };
     draw_panels(path, title, &[panel], 1, (1100, 750))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn curve(kind: CurveKind) -> Curve {
+        Curve {
+            kind,
+            points: vec![],
+            specials: vec![],
+            ends: vec![],
+            bt_agreement: None,
+        }
+    }
+
+    #[test]
+    fn the_title_names_what_is_drawn() {
+        assert_eq!(what_is_drawn(&[curve(CurveKind::Hopf)]), "Hopf curves");
+        assert_eq!(
+            what_is_drawn(&[curve(CurveKind::Hopf), curve(CurveKind::Fold)]),
+            "Hopf and fold curves"
+        );
+        assert_eq!(
+            what_is_drawn(&[
+                curve(CurveKind::FoldOfCycles),
+                curve(CurveKind::Hopf),
+                curve(CurveKind::PeriodDoubling)
+            ]),
+            "Hopf, fold of cycles and period-doubling curves"
+        );
+        assert_eq!(what_is_drawn(&[]), "no curve in the box");
+    }
 }

@@ -1,7 +1,8 @@
 //! `excitable bifurcation2`: two-parameter curves of Hopf and fold points, with Bautin,
-//! Bogdanov-Takens and cusp points.
+//! Bogdanov-Takens and cusp points, and curves of folds of cycles and period doubling.
 
-use crate::continuation::codim2::{Box2, Curve, Family2, two_parameter_with};
+use crate::continuation::codim2::{Box2, Curve, CurveKind, Family2, two_parameter_kinds};
+use crate::continuation::cycles::CycleSettings;
 use crate::continuation::special::codim2_points;
 use crate::continuation::{Field, SpecialPoint};
 use crate::error::{Error, SpecError};
@@ -36,6 +37,23 @@ pub struct Bifurcation2Spec {
     /// Points per curve direction at most (at least 10).
     #[arg(long, default_value_t = 3000)]
     pub max_points: usize,
+    /// Which curves, comma-separated: hopf, fold (of equilibria), fold_cycle (folds of
+    /// cycles), period_doubling. Curves of cycles are seeded from the one-parameter diagram
+    /// with cycles at the second parameter's model value.
+    #[arg(long, default_value = "hopf,fold")]
+    pub curves: String,
+    /// Mesh intervals of the cycle collocation for curves of cycles (AUTO's NTST), 10..=2000.
+    #[arg(long, default_value_t = 60)]
+    pub ntst: usize,
+    /// Values of the second parameter where the curves of cycles record a point exactly:
+    /// `--at2 30,40` (in its unit).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    #[serde(deserialize_with = "numbers")]
+    pub at2: Vec<f64>,
+}
+
+fn numbers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    super::values::NumberList::deserialize(d).map(|n| n.values)
 }
 
 impl Default for Bifurcation2Spec {
@@ -80,9 +98,40 @@ impl Bifurcation2Spec {
         }
     }
 
+    /// The curve kinds of `curves`.
+    pub fn kinds(&self) -> Result<Vec<CurveKind>, SpecError> {
+        let all = [
+            CurveKind::Hopf,
+            CurveKind::Fold,
+            CurveKind::FoldOfCycles,
+            CurveKind::PeriodDoubling,
+        ];
+        let mut out = vec![];
+        for name in self.curves.split(',').map(str::trim) {
+            let Some(k) = all.iter().find(|k| k.name() == name) else {
+                return Err(SpecError::new(
+                    "curves",
+                    format!("'{}'", self.curves),
+                    "names from hopf, fold, fold_cycle, period_doubling, comma-separated",
+                ));
+            };
+            if !out.contains(k) {
+                out.push(*k);
+            }
+        }
+        Ok(out)
+    }
+
     /// Check every setting.
     pub fn validate(&self) -> Result<(), SpecError> {
         self.names()?;
+        self.kinds()?;
+        if !(10..=2000).contains(&self.ntst) {
+            return Err(SpecError::out_of_range("ntst", self.ntst, "10..=2000"));
+        }
+        for &x in &self.at2 {
+            super::finite("at2", x)?;
+        }
         super::range("from, to", self.from, self.to)?;
         super::range("from2, to2", self.from2, self.to2)?;
         super::finite("current", self.current)?;
@@ -111,7 +160,19 @@ impl Bifurcation2Spec {
             l2: (self.from2, self.to2),
         };
         let started = Instant::now();
-        let curves = two_parameter_with(&fam, &bx, self.max_points, observer)?;
+        let cycles = CycleSettings {
+            ntst: self.ntst,
+            ..CycleSettings::default()
+        };
+        let curves = two_parameter_kinds(
+            &fam,
+            &bx,
+            self.max_points,
+            &self.kinds()?,
+            &cycles,
+            &self.at2,
+            observer,
+        )?;
         let seconds = started.elapsed().as_secs_f64();
         Ok(Bifurcation2Result {
             model: model.clone(),
@@ -138,6 +199,7 @@ mod tests {
         assert_eq!(s.names().unwrap(), ("i_ext", "g_k"));
         assert_eq!((s.from, s.to, s.from2, s.to2), (-20.0, 250.0, 10.0, 80.0));
         assert_eq!(s.max_points, 3000);
+        assert_eq!(s.kinds().unwrap(), [CurveKind::Hopf, CurveKind::Fold]);
         s.validate().unwrap();
     }
 
@@ -153,6 +215,9 @@ mod tests {
         assert_eq!(bad(&|s| s.to2 = f64::NAN), "from2, to2");
         assert_eq!(bad(&|s| s.current = f64::NAN), "current");
         assert_eq!(bad(&|s| s.max_points = 3), "max_points");
+        assert_eq!(bad(&|s| s.curves = "hopf,lpc".into()), "curves");
+        assert_eq!(bad(&|s| s.ntst = 5), "ntst");
+        assert_eq!(bad(&|s| s.at2 = vec![f64::NAN]), "at2");
         let s = Bifurcation2Spec {
             params: " i_ext , g_na ".into(),
             ..Default::default()

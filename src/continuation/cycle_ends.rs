@@ -1,0 +1,469 @@
+//! The ends of cycle branches whose period grows without bound: a saddle-node on an invariant
+//! circle (SNIC) or a saddle homoclinic orbit.
+//!
+//! A branch stops with [`super::Stop::PeriodUnbounded`] when its period passes 500 times its
+//! period at the Hopf point it started from, or 1e5, or when its parameter stops moving (the
+//! last 10 points within 1e-9 relative, past 20 times the Hopf period: a homoclinic tail).
+//! Past 20 times the Hopf period its steps may grow to 5% of the period. The last orbit then spends almost all of its time
+//! near one point, its *bottleneck* (the node of the collocated orbit where `|f|` is
+//! smallest). The end is classified from that point:
+//!
+//! - **SNIC**: a fold of equilibria of the diagram lies on the orbit: its state is within 5%
+//!   of the orbit's V amplitude of the bottleneck (every component, each scaled by the
+//!   orbit's range in V for V and by 1 for the others, as gates are in [0, 1]) and its
+//!   parameter within 5% of the branch's parameter span. The end is located at the fold
+//!   (refined to 1e-14 by [`super::fold::refine`]), and the period is fitted by the law of
+//!   the saddle-node, `T = C / sqrt|lambda - lambda_SN| + D`. The normal form on the centre
+//!   manifold, `dx/dt = a (lambda - lambda_SN) + b x^2` with `a = p.f_lambda`,
+//!   `b = p.B(q, q) / 2` (`q`, `p` the right and left null vectors of the Jacobian, `p.q = 1`),
+//!   predicts `C = pi / sqrt(a b)`; the fit's `C` is compared with it.
+//! - **Saddle homoclinic**: away from every fold, Newton's method on `f = 0` from the
+//!   bottleneck at the branch's last parameter reaches a saddle (one real positive eigenvalue
+//!   `lambda_u`, the others with negative real part) that lies on the orbit (within 5% of the
+//!   amplitude as above). The period is fitted by `T = D - b ln|lambda - lambda_hc|` and the
+//!   end is located at the fitted `lambda_hc`; the law predicts `b = 1 / lambda_u`.
+//! - Anything else (a bottleneck that is neither) is left unclassified, with a note.
+//!
+//! The fits use the branch's tail: the points from the end back to where the period was a
+//! fifth of the last one, while the period keeps growing towards the end, without those
+//! whose parameter is within 1e-9 (relative) of the last one (the corrector resolves the
+//! parameter to about that, and on a homoclinic tail it changes by less). `lambda_*` is found by
+//! golden-section search on the log of its distance beyond the last point, `C` (or `b`) and
+//! `D` by linear least squares at each trial value, weighted by `1/T` (relative residuals).
+//!
+//! Bifurcations of cycles detected within 1e-6 (relative) of the located end are artefacts of
+//! the tail (the branch's parameter changes there by less than the located precision: a period
+//! doubling on a planar orbit is impossible, yet the multiplier `exp(int tr J)`, tiny on the
+//! tail, can be returned with the wrong sign); they are removed, with a note.
+
+use super::cycles::{CycleBranch, CycleEvent, CyclePoint, CycleSpecial};
+use super::fold::Fold;
+use super::system::Family;
+use crate::numerics::newton::newton;
+use nalgebra::{DMatrix, DVector};
+
+/// How a cycle branch ends when its period grows without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndKind {
+    /// Saddle-node on an invariant circle: the orbit runs through a fold of equilibria.
+    Snic,
+    /// Saddle homoclinic orbit: the orbit runs into a saddle away from any fold.
+    Homoclinic,
+}
+
+/// A scaling law `T = coefficient * g(|lambda - lambda_end|) + offset` fitted on a branch's
+/// tail, with `g(d) = 1/sqrt(d)` at a SNIC and `g(d) = -ln d` at a homoclinic orbit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalingFit {
+    /// The fitted end of the branch (`lambda_SN` or `lambda_hc`), in the parameter's unit.
+    pub lambda: f64,
+    /// SNIC: `C` (ms times the square root of the parameter's unit); homoclinic: `b` (ms),
+    /// the law's `1 / lambda_u`.
+    pub coefficient: f64,
+    /// `D` (ms): the time spent away from the bottleneck, to leading order.
+    pub offset: f64,
+    /// Points of the tail used.
+    pub points: usize,
+    /// Root-mean-square relative residual of the period.
+    pub rms: f64,
+}
+
+/// The located end of a cycle branch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleEnd {
+    /// SNIC or saddle homoclinic.
+    pub kind: EndKind,
+    /// Where the branch ends, in the parameter's unit: the fold's parameter at a SNIC, the
+    /// fitted `lambda_hc` at a homoclinic orbit.
+    pub lambda: f64,
+    /// The equilibrium the orbit runs into (the saddle-node, or the saddle at `lambda`).
+    pub state: Vec<f64>,
+    /// The scaling law fitted on the tail.
+    pub fit: ScalingFit,
+    /// What the theory predicts for the fit's coefficient: `pi / sqrt(a b)` from the fold's
+    /// normal form at a SNIC; `1 / lambda_u` (ms) at a homoclinic orbit.
+    pub predicted: f64,
+    /// The saddle's unstable eigenvalue `lambda_u` (1/ms) at a homoclinic orbit; NaN at a SNIC.
+    pub unstable_eigenvalue: f64,
+    /// The last cycle computed on the branch.
+    pub last: CyclePoint,
+}
+
+/// Relative distance under which a bifurcation of cycles is an artefact of the tail.
+pub const TAIL_RESOLUTION: f64 = 1e-6;
+
+/// The node of `nodes` (the collocated orbit's node values, `n` per node) where `|f|` is
+/// smallest at `lambda`: where the orbit moves slowest.
+pub fn bottleneck(fam: &Family, nodes: &[f64], n: usize, lambda: f64) -> Vec<f64> {
+    nodes
+        .chunks_exact(n)
+        .map(|y| (fam.f(y, lambda).norm(), y))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, y)| y.to_vec())
+        .unwrap_or_default()
+}
+
+/// The tail of a branch for the fits: `(lambda, T)` from the end back to where the period was
+/// a fifth of the last, while it grows towards the end, without the points within 1e-9
+/// (relative) of the last parameter.
+fn tail(points: &[CyclePoint]) -> Vec<(f64, f64)> {
+    let Some(last) = points.last() else {
+        return vec![];
+    };
+    let mut out = vec![];
+    let mut above = f64::INFINITY;
+    for p in points.iter().rev() {
+        if p.period < last.period / 5.0 || p.period > above || p.multipliers.is_empty() {
+            break;
+        }
+        above = p.period;
+        if (p.lambda - last.lambda).abs() > 1e-9 * (1.0 + last.lambda.abs()) {
+            out.push((p.lambda, p.period));
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// Weighted least squares of `T = c g + d` (weights `1/T`); `(c, d, rms relative residual)`.
+fn linear_fit(data: &[(f64, f64)], g: impl Fn(f64) -> f64) -> (f64, f64, f64) {
+    let rows: Vec<(f64, f64, f64)> = data
+        .iter()
+        .map(|&(l, t)| (g(l) / t, 1.0 / t, 1.0))
+        .collect();
+    let (mut s11, mut s12, mut s22, mut b1, mut b2) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &(x, y, r) in &rows {
+        s11 += x * x;
+        s12 += x * y;
+        s22 += y * y;
+        b1 += x * r;
+        b2 += y * r;
+    }
+    let det = s11 * s22 - s12 * s12;
+    let c = (b1 * s22 - b2 * s12) / det;
+    let d = (s11 * b2 - s12 * b1) / det;
+    let rms = (rows
+        .iter()
+        .map(|&(x, y, r)| (c * x + d * y - r).powi(2))
+        .sum::<f64>()
+        / rows.len() as f64)
+        .sqrt();
+    (c, d, rms)
+}
+
+/// Fit `T = c g(|lambda - lambda_*|) + d` on `data`, with `lambda_*` beyond the last point in
+/// the direction `dir` (+1 or -1) the branch moves, found by golden-section search on
+/// `ln |lambda_* - lambda_last|` (after a scan of 200 values) between `1e-13 (1 + |lambda|)`
+/// and 10 times the tail's span.
+fn fit_law(data: &[(f64, f64)], dir: f64, g: impl Fn(f64) -> f64 + Copy) -> Option<ScalingFit> {
+    if data.len() < 4 {
+        return None;
+    }
+    let last = data[data.len() - 1].0;
+    let span = (data[0].0 - last).abs().max(1e-12);
+    let lo = (1e-13 * (1.0 + last.abs())).ln();
+    let hi = (10.0 * span).ln();
+    let at = |u: f64| {
+        let star = last + dir * u.exp();
+        let (c, d, rms) = linear_fit(data, |l| g((l - star).abs()));
+        (
+            if rms.is_finite() { rms } else { f64::INFINITY },
+            c,
+            d,
+            star,
+        )
+    };
+    let scan = 200;
+    let k = (0..=scan)
+        .map(|k| lo + (hi - lo) * k as f64 / scan as f64)
+        .min_by(|&a, &b| at(a).0.total_cmp(&at(b).0))?;
+    let step = (hi - lo) / scan as f64;
+    let (mut a, mut b) = (k - step, k + step);
+    let r = 0.5 * (5f64.sqrt() - 1.0);
+    for _ in 0..100 {
+        let (x1, x2) = (b - r * (b - a), a + r * (b - a));
+        if at(x1).0 < at(x2).0 {
+            b = x2;
+        } else {
+            a = x1;
+        }
+    }
+    let (rms, coefficient, offset, lambda) = at(0.5 * (a + b));
+    Some(ScalingFit {
+        lambda,
+        coefficient,
+        offset,
+        points: data.len(),
+        rms,
+    })
+}
+
+/// Fit the SNIC law `T = C / sqrt|lambda - lambda_SN| + D` on the tail of `points`.
+pub fn fit_snic(points: &[CyclePoint]) -> Option<ScalingFit> {
+    let data = tail(points);
+    let dir = direction(&data)?;
+    fit_law(&data, dir, |d| 1.0 / d.sqrt())
+}
+
+/// Fit the homoclinic law `T = D - b ln|lambda - lambda_hc|` on the tail of `points`.
+pub fn fit_homoclinic(points: &[CyclePoint]) -> Option<ScalingFit> {
+    let data = tail(points);
+    let dir = direction(&data)?;
+    fit_law(&data, dir, |d| -d.ln())
+}
+
+/// The direction the tail moves in the parameter (sign of last minus first).
+fn direction(data: &[(f64, f64)]) -> Option<f64> {
+    let (a, b) = (data.first()?.0, data.last()?.0);
+    (a != b).then(|| (b - a).signum())
+}
+
+/// `pi / sqrt(a b)`: the coefficient `C` of `T = C / sqrt|lambda - lambda_SN|` the normal form
+/// `dx/dt = a (lambda - lambda_SN) + b x^2` of the fold predicts (`a = p.f_lambda`,
+/// `b = p.B(q, q)/2`, `p.q = 1`).
+pub fn snic_coefficient(fam: &Family, fold: &Fold) -> f64 {
+    let n = fold.state.len();
+    let (jf, _) = fam.jacobian_full(&fold.state, fold.lambda);
+    let a = jf.columns(0, n).into_owned();
+    let q = DVector::from_column_slice(&fold.null_vector);
+    let svd = a.transpose().svd(false, true);
+    let k = svd.singular_values.imin();
+    let Some(vt) = svd.v_t else {
+        return f64::NAN;
+    };
+    let mut p = vt.row(k).transpose();
+    p /= p.dot(&q);
+    let alpha = p.dot(&jf.column(n));
+    let beta = 0.5
+        * p.dot(&fam.bilinear(
+            &fold.state,
+            fold.lambda,
+            &fold.null_vector,
+            &fold.null_vector,
+        ));
+    std::f64::consts::PI / (alpha * beta).abs().sqrt()
+}
+
+/// Whether `y` lies on the orbit near `b` (the bottleneck): V within 5% of the amplitude, every
+/// other component within 0.05.
+fn near(y: &[f64], b: &[f64], amplitude: f64) -> bool {
+    y.iter().zip(b).enumerate().all(|(i, (u, v))| {
+        let scale = if i == 0 { amplitude } else { 1.0 };
+        (u - v).abs() < 0.05 * scale
+    })
+}
+
+/// The equilibrium reached by Newton's method from `y` at `lambda`, with its Jacobian.
+fn equilibrium(fam: &Family, y: &[f64], lambda: f64) -> Option<(Vec<f64>, DMatrix<f64>)> {
+    let n = y.len();
+    let sys = |x: &DVector<f64>| {
+        let (j, f) = fam.jacobian_full(x.as_slice(), lambda);
+        (f, j.columns(0, n).into_owned())
+    };
+    let (x, _) = newton(sys, DVector::from_column_slice(y), 1e-13, 40).ok()?;
+    let j = fam.jacobian(x.as_slice(), lambda);
+    Some((x.as_slice().to_vec(), j))
+}
+
+/// The unstable eigenvalue of a saddle with a one-dimensional unstable manifold (one real
+/// eigenvalue > 0, the others with negative real part); `None` otherwise.
+fn saddle_eigenvalue(j: &DMatrix<f64>) -> Option<f64> {
+    let ev = crate::numerics::balance::balance(j).complex_eigenvalues();
+    let unstable: Vec<_> = ev.iter().filter(|z| z.re > 0.0).collect();
+    match unstable.as_slice() {
+        [z] if z.im.abs() < 1e-12 * (1.0 + z.re.abs()) => Some(z.re),
+        _ => None,
+    }
+}
+
+/// Classify and locate the end of `branch`, whose period grew without bound, given the folds
+/// of equilibria of its diagram. `Err` says in words why it is neither a SNIC nor a saddle
+/// homoclinic orbit.
+pub fn classify(fam: &Family, branch: &CycleBranch, folds: &[Fold]) -> Result<CycleEnd, String> {
+    let last = branch
+        .points
+        .last()
+        .ok_or_else(|| "the branch is empty".to_string())?;
+    let b = branch
+        .bottleneck
+        .as_ref()
+        .ok_or_else(|| "no bottleneck was recorded".to_string())?;
+    let amplitude = last.v_max - last.v_min;
+    let (lmin, lmax) = branch
+        .points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, c), p| {
+            (a.min(p.lambda), c.max(p.lambda))
+        });
+    let span = (lmax - lmin).max(1e-12);
+    let fold = folds
+        .iter()
+        .filter(|f| (f.lambda - last.lambda).abs() < 0.05 * span && near(&f.state, b, amplitude))
+        .min_by(|x, y| {
+            (x.lambda - last.lambda)
+                .abs()
+                .total_cmp(&(y.lambda - last.lambda).abs())
+        });
+    if let Some(f) = fold {
+        let fit = fit_snic(&branch.points)
+            .ok_or_else(|| "too few points on the tail to fit the SNIC law".to_string())?;
+        return Ok(CycleEnd {
+            kind: EndKind::Snic,
+            lambda: f.lambda,
+            state: f.state.clone(),
+            fit,
+            predicted: snic_coefficient(fam, f),
+            unstable_eigenvalue: f64::NAN,
+            last: last.clone(),
+        });
+    }
+    let (y, j) = equilibrium(fam, b, last.lambda).ok_or_else(|| {
+        format!(
+            "the slowest point of the last orbit (V = {:.4}) is near no equilibrium",
+            b[0]
+        )
+    })?;
+    if !near(&y, b, amplitude) {
+        return Err(format!(
+            "the slowest point of the last orbit (V = {:.4}) is not on an equilibrium (nearest V = {:.4})",
+            b[0], y[0]
+        ));
+    }
+    let Some(_) = saddle_eigenvalue(&j) else {
+        return Err(format!(
+            "the equilibrium on the last orbit (V = {:.4}) is not a saddle with one unstable direction",
+            y[0]
+        ));
+    };
+    let fit = fit_homoclinic(&branch.points)
+        .ok_or_else(|| "too few points on the tail to fit the homoclinic law".to_string())?;
+    // The saddle at the located parameter.
+    let (state, lu) = match equilibrium(fam, &y, fit.lambda) {
+        Some((s, j)) => match saddle_eigenvalue(&j) {
+            Some(lu) => (s, lu),
+            None => return Err("the saddle changed type at the fitted end".into()),
+        },
+        None => return Err("no saddle at the fitted end".into()),
+    };
+    Ok(CycleEnd {
+        kind: EndKind::Homoclinic,
+        lambda: fit.lambda,
+        state,
+        fit,
+        predicted: 1.0 / lu,
+        unstable_eigenvalue: lu,
+        last: last.clone(),
+    })
+}
+
+/// Classify the end of `branch` ([`classify`]) and record it: [`CycleBranch::end`], a special
+/// point of kind `snic` or `homoclinic` at the located parameter (period infinite, V range of
+/// the last orbit), and a note. Bifurcations of cycles within [`TAIL_RESOLUTION`] (relative)
+/// of the end are removed as artefacts of the tail, with a note. An end that is neither kind
+/// gets a note saying why.
+pub fn settle_end(fam: &Family, branch: &mut CycleBranch, folds: &[Fold]) {
+    let knob = fam.knob_name();
+    match classify(fam, branch, folds) {
+        Ok(end) => {
+            let close = |l: f64| (l - end.lambda).abs() <= TAIL_RESOLUTION * (1.0 + end.lambda.abs());
+            let before = branch.specials.len();
+            branch.specials.retain(|s| !close(s.point.lambda));
+            let dropped = before - branch.specials.len();
+            if dropped > 0 {
+                branch.notes.push(format!(
+                    "{dropped} bifurcation(s) of cycles within {TAIL_RESOLUTION:e} of the branch's end at {knob} = {:.8} dropped: the tail resolves the parameter no better",
+                    end.lambda
+                ));
+            }
+            let (kind, words) = match end.kind {
+                EndKind::Snic => (
+                    CycleEvent::Snic,
+                    format!(
+                        "a SNIC at {knob} = {:.8} (the fold of equilibria at V = {:.4}); T = C/sqrt|{knob} - {knob}_SN| + D fitted on {} points gives {knob}_SN = {:.8}, C = {:.5} (the fold's normal form: {:.5})",
+                        end.lambda, end.state[0], end.fit.points, end.fit.lambda, end.fit.coefficient, end.predicted
+                    ),
+                ),
+                EndKind::Homoclinic => (
+                    CycleEvent::Homoclinic,
+                    format!(
+                        "a saddle homoclinic orbit at {knob} = {:.8} (the saddle at V = {:.4}, unstable eigenvalue {:.6}); T = D - b ln|{knob} - {knob}_hc| fitted on {} points gives b = {:.5} (1/lambda_u = {:.5})",
+                        end.lambda, end.state[0], end.unstable_eigenvalue, end.fit.points, end.fit.coefficient, end.predicted
+                    ),
+                ),
+            };
+            branch.notes.push(format!("the cycle branch ends on {words}"));
+            let mut point = end.last.clone();
+            point.lambda = end.lambda;
+            point.period = f64::INFINITY;
+            branch.specials.push(CycleSpecial {
+                kind,
+                point,
+                state: None,
+            });
+            branch.end = Some(end);
+        }
+        Err(why) => branch.notes.push(format!(
+            "the period grew without bound near {knob} = {:.6}, but the end is neither a SNIC nor a saddle homoclinic orbit: {why}",
+            branch.points.last().map_or(f64::NAN, |p| p.lambda)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(lambda: f64, period: f64) -> CyclePoint {
+        CyclePoint {
+            lambda,
+            period,
+            v_max: 0.0,
+            v_min: 0.0,
+            multipliers: vec![crate::numerics::eigen::C64::new(1.0, 0.0)],
+            trace_integral: 0.0,
+            peak_state: vec![],
+        }
+    }
+
+    #[test]
+    fn the_snic_fit_recovers_a_known_law() {
+        // T = 3 / sqrt(lambda - 2) + 5, approached from above; fitted to 1e-8.
+        let pts: Vec<CyclePoint> = (0..40)
+            .map(|k| {
+                let d = 0.5 * 0.8f64.powi(k);
+                point(2.0 + d, 3.0 / d.sqrt() + 5.0)
+            })
+            .collect();
+        let fit = fit_snic(&pts).unwrap();
+        assert!((fit.lambda - 2.0).abs() < 1e-8, "{fit:?}");
+        assert!((fit.coefficient - 3.0).abs() < 1e-6, "{fit:?}");
+        assert!((fit.offset - 5.0).abs() < 1e-5, "{fit:?}");
+    }
+
+    #[test]
+    fn the_homoclinic_fit_recovers_a_known_law() {
+        // T = 7 - 4 ln(1 - lambda), approached from below; fitted to 1e-8.
+        let pts: Vec<CyclePoint> = (0..30)
+            .map(|k| {
+                let d = 0.1 * 0.6f64.powi(k);
+                point(1.0 - d, 7.0 - 4.0 * d.ln())
+            })
+            .collect();
+        let fit = fit_homoclinic(&pts).unwrap();
+        assert!((fit.lambda - 1.0).abs() < 1e-8, "{fit:?}");
+        assert!((fit.coefficient - 4.0).abs() < 1e-6, "{fit:?}");
+    }
+
+    #[test]
+    fn a_tail_stops_where_the_period_stops_growing() {
+        let mut pts = vec![point(0.0, 100.0), point(0.5, 50.0)];
+        pts.extend((1..6).map(|k| point(0.5 + k as f64, 50.0 + 10.0 * k as f64)));
+        let t = tail(&pts);
+        assert_eq!(t.first(), Some(&(0.5, 50.0)));
+        // And where the period falls below a fifth of the last.
+        let pts: Vec<_> = (1..=10).map(|k| point(k as f64, 10.0 * k as f64)).collect();
+        assert_eq!(tail(&pts).first(), Some(&(2.0, 20.0)));
+        // The last point itself is kept out (within 1e-9 of itself).
+        assert_eq!(t.len(), 5);
+    }
+}

@@ -1,0 +1,161 @@
+//! SNIC and saddle homoclinic ends of cycle branches (src/continuation/cycle_ends.rs) on the
+//! zoo's class-1 models, against AUTO-07p and the scaling laws.
+//!
+//! References (tests/fixtures/cycle_ends/auto_ends.csv, made by `make_ends.sh` with AUTO-07p on
+//! the zoo's equations written again in Python, tests/fixtures/zoo/zoo_models.py):
+//! - the SNIC's parameter is AUTO's fold (LP) of equilibria;
+//! - AUTO's cycle branch from the Hopf point, continued to periods 1e3, 3e3 and 1e4: at a
+//!   homoclinic end its parameter there is within exp(-lambda_u 1e3) ~ 1e-36 of the homoclinic
+//!   one; at a SNIC, `T sqrt(lambda - lambda_SN)` there estimates the law's coefficient C.
+//!
+//! Tolerances: the located parameter to 1e-6 (absolute); the fitted SNIC parameter within 1%
+//! of the tail's distance to the fold; the fitted coefficient within 2% of the fold's normal
+//! form and of AUTO's estimate at period 1e4 (at a SNIC), within 3% of 1/lambda_u (at a
+//! homoclinic orbit, where the next term of the law decays only as a power of the distance).
+
+use excitable::continuation::SpecialKind;
+use excitable::continuation::cycle_ends::{CycleEnd, EndKind, TAIL_RESOLUTION};
+use excitable::report::Report;
+use excitable::spec::BifurcationResult;
+use excitable::{BifurcationSpec, Model};
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn zoo(file: &str) -> Model {
+    Model::from_file(&root().join("studies/models/zoo").join(file)).unwrap()
+}
+
+/// The parameter of the AUTO fixture's row of `kind` for `model` nearest to `near`.
+fn reference(model: &str, kind: &str, near: f64) -> f64 {
+    let path = root().join("tests/fixtures/cycle_ends/auto_ends.csv");
+    let mut r = csv::Reader::from_path(&path).unwrap();
+    r.records()
+        .map(|rec| rec.unwrap())
+        .filter(|rec| &rec[0] == model && &rec[1] == kind)
+        .map(|rec| rec[2].parse::<f64>().unwrap())
+        .min_by(|a, b| (a - near).abs().total_cmp(&(b - near).abs()))
+        .unwrap_or_else(|| panic!("no {kind} row for {model} in {}", path.display()))
+}
+
+fn run(model: &Model, from: f64, to: f64) -> BifurcationResult {
+    BifurcationSpec {
+        from,
+        to,
+        ..Default::default()
+    }
+    .run(model)
+    .unwrap()
+}
+
+/// The one end located in the diagram.
+fn the_end(r: &BifurcationResult) -> &CycleEnd {
+    let ends: Vec<&CycleEnd> = r
+        .diagram
+        .cycles
+        .iter()
+        .filter_map(|(_, c)| c.end.as_ref())
+        .collect();
+    assert_eq!(ends.len(), 1, "{:?}", r.diagram.notes);
+    ends[0]
+}
+
+/// The one special point of `kind`, at the end's parameter; the summary names it.
+fn listed_once(r: &BifurcationResult, kind: SpecialKind, e: &CycleEnd, words: &str) {
+    let rows: Vec<_> = r.special_points.iter().filter(|p| p.kind == kind).collect();
+    assert_eq!(rows.len(), 1, "{:?}", r.special_points);
+    assert_eq!(rows[0].param, e.lambda);
+    assert_eq!(rows[0].frequency_hz, 0.0);
+    let md = r.summary();
+    assert!(md.contains(&format!("| {} |", kind.name())), "{md}");
+    assert!(md.contains(words), "{md}");
+}
+
+/// A SNIC end: at AUTO's fold to 1e-6; the fit's lambda_SN within 1% of the tail's distance to
+/// it; C within 2% of the normal form's and of AUTO's `T sqrt(lambda - lambda_SN)` at T = 1e4.
+fn check_snic(name: &str, r: &BifurcationResult) {
+    let e = the_end(r);
+    assert_eq!(e.kind, EndKind::Snic, "{:?}", r.diagram.notes);
+    let lp = reference(name, "fold", e.lambda);
+    assert!((e.lambda - lp).abs() < 1e-6, "{} vs AUTO {lp}", e.lambda);
+    let tail = e.last.lambda - e.lambda;
+    assert!(
+        tail > 0.0 && tail < 1e-2,
+        "the tail ends {tail} from the fold"
+    );
+    assert!(
+        (e.fit.lambda - e.lambda).abs() < 0.01 * tail,
+        "fitted {} vs fold {} (tail {tail})",
+        e.fit.lambda,
+        e.lambda
+    );
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+    assert!(
+        rel(e.fit.coefficient, e.predicted) < 0.02,
+        "C {} vs the normal form's {}",
+        e.fit.coefficient,
+        e.predicted
+    );
+    let c_auto = 1e4 * (reference(name, "period_10000", lp) - lp).sqrt();
+    assert!(
+        rel(e.fit.coefficient, c_auto) < 0.02,
+        "C {} vs AUTO's {c_auto}",
+        e.fit.coefficient
+    );
+    listed_once(r, SpecialKind::Snic, e, "ends on a SNIC");
+}
+
+#[test]
+fn morris_lecar_snic_set_ends_on_a_snic_at_the_fold() {
+    check_snic("ml-snic", &run(&zoo("ml_snic.ode"), -20.0, 150.0));
+}
+
+#[test]
+fn wang_buzsaki_ends_on_a_snic_at_the_fold() {
+    check_snic("wang-buzsaki", &run(&zoo("wang_buzsaki.toml"), -2.0, 60.0));
+}
+
+#[test]
+fn morris_lecar_homoclinic_set_ends_on_a_saddle_homoclinic_orbit() {
+    let r = run(&zoo("ml_homoclinic.ode"), -20.0, 150.0);
+    let e = the_end(&r);
+    assert_eq!(e.kind, EndKind::Homoclinic, "{:?}", r.diagram.notes);
+    let hc = reference("ml-homoclinic", "period_3000", e.lambda);
+    assert!((e.lambda - hc).abs() < 1e-6, "{} vs AUTO {hc}", e.lambda);
+    // Away from the fold of equilibria (39.96): a saddle, not a saddle-node.
+    let lp = reference("ml-homoclinic", "fold", e.lambda);
+    assert!(lp - e.lambda > 1.0);
+    assert!(e.unstable_eigenvalue > 0.0);
+    let rel = (e.fit.coefficient - e.predicted).abs() / e.predicted;
+    assert!(
+        rel < 0.03,
+        "b {} vs 1/lambda_u {}",
+        e.fit.coefficient,
+        e.predicted
+    );
+    // The saddle lies on the orbit's low voltage stretch.
+    assert!((e.state[0] - e.last.v_min).abs() < 0.05 * (e.last.v_max - e.last.v_min));
+    // No bifurcation of cycles is left within the tail's resolution of the end (a planar
+    // orbit cannot period-double; the tail's spurious events are dropped).
+    let c = &r.diagram.cycles[0].1;
+    assert!(
+        c.specials
+            .iter()
+            .all(|s| s.kind.kind() == SpecialKind::Homoclinic
+                || (s.point.lambda - e.lambda).abs() > TAIL_RESOLUTION * (1.0 + e.lambda.abs())),
+        "{:?}",
+        c.specials
+            .iter()
+            .map(|s| (s.kind, s.point.lambda))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        c.specials
+            .iter()
+            .all(|s| s.kind.kind() != SpecialKind::PeriodDoubling),
+        "a planar orbit cannot period-double"
+    );
+    listed_once(&r, SpecialKind::Homoclinic, e, "saddle homoclinic orbit");
+}
