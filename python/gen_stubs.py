@@ -101,6 +101,11 @@ def stubs() -> str:
 
 
 if __name__ == "__main__":
+    import sys
+
+    # import the installed package, not the source folder beside this script
+    here = pathlib.Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if pathlib.Path(p or ".").resolve() != here]
     path = pathlib.Path(__file__).parent / "excitable" / "__init__.pyi"
     path.write_text(stubs())
     print(f"wrote {path}")

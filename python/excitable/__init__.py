@@ -118,8 +118,10 @@ class _Flag:
         self.flag = flag
         self.keyword = _keyword(flag)
         self.help = " ".join(help.split())
+        if self.help and not self.help.endswith("."):
+            self.help += "."
         self.kind = kind
-        self.choices = choices
+        self.choices = [] if kind == "bool" else choices
         self.repeatable = repeatable
         self.default = self._default(defaults)
 
