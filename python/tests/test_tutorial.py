@@ -25,8 +25,6 @@ def test_the_tutorial_runs():
         nb, timeout=900, kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOK.parent)}},
     )
-    import os
-    os.environ.setdefault("MPLBACKEND", "Agg")
     client.execute()  # raises CellExecutionError naming the cell that failed
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
