@@ -736,7 +736,7 @@ fn flags(command: &str) -> PyResult<Vec<(String, String, Vec<String>, String, Ve
                 || id == of(clap::value_parser!(i64).into())
             {
                 "int"
-            } else if id == of(clap::value_parser!(PathBuf).into()) {
+            } else if id == of(clap::value_parser!(PathBuf)) {
                 "path"
             } else {
                 "str"
