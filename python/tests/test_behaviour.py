@@ -102,7 +102,7 @@ def test_an_exception_in_the_callback_stops_the_run():
 
 
 # One long f-I run at one current from rest: one simulation, on one core.
-GIL_RUN = dict(from_=10, to=10.5, step=1, t_max=8000, transient=100, direction="rest", no_overlay=True)
+GIL_RUN = dict(from_=10, to=10.5, step=1, t_max=5000, transient=100, direction="rest", no_overlay=True)
 
 
 def _one_and_two(work):

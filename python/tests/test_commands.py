@@ -83,10 +83,11 @@ def test_fi(cli, tmp_path, hh):
 
 def test_fi_from_an_ode_file(cli, tmp_path):
     ml = ex.Model.from_file(ML, v_var="v")
-    f = ex.fi(ml, from_=0, to=100, step=20, t_max=400, transient=100, direction="rest")
-    cli("fi", "--model-file", ML, "--v-var", "v", "--from", 0, "--to", 100, "--step", 20,
-        "--t-max", 400, "--transient", 100, "--direction", "rest", out=tmp_path)
+    f = ex.fi(ml, from_=60, to=120, step=20, t_max=300, transient=100, direction="rest", tol=0.5)
+    cli("fi", "--model-file", ML, "--v-var", "v", "--from", 60, "--to", 120, "--step", 20,
+        "--t-max", 300, "--transient", 100, "--direction", "rest", "--tol", 0.5, out=tmp_path)
     assert_same_tables(f, tmp_path)
+    assert f.fi["rate_hz"].max() > 0  # Morris-Lecar fires above its Hopf point (93.9)
 
 
 def test_stats(cli, tmp_path, hh):
