@@ -172,7 +172,7 @@ fn run_observed<T: Send>(
             shared.wake.notify_all();
             r
         });
-        let mut reported = 0u64;
+        let mut reported: Option<(String, u64)> = None;
         loop {
             let finished = py.detach(|| {
                 let Ok(done) = shared.finished.lock() else {
@@ -189,8 +189,13 @@ fn run_observed<T: Send>(
             if raised.is_none() {
                 if let Some(cb) = progress {
                     let snap = shared.latest.lock().ok().and_then(|l| l.clone());
-                    if let Some(p) = snap.filter(|p| p.done != reported || finished) {
-                        reported = p.done;
+                    let new = |p: &Snapshot| {
+                        reported
+                            .as_ref()
+                            .is_none_or(|(task, done)| *task != p.task || *done != p.done)
+                    };
+                    if let Some(p) = snap.filter(new) {
+                        reported = Some((p.task.clone(), p.done));
                         if let Err(e) = cb.call1((p.task, p.done, p.total, p.detail)) {
                             raised = Some(e);
                         }
