@@ -219,16 +219,38 @@ def test_every_command_has_a_function(cli):
 @pytest.mark.parametrize("command", ["simulate", "rest", "gating", "phase-plane", "max-rate",
                                      "bifurcation", "bifurcation2", "fi", "sweep", "windows", "stats"])
 def test_every_flag_is_an_argument_with_its_default(cli, command):
-    """The keywords are the flags (`-` -> `_`, `from` -> `from_`) with the CLI's defaults."""
+    """The keywords are the flags (`-` -> `_`, `from` -> `from_`) with the CLI's defaults (as
+    `--help` prints them)."""
     import inspect
 
     help_text = cli(command, "--help", out=None).stdout
-    flags = set()
+    blocks = {}
+    flag = None
     for line in help_text.splitlines():
         s = line.strip()
-        if s.startswith("--"):
-            flags.add(s.split()[0][2:])
-    flags -= {"model", "model-file", "set", "v-var", "out", "no-wait", "help", "spikes"}
+        if s.startswith("--") or (s.startswith("-") and ", --" in s[:6]):
+            flag = s[s.index("--") + 2:].split()[0]
+            blocks[flag] = s
+        elif flag and (line.startswith("  ") or not s):
+            blocks[flag] += " " + s
+        else:
+            flag = None
+    for skip in ("model", "model-file", "set", "v-var", "out", "no-wait", "help", "spikes"):
+        blocks.pop(skip, None)
     sig = inspect.signature(getattr(ex, command.replace("-", "_")))
-    names = {("from" if p == "from_" else p.replace("_", "-")) for p in sig.parameters}
-    assert flags <= names, flags - names
+    params = {("from" if p == "from_" else p.replace("_", "-")): v for p, v in sig.parameters.items()}
+    assert set(blocks) <= set(params), set(blocks) - set(params)
+    compared = 0
+    for flag, text in blocks.items():
+        m = re.search(r"\[default: ([^\]]*)\]", text)
+        default = params[flag].default
+        if m is None:
+            assert default in (None, False), (flag, default)
+            continue
+        value = default[0] if isinstance(default, list) else default
+        compared += 1
+        if isinstance(value, float):
+            assert value == float(m.group(1)), (flag, value, m.group(1))
+        else:
+            assert str(value) == m.group(1), (flag, value, m.group(1))
+    assert compared > 0 or command == "rest", "no default was read from --help"
