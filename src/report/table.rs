@@ -142,6 +142,19 @@ impl Table {
         DataFrame::new(h, cols).map_err(|e| err(e.to_string()))
     }
 
+    /// The bytes of `<name>.parquet` as [`Table::write_parquet`] writes them (the same
+    /// writer and settings), in memory: the Python package hands these to polars.
+    pub fn to_parquet_bytes(&self) -> Result<Vec<u8>, ReportError> {
+        let mut bytes = Vec::new();
+        frame_to(&mut bytes, &mut self.to_frame()?, &self.metadata).map_err(|reason| {
+            ReportError::Table {
+                table: self.name.clone(),
+                reason,
+            }
+        })?;
+        Ok(bytes)
+    }
+
     /// Write `DIR/<name>.parquet` atomically (snappy compression); returns the path.
     pub fn write_parquet(&self, dir: &Path) -> Result<PathBuf, ReportError> {
         let path = dir.join(format!("{}.parquet", self.name));
@@ -158,15 +171,25 @@ fn write_frame(
 ) -> Result<(), ReportError> {
     write_atomic(path, |tmp| -> Result<(), String> {
         let file = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
-        let kv = (!metadata.is_empty())
-            .then(|| polars::io::parquet::write::KeyValueMetadata::from_static(metadata.to_vec()));
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Snappy)
-            .with_key_value_metadata(kv)
-            .finish(df)
-            .map_err(|e| e.to_string())?;
-        Ok(())
+        frame_to(file, df, metadata)
     })
+}
+
+/// Write a frame as Parquet (snappy), with key-value metadata, to `sink`: the one writer of
+/// [`Table::write_parquet`] and [`Table::to_parquet_bytes`].
+fn frame_to<W: std::io::Write>(
+    sink: W,
+    df: &mut DataFrame,
+    metadata: &[(String, String)],
+) -> Result<(), String> {
+    let kv = (!metadata.is_empty())
+        .then(|| polars::io::parquet::write::KeyValueMetadata::from_static(metadata.to_vec()));
+    ParquetWriter::new(sink)
+        .with_compression(ParquetCompression::Snappy)
+        .with_key_value_metadata(kv)
+        .finish(df)
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// A Parquet table written chunk by chunk (one row group each) as the rows are produced, so
