@@ -398,7 +398,7 @@ impl Output {
     fn tables<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyBytes>)>> {
         guard(|| {
             let meta = self.result.metadata();
-            let tables = self.result.tables();
+            let tables = self.result.written_tables();
             let bytes = py.detach(|| {
                 tables
                     .into_iter()
