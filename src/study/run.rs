@@ -294,15 +294,8 @@ fn summary(
     md
 }
 
-/// A measured value with sensible precision.
+/// A measured value with all its significant digits (up to 10, trailing zeros dropped), so a
+/// check at 1e-7 shows the digits it was judged on.
 fn fmt_value(x: f64) -> String {
-    if x == x.round() && x.abs() < 1e9 {
-        format!("{x}")
-    } else if x.abs() >= 100.0 {
-        format!("{x:.2}")
-    } else if x.abs() >= 1.0 {
-        format!("{x:.4}")
-    } else {
-        format!("{x:.4e}")
-    }
+    crate::model::Number(x).to_string()
 }
