@@ -28,7 +28,8 @@ pub struct Accuracy {
     pub sample: usize,
     /// Largest relative difference of the ISI rate (1000 / mean ISI) between dt and dt/2 (%).
     pub max_rate_diff_pct: f64,
-    /// Twice that: the estimated error of the dt rates against converged ones (%).
+    /// That difference times 2^p / (2^p - 1) for a method of order p (Richardson): the
+    /// estimated error of the dt rates against converged ones (%).
     pub est_error_pct: f64,
     /// Current of the probe with the largest difference (uA/cm^2).
     pub at_current: f64,
@@ -61,25 +62,40 @@ pub(crate) fn half_step(
     let currents: Vec<f64> = probes.iter().map(|p| p.current).collect();
     let starts: Vec<Vec<f64>> = probes.iter().map(|p| p.start.clone()).collect();
     let r = run_batch_params(model, &params, &currents, &starts, &fine)?;
+    let coarse: Vec<(f64, NeuronSummary)> = probes.iter().map(|p| (p.current, p.at_dt)).collect();
+    Ok(compare(&coarse, &r, 1))
+}
+
+/// Compare runs at dt (`coarse`: current and result) with the same runs at dt/2 (`fine`), for a
+/// method of order `order`: the error of the dt rates against converged ones is the difference
+/// times 2^p / (2^p - 1) (Richardson: 2 for exponential Euler, 16/15 for RK4). `None` without
+/// runs.
+pub(crate) fn compare(
+    coarse: &[(f64, NeuronSummary)],
+    fine: &[NeuronSummary],
+    order: i32,
+) -> Option<Accuracy> {
+    if coarse.is_empty() {
+        return None;
+    }
     let mut acc = Accuracy {
-        sample: probes.len(),
+        sample: coarse.len(),
         max_rate_diff_pct: 0.0,
         est_error_pct: 0.0,
         at_current: f64::NAN,
         max_count_diff: 0,
     };
-    for (p, f) in probes.iter().zip(&r) {
-        let d = (p.at_dt.isi_rate_hz() - f.isi_rate_hz()).abs() / f.isi_rate_hz() * 100.0;
+    for ((current, at_dt), f) in coarse.iter().zip(fine) {
+        let d = (at_dt.isi_rate_hz() - f.isi_rate_hz()).abs() / f.isi_rate_hz() * 100.0;
         if d > acc.max_rate_diff_pct || acc.at_current.is_nan() {
             acc.max_rate_diff_pct = d;
-            acc.at_current = p.current;
+            acc.at_current = *current;
         }
-        acc.max_count_diff = acc
-            .max_count_diff
-            .max(p.at_dt.n_spikes.abs_diff(f.n_spikes));
+        acc.max_count_diff = acc.max_count_diff.max(at_dt.n_spikes.abs_diff(f.n_spikes));
     }
-    acc.est_error_pct = 2.0 * acc.max_rate_diff_pct;
-    Ok(Some(acc))
+    let gain = 2f64.powi(order);
+    acc.est_error_pct = gain / (gain - 1.0) * acc.max_rate_diff_pct;
+    Some(acc)
 }
 
 #[cfg(test)]

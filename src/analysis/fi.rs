@@ -169,8 +169,8 @@ pub fn fi_curve_with(
 /// [`fi_curve`]. An `.ode` model gets `up` and `down` starts as [`fi_curve`] defines them (its
 /// stable equilibria from one continuation, `cycle_states` from the bifurcation diagram, run
 /// alongside the rest sweep); LIF, without bistability, runs `rest` only (other requests are
-/// noted). No dt/2 check: on LIF the method is exact, and RK4's error at the default step is
-/// far below the rates' resolution.
+/// noted). An `.ode` model gets the dt/2 check too ([`super::accuracy::compare`], RK4 being
+/// fourth order); LIF none: its flow is exact.
 pub fn fi_curve_general(
     model: &Model,
     currents: &[f64],
@@ -242,8 +242,36 @@ pub fn fi_curve_general_with(
             _ => "exponential Euler on the general simulator (for LIF the exact flow)",
         },
     };
-    // No dt/2 check here (see above): `accuracy` stays `None`.
-    Ok(sweep(engine, currents, directions, settings, tol, cycle_states)?.0)
+    let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
+    if matches!(model, Model::Ode(_)) {
+        // The dt/2 check on a sample of the firing points, each from its own start.
+        let counts: Vec<u32> = curve.points.iter().map(|p| p.summary.n_spikes).collect();
+        let probes: Vec<&FiPoint> = super::accuracy::sample(&counts)
+            .into_iter()
+            .map(|k| &curve.points[k])
+            .collect();
+        let fine = Settings {
+            dt: settings.dt / 2.0,
+            ..s
+        };
+        let refined: Vec<NeuronSummary> = probes
+            .par_iter()
+            .map(|p| {
+                let y0 = starts.at(p.direction, p.current);
+                let r = simulate::run(model, &Stimulus::constant(p.current), &y0, &fine)?;
+                let v = r.final_state.first().copied().unwrap_or(f64::NAN);
+                Ok(NeuronSummary::from_spikes(
+                    &r.spikes_ms,
+                    settings.transient,
+                    v,
+                ))
+            })
+            .collect::<Result<_, Error>>()?;
+        let coarse: Vec<(f64, NeuronSummary)> =
+            probes.iter().map(|p| (p.current, p.summary)).collect();
+        curve.accuracy = super::accuracy::compare(&coarse, &refined, 4);
+    }
+    Ok(curve)
 }
 
 /// What the shared f-I driver ([`sweep`]) needs from an engine: how it runs neurons and where

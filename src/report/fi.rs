@@ -8,7 +8,7 @@ use super::table::Table;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::analysis::fi::{Direction, FiCurve};
 use crate::error::ReportError;
-use crate::model::Number;
+use crate::model::{Number, Quantity};
 use crate::simulate::batch::NeuronSummary;
 use crate::spec::fi::{FiResult, Overlay, OverlaySource};
 use std::fmt::Write;
@@ -271,12 +271,16 @@ fn summary(r: &FiResult) -> String {
     if let Some(acc) = &fi.accuracy {
         let _ = writeln!(
             md,
-            "\nIntegrator error: {} firing points re-run at dt/2 = {} ms give ISI rates within {:.3}% (largest at {} uA/cm^2) and spike counts within {}; for a first-order method that puts the rates at dt within about {:.2}% of converged (Richardson).",
+            "\nIntegrator error: {} firing points re-run at dt/2 = {} give ISI rates within {:.3}% (largest at {}) and spike counts within {}; for {} that puts the rates at dt within about {:.2}% of converged (Richardson).",
             acc.sample,
-            Number(a.dt / 2.0),
+            Quantity(a.dt / 2.0, r.model.units().time),
             acc.max_rate_diff_pct,
-            Number(acc.at_current),
+            Quantity(acc.at_current, r.model.units().current),
             acc.max_count_diff,
+            match r.model {
+                crate::model::Model::Ode(_) => "RK4 (fourth order)",
+                _ => "exponential Euler (first order)",
+            },
             acc.est_error_pct
         );
     }
