@@ -11,6 +11,8 @@ pub mod equilibria;
 pub mod floquet;
 pub mod fold;
 pub mod hopf;
+pub mod orbit_from_simulation;
+pub mod adjoint;
 pub mod special;
 pub mod system;
 
