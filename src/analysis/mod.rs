@@ -7,6 +7,7 @@ pub mod fi;
 pub mod gating;
 pub mod max_rate;
 pub mod phase_plane;
+pub mod prc;
 pub mod rate;
 pub mod spike_stats;
 pub mod sweep;

@@ -10,6 +10,7 @@ pub mod gating;
 pub(crate) mod heatmap;
 pub mod max_rate;
 pub mod phase_plane;
+pub mod prc;
 pub mod rest;
 pub mod simulation;
 pub mod spike_trains;

@@ -2,6 +2,7 @@
 
 pub mod model_job;
 
+pub mod prc;
 pub mod stats;
 pub mod sweep;
 pub mod windows;
@@ -10,6 +11,7 @@ pub use model_job::{
     Bifurcation2Job, BifurcationJob, FiJob, GatingJob, MaxRateJob, ModelJob, PhasePlaneJob,
     RestJob, SimulateJob,
 };
+pub use prc::PrcJob;
 pub use stats::StatsJob;
 pub use sweep::{MergeJob, SweepJob};
 pub use windows::WindowsJob;
