@@ -3,6 +3,7 @@
 pub mod accuracy;
 pub mod centre;
 pub mod chance;
+pub mod excitability;
 pub mod fi;
 pub mod gating;
 pub mod max_rate;

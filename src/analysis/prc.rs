@@ -61,6 +61,9 @@ pub struct Prc {
     pub values: Vec<Vec<f64>>,
     /// `max |Z . f - 1|` over the collocation nodes (accuracy of the adjoint).
     pub normalisation_error: f64,
+    /// The V level of phase 0: the spike threshold, or the middle of the cycle's V range for
+    /// a cycle that stays below the threshold (near a Hopf point).
+    pub section: f64,
     /// The orbit and its phase gradient, for evaluation at any phase.
     orbit: FixedOrbit,
     adjoint: Adjoint,
@@ -213,6 +216,7 @@ pub fn prc_at(
         phases,
         values,
         normalisation_error: adj.normalisation_error,
+        section: orbit.section,
         orbit,
         adjoint: adj,
     })

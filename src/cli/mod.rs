@@ -51,6 +51,9 @@ pub enum Command {
     /// Phase response curves of every variable by the adjoint method on the stable cycle,
     /// at one current or along the cycle branch: prc.parquet, prc.png, summary.md.
     Prc(Box<job::JobArgs<excitable::study::jobs::PrcJob>>),
+    /// Hodgkin's excitability class (1, 2, 3) with its evidence, integrator or resonator, the
+    /// onset bifurcation, minimum rate, f-I slope and PRC type.
+    Excitability(Box<job::JobArgs<excitable::study::jobs::ExcitabilityJob>>),
     /// Study files: run `studies/*.toml` into reports/NAME/ and check the documents' claims.
     Study(study::StudyArgs),
     /// The full default report of a model: simulation, rest states, gating, phase plane,
@@ -80,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Study(a) => study::run(a),
         Command::Prc(a) => job::run(*a),
+        Command::Excitability(a) => job::run(*a),
     }
 }
 

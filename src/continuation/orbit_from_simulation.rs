@@ -76,6 +76,9 @@ pub struct FixedOrbit {
     /// Scaled time `s` in [0, 1) of the upward threshold crossing on the solved orbit
     /// (phase 0).
     pub s_threshold: f64,
+    /// The V level of the Poincaré section and of phase 0: the threshold, or for a cycle
+    /// that stays below it the middle of its V range.
+    pub section: f64,
     /// The period the simulation measured (ms), before collocation.
     pub simulated_period: f64,
     /// Return times measured in the simulation before it settled.
@@ -145,13 +148,28 @@ fn crossing_in(d: &crate::simulate::dopri5::Dense, t0: f64, t1: f64, thr: f64) -
     0.5 * (a + b)
 }
 
-/// Simulate until the return map settles.
+/// Why the simulation did not settle on a cycle crossing the section, with what it saw.
+struct Unsettled {
+    err: AnalysisError,
+    /// Fewer than two crossings of the section.
+    no_crossings: bool,
+    /// Range of V over the last two windows of [`WINDOW`] ms (each: min, max).
+    ranges: [(f64, f64); 2],
+    /// The state at the end of the run.
+    y_end: Vec<f64>,
+}
+
+/// The window over which the range of V is measured at the end of a run (ms).
+const WINDOW: f64 = 500.0;
+
+/// Simulate until the return map at the section `V = thr` (upward) settles.
 fn settle(
     fam: &Family,
     lambda: f64,
     y0: &[f64],
     set: &OrbitSettings,
-) -> Result<Settled, AnalysisError> {
+    thr: f64,
+) -> Result<Settled, Unsettled> {
     let n = fam.dim();
     let mut pt = fam.params_as::<f64>();
     let mut f = |_t: f64, y: &[f64], out: &mut [f64]| fam.eval_with(&mut pt, y, lambda, out);
@@ -165,7 +183,8 @@ fn settle(
     let mut crossings: Vec<(f64, Vec<f64>)> = vec![];
     let mut t = 0.0;
     let chunk = 50.0;
-    let thr = set.threshold;
+    let mut ranges = [(f64::INFINITY, f64::NEG_INFINITY); 2];
+    let mut window_end = WINDOW;
     let mut settled_at: Option<usize> = None;
     let mut blown = false;
     while t < set.t_max && settled_at.is_none() {
@@ -180,6 +199,11 @@ fn settle(
                     reason: "ran off".into(),
                 });
             }
+            if d.t0 + d.h > window_end {
+                ranges = [ranges[1], (v1, v1)];
+                window_end += WINDOW;
+            }
+            ranges[1] = (ranges[1].0.min(v1), ranges[1].1.max(v1));
             if prev_v < thr && v1 >= thr {
                 let tc = crossing_in(d, d.t0, d.t0 + d.h, thr);
                 let mut s = vec![0.0; ynew.len()];
@@ -190,11 +214,12 @@ fn settle(
             Ok(())
         });
         if r.is_err() || blown {
-            return Err(no_cycle(
-                fam,
-                lambda,
-                "the simulation ran off or failed".into(),
-            ));
+            return Err(Unsettled {
+                err: no_cycle(fam, lambda, "the simulation ran off or failed".into()),
+                no_crossings: false,
+                ranges,
+                y_end: y.clone(),
+            });
         }
         t = t1;
         let k = crossings.len();
@@ -235,7 +260,12 @@ fn settle(
                 crossings.len()
             )
         };
-        return Err(no_cycle(fam, lambda, why));
+        return Err(Unsettled {
+            err: no_cycle(fam, lambda, why),
+            no_crossings: crossings.len() < 2,
+            ranges,
+            y_end: y,
+        });
     };
     // One period from crossing k-1, sampled uniformly.
     let (t_start, y_start) = crossings[k - 1].clone();
@@ -256,7 +286,12 @@ fn settle(
             }
             Ok(())
         })
-        .map_err(|e| no_cycle(fam, lambda, format!("the last period failed: {e}")))?;
+        .map_err(|e| Unsettled {
+            err: no_cycle(fam, lambda, format!("the last period failed: {e}")),
+            no_crossings: false,
+            ranges,
+            y_end: vec![],
+        })?;
     while states.len() < SAMPLES + 1 {
         states.push(y.clone());
     }
@@ -356,14 +391,17 @@ pub fn correct_fixed(
         tangent: &tangent,
         period_weight: 1.0,
     };
-    for _ in 0..30 {
+    let mut last = f64::INFINITY;
+    for it in 0..30 {
         let lin = linearise(fam, scheme, &u, &border);
         let (dz, dt, _) = lin.solve(None)?;
         // Damp steps that would make the period negative or jump by more than half.
         let size = dz.iter().chain([&dt]).fold(0.0f64, |m, x| m.max(x.abs()));
-        if !size.is_finite() {
+        // Diverging (steps growing after the first few): give up early.
+        if !size.is_finite() || (it >= 4 && size > 2.0 * last) {
             return None;
         }
+        last = size;
         let damp = if (u.period + dt) < 0.5 * u.period {
             0.5 * u.period / dt.abs()
         } else {
@@ -383,6 +421,91 @@ pub fn correct_fixed(
         }
     }
     None
+}
+
+/// One cycle of a followed branch ([`follow`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BranchSample {
+    /// The parameter (uA/cm^2 for the current).
+    pub lambda: f64,
+    /// Period (ms).
+    pub period: f64,
+    /// Largest nontrivial multiplier modulus.
+    pub max_multiplier: f64,
+    /// Max minus min of V on the cycle (mV).
+    pub amplitude: f64,
+}
+
+/// Follow the cycle `start` by natural-parameter steps towards `target` (fixed-parameter
+/// Newton at each value, the previous cycle as the guess, the mesh adapted at every step),
+/// keeping only stable cycles. A failed or unstable step is halved; the run ends at
+/// `target`, when the step falls below `min_step` (the end of the stable branch is then
+/// within `min_step` of the last sample), after `max_steps` steps, or when the period passes
+/// `max_period`. Returns the samples, the last one the closest to the end.
+pub fn follow(
+    fam: &Family,
+    start: &FixedOrbit,
+    target: f64,
+    first_step: f64,
+    min_step: f64,
+    max_steps: usize,
+    max_period: f64,
+) -> Vec<BranchSample> {
+    let scheme = &start.scheme;
+    let ntst = start.orbit.intervals();
+    let mut cur = start.orbit.clone();
+    let dir = (target - cur.lambda).signum();
+    let mut h = first_step.abs();
+    let sample = |o: &Orbit, mu: f64| {
+        let (hi, lo, _) = o.range(scheme, 0);
+        BranchSample {
+            lambda: o.lambda,
+            period: o.period,
+            max_multiplier: mu,
+            amplitude: hi - lo,
+        }
+    };
+    let mut out = vec![sample(&cur, start.max_nontrivial_multiplier())];
+    let mut steps = 0;
+    while steps < max_steps && h >= min_step && dir * (target - cur.lambda) > 0.0 {
+        steps += 1;
+        let lam = if dir * (target - (cur.lambda + dir * h)) < 0.0 {
+            target
+        } else {
+            cur.lambda + dir * h
+        };
+        let guess = Orbit {
+            lambda: lam,
+            ..cur.clone()
+        };
+        let next = correct_fixed(fam, scheme, &guess, &cur, 1e-9).and_then(|(o, lin)| {
+            let fo = FixedOrbit {
+                multipliers: lin.multipliers(),
+                period: o.period,
+                residual: lin.residual,
+                orbit: o,
+                scheme: scheme.clone(),
+                s_threshold: 0.0,
+                section: 0.0,
+                simulated_period: f64::NAN,
+                returns: 0,
+            };
+            fo.stable().then_some(fo)
+        });
+        match next {
+            Some(fo) => {
+                out.push(sample(&fo.orbit, fo.max_nontrivial_multiplier()));
+                let mesh = fo.orbit.adapted_mesh(scheme, ntst);
+                cur = fo.orbit.remesh(scheme, mesh);
+                h = (h * 1.5).min(first_step.abs());
+                if cur.period > max_period {
+                    break;
+                }
+            }
+            None => h *= 0.5,
+        }
+    }
+    out
 }
 
 /// Scaled time of the upward crossing of component 0 through `thr` on `orbit` (the first
@@ -429,7 +552,28 @@ pub fn orbit_from_simulation(
     y0: &[f64],
     set: &OrbitSettings,
 ) -> Result<FixedOrbit, AnalysisError> {
-    let settled = settle(fam, lambda, y0, set)?;
+    // The section is the spike threshold; a cycle whose V stays below it (a small cycle near
+    // a Hopf point) is cut at the middle of its V range instead, when the run's last two
+    // windows show a sustained oscillation (the same range to 1%: not a damped one; a
+    // damped oscillation that slow would not survive Newton and the multiplier check).
+    let (settled, section) = match settle(fam, lambda, y0, set, set.threshold) {
+        Ok(s) => (s, set.threshold),
+        Err(u) => {
+            let [(a0, a1), (b0, b1)] = u.ranges;
+            let (amp_a, amp_b) = (a1 - a0, b1 - b0);
+            let sustained = amp_b > 1e-6 * (1.0 + b1.abs())
+                && (amp_a - amp_b).abs() <= 1e-2 * amp_b
+                && b1 < set.threshold;
+            if !(u.no_crossings && sustained) {
+                return Err(u.err);
+            }
+            let mid = 0.5 * (b0 + b1);
+            match settle(fam, lambda, &u.y_end, set, mid) {
+                Ok(s) => (s, mid),
+                Err(_) => return Err(u.err),
+            }
+        }
+    };
     let scheme = Scheme::new(set.ncol);
     let guess = initial_guess(fam, lambda, &settled, set.ntst, set.ncol);
     let fail = |what: &str| AnalysisError::Numerical {
@@ -448,7 +592,7 @@ pub fn orbit_from_simulation(
         (orbit, lin) = correct_fixed(fam, &scheme, &moved, &moved, set.tol)
             .ok_or_else(|| fail("on the adapted mesh"))?;
     }
-    let s_threshold = threshold_crossing(&orbit, &scheme, set.threshold)
+    let s_threshold = threshold_crossing(&orbit, &scheme, section)
         .ok_or_else(|| fail("(the solved orbit does not cross the threshold)"))?;
     Ok(FixedOrbit {
         period: orbit.period,
@@ -458,6 +602,7 @@ pub fn orbit_from_simulation(
         scheme,
         s_threshold,
         simulated_period: settled.period,
+        section,
         returns: settled.returns,
     })
 }

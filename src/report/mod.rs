@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod bifurcation;
 pub mod bifurcation2;
+pub mod excitability;
 pub mod fi;
 pub(crate) mod figure;
 pub mod gating;

@@ -205,6 +205,14 @@ impl super::Report for PrcResult {
                 p.normalisation_error
             );
         }
+        for p in self.prcs.iter().filter(|p| p.section != self.threshold) {
+            let _ = writeln!(
+                md,
+                "\nAt {} the cycle stays below the threshold: its phase 0 is the upward crossing of {}, the middle of its V range.",
+                Quantity(p.current, cu),
+                Quantity((p.section * 1e4).round() / 1e4, vu)
+            );
+        }
         let _ = writeln!(
             md,
             "\nTables: [prc.parquet](prc.parquet) (`{}`, `phase`, `variable`, `{}`), [prc_cycles.parquet](prc_cycles.parquet). Figure: [prc.png](prc.png). Computed in {:.2} s.",

@@ -18,6 +18,7 @@
 
 pub mod bifurcation;
 pub mod bifurcation2;
+pub mod excitability;
 pub mod fi;
 pub mod gating;
 pub mod max_rate;
@@ -33,6 +34,7 @@ pub mod windows;
 
 pub use bifurcation::{BifurcationResult, BifurcationSpec};
 pub use bifurcation2::{Bifurcation2Result, Bifurcation2Spec};
+pub use excitability::{ExcitabilityResult, ExcitabilitySpec};
 pub use fi::{FiResult, FiSpec};
 pub use gating::{GatingResult, GatingSpec};
 pub use max_rate::{MaxRateResult, MaxRateSpec};

@@ -85,4 +85,5 @@ tasks!(
     Fi(FiJob),
     Sweep(SweepJob),
     Prc(PrcJob),
+    Excitability(ExcitabilityJob),
 );

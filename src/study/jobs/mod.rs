@@ -2,6 +2,7 @@
 
 pub mod model_job;
 
+pub mod excitability;
 pub mod prc;
 pub mod stats;
 pub mod sweep;
@@ -11,6 +12,7 @@ pub use model_job::{
     Bifurcation2Job, BifurcationJob, FiJob, GatingJob, MaxRateJob, ModelJob, PhasePlaneJob,
     RestJob, SimulateJob,
 };
+pub use excitability::ExcitabilityJob;
 pub use prc::PrcJob;
 pub use stats::StatsJob;
 pub use sweep::{MergeJob, SweepJob};
