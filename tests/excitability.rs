@@ -38,7 +38,13 @@ fn load(path: &str) -> Model {
 }
 
 /// Run and compare: class, Izhikevich type, onset kind, and where rest is lost.
-fn check(zoo: &str, path: &str, class: &str, izh: &str, onset: &str) -> excitable::analysis::excitability::Excitability {
+fn check(
+    zoo: &str,
+    path: &str,
+    class: &str,
+    izh: &str,
+    onset: &str,
+) -> excitable::analysis::excitability::Excitability {
     let r = ExcitabilitySpec::default().run(&load(path)).unwrap();
     let e = r.excitability;
     assert_eq!(e.verdict.class.name(), class, "{zoo}: {e:?}");
@@ -55,10 +61,22 @@ fn check(zoo: &str, path: &str, class: &str, izh: &str, onset: &str) -> excitabl
             .iter()
             .filter(|(k, _)| k == "fold")
             .map(|p| p.1)
-            .min_by(|a, b| (a - e.verdict.i_min).abs().total_cmp(&(b - e.verdict.i_min).abs()))
+            .min_by(|a, b| {
+                (a - e.verdict.i_min)
+                    .abs()
+                    .total_cmp(&(b - e.verdict.i_min).abs())
+            })
             .unwrap();
-        assert!((e.verdict.i_min - fold).abs() < 1e-4, "{zoo}: {} vs {fold}", e.verdict.i_min);
-        assert!(e.verdict.period_end > 1000.0, "{zoo}: {}", e.verdict.period_end);
+        assert!(
+            (e.verdict.i_min - fold).abs() < 1e-4,
+            "{zoo}: {} vs {fold}",
+            e.verdict.i_min
+        );
+        assert!(
+            e.verdict.period_end > 1000.0,
+            "{zoo}: {}",
+            e.verdict.period_end
+        );
     }
     e
 }
@@ -66,10 +84,21 @@ fn check(zoo: &str, path: &str, class: &str, izh: &str, onset: &str) -> excitabl
 #[test]
 fn hh_is_class_2_and_a_resonator_with_a_bistable_range() {
     let e = check("hh", "hh", "2", "resonator", "fold_cycle");
-    assert!((e.verdict.i_min - 6.2603).abs() < 1e-3, "{}", e.verdict.i_min);
+    assert!(
+        (e.verdict.i_min - 6.2603).abs() < 1e-3,
+        "{}",
+        e.verdict.i_min
+    );
     let (a, b) = e.bistable.unwrap();
-    assert!((a - 6.2603).abs() < 1e-3 && (b - 9.775438).abs() < 1e-5, "{a} {b}");
-    assert!(e.min_rate_hz > 40.0 && e.min_rate_hz < 60.0, "{}", e.min_rate_hz);
+    assert!(
+        (a - 6.2603).abs() < 1e-3 && (b - 9.775438).abs() < 1e-5,
+        "{a} {b}"
+    );
+    assert!(
+        e.min_rate_hz > 40.0 && e.min_rate_hz < 60.0,
+        "{}",
+        e.min_rate_hz
+    );
     assert_eq!(e.prc_type.unwrap().name(), "type II");
 }
 
@@ -80,19 +109,37 @@ fn hh_1952_is_class_2() {
 
 #[test]
 fn morris_lecar_snic_set_is_class_1() {
-    let e = check("ml-snic", "studies/models/zoo/ml_snic.ode", "1", "integrator", "snic");
+    let e = check(
+        "ml-snic",
+        "studies/models/zoo/ml_snic.ode",
+        "1",
+        "integrator",
+        "snic",
+    );
     assert!(e.bistable.is_none());
     assert_eq!(e.prc_type.unwrap().name(), "type I");
 }
 
 #[test]
 fn wang_buzsaki_is_class_1() {
-    check("wang-buzsaki", "studies/models/zoo/wang_buzsaki.toml", "1", "integrator", "snic");
+    check(
+        "wang-buzsaki",
+        "studies/models/zoo/wang_buzsaki.toml",
+        "1",
+        "integrator",
+        "snic",
+    );
 }
 
 #[test]
 fn connor_stevens_is_class_1() {
-    check("connor-stevens", "studies/models/zoo/connor_stevens.toml", "1", "integrator", "snic");
+    check(
+        "connor-stevens",
+        "studies/models/zoo/connor_stevens.toml",
+        "1",
+        "integrator",
+        "snic",
+    );
 }
 
 #[test]
@@ -111,9 +158,27 @@ fn morris_lecar_homoclinic_set_is_class_1_with_bistability() {
 
 #[test]
 fn morris_lecar_hopf_set_fitzhugh_nagumo_and_rinzel_2d_are_class_2_resonators() {
-    check("ml-hopf", "studies/models/ml.ode", "2", "resonator", "fold_cycle");
-    check("fhn", "studies/models/fhn.ode", "2", "resonator", "fold_cycle");
-    check("rinzel-hh2d", "studies/models/zoo/rinzel_hh2d.ode", "2", "resonator", "fold_cycle");
+    check(
+        "ml-hopf",
+        "studies/models/ml.ode",
+        "2",
+        "resonator",
+        "fold_cycle",
+    );
+    check(
+        "fhn",
+        "studies/models/fhn.ode",
+        "2",
+        "resonator",
+        "fold_cycle",
+    );
+    check(
+        "rinzel-hh2d",
+        "studies/models/zoo/rinzel_hh2d.ode",
+        "2",
+        "resonator",
+        "fold_cycle",
+    );
 }
 
 #[test]

@@ -110,7 +110,9 @@ fn near_the_supercritical_hopf_point_of_hh_the_prc_is_a_sinusoid() {
 
 #[test]
 fn a_branch_of_currents_follows_the_stable_cycles() {
-    let r = spec("10:50:10").run(&Model::builtin("hh").unwrap()).unwrap();
+    let r = spec("10:50:10")
+        .run(&Model::builtin("hh").unwrap())
+        .unwrap();
     assert_eq!(r.prcs.len(), 5);
     // The period falls with the current along the branch; every cycle is stable and HH's
     // PRC is type II throughout.
@@ -128,10 +130,7 @@ fn a_branch_of_currents_follows_the_stable_cycles() {
 #[test]
 fn an_ode_model_gets_no_invented_units() {
     let r = spec("45").run(&ml_snic()).unwrap();
-    assert_eq!(
-        (r.current_column(), r.value_column()),
-        ("current", "prc")
-    );
+    assert_eq!((r.current_column(), r.value_column()), ("current", "prc"));
     assert!(!r.summary().contains("ms/mV"), "{}", r.summary());
 }
 
@@ -159,13 +158,8 @@ fn bad_input_is_refused_naming_the_field_before_any_output() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("current"), "{err}");
     assert!(!dir.exists());
-    let (ok, _, err) = common::excitable(&[
-        "prc",
-        "--model",
-        "lif",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let (ok, _, err) =
+        common::excitable(&["prc", "--model", "lif", "--out", dir.to_str().unwrap()]);
     assert!(!ok && err.trim().lines().count() == 1, "{err}");
     assert!(!dir.exists());
 }

@@ -15,7 +15,9 @@
 
 use crate::continuation::adjoint::{Adjoint, adjoint};
 use crate::continuation::collocation::Scheme;
-use crate::continuation::orbit_from_simulation::{FixedOrbit, OrbitSettings, orbit_from_simulation};
+use crate::continuation::orbit_from_simulation::{
+    FixedOrbit, OrbitSettings, orbit_from_simulation,
+};
 use crate::continuation::system::Family;
 use crate::error::AnalysisError;
 use crate::model::VectorField;
@@ -140,10 +142,19 @@ impl Prc {
     /// Normalised L2 distance between the V curve and the SNIC shape `1 - cos(2 pi phase)`,
     /// both scaled to unit RMS: 0 for the exact shape, sqrt(2) at most for orthogonal ones.
     pub fn distance_to_snic_shape(&self) -> f64 {
-        let g: Vec<f64> = self.phases.iter().map(|p| 1.0 - (2.0 * PI * p).cos()).collect();
+        let g: Vec<f64> = self
+            .phases
+            .iter()
+            .map(|p| 1.0 - (2.0 * PI * p).cos())
+            .collect();
         let rms = |x: &[f64]| (x.iter().map(|a| a * a).sum::<f64>() / x.len() as f64).sqrt();
         let (rv, rg) = (rms(self.v()), rms(&g));
-        let d: Vec<f64> = self.v().iter().zip(&g).map(|(a, b)| a / rv - b / rg).collect();
+        let d: Vec<f64> = self
+            .v()
+            .iter()
+            .zip(&g)
+            .map(|(a, b)| a / rv - b / rg)
+            .collect();
         rms(&d)
     }
 

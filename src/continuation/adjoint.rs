@@ -119,10 +119,7 @@ pub fn adjoint(fam: &Family, scheme: &Scheme, orbit: &Orbit) -> Result<Adjoint, 
         return Err(fail("a non-finite phase gradient"));
     }
     Ok(Adjoint {
-        z: Orbit {
-            z,
-            ..orbit.clone()
-        },
+        z: Orbit { z, ..orbit.clone() },
         normalisation_error,
         null_residual: smin / smax.max(f64::MIN_POSITIVE),
     })

@@ -3,6 +3,7 @@
 //! folds of cycles, period doubling and torus points, and two-parameter curves of Hopf and
 //! fold points. The methods are AUTO-07p's (Doedel et al.), written for exact derivatives.
 
+pub mod adjoint;
 pub mod codim2;
 pub mod collocation;
 pub mod cycles;
@@ -12,7 +13,6 @@ pub mod floquet;
 pub mod fold;
 pub mod hopf;
 pub mod orbit_from_simulation;
-pub mod adjoint;
 pub mod special;
 pub mod system;
 

@@ -584,8 +584,8 @@ pub fn orbit_from_simulation(
         ),
         reason: format!("Newton on the collocation system failed {what}"),
     };
-    let (mut orbit, mut lin) =
-        correct_fixed(fam, &scheme, &guess, &guess, set.tol).ok_or_else(|| fail("from the guess"))?;
+    let (mut orbit, mut lin) = correct_fixed(fam, &scheme, &guess, &guess, set.tol)
+        .ok_or_else(|| fail("from the guess"))?;
     for _ in 0..2 {
         let mesh = orbit.adapted_mesh(&scheme, set.ntst);
         let moved = orbit.remesh(&scheme, mesh);
@@ -632,7 +632,11 @@ mod tests {
         // HH at 10 uA/cm^2 fires at about 68 Hz (period ~14.6 ms).
         assert!((o.period - 14.6).abs() < 0.3, "{}", o.period);
         assert!(o.stable(), "{:?}", o.multipliers);
-        assert!((o.multipliers[0].re - 1.0).abs() < 1e-6, "{:?}", o.multipliers);
+        assert!(
+            (o.multipliers[0].re - 1.0).abs() < 1e-6,
+            "{:?}",
+            o.multipliers
+        );
     }
 
     #[test]

@@ -165,11 +165,7 @@ impl super::Report for ExcitabilityResult {
         );
         match e.rest_lost {
             Some((ic, by)) => {
-                let _ = write!(
-                    md,
-                    "Rest loses stability at {} ({by}). ",
-                    Quantity(ic, cu)
-                );
+                let _ = write!(md, "Rest loses stability at {} ({by}). ", Quantity(ic, cu));
             }
             None => {
                 let _ = write!(md, "Rest stays stable over the range. ");

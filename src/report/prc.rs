@@ -106,7 +106,12 @@ impl super::Report for PrcResult {
                 } else {
                     String::new()
                 },
-                points: p.phases.iter().copied().zip(p.v().iter().copied()).collect(),
+                points: p
+                    .phases
+                    .iter()
+                    .copied()
+                    .zip(p.v().iter().copied())
+                    .collect(),
                 color: super::figure::PALETTE[k % super::figure::PALETTE.len()],
                 style: Style::Line,
             })

@@ -259,11 +259,7 @@ mod tests {
     fn defaults_validate_and_bad_values_name_their_field() {
         ExcitabilitySpec::default().validate().unwrap();
         let bad = |f: &dyn Fn(&mut ExcitabilitySpec)| {
-            crate::spec::refused_field(
-                &ExcitabilitySpec::default(),
-                ExcitabilitySpec::validate,
-                f,
-            )
+            crate::spec::refused_field(&ExcitabilitySpec::default(), ExcitabilitySpec::validate, f)
         };
         assert_eq!(bad(&|s| s.to = -1.0), "from, to");
         assert_eq!(bad(&|s| s.ntst = 3), "ntst");

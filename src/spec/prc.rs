@@ -41,7 +41,12 @@ pub struct PrcSpec {
     /// Injected current(s) (uA/cm^2; the file's units for an .ode model): one value
     /// (`--current 10`), a list or FROM:TO:STEP along the stable cycle branch
     /// (`--currents 10:50:10`). Each must have a stable cycle.
-    #[arg(long, alias = "current", allow_hyphen_values = true, default_value = "10")]
+    #[arg(
+        long,
+        alias = "current",
+        allow_hyphen_values = true,
+        default_value = "10"
+    )]
     #[serde(alias = "current")]
     pub currents: NumberList,
     /// Phases sampled per current in prc.parquet (uniform in [0, 1)), 10..=100000.
@@ -141,7 +146,9 @@ impl PrcSpec {
         let mut prcs: Vec<Prc> = Vec::with_capacity(self.currents.values.len());
         let total = self.currents.values.len() as u64;
         for (k, &i) in self.currents.values.iter().enumerate() {
-            let start = prcs.last().map_or_else(|| rest.clone(), |p| p.state_at(0.0));
+            let start = prcs
+                .last()
+                .map_or_else(|| rest.clone(), |p| p.state_at(0.0));
             let p = match prc_at(&fam, i, &start, &set, self.points) {
                 Err(AnalysisError::NoStableCycle { .. }) if prcs.is_empty() => {
                     // The bistable range: the rest state's basin. A large depolarisation

@@ -8,11 +8,11 @@ pub mod stats;
 pub mod sweep;
 pub mod windows;
 
+pub use excitability::ExcitabilityJob;
 pub use model_job::{
     Bifurcation2Job, BifurcationJob, FiJob, GatingJob, MaxRateJob, ModelJob, PhasePlaneJob,
     RestJob, SimulateJob,
 };
-pub use excitability::ExcitabilityJob;
 pub use prc::PrcJob;
 pub use stats::StatsJob;
 pub use sweep::{MergeJob, SweepJob};
