@@ -150,7 +150,7 @@ fn crossing_in(d: &crate::simulate::dopri5::Dense, t0: f64, t1: f64, thr: f64) -
 
 /// Why the simulation did not settle on a cycle crossing the section, with what it saw.
 struct Unsettled {
-    err: AnalysisError,
+    err: Box<AnalysisError>,
     /// Fewer than two crossings of the section.
     no_crossings: bool,
     /// Range of V over the last two windows of [`WINDOW`] ms (each: min, max).
@@ -215,7 +215,11 @@ fn settle(
         });
         if r.is_err() || blown {
             return Err(Unsettled {
-                err: no_cycle(fam, lambda, "the simulation ran off or failed".into()),
+                err: Box::new(no_cycle(
+                    fam,
+                    lambda,
+                    "the simulation ran off or failed".into(),
+                )),
                 no_crossings: false,
                 ranges,
                 y_end: y.clone(),
@@ -261,7 +265,7 @@ fn settle(
             )
         };
         return Err(Unsettled {
-            err: no_cycle(fam, lambda, why),
+            err: Box::new(no_cycle(fam, lambda, why)),
             no_crossings: crossings.len() < 2,
             ranges,
             y_end: y,
@@ -287,7 +291,11 @@ fn settle(
             Ok(())
         })
         .map_err(|e| Unsettled {
-            err: no_cycle(fam, lambda, format!("the last period failed: {e}")),
+            err: Box::new(no_cycle(
+                fam,
+                lambda,
+                format!("the last period failed: {e}"),
+            )),
             no_crossings: false,
             ranges,
             y_end: vec![],
@@ -565,12 +573,12 @@ pub fn orbit_from_simulation(
                 && (amp_a - amp_b).abs() <= 1e-2 * amp_b
                 && b1 < set.threshold;
             if !(u.no_crossings && sustained) {
-                return Err(u.err);
+                return Err(*u.err);
             }
             let mid = 0.5 * (b0 + b1);
             match settle(fam, lambda, &u.y_end, set, mid) {
                 Ok(s) => (s, mid),
-                Err(_) => return Err(u.err),
+                Err(_) => return Err(*u.err),
             }
         }
     };
