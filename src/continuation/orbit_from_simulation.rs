@@ -117,6 +117,10 @@ struct Settled {
     returns: usize,
 }
 
+/// Most integrator steps one search for a settled cycle may take: a stiff model at an extreme
+/// current would otherwise run for minutes.
+const MAX_STEPS: u64 = 2_000_000;
+
 /// Samples per period of the settled orbit (for the initial guess and its mesh).
 const SAMPLES: usize = 4000;
 
@@ -187,12 +191,14 @@ fn settle(
     let mut window_end = WINDOW;
     let mut settled_at: Option<usize> = None;
     let mut blown = false;
+    let mut steps = 0u64;
     while t < set.t_max && settled_at.is_none() {
         let t1 = (t + chunk).min(set.t_max);
         let mut prev_v = y[0];
         let r = integ.integrate(&mut f, &mut y, t, t1, &mut |d, ynew| {
             let v1 = ynew[0];
-            if !v1.is_finite() || v1.abs() > crate::model::V_LIMIT {
+            steps += 1;
+            if !v1.is_finite() || v1.abs() > crate::model::V_LIMIT || steps > MAX_STEPS {
                 blown = true;
                 return Err(crate::error::SimError::Unsupported {
                     what: "orbit".into(),
@@ -218,7 +224,13 @@ fn settle(
                 err: Box::new(no_cycle(
                     fam,
                     lambda,
-                    "the simulation ran off or failed".into(),
+                    if steps > MAX_STEPS {
+                        format!(
+                            "the simulation needed more than {MAX_STEPS} steps (a stiff or very slow model)"
+                        )
+                    } else {
+                        "the simulation ran off or failed".into()
+                    },
                 )),
                 no_crossings: false,
                 ranges,
