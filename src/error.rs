@@ -505,4 +505,19 @@ pub enum AnalysisError {
         /// Why it has none.
         reason: String,
     },
+    /// No stable periodic orbit at this parameter value: the simulation settles at rest or
+    /// never repeats (a phase response curve and a cycle from simulation need one).
+    #[error(
+        "{field} = {current}: `{model}` has no stable cycle there ({reason}); allowed: a {field} where the model fires repetitively"
+    )]
+    NoStableCycle {
+        /// The model's name.
+        model: String,
+        /// The setting that chose the value (`current`).
+        field: String,
+        /// The value, with its unit.
+        current: String,
+        /// What the simulation did instead.
+        reason: String,
+    },
 }

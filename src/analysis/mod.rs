@@ -3,10 +3,12 @@
 pub mod accuracy;
 pub mod centre;
 pub mod chance;
+pub mod excitability;
 pub mod fi;
 pub mod gating;
 pub mod max_rate;
 pub mod phase_plane;
+pub mod prc;
 pub mod rate;
 pub mod spike_stats;
 pub mod sweep;

@@ -48,6 +48,12 @@ pub enum Command {
     Sweep(Box<job::JobArgs<excitable::study::jobs::SweepJob>>),
     /// Join the shards of a sharded sweep into grid.parquet, grid.png and summary.md.
     Merge(excitable::study::jobs::MergeJob),
+    /// Phase response curves of every variable by the adjoint method on the stable cycle,
+    /// at one current or along the cycle branch: prc.parquet, prc.png, summary.md.
+    Prc(Box<job::JobArgs<excitable::study::jobs::PrcJob>>),
+    /// Hodgkin's excitability class (1, 2, 3) with its evidence, integrator or resonator, the
+    /// onset bifurcation, minimum rate, f-I slope and PRC type.
+    Excitability(Box<job::JobArgs<excitable::study::jobs::ExcitabilityJob>>),
     /// Study files: run `studies/*.toml` into reports/NAME/ and check the documents' claims.
     Study(study::StudyArgs),
     /// The full default report of a model: simulation, rest states, gating, phase plane,
@@ -76,6 +82,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             job::run_in(a, &dir)
         }
         Command::Study(a) => study::run(a),
+        Command::Prc(a) => job::run(*a),
+        Command::Excitability(a) => job::run(*a),
     }
 }
 

@@ -703,6 +703,43 @@ impl Linearised {
             .collect()
     }
 
+    /// Per mesh interval, the linearised flow of the collocation system with the period and
+    /// parameter frozen: the transition `F_j` (`x_{j+1} = F_j x_j`, an approximation of the
+    /// state-transition matrix over the interval) and the maps `W_k` from the interval's
+    /// first mesh value to its interior nodes `k = 1..m-1` (`x_k = W_k x_j`), stacked in one
+    /// `n (m-1) x n` matrix. The adjoint problem ([`super::adjoint`]) is solved on these, so it
+    /// is the exact transpose of the discretisation the orbit was solved with. `None` when a
+    /// transition is singular.
+    pub fn interval_maps(&self) -> Option<Vec<(DMatrix<f64>, DMatrix<f64>)>> {
+        let (n, m) = (self.n, self.m);
+        let lay = Layout { n, m };
+        let top = n * (m - 1);
+        let transitions = self.transitions()?;
+        let mut out = Vec::with_capacity(transitions.len());
+        for (loc, f) in self.local.iter().zip(transitions) {
+            let mut w = DMatrix::zeros(top, n);
+            for c in 0..n {
+                let mut rhs = vec![0.0; top];
+                for (r, rv) in rhs.iter_mut().enumerate() {
+                    let mut v = -loc[(r, lay.e() + c)];
+                    for i in 0..n {
+                        v -= loc[(r, lay.x() + i)] * f[(i, c)];
+                    }
+                    *rv = v;
+                }
+                back_solve(loc, lay.w(), &mut rhs);
+                if !rhs.iter().all(|x| x.is_finite()) {
+                    return None;
+                }
+                for (r, v) in rhs.into_iter().enumerate() {
+                    w[(r, c)] = v;
+                }
+            }
+            out.push((f, w));
+        }
+        Some(out)
+    }
+
     /// Floquet multipliers, by decreasing modulus: the periodic QR iteration over the
     /// per-interval transition matrices ([`super::floquet`]), so each multiplier is accurate
     /// relative to itself even when they span dozens of decades. (The end relation

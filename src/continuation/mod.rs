@@ -3,6 +3,7 @@
 //! folds of cycles, period doubling and torus points, and two-parameter curves of Hopf and
 //! fold points. The methods are AUTO-07p's (Doedel et al.), written for exact derivatives.
 
+pub mod adjoint;
 pub mod codim2;
 pub mod codim2_cycles;
 pub mod collocation;
@@ -13,6 +14,7 @@ pub mod equilibria;
 pub mod floquet;
 pub mod fold;
 pub mod hopf;
+pub mod orbit_from_simulation;
 pub mod special;
 pub mod system;
 

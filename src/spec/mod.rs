@@ -18,11 +18,13 @@
 
 pub mod bifurcation;
 pub mod bifurcation2;
+pub mod excitability;
 pub mod fi;
 pub mod gating;
 pub mod max_rate;
 pub mod model_source;
 pub mod phase_plane;
+pub mod prc;
 pub mod rest;
 pub mod simulate;
 pub mod stats;
@@ -32,11 +34,13 @@ pub mod windows;
 
 pub use bifurcation::{BifurcationResult, BifurcationSpec};
 pub use bifurcation2::{Bifurcation2Result, Bifurcation2Spec};
+pub use excitability::{ExcitabilityResult, ExcitabilitySpec};
 pub use fi::{FiResult, FiSpec};
 pub use gating::{GatingResult, GatingSpec};
 pub use max_rate::{MaxRateResult, MaxRateSpec};
 pub use model_source::ModelSource;
 pub use phase_plane::{PhasePlaneResult, PhasePlaneSpec};
+pub use prc::{PrcResult, PrcSpec};
 pub use rest::{RestResult, RestSpec};
 pub use simulate::{SimulateResult, SimulateSpec};
 pub use stats::{StatsResult, StatsSpec};

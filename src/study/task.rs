@@ -84,4 +84,6 @@ tasks!(
     Stats(StatsJob),
     Fi(FiJob),
     Sweep(SweepJob),
+    Prc(PrcJob),
+    Excitability(ExcitabilityJob),
 );

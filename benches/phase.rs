@@ -1,0 +1,36 @@
+//! Time of `prc` along a branch of 100 currents of `hh` (10 to 109 uA/cm^2: each cycle found
+//! by simulation from the previous one, solved by collocation, its adjoint solved) and of
+//! `excitability --model hh` (equilibrium branch, probe, the stable cycles followed to the
+//! onset and to the top of the range, the PRC at the probe). `cargo bench --bench phase`.
+
+use divan::Bencher;
+use excitable::Model;
+use excitable::spec::{ExcitabilitySpec, PrcSpec};
+
+fn main() {
+    divan::main();
+}
+
+#[divan::bench(sample_count = 3)]
+fn hh_prc_along_100_currents(bencher: Bencher) {
+    let hh = Model::builtin("hh").unwrap();
+    let spec = PrcSpec {
+        currents: "10:109:1".parse().unwrap(),
+        ..Default::default()
+    };
+    bencher.bench(|| spec.run(&hh).unwrap().prcs.len());
+}
+
+#[divan::bench(sample_count = 3)]
+fn hh_prc_at_one_current(bencher: Bencher) {
+    let hh = Model::builtin("hh").unwrap();
+    let spec = PrcSpec::default();
+    bencher.bench(|| spec.run(&hh).unwrap().prcs.len());
+}
+
+#[divan::bench(sample_count = 3)]
+fn hh_excitability(bencher: Bencher) {
+    let hh = Model::builtin("hh").unwrap();
+    let spec = ExcitabilitySpec::default();
+    bencher.bench(|| spec.run(&hh).unwrap().excitability.fi.len());
+}

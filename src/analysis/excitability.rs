@@ -1,0 +1,207 @@
+//! Excitability class: Hodgkin's class 1, 2 or 3 and Izhikevich's integrator or resonator,
+//! from the evidence the toolkit computes (the rest state's eigenvalues, the equilibrium
+//! branch, the stable cycles followed towards the onset of repetitive firing).
+//!
+//! # Decision rule
+//!
+//! * **Class 3** when no current of the probes above the point where rest loses stability
+//!   (nor anywhere in the range, when rest never does) has a stable cycle: the model answers
+//!   a constant current with at most a phasic spike.
+//! * Otherwise the stable cycle found at the lowest firing probe is followed down in current
+//!   (natural-parameter steps, each step halved when it fails, until the step is below
+//!   1e-7 of the range): its last cycle lies within that distance of the end of the stable
+//!   cycle branch, `I_min`, the onset of repetitive firing. How the branch ends decides:
+//!   - **period unbounded** (class 1): the largest nontrivial Floquet multiplier at the end
+//!     is below 0.5 (at a SNIC or a saddle homoclinic orbit the cycle becomes ever more
+//!     strongly attracting) and the period has grown at least 3-fold from the probe's. The
+//!     onset is a **SNIC** when `I_min` is within 1e-3 of the range of a fold of equilibria
+//!     (the cycle is born on the saddle-node), a **saddle homoclinic** orbit otherwise;
+//!   - **finite rate** (class 2): the largest nontrivial multiplier at the end is at least
+//!     0.5 (it tends to 1 at a fold of cycles and at a Hopf point), or the period at the end
+//!     is less than twice the probe's (the rate stays finite; a fold of cycles at the end of
+//!     a canard explosion, as in FitzHugh-Nagumo, lies in an exponentially thin interval
+//!     where the multiplier's rise to 1 is not resolved). The onset is a **Hopf** point when
+//!     the amplitude has fallen below a tenth of the probe's (the cycle shrinks onto the
+//!     equilibrium), a **fold of cycles** otherwise;
+//!     the bistable range is `[I_min, I_c]` when `I_min < I_c`, `I_c` where rest loses
+//!     stability.
+//!   - anything else is reported as undetermined, with the numbers.
+//! * **Izhikevich**: a resonator when the leading eigenvalues of the rest state (largest real
+//!   part) near threshold are a complex pair, an integrator when the leading eigenvalue is
+//!   real. "Near threshold" is 90% of the way from the range's first current to where rest
+//!   loses stability: far below threshold the order can differ (hh at 0 uA/cm^2 has a real
+//!   leading eigenvalue -0.121/ms just above its complex pair -0.203 ± 0.383i; at 8.8 the
+//!   pair -0.019 ± 0.576i leads), and it is the subthreshold regime near threshold that
+//!   decides whether inputs are integrated or resonated.
+
+use crate::analysis::prc::PrcType;
+use crate::continuation::orbit_from_simulation::BranchSample;
+
+/// Hodgkin's class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HodgkinClass {
+    /// Repetitive firing starts at an arbitrarily low rate (SNIC or homoclinic onset).
+    One,
+    /// Repetitive firing starts at a non-zero rate (Hopf point or fold of cycles).
+    Two,
+    /// No repetitive firing under constant current: at most a phasic spike.
+    Three,
+    /// The evidence did not decide (the summary gives the numbers).
+    Undetermined,
+}
+
+impl HodgkinClass {
+    /// `1`, `2`, `3` or `undetermined`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HodgkinClass::One => "1",
+            HodgkinClass::Two => "2",
+            HodgkinClass::Three => "3",
+            HodgkinClass::Undetermined => "undetermined",
+        }
+    }
+}
+
+/// How repetitive firing begins as the current rises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Onset {
+    /// Saddle-node on an invariant circle.
+    Snic,
+    /// Saddle homoclinic orbit.
+    Homoclinic,
+    /// Supercritical Hopf point (the cycle grows from zero amplitude).
+    Hopf,
+    /// Fold of cycles (with a subcritical Hopf point above it: bistability).
+    FoldOfCycles,
+    /// No repetitive firing.
+    None,
+    /// Not decided.
+    Unknown,
+}
+
+impl Onset {
+    /// Its name in tables: `snic`, `homoclinic`, `hopf`, `fold_cycle`, `none`, `unknown`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Onset::Snic => "snic",
+            Onset::Homoclinic => "homoclinic",
+            Onset::Hopf => "hopf",
+            Onset::FoldOfCycles => "fold_cycle",
+            Onset::None => "none",
+            Onset::Unknown => "unknown",
+        }
+    }
+}
+
+/// Integrator or resonator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Izhikevich {
+    /// Leading eigenvalue at rest real.
+    Integrator,
+    /// Leading eigenvalues at rest a complex pair (damped subthreshold oscillations).
+    Resonator,
+}
+
+impl Izhikevich {
+    /// `integrator` or `resonator`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Izhikevich::Integrator => "integrator",
+            Izhikevich::Resonator => "resonator",
+        }
+    }
+}
+
+/// The verdict on the onset of repetitive firing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnsetVerdict {
+    /// Hodgkin's class.
+    pub class: HodgkinClass,
+    /// The bifurcation at the onset.
+    pub onset: Onset,
+    /// The lowest current with a stable cycle (the last sample of the followed branch).
+    pub i_min: f64,
+    /// Its period (ms).
+    pub period_end: f64,
+    /// Its largest nontrivial multiplier.
+    pub multiplier_end: f64,
+}
+
+/// Apply the decision rule of this module to the samples of the stable branch followed
+/// down from the probe (`down[0]` the probe, the last the closest to the onset); `folds` are
+/// the folds of equilibria in the range and `span` its width.
+pub fn classify_onset(down: &[BranchSample], folds: &[f64], span: f64) -> OnsetVerdict {
+    let (Some(first), Some(last)) = (down.first(), down.last()) else {
+        return OnsetVerdict {
+            class: HodgkinClass::Three,
+            onset: Onset::None,
+            i_min: f64::NAN,
+            period_end: f64::NAN,
+            multiplier_end: f64::NAN,
+        };
+    };
+    let near_fold = folds
+        .iter()
+        .any(|&f| (f - last.lambda).abs() <= 1e-3 * span);
+    let (class, onset) = if last.max_multiplier < 0.5 && last.period >= 3.0 * first.period {
+        (
+            HodgkinClass::One,
+            if near_fold {
+                Onset::Snic
+            } else {
+                Onset::Homoclinic
+            },
+        )
+    } else if last.max_multiplier >= 0.5 || last.period < 2.0 * first.period {
+        (
+            HodgkinClass::Two,
+            if last.amplitude < 0.1 * first.amplitude {
+                Onset::Hopf
+            } else {
+                Onset::FoldOfCycles
+            },
+        )
+    } else {
+        (HodgkinClass::Undetermined, Onset::Unknown)
+    };
+    OnsetVerdict {
+        class,
+        onset,
+        i_min: last.lambda,
+        period_end: last.period,
+        multiplier_end: last.max_multiplier,
+    }
+}
+
+/// Everything `excitable excitability` found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Excitability {
+    /// Hodgkin's class and the onset.
+    pub verdict: OnsetVerdict,
+    /// Integrator or resonator, from the leading eigenvalues at rest.
+    pub izhikevich: Izhikevich,
+    /// The leading eigenvalue at rest near threshold (1/ms): real part, imaginary part
+    /// (>= 0).
+    pub leading: (f64, f64),
+    /// The current where it was taken.
+    pub leading_at: f64,
+    /// Where the rest state loses stability (the first fold or Hopf point on its branch),
+    /// and which (`fold` or `hopf`); `None` if it stays stable over the range.
+    pub rest_lost: Option<(f64, &'static str)>,
+    /// The current where a stable cycle was first found (the probe).
+    pub probe: Option<f64>,
+    /// Bistable range (rest and firing coexist): `[I_min, I_c]`, when `I_min < I_c`.
+    pub bistable: Option<(f64, f64)>,
+    /// The lowest rate of repetitive firing found (Hz; per 1000 time units for a model
+    /// without units): at the end of the followed branch.
+    pub min_rate_hz: f64,
+    /// Mean slope of the f-I curve of the stable cycles from the onset to the probe
+    /// (Hz per current unit).
+    pub fi_slope: f64,
+    /// The PRC type at the probe current (just above the onset).
+    pub prc_type: Option<PrcType>,
+    /// The stable cycles found, by increasing current: (current, rate in Hz).
+    pub fi: Vec<(f64, f64)>,
+    /// The samples followed down from the probe towards the onset.
+    pub down: Vec<BranchSample>,
+}

@@ -1,0 +1,268 @@
+//! `excitable excitability`: Hodgkin's class (1, 2 or 3) with its evidence, Izhikevich's
+//! integrator or resonator, the onset bifurcation, the minimum rate, the f-I slope near onset
+//! and the PRC type. The decision rule is in [`crate::analysis::excitability`].
+//!
+//! The evidence: the rest state at the range's first current and its eigenvalues
+//! ([`Model::rest`]); the equilibrium branch through it ([`BifurcationSpec`] without cycles),
+//! where it loses stability (`I_c`, a fold or a Hopf point); a stable cycle found by
+//! simulation at the first of a few probe currents above `I_c` that fires
+//! ([`crate::continuation::orbit_from_simulation`]); that cycle followed down to the end of
+//! its branch (the onset) and up to the end of the range or of the branch (the f-I curve of
+//! the stable cycles), with Floquet multipliers at every step; the PRC at the probe.
+//!
+//! ```
+//! use excitable::{Model, spec::ExcitabilitySpec};
+//! let r = ExcitabilitySpec::default().run(&Model::builtin("hh")?)?;
+//! assert_eq!(r.excitability.verdict.class.name(), "2");
+//! assert_eq!(r.excitability.izhikevich.name(), "resonator");
+//! # Ok::<(), excitable::Error>(())
+//! ```
+
+use super::BifurcationSpec;
+use crate::analysis::excitability::{Excitability, Izhikevich, classify_onset};
+use crate::analysis::prc::prc_at;
+use crate::continuation::orbit_from_simulation::{
+    FixedOrbit, OrbitSettings, follow, orbit_from_simulation,
+};
+use crate::continuation::{CURRENT, Family, Field};
+use crate::error::{Error, SpecError};
+use crate::model::Model;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Probe currents above the loss of rest, as fractions of the range.
+const PROBES: [f64; 4] = [0.002, 0.01, 0.05, 0.2];
+
+/// Every setting of `excitable excitability`.
+#[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct ExcitabilitySpec {
+    /// First current of the range (uA/cm^2; the file's units for an .ode model): the rest
+    /// state is taken here.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.0)]
+    pub from: f64,
+    /// Last current of the range (uA/cm^2).
+    #[arg(long, allow_hyphen_values = true, default_value_t = 200.0)]
+    pub to: f64,
+    /// Spike threshold (mV; the file's units for an .ode model); default: the model's.
+    #[arg(long, allow_hyphen_values = true)]
+    pub threshold: Option<f64>,
+    /// Mesh intervals of the cycle collocation (AUTO's NTST), 10..=2000.
+    #[arg(long, default_value_t = 60)]
+    pub ntst: usize,
+}
+
+impl Default for ExcitabilitySpec {
+    fn default() -> Self {
+        super::defaults()
+    }
+}
+
+/// The result of an [`ExcitabilitySpec`].
+#[derive(Debug, Clone)]
+pub struct ExcitabilityResult {
+    /// The model, with its overrides.
+    pub model: Model,
+    /// The settings that made it.
+    pub spec: ExcitabilitySpec,
+    /// The class and its evidence.
+    pub excitability: Excitability,
+    /// Computing time (s).
+    pub seconds: f64,
+}
+
+impl ExcitabilitySpec {
+    /// Check every setting.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        super::range("from, to", self.from, self.to)?;
+        if let Some(t) = self.threshold {
+            super::finite("threshold", t)?;
+        }
+        super::count("ntst", self.ntst, 10, 2000)
+    }
+
+    /// Classify `model`.
+    pub fn run(&self, model: &Model) -> Result<ExcitabilityResult, Error> {
+        self.validate()?;
+        let field = Field::of(model)?;
+        let fam = Family::of_field(field, CURRENT, 0.0)?;
+        fam.field.check_current(self.to)?;
+        let started = Instant::now();
+        let span = self.to - self.from;
+        let rest = model.rest(self.from)?;
+        let leading = |e: &crate::model::Equilibrium| {
+            e.eigen
+                .iter()
+                .map(|e| e.value)
+                .max_by(|a, b| a.re.total_cmp(&b.re))
+                .unwrap_or_default()
+        };
+        // The equilibrium branch through the rest state, and where it loses stability.
+        let diagram = BifurcationSpec {
+            from: self.from,
+            to: self.to,
+            no_cycles: true,
+            ..Default::default()
+        }
+        .run(model)?
+        .diagram;
+        let folds: Vec<f64> = diagram
+            .equilibria
+            .iter()
+            .flat_map(|b| b.folds.iter().map(|f| f.lambda))
+            .collect();
+        let rest_lost = rest_loss(&diagram, self.from, rest.state[0]);
+        // Integrator or resonator: the leading eigenvalues of rest near threshold, 90% of the
+        // way from `from` to where rest loses stability (at `from` when it never does).
+        let near = rest_lost.map_or(self.from, |(ic, _)| self.from + 0.9 * (ic - self.from));
+        let lead = model
+            .rest(near)
+            .map(|e| leading(&e))
+            .unwrap_or_else(|_| leading(&rest));
+        let izhikevich = if lead.im.abs() > 1e-9 {
+            Izhikevich::Resonator
+        } else {
+            Izhikevich::Integrator
+        };
+        // Probes above the loss of rest (or over the range when rest never loses stability).
+        let probes: Vec<f64> = match rest_lost {
+            Some((ic, _)) => PROBES.iter().map(|p| ic + p * span).collect(),
+            None => [0.1, 0.25, 0.5, 0.75, 1.0]
+                .iter()
+                .map(|p| self.from + p * span)
+                .collect(),
+        };
+        let set = OrbitSettings {
+            threshold: self.threshold.unwrap_or(model.threshold_mv()),
+            ntst: self.ntst,
+            t_max: 10_000.0,
+            ..OrbitSettings::default()
+        };
+        let kick = if model.units().known() { 40.0 } else { 1.0 };
+        let mut found: Option<FixedOrbit> = None;
+        for &i in probes.iter().filter(|&&i| i <= self.to) {
+            let mut kicked = rest.state.clone();
+            kicked[0] += kick;
+            if let Ok(o) = orbit_from_simulation(&fam, i, &rest.state, &set)
+                .or_else(|_| orbit_from_simulation(&fam, i, &kicked, &set))
+                && o.stable()
+            {
+                found = Some(o);
+                break;
+            }
+        }
+        let (down, up, prc_type) = match &found {
+            Some(o) => {
+                let down = follow(&fam, o, self.from, 0.01 * span, 1e-7 * span, 400, 1e6);
+                let up = follow(&fam, o, self.to, 0.01 * span, 1e-4 * span, 300, 1e6);
+                let y0 = o.orbit.at(&o.scheme, o.s_threshold);
+                let prc = prc_at(&fam, o.orbit.lambda, &y0, &set, 200).ok();
+                (down, up, prc.map(|p| p.kind()))
+            }
+            None => (vec![], vec![], None),
+        };
+        let verdict = classify_onset(&down, &folds, span);
+        let rate = |t: f64| 1000.0 / t;
+        let bistable = match rest_lost {
+            Some((ic, _)) if verdict.i_min < ic => Some((verdict.i_min, ic)),
+            _ => None,
+        };
+        let fi_slope = match (down.first(), down.last()) {
+            (Some(a), Some(b)) if a.lambda != b.lambda => {
+                (rate(a.period) - rate(b.period)) / (a.lambda - b.lambda)
+            }
+            _ => f64::NAN,
+        };
+        let mut fi: Vec<(f64, f64)> = down
+            .iter()
+            .chain(up.iter().skip(1))
+            .map(|s| (s.lambda, rate(s.period)))
+            .collect();
+        fi.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let excitability = Excitability {
+            min_rate_hz: if down.is_empty() {
+                f64::NAN
+            } else {
+                rate(verdict.period_end)
+            },
+            verdict,
+            izhikevich,
+            leading: (lead.re, lead.im.abs()),
+            leading_at: near,
+            rest_lost,
+            probe: found.as_ref().map(|o| o.orbit.lambda),
+            bistable,
+            fi_slope,
+            prc_type,
+            fi,
+            down,
+        };
+        Ok(ExcitabilityResult {
+            model: model.clone(),
+            spec: self.clone(),
+            excitability,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// Where the equilibrium branch through the rest state `(from, v_rest)` first loses stability
+/// as the current rises: the located fold or Hopf point there, and which.
+fn rest_loss(
+    d: &crate::continuation::diagram::Diagram,
+    from: f64,
+    v_rest: f64,
+) -> Option<(f64, &'static str)> {
+    let (b, i0) = d
+        .equilibria
+        .iter()
+        .enumerate()
+        .flat_map(|(bi, br)| br.points.iter().enumerate().map(move |(k, p)| (bi, k, p)))
+        .min_by(|x, y| {
+            let dx = (x.2.lambda - from).abs() + (x.2.state[0] - v_rest).abs();
+            let dy = (y.2.lambda - from).abs() + (y.2.state[0] - v_rest).abs();
+            dx.total_cmp(&dy)
+        })
+        .map(|(bi, k, _)| (bi, k))?;
+    let br = &d.equilibria[b];
+    let pts = &br.points;
+    let up = i0 + 1 < pts.len() && pts[i0 + 1].lambda > pts[i0].lambda;
+    let order: Vec<usize> = if up {
+        (i0..pts.len()).collect()
+    } else {
+        (0..=i0).rev().collect()
+    };
+    let w = order.windows(2).find(|w| !pts[w[1]].stable())?;
+    let (a, c) = (&pts[w[0]], &pts[w[1]]);
+    let mid = 0.5 * (a.lambda + c.lambda);
+    let folds = br.folds.iter().map(|f| (f.lambda, "fold"));
+    let hopfs = br.hopfs.iter().map(|h| (h.lambda, "hopf"));
+    folds
+        .chain(hopfs)
+        .min_by(|x, y| (x.0 - mid).abs().total_cmp(&(y.0 - mid).abs()))
+        .or(Some((mid, "fold")))
+}
+
+super::model_spec!(
+    ExcitabilitySpec,
+    "excitability",
+    ExcitabilityResult,
+    needs field,
+    run
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_bad_values_name_their_field() {
+        ExcitabilitySpec::default().validate().unwrap();
+        let bad = |f: &dyn Fn(&mut ExcitabilitySpec)| {
+            crate::spec::refused_field(&ExcitabilitySpec::default(), ExcitabilitySpec::validate, f)
+        };
+        assert_eq!(bad(&|s| s.to = -1.0), "from, to");
+        assert_eq!(bad(&|s| s.ntst = 3), "ntst");
+        assert_eq!(bad(&|s| s.threshold = Some(f64::INFINITY)), "threshold");
+    }
+}

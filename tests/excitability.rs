@@ -1,0 +1,199 @@
+//! `excitable excitability` over the zoo: Hodgkin's class, the onset and Izhikevich's
+//! integrator/resonator, against independent numbers.
+//!
+//! The expected class of each model comes from the literature (hh and its 1952 form: class 2,
+//! a subcritical Hopf point with a fold of cycles below it, Rinzel & Miller 1980; Morris-Lecar
+//! with the SNIC and homoclinic sets: class 1, Rinzel & Ermentrout 1998; Wang-Buzsaki 1996 and
+//! Connor-Stevens 1977: class 1; Morris-Lecar's Hopf set, FitzHugh-Nagumo and Rinzel's 2-D
+//! reduction of HH: class 2), and the locations from scipy (tests/fixtures/zoo/points.csv,
+//! made by tests/fixtures/zoo/make_fixtures.py): where the toolkit says rest loses stability,
+//! the reference has the same fold or Hopf point to 1e-6 relative; a SNIC onset lies on the
+//! reference fold to 1e-4 (the followed branch stops within 2e-5 of its end, and the
+//! period there exceeds 1 s); HH's fold of cycles is Rinzel & Miller's 6.26 (to 1e-3).
+
+use excitable::Model;
+use excitable::spec::ExcitabilitySpec;
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The scipy reference points of a zoo model: (kind, parameter).
+fn points(name: &str) -> Vec<(String, f64)> {
+    let mut r = csv::Reader::from_path(root().join("tests/fixtures/zoo/points.csv")).unwrap();
+    r.records()
+        .map(|x| x.unwrap())
+        .filter(|x| &x[0] == name)
+        .map(|x| (x[1].to_string(), x[2].parse().unwrap()))
+        .collect()
+}
+
+fn load(path: &str) -> Model {
+    if path.contains('/') {
+        Model::from_file(&root().join(path)).unwrap()
+    } else {
+        Model::builtin(path).unwrap()
+    }
+}
+
+/// Run and compare: class, Izhikevich type, onset kind, and where rest is lost.
+fn check(
+    zoo: &str,
+    path: &str,
+    class: &str,
+    izh: &str,
+    onset: &str,
+) -> excitable::analysis::excitability::Excitability {
+    let r = ExcitabilitySpec::default().run(&load(path)).unwrap();
+    let e = r.excitability;
+    assert_eq!(e.verdict.class.name(), class, "{zoo}: {e:?}");
+    assert_eq!(e.izhikevich.name(), izh, "{zoo}");
+    assert_eq!(e.verdict.onset.name(), onset, "{zoo}");
+    let (ic, by) = e.rest_lost.expect("rest loses stability in the range");
+    let refs = points(zoo);
+    let matched = refs
+        .iter()
+        .any(|(k, p)| k == by && (p - ic).abs() <= 1e-6 * p.abs().max(1.0));
+    assert!(matched, "{zoo}: rest lost at {ic} ({by}); scipy {refs:?}");
+    if onset == "snic" {
+        let fold = refs
+            .iter()
+            .filter(|(k, _)| k == "fold")
+            .map(|p| p.1)
+            .min_by(|a, b| {
+                (a - e.verdict.i_min)
+                    .abs()
+                    .total_cmp(&(b - e.verdict.i_min).abs())
+            })
+            .unwrap();
+        assert!(
+            (e.verdict.i_min - fold).abs() < 1e-4,
+            "{zoo}: {} vs {fold}",
+            e.verdict.i_min
+        );
+        assert!(
+            e.verdict.period_end > 1000.0,
+            "{zoo}: {}",
+            e.verdict.period_end
+        );
+    }
+    e
+}
+
+#[test]
+fn hh_is_class_2_and_a_resonator_with_a_bistable_range() {
+    let e = check("hh", "hh", "2", "resonator", "fold_cycle");
+    assert!(
+        (e.verdict.i_min - 6.2603).abs() < 1e-3,
+        "{}",
+        e.verdict.i_min
+    );
+    let (a, b) = e.bistable.unwrap();
+    assert!(
+        (a - 6.2603).abs() < 1e-3 && (b - 9.775438).abs() < 1e-5,
+        "{a} {b}"
+    );
+    assert!(
+        e.min_rate_hz > 40.0 && e.min_rate_hz < 60.0,
+        "{}",
+        e.min_rate_hz
+    );
+    assert_eq!(e.prc_type.unwrap().name(), "type II");
+}
+
+#[test]
+fn hh_1952_is_class_2() {
+    check("hh-1952", "hh-1952", "2", "resonator", "fold_cycle");
+}
+
+#[test]
+fn morris_lecar_snic_set_is_class_1() {
+    let e = check(
+        "ml-snic",
+        "studies/models/zoo/ml_snic.ode",
+        "1",
+        "integrator",
+        "snic",
+    );
+    assert!(e.bistable.is_none());
+    assert_eq!(e.prc_type.unwrap().name(), "type I");
+}
+
+#[test]
+fn wang_buzsaki_is_class_1() {
+    check(
+        "wang-buzsaki",
+        "studies/models/zoo/wang_buzsaki.toml",
+        "1",
+        "integrator",
+        "snic",
+    );
+}
+
+#[test]
+fn connor_stevens_is_class_1() {
+    check(
+        "connor-stevens",
+        "studies/models/zoo/connor_stevens.toml",
+        "1",
+        "integrator",
+        "snic",
+    );
+}
+
+#[test]
+fn morris_lecar_homoclinic_set_is_class_1_with_bistability() {
+    let e = check(
+        "ml-homoclinic",
+        "studies/models/zoo/ml_homoclinic.ode",
+        "1",
+        "integrator",
+        "homoclinic",
+    );
+    // The homoclinic onset lies below the fold where rest is lost: bistable in between.
+    let (a, b) = e.bistable.unwrap();
+    assert!(a < b - 1.0 && (b - 39.963153).abs() < 1e-5, "{a} {b}");
+}
+
+#[test]
+fn morris_lecar_hopf_set_fitzhugh_nagumo_and_rinzel_2d_are_class_2_resonators() {
+    check(
+        "ml-hopf",
+        "studies/models/ml.ode",
+        "2",
+        "resonator",
+        "fold_cycle",
+    );
+    check(
+        "fhn",
+        "studies/models/fhn.ode",
+        "2",
+        "resonator",
+        "fold_cycle",
+    );
+    check(
+        "rinzel-hh2d",
+        "studies/models/zoo/rinzel_hh2d.ode",
+        "2",
+        "resonator",
+        "fold_cycle",
+    );
+}
+
+#[test]
+fn a_model_without_a_smooth_field_is_refused_naming_it() {
+    let e = ExcitabilitySpec::default()
+        .run(&Model::builtin("lif").unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("lif"), "{e}");
+    let e = ExcitabilitySpec {
+        to: -5.0,
+        ..Default::default()
+    }
+    .run(&Model::builtin("hh").unwrap())
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("from, to"), "{e}");
+}
