@@ -22,8 +22,13 @@ impl ExcitabilityResult {
 }
 
 impl super::Report for ExcitabilityResult {
-    /// `excitability.parquet`: `hodgkin_class`, `izhikevich`, `onset`, `i_onset`,
-    /// `rest_lost_at`, `rest_lost_by`, `bistable_from`, `bistable_to`, `min_rate_hz`,
+    fn units(&self) -> crate::model::Units {
+        self.model.units()
+    }
+
+    /// `excitability.parquet`: `hodgkin_class`, `izhikevich`, `onset`, `i_onset_ua_cm2`,
+    /// `rest_lost_ua_cm2`, `rest_lost_by`, `bistable_from_ua_cm2`, `bistable_to_ua_cm2`,
+    /// `min_rate_hz` (without units for an `.ode` model: [`Table::in_units`]),
     /// `fi_slope_hz_per_ua_cm2` (`fi_slope`), `prc_type`, `leading_re_per_ms`,
     /// `leading_im_per_ms`, `end_multiplier`; `excitability_fi.parquet`: current, `rate_hz`.
     fn tables(&self) -> Vec<Table> {
@@ -35,14 +40,14 @@ impl super::Report for ExcitabilityResult {
                 .str("hodgkin_class", vec![e.verdict.class.name().into()])
                 .str("izhikevich", vec![e.izhikevich.name().into()])
                 .str("onset", vec![e.verdict.onset.name().into()])
-                .f64("i_onset", vec![e.verdict.i_min])
-                .f64("rest_lost_at", vec![e.rest_lost.map_or(nan, |r| r.0)])
+                .f64("i_onset_ua_cm2", vec![e.verdict.i_min])
+                .f64("rest_lost_ua_cm2", vec![e.rest_lost.map_or(nan, |r| r.0)])
                 .str(
                     "rest_lost_by",
                     vec![e.rest_lost.map_or("none", |r| r.1).into()],
                 )
-                .f64("bistable_from", vec![e.bistable.map_or(nan, |b| b.0)])
-                .f64("bistable_to", vec![e.bistable.map_or(nan, |b| b.1)])
+                .f64("bistable_from_ua_cm2", vec![e.bistable.map_or(nan, |b| b.0)])
+                .f64("bistable_to_ua_cm2", vec![e.bistable.map_or(nan, |b| b.1)])
                 .f64("min_rate_hz", vec![e.min_rate_hz])
                 .f64(
                     if units {

@@ -31,6 +31,10 @@ impl PrcResult {
 }
 
 impl super::Report for PrcResult {
+    fn units(&self) -> crate::model::Units {
+        self.model.units()
+    }
+
     /// `prc.parquet`: `i_ua_cm2` (`current`), `phase` (fraction of the period, 0 = upward
     /// threshold crossing), `variable`, `prc_ms_per_unit` (`prc`); `prc_cycles.parquet`: per
     /// current `period_ms` (`period`), `prc_v_max`, `phase_of_max`, `prc_v_min`,
