@@ -48,6 +48,8 @@ pub enum Command {
     Sweep(Box<job::JobArgs<excitable::study::jobs::SweepJob>>),
     /// Join the shards of a sharded sweep into grid.parquet, grid.png and summary.md.
     Merge(excitable::study::jobs::MergeJob),
+    /// Write a model as an XPPAUT .ode file, a NeuroML2 cell or a TOML model file (--out FILE).
+    Export(job::JobArgs<excitable::study::jobs::ExportJob>),
     /// Study files: run `studies/*.toml` into reports/NAME/ and check the documents' claims.
     Study(study::StudyArgs),
     /// The full default report of a model: simulation, rest states, gating, phase plane,
@@ -75,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let dir = a.dir.clone();
             job::run_in(a, &dir)
         }
+        Command::Export(a) => job::run(a),
         Command::Study(a) => study::run(a),
     }
 }

@@ -18,6 +18,7 @@
 
 pub mod bifurcation;
 pub mod bifurcation2;
+pub mod export;
 pub mod fi;
 pub mod gating;
 pub mod max_rate;
@@ -32,6 +33,7 @@ pub mod windows;
 
 pub use bifurcation::{BifurcationResult, BifurcationSpec};
 pub use bifurcation2::{Bifurcation2Result, Bifurcation2Spec};
+pub use export::{ExportFormat, ExportResult, ExportSpec};
 pub use fi::{FiResult, FiSpec};
 pub use gating::{GatingResult, GatingSpec};
 pub use max_rate::{MaxRateResult, MaxRateSpec};

@@ -84,4 +84,5 @@ tasks!(
     Stats(StatsJob),
     Fi(FiJob),
     Sweep(SweepJob),
+    Export(ExportJob),
 );

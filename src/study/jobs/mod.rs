@@ -1,5 +1,6 @@
 //! The job of every command (see [`super::job::Job`]).
 
+pub mod export;
 pub mod model_job;
 
 pub mod stats;
@@ -10,6 +11,7 @@ pub use model_job::{
     Bifurcation2Job, BifurcationJob, FiJob, GatingJob, MaxRateJob, ModelJob, PhasePlaneJob,
     RestJob, SimulateJob,
 };
+pub use export::ExportJob;
 pub use stats::StatsJob;
 pub use sweep::{MergeJob, SweepJob};
 pub use windows::WindowsJob;
