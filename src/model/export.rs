@@ -166,9 +166,9 @@ pub fn to_ode(m: &ConductanceModel, run: &OdeRun) -> Result<String, ExportRefusa
     let _ = writeln!(out, "# {}: {}", m.name, m.description.replace('\n', " "));
     let _ = writeln!(out, "# Written by `excitable export`. Units: mV, ms, uA/cm^2, mS/cm^2, uF/cm^2.");
     let _ = writeln!(out, "# C dV/dt = i_ext - sum g * gates * (V - E); every gate rate is multiplied by phi.");
-    let _ = writeln!(out, "par i_ext={}", xnum(run.i_ext));
+    let _ = writeln!(out, "par i_ext={}", run.i_ext);
     for p in m.params.iter() {
-        let _ = writeln!(out, "par {}={}", p.name, xnum(p.value));
+        let _ = writeln!(out, "par {}={}", p.name, p.value);
     }
     let _ = writeln!(
         out,
@@ -227,23 +227,24 @@ pub fn to_ode(m: &ConductanceModel, run: &OdeRun) -> Result<String, ExportRefusa
         .var_names()
         .iter()
         .zip(&run.init)
-        .map(|(n, x)| format!("{n}={}", xnum(*x)))
+        .map(|(n, x)| format!("{n}={x}"))
         .collect();
     let _ = writeln!(out, "init {}", inits.join(", "));
     let steps = (run.total_ms / run.dt_ms).ceil() as u64 + 10;
     let _ = writeln!(
         out,
         "@ meth=rk4, dt={}, total={}, maxstor={}, bounds=100000",
-        xnum(run.dt_ms),
-        xnum(run.total_ms),
+        run.dt_ms,
+        run.total_ms,
         steps
     );
     let _ = writeln!(out, "done");
     Ok(out)
 }
 
-/// A number for XPPAUT: decimal (no exponent), shortest text that reads back exactly,
-/// parenthesised when negative.
+/// A number in an XPPAUT expression: decimal (no exponent), shortest text that reads back
+/// exactly, parenthesised when negative. (`par` and `init` lines take the bare number:
+/// XPPAUT reads `init v=(-65)` as 0.)
 fn xnum(x: f64) -> String {
     let s = format!("{x}");
     if x < 0.0 { format!("({s})") } else { s }
