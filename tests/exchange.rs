@@ -7,12 +7,14 @@ use excitable::model::export::{OdeRun, to_neuroml, to_ode, to_toml};
 use excitable::model::ode::OdeModel;
 use excitable::model::{ConductanceModel, Model, file, neuroml};
 use excitable::simulate::{self, Method, Record, Settings};
-use excitable::stimulus::Stimulus;
 use excitable::spec::{BifurcationResult, BifurcationSpec, ExportFormat, ExportSpec};
+use excitable::stimulus::Stimulus;
 use std::path::{Path, PathBuf};
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 /// The conductance models of the zoo: the built-ins and the TOML files.
@@ -22,7 +24,9 @@ fn conductance_zoo() -> Vec<ConductanceModel> {
         .map(|n| Model::builtin(n).unwrap().smooth().unwrap().clone())
         .collect();
     for f in ["connor_stevens.toml", "wang_buzsaki.toml"] {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("studies/models/zoo").join(f);
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("studies/models/zoo")
+            .join(f);
         v.push(file::load(&p).unwrap());
     }
     v
@@ -32,7 +36,9 @@ fn conductance_zoo() -> Vec<ConductanceModel> {
 fn states(dim: usize) -> Vec<(Vec<f64>, f64)> {
     let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (s >> 11) as f64 / (1u64 << 53) as f64
     };
     (0..1000)
@@ -60,7 +66,11 @@ fn same_rhs(a: &ConductanceModel, b: &ConductanceModel, what: &str) {
     let (na, nb) = (a.var_names(), b.var_names());
     let perm: Vec<usize> = na
         .iter()
-        .map(|n| nb.iter().position(|m| m == n).unwrap_or_else(|| panic!("{what}: {n} lost")))
+        .map(|n| {
+            nb.iter()
+                .position(|m| m == n)
+                .unwrap_or_else(|| panic!("{what}: {n} lost"))
+        })
         .collect();
     let (pa, pb) = (a.params.values(), b.params.values());
     for (y, i) in states(a.dim()) {
@@ -80,7 +90,8 @@ fn same_rhs(a: &ConductanceModel, b: &ConductanceModel, what: &str) {
 fn toml_round_trips_every_conductance_model() {
     for m in conductance_zoo() {
         let text = to_toml(&m).unwrap();
-        let back = file::parse(&text, "export.toml").unwrap_or_else(|e| panic!("{}: {e}\n{text}", m.name));
+        let back =
+            file::parse(&text, "export.toml").unwrap_or_else(|e| panic!("{}: {e}\n{text}", m.name));
         assert_eq!(back.var_names(), m.var_names());
         assert_eq!(back.params, m.params, "{}", m.name);
         same_rhs(&m, &back, &format!("{} -> toml", m.name));
@@ -97,7 +108,8 @@ fn ode_round_trips_every_conductance_model() {
             dt_ms: 0.01,
         };
         let text = to_ode(&m, &run).unwrap();
-        let back = OdeModel::parse(&text, "export.ode", &m.name).unwrap_or_else(|e| panic!("{}: {e}\n{text}", m.name));
+        let back = OdeModel::parse(&text, "export.ode", &m.name)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{text}", m.name));
         assert_eq!(back.vars, m.var_names());
         assert_eq!(back.init, run.init);
         let pm = m.params.values();
@@ -132,7 +144,10 @@ fn neuroml_round_trips_the_models_it_can_express() {
                 assert_eq!(back.var_names(), m.var_names());
                 same_rhs(&m, &back, &format!("{} -> neuroml", m.name));
                 // And once more: NeuroML -> NeuroML is a fixed point of the text.
-                assert_eq!(to_neuroml(&back, -65.0).unwrap().lines().count(), text.lines().count());
+                assert_eq!(
+                    to_neuroml(&back, -65.0).unwrap().lines().count(),
+                    text.lines().count()
+                );
             }
         }
     }
@@ -209,7 +224,10 @@ fn exported_ode_files_run_in_xppaut_as_here() {
         ("hh_ca", Model::builtin("hh-ca").unwrap()),
         (
             "wang_buzsaki",
-            Model::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("studies/models/zoo/wang_buzsaki.toml")).unwrap(),
+            Model::from_file(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("studies/models/zoo/wang_buzsaki.toml"),
+            )
+            .unwrap(),
         ),
     ] {
         let ode_text = std::fs::read_to_string(fixture(&format!("exchange/{name}.ode"))).unwrap();
@@ -221,7 +239,11 @@ fn exported_ode_files_run_in_xppaut_as_here() {
             dt: 0.01,
             v0: None,
         };
-        assert_eq!(spec.run(&model).unwrap().text, ode_text, "{name}.ode differs from export");
+        assert_eq!(
+            spec.run(&model).unwrap().text,
+            ode_text,
+            "{name}.ode differs from export"
+        );
         let y0 = OdeModel::parse(&ode_text, "x.ode", name).unwrap().init;
         let settings = Settings {
             t_max: 50.0,

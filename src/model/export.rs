@@ -43,7 +43,11 @@ fn refuse<T>(reason: impl Into<String>) -> Result<T, ExportRefusal> {
 pub fn to_toml(m: &ConductanceModel) -> Result<String, ExportRefusal> {
     let mut out = String::new();
     let esc = |s: &str| toml::Value::String(s.to_string()).to_string();
-    let _ = writeln!(out, "# Written by `excitable export` from the model '{}'.", m.name);
+    let _ = writeln!(
+        out,
+        "# Written by `excitable export` from the model '{}'.",
+        m.name
+    );
     let _ = writeln!(out, "name = {}", esc(&m.name));
     let _ = writeln!(out, "description = {}", esc(&m.description));
     let _ = writeln!(out, "threshold_mv = {}", tnum(m.threshold_mv));
@@ -54,7 +58,12 @@ pub fn to_toml(m: &ConductanceModel) -> Result<String, ExportRefusal> {
         tnum(m.v_search_mv.1)
     );
     for p in m.params.iter() {
-        let _ = writeln!(out, "\n[[param]]\nname = {}\nvalue = {}", esc(&p.name), tnum(p.value));
+        let _ = writeln!(
+            out,
+            "\n[[param]]\nname = {}\nvalue = {}",
+            esc(&p.name),
+            tnum(p.value)
+        );
         let _ = writeln!(out, "unit = {}", esc(&p.unit));
         if !p.description.is_empty() {
             let _ = writeln!(out, "description = {}", esc(&p.description));
@@ -71,7 +80,12 @@ pub fn to_toml(m: &ConductanceModel) -> Result<String, ExportRefusal> {
         let _ = writeln!(out, "{b} = {}", inline(y)?);
     }
     for c in &m.currents {
-        let p = |i: usize| m.params.iter().nth(i).map_or(String::new(), |p| p.name.clone());
+        let p = |i: usize| {
+            m.params
+                .iter()
+                .nth(i)
+                .map_or(String::new(), |p| p.name.clone())
+        };
         let _ = writeln!(
             out,
             "\n[[current]]\nname = {}\ng = {}\ne = {}\ngates = {}",
@@ -156,16 +170,28 @@ pub fn to_ode(m: &ConductanceModel, run: &OdeRun) -> Result<String, ExportRefusa
             ));
         }
         if n.len() > 20 {
-            return refuse(format!("the name '{n}' is longer than XPPAUT's 20 characters"));
+            return refuse(format!(
+                "the name '{n}' is longer than XPPAUT's 20 characters"
+            ));
         }
     }
     if run.init.len() != m.dim() {
-        return refuse(format!("{} initial values for {} variables", run.init.len(), m.dim()));
+        return refuse(format!(
+            "{} initial values for {} variables",
+            run.init.len(),
+            m.dim()
+        ));
     }
     let mut out = String::new();
     let _ = writeln!(out, "# {}: {}", m.name, m.description.replace('\n', " "));
-    let _ = writeln!(out, "# Written by `excitable export`. Units: mV, ms, uA/cm^2, mS/cm^2, uF/cm^2.");
-    let _ = writeln!(out, "# C dV/dt = i_ext - sum g * gates * (V - E); every gate rate is multiplied by phi.");
+    let _ = writeln!(
+        out,
+        "# Written by `excitable export`. Units: mV, ms, uA/cm^2, mS/cm^2, uF/cm^2."
+    );
+    let _ = writeln!(
+        out,
+        "# C dV/dt = i_ext - sum g * gates * (V - E); every gate rate is multiplied by phi."
+    );
     let _ = writeln!(out, "par i_ext={}", run.i_ext);
     for p in m.params.iter() {
         let _ = writeln!(out, "par {}={}", p.name, p.value);
@@ -191,7 +217,12 @@ pub fn to_ode(m: &ConductanceModel, run: &OdeRun) -> Result<String, ExportRefusa
             let _ = writeln!(out, "f_{}(v)={}", c.name, ode_expr(f));
         }
     }
-    let pname = |i: usize| m.params.iter().nth(i).map_or(String::new(), |p| p.name.clone());
+    let pname = |i: usize| {
+        m.params
+            .iter()
+            .nth(i)
+            .map_or(String::new(), |p| p.name.clone())
+    };
     let terms: Vec<String> = m
         .currents
         .iter()
@@ -234,9 +265,7 @@ pub fn to_ode(m: &ConductanceModel, run: &OdeRun) -> Result<String, ExportRefusa
     let _ = writeln!(
         out,
         "@ meth=rk4, dt={}, total={}, maxstor={}, bounds=100000",
-        run.dt_ms,
-        run.total_ms,
-        steps
+        run.dt_ms, run.total_ms, steps
     );
     let _ = writeln!(out, "done");
     Ok(out)
@@ -425,7 +454,12 @@ fn nml_gate(
 /// membrane potential.
 pub fn to_neuroml(m: &ConductanceModel, init_v: f64) -> Result<String, ExportRefusal> {
     let p = m.params.values();
-    let pname = |i: usize| m.params.iter().nth(i).map_or(String::new(), |p| p.name.clone());
+    let pname = |i: usize| {
+        m.params
+            .iter()
+            .nth(i)
+            .map_or(String::new(), |p| p.name.clone())
+    };
     let phi = p[m.phi];
     for (gi, g) in m.gates.iter().enumerate() {
         let users = m
@@ -503,11 +537,17 @@ pub fn to_neuroml(m: &ConductanceModel, init_v: f64) -> Result<String, ExportRef
         );
         for (kind, gid, n, body) in gates {
             let (open, close) = if mixed {
-                (format!("gate id=\"{gid}\" type=\"{kind}\""), "gate".to_string())
+                (
+                    format!("gate id=\"{gid}\" type=\"{kind}\""),
+                    "gate".to_string(),
+                )
             } else {
                 (format!("{kind} id=\"{gid}\""), kind.clone())
             };
-            let _ = write!(out, "      <{open} instances=\"{n}\">\n{body}      </{close}>\n");
+            let _ = write!(
+                out,
+                "      <{open} instances=\"{n}\">\n{body}      </{close}>\n"
+            );
         }
         let _ = writeln!(out, "    </ionChannelHH>");
         let _ = writeln!(

@@ -121,7 +121,9 @@ impl Model {
             if !nml {
                 return Err(ModelError::File {
                     path: path.display().to_string(),
-                    reason: format!("temperature = {t}: only NeuroML2 (.nml) files take a temperature"),
+                    reason: format!(
+                        "temperature = {t}: only NeuroML2 (.nml) files take a temperature"
+                    ),
                 });
             }
             if !(t.is_finite() && (-273.15..=1000.0).contains(&t)) {

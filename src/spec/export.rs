@@ -105,7 +105,11 @@ impl ExportSpec {
         }
         if let Some(v) = self.v0 {
             if !(v.is_finite() && v.abs() <= 1000.0) {
-                return Err(SpecError::new("v0", v, "a finite potential within ±1000 mV"));
+                return Err(SpecError::new(
+                    "v0",
+                    v,
+                    "a finite potential within ±1000 mV",
+                ));
             }
         }
         Ok(())
@@ -174,7 +178,8 @@ impl ExportSpec {
         self.validate()?;
         if self.to != ExportFormat::Ode || overridden {
             let reason = if overridden {
-                "parameter overrides of an .ode file are not written into a copy: edit the file".to_string()
+                "parameter overrides of an .ode file are not written into a copy: edit the file"
+                    .to_string()
             } else {
                 "an .ode file's equations are free-form: the TOML model file and a NeuroML2 cell hold conductance models (gates and currents) only".to_string()
             };

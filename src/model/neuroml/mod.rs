@@ -74,7 +74,11 @@ pub fn load(path: &Path, temperature: Option<f64>) -> Result<ConductanceModel, M
 
 /// Read the cell of one NeuroML2 text with no includes (`label` names it in errors); see
 /// [`load`].
-pub fn parse(text: &str, label: &str, temperature: Option<f64>) -> Result<ConductanceModel, ModelError> {
+pub fn parse(
+    text: &str,
+    label: &str,
+    temperature: Option<f64>,
+) -> Result<ConductanceModel, ModelError> {
     let doc = Document::parse(text).map_err(|e| ModelError::File {
         path: label.into(),
         reason: format!("not well-formed XML: {e}"),
@@ -84,7 +88,10 @@ pub fn parse(text: &str, label: &str, temperature: Option<f64>) -> Result<Conduc
         doc: &doc,
     }];
     if let Some(inc) = elements(doc.root_element()).find(|n| n.tag_name().name() == "include") {
-        return Err(srcs[0].err(inc, "includes need a file on disk: load the file by its path"));
+        return Err(srcs[0].err(
+            inc,
+            "includes need a file on disk: load the file by its path",
+        ));
     }
     Reader::new(&srcs, temperature)?.cell(label)
 }
@@ -97,21 +104,28 @@ fn collect(
     from: Option<(&str, usize)>,
 ) -> Result<(), ModelError> {
     let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    if files.iter().any(|(p, _)| p.canonicalize().ok().as_ref() == Some(&canon)) {
+    if files
+        .iter()
+        .any(|(p, _)| p.canonicalize().ok().as_ref() == Some(&canon))
+    {
         return Ok(());
     }
-    let text = crate::input::read_text(path, crate::input::MAX_MODEL_BYTES).map_err(|reason| {
-        match from {
-            Some((file, line)) => ModelError::File {
-                path: file.into(),
-                reason: format!("line {line}: <include href=\"{}\">: {reason}", path.display()),
+    let text =
+        crate::input::read_text(path, crate::input::MAX_MODEL_BYTES).map_err(
+            |reason| match from {
+                Some((file, line)) => ModelError::File {
+                    path: file.into(),
+                    reason: format!(
+                        "line {line}: <include href=\"{}\">: {reason}",
+                        path.display()
+                    ),
+                },
+                None => ModelError::File {
+                    path: path.display().to_string(),
+                    reason,
+                },
             },
-            None => ModelError::File {
-                path: path.display().to_string(),
-                reason,
-            },
-        }
-    })?;
+        )?;
     if files.len() >= MAX_FILES {
         return Err(ModelError::File {
             path: path.display().to_string(),
@@ -136,7 +150,9 @@ fn collect(
         if depth + 1 > MAX_INCLUDE_DEPTH {
             return Err(ModelError::File {
                 path: label.clone(),
-                reason: format!("line {line}: <include>: includes nest deeper than {MAX_INCLUDE_DEPTH}"),
+                reason: format!(
+                    "line {line}: <include>: includes nest deeper than {MAX_INCLUDE_DEPTH}"
+                ),
             });
         }
         let target = path.parent().unwrap_or(Path::new(".")).join(href);
@@ -330,16 +346,19 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
             .part(cell, "biophysicalProperties")?
             .ok_or_else(|| cell.err("no <biophysicalProperties>: nothing to simulate"))?;
         let membrane = bio.need_child("membraneProperties")?;
-        let covers_all = |at: &At<'s, 'a, 'i>, group: Option<&str>, segment: Option<&str>| -> Result<(), ModelError> {
+        let covers_all = |at: &At<'s, 'a, 'i>,
+                          group: Option<&str>,
+                          segment: Option<&str>|
+         -> Result<(), ModelError> {
             if segments.len() <= 1 {
                 return Ok(());
             }
             let whole = match (group, segment) {
                 (_, Some(_)) => false,
                 (None | Some("all"), None) => true,
-                (Some(g), None) => groups.get(g).is_some_and(|s: &BTreeSet<String>| {
-                    segments.iter().all(|x| s.contains(x))
-                }),
+                (Some(g), None) => groups
+                    .get(g)
+                    .is_some_and(|s: &BTreeSet<String>| segments.iter().all(|x| s.contains(x))),
             };
             if whole {
                 Ok(())
@@ -364,7 +383,9 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 "channelDensity" | "channelDensityNernst" => {
                     covers_all(&m, m.attr("segmentGroup"), m.attr("segment"))?;
                     if let Some(vp) = m.child("variableParameter") {
-                        return Err(vp.err("inhomogeneous parameters belong to multi-compartment cells"));
+                        return Err(
+                            vp.err("inhomogeneous parameters belong to multi-compartment cells")
+                        );
                     }
                     densities.push(m);
                 }
@@ -442,7 +463,9 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 };
                 match kind {
                     "q10ConductanceScaling" => {
-                        let q = gate.attr("q10Factor").map_or(Ok(1.0), |_| gate.quantity("q10Factor", Dimension::None))?;
+                        let q = gate
+                            .attr("q10Factor")
+                            .map_or(Ok(1.0), |_| gate.quantity("q10Factor", Dimension::None))?;
                         let t0 = gate.quantity("experimentalTemp", Dimension::Temperature)?;
                         let t = self.temp(&gate)?;
                         g *= q.powf((t - t0) / 10.0);
@@ -454,7 +477,9 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                         let f = power(inf, n);
                         factor = Some(match factor {
                             None => f,
-                            Some(prev) => RateFn::Product { factors: vec![prev, f] },
+                            Some(prev) => RateFn::Product {
+                                factors: vec![prev, f],
+                            },
                         });
                         continue;
                     }
@@ -499,7 +524,10 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                         let (a, b) = alpha_beta()?;
                         Kinetics::InfTau {
                             inf: RateFn::Product {
-                                factors: vec![a.clone(), power(RateFn::Sum { terms: vec![a, b] }, -1)],
+                                factors: vec![
+                                    a.clone(),
+                                    power(RateFn::Sum { terms: vec![a, b] }, -1),
+                                ],
                             },
                             tau: scale(self.time(&gate.need_child("timeCourse")?)?, 1.0 / q),
                         }
@@ -533,14 +561,25 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 -500.0,
                 500.0,
             ));
-            currents.push((name.clone(), params.len() - 2, params.len() - 1, gate_refs, factor));
+            currents.push((
+                name.clone(),
+                params.len() - 2,
+                params.len() - 1,
+                gate_refs,
+                factor,
+            ));
         }
         if currents.is_empty() {
             return Err(membrane.err("no channelDensity: the cell has no current"));
         }
         // Gate names: the gate's id, or CURRENT_ID where two channels use the same id.
         let owners: Vec<usize> = (0..gates.len())
-            .map(|gi| currents.iter().position(|c| c.3.iter().any(|(g, _)| *g == gi)).unwrap_or(0))
+            .map(|gi| {
+                currents
+                    .iter()
+                    .position(|c| c.3.iter().any(|(g, _)| *g == gi))
+                    .unwrap_or(0)
+            })
             .collect();
         let plain: Vec<String> = gates.iter().map(|g| g.name.clone()).collect();
         for (gi, g) in gates.iter_mut().enumerate() {
@@ -616,7 +655,9 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
             None => Ok(None),
             Some(id) => match self.by_id.get(id) {
                 Some(p) if p.tag() == tag => Ok(Some(*p)),
-                _ => Err(cell.err(format!("{tag} '{id}' is not defined (no top-level <{tag} id=\"{id}\">)"))),
+                _ => Err(cell.err(format!(
+                    "{tag} '{id}' is not defined (no top-level <{tag} id=\"{id}\">)"
+                ))),
             },
         }
     }
@@ -656,7 +697,13 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         }
         if self.temperature.is_none() && net.attr("temperature").is_some() {
             let t = net.quantity("temperature", Dimension::Temperature)?;
-            self.temperature = Some((t, format!("the temperature of network '{}'", net.attr("id").unwrap_or("?"))));
+            self.temperature = Some((
+                t,
+                format!(
+                    "the temperature of network '{}'",
+                    net.attr("id").unwrap_or("?")
+                ),
+            ));
         }
         Ok(())
     }
@@ -676,7 +723,9 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         })?;
         match ch.attr("type") {
             None | Some("ionChannelHH") | Some("ionChannelPassive") => Ok(ch),
-            Some(t) => Err(ch.err(format!("channel type '{t}' is not read (ionChannelHH, ionChannelPassive are)"))),
+            Some(t) => Err(ch.err(format!(
+                "channel type '{t}' is not read (ionChannelHH, ionChannelPassive are)"
+            ))),
         }
     }
 
@@ -686,8 +735,15 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         let ion = d.need("ion")?;
         let species = bio
             .child("intracellularProperties")
-            .and_then(|ip| ip.children().find(|s| s.tag() == "species" && s.attr("ion").or(s.attr("id")) == Some(ion)))
-            .ok_or_else(|| d.err(format!("no <species ion=\"{ion}\"> in intracellularProperties for the Nernst potential")))?;
+            .and_then(|ip| {
+                ip.children()
+                    .find(|s| s.tag() == "species" && s.attr("ion").or(s.attr("id")) == Some(ion))
+            })
+            .ok_or_else(|| {
+                d.err(format!(
+                    "no <species ion=\"{ion}\"> in intracellularProperties for the Nernst potential"
+                ))
+            })?;
         let model = species.need("concentrationModel")?;
         if let Some(pool) = self.by_id.get(model) {
             return Err(pool.err(format!(
@@ -698,7 +754,11 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         let z = match ion {
             "ca" | "ca2" => 2.0,
             "na" | "k" => 1.0,
-            _ => return Err(d.err(format!("valence of ion '{ion}' is not known (na, k, ca are)"))),
+            _ => {
+                return Err(d.err(format!(
+                    "valence of ion '{ion}' is not known (na, k, ca are)"
+                )));
+            }
         };
         let cin = species.quantity("initialConcentration", Dimension::Concentration)?;
         let cout = species.quantity("initialExtConcentration", Dimension::Concentration)?;
@@ -707,7 +767,16 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         }
         let t = self.temp(d)?;
         let e = 1e3 * R_GAS * (t + 273.15) / (z * FARADAY) * (cout / cin).ln();
-        Ok((e, format!("E_{ion} = {} mV (Nernst, {} / {} mM at {} degC)", fmt(e), fmt(cout), fmt(cin), fmt(t))))
+        Ok((
+            e,
+            format!(
+                "E_{ion} = {} mV (Nernst, {} / {} mM at {} degC)",
+                fmt(e),
+                fmt(cout),
+                fmt(cin),
+                fmt(t)
+            ),
+        ))
     }
 
     /// The product of a gate's q10 factors (1 without any).
@@ -721,7 +790,11 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                     let t0 = s.quantity("experimentalTemp", Dimension::Temperature)?;
                     f.powf((self.temp(&s)? - t0) / 10.0)
                 }
-                t => return Err(s.err(format!("q10 type '{t}' is not read (q10Fixed, q10ExpTemp are)"))),
+                t => {
+                    return Err(s.err(format!(
+                        "q10 type '{t}' is not read (q10Fixed, q10ExpTemp are)"
+                    )));
+                }
             };
         }
         if !(q.is_finite() && q > 0.0) {
@@ -741,7 +814,13 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
             ),
             _ => return Err(self.nonstandard(r, t, "HHExpRate, HHSigmoidRate, HHExpLinearRate")),
         };
-        leaf(r, t.trim_start_matches("HH").trim_end_matches("Rate"), a, v0, k)
+        leaf(
+            r,
+            t.trim_start_matches("HH").trim_end_matches("Rate"),
+            a,
+            v0,
+            k,
+        )
     }
 
     /// A steady state (dimensionless).
@@ -754,10 +833,20 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 r.quantity("scale", Dimension::Voltage)?,
             ),
             _ => {
-                return Err(self.nonstandard(r, t, "HHExpVariable, HHSigmoidVariable, HHExpLinearVariable"));
+                return Err(self.nonstandard(
+                    r,
+                    t,
+                    "HHExpVariable, HHSigmoidVariable, HHExpLinearVariable",
+                ));
             }
         };
-        leaf(r, t.trim_start_matches("HH").trim_end_matches("Variable"), a, v0, k)
+        leaf(
+            r,
+            t.trim_start_matches("HH").trim_end_matches("Variable"),
+            a,
+            v0,
+            k,
+        )
     }
 
     /// A time course (ms).
@@ -843,13 +932,18 @@ pub fn scale(r: RateFn, f: f64) -> RateFn {
 /// Segment ids, total area (um^2, when every segment's size is known) and segment groups
 /// (id -> the segment ids in it) of a morphology.
 #[allow(clippy::type_complexity)]
-fn morphology(m: At) -> Result<(Vec<String>, Option<f64>, BTreeMap<String, BTreeSet<String>>), ModelError> {
+fn morphology(
+    m: At,
+) -> Result<(Vec<String>, Option<f64>, BTreeMap<String, BTreeSet<String>>), ModelError> {
     let mut ids = Vec::new();
     let mut area = Some(0.0);
     let mut distal_of: BTreeMap<String, (f64, f64, f64, f64)> = BTreeMap::new();
     let point = |p: At| -> Result<(f64, f64, f64, f64), ModelError> {
         let num = |a: &str| -> Result<f64, ModelError> {
-            p.need(a)?.trim().parse::<f64>().map_err(|_| p.err(format!("{a} is not a number")))
+            p.need(a)?
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| p.err(format!("{a} is not a number")))
         };
         Ok((num("x")?, num("y")?, num("z")?, num("diameter")?))
     };
@@ -866,7 +960,10 @@ fn morphology(m: At) -> Result<(Vec<String>, Option<f64>, BTreeMap<String, BTree
         area = match (area, proximal) {
             (Some(total), Some(p)) => {
                 let (r1, r2) = (p.3 / 2.0, distal.3 / 2.0);
-                let len = ((p.0 - distal.0).powi(2) + (p.1 - distal.1).powi(2) + (p.2 - distal.2).powi(2)).sqrt();
+                let len = ((p.0 - distal.0).powi(2)
+                    + (p.1 - distal.1).powi(2)
+                    + (p.2 - distal.2).powi(2))
+                .sqrt();
                 let a = if len == 0.0 {
                     // A sphere, as NEURON and jNeuroML take a segment of length 0.
                     std::f64::consts::PI * distal.3 * distal.3

@@ -26,7 +26,11 @@ fn the_hh_example_cell_reads_as_hh() {
     assert_eq!(get("e_l"), -54.3);
     assert_eq!(get("c_m"), 1.0);
     assert_eq!(m.threshold_mv, -20.0);
-    assert!(m.description.contains("1 segment (area 1000"), "{}", m.description);
+    assert!(
+        m.description.contains("1 segment (area 1000"),
+        "{}",
+        m.description
+    );
     assert!(m.description.contains("pulseGen1"), "{}", m.description);
     // Every gate equals the built-in's exactly (the same forms and constants).
     for (a, b) in m.gates.iter().zip(&hh.gates) {
@@ -74,7 +78,10 @@ fn tau_inf_gates_q10_and_units_convert() {
     let m = parse(CELL, "t.nml", Some(36.3)).unwrap();
     assert!((m.gates[0].inf_tau(-40.0).1 - 4.0 / 9.0).abs() < 1e-15);
     // Area of a 10 um x 10 um cylinder: pi d L.
-    assert!(m.description.contains(&format!("{}", fmt(std::f64::consts::PI * 100.0))));
+    assert!(
+        m.description
+            .contains(&format!("{}", fmt(std::f64::consts::PI * 100.0)))
+    );
 }
 
 /// One line naming the element and its line.
@@ -87,21 +94,42 @@ fn bad_files_name_the_element_and_line() {
     let e = refusal("<neuroml><cell id='a'></neuroml>");
     assert!(e.contains("not well-formed") && e.contains("1:"), "{e}");
     let e = refusal(&CELL.replace("0.02 S_per_cm2", "0.02 mS_per_m2"));
-    assert!(e.contains("line 13") && e.contains("channelDensity") && e.contains("mS_per_m2"), "{e}");
+    assert!(
+        e.contains("line 13") && e.contains("channelDensity") && e.contains("mS_per_m2"),
+        "{e}"
+    );
     let e = refusal(&CELL.replace("HHSigmoidVariable", "MySigmoid"));
-    assert!(e.contains("line 6") && e.contains("steadyState") && e.contains("MySigmoid"), "{e}");
+    assert!(
+        e.contains("line 6") && e.contains("steadyState") && e.contains("MySigmoid"),
+        "{e}"
+    );
     let e = refusal(&CELL.replace("ionChannel=\"pas\"", "ionChannel=\"nope\""));
     assert!(e.contains("line 14") && e.contains("nope"), "{e}");
-    let e = refusal(&CELL.replace("</neuroml>", "<expTwoSynapse id='s' gbase='1nS' erev='0mV' tauRise='1ms' tauDecay='2ms'/></neuroml>"));
+    let e = refusal(&CELL.replace(
+        "</neuroml>",
+        "<expTwoSynapse id='s' gbase='1nS' erev='0mV' tauRise='1ms' tauDecay='2ms'/></neuroml>",
+    ));
     assert!(e.contains("expTwoSynapse"), "{e}");
     let e = refusal(&CELL.replace("gateHHtauInf", "gateKS"));
     assert!(e.contains("gateKS") && e.contains("kinetic"), "{e}");
     let e = refusal(&CELL.replace("<population", "<projection id='x'/><population"));
     assert!(e.contains("projection") && e.contains("line 21"), "{e}");
-    let e = refusal(&CELL.replace(" type=\"networkWithTemperature\" temperature=\"26.3degC\"", ""));
-    assert!(e.contains("q10Settings") && e.contains("temperature"), "{e}");
-    let e = refusal(&CELL.replace("<cell id=\"c1\">", "<izhikevich2007Cell id='iz'/><cell id=\"c1\">"));
-    assert!(e.contains("izhikevich2007Cell") && e.contains("line 10"), "{e}");
+    let e = refusal(&CELL.replace(
+        " type=\"networkWithTemperature\" temperature=\"26.3degC\"",
+        "",
+    ));
+    assert!(
+        e.contains("q10Settings") && e.contains("temperature"),
+        "{e}"
+    );
+    let e = refusal(&CELL.replace(
+        "<cell id=\"c1\">",
+        "<izhikevich2007Cell id='iz'/><cell id=\"c1\">",
+    ));
+    assert!(
+        e.contains("izhikevich2007Cell") && e.contains("line 10"),
+        "{e}"
+    );
     let e = refusal(&CELL.replace("instances=\"2\"", "instances=\"1.5\""));
     assert!(e.contains("instances"), "{e}");
     let e = refusal("<Lems/>");
@@ -116,10 +144,20 @@ fn differing_segments_are_refused() {
          <segmentGroup id=\"soma\"><member segment=\"0\"/></segmentGroup><segmentGroup id=\"both\"><include segmentGroup=\"soma\"/><member segment=\"1\"/></segmentGroup></morphology>",
     );
     let m = parse(&two, "t.nml", None).unwrap();
-    assert!(m.description.contains("2 segments taken as one isopotential"), "{}", m.description);
+    assert!(
+        m.description
+            .contains("2 segments taken as one isopotential"),
+        "{}",
+        m.description
+    );
     let e = refusal(&two.replace("ion=\"k\"", "ion=\"k\" segmentGroup=\"soma\""));
     assert!(e.contains("multi-compartment"), "{e}");
-    parse(&two.replace("ion=\"k\"", "ion=\"k\" segmentGroup=\"both\""), "t.nml", None).unwrap();
+    parse(
+        &two.replace("ion=\"k\"", "ion=\"k\" segmentGroup=\"both\""),
+        "t.nml",
+        None,
+    )
+    .unwrap();
 }
 
 #[test]

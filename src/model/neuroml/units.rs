@@ -58,11 +58,9 @@ impl Dimension {
             Dimension::Voltage => &[("V", 1e3), ("mV", 1.0)],
             Dimension::Time => &[("s", 1e3), ("ms", 1.0)],
             Dimension::PerTime => &[("per_s", 1e-3), ("per_ms", 1.0), ("Hz", 1e-3)],
-            Dimension::ConductanceDensity => &[
-                ("S_per_m2", 0.1),
-                ("mS_per_cm2", 1.0),
-                ("S_per_cm2", 1e3),
-            ],
+            Dimension::ConductanceDensity => {
+                &[("S_per_m2", 0.1), ("mS_per_cm2", 1.0), ("S_per_cm2", 1e3)]
+            }
             Dimension::SpecificCapacitance => &[("F_per_m2", 100.0), ("uF_per_cm2", 1.0)],
             Dimension::CurrentDensity => &[
                 ("A_per_m2", 100.0),
@@ -130,8 +128,8 @@ impl Dimension {
 /// The error says what is wrong: the number, or a unit the schema does not allow.
 pub fn convert(text: &str, dim: Dimension) -> Result<f64, String> {
     let t = text.trim();
-    let (number, unit) = split_quantity(t)
-        .ok_or_else(|| format!("'{text}' is not a number followed by a unit"))?;
+    let (number, unit) =
+        split_quantity(t).ok_or_else(|| format!("'{text}' is not a number followed by a unit"))?;
     let value: f64 = number
         .parse()
         .map_err(|_| format!("'{text}' does not start with a number"))?;
@@ -294,8 +292,7 @@ mod tests {
             for (sym, _) in dim.units() {
                 assert!(
                     cases.iter().any(|(t, d, _)| *d == dim
-                        && t.trim_start_matches(|c: char| "-0123456789.eE ".contains(c))
-                            == *sym),
+                        && t.trim_start_matches(|c: char| "-0123456789.eE ".contains(c)) == *sym),
                     "{sym} ({dim:?}) untested"
                 );
             }

@@ -7,11 +7,11 @@ pub mod stats;
 pub mod sweep;
 pub mod windows;
 
+pub use export::ExportJob;
 pub use model_job::{
     Bifurcation2Job, BifurcationJob, FiJob, GatingJob, MaxRateJob, ModelJob, PhasePlaneJob,
     RestJob, SimulateJob,
 };
-pub use export::ExportJob;
 pub use stats::StatsJob;
 pub use sweep::{MergeJob, SweepJob};
 pub use windows::WindowsJob;
