@@ -259,7 +259,8 @@ fn exported_ode_files_run_in_xppaut_as_here() {
             let row: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();
             let t = row[0];
             let k = (t / 0.01).round() as usize;
-            assert!((run.trace.t_ms[k] - t).abs() < 1e-9);
+            // XPPAUT stores single-precision floats: its t is exact to about 1e-7 relative.
+            assert!((run.trace.t_ms[k] - t).abs() < 1e-5, "{name}: t = {t}");
             for (j, x) in row[1..].iter().enumerate() {
                 let ours = run.trace.vars[j][k];
                 assert!(

@@ -137,7 +137,13 @@ pub fn convert(text: &str, dim: Dimension) -> Result<f64, String> {
     let allowed = dim.units();
     match allowed.iter().find(|(s, _)| *s == unit) {
         Some((_, f)) => {
-            let v = value * f;
+            // Factors below 1 are exact reciprocals of integers (0.1 = 1/10): dividing by the
+            // integer keeps `3 S_per_m2` exactly 0.3 mS/cm^2 (3 * 0.1 is 0.30000000000000004).
+            let v = if *f < 1.0 {
+                value / (1.0 / f).round()
+            } else {
+                value * f
+            };
             if v.is_finite() {
                 Ok(v)
             } else {
