@@ -70,13 +70,13 @@ fn tau_inf_gates_q10_and_units_convert() {
     assert_eq!(p[m.params.index("g_l").unwrap()], 0.1);
     assert_eq!(p[m.params.index("c_m").unwrap()], 1.0);
     // q10 = 3^((26.3 - 16.3)/10) = 3 divides tau = 4 ms.
-    let (inf, tau) = m.gates[0].inf_tau(-40.0);
+    let (inf, tau) = m.gates[0].inf_tau(-40.0_f64);
     assert!((inf - 0.5).abs() < 1e-15);
     assert!((tau - 4.0 / 3.0).abs() < 1e-15);
     assert!(m.description.contains("26.3 degC"), "{}", m.description);
     // The user's temperature wins: 36.3 degC gives q10 = 9.
     let m = parse(CELL, "t.nml", Some(36.3)).unwrap();
-    assert!((m.gates[0].inf_tau(-40.0).1 - 4.0 / 9.0).abs() < 1e-15);
+    assert!((m.gates[0].inf_tau(-40.0_f64).1 - 4.0 / 9.0).abs() < 1e-15);
     // Area of a 10 um x 10 um cylinder: pi d L.
     assert!(
         m.description
