@@ -95,7 +95,7 @@ fn bad_files_name_the_element_and_line() {
     assert!(e.contains("not well-formed") && e.contains("1:"), "{e}");
     let e = refusal(&CELL.replace("0.02 S_per_cm2", "0.02 mS_per_m2"));
     assert!(
-        e.contains("line 13") && e.contains("channelDensity") && e.contains("mS_per_m2"),
+        e.contains("line 14") && e.contains("channelDensity") && e.contains("mS_per_m2"),
         "{e}"
     );
     let e = refusal(&CELL.replace("HHSigmoidVariable", "MySigmoid"));
@@ -104,7 +104,7 @@ fn bad_files_name_the_element_and_line() {
         "{e}"
     );
     let e = refusal(&CELL.replace("ionChannel=\"pas\"", "ionChannel=\"nope\""));
-    assert!(e.contains("line 14") && e.contains("nope"), "{e}");
+    assert!(e.contains("line 15") && e.contains("nope"), "{e}");
     let e = refusal(&CELL.replace(
         "</neuroml>",
         "<expTwoSynapse id='s' gbase='1nS' erev='0mV' tauRise='1ms' tauDecay='2ms'/></neuroml>",
