@@ -111,6 +111,16 @@ pub enum ModelError {
         /// The model's name.
         model: String,
     },
+    /// A model that cannot be written in a format (`excitable export`).
+    #[error("model '{model}' cannot be written as {format}: {reason}")]
+    NotExportable {
+        /// The model's name.
+        model: String,
+        /// The format asked for (`ode`, `neuroml`, `toml`).
+        format: String,
+        /// Why, in one line.
+        reason: String,
+    },
 }
 
 /// Problems with a stimulus description or file.

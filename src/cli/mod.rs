@@ -54,6 +54,8 @@ pub enum Command {
     /// Hodgkin's excitability class (1, 2, 3) with its evidence, integrator or resonator, the
     /// onset bifurcation, minimum rate, f-I slope and PRC type.
     Excitability(Box<job::JobArgs<excitable::study::jobs::ExcitabilityJob>>),
+    /// Write a model as an XPPAUT .ode file, a NeuroML2 cell or a TOML model file (--out FILE).
+    Export(job::JobArgs<excitable::study::jobs::ExportJob>),
     /// Study files: run `studies/*.toml` into reports/NAME/ and check the documents' claims.
     Study(study::StudyArgs),
     /// The full default report of a model: simulation, rest states, gating, phase plane,
@@ -81,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let dir = a.dir.clone();
             job::run_in(a, &dir)
         }
+        Command::Export(a) => job::run(a),
         Command::Study(a) => study::run(a),
         Command::Prc(a) => job::run(*a),
         Command::Excitability(a) => job::run(*a),

@@ -7,9 +7,11 @@
 pub mod builtin;
 pub mod conductance;
 pub mod equilibrium;
+pub mod export;
 pub mod field;
 pub mod file;
 pub mod lif;
+pub mod neuroml;
 pub mod ode;
 pub mod params;
 pub mod rates;
@@ -93,8 +95,8 @@ impl Model {
         }
     }
 
-    /// A model from a file: TOML (conductance-based, see [`file`](mod@file)) or XPPAUT `.ode` (see
-    /// [`ode`]), by extension.
+    /// A model from a file: TOML (conductance-based, see [`file`](mod@file)), XPPAUT `.ode` (see
+    /// [`ode`]) or NeuroML2 `.nml` (see [`neuroml`]), by extension.
     pub fn from_file(path: &Path) -> Result<Model, ModelError> {
         Model::from_file_with_v(path, None)
     }
@@ -102,6 +104,45 @@ impl Model {
     /// [`Model::from_file`], with an `.ode` file's voltage-like variable chosen by name
     /// (refused for other files, whose first variable is V by construction).
     pub fn from_file_with_v(path: &Path, v_var: Option<&str>) -> Result<Model, ModelError> {
+        Model::from_file_with(path, v_var, None)
+    }
+
+    /// [`Model::from_file_with_v`], with the temperature (degC) a NeuroML2 file's q10 factors
+    /// and Nernst potentials are computed at (refused for other files).
+    pub fn from_file_with(
+        path: &Path,
+        v_var: Option<&str>,
+        temperature: Option<f64>,
+    ) -> Result<Model, ModelError> {
+        let nml = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("nml") || e.eq_ignore_ascii_case("xml"));
+        if let Some(t) = temperature {
+            if !nml {
+                return Err(ModelError::File {
+                    path: path.display().to_string(),
+                    reason: format!(
+                        "temperature = {t}: only NeuroML2 (.nml) files take a temperature"
+                    ),
+                });
+            }
+            if !(t.is_finite() && (-273.15..=1000.0).contains(&t)) {
+                return Err(ModelError::ParameterOutOfRange {
+                    name: "temperature".into(),
+                    value: t,
+                    range: "[-273.15, 1000] degC".into(),
+                });
+            }
+        }
+        if nml {
+            if let Some(v) = v_var {
+                return Err(ModelError::File {
+                    path: path.display().to_string(),
+                    reason: format!("v_var = {v}: only .ode files choose their voltage variable"),
+                });
+            }
+            return neuroml::load(path, temperature).map(Model::Conductance);
+        }
         if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("ode"))

@@ -19,6 +19,7 @@
 pub mod bifurcation;
 pub mod bifurcation2;
 pub mod excitability;
+pub mod export;
 pub mod fi;
 pub mod gating;
 pub mod max_rate;
@@ -35,6 +36,7 @@ pub mod windows;
 pub use bifurcation::{BifurcationResult, BifurcationSpec};
 pub use bifurcation2::{Bifurcation2Result, Bifurcation2Spec};
 pub use excitability::{ExcitabilityResult, ExcitabilitySpec};
+pub use export::{ExportFormat, ExportResult, ExportSpec};
 pub use fi::{FiResult, FiSpec};
 pub use gating::{GatingResult, GatingSpec};
 pub use max_rate::{MaxRateResult, MaxRateSpec};

@@ -13,7 +13,8 @@ pub struct ModelSource {
     /// Built-in model: hh, hh-1952, hh-ca, lif (see `excitable models`).
     #[arg(long, default_value = "hh", conflicts_with = "model_file")]
     pub model: String,
-    /// A model file instead of a built-in model: TOML (conductance-based) or XPPAUT .ode.
+    /// A model file instead of a built-in model: TOML (conductance-based), XPPAUT .ode or NeuroML2
+    /// .nml (a single-compartment cell; `--set temperature=…` in degC sets its q10 temperature).
     #[arg(long, value_name = "FILE")]
     pub model_file: Option<PathBuf>,
     /// Override a parameter: `--set g_l=0.03` (repeatable, or comma-separated).
@@ -45,14 +46,29 @@ impl ModelSource {
         if let (Some(v), None) = (&self.v_var, &self.model_file) {
             return Err(SpecError::new("v_var", v, "only with an .ode model_file").into());
         }
-        let mut model = match &self.model_file {
-            Some(path) => Model::from_file_with_v(path, self.v_var.as_deref())?,
-            None => Model::builtin(&self.model)?,
-        };
+        // A NeuroML2 file's temperature is read when it loads (its q10 factors are folded
+        // into the rates then): `--set temperature=…` goes to the loader.
+        let nml = self.model_file.as_ref().is_some_and(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("nml") || e.eq_ignore_ascii_case("xml"))
+        });
+        let mut sets = Vec::new();
+        let mut temperature = None;
         for text in &self.set {
             for (name, value) in parse_assignments(text)? {
-                model.set(&name, value)?;
+                if nml && name == "temperature" {
+                    temperature = Some(value);
+                } else {
+                    sets.push((name, value));
+                }
             }
+        }
+        let mut model = match &self.model_file {
+            Some(path) => Model::from_file_with(path, self.v_var.as_deref(), temperature)?,
+            None => Model::builtin(&self.model)?,
+        };
+        for (name, value) in sets {
+            model.set(&name, value)?;
         }
         Ok(model)
     }

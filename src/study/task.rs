@@ -86,4 +86,5 @@ tasks!(
     Sweep(SweepJob),
     Prc(PrcJob),
     Excitability(ExcitabilityJob),
+    Export(ExportJob),
 );

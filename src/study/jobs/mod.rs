@@ -1,5 +1,6 @@
 //! The job of every command (see [`super::job::Job`]).
 
+pub mod export;
 pub mod model_job;
 
 pub mod excitability;
@@ -9,6 +10,7 @@ pub mod sweep;
 pub mod windows;
 
 pub use excitability::ExcitabilityJob;
+pub use export::ExportJob;
 pub use model_job::{
     Bifurcation2Job, BifurcationJob, FiJob, GatingJob, MaxRateJob, ModelJob, PhasePlaneJob,
     RestJob, SimulateJob,

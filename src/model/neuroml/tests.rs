@@ -1,0 +1,169 @@
+use super::*;
+use crate::model::builtin;
+
+fn hh_example() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/neuroml/NML2_SingleCompHHCell.nml"
+    ))
+    .unwrap()
+}
+
+#[test]
+fn the_hh_example_cell_reads_as_hh() {
+    let m = parse(&hh_example(), "NML2_SingleCompHHCell.nml", None).unwrap();
+    let hh = builtin::hh();
+    // The same gates and currents; the leak reversal differs (-54.3 in the file, -54.387
+    // in the built-in).
+    assert_eq!(m.var_names(), hh.var_names());
+    let names: Vec<_> = m.currents.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["l", "na", "k"]);
+    let p = m.params.values();
+    let get = |n: &str| p[m.params.index(n).unwrap()];
+    assert_eq!(get("g_l"), 0.3);
+    assert_eq!(get("g_na"), 120.0);
+    assert_eq!(get("g_k"), 36.0);
+    assert_eq!(get("e_l"), -54.3);
+    assert_eq!(get("c_m"), 1.0);
+    assert_eq!(m.threshold_mv, -20.0);
+    assert!(
+        m.description.contains("1 segment (area 1000"),
+        "{}",
+        m.description
+    );
+    assert!(m.description.contains("pulseGen1"), "{}", m.description);
+    // Every gate equals the built-in's exactly (the same forms and constants).
+    for (a, b) in m.gates.iter().zip(&hh.gates) {
+        assert_eq!(a.kinetics, b.kinetics, "{}", a.name);
+    }
+}
+
+const CELL: &str = r#"<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="t">
+  <ionChannelHH id="kc" conductance="10pS" species="k">
+    <gateHHtauInf id="n" instances="2">
+      <q10Settings type="q10ExpTemp" q10Factor="3" experimentalTemp="16.3 degC"/>
+      <timeCourse type="fixedTimeCourse" tau="0.004s"/>
+      <steadyState type="HHSigmoidVariable" rate="1" midpoint="-0.04V" scale="5mV"/>
+    </gateHHtauInf>
+  </ionChannelHH>
+  <ionChannelPassive id="pas" conductance="10pS"/>
+  <cell id="c1">
+    <morphology id="m"><segment id="0"><proximal x="0" y="0" z="0" diameter="10"/><distal x="10" y="0" z="0" diameter="10"/></segment></morphology>
+    <biophysicalProperties id="b">
+      <membraneProperties>
+        <channelDensity id="kd" ionChannel="kc" condDensity="0.02 S_per_cm2" erev="-90mV" ion="k"/>
+        <channelDensity id="lk" ionChannel="pas" condDensity="1 S_per_m2" erev="-70mV" ion="non_specific"/>
+        <specificCapacitance value="0.01 F_per_m2"/>
+      </membraneProperties>
+    </biophysicalProperties>
+  </cell>
+  <network id="net" type="networkWithTemperature" temperature="26.3degC">
+    <population id="p" component="c1" size="1"/>
+  </network>
+</neuroml>"#;
+
+#[test]
+fn tau_inf_gates_q10_and_units_convert() {
+    let m = parse(CELL, "t.nml", None).unwrap();
+    let p = m.params.values();
+    assert_eq!(p[m.params.index("g_k").unwrap()], 20.0);
+    assert_eq!(p[m.params.index("g_l").unwrap()], 0.1);
+    assert_eq!(p[m.params.index("c_m").unwrap()], 1.0);
+    // q10 = 3^((26.3 - 16.3)/10) = 3 divides tau = 4 ms.
+    let (inf, tau) = m.gates[0].inf_tau(-40.0_f64);
+    assert!((inf - 0.5).abs() < 1e-15);
+    assert!((tau - 4.0 / 3.0).abs() < 1e-15);
+    assert!(m.description.contains("26.3 degC"), "{}", m.description);
+    // The user's temperature wins: 36.3 degC gives q10 = 9.
+    let m = parse(CELL, "t.nml", Some(36.3)).unwrap();
+    assert!((m.gates[0].inf_tau(-40.0_f64).1 - 4.0 / 9.0).abs() < 1e-15);
+    // Area of a 10 um x 10 um cylinder: pi d L.
+    assert!(
+        m.description
+            .contains(&format!("{}", fmt(std::f64::consts::PI * 100.0)))
+    );
+}
+
+/// One line naming the element and its line.
+fn refusal(text: &str) -> String {
+    parse(text, "t.nml", None).unwrap_err().to_string()
+}
+
+#[test]
+fn bad_files_name_the_element_and_line() {
+    let e = refusal("<neuroml><cell id='a'></neuroml>");
+    assert!(e.contains("not well-formed") && e.contains("1:"), "{e}");
+    let e = refusal(&CELL.replace("0.02 S_per_cm2", "0.02 mS_per_m2"));
+    assert!(
+        e.contains("line 14") && e.contains("channelDensity") && e.contains("mS_per_m2"),
+        "{e}"
+    );
+    let e = refusal(&CELL.replace("HHSigmoidVariable", "MySigmoid"));
+    assert!(
+        e.contains("line 6") && e.contains("steadyState") && e.contains("MySigmoid"),
+        "{e}"
+    );
+    let e = refusal(&CELL.replace("ionChannel=\"pas\"", "ionChannel=\"nope\""));
+    assert!(e.contains("line 15") && e.contains("nope"), "{e}");
+    let e = refusal(&CELL.replace(
+        "</neuroml>",
+        "<expTwoSynapse id='s' gbase='1nS' erev='0mV' tauRise='1ms' tauDecay='2ms'/></neuroml>",
+    ));
+    assert!(e.contains("expTwoSynapse"), "{e}");
+    let e = refusal(&CELL.replace("gateHHtauInf", "gateKS"));
+    assert!(e.contains("gateKS") && e.contains("kinetic"), "{e}");
+    let e = refusal(&CELL.replace("<population", "<projection id='x'/><population"));
+    assert!(e.contains("projection") && e.contains("line 21"), "{e}");
+    let e = refusal(&CELL.replace(
+        " type=\"networkWithTemperature\" temperature=\"26.3degC\"",
+        "",
+    ));
+    assert!(
+        e.contains("q10Settings") && e.contains("temperature"),
+        "{e}"
+    );
+    let e = refusal(&CELL.replace(
+        "<cell id=\"c1\">",
+        "<izhikevich2007Cell id='iz'/><cell id=\"c1\">",
+    ));
+    assert!(
+        e.contains("izhikevich2007Cell") && e.contains("line 10"),
+        "{e}"
+    );
+    let e = refusal(&CELL.replace("instances=\"2\"", "instances=\"1.5\""));
+    assert!(e.contains("instances"), "{e}");
+    let e = refusal("<Lems/>");
+    assert!(e.contains("LEMS"), "{e}");
+}
+
+#[test]
+fn differing_segments_are_refused() {
+    let two = CELL.replace(
+        "</segment></morphology>",
+        "</segment><segment id=\"1\"><parent segment=\"0\"/><distal x=\"20\" y=\"0\" z=\"0\" diameter=\"2\"/></segment>\
+         <segmentGroup id=\"soma\"><member segment=\"0\"/></segmentGroup><segmentGroup id=\"both\"><include segmentGroup=\"soma\"/><member segment=\"1\"/></segmentGroup></morphology>",
+    );
+    let m = parse(&two, "t.nml", None).unwrap();
+    assert!(
+        m.description
+            .contains("2 segments taken as one isopotential"),
+        "{}",
+        m.description
+    );
+    let e = refusal(&two.replace("ion=\"k\"", "ion=\"k\" segmentGroup=\"soma\""));
+    assert!(e.contains("multi-compartment"), "{e}");
+    parse(
+        &two.replace("ion=\"k\"", "ion=\"k\" segmentGroup=\"both\""),
+        "t.nml",
+        None,
+    )
+    .unwrap();
+}
+
+#[test]
+fn snake_names() {
+    assert_eq!(snake("naChans"), "na_chans");
+    assert_eq!(snake("Kdr-1"), "kdr_1");
+    assert_eq!(snake("HCN"), "hcn");
+    assert_eq!(snake("1x"), "x_1x");
+}

@@ -1,0 +1,235 @@
+//! `excitable export`: write a model as an XPPAUT `.ode` file, a NeuroML2 cell or the
+//! toolkit's TOML model file (see [`crate::model::export`] for what each format holds and
+//! which models each refuses).
+
+use crate::error::{Error, ModelError, SpecError};
+use crate::model::Model;
+use crate::model::export::{OdeRun, to_neuroml, to_ode, to_toml};
+use serde::{Deserialize, Serialize};
+
+/// The formats a model can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// XPPAUT `.ode`: runs in `xppaut` unchanged.
+    Ode,
+    /// A NeuroML2 document with one single-compartment cell (`.nml`).
+    Neuroml,
+    /// The toolkit's TOML model file (`.toml`).
+    Toml,
+}
+
+impl ExportFormat {
+    /// The file extension (without the dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Ode => "ode",
+            ExportFormat::Neuroml => "nml",
+            ExportFormat::Toml => "toml",
+        }
+    }
+
+    /// The name the command line uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Ode => "ode",
+            ExportFormat::Neuroml => "neuroml",
+            ExportFormat::Toml => "toml",
+        }
+    }
+}
+
+/// Every setting of `excitable export`.
+#[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct ExportSpec {
+    /// The format: ode (XPPAUT), neuroml (NeuroML2 cell) or toml (the toolkit's model file).
+    #[arg(long, value_enum, default_value = "toml")]
+    pub to: ExportFormat,
+    /// For ode: the injected current the file runs at, its `i_ext` (uA/cm^2).
+    #[arg(long, allow_hyphen_values = true, default_value = "0")]
+    pub current: f64,
+    /// For ode: how long XPPAUT integrates, `@ total` (ms).
+    #[arg(long, default_value = "100")]
+    pub t_stop: f64,
+    /// For ode: XPPAUT's time step, `@ dt` (ms; the method is rk4).
+    #[arg(long, default_value = "0.01")]
+    pub dt: f64,
+    /// For ode and neuroml: the membrane potential the file starts at (mV), every gate at its
+    /// steady state there; default the model's own start (its rest at zero current).
+    #[arg(long, allow_hyphen_values = true)]
+    pub v0: Option<f64>,
+}
+
+impl Default for ExportSpec {
+    fn default() -> Self {
+        super::defaults()
+    }
+}
+
+/// A model written in a format: the text of the file.
+#[derive(Debug, Clone)]
+pub struct ExportResult {
+    /// The model, with its overrides.
+    pub model: Model,
+    /// The settings that made it.
+    pub spec: ExportSpec,
+    /// The file's text.
+    pub text: String,
+}
+
+impl ExportResult {
+    /// The file name the export suggests: the model's name in snake_case with the format's
+    /// extension.
+    pub fn file_name(&self) -> String {
+        format!(
+            "{}.{}",
+            crate::model::neuroml::snake(self.model.name()),
+            self.spec.to.extension()
+        )
+    }
+}
+
+impl ExportSpec {
+    /// Check every setting.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        super::finite("current", self.current)?;
+        super::positive("t_stop", self.t_stop)?;
+        super::positive("dt", self.dt)?;
+        if self.t_stop / self.dt > 1e8 {
+            return Err(SpecError::new(
+                "dt",
+                self.dt,
+                format!("at most 1e8 steps over t_stop = {} ms", self.t_stop),
+            ));
+        }
+        if let Some(v) = self.v0 {
+            if !(v.is_finite() && v.abs() <= 1000.0) {
+                return Err(SpecError::new(
+                    "v0",
+                    v,
+                    "a finite potential within ±1000 mV",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The model's text in the chosen format, or the one-line reason it cannot be written
+    /// so. An `.ode` model is refused here: its file is copied as it is by
+    /// [`ExportSpec::run_ode_file`].
+    pub fn run(&self, model: &Model) -> Result<ExportResult, Error> {
+        self.validate()?;
+        let refuse = |reason: String| -> Error {
+            ModelError::NotExportable {
+                model: model.name().into(),
+                format: self.to.name().into(),
+                reason,
+            }
+            .into()
+        };
+        let m = match model {
+            Model::Conductance(m) => m,
+            Model::Lif(_) => {
+                return Err(refuse(
+                    "LIF is hybrid (threshold, reset, refractory clamp): neither an ODE for XPPAUT, a conductance model for a TOML model file, nor a NeuroML2 <cell>".into(),
+                ));
+            }
+            Model::Ode(_) => {
+                return Err(refuse(match self.to {
+                    ExportFormat::Ode => "an .ode model is exported by copying its file (give it with model_file)".into(),
+                    _ => "an .ode file's equations are free-form: the TOML model file and a NeuroML2 cell hold conductance models (gates and currents) only".into(),
+                }));
+            }
+        };
+        let init = match self.v0 {
+            Some(v) => model.state_at_v(v),
+            None => model.initial_state(&crate::model::InitialState::Default)?,
+        };
+        let text = match self.to {
+            ExportFormat::Toml => to_toml(m),
+            ExportFormat::Ode => to_ode(
+                m,
+                &OdeRun {
+                    i_ext: self.current,
+                    init,
+                    total_ms: self.t_stop,
+                    dt_ms: self.dt,
+                },
+            ),
+            ExportFormat::Neuroml => to_neuroml(m, init[0]),
+        }
+        .map_err(|e| refuse(e.0))?;
+        Ok(ExportResult {
+            model: model.clone(),
+            spec: self.clone(),
+            text,
+        })
+    }
+
+    /// An `.ode` model exported as `.ode`: its file's text as it is (`text`), refused when
+    /// parameters were overridden (they would be lost) or for another format.
+    pub fn run_ode_file(
+        &self,
+        model: &Model,
+        text: String,
+        overridden: bool,
+    ) -> Result<ExportResult, Error> {
+        self.validate()?;
+        if self.to != ExportFormat::Ode || overridden {
+            let reason = if overridden {
+                "parameter overrides of an .ode file are not written into a copy: edit the file"
+                    .to_string()
+            } else {
+                "an .ode file's equations are free-form: the TOML model file and a NeuroML2 cell hold conductance models (gates and currents) only".to_string()
+            };
+            return Err(ModelError::NotExportable {
+                model: model.name().into(),
+                format: self.to.name().into(),
+                reason,
+            }
+            .into());
+        }
+        Ok(ExportResult {
+            model: model.clone(),
+            spec: self.clone(),
+            text,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_bad_values_name_the_field() {
+        let d = ExportSpec::default();
+        d.validate().unwrap();
+        assert_eq!(d.to, ExportFormat::Toml);
+        let bad = |f: &dyn Fn(&mut ExportSpec)| {
+            let mut s = ExportSpec::default();
+            f(&mut s);
+            s.validate().unwrap_err().field
+        };
+        assert_eq!(bad(&|s| s.dt = 0.0), "dt");
+        assert_eq!(bad(&|s| s.t_stop = f64::NAN), "t_stop");
+        assert_eq!(bad(&|s| s.current = f64::INFINITY), "current");
+        assert_eq!(bad(&|s| s.v0 = Some(1e5)), "v0");
+        assert_eq!(bad(&|s| s.dt = 1e-12), "dt");
+    }
+
+    #[test]
+    fn lif_is_refused_with_the_reason() {
+        for to in [ExportFormat::Ode, ExportFormat::Neuroml, ExportFormat::Toml] {
+            let e = ExportSpec {
+                to,
+                ..Default::default()
+            }
+            .run(&Model::builtin("lif").unwrap())
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("lif") && e.contains("hybrid"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The job of `excitable export`: load the model, write it in another format as one file.
+//!
+//! `--out FILE` names the file (its extension must be the format's: `.ode`, `.nml`,
+//! `.toml`); `--out DIR` (or no `--out`: `reports/export`) writes `DIR/NAME.EXT`, NAME the
+//! model's name in snake_case. The text is made and checked before anything is written, then
+//! written beside the target and renamed over it: a reader sees the old file or the new one.
+
+use crate::error::{Error, ReportError, SpecError};
+use crate::progress::Observer;
+use crate::report::Wait;
+use crate::spec::export::{ExportFormat, ExportResult};
+use crate::spec::{ExportSpec, ModelSource};
+use crate::study::job::{InPlace, Job};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A model and the format to write it in.
+#[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
+pub struct ExportJob {
+    #[command(flatten)]
+    #[serde(flatten)]
+    /// The model.
+    pub model: ModelSource,
+    #[command(flatten)]
+    #[serde(flatten)]
+    /// The settings.
+    pub spec: ExportSpec,
+}
+
+impl ExportJob {
+    /// The file's text (nothing written).
+    pub fn export(&self) -> Result<ExportResult, Error> {
+        let model = self.model.load()?;
+        match &self.model.model_file {
+            Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("ode")) => {
+                let text = crate::input::read_text(p, crate::input::MAX_MODEL_BYTES).map_err(
+                    |reason| crate::error::ModelError::File {
+                        path: p.display().to_string(),
+                        reason,
+                    },
+                )?;
+                self.spec
+                    .run_ode_file(&model, text, !model.params().overrides().is_empty())
+            }
+            _ => self.spec.run(&model),
+        }
+    }
+
+    /// Where the file goes: `out` itself when it has the format's extension, else
+    /// `out/NAME.EXT`; a file name with another extension is refused.
+    pub fn target(&self, out: &Path, r: &ExportResult) -> Result<PathBuf, Error> {
+        let ext = self.spec.to.extension();
+        match out.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case(ext) => Ok(out.to_path_buf()),
+            Some(e) if ["ode", "nml", "toml", "xml"].contains(&e) => Err(SpecError::new(
+                "out",
+                out.display(),
+                format!(
+                    "a .{ext} file for --to {} (or a folder)",
+                    self.spec.to.name()
+                ),
+            )
+            .into()),
+            _ => Ok(out.join(r.file_name())),
+        }
+    }
+}
+
+/// Write `text` to `path` through a temporary file in the same folder, renamed over it.
+fn write_atomic(path: &Path, text: &str) -> Result<(), Error> {
+    let io = |e: std::io::Error| -> Error {
+        ReportError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }
+        .into()
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let name = path
+        .file_name()
+        .map_or("export".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}
+
+impl Job for ExportJob {
+    const COMMAND: &'static str = "export";
+
+    fn check(&self) -> Result<(), Error> {
+        // Making the text is cheap: a refusal comes before anything is written.
+        self.export().map(|_| ())
+    }
+
+    fn run_into(&self, dir: &Path, _: &dyn Observer) -> Result<Vec<PathBuf>, Error> {
+        let r = self.export()?;
+        let path = dir.join(r.file_name());
+        write_atomic(&path, &r.text)?;
+        Ok(vec![path])
+    }
+
+    fn run_in_place(
+        &self,
+        out: &Path,
+        _wait: Wait,
+        _: &dyn Observer,
+    ) -> Option<Result<InPlace, Error>> {
+        Some((|| {
+            let r = self.export()?;
+            let path = self.target(out, &r)?;
+            write_atomic(&path, &r.text)?;
+            let what = match self.spec.to {
+                ExportFormat::Ode => "XPPAUT .ode file",
+                ExportFormat::Neuroml => "NeuroML2 cell",
+                ExportFormat::Toml => "TOML model file",
+            };
+            Ok(InPlace {
+                message: format!("{} written as a {what}\n", r.model.label()),
+                files: vec![path],
+            })
+        })())
+    }
+}
