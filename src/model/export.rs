@@ -423,23 +423,21 @@ fn nml_gate(
                 ));
             }
             // inf = alpha * (alpha + beta)^-1
-            if let RateFn::Product { factors } = inf {
-                if let [a, s] = factors.as_slice() {
-                    if let Some((a2, b)) = inverse_sum(s) {
-                        if a == a2 {
-                            return Ok((
-                                "gateHHratesTau".into(),
-                                format!(
-                                    "{}{}{}{}",
-                                    q10(phi),
-                                    rate("forwardRate", a, 1.0)?,
-                                    rate("reverseRate", b, 1.0)?,
-                                    time(tau)?
-                                ),
-                            ));
-                        }
-                    }
-                }
+            if let RateFn::Product { factors } = inf
+                && let [a, s] = factors.as_slice()
+                && let Some((a2, b)) = inverse_sum(s)
+                && a == a2
+            {
+                return Ok((
+                    "gateHHratesTau".into(),
+                    format!(
+                        "{}{}{}{}",
+                        q10(phi),
+                        rate("forwardRate", a, 1.0)?,
+                        rate("reverseRate", b, 1.0)?,
+                        time(tau)?
+                    ),
+                ));
             }
             Ok((
                 "gateHHtauInf".into(),

@@ -46,7 +46,10 @@ impl super::Report for ExcitabilityResult {
                     "rest_lost_by",
                     vec![e.rest_lost.map_or("none", |r| r.1).into()],
                 )
-                .f64("bistable_from_ua_cm2", vec![e.bistable.map_or(nan, |b| b.0)])
+                .f64(
+                    "bistable_from_ua_cm2",
+                    vec![e.bistable.map_or(nan, |b| b.0)],
+                )
                 .f64("bistable_to_ua_cm2", vec![e.bistable.map_or(nan, |b| b.1)])
                 .f64("min_rate_hz", vec![e.min_rate_hz])
                 .f64(

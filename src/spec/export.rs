@@ -103,14 +103,14 @@ impl ExportSpec {
                 format!("at most 1e8 steps over t_stop = {} ms", self.t_stop),
             ));
         }
-        if let Some(v) = self.v0 {
-            if !(v.is_finite() && v.abs() <= 1000.0) {
-                return Err(SpecError::new(
-                    "v0",
-                    v,
-                    "a finite potential within ±1000 mV",
-                ));
-            }
+        if let Some(v) = self.v0
+            && !(v.is_finite() && v.abs() <= 1000.0)
+        {
+            return Err(SpecError::new(
+                "v0",
+                v,
+                "a finite potential within ±1000 mV",
+            ));
         }
         Ok(())
     }

@@ -287,10 +287,10 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
             }
             for c in root.children() {
                 let tag = c.tag();
-                if let Some(id) = c.attr("id") {
-                    if r.by_id.insert(id, c).is_some() {
-                        return Err(c.err(format!("a second element with id '{id}'")));
-                    }
+                if let Some(id) = c.attr("id")
+                    && r.by_id.insert(id, c).is_some()
+                {
+                    return Err(c.err(format!("a second element with id '{id}'")));
                 }
                 match tag {
                     t if IGNORED.contains(&t) || t == "include" => {}
@@ -375,6 +375,9 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         let mut threshold = 0.0;
         let mut init_v = None;
         let mut gates: Vec<Gate> = Vec::new();
+        // Per current: name, conductance and reversal parameters, gates with powers, and a
+        // concentration-dependent factor.
+        #[allow(clippy::type_complexity)]
         let mut currents: Vec<(String, usize, usize, Vec<(usize, i32)>, Option<RateFn>)> = vec![];
         let mut densities = vec![];
         for m in membrane.children() {

@@ -80,7 +80,7 @@ fn tau_inf_gates_q10_and_units_convert() {
     // Area of a 10 um x 10 um cylinder: pi d L.
     assert!(
         m.description
-            .contains(&format!("{}", fmt(std::f64::consts::PI * 100.0)))
+            .contains(&fmt(std::f64::consts::PI * 100.0).to_string())
     );
 }
 
