@@ -108,8 +108,9 @@ fn a_sweep_point_without_rest_fires_and_says_where_it_started() {
     );
 }
 
-/// `rest` names no rest where none is stable; `fi`, `max-rate` and `phase-plane`, which need
-/// one, refuse by name and write nothing.
+/// `rest` names no rest where none is stable; `fi` and `max-rate`, which need one, refuse by
+/// name and write nothing; `phase-plane` starts where `simulate` does (the lowest equilibrium,
+/// displaced) and says so.
 #[test]
 fn commands_that_need_rest_refuse_and_rest_names_none() {
     let (v, ..) = lsoda();
@@ -128,7 +129,6 @@ fn commands_that_need_rest_refuse_and_rest_names_none() {
     for args in [
         vec!["fi", "--t-max", "300"],
         vec!["max-rate"],
-        vec!["phase-plane", "--current", "0"],
     ] {
         let out = dir.path().join(args[0]);
         let mut all = args.clone();
@@ -143,4 +143,20 @@ fn commands_that_need_rest_refuse_and_rest_names_none() {
         );
         assert!(!out.exists(), "{args:?} created its output folder");
     }
+    let pp = dir.path().join("pp");
+    let (ok, _, stderr) = excitable(&[
+        "phase-plane",
+        "--current",
+        "0",
+        "--set",
+        "g_k=5,e_k=-80",
+        "--out",
+        pp.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let summary = std::fs::read_to_string(pp.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("from the lowest equilibrium at 0, displaced (no stable rest)"),
+        "{summary}"
+    );
 }
