@@ -126,10 +126,7 @@ fn commands_that_need_rest_refuse_and_rest_names_none() {
     assert!(!stdout.contains("rest is #"), "{stdout}");
     assert!(stdout.contains(&format!("{v:.4}")), "{stdout}");
     assert!(stdout.contains("the pair is unstable"), "{stdout}");
-    for args in [
-        vec!["fi", "--t-max", "300"],
-        vec!["max-rate"],
-    ] {
+    for args in [vec!["fi", "--t-max", "300"], vec!["max-rate"]] {
         let out = dir.path().join(args[0]);
         let mut all = args.clone();
         all.extend(["--set", "g_k=5,e_k=-80", "--out", out.to_str().unwrap()]);

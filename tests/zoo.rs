@@ -357,6 +357,13 @@ fn ode_reports() -> Vec<(String, &'static str, Box<dyn Report>)> {
         let model = load(&e);
         let rest = (RestSpec { current: vec![0.0] }).run(&model).unwrap();
         out.push((e.name.clone(), "rest", Box::new(rest)));
+        let run = SimulateSpec {
+            t_max: 20.0,
+            ..Default::default()
+        }
+        .run(&model)
+        .unwrap();
+        out.push((e.name.clone(), "simulate", Box::new(run)));
         if let Some([from, to]) = e.range {
             let d = BifurcationSpec {
                 param: e.param.clone().unwrap_or_else(|| "i_ext".into()),

@@ -40,12 +40,15 @@ __all__ = [
     "StudyResult",
     "bifurcation",
     "bifurcation2",
+    "excitability",
+    "export",
     "fi",
     "gating",
     "max_rate",
     "merge",
     "models",
     "phase_plane",
+    "prc",
     "report",
     "rest",
     "simulate",
@@ -60,7 +63,10 @@ _ABOUT = {
     "simulate": "Simulate one or many neurons: tables trace and spikes.",
     "rest": "Every equilibrium at each current: stability, eigenvalues, eigenvectors, centre subspace.",
     "gating": "Steady states x_inf(V) and time constants tau(V) of every gate.",
-    "phase-plane": "V-n phase plane: trajectory, reduced nullclines, limit cycle.",
+    "phase-plane": "Phase plane: trajectory, nullclines and direction field (exact for 2-variable models), limit cycle, equilibria by type.",
+    "prc": "Phase response curves of every variable by the adjoint method on the stable cycle.",
+    "excitability": "Hodgkin's excitability class with its evidence, integrator or resonator, onset, minimum rate, PRC type.",
+    "export": "A model written as an XPPAUT .ode file, a NeuroML2 cell or a TOML model file.",
     "stats": "Spike-train statistics (ISI, CV, CV2, LV, LvR, Fano, serial correlation) of spike trains.",
     "windows": "Firing and voltage in sliding windows of a trace, for several widths.",
     "max-rate": "The highest sustained spike rate under constant currents, and where it occurs.",
@@ -84,6 +90,8 @@ _MODEL_COMMANDS = (
     "bifurcation",
     "bifurcation2",
     "fi",
+    "prc",
+    "excitability",
 )
 
 
@@ -337,6 +345,26 @@ max_rate = _model_command("max-rate")
 bifurcation = _model_command("bifurcation")
 bifurcation2 = _model_command("bifurcation2")
 fi = _model_command("fi")
+prc = _model_command("prc")
+excitability = _model_command("excitability")
+
+
+def export(model: "Model", *, to: str, out=None, **kwargs) -> str:
+    """A model written in another format: ``to`` is ``ode``, ``neuroml`` or ``toml``.
+
+    Returns the file's text, and writes it to ``out`` (a file) when given: what
+    ``excitable export --to TO --out FILE`` writes. Other keywords are the command's flags.
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"export(): the first argument is an excitable.Model, not {type(model).__name__}")
+    settings = {_flag(k): v for k, v in kwargs.items()}
+    settings["to"] = to
+    text = _native.export_text(model, settings)
+    if out is not None:
+        import pathlib
+
+        pathlib.Path(out).write_text(text)
+    return text
 
 
 def _run_job(command: str, settings: Dict[str, Any], out, progress) -> Result:

@@ -117,6 +117,9 @@ def bifurcation2(
     to2: float = 80.0,
     current: float = 0.0,
     max_points: int = 3000,
+    curves: str = 'hopf,fold',
+    ntst: int = 60,
+    at2: float | Sequence[float] | None = None,
     progress: Callable | None = None,
 ) -> Result:
     """
@@ -140,6 +143,12 @@ def bifurcation2(
         Injected current (uA/cm^2; the file's units for an .ode model) when neither parameter is i_ext.
     max_points : int, default 3000
         Points per curve direction at most (at least 10).
+    curves : str, default 'hopf,fold'
+        Which curves, comma-separated: hopf, fold (of equilibria), fold_cycle (folds of cycles), period_doubling. Curves of cycles are seeded from the one-parameter diagram with cycles at the second parameter's model value.
+    ntst : int, default 60
+        Mesh intervals of the cycle collocation for curves of cycles (AUTO's NTST), 10..=2000.
+    at2 : float | Sequence[float] | None
+        Values of the second parameter where the curves of cycles record a point exactly: `--at2 30,40` (in its unit).
     progress : callable, optional
         Called as progress(task, done, total, detail) while the run goes (total may be None).
         Ctrl-C stops the run (KeyboardInterrupt).
@@ -153,6 +162,60 @@ def bifurcation2(
     ------
     excitable.Error
         A refused setting, with the command line's message.
+    """
+
+def excitability(
+    model: Model,
+    *,
+    from_: float = 0.0,
+    to: float = 200.0,
+    threshold: float | None = None,
+    ntst: int = 60,
+    progress: Callable | None = None,
+) -> Result:
+    """
+    Hodgkin's excitability class with its evidence, integrator or resonator, onset, minimum rate, PRC type.
+
+    Parameters
+    ----------
+    model : Model
+        The model (ex.Model('hh'), ex.Model.from_file(path), m.with_params(...)).
+    from_ : float, default 0.0
+        First current of the range (uA/cm^2; the file's units for an .ode model): the rest state is taken here.
+    to : float, default 200.0
+        Last current of the range (uA/cm^2).
+    threshold : float | None
+        Spike threshold (mV; the file's units for an .ode model); default: the model's.
+    ntst : int, default 60
+        Mesh intervals of the cycle collocation (AUTO's NTST), 10..=2000.
+    progress : callable, optional
+        Called as progress(task, done, total, detail) while the run goes (total may be None).
+        Ctrl-C stops the run (KeyboardInterrupt).
+
+    Returns
+    -------
+    Result
+        Tables as attributes named like the command's Parquet files, summary, write(folder).
+
+    Raises
+    ------
+    excitable.Error
+        A refused setting, with the command line's message.
+    """
+
+def export(
+    model: 'Model',
+    *,
+    to: str,
+    out: Any = None,
+    kwargs: Any,
+) -> str:
+    """
+    A model written in another format: ``to`` is ``ode``, ``neuroml`` or ``toml``.
+
+        Returns the file's text, and writes it to ``out`` (a file) when given: what
+        ``excitable export --to TO --out FILE`` writes. Other keywords are the command's flags.
+
     """
 
 def fi(
@@ -318,23 +381,71 @@ def phase_plane(
     model: Model,
     *,
     current: float = 10.0,
+    y: str | None = None,
     t_max: float = 200.0,
     max_memory: str = '4GiB',
     progress: Callable | None = None,
 ) -> Result:
     """
-    V-n phase plane: trajectory, reduced nullclines, limit cycle.
+    Phase plane: trajectory, nullclines and direction field (exact for 2-variable models), limit cycle, equilibria by type.
 
     Parameters
     ----------
     model : Model
         The model (ex.Model('hh'), ex.Model.from_file(path), m.with_params(...)).
     current : float, default 10.0
-        Injected current (uA/cm^2), from t = 0, starting at rest (0 uA/cm^2).
+        Injected current (uA/cm^2; the file's units for an .ode model), from t = 0, starting at rest at 0 (an .ode model at its file's initial values).
+    y : str | None
+        The variable on the vertical axis (V is on the horizontal one); default: the second variable of a 2-variable model, else `n` where there is one, else the second variable.
     t_max : float, default 200.0
         Duration (ms); the last interspike interval is taken as the limit cycle.
     max_memory : str, default '4GiB'
         Memory budget for the trajectory, its table and figure (4GiB, 512MiB, …): a run estimated to need more is refused before it starts.
+    progress : callable, optional
+        Called as progress(task, done, total, detail) while the run goes (total may be None).
+        Ctrl-C stops the run (KeyboardInterrupt).
+
+    Returns
+    -------
+    Result
+        Tables as attributes named like the command's Parquet files, summary, write(folder).
+
+    Raises
+    ------
+    excitable.Error
+        A refused setting, with the command line's message.
+    """
+
+def prc(
+    model: Model,
+    *,
+    currents: str = '10',
+    points: int = 200,
+    threshold: float | None = None,
+    ntst: int = 80,
+    ncol: int = 4,
+    t_max: float = 20000.0,
+    progress: Callable | None = None,
+) -> Result:
+    """
+    Phase response curves of every variable by the adjoint method on the stable cycle.
+
+    Parameters
+    ----------
+    model : Model
+        The model (ex.Model('hh'), ex.Model.from_file(path), m.with_params(...)).
+    currents : str, default '10'
+        Injected current(s) (uA/cm^2; the file's units for an .ode model): one value (`--current 10`), a list or FROM:TO:STEP along the stable cycle branch (`--currents 10:50:10`). Each must have a stable cycle.
+    points : int, default 200
+        Phases sampled per current in prc.parquet (uniform in [0, 1)), 10..=100000.
+    threshold : float | None
+        Spike threshold (mV; the file's units for an .ode model): phase 0 is V crossing it upward; default: the model's (hh: 0).
+    ntst : int, default 80
+        Mesh intervals of the collocation (AUTO's NTST), 10..=2000.
+    ncol : int, default 4
+        Collocation points per interval (AUTO's NCOL), 2..=7.
+    t_max : float, default 20000.0
+        Longest simulation to reach the cycle at one current (ms; file time units).
     progress : callable, optional
         Called as progress(task, done, total, detail) while the run goes (total may be None).
         Ctrl-C stops the run (KeyboardInterrupt).

@@ -474,8 +474,28 @@ fn run_model(
             "bifurcation" => model_spec::<BifurcationSpec>(py, model, &t, progress),
             "bifurcation2" => model_spec::<Bifurcation2Spec>(py, model, &t, progress),
             "fi" => model_spec::<FiSpec>(py, model, &t, progress),
+            "prc" => model_spec::<PrcSpec>(py, model, &t, progress),
+            "excitability" => model_spec::<ExcitabilitySpec>(py, model, &t, progress),
             other => Err(err_text(format!("no model command '{other}'"))),
         }
+    })
+}
+
+/// The text of `model` written in another format (`settings` as for `export`, without `out`):
+/// what `excitable export` writes.
+#[pyfunction]
+fn export_text(model: &PyModel, settings: &Bound<'_, PyDict>) -> PyResult<String> {
+    guard(|| {
+        let t = table(settings)?;
+        let spec: excitable::spec::ExportSpec = toml::Value::Table(t)
+            .try_into()
+            .map_err(|e: toml::de::Error| err_text(e.to_string()))?;
+        spec.validate().map_err(|e| err(e.into()))?;
+        let job = excitable::study::jobs::ExportJob {
+            model: model.source.clone(),
+            spec,
+        };
+        Ok(job.export().map_err(err)?.text)
     })
 }
 
@@ -714,6 +734,9 @@ fn flags(command: &str) -> PyResult<Vec<(String, String, Vec<String>, String, Ve
         "bifurcation" => BifurcationJob::augment_args(cmd),
         "bifurcation2" => Bifurcation2Job::augment_args(cmd),
         "fi" => FiJob::augment_args(cmd),
+        "prc" => PrcJob::augment_args(cmd),
+        "excitability" => ExcitabilityJob::augment_args(cmd),
+        "export" => ExportJob::augment_args(cmd),
         "stats" => StatsJob::augment_args(cmd),
         "windows" => WindowsJob::augment_args(cmd),
         "sweep" => SweepJob::augment_args(cmd),
@@ -822,6 +845,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyModel>()?;
     m.add_class::<Output>()?;
     m.add_function(wrap_pyfunction!(run_model, m)?)?;
+    m.add_function(wrap_pyfunction!(export_text, m)?)?;
     m.add_function(wrap_pyfunction!(stats_trains, m)?)?;
     m.add_function(wrap_pyfunction!(run_job, m)?)?;
     m.add_function(wrap_pyfunction!(study_run, m)?)?;

@@ -142,14 +142,29 @@ fn summary_text(r: &SimulateResult) -> String {
     let (runs, spec) = (&r.runs, &r.spec);
     let recorded = r.recorded();
     let mut s = String::new();
+    let u = r.model.units();
+    // `name (unit)` or `name` for a model without units; a rate per 1000 time units there.
+    let with = |name: &str, unit: &str| {
+        if unit.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name} ({unit})")
+        }
+    };
+    let q = |x: f64, unit: &str| crate::model::Quantity(x, unit).to_string();
+    let rate_head = if u.known() {
+        "mean rate (Hz)".to_string()
+    } else {
+        "mean rate (per 1000 time units)".to_string()
+    };
     let steps: u64 = runs.iter().map(|r| r.steps).sum();
     let spikes: usize = runs.iter().map(|r| r.spikes_ms.len()).sum();
     let _ = writeln!(s, "# Simulation: {}\n", r.title());
     let _ = writeln!(
         s,
-        "{} neuron(s) x {} ms with {}: {spikes} spikes in {:.3} s.\n",
+        "{} neuron(s) x {} with {}: {spikes} spikes in {:.3} s.\n",
         runs.len(),
-        spec.t_max,
+        q(spec.t_max, u.time),
         r.settings.method,
         r.seconds
     );
@@ -161,16 +176,26 @@ fn summary_text(r: &SimulateResult) -> String {
     }
     let _ = writeln!(
         s,
-        "| stimulus | `{}` (uA/cm^2, ms) |",
-        spec.stim.join(" + ")
+        "| stimulus | `{}`{} |",
+        spec.stim.join(" + "),
+        if u.known() {
+            format!(" ({}, {})", u.current, u.time)
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(s, "| method | {} |", r.settings.method);
-    let _ = writeln!(s, "| dt, t_max | {} ms, {} ms |", spec.dt, spec.t_max);
+    let _ = writeln!(
+        s,
+        "| dt, t_max | {}, {} |",
+        q(spec.dt, u.time),
+        q(spec.t_max, u.time)
+    );
     let _ = writeln!(s, "| initial state | {} |", r.start_description);
     let _ = writeln!(
         s,
-        "| spike threshold | {} mV (upward crossings, interpolated times) |",
-        r.settings.threshold_mv
+        "| spike threshold | {} (upward crossings, interpolated times) |",
+        q(r.settings.threshold_mv, u.voltage)
     );
     let _ = writeln!(s, "| neurons | {} |", runs.len());
     let rate = if r.seconds > 0.0 {
@@ -186,7 +211,10 @@ fn summary_text(r: &SimulateResult) -> String {
     let _ = writeln!(s, "## Firing\n");
     let _ = writeln!(
         s,
-        "| neuron | bias (uA/cm^2) | spikes | mean rate (Hz) | first spike (ms) | mean ISI (ms) |"
+        "| neuron | {} | spikes | {rate_head} | {} | {} |",
+        with("bias", u.current),
+        with("first spike", u.time),
+        with("mean ISI", u.time)
     );
     let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|");
     for (k, run) in runs.iter().enumerate().take(50) {
@@ -217,18 +245,28 @@ fn summary_text(r: &SimulateResult) -> String {
             });
         let _ = writeln!(
             s,
-            "\nNeuron 0: V between {lo:.3} and {hi:.3} mV; final V {:.6} mV.",
-            run.final_state[0]
+            "\nNeuron 0: V between {} and {}; final V {}.",
+            q((lo * 1e3).round() / 1e3, u.voltage),
+            q((hi * 1e3).round() / 1e3, u.voltage),
+            q((run.final_state[0] * 1e6).round() / 1e6, u.voltage)
         );
     }
     let _ = writeln!(s, "\n## Files\n");
-    if recorded {
+    let columns = |t: &super::table::Table| {
+        t.columns
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for t in super::Report::written_tables(r) {
         let _ = writeln!(
             s,
-            "- [trace.parquet](trace.parquet): `neuron, t_ms, v_mv, <gates>, i_ua_cm2`"
+            "- [{0}.parquet]({0}.parquet): `{1}`",
+            t.name,
+            columns(&t)
         );
     }
-    let _ = writeln!(s, "- [spikes.parquet](spikes.parquet): `neuron, t_ms`");
     if recorded {
         let _ = writeln!(s, "- ![trace](trace.png)");
         if spec.svg {

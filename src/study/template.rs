@@ -12,11 +12,78 @@ fn quoted(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-/// The report study of `source`: a simulation at 10 (current units), rest states at 0, 5 and
-/// 10, the gating curves and the V-n plane where the model has them, the bifurcation diagram
-/// over -20..250 (optional: a model without equilibria over that range still gets the rest),
-/// the maximum rate, a noisy run with its windows and spike statistics (optional: a model that
-/// does not fire under the noise has none, and its report says so).
+/// The scales a report runs a model at. A conductance-based model (built-in or TOML) and LIF
+/// are in uA/cm^2 and ms, so they get the scales of HH's studies. An `.ode` file has its own
+/// units, so nothing of HH's applies: its current range is its AUTO options' `parmin..parmax`
+/// (none without them: then no diagram and no rate scan, which need a range), its runs last
+/// its `total` at its `dt` (XPPAUT's defaults 20 and 0.05 without them), and the currents of
+/// its runs sit in the middle of its range (0, the file as written, without one).
+struct Scales {
+    /// The current of the simulation and the phase plane.
+    current: f64,
+    /// Currents of the rest states.
+    rest: Vec<f64>,
+    /// The range of the diagram and the rate scan, if known.
+    range: Option<(f64, f64)>,
+    /// Duration and step of the simulation, if not the command's defaults.
+    t_max: f64,
+    dt: Option<f64>,
+    /// The noisy run: mean, sd, duration, method.
+    noise: (f64, f64, f64, &'static str),
+    /// Window widths of the noisy run.
+    widths: [f64; 4],
+}
+
+impl Scales {
+    fn of(model: &Model) -> Scales {
+        let Model::Ode(m) = model else {
+            return Scales {
+                current: 10.0,
+                rest: vec![0.0, 5.0, 10.0],
+                range: Some((-20.0, 250.0)),
+                t_max: 200.0,
+                dt: None,
+                noise: (8.0, 25.0, 1000.0, "exp-euler"),
+                widths: [0.1, 0.5, 1.0, 5.0],
+            };
+        };
+        let option = |name: &str| {
+            m.options
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+                .filter(|x| x.is_finite())
+        };
+        let range = match (option("parmin"), option("parmax")) {
+            (Some(a), Some(b)) if b > a && m.current_param().is_some() => Some((a, b)),
+            _ => None,
+        };
+        let t_max = option("total").filter(|t| *t > 0.0).unwrap_or(20.0);
+        let dt = option("dt")
+            .filter(|d| *d > 0.0 && *d < t_max)
+            .unwrap_or(0.05);
+        let (current, rest) = match range {
+            Some((a, b)) => (0.5 * (a + b), vec![a, 0.5 * (a + b), b]),
+            None => (0.0, vec![0.0]),
+        };
+        let span = range.map_or(0.0, |(a, b)| b - a);
+        Scales {
+            current,
+            rest,
+            range,
+            t_max,
+            dt: Some(dt),
+            noise: (current, 0.25 * span, 10.0 * t_max, "rk4"),
+            widths: [dt, 5.0 * dt, 10.0 * dt, 50.0 * dt],
+        }
+    }
+}
+
+/// The report study of `source`: a simulation, rest states, the gating curves where the model
+/// has gates, the phase plane of any model of two or more variables, the bifurcation diagram
+/// (optional: a model without equilibria over the range still gets the rest), the maximum rate,
+/// a noisy run with its windows and spike statistics (optional: a model that does not fire
+/// under the noise has none, and its report says so); at the model's scales ([`Scales`]).
 pub fn report_study(source: &ModelSource) -> Result<Study, Error> {
     let model = source.load()?;
     let mut m = String::new();
@@ -37,9 +104,6 @@ pub fn report_study(source: &ModelSource) -> Result<Study, Error> {
     }
     let smooth = Field::of(&model).is_ok();
     let conductance = matches!(model, Model::Conductance(_));
-    let hh_gates = ["m", "h", "n"]
-        .iter()
-        .all(|g| model.var_names().iter().any(|v| v == g));
     let mut t = format!(
         "title = {}\nshows = {}\nadds = \"\"\n",
         quoted(&format!("Report of `{}`", model.label())),
@@ -58,19 +122,36 @@ pub fn report_study(source: &ModelSource) -> Result<Study, Error> {
             if optional { "optional = true\n" } else { "" }
         );
     };
+    let sc = Scales::of(&model);
+    let u = model.units();
+    let amount = |x: f64, unit: &str| crate::model::Quantity(x, unit).to_string();
+    let (cur, time) = (|x: f64| amount(x, u.current), |x: f64| amount(x, u.time));
+    let dt_arg = sc.dt.map_or(String::new(), |d| format!(", dt = {d}"));
     step(
         "simulate",
         "simulate",
-        "10 uA/cm^2 from rest for 200 ms (BrainPy's first example), RK4.",
-        "stim = \"10\", t-max = 200, method = \"rk4\"",
+        &format!(
+            "{} from the model's start for {}, RK4.",
+            cur(sc.current),
+            time(sc.t_max)
+        ),
+        &format!(
+            "stim = \"{}\", t-max = {}{dt_arg}, method = \"rk4\"",
+            sc.current, sc.t_max
+        ),
         false,
     );
     if smooth {
+        let list: Vec<String> = sc.rest.iter().map(|x| x.to_string()).collect();
+        let words: Vec<String> = sc.rest.iter().map(|x| cur(*x)).collect();
         step(
             "rest",
             "rest",
-            "Equilibria, eigenvalues and eigenvectors at 0, 5 and 10 uA/cm^2.",
-            "current = [0, 5, 10]",
+            &format!(
+                "Equilibria, eigenvalues and eigenvectors at {}.",
+                words.join(", ")
+            ),
+            &format!("current = [{}]", list.join(", ")),
             false,
         );
     }
@@ -88,45 +169,67 @@ pub fn report_study(source: &ModelSource) -> Result<Study, Error> {
             false,
         );
     }
-    if hh_gates && conductance {
+    if model.var_names().len() >= 2 {
         step(
             "phase_plane",
             "phase-plane",
-            "V-n phase plane at 10 uA/cm^2.",
-            "current = 10",
+            &format!("Phase plane at {}.", cur(sc.current)),
+            &format!(
+                "current = {}, t-max = {}",
+                sc.current,
+                sc.t_max.max(10.0 * sc.dt.unwrap_or(0.01))
+            ),
             false,
         );
     }
-    if smooth {
+    if let Some((lo, hi)) = sc.range {
+        if smooth {
+            step(
+                "bifurcation",
+                "bifurcation",
+                &format!(
+                    "Bifurcation diagram over the injected current ({} to {}): Hopf points, cycles, folds.",
+                    cur(lo),
+                    cur(hi)
+                ),
+                &format!("from = {lo}, to = {hi}"),
+                true,
+            );
+        }
+        let (a, b) = (lo.max(0.0).min(hi), hi);
         step(
-            "bifurcation",
-            "bifurcation",
-            "Bifurcation diagram over the injected current (-20 to 250 uA/cm^2): Hopf points, cycles, folds.",
-            "from = -20, to = 250",
-            true,
+            "max_rate",
+            "max-rate",
+            &format!("Steady spike rate from {} to {}.", cur(a), cur(b)),
+            &format!("currents = \"{a}:{b}:{}\"", (b - a) / 200.0),
+            false,
         );
     }
-    step(
-        "max_rate",
-        "max-rate",
-        "Steady spike rate from 0 to 200 uA/cm^2.",
-        "currents = \"0:200:1\"",
-        false,
-    );
+    let (mean, sd, t_noise, method) = sc.noise;
     step(
         "noise",
         "simulate",
-        "1 s under noisy current (mean 8, sd 25, new value every 0.1 ms).",
-        "stim = \"noise:8:25:42:0.1\", t-max = 1000, method = \"exp-euler\"",
+        &format!(
+            "{} under noisy current (mean {}, sd {}).",
+            time(t_noise),
+            cur(mean),
+            cur(sd)
+        ),
+        &format!(
+            "stim = \"noise:{mean}:{sd}:42:{}\", t-max = {t_noise}{dt_arg}, method = \"{method}\"",
+            sc.dt.unwrap_or(0.1)
+        ),
         false,
     );
+    let widths: Vec<String> = sc.widths.iter().map(|w| w.to_string()).collect();
     let _ = write!(
         t,
-        "\n[[step]]\nname = \"windows\"\ncommand = \"windows\"\nabout = \"Firing and voltage in 0.1, 0.5, 1 and 5 ms windows of the noisy run.\"\nargs = {{ trace = \"{{out}}/noise/trace.parquet\", width = [0.1, 0.5, 1, 5] }}\n"
+        "\n[[step]]\nname = \"windows\"\ncommand = \"windows\"\nabout = \"Firing and voltage in windows of the noisy run.\"\nargs = {{ trace = \"{{out}}/noise/trace.parquet\", width = [{}] }}\n",
+        widths.join(", ")
     );
     let _ = write!(
         t,
-        "\n[[step]]\nname = \"stats\"\ncommand = \"stats\"\nabout = \"Spike-train statistics of the noisy run.\"\nargs = {{ spikes = \"{{out}}/noise/spikes.parquet\", t-stop = 1000 }}\noptional = true\n"
+        "\n[[step]]\nname = \"stats\"\ncommand = \"stats\"\nabout = \"Spike-train statistics of the noisy run.\"\nargs = {{ spikes = \"{{out}}/noise/spikes.parquet\", t-stop = {t_noise} }}\noptional = true\n"
     );
     Ok(Study::parse(&t, "(report template)")?)
 }
