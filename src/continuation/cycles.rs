@@ -143,18 +143,7 @@ impl CyclePoint {
 
     /// The multipliers without the trivial one (the one closest to 1).
     pub fn nontrivial(&self) -> Vec<C64> {
-        let trivial = self
-            .multipliers
-            .iter()
-            .enumerate()
-            .min_by(|a, b| (a.1 - 1.0).norm().total_cmp(&(b.1 - 1.0).norm()))
-            .map(|(i, _)| i);
-        self.multipliers
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != trivial)
-            .map(|(_, z)| *z)
-            .collect()
+        without_trivial(&self.multipliers)
     }
 
     /// The largest modulus among the nontrivial multipliers (0 when there are none): above 1
@@ -224,6 +213,22 @@ pub struct CycleSpecial {
     /// The collocated orbit there with the branch's tangent, to continue the point in a second
     /// parameter ([`super::codim2_cycles`]); `None` for the ends of branches.
     pub state: Option<BranchState>,
+}
+
+/// Floquet multipliers without the trivial one (the one closest to 1: the flow's own
+/// direction along the orbit).
+pub fn without_trivial(multipliers: &[C64]) -> Vec<C64> {
+    let trivial = multipliers
+        .iter()
+        .enumerate()
+        .min_by(|a, b| (a.1 - 1.0).norm().total_cmp(&(b.1 - 1.0).norm()))
+        .map(|(i, _)| i);
+    multipliers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != trivial)
+        .map(|(_, z)| *z)
+        .collect()
 }
 
 /// A point of a cycle branch as the continuation holds it: the collocated orbit and the

@@ -89,17 +89,9 @@ impl FixedOrbit {
     /// The largest modulus among the nontrivial multipliers (the trivial one is the closest
     /// to 1 and left out).
     pub fn max_nontrivial_multiplier(&self) -> f64 {
-        let trivial = self
-            .multipliers
+        super::cycles::without_trivial(&self.multipliers)
             .iter()
-            .enumerate()
-            .min_by(|a, b| (a.1 - 1.0).norm().total_cmp(&(b.1 - 1.0).norm()))
-            .map(|(i, _)| i);
-        self.multipliers
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != trivial)
-            .map(|(_, z)| z.norm())
+            .map(|z| z.norm())
             .fold(0.0, f64::max)
     }
 

@@ -252,6 +252,17 @@ mod tests {
             .collect()
     }
 
+    /// The pixel box of `pixels`: (x0, x1), (y0, y1).
+    fn bounds(pixels: &[(u32, u32)]) -> ((u32, u32), (u32, u32)) {
+        let span = |f: &dyn Fn(&(u32, u32)) -> u32| {
+            (
+                pixels.iter().map(f).min().unwrap(),
+                pixels.iter().map(f).max().unwrap(),
+            )
+        };
+        (span(&|p| p.0), span(&|p| p.1))
+    }
+
     #[test]
     fn no_pixel_of_a_series_falls_outside_its_panel() {
         let box_line = vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.0, 0.0)];
@@ -313,14 +324,7 @@ mod tests {
                 !edge.is_empty() && !wild.is_empty(),
                 "{style:?}: nothing drawn"
             );
-            let (x0, x1) = (
-                edge.iter().map(|p| p.0).min().unwrap(),
-                edge.iter().map(|p| p.0).max().unwrap(),
-            );
-            let (y0, y1) = (
-                edge.iter().map(|p| p.1).min().unwrap(),
-                edge.iter().map(|p| p.1).max().unwrap(),
-            );
+            let ((x0, x1), (y0, y1)) = bounds(&edge);
             // A marker may reach its radius beyond the edge it sits on.
             let slack = 7;
             for &(x, y) in &wild {
@@ -367,14 +371,7 @@ mod tests {
         };
         let rgb = render_rgb((w, h), "gap", &grid);
         let edge = pixels_of(&rgb, w, FRAME_RGB);
-        let (x0, x1) = (
-            edge.iter().map(|p| p.0).min().unwrap(),
-            edge.iter().map(|p| p.0).max().unwrap(),
-        );
-        let (y0, y1) = (
-            edge.iter().map(|p| p.1).min().unwrap(),
-            edge.iter().map(|p| p.1).max().unwrap(),
-        );
+        let ((x0, x1), (y0, y1)) = bounds(&edge);
         // Data (0.4..0.6, 0.4..0.6) in pixels: nothing of the series may be there.
         let px = |f: f64| x0 as f64 + f * (x1 - x0) as f64;
         let py = |f: f64| y1 as f64 - f * (y1 - y0) as f64;
