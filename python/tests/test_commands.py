@@ -91,6 +91,28 @@ def test_fi_from_an_ode_file(cli, tmp_path):
     assert f.fi["rate_per_1000t"].max() > 0  # Morris-Lecar fires above its Hopf point (93.9)
 
 
+def test_prc(cli, tmp_path, hh):
+    p = ex.prc(hh, currents="10:30:10")
+    cli("prc", "--currents", "10:30:10", out=tmp_path)
+    assert_same_tables(p, tmp_path)
+    assert p.prc.height > 0
+
+
+def test_excitability(cli, tmp_path, hh):
+    e = ex.excitability(hh)
+    cli("excitability", out=tmp_path)
+    assert_same_tables(e, tmp_path)
+    assert e.excitability["hodgkin_class"][0] == "2"
+
+
+def test_export(cli, tmp_path, hh):
+    text = ex.export(hh, to="ode", out=tmp_path / "py.ode")
+    cli("export", "--to", "ode", out=tmp_path / "cli.ode")
+    assert (tmp_path / "py.ode").read_text() == (tmp_path / "cli.ode").read_text() == text
+    with pytest.raises(ex.Error):
+        ex.export(ex.Model("lif"), to="ode")
+
+
 def test_stats(cli, tmp_path, hh):
     sim = tmp_path / "sim"
     cli("simulate", "--stim", "8", "--t-max", 300, "--record", "spikes", out=sim)
