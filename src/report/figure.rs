@@ -68,6 +68,14 @@ pub fn decimate(x: &[f64], y: &[f64], max_points: usize) -> Vec<(f64, f64)> {
     out
 }
 
+/// A tick label: the value with at most 10 significant digits and no trailing zeros (`20`,
+/// not `20.0`; `0.3`, not `0.30000000000000004`).
+pub fn tick_label(x: &f64) -> String {
+    // Rounding noise of the tick arithmetic (1e-13 of the value) is not a digit.
+    let x = if x.abs() < 1e-12 { 0.0 } else { *x };
+    crate::model::Number(x).to_string()
+}
+
 /// (min, max) of finite values with a margin of 5 % (or ±1 for a flat series).
 pub fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values

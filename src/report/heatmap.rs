@@ -119,6 +119,8 @@ impl Body for Heatmap<'_> {
                 .map_err(&e)?;
             c.configure_mesh()
                 .disable_mesh()
+                .x_label_formatter(&super::figure::tick_label)
+                .y_label_formatter(&super::figure::tick_label)
                 .x_desc(axes.x_desc.as_str())
                 .y_desc(axes.y_desc.as_str())
                 .label_style(("sans-serif", 15))
@@ -140,6 +142,7 @@ impl Body for Heatmap<'_> {
         c.configure_mesh()
             .disable_mesh()
             .disable_x_axis()
+            .y_label_formatter(&super::figure::tick_label)
             .y_desc(axes.z_desc.as_str())
             .label_style(("sans-serif", 14))
             .draw()

@@ -171,6 +171,8 @@ fn chart<'a, DB: DrawingBackend>(
         .build_cartesian_2d(x, y)?;
     let mut mesh = c.configure_mesh();
     mesh.y_desc(y_desc)
+        .x_label_formatter(&super::figure::tick_label)
+        .y_label_formatter(&super::figure::tick_label)
         .y_labels(6)
         .label_style(("sans-serif", 16))
         .light_line_style(WHITE.mix(0.0));

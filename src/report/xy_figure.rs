@@ -148,6 +148,8 @@ where
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     c.configure_mesh()
+        .x_label_formatter(&super::figure::tick_label)
+        .y_label_formatter(&super::figure::tick_label)
         .x_desc(panel.x_desc.as_str())
         .y_desc(panel.y_desc.as_str())
         .label_style(("sans-serif", 15))
