@@ -279,6 +279,22 @@ pub struct SpecError {
 }
 
 impl SpecError {
+    /// The refusal as the command line and the Python package word it, the fields as flags:
+    /// `--t-max = 0: allowed a finite number > 0` (several fields joined by `/`).
+    pub fn as_flags(&self) -> String {
+        let flags: Vec<String> = self
+            .field
+            .split(", ")
+            .map(|f| format!("--{}", f.replace('_', "-")))
+            .collect();
+        format!(
+            "{} = {}: allowed {}",
+            flags.join("/"),
+            self.value,
+            self.allowed
+        )
+    }
+
     /// A refusal of `field = value`.
     pub fn new(field: &str, value: impl std::fmt::Display, allowed: impl Into<String>) -> Self {
         SpecError {

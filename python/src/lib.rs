@@ -53,17 +53,7 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
                     _ => None,
                 });
         if let Some(s) = spec {
-            let flags: Vec<String> = s
-                .field
-                .split(", ")
-                .map(|f| format!("--{}", f.replace('_', "-")))
-                .collect();
-            parts.push(format!(
-                "{} = {}: allowed {}",
-                flags.join("/"),
-                s.value,
-                s.allowed
-            ));
+            parts.push(s.as_flags());
             break;
         }
         parts.push(c.to_string());

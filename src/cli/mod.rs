@@ -128,17 +128,7 @@ pub fn describe(e: &anyhow::Error) -> String {
             });
         match spec {
             Some(s) => {
-                let flags: Vec<String> = s
-                    .field
-                    .split(", ")
-                    .map(|f| format!("--{}", f.replace('_', "-")))
-                    .collect();
-                parts.push(format!(
-                    "{} = {}: allowed {}",
-                    flags.join("/"),
-                    s.value,
-                    s.allowed
-                ));
+                parts.push(s.as_flags());
                 break;
             }
             None => parts.push(cause.to_string()),

@@ -63,6 +63,17 @@ impl SimulateResult {
     }
 }
 
+/// The trace table's column names for state variables `names` (V first): `neuron, t_ms, v_mv,
+/// <other variables…>, i_ua_cm2`.
+fn trace_columns(names: &[String]) -> Vec<String> {
+    ["neuron", "t_ms", "v_mv"]
+        .into_iter()
+        .map(String::from)
+        .chain(names.iter().skip(1).cloned())
+        .chain(["i_ua_cm2".to_string()])
+        .collect()
+}
+
 /// The trace of all neurons in long form: `neuron, t_ms, v_mv, <gates…>, i_ua_cm2`.
 pub fn trace_table(runs: &[Run]) -> Table {
     let Some(first) = runs.iter().find(|r| !r.trace.is_empty()) else {
@@ -73,6 +84,7 @@ pub fn trace_table(runs: &[Run]) -> Table {
             .f64("i_ua_cm2", vec![]);
     };
     let names = &first.trace.names;
+    let cols = trace_columns(names);
     let cat = |f: &dyn Fn(&Trace) -> &[f64]| {
         runs.iter()
             .flat_map(|r| f(&r.trace).iter().copied())
@@ -84,13 +96,13 @@ pub fn trace_table(runs: &[Run]) -> Table {
         .flat_map(|(k, r)| std::iter::repeat_n(k as u32, r.trace.len()))
         .collect();
     let mut t = Table::new("trace")
-        .u32("neuron", neuron)
-        .f64("t_ms", cat(&|tr| &tr.t_ms))
-        .f64("v_mv", cat(&|tr| tr.v()));
-    for (j, name) in names.iter().enumerate().skip(1) {
-        t = t.f64(name, cat(&|tr| &tr.vars[j]));
+        .u32(&cols[0], neuron)
+        .f64(&cols[1], cat(&|tr| &tr.t_ms))
+        .f64(&cols[2], cat(&|tr| tr.v()));
+    for j in 1..names.len() {
+        t = t.f64(&cols[j + 2], cat(&|tr| &tr.vars[j]));
     }
-    t.f64("i_ua_cm2", cat(&|tr| &tr.i_ua_cm2))
+    t.f64(&cols[cols.len() - 1], cat(&|tr| &tr.i_ua_cm2))
 }
 
 /// Spike times of all neurons: `neuron, t_ms`.
