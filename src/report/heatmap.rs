@@ -45,6 +45,12 @@ pub fn draw_heatmap(
     )
 }
 
+/// The width of the colour bar's column (the bar, its labels and its title), in pixels.
+const BAR_PX: u32 = 140;
+/// The width of the colour bar's label area, right of the bar, in pixels: room for a title
+/// line and labels of up to about seven characters at 14 px.
+const BAR_LABELS_PX: u32 = 95;
+
 /// Heatmap panels, `columns` per row, and their colour bar.
 struct Heatmap<'a> {
     axes: &'a HeatAxes,
@@ -81,7 +87,7 @@ impl Body for Heatmap<'_> {
         } = *self;
         let e = fig_err(path);
         let (w, _) = root.dim_in_pixel();
-        let (main, bar) = root.split_horizontally(w.saturating_sub(130));
+        let (main, bar) = root.split_horizontally(w.saturating_sub(BAR_PX));
         let all = || panels.iter().flat_map(|p| p.cells.iter());
         let finite = || all().map(|c| c.2).filter(|z| z.is_finite());
         let z_hi = finite().fold(f64::NEG_INFINITY, f64::max);
@@ -131,12 +137,15 @@ impl Body for Heatmap<'_> {
             }))
             .map_err(&e)?;
         }
-        // The colour bar.
+        // The colour bar, its tick labels and title on its right, where nothing else is drawn:
+        // on its left they crowded the panels and the widest labels ran under the bar.
         let mut c = ChartBuilder::on(&bar)
             .margin_top(40)
             .margin_bottom(50)
-            .margin_right(10)
-            .y_label_area_size(75)
+            .margin_left(10)
+            .margin_right(8)
+            .y_label_area_size(0)
+            .right_y_label_area_size(BAR_LABELS_PX)
             .build_cartesian_2d(0.0..1.0, z_lo..z_hi)
             .map_err(&e)?;
         c.configure_mesh()
@@ -167,6 +176,66 @@ mod tests {
         assert_eq!(half_step([3.0, 1.0, 2.0, 2.0].into_iter()), 0.5);
         assert_eq!(half_step([10.0].into_iter()), 5.0);
         assert_eq!(half_step(std::iter::empty()), 0.5);
+    }
+
+    /// The colour bar's labels and title lie inside the image: nothing but background in
+    /// the last columns of pixels, and dark (text) pixels right of the bar, for labels as wide
+    /// as six digits and a title of the usual length.
+    #[test]
+    fn colour_bar_labels_sit_inside_the_image() {
+        let (w, h) = (700u32, 420u32);
+        let cells: Vec<_> = (0..10)
+            .flat_map(|i| (0..10).map(move |j| (i as f64, j as f64, 1234.5 * (i * j) as f64)))
+            .collect();
+        let axes = HeatAxes {
+            x_desc: "g_k (mS/cm^2)".into(),
+            y_desc: "g_na (mS/cm^2)".into(),
+            z_desc: "rate (Hz)".into(),
+        };
+        let panels = [HeatPanel {
+            title: "p".into(),
+            cells,
+        }];
+        let map = Heatmap {
+            axes: &axes,
+            panels: &panels,
+            columns: 1,
+        };
+        let rgb = crate::report::figure::render_rgb((w, h), "bar", &map);
+        let px = |x: u32, y: u32| {
+            let k = 3 * (y * w + x) as usize;
+            (rgb[k], rgb[k + 1], rgb[k + 2])
+        };
+        // Text: grey (channels within 25 of each other) and darker than light grey; the
+        // viridis colours of the bar are not grey.
+        let dark = |p: (u8, u8, u8)| {
+            let (lo, hi) = (p.0.min(p.1).min(p.2), p.0.max(p.1).max(p.2));
+            hi < 180 && hi - lo < 25
+        };
+        for y in 0..h {
+            for x in w - 3..w {
+                assert_eq!(
+                    px(x, y),
+                    (255, 255, 255),
+                    "a mark at the right edge, ({x}, {y})"
+                );
+            }
+        }
+        // The bar's right edge: the last column of (saturated) viridis colour in the bar's
+        // column.
+        let mid = h / 2;
+        let bar_right = (w - BAR_PX..w)
+            .filter(|&x| {
+                let p = px(x, mid);
+                p.0.max(p.1).max(p.2) - p.0.min(p.1).min(p.2) >= 25
+            })
+            .max()
+            .expect("the bar is drawn");
+        let text = (bar_right + 2..w)
+            .flat_map(|x| (0..h).map(move |y| (x, y)))
+            .filter(|&(x, y)| dark(px(x, y)))
+            .count();
+        assert!(text > 200, "labels right of the bar: {text} dark pixels");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::table::Table;
 use super::xy_figure::{Panel, Series, draw_panels};
 use crate::analysis::windows::{Window, WindowSet, WindowTally};
 use crate::error::ReportError;
+use crate::model::{Number, Quantity, Units};
 use crate::spec::WindowsResult;
 use crate::spec::windows::SLICE_ROWS;
 use std::fmt::Write;
@@ -22,7 +23,7 @@ impl super::Report for WindowsResult {
 
     fn figures(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
         let png = dir.join("windows.png");
-        draw_windows(&png, &self.tallies)?;
+        draw_windows(&png, &self.tallies, self.units)?;
         Ok(vec![png])
     }
 
@@ -32,20 +33,29 @@ impl super::Report for WindowsResult {
         } else {
             String::new()
         };
+        let u = self.units;
         let mut md = format!(
-            "# Sliding windows over {}\n\n{} samples, {} spikes (threshold {} mV){streamed}.\n\n",
-            self.source, self.samples, self.n_spikes, self.spec.threshold
+            "# Sliding windows over {}\n\n{} samples, {} spikes (threshold {}){streamed}.\n\n",
+            self.source,
+            self.samples,
+            self.n_spikes,
+            Quantity(self.spec.threshold, u.voltage)
         );
+        let (time, rate) = if u.known() {
+            (format!(" ({})", u.time), format!("mean rate ({})", u.rate))
+        } else {
+            (String::new(), "mean rate (per 1000 time units)".to_string())
+        };
         let _ = writeln!(
             md,
-            "| width (ms) | step (ms) | windows | fraction with a spike | mean rate (Hz) | dropped trailing samples |\n|---:|---:|---:|---:|---:|---:|"
+            "| width{time} | step{time} | windows | fraction with a spike | {rate} | dropped trailing samples |\n|---:|---:|---:|---:|---:|---:|"
         );
         for s in &self.tallies {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {:.4} | {:.3} | {} |",
-                s.width_ms,
-                s.step_ms,
+                Number(s.width_ms),
+                Number(s.step_ms),
                 s.n_windows,
                 s.fraction_fired(),
                 s.rate_mean_std().0,
@@ -53,6 +63,10 @@ impl super::Report for WindowsResult {
             );
         }
         md
+    }
+
+    fn units(&self) -> Units {
+        self.units
     }
 
     fn metadata(&self) -> Vec<(String, String)> {
@@ -122,8 +136,15 @@ pub fn windows_summary_table(tallies: &[WindowTally]) -> Table {
 }
 
 /// `windows.png`: histograms of window mean and max V per width (the two voltage
-/// populations of `002_…`), from the tallies.
-pub fn draw_windows(png: &Path, tallies: &[WindowTally]) -> Result<(), ReportError> {
+/// populations of `002_…`), from the tallies, labelled in `units`.
+pub fn draw_windows(png: &Path, tallies: &[WindowTally], units: Units) -> Result<(), ReportError> {
+    let in_units = |what: &str| {
+        if units.known() {
+            format!("{what} ({})", units.voltage)
+        } else {
+            what.to_string()
+        }
+    };
     let (lo, bin) = (WindowTally::HIST_LO_MV, WindowTally::HIST_BIN_MV);
     let hist = |counts: &dyn Fn(&WindowTally) -> &[u64], desc: &str| Panel {
         x_desc: desc.into(),
@@ -137,7 +158,12 @@ pub fn draw_windows(png: &Path, tallies: &[WindowTally]) -> Result<(), ReportErr
                     .iter()
                     .enumerate()
                     .map(|(j, &c)| (lo + bin * j as f64, c as f64 / n));
-                Series::histogram(format!("{} ms", s.width_ms), k, bin, bins)
+                Series::histogram(
+                    format!("width {}", Quantity(s.width_ms, units.time)),
+                    k,
+                    bin,
+                    bins,
+                )
             })
             .collect(),
         ..Default::default()
@@ -146,8 +172,8 @@ pub fn draw_windows(png: &Path, tallies: &[WindowTally]) -> Result<(), ReportErr
         png,
         "voltage per window",
         &[
-            hist(&|t| &t.hist_mean, "window mean V (mV)"),
-            hist(&|t| &t.hist_max, "window max V (mV)"),
+            hist(&|t| &t.hist_mean, &in_units("window mean V")),
+            hist(&|t| &t.hist_max, &in_units("window max V")),
         ],
         2,
         (1400, 560),

@@ -69,6 +69,9 @@ pub struct WindowsResult {
     /// Every window per width, when they were kept in memory ([`WindowsSpec::run_trace`]);
     /// `None` when they were streamed out as they closed.
     pub windows: Option<Vec<WindowSet>>,
+    /// The units of the trace: ms and mV unless it came from a model without units (a trace
+    /// with columns `t` and `v`, or a run of an `.ode` model), whose numbers are shown bare.
+    pub units: crate::model::Units,
 }
 
 impl WindowsSpec {
@@ -255,6 +258,7 @@ where
             n_spikes,
             tallies,
             windows: None,
+            units: crate::model::Units::NEURON,
         })
     }
 }

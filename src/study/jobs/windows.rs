@@ -4,6 +4,7 @@
 
 use crate::analysis::windows::Window;
 use crate::error::{Error, ReportError, SpecError};
+use crate::model::Units;
 use crate::progress::Observer;
 use crate::report::Report;
 use crate::report::table::{ChunkedTable, column_names, for_each_slice, row_count, unit_or_bare};
@@ -61,11 +62,24 @@ impl Job for WindowsJob {
     }
 
     fn run_into(&self, dir: &Path, observer: &dyn Observer) -> Result<Vec<PathBuf>, Error> {
+        // A trace with bare `t` and `v` columns, or a run of a model without units, is shown
+        // without units (columns `width`, `start`, `v_mean`; no ms, mV or Hz in the summary).
+        let units = match &self.trace {
+            Some(path) => {
+                let columns = column_names(path)?;
+                if unit_or_bare(&columns, "t_ms") == "t" {
+                    Units::FILE
+                } else {
+                    Units::NEURON
+                }
+            }
+            None => self.model.load()?.units(),
+        };
         let mut table = ChunkedTable::create(dir, "windows");
         let sink = |_: usize, width_ms: f64, rows: Vec<Window>| -> Result<(), Error> {
-            Ok(table.write(&window_rows(width_ms, &rows))?)
+            Ok(table.write(&window_rows(width_ms, &rows).in_units(units))?)
         };
-        let result = match &self.trace {
+        let mut result = match &self.trace {
             Some(path) => {
                 let total = row_count(path)?;
                 let mut w = TraceWindows::new(&self.spec, observer, Some(total), sink)?;
@@ -87,6 +101,7 @@ impl Job for WindowsJob {
                 r
             }
         };
+        result.units = units;
         let (path, _) = table.finish()?;
         let mut files = vec![path];
         files.extend(result.write_into(dir)?);
