@@ -499,6 +499,31 @@ pub fn from_hopf(
         orbit,
         tangent,
     };
+    run(
+        &engine,
+        start,
+        hopf.period_ms(),
+        (lo, hi),
+        false,
+        &mut progress,
+    )
+}
+
+/// The continuation loop shared by [`from_hopf`] and [`from_orbit`]: pseudo-arclength steps
+/// from `start` along its tangent while the parameter stays in `[lo, hi]`, with the events
+/// located on each step (from the first step when `events_at_start`; a Hopf start is
+/// degenerate and skips it). `period0` is the reference of the stops on growing periods (the
+/// Hopf period, or the seed orbit's).
+fn run(
+    engine: &Engine,
+    start: State,
+    period0: f64,
+    (lo, hi): (f64, f64),
+    events_at_start: bool,
+    progress: &mut dyn FnMut(&CyclePoint) -> bool,
+) -> CycleBranch {
+    let (fam, set) = (engine.fam, engine.set);
+    let n = fam.dim();
     let mut points = vec![start.point.clone()];
     let mut specials = vec![];
     let mut notes = vec![];
@@ -506,7 +531,6 @@ pub fn from_hopf(
     let mut ds = set.ds_start;
     let ds_min = set.ds_start * 1e-5;
     let mut max_amp = 0.0f64;
-    let period0 = hopf.period_ms();
     let stop = loop {
         if points.len() >= set.max_points {
             break Stop::MaxPoints(set.max_points);
@@ -530,7 +554,7 @@ pub fn from_hopf(
             }
         }
         // Events between cur and next (not at the degenerate start on the Hopf point).
-        if points.len() > 1 {
+        if points.len() > 1 || events_at_start {
             let events = [
                 CycleEvent::Fold,
                 CycleEvent::PeriodDoubling,
@@ -618,6 +642,75 @@ pub fn from_hopf(
         bottleneck,
         end: None,
     }
+}
+
+/// Continue the cycle `orbit` (a periodic orbit solved at its parameter, as
+/// [`super::orbit_from_simulation::orbit_from_simulation`] returns it) while the parameter
+/// stays in `[lo, hi]`, starting in the direction `dir` of the parameter (`+1` up, `-1`
+/// down). The orbit is moved to a mesh of `set.ntst` intervals adapted to it and corrected
+/// there at its parameter (the arclength row then fixes the parameter); the tangent is the
+/// branch's there, oriented by `dir`. The stops on growing periods use `period0` (default:
+/// the seed's period) as [`from_hopf`] uses the Hopf period: the period grows without bound
+/// once it passes 500 times `period0`. `None` when the correction fails (the orbit is not a
+/// solution of the collocation system within `set.tol`, the branch turns at it, or the orbit
+/// has another number of collocation points per interval than `set.ncol`).
+pub fn from_orbit(
+    fam: &Family,
+    orbit: &Orbit,
+    dir: f64,
+    (lo, hi): (f64, f64),
+    set: &CycleSettings,
+    period0: Option<f64>,
+    mut progress: impl FnMut(&CyclePoint) -> bool,
+) -> Option<CycleBranch> {
+    if orbit.m != set.ncol {
+        return None;
+    }
+    let scheme = Scheme::new(set.ncol);
+    let engine = Engine { fam, scheme, set };
+    let unit = Orbit {
+        z: vec![0.0; orbit.z.len()],
+        period: 0.0,
+        lambda: 1.0,
+        ..orbit.clone()
+    };
+    let seed = State {
+        orbit: orbit.clone(),
+        tangent: unit,
+        point: CyclePoint {
+            lambda: orbit.lambda,
+            period: orbit.period,
+            v_max: f64::NAN,
+            v_min: f64::NAN,
+            multipliers: vec![],
+            trace_integral: 0.0,
+            peak_state: vec![],
+        },
+    };
+    let seed = if orbit.intervals() == set.ntst && orbit.m == set.ncol {
+        seed
+    } else {
+        let mesh = orbit.adapted_mesh(&engine.scheme, set.ntst);
+        let moved = orbit.remesh(&engine.scheme, mesh);
+        State {
+            tangent: Orbit {
+                z: vec![0.0; moved.z.len()],
+                ..seed.tangent
+            },
+            orbit: moved,
+            point: seed.point,
+        }
+    };
+    let (mut start, _) = engine.step(&seed, 0.0)?;
+    if start.tangent.lambda.abs() < 1e-6 {
+        return None;
+    }
+    let sign = dir.signum() * start.tangent.lambda.signum();
+    start.tangent.z.iter_mut().for_each(|x| *x *= sign);
+    start.tangent.period *= sign;
+    start.tangent.lambda *= sign;
+    let period0 = period0.unwrap_or(start.point.period);
+    Some(run(&engine, start, period0, (lo, hi), true, &mut progress))
 }
 
 /// Arclength steps [`locate_near`] tries, in both directions, to bracket the event.
