@@ -70,6 +70,14 @@ pub struct Diagram {
 pub enum CycleOrigin {
     /// At a Hopf point: the index into [`Diagram::hopfs`].
     Hopf(usize),
+    /// At a period doubling of another branch of the diagram: the branch of doubled-period
+    /// cycles ([`cycles::from_period_doubling`]).
+    PeriodDoubling {
+        /// Index into [`Diagram::cycles`] of the branch the period doubling lies on.
+        parent: usize,
+        /// The parameter of the period doubling.
+        lambda: f64,
+    },
     /// At a stable orbit found by simulation (see the module's documentation).
     Orbit {
         /// The parameter of the seed orbit.
@@ -398,6 +406,74 @@ fn seed_branches(
     notes
 }
 
+/// Follow the branches of doubled-period cycles from the period doublings of the branches in
+/// `out`, `settings.cycles.doublings` levels deep (a level: the doublings of the branches the
+/// previous level added), appending them; returns notes. A period doubling that a doubled
+/// branch of the same parent already reached ([`Stop::BackOnPrimary`], within 2% of the range)
+/// does not start another.
+fn follow_doublings(
+    fam: &Family,
+    settings: &DiagramSettings,
+    out: &mut Vec<(CycleOrigin, CycleBranch)>,
+    progress: &mut dyn FnMut(&CyclePoint) -> bool,
+) -> Vec<String> {
+    let (from, to) = settings.range;
+    let span = to - from;
+    let knob = fam.knob_name();
+    let mut notes = vec![];
+    let mut level = 0..out.len();
+    for _ in 0..settings.cycles.doublings {
+        let end = out.len();
+        for parent in level.clone() {
+            let pds: Vec<cycles::BranchState> = out[parent]
+                .1
+                .specials
+                .iter()
+                .filter(|s| s.kind == cycles::CycleEvent::PeriodDoubling)
+                .filter_map(|s| s.state.clone())
+                .collect();
+            let mut reached: Vec<f64> = vec![];
+            for pd in pds {
+                let at = pd.orbit.lambda;
+                if reached.iter().any(|&l| (l - at).abs() < 0.02 * span) {
+                    continue;
+                }
+                let Some(branch) = cycles::from_period_doubling(
+                    fam,
+                    &pd,
+                    (from, to),
+                    &settings.cycles,
+                    &mut *progress,
+                ) else {
+                    notes.push(format!(
+                        "no branch of doubled period could be started at the period doubling at {knob} = {at:.6}"
+                    ));
+                    continue;
+                };
+                if let Stop::BackOnPrimary(l) = branch.stop {
+                    reached.push(l);
+                }
+                notes.push(format!(
+                    "the doubled-period branch from the period doubling at {knob} = {at:.6}: {} points, {}",
+                    branch.points.len(),
+                    branch.stop
+                ));
+                notes.extend(branch.notes.iter().cloned());
+                let cancelled = matches!(branch.stop, Stop::Cancelled(_));
+                out.push((CycleOrigin::PeriodDoubling { parent, lambda: at }, branch));
+                if cancelled {
+                    return notes;
+                }
+            }
+        }
+        level = end..out.len();
+        if level.is_empty() {
+            break;
+        }
+    }
+    notes
+}
+
 /// Compute the diagram of `fam` over `settings.range`; `observer` sees each cycle point (and
 /// can stop the run).
 pub fn diagram(
@@ -518,6 +594,14 @@ pub fn diagram(
             {
                 return Err(Cancelled.into());
             }
+        }
+        let doubled = follow_doublings(fam, settings, &mut cycles_out, &mut progress);
+        notes.extend(doubled);
+        if cycles_out
+            .iter()
+            .any(|(_, b)| matches!(b.stop, Stop::Cancelled(_)))
+        {
+            return Err(Cancelled.into());
         }
     }
     Ok(Diagram {

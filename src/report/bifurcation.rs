@@ -189,6 +189,10 @@ fn summary(r: &BifurcationResult) -> String {
             .collect();
         let from = match origin {
             CycleOrigin::Hopf(k) => format!("the Hopf point at {:.6}", d.hopfs[*k].lambda),
+            CycleOrigin::PeriodDoubling { parent, lambda } => format!(
+                "the period doubling at {lambda:.6} on branch {} (doubled period)",
+                parent + 1
+            ),
             CycleOrigin::Orbit { lambda, period } => {
                 format!("a stable orbit found by simulation at {lambda:.6} (period {period:.5})")
             }
