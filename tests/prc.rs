@@ -184,3 +184,36 @@ fn bad_input_is_refused_naming_the_field_before_any_output() {
     assert!(!ok && err.trim().lines().count() == 1, "{err}");
     assert!(!dir.exists());
 }
+
+#[test]
+fn hh_above_62_8_where_the_spike_peaks_fall_below_0_mv_still_gets_its_prc() {
+    // From 62.8 uA/cm^2 up hh's cycle peaks below its 0 mV threshold, after a few transient
+    // spikes from rest that do cross it: the orbit is cut at the middle of its V range instead
+    // (the section is reported). The period agrees with the diagram's cycle branch at the same
+    // current (its user point, pseudo-arclength continuation from the Hopf point) to 1e-6.
+    let hh = Model::builtin("hh").unwrap();
+    let r = spec("63,70").run(&hh).unwrap();
+    let d = excitable::BifurcationSpec {
+        from: 0.0,
+        to: 200.0,
+        at: vec![63.0, 70.0],
+        ..Default::default()
+    }
+    .run(&hh)
+    .unwrap();
+    for p in &r.prcs {
+        assert!(p.section < 0.0, "{}: section {}", p.current, p.section);
+        let at = d
+            .special_points
+            .iter()
+            .find(|s| s.kind.name() == "user_point" && (s.param - p.current).abs() < 1e-9)
+            .unwrap();
+        assert!(
+            (p.period - at.period_ms).abs() < 1e-6 * at.period_ms,
+            "{}: {} vs the diagram's {}",
+            p.current,
+            p.period,
+            at.period_ms
+        );
+    }
+}
