@@ -815,9 +815,10 @@ fn doubling_eigenfunction(fam: &Family, scheme: &Scheme, orbit: &Orbit) -> Optio
 /// Switch at the period doubling `pd` (a located [`CycleEvent::PeriodDoubling`] with its
 /// state) onto the branch of doubled-period cycles and continue it while the parameter stays
 /// in `[lo, hi]`, as AUTO does with `ISW=-1`: the cycle traversed twice (period `2T`, on
-/// `2 set.ntst` intervals) is the start, the eigenfunction of the multiplier -1
-/// ([`doubling_eigenfunction`], antiperiodic over `T`, so `v` then `-v` over the doubled
-/// period) the direction of the first step; the corrector then lands on the new branch. The
+/// `2 set.ntst` intervals) is the start, the eigenfunction of the multiplier -1 (computed
+/// on the collocation discretisation, antiperiodic over `T`, so `v` then `-v` over the
+/// doubled period) the direction of the first step; the corrector then lands on the new
+/// branch. The
 /// branch stops as [`from_hopf`]'s do, and with [`Stop::BackOnPrimary`] when it meets the
 /// primary branch again at another period doubling. `None` when the eigenfunction cannot be
 /// computed or the orbit has another number of collocation points than `set.ncol`.
