@@ -38,13 +38,12 @@ const PROBES: [f64; 4] = [0.002, 0.01, 0.05, 0.2];
 #[serde(rename_all = "kebab-case", default)]
 pub struct ExcitabilitySpec {
     /// First current of the range (uA/cm^2; the file's units for an .ode model): the rest
-    /// state is taken here. Default: see [`ExcitabilitySpec::range_for`] (0 for a model with
-    /// units; an `.ode` file's AUTO `parmin`).
+    /// state is taken here. Default: an .ode file's AUTO range start (`@ parmin=`) when it
+    /// gives one, else 0.
     #[arg(long, allow_hyphen_values = true)]
     pub from: Option<f64>,
-    /// Last current of the range (uA/cm^2; the file's units for an .ode model). Default:
-    /// see [`ExcitabilitySpec::range_for`] (200 for a model with units; an `.ode` file's
-    /// AUTO `parmax`).
+    /// Last current of the range (uA/cm^2; the file's units for an .ode model). Default: an
+    /// .ode file's AUTO range end (`@ parmax=`) when it gives one, else 200.
     #[arg(long, allow_hyphen_values = true)]
     pub to: Option<f64>,
     /// Spike threshold (mV; the file's units for an .ode model); default: the model's.
