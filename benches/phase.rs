@@ -1,9 +1,13 @@
 //! Time of `prc` along a branch of 100 currents of `hh` (10 to 109 uA/cm^2: each cycle found
 //! by simulation from the previous one, solved by collocation, its adjoint solved) and of
 //! `excitability --model hh` (equilibrium branch, probe, the stable cycles followed to the
-//! onset and to the top of the range, the PRC at the probe). `cargo bench --bench phase`.
+//! onset and to the top of the range, the PRC at the probe), and of the cycle branch one PRC
+//! sits on (`bifurcation --model hh --from 0 --to 200`: the diagram with its cycle branch from
+//! the Hopf point), the reference for "a PRC costs less than a tenth of its branch".
+//! `cargo bench --bench phase`.
 
 use divan::Bencher;
+use excitable::BifurcationSpec;
 use excitable::Model;
 use excitable::spec::{ExcitabilitySpec, PrcSpec};
 
@@ -33,4 +37,15 @@ fn hh_excitability(bencher: Bencher) {
     let hh = Model::builtin("hh").unwrap();
     let spec = ExcitabilitySpec::default();
     bencher.bench(|| spec.run(&hh).unwrap().excitability.fi.len());
+}
+
+#[divan::bench(sample_count = 3)]
+fn hh_cycle_branch_0_to_200(bencher: Bencher) {
+    let hh = Model::builtin("hh").unwrap();
+    let spec = BifurcationSpec {
+        from: 0.0,
+        to: 200.0,
+        ..Default::default()
+    };
+    bencher.bench(|| spec.run(&hh).unwrap().diagram.cycles.len());
 }

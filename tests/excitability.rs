@@ -189,11 +189,50 @@ fn a_model_without_a_smooth_field_is_refused_naming_it() {
         .to_string();
     assert!(e.contains("lif"), "{e}");
     let e = ExcitabilitySpec {
-        to: -5.0,
+        to: Some(-5.0),
         ..Default::default()
     }
     .run(&Model::builtin("hh").unwrap())
     .unwrap_err()
     .to_string();
     assert!(e.starts_with("from, to"), "{e}");
+}
+
+#[test]
+fn xppaut_morris_lecar_gets_its_range_from_the_file_and_is_class_1() {
+    // lecar.ode's currents are of order 0.1: its `@ parmin=-.5, parmax=.5` is the range
+    // (over the old default 0..200 every probe fired far above its firing range: "class 3").
+    let m = load("tests/fixtures/xppaut/lecar.ode");
+    let spec = ExcitabilitySpec::default();
+    assert_eq!(spec.range_for(&m), (-0.5, 0.5, "parmin/parmax"));
+    let e = check(
+        "xpp-lecar",
+        "tests/fixtures/xppaut/lecar.ode",
+        "1",
+        "integrator",
+        "snic",
+    );
+    assert!(e.bistable.is_none());
+    // A range given by the user wins over the file's.
+    let given = ExcitabilitySpec {
+        from: Some(-0.1),
+        ..Default::default()
+    };
+    assert_eq!(given.range_for(&m), (-0.1, 0.5, "parmin/parmax"));
+    // A model with units keeps 0..200 uA/cm^2.
+    assert_eq!(spec.range_for(&load("hh")), (0.0, 200.0, "default"));
+}
+
+#[test]
+fn hh_ca_is_class_3_over_the_default_range() {
+    // The toolkit's finding, not the literature's: hh-ca's rest stays stable from 0 to 200
+    // uA/cm^2 (scipy and AUTO find no fold or Hopf point there: tests/fixtures/zoo/points.csv
+    // has only a fold at -10.37), and no probe current fires repetitively.
+    let r = ExcitabilitySpec::default().run(&load("hh-ca")).unwrap();
+    let e = r.excitability;
+    assert!(e.rest_lost.is_none(), "{e:?}");
+    assert!(points("hh-ca").iter().all(|(_, p)| *p < 0.0));
+    assert_eq!(e.verdict.class.name(), "3", "{e:?}");
+    assert!(e.probe.is_none());
+    assert_eq!(r.range, (0.0, 200.0, "default"));
 }

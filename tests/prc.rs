@@ -5,7 +5,9 @@
 //!   equations written again in Python): kicks of +-0.01 mV in V at 50 phases, the phase
 //!   shift measured after six cycles. The adjoint PRC agrees to 1% of max|PRC| at every
 //!   phase, on `hh` at 10 uA/cm^2 (type II) and on Morris-Lecar's SNIC set at 45 (the zoo's
-//!   `ml_snic.ode`); the periods agree to 1e-7 relative.
+//!   `ml_snic.ode`); the periods agree to 1e-7 relative. The same on two more zoo models
+//!   (tests/fixtures/prc/make_prc_zoo.py): Wang-Buzsaki at 1 uA/cm^2 (three variables, class 1)
+//!   and Rinzel's two-variable reduction of HH at 20 uA/cm^2 (class 2).
 //! - Near a SNIC (Morris-Lecar's, at I_SN = 39.96315 from tests/fixtures/zoo/points.csv) the
 //!   V curve tends to the shape 1 - cos(2 pi phase): the normalised L2 distance (both curves
 //!   scaled to unit RMS) shrinks as I approaches I_SN and is below 0.1 at I_SN + 0.05.
@@ -36,13 +38,20 @@ fn spec(currents: &str) -> PrcSpec {
 }
 
 /// (model, current, period, phase, prc) rows of the direct-perturbation fixture.
+/// Both fixture files: prc_direct.csv (make_prc.py: hh, ml-snic) and prc_direct_zoo.csv
+/// (make_prc_zoo.py: wang-buzsaki, rinzel-hh2d).
 fn direct() -> Vec<(String, f64, f64, f64, f64)> {
-    let mut r = csv::Reader::from_path(root().join("tests/fixtures/prc/prc_direct.csv")).unwrap();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            let x = |i: usize| rec[i].parse::<f64>().unwrap();
-            (rec[0].to_string(), x(1), x(3), x(4), x(5))
+    ["prc_direct.csv", "prc_direct_zoo.csv"]
+        .iter()
+        .flat_map(|f| {
+            let mut r = csv::Reader::from_path(root().join("tests/fixtures/prc").join(f)).unwrap();
+            r.records()
+                .map(|rec| {
+                    let rec = rec.unwrap();
+                    let x = |i: usize| rec[i].parse::<f64>().unwrap();
+                    (rec[0].to_string(), x(1), x(3), x(4), x(5))
+                })
+                .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -76,6 +85,18 @@ fn hh_at_10_agrees_with_direct_perturbation() {
 #[test]
 fn morris_lecar_snic_set_agrees_with_direct_perturbation() {
     check_direct("ml-snic", &ml_snic());
+}
+
+#[test]
+fn wang_buzsaki_at_1_agrees_with_direct_perturbation() {
+    let m = Model::from_file(&root().join("studies/models/zoo/wang_buzsaki.toml")).unwrap();
+    check_direct("wang-buzsaki", &m);
+}
+
+#[test]
+fn rinzel_two_variable_hh_at_20_agrees_with_direct_perturbation() {
+    let m = Model::from_file(&root().join("studies/models/zoo/rinzel_hh2d.ode")).unwrap();
+    check_direct("rinzel-hh2d", &m);
 }
 
 #[test]
@@ -162,4 +183,37 @@ fn bad_input_is_refused_naming_the_field_before_any_output() {
         common::excitable(&["prc", "--model", "lif", "--out", dir.to_str().unwrap()]);
     assert!(!ok && err.trim().lines().count() == 1, "{err}");
     assert!(!dir.exists());
+}
+
+#[test]
+fn hh_above_62_8_where_the_spike_peaks_fall_below_0_mv_still_gets_its_prc() {
+    // From 62.8 uA/cm^2 up hh's cycle peaks below its 0 mV threshold, after a few transient
+    // spikes from rest that do cross it: the orbit is cut at the middle of its V range instead
+    // (the section is reported). The period agrees with the diagram's cycle branch at the same
+    // current (its user point, pseudo-arclength continuation from the Hopf point) to 1e-6.
+    let hh = Model::builtin("hh").unwrap();
+    let r = spec("63,70").run(&hh).unwrap();
+    let d = excitable::BifurcationSpec {
+        from: 0.0,
+        to: 200.0,
+        at: vec![63.0, 70.0],
+        ..Default::default()
+    }
+    .run(&hh)
+    .unwrap();
+    for p in &r.prcs {
+        assert!(p.section < 0.0, "{}: section {}", p.current, p.section);
+        let at = d
+            .special_points
+            .iter()
+            .find(|s| s.kind.name() == "user_point" && (s.param - p.current).abs() < 1e-9)
+            .unwrap();
+        assert!(
+            (p.period - at.period_ms).abs() < 1e-6 * at.period_ms,
+            "{}: {} vs the diagram's {}",
+            p.current,
+            p.period,
+            at.period_ms
+        );
+    }
 }

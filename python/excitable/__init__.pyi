@@ -63,6 +63,7 @@ def bifurcation(
     max_points: int = 2000,
     at: float | Sequence[float] | None = None,
     no_cycles: bool = False,
+    doublings: int = 0,
     progress: Callable | None = None,
 ) -> Result:
     """
@@ -92,6 +93,8 @@ def bifurcation(
         Parameter values where the cycle branches record a point exactly, every time they pass one (AUTO's UZR): `--at 8,20,50`. They appear as `user_point` rows.
     no_cycles : bool, default False
         Equilibria, folds and Hopf points only.
+    doublings : int, default 0
+        Follow the branches of doubled-period cycles from the period doublings: 0 none, 1 from the primary branches' doublings, 2 also from those of the doubled branches, … (0..=4).
     progress : callable, optional
         Called as progress(task, done, total, detail) while the run goes (total may be None).
         Ctrl-C stops the run (KeyboardInterrupt).
@@ -167,8 +170,8 @@ def bifurcation2(
 def excitability(
     model: Model,
     *,
-    from_: float = 0.0,
-    to: float = 200.0,
+    from_: float | None = None,
+    to: float | None = None,
     threshold: float | None = None,
     ntst: int = 60,
     progress: Callable | None = None,
@@ -180,10 +183,10 @@ def excitability(
     ----------
     model : Model
         The model (ex.Model('hh'), ex.Model.from_file(path), m.with_params(...)).
-    from_ : float, default 0.0
-        First current of the range (uA/cm^2; the file's units for an .ode model): the rest state is taken here.
-    to : float, default 200.0
-        Last current of the range (uA/cm^2).
+    from_ : float | None
+        First current of the range (uA/cm^2; the file's units for an .ode model): the rest state is taken here. Default: an .ode file's AUTO range start (`@ parmin=`) when it gives one, else 0.
+    to : float | None
+        Last current of the range (uA/cm^2; the file's units for an .ode model). Default: an .ode file's AUTO range end (`@ parmax=`) when it gives one, else 200.
     threshold : float | None
         Spike threshold (mV; the file's units for an .ode model); default: the model's.
     ntst : int, default 60

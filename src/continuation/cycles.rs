@@ -32,7 +32,15 @@ pub struct CycleSettings {
     /// Parameter values where the branch records a point exactly, each time it passes one
     /// (AUTO's UZR): the cycle there, for tables and for comparisons with other tools.
     pub user_points: Vec<f64>,
+    /// How many successive period doublings the diagram follows ([`from_period_doubling`]):
+    /// 0 none, 1 the doubled-period branches from the period doublings of the primary
+    /// branches, 2 also those from the doublings of the doubled branches, and so on (at most
+    /// [`MAX_DOUBLINGS`]).
+    pub doublings: usize,
 }
+
+/// The most successive period doublings a diagram follows ([`CycleSettings::doublings`]).
+pub const MAX_DOUBLINGS: usize = 4;
 
 impl CycleSettings {
     /// Check every setting: `ntst` in 10..=2000, `ncol` in 2..=7, `ds_max`, `ds_start`, `tol`
@@ -58,6 +66,13 @@ impl CycleSettings {
         if let Some(x) = self.user_points.iter().find(|x| !x.is_finite()) {
             return Err(SpecError::new("user_points", x, "finite numbers"));
         }
+        if self.doublings > MAX_DOUBLINGS {
+            return Err(SpecError::out_of_range(
+                "doublings",
+                self.doublings,
+                format!("0..={MAX_DOUBLINGS}"),
+            ));
+        }
         Ok(())
     }
 }
@@ -73,6 +88,7 @@ impl Default for CycleSettings {
             max_points: 2000,
             period_weight: 1.0,
             user_points: vec![],
+            doublings: 0,
         }
     }
 }
@@ -499,6 +515,34 @@ pub fn from_hopf(
         orbit,
         tangent,
     };
+    run(
+        &engine,
+        start,
+        hopf.period_ms(),
+        (lo, hi),
+        false,
+        false,
+        &mut progress,
+    )
+}
+
+/// The continuation loop shared by [`from_hopf`] and [`from_orbit`]: pseudo-arclength steps
+/// from `start` along its tangent while the parameter stays in `[lo, hi]`, with the events
+/// located on each step (from the first step when `events_at_start`; a Hopf start is
+/// degenerate and skips it). `period0` is the reference of the stops on growing periods (the
+/// Hopf period, or the seed orbit's). A `doubled` branch (from a period doubling) stops with
+/// [`Stop::BackOnPrimary`] when its orbit becomes the primary one traversed twice.
+fn run(
+    engine: &Engine,
+    start: State,
+    period0: f64,
+    (lo, hi): (f64, f64),
+    events_at_start: bool,
+    doubled: bool,
+    progress: &mut dyn FnMut(&CyclePoint) -> bool,
+) -> CycleBranch {
+    let (fam, set) = (engine.fam, engine.set);
+    let n = fam.dim();
     let mut points = vec![start.point.clone()];
     let mut specials = vec![];
     let mut notes = vec![];
@@ -506,7 +550,6 @@ pub fn from_hopf(
     let mut ds = set.ds_start;
     let ds_min = set.ds_start * 1e-5;
     let mut max_amp = 0.0f64;
-    let period0 = hopf.period_ms();
     let stop = loop {
         if points.len() >= set.max_points {
             break Stop::MaxPoints(set.max_points);
@@ -530,7 +573,7 @@ pub fn from_hopf(
             }
         }
         // Events between cur and next (not at the degenerate start on the Hopf point).
-        if points.len() > 1 {
+        if points.len() > 1 || events_at_start {
             let events = [
                 CycleEvent::Fold,
                 CycleEvent::PeriodDoubling,
@@ -595,6 +638,9 @@ pub fn from_hopf(
         if lam < lo || lam > hi {
             break Stop::LeftRange(lam);
         }
+        if doubled && points.len() > 3 && half_shift_gap(&engine.scheme, &cur.orbit) < 1e-4 {
+            break Stop::BackOnPrimary(lam);
+        }
         // The period grows without bound: stop at 500 times the Hopf period (a SNIC's tail is
         // then close enough to fit its law), at 1e5, or once the parameter has stopped moving
         // (the last 10 points within 1e-9 relative: a homoclinic tail, where it changes by
@@ -618,6 +664,233 @@ pub fn from_hopf(
         bottleneck,
         end: None,
     }
+}
+
+/// Continue the cycle `orbit` (a periodic orbit solved at its parameter, as
+/// [`super::orbit_from_simulation::orbit_from_simulation`] returns it) while the parameter
+/// stays in `[lo, hi]`, starting in the direction `dir` of the parameter (`+1` up, `-1`
+/// down). The orbit is moved to a mesh of `set.ntst` intervals adapted to it and corrected
+/// there at its parameter (the arclength row then fixes the parameter); the tangent is the
+/// branch's there, oriented by `dir`. The stops on growing periods use `period0` (default:
+/// the seed's period) as [`from_hopf`] uses the Hopf period: the period grows without bound
+/// once it passes 500 times `period0`. `None` when the correction fails (the orbit is not a
+/// solution of the collocation system within `set.tol`, the branch turns at it, or the orbit
+/// has another number of collocation points per interval than `set.ncol`).
+pub fn from_orbit(
+    fam: &Family,
+    orbit: &Orbit,
+    dir: f64,
+    (lo, hi): (f64, f64),
+    set: &CycleSettings,
+    period0: Option<f64>,
+    mut progress: impl FnMut(&CyclePoint) -> bool,
+) -> Option<CycleBranch> {
+    if orbit.m != set.ncol {
+        return None;
+    }
+    let scheme = Scheme::new(set.ncol);
+    let engine = Engine { fam, scheme, set };
+    let unit = Orbit {
+        z: vec![0.0; orbit.z.len()],
+        period: 0.0,
+        lambda: 1.0,
+        ..orbit.clone()
+    };
+    let seed = State {
+        orbit: orbit.clone(),
+        tangent: unit,
+        point: CyclePoint {
+            lambda: orbit.lambda,
+            period: orbit.period,
+            v_max: f64::NAN,
+            v_min: f64::NAN,
+            multipliers: vec![],
+            trace_integral: 0.0,
+            peak_state: vec![],
+        },
+    };
+    let seed = if orbit.intervals() == set.ntst && orbit.m == set.ncol {
+        seed
+    } else {
+        let mesh = orbit.adapted_mesh(&engine.scheme, set.ntst);
+        let moved = orbit.remesh(&engine.scheme, mesh);
+        State {
+            tangent: Orbit {
+                z: vec![0.0; moved.z.len()],
+                ..seed.tangent
+            },
+            orbit: moved,
+            point: seed.point,
+        }
+    };
+    let (mut start, _) = engine.step(&seed, 0.0)?;
+    if start.tangent.lambda.abs() < 1e-6 {
+        return None;
+    }
+    let sign = dir.signum() * start.tangent.lambda.signum();
+    start.tangent.z.iter_mut().for_each(|x| *x *= sign);
+    start.tangent.period *= sign;
+    start.tangent.lambda *= sign;
+    let period0 = period0.unwrap_or(start.point.period);
+    Some(run(
+        &engine,
+        start,
+        period0,
+        (lo, hi),
+        true,
+        false,
+        &mut progress,
+    ))
+}
+
+/// `max_s |x(s) - x(s + 1/2)|` over 400 samples, relative to the orbit's largest range of a
+/// component: 0 when the orbit is a cycle of half its period traversed twice.
+fn half_shift_gap(scheme: &Scheme, orbit: &Orbit) -> f64 {
+    let k = 400;
+    let samples: Vec<Vec<f64>> = (0..k)
+        .map(|q| orbit.at(scheme, q as f64 / k as f64))
+        .collect();
+    let range = (0..orbit.n)
+        .map(|i| {
+            let (a, b) = samples
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+                    (a.min(y[i]), b.max(y[i]))
+                });
+            b - a
+        })
+        .fold(0.0, f64::max)
+        .max(1e-300);
+    (0..k / 2)
+        .flat_map(|q| {
+            let (a, b) = (&samples[q], &samples[q + k / 2]);
+            a.iter().zip(b).map(|(x, y)| (x - y).abs())
+        })
+        .fold(0.0, f64::max)
+        / range
+}
+
+/// The eigenfunction of the period doubling at `orbit` (a cycle with a Floquet multiplier at
+/// -1): the solution `v` of the collocated linearised flow with `v(T) = -v(0)`, at every node
+/// of `orbit`'s mesh. `v(0)` is the null vector of `M + I` (`M` the monodromy matrix, the
+/// product of the interval transitions of [`super::collocation::Linearised::interval_maps`]),
+/// by SVD; the interior nodes come from the interval maps. `None` when a map is singular.
+fn doubling_eigenfunction(fam: &Family, scheme: &Scheme, orbit: &Orbit) -> Option<Vec<f64>> {
+    use nalgebra::{DMatrix, DVector};
+    let (n, m, nint) = (orbit.n, orbit.m, orbit.intervals());
+    let unit = Orbit {
+        z: vec![0.0; orbit.z.len()],
+        period: 0.0,
+        lambda: 1.0,
+        ..orbit.clone()
+    };
+    let border = Border {
+        phase_ref: orbit,
+        pred: orbit,
+        tangent: &unit,
+        period_weight: 1.0,
+    };
+    let maps = linearise(fam, scheme, orbit, &border).interval_maps()?;
+    let mut mono = DMatrix::<f64>::identity(n, n);
+    for (f, _) in &maps {
+        mono = f * mono;
+    }
+    let svd = (mono + DMatrix::<f64>::identity(n, n)).svd(false, true);
+    let v_t = svd.v_t?;
+    let imin = svd.singular_values.imin();
+    let mut x = DVector::from_iterator(n, v_t.row(imin).iter().copied());
+    let mut v = vec![0.0; nint * m * n];
+    for (j, (f, w)) in maps.iter().enumerate() {
+        v[j * m * n..j * m * n + n].copy_from_slice(x.as_slice());
+        for k in 1..m {
+            let y = w.view(((k - 1) * n, 0), (n, n)) * &x;
+            let off = (j * m + k) * n;
+            v[off..off + n].copy_from_slice(y.as_slice());
+        }
+        x = f * x;
+    }
+    v.iter().all(|a| a.is_finite()).then_some(v)
+}
+
+/// Switch at the period doubling `pd` (a located [`CycleEvent::PeriodDoubling`] with its
+/// state) onto the branch of doubled-period cycles and continue it while the parameter stays
+/// in `[lo, hi]`, as AUTO does with `ISW=-1`: the cycle traversed twice (period `2T`, on
+/// `2 set.ntst` intervals) is the start, the eigenfunction of the multiplier -1 (computed
+/// on the collocation discretisation, antiperiodic over `T`, so `v` then `-v` over the
+/// doubled period) the direction of the first step; the corrector then lands on the new
+/// branch. The
+/// branch stops as [`from_hopf`]'s do, and with [`Stop::BackOnPrimary`] when it meets the
+/// primary branch again at another period doubling. `None` when the eigenfunction cannot be
+/// computed or the orbit has another number of collocation points than `set.ncol`.
+pub fn from_period_doubling(
+    fam: &Family,
+    pd: &BranchState,
+    (lo, hi): (f64, f64),
+    set: &CycleSettings,
+    mut progress: impl FnMut(&CyclePoint) -> bool,
+) -> Option<CycleBranch> {
+    let orbit = &pd.orbit;
+    if orbit.m != set.ncol {
+        return None;
+    }
+    let scheme = Scheme::new(set.ncol);
+    let v = doubling_eigenfunction(fam, &scheme, orbit)?;
+    let mesh: Vec<f64> = orbit
+        .mesh
+        .iter()
+        .map(|s| 0.5 * s)
+        .chain(orbit.mesh.iter().skip(1).map(|s| 0.5 + 0.5 * s))
+        .collect();
+    let doubled = Orbit {
+        mesh,
+        z: orbit.z.iter().chain(&orbit.z).copied().collect(),
+        period: 2.0 * orbit.period,
+        ..orbit.clone()
+    };
+    let set2 = CycleSettings {
+        ntst: 2 * set.ntst,
+        ..set.clone()
+    };
+    let engine = Engine {
+        fam,
+        scheme,
+        set: &set2,
+    };
+    let mut tangent = Orbit {
+        z: v.iter().copied().chain(v.iter().map(|x| -x)).collect(),
+        period: 0.0,
+        lambda: 0.0,
+        ..doubled.clone()
+    };
+    let nrm = engine.norm(&tangent);
+    if !(nrm.is_finite() && nrm > 0.0) {
+        return None;
+    }
+    tangent.z.iter_mut().for_each(|x| *x /= nrm);
+    let (v_max, v_min, peak_state) = doubled.range(&engine.scheme, 0);
+    let start = State {
+        point: CyclePoint {
+            lambda: doubled.lambda,
+            period: doubled.period,
+            v_max,
+            v_min,
+            multipliers: vec![],
+            trace_integral: 0.0,
+            peak_state,
+        },
+        orbit: doubled,
+        tangent,
+    };
+    let period0 = start.point.period;
+    Some(run(
+        &engine,
+        start,
+        period0,
+        (lo, hi),
+        false,
+        true,
+        &mut progress,
+    ))
 }
 
 /// Arclength steps [`locate_near`] tries, in both directions, to bracket the event.

@@ -1,6 +1,30 @@
 //! The one-parameter bifurcation diagram: every equilibrium branch through the range, its
 //! folds and Hopf points, and the branch of cycles born at each Hopf point (a branch that
 //! ends on another Hopf point is not computed twice).
+//!
+//! # Cycle branches seeded by simulation
+//!
+//! A model can fire where no Hopf-born branch reaches: a class-1 model whose firing starts at
+//! a SNIC with its Hopf point out of the range (Morris-Lecar's SNIC set below 97.8), or one
+//! whose only Hopf-born branch is a small unstable cycle (Connor-Stevens). When the continued
+//! parameter is the injected current, the diagram then seeds cycle branches itself:
+//!
+//! - *probes*: eight currents spread over the range (`from + k/8 (to - from)`, k = 1..8) and,
+//!   on either side of every fold of equilibria, 1% and 5% of the range away from it;
+//! - a probe already *covered* (two successive stable cycles of a computed branch straddle
+//!   it) is skipped. At the others the model is simulated from the stable equilibrium of the
+//!   range's first value with the lowest V (a current step from rest, as in an f-I run;
+//!   [`super::orbit_from_simulation`], Dormand-Prince, at most 5000 time units, the model's
+//!   spike threshold as the section);
+//! - a stable orbit found is solved by collocation at the probe; unless a computed branch
+//!   already passes through it (a cycle there with its period within 1%), it is continued
+//!   both ways ([`cycles::from_orbit`]) to the ends of its branch, and the two halves are
+//!   joined into one branch, ordered so that an end where the period grows without bound is
+//!   last (it is then classified as a SNIC or a homoclinic orbit, [`super::cycle_ends`]).
+//!
+//! Such a branch is listed with [`CycleOrigin::Orbit`] and a note. A model whose Hopf-born
+//! branches carry every firing probe (Hodgkin-Huxley) gets the same diagram as without
+//! seeding: only the simulations at the uncovered probes are added to its cost.
 
 use super::cycles::{self, CycleBranch, CyclePoint, CycleSettings};
 use super::equilibria::{self, EqBranch};
@@ -35,10 +59,32 @@ pub struct Diagram {
     pub equilibria: Vec<EqBranch>,
     /// Every Hopf point found, by increasing parameter.
     pub hopfs: Vec<Hopf>,
-    /// Cycle branches: index into `hopfs` of the Hopf point each starts from.
-    pub cycles: Vec<(usize, CycleBranch)>,
+    /// Cycle branches, each with where it starts from.
+    pub cycles: Vec<(CycleOrigin, CycleBranch)>,
     /// What the continuations saw but did not resolve, in words.
     pub notes: Vec<String>,
+}
+
+/// Where a cycle branch of a diagram starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CycleOrigin {
+    /// At a Hopf point: the index into [`Diagram::hopfs`].
+    Hopf(usize),
+    /// At a period doubling of another branch of the diagram: the branch of doubled-period
+    /// cycles ([`cycles::from_period_doubling`]).
+    PeriodDoubling {
+        /// Index into [`Diagram::cycles`] of the branch the period doubling lies on.
+        parent: usize,
+        /// The parameter of the period doubling.
+        lambda: f64,
+    },
+    /// At a stable orbit found by simulation (see the module's documentation).
+    Orbit {
+        /// The parameter of the seed orbit.
+        lambda: f64,
+        /// Its period (ms; the file's time unit for an `.ode` model).
+        period: f64,
+    },
 }
 
 impl DiagramSettings {
@@ -185,6 +231,249 @@ fn covered(branches: &[EqBranch], y: &[f64], lambda: f64) -> bool {
     })
 }
 
+/// Whether the equilibrium `y` at `lambda` is stable (every eigenvalue with negative real
+/// part).
+fn is_stable(fam: &Family, y: &[f64], lambda: f64) -> bool {
+    let j = fam.jacobian(y, lambda);
+    crate::numerics::balance::balance(&j)
+        .complex_eigenvalues()
+        .iter()
+        .all(|z| z.re < 0.0)
+}
+
+/// The spike threshold of the family's model: the conductance model's, 0 for an `.ode` file.
+fn threshold(fam: &Family) -> f64 {
+    match &fam.field {
+        crate::model::Field::Conductance(m) => m.threshold_mv,
+        crate::model::Field::Ode(_) => 0.0,
+    }
+}
+
+/// The cycles of `branches` at `lambda` (periods interpolated between successive points that
+/// straddle it), each with whether both points are stable.
+fn cycles_at(branches: &[(CycleOrigin, CycleBranch)], lambda: f64) -> Vec<(f64, bool)> {
+    branches
+        .iter()
+        .flat_map(|(_, b)| b.points.windows(2))
+        .filter(|w| {
+            (w[0].lambda - lambda) * (w[1].lambda - lambda) <= 0.0 && w[0].lambda != w[1].lambda
+        })
+        .map(|w| {
+            let t = (lambda - w[0].lambda) / (w[1].lambda - w[0].lambda);
+            (
+                w[0].period + t * (w[1].period - w[0].period),
+                w[0].stable() && w[1].stable(),
+            )
+        })
+        .collect()
+}
+
+/// Probe values for seeding: eight spread over the range, and 1% and 5% of the range either
+/// side of every fold of equilibria, inside the range, sorted, without repeats.
+fn probes(from: f64, to: f64, folds: &[super::fold::Fold]) -> Vec<f64> {
+    let span = to - from;
+    let mut p: Vec<f64> = (1..=8).map(|k| from + span * k as f64 / 8.0).collect();
+    for f in folds {
+        for d in [0.01, 0.05] {
+            p.extend([f.lambda - d * span, f.lambda + d * span]);
+        }
+    }
+    p.retain(|&x| x > from && x <= to);
+    p.sort_by(f64::total_cmp);
+    p.dedup_by(|a, b| (*a - *b).abs() < 1e-9 * span);
+    p
+}
+
+/// One branch from the two halves continued from the same seed (`down` towards lower values,
+/// `up` towards higher): the half whose period grew without bound last (`up` when neither
+/// or both did), the other reversed in front of it without its copy of the seed.
+fn join_cycle_halves(down: CycleBranch, up: CycleBranch, knob: &str) -> CycleBranch {
+    let down_last = matches!(down.stop, Stop::PeriodUnbounded(_))
+        && !matches!(up.stop, Stop::PeriodUnbounded(_));
+    let (first, last) = if down_last { (up, down) } else { (down, up) };
+    let mut points: Vec<CyclePoint> = first.points.into_iter().rev().collect();
+    points.extend(last.points.into_iter().skip(1));
+    let mut notes = first.notes;
+    notes.push(format!(
+        "the cycle branch seeded by simulation: one end {} ({knob})",
+        first.stop
+    ));
+    notes.extend(last.notes);
+    CycleBranch {
+        points,
+        specials: first.specials.into_iter().chain(last.specials).collect(),
+        stop: last.stop,
+        notes,
+        bottleneck: last.bottleneck,
+        end: None,
+    }
+}
+
+/// Seed cycle branches from stable orbits found by simulation where no computed branch has a
+/// stable cycle (see the module's documentation), append them to `out`, and return notes.
+fn seed_branches(
+    fam: &Family,
+    settings: &DiagramSettings,
+    folds: &[super::fold::Fold],
+    rest: &[f64],
+    out: &mut Vec<(CycleOrigin, CycleBranch)>,
+    progress: &mut dyn FnMut(&CyclePoint) -> bool,
+) -> Vec<String> {
+    use super::orbit_from_simulation::{OrbitSettings, orbit_from_simulation};
+    let (from, to) = settings.range;
+    let knob = fam.knob_name();
+    let mut notes = vec![];
+    if rest.is_empty() {
+        return notes;
+    }
+    let set = OrbitSettings {
+        threshold: threshold(fam),
+        t_max: 5000.0,
+        ntst: settings.cycles.ntst,
+        ncol: settings.cycles.ncol,
+        tol: settings.cycles.tol,
+        ..OrbitSettings::default()
+    };
+    for probe in probes(from, to, folds) {
+        if cycles_at(out, probe).iter().any(|&(_, stable)| stable) {
+            continue;
+        }
+        let Ok(o) = orbit_from_simulation(fam, probe, rest, &set) else {
+            continue;
+        };
+        if !o.stable()
+            || cycles_at(out, probe)
+                .iter()
+                .any(|&(t, _)| (t - o.period).abs() < 0.01 * o.period)
+        {
+            continue;
+        }
+        // Up first: the shortest period seen there (or the seed's) is the reference of the
+        // stops on growing periods for both halves.
+        let c = &settings.cycles;
+        let halves = cycles::from_orbit(fam, &o.orbit, 1.0, (from, to), c, None, &mut *progress)
+            .and_then(|up| {
+                let shortest = up
+                    .points
+                    .iter()
+                    .filter(|p| !p.multipliers.is_empty())
+                    .map(|p| p.period)
+                    .fold(o.period, f64::min);
+                let down = cycles::from_orbit(
+                    fam,
+                    &o.orbit,
+                    -1.0,
+                    (from, to),
+                    c,
+                    Some(shortest),
+                    &mut *progress,
+                )?;
+                Some((down, up))
+            });
+        let (down, up) = match halves {
+            Some(h) => h,
+            None => {
+                notes.push(format!(
+                    "a stable cycle at {knob} = {probe:.6} (period {:.6}, found by simulation) could not be continued",
+                    o.period
+                ));
+                continue;
+            }
+        };
+        let mut branch = join_cycle_halves(down, up, &knob);
+        if matches!(branch.stop, Stop::PeriodUnbounded(_)) {
+            super::cycle_ends::settle_end(fam, &mut branch, folds);
+        }
+        notes.push(format!(
+            "a stable cycle found by simulation at {knob} = {probe:.6} (period {:.6}), where no branch from a Hopf point has one, starts a cycle branch of {} points; its last point: {}",
+            o.period,
+            branch.points.len(),
+            branch.stop
+        ));
+        notes.extend(branch.notes.iter().cloned());
+        let cancelled = matches!(branch.stop, Stop::Cancelled(_));
+        out.push((
+            CycleOrigin::Orbit {
+                lambda: probe,
+                period: o.period,
+            },
+            branch,
+        ));
+        if cancelled {
+            break;
+        }
+    }
+    notes
+}
+
+/// Follow the branches of doubled-period cycles from the period doublings of the branches in
+/// `out`, `settings.cycles.doublings` levels deep (a level: the doublings of the branches the
+/// previous level added), appending them; returns notes. A period doubling that a doubled
+/// branch of the same parent already reached ([`Stop::BackOnPrimary`], within 2% of the range)
+/// does not start another.
+fn follow_doublings(
+    fam: &Family,
+    settings: &DiagramSettings,
+    out: &mut Vec<(CycleOrigin, CycleBranch)>,
+    progress: &mut dyn FnMut(&CyclePoint) -> bool,
+) -> Vec<String> {
+    let (from, to) = settings.range;
+    let span = to - from;
+    let knob = fam.knob_name();
+    let mut notes = vec![];
+    let mut level = 0..out.len();
+    for _ in 0..settings.cycles.doublings {
+        let end = out.len();
+        for parent in level.clone() {
+            let pds: Vec<cycles::BranchState> = out[parent]
+                .1
+                .specials
+                .iter()
+                .filter(|s| s.kind == cycles::CycleEvent::PeriodDoubling)
+                .filter_map(|s| s.state.clone())
+                .collect();
+            let mut reached: Vec<f64> = vec![];
+            for pd in pds {
+                let at = pd.orbit.lambda;
+                if reached.iter().any(|&l| (l - at).abs() < 0.02 * span) {
+                    continue;
+                }
+                let Some(branch) = cycles::from_period_doubling(
+                    fam,
+                    &pd,
+                    (from, to),
+                    &settings.cycles,
+                    &mut *progress,
+                ) else {
+                    notes.push(format!(
+                        "no branch of doubled period could be started at the period doubling at {knob} = {at:.6}"
+                    ));
+                    continue;
+                };
+                if let Stop::BackOnPrimary(l) = branch.stop {
+                    reached.push(l);
+                }
+                notes.push(format!(
+                    "the doubled-period branch from the period doubling at {knob} = {at:.6}: {} points, {}",
+                    branch.points.len(),
+                    branch.stop
+                ));
+                notes.extend(branch.notes.iter().cloned());
+                let cancelled = matches!(branch.stop, Stop::Cancelled(_));
+                out.push((CycleOrigin::PeriodDoubling { parent, lambda: at }, branch));
+                if cancelled {
+                    return notes;
+                }
+            }
+        }
+        level = end..out.len();
+        if level.is_empty() {
+            break;
+        }
+    }
+    notes
+}
+
 /// Compute the diagram of `fam` over `settings.range`; `observer` sees each cycle point (and
 /// can stop the run).
 pub fn diagram(
@@ -282,7 +571,37 @@ pub fn diagram(
             if matches!(branch.stop, Stop::Cancelled(_)) {
                 return Err(Cancelled.into());
             }
-            cycles_out.push((k, branch));
+            cycles_out.push((CycleOrigin::Hopf(k), branch));
+        }
+        if matches!(fam.knob, Knob::Current) {
+            let folds: Vec<_> = branches
+                .iter()
+                .flat_map(|b| b.folds.iter().cloned())
+                .collect();
+            let rest = starts
+                .iter()
+                .filter(|y| is_stable(fam, y, start))
+                .min_by(|a, b| a[0].total_cmp(&b[0]))
+                .or(starts.first())
+                .cloned()
+                .unwrap_or_default();
+            let seeded =
+                seed_branches(fam, settings, &folds, &rest, &mut cycles_out, &mut progress);
+            notes.extend(seeded);
+            if cycles_out
+                .iter()
+                .any(|(_, b)| matches!(b.stop, Stop::Cancelled(_)))
+            {
+                return Err(Cancelled.into());
+            }
+        }
+        let doubled = follow_doublings(fam, settings, &mut cycles_out, &mut progress);
+        notes.extend(doubled);
+        if cycles_out
+            .iter()
+            .any(|(_, b)| matches!(b.stop, Stop::Cancelled(_)))
+        {
+            return Err(Cancelled.into());
         }
     }
     Ok(Diagram {

@@ -102,6 +102,10 @@ pub enum Stop {
     PeriodUnbounded(f64),
     /// The caller's observer stopped the run.
     Cancelled(f64),
+    /// A branch of doubled-period cycles ([`cycles::from_period_doubling`]) became the
+    /// primary cycle traversed twice: it met the primary branch again, at another period
+    /// doubling (the parameter there).
+    BackOnPrimary(f64),
 }
 
 impl std::fmt::Display for Stop {
@@ -123,6 +127,10 @@ impl std::fmt::Display for Stop {
             ),
             Stop::ReachedHopf(l) => write!(f, "ended on the Hopf point at {l:.6}"),
             Stop::Cancelled(l) => write!(f, "stopped by the caller at {l:.6}"),
+            Stop::BackOnPrimary(l) => write!(
+                f,
+                "met the branch of the primary cycle again at {l:.6} (a period doubling there)"
+            ),
             Stop::PeriodUnbounded(l) => write!(
                 f,
                 "the period grew without bound near {l:.6} (the end is a SNIC or a homoclinic orbit: see the notes)"

@@ -147,8 +147,6 @@ fn crossing_in(d: &crate::simulate::dopri5::Dense, t0: f64, t1: f64, thr: f64) -
 /// Why the simulation did not settle on a cycle crossing the section, with what it saw.
 struct Unsettled {
     err: Box<AnalysisError>,
-    /// Fewer than two crossings of the section.
-    no_crossings: bool,
     /// Range of V over the last two windows of [`WINDOW`] ms (each: min, max).
     ranges: [(f64, f64); 2],
     /// The state at the end of the run.
@@ -224,7 +222,6 @@ fn settle(
                         "the simulation ran off or failed".into()
                     },
                 )),
-                no_crossings: false,
                 ranges,
                 y_end: y.clone(),
             });
@@ -270,7 +267,6 @@ fn settle(
         };
         return Err(Unsettled {
             err: Box::new(no_cycle(fam, lambda, why)),
-            no_crossings: crossings.len() < 2,
             ranges,
             y_end: y,
         });
@@ -300,7 +296,6 @@ fn settle(
                 lambda,
                 format!("the last period failed: {e}"),
             )),
-            no_crossings: false,
             ranges,
             y_end: vec![],
         })?;
@@ -565,9 +560,11 @@ pub fn orbit_from_simulation(
     set: &OrbitSettings,
 ) -> Result<FixedOrbit, AnalysisError> {
     // The section is the spike threshold; a cycle whose V stays below it (a small cycle near
-    // a Hopf point) is cut at the middle of its V range instead, when the run's last two
-    // windows show a sustained oscillation (the same range to 1%: not a damped one; a
-    // damped oscillation that slow would not survive Newton and the multiplier check).
+    // a Hopf point, or hh's spikes above 62.8 uA/cm^2, whose peaks fall below 0 mV after a
+    // few transient spikes that do cross it) is cut at the middle of its V range instead,
+    // when the run's last two windows show a sustained oscillation below the threshold (the
+    // same range to 1%: not a damped one; a damped oscillation that slow would not survive
+    // Newton and the multiplier check).
     let (settled, section) = match settle(fam, lambda, y0, set, set.threshold) {
         Ok(s) => (s, set.threshold),
         Err(u) => {
@@ -576,7 +573,7 @@ pub fn orbit_from_simulation(
             let sustained = amp_b > 1e-6 * (1.0 + b1.abs())
                 && (amp_a - amp_b).abs() <= 1e-2 * amp_b
                 && b1 < set.threshold;
-            if !(u.no_crossings && sustained) {
+            if !sustained {
                 return Err(*u.err);
             }
             let mid = 0.5 * (b0 + b1);

@@ -6,7 +6,7 @@ use super::figure::PALETTE;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::continuation::Stop;
 use crate::continuation::cycles::CycleEvent;
-use crate::continuation::diagram::Diagram;
+use crate::continuation::diagram::{CycleOrigin, Diagram};
 use crate::continuation::{SpecialKind, SpecialPoint};
 use crate::error::ReportError;
 use crate::model::{Number, Quantity, Units};
@@ -172,8 +172,7 @@ fn summary(r: &BifurcationResult) -> String {
         }
         md.push('\n');
     }
-    for (k, c) in &d.cycles {
-        let h = &d.hopfs[*k];
+    for (origin, c) in &d.cycles {
         // Stable orbits, plus the folds of cycles where the branch turns stable (multiplier 1):
         // the slowest firing sits exactly at such a fold.
         let stable: Vec<_> = c
@@ -188,10 +187,19 @@ fn summary(r: &BifurcationResult) -> String {
                     .map(|s| &s.point),
             )
             .collect();
+        let from = match origin {
+            CycleOrigin::Hopf(k) => format!("the Hopf point at {:.6}", d.hopfs[*k].lambda),
+            CycleOrigin::PeriodDoubling { parent, lambda } => format!(
+                "the period doubling at {lambda:.6} on branch {} (doubled period)",
+                parent + 1
+            ),
+            CycleOrigin::Orbit { lambda, period } => {
+                format!("a stable orbit found by simulation at {lambda:.6} (period {period:.5})")
+            }
+        };
         let _ = write!(
             md,
-            "Cycles from the Hopf point at {:.6}: {} points, {}.",
-            h.lambda,
+            "Cycles from {from}: {} points, {}.",
             c.points.len(),
             c.stop
         );

@@ -208,6 +208,18 @@ impl super::Report for ExcitabilityResult {
         if let Some(t) = e.prc_type {
             let _ = write!(md, "The PRC just above onset is {}. ", t.name());
         }
+        let (from, to, why) = self.range;
+        let _ = write!(
+            md,
+            "The evidence was taken over {} to {} ({}).",
+            Quantity(from, cu),
+            Quantity(to, cu),
+            match why {
+                "given" => "the range given",
+                "parmin/parmax" => "the model file's AUTO range, parmin and parmax",
+                _ => "the default range",
+            }
+        );
         let _ = writeln!(
             md,
             "\n\nDecision rule: class 1 when the stable branch ends with its period growing without bound (largest nontrivial multiplier < 0.5, period at least 3 times the probe's), class 2 when it ends with a multiplier tending to 1 (fold of cycles or Hopf point) or a period less than twice the probe's (a finite rate), class 3 when no probe fires (see `excitable::analysis::excitability`).\n\nTables: [excitability.parquet](excitability.parquet), [excitability_fi.parquet](excitability_fi.parquet). Figure: [excitability.png](excitability.png). Computed in {:.2} s.",

@@ -63,6 +63,10 @@ pub struct BifurcationSpec {
     /// Equilibria, folds and Hopf points only.
     #[arg(long)]
     pub no_cycles: bool,
+    /// Follow the branches of doubled-period cycles from the period doublings: 0 none, 1 from
+    /// the primary branches' doublings, 2 also from those of the doubled branches, … (0..=4).
+    #[arg(long, default_value_t = 0)]
+    pub doublings: usize,
 }
 
 /// A list of numbers in a study file: `at = [8, 20]`, `at = 8` or `at = "8,20"`.
@@ -108,6 +112,7 @@ impl BifurcationSpec {
                 ds_max: self.ds_max,
                 max_points: self.max_points,
                 user_points: self.at.clone(),
+                doublings: self.doublings,
                 ..CycleSettings::default()
             },
             with_cycles: !self.no_cycles,

@@ -38,12 +38,14 @@ const PROBES: [f64; 4] = [0.002, 0.01, 0.05, 0.2];
 #[serde(rename_all = "kebab-case", default)]
 pub struct ExcitabilitySpec {
     /// First current of the range (uA/cm^2; the file's units for an .ode model): the rest
-    /// state is taken here.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0.0)]
-    pub from: f64,
-    /// Last current of the range (uA/cm^2).
-    #[arg(long, allow_hyphen_values = true, default_value_t = 200.0)]
-    pub to: f64,
+    /// state is taken here. Default: an .ode file's AUTO range start (`@ parmin=`) when it
+    /// gives one, else 0.
+    #[arg(long, allow_hyphen_values = true)]
+    pub from: Option<f64>,
+    /// Last current of the range (uA/cm^2; the file's units for an .ode model). Default: an
+    /// .ode file's AUTO range end (`@ parmax=`) when it gives one, else 200.
+    #[arg(long, allow_hyphen_values = true)]
+    pub to: Option<f64>,
     /// Spike threshold (mV; the file's units for an .ode model); default: the model's.
     #[arg(long, allow_hyphen_values = true)]
     pub threshold: Option<f64>,
@@ -67,14 +69,55 @@ pub struct ExcitabilityResult {
     pub spec: ExcitabilitySpec,
     /// The class and its evidence.
     pub excitability: Excitability,
+    /// The current range the evidence was taken over (`from`, `to`), and where it came from
+    /// (`given`, `parmin/parmax` or `default`).
+    pub range: (f64, f64, &'static str),
     /// Computing time (s).
     pub seconds: f64,
 }
 
+/// The default range for a model with units (uA/cm^2).
+pub const DEFAULT_RANGE: (f64, f64) = (0.0, 200.0);
+
 impl ExcitabilitySpec {
+    /// The current range for `model`, and where it comes from: the given `from`/`to`; where
+    /// one is missing, an `.ode` file's AUTO range (`@ parmin=…, parmax=…`, which XPPAUT files
+    /// give in the file's own scale of current: Morris-Lecar's `lecar.ode` -0.5..0.5, where
+    /// 0..200 would put every probe far above its firing range), else [`DEFAULT_RANGE`]
+    /// (uA/cm^2; also for an `.ode` file without them).
+    pub fn range_for(&self, model: &Model) -> (f64, f64, &'static str) {
+        let file = match model {
+            Model::Ode(m) => {
+                let opt = |k: &str| {
+                    m.options
+                        .iter()
+                        .find(|(name, _)| name == k)
+                        .and_then(|(_, v)| v.parse::<f64>().ok())
+                        .filter(|x| x.is_finite())
+                };
+                opt("parmin").zip(opt("parmax")).filter(|(a, b)| a < b)
+            }
+            _ => None,
+        };
+        let (lo, hi, why) = match file {
+            Some((a, b)) => (a, b, "parmin/parmax"),
+            None => (DEFAULT_RANGE.0, DEFAULT_RANGE.1, "default"),
+        };
+        match (self.from, self.to) {
+            (Some(a), Some(b)) => (a, b, "given"),
+            (Some(a), None) => (a, hi, why),
+            (None, Some(b)) => (lo, b, why),
+            (None, None) => (lo, hi, why),
+        }
+    }
+
     /// Check every setting.
     pub fn validate(&self) -> Result<(), SpecError> {
-        super::range("from, to", self.from, self.to)?;
+        super::range(
+            "from, to",
+            self.from.unwrap_or(DEFAULT_RANGE.0),
+            self.to.unwrap_or(DEFAULT_RANGE.1),
+        )?;
         if let Some(t) = self.threshold {
             super::finite("threshold", t)?;
         }
@@ -86,10 +129,13 @@ impl ExcitabilitySpec {
         self.validate()?;
         let field = Field::of(model)?;
         let fam = Family::of_field(field, CURRENT, 0.0)?;
-        fam.field.check_current(self.to)?;
+        let range = self.range_for(model);
+        let (from, to, _) = range;
+        super::range("from, to", from, to)?;
+        fam.field.check_current(to)?;
         let started = Instant::now();
-        let span = self.to - self.from;
-        let rest = model.rest(self.from)?;
+        let span = to - from;
+        let rest = model.rest(from)?;
         let leading = |e: &crate::model::Equilibrium| {
             e.eigen
                 .iter()
@@ -99,8 +145,8 @@ impl ExcitabilitySpec {
         };
         // The equilibrium branch through the rest state, and where it loses stability.
         let diagram = BifurcationSpec {
-            from: self.from,
-            to: self.to,
+            from,
+            to,
             no_cycles: true,
             ..Default::default()
         }
@@ -111,10 +157,10 @@ impl ExcitabilitySpec {
             .iter()
             .flat_map(|b| b.folds.iter().map(|f| f.lambda))
             .collect();
-        let rest_lost = rest_loss(&diagram, self.from, rest.state[0]);
+        let rest_lost = rest_loss(&diagram, from, rest.state[0]);
         // Integrator or resonator: the leading eigenvalues of rest near threshold, 90% of the
         // way from `from` to where rest loses stability (at `from` when it never does).
-        let near = rest_lost.map_or(self.from, |(ic, _)| self.from + 0.9 * (ic - self.from));
+        let near = rest_lost.map_or(from, |(ic, _)| from + 0.9 * (ic - from));
         let lead = model
             .rest(near)
             .map(|e| leading(&e))
@@ -129,7 +175,7 @@ impl ExcitabilitySpec {
             Some((ic, _)) => PROBES.iter().map(|p| ic + p * span).collect(),
             None => [0.1, 0.25, 0.5, 0.75, 1.0]
                 .iter()
-                .map(|p| self.from + p * span)
+                .map(|p| from + p * span)
                 .collect(),
         };
         let set = OrbitSettings {
@@ -140,7 +186,7 @@ impl ExcitabilitySpec {
         };
         let kick = if model.units().known() { 40.0 } else { 1.0 };
         let mut found: Option<FixedOrbit> = None;
-        for &i in probes.iter().filter(|&&i| i <= self.to) {
+        for &i in probes.iter().filter(|&&i| i <= to) {
             let mut kicked = rest.state.clone();
             kicked[0] += kick;
             if let Ok(o) = orbit_from_simulation(&fam, i, &rest.state, &set)
@@ -153,8 +199,8 @@ impl ExcitabilitySpec {
         }
         let (down, up, prc_type) = match &found {
             Some(o) => {
-                let down = follow(&fam, o, self.from, 0.01 * span, 1e-7 * span, 400, 1e6);
-                let up = follow(&fam, o, self.to, 0.01 * span, 1e-4 * span, 300, 1e6);
+                let down = follow(&fam, o, from, 0.01 * span, 1e-7 * span, 400, 1e6);
+                let up = follow(&fam, o, to, 0.01 * span, 1e-4 * span, 300, 1e6);
                 let y0 = o.orbit.at(&o.scheme, o.s_threshold);
                 let prc = prc_at(&fam, o.orbit.lambda, &y0, &set, 200).ok();
                 (down, up, prc.map(|p| p.kind()))
@@ -201,6 +247,7 @@ impl ExcitabilitySpec {
             model: model.clone(),
             spec: self.clone(),
             excitability,
+            range,
             seconds: started.elapsed().as_secs_f64(),
         })
     }
@@ -261,7 +308,7 @@ mod tests {
         let bad = |f: &dyn Fn(&mut ExcitabilitySpec)| {
             crate::spec::refused_field(&ExcitabilitySpec::default(), ExcitabilitySpec::validate, f)
         };
-        assert_eq!(bad(&|s| s.to = -1.0), "from, to");
+        assert_eq!(bad(&|s| s.to = Some(-1.0)), "from, to");
         assert_eq!(bad(&|s| s.ntst = 3), "ntst");
         assert_eq!(bad(&|s| s.threshold = Some(f64::INFINITY)), "threshold");
     }

@@ -1,0 +1,161 @@
+//! Branch switching at period doubling (src/continuation/cycles.rs, `from_period_doubling`;
+//! the diagram's `doublings` setting) on the Rossler system (tests/fixtures/pd/rossler.ode,
+//! b = 0.2, c = 5.7, continued in a), against AUTO-07p: tests/fixtures/pd/auto_pd.csv, made by
+//! tests/fixtures/pd/run_auto_pd.py (the cycle branch from the Hopf point, then `ISW=-1` at its
+//! period doubling onto the period-2 branch, and again onto the period-4 branch; NTST 100, 200,
+//! 400, NCOL 4, tolerances 1e-10).
+//!
+//! Tolerances: the period doublings' parameter to 1e-6 (absolute, a ~ 0.1) and their period
+//! to 1e-6 relative; the period at AUTO's user points (a = 0.12, 0.15, 0.18 on every branch
+//! that reaches them) to 1e-6 relative.
+
+use excitable::continuation::Stop;
+use excitable::continuation::cycles::{CycleBranch, CycleEvent, CyclePoint};
+use excitable::continuation::diagram::CycleOrigin;
+use excitable::spec::BifurcationResult;
+use excitable::{BifurcationSpec, Model};
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Row {
+    branch: usize,
+    kind: String,
+    a: f64,
+    period: f64,
+}
+
+fn auto_rows() -> Vec<Row> {
+    let path = root().join("tests/fixtures/pd/auto_pd.csv");
+    let mut r = csv::Reader::from_path(&path).unwrap();
+    r.records()
+        .map(|rec| rec.unwrap())
+        .map(|rec| Row {
+            branch: rec[0].parse().unwrap(),
+            kind: rec[1].to_string(),
+            a: rec[2].parse().unwrap(),
+            period: rec[3].parse().unwrap_or(f64::NAN),
+        })
+        .collect()
+}
+
+fn diagram(doublings: usize) -> BifurcationResult {
+    let model = Model::from_file(&root().join("tests/fixtures/pd/rossler.ode")).unwrap();
+    BifurcationSpec {
+        param: "a".into(),
+        from: 0.0,
+        to: 0.2,
+        at: vec![0.12, 0.15, 0.18],
+        doublings,
+        ..Default::default()
+    }
+    .run(&model)
+    .unwrap()
+}
+
+fn events(b: &CycleBranch, kind: CycleEvent) -> Vec<&CyclePoint> {
+    b.specials
+        .iter()
+        .filter(|s| s.kind == kind)
+        .map(|s| &s.point)
+        .collect()
+}
+
+/// The branch's cycle at AUTO's row (a user point or the period doubling), within the
+/// tolerances of the module's header.
+fn agrees(what: &str, b: &CycleBranch, row: &Row) {
+    let kind = if row.kind == "period_doubling" {
+        CycleEvent::PeriodDoubling
+    } else {
+        CycleEvent::UserPoint
+    };
+    let p = events(b, kind)
+        .into_iter()
+        .min_by(|x, y| {
+            (x.lambda - row.a)
+                .abs()
+                .total_cmp(&(y.lambda - row.a).abs())
+        })
+        .unwrap_or_else(|| panic!("{what}: no {} on the branch", row.kind));
+    eprintln!(
+        "{what}: {} at a = {:.11} (AUTO {:.11}), period {:.10} (AUTO {:.10})",
+        row.kind, p.lambda, row.a, p.period, row.period
+    );
+    assert!(
+        (p.lambda - row.a).abs() < 1e-6,
+        "{what}: {} at a = {} vs AUTO's {}",
+        row.kind,
+        p.lambda,
+        row.a
+    );
+    assert!(
+        (p.period - row.period).abs() < 1e-6 * row.period,
+        "{what}: period {} at a = {} vs AUTO's {}",
+        p.period,
+        row.a,
+        row.period
+    );
+}
+
+#[test]
+fn rossler_period_doubling_cascade_matches_auto_through_two_branch_switches() {
+    let r = diagram(2);
+    let d = &r.diagram;
+    let auto = auto_rows();
+    // The Hopf point where the primary cycles are born.
+    let hopf = auto.iter().find(|r| r.kind == "hopf").unwrap();
+    assert_eq!(d.hopfs.len(), 1, "{:?}", d.notes);
+    assert!((d.hopfs[0].lambda - hopf.a).abs() < 1e-6);
+    // Primary, period-2 and period-4 branches: each from the period doubling of the one before.
+    assert_eq!(d.cycles.len(), 3, "{:?}", d.notes);
+    assert!(matches!(d.cycles[0].0, CycleOrigin::Hopf(0)));
+    for level in 1..3 {
+        let CycleOrigin::PeriodDoubling { parent, lambda } = d.cycles[level].0 else {
+            panic!("branch {level}: {:?}", d.cycles[level].0)
+        };
+        assert_eq!(parent, level - 1);
+        eprintln!("branch {level} from the period doubling at {lambda}");
+        let pd = events(&d.cycles[parent].1, CycleEvent::PeriodDoubling);
+        assert!(pd.iter().any(|p| p.lambda == lambda));
+        // The doubled branch leaves its period doubling with twice the period there, and runs
+        // to the end of the range.
+        let b = &d.cycles[level].1;
+        let p0 = &b.points[0];
+        let parent_pd = pd.iter().find(|p| p.lambda == lambda).unwrap();
+        assert!((p0.period - 2.0 * parent_pd.period).abs() < 1e-9 * p0.period);
+        assert!(
+            matches!(b.stop, Stop::LeftRange(l) if l > 0.2),
+            "{}",
+            b.stop
+        );
+    }
+    // AUTO's user point at 0.2 is its UZSTOP end, not one of ours.
+    let ours = |r: &&Row| r.kind == "period_doubling" || [0.12, 0.15, 0.18].contains(&r.a);
+    for row in auto.iter().filter(|r| r.branch >= 1).filter(ours) {
+        let (_, b) = &d.cycles[row.branch - 1];
+        agrees(&format!("branch {}", row.branch), b, row);
+    }
+    // Past its first period doubling the primary cycle is unstable, the period-2 cycle stable
+    // until its own.
+    let pd2 = events(&d.cycles[1].1, CycleEvent::PeriodDoubling)[0].lambda;
+    for p in d.cycles[1].1.points.iter().skip(3) {
+        if p.lambda < pd2 - 1e-3 {
+            assert!(p.stable(), "period-2 cycle at a = {} unstable", p.lambda);
+        }
+    }
+}
+
+#[test]
+fn without_doublings_the_diagram_has_the_primary_branch_only() {
+    let r = diagram(0);
+    assert_eq!(r.diagram.cycles.len(), 1);
+    let e = BifurcationSpec {
+        doublings: 9,
+        ..Default::default()
+    }
+    .validate()
+    .unwrap_err();
+    assert!(e.to_string().contains("doublings"), "{e}");
+}

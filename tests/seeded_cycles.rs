@@ -1,0 +1,152 @@
+//! Cycle branches the bifurcation diagram seeds itself from a stable orbit found by simulation
+//! (src/continuation/diagram.rs, "Cycle branches seeded by simulation"), on the zoo's class-1
+//! models over ranges with no Hopf-born branch where they fire:
+//! - Morris-Lecar's SNIC set over -20..80 (its only Hopf point, 97.79, is out of the range);
+//! - Wang-Buzsaki over -2..20 (its Hopf point, 25.13, is out of the range);
+//! - Connor-Stevens over 8..30 (its Hopf point, 7.88, is below the range; over the full range
+//!   its Hopf-born branch is a small unstable cycle ending on a homoclinic orbit at 7.8817).
+//!
+//! References: the fold of equilibria (the SNIC's parameter) from AUTO-07p's diagram of the
+//! same equations (tests/fixtures/zoo/auto_*.csv, made by tests/fixtures/zoo/run_auto_zoo.py).
+//! Tolerances: the located end to 1e-6 (absolute) of AUTO's fold; the fitted coefficient of
+//! `T = C / sqrt(I - I_SN) + D` within 2% of the fold's normal form (as tests/cycle_ends.rs).
+
+use excitable::continuation::SpecialKind;
+use excitable::continuation::cycle_ends::EndKind;
+use excitable::continuation::diagram::CycleOrigin;
+use excitable::report::Report;
+use excitable::spec::BifurcationResult;
+use excitable::{BifurcationSpec, Model};
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn zoo(file: &str) -> Model {
+    Model::from_file(&root().join("studies/models/zoo").join(file)).unwrap()
+}
+
+/// AUTO's fold of equilibria of `model` nearest to `near` (tests/fixtures/zoo/auto_MODEL.csv).
+fn auto_fold(model: &str, near: f64) -> f64 {
+    let path = root().join(format!("tests/fixtures/zoo/auto_{model}.csv"));
+    let mut r = csv::Reader::from_path(&path).unwrap();
+    r.records()
+        .map(|rec| rec.unwrap())
+        .filter(|rec| &rec[0] == "fold")
+        .map(|rec| rec[1].parse::<f64>().unwrap())
+        .min_by(|a, b| (a - near).abs().total_cmp(&(b - near).abs()))
+        .unwrap_or_else(|| panic!("no fold row in {}", path.display()))
+}
+
+fn run(model: &Model, from: f64, to: f64) -> BifurcationResult {
+    BifurcationSpec {
+        from,
+        to,
+        ..Default::default()
+    }
+    .run(model)
+    .unwrap()
+}
+
+/// One seeded branch, no Hopf point, its end a SNIC at AUTO's fold to 1e-6, the scaling law's
+/// coefficient within 2% of the normal form's, listed in the table and the summary.
+fn seeded_snic(name: &str, r: &BifurcationResult) {
+    let d = &r.diagram;
+    assert!(d.hopfs.is_empty(), "{name}: {:?}", d.hopfs);
+    assert_eq!(d.cycles.len(), 1, "{name}: {:?}", d.notes);
+    let (origin, branch) = &d.cycles[0];
+    let CycleOrigin::Orbit { lambda, period } = *origin else {
+        panic!("{name}: the branch should be seeded, not from {origin:?}")
+    };
+    assert!(lambda > r.spec.from && lambda <= r.spec.to && period > 0.0);
+    // The seed lies on the branch: a point at its parameter with its period (to 1e-6).
+    assert!(
+        branch
+            .points
+            .iter()
+            .any(|p| p.lambda == lambda && (p.period - period).abs() < 1e-6 * period),
+        "{name}: the seed is not on the branch"
+    );
+    let e = branch
+        .end
+        .as_ref()
+        .unwrap_or_else(|| panic!("{name}: no end located: {:?}", d.notes));
+    assert_eq!(e.kind, EndKind::Snic, "{name}: {:?}", d.notes);
+    let lp = auto_fold(name, e.lambda);
+    assert!(
+        (e.lambda - lp).abs() < 1e-6,
+        "{name}: SNIC at {} vs AUTO's fold {lp}",
+        e.lambda
+    );
+    // The branch runs from the end of the range down to the SNIC, stable on the way.
+    let last = branch.points.last().unwrap();
+    assert!(
+        last.lambda > lp && last.lambda - lp < 1e-2,
+        "{}",
+        last.lambda
+    );
+    assert!(
+        branch.points[0].lambda >= r.spec.to,
+        "{}",
+        branch.points[0].lambda
+    );
+    assert!(branch.points.iter().skip(1).all(|p| p.stable()));
+    let rel = (e.fit.coefficient - e.predicted).abs() / e.predicted;
+    assert!(
+        rel < 0.02,
+        "{name}: C {} vs the normal form's {}",
+        e.fit.coefficient,
+        e.predicted
+    );
+    let rows: Vec<_> = r
+        .special_points
+        .iter()
+        .filter(|p| p.kind == SpecialKind::Snic)
+        .collect();
+    assert_eq!(rows.len(), 1, "{name}: {:?}", r.special_points);
+    assert_eq!(rows[0].param, e.lambda);
+    let md = r.summary();
+    assert!(
+        md.contains("Cycles from a stable orbit found by simulation at"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| snic |") && md.contains("ends on a SNIC"),
+        "{md}"
+    );
+}
+
+#[test]
+fn morris_lecar_snic_set_without_its_hopf_point_gets_its_cycle_branch_by_simulation() {
+    seeded_snic("ml-snic", &run(&zoo("ml_snic.ode"), -20.0, 80.0));
+}
+
+#[test]
+fn wang_buzsaki_without_its_hopf_point_gets_its_cycle_branch_by_simulation() {
+    seeded_snic("wang-buzsaki", &run(&zoo("wang_buzsaki.toml"), -2.0, 20.0));
+}
+
+#[test]
+fn connor_stevens_gets_its_firing_branch_by_simulation() {
+    seeded_snic(
+        "connor-stevens",
+        &run(&zoo("connor_stevens.toml"), 8.0, 30.0),
+    );
+}
+
+#[test]
+fn hodgkin_huxley_and_the_full_snic_range_seed_nothing() {
+    // Their Hopf-born branches carry every firing probe: no branch is added.
+    let hh = run(&Model::builtin("hh").unwrap(), 0.0, 200.0);
+    let ml = run(&zoo("ml_snic.ode"), -20.0, 150.0);
+    for r in [&hh, &ml] {
+        assert_eq!(r.diagram.cycles.len(), 1, "{:?}", r.diagram.notes);
+        assert!(matches!(r.diagram.cycles[0].0, CycleOrigin::Hopf(0)));
+        assert!(
+            r.diagram.notes.iter().all(|n| !n.contains("simulation")),
+            "{:?}",
+            r.diagram.notes
+        );
+    }
+}
