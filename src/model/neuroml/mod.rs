@@ -699,8 +699,9 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 ": {n} segments taken as one isopotential compartment"
             )),
         }
-        if let Some((t, how)) = &self.temperature {
-            desc.push_str(&format!("; temperature {} degC ({how})", fmt(*t)));
+        match &self.temperature {
+            Some((t, how)) => desc.push_str(&format!("; temperature {} degC ({how})", fmt(*t))),
+            None => desc.push_str("; no temperature (nothing in the cell depends on one)"),
         }
         if let Some(v) = init_v {
             desc.push_str(&format!("; the file starts at {} mV", fmt(v)));
