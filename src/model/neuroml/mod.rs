@@ -5,14 +5,20 @@
 //! * one `<cell>` whose segments are taken as one isopotential compartment (the summary says
 //!   how many and their area); every `channelDensity` / `specificCapacitance` must then apply
 //!   to all of them;
-//! * `channelDensity` and `channelDensityNernst` (a constant concentration only) of
+//! * `channelDensity`, `channelDensityVShift` and `channelDensityNernst` (a constant
+//!   concentration only) of
 //!   `ionChannel`, `ionChannelHH` and `ionChannelPassive`, with the gates `gateHHrates`,
 //!   `gateHHtauInf`, `gateHHratesInf`, `gateHHratesTau`, `gateHHratesTauInf`,
 //!   `gateHHInstantaneous` (a current factor), the rate forms `HHExpRate`, `HHSigmoidRate`,
 //!   `HHExpLinearRate` (and the `…Variable` steady states, `fixedTimeCourse`), `q10Settings`
 //!   (`q10Fixed`, `q10ExpTemp` at the temperature of the file's network or `--set
 //!   temperature=…`) and `q10ConductanceScaling`;
-//! * `<include href>` files, relative to the including file.
+//! * `<include href>` files, relative to the including file; a `<Lems>` file's NeuroML2
+//!   elements (its core-type `Include`s and `Target` skipped, its `Simulation` not run);
+//! * rates, steady states and time courses written as LEMS `ComponentType`s
+//!   (`DerivedVariable`, `ConditionalDerivedVariable`): compiled through the `.ode` reader's
+//!   expression engine (`lems.rs`), and the cell is then an `.ode`-engine model with the
+//!   toolkit's units (`general.rs`) rather than a conductance model.
 //!
 //! The NeuroML rate forms are the toolkit's ([`RateFn`]) exactly: `HHExpRate` is
 //! `Exp { a: rate, v0: midpoint, k: scale }`, `HHSigmoidRate` is `Sigmoid`, `HHExpLinearRate`
@@ -20,8 +26,9 @@
 //! loaded model's `phi` is 1. Units are converted by [`units`].
 //!
 //! Anything else is refused with one line naming the file, the line and the element:
-//! networks of more than one cell, synapses, kinetic schemes, concentration pools,
-//! multi-compartment cells whose segments differ, rate types that are not standard.
+//! networks of more than one cell, synapses, inputs other than a current, kinetic schemes,
+//! concentration pools (and rates that read a concentration), multi-compartment cells whose
+//! segments differ, gates typed as ComponentTypes, ComponentTypes beyond expressions.
 
 mod general;
 mod lems;
