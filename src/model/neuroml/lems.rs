@@ -16,8 +16,10 @@
 //! functions `exp log sqrt sin cos tan sinh cosh tanh abs ceil floor H` and the operators
 //! `+ - * / ^ .gt. .lt. .geq. .leq. .eq. .neq. .and. .or.`; the base types
 //! `baseVoltageDepRate`, `baseVoltageDepVariable`, `baseVoltageDepTime` and `baseHHRate`,
-//! `baseHHVariable` (their `rate`, `midpoint`, `scale`). Anything else is refused by element
-//! and line: concentration-dependent types (`caConc`: pools are not read), state variables,
+//! `baseHHVariable` (their `rate`, `midpoint`, `scale`); and a gate type extending
+//! `gateHHrates` without state (an instantaneous gate, as Wang-Buzsaki's `m`), whose
+//! `fcond` is compiled from `select`s of its rates and becomes the current's factor.
+//! Anything else is refused by element and line: concentration-dependent types (`caConc`: pools are not read), state variables,
 //! `select`, `random`, other requirements and base types.
 
 use super::units::{Dimension, convert};
@@ -34,6 +36,9 @@ pub enum Role {
     Variable,
     /// A time course: exposure `t`, seconds, into ms.
     Time,
+    /// A gate without state (`tau` 0): exposure `fcond`, the gate's factor of the
+    /// conductance; its `select`s of `forwardRate/r` and `reverseRate/r` read the rates.
+    Gate,
 }
 
 impl Role {
@@ -42,13 +47,14 @@ impl Role {
             Role::Rate => "r",
             Role::Variable => "x",
             Role::Time => "t",
+            Role::Gate => "fcond",
         }
     }
     /// The factor from the SI value into the toolkit's unit.
     fn from_si(self) -> f64 {
         match self {
             Role::Rate => 1e-3,
-            Role::Variable => 1.0,
+            Role::Variable | Role::Gate => 1.0,
             Role::Time => 1e3,
         }
     }
@@ -65,6 +71,7 @@ impl Role {
                 ("baseHHVariable", Some(Dimension::None)),
             ],
             Role::Time => &[("baseVoltageDepTime", None)],
+            Role::Gate => &[("gateHHrates", None)],
         }
     }
 }
@@ -82,6 +89,9 @@ pub struct Context<'c> {
     pub taken: &'c mut std::collections::BTreeSet<String>,
     /// The generated fixed quantities, in order: name and `.ode` expression.
     pub fixed: &'c mut Vec<(String, String)>,
+    /// For a gate: what its `select`s read (`forwardRate/r` -> the rate in 1/s as `.ode`
+    /// text) and its `instances`.
+    pub selects: BTreeMap<String, String>,
 }
 
 /// The LEMS dimension names the reader converts, with their [`Dimension`] and the factor
@@ -149,18 +159,16 @@ pub fn compile(used: &At, ct: &At, role: Role, cx: &mut Context) -> Result<Strin
     };
     // Name -> replacement text (case-sensitive, as LEMS is).
     let mut sym: BTreeMap<String, String> = BTreeMap::new();
-    let from_use = |sym: &mut BTreeMap<String, String>,
-                        pname: &str,
-                        dim: &str|
-     -> Result<(), ModelError> {
-        let text = used.attr(pname).ok_or_else(|| {
-            used.err(format!(
-                "attribute '{pname}' is missing (a Parameter of ComponentType '{name}')"
-            ))
-        })?;
-        sym.insert(pname.into(), num(si(used, pname, text, dim)?));
-        Ok(())
-    };
+    let from_use =
+        |sym: &mut BTreeMap<String, String>, pname: &str, dim: &str| -> Result<(), ModelError> {
+            let text = used.attr(pname).ok_or_else(|| {
+                used.err(format!(
+                    "attribute '{pname}' is missing (a Parameter of ComponentType '{name}')"
+                ))
+            })?;
+            sym.insert(pname.into(), num(si(used, pname, text, dim)?));
+            Ok(())
+        };
     if let Some(d) = hh {
         let rate_dim = match d {
             Dimension::PerTime => "per_time",
@@ -171,10 +179,19 @@ pub fn compile(used: &At, ct: &At, role: Role, cx: &mut Context) -> Result<Strin
         from_use(&mut sym, "scale", "voltage")?;
     }
     sym.insert("v".into(), "(0.001*v)".into());
+    if role == Role::Gate {
+        let n = used.need("instances")?;
+        let n: f64 = n
+            .trim()
+            .parse()
+            .map_err(|_| used.err(format!("instances = '{n}' is not a number")))?;
+        sym.insert("instances".into(), num(n));
+    }
     let mut dynamics = None;
     for c in ct.children() {
         match c.tag() {
             "notes" | "Exposure" => {}
+            "Child" if role == Role::Gate => {}
             "Constant" => {
                 let value = si(&c, "value", c.need("value")?, c.need("dimension")?)?;
                 sym.insert(c.need("name")?.into(), num(value));
@@ -219,8 +236,18 @@ pub fn compile(used: &At, ct: &At, role: Role, cx: &mut Context) -> Result<Strin
             "notes" => {}
             "DerivedVariable" | "ConditionalDerivedVariable" => {
                 let dv = d.need("name")?;
-                if d.attr("select").is_some() {
-                    return Err(d.err("'select' reads another component: not read in a rate"));
+                if let Some(sel) = d.attr("select") {
+                    match cx.selects.get(sel) {
+                        Some(text) => {
+                            sym.insert(dv.into(), text.clone());
+                            continue;
+                        }
+                        None => {
+                            return Err(d.err(format!(
+                                "select '{sel}' reads another component: only a gate's forwardRate/r and reverseRate/r are read"
+                            )));
+                        }
+                    }
                 }
                 let mut gen_name = format!("{}_{}", cx.prefix, dv.to_lowercase());
                 let mut k = 1;
@@ -284,6 +311,7 @@ pub fn compile(used: &At, ct: &At, role: Role, cx: &mut Context) -> Result<Strin
                 Role::Rate => "rate",
                 Role::Variable => "steady state",
                 Role::Time => "time course",
+                Role::Gate => "conductance factor",
             }
         ))
     })?;
@@ -366,15 +394,12 @@ fn translate(at: &At, text: &str, sym: &BTreeMap<String, String>) -> Result<Stri
             let word: String = chars[start..i].iter().collect();
             let call = chars[i..].iter().find(|c| !c.is_whitespace()) == Some(&'(');
             if call {
-                let f = FUNCTIONS
-                    .iter()
-                    .find(|(l, _)| *l == word)
-                    .ok_or_else(|| {
-                        bad(format!(
-                            "function '{word}' is not read ({} are)",
-                            FUNCTIONS.map(|f| f.0).join(", ")
-                        ))
-                    })?;
+                let f = FUNCTIONS.iter().find(|(l, _)| *l == word).ok_or_else(|| {
+                    bad(format!(
+                        "function '{word}' is not read ({} are)",
+                        FUNCTIONS.map(|f| f.0).join(", ")
+                    ))
+                })?;
                 out.push_str(f.1);
             } else {
                 let r = sym.get(&word).ok_or_else(|| {

@@ -561,20 +561,25 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 let kind = match gate.tag() {
                     t if IGNORED.contains(&t) => continue,
                     "gate" => gate.need("type")?,
-                    t => {
-                        if let Some(ty) = gate.attr("type")
-                            && ty != t
-                        {
-                            return Err(self.custom_gate(&gate, ty));
-                        }
-                        t
-                    }
+                    t => match gate.attr("type") {
+                        Some(ty) if ty != t => ty,
+                        _ => t,
+                    },
                 };
                 let prefix = format!("{}_{}", name, snake(gate.attr("id").unwrap_or("q10")));
                 let ctx = |role: &str| Ctx {
                     prefix: format!("{prefix}_{role}"),
                     vshift,
                 };
+                if let Some(ct) = self.component_types.get(kind) {
+                    // A gate type of the file: compiled when it has no state.
+                    let f = self.gate_type(&gate, ct, &ctx("alpha"), &ctx("beta"), &ctx("gate"))?;
+                    factor = Some(match factor {
+                        None => f,
+                        Some(prev) => R::product(prev, f),
+                    });
+                    continue;
+                }
                 match kind {
                     "q10ConductanceScaling" => {
                         let q = gate
@@ -599,9 +604,6 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                     | "gateHHratesTauInf" => {}
                     "gateKS" | "gateFractional" => {
                         return Err(gate.err("kinetic schemes and fractional gates are not read (only Hodgkin-Huxley gates)"));
-                    }
-                    t if self.component_types.contains_key(t) => {
-                        return Err(self.custom_gate(&gate, t));
                     }
                     _ => {
                         return Err(gate.err(format!("'{kind}' is not read (gates: gateHHrates, gateHHtauInf, gateHHratesInf, gateHHratesTau, gateHHratesTauInf, gateHHInstantaneous)")));
@@ -751,7 +753,11 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
             .map(Model::Ode)
             .map_err(|e| cell.err(e));
         }
-        let form = |r: &R| r.form().cloned().unwrap_or(RateFn::Constant { a: f64::NAN });
+        let form = |r: &R| {
+            r.form()
+                .cloned()
+                .unwrap_or(RateFn::Constant { a: f64::NAN })
+        };
         params.push(
             Param::new("phi", 1.0, "1", "temperature factor multiplying every gate rate (the file's q10 factors are already in the rates)", 0.0, 1e3).positive(),
         );
@@ -1046,6 +1052,7 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                     temperature: self.temperature.as_ref().map(|t| t.0),
                     taken: &mut taken,
                     fixed: &mut fixed,
+                    selects: BTreeMap::new(),
                 };
                 lems::compile(r, ct, role, &mut context).map(R::E)
             }
@@ -1055,17 +1062,47 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         }
     }
 
-    /// The error for a gate whose type is a LEMS ComponentType (or unknown).
-    fn custom_gate(&self, gate: &At, t: &str) -> ModelError {
-        match self.component_types.get(t) {
-            Some(ct) => gate.err(format!(
-                "type '{t}' is a LEMS ComponentType of a gate (line {}): gates are read only as the standard types (gateHHrates, gateHHtauInf, gateHHratesInf, gateHHratesTau, gateHHratesTauInf, gateHHInstantaneous); rates, steady states and time courses may be ComponentTypes",
-                ct.src.doc.text_pos_at(ct.node.range().start).row
-            )),
-            None => gate.err(format!(
-                "type '{t}' is not a standard gate nor a ComponentType of the file"
-            )),
+    /// A gate whose type is a LEMS ComponentType `ct` of the files: an instantaneous gate
+    /// (no state), its `fcond` the current's factor, compiled with its rates.
+    fn gate_type(
+        &self,
+        gate: &At<'s, 'a, 'i>,
+        ct: &At<'s, 'a, 'i>,
+        alpha: &Ctx,
+        beta: &Ctx,
+        own: &Ctx,
+    ) -> Result<R, ModelError> {
+        let mut selects = BTreeMap::new();
+        for (child, cx) in [("forwardRate", alpha), ("reverseRate", beta)] {
+            if let Some(r) = gate.child(child) {
+                let rate = self.rate(&r, cx)?;
+                selects.insert(format!("{child}/r"), format!("(1000*{})", rate.text()));
+            }
         }
+        let mut fixed = self.fixed.borrow_mut();
+        let mut taken = self.taken.borrow_mut();
+        let mut context = lems::Context {
+            prefix: own.prefix.clone(),
+            vshift: own.vshift,
+            temperature: self.temperature.as_ref().map(|t| t.0),
+            taken: &mut taken,
+            fixed: &mut fixed,
+            selects,
+        };
+        lems::compile(gate, ct, Role::Gate, &mut context)
+            .map(R::E)
+            .map_err(|e| match e {
+                ModelError::File { path, reason } => ModelError::File {
+                    path,
+                    reason: format!(
+                        "{reason} (in gate type '{}', used at {} line {})",
+                        ct.attr("name").unwrap_or("?"),
+                        gate.src.path,
+                        gate.src.doc.text_pos_at(gate.node.range().start).row
+                    ),
+                },
+                e => e,
+            })
     }
 }
 

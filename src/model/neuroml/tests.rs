@@ -132,8 +132,14 @@ fn bad_files_name_the_element_and_line() {
     );
     let e = refusal(&CELL.replace("instances=\"2\"", "instances=\"1.5\""));
     assert!(e.contains("instances"), "{e}");
+    // A LEMS file is read for its NeuroML2 elements: an empty one has no cell.
     let e = refusal("<Lems/>");
-    assert!(e.contains("LEMS"), "{e}");
+    assert!(e.contains("no <cell>"), "{e}");
+    let e = refusal("<html/>");
+    assert!(
+        e.contains("line 1") && e.contains("not a NeuroML2 document"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -207,7 +213,9 @@ fn a_component_type_rate_compiles_to_the_standard_forms_field() {
     let mut s: u64 = 7;
     for _ in 0..200 {
         let mut next = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (s >> 11) as f64 / (1u64 << 53) as f64
         };
         let y = vec![-100.0 + 150.0 * next(), next()];
@@ -218,7 +226,10 @@ fn a_component_type_rate_compiles_to_the_standard_forms_field() {
         o.rhs(&pc, 0.0, &y, &mut a);
         std.rhs(&ps, &y, i, &mut b);
         for k in 0..2 {
-            assert!((a[k] - b[k]).abs() <= 1e-12 * (1.0 + b[k].abs()), "{y:?}: {a:?} vs {b:?}");
+            assert!(
+                (a[k] - b[k]).abs() <= 1e-12 * (1.0 + b[k].abs()),
+                "{y:?}: {a:?} vs {b:?}"
+            );
         }
     }
     // It starts at the file's V with the gate at its steady state there.
@@ -237,8 +248,14 @@ fn component_types_beyond_expressions_are_refused_by_element_and_line() {
     };
     let ok = r#"half="-40mV""#;
     // A concentration-dependent rate (it needs a pool).
-    let e = bad(&SIG.replace("baseVoltageDepVariable", "baseVoltageConcDepVariable"), ok);
-    assert!(e.contains("line 10") && e.contains("<ComponentType>") && e.contains("pool"), "{e}");
+    let e = bad(
+        &SIG.replace("baseVoltageDepVariable", "baseVoltageConcDepVariable"),
+        ok,
+    );
+    assert!(
+        e.contains("line 10") && e.contains("<ComponentType>") && e.contains("pool"),
+        "{e}"
+    );
     let e = bad(
         &SIG.replace(
             r#"<Requirement name="v""#,
@@ -249,24 +266,40 @@ fn component_types_beyond_expressions_are_refused_by_element_and_line() {
     assert!(e.contains("<Requirement>") && e.contains("pool"), "{e}");
     // State in a rate.
     let e = bad(
-        &SIG.replace("<Dynamics>", r#"<Dynamics><StateVariable name="s" dimension="none"/>"#),
+        &SIG.replace(
+            "<Dynamics>",
+            r#"<Dynamics><StateVariable name="s" dimension="none"/>"#,
+        ),
         ok,
     );
-    assert!(e.contains("<StateVariable>") && e.contains("line 14"), "{e}");
+    assert!(
+        e.contains("<StateVariable>") && e.contains("line 14"),
+        "{e}"
+    );
     // Functions and names outside the engine's.
     let e = bad(&SIG.replace("exp(", "random("), ok);
-    assert!(e.contains("line 18") && e.contains("<Case>") && e.contains("random"), "{e}");
+    assert!(
+        e.contains("line 18") && e.contains("<Case>") && e.contains("random"),
+        "{e}"
+    );
     let e = bad(&SIG.replace("half / MV", "halfway / MV"), ok);
     assert!(e.contains("'halfway'"), "{e}");
     let e = bad(&SIG.replace("(V - half", "(V - - * half"), ok);
     assert!(e.contains("line 18") && e.contains("expression"), "{e}");
     // A parameter the using element does not give, in a unit the schema does not allow.
     let e = bad(SIG, "");
-    assert!(e.contains("line 6") && e.contains("<steadyState>") && e.contains("half"), "{e}");
+    assert!(
+        e.contains("line 6") && e.contains("<steadyState>") && e.contains("half"),
+        "{e}"
+    );
     let e = bad(SIG, r#"half="-40kV""#);
     assert!(e.contains("line 6") && e.contains("kV"), "{e}");
     // No exposure of the steady state.
-    let e = bad(&SIG.replace(r#"exposure="x""#, r#"exposure="y""#).replace(r#"name="x""#, r#"name="y""#), ok);
+    let e = bad(
+        &SIG.replace(r#"exposure="x""#, r#"exposure="y""#)
+            .replace(r#"name="x""#, r#"name="y""#),
+        ok,
+    );
     assert!(e.contains("<Dynamics>") && e.contains("'x'"), "{e}");
     // A gate whose type is a ComponentType.
     let e = parse_model(
@@ -284,7 +317,13 @@ fn component_types_beyond_expressions_are_refused_by_element_and_line() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("line 3") && e.contains("myGate") && e.contains("line 10"), "{e}");
+    assert!(
+        e.contains("line 10")
+            && e.contains("myGate")
+            && e.contains("gateHHrates")
+            && e.contains("used at c.nml line 3"),
+        "{e}"
+    );
 }
 
 /// A network of more than one cell, a non-constant input, differing segments and kinetic
