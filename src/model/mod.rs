@@ -226,7 +226,7 @@ impl Model {
     /// The units of the model's numbers: none for an `.ode` file.
     pub fn units(&self) -> Units {
         match self {
-            Model::Ode(m) => m.units,
+            Model::Ode(m) => *m.units,
             _ => Units::NEURON,
         }
     }

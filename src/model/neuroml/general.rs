@@ -191,7 +191,7 @@ pub fn compile(
         return Err("the compiled parameters differ from the cell's".into());
     }
     m.params = ParamSet::new(all);
-    m.units = Units::NEURON;
+    m.units = &Units::NEURON;
     m.notes.insert(0, description.to_string());
     // Every gate's equation is affine in the gate: x' = A - B x, so x_inf = A / B, from the
     // right-hand side at x = 0 and x = 1 (V held at init_v).

@@ -51,7 +51,7 @@ impl Role {
         }
     }
     /// The factor from the SI value into the toolkit's unit.
-    fn from_si(self) -> f64 {
+    fn si_factor(self) -> f64 {
         match self {
             Role::Rate => 1e-3,
             Role::Variable | Role::Gate => 1.0,
@@ -315,7 +315,7 @@ pub fn compile(used: &At, ct: &At, role: Role, cx: &mut Context) -> Result<Strin
             }
         ))
     })?;
-    let f = role.from_si();
+    let f = role.si_factor();
     Ok(if f == 1.0 {
         exposed
     } else {

@@ -205,7 +205,7 @@ fn a_component_type_rate_compiles_to_the_standard_forms_field() {
     let Model::Ode(o) = &custom else {
         panic!("{custom:?}")
     };
-    assert_eq!(o.units, crate::model::Units::NEURON);
+    assert_eq!(*o.units, crate::model::Units::NEURON);
     assert!(o.notes[0].contains("LEMS ComponentType"), "{}", o.notes[0]);
     let std = parse(CELL, "t.nml", None).unwrap();
     assert_eq!(custom.var_names(), std.var_names());

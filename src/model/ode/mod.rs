@@ -61,7 +61,7 @@ pub struct OdeModel {
     pub notes: Vec<String>,
     /// The units of its numbers: none for an `.ode` file ([`Units::FILE`]); the toolkit's
     /// for a NeuroML2 cell compiled through the engine ([`crate::model::neuroml`]).
-    pub units: crate::model::Units,
+    pub units: &'static crate::model::Units,
     stack: usize,
     /// Index of the current parameter (found once by name: it is read at every evaluation).
     current: Option<usize>,
@@ -580,7 +580,7 @@ impl OdeModel {
             aux: aux_code,
             options,
             notes,
-            units: crate::model::Units::FILE,
+            units: &crate::model::Units::FILE,
             stack,
             flags: flag_code,
             alg,
