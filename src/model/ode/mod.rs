@@ -59,7 +59,7 @@ pub struct OdeModel {
     pub options: Vec<(String, String)>,
     /// What was ignored, for the user.
     pub notes: Vec<String>,
-    /// The units of its numbers: none for an `.ode` file ([`Units::FILE`]); the toolkit's
+    /// The units of its numbers: none for an `.ode` file ([`crate::model::Units::FILE`]); the toolkit's
     /// for a NeuroML2 cell compiled through the engine ([`crate::model::neuroml`]).
     pub units: &'static crate::model::Units,
     stack: usize,
