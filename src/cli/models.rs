@@ -37,7 +37,11 @@ pub fn run(a: ModelsArgs) -> Result<()> {
             Model::Conductance(c) => c.description.clone(),
             Model::Lif(_) => BUILTIN[3].1.to_string(),
             Model::Ode(o) => {
-                let mut d = "an XPPAUT .ode model (simulation: rk4, dopri5, euler)".to_string();
+                let mut d = if o.units.known() {
+                    "compiled through the .ode engine (simulation: rk4, dopri5, euler)".to_string()
+                } else {
+                    "an XPPAUT .ode model (simulation: rk4, dopri5, euler)".to_string()
+                };
                 if let Some(k) = o.current_param() {
                     d += &format!("; stimuli add to parameter {}", o.params.param(k).name);
                 }

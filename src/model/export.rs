@@ -200,10 +200,7 @@ pub fn to_ode(m: &ConductanceModel, run: &OdeRun) -> Result<String, ExportRefusa
         out,
         "# y/(1-exp(-y)), finite at y = 0 (series 1 + y/2 + y^2/12 - y^4/720 below |y| = 0.01)"
     );
-    let _ = writeln!(
-        out,
-        "lin(y)=if(abs(y)<0.01)then(1+y/2+y*y/12-y*y*y*y/720)else(y/(1-exp(-y)))"
-    );
+    let _ = writeln!(out, "{LIN_FN}");
     for g in &m.gates {
         let (a, b, x, y) = match &g.kinetics {
             Kinetics::AlphaBeta { alpha, beta } => ("a_", "b_", alpha, beta),
@@ -290,8 +287,13 @@ fn shifted(v0: f64) -> String {
     }
 }
 
+/// The `.ode` function `lin(y) = y / (1 - exp(-y))`, finite at `y = 0` (its series below
+/// |y| = 0.01): the linoid of every written rate.
+pub(crate) const LIN_FN: &str =
+    "lin(y)=if(abs(y)<0.01)then(1+y/2+y*y/12-y*y*y*y/720)else(y/(1-exp(-y)))";
+
 /// A rate function as an XPPAUT expression of `v`.
-fn ode_expr(r: &RateFn) -> String {
+pub(crate) fn ode_expr(r: &RateFn) -> String {
     match r {
         RateFn::Exp { a, v0, k } => format!("{}*exp({}/{})", xnum(*a), shifted(*v0), xnum(*k)),
         RateFn::Sigmoid { a, v0, k } => {

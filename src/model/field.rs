@@ -77,7 +77,7 @@ impl VectorField for OdeModel {
         self.current_param().is_some()
     }
     fn units(&self) -> Units {
-        Units::FILE
+        *self.units
     }
     #[inline]
     fn eval<T: Scalar>(&self, p: &mut [T], y: &[T], i_ext: T, out: &mut [T]) {

@@ -141,7 +141,7 @@ impl Model {
                     reason: format!("v_var = {v}: only .ode files choose their voltage variable"),
                 });
             }
-            return neuroml::load(path, temperature).map(Model::Conductance);
+            return neuroml::load_model(path, temperature);
         }
         if path
             .extension()
@@ -226,7 +226,7 @@ impl Model {
     /// The units of the model's numbers: none for an `.ode` file.
     pub fn units(&self) -> Units {
         match self {
-            Model::Ode(_) => Units::FILE,
+            Model::Ode(m) => *m.units,
             _ => Units::NEURON,
         }
     }

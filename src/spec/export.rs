@@ -135,6 +135,11 @@ impl ExportSpec {
                     "LIF is hybrid (threshold, reset, refractory clamp): neither an ODE for XPPAUT, a conductance model for a TOML model file, nor a NeuroML2 <cell>".into(),
                 ));
             }
+            Model::Ode(o) if o.units.known() => {
+                return Err(refuse(
+                    "a NeuroML2 cell with LEMS ComponentType rates is compiled from expressions: it is not written back as a conductance model or an .ode file".into(),
+                ));
+            }
             Model::Ode(_) => {
                 return Err(refuse(match self.to {
                     ExportFormat::Ode => "an .ode model is exported by copying its file (give it with model_file)".into(),

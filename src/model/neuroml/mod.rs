@@ -5,14 +5,20 @@
 //! * one `<cell>` whose segments are taken as one isopotential compartment (the summary says
 //!   how many and their area); every `channelDensity` / `specificCapacitance` must then apply
 //!   to all of them;
-//! * `channelDensity` and `channelDensityNernst` (a constant concentration only) of
+//! * `channelDensity`, `channelDensityVShift` and `channelDensityNernst` (a constant
+//!   concentration only) of
 //!   `ionChannel`, `ionChannelHH` and `ionChannelPassive`, with the gates `gateHHrates`,
 //!   `gateHHtauInf`, `gateHHratesInf`, `gateHHratesTau`, `gateHHratesTauInf`,
 //!   `gateHHInstantaneous` (a current factor), the rate forms `HHExpRate`, `HHSigmoidRate`,
 //!   `HHExpLinearRate` (and the `…Variable` steady states, `fixedTimeCourse`), `q10Settings`
 //!   (`q10Fixed`, `q10ExpTemp` at the temperature of the file's network or `--set
 //!   temperature=…`) and `q10ConductanceScaling`;
-//! * `<include href>` files, relative to the including file.
+//! * `<include href>` files, relative to the including file; a `<Lems>` file's NeuroML2
+//!   elements (its core-type `Include`s and `Target` skipped, its `Simulation` not run);
+//! * rates, steady states and time courses written as LEMS `ComponentType`s
+//!   (`DerivedVariable`, `ConditionalDerivedVariable`): compiled through the `.ode` reader's
+//!   expression engine (`lems.rs`), and the cell is then an `.ode`-engine model with the
+//!   toolkit's units (`general.rs`) rather than a conductance model.
 //!
 //! The NeuroML rate forms are the toolkit's ([`RateFn`]) exactly: `HHExpRate` is
 //! `Exp { a: rate, v0: midpoint, k: scale }`, `HHSigmoidRate` is `Sigmoid`, `HHExpLinearRate`
@@ -20,16 +26,23 @@
 //! loaded model's `phi` is 1. Units are converted by [`units`].
 //!
 //! Anything else is refused with one line naming the file, the line and the element:
-//! networks of more than one cell, synapses, kinetic schemes, concentration pools,
-//! multi-compartment cells whose segments differ, rate types that are not standard.
+//! networks of more than one cell, synapses, inputs other than a current, kinetic schemes,
+//! concentration pools (and rates that read a concentration), multi-compartment cells whose
+//! segments differ, gates typed as ComponentTypes, ComponentTypes beyond expressions.
 
+mod general;
+mod lems;
 pub mod units;
 
+use super::Model;
 use super::conductance::{ConductanceModel, Current, Gate, Kinetics};
 use super::params::{Param, ParamSet};
 use super::rates::RateFn;
 use crate::error::ModelError;
+use general::{CurrentParts, K, R};
+use lems::Role;
 use roxmltree::{Document, Node};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use units::{Dimension, convert};
@@ -44,9 +57,39 @@ pub const MAX_FILES: usize = 256;
 const R_GAS: f64 = 8.314_462_618;
 const FARADAY: f64 = 96_485.332_12;
 
-/// Load the cell of a NeuroML2 file and its includes; `temperature` (degC) overrides the
-/// file's network temperature for `q10ExpTemp` settings and Nernst potentials.
+/// Load the cell of a NeuroML2 file and its includes as a conductance model; a cell whose
+/// rates are LEMS ComponentTypes (which [`load_model`] compiles) is refused here.
 pub fn load(path: &Path, temperature: Option<f64>) -> Result<ConductanceModel, ModelError> {
+    conductance(load_model(path, temperature)?, path.display().to_string())
+}
+
+/// Read the cell of one NeuroML2 text with no includes (`label` names it in errors) as a
+/// conductance model; see [`load`].
+pub fn parse(
+    text: &str,
+    label: &str,
+    temperature: Option<f64>,
+) -> Result<ConductanceModel, ModelError> {
+    conductance(parse_model(text, label, temperature)?, label.into())
+}
+
+/// The conductance model, or why a compiled cell is not one.
+fn conductance(m: Model, path: String) -> Result<ConductanceModel, ModelError> {
+    match m {
+        Model::Conductance(c) => Ok(c),
+        _ => Err(ModelError::File {
+            path,
+            reason: "its rates are LEMS ComponentTypes, compiled as expressions: it loads as a general model (Model::from_file), not a conductance model".into(),
+        }),
+    }
+}
+
+/// Load the cell of a NeuroML2 (or LEMS) file and its includes; `temperature` (degC)
+/// overrides the file's network temperature for `q10ExpTemp` settings and Nernst
+/// potentials. A cell of standard forms is a [`ConductanceModel`]; one with LEMS
+/// ComponentType rates is compiled through the `.ode` engine into an
+/// [`crate::model::ode::OdeModel`] with the toolkit's units.
+pub fn load_model(path: &Path, temperature: Option<f64>) -> Result<Model, ModelError> {
     let mut files = Vec::new();
     collect(path, 0, &mut files, None)?;
     let docs = files
@@ -72,13 +115,9 @@ pub fn load(path: &Path, temperature: Option<f64>) -> Result<ConductanceModel, M
     Reader::new(&srcs, temperature)?.cell(&name)
 }
 
-/// Read the cell of one NeuroML2 text with no includes (`label` names it in errors); see
-/// [`load`].
-pub fn parse(
-    text: &str,
-    label: &str,
-    temperature: Option<f64>,
-) -> Result<ConductanceModel, ModelError> {
+/// Read the cell of one NeuroML2 (or LEMS) text with no includes (`label` names it in
+/// errors); see [`load_model`].
+pub fn parse_model(text: &str, label: &str, temperature: Option<f64>) -> Result<Model, ModelError> {
     let doc = Document::parse(text).map_err(|e| ModelError::File {
         path: label.into(),
         reason: format!("not well-formed XML: {e}"),
@@ -87,7 +126,9 @@ pub fn parse(
         path: label.into(),
         doc: &doc,
     }];
-    if let Some(inc) = elements(doc.root_element()).find(|n| n.tag_name().name() == "include") {
+    if let Some(inc) = elements(doc.root_element())
+        .find(|n| n.tag_name().name() == "include" || lems_include(*n).is_some())
+    {
         return Err(srcs[0].err(
             inc,
             "includes need a file on disk: load the file by its path",
@@ -138,7 +179,9 @@ fn collect(
         reason: format!("not well-formed XML: {e}"),
     })?;
     let mut includes = Vec::new();
-    for inc in elements(doc.root_element()).filter(|n| n.tag_name().name() == "include") {
+    for inc in elements(doc.root_element())
+        .filter(|n| n.tag_name().name() == "include" || lems_include(*n).is_some())
+    {
         let line = doc.text_pos_at(inc.range().start).row as usize;
         let href = inc
             .attribute("href")
@@ -164,6 +207,31 @@ fn collect(
         collect(&target, depth + 1, files, Some((&label, line)))?;
     }
     Ok(())
+}
+
+/// The NeuroML2 core ComponentType files a LEMS file includes: their types are the ones
+/// this reader knows by name, so the include is not followed.
+const CORE_TYPES: [&str; 10] = [
+    "Cells.xml",
+    "Channels.xml",
+    "Networks.xml",
+    "Simulation.xml",
+    "Synapses.xml",
+    "Inputs.xml",
+    "PyNN.xml",
+    "NeuroMLCoreDimensions.xml",
+    "NeuroMLCoreCompTypes.xml",
+    "Physiology.xml",
+];
+
+/// The file a LEMS `<Include file="…">` names, unless it is a core type file.
+fn lems_include<'a>(n: Node<'a, '_>) -> Option<&'a str> {
+    if n.tag_name().name() != "Include" {
+        return None;
+    }
+    let f = n.attribute("file")?;
+    let base = f.rsplit(['/', '\\']).next().unwrap_or(f);
+    (!CORE_TYPES.contains(&base)).then_some(f)
 }
 
 /// The element children of `n`.
@@ -260,6 +328,12 @@ struct Reader<'s, 'a, 'i> {
     networks: Vec<At<'s, 'a, 'i>>,
     inputs: Vec<&'a str>,
     temperature: Option<(f64, String)>,
+    /// Fixed quantities compiled from ComponentTypes (name, `.ode` expression).
+    fixed: RefCell<Vec<(String, String)>>,
+    /// Names the compiled quantities use (lower-case).
+    taken: RefCell<BTreeSet<String>>,
+    /// LEMS elements that run a simulation, stated and not used.
+    simulations: Vec<&'a str>,
 }
 
 impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
@@ -272,18 +346,20 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
             networks: Vec::new(),
             inputs: Vec::new(),
             temperature: temperature.map(|t| (t, "set by the user".to_string())),
+            fixed: RefCell::new(Vec::new()),
+            taken: RefCell::new(BTreeSet::new()),
+            simulations: Vec::new(),
         };
         for src in srcs {
             let root = At {
                 src,
                 node: src.doc.root_element(),
             };
-            if root.tag() != "neuroml" {
-                return Err(root.err(if root.tag() == "Lems" {
-                    "a LEMS file: give the NeuroML2 file of the cell (<neuroml> root)".to_string()
-                } else {
-                    "not a NeuroML2 document (the root element must be <neuroml>)".to_string()
-                }));
+            let lems_root = root.tag() == "Lems";
+            if root.tag() != "neuroml" && !lems_root {
+                return Err(root.err(
+                    "not a NeuroML2 document (the root element must be <neuroml>, or <Lems> holding NeuroML2 elements)",
+                ));
             }
             for c in root.children() {
                 let tag = c.tag();
@@ -294,6 +370,9 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 }
                 match tag {
                     t if IGNORED.contains(&t) || t == "include" => {}
+                    // A LEMS file's own elements: what to run and the core types.
+                    "Target" | "Include" | "Dimension" | "Unit" if lems_root => {}
+                    "Simulation" if lems_root => r.simulations.push(c.need("id")?),
                     "ionChannel" | "ionChannelHH" | "ionChannelPassive" => {
                         r.channels.insert(c.need("id")?, c);
                     }
@@ -322,7 +401,7 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
     }
 
     /// The one cell, as a conductance model.
-    fn cell(mut self, file: &str) -> Result<ConductanceModel, ModelError> {
+    fn cell(mut self, file: &str) -> Result<Model, ModelError> {
         let cell = match self.cells.as_slice() {
             [c] => *c,
             [] => {
@@ -346,6 +425,21 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
             .part(cell, "biophysicalProperties")?
             .ok_or_else(|| cell.err("no <biophysicalProperties>: nothing to simulate"))?;
         let membrane = bio.need_child("membraneProperties")?;
+        // A concentration that varies (a pool) is another state variable: not read.
+        if let Some(ip) = bio.child("intracellularProperties") {
+            for sp in ip.children().filter(|c| c.tag() == "species") {
+                let model = sp.need("concentrationModel")?;
+                if let Some(pool) = self.by_id.get(model) {
+                    return Err(sp.err(format!(
+                        "its concentration follows the pool <{} id=\"{model}\"> ({} line {}): concentration pools are not read (the cell's state would need [{}] beside V and the gates)",
+                        pool.tag(),
+                        pool.src.path,
+                        pool.src.doc.text_pos_at(pool.node.range().start).row,
+                        sp.attr("ion").unwrap_or(model)
+                    )));
+                }
+            }
+        }
         let covers_all = |at: &At<'s, 'a, 'i>,
                           group: Option<&str>,
                           segment: Option<&str>|
@@ -374,16 +468,15 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         let mut c_m = None;
         let mut threshold = 0.0;
         let mut init_v = None;
-        let mut gates: Vec<Gate> = Vec::new();
+        let mut gates: Vec<(String, K)> = Vec::new();
         // Per current: name, conductance and reversal parameters, gates with powers, and a
         // concentration-dependent factor.
-        #[allow(clippy::type_complexity)]
-        let mut currents: Vec<(String, usize, usize, Vec<(usize, i32)>, Option<RateFn>)> = vec![];
+        let mut currents: Vec<CurrentParts> = vec![];
         let mut densities = vec![];
         for m in membrane.children() {
             match m.tag() {
                 t if IGNORED.contains(&t) => {}
-                "channelDensity" | "channelDensityNernst" => {
+                "channelDensity" | "channelDensityNernst" | "channelDensityVShift" => {
                     covers_all(&m, m.attr("segmentGroup"), m.attr("segment"))?;
                     if let Some(vp) = m.child("variableParameter") {
                         return Err(
@@ -403,7 +496,7 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 "initMembPotential" => init_v = Some(m.quantity("value", Dimension::Voltage)?),
                 _ => {
                     return Err(m.err(
-                        "not read: channelDensity, channelDensityNernst, specificCapacitance, spikeThresh and initMembPotential are",
+                        "not read: channelDensity, channelDensityNernst, channelDensityVShift, specificCapacitance, spikeThresh and initMembPotential are",
                     ));
                 }
             }
@@ -454,16 +547,39 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
             } else {
                 d.quantity("erev", Dimension::Voltage)?
             };
+            // NeuroML's channelDensity (and channelDensityNernst) set vShift to 0 mV.
+            let vshift = if d.tag() == "channelDensityVShift" {
+                d.quantity("vShift", Dimension::Voltage)?
+            } else {
+                0.0
+            };
             // Gates and the conductance scaling of the channel.
-            let mut factor: Option<RateFn> = None;
+            let mut factor: Option<R> = None;
             let mut own = Vec::new();
             let first = gates.len();
             for gate in ch.children() {
                 let kind = match gate.tag() {
                     t if IGNORED.contains(&t) => continue,
                     "gate" => gate.need("type")?,
-                    t => t,
+                    t => match gate.attr("type") {
+                        Some(ty) if ty != t => ty,
+                        _ => t,
+                    },
                 };
+                let prefix = format!("{}_{}", name, snake(gate.attr("id").unwrap_or("q10")));
+                let ctx = |role: &str| Ctx {
+                    prefix: format!("{prefix}_{role}"),
+                    vshift,
+                };
+                if let Some(ct) = self.component_types.get(kind) {
+                    // A gate type of the file: compiled when it has no state.
+                    let f = self.gate_type(&gate, ct, &ctx("alpha"), &ctx("beta"), &ctx("gate"))?;
+                    factor = Some(match factor {
+                        None => f,
+                        Some(prev) => R::product(prev, f),
+                    });
+                    continue;
+                }
                 match kind {
                     "q10ConductanceScaling" => {
                         let q = gate
@@ -476,13 +592,11 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                     }
                     "gateHHInstantaneous" => {
                         let n = instances(&gate)?;
-                        let inf = self.variable(&gate.need_child("steadyState")?)?;
-                        let f = power(inf, n);
+                        let inf = self.variable(&gate.need_child("steadyState")?, &ctx("inf"))?;
+                        let f = inf.power(n);
                         factor = Some(match factor {
                             None => f,
-                            Some(prev) => RateFn::Product {
-                                factors: vec![prev, f],
-                            },
+                            Some(prev) => R::product(prev, f),
                         });
                         continue;
                     }
@@ -497,54 +611,44 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 }
                 let q = self.q10(&gate)?;
                 let n = instances(&gate)?;
-                let alpha_beta = || -> Result<(RateFn, RateFn), ModelError> {
+                let alpha_beta = || -> Result<(R, R), ModelError> {
                     Ok((
-                        self.rate(&gate.need_child("forwardRate")?)?,
-                        self.rate(&gate.need_child("reverseRate")?)?,
+                        self.rate(&gate.need_child("forwardRate")?, &ctx("alpha"))?,
+                        self.rate(&gate.need_child("reverseRate")?, &ctx("beta"))?,
                     ))
                 };
                 let kinetics = match kind {
                     "gateHHrates" => {
                         let (a, b) = alpha_beta()?;
-                        Kinetics::AlphaBeta {
-                            alpha: scale(a, q),
-                            beta: scale(b, q),
-                        }
+                        K::AlphaBeta(a.scale(q), b.scale(q))
                     }
-                    "gateHHtauInf" | "gateHHratesTauInf" => Kinetics::InfTau {
-                        inf: self.variable(&gate.need_child("steadyState")?)?,
-                        tau: scale(self.time(&gate.need_child("timeCourse")?)?, 1.0 / q),
-                    },
+                    "gateHHtauInf" | "gateHHratesTauInf" => K::InfTau(
+                        self.variable(&gate.need_child("steadyState")?, &ctx("inf"))?,
+                        self.time(&gate.need_child("timeCourse")?, &ctx("tau"))?
+                            .scale(1.0 / q),
+                    ),
                     "gateHHratesInf" => {
                         let (a, b) = alpha_beta()?;
-                        Kinetics::InfTau {
-                            inf: self.variable(&gate.need_child("steadyState")?)?,
-                            tau: scale(power(RateFn::Sum { terms: vec![a, b] }, -1), 1.0 / q),
-                        }
+                        K::InfTau(
+                            self.variable(&gate.need_child("steadyState")?, &ctx("inf"))?,
+                            R::inv_sum(a, b).scale(1.0 / q),
+                        )
                     }
                     _ => {
                         // gateHHratesTau
                         let (a, b) = alpha_beta()?;
-                        Kinetics::InfTau {
-                            inf: RateFn::Product {
-                                factors: vec![
-                                    a.clone(),
-                                    power(RateFn::Sum { terms: vec![a, b] }, -1),
-                                ],
-                            },
-                            tau: scale(self.time(&gate.need_child("timeCourse")?)?, 1.0 / q),
-                        }
+                        K::InfTau(
+                            R::ratio(a, b),
+                            self.time(&gate.need_child("timeCourse")?, &ctx("tau"))?
+                                .scale(1.0 / q),
+                        )
                     }
                 };
-                own.push((snake(gate.need("id")?), gate, kinetics, n));
+                own.push((snake(gate.need("id")?), kinetics, n));
             }
             let mut gate_refs = Vec::new();
-            for (k, (gname, gate, kinetics, n)) in own.into_iter().enumerate() {
-                gates.push(Gate {
-                    name: gname,
-                    kinetics,
-                });
-                let _ = gate;
+            for (k, (gname, kinetics, n)) in own.into_iter().enumerate() {
+                gates.push((gname, kinetics));
                 gate_refs.push((first + k, n));
             }
             let what = d.attr("ion").unwrap_or("non_specific");
@@ -584,19 +688,14 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                     .unwrap_or(0)
             })
             .collect();
-        let plain: Vec<String> = gates.iter().map(|g| g.name.clone()).collect();
+        let plain: Vec<String> = gates.iter().map(|g| g.0.clone()).collect();
         for (gi, g) in gates.iter_mut().enumerate() {
-            let clash = plain.iter().filter(|n| **n == g.name).count() > 1;
-            let taken = g.name == "v" || params.iter().any(|p| p.name == g.name);
+            let clash = plain.iter().filter(|n| **n == g.0).count() > 1;
+            let taken = g.0 == "v" || params.iter().any(|p| p.name == g.0);
             if clash || taken {
-                g.name = format!("{}_{}", currents[owners[gi]].0, g.name);
+                g.0 = format!("{}_{}", currents[owners[gi]].0, g.0);
             }
         }
-        params.push(
-            Param::new("phi", 1.0, "1", "temperature factor multiplying every gate rate (the file's q10 factors are already in the rates)", 0.0, 1e3).positive(),
-        );
-        let n_params = params.len();
-        let params = ParamSet::new(params);
         let mut desc = format!("NeuroML2 cell '{cell_id}' from {file}");
         match (segments.len(), area_um2) {
             (0, _) => desc.push_str(": no morphology, one compartment"),
@@ -609,11 +708,18 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 ": {n} segments taken as one isopotential compartment"
             )),
         }
-        if let Some((t, how)) = &self.temperature {
-            desc.push_str(&format!("; temperature {} degC ({how})", fmt(*t)));
+        match &self.temperature {
+            Some((t, how)) => desc.push_str(&format!("; temperature {} degC ({how})", fmt(*t))),
+            None => desc.push_str("; no temperature (nothing in the cell depends on one)"),
         }
         if let Some(v) = init_v {
             desc.push_str(&format!("; the file starts at {} mV", fmt(v)));
+        }
+        if !self.simulations.is_empty() {
+            desc.push_str(&format!(
+                "; its LEMS simulation ({}) is not run: the command sets what is computed",
+                self.simulations.join(", ")
+            ));
         }
         if !self.inputs.is_empty() {
             desc.push_str(&format!(
@@ -624,13 +730,61 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         for n in notes {
             desc.push_str(&format!("; {n}"));
         }
+        let standard = gates.iter().all(|(_, k)| match k {
+            K::AlphaBeta(a, b) | K::InfTau(a, b) => a.form().is_some() && b.form().is_some(),
+        }) && currents
+            .iter()
+            .all(|c| c.4.as_ref().is_none_or(|f| f.form().is_some()));
+        if !standard {
+            let fixed = self.fixed.borrow();
+            desc.push_str(&format!(
+                "; LEMS ComponentType rates compiled as expressions ({} derived variables)",
+                fixed.len()
+            ));
+            return general::compile(
+                cell_id,
+                &desc,
+                params,
+                &fixed,
+                &gates,
+                &currents,
+                init_v.unwrap_or(-65.0),
+            )
+            .map(Model::Ode)
+            .map_err(|e| cell.err(e));
+        }
+        let form = |r: &R| {
+            r.form()
+                .cloned()
+                .unwrap_or(RateFn::Constant { a: f64::NAN })
+        };
+        params.push(
+            Param::new("phi", 1.0, "1", "temperature factor multiplying every gate rate (the file's q10 factors are already in the rates)", 0.0, 1e3).positive(),
+        );
+        let n_params = params.len();
+        let params = ParamSet::new(params);
         let model = ConductanceModel {
             name: cell_id.to_string(),
             description: desc,
             c_m: 0,
             phi: n_params - 1,
             params,
-            gates,
+            gates: gates
+                .iter()
+                .map(|(name, k)| Gate {
+                    name: name.clone(),
+                    kinetics: match k {
+                        K::AlphaBeta(a, b) => Kinetics::AlphaBeta {
+                            alpha: form(a),
+                            beta: form(b),
+                        },
+                        K::InfTau(i, t) => Kinetics::InfTau {
+                            inf: form(i),
+                            tau: form(t),
+                        },
+                    },
+                })
+                .collect(),
             currents: currents
                 .into_iter()
                 .map(|(name, g, e, gates, factor)| Current {
@@ -638,14 +792,14 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                     g,
                     e,
                     gates,
-                    factor,
+                    factor: factor.as_ref().map(form),
                 })
                 .collect(),
             threshold_mv: threshold,
             v_search_mv: (-150.0, 150.0),
         };
         model.validate().map_err(|e| cell.err(e))?;
-        Ok(model)
+        Ok(Model::Conductance(model))
     }
 
     /// The cell's morphology or biophysical properties: a child, or a top-level element
@@ -807,7 +961,7 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
     }
 
     /// A forward or reverse rate (1/ms).
-    fn rate(&self, r: &At) -> Result<RateFn, ModelError> {
+    fn rate(&self, r: &At, cx: &Ctx) -> Result<R, ModelError> {
         let t = r.need("type")?;
         let (a, v0, k) = match t {
             "HHExpRate" | "HHSigmoidRate" | "HHExpLinearRate" => (
@@ -815,7 +969,15 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 r.quantity("midpoint", Dimension::Voltage)?,
                 r.quantity("scale", Dimension::Voltage)?,
             ),
-            _ => return Err(self.nonstandard(r, t, "HHExpRate, HHSigmoidRate, HHExpLinearRate")),
+            _ => {
+                return self.custom(
+                    r,
+                    t,
+                    Role::Rate,
+                    cx,
+                    "HHExpRate, HHSigmoidRate, HHExpLinearRate",
+                );
+            }
         };
         leaf(
             r,
@@ -824,10 +986,11 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
             v0,
             k,
         )
+        .map(R::F)
     }
 
     /// A steady state (dimensionless).
-    fn variable(&self, r: &At) -> Result<RateFn, ModelError> {
+    fn variable(&self, r: &At, cx: &Ctx) -> Result<R, ModelError> {
         let t = r.need("type")?;
         let (a, v0, k) = match t {
             "HHExpVariable" | "HHSigmoidVariable" | "HHExpLinearVariable" => (
@@ -836,11 +999,13 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 r.quantity("scale", Dimension::Voltage)?,
             ),
             _ => {
-                return Err(self.nonstandard(
+                return self.custom(
                     r,
                     t,
+                    Role::Variable,
+                    cx,
                     "HHExpVariable, HHSigmoidVariable, HHExpLinearVariable",
-                ));
+                );
             }
         };
         leaf(
@@ -850,32 +1015,101 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
             v0,
             k,
         )
+        .map(R::F)
     }
 
     /// A time course (ms).
-    fn time(&self, r: &At) -> Result<RateFn, ModelError> {
+    fn time(&self, r: &At, cx: &Ctx) -> Result<R, ModelError> {
         match r.need("type")? {
             "fixedTimeCourse" => {
                 let tau = r.quantity("tau", Dimension::Time)?;
                 if tau <= 0.0 {
                     return Err(r.err("tau must be > 0"));
                 }
-                Ok(RateFn::Constant { a: tau })
+                Ok(R::F(RateFn::Constant { a: tau }))
             }
-            t => Err(self.nonstandard(r, t, "fixedTimeCourse")),
+            t => self.custom(r, t, Role::Time, cx, "fixedTimeCourse"),
         }
     }
 
-    /// The error for a rate type that is not one of the standard forms.
-    fn nonstandard(&self, r: &At, t: &str, standard: &str) -> ModelError {
+    /// A rate type that is not one of the standard forms: a LEMS ComponentType of the files,
+    /// compiled, or an error.
+    fn custom(
+        &self,
+        r: &At,
+        t: &str,
+        role: Role,
+        cx: &Ctx,
+        standard: &str,
+    ) -> Result<R, ModelError> {
         match self.component_types.get(t) {
-            Some(ct) => r.err(format!(
-                "type '{t}' is a LEMS ComponentType (line {}): only the standard forms are read ({standard})",
-                ct.src.doc.text_pos_at(ct.node.range().start).row
-            )),
-            None => r.err(format!("type '{t}' is not a standard NeuroML form ({standard}) nor defined in the file")),
+            Some(ct) => {
+                let mut fixed = self.fixed.borrow_mut();
+                let mut taken = self.taken.borrow_mut();
+                let mut context = lems::Context {
+                    prefix: cx.prefix.clone(),
+                    vshift: cx.vshift,
+                    temperature: self.temperature.as_ref().map(|t| t.0),
+                    taken: &mut taken,
+                    fixed: &mut fixed,
+                    selects: BTreeMap::new(),
+                };
+                lems::compile(r, ct, role, &mut context).map(R::E)
+            }
+            None => Err(r.err(format!(
+                "type '{t}' is not a standard NeuroML form ({standard}) nor a ComponentType of the file"
+            ))),
         }
     }
+
+    /// A gate whose type is a LEMS ComponentType `ct` of the files: an instantaneous gate
+    /// (no state), its `fcond` the current's factor, compiled with its rates.
+    fn gate_type(
+        &self,
+        gate: &At<'s, 'a, 'i>,
+        ct: &At<'s, 'a, 'i>,
+        alpha: &Ctx,
+        beta: &Ctx,
+        own: &Ctx,
+    ) -> Result<R, ModelError> {
+        let mut selects = BTreeMap::new();
+        for (child, cx) in [("forwardRate", alpha), ("reverseRate", beta)] {
+            if let Some(r) = gate.child(child) {
+                let rate = self.rate(&r, cx)?;
+                selects.insert(format!("{child}/r"), format!("(1000*{})", rate.text()));
+            }
+        }
+        let mut fixed = self.fixed.borrow_mut();
+        let mut taken = self.taken.borrow_mut();
+        let mut context = lems::Context {
+            prefix: own.prefix.clone(),
+            vshift: own.vshift,
+            temperature: self.temperature.as_ref().map(|t| t.0),
+            taken: &mut taken,
+            fixed: &mut fixed,
+            selects,
+        };
+        lems::compile(gate, ct, Role::Gate, &mut context)
+            .map(R::E)
+            .map_err(|e| match e {
+                ModelError::File { path, reason } => ModelError::File {
+                    path,
+                    reason: format!(
+                        "{reason} (in gate type '{}', used at {} line {})",
+                        ct.attr("name").unwrap_or("?"),
+                        gate.src.path,
+                        gate.src.doc.text_pos_at(gate.node.range().start).row
+                    ),
+                },
+                e => e,
+            })
+    }
+}
+
+/// Where a rate is used: the prefix of its generated names and the density's `vShift`.
+struct Ctx {
+    prefix: String,
+    vshift: f64,
 }
 
 /// The rate form named `kind` (`Exp`, `Sigmoid`, `ExpLinear`).

@@ -132,8 +132,14 @@ fn bad_files_name_the_element_and_line() {
     );
     let e = refusal(&CELL.replace("instances=\"2\"", "instances=\"1.5\""));
     assert!(e.contains("instances"), "{e}");
+    // A LEMS file is read for its NeuroML2 elements: an empty one has no cell.
     let e = refusal("<Lems/>");
-    assert!(e.contains("LEMS"), "{e}");
+    assert!(e.contains("no <cell>"), "{e}");
+    let e = refusal("<html/>");
+    assert!(
+        e.contains("line 1") && e.contains("not a NeuroML2 document"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -166,4 +172,174 @@ fn snake_names() {
     assert_eq!(snake("Kdr-1"), "kdr_1");
     assert_eq!(snake("HCN"), "hcn");
     assert_eq!(snake("1x"), "x_1x");
+}
+
+/// The `CELL` above with the K channel's steady state written as a LEMS ComponentType
+/// (`ct` is the ComponentType's text, used as `<steadyState type="mySig" …/>`).
+fn with_custom_inf(ct: &str, attrs: &str) -> String {
+    CELL.replace(
+        r#"<steadyState type="HHSigmoidVariable" rate="1" midpoint="-0.04V" scale="5mV"/>"#,
+        &format!(r#"<steadyState type="mySig" {attrs}/>"#),
+    )
+    .replace("<cell id=\"c1\">", &format!("{ct}\n  <cell id=\"c1\">"))
+}
+
+const SIG: &str = r#"<ComponentType name="mySig" extends="baseVoltageDepVariable">
+    <Constant name="MV" dimension="voltage" value="1mV"/>
+    <Parameter name="half" dimension="voltage"/>
+    <Requirement name="v" dimension="voltage"/>
+    <Dynamics>
+      <DerivedVariable name="V" dimension="none" value="v / MV"/>
+      <ConditionalDerivedVariable name="x" exposure="x" dimension="none">
+        <Case condition="V .gt. 1000" value="1"/>
+        <Case value="1 / (1 + exp(-(V - half / MV) / 5))"/>
+      </ConditionalDerivedVariable>
+    </Dynamics>
+  </ComponentType>"#;
+
+/// A ComponentType steady state compiles through the `.ode` engine to the same right-hand
+/// side as the standard form it spells out (1e-12 relative at 200 states).
+#[test]
+fn a_component_type_rate_compiles_to_the_standard_forms_field() {
+    let custom = parse_model(&with_custom_inf(SIG, r#"half="-40mV""#), "c.nml", None).unwrap();
+    let Model::Ode(o) = &custom else {
+        panic!("{custom:?}")
+    };
+    assert_eq!(*o.units, crate::model::Units::NEURON);
+    assert!(o.notes[0].contains("LEMS ComponentType"), "{}", o.notes[0]);
+    let std = parse(CELL, "t.nml", None).unwrap();
+    assert_eq!(custom.var_names(), std.var_names());
+    let (pc, ps) = (custom.params().values(), std.params.values());
+    let mut s: u64 = 7;
+    for _ in 0..200 {
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let y = vec![-100.0 + 150.0 * next(), next()];
+        let i = 10.0 * next();
+        let (mut a, mut b) = (vec![0.0; 2], vec![0.0; 2]);
+        let mut pc = pc.clone();
+        pc[0] = i;
+        o.rhs(&pc, 0.0, &y, &mut a);
+        std.rhs(&ps, &y, i, &mut b);
+        for k in 0..2 {
+            assert!(
+                (a[k] - b[k]).abs() <= 1e-12 * (1.0 + b[k].abs()),
+                "{y:?}: {a:?} vs {b:?}"
+            );
+        }
+    }
+    // It starts at the file's V with the gate at its steady state there.
+    let y0 = custom.initial_state(&Default::default()).unwrap();
+    assert_eq!(y0[0], -65.0);
+    assert!((y0[1] - 1.0 / (1.0 + (-(-65.0f64 + 40.0) / 5.0).exp())).abs() < 1e-14);
+}
+
+/// What a ComponentType may not hold is refused by element and line.
+#[test]
+fn component_types_beyond_expressions_are_refused_by_element_and_line() {
+    let bad = |ct: &str, attrs: &str| -> String {
+        parse_model(&with_custom_inf(ct, attrs), "c.nml", None)
+            .unwrap_err()
+            .to_string()
+    };
+    let ok = r#"half="-40mV""#;
+    // A concentration-dependent rate (it needs a pool).
+    let e = bad(
+        &SIG.replace("baseVoltageDepVariable", "baseVoltageConcDepVariable"),
+        ok,
+    );
+    assert!(
+        e.contains("line 10") && e.contains("<ComponentType>") && e.contains("pool"),
+        "{e}"
+    );
+    let e = bad(
+        &SIG.replace(
+            r#"<Requirement name="v""#,
+            r#"<Requirement name="caConc" dimension="concentration"/><Requirement name="v""#,
+        ),
+        ok,
+    );
+    assert!(e.contains("<Requirement>") && e.contains("pool"), "{e}");
+    // State in a rate.
+    let e = bad(
+        &SIG.replace(
+            "<Dynamics>",
+            r#"<Dynamics><StateVariable name="s" dimension="none"/>"#,
+        ),
+        ok,
+    );
+    assert!(
+        e.contains("<StateVariable>") && e.contains("line 14"),
+        "{e}"
+    );
+    // Functions and names outside the engine's.
+    let e = bad(&SIG.replace("exp(", "random("), ok);
+    assert!(
+        e.contains("line 18") && e.contains("<Case>") && e.contains("random"),
+        "{e}"
+    );
+    let e = bad(&SIG.replace("half / MV", "halfway / MV"), ok);
+    assert!(e.contains("'halfway'"), "{e}");
+    let e = bad(&SIG.replace("(V - half", "(V - - * half"), ok);
+    assert!(e.contains("line 18") && e.contains("expression"), "{e}");
+    // A parameter the using element does not give, in a unit the schema does not allow.
+    let e = bad(SIG, "");
+    assert!(
+        e.contains("line 6") && e.contains("<steadyState>") && e.contains("half"),
+        "{e}"
+    );
+    let e = bad(SIG, r#"half="-40kV""#);
+    assert!(e.contains("line 6") && e.contains("kV"), "{e}");
+    // No exposure of the steady state.
+    let e = bad(
+        &SIG.replace(r#"exposure="x""#, r#"exposure="y""#)
+            .replace(r#"name="x""#, r#"name="y""#),
+        ok,
+    );
+    assert!(e.contains("<Dynamics>") && e.contains("'x'"), "{e}");
+    // A gate whose type is a ComponentType.
+    let e = parse_model(
+        &CELL
+            .replace(
+                r#"<gateHHtauInf id="n" instances="2">"#,
+                r#"<gateHHtauInf id="n" instances="2" type="myGate">"#,
+            )
+            .replace(
+                "<cell id=\"c1\">",
+                "<ComponentType name=\"myGate\" extends=\"gateHHtauInf\"/>\n  <cell id=\"c1\">",
+            ),
+        "c.nml",
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("line 10")
+            && e.contains("myGate")
+            && e.contains("gateHHrates")
+            && e.contains("used at c.nml line 3"),
+        "{e}"
+    );
+}
+
+/// A network of more than one cell, a non-constant input, differing segments and kinetic
+/// schemes are refused by name and line (the unit tests above hold the file-level ones).
+#[test]
+fn networks_inputs_and_kinetic_schemes_are_refused() {
+    let e = refusal(&CELL.replace(r#"size="1""#, r#"size="10""#));
+    assert!(e.contains("line 21") && e.contains("population"), "{e}");
+    let e = refusal(&CELL.replace(
+        "</neuroml>",
+        "<sineGenerator id='s' delay='0ms' phase='0' duration='1s' amplitude='1nA' period='10ms'/></neuroml>",
+    ));
+    assert!(e.contains("sineGenerator"), "{e}");
+    let e = refusal(&CELL.replace(
+        "<ionChannelPassive id=\"pas\" conductance=\"10pS\"/>",
+        "<ionChannelKS id=\"ks\" conductance=\"10pS\"/><ionChannelPassive id=\"pas\" conductance=\"10pS\"/>",
+    ));
+    assert!(e.contains("ionChannelKS") && e.contains("line 9"), "{e}");
 }

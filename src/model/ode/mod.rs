@@ -59,6 +59,9 @@ pub struct OdeModel {
     pub options: Vec<(String, String)>,
     /// What was ignored, for the user.
     pub notes: Vec<String>,
+    /// The units of its numbers: none for an `.ode` file ([`crate::model::Units::FILE`]); the toolkit's
+    /// for a NeuroML2 cell compiled through the engine ([`crate::model::neuroml`]).
+    pub units: &'static crate::model::Units,
     stack: usize,
     /// Index of the current parameter (found once by name: it is read at every evaluation).
     current: Option<usize>,
@@ -577,6 +580,7 @@ impl OdeModel {
             aux: aux_code,
             options,
             notes,
+            units: &crate::model::Units::FILE,
             stack,
             flags: flag_code,
             alg,
