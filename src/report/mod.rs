@@ -7,6 +7,7 @@ pub mod bifurcation2;
 pub mod clip;
 pub mod excitability;
 pub mod fi;
+pub mod fit;
 pub(crate) mod figure;
 pub mod gating;
 pub(crate) mod heatmap;

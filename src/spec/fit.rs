@@ -142,6 +142,9 @@ pub struct FitResult {
     pub fi_curve: Vec<(f64, f64)>,
     /// Computing time (s).
     pub seconds: f64,
+    /// An `.ode` model file's text, into which the fitted parameters are written (set by the
+    /// job that read the file; `None` otherwise).
+    pub source_text: Option<String>,
 }
 
 impl FitResult {
@@ -664,6 +667,7 @@ impl FitSpec {
             jacobian,
             fi_curve,
             seconds: started.elapsed().as_secs_f64(),
+            source_text: None,
         })
     }
 }
