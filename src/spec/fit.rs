@@ -9,7 +9,7 @@
 //! ```
 //! use excitable::{Model, spec::FitSpec};
 //! let hh = Model::builtin("hh")?;
-//! let truth = FitSpec::achieved_by(&hh, &["rest_mv", "hopf"])?;
+//! let truth = FitSpec::default().achieved_by(&hh, &["rest_mv", "hopf"])?;
 //! let start = hh.clone().with("g_l", 0.33)?;
 //! let spec = FitSpec {
 //!     free: vec!["g_l".into()],
@@ -549,8 +549,9 @@ impl FitSpec {
     }
 
     /// What `model` achieves for targets named as in `--target` without a value (`rest_mv`,
-    /// `hopf`, `rate_hz@10`): the numbers a recovery test fits back to.
-    pub fn achieved_by(model: &Model, names: &[&str]) -> Result<Vec<f64>, Error> {
+    /// `hopf`, `rate_hz@10`), measured with this spec's settings (`free` and `target` are
+    /// ignored): the numbers a recovery test fits back to.
+    pub fn achieved_by(&self, model: &Model, names: &[&str]) -> Result<Vec<f64>, Error> {
         let first = model
             .params()
             .iter()
@@ -560,7 +561,7 @@ impl FitSpec {
         let spec = FitSpec {
             free: vec![first],
             target: names.iter().map(|n| format!("{n}=1")).collect(),
-            ..Default::default()
+            ..self.clone()
         };
         let p = spec.problem(model)?;
         p.achieved(&p.start())
