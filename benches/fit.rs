@@ -19,7 +19,10 @@ fn perturbed() -> Model {
 }
 
 fn main() {
-    let free: Vec<String> = ["g_na", "g_k", "g_l"].iter().map(|s| s.to_string()).collect();
+    let free: Vec<String> = ["g_na", "g_k", "g_l"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let hh = Model::builtin("hh").unwrap();
     let names = ["rest_mv", "hopf", "input_resistance"];
     let truth = FitSpec::default().achieved_by(&hh, &names).unwrap();
@@ -44,7 +47,10 @@ fn main() {
         "fit: 3 parameters, 3 smooth targets (gauss-newton): median {:.3} s, min {:.3} s over 5 runs",
         times[2], times[0]
     );
-    let csv = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fit/wang_buzsaki_fi.csv");
+    let csv = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fit/wang_buzsaki_fi.csv"
+    );
     let fi = FitSpec {
         free,
         target: vec![format!("fi={csv}:tol=5")],

@@ -43,8 +43,8 @@ struct ReadmeExamples;
 pub use model::Model;
 pub use progress::{Observer, Silent};
 pub use report::Report;
-pub use spec::{FitResult, FitSpec};
 pub use spec::{
     Bifurcation2Spec, BifurcationSpec, FiSpec, GatingSpec, MaxRateSpec, ModelSource,
     PhasePlaneSpec, RestSpec, SimulateSpec, StatsSpec, SweepSpec, WindowsSpec,
 };
+pub use spec::{FitResult, FitSpec};

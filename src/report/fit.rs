@@ -16,9 +16,9 @@
 
 use super::table::Table;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
+use crate::analysis::fit::Quantity;
 use crate::error::ReportError;
 use crate::model::{Model, Quantity as Q};
-use crate::analysis::fit::Quantity;
 use crate::spec::fit::FitResult;
 use plotters::style::RGBColor;
 use std::fmt::Write;
@@ -56,7 +56,11 @@ impl FitResult {
 pub fn rewrite_ode_params(text: &str, values: &[(String, f64)]) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
-        let first = line.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+        let first = line
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if !["p", "par", "param", "params", "parameter", "parameters"].contains(&first.as_str()) {
             out.push_str(line);
             continue;
@@ -110,7 +114,10 @@ impl super::Report for FitResult {
             .u32("iteration", h.iter().map(|i| i.iteration as u32).collect())
             .f64("cost", h.iter().map(|i| i.cost).collect());
         for k in 0..self.free.len() {
-            fit = fit.f64(&self.param_column(k), h.iter().map(|i| i.params[k]).collect());
+            fit = fit.f64(
+                &self.param_column(k),
+                h.iter().map(|i| i.params[k]).collect(),
+            );
         }
         let t = &self.targets;
         let summary = Table::new("fit_summary")
@@ -118,14 +125,19 @@ impl super::Report for FitResult {
             .str("source", t.iter().map(|x| x.source.clone()).collect())
             .str(
                 "unit",
-                t.iter().map(|x| x.quantity.unit(units).to_string()).collect(),
+                t.iter()
+                    .map(|x| x.quantity.unit(units).to_string())
+                    .collect(),
             )
             .f64("wanted", t.iter().map(|x| x.wanted).collect())
             .f64("start_value", self.start_achieved.clone())
             .f64("achieved", self.achieved.clone())
             .f64(
                 "residual",
-                t.iter().zip(&self.achieved).map(|(x, a)| a - x.wanted).collect(),
+                t.iter()
+                    .zip(&self.achieved)
+                    .map(|(x, a)| a - x.wanted)
+                    .collect(),
             )
             .f64("tolerance", t.iter().map(|x| x.tol).collect())
             .f64("weight", t.iter().map(|x| x.weight).collect())
@@ -140,18 +152,33 @@ impl super::Report for FitResult {
         let spread = self.spread();
         let ps = self.model.params();
         let params = Table::new("fit_params")
-            .str("parameter", self.free.iter().map(|f| f.name.clone()).collect())
+            .str(
+                "parameter",
+                self.free.iter().map(|f| f.name.clone()).collect(),
+            )
             .str(
                 "unit",
                 self.free
                     .iter()
-                    .map(|f| if units.known() { ps.param(f.index).unit.clone() } else { String::new() })
+                    .map(|f| {
+                        if units.known() {
+                            ps.param(f.index).unit.clone()
+                        } else {
+                            String::new()
+                        }
+                    })
                     .collect(),
             )
-            .f64("start", self.free.iter().map(|f| ps.value(f.index)).collect())
+            .f64(
+                "start",
+                self.free.iter().map(|f| ps.value(f.index)).collect(),
+            )
             .f64(
                 "fitted",
-                self.free.iter().map(|f| self.fitted.params().value(f.index)).collect(),
+                self.free
+                    .iter()
+                    .map(|f| self.fitted.params().value(f.index))
+                    .collect(),
             )
             .f64("lower", self.free.iter().map(|f| f.lo).collect())
             .f64("upper", self.free.iter().map(|f| f.hi).collect())
@@ -161,12 +188,21 @@ impl super::Report for FitResult {
         let mut starts = Table::new("fit_starts")
             .u32("start", o.iter().map(|x| x.start as u32).collect())
             .f64("cost", o.iter().map(|x| x.cost).collect())
-            .u32("iterations", o.iter().map(|x| x.iterations as u32).collect())
-            .str("termination", o.iter().map(|x| x.termination.clone()).collect());
+            .u32(
+                "iterations",
+                o.iter().map(|x| x.iterations as u32).collect(),
+            )
+            .str(
+                "termination",
+                o.iter().map(|x| x.termination.clone()).collect(),
+            );
         for k in 0..self.free.len() {
             let c = self.param_column(k);
             starts = starts
-                .f64(&format!("initial_{c}"), o.iter().map(|x| x.initial[k]).collect())
+                .f64(
+                    &format!("initial_{c}"),
+                    o.iter().map(|x| x.initial[k]).collect(),
+                )
                 .f64(&c, o.iter().map(|x| x.params[k]).collect());
         }
         vec![fit, summary, params, starts]
@@ -219,8 +255,16 @@ impl super::Report for FitResult {
                 &path,
                 &format!("{}: fitted f-I curve", self.fitted.label()),
                 &[Panel {
-                    x_desc: if units.known() { "current (uA/cm^2)".into() } else { "current".into() },
-                    y_desc: if units.known() { "rate (Hz)".into() } else { "rate (per 1000 time units)".into() },
+                    x_desc: if units.known() {
+                        "current (uA/cm^2)".into()
+                    } else {
+                        "current".into()
+                    },
+                    y_desc: if units.known() {
+                        "rate (Hz)".into()
+                    } else {
+                        "rate (per 1000 time units)".into()
+                    },
                     series: vec![
                         Series {
                             label: "fitted model, from rest".into(),
@@ -272,7 +316,11 @@ impl super::Report for FitResult {
         let _ = writeln!(
             md,
             "**{}**: {n_met} of {} targets within their tolerance.\n",
-            if met { "Every target is met" } else { "Not every target is met" },
+            if met {
+                "Every target is met"
+            } else {
+                "Not every target is met"
+            },
             self.targets.len()
         );
         md.push_str("| target | wanted | start | achieved | residual | tolerance | met |\n|---|---|---|---|---|---|---|\n");
@@ -283,7 +331,11 @@ impl super::Report for FitResult {
                 md,
                 "| {}{} | {} | {} | {} | {:.3e} | {} | {} |",
                 t.quantity.name(),
-                if t.source != t.quantity.name() && !t.source.starts_with(t.quantity.name().split('@').next().unwrap_or("")) {
+                if t.source != t.quantity.name()
+                    && !t
+                        .source
+                        .starts_with(t.quantity.name().split('@').next().unwrap_or(""))
+                {
                     format!(" ({})", t.source)
                 } else {
                     String::new()
@@ -293,7 +345,11 @@ impl super::Report for FitResult {
                 Q(a, u),
                 a - t.wanted,
                 Q(t.tol, u),
-                if (a - t.wanted).abs() <= t.tol { "yes" } else { "**no**" }
+                if (a - t.wanted).abs() <= t.tol {
+                    "yes"
+                } else {
+                    "**no**"
+                }
             );
         }
         let unc = self.relative_uncertainty();
@@ -301,7 +357,11 @@ impl super::Report for FitResult {
         md.push_str("\n| parameter | start | fitted | bounds | relative uncertainty | spread over starts |\n|---|---|---|---|---|---|\n");
         for (k, f) in self.free.iter().enumerate() {
             let p = self.model.params().param(f.index);
-            let u = if units.known() && p.unit != "1" { p.unit.as_str() } else { "" };
+            let u = if units.known() && p.unit != "1" {
+                p.unit.as_str()
+            } else {
+                ""
+            };
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | [{}, {}] | {:.2e} | {:.2e} |",
@@ -318,9 +378,17 @@ impl super::Report for FitResult {
         let _ = writeln!(
             md,
             "\nHow well the targets determine the parameters: the Jacobian of the scaled residuals with respect to relative parameter changes ({}) has condition number {:.3e}{}. The relative uncertainty is the change of a parameter that costs one tolerance on one target in that linearisation (sqrt of the diagonal of (J^T J)^-1); the spread is (max - min) / best over the starts that ended within 10% of the best cost.",
-            if self.method.name() == "gauss-newton" { "exact, by implicit differentiation" } else { "central differences of 1e-3" },
+            if self.method.name() == "gauss-newton" {
+                "exact, by implicit differentiation"
+            } else {
+                "central differences of 1e-3"
+            },
             cond,
-            if cond > 1e8 || !cond.is_finite() { ": **some combination of parameters is barely determined**" } else { "" }
+            if cond > 1e8 || !cond.is_finite() {
+                ": **some combination of parameters is barely determined**"
+            } else {
+                ""
+            }
         );
         match self.model_file() {
             Some((_, name)) => {
@@ -332,7 +400,11 @@ impl super::Report for FitResult {
             None => md.push_str("\nThe fitted model cannot be written as a model file (LIF, or an .ode model given without its file).\n"),
         }
         let mut files = "\nTables: [fit.parquet](fit.parquet), [fit_summary.parquet](fit_summary.parquet), [fit_params.parquet](fit_params.parquet), [fit_starts.parquet](fit_starts.parquet). Figures: [fit.png](fit.png)".to_string();
-        if self.targets.iter().any(|t| matches!(t.quantity, Quantity::RateHz { .. })) {
+        if self
+            .targets
+            .iter()
+            .any(|t| matches!(t.quantity, Quantity::RateHz { .. }))
+        {
             files.push_str(", [fit_fi.png](fit_fi.png)");
         }
         md.push_str(&files);
@@ -385,6 +457,9 @@ mod tests {
     fn ode_parameter_lines_are_rewritten() {
         let text = "# c\nparam gca=4.4, gk=8 ,v1=-1.2\np iapp=0\ndv/dt=gca*v\n";
         let out = rewrite_ode_params(text, &[("gk".into(), 7.5), ("v1".into(), -2.0)]);
-        assert_eq!(out, "# c\nparam gca=4.4, gk=7.5 ,v1=-2\np iapp=0\ndv/dt=gca*v\n");
+        assert_eq!(
+            out,
+            "# c\nparam gca=4.4, gk=7.5 ,v1=-2\np iapp=0\ndv/dt=gca*v\n"
+        );
     }
 }

@@ -160,6 +160,9 @@ impl FitResult {
     /// unevenly the targets determine the parameters; infinite when some combination of
     /// parameters does not move any target.
     pub fn condition(&self) -> f64 {
+        if self.jacobian.iter().any(|x| !x.is_finite()) {
+            return f64::NAN;
+        }
         let sv = self.jacobian.clone().singular_values();
         let (mx, mn) = sv
             .iter()
@@ -172,9 +175,14 @@ impl FitResult {
     /// `J^T J` is singular.
     pub fn relative_uncertainty(&self) -> Vec<f64> {
         let j = &self.jacobian;
+        if j.iter().any(|x| !x.is_finite()) {
+            return vec![f64::NAN; j.ncols()];
+        }
         let a = j.transpose() * j;
         match a.clone().try_inverse() {
-            Some(inv) => (0..a.nrows()).map(|k| inv[(k, k)].max(0.0).sqrt()).collect(),
+            Some(inv) => (0..a.nrows())
+                .map(|k| inv[(k, k)].max(0.0).sqrt())
+                .collect(),
             None => vec![f64::NAN; a.nrows()],
         }
     }
@@ -190,9 +198,11 @@ impl FitResult {
             .collect();
         (0..best.params.len())
             .map(|j| {
-                let (lo, hi) = near.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), o| {
-                    (a.min(o.params[j]), b.max(o.params[j]))
-                });
+                let (lo, hi) = near
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), o| {
+                        (a.min(o.params[j]), b.max(o.params[j]))
+                    });
                 (hi - lo) / best.params[j].abs().max(1e-300)
             })
             .collect()
@@ -232,7 +242,12 @@ fn split_target(text: &str) -> Result<(String, String, f64, f64), SpecError> {
         }
         rest.truncate(k);
     }
-    Ok((name.trim().to_string(), rest.trim().to_string(), tol, weight))
+    Ok((
+        name.trim().to_string(),
+        rest.trim().to_string(),
+        tol,
+        weight,
+    ))
 }
 
 /// A quantity's name (`rest_mv`, `rate_hz@10`).
@@ -309,7 +324,12 @@ pub fn read_fi_csv(path: &str) -> Result<Vec<(f64, f64)>, SpecError> {
             rec.get(c)
                 .and_then(|v| v.parse::<f64>().ok())
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| bad(format!("finite numbers in every row (row {} is not)", k + 2)))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "finite numbers in every row (row {} is not)",
+                        k + 2
+                    ))
+                })
         };
         let (i, r) = (num(ci)?, num(cr)?);
         if r < 0.0 {
@@ -328,7 +348,11 @@ impl FitSpec {
     /// and targets, the numbers); files and names are checked by [`FitSpec::problem`].
     pub fn validate(&self) -> Result<(), SpecError> {
         if self.free.is_empty() {
-            return Err(SpecError::new("free", "(none)", "at least one free parameter"));
+            return Err(SpecError::new(
+                "free",
+                "(none)",
+                "at least one free parameter",
+            ));
         }
         for f in &self.free {
             if let Some((_, b)) = f.split_once('=') {
@@ -336,7 +360,11 @@ impl FitSpec {
                     matches!((a.trim().parse::<f64>(), c.trim().parse::<f64>()), (Ok(a), Ok(c)) if a.is_finite() && c.is_finite() && a < c)
                 });
                 if !ok {
-                    return Err(SpecError::new("free", f, "NAME or NAME=LO:HI with LO < HI finite"));
+                    return Err(SpecError::new(
+                        "free",
+                        f,
+                        "NAME or NAME=LO:HI with LO < HI finite",
+                    ));
                 }
             }
         }
@@ -347,9 +375,9 @@ impl FitSpec {
             let (name, value, _, _) = split_target(t)?;
             if name != "fi" {
                 quantity(&name, t)?;
-                let v: f64 = value.parse().map_err(|_| {
-                    SpecError::new("target", t, "a finite number as the VALUE")
-                })?;
+                let v: f64 = value
+                    .parse()
+                    .map_err(|_| SpecError::new("target", t, "a finite number as the VALUE"))?;
                 super::finite("target", v)?;
             } else if value.is_empty() {
                 return Err(SpecError::new("target", t, "fi=FILE.csv"));
@@ -392,7 +420,11 @@ impl FitSpec {
                 SpecError::new(
                     "free",
                     name,
-                    format!("a parameter of {}: {}", model.name(), params.names().join(", ")),
+                    format!(
+                        "a parameter of {}: {}",
+                        model.name(),
+                        params.names().join(", ")
+                    ),
                 )
             })?;
             if free.iter().any(|x| x.index == index) {
@@ -400,7 +432,10 @@ impl FitSpec {
             }
             let p = params.param(index);
             let (lo, hi) = match bounds.and_then(|b| b.split_once(':')) {
-                Some((a, c)) => (a.trim().parse().unwrap_or(f64::NAN), c.trim().parse().unwrap_or(f64::NAN)),
+                Some((a, c)) => (
+                    a.trim().parse().unwrap_or(f64::NAN),
+                    c.trim().parse().unwrap_or(f64::NAN),
+                ),
                 None => (p.min, p.max),
             };
             let inside = |v: f64| p.check(v).is_ok();
@@ -444,7 +479,11 @@ impl FitSpec {
                     targets.push(Target {
                         quantity: Quantity::RateHz { current: i },
                         wanted: r,
-                        tol: if tol.is_nan() { default_tol(r).max(0.5) } else { tol },
+                        tol: if tol.is_nan() {
+                            default_tol(r).max(0.5)
+                        } else {
+                            tol
+                        },
                         weight,
                         source: PathBuf::from(&value)
                             .file_name()
@@ -458,7 +497,11 @@ impl FitSpec {
             targets.push(Target {
                 quantity: q,
                 wanted,
-                tol: if tol.is_nan() { default_tol(wanted) } else { tol },
+                tol: if tol.is_nan() {
+                    default_tol(wanted)
+                } else {
+                    tol
+                },
                 weight,
                 source: name.clone(),
             });
@@ -474,15 +517,18 @@ impl FitSpec {
                         format!("a target this model can produce ({e})"),
                     )
                 })?;
-                if q.current().is_some_and(|c| c != 0.0) || q == Quantity::Hopf {
-                    if !field.has_current() {
-                        return Err(SpecError::new(
-                            "target",
-                            q.name(),
-                            format!("a target at zero current: `{}` has no injected current", model.name()),
-                        )
-                        .into());
-                    }
+                if (q.current().is_some_and(|c| c != 0.0) || q == Quantity::Hopf)
+                    && !field.has_current()
+                {
+                    return Err(SpecError::new(
+                        "target",
+                        q.name(),
+                        format!(
+                            "a target at zero current: `{}` has no injected current",
+                            model.name()
+                        ),
+                    )
+                    .into());
                 }
             }
             if let Some(c) = q.current() {
@@ -539,7 +585,11 @@ impl FitSpec {
                     format!(
                         "a target `{}` produces at its start values (it gives {})",
                         model.label(),
-                        if v.is_finite() { format!("{v}") } else { "none".into() }
+                        if v.is_finite() {
+                            format!("{v}")
+                        } else {
+                            "none".into()
+                        }
                     ),
                 )
                 .into());
@@ -593,9 +643,7 @@ impl FitSpec {
                     .zip(&p0)
                     .map(|(f, &v)| {
                         let u = rng.unit();
-                        let w = if v > 0.0 {
-                            v * 2f64.powf(2.0 * u - 1.0)
-                        } else if v < 0.0 {
+                        let w = if v != 0.0 {
                             v * 2f64.powf(2.0 * u - 1.0)
                         } else {
                             f.lo + u * (f.hi - f.lo).min(1.0)
@@ -687,13 +735,7 @@ impl SplitMix {
     }
 }
 
-super::model_spec!(
-    FitSpec,
-    "fit",
-    FitResult,
-    |s, m| s.check_model(m),
-    run_with
-);
+super::model_spec!(FitSpec, "fit", FitResult, |s, m| s.check_model(m), run_with);
 
 #[cfg(test)]
 mod tests {

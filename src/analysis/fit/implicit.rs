@@ -140,7 +140,9 @@ pub fn input_resistance(
             0.0,
             &[(k, 1.0)],
         ));
-        let du = lu.solve(&(-dg)).ok_or_else(|| singular("input_resistance"))?;
+        let du = lu
+            .solve(&(-dg))
+            .ok_or_else(|| singular("input_resistance"))?;
         grad.push(du[0]);
     }
     Ok((u[0], grad))
@@ -148,11 +150,7 @@ pub fn input_resistance(
 
 /// The derivative of a Hopf point's current with respect to each free parameter: `z' =
 /// -G_z^{-1} G_p` on the Hopf system with unknowns `(y, I, q_re, q_im, w)`.
-pub fn hopf_gradient(
-    field: &Field,
-    h: &Hopf,
-    free: &[usize],
-) -> Result<Vec<f64>, AnalysisError> {
+pub fn hopf_gradient(field: &Field, h: &Hopf, free: &[usize]) -> Result<Vec<f64>, AnalysisError> {
     let n = h.state.len();
     let p = field.params().values();
     let fam = Family::of_field(field.clone(), CURRENT, 0.0)?;
@@ -183,8 +181,28 @@ pub fn hopf_gradient(
     for &k in free {
         let mut gp = DVector::zeros(3 * n + 2);
         let fp = directional(field, &p, y, lam, &zero, 0.0, &[(k, 1.0)]);
-        let jr = second(field, &p, y, lam, qr.as_slice(), 0.0, &zero, 0.0, &[(k, 1.0)]);
-        let ji = second(field, &p, y, lam, qi.as_slice(), 0.0, &zero, 0.0, &[(k, 1.0)]);
+        let jr = second(
+            field,
+            &p,
+            y,
+            lam,
+            qr.as_slice(),
+            0.0,
+            &zero,
+            0.0,
+            &[(k, 1.0)],
+        );
+        let ji = second(
+            field,
+            &p,
+            y,
+            lam,
+            qi.as_slice(),
+            0.0,
+            &zero,
+            0.0,
+            &[(k, 1.0)],
+        );
         for r in 0..n {
             gp[r] = fp[r];
             gp[n + r] = jr[r];

@@ -221,7 +221,9 @@ impl FitProblem {
         let mut hopf = None;
         for (k, t) in self.targets.iter().enumerate() {
             out[k] = match t.quantity {
-                Quantity::RestMv { current } => model.rest(current).map_or(f64::NAN, |e| e.state[0]),
+                Quantity::RestMv { current } => {
+                    model.rest(current).map_or(f64::NAN, |e| e.state[0])
+                }
                 Quantity::InputResistance { current } => match model.rest(current) {
                     Ok(e) => {
                         let field = Field::of(&model)?;
@@ -242,7 +244,11 @@ impl FitProblem {
             };
         }
         if self.targets.iter().any(|t| !t.quantity.smooth()) {
-            self.simulate(&model, &mut out)?;
+            // A trial point where the f-I analysis cannot run (no stable rest to start from,
+            // a run that blows up) produces no simulation target; a stop request goes through.
+            if let Err(Error::Cancelled(c)) = self.simulate(&model, &mut out) {
+                return Err(c.into());
+            }
         }
         Ok(out)
     }

@@ -179,8 +179,8 @@ impl Scaled<'_> {
         let (a, mut j) = self.problem.achieved_with_jacobian(&p)?;
         for (k, t) in self.problem.targets.iter().enumerate() {
             let f = t.weight.sqrt() / t.tol;
-            for c in 0..p.len() {
-                j[(k, c)] *= f * self.scale.s[c];
+            for (c, s) in self.scale.s.iter().enumerate() {
+                j[(k, c)] *= f * s;
             }
         }
         Ok((residuals(&self.problem.targets, &a), j))
@@ -191,10 +191,7 @@ impl CostFunction for Scaled<'_> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, x: &Vec<f64>) -> Result<f64, argmin::core::Error> {
-        let a = self
-            .problem
-            .achieved(&self.scale.p(x))
-            .map_err(carry)?;
+        let a = self.problem.achieved(&self.scale.p(x)).map_err(carry)?;
         Ok(cost(&residuals(&self.problem.targets, &a)))
     }
 }
@@ -235,8 +232,9 @@ impl Solver<Scaled<'_>, Istate> for DampedGaussNewton {
         state: Istate,
     ) -> Result<(Istate, Option<KV>), argmin::core::Error> {
         let x = state.get_param().cloned().unwrap_or_default();
-        let (r, j) = problem
-            .problem("jacobian_count", |p| p.residuals_jacobian(&x).map_err(carry))?;
+        let (r, j) = problem.problem("jacobian_count", |p| {
+            p.residuals_jacobian(&x).map_err(carry)
+        })?;
         if r.iter().any(|v| !v.is_finite()) {
             return Err(carry(
                 AnalysisError::Numerical {
@@ -393,7 +391,10 @@ fn run_start(
                 .map_err(recover)?;
             let s = r.state();
             (
-                s.get_best_param().or(s.get_param()).cloned().unwrap_or_default(),
+                s.get_best_param()
+                    .or(s.get_param())
+                    .cloned()
+                    .unwrap_or_default(),
                 s.get_best_cost(),
                 s.get_iter(),
                 s.get_termination_status().to_string(),
@@ -462,12 +463,23 @@ pub fn fit(
                 .par_iter()
                 .enumerate()
                 .map(|(k, p)| {
-                    run_start(problem, &scale_w, k, p, settings, tx.clone(), stop_w.clone())
+                    run_start(
+                        problem,
+                        &scale_w,
+                        k,
+                        p,
+                        settings,
+                        tx.clone(),
+                        stop_w.clone(),
+                    )
                 })
                 .collect::<Vec<_>>()
         });
         for it in rx {
-            let detail = format!("start {}, iteration {}, cost {:.4e}", it.start, it.iteration, it.cost);
+            let detail = format!(
+                "start {}, iteration {}, cost {:.4e}",
+                it.start, it.iteration, it.cost
+            );
             if tracker.advance(1, &detail).is_err() {
                 stop.store(true, Ordering::Relaxed);
             }

@@ -63,7 +63,10 @@ impl Job for FitJob {
             .filter_map(|t| t.strip_prefix("fi="))
             .map(|f| {
                 let f = f.split(":tol=").next().unwrap_or(f);
-                ("target", PathBuf::from(f.split(":weight=").next().unwrap_or(f)))
+                (
+                    "target",
+                    PathBuf::from(f.split(":weight=").next().unwrap_or(f)),
+                )
             })
             .collect()
     }
