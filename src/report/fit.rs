@@ -384,7 +384,9 @@ impl super::Report for FitResult {
                 "central differences of 1e-3"
             },
             cond,
-            if cond > 1e8 || !cond.is_finite() {
+            if cond.is_nan() {
+                " (not computed: a target is not produced next to the fitted values)"
+            } else if cond > 1e8 {
                 ": **some combination of parameters is barely determined**"
             } else {
                 ""
