@@ -224,8 +224,7 @@ fn split_target(text: &str) -> Result<(String, String, f64, f64), SpecError> {
     let mut rest = rest.to_string();
     let (mut tol, mut weight) = (f64::NAN, 1.0);
     // Options from the right, so that a file name may hold ':'.
-    loop {
-        let Some(k) = rest.rfind(':') else { break };
+    while let Some(k) = rest.rfind(':') {
         let opt = &rest[k + 1..];
         let Some((key, val)) = opt.split_once('=') else {
             break;

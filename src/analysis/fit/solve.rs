@@ -495,7 +495,7 @@ pub fn fit(
         return Err(Cancelled.into());
     }
     let outcomes: Vec<StartOutcome> = outcomes.into_iter().collect::<Result<_, _>>()?;
-    history.sort_by(|a, b| (a.start, a.iteration).cmp(&(b.start, b.iteration)));
+    history.sort_by_key(|a| (a.start, a.iteration));
     // The observer sees init and each iteration; keep one row per (start, iteration).
     history.dedup_by(|a, b| a.start == b.start && a.iteration == b.iteration);
     Ok((outcomes, history))
