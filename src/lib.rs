@@ -47,3 +47,4 @@ pub use spec::{
     Bifurcation2Spec, BifurcationSpec, FiSpec, GatingSpec, MaxRateSpec, ModelSource,
     PhasePlaneSpec, RestSpec, SimulateSpec, StatsSpec, SweepSpec, WindowsSpec,
 };
+pub use spec::{FitResult, FitSpec};

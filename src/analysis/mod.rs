@@ -5,6 +5,7 @@ pub mod centre;
 pub mod chance;
 pub mod excitability;
 pub mod fi;
+pub mod fit;
 pub mod gating;
 pub mod max_rate;
 pub mod phase_plane;

@@ -56,6 +56,9 @@ pub enum Command {
     Excitability(Box<job::JobArgs<excitable::study::jobs::ExcitabilityJob>>),
     /// Write a model as an XPPAUT .ode file, a NeuroML2 cell or a TOML model file (--out FILE).
     Export(job::JobArgs<excitable::study::jobs::ExportJob>),
+    /// Fit free parameters to targets (rest, input resistance, Hopf current, rheobase, onset,
+    /// rates, an f-I curve): fit.parquet, fit_summary.parquet, fitted.toml, fit.png, summary.md.
+    Fit(Box<job::JobArgs<excitable::study::jobs::FitJob>>),
     /// Study files: run `studies/*.toml` into reports/NAME/ and check the documents' claims.
     Study(study::StudyArgs),
     /// The full default report of a model: simulation, rest states, gating, phase plane,
@@ -87,6 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Study(a) => study::run(a),
         Command::Prc(a) => job::run(*a),
         Command::Excitability(a) => job::run(*a),
+        Command::Fit(a) => job::run(*a),
     }
 }
 

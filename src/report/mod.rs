@@ -8,6 +8,7 @@ pub mod clip;
 pub mod excitability;
 pub mod fi;
 pub(crate) mod figure;
+pub mod fit;
 pub mod gating;
 pub(crate) mod heatmap;
 pub mod max_rate;

@@ -87,4 +87,5 @@ tasks!(
     Prc(PrcJob),
     Excitability(ExcitabilityJob),
     Export(ExportJob),
+    Fit(FitJob),
 );

@@ -4,6 +4,7 @@ pub mod export;
 pub mod model_job;
 
 pub mod excitability;
+pub mod fit;
 pub mod prc;
 pub mod stats;
 pub mod sweep;
@@ -11,6 +12,7 @@ pub mod windows;
 
 pub use excitability::ExcitabilityJob;
 pub use export::ExportJob;
+pub use fit::FitJob;
 pub use model_job::{
     Bifurcation2Job, BifurcationJob, FiJob, GatingJob, MaxRateJob, ModelJob, PhasePlaneJob,
     RestJob, SimulateJob,
