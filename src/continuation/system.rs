@@ -45,6 +45,9 @@ pub(crate) struct DualScratch {
     pt: Vec<Dual64>,
     yd: Vec<Dual64>,
     out: Vec<Dual64>,
+    /// Plain parameter values and the one-sweep buffers for an `.ode` field.
+    pf: Vec<f64>,
+    jet: crate::model::ode::JetScratch,
 }
 
 impl DualScratch {
@@ -54,6 +57,8 @@ impl DualScratch {
             pt: fam.params_as(),
             yd: vec![Dual64::from(0.0); n],
             out: vec![Dual64::from(0.0); n],
+            pf: fam.p.clone(),
+            jet: Default::default(),
         }
     }
 }
@@ -199,7 +204,31 @@ impl Family {
         f: &mut [f64],
     ) {
         let n = y.len();
-        let DualScratch { pt, yd, out } = scratch;
+        let DualScratch {
+            pt,
+            yd,
+            out,
+            pf,
+            jet,
+        } = scratch;
+        // An `.ode` field: all n+1 directions in one sweep of its bytecode.
+        if let Field::Ode(m) = &self.field {
+            pf.clear();
+            pf.extend_from_slice(&self.p);
+            let (current, dparam) = match self.knob {
+                Knob::Current => (lambda, m.current_param()),
+                Knob::Param(k) => {
+                    pf[k] = lambda;
+                    (self.i_ext, Some(k))
+                }
+            };
+            if let Some(c) = m.current_param() {
+                pf[c] += current;
+            }
+            if m.jacobian_into(pf, y, dparam, jet, j, f) {
+                return;
+            }
+        }
         for (d, &x) in yd.iter_mut().zip(y) {
             *d = Dual64::from(x);
         }
