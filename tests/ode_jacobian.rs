@@ -1,6 +1,7 @@
-//! The one-sweep Jacobian of `.ode` models (all n+1 directions carried by one dual number
-//! through the bytecode) against n+1 sweeps of one direction each through the same bytecode:
-//! both are exact, so they agree to rounding (relative 1e-12 of the column's scale).
+//! The one-sweep Jacobian `[df/dy | df/dlambda]` (all n+1 directions carried by one dual
+//! number through the right-hand side: `.ode` bytecode or a conductance model's rates)
+//! against n+1 sweeps of one direction each through the same right-hand side: both are
+//! exact, so they agree to rounding (relative 1e-12 of the column's scale).
 
 use excitable::continuation::{CURRENT, Family, Field};
 use excitable::model::{Model, VectorField};
@@ -31,11 +32,14 @@ fn sweeps(fam: &Family, y: &[f64], lambda: f64, param: Option<usize>) -> Vec<Vec
 }
 
 fn check(path: &str, param: &str, lambda: f64) {
-    let model = Model::from_file(Path::new(&format!(
-        "{}/studies/models/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    )))
-    .unwrap();
+    let model = match path.strip_prefix("builtin:") {
+        Some(name) => Model::builtin(name).unwrap(),
+        None => Model::from_file(Path::new(&format!(
+            "{}/studies/models/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        )))
+        .unwrap(),
+    };
     let field = Field::of(&model).unwrap();
     // A model without a current parameter: its first parameter instead.
     let first = field.params().names()[0].to_string();
@@ -50,7 +54,7 @@ fn check(path: &str, param: &str, lambda: f64) {
     // A state off the equilibria: the file's initial values nudged.
     let y: Vec<f64> = match &model {
         Model::Ode(m) => m.init.iter().map(|v| v * 1.01 + 0.01).collect(),
-        _ => unreachable!(),
+        _ => vec![-60.0, 0.1, 0.55, 0.35],
     };
     let (j, f) = fam.jacobian_full(&y, lambda);
     let want = sweeps(&fam, &y, lambda, if param == CURRENT { None } else { k });
@@ -73,6 +77,8 @@ fn check(path: &str, param: &str, lambda: f64) {
 
 #[test]
 fn one_sweep_jacobian_equals_per_direction_sweeps() {
+    check("builtin:hh", CURRENT, 12.0);
+    check("builtin:hh", "g_k", 36.5);
     check("hh.ode", CURRENT, 12.0);
     check("hh.ode", "gk", 36.5);
     check("ml.ode", CURRENT, 90.0);

@@ -45,9 +45,6 @@ pub(crate) struct DualScratch {
     pt: Vec<Dual64>,
     yd: Vec<Dual64>,
     out: Vec<Dual64>,
-    /// Plain parameter values and the one-sweep buffers for an `.ode` field.
-    pf: Vec<f64>,
-    jet: crate::model::ode::JetScratch,
 }
 
 impl DualScratch {
@@ -57,8 +54,6 @@ impl DualScratch {
             pt: fam.params_as(),
             yd: vec![Dual64::from(0.0); n],
             out: vec![Dual64::from(0.0); n],
-            pf: fam.p.clone(),
-            jet: Default::default(),
         }
     }
 }
@@ -204,31 +199,38 @@ impl Family {
         f: &mut [f64],
     ) {
         let n = y.len();
-        let DualScratch {
-            pt,
-            yd,
-            out,
-            pf,
-            jet,
-        } = scratch;
-        // An `.ode` field: all n+1 directions in one sweep of its bytecode.
+        // An `.ode` field: its bytecode once on jets of all n+1 directions.
         if let Field::Ode(m) = &self.field {
-            pf.clear();
-            pf.extend_from_slice(&self.p);
-            let (current, dparam) = match self.knob {
-                Knob::Current => (lambda, m.current_param()),
-                Knob::Param(k) => {
-                    pf[k] = lambda;
-                    (self.i_ext, Some(k))
+            let done = crate::numerics::scratch::with_scratch(|pf: &mut Vec<f64>| {
+                pf.clear();
+                pf.extend_from_slice(&self.p);
+                let (current, dparam) = match self.knob {
+                    Knob::Current => (lambda, m.current_param()),
+                    Knob::Param(k) => {
+                        pf[k] = lambda;
+                        (self.i_ext, Some(k))
+                    }
+                };
+                if let Some(c) = m.current_param() {
+                    pf[c] += current;
                 }
-            };
-            if let Some(c) = m.current_param() {
-                pf[c] += current;
-            }
-            if m.jacobian_into(pf, y, dparam, jet, j, f) {
+                m.jacobian_into(pf, y, dparam, j, f)
+            });
+            if done {
                 return;
             }
         }
+        // Up to 11 state variables: all n+1 directions in one sweep.
+        macro_rules! one_sweep {
+            ($($m:literal)*) => {
+                match n + 1 {
+                    $($m => return self.jacobian_one_sweep::<$m>(y, lambda, j, f),)*
+                    _ => {}
+                }
+            };
+        }
+        one_sweep!(2 3 4 5 6 7 8 9 10 11 12);
+        let DualScratch { pt, yd, out } = scratch;
         for (d, &x) in yd.iter_mut().zip(y) {
             *d = Dual64::from(x);
         }
@@ -248,6 +250,44 @@ impl Family {
                 f[row] = out[row].re;
             }
         }
+    }
+
+    /// [`Family::jacobian_full_into`] by one sweep of the right-hand side on dual numbers
+    /// carrying all `M = n + 1` directions at once (instead of n+1 sweeps of one direction:
+    /// the rates, exponentials and, for an `.ode` model, each bytecode op's dispatch are paid
+    /// once). Exact like the sweeps, equal to them up to rounding. Buffers: the thread's
+    /// ([`crate::numerics::scratch`]), so nothing is allocated once warm.
+    fn jacobian_one_sweep<const M: usize>(
+        &self,
+        y: &[f64],
+        lambda: f64,
+        j: &mut DMatrix<f64>,
+        f: &mut [f64],
+    ) {
+        type D<const M: usize> = num_dual::DualSVec64<M>;
+        let n = y.len();
+        crate::numerics::scratch::with_scratch(
+            |(pt, yd, out): &mut (Vec<D<M>>, Vec<D<M>>, Vec<D<M>>)| {
+                pt.clear();
+                pt.extend(self.p.iter().map(|&v| D::<M>::from_re(v)));
+                yd.clear();
+                yd.extend(
+                    y.iter()
+                        .enumerate()
+                        .map(|(k, &v)| D::<M>::from_re(v).derivative(k)),
+                );
+                out.clear();
+                out.resize(n, D::<M>::from_re(0.0));
+                let lam = D::<M>::from_re(lambda).derivative(M - 1);
+                self.eval_with(pt, yd, lam, out);
+                for (row, o) in out.iter().enumerate() {
+                    f[row] = o.re;
+                    for col in 0..M {
+                        j[(row, col)] = o.eps.0.as_ref().map_or(0.0, |e| e[col]);
+                    }
+                }
+            },
+        )
     }
 
     /// `df/dy` (n x n).

@@ -21,6 +21,7 @@ mod compile;
 mod desugar;
 pub mod expr;
 mod flags;
+mod jet;
 mod reader;
 mod tables;
 mod volterra;
@@ -69,9 +70,9 @@ pub struct OdeModel {
     /// Algebraic equations and the variables they solve for (a differential-algebraic
     /// system); their slots follow `t`.
     alg: Algebraic,
-    /// Whether some fixed quantity or right-hand side reads a function table (then
-    /// [`OdeModel::jacobian_into`] leaves the Jacobian to per-direction sweeps).
-    lookups: bool,
+    /// Whether [`OdeModel::jacobian_into`] runs on jets: no algebraic variables and no
+    /// function table.
+    jets: bool,
 }
 
 /// The most Newton iterations for the algebraic variables at one evaluation (XPPAUT's
@@ -568,12 +569,9 @@ impl OdeModel {
             rhs: rhs.iter().map(Code::closure).collect(),
         });
         let current = ["i_ext", "iapp", "i"].iter().find_map(|n| params.index(n));
-        let lookups = rhs
-            .iter()
-            .chain(&fixed_code)
-            .any(|c| c.ops.iter().any(|op| matches!(op, expr::Op::Lookup(_))));
+        let jets = alg.names.is_empty() && rhs.iter().chain(&fixed_code).all(jet::supported);
         Ok(OdeModel {
-            lookups,
+            jets,
             fast,
             current,
             name: name.into(),
@@ -682,87 +680,83 @@ impl OdeModel {
     /// `dy/dt` at time `t`, state `y`, parameter values `p` (in [`ParamSet`] order).
     ///
     /// The evaluation buffers are the calling thread's, kept between calls (one set per scalar
-    /// type), so a call allocates nothing once warm. Each call starts the algebraic variables
-    /// (if any) from the file's guesses, as a fresh [`Scratch`] would.
+    /// type: [`crate::numerics::scratch`]), so a call allocates nothing once warm. Each call
+    /// starts the algebraic variables (if any) from the file's guesses, as fresh buffers would.
     pub fn rhs<T: Scalar>(&self, p: &[T], t: T, y: &[T], dy: &mut [T]) {
-        let mut sc = take_scratch::<Scratch<T>>();
-        // No warm start from whatever model used these buffers last.
-        sc.slots.clear();
-        self.rhs_with(p, t, y, dy, &mut sc);
-        put_scratch(sc);
+        crate::numerics::scratch::with_scratch(|sc: &mut Scratch<T>| {
+            // No warm start from whatever model used these buffers last.
+            sc.slots.clear();
+            self.rhs_with(p, t, y, dy, sc);
+        })
     }
 
     /// `[df/dy | df/dp_k]` (n x (n+1)) into `j` and `f` into `f` at state `y`, parameter
-    /// values `p` (the injected current already added) and `t = 0`, where `k = dparam` (no
-    /// parameter: a zero last column): one sweep of the bytecode on dual numbers carrying all
-    /// n+1 directions at once, instead of n+1 sweeps with one direction each (each op's
-    /// dispatch is paid once). Exact, like the sweeps, and equal to them up to rounding in the
-    /// order of the derivative parts' operations.
+    /// values `p` (the injected current already added) and `t = 0`, where `k = dparam` (none:
+    /// a zero last column): one pass of the bytecode on jets carrying all n+1 directions
+    /// (each op's dispatch paid once, instead of once per direction). Exact like dual
+    /// numbers, equal to them up to rounding. Buffers: the thread's
+    /// ([`crate::numerics::scratch`]).
     ///
-    /// Returns `false`, leaving `j` and `f` untouched, where the one-sweep form does not
-    /// apply (algebraic variables, function tables, or more than 11 state variables); the
-    /// caller then sweeps per direction.
+    /// Returns `false`, leaving `j` and `f` untouched, where jets do not apply (algebraic
+    /// variables, function tables, more than 11 state variables): use dual numbers then.
     pub fn jacobian_into(
         &self,
         p: &[f64],
         y: &[f64],
         dparam: Option<usize>,
-        scratch: &mut JetScratch,
         j: &mut nalgebra::DMatrix<f64>,
         f: &mut [f64],
     ) -> bool {
-        if !self.alg.names.is_empty() || self.lookups {
+        if !self.jets || y.len() != self.vars.len() {
             return false;
         }
-        macro_rules! sweep {
+        macro_rules! pass {
             ($($m:literal)*) => {
                 match y.len() + 1 {
-                    $($m => self.jet::<$m>(p, y, dparam, scratch, j, f),)*
-                    _ => false,
+                    $($m => self.jet_pass::<$m>(p, y, dparam, j, f),)*
+                    _ => return false,
                 }
             };
         }
-        sweep!(2 3 4 5 6 7 8 9 10 11 12)
+        pass!(2 3 4 5 6 7 8 9 10 11 12);
+        true
     }
 
     /// [`OdeModel::jacobian_into`] with `M = n + 1` directions.
-    fn jet<const M: usize>(
+    fn jet_pass<const M: usize>(
         &self,
         p: &[f64],
         y: &[f64],
         dparam: Option<usize>,
-        scratch: &mut JetScratch,
         j: &mut nalgebra::DMatrix<f64>,
         f: &mut [f64],
-    ) -> bool {
-        type D<const M: usize> = num_dual::DualSVec64<M>;
-        let n = y.len();
-        let Some(b) = scratch.bufs::<M>() else {
-            return false;
-        };
-        b.p.clear();
-        b.p.extend(p.iter().enumerate().map(|(k, &v)| {
-            let x = D::<M>::from_re(v);
-            if dparam == Some(k) {
-                x.derivative(M - 1)
-            } else {
-                x
-            }
-        }));
-        b.y.clear();
-        b.y
-            .extend(y.iter().enumerate().map(|(k, &v)| D::<M>::from_re(v).derivative(k)));
-        b.out.clear();
-        b.out.resize(n, D::<M>::from_re(0.0));
-        b.sc.slots.clear();
-        self.rhs_with(&b.p, D::<M>::from_re(0.0), &b.y, &mut b.out, &mut b.sc);
-        for (row, o) in b.out.iter().enumerate() {
-            f[row] = o.re;
-            for col in 0..M {
-                j[(row, col)] = o.eps.0.as_ref().map_or(0.0, |e| e[col]);
-            }
-        }
-        true
+    ) {
+        use jet::Jet;
+        crate::numerics::scratch::with_scratch(
+            |(slots, stack): &mut (Vec<Jet<M>>, Vec<Jet<M>>)| {
+                slots.clear();
+                slots.extend(p.iter().enumerate().map(|(k, &v)| {
+                    if dparam == Some(k) {
+                        Jet::variable(v, M - 1)
+                    } else {
+                        Jet::constant(v)
+                    }
+                }));
+                slots.extend(y.iter().enumerate().map(|(k, &v)| Jet::variable(v, k)));
+                slots.push(Jet::constant(0.0));
+                for code in &self.fixed {
+                    let v = jet::eval(code, slots, stack);
+                    slots.push(v);
+                }
+                for (row, code) in self.rhs.iter().enumerate() {
+                    let r = jet::eval(code, slots, stack);
+                    f[row] = r.v;
+                    for (col, d) in r.d.iter().enumerate() {
+                        j[(row, col)] = *d;
+                    }
+                }
+            },
+        )
     }
 
     /// [`OdeModel::rhs`] on plain numbers through the closure trees (the simulation path),
@@ -1039,73 +1033,6 @@ impl FlagState {
     /// Whether this is the placeholder.
     pub fn is_busy(&self) -> bool {
         self.busy
-    }
-}
-
-thread_local! {
-    /// Each thread's evaluation buffers for [`OdeModel::rhs`], one slot per scalar type.
-    static SCRATCH: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// This thread's buffers of type `S` (new ones the first time). Taken out while in use, so
-/// a nested evaluation gets buffers of its own.
-fn take_scratch<S: Default + 'static>() -> S {
-    SCRATCH.with(|c| {
-        c.borrow_mut()
-            .iter_mut()
-            .find_map(|b| b.downcast_mut::<Option<S>>())
-            .and_then(Option::take)
-            .unwrap_or_default()
-    })
-}
-
-/// Give buffers back to this thread's store (see [`take_scratch`]).
-fn put_scratch<S: 'static>(s: S) {
-    SCRATCH.with(|c| {
-        let mut v = c.borrow_mut();
-        match v.iter_mut().find_map(|b| b.downcast_mut::<Option<S>>()) {
-            Some(slot) => *slot = Some(s),
-            None => v.push(Box::new(Some(s))),
-        }
-    })
-}
-
-/// Reusable buffers for [`OdeModel::jacobian_into`] (keep one per thread of work: it
-/// allocates nothing once warm).
-#[derive(Default)]
-pub struct JetScratch {
-    inner: Option<Box<dyn std::any::Any + Send>>,
-}
-
-impl std::fmt::Debug for JetScratch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("JetScratch")
-    }
-}
-
-/// The buffers of one width `M` of [`JetScratch`].
-struct JetBufs<const M: usize> {
-    p: Vec<num_dual::DualSVec64<M>>,
-    y: Vec<num_dual::DualSVec64<M>>,
-    out: Vec<num_dual::DualSVec64<M>>,
-    sc: Scratch<num_dual::DualSVec64<M>>,
-}
-
-impl JetScratch {
-    /// The buffers for `M` directions (replacing those of another width).
-    fn bufs<const M: usize>(&mut self) -> Option<&mut JetBufs<M>> {
-        if !self.inner.as_ref().is_some_and(|b| b.is::<JetBufs<M>>()) {
-            self.inner = Some(Box::new(JetBufs::<M> {
-                p: vec![],
-                y: vec![],
-                out: vec![],
-                sc: Scratch::default(),
-            }));
-        }
-        self.inner
-            .as_mut()
-            .and_then(|b| b.downcast_mut::<JetBufs<M>>())
     }
 }
 
