@@ -3,6 +3,8 @@
 //! built-in model and from `studies/models/hh.ode` (the same equations), then `hh` over
 //! -20..250 at NTST 60 and 200. Library calls (no report writing), wall time of each call,
 //! medians of ROUNDS (default 7) alternating rounds; prints the ratio and the load average.
+//! Each call is timed twice: wall clock, and the CPU time of the process (user + system,
+//! `getrusage`), which a loaded machine disturbs less; the ratio is given for both.
 //! `cargo bench --bench ode_speed` (`RAYON_NUM_THREADS=1` for one core). `ONLY=ode` or
 //! `ONLY=builtin` runs one side alone (to profile it with `perf record`).
 
@@ -28,12 +30,22 @@ fn family(model: &Model) -> Family {
     Family::of_field(Field::of(model).unwrap(), CURRENT, 0.0).unwrap()
 }
 
-/// Seconds of one diagram, and its number of cycle points (so the work is not optimised out).
-fn time(fam: &Family, s: &DiagramSettings) -> (f64, usize) {
-    let t = Instant::now();
+/// CPU seconds (user + system) this process has used.
+fn cpu() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    s(u.ru_utime) + s(u.ru_stime)
+}
+
+/// Wall and CPU seconds of one diagram, and its number of cycle points (so the work is not
+/// optimised out).
+fn time(fam: &Family, s: &DiagramSettings) -> ((f64, f64), usize) {
+    let (t, c) = (Instant::now(), cpu());
     let d = diagram(fam, s, &excitable::progress::Silent).unwrap();
     let n = d.cycles.iter().map(|c| c.1.points.len()).sum();
-    (t.elapsed().as_secs_f64(), n)
+    ((t.elapsed().as_secs_f64(), cpu() - c), n)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -60,36 +72,44 @@ fn main() {
     let s = settings(0.0, 200.0, 60);
     if let Ok(only) = std::env::var("ONLY") {
         let fam = if only == "ode" { &ode } else { &builtin };
-        let t: Vec<f64> = (0..rounds).map(|_| time(fam, &s).0).collect();
+        let t: Vec<f64> = (0..rounds).map(|_| time(fam, &s).0.0).collect();
         println!("{only} alone: median {:.3} s {t:.3?}", median(t.clone()));
         return;
     }
-    let (mut tb, mut to) = (vec![], vec![]);
+    let (mut tb, mut to, mut cb, mut co) = (vec![], vec![], vec![], vec![]);
     for _ in 0..rounds {
-        let (a, na) = time(&builtin, &s);
-        let (b, nb) = time(&ode, &s);
+        let ((a, ca), na) = time(&builtin, &s);
+        let ((b, cob), nb) = time(&ode, &s);
         tb.push(a);
         to.push(b);
+        cb.push(ca);
+        co.push(cob);
         if na != nb {
             println!("(cycle points differ: built-in {na}, hh.ode {nb})");
         }
     }
-    let (mb, mo) = (median(tb.clone()), median(to.clone()));
-    println!("diagram 0..200, NTST 60: built-in hh {tb:.3?} s");
-    println!("diagram 0..200, NTST 60: hh.ode      {to:.3?} s");
-    println!(
-        "median built-in {mb:.3} s, hh.ode {mo:.3} s: hh.ode / built-in = {:.2}",
-        mo / mb
-    );
+    for (what, b, o) in [("wall", tb, to), ("cpu", cb, co)] {
+        let (mb, mo) = (median(b.clone()), median(o.clone()));
+        println!("diagram 0..200, NTST 60, {what}: built-in hh {b:.3?} s");
+        println!("diagram 0..200, NTST 60, {what}: hh.ode      {o:.3?} s");
+        println!(
+            "{what} medians: built-in {mb:.3} s, hh.ode {mo:.3} s: hh.ode / built-in = {:.2}",
+            mo / mb
+        );
+    }
     let (mut t60, mut t200) = (vec![], vec![]);
     for _ in 0..rounds.div_ceil(2) {
         t60.push(time(&builtin, &settings(-20.0, 250.0, 60)).0);
         t200.push(time(&builtin, &settings(-20.0, 250.0, 200)).0);
     }
-    println!(
-        "hh diagram -20..250: NTST 60 median {:.3} s {t60:.3?}; NTST 200 median {:.3} s {t200:.3?}",
-        median(t60.clone()),
-        median(t200.clone())
-    );
+    for (ntst, t) in [(60, t60), (200, t200)] {
+        let wall: Vec<f64> = t.iter().map(|x| x.0).collect();
+        let cpu: Vec<f64> = t.iter().map(|x| x.1).collect();
+        println!(
+            "hh diagram -20..250, NTST {ntst}: wall median {:.3} s {wall:.3?}, cpu median {:.3} s",
+            median(wall.clone()),
+            median(cpu.clone())
+        );
+    }
     println!("load after {}", load());
 }
