@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Whole hh bifurcation diagram at AUTO's mesh (NTST 200, NCOL 4), whole processes, one core
-# each, alternating in one run: AUTO-07p (OMP_NUM_THREADS=1; tests/fixtures/auto/run_auto.py
-# with hh.f90: equilibria with Hopf detection, then the cycle branch from the first Hopf point,
-# EPSL=EPSU=1e-9; the process includes AUTO's compile of the equations, as its users run it)
+# each, alternating in one run: AUTO-07p (OMP_NUM_THREADS=1; benches/auto_hh_diagram.py with
+# tests/fixtures/auto/hh.f90: equilibria with Hopf detection, then the cycle branch from the
+# first Hopf point, EPSL=EPSU=1e-9; the process includes AUTO's compile of the equations and
+# its Python front end, as its users run it; AUTO's own timer is printed too)
 # against `excitable bifurcation --model hh --ntst 200 --ncol 4` (RAYON_NUM_THREADS=1, report
 # written), both pinned with taskset to the same core. Also the default diagram (NTST 60) on
 # one core and on all. Prints every time, the medians, the ratio and the load average.
@@ -15,33 +16,49 @@ N=${1:-5}
 CORE=${2:-1}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || echo "FAILED: $*" >&2; e=$(date +%s.%N); echo "$e - $s" | bc; }
+# t CMD...: "wall cpu" seconds of the whole process (cpu = user + system, of it and its
+# children: AUTO's compiler and Fortran run included), its console kept in $work/last.log.
+t() {
+  local s e
+  s=$(date +%s.%N)
+  /usr/bin/time -f "%U %S" -o "$work/cpu" "$@" >"$work/last.log" 2>&1 || echo "FAILED: $*" >&2
+  e=$(date +%s.%N)
+  echo "$(echo "$e - $s" | bc) $(awk '{print $1 + $2}' "$work/cpu")"
+}
 med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 have_auto=0
 if command -v auto-07p >/dev/null && command -v gfortran >/dev/null; then
   have_auto=1
-  cp tests/fixtures/auto/hh.f90 tests/fixtures/auto/run_auto.py "$work/"
+  cp tests/fixtures/auto/hh.f90 tests/fixtures/auto/run_auto.py benches/auto_hh_diagram.py "$work/"
 fi
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); core $CORE; $N rounds"
-auto=(); ex=(); ex60=(); ex60all=()
+auto=(); autocpu=(); autoown=(); ex=(); excpu=(); ex60=(); ex60cpu=(); ex60all=()
 for _ in $(seq "$N"); do
   if [ $have_auto = 1 ]; then
-    auto+=("$(cd "$work" && rm -f b.* s.* d.* && t env MODEL=hh OMP_NUM_THREADS=1 taskset -c "$CORE" auto-07p run_auto.py)")
-    [ -s "$work/hh_auto.csv" ] || { echo "AUTO wrote no branch (is gfortran installed?)"; exit 1; }
+    r=$(cd "$work" && rm -f b.* s.* d.* && t env OMP_NUM_THREADS=1 taskset -c "$CORE" auto-07p auto_hh_diagram.py)
+    [ -s "$work/b.hh_cyc" ] || { echo "AUTO wrote no branch (is gfortran installed?)"; cat "$work/last.log"; exit 1; }
+    auto+=("${r% *}"); autocpu+=("${r#* }")
+    # AUTO's own timer: the sum of its runs' "Total Time" (the Fortran computation alone).
+    autoown+=("$(grep -i 'total time' "$work/last.log" | awk '{s += $NF} END {print s}')")
   fi
-  ex+=("$(t env RAYON_NUM_THREADS=1 taskset -c "$CORE" "$B" bifurcation --model hh --ntst 200 --ncol 4 --out "$work/ex200")")
-  ex60+=("$(t env RAYON_NUM_THREADS=1 taskset -c "$CORE" "$B" bifurcation --model hh --out "$work/ex60")")
-  ex60all+=("$(t "$B" bifurcation --model hh --out "$work/ex60all")")
+  r=$(t env RAYON_NUM_THREADS=1 taskset -c "$CORE" "$B" bifurcation --model hh --ntst 200 --ncol 4 --out "$work/ex200")
+  ex+=("${r% *}"); excpu+=("${r#* }")
+  r=$(t env RAYON_NUM_THREADS=1 taskset -c "$CORE" "$B" bifurcation --model hh --out "$work/ex60")
+  ex60+=("${r% *}"); ex60cpu+=("${r#* }")
+  r=$(t "$B" bifurcation --model hh --out "$work/ex60all")
+  ex60all+=("${r% *}")
 done
-me=$(med "${ex[@]}")
-echo "excitable NTST 200, one core: ${ex[*]} -> median $me s"
+me=$(med "${ex[@]}"); mec=$(med "${excpu[@]}")
+echo "excitable NTST 200, one core: wall ${ex[*]} -> median $me s; cpu ${excpu[*]} -> median $mec s"
 if [ $have_auto = 1 ]; then
-  ma=$(med "${auto[@]}")
-  echo "AUTO-07p  NTST 200, one core: ${auto[*]} -> median $ma s"
-  echo "AUTO / excitable = $(echo "scale=2; $ma / $me" | bc)"
+  ma=$(med "${auto[@]}"); mac=$(med "${autocpu[@]}"); mao=$(med "${autoown[@]}")
+  echo "AUTO-07p  NTST 200, one core: wall ${auto[*]} -> median $ma s; cpu ${autocpu[*]} -> median $mac s"
+  # AUTO's "Total Time" is wall-clock: on a loaded machine compare it with wall times only.
+  echo "AUTO-07p's own timer (wall time of its Fortran runs): ${autoown[*]} -> median $mao s"
+  echo "AUTO / excitable, whole processes: wall $(echo "scale=2; $ma / $me" | bc), cpu $(echo "scale=2; $mac / $mec" | bc)"
 else
   echo "AUTO-07p not installed (apt-get install auto-07p gfortran): no ratio"
 fi
-echo "excitable default diagram (NTST 60), one core: ${ex60[*]} -> median $(med "${ex60[@]}") s"
-echo "excitable default diagram (NTST 60), all cores: ${ex60all[*]} -> median $(med "${ex60all[@]}") s"
+echo "excitable default diagram (NTST 60), one core: wall ${ex60[*]} -> median $(med "${ex60[@]}") s; cpu median $(med "${ex60cpu[@]}") s"
+echo "excitable default diagram (NTST 60), all cores: wall ${ex60all[*]} -> median $(med "${ex60all[@]}") s"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -23,7 +23,8 @@ fn sweeps(fam: &Family, y: &[f64], lambda: f64, param: Option<usize>) -> Vec<Vec
             None => fam.field.eval(&mut p, &yd, lam, &mut out),
             Some(k) => {
                 p[k] = lam;
-                fam.field.eval(&mut p, &yd, Dual64::from(fam.i_ext), &mut out)
+                fam.field
+                    .eval(&mut p, &yd, Dual64::from(fam.i_ext), &mut out)
             }
         }
         cols.push(out.iter().map(|o| o.eps).collect());

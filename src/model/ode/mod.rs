@@ -732,31 +732,29 @@ impl OdeModel {
         f: &mut [f64],
     ) {
         use jet::Jet;
-        crate::numerics::scratch::with_scratch(
-            |(slots, stack): &mut (Vec<Jet<M>>, Vec<Jet<M>>)| {
-                slots.clear();
-                slots.extend(p.iter().enumerate().map(|(k, &v)| {
-                    if dparam == Some(k) {
-                        Jet::variable(v, M - 1)
-                    } else {
-                        Jet::constant(v)
-                    }
-                }));
-                slots.extend(y.iter().enumerate().map(|(k, &v)| Jet::variable(v, k)));
-                slots.push(Jet::constant(0.0));
-                for code in &self.fixed {
-                    let v = jet::eval(code, slots, stack);
-                    slots.push(v);
+        crate::numerics::scratch::with_scratch(|(slots, stack): &mut (Vec<Jet<M>>, Vec<Jet<M>>)| {
+            slots.clear();
+            slots.extend(p.iter().enumerate().map(|(k, &v)| {
+                if dparam == Some(k) {
+                    Jet::variable(v, M - 1)
+                } else {
+                    Jet::constant(v)
                 }
-                for (row, code) in self.rhs.iter().enumerate() {
-                    let r = jet::eval(code, slots, stack);
-                    f[row] = r.v;
-                    for (col, d) in r.d.iter().enumerate() {
-                        j[(row, col)] = *d;
-                    }
+            }));
+            slots.extend(y.iter().enumerate().map(|(k, &v)| Jet::variable(v, k)));
+            slots.push(Jet::constant(0.0));
+            for code in &self.fixed {
+                let v = jet::eval(code, slots, stack);
+                slots.push(v);
+            }
+            for (row, code) in self.rhs.iter().enumerate() {
+                let r = jet::eval(code, slots, stack);
+                f[row] = r.v;
+                for (col, d) in r.d.iter().enumerate() {
+                    j[(row, col)] = *d;
                 }
-            },
-        )
+            }
+        })
     }
 
     /// [`OdeModel::rhs`] on plain numbers through the closure trees (the simulation path),
