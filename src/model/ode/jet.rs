@@ -8,6 +8,9 @@
 //! rules are written once. Function tables are left to the generic path (their values carry
 //! derivatives of their own).
 
+// The per-direction loops index three arrays of one length M in step: plainer than zips.
+#![allow(clippy::needless_range_loop)]
+
 use super::expr::{Arith, Code, Op, apply_binary as binary, call1, pow};
 use num_dual::{Dual64, DualNum};
 
