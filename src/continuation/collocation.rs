@@ -369,10 +369,31 @@ impl Layout {
 /// rows `0..pivot_rows` (rows `pivot_rows..r_end` are updated but never pivots). Works on a
 /// row-major copy so each row update is one contiguous, vectorisable loop.
 fn eliminate(a: &mut DMatrix<f64>, c0: usize, ncols: usize, pivot_rows: usize, r_end: usize) {
-    let cols = a.ncols();
-    // The transpose's column-major storage is `a` in row-major order.
-    let mut t = a.transpose();
-    let w = t.as_mut_slice();
+    // Row-major work (each row's entries contiguous), in the thread's buffer: nothing is
+    // allocated per interval.
+    crate::numerics::scratch::with_scratch(|w: &mut Vec<f64>| {
+        eliminate_in(a, w, c0, ncols, pivot_rows, r_end)
+    })
+}
+
+/// [`eliminate`] with `w` as the row-major copy of `a` (resized here).
+fn eliminate_in(
+    a: &mut DMatrix<f64>,
+    w: &mut Vec<f64>,
+    c0: usize,
+    ncols: usize,
+    pivot_rows: usize,
+    r_end: usize,
+) {
+    let (rows, cols) = a.shape();
+    w.clear();
+    w.resize(rows * cols, 0.0);
+    for (c, col) in a.column_iter().enumerate() {
+        for (r, x) in col.iter().enumerate() {
+            w[r * cols + c] = *x;
+        }
+    }
+    let w = &mut w[..];
     for k in 0..ncols {
         let col = c0 + k;
         let (mut best, mut big) = (k, 0.0);
@@ -404,7 +425,11 @@ fn eliminate(a: &mut DMatrix<f64>, c0: usize, ncols: usize, pivot_rows: usize, r
             }
         }
     }
-    *a = t.transpose();
+    for (c, mut col) in a.column_iter_mut().enumerate() {
+        for (r, x) in col.iter_mut().enumerate() {
+            *x = w[r * cols + c];
+        }
+    }
 }
 
 /// Solve the upper-triangular `k x k` block at (row 0, column `c0`) of `a`, given right-hand

@@ -199,6 +199,37 @@ impl Family {
         f: &mut [f64],
     ) {
         let n = y.len();
+        // An `.ode` field: its bytecode once on jets of all n+1 directions.
+        if let Field::Ode(m) = &self.field {
+            let done = crate::numerics::scratch::with_scratch(|pf: &mut Vec<f64>| {
+                pf.clear();
+                pf.extend_from_slice(&self.p);
+                let (current, dparam) = match self.knob {
+                    Knob::Current => (lambda, m.current_param()),
+                    Knob::Param(k) => {
+                        pf[k] = lambda;
+                        (self.i_ext, Some(k))
+                    }
+                };
+                if let Some(c) = m.current_param() {
+                    pf[c] += current;
+                }
+                m.jacobian_into(pf, y, dparam, j, f)
+            });
+            if done {
+                return;
+            }
+        }
+        // Up to 11 state variables: all n+1 directions in one sweep.
+        macro_rules! one_sweep {
+            ($($m:literal)*) => {
+                match n + 1 {
+                    $($m => return self.jacobian_one_sweep::<$m>(y, lambda, j, f),)*
+                    _ => {}
+                }
+            };
+        }
+        one_sweep!(2 3 4 5 6 7 8 9 10 11 12);
         let DualScratch { pt, yd, out } = scratch;
         for (d, &x) in yd.iter_mut().zip(y) {
             *d = Dual64::from(x);
@@ -219,6 +250,44 @@ impl Family {
                 f[row] = out[row].re;
             }
         }
+    }
+
+    /// [`Family::jacobian_full_into`] by one sweep of the right-hand side on dual numbers
+    /// carrying all `M = n + 1` directions at once (instead of n+1 sweeps of one direction:
+    /// the rates, exponentials and, for an `.ode` model, each bytecode op's dispatch are paid
+    /// once). Exact like the sweeps, equal to them up to rounding. Buffers: the thread's
+    /// ([`crate::numerics::scratch`]), so nothing is allocated once warm.
+    fn jacobian_one_sweep<const M: usize>(
+        &self,
+        y: &[f64],
+        lambda: f64,
+        j: &mut DMatrix<f64>,
+        f: &mut [f64],
+    ) {
+        type D<const M: usize> = num_dual::DualSVec64<M>;
+        let n = y.len();
+        crate::numerics::scratch::with_scratch(
+            |(pt, yd, out): &mut (Vec<D<M>>, Vec<D<M>>, Vec<D<M>>)| {
+                pt.clear();
+                pt.extend(self.p.iter().map(|&v| D::<M>::from_re(v)));
+                yd.clear();
+                yd.extend(
+                    y.iter()
+                        .enumerate()
+                        .map(|(k, &v)| D::<M>::from_re(v).derivative(k)),
+                );
+                out.clear();
+                out.resize(n, D::<M>::from_re(0.0));
+                let lam = D::<M>::from_re(lambda).derivative(M - 1);
+                self.eval_with(pt, yd, lam, out);
+                for (row, o) in out.iter().enumerate() {
+                    f[row] = o.re;
+                    for col in 0..M {
+                        j[(row, col)] = o.eps.0.as_ref().map_or(0.0, |e| e[col]);
+                    }
+                }
+            },
+        )
     }
 
     /// `df/dy` (n x n).

@@ -9,6 +9,7 @@ pub mod newton;
 pub mod phi;
 pub mod roots;
 pub mod scalar;
+pub mod scratch;
 
 pub use eigen::{C64, EigenPair, eigen};
 pub use newton::{NewtonFailure, newton};

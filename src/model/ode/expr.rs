@@ -682,35 +682,42 @@ impl Code {
                 _ => {
                     let (a, b) = (st[sp - 2], st[sp - 1]);
                     sp -= 1;
-                    st[sp - 1] = match *op {
-                        Op::Add => a + b,
-                        Op::Sub => a - b,
-                        Op::Mul => a * b,
-                        Op::Div => a / b,
-                        Op::Pow => pow(a, b),
-                        Op::Min => {
-                            if b.re() < a.re() {
-                                b
-                            } else {
-                                a
-                            }
-                        }
-                        Op::Max => {
-                            if b.re() > a.re() {
-                                b
-                            } else {
-                                a
-                            }
-                        }
-                        Op::Cmp(c) => T::from(f64::from(compare(c, a.re(), b.re()))),
-                        Op::Atan2 => a.atan2(b),
-                        Op::Mod => a - b * T::from((a.re() / b.re()).floor()),
-                        _ => unreachable!("other ops are handled above"),
-                    };
+                    st[sp - 1] = apply_binary(*op, a, b);
                 }
             }
         }
         st[0]
+    }
+}
+
+/// The binary op `op` on `a` (the lower operand) and `b` (the top of the stack). NaN for an op
+/// that is not binary (the interpreters call it with binary ops only).
+#[inline(always)]
+pub(super) fn apply_binary<T: Scalar>(op: Op, a: T, b: T) -> T {
+    match op {
+        Op::Add => a + b,
+        Op::Sub => a - b,
+        Op::Mul => a * b,
+        Op::Div => a / b,
+        Op::Pow => pow(a, b),
+        Op::Min => {
+            if b.re() < a.re() {
+                b
+            } else {
+                a
+            }
+        }
+        Op::Max => {
+            if b.re() > a.re() {
+                b
+            } else {
+                a
+            }
+        }
+        Op::Cmp(c) => T::from(f64::from(compare(c, a.re(), b.re()))),
+        Op::Atan2 => a.atan2(b),
+        Op::Mod => a - b * T::from((a.re() / b.re()).floor()),
+        _ => T::from(f64::NAN),
     }
 }
 

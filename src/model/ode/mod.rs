@@ -21,6 +21,7 @@ mod compile;
 mod desugar;
 pub mod expr;
 mod flags;
+mod jet;
 mod reader;
 mod tables;
 mod volterra;
@@ -72,6 +73,9 @@ pub struct OdeModel {
     /// Algebraic equations and the variables they solve for (a differential-algebraic
     /// system); their slots follow `t`.
     alg: Algebraic,
+    /// Whether [`OdeModel::jacobian_into`] runs on jets: no algebraic variables and no
+    /// function table.
+    jets: bool,
 }
 
 /// The most Newton iterations for the algebraic variables at one evaluation (XPPAUT's
@@ -568,7 +572,9 @@ impl OdeModel {
             rhs: rhs.iter().map(Code::closure).collect(),
         });
         let current = ["i_ext", "iapp", "i"].iter().find_map(|n| params.index(n));
+        let jets = alg.names.is_empty() && rhs.iter().chain(&fixed_code).all(jet::supported);
         Ok(OdeModel {
+            jets,
             fast,
             current,
             name: name.into(),
@@ -676,8 +682,83 @@ impl OdeModel {
     }
 
     /// `dy/dt` at time `t`, state `y`, parameter values `p` (in [`ParamSet`] order).
+    ///
+    /// The evaluation buffers are the calling thread's, kept between calls (one set per scalar
+    /// type: [`crate::numerics::scratch`]), so a call allocates nothing once warm. Each call
+    /// starts the algebraic variables (if any) from the file's guesses, as fresh buffers would.
     pub fn rhs<T: Scalar>(&self, p: &[T], t: T, y: &[T], dy: &mut [T]) {
-        self.rhs_with(p, t, y, dy, &mut Scratch::default());
+        crate::numerics::scratch::with_scratch(|sc: &mut Scratch<T>| {
+            // No warm start from whatever model used these buffers last.
+            sc.slots.clear();
+            self.rhs_with(p, t, y, dy, sc);
+        })
+    }
+
+    /// `[df/dy | df/dp_k]` (n x (n+1)) into `j` and `f` into `f` at state `y`, parameter
+    /// values `p` (the injected current already added) and `t = 0`, where `k = dparam` (none:
+    /// a zero last column): one pass of the bytecode on jets carrying all n+1 directions
+    /// (each op's dispatch paid once, instead of once per direction). Exact like dual
+    /// numbers, equal to them up to rounding. Buffers: the thread's
+    /// ([`crate::numerics::scratch`]).
+    ///
+    /// Returns `false`, leaving `j` and `f` untouched, where jets do not apply (algebraic
+    /// variables, function tables, more than 11 state variables): use dual numbers then.
+    pub fn jacobian_into(
+        &self,
+        p: &[f64],
+        y: &[f64],
+        dparam: Option<usize>,
+        j: &mut nalgebra::DMatrix<f64>,
+        f: &mut [f64],
+    ) -> bool {
+        if !self.jets || y.len() != self.vars.len() {
+            return false;
+        }
+        macro_rules! pass {
+            ($($m:literal)*) => {
+                match y.len() + 1 {
+                    $($m => self.jet_pass::<$m>(p, y, dparam, j, f),)*
+                    _ => return false,
+                }
+            };
+        }
+        pass!(2 3 4 5 6 7 8 9 10 11 12);
+        true
+    }
+
+    /// [`OdeModel::jacobian_into`] with `M = n + 1` directions.
+    fn jet_pass<const M: usize>(
+        &self,
+        p: &[f64],
+        y: &[f64],
+        dparam: Option<usize>,
+        j: &mut nalgebra::DMatrix<f64>,
+        f: &mut [f64],
+    ) {
+        use jet::Jet;
+        crate::numerics::scratch::with_scratch(|(slots, stack): &mut (Vec<Jet<M>>, Vec<Jet<M>>)| {
+            slots.clear();
+            slots.extend(p.iter().enumerate().map(|(k, &v)| {
+                if dparam == Some(k) {
+                    Jet::variable(v, M - 1)
+                } else {
+                    Jet::constant(v)
+                }
+            }));
+            slots.extend(y.iter().enumerate().map(|(k, &v)| Jet::variable(v, k)));
+            slots.push(Jet::constant(0.0));
+            for code in &self.fixed {
+                let v = jet::eval(code, slots, stack);
+                slots.push(v);
+            }
+            for (row, code) in self.rhs.iter().enumerate() {
+                let r = jet::eval(code, slots, stack);
+                f[row] = r.v;
+                for (col, d) in r.d.iter().enumerate() {
+                    j[(row, col)] = *d;
+                }
+            }
+        })
     }
 
     /// [`OdeModel::rhs`] on plain numbers through the closure trees (the simulation path),

@@ -1,0 +1,43 @@
+//! Per-thread reusable buffers: a hot evaluation that needs scratch space (the bytecode
+//! stack of an `.ode` model, the dual-number vectors of a Jacobian) borrows it from its
+//! thread's store instead of allocating at every call.
+
+use std::any::Any;
+use std::cell::RefCell;
+
+thread_local! {
+    /// This thread's buffers, one slot per type (`Option`: taken while in use).
+    static STORE: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Run `f` on this thread's buffers of type `S` (made by `S::default()` the first time).
+/// They are taken out of the store while `f` runs, so a nested call of the same type gets
+/// fresh buffers rather than aliasing them; `f` must not rely on their contents.
+///
+/// ```
+/// use excitable::numerics::scratch::with_scratch;
+/// let n = with_scratch(|v: &mut Vec<f64>| {
+///     v.clear();
+///     v.extend([1.0, 2.0]);
+///     v.len()
+/// });
+/// assert_eq!(n, 2);
+/// ```
+pub fn with_scratch<S: Default + 'static, R>(f: impl FnOnce(&mut S) -> R) -> R {
+    let mut s: S = STORE.with(|c| {
+        c.borrow_mut()
+            .iter_mut()
+            .find_map(|b| b.downcast_mut::<Option<S>>())
+            .and_then(Option::take)
+            .unwrap_or_default()
+    });
+    let r = f(&mut s);
+    STORE.with(|c| {
+        let mut v = c.borrow_mut();
+        match v.iter_mut().find_map(|b| b.downcast_mut::<Option<S>>()) {
+            Some(slot) => *slot = Some(s),
+            None => v.push(Box::new(Some(s))),
+        }
+    });
+    r
+}
