@@ -43,6 +43,7 @@ __all__ = [
     "excitability",
     "export",
     "fi",
+    "fit",
     "gating",
     "max_rate",
     "merge",
@@ -65,6 +66,10 @@ _ABOUT = {
     "gating": "Steady states x_inf(V) and time constants tau(V) of every gate.",
     "phase-plane": "Phase plane: trajectory, nullclines and direction field (exact for 2-variable models), limit cycle, equilibria by type.",
     "prc": "Phase response curves of every variable by the adjoint method on the stable cycle.",
+    "fit": (
+        "Fit free parameters to targets (rest, input resistance, Hopf current, rheobase, onset, "
+        "rates, an f-I curve): fit.parquet, fit_summary.parquet, fitted.toml, fit.png, summary.md"
+    ),
     "excitability": "Hodgkin's excitability class with its evidence, integrator or resonator, onset, minimum rate, PRC type.",
     "export": "A model written as an XPPAUT .ode file, a NeuroML2 cell or a TOML model file.",
     "stats": "Spike-train statistics (ISI, CV, CV2, LV, LvR, Fano, serial correlation) of spike trains.",
@@ -92,6 +97,7 @@ _MODEL_COMMANDS = (
     "fi",
     "prc",
     "excitability",
+    "fit",
 )
 
 
@@ -347,6 +353,7 @@ bifurcation2 = _model_command("bifurcation2")
 fi = _model_command("fi")
 prc = _model_command("prc")
 excitability = _model_command("excitability")
+fit = _model_command("fit")
 
 
 def export(model: "Model", *, to: str, out=None, **kwargs) -> str:

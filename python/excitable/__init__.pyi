@@ -278,6 +278,75 @@ def fi(
         A refused setting, with the command line's message.
     """
 
+def fit(
+    model: Model,
+    *,
+    free: str | Sequence[str] | None = None,
+    target: str | Sequence[str] | None = None,
+    starts: int = 1,
+    seed: int = 1,
+    method: str = 'auto',
+    max_iters: int = 400,
+    from_: float = 0.0,
+    to: float = 100.0,
+    step: float = 2.0,
+    t_max: float = 1200.0,
+    transient: float = 200.0,
+    dt: float = 0.01,
+    tol: float = 0.0001,
+    threshold: float | None = None,
+    progress: Callable | None = None,
+) -> Result:
+    """
+    Fit free parameters to targets (rest, input resistance, Hopf current, rheobase, onset, rates, an f-I curve): fit.parquet, fit_summary.parquet, fitted.toml, fit.png, summary.md
+
+    Parameters
+    ----------
+    model : Model
+        The model (ex.Model('hh'), ex.Model.from_file(path), m.with_params(...)).
+    free : str | Sequence[str] | None
+        Free parameters: `g_k` (bounds: the model's range) or `g_k=20:50` (bounds in the parameter's unit); repeatable or comma-separated.
+    target : str | Sequence[str] | None
+        A target `NAME=VALUE[:tol=T][:weight=W]`: rest_mv[@I] (mV), input_resistance[@I] (kOhm cm^2), hopf, rheobase, onset (uA/cm^2), min_rate_hz, rate_hz@I (Hz), or `fi=FILE.csv` (columns i_ua_cm2,rate_hz). Default tol: 1% of |VALUE| (at least 1e-3); default weight 1. Repeatable.
+    starts : int, default 1
+        Starts: the model's values, then N-1 drawn log-uniformly in [p/2, 2p] within the bounds, run in parallel; 1..=64.
+    seed : int, default 1
+        Seed of the extra starts.
+    method : str, default 'auto'
+        auto, gauss-newton or nelder-mead. One of: auto, gauss-newton, nelder-mead.
+    max_iters : int, default 400
+        Iterations per start at most, 1..=100000.
+    from_ : float, default 0.0
+        First current of the grid that brackets rheobase and onset, and of the Hopf search (uA/cm^2; the file's units for an .ode model).
+    to : float, default 100.0
+        Last current of that grid and of the Hopf search (uA/cm^2).
+    step : float, default 2.0
+        Step of the rheobase/onset grid (uA/cm^2).
+    t_max : float, default 1200.0
+        Run length of each simulation (ms).
+    transient : float, default 200.0
+        Discarded before counting spikes (ms).
+    dt : float, default 0.01
+        Time step of the simulations (ms).
+    tol : float, default 0.0001
+        Bisection tolerance of rheobase and onset (uA/cm^2).
+    threshold : float | None
+        Spike threshold (mV; the file's units for an .ode model); default: the model's.
+    progress : callable, optional
+        Called as progress(task, done, total, detail) while the run goes (total may be None).
+        Ctrl-C stops the run (KeyboardInterrupt).
+
+    Returns
+    -------
+    Result
+        Tables as attributes named like the command's Parquet files, summary, write(folder).
+
+    Raises
+    ------
+    excitable.Error
+        A refused setting, with the command line's message.
+    """
+
 def gating(
     model: Model,
     *,

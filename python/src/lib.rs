@@ -466,6 +466,7 @@ fn run_model(
             "fi" => model_spec::<FiSpec>(py, model, &t, progress),
             "prc" => model_spec::<PrcSpec>(py, model, &t, progress),
             "excitability" => model_spec::<ExcitabilitySpec>(py, model, &t, progress),
+            "fit" => model_spec::<FitSpec>(py, model, &t, progress),
             other => Err(err_text(format!("no model command '{other}'"))),
         }
     })
@@ -726,6 +727,7 @@ fn flags(command: &str) -> PyResult<Vec<(String, String, Vec<String>, String, Ve
         "fi" => FiJob::augment_args(cmd),
         "prc" => PrcJob::augment_args(cmd),
         "excitability" => ExcitabilityJob::augment_args(cmd),
+        "fit" => FitJob::augment_args(cmd),
         "export" => ExportJob::augment_args(cmd),
         "stats" => StatsJob::augment_args(cmd),
         "windows" => WindowsJob::augment_args(cmd),
