@@ -17,37 +17,13 @@ use excitable::continuation::SpecialKind;
 use excitable::continuation::cycle_ends::{CycleEnd, EndKind, TAIL_RESOLUTION};
 use excitable::report::Report;
 use excitable::spec::BifurcationResult;
-use excitable::{BifurcationSpec, Model};
-use std::path::PathBuf;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn zoo(file: &str) -> Model {
-    Model::from_file(&root().join("studies/models/zoo").join(file)).unwrap()
-}
+mod common;
+use common::{diagram as run, nearest_in_fixture, zoo};
 
 /// The parameter of the AUTO fixture's row of `kind` for `model` nearest to `near`.
 fn reference(model: &str, kind: &str, near: f64) -> f64 {
-    let path = root().join("tests/fixtures/cycle_ends/auto_ends.csv");
-    let mut r = csv::Reader::from_path(&path).unwrap();
-    r.records()
-        .map(|rec| rec.unwrap())
-        .filter(|rec| &rec[0] == model && &rec[1] == kind)
-        .map(|rec| rec[2].parse::<f64>().unwrap())
-        .min_by(|a, b| (a - near).abs().total_cmp(&(b - near).abs()))
-        .unwrap_or_else(|| panic!("no {kind} row for {model} in {}", path.display()))
-}
-
-fn run(model: &Model, from: f64, to: f64) -> BifurcationResult {
-    BifurcationSpec {
-        from,
-        to,
-        ..Default::default()
-    }
-    .run(model)
-    .unwrap()
+    nearest_in_fixture("cycle_ends/auto_ends.csv", &[model, kind], near)
 }
 
 /// The one end located in the diagram.

@@ -15,39 +15,11 @@ use excitable::continuation::SpecialKind;
 use excitable::continuation::cycle_ends::EndKind;
 use excitable::continuation::diagram::CycleOrigin;
 use excitable::report::Report;
+use excitable::Model;
 use excitable::spec::BifurcationResult;
-use excitable::{BifurcationSpec, Model};
-use std::path::PathBuf;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn zoo(file: &str) -> Model {
-    Model::from_file(&root().join("studies/models/zoo").join(file)).unwrap()
-}
-
-/// AUTO's fold of equilibria of `model` nearest to `near` (tests/fixtures/zoo/auto_MODEL.csv).
-fn auto_fold(model: &str, near: f64) -> f64 {
-    let path = root().join(format!("tests/fixtures/zoo/auto_{model}.csv"));
-    let mut r = csv::Reader::from_path(&path).unwrap();
-    r.records()
-        .map(|rec| rec.unwrap())
-        .filter(|rec| &rec[0] == "fold")
-        .map(|rec| rec[1].parse::<f64>().unwrap())
-        .min_by(|a, b| (a - near).abs().total_cmp(&(b - near).abs()))
-        .unwrap_or_else(|| panic!("no fold row in {}", path.display()))
-}
-
-fn run(model: &Model, from: f64, to: f64) -> BifurcationResult {
-    BifurcationSpec {
-        from,
-        to,
-        ..Default::default()
-    }
-    .run(model)
-    .unwrap()
-}
+mod common;
+use common::{diagram as run, nearest_in_fixture, zoo};
 
 /// One seeded branch, no Hopf point, its end a SNIC at AUTO's fold to 1e-6, the scaling law's
 /// coefficient within 2% of the normal form's, listed in the table and the summary.
@@ -73,7 +45,7 @@ fn seeded_snic(name: &str, r: &BifurcationResult) {
         .as_ref()
         .unwrap_or_else(|| panic!("{name}: no end located: {:?}", d.notes));
     assert_eq!(e.kind, EndKind::Snic, "{name}: {:?}", d.notes);
-    let lp = auto_fold(name, e.lambda);
+    let lp = nearest_in_fixture(&format!("zoo/auto_{name}.csv"), &["fold"], e.lambda);
     assert!(
         (e.lambda - lp).abs() < 1e-6,
         "{name}: SNIC at {} vs AUTO's fold {lp}",

@@ -295,14 +295,6 @@ fn folds_of_cycles_and_periods_agree_with_auto() {
         let rows: Vec<_> = auto_cycle_rows(&e.name)
             .into_iter()
             .filter(|r| r.0 != "fold_cycle" || hopfs.iter().all(|h| err_abs1(r.1, *h) > 1e-4))
-            // Known gap, not hidden: a user point between the Hopf point and the first cycle
-            // of the branch is not reported (xpp-lecar at 0.06, 0.011 past its Hopf point at
-            // 0.0494); the branch's other points there agree.
-            .filter(|r| !(e.name == "xpp-lecar" && r.0 == "user_point" && r.1 == 0.06))
-            // Known defect, open in issue 14: the branch turns at 0.10767 (AUTO's LP; the
-            // toolkit's periods at 0.1 on both sides of it agree with AUTO's to 1e-6), but the
-            // toolkit does not label the fold there.
-            .filter(|r| !(e.name == "xpp-lecar" && r.0 == "fold_cycle"))
             .collect();
         if rows.is_empty() {
             continue;

@@ -416,6 +416,22 @@ impl Engine<'_> {
         g1: f64,
         test: impl Fn(&State) -> f64,
     ) -> Option<State> {
+        self.locate_from(from, ds, g0, g1, &test, 0)
+    }
+
+    /// [`Engine::locate`], starting again from the nearest state found when a step from `from`
+    /// fails to converge: where the branch turns sharply (xpp-lecar's fold of cycles at
+    /// 0.10767) the prediction along `from`'s tangent misses the branch inside the bracket,
+    /// although the whole step happened to converge. At most 4 new starts.
+    fn locate_from(
+        &self,
+        from: &State,
+        ds: f64,
+        g0: f64,
+        g1: f64,
+        test: &dyn Fn(&State) -> f64,
+        restarts: usize,
+    ) -> Option<State> {
         let (mut a, mut fa, mut b, mut fb) = (0.0, g0, ds, g1);
         let mut best: Option<State> = None;
         let mut side = 0;
@@ -426,7 +442,26 @@ impl Engine<'_> {
             } else {
                 0.5 * (a + b)
             };
-            let (s, _) = self.step(from, c)?;
+            let Some((s, _)) = self.step(from, c) else {
+                // `best` is the state at `b` (set on every pass): walk on from it towards `a`
+                // in shorter steps until the sign changes, then search that last step.
+                let mut near = best.filter(|_| restarts < 4)?;
+                let (mut f_near, mut h) = (fb, 0.25 * (a - b));
+                for _ in 0..40 {
+                    match self.step(&near, h) {
+                        None if h.abs() > 1e-6 * ds.abs() => h *= 0.5,
+                        None => return None,
+                        Some((s, _)) => {
+                            let f = test(&s);
+                            if f * f_near < 0.0 {
+                                return self.locate_from(&near, h, f_near, f, test, restarts + 1);
+                            }
+                            (near, f_near) = (s, f);
+                        }
+                    }
+                }
+                return None;
+            };
             let fc = test(&s);
             let done = (b - a).abs() < 1e-12 * ds.abs().max(1e-300) || fc == 0.0;
             best = Some(s);
@@ -572,14 +607,18 @@ fn run(
                 break Stop::ReachedHopf(cur.point.lambda);
             }
         }
-        // Events between cur and next (not at the degenerate start on the Hopf point).
-        if points.len() > 1 || events_at_start {
+        // Events between cur and next. On the first step from a Hopf point the multipliers
+        // start degenerate (the orbit has zero amplitude there): only user points are looked
+        // for, since the parameter is as good there as anywhere.
+        {
+            let multipliers_valid = points.len() > 1 || events_at_start;
             let events = [
                 CycleEvent::Fold,
                 CycleEvent::PeriodDoubling,
                 CycleEvent::Torus,
             ]
             .into_iter()
+            .filter(|_| multipliers_valid)
             .map(|k| (k, 0.0))
             .chain(set.user_points.iter().map(|&l| (CycleEvent::UserPoint, l)));
             for (kind, target) in events {

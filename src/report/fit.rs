@@ -418,26 +418,10 @@ impl super::Report for FitResult {
         super::write::model_metadata(&self.model, &self.spec)
     }
 
-    fn write_into(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-        std::fs::create_dir_all(dir).map_err(|e| ReportError::Io {
-            path: dir.display().to_string(),
-            reason: format!("cannot create the folder: {e}"),
-        })?;
-        let meta = self.metadata();
-        let mut files = vec![];
-        for t in self.written_tables() {
-            files.push(t.with_metadata(&meta).write_parquet(dir)?);
-        }
-        files.extend(self.figures(dir)?);
-        if let Some((text, name)) = self.model_file() {
-            let path = dir.join(name);
-            super::atomic::write_text(&path, &text)?;
-            files.push(path);
-        }
-        let path = dir.join("summary.md");
-        super::atomic::write_text(&path, &self.summary())?;
-        files.push(path);
-        Ok(files)
+    fn text_files(&self) -> Vec<(String, String)> {
+        self.model_file()
+            .map(|(text, name)| vec![(name.to_string(), text)])
+            .unwrap_or_default()
     }
 }
 

@@ -42,6 +42,12 @@ pub trait Report {
             .collect()
     }
 
+    /// Text files written beside the tables and figures, as (file name, text): a fit's
+    /// `fitted.toml`. Most results have none.
+    fn text_files(&self) -> Vec<(String, String)> {
+        vec![]
+    }
+
     /// Write every table, figure and the summary into `dir` as it is (a study writes all its
     /// steps into one staging folder this way). Returns the files written.
     fn write_into(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
@@ -55,6 +61,11 @@ pub trait Report {
             files.push(t.with_metadata(&meta).write_parquet(dir)?);
         }
         files.extend(self.figures(dir)?);
+        for (name, text) in self.text_files() {
+            let path = dir.join(name);
+            super::atomic::write_text(&path, &text)?;
+            files.push(path);
+        }
         let path = dir.join("summary.md");
         super::atomic::write_text(&path, &self.summary())?;
         files.push(path);

@@ -209,6 +209,23 @@ impl FitResult {
     }
 }
 
+/// A free parameter's text, `NAME` or `NAME=LO:HI`, split into its name and its bounds (finite,
+/// LO < HI).
+fn split_free(text: &str) -> Result<(&str, Option<(f64, f64)>), SpecError> {
+    let Some((name, bounds)) = text.split_once('=') else {
+        return Ok((text.trim(), None));
+    };
+    let number = |x: &str| x.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+    match bounds.split_once(':').map(|(a, c)| (number(a), number(c))) {
+        Some((Some(lo), Some(hi))) if lo < hi => Ok((name.trim(), Some((lo, hi)))),
+        _ => Err(SpecError::new(
+            "free",
+            text,
+            "NAME or NAME=LO:HI with LO < HI finite",
+        )),
+    }
+}
+
 /// A target's text split into its name, its value and its options.
 fn split_target(text: &str) -> Result<(String, String, f64, f64), SpecError> {
     let bad = |why: &str| {
@@ -354,18 +371,7 @@ impl FitSpec {
             ));
         }
         for f in &self.free {
-            if let Some((_, b)) = f.split_once('=') {
-                let ok = b.split_once(':').is_some_and(|(a, c)| {
-                    matches!((a.trim().parse::<f64>(), c.trim().parse::<f64>()), (Ok(a), Ok(c)) if a.is_finite() && c.is_finite() && a < c)
-                });
-                if !ok {
-                    return Err(SpecError::new(
-                        "free",
-                        f,
-                        "NAME or NAME=LO:HI with LO < HI finite",
-                    ));
-                }
-            }
+            split_free(f)?;
         }
         if self.target.is_empty() {
             return Err(SpecError::new("target", "(none)", "at least one target"));
@@ -411,10 +417,7 @@ impl FitSpec {
         let params = model.params();
         let mut free: Vec<Free> = vec![];
         for f in &self.free {
-            let (name, bounds) = match f.split_once('=') {
-                Some((n, b)) => (n.trim(), Some(b)),
-                None => (f.trim(), None),
-            };
+            let (name, bounds) = split_free(f)?;
             let index = params.index(name).ok_or_else(|| {
                 SpecError::new(
                     "free",
@@ -430,13 +433,7 @@ impl FitSpec {
                 return Err(SpecError::new("free", name, "each parameter once").into());
             }
             let p = params.param(index);
-            let (lo, hi) = match bounds.and_then(|b| b.split_once(':')) {
-                Some((a, c)) => (
-                    a.trim().parse().unwrap_or(f64::NAN),
-                    c.trim().parse().unwrap_or(f64::NAN),
-                ),
-                None => (p.min, p.max),
-            };
+            let (lo, hi) = bounds.unwrap_or((p.min, p.max));
             let inside = |v: f64| p.check(v).is_ok();
             if !(inside(lo) || (p.min_exclusive && lo == p.min)) || !inside(hi) {
                 return Err(SpecError::new(
