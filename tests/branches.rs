@@ -70,6 +70,12 @@ fn a_branch_starts_where_the_range_starts_when_an_equilibrium_exists_there() {
     assert!((hopf.param - 6.49595).abs() < 1e-4, "{}", hopf.param);
 }
 
+/// The paragraph after the title, the model line and the range line: where a diagram's
+/// headline verdict stands.
+fn headline_of(summary: &str) -> &str {
+    summary.split("\n\n").nth(3).unwrap_or("")
+}
+
 /// Where the range starts with no equilibrium at all (|V| would pass 10^4 mV), the branch
 /// starts at the first current that has one and runs both ways; the summary's headline names
 /// the part of the range not reached. A branch stopped by `--max-points` says so there too.
@@ -91,7 +97,7 @@ fn a_branch_cut_short_says_so_in_the_headline() {
         o,
     ]);
     assert!(ok, "{stderr}");
-    let headline = stdout.lines().nth(4).unwrap_or("");
+    let headline = headline_of(&stdout);
     assert!(
         headline.contains("not followed over the whole range") && headline.contains("-30000 to"),
         "{stdout}"
@@ -108,7 +114,7 @@ fn a_branch_cut_short_says_so_in_the_headline() {
         o,
     ]);
     assert!(ok, "{stderr}");
-    let headline = stdout.lines().nth(4).unwrap_or("");
+    let headline = headline_of(&stdout);
     assert!(
         headline.contains("not followed over the whole range")
             && headline.contains("stopped after 10 points"),

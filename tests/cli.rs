@@ -494,6 +494,12 @@ fn the_main_job_writes_a_full_indexed_report() {
         ]
     );
     let index = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    // It names the command that makes it again, and has no empty section.
+    assert!(
+        index.contains("Reproduced by `excitable report --model hh`."),
+        "{index}"
+    );
+    assert!(!index.contains("\n\n\n"), "{index}");
     for link in [
         "rest/summary.md",
         "gating/gating.png",

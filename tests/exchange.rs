@@ -6,6 +6,7 @@
 use excitable::model::export::{OdeRun, to_neuroml, to_ode, to_toml};
 use excitable::model::ode::OdeModel;
 use excitable::model::{ConductanceModel, Model, file, neuroml};
+use excitable::report::Report;
 use excitable::simulate::{self, Method, Record, Settings};
 use excitable::spec::{BifurcationResult, BifurcationSpec, ExportFormat, ExportSpec};
 use excitable::stimulus::Stimulus;
@@ -211,6 +212,17 @@ fn the_neuroml_hh_example_cell_equals_builtin_hh() {
         .map(|p| p.name.clone())
         .collect();
     assert_eq!(differ, ["e_l"]);
+    // What differs besides the parameters (area, temperature) is stated in its report.
+    let dir = tempfile::tempdir().unwrap();
+    bc.write(&dir.path().join("b")).unwrap();
+    let summary = std::fs::read_to_string(dir.path().join("b/summary.md")).unwrap();
+    for words in [
+        "Model: NeuroML2 cell 'hhcell'",
+        "1 segment (area 1000.000093993 um^2)",
+        "no temperature (nothing in the cell depends on one)",
+    ] {
+        assert!(summary.contains(words), "{words}: {summary}");
+    }
 }
 
 /// `export --to ode` of hh, hh-ca and Wang-Buzsaki run by `xppaut -silent` (rk4, dt = 0.01

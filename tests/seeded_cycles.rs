@@ -11,11 +11,11 @@
 //! Tolerances: the located end to 1e-6 (absolute) of AUTO's fold; the fitted coefficient of
 //! `T = C / sqrt(I - I_SN) + D` within 2% of the fold's normal form (as tests/cycle_ends.rs).
 
+use excitable::Model;
 use excitable::continuation::SpecialKind;
 use excitable::continuation::cycle_ends::EndKind;
 use excitable::continuation::diagram::CycleOrigin;
 use excitable::report::Report;
-use excitable::Model;
 use excitable::spec::BifurcationResult;
 
 mod common;

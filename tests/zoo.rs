@@ -255,6 +255,44 @@ fn hopf_points_and_folds_agree_with_the_reference_and_explain_every_stability_ch
     );
 }
 
+/// Over the default range (-20..250, steps of up to 2.7) Connor-Stevens' S-shaped branch has
+/// two folds (7.8699, 7.9125) and a Hopf point (7.8816) within 0.05 of each other, where the
+/// complex pair splits into two real eigenvalues: a step across all of it sees two real
+/// eigenvalues become unstable, neither a fold nor a Hopf point. Such steps are shortened
+/// until each crossing is one event, so the Hopf point is found at the reference (1e-7) and
+/// no stability change is left unexplained.
+#[test]
+fn a_hopf_point_between_close_folds_is_found_over_the_default_range() {
+    let reference: Vec<f64> = fixture("points.csv")["connor-stevens"]
+        .iter()
+        .filter(|r| r[1] == "hopf")
+        .map(|r| num(&r[2]))
+        .collect();
+    let model = Model::from_file(&root().join("studies/models/zoo/connor_stevens.toml")).unwrap();
+    let d = BifurcationSpec {
+        no_cycles: true,
+        ..Default::default()
+    }
+    .run(&model)
+    .unwrap();
+    for want in &reference {
+        assert!(
+            d.special_points
+                .iter()
+                .any(|p| p.kind == SpecialKind::Hopf && err_abs1(p.param, *want) < 1e-7),
+            "Hopf point at {want} missed: {:?}",
+            d.special_points
+        );
+    }
+    let unexplained: Vec<&String> = d
+        .diagram
+        .notes
+        .iter()
+        .filter(|n| n.contains("unstable eigenvalues changes"))
+        .collect();
+    assert!(unexplained.is_empty(), "{unexplained:?}");
+}
+
 /// The rows of `tests/fixtures/zoo/auto_NAME.csv` on AUTO's cycle branch (folds of cycles and
 /// user points): (kind, param, period, max of v).
 fn auto_cycle_rows(name: &str) -> Vec<(String, f64, f64, f64)> {

@@ -33,24 +33,7 @@ pub fn run(a: ModelsArgs) -> Result<()> {
     };
     let mut text = String::new();
     for m in &models {
-        let desc = match m {
-            Model::Conductance(c) => c.description.clone(),
-            Model::Lif(_) => BUILTIN[3].1.to_string(),
-            Model::Ode(o) => {
-                let mut d = if o.units.known() {
-                    "compiled through the .ode engine (simulation: rk4, dopri5, euler)".to_string()
-                } else {
-                    "an XPPAUT .ode model (simulation: rk4, dopri5, euler)".to_string()
-                };
-                if let Some(k) = o.current_param() {
-                    d += &format!("; stimuli add to parameter {}", o.params.param(k).name);
-                }
-                for n in &o.notes {
-                    d += &format!("; {n}");
-                }
-                d
-            }
-        };
+        let desc = m.description();
         let _ = writeln!(text, "{} — {}", m.name(), desc);
         let _ = writeln!(text, "  variables: {}", m.var_names().join(", "));
         let _ = writeln!(

@@ -391,7 +391,21 @@ pub fn settle_end(fam: &Family, branch: &mut CycleBranch, folds: &[Fold]) {
                     ),
                 ),
             };
-            branch.notes.push(format!("the cycle branch ends on {words}"));
+            // A law that does not fit is said, not left for the reader to spot: the kind then
+            // rests on where the orbit ends (a fold, or a saddle away from one).
+            let off = (end.fit.coefficient / end.predicted - 1.0).abs();
+            let caveat = if off.is_finite() && off <= 0.1 {
+                String::new()
+            } else {
+                format!(
+                    "; the fitted coefficient is {:.0}% off the prediction, so the tail is not in \
+                     the law's range and the kind rests on where the orbit ends",
+                    100.0 * off
+                )
+            };
+            branch
+                .notes
+                .push(format!("the cycle branch ends on {words}{caveat}"));
             let mut point = end.last.clone();
             point.lambda = end.lambda;
             point.period = f64::INFINITY;

@@ -177,15 +177,27 @@ const SPECTRUM_STEP: f64 = 0.5;
 /// Whether the step from `old` to `new` is short enough for the spectrum: every eigenvalue's
 /// real part (the lists sorted alike, which pairs them to within their own spacing) changed by
 /// at most [`SPECTRUM_STEP`] of its distance to the imaginary axis, so no eigenvalue can have
-/// crossed the axis and come back within the step. A step where the number of unstable
-/// eigenvalues changes is accepted: the crossing is seen and refined. This is what lets two
-/// Hopf points closer together than the range-based step both be found.
+/// crossed the axis and come back within the step. This is what lets two Hopf points closer
+/// together than the range-based step both be found.
+///
+/// A step where the number of unstable eigenvalues changes is accepted when the change is one
+/// event [`locate_special`] can refine: one real eigenvalue crossing (a fold), or one complex
+/// pair with the real ones unchanged (a Hopf point). Anything else (a pair that crossed as a
+/// complex pair and split into two real ones within the step, as on Connor-Stevens' S-shaped
+/// branch at 7.88 over the default range, or a fold and a Hopf point in one step) is too long.
 fn spectrum_moved_gently(old: Option<&EqPoint>, new: &EqPoint) -> bool {
     let Some(old) = old else {
         return true;
     };
-    if old.n_unstable != new.n_unstable || old.eigenvalues.len() != new.eigenvalues.len() {
+    if old.eigenvalues.len() != new.eigenvalues.len() {
         return true;
+    }
+    if old.n_unstable != new.n_unstable {
+        let (real, complex) = (
+            real_unstable(old).abs_diff(real_unstable(new)),
+            complex_unstable(old).abs_diff(complex_unstable(new)),
+        );
+        return (real, complex) == (1, 0) || (real, complex) == (0, 2);
     }
     let scale = old
         .eigenvalues
@@ -209,18 +221,7 @@ fn locate_special(
     for k in 1..points.len() {
         let (a, b) = (&points[k - 1], &points[k]);
         let fold_here = tangents_lambda[k - 1] * tangents_lambda[k] < 0.0;
-        let real_unstable = |p: &EqPoint| {
-            p.eigenvalues
-                .iter()
-                .filter(|z| z.re > 0.0 && z.im == 0.0)
-                .count()
-        };
-        let complex_unstable = |p: &EqPoint| {
-            p.eigenvalues
-                .iter()
-                .filter(|z| z.re > 0.0 && z.im != 0.0)
-                .count()
-        };
+        let found = folds.len() + hopfs.len();
         if fold_here || real_unstable(a).abs_diff(real_unstable(b)) % 2 == 1 {
             // Start from the end with the smaller real eigenvalue.
             let pick = |p: &EqPoint| {
@@ -280,8 +281,35 @@ fn locate_special(
                 None => {}
             }
         }
+        if a.n_unstable != b.n_unstable && folds.len() + hopfs.len() == found {
+            notes.push(format!(
+                "the number of unstable eigenvalues changes from {} to {} between {} = {:.6} \
+                 and {:.6} with no fold or Hopf point located there",
+                a.n_unstable,
+                b.n_unstable,
+                fam.knob_name(),
+                a.lambda,
+                b.lambda
+            ));
+        }
     }
     (folds, hopfs, notes)
+}
+
+/// The number of real eigenvalues with positive real part.
+fn real_unstable(p: &EqPoint) -> usize {
+    p.eigenvalues
+        .iter()
+        .filter(|z| z.re > 0.0 && z.im == 0.0)
+        .count()
+}
+
+/// The number of complex eigenvalues with positive real part (both of each pair).
+fn complex_unstable(p: &EqPoint) -> usize {
+    p.eigenvalues
+        .iter()
+        .filter(|z| z.re > 0.0 && z.im != 0.0)
+        .count()
 }
 
 #[cfg(test)]

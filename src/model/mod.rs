@@ -189,6 +189,30 @@ impl Model {
         }
     }
 
+    /// One line saying what the model is and where it comes from (`excitable models` lists
+    /// it; every report's summary repeats it, so a file's area, temperature or ignored inputs
+    /// are stated where its numbers are).
+    pub fn description(&self) -> String {
+        match self {
+            Model::Conductance(c) => c.description.clone(),
+            Model::Lif(_) => BUILTIN[3].1.to_string(),
+            Model::Ode(o) => {
+                let mut d = if o.units.known() {
+                    "compiled through the .ode engine (simulation: rk4, dopri5, euler)".to_string()
+                } else {
+                    "an XPPAUT .ode model (simulation: rk4, dopri5, euler)".to_string()
+                };
+                if let Some(k) = o.current_param() {
+                    d += &format!("; stimuli add to parameter {}", o.params.param(k).name);
+                }
+                for n in &o.notes {
+                    d += &format!("; {n}");
+                }
+                d
+            }
+        }
+    }
+
     /// The parameters, in the order the equations read them.
     pub fn params(&self) -> &ParamSet {
         match self {

@@ -67,7 +67,7 @@ pub trait Report {
             files.push(path);
         }
         let path = dir.join("summary.md");
-        super::atomic::write_text(&path, &self.summary())?;
+        super::atomic::write_text(&path, &with_model_line(self.summary(), &meta))?;
         files.push(path);
         Ok(files)
     }
@@ -97,6 +97,7 @@ pub fn model_metadata(model: &Model, settings: &impl Serialize) -> Vec<(String, 
         .collect();
     vec![
         ("excitable.model".into(), model.label()),
+        (MODEL_DESCRIPTION.into(), model.description()),
         ("excitable.parameters".into(), params.join("; ")),
         (
             "excitable.settings".into(),
@@ -107,6 +108,25 @@ pub fn model_metadata(model: &Model, settings: &impl Serialize) -> Vec<(String, 
             env!("CARGO_PKG_VERSION").to_string(),
         ),
     ]
+}
+
+/// The metadata key of the model's one-line description ([`Model::description`]).
+const MODEL_DESCRIPTION: &str = "excitable.model.description";
+
+/// `summary` with a line after its title saying what the model is (from the metadata, when
+/// the result is about a model): a NeuroML cell's area and temperature, an `.ode` file's
+/// notes, stated beside the numbers they shape.
+fn with_model_line(summary: String, meta: &[(String, String)]) -> String {
+    let Some((_, about)) = meta.iter().find(|(k, _)| k == MODEL_DESCRIPTION) else {
+        return summary;
+    };
+    let line = format!("Model: {}.\n\n", about.trim_end_matches('.'));
+    match summary.find("\n\n") {
+        Some(i) if summary.starts_with('#') => {
+            format!("{}{line}{}", &summary[..i + 2], &summary[i + 2..])
+        }
+        _ => line + &summary,
+    }
 }
 
 /// Metadata every table of a result without a model carries (spike statistics, windows of a
@@ -122,4 +142,22 @@ pub fn settings_metadata(settings: &impl Serialize) -> Vec<(String, String)> {
             env!("CARGO_PKG_VERSION").to_string(),
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_line_follows_the_title() {
+        let meta = vec![(
+            MODEL_DESCRIPTION.to_string(),
+            "a cell of 1 segment.".to_string(),
+        )];
+        assert_eq!(
+            with_model_line("# Title\n\nBody\n".into(), &meta),
+            "# Title\n\nModel: a cell of 1 segment.\n\nBody\n"
+        );
+        assert_eq!(with_model_line("Body\n".into(), &[]), "Body\n");
+    }
 }

@@ -33,6 +33,29 @@ impl Default for ModelSource {
 }
 
 impl ModelSource {
+    /// The command-line flags that choose this model (`--model-file F --set a=1`), for the
+    /// line a report names as the one that makes it again. Words with spaces are quoted.
+    pub fn as_flags(&self) -> String {
+        let word = |w: &str| {
+            if w.contains(char::is_whitespace) || w.is_empty() {
+                format!("'{w}'")
+            } else {
+                w.to_string()
+            }
+        };
+        let mut flags = match &self.model_file {
+            Some(p) => format!("--model-file {}", word(&p.display().to_string())),
+            None => format!("--model {}", word(&self.model)),
+        };
+        for s in &self.set {
+            flags.push_str(&format!(" --set {}", word(s)));
+        }
+        if let Some(v) = &self.v_var {
+            flags.push_str(&format!(" --v-var {}", word(v)));
+        }
+        flags
+    }
+
     /// A built-in model by name, unchanged.
     pub fn builtin(name: &str) -> ModelSource {
         ModelSource {
@@ -71,5 +94,25 @@ impl ModelSource {
             model.set(&name, value)?;
         }
         Ok(model)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_name_the_model_its_overrides_and_quote_spaces() {
+        let s = ModelSource {
+            model_file: Some("my models/ml.ode".into()),
+            set: vec!["gca=4.4".into()],
+            v_var: Some("v".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.as_flags(),
+            "--model-file 'my models/ml.ode' --set gca=4.4 --v-var v"
+        );
+        assert_eq!(ModelSource::builtin("hh").as_flags(), "--model hh");
     }
 }

@@ -72,6 +72,10 @@ pub struct Study {
     /// The folder holding the study file (`{study}` in a step's settings).
     #[serde(skip)]
     pub dir: std::path::PathBuf,
+    /// The command that makes this report again, without `excitable` and `--out`: `study run
+    /// FILE`, or for the report template the `report` line it was made from.
+    #[serde(skip)]
+    pub made_by: String,
 }
 
 /// One subcommand run.
@@ -121,6 +125,7 @@ impl Study {
             reason,
         };
         study.file = file.to_string();
+        study.made_by = format!("study run {file}");
         for s in &mut study.steps {
             s.line = line_of(text, s.name.span().start);
         }

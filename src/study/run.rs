@@ -201,8 +201,8 @@ fn summary(
     }
     let _ = writeln!(
         md,
-        "Reproduced by `excitable study run {}`{}.\n",
-        study.file,
+        "Reproduced by `excitable {}`{}.\n",
+        study.made_by,
         if opts.fast {
             " **in fast mode** (shorter runs; some checks not run)"
         } else {
@@ -220,12 +220,10 @@ fn summary(
     } else {
         ("Scope", "Contents", "Headline numbers, checked", "expected")
     };
-    let _ = writeln!(
-        md,
-        "## {shows}\n\n{}\n\n## {adds}\n\n{}\n",
-        study.shows.trim(),
-        study.adds.trim()
-    );
+    let _ = writeln!(md, "## {shows}\n\n{}\n", study.shows.trim());
+    if !study.adds.trim().is_empty() {
+        let _ = writeln!(md, "## {adds}\n\n{}\n", study.adds.trim());
+    }
     if !study.checks.is_empty() {
         let _ = writeln!(
             md,

@@ -231,5 +231,7 @@ pub fn report_study(source: &ModelSource) -> Result<Study, Error> {
         t,
         "\n[[step]]\nname = \"stats\"\ncommand = \"stats\"\nabout = \"Spike-train statistics of the noisy run.\"\nargs = {{ spikes = \"{{out}}/noise/spikes.parquet\", t-stop = {t_noise} }}\noptional = true\n"
     );
-    Ok(Study::parse(&t, "(report template)")?)
+    let mut study = Study::parse(&t, "(report template)")?;
+    study.made_by = format!("report {}", source.as_flags());
+    Ok(study)
 }
