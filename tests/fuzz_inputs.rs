@@ -570,3 +570,17 @@ fn study_files_on_random_inputs() {
     eprintln!("study: {parsed} parsed, {refused} refused");
     assert!(parsed > 0 && refused > 0);
 }
+
+/// Found by the `spikes` fuzz target: a Parquet file whose dictionary page claims more values
+/// than its validity bitmap holds makes polars 0.55 panic inside its reader (a rayon worker).
+/// The guarded read turns it into the one-line refusal naming the file.
+#[test]
+fn a_parquet_file_that_panics_polars_is_refused_by_name() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz/spikes_polars_panic.parquet");
+    let e = read_spikes(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("cannot read") && e.contains("spikes_polars_panic.parquet"),
+        "{e}"
+    );
+}

@@ -10,7 +10,23 @@ use excitable::spec::StatsSpec;
 use libfuzzer_sys::fuzz_target;
 use std::io::Write;
 
+/// libFuzzer's panic hook aborts on every panic, even one the library catches: polars may
+/// panic on a malformed Parquet file inside the reader's guard, which turns it into a read
+/// error (as the command line's hook does, stay quiet there). Any other panic still aborts.
+fn abort_on_unguarded_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let fuzzer_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !excitable::report::table::in_guarded_read() {
+                fuzzer_hook(info);
+            }
+        }));
+    });
+}
+
 fuzz_target!(|data: &[u8]| {
+    abort_on_unguarded_panics();
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
