@@ -209,9 +209,12 @@ impl FitResult {
     }
 }
 
+/// Lower and upper bound of a free parameter.
+type Bounds = (f64, f64);
+
 /// A free parameter's text, `NAME` or `NAME=LO:HI`, split into its name and its bounds (finite,
 /// LO < HI).
-fn split_free(text: &str) -> Result<(&str, Option<(f64, f64)>), SpecError> {
+fn split_free(text: &str) -> Result<(&str, Option<Bounds>), SpecError> {
     let Some((name, bounds)) = text.split_once('=') else {
         return Ok((text.trim(), None));
     };
