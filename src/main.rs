@@ -14,12 +14,7 @@ fn main() {
     }
     // A malformed Parquet file that makes polars panic is reported as a read error naming the
     // file (the library catches the panic); the panic's own message would only confuse.
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !excitable::report::table::in_guarded_read() {
-            default_hook(info);
-        }
-    }));
+    excitable::report::table::quiet_guarded_panics(std::panic::take_hook());
     // Help, version and usage errors as clap prints them, but a failed write (to a full disk,
     // `/dev/full`) is an error too.
     let cli = match cli::Cli::try_parse() {

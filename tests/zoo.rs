@@ -268,6 +268,7 @@ fn a_hopf_point_between_close_folds_is_found_over_the_default_range() {
         .filter(|r| r[1] == "hopf")
         .map(|r| num(&r[2]))
         .collect();
+    assert_eq!(reference.len(), 1, "{reference:?}");
     let model = Model::from_file(&root().join("studies/models/zoo/connor_stevens.toml")).unwrap();
     let d = BifurcationSpec {
         no_cycles: true,

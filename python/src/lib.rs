@@ -408,7 +408,7 @@ impl Output {
 
     /// The text of summary.md.
     fn summary(&self) -> String {
-        self.result.summary()
+        self.result.summary_md()
     }
 
     /// Write tables, figures and summary.md into `out`, swapped in whole (as the command line

@@ -443,19 +443,32 @@ impl Engine<'_> {
                 0.5 * (a + b)
             };
             let Some((s, _)) = self.step(from, c) else {
-                // `best` is the state at `b` (set on every pass): walk on from it towards `a`
-                // in shorter steps until the sign changes, then search that last step.
-                let mut near = best.filter(|_| restarts < 4)?;
-                let (mut f_near, mut h) = (fb, 0.25 * (a - b));
-                for _ in 0..40 {
+                if restarts >= 4 {
+                    return None;
+                }
+                // Walk on in shorter steps from the nearest state known to lie on the branch
+                // (`best`, the state at `b`, set on every pass after the first; on the first
+                // pass `from`, at `a`) towards the other end of the bracket until the sign
+                // changes, then search that last step. The walk goes at most 1.5 times the
+                // bracket's length, so it cannot lock onto a zero beyond it.
+                let (mut near, mut f_near, span) = match best {
+                    Some(s) => (s, fb, a - b),
+                    None => (from.clone(), fa, b - a),
+                };
+                let (mut h, mut walked) = (0.25 * span, 0.0);
+                while walked < 1.5 * span.abs() {
                     match self.step(&near, h) {
                         None if h.abs() > 1e-6 * ds.abs() => h *= 0.5,
                         None => return None,
                         Some((s, _)) => {
                             let f = test(&s);
+                            if f == 0.0 {
+                                return Some(s);
+                            }
                             if f * f_near < 0.0 {
                                 return self.locate_from(&near, h, f_near, f, test, restarts + 1);
                             }
+                            walked += h.abs();
                             (near, f_near) = (s, f);
                         }
                     }

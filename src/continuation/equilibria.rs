@@ -126,7 +126,7 @@ pub fn continue_branch(
         match newton(system, pred.clone(), settings.tol, 12) {
             Ok((unew, its)) if (&unew - &u).norm() < 3.0 * ds.abs() => {
                 let p_new = point(fam, &unew)?;
-                if ds > 16.0 * ds_min && !spectrum_moved_gently(points.last(), &p_new) {
+                if ds > 16.0 * ds_min && !step_resolves_spectrum(points.last(), &p_new) {
                     // An eigenvalue moved too far for its distance to the imaginary axis: a
                     // step this long could cross the axis and come back unseen.
                     ds *= 0.5;
@@ -182,10 +182,12 @@ const SPECTRUM_STEP: f64 = 0.5;
 ///
 /// A step where the number of unstable eigenvalues changes is accepted when the change is one
 /// event [`locate_special`] can refine: one real eigenvalue crossing (a fold), or one complex
-/// pair with the real ones unchanged (a Hopf point). Anything else (a pair that crossed as a
+/// pair with the real ones unchanged (a Hopf point), and no pair turned real or real pair
+/// complex on the way (so a pair that crossed, split and sent one eigenvalue back, netting
+/// one real crossing, is not taken for a fold). Anything else (a pair that crossed as a
 /// complex pair and split into two real ones within the step, as on Connor-Stevens' S-shaped
 /// branch at 7.88 over the default range, or a fold and a Hopf point in one step) is too long.
-fn spectrum_moved_gently(old: Option<&EqPoint>, new: &EqPoint) -> bool {
+fn step_resolves_spectrum(old: Option<&EqPoint>, new: &EqPoint) -> bool {
     let Some(old) = old else {
         return true;
     };
@@ -197,7 +199,8 @@ fn spectrum_moved_gently(old: Option<&EqPoint>, new: &EqPoint) -> bool {
             real_unstable(old).abs_diff(real_unstable(new)),
             complex_unstable(old).abs_diff(complex_unstable(new)),
         );
-        return (real, complex) == (1, 0) || (real, complex) == (0, 2);
+        let pairs_kept = complex_count(old) == complex_count(new);
+        return pairs_kept && ((real, complex) == (1, 0) || (real, complex) == (0, 2));
     }
     let scale = old
         .eigenvalues
@@ -221,8 +224,16 @@ fn locate_special(
     for k in 1..points.len() {
         let (a, b) = (&points[k - 1], &points[k]);
         let fold_here = tangents_lambda[k - 1] * tangents_lambda[k] < 0.0;
-        let found = folds.len() + hopfs.len();
-        if fold_here || real_unstable(a).abs_diff(real_unstable(b)) % 2 == 1 {
+        // Each part of the change is looked for, and what is not found is said. A pair that
+        // changes while a real eigenvalue crosses (a step the continuation accepted at its
+        // shortest) is not taken for a Hopf point: next to a fold, the node on its unstable
+        // side turns into a focus within such a step (Morris-Lecar's homoclinic set at
+        // -9.949) with no pair crossing the axis.
+        let real_odd = real_unstable(a).abs_diff(real_unstable(b)) % 2 == 1;
+        let pair = complex_unstable(a).abs_diff(complex_unstable(b)) == 2
+            && real_unstable(a) == real_unstable(b);
+        let (folds_before, hopfs_before, notes_before) = (folds.len(), hopfs.len(), notes.len());
+        if fold_here || real_odd {
             // Start from the end with the smaller real eigenvalue.
             let pick = |p: &EqPoint| {
                 p.eigenvalues
@@ -252,9 +263,7 @@ fn locate_special(
                 None => {}
             }
         }
-        if complex_unstable(a).abs_diff(complex_unstable(b)) == 2
-            && real_unstable(a) == real_unstable(b)
-        {
+        if pair {
             let pick = |p: &EqPoint| {
                 p.eigenvalues
                     .iter()
@@ -281,10 +290,13 @@ fn locate_special(
                 None => {}
             }
         }
-        if a.n_unstable != b.n_unstable && folds.len() + hopfs.len() == found {
+        let explained =
+            (!real_odd || folds.len() > folds_before) && (!pair || hopfs.len() > hopfs_before);
+        // A refinement that failed has said so already.
+        if a.n_unstable != b.n_unstable && !explained && notes.len() == notes_before {
             notes.push(format!(
                 "the number of unstable eigenvalues changes from {} to {} between {} = {:.6} \
-                 and {:.6} with no fold or Hopf point located there",
+                 and {:.6} with not every fold or Hopf point there located",
                 a.n_unstable,
                 b.n_unstable,
                 fam.knob_name(),
@@ -302,6 +314,11 @@ fn real_unstable(p: &EqPoint) -> usize {
         .iter()
         .filter(|z| z.re > 0.0 && z.im == 0.0)
         .count()
+}
+
+/// The number of complex eigenvalues, stable or not (both of each pair).
+fn complex_count(p: &EqPoint) -> usize {
+    p.eigenvalues.iter().filter(|z| z.im != 0.0).count()
 }
 
 /// The number of complex eigenvalues with positive real part (both of each pair).

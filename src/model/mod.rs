@@ -195,7 +195,10 @@ impl Model {
     pub fn description(&self) -> String {
         match self {
             Model::Conductance(c) => c.description.clone(),
-            Model::Lif(_) => BUILTIN[3].1.to_string(),
+            Model::Lif(_) => BUILTIN
+                .iter()
+                .find(|(name, _)| *name == "lif")
+                .map_or_else(String::new, |(_, about)| about.to_string()),
             Model::Ode(o) => {
                 let mut d = if o.units.known() {
                     "compiled through the .ode engine (simulation: rk4, dopri5, euler)".to_string()

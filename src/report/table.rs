@@ -327,6 +327,18 @@ pub fn in_guarded_read() -> bool {
     GUARDED_READS.load(std::sync::atomic::Ordering::SeqCst) > 0
 }
 
+/// Install a panic hook that passes every panic to `next` except one inside a guarded read (a
+/// malformed Parquet file that makes polars panic, reported as a read error naming the file):
+/// the command line's hook (whose `next` prints the panic) and the fuzz targets' (whose `next`
+/// aborts, as libFuzzer's does for any panic) are this one.
+pub fn quiet_guarded_panics(next: Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync>) {
+    std::panic::set_hook(Box::new(move |info| {
+        if !in_guarded_read() {
+            next(info);
+        }
+    }));
+}
+
 /// Run a polars read of `path`: its error, or a panic inside polars on a malformed file, is
 /// returned as a read error naming the file.
 fn guard<T>(path: &Path, read: impl FnOnce() -> PolarsResult<T>) -> Result<T, ReportError> {

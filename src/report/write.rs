@@ -20,6 +20,13 @@ pub trait Report {
     /// The text of `summary.md`.
     fn summary(&self) -> String;
 
+    /// The text of `summary.md` as written: [`Report::summary`] with the line saying what the
+    /// model is after its title (from the metadata; none for a result without a model). The
+    /// command line, Python and a reloaded folder all show this text.
+    fn summary_md(&self) -> String {
+        with_model_line(self.summary(), &self.metadata())
+    }
+
     /// Key-value metadata attached to every table: the model, its parameters, the settings.
     fn metadata(&self) -> Vec<(String, String)> {
         vec![]
@@ -67,7 +74,7 @@ pub trait Report {
             files.push(path);
         }
         let path = dir.join("summary.md");
-        super::atomic::write_text(&path, &with_model_line(self.summary(), &meta))?;
+        super::atomic::write_text(&path, &self.summary_md())?;
         files.push(path);
         Ok(files)
     }
@@ -117,9 +124,15 @@ const MODEL_DESCRIPTION: &str = "excitable.model.description";
 /// the result is about a model): a NeuroML cell's area and temperature, an `.ode` file's
 /// notes, stated beside the numbers they shape.
 fn with_model_line(summary: String, meta: &[(String, String)]) -> String {
-    let Some((_, about)) = meta.iter().find(|(k, _)| k == MODEL_DESCRIPTION) else {
+    // One line whatever the file wrote (a TOML `description` may span lines); none if empty.
+    let about = meta
+        .iter()
+        .find(|(k, _)| k == MODEL_DESCRIPTION)
+        .map(|(_, a)| a.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    if about.is_empty() {
         return summary;
-    };
+    }
     let line = format!("Model: {}.\n\n", about.trim_end_matches('.'));
     match summary.find("\n\n") {
         Some(i) if summary.starts_with('#') => {
@@ -158,6 +171,17 @@ mod tests {
             with_model_line("# Title\n\nBody\n".into(), &meta),
             "# Title\n\nModel: a cell of 1 segment.\n\nBody\n"
         );
+        assert_eq!(
+            with_model_line("Body\n".into(), &meta),
+            "Model: a cell of 1 segment.\n\nBody\n"
+        );
+        let multi = vec![(MODEL_DESCRIPTION.to_string(), "two\n\nlines ".to_string())];
+        assert_eq!(
+            with_model_line("# T\n\nB".into(), &multi),
+            "# T\n\nModel: two lines.\n\nB"
+        );
+        let empty = vec![(MODEL_DESCRIPTION.to_string(), " ".to_string())];
+        assert_eq!(with_model_line("# T\n\nB".into(), &empty), "# T\n\nB");
         assert_eq!(with_model_line("Body\n".into(), &[]), "Body\n");
     }
 }

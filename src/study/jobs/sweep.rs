@@ -272,7 +272,7 @@ impl Job for MergeJob {
             let dir = stage.dir().to_path_buf();
             let out = stage.commit()?;
             Ok(InPlace {
-                message: r.summary(),
+                message: r.summary_md(),
                 files: staged
                     .iter()
                     .map(|f| out.join(f.strip_prefix(&dir).unwrap_or(f)))

@@ -15,14 +15,7 @@ use std::io::Write;
 /// error (as the command line's hook does, stay quiet there). Any other panic still aborts.
 fn abort_on_unguarded_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let fuzzer_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !excitable::report::table::in_guarded_read() {
-                fuzzer_hook(info);
-            }
-        }));
-    });
+    ONCE.call_once(|| excitable::report::table::quiet_guarded_panics(std::panic::take_hook()));
 }
 
 fuzz_target!(|data: &[u8]| {
