@@ -8,13 +8,22 @@
 //! Tolerances: the period doublings' parameter to 1e-6 (absolute, a ~ 0.1) and their period
 //! to 1e-6 relative; the period at AUTO's user points (a = 0.12, 0.15, 0.18 on every branch
 //! that reaches them) to 1e-6 relative.
+//!
+//! The two-parameter curve of the first period doubling in (a, c)
+//! (src/continuation/codim2_cycles.rs) is checked against AUTO-07p's continuation of the same
+//! period doubling (tests/fixtures/pd/auto_pd_curve.csv, made by run_auto_pd_curve.py: ISW=2,
+//! ICP=[1, 3, 11], NTST 100, NCOL 4, tolerances 1e-10) at seven values of c from 4.5 to 7.5:
+//! a to 1e-6 and the period to 1e-6 relative. The one-parameter diagrams at c = 5 and 6.5
+//! find their period doubling on the curve, to 1e-6 in a.
 
 use excitable::continuation::Stop;
+use excitable::continuation::codim2::CurveKind;
 use excitable::continuation::cycles::{CycleBranch, CycleEvent, CyclePoint};
 use excitable::continuation::diagram::CycleOrigin;
-use excitable::spec::BifurcationResult;
-use excitable::{BifurcationSpec, Model};
+use excitable::spec::{Bifurcation2Result, BifurcationResult};
+use excitable::{Bifurcation2Spec, BifurcationSpec, Model};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -158,4 +167,108 @@ fn without_doublings_the_diagram_has_the_primary_branch_only() {
     .validate()
     .unwrap_err();
     assert!(e.to_string().contains("doublings"), "{e}");
+}
+
+/// AUTO's points on the period-doubling curve: `(a, c, period)`.
+fn auto_curve() -> Vec<(f64, f64, f64)> {
+    let path = root().join("tests/fixtures/pd/auto_pd_curve.csv");
+    let mut r = csv::Reader::from_path(&path).unwrap();
+    r.records()
+        .map(|rec| rec.unwrap())
+        .filter(|rec| &rec[0] == "pd_curve")
+        .map(|rec| {
+            (
+                rec[1].parse().unwrap(),
+                rec[2].parse().unwrap(),
+                rec[3].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The period-doubling curves of Rossler over a in [0, 0.2] and c in [4, 8], recording points
+/// at AUTO's values of c.
+fn pd_curves() -> &'static Bifurcation2Result {
+    static R: OnceLock<Bifurcation2Result> = OnceLock::new();
+    R.get_or_init(|| {
+        let model = Model::from_file(&root().join("tests/fixtures/pd/rossler.ode")).unwrap();
+        Bifurcation2Spec {
+            params: "a,c".into(),
+            from: 0.0,
+            to: 0.2,
+            from2: 4.0,
+            to2: 8.0,
+            curves: "period_doubling".into(),
+            at2: auto_curve().iter().map(|r| r.1).collect(),
+            ..Default::default()
+        }
+        .run(&model)
+        .unwrap()
+    })
+}
+
+/// The point of a period-doubling curve at exactly `c` nearest `a` (within 0.01): `(a, period)`,
+/// the period from the point's `omega` (`2 pi / T`).
+fn on_curve(a: f64, c: f64) -> Option<(f64, f64)> {
+    pd_curves()
+        .curves
+        .iter()
+        .filter(|k| k.kind == CurveKind::PeriodDoubling)
+        .flat_map(|k| k.points.iter())
+        .filter(|p| p.l2 == c && (p.l1 - a).abs() < 0.01)
+        .min_by(|x, y| (x.l1 - a).abs().total_cmp(&(y.l1 - a).abs()))
+        .map(|p| (p.l1, std::f64::consts::TAU / p.omega))
+}
+
+#[test]
+fn the_period_doubling_curve_agrees_with_auto_at_seven_values_of_c() {
+    let rows = auto_curve();
+    assert_eq!(rows.len(), 7, "{rows:?}");
+    let mut worst = (0.0f64, 0.0f64);
+    for (a, c, period) in rows {
+        let (l1, t) =
+            on_curve(a, c).unwrap_or_else(|| panic!("no period doubling at c = {c} near a = {a}"));
+        eprintln!("c = {c}: a = {l1:.11} (AUTO {a:.11}), period {t:.10} (AUTO {period:.10})");
+        assert!((l1 - a).abs() < 1e-6, "c = {c}: a = {l1} vs AUTO {a}");
+        assert!(
+            (t - period).abs() < 1e-6 * period,
+            "c = {c}: period {t} vs AUTO {period}"
+        );
+        worst = (
+            worst.0.max((l1 - a).abs()),
+            worst.1.max((t / period - 1.0).abs()),
+        );
+    }
+    eprintln!(
+        "largest differences from AUTO: a {:.2e}, period {:.2e} relative",
+        worst.0, worst.1
+    );
+}
+
+#[test]
+fn one_parameter_period_doublings_lie_on_the_curve() {
+    let model = Model::from_file(&root().join("tests/fixtures/pd/rossler.ode")).unwrap();
+    for c in [5.0, 6.5] {
+        let d = BifurcationSpec {
+            param: "a".into(),
+            from: 0.0,
+            to: 0.2,
+            ..Default::default()
+        }
+        .run(&model.clone().with("c", c).unwrap())
+        .unwrap();
+        let primary = &d.diagram.cycles[0].1;
+        let pd = events(primary, CycleEvent::PeriodDoubling);
+        assert_eq!(pd.len(), 1, "c = {c}: {:?}", d.diagram.notes);
+        let (l1, _) = on_curve(pd[0].lambda, c).expect("the curve passes through c");
+        eprintln!(
+            "c = {c}: one-parameter {:.11}, curve {l1:.11}",
+            pd[0].lambda
+        );
+        assert!(
+            (pd[0].lambda - l1).abs() < 1e-6,
+            "c = {c}: {} vs {l1}",
+            pd[0].lambda
+        );
+    }
 }

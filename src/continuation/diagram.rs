@@ -1,6 +1,7 @@
 //! The one-parameter bifurcation diagram: every equilibrium branch through the range, its
-//! folds and Hopf points, and the branch of cycles born at each Hopf point (a branch that
-//! ends on another Hopf point is not computed twice).
+//! folds, branch points and Hopf points, the branches crossing at each branch point (switched
+//! onto, [`equilibria::switch_at`]), and the branch of cycles born at each Hopf point (a
+//! branch that ends on another Hopf point is not computed twice).
 //!
 //! # Cycle branches seeded by simulation
 //!
@@ -167,20 +168,20 @@ fn find_start(fam: &Family, from: f64, to: f64) -> Result<(f64, Vec<Vec<f64>>), 
     Ok((hit, equilibria_at(fam, hit)?))
 }
 
-/// One branch from a downward half and an upward half that start at the same point.
-fn join_halves(down: EqBranch, up: EqBranch) -> EqBranch {
-    let mut points: Vec<_> = down.points.into_iter().skip(1).rev().collect();
-    points.extend(up.points);
-    EqBranch {
-        points,
-        folds: down.folds.into_iter().chain(up.folds).collect(),
-        hopfs: down.hopfs.into_iter().chain(up.hopfs).collect(),
-        notes: down.notes.into_iter().chain(up.notes).collect(),
-        stop: up.stop,
-    }
-}
-
 impl Diagram {
+    /// Every branch point of the diagram's equilibrium branches, each once (a crossing is
+    /// seen from both branches through it), by increasing parameter.
+    pub fn branch_points(&self) -> Vec<&super::branch_point::BranchPoint> {
+        let mut out: Vec<&super::branch_point::BranchPoint> = vec![];
+        for bp in self.equilibria.iter().flat_map(|b| b.branch_points.iter()) {
+            if !out.iter().any(|o| o.same_as(bp)) {
+                out.push(bp);
+            }
+        }
+        out.sort_by(|a, b| a.lambda.total_cmp(&b.lambda));
+        out
+    }
+
     /// The parts of `(from, to)` that no equilibrium branch covers (where the family has no
     /// equilibrium, or a branch stopped short), in increasing order.
     pub fn uncovered(&self, (from, to): (f64, f64)) -> Vec<(f64, f64)> {
@@ -212,8 +213,16 @@ impl Diagram {
     }
 }
 
-/// Whether some branch already passes through state `y` at parameter `lambda`.
+/// Whether some branch already passes through state `y` at parameter `lambda`: every state
+/// variable, interpolated between two successive points that straddle `lambda`, within 1e-3
+/// relative (two branches can share V and differ in another variable, as either side of a
+/// pitchfork in a gate).
 fn covered(branches: &[EqBranch], y: &[f64], lambda: f64) -> bool {
+    let near = |v: &[f64]| {
+        v.iter()
+            .zip(y)
+            .all(|(a, b)| (a - b).abs() < 1e-3 * (1.0 + b.abs()))
+    };
     branches.iter().any(|b| {
         b.points.windows(2).any(|w| {
             let (a, c) = (&w[0], &w[1]);
@@ -221,14 +230,77 @@ fn covered(branches: &[EqBranch], y: &[f64], lambda: f64) -> bool {
                 (a.lambda - lambda) * (c.lambda - lambda) <= 0.0 && a.lambda != c.lambda;
             straddles && {
                 let t = (lambda - a.lambda) / (c.lambda - a.lambda);
-                let v = a.state[0] + t * (c.state[0] - a.state[0]);
-                (v - y[0]).abs() < 1e-3 * (1.0 + y[0].abs())
+                let v: Vec<f64> = a
+                    .state
+                    .iter()
+                    .zip(&c.state)
+                    .map(|(p, q)| p + t * (q - p))
+                    .collect();
+                near(&v)
             }
         }) || b
             .points
             .iter()
-            .any(|p| p.lambda == lambda && (p.state[0] - y[0]).abs() < 1e-9)
+            .any(|p| p.lambda == lambda && near(&p.state))
     })
+}
+
+/// How many branches a diagram switches onto at branch points at most (each crossing branch
+/// can carry branch points of its own; a symmetric model can have many).
+pub const MAX_SWITCHED_BRANCHES: usize = 16;
+
+/// Switch onto the branches that cross `branches` at their branch points (and at the branch
+/// points of those, up to [`MAX_SWITCHED_BRANCHES`]), skipping those already computed; notes.
+fn switch_branches(
+    fam: &Family,
+    settings: &DiagramSettings,
+    branches: &mut Vec<EqBranch>,
+) -> Vec<String> {
+    let mut notes = vec![];
+    let mut switched = 0;
+    let mut k = 0;
+    while k < branches.len() {
+        let bps = branches[k].branch_points.clone();
+        k += 1;
+        for bp in &bps {
+            let at = format!("{} = {:.6}", fam.knob_name(), bp.lambda);
+            let start =
+                match equilibria::leave_branch_point(fam, bp, settings.range, &settings.equilibria)
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        notes.push(format!("no switch at the branch point {at}: {e}"));
+                        continue;
+                    }
+                };
+            if covered(branches, &start.0, start.1) {
+                continue;
+            }
+            if switched == MAX_SWITCHED_BRANCHES {
+                notes.push(format!(
+                    "the branch crossing at {at} is not computed: at most {MAX_SWITCHED_BRANCHES} branches are switched onto"
+                ));
+                continue;
+            }
+            switched += 1;
+            match equilibria::switch_at(
+                fam,
+                (&start.0, start.1, &start.2),
+                settings.range,
+                &settings.equilibria,
+            ) {
+                Ok(b) => {
+                    notes.extend(b.notes.iter().cloned());
+                    notes.push(format!(
+                        "equilibrium branch switched onto at the branch point {at}"
+                    ));
+                    branches.push(b);
+                }
+                Err(e) => notes.push(format!("no switch at the branch point {at}: {e}")),
+            }
+        }
+    }
+    notes
 }
 
 /// Whether the equilibrium `y` at `lambda` is stable (every eigenvalue with negative real
@@ -517,7 +589,7 @@ pub fn diagram(
                     state[0], down.stop
                 ));
             }
-            b = join_halves(down, b);
+            b = equilibria::join_halves(down, b);
         }
         notes.extend(b.notes.iter().cloned());
         if !matches!(b.stop, Stop::LeftRange(_)) {
@@ -528,6 +600,7 @@ pub fn diagram(
         }
         branches.push(b);
     }
+    notes.extend(switch_branches(fam, settings, &mut branches));
     let mut hopfs: Vec<Hopf> = branches
         .iter()
         .flat_map(|b| b.hopfs.iter().cloned())

@@ -1,9 +1,12 @@
 //! Equilibrium branches by pseudo-arclength continuation (Keller): predictor along the tangent,
 //! Newton corrector on the hyperplane orthogonal to it, step size adapted to the corrector's
 //! effort. Stability comes from the eigenvalues at every point; a change in the number of
-//! unstable eigenvalues flags a fold (a real one crosses) or a Hopf point (a complex pair),
-//! which is then refined by Newton on its augmented system.
+//! unstable eigenvalues flags a fold (a real one crosses and the branch turns back), a branch
+//! point (a real one crosses, the branch goes on, and [`branch_point::test_value`] changes
+//! sign) or a Hopf point (a complex pair), which is then refined by Newton on its augmented
+//! system.
 
+use super::branch_point::{self, BranchPoint};
 use super::fold::{self, Fold};
 use super::hopf::{self, Hopf};
 use super::system::Family;
@@ -42,6 +45,8 @@ pub struct EqBranch {
     pub folds: Vec<Fold>,
     /// Hopf points located on the branch.
     pub hopfs: Vec<Hopf>,
+    /// Branch points (another branch of equilibria crosses this one) located on the branch.
+    pub branch_points: Vec<BranchPoint>,
     /// Special points seen but not refined, in words.
     pub notes: Vec<String>,
     /// Why the branch ended.
@@ -85,28 +90,49 @@ pub fn continue_branch(
     fam: &Family,
     y0: &[f64],
     lambda0: f64,
-    (lo, hi): (f64, f64),
+    range: (f64, f64),
     upward: bool,
+    settings: &Settings,
+) -> Result<EqBranch, AnalysisError> {
+    let n = fam.dim();
+    let mut dir = DVector::zeros(n + 1);
+    dir[n] = if upward { 1.0 } else { -1.0 };
+    continue_along(fam, y0, lambda0, range, &dir, settings)
+}
+
+/// The first arclength step of a branch continued with `settings` over `(lo, hi)`.
+pub fn first_step(settings: &Settings, (lo, hi): (f64, f64)) -> f64 {
+    settings.ds_max.unwrap_or((hi - lo) / 100.0) / 10.0
+}
+
+/// Continue the equilibrium `(y0, lambda0)` of `fam` while lambda stays in `[lo, hi]`, starting
+/// along the branch's tangent oriented like `dir` (a direction in `(y, lambda)`: a switched
+/// branch leaves its branch point along the crossing direction).
+pub fn continue_along(
+    fam: &Family,
+    y0: &[f64],
+    lambda0: f64,
+    (lo, hi): (f64, f64),
+    dir: &DVector<f64>,
     settings: &Settings,
 ) -> Result<EqBranch, AnalysisError> {
     let n = fam.dim();
     let span = hi - lo;
     let ds_max = settings.ds_max.unwrap_or(span / 100.0);
     let ds_min = ds_max * 1e-6;
-    let mut ds = ds_max / 10.0;
+    let mut ds = first_step(settings, (lo, hi));
     let mut u = join(y0, lambda0);
     let (jf, _) = fam.jacobian_full(y0, lambda0);
-    let mut dir = DVector::zeros(n + 1);
-    dir[n] = if upward { 1.0 } else { -1.0 };
-    let mut t = tangent(&jf, &dir).ok_or_else(|| AnalysisError::Numerical {
+    let mut t = tangent(&jf, dir).ok_or_else(|| AnalysisError::Numerical {
         what: format!("equilibrium branch at {} = {lambda0}", fam.knob_name()),
         reason: "the start is singular (a fold or a continuum of equilibria)".into(),
     })?;
-    if t[n] * dir[n] < 0.0 {
+    if t.dot(dir) < 0.0 {
         t = -t;
     }
     let mut points = vec![point(fam, &u)?];
-    let mut tangents_lambda = vec![t[n]];
+    let mut tangents = vec![t.clone()];
+    let mut bp_tests = vec![branch_point::test_value(&jf, &t)];
     let stop = loop {
         if points.len() >= settings.max_points {
             break Stop::MaxPoints(settings.max_points);
@@ -139,7 +165,8 @@ pub fn continue_branch(
                 u = unew;
                 t = tnew;
                 points.push(p_new);
-                tangents_lambda.push(t[n]);
+                bp_tests.push(branch_point::test_value(&jf, &t));
+                tangents.push(t.clone());
                 if its <= 3 {
                     ds = (ds * 1.4).min(ds_max);
                 } else if its > 6 {
@@ -160,14 +187,98 @@ pub fn continue_branch(
             }
         }
     };
-    let (folds, hopfs, notes) = locate_special(fam, &points, &tangents_lambda);
+    let found = locate_special(fam, &points, &tangents, &bp_tests);
     Ok(EqBranch {
         points,
-        folds,
-        hopfs,
-        notes,
+        folds: found.folds,
+        hopfs: found.hopfs,
+        branch_points: found.branch_points,
+        notes: found.notes,
         stop,
     })
+}
+
+/// One branch from a downward half and an upward half that start at the same point.
+pub fn join_halves(down: EqBranch, up: EqBranch) -> EqBranch {
+    let mut points: Vec<_> = down.points.into_iter().skip(1).rev().collect();
+    points.extend(up.points);
+    let mut branch_points = down.branch_points;
+    for bp in up.branch_points {
+        if !branch_points.iter().any(|o| o.same_as(&bp)) {
+            branch_points.push(bp);
+        }
+    }
+    EqBranch {
+        points,
+        folds: down.folds.into_iter().chain(up.folds).collect(),
+        hopfs: down.hopfs.into_iter().chain(up.hopfs).collect(),
+        branch_points,
+        notes: down.notes.into_iter().chain(up.notes).collect(),
+        stop: up.stop,
+    }
+}
+
+/// The first point of the branch crossing at `bp`: the branch point moved along its crossing
+/// direction by half the largest step (down to 1/32 of it if the corrector fails), corrected
+/// on the hyperplane normal to that direction. Also the direction, for [`switch_at`].
+pub fn leave_branch_point(
+    fam: &Family,
+    bp: &BranchPoint,
+    range: (f64, f64),
+    settings: &Settings,
+) -> Result<(Vec<f64>, f64, DVector<f64>), AnalysisError> {
+    let n = fam.dim();
+    let what = || {
+        format!(
+            "the branch crossing at the branch point {} = {:.6}",
+            fam.knob_name(),
+            bp.lambda
+        )
+    };
+    let d = DVector::from_vec(bp.crossing.clone().ok_or_else(|| AnalysisError::Numerical {
+        what: what(),
+        reason: "the branching equation gives no single crossing direction (a degenerate branch point)".into(),
+    })?);
+    let u0 = join(&bp.state, bp.lambda);
+    let mut h = 5.0 * first_step(settings, range);
+    for _ in 0..5 {
+        let pred = &u0 + &d * h;
+        let system = |x: &DVector<f64>| {
+            let (jf, f) = fam.jacobian_full(&x.as_slice()[..n], x[n]);
+            let mut g = DVector::zeros(n + 1);
+            g.rows_mut(0, n).copy_from(&f);
+            g[n] = d.dot(&(x - &pred));
+            let mut m = DMatrix::zeros(n + 1, n + 1);
+            m.view_mut((0, 0), (n, n + 1)).copy_from(&jf);
+            m.row_mut(n).copy_from(&d.transpose());
+            (g, m)
+        };
+        // Landed on the crossing branch, not back on the one it came from: the step from the
+        // branch point keeps close to the crossing direction.
+        if let Ok((u1, _)) = newton(system, pred.clone(), settings.tol, 12)
+            && (&u1 - &u0).normalize().dot(&d) > 0.9
+        {
+            return Ok((u1.as_slice()[..n].to_vec(), u1[n], d));
+        }
+        h *= 0.5;
+    }
+    Err(AnalysisError::Numerical {
+        what: what(),
+        reason: "no point of the crossing branch was found next to it".into(),
+    })
+}
+
+/// The whole branch through `(y, lambda)`, whose tangent there is close to `d`: continued
+/// along `d` and against it (back through the branch point it left, and on), joined.
+pub fn switch_at(
+    fam: &Family,
+    (y, lambda, d): (&[f64], f64, &DVector<f64>),
+    range: (f64, f64),
+    settings: &Settings,
+) -> Result<EqBranch, AnalysisError> {
+    let up = continue_along(fam, y, lambda, range, d, settings)?;
+    let down = continue_along(fam, y, lambda, range, &(-d), settings)?;
+    Ok(join_halves(down, up))
 }
 
 /// Largest change of an eigenvalue's real part per step, as a fraction of its distance to the
@@ -214,16 +325,33 @@ fn step_resolves_spectrum(old: Option<&EqPoint>, new: &EqPoint) -> bool {
     })
 }
 
-/// Find and refine folds and Hopf points between consecutive branch points.
+/// What [`locate_special`] found on a branch.
+struct Found {
+    folds: Vec<Fold>,
+    hopfs: Vec<Hopf>,
+    branch_points: Vec<BranchPoint>,
+    notes: Vec<String>,
+}
+
+/// Find and refine folds, branch points and Hopf points between consecutive points of a
+/// branch (`tangents` and `bp_tests` at each point).
 fn locate_special(
     fam: &Family,
     points: &[EqPoint],
-    tangents_lambda: &[f64],
-) -> (Vec<Fold>, Vec<Hopf>, Vec<String>) {
+    tangents: &[DVector<f64>],
+    bp_tests: &[f64],
+) -> Found {
     let (mut folds, mut hopfs, mut notes) = (vec![], vec![], vec![]);
+    let mut branch_points: Vec<BranchPoint> = vec![];
+    let n = fam.dim();
     for k in 1..points.len() {
         let (a, b) = (&points[k - 1], &points[k]);
-        let fold_here = tangents_lambda[k - 1] * tangents_lambda[k] < 0.0;
+        let fold_here = tangents[k - 1][n] * tangents[k][n] < 0.0;
+        // The bordered determinant changes sign: another branch crosses here. A fold leaves
+        // it alone (the branch turns back with the bordered matrix regular), but a branch
+        // can turn at its branch point too: either side of a pitchfork, p = 1 + y^2, turns in
+        // p exactly where it crosses y = 0. That is a branch point, not a fold.
+        let bp_here = bp_tests[k - 1] * bp_tests[k] < 0.0;
         // Each part of the change is looked for, and what is not found is said. A pair that
         // changes while a real eigenvalue crosses (a step the continuation accepted at its
         // shortest) is not taken for a Hopf point: next to a fold, the node on its unstable
@@ -233,7 +361,47 @@ fn locate_special(
         let pair = complex_unstable(a).abs_diff(complex_unstable(b)) == 2
             && real_unstable(a) == real_unstable(b);
         let (folds_before, hopfs_before, notes_before) = (folds.len(), hopfs.len(), notes.len());
-        if fold_here || real_odd {
+        let bps_before = branch_points.len();
+        if bp_here {
+            // Start from the end nearer the crossing (the smaller real eigenvalue).
+            let pick = |p: &EqPoint| {
+                p.eigenvalues
+                    .iter()
+                    .filter(|z| z.im == 0.0)
+                    .map(|z| z.re.abs())
+                    .fold(f64::INFINITY, f64::min)
+            };
+            let (start, t_in) = if pick(a) <= pick(b) {
+                (a, &tangents[k - 1])
+            } else {
+                (b, &tangents[k])
+            };
+            match branch_point::refine(fam, &start.state, start.lambda) {
+                Ok(bp) if bp.is_exact(fam) => {
+                    let mut bp = bp;
+                    bp.crossing = bp
+                        .other_direction(fam, t_in.as_slice())
+                        .map(|d| d.as_slice().to_vec());
+                    if !branch_points.iter().any(|o| o.same_as(&bp)) {
+                        branch_points.push(bp);
+                    }
+                }
+                Ok(bp) => notes.push(format!(
+                    "two equilibrium branches come close near {} = {:.6} without crossing \
+                     (an imperfect branch point, unfolding term {:.3e}); a real eigenvalue \
+                     crosses zero there",
+                    fam.knob_name(),
+                    bp.lambda,
+                    bp.imperfection
+                )),
+                Err(e) => notes.push(format!(
+                    "a branch point near {} = {:.6} was not refined: {e}",
+                    fam.knob_name(),
+                    start.lambda
+                )),
+            }
+        }
+        if !bp_here && (fold_here || real_odd) {
             // Start from the end with the smaller real eigenvalue.
             let pick = |p: &EqPoint| {
                 p.eigenvalues
@@ -291,7 +459,8 @@ fn locate_special(
             }
         }
         let explained =
-            (!real_odd || folds.len() > folds_before) && (!pair || hopfs.len() > hopfs_before);
+            (!real_odd || folds.len() > folds_before || branch_points.len() > bps_before)
+                && (!pair || hopfs.len() > hopfs_before);
         // A refinement that failed has said so already.
         if a.n_unstable != b.n_unstable && !explained && notes.len() == notes_before {
             notes.push(format!(
@@ -305,7 +474,12 @@ fn locate_special(
             ));
         }
     }
-    (folds, hopfs, notes)
+    Found {
+        folds,
+        hopfs,
+        branch_points,
+        notes,
+    }
 }
 
 /// The number of real eigenvalues with positive real part.

@@ -4,6 +4,7 @@
 //! fold points. The methods are AUTO-07p's (Doedel et al.), written for exact derivatives.
 
 pub mod adjoint;
+pub mod branch_point;
 pub mod codim2;
 pub mod codim2_cycles;
 pub mod collocation;

@@ -12,6 +12,9 @@ use std::fmt;
 pub enum SpecialKind {
     /// Fold (limit point, saddle-node) of equilibria.
     Fold,
+    /// Branch point of equilibria: another branch of equilibria crosses (transcritical or
+    /// pitchfork; [`super::branch_point`]).
+    BranchPoint,
     /// Andronov-Hopf point: a complex pair of eigenvalues crosses the imaginary axis.
     Hopf,
     /// Fold (limit point) of cycles: two cycles meet and vanish.
@@ -38,8 +41,9 @@ pub enum SpecialKind {
 
 impl SpecialKind {
     /// Every kind, in the order above.
-    pub const ALL: [SpecialKind; 11] = [
+    pub const ALL: [SpecialKind; 12] = [
         SpecialKind::Fold,
+        SpecialKind::BranchPoint,
         SpecialKind::Hopf,
         SpecialKind::FoldOfCycles,
         SpecialKind::PeriodDoubling,
@@ -53,11 +57,12 @@ impl SpecialKind {
     ];
 
     /// The kind's name in tables (`special_points.parquet`'s `kind` column) and study checks:
-    /// `fold`, `hopf`, `fold_cycle`, `period_doubling`, `torus`, `user_point`, `bautin`,
+    /// `fold`, `branch_point`, `hopf`, `fold_cycle`, `period_doubling`, `torus`, `user_point`, `bautin`,
     /// `bogdanov_takens`, `cusp`, `snic`, `homoclinic`.
     pub fn name(self) -> &'static str {
         match self {
             SpecialKind::Fold => "fold",
+            SpecialKind::BranchPoint => "branch_point",
             SpecialKind::Hopf => "hopf",
             SpecialKind::FoldOfCycles => "fold_cycle",
             SpecialKind::PeriodDoubling => "period_doubling",
@@ -137,8 +142,9 @@ impl SpecialPoint {
 }
 
 impl Diagram {
-    /// Every special point of the diagram: the folds of each equilibrium branch, the Hopf
-    /// points by parameter, then the special points of each cycle branch in branch order.
+    /// Every special point of the diagram: the folds of each equilibrium branch, its branch
+    /// points (each once, though seen from both branches through it), the Hopf points by
+    /// parameter, then the special points of each cycle branch in branch order.
     pub fn special_points(&self) -> Vec<SpecialPoint> {
         let mut rows = vec![];
         for b in &self.equilibria {
@@ -150,6 +156,14 @@ impl Diagram {
                     f.state[0],
                 ));
             }
+        }
+        for bp in self.branch_points() {
+            rows.push(SpecialPoint::located(
+                SpecialKind::BranchPoint,
+                bp.lambda,
+                f64::NAN,
+                bp.state[0],
+            ));
         }
         for h in &self.hopfs {
             rows.push(SpecialPoint {
@@ -202,6 +216,7 @@ mod tests {
             names,
             [
                 "fold",
+                "branch_point",
                 "hopf",
                 "fold_cycle",
                 "period_doubling",

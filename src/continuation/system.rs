@@ -307,6 +307,21 @@ impl Family {
         DVector::from_iterator(y.len(), out.iter().map(|o| o.eps1eps2))
     }
 
+    /// The second derivative `d^2 f/d(y, lambda)^2 [u, w]` in the directions `u`, `w` of
+    /// state and parameter together (each `n + 1` long, the parameter last), exact: what the
+    /// branch-point system and its branching equation need.
+    pub fn second_derivative(&self, y: &[f64], lambda: f64, u: &[f64], w: &[f64]) -> DVector<f64> {
+        let n = y.len();
+        let mut pt: Vec<HyperDual64> = self.params_as();
+        let yd: Vec<HyperDual64> = (0..n)
+            .map(|i| HyperDual64::new(y[i], u[i], w[i], 0.0))
+            .collect();
+        let lam = HyperDual64::new(lambda, u[n], w[n], 0.0);
+        let mut out = vec![HyperDual64::from(0.0); n];
+        self.eval_with(&mut pt, &yd, lam, &mut out);
+        DVector::from_iterator(n, out.iter().map(|o| o.eps1eps2))
+    }
+
     /// `d(J q)/d(y, lambda)` (n x (n+1)) for a fixed vector `q`: the second derivatives the
     /// Newton solves of the Hopf and fold systems need, exact.
     pub fn jacobian_times_derivative(&self, y: &[f64], lambda: f64, q: &[f64]) -> DMatrix<f64> {

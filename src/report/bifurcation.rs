@@ -127,7 +127,7 @@ fn summary(r: &BifurcationResult) -> String {
     if rows.is_empty() {
         let _ = writeln!(
             md,
-            "No fold or Hopf point on the computed branches: the equilibria there keep their stability.\n"
+            "No fold, branch point or Hopf point on the computed branches: the equilibria there keep their stability.\n"
         );
     } else {
         let _ = writeln!(
@@ -366,9 +366,14 @@ pub(super) fn runs(
 
 /// How each kind of special point is marked in figures: its legend text and colour (user
 /// points are not marked). The order is the drawing order.
-pub(super) const MARKERS: [(SpecialKind, &str, RGBColor); 10] = [
+pub(super) const MARKERS: [(SpecialKind, &str, RGBColor); 11] = [
     (SpecialKind::Hopf, "Hopf", RGBColor(214, 39, 40)),
     (SpecialKind::Fold, "fold", RGBColor(0, 0, 0)),
+    (
+        SpecialKind::BranchPoint,
+        "branch point",
+        RGBColor(127, 127, 127),
+    ),
     (
         SpecialKind::FoldOfCycles,
         "fold of cycles",
