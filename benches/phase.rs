@@ -1,5 +1,6 @@
-//! Time of `prc` along a branch of 100 currents of `hh` (10 to 109 uA/cm^2: each cycle found
-//! by simulation from the previous one, solved by collocation, its adjoint solved) and of
+//! Time of `prc` along a branch of 100 currents of `hh` (10 to 109 uA/cm^2: the first cycle
+//! found by simulation, each next one continued from the previous by Newton at its current,
+//! its adjoint solved) and of
 //! `excitability --model hh` (equilibrium branch, probe, the stable cycles followed to the
 //! onset and to the top of the range, the PRC at the probe), and of the cycle branch one PRC
 //! sits on (`bifurcation --model hh --from 0 --to 200`: the diagram with its cycle branch from

@@ -86,6 +86,11 @@ impl Prc {
             .at(&self.orbit.scheme, self.orbit.s_threshold + phase)
     }
 
+    /// The cycle the PRC was computed on (collocation, at the PRC's current).
+    pub fn orbit(&self) -> &FixedOrbit {
+        &self.orbit
+    }
+
     /// The collocation scheme of the orbit.
     pub fn scheme(&self) -> &Scheme {
         &self.orbit.scheme
@@ -209,6 +214,12 @@ pub fn prc_at(
             ),
         });
     }
+    prc_on(fam, orbit, points)
+}
+
+/// The PRC on `orbit`, a stable cycle already solved by collocation (at `points` phases).
+pub fn prc_on(fam: &Family, orbit: FixedOrbit, points: usize) -> Result<Prc, AnalysisError> {
+    let lambda = orbit.orbit.lambda;
     let adj = adjoint(fam, &orbit.scheme, &orbit.orbit)?;
     let n = fam.dim();
     let phases: Vec<f64> = (0..points).map(|k| k as f64 / points as f64).collect();

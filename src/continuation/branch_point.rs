@@ -188,7 +188,7 @@ impl BranchPoint {
         // when c22 vanishes).
         let scale = c11.abs().max(c12.abs()).max(c22.abs());
         let disc = c12 * c12 - c11 * c22;
-        if !(scale > 0.0) || disc < -1e-8 * scale * scale {
+        if !scale.is_finite() || scale <= 0.0 || disc < -1e-8 * scale * scale {
             return None;
         }
         let q = -(c12 + c12.signum() * disc.max(0.0).sqrt());

@@ -79,7 +79,8 @@ pub struct FixedOrbit {
     /// The V level of the Poincaré section and of phase 0: the threshold, or for a cycle
     /// that stays below it the middle of its V range.
     pub section: f64,
-    /// The period the simulation measured (ms), before collocation.
+    /// The period the simulation measured (ms), before collocation; NaN for an orbit
+    /// continued from a neighbour ([`orbit_from_neighbour`]), which was not simulated.
     pub simulated_period: f64,
     /// Return times measured in the simulation before it settled.
     pub returns: usize,
@@ -614,6 +615,53 @@ pub fn orbit_from_simulation(
         section,
         returns: settled.returns,
     })
+}
+
+/// The stable cycle at `lambda` continued from `prev` (a stable cycle of the same family at a
+/// nearby parameter) by Newton at the fixed parameter, `prev` as the guess, then on the mesh
+/// adapted to it twice, as [`orbit_from_simulation`] does after its simulation. Phase 0 is
+/// the upward crossing of `set.threshold`, or of the middle of the V range for a cycle that
+/// stays below it (as there). `None` when Newton fails, the cycle is not stable or it does
+/// not cross its section: the caller then simulates.
+///
+/// This is what makes a list of close currents cheap (`prc --currents`): the simulation that
+/// finds the first cycle costs far more than the collocation solve at each next current.
+pub fn orbit_from_neighbour(
+    fam: &Family,
+    lambda: f64,
+    prev: &FixedOrbit,
+    set: &OrbitSettings,
+) -> Option<FixedOrbit> {
+    let scheme = &prev.scheme;
+    let guess = Orbit {
+        lambda,
+        ..prev.orbit.clone()
+    };
+    let (mut orbit, mut lin) = correct_fixed(fam, scheme, &guess, &prev.orbit, set.tol)?;
+    for _ in 0..2 {
+        let mesh = orbit.adapted_mesh(scheme, set.ntst);
+        let moved = orbit.remesh(scheme, mesh);
+        (orbit, lin) = correct_fixed(fam, scheme, &moved, &moved, set.tol)?;
+    }
+    let (hi, lo, _) = orbit.range(scheme, 0);
+    let section = if hi > set.threshold && lo < set.threshold {
+        set.threshold
+    } else {
+        0.5 * (hi + lo)
+    };
+    let s_threshold = threshold_crossing(&orbit, scheme, section)?;
+    let fixed = FixedOrbit {
+        period: orbit.period,
+        multipliers: lin.multipliers(),
+        residual: lin.residual,
+        orbit,
+        scheme: scheme.clone(),
+        s_threshold,
+        simulated_period: f64::NAN,
+        section,
+        returns: 0,
+    };
+    fixed.stable().then_some(fixed)
 }
 
 #[cfg(test)]

@@ -2,10 +2,13 @@
 //! adjoint method on the stable cycle solved by collocation, at one current or along the
 //! stable cycle branch (`--currents A:B:S`).
 //!
-//! Each current's cycle is found by simulation (from the resting state at zero current for
-//! the first, from the previous current's cycle for the next ones, so a list follows one
-//! branch of stable cycles), then solved by collocation at that current
-//! ([`crate::continuation::orbit_from_simulation`]); the PRC is the periodic solution of the
+//! The first current's cycle is found by simulation from the resting state at zero current,
+//! then solved by collocation at that current
+//! ([`crate::continuation::orbit_from_simulation`]). Each next current's cycle is continued
+//! from the previous one (Newton on the collocation system at the new current, the previous
+//! cycle as the guess: [`orbit_from_neighbour`]), so a list follows one branch of stable
+//! cycles; where that fails or gives an unstable cycle, it is simulated from the previous
+//! cycle's phase 0 instead. The PRC is the periodic solution of the
 //! adjoint equation on the same discretisation ([`crate::continuation::adjoint`]),
 //! normalised so that `Z . f = 1`: **phase advance in ms per mV for V, in ms per unit for a
 //! gate**. Phase is the fraction of the period in [0, 1), **phase 0 the upward crossing of V
@@ -22,8 +25,8 @@
 //! ```
 
 use super::values::NumberList;
-use crate::analysis::prc::{Prc, prc_at};
-use crate::continuation::orbit_from_simulation::OrbitSettings;
+use crate::analysis::prc::{Prc, prc_at, prc_on};
+use crate::continuation::orbit_from_simulation::{OrbitSettings, orbit_from_neighbour};
 use crate::continuation::{CURRENT, Family, Field};
 use crate::error::{AnalysisError, Error, SpecError};
 use crate::model::Model;
@@ -149,7 +152,14 @@ impl PrcSpec {
             let start = prcs
                 .last()
                 .map_or_else(|| rest.clone(), |p| p.state_at(0.0));
-            let p = match prc_at(&fam, i, &start, &set, self.points) {
+            let neighbour = prcs
+                .last()
+                .and_then(|p| orbit_from_neighbour(&fam, i, p.orbit(), &set));
+            let found = match neighbour {
+                Some(orbit) => prc_on(&fam, orbit, self.points),
+                None => prc_at(&fam, i, &start, &set, self.points),
+            };
+            let p = match found {
                 Err(AnalysisError::NoStableCycle { .. }) if prcs.is_empty() => {
                     // The bistable range: the rest state's basin. A large depolarisation
                     // (one spike) usually lands on the cycle when there is one.
