@@ -9,7 +9,8 @@
 //! - bifurcation: the Hopf points and folds of equilibria over the manifest's range, the same
 //!   ones as the reference (none missing, none extra), each parameter to 1e-7 relative; and
 //!   every change of stability between neighbouring points of an equilibrium branch lies at a
-//!   located special point (its V between theirs: every branch here is a graph over V);
+//!   located special point (its V between theirs: every branch here is a graph over V); no
+//!   branch point is reported (none of these models has a crossing of equilibrium branches);
 //! - f-I: the rate from rest (1000 / mean ISI) at the manifest's currents to 0.5%. The batch
 //!   kernel (exponential Euler, first order) runs at dt 0.002 ms (0.001 where the manifest's
 //!   `fi_dt` says): measured 1.4e-3 on hh, 3.1e-3 on Wang-Buzsaki; the `.ode` models (RK4)
@@ -228,6 +229,10 @@ fn hopf_points_and_folds_agree_with_the_reference_and_explain_every_stability_ch
             "{}: found {found:?}, reference {want:?}",
             e.name
         );
+        // No zoo model has a symmetry or an invariant subspace, so no branch point: a real
+        // eigenvalue crossing zero on these branches is always a fold.
+        let bps = d.diagram.branch_points();
+        assert!(bps.is_empty(), "{}: branch points {bps:?}", e.name);
         // Every stability change between neighbouring branch points is at a located point.
         for b in &d.diagram.equilibria {
             for w in b.points.windows(2) {
