@@ -144,3 +144,28 @@ fn the_summary_lists_the_branch_points() {
     assert_eq!(md.matches("| branch_point |").count(), 3, "{md}");
     assert!(md.contains("4 equilibrium branch(es)"), "{md}");
 }
+
+#[test]
+fn a_narrow_range_still_switches_onto_both_pitchforks() {
+    // Over p in 0.9..1.1 the first point of a switched branch is only 1e-3 from its branch
+    // point: whether it is already computed is decided by Newton-corrected states (1e-6),
+    // not by a tolerance as large as the step.
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bp/branch_points.ode");
+    let r = BifurcationSpec {
+        param: "p".into(),
+        from: 0.9,
+        to: 1.1,
+        ..Default::default()
+    }
+    .run(&Model::from_file(&path).unwrap())
+    .unwrap();
+    assert_eq!(r.diagram.equilibria.len(), 4, "{:?}", r.diagram.notes);
+    assert_eq!(r.diagram.branch_points().len(), 2);
+    for b in &r.diagram.equilibria[2..] {
+        // Each switched branch is a pitchfork's: y^2 = p - 1 at every point.
+        for p in &b.points {
+            assert!((p.state[1] * p.state[1] - (p.lambda - 1.0)).abs() < 1e-8);
+        }
+    }
+}

@@ -156,10 +156,19 @@ fn continuing_from_the_previous_current_gives_what_simulating_each_gives() {
     // stated accuracy (1% of max|PRC|) at the default NTST 60 (measured: up to 0.6%, in a
     // gate), and shrinking with the mesh like h^5 or faster (below 1e-5 at NTST 240,
     // measured 3.5e-6): the same cycles and PRCs. Periods agree to 1e-8 relative.
+    //
+    // 61:65:1 crosses 62.8 uA/cm^2, from where hh's spike peaks stay below the 0 mV
+    // threshold and phase 0 is the middle of the V range: there the continued cycle takes
+    // the middle of its own range, the simulated one of its last simulated window, the same
+    // level to 1e-3 mV.
     let hh = Model::builtin("hh").unwrap();
-    for (ntst, tol) in [(60, 1e-2), (240, 1e-5)] {
+    for (list, ntst, tol) in [
+        ("10:14:1", 60, 1e-2),
+        ("10:14:1", 240, 1e-5),
+        ("61:65:1", 60, 1e-2),
+    ] {
         let sp = |c: &str| PrcSpec { ntst, ..spec(c) };
-        let list = sp("10:14:1").run(&hh).unwrap();
+        let list = sp(list).run(&hh).unwrap();
         assert_eq!(list.prcs.len(), 5);
         let mut worst_seen = 0.0f64;
         for (k, p) in list.prcs.iter().enumerate() {
@@ -180,7 +189,13 @@ fn continuing_from_the_previous_current_gives_what_simulating_each_gives() {
                 p.period,
                 q.period
             );
-            assert_eq!(p.section, q.section);
+            assert!(
+                (p.section - q.section).abs() < 1e-3,
+                "{}: section {} vs {}",
+                p.current,
+                p.section,
+                q.section
+            );
             for (a, b) in p.values.iter().zip(&q.values) {
                 let max = b.iter().fold(0.0f64, |m, x| m.max(x.abs()));
                 let worst = a
@@ -195,7 +210,10 @@ fn continuing_from_the_previous_current_gives_what_simulating_each_gives() {
                 );
             }
         }
-        eprintln!("NTST {ntst}: largest difference {worst_seen:.2e} of max|PRC|");
+        eprintln!(
+            "{}..{} at NTST {ntst}: largest difference {worst_seen:.2e} of max|PRC|",
+            list.prcs[0].current, list.prcs[4].current
+        );
     }
 }
 

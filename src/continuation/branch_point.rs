@@ -35,10 +35,16 @@ pub struct BranchPoint {
     /// The unit direction in `(y, lambda)` of the crossing branch
     /// ([`BranchPoint::other_direction`]), where the branching equation gives one.
     pub crossing: Option<Vec<f64>>,
+    /// The unit tangent of the branch it was found on, near the point (empty until set):
+    /// what a switch must not fall back onto.
+    pub incoming: Vec<f64>,
+    /// Newton iterations of the location (quadratic convergence takes a handful).
+    pub iterations: usize,
 }
 
-/// How far from zero the unfolding term may be for the crossing to count as exact: relative
-/// to the size of the field's terms, a little above what rounding leaves after Newton.
+/// How far from zero the unfolding term may be for the crossing to count as exact, relative to
+/// the scale `max(1, max |J|, max |y|)` at the point: a little above what rounding leaves
+/// after Newton.
 const IMPERFECTION: f64 = 1e-8;
 
 /// The branch-point test at a point `(y, lambda)` of a branch with unit tangent `t`:
@@ -121,13 +127,15 @@ pub fn refine(fam: &Family, y: &[f64], lambda: f64) -> Result<BranchPoint, Newto
             .copy_from(&psi.transpose());
         (g, m)
     };
-    let (x, _) = newton(system, x0, 1e-13, 30)?;
+    let (x, iterations) = newton(system, x0, 1e-13, 30)?;
     Ok(BranchPoint {
         lambda: x[n],
         state: x.as_slice()[..n].to_vec(),
         imperfection: x[n + 1],
         psi: x.as_slice()[n + 2..].to_vec(),
         crossing: None,
+        incoming: vec![],
+        iterations,
     })
 }
 
@@ -145,7 +153,7 @@ impl BranchPoint {
     }
 
     /// Whether the branches truly cross: the unfolding term is zero to rounding, relative to
-    /// the size of the field's terms near the point.
+    /// the scale `max(1, max |J|, max |y|)` at the point ([`IMPERFECTION`]).
     pub fn is_exact(&self, fam: &Family) -> bool {
         let scale = fam
             .jacobian(&self.state, self.lambda)
@@ -236,6 +244,40 @@ mod tests {
         assert!((bp.lambda - 1.0).abs() < 1e-12, "{bp:?}");
         let d = bp.other_direction(&fam, &[0.0, 0.0, 1.0]).unwrap();
         assert!((d[1].abs() - 1.0).abs() < 1e-10, "{d}");
+    }
+
+    #[test]
+    fn a_crossing_in_mixed_variables_is_located_quadratically() {
+        // The transcritical and pitchfork equations in u = x + y, w = x + 2 y (x = 2u - w,
+        // y = w - u): the Jacobian is no longer symmetric and psi no longer a coordinate
+        // vector, so a transposed block would show. Closed forms: the branch point at
+        // p = 0, u = w = 0, the crossing branch x = p, y = 0, i.e. u = w = p.
+        let fam = family(
+            "par p=0.1\n\
+             fx(u,w)=2*u-w\n\
+             fy(u,w)=w-u\n\
+             u'=fx(u,w)*(p-fx(u,w))+fy(u,w)*(p-1-fy(u,w)^2)\n\
+             w'=fx(u,w)*(p-fx(u,w))+2*fy(u,w)*(p-1-fy(u,w)^2)\n\
+             done\n",
+        );
+        let bp = refine(&fam, &[0.003, -0.002], 0.02).unwrap();
+        assert!(bp.lambda.abs() < 1e-12, "{bp:?}");
+        assert!(bp.state.iter().all(|x| x.abs() < 1e-12), "{bp:?}");
+        assert!(bp.is_exact(&fam));
+        // Exact second derivatives: Newton converges in a handful of steps.
+        assert!(bp.iterations <= 6, "{} iterations", bp.iterations);
+        // Arriving along the trivial branch (u = w = 0, tangent along p).
+        let d = bp.other_direction(&fam, &[0.0, 0.0, 1.0]).unwrap();
+        let expected = DVector::from_vec(vec![1.0, 1.0, 1.0]).normalize();
+        assert!((d.dot(&expected).abs() - 1.0).abs() < 1e-10, "{d}");
+        // The pitchfork at p = 1 on the same branch: y = +-sqrt(p - 1) with x = 0, i.e.
+        // (u, w) along (1, 2), leaving at right angles to p.
+        let bp = refine(&fam, &[0.001, 0.002], 1.01).unwrap();
+        assert!((bp.lambda - 1.0).abs() < 1e-12, "{bp:?}");
+        assert!(bp.iterations <= 6, "{} iterations", bp.iterations);
+        let d = bp.other_direction(&fam, &[0.0, 0.0, 1.0]).unwrap();
+        let expected = DVector::from_vec(vec![1.0, 2.0, 0.0]).normalize();
+        assert!((d.dot(&expected).abs() - 1.0).abs() < 1e-10, "{d}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The one-parameter bifurcation diagram: every equilibrium branch through the range, its
 //! folds, branch points and Hopf points, the branches crossing at each branch point (switched
-//! onto, [`equilibria::switch_at`]), and the branch of cycles born at each Hopf point (a
+//! onto, [`super::branch_switch`]), and the branch of cycles born at each Hopf point (a
 //! branch that ends on another Hopf point is not computed twice).
 //!
 //! # Cycle branches seeded by simulation
@@ -213,36 +213,54 @@ impl Diagram {
     }
 }
 
-/// Whether some branch already passes through state `y` at parameter `lambda`: every state
-/// variable, interpolated between two successive points that straddle `lambda`, within 1e-3
-/// relative (two branches can share V and differ in another variable, as either side of a
-/// pitchfork in a gate).
-fn covered(branches: &[EqBranch], y: &[f64], lambda: f64) -> bool {
-    let near = |v: &[f64]| {
+/// Whether some branch already passes through the equilibrium `y` at parameter `lambda`: a
+/// point of it at exactly `lambda`, or two successive points that straddle `lambda` whose
+/// interpolated state, corrected by Newton at `lambda` (so the interpolation's own error does
+/// not count), is `y` to 1e-6 relative in every state variable. Every variable, not V alone:
+/// two branches can share V and differ in another variable (either side of a pitchfork in a
+/// variable other than V). If Newton fails there, the interpolated state itself must be
+/// within 1e-3 relative.
+fn covered(fam: &Family, branches: &[EqBranch], y: &[f64], lambda: f64) -> bool {
+    let near = |v: &[f64], tol: f64| {
         v.iter()
             .zip(y)
-            .all(|(a, b)| (a - b).abs() < 1e-3 * (1.0 + b.abs()))
+            .all(|(a, b)| (a - b).abs() <= tol * (1.0 + b.abs()))
     };
     branches.iter().any(|b| {
-        b.points.windows(2).any(|w| {
-            let (a, c) = (&w[0], &w[1]);
-            let straddles =
-                (a.lambda - lambda) * (c.lambda - lambda) <= 0.0 && a.lambda != c.lambda;
-            straddles && {
-                let t = (lambda - a.lambda) / (c.lambda - a.lambda);
-                let v: Vec<f64> = a
-                    .state
-                    .iter()
-                    .zip(&c.state)
-                    .map(|(p, q)| p + t * (q - p))
-                    .collect();
-                near(&v)
-            }
-        }) || b
-            .points
+        b.points
             .iter()
-            .any(|p| p.lambda == lambda && near(&p.state))
+            .any(|p| p.lambda == lambda && near(&p.state, 1e-6))
+            || b.points.windows(2).any(|w| {
+                let (a, c) = (&w[0], &w[1]);
+                let straddles =
+                    (a.lambda - lambda) * (c.lambda - lambda) <= 0.0 && a.lambda != c.lambda;
+                straddles && {
+                    let t = (lambda - a.lambda) / (c.lambda - a.lambda);
+                    let v: Vec<f64> = a
+                        .state
+                        .iter()
+                        .zip(&c.state)
+                        .map(|(p, q)| p + t * (q - p))
+                        .collect();
+                    match equilibrium_near(fam, &v, lambda) {
+                        Some(e) => near(&e, 1e-6),
+                        None => near(&v, 1e-3),
+                    }
+                }
+            })
     })
+}
+
+/// Newton on `f(y, lambda) = 0` at fixed `lambda` from `guess` (tolerance 1e-12).
+fn equilibrium_near(fam: &Family, guess: &[f64], lambda: f64) -> Option<Vec<f64>> {
+    let system = |x: &nalgebra::DVector<f64>| {
+        let (jf, f) = fam.jacobian_full(x.as_slice(), lambda);
+        (f, jf.columns(0, x.len()).into_owned())
+    };
+    let x0 = nalgebra::DVector::from_column_slice(guess);
+    crate::numerics::newton::newton(system, x0, 1e-12, 20)
+        .ok()
+        .map(|(x, _)| x.as_slice().to_vec())
 }
 
 /// How many branches a diagram switches onto at branch points at most (each crossing branch
@@ -251,29 +269,39 @@ pub const MAX_SWITCHED_BRANCHES: usize = 16;
 
 /// Switch onto the branches that cross `branches` at their branch points (and at the branch
 /// points of those, up to [`MAX_SWITCHED_BRANCHES`]), skipping those already computed; notes.
+///
+/// A crossing is already computed when another branch has the same branch point (a crossing
+/// is found from both branches through it), or passes through the first point of the
+/// crossing branch ([`covered`]).
 fn switch_branches(
     fam: &Family,
     settings: &DiagramSettings,
     branches: &mut Vec<EqBranch>,
 ) -> Vec<String> {
+    use super::branch_switch::{leave_branch_point, switch_at};
     let mut notes = vec![];
     let mut switched = 0;
     let mut k = 0;
     while k < branches.len() {
         let bps = branches[k].branch_points.clone();
-        k += 1;
         for bp in &bps {
+            let seen_elsewhere = branches
+                .iter()
+                .enumerate()
+                .any(|(j, b)| j != k && b.branch_points.iter().any(|o| o.same_as(bp)));
+            if seen_elsewhere {
+                continue;
+            }
             let at = format!("{} = {:.6}", fam.knob_name(), bp.lambda);
-            let start =
-                match equilibria::leave_branch_point(fam, bp, settings.range, &settings.equilibria)
-                {
-                    Ok(s) => s,
-                    Err(e) => {
-                        notes.push(format!("no switch at the branch point {at}: {e}"));
-                        continue;
-                    }
-                };
-            if covered(branches, &start.0, start.1) {
+            let eq = &settings.equilibria;
+            let start = match leave_branch_point(fam, bp, settings.range, eq) {
+                Ok(s) => s,
+                Err(e) => {
+                    notes.push(format!("no switch at the branch point {at}: {e}"));
+                    continue;
+                }
+            };
+            if covered(fam, branches, &start.0, start.1) {
                 continue;
             }
             if switched == MAX_SWITCHED_BRANCHES {
@@ -283,22 +311,24 @@ fn switch_branches(
                 continue;
             }
             switched += 1;
-            match equilibria::switch_at(
-                fam,
-                (&start.0, start.1, &start.2),
-                settings.range,
-                &settings.equilibria,
-            ) {
+            match switch_at(fam, (&start.0, start.1, &start.2), settings.range, eq) {
                 Ok(b) => {
                     notes.extend(b.notes.iter().cloned());
                     notes.push(format!(
                         "equilibrium branch switched onto at the branch point {at}"
                     ));
+                    if !matches!(b.stop, Stop::LeftRange(_)) {
+                        notes.push(format!(
+                            "the equilibrium branch switched onto at {at}: {}",
+                            b.stop
+                        ));
+                    }
                     branches.push(b);
                 }
                 Err(e) => notes.push(format!("no switch at the branch point {at}: {e}")),
             }
         }
+        k += 1;
     }
     notes
 }
@@ -575,7 +605,7 @@ pub fn diagram(
         ));
     }
     for state in &starts {
-        if covered(&branches, state, start) {
+        if covered(fam, &branches, state, start) {
             continue;
         }
         let eq = &settings.equilibria;

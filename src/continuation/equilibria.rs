@@ -2,9 +2,9 @@
 //! Newton corrector on the hyperplane orthogonal to it, step size adapted to the corrector's
 //! effort. Stability comes from the eigenvalues at every point; a change in the number of
 //! unstable eigenvalues flags a fold (a real one crosses and the branch turns back), a branch
-//! point (a real one crosses, the branch goes on, and [`branch_point::test_value`] changes
-//! sign) or a Hopf point (a complex pair), which is then refined by Newton on its augmented
-//! system.
+//! point (a real one crosses and [`branch_point::test_value`] changes sign: another branch
+//! crosses, whether this one goes on or turns there) or a Hopf point (a complex pair), which
+//! is then refined by Newton on its augmented system.
 
 use super::branch_point::{self, BranchPoint};
 use super::fold::{self, Fold};
@@ -69,6 +69,25 @@ fn tangent(jf: &DMatrix<f64>, prev: &DVector<f64>) -> Option<DVector<f64>> {
     let t = m.lu().solve(&rhs)?;
     let norm = t.norm();
     (norm.is_finite() && norm > 0.0).then(|| t / norm)
+}
+
+/// The corrector's system at `x`: `f = 0` and the step's end on the hyperplane through `pred`
+/// normal to `normal` (`normal . (x - pred) = 0`), with its Jacobian `[J f_lambda; normal^T]`.
+pub(super) fn on_hyperplane(
+    fam: &Family,
+    pred: &DVector<f64>,
+    normal: &DVector<f64>,
+    x: &DVector<f64>,
+) -> (DVector<f64>, DMatrix<f64>) {
+    let n = fam.dim();
+    let (jf, f) = fam.jacobian_full(&x.as_slice()[..n], x[n]);
+    let mut g = DVector::zeros(n + 1);
+    g.rows_mut(0, n).copy_from(&f);
+    g[n] = normal.dot(&(x - pred));
+    let mut m = DMatrix::zeros(n + 1, n + 1);
+    m.view_mut((0, 0), (n, n + 1)).copy_from(&jf);
+    m.row_mut(n).copy_from(&normal.transpose());
+    (g, m)
 }
 
 fn point(fam: &Family, u: &DVector<f64>) -> Result<EqPoint, AnalysisError> {
@@ -138,17 +157,7 @@ pub fn continue_along(
             break Stop::MaxPoints(settings.max_points);
         }
         let pred = &u + &t * ds;
-        let tt = t.clone();
-        let system = |x: &DVector<f64>| {
-            let (jf, f) = fam.jacobian_full(&x.as_slice()[..n], x[n]);
-            let mut g = DVector::zeros(n + 1);
-            g.rows_mut(0, n).copy_from(&f);
-            g[n] = tt.dot(&(x - &pred));
-            let mut m = DMatrix::zeros(n + 1, n + 1);
-            m.view_mut((0, 0), (n, n + 1)).copy_from(&jf);
-            m.row_mut(n).copy_from(&tt.transpose());
-            (g, m)
-        };
+        let system = |x: &DVector<f64>| on_hyperplane(fam, &pred, &t, x);
         match newton(system, pred.clone(), settings.tol, 12) {
             Ok((unew, its)) if (&unew - &u).norm() < 3.0 * ds.abs() => {
                 let p_new = point(fam, &unew)?;
@@ -216,69 +225,6 @@ pub fn join_halves(down: EqBranch, up: EqBranch) -> EqBranch {
         notes: down.notes.into_iter().chain(up.notes).collect(),
         stop: up.stop,
     }
-}
-
-/// The first point of the branch crossing at `bp`: the branch point moved along its crossing
-/// direction by half the largest step (down to 1/32 of it if the corrector fails), corrected
-/// on the hyperplane normal to that direction. Also the direction, for [`switch_at`].
-pub fn leave_branch_point(
-    fam: &Family,
-    bp: &BranchPoint,
-    range: (f64, f64),
-    settings: &Settings,
-) -> Result<(Vec<f64>, f64, DVector<f64>), AnalysisError> {
-    let n = fam.dim();
-    let what = || {
-        format!(
-            "the branch crossing at the branch point {} = {:.6}",
-            fam.knob_name(),
-            bp.lambda
-        )
-    };
-    let d = DVector::from_vec(bp.crossing.clone().ok_or_else(|| AnalysisError::Numerical {
-        what: what(),
-        reason: "the branching equation gives no single crossing direction (a degenerate branch point)".into(),
-    })?);
-    let u0 = join(&bp.state, bp.lambda);
-    let mut h = 5.0 * first_step(settings, range);
-    for _ in 0..5 {
-        let pred = &u0 + &d * h;
-        let system = |x: &DVector<f64>| {
-            let (jf, f) = fam.jacobian_full(&x.as_slice()[..n], x[n]);
-            let mut g = DVector::zeros(n + 1);
-            g.rows_mut(0, n).copy_from(&f);
-            g[n] = d.dot(&(x - &pred));
-            let mut m = DMatrix::zeros(n + 1, n + 1);
-            m.view_mut((0, 0), (n, n + 1)).copy_from(&jf);
-            m.row_mut(n).copy_from(&d.transpose());
-            (g, m)
-        };
-        // Landed on the crossing branch, not back on the one it came from: the step from the
-        // branch point keeps close to the crossing direction.
-        if let Ok((u1, _)) = newton(system, pred.clone(), settings.tol, 12)
-            && (&u1 - &u0).normalize().dot(&d) > 0.9
-        {
-            return Ok((u1.as_slice()[..n].to_vec(), u1[n], d));
-        }
-        h *= 0.5;
-    }
-    Err(AnalysisError::Numerical {
-        what: what(),
-        reason: "no point of the crossing branch was found next to it".into(),
-    })
-}
-
-/// The whole branch through `(y, lambda)`, whose tangent there is close to `d`: continued
-/// along `d` and against it (back through the branch point it left, and on), joined.
-pub fn switch_at(
-    fam: &Family,
-    (y, lambda, d): (&[f64], f64, &DVector<f64>),
-    range: (f64, f64),
-    settings: &Settings,
-) -> Result<EqBranch, AnalysisError> {
-    let up = continue_along(fam, y, lambda, range, d, settings)?;
-    let down = continue_along(fam, y, lambda, range, &(-d), settings)?;
-    Ok(join_halves(down, up))
 }
 
 /// Largest change of an eigenvalue's real part per step, as a fraction of its distance to the
@@ -361,24 +307,32 @@ fn locate_special(
         let pair = complex_unstable(a).abs_diff(complex_unstable(b)) == 2
             && real_unstable(a) == real_unstable(b);
         let (folds_before, hopfs_before, notes_before) = (folds.len(), hopfs.len(), notes.len());
-        let bps_before = branch_points.len();
+        // A branch point is taken when one is located inside the step (within a step's
+        // length of it) and the branches truly cross; otherwise the step falls through to
+        // the fold search, and what the branch-point search saw is said.
+        let mut bp_found = false;
         if bp_here {
             // Start from the end nearer the crossing (the smaller real eigenvalue).
-            let pick = |p: &EqPoint| {
-                p.eigenvalues
-                    .iter()
-                    .filter(|z| z.im == 0.0)
-                    .map(|z| z.re.abs())
-                    .fold(f64::INFINITY, f64::min)
-            };
-            let (start, t_in) = if pick(a) <= pick(b) {
+            let (start, t_in) = if smallest_real(a) <= smallest_real(b) {
                 (a, &tangents[k - 1])
             } else {
                 (b, &tangents[k])
             };
+            let (lo, hi) = (a.lambda.min(b.lambda), a.lambda.max(b.lambda));
+            let slack = hi - lo;
             match branch_point::refine(fam, &start.state, start.lambda) {
+                Ok(bp) if bp.lambda < lo - slack || bp.lambda > hi + slack => notes.push(format!(
+                    "a branch point seen between {} = {:.6} and {:.6} was refined to {:.6}, \
+                         outside that step, and not taken",
+                    fam.knob_name(),
+                    a.lambda,
+                    b.lambda,
+                    bp.lambda
+                )),
                 Ok(bp) if bp.is_exact(fam) => {
+                    bp_found = true;
                     let mut bp = bp;
+                    bp.incoming = t_in.as_slice().to_vec();
                     bp.crossing = bp
                         .other_direction(fam, t_in.as_slice())
                         .map(|d| d.as_slice().to_vec());
@@ -388,8 +342,7 @@ fn locate_special(
                 }
                 Ok(bp) => notes.push(format!(
                     "two equilibrium branches come close near {} = {:.6} without crossing \
-                     (an imperfect branch point, unfolding term {:.3e}); a real eigenvalue \
-                     crosses zero there",
+                     (an imperfect branch point, unfolding term {:.3e})",
                     fam.knob_name(),
                     bp.lambda,
                     bp.imperfection
@@ -401,16 +354,13 @@ fn locate_special(
                 )),
             }
         }
-        if !bp_here && (fold_here || real_odd) {
+        if !bp_found && (fold_here || real_odd) {
             // Start from the end with the smaller real eigenvalue.
-            let pick = |p: &EqPoint| {
-                p.eigenvalues
-                    .iter()
-                    .filter(|z| z.im == 0.0)
-                    .map(|z| z.re.abs())
-                    .fold(f64::INFINITY, f64::min)
+            let start = if smallest_real(a) <= smallest_real(b) {
+                a
+            } else {
+                b
             };
-            let start = if pick(a) <= pick(b) { a } else { b };
             let guess = eigen(&fam.jacobian(&start.state, start.lambda))
                 .ok()
                 .and_then(|e| {
@@ -432,14 +382,11 @@ fn locate_special(
             }
         }
         if pair {
-            let pick = |p: &EqPoint| {
-                p.eigenvalues
-                    .iter()
-                    .filter(|z| z.im > 0.0)
-                    .map(|z| z.re.abs())
-                    .fold(f64::INFINITY, f64::min)
+            let start = if smallest_complex(a) <= smallest_complex(b) {
+                a
+            } else {
+                b
             };
-            let start = if pick(a) <= pick(b) { a } else { b };
             let pair = eigen(&fam.jacobian(&start.state, start.lambda))
                 .ok()
                 .and_then(|e| {
@@ -458,9 +405,8 @@ fn locate_special(
                 None => {}
             }
         }
-        let explained =
-            (!real_odd || folds.len() > folds_before || branch_points.len() > bps_before)
-                && (!pair || hopfs.len() > hopfs_before);
+        let explained = (!real_odd || folds.len() > folds_before || bp_found)
+            && (!pair || hopfs.len() > hopfs_before);
         // A refinement that failed has said so already.
         if a.n_unstable != b.n_unstable && !explained && notes.len() == notes_before {
             notes.push(format!(
@@ -480,6 +426,24 @@ fn locate_special(
         branch_points,
         notes,
     }
+}
+
+/// The distance of the nearest real eigenvalue to zero (infinite when none is real).
+fn smallest_real(p: &EqPoint) -> f64 {
+    p.eigenvalues
+        .iter()
+        .filter(|z| z.im == 0.0)
+        .map(|z| z.re.abs())
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The distance of the nearest complex pair to the imaginary axis (infinite when none).
+fn smallest_complex(p: &EqPoint) -> f64 {
+    p.eigenvalues
+        .iter()
+        .filter(|z| z.im > 0.0)
+        .map(|z| z.re.abs())
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// The number of real eigenvalues with positive real part.

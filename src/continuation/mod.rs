@@ -5,6 +5,7 @@
 
 pub mod adjoint;
 pub mod branch_point;
+pub mod branch_switch;
 pub mod codim2;
 pub mod codim2_cycles;
 pub mod collocation;

@@ -375,6 +375,22 @@ fn initial_guess(fam: &Family, lambda: f64, s: &Settled, ntst: usize, m: usize) 
     }
 }
 
+/// A solved orbit moved twice onto the mesh adapted to it (`set.ntst` intervals) and solved
+/// again there; `None` if Newton fails.
+fn on_adapted_mesh(
+    fam: &Family,
+    scheme: &Scheme,
+    (mut orbit, mut lin): (Orbit, Linearised),
+    set: &OrbitSettings,
+) -> Option<(Orbit, Linearised)> {
+    for _ in 0..2 {
+        let mesh = orbit.adapted_mesh(scheme, set.ntst);
+        let moved = orbit.remesh(scheme, mesh);
+        (orbit, lin) = correct_fixed(fam, scheme, &moved, &moved, set.tol)?;
+    }
+    Some((orbit, lin))
+}
+
 /// Newton on the collocation system at the fixed parameter `guess.lambda`, with the phase
 /// condition against `phase_ref` (on the same mesh). Returns the orbit and the system
 /// linearised there, or `None` if Newton fails.
@@ -594,14 +610,10 @@ pub fn orbit_from_simulation(
         ),
         reason: format!("Newton on the collocation system failed {what}"),
     };
-    let (mut orbit, mut lin) = correct_fixed(fam, &scheme, &guess, &guess, set.tol)
+    let first = correct_fixed(fam, &scheme, &guess, &guess, set.tol)
         .ok_or_else(|| fail("from the guess"))?;
-    for _ in 0..2 {
-        let mesh = orbit.adapted_mesh(&scheme, set.ntst);
-        let moved = orbit.remesh(&scheme, mesh);
-        (orbit, lin) = correct_fixed(fam, &scheme, &moved, &moved, set.tol)
-            .ok_or_else(|| fail("on the adapted mesh"))?;
-    }
+    let (orbit, lin) =
+        on_adapted_mesh(fam, &scheme, first, set).ok_or_else(|| fail("on the adapted mesh"))?;
     let s_threshold = threshold_crossing(&orbit, &scheme, section)
         .ok_or_else(|| fail("(the solved orbit does not cross the threshold)"))?;
     Ok(FixedOrbit {
@@ -621,8 +633,12 @@ pub fn orbit_from_simulation(
 /// nearby parameter) by Newton at the fixed parameter, `prev` as the guess, then on the mesh
 /// adapted to it twice, as [`orbit_from_simulation`] does after its simulation. Phase 0 is
 /// the upward crossing of `set.threshold`, or of the middle of the V range for a cycle that
-/// stays below it (as there). `None` when Newton fails, the cycle is not stable or it does
-/// not cross its section: the caller then simulates.
+/// stays below it (as there, where the middle comes from the simulated window instead: the
+/// same level to the simulation's settling tolerance). `None`, and the caller simulates, when
+/// Newton fails, the cycle is not stable, does not cross its section, has collapsed (a V
+/// range under 1e-6 of its size), or is not plainly the same cycle continued: a period
+/// changed by more than half (a doubled cycle that fell back onto the primary one traversed
+/// twice, or the reverse).
 ///
 /// This is what makes a list of close currents cheap (`prc --currents`): the simulation that
 /// finds the first cycle costs far more than the collocation solve at each next current.
@@ -637,13 +653,15 @@ pub fn orbit_from_neighbour(
         lambda,
         ..prev.orbit.clone()
     };
-    let (mut orbit, mut lin) = correct_fixed(fam, scheme, &guess, &prev.orbit, set.tol)?;
-    for _ in 0..2 {
-        let mesh = orbit.adapted_mesh(scheme, set.ntst);
-        let moved = orbit.remesh(scheme, mesh);
-        (orbit, lin) = correct_fixed(fam, scheme, &moved, &moved, set.tol)?;
+    let first = correct_fixed(fam, scheme, &guess, &prev.orbit, set.tol)?;
+    let (orbit, lin) = on_adapted_mesh(fam, scheme, first, set)?;
+    if (orbit.period / prev.period - 1.0).abs() > 0.5 {
+        return None;
     }
     let (hi, lo, _) = orbit.range(scheme, 0);
+    if hi - lo <= 1e-6 * (1.0 + hi.abs()) {
+        return None;
+    }
     let section = if hi > set.threshold && lo < set.threshold {
         set.threshold
     } else {
