@@ -108,6 +108,10 @@ fn switching_finds_all_four_branches_on_their_closed_forms() {
             "a branch off every closed form"
         );
         forms.push((x_zero, y_zero));
+        // Every branch sees its branch points itself, and none is a fold: the pitchfork's
+        // sides turn in p exactly where they cross y = 0.
+        assert!(b.folds.is_empty(), "{:?}", b.folds);
+        assert!(!b.branch_points.is_empty());
         // Both sides of a pitchfork are one branch, through its branch point.
         if y_root {
             assert!(b.points.iter().any(|p| p.state[1] > 0.5));

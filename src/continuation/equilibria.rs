@@ -318,10 +318,8 @@ fn locate_special(
             } else {
                 (b, &tangents[k])
             };
-            let (lo, hi) = (a.lambda.min(b.lambda), a.lambda.max(b.lambda));
-            let slack = hi - lo;
             match branch_point::refine(fam, &start.state, start.lambda) {
-                Ok(bp) if bp.lambda < lo - slack || bp.lambda > hi + slack => notes.push(format!(
+                Ok(bp) if !near_step(a, b, &bp.state, bp.lambda) => notes.push(format!(
                     "a branch point seen between {} = {:.6} and {:.6} was refined to {:.6}, \
                          outside that step, and not taken",
                     fam.knob_name(),
@@ -426,6 +424,24 @@ fn locate_special(
         branch_points,
         notes,
     }
+}
+
+/// Whether `(y, lambda)` lies within one step's length of the step from `a` to `b`, in
+/// `(state, parameter)` space: a point located from the step belongs to it. (Not the
+/// parameter alone: a branch that turns at its branch point, either side of a pitchfork,
+/// steps across it with both ends beyond it in the parameter.)
+fn near_step(a: &EqPoint, b: &EqPoint, y: &[f64], lambda: f64) -> bool {
+    let ua = join(&a.state, a.lambda);
+    let seg = join(&b.state, b.lambda) - &ua;
+    let q = join(y, lambda) - &ua;
+    let len2 = seg.norm_squared();
+    let s = if len2 > 0.0 {
+        (q.dot(&seg) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let distance = (&q - &seg * s).norm();
+    distance <= len2.sqrt() * (1.0 + 1e-9) + 1e-12 * (1.0 + q.norm())
 }
 
 /// The distance of the nearest real eigenvalue to zero (infinite when none is real).
