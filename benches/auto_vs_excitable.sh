@@ -5,8 +5,10 @@
 # first Hopf point, EPSL=EPSU=1e-9; the process includes AUTO's compile of the equations and
 # its Python front end, as its users run it; AUTO's own timer is printed too)
 # against `excitable bifurcation --model hh --ntst 200 --ncol 4` (RAYON_NUM_THREADS=1, report
-# written), both pinned with taskset to the same core. Also the default diagram (NTST 60) on
-# one core and on all. Prints every time, the medians, the ratio and the load average.
+# written), both pinned with taskset to the same core. Then the same pair on every core
+# (AUTO with OMP_NUM_THREADS = the number of cores, excitable with its default rayon pool, no
+# pinning). Also the default diagram (NTST 60) on one core and on all. Prints every time, the
+# medians, the ratios and the load average.
 # Usage: benches/auto_vs_excitable.sh [rounds] [core]   (after `cargo build --release`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +35,8 @@ if command -v auto-07p >/dev/null && command -v gfortran >/dev/null; then
 fi
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); core $CORE; $N rounds"
 auto=(); autocpu=(); autoown=(); ex=(); excpu=(); ex60=(); ex60cpu=(); ex60all=()
+autoall=(); exall=()
+cores=$(nproc)
 for _ in $(seq "$N"); do
   if [ $have_auto = 1 ]; then
     r=$(cd "$work" && rm -f b.* s.* d.* && t env OMP_NUM_THREADS=1 taskset -c "$CORE" auto-07p auto_hh_diagram.py)
@@ -47,6 +51,13 @@ for _ in $(seq "$N"); do
   ex60+=("${r% *}"); ex60cpu+=("${r#* }")
   r=$(t "$B" bifurcation --model hh --out "$work/ex60all")
   ex60all+=("${r% *}")
+  if [ $have_auto = 1 ]; then
+    r=$(cd "$work" && rm -f b.* s.* d.* && t env OMP_NUM_THREADS="$cores" auto-07p auto_hh_diagram.py)
+    [ -s "$work/b.hh_cyc" ] || { echo "AUTO wrote no branch"; cat "$work/last.log"; exit 1; }
+    autoall+=("${r% *}")
+  fi
+  r=$(t "$B" bifurcation --model hh --ntst 200 --ncol 4 --out "$work/ex200all")
+  exall+=("${r% *}")
 done
 me=$(med "${ex[@]}"); mec=$(med "${excpu[@]}")
 echo "excitable NTST 200, one core: wall ${ex[*]} -> median $me s; cpu ${excpu[*]} -> median $mec s"
@@ -58,6 +69,13 @@ if [ $have_auto = 1 ]; then
   echo "AUTO / excitable, whole processes: wall $(echo "scale=2; $ma / $me" | bc), cpu $(echo "scale=2; $mac / $mec" | bc)"
 else
   echo "AUTO-07p not installed (apt-get install auto-07p gfortran): no ratio"
+fi
+mx=$(med "${exall[@]}")
+echo "excitable NTST 200, all $cores cores: wall ${exall[*]} -> median $mx s"
+if [ $have_auto = 1 ]; then
+  mxa=$(med "${autoall[@]}")
+  echo "AUTO-07p  NTST 200, all $cores cores: wall ${autoall[*]} -> median $mxa s"
+  echo "AUTO / excitable on all cores, wall: $(echo "scale=2; $mxa / $mx" | bc)"
 fi
 echo "excitable default diagram (NTST 60), one core: wall ${ex60[*]} -> median $(med "${ex60[@]}") s; cpu median $(med "${ex60cpu[@]}") s"
 echo "excitable default diagram (NTST 60), all cores: wall ${ex60all[*]} -> median $(med "${ex60all[@]}") s"
