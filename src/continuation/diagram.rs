@@ -251,16 +251,17 @@ fn covered(fam: &Family, branches: &[EqBranch], y: &[f64], lambda: f64) -> bool 
     })
 }
 
-/// Newton on `f(y, lambda) = 0` at fixed `lambda` from `guess` (tolerance 1e-12).
+/// Newton on `f(y, lambda) = 0` at fixed `lambda` from `guess` (tolerance 1e-12): the
+/// continuation's corrector ([`equilibria::on_hyperplane`]) with the hyperplane `lambda` = const.
 fn equilibrium_near(fam: &Family, guess: &[f64], lambda: f64) -> Option<Vec<f64>> {
-    let system = |x: &nalgebra::DVector<f64>| {
-        let (jf, f) = fam.jacobian_full(x.as_slice(), lambda);
-        (f, jf.columns(0, x.len()).into_owned())
-    };
-    let x0 = nalgebra::DVector::from_column_slice(guess);
-    crate::numerics::newton::newton(system, x0, 1e-12, 20)
+    let n = guess.len();
+    let pred = nalgebra::DVector::from_iterator(n + 1, guess.iter().copied().chain([lambda]));
+    let mut normal = nalgebra::DVector::zeros(n + 1);
+    normal[n] = 1.0;
+    let system = |x: &nalgebra::DVector<f64>| equilibria::on_hyperplane(fam, &pred, &normal, x);
+    crate::numerics::newton::newton(system, pred.clone(), 1e-12, 20)
         .ok()
-        .map(|(x, _)| x.as_slice().to_vec())
+        .map(|(x, _)| x.as_slice()[..n].to_vec())
 }
 
 /// How many branches a diagram switches onto at branch points at most (each crossing branch

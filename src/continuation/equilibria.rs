@@ -252,10 +252,7 @@ fn step_resolves_spectrum(old: Option<&EqPoint>, new: &EqPoint) -> bool {
         return true;
     }
     if old.n_unstable != new.n_unstable {
-        let (real, complex) = (
-            real_unstable(old).abs_diff(real_unstable(new)),
-            complex_unstable(old).abs_diff(complex_unstable(new)),
-        );
+        let (real, complex) = unstable_change(old, new);
         let pairs_kept = complex_count(old) == complex_count(new);
         return pairs_kept && ((real, complex) == (1, 0) || (real, complex) == (0, 2));
     }
@@ -303,9 +300,9 @@ fn locate_special(
         // shortest) is not taken for a Hopf point: next to a fold, the node on its unstable
         // side turns into a focus within such a step (Morris-Lecar's homoclinic set at
         // -9.949) with no pair crossing the axis.
-        let real_odd = real_unstable(a).abs_diff(real_unstable(b)) % 2 == 1;
-        let pair = complex_unstable(a).abs_diff(complex_unstable(b)) == 2
-            && real_unstable(a) == real_unstable(b);
+        let (real, complex) = unstable_change(a, b);
+        let real_odd = real % 2 == 1;
+        let pair = complex == 2 && real == 0;
         let (folds_before, hopfs_before, notes_before) = (folds.len(), hopfs.len(), notes.len());
         // A branch point is taken when one is located inside the step (within a step's
         // length of it) and the branches truly cross; otherwise the step falls through to
@@ -460,6 +457,16 @@ fn smallest_complex(p: &EqPoint) -> f64 {
         .filter(|z| z.im > 0.0)
         .map(|z| z.re.abs())
         .fold(f64::INFINITY, f64::min)
+}
+
+/// How the unstable eigenvalues change from `a` to `b`: the change in the number of real ones
+/// and in the number of complex ones (both of each pair). The one-event rules of the step
+/// control ([`step_resolves_spectrum`]) and of the search ([`locate_special`]) read both.
+fn unstable_change(a: &EqPoint, b: &EqPoint) -> (usize, usize) {
+    (
+        real_unstable(a).abs_diff(real_unstable(b)),
+        complex_unstable(a).abs_diff(complex_unstable(b)),
+    )
 }
 
 /// The number of real eigenvalues with positive real part.
