@@ -5,7 +5,7 @@
 
 use divan::{Bencher, counter::ItemsCount};
 use excitable::model::builtin;
-use excitable::simulate::batch::{BatchSettings, run_batch_params};
+use excitable::simulate::batch::{BatchScheme, BatchSettings, Precision, run_batch_params};
 
 fn main() {
     divan::main();
@@ -17,6 +17,31 @@ const N: usize = 512;
 fn hh_sweep_exp_euler(bencher: Bencher, threads: usize) {
     // One parameter set for all lanes: what `run_batch` passes on (broadcast constants).
     sweep(bencher, threads, vec![builtin::hh().params.values()]);
+}
+
+/// The integrators and precisions on one core, in one run (items: neuron-steps at dt = 0.01
+/// ms, so a midpoint step, two evaluations of the rates, counts once): the cost of each
+/// step. `exp-midpoint` at dt = 0.02 ms is within 0.1% of converged rates where `exp-euler`
+/// needs dt = 0.001 ms (`tests/fi.rs`), so per simulated ms it does the same work in half
+/// the steps.
+#[divan::bench(sample_count = 3, args = ["exp-euler/f64", "exp-euler/mixed", "exp-midpoint/f64", "exp-midpoint/mixed"])]
+fn hh_sweep_scheme_and_precision(bencher: Bencher, which: &str) {
+    let (scheme, precision) = which.split_once('/').unwrap();
+    let scheme = match scheme {
+        "exp-euler" => BatchScheme::ExpEuler,
+        _ => BatchScheme::ExpMidpoint,
+    };
+    let precision = match precision {
+        "f64" => Precision::F64,
+        _ => Precision::Mixed,
+    };
+    run(
+        bencher,
+        1,
+        vec![builtin::hh().params.values()],
+        scheme,
+        precision,
+    );
 }
 
 /// A parameter sweep: the same neurons, but every lane with its own g_K (20..50 mS/cm^2), so
@@ -37,6 +62,23 @@ fn hh_gk_sweep_per_lane_parameters(bencher: Bencher, threads: usize) {
 
 /// The sweep on `threads` threads with these parameter sets (one, or one per neuron).
 fn sweep(bencher: Bencher, threads: usize, params: Vec<Vec<f64>>) {
+    run(
+        bencher,
+        threads,
+        params,
+        BatchScheme::ExpEuler,
+        Precision::F64,
+    );
+}
+
+/// The sweep with this integrator and precision.
+fn run(
+    bencher: Bencher,
+    threads: usize,
+    params: Vec<Vec<f64>>,
+    scheme: BatchScheme,
+    precision: Precision,
+) {
     let model = builtin::hh();
     let y0 = model.state_at_v(-65.0);
     let currents: Vec<f64> = (0..N).map(|k| 200.0 * k as f64 / N as f64).collect();
@@ -45,6 +87,8 @@ fn sweep(bencher: Bencher, threads: usize, params: Vec<Vec<f64>>) {
         dt: 0.01,
         transient: 0.0,
         threshold_mv: 0.0,
+        scheme,
+        precision,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

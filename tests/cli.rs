@@ -614,3 +614,88 @@ fn windows_simulates_first_with_stim() {
     let (ok, _, stderr) = excitable(&["windows", "--width", "1", "--out", out.to_str().unwrap()]);
     assert!(!ok && stderr.contains("--trace"), "{stderr}");
 }
+
+/// `stats` streams its rates into `rate.parquet` a block of trains at a time (several row
+/// groups, compressed in parallel), from a CSV parsed in parallel: the rows, their order and
+/// their values are those of the statistics computed in memory, the file carries the
+/// settings, and a quoted CSV (read record by record) gives the same report.
+#[test]
+fn stats_streams_rates_equal_to_the_in_memory_result() {
+    use excitable::spec::{Rates, StatsSpec};
+    let dir = tempfile::tempdir().unwrap();
+    // 150 trains (5 blocks of 32), jittered regular firing with a few shared times.
+    let trains: Vec<Vec<f64>> = (0..150)
+        .map(|k| {
+            (0..40)
+                .map(|j| 3.0 + 24.0 * j as f64 + ((k * 7 + j * 13) % 11) as f64 * 0.37)
+                .collect()
+        })
+        .collect();
+    let mut plain = String::from("neuron,t_ms\n");
+    let mut quoted = String::from("\"neuron\",\"t_ms\"\n");
+    // Rows of all trains interleaved: the reader groups them by neuron.
+    for j in 0..40 {
+        for (k, t) in trains.iter().enumerate() {
+            plain.push_str(&format!("{k},{}\n", t[j]));
+            quoted.push_str(&format!("\"{k}\",\"{}\"\n", t[j]));
+        }
+    }
+    let (p, q) = (dir.path().join("plain.csv"), dir.path().join("quoted.csv"));
+    std::fs::write(&p, plain).unwrap();
+    std::fs::write(&q, quoted).unwrap();
+    let spec = StatsSpec {
+        t_stop: Some(1000.0),
+        ..Default::default()
+    };
+    let kept = spec.run(&trains).unwrap();
+    let Rates::Kept(rates) = &kept.rates else {
+        panic!("the in-memory result keeps its rates")
+    };
+    for (csv, out) in [(&p, "plain"), (&q, "quoted")] {
+        let out = dir.path().join(out);
+        let (ok, _, stderr) = excitable(&[
+            "stats",
+            "--spikes",
+            csv.to_str().unwrap(),
+            "--t-stop",
+            "1000",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{stderr}");
+        let file = out.join("rate.parquet");
+        let c = excitable::report::table::read_f64_columns(&file, &["neuron", "t_ms", "rate_hz"])
+            .unwrap();
+        assert_eq!(c[0].len(), 150 * 1000);
+        for (row, ((n, t), r)) in c[0].iter().zip(&c[1]).zip(&c[2]).enumerate() {
+            let (k, i) = (row / 1000, row % 1000);
+            assert_eq!((*n, *t), (k as f64, i as f64), "row {row}");
+            assert_eq!(*r, rates[k][i], "neuron {k} at {i} ms");
+        }
+        let meta = excitable::report::table::read_metadata(&file).unwrap();
+        assert!(
+            meta.iter()
+                .any(|(k, v)| k == "excitable.settings" && v.contains("sigma")),
+            "{meta:?}"
+        );
+        let cv =
+            excitable::report::table::read_f64_columns(&out.join("spike_stats.parquet"), &["cv"])
+                .unwrap();
+        let want: Vec<f64> = kept.stats.iter().map(|s| s.cv).collect();
+        assert_eq!(cv[0], want);
+    }
+    // A bad row names its line, for the parallel reader as for the other.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "neuron,t_ms\n0,1\n0,2\n0,x\n").unwrap();
+    let (ok, _, stderr) = excitable(&[
+        "stats",
+        "--spikes",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.path().join("bad").to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("line 4: t_ms 'x' is not a finite number"),
+        "{stderr}"
+    );
+}

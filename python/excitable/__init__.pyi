@@ -231,6 +231,8 @@ def fi(
     transient: float = 200.0,
     direction: str | Sequence[str] = ['all'],
     dt: float = 0.01,
+    method: str = 'exp-euler',
+    precision: str = 'f64',
     tol: float = 0.0001,
     threshold: float | None = None,
     no_overlay: bool = False,
@@ -256,7 +258,11 @@ def fi(
     direction : str | Sequence[str], default ['all']
         rest, up, down or all (repeatable). One of: rest, up, down, all.
     dt : float, default 0.01
-        Time step (ms): exponential Euler on the batch kernel (conductance models) or for LIF, RK4 for .ode models.
+        Time step (ms): the batch kernel's `--method` (conductance models), exponential Euler for LIF, RK4 for .ode models.
+    method : str, default 'exp-euler'
+        Integrator of the batch kernel: exp-euler (first order) or exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy). Conductance models only. One of: exp-euler, exp-midpoint.
+    precision : str, default 'f64'
+        Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and gates in f32, twice as many per vector register; the state stays f64). One of: f64, mixed.
     tol : float, default 0.0001
         Bisection tolerance for rheobase, onsets and offsets (uA/cm^2).
     threshold : float | None
@@ -768,6 +774,8 @@ def sweep(
     t_max: float = 1200.0,
     transient: float = 200.0,
     dt: float = 0.01,
+    method: str = 'exp-euler',
+    precision: str = 'f64',
     threshold: float | None = None,
     shard: str | None = None,
     out: str | os.PathLike | None = None,
@@ -789,7 +797,11 @@ def sweep(
     transient : float, default 200.0
         Discarded before counting (ms).
     dt : float, default 0.01
-        Time step (ms); exponential Euler on the batch kernel.
+        Time step (ms) of the batch kernel's `--method`.
+    method : str, default 'exp-euler'
+        Integrator of the batch kernel: exp-euler (first order) or exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy). One of: exp-euler, exp-midpoint.
+    precision : str, default 'f64'
+        Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and gates in f32, twice as many per vector register; the state stays f64). One of: f64, mixed.
     threshold : float | None
         Spike threshold (mV); default: the model's (hh: 0).
     shard : str | None

@@ -23,7 +23,9 @@ use crate::continuation::Field;
 use crate::error::{Error, SimError};
 use crate::model::{ConductanceModel, Model};
 use crate::progress::{Cancelled, Observer, Silent, Tracker};
-use crate::simulate::batch::{BatchSettings, LANES, NeuronSummary, run_batch_params_until};
+use crate::simulate::batch::{
+    BatchScheme, BatchSettings, LANES, NeuronSummary, run_batch_params_until,
+};
 
 /// Which start a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +155,14 @@ pub fn fi_curve_with(
         rest0,
         run: &run,
         always_fallback: true,
-        name: "exponential Euler on the batch kernel, identical runs done once",
+        name: match settings.scheme {
+            BatchScheme::ExpEuler => {
+                "exponential Euler on the batch kernel, identical runs done once"
+            }
+            BatchScheme::ExpMidpoint => {
+                "the exponential midpoint rule (second order) on the batch kernel, identical runs done once"
+            }
+        },
     };
     let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
     curve.accuracy = accuracy(model, &curve.points, settings, |p| {

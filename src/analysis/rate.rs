@@ -82,32 +82,147 @@ pub struct RateSettings {
     pub cutoff: f64,
 }
 
+/// The bin of `t` among `n` bins over [lo, hi] as `numpy.histogram(spikes, bins=n,
+/// range=(lo, hi))` puts it (half-open bins, the last one closed; the edges computed as numpy
+/// computes them, `lo + (hi - lo) k / n`), or None outside.
+#[inline]
+fn numpy_bin(t: f64, n: usize, lo: f64, hi: f64) -> Option<usize> {
+    if !(t >= lo && t <= hi) {
+        return None;
+    }
+    let edge = |k: usize| {
+        if k == n {
+            hi
+        } else {
+            lo + (hi - lo) * k as f64 / n as f64
+        }
+    };
+    let mut i = (((t - lo) * (n as f64 / (hi - lo))) as usize).min(n - 1);
+    if t < edge(i) {
+        i -= 1;
+    } else if i + 1 < n && t >= edge(i + 1) {
+        i += 1;
+    }
+    Some(i)
+}
+
 /// Bin counts as `numpy.histogram(spikes, bins=n, range=(lo, hi))` computes them.
 pub fn numpy_histogram(spikes: &[f64], n: usize, lo: f64, hi: f64) -> Vec<f64> {
-    let edges: Vec<f64> = (0..=n)
-        .map(|k| {
-            if k == n {
-                hi
-            } else {
-                lo + (hi - lo) * k as f64 / n as f64
-            }
-        })
-        .collect();
-    let norm = n as f64 / (hi - lo);
     let mut counts = vec![0.0; n];
     for &t in spikes {
-        if !(t >= lo && t <= hi) {
-            continue;
+        if let Some(i) = numpy_bin(t, n, lo, hi) {
+            counts[i] += 1.0;
         }
-        let mut i = (((t - lo) * norm) as usize).min(n - 1);
-        if t < edges[i] {
-            i -= 1;
-        } else if i + 1 < n && t >= edges[i + 1] {
-            i += 1;
-        }
-        counts[i] += 1.0;
     }
     counts
+}
+
+/// The time grid and sampled kernel of [`RateSettings`], checked and built once and shared by
+/// every train (a thousand trains need one kernel, not a thousand).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateGrid {
+    /// Samples of the rate.
+    n: usize,
+    t_start: f64,
+    sampling_ms: f64,
+    /// Half-width of the kernel in samples.
+    h: usize,
+    /// The kernel's `2 h + 1` samples, in Hz per spike.
+    kernel: Vec<f64>,
+}
+
+impl RateGrid {
+    /// Check the settings and sample the kernel.
+    pub fn new(s: &RateSettings) -> Result<RateGrid, AnalysisError> {
+        let bad = |what: &str, v: f64, allowed: &str| AnalysisError::BadSetting {
+            what: what.into(),
+            value: v,
+            allowed: allowed.into(),
+        };
+        if !(s.sampling_ms.is_finite() && s.sampling_ms > 0.0) {
+            return Err(bad("sampling period (ms)", s.sampling_ms, "> 0"));
+        }
+        if !(s.sigma_ms.is_finite() && s.sigma_ms > 0.0) {
+            return Err(bad("kernel sigma (ms)", s.sigma_ms, "> 0"));
+        }
+        if !(s.cutoff.is_finite() && s.cutoff >= 3.0) {
+            return Err(bad("kernel cutoff (sigmas)", s.cutoff, ">= 3"));
+        }
+        let n = ((s.t_stop - s.t_start) / s.sampling_ms) as usize;
+        if n == 0 || n > 100_000_000 {
+            return Err(bad(
+                "number of rate samples",
+                n as f64,
+                "1 to 10^8: check t_start, t_stop and the sampling period",
+            ));
+        }
+        let h = (s.cutoff * s.sigma_ms / s.sampling_ms).ceil() as usize;
+        let len = 2 * h + 1;
+        let cutoff_bins = s.cutoff * s.sigma_ms / s.sampling_ms;
+        let kernel = (0..len)
+            .map(|k| {
+                let x = -cutoff_bins + 2.0 * cutoff_bins * k as f64 / (len - 1) as f64;
+                s.kernel.density(x * s.sampling_ms, s.sigma_ms) * 1000.0
+            })
+            .collect();
+        Ok(RateGrid {
+            n,
+            t_start: s.t_start,
+            sampling_ms: s.sampling_ms,
+            h,
+            kernel,
+        })
+    }
+
+    /// Samples of every rate.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Always false: a grid has at least one sample.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The bins' left edges (ms).
+    pub fn times(&self) -> Vec<f64> {
+        (0..self.n)
+            .map(|i| self.t_start + i as f64 * self.sampling_ms)
+            .collect()
+    }
+
+    /// The rate (Hz) of one train on the grid: each spike's bin adds the kernel around it,
+    /// in bin order, as the convolution of the binned counts would (the same sums, so the
+    /// same numbers as Elephant's to rounding). Costs (spikes × kernel samples), not (bins ×
+    /// kernel samples).
+    pub fn rate_of(&self, spikes: &[f64]) -> Vec<f64> {
+        let (n, h) = (self.n, self.h);
+        let (lo, hi) = (self.t_start, self.t_start + n as f64 * self.sampling_ms);
+        let mut bins: Vec<usize> = spikes
+            .iter()
+            .filter_map(|&t| numpy_bin(t, n, lo, hi))
+            .collect();
+        if !bins.is_sorted() {
+            bins.sort_unstable();
+        }
+        let mut rate = vec![0.0; n];
+        let mut k = 0;
+        while k < bins.len() {
+            // A bin holding c spikes adds c times the kernel, as its count would.
+            let j = bins[k];
+            let c = bins[k..].iter().take_while(|&&b| b == j).count();
+            k += c;
+            let c = c as f64;
+            // rate[i] += c * kernel[i + h - j] for the kernel indices inside [0, len).
+            let i_lo = j.saturating_sub(h);
+            let i_hi = (j + h).min(n - 1);
+            let ker = &self.kernel[i_lo + h - j..=i_hi + h - j];
+            for (r, w) in rate[i_lo..=i_hi].iter_mut().zip(ker) {
+                *r += c * w;
+            }
+        }
+        rate
+    }
 }
 
 /// (times of the bins' left edges in ms, rate in Hz).
@@ -115,54 +230,8 @@ pub fn instantaneous_rate(
     spikes: &[f64],
     s: &RateSettings,
 ) -> Result<(Vec<f64>, Vec<f64>), AnalysisError> {
-    let bad = |what: &str, v: f64, allowed: &str| AnalysisError::BadSetting {
-        what: what.into(),
-        value: v,
-        allowed: allowed.into(),
-    };
-    if !(s.sampling_ms.is_finite() && s.sampling_ms > 0.0) {
-        return Err(bad("sampling period (ms)", s.sampling_ms, "> 0"));
-    }
-    if !(s.sigma_ms.is_finite() && s.sigma_ms > 0.0) {
-        return Err(bad("kernel sigma (ms)", s.sigma_ms, "> 0"));
-    }
-    if !(s.cutoff.is_finite() && s.cutoff >= 3.0) {
-        return Err(bad("kernel cutoff (sigmas)", s.cutoff, ">= 3"));
-    }
-    let n = ((s.t_stop - s.t_start) / s.sampling_ms) as usize;
-    if n == 0 || n > 100_000_000 {
-        return Err(bad(
-            "number of rate samples",
-            n as f64,
-            "1 to 10^8: check t_start, t_stop and the sampling period",
-        ));
-    }
-    let counts = numpy_histogram(spikes, n, s.t_start, s.t_start + n as f64 * s.sampling_ms);
-    let h = (s.cutoff * s.sigma_ms / s.sampling_ms).ceil() as usize;
-    let len = 2 * h + 1;
-    let cutoff_bins = s.cutoff * s.sigma_ms / s.sampling_ms;
-    let kernel: Vec<f64> = (0..len)
-        .map(|k| {
-            let x = -cutoff_bins + 2.0 * cutoff_bins * k as f64 / (len - 1) as f64;
-            s.kernel.density(x * s.sampling_ms, s.sigma_ms) * 1000.0
-        })
-        .collect();
-    let mut rate = vec![0.0; n];
-    for (j, &c) in counts.iter().enumerate() {
-        if c == 0.0 {
-            continue;
-        }
-        // rate[i] += c * kernel[i + h - j] for the kernel indices inside [0, len).
-        let i_lo = j.saturating_sub(h);
-        let i_hi = (j + h).min(n - 1);
-        for i in i_lo..=i_hi {
-            rate[i] += c * kernel[i + h - j];
-        }
-    }
-    let t = (0..n)
-        .map(|i| s.t_start + i as f64 * s.sampling_ms)
-        .collect();
-    Ok((t, rate))
+    let grid = RateGrid::new(s)?;
+    Ok((grid.times(), grid.rate_of(spikes)))
 }
 
 #[cfg(test)]

@@ -280,7 +280,7 @@ fn setup(
 mod tests {
     use super::*;
     use crate::model::builtin;
-    use crate::simulate::batch::run_batch;
+    use crate::simulate::batch::{BatchScheme, Precision, run_batch};
 
     fn grid() -> Grid {
         Grid {
@@ -326,6 +326,8 @@ mod tests {
             dt: 0.01,
             transient: 20.0,
             threshold_mv: 0.0,
+            scheme: BatchScheme::ExpEuler,
+            precision: Precision::F64,
         };
         let g = grid();
         let pts = sweep(&m, &g, &s, 0..g.len()).unwrap();

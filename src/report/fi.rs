@@ -9,7 +9,7 @@ use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::analysis::fi::{Direction, FiCurve};
 use crate::error::ReportError;
 use crate::model::{Number, Quantity};
-use crate::simulate::batch::NeuronSummary;
+use crate::simulate::batch::{BatchScheme, NeuronSummary, Precision};
 use crate::spec::fi::{FiResult, Overlay, OverlaySource};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -190,12 +190,18 @@ fn summary(r: &FiResult) -> String {
     let mut md = format!("# f-I curves of `{}`\n\n", r.model.label());
     let _ = writeln!(
         md,
-        "{n} currents from {} to {} uA/cm^2, {runs} runs of {} ms (dt {} ms, {}, {:.2e} neuron-steps plus the bisections) in {:.2} s{}; rates counted over the last {} ms, spikes at {} mV.\n",
+        "{n} currents from {} to {} uA/cm^2, {runs} runs of {} ms (dt {} ms, {}{}, {:.2e} neuron-steps plus the bisections) in {:.2} s{}; rates counted over the last {} ms, spikes at {} mV.\n",
         Number(a.from),
         Number(a.to),
         Number(a.t_max),
         Number(a.dt),
         fi.engine,
+        match (&r.model, a.precision) {
+            (crate::model::Model::Conductance(_), Precision::Mixed) => {
+                ", exponentials in f32 (the state in f64)"
+            }
+            _ => "",
+        },
         steps,
         r.seconds,
         if overlay.source == OverlaySource::StableCycles && !overlay.points.is_empty() {
@@ -277,9 +283,10 @@ fn summary(r: &FiResult) -> String {
             acc.max_rate_diff_pct,
             Quantity(acc.at_current, r.model.units().current),
             acc.max_count_diff,
-            match r.model {
-                crate::model::Model::Ode(_) => "RK4 (fourth order)",
-                _ => "exponential Euler (first order)",
+            match (&r.model, a.method) {
+                (crate::model::Model::Ode(_), _) => "RK4 (fourth order)",
+                (_, BatchScheme::ExpEuler) => "exponential Euler (first order)",
+                (_, BatchScheme::ExpMidpoint) => "the exponential midpoint rule (second order)",
             },
             acc.est_error_pct
         );

@@ -12,6 +12,7 @@ pub mod fit;
 pub mod gating;
 pub(crate) mod heatmap;
 pub mod max_rate;
+pub(crate) mod numeric_csv;
 pub mod phase_plane;
 pub mod prc;
 pub mod rest;

@@ -1,6 +1,7 @@
 //! Reading spike files, and the tables and figure of spike trains (`stats`).
 
 use super::figure::PALETTE;
+use super::numeric_csv;
 use super::table::{Table, column_names, read_f64_columns};
 use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::analysis::spike_stats::TrainStats;
@@ -34,52 +35,24 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
         let names = column_names(path)?;
         let time = super::table::unit_or_bare(&names, "t_ms");
         if names.iter().any(|n| n == "neuron") {
-            let c = read_f64_columns(path, &["neuron", time])?;
-            (c[0].clone(), c[1].clone())
+            let mut c = read_f64_columns(path, &["neuron", time])?;
+            let t = c.pop().unwrap_or_default();
+            (c.pop().unwrap_or_default(), t)
         } else {
-            let c = read_f64_columns(path, &[time])?;
-            (vec![0.0; c[0].len()], c[0].clone())
+            let t = read_f64_columns(path, &[time])?.pop().unwrap_or_default();
+            (vec![0.0; t.len()], t)
         }
     } else {
-        let file = crate::input::open(path, crate::input::MAX_TABLE_BYTES)
+        let mut bytes = Vec::new();
+        crate::input::open(path, crate::input::MAX_TABLE_BYTES)
+            .and_then(|mut f| {
+                std::io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| e.to_string())
+            })
             .map_err(|e| err(e.trim_start_matches("cannot read: ").to_string()))?;
-        let mut r = csv::Reader::from_reader(file);
-        let h = r.headers().map_err(|e| err(e.to_string()))?.clone();
-        let ct = h
-            .iter()
-            .position(|x| x.trim() == "t_ms")
-            .or_else(|| h.iter().position(|x| x.trim() == "t"))
-            .ok_or_else(|| err("no column 't_ms'".into()))?;
-        let cn = h.iter().position(|x| x.trim() == "neuron");
-        let (mut ns, mut ts) = (Vec::new(), Vec::new());
-        for (row, rec) in r.records().enumerate() {
-            let rec = rec.map_err(|e| err(format!("line {}: {e}", row + 2)))?;
-            if rec.as_slice().len() > crate::input::MAX_LINE_BYTES {
-                return Err(err(format!(
-                    "line {} is longer than {} bytes",
-                    row + 2,
-                    crate::input::MAX_LINE_BYTES
-                )));
-            }
-            let num = |c: usize, name: &str| -> Result<f64, ReportError> {
-                let s = rec.get(c).unwrap_or("").trim();
-                s.parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(|| {
-                        err(format!(
-                            "line {}: {name} '{s}' is not a finite number",
-                            row + 2
-                        ))
-                    })
-            };
-            ts.push(num(ct, "t_ms")?);
-            ns.push(match cn {
-                Some(c) => num(c, "neuron")?,
-                None => 0.0,
-            });
+        match std::str::from_utf8(&bytes) {
+            Ok(text) if numeric_csv::is_plain(&bytes) => plain_spikes_csv(text).map_err(err)?,
+            _ => quoted_spikes_csv(&bytes).map_err(err)?,
         }
-        (ns, ts)
     };
     if neuron
         .iter()
@@ -99,8 +72,81 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
     for (n, t) in neuron.iter().zip(&t) {
         trains[*n as usize].push(*t);
     }
-    trains.iter_mut().for_each(|tr| tr.sort_by(f64::total_cmp));
+    {
+        use rayon::prelude::*;
+        trains.par_iter_mut().for_each(|tr| {
+            if !tr.is_sorted() {
+                tr.sort_by(f64::total_cmp)
+            }
+        });
+    }
     Ok(trains)
+}
+
+/// (neuron, t) of a spikes CSV without quoting, parsed in parallel ([`numeric_csv`]).
+fn plain_spikes_csv(text: &str) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let (names, start) = numeric_csv::header(text);
+    let ct = time_column(&names)?;
+    let mut wanted = vec![(ct, "t_ms")];
+    let cn = names.iter().position(|x| x == "neuron");
+    if let Some(c) = cn {
+        wanted.push((c, "neuron"));
+    }
+    let mut cols = numeric_csv::parse_columns(
+        &text[start..],
+        2,
+        names.len(),
+        &wanted,
+        crate::input::MAX_LINE_BYTES,
+    )?;
+    let t = std::mem::take(&mut cols[0]);
+    let neuron = match cn {
+        Some(_) => std::mem::take(&mut cols[1]),
+        None => vec![0.0; t.len()],
+    };
+    Ok((neuron, t))
+}
+
+/// The column of spike times: `t_ms`, or `t` in a file without units.
+fn time_column(names: &[impl AsRef<str>]) -> Result<usize, String> {
+    names
+        .iter()
+        .position(|x| x.as_ref().trim() == "t_ms")
+        .or_else(|| names.iter().position(|x| x.as_ref().trim() == "t"))
+        .ok_or_else(|| "no column 't_ms'".into())
+}
+
+/// (neuron, t) of a spikes CSV with quoted fields, record by record (the `csv` crate).
+fn quoted_spikes_csv(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let mut r = csv::Reader::from_reader(bytes);
+    let h = r.headers().map_err(|e| e.to_string())?.clone();
+    let names: Vec<&str> = h.iter().collect();
+    let ct = time_column(&names)?;
+    let cn = h.iter().position(|x| x.trim() == "neuron");
+    let (mut ns, mut ts) = (Vec::new(), Vec::new());
+    for (row, rec) in r.records().enumerate() {
+        let rec = rec.map_err(|e| format!("line {}: {e}", row + 2))?;
+        if rec.as_slice().len() > crate::input::MAX_LINE_BYTES {
+            return Err(format!(
+                "line {} is longer than {} bytes",
+                row + 2,
+                crate::input::MAX_LINE_BYTES
+            ));
+        }
+        let num = |c: usize, name: &str| -> Result<f64, String> {
+            let s = rec.get(c).unwrap_or("").trim();
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("line {}: {name} '{s}' is not a finite number", row + 2))
+        };
+        ts.push(num(ct, "t_ms")?);
+        ns.push(match cn {
+            Some(c) => num(c, "neuron")?,
+            None => 0.0,
+        });
+    }
+    Ok((ns, ts))
 }
 
 /// `spike_stats.parquet`: one row per neuron.
@@ -125,25 +171,23 @@ pub fn stats_table(stats: &[TrainStats]) -> Table {
         .str("reason", stats.iter().map(|s| s.reason.clone()).collect())
 }
 
-/// `rate.parquet`: `neuron, t_ms, rate_hz` (kernel instantaneous rate).
-pub fn rate_table(rates: &[(Vec<f64>, Vec<f64>)]) -> Table {
+/// Rows of `rate.parquet`, `neuron, t_ms, rate_hz` (kernel instantaneous rate), for the
+/// trains `first..first + rates.len()`, each on the grid `t_ms`: the whole table, or one
+/// block of it as `stats` streams them.
+pub fn rate_table(first: usize, t_ms: &[f64], rates: &[Vec<f64>]) -> Table {
+    let rows = rates.len() * t_ms.len();
+    let mut neuron = Vec::with_capacity(rows);
+    let mut t = Vec::with_capacity(rows);
+    let mut rate = Vec::with_capacity(rows);
+    for (k, r) in rates.iter().enumerate() {
+        neuron.extend(std::iter::repeat_n((first + k) as u32, r.len()));
+        t.extend_from_slice(t_ms);
+        rate.extend_from_slice(r);
+    }
     Table::new("rate")
-        .u32(
-            "neuron",
-            rates
-                .iter()
-                .enumerate()
-                .flat_map(|(k, r)| std::iter::repeat_n(k as u32, r.0.len()))
-                .collect(),
-        )
-        .f64(
-            "t_ms",
-            rates.iter().flat_map(|r| r.0.iter().copied()).collect(),
-        )
-        .f64(
-            "rate_hz",
-            rates.iter().flat_map(|r| r.1.iter().copied()).collect(),
-        )
+        .u32("neuron", neuron)
+        .f64("t_ms", t)
+        .f64("rate_hz", rate)
 }
 
 /// `isi_histogram.parquet`: `neuron, bin_start_ms, count`.

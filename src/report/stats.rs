@@ -9,17 +9,18 @@ use crate::analysis::timing::{
     CCG_BIN_MS, CCG_MAX_LAG_MS, IoTiming, MAX_LATENCY_MS, STA_DT_MS, STA_WINDOW_MS,
 };
 use crate::error::ReportError;
-use crate::spec::StatsResult;
+use crate::spec::{Rates, StatsResult};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 impl super::Report for StatsResult {
     fn tables(&self) -> Vec<Table> {
-        let mut t = vec![
-            stats_table(&self.stats),
-            rate_table(&self.rates),
-            isi_histogram_table(&self.isi_histograms),
-        ];
+        let mut t = vec![stats_table(&self.stats)];
+        // Streamed rates are in `rate.parquet` already ([`crate::spec::StatsSpec::run_streamed`]).
+        if let Rates::Kept(rates) = &self.rates {
+            t.push(rate_table(0, &self.rate_t_ms, rates));
+        }
+        t.push(isi_histogram_table(&self.isi_histograms));
         if let Some(timing) = &self.timing {
             t.extend(timing_tables(timing));
         }

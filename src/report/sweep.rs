@@ -239,13 +239,18 @@ fn summary(r: &SweepResult) -> String {
         .collect();
     let _ = writeln!(
         md,
-        "{} x I over {} values ({} to {} uA/cm^2): {n} points, each a step from its own resting state at 0 uA/cm^2, {} ms at dt {} ms (exponential Euler, batch kernel), spikes at {} mV counted after {} ms.",
+        "{} x I over {} values ({} to {} uA/cm^2): {n} points, each a step from its own resting state at 0 uA/cm^2, {} ms at dt {} ms ({}{}, batch kernel), spikes at {} mV counted after {} ms.",
         axes_text.join(" x "),
         grid.currents.len(),
         Number(grid.currents[0]),
         Number(grid.currents[grid.currents.len() - 1]),
         Number(spec.t_max),
         Number(spec.dt),
+        spec.method.describe(),
+        match spec.precision {
+            crate::simulate::batch::Precision::Mixed => ", exponentials in f32",
+            crate::simulate::batch::Precision::F64 => "",
+        },
         Number(spec.settings(model).threshold_mv),
         Number(spec.transient)
     );
@@ -312,8 +317,16 @@ fn summary(r: &SweepResult) -> String {
     if let Some(acc) = r.accuracy {
         let _ = writeln!(
             md,
-            "\nIntegrator error: {} firing points re-run at dt/2 give ISI rates within {:.3}% and spike counts within {}; the rates at dt are within about {:.2}% of converged (Richardson, first order).",
-            acc.sample, acc.max_rate_diff_pct, acc.max_count_diff, acc.est_error_pct
+            "\nIntegrator error: {} firing points re-run at dt/2 give ISI rates within {:.3}% and spike counts within {}; the rates at dt are within about {:.2}% of converged (Richardson, {} order).",
+            acc.sample,
+            acc.max_rate_diff_pct,
+            acc.max_count_diff,
+            acc.est_error_pct,
+            if spec.method.order() == 1 {
+                "first"
+            } else {
+                "second"
+            }
         );
     }
     let _ = writeln!(

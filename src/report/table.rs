@@ -4,6 +4,7 @@ use super::atomic::write_atomic;
 use crate::error::ReportError;
 use crate::model::Units;
 use polars::prelude::*;
+use polars_parquet::write::CompressedPage;
 use std::path::{Path, PathBuf};
 
 /// Column data of a [`Table`].
@@ -203,6 +204,8 @@ pub struct ChunkedTable {
     /// The first chunk's schema: every later chunk must match it.
     schema: Option<SchemaRef>,
     rows: usize,
+    /// Key-value metadata of the file ([`ChunkedTable::with_metadata`]).
+    metadata: Vec<(String, String)>,
 }
 
 impl ChunkedTable {
@@ -215,7 +218,14 @@ impl ChunkedTable {
             writer: None,
             schema: None,
             rows: 0,
+            metadata: vec![],
         }
+    }
+
+    /// Attach key-value metadata to the file, as [`Table::with_metadata`] does.
+    pub fn with_metadata(mut self, metadata: &[(String, String)]) -> ChunkedTable {
+        self.metadata = metadata.to_vec();
+        self
     }
 
     fn err(&self, reason: String) -> ReportError {
@@ -227,33 +237,64 @@ impl ChunkedTable {
 
     /// Append the rows of `chunk` (every chunk has the first chunk's columns).
     pub fn write(&mut self, chunk: &Table) -> Result<(), ReportError> {
-        let df = chunk.to_frame()?;
-        match &self.schema {
-            Some(s) if s != df.schema() => {
-                return Err(self.err(format!(
-                    "chunk columns {:?} differ from the first chunk's {:?}",
-                    df.get_column_names(),
-                    s.iter_names().collect::<Vec<_>>()
-                )));
+        self.write_many(std::slice::from_ref(chunk))
+    }
+
+    /// Append `chunks` in order, one row group each, encoded and compressed on all cores at
+    /// once: polars' own writer compresses a row group's pages one after another while it
+    /// writes them, which made `stats` run on one core.
+    pub fn write_many(&mut self, chunks: &[Table]) -> Result<(), ReportError> {
+        use rayon::prelude::*;
+        let frames = chunks
+            .iter()
+            .map(Table::to_frame)
+            .collect::<Result<Vec<DataFrame>, _>>()?;
+        for df in &frames {
+            match &self.schema {
+                Some(s) if s != df.schema() => {
+                    return Err(self.err(format!(
+                        "chunk columns {:?} differ from the first chunk's {:?}",
+                        df.get_column_names(),
+                        s.iter_names().collect::<Vec<_>>()
+                    )));
+                }
+                Some(_) => {}
+                None => self.schema = Some(df.schema().clone()),
             }
-            Some(_) => {}
-            None => self.schema = Some(df.schema().clone()),
         }
+        let Some(first) = frames.first() else {
+            return Ok(());
+        };
         if self.writer.is_none() {
             let file = std::fs::File::create(&self.tmp).map_err(|e| self.err(e.to_string()))?;
+            let kv = (!self.metadata.is_empty()).then(|| {
+                polars::io::parquet::write::KeyValueMetadata::from_static(self.metadata.clone())
+            });
             let w = ParquetWriter::new(file)
                 .with_compression(ParquetCompression::Snappy)
-                .batched(df.schema())
+                .with_key_value_metadata(kv)
+                .batched(first.schema())
                 .map_err(|e| self.err(e.to_string()))?;
             self.writer = Some(w);
         }
-        if let Some(w) = &mut self.writer {
-            w.write_batch(&df).map_err(|e| ReportError::Io {
-                path: self.path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+        let groups: Vec<Result<Vec<Vec<Vec<CompressedPage>>>, String>> =
+            frames.par_iter().map(compressed_row_groups).collect();
+        let path = self.path.display().to_string();
+        let err = |reason: String| ReportError::Io {
+            path: path.clone(),
+            reason,
+        };
+        let Some(w) = &mut self.writer else {
+            return Ok(());
+        };
+        for (df, encoded) in frames.iter().zip(groups) {
+            for group in encoded.map_err(err)? {
+                // u64::MAX: the row count is read from the pages.
+                w.write_row_group(u64::MAX, &group)
+                    .map_err(|e| err(e.to_string()))?;
+            }
+            self.rows += df.height();
         }
-        self.rows += df.height();
         Ok(())
     }
 
@@ -267,6 +308,59 @@ impl ChunkedTable {
         std::fs::rename(&self.tmp, &self.path).map_err(|e| self.err(e.to_string()))?;
         Ok((self.path.clone(), self.rows))
     }
+}
+
+/// The row groups of `df` (one per chunk), each as its columns' pages, encoded and compressed
+/// (snappy, statistics, version 1 pages: what [`ParquetWriter`] writes) with the columns on
+/// all cores. The writer's own `write_batch` compresses pages lazily, one after another, as
+/// it writes them; done here, the pages of several row groups are compressed at once.
+fn compressed_row_groups(df: &DataFrame) -> Result<Vec<Vec<Vec<CompressedPage>>>, String> {
+    use polars_parquet::write::{
+        CompressionOptions, StatisticsOptions, Version, WriteOptions, array_to_columns, compress,
+        to_parquet_schema,
+    };
+    use rayon::prelude::*;
+    let arrow = df.schema().to_arrow(CompatLevel::newest());
+    let types = to_parquet_schema(&arrow).map_err(|e| e.to_string())?;
+    let encodings = polars::io::parquet::write::get_encodings(&arrow);
+    let options = WriteOptions {
+        statistics: StatisticsOptions::default(),
+        version: Version::V1,
+        compression: CompressionOptions::Snappy,
+        data_page_size: None,
+    };
+    df.iter_chunks(CompatLevel::newest(), false)
+        .filter(|batch| !batch.is_empty())
+        .map(|batch| {
+            let leaves: Vec<Result<Vec<Vec<CompressedPage>>, String>> = batch
+                .columns()
+                .par_iter()
+                .zip(types.fields().par_iter())
+                .zip(encodings.par_iter())
+                .map(|((array, type_), encoding)| {
+                    let columns = array_to_columns(array, type_.clone(), options, encoding)
+                        .map_err(|e| e.to_string())?;
+                    columns
+                        .into_iter()
+                        .map(|pages| {
+                            pages
+                                .map(|page| {
+                                    let page = page.map_err(|e| e.to_string())?;
+                                    compress(page, vec![], options.compression)
+                                        .map_err(|e| e.to_string())
+                                })
+                                .collect::<Result<Vec<CompressedPage>, String>>()
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut group = vec![];
+            for leaf in leaves {
+                group.extend(leaf?);
+            }
+            Ok(group)
+        })
+        .collect()
 }
 
 impl Drop for ChunkedTable {
@@ -467,9 +561,7 @@ pub fn read_f64_columns(path: &Path, names: &[&str]) -> Result<Vec<Vec<f64>>, Re
                 .cast(&DataType::Float64)
                 .map_err(|e| err(e.to_string()))?;
             let ca = col.f64().map_err(|e| err(e.to_string()))?;
-            Ok((0..ca.len())
-                .map(|i| ca.get(i).unwrap_or(f64::NAN))
-                .collect())
+            Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
         })
         .collect()
 }

@@ -20,7 +20,7 @@ use crate::continuation::{CURRENT, Family, Field, Settings};
 use crate::error::{Error, SpecError};
 use crate::model::Model;
 use crate::progress::{Cancelled, Observer, Silent};
-use crate::simulate::batch::BatchSettings;
+use crate::simulate::batch::{BatchScheme, BatchSettings, Precision};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -80,10 +80,19 @@ pub struct FiSpec {
     #[arg(long, value_enum, default_value = "all")]
     #[serde(deserialize_with = "one_or_many")]
     pub direction: Vec<FiDirection>,
-    /// Time step (ms): exponential Euler on the batch kernel (conductance models) or for LIF,
-    /// RK4 for .ode models.
+    /// Time step (ms): the batch kernel's `--method` (conductance models), exponential Euler
+    /// for LIF, RK4 for .ode models.
     #[arg(long, default_value_t = 0.01)]
     pub dt: f64,
+    /// Integrator of the batch kernel: exp-euler (first order) or exp-midpoint (second order:
+    /// two rate evaluations per step, so a larger dt for the same accuracy). Conductance
+    /// models only.
+    #[arg(long, value_enum, default_value = "exp-euler")]
+    pub method: BatchScheme,
+    /// Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and
+    /// gates in f32, twice as many per vector register; the state stays f64).
+    #[arg(long, value_enum, default_value = "f64")]
+    pub precision: Precision,
     /// Bisection tolerance for rheobase, onsets and offsets (uA/cm^2).
     #[arg(long, default_value_t = 1e-4)]
     pub tol: f64,
@@ -269,6 +278,8 @@ impl FiSpec {
             dt: self.dt,
             transient: self.transient,
             threshold_mv: self.threshold.unwrap_or(model.threshold_mv()),
+            scheme: self.method,
+            precision: self.precision,
         };
         let smooth = model.smooth().ok();
         let field = Field::of(model).ok();
@@ -277,6 +288,15 @@ impl FiSpec {
             points: vec![],
         };
         let mut notes = vec![];
+        if smooth.is_none()
+            && (self.method != BatchScheme::ExpEuler || self.precision != Precision::F64)
+        {
+            notes.push(format!(
+                "--method {} and --precision {} apply to the batch kernel of conductance models; this model ran as its engine line says",
+                self.method.name(),
+                self.precision.name()
+            ));
+        }
         let mut cancelled = false;
         // The stable cycle branch of the diagram over the same currents: the overlay, and the
         // states the `down` starts use. It runs alongside the `rest` sweep.

@@ -544,6 +544,8 @@ impl FitSpec {
                 dt: self.dt,
                 transient: self.transient,
                 threshold_mv: self.threshold.unwrap_or(model.threshold_mv()),
+                scheme: crate::simulate::batch::BatchScheme::ExpEuler,
+                precision: crate::simulate::batch::Precision::F64,
             },
             tol: self.tol,
             grid,

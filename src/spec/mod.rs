@@ -47,7 +47,7 @@ pub use phase_plane::{PhasePlaneResult, PhasePlaneSpec};
 pub use prc::{PrcResult, PrcSpec};
 pub use rest::{RestResult, RestSpec};
 pub use simulate::{SimulateResult, SimulateSpec};
-pub use stats::{StatsResult, StatsSpec};
+pub use stats::{Rates, StatsResult, StatsSpec};
 pub use sweep::{SweepResult, SweepSpec};
 pub use windows::{WindowsResult, WindowsSpec};
 

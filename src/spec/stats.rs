@@ -1,7 +1,7 @@
 //! `excitable stats`: spike-train statistics (ISI, CV, CV2, LV, LvR, Fano, serial
 //! correlation), the instantaneous rate, ISI histograms and, given the input, its timing.
 
-use crate::analysis::rate::{Kernel, RateSettings, instantaneous_rate};
+use crate::analysis::rate::{Kernel, RateGrid, RateSettings};
 use crate::analysis::spike_stats::{
     MAX_ISI_BINS, StatsSettings, TrainStats, isi_histograms, train_stats,
 };
@@ -15,8 +15,14 @@ use serde::{Deserialize, Serialize};
 pub const KERNEL_CUTOFF: f64 = 5.0;
 
 /// Most samples of the instantaneous rate over all trains (trains × (t_stop - t_start) /
-/// sampling): 5·10^7, about 2 GB with the table written from them.
+/// sampling): 5·10^7, about 1 GB of `rate.parquet` (the command line streams the rows, so
+/// memory stays flat; a result kept in memory holds 0.4 GB of them).
 pub const MAX_RATE_SAMPLES: f64 = 5e7;
+
+/// Trains whose rates are computed together (in parallel) and, when streamed, written as one
+/// row group of `rate.parquet`: 20,000 samples per train make a 640,000-row group, about 13 MB
+/// in memory.
+pub const RATE_BLOCK_TRAINS: usize = 32;
 
 /// Most samples of the rate kernel, `2 ceil(5 sigma / sampling) + 1`: 10^7.
 pub const MAX_KERNEL_SAMPLES: f64 = 1e7;
@@ -84,14 +90,34 @@ pub struct StatsResult {
     pub trains: Vec<Vec<f64>>,
     /// The statistics of each train over [t_start, t_stop).
     pub stats: Vec<TrainStats>,
-    /// The instantaneous rate of each train: (times in ms, rate in Hz).
-    pub rates: Vec<(Vec<f64>, Vec<f64>)>,
+    /// The time grid of every instantaneous rate: the bins' left edges (ms).
+    pub rate_t_ms: Vec<f64>,
+    /// The instantaneous rate of each train on `rate_t_ms` (Hz), or where they went.
+    pub rates: Rates,
     /// The ISI histogram of each train (whole trains, common bins): (bin left edges in ms,
     /// counts).
     pub isi_histograms: Vec<(Vec<f64>, Vec<u32>)>,
     /// The timing against the input, when one was given.
     pub timing: Option<IoTiming>,
 }
+
+/// The instantaneous rates of a [`StatsResult`]: kept in memory, or streamed to a sink as
+/// they were computed ([`StatsSpec::run_streamed`]: the command line writes them straight
+/// into `rate.parquet`, so a thousand trains do not sit in memory twice).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rates {
+    /// One rate per train (Hz).
+    Kept(Vec<Vec<f64>>),
+    /// Handed to the sink, this many rows in all.
+    Streamed {
+        /// Rows given to the sink (trains × samples).
+        rows: usize,
+    },
+}
+
+/// Takes the rates of trains `first..first + rates.len()`, on the time grid `t_ms`, as each
+/// block is done: `(first, t_ms, rates)`.
+pub type RateSink<'a> = dyn FnMut(usize, &[f64], &[Vec<f64>]) -> Result<(), Error> + 'a;
 
 impl StatsSpec {
     /// Check every setting.
@@ -255,6 +281,29 @@ impl StatsSpec {
         recording_end: Option<f64>,
         observer: &dyn Observer,
     ) -> Result<StatsResult, Error> {
+        self.run_into_sink(trains, recording_end, observer, None)
+    }
+
+    /// [`StatsSpec::run_recorded`], handing each block of [`RATE_BLOCK_TRAINS`] trains' rates
+    /// to `sink` as soon as it is computed instead of keeping them ([`Rates::Streamed`]).
+    pub fn run_streamed(
+        &self,
+        trains: Vec<Vec<f64>>,
+        recording_end: Option<f64>,
+        observer: &dyn Observer,
+        sink: &mut RateSink<'_>,
+    ) -> Result<StatsResult, Error> {
+        self.run_into_sink(trains, recording_end, observer, Some(sink))
+    }
+
+    fn run_into_sink(
+        &self,
+        trains: Vec<Vec<f64>>,
+        recording_end: Option<f64>,
+        observer: &dyn Observer,
+        mut sink: Option<&mut RateSink<'_>>,
+    ) -> Result<StatsResult, Error> {
+        use rayon::prelude::*;
         self.validate()?;
         let (t_stop, t_stop_from) = match (self.t_stop, recording_end) {
             (Some(t), _) => (t, "given".to_string()),
@@ -300,13 +349,34 @@ impl StatsSpec {
             sigma_ms: self.sigma,
             cutoff: KERNEL_CUTOFF,
         };
+        let grid = RateGrid::new(&rate)?;
+        let times = grid.times();
         let tracker = Tracker::new(observer, "spike trains", Some(trains.len() as u64));
-        let (mut stats, mut rates) = (vec![], vec![]);
-        for (k, train) in trains.iter().enumerate() {
-            stats.push(train_stats(train, &settings));
-            rates.push(instantaneous_rate(train, &rate)?);
-            tracker.advance(1, &format!("neuron {k}"))?;
+        let (mut stats, mut kept, mut rows) = (vec![], vec![], 0);
+        for (b, block) in trains.chunks(RATE_BLOCK_TRAINS).enumerate() {
+            let done: Vec<(TrainStats, Vec<f64>)> = block
+                .par_iter()
+                .map(|train| (train_stats(train, &settings), grid.rate_of(train)))
+                .collect();
+            let (s, r): (Vec<TrainStats>, Vec<Vec<f64>>) = done.into_iter().unzip();
+            stats.extend(s);
+            let first = b * RATE_BLOCK_TRAINS;
+            match sink.as_mut() {
+                Some(sink) => {
+                    rows += r.len() * grid.len();
+                    sink(first, &times, &r)?;
+                }
+                None => kept.extend(r),
+            }
+            tracker.advance(
+                block.len() as u64,
+                &format!("neuron {}", first + block.len() - 1),
+            )?;
         }
+        let rates = match sink {
+            Some(_) => Rates::Streamed { rows },
+            None => Rates::Kept(kept),
+        };
         let timing = self
             .input()?
             .map(|stim| io_timing(&stim, &trains, self.t_start, t_stop));
@@ -318,6 +388,7 @@ impl StatsSpec {
             isi_histograms: isi_histograms(&trains, self.isi_bin),
             trains,
             stats,
+            rate_t_ms: times,
             rates,
             timing,
         })

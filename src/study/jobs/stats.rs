@@ -4,7 +4,8 @@
 use crate::error::{Error, SpecError};
 use crate::progress::Observer;
 use crate::report::Report;
-use crate::report::spike_trains::{read_spikes, recording_end_ms};
+use crate::report::spike_trains::{rate_table, read_spikes, recording_end_ms};
+use crate::report::table::{ChunkedTable, Table};
 use crate::spec::StatsSpec;
 use crate::study::job::Job;
 use serde::{Deserialize, Serialize};
@@ -46,12 +47,33 @@ impl Job for StatsJob {
         // A spike file from `simulate` knows where its recording ended: rates are counted to
         // there, not to the last spike.
         let end = recording_end_ms(&self.spikes);
-        let mut r = self.spec.run_recorded(trains, end, observer)?;
-        r.source = format!(
+        let source = format!(
             "`{}`",
             self.shown.as_ref().unwrap_or(&self.spikes).display()
         );
-        Ok(r.write_into(dir)?)
+        // The rate rows go to `rate.parquet` as they are computed, a row group per block of
+        // trains, as many blocks at once as there are cores (they are compressed in
+        // parallel): memory holds those blocks, not every train's rates.
+        let mut meta = crate::report::write::settings_metadata(&self.spec);
+        meta.push(("excitable.spikes".into(), source.clone()));
+        let mut table = ChunkedTable::create(dir, "rate").with_metadata(&meta);
+        let at_once = rayon::current_num_threads();
+        let mut pending: Vec<Table> = Vec::with_capacity(at_once);
+        let mut sink = |first: usize, t_ms: &[f64], rates: &[Vec<f64>]| -> Result<(), Error> {
+            pending.push(rate_table(first, t_ms, rates));
+            if pending.len() == at_once {
+                table.write_many(&pending)?;
+                pending.clear();
+            }
+            Ok(())
+        };
+        let mut r = self.spec.run_streamed(trains, end, observer, &mut sink)?;
+        table.write_many(&pending)?;
+        r.source = source;
+        let (path, _) = table.finish()?;
+        let mut files = vec![path];
+        files.extend(r.write_into(dir)?);
+        Ok(files)
     }
 
     fn inputs(&self) -> Vec<(&'static str, PathBuf)> {

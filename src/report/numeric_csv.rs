@@ -1,0 +1,176 @@
+//! Columns of numbers from a plain CSV text, parsed in parallel: a spikes file of 400,000
+//! lines is read in a few milliseconds per core instead of a record at a time.
+//!
+//! "Plain" means no quoting: a text holding a `"` is left to the `csv` crate (the caller
+//! checks with [`is_plain`]). Lines end in `\n` or `\r\n`; empty lines are skipped, as the
+//! `csv` crate skips them; every other line must have the header's number of fields. Errors
+//! name the line (the header is line 1) and the column, as the sequential reader's do.
+
+use rayon::prelude::*;
+
+/// What a piece of the text gives: its line count, and its columns or its first error as
+/// (line within the piece, why).
+type Piece = (usize, Result<Vec<Vec<f64>>, (usize, String)>);
+
+/// True when `text` can be split at line ends without looking at quotes.
+pub fn is_plain(text: &[u8]) -> bool {
+    !text.contains(&b'"')
+}
+
+/// The fields of the header line (trimmed), and the byte offset where the rows start.
+pub fn header(text: &str) -> (Vec<String>, usize) {
+    let end = text.find('\n').map_or(text.len(), |i| i + 1);
+    let line = text[..end].trim_end_matches(['\n', '\r']);
+    (line.split(',').map(|f| f.trim().to_string()).collect(), end)
+}
+
+/// The columns `wanted` (indices into the header's `width` fields, with their names for the
+/// errors) of the rows in `body`, which starts on line `first_line`; every value must be a
+/// finite number.
+pub fn parse_columns(
+    body: &str,
+    first_line: usize,
+    width: usize,
+    wanted: &[(usize, &str)],
+    max_line_bytes: usize,
+) -> Result<Vec<Vec<f64>>, String> {
+    let chunks = split_at_lines(body, 4 * rayon::current_num_threads());
+    let parsed: Vec<Piece> = chunks
+        .par_iter()
+        .map(|chunk| parse_chunk(chunk, width, wanted, max_line_bytes))
+        .collect();
+    let mut out: Vec<Vec<f64>> = vec![Vec::new(); wanted.len()];
+    let mut line = first_line;
+    for (lines, result) in parsed {
+        match result {
+            Ok(cols) => {
+                for (o, c) in out.iter_mut().zip(cols) {
+                    o.extend(c);
+                }
+            }
+            Err((k, why)) => return Err(format!("line {}: {why}", line + k)),
+        }
+        line += lines;
+    }
+    Ok(out)
+}
+
+/// `text` cut into about `n` pieces, each ending at a line end (the last at the text's end).
+fn split_at_lines(text: &str, n: usize) -> Vec<&str> {
+    let step = text.len().div_ceil(n.max(1)).max(1 << 16);
+    let mut pieces = vec![];
+    let mut start = 0;
+    while start < text.len() {
+        let cut = (start + step).min(text.len());
+        let end = match text.as_bytes()[cut..].iter().position(|&b| b == b'\n') {
+            Some(i) => cut + i + 1,
+            None => text.len(),
+        };
+        pieces.push(&text[start..end]);
+        start = end;
+    }
+    pieces
+}
+
+/// The lines in `chunk` and its columns, or the first error.
+fn parse_chunk(
+    chunk: &str,
+    width: usize,
+    wanted: &[(usize, &str)],
+    max_line_bytes: usize,
+) -> Piece {
+    let mut cols: Vec<Vec<f64>> = wanted
+        .iter()
+        .map(|_| Vec::with_capacity(chunk.len() / 16))
+        .collect();
+    let mut lines = 0;
+    let mut fields: Vec<&str> = Vec::with_capacity(width);
+    for raw in chunk.split_inclusive('\n') {
+        let k = lines;
+        lines += 1;
+        let line = raw.trim_end_matches(['\n', '\r']);
+        if line.len() > max_line_bytes {
+            return (
+                lines,
+                Err((k, format!("longer than {max_line_bytes} bytes"))),
+            );
+        }
+        if line.is_empty() {
+            continue;
+        }
+        fields.clear();
+        fields.extend(line.split(','));
+        if fields.len() != width {
+            return (
+                lines,
+                Err((
+                    k,
+                    format!("{} fields, the header has {width}", fields.len()),
+                )),
+            );
+        }
+        for ((c, name), col) in wanted.iter().zip(cols.iter_mut()) {
+            let s = fields[*c].trim();
+            match s.parse::<f64>() {
+                Ok(v) if v.is_finite() => col.push(v),
+                _ => {
+                    return (
+                        lines,
+                        Err((k, format!("{name} '{s}' is not a finite number"))),
+                    );
+                }
+            }
+        }
+    }
+    (lines, Ok(cols))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_read_in_order_across_pieces_and_errors_name_their_line() {
+        // Enough rows for several pieces (each at least 64 KiB).
+        let mut text = String::from("neuron, t_ms ,x\r\n");
+        for k in 0..60_000 {
+            text.push_str(&format!("{},{}.5,7\n", k % 3, k));
+            if k == 100 {
+                text.push('\n');
+            }
+        }
+        assert!(is_plain(text.as_bytes()));
+        let (names, start) = header(&text);
+        assert_eq!(names, ["neuron", "t_ms", "x"]);
+        let cols =
+            parse_columns(&text[start..], 2, 3, &[(1, "t_ms"), (0, "neuron")], 1 << 20).unwrap();
+        assert_eq!(cols[0].len(), 60_000);
+        assert!(
+            cols[0]
+                .iter()
+                .enumerate()
+                .all(|(k, t)| *t == k as f64 + 0.5)
+        );
+        assert!(
+            cols[1]
+                .iter()
+                .enumerate()
+                .all(|(k, n)| *n == (k % 3) as f64)
+        );
+        // Line 2 is the first row; the blank line after row 100 is line 103.
+        let bad = format!("{}7,x,1\n", &text[start..]);
+        assert_eq!(
+            parse_columns(&bad, 2, 3, &[(0, "neuron"), (1, "t_ms")], 1 << 20).unwrap_err(),
+            "line 60003: t_ms 'x' is not a finite number"
+        );
+        assert_eq!(
+            parse_columns("1,2\n3\n", 2, 2, &[(0, "a")], 1 << 20).unwrap_err(),
+            "line 3: 1 fields, the header has 2"
+        );
+        assert_eq!(
+            parse_columns("1,inf\n", 2, 2, &[(1, "t_ms")], 1 << 20).unwrap_err(),
+            "line 2: t_ms 'inf' is not a finite number"
+        );
+        assert!(!is_plain(b"a,\"b\"\n"));
+    }
+}
