@@ -37,7 +37,7 @@ def reexec_in_venv():
     if not os.path.exists(VPY):
         subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
         subprocess.run(
-            [VPY, "-m", "pip", "install", "--quiet", "elephant", "pyarrow"], check=True
+            [VPY, "-m", "pip", "install", "--quiet", "elephant==1.2.1", "pyarrow"], check=True
         )
     os.execv(VPY, [VPY, os.path.abspath(__file__)] + sys.argv[1:])
 

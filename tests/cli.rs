@@ -672,6 +672,8 @@ fn stats_streams_rates_equal_to_the_in_memory_result() {
             assert_eq!((*n, *t), (k as f64, i as f64), "row {row}");
             assert_eq!(*r, rates[k][i], "neuron {k} at {i} ms");
         }
+        // A row group per block of 32 trains.
+        assert_eq!(excitable::report::table::row_group_count(&file).unwrap(), 5);
         let meta = excitable::report::table::read_metadata(&file).unwrap();
         assert!(
             meta.iter()

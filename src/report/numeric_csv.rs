@@ -17,11 +17,25 @@ pub fn is_plain(text: &[u8]) -> bool {
     !text.contains(&b'"')
 }
 
-/// The fields of the header line (trimmed), and the byte offset where the rows start.
-pub fn header(text: &str) -> (Vec<String>, usize) {
-    let end = text.find('\n').map_or(text.len(), |i| i + 1);
-    let line = text[..end].trim_end_matches(['\n', '\r']);
-    (line.split(',').map(|f| f.trim().to_string()).collect(), end)
+/// The fields of the header line (trimmed), the byte offset where the rows start and the
+/// header's line number. As the `csv` crate does, a UTF-8 byte-order mark (spreadsheets write
+/// one) and blank lines before the header are skipped.
+pub fn header(text: &str) -> (Vec<String>, usize, usize) {
+    let mut start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut line_no = 1;
+    loop {
+        let end = text[start..]
+            .find('\n')
+            .map_or(text.len(), |i| start + i + 1);
+        let line = text[start..end].trim_end_matches(['\n', '\r']);
+        if line.is_empty() && end < text.len() {
+            start = end;
+            line_no += 1;
+            continue;
+        }
+        let names = line.split(',').map(|f| f.trim().to_string()).collect();
+        return (names, end, line_no);
+    }
 }
 
 /// The columns `wanted` (indices into the header's `width` fields, with their names for the
@@ -140,8 +154,19 @@ mod tests {
             }
         }
         assert!(is_plain(text.as_bytes()));
-        let (names, start) = header(&text);
-        assert_eq!(names, ["neuron", "t_ms", "x"]);
+        let (names, start, line) = header(&text);
+        assert_eq!(
+            (names, line),
+            (vec!["neuron".to_string(), "t_ms".into(), "x".into()], 1)
+        );
+        // A spreadsheet's byte-order mark and blank lines before the header are skipped.
+        let bom = "\u{feff}\n\r\nneuron,t_ms\n0,1\n";
+        let (names, rows, line) = header(bom);
+        assert_eq!(
+            (names, line),
+            (vec!["neuron".to_string(), "t_ms".into()], 3)
+        );
+        assert_eq!(&bom[rows..], "0,1\n");
         let cols =
             parse_columns(&text[start..], 2, 3, &[(1, "t_ms"), (0, "neuron")], 1 << 20).unwrap();
         assert_eq!(cols[0].len(), 60_000);

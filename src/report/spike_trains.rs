@@ -85,7 +85,7 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
 
 /// (neuron, t) of a spikes CSV without quoting, parsed in parallel ([`numeric_csv`]).
 fn plain_spikes_csv(text: &str) -> Result<(Vec<f64>, Vec<f64>), String> {
-    let (names, start) = numeric_csv::header(text);
+    let (names, start, header_line) = numeric_csv::header(text);
     let ct = time_column(&names)?;
     let mut wanted = vec![(ct, "t_ms")];
     let cn = names.iter().position(|x| x == "neuron");
@@ -94,7 +94,7 @@ fn plain_spikes_csv(text: &str) -> Result<(Vec<f64>, Vec<f64>), String> {
     }
     let mut cols = numeric_csv::parse_columns(
         &text[start..],
-        2,
+        header_line + 1,
         names.len(),
         &wanted,
         crate::input::MAX_LINE_BYTES,
@@ -124,12 +124,13 @@ fn quoted_spikes_csv(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>), String> {
     let ct = time_column(&names)?;
     let cn = h.iter().position(|x| x.trim() == "neuron");
     let (mut ns, mut ts) = (Vec::new(), Vec::new());
-    for (row, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| format!("line {}: {e}", row + 2))?;
+    for rec in r.records() {
+        let rec = rec.map_err(|e| e.to_string())?;
+        // The line where the record starts, as the plain reader counts lines.
+        let line = rec.position().map_or(0, |p| p.line());
         if rec.as_slice().len() > crate::input::MAX_LINE_BYTES {
             return Err(format!(
-                "line {} is longer than {} bytes",
-                row + 2,
+                "line {line} is longer than {} bytes",
                 crate::input::MAX_LINE_BYTES
             ));
         }
@@ -138,7 +139,7 @@ fn quoted_spikes_csv(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>), String> {
             s.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("line {}: {name} '{s}' is not a finite number", row + 2))
+                .ok_or_else(|| format!("line {line}: {name} '{s}' is not a finite number"))
         };
         ts.push(num(ct, "t_ms")?);
         ns.push(match cn {

@@ -5,6 +5,9 @@ use crate::error::ReportError;
 use crate::model::Units;
 use polars::prelude::*;
 use polars_parquet::write::CompressedPage;
+
+/// Page compression of every table written: snappy (pure Rust, fast, read everywhere).
+const COMPRESSION: ParquetCompression = ParquetCompression::Snappy;
 use std::path::{Path, PathBuf};
 
 /// Column data of a [`Table`].
@@ -186,7 +189,7 @@ fn frame_to<W: std::io::Write>(
     let kv = (!metadata.is_empty())
         .then(|| polars::io::parquet::write::KeyValueMetadata::from_static(metadata.to_vec()));
     ParquetWriter::new(sink)
-        .with_compression(ParquetCompression::Snappy)
+        .with_compression(COMPRESSION)
         .with_key_value_metadata(kv)
         .finish(df)
         .map_err(|e| e.to_string())?;
@@ -271,7 +274,7 @@ impl ChunkedTable {
                 polars::io::parquet::write::KeyValueMetadata::from_static(self.metadata.clone())
             });
             let w = ParquetWriter::new(file)
-                .with_compression(ParquetCompression::Snappy)
+                .with_compression(COMPRESSION)
                 .with_key_value_metadata(kv)
                 .batched(first.schema())
                 .map_err(|e| self.err(e.to_string()))?;
@@ -316,8 +319,7 @@ impl ChunkedTable {
 /// it writes them; done here, the pages of several row groups are compressed at once.
 fn compressed_row_groups(df: &DataFrame) -> Result<Vec<Vec<Vec<CompressedPage>>>, String> {
     use polars_parquet::write::{
-        CompressionOptions, StatisticsOptions, Version, WriteOptions, array_to_columns, compress,
-        to_parquet_schema,
+        StatisticsOptions, Version, WriteOptions, array_to_columns, compress, to_parquet_schema,
     };
     use rayon::prelude::*;
     let arrow = df.schema().to_arrow(CompatLevel::newest());
@@ -326,7 +328,7 @@ fn compressed_row_groups(df: &DataFrame) -> Result<Vec<Vec<Vec<CompressedPage>>>
     let options = WriteOptions {
         statistics: StatisticsOptions::default(),
         version: Version::V1,
-        compression: CompressionOptions::Snappy,
+        compression: COMPRESSION.into(),
         data_page_size: None,
     };
     df.iter_chunks(CompatLevel::newest(), false)
@@ -639,6 +641,13 @@ pub fn for_each_slice(
 pub fn row_count(path: &Path) -> Result<usize, ReportError> {
     let file = open_parquet(path, None)?;
     guard(path, || ParquetReader::new(file).num_rows())
+}
+
+/// The number of row groups of a Parquet file (from its footer).
+pub fn row_group_count(path: &Path) -> Result<usize, ReportError> {
+    let file = open_parquet(path, None)?;
+    let meta = guard(path, || ParquetReader::new(file).get_metadata().cloned())?;
+    Ok(meta.row_groups.len())
 }
 
 /// Column names of a Parquet file.

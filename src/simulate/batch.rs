@@ -63,7 +63,7 @@ pub enum Precision {
     #[default]
     F64,
     /// The exponentials of the rates and of the gates' relaxation in f32 ([`exp_lanes_f32`],
-    /// relative error below 1.2e-7, arguments clamped to ±87): 16 of them fill one AVX-512
+    /// relative error below 1.2e-7 + 6e-8 |x|, arguments clamped to ±87): 16 of them fill one AVX-512
     /// register instead of two. V's own exponential, whose `e^z - 1` is taken for small z,
     /// stays f64. On `hh` the rates move by under 1e-4 % (`tests/fi.rs`, docs/fi-and-sweeps.md).
     Mixed,
@@ -422,7 +422,8 @@ pub fn exp_lanes(x: &L, out: &mut L) {
 }
 
 const LOG2E_F32: f32 = std::f32::consts::LOG2_E;
-/// ln 2 split so that `k * LN2_HI_F32` is exact for |k| < 2^9 (Cody-Waite, as in Cephes).
+/// ln 2 split so that `k * LN2_HI_F32` is exact for every k the clamp allows (Cody-Waite, as
+/// in Cephes).
 const LN2_HI_F32: f32 = 0.693_359_4;
 const LN2_LO_F32: f32 = -2.121_944_4e-4;
 /// 1.5 * 2^23: adding it rounds an f32 to an integer held in the low mantissa bits.
@@ -431,7 +432,9 @@ const ROUND_MAGIC_F32: f32 = 12_582_912.0;
 /// `exp(x)` for each lane in f32 arithmetic, read and written as f64: the same reduction as
 /// [`exp_lanes`], a degree-7 Taylor polynomial (truncation 6e-9 on |r| <= ln2/2, below f32's
 /// rounding), inputs clamped to [-87, 87] (e^±87 stays a normal f32). Relative error below
-/// 1.2e-7 (`tests`); 16 lanes are one AVX-512 register, so it costs half of [`exp_lanes`].
+/// 1.2e-7 against the exponential of the f32-rounded argument (`tests`), so below 1.2e-7 +
+/// 6e-8 |x| against exp(x) (the rounding of x itself: 4e-7 for `hh`'s |x| <= 6). 16 lanes
+/// are one AVX-512 register instead of two.
 #[inline(always)]
 pub fn exp_lanes_f32(x: &L, out: &mut L) {
     for l in 0..LANES {
@@ -907,8 +910,8 @@ pub fn run_batch_params_until(
             let y0 = lanes_of(starts, k);
             let uniform = p.iter().all(|x| *x == p[0]);
             let midpoint = s.scheme == BatchScheme::ExpMidpoint;
-            let f32 = s.precision == Precision::Mixed;
-            let out = match (uniform, midpoint, f32) {
+            let mixed = s.precision == Precision::Mixed;
+            let out = match (uniform, midpoint, mixed) {
                 (true, false, false) => run_block::<true, false, false>(&flat, s, &cur, &y0, steps),
                 (false, false, false) => {
                     run_block::<false, false, false>(&flat, s, &cur, &y0, steps)

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 pub const KERNEL_CUTOFF: f64 = 5.0;
 
 /// Most samples of the instantaneous rate over all trains (trains × (t_stop - t_start) /
-/// sampling): 5·10^7, about 1 GB of `rate.parquet` (the command line streams the rows, so
-/// memory stays flat; a result kept in memory holds 0.4 GB of them).
+/// sampling): 5·10^7, about 400 MB of `rate.parquet` (166 MB per 2·10^7 rows, snappy; the
+/// command line streams the rows, so memory stays flat; a result kept in memory holds 0.4 GB
+/// of them).
 pub const MAX_RATE_SAMPLES: f64 = 5e7;
 
 /// Trains whose rates are computed together (in parallel) and, when streamed, written as one

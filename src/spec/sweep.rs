@@ -273,7 +273,8 @@ impl SweepSpec {
     }
 
     /// A fingerprint of the sweep on `model`: the model (name, every parameter value), the
-    /// grid, dt, t_max, the transient and the toolkit's version, hashed (FNV-1a, 64 bits, over
+    /// grid, dt, t_max, the transient, the threshold, the integrator and its precision, and the
+    /// toolkit's version, hashed (FNV-1a, 64 bits, over
     /// the numbers' bits). Shards carry it, so a merge refuses a shard of another sweep.
     pub fn fingerprint(&self, model: &Model, grid: &Grid) -> String {
         let mut h = Fnv::new();
@@ -297,6 +298,8 @@ impl SweepSpec {
         ] {
             h.num(x);
         }
+        h.text(self.method.name());
+        h.text(self.precision.name());
         format!("fnv1a64:{:016x}", h.0)
     }
 
@@ -555,8 +558,10 @@ mod tests {
         let mut g = hh.clone();
         g.set("g_l", 0.31).unwrap();
         assert_ne!(base, fp(&s, &g));
-        let changed: [fn(&mut SweepSpec); 5] = [
+        let changed: [fn(&mut SweepSpec); 7] = [
             |s| s.dt = 0.005,
+            |s| s.method = BatchScheme::ExpMidpoint,
+            |s| s.precision = Precision::Mixed,
             |s| s.t_max = 101.0,
             |s| s.transient = 21.0,
             |s| s.current = "0:20:5".parse().unwrap(),

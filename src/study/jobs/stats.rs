@@ -1,5 +1,5 @@
 //! The job of `excitable stats`: the spike file is read here, the statistics computed by
-//! [`StatsSpec::run_owned_with`].
+//! [`StatsSpec::run_streamed`], whose rate rows go straight into `rate.parquet`.
 
 use crate::error::{Error, SpecError};
 use crate::progress::Observer;
@@ -10,6 +10,9 @@ use crate::spec::StatsSpec;
 use crate::study::job::Job;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// Row groups of `rate.parquet` compressed together: the cores used, up to this many.
+const MAX_BLOCKS_AT_ONCE: usize = 4;
 
 /// Spike-train statistics of a spikes file (ours or anyone's).
 #[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
@@ -57,7 +60,9 @@ impl Job for StatsJob {
         let mut meta = crate::report::write::settings_metadata(&self.spec);
         meta.push(("excitable.spikes".into(), source.clone()));
         let mut table = ChunkedTable::create(dir, "rate").with_metadata(&meta);
-        let at_once = rayon::current_num_threads();
+        // At most 4 blocks wait at once (about 13 MB each at 20,000 samples per train, plus
+        // their frames and compressed pages), however many cores there are.
+        let at_once = rayon::current_num_threads().clamp(1, MAX_BLOCKS_AT_ONCE);
         let mut pending: Vec<Table> = Vec::with_capacity(at_once);
         let mut sink = |first: usize, t_ms: &[f64], rates: &[Vec<f64>]| -> Result<(), Error> {
             pending.push(rate_table(first, t_ms, rates));
