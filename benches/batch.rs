@@ -103,3 +103,63 @@ fn run(
         })
     });
 }
+
+/// `studies/models/hh.ode` (0-200 uA/cm^2) and `ml.ode` (0-300, its `tanh` and `cosh`), RK4 at
+/// dt = 0.01 ms for 200 ms, one core: on lanes (the `.ode` batch path, `fi` on an `.ode`
+/// model) against one neuron at a time on the general simulator (the path before lanes).
+/// Items: neuron-steps (an RK4 step, four evaluations, counts once); compare with
+/// `hh_sweep_scheme_and_precision` for the built-in.
+#[divan::bench(sample_count = 3, args = ["hh/lanes", "hh/general", "ml/lanes", "ml/general"])]
+fn ode_rk4(bencher: Bencher, which: &str) {
+    let (file, path) = which.split_once('/').unwrap();
+    use excitable::model::Model;
+    use excitable::model::ode::lanes::LaneProgram;
+    use excitable::simulate::{self, Method, Record, Settings, ode_lanes::run_ode_lanes};
+    use excitable::stimulus::Stimulus;
+    let top = if file == "hh" { 200.0 } else { 300.0 };
+    let file = format!("{}/studies/models/{file}.ode", env!("CARGO_MANIFEST_DIR"));
+    let model = Model::from_file(std::path::Path::new(&file)).unwrap();
+    let Model::Ode(ode) = &model else {
+        unreachable!("an .ode file")
+    };
+    let program = LaneProgram::new(ode).expect("hh.ode and ml.ode compile for lanes");
+    let n = if path == "lanes" { 128 } else { 32 };
+    let currents: Vec<f64> = (0..n).map(|k| top * k as f64 / n as f64).collect();
+    let starts = vec![ode.init.clone(); n];
+    let s = Settings {
+        t_max: 200.0,
+        dt: 0.01,
+        method: Method::Rk4,
+        record: Record::SpikesOnly,
+        threshold_mv: 0.0,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let steps = (s.t_max / s.dt).round() as usize;
+    bencher.counter(ItemsCount::new(n * steps)).bench(|| {
+        pool.install(|| match path {
+            "lanes" => run_ode_lanes::<excitable::error::SimError>(
+                ode,
+                &program,
+                &currents,
+                &starts,
+                &s,
+                0.0,
+                &|_| Ok(()),
+            )
+            .unwrap()
+            .len(),
+            _ => currents
+                .iter()
+                .map(|&i| {
+                    simulate::run(&model, &Stimulus::constant(i), &ode.init, &s)
+                        .unwrap()
+                        .spikes_ms
+                        .len()
+                })
+                .sum(),
+        })
+    });
+}

@@ -172,10 +172,12 @@ pub fn fi_curve_with(
 }
 
 /// The f-I analysis of a model the batch kernel cannot run: leaky integrate-and-fire (a hybrid
-/// model with reset) and XPPAUT `.ode` models. Each current runs on the general simulator
-/// (exponential Euler, for LIF the exact flow with exact threshold times; RK4 for an `.ode`
-/// model), in parallel over currents, with the same grid, brackets and multisection as
-/// [`fi_curve`]. An `.ode` model gets `up` and `down` starts as [`fi_curve`] defines them (its
+/// model with reset) and XPPAUT `.ode` models. An `.ode` model runs RK4 on lanes
+/// ([`crate::simulate::ode_lanes`]: its equations compiled for blocks of neurons, which also
+/// gives the voltage extrema and maxima), or, where its equations do not compile for lanes
+/// (said in a note), on the general simulator one neuron at a time; LIF runs on the general
+/// simulator (its exact flow with exact threshold times). Runs go in parallel, with the same
+/// grid, brackets and multisection as [`fi_curve`], identical runs done once. An `.ode` model gets `up` and `down` starts as [`fi_curve`] defines them (its
 /// stable equilibria from one continuation, `cycle_states` from the bifurcation diagram, run
 /// alongside the rest sweep); LIF, without bistability, runs `rest` only (other requests are
 /// noted). An `.ode` model gets the dt/2 check too ([`super::accuracy::compare`], RK4 being
@@ -210,7 +212,9 @@ pub fn fi_curve_general_with(
     cycle_states: impl FnOnce() -> Vec<(f64, Vec<f64>)> + Send,
     observer: &dyn Observer,
 ) -> Result<FiCurve, Error> {
-    use crate::simulate::{self, Method, Record, Settings};
+    use crate::model::ode::lanes::LaneProgram;
+    use crate::simulate::ode_lanes::run_ode_lanes;
+    use crate::simulate::{self, Method, Record, Run, Settings};
     use crate::stimulus::Stimulus;
     use rayon::prelude::*;
     check_grid(currents)?;
@@ -223,21 +227,54 @@ pub fn fi_curve_general_with(
         record: Record::SpikesOnly,
         threshold_mv: settings.threshold_mv,
     };
-    let run = |c: &[f64], y: &[Vec<f64>]| -> Result<Vec<NeuronSummary>, Error> {
-        c.par_iter()
-            .zip(y)
-            .map(|(&i, y0)| {
-                tracker.check()?;
-                let r = simulate::run(model, &Stimulus::constant(i), y0, &s)?;
-                tracker.advance(1, "")?;
+    // An `.ode` model runs on lanes where its equations compile for them; otherwise (and
+    // LIF) one neuron at a time.
+    let mut notes = vec![];
+    let lanes = match model {
+        Model::Ode(m) => match LaneProgram::new(m) {
+            Ok(program) => Some((m, program)),
+            Err(why) => {
+                notes.push(format!(
+                    "`{}` runs one neuron at a time on the general simulator (not on lanes): it has {why}",
+                    m.name
+                ));
+                None
+            }
+        },
+        _ => None,
+    };
+    let simulate_all =
+        |c: &[f64], y: &[Vec<f64>], s: &Settings| -> Result<Vec<NeuronSummary>, Error> {
+            let summary = |r: &Run| {
                 let v = r.final_state.first().copied().unwrap_or(f64::NAN);
-                Ok(NeuronSummary::from_spikes(
-                    &r.spikes_ms,
-                    settings.transient,
-                    v,
-                ))
-            })
-            .collect()
+                NeuronSummary::from_spikes(&r.spikes_ms, settings.transient, v)
+            };
+            match &lanes {
+                Some((m, program)) => {
+                    let runs = run_ode_lanes(m, program, c, y, s, settings.transient, &|k| {
+                        if k == 0 {
+                            tracker.check()
+                        } else {
+                            tracker.advance(k as u64, "")
+                        }
+                        .map_err(Error::from)
+                    })?;
+                    Ok(runs.into_iter().map(|(_, summary)| summary).collect())
+                }
+                None => c
+                    .par_iter()
+                    .zip(y)
+                    .map(|(&i, y0)| {
+                        tracker.check()?;
+                        let r = simulate::run(model, &Stimulus::constant(i), y0, s)?;
+                        tracker.advance(1, "")?;
+                        Ok(summary(&r))
+                    })
+                    .collect(),
+            }
+        };
+    let run = |c: &[f64], y: &[Vec<f64>]| -> Result<Vec<NeuronSummary>, Error> {
+        once_each(c, y, |c, y| simulate_all(c, y, &s))
     };
     let engine = Engine {
         model,
@@ -246,12 +283,18 @@ pub fn fi_curve_general_with(
         rest0,
         run: &run,
         always_fallback: false,
-        name: match model {
-            Model::Ode(_) => "RK4 on the general simulator",
-            _ => "exponential Euler on the general simulator (for LIF the exact flow)",
+        name: match (model, &lanes) {
+            (Model::Ode(_), Some(_)) => {
+                "RK4 on lanes (the `.ode` equations compiled for blocks of neurons), identical runs done once"
+            }
+            (Model::Ode(_), None) => "RK4 on the general simulator, identical runs done once",
+            _ => {
+                "exponential Euler on the general simulator (for LIF the exact flow), identical runs done once"
+            }
         },
     };
     let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
+    curve.notes.extend(notes);
     if matches!(model, Model::Ode(_)) {
         // The dt/2 check on a sample of the firing points, each from its own start.
         let counts: Vec<u32> = curve.points.iter().map(|p| p.summary.n_spikes).collect();
@@ -263,19 +306,12 @@ pub fn fi_curve_general_with(
             dt: settings.dt / 2.0,
             ..s
         };
-        let refined: Vec<NeuronSummary> = probes
-            .par_iter()
-            .map(|p| {
-                let y0 = starts.at(p.direction, p.current);
-                let r = simulate::run(model, &Stimulus::constant(p.current), &y0, &fine)?;
-                let v = r.final_state.first().copied().unwrap_or(f64::NAN);
-                Ok(NeuronSummary::from_spikes(
-                    &r.spikes_ms,
-                    settings.transient,
-                    v,
-                ))
-            })
-            .collect::<Result<_, Error>>()?;
+        let probe_currents: Vec<f64> = probes.iter().map(|p| p.current).collect();
+        let probe_starts: Vec<Vec<f64>> = probes
+            .iter()
+            .map(|p| starts.at(p.direction, p.current))
+            .collect();
+        let refined = simulate_all(&probe_currents, &probe_starts, &fine)?;
         let coarse: Vec<(f64, NeuronSummary)> =
             probes.iter().map(|p| (p.current, p.summary)).collect();
         curve.accuracy = super::accuracy::compare(&coarse, &refined, 4);
@@ -654,6 +690,21 @@ fn run_unique(
     settings: &BatchSettings,
     tracker: &Tracker,
 ) -> Result<Vec<NeuronSummary>, Error> {
+    once_each(currents, starts, |uc, us| {
+        let params = [model.params.values()];
+        let done = |n: usize| tracker.advance(n as u64, "").is_ok();
+        Ok(run_batch_params_until(model, &params, uc, us, settings, &done)?.ok_or(Cancelled)?)
+    })
+}
+
+/// `run` on the distinct (current, start) pairs only, its results handed back to every pair:
+/// the `rest`, `up` and `down` runs coincide wherever their starts do (below the onset `up`
+/// starts at rest), and a run is deterministic, so each is done once.
+fn once_each(
+    currents: &[f64],
+    starts: &[Vec<f64>],
+    run: impl FnOnce(&[f64], &[Vec<f64>]) -> Result<Vec<NeuronSummary>, Error>,
+) -> Result<Vec<NeuronSummary>, Error> {
     if currents.is_empty() {
         return Ok(vec![]);
     }
@@ -673,9 +724,7 @@ fn run_unique(
             })
         })
         .collect();
-    let params = [model.params.values()];
-    let done = |n: usize| tracker.advance(n as u64, "").is_ok();
-    let r = run_batch_params_until(model, &params, &uc, &us, settings, &done)?.ok_or(Cancelled)?;
+    let r = run(&uc, &us)?;
     Ok(map.into_iter().map(|k| r[k]).collect())
 }
 

@@ -5,6 +5,7 @@
 pub mod balance;
 pub mod dual;
 pub mod eigen;
+pub mod lanes;
 pub mod newton;
 pub mod phi;
 pub mod roots;

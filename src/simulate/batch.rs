@@ -22,10 +22,7 @@ use crate::model::{ConductanceModel, Kinetics, RateFn};
 use multiversion::multiversion;
 use rayon::prelude::*;
 
-/// Neurons per block: 16 doubles are two AVX-512 registers (four AVX2), so every polynomial
-/// runs two or more independent FMA chains and hides their latency (8 lanes: 2.6e7
-/// neuron-steps/s per core; 16: 6.5e7; 32 spills registers: 4.2e7).
-pub const LANES: usize = 16;
+pub use crate::numerics::lanes::{LANES, exp_lanes, exp_lanes_f32};
 
 /// What a batch run measures per neuron.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -223,7 +220,7 @@ impl NeuronSummary {
     }
 }
 
-type L = [f64; LANES];
+type L = crate::numerics::lanes::Lanes;
 
 /// One current in a lane block: maximal conductance and reversal potential per lane, (gate,
 /// power) factors, and the factor of V multiplying the conductance, if any.
@@ -381,82 +378,12 @@ impl Flat {
 /// wobbles by rounding (1e-14 mV) and would otherwise count a "maximum" every other step.
 const PEAK_EPS_MV: f64 = 1e-9;
 
-const LOG2E: f64 = std::f64::consts::LOG2_E;
-const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-/// 1.5 * 2^52: adding it rounds to an integer held in the low mantissa bits.
-const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
-
-/// `exp(x)` for each lane, branch-free: Cody-Waite reduction by ln 2, a degree-13 Taylor
-/// polynomial on |r| <= ln2/2, and the power of two built in the exponent bits. Inputs are
-/// clamped to [-700, 700].
+/// Whether V sampled `before`, `v` (at `t`, ms) and `after` has a maximum at `t` that counts:
+/// above the sample before by more than rounding ([`PEAK_EPS_MV`]), not below the one after,
+/// and after the transient. The one rule of both batch paths.
 #[inline(always)]
-pub fn exp_lanes(x: &L, out: &mut L) {
-    for l in 0..LANES {
-        let xc = x[l].clamp(-700.0, 700.0);
-        let t = xc * LOG2E + ROUND_MAGIC;
-        let k = t - ROUND_MAGIC;
-        let r = (-k).mul_add(LN2_LO, (-k).mul_add(LN2_HI, xc));
-        // Horner with fused multiply-adds (the kernel is compiled with FMA enabled).
-        let mut p: f64 = 1.0 / 6_227_020_800.0;
-        for c in [
-            1.0 / 479_001_600.0,
-            1.0 / 39_916_800.0,
-            1.0 / 3_628_800.0,
-            1.0 / 362_880.0,
-            1.0 / 40_320.0,
-            1.0 / 5_040.0,
-            1.0 / 720.0,
-            1.0 / 120.0,
-            1.0 / 24.0,
-            1.0 / 6.0,
-            0.5,
-            1.0,
-            1.0,
-        ] {
-            p = p.mul_add(r, c);
-        }
-        let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
-        out[l] = p * scale;
-    }
-}
-
-const LOG2E_F32: f32 = std::f32::consts::LOG2_E;
-/// ln 2 split so that `k * LN2_HI_F32` is exact for every k the clamp allows (Cody-Waite, as
-/// in Cephes).
-const LN2_HI_F32: f32 = 0.693_359_4;
-const LN2_LO_F32: f32 = -2.121_944_4e-4;
-/// 1.5 * 2^23: adding it rounds an f32 to an integer held in the low mantissa bits.
-const ROUND_MAGIC_F32: f32 = 12_582_912.0;
-
-/// `exp(x)` for each lane in f32 arithmetic, read and written as f64: the same reduction as
-/// [`exp_lanes`], a degree-7 Taylor polynomial (truncation 6e-9 on |r| <= ln2/2, below f32's
-/// rounding), inputs clamped to [-87, 87] (e^±87 stays a normal f32). Relative error below
-/// 1.2e-7 against the exponential of the f32-rounded argument (`tests`), so below 1.2e-7 +
-/// 6e-8 |x| against exp(x) (the rounding of x itself: 4e-7 for `hh`'s |x| <= 6). 16 lanes
-/// are one AVX-512 register instead of two.
-#[inline(always)]
-pub fn exp_lanes_f32(x: &L, out: &mut L) {
-    for l in 0..LANES {
-        let xc = (x[l] as f32).clamp(-87.0, 87.0);
-        let t = xc.mul_add(LOG2E_F32, ROUND_MAGIC_F32);
-        let k = t - ROUND_MAGIC_F32;
-        let r = (-k).mul_add(LN2_LO_F32, (-k).mul_add(LN2_HI_F32, xc));
-        let mut p: f32 = 1.0 / 5_040.0;
-        for c in [
-            1.0 / 720.0,
-            1.0 / 120.0,
-            1.0 / 24.0,
-            1.0 / 6.0,
-            0.5,
-            1.0,
-            1.0,
-        ] {
-            p = p.mul_add(r, c);
-        }
-        let scale = f32::from_bits(t.to_bits().wrapping_add(127) << 23);
-        out[l] = (p * scale) as f64;
-    }
+pub(crate) fn is_peak(before: f64, v: f64, after: f64, t: f64, transient: f64) -> bool {
+    v > before + PEAK_EPS_MV && v >= after && t > transient
 }
 
 /// [`exp_lanes`], or [`exp_lanes_f32`] when `F32`.
@@ -757,7 +684,7 @@ fn run_block<const UNIFORM: bool, const MIDPOINT: bool, const F32: bool>(
         for l in 0..LANES {
             let (a, b) = (v[l], v_new[l]);
             let crossed = a < th && b >= th;
-            let peak = counting && a > v_prev[l] + PEAK_EPS_MV && a >= b && t > s.transient;
+            let peak = counting && is_peak(v_prev[l], a, b, t, s.transient);
             let bad = b.is_nan() || b.abs() > crate::model::V_LIMIT;
             any |= crossed | peak | bad;
             if counting {
@@ -790,7 +717,7 @@ fn run_block<const UNIFORM: bool, const MIDPOINT: bool, const F32: bool>(
                     o.last_counted_ms = tc;
                 }
             }
-            if counting && a > v_prev[l] + PEAK_EPS_MV && a >= b && t > s.transient {
+            if counting && is_peak(v_prev[l], a, b, t, s.transient) {
                 if o.n_maxima == 0 {
                     o.first_max_ms = t;
                 }
@@ -952,38 +879,6 @@ mod tests {
     use crate::model::Model;
     use crate::simulate::{self, Method, Record, Settings};
     use crate::stimulus::Stimulus;
-
-    #[test]
-    fn polynomial_exp_is_accurate() {
-        let mut worst = 0.0f64;
-        for k in 0..20_000 {
-            let x = -700.0 + 1400.0 * k as f64 / 20_000.0 + 0.0137;
-            let mut o = [0.0; LANES];
-            exp_lanes(&[x; LANES], &mut o);
-            worst = worst.max(((o[0] - x.exp()) / x.exp()).abs());
-        }
-        assert!(worst < 4e-16, "{worst}");
-    }
-
-    #[test]
-    fn f32_exp_is_within_f32_rounding_and_clamps() {
-        let mut worst = 0.0f64;
-        for k in 0..20_000 {
-            let x = -87.0 + 173.9 * k as f64 / 20_000.0 + 0.0137;
-            let mut o = [0.0; LANES];
-            exp_lanes_f32(&[x; LANES], &mut o);
-            // Against the exponential of the f32-rounded argument: the rounding of the input
-            // itself (up to 4e-6 relative at |x| = 87) is not the function's error.
-            let xr = (x as f32) as f64;
-            worst = worst.max(((o[0] - xr.exp()) / xr.exp()).abs());
-        }
-        assert!(worst < 1.2e-7, "{worst}");
-        let mut o = [0.0; LANES];
-        exp_lanes_f32(&[1e4; LANES], &mut o);
-        assert_eq!(o[0], (87f32.exp() as f64), "clamped above");
-        exp_lanes_f32(&[-1e4; LANES], &mut o);
-        assert!(o[0] > 0.0 && o[0] < 1e-37, "clamped below: {}", o[0]);
-    }
 
     #[test]
     fn batch_equals_the_scalar_exponential_euler_path() {

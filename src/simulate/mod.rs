@@ -10,6 +10,7 @@ pub mod dopri5;
 pub mod fixed_step;
 pub mod lif;
 pub mod method;
+pub mod ode_lanes;
 pub mod ode_step;
 pub mod record;
 pub mod spikes;
@@ -19,7 +20,7 @@ pub use record::{Record, Trace};
 
 use crate::error::SimError;
 use crate::model::{Lif, Model, V_LIMIT};
-use crate::simulate::spikes::CrossingDetector;
+use crate::simulate::spikes::{CrossingDetector, hermite};
 use crate::stimulus::{MAX_BREAKPOINTS, Stimulus, TIME_EPS};
 use rayon::prelude::*;
 
@@ -193,7 +194,9 @@ pub fn run_many<E: From<SimError> + Send>(
         .collect()
 }
 
-fn check_state(names: &[String], t: f64, y: &[f64]) -> Result<(), SimError> {
+/// The general simulator's blow-up error when `y` at `t` (ms) is not finite or V is past
+/// [`V_LIMIT`]; `Ok` otherwise.
+pub(crate) fn check_state(names: &[String], t: f64, y: &[f64]) -> Result<(), SimError> {
     let bad = |x: f64, j: usize| !x.is_finite() || (j == 0 && x.abs() > V_LIMIT);
     match y.iter().enumerate().find(|&(j, &x)| bad(x, j)) {
         None => Ok(()),
@@ -258,17 +261,6 @@ fn run_fixed(
         final_state: y,
         steps: n as u64,
     })
-}
-
-/// Cubic Hermite interpolant on [0, 1] with end values `p0, p1` and end slopes `m0, m1` (per unit
-/// of the normalised time `s`).
-#[inline]
-fn hermite(p0: f64, p1: f64, m0: f64, m1: f64, s: f64) -> f64 {
-    let (s2, s3) = (s * s, s * s * s);
-    (2.0 * s3 - 3.0 * s2 + 1.0) * p0
-        + (s3 - 2.0 * s2 + s) * m0
-        + (-2.0 * s3 + 3.0 * s2) * p1
-        + (s3 - s2) * m1
 }
 
 /// Refuse a stimulus with more than [`MAX_BREAKPOINTS`] breakpoints in (0, `t_end`] ms, where

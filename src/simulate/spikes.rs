@@ -62,6 +62,17 @@ pub fn detect(t_ms: &[f64], v_mv: &[f64], threshold: f64) -> Vec<f64> {
     d.times
 }
 
+/// Cubic Hermite interpolant on [0, 1] with end values `p0, p1` and end slopes `m0, m1` (per unit
+/// of the normalised time `s`).
+#[inline]
+pub(crate) fn hermite(p0: f64, p1: f64, m0: f64, m1: f64, s: f64) -> f64 {
+    let (s2, s3) = (s * s, s * s * s);
+    (2.0 * s3 - 3.0 * s2 + 1.0) * p0
+        + (s3 - 2.0 * s2 + s) * m0
+        + (-2.0 * s3 + 3.0 * s2) * p1
+        + (s3 - s2) * m1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@ mod desugar;
 pub mod expr;
 mod flags;
 mod jet;
+pub mod lanes;
 mod reader;
 mod tables;
 mod volterra;

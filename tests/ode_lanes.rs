@@ -1,0 +1,268 @@
+//! `.ode` models on lanes (`simulate::ode_lanes`, behind `fi`) against the general simulator,
+//! one neuron at a time, on every `.ode` model of the reference zoo with a current parameter:
+//! the same spikes and the same final state up to rounding. The lanes' exponential, `tanh`,
+//! `cosh` and reciprocals differ from the library's in the last bit; over 20,000 RK4 steps
+//! such differences grow along the orbit, to about 1e-9 ms in spike times here, so the
+//! bounds (1e-6 ms, 1e-6 relative) leave room without hiding a wrong step (an error in any
+//! operation moves spikes by far more).
+
+use excitable::analysis::fi::{Direction, fi_curve_general};
+use excitable::error::SimError;
+use excitable::model::Model;
+use excitable::model::ode::lanes::LaneProgram;
+use excitable::simulate::batch::{BatchScheme, BatchSettings, Precision};
+use excitable::simulate::ode_lanes::run_ode_lanes;
+use excitable::simulate::{self, Method, Record, Settings};
+use excitable::stimulus::Stimulus;
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A current range (uA/cm^2 or the file's unit).
+type Range = (f64, f64);
+
+/// The zoo's `.ode` entries and `hh.ode`: (name, file, the current range when the continued
+/// parameter is the current).
+fn zoo_ode_files() -> Vec<(String, PathBuf, Option<Range>)> {
+    let dir = root().join("studies/models/zoo");
+    let hh = root().join("studies/models/hh.ode");
+    let text = std::fs::read_to_string(dir.join("zoo.toml")).unwrap();
+    let manifest: toml::Table = toml::from_str(&text).unwrap();
+    manifest["model"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            let file = e.get("file")?.as_str()?;
+            if !file.ends_with(".ode") {
+                return None;
+            }
+            let range = e.get("range").and_then(|r| r.as_array()).map(|r| {
+                (
+                    r[0].as_float().unwrap_or(0.0),
+                    r[1].as_float().unwrap_or(0.0),
+                )
+            });
+            let current = e.get("param").is_none();
+            Some((
+                e["name"].as_str().unwrap().to_string(),
+                dir.join(file),
+                range.filter(|_| current),
+            ))
+        })
+        .chain([("hh.ode".to_string(), hh, Some((0.0, 200.0)))])
+        .collect()
+}
+
+#[test]
+fn lanes_equal_the_general_simulator_on_every_zoo_ode_model() {
+    let mut compared = vec![];
+    let mut skipped = vec![];
+    for (name, file, range) in zoo_ode_files() {
+        let model = Model::from_file(&file).unwrap();
+        let Model::Ode(ode) = &model else {
+            unreachable!("{name}: an .ode file")
+        };
+        let program = match LaneProgram::new(ode) {
+            Ok(p) => p,
+            Err(why) => {
+                eprintln!("{name}: not on lanes ({why})");
+                skipped.push((name, why));
+                continue;
+            }
+        };
+        // 19 currents: a full block of 16 and a short one, over the diagram's range.
+        let (lo, hi) = range.unwrap_or((0.0, 0.0));
+        let currents: Vec<f64> = (0..19).map(|k| lo + (hi - lo) * k as f64 / 18.0).collect();
+        // Each neuron its own start (V moved by a different amount), so a lane reading another
+        // lane's start would show.
+        let start = |k: usize| {
+            let mut y = ode.init.clone();
+            y[0] += 0.01 * k as f64 * (1.0 + y[0].abs());
+            y
+        };
+        let starts: Vec<Vec<f64>> = (0..currents.len()).map(start).collect();
+        let s = Settings {
+            t_max: 200.0,
+            dt: 0.01,
+            method: Method::Rk4,
+            record: Record::SpikesOnly,
+            threshold_mv: 0.0,
+        };
+        let transient = 50.0;
+        let lanes = run_ode_lanes::<SimError>(
+            ode,
+            &program,
+            &currents,
+            &starts,
+            &s,
+            transient,
+            &|_| Ok(()),
+        )
+        .unwrap();
+        assert_eq!(lanes.len(), currents.len());
+        let mut spikes = 0;
+        let mut maxima_seen = 0u32;
+        for (k, (&i, (lane, summary))) in currents.iter().zip(&lanes).enumerate() {
+            let full = Settings {
+                record: Record::Full,
+                ..s.clone()
+            };
+            let one = simulate::run(&model, &Stimulus::constant(i), &start(k), &full).unwrap();
+            // The voltage after the transient from the whole trace: extrema, and maxima (a
+            // sample above the one before by more than 1e-9 mV, not below the one after).
+            let (t, v) = (&one.trace.t_ms, &one.trace.vars[0]);
+            let after = |j: usize| t[j] > transient;
+            let (lo, hi) = (1..v.len())
+                .filter(|&j| after(j))
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), j| {
+                    (a.min(v[j]), b.max(v[j]))
+                });
+            let maxima: Vec<f64> = (1..v.len() - 1)
+                .filter(|&j| after(j) && v[j] > v[j - 1] + 1e-9 && v[j] >= v[j + 1])
+                .map(|j| t[j])
+                .collect();
+            assert!(
+                (summary.v_min - lo).abs() <= 1e-6 * (1.0 + lo.abs()),
+                "{name} at {i}: V min"
+            );
+            assert!(
+                (summary.v_max - hi).abs() <= 1e-6 * (1.0 + hi.abs()),
+                "{name} at {i}: V max"
+            );
+            assert_eq!(
+                summary.n_maxima as usize,
+                maxima.len(),
+                "{name} at {i}: voltage maxima"
+            );
+            if let (Some(first), Some(last)) = (maxima.first(), maxima.last()) {
+                assert!((summary.first_max_ms - first).abs() < 1e-9, "{name} at {i}");
+                assert!((summary.last_max_ms - last).abs() < 1e-9, "{name} at {i}");
+            }
+            let counted = one.spikes_ms.iter().filter(|&&x| x > transient).count();
+            assert_eq!(
+                summary.n_spikes as usize, counted,
+                "{name} at {i}: counted spikes"
+            );
+            assert_eq!(
+                lane.spikes_ms.len(),
+                one.spikes_ms.len(),
+                "{name} at {i}: spike counts"
+            );
+            for (a, b) in lane.spikes_ms.iter().zip(&one.spikes_ms) {
+                assert!(
+                    (a - b).abs() <= 1e-6,
+                    "{name} at {i}: spike at {a} against {b} ms"
+                );
+            }
+            for (j, (a, b)) in lane.final_state.iter().zip(&one.final_state).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+                    "{name} at {i} (neuron {k}): variable {j} ends at {a} against {b}"
+                );
+            }
+            spikes += one.spikes_ms.len();
+            maxima_seen += summary.n_maxima;
+        }
+        compared.push((name, spikes, maxima_seen));
+    }
+    eprintln!("compared (model, spikes, maxima): {compared:?}");
+    // hh.ode and the zoo's Morris-Lecar (three), FitzHugh-Nagumo, Rinzel, Hindmarsh-Rose and
+    // XPPAUT Morris-Lecar files compile for lanes and together they spike; XPPAUT's FitzHugh-
+    // Nagumo and reduced HH have no current parameter.
+    let names: Vec<&str> = compared.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ml-hopf",
+            "ml-snic",
+            "ml-homoclinic",
+            "fhn",
+            "rinzel-hh2d",
+            "hindmarsh-rose",
+            "xpp-lecar",
+            "hh.ode"
+        ]
+    );
+    assert_eq!(
+        skipped,
+        [
+            ("xpp-fhn".to_string(), "no current parameter"),
+            ("xpp-hhred".to_string(), "no current parameter")
+        ]
+    );
+    assert!(
+        compared.iter().map(|c| c.1).sum::<usize>() > 100,
+        "{compared:?}"
+    );
+    // The maxima were compared where there are some (resting lanes have none).
+    assert!(
+        compared.iter().filter(|c| c.2 > 0).count() >= 6,
+        "{compared:?}"
+    );
+}
+
+#[test]
+fn fi_names_the_engine_and_says_when_a_model_runs_one_neuron_at_a_time() {
+    let settings = BatchSettings {
+        t_max: 300.0,
+        dt: 0.01,
+        transient: 100.0,
+        threshold_mv: 0.0,
+        scheme: BatchScheme::ExpEuler,
+        precision: Precision::F64,
+    };
+    let hh = Model::from_file(&root().join("studies/models/hh.ode")).unwrap();
+    let curve = fi_curve_general(
+        &hh,
+        &[0.0, 10.0, 20.0],
+        &[Direction::Rest],
+        &settings,
+        0.1,
+        Vec::new,
+    )
+    .unwrap();
+    assert!(curve.engine.contains("lanes"), "{}", curve.engine);
+    assert!(
+        curve
+            .notes
+            .iter()
+            .all(|n| !n.contains("one neuron at a time"))
+    );
+    // A function table is read per neuron: the general simulator, said in a note.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("table.ode");
+    std::fs::write(
+        &file,
+        "par i=0\ntable w % 41 -200 200 t/10\ndv/dt=(i-v)/10+w(v)/100\ninit v=0\ndone\n",
+    )
+    .unwrap();
+    let table = Model::from_file(&file).unwrap();
+    let curve = fi_curve_general(
+        &table,
+        &[0.0, 2.0],
+        &[Direction::Rest],
+        &BatchSettings {
+            threshold_mv: 0.5,
+            ..settings
+        },
+        0.1,
+        Vec::new,
+    )
+    .unwrap();
+    assert!(
+        curve.engine.contains("general simulator"),
+        "{}",
+        curve.engine
+    );
+    assert!(
+        curve
+            .notes
+            .iter()
+            .any(|n| n.contains("one neuron at a time") && n.contains("function tables")),
+        "{:?}",
+        curve.notes
+    );
+}
