@@ -287,75 +287,54 @@ impl Layout<'_> {
         let first = out.len();
         let reg = |r: usize| r as u32;
         for op in &code.ops {
-            let mut unary = |stack: &mut Vec<usize>, kind: Kind, b: usize| {
-                let a = stack.pop()?;
+            // Pop `arity` operands (the first pushed is `a`), emit `kind` on them (a unary
+            // op's second operand is `extra`: the constant or slot of a fused op), and push
+            // the result's register: the temporary of its stack position.
+            let mut apply = |stack: &mut Vec<usize>, kind: Kind, arity: usize, extra: usize| {
+                let at = stack.len().checked_sub(arity)?;
+                let mut r = [0usize; 3];
+                for (k, operand) in stack.drain(at..).enumerate() {
+                    r[k] = operand;
+                }
+                if arity == 1 {
+                    r[1] = extra;
+                }
                 let d = self.temp_base + stack.len();
                 out.push(Instr {
                     kind,
                     dst: reg(d),
-                    a: reg(a),
-                    b: reg(b),
-                    c: 0,
+                    a: reg(r[0]),
+                    b: reg(r[1]),
+                    c: reg(r[2]),
                 });
                 stack.push(d);
                 Some(())
             };
+            let s = &mut stack;
             match *op {
-                Op::Const(c) => stack.push(self.consts[&c.to_bits()]),
-                Op::Slot(k) => stack.push(self.slot_base + k),
-                Op::Neg => unary(&mut stack, Kind::Neg, 0)?,
-                Op::Call(Fn1::Exp) => unary(&mut stack, Kind::Exp, 0)?,
-                Op::Call(Fn1::Tanh) => unary(&mut stack, Kind::Tanh, 0)?,
-                Op::Call(Fn1::Cosh) => unary(&mut stack, Kind::Cosh, 0)?,
-                Op::Call(f) => unary(&mut stack, Kind::Call(f), 0)?,
-                Op::PowI(n) => unary(&mut stack, Kind::PowI(n), 0)?,
+                Op::Const(c) => s.push(self.consts[&c.to_bits()]),
+                Op::Slot(k) => s.push(self.slot_base + k),
+                Op::Neg => apply(s, Kind::Neg, 1, 0)?,
+                Op::Call(Fn1::Exp) => apply(s, Kind::Exp, 1, 0)?,
+                Op::Call(Fn1::Tanh) => apply(s, Kind::Tanh, 1, 0)?,
+                Op::Call(Fn1::Cosh) => apply(s, Kind::Cosh, 1, 0)?,
+                Op::Call(f) => apply(s, Kind::Call(f), 1, 0)?,
+                Op::PowI(n) => apply(s, Kind::PowI(n), 1, 0)?,
                 Op::ArithC(f, c) => {
                     let (kind, c) = fused_constant(f, c);
-                    unary(&mut stack, kind, self.consts[&c.to_bits()])?;
+                    apply(s, kind, 1, self.consts[&c.to_bits()])?;
                 }
-                Op::ArithS(f, k) => unary(&mut stack, arith(f), self.slot_base + k)?,
-                Op::Select => {
-                    let (c, b, a) = (stack.pop()?, stack.pop()?, stack.pop()?);
-                    let d = self.temp_base + stack.len();
-                    out.push(Instr {
-                        kind: Kind::Select,
-                        dst: reg(d),
-                        a: reg(a),
-                        b: reg(b),
-                        c: reg(c),
-                    });
-                    stack.push(d);
-                }
+                Op::ArithS(f, k) => apply(s, arith(f), 1, self.slot_base + k)?,
+                Op::Select => apply(s, Kind::Select, 3, 0)?,
                 Op::Lookup(_) => return None,
-                binary @ (Op::Add
-                | Op::Sub
-                | Op::Mul
-                | Op::Div
-                | Op::Min
-                | Op::Max
-                | Op::Pow
-                | Op::Cmp(_)
-                | Op::Atan2
-                | Op::Mod) => {
-                    let (b, a) = (stack.pop()?, stack.pop()?);
-                    let d = self.temp_base + stack.len();
-                    let kind = match binary {
-                        Op::Add => Kind::Add,
-                        Op::Sub => Kind::Sub,
-                        Op::Mul => Kind::Mul,
-                        Op::Div => Kind::Div,
-                        Op::Min => Kind::Min,
-                        Op::Max => Kind::Max,
-                        _ => Kind::Binary(binary),
-                    };
-                    out.push(Instr {
-                        kind,
-                        dst: reg(d),
-                        a: reg(a),
-                        b: reg(b),
-                        c: 0,
-                    });
-                    stack.push(d);
+                Op::Add => apply(s, Kind::Add, 2, 0)?,
+                Op::Sub => apply(s, Kind::Sub, 2, 0)?,
+                Op::Mul => apply(s, Kind::Mul, 2, 0)?,
+                Op::Div => apply(s, Kind::Div, 2, 0)?,
+                Op::Min => apply(s, Kind::Min, 2, 0)?,
+                Op::Max => apply(s, Kind::Max, 2, 0)?,
+                binary @ (Op::Pow | Op::Cmp(_) | Op::Atan2 | Op::Mod) => {
+                    apply(s, Kind::Binary(binary), 2, 0)?
                 }
             }
         }
