@@ -114,7 +114,8 @@ fn ode_rk4(bencher: Bencher, which: &str) {
     let (file, path) = which.split_once('/').unwrap();
     use excitable::model::Model;
     use excitable::model::ode::lanes::LaneProgram;
-    use excitable::simulate::{self, Method, Record, Settings, ode_lanes::run_ode_lanes};
+    use excitable::simulate::ode_lanes::{Neurons, run_ode_lanes};
+    use excitable::simulate::{self, Method, Record, Settings};
     use excitable::stimulus::Stimulus;
     let top = if file == "hh" { 200.0 } else { 300.0 };
     let file = format!("{}/studies/models/{file}.ode", env!("CARGO_MANIFEST_DIR"));
@@ -143,8 +144,11 @@ fn ode_rk4(bencher: Bencher, which: &str) {
             "lanes" => run_ode_lanes::<excitable::error::SimError>(
                 ode,
                 &program,
-                &currents,
-                &starts,
+                &Neurons {
+                    params: &[ode.params.values()],
+                    currents: &currents,
+                    starts: &starts,
+                },
                 &s,
                 0.0,
                 &|_| Ok(()),

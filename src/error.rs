@@ -105,7 +105,7 @@ pub enum ModelError {
     /// The analysis needs a conductance-based model (gates, batch kernel), and this is an `.ode`
     /// model.
     #[error(
-        "model '{model}' is an XPPAUT .ode model: simulate, rest, bifurcation, bifurcation2, fi, max-rate, windows and stats work on it, but this analysis needs a conductance-based model (built-in or TOML): its gates' steady states or the batch kernel"
+        "model '{model}' is an XPPAUT .ode model: simulate, rest, bifurcation, bifurcation2, fi, sweep, max-rate, windows and stats work on it, but this analysis needs a conductance-based model (built-in or TOML): its gates' steady states or the batch kernel"
     )]
     NotConductance {
         /// The model's name.

@@ -11,7 +11,7 @@ use excitable::error::SimError;
 use excitable::model::Model;
 use excitable::model::ode::lanes::LaneProgram;
 use excitable::simulate::batch::{BatchScheme, BatchSettings, Precision};
-use excitable::simulate::ode_lanes::run_ode_lanes;
+use excitable::simulate::ode_lanes::{Neurons, run_ode_lanes};
 use excitable::simulate::{self, Method, Record, Settings};
 use excitable::stimulus::Stimulus;
 use std::path::PathBuf;
@@ -95,8 +95,11 @@ fn lanes_equal_the_general_simulator_on_every_zoo_ode_model() {
         let lanes = run_ode_lanes::<SimError>(
             ode,
             &program,
-            &currents,
-            &starts,
+            &Neurons {
+                params: &[ode.params.values()],
+                currents: &currents,
+                starts: &starts,
+            },
             &s,
             transient,
             &|_| Ok(()),
@@ -265,4 +268,44 @@ fn fi_names_the_engine_and_says_when_a_model_runs_one_neuron_at_a_time() {
         "{:?}",
         curve.notes
     );
+}
+
+/// A run on lanes that blows up stops `fi` with the general simulator's error: the time, the
+/// variable and the state (`dv/dt = v^2 - v + i` has no equilibrium past i = 1/4).
+#[test]
+fn fi_on_lanes_names_the_time_and_state_of_a_blow_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blows_up.ode");
+    std::fs::write(&file, "par i=0\ndv/dt=-v+v^2+i\ninit v=0\ndone\n").unwrap();
+    let model = Model::from_file(&file).unwrap();
+    let settings = BatchSettings {
+        t_max: 50.0,
+        dt: 0.01,
+        transient: 10.0,
+        threshold_mv: 0.5,
+        scheme: BatchScheme::ExpEuler,
+        precision: Precision::F64,
+    };
+    let e = fi_curve_general(
+        &model,
+        &[0.0, 0.1, 1.0],
+        &[Direction::Rest],
+        &settings,
+        0.1,
+        Vec::new,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("blew up at t = ") && e.contains(": v = "), "{e}");
+    // At i = 1, v goes from 0 to infinity in the integral of dv / (v^2 - v + 1), 4 pi / (3
+    // sqrt 3) = 2.418; past 1e4 only 1e-4 of it is left, but near the end v dt passes 1 and
+    // RK4's steps overshoot, so the blow-up shows within a few steps of dt = 0.01.
+    let exact = 4.0 * std::f64::consts::PI / (3.0 * 3f64.sqrt());
+    let t: f64 = e["the run blew up at t = ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((t - exact).abs() < 0.03, "{t} against {exact}: {e}");
 }

@@ -77,7 +77,7 @@ fn four_shards_merged_equal_the_whole_sweep() {
     let b = bits(&sharded.join("grid.parquet"));
     assert_eq!(
         a.len(),
-        13,
+        14,
         "{:?}",
         a.iter().map(|c| &c.0).collect::<Vec<_>>()
     );
@@ -185,4 +185,73 @@ fn merge_refuses_a_foreign_shard_and_writes_nothing() {
             "sweep.toml"
         ]
     );
+}
+
+/// An `.ode` model sweeps on lanes: shards merged equal the whole run bit for bit, the columns
+/// carry no invented units (the file has none), and the summary names the engine.
+#[test]
+fn an_ode_model_sweeps_in_shards_without_invented_units() {
+    let dir = tempfile::tempdir().unwrap();
+    // The command runs in the crate's folder.
+    let grid = [
+        "--model-file",
+        "studies/models/hh.ode",
+        "--param",
+        "gk=30:42:6",
+        "--current",
+        "0:20:5",
+        "--t-max",
+        "150",
+        "--transient",
+        "50",
+    ];
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["sweep", "--out", out.to_str().unwrap()];
+        args.extend(grid);
+        args.extend(extra);
+        excitable(&args)
+    };
+    let whole = dir.path().join("whole");
+    let (ok, stdout, stderr) = run(&whole, &[]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("15 points"), "{stdout}");
+    let sharded = dir.path().join("sharded");
+    for k in ["2/2", "1/2"] {
+        let (ok, _, stderr) = run(&sharded, &["--shard", k]);
+        assert!(ok, "{stderr}");
+    }
+    let (ok, _, stderr) = excitable(&["merge", sharded.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let a = bits(&whole.join("grid.parquet"));
+    assert_eq!(a, bits(&sharded.join("grid.parquet")));
+    let names: Vec<&str> = a.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "point",
+            "gk",
+            "i",
+            "rate_per_1000t",
+            "n_spikes",
+            "isi_mean",
+            "isi_cv",
+            "first_spike",
+            "v_min",
+            "v_max",
+            "oscillation_per_1000t",
+            "rest_start",
+            "blew_up"
+        ]
+    );
+    let md = std::fs::read_to_string(whole.join("summary.md")).unwrap();
+    assert!(md.contains("RK4 on lanes"), "{md}");
+    for unit in [" mV", "uA/cm^2", " Hz", " ms"] {
+        assert!(!md.contains(unit), "{unit} in {md}");
+    }
+    // gk = 30 fires at I = 20 (the rates are checked against the general simulator in
+    // tests/ode_sweep.rs).
+    let cols =
+        read_f64_columns(&whole.join("grid.parquet"), &["gk", "i", "rate_per_1000t"]).unwrap();
+    assert_eq!((cols[0][4], cols[1][4]), (30.0, 20.0));
+    assert!(cols[2][4] > 50.0, "{}", cols[2][4]);
 }

@@ -102,8 +102,8 @@ fn a_sweep_point_without_rest_fires_and_says_where_it_started() {
     );
     let md = r.summary();
     assert!(
-        md.contains("have no stable resting state at 0 uA/cm^2 (`rest_start` = false)")
-            && md.contains("e_k_mv = -80, I = 0"),
+        md.contains("have no stable resting state at I = 0 (`rest_start` = false)")
+            && md.contains("e_k = -80, I = 0 uA/cm^2"),
         "{md}"
     );
 }

@@ -791,17 +791,17 @@ def sweep(
     param : str | Sequence[str] | None
         A parameter axis, `NAME=FROM:TO:STEP` or `NAME=V1,V2,…` (repeatable, one or two).
     current : str, default '0:50:1'
-        Injected currents (uA/cm^2), `FROM:TO:STEP` or `V1,V2,…`.
+        Injected currents (uA/cm^2; the file's units for an `.ode` model), `FROM:TO:STEP` or `V1,V2,…`.
     t_max : float, default 1200.0
         Run length (ms).
     transient : float, default 200.0
         Discarded before counting (ms).
     dt : float, default 0.01
-        Time step (ms) of the batch kernel's `--method`.
+        Time step (ms; the file's time unit for an `.ode` model, which runs RK4).
     method : str, default 'exp-euler'
-        Integrator of the batch kernel: exp-euler (first order) or exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy). One of: exp-euler, exp-midpoint.
+        Integrator of the batch kernel: exp-euler (first order) or exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy); not used by an `.ode` model (RK4). One of: exp-euler, exp-midpoint.
     precision : str, default 'f64'
-        Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and gates in f32, twice as many per vector register; the state stays f64). One of: f64, mixed.
+        Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and gates in f32, twice as many per vector register; the state stays f64); not used by an `.ode` model. One of: f64, mixed.
     threshold : float | None
         Spike threshold (mV); default: the model's (hh: 0).
     shard : str | None

@@ -213,7 +213,7 @@ pub fn fi_curve_general_with(
     observer: &dyn Observer,
 ) -> Result<FiCurve, Error> {
     use crate::model::ode::lanes::LaneProgram;
-    use crate::simulate::ode_lanes::run_ode_lanes;
+    use crate::simulate::ode_lanes::{Neurons, run_ode_lanes};
     use crate::simulate::{self, Method, Record, Run, Settings};
     use crate::stimulus::Stimulus;
     use rayon::prelude::*;
@@ -251,7 +251,12 @@ pub fn fi_curve_general_with(
             };
             match &lanes {
                 Some((m, program)) => {
-                    let runs = run_ode_lanes(m, program, c, y, s, settings.transient, &|k| {
+                    let neurons = Neurons {
+                        params: &[m.params.values()],
+                        currents: c,
+                        starts: y,
+                    };
+                    let runs = run_ode_lanes(m, program, &neurons, s, settings.transient, &|k| {
                         if k == 0 {
                             tracker.check()
                         } else {
@@ -259,6 +264,13 @@ pub fn fi_curve_general_with(
                         }
                         .map_err(Error::from)
                     })?;
+                    // A blow-up is the general simulator's error, naming the time and state.
+                    for (run, summary) in &runs {
+                        if summary.blew_up {
+                            let t = run.steps as f64 * s.dt;
+                            simulate::check_state(&m.vars, t, &run.final_state)?;
+                        }
+                    }
                     Ok(runs.into_iter().map(|(_, summary)| summary).collect())
                 }
                 None => c
@@ -535,9 +547,9 @@ fn analyse(
                 variable: "v".into(),
                 value: f64::NAN,
                 state: format!(
-                    "{} start at {} uA/cm^2 (try a smaller dt)",
+                    "{} start at I = {}",
                     d.name(),
-                    currents[k]
+                    crate::model::Number(currents[k])
                 ),
             }
             .into());

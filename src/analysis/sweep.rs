@@ -1,5 +1,13 @@
 //! Parameter grids: the firing of a model over a grid of model parameters (any number of
-//! axes; the CLI takes one or two) and the injected current, on the batch kernel.
+//! axes; the CLI takes one or two) and the injected current. A conductance-based model runs
+//! on the batch kernel; an XPPAUT `.ode` model runs RK4 on lanes (its equations compiled for
+//! blocks of neurons, each lane its own parameter values, [`crate::simulate::ode_lanes`]), or,
+//! where its equations do not compile for lanes, on the general simulator one point at a time
+//! ([`SweepEngine`] says which, and why).
+//!
+//! A point whose run blows up (|V| reaches [`crate::model::V_LIMIT`] or the state stops being
+//! finite) is flagged (`blew_up` in its summary) and the others go on: one bad corner of a
+//! grid does not lose the rest.
 //!
 //! Each grid point is a step from the resting state at 0 uA/cm^2 *of its own parameter set*
 //! (an experiment's protocol: change the parameter, let the cell settle, inject). A parameter
@@ -12,11 +20,20 @@
 //! equal counts are equal work, and a point's result does not depend on its neighbours in a
 //! lane block, so shards merged equal the whole run bit for bit.
 
-use super::accuracy::{Accuracy, Probe, half_step, sample};
+use super::accuracy::{Accuracy, compare, sample};
 use crate::error::{Error, SimError};
-use crate::model::ConductanceModel;
+use crate::model::field::Field;
+use crate::model::ode::OdeModel;
+use crate::model::ode::lanes::LaneProgram;
+use crate::model::params::ParamSet;
+use crate::model::{ConductanceModel, Model};
 use crate::progress::{Cancelled, Observer, Silent, Tracker};
-use crate::simulate::batch::{BatchSettings, NeuronSummary, run_batch_params_until};
+use crate::simulate::batch::{
+    BatchScheme, BatchSettings, NeuronSummary, Precision, run_batch_params_until,
+};
+use crate::simulate::ode_lanes::{Neurons, run_ode_lanes};
+use crate::simulate::{self, Method, Record, Settings};
+use crate::stimulus::Stimulus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -63,9 +80,9 @@ impl Grid {
         (values, self.currents[k % nc])
     }
 
-    /// Check the axes against `model`: known, distinct parameters, non-empty, every value in
-    /// its parameter's range; finite currents.
-    pub fn check(&self, model: &ConductanceModel) -> Result<(), Error> {
+    /// Check the axes against a model's parameters `params`: known, distinct parameters,
+    /// non-empty, every value in its parameter's range; finite currents.
+    pub fn check(&self, params: &ParamSet) -> Result<(), Error> {
         if self.currents.is_empty() || self.currents.iter().any(|i| !i.is_finite()) {
             return Err(SimError::BadSetting {
                 what: "currents".into(),
@@ -75,7 +92,7 @@ impl Grid {
             .into());
         }
         for (k, axis) in self.axes.iter().enumerate() {
-            let p = model.params.param(model.params.require(&axis.name)?);
+            let p = params.param(params.require(&axis.name)?);
             if self.axes[..k].iter().any(|a| a.name == axis.name) {
                 return Err(SimError::BadSetting {
                     what: format!("parameter axis {}", axis.name),
@@ -172,9 +189,155 @@ pub struct SweepPoint {
     pub summary: NeuronSummary,
 }
 
+/// What runs a sweep's points.
+pub enum SweepEngine<'a> {
+    /// A conductance-based model on the batch kernel (its `--method` and `--precision`).
+    Kernel(&'a ConductanceModel),
+    /// An `.ode` model's equations compiled for blocks of lanes, RK4.
+    Lanes(&'a OdeModel, LaneProgram),
+    /// An `.ode` model whose equations do not compile for lanes (the reason): RK4 on the
+    /// general simulator, one point at a time.
+    General(&'a OdeModel, &'static str),
+}
+
+impl<'a> SweepEngine<'a> {
+    /// The engine for `model`; refused for a model without a smooth autonomous vector field
+    /// (LIF, an `.ode` model with global flags or one that reads `t`): every point starts
+    /// from a resting state of its own parameter set, which needs the model's equilibria.
+    pub fn of(model: &'a Model) -> Result<SweepEngine<'a>, Error> {
+        Field::of(model)?;
+        Ok(match model {
+            Model::Conductance(m) => SweepEngine::Kernel(m),
+            Model::Ode(m) => match LaneProgram::new(m) {
+                Ok(program) => SweepEngine::Lanes(m, program),
+                Err(why) => SweepEngine::General(m, why),
+            },
+            Model::Lif(_) => unreachable!("Field::of refuses LIF"),
+        })
+    }
+
+    /// What integrates the points, for reports.
+    pub fn name(&self, settings: &BatchSettings) -> String {
+        match self {
+            SweepEngine::Kernel(_) => format!(
+                "{}{}, batch kernel",
+                settings.scheme.describe(),
+                match settings.precision {
+                    Precision::Mixed => ", exponentials in f32",
+                    Precision::F64 => "",
+                }
+            ),
+            SweepEngine::Lanes(..) => {
+                "RK4 on lanes (the `.ode` equations compiled for blocks of neurons)".into()
+            }
+            SweepEngine::General(..) => "RK4 on the general simulator, one point at a time".into(),
+        }
+    }
+
+    /// The order of the integrator, for the dt/2 check's Richardson factor.
+    pub fn order(&self, settings: &BatchSettings) -> i32 {
+        match self {
+            SweepEngine::Kernel(_) => settings.scheme.order(),
+            _ => 4,
+        }
+    }
+
+    /// Notes for reports: settings not used and why an `.ode` model is not on lanes.
+    pub fn notes(&self, settings: &BatchSettings) -> Vec<String> {
+        let mut notes = vec![];
+        if let SweepEngine::Lanes(m, _) | SweepEngine::General(m, _) = self {
+            let default = (BatchScheme::default(), Precision::default());
+            if (settings.scheme, settings.precision) != default {
+                notes.push(format!(
+                    "`method` and `precision` choose the batch kernel's integrator; `{}` is an `.ode` model and runs RK4 in f64 instead",
+                    m.name
+                ));
+            }
+        }
+        if let SweepEngine::General(m, why) = self {
+            notes.push(format!(
+                "`{}` runs one point at a time on the general simulator (not on lanes): it has {why}",
+                m.name
+            ));
+        }
+        notes
+    }
+
+    /// Run one neuron per current, with its parameter values (one set for all, or one each)
+    /// and start; `done` hears the neurons of each block as it finishes and stops the run
+    /// (`Ok(None)`) when it says `false`. A blow-up is flagged in the neuron's summary.
+    fn run(
+        &self,
+        params: &[Vec<f64>],
+        currents: &[f64],
+        starts: &[Vec<f64>],
+        settings: &BatchSettings,
+        done: &(dyn Fn(usize) -> bool + Sync),
+    ) -> Result<Option<Vec<NeuronSummary>>, Error> {
+        let rk4 = Settings {
+            t_max: settings.t_max,
+            dt: settings.dt,
+            method: Method::Rk4,
+            record: Record::SpikesOnly,
+            threshold_mv: settings.threshold_mv,
+        };
+        let progress = |n: usize| -> Result<(), Error> {
+            if n > 0 && !done(n) {
+                return Err(Cancelled.into());
+            }
+            Ok(())
+        };
+        let pick = |list: &[Vec<f64>], k: usize| list[if list.len() == 1 { 0 } else { k }].clone();
+        let result: Result<Vec<NeuronSummary>, Error> = match self {
+            SweepEngine::Kernel(m) => {
+                return Ok(run_batch_params_until(
+                    m, params, currents, starts, settings, done,
+                )?);
+            }
+            SweepEngine::Lanes(m, program) => {
+                let neurons = Neurons {
+                    params,
+                    currents,
+                    starts,
+                };
+                run_ode_lanes(m, program, &neurons, &rk4, settings.transient, &progress)
+                    .map(|runs| runs.into_iter().map(|(_, s)| s).collect())
+            }
+            SweepEngine::General(m, _) => (0..currents.len())
+                .into_par_iter()
+                .map(|k| {
+                    let mut one = (*m).clone();
+                    one.params.set_values(&pick(params, k))?;
+                    let model = Model::Ode(one);
+                    let stimulus = Stimulus::constant(currents[k]);
+                    let summary = match simulate::run(&model, &stimulus, &pick(starts, k), &rk4) {
+                        Ok(r) => {
+                            let v = r.final_state.first().copied().unwrap_or(f64::NAN);
+                            NeuronSummary::from_spikes(&r.spikes_ms, settings.transient, v)
+                        }
+                        Err(SimError::BlowUp { value, .. }) => NeuronSummary {
+                            blew_up: true,
+                            final_v: value,
+                            ..NeuronSummary::from_spikes(&[], settings.transient, f64::NAN)
+                        },
+                        Err(e) => return Err(e.into()),
+                    };
+                    progress(1)?;
+                    Ok(summary)
+                })
+                .collect(),
+        };
+        match result {
+            Ok(runs) => Ok(Some(runs)),
+            Err(Error::Cancelled(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// Run the points `range` of `grid` (all cores).
 pub fn sweep(
-    model: &ConductanceModel,
+    model: &Model,
     grid: &Grid,
     settings: &BatchSettings,
     range: Range<usize>,
@@ -185,13 +348,14 @@ pub fn sweep(
 /// [`sweep`] reporting the points run to `observer` (task `grid points`, as each lane block
 /// finishes) and stopping with [`Cancelled`] when it says so.
 pub fn sweep_with(
-    model: &ConductanceModel,
+    model: &Model,
     grid: &Grid,
     settings: &BatchSettings,
     range: Range<usize>,
     observer: &dyn Observer,
 ) -> Result<Vec<SweepPoint>, Error> {
-    grid.check(model)?;
+    let engine = SweepEngine::of(model)?;
+    grid.check(model.params())?;
     let range = range.start.min(grid.len())..range.end.min(grid.len());
     if range.is_empty() {
         return Ok(vec![]);
@@ -210,7 +374,8 @@ pub fn sweep_with(
     let currents: Vec<f64> = range.clone().map(|k| grid.point(k).1).collect();
     let tracker = Tracker::new(observer, "grid points", Some(range.len() as u64));
     let done = |n: usize| tracker.advance(n as u64, "").is_ok();
-    let runs = run_batch_params_until(model, &params, &currents, &starts, settings, &done)?
+    let runs = engine
+        .run(&params, &currents, &starts, settings, &done)?
         .ok_or(Cancelled)?;
     Ok(range
         .zip(runs)
@@ -229,51 +394,55 @@ pub fn sweep_with(
 
 /// The dt/2 check ([`super::accuracy`]) of a sweep's result, from the grid points `index`
 /// with their spike counts and mean ISIs at dt (as a merged table holds them): a sample of
-/// the firing points is re-run at dt/2 from the same starts.
+/// the firing points is re-run at dt/2 from the same starts, on the same engine.
 pub fn sweep_accuracy(
-    model: &ConductanceModel,
+    model: &Model,
     grid: &Grid,
     settings: &BatchSettings,
     index: &[usize],
     n_spikes: &[u32],
     isi_mean_ms: &[f64],
 ) -> Result<Option<Accuracy>, Error> {
-    let probes = sample(n_spikes)
-        .into_iter()
-        .map(|j| {
-            let (params, start, _) = setup(model, grid, index[j])?;
-            // The kernel's ISI sums, rebuilt from the mean so `isi_rate_hz` reads the same.
-            let n = n_spikes[j];
-            let at_dt = NeuronSummary {
-                n_spikes: n,
-                isi_sum: isi_mean_ms[j] * (n.max(1) - 1) as f64,
-                ..NeuronSummary::default()
-            };
-            Ok(Probe {
-                params,
-                current: grid.point(index[j]).1,
-                start,
-                at_dt,
-            })
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    half_step(model, &probes, settings)
+    let engine = SweepEngine::of(model)?;
+    let picked = sample(n_spikes);
+    if picked.is_empty() {
+        return Ok(None);
+    }
+    let (mut params, mut starts, mut coarse) = (vec![], vec![], vec![]);
+    for j in picked {
+        let (p, start, _) = setup(model, grid, index[j])?;
+        // The ISI sums, rebuilt from the mean so `isi_rate_hz` reads the same.
+        let n = n_spikes[j];
+        let at_dt = NeuronSummary {
+            n_spikes: n,
+            isi_sum: isi_mean_ms[j] * (n.max(1) - 1) as f64,
+            ..NeuronSummary::default()
+        };
+        params.push(p);
+        starts.push(start);
+        coarse.push((grid.point(index[j]).1, at_dt));
+    }
+    let fine = BatchSettings {
+        dt: settings.dt / 2.0,
+        ..*settings
+    };
+    let currents: Vec<f64> = coarse.iter().map(|c| c.0).collect();
+    let runs = engine
+        .run(&params, &currents, &starts, &fine, &|_| true)?
+        .ok_or(Cancelled)?;
+    Ok(compare(&coarse, &runs, engine.order(settings)))
 }
 
 /// The full parameter vector, start state and whether it is a stable rest, for the parameter
 /// set of grid point `k`.
-fn setup(
-    model: &ConductanceModel,
-    grid: &Grid,
-    k: usize,
-) -> Result<(Vec<f64>, Vec<f64>, bool), Error> {
+fn setup(model: &Model, grid: &Grid, k: usize) -> Result<(Vec<f64>, Vec<f64>, bool), Error> {
     let (values, _) = grid.point(k);
     let mut m = model.clone();
     for (axis, v) in grid.axes.iter().zip(values) {
-        m.params.set(&axis.name, v)?;
+        m.set(&axis.name, v)?;
     }
-    let start = crate::model::Model::Conductance(m.clone()).start_at(0.0)?;
-    Ok((m.params.values(), start.state, start.kind.is_rest()))
+    let start = m.start_at(0.0)?;
+    Ok((m.params().values(), start.state, start.kind.is_rest()))
 }
 
 #[cfg(test)]
@@ -320,6 +489,7 @@ mod tests {
     /// Per-lane parameters give what a model with that parameter gives on its own.
     #[test]
     fn each_point_equals_a_run_of_its_own_model() {
+        let hh = Model::Conductance(builtin::hh());
         let m = builtin::hh();
         let s = BatchSettings {
             t_max: 100.0,
@@ -330,7 +500,7 @@ mod tests {
             precision: Precision::F64,
         };
         let g = grid();
-        let pts = sweep(&m, &g, &s, 0..g.len()).unwrap();
+        let pts = sweep(&hh, &g, &s, 0..g.len()).unwrap();
         for p in &pts {
             let mut mk = m.clone();
             mk.params.set("g_k", p.values[0]).unwrap();
@@ -363,10 +533,10 @@ mod tests {
         let m = builtin::hh();
         let mut g = grid();
         g.axes[0].name = "g_q".into();
-        assert!(g.check(&m).unwrap_err().to_string().contains("g_q"));
+        assert!(g.check(&m.params).unwrap_err().to_string().contains("g_q"));
         let mut g = grid();
         g.axes[0].values.push(-1.0);
-        let e = g.check(&m).unwrap_err().to_string();
+        let e = g.check(&m.params).unwrap_err().to_string();
         assert!(e.contains("g_k") && e.contains("-1"), "{e}");
     }
 }

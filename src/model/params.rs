@@ -171,6 +171,16 @@ impl ParamSet {
         Ok(())
     }
 
+    /// Set every value, in definition order (a vector [`ParamSet::values`] gave), each checked
+    /// against its range.
+    pub fn set_values(&mut self, values: &[f64]) -> Result<(), ModelError> {
+        for (p, &v) in self.params.iter_mut().zip(values) {
+            p.check(v)?;
+            p.value = v;
+        }
+        Ok(())
+    }
+
     /// Check every current value against its range (used after loading a model file).
     pub fn validate(&self) -> Result<(), ModelError> {
         self.params.iter().try_for_each(|p| p.check(p.value))

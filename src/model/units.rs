@@ -41,6 +41,24 @@ impl Units {
     pub fn known(&self) -> bool {
         !self.voltage.is_empty()
     }
+
+    /// A rate's unit in words: `Hz`, or `per 1000 time units` for a model without units.
+    pub fn rate_words(&self) -> &'static str {
+        if self.known() {
+            self.rate
+        } else {
+            "per 1000 time units"
+        }
+    }
+}
+
+/// An axis label: `name (unit)`, or `name` alone for a quantity without a unit.
+pub fn labelled(name: &str, unit: &str) -> String {
+    if unit.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name} ({unit})")
+    }
 }
 
 /// A number with at most 10 significant digits and no trailing zeros (`0.7`, not
@@ -101,5 +119,9 @@ mod tests {
         assert_eq!(Number(f64::NAN).to_string(), "-");
         assert_eq!(Quantity(20.0, "uA/cm^2").to_string(), "20 uA/cm^2");
         assert_eq!(Quantity(0.5, "").to_string(), "0.5");
+        assert_eq!(labelled("I", Units::NEURON.current), "I (uA/cm^2)");
+        assert_eq!(labelled("I", Units::FILE.current), "I");
+        assert_eq!(Units::NEURON.rate_words(), "Hz");
+        assert_eq!(Units::FILE.rate_words(), "per 1000 time units");
     }
 }

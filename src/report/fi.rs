@@ -4,10 +4,11 @@
 //! error estimate), `fi.png` (the curves and the overlay) and `summary.md`.
 
 use super::figure::PALETTE;
-use super::table::Table;
+use super::table::{Table, unitless_column_name};
 use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::analysis::fi::{Direction, FiCurve};
 use crate::error::ReportError;
+use crate::model::units::labelled;
 use crate::model::{Number, Quantity};
 use crate::simulate::batch::{BatchScheme, NeuronSummary, Precision};
 use crate::spec::fi::{FiResult, Overlay, OverlaySource};
@@ -25,7 +26,7 @@ impl super::Report for FiResult {
 
     fn figures(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
         let png = dir.join("fi.png");
-        draw(&png, &self.model.label(), &self.curve, &self.overlay)?;
+        draw(&png, self)?;
         Ok(vec![png])
     }
 
@@ -123,7 +124,8 @@ fn plotted_rate(s: &NeuronSummary, window_ms: f64) -> f64 {
     }
 }
 
-fn draw(path: &Path, name: &str, fi: &FiCurve, overlay: &Overlay) -> Result<(), ReportError> {
+fn draw(path: &Path, r: &FiResult) -> Result<(), ReportError> {
+    let (name, fi, overlay) = (r.model.label(), &r.curve, &r.overlay);
     let mut series = vec![];
     for (k, d) in [Direction::Rest, Direction::Up, Direction::Down]
         .into_iter()
@@ -167,9 +169,10 @@ fn draw(path: &Path, name: &str, fi: &FiCurve, overlay: &Overlay) -> Result<(), 
             style: Style::Dashed,
         });
     }
+    let units = r.model.units();
     let panel = Panel {
-        x_desc: "I (uA/cm^2)".into(),
-        y_desc: "rate (Hz)".into(),
+        x_desc: labelled("I", units.current),
+        y_desc: format!("rate ({})", units.rate_words()),
         series,
         ..Default::default()
     };
@@ -187,14 +190,16 @@ fn summary(r: &FiResult) -> String {
     let n = a.currents().len();
     let runs = fi.points.len();
     let steps = runs as f64 * (a.t_max / a.dt);
+    let units = r.model.units();
+    let (current, time) = (units.current, units.time);
     let mut md = format!("# f-I curves of `{}`\n\n", r.model.label());
     let _ = writeln!(
         md,
-        "{n} currents from {} to {} uA/cm^2, {runs} runs of {} ms (dt {} ms, {}{}, {:.2e} neuron-steps plus the bisections) in {:.2} s{}; rates counted over the last {} ms, spikes at {} mV.\n",
+        "{n} currents from {} to {}, {runs} runs of {} (dt {}, {}{}, {:.2e} neuron-steps plus the bisections) in {:.2} s{}; rates counted over the last {}, spikes at V = {}.\n",
         Number(a.from),
-        Number(a.to),
-        Number(a.t_max),
-        Number(a.dt),
+        Quantity(a.to, current),
+        Quantity(a.t_max, time),
+        Quantity(a.dt, time),
         fi.engine,
         match (&r.model, a.precision) {
             (crate::model::Model::Conductance(_), Precision::Mixed) => {
@@ -209,15 +214,19 @@ fn summary(r: &FiResult) -> String {
         } else {
             ""
         },
-        Number(fi.window_ms),
-        Number(r.spec.threshold.unwrap_or(r.model.threshold_mv()))
+        Quantity(fi.window_ms, time),
+        Quantity(
+            r.spec.threshold.unwrap_or(r.model.threshold_mv()),
+            units.voltage
+        )
     );
     if fi.rheobase.is_finite() {
         let _ = writeln!(
             md,
-            "Rheobase (smallest step from rest giving a spike, to {} uA/cm^2): **{:.4} uA/cm^2**.\n",
-            Number(a.tol),
-            fi.rheobase
+            "Rheobase (smallest step from rest giving a spike, to {}): **{:.4}{}**.\n",
+            Quantity(a.tol, current),
+            fi.rheobase,
+            unit_suffix(current)
         );
     } else {
         let _ = writeln!(
@@ -227,7 +236,10 @@ fn summary(r: &FiResult) -> String {
     }
     let _ = writeln!(
         md,
-        "| start | repetitive firing starts (uA/cm^2) | stops (uA/cm^2) | max rate (Hz) |\n|---|---|---|---|"
+        "| start | {} | {} | max rate ({}) |\n|---|---|---|---|",
+        labelled("repetitive firing starts", current),
+        labelled("stops", current),
+        units.rate_words()
     );
     for o in &fi.onsets {
         let f = |x: f64| {
@@ -260,7 +272,7 @@ fn summary(r: &FiResult) -> String {
             Some(c) => {
                 let _ = writeln!(
                     md,
-                    "\nAgainst {}: the {}-branch firing rate (1000 / mean ISI) differs from it by at most {}% (at {} uA/cm^2; {} points compared).",
+                    "\nAgainst {}: the {}-branch firing rate (1000 / mean ISI) differs from it by at most {}% (at {}; {} points compared).",
                     what(overlay),
                     overlay.against().name(),
                     if c.max_rel_diff >= 1e-5 {
@@ -268,7 +280,7 @@ fn summary(r: &FiResult) -> String {
                     } else {
                         format!("{:.1e}", c.max_rel_diff * 100.0)
                     },
-                    Number(c.at_current),
+                    Quantity(c.at_current, current),
                     c.points
                 );
             }
@@ -296,7 +308,20 @@ fn summary(r: &FiResult) -> String {
     }
     let _ = writeln!(
         md,
-        "\nStarts: `rest` = rest at 0 then the step; `up` = the stable equilibrium at that current while one exists (a slow upward ramp), else the firing state; `down` = a state on the firing cycle (a slow downward ramp). Where spikes stop but V still oscillates (peaks below the threshold), `oscillation_hz` in fi.parquet gives the frequency of the voltage maxima.\n\n![f-I](fi.png)\n\nTables: [fi.parquet](fi.parquet), [fi_summary.parquet](fi_summary.parquet)."
+        "\nStarts: `rest` = rest at 0 then the step; `up` = the stable equilibrium at that current while one exists (a slow upward ramp), else the firing state; `down` = a state on the firing cycle (a slow downward ramp). Where spikes stop but V still oscillates (peaks below the threshold), `{}` in fi.parquet gives the frequency of the voltage maxima.\n\n![f-I](fi.png)\n\nTables: [fi.parquet](fi.parquet), [fi_summary.parquet](fi_summary.parquet).",
+        match units.known() {
+            true => "oscillation_hz".to_string(),
+            false => unitless_column_name("oscillation_hz"),
+        }
     );
     md
+}
+
+/// ` unit` after a number, or nothing for a quantity without a unit.
+fn unit_suffix(unit: &str) -> String {
+    if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {unit}")
+    }
 }

@@ -1,15 +1,18 @@
 //! The report of `excitable sweep` and `excitable merge`: `grid.parquet` (one row per grid
 //! point: `point`, one column per parameter axis with its unit, `i_ua_cm2`, `rate_hz`,
 //! `n_spikes`, `isi_mean_ms`, `isi_cv`, `first_spike_ms`, `v_min_mv`, `v_max_mv`,
-//! `oscillation_hz`, `rest_start`), `grid.png` (a heatmap of the rate) and `summary.md`; and a
+//! `oscillation_hz`, `rest_start`, `blew_up`; for a model without units, an `.ode` file, the
+//! names drop their units: [`crate::report::table::Table::in_units`]), `grid.png` (a heatmap
+//! of the rate, points that blew up grey) and `summary.md`; and a
 //! shard's table, `OUT/shard=K/grid.parquet`, with the same columns for its part of the grid
 //! and the sweep's fingerprint in its key-value metadata ([`FINGERPRINT_KEY`]).
 
 use super::heatmap::{HeatAxes, HeatPanel, draw_heatmap};
-use super::table::{Table, read_f64_columns, read_metadata};
-use crate::analysis::sweep::{Axis, Shard};
+use super::table::{Table, read_f64_columns, read_metadata, unitless_column_name};
+use crate::analysis::sweep::{Axis, Shard, SweepEngine};
 use crate::error::ReportError;
-use crate::model::{Model, Number};
+use crate::model::units::labelled;
+use crate::model::{Model, Number, Quantity};
 use crate::spec::sweep::{SweepResult, SweepRow, SweepSpec};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -84,6 +87,7 @@ pub fn grid_table(model: &Model, axes: &[Axis], rows: &[SweepRow]) -> Table {
         .f64("v_max_mv", f(&|r| r.v_max_mv))
         .f64("oscillation_hz", f(&|r| r.oscillation_hz))
         .bool("rest_start", rows.iter().map(|r| r.rest_start).collect())
+        .bool("blew_up", rows.iter().map(|r| r.blew_up).collect())
 }
 
 /// A shard's table: its rows, with the model, the settings, the sweep's fingerprint and the
@@ -99,7 +103,9 @@ pub fn shard_table(
     let mut meta = super::write::model_metadata(model, spec);
     meta.push((FINGERPRINT_KEY.into(), fingerprint.into()));
     meta.push((SHARD_KEY.into(), shard.to_string()));
-    grid_table(model, axes, rows).with_metadata(&meta)
+    grid_table(model, axes, rows)
+        .in_units(model.units())
+        .with_metadata(&meta)
 }
 
 /// The fingerprint a grid table carries, if any.
@@ -112,21 +118,8 @@ pub fn read_fingerprint(path: &Path) -> Result<Option<String>, ReportError> {
 
 /// The rows of a grid table (a shard's or a whole sweep's) over `axes` of `model`.
 pub fn read_rows(path: &Path, model: &Model, axes: &[Axis]) -> Result<Vec<SweepRow>, ReportError> {
-    let names: Vec<String> = axes.iter().map(|a| column(model, &a.name)).collect();
-    let mut wanted: Vec<&str> = vec!["point"];
-    wanted.extend(names.iter().map(|s| s.as_str()));
-    wanted.extend([
-        "i_ua_cm2",
-        "rate_hz",
-        "n_spikes",
-        "isi_mean_ms",
-        "isi_cv",
-        "first_spike_ms",
-        "v_min_mv",
-        "v_max_mv",
-        "oscillation_hz",
-        "rest_start",
-    ]);
+    let written = written_columns(model, axes);
+    let wanted: Vec<&str> = written.iter().map(|s| s.as_str()).collect();
     let c = read_f64_columns(path, &wanted)?;
     let na = axes.len();
     let col = |k: usize| &c[1 + na + k];
@@ -144,6 +137,7 @@ pub fn read_rows(path: &Path, model: &Model, axes: &[Axis]) -> Result<Vec<SweepR
             v_max_mv: col(7)[j],
             oscillation_hz: col(8)[j],
             rest_start: col(9)[j] != 0.0,
+            blew_up: col(10)[j] != 0.0,
         })
         .collect())
 }
@@ -152,7 +146,9 @@ pub fn read_rows(path: &Path, model: &Model, axes: &[Axis]) -> Result<Vec<SweepR
 /// to six currents) for two.
 fn draw(png: &Path, r: &SweepResult) -> Result<(), ReportError> {
     let (model, grid, rows) = (&r.model, &r.grid, &r.rows);
-    let desc = |a: &Axis| format!("{} ({})", a.name, unit(model, &a.name));
+    let units = model.units();
+    let desc = |a: &Axis| labelled(&a.name, &unit(model, &a.name));
+    let rate_desc = format!("rate ({})", units.rate_words());
     let (axes, panels) = if grid.axes.len() == 1 {
         let cells = rows
             .iter()
@@ -160,9 +156,9 @@ fn draw(png: &Path, r: &SweepResult) -> Result<(), ReportError> {
             .collect();
         (
             HeatAxes {
-                x_desc: "I (uA/cm^2)".into(),
+                x_desc: labelled("I", units.current),
                 y_desc: desc(&grid.axes[0]),
-                z_desc: "rate (Hz)".into(),
+                z_desc: rate_desc,
             },
             vec![HeatPanel {
                 title: String::new(),
@@ -178,7 +174,7 @@ fn draw(png: &Path, r: &SweepResult) -> Result<(), ReportError> {
             .iter()
             .map(|&i| HeatPanel {
                 title: if nc > 1 {
-                    format!("I = {} uA/cm^2", Number(i))
+                    format!("I = {}", Quantity(i, units.current))
                 } else {
                     String::new()
                 },
@@ -193,7 +189,7 @@ fn draw(png: &Path, r: &SweepResult) -> Result<(), ReportError> {
             HeatAxes {
                 x_desc: desc(&grid.axes[1]),
                 y_desc: desc(&grid.axes[0]),
-                z_desc: "rate (Hz)".into(),
+                z_desc: rate_desc,
             },
             panels,
         )
@@ -218,42 +214,64 @@ fn draw(png: &Path, r: &SweepResult) -> Result<(), ReportError> {
 
 fn summary(r: &SweepResult) -> String {
     let (model, spec, grid, rows) = (&r.model, &r.spec, &r.grid, &r.rows);
-    let names: Vec<String> = grid.axes.iter().map(|a| column(model, &a.name)).collect();
+    let units = model.units();
+    let (current, volt, time) = (units.current, units.voltage, units.time);
+    let names: Vec<&str> = grid.axes.iter().map(|a| a.name.as_str()).collect();
+    let in_units = |name: &str| match units.known() {
+        true => name.to_string(),
+        false => unitless_column_name(name),
+    };
     let n = rows.len();
     let firing = rows.iter().filter(|r| r.n_spikes >= 2).count();
-    let best = (0..n).max_by(|&a, &b| rows[a].rate_hz.total_cmp(&rows[b].rate_hz));
+    let best = (0..n)
+        .filter(|&k| rows[k].rate_hz.is_finite())
+        .max_by(|&a, &b| rows[a].rate_hz.total_cmp(&rows[b].rate_hz));
+    let at = |r: &SweepRow| {
+        let at: Vec<String> = names
+            .iter()
+            .zip(&r.values)
+            .map(|(nm, v)| format!("{nm} = {}", Number(*v)))
+            .collect();
+        format!("{}, I = {}", at.join(", "), Quantity(r.current, current))
+    };
+    // Up to five points, then an ellipsis.
+    let listed = |points: &[&SweepRow]| {
+        let mut text: Vec<String> = points.iter().take(5).map(|r| at(r)).collect();
+        if points.len() > 5 {
+            text.push("…".into());
+        }
+        text.join("; ")
+    };
     let mut md = format!("# Parameter sweep of `{}`\n\n", model.label());
     let axes_text: Vec<String> = grid
         .axes
         .iter()
         .map(|a| {
             format!(
-                "{} over {} values ({} to {} {})",
+                "{} over {} values ({} to {})",
                 a.name,
                 a.values.len(),
                 Number(a.values[0]),
-                Number(a.values[a.values.len() - 1]),
-                unit(model, &a.name)
+                Quantity(a.values[a.values.len() - 1], &unit(model, &a.name))
             )
         })
         .collect();
     let _ = writeln!(
         md,
-        "{} x I over {} values ({} to {} uA/cm^2): {n} points, each a step from its own resting state at 0 uA/cm^2, {} ms at dt {} ms ({}{}, batch kernel), spikes at {} mV counted after {} ms.",
+        "{} x I over {} values ({} to {}): {n} points, each a step from its own resting state at I = 0; runs of {} at dt {} ({}), spikes at V = {} counted after t = {}.",
         axes_text.join(" x "),
         grid.currents.len(),
         Number(grid.currents[0]),
-        Number(grid.currents[grid.currents.len() - 1]),
-        Number(spec.t_max),
-        Number(spec.dt),
-        spec.method.describe(),
-        match spec.precision {
-            crate::simulate::batch::Precision::Mixed => ", exponentials in f32",
-            crate::simulate::batch::Precision::F64 => "",
-        },
-        Number(spec.settings(model).threshold_mv),
-        Number(spec.transient)
+        Quantity(grid.currents[grid.currents.len() - 1], current),
+        Quantity(spec.t_max, time),
+        Quantity(spec.dt, time),
+        r.engine,
+        Quantity(spec.settings(model).threshold_mv, volt),
+        Quantity(spec.transient, time)
     );
+    for note in &r.notes {
+        let _ = writeln!(md, "\nNote: {note}.");
+    }
     if let Some(s) = r.seconds {
         let steps = n as f64 * (spec.t_max / spec.dt).round();
         let _ = writeln!(md, "\nRun time {s:.2} s: {:.2e} neuron-steps/s.", steps / s);
@@ -265,6 +283,16 @@ fn summary(r: &SweepResult) -> String {
         md,
         "\n{firing} of {n} points fire repetitively (2 or more spikes counted)."
     );
+    let blown: Vec<&SweepRow> = rows.iter().filter(|r| r.blew_up).collect();
+    if !blown.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n**{} of {n} points blew up** (|V| reached {} or the state stopped being finite; a smaller dt may cure it): their measured columns are NaN, `blew_up` marks them, and the figure shows them grey ({}).",
+            blown.len(),
+            Number(crate::model::V_LIMIT),
+            listed(&blown)
+        );
+    }
     // Points that oscillate without a spike crossing the threshold: not silence.
     let below = rows
         .iter()
@@ -273,66 +301,53 @@ fn summary(r: &SweepResult) -> String {
     if below > 0 {
         let _ = writeln!(
             md,
-            "\n**{below} of {n} points oscillate without crossing the threshold** ({} mV): `rate_hz` reads 0 there and `oscillation_hz` gives the frequency of V's maxima; a lower `threshold` counts them as spikes.",
-            Number(spec.settings(model).threshold_mv)
+            "\n**{below} of {n} points oscillate without crossing the threshold** ({}): `{}` reads 0 there and `{}` gives the frequency of V's maxima; a lower `threshold` counts them as spikes.",
+            Quantity(spec.settings(model).threshold_mv, volt),
+            in_units("rate_hz"),
+            in_units("oscillation_hz")
         );
     }
     let displaced: Vec<&SweepRow> = rows.iter().filter(|r| !r.rest_start).collect();
     if !displaced.is_empty() {
-        let listed: Vec<String> = displaced
-            .iter()
-            .take(5)
-            .map(|r| {
-                let at: Vec<String> = names
-                    .iter()
-                    .zip(&r.values)
-                    .map(|(nm, v)| format!("{nm} = {}", Number(*v)))
-                    .collect();
-                format!("{}, I = {}", at.join(", "), Number(r.current))
-            })
-            .collect();
         let _ = writeln!(
             md,
-            "\n{} of {n} points have no stable resting state at 0 uA/cm^2 (`rest_start` = false): they start on their lowest equilibrium, unstable, with V raised by {} mV so that every integrator leaves it the same way ({}{}).",
+            "\n{} of {n} points have no stable resting state at I = 0 (`rest_start` = false): they start on their lowest equilibrium, unstable, with V raised by {} so that every integrator leaves it the same way ({}).",
             displaced.len(),
-            Number(crate::model::UNSTABLE_START_KICK),
-            listed.join("; "),
-            if displaced.len() > 5 { "; …" } else { "" }
+            Quantity(crate::model::UNSTABLE_START_KICK, volt),
+            listed(&displaced)
         );
     }
     if let Some(b) = best.filter(|&b| rows[b].rate_hz > 0.0) {
-        let at: Vec<String> = names
-            .iter()
-            .zip(&rows[b].values)
-            .map(|(nm, v)| format!("{nm} = {}", Number(*v)))
-            .collect();
         let _ = writeln!(
             md,
-            "\nHighest rate {:.1} Hz at {}, I = {} uA/cm^2.",
+            "\nHighest rate {:.1} {} at {}.",
             rows[b].rate_hz,
-            at.join(", "),
-            Number(rows[b].current)
+            units.rate_words(),
+            at(&rows[b])
         );
     }
     if let Some(acc) = r.accuracy {
+        let order = SweepEngine::of(model).map_or(0, |e| e.order(&spec.settings(model)));
         let _ = writeln!(
             md,
-            "\nIntegrator error: {} firing points re-run at dt/2 give ISI rates within {:.3}% and spike counts within {}; the rates at dt are within about {:.2}% of converged (Richardson, {} order).",
-            acc.sample,
-            acc.max_rate_diff_pct,
-            acc.max_count_diff,
-            acc.est_error_pct,
-            if spec.method.order() == 1 {
-                "first"
-            } else {
-                "second"
-            }
+            "\nIntegrator error: {} firing points re-run at dt/2 give ISI rates within {:.3}% and spike counts within {}; the rates at dt are within about {:.2}% of converged (Richardson, order {order}).",
+            acc.sample, acc.max_rate_diff_pct, acc.max_count_diff, acc.est_error_pct,
         );
     }
     let _ = writeln!(
         md,
-        "\n![rate map](grid.png)\n\nTable: [grid.parquet](grid.parquet) (columns: point, {}, i_ua_cm2, rate_hz, n_spikes, isi_mean_ms, isi_cv, first_spike_ms, v_min_mv, v_max_mv, oscillation_hz, rest_start).",
-        names.join(", ")
+        "\n![rate map](grid.png)\n\nTable: [grid.parquet](grid.parquet) (columns: {}).",
+        written_columns(model, &grid.axes).join(", ")
     );
     md
+}
+
+/// The columns of `grid.parquet` as written: in the model's units.
+fn written_columns(model: &Model, axes: &[Axis]) -> Vec<String> {
+    grid_table(model, axes, &[])
+        .in_units(model.units())
+        .columns
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
 }

@@ -11,7 +11,7 @@
 use super::Method;
 use super::batch::{NeuronSummary, is_peak};
 use super::spikes::{CrossingDetector, hermite};
-use super::{Run, Settings, check_state};
+use super::{Run, Settings};
 use crate::error::SimError;
 use crate::model::V_LIMIT;
 use crate::model::ode::OdeModel;
@@ -19,22 +19,43 @@ use crate::model::ode::lanes::{LANES, LaneProgram, Lanes};
 use multiversion::multiversion;
 use rayon::prelude::*;
 
-/// Run `model` (whose lane program is `program`) from `starts[k]` at the constant current
-/// `currents[k]` (added to its current parameter) for every `k`, with `s`'s duration, step and
-/// threshold (RK4 only: another method is refused; the record is not read, spike times
-/// only). Each neuron's
-/// [`Run`] comes with its [`NeuronSummary`] over the time after `transient` (ms), voltage
-/// extrema and maxima included, as the conductance kernel keeps them. `progress` hears 0
-/// before each block (so it can stop the run) and the block's neuron count after it.
+/// The neurons of a lane run: each one's parameter values (in [`crate::model::ParamSet`]
+/// order; one set for all, or one each), constant injected current (added to the model's
+/// current parameter) and start state.
+#[derive(Debug, Clone, Copy)]
+pub struct Neurons<'a> {
+    /// One parameter set for all neurons, or one each.
+    pub params: &'a [Vec<f64>],
+    /// Each neuron's current.
+    pub currents: &'a [f64],
+    /// Each neuron's start state.
+    pub starts: &'a [Vec<f64>],
+}
+
+/// Run `model` (whose lane program is `program`) for every neuron of `neurons`, with `s`'s
+/// duration, step and threshold (RK4 only: another method is refused; the record is not
+/// read, spike times only). Each neuron's [`Run`] comes with its [`NeuronSummary`] over the
+/// time after `transient` (ms), voltage extrema and maxima included, as the conductance
+/// kernel keeps them.
+///
+/// A neuron whose V reaches [`V_LIMIT`] or whose state stops being finite is flagged
+/// (`blew_up`) as the conductance kernel flags it, and its record stops there (its spikes and
+/// extrema before that step, its final state the one that blew up) while the other lanes go
+/// on: a parameter sweep marks such a point, `fi` refuses the run. `progress` hears 0 before
+/// each block (so it can stop the run) and the block's neuron count after it.
 pub fn run_ode_lanes<E: From<SimError> + Send>(
     model: &OdeModel,
     program: &LaneProgram,
-    currents: &[f64],
-    starts: &[Vec<f64>],
+    neurons: &Neurons,
     s: &Settings,
     transient: f64,
     progress: &(dyn Fn(usize) -> Result<(), E> + Sync),
 ) -> Result<Vec<(Run, NeuronSummary)>, E> {
+    let Neurons {
+        params,
+        currents,
+        starts,
+    } = *neurons;
     let n = s.steps()?;
     let dim = program.dim();
     if s.method != Method::Rk4 {
@@ -51,17 +72,23 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
         }
         .into());
     }
-    if currents.len() != starts.len() {
-        return Err(SimError::Unsupported {
-            what: "starts".into(),
-            reason: format!(
-                "{} start states for {} currents",
-                starts.len(),
-                currents.len()
-            ),
+    let per_neuron = |what: &str, count: usize| -> Result<(), SimError> {
+        if count == 0 || (count != 1 && count != currents.len()) {
+            return Err(SimError::Unsupported {
+                what: what.into(),
+                reason: format!(
+                    "{count} given for {} neurons (give 1 or one each)",
+                    currents.len()
+                ),
+            });
         }
-        .into());
+        Ok(())
+    };
+    if currents.is_empty() {
+        return Ok(vec![]);
     }
+    per_neuron("start states", starts.len())?;
+    per_neuron("parameter sets", params.len())?;
     if let Some(bad) = starts.iter().find(|y| y.len() != dim) {
         return Err(SimError::Unsupported {
             what: "initial state".into(),
@@ -69,7 +96,18 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
         }
         .into());
     }
-    let params = model.params.values();
+    if let Some(bad) = params.iter().find(|p| p.len() != model.params.len()) {
+        return Err(SimError::Unsupported {
+            what: "parameter set".into(),
+            reason: format!(
+                "has {} values, the model has {}",
+                bad.len(),
+                model.params.len()
+            ),
+        }
+        .into());
+    }
+    let of = |list: &[Vec<f64>], k: usize| -> usize { if list.len() == 1 { 0 } else { k } };
     let blocks: Vec<Vec<(Run, NeuronSummary)>> = (0..currents.len())
         .collect::<Vec<_>>()
         .par_chunks(LANES)
@@ -79,23 +117,25 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
             let lane = |l: usize| block[l.min(block.len() - 1)];
             let i_ext: Lanes = std::array::from_fn(|l| currents[lane(l)]);
             let y0: Vec<Lanes> = (0..dim)
-                .map(|j| std::array::from_fn(|l| starts[lane(l)][j]))
+                .map(|j| std::array::from_fn(|l| starts[of(starts, lane(l))][j]))
                 .collect();
+            let lane_params: [&[f64]; LANES] =
+                std::array::from_fn(|l| params[of(params, lane(l))].as_slice());
             let BlockEnd {
                 spikes,
                 state: y,
                 voltage,
+                blew_up,
             } = run_block(
                 program,
-                &model.vars,
-                &params,
+                &lane_params,
                 &i_ext,
                 &y0,
                 s.dt,
                 n,
                 s.threshold_mv,
                 transient,
-            )?;
+            );
             progress(block.len())?;
             Ok(spikes
                 .into_iter()
@@ -104,10 +144,11 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
                 .map(|(l, spikes_ms)| {
                     let mut summary = NeuronSummary::from_spikes(&spikes_ms, transient, y[0][l]);
                     voltage.fill(l, &mut summary);
+                    summary.blew_up = blew_up[l].is_some();
                     let run = Run {
                         spikes_ms,
                         final_state: y.iter().map(|x| x[l]).collect(),
-                        steps: n as u64,
+                        steps: blew_up[l].unwrap_or(n) as u64,
                         ..Run::default()
                     };
                     (run, summary)
@@ -177,32 +218,32 @@ impl Voltage {
 }
 
 /// What a block ends with: each lane's spike times (ms), the final state (one array per
-/// variable) and the voltage after the transient.
+/// variable), the voltage after the transient, and the step count at which a lane blew up.
 struct BlockEnd {
     spikes: Vec<Vec<f64>>,
     state: Vec<Lanes>,
     voltage: Voltage,
+    blew_up: [Option<usize>; LANES],
 }
 
-/// One block: `n` RK4 steps of `dt` from `y0` (one array per state variable). Returns each
-/// lane's spike times, the final state and the voltage after `transient`; a blow-up in any
-/// lane is the general simulator's error for that lane.
+/// One block: `n` RK4 steps of `dt` from `y0` (one array per state variable), lane `l` with
+/// the parameter values `params[l]`. Returns each lane's spike times, the final state and the
+/// voltage after `transient`; a lane that blows up keeps its record up to the step before
+/// and the state that blew up.
 #[allow(clippy::too_many_arguments)]
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
 fn run_block(
     program: &LaneProgram,
-    names: &[String],
-    params: &[f64],
+    params: &[&[f64]; LANES],
     i_ext: &Lanes,
     y0: &[Lanes],
     dt: f64,
     n: usize,
     threshold: f64,
     transient: f64,
-) -> Result<BlockEnd, SimError> {
-    let lane_params: [&[f64]; LANES] = [params; LANES];
-    let mut regs = program.registers(&lane_params);
-    program.set_current(&mut regs, &lane_params, i_ext);
+) -> BlockEnd {
+    let mut regs = program.registers(params);
+    program.set_current(&mut regs, params, i_ext);
     let dim = y0.len();
     let zero = vec![[0.0; LANES]; dim];
     let (mut y, mut y_prev, mut tmp) = (y0.to_vec(), zero.clone(), zero.clone());
@@ -211,6 +252,10 @@ fn run_block(
         .map(|_| CrossingDetector::new(threshold))
         .collect();
     let mut voltage = Voltage::new();
+    // A lane that blew up: the step count then, and its state then.
+    let mut blew_up: [Option<usize>; LANES] = [None; LANES];
+    let mut last_state: Vec<Option<Vec<f64>>> = vec![None; LANES];
+    let mut live = [true; LANES];
     // V one step before the step's start: a maximum is a sample above the one before it (by
     // more than rounding) and not below the one after it.
     let mut v_before = [f64::NAN; LANES];
@@ -232,23 +277,42 @@ fn run_block(
                 x[l] += dt / 6.0 * (a[l] + 2.0 * (b[l] + c[l]) + d[l]);
             }
         }
+        // The general simulator's blow-up test: |V| past the limit, or anything not finite.
+        let mut bad = [false; LANES];
+        for l in 0..LANES {
+            let v = y[0][l].abs();
+            bad[l] = v > V_LIMIT || !v.is_finite();
+        }
+        for x in &y[1..] {
+            for l in 0..LANES {
+                bad[l] |= !x[l].is_finite();
+            }
+        }
+        let mut died = false;
+        for l in 0..LANES {
+            if live[l] && bad[l] {
+                live[l] = false;
+                died = true;
+                blew_up[l] = Some(step + 1);
+                last_state[l] = Some(y.iter().map(|x| x[l]).collect());
+            }
+        }
         let (v0, v1) = (&y_prev[0], &y[0]);
         let mut crossed = false;
-        let mut bad = false;
         let counting = t1 > transient;
         let mut peak = false;
         for l in 0..LANES {
-            crossed |= detectors[l].crosses(v0[l], v1[l]);
-            bad |= v1[l].abs().partial_cmp(&V_LIMIT) != Some(std::cmp::Ordering::Less);
-            peak |= counting && is_peak(v_before[l], v0[l], v1[l], t, transient);
-            if counting {
+            let on = live[l];
+            crossed |= on && detectors[l].crosses(v0[l], v1[l]);
+            peak |= on && counting && is_peak(v_before[l], v0[l], v1[l], t, transient);
+            if on && counting {
                 voltage.min[l] = voltage.min[l].min(v1[l]);
                 voltage.max[l] = voltage.max[l].max(v1[l]);
             }
         }
         if peak {
             for l in 0..LANES {
-                if is_peak(v_before[l], v0[l], v1[l], t, transient) {
+                if live[l] && is_peak(v_before[l], v0[l], v1[l], t, transient) {
                     if voltage.maxima[l] == 0 {
                         voltage.first_max[l] = t;
                     }
@@ -258,33 +322,33 @@ fn run_block(
             }
         }
         v_before = *v0;
-        for x in &y[1..] {
-            for x in x {
-                bad |= !x.is_finite();
-            }
-        }
         if crossed {
             // The slope at the step's end (the next step's first stage, computed again here
             // for the lanes that crossed, as the general simulator does).
             derivatives(program, &mut regs, t1, &y, &mut tmp);
             for (l, detector) in detectors.iter_mut().enumerate() {
                 let (a, b) = (y_prev[0][l], y[0][l]);
-                if detector.crosses(a, b) {
+                if live[l] && detector.crosses(a, b) {
                     let (d0, d1) = (k1[0][l] * dt, tmp[0][l] * dt);
                     detector.refine(t, t1, |tt| hermite(a, b, d0, d1, (tt - t) / dt));
                 }
             }
         }
-        if bad {
-            for l in 0..LANES {
-                let state: Vec<f64> = y.iter().map(|x| x[l]).collect();
-                check_state(names, t1, &state)?;
+        if died && live.iter().all(|&l| !l) {
+            break;
+        }
+    }
+    for (l, state) in last_state.into_iter().enumerate() {
+        if let Some(state) = state {
+            for (x, v) in y.iter_mut().zip(state) {
+                x[l] = v;
             }
         }
     }
-    Ok(BlockEnd {
+    BlockEnd {
         spikes: detectors.into_iter().map(|d| d.times).collect(),
         state: y,
         voltage,
-    })
+        blew_up,
+    }
 }

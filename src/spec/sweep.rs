@@ -1,6 +1,6 @@
 //! `excitable sweep`: firing over a grid of one or two model parameters and the injected
-//! current, on the batch kernel: each point a step from its own resting state
-//! ([`crate::analysis::sweep`]). A grid splits into deterministic shards
+//! current, on the batch kernel (an `.ode` model: RK4 on lanes): each point a step from its
+//! own resting state ([`crate::analysis::sweep`]). A grid splits into deterministic shards
 //! ([`SweepSpec::run_part_with`]) whose rows, joined ([`SweepResult::merged`]), equal the
 //! whole run bit for bit.
 //!
@@ -20,9 +20,9 @@
 
 use super::values::{NumberList, one_or_many};
 use crate::analysis::accuracy::Accuracy;
-use crate::analysis::sweep::{Axis, Grid, SweepPoint, sweep_accuracy, sweep_with};
+use crate::analysis::sweep::{Axis, Grid, SweepEngine, SweepPoint, sweep_accuracy, sweep_with};
 use crate::error::{Error, ShardError, SpecError};
-use crate::model::Model;
+use crate::model::{Model, Number};
 use crate::progress::{Observer, Silent};
 use crate::simulate::batch::{BatchScheme, BatchSettings, Precision};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -87,7 +87,7 @@ pub struct SweepSpec {
     #[arg(long = "param", value_name = "NAME=VALUES")]
     #[serde(rename = "param", deserialize_with = "one_or_many")]
     pub params: Vec<ParamAxis>,
-    /// Injected currents (uA/cm^2), `FROM:TO:STEP` or `V1,V2,…`.
+    /// Injected currents (uA/cm^2; the file's units for an `.ode` model), `FROM:TO:STEP` or `V1,V2,…`.
     #[arg(long, default_value = "0:50:1", allow_hyphen_values = true)]
     pub current: NumberList,
     /// Run length (ms).
@@ -96,15 +96,17 @@ pub struct SweepSpec {
     /// Discarded before counting (ms).
     #[arg(long, default_value_t = 200.0)]
     pub transient: f64,
-    /// Time step (ms) of the batch kernel's `--method`.
+    /// Time step (ms; the file's time unit for an `.ode` model, which runs RK4).
     #[arg(long, default_value_t = 0.01)]
     pub dt: f64,
     /// Integrator of the batch kernel: exp-euler (first order) or exp-midpoint (second order:
-    /// two rate evaluations per step, so a larger dt for the same accuracy).
+    /// two rate evaluations per step, so a larger dt for the same accuracy); not used by an
+    /// `.ode` model (RK4).
     #[arg(long, value_enum, default_value = "exp-euler")]
     pub method: BatchScheme,
     /// Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and
-    /// gates in f32, twice as many per vector register; the state stays f64).
+    /// gates in f32, twice as many per vector register; the state stays f64); not used by an
+    /// `.ode` model.
     #[arg(long, value_enum, default_value = "f64")]
     pub precision: Precision,
     /// Spike threshold (mV); default: the model's (hh: 0).
@@ -145,13 +147,17 @@ pub struct SweepRow {
     pub oscillation_hz: f64,
     /// Started from a stable resting state (see [`crate::analysis::sweep`]).
     pub rest_start: bool,
+    /// The run blew up (|V| reached [`crate::model::V_LIMIT`] or the state stopped being
+    /// finite): its rate, intervals and voltage range are NaN, not numbers to read.
+    pub blew_up: bool,
 }
 
 impl SweepRow {
     /// The row of a grid point counted over a window of `window_ms`.
+    /// A point that blew up gets NaN in every measured column and 0 spikes.
     pub fn of(p: &SweepPoint, window_ms: f64) -> SweepRow {
         let (isi_mean_ms, isi_cv) = p.summary.isi_mean_cv();
-        SweepRow {
+        let row = SweepRow {
             point: p.index as u32,
             values: p.values.clone(),
             current: p.current,
@@ -164,6 +170,23 @@ impl SweepRow {
             v_max_mv: p.summary.v_max,
             oscillation_hz: p.summary.oscillation_hz(),
             rest_start: p.rest_start,
+            blew_up: false,
+        };
+        if !p.summary.blew_up {
+            return row;
+        }
+        let nan = f64::NAN;
+        SweepRow {
+            rate_hz: nan,
+            n_spikes: 0,
+            isi_mean_ms: nan,
+            isi_cv: nan,
+            first_spike_ms: nan,
+            v_min_mv: nan,
+            v_max_mv: nan,
+            oscillation_hz: nan,
+            blew_up: true,
+            ..row
         }
     }
 }
@@ -182,6 +205,10 @@ pub struct SweepResult {
     pub rows: Vec<SweepRow>,
     /// The integrator error, from a sample of firing points re-run at dt/2.
     pub accuracy: Option<Accuracy>,
+    /// What integrated the points ([`SweepEngine::name`]).
+    pub engine: String,
+    /// Settings not used and why an `.ode` model is not on lanes ([`SweepEngine::notes`]).
+    pub notes: Vec<String>,
     /// Wall-clock time of the runs (s); `None` when merged from shards.
     pub seconds: Option<f64>,
     /// The number of shards it was merged from; `None` when run at once.
@@ -240,11 +267,27 @@ impl SweepSpec {
         Ok(())
     }
 
-    /// The grid on `model`, checked: a conductance-based model, known parameters, every
-    /// value in its parameter's range.
+    /// The grid on `model`, checked: a model with resting states to start from (conductance
+    /// based, or an `.ode` model with a smooth autonomous field: [`SweepEngine::of`]), known
+    /// parameters, every value in its parameter's range, and currents only where the model
+    /// has a parameter to inject them into.
     pub fn grid(&self, model: &Model) -> Result<Grid, Error> {
         self.validate()?;
-        let smooth = model.smooth()?;
+        SweepEngine::of(model)?;
+        if let Model::Ode(m) = model
+            && m.current_param().is_none()
+            && let Some(i) = self.current.values.iter().find(|&&i| i != 0.0)
+        {
+            return Err(SpecError::new(
+                "current",
+                Number(*i),
+                format!(
+                    "0 only: `{}` has no current parameter (i_ext, iapp or i) to inject a current into",
+                    m.name
+                ),
+            )
+            .into());
+        }
         let grid = Grid {
             axes: self
                 .params
@@ -256,7 +299,7 @@ impl SweepSpec {
                 .collect(),
             currents: self.current.values.clone(),
         };
-        grid.check(smooth)?;
+        grid.check(model.params())?;
         Ok(grid)
     }
 
@@ -339,13 +382,7 @@ impl SweepSpec {
         range: Range<usize>,
         observer: &dyn Observer,
     ) -> Result<Vec<SweepRow>, Error> {
-        let points = sweep_with(
-            model.smooth()?,
-            grid,
-            &self.settings(model),
-            range,
-            observer,
-        )?;
+        let points = sweep_with(model, grid, &self.settings(model), range, observer)?;
         let window = self.t_max - self.transient;
         Ok(points.iter().map(|p| SweepRow::of(p, window)).collect())
     }
@@ -361,20 +398,17 @@ impl SweepSpec {
         let index: Vec<usize> = rows.iter().map(|r| r.point as usize).collect();
         let counts: Vec<u32> = rows.iter().map(|r| r.n_spikes).collect();
         let isi: Vec<f64> = rows.iter().map(|r| r.isi_mean_ms).collect();
-        let accuracy = sweep_accuracy(
-            model.smooth()?,
-            &grid,
-            &self.settings(model),
-            &index,
-            &counts,
-            &isi,
-        )?;
+        let settings = self.settings(model);
+        let accuracy = sweep_accuracy(model, &grid, &settings, &index, &counts, &isi)?;
+        let engine = SweepEngine::of(model)?;
         Ok(SweepResult {
             model: model.clone(),
             spec: self.clone(),
             grid,
             rows,
             accuracy,
+            engine: engine.name(&settings),
+            notes: engine.notes(&settings),
             seconds: None,
             shards,
         })
