@@ -227,6 +227,12 @@ fn a_point_that_blows_up_is_flagged_and_the_others_go_on() {
         }
         let md = r.summary();
         assert!(md.contains("2 of 6 points blew up"), "{md}");
+        // The general simulator is named in a note, with the reason.
+        let fallback = r
+            .notes
+            .iter()
+            .any(|n| n.contains("one point at a time") && n.contains("function tables"));
+        assert_eq!(fallback, engine != "lanes", "{:?}", r.notes);
         // A model without units gets none in its summary.
         for unit in [" mV", "uA/cm^2", " Hz", " ms"] {
             assert!(!md.contains(unit), "{unit} in {md}");
@@ -267,4 +273,34 @@ fn sweeps_a_model_cannot_run_are_refused_by_field() {
     };
     let e = spec.grid(&lif).unwrap_err().to_string();
     assert!(e.contains("lif") && e.contains("hybrid"), "{e}");
+}
+
+/// The batch kernel's `--method` and `--precision` do not apply to an `.ode` model: the summary
+/// says it runs RK4 in f64 instead, and the rates are those of the default settings.
+#[test]
+fn kernel_settings_on_an_ode_model_are_noted_not_silently_dropped() {
+    let hh = Model::from_file(&root().join("studies/models/hh.ode")).unwrap();
+    let spec = SweepSpec {
+        params: vec!["gk=36".parse().unwrap()],
+        current: "10,20".parse().unwrap(),
+        t_max: 300.0,
+        transient: 100.0,
+        ..Default::default()
+    };
+    let plain = spec.run(&hh).unwrap();
+    assert!(plain.notes.is_empty(), "{:?}", plain.notes);
+    let other = SweepSpec {
+        method: BatchScheme::ExpMidpoint,
+        precision: Precision::Mixed,
+        ..spec
+    }
+    .run(&hh)
+    .unwrap();
+    assert!(
+        other.notes.iter().any(|n| n.contains("runs RK4 in f64")),
+        "{:?}",
+        other.notes
+    );
+    assert_eq!(format!("{:?}", other.rows), format!("{:?}", plain.rows));
+    assert!(other.summary().contains("Note: `method` and `precision`"));
 }

@@ -408,9 +408,17 @@ pub fn sweep_accuracy(
     if picked.is_empty() {
         return Ok(None);
     }
+    // Each parameter set's rest once, in parallel: an `.ode` model's equilibria cost tens of
+    // milliseconds each.
+    let nc = grid.currents.len();
+    let combos: std::collections::BTreeSet<usize> = picked.iter().map(|&j| index[j] / nc).collect();
+    let setups = combos
+        .into_par_iter()
+        .map(|c| Ok((c, setup(model, grid, c * nc)?)))
+        .collect::<Result<std::collections::HashMap<_, _>, Error>>()?;
     let (mut params, mut starts, mut coarse) = (vec![], vec![], vec![]);
     for j in picked {
-        let (p, start, _) = setup(model, grid, index[j])?;
+        let (p, start, _) = setups[&(index[j] / nc)].clone();
         // The ISI sums, rebuilt from the mean so `isi_rate_hz` reads the same.
         let n = n_spikes[j];
         let at_dt = NeuronSummary {
