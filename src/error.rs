@@ -91,6 +91,14 @@ pub enum ModelError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A vector of parameter values of the wrong length for the model.
+    #[error("{given} parameter values given for a model with {expected} parameters")]
+    BadParameterCount {
+        /// How many were given.
+        given: usize,
+        /// How many the model has.
+        expected: usize,
+    },
     /// The analysis needs derivatives, and the model is the hybrid LIF.
     #[error(
         "model '{model}' is hybrid (threshold and reset): it has no Jacobian, so this analysis needs a smooth model"

@@ -297,6 +297,17 @@ fn fi_on_lanes_names_the_time_and_state_of_a_blow_up() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("blew up at t = ") && e.contains(": v = "), "{e}");
+    // The same error as the general simulator's, at the same step, from the same rest.
+    let rk4 = Settings {
+        t_max: 50.0,
+        dt: 0.01,
+        method: Method::Rk4,
+        record: Record::SpikesOnly,
+        threshold_mv: 0.5,
+    };
+    let rest = model.rest(0.0).unwrap().state;
+    let general = simulate::run(&model, &Stimulus::constant(1.0), &rest, &rk4).unwrap_err();
+    assert_eq!(e, excitable::Error::from(general).to_string());
     // At i = 1, v goes from 0 to infinity in the integral of dv / (v^2 - v + 1), 4 pi / (3
     // sqrt 3) = 2.418; past 1e4 only 1e-4 of it is left, but near the end v dt passes 1 and
     // RK4's steps overshoot, so the blow-up shows within a few steps of dt = 0.01.

@@ -225,6 +225,32 @@ fn a_point_that_blows_up_is_flagged_and_the_others_go_on() {
             let kept = engine == "lanes" && !row.blew_up;
             assert_eq!(row.v_max_mv.is_finite(), kept, "{engine}: {row:?}");
         }
+        // A lane that blew up leaves the others in its block as they are alone: the points
+        // that did not blow up equal a sweep of them without the blowing currents.
+        let alone = SweepSpec {
+            current: "0,0.1".parse().unwrap(),
+            ..spec.clone()
+        }
+        .run(&model)
+        .unwrap();
+        let unnumbered = |rows: Vec<&excitable::spec::sweep::SweepRow>| -> Vec<String> {
+            rows.into_iter()
+                .map(|r| {
+                    format!(
+                        "{:?}",
+                        excitable::spec::sweep::SweepRow {
+                            point: 0,
+                            ..r.clone()
+                        }
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            unnumbered(r.rows.iter().filter(|r| !r.blew_up).collect()),
+            unnumbered(alone.rows.iter().collect()),
+            "{engine}"
+        );
         let md = r.summary();
         assert!(md.contains("2 of 6 points blew up"), "{md}");
         // The general simulator is named in a note, with the reason.
@@ -303,4 +329,28 @@ fn kernel_settings_on_an_ode_model_are_noted_not_silently_dropped() {
     );
     assert_eq!(format!("{:?}", other.rows), format!("{:?}", plain.rows));
     assert!(other.summary().contains("Note: `method` and `precision`"));
+}
+
+/// A sweep's fingerprint (which shards carry, so `merge` refuses a foreign one) sees the
+/// model's equations, not only its name and parameter values: a file edited between shards
+/// gives another fingerprint, the same file read twice the same one.
+#[test]
+fn the_fingerprint_sees_an_edited_equation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(a.join("m.ode"), BLOWS_UP).unwrap();
+    std::fs::write(b.join("m.ode"), BLOWS_UP.replace("-v+", "-2*v+")).unwrap();
+    let spec = SweepSpec {
+        params: vec!["a=0.5,1".parse().unwrap()],
+        current: "0,0.1".parse().unwrap(),
+        ..Default::default()
+    };
+    let fp = |file: &std::path::Path| {
+        let m = Model::from_file(file).unwrap();
+        spec.fingerprint(&m, &spec.grid(&m).unwrap())
+    };
+    assert_eq!(fp(&a.join("m.ode")), fp(&a.join("m.ode")));
+    assert_ne!(fp(&a.join("m.ode")), fp(&b.join("m.ode")));
 }

@@ -255,3 +255,50 @@ fn an_ode_model_sweeps_in_shards_without_invented_units() {
     assert_eq!((cols[0][4], cols[1][4]), (30.0, 20.0));
     assert!(cols[2][4] > 50.0, "{}", cols[2][4]);
 }
+
+/// Points that blow up survive a sharded run: the merged table, `blew_up` column included,
+/// equals the whole run's bit for bit (`dv/dt = -v + a v^2 + i` has no equilibrium past
+/// i = 1/(4a)).
+#[test]
+fn points_that_blow_up_merge_like_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blows_up.ode");
+    std::fs::write(&file, "par i=0, a=1\ndv/dt=-v+a*v^2+i\ninit v=0\ndone\n").unwrap();
+    let grid = [
+        "--model-file",
+        file.to_str().unwrap(),
+        "--param",
+        "a=0.5,1",
+        "--current",
+        "0,0.1,1",
+        "--t-max",
+        "50",
+        "--transient",
+        "10",
+    ];
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["sweep", "--out", out.to_str().unwrap()];
+        args.extend(grid);
+        args.extend(extra);
+        excitable(&args)
+    };
+    let whole = dir.path().join("whole");
+    let (ok, stdout, stderr) = run(&whole, &[]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("2 of 6 points blew up"), "{stdout}");
+    let sharded = dir.path().join("sharded");
+    for k in ["1/2", "2/2"] {
+        let (ok, _, stderr) = run(&sharded, &["--shard", k]);
+        assert!(ok, "{stderr}");
+    }
+    let (ok, _, stderr) = excitable(&["merge", sharded.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let a = bits(&whole.join("grid.parquet"));
+    assert_eq!(a, bits(&sharded.join("grid.parquet")));
+    let blew = &a.iter().find(|c| c.0 == "blew_up").unwrap().1;
+    let ones: Vec<u64> = blew
+        .iter()
+        .map(|&b| (f64::from_bits(b) != 0.0) as u64)
+        .collect();
+    assert_eq!(ones, [0, 0, 1, 0, 0, 1]);
+}

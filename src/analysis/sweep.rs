@@ -21,7 +21,7 @@
 //! lane block, so shards merged equal the whole run bit for bit.
 
 use super::accuracy::{Accuracy, compare, sample};
-use crate::error::{Error, SimError};
+use crate::error::{Error, ModelError, SimError};
 use crate::model::field::Field;
 use crate::model::ode::OdeModel;
 use crate::model::ode::lanes::LaneProgram;
@@ -203,7 +203,9 @@ pub enum SweepEngine<'a> {
 impl<'a> SweepEngine<'a> {
     /// The engine for `model`; refused for a model without a smooth autonomous vector field
     /// (LIF, an `.ode` model with global flags or one that reads `t`): every point starts
-    /// from a resting state of its own parameter set, which needs the model's equilibria.
+    /// from a resting state of its own parameter set, which needs the model's equilibria. A
+    /// parameter set without any equilibrium stops the sweep with that error (there is no
+    /// start to flag a point from); a run that blows up only flags its point.
     pub fn of(model: &'a Model) -> Result<SweepEngine<'a>, Error> {
         Field::of(model)?;
         Ok(match model {
@@ -212,7 +214,12 @@ impl<'a> SweepEngine<'a> {
                 Ok(program) => SweepEngine::Lanes(m, program),
                 Err(why) => SweepEngine::General(m, why),
             },
-            Model::Lif(_) => unreachable!("Field::of refuses LIF"),
+            Model::Lif(_) => {
+                return Err(ModelError::NotSmooth {
+                    model: model.name().into(),
+                }
+                .into());
+            }
         })
     }
 
@@ -282,7 +289,8 @@ impl<'a> SweepEngine<'a> {
             threshold_mv: settings.threshold_mv,
         };
         let progress = |n: usize| -> Result<(), Error> {
-            if n > 0 && !done(n) {
+            // 0 before a block: only asks whether to stop.
+            if !done(n) {
                 return Err(Cancelled.into());
             }
             Ok(())
@@ -315,9 +323,10 @@ impl<'a> SweepEngine<'a> {
                             let v = r.final_state.first().copied().unwrap_or(f64::NAN);
                             NeuronSummary::from_spikes(&r.spikes_ms, settings.transient, v)
                         }
-                        Err(SimError::BlowUp { value, .. }) => NeuronSummary {
+                        // The general simulator stops at a blow-up; the point is flagged as
+                        // the lanes flag it (its final V unknown here: NaN).
+                        Err(SimError::BlowUp { .. }) => NeuronSummary {
                             blew_up: true,
-                            final_v: value,
                             ..NeuronSummary::from_spikes(&[], settings.transient, f64::NAN)
                         },
                         Err(e) => return Err(e.into()),

@@ -165,6 +165,27 @@ impl System<'_> {
         max_abs(&self.f(y))
     }
 
+    /// `f(y)` and its Jacobian together. An `.ode` field runs its bytecode once on jets
+    /// carrying every direction ([`crate::model::ode::OdeModel::jacobian_into`]) where jets
+    /// apply, instead of once for `f` and once per column on dual numbers: the scan of an
+    /// `.ode` model's equilibria is a Newton solve at every sample, so this is most of its
+    /// time (a sweep finds the rest of every parameter set this way).
+    fn f_and_jac(&self, y: &[f64]) -> (Vec<f64>, DMatrix<f64>) {
+        let n = y.len();
+        if let Field::Ode(m) = self.field {
+            let mut p = self.p.clone();
+            if let Some(c) = m.current_param() {
+                p[c] += self.i_ext;
+            }
+            let mut j = DMatrix::zeros(n, n + 1);
+            let mut f = vec![0.0; n];
+            if m.jacobian_into(&p, y, None, &mut j, &mut f) {
+                return (f, j.columns(0, n).into_owned());
+            }
+        }
+        (self.f(y), self.jac(y))
+    }
+
     fn jac(&self, y: &[f64]) -> DMatrix<f64> {
         let mut pd = self.pd.clone();
         let i = Dual64::from(self.i_ext);
@@ -176,12 +197,12 @@ impl System<'_> {
     fn polish(&self, start: &[f64]) -> (Vec<f64>, f64) {
         let mut y = start.to_vec();
         for _ in 0..100 {
-            let f = self.f(&y);
+            let (f, j) = self.f_and_jac(&y);
             let before = max_abs(&f);
             if before < 1e-13 {
                 break;
             }
-            let Some(dx) = self.jac(&y).lu().solve(&(-DVector::from_vec(f))) else {
+            let Some(dx) = j.lu().solve(&(-DVector::from_vec(f))) else {
                 break;
             };
             let mut step = 1.0;
@@ -224,9 +245,8 @@ impl System<'_> {
         }
         let scale = 1.0 + guess.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         for _ in 0..40 {
-            let f = self.f(&y);
+            let (f, j) = self.f_and_jac(&y);
             let g = DVector::from_iterator(n - 1, f[1..].iter().copied());
-            let j = self.jac(&y);
             let jz = j.view((1, 1), (n - 1, n - 1)).into_owned();
             let dz = jz.lu().solve(&(-&g))?;
             for k in 1..n {

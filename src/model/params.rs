@@ -174,6 +174,12 @@ impl ParamSet {
     /// Set every value, in definition order (a vector [`ParamSet::values`] gave), each checked
     /// against its range.
     pub fn set_values(&mut self, values: &[f64]) -> Result<(), ModelError> {
+        if values.len() != self.params.len() {
+            return Err(ModelError::BadParameterCount {
+                given: values.len(),
+                expected: self.params.len(),
+            });
+        }
         for (p, &v) in self.params.iter_mut().zip(values) {
             p.check(v)?;
             p.value = v;

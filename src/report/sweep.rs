@@ -9,7 +9,7 @@
 
 use super::heatmap::{HeatAxes, HeatPanel, draw_heatmap};
 use super::table::{Table, read_f64_columns, read_metadata, unitless_column_name};
-use crate::analysis::sweep::{Axis, Shard, SweepEngine};
+use crate::analysis::sweep::{Axis, Shard};
 use crate::error::ReportError;
 use crate::model::units::labelled;
 use crate::model::{Model, Number, Quantity};
@@ -327,11 +327,10 @@ fn summary(r: &SweepResult) -> String {
         );
     }
     if let Some(acc) = r.accuracy {
-        let order = SweepEngine::of(model).map_or(0, |e| e.order(&spec.settings(model)));
         let _ = writeln!(
             md,
-            "\nIntegrator error: {} firing points re-run at dt/2 give ISI rates within {:.3}% and spike counts within {}; the rates at dt are within about {:.2}% of converged (Richardson, order {order}).",
-            acc.sample, acc.max_rate_diff_pct, acc.max_count_diff, acc.est_error_pct,
+            "\nIntegrator error: {} firing points re-run at dt/2 give ISI rates within {:.3}% and spike counts within {}; the rates at dt are within about {:.2}% of converged (Richardson, order {}).",
+            acc.sample, acc.max_rate_diff_pct, acc.max_count_diff, acc.est_error_pct, r.order,
         );
     }
     let _ = writeln!(

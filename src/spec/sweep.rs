@@ -207,6 +207,8 @@ pub struct SweepResult {
     pub accuracy: Option<Accuracy>,
     /// What integrated the points ([`SweepEngine::name`]).
     pub engine: String,
+    /// Its order of accuracy, which the dt/2 check's Richardson factor used.
+    pub order: i32,
     /// Settings not used and why an `.ode` model is not on lanes ([`SweepEngine::notes`]).
     pub notes: Vec<String>,
     /// Wall-clock time of the runs (s); `None` when merged from shards.
@@ -315,7 +317,8 @@ impl SweepSpec {
         }
     }
 
-    /// A fingerprint of the sweep on `model`: the model (name, every parameter value), the
+    /// A fingerprint of the sweep on `model`: the model (name, its whole definition, every
+    /// parameter value), the
     /// grid, dt, t_max, the transient, the threshold, the integrator and its precision, and the
     /// toolkit's version, hashed (FNV-1a, 64 bits, over
     /// the numbers' bits). Shards carry it, so a merge refuses a shard of another sweep.
@@ -323,6 +326,9 @@ impl SweepSpec {
         let mut h = Fnv::new();
         h.text(env!("CARGO_PKG_VERSION"));
         h.text(model.name());
+        // The whole definition (equations, gates, every parameter), so a model file edited
+        // between shards gives another fingerprint: Debug text is stable within a version.
+        h.text(&format!("{model:?}"));
         for p in model.params().iter() {
             h.text(&p.name);
             h.num(p.value);
@@ -408,6 +414,7 @@ impl SweepSpec {
             rows,
             accuracy,
             engine: engine.name(&settings),
+            order: engine.order(&settings),
             notes: engine.notes(&settings),
             seconds: None,
             shards,
