@@ -6,6 +6,8 @@
 //! bounds (1e-6 ms, 1e-6 relative) leave room without hiding a wrong step (an error in any
 //! operation moves spikes by far more).
 
+mod common;
+
 use excitable::analysis::fi::{Direction, fi_curve_general};
 use excitable::error::SimError;
 use excitable::model::Model;
@@ -26,33 +28,9 @@ type Range = (f64, f64);
 /// The zoo's `.ode` entries and `hh.ode`: (name, file, the current range when the continued
 /// parameter is the current).
 fn zoo_ode_files() -> Vec<(String, PathBuf, Option<Range>)> {
-    let dir = root().join("studies/models/zoo");
-    let hh = root().join("studies/models/hh.ode");
-    let text = std::fs::read_to_string(dir.join("zoo.toml")).unwrap();
-    let manifest: toml::Table = toml::from_str(&text).unwrap();
-    manifest["model"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| {
-            let file = e.get("file")?.as_str()?;
-            if !file.ends_with(".ode") {
-                return None;
-            }
-            let range = e.get("range").and_then(|r| r.as_array()).map(|r| {
-                (
-                    r[0].as_float().unwrap_or(0.0),
-                    r[1].as_float().unwrap_or(0.0),
-                )
-            });
-            let current = e.get("param").is_none();
-            Some((
-                e["name"].as_str().unwrap().to_string(),
-                dir.join(file),
-                range.filter(|_| current),
-            ))
-        })
-        .chain([("hh.ode".to_string(), hh, Some((0.0, 200.0)))])
+    common::zoo_ode_files()
+        .into_iter()
+        .map(|z| (z.name, z.file, Some(z.range).filter(|_| z.current)))
         .collect()
 }
 

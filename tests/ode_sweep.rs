@@ -6,6 +6,9 @@
 //! bit of an exponential (`tests/ode_lanes.rs`), so spike times agree to 1e-6 ms, counts
 //! exactly. A point that blows up is flagged and the others go on, on both engines.
 
+mod common;
+use common::{ZooOde, zoo_ode_files};
+
 use excitable::analysis::sweep::{Axis, Grid, SweepEngine, sweep};
 use excitable::model::Model;
 use excitable::report::Report;
@@ -17,39 +20,6 @@ use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The zoo's `.ode` entries and `hh.ode`: (name, file, current range, whether the continued
-/// parameter is the current).
-fn zoo_ode_files() -> Vec<(String, PathBuf, (f64, f64), bool)> {
-    let dir = root().join("studies/models/zoo");
-    let text = std::fs::read_to_string(dir.join("zoo.toml")).unwrap();
-    let manifest: toml::Table = toml::from_str(&text).unwrap();
-    manifest["model"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| {
-            let file = e.get("file")?.as_str()?;
-            if !file.ends_with(".ode") {
-                return None;
-            }
-            let r = e["range"].as_array().unwrap();
-            let range = (r[0].as_float().unwrap(), r[1].as_float().unwrap());
-            Some((
-                e["name"].as_str().unwrap().to_string(),
-                dir.join(file),
-                range,
-                e.get("param").is_none(),
-            ))
-        })
-        .chain([(
-            "hh.ode".to_string(),
-            root().join("studies/models/hh.ode"),
-            (0.0, 200.0),
-            true,
-        )])
-        .collect()
 }
 
 fn settings() -> BatchSettings {
@@ -107,7 +77,13 @@ fn own_run(model: &Model, axis: &Axis, value: f64, current: f64) -> (NeuronSumma
 fn every_point_equals_its_own_model_on_every_zoo_ode_model() {
     let mut engines = vec![];
     let mut spikes = 0;
-    for (name, file, (lo, hi), current_range) in zoo_ode_files() {
+    for ZooOde {
+        name,
+        file,
+        range: (lo, hi),
+        current: current_range,
+    } in zoo_ode_files()
+    {
         let model = Model::from_file(&file).unwrap();
         let engine = SweepEngine::of(&model)
             .unwrap_or_else(|e| panic!("{name}: {e}"))

@@ -39,6 +39,35 @@ fn bits(path: &Path) -> Vec<(String, Vec<u64>)> {
         .collect()
 }
 
+/// `sweep ARGS` whole into `dir/whole` and in two shards (in the order given) into
+/// `dir/sharded`, then `merge`: asserts each command succeeds and the merged table equals the
+/// whole run's bit for bit. Returns the whole run's folder, its stdout and its columns.
+fn whole_and_two_shards(
+    dir: &Path,
+    grid: &[&str],
+    order: [&str; 2],
+) -> (std::path::PathBuf, String, Vec<(String, Vec<u64>)>) {
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["sweep", "--out", out.to_str().unwrap()];
+        args.extend(grid);
+        args.extend(extra);
+        excitable(&args)
+    };
+    let whole = dir.join("whole");
+    let (ok, stdout, stderr) = run(&whole, &[]);
+    assert!(ok, "{stderr}");
+    let sharded = dir.join("sharded");
+    for k in order {
+        let (ok, _, stderr) = run(&sharded, &["--shard", k]);
+        assert!(ok, "{stderr}");
+    }
+    let (ok, _, stderr) = excitable(&["merge", sharded.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let a = bits(&whole.join("grid.parquet"));
+    assert_eq!(a, bits(&sharded.join("grid.parquet")));
+    (whole, stdout, a)
+}
+
 #[test]
 fn four_shards_merged_equal_the_whole_sweep() {
     let dir = tempfile::tempdir().unwrap();
@@ -205,25 +234,8 @@ fn an_ode_model_sweeps_in_shards_without_invented_units() {
         "--transient",
         "50",
     ];
-    let run = |out: &Path, extra: &[&str]| {
-        let mut args = vec!["sweep", "--out", out.to_str().unwrap()];
-        args.extend(grid);
-        args.extend(extra);
-        excitable(&args)
-    };
-    let whole = dir.path().join("whole");
-    let (ok, stdout, stderr) = run(&whole, &[]);
-    assert!(ok, "{stderr}");
+    let (whole, stdout, a) = whole_and_two_shards(dir.path(), &grid, ["2/2", "1/2"]);
     assert!(stdout.contains("15 points"), "{stdout}");
-    let sharded = dir.path().join("sharded");
-    for k in ["2/2", "1/2"] {
-        let (ok, _, stderr) = run(&sharded, &["--shard", k]);
-        assert!(ok, "{stderr}");
-    }
-    let (ok, _, stderr) = excitable(&["merge", sharded.to_str().unwrap()]);
-    assert!(ok, "{stderr}");
-    let a = bits(&whole.join("grid.parquet"));
-    assert_eq!(a, bits(&sharded.join("grid.parquet")));
     let names: Vec<&str> = a.iter().map(|c| c.0.as_str()).collect();
     assert_eq!(
         names,
@@ -276,25 +288,8 @@ fn points_that_blow_up_merge_like_the_whole_run() {
         "--transient",
         "10",
     ];
-    let run = |out: &Path, extra: &[&str]| {
-        let mut args = vec!["sweep", "--out", out.to_str().unwrap()];
-        args.extend(grid);
-        args.extend(extra);
-        excitable(&args)
-    };
-    let whole = dir.path().join("whole");
-    let (ok, stdout, stderr) = run(&whole, &[]);
-    assert!(ok, "{stderr}");
+    let (_, stdout, a) = whole_and_two_shards(dir.path(), &grid, ["1/2", "2/2"]);
     assert!(stdout.contains("2 of 6 points blew up"), "{stdout}");
-    let sharded = dir.path().join("sharded");
-    for k in ["1/2", "2/2"] {
-        let (ok, _, stderr) = run(&sharded, &["--shard", k]);
-        assert!(ok, "{stderr}");
-    }
-    let (ok, _, stderr) = excitable(&["merge", sharded.to_str().unwrap()]);
-    assert!(ok, "{stderr}");
-    let a = bits(&whole.join("grid.parquet"));
-    assert_eq!(a, bits(&sharded.join("grid.parquet")));
     let blew = &a.iter().find(|c| c.0 == "blew_up").unwrap().1;
     let ones: Vec<u64> = blew
         .iter()

@@ -29,7 +29,7 @@ use crate::model::params::ParamSet;
 use crate::model::{ConductanceModel, Model};
 use crate::progress::{Cancelled, Observer, Silent, Tracker};
 use crate::simulate::batch::{
-    BatchScheme, BatchSettings, NeuronSummary, Precision, run_batch_params_until,
+    BatchScheme, BatchSettings, NeuronSummary, Precision, one_or_each, run_batch_params_until,
 };
 use crate::simulate::ode_lanes::{Neurons, run_ode_lanes};
 use crate::simulate::{self, Method, Record, Settings};
@@ -295,7 +295,6 @@ impl<'a> SweepEngine<'a> {
             }
             Ok(())
         };
-        let pick = |list: &[Vec<f64>], k: usize| list[if list.len() == 1 { 0 } else { k }].clone();
         let result: Result<Vec<NeuronSummary>, Error> = match self {
             SweepEngine::Kernel(m) => {
                 return Ok(run_batch_params_until(
@@ -315,10 +314,15 @@ impl<'a> SweepEngine<'a> {
                 .into_par_iter()
                 .map(|k| {
                     let mut one = (*m).clone();
-                    one.params.set_values(&pick(params, k))?;
+                    one.params.set_values(one_or_each(params, k).as_slice())?;
                     let model = Model::Ode(one);
                     let stimulus = Stimulus::constant(currents[k]);
-                    let summary = match simulate::run(&model, &stimulus, &pick(starts, k), &rk4) {
+                    let summary = match simulate::run(
+                        &model,
+                        &stimulus,
+                        one_or_each(starts, k).as_slice(),
+                        &rk4,
+                    ) {
                         Ok(r) => {
                             let v = r.final_state.first().copied().unwrap_or(f64::NAN);
                             NeuronSummary::from_spikes(&r.spikes_ms, settings.transient, v)

@@ -787,20 +787,8 @@ pub fn run_batch_params_until(
             allowed: format!("finite, >= 0 and < t_max = {} ms", s.t_max),
         });
     }
-    let per_neuron = |what: &str, n: usize| -> Result<(), SimError> {
-        if n == 0 || (n != 1 && n != currents.len()) {
-            return Err(SimError::Unsupported {
-                what: what.into(),
-                reason: format!(
-                    "{n} given for {} neurons (give 1 or one each)",
-                    currents.len()
-                ),
-            });
-        }
-        Ok(())
-    };
-    per_neuron("start states", starts.len())?;
-    per_neuron("parameter sets", params.len())?;
+    check_one_or_each("start states", starts.len(), currents.len())?;
+    check_one_or_each("parameter sets", params.len(), currents.len())?;
     if let Some(bad) = starts.iter().find(|y| y.len() != model.dim()) {
         return Err(SimError::Unsupported {
             what: "start state".into(),
@@ -864,13 +852,25 @@ pub fn run_batch_params_until(
 
 /// Each lane's row of `v` (the one row for all if `v` has one).
 fn lanes_of(v: &[Vec<f64>], k: impl Fn(usize) -> usize) -> [&[f64]; LANES] {
-    std::array::from_fn(|l| {
-        if v.len() == 1 {
-            v[0].as_slice()
-        } else {
-            v[k(l)].as_slice()
-        }
-    })
+    std::array::from_fn(|l| one_or_each(v, k(l)).as_slice())
+}
+
+/// Refuse `given` rows (start states, parameter sets) for `neurons` neurons unless one row
+/// serves them all or there is one each.
+pub(crate) fn check_one_or_each(what: &str, given: usize, neurons: usize) -> Result<(), SimError> {
+    if given == 0 || (given != 1 && given != neurons) {
+        return Err(SimError::Unsupported {
+            what: what.into(),
+            reason: format!("{given} given for {neurons} neurons (give 1 or one each)"),
+        });
+    }
+    Ok(())
+}
+
+/// Neuron `k`'s row of `rows`: the one row for all if there is one
+/// ([`check_one_or_each`] first).
+pub(crate) fn one_or_each<T>(rows: &[T], k: usize) -> &T {
+    &rows[if rows.len() == 1 { 0 } else { k }]
 }
 
 #[cfg(test)]

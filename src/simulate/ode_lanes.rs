@@ -9,7 +9,7 @@
 //! AVX2+FMA and picked at run time, as the conductance kernel is ([`super::batch`]).
 
 use super::Method;
-use super::batch::{NeuronSummary, is_peak};
+use super::batch::{NeuronSummary, check_one_or_each, is_peak, one_or_each};
 use super::spikes::{CrossingDetector, hermite};
 use super::{Run, Settings};
 use crate::error::SimError;
@@ -72,23 +72,11 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
         }
         .into());
     }
-    let per_neuron = |what: &str, count: usize| -> Result<(), SimError> {
-        if count == 0 || (count != 1 && count != currents.len()) {
-            return Err(SimError::Unsupported {
-                what: what.into(),
-                reason: format!(
-                    "{count} given for {} neurons (give 1 or one each)",
-                    currents.len()
-                ),
-            });
-        }
-        Ok(())
-    };
     if currents.is_empty() {
         return Ok(vec![]);
     }
-    per_neuron("start states", starts.len())?;
-    per_neuron("parameter sets", params.len())?;
+    check_one_or_each("start states", starts.len(), currents.len())?;
+    check_one_or_each("parameter sets", params.len(), currents.len())?;
     if let Some(bad) = starts.iter().find(|y| y.len() != dim) {
         return Err(SimError::Unsupported {
             what: "initial state".into(),
@@ -107,7 +95,6 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
         }
         .into());
     }
-    let of = |list: &[Vec<f64>], k: usize| -> usize { if list.len() == 1 { 0 } else { k } };
     let blocks: Vec<Vec<(Run, NeuronSummary)>> = (0..currents.len())
         .collect::<Vec<_>>()
         .par_chunks(LANES)
@@ -117,10 +104,10 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
             let lane = |l: usize| block[l.min(block.len() - 1)];
             let i_ext: Lanes = std::array::from_fn(|l| currents[lane(l)]);
             let y0: Vec<Lanes> = (0..dim)
-                .map(|j| std::array::from_fn(|l| starts[of(starts, lane(l))][j]))
+                .map(|j| std::array::from_fn(|l| one_or_each(starts, lane(l))[j]))
                 .collect();
             let lane_params: [&[f64]; LANES] =
-                std::array::from_fn(|l| params[of(params, lane(l))].as_slice());
+                std::array::from_fn(|l| one_or_each(params, lane(l)).as_slice());
             let BlockEnd {
                 spikes,
                 state: y,

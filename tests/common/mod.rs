@@ -73,3 +73,49 @@ pub fn nearest_in_fixture(file: &str, key: &[&str], near: f64) -> f64 {
         .min_by(|a, b| (a - near).abs().total_cmp(&(b - near).abs()))
         .unwrap_or_else(|| panic!("no row {key:?} in {path}"))
 }
+
+/// An `.ode` entry of the reference zoo (`studies/models/zoo/zoo.toml`), or `hh.ode`.
+#[allow(dead_code)]
+pub struct ZooOde {
+    /// The zoo's name for it.
+    pub name: String,
+    /// The file.
+    pub file: std::path::PathBuf,
+    /// The range of the parameter its diagram continues.
+    pub range: (f64, f64),
+    /// Whether that parameter is the injected current (the entry names no other).
+    pub current: bool,
+}
+
+/// The zoo's `.ode` entries, then `studies/models/hh.ode` (0-200 in the current).
+#[allow(dead_code)]
+pub fn zoo_ode_files() -> Vec<ZooOde> {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("studies/models/zoo");
+    let text = std::fs::read_to_string(dir.join("zoo.toml")).unwrap();
+    let manifest: toml::Table = toml::from_str(&text).unwrap();
+    manifest["model"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            let file = e.get("file")?.as_str()?;
+            if !file.ends_with(".ode") {
+                return None;
+            }
+            let r = e["range"].as_array().unwrap();
+            Some(ZooOde {
+                name: e["name"].as_str().unwrap().to_string(),
+                file: dir.join(file),
+                range: (r[0].as_float().unwrap(), r[1].as_float().unwrap()),
+                current: e.get("param").is_none(),
+            })
+        })
+        .chain([ZooOde {
+            name: "hh.ode".into(),
+            file: root.join("studies/models/hh.ode"),
+            range: (0.0, 200.0),
+            current: true,
+        }])
+        .collect()
+}
