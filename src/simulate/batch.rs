@@ -787,24 +787,8 @@ pub fn run_batch_params_until(
             allowed: format!("finite, >= 0 and < t_max = {} ms", s.t_max),
         });
     }
-    check_one_or_each("start states", starts.len(), currents.len())?;
-    check_one_or_each("parameter sets", params.len(), currents.len())?;
-    if let Some(bad) = starts.iter().find(|y| y.len() != model.dim()) {
-        return Err(SimError::Unsupported {
-            what: "start state".into(),
-            reason: format!("has {} values, the model has {}", bad.len(), model.dim()),
-        });
-    }
-    if let Some(bad) = params.iter().find(|p| p.len() != model.params.len()) {
-        return Err(SimError::Unsupported {
-            what: "parameter set".into(),
-            reason: format!(
-                "has {} values, the model has {}",
-                bad.len(),
-                model.params.len()
-            ),
-        });
-    }
+    check_rows("start state", starts, model.dim(), currents.len())?;
+    check_rows("parameter set", params, model.params.len(), currents.len())?;
     let steps = (s.t_max / s.dt).round() as usize;
     // Blocks of LANES neurons, each lane with its own current, start and parameters; the last
     // block is padded by repeating its last neuron.
@@ -855,20 +839,32 @@ fn lanes_of(v: &[Vec<f64>], k: impl Fn(usize) -> usize) -> [&[f64]; LANES] {
     std::array::from_fn(|l| one_or_each(v, k(l)).as_slice())
 }
 
-/// Refuse `given` rows (start states, parameter sets) for `neurons` neurons unless one row
-/// serves them all or there is one each.
-pub(crate) fn check_one_or_each(what: &str, given: usize, neurons: usize) -> Result<(), SimError> {
+/// Refuse the rows `rows` (start states, parameter sets: `what` names one) for `neurons`
+/// neurons unless one row serves them all or there is one each, and each has `width`
+/// values.
+pub(crate) fn check_rows(
+    what: &str,
+    rows: &[Vec<f64>],
+    width: usize,
+    neurons: usize,
+) -> Result<(), SimError> {
+    let given = rows.len();
     if given == 0 || (given != 1 && given != neurons) {
         return Err(SimError::Unsupported {
-            what: what.into(),
+            what: format!("{what}s"),
             reason: format!("{given} given for {neurons} neurons (give 1 or one each)"),
+        });
+    }
+    if let Some(bad) = rows.iter().find(|r| r.len() != width) {
+        return Err(SimError::Unsupported {
+            what: what.into(),
+            reason: format!("has {} values, the model has {width}", bad.len()),
         });
     }
     Ok(())
 }
 
-/// Neuron `k`'s row of `rows`: the one row for all if there is one
-/// ([`check_one_or_each`] first).
+/// Neuron `k`'s row of `rows`: the one row for all if there is one ([`check_rows`] first).
 pub(crate) fn one_or_each<T>(rows: &[T], k: usize) -> &T {
     &rows[if rows.len() == 1 { 0 } else { k }]
 }

@@ -9,7 +9,7 @@
 //! AVX2+FMA and picked at run time, as the conductance kernel is ([`super::batch`]).
 
 use super::Method;
-use super::batch::{NeuronSummary, check_one_or_each, is_peak, one_or_each};
+use super::batch::{NeuronSummary, check_rows, is_peak, one_or_each};
 use super::spikes::{CrossingDetector, hermite};
 use super::{Run, Settings};
 use crate::error::SimError;
@@ -75,26 +75,8 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
     if currents.is_empty() {
         return Ok(vec![]);
     }
-    check_one_or_each("start states", starts.len(), currents.len())?;
-    check_one_or_each("parameter sets", params.len(), currents.len())?;
-    if let Some(bad) = starts.iter().find(|y| y.len() != dim) {
-        return Err(SimError::Unsupported {
-            what: "initial state".into(),
-            reason: format!("has {} values, the model has {dim} variables", bad.len()),
-        }
-        .into());
-    }
-    if let Some(bad) = params.iter().find(|p| p.len() != model.params.len()) {
-        return Err(SimError::Unsupported {
-            what: "parameter set".into(),
-            reason: format!(
-                "has {} values, the model has {}",
-                bad.len(),
-                model.params.len()
-            ),
-        }
-        .into());
-    }
+    check_rows("start state", starts, dim, currents.len())?;
+    check_rows("parameter set", params, model.params.len(), currents.len())?;
     let blocks: Vec<Vec<(Run, NeuronSummary)>> = (0..currents.len())
         .collect::<Vec<_>>()
         .par_chunks(LANES)
@@ -242,7 +224,6 @@ fn run_block(
     // A lane that blew up: the step count then, and its state then.
     let mut blew_up: [Option<usize>; LANES] = [None; LANES];
     let mut last_state: Vec<Option<Vec<f64>>> = vec![None; LANES];
-    let mut live = [true; LANES];
     // V one step before the step's start: a maximum is a sample above the one before it (by
     // more than rounding) and not below the one after it.
     let mut v_before = [f64::NAN; LANES];
@@ -277,13 +258,14 @@ fn run_block(
         }
         let mut died = false;
         for l in 0..LANES {
-            if live[l] && bad[l] {
-                live[l] = false;
+            if blew_up[l].is_none() && bad[l] {
                 died = true;
                 blew_up[l] = Some(step + 1);
                 last_state[l] = Some(y.iter().map(|x| x[l]).collect());
             }
         }
+        // The lanes still running: a lane's record stops at its blow-up.
+        let live: [bool; LANES] = std::array::from_fn(|l| blew_up[l].is_none());
         let (v0, v1) = (&y_prev[0], &y[0]);
         let mut crossed = false;
         let counting = t1 > transient;
@@ -321,7 +303,7 @@ fn run_block(
                 }
             }
         }
-        if died && live.iter().all(|&l| !l) {
+        if died && blew_up.iter().all(Option::is_some) {
             break;
         }
     }
