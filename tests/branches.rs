@@ -2,7 +2,7 @@
 //! step are both found (the step is controlled by the spectrum), a branch starts wherever an
 //! equilibrium exists in the range, and a branch cut short says so in the summary's headline.
 
-mod common;
+use crate::common;
 
 use common::{auto_fixture, excitable};
 use excitable::continuation::SpecialKind;

@@ -1,7 +1,7 @@
 //! End to end through the `excitable` binary: the simulate report, and bad input refused with a
 //! one-line message that names the problem, leaving no partial file behind.
 
-mod common;
+use crate::common;
 use common::excitable;
 
 use std::path::Path;

@@ -11,7 +11,7 @@ use excitable::simulate::{self, Method, Record, Tolerances};
 use excitable::stimulus::Stimulus;
 use nalgebra::{Complex, DVector};
 
-mod common;
+use crate::common;
 
 type C64 = Complex<f64>;
 

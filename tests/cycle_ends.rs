@@ -18,7 +18,7 @@ use excitable::continuation::cycle_ends::{CycleEnd, EndKind, TAIL_RESOLUTION};
 use excitable::report::Report;
 use excitable::spec::BifurcationResult;
 
-mod common;
+use crate::common;
 use common::{diagram as run, nearest_in_fixture, zoo};
 
 /// The parameter of the AUTO fixture's row of `kind` for `model` nearest to `near`.

@@ -2,7 +2,7 @@
 //! 1%), exact derivatives against finite differences, an f-I fit across kinetics whose fitted
 //! file reproduces its reported numbers, and bad input refused before any work.
 
-mod common;
+use crate::common;
 use common::excitable;
 
 use excitable::analysis::fit::Quantity;

@@ -2,7 +2,7 @@
 //! cell's own firing, rates to the end of the recording, and a caveat where the serial
 //! correlation only measures the transient.
 
-mod common;
+use crate::common;
 
 use common::excitable;
 

@@ -2,7 +2,7 @@
 //! same model and settings, written with `Report::write`, gives the same tables as
 //! `excitable X` (every column, every value, bit for bit; NaN equal to NaN).
 
-mod common;
+use crate::common;
 
 use common::excitable;
 use excitable::report::Report;

@@ -23,7 +23,7 @@ use excitable::continuation::{CURRENT, Family, Field, Settings};
 use excitable::model::Model;
 use std::path::Path;
 
-mod common;
+use crate::common;
 
 struct AutoRow {
     kind: String,

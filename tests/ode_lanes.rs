@@ -6,7 +6,7 @@
 //! bounds (1e-6 ms, 1e-6 relative) leave room without hiding a wrong step (an error in any
 //! operation moves spikes by far more).
 
-mod common;
+use crate::common;
 
 use excitable::analysis::fi::{Direction, fi_curve_general};
 use excitable::error::SimError;

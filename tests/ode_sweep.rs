@@ -6,7 +6,7 @@
 //! bit of an exponential (`tests/ode_lanes.rs`), so spike times agree to 1e-6 ms, counts
 //! exactly. A point that blows up is flagged and the others go on, on both engines.
 
-mod common;
+use crate::common;
 use common::{ZooOde, zoo_ode_files};
 
 use excitable::analysis::sweep::{Axis, Grid, SweepEngine, sweep};

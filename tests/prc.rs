@@ -16,7 +16,7 @@
 //!   point and is below 0.05 at 154.
 //! - Bad input is refused with one line naming the field, before any output.
 
-mod common;
+use crate::common;
 
 use excitable::report::Report;
 use excitable::{Model, spec::PrcSpec};

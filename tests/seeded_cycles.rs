@@ -18,7 +18,7 @@ use excitable::continuation::diagram::CycleOrigin;
 use excitable::report::Report;
 use excitable::spec::BifurcationResult;
 
-mod common;
+use crate::common;
 use common::{diagram as run, nearest_in_fixture, zoo};
 
 /// One seeded branch, no Hopf point, its end a SNIC at AUTO's fold to 1e-6, the scaling law's

@@ -1,7 +1,7 @@
 //! Every study in `studies/` runs in fast mode and its headline numbers hold (the runner fails
 //! when a check drifts from its recorded value); a malformed study names file, line and field.
 
-mod common;
+use crate::common;
 use common::excitable;
 
 #[test]

@@ -1,7 +1,7 @@
 //! `excitable sweep` end to end: a grid over g_K and the current, run whole and in 4 shards
 //! (in a shuffled order, one run twice), merged: the merged table equals the whole run exactly.
 
-mod common;
+use crate::common;
 use common::excitable;
 
 use excitable::report::table::{column_names, read_f64_columns};

@@ -2,7 +2,7 @@
 //! peaks crossing it. HH from 64 uA/cm^2 oscillates at about 126-130 Hz with peaks just below
 //! 0 mV: at the default threshold those currents read 0 spikes, and the summaries say why.
 
-mod common;
+use crate::common;
 
 use common::excitable;
 

@@ -4,7 +4,7 @@
 //! gives scipy LSODA's spike train (`tests/fixtures/unstable_start.csv`, made by
 //! `make_unstable_start.py`).
 
-mod common;
+use crate::common;
 
 use common::excitable;
 use excitable::{Model, Report, SimulateSpec, SweepSpec};

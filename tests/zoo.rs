@@ -402,22 +402,24 @@ fn folds_of_cycles_and_periods_agree_with_auto() {
     );
 }
 
+/// The (model, current) runs are independent and each fills one lane block, so they run in
+/// parallel: this test was the suite's last and longest.
 #[test]
 fn firing_rates_from_rest_agree_with_scipy() {
+    use rayon::prelude::*;
     let reference = fixture("fi.csv");
-    let mut worst = (0.0, String::new());
-    for e in manifest() {
-        if e.fi.is_empty() {
-            continue;
-        }
-        let model = load(&e);
-        let rows = &reference[&e.name];
-        for &i in &e.fi {
-            let row = rows
-                .iter()
-                .find(|r| num(&r[1]) == i)
-                .unwrap_or_else(|| panic!("{}: no reference at {i}", e.name));
-            let want = num(&row[2]);
+    let entries: Vec<Entry> = manifest()
+        .into_iter()
+        .filter(|e| !e.fi.is_empty())
+        .collect();
+    let runs: Vec<(&Entry, f64)> = entries
+        .iter()
+        .flat_map(|e| e.fi.iter().map(move |&i| (e, i)))
+        .collect();
+    let rates: Vec<f64> = runs
+        .par_iter()
+        .map(|&(e, i)| {
+            let model = load(e);
             // The grid needs two currents: i and 0.1% above it. dt 0.002 ms: exponential Euler
             // (the batch kernel) is first order, 0.5% slow on hh at the default 0.01 ms.
             let spec = FiSpec {
@@ -434,16 +436,23 @@ fn firing_rates_from_rest_agree_with_scipy() {
             let r = spec
                 .run(&model)
                 .unwrap_or_else(|err| panic!("{} at {i}: {err}", e.name));
-            let p = &r.curve.points[0];
-            let s = &p.summary;
-            let got = 1000.0 * f64::from(s.n_spikes - 1) / s.isi_sum;
-            let d = (got - want).abs() / want;
-            if d > worst.0 {
-                worst = (d, format!("{} at {i}", e.name));
-            }
-            eprintln!("{} at {i}: {got} vs {want} ({d:.1e})", e.name);
-            assert!(d < 5e-3, "{} at {i}: {got} Hz vs {want}", e.name);
+            let s = &r.curve.points[0].summary;
+            1000.0 * f64::from(s.n_spikes - 1) / s.isi_sum
+        })
+        .collect();
+    let mut worst = (0.0, String::new());
+    for (&(e, i), got) in runs.iter().zip(rates) {
+        let row = reference[&e.name]
+            .iter()
+            .find(|r| num(&r[1]) == i)
+            .unwrap_or_else(|| panic!("{}: no reference at {i}", e.name));
+        let want = num(&row[2]);
+        let d = (got - want).abs() / want;
+        if d > worst.0 {
+            worst = (d, format!("{} at {i}", e.name));
         }
+        eprintln!("{} at {i}: {got} vs {want} ({d:.1e})", e.name);
+        assert!(d < 5e-3, "{} at {i}: {got} Hz vs {want}", e.name);
     }
     eprintln!("f-I: largest difference {:.1e} ({})", worst.0, worst.1);
 }

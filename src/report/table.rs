@@ -209,7 +209,15 @@ pub struct ChunkedTable {
     rows: usize,
     /// Key-value metadata of the file ([`ChunkedTable::with_metadata`]).
     metadata: Vec<(String, String)>,
+    /// Per column, whether the first row group got a dictionary; see [`Dictionaries`].
+    dictionaries: Option<Dictionaries>,
 }
+
+/// Per column, whether its first row group was written with a dictionary. Polars estimates a
+/// column's cardinality before every dictionary attempt (a tenth of `stats`' time on its rate
+/// rows); a column the first row group wrote plain (many distinct values: rates, times) is
+/// written plain from then on without that estimate. The values written are the same.
+type Dictionaries = Vec<bool>;
 
 impl ChunkedTable {
     /// Rows will go to `DIR/<name>.parquet`.
@@ -222,6 +230,7 @@ impl ChunkedTable {
             schema: None,
             rows: 0,
             metadata: vec![],
+            dictionaries: None,
         }
     }
 
@@ -280,8 +289,24 @@ impl ChunkedTable {
                 .map_err(|e| self.err(e.to_string()))?;
             self.writer = Some(w);
         }
-        let groups: Vec<Result<Vec<Vec<Vec<CompressedPage>>>, String>> =
-            frames.par_iter().map(compressed_row_groups).collect();
+        let dictionaries = self.dictionaries.clone();
+        let groups: Vec<Result<Vec<Vec<Vec<CompressedPage>>>, String>> = frames
+            .par_iter()
+            .map(|df| compressed_row_groups(df, dictionaries.as_deref()))
+            .collect();
+        if self.dictionaries.is_none()
+            && let Some(Ok(encoded)) = groups.first()
+            && let Some(group) = encoded.first()
+            // One leaf per column: these tables are flat (a nested column has several).
+            && group.len() == first.width()
+        {
+            self.dictionaries = Some(
+                group
+                    .iter()
+                    .map(|pages| pages.iter().any(|p| matches!(p, CompressedPage::Dict(_))))
+                    .collect(),
+            );
+        }
         let path = self.path.display().to_string();
         let err = |reason: String| ReportError::Io {
             path: path.clone(),
@@ -316,15 +341,30 @@ impl ChunkedTable {
 /// The row groups of `df` (one per chunk), each as its columns' pages, encoded and compressed
 /// (snappy, statistics, version 1 pages: what [`ParquetWriter`] writes) with the columns on
 /// all cores. The writer's own `write_batch` compresses pages lazily, one after another, as
-/// it writes them; done here, the pages of several row groups are compressed at once.
-fn compressed_row_groups(df: &DataFrame) -> Result<Vec<Vec<Vec<CompressedPage>>>, String> {
+/// it writes them; done here, the pages of several row groups are compressed at once. A column
+/// `dictionaries` marks false is encoded plain without a dictionary attempt.
+fn compressed_row_groups(
+    df: &DataFrame,
+    dictionaries: Option<&[bool]>,
+) -> Result<Vec<Vec<Vec<CompressedPage>>>, String> {
     use polars_parquet::write::{
-        StatisticsOptions, Version, WriteOptions, array_to_columns, compress, to_parquet_schema,
+        Encoding, StatisticsOptions, Version, WriteOptions, array_to_columns, compress,
+        to_parquet_schema,
     };
     use rayon::prelude::*;
     let arrow = df.schema().to_arrow(CompatLevel::newest());
     let types = to_parquet_schema(&arrow).map_err(|e| e.to_string())?;
-    let encodings = polars::io::parquet::write::get_encodings(&arrow);
+    let encodings: Vec<Vec<Encoding>> = polars::io::parquet::write::get_encodings(&arrow)
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            let tried = e.iter().all(|x| *x == Encoding::RleDictionary);
+            match dictionaries.and_then(|d| d.get(k)) {
+                Some(false) if tried => vec![Encoding::Plain; e.len()],
+                _ => e.clone(),
+            }
+        })
+        .collect();
     let options = WriteOptions {
         statistics: StatisticsOptions::default(),
         version: Version::V1,
@@ -756,6 +796,30 @@ mod tests {
         let mut t = ChunkedTable::create(dir.path(), "d");
         t.write(&chunk(0.0)).unwrap();
         assert!(t.write(&Table::new("d").f64("y", vec![1.0])).is_err());
+    }
+
+    /// A column whose first row group got no dictionary (all values distinct) is written plain
+    /// from then on; one with few values keeps its dictionary; every value reads back.
+    #[test]
+    fn chunked_table_learns_which_columns_take_a_dictionary() {
+        let dir = tempfile::tempdir().unwrap();
+        let chunk = |g: usize| {
+            let x: Vec<f64> = (0..4000).map(|k| ((g * 4000 + k) as f64).sqrt()).collect();
+            let k: Vec<u32> = (0..4000).map(|k| (k % 3) as u32).collect();
+            Table::new("c").f64("x", x).u32("k", k)
+        };
+        let mut t = ChunkedTable::create(dir.path(), "c");
+        assert_eq!(t.dictionaries, None);
+        t.write_many(&[chunk(0), chunk(1)]).unwrap();
+        assert_eq!(t.dictionaries, Some(vec![false, true]));
+        t.write_many(&[chunk(2), chunk(3)]).unwrap();
+        let (p, rows) = t.finish().unwrap();
+        assert_eq!(rows, 16000);
+        assert_eq!(row_group_count(&p).unwrap(), 4);
+        let cols = read_f64_columns(&p, &["x", "k"]).unwrap();
+        let want_x: Vec<f64> = (0..16000).map(|n| f64::from(n).sqrt()).collect();
+        let want_k: Vec<f64> = (0..16000).map(|n| f64::from(n % 4000 % 3)).collect();
+        assert_eq!(cols, [want_x, want_k]);
     }
 
     #[test]
