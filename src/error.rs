@@ -181,11 +181,14 @@ pub enum SimError {
     },
     /// A state variable became non-finite or left the plausible range during a run.
     #[error(
-        "the run blew up at t = {t_ms} ms: {variable} = {value} (state {state}); try a smaller dt or another method"
+        "the run blew up at t = {t}{}: {variable} = {value} (state {state}); try a smaller dt or another method",
+        unit_after(.time_unit)
     )]
     BlowUp {
-        /// When it happened (ms; NaN when not known).
-        t_ms: f64,
+        /// When it happened, in `time_unit` (NaN when not known).
+        t: f64,
+        /// The model's unit of time: `ms`, or empty for a model without units (an `.ode` file).
+        time_unit: &'static str,
         /// The name of the first state variable that blew up.
         variable: String,
         /// Its value then.
@@ -195,13 +198,16 @@ pub enum SimError {
     },
     /// The adaptive integrator (Dormand-Prince) needed a step below its floor.
     #[error(
-        "the adaptive step fell below {h_min} ms at t = {t_ms} ms (stiff or discontinuous): loosen rtol/atol or use a fixed-step method"
+        "the adaptive step fell below {h_min}{u} at t = {t}{u} (stiff or discontinuous): loosen rtol/atol or use a fixed-step method",
+        u = unit_after(.time_unit)
     )]
     StepSizeTooSmall {
-        /// When it happened (ms).
-        t_ms: f64,
-        /// The smallest step allowed (ms).
+        /// When it happened, in `time_unit`.
+        t: f64,
+        /// The smallest step allowed, in `time_unit`.
         h_min: f64,
+        /// The model's unit of time: `ms`, or empty for a model without units.
+        time_unit: &'static str,
     },
     /// A combination of model, stimulus and settings that this integrator or kernel cannot run.
     #[error("{what}: {reason}")]
@@ -226,6 +232,44 @@ pub enum SimError {
         /// The most allowed.
         limit: f64,
     },
+}
+
+impl SimError {
+    /// The same error with its times in `unit`. The integrators know no model and raise their
+    /// errors in ms; [`crate::simulate::run`] gives them the model's unit of time, so a model
+    /// without units is never told "ms".
+    pub fn with_time_unit(self, unit: &'static str) -> SimError {
+        match self {
+            SimError::BlowUp {
+                t,
+                variable,
+                value,
+                state,
+                ..
+            } => SimError::BlowUp {
+                t,
+                time_unit: unit,
+                variable,
+                value,
+                state,
+            },
+            SimError::StepSizeTooSmall { t, h_min, .. } => SimError::StepSizeTooSmall {
+                t,
+                h_min,
+                time_unit: unit,
+            },
+            e => e,
+        }
+    }
+}
+
+/// ` ms` after a time in ms; nothing after a number without a unit.
+fn unit_after(unit: &str) -> String {
+    if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {unit}")
+    }
 }
 
 /// Problems writing reports.
@@ -554,4 +598,43 @@ pub enum AnalysisError {
         /// What the simulation did instead.
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SimError;
+
+    /// The integrators' errors name ms until the model's unit is given: none for a file
+    /// without units.
+    #[test]
+    fn times_carry_the_model_unit_of_time() {
+        let blow_up = SimError::BlowUp {
+            t: 2.5,
+            time_unit: "ms",
+            variable: "v".into(),
+            value: f64::INFINITY,
+            state: "v=inf".into(),
+        };
+        assert!(
+            blow_up
+                .to_string()
+                .starts_with("the run blew up at t = 2.5 ms: v = inf")
+        );
+        let bare = blow_up.with_time_unit("").to_string();
+        assert!(
+            bare.starts_with("the run blew up at t = 2.5: v = inf"),
+            "{bare}"
+        );
+        let step = SimError::StepSizeTooSmall {
+            t: 3.0,
+            h_min: 1e-12,
+            time_unit: "ms",
+        };
+        assert!(
+            step.to_string()
+                .contains("below 0.000000000001 ms at t = 3 ms")
+        );
+        let bare = step.with_time_unit("").to_string();
+        assert!(bare.contains("below 0.000000000001 at t = 3 ("), "{bare}");
+    }
 }

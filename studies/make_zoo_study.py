@@ -24,6 +24,11 @@ ENDS = {
     "ml-homoclinic": ("homoclinic", 35.006734198),
 }
 
+# The two diagrams whose cycle branches take most of the study's time (Connor-Stevens' long
+# tail at its homoclinic end, Hindmarsh-Rose's bursting orbits) while no check reads their
+# cycles: the test suite's fast mode (`study run --fast`) skips those branches.
+FAST_WITHOUT_CYCLES = {"connor-stevens", "hindmarsh-rose"}
+
 manifest = tomllib.load(open(os.path.join(ZOO, "zoo.toml"), "rb"))["model"]
 points = {}
 for row in csv.DictReader(open(os.path.join(FIX, "points.csv"))):
@@ -107,6 +112,11 @@ command = "bifurcation"
 about = "{name}: equilibria and cycles over {lo:g}..{hi:g}."
 args = {{ {args} }}
 ''')
+    if name in FAST_WITHOUT_CYCLES:
+        kinds = {p["kind"] for p in points.get(name, [])}
+        assert name not in ENDS and kinds <= {"fold", "hopf"}, f"{name}: a check reads its cycles"
+        out[-1] += ("# Its cycle branches take most of the study's time and no check reads them: "
+                    "fast mode skips them.\nfast = { no-cycles = true }\n")
     unit = "uA/cm^2" if ("builtin" in m or m["file"].endswith(".toml")) and not param else "(file units)"
     by_kind = {}
     for p in points.get(name, []):

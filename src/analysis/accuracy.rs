@@ -39,6 +39,22 @@ pub struct Accuracy {
     pub max_count_diff: u32,
 }
 
+impl Accuracy {
+    /// Whether a dt/2 run blew up or stopped firing ([`compare`]): the rates at dt then have
+    /// no error estimate and cannot be trusted.
+    pub fn failed(&self) -> bool {
+        !self.est_error_pct.is_finite()
+    }
+}
+
+/// The summary's sentence for a check that [`Accuracy::failed`], naming the current (with its
+/// unit) of the run that did.
+pub fn failed_sentence(current: impl std::fmt::Display) -> String {
+    format!(
+        "Integrator error: a point re-run at dt/2 (at {current}) blew up or stopped firing, so the rates at dt cannot be trusted: run again with a smaller dt."
+    )
+}
+
 /// Points eligible for the check: those with at least 10 counted spikes (a mean ISI worth
 /// comparing), at most one lane block of them spread evenly over the list.
 pub(crate) fn sample(n_spikes: &[u32]) -> Vec<usize> {
@@ -70,8 +86,8 @@ pub(crate) fn half_step(
 
 /// Compare runs at dt (`coarse`: current and result) with the same runs at dt/2 (`fine`), for a
 /// method of order `order`: the error of the dt rates against converged ones is the difference
-/// times 2^p / (2^p - 1) (Richardson: 2 for exponential Euler, 16/15 for RK4). `None` without
-/// runs.
+/// times 2^p / (2^p - 1) (Richardson: 2 for exponential Euler, 16/15 for RK4). A dt/2 run that
+/// blew up or has no rate is an infinite error. `None` without runs.
 pub(crate) fn compare(
     coarse: &[(f64, NeuronSummary)],
     fine: &[NeuronSummary],
@@ -89,6 +105,13 @@ pub(crate) fn compare(
     };
     for ((current, at_dt), f) in coarse.iter().zip(fine) {
         let d = (at_dt.isi_rate_hz() - f.isi_rate_hz()).abs() / f.isi_rate_hz() * 100.0;
+        // A dt/2 run that blew up, or that no longer fires enough for a rate, makes the dt
+        // rates worthless: an infinite difference, never one skipped as NaN.
+        let d = if f.blew_up || !d.is_finite() {
+            f64::INFINITY
+        } else {
+            d
+        };
         if d > acc.max_rate_diff_pct || acc.at_current.is_nan() {
             acc.max_rate_diff_pct = d;
             acc.at_current = *current;
@@ -121,6 +144,27 @@ mod tests {
                 (a.est_error_pct - gain * diff).abs() < 1e-12,
                 "order {order}"
             );
+        }
+    }
+
+    #[test]
+    fn a_blown_or_silent_half_step_run_is_an_infinite_error() {
+        let run = |isi: f64| NeuronSummary {
+            n_spikes: 11,
+            isi_sum: 10.0 * isi,
+            isi_sumsq: 10.0 * isi * isi,
+            ..NeuronSummary::default()
+        };
+        let blown = NeuronSummary {
+            blew_up: true,
+            ..NeuronSummary::default()
+        };
+        let silent = NeuronSummary::default();
+        for bad in [blown, silent] {
+            let a = compare(&[(5.0, run(10.0)), (7.0, run(10.0))], &[run(10.1), bad], 1).unwrap();
+            assert_eq!(a.max_rate_diff_pct, f64::INFINITY);
+            assert_eq!(a.est_error_pct, f64::INFINITY);
+            assert_eq!(a.at_current, 7.0);
         }
     }
 

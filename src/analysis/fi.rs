@@ -268,7 +268,8 @@ pub fn fi_curve_general_with(
                     for (run, summary) in &runs {
                         if summary.blew_up {
                             let t = run.steps as f64 * s.dt;
-                            simulate::check_state(&m.vars, t, &run.final_state)?;
+                            simulate::check_state(&m.vars, t, &run.final_state)
+                                .map_err(|e| e.with_time_unit(model.units().time))?;
                         }
                     }
                     Ok(runs.into_iter().map(|(_, summary)| summary).collect())
@@ -408,7 +409,15 @@ fn sweep(
     };
     let window_ms = settings.t_max - settings.transient;
     let (points, onsets, rheobase) = analyse(
-        currents, &dirs, window_ms, tol, run, &starts, rest_runs, &mut notes,
+        currents,
+        &dirs,
+        window_ms,
+        tol,
+        run,
+        &starts,
+        rest_runs,
+        &mut notes,
+        model.units(),
     )?;
     let curve = FiCurve {
         points,
@@ -499,7 +508,7 @@ type RunFn<'a> = dyn Fn(&[f64], &[Vec<f64>]) -> Result<Vec<NeuronSummary>, Error
 /// Runs at every grid current for each direction, brackets of the rheobase and of each
 /// branch's onset and offset, refined by multisection: the method shared by every model kind.
 /// `run` simulates one neuron per (current, start); `rest_runs` are the `rest` runs already
-/// done over `currents`.
+/// done over `currents`; `units` are the model's, for the error of a run that blew up.
 #[allow(clippy::too_many_arguments)]
 fn analyse(
     currents: &[f64],
@@ -510,6 +519,7 @@ fn analyse(
     starts: &Starts,
     rest_runs: Vec<NeuronSummary>,
     notes: &mut Vec<String>,
+    units: crate::model::Units,
 ) -> Result<(Vec<FiPoint>, Vec<Onsets>, f64), Error> {
     // `up` and `down` in one batch, so every core is busy; identical (current, start)
     // problems (both on the cycle) run once.
@@ -543,13 +553,14 @@ fn analyse(
         let runs = runs_of(d);
         if let Some(k) = runs.iter().position(|s| s.blew_up) {
             return Err(SimError::BlowUp {
-                t_ms: f64::NAN,
+                t: f64::NAN,
+                time_unit: units.time,
                 variable: "v".into(),
                 value: f64::NAN,
                 state: format!(
                     "{} start at I = {}",
                     d.name(),
-                    crate::model::Number(currents[k])
+                    crate::model::Quantity(currents[k], units.current)
                 ),
             }
             .into());

@@ -4,7 +4,7 @@
 //! error estimate), `fi.png` (the curves and the overlay) and `summary.md`.
 
 use super::figure::PALETTE;
-use super::table::{Table, unitless_column_name};
+use super::table::{Table, column_in_units};
 use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::analysis::fi::{Direction, FiCurve};
 use crate::error::ReportError;
@@ -286,7 +286,10 @@ fn summary(r: &FiResult) -> String {
             }
         }
     }
-    if let Some(acc) = &fi.accuracy {
+    if let Some(acc) = fi.accuracy.filter(|a| a.failed()) {
+        let at = Quantity(acc.at_current, r.model.units().current);
+        let _ = writeln!(md, "\n{}", crate::analysis::accuracy::failed_sentence(at));
+    } else if let Some(acc) = &fi.accuracy {
         let _ = writeln!(
             md,
             "\nIntegrator error: {} firing points re-run at dt/2 = {} give ISI rates within {:.3}% (largest at {}) and spike counts within {}; for {} that puts the rates at dt within about {:.2}% of converged (Richardson).",
@@ -309,10 +312,7 @@ fn summary(r: &FiResult) -> String {
     let _ = writeln!(
         md,
         "\nStarts: `rest` = rest at 0 then the step; `up` = the stable equilibrium at that current while one exists (a slow upward ramp), else the firing state; `down` = a state on the firing cycle (a slow downward ramp). Where spikes stop but V still oscillates (peaks below the threshold), `{}` in fi.parquet gives the frequency of the voltage maxima.\n\n![f-I](fi.png)\n\nTables: [fi.parquet](fi.parquet), [fi_summary.parquet](fi_summary.parquet).",
-        match units.known() {
-            true => "oscillation_hz".to_string(),
-            false => unitless_column_name("oscillation_hz"),
-        }
+        column_in_units("oscillation_hz", units)
     );
     md
 }

@@ -8,7 +8,8 @@
 //! and the sweep's fingerprint in its key-value metadata ([`FINGERPRINT_KEY`]).
 
 use super::heatmap::{HeatAxes, HeatPanel, draw_heatmap};
-use super::table::{Table, read_f64_columns, read_metadata, unitless_column_name};
+use super::table::{Table, column_in_units, read_f64_columns, read_metadata};
+use crate::analysis::accuracy::failed_sentence;
 use crate::analysis::sweep::{Axis, Shard};
 use crate::error::ReportError;
 use crate::model::units::labelled;
@@ -217,10 +218,7 @@ fn summary(r: &SweepResult) -> String {
     let units = model.units();
     let (current, volt, time) = (units.current, units.voltage, units.time);
     let names: Vec<&str> = grid.axes.iter().map(|a| a.name.as_str()).collect();
-    let in_units = |name: &str| match units.known() {
-        true => name.to_string(),
-        false => unitless_column_name(name),
-    };
+    let in_units = |name: &str| column_in_units(name, units);
     let n = rows.len();
     let firing = rows.iter().filter(|r| r.n_spikes >= 2).count();
     let best = (0..n)
@@ -326,7 +324,10 @@ fn summary(r: &SweepResult) -> String {
             at(&rows[b])
         );
     }
-    if let Some(acc) = r.accuracy {
+    if let Some(acc) = r.accuracy.filter(|a| a.failed()) {
+        let at = Quantity(acc.at_current, units.current);
+        let _ = writeln!(md, "\n{}", failed_sentence(at));
+    } else if let Some(acc) = r.accuracy {
         let _ = writeln!(
             md,
             "\nIntegrator error: {} firing points re-run at dt/2 give ISI rates within {:.3}% and spike counts within {}; the rates at dt are within about {:.2}% of converged (Richardson, order {}).",

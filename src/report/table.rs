@@ -710,6 +710,16 @@ pub fn read_metadata(path: &Path) -> Result<Vec<(String, String)>, ReportError> 
         .collect())
 }
 
+/// A column's name as a table of a model with `units` writes it (one column of
+/// [`Table::in_units`], for a summary that names it).
+pub fn column_in_units(name: &str, units: Units) -> String {
+    if units.known() {
+        name.to_string()
+    } else {
+        unitless_column_name(name)
+    }
+}
+
 /// A column name without its neuron unit: see [`Table::in_units`].
 pub fn unitless_column_name(name: &str) -> String {
     for suffix in ["_ua_cm2", "_per_ms", "_mv", "_ms"] {

@@ -130,8 +130,9 @@ impl Dopri5 {
             let h = if last { t1 - t } else { self.h.min(self.h_max) };
             if h < H_MIN {
                 return Err(SimError::StepSizeTooSmall {
-                    t_ms: t,
+                    t,
                     h_min: H_MIN,
+                    time_unit: "ms",
                 });
             }
             self.stages(f, y, t, h);
@@ -164,8 +165,9 @@ impl Dopri5 {
                 self.h = h * fac;
                 if self.h < H_MIN {
                     return Err(SimError::StepSizeTooSmall {
-                        t_ms: t,
+                        t,
                         h_min: H_MIN,
+                        time_unit: "ms",
                     });
                 }
             }

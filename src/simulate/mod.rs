@@ -103,6 +103,11 @@ pub struct Run {
 
 /// Simulate one neuron from `y0`.
 pub fn run(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result<Run, SimError> {
+    integrate(model, stim, y0, s).map_err(|e| e.with_time_unit(model.units().time))
+}
+
+/// [`run`], with the integrators' errors timed in ms.
+fn integrate(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result<Run, SimError> {
     let n_steps = s.steps()?;
     let names = model.var_names();
     if y0.len() != names.len() {
@@ -194,14 +199,15 @@ pub fn run_many<E: From<SimError> + Send>(
         .collect()
 }
 
-/// The general simulator's blow-up error when `y` at `t` (ms) is not finite or V is past
-/// [`V_LIMIT`]; `Ok` otherwise.
+/// The general simulator's blow-up error when `y` at `t` (ms; see
+/// [`SimError::with_time_unit`]) is not finite or V is past [`V_LIMIT`]; `Ok` otherwise.
 pub(crate) fn check_state(names: &[String], t: f64, y: &[f64]) -> Result<(), SimError> {
     let bad = |x: f64, j: usize| !x.is_finite() || (j == 0 && x.abs() > V_LIMIT);
     match y.iter().enumerate().find(|&(j, &x)| bad(x, j)) {
         None => Ok(()),
         Some((j, &x)) => Err(SimError::BlowUp {
-            t_ms: t,
+            t,
+            time_unit: "ms",
             variable: names[j].clone(),
             value: x,
             state: names
