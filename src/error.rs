@@ -236,30 +236,16 @@ pub enum SimError {
 
 impl SimError {
     /// The same error with its times in `unit`. The integrators know no model and raise their
-    /// errors in ms; [`crate::simulate::run`] gives them the model's unit of time, so a model
-    /// without units is never told "ms".
-    pub fn with_time_unit(self, unit: &'static str) -> SimError {
-        match self {
-            SimError::BlowUp {
-                t,
-                variable,
-                value,
-                state,
-                ..
-            } => SimError::BlowUp {
-                t,
-                time_unit: unit,
-                variable,
-                value,
-                state,
-            },
-            SimError::StepSizeTooSmall { t, h_min, .. } => SimError::StepSizeTooSmall {
-                t,
-                h_min,
-                time_unit: unit,
-            },
-            e => e,
+    /// blow-up and step-floor errors in ms; [`crate::simulate::run`] and `fi` give them the
+    /// model's unit of time. (The settings' own errors, `BadStep`, `BadDuration` and
+    /// `TooManySteps`, still name ms: the flags they check are documented in ms.)
+    pub fn with_time_unit(mut self, unit: &'static str) -> SimError {
+        if let SimError::BlowUp { time_unit, .. } | SimError::StepSizeTooSmall { time_unit, .. } =
+            &mut self
+        {
+            *time_unit = unit;
         }
+        self
     }
 }
 

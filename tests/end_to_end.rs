@@ -3,7 +3,8 @@
 //! Every file here was its own binary once. Each linked the whole library with polars (5-14 s
 //! apiece, 34 of them), and the binaries ran one after another, so a file whose last test was
 //! slow left the other core idle. As modules of one crate they link once and all their tests
-//! share the test threads. `cargo test --release fi::` runs one file's tests (its module path).
+//! share the test threads. `cargo test --release --test end_to_end zoo::` runs one file's tests (its module path;
+//! the filter is a substring, so `sweep::` also runs `ode_sweep::`).
 //! `Cargo.toml` sets `autotests = false` so the files are not also built alone.
 
 mod common;

@@ -4,7 +4,8 @@
 //! repeated, keywords inserted, files cut or spliced) and soups of the languages' tokens.
 //! Each input is parsed (and what parses is exercised a little); the test asserts that nothing
 //! panics and that every refusal is a message naming the file (and, for `.ode`, a line and
-//! column). A stack overflow or an abort would end the test binary, which fails it too.
+//! column). A stack overflow or an abort would end the test binary, which fails it too, and
+//! with it every end-to-end test's result (they share one binary).
 //!
 //! This is the quick, always-run face of the cargo-fuzz targets in `tests/fuzz` (which run for
 //! minutes each; see the README). `FUZZ_ROUNDS=N` multiplies the number of inputs.

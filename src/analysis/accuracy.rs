@@ -47,14 +47,6 @@ impl Accuracy {
     }
 }
 
-/// The summary's sentence for a check that [`Accuracy::failed`], naming the current (with its
-/// unit) of the run that did.
-pub fn failed_sentence(current: impl std::fmt::Display) -> String {
-    format!(
-        "Integrator error: a point re-run at dt/2 (at {current}) blew up or stopped firing, so the rates at dt cannot be trusted: run again with a smaller dt."
-    )
-}
-
 /// Points eligible for the check: those with at least 10 counted spikes (a mean ISI worth
 /// comparing), at most one lane block of them spread evenly over the list.
 pub(crate) fn sample(n_spikes: &[u32]) -> Vec<usize> {
@@ -155,9 +147,10 @@ mod tests {
             isi_sumsq: 10.0 * isi * isi,
             ..NeuronSummary::default()
         };
+        // Its counts and intervals look fine: only the flag says it blew up.
         let blown = NeuronSummary {
             blew_up: true,
-            ..NeuronSummary::default()
+            ..run(10.0)
         };
         let silent = NeuronSummary::default();
         for bad in [blown, silent] {

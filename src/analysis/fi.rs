@@ -324,7 +324,25 @@ pub fn fi_curve_general_with(
             .iter()
             .map(|p| starts.at(p.direction, p.current))
             .collect();
-        let refined = simulate_all(&probe_currents, &probe_starts, &fine)?;
+        // A dt/2 run that blows up fails the check, not the curve (its dt runs did not): the
+        // probes then run one by one, so the check names the one that blew up.
+        let refined = match simulate_all(&probe_currents, &probe_starts, &fine) {
+            Err(Error::Sim(SimError::BlowUp { .. })) => probe_currents
+                .iter()
+                .zip(&probe_starts)
+                .map(
+                    |(&c, y)| match simulate_all(&[c], std::slice::from_ref(y), &fine) {
+                        Ok(r) => Ok(r[0]),
+                        Err(Error::Sim(SimError::BlowUp { .. })) => Ok(NeuronSummary {
+                            blew_up: true,
+                            ..NeuronSummary::default()
+                        }),
+                        Err(e) => Err(e),
+                    },
+                )
+                .collect::<Result<Vec<NeuronSummary>, Error>>()?,
+            r => r?,
+        };
         let coarse: Vec<(f64, NeuronSummary)> =
             probes.iter().map(|p| (p.current, p.summary)).collect();
         curve.accuracy = super::accuracy::compare(&coarse, &refined, 4);

@@ -23,6 +23,7 @@
 use super::collocation::{Border, Linearised, Orbit, Scheme, linearise};
 use super::system::Family;
 use crate::error::AnalysisError;
+use crate::model::Quantity;
 use crate::model::VectorField;
 use crate::numerics::eigen::C64;
 use crate::simulate::Tolerances;
@@ -256,13 +257,14 @@ fn settle(
     let Some(k) = settled_at else {
         let why = if crossings.len() < 2 {
             format!(
-                "V never crosses the threshold {thr} repeatedly in {} ms of simulation (it settles at V = {:.4})",
-                t, y[0]
+                "V never crosses the threshold {thr} repeatedly in {} of simulation (it settles at V = {:.4})",
+                Quantity(t, fam.field.units().time),
+                y[0]
             )
         } else {
             format!(
-                "the return times to V = {thr} did not settle within {} ms ({} crossings)",
-                t,
+                "the return times to V = {thr} did not settle within {} ({} crossings)",
+                Quantity(t, fam.field.units().time),
                 crossings.len()
             )
         };
@@ -295,7 +297,10 @@ fn settle(
             err: Box::new(no_cycle(
                 fam,
                 lambda,
-                format!("the last period failed: {e}"),
+                format!(
+                    "the last period failed: {}",
+                    e.with_time_unit(fam.field.units().time)
+                ),
             )),
             ranges,
             y_end: vec![],

@@ -6,14 +6,27 @@
 use super::figure::PALETTE;
 use super::table::{Table, column_in_units};
 use super::xy_figure::{Panel, Series, Style, draw_panels};
+use crate::analysis::accuracy::Accuracy;
 use crate::analysis::fi::{Direction, FiCurve};
 use crate::error::ReportError;
 use crate::model::units::labelled;
-use crate::model::{Number, Quantity};
+use crate::model::{Number, Quantity, Units};
 use crate::simulate::batch::{BatchScheme, NeuronSummary, Precision};
 use crate::spec::fi::{FiResult, Overlay, OverlaySource};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
+
+/// The summary's sentence when the dt/2 check failed ([`Accuracy::failed`]), naming the
+/// current of the run that did (in a sweep, a grid point at that current); `None` when the
+/// check measured an error. Shared by the `fi` and `sweep` summaries.
+pub(crate) fn failed_check(acc: &Accuracy, units: Units) -> Option<String> {
+    acc.failed().then(|| {
+        format!(
+            "Integrator error: a point re-run at dt/2 (at {}) blew up or stopped firing, so the rates at dt cannot be trusted: run again with a smaller dt.",
+            Quantity(acc.at_current, units.current)
+        )
+    })
+}
 
 impl super::Report for FiResult {
     fn units(&self) -> crate::model::Units {
@@ -286,9 +299,8 @@ fn summary(r: &FiResult) -> String {
             }
         }
     }
-    if let Some(acc) = fi.accuracy.filter(|a| a.failed()) {
-        let at = Quantity(acc.at_current, r.model.units().current);
-        let _ = writeln!(md, "\n{}", crate::analysis::accuracy::failed_sentence(at));
+    if let Some(line) = fi.accuracy.and_then(|a| failed_check(&a, r.model.units())) {
+        let _ = writeln!(md, "\n{line}");
     } else if let Some(acc) = &fi.accuracy {
         let _ = writeln!(
             md,

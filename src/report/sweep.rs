@@ -7,9 +7,9 @@
 //! shard's table, `OUT/shard=K/grid.parquet`, with the same columns for its part of the grid
 //! and the sweep's fingerprint in its key-value metadata ([`FINGERPRINT_KEY`]).
 
+use super::fi::failed_check;
 use super::heatmap::{HeatAxes, HeatPanel, draw_heatmap};
 use super::table::{Table, column_in_units, read_f64_columns, read_metadata};
-use crate::analysis::accuracy::failed_sentence;
 use crate::analysis::sweep::{Axis, Shard};
 use crate::error::ReportError;
 use crate::model::units::labelled;
@@ -324,9 +324,8 @@ fn summary(r: &SweepResult) -> String {
             at(&rows[b])
         );
     }
-    if let Some(acc) = r.accuracy.filter(|a| a.failed()) {
-        let at = Quantity(acc.at_current, units.current);
-        let _ = writeln!(md, "\n{}", failed_sentence(at));
+    if let Some(line) = r.accuracy.and_then(|a| failed_check(&a, units)) {
+        let _ = writeln!(md, "\n{line}");
     } else if let Some(acc) = r.accuracy {
         let _ = writeln!(
             md,

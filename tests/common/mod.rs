@@ -1,10 +1,9 @@
 //! Shared by the end-to-end tests: run the `excitable` binary from the package root; read the
-//! AUTO-07p fixtures. (Each test crate uses part of this, hence the `dead_code` allowances.)
+//! AUTO-07p fixtures.
 
 use std::process::Command;
 
 /// Run `excitable ARGS`: (success, stdout, stderr).
-#[allow(dead_code)]
 pub fn excitable(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_excitable"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -20,7 +19,6 @@ pub fn excitable(args: &[&str]) -> (bool, String, String) {
 
 /// The rows of `tests/fixtures/auto/NAME_auto.csv`: the first column (the kind of point), then
 /// every other column as a number (NaN where empty).
-#[allow(dead_code)]
 pub fn auto_fixture(name: &str) -> Vec<(String, Vec<f64>)> {
     let path = format!(
         "{}/tests/fixtures/auto/{name}_auto.csv",
@@ -41,14 +39,12 @@ pub fn auto_fixture(name: &str) -> Vec<(String, Vec<f64>)> {
 }
 
 /// A model of the reference zoo, `studies/models/zoo/FILE`.
-#[allow(dead_code)]
 pub fn zoo(file: &str) -> excitable::Model {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("studies/models/zoo");
     excitable::Model::from_file(&path.join(file)).unwrap()
 }
 
 /// The bifurcation diagram of `model` over `from..to`, every other setting at its default.
-#[allow(dead_code)]
 pub fn diagram(model: &excitable::Model, from: f64, to: f64) -> excitable::spec::BifurcationResult {
     excitable::BifurcationSpec {
         from,
@@ -62,7 +58,6 @@ pub fn diagram(model: &excitable::Model, from: f64, to: f64) -> excitable::spec:
 /// In the CSV fixture `tests/fixtures/FILE`, among the rows whose leading columns equal `key`,
 /// the number in the next column nearest to `near` (an AUTO point near where the toolkit found
 /// its own).
-#[allow(dead_code)]
 pub fn nearest_in_fixture(file: &str, key: &[&str], near: f64) -> f64 {
     let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
     let mut r = csv::Reader::from_path(&path).unwrap();
@@ -75,7 +70,6 @@ pub fn nearest_in_fixture(file: &str, key: &[&str], near: f64) -> f64 {
 }
 
 /// An `.ode` entry of the reference zoo (`studies/models/zoo/zoo.toml`), or `hh.ode`.
-#[allow(dead_code)]
 pub struct ZooOde {
     /// The zoo's name for it.
     pub name: String,
@@ -88,7 +82,6 @@ pub struct ZooOde {
 }
 
 /// The zoo's `.ode` entries, then `studies/models/hh.ode` (0-200 in the current).
-#[allow(dead_code)]
 pub fn zoo_ode_files() -> Vec<ZooOde> {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("studies/models/zoo");
