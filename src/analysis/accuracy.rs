@@ -119,15 +119,19 @@ pub(crate) fn compare(
 mod tests {
     use super::*;
 
-    #[test]
-    fn richardson_takes_the_order_of_the_method() {
-        // 10 intervals of 10 ms at dt and of 10.1 ms at dt/2: rates 100 and 99.0099 Hz.
-        let run = |isi: f64| NeuronSummary {
+    /// A run of 11 spikes, 10 intervals of `isi` ms.
+    fn run(isi: f64) -> NeuronSummary {
+        NeuronSummary {
             n_spikes: 11,
             isi_sum: 10.0 * isi,
             isi_sumsq: 10.0 * isi * isi,
             ..NeuronSummary::default()
-        };
+        }
+    }
+
+    #[test]
+    fn richardson_takes_the_order_of_the_method() {
+        // 10 intervals of 10 ms at dt and of 10.1 ms at dt/2: rates 100 and 99.0099 Hz.
         let diff = (100.0 - 1000.0 / 10.1) / (1000.0 / 10.1) * 100.0;
         for (order, gain) in [(1, 2.0), (2, 4.0 / 3.0), (4, 16.0 / 15.0)] {
             let a = compare(&[(5.0, run(10.0))], &[run(10.1)], order).unwrap();
@@ -141,12 +145,6 @@ mod tests {
 
     #[test]
     fn a_blown_or_silent_half_step_run_is_an_infinite_error() {
-        let run = |isi: f64| NeuronSummary {
-            n_spikes: 11,
-            isi_sum: 10.0 * isi,
-            isi_sumsq: 10.0 * isi * isi,
-            ..NeuronSummary::default()
-        };
         // Its counts and intervals look fine: only the flag says it blew up.
         let blown = NeuronSummary {
             blew_up: true,
