@@ -243,51 +243,62 @@ pub fn fi_curve_general_with(
         },
         _ => None,
     };
-    let simulate_all =
-        |c: &[f64], y: &[Vec<f64>], s: &Settings| -> Result<Vec<NeuronSummary>, Error> {
-            let summary = |r: &Run| {
-                let v = r.final_state.first().copied().unwrap_or(f64::NAN);
-                NeuronSummary::from_spikes(&r.spikes_ms, settings.transient, v)
-            };
-            match &lanes {
-                Some((m, program)) => {
-                    let neurons = Neurons {
-                        params: &[m.params.values()],
-                        currents: c,
-                        starts: y,
-                    };
-                    let runs = run_ode_lanes(m, program, &neurons, s, settings.transient, &|k| {
-                        if k == 0 {
-                            tracker.check()
-                        } else {
-                            tracker.advance(k as u64, "")
-                        }
-                        .map_err(Error::from)
-                    })?;
-                    // A blow-up is the general simulator's error, naming the time and state.
-                    for (run, summary) in &runs {
-                        if summary.blew_up {
-                            let t = run.steps as f64 * s.dt;
-                            simulate::check_state(&m.vars, t, &run.final_state)
-                                .map_err(|e| e.with_time_unit(model.units().time))?;
-                        }
-                    }
-                    Ok(runs.into_iter().map(|(_, summary)| summary).collect())
-                }
-                None => c
-                    .par_iter()
-                    .zip(y)
-                    .map(|(&i, y0)| {
-                        tracker.check()?;
-                        let r = simulate::run(model, &Stimulus::constant(i), y0, s)?;
-                        tracker.advance(1, "")?;
-                        Ok(summary(&r))
-                    })
-                    .collect(),
-            }
+    // `flag`: a run that blows up is flagged in its summary (the dt/2 check: it fails the
+    // check, not the curve); otherwise it is the general simulator's error, naming the time
+    // and state.
+    let simulate_all = |c: &[f64],
+                        y: &[Vec<f64>],
+                        s: &Settings,
+                        flag: bool|
+     -> Result<Vec<NeuronSummary>, Error> {
+        let summary = |r: &Run| {
+            let v = r.final_state.first().copied().unwrap_or(f64::NAN);
+            NeuronSummary::from_spikes(&r.spikes_ms, settings.transient, v)
         };
+        match &lanes {
+            Some((m, program)) => {
+                let neurons = Neurons {
+                    params: &[m.params.values()],
+                    currents: c,
+                    starts: y,
+                };
+                let runs = run_ode_lanes(m, program, &neurons, s, settings.transient, &|k| {
+                    if k == 0 {
+                        tracker.check()
+                    } else {
+                        tracker.advance(k as u64, "")
+                    }
+                    .map_err(Error::from)
+                })?;
+                for (run, summary) in &runs {
+                    if summary.blew_up && !flag {
+                        let t = run.steps as f64 * s.dt;
+                        simulate::check_state(&m.vars, t, &run.final_state)
+                            .map_err(|e| e.with_time_unit(model.units().time))?;
+                    }
+                }
+                Ok(runs.into_iter().map(|(_, summary)| summary).collect())
+            }
+            None => c
+                .par_iter()
+                .zip(y)
+                .map(|(&i, y0)| {
+                    tracker.check()?;
+                    let r = match simulate::run(model, &Stimulus::constant(i), y0, s) {
+                        Err(SimError::BlowUp { .. }) if flag => NeuronSummary {
+                            blew_up: true,
+                            ..NeuronSummary::default()
+                        },
+                        r => summary(&r?),
+                    };
+                    tracker.advance(1, "")?;
+                    Ok(r)
+                })
+                .collect(),
+        }
+    };
     let run = |c: &[f64], y: &[Vec<f64>]| -> Result<Vec<NeuronSummary>, Error> {
-        once_each(c, y, |c, y| simulate_all(c, y, &s))
+        once_each(c, y, |c, y| simulate_all(c, y, &s, false))
     };
     let engine = Engine {
         model,
@@ -324,25 +335,8 @@ pub fn fi_curve_general_with(
             .iter()
             .map(|p| starts.at(p.direction, p.current))
             .collect();
-        // A dt/2 run that blows up fails the check, not the curve (its dt runs did not): the
-        // probes then run one by one, so the check names the one that blew up.
-        let refined = match simulate_all(&probe_currents, &probe_starts, &fine) {
-            Err(Error::Sim(SimError::BlowUp { .. })) => probe_currents
-                .iter()
-                .zip(&probe_starts)
-                .map(
-                    |(&c, y)| match simulate_all(&[c], std::slice::from_ref(y), &fine) {
-                        Ok(r) => Ok(r[0]),
-                        Err(Error::Sim(SimError::BlowUp { .. })) => Ok(NeuronSummary {
-                            blew_up: true,
-                            ..NeuronSummary::default()
-                        }),
-                        Err(e) => Err(e),
-                    },
-                )
-                .collect::<Result<Vec<NeuronSummary>, Error>>()?,
-            r => r?,
-        };
+        // A dt/2 run that blows up is flagged: it fails the check, not the curve.
+        let refined = simulate_all(&probe_currents, &probe_starts, &fine, true)?;
         let coarse: Vec<(f64, NeuronSummary)> =
             probes.iter().map(|p| (p.current, p.summary)).collect();
         curve.accuracy = super::accuracy::compare(&coarse, &refined, 4);
