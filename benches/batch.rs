@@ -22,14 +22,15 @@ fn hh_sweep_exp_euler(bencher: Bencher, threads: usize) {
 /// The integrators and precisions on one core, in one run (items: neuron-steps at dt = 0.01
 /// ms; a midpoint step, two evaluations of the rates, counts once): the cost of a step of
 /// each. `exp-midpoint` at dt = 0.02 ms is within 0.1% of converged rates (0.067%,
-/// `tests/fi.rs`); `exp-euler`, first order with 0.72% at dt = 0.01 ms, would need dt near
-/// 0.0014 ms.
-#[divan::bench(sample_count = 3, args = ["exp-euler/f64", "exp-euler/mixed", "exp-midpoint/f64", "exp-midpoint/mixed"])]
+/// `tests/fi.rs`), `exp-staggered` (one evaluation per step) within 0.028%; `exp-euler`,
+/// first order with 0.72% at dt = 0.01 ms, would need dt near 0.0014 ms.
+#[divan::bench(sample_count = 3, args = ["exp-euler/f64", "exp-euler/mixed", "exp-midpoint/f64", "exp-midpoint/mixed", "exp-staggered/f64", "exp-staggered/mixed"])]
 fn hh_sweep_scheme_and_precision(bencher: Bencher, which: &str) {
     let (scheme, precision) = which.split_once('/').unwrap();
     let scheme = match scheme {
         "exp-euler" => BatchScheme::ExpEuler,
-        _ => BatchScheme::ExpMidpoint,
+        "exp-midpoint" => BatchScheme::ExpMidpoint,
+        _ => BatchScheme::ExpStaggered,
     };
     let precision = match precision {
         "f64" => Precision::F64,

@@ -2,8 +2,8 @@
 # The f-I curves of hh (0 to 200 uA/cm^2 in steps of 0.5, three starts, multisection of every
 # onset, offset and the rheobase) with each integrator of the batch kernel, whole processes on
 # every core, alternating in one run (issue 19): exponential Euler at dt 0.01 ms in f64 (the
-# default) against the exponential midpoint rule at dt 0.02 ms with f32 exponentials, with and
-# without the bifurcation-diagram overlay. Prints wall and CPU time of each run, the medians,
+# default) against the exponential midpoint rule and the staggered scheme at dt 0.02 ms with f32
+# exponentials, with and without the bifurcation-diagram overlay. Prints wall and CPU time of each run, the medians,
 # and the integrator error each report states (its dt/2 check, Richardson).
 # Usage: benches/fi_schemes.sh [rounds]   (after `cargo build --release`)
 set -euo pipefail
@@ -24,8 +24,10 @@ declare -A wall cpu
 configs=(
   "euler-f64|--no-overlay"
   "midpoint-mixed|--no-overlay --method exp-midpoint --precision mixed --dt 0.02"
+  "staggered-mixed|--no-overlay --method exp-staggered --precision mixed --dt 0.02"
   "euler-f64-overlay|"
   "midpoint-mixed-overlay|--method exp-midpoint --precision mixed --dt 0.02"
+  "staggered-mixed-overlay|--method exp-staggered --precision mixed --dt 0.02"
 )
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $N rounds"
 for _ in $(seq "$N"); do

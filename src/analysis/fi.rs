@@ -23,9 +23,7 @@ use crate::continuation::Field;
 use crate::error::{Error, SimError};
 use crate::model::{ConductanceModel, Model};
 use crate::progress::{Cancelled, Observer, Silent, Tracker};
-use crate::simulate::batch::{
-    BatchScheme, BatchSettings, LANES, NeuronSummary, run_batch_params_until,
-};
+use crate::simulate::batch::{BatchSettings, LANES, NeuronSummary, run_batch_params_until};
 
 /// Which start a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +96,7 @@ pub struct FiCurve {
     /// The integrator error, from a sample re-run at dt/2.
     pub accuracy: Option<Accuracy>,
     /// What ran the neurons, for reports.
-    pub engine: &'static str,
+    pub engine: String,
     /// What the analysis could not do as asked, in words.
     pub notes: Vec<String>,
 }
@@ -155,14 +153,10 @@ pub fn fi_curve_with(
         rest0,
         run: &run,
         always_fallback: true,
-        name: match settings.scheme {
-            BatchScheme::ExpEuler => {
-                "exponential Euler on the batch kernel, identical runs done once"
-            }
-            BatchScheme::ExpMidpoint => {
-                "the exponential midpoint rule (second order) on the batch kernel, identical runs done once"
-            }
-        },
+        name: format!(
+            "{} on the batch kernel, identical runs done once",
+            settings.scheme.describe()
+        ),
     };
     let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
     curve.accuracy = accuracy(model, &curve.points, settings, |p| {
@@ -315,7 +309,8 @@ pub fn fi_curve_general_with(
             _ => {
                 "exponential Euler on the general simulator (for LIF the exact flow), identical runs done once"
             }
-        },
+        }
+        .into(),
     };
     let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
     curve.notes.extend(notes);
@@ -360,7 +355,7 @@ struct Engine<'a> {
     /// `rest` runs, as the batch engine always has; otherwise only when `up` or `down` runs.
     always_fallback: bool,
     /// What ran the neurons, for reports ([`FiCurve::engine`]).
-    name: &'static str,
+    name: String,
 }
 
 /// The f-I method both engines share: the `rest` sweep (while `cycle_states` computes

@@ -11,7 +11,7 @@ use crate::analysis::fi::{Direction, FiCurve};
 use crate::error::ReportError;
 use crate::model::units::labelled;
 use crate::model::{Number, Quantity, Units};
-use crate::simulate::batch::{BatchScheme, NeuronSummary, Precision};
+use crate::simulate::batch::{NeuronSummary, Precision};
 use crate::spec::fi::{FiResult, Overlay, OverlaySource};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -312,8 +312,7 @@ fn summary(r: &FiResult) -> String {
             acc.max_count_diff,
             match (&r.model, a.method) {
                 (crate::model::Model::Ode(_), _) => "RK4 (fourth order)",
-                (_, BatchScheme::ExpEuler) => "exponential Euler (first order)",
-                (_, BatchScheme::ExpMidpoint) => "the exponential midpoint rule (second order)",
+                (_, scheme) => scheme.describe_with_order(),
             },
             acc.est_error_pct
         );

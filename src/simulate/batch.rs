@@ -101,6 +101,12 @@ pub enum BatchScheme {
     /// solving dynamical cell membrane equations"), two evaluations per step, so it reaches
     /// a given accuracy at a far larger dt.
     ExpMidpoint,
+    /// The gates at half steps, V at whole steps, each stepped with the other at its
+    /// midpoint (the staggered scheme NEURON pairs with Crank-Nicolson, Hines 1984, here with
+    /// exact exponential steps): second order at one evaluation of the rates per step, half the
+    /// midpoint rule's work. A current's instantaneous factor is taken at V extrapolated to the
+    /// step's midpoint from the last two steps.
+    ExpStaggered,
 }
 
 impl BatchScheme {
@@ -109,6 +115,7 @@ impl BatchScheme {
         match self {
             BatchScheme::ExpEuler => "exp-euler",
             BatchScheme::ExpMidpoint => "exp-midpoint",
+            BatchScheme::ExpStaggered => "exp-staggered",
         }
     }
 
@@ -116,7 +123,15 @@ impl BatchScheme {
     pub fn order(self) -> i32 {
         match self {
             BatchScheme::ExpEuler => 1,
-            BatchScheme::ExpMidpoint => 2,
+            BatchScheme::ExpMidpoint | BatchScheme::ExpStaggered => 2,
+        }
+    }
+
+    /// In words with its order, for a sentence on the integrator's error.
+    pub fn describe_with_order(self) -> &'static str {
+        match self {
+            BatchScheme::ExpEuler => "exponential Euler (first order)",
+            _ => self.describe(),
         }
     }
 
@@ -125,6 +140,9 @@ impl BatchScheme {
         match self {
             BatchScheme::ExpEuler => "exponential Euler",
             BatchScheme::ExpMidpoint => "the exponential midpoint rule (second order)",
+            BatchScheme::ExpStaggered => {
+                "the staggered exponential scheme (second order, gates at half steps)"
+            }
         }
     }
 }
@@ -236,6 +254,9 @@ struct Flat {
     currents: Vec<FlatCurrent>,
     inv_c: L,
     phi: L,
+    /// Whether a current has a factor (an instantaneous gate): the staggered scheme then
+    /// takes the bases once more, at the step's midpoint.
+    has_factor: bool,
 }
 
 /// A gate's two rate functions, and whether they are (inf, tau) rather than (alpha, beta).
@@ -365,6 +386,7 @@ impl Flat {
             })
             .collect();
         Flat {
+            has_factor: m.currents.iter().any(|c| c.factor.is_some()),
             gates,
             bases,
             currents,
@@ -493,9 +515,13 @@ fn linearise<const UNIFORM: bool, const F32: bool>(
     g_tot: &mut L,
     i_ion: &mut L,
 ) {
-    // With every lane on the same parameters (f-I curves) they are broadcast constants, kept
-    // in registers, as before per-lane parameters existed; a parameter sweep loads them.
-    let lanes = |x: &L| if UNIFORM { [x[0]; LANES] } else { *x };
+    gate_rates::<F32>(flat, v, xb, ra, rb);
+    conductances::<UNIFORM>(flat, v, v, x, xb, g_tot, i_ion);
+}
+
+/// The shared exponentials of the rates at `v` into `xb`.
+#[inline(always)]
+fn bases_at<const F32: bool>(flat: &Flat, v: &L, xb: &mut [L]) {
     let mut tmp: L = [0.0; LANES];
     for (b, &(c, d)) in flat.bases.iter().enumerate() {
         for l in 0..LANES {
@@ -503,6 +529,13 @@ fn linearise<const UNIFORM: bool, const F32: bool>(
         }
         exp_lanes_in::<F32>(&tmp, &mut xb[b]);
     }
+}
+
+/// Each gate's rates at `v` into `ra`, `rb` (as alpha, beta: an (inf, tau) gate is rewritten
+/// to them), with the shared exponentials at `v` left in `xb`.
+#[inline(always)]
+fn gate_rates<const F32: bool>(flat: &Flat, v: &L, xb: &mut [L], ra: &mut [L], rb: &mut [L]) {
+    bases_at::<F32>(flat, v, xb);
     for (g, gate) in flat.gates.iter().enumerate() {
         rate_lanes(&gate.first, v, xb, &mut ra[g]);
         rate_lanes(&gate.second, v, xb, &mut rb[g]);
@@ -517,14 +550,31 @@ fn linearise<const UNIFORM: bool, const F32: bool>(
             }
         }
     }
-    // Total conductance and ionic current with the gates x.
+}
+
+/// Total conductance and ionic current at `v` with the gates `x`, each current's factor (an
+/// instantaneous gate) taken at `v_factor` from the shared exponentials `xb` at `v_factor`.
+#[inline(always)]
+fn conductances<const UNIFORM: bool>(
+    flat: &Flat,
+    v: &L,
+    v_factor: &L,
+    x: &[L],
+    xb: &[L],
+    g_tot: &mut L,
+    i_ion: &mut L,
+) {
+    // With every lane on the same parameters (f-I curves) they are broadcast constants, kept
+    // in registers, as before per-lane parameters existed; a parameter sweep loads them.
+    let lanes = |x: &L| if UNIFORM { [x[0]; LANES] } else { *x };
+    let mut tmp: L = [0.0; LANES];
     *g_tot = [0.0; LANES];
     *i_ion = [0.0; LANES];
     for (gmax, erev, gates, factor) in &flat.currents {
         let mut gc: L = lanes(gmax);
         let erev = lanes(erev);
         if let Some(f) = factor {
-            rate_lanes(f, v, xb, &mut tmp);
+            rate_lanes(f, v_factor, xb, &mut tmp);
             for l in 0..LANES {
                 gc[l] *= tmp[l];
             }
@@ -544,9 +594,8 @@ fn linearise<const UNIFORM: bool, const F32: bool>(
     }
 }
 
-/// One step of length `h` from (v, x) with frozen coefficients: V by the exponential
-/// integrator of its linear part, `phi1(z) = (e^z - 1)/z`, and each gate relaxed exactly
-/// towards its `x_inf` with rate `(alpha + beta) phi`. Writes (v_new, x_new).
+/// One step of length `h` from (v, x) with frozen coefficients: [`v_step`] and [`gate_step`].
+/// Writes (v_new, x_new).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn exp_step<const F32: bool>(
@@ -563,6 +612,14 @@ fn exp_step<const F32: bool>(
     v_new: &mut L,
     x_new: &mut [L],
 ) {
+    v_step(h, v, g_tot, i_ion, current, inv_c, v_new);
+    gate_step::<F32>(h, x, ra, rb, phi, x_new);
+}
+
+/// V over a step of length `h` by the exponential integrator of its linear part with the
+/// conductances frozen: `phi1(z) = (e^z - 1)/z`, z = -g_tot h / C. Writes `v_new`.
+#[inline(always)]
+fn v_step(h: f64, v: &L, g_tot: &L, i_ion: &L, current: &L, inv_c: &L, v_new: &mut L) {
     let mut z: L = [0.0; LANES];
     let mut e: L = [0.0; LANES];
     for l in 0..LANES {
@@ -573,6 +630,14 @@ fn exp_step<const F32: bool>(
         let phi1 = crate::numerics::phi::phi1_of(z[l], e[l] - 1.0);
         v_new[l] = v[l] + h * phi1 * (current[l] - i_ion[l]) * inv_c[l];
     }
+}
+
+/// Each gate over a step of length `h`, relaxed exactly towards its `x_inf` with rate
+/// `(alpha + beta) phi` from the rates `ra`, `rb`. Writes `x_new`.
+#[inline(always)]
+fn gate_step<const F32: bool>(h: f64, x: &[L], ra: &[L], rb: &[L], phi: &L, x_new: &mut [L]) {
+    let mut z: L = [0.0; LANES];
+    let mut e: L = [0.0; LANES];
     // (Local copies of the lane arrays: the compiler cannot prove the heap rows do not
     // alias, and would not vectorise the update in place.)
     for g in 0..x.len() {
@@ -594,7 +659,7 @@ fn exp_step<const F32: bool>(
 
 /// Results for one block of lanes.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
-fn run_block<const UNIFORM: bool, const MIDPOINT: bool, const F32: bool>(
+fn run_block<const UNIFORM: bool, const SCHEME: u8, const F32: bool>(
     flat: &Flat,
     s: &BatchSettings,
     current: &L,
@@ -633,15 +698,58 @@ fn run_block<const UNIFORM: bool, const MIDPOINT: bool, const F32: bool>(
     let mut v_half: L = [0.0; LANES];
     for step in 0..steps {
         let t = step as f64 * dt;
-        linearise::<UNIFORM, F32>(
-            flat, &v, &x, &mut xb, &mut ra, &mut rb, &mut g_tot, &mut i_ion,
-        );
-        if MIDPOINT {
-            // Half a step of exponential Euler to the midpoint, the coefficients there, then
-            // the whole step from (v, x) with them. The ionic current at v with the
-            // midpoint's conductances is i_h + g_h (v - v_h).
+        if SCHEME == STAGGERED {
+            // The gates live at half steps: `x` holds them at t - dt/2 (at 0 before the
+            // first step, which therefore advances them by half a step) and steps across t
+            // with the rates at V(t), the midpoint of their step; V then steps across
+            // [t, t + dt] with the conductances of the gates at its midpoint, t + dt/2.
+            gate_rates::<F32>(flat, &v, &mut xb, &mut ra, &mut rb);
+            let h = if step == 0 { 0.5 * dt } else { dt };
+            gate_step::<F32>(h, &x, &ra, &rb, &phi, &mut x_next);
+            std::mem::swap(&mut x, &mut x_next);
+            if flat.has_factor {
+                // A factor (an instantaneous gate) at V(t + dt/2), extrapolated from V at t
+                // and t - dt (v_prev; at the first step, v itself): second order too.
+                for l in 0..LANES {
+                    v_half[l] = 1.5 * v[l] - 0.5 * v_prev[l];
+                }
+                bases_at::<F32>(flat, &v_half, &mut xb);
+                conductances::<UNIFORM>(flat, &v, &v_half, &x, &xb, &mut g_tot, &mut i_ion);
+            } else {
+                conductances::<UNIFORM>(flat, &v, &v, &x, &xb, &mut g_tot, &mut i_ion);
+            }
+            v_step(dt, &v, &g_tot, &i_ion, current, &inv_c, &mut v_new);
+        } else {
+            linearise::<UNIFORM, F32>(
+                flat, &v, &x, &mut xb, &mut ra, &mut rb, &mut g_tot, &mut i_ion,
+            );
+            if SCHEME == MIDPOINT {
+                // Half a step of exponential Euler to the midpoint, the coefficients there, then
+                // the whole step from (v, x) with them. The ionic current at v with the
+                // midpoint's conductances is i_h + g_h (v - v_h).
+                exp_step::<F32>(
+                    0.5 * dt,
+                    &v,
+                    &x,
+                    &ra,
+                    &rb,
+                    &g_tot,
+                    &i_ion,
+                    current,
+                    &inv_c,
+                    &phi,
+                    &mut v_half,
+                    &mut x_half,
+                );
+                linearise::<UNIFORM, F32>(
+                    flat, &v_half, &x_half, &mut xb, &mut ra, &mut rb, &mut g_tot, &mut i_ion,
+                );
+                for l in 0..LANES {
+                    i_ion[l] = g_tot[l].mul_add(v[l] - v_half[l], i_ion[l]);
+                }
+            }
             exp_step::<F32>(
-                0.5 * dt,
+                dt,
                 &v,
                 &x,
                 &ra,
@@ -651,31 +759,11 @@ fn run_block<const UNIFORM: bool, const MIDPOINT: bool, const F32: bool>(
                 current,
                 &inv_c,
                 &phi,
-                &mut v_half,
-                &mut x_half,
+                &mut v_new,
+                &mut x_next,
             );
-            linearise::<UNIFORM, F32>(
-                flat, &v_half, &x_half, &mut xb, &mut ra, &mut rb, &mut g_tot, &mut i_ion,
-            );
-            for l in 0..LANES {
-                i_ion[l] = g_tot[l].mul_add(v[l] - v_half[l], i_ion[l]);
-            }
+            std::mem::swap(&mut x, &mut x_next);
         }
-        exp_step::<F32>(
-            dt,
-            &v,
-            &x,
-            &ra,
-            &rb,
-            &g_tot,
-            &i_ion,
-            current,
-            &inv_c,
-            &phi,
-            &mut v_new,
-            &mut x_next,
-        );
-        std::mem::swap(&mut x, &mut x_next);
         // Events: threshold crossings (linear interpolation) and voltage maxima at v. The
         // masks and extrema are lane-parallel; the bookkeeping runs only when a lane has one.
         let t_new = t + dt;
@@ -808,19 +896,17 @@ pub fn run_batch_params_until(
             let flat = Flat::new(model, &p);
             let y0 = lanes_of(starts, k);
             let uniform = p.iter().all(|x| *x == p[0]);
-            let midpoint = s.scheme == BatchScheme::ExpMidpoint;
             let mixed = s.precision == Precision::Mixed;
-            let out = match (uniform, midpoint, mixed) {
-                (true, false, false) => run_block::<true, false, false>(&flat, s, &cur, &y0, steps),
-                (false, false, false) => {
-                    run_block::<false, false, false>(&flat, s, &cur, &y0, steps)
+            let out = match s.scheme {
+                BatchScheme::ExpEuler => {
+                    run_block_as::<EULER>(uniform, mixed, &flat, s, &cur, &y0, steps)
                 }
-                (true, true, false) => run_block::<true, true, false>(&flat, s, &cur, &y0, steps),
-                (false, true, false) => run_block::<false, true, false>(&flat, s, &cur, &y0, steps),
-                (true, false, true) => run_block::<true, false, true>(&flat, s, &cur, &y0, steps),
-                (false, false, true) => run_block::<false, false, true>(&flat, s, &cur, &y0, steps),
-                (true, true, true) => run_block::<true, true, true>(&flat, s, &cur, &y0, steps),
-                (false, true, true) => run_block::<false, true, true>(&flat, s, &cur, &y0, steps),
+                BatchScheme::ExpMidpoint => {
+                    run_block_as::<MIDPOINT>(uniform, mixed, &flat, s, &cur, &y0, steps)
+                }
+                BatchScheme::ExpStaggered => {
+                    run_block_as::<STAGGERED>(uniform, mixed, &flat, s, &cur, &y0, steps)
+                }
             };
             if !done(hi - lo) {
                 stopped.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -832,6 +918,30 @@ pub fn run_batch_params_until(
         return Ok(None);
     }
     Ok(Some(out.into_iter().flatten().collect()))
+}
+
+/// The [`BatchScheme`]s as [`run_block`]'s constant parameter.
+const EULER: u8 = 0;
+const MIDPOINT: u8 = 1;
+const STAGGERED: u8 = 2;
+
+/// [`run_block`] with scheme `SCHEME`, its other constant parameters picked from `uniform`
+/// (every lane on the same parameters) and `mixed` (f32 exponentials).
+fn run_block_as<const SCHEME: u8>(
+    uniform: bool,
+    mixed: bool,
+    flat: &Flat,
+    s: &BatchSettings,
+    cur: &L,
+    y0: &[&[f64]; LANES],
+    steps: usize,
+) -> [NeuronSummary; LANES] {
+    match (uniform, mixed) {
+        (true, false) => run_block::<true, SCHEME, false>(flat, s, cur, y0, steps),
+        (false, false) => run_block::<false, SCHEME, false>(flat, s, cur, y0, steps),
+        (true, true) => run_block::<true, SCHEME, true>(flat, s, cur, y0, steps),
+        (false, true) => run_block::<false, SCHEME, true>(flat, s, cur, y0, steps),
+    }
 }
 
 /// Each lane's row of `v` (the one row for all if `v` has one).

@@ -84,8 +84,9 @@ pub struct FiSpec {
     /// for LIF, RK4 for .ode models.
     #[arg(long, default_value_t = 0.01)]
     pub dt: f64,
-    /// Integrator of the batch kernel: exp-euler (first order) or exp-midpoint (second order:
-    /// two rate evaluations per step, so a larger dt for the same accuracy). Conductance
+    /// Integrator of the batch kernel: exp-euler (first order), exp-midpoint (second order:
+    /// two rate evaluations per step, so a larger dt for the same accuracy) or exp-staggered
+    /// (second order at one rate evaluation per step: gates at half steps). Conductance
     /// models only.
     #[arg(long, value_enum, default_value = "exp-euler")]
     pub method: BatchScheme,

@@ -99,8 +99,9 @@ pub struct SweepSpec {
     /// Time step (ms; the file's time unit for an `.ode` model, which runs RK4).
     #[arg(long, default_value_t = 0.01)]
     pub dt: f64,
-    /// Integrator of the batch kernel: exp-euler (first order) or exp-midpoint (second order:
-    /// two rate evaluations per step, so a larger dt for the same accuracy); not used by an
+    /// Integrator of the batch kernel: exp-euler (first order), exp-midpoint (second order:
+    /// two rate evaluations per step, so a larger dt for the same accuracy) or exp-staggered
+    /// (second order at one rate evaluation per step: gates at half steps); not used by an
     /// `.ode` model (RK4).
     #[arg(long, value_enum, default_value = "exp-euler")]
     pub method: BatchScheme,
