@@ -8,7 +8,7 @@
 //!     SAMPLES=10000000 cargo bench --bench long_trace
 
 use excitable::report::Table;
-use excitable::report::table::ChunkedTable;
+use excitable::report::chunked_table::ChunkedTable;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;

@@ -156,7 +156,7 @@ pub enum StimulusError {
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum SimError {
     /// A time step that is not finite, not positive or longer than the run.
-    #[error("dt = {} ms is invalid: it must be finite, > 0 and <= t_max = {} ms", short(*dt), short(*t_max))]
+    #[error("dt = {} is invalid: it must be finite, > 0 and <= t_max = {}", short(*dt), short(*t_max))]
     BadStep {
         /// The step refused (ms).
         dt: f64,
@@ -164,7 +164,7 @@ pub enum SimError {
         t_max: f64,
     },
     /// A run duration that is not finite or not positive.
-    #[error("t_max = {} ms is invalid: it must be finite and > 0", short(*t_max))]
+    #[error("t_max = {} is invalid: it must be finite and > 0", short(*t_max))]
     BadDuration {
         /// The duration refused (ms).
         t_max: f64,
@@ -219,7 +219,7 @@ pub enum SimError {
     },
     /// More steps than one run may take.
     #[error(
-        "t_max / dt = {} ms / {} ms = {} steps: allowed at most {} steps per run (a shorter t_max or a larger dt)",
+        "t_max / dt = {} / {} = {} steps: allowed at most {} steps per run (a shorter t_max or a larger dt)",
         short(*t_max), short(*dt), short(*steps), short(*limit)
     )]
     TooManySteps {
@@ -238,7 +238,8 @@ impl SimError {
     /// The same error with its times in `unit`. The integrators know no model and raise their
     /// blow-up and step-floor errors in ms; [`crate::simulate::run`] and `fi` give them the
     /// model's unit of time. (The settings' own errors, `BadStep`, `BadDuration` and
-    /// `TooManySteps`, still name ms: the flags they check are documented in ms.)
+    /// `TooManySteps`, are checked before any model is known and name no unit: the flags are
+    /// in ms for a built-in model and in the file's own unit of time for an `.ode` model.)
     pub fn with_time_unit(mut self, unit: &'static str) -> SimError {
         if let SimError::BlowUp { time_unit, .. } | SimError::StepSizeTooSmall { time_unit, .. } =
             &mut self

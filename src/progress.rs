@@ -84,6 +84,16 @@ impl<'a> Tracker<'a> {
         self.check()
     }
 
+    /// The progress callback of the batch runners (`simulate::runner`): 0 before a block of
+    /// neurons only asks whether to stop ([`Tracker::check`]), `n` > 0 counts `n` done.
+    pub fn neurons(&self, n: usize) -> Result<(), Cancelled> {
+        if n == 0 {
+            self.check()
+        } else {
+            self.advance(n as u64, "")
+        }
+    }
+
     /// `Err` once the observer said stop (cheap: call it inside loops).
     pub fn check(&self) -> Result<(), Cancelled> {
         if self.stopped.load(Ordering::Relaxed) {

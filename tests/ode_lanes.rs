@@ -300,3 +300,62 @@ fn fi_on_lanes_names_the_time_and_state_of_a_blow_up() {
         .unwrap();
     assert!((t - exact).abs() < 0.03, "{t} against {exact}: {e}");
 }
+
+/// A dt/2 run that blows up fails `fi`'s dt/2 check, not the curve, on lanes and on the
+/// general simulator alike: an oscillator (v crosses 0.5 once a period) kicked to 1e308 at
+/// t = 0.0025 only, a time RK4 evaluates at dt/2 = 0.005 (its first midpoint stage) but never
+/// at dt = 0.01 (stages at multiples of 0.005). A function table sends the second model to the
+/// general simulator.
+#[test]
+fn a_dt_half_run_that_blows_up_fails_the_check_not_the_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let kick = "if(abs(t-0.0025)<1e-12)then(1e308)else(0)";
+    let lanes = dir.path().join("kicked.ode");
+    std::fs::write(
+        &lanes,
+        format!("par i=0\ndv/dt=-u*(1+i)+{kick}\ndu/dt=v*(1+i)\ninit v=1,u=0\ndone\n"),
+    )
+    .unwrap();
+    let general = dir.path().join("kicked_table.ode");
+    std::fs::write(
+        &general,
+        format!(
+            "par i=0\ntable w % 3 -1 1 0\ndv/dt=-u*(1+i)+{kick}+w(v)\ndu/dt=v*(1+i)\ninit v=1,u=0\ndone\n"
+        ),
+    )
+    .unwrap();
+    let settings = BatchSettings {
+        t_max: 200.0,
+        dt: 0.01,
+        transient: 20.0,
+        threshold_mv: 0.5,
+        scheme: BatchScheme::ExpEuler,
+        precision: Precision::F64,
+    };
+    for (file, engine) in [(&lanes, "lanes"), (&general, "general simulator")] {
+        let model = Model::from_file(file).unwrap();
+        let curve = fi_curve_general(
+            &model,
+            &[0.0, 0.5, 1.0],
+            &[Direction::Rest],
+            &settings,
+            0.1,
+            Vec::new,
+        )
+        .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(curve.engine.contains(engine), "{}", curve.engine);
+        // At dt every run fires once a period: 180 time units at angular speed 1 + i.
+        for p in &curve.points {
+            let periods = 180.0 * (1.0 + p.current) / (2.0 * std::f64::consts::PI);
+            assert!(
+                (p.summary.n_spikes as f64 - periods).abs() <= 1.0,
+                "{engine}: {} spikes at {}, {periods:.1} periods",
+                p.summary.n_spikes,
+                p.current
+            );
+            assert!(!p.summary.blew_up, "{engine}");
+        }
+        let accuracy = curve.accuracy.expect("a dt/2 check on firing points");
+        assert!(accuracy.failed(), "{engine}: {accuracy:?}");
+    }
+}

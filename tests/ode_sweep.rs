@@ -9,7 +9,7 @@
 use crate::common;
 use common::{ZooOde, zoo_ode_files};
 
-use excitable::analysis::sweep::{Axis, Grid, SweepEngine, sweep};
+use excitable::analysis::sweep::{Axis, Grid, sweep, sweep_runner};
 use excitable::model::Model;
 use excitable::report::Report;
 use excitable::simulate::batch::{BatchScheme, BatchSettings, NeuronSummary, Precision};
@@ -85,7 +85,7 @@ fn every_point_equals_its_own_model_on_every_zoo_ode_model() {
     } in zoo_ode_files()
     {
         let model = Model::from_file(&file).unwrap();
-        let engine = SweepEngine::of(&model)
+        let engine = sweep_runner(&model)
             .unwrap_or_else(|e| panic!("{name}: {e}"))
             .name(&settings());
         // A model without a current parameter is swept at 0 only.
@@ -233,7 +233,7 @@ fn a_point_that_blows_up_is_flagged_and_the_others_go_on() {
         let fallback = r
             .notes
             .iter()
-            .any(|n| n.contains("one point at a time") && n.contains("function tables"));
+            .any(|n| n.contains("one neuron at a time") && n.contains("function tables"));
         assert_eq!(fallback, engine != "lanes", "{:?}", r.notes);
         // A model without units gets none in its summary.
         for unit in [" mV", "uA/cm^2", " Hz", " ms"] {

@@ -1030,7 +1030,7 @@ fn refused_runs_create_no_folder() {
             "a/b/out",
         ],
     );
-    refused(&o, &["--transient = 1000", "< t_max = 1000 ms"]);
+    refused(&o, &["--transient = 1000", "< t_max = 1000"]);
     assert!(t.elapsed() < Duration::from_secs(5));
     // A failure found only while running (a blow-up) removes the folders it created above OUT.
     let o = run_in(

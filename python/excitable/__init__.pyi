@@ -260,7 +260,7 @@ def fi(
     dt : float, default 0.01
         Time step (ms): the batch kernel's `--method` (conductance models), exponential Euler for LIF, RK4 for .ode models.
     method : str, default 'exp-euler'
-        Integrator of the batch kernel: exp-euler (first order) or exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy). Conductance models only. One of: exp-euler, exp-midpoint.
+        Integrator of the batch kernel: exp-euler (first order), exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy) or exp-staggered (second order at one rate evaluation per step: gates at half steps). Conductance models only. One of: exp-euler, exp-midpoint, exp-staggered.
     precision : str, default 'f64'
         Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and gates in f32, twice as many per vector register; the state stays f64). One of: f64, mixed.
     tol : float, default 0.0001
@@ -799,7 +799,7 @@ def sweep(
     dt : float, default 0.01
         Time step (ms; the file's time unit for an `.ode` model, which runs RK4).
     method : str, default 'exp-euler'
-        Integrator of the batch kernel: exp-euler (first order) or exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy); not used by an `.ode` model (RK4). One of: exp-euler, exp-midpoint.
+        Integrator of the batch kernel: exp-euler (first order), exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy) or exp-staggered (second order at one rate evaluation per step: gates at half steps); not used by an `.ode` model (RK4). One of: exp-euler, exp-midpoint, exp-staggered.
     precision : str, default 'f64'
         Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and gates in f32, twice as many per vector register; the state stays f64); not used by an `.ode` model. One of: f64, mixed.
     threshold : float | None

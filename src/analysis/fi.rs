@@ -206,93 +206,23 @@ pub fn fi_curve_general_with(
     cycle_states: impl FnOnce() -> Vec<(f64, Vec<f64>)> + Send,
     observer: &dyn Observer,
 ) -> Result<FiCurve, Error> {
-    use crate::model::ode::lanes::LaneProgram;
-    use crate::simulate::ode_lanes::{Neurons, run_ode_lanes};
-    use crate::simulate::{self, Method, Record, Run, Settings};
-    use crate::stimulus::Stimulus;
-    use rayon::prelude::*;
+    use crate::simulate::runner::{BlowUps, Runner};
     check_grid(currents)?;
     let tracker = Tracker::new(observer, "f-I runs", None);
     let rest0 = model.sweep_start()?;
-    let s = Settings {
-        t_max: settings.t_max,
-        dt: settings.dt,
-        method: Method::for_sweeps(model),
-        record: Record::SpikesOnly,
-        threshold_mv: settings.threshold_mv,
-    };
     // An `.ode` model runs on lanes where its equations compile for them; otherwise (and
     // LIF) one neuron at a time.
-    let mut notes = vec![];
-    let lanes = match model {
-        Model::Ode(m) => match LaneProgram::new(m) {
-            Ok(program) => Some((m, program)),
-            Err(why) => {
-                notes.push(format!(
-                    "`{}` runs one neuron at a time on the general simulator (not on lanes): it has {why}",
-                    m.name
-                ));
-                None
-            }
-        },
-        _ => None,
-    };
-    // `flag`: a run that blows up is flagged in its summary (the dt/2 check: it fails the
-    // check, not the curve); otherwise it is the general simulator's error, naming the time
-    // and state.
-    let simulate_all = |c: &[f64],
-                        y: &[Vec<f64>],
-                        s: &Settings,
-                        flag: bool|
-     -> Result<Vec<NeuronSummary>, Error> {
-        let summary = |r: &Run| {
-            let v = r.final_state.first().copied().unwrap_or(f64::NAN);
-            NeuronSummary::from_spikes(&r.spikes_ms, settings.transient, v)
-        };
-        match &lanes {
-            Some((m, program)) => {
-                let neurons = Neurons {
-                    params: &[m.params.values()],
-                    currents: c,
-                    starts: y,
-                };
-                let runs = run_ode_lanes(m, program, &neurons, s, settings.transient, &|k| {
-                    if k == 0 {
-                        tracker.check()
-                    } else {
-                        tracker.advance(k as u64, "")
-                    }
-                    .map_err(Error::from)
-                })?;
-                for (run, summary) in &runs {
-                    if summary.blew_up && !flag {
-                        let t = run.steps as f64 * s.dt;
-                        simulate::check_state(&m.vars, t, &run.final_state)
-                            .map_err(|e| e.with_time_unit(model.units().time))?;
-                    }
-                }
-                Ok(runs.into_iter().map(|(_, summary)| summary).collect())
-            }
-            None => c
-                .par_iter()
-                .zip(y)
-                .map(|(&i, y0)| {
-                    tracker.check()?;
-                    let r = match simulate::run(model, &Stimulus::constant(i), y0, s) {
-                        Err(SimError::BlowUp { .. }) if flag => NeuronSummary {
-                            blew_up: true,
-                            ..NeuronSummary::default()
-                        },
-                        r => summary(&r?),
-                    };
-                    tracker.advance(1, "")?;
-                    Ok(r)
-                })
-                .collect(),
-        }
+    let runner = Runner::of(model);
+    let notes = runner.notes(settings);
+    let params = [model.params().values()];
+    let progress = |n: usize| -> Result<(), Error> { Ok(tracker.neurons(n)?) };
+    // A run that blows up is the simulator's error, naming the time and state; in the dt/2
+    // check it is flagged instead, and fails the check, not the curve.
+    let simulate_all = |c: &[f64], y: &[Vec<f64>], s: &BatchSettings, blow_ups: BlowUps| {
+        runner.run(&params, c, y, s, blow_ups, &progress)
     };
     let run = |c: &[f64], y: &[Vec<f64>]| -> Result<Vec<NeuronSummary>, Error> {
-        once_each(c, y, |c, y| simulate_all(c, y, &s, false))
+        once_each(c, y, |c, y| simulate_all(c, y, settings, BlowUps::Fail))
     };
     let engine = Engine {
         model,
@@ -301,16 +231,7 @@ pub fn fi_curve_general_with(
         rest0,
         run: &run,
         always_fallback: false,
-        name: match (model, &lanes) {
-            (Model::Ode(_), Some(_)) => {
-                "RK4 on lanes (the `.ode` equations compiled for blocks of neurons), identical runs done once"
-            }
-            (Model::Ode(_), None) => "RK4 on the general simulator, identical runs done once",
-            _ => {
-                "exponential Euler on the general simulator (for LIF the exact flow), identical runs done once"
-            }
-        }
-        .into(),
+        name: format!("{}, identical runs done once", runner.name(settings)),
     };
     let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
     curve.notes.extend(notes);
@@ -321,9 +242,9 @@ pub fn fi_curve_general_with(
             .into_iter()
             .map(|k| &curve.points[k])
             .collect();
-        let fine = Settings {
+        let fine = BatchSettings {
             dt: settings.dt / 2.0,
-            ..s
+            ..*settings
         };
         let probe_currents: Vec<f64> = probes.iter().map(|p| p.current).collect();
         let probe_starts: Vec<Vec<f64>> = probes
@@ -331,10 +252,10 @@ pub fn fi_curve_general_with(
             .map(|p| starts.at(p.direction, p.current))
             .collect();
         // A dt/2 run that blows up is flagged: it fails the check, not the curve.
-        let refined = simulate_all(&probe_currents, &probe_starts, &fine, true)?;
+        let refined = simulate_all(&probe_currents, &probe_starts, &fine, BlowUps::Flag)?;
         let coarse: Vec<(f64, NeuronSummary)> =
             probes.iter().map(|p| (p.current, p.summary)).collect();
-        curve.accuracy = super::accuracy::compare(&coarse, &refined, 4);
+        curve.accuracy = super::accuracy::compare(&coarse, &refined, runner.order(settings));
     }
     Ok(curve)
 }

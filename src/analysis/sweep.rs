@@ -2,8 +2,8 @@
 //! axes; the CLI takes one or two) and the injected current. A conductance-based model runs
 //! on the batch kernel; an XPPAUT `.ode` model runs RK4 on lanes (its equations compiled for
 //! blocks of neurons, each lane its own parameter values, [`crate::simulate::ode_lanes`]), or,
-//! where its equations do not compile for lanes, on the general simulator one point at a time
-//! ([`SweepEngine`] says which, and why).
+//! where its equations do not compile for lanes, on the general simulator one neuron at a time
+//! ([`Runner`] says which, and why).
 //!
 //! A point whose run blows up (|V| reaches [`crate::model::V_LIMIT`] or the state stops being
 //! finite) is flagged (`blew_up` in its summary) and the others go on: one bad corner of a
@@ -22,18 +22,12 @@
 
 use super::accuracy::{Accuracy, compare, sample};
 use crate::error::{Error, ModelError, SimError};
+use crate::model::Model;
 use crate::model::field::Field;
-use crate::model::ode::OdeModel;
-use crate::model::ode::lanes::LaneProgram;
 use crate::model::params::ParamSet;
-use crate::model::{ConductanceModel, Model};
-use crate::progress::{Cancelled, Observer, Silent, Tracker};
-use crate::simulate::batch::{
-    BatchScheme, BatchSettings, NeuronSummary, Precision, one_or_each, run_batch_params_until,
-};
-use crate::simulate::ode_lanes::{Neurons, run_ode_lanes};
-use crate::simulate::{self, Method, Record, Settings};
-use crate::stimulus::Stimulus;
+use crate::progress::{Observer, Silent, Tracker};
+use crate::simulate::batch::{BatchSettings, NeuronSummary};
+use crate::simulate::runner::{BlowUps, Runner};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -189,163 +183,20 @@ pub struct SweepPoint {
     pub summary: NeuronSummary,
 }
 
-/// What runs a sweep's points.
-pub enum SweepEngine<'a> {
-    /// A conductance-based model on the batch kernel (its `--method` and `--precision`).
-    Kernel(&'a ConductanceModel),
-    /// An `.ode` model's equations compiled for blocks of lanes, RK4.
-    Lanes(&'a OdeModel, LaneProgram),
-    /// An `.ode` model whose equations do not compile for lanes (the reason): RK4 on the
-    /// general simulator, one point at a time.
-    General(&'a OdeModel, &'static str),
-}
-
-impl<'a> SweepEngine<'a> {
-    /// The engine for `model`; refused for a model without a smooth autonomous vector field
-    /// (LIF, an `.ode` model with global flags or one that reads `t`): every point starts
-    /// from a resting state of its own parameter set, which needs the model's equilibria. A
-    /// parameter set without any equilibrium stops the sweep with that error (there is no
-    /// start to flag a point from); a run that blows up only flags its point.
-    pub fn of(model: &'a Model) -> Result<SweepEngine<'a>, Error> {
-        Field::of(model)?;
-        Ok(match model {
-            Model::Conductance(m) => SweepEngine::Kernel(m),
-            Model::Ode(m) => match LaneProgram::new(m) {
-                Ok(program) => SweepEngine::Lanes(m, program),
-                Err(why) => SweepEngine::General(m, why),
-            },
-            Model::Lif(_) => {
-                return Err(ModelError::NotSmooth {
-                    model: model.name().into(),
-                }
-                .into());
-            }
-        })
-    }
-
-    /// What integrates the points, for reports.
-    pub fn name(&self, settings: &BatchSettings) -> String {
-        match self {
-            SweepEngine::Kernel(_) => format!(
-                "{}{}, batch kernel",
-                settings.scheme.describe(),
-                match settings.precision {
-                    Precision::Mixed => ", exponentials in f32",
-                    Precision::F64 => "",
-                }
-            ),
-            SweepEngine::Lanes(..) => {
-                "RK4 on lanes (the `.ode` equations compiled for blocks of neurons)".into()
-            }
-            SweepEngine::General(..) => "RK4 on the general simulator, one point at a time".into(),
+/// What runs a sweep's points: the [`Runner`] of `model`, refused for a model without a
+/// smooth autonomous vector field (LIF, an `.ode` model with global flags or one that reads
+/// `t`): every point starts from a resting state of its own parameter set, which needs the
+/// model's equilibria. A parameter set without any equilibrium stops the sweep with that error
+/// (there is no start to flag a point from); a run that blows up only flags its point.
+pub fn sweep_runner(model: &Model) -> Result<Runner<'_>, Error> {
+    Field::of(model)?;
+    if let Model::Lif(_) = model {
+        return Err(ModelError::NotSmooth {
+            model: model.name().into(),
         }
+        .into());
     }
-
-    /// The order of the integrator, for the dt/2 check's Richardson factor.
-    pub fn order(&self, settings: &BatchSettings) -> i32 {
-        match self {
-            SweepEngine::Kernel(_) => settings.scheme.order(),
-            _ => 4,
-        }
-    }
-
-    /// Notes for reports: settings not used and why an `.ode` model is not on lanes.
-    pub fn notes(&self, settings: &BatchSettings) -> Vec<String> {
-        let mut notes = vec![];
-        if let SweepEngine::Lanes(m, _) | SweepEngine::General(m, _) = self {
-            let default = (BatchScheme::default(), Precision::default());
-            if (settings.scheme, settings.precision) != default {
-                notes.push(format!(
-                    "`method` and `precision` choose the batch kernel's integrator; `{}` is an `.ode` model and runs RK4 in f64 instead",
-                    m.name
-                ));
-            }
-        }
-        if let SweepEngine::General(m, why) = self {
-            notes.push(format!(
-                "`{}` runs one point at a time on the general simulator (not on lanes): it has {why}",
-                m.name
-            ));
-        }
-        notes
-    }
-
-    /// Run one neuron per current, with its parameter values (one set for all, or one each)
-    /// and start; `done` hears the neurons of each block as it finishes and stops the run
-    /// (`Ok(None)`) when it says `false`. A blow-up is flagged in the neuron's summary.
-    fn run(
-        &self,
-        params: &[Vec<f64>],
-        currents: &[f64],
-        starts: &[Vec<f64>],
-        settings: &BatchSettings,
-        done: &(dyn Fn(usize) -> bool + Sync),
-    ) -> Result<Option<Vec<NeuronSummary>>, Error> {
-        let rk4 = Settings {
-            t_max: settings.t_max,
-            dt: settings.dt,
-            method: Method::Rk4,
-            record: Record::SpikesOnly,
-            threshold_mv: settings.threshold_mv,
-        };
-        let progress = |n: usize| -> Result<(), Error> {
-            // 0 before a block: only asks whether to stop.
-            if !done(n) {
-                return Err(Cancelled.into());
-            }
-            Ok(())
-        };
-        let result: Result<Vec<NeuronSummary>, Error> = match self {
-            SweepEngine::Kernel(m) => {
-                return Ok(run_batch_params_until(
-                    m, params, currents, starts, settings, done,
-                )?);
-            }
-            SweepEngine::Lanes(m, program) => {
-                let neurons = Neurons {
-                    params,
-                    currents,
-                    starts,
-                };
-                run_ode_lanes(m, program, &neurons, &rk4, settings.transient, &progress)
-                    .map(|runs| runs.into_iter().map(|(_, s)| s).collect())
-            }
-            SweepEngine::General(m, _) => (0..currents.len())
-                .into_par_iter()
-                .map(|k| {
-                    let mut one = (*m).clone();
-                    one.params.set_values(one_or_each(params, k).as_slice())?;
-                    let model = Model::Ode(one);
-                    let stimulus = Stimulus::constant(currents[k]);
-                    let summary = match simulate::run(
-                        &model,
-                        &stimulus,
-                        one_or_each(starts, k).as_slice(),
-                        &rk4,
-                    ) {
-                        Ok(r) => {
-                            let v = r.final_state.first().copied().unwrap_or(f64::NAN);
-                            NeuronSummary::from_spikes(&r.spikes_ms, settings.transient, v)
-                        }
-                        // The general simulator stops at a blow-up; the point is flagged as
-                        // the lanes flag it (its final V unknown here: NaN).
-                        Err(SimError::BlowUp { .. }) => NeuronSummary {
-                            blew_up: true,
-                            ..NeuronSummary::from_spikes(&[], settings.transient, f64::NAN)
-                        },
-                        Err(e) => return Err(e.into()),
-                    };
-                    progress(1)?;
-                    Ok(summary)
-                })
-                .collect(),
-        };
-        match result {
-            Ok(runs) => Ok(Some(runs)),
-            Err(Error::Cancelled(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
+    Ok(Runner::of(model))
 }
 
 /// Run the points `range` of `grid` (all cores).
@@ -367,7 +218,7 @@ pub fn sweep_with(
     range: Range<usize>,
     observer: &dyn Observer,
 ) -> Result<Vec<SweepPoint>, Error> {
-    let engine = SweepEngine::of(model)?;
+    let engine = sweep_runner(model)?;
     grid.check(model.params())?;
     let range = range.start.min(grid.len())..range.end.min(grid.len());
     if range.is_empty() {
@@ -386,10 +237,15 @@ pub fn sweep_with(
     let starts: Vec<Vec<f64>> = range.clone().map(|k| of(k).1.clone()).collect();
     let currents: Vec<f64> = range.clone().map(|k| grid.point(k).1).collect();
     let tracker = Tracker::new(observer, "grid points", Some(range.len() as u64));
-    let done = |n: usize| tracker.advance(n as u64, "").is_ok();
-    let runs = engine
-        .run(&params, &currents, &starts, settings, &done)?
-        .ok_or(Cancelled)?;
+    let progress = |n: usize| -> Result<(), Error> { Ok(tracker.neurons(n)?) };
+    let runs = engine.run(
+        &params,
+        &currents,
+        &starts,
+        settings,
+        BlowUps::Flag,
+        &progress,
+    )?;
     Ok(range
         .zip(runs)
         .map(|(k, summary)| {
@@ -416,7 +272,7 @@ pub fn sweep_accuracy(
     n_spikes: &[u32],
     isi_mean_ms: &[f64],
 ) -> Result<Option<Accuracy>, Error> {
-    let engine = SweepEngine::of(model)?;
+    let engine = sweep_runner(model)?;
     let picked = sample(n_spikes);
     if picked.is_empty() {
         return Ok(None);
@@ -448,9 +304,9 @@ pub fn sweep_accuracy(
         ..*settings
     };
     let currents: Vec<f64> = coarse.iter().map(|c| c.0).collect();
-    let runs = engine
-        .run(&params, &currents, &starts, &fine, &|_| true)?
-        .ok_or(Cancelled)?;
+    let runs = engine.run(&params, &currents, &starts, &fine, BlowUps::Flag, &|_| {
+        Ok::<(), Error>(())
+    })?;
     Ok(compare(&coarse, &runs, engine.order(settings)))
 }
 

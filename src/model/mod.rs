@@ -241,6 +241,18 @@ impl Model {
         }
     }
 
+    /// A copy with every parameter value replaced (`values` in [`ParamSet`] order); refused
+    /// when the count differs.
+    pub fn with_param_values(&self, values: &[f64]) -> Result<Model, ModelError> {
+        let mut m = self.clone();
+        match &mut m {
+            Model::Conductance(c) => c.params.set_values(values)?,
+            Model::Lif(l) => l.params.set_values(values)?,
+            Model::Ode(o) => o.params.set_values(values)?,
+        }
+        Ok(m)
+    }
+
     /// State variable names, V first (`v`, then gates).
     pub fn var_names(&self) -> Vec<String> {
         match self {

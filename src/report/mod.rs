@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod bifurcation;
 pub mod bifurcation2;
+pub mod chunked_table;
 pub mod clip;
 pub mod excitability;
 pub mod fi;

@@ -872,7 +872,7 @@ pub fn run_batch_params_until(
         return Err(SimError::BadSetting {
             what: "transient".into(),
             value: s.transient,
-            allowed: format!("finite, >= 0 and < t_max = {} ms", s.t_max),
+            allowed: format!("finite, >= 0 and < t_max = {}", s.t_max),
         });
     }
     check_rows("start state", starts, model.dim(), currents.len())?;

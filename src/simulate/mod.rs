@@ -13,6 +13,7 @@ pub mod method;
 pub mod ode_lanes;
 pub mod ode_step;
 pub mod record;
+pub mod runner;
 pub mod spikes;
 
 pub use method::{EulerOrder, Method, Tolerances};

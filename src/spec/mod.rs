@@ -96,7 +96,8 @@ pub fn range(fields: &str, from: f64, to: f64) -> Result<(), SpecError> {
     }
 }
 
-/// Refuse a run's timing (ms) unless `t_max` is finite and > 0, `dt` is in `(0, t_max]` and
+/// Refuse a run's timing (ms, or an `.ode` file's unit of time: the messages name no unit, as
+/// the model is not known here) unless `t_max` is finite and > 0, `dt` is in `(0, t_max]` and
 /// `transient` in `[0, t_max)`: the settings of the commands that count spikes after a
 /// transient on the batch kernel (`fi`, `sweep`).
 pub(crate) fn timing(t_max: f64, dt: f64, transient: f64) -> Result<(), SpecError> {
@@ -105,7 +106,7 @@ pub(crate) fn timing(t_max: f64, dt: f64, transient: f64) -> Result<(), SpecErro
         return Err(SpecError::new(
             "dt",
             dt,
-            format!("a finite number > 0 and <= t_max = {t_max} ms"),
+            format!("a finite number > 0 and <= t_max = {t_max}"),
         ));
     }
     steps("t_max, dt", t_max, dt)?;
@@ -113,7 +114,7 @@ pub(crate) fn timing(t_max: f64, dt: f64, transient: f64) -> Result<(), SpecErro
         return Err(SpecError::new(
             "transient",
             transient,
-            format!("finite, >= 0 and < t_max = {t_max} ms"),
+            format!("finite, >= 0 and < t_max = {t_max}"),
         ));
     }
     Ok(())
@@ -141,12 +142,7 @@ pub fn steps(fields: &str, t_max: f64, dt: f64) -> Result<f64, SpecError> {
     if n > MAX_STEPS {
         return Err(SpecError::new(
             fields,
-            format!(
-                "{} ms / {} ms = {} steps",
-                short(t_max),
-                short(dt),
-                short(n)
-            ),
+            format!("{} / {} = {} steps", short(t_max), short(dt), short(n)),
             format!(
                 "at most {} steps per run (a shorter t_max or a larger dt)",
                 short(MAX_STEPS)

@@ -189,7 +189,7 @@ fn choice<T>(field: &str, parsed: Result<T, String>) -> Result<T, Error> {
 impl SimulateSpec {
     /// Check every setting that does not need the model: the stimulus (a `file:` part is
     /// read), the method, order, recording, tolerances, duration and step, the start, the
-    /// threshold and the bias currents. The errors name the setting (`dt = 0 ms is invalid`).
+    /// threshold and the bias currents. The errors name the setting (`dt = 0 is invalid`).
     pub fn validate(&self) -> Result<(), Error> {
         Stimulus::parse_all(&self.stim)?;
         for (field, v) in [("rtol", self.rtol), ("atol", self.atol)] {
@@ -444,7 +444,7 @@ mod tests {
                 dt: 0.0,
                 ..d.clone()
             },
-            "dt = 0 ms is invalid",
+            "dt = 0 is invalid",
         );
         bad(
             SimulateSpec {

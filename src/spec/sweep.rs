@@ -20,7 +20,7 @@
 
 use super::values::{NumberList, one_or_many};
 use crate::analysis::accuracy::Accuracy;
-use crate::analysis::sweep::{Axis, Grid, SweepEngine, SweepPoint, sweep_accuracy, sweep_with};
+use crate::analysis::sweep::{Axis, Grid, SweepPoint, sweep_accuracy, sweep_runner, sweep_with};
 use crate::error::{Error, ShardError, SpecError};
 use crate::model::{Model, Number};
 use crate::progress::{Observer, Silent};
@@ -206,11 +206,11 @@ pub struct SweepResult {
     pub rows: Vec<SweepRow>,
     /// The integrator error, from a sample of firing points re-run at dt/2.
     pub accuracy: Option<Accuracy>,
-    /// What integrated the points ([`SweepEngine::name`]).
+    /// What integrated the points ([`crate::simulate::runner::Runner::name`]).
     pub engine: String,
     /// Its order of accuracy, which the dt/2 check's Richardson factor used.
     pub order: i32,
-    /// Settings not used and why an `.ode` model is not on lanes ([`SweepEngine::notes`]).
+    /// Settings not used and why an `.ode` model is not on lanes ([`crate::simulate::runner::Runner::notes`]).
     pub notes: Vec<String>,
     /// Wall-clock time of the runs (s); `None` when merged from shards.
     pub seconds: Option<f64>,
@@ -271,12 +271,12 @@ impl SweepSpec {
     }
 
     /// The grid on `model`, checked: a model with resting states to start from (conductance
-    /// based, or an `.ode` model with a smooth autonomous field: [`SweepEngine::of`]), known
+    /// based, or an `.ode` model with a smooth autonomous field: [`sweep_runner`]), known
     /// parameters, every value in its parameter's range, and currents only where the model
     /// has a parameter to inject them into.
     pub fn grid(&self, model: &Model) -> Result<Grid, Error> {
         self.validate()?;
-        SweepEngine::of(model)?;
+        sweep_runner(model)?;
         if let Model::Ode(m) = model
             && m.current_param().is_none()
             && let Some(i) = self.current.values.iter().find(|&&i| i != 0.0)
@@ -407,7 +407,7 @@ impl SweepSpec {
         let isi: Vec<f64> = rows.iter().map(|r| r.isi_mean_ms).collect();
         let settings = self.settings(model);
         let accuracy = sweep_accuracy(model, &grid, &settings, &index, &counts, &isi)?;
-        let engine = SweepEngine::of(model)?;
+        let engine = sweep_runner(model)?;
         Ok(SweepResult {
             model: model.clone(),
             spec: self.clone(),

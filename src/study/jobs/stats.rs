@@ -4,8 +4,9 @@
 use crate::error::{Error, SpecError};
 use crate::progress::Observer;
 use crate::report::Report;
+use crate::report::chunked_table::ChunkedTable;
 use crate::report::spike_trains::{rate_table, read_spikes, recording_end_ms};
-use crate::report::table::{ChunkedTable, Table};
+use crate::report::table::Table;
 use crate::spec::StatsSpec;
 use crate::study::job::Job;
 use serde::{Deserialize, Serialize};

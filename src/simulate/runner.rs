@@ -1,0 +1,256 @@
+//! What runs many neurons of one model at constant currents, each with its own current, start
+//! and parameter values, keeping only their summaries: the batch kernel for a
+//! conductance-based model, an `.ode` model's equations compiled for lanes, or the general
+//! simulator one neuron at a time (an `.ode` model whose equations do not compile for lanes,
+//! and LIF). `fi` and `sweep` both run their neurons through it, so they pick the path, name it
+//! and treat a blow-up the same way.
+
+use super::batch::{
+    BatchScheme, BatchSettings, NeuronSummary, Precision, check_rows, one_or_each,
+    run_batch_params_until,
+};
+use super::ode_lanes::{Neurons, run_ode_lanes};
+use super::{Method, Record, Settings};
+use crate::error::{ModelError, SimError};
+use crate::model::ode::OdeModel;
+use crate::model::ode::lanes::LaneProgram;
+use crate::model::{ConductanceModel, Model, Quantity, Units};
+use crate::progress::Cancelled;
+use crate::stimulus::Stimulus;
+use rayon::prelude::*;
+use std::sync::Mutex;
+
+/// The path a model's neurons run on.
+#[derive(Debug)]
+pub enum Runner<'a> {
+    /// A conductance-based model on the batch kernel (the settings' scheme and precision).
+    Kernel(&'a ConductanceModel),
+    /// An `.ode` model's equations compiled for blocks of lanes, RK4.
+    Lanes(&'a OdeModel, LaneProgram),
+    /// One neuron at a time on the general simulator: RK4 for an `.ode` model whose equations
+    /// do not compile for lanes (the reason), exponential Euler (LIF's exact flow) for LIF
+    /// (`None`: never on lanes).
+    General(&'a Model, Option<&'static str>),
+}
+
+/// What a run does with a neuron that blows up (|V| past [`crate::model::V_LIMIT`], or a state
+/// that stops being finite).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlowUps {
+    /// Flag it in its summary (`blew_up`) and go on: a sweep's bad corner, a dt/2 check.
+    Flag,
+    /// Stop with the error, naming the time and the state where the path knows them (lanes
+    /// and the general simulator), the current otherwise (the kernel keeps no state).
+    Fail,
+}
+
+impl<'a> Runner<'a> {
+    /// The fastest path that runs `model`.
+    pub fn of(model: &'a Model) -> Runner<'a> {
+        match model {
+            Model::Conductance(m) => Runner::Kernel(m),
+            Model::Ode(m) => match LaneProgram::new(m) {
+                Ok(program) => Runner::Lanes(m, program),
+                Err(why) => Runner::General(model, Some(why)),
+            },
+            Model::Lif(_) => Runner::General(model, None),
+        }
+    }
+
+    /// What integrates the neurons, for reports.
+    pub fn name(&self, settings: &BatchSettings) -> String {
+        match self {
+            Runner::Kernel(_) => format!(
+                "{}{}, batch kernel",
+                settings.scheme.describe(),
+                match settings.precision {
+                    Precision::Mixed => ", exponentials in f32",
+                    Precision::F64 => "",
+                }
+            ),
+            Runner::Lanes(..) => {
+                "RK4 on lanes (the `.ode` equations compiled for blocks of neurons)".into()
+            }
+            Runner::General(Model::Lif(_), _) => {
+                "the exact flow on the general simulator, one neuron at a time".into()
+            }
+            Runner::General(..) => "RK4 on the general simulator, one neuron at a time".into(),
+        }
+    }
+
+    /// The order of the integrator, for the dt/2 check's Richardson factor (LIF's flow is
+    /// exact: no check runs on it).
+    pub fn order(&self, settings: &BatchSettings) -> i32 {
+        match self {
+            Runner::Kernel(_) => settings.scheme.order(),
+            _ => 4,
+        }
+    }
+
+    /// Notes for reports: settings not used, and why an `.ode` model is not on lanes.
+    pub fn notes(&self, settings: &BatchSettings) -> Vec<String> {
+        let mut notes = vec![];
+        let ode_name = match self {
+            Runner::Lanes(m, _) => Some(m.name.as_str()),
+            Runner::General(Model::Ode(m), _) => Some(m.name.as_str()),
+            _ => None,
+        };
+        if let Some(name) = ode_name {
+            let default = (BatchScheme::default(), Precision::default());
+            if (settings.scheme, settings.precision) != default {
+                notes.push(format!(
+                    "`method` and `precision` choose the batch kernel's integrator; `{name}` is an `.ode` model and runs RK4 in f64 instead"
+                ));
+            }
+        }
+        if let Runner::General(m, Some(why)) = self {
+            notes.push(format!(
+                "`{}` runs one neuron at a time on the general simulator (not on lanes): it has {why}",
+                m.name()
+            ));
+        }
+        notes
+    }
+
+    /// Run one neuron per entry of `currents` (constant, added to the model's current), each
+    /// with its parameter values (`params`: one set for all, or one each, in
+    /// [`crate::model::ParamSet`] order) and start (`starts`: one for all, or one each), for
+    /// `settings`' duration, step, transient and threshold. `progress` hears 0 before a block
+    /// of neurons (an error stops the run with it) and the count of neurons done after; a
+    /// blow-up is flagged or fails the run (`blow_ups`).
+    pub fn run<E>(
+        &self,
+        params: &[Vec<f64>],
+        currents: &[f64],
+        starts: &[Vec<f64>],
+        settings: &BatchSettings,
+        blow_ups: BlowUps,
+        progress: &(dyn Fn(usize) -> Result<(), E> + Sync),
+    ) -> Result<Vec<NeuronSummary>, E>
+    where
+        E: From<SimError> + From<ModelError> + From<Cancelled> + Send,
+    {
+        if currents.is_empty() {
+            return Ok(vec![]);
+        }
+        let general = Settings {
+            t_max: settings.t_max,
+            dt: settings.dt,
+            method: match self {
+                Runner::General(m, _) => Method::for_sweeps(m),
+                _ => Method::Rk4,
+            },
+            record: Record::SpikesOnly,
+            threshold_mv: settings.threshold_mv,
+        };
+        match self {
+            Runner::Kernel(m) => {
+                // The kernel asks `done` whether to go on; the first error it heard is the
+                // run's.
+                let stop: Mutex<Option<E>> = Mutex::new(None);
+                let done = |n: usize| match progress(n) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        if let Ok(mut first) = stop.lock() {
+                            first.get_or_insert(e);
+                        }
+                        false
+                    }
+                };
+                let runs = run_batch_params_until(m, params, currents, starts, settings, &done)?;
+                let Some(runs) = runs else {
+                    // `done` said stop after keeping the error it heard.
+                    let heard = stop.into_inner().ok().flatten();
+                    return Err(heard.unwrap_or_else(|| Cancelled.into()));
+                };
+                if blow_ups == BlowUps::Fail
+                    && let Some(k) = runs.iter().position(|s| s.blew_up)
+                {
+                    return Err(SimError::BlowUp {
+                        t: f64::NAN,
+                        time_unit: Units::NEURON.time,
+                        variable: "v".into(),
+                        value: runs[k].final_v,
+                        state: format!(
+                            "the neuron at I = {}",
+                            Quantity(currents[k], Units::NEURON.current)
+                        ),
+                    }
+                    .into());
+                }
+                Ok(runs)
+            }
+            Runner::Lanes(m, program) => {
+                let neurons = Neurons {
+                    params,
+                    currents,
+                    starts,
+                };
+                let runs =
+                    run_ode_lanes(m, program, &neurons, &general, settings.transient, progress)?;
+                if blow_ups == BlowUps::Fail {
+                    for (run, summary) in &runs {
+                        if summary.blew_up {
+                            let t = run.steps as f64 * settings.dt;
+                            super::check_state(&m.vars, t, &run.final_state)
+                                .map_err(|e| e.with_time_unit(m.units.time))?;
+                        }
+                    }
+                }
+                Ok(runs.into_iter().map(|(_, summary)| summary).collect())
+            }
+            Runner::General(model, _) => {
+                check_rows(
+                    "start state",
+                    starts,
+                    model.var_names().len(),
+                    currents.len(),
+                )?;
+                check_rows(
+                    "parameter set",
+                    params,
+                    model.params().len(),
+                    currents.len(),
+                )?;
+                currents
+                    .par_iter()
+                    .enumerate()
+                    .map(|(k, &i)| {
+                        progress(0)?;
+                        let values = one_or_each(params, k);
+                        let own;
+                        let model = if values == &model.params().values() {
+                            *model
+                        } else {
+                            own = model.with_param_values(values)?;
+                            &own
+                        };
+                        let run = super::run(
+                            model,
+                            &Stimulus::constant(i),
+                            one_or_each(starts, k).as_slice(),
+                            &general,
+                        );
+                        let summary = match run {
+                            Ok(r) => {
+                                let v = r.final_state.first().copied().unwrap_or(f64::NAN);
+                                NeuronSummary::from_spikes(&r.spikes_ms, settings.transient, v)
+                            }
+                            // The general simulator stops at a blow-up: flagged as the lanes
+                            // flag it, its final V unknown here (NaN).
+                            Err(SimError::BlowUp { .. }) if blow_ups == BlowUps::Flag => {
+                                NeuronSummary {
+                                    blew_up: true,
+                                    ..NeuronSummary::from_spikes(&[], settings.transient, f64::NAN)
+                                }
+                            }
+                            Err(e) => return Err(e.into()),
+                        };
+                        progress(1)?;
+                        Ok(summary)
+                    })
+                    .collect()
+            }
+        }
+    }
+}
