@@ -72,7 +72,7 @@ impl<'a> Runner<'a> {
                 "RK4 on lanes (the `.ode` equations compiled for blocks of neurons)".into()
             }
             Runner::General(Model::Lif(_), _) => {
-                "the exact flow on the general simulator, one neuron at a time".into()
+                "exponential Euler on the general simulator (for LIF the exact flow)".into()
             }
             Runner::General(..) => "RK4 on the general simulator, one neuron at a time".into(),
         }
