@@ -316,9 +316,9 @@ pub struct Border<'a> {
 /// Result of assembling and eliminating the linearised collocation system at an orbit.
 pub struct Linearised {
     /// Per interval: the eliminated local matrix (rows `n m + 2`, columns as in `Layout`).
-    local: Vec<DMatrix<f64>>,
+    local: Vec<Rows>,
     /// Back-substitution records of the sequential elimination, one per interval 1..N.
-    chain: Vec<DMatrix<f64>>,
+    chain: Vec<Rows>,
     /// Final `(n + 2)`-square system and its right-hand side column index.
     final_sys: DMatrix<f64>,
     /// Max-norm of the residual of the collocation equations.
@@ -365,35 +365,57 @@ impl Layout {
     }
 }
 
-/// Gaussian elimination with partial pivoting of columns `c0..c0+ncols`, pivots chosen among
-/// rows `0..pivot_rows` (rows `pivot_rows..r_end` are updated but never pivots). Works on a
-/// row-major copy so each row update is one contiguous, vectorisable loop.
-fn eliminate(a: &mut DMatrix<f64>, c0: usize, ncols: usize, pivot_rows: usize, r_end: usize) {
-    // Row-major work (each row's entries contiguous), in the thread's buffer: nothing is
-    // allocated per interval.
-    crate::numerics::scratch::with_scratch(|w: &mut Vec<f64>| {
-        eliminate_in(a, w, c0, ncols, pivot_rows, r_end)
-    })
+/// A dense matrix stored row by row. The per-interval blocks are eliminated row against row,
+/// so with rows contiguous each update is one vectorisable loop, with no transposed copy of
+/// the block (that copy, there and back, was most of the elimination's time).
+#[derive(Debug, Clone)]
+struct Rows {
+    data: Vec<f64>,
+    cols: usize,
 }
 
-/// [`eliminate`] with `w` as the row-major copy of `a` (resized here).
-fn eliminate_in(
-    a: &mut DMatrix<f64>,
-    w: &mut Vec<f64>,
-    c0: usize,
-    ncols: usize,
-    pivot_rows: usize,
-    r_end: usize,
-) {
-    let (rows, cols) = a.shape();
-    w.clear();
-    w.resize(rows * cols, 0.0);
-    for (c, col) in a.column_iter().enumerate() {
-        for (r, x) in col.iter().enumerate() {
-            w[r * cols + c] = *x;
+impl Rows {
+    fn zeros(rows: usize, cols: usize) -> Rows {
+        Rows {
+            data: vec![0.0; rows * cols],
+            cols,
         }
     }
-    let w = &mut w[..];
+
+    /// The first `k` rows.
+    fn first_rows(&self, k: usize) -> Rows {
+        Rows {
+            data: self.data[..k * self.cols].to_vec(),
+            cols: self.cols,
+        }
+    }
+
+    /// The `nr x nc` block at (`r0`, `c0`).
+    fn block(&self, r0: usize, c0: usize, nr: usize, nc: usize) -> DMatrix<f64> {
+        DMatrix::from_fn(nr, nc, |r, c| self[(r0 + r, c0 + c)])
+    }
+}
+
+impl std::ops::Index<(usize, usize)> for Rows {
+    type Output = f64;
+    #[inline(always)]
+    fn index(&self, (r, c): (usize, usize)) -> &f64 {
+        &self.data[r * self.cols + c]
+    }
+}
+
+impl std::ops::IndexMut<(usize, usize)> for Rows {
+    #[inline(always)]
+    fn index_mut(&mut self, (r, c): (usize, usize)) -> &mut f64 {
+        &mut self.data[r * self.cols + c]
+    }
+}
+
+/// Gaussian elimination with partial pivoting of columns `c0..c0+ncols`, pivots chosen among
+/// rows `0..pivot_rows` (rows `pivot_rows..r_end` are updated but never pivots).
+fn eliminate(a: &mut Rows, c0: usize, ncols: usize, pivot_rows: usize, r_end: usize) {
+    let cols = a.cols;
+    let w = &mut a.data[..];
     for k in 0..ncols {
         let col = c0 + k;
         let (mut best, mut big) = (k, 0.0);
@@ -425,16 +447,11 @@ fn eliminate_in(
             }
         }
     }
-    for (c, mut col) in a.column_iter_mut().enumerate() {
-        for (r, x) in col.iter_mut().enumerate() {
-            *x = w[r * cols + c];
-        }
-    }
 }
 
 /// Solve the upper-triangular `k x k` block at (row 0, column `c0`) of `a`, given right-hand
 /// side `b` (overwritten with the solution).
-fn back_solve(a: &DMatrix<f64>, c0: usize, b: &mut [f64]) {
+fn back_solve(a: &Rows, c0: usize, b: &mut [f64]) {
     let k = b.len();
     for r in (0..k).rev() {
         let mut s = b[r];
@@ -455,7 +472,7 @@ fn assemble_interval(
     border: &Border,
     j: usize,
     scratch: &mut DualScratch,
-) -> (DMatrix<f64>, f64, f64) {
+) -> (Rows, f64, f64) {
     let (n, m) = (orbit.n, orbit.m);
     let lay = Layout { n, m };
     let (period, lambda) = (orbit.period, orbit.lambda);
@@ -466,7 +483,7 @@ fn assemble_interval(
     let mut fval = vec![0.0; n];
     let mut yc = vec![0.0; n];
     let h = orbit.mesh[j + 1] - orbit.mesh[j];
-    let mut a = DMatrix::zeros(rows, lay.cols());
+    let mut a = Rows::zeros(rows, lay.cols());
     let nodes: Vec<&[f64]> = (0..=m).map(|k| orbit.node(j * m + k)).collect();
     let refs: Vec<&[f64]> = (0..=m).map(|k| border.phase_ref.node(j * m + k)).collect();
     let preds: Vec<&[f64]> = (0..=m).map(|k| border.pred.node(j * m + k)).collect();
@@ -526,7 +543,7 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
     // Assemble and condense every interval independently (in parallel: this is most of the
     // work), keeping each interval's residual and its share of the trace integral.
 
-    let per_interval: Vec<(DMatrix<f64>, f64, f64)> = (0..nint)
+    let per_interval: Vec<(Rows, f64, f64)> = (0..nint)
         .into_par_iter()
         .map_init(
             || DualScratch::new(fam, n),
@@ -535,7 +552,7 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
         .collect();
     let residual = per_interval.iter().fold(0.0f64, |r, x| r.max(x.1));
     let trace_integral = per_interval.iter().map(|x| x.2).sum::<f64>() * period;
-    let local: Vec<DMatrix<f64>> = per_interval.into_iter().map(|x| x.0).collect();
+    let local: Vec<Rows> = per_interval.into_iter().map(|x| x.0).collect();
     // Sequential elimination over intervals. Columns: x0 (n), xk (n), xk1 (n), g (2), rhs.
     let (cx0, cxk, cxk1, cg, cr) = (0, n, 2 * n, 3 * n, 3 * n + 2);
     let scols = 3 * n + 3;
@@ -595,7 +612,7 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
         }
         // Columns cxk..cxk+n: eliminate with pivots from the first 2n rows. `eliminate` works
         // on leading columns, so move x_k to the front temporarily by a column permutation.
-        let mut perm = DMatrix::zeros(2 * n + 2, scols);
+        let mut perm = Rows::zeros(2 * n + 2, scols);
         // Order: xk, x0, xk1, g, rhs.
         for r in 0..2 * n + 2 {
             for i in 0..n {
@@ -608,7 +625,7 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
             }
         }
         eliminate(&mut perm, 0, n, 2 * n, 2 * n + 2);
-        chain.push(perm.rows(0, n).into_owned());
+        chain.push(perm.first_rows(n));
         // New carried rows and border: x0 stays, xk1 becomes xcur.
         let mut next = DMatrix::zeros(2 * n + 2, scols);
         for r in 0..n + 2 {
@@ -721,8 +738,8 @@ impl Linearised {
         self.local
             .iter()
             .map(|l| {
-                let e = l.view((top, lay.e()), (n, n)).into_owned();
-                let x = l.view((top, lay.x()), (n, n)).into_owned();
+                let e = l.block(top, lay.e(), n, n);
+                let x = l.block(top, lay.x(), n, n);
                 x.lu().solve(&(-e))
             })
             .collect()

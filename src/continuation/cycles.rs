@@ -314,7 +314,11 @@ struct Engine<'a> {
     set: &'a CycleSettings,
 }
 
-impl Engine<'_> {
+impl<'a> Engine<'a> {
+    fn new(fam: &'a Family, scheme: Scheme, set: &'a CycleSettings) -> Engine<'a> {
+        Engine { fam, scheme, set }
+    }
+
     fn norm(&self, t: &Orbit) -> f64 {
         (inner(&self.scheme, t, t) + self.set.period_weight * t.period.powi(2) + t.lambda.powi(2))
             .sqrt()
@@ -357,7 +361,6 @@ impl Engine<'_> {
             }
             let scale = 1.0 + u.z.iter().fold(u.period.abs(), |m, x| m.max(x.abs()));
             if size <= self.set.tol * scale {
-                let lin = linearise(self.fam, &self.scheme, &u, &border);
                 let (tz, tt, tl) = lin.solve(Some([0.0, 1.0]))?;
                 let mut tangent = Orbit {
                     z: tz,
@@ -541,7 +544,7 @@ pub fn from_hopf(
         period: hopf.period_ms(),
         lambda: hopf.lambda,
     };
-    let engine = Engine { fam, scheme, set };
+    let engine = Engine::new(fam, scheme, set);
     let mut tangent = Orbit {
         z: tz,
         period: 0.0,
@@ -741,7 +744,7 @@ pub fn from_orbit(
         return None;
     }
     let scheme = Scheme::new(set.ncol);
-    let engine = Engine { fam, scheme, set };
+    let engine = Engine::new(fam, scheme, set);
     let unit = Orbit {
         z: vec![0.0; orbit.z.len()],
         period: 0.0,
@@ -903,11 +906,7 @@ pub fn from_period_doubling(
         ntst: 2 * set.ntst,
         ..set.clone()
     };
-    let engine = Engine {
-        fam,
-        scheme,
-        set: &set2,
-    };
+    let engine = Engine::new(fam, scheme, &set2);
     let mut tangent = Orbit {
         z: v.iter().copied().chain(v.iter().map(|x| -x)).collect(),
         period: 0.0,
@@ -961,11 +960,7 @@ pub fn locate_near(
     seed: &BranchState,
     kind: CycleEvent,
 ) -> Option<(BranchState, CyclePoint)> {
-    let engine = Engine {
-        fam,
-        scheme: Scheme::new(set.ncol),
-        set,
-    };
+    let engine = Engine::new(fam, Scheme::new(set.ncol), set);
     let start = State {
         orbit: seed.orbit.clone(),
         tangent: seed.tangent.clone(),
