@@ -158,15 +158,15 @@ pub enum SimError {
     /// A time step that is not finite, not positive or longer than the run.
     #[error("dt = {} is invalid: it must be finite, > 0 and <= t_max = {}", short(*dt), short(*t_max))]
     BadStep {
-        /// The step refused (ms).
+        /// The step refused (ms, or an `.ode` model's unit of time).
         dt: f64,
-        /// The run's duration (ms).
+        /// The run's duration (ms, or an `.ode` model's unit of time).
         t_max: f64,
     },
     /// A run duration that is not finite or not positive.
     #[error("t_max = {} is invalid: it must be finite and > 0", short(*t_max))]
     BadDuration {
-        /// The duration refused (ms).
+        /// The duration refused (ms, or an `.ode` model's unit of time).
         t_max: f64,
     },
     /// Another integration setting (tolerance, threshold, ...) outside its allowed values.

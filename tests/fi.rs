@@ -370,8 +370,9 @@ fn exp_midpoint_is_second_order_on_the_zoo_with_per_lane_parameters() {
     second_order_on_the_zoo_with_per_lane_parameters(BatchScheme::ExpMidpoint);
 }
 
-/// The staggered scheme is second order on the same models: Connor-Stevens and Wang-Buzsaki
-/// have instantaneous factors, which it takes at V extrapolated to the step's midpoint.
+/// The staggered scheme is second order on the same models: Wang-Buzsaki's sodium activation
+/// is an instantaneous factor, which it takes at V extrapolated to the step's midpoint;
+/// Connor-Stevens has (inf, tau) gates only.
 #[test]
 fn exp_staggered_is_second_order_on_the_zoo_with_per_lane_parameters() {
     second_order_on_the_zoo_with_per_lane_parameters(BatchScheme::ExpStaggered);

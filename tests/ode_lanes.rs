@@ -14,6 +14,7 @@ use excitable::model::Model;
 use excitable::model::ode::lanes::LaneProgram;
 use excitable::simulate::batch::{BatchScheme, BatchSettings, Precision};
 use excitable::simulate::ode_lanes::{Neurons, run_ode_lanes};
+use excitable::simulate::runner::{BlowUps, Runner};
 use excitable::simulate::{self, Method, Record, Settings};
 use excitable::stimulus::Stimulus;
 use std::path::PathBuf;
@@ -357,5 +358,29 @@ fn a_dt_half_run_that_blows_up_fails_the_check_not_the_curve() {
         }
         let accuracy = curve.accuracy.expect("a dt/2 check on firing points");
         assert!(accuracy.failed(), "{engine}: {accuracy:?}");
+        // The runner itself: at dt/2 the run is flagged (`Flag`) or is the blow-up error
+        // (`Fail`), so the failed check above is the blow-up, not a run that stopped firing;
+        // at dt it neither blows up nor fails.
+        let runner = Runner::of(&model);
+        let (params, start) = ([model.params().values()], [model.sweep_start().unwrap()]);
+        let run = |s: &BatchSettings, blow_ups: BlowUps| {
+            runner.run(&params, &[0.5], &start, s, blow_ups, &|_| {
+                Ok::<(), excitable::Error>(())
+            })
+        };
+        let fine = BatchSettings {
+            dt: 0.005,
+            ..settings
+        };
+        assert!(run(&fine, BlowUps::Flag).unwrap()[0].blew_up, "{engine}");
+        let e = run(&fine, BlowUps::Fail).unwrap_err();
+        assert!(
+            matches!(e, excitable::Error::Sim(SimError::BlowUp { .. })),
+            "{engine}: {e}"
+        );
+        assert!(
+            !run(&settings, BlowUps::Fail).unwrap()[0].blew_up,
+            "{engine}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The batch kernel: many independent neurons of one conductance-based model, each at its own
-//! constant current, stepped together by exponential Euler or the second-order exponential
-//! midpoint rule ([`BatchScheme`]) in struct-of-arrays lanes of [`LANES`], with spikes counted
+//! constant current, stepped together by exponential Euler or one of two second-order schemes,
+//! the exponential midpoint rule and the staggered scheme ([`BatchScheme`]), in struct-of-arrays
+//! lanes of [`LANES`], with spikes counted
 //! inside the loop so memory stays flat (no trace).
 //!
 //! It evaluates the same model data as every other path (each gate's [`RateFn`]s, each
@@ -14,7 +15,8 @@
 //! The exponential-Euler update is exactly the scalar one of [`super::fixed_step`]: V by the
 //! exponential integrator of its linear part with the gates frozen, then each gate relaxed
 //! towards `x_inf(V_old)`; `tests` check the two paths give the same spikes and final V. The
-//! midpoint rule and f32 exponentials ([`Precision`]) are checked against LSODA (`tests/fi.rs`).
+//! second-order schemes and f32 exponentials ([`Precision`]) are checked against LSODA
+//! (`tests/fi.rs`).
 
 use crate::error::SimError;
 use crate::model::rates::{LINOID_SERIES, LINOID_SERIES_RADIUS, rate_power};
@@ -29,7 +31,7 @@ pub use crate::numerics::lanes::{LANES, exp_lanes, exp_lanes_f32};
 pub struct BatchSettings {
     /// Duration of every neuron's run (ms).
     pub t_max: f64,
-    /// Fixed time step of the exponential-Euler kernel (ms).
+    /// Fixed time step of the kernel's scheme (ms).
     pub dt: f64,
     /// Spikes, extrema and voltage maxima are counted only after this time (ms).
     pub transient: f64,
@@ -76,7 +78,7 @@ impl Precision {
     }
 }
 
-/// The batch kernel's integrators. Both treat each variable's equation as linear in that
+/// The batch kernel's integrators. All three treat each variable's equation as linear in that
 /// variable with coefficients frozen over the step (V: `C V' = I - g_tot (V - E_eff)`; a gate:
 /// `x' = phi ((alpha + beta)(x_inf - x))`), and step it exactly: the Rush-Larsen idea.
 #[derive(

@@ -2,8 +2,9 @@
 //! and parameter values, keeping only their summaries: the batch kernel for a
 //! conductance-based model, an `.ode` model's equations compiled for lanes, or the general
 //! simulator one neuron at a time (an `.ode` model whose equations do not compile for lanes,
-//! and LIF). `fi` and `sweep` both run their neurons through it, so they pick the path, name it
-//! and treat a blow-up the same way.
+//! and LIF). `sweep` runs every model through it and `fi` the models off the batch kernel
+//! (`.ode` files, LIF: `fi` on a conductance model runs the kernel itself, with identical runs
+//! done once), so the two pick the path, name it and treat a blow-up the same way.
 
 use super::batch::{
     BatchScheme, BatchSettings, NeuronSummary, Precision, check_rows, one_or_each,
@@ -90,16 +91,17 @@ impl<'a> Runner<'a> {
     /// Notes for reports: settings not used, and why an `.ode` model is not on lanes.
     pub fn notes(&self, settings: &BatchSettings) -> Vec<String> {
         let mut notes = vec![];
-        let ode_name = match self {
-            Runner::Lanes(m, _) => Some(m.name.as_str()),
-            Runner::General(Model::Ode(m), _) => Some(m.name.as_str()),
-            _ => None,
+        let instead = match self {
+            Runner::Kernel(_) => None,
+            Runner::Lanes(m, _) => Some((m.name.as_str(), "RK4 in f64")),
+            Runner::General(m @ Model::Lif(_), _) => Some((m.name(), "its exact flow")),
+            Runner::General(m, _) => Some((m.name(), "RK4 in f64")),
         };
-        if let Some(name) = ode_name {
+        if let Some((name, what)) = instead {
             let default = (BatchScheme::default(), Precision::default());
             if (settings.scheme, settings.precision) != default {
                 notes.push(format!(
-                    "`method` and `precision` choose the batch kernel's integrator; `{name}` is an `.ode` model and runs RK4 in f64 instead"
+                    "`method` and `precision` choose the batch kernel's integrator of conductance models; `{name}` runs {what} instead"
                 ));
             }
         }
@@ -115,9 +117,11 @@ impl<'a> Runner<'a> {
     /// Run one neuron per entry of `currents` (constant, added to the model's current), each
     /// with its parameter values (`params`: one set for all, or one each, in
     /// [`crate::model::ParamSet`] order) and start (`starts`: one for all, or one each), for
-    /// `settings`' duration, step, transient and threshold. `progress` hears 0 before a block
-    /// of neurons (an error stops the run with it) and the count of neurons done after; a
-    /// blow-up is flagged or fails the run (`blow_ups`).
+    /// `settings`' duration, step, transient and threshold. `progress` hears the count of
+    /// neurons done after each block (lanes and the general simulator also call it with 0
+    /// before a block, only to ask whether to stop); an error from it stops the run with that
+    /// error. A blow-up is flagged or fails the run (`blow_ups`); the kernel keeps no time or
+    /// state of a blow-up, so its error names the current only.
     pub fn run<E>(
         &self,
         params: &[Vec<f64>],
@@ -170,7 +174,7 @@ impl<'a> Runner<'a> {
                         t: f64::NAN,
                         time_unit: Units::NEURON.time,
                         variable: "v".into(),
-                        value: runs[k].final_v,
+                        value: f64::NAN,
                         state: format!(
                             "the neuron at I = {}",
                             Quantity(currents[k], Units::NEURON.current)

@@ -288,16 +288,9 @@ impl FiSpec {
             source: OverlaySource::StableCycles,
             points: vec![],
         };
+        // (A `--method` or `--precision` that a model's engine does not use is noted by its
+        // runner, `simulate::runner::Runner::notes`.)
         let mut notes = vec![];
-        if smooth.is_none()
-            && (self.method != BatchScheme::ExpEuler || self.precision != Precision::F64)
-        {
-            notes.push(format!(
-                "--method {} and --precision {} apply to the batch kernel of conductance models; this model ran as its engine line says",
-                self.method.name(),
-                self.precision.name()
-            ));
-        }
         let mut cancelled = false;
         // The stable cycle branch of the diagram over the same currents: the overlay, and the
         // states the `down` starts use. It runs alongside the `rest` sweep.
