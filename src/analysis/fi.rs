@@ -22,8 +22,8 @@ use super::accuracy::{Accuracy, Probe, half_step};
 use crate::continuation::Field;
 use crate::error::{Error, SimError};
 use crate::model::{ConductanceModel, Model};
-use crate::progress::{Cancelled, Observer, Silent, Tracker};
-use crate::simulate::batch::{BatchSettings, LANES, NeuronSummary, run_batch_params_until};
+use crate::progress::{Observer, Silent, Tracker};
+use crate::simulate::batch::{BatchSettings, LANES, NeuronSummary};
 
 /// Which start a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +132,7 @@ pub fn fi_curve(
 }
 
 /// [`fi_curve`] reporting the neurons run to `observer` (task `f-I runs`, as each lane block
-/// finishes) and stopping with [`Cancelled`] when it says so.
+/// finishes) and stopping with [`crate::progress::Cancelled`] when it says so.
 pub fn fi_curve_with(
     model: &ConductanceModel,
     currents: &[f64],
@@ -196,7 +196,7 @@ pub fn fi_curve_general(
 }
 
 /// [`fi_curve_general`] reporting each run to `observer` (task `f-I runs`) and stopping with
-/// [`Cancelled`] when it says so.
+/// [`crate::progress::Cancelled`] when it says so.
 pub fn fi_curve_general_with(
     model: &Model,
     currents: &[f64],
@@ -632,8 +632,9 @@ fn accuracy(
     half_step(model, &probes, settings)
 }
 
-/// [`run_batch`] with each distinct (current, start) problem run once: the same initial-value
-/// problem gives the same answer, and `up` and `down` often share their start on the cycle.
+/// The kernel's runs of `model` at `currents` from `starts` (blow-ups flagged: [`analyse`]
+/// names a grid run that blew up), each distinct (current, start) once ([`once_each`]),
+/// through the shared runner.
 fn run_unique(
     model: &ConductanceModel,
     currents: &[f64],
@@ -641,10 +642,11 @@ fn run_unique(
     settings: &BatchSettings,
     tracker: &Tracker,
 ) -> Result<Vec<NeuronSummary>, Error> {
+    use crate::simulate::runner::{BlowUps, Runner};
     once_each(currents, starts, |uc, us| {
         let params = [model.params.values()];
-        let done = |n: usize| tracker.advance(n as u64, "").is_ok();
-        Ok(run_batch_params_until(model, &params, uc, us, settings, &done)?.ok_or(Cancelled)?)
+        let progress = |n: usize| -> Result<(), Error> { Ok(tracker.neurons(n)?) };
+        Runner::Kernel(model).run(&params, uc, us, settings, BlowUps::Flag, &progress)
     })
 }
 
