@@ -2,9 +2,9 @@
 //! and parameter values, keeping only their summaries: the batch kernel for a
 //! conductance-based model, an `.ode` model's equations compiled for lanes, or the general
 //! simulator one neuron at a time (an `.ode` model whose equations do not compile for lanes,
-//! and LIF). `sweep` runs every model through it and `fi` the models off the batch kernel
-//! (`.ode` files, LIF: `fi` on a conductance model runs the kernel itself, with identical runs
-//! done once), so the two pick the path, name it and treat a blow-up the same way.
+//! and LIF). `sweep` and `fi` run every model through it (`fi` each distinct (current, start)
+//! once), so the two pick the path and treat a blow-up the same way. (`fi` on a conductance
+//! model keeps its own engine line, "… on the batch kernel, identical runs done once".)
 
 use super::batch::{
     BatchScheme, BatchSettings, NeuronSummary, Precision, check_rows, one_or_each,
