@@ -25,6 +25,7 @@
 use super::floquet;
 use super::system::{DualScratch, Family};
 use crate::numerics::eigen::C64;
+use multiversion::multiversion;
 use nalgebra::{DMatrix, SymmetricEigen};
 use rayon::prelude::*;
 
@@ -413,6 +414,9 @@ impl std::ops::IndexMut<(usize, usize)> for Rows {
 
 /// Gaussian elimination with partial pivoting of columns `c0..c0+ncols`, pivots chosen among
 /// rows `0..pivot_rows` (rows `pivot_rows..r_end` are updated but never pivots).
+// Wider vectors for the row updates, chosen at run time (the default target has only
+// SSE2); without `fast-math` contraction the arithmetic, and so every result, is the same.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
 fn eliminate(a: &mut Rows, c0: usize, ncols: usize, pivot_rows: usize, r_end: usize) {
     let cols = a.cols;
     let w = &mut a.data[..];
@@ -462,6 +466,30 @@ fn back_solve(a: &Rows, c0: usize, b: &mut [f64]) {
     }
 }
 
+/// Per-thread buffers of [`assemble_interval`], reused over intervals and Newton steps: the
+/// dual-number scratch, the Jacobian and f at a collocation point, and the interval's nodes of
+/// the orbit, the phase reference, the predictor and the tangent, copied contiguously.
+struct IntervalScratch {
+    dual: DualScratch,
+    jac: DMatrix<f64>,
+    fval: Vec<f64>,
+    yc: Vec<f64>,
+    /// `[orbit, phase_ref, pred, tangent]`, each `(m + 1) x n`, node-major.
+    pts: [Vec<f64>; 4],
+}
+
+impl IntervalScratch {
+    fn new(fam: &Family, n: usize, m: usize) -> IntervalScratch {
+        IntervalScratch {
+            dual: DualScratch::new(fam, n),
+            jac: DMatrix::zeros(n, n + 1),
+            fval: vec![0.0; n],
+            yc: vec![0.0; n],
+            pts: std::array::from_fn(|_| vec![0.0; (m + 1) * n]),
+        }
+    }
+}
+
 /// Assemble interval `j`'s collocation rows and its two border-row contributions, then
 /// condense its interior nodes. Returns the eliminated local matrix, the max residual and
 /// `int tr J ds` over the interval (divided by the period).
@@ -471,7 +499,7 @@ fn assemble_interval(
     orbit: &Orbit,
     border: &Border,
     j: usize,
-    scratch: &mut DualScratch,
+    scratch: &mut IntervalScratch,
 ) -> (Rows, f64, f64) {
     let (n, m) = (orbit.n, orbit.m);
     let lay = Layout { n, m };
@@ -479,53 +507,63 @@ fn assemble_interval(
     let rows = n * m + 2;
     let mut residual = 0.0f64;
     let mut trace = 0.0;
-    let mut jac = DMatrix::zeros(n, n + 1);
-    let mut fval = vec![0.0; n];
-    let mut yc = vec![0.0; n];
+    let IntervalScratch {
+        dual,
+        jac,
+        fval,
+        yc,
+        pts,
+    } = scratch;
     let h = orbit.mesh[j + 1] - orbit.mesh[j];
     let mut a = Rows::zeros(rows, lay.cols());
-    let nodes: Vec<&[f64]> = (0..=m).map(|k| orbit.node(j * m + k)).collect();
-    let refs: Vec<&[f64]> = (0..=m).map(|k| border.phase_ref.node(j * m + k)).collect();
-    let preds: Vec<&[f64]> = (0..=m).map(|k| border.pred.node(j * m + k)).collect();
-    let tans: Vec<&[f64]> = (0..=m).map(|k| border.tangent.node(j * m + k)).collect();
+    for (buf, src) in pts
+        .iter_mut()
+        .zip([orbit, border.phase_ref, border.pred, border.tangent])
+    {
+        for k in 0..=m {
+            buf[k * n..(k + 1) * n].copy_from_slice(src.node(j * m + k));
+        }
+    }
+    let [nodes, refs, preds, tans] = &*pts;
     for c in 0..m {
         let (ac, dc) = (&scheme.a[c], &scheme.d[c]);
-        let interp = |pts: &[&[f64]], w: &[f64], i: usize| -> f64 {
-            (0..=m).map(|k| w[k] * pts[k][i]).sum()
+        let interp = |pts: &[f64], w: &[f64], i: usize| -> f64 {
+            (0..=m).map(|k| w[k] * pts[k * n + i]).sum()
         };
         for (i, y) in yc.iter_mut().enumerate() {
-            *y = interp(&nodes, ac, i);
+            *y = interp(nodes, ac, i);
         }
         // f and [J | f_lambda] at the collocation point.
-        fam.jacobian_full_into(scratch, &yc, lambda, &mut jac, &mut fval);
+        fam.jacobian_full_into(dual, yc, lambda, jac, fval);
         trace += h * scheme.weights[c] * (0..n).map(|i| jac[(i, i)]).sum::<f64>();
         for i in 0..n {
             let r = c * n + i;
-            let res = interp(&nodes, dc, i) - h * period * fval[i];
+            let res = interp(nodes, dc, i) - h * period * fval[i];
             residual = residual.max(res.abs());
             a[(r, lay.r())] = -res;
             a[(r, lay.g())] = -h * fval[i];
             a[(r, lay.g() + 1)] = -h * period * jac[(i, n)];
             for k in 0..=m {
-                a[(r, lay.node(k, i))] += dc[k];
+                let col = lay.node(k, 0);
+                a[(r, col + i)] += dc[k];
                 let f = -h * period * ac[k];
                 for l in 0..n {
-                    a[(r, lay.node(k, l))] += f * jac[(i, l)];
+                    a[(r, col + l)] += f * jac[(i, l)];
                 }
             }
         }
         // Border rows: phase condition and arclength, by Gauss quadrature.
         let wc = scheme.weights[c];
-        for i in 0..n {
-            let x_c = interp(&nodes, ac, i);
-            let dref = interp(&refs, dc, i);
-            let t_c = interp(&tans, ac, i);
-            let p_c = interp(&preds, ac, i);
+        for (i, &x_c) in yc.iter().enumerate() {
+            let dref = interp(refs, dc, i);
+            let t_c = interp(tans, ac, i);
+            let p_c = interp(preds, ac, i);
             a[(n * m, lay.r())] -= wc * x_c * dref;
             a[(n * m + 1, lay.r())] -= h * wc * (x_c - p_c) * t_c;
-            for k in 0..=m {
-                a[(n * m, lay.node(k, i))] += wc * ac[k] * dref;
-                a[(n * m + 1, lay.node(k, i))] += h * wc * ac[k] * t_c;
+            for (k, &ack) in ac.iter().enumerate() {
+                let col = lay.node(k, 0) + i;
+                a[(n * m, col)] += wc * ack * dref;
+                a[(n * m + 1, col)] += h * wc * ack * t_c;
             }
         }
     }
@@ -546,7 +584,7 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
     let per_interval: Vec<(Rows, f64, f64)> = (0..nint)
         .into_par_iter()
         .map_init(
-            || DualScratch::new(fam, n),
+            || IntervalScratch::new(fam, n, m),
             |scratch, j| assemble_interval(fam, scheme, orbit, border, j, scratch),
         )
         .collect();
@@ -586,6 +624,9 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
     s[(2 * n + 1, cr)] -= border.period_weight * (period - border.pred.period) * t.period
         + (lambda - border.pred.lambda) * t.lambda;
     let mut chain = Vec::with_capacity(nint);
+    // Two buffers for the whole chain: the permuted rows and the next carried system.
+    let mut perm = Rows::zeros(2 * n + 2, scols);
+    let mut next = DMatrix::zeros(2 * n + 2, scols);
     for loc in local.iter().skip(1) {
         // Interval k rows go to n..2n with xk <- E, xk1 <- X; its border parts add in.
         for r in 0..n {
@@ -612,8 +653,7 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
         }
         // Columns cxk..cxk+n: eliminate with pivots from the first 2n rows. `eliminate` works
         // on leading columns, so move x_k to the front temporarily by a column permutation.
-        let mut perm = Rows::zeros(2 * n + 2, scols);
-        // Order: xk, x0, xk1, g, rhs.
+        // Order: xk, x0, xk1, g, rhs (every entry written).
         for r in 0..2 * n + 2 {
             for i in 0..n {
                 perm[(r, i)] = s[(r, cxk + i)];
@@ -627,7 +667,7 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
         eliminate(&mut perm, 0, n, 2 * n, 2 * n + 2);
         chain.push(perm.first_rows(n));
         // New carried rows and border: x0 stays, xk1 becomes xcur.
-        let mut next = DMatrix::zeros(2 * n + 2, scols);
+        next.fill(0.0);
         for r in 0..n + 2 {
             let src = n + r;
             let dst = if r < n { r } else { 2 * n + (r - n) };
@@ -639,7 +679,7 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
                 next[(dst, c)] = perm[(src, c)];
             }
         }
-        s = next;
+        std::mem::swap(&mut s, &mut next);
     }
     // x_N = x_0: fold the xcur columns into x0.
     let mut final_sys = DMatrix::zeros(n + 2, n + 3);

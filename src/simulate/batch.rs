@@ -444,22 +444,28 @@ fn rate_lanes(r: &LaneRate, v: &L, x: &[L], out: &mut L) {
             scale,
         } => {
             let x = &x[base];
+            let mut y: L = [0.0; LANES];
+            let mut near = false;
             for l in 0..LANES {
-                // y / (1 - e^-y), with the series of the scalar path near the singularity.
-                let yy = (v[l] - v0) * ik;
-                let y2 = yy * yy;
-                // The scalar path's Bernoulli series (the same coefficients, Horner on y^2).
-                let mut even = LINOID_SERIES[14];
-                for c in LINOID_SERIES[..13].iter().rev().step_by(2) {
-                    even = even.mul_add(y2, *c);
+                // y / (1 - e^-y); within the series' radius (rare: V within k/2 of v0) the
+                // scalar path's Bernoulli series instead, evaluated only when a lane is there.
+                y[l] = (v[l] - v0) * ik;
+                out[l] = a * (y[l] / (1.0 - x[l] * scale));
+                near |= y[l].abs() < LINOID_SERIES_RADIUS;
+            }
+            if near {
+                for l in 0..LANES {
+                    let yy = y[l];
+                    let y2 = yy * yy;
+                    // The same coefficients as the scalar path, Horner on y^2.
+                    let mut even = LINOID_SERIES[14];
+                    for c in LINOID_SERIES[..13].iter().rev().step_by(2) {
+                        even = even.mul_add(y2, *c);
+                    }
+                    if yy.abs() < LINOID_SERIES_RADIUS {
+                        out[l] = a * yy.mul_add(0.5, even);
+                    }
                 }
-                let series = yy.mul_add(0.5, even);
-                let direct = yy / (1.0 - x[l] * scale);
-                out[l] = a * if yy.abs() < LINOID_SERIES_RADIUS {
-                    series
-                } else {
-                    direct
-                };
             }
         }
         LaneRate::Constant { a } => out.fill(a),
