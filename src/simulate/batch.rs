@@ -680,7 +680,12 @@ fn run_block<const UNIFORM: bool, const SCHEME: u8, const F32: bool>(
         .map(|g| std::array::from_fn(|l| y0[l][1 + g]))
         .collect();
     let mut x_next = x.clone();
-    let mut x_half = x.clone();
+    // The midpoint rule's half-step gates (the other schemes never touch it).
+    let mut x_half = if SCHEME == MIDPOINT {
+        x.clone()
+    } else {
+        vec![]
+    };
     let mut ra: Vec<L> = vec![[0.0; LANES]; ng];
     let mut rb: Vec<L> = vec![[0.0; LANES]; ng];
     let mut xb: Vec<L> = vec![[0.0; LANES]; flat.bases.len()];

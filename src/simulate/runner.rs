@@ -258,3 +258,120 @@ impl<'a> Runner<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::builtin;
+    use crate::simulate::batch::{BatchScheme, Precision};
+
+    /// What a caller's error type holds: the runner's three, and one of the observer's own.
+    #[derive(Debug, thiserror::Error)]
+    enum CallerError {
+        #[error(transparent)]
+        Sim(#[from] SimError),
+        #[error(transparent)]
+        Model(#[from] ModelError),
+        #[error(transparent)]
+        Cancelled(#[from] Cancelled),
+        #[error("the observer gave up")]
+        Observer,
+    }
+
+    fn settings() -> BatchSettings {
+        BatchSettings {
+            t_max: 50.0,
+            dt: 0.01,
+            transient: 0.0,
+            threshold_mv: 0.0,
+            scheme: BatchScheme::ExpEuler,
+            precision: Precision::F64,
+        }
+    }
+
+    #[test]
+    fn the_kernel_arm_flags_a_blow_up_or_fails_naming_its_current() {
+        // 1e9 uA/cm^2 drives V past V_LIMIT within a step; 10 uA/cm^2 fires.
+        let m = builtin::hh();
+        let (params, starts) = (vec![m.params.values()], vec![m.state_at_v(-65.0)]);
+        let currents = [10.0, 1e9];
+        let runner = Runner::Kernel(&m);
+        let go_on = |_: usize| Ok::<(), CallerError>(());
+        let runs = runner
+            .run(
+                &params,
+                &currents,
+                &starts,
+                &settings(),
+                BlowUps::Flag,
+                &go_on,
+            )
+            .unwrap();
+        assert!(!runs[0].blew_up && runs[0].n_spikes >= 3, "{:?}", runs[0]);
+        assert!(runs[1].blew_up, "{:?}", runs[1]);
+        let err = runner
+            .run(
+                &params,
+                &currents,
+                &starts,
+                &settings(),
+                BlowUps::Fail,
+                &go_on,
+            )
+            .unwrap_err();
+        let CallerError::Sim(SimError::BlowUp { state, .. }) = &err else {
+            panic!("not a blow-up: {err:?}");
+        };
+        assert!(
+            state.contains("I = 1e9") || state.contains("I = 1000000000"),
+            "{state}"
+        );
+        // Without the blown neuron, Fail passes.
+        assert!(
+            runner
+                .run(
+                    &params,
+                    &currents[..1],
+                    &starts,
+                    &settings(),
+                    BlowUps::Fail,
+                    &go_on
+                )
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_kernel_arm_stops_with_the_observers_first_error() {
+        // 64 neurons (several blocks): the observer's own error, or a cancellation, comes
+        // back as the run's result instead of summaries.
+        let m = builtin::hh();
+        let (params, starts) = (vec![m.params.values()], vec![m.state_at_v(-65.0)]);
+        let currents: Vec<f64> = (0..64).map(|k| k as f64).collect();
+        let runner = Runner::Kernel(&m);
+        let give_up = |_: usize| Err::<(), CallerError>(CallerError::Observer);
+        let err = runner
+            .run(
+                &params,
+                &currents,
+                &starts,
+                &settings(),
+                BlowUps::Flag,
+                &give_up,
+            )
+            .unwrap_err();
+        assert!(matches!(err, CallerError::Observer), "{err:?}");
+        let cancel = |_: usize| Err::<(), CallerError>(Cancelled.into());
+        let err = runner
+            .run(
+                &params,
+                &currents,
+                &starts,
+                &settings(),
+                BlowUps::Flag,
+                &cancel,
+            )
+            .unwrap_err();
+        assert!(matches!(err, CallerError::Cancelled(_)), "{err:?}");
+    }
+}
