@@ -352,42 +352,32 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        let calls = std::sync::atomic::AtomicUsize::new(0);
-        let give_up = |_: usize| {
-            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Err::<(), CallerError>(CallerError::Observer)
-        };
-        let err = pool
-            .install(|| {
+        // The run on the pool with this observer: its error.
+        let stopped_by = |observer: &(dyn Fn(usize) -> Result<(), CallerError> + Sync)| {
+            pool.install(|| {
                 runner.run(
                     &params,
                     &currents,
                     &starts,
                     &settings(),
                     BlowUps::Flag,
-                    &give_up,
+                    observer,
                 )
             })
-            .unwrap_err();
+            .unwrap_err()
+        };
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let err = stopped_by(&|_| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Err(CallerError::Observer)
+        });
         assert!(matches!(err, CallerError::Observer), "{err:?}");
         let calls = calls.into_inner();
         assert!(
             (1..=2).contains(&calls),
             "{calls} of 64 blocks ran after the stop"
         );
-        let cancel = |_: usize| Err::<(), CallerError>(Cancelled.into());
-        let err = pool
-            .install(|| {
-                runner.run(
-                    &params,
-                    &currents,
-                    &starts,
-                    &settings(),
-                    BlowUps::Flag,
-                    &cancel,
-                )
-            })
-            .unwrap_err();
+        let err = stopped_by(&|_| Err(Cancelled.into()));
         assert!(matches!(err, CallerError::Cancelled(_)), "{err:?}");
     }
 }
