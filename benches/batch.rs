@@ -177,7 +177,10 @@ fn ode_rk4(bencher: Bencher, which: &str) {
 /// and takes the same `multiversion` targets, so the two differ in structure only (the
 /// kernel reads any conductance model from a table and shares exponentials between rates of
 /// one slope). Before timing, its spike counts are checked against the kernel's.
-#[divan::bench(sample_count = 3, args = ["kernel", "hand-loop"])]
+/// With `alternating`, each sample runs the kernel and then the hand loop and the bench prints
+/// every pair's ratio (kernel speed / hand loop speed) and their median: the two arms a
+/// second apart instead of several, so less of this VM's drift lands in the ratio.
+#[divan::bench(sample_count = 5, args = ["kernel", "hand-loop", "alternating"])]
 fn hh_sweep_against_hand_loop(bencher: Bencher, which: &str) {
     use excitable::simulate::batch::LANES;
     let currents: Vec<f64> = (0..N).map(|k| 200.0 * k as f64 / N as f64).collect();
@@ -226,7 +229,28 @@ fn hh_sweep_against_hand_loop(bencher: Bencher, which: &str) {
             a.n_spikes
         );
     }
-    if which == "kernel" {
+    if which == "alternating" {
+        let ratios = std::sync::Mutex::new(vec![]);
+        bencher.counter(ItemsCount::new(2 * N * steps)).bench(|| {
+            let t = std::time::Instant::now();
+            let k = kernel().len();
+            let tk = t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            let h = hand().len();
+            let th = t.elapsed().as_secs_f64();
+            ratios.lock().unwrap().push(th / tk);
+            k + h
+        });
+        let mut r = ratios.into_inner().unwrap();
+        r.sort_by(f64::total_cmp);
+        let shown: Vec<String> = r.iter().map(|x| format!("{x:.3}")).collect();
+        eprintln!(
+            "kernel / hand loop (speed), {} alternating pairs: {} -> median {:.3}",
+            r.len(),
+            shown.join(" "),
+            r[r.len() / 2]
+        );
+    } else if which == "kernel" {
         bencher
             .counter(ItemsCount::new(N * steps))
             .bench(|| kernel().len());
