@@ -24,6 +24,7 @@ use crate::error::{Error, SimError};
 use crate::model::{ConductanceModel, Model};
 use crate::progress::{Observer, Silent, Tracker};
 use crate::simulate::batch::{BatchSettings, LANES, NeuronSummary};
+use crate::simulate::runner::{BlowUps, Runner};
 
 /// Which start a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,7 +207,6 @@ pub fn fi_curve_general_with(
     cycle_states: impl FnOnce() -> Vec<(f64, Vec<f64>)> + Send,
     observer: &dyn Observer,
 ) -> Result<FiCurve, Error> {
-    use crate::simulate::runner::{BlowUps, Runner};
     check_grid(currents)?;
     let tracker = Tracker::new(observer, "f-I runs", None);
     let rest0 = model.sweep_start()?;
@@ -642,7 +642,6 @@ fn run_unique(
     settings: &BatchSettings,
     tracker: &Tracker,
 ) -> Result<Vec<NeuronSummary>, Error> {
-    use crate::simulate::runner::{BlowUps, Runner};
     once_each(currents, starts, |uc, us| {
         let params = [model.params.values()];
         let progress = |n: usize| -> Result<(), Error> { Ok(tracker.neurons(n)?) };

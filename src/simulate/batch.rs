@@ -1,8 +1,7 @@
 //! The batch kernel: many independent neurons of one conductance-based model, each at its own
 //! constant current, stepped together by exponential Euler or one of two second-order schemes,
 //! the exponential midpoint rule and the staggered scheme ([`BatchScheme`]), in struct-of-arrays
-//! lanes of [`LANES`], with spikes counted
-//! inside the loop so memory stays flat (no trace).
+//! lanes of [`LANES`], with spikes counted inside the loop so memory stays flat (no trace).
 //!
 //! It evaluates the same model data as every other path (each gate's [`RateFn`]s, each
 //! current's conductance, reversal parameters and factor): the `match` on a rate's form is taken
@@ -19,7 +18,7 @@
 //! (`tests/fi.rs`).
 
 use crate::error::SimError;
-use crate::model::rates::{LINOID_SERIES, LINOID_SERIES_RADIUS, rate_power};
+use crate::model::rates::{LINOID_SERIES_RADIUS, linoid_core, rate_power};
 use crate::model::{ConductanceModel, Kinetics, RateFn};
 use multiversion::multiversion;
 use rayon::prelude::*;
@@ -455,15 +454,9 @@ fn rate_lanes(r: &LaneRate, v: &L, x: &[L], out: &mut L) {
             }
             if near {
                 for l in 0..LANES {
-                    let yy = y[l];
-                    let y2 = yy * yy;
-                    // The same coefficients as the scalar path, Horner on y^2.
-                    let mut even = LINOID_SERIES[14];
-                    for c in LINOID_SERIES[..13].iter().rev().step_by(2) {
-                        even = even.mul_add(y2, *c);
-                    }
-                    if yy.abs() < LINOID_SERIES_RADIUS {
-                        out[l] = a * yy.mul_add(0.5, even);
+                    if y[l].abs() < LINOID_SERIES_RADIUS {
+                        // The scalar path's own function, which takes its series there.
+                        out[l] = a * linoid_core(y[l]);
                     }
                 }
             }
