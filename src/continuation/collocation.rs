@@ -190,9 +190,21 @@ impl Orbit {
     /// refined by a parabola through the best sample and its neighbours; and the state at
     /// the best sample of the maximum (a point on the orbit to start a simulation from).
     pub fn range(&self, scheme: &Scheme, i: usize) -> (f64, f64, Vec<f64>) {
-        let samples = self.intervals() * self.m * 4;
+        let (m, per) = (self.m, 4 * self.m);
+        let samples = self.intervals() * per;
+        // Every interval is sampled at the same fractions, so the basis is computed once per
+        // fraction, not at each of the `N m 4` samples (this runs at every point of a branch).
+        let bases: Vec<Vec<f64>> = (0..per)
+            .map(|q| scheme.basis_at(q as f64 / per as f64))
+            .collect();
         let vals: Vec<f64> = (0..samples)
-            .map(|q| self.at(scheme, self.sample_s(q, samples))[i])
+            .map(|q| {
+                let (j, basis) = (q / per, &bases[q % per]);
+                basis
+                    .iter()
+                    .enumerate()
+                    .fold(0.0, |x, (k, lk)| x + lk * self.node(j * m + k)[i])
+            })
             .collect();
         let refine = |best: usize, sign: f64| {
             let (a, b, c) = (

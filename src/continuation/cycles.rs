@@ -336,8 +336,16 @@ impl<'a> Engine<'a> {
     /// Predictor-corrector step of length `ds` from `from`; the new state and Newton
     /// iterations, or `None` if the corrector fails.
     fn step(&self, from: &State, ds: f64) -> Option<(State, usize)> {
+        self.correct(from, ds, None)
+    }
+
+    /// [`Engine::step`] with Newton's iteration started at `guess` (on `from`'s mesh) instead
+    /// of the predictor. The point sought is the same (the arclength row still measures `ds`
+    /// along `from`'s tangent); only the start is closer, so the corrector needs fewer
+    /// iterations. [`Engine::locate_from`] passes its latest point moved along its tangent.
+    fn correct(&self, from: &State, ds: f64, guess: Option<Orbit>) -> Option<(State, usize)> {
         let pred = Self::axpy(&from.orbit, &from.tangent, ds);
-        let mut u = pred.clone();
+        let mut u = guess.unwrap_or_else(|| pred.clone());
         let border = Border {
             phase_ref: &pred,
             pred: &pred,
@@ -445,7 +453,17 @@ impl<'a> Engine<'a> {
             } else {
                 0.5 * (a + b)
             };
-            let Some((s, _)) = self.step(from, c) else {
+            // Start Newton from the latest point (at `b`) moved along its own tangent: once the
+            // search closes in, that start is within the corrector's tolerance of the answer.
+            // If that start fails, the predictor's start is tried as before.
+            let guess = best
+                .as_ref()
+                .map(|s| Self::axpy(&s.orbit, &s.tangent, c - b));
+            let warm = guess.is_some();
+            let corrected = self
+                .correct(from, c, guess)
+                .or_else(|| warm.then(|| self.step(from, c)).flatten());
+            let Some((s, _)) = corrected else {
                 if restarts >= 4 {
                     return None;
                 }
@@ -479,7 +497,11 @@ impl<'a> Engine<'a> {
                 return None;
             };
             let fc = test(&s);
-            let done = (b - a).abs() < 1e-12 * ds.abs().max(1e-300) || fc == 0.0;
+            // Converged once the secant moves the point by less than 1e-10 of the step: the
+            // test function's own noise (its orbit is solved to the corrector's tolerance)
+            // is then above the change, and further steps only chase that noise.
+            let settled = best.is_some() && (c - b).abs() <= 1e-10 * ds.abs();
+            let done = settled || (b - a).abs() < 1e-12 * ds.abs().max(1e-300) || fc == 0.0;
             best = Some(s);
             if done || fc.abs() < 1e-13 {
                 break;
