@@ -9,11 +9,12 @@
 # (AUTO with OMP_NUM_THREADS = the number of cores, excitable with its default rayon pool, no
 # pinning). Also the default diagram (NTST 60) on one core and on all. Prints every time, the
 # medians, the ratios and the load average.
-# Usage: benches/auto_vs_excitable.sh [rounds] [core]   (after `cargo build --release`)
+# Usage: benches/auto_vs_excitable.sh [rounds] [core]   (after `cargo build --release`;
+# EXCITABLE=path times another build of the binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-B=$root/target/release/excitable
+B=${EXCITABLE:-$root/target/release/excitable}
 N=${1:-5}
 CORE=${2:-1}
 work=$(mktemp -d)
