@@ -15,6 +15,7 @@ Rounds alternate the two. The script prints every time, the medians, the ratio a
 memory, then checks that the two rates agree (max abs difference, Hz) on the first 5 trains.
 
     python3 benches/stats_vs_elephant.py [rounds]      # after `cargo build --release`
+    EXCITABLE=path python3 benches/stats_vs_elephant.py [rounds]   # another build
 
 It installs Elephant into target/bench-venv when it is run with another interpreter.
 """
@@ -99,7 +100,7 @@ def excitable_run(binary, csv, out):
 
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    binary = os.path.join(ROOT, "target", "release", "excitable")
+    binary = os.environ.get("EXCITABLE") or os.path.join(ROOT, "target", "release", "excitable")
     trains = poisson_trains()
     spikes = sum(len(t) for t in trains)
     print(f"elephant {elephant.__version__}, numpy {np.__version__}; {N_TRAINS} trains, "

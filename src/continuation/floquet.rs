@@ -39,7 +39,11 @@ pub fn product_eigenvalues(factors: &[DMatrix<f64>], sweeps: usize) -> Vec<C64> 
 }
 
 /// The periodic QR iteration of [`product_eigenvalues`] on `n x n` matrices of any storage.
-fn iterate<D: DimMin<D, Output = D>>(factors: &[OMatrix<f64, D, D>], n: D, sweeps: usize) -> Vec<C64>
+fn iterate<D: DimMin<D, Output = D>>(
+    factors: &[OMatrix<f64, D, D>],
+    n: D,
+    sweeps: usize,
+) -> Vec<C64>
 where
     DefaultAllocator: Allocator<D, D> + Allocator<D>,
 {
