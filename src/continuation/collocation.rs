@@ -177,20 +177,22 @@ impl Orbit {
         };
         let h = self.mesh[j + 1] - self.mesh[j];
         let l = scheme.basis_at((s - self.mesh[j]) / h);
-        let mut x = vec![0.0; self.n];
-        for (k, lk) in l.iter().enumerate() {
-            for (i, xi) in x.iter_mut().enumerate() {
-                *xi += lk * self.node(j * self.m + k)[i];
-            }
-        }
-        x
+        (0..self.n).map(|i| self.combine(j, &l, i)).collect()
+    }
+
+    /// Component `i` of interval `j`'s polynomial with Lagrange basis values `basis`.
+    fn combine(&self, j: usize, basis: &[f64], i: usize) -> f64 {
+        basis
+            .iter()
+            .enumerate()
+            .fold(0.0, |x, (k, lk)| x + lk * self.node(j * self.m + k)[i])
     }
 
     /// Max and min of component `i` along the orbit, sampled 4 times per node spacing and
     /// refined by a parabola through the best sample and its neighbours; and the state at
     /// the best sample of the maximum (a point on the orbit to start a simulation from).
     pub fn range(&self, scheme: &Scheme, i: usize) -> (f64, f64, Vec<f64>) {
-        let (m, per) = (self.m, 4 * self.m);
+        let per = 4 * self.m;
         let samples = self.intervals() * per;
         // Every interval is sampled at the same fractions, so the basis is computed once per
         // fraction, not at each of the `N m 4` samples (this runs at every point of a branch).
@@ -198,13 +200,7 @@ impl Orbit {
             .map(|q| scheme.basis_at(q as f64 / per as f64))
             .collect();
         let vals: Vec<f64> = (0..samples)
-            .map(|q| {
-                let (j, basis) = (q / per, &bases[q % per]);
-                basis
-                    .iter()
-                    .enumerate()
-                    .fold(0.0, |x, (k, lk)| x + lk * self.node(j * m + k)[i])
-            })
+            .map(|q| self.combine(q / per, &bases[q % per], i))
             .collect();
         let refine = |best: usize, sign: f64| {
             let (a, b, c) = (

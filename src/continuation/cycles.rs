@@ -342,9 +342,12 @@ impl<'a> Engine<'a> {
     /// [`Engine::step`] with Newton's iteration started at `guess` (on `from`'s mesh) instead
     /// of the predictor. The point sought is the same (the arclength row still measures `ds`
     /// along `from`'s tangent); only the start is closer, so the corrector needs fewer
-    /// iterations. [`Engine::locate_from`] passes its latest point moved along its tangent.
+    /// iterations. [`Engine::locate_from`] passes its latest point moved along its tangent
+    /// (and tries the predictor when that start fails, so a failing trial there can cost
+    /// twice the 10 iterations).
     fn correct(&self, from: &State, ds: f64, guess: Option<Orbit>) -> Option<(State, usize)> {
         let pred = Self::axpy(&from.orbit, &from.tangent, ds);
+        debug_assert!(guess.as_ref().is_none_or(|g| g.mesh == from.orbit.mesh));
         let mut u = guess.unwrap_or_else(|| pred.clone());
         let border = Border {
             phase_ref: &pred,
@@ -460,9 +463,10 @@ impl<'a> Engine<'a> {
                 .as_ref()
                 .map(|s| Self::axpy(&s.orbit, &s.tangent, c - b));
             let warm = guess.is_some();
-            let corrected = self
-                .correct(from, c, guess)
-                .or_else(|| warm.then(|| self.step(from, c)).flatten());
+            let mut corrected = self.correct(from, c, guess);
+            if corrected.is_none() && warm {
+                corrected = self.step(from, c);
+            }
             let Some((s, _)) = corrected else {
                 if restarts >= 4 {
                     return None;
@@ -497,10 +501,12 @@ impl<'a> Engine<'a> {
                 return None;
             };
             let fc = test(&s);
-            // Converged once the secant moves the point by less than 1e-10 of the step: the
-            // test function's own noise (its orbit is solved to the corrector's tolerance)
-            // is then above the change, and further steps only chase that noise.
-            let settled = best.is_some() && (c - b).abs() <= 1e-10 * ds.abs();
+            // Converged once the zero is bracketed by this point and the last, closer than the
+            // corrector's tolerance (relative to the step): the test function's own noise
+            // (its orbit is solved to that tolerance) is then above the change, and further
+            // steps only chase that noise.
+            let settled =
+                best.is_some() && fc * fb <= 0.0 && (c - b).abs() <= self.set.tol * ds.abs();
             let done = settled || (b - a).abs() < 1e-12 * ds.abs().max(1e-300) || fc == 0.0;
             best = Some(s);
             if done || fc.abs() < 1e-13 {
