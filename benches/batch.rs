@@ -90,6 +90,7 @@ fn run(
         threshold_mv: 0.0,
         scheme,
         precision,
+        ode_method: excitable::simulate::Method::Rk4,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -109,14 +110,22 @@ fn run(
 /// dt = 0.01 ms for 200 ms, one core: on lanes (the `.ode` batch path, `fi` on an `.ode`
 /// model) against one neuron at a time on the general simulator (the path before lanes).
 /// Items: neuron-steps (an RK4 step, four evaluations, counts once); compare with
-/// `hh_sweep_scheme_and_precision` for the built-in.
-#[divan::bench(sample_count = 3, args = ["hh/lanes", "hh/general", "ml/lanes", "ml/general"])]
+/// `hh_sweep_scheme_and_precision` for the built-in. `lanes-exp-euler`: exponential Euler on
+/// lanes instead (one evaluation with the diagonal pass per step), the built-in's scheme.
+#[divan::bench(
+    sample_count = 3,
+    args = ["hh/lanes", "hh/lanes-exp-euler", "hh/general", "ml/lanes", "ml/lanes-exp-euler", "ml/general"]
+)]
 fn ode_rk4(bencher: Bencher, which: &str) {
     let (file, path) = which.split_once('/').unwrap();
+    let (path, method) = match path {
+        "lanes-exp-euler" => ("lanes", excitable::simulate::Method::ExpEuler),
+        _ => (path, excitable::simulate::Method::Rk4),
+    };
     use excitable::model::Model;
     use excitable::model::ode::lanes::LaneProgram;
     use excitable::simulate::ode_lanes::{Neurons, run_ode_lanes};
-    use excitable::simulate::{self, Method, Record, Settings};
+    use excitable::simulate::{self, Record, Settings};
     use excitable::stimulus::Stimulus;
     let top = if file == "hh" { 200.0 } else { 300.0 };
     let file = format!("{}/studies/models/{file}.ode", env!("CARGO_MANIFEST_DIR"));
@@ -131,7 +140,7 @@ fn ode_rk4(bencher: Bencher, which: &str) {
     let s = Settings {
         t_max: 200.0,
         dt: 0.01,
-        method: Method::Rk4,
+        method,
         record: Record::SpikesOnly,
         threshold_mv: 0.0,
     };
@@ -200,6 +209,7 @@ fn hh_sweep_against_hand_loop(bencher: Bencher, which: &str) {
         threshold_mv: 0.0,
         scheme: BatchScheme::ExpEuler,
         precision: Precision::F64,
+        ode_method: excitable::simulate::Method::Rk4,
     };
     let y0 = model.state_at_v(-65.0);
     let pool = rayon::ThreadPoolBuilder::new()

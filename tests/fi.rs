@@ -115,6 +115,7 @@ fn hh_rates_are_within_one_percent_of_a_converged_reference() {
         threshold_mv: 0.0,
         scheme: BatchScheme::ExpEuler,
         precision: Precision::F64,
+        ode_method: excitable::simulate::Method::Rk4,
     };
     let runs = run_batch(&m, &currents, &[rest], &s).unwrap();
     let mut worst = 0.0f64;
@@ -173,6 +174,7 @@ fn lif_rheobase_onset_and_rates_equal_the_closed_form() {
             threshold_mv: v.v_th,
             scheme: BatchScheme::ExpEuler,
             precision: Precision::F64,
+            ode_method: excitable::simulate::Method::Rk4,
         };
         let tol = 1e-6;
         let fi = fi_curve_general(&m, &currents, &[Direction::Rest], &s, tol, Vec::new).unwrap();
@@ -229,6 +231,7 @@ fn ode_file_rates_equal_auto_periods_and_onsets_match_its_diagram() {
         threshold_mv: 0.0,
         scheme: BatchScheme::ExpEuler,
         precision: Precision::F64,
+        ode_method: excitable::simulate::Method::Rk4,
     };
     let currents = [50.0, 100.0, 150.0, 200.0, 230.0];
     let dirs = [Direction::Rest, Direction::Up, Direction::Down];
@@ -316,6 +319,7 @@ fn second_order_and_within_a_tenth_of_a_percent(scheme: BatchScheme) {
             threshold_mv: 0.0,
             scheme,
             precision,
+            ode_method: excitable::simulate::Method::Rk4,
         };
         run_batch(&m, &currents, std::slice::from_ref(&rest), &s).unwrap()
     };
@@ -420,6 +424,7 @@ fn second_order_on_the_zoo_with_per_lane_parameters(scheme: BatchScheme) {
                 threshold_mv: m.threshold_mv,
                 scheme,
                 precision,
+                ode_method: excitable::simulate::Method::Rk4,
             };
             run_batch_params(&m, &params, &currents, std::slice::from_ref(&rest), &s)
                 .unwrap()

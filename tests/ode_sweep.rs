@@ -30,6 +30,7 @@ fn settings() -> BatchSettings {
         threshold_mv: 0.0,
         scheme: BatchScheme::ExpEuler,
         precision: Precision::F64,
+        ode_method: excitable::simulate::Method::Rk4,
     }
 }
 
@@ -292,7 +293,7 @@ fn kernel_settings_on_an_ode_model_are_noted_not_silently_dropped() {
     let plain = spec.run(&hh).unwrap();
     assert!(plain.notes.is_empty(), "{:?}", plain.notes);
     let other = SweepSpec {
-        method: BatchScheme::ExpMidpoint,
+        method: Some(BatchScheme::ExpMidpoint),
         precision: Precision::Mixed,
         ..spec
     }

@@ -231,7 +231,7 @@ def fi(
     transient: float = 200.0,
     direction: str | Sequence[str] = ['all'],
     dt: float = 0.01,
-    method: str = 'exp-euler',
+    method: str | None = None,
     precision: str = 'f64',
     tol: float = 0.0001,
     threshold: float | None = None,
@@ -258,9 +258,9 @@ def fi(
     direction : str | Sequence[str], default ['all']
         rest, up, down or all (repeatable). One of: rest, up, down, all.
     dt : float, default 0.01
-        Time step (ms): the batch kernel's `--method` (conductance models), exponential Euler for LIF, RK4 for .ode models.
-    method : str, default 'exp-euler'
-        Integrator of the batch kernel: exp-euler (first order), exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy) or exp-staggered (second order at one rate evaluation per step: gates at half steps). Conductance models only. One of: exp-euler, exp-midpoint, exp-staggered.
+        Time step (ms): the batch kernel's `--method` (conductance models), exponential Euler for LIF, RK4 or exponential Euler for .ode models.
+    method : str | None
+        Integrator: exp-euler (first order), exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy) or exp-staggered (second order at one rate evaluation per step: gates at half steps). Default: exp-euler on the batch kernel (conductance models), RK4 for .ode models, which take exp-euler too when it is named. One of: exp-euler, exp-midpoint, exp-staggered.
     precision : str, default 'f64'
         Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and gates in f32, twice as many per vector register; the state stays f64). One of: f64, mixed.
     tol : float, default 0.0001
@@ -774,7 +774,7 @@ def sweep(
     t_max: float = 1200.0,
     transient: float = 200.0,
     dt: float = 0.01,
-    method: str = 'exp-euler',
+    method: str | None = None,
     precision: str = 'f64',
     threshold: float | None = None,
     shard: str | None = None,
@@ -797,9 +797,9 @@ def sweep(
     transient : float, default 200.0
         Discarded before counting (ms).
     dt : float, default 0.01
-        Time step (ms; the file's time unit for an `.ode` model, which runs RK4).
-    method : str, default 'exp-euler'
-        Integrator of the batch kernel: exp-euler (first order), exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy) or exp-staggered (second order at one rate evaluation per step: gates at half steps); not used by an `.ode` model (RK4). One of: exp-euler, exp-midpoint, exp-staggered.
+        Time step (ms; the file's time unit for an `.ode` model).
+    method : str | None
+        Integrator: exp-euler (first order), exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy) or exp-staggered (second order at one rate evaluation per step: gates at half steps). Default: exp-euler on the batch kernel (conductance models), RK4 for an `.ode` model, which takes exp-euler too when it is named. One of: exp-euler, exp-midpoint, exp-staggered.
     precision : str, default 'f64'
         Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and gates in f32, twice as many per vector register; the state stays f64); not used by an `.ode` model. One of: f64, mixed.
     threshold : float | None

@@ -375,6 +375,7 @@ mod tests {
             threshold_mv: 0.0,
             scheme: BatchScheme::ExpEuler,
             precision: Precision::F64,
+            ode_method: crate::simulate::Method::Rk4,
         };
         let g = grid();
         let pts = sweep(&hh, &g, &s, 0..g.len()).unwrap();

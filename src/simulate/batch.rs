@@ -40,6 +40,32 @@ pub struct BatchSettings {
     pub scheme: BatchScheme,
     /// The arithmetic of the exponentials.
     pub precision: Precision,
+    /// The integrator of an `.ode` model on lanes: [`super::Method::Rk4`] (the default of
+    /// `fi` and `sweep`) or [`super::Method::ExpEuler`] (`--method exp-euler` named on the
+    /// command line). Not used by the conductance kernel.
+    pub ode_method: super::Method,
+}
+
+impl BatchSettings {
+    /// The kernel's scheme and the `.ode` lanes' method for a command's `--method`, the rest
+    /// zero (to be filled in). Unset: each engine's default, exponential Euler on the kernel
+    /// and RK4 on lanes (whose error at a given dt is far smaller). `exp-euler` named: both
+    /// take it. A second-order scheme: the kernel takes it and lanes run RK4 (they have no
+    /// second-order exponential scheme; [`super::runner::Runner::notes`] says so).
+    pub fn methods(named: Option<BatchScheme>) -> BatchSettings {
+        BatchSettings {
+            t_max: 0.0,
+            dt: 0.0,
+            transient: 0.0,
+            threshold_mv: 0.0,
+            scheme: named.unwrap_or_default(),
+            precision: Precision::default(),
+            ode_method: match named {
+                Some(BatchScheme::ExpEuler) => super::Method::ExpEuler,
+                _ => super::Method::Rk4,
+            },
+        }
+    }
 }
 
 /// The arithmetic of the batch kernel's exponentials. The state, the currents and every sum
@@ -1010,6 +1036,7 @@ mod tests {
                 threshold_mv: 0.0,
                 scheme: BatchScheme::ExpEuler,
                 precision: Precision::F64,
+                ode_method: crate::simulate::Method::Rk4,
             };
             let batch = run_batch(m, &currents, std::slice::from_ref(&y0), &s).unwrap();
             for (k, &i) in currents.iter().enumerate() {
@@ -1079,6 +1106,7 @@ mod tests {
                 threshold_mv: 0.0,
                 scheme: BatchScheme::ExpEuler,
                 precision: Precision::F64,
+                ode_method: crate::simulate::Method::Rk4,
             };
             let batch = run_batch(m, &currents, std::slice::from_ref(&y0), &s).unwrap();
             let mut fired = 0;

@@ -1,10 +1,20 @@
-//! `.ode` models on the batch path: classic RK4 on blocks of [`LANES`] neurons at once, each
-//! lane its own constant current and start state, through the model's [`LaneProgram`].
+//! `.ode` models on the batch path: classic RK4 or exponential Euler on blocks of [`LANES`]
+//! neurons at once, each lane its own constant current and start state, through the model's
+//! [`LaneProgram`].
 //!
-//! Every lane takes the steps [`super::run`] takes for one neuron (the same RK4 stages in the
-//! same order, spikes as upward threshold crossings timed on the cubic Hermite through the
-//! step's ends and slopes, the same blow-up check), so the results equal the general
-//! simulator's up to the rounding of the vectorised exponential (`tests/ode_lanes.rs`). Blocks
+//! With RK4, every lane takes the steps [`super::run`] takes for one neuron (the same RK4
+//! stages in the same order, spikes as upward threshold crossings timed on the cubic Hermite
+//! through the step's ends and slopes, the same blow-up check), so the results equal the
+//! general simulator's up to the rounding of the vectorised exponential (`tests/ode_lanes.rs`).
+//!
+//! Exponential Euler steps each variable exactly for the others frozen at the step's start,
+//! with its equation linearised in itself: `x += dt phi1(dt df/dx) f`, `df/dx` from
+//! [`LaneProgram::eval_diagonal`] (BrainPy's `exp_auto`). On an equation linear in its own
+//! variable with coefficients in the others (a gate; V of a conductance model) this is the
+//! conductance kernel's exponential Euler exactly, so `hh.ode` steps as the built-in `hh` does
+//! (`tests/ode_lanes.rs` compares them); on any other equation it is first order all the same.
+//! It costs one evaluation a step, against RK4's four. Spikes, extrema and blow-ups are kept as
+//! with RK4. Blocks
 //! run in parallel on every core; the whole block function is compiled for AVX-512 and
 //! AVX2+FMA and picked at run time, as the conductance kernel is ([`super::batch`]).
 
@@ -16,6 +26,7 @@ use crate::error::SimError;
 use crate::model::V_LIMIT;
 use crate::model::ode::OdeModel;
 use crate::model::ode::lanes::{LANES, LaneProgram, Lanes};
+use crate::numerics::lanes::exp_lanes;
 use multiversion::multiversion;
 use rayon::prelude::*;
 
@@ -33,8 +44,8 @@ pub struct Neurons<'a> {
 }
 
 /// Run `model` (whose lane program is `program`) for every neuron of `neurons`, with `s`'s
-/// duration, step and threshold (RK4 only: another method is refused; the record is not
-/// read, spike times only). Each neuron's [`Run`] comes with its [`NeuronSummary`] over the
+/// duration, step, threshold and method (RK4 or exponential Euler: another method is refused;
+/// the record is not read, spike times only). Each neuron's [`Run`] comes with its [`NeuronSummary`] over the
 /// time after `transient` (ms), voltage extrema and maxima included, as the conductance
 /// kernel keeps them.
 ///
@@ -58,13 +69,17 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
     } = *neurons;
     let n = s.steps()?;
     let dim = program.dim();
-    if s.method != Method::Rk4 {
-        return Err(SimError::Unsupported {
-            what: format!("method = {}", s.method.name()),
-            reason: "`.ode` models on lanes take RK4 steps only".into(),
+    let exp_euler = match s.method {
+        Method::Rk4 => false,
+        Method::ExpEuler => true,
+        _ => {
+            return Err(SimError::Unsupported {
+                what: format!("method = {}", s.method.name()),
+                reason: "`.ode` models on lanes take RK4 or exponential Euler steps only".into(),
+            }
+            .into());
         }
-        .into());
-    }
+    };
     if dim != model.vars.len() || program.n_params() != model.params.len() {
         return Err(SimError::Unsupported {
             what: "lane program".into(),
@@ -95,16 +110,16 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
                 state: y,
                 voltage,
                 blew_up,
-            } = run_block(
-                program,
-                &lane_params,
-                &i_ext,
-                &y0,
-                s.dt,
-                n,
-                s.threshold_mv,
-                transient,
-            );
+            } = {
+                let steps = Steps { dt: s.dt, n };
+                let (th, tr) = (s.threshold_mv, transient);
+                // One compiled loop per method, so neither carries the other's code.
+                if exp_euler {
+                    run_block::<true>(program, &lane_params, &i_ext, &y0, steps, th, tr)
+                } else {
+                    run_block::<false>(program, &lane_params, &i_ext, &y0, steps, th, tr)
+                }
+            };
             progress(block.len())?;
             Ok(spikes
                 .into_iter()
@@ -144,6 +159,43 @@ fn derivatives(
     program.eval(regs);
     for (j, d) in out.iter_mut().enumerate() {
         *d = regs[program.derivative(j)];
+    }
+}
+
+/// One exponential Euler step of `dt` from (`t`, `y`), in place: each variable
+/// `x += dt phi1(dt df/dx) f` with `f` and `df/dx` at the step's start (`f` also into `slope`,
+/// the step's first slope, for the spike's interpolation).
+#[inline(always)]
+fn exp_euler_step(
+    program: &LaneProgram,
+    regs: &mut [Lanes],
+    t: f64,
+    y: &mut [Lanes],
+    dt: f64,
+    slope: &mut [Lanes],
+) {
+    for (j, x) in y.iter().enumerate() {
+        regs[program.var(j)] = *x;
+    }
+    regs[program.time()] = [t; LANES];
+    program.eval_diagonal(regs);
+    for (j, (x, f_out)) in y.iter_mut().zip(slope.iter_mut()).enumerate() {
+        let (f, d) = (regs[program.derivative(j)], regs[program.diagonal(j)]);
+        let mut z = [0.0; LANES];
+        for l in 0..LANES {
+            z[l] = d[l] * dt;
+        }
+        let mut e = [0.0; LANES];
+        exp_lanes(&z, &mut e);
+        // phi1 (`crate::numerics::phi::phi1_of`) without a branch, so the lanes stay one
+        // vector: the series where |z| < 1e-5, the quotient elsewhere.
+        for l in 0..LANES {
+            let series = 1.0 + z[l] * (0.5 + z[l] / 6.0);
+            let quotient = (e[l] - 1.0) / z[l];
+            let phi1 = if z[l].abs() < 1e-5 { series } else { quotient };
+            x[l] += dt * phi1 * f[l];
+        }
+        *f_out = f;
     }
 }
 
@@ -195,22 +247,29 @@ struct BlockEnd {
     blew_up: [Option<usize>; LANES],
 }
 
-/// One block: `n` RK4 steps of `dt` from `y0` (one array per state variable), lane `l` with
-/// the parameter values `params[l]`. Returns each lane's spike times, the final state and the
+/// A block's steps: `n` of `dt`.
+#[derive(Clone, Copy)]
+struct Steps {
+    dt: f64,
+    n: usize,
+}
+
+/// One block: `steps` from `y0` (one array per state variable), exponential Euler
+/// (`EXP_EULER`) or RK4, lane `l` with the parameter values `params[l]`. Returns each lane's spike times, the final state and the
 /// voltage after `transient`; a lane that blows up keeps its record up to the step before
 /// and the state that blew up.
 #[allow(clippy::too_many_arguments)]
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
-fn run_block(
+fn run_block<const EXP_EULER: bool>(
     program: &LaneProgram,
     params: &[&[f64]; LANES],
     i_ext: &Lanes,
     y0: &[Lanes],
-    dt: f64,
-    n: usize,
+    steps: Steps,
     threshold: f64,
     transient: f64,
 ) -> BlockEnd {
+    let Steps { dt, n } = steps;
     let mut regs = program.registers(params);
     program.set_current(&mut regs, params, i_ext);
     let dim = y0.len();
@@ -231,18 +290,22 @@ fn run_block(
         let t = step as f64 * dt;
         let t1 = (step + 1) as f64 * dt;
         y_prev.copy_from_slice(&y);
-        derivatives(program, &mut regs, t, &y, &mut k1);
-        axpy(&y, 0.5 * dt, &k1, &mut tmp);
-        derivatives(program, &mut regs, t + 0.5 * dt, &tmp, &mut k2);
-        axpy(&y, 0.5 * dt, &k2, &mut tmp);
-        derivatives(program, &mut regs, t + 0.5 * dt, &tmp, &mut k3);
-        axpy(&y, dt, &k3, &mut tmp);
-        derivatives(program, &mut regs, t + dt, &tmp, &mut k4);
-        for j in 0..dim {
-            let (a, b, c, d) = (&k1[j], &k2[j], &k3[j], &k4[j]);
-            let x = &mut y[j];
-            for l in 0..LANES {
-                x[l] += dt / 6.0 * (a[l] + 2.0 * (b[l] + c[l]) + d[l]);
+        if EXP_EULER {
+            exp_euler_step(program, &mut regs, t, &mut y, dt, &mut k1);
+        } else {
+            derivatives(program, &mut regs, t, &y, &mut k1);
+            axpy(&y, 0.5 * dt, &k1, &mut tmp);
+            derivatives(program, &mut regs, t + 0.5 * dt, &tmp, &mut k2);
+            axpy(&y, 0.5 * dt, &k2, &mut tmp);
+            derivatives(program, &mut regs, t + 0.5 * dt, &tmp, &mut k3);
+            axpy(&y, dt, &k3, &mut tmp);
+            derivatives(program, &mut regs, t + dt, &tmp, &mut k4);
+            for j in 0..dim {
+                let (a, b, c, d) = (&k1[j], &k2[j], &k3[j], &k4[j]);
+                let x = &mut y[j];
+                for l in 0..LANES {
+                    x[l] += dt / 6.0 * (a[l] + 2.0 * (b[l] + c[l]) + d[l]);
+                }
             }
         }
         // The general simulator's blow-up test: |V| past the limit, or anything not finite.

@@ -26,7 +26,8 @@ use std::sync::Mutex;
 pub enum Runner<'a> {
     /// A conductance-based model on the batch kernel (the settings' scheme and precision).
     Kernel(&'a ConductanceModel),
-    /// An `.ode` model's equations compiled for blocks of lanes, RK4.
+    /// An `.ode` model's equations compiled for blocks of lanes, RK4 or exponential Euler
+    /// ([`BatchSettings::ode_method`]).
     Lanes(&'a OdeModel, LaneProgram),
     /// One neuron at a time on the general simulator: RK4 for an `.ode` model whose equations
     /// do not compile for lanes (the reason), exponential Euler (LIF's exact flow) for LIF
@@ -69,6 +70,9 @@ impl<'a> Runner<'a> {
                     Precision::F64 => "",
                 }
             ),
+            Runner::Lanes(..) if settings.ode_method == Method::ExpEuler => {
+                "exponential Euler on lanes (the `.ode` equations compiled for blocks of neurons, each variable stepped exactly for the others frozen)".into()
+            }
             Runner::Lanes(..) => {
                 "RK4 on lanes (the `.ode` equations compiled for blocks of neurons)".into()
             }
@@ -84,6 +88,7 @@ impl<'a> Runner<'a> {
     pub fn order(&self, settings: &BatchSettings) -> i32 {
         match self {
             Runner::Kernel(_) => settings.scheme.order(),
+            Runner::Lanes(..) if settings.ode_method == Method::ExpEuler => 1,
             _ => 4,
         }
     }
@@ -91,19 +96,28 @@ impl<'a> Runner<'a> {
     /// Notes for reports: settings not used, and why an `.ode` model is not on lanes.
     pub fn notes(&self, settings: &BatchSettings) -> Vec<String> {
         let mut notes = vec![];
+        // What runs instead of the kernel's scheme, and whether the settings asked for more
+        // than it: a scheme or precision other than the defaults, or exponential Euler on an
+        // `.ode` model that runs RK4 (one not on lanes).
+        let asked =
+            (settings.scheme, settings.precision) != (BatchScheme::default(), Precision::default());
         let instead = match self {
             Runner::Kernel(_) => None,
-            Runner::Lanes(m, _) => Some((m.name.as_str(), "RK4 in f64")),
-            Runner::General(m @ Model::Lif(_), _) => Some((m.name(), "its exact flow")),
-            Runner::General(m, _) => Some((m.name(), "RK4 in f64")),
-        };
-        if let Some((name, what)) = instead {
-            let default = (BatchScheme::default(), Precision::default());
-            if (settings.scheme, settings.precision) != default {
-                notes.push(format!(
-                    "`method` and `precision` choose the batch kernel's integrator of conductance models; `{name}` runs {what} instead"
-                ));
+            Runner::Lanes(m, _) if settings.ode_method == Method::ExpEuler => {
+                Some((m.name.as_str(), "exponential Euler in f64", asked))
             }
+            Runner::Lanes(m, _) => Some((m.name.as_str(), "RK4 in f64", asked)),
+            Runner::General(m @ Model::Lif(_), _) => Some((m.name(), "its exact flow", asked)),
+            Runner::General(m, _) => Some((
+                m.name(),
+                "RK4 in f64",
+                asked || settings.ode_method != Method::Rk4,
+            )),
+        };
+        if let Some((name, what, true)) = instead {
+            notes.push(format!(
+                "`method` and `precision` choose the batch kernel's integrator of conductance models (and exponential Euler that of an `.ode` model on lanes); `{name}` runs {what} instead"
+            ));
         }
         if let Runner::General(m, Some(why)) = self {
             notes.push(format!(
@@ -142,7 +156,8 @@ impl<'a> Runner<'a> {
             dt: settings.dt,
             method: match self {
                 Runner::General(m, _) => Method::for_sweeps(m),
-                _ => Method::Rk4,
+                Runner::Lanes(..) => settings.ode_method,
+                Runner::Kernel(_) => Method::Rk4,
             },
             record: Record::SpikesOnly,
             threshold_mv: settings.threshold_mv,
@@ -286,6 +301,7 @@ mod tests {
             threshold_mv: 0.0,
             scheme: BatchScheme::ExpEuler,
             precision: Precision::F64,
+            ode_method: crate::simulate::Method::Rk4,
         }
     }
 

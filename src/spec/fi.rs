@@ -81,15 +81,15 @@ pub struct FiSpec {
     #[serde(deserialize_with = "one_or_many")]
     pub direction: Vec<FiDirection>,
     /// Time step (ms): the batch kernel's `--method` (conductance models), exponential Euler
-    /// for LIF, RK4 for .ode models.
+    /// for LIF, RK4 or exponential Euler for .ode models.
     #[arg(long, default_value_t = 0.01)]
     pub dt: f64,
-    /// Integrator of the batch kernel: exp-euler (first order), exp-midpoint (second order:
-    /// two rate evaluations per step, so a larger dt for the same accuracy) or exp-staggered
-    /// (second order at one rate evaluation per step: gates at half steps). Conductance
-    /// models only.
-    #[arg(long, value_enum, default_value = "exp-euler")]
-    pub method: BatchScheme,
+    /// Integrator: exp-euler (first order), exp-midpoint (second order: two rate evaluations
+    /// per step, so a larger dt for the same accuracy) or exp-staggered (second order at one
+    /// rate evaluation per step: gates at half steps). Default: exp-euler on the batch kernel
+    /// (conductance models), RK4 for .ode models, which take exp-euler too when it is named.
+    #[arg(long, value_enum)]
+    pub method: Option<BatchScheme>,
     /// Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and
     /// gates in f32, twice as many per vector register; the state stays f64).
     #[arg(long, value_enum, default_value = "f64")]
@@ -279,8 +279,8 @@ impl FiSpec {
             dt: self.dt,
             transient: self.transient,
             threshold_mv: self.threshold.unwrap_or(model.threshold_mv()),
-            scheme: self.method,
             precision: self.precision,
+            ..BatchSettings::methods(self.method)
         };
         let smooth = model.smooth().ok();
         let field = Field::of(model).ok();

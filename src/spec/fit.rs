@@ -546,6 +546,7 @@ impl FitSpec {
                 threshold_mv: self.threshold.unwrap_or(model.threshold_mv()),
                 scheme: crate::simulate::batch::BatchScheme::ExpEuler,
                 precision: crate::simulate::batch::Precision::F64,
+                ode_method: crate::simulate::Method::Rk4,
             },
             tol: self.tol,
             grid,

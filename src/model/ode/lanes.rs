@@ -24,7 +24,10 @@
 use super::OdeModel;
 use super::expr::{Code, Fn1, Op, apply_binary, call1};
 use crate::numerics::lanes::exp_lanes;
+use diagonal::Diagonal;
 use std::collections::HashMap;
+
+mod diagonal;
 
 /// Neurons per block, the conductance kernel's: each instruction's dispatch is paid once for
 /// this many lanes (32 ran no faster than 16 on `hh.ode`, `benches/batch.rs` `ode_rk4`: the
@@ -71,12 +74,15 @@ struct Instr {
 /// An [`OdeModel`]'s fixed quantities and right-hand sides compiled for lanes.
 ///
 /// Registers, in order: constants, parameters, state variables, `t`, fixed quantities, the
-/// derivatives, then the stack's temporaries. [`LaneProgram::registers`] makes a register file
-/// with the constants and parameters in place; a caller writes the state and `t`, calls
-/// [`LaneProgram::eval`] and reads the derivatives.
+/// derivatives, then the stack's temporaries; then a tangent for each of those and a zero, for
+/// the diagonal pass. [`LaneProgram::registers`] makes a register file with the constants and
+/// parameters in place; a caller writes the state and `t`, calls [`LaneProgram::eval`] and
+/// reads the derivatives (or calls [`LaneProgram::eval_diagonal`] and reads the derivatives
+/// and [`LaneProgram::diagonal`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaneProgram {
     instrs: Vec<Instr>,
+    diagonal: Diagonal,
     consts: Vec<f64>,
     n_params: usize,
     n_vars: usize,
@@ -145,6 +151,10 @@ impl LaneProgram {
             .unwrap_or(1);
         let mut program = LaneProgram {
             instrs: vec![],
+            diagonal: Diagonal {
+                instrs: vec![],
+                regs: vec![],
+            },
             consts,
             n_params,
             n_vars,
@@ -164,6 +174,7 @@ impl LaneProgram {
         for (k, code) in model.rhs.iter().enumerate() {
             regs.emit(code, dy_base + k, &mut program.instrs)?;
         }
+        program.diagonal = Diagonal::compile(model, &regs, &program)?;
         Some(program)
     }
 
@@ -171,7 +182,11 @@ impl LaneProgram {
     /// in [`super::ParamSet`] order; the injected current is set apart by
     /// [`LaneProgram::set_current`]).
     pub fn registers(&self, params: &[&[f64]; LANES]) -> Vec<Lanes> {
-        let mut r = vec![[0.0; LANES]; self.n_regs];
+        let mut r = vec![[0.0; LANES]; diagonal::zero(self.n_regs) + 1];
+        // The diagonal pass's seeds: each variable's tangent in its own direction.
+        for j in 0..self.n_vars {
+            r[diagonal::tangent(self.var(j), self.n_regs)] = [1.0; LANES];
+        }
         for (k, &c) in self.consts.iter().enumerate() {
             r[k] = [c; LANES];
         }
@@ -220,55 +235,88 @@ impl LaneProgram {
     #[inline(always)]
     pub fn eval(&self, regs: &mut [Lanes]) {
         for ins in &self.instrs {
-            let a = regs[ins.a as usize];
-            let out: Lanes = match ins.kind {
-                Kind::Copy => a,
-                Kind::Neg => a.map(|x| -x),
-                Kind::Add => {
-                    let b = regs[ins.b as usize];
-                    std::array::from_fn(|l| a[l] + b[l])
-                }
-                Kind::Sub => {
-                    let b = regs[ins.b as usize];
-                    std::array::from_fn(|l| a[l] - b[l])
-                }
-                Kind::Mul => {
-                    let b = regs[ins.b as usize];
-                    std::array::from_fn(|l| a[l] * b[l])
-                }
-                Kind::Div => {
-                    let b = regs[ins.b as usize];
-                    std::array::from_fn(|l| a[l] / b[l])
-                }
-                Kind::Min => {
-                    let b = regs[ins.b as usize];
-                    std::array::from_fn(|l| if b[l] < a[l] { b[l] } else { a[l] })
-                }
-                Kind::Max => {
-                    let b = regs[ins.b as usize];
-                    std::array::from_fn(|l| if b[l] > a[l] { b[l] } else { a[l] })
-                }
-                Kind::Select => {
-                    let (b, c) = (regs[ins.b as usize], regs[ins.c as usize]);
-                    std::array::from_fn(|l| if a[l] != 0.0 { b[l] } else { c[l] })
-                }
-                Kind::Exp => {
-                    let mut o = [0.0; LANES];
-                    exp_lanes(&a, &mut o);
-                    o
-                }
-                Kind::Tanh => tanh_lanes(&a),
-                Kind::Cosh => cosh_lanes(&a),
-                Kind::PowI(n) => powi_lanes(a, n),
-                Kind::Call(f) => a.map(|x| call1(f, x)),
-                Kind::Binary(op) => {
-                    let b = regs[ins.b as usize];
-                    std::array::from_fn(|l| apply_binary(op, a[l], b[l]))
-                }
-            };
-            regs[ins.dst as usize] = out;
+            regs[ins.dst as usize] = ins.value(regs);
         }
     }
+
+    /// [`LaneProgram::eval`], and each equation's derivative in its own variable,
+    /// `df_j/dx_j`, into [`LaneProgram::diagonal`]`(j)`: what exponential Euler needs.
+    #[inline(always)]
+    pub fn eval_diagonal(&self, regs: &mut [Lanes]) {
+        self.diagonal.eval(regs);
+    }
+
+    /// The register of `df_j/dx_j` after [`LaneProgram::eval_diagonal`] (one that holds zero
+    /// where `f_j` does not depend on `x_j`).
+    #[inline]
+    pub fn diagonal(&self, j: usize) -> usize {
+        self.diagonal.regs[j] as usize
+    }
+}
+
+impl Instr {
+    /// The instruction's value, lane by lane, from the registers it reads (by reference: a
+    /// copy of each operand onto the stack cost a store and a reload per instruction).
+    #[inline(always)]
+    fn value(&self, regs: &[Lanes]) -> Lanes {
+        let a = regs[self.a as usize];
+        match self.kind {
+            Kind::Copy => a,
+            Kind::Neg => a.map(|x| -x),
+            Kind::Add => {
+                let b = regs[self.b as usize];
+                std::array::from_fn(|l| a[l] + b[l])
+            }
+            Kind::Sub => {
+                let b = regs[self.b as usize];
+                std::array::from_fn(|l| a[l] - b[l])
+            }
+            Kind::Mul => {
+                let b = regs[self.b as usize];
+                std::array::from_fn(|l| a[l] * b[l])
+            }
+            Kind::Div => {
+                let b = regs[self.b as usize];
+                std::array::from_fn(|l| a[l] / b[l])
+            }
+            Kind::Min => {
+                let b = regs[self.b as usize];
+                std::array::from_fn(|l| if b[l] < a[l] { b[l] } else { a[l] })
+            }
+            Kind::Max => {
+                let b = regs[self.b as usize];
+                std::array::from_fn(|l| if b[l] > a[l] { b[l] } else { a[l] })
+            }
+            Kind::Select => {
+                let (b, c) = (regs[self.b as usize], regs[self.c as usize]);
+                std::array::from_fn(|l| if a[l] != 0.0 { b[l] } else { c[l] })
+            }
+            Kind::Exp => {
+                let mut o = [0.0; LANES];
+                exp_lanes(&a, &mut o);
+                o
+            }
+            Kind::Tanh => tanh_lanes(&a),
+            Kind::Cosh => cosh_lanes(&a),
+            Kind::PowI(n) => powi_lanes(a, n),
+            Kind::Call(f) => a.map(|x| call1(f, x)),
+            Kind::Binary(op) => {
+                let b = regs[self.b as usize];
+                std::array::from_fn(|l| apply_binary(op, a[l], b[l]))
+            }
+        }
+    }
+}
+
+/// `f(l)` for every lane, in a plain loop (`std::array::from_fn` was left as a call inside the
+/// multiversioned block loop, with a store and a reload of every operand).
+#[inline(always)]
+fn each_lane(f: impl Fn(usize) -> f64) -> Lanes {
+    let mut out = [0.0; LANES];
+    for (l, o) in out.iter_mut().enumerate() {
+        *o = f(l);
+    }
+    out
 }
 
 /// Where the registers sit while compiling.
