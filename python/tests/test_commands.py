@@ -91,6 +91,19 @@ def test_fi_from_an_ode_file(cli, tmp_path):
     assert f.fi["rate_per_1000t"].max() > 0  # Morris-Lecar fires above its Hopf point (93.9)
 
 
+def test_fi_from_an_ode_file_with_exponential_euler(cli, tmp_path):
+    # `method` named: the .ode file runs the built-in's scheme on lanes, as the command line does.
+    ml = ex.Model.from_file(ML, v_var="v")
+    f = ex.fi(ml, from_=60, to=120, step=20, t_max=300, transient=100, direction="rest", tol=0.5,
+              method="exp-euler")
+    cli("fi", "--model-file", ML, "--v-var", "v", "--from", 60, "--to", 120, "--step", 20,
+        "--t-max", 300, "--transient", 100, "--direction", "rest", "--tol", 0.5,
+        "--method", "exp-euler", out=tmp_path)
+    assert_same_tables(f, tmp_path)
+    assert "exponential Euler on lanes" in f.summary
+    assert "RK4" not in f.summary.split("Integrator error")[0]
+
+
 def test_prc(cli, tmp_path, hh):
     p = ex.prc(hh, currents="10:30:10")
     cli("prc", "--currents", "10:30:10", out=tmp_path)
