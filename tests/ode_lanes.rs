@@ -186,6 +186,17 @@ fn lanes_equal_the_general_simulator_on_every_zoo_ode_model() {
     );
 }
 
+/// A model with a function table (which lanes do not run), written into `dir`.
+fn table_model(dir: &std::path::Path) -> Model {
+    let file = dir.join("table.ode");
+    std::fs::write(
+        &file,
+        "par i=0\ntable w % 41 -200 200 t/10\ndv/dt=(i-v)/10+w(v)/100\ninit v=0\ndone\n",
+    )
+    .unwrap();
+    Model::from_file(&file).unwrap()
+}
+
 #[test]
 fn fi_names_the_engine_and_says_when_a_model_runs_one_neuron_at_a_time() {
     let settings = BatchSettings {
@@ -216,13 +227,7 @@ fn fi_names_the_engine_and_says_when_a_model_runs_one_neuron_at_a_time() {
     );
     // A function table is read per neuron: the general simulator, said in a note.
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("table.ode");
-    std::fs::write(
-        &file,
-        "par i=0\ntable w % 41 -200 200 t/10\ndv/dt=(i-v)/10+w(v)/100\ninit v=0\ndone\n",
-    )
-    .unwrap();
-    let table = Model::from_file(&file).unwrap();
+    let table = table_model(dir.path());
     let curve = fi_curve_general(
         &table,
         &[0.0, 2.0],
@@ -598,4 +603,27 @@ fn fi_with_exp_euler_on_an_ode_file_says_what_ran() {
             "RK4 {x} Hz, exp-Euler {y} Hz"
         );
     }
+    // A file that does not compile for lanes (a function table) runs RK4 on the general
+    // simulator whatever was asked: its note and its error sentence say RK4.
+    let dir = tempfile::tempdir().unwrap();
+    let table = table_model(dir.path());
+    let result = FiSpec {
+        from: 0.0,
+        to: 4.0,
+        step: 2.0,
+        t_max: 300.0,
+        transient: 100.0,
+        threshold: Some(0.5),
+        direction: vec![FiDirection::Rest],
+        no_overlay: true,
+        method: Some(BatchScheme::ExpEuler),
+        ..Default::default()
+    }
+    .run(&table)
+    .unwrap();
+    let md = result.summary();
+    assert!(md.contains("runs RK4 in f64 instead"), "{md}");
+    assert_eq!(result.curve.integrator, "RK4 (fourth order)");
+    assert!(!md.contains("exponential Euler (first order)"), "{md}");
+    assert_eq!(exp.curve.integrator, "exponential Euler (first order)");
 }

@@ -98,6 +98,9 @@ pub struct FiCurve {
     pub accuracy: Option<Accuracy>,
     /// What ran the neurons, for reports.
     pub engine: String,
+    /// The integrator that ran them, with its order, for the sentence on its error (the
+    /// runner's own words, so it names what ran, not what was asked for).
+    pub integrator: &'static str,
     /// What the analysis could not do as asked, in words.
     pub notes: Vec<String>,
 }
@@ -158,6 +161,7 @@ pub fn fi_curve_with(
             "{} on the batch kernel, identical runs done once",
             settings.scheme.describe()
         ),
+        integrator: settings.scheme.describe_with_order(),
     };
     let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
     curve.accuracy = accuracy(model, &curve.points, settings, |p| {
@@ -232,6 +236,7 @@ pub fn fi_curve_general_with(
         run: &run,
         always_fallback: false,
         name: format!("{}, identical runs done once", runner.name(settings)),
+        integrator: runner.describe_with_order(settings),
     };
     let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
     curve.notes.extend(notes);
@@ -277,6 +282,8 @@ struct Engine<'a> {
     always_fallback: bool,
     /// What ran the neurons, for reports ([`FiCurve::engine`]).
     name: String,
+    /// The integrator with its order ([`FiCurve::integrator`]).
+    integrator: &'static str,
 }
 
 /// The f-I method both engines share: the `rest` sweep (while `cycle_states` computes
@@ -297,6 +304,7 @@ fn sweep(
         run,
         always_fallback,
         name,
+        integrator,
     } = engine;
     // The rest sweep needs nothing else, so it runs while `cycle_states` computes (the
     // bifurcation diagram, in the CLI): the two share the cores.
@@ -354,6 +362,7 @@ fn sweep(
         window_ms,
         accuracy: None,
         engine: name,
+        integrator,
         notes,
     };
     Ok((curve, starts))

@@ -11,8 +11,7 @@ use crate::analysis::fi::{Direction, FiCurve};
 use crate::error::ReportError;
 use crate::model::units::labelled;
 use crate::model::{Number, Quantity, Units};
-use crate::simulate::Method;
-use crate::simulate::batch::{BatchSettings, NeuronSummary, Precision};
+use crate::simulate::batch::{NeuronSummary, Precision};
 use crate::spec::fi::{FiResult, Overlay, OverlaySource};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -311,13 +310,7 @@ fn summary(r: &FiResult) -> String {
             acc.max_rate_diff_pct,
             Quantity(acc.at_current, r.model.units().current),
             acc.max_count_diff,
-            match (&r.model, BatchSettings::methods(a.method)) {
-                (crate::model::Model::Ode(_), s) if s.ode_method == Method::ExpEuler => {
-                    "exponential Euler (first order)"
-                }
-                (crate::model::Model::Ode(_), _) => "RK4 (fourth order)",
-                (_, s) => s.scheme.describe_with_order(),
-            },
+            fi.integrator,
             acc.est_error_pct
         );
     }

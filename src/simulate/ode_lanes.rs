@@ -27,6 +27,7 @@ use crate::model::V_LIMIT;
 use crate::model::ode::OdeModel;
 use crate::model::ode::lanes::{LANES, LaneProgram, Lanes};
 use crate::numerics::lanes::exp_lanes;
+use crate::numerics::phi::phi1_of;
 use multiversion::multiversion;
 use rayon::prelude::*;
 
@@ -45,9 +46,9 @@ pub struct Neurons<'a> {
 
 /// Run `model` (whose lane program is `program`) for every neuron of `neurons`, with `s`'s
 /// duration, step, threshold and method (RK4 or exponential Euler: another method is refused;
-/// the record is not read, spike times only). Each neuron's [`Run`] comes with its [`NeuronSummary`] over the
-/// time after `transient` (ms), voltage extrema and maxima included, as the conductance
-/// kernel keeps them.
+/// the record is not read, spike times only). Each neuron's [`Run`] comes with its
+/// [`NeuronSummary`] over the time after `transient` (ms), voltage extrema and maxima
+/// included, as the conductance kernel keeps them.
 ///
 /// A neuron whose V reaches [`V_LIMIT`] or whose state stops being finite is flagged
 /// (`blew_up`) as the conductance kernel flags it, and its record stops there (its spikes and
@@ -187,12 +188,14 @@ fn exp_euler_step(
         }
         let mut e = [0.0; LANES];
         exp_lanes(&z, &mut e);
-        // phi1 (`crate::numerics::phi::phi1_of`) without a branch, so the lanes stay one
-        // vector: the series where |z| < 1e-5, the quotient elsewhere.
         for l in 0..LANES {
-            let series = 1.0 + z[l] * (0.5 + z[l] / 6.0);
-            let quotient = (e[l] - 1.0) / z[l];
-            let phi1 = if z[l].abs() < 1e-5 { series } else { quotient };
+            // A derivative that is not finite has no exponential step: NaN, so the lane ends
+            // in the blow-up check instead of standing still (`exp_lanes` stops at e^700).
+            let phi1 = if z[l].is_finite() {
+                phi1_of(z[l], e[l] - 1.0)
+            } else {
+                f64::NAN
+            };
             x[l] += dt * phi1 * f[l];
         }
         *f_out = f;
@@ -255,10 +258,9 @@ struct Steps {
 }
 
 /// One block: `steps` from `y0` (one array per state variable), exponential Euler
-/// (`EXP_EULER`) or RK4, lane `l` with the parameter values `params[l]`. Returns each lane's spike times, the final state and the
-/// voltage after `transient`; a lane that blows up keeps its record up to the step before
-/// and the state that blew up.
-#[allow(clippy::too_many_arguments)]
+/// (`EXP_EULER`) or RK4, lane `l` with the parameter values `params[l]`. Returns each lane's
+/// spike times, the final state and the voltage after `transient`; a lane that blows up keeps
+/// its record up to the step before and the state that blew up.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
 fn run_block<const EXP_EULER: bool>(
     program: &LaneProgram,

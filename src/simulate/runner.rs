@@ -83,6 +83,19 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// The integrator with its order, for a sentence on its error: what runs, whatever the
+    /// settings asked for.
+    pub fn describe_with_order(&self, settings: &BatchSettings) -> &'static str {
+        match self {
+            Runner::Kernel(_) => settings.scheme.describe_with_order(),
+            Runner::Lanes(..) if settings.ode_method == Method::ExpEuler => {
+                "exponential Euler (first order)"
+            }
+            Runner::General(Model::Lif(_), _) => "LIF's exact flow",
+            _ => "RK4 (fourth order)",
+        }
+    }
+
     /// The order of the integrator, for the dt/2 check's Richardson factor (LIF's flow is
     /// exact: no check runs on it).
     pub fn order(&self, settings: &BatchSettings) -> i32 {

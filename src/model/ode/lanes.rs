@@ -255,8 +255,9 @@ impl LaneProgram {
 }
 
 impl Instr {
-    /// The instruction's value, lane by lane, from the registers it reads (by reference: a
-    /// copy of each operand onto the stack cost a store and a reload per instruction).
+    /// The instruction's value, lane by lane, from the registers it reads. The operands are
+    /// copied and the lanes built by `from_fn`, as before the diagonal pass: reading them by
+    /// reference in plain loops ran RK4 on lanes at about half its speed (docs/speed.md).
     #[inline(always)]
     fn value(&self, regs: &[Lanes]) -> Lanes {
         let a = regs[self.a as usize];

@@ -20,10 +20,8 @@
 //! [`Dual64`] per lane, as the jets take them (`super::super::jet`).
 
 use super::super::OdeModel;
-use super::super::expr::{Code, Op, apply_binary, call1, pow};
-use super::{
-    Instr, Kind, LANES, LaneProgram, Lanes, Layout, cosh_lanes, each_lane, powi_lanes, tanh_lanes,
-};
+use super::super::expr::{Code, Op, apply_binary, call1};
+use super::{Instr, Kind, LANES, LaneProgram, Lanes, Layout, each_lane, powi_lanes, tanh_lanes};
 use crate::numerics::lanes::exp_lanes;
 use num_dual::Dual64;
 
@@ -61,7 +59,8 @@ pub(super) fn zero(n_regs: usize) -> usize {
 }
 
 /// The fixed quantities `code` reads directly (their indices), given where they start among
-/// the slots.
+/// the slots: after the parameters, the variables and `t` (a model with algebraic variables,
+/// whose slots would come between, has no lane program).
 fn fixed_read(code: &Code, first_fixed_slot: usize) -> impl Iterator<Item = usize> + '_ {
     code.ops.iter().filter_map(move |op| match *op {
         Op::Slot(k) | Op::ArithS(_, k) if k >= first_fixed_slot => Some(k - first_fixed_slot),
@@ -280,10 +279,13 @@ impl DualInstr {
                 (v, each_lane(|l| (1.0 - v[l] * v[l]) * ta[l]))
             }
             Kind::Cosh => {
+                // `cosh_lanes`'s formula on the one exponential, so the value is its own.
                 let mut e = [0.0; LANES];
                 exp_lanes(a, &mut e);
-                let v = cosh_lanes(a);
-                (v, each_lane(|l| 0.5 * (e[l] - 1.0 / e[l]) * ta[l]))
+                (
+                    each_lane(|l| 0.5 * (e[l] + 1.0 / e[l])),
+                    each_lane(|l| 0.5 * (e[l] - 1.0 / e[l]) * ta[l]),
+                )
             }
             Kind::PowI(n) => {
                 let v = powi_lanes(*a, n);
@@ -303,14 +305,12 @@ impl DualInstr {
                 }
                 (v, call1(f, Dual64::new(a[l], 1.0)).eps * ta[l])
             }),
+            // A power by a constant integer exponent takes the scalar path's integer power
+            // inside `apply_binary`'s `pow`, on `Dual64` as on `f64`.
             Kind::Binary(op) => pairs(|l| {
                 let v = apply_binary(op, a[l], b[l]);
                 let da = if ta[l] == 0.0 {
                     0.0
-                } else if let Op::Pow = op {
-                    // A power by a constant exponent: the scalar path's integer power where the
-                    // exponent is an integer.
-                    pow(Dual64::new(a[l], 1.0), Dual64::from(b[l])).eps * ta[l]
                 } else {
                     apply_binary(op, Dual64::new(a[l], 1.0), Dual64::from(b[l])).eps * ta[l]
                 };
