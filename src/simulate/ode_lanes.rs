@@ -14,9 +14,11 @@
 //! conductance kernel's exponential Euler exactly, so `hh.ode` steps as the built-in `hh` does
 //! (`tests/ode_lanes.rs` compares them); on any other equation it is first order all the same.
 //! It costs one evaluation a step, against RK4's four. Spikes, extrema and blow-ups are kept as
-//! with RK4. Blocks
-//! run in parallel on every core; the whole block function is compiled for AVX-512 and
-//! AVX2+FMA and picked at run time, as the conductance kernel is ([`super::batch`]).
+//! with RK4.
+//!
+//! Blocks run in parallel on every core; the whole block function is compiled for AVX-512 and
+//! AVX2+FMA (once per method) and picked at run time, as the conductance kernel is
+//! ([`super::batch`]).
 
 use super::Method;
 use super::batch::{NeuronSummary, check_rows, is_peak, one_or_each};
