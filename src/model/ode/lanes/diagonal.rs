@@ -12,8 +12,8 @@
 //! than one plain evaluation, against four for an RK4 step.
 //!
 //! A fixed quantity that depends on `x_i` and that equation `i` reads (directly or through
-//! other fixed quantities) is computed again with its tangent before equation `i`; the others
-//! are computed once, plainly, first.
+//! other fixed quantities) is computed with its tangent before equation `i`; one that something
+//! reads before such a computation is computed plainly first, once.
 //!
 //! The derivative rules of the elementary operations are written here for lanes; those of
 //! every other function and binary op come from the scalar interpreter's own code on
@@ -25,12 +25,23 @@ use super::{Instr, Kind, LANES, LaneProgram, Lanes, Layout, each_lane, powi_lane
 use crate::numerics::lanes::exp_lanes;
 use num_dual::Dual64;
 
+/// Which of a dual binary instruction's first two operands carry a tangent (a product then
+/// skips the term of the one that does not).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Varying {
+    A,
+    B,
+    Both,
+}
+
 /// An instruction of the diagonal pass: the plain instruction, or (`dual`) the instruction on
 /// values and tangents, whose tangent registers are `td = f'(ta, tb, tc)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct DualInstr {
     instr: Instr,
     dual: bool,
+    /// Which operands of a dual instruction depend on the direction.
+    varying: Varying,
     td: u32,
     ta: u32,
     tb: u32,
@@ -124,6 +135,11 @@ impl Layout<'_> {
             out.push(DualInstr {
                 instr: ins,
                 dual,
+                varying: match (va, vb) {
+                    (true, false) => Varying::A,
+                    (false, true) => Varying::B,
+                    _ => Varying::Both,
+                },
                 td: t(ins.dst),
                 ta: tan(ins.a, va),
                 tb: tan(ins.b, vb),
@@ -139,9 +155,9 @@ impl Layout<'_> {
 }
 
 impl Diagonal {
-    /// The diagonal pass of `model`: the fixed quantities plainly, then for each equation the
-    /// fixed quantities it reads that depend on its variable, and the equation itself, on
-    /// (value, tangent) pairs.
+    /// The diagonal pass of `model`: the fixed quantities plainly (those read plainly), then
+    /// for each equation the fixed quantities it reads that depend on its variable, and the
+    /// equation itself, on (value, tangent) pairs.
     pub(super) fn compile(
         model: &OdeModel,
         regs: &Layout,
@@ -151,11 +167,8 @@ impl Diagonal {
         let (n_params, n_vars) = (program.n_params, program.n_vars);
         let first_fixed_slot = n_params + n_vars + 1;
         let fixed_base = regs.slot_base + first_fixed_slot;
-        let mut instrs = vec![];
-        let none = vec![false; n_regs];
-        for (k, code) in model.fixed.iter().enumerate() {
-            regs.emit_dual(code, fixed_base + k, &none, n_regs, &mut instrs)?;
-        }
+        // Each equation's pass, and which fixed quantities it recomputes with their tangents.
+        let mut equations = vec![];
         let mut diag = vec![];
         for (i, code) in model.rhs.iter().enumerate() {
             // The fixed quantities equation i reads, through each other too (a fixed quantity
@@ -173,12 +186,15 @@ impl Diagonal {
             }
             let mut varies = vec![false; n_regs];
             varies[program.var(i)] = true;
+            let mut instrs = vec![];
+            let mut recomputed = vec![false; model.fixed.len()];
             for (k, fixed) in model.fixed.iter().enumerate().filter(|&(k, _)| read[k]) {
                 let at = instrs.len();
                 if regs.emit_dual(fixed, fixed_base + k, &varies, n_regs, &mut instrs)? {
                     varies[fixed_base + k] = true;
+                    recomputed[k] = true;
                 } else {
-                    // Its value is already in place from the plain pass.
+                    // Its value is in place from the plain computation before the equations.
                     instrs.truncate(at);
                 }
             }
@@ -189,6 +205,38 @@ impl Diagonal {
             } else {
                 zero(n_regs)
             } as u32);
+            equations.push((instrs, read, recomputed));
+        }
+        // A fixed quantity is computed plainly first only if something reads its value before
+        // an equation has recomputed it with its tangent (the value of that recomputation is
+        // the plain one, bit for bit): in HH written as an `.ode` file, `ina` and `ik` are
+        // read only by V's equation, which recomputes both, so neither is computed twice.
+        let mut plain = vec![false; model.fixed.len()];
+        let mut in_place = vec![false; model.fixed.len()];
+        for (_, read, recomputed) in &equations {
+            for k in 0..model.fixed.len() {
+                if recomputed[k] {
+                    in_place[k] = true;
+                } else if read[k] && !in_place[k] {
+                    plain[k] = true;
+                }
+            }
+        }
+        // What a plain computation reads is computed plainly too.
+        for k in (0..model.fixed.len()).rev() {
+            if plain[k] {
+                for j in fixed_read(&model.fixed[k], first_fixed_slot) {
+                    plain[j] = true;
+                }
+            }
+        }
+        let none = vec![false; n_regs];
+        let mut instrs = vec![];
+        for (k, code) in model.fixed.iter().enumerate().filter(|&(k, _)| plain[k]) {
+            regs.emit_dual(code, fixed_base + k, &none, n_regs, &mut instrs)?;
+        }
+        for (pass, _, _) in equations {
+            instrs.extend(pass);
         }
         Some(Diagonal { instrs, regs: diag })
     }
@@ -225,50 +273,68 @@ impl DualInstr {
     #[inline(always)]
     fn value_and_tangent(&self, regs: &[Lanes]) -> (Lanes, Lanes) {
         let ins = &self.instr;
-        let (a, b, c) = (
-            &regs[ins.a as usize],
-            &regs[ins.b as usize],
-            &regs[ins.c as usize],
-        );
-        let (ta, tb, tc) = (
-            &regs[self.ta as usize],
-            &regs[self.tb as usize],
-            &regs[self.tc as usize],
-        );
+        // Each arm reads only the registers it uses (every read is bounds-checked).
+        let at = |r: u32| &regs[r as usize];
+        let (a, ta) = (at(ins.a), at(self.ta));
+        let second = || (at(ins.b), at(self.tb));
         match ins.kind {
             Kind::Copy => (*a, *ta),
             Kind::Neg => (each_lane(|l| -a[l]), each_lane(|l| -ta[l])),
-            Kind::Add => (each_lane(|l| a[l] + b[l]), each_lane(|l| ta[l] + tb[l])),
-            Kind::Sub => (each_lane(|l| a[l] - b[l]), each_lane(|l| ta[l] - tb[l])),
-            Kind::Mul => (
-                each_lane(|l| a[l] * b[l]),
-                each_lane(|l| ta[l] * b[l] + a[l] * tb[l]),
-            ),
+            Kind::Add => {
+                let (b, tb) = second();
+                (each_lane(|l| a[l] + b[l]), each_lane(|l| ta[l] + tb[l]))
+            }
+            Kind::Sub => {
+                let (b, tb) = second();
+                (each_lane(|l| a[l] - b[l]), each_lane(|l| ta[l] - tb[l]))
+            }
+            Kind::Mul => {
+                let (b, tb) = second();
+                let v = each_lane(|l| a[l] * b[l]);
+                // Where one factor does not depend on the direction, its term is zero.
+                let d = match self.varying {
+                    Varying::A => each_lane(|l| ta[l] * b[l]),
+                    Varying::B => each_lane(|l| a[l] * tb[l]),
+                    Varying::Both => each_lane(|l| ta[l] * b[l] + a[l] * tb[l]),
+                };
+                (v, d)
+            }
             Kind::Div => {
+                let (b, tb) = second();
                 let q: Lanes = each_lane(|l| a[l] / b[l]);
                 (q, each_lane(|l| (ta[l] - q[l] * tb[l]) / b[l]))
             }
-            Kind::Min => pairs(|l| {
-                if b[l] < a[l] {
-                    (b[l], tb[l])
-                } else {
-                    (a[l], ta[l])
-                }
-            }),
-            Kind::Max => pairs(|l| {
-                if b[l] > a[l] {
-                    (b[l], tb[l])
-                } else {
-                    (a[l], ta[l])
-                }
-            }),
-            Kind::Select => pairs(|l| {
-                if a[l] != 0.0 {
-                    (b[l], tb[l])
-                } else {
-                    (c[l], tc[l])
-                }
-            }),
+            Kind::Min => {
+                let (b, tb) = second();
+                pairs(|l| {
+                    if b[l] < a[l] {
+                        (b[l], tb[l])
+                    } else {
+                        (a[l], ta[l])
+                    }
+                })
+            }
+            Kind::Max => {
+                let (b, tb) = second();
+                pairs(|l| {
+                    if b[l] > a[l] {
+                        (b[l], tb[l])
+                    } else {
+                        (a[l], ta[l])
+                    }
+                })
+            }
+            Kind::Select => {
+                let (b, tb) = second();
+                let (c, tc) = (at(ins.c), at(self.tc));
+                pairs(|l| {
+                    if a[l] != 0.0 {
+                        (b[l], tb[l])
+                    } else {
+                        (c[l], tc[l])
+                    }
+                })
+            }
             Kind::Exp => {
                 let mut e = [0.0; LANES];
                 exp_lanes(a, &mut e);
@@ -307,20 +373,23 @@ impl DualInstr {
             }),
             // A power by a constant integer exponent takes the scalar path's integer power
             // inside `apply_binary`'s `pow`, on `Dual64` as on `f64`.
-            Kind::Binary(op) => pairs(|l| {
-                let v = apply_binary(op, a[l], b[l]);
-                let da = if ta[l] == 0.0 {
-                    0.0
-                } else {
-                    apply_binary(op, Dual64::new(a[l], 1.0), Dual64::from(b[l])).eps * ta[l]
-                };
-                let db = if tb[l] == 0.0 {
-                    0.0
-                } else {
-                    apply_binary(op, Dual64::from(a[l]), Dual64::new(b[l], 1.0)).eps * tb[l]
-                };
-                (v, da + db)
-            }),
+            Kind::Binary(op) => {
+                let (b, tb) = second();
+                pairs(|l| {
+                    let v = apply_binary(op, a[l], b[l]);
+                    let da = if ta[l] == 0.0 {
+                        0.0
+                    } else {
+                        apply_binary(op, Dual64::new(a[l], 1.0), Dual64::from(b[l])).eps * ta[l]
+                    };
+                    let db = if tb[l] == 0.0 {
+                        0.0
+                    } else {
+                        apply_binary(op, Dual64::from(a[l]), Dual64::new(b[l], 1.0)).eps * tb[l]
+                    };
+                    (v, da + db)
+                })
+            }
         }
     }
 }
@@ -424,8 +493,31 @@ mod tests {
         };
         assert_eq!(exps(true), exps(false));
         assert!(exps(false) >= 6);
+        // `ina` and `ik` are read only by V's equation, which computes them with tangents:
+        // m^3 and n^4 once each, as in the plain pass.
+        let powers = |kinds: Vec<Kind>| kinds.iter().filter(|k| matches!(k, Kind::PowI(_))).count();
+        let diagonal = powers(prog.diagonal.instrs.iter().map(|d| d.instr.kind).collect());
+        assert_eq!(diagonal, 2);
+        assert_eq!(
+            diagonal,
+            powers(prog.instrs.iter().map(|i| i.kind).collect())
+        );
         let ml = include_str!("../../../../studies/models/ml.ode");
         matches_the_jets(ml, |l| vec![-70.0 + 7.0 * l as f64, 0.01 + 0.03 * l as f64]);
+    }
+
+    #[test]
+    fn a_fixed_quantity_read_before_its_recomputation_is_computed_plainly_first() {
+        // `q` depends on x only. Where y's equation comes first it reads q before x's
+        // equation recomputes it with its tangent, so q is computed plainly first; where x's
+        // comes first, y's reads the value x's left in place.
+        let states = |l: usize| vec![0.3 * l as f64 - 2.0, 1.0 - 0.1 * l as f64];
+        let y_first = "par i=0\nq=x*x+1\ndy/dt=q-y\ndx/dt=i-q*x\ninit y=0, x=1\ndone\n";
+        let x_first = "par i=0\nq=x*x+1\ndx/dt=i-q*x\ndy/dt=q-y\ninit x=1, y=0\ndone\n";
+        let before = matches_the_jets(y_first, states).diagonal.instrs.len();
+        let after = matches_the_jets(x_first, states).diagonal.instrs.len();
+        // q = x*x+1 is two instructions.
+        assert_eq!(before, after + 2);
     }
 
     #[test]
