@@ -35,6 +35,21 @@ pub enum Runner<'a> {
     General(&'a Model, Option<&'static str>),
 }
 
+/// The integrator a [`Runner`] runs with given settings.
+#[derive(Debug, Clone, Copy)]
+enum Integrator {
+    /// The batch kernel's scheme, in the settings' precision.
+    Kernel(BatchScheme, Precision),
+    /// Exponential Euler on lanes, `df/dx` from the diagonal pass.
+    LanesExpEuler,
+    /// RK4 on lanes.
+    LanesRk4,
+    /// LIF's exact flow on the general simulator.
+    LifFlow,
+    /// RK4 on the general simulator, one neuron at a time.
+    GeneralRk4,
+}
+
 /// What a run does with a neuron that blows up (|V| past [`crate::model::V_LIMIT`], or a state
 /// that stops being finite).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,50 +74,62 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// What integrates the neurons with `settings`: the one place the path and the settings
+    /// decide it, for [`Runner::name`], [`Runner::describe_with_order`] and [`Runner::order`].
+    fn integrator(&self, settings: &BatchSettings) -> Integrator {
+        match self {
+            Runner::Kernel(_) => Integrator::Kernel(settings.scheme, settings.precision),
+            Runner::Lanes(..) if settings.ode_method == Method::ExpEuler => {
+                Integrator::LanesExpEuler
+            }
+            Runner::Lanes(..) => Integrator::LanesRk4,
+            Runner::General(Model::Lif(_), _) => Integrator::LifFlow,
+            Runner::General(..) => Integrator::GeneralRk4,
+        }
+    }
+
     /// What integrates the neurons, for reports.
     pub fn name(&self, settings: &BatchSettings) -> String {
-        match self {
-            Runner::Kernel(_) => format!(
+        match self.integrator(settings) {
+            Integrator::Kernel(scheme, precision) => format!(
                 "{}{}, batch kernel",
-                settings.scheme.describe(),
-                match settings.precision {
+                scheme.describe(),
+                match precision {
                     Precision::Mixed => ", exponentials in f32",
                     Precision::F64 => "",
                 }
             ),
-            Runner::Lanes(..) if settings.ode_method == Method::ExpEuler => {
+            Integrator::LanesExpEuler => {
                 "exponential Euler on lanes (the `.ode` equations compiled for blocks of neurons, each variable stepped exactly for the others frozen)".into()
             }
-            Runner::Lanes(..) => {
+            Integrator::LanesRk4 => {
                 "RK4 on lanes (the `.ode` equations compiled for blocks of neurons)".into()
             }
-            Runner::General(Model::Lif(_), _) => {
+            Integrator::LifFlow => {
                 "exponential Euler on the general simulator (for LIF the exact flow)".into()
             }
-            Runner::General(..) => "RK4 on the general simulator, one neuron at a time".into(),
+            Integrator::GeneralRk4 => "RK4 on the general simulator, one neuron at a time".into(),
         }
     }
 
     /// The integrator with its order, for a sentence on its error: what runs, whatever the
     /// settings asked for.
     pub fn describe_with_order(&self, settings: &BatchSettings) -> &'static str {
-        match self {
-            Runner::Kernel(_) => settings.scheme.describe_with_order(),
-            Runner::Lanes(..) if settings.ode_method == Method::ExpEuler => {
-                "exponential Euler (first order)"
-            }
-            Runner::General(Model::Lif(_), _) => "LIF's exact flow",
-            _ => "RK4 (fourth order)",
+        match self.integrator(settings) {
+            Integrator::Kernel(scheme, _) => scheme.describe_with_order(),
+            Integrator::LanesExpEuler => "exponential Euler (first order)",
+            Integrator::LifFlow => "LIF's exact flow",
+            Integrator::LanesRk4 | Integrator::GeneralRk4 => "RK4 (fourth order)",
         }
     }
 
     /// The order of the integrator, for the dt/2 check's Richardson factor (LIF's flow is
     /// exact: no check runs on it).
     pub fn order(&self, settings: &BatchSettings) -> i32 {
-        match self {
-            Runner::Kernel(_) => settings.scheme.order(),
-            Runner::Lanes(..) if settings.ode_method == Method::ExpEuler => 1,
-            _ => 4,
+        match self.integrator(settings) {
+            Integrator::Kernel(scheme, _) => scheme.order(),
+            Integrator::LanesExpEuler => 1,
+            Integrator::LanesRk4 | Integrator::GeneralRk4 | Integrator::LifFlow => 4,
         }
     }
 
