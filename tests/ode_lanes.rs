@@ -406,7 +406,8 @@ fn exp_euler(t_max: f64, dt: f64, threshold_mv: f64) -> BatchSettings {
         transient: 50.0_f64.min(t_max / 2.0),
         threshold_mv,
         precision: Precision::F64,
-        ..BatchSettings::methods(Some(BatchScheme::ExpEuler))
+        scheme: BatchScheme::ExpEuler,
+        ode_method: Method::ExpEuler,
     }
 }
 

@@ -46,26 +46,17 @@ pub struct BatchSettings {
     pub ode_method: super::Method,
 }
 
-impl BatchSettings {
-    /// The kernel's scheme and the `.ode` lanes' method for a command's `--method`, the rest
-    /// zero (to be filled in). Unset: each engine's default, exponential Euler on the kernel
-    /// and RK4 on lanes (whose error at a given dt is far smaller). `exp-euler` named: both
-    /// take it. A second-order scheme: the kernel takes it and lanes run RK4 (they have no
-    /// second-order exponential scheme; [`super::runner::Runner::notes`] says so).
-    pub fn methods(named: Option<BatchScheme>) -> BatchSettings {
-        BatchSettings {
-            t_max: 0.0,
-            dt: 0.0,
-            transient: 0.0,
-            threshold_mv: 0.0,
-            scheme: named.unwrap_or_default(),
-            precision: Precision::default(),
-            ode_method: match named {
-                Some(BatchScheme::ExpEuler) => super::Method::ExpEuler,
-                _ => super::Method::Rk4,
-            },
-        }
-    }
+/// The kernel's scheme and the `.ode` lanes' method for a command's `--method`. Unset: each
+/// engine's default, exponential Euler on the kernel and RK4 on lanes (whose error at a given
+/// dt is far smaller). `exp-euler` named: both take it. A second-order scheme: the kernel
+/// takes it and lanes run RK4 (they have no second-order exponential scheme;
+/// [`super::runner::Runner::notes`] says so).
+pub fn engine_methods(named: Option<BatchScheme>) -> (BatchScheme, super::Method) {
+    let ode_method = match named {
+        Some(BatchScheme::ExpEuler) => super::Method::ExpEuler,
+        _ => super::Method::Rk4,
+    };
+    (named.unwrap_or_default(), ode_method)
 }
 
 /// The arithmetic of the batch kernel's exponentials. The state, the currents and every sum

@@ -20,7 +20,7 @@ use crate::continuation::{CURRENT, Family, Field, Settings};
 use crate::error::{Error, SpecError};
 use crate::model::Model;
 use crate::progress::{Cancelled, Observer, Silent};
-use crate::simulate::batch::{BatchScheme, BatchSettings, Precision};
+use crate::simulate::batch::{BatchScheme, BatchSettings, Precision, engine_methods};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -274,13 +274,15 @@ impl FiSpec {
         self.validate()?;
         let dirs = self.directions();
         let currents = self.currents();
+        let (scheme, ode_method) = engine_methods(self.method);
         let settings = BatchSettings {
             t_max: self.t_max,
             dt: self.dt,
             transient: self.transient,
             threshold_mv: self.threshold.unwrap_or(model.threshold_mv()),
             precision: self.precision,
-            ..BatchSettings::methods(self.method)
+            scheme,
+            ode_method,
         };
         let smooth = model.smooth().ok();
         let field = Field::of(model).ok();

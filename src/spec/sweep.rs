@@ -24,7 +24,7 @@ use crate::analysis::sweep::{Axis, Grid, SweepPoint, sweep_accuracy, sweep_runne
 use crate::error::{Error, ShardError, SpecError};
 use crate::model::{Model, Number};
 use crate::progress::{Observer, Silent};
-use crate::simulate::batch::{BatchScheme, BatchSettings, Precision};
+use crate::simulate::batch::{BatchScheme, BatchSettings, Precision, engine_methods};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 use std::ops::Range;
@@ -309,13 +309,15 @@ impl SweepSpec {
 
     /// The batch settings on `model` (its spike threshold).
     pub fn settings(&self, model: &Model) -> BatchSettings {
+        let (scheme, ode_method) = engine_methods(self.method);
         BatchSettings {
             t_max: self.t_max,
             dt: self.dt,
             transient: self.transient,
             threshold_mv: self.threshold.unwrap_or(model.threshold_mv()),
             precision: self.precision,
-            ..BatchSettings::methods(self.method)
+            scheme,
+            ode_method,
         }
     }
 

@@ -128,18 +128,22 @@ impl LaneProgram {
         let mut const_index: HashMap<u64, usize> = HashMap::new();
         for code in model.fixed.iter().chain(&model.rhs) {
             for (k, op) in code.ops.iter().enumerate() {
-                let c = match *op {
-                    Op::Const(c) => c,
-                    Op::ArithC(f, c) => match negated_product(&code.ops[..k], f, c) {
-                        Some(c) => c,
-                        None => fused_constant(f, c).1,
-                    },
+                // A product after a negation may take the negated constant (the fold in
+                // `Layout::emit`); both are in the table, so either form compiles.
+                let (c, negated) = match *op {
+                    Op::Const(c) => (c, None),
+                    Op::ArithC(f, c) => (
+                        fused_constant(f, c).1,
+                        negated_product(&code.ops[..k], f, c),
+                    ),
                     _ => continue,
                 };
-                const_index.entry(c.to_bits()).or_insert_with(|| {
-                    consts.push(c);
-                    consts.len() - 1
-                });
+                for c in std::iter::once(c).chain(negated) {
+                    const_index.entry(c.to_bits()).or_insert_with(|| {
+                        consts.push(c);
+                        consts.len() - 1
+                    });
+                }
             }
         }
         let nc = consts.len();
@@ -243,8 +247,10 @@ impl LaneProgram {
         }
     }
 
-    /// [`LaneProgram::eval`], and each equation's derivative in its own variable,
-    /// `df_j/dx_j`, into [`LaneProgram::diagonal`]`(j)`: what exponential Euler needs.
+    /// The derivatives, as [`LaneProgram::eval`] computes them, and each equation's
+    /// derivative in its own variable, `df_j/dx_j`, into [`LaneProgram::diagonal`]`(j)`: what
+    /// exponential Euler needs. Only the fixed quantities some equation reads are computed
+    /// (their registers hold the values `eval` gives); the others keep what they held.
     #[inline(always)]
     pub fn eval_diagonal(&self, regs: &mut [Lanes]) {
         self.diagonal.eval(regs);
@@ -501,17 +507,25 @@ mod tests {
 
     /// Every lane equals the scalar interpreter's value at its own parameters and state, on
     /// code that exercises every instruction kind and the folded negations (`-(v+2)/4`,
-    /// `-u*3`; `(-v)/5e307`, whose reciprocal is not normal, keeps its division).
+    /// `exp(-u*3)`; `(-v)/5e307`, whose reciprocal is not normal, keeps its division, and `-x` in
+    /// `f`'s else branch stays a negation).
     #[test]
     fn every_lane_equals_the_scalar_interpreter() {
         let text = "par i=0, a=1.5, b=-2\n\
             f(x)=max(x, a)-min(x, b)+if(x>0)then(x^3)else(-x)\n\
             w=abs(v)+sin(v)*cos(u)+tanh(v/2)+cosh(u)+u^3-v^(-2)+(u+2)^7+atan2(v, u)+mod(v, 3)+heav(v)+(abs(v)+1)**2.5\n\
             dv/dt=i-v^3/3+u+f(v)/(1+exp(-v))\n\
-            du/dt=0.08*(v+0.7-0.8*u)+w/100-t+exp(-(v+2)/4)-u*3+(-v)/5e307\n\
+            du/dt=0.08*(v+0.7-0.8*u)+w/100-t+exp(-(v+2)/4)+exp(-u*3)+(-v)/5e307\n\
             init v=-1, u=0.5\ndone\n";
         let m = OdeModel::parse(text, "t.ode", "t").unwrap();
         let prog = LaneProgram::new(&m).expect("lane program");
+        // The negations left: `(-v)`, `-x` and `exp(-v)`'s; the two folded ones are products
+        // by -1/4 and -3.
+        let negations = prog.instrs.iter().filter(|i| i.kind == Kind::Neg).count();
+        assert_eq!(negations, 3);
+        for c in [-0.25, -3.0] {
+            assert!(prog.consts.contains(&c), "{c}");
+        }
         let base = m.params.values();
         let ps: Vec<Vec<f64>> = (0..LANES)
             .map(|l| {

@@ -13,7 +13,8 @@
 //!
 //! A fixed quantity that depends on `x_i` and that equation `i` reads (directly or through
 //! other fixed quantities) is computed with its tangent before equation `i`; one that something
-//! reads before such a computation is computed plainly first, once.
+//! reads before such a computation is computed plainly first, once. A fixed quantity no
+//! equation reads (one only an `aux` line uses) is not computed by this pass at all.
 //!
 //! The derivative rules of the elementary operations are written here for lanes; those of
 //! every other function and binary op come from the scalar interpreter's own code on
@@ -29,8 +30,11 @@ use num_dual::Dual64;
 /// skips the term of the one that does not).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Varying {
+    /// Only the first.
     A,
+    /// Only the second.
     B,
+    /// Both; also what a plain instruction (neither) holds, where it is not read.
     Both,
 }
 
@@ -502,6 +506,15 @@ mod tests {
             diagonal,
             powers(prog.instrs.iter().map(|i| i.kind).collect())
         );
+        // Every `-(v + a) / b` of the rates is one product by `-1/b`: no negation is left in
+        // either pass.
+        assert!(prog.instrs.iter().all(|i| i.kind != Kind::Neg));
+        assert!(
+            prog.diagonal
+                .instrs
+                .iter()
+                .all(|d| d.instr.kind != Kind::Neg)
+        );
         let ml = include_str!("../../../../studies/models/ml.ode");
         matches_the_jets(ml, |l| vec![-70.0 + 7.0 * l as f64, 0.01 + 0.03 * l as f64]);
     }
@@ -518,6 +531,15 @@ mod tests {
         let after = matches_the_jets(x_first, states).diagonal.instrs.len();
         // q = x*x+1 is two instructions.
         assert_eq!(before, after + 2);
+    }
+
+    #[test]
+    fn what_a_plain_computation_reads_is_computed_plainly_too() {
+        // x' reads k and j. j = x*x is recomputed with its tangent in x's pass; k reads j only
+        // through a condition, which carries no tangent, so k is computed plainly first, and
+        // j with it, before anything else has set j. States on both sides of |x| = 1.
+        let text = "par i=0\nj=x*x\nk=if(j>1)then(2)else(3)\ndx/dt=i-k*x+j\ninit x=1\ndone\n";
+        matches_the_jets(text, |l| vec![-1.9 + 0.25 * l as f64]);
     }
 
     #[test]
