@@ -168,7 +168,9 @@ fn settle(
 ) -> Result<Settled, Unsettled> {
     let n = fam.dim();
     let mut pt = fam.params_as::<f64>();
-    let mut f = |_t: f64, y: &[f64], out: &mut [f64]| fam.eval_with(&mut pt, y, lambda, out);
+    let mut slots = vec![];
+    let mut f =
+        |_t: f64, y: &[f64], out: &mut [f64]| fam.eval_f64(&mut pt, y, lambda, out, &mut slots);
     let tol = Tolerances {
         rtol: 1e-9,
         atol: 1e-10,

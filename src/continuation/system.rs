@@ -170,6 +170,25 @@ impl Family {
         }
     }
 
+    /// [`Family::eval_with`] on plain numbers through [`Field::eval_f64`] (`slots`: its
+    /// reusable buffer).
+    pub fn eval_f64(
+        &self,
+        pt: &mut [f64],
+        y: &[f64],
+        lambda: f64,
+        out: &mut [f64],
+        slots: &mut Vec<f64>,
+    ) {
+        match self.knob {
+            Knob::Current => self.field.eval_f64(pt, y, lambda, out, slots),
+            Knob::Param(k) => {
+                pt[k] = lambda;
+                self.field.eval_f64(pt, y, self.i_ext, out, slots)
+            }
+        }
+    }
+
     /// `f(y, lambda)` in plain numbers.
     pub fn f(&self, y: &[f64], lambda: f64) -> DVector<f64> {
         let mut pt = self.p.clone();

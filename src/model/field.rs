@@ -95,6 +95,24 @@ pub enum Field {
 }
 
 impl Field {
+    /// [`VectorField::eval`] on plain numbers, the way a simulation evaluates: an `.ode` model
+    /// through its closure trees ([`OdeModel::rhs_f64`]: the same numbers as the bytecode,
+    /// bit for bit, without its stack), with `slots` as a reusable buffer. For the long
+    /// integrations continuation runs (settling onto a cycle).
+    pub fn eval_f64(
+        &self,
+        p: &mut [f64],
+        y: &[f64],
+        i_ext: f64,
+        out: &mut [f64],
+        slots: &mut Vec<f64>,
+    ) {
+        match self {
+            Field::Conductance(m) => m.eval(p, y, i_ext, out),
+            Field::Ode(m) => m.with_current(p, i_ext, |p| m.rhs_f64(p, 0.0, y, out, slots)),
+        }
+    }
+
     /// The field of `model`, or an error saying why it has none (LIF resets; an `.ode`
     /// right-hand side that reads `t` is not autonomous).
     pub fn of(model: &Model) -> Result<Field, AnalysisError> {
