@@ -706,7 +706,7 @@ fn the_diagonal_pass_matches_the_jets_on_every_zoo_ode_model() {
 /// compiles for lanes, not only on `hh.ode` and FitzHugh-Nagumo: at the current of each model's
 /// range where RK4 at dt 0.001 (the reference) fires most in 200 time units, the error of the
 /// first spike time falls by at least 1.6 at each halving of dt (0.01 -> 0.005 -> 0.0025 ->
-/// 0.00125) and by 1.6 to 3 at the last (seen: 1.98-2.02 on the Morris-Lecar files,
+/// 0.00125) and by 1.6 to 3.5 at the last (seen: 1.98-2.02 on the Morris-Lecar files,
 /// Hindmarsh-Rose and `hh.ode`, 1.91-1.98 on FitzHugh-Nagumo; on the Rinzel reduction at the
 /// top of its range, whose first-order term is small there, 7.9, 2.8, 2.9). This checks the
 /// steps converge to RK4's answer on each model; the derivative they use is checked against
@@ -757,7 +757,7 @@ fn exp_euler_on_lanes_is_first_order_on_every_zoo_ode_model() {
             ratios.iter().all(|&r| r >= 1.6),
             "{name}: errors {errors:?}"
         );
-        assert!((1.6..3.0).contains(&ratios[2]), "{name}: errors {errors:?}");
+        assert!((1.6..3.5).contains(&ratios[2]), "{name}: errors {errors:?}");
         let finest = runs[3].n_spikes;
         assert!(
             finest.abs_diff(strongest.n_spikes) <= 1,

@@ -96,8 +96,8 @@ pub enum Field {
 
 impl Field {
     /// [`VectorField::eval`] on plain numbers, the way a simulation evaluates: an `.ode` model
-    /// through its closure trees ([`OdeModel::rhs_f64`]: the same numbers as the bytecode,
-    /// bit for bit, without its stack), with `slots` as a reusable buffer. For the long
+    /// through its closure trees ([`OdeModel::rhs_f64`] from empty slots: the same numbers as
+    /// the bytecode, bit for bit, without its stack), with `slots` as a reusable buffer. For the long
     /// integrations continuation runs (settling onto a cycle).
     pub fn eval_f64(
         &self,
@@ -109,7 +109,13 @@ impl Field {
     ) {
         match self {
             Field::Conductance(m) => m.eval(p, y, i_ext, out),
-            Field::Ode(m) => m.with_current(p, i_ext, |p| m.rhs_f64(p, 0.0, y, out, slots)),
+            Field::Ode(m) => {
+                // Each call from the file's guesses, as `rhs` does: a model's algebraic
+                // variables, solved from the last call's values, could stay on another root
+                // past a fold.
+                slots.clear();
+                m.with_current(p, i_ext, |p| m.rhs_f64(p, 0.0, y, out, slots))
+            }
         }
     }
 
@@ -212,6 +218,38 @@ impl VectorField for Field {
         match self {
             Field::Conductance(m) => m.eval(p, y, i_ext, out),
             Field::Ode(m) => m.eval(p, y, i_ext, out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `eval_f64` on one buffer kept across calls is `eval` bit for bit, on `hh.ode` and on a
+    /// model with an algebraic variable taken past the fold of `0 = v(1 - v^2) - w` (at
+    /// w = 0.385) and back: each call solves from the file's guess, so back at w = 0.3 it is on
+    /// the upper root again, as `eval` is (a warm start would stay on the lower one).
+    #[test]
+    fn eval_f64_is_eval_each_call_afresh() {
+        let alg = OdeModel::parse("w'=v_\n0= v_*(1-v_*v_)-w\nsolv v_=1\n", "a.ode", "a").unwrap();
+        let field = Field::Ode(alg);
+        let mut slots = vec![];
+        for w in [0.3, 0.39, 0.3] {
+            let (mut fast, mut plain) = ([0.0], [0.0]);
+            field.eval_f64(&mut [], &[w], 0.0, &mut fast, &mut slots);
+            field.eval(&mut [], &[w], 0.0, &mut plain);
+            assert_eq!(fast[0].to_bits(), plain[0].to_bits(), "w = {w}");
+        }
+        let hh = include_str!("../../studies/models/hh.ode");
+        let field = Field::Ode(OdeModel::parse(hh, "hh.ode", "hh").unwrap());
+        let mut p = field.params().values();
+        for (i, v) in [(0.0, -65.0), (10.0, -30.0), (150.0, 20.0)] {
+            let y = [v, 0.1, 0.5, 0.4];
+            let (mut fast, mut plain) = ([0.0; 4], [0.0; 4]);
+            field.eval_f64(&mut p, &y, i, &mut fast, &mut slots);
+            field.eval(&mut p, &y, i, &mut plain);
+            assert_eq!(fast.map(f64::to_bits), plain.map(f64::to_bits), "I = {i}");
         }
     }
 }
