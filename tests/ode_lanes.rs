@@ -35,6 +35,22 @@ fn zoo_ode_files() -> Vec<(String, PathBuf, Option<Range>)> {
         .collect()
 }
 
+/// The zoo's `.ode` models (and `hh.ode`) that compile for lanes: name, model, lane program
+/// and the current range (0..0 where the diagram continues another parameter).
+fn zoo_lane_models() -> Vec<(String, Model, LaneProgram, Range)> {
+    zoo_ode_files()
+        .into_iter()
+        .filter_map(|(name, file, range)| {
+            let model = Model::from_file(&file).unwrap();
+            let Model::Ode(ode) = &model else {
+                unreachable!("{name}: an .ode file")
+            };
+            let program = LaneProgram::new(ode).ok()?;
+            Some((name, model, program, range.unwrap_or((0.0, 0.0))))
+        })
+        .collect()
+}
+
 #[test]
 fn lanes_equal_the_general_simulator_on_every_zoo_ode_model() {
     let mut compared = vec![];
@@ -640,18 +656,13 @@ fn fi_with_exp_euler_on_an_ode_file_says_what_ran() {
 #[test]
 fn the_diagonal_pass_matches_the_jets_on_every_zoo_ode_model() {
     let mut checked = vec![];
-    for (name, file, range) in zoo_ode_files() {
-        let model = Model::from_file(&file).unwrap();
+    for (name, model, program, (lo, hi)) in zoo_lane_models() {
         let Model::Ode(ode) = &model else {
             unreachable!("{name}: an .ode file")
-        };
-        let Ok(program) = LaneProgram::new(ode) else {
-            continue;
         };
         let n = ode.vars.len();
         let p = ode.params.values();
         let refs: [&[f64]; LANES] = [p.as_slice(); LANES];
-        let (lo, hi) = range.unwrap_or((0.0, 0.0));
         let i_ext: Lanes = std::array::from_fn(|l| lo + (hi - lo) * l as f64 / 15.0);
         let ys: Vec<Vec<f64>> = (0..LANES)
             .map(|l| {
@@ -716,15 +727,10 @@ fn the_diagonal_pass_matches_the_jets_on_every_zoo_ode_model() {
 #[test]
 fn exp_euler_on_lanes_is_first_order_on_every_zoo_ode_model() {
     let mut checked = vec![];
-    for (name, file, range) in zoo_ode_files() {
-        let model = Model::from_file(&file).unwrap();
+    for (name, model, _, (lo, hi)) in zoo_lane_models() {
         let Model::Ode(ode) = &model else {
             unreachable!("{name}: an .ode file")
         };
-        if LaneProgram::new(ode).is_err() {
-            continue;
-        }
-        let (lo, hi) = range.unwrap_or((0.0, 0.0));
         let currents: Vec<f64> = (0..8).map(|k| lo + (hi - lo) * k as f64 / 7.0).collect();
         let run = |dt: f64, method: Method| {
             let s = BatchSettings {

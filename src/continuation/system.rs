@@ -161,11 +161,19 @@ impl Family {
     /// lambda is a model parameter).
     #[inline]
     pub fn eval_with<T: Scalar>(&self, pt: &mut [T], y: &[T], lambda: T, out: &mut [T]) {
+        let i_ext = self.set_knob(pt, lambda);
+        self.field.eval(pt, y, i_ext, out)
+    }
+
+    /// Put `lambda` where the knob turns: the injected current to pass (`lambda` itself when
+    /// the knob is the current), or the continued parameter in `pt` and the fixed current.
+    #[inline]
+    fn set_knob<T: Scalar>(&self, pt: &mut [T], lambda: T) -> T {
         match self.knob {
-            Knob::Current => self.field.eval(pt, y, lambda, out),
+            Knob::Current => lambda,
             Knob::Param(k) => {
                 pt[k] = lambda;
-                self.field.eval(pt, y, T::from(self.i_ext), out)
+                T::from(self.i_ext)
             }
         }
     }
@@ -180,13 +188,8 @@ impl Family {
         out: &mut [f64],
         slots: &mut Vec<f64>,
     ) {
-        match self.knob {
-            Knob::Current => self.field.eval_f64(pt, y, lambda, out, slots),
-            Knob::Param(k) => {
-                pt[k] = lambda;
-                self.field.eval_f64(pt, y, self.i_ext, out, slots)
-            }
-        }
+        let i_ext = self.set_knob(pt, lambda);
+        self.field.eval_f64(pt, y, i_ext, out, slots)
     }
 
     /// `f(y, lambda)` in plain numbers.

@@ -141,20 +141,21 @@ impl<'a> Runner<'a> {
         // `.ode` model that runs RK4 (one not on lanes).
         let asked =
             (settings.scheme, settings.precision) != (BatchScheme::default(), Precision::default());
-        let instead = match self {
-            Runner::Kernel(_) => None,
-            Runner::Lanes(m, _) if settings.ode_method == Method::ExpEuler => {
-                Some((m.name.as_str(), "exponential Euler in f64", asked))
-            }
-            Runner::Lanes(m, _) => Some((m.name.as_str(), "RK4 in f64", asked)),
-            Runner::General(m @ Model::Lif(_), _) => Some((m.name(), "its exact flow", asked)),
-            Runner::General(m, _) => Some((
-                m.name(),
-                "RK4 in f64",
-                asked || settings.ode_method != Method::Rk4,
-            )),
+        let name = match self {
+            Runner::Kernel(_) => "",
+            Runner::Lanes(m, _) => m.name.as_str(),
+            Runner::General(m, _) => m.name(),
         };
-        if let Some((name, what, true)) = instead {
+        let instead = match self.integrator(settings) {
+            Integrator::Kernel(..) => None,
+            Integrator::LanesExpEuler => Some(("exponential Euler in f64", asked)),
+            Integrator::LanesRk4 => Some(("RK4 in f64", asked)),
+            Integrator::LifFlow => Some(("its exact flow", asked)),
+            Integrator::GeneralRk4 => {
+                Some(("RK4 in f64", asked || settings.ode_method != Method::Rk4))
+            }
+        };
+        if let Some((what, true)) = instead {
             notes.push(format!(
                 "`method` and `precision` choose the batch kernel's integrator of conductance models (and exponential Euler that of an `.ode` model on lanes); `{name}` runs {what} instead"
             ));
