@@ -578,8 +578,17 @@ fn follow_doublings(
 }
 
 /// Compute the diagram of `fam` over `settings.range`; `observer` sees each cycle point (and
-/// can stop the run).
+/// can stop the run). It runs on the rayon pool ([`crate::numerics::pool::on_pool`]: the
+/// collocation's parallel steps start there without a round trip between threads).
 pub fn diagram(
+    fam: &Family,
+    settings: &DiagramSettings,
+    observer: &dyn Observer,
+) -> Result<Diagram, Error> {
+    crate::numerics::pool::on_pool(|| diagram_on_this_thread(fam, settings, observer))
+}
+
+fn diagram_on_this_thread(
     fam: &Family,
     settings: &DiagramSettings,
     observer: &dyn Observer,

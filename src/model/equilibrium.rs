@@ -152,12 +152,44 @@ struct System<'a> {
     p: Vec<f64>,
     pd: Vec<Dual64>,
     i_ext: f64,
+    /// An `.ode` model's parameters with `i_ext` added to its current parameter (what its
+    /// jets take); none for a conductance model.
+    p_ode: Option<Vec<f64>>,
+}
+
+impl<'a> System<'a> {
+    fn new(field: &'a Field, i_ext: f64) -> System<'a> {
+        let p = field.params().values();
+        let p_ode = match field {
+            Field::Ode(m) => {
+                let mut q = p.clone();
+                if let Some(c) = m.current_param() {
+                    q[c] += i_ext;
+                }
+                Some(q)
+            }
+            Field::Conductance(_) => None,
+        };
+        System {
+            field,
+            pd: p.iter().map(|&x| Dual64::from(x)).collect(),
+            p,
+            i_ext,
+            p_ode,
+        }
+    }
 }
 
 impl System<'_> {
+    /// `f(y)`: an `.ode` model through its closure trees ([`Field::eval_f64`], the
+    /// bytecode's numbers bit for bit, without its stack).
     fn f(&self, y: &[f64]) -> Vec<f64> {
         let mut dy = vec![0.0; y.len()];
-        self.field.eval(&mut self.p.clone(), y, self.i_ext, &mut dy);
+        crate::numerics::scratch::with_scratch(|(p, slots): &mut (Vec<f64>, Vec<f64>)| {
+            p.clear();
+            p.extend_from_slice(&self.p);
+            self.field.eval_f64(p, y, self.i_ext, &mut dy, slots);
+        });
         dy
     }
 
@@ -172,18 +204,30 @@ impl System<'_> {
     /// time (a sweep finds the rest of every parameter set this way).
     fn f_and_jac(&self, y: &[f64]) -> (Vec<f64>, DMatrix<f64>) {
         let n = y.len();
-        if let Field::Ode(m) = self.field {
-            let mut p = self.p.clone();
-            if let Some(c) = m.current_param() {
-                p[c] += self.i_ext;
-            }
+        if let Field::Ode(m) = self.field
+            && let Some(p) = &self.p_ode
+        {
             let mut j = DMatrix::zeros(n, n + 1);
             let mut f = vec![0.0; n];
-            if m.jacobian_into(&p, y, None, &mut j, &mut f) {
+            if m.jacobian_into(p, y, None, &mut j, &mut f) {
                 return (f, j.columns(0, n).into_owned());
             }
         }
         (self.f(y), self.jac(y))
+    }
+
+    /// [`System::f_and_jac`] into `f` and the first n columns of `j` (n x (n+1)), buffers the
+    /// caller keeps.
+    fn f_and_jac_into(&self, y: &[f64], f: &mut [f64], j: &mut DMatrix<f64>) {
+        if let Field::Ode(m) = self.field
+            && let Some(p) = &self.p_ode
+            && m.jacobian_into(p, y, None, j, f)
+        {
+            return;
+        }
+        let (f1, j1) = self.f_and_jac(y);
+        f.copy_from_slice(&f1);
+        j.columns_mut(0, y.len()).copy_from(&j1);
     }
 
     fn jac(&self, y: &[f64]) -> DMatrix<f64> {
@@ -244,21 +288,36 @@ impl System<'_> {
             return f0.is_finite().then_some((vec![], f0));
         }
         let scale = 1.0 + guess.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        // Buffers for the whole solve (this runs at every sample of the scan).
+        let (mut f, mut j) = (vec![0.0; n], DMatrix::zeros(n, n + 1));
+        let mut dz = DVector::zeros(n - 1);
+        let tol = 1e-13 * scale;
+        let mut last = f64::INFINITY;
         for _ in 0..40 {
-            let (f, j) = self.f_and_jac(&y);
-            let g = DVector::from_iterator(n - 1, f[1..].iter().copied());
+            self.f_and_jac_into(&y, &mut f, &mut j);
+            for (d, g) in dz.iter_mut().zip(&f[1..]) {
+                *d = -g;
+            }
             let jz = j.view((1, 1), (n - 1, n - 1)).into_owned();
-            let dz = jz.lu().solve(&(-&g))?;
+            if !jz.lu().solve_mut(&mut dz) {
+                return None;
+            }
             for k in 1..n {
                 y[k] += dz[k - 1];
             }
             if !y.iter().all(|x| x.is_finite()) {
                 return None;
             }
-            if dz.amax() <= 1e-13 * scale {
+            // Converged when the step is below the tolerance, or when the step after it,
+            // estimated from the contraction (Newton's: quadratic), would be: with the linear
+            // guess from the last sample the second step is about 1e-10 and the third 1e-20, so
+            // this saves a Jacobian at most samples. The error left is below the tolerance.
+            let step = dz.amax();
+            if step <= tol || step * (step / last) <= 0.01 * tol && step < 0.1 * last {
                 let f0 = self.f(&y)[0];
                 return f0.is_finite().then(|| (y[1..].to_vec(), f0));
             }
+            last = step;
         }
         None
     }
@@ -286,13 +345,7 @@ fn scan_grid(field: &Field) -> (f64, f64, f64) {
 /// documentation for the method).
 pub fn equilibria(field: &Field, i_ext: f64) -> Result<Vec<Equilibrium>, AnalysisError> {
     field.check_current(i_ext)?;
-    let p = field.params().values();
-    let sys = System {
-        field,
-        pd: p.iter().map(|&x| Dual64::from(x)).collect(),
-        p,
-        i_ext,
-    };
+    let sys = System::new(field, i_ext);
     let (lo, hi, h) = scan_grid(field);
     let start = start_sample(&sys, lo, hi)?;
     let mut roots: Vec<Vec<f64>> = vec![];
@@ -585,12 +638,7 @@ mod tests {
                 y.iter_mut()
                     .skip(1)
                     .for_each(|g| *g = (*g * 0.7 + 0.1).min(0.99));
-                let sys = System {
-                    field: &field,
-                    pd: p.iter().map(|&x| Dual64::from(x)).collect(),
-                    p: p.clone(),
-                    i_ext: 7.0,
-                };
+                let sys = System::new(&field, 7.0);
                 let j = sys.jac(&y);
                 for col in 0..y.len() {
                     let h = 1e-6 * y[col].abs().max(1e-2);

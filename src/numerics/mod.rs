@@ -8,6 +8,7 @@ pub mod eigen;
 pub mod lanes;
 pub mod newton;
 pub mod phi;
+pub mod pool;
 pub mod roots;
 pub mod scalar;
 pub mod scratch;

@@ -74,9 +74,9 @@ pub struct OdeModel {
     /// Algebraic equations and the variables they solve for (a differential-algebraic
     /// system); their slots follow `t`.
     alg: Algebraic,
-    /// Whether [`OdeModel::jacobian_into`] runs on jets: no algebraic variables and no
-    /// function table.
-    jets: bool,
+    /// How [`OdeModel::jacobian_into`] runs on jets (the directions each expression varies
+    /// in); none where jets do not apply: algebraic variables or a function table.
+    jets: Option<Box<jet::Plan>>,
 }
 
 /// The most Newton iterations for the algebraic variables at one evaluation (XPPAUT's
@@ -573,7 +573,8 @@ impl OdeModel {
             rhs: rhs.iter().map(Code::closure).collect(),
         });
         let current = ["i_ext", "iapp", "i"].iter().find_map(|n| params.index(n));
-        let jets = alg.names.is_empty() && rhs.iter().chain(&fixed_code).all(jet::supported);
+        let jets = (alg.names.is_empty() && rhs.iter().chain(&fixed_code).all(jet::supported))
+            .then(|| Box::new(jet::Plan::of(&fixed_code, &rhs, params.len(), vars.len())));
         Ok(OdeModel {
             jets,
             fast,
@@ -697,10 +698,10 @@ impl OdeModel {
 
     /// `[df/dy | df/dp_k]` (n x (n+1)) into `j` and `f` into `f` at state `y`, parameter
     /// values `p` (the injected current already added) and `t = 0`, where `k = dparam` (none:
-    /// a zero last column): one pass of the bytecode on jets carrying all n+1 directions
-    /// (each op's dispatch paid once, instead of once per direction). Exact like dual
-    /// numbers, equal to them up to rounding. Buffers: the thread's
-    /// ([`crate::numerics::scratch`]).
+    /// a zero last column): one pass of the bytecode on jets carrying the n+1 directions
+    /// (each op's dispatch paid once, instead of once per direction; each expression on the
+    /// directions it can vary in: [`jet::eval_sparse`]). Exact like dual numbers, equal to
+    /// them up to rounding. Buffers: the thread's ([`crate::numerics::scratch`]).
     ///
     /// Returns `false`, leaving `j` and `f` untouched, where jets do not apply (algebraic
     /// variables, function tables, more than 11 state variables): use dual numbers then.
@@ -712,13 +713,16 @@ impl OdeModel {
         j: &mut nalgebra::DMatrix<f64>,
         f: &mut [f64],
     ) -> bool {
-        if !self.jets || y.len() != self.vars.len() {
+        let Some(plan) = &self.jets else {
+            return false;
+        };
+        if y.len() != self.vars.len() {
             return false;
         }
         macro_rules! pass {
             ($($m:literal)*) => {
                 match y.len() + 1 {
-                    $($m => self.jet_pass::<$m>(p, y, dparam, j, f),)*
+                    $($m => self.jet_pass::<$m>(plan, p, y, dparam, j, f),)*
                     _ => return false,
                 }
             };
@@ -730,6 +734,7 @@ impl OdeModel {
     /// [`OdeModel::jacobian_into`] with `M = n + 1` directions.
     fn jet_pass<const M: usize>(
         &self,
+        plan: &jet::Plan,
         p: &[f64],
         y: &[f64],
         dparam: Option<usize>,
@@ -737,29 +742,31 @@ impl OdeModel {
         f: &mut [f64],
     ) {
         use jet::Jet;
-        crate::numerics::scratch::with_scratch(|(slots, stack): &mut (Vec<Jet<M>>, Vec<Jet<M>>)| {
-            slots.clear();
-            slots.extend(p.iter().enumerate().map(|(k, &v)| {
-                if dparam == Some(k) {
-                    Jet::variable(v, M - 1)
-                } else {
-                    Jet::constant(v)
+        crate::numerics::scratch::with_scratch(
+            |(slots, stacks): &mut (Vec<Jet<M>>, jet::Stacks<M>)| {
+                slots.clear();
+                slots.extend(p.iter().enumerate().map(|(k, &v)| {
+                    if dparam == Some(k) {
+                        Jet::variable(v, M - 1)
+                    } else {
+                        Jet::constant(v)
+                    }
+                }));
+                slots.extend(y.iter().enumerate().map(|(k, &v)| Jet::variable(v, k)));
+                slots.push(Jet::constant(0.0));
+                for code in &plan.fixed {
+                    let v = jet::eval_sparse(code, dparam, slots, stacks);
+                    slots.push(v);
                 }
-            }));
-            slots.extend(y.iter().enumerate().map(|(k, &v)| Jet::variable(v, k)));
-            slots.push(Jet::constant(0.0));
-            for code in &self.fixed {
-                let v = jet::eval(code, slots, stack);
-                slots.push(v);
-            }
-            for (row, code) in self.rhs.iter().enumerate() {
-                let r = jet::eval(code, slots, stack);
-                f[row] = r.v;
-                for (col, d) in r.d.iter().enumerate() {
-                    j[(row, col)] = *d;
+                for (row, code) in plan.rhs.iter().enumerate() {
+                    let r = jet::eval_sparse(code, dparam, slots, stacks);
+                    f[row] = r.v;
+                    for (col, d) in r.d.iter().enumerate() {
+                        j[(row, col)] = *d;
+                    }
                 }
-            }
-        })
+            },
+        )
     }
 
     /// [`OdeModel::rhs`] on plain numbers through the closure trees (the simulation path),
