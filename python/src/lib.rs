@@ -155,11 +155,7 @@ fn run_observed<T: Send>(
     let outcome = std::thread::scope(|s| {
         let shared = &shared;
         let worker = s.spawn(move || {
-            // On a pool thread: the run's parallel steps then start without a hand-over
-            // between threads each time (`excitable::numerics::pool`).
-            let r = catch_unwind(AssertUnwindSafe(|| {
-                excitable::numerics::pool::on_pool(|| f(shared))
-            }));
+            let r = catch_unwind(AssertUnwindSafe(|| f(shared)));
             if let Ok(mut done) = shared.finished.lock() {
                 *done = true;
             }

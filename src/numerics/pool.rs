@@ -14,7 +14,9 @@
 /// from there; `f` runs where it is if this thread already belongs to the pool (a study's
 /// jobs, which the command line runs, already do). Its stack is a pool thread's (2 MB): the library's
 /// evaluations are bounded for that (the `.ode` compiler refuses an expression nested too deep
-/// to evaluate there).
+/// to evaluate there). While `f` waits inside a parallel step, its thread may take up other
+/// work of the pool, including another caller's whole `f`: calls made at once from several
+/// threads outside the pool share its threads.
 ///
 /// ```
 /// let n = excitable::numerics::pool::on_pool(|| rayon::current_thread_index().is_some());

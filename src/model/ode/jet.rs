@@ -221,10 +221,7 @@ fn reads(
     let base = n_params + n_states + 1;
     let of = |code: &Code, fixed_reads: &[Reads]| {
         let mut r = Reads::default();
-        for op in &code.ops {
-            let (Op::Slot(k) | Op::ArithS(_, k)) = *op else {
-                continue;
-            };
+        for k in code.slots_read() {
             if k < n_params {
                 r.params.push(k);
             } else if k < n_params + n_states {
@@ -407,8 +404,9 @@ impl Tape {
 /// operand is one constant or slot becomes a unary step on the second (`c * x` as `x * c`,
 /// `c - x` as [`Step::RSubC`]); a negation followed by a product or quotient by a constant
 /// goes into the constant (`-x / c` as `x / -c`, exact in IEEE arithmetic). Values are
-/// unchanged bit for bit (the products and sums are the same ones, commuted); a derivative
-/// can differ only in the sign of a zero.
+/// unchanged bit for bit (the products and sums are the same ones, commuted). A derivative
+/// can differ in the sign of a zero, and where a constant first operand met an infinite or
+/// NaN value (`c * x` no longer adds `0 * x`) it is finite where it was NaN.
 fn fused(steps: impl Iterator<Item = Step>) -> Vec<Step> {
     let mut out: Vec<Step> = vec![];
     // Where each value on the stack starts in `out`.
@@ -574,7 +572,8 @@ mod tests {
         z=w*u+exp(-v*v)\n\
         k=c*3-1/a\n\
         dv/dt=i-v^3/3+u+f(v)/(1+exp(-(v+1)/2))+z/(2+v*v)-k\n\
-        du/dt=0.08*(v+0.7-0.8*u)+z/100+sqrt(u*u+1)+2-s\n\
+        g=2*if(v>u)then(v)else(u)+(a-max(u, v))+(-(v+1))*3\n\
+        du/dt=0.08*(v+0.7-0.8*u)+z/100+sqrt(u*u+1)+2-s+g/10\n\
         ds/dt=a/(1+s*s)-c*s+q*u-v*r\n\
         dq/dt=(1-q)*exp(-(v+b)/c)-q/(2+r*r)\n\
         dr/dt=1-exp(-i*c)\n\
@@ -689,6 +688,12 @@ mod tests {
         assert_eq!(steps(1).first(), Some(&Step::Slot(4)));
         assert!(steps(1).contains(&Step::MulC(0.08)));
         assert!(steps(0).contains(&Step::DivC(-2.0, -0.5)));
+        // In g: `2 * if(..)` multiplies the selected value by 2, `a - max(..)` takes `a` as a
+        // slot after the max, and `(-(v + 1)) * 3` multiplies by -3.
+        let g = &plan.fixed[3].0.steps;
+        assert!(g.contains(&Step::MulC(2.0)) && !g.contains(&Step::Const(2.0)));
+        assert!(g.contains(&Step::RSubS(0)));
+        assert!(g.contains(&Step::MulC(-3.0)) && !g.contains(&Step::Neg));
         assert_eq!(steps(0).iter().filter(|s| **s == Step::Neg).count(), 1);
     }
 }
