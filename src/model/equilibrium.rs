@@ -17,6 +17,7 @@
 //! [`super::V_LIMIT`]. So an equilibrium at -188 mV is found without any setting.
 
 use super::field::{Field, VectorField};
+use super::ode::OdeModel;
 use super::units::Quantity;
 use crate::error::AnalysisError;
 use crate::numerics::dual::dual_jacobian;
@@ -152,21 +153,21 @@ struct System<'a> {
     p: Vec<f64>,
     pd: Vec<Dual64>,
     i_ext: f64,
-    /// An `.ode` model's parameters with `i_ext` added to its current parameter (what its
-    /// jets take); none for a conductance model.
-    p_ode: Option<Vec<f64>>,
+    /// An `.ode` model with its parameters, `i_ext` added to its current parameter: what its
+    /// jets take. None for a conductance model.
+    ode: Option<(&'a OdeModel, Vec<f64>)>,
 }
 
 impl<'a> System<'a> {
     fn new(field: &'a Field, i_ext: f64) -> System<'a> {
         let p = field.params().values();
-        let p_ode = match field {
+        let ode = match field {
             Field::Ode(m) => {
                 let mut q = p.clone();
                 if let Some(c) = m.current_param() {
                     q[c] += i_ext;
                 }
-                Some(q)
+                Some((m, q))
             }
             Field::Conductance(_) => None,
         };
@@ -175,7 +176,7 @@ impl<'a> System<'a> {
             pd: p.iter().map(|&x| Dual64::from(x)).collect(),
             p,
             i_ext,
-            p_ode,
+            ode,
         }
     }
 }
@@ -204,30 +205,21 @@ impl System<'_> {
     /// time (a sweep finds the rest of every parameter set this way).
     fn f_and_jac(&self, y: &[f64]) -> (Vec<f64>, DMatrix<f64>) {
         let n = y.len();
-        if let Field::Ode(m) = self.field
-            && let Some(p) = &self.p_ode
-        {
-            let mut j = DMatrix::zeros(n, n + 1);
-            let mut f = vec![0.0; n];
-            if m.jacobian_into(p, y, None, &mut j, &mut f) {
-                return (f, j.columns(0, n).into_owned());
-            }
-        }
-        (self.f(y), self.jac(y))
+        let (mut f, mut j) = (vec![0.0; n], DMatrix::zeros(n, n + 1));
+        self.f_and_jac_into(y, &mut f, &mut j);
+        (f, j.columns(0, n).into_owned())
     }
 
     /// [`System::f_and_jac`] into `f` and the first n columns of `j` (n x (n+1)), buffers the
     /// caller keeps.
     fn f_and_jac_into(&self, y: &[f64], f: &mut [f64], j: &mut DMatrix<f64>) {
-        if let Field::Ode(m) = self.field
-            && let Some(p) = &self.p_ode
+        if let Some((m, p)) = &self.ode
             && m.jacobian_into(p, y, None, j, f)
         {
             return;
         }
-        let (f1, j1) = self.f_and_jac(y);
-        f.copy_from_slice(&f1);
-        j.columns_mut(0, y.len()).copy_from(&j1);
+        f.copy_from_slice(&self.f(y));
+        j.columns_mut(0, y.len()).copy_from(&self.jac(y));
     }
 
     fn jac(&self, y: &[f64]) -> DMatrix<f64> {
