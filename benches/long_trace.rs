@@ -91,7 +91,7 @@ fn write_trace(dir: &Path, n: usize) {
             .map(|x| 60.0 * (x * 0.44).sin() - 25.0 + 3.0 * (x * 7.1).cos())
             .collect();
         table
-            .write(&Table::new("trace").f64("t_ms", t).f64("v_mv", v))
+            .write(Table::new("trace").f64("t_ms", t).f64("v_mv", v))
             .unwrap();
         k += m;
     }

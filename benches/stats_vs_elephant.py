@@ -16,6 +16,10 @@ memory, then checks that the two rates agree (max abs difference, Hz) on the fir
 
     python3 benches/stats_vs_elephant.py [rounds]      # after `cargo build --release`
     EXCITABLE=path python3 benches/stats_vs_elephant.py [rounds]   # another build
+    BEFORE=path python3 benches/stats_vs_elephant.py [rounds]   # also time an earlier build
+
+With BEFORE, every round also runs that binary, so a change is measured before and after in one
+run. The check reads `t_ms` too: it must be the sampling grid, train after train.
 
 It installs Elephant into target/bench-venv when it is run with another interpreter.
 """
@@ -112,7 +116,8 @@ def main():
             f.write("neuron,t_ms\n")
             for k, t in enumerate(trains):
                 f.writelines(f"{k},{float(x)!r}\n" for x in t)
-        el, elc, ex, exc, mem = [], [], [], [], []
+        before = os.environ.get("BEFORE")
+        el, elc, ex, exc, mem, bx = [], [], [], [], [], []
         for r in range(rounds):
             secs, cpu, rate = elephant_compute(trains)
             el.append(secs)
@@ -124,15 +129,27 @@ def main():
             mem.append(peak)
             print(f"round {r + 1}: Elephant compute {el[-1]:.3f} s wall, {elc[-1]:.3f} s CPU; "
                   f"excitable end to end {ex[-1]:.3f} s wall, {cpu:.3f} s CPU, peak {peak:.0f} MB")
+            if before:
+                secs, cpu, peak = excitable_run(before, csv, os.path.join(work, f"before{r}"))
+                bx.append(secs)
+                print(f"         the earlier build {secs:.3f} s wall, {cpu:.3f} s CPU, "
+                      f"peak {peak:.0f} MB")
         e, x = float(np.median(el)), float(np.median(ex))
         ec, xc = float(np.median(elc)), float(np.median(exc))
         print(f"median: Elephant {e:.3f} s wall, {ec:.3f} s CPU; excitable {x:.3f} s wall, "
               f"{xc:.3f} s CPU; Elephant / excitable = {e / x:.2f} by wall, {ec / xc:.2f} by CPU "
               f"(goal 10); peak memory {max(mem):.0f} MB (goal 150); "
               f"rate.parquet {os.path.getsize(os.path.join(work, 'out0', 'rate.parquet')) / 1e6:.0f} MB")
+        if before:
+            b = float(np.median(bx))
+            print(f"the earlier build: median {b:.3f} s wall; earlier / this = {b / x:.2f}; "
+                  f"Elephant / earlier = {e / b:.2f}")
         table = pq_file.read_table(os.path.join(work, "out0", "rate.parquet"),
-                                   columns=["neuron", "rate_hz"])
+                                   columns=["neuron", "t_ms", "rate_hz"])
         neuron = table.column("neuron").to_numpy()
+        grid = np.arange(rate.shape[0]) * SAMPLING_MS
+        t_ok = np.array_equal(table.column("t_ms").to_numpy(), np.tile(grid, N_TRAINS))
+        print(f"t_ms is the grid {len(grid)} samples long, train after train: {t_ok}")
         ours_all = table.column("rate_hz").to_numpy()
         worst = 0.0
         for k in range(5):

@@ -196,7 +196,17 @@ impl RateGrid {
     /// same numbers as Elephant's to rounding). Costs (spikes × kernel samples), not (bins ×
     /// kernel samples).
     pub fn rate_of(&self, spikes: &[f64]) -> Vec<f64> {
+        let mut rate = vec![0.0; self.n];
+        self.add_rate_into(spikes, &mut rate);
+        rate
+    }
+
+    /// [`RateGrid::rate_of`] added into `rate` (one value per sample, [`RateGrid::len`] of
+    /// them; zeros for the rate itself): a block of trains fills one buffer, which becomes a
+    /// table's column without a copy.
+    pub fn add_rate_into(&self, spikes: &[f64], rate: &mut [f64]) {
         let (n, h) = (self.n, self.h);
+        assert_eq!(rate.len(), n, "one rate value per sample of the grid");
         let (lo, hi) = (self.t_start, self.t_start + n as f64 * self.sampling_ms);
         let mut bins: Vec<usize> = spikes
             .iter()
@@ -205,7 +215,6 @@ impl RateGrid {
         if !bins.is_sorted() {
             bins.sort_unstable();
         }
-        let mut rate = vec![0.0; n];
         let mut k = 0;
         while k < bins.len() {
             // A bin holding c spikes adds c times the kernel, as its count would.
@@ -221,7 +230,6 @@ impl RateGrid {
                 *r += c * w;
             }
         }
-        rate
     }
 }
 

@@ -1,6 +1,7 @@
 //! A Parquet table written row group by row group as its rows are produced (`stats`' rates,
 //! `windows`' rows), so a table larger than memory is written with flat memory.
 
+use super::column_pages::column_pages;
 use super::table::{COMPRESSION, Table};
 use crate::error::ReportError;
 use polars::prelude::*;
@@ -14,7 +15,8 @@ use std::path::{Path, PathBuf};
 pub struct ChunkedTable {
     path: PathBuf,
     tmp: PathBuf,
-    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    /// The thread writing encoded row groups to the file while the next ones are encoded.
+    sink: Option<Sink>,
     /// The first chunk's schema: every later chunk must match it.
     schema: Option<SchemaRef>,
     rows: usize,
@@ -30,6 +32,47 @@ pub struct ChunkedTable {
 /// written plain from then on without that estimate. The values written are the same.
 type Dictionaries = Vec<bool>;
 
+/// Encoded row groups: per row group, per column, its pages.
+type RowGroups = Vec<Vec<Vec<CompressedPage>>>;
+
+type Writer = polars::io::parquet::write::BatchedWriter<std::fs::File>;
+
+/// A thread that owns the file's writer and writes the row groups it is sent, in order, so
+/// the copy into the page cache overlaps the encoding of the next row groups instead of
+/// following it. At most one batch waits in the channel. (Encoding on the pool while the
+/// caller computes the next rows was tried: more rows in flight cost more in page faults than
+/// the overlap saved, 0.23-0.26 s against 0.19-0.23 s for `stats`' benchmark.)
+struct Sink {
+    groups: std::sync::mpsc::SyncSender<RowGroups>,
+    thread: std::thread::JoinHandle<Result<Writer, String>>,
+}
+
+impl Sink {
+    fn start(mut writer: Writer) -> Sink {
+        let (groups, received) = std::sync::mpsc::sync_channel::<RowGroups>(1);
+        let thread = std::thread::spawn(move || {
+            for batch in received {
+                for group in batch {
+                    // u64::MAX: the row count is read from the pages.
+                    writer
+                        .write_row_group(u64::MAX, &group)
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            Ok(writer)
+        });
+        Sink { groups, thread }
+    }
+
+    /// Stop taking row groups and wait for the written ones: the writer, or the first error.
+    fn close(self) -> Result<Writer, String> {
+        drop(self.groups);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err("the Parquet writer's thread panicked".into()))
+    }
+}
+
 impl ChunkedTable {
     /// Rows will go to `DIR/<name>.parquet`.
     pub fn create(dir: &Path, name: &str) -> ChunkedTable {
@@ -37,7 +80,7 @@ impl ChunkedTable {
         ChunkedTable {
             tmp: super::atomic::temp_path(&path),
             path,
-            writer: None,
+            sink: None,
             schema: None,
             rows: 0,
             metadata: vec![],
@@ -59,18 +102,17 @@ impl ChunkedTable {
     }
 
     /// Append the rows of `chunk` (every chunk has the first chunk's columns).
-    pub fn write(&mut self, chunk: &Table) -> Result<(), ReportError> {
-        self.write_many(std::slice::from_ref(chunk))
+    pub fn write(&mut self, chunk: Table) -> Result<(), ReportError> {
+        self.write_many(vec![chunk])
     }
 
     /// Append `chunks` in order, one row group each, encoded and compressed on all cores at
     /// once: polars' own writer compresses a row group's pages one after another while it
     /// writes them, which made `stats` run on one core.
-    pub fn write_many(&mut self, chunks: &[Table]) -> Result<(), ReportError> {
-        use rayon::prelude::*;
+    pub fn write_many(&mut self, chunks: Vec<Table>) -> Result<(), ReportError> {
         let frames = chunks
-            .iter()
-            .map(Table::to_frame)
+            .into_iter()
+            .map(Table::into_frame)
             .collect::<Result<Vec<DataFrame>, _>>()?;
         for df in &frames {
             match &self.schema {
@@ -88,7 +130,7 @@ impl ChunkedTable {
         let Some(first) = frames.first() else {
             return Ok(());
         };
-        if self.writer.is_none() {
+        if self.sink.is_none() {
             let file = std::fs::File::create(&self.tmp).map_err(|e| self.err(e.to_string()))?;
             let kv = (!self.metadata.is_empty()).then(|| {
                 polars::io::parquet::write::KeyValueMetadata::from_static(self.metadata.clone())
@@ -98,16 +140,12 @@ impl ChunkedTable {
                 .with_key_value_metadata(kv)
                 .batched(first.schema())
                 .map_err(|e| self.err(e.to_string()))?;
-            self.writer = Some(w);
+            self.sink = Some(Sink::start(w));
         }
-        let dictionaries = self.dictionaries.clone();
-        let groups: Vec<Result<Vec<Vec<Vec<CompressedPage>>>, String>> = frames
-            .par_iter()
-            .map(|df| compressed_row_groups(df, dictionaries.as_deref()))
-            .collect();
+        let groups = encoded(&frames, self.dictionaries.as_deref());
         if self.dictionaries.is_none()
-            && let Some(Ok(encoded)) = groups.first()
-            && let Some(group) = encoded.first()
+            && let Ok(groups) = &groups
+            && let Some(group) = groups.first()
             // One leaf per column: these tables are flat (a nested column has several).
             && group.len() == first.width()
         {
@@ -118,35 +156,47 @@ impl ChunkedTable {
                     .collect(),
             );
         }
-        let path = self.path.display().to_string();
-        let err = |reason: String| ReportError::Io {
-            path: path.clone(),
-            reason,
-        };
-        let Some(w) = &mut self.writer else {
+        let groups = groups.map_err(|e| self.err(e))?;
+        let Some(sink) = &self.sink else {
             return Ok(());
         };
-        for (df, encoded) in frames.iter().zip(groups) {
-            for group in encoded.map_err(err)? {
-                // u64::MAX: the row count is read from the pages.
-                w.write_row_group(u64::MAX, &group)
-                    .map_err(|e| err(e.to_string()))?;
-            }
-            self.rows += df.height();
+        if sink.groups.send(groups).is_err() {
+            // The thread stopped on an error: that error is the answer.
+            let reason = match self.sink.take().map(Sink::close) {
+                Some(Err(reason)) => reason,
+                _ => "the Parquet writer's thread stopped".into(),
+            };
+            return Err(self.err(reason));
         }
+        self.rows += frames.iter().map(DataFrame::height).sum::<usize>();
         Ok(())
     }
 
     /// Close the file and move it into place; returns its path and the number of rows.
     pub fn finish(mut self) -> Result<(PathBuf, usize), ReportError> {
-        let Some(w) = self.writer.take() else {
+        let Some(sink) = self.sink.take() else {
             return Err(self.err("no rows were written".into()));
         };
+        let w = sink.close().map_err(|e| self.err(e))?;
         w.finish().map_err(|e| self.err(e.to_string()))?;
         drop(w);
         std::fs::rename(&self.tmp, &self.path).map_err(|e| self.err(e.to_string()))?;
         Ok((self.path.clone(), self.rows))
     }
+}
+
+/// The row groups of `frames`, in order, encoded on all cores ([`compressed_row_groups`]).
+fn encoded(frames: &[DataFrame], dictionaries: Option<&[bool]>) -> Result<RowGroups, String> {
+    use rayon::prelude::*;
+    let each: Vec<Result<RowGroups, String>> = frames
+        .par_iter()
+        .map(|df| compressed_row_groups(df, dictionaries))
+        .collect();
+    let mut groups = vec![];
+    for g in each {
+        groups.extend(g?);
+    }
+    Ok(groups)
 }
 
 /// The row groups of `df` (one per chunk), each as its columns' pages, encoded and compressed
@@ -157,10 +207,9 @@ impl ChunkedTable {
 fn compressed_row_groups(
     df: &DataFrame,
     dictionaries: Option<&[bool]>,
-) -> Result<Vec<Vec<Vec<CompressedPage>>>, String> {
+) -> Result<RowGroups, String> {
     use polars_parquet::write::{
-        Encoding, StatisticsOptions, Version, WriteOptions, array_to_columns, compress,
-        to_parquet_schema,
+        Encoding, StatisticsOptions, Version, WriteOptions, to_parquet_schema,
     };
     use rayon::prelude::*;
     let arrow = df.schema().to_arrow(CompatLevel::newest());
@@ -190,21 +239,10 @@ fn compressed_row_groups(
                 .par_iter()
                 .zip(types.fields().par_iter())
                 .zip(encodings.par_iter())
-                .map(|((array, type_), encoding)| {
-                    let columns = array_to_columns(array, type_.clone(), options, encoding)
-                        .map_err(|e| e.to_string())?;
-                    columns
-                        .into_iter()
-                        .map(|pages| {
-                            pages
-                                .map(|page| {
-                                    let page = page.map_err(|e| e.to_string())?;
-                                    compress(page, vec![], options.compression)
-                                        .map_err(|e| e.to_string())
-                                })
-                                .collect::<Result<Vec<CompressedPage>, String>>()
-                        })
-                        .collect()
+                .enumerate()
+                .map(|(k, ((array, type_), encoding))| {
+                    let learned = dictionaries.and_then(|d| d.get(k)).copied();
+                    column_pages(array.as_ref(), type_, options, encoding, learned)
                 })
                 .collect();
             let mut group = vec![];
@@ -218,7 +256,11 @@ fn compressed_row_groups(
 
 impl Drop for ChunkedTable {
     fn drop(&mut self) {
-        // Unfinished: never leave the partial file behind (after finish it is gone already).
+        // Unfinished: let the writer's thread end first (nothing writes once the table is
+        // gone), then never leave the partial file behind (after finish it is gone already).
+        if let Some(sink) = self.sink.take() {
+            let _ = sink.close();
+        }
         let _ = std::fs::remove_file(&self.tmp);
     }
 }
@@ -226,7 +268,7 @@ impl Drop for ChunkedTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::table::{column_names, read_f64_columns, row_group_count};
+    use crate::report::table::{ColumnData, column_names, read_f64_columns, row_group_count};
 
     #[test]
     fn chunked_table_appends_and_is_atomic() {
@@ -238,7 +280,7 @@ mod tests {
         };
         let mut t = ChunkedTable::create(dir.path(), "c");
         for a in [0.0, 10.0, 20.0] {
-            t.write(&chunk(a)).unwrap();
+            t.write(chunk(a)).unwrap();
         }
         // Not there until finished.
         assert!(!dir.path().join("c.parquet").exists());
@@ -249,15 +291,15 @@ mod tests {
         assert_eq!(column_names(&p).unwrap(), ["x", "k"]);
         // Dropped unfinished: no file, no temporary left behind; a good file is kept.
         let mut t = ChunkedTable::create(dir.path(), "c");
-        t.write(&chunk(5.0)).unwrap();
+        t.write(chunk(5.0)).unwrap();
         drop(t);
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1);
         assert_eq!(read_f64_columns(&p, &["x"]).unwrap()[0].len(), 6);
         // A chunk with other columns is refused.
         let mut t = ChunkedTable::create(dir.path(), "d");
-        t.write(&chunk(0.0)).unwrap();
-        assert!(t.write(&Table::new("d").f64("y", vec![1.0])).is_err());
+        t.write(chunk(0.0)).unwrap();
+        assert!(t.write(Table::new("d").f64("y", vec![1.0])).is_err());
     }
 
     /// A column whose first row group got no dictionary (all values distinct) is written plain
@@ -272,9 +314,9 @@ mod tests {
         };
         let mut t = ChunkedTable::create(dir.path(), "c");
         assert_eq!(t.dictionaries, None);
-        t.write_many(&[chunk(0), chunk(1)]).unwrap();
+        t.write_many(vec![chunk(0), chunk(1)]).unwrap();
         assert_eq!(t.dictionaries, Some(vec![false, true]));
-        t.write_many(&[chunk(2), chunk(3)]).unwrap();
+        t.write_many(vec![chunk(2), chunk(3)]).unwrap();
         let (p, rows) = t.finish().unwrap();
         assert_eq!(rows, 16000);
         assert_eq!(row_group_count(&p).unwrap(), 4);
@@ -282,5 +324,56 @@ mod tests {
         let want_x: Vec<f64> = (0..16000).map(|n| f64::from(n).sqrt()).collect();
         let want_k: Vec<f64> = (0..16000).map(|n| f64::from(n % 4000 % 3)).collect();
         assert_eq!(cols, [want_x, want_k]);
+    }
+
+    /// Columns of each shape [`super::column_pages`] takes its own way read back as written,
+    /// over several row groups: a run of 16 repeated (pages built there), a run of 5 repeated
+    /// (polars' dictionary of it), counts in long runs, plain reals, and a last row group in
+    /// which the grid does not repeat whole.
+    #[test]
+    fn chunked_table_writes_repeated_runs_and_runs_as_dictionaries() {
+        let chunk = |g: usize, rows: usize| {
+            let grid16: Vec<f64> = (0..rows).map(|k| (k % 16) as f64 * 0.25).collect();
+            let grid5: Vec<f64> = (0..rows).map(|k| -((k % 5) as f64)).collect();
+            // Counts past i32's range in one row group.
+            let high = if g == 2 { 3_000_000_000 } else { 0 };
+            let runs: Vec<u32> = (0..rows)
+                .map(|k| (g * 100 + k / 80) as u32 + high)
+                .collect();
+            let reals: Vec<f64> = (0..rows).map(|k| ((g * rows + k) as f64).sin()).collect();
+            Table::new("c")
+                .f64("t", grid16)
+                .f64("u", grid5)
+                .u32("n", runs)
+                .f64("r", reals)
+        };
+        let chunks = [(0, 640), (1, 640), (2, 640), (3, 100)];
+        let mut want = vec![vec![]; 4];
+        for (g, rows) in chunks {
+            for (k, (_, c)) in chunk(g, rows).columns.iter().enumerate() {
+                want[k].extend(match c {
+                    ColumnData::F64(v) => v.clone(),
+                    ColumnData::U32(v) => v.iter().map(|&x| f64::from(x)).collect(),
+                    _ => unreachable!("reals and counts only"),
+                });
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = ChunkedTable::create(dir.path(), "c");
+        t.write_many(vec![chunk(0, 640), chunk(1, 640)]).unwrap();
+        assert_eq!(t.dictionaries, Some(vec![true, true, true, false]));
+        t.write_many(vec![chunk(2, 640), chunk(3, 100)]).unwrap();
+        let (p, rows) = t.finish().unwrap();
+        assert_eq!(rows, 2020);
+        assert_eq!(row_group_count(&p).unwrap(), 4);
+        let got = read_f64_columns(&p, &["t", "u", "n", "r"]).unwrap();
+        for (k, name) in ["t", "u", "n", "r"].iter().enumerate() {
+            let same = got[k].len() == want[k].len()
+                && got[k]
+                    .iter()
+                    .zip(&want[k])
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "column {name} reads back as written");
+        }
     }
 }

@@ -6,6 +6,7 @@ pub mod bifurcation;
 pub mod bifurcation2;
 pub mod chunked_table;
 pub mod clip;
+mod column_pages;
 pub mod excitability;
 pub mod fi;
 pub(crate) mod figure;

@@ -175,20 +175,18 @@ pub fn stats_table(stats: &[TrainStats]) -> Table {
 /// Rows of `rate.parquet`, `neuron, t_ms, rate_hz` (kernel instantaneous rate), for the
 /// trains `first..first + rates.len()`, each on the grid `t_ms`: the whole table, or one
 /// block of it as `stats` streams them.
-pub fn rate_table(first: usize, t_ms: &[f64], rates: &[Vec<f64>]) -> Table {
-    let rows = rates.len() * t_ms.len();
-    let mut neuron = Vec::with_capacity(rows);
-    let mut t = Vec::with_capacity(rows);
-    let mut rate = Vec::with_capacity(rows);
-    for (k, r) in rates.iter().enumerate() {
-        neuron.extend(std::iter::repeat_n((first + k) as u32, r.len()));
+pub fn rate_table(first: usize, t_ms: &[f64], rates: Vec<f64>) -> Table {
+    let trains = rates.len().checked_div(t_ms.len()).unwrap_or(0);
+    let mut neuron = Vec::with_capacity(rates.len());
+    let mut t = Vec::with_capacity(rates.len());
+    for k in 0..trains {
+        neuron.extend(std::iter::repeat_n((first + k) as u32, t_ms.len()));
         t.extend_from_slice(t_ms);
-        rate.extend_from_slice(r);
     }
     Table::new("rate")
         .u32("neuron", neuron)
         .f64("t_ms", t)
-        .f64("rate_hz", rate)
+        .f64("rate_hz", rates)
 }
 
 /// `isi_histogram.parquet`: `neuron, bin_start_ms, count`.

@@ -18,7 +18,7 @@ impl super::Report for StatsResult {
         let mut t = vec![stats_table(&self.stats)];
         // Streamed rates are in `rate.parquet` already ([`crate::spec::StatsSpec::run_streamed`]).
         if let Rates::Kept(rates) = &self.rates {
-            t.push(rate_table(0, &self.rate_t_ms, rates));
+            t.push(rate_table(0, &self.rate_t_ms, rates.concat()));
         }
         t.push(isi_histogram_table(&self.isi_histograms));
         if let Some(timing) = &self.timing {

@@ -118,6 +118,11 @@ impl Table {
     }
 
     pub(super) fn to_frame(&self) -> Result<DataFrame, ReportError> {
+        self.clone().into_frame()
+    }
+
+    /// The table as a polars frame, its columns moved in (no copy of the values).
+    pub(super) fn into_frame(self) -> Result<DataFrame, ReportError> {
         let err = |reason: String| ReportError::Table {
             table: self.name.clone(),
             reason,
@@ -131,12 +136,13 @@ impl Table {
         }
         let cols = self
             .columns
-            .iter()
+            .into_iter()
             .map(|(n, c)| {
                 let name: PlSmallStr = n.as_str().into();
                 match c {
-                    ColumnData::F64(v) => Column::new(name, v),
-                    ColumnData::U32(v) => Column::new(name, v),
+                    // from_vec takes the buffer as it is; Column::new would copy it.
+                    ColumnData::F64(v) => Float64Chunked::from_vec(name, v).into_column(),
+                    ColumnData::U32(v) => UInt32Chunked::from_vec(name, v).into_column(),
                     ColumnData::Bool(v) => Column::new(name, v),
                     ColumnData::Str(v) => Column::new(name, v),
                 }

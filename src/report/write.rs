@@ -57,17 +57,28 @@ pub trait Report {
 
     /// Write every table, figure and the summary into `dir` as it is (a study writes all its
     /// steps into one staging folder this way). Returns the files written.
-    fn write_into(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    /// The tables are written while the figures are drawn, on the rayon pool.
+    fn write_into(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError>
+    where
+        Self: Sync,
+    {
+        use rayon::prelude::*;
         std::fs::create_dir_all(dir).map_err(|e| ReportError::Io {
             path: dir.display().to_string(),
             reason: format!("cannot create the folder: {e}"),
         })?;
         let meta = self.metadata();
-        let mut files = vec![];
-        for t in self.written_tables() {
-            files.push(t.with_metadata(&meta).write_parquet(dir)?);
-        }
-        files.extend(self.figures(dir)?);
+        let (tables, figures) = rayon::join(
+            || {
+                self.written_tables()
+                    .into_par_iter()
+                    .map(|t| t.with_metadata(&meta).write_parquet(dir))
+                    .collect::<Result<Vec<PathBuf>, ReportError>>()
+            },
+            || self.figures(dir),
+        );
+        let mut files = tables?;
+        files.extend(figures?);
         for (name, text) in self.text_files() {
             let path = dir.join(name);
             super::atomic::write_text(&path, &text)?;
@@ -82,7 +93,10 @@ pub trait Report {
     /// Write the report to `out`: into a staging folder beside it, swapped in whole under
     /// `out`'s lock (waiting for another run that holds it). Returns the files as they are
     /// named under `out`.
-    fn write(&self, out: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    fn write(&self, out: &Path) -> Result<Vec<PathBuf>, ReportError>
+    where
+        Self: Sync,
+    {
         let stage = Staging::begin(out, Wait::Yes, |_| {})?;
         let files = self.write_into(stage.dir())?;
         let staged = stage.dir().to_path_buf();

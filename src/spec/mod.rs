@@ -280,7 +280,7 @@ pub trait ModelSpec:
     /// The subcommand (`rest`), which is also a study step's `command`.
     const COMMAND: &'static str;
     /// The typed result.
-    type Output;
+    type Output: Sync;
     /// Check every setting, and that `model` suits the analysis, before any work.
     fn check(&self, model: &crate::model::Model) -> Result<(), crate::error::Error>;
     /// Run on `model`, reporting progress to `observer` (which can stop the run).

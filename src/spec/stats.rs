@@ -116,9 +116,10 @@ pub enum Rates {
     },
 }
 
-/// Takes the rates of trains `first..first + rates.len()`, on the time grid `t_ms`, as each
-/// block is done: `(first, t_ms, rates)`.
-pub type RateSink<'a> = dyn FnMut(usize, &[f64], &[Vec<f64>]) -> Result<(), Error> + 'a;
+/// Takes the rates of trains `first..`, on the time grid `t_ms`, as each block is done:
+/// `(first, t_ms, rates)`, the rates one train after another, `t_ms.len()` values each (one
+/// buffer: it becomes the table's column as it is).
+pub type RateSink<'a> = dyn FnMut(usize, &[f64], Vec<f64>) -> Result<(), Error> + 'a;
 
 impl StatsSpec {
     /// Check every setting.
@@ -282,7 +283,15 @@ impl StatsSpec {
         recording_end: Option<f64>,
         observer: &dyn Observer,
     ) -> Result<StatsResult, Error> {
-        self.run_into_sink(trains, recording_end, observer, None)
+        let (mut r, grid) = self.run_without_rates(trains, recording_end)?;
+        let mut kept = Vec::with_capacity(r.trains.len());
+        // A grid has at least one sample (RateGrid::new).
+        self.stream_rates(&r, &grid, observer, &mut |_, _, rates| {
+            kept.extend(rates.chunks(grid.len()).map(<[f64]>::to_vec));
+            Ok(())
+        })?;
+        r.rates = Rates::Kept(kept);
+        Ok(r)
     }
 
     /// [`StatsSpec::run_recorded`], handing each block of [`RATE_BLOCK_TRAINS`] trains' rates
@@ -294,16 +303,20 @@ impl StatsSpec {
         observer: &dyn Observer,
         sink: &mut RateSink<'_>,
     ) -> Result<StatsResult, Error> {
-        self.run_into_sink(trains, recording_end, observer, Some(sink))
+        let (r, grid) = self.run_without_rates(trains, recording_end)?;
+        self.stream_rates(&r, &grid, observer, sink)?;
+        Ok(r)
     }
 
-    fn run_into_sink(
+    /// Every statistic but the rates, which are [`Rates::Streamed`] (as many rows as trains
+    /// times samples), and the grid [`StatsSpec::stream_rates`] computes them on. (Writing
+    /// this report while the rates stream was tried on the command line: no faster, the two
+    /// cores being busy with the rates.)
+    fn run_without_rates(
         &self,
         trains: Vec<Vec<f64>>,
         recording_end: Option<f64>,
-        observer: &dyn Observer,
-        mut sink: Option<&mut RateSink<'_>>,
-    ) -> Result<StatsResult, Error> {
+    ) -> Result<(StatsResult, RateGrid), Error> {
         use rayon::prelude::*;
         self.validate()?;
         let (t_stop, t_stop_from) = match (self.t_stop, recording_end) {
@@ -352,47 +365,57 @@ impl StatsSpec {
         };
         let grid = RateGrid::new(&rate)?;
         let times = grid.times();
-        let tracker = Tracker::new(observer, "spike trains", Some(trains.len() as u64));
-        let (mut stats, mut kept, mut rows) = (vec![], vec![], 0);
-        for (b, block) in trains.chunks(RATE_BLOCK_TRAINS).enumerate() {
-            let done: Vec<(TrainStats, Vec<f64>)> = block
-                .par_iter()
-                .map(|train| (train_stats(train, &settings), grid.rate_of(train)))
-                .collect();
-            let (s, r): (Vec<TrainStats>, Vec<Vec<f64>>) = done.into_iter().unzip();
-            stats.extend(s);
-            let first = b * RATE_BLOCK_TRAINS;
-            match sink.as_mut() {
-                Some(sink) => {
-                    rows += r.len() * grid.len();
-                    sink(first, &times, &r)?;
-                }
-                None => kept.extend(r),
-            }
-            tracker.advance(
-                block.len() as u64,
-                &format!("neuron {}", first + block.len() - 1),
-            )?;
-        }
-        let rates = match sink {
-            Some(_) => Rates::Streamed { rows },
-            None => Rates::Kept(kept),
-        };
+        let stats = trains
+            .par_iter()
+            .map(|train| train_stats(train, &settings))
+            .collect();
         let timing = self
             .input()?
             .map(|stim| io_timing(&stim, &trains, self.t_start, t_stop));
-        Ok(StatsResult {
+        let result = StatsResult {
             spec: self.clone(),
             source: format!("{} spike trains", trains.len()),
             t_stop,
             t_stop_from,
             isi_histograms: isi_histograms(&trains, self.isi_bin),
+            rates: Rates::Streamed {
+                rows: trains.len() * grid.len(),
+            },
             trains,
             stats,
             rate_t_ms: times,
-            rates,
             timing,
-        })
+        };
+        Ok((result, grid))
+    }
+
+    /// The rates of `r`'s trains on `grid`, handed to `sink` a block of [`RATE_BLOCK_TRAINS`]
+    /// trains at a time (each block's trains in parallel), with progress and cancellation
+    /// between blocks.
+    fn stream_rates(
+        &self,
+        r: &StatsResult,
+        grid: &RateGrid,
+        observer: &dyn Observer,
+        sink: &mut RateSink<'_>,
+    ) -> Result<(), Error> {
+        use rayon::prelude::*;
+        let trains = &r.trains;
+        let tracker = Tracker::new(observer, "spike trains", Some(trains.len() as u64));
+        for (b, block) in trains.chunks(RATE_BLOCK_TRAINS).enumerate() {
+            let first = b * RATE_BLOCK_TRAINS;
+            let mut rates = vec![0.0; block.len() * grid.len()];
+            rates
+                .par_chunks_mut(grid.len())
+                .zip(block)
+                .for_each(|(rate, train)| grid.add_rate_into(train, rate));
+            sink(first, &r.rate_t_ms, rates)?;
+            tracker.advance(
+                block.len() as u64,
+                &format!("neuron {}", first + block.len() - 1),
+            )?;
+        }
+        Ok(())
     }
 }
 

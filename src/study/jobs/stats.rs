@@ -65,16 +65,15 @@ impl Job for StatsJob {
         // their frames and compressed pages), however many cores there are.
         let at_once = rayon::current_num_threads().clamp(1, MAX_BLOCKS_AT_ONCE);
         let mut pending: Vec<Table> = Vec::with_capacity(at_once);
-        let mut sink = |first: usize, t_ms: &[f64], rates: &[Vec<f64>]| -> Result<(), Error> {
+        let mut sink = |first: usize, t_ms: &[f64], rates: Vec<f64>| -> Result<(), Error> {
             pending.push(rate_table(first, t_ms, rates));
             if pending.len() == at_once {
-                table.write_many(&pending)?;
-                pending.clear();
+                table.write_many(std::mem::take(&mut pending))?;
             }
             Ok(())
         };
         let mut r = self.spec.run_streamed(trains, end, observer, &mut sink)?;
-        table.write_many(&pending)?;
+        table.write_many(pending)?;
         r.source = source;
         let (path, _) = table.finish()?;
         let mut files = vec![path];

@@ -78,7 +78,7 @@ impl Job for WindowsJob {
         };
         let mut table = ChunkedTable::create(dir, "windows");
         let sink = |_: usize, width_ms: f64, rows: Vec<Window>| -> Result<(), Error> {
-            Ok(table.write(&window_rows(width_ms, &rows).in_units(units))?)
+            Ok(table.write(window_rows(width_ms, &rows).in_units(units))?)
         };
         let mut result = match &self.trace {
             Some(path) => {

@@ -1,0 +1,577 @@
+//! How one column of a [`super::chunked_table::ChunkedTable`] row group becomes Parquet pages.
+//! Polars' encoders serve, but three shapes of the data are taken cheaper than polars would:
+//! a column of reals that repeats one run (`t_ms` of `stats`' rates: every train on the same
+//! grid) and a column of counts in long runs (`neuron`) are written as dictionaries built
+//! from that shape, their pages assembled here, and the min/max statistics of a plain column of reals are computed in one
+//! vectorised pass instead of polars' scalar one. The bytes read back are the same values.
+
+use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray};
+use polars_parquet::parquet::CowBuffer;
+use polars_parquet::parquet::encoding::hybrid_rle;
+use polars_parquet::parquet::metadata::Descriptor;
+use polars_parquet::parquet::page::{DataPage, DataPageHeader, DataPageHeaderV1, DictPage, Page};
+use polars_parquet::parquet::schema::Repetition;
+use polars_parquet::parquet::schema::types::{ParquetType, PrimitiveType};
+use polars_parquet::parquet::statistics::ParquetStatistics;
+use polars_parquet::parquet::statistics::PrimitiveStatistics;
+use polars_parquet::write::Version;
+use polars_parquet::write::{
+    CompressedPage, CompressionOptions, Encoding, StatisticsOptions, WriteOptions,
+    array_to_columns, compress,
+};
+
+/// The pages of one column (per leaf: a flat column has one), encoded and compressed.
+/// `learned` is whether this column's first row group took a dictionary: a column that did
+/// not is not searched for a shape again.
+pub(super) fn column_pages(
+    array: &dyn Array,
+    type_: &ParquetType,
+    options: WriteOptions,
+    encoding: &[Encoding],
+    learned: Option<bool>,
+) -> Result<Vec<Vec<CompressedPage>>, String> {
+    let repeated = match learned {
+        Some(false) => None,
+        _ => plain_reals(array).and_then(|v| Some((v, repeated_run(v)?))),
+    };
+    if options.version == Version::V1 {
+        if let Some((values, run)) = repeated
+            && run.is_multiple_of(8)
+        {
+            let page = repeated_run_page(&values[..run], values.len() / run, type_, options)?;
+            return Ok(vec![page]);
+        }
+        if learned != Some(false)
+            && let Some(counts) = plain_counts(array)
+            && let Some(starts) = long_runs(counts)
+        {
+            return Ok(vec![runs_page(counts, &starts, type_, options)?]);
+        }
+    }
+    // A repeated run's keys count up through the run: compression gains little on them (6%
+    // on `t_ms`), so its pages go uncompressed.
+    let compression = match repeated {
+        Some(_) => CompressionOptions::Uncompressed,
+        None => options.compression,
+    };
+    let dictionary = match (learned, repeated) {
+        (Some(false), _) => None,
+        (_, Some((values, run))) => as_repeated_run(array, values, run),
+        (_, None) => None,
+    };
+    // Statistics of plain reals are filled in below, from one pass over the values.
+    let reals = match dictionary {
+        None if options.has_statistics() => plain_reals(array),
+        _ => None,
+    };
+    let encode_options = WriteOptions {
+        statistics: match reals {
+            Some(_) => StatisticsOptions::empty(),
+            None => options.statistics,
+        },
+        ..options
+    };
+    let columns = match &dictionary {
+        Some(d) => array_to_columns(
+            d as &dyn Array,
+            type_.clone(),
+            encode_options,
+            &[Encoding::RleDictionary],
+        ),
+        None => array_to_columns(array, type_.clone(), encode_options, encoding),
+    }
+    .map_err(|e| e.to_string())?;
+    columns
+        .into_iter()
+        .map(|pages| {
+            let mut row = 0;
+            pages
+                .map(|page| {
+                    let mut page = page.map_err(|e| e.to_string())?;
+                    if let (Some(values), Page::Data(data)) = (reals, &mut page) {
+                        let n = data.num_values();
+                        let part = values
+                            .get(row..row + n)
+                            .ok_or("page past the column's end")?;
+                        row += n;
+                        page = Page::Data(with_statistics(data, part)?);
+                    }
+                    compress(page, vec![], compression).map_err(|e| e.to_string())
+                })
+                .collect::<Result<Vec<CompressedPage>, String>>()
+        })
+        .collect()
+}
+
+/// The values of a column of reals without missing values (whose statistics [`min_max`]
+/// computes).
+fn plain_reals(array: &dyn Array) -> Option<&[f64]> {
+    let reals = array.as_any().downcast_ref::<PrimitiveArray<f64>>()?;
+    (reals.null_count() == 0).then(|| reals.values().as_slice())
+}
+
+/// The values of a column of counts without missing values.
+fn plain_counts(array: &dyn Array) -> Option<&[u32]> {
+    let counts = array.as_any().downcast_ref::<PrimitiveArray<u32>>()?;
+    (counts.null_count() == 0).then(|| counts.values().as_slice())
+}
+
+/// `data` with the statistics of its `values` in its header: what polars writes (minimum and
+/// maximum with NaN propagated, a zero minimum as -0.0 and a zero maximum as +0.0, as the
+/// Parquet specification asks, no missing values), computed by [`min_max`].
+fn with_statistics(data: &mut DataPage, values: &[f64]) -> Result<DataPage, String> {
+    let DataPageHeader::V1(mut header) = data.header().clone() else {
+        return Err("statistics are written for version 1 pages only".into());
+    };
+    header.statistics = Some(statistics(values, &data.descriptor.primitive_type));
+    let rows = data.num_rows().unwrap_or(values.len());
+    let buffer = std::mem::take(data.buffer_mut());
+    Ok(DataPage::new(
+        DataPageHeader::V1(header),
+        CowBuffer::Owned(buffer),
+        data.descriptor.clone(),
+        rows,
+    ))
+}
+
+/// The statistics polars writes for `values` of a column of reals without missing values.
+fn statistics(values: &[f64], primitive: &PrimitiveType) -> ParquetStatistics {
+    let (min, max) = match min_max(values) {
+        Some((lo, hi)) => (
+            Some(if lo == 0.0 { -0.0 } else { lo }),
+            Some(if hi == 0.0 { 0.0 } else { hi }),
+        ),
+        None => (None, None),
+    };
+    PrimitiveStatistics::<f64> {
+        primitive_type: primitive.clone(),
+        null_count: Some(0),
+        distinct_count: None,
+        min_value: min,
+        max_value: max,
+    }
+    .serialize()
+}
+
+/// The minimum and maximum of `values`, NaN when any is NaN (as polars' statistics); `None`
+/// for no values. Eight independent lanes, so the loop vectorises.
+fn min_max(values: &[f64]) -> Option<(f64, f64)> {
+    const LANES: usize = 8;
+    if values.is_empty() {
+        return None;
+    }
+    let (mut lo, mut hi) = ([f64::INFINITY; LANES], [f64::NEG_INFINITY; LANES]);
+    let mut nan = [false; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for k in 0..LANES {
+            lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
+            hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
+            nan[k] |= c[k].is_nan();
+        }
+    }
+    for (k, &x) in tail.iter().enumerate() {
+        lo[k] = if x < lo[k] { x } else { lo[k] };
+        hi[k] = if x > hi[k] { x } else { hi[k] };
+        nan[k] |= x.is_nan();
+    }
+    if nan.iter().any(|&n| n) {
+        return Some((f64::NAN, f64::NAN));
+    }
+    let lo = lo.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some((lo, hi))
+}
+
+/// A column of reals that is one run of values repeated whole, as a dictionary array: the run
+/// is the dictionary and each row its index in it. `stats` writes every train's rate on the
+/// same time grid, so `t_ms` is such a column: 15 bits a row instead of 64, and no min/max
+/// over its rows (its statistics are the run's). Polars cannot build a dictionary of reals
+/// itself (it writes them plain). The values read back are the same.
+fn as_repeated_run(array: &dyn Array, values: &[f64], run: usize) -> Option<DictionaryArray<u32>> {
+    let reals = array.as_any().downcast_ref::<PrimitiveArray<f64>>()?;
+    let mut keys = Vec::with_capacity(values.len());
+    let indices: Vec<u32> = (0..u32::try_from(run).ok()?).collect();
+    for _ in 0..values.len() / run {
+        keys.extend_from_slice(&indices);
+    }
+    DictionaryArray::try_from_keys(
+        PrimitiveArray::from_vec(keys),
+        reals.clone().sliced(0, run).boxed(),
+        false,
+    )
+    .ok()
+}
+
+/// The dictionary page and the one data page of a column that is `run` repeated `times`
+/// times, as [`as_repeated_run`]'s dictionary array would be written, uncompressed, without
+/// encoding a key per row: when the run's length is a multiple of 8, the keys of every
+/// repetition bit-pack to the same bytes (a bit-packed run holds groups of 8), so they are
+/// encoded once and copied. Encoding each row's key was a tenth of `stats`' time.
+fn repeated_run_page(
+    run: &[f64],
+    times: usize,
+    type_: &ParquetType,
+    options: WriteOptions,
+) -> Result<Vec<CompressedPage>, String> {
+    let primitive = primitive_of(type_)?;
+    let last = u32::try_from(run.len() - 1).map_err(|e| e.to_string())?;
+    let bits = bit_width(last);
+    let mut once = vec![];
+    hybrid_rle::encode(&mut once, 0..=last, bits).map_err(|e| e.to_string())?;
+    let mut keys = Vec::with_capacity(1 + once.len() * times);
+    keys.push(bits as u8);
+    for _ in 0..times {
+        keys.extend_from_slice(&once);
+    }
+    dictionary_pages(
+        run.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        run.len(),
+        keys,
+        run.len() * times,
+        primitive,
+        options.has_statistics().then(|| statistics(run, primitive)),
+    )
+}
+
+/// The dictionary page and the one data page of a column of counts made of long runs of one
+/// value (`neuron` in `stats`' rates: a train's rows): each run's value in the dictionary, and
+/// the keys written as one run-length run per run, where polars would hash every row and then
+/// encode a key per row. `starts` are the rows where each run starts ([`long_runs`]).
+fn runs_page(
+    counts: &[u32],
+    starts: &[usize],
+    type_: &ParquetType,
+    options: WriteOptions,
+) -> Result<Vec<CompressedPage>, String> {
+    use hybrid_rle::Encoder;
+    let primitive = primitive_of(type_)?;
+    let values: Vec<u32> = starts.iter().map(|&k| counts[k]).collect();
+    let bits = bit_width(u32::try_from(values.len() - 1).map_err(|e| e.to_string())?);
+    let mut keys = vec![bits as u8];
+    for (key, &start) in starts.iter().enumerate() {
+        let end = starts.get(key + 1).copied().unwrap_or(counts.len());
+        let key = u32::try_from(key).map_err(|e| e.to_string())?;
+        u32::run_length_encode(&mut keys, end - start, key, bits).map_err(|e| e.to_string())?;
+    }
+    // What polars writes for counts: the minimum and maximum as Parquet INT32.
+    let statistics = options.has_statistics().then(|| {
+        PrimitiveStatistics::<i32> {
+            primitive_type: primitive.clone(),
+            null_count: Some(0),
+            distinct_count: None,
+            min_value: values.iter().min().map(|&m| m as i32),
+            max_value: values.iter().max().map(|&m| m as i32),
+        }
+        .serialize()
+    });
+    dictionary_pages(
+        values.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        values.len(),
+        keys,
+        counts.len(),
+        primitive,
+        statistics,
+    )
+}
+
+/// The rows where each run of equal values starts, when the runs are [`MIN_RUN`] rows long on
+/// average or longer (otherwise `None`, found early).
+fn long_runs(counts: &[u32]) -> Option<Vec<usize>> {
+    if counts.is_empty() {
+        return None;
+    }
+    let mut starts = vec![0];
+    for (k, pair) in counts.windows(2).enumerate() {
+        if pair[0] != pair[1] {
+            starts.push(k + 1);
+            if starts.len() * MIN_RUN > counts.len() {
+                return None;
+            }
+        }
+    }
+    Some(starts)
+}
+
+/// A column's primitive type (every column of these tables is one).
+fn primitive_of(type_: &ParquetType) -> Result<&PrimitiveType, String> {
+    match type_ {
+        ParquetType::PrimitiveType(primitive) => Ok(primitive),
+        ParquetType::GroupType { .. } => Err("a nested column has no dictionary here".into()),
+    }
+}
+
+/// The bits of a key up to `last`, as polars counts them (none for a lone key).
+fn bit_width(last: u32) -> u32 {
+    u32::BITS - last.leading_zeros()
+}
+
+/// A dictionary page holding `entries` plain-encoded values (`dictionary`), and one data page
+/// of `rows` keys (`keys`: their bit width, then the keys run-length/bit-packed), version 1,
+/// uncompressed, as polars lays out a dictionary-encoded column.
+fn dictionary_pages(
+    dictionary: Vec<u8>,
+    entries: usize,
+    keys: Vec<u8>,
+    rows: usize,
+    primitive: &PrimitiveType,
+    statistics: Option<ParquetStatistics>,
+) -> Result<Vec<CompressedPage>, String> {
+    let optional = primitive.field_info.repetition == Repetition::Optional;
+    let mut buffer = Vec::with_capacity(keys.len() + 16);
+    polars_parquet::write::write_def_levels(&mut buffer, optional, None, rows, Version::V1)
+        .map_err(|e| e.to_string())?;
+    buffer.extend_from_slice(&keys);
+    let data = DataPage::new(
+        DataPageHeader::V1(DataPageHeaderV1 {
+            num_values: i32::try_from(rows).map_err(|e| e.to_string())?,
+            encoding: Encoding::RleDictionary.into(),
+            definition_level_encoding: Encoding::Rle.into(),
+            repetition_level_encoding: Encoding::Rle.into(),
+            statistics,
+        }),
+        CowBuffer::Owned(buffer),
+        Descriptor {
+            primitive_type: primitive.clone(),
+            max_def_level: 0,
+            max_rep_level: 0,
+        },
+        rows,
+    );
+    let dictionary = DictPage::new(CowBuffer::Owned(dictionary), entries, false);
+    [Page::Dict(dictionary), Page::Data(data)]
+        .into_iter()
+        .map(|page| {
+            compress(page, vec![], CompressionOptions::Uncompressed).map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// The shortest mean run for which [`long_runs`] takes a column as its runs.
+const MIN_RUN: usize = 64;
+
+/// The length of the run that `values` repeats whole, at least twice, if it does (compared
+/// bit for bit). Only the divisors of the length are candidates, and at most four of them are
+/// tried, so a column that is not periodic costs a few passes over it at most.
+fn repeated_run(values: &[f64]) -> Option<usize> {
+    let n = values.len();
+    let first = values.first()?.to_bits();
+    let same = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+    let mut tried = 0;
+    for run in divisors(n).into_iter().filter(|&d| d <= n / 2) {
+        if values[run].to_bits() != first {
+            continue;
+        }
+        if values[run..]
+            .chunks_exact(run)
+            .all(|c| same(c, &values[..run]))
+        {
+            return Some(run);
+        }
+        tried += 1;
+        if tried == 4 {
+            return None;
+        }
+    }
+    None
+}
+
+/// The divisors of `n`, smallest first.
+fn divisors(n: usize) -> Vec<usize> {
+    let (mut small, mut large) = (vec![], vec![]);
+    let mut d = 1;
+    while d * d <= n {
+        if n.is_multiple_of(d) {
+            small.push(d);
+            if d * d != n {
+                large.push(n / d);
+            }
+        }
+        d += 1;
+    }
+    small.extend(large.into_iter().rev());
+    small
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::{
+        CompatLevel, DataFrame, Float64Chunked, IntoColumn, SchemaExt, UInt32Chunked,
+    };
+
+    /// The Parquet type of one column of reals named `x`, as the writer declares it.
+    fn real_type() -> ParquetType {
+        let x = Float64Chunked::from_vec("x".into(), vec![0.0]).into_column();
+        let arrow = DataFrame::new(1, vec![x])
+            .unwrap()
+            .schema()
+            .to_arrow(CompatLevel::newest());
+        polars_parquet::write::to_parquet_schema(&arrow)
+            .unwrap()
+            .fields()[0]
+            .clone()
+    }
+
+    /// The version 1, uncompressed pages polars' own encoder makes of `array`, statistics on.
+    fn polars_pages(array: &dyn Array, type_: &ParquetType, encoding: Encoding) -> Vec<Page> {
+        array_to_columns(array, type_.clone(), options(), &[encoding])
+            .unwrap()
+            .remove(0)
+            .collect::<Result<Vec<Page>, _>>()
+            .unwrap()
+    }
+
+    /// Version 1 pages, uncompressed, with polars' default statistics.
+    fn options() -> WriteOptions {
+        WriteOptions {
+            statistics: StatisticsOptions::default(),
+            version: Version::V1,
+            compression: CompressionOptions::Uncompressed,
+            data_page_size: None,
+        }
+    }
+
+    #[test]
+    fn repeated_run_finds_the_whole_period_compared_bit_for_bit() {
+        assert_eq!(repeated_run(&[0.0, 1.0, 2.0, 0.0, 1.0, 2.0]), Some(3));
+        assert_eq!(repeated_run(&[0.0, 1.0, 2.0, 0.0, 1.0, 3.0]), None);
+        assert_eq!(repeated_run(&[4.0; 6]), Some(1));
+        // Not a whole number of repetitions, or only one.
+        assert_eq!(repeated_run(&[0.0, 1.0, 0.0, 1.0, 0.0]), None);
+        assert_eq!(repeated_run(&[0.0, 1.0, 2.0]), None);
+        assert_eq!(repeated_run(&[]), None);
+        // Bits, not values: NaN repeats, -0.0 is not 0.0.
+        let nan = f64::NAN;
+        assert_eq!(repeated_run(&[nan, 1.0, nan, 1.0]), Some(2));
+        assert_eq!(repeated_run(&[0.0, -0.0, 0.0, -0.0]), Some(2));
+        assert_eq!(repeated_run(&[0.0, -0.0]), None);
+        // A run found after a candidate that failed.
+        let v = [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+        assert_eq!(repeated_run(&v), Some(4));
+        // Zeros with one value at the end: every candidate fails, and only four are tried.
+        let mut long = vec![0.0; 1 << 16];
+        long[(1 << 16) - 1] = 1.0;
+        assert_eq!(repeated_run(&long), None);
+    }
+
+    /// The statistics of a column of counts in runs are polars' own for the same dictionary,
+    /// a count past i32's range included.
+    #[test]
+    fn runs_statistics_are_the_ones_polars_writes() {
+        let counts: Vec<u32> = [5u32, 3_000_000_000, 7]
+            .iter()
+            .flat_map(|&c| std::iter::repeat_n(c, 100))
+            .collect();
+        let column = UInt32Chunked::from_vec("n".into(), counts.clone()).into_column();
+        let arrow = DataFrame::new(counts.len(), vec![column])
+            .unwrap()
+            .schema()
+            .to_arrow(CompatLevel::newest());
+        let type_ = polars_parquet::write::to_parquet_schema(&arrow)
+            .unwrap()
+            .fields()[0]
+            .clone();
+        let keys: Vec<u32> = (0..300).map(|k| k / 100).collect();
+        let dictionary = DictionaryArray::<u32>::try_from_keys(
+            PrimitiveArray::from_vec(keys),
+            PrimitiveArray::from_vec(vec![5u32, 3_000_000_000, 7]).boxed(),
+            false,
+        )
+        .unwrap();
+        let theirs = polars_pages(&dictionary, &type_, Encoding::RleDictionary);
+        let Page::Data(theirs) = &theirs[1] else {
+            panic!("a dictionary page, then the keys");
+        };
+        let starts = long_runs(&counts).unwrap();
+        assert_eq!(starts, [0, 100, 200]);
+        let ours = runs_page(&counts, &starts, &type_, options()).unwrap();
+        let CompressedPage::Data(ours) = &ours[1] else {
+            panic!("a dictionary page, then the keys");
+        };
+        let (DataPageHeader::V1(theirs), DataPageHeader::V1(ours)) =
+            (theirs.header(), ours.header())
+        else {
+            panic!("version 1 pages");
+        };
+        assert_eq!(ours.statistics, theirs.statistics);
+        assert_eq!(ours.num_values, theirs.num_values);
+        // Runs too short are left to polars.
+        assert_eq!(long_runs(&[1, 1, 2, 2]), None);
+        assert_eq!(long_runs(&[]), None);
+    }
+
+    #[test]
+    fn divisors_are_every_divisor_in_order() {
+        for n in 0..200 {
+            let want: Vec<usize> = (1..=n).filter(|d| n % d == 0).collect();
+            assert_eq!(divisors(n), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn min_max_is_the_plain_fold_with_nan_propagated() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 200.0 - 100.0
+        };
+        for n in 0..40 {
+            let v: Vec<f64> = (0..n).map(|_| next()).collect();
+            let want = (!v.is_empty()).then(|| {
+                (
+                    v.iter().copied().fold(f64::INFINITY, f64::min),
+                    v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                )
+            });
+            assert_eq!(min_max(&v), want, "{n} values");
+            if n > 0 {
+                let mut with_nan = v.clone();
+                with_nan[n / 2] = f64::NAN;
+                let (lo, hi) = min_max(&with_nan).unwrap();
+                assert!(lo.is_nan() && hi.is_nan(), "{n} values with a NaN");
+            }
+        }
+        assert_eq!(
+            min_max(&[f64::INFINITY, 1.0, f64::NEG_INFINITY]),
+            Some((f64::NEG_INFINITY, f64::INFINITY))
+        );
+    }
+
+    /// Our statistics of a page of reals are polars' own, bit for bit, for ordinary values,
+    /// zeros of either sign, infinities and NaN.
+    #[test]
+    fn statistics_are_the_ones_polars_writes() {
+        let type_ = real_type();
+        let ParquetType::PrimitiveType(primitive) = &type_ else {
+            panic!("a column of reals is a primitive type");
+        };
+        let cases: [&[f64]; 6] = [
+            &[3.0, -2.5, 7.25, 1e-300],
+            &[0.0, 0.0, 0.0],
+            &[-0.0, 5.0],
+            &[-4.0, 0.0],
+            &[1.0, f64::INFINITY, f64::NEG_INFINITY],
+            &[1.0, f64::NAN, 2.0],
+        ];
+        for values in cases {
+            let array = PrimitiveArray::<f64>::from_vec(values.to_vec());
+            let pages = polars_pages(&array, &type_, Encoding::Plain);
+            let Page::Data(data) = &pages[0] else {
+                panic!("a plain column has data pages only");
+            };
+            let DataPageHeader::V1(header) = data.header() else {
+                panic!("version 1 pages");
+            };
+            let theirs = header.statistics.clone().unwrap();
+            let ours = statistics(values, primitive);
+            assert_eq!(ours.min_value, theirs.min_value, "{values:?}");
+            assert_eq!(ours.max_value, theirs.max_value, "{values:?}");
+            assert_eq!(ours.null_count, theirs.null_count, "{values:?}");
+            assert_eq!(ours.distinct_count, theirs.distinct_count, "{values:?}");
+        }
+    }
+}
