@@ -204,6 +204,10 @@ impl RateGrid {
     /// [`RateGrid::rate_of`] added into `rate` (one value per sample, [`RateGrid::len`] of
     /// them; zeros for the rate itself): a block of trains fills one buffer, which becomes a
     /// table's column without a copy.
+    ///
+    /// # Panics
+    ///
+    /// When `rate` does not hold one value per sample (a caller's bug, not bad input).
     pub fn add_rate_into(&self, spikes: &[f64], rate: &mut [f64]) {
         let (n, h) = (self.n, self.h);
         assert_eq!(rate.len(), n, "one rate value per sample of the grid");

@@ -17,6 +17,9 @@ pub struct ChunkedTable {
     tmp: PathBuf,
     /// The thread writing encoded row groups to the file while the next ones are encoded.
     sink: Option<Sink>,
+    /// Why the writer's thread stopped, once it has: every later call answers with it (the
+    /// rows it did not write are lost, so the table cannot be finished).
+    failed: Option<String>,
     /// The first chunk's schema: every later chunk must match it.
     schema: Option<SchemaRef>,
     rows: usize,
@@ -81,6 +84,7 @@ impl ChunkedTable {
             tmp: super::atomic::temp_path(&path),
             path,
             sink: None,
+            failed: None,
             schema: None,
             rows: 0,
             metadata: vec![],
@@ -108,8 +112,13 @@ impl ChunkedTable {
 
     /// Append `chunks` in order, one row group each, encoded and compressed on all cores at
     /// once: polars' own writer compresses a row group's pages one after another while it
-    /// writes them, which made `stats` run on one core.
+    /// writes them, which made `stats` run on one core. The row groups are then written on
+    /// the writer's thread: an error there is returned by the next call, or by
+    /// [`ChunkedTable::finish`].
     pub fn write_many(&mut self, chunks: Vec<Table>) -> Result<(), ReportError> {
+        if let Some(reason) = &self.failed {
+            return Err(self.err(reason.clone()));
+        }
         let frames = chunks
             .into_iter()
             .map(Table::into_frame)
@@ -166,6 +175,7 @@ impl ChunkedTable {
                 Some(Err(reason)) => reason,
                 _ => "the Parquet writer's thread stopped".into(),
             };
+            self.failed = Some(reason.clone());
             return Err(self.err(reason));
         }
         self.rows += frames.iter().map(DataFrame::height).sum::<usize>();
@@ -174,6 +184,9 @@ impl ChunkedTable {
 
     /// Close the file and move it into place; returns its path and the number of rows.
     pub fn finish(mut self) -> Result<(PathBuf, usize), ReportError> {
+        if let Some(reason) = &self.failed {
+            return Err(self.err(reason.clone()));
+        }
         let Some(sink) = self.sink.take() else {
             return Err(self.err("no rows were written".into()));
         };

@@ -2,8 +2,9 @@
 //! Polars' encoders serve, but three shapes of the data are taken cheaper than polars would:
 //! a column of reals that repeats one run (`t_ms` of `stats`' rates: every train on the same
 //! grid) and a column of counts in long runs (`neuron`) are written as dictionaries built
-//! from that shape, their pages assembled here, and the min/max statistics of a plain column of reals are computed in one
-//! vectorised pass instead of polars' scalar one. The bytes read back are the same values.
+//! from that shape, their pages assembled here; and the min/max statistics of a plain column
+//! of reals are computed in one vectorised pass instead of polars' scalar one. The values read
+//! back are the same.
 
 use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray};
 use polars_parquet::parquet::CowBuffer;
@@ -208,7 +209,9 @@ fn as_repeated_run(array: &dyn Array, values: &[f64], run: usize) -> Option<Dict
 /// times, as [`as_repeated_run`]'s dictionary array would be written, uncompressed, without
 /// encoding a key per row: when the run's length is a multiple of 8, the keys of every
 /// repetition bit-pack to the same bytes (a bit-packed run holds groups of 8), so they are
-/// encoded once and copied. Encoding each row's key was a tenth of `stats`' time.
+/// encoded once and copied. Encoding each row's key was a tenth of `stats`' time. One data
+/// page holds the row group (polars would cut pages of about 1 MB): a row group of 2^31 rows or
+/// more is refused with an error, never written wrong; `stats`' hold at most 5·10^7.
 fn repeated_run_page(
     run: &[f64],
     times: usize,
@@ -500,6 +503,89 @@ mod tests {
         // Runs too short are left to polars.
         assert_eq!(long_runs(&[1, 1, 2, 2]), None);
         assert_eq!(long_runs(&[]), None);
+    }
+
+    /// Over a column of several pages, each page's statistics are polars' own for the same
+    /// page (each page's own rows, not the first page's).
+    #[test]
+    fn statistics_of_every_page_are_the_ones_polars_writes() {
+        let values: Vec<f64> = (0..300_000)
+            .map(|k| (k as f64 * 0.001).sin() * (1.0 + k as f64 / 1000.0))
+            .collect();
+        let array = PrimitiveArray::<f64>::from_vec(values);
+        let type_ = real_type();
+        let theirs = polars_pages(&array, &type_, Encoding::Plain);
+        let ours = column_pages(&array, &type_, options(), &[Encoding::Plain], None).unwrap();
+        assert_eq!(ours.len(), 1);
+        assert!(theirs.len() > 2, "several pages: {}", theirs.len());
+        assert_eq!(ours[0].len(), theirs.len());
+        for (k, (ours, theirs)) in ours[0].iter().zip(&theirs).enumerate() {
+            let (CompressedPage::Data(ours), Page::Data(theirs)) = (ours, theirs) else {
+                panic!("data pages only");
+            };
+            let (DataPageHeader::V1(ours), DataPageHeader::V1(theirs)) =
+                (ours.header(), theirs.header())
+            else {
+                panic!("version 1 pages");
+            };
+            assert_eq!(ours.statistics, theirs.statistics, "page {k}");
+            assert_eq!(ours.num_values, theirs.num_values, "page {k}");
+        }
+    }
+
+    /// A repeated run's hand-built data page carries the statistics polars writes for the
+    /// same dictionary, and its keys' bytes are polars' bytes.
+    #[test]
+    fn a_repeated_run_page_is_what_polars_writes_for_its_dictionary() {
+        let run: Vec<f64> = (0..16).map(|k| (k as f64 - 5.0) * 0.75).collect();
+        let values: Vec<f64> = run.iter().cycle().take(16 * 40).copied().collect();
+        let array = PrimitiveArray::<f64>::from_vec(values.clone());
+        let type_ = real_type();
+        let dictionary = as_repeated_run(&array, &values, 16).unwrap();
+        let theirs = polars_pages(&dictionary, &type_, Encoding::RleDictionary);
+        let ours: Vec<Page> = repeated_run_page(&run, 40, &type_, options())
+            .unwrap()
+            .into_iter()
+            .map(|page| {
+                polars_parquet::parquet::read::decompress(
+                    page,
+                    &mut vec![],
+                    &mut polars_parquet::parquet::compression::DecompressionContext::Unset,
+                )
+                .unwrap()
+            })
+            .collect();
+        let (Page::Dict(our_dict), Page::Dict(their_dict)) = (&ours[0], &theirs[0]) else {
+            panic!("a dictionary page first");
+        };
+        assert_eq!(*our_dict.buffer, *their_dict.buffer);
+        assert_eq!(our_dict.num_values, their_dict.num_values);
+        let (Page::Data(ours), Page::Data(theirs)) = (&ours[1], &theirs[1]) else {
+            panic!("then the keys");
+        };
+        let (DataPageHeader::V1(our_header), DataPageHeader::V1(their_header)) =
+            (ours.header(), theirs.header())
+        else {
+            panic!("version 1 pages");
+        };
+        assert_eq!(our_header, their_header);
+        // The definition levels are the same bytes; the keys decode to the same indices
+        // (polars writes one literal run where these pages write one per repetition).
+        assert_eq!(keys(ours.buffer()), keys(theirs.buffer()));
+        let want: Vec<u32> = (0..16 * 40).map(|k| k % 16).collect();
+        assert_eq!(keys(ours.buffer()).1, want);
+    }
+
+    /// The definition levels' bytes and the decoded keys of a version 1 dictionary page of an
+    /// optional column: a 4-byte length, the levels, the keys' bit width, the keys.
+    fn keys(buffer: &[u8]) -> (Vec<u8>, Vec<u32>) {
+        let levels = u32::from_le_bytes(buffer[..4].try_into().unwrap()) as usize;
+        let bits = u32::from(buffer[4 + levels]);
+        let rows = 16 * 40;
+        let decoded = hybrid_rle::HybridRleDecoder::new(&buffer[5 + levels..], bits, rows)
+            .collect()
+            .unwrap();
+        (buffer[..4 + levels].to_vec(), decoded)
     }
 
     #[test]

@@ -68,9 +68,16 @@ pub trait Report {
             reason: format!("cannot create the folder: {e}"),
         })?;
         let meta = self.metadata();
+        let tables = self.written_tables();
+        debug_assert!(
+            tables
+                .iter()
+                .all(|t| tables.iter().filter(|u| u.name == t.name).count() == 1),
+            "tables written at once need their own names (temporary files are named after them)"
+        );
         let (tables, figures) = rayon::join(
             || {
-                self.written_tables()
+                tables
                     .into_par_iter()
                     .map(|t| t.with_metadata(&meta).write_parquet(dir))
                     .collect::<Result<Vec<PathBuf>, ReportError>>()

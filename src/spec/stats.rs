@@ -283,15 +283,7 @@ impl StatsSpec {
         recording_end: Option<f64>,
         observer: &dyn Observer,
     ) -> Result<StatsResult, Error> {
-        let (mut r, grid) = self.run_without_rates(trains, recording_end)?;
-        let mut kept = Vec::with_capacity(r.trains.len());
-        // A grid has at least one sample (RateGrid::new).
-        self.stream_rates(&r, &grid, observer, &mut |_, _, rates| {
-            kept.extend(rates.chunks(grid.len()).map(<[f64]>::to_vec));
-            Ok(())
-        })?;
-        r.rates = Rates::Kept(kept);
-        Ok(r)
+        self.run_into_sink(trains, recording_end, observer, None)
     }
 
     /// [`StatsSpec::run_recorded`], handing each block of [`RATE_BLOCK_TRAINS`] trains' rates
@@ -303,20 +295,16 @@ impl StatsSpec {
         observer: &dyn Observer,
         sink: &mut RateSink<'_>,
     ) -> Result<StatsResult, Error> {
-        let (r, grid) = self.run_without_rates(trains, recording_end)?;
-        self.stream_rates(&r, &grid, observer, sink)?;
-        Ok(r)
+        self.run_into_sink(trains, recording_end, observer, Some(sink))
     }
 
-    /// Every statistic but the rates, which are [`Rates::Streamed`] (as many rows as trains
-    /// times samples), and the grid [`StatsSpec::stream_rates`] computes them on. (Writing
-    /// this report while the rates stream was tried on the command line: no faster, the two
-    /// cores being busy with the rates.)
-    fn run_without_rates(
+    fn run_into_sink(
         &self,
         trains: Vec<Vec<f64>>,
         recording_end: Option<f64>,
-    ) -> Result<(StatsResult, RateGrid), Error> {
+        observer: &dyn Observer,
+        mut sink: Option<&mut RateSink<'_>>,
+    ) -> Result<StatsResult, Error> {
         use rayon::prelude::*;
         self.validate()?;
         let (t_stop, t_stop_from) = match (self.t_stop, recording_end) {
@@ -365,57 +353,47 @@ impl StatsSpec {
         };
         let grid = RateGrid::new(&rate)?;
         let times = grid.times();
-        let stats = trains
-            .par_iter()
-            .map(|train| train_stats(train, &settings))
-            .collect();
-        let timing = self
-            .input()?
-            .map(|stim| io_timing(&stim, &trains, self.t_start, t_stop));
-        let result = StatsResult {
-            spec: self.clone(),
-            source: format!("{} spike trains", trains.len()),
-            t_stop,
-            t_stop_from,
-            isi_histograms: isi_histograms(&trains, self.isi_bin),
-            rates: Rates::Streamed {
-                rows: trains.len() * grid.len(),
-            },
-            trains,
-            stats,
-            rate_t_ms: times,
-            timing,
-        };
-        Ok((result, grid))
-    }
-
-    /// The rates of `r`'s trains on `grid`, handed to `sink` a block of [`RATE_BLOCK_TRAINS`]
-    /// trains at a time (each block's trains in parallel), with progress and cancellation
-    /// between blocks.
-    fn stream_rates(
-        &self,
-        r: &StatsResult,
-        grid: &RateGrid,
-        observer: &dyn Observer,
-        sink: &mut RateSink<'_>,
-    ) -> Result<(), Error> {
-        use rayon::prelude::*;
-        let trains = &r.trains;
         let tracker = Tracker::new(observer, "spike trains", Some(trains.len() as u64));
+        let (mut stats, mut kept, mut rows) = (vec![], vec![], 0);
         for (b, block) in trains.chunks(RATE_BLOCK_TRAINS).enumerate() {
+            stats.par_extend(block.par_iter().map(|train| train_stats(train, &settings)));
             let first = b * RATE_BLOCK_TRAINS;
-            let mut rates = vec![0.0; block.len() * grid.len()];
-            rates
-                .par_chunks_mut(grid.len())
-                .zip(block)
-                .for_each(|(rate, train)| grid.add_rate_into(train, rate));
-            sink(first, &r.rate_t_ms, rates)?;
+            match sink.as_mut() {
+                Some(sink) => {
+                    // One buffer for the block (a grid has at least one sample).
+                    let mut r = vec![0.0; block.len() * grid.len()];
+                    r.par_chunks_mut(grid.len())
+                        .zip(block)
+                        .for_each(|(rate, train)| grid.add_rate_into(train, rate));
+                    rows += r.len();
+                    sink(first, &times, r)?;
+                }
+                None => kept.par_extend(block.par_iter().map(|train| grid.rate_of(train))),
+            }
             tracker.advance(
                 block.len() as u64,
                 &format!("neuron {}", first + block.len() - 1),
             )?;
         }
-        Ok(())
+        let rates = match sink {
+            Some(_) => Rates::Streamed { rows },
+            None => Rates::Kept(kept),
+        };
+        let timing = self
+            .input()?
+            .map(|stim| io_timing(&stim, &trains, self.t_start, t_stop));
+        Ok(StatsResult {
+            spec: self.clone(),
+            source: format!("{} spike trains", trains.len()),
+            t_stop,
+            t_stop_from,
+            isi_histograms: isi_histograms(&trains, self.isi_bin),
+            trains,
+            stats,
+            rate_t_ms: times,
+            rates,
+            timing,
+        })
     }
 }
 

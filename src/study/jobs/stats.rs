@@ -62,7 +62,8 @@ impl Job for StatsJob {
         meta.push(("excitable.spikes".into(), source.clone()));
         let mut table = ChunkedTable::create(dir, "rate").with_metadata(&meta);
         // At most 4 blocks wait at once (about 13 MB each at 20,000 samples per train, plus
-        // their frames and compressed pages), however many cores there are.
+        // their frames and compressed pages), however many cores there are, and up to two
+        // batches of compressed row groups wait for the writer's thread.
         let at_once = rayon::current_num_threads().clamp(1, MAX_BLOCKS_AT_ONCE);
         let mut pending: Vec<Table> = Vec::with_capacity(at_once);
         let mut sink = |first: usize, t_ms: &[f64], rates: Vec<f64>| -> Result<(), Error> {
