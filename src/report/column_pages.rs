@@ -55,14 +55,11 @@ pub(super) fn column_pages(
         Some(_) => CompressionOptions::Uncompressed,
         None => options.compression,
     };
-    let dictionary = match (learned, repeated) {
-        (Some(false), _) => None,
-        (_, Some((values, run))) => as_repeated_run(array, values, run),
-        (_, None) => None,
-    };
-    // Statistics of plain reals are filled in below, from one pass over the values.
+    let dictionary = repeated.and_then(|(_, run)| as_repeated_run(array, run));
+    // Statistics of plain reals are filled in below, from one pass over the values (into
+    // version 1 headers, the pages these tables are written with).
     let reals = match dictionary {
-        None if options.has_statistics() => plain_reals(array),
+        None if options.has_statistics() && options.version == Version::V1 => plain_reals(array),
         _ => None,
     };
     let encode_options = WriteOptions {
@@ -165,17 +162,19 @@ fn min_max(values: &[f64]) -> Option<(f64, f64)> {
     let mut nan = [false; LANES];
     let chunks = values.chunks_exact(LANES);
     let tail = chunks.remainder();
-    for c in chunks {
-        for k in 0..LANES {
-            lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
-            hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
-            nan[k] |= c[k].is_nan();
-        }
-    }
-    for (k, &x) in tail.iter().enumerate() {
+    // Lane k takes x: comparisons are false for NaN, which only sets the flag.
+    let mut take = |k: usize, x: f64| {
         lo[k] = if x < lo[k] { x } else { lo[k] };
         hi[k] = if x > hi[k] { x } else { hi[k] };
         nan[k] |= x.is_nan();
+    };
+    for c in chunks {
+        for (k, &x) in c.iter().enumerate() {
+            take(k, x);
+        }
+    }
+    for (k, &x) in tail.iter().enumerate() {
+        take(k, x);
     }
     if nan.iter().any(|&n| n) {
         return Some((f64::NAN, f64::NAN));
@@ -190,11 +189,11 @@ fn min_max(values: &[f64]) -> Option<(f64, f64)> {
 /// same time grid, so `t_ms` is such a column: 15 bits a row instead of 64, and no min/max
 /// over its rows (its statistics are the run's). Polars cannot build a dictionary of reals
 /// itself (it writes them plain). The values read back are the same.
-fn as_repeated_run(array: &dyn Array, values: &[f64], run: usize) -> Option<DictionaryArray<u32>> {
+fn as_repeated_run(array: &dyn Array, run: usize) -> Option<DictionaryArray<u32>> {
     let reals = array.as_any().downcast_ref::<PrimitiveArray<f64>>()?;
-    let mut keys = Vec::with_capacity(values.len());
+    let mut keys = Vec::with_capacity(reals.len());
     let indices: Vec<u32> = (0..u32::try_from(run).ok()?).collect();
-    for _ in 0..values.len() / run {
+    for _ in 0..reals.len() / run {
         keys.extend_from_slice(&indices);
     }
     DictionaryArray::try_from_keys(
@@ -541,7 +540,7 @@ mod tests {
         let values: Vec<f64> = run.iter().cycle().take(16 * 40).copied().collect();
         let array = PrimitiveArray::<f64>::from_vec(values.clone());
         let type_ = real_type();
-        let dictionary = as_repeated_run(&array, &values, 16).unwrap();
+        let dictionary = as_repeated_run(&array, 16).unwrap();
         let theirs = polars_pages(&dictionary, &type_, Encoding::RleDictionary);
         let ours: Vec<Page> = repeated_run_page(&run, 40, &type_, options())
             .unwrap()
