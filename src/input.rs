@@ -33,6 +33,21 @@ pub fn open(path: &Path, max_bytes: u64) -> Result<impl Read + use<>, String> {
     Ok(file.take(max_bytes))
 }
 
+/// The bytes of `path` (a regular file of at most `max_bytes`, as [`open`] checks), read into
+/// one buffer of the file's length: through [`open`]'s limited reader, which gives no size
+/// hint, the buffer grew by doubling, each step a copy into fresh pages (a sixth of the time
+/// `stats` took to read a 9 MB spikes file).
+pub fn read_bytes(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
+    let mut reader = open(path, max_bytes)?;
+    let len = std::fs::metadata(path).map_or(0, |m| m.len().min(max_bytes));
+    // One byte more, so that reading to the end needs no growth to see the end.
+    let mut bytes = Vec::with_capacity(usize::try_from(len).map_or(0, |n| n.saturating_add(1)));
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    Ok(bytes)
+}
+
 /// The whole text of `path` (a regular file of at most `max_bytes`, UTF-8, no line longer
 /// than [`MAX_LINE_BYTES`]).
 pub fn read_text(path: &Path, max_bytes: u64) -> Result<String, String> {

@@ -248,10 +248,14 @@ pub const MAX_ISI_BINS: usize = 100_000;
 /// The ISI histogram of every train, all with the same bins of `bin_ms` from 0 to the longest
 /// interval of any train (at most [`MAX_ISI_BINS`]): (bin left edges, counts) per train.
 pub fn isi_histograms(trains: &[Vec<f64>], bin_ms: f64) -> Vec<(Vec<f64>, Vec<u32>)> {
-    let max_isi = trains.iter().flat_map(|t| isi(t)).fold(0.0f64, f64::max);
+    use rayon::prelude::*;
+    let max_isi = trains
+        .par_iter()
+        .map(|t| t.windows(2).map(|w| w[1] - w[0]).fold(0.0f64, f64::max))
+        .reduce(|| 0.0, f64::max);
     let bins = ((max_isi / bin_ms).ceil() as usize + 1).min(MAX_ISI_BINS);
     trains
-        .iter()
+        .par_iter()
         .map(|t| histogram(&isi(t), 0.0, bin_ms, bins))
         .collect()
 }

@@ -1,8 +1,8 @@
 //! A Parquet table written row group by row group as its rows are produced (`stats`' rates,
 //! `windows`' rows), so a table larger than memory is written with flat memory.
 
-use super::column_pages::column_pages;
-use super::table::{COMPRESSION, Table};
+use super::column_pages::{column_pages, cycle_pages, runs_pages};
+use super::table::{COMPRESSION, ColumnData, Table};
 use crate::error::ReportError;
 use polars::prelude::*;
 use polars_parquet::write::CompressedPage;
@@ -119,24 +119,23 @@ impl ChunkedTable {
         if let Some(reason) = &self.failed {
             return Err(self.err(reason.clone()));
         }
-        let frames = chunks
-            .into_iter()
-            .map(Table::into_frame)
-            .collect::<Result<Vec<DataFrame>, _>>()?;
-        for df in &frames {
+        let mut rows = 0;
+        for chunk in &chunks {
+            rows += chunk.checked_height()?;
+            let schema = chunk.schema();
             match &self.schema {
-                Some(s) if s != df.schema() => {
+                Some(s) if **s != schema => {
                     return Err(self.err(format!(
                         "chunk columns {:?} differ from the first chunk's {:?}",
-                        df.get_column_names(),
+                        schema.iter_names().collect::<Vec<_>>(),
                         s.iter_names().collect::<Vec<_>>()
                     )));
                 }
                 Some(_) => {}
-                None => self.schema = Some(df.schema().clone()),
+                None => self.schema = Some(Arc::new(schema)),
             }
         }
-        let Some(first) = frames.first() else {
+        let Some(schema) = self.schema.clone() else {
             return Ok(());
         };
         if self.sink.is_none() {
@@ -147,16 +146,18 @@ impl ChunkedTable {
             let w = ParquetWriter::new(file)
                 .with_compression(COMPRESSION)
                 .with_key_value_metadata(kv)
-                .batched(first.schema())
+                .batched(&schema)
                 .map_err(|e| self.err(e.to_string()))?;
             self.sink = Some(Sink::start(w));
         }
-        let groups = encoded(&frames, self.dictionaries.as_deref());
+        // A chunk without rows makes no row group.
+        let chunks = chunks.into_iter().filter(|c| c.height() > 0).collect();
+        let groups = encoded(chunks, &schema, self.dictionaries.as_deref());
         if self.dictionaries.is_none()
             && let Ok(groups) = &groups
             && let Some(group) = groups.first()
             // One leaf per column: these tables are flat (a nested column has several).
-            && group.len() == first.width()
+            && group.len() == schema.len()
         {
             self.dictionaries = Some(
                 group
@@ -178,7 +179,7 @@ impl ChunkedTable {
             self.failed = Some(reason.clone());
             return Err(self.err(reason));
         }
-        self.rows += frames.iter().map(DataFrame::height).sum::<usize>();
+        self.rows += rows;
         Ok(())
     }
 
@@ -198,34 +199,23 @@ impl ChunkedTable {
     }
 }
 
-/// The row groups of `frames`, in order, encoded on all cores ([`compressed_row_groups`]).
-fn encoded(frames: &[DataFrame], dictionaries: Option<&[bool]>) -> Result<RowGroups, String> {
-    use rayon::prelude::*;
-    let each: Vec<Result<RowGroups, String>> = frames
-        .par_iter()
-        .map(|df| compressed_row_groups(df, dictionaries))
-        .collect();
-    let mut groups = vec![];
-    for g in each {
-        groups.extend(g?);
-    }
-    Ok(groups)
-}
-
-/// The row groups of `df` (one per chunk), each as its columns' pages, encoded and compressed
-/// (snappy, statistics, version 1 pages: what [`ParquetWriter`] writes) with the columns on
-/// all cores. The writer's own `write_batch` compresses pages lazily, one after another, as
-/// it writes them; done here, the pages of several row groups are compressed at once. A column
-/// `dictionaries` marks false is encoded plain without a dictionary attempt.
-fn compressed_row_groups(
-    df: &DataFrame,
+/// The row groups of `chunks` (one each, in order), each as its columns' pages, encoded and
+/// compressed (snappy, statistics, version 1 pages: what [`ParquetWriter`] writes) with the
+/// chunks and their columns on all cores. The writer's own `write_batch` compresses pages
+/// lazily, one after another, as it writes them; done here, the pages of several row groups
+/// are compressed at once. A column `dictionaries` marks false is encoded plain without a
+/// dictionary attempt; a column kept in a repeated shape ([`ColumnData::F64Cycle`],
+/// [`ColumnData::U32Runs`]) is written from that shape, its rows never built.
+fn encoded(
+    chunks: Vec<Table>,
+    schema: &Schema,
     dictionaries: Option<&[bool]>,
 ) -> Result<RowGroups, String> {
     use polars_parquet::write::{
         Encoding, StatisticsOptions, Version, WriteOptions, to_parquet_schema,
     };
     use rayon::prelude::*;
-    let arrow = df.schema().to_arrow(CompatLevel::newest());
+    let arrow = schema.to_arrow(CompatLevel::newest());
     let types = to_parquet_schema(&arrow).map_err(|e| e.to_string())?;
     let encodings: Vec<Vec<Encoding>> = polars::io::parquet::write::get_encodings(&arrow)
         .iter()
@@ -244,19 +234,34 @@ fn compressed_row_groups(
         compression: COMPRESSION.into(),
         data_page_size: None,
     };
-    df.iter_chunks(CompatLevel::newest(), false)
-        .filter(|batch| !batch.is_empty())
-        .map(|batch| {
-            let leaves: Vec<Result<Vec<Vec<CompressedPage>>, String>> = batch
-                .columns()
-                .par_iter()
-                .zip(types.fields().par_iter())
-                .zip(encodings.par_iter())
+    let column = |k: usize, (name, data): (String, ColumnData)| {
+        let (type_, encoding) = (&types.fields()[k], &encodings[k]);
+        match data {
+            ColumnData::F64Cycle { run, times } => {
+                cycle_pages(&run, times, type_, options, encoding)
+            }
+            ColumnData::U32Runs { values, each } => {
+                runs_pages(&values, each, type_, options, encoding)
+            }
+            data => {
+                let array = data
+                    .into_column(&name)
+                    .as_materialized_series()
+                    .rechunk()
+                    .to_arrow(0, CompatLevel::newest());
+                let learned = dictionaries.and_then(|d| d.get(k)).copied();
+                column_pages(array.as_ref(), type_, options, encoding, learned)
+            }
+        }
+    };
+    chunks
+        .into_par_iter()
+        .map(|chunk| {
+            let leaves: Vec<Result<Vec<Vec<CompressedPage>>, String>> = chunk
+                .columns
+                .into_par_iter()
                 .enumerate()
-                .map(|(k, ((array, type_), encoding))| {
-                    let learned = dictionaries.and_then(|d| d.get(k)).copied();
-                    column_pages(array.as_ref(), type_, options, encoding, learned)
-                })
+                .map(|(k, c)| column(k, c))
                 .collect();
             let mut group = vec![];
             for leaf in leaves {

@@ -46,13 +46,19 @@ pub(super) fn column_pages(
             && let Some(counts) = plain_counts(array)
             && let Some(starts) = long_runs(counts)
         {
-            return Ok(vec![runs_page(counts, &starts, type_, options)?]);
+            let runs: Vec<(u32, usize)> = starts
+                .iter()
+                .enumerate()
+                .map(|(k, &start)| {
+                    let end = starts.get(k + 1).copied().unwrap_or(counts.len());
+                    (counts[start], end - start)
+                })
+                .collect();
+            return Ok(vec![runs_page(&runs, type_, options)?]);
         }
     }
-    // A repeated run's keys count up through the run: compression gains little on them (6%
-    // on `t_ms`), so its pages go uncompressed.
     let compression = match repeated {
-        Some(_) => CompressionOptions::Uncompressed,
+        Some((_, run)) => repeated_run_compression(run, options),
         None => options.compression,
     };
     let dictionary = repeated.and_then(|(_, run)| as_repeated_run(array, run));
@@ -99,6 +105,61 @@ pub(super) fn column_pages(
                 .collect::<Result<Vec<CompressedPage>, String>>()
         })
         .collect()
+}
+
+/// The pages of a column of reals that is `run` repeated whole `times` times (a
+/// [`super::table::ColumnData::F64Cycle`]), built from that shape: no row is built or
+/// compared. They are the pages [`column_pages`] writes for the rows, which finds the same
+/// run; a run whose length is not a multiple of 8 is written through it.
+pub(super) fn cycle_pages(
+    run: &[f64],
+    times: usize,
+    type_: &ParquetType,
+    options: WriteOptions,
+    encoding: &[Encoding],
+) -> Result<Vec<Vec<CompressedPage>>, String> {
+    if options.version == Version::V1 && !run.is_empty() && times > 1 && run.len().is_multiple_of(8)
+    {
+        return Ok(vec![repeated_run_page(run, times, type_, options)?]);
+    }
+    let mut rows = Vec::with_capacity(run.len() * times);
+    for _ in 0..times {
+        rows.extend_from_slice(run);
+    }
+    column_pages(
+        &PrimitiveArray::from_vec(rows),
+        type_,
+        options,
+        encoding,
+        None,
+    )
+}
+
+/// The pages of a column of counts where each of `values` repeats `each` times in a row (a
+/// [`super::table::ColumnData::U32Runs`]), built from that shape: the pages
+/// [`column_pages`] writes for the rows, through which shorter runs than [`MIN_RUN`] go.
+pub(super) fn runs_pages(
+    values: &[u32],
+    each: usize,
+    type_: &ParquetType,
+    options: WriteOptions,
+    encoding: &[Encoding],
+) -> Result<Vec<Vec<CompressedPage>>, String> {
+    if options.version == Version::V1 && !values.is_empty() && each >= MIN_RUN {
+        let runs: Vec<(u32, usize)> = values.iter().map(|&v| (v, each)).collect();
+        return Ok(vec![runs_page(&runs, type_, options)?]);
+    }
+    let rows = values
+        .iter()
+        .flat_map(|&v| std::iter::repeat_n(v, each))
+        .collect();
+    column_pages(
+        &PrimitiveArray::from_vec(rows),
+        type_,
+        options,
+        encoding,
+        None,
+    )
 }
 
 /// The values of a column of reals without missing values (whose statistics [`min_max`]
@@ -222,11 +283,14 @@ fn repeated_run_page(
     let bits = bit_width(last);
     let mut once = vec![];
     hybrid_rle::encode(&mut once, 0..=last, bits).map_err(|e| e.to_string())?;
-    let mut keys = Vec::with_capacity(1 + once.len() * times);
-    keys.push(bits as u8);
-    for _ in 0..times {
-        keys.extend_from_slice(&once);
-    }
+    let keys = |buffer: &mut Vec<u8>| {
+        buffer.reserve(1 + once.len() * times);
+        buffer.push(bits as u8);
+        for _ in 0..times {
+            buffer.extend_from_slice(&once);
+        }
+        Ok(())
+    };
     dictionary_pages(
         run.iter().flat_map(|x| x.to_le_bytes()).collect(),
         run.len(),
@@ -234,29 +298,48 @@ fn repeated_run_page(
         run.len() * times,
         primitive,
         options.has_statistics().then(|| statistics(run, primitive)),
+        repeated_run_compression(run.len(), options),
     )
+}
+
+/// A repeated run whose keys take at most this many bytes a repetition is compressed: snappy
+/// (blocks of 64 KB) finds the repetitions and the keys shrink many times (an ISI histogram's
+/// 642 bins: 800 KB of keys to a few KB). Longer runs' repetitions are out of its reach:
+/// compression gained 6% on `t_ms` (20,000 samples, 37.5 KB a repetition) for a tenth of
+/// `stats`' time, so those pages go uncompressed.
+const COMPRESSED_RUN_BYTES: usize = 16 << 10;
+
+/// The compression of a repeated run's pages ([`COMPRESSED_RUN_BYTES`]).
+fn repeated_run_compression(run: usize, options: WriteOptions) -> CompressionOptions {
+    let bits = bit_width(u32::try_from(run.saturating_sub(1)).unwrap_or(u32::MAX)) as usize;
+    if run * bits <= 8 * COMPRESSED_RUN_BYTES {
+        options.compression
+    } else {
+        CompressionOptions::Uncompressed
+    }
 }
 
 /// The dictionary page and the one data page of a column of counts made of long runs of one
 /// value (`neuron` in `stats`' rates: a train's rows): each run's value in the dictionary, and
 /// the keys written as one run-length run per run, where polars would hash every row and then
-/// encode a key per row. `starts` are the rows where each run starts ([`long_runs`]).
+/// encode a key per row. `runs` are each run's value and length, in order (not empty).
 fn runs_page(
-    counts: &[u32],
-    starts: &[usize],
+    runs: &[(u32, usize)],
     type_: &ParquetType,
     options: WriteOptions,
 ) -> Result<Vec<CompressedPage>, String> {
     use hybrid_rle::Encoder;
     let primitive = primitive_of(type_)?;
-    let values: Vec<u32> = starts.iter().map(|&k| counts[k]).collect();
+    let values: Vec<u32> = runs.iter().map(|&(v, _)| v).collect();
     let bits = bit_width(u32::try_from(values.len() - 1).map_err(|e| e.to_string())?);
-    let mut keys = vec![bits as u8];
-    for (key, &start) in starts.iter().enumerate() {
-        let end = starts.get(key + 1).copied().unwrap_or(counts.len());
-        let key = u32::try_from(key).map_err(|e| e.to_string())?;
-        u32::run_length_encode(&mut keys, end - start, key, bits).map_err(|e| e.to_string())?;
-    }
+    let keys = |buffer: &mut Vec<u8>| {
+        buffer.push(bits as u8);
+        for (key, &(_, length)) in runs.iter().enumerate() {
+            let key = u32::try_from(key).map_err(|e| e.to_string())?;
+            u32::run_length_encode(buffer, length, key, bits).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
     // What polars writes for counts: the minimum and maximum as Parquet INT32.
     let statistics = options.has_statistics().then(|| {
         PrimitiveStatistics::<i32> {
@@ -272,9 +355,11 @@ fn runs_page(
         values.iter().flat_map(|x| x.to_le_bytes()).collect(),
         values.len(),
         keys,
-        counts.len(),
+        runs.iter().map(|&(_, length)| length).sum(),
         primitive,
         statistics,
+        // A few bytes a run: nothing to compress.
+        CompressionOptions::Uncompressed,
     )
 }
 
@@ -310,21 +395,23 @@ fn bit_width(last: u32) -> u32 {
 }
 
 /// A dictionary page holding `entries` plain-encoded values (`dictionary`), and one data page
-/// of `rows` keys (`keys`: their bit width, then the keys run-length/bit-packed), version 1,
-/// uncompressed, as polars lays out a dictionary-encoded column.
+/// of `rows` keys (`keys` writes their bit width, then the keys run-length/bit-packed, after
+/// the definition levels in the page's buffer), version 1, as polars lays out a
+/// dictionary-encoded column.
 fn dictionary_pages(
     dictionary: Vec<u8>,
     entries: usize,
-    keys: Vec<u8>,
+    keys: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
     rows: usize,
     primitive: &PrimitiveType,
     statistics: Option<ParquetStatistics>,
+    compression: CompressionOptions,
 ) -> Result<Vec<CompressedPage>, String> {
     let optional = primitive.field_info.repetition == Repetition::Optional;
-    let mut buffer = Vec::with_capacity(keys.len() + 16);
+    let mut buffer = vec![];
     polars_parquet::write::write_def_levels(&mut buffer, optional, None, rows, Version::V1)
         .map_err(|e| e.to_string())?;
-    buffer.extend_from_slice(&keys);
+    keys(&mut buffer)?;
     let data = DataPage::new(
         DataPageHeader::V1(DataPageHeaderV1 {
             num_values: i32::try_from(rows).map_err(|e| e.to_string())?,
@@ -344,9 +431,7 @@ fn dictionary_pages(
     let dictionary = DictPage::new(CowBuffer::Owned(dictionary), entries, false);
     [Page::Dict(dictionary), Page::Data(data)]
         .into_iter()
-        .map(|page| {
-            compress(page, vec![], CompressionOptions::Uncompressed).map_err(|e| e.to_string())
-        })
+        .map(|page| compress(page, vec![], compression).map_err(|e| e.to_string()))
         .collect()
 }
 
@@ -488,7 +573,12 @@ mod tests {
         };
         let starts = long_runs(&counts).unwrap();
         assert_eq!(starts, [0, 100, 200]);
-        let ours = runs_page(&counts, &starts, &type_, options()).unwrap();
+        let ours = runs_page(
+            &[(5, 100), (3_000_000_000, 100), (7, 100)],
+            &type_,
+            options(),
+        );
+        let ours = ours.unwrap();
         let CompressedPage::Data(ours) = &ours[1] else {
             panic!("a dictionary page, then the keys");
         };

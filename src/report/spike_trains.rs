@@ -43,43 +43,59 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
             (vec![0.0; t.len()], t)
         }
     } else {
-        let mut bytes = Vec::new();
-        crate::input::open(path, crate::input::MAX_TABLE_BYTES)
-            .and_then(|mut f| {
-                std::io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| e.to_string())
-            })
+        let bytes = crate::input::read_bytes(path, crate::input::MAX_TABLE_BYTES)
             .map_err(|e| err(e.trim_start_matches("cannot read: ").to_string()))?;
         match std::str::from_utf8(&bytes) {
             Ok(text) if numeric_csv::is_plain(&bytes) => plain_spikes_csv(text).map_err(err)?,
             _ => quoted_spikes_csv(&bytes).map_err(err)?,
         }
     };
+    use rayon::prelude::*;
     if neuron
-        .iter()
+        .par_iter()
         .any(|n| !(*n >= 0.0 && n.fract() == 0.0 && *n <= 1e7))
     {
         return Err(err("neuron must be a whole number in [0, 10^7]".into()));
     }
-    if let Some(k) = t.iter().position(|x| !x.is_finite()) {
+    if let Some(k) = t.par_iter().position_first(|x| !x.is_finite()) {
         return Err(err(format!(
             "row {}: t_ms {} is not a finite number",
             k + 1,
             t[k]
         )));
     }
-    let count = neuron.iter().fold(0usize, |m, &n| m.max(n as usize + 1));
-    let mut trains = vec![Vec::new(); count];
-    for (n, t) in neuron.iter().zip(&t) {
-        trains[*n as usize].push(*t);
-    }
-    {
-        use rayon::prelude::*;
-        trains.par_iter_mut().for_each(|tr| {
-            if !tr.is_sorted() {
-                tr.sort_by(f64::total_cmp)
-            }
-        });
-    }
+    let count = neuron
+        .par_iter()
+        .map(|&n| n as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut trains: Vec<Vec<f64>> = if neuron.is_sorted() {
+        // Rows grouped by neuron (as `simulate` writes them): each train is one slice.
+        (0..count)
+            .into_par_iter()
+            .map(|k| {
+                let first = neuron.partition_point(|&n| n < k as f64);
+                let end = neuron.partition_point(|&n| n <= k as f64);
+                t[first..end].to_vec()
+            })
+            .collect()
+    } else {
+        // Each train's spikes counted first, so that every train is allocated once.
+        let mut sizes = vec![0usize; count];
+        for &n in &neuron {
+            sizes[n as usize] += 1;
+        }
+        let mut trains: Vec<Vec<f64>> = sizes.into_iter().map(Vec::with_capacity).collect();
+        for (n, t) in neuron.iter().zip(&t) {
+            trains[*n as usize].push(*t);
+        }
+        trains
+    };
+    trains.par_iter_mut().for_each(|tr| {
+        if !tr.is_sorted() {
+            tr.sort_by(f64::total_cmp)
+        }
+    });
     Ok(trains)
 }
 
@@ -177,37 +193,39 @@ pub fn stats_table(stats: &[TrainStats]) -> Table {
 /// block of it as `stats` streams them.
 pub fn rate_table(first: usize, t_ms: &[f64], rates: Vec<f64>) -> Table {
     let trains = rates.len().checked_div(t_ms.len()).unwrap_or(0);
-    let mut neuron = Vec::with_capacity(rates.len());
-    let mut t = Vec::with_capacity(rates.len());
-    for k in 0..trains {
-        neuron.extend(std::iter::repeat_n((first + k) as u32, t_ms.len()));
-        t.extend_from_slice(t_ms);
-    }
+    let neurons = (first..first + trains).map(|k| k as u32).collect();
+    // Kept in their repeated shapes: written as dictionaries without building their rows.
     Table::new("rate")
-        .u32("neuron", neuron)
-        .f64("t_ms", t)
+        .u32_runs("neuron", neurons, t_ms.len())
+        .f64_cycle("t_ms", t_ms.into(), trains)
         .f64("rate_hz", rates)
 }
 
 /// `isi_histogram.parquet`: `neuron, bin_start_ms, count`.
 pub fn isi_histogram_table(hists: &[(Vec<f64>, Vec<u32>)]) -> Table {
-    Table::new("isi_histogram")
-        .u32(
-            "neuron",
-            hists
-                .iter()
-                .enumerate()
-                .flat_map(|(k, h)| std::iter::repeat_n(k as u32, h.0.len()))
-                .collect(),
-        )
-        .f64(
-            "bin_start_ms",
-            hists.iter().flat_map(|h| h.0.iter().copied()).collect(),
-        )
-        .u32(
-            "count",
-            hists.iter().flat_map(|h| h.1.iter().copied()).collect(),
-        )
+    let counts = hists.iter().flat_map(|h| h.1.iter().copied()).collect();
+    let table = Table::new("isi_histogram");
+    // Every train's histogram has the same bins ([`crate::analysis::spike_stats::isi_histograms`]):
+    // then `neuron` and `bin_start_ms` are kept in their repeated shapes.
+    let table = match hists.first() {
+        Some((bins, _)) if hists.iter().all(|h| h.0 == *bins) => table
+            .u32_runs("neuron", (0..hists.len() as u32).collect(), bins.len())
+            .f64_cycle("bin_start_ms", bins.as_slice().into(), hists.len()),
+        _ => table
+            .u32(
+                "neuron",
+                hists
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(k, h)| std::iter::repeat_n(k as u32, h.0.len()))
+                    .collect(),
+            )
+            .f64(
+                "bin_start_ms",
+                hists.iter().flat_map(|h| h.0.iter().copied()).collect(),
+            ),
+    };
+    table.u32("count", counts)
 }
 
 /// `spike_trains.png`: a raster of the first 200 trains and the ISI histograms (bins of
@@ -229,7 +247,7 @@ pub fn draw_spike_trains(
                 label: String::new(),
                 points: tr.iter().map(|&x| (x, k as f64)).collect(),
                 color: PALETTE[0],
-                style: Style::Points,
+                style: Style::Ticks,
             })
             .collect(),
         ..Default::default()
@@ -255,4 +273,64 @@ pub fn draw_spike_trains(
         1,
         (1200, 900),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::table::ColumnData;
+
+    /// Rows grouped by neuron (one slice per train) and rows in any order (counted, then
+    /// placed) give the same trains, with a train for every neuron up to the largest, empty
+    /// where a neuron has no spike.
+    #[test]
+    fn trains_are_the_same_whether_rows_are_grouped_by_neuron_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = [(0, 5.0), (0, 1.5), (2, 3.0), (4, 9.0), (4, 2.0), (4, 7.5)];
+        let want = vec![
+            vec![1.5, 5.0],
+            vec![],
+            vec![3.0],
+            vec![],
+            vec![2.0, 7.5, 9.0],
+        ];
+        let write = |name: &str, order: &[usize]| {
+            let path = dir.path().join(name);
+            let mut text = String::from("neuron,t_ms\n");
+            for &k in order {
+                text.push_str(&format!("{},{}\n", rows[k].0, rows[k].1));
+            }
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let grouped = write("grouped.csv", &[0, 1, 2, 3, 4, 5]);
+        let mixed = write("mixed.csv", &[4, 0, 2, 5, 1, 3]);
+        assert_eq!(read_spikes(&grouped).unwrap(), want);
+        assert_eq!(read_spikes(&mixed).unwrap(), want);
+    }
+
+    /// The ISI histogram table in its repeated shapes (every train on the same bins) holds
+    /// the rows of the plain one; trains on different bins are written row by row.
+    #[test]
+    fn isi_histogram_rows_are_the_same_in_either_shape() {
+        let same = vec![
+            (vec![0.0, 1.0, 2.0], vec![1, 0, 2]),
+            (vec![0.0, 1.0, 2.0], vec![0, 3, 0]),
+        ];
+        let table = isi_histogram_table(&same);
+        assert!(matches!(table.columns[0].1, ColumnData::U32Runs { .. }));
+        let plain = Table::new("isi_histogram")
+            .u32("neuron", vec![0, 0, 0, 1, 1, 1])
+            .f64("bin_start_ms", vec![0.0, 1.0, 2.0, 0.0, 1.0, 2.0])
+            .u32("count", vec![1, 0, 2, 0, 3, 0]);
+        assert_eq!(table.into_frame().unwrap(), plain.to_frame().unwrap());
+        let different = vec![(vec![0.0, 1.0], vec![1, 1]), (vec![0.0], vec![4])];
+        let table = isi_histogram_table(&different);
+        assert!(matches!(table.columns[0].1, ColumnData::U32(_)));
+        let plain = Table::new("isi_histogram")
+            .u32("neuron", vec![0, 0, 1])
+            .f64("bin_start_ms", vec![0.0, 1.0, 0.0])
+            .u32("count", vec![1, 1, 4]);
+        assert_eq!(table.into_frame().unwrap(), plain.to_frame().unwrap());
+    }
 }

@@ -20,6 +20,25 @@ pub enum ColumnData {
     Bool(Vec<bool>),
     /// Labels (Parquet `UTF8`).
     Str(Vec<String>),
+    /// Real numbers that are `run` repeated whole `times` times (`t_ms` of `stats`' rates:
+    /// every train sampled on one grid). Read back, it is the column of every repetition in
+    /// order; it is kept in this shape so that [`super::chunked_table::ChunkedTable`] writes
+    /// it as a dictionary of the run without building or scanning its rows.
+    F64Cycle {
+        /// The repeated values.
+        run: std::sync::Arc<[f64]>,
+        /// How many times they repeat.
+        times: usize,
+    },
+    /// Counts where each of `values` repeats `each` times in a row (`neuron` of `stats`'
+    /// rates: a train's rows). Kept in this shape for the same reason as
+    /// [`ColumnData::F64Cycle`].
+    U32Runs {
+        /// Each run's value, in order.
+        values: Vec<u32>,
+        /// The length of every run.
+        each: usize,
+    },
 }
 
 impl ColumnData {
@@ -29,6 +48,53 @@ impl ColumnData {
             ColumnData::U32(v) => v.len(),
             ColumnData::Bool(v) => v.len(),
             ColumnData::Str(v) => v.len(),
+            ColumnData::F64Cycle { run, times } => run.len() * times,
+            ColumnData::U32Runs { values, each } => values.len() * each,
+        }
+    }
+
+    /// Whether the column is kept in a repeated shape rather than row by row.
+    fn is_repeated_shape(&self) -> bool {
+        matches!(
+            self,
+            ColumnData::F64Cycle { .. } | ColumnData::U32Runs { .. }
+        )
+    }
+
+    /// The polars type of the column's values.
+    pub(super) fn dtype(&self) -> DataType {
+        match self {
+            ColumnData::F64(_) | ColumnData::F64Cycle { .. } => DataType::Float64,
+            ColumnData::U32(_) | ColumnData::U32Runs { .. } => DataType::UInt32,
+            ColumnData::Bool(_) => DataType::Boolean,
+            ColumnData::Str(_) => DataType::String,
+        }
+    }
+
+    /// The column as polars holds it, its values moved in (no copy); a repeated shape is
+    /// written out row by row.
+    pub(super) fn into_column(self, name: &str) -> Column {
+        let name: PlSmallStr = name.into();
+        match self {
+            // from_vec takes the buffer as it is; Column::new would copy it.
+            ColumnData::F64(v) => Float64Chunked::from_vec(name, v).into_column(),
+            ColumnData::U32(v) => UInt32Chunked::from_vec(name, v).into_column(),
+            ColumnData::Bool(v) => Column::new(name, v),
+            ColumnData::Str(v) => Column::new(name, v),
+            ColumnData::F64Cycle { run, times } => {
+                let mut v = Vec::with_capacity(run.len() * times);
+                for _ in 0..times {
+                    v.extend_from_slice(&run);
+                }
+                Float64Chunked::from_vec(name, v).into_column()
+            }
+            ColumnData::U32Runs { values, each } => {
+                let v = values
+                    .iter()
+                    .flat_map(|&x| std::iter::repeat_n(x, each))
+                    .collect();
+                UInt32Chunked::from_vec(name, v).into_column()
+            }
         }
     }
 }
@@ -69,6 +135,22 @@ impl Table {
     /// The same table with a `u32` column `name` (counts, indices) appended.
     pub fn u32(mut self, name: &str, data: Vec<u32>) -> Self {
         self.columns.push((name.into(), ColumnData::U32(data)));
+        self
+    }
+
+    /// The same table with an `f64` column `name` that is `run` repeated whole `times` times
+    /// ([`ColumnData::F64Cycle`]).
+    pub fn f64_cycle(mut self, name: &str, run: std::sync::Arc<[f64]>, times: usize) -> Self {
+        self.columns
+            .push((name.into(), ColumnData::F64Cycle { run, times }));
+        self
+    }
+
+    /// The same table with a `u32` column `name` where each of `values` repeats `each` times
+    /// in a row ([`ColumnData::U32Runs`]).
+    pub fn u32_runs(mut self, name: &str, values: Vec<u32>, each: usize) -> Self {
+        self.columns
+            .push((name.into(), ColumnData::U32Runs { values, each }));
         self
     }
 
@@ -123,32 +205,36 @@ impl Table {
 
     /// The table as a polars frame, its columns moved in (no copy of the values).
     pub(super) fn into_frame(self) -> Result<DataFrame, ReportError> {
-        let err = |reason: String| ReportError::Table {
-            table: self.name.clone(),
-            reason,
-        };
-        let h = self.height();
-        if let Some((n, c)) = self.columns.iter().find(|(_, c)| c.len() != h) {
-            return Err(err(format!(
-                "column {n} has {} rows, expected {h}",
-                c.len()
-            )));
-        }
+        let h = self.checked_height()?;
         let cols = self
             .columns
             .into_iter()
-            .map(|(n, c)| {
-                let name: PlSmallStr = n.as_str().into();
-                match c {
-                    // from_vec takes the buffer as it is; Column::new would copy it.
-                    ColumnData::F64(v) => Float64Chunked::from_vec(name, v).into_column(),
-                    ColumnData::U32(v) => UInt32Chunked::from_vec(name, v).into_column(),
-                    ColumnData::Bool(v) => Column::new(name, v),
-                    ColumnData::Str(v) => Column::new(name, v),
-                }
-            })
+            .map(|(n, c)| c.into_column(&n))
             .collect();
-        DataFrame::new(h, cols).map_err(|e| err(e.to_string()))
+        DataFrame::new(h, cols).map_err(|e| ReportError::Table {
+            table: self.name.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The number of rows, once every column is seen to have it.
+    pub(super) fn checked_height(&self) -> Result<usize, ReportError> {
+        let h = self.height();
+        match self.columns.iter().find(|(_, c)| c.len() != h) {
+            Some((n, c)) => Err(ReportError::Table {
+                table: self.name.clone(),
+                reason: format!("column {n} has {} rows, expected {h}", c.len()),
+            }),
+            None => Ok(h),
+        }
+    }
+
+    /// The columns' names and polars types, as [`Table::into_frame`]'s frame has them.
+    pub(super) fn schema(&self) -> Schema {
+        self.columns
+            .iter()
+            .map(|(n, c)| Field::new(n.as_str().into(), c.dtype()))
+            .collect()
     }
 
     /// The bytes of `<name>.parquet` as [`Table::write_parquet`] writes them (the same
@@ -164,8 +250,17 @@ impl Table {
         Ok(bytes)
     }
 
-    /// Write `DIR/<name>.parquet` atomically (snappy compression); returns the path.
+    /// Write `DIR/<name>.parquet` atomically (snappy compression); returns the path. A table
+    /// holding a column in a repeated shape ([`ColumnData::F64Cycle`], [`ColumnData::U32Runs`])
+    /// goes through [`super::chunked_table::ChunkedTable`], which writes those columns from
+    /// their shapes (one row group); the values read back are the same either way.
     pub fn write_parquet(&self, dir: &Path) -> Result<PathBuf, ReportError> {
+        if self.height() > 0 && self.columns.iter().any(|(_, c)| c.is_repeated_shape()) {
+            let mut table = super::chunked_table::ChunkedTable::create(dir, &self.name)
+                .with_metadata(&self.metadata);
+            table.write(self.clone())?;
+            return table.finish().map(|(path, _)| path);
+        }
         let path = dir.join(format!("{}.parquet", self.name));
         write_frame(&path, &mut self.to_frame()?, &self.metadata)?;
         Ok(path)
@@ -563,6 +658,69 @@ mod tests {
         let bad = Table::new("y").f64("a", vec![1.0]).f64("b", vec![]);
         assert!(bad.write_parquet(dir.path()).is_err());
         assert!(!dir.path().join("y.parquet").exists());
+    }
+
+    /// A table with columns in repeated shapes reads back as the same table written row by
+    /// row, for runs the fast pages take (a multiple of 8 samples, runs of 64 rows or more)
+    /// and the ones they leave to the general encoder; the shapes' statistics, metadata and
+    /// schema are the ones of the rows.
+    #[test]
+    fn repeated_shapes_read_back_as_their_rows() {
+        use polars::prelude::{ParquetReader, SerReader};
+        let dir = tempfile::tempdir().unwrap();
+        for (run, times, each) in [(16, 40, 64), (5, 9, 5), (642, 3, 642), (1, 70, 1)] {
+            let grid: Vec<f64> = (0..run).map(|k| 0.25 * k as f64 - 1.0).collect();
+            let rows = run * times;
+            let ids: Vec<u32> = (0..(rows / each) as u32).map(|k| 7 * k).collect();
+            let reals: Vec<f64> = (0..rows).map(|k| (k as f64).sqrt()).collect();
+            let shaped = Table::new("shaped")
+                .with_metadata(&[("k".into(), "v".into())])
+                .f64_cycle("t_ms", grid.as_slice().into(), times)
+                .u32_runs("neuron", ids.clone(), each)
+                .f64("rate_hz", reals.clone());
+            let plain = Table::new("plain")
+                .f64("t_ms", grid.iter().copied().cycle().take(rows).collect())
+                .u32(
+                    "neuron",
+                    ids.iter()
+                        .flat_map(|&n| std::iter::repeat_n(n, each))
+                        .collect(),
+                )
+                .f64("rate_hz", reals);
+            assert_eq!(
+                shaped.clone().into_frame().unwrap(),
+                plain.to_frame().unwrap()
+            );
+            let a = shaped.write_parquet(dir.path()).unwrap();
+            let b = plain.write_parquet(dir.path()).unwrap();
+            let names = ["t_ms", "neuron", "rate_hz"];
+            let (got, want) = (read_f64_columns(&a, &names), read_f64_columns(&b, &names));
+            assert_eq!(got.unwrap(), want.unwrap(), "run {run} x {times}");
+            let read = |p: &Path| {
+                ParquetReader::new(std::fs::File::open(p).unwrap())
+                    .finish()
+                    .unwrap()
+            };
+            assert_eq!(read(&a), read(&b), "run {run} x {times}: values and types");
+            assert!(
+                read_metadata(&a)
+                    .unwrap()
+                    .contains(&("k".into(), "v".into()))
+            );
+        }
+        // No rows: written row by row (the chunked writer refuses an empty table).
+        let empty = Table::new("empty").f64_cycle("t_ms", vec![1.0].into(), 0);
+        let p = empty.write_parquet(dir.path()).unwrap();
+        assert_eq!(
+            read_f64_columns(&p, &["t_ms"]).unwrap(),
+            vec![Vec::<f64>::new()]
+        );
+        // Shapes and rows of different lengths are refused, and no file is left.
+        let ragged = Table::new("ragged")
+            .f64_cycle("t_ms", vec![1.0, 2.0].into(), 3)
+            .f64("rate_hz", vec![0.0; 5]);
+        assert!(ragged.write_parquet(dir.path()).is_err());
+        assert!(!dir.path().join("ragged.parquet").exists());
     }
 
     #[test]

@@ -189,11 +189,19 @@ impl StatsSpec {
                 ),
             ));
         }
-        let spikes = trains
-            .iter()
-            .flatten()
-            .filter(|t| **t >= self.t_start && **t <= t_stop)
-            .count() as f64;
+        // The spikes inside the window and the longest interval, train by train on all cores.
+        let (spikes, longest) = {
+            use rayon::prelude::*;
+            trains
+                .par_iter()
+                .map(|train| {
+                    let inside = |t: &&f64| **t >= self.t_start && **t <= t_stop;
+                    let longest = train.windows(2).map(|w| w[1] - w[0]).fold(0.0f64, f64::max);
+                    (train.iter().filter(inside).count(), longest)
+                })
+                .reduce(|| (0, 0.0), |a, b| (a.0 + b.0, a.1.max(b.1)))
+        };
+        let spikes = spikes as f64;
         let work = spikes * kernel.min(2.0 * per_train + 1.0);
         if work > MAX_KERNEL_WORK {
             return Err(SpecError::new(
@@ -207,10 +215,6 @@ impl StatsSpec {
                 ),
             ));
         }
-        let longest = trains
-            .iter()
-            .flat_map(|t| t.windows(2).map(|w| w[1] - w[0]))
-            .fold(0.0f64, f64::max);
         let bins = (longest / self.isi_bin).ceil() + 1.0;
         if bins > MAX_ISI_BINS as f64 || bins * n_trains > MAX_ISI_CELLS {
             let most = (MAX_ISI_BINS as f64).min((MAX_ISI_CELLS / n_trains).floor());
