@@ -13,7 +13,8 @@ every 1 ms, Elephant's defaults otherwise) of every train.
 
 Rounds alternate the two, and the order flips every round (Elephant first, then excitable
 first), because a run straight after Elephant's was slower. The script prints every time, the
-medians, the ratio and the peak memory, then checks that the two rates agree (max abs difference, Hz) on the first 5 trains.
+medians, the ratio and the peak memory, then checks that the two rates agree (max abs
+difference, Hz) on the first 5 trains.
 
     python3 benches/stats_vs_elephant.py [rounds]      # after `cargo build --release`
     EXCITABLE=path python3 benches/stats_vs_elephant.py [rounds]   # another build
@@ -150,7 +151,7 @@ def main():
                     shutil.rmtree(out)
 
             for step in ([run_elephant, run_this, run_earlier] if r % 2 == 0
-                         else [run_earlier, run_this, run_elephant]):
+                         else [run_this, run_earlier, run_elephant]):
                 step()
             print(f"round {r + 1}: Elephant compute {el[-1]:.3f} s wall, {elc[-1]:.3f} s CPU; "
                   f"excitable end to end {ex[-1]:.3f} s wall, {exc[-1]:.3f} s CPU, "

@@ -640,9 +640,18 @@ fn stats_streams_rates_equal_to_the_in_memory_result() {
             quoted.push_str(&format!("\"{k}\",\"{}\"\n", t[j]));
         }
     }
+    // And grouped by neuron (as `simulate` writes them): each train read as one slice.
+    let mut grouped = String::from("neuron,t_ms\n");
+    for (k, t) in trains.iter().enumerate() {
+        for x in t {
+            grouped.push_str(&format!("{k},{x}\n"));
+        }
+    }
     let (p, q) = (dir.path().join("plain.csv"), dir.path().join("quoted.csv"));
+    let g = dir.path().join("grouped.csv");
     std::fs::write(&p, plain).unwrap();
     std::fs::write(&q, quoted).unwrap();
+    std::fs::write(&g, grouped).unwrap();
     let spec = StatsSpec {
         t_stop: Some(1000.0),
         ..Default::default()
@@ -651,7 +660,7 @@ fn stats_streams_rates_equal_to_the_in_memory_result() {
     let Rates::Kept(rates) = &kept.rates else {
         panic!("the in-memory result keeps its rates")
     };
-    for (csv, out) in [(&p, "plain"), (&q, "quoted")] {
+    for (csv, out) in [(&p, "plain"), (&q, "quoted"), (&g, "grouped")] {
         let out = dir.path().join(out);
         let (ok, _, stderr) = excitable(&[
             "stats",
@@ -685,6 +694,20 @@ fn stats_streams_rates_equal_to_the_in_memory_result() {
                 .unwrap();
         let want: Vec<f64> = kept.stats.iter().map(|s| s.cv).collect();
         assert_eq!(cv[0], want);
+        // The ISI histograms, written from their repeated shapes, read back as the rows.
+        let h = excitable::report::table::read_f64_columns(
+            &out.join("isi_histogram.parquet"),
+            &["neuron", "bin_start_ms", "count"],
+        )
+        .unwrap();
+        let mut want = vec![vec![]; 3];
+        for (k, (bins, counts)) in kept.isi_histograms.iter().enumerate() {
+            want[0].extend(std::iter::repeat_n(k as f64, bins.len()));
+            want[1].extend(bins.iter().copied());
+            want[2].extend(counts.iter().map(|&c| f64::from(c)));
+        }
+        assert!(want[0].len() > 150, "several bins per train");
+        assert_eq!(h, want);
     }
     // A bad row names its line, for the parallel reader as for the other.
     let bad = dir.path().join("bad.csv");

@@ -384,7 +384,8 @@ struct Output {
 
 #[pymethods]
 impl Output {
-    /// Every table as (name, Parquet bytes), as the command line writes them.
+    /// Every table as (name, Parquet bytes): the values, types and metadata the command
+    /// line writes.
     fn tables<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyBytes>)>> {
         guard(|| {
             let meta = self.result.metadata();

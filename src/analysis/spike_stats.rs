@@ -59,6 +59,15 @@ pub fn isi(spikes: &[f64]) -> Vec<f64> {
     spikes.windows(2).map(|w| w[1] - w[0]).collect()
 }
 
+/// The longest interspike interval of `spikes` (0 with fewer than two spikes; NaN intervals
+/// are passed over).
+pub fn longest_isi(spikes: &[f64]) -> f64 {
+    spikes
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(0.0f64, f64::max)
+}
+
 fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
@@ -251,7 +260,7 @@ pub fn isi_histograms(trains: &[Vec<f64>], bin_ms: f64) -> Vec<(Vec<f64>, Vec<u3
     use rayon::prelude::*;
     let max_isi = trains
         .par_iter()
-        .map(|t| t.windows(2).map(|w| w[1] - w[0]).fold(0.0f64, f64::max))
+        .map(|t| longest_isi(t))
         .reduce(|| 0.0, f64::max);
     let bins = ((max_isi / bin_ms).ceil() as usize + 1).min(MAX_ISI_BINS);
     trains

@@ -123,6 +123,12 @@ impl ChunkedTable {
         for chunk in &chunks {
             rows += chunk.checked_height()?;
             let schema = chunk.schema();
+            if schema.len() != chunk.columns.len() {
+                return Err(self.err(format!(
+                    "a column name appears twice in {:?}",
+                    chunk.columns.iter().map(|(n, _)| n).collect::<Vec<_>>()
+                )));
+            }
             match &self.schema {
                 Some(s) if **s != schema => {
                     return Err(self.err(format!(
@@ -236,23 +242,21 @@ fn encoded(
     };
     let column = |k: usize, (name, data): (String, ColumnData)| {
         let (type_, encoding) = (&types.fields()[k], &encodings[k]);
-        match data {
-            ColumnData::F64Cycle { run, times } => {
-                cycle_pages(&run, times, type_, options, encoding)
-            }
-            ColumnData::U32Runs { values, each } => {
-                runs_pages(&values, each, type_, options, encoding)
-            }
-            data => {
-                let array = data
-                    .into_column(&name)
-                    .as_materialized_series()
-                    .rechunk()
-                    .to_arrow(0, CompatLevel::newest());
-                let learned = dictionaries.and_then(|d| d.get(k)).copied();
-                column_pages(array.as_ref(), type_, options, encoding, learned)
-            }
+        let shaped = match &data {
+            ColumnData::F64Cycle { run, times } => cycle_pages(run, *times, type_, options)?,
+            ColumnData::U32Runs { values, each } => runs_pages(values, *each, type_, options)?,
+            _ => None,
+        };
+        if let Some(pages) = shaped {
+            return Ok(pages);
         }
+        let array = data
+            .into_column(&name)
+            .as_materialized_series()
+            .rechunk()
+            .to_arrow(0, CompatLevel::newest());
+        let learned = dictionaries.and_then(|d| d.get(k)).copied();
+        column_pages(array.as_ref(), type_, options, encoding, learned)
     };
     chunks
         .into_par_iter()
@@ -393,5 +397,41 @@ mod tests {
                     .all(|(a, b)| a.to_bits() == b.to_bits());
             assert!(same, "column {name} reads back as written");
         }
+    }
+
+    /// Chunks in repeated shapes and chunks of plain rows mix in one table (the schema is by
+    /// type), a single repetition included; a chunk naming a column twice is refused.
+    #[test]
+    fn shaped_and_plain_chunks_mix_and_duplicate_names_are_refused() {
+        let grid: Vec<f64> = (0..20).map(|k| 0.5 * k as f64).collect();
+        let shaped = |first: u32, trains: usize| {
+            Table::new("r")
+                .u32_runs("neuron", (first..first + trains as u32).collect(), 20)
+                .f64_cycle("t_ms", grid.as_slice().into(), trains)
+                .f64("rate_hz", (0..20 * trains).map(|k| k as f64).collect())
+        };
+        let plain = Table::new("r")
+            .u32("neuron", vec![9; 20])
+            .f64("t_ms", grid.clone())
+            .f64("rate_hz", vec![-1.0; 20]);
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = ChunkedTable::create(dir.path(), "r");
+        t.write_many(vec![shaped(0, 4), plain, shaped(4, 1)])
+            .unwrap();
+        t.write(shaped(5, 3)).unwrap();
+        let (p, rows) = t.finish().unwrap();
+        assert_eq!(rows, 20 * 9);
+        let got = read_f64_columns(&p, &["neuron", "t_ms", "rate_hz"]).unwrap();
+        let neuron: Vec<f64> = [0., 1., 2., 3., 9., 4., 5., 6., 7.]
+            .iter()
+            .flat_map(|&n| std::iter::repeat_n(n, 20))
+            .collect();
+        assert_eq!(got[0], neuron);
+        assert!(got[1].chunks(20).all(|c| c == grid.as_slice()));
+        assert_eq!(got[2][80..100], [-1.0; 20]);
+        let twice = Table::new("d").f64("a", vec![1.0]).f64("a", vec![2.0]);
+        let mut t = ChunkedTable::create(dir.path(), "d");
+        let e = t.write(twice).unwrap_err().to_string();
+        assert!(e.contains("appears twice"), "{e}");
     }
 }

@@ -37,7 +37,7 @@ pub(super) fn column_pages(
     };
     if options.version == Version::V1 {
         if let Some((values, run)) = repeated
-            && run.is_multiple_of(8)
+            && run > 1
         {
             let page = repeated_run_page(&values[..run], values.len() / run, type_, options)?;
             return Ok(vec![page]);
@@ -109,57 +109,38 @@ pub(super) fn column_pages(
 
 /// The pages of a column of reals that is `run` repeated whole `times` times (a
 /// [`super::table::ColumnData::F64Cycle`]), built from that shape: no row is built or
-/// compared. They are the pages [`column_pages`] writes for the rows, which finds the same
-/// run; a run whose length is not a multiple of 8 is written through it.
+/// compared. The values are the ones [`column_pages`] writes for the rows (it finds the
+/// shortest period, which is shorter than `run` when the run itself repeats: then its
+/// dictionary is shorter). `None` for a run of one value or a single repetition, which the
+/// caller writes row by row through [`column_pages`].
 pub(super) fn cycle_pages(
     run: &[f64],
     times: usize,
     type_: &ParquetType,
     options: WriteOptions,
-    encoding: &[Encoding],
-) -> Result<Vec<Vec<CompressedPage>>, String> {
-    if options.version == Version::V1 && !run.is_empty() && times > 1 && run.len().is_multiple_of(8)
-    {
-        return Ok(vec![repeated_run_page(run, times, type_, options)?]);
+) -> Result<Option<Vec<Vec<CompressedPage>>>, String> {
+    if options.version == Version::V1 && run.len() > 1 && times > 1 {
+        return Ok(Some(vec![repeated_run_page(run, times, type_, options)?]));
     }
-    let mut rows = Vec::with_capacity(run.len() * times);
-    for _ in 0..times {
-        rows.extend_from_slice(run);
-    }
-    column_pages(
-        &PrimitiveArray::from_vec(rows),
-        type_,
-        options,
-        encoding,
-        None,
-    )
+    Ok(None)
 }
 
 /// The pages of a column of counts where each of `values` repeats `each` times in a row (a
-/// [`super::table::ColumnData::U32Runs`]), built from that shape: the pages
-/// [`column_pages`] writes for the rows, through which shorter runs than [`MIN_RUN`] go.
+/// [`super::table::ColumnData::U32Runs`]), built from that shape: the values [`column_pages`]
+/// writes for the rows (it would merge equal neighbouring values into one run; here each
+/// value keeps its own). `None` for runs shorter than [`MIN_RUN`], which the caller writes
+/// row by row through [`column_pages`].
 pub(super) fn runs_pages(
     values: &[u32],
     each: usize,
     type_: &ParquetType,
     options: WriteOptions,
-    encoding: &[Encoding],
-) -> Result<Vec<Vec<CompressedPage>>, String> {
+) -> Result<Option<Vec<Vec<CompressedPage>>>, String> {
     if options.version == Version::V1 && !values.is_empty() && each >= MIN_RUN {
         let runs: Vec<(u32, usize)> = values.iter().map(|&v| (v, each)).collect();
-        return Ok(vec![runs_page(&runs, type_, options)?]);
+        return Ok(Some(vec![runs_page(&runs, type_, options)?]));
     }
-    let rows = values
-        .iter()
-        .flat_map(|&v| std::iter::repeat_n(v, each))
-        .collect();
-    column_pages(
-        &PrimitiveArray::from_vec(rows),
-        type_,
-        options,
-        encoding,
-        None,
-    )
+    Ok(None)
 }
 
 /// The values of a column of reals without missing values (whose statistics [`min_max`]
@@ -265,13 +246,15 @@ fn as_repeated_run(array: &dyn Array, run: usize) -> Option<DictionaryArray<u32>
     .ok()
 }
 
-/// The dictionary page and the one data page of a column that is `run` repeated `times`
-/// times, as [`as_repeated_run`]'s dictionary array would be written, uncompressed, without
-/// encoding a key per row: when the run's length is a multiple of 8, the keys of every
-/// repetition bit-pack to the same bytes (a bit-packed run holds groups of 8), so they are
-/// encoded once and copied. Encoding each row's key was a tenth of `stats`' time. One data
-/// page holds the row group (polars would cut pages of about 1 MB): a row group of 2^31 rows or
-/// more is refused with an error, never written wrong; `stats`' hold at most 5·10^7.
+/// The dictionary page and the one data page of a column that is `run` (at least 2 values)
+/// repeated `times` times, as [`as_repeated_run`]'s dictionary array would be written,
+/// without encoding a key per row: a bit-packed run holds groups of 8 keys, so the keys of as
+/// many repetitions as fill whole groups (one when the run's length is a multiple of 8, at
+/// most 8) bit-pack to the same bytes every time. They are encoded once and copied, and the
+/// repetitions left over are encoded last (the final group may be padded). Encoding each
+/// row's key was a tenth of `stats`' time. One data page holds the row group (polars would
+/// cut pages of about 1 MB): a row group of 2^31 rows or more is refused with an error, never
+/// written wrong; `stats`' hold at most 5·10^7.
 fn repeated_run_page(
     run: &[f64],
     times: usize,
@@ -281,14 +264,22 @@ fn repeated_run_page(
     let primitive = primitive_of(type_)?;
     let last = u32::try_from(run.len() - 1).map_err(|e| e.to_string())?;
     let bits = bit_width(last);
-    let mut once = vec![];
-    hybrid_rle::encode(&mut once, 0..=last, bits).map_err(|e| e.to_string())?;
+    let per_block = 8 / gcd(run.len(), 8);
+    let encoded = |repetitions: usize| -> Result<Vec<u8>, String> {
+        let mut keys = vec![];
+        let all = (0..=last).cycle().take(repetitions * run.len());
+        hybrid_rle::encode(&mut keys, all, bits).map_err(|e| e.to_string())?;
+        Ok(keys)
+    };
+    let block = encoded(per_block)?;
+    let rest = encoded(times % per_block)?;
     let keys = |buffer: &mut Vec<u8>| {
-        buffer.reserve(1 + once.len() * times);
+        buffer.reserve(1 + block.len() * (times / per_block) + rest.len());
         buffer.push(bits as u8);
-        for _ in 0..times {
-            buffer.extend_from_slice(&once);
+        for _ in 0..times / per_block {
+            buffer.extend_from_slice(&block);
         }
+        buffer.extend_from_slice(&rest);
         Ok(())
     };
     dictionary_pages(
@@ -304,7 +295,7 @@ fn repeated_run_page(
 
 /// A repeated run whose keys take at most this many bytes a repetition is compressed: snappy
 /// (blocks of 64 KB) finds the repetitions and the keys shrink many times (an ISI histogram's
-/// 642 bins: 800 KB of keys to a few KB). Longer runs' repetitions are out of its reach:
+/// 642 bins, 1000 trains: 800 KB of keys to about 60 KB). Longer runs' repetitions are out of its reach:
 /// compression gained 6% on `t_ms` (20,000 samples, 37.5 KB a repetition) for a tenth of
 /// `stats`' time, so those pages go uncompressed.
 const COMPRESSED_RUN_BYTES: usize = 16 << 10;
@@ -387,6 +378,11 @@ fn primitive_of(type_: &ParquetType) -> Result<&PrimitiveType, String> {
         ParquetType::PrimitiveType(primitive) => Ok(primitive),
         ParquetType::GroupType { .. } => Err("a nested column has no dictionary here".into()),
     }
+}
+
+/// The greatest common divisor of `a` and `b`.
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// The bits of a key up to `last`, as polars counts them (none for a lone key).
@@ -626,51 +622,57 @@ mod tests {
     /// same dictionary, and its keys' bytes are polars' bytes.
     #[test]
     fn a_repeated_run_page_is_what_polars_writes_for_its_dictionary() {
-        let run: Vec<f64> = (0..16).map(|k| (k as f64 - 5.0) * 0.75).collect();
-        let values: Vec<f64> = run.iter().cycle().take(16 * 40).copied().collect();
-        let array = PrimitiveArray::<f64>::from_vec(values.clone());
-        let type_ = real_type();
-        let dictionary = as_repeated_run(&array, 16).unwrap();
-        let theirs = polars_pages(&dictionary, &type_, Encoding::RleDictionary);
-        let ours: Vec<Page> = repeated_run_page(&run, 40, &type_, options())
-            .unwrap()
-            .into_iter()
-            .map(|page| {
-                polars_parquet::parquet::read::decompress(
-                    page,
-                    &mut vec![],
-                    &mut polars_parquet::parquet::compression::DecompressionContext::Unset,
-                )
+        // Runs of a multiple of 8 (one repetition a block), of other lengths (2, 4 or 8
+        // repetitions a block, repetitions left over or not), and fewer repetitions than a
+        // block.
+        for (length, times) in [(16, 40), (5, 41), (6, 8), (642, 17), (3, 5), (2, 1)] {
+            let run: Vec<f64> = (0..length).map(|k| (k as f64 - 5.0) * 0.75).collect();
+            let values: Vec<f64> = run.iter().cycle().take(length * times).copied().collect();
+            let array = PrimitiveArray::<f64>::from_vec(values.clone());
+            let type_ = real_type();
+            let dictionary = as_repeated_run(&array, length).unwrap();
+            let theirs = polars_pages(&dictionary, &type_, Encoding::RleDictionary);
+            let ours: Vec<Page> = repeated_run_page(&run, times, &type_, options())
                 .unwrap()
-            })
-            .collect();
-        let (Page::Dict(our_dict), Page::Dict(their_dict)) = (&ours[0], &theirs[0]) else {
-            panic!("a dictionary page first");
-        };
-        assert_eq!(*our_dict.buffer, *their_dict.buffer);
-        assert_eq!(our_dict.num_values, their_dict.num_values);
-        let (Page::Data(ours), Page::Data(theirs)) = (&ours[1], &theirs[1]) else {
-            panic!("then the keys");
-        };
-        let (DataPageHeader::V1(our_header), DataPageHeader::V1(their_header)) =
-            (ours.header(), theirs.header())
-        else {
-            panic!("version 1 pages");
-        };
-        assert_eq!(our_header, their_header);
-        // The definition levels are the same bytes; the keys decode to the same indices
-        // (polars writes one literal run where these pages write one per repetition).
-        assert_eq!(keys(ours.buffer()), keys(theirs.buffer()));
-        let want: Vec<u32> = (0..16 * 40).map(|k| k % 16).collect();
-        assert_eq!(keys(ours.buffer()).1, want);
+                .into_iter()
+                .map(|page| {
+                    polars_parquet::parquet::read::decompress(
+                        page,
+                        &mut vec![],
+                        &mut polars_parquet::parquet::compression::DecompressionContext::Unset,
+                    )
+                    .unwrap()
+                })
+                .collect();
+            let (Page::Dict(our_dict), Page::Dict(their_dict)) = (&ours[0], &theirs[0]) else {
+                panic!("a dictionary page first");
+            };
+            assert_eq!(*our_dict.buffer, *their_dict.buffer);
+            assert_eq!(our_dict.num_values, their_dict.num_values);
+            let (Page::Data(ours), Page::Data(theirs)) = (&ours[1], &theirs[1]) else {
+                panic!("then the keys");
+            };
+            let (DataPageHeader::V1(our_header), DataPageHeader::V1(their_header)) =
+                (ours.header(), theirs.header())
+            else {
+                panic!("version 1 pages");
+            };
+            assert_eq!(our_header, their_header, "{length} x {times}");
+            // The definition levels are the same bytes; the keys decode to the same indices
+            // (polars writes one literal run where these pages write one per block).
+            let rows = length * times;
+            let decoded = keys(ours.buffer(), rows);
+            assert_eq!(decoded, keys(theirs.buffer(), rows), "{length} x {times}");
+            let want: Vec<u32> = (0..rows).map(|k| (k % length) as u32).collect();
+            assert_eq!(decoded.1, want, "{length} x {times}");
+        }
     }
 
     /// The definition levels' bytes and the decoded keys of a version 1 dictionary page of an
     /// optional column: a 4-byte length, the levels, the keys' bit width, the keys.
-    fn keys(buffer: &[u8]) -> (Vec<u8>, Vec<u32>) {
+    fn keys(buffer: &[u8], rows: usize) -> (Vec<u8>, Vec<u32>) {
         let levels = u32::from_le_bytes(buffer[..4].try_into().unwrap()) as usize;
         let bits = u32::from(buffer[4 + levels]);
-        let rows = 16 * 40;
         let decoded = hybrid_rle::HybridRleDecoder::new(&buffer[5 + levels..], bits, rows)
             .collect()
             .unwrap();

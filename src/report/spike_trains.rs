@@ -70,14 +70,17 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
         .max()
         .unwrap_or(0);
     let mut trains: Vec<Vec<f64>> = if neuron.is_sorted() {
-        // Rows grouped by neuron (as `simulate` writes them): each train is one slice.
-        (0..count)
+        // Rows grouped by neuron (as `simulate` writes them): each train is one slice, found
+        // in one pass and copied on all cores.
+        let mut slices = vec![(0, 0); count];
+        let mut start = 0;
+        for group in neuron.chunk_by(|a, b| a == b) {
+            slices[group[0] as usize] = (start, start + group.len());
+            start += group.len();
+        }
+        slices
             .into_par_iter()
-            .map(|k| {
-                let first = neuron.partition_point(|&n| n < k as f64);
-                let end = neuron.partition_point(|&n| n <= k as f64);
-                t[first..end].to_vec()
-            })
+            .map(|(a, b)| t[a..b].to_vec())
             .collect()
     } else {
         // Each train's spikes counted first, so that every train is allocated once.

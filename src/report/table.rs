@@ -237,8 +237,10 @@ impl Table {
             .collect()
     }
 
-    /// The bytes of `<name>.parquet` as [`Table::write_parquet`] writes them (the same
-    /// writer and settings), in memory: the Python package hands these to polars.
+    /// The bytes of `<name>.parquet` in memory, through polars' writer with the settings of
+    /// [`Table::write_parquet`]: the Python package hands these to polars. The values, types
+    /// and metadata are the file's; a table with a repeated shape is laid out otherwise in
+    /// the file (one row group, its shaped columns as dictionaries).
     pub fn to_parquet_bytes(&self) -> Result<Vec<u8>, ReportError> {
         let mut bytes = Vec::new();
         frame_to(&mut bytes, &mut self.to_frame()?, &self.metadata).map_err(|reason| {
@@ -668,7 +670,30 @@ mod tests {
     fn repeated_shapes_read_back_as_their_rows() {
         use polars::prelude::{ParquetReader, SerReader};
         let dir = tempfile::tempdir().unwrap();
-        for (run, times, each) in [(16, 40, 64), (5, 9, 5), (642, 3, 642), (1, 70, 1)] {
+        // Per column chunk: its physical type and statistics (with the column's types).
+        let statistics = |p: &Path| -> Vec<String> {
+            let mut file = std::fs::File::open(p).unwrap();
+            let meta = polars_parquet::parquet::read::read_metadata(&mut file).unwrap();
+            assert_eq!(meta.row_groups.len(), 1, "one row group each");
+            let group = &meta.row_groups[0];
+            ["t_ms", "neuron", "rate_hz"]
+                .iter()
+                .flat_map(|name| group.columns_under_root_iter(name).unwrap())
+                .map(|c| {
+                    let s = c.statistics(&meta.footer_buf).map(Result::unwrap);
+                    format!("{:?} {s:?}", c.physical_type())
+                })
+                .collect()
+        };
+        // The last grid's keys take more than 16 KB a repetition: its pages are uncompressed.
+        let cases = [
+            (16, 40, 64),
+            (5, 9, 5),
+            (642, 3, 642),
+            (1, 70, 1),
+            (10_000, 3, 100),
+        ];
+        for (run, times, each) in cases {
             let grid: Vec<f64> = (0..run).map(|k| 0.25 * k as f64 - 1.0).collect();
             let rows = run * times;
             let ids: Vec<u32> = (0..(rows / each) as u32).map(|k| 7 * k).collect();
@@ -701,7 +726,14 @@ mod tests {
                     .finish()
                     .unwrap()
             };
-            assert_eq!(read(&a), read(&b), "run {run} x {times}: values and types");
+            let (fa, fb) = (read(&a), read(&b));
+            assert_eq!(fa, fb, "run {run} x {times}: values");
+            assert_eq!(
+                fa.schema(),
+                fb.schema(),
+                "run {run} x {times}: names and types"
+            );
+            assert_eq!(statistics(&a), statistics(&b), "run {run} x {times}");
             assert!(
                 read_metadata(&a)
                     .unwrap()

@@ -3,7 +3,7 @@
 
 use crate::analysis::rate::{Kernel, RateGrid, RateSettings};
 use crate::analysis::spike_stats::{
-    MAX_ISI_BINS, StatsSettings, TrainStats, isi_histograms, train_stats,
+    MAX_ISI_BINS, StatsSettings, TrainStats, isi_histograms, longest_isi, train_stats,
 };
 use crate::analysis::timing::{IoTiming, io_timing};
 use crate::error::{Error, SpecError, short};
@@ -196,8 +196,7 @@ impl StatsSpec {
                 .par_iter()
                 .map(|train| {
                     let inside = |t: &&f64| **t >= self.t_start && **t <= t_stop;
-                    let longest = train.windows(2).map(|w| w[1] - w[0]).fold(0.0f64, f64::max);
-                    (train.iter().filter(inside).count(), longest)
+                    (train.iter().filter(inside).count(), longest_isi(train))
                 })
                 .reduce(|| (0, 0.0), |a, b| (a.0 + b.0, a.1.max(b.1)))
         };
