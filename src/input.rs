@@ -17,6 +17,11 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// Open `path` for reading if it is a regular file of at most `max_bytes`; the error says
 /// which limit it passes (in words, for the caller's error type).
 pub fn open(path: &Path, max_bytes: u64) -> Result<impl Read + use<>, String> {
+    opened(path, max_bytes).map(|(file, _)| file)
+}
+
+/// [`open`]'s reader and the file's length in bytes.
+fn opened(path: &Path, max_bytes: u64) -> Result<(std::io::Take<File>, u64), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
     if !meta.is_file() {
         return Err("cannot read: not a regular file".into());
@@ -30,7 +35,7 @@ pub fn open(path: &Path, max_bytes: u64) -> Result<impl Read + use<>, String> {
     }
     let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
     // A file that grows while it is read still stops at the limit.
-    Ok(file.take(max_bytes))
+    Ok((file.take(max_bytes), meta.len()))
 }
 
 /// The bytes of `path` (a regular file of at most `max_bytes`, as [`open`] checks), read into
@@ -38,8 +43,7 @@ pub fn open(path: &Path, max_bytes: u64) -> Result<impl Read + use<>, String> {
 /// hint, the buffer grew by doubling, each step a copy into fresh pages (a sixth of the time
 /// `stats` took to read a 9 MB spikes file).
 pub fn read_bytes(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
-    let mut reader = open(path, max_bytes)?;
-    let len = std::fs::metadata(path).map_or(0, |m| m.len().min(max_bytes));
+    let (mut reader, len) = opened(path, max_bytes)?;
     // One byte more, so that reading to the end needs no growth to see the end.
     let mut bytes = Vec::with_capacity(usize::try_from(len).map_or(0, |n| n.saturating_add(1)));
     reader

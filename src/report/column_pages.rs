@@ -44,16 +44,8 @@ pub(super) fn column_pages(
         }
         if learned != Some(false)
             && let Some(counts) = plain_counts(array)
-            && let Some(starts) = long_runs(counts)
+            && let Some(runs) = long_runs(counts)
         {
-            let runs: Vec<(u32, usize)> = starts
-                .iter()
-                .enumerate()
-                .map(|(k, &start)| {
-                    let end = starts.get(k + 1).copied().unwrap_or(counts.len());
-                    (counts[start], end - start)
-                })
-                .collect();
             return Ok(vec![runs_page(&runs, type_, options)?]);
         }
     }
@@ -354,22 +346,20 @@ fn runs_page(
     )
 }
 
-/// The rows where each run of equal values starts, when the runs are [`MIN_RUN`] rows long on
-/// average or longer (otherwise `None`, found early).
-fn long_runs(counts: &[u32]) -> Option<Vec<usize>> {
+/// The runs of equal values (each run's value and length, in order), when they are
+/// [`MIN_RUN`] rows long on average or longer (otherwise `None`, found early).
+fn long_runs(counts: &[u32]) -> Option<Vec<(u32, usize)>> {
     if counts.is_empty() {
         return None;
     }
-    let mut starts = vec![0];
-    for (k, pair) in counts.windows(2).enumerate() {
-        if pair[0] != pair[1] {
-            starts.push(k + 1);
-            if starts.len() * MIN_RUN > counts.len() {
-                return None;
-            }
+    let mut runs = vec![];
+    for run in counts.chunk_by(|a, b| a == b) {
+        runs.push((run[0], run.len()));
+        if runs.len() * MIN_RUN > counts.len() {
+            return None;
         }
     }
-    Some(starts)
+    Some(runs)
 }
 
 /// A column's primitive type (every column of these tables is one).
@@ -567,14 +557,9 @@ mod tests {
         let Page::Data(theirs) = &theirs[1] else {
             panic!("a dictionary page, then the keys");
         };
-        let starts = long_runs(&counts).unwrap();
-        assert_eq!(starts, [0, 100, 200]);
-        let ours = runs_page(
-            &[(5, 100), (3_000_000_000, 100), (7, 100)],
-            &type_,
-            options(),
-        );
-        let ours = ours.unwrap();
+        let runs = long_runs(&counts).unwrap();
+        assert_eq!(runs, [(5, 100), (3_000_000_000, 100), (7, 100)]);
+        let ours = runs_page(&runs, &type_, options()).unwrap();
         let CompressedPage::Data(ours) = &ours[1] else {
             panic!("a dictionary page, then the keys");
         };
