@@ -13,7 +13,9 @@
 //! (A CPU without FMA gets the generic build, where `mul_add` is a slow library call.)
 //! The exponential-Euler update is exactly the scalar one of [`super::fixed_step`]: V by the
 //! exponential integrator of its linear part with the gates frozen, then each gate relaxed
-//! towards `x_inf(V_old)`; `tests` check the two paths give the same spikes and final V. The
+//! towards `x_inf(V_old)`; `tests` check the two paths give the same spikes and final V. (The
+//! rates' exponentials may be powers of one exponential, within 1.6e-14 of the scalar path's:
+//! `power_family`.) The
 //! second-order schemes and f32 exponentials ([`Precision`]) are checked against LSODA
 //! (`tests/fi.rs`).
 
@@ -21,7 +23,10 @@ use crate::error::SimError;
 use crate::model::rates::{LINOID_SERIES_RADIUS, linoid_core, rate_power};
 use crate::model::{ConductanceModel, Kinetics, RateFn};
 use multiversion::multiversion;
+use power_family::PowerFamily;
 use rayon::prelude::*;
+
+mod power_family;
 
 pub use crate::numerics::lanes::{LANES, exp_lanes, exp_lanes_f32};
 
@@ -80,7 +85,9 @@ pub enum Precision {
     /// The exponentials of the rates and of the gates' relaxation in f32 ([`exp_lanes_f32`],
     /// relative error below 1.2e-7 + 6e-8 |x|, arguments clamped to ±87): 16 of them fill one AVX-512
     /// register instead of two. V's own exponential, whose `e^z - 1` is taken for small z,
-    /// stays f64. On `hh` the rates move by under 1e-4 % (`tests/fi.rs`, docs/fi-and-sweeps.md).
+    /// stays f64, and so does the one exponential of rates computed as its powers (a power
+    /// multiplies its root's error; all six of `hh`'s rates are such powers). On
+    /// `hh` the rates move by under 1e-4 % (`tests/fi.rs`, docs/fi-and-sweeps.md).
     Mixed,
 }
 
@@ -269,6 +276,10 @@ struct Flat {
     gates: Vec<LaneGate>,
     /// The distinct exponentials `exp(c V + d)` the rates need, each computed once per step.
     bases: Vec<(f64, f64)>,
+    /// Shared bases computed as powers of one exponential ([`PowerFamily`]).
+    powers: Option<PowerFamily>,
+    /// The bases computed by an exponential of their own.
+    direct: Vec<usize>,
     currents: Vec<FlatCurrent>,
     inv_c: L,
     phi: L,
@@ -287,8 +298,10 @@ struct LaneGate {
 
 /// A [`RateFn`] rewritten on a shared exponential: `x = exp(c V + d)` is `bases[base]`
 /// times `scale`. Rates whose exponents share the slope `c` (HH: alpha_m, beta_h and
-/// alpha_n all have k = 10 mV) share one `exp(c V)`, so `hh` needs 4 exponentials for its
-/// six rates instead of 6: the sharing a hand-written loop does, found from the model data.
+/// alpha_n all have k = 10 mV) share one `exp(c V)`, so `hh` has 4 bases for its six rates;
+/// and bases whose slopes are multiples of one slope are powers of one exponential
+/// ([`PowerFamily`]), so `hh` computes a single exponential for all six. Both found from the
+/// model data.
 #[derive(Debug, Clone)]
 enum LaneRate {
     /// `a x`
@@ -403,9 +416,16 @@ impl Flat {
                 )
             })
             .collect();
+        let slopes: Vec<Option<f64>> = bases
+            .iter()
+            .map(|&(c, d)| (c.abs() <= SHARED_SLOPE_MAX && d == 0.0).then_some(c))
+            .collect();
+        let (powers, direct) = PowerFamily::find(&slopes);
         Flat {
             has_factor: m.currents.iter().any(|c| c.factor.is_some()),
             gates,
+            powers,
+            direct,
             bases,
             currents,
             inv_c: std::array::from_fn(|l| 1.0 / p[l][m.c_m]),
@@ -537,15 +557,21 @@ fn linearise<const UNIFORM: bool, const F32: bool>(
     conductances::<UNIFORM>(flat, v, v, x, xb, g_tot, i_ion);
 }
 
-/// The shared exponentials of the rates at `v` into `xb`.
+/// The shared exponentials of the rates at `v` into `xb`: the family's as powers of one
+/// exponential (in f64 in either precision: a power multiplies the error of its root), the
+/// others each by its own.
 #[inline(always)]
 fn bases_at<const F32: bool>(flat: &Flat, v: &L, xb: &mut [L]) {
     let mut tmp: L = [0.0; LANES];
-    for (b, &(c, d)) in flat.bases.iter().enumerate() {
+    for &b in &flat.direct {
+        let (c, d) = flat.bases[b];
         for l in 0..LANES {
             tmp[l] = c.mul_add(v[l], d);
         }
         exp_lanes_in::<F32>(&tmp, &mut xb[b]);
+    }
+    if let Some(p) = &flat.powers {
+        p.eval(v, xb);
     }
 }
 
@@ -1132,6 +1158,51 @@ mod tests {
             }
             assert!(fired >= 5, "{file}: {fired} currents fired");
         }
+    }
+
+    #[test]
+    fn hh_rates_take_one_exponential_per_step() {
+        // hh's four shared slopes (k = 10, 18, 20, 80 mV) are multiples of 1/720: one
+        // family, no base left to an exponential of its own. Every zoo model's bases are
+        // either in its family or direct, each once.
+        let hh = crate::model::builtin::hh();
+        let p = hh.params.values();
+        let flat = Flat::new(&hh, &[&p[..]; LANES]);
+        assert_eq!(flat.bases.len(), 4);
+        assert!(flat.direct.is_empty(), "{:?}", flat.direct);
+        assert_eq!(flat.powers.as_ref().map(|f| f.members.len()), Some(4));
+        let dir = format!("{}/studies/models/zoo", env!("CARGO_MANIFEST_DIR"));
+        let files = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path());
+        let builtins = ["hh-1952", "hh-ca"].map(std::path::PathBuf::from);
+        let mut seen = 0;
+        for path in builtins.into_iter().chain(files) {
+            let model = match Model::builtin(&path.to_string_lossy()) {
+                Ok(m) => m,
+                Err(_) => match Model::from_file(&path) {
+                    Ok(m) => m,
+                    Err(_) => continue,
+                },
+            };
+            let Ok(m) = model.smooth() else { continue };
+            seen += 1;
+            let p = m.params.values();
+            let flat = Flat::new(m, &[&p[..]; LANES]);
+            let members: Vec<usize> = flat
+                .powers
+                .as_ref()
+                .map_or(vec![], |f| f.members.iter().map(|x| x.0).collect());
+            let mut all: Vec<usize> = members.iter().chain(&flat.direct).copied().collect();
+            all.sort_unstable();
+            assert_eq!(all, (0..flat.bases.len()).collect::<Vec<_>>(), "{path:?}");
+            eprintln!(
+                "{}: {} bases, {} in a family, {} direct",
+                path.file_name().unwrap().to_string_lossy(),
+                flat.bases.len(),
+                members.len(),
+                flat.direct.len()
+            );
+        }
+        assert!(seen >= 4, "{seen} conductance models");
     }
 
     #[test]

@@ -1,0 +1,189 @@
+//! Rates whose exponentials are powers of one exponential. `hh`'s four shared slopes (1/10,
+//! 1/18, 1/20 and 1/80 per mV) are 72, 40, 36 and 9 times 1/720, so `exp(-V/10)` is
+//! `u^72` with `u = exp(-V/720)`: one exponential, six squarings and a product or so per
+//! rate give all four, where four exponentials cost some 90 vector operations. A
+//! hand-written loop computes each rate's exponential on its own; the kernel finds the
+//! common slope from the model data.
+//!
+//! The powers are built from the squarings `u, u^2, u^4, …, u^64` held in registers, each
+//! power the product of the squarings of its binary digits. A chain of products through
+//! memory (`u^8 = u^4 u^4`, `u^9 = u^8 u`, …) did the same work but put a store and a load
+//! on every link of the step's critical path, and gained nothing (104 against 105 million
+//! neuron-steps/s); the squarings gained 11% (docs/speed.md).
+//!
+//! Accuracy: `u` is within about an ulp of `exp(c0 V)`, a squaring doubles the relative
+//! error of its root and adds half an ulp, so `u^n` is within about `1.5 n` ulps of
+//! `exp(n c0 V)`: under 1.6e-14 relative for [`MAX_POWER`] (`tests`: within 2e-14 on `hh`
+//! from -120 to +80 mV). The exponential of the slope itself, `exp(c V)`, carries an error
+//! of `|c V|` ulps from the rounding of `c V`, which the power shares.
+
+use crate::numerics::lanes::{LANES, Lanes, exp_lanes};
+
+/// The largest power taken: `u^96` is within about 150 ulps (1.6e-14) of its exponential.
+/// Powers below 128 are products of the squarings up to `u^64`.
+pub(super) const MAX_POWER: u32 = 96;
+
+/// Squarings kept: `u^(2^k)` for `k < SQUARINGS`.
+const SQUARINGS: usize = 7;
+
+/// Divisions of a member's slope tried for a common slope: the unit is `c / j` for `j` up
+/// to this.
+const MAX_DIVISOR: u32 = 64;
+
+/// Slopes within this relative distance of a whole multiple of the unit count as multiples
+/// (the slopes are `1/k` of decimal `k` rounded to f64).
+const MULTIPLE_TOL: f64 = 1e-9;
+
+/// Shared bases `exp(c_i V)` whose slopes are whole multiples `n_i c0` of one slope `c0`,
+/// computed as `u^n_i` from `u = exp(c0 V)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct PowerFamily {
+    /// The common slope `c0`, 1/mV.
+    unit: f64,
+    /// `c0 V` is clamped to this so that no power overflows: the largest reaches `e^700`,
+    /// where the exponential clamps its own argument.
+    clamp: f64,
+    /// Each member's row and power `n_i`.
+    pub(super) members: Vec<(usize, u32)>,
+}
+
+impl PowerFamily {
+    /// The family of the largest set of bases `exp(c_i V)` (`slopes[i]` is `Some(c_i)` for a
+    /// base that may join, each written to row `i`) that have a common slope, if it has two
+    /// or more members; the rows past `slopes.len()` hold its intermediate powers. Slopes of
+    /// either sign form their own family; the larger wins. Returns the family and the bases
+    /// left to their own exponential (every other index).
+    pub(super) fn find(slopes: &[Option<f64>]) -> (Option<PowerFamily>, Vec<usize>) {
+        let mut best: Option<(f64, Vec<(usize, u32)>)> = None;
+        for sign in [-1.0, 1.0] {
+            let members: Vec<(usize, f64)> = slopes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.filter(|c| c * sign > 0.0).map(|c| (i, c * sign)))
+                .collect();
+            // Units that divide a member's slope; the most members win, then the smallest
+            // largest power (fewer products, fewer ulps).
+            let score =
+                |p: &[(usize, u32)]| (p.len(), std::cmp::Reverse(p.iter().map(|x| x.1).max()));
+            for &(_, c_m) in &members {
+                for j in 1..=MAX_DIVISOR {
+                    let unit = c_m / j as f64;
+                    let powers: Vec<(usize, u32)> = members
+                        .iter()
+                        .filter_map(|&(i, c)| {
+                            let n = (c / unit).round();
+                            let whole = n >= 1.0 && (c / unit - n).abs() <= MULTIPLE_TOL * n;
+                            (whole && n <= MAX_POWER as f64).then_some((i, n as u32))
+                        })
+                        .collect();
+                    let better = match &best {
+                        None => powers.len() >= 2,
+                        Some(b) => score(&powers) > score(&b.1),
+                    };
+                    if better {
+                        best = Some((sign * unit, powers));
+                    }
+                }
+            }
+        }
+        let Some((unit, powers)) = best else {
+            return (None, (0..slopes.len()).collect());
+        };
+        let direct = (0..slopes.len())
+            .filter(|&i| !powers.iter().any(|p| p.0 == i))
+            .collect();
+        let max = powers
+            .iter()
+            .map(|p| p.1)
+            .max()
+            .expect("two or more members");
+        let family = PowerFamily {
+            unit,
+            clamp: 700.0 / max as f64,
+            members: powers,
+        };
+        (Some(family), direct)
+    }
+
+    /// Every member's `exp(c_i V)` at `v` into its row of `rows`.
+    #[inline(always)]
+    pub(super) fn eval(&self, v: &Lanes, rows: &mut [Lanes]) {
+        let mut arg: Lanes = [0.0; LANES];
+        for l in 0..LANES {
+            arg[l] = (self.unit * v[l]).clamp(-self.clamp, self.clamp);
+        }
+        let mut sq: [Lanes; SQUARINGS] = [[0.0; LANES]; SQUARINGS];
+        exp_lanes(&arg, &mut sq[0]);
+        for k in 1..SQUARINGS {
+            sq[k] = sq[k - 1].map(|x| x * x);
+        }
+        for &(row, n) in &self.members {
+            let mut acc: Lanes = [1.0; LANES];
+            for (k, s) in sq.iter().enumerate() {
+                if (n >> k) & 1 == 1 {
+                    for l in 0..LANES {
+                        acc[l] *= s[l];
+                    }
+                }
+            }
+            rows[row] = acc;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hh_slopes_form_one_family() {
+        // alpha_m and beta_h and alpha_n (k = 10), beta_m (18), alpha_h (20), beta_n (80), as
+        // the kernel's shared bases hold them, plus a steep base of its own (None).
+        let slopes = [
+            Some(-1.0 / 10.0),
+            Some(-1.0 / 18.0),
+            Some(-1.0 / 20.0),
+            None,
+            Some(-1.0 / 80.0),
+        ];
+        let (family, direct) = PowerFamily::find(&slopes);
+        let family = family.expect("a family");
+        assert_eq!(direct, vec![3]);
+        assert!((family.unit + 1.0 / 720.0).abs() < 1e-18, "{}", family.unit);
+        assert_eq!(family.members, vec![(0, 72), (1, 40), (2, 36), (4, 9)]);
+        let mut rows = vec![[0.0; LANES]; slopes.len()];
+        let mut worst = 0.0f64;
+        for k in 0..=200 {
+            let v = -120.0 + k as f64;
+            family.eval(&[v; LANES], &mut rows);
+            for (i, c) in slopes.iter().enumerate() {
+                if let Some(c) = c {
+                    let want = (c * v).exp();
+                    worst = worst.max((rows[i][0] - want).abs() / want);
+                }
+            }
+        }
+        assert!(worst < 2e-14, "{worst}");
+        assert!(worst > 0.0, "the powers round");
+    }
+
+    #[test]
+    fn slopes_without_a_common_unit_keep_their_own_exponential() {
+        // 1/10 and 1/7.3 have no common slope with whole multiples up to MAX_POWER; the
+        // positive slope 1/5 is alone in its sign. 1/9 and 1/12 share 1/36 (4 and 3).
+        let slopes = [Some(-0.1), Some(-1.0 / 7.3), Some(0.2)];
+        let (family, direct) = PowerFamily::find(&slopes);
+        assert_eq!(family, None);
+        assert_eq!(direct, vec![0, 1, 2]);
+        let slopes = [Some(-1.0 / 9.0), Some(-0.1 / 7.3), Some(-1.0 / 12.0), None];
+        let (family, direct) = PowerFamily::find(&slopes);
+        let family = family.expect("1/9 and 1/12");
+        assert_eq!(direct, vec![1, 3]);
+        assert!((family.unit + 1.0 / 36.0).abs() < 1e-15, "{}", family.unit);
+        // The clamp keeps u^4 at most e^700 for any V.
+        assert_eq!(family.members, vec![(0, 4), (2, 3)]);
+        let mut rows = vec![[0.0; LANES]; 4];
+        family.eval(&[-1e6; LANES], &mut rows);
+        assert!(rows[0][0].is_finite() && rows[2][0].is_finite());
+    }
+}
