@@ -1,27 +1,33 @@
 //! Rates whose exponentials are powers of one exponential. `hh`'s four shared slopes (1/10,
 //! 1/18, 1/20 and 1/80 per mV) are 72, 40, 36 and 9 times 1/720, so `exp(-V/10)` is
-//! `u^72` with `u = exp(-V/720)`: one exponential, six squarings and a product or so per
-//! rate give all four, where four exponentials cost some 90 vector operations. A
+//! `u^72` with `u = exp(-V/720)`: one exponential, six squarings and a product or two per
+//! base give all four, where four exponentials cost some 90 vector operations. A
 //! hand-written loop computes each rate's exponential on its own; the kernel finds the
 //! common slope from the model data.
 //!
-//! The powers are built from the squarings `u, u^2, u^4, …, u^64` held in registers, each
-//! power the product of the squarings of its binary digits. A chain of products through
-//! memory (`u^8 = u^4 u^4`, `u^9 = u^8 u`, …) did the same work but put a store and a load
-//! on every link of the step's critical path, and gained nothing (104 against 105 million
-//! neuron-steps/s); the squarings gained 11% (docs/speed.md).
+//! The powers are built from `u` and its six squarings `u^2, u^4, …, u^64`, held in
+//! registers, each power the product of the squarings of its binary digits. A chain of
+//! products through memory (`u^8 = u^4 u^4`, `u^9 = u^8 u`, …) did the same work but put a
+//! store and a load on every link of the step's critical path, and gained nothing (104
+//! against 105 million neuron-steps/s); the squarings took the kernel from 0.976 to
+//! 1.054-1.067 of the hand loop (docs/speed.md).
 //!
-//! Accuracy: `u` is within about an ulp of `exp(c0 V)`, a squaring doubles the relative
-//! error of its root and adds half an ulp, so `u^n` is within about `1.5 n` ulps of
-//! `exp(n c0 V)`: under 1.6e-14 relative for [`MAX_POWER`] (`tests`: within 2e-14 on `hh`
-//! from -120 to +80 mV). The exponential of the slope itself, `exp(c V)`, carries an error
-//! of `|c V|` ulps from the rounding of `c V`, which the power shares.
+//! Accuracy, in units of 2^-53 (1.1e-16): `u` is within about 2 of `exp(c0 V)` (its
+//! argument's rounding and the polynomial's), a squaring doubles its root's relative error
+//! and adds 1, so `u^n` is within about `2 n` of `exp(n c0 V)`: 2.1e-14 for [`MAX_POWER`]
+//! (measured 1.9e-14; `tests` check `2.5 n` for every n up to 96 from -120 to +80 mV),
+//! where an exponential of its own is within 1-3e-15 there.
+//!
+//! Range: `c0 V` is clamped so that the largest power stops at e^700, where the
+//! exponential clamps its own argument; smaller powers then stop at `|V| = 700/|c_max|`
+//! (7000 mV on `hh`) instead of further out. A run that far out is blowing up (it is flagged
+//! past [`crate::model::V_LIMIT`], 1e4 mV, or on NaN), so only its garbage changes.
 
 use crate::numerics::lanes::{LANES, Lanes, exp_lanes};
 
-/// The largest power taken: `u^96` is within about 150 ulps (1.6e-14) of its exponential.
-/// Powers below 128 are products of the squarings up to `u^64`.
-pub(super) const MAX_POWER: u32 = 96;
+/// The largest power taken: `u^96` is within about 2.1e-14 of its exponential. Powers below
+/// 128 are products of the squarings up to `u^64`.
+const MAX_POWER: u32 = 96;
 
 /// Squarings kept: `u^(2^k)` for `k < SQUARINGS`.
 const SQUARINGS: usize = 7;
@@ -30,9 +36,10 @@ const SQUARINGS: usize = 7;
 /// to this.
 const MAX_DIVISOR: u32 = 64;
 
-/// Slopes within this relative distance of a whole multiple of the unit count as multiples
-/// (the slopes are `1/k` of decimal `k` rounded to f64).
-const MULTIPLE_TOL: f64 = 1e-9;
+/// Slopes within this relative distance of a whole multiple of the unit count as multiples:
+/// the slopes are `1/k` of decimal `k` rounded to f64, so their ratios are whole to a few
+/// 1e-16; anything further apart would put its own error into the power.
+const MULTIPLE_TOL: f64 = 1e-12;
 
 /// Shared bases `exp(c_i V)` whose slopes are whole multiples `n_i c0` of one slope `c0`,
 /// computed as `u^n_i` from `u = exp(c0 V)`.
@@ -50,8 +57,7 @@ pub(super) struct PowerFamily {
 impl PowerFamily {
     /// The family of the largest set of bases `exp(c_i V)` (`slopes[i]` is `Some(c_i)` for a
     /// base that may join, each written to row `i`) that have a common slope, if it has two
-    /// or more members; the rows past `slopes.len()` hold its intermediate powers. Slopes of
-    /// either sign form their own family; the larger wins. Returns the family and the bases
+    /// or more members. Slopes of either sign form their own family; the larger wins. Returns the family and the bases
     /// left to their own exponential (every other index).
     pub(super) fn find(slopes: &[Option<f64>]) -> (Option<PowerFamily>, Vec<usize>) {
         let mut best: Option<(f64, Vec<(usize, u32)>)> = None;
@@ -165,6 +171,42 @@ mod tests {
         }
         assert!(worst < 2e-14, "{worst}");
         assert!(worst > 0.0, "the powers round");
+    }
+
+    #[test]
+    fn every_power_is_within_its_bound() {
+        // u^n against exp(n c0 V) for every n up to MAX_POWER, on units of either sign and
+        // V from -120 to +80 mV: within 2.5 n units of 2^-53 (the module's bound is about 2 n).
+        for unit in [-1.0 / 720.0, 0.2 / 96.0, 1.0 / 3000.0] {
+            for n in 1..=MAX_POWER {
+                let family = PowerFamily {
+                    unit,
+                    clamp: 700.0 / MAX_POWER as f64,
+                    members: vec![(0, n)],
+                };
+                let mut rows = vec![[0.0; LANES]];
+                let mut worst = 0.0f64;
+                for k in 0..500 {
+                    let v: Lanes = std::array::from_fn(|l| -120.0 + (k * LANES + l) as f64 / 40.0);
+                    family.eval(&v, &mut rows);
+                    for l in 0..LANES {
+                        let want = (n as f64 * unit * v[l]).exp();
+                        worst = worst.max((rows[0][l] - want).abs() / want);
+                    }
+                }
+                let bound = 2.5 * n as f64 * f64::EPSILON / 2.0;
+                assert!(worst <= bound, "unit {unit}, n {n}: {worst} > {bound}");
+            }
+        }
+    }
+
+    #[test]
+    fn slopes_only_nearly_multiples_are_not_merged() {
+        // 0.05 (1 + 5e-10) is not half of 0.1 to the powers' accuracy: two exponentials.
+        let slopes = [Some(-0.1), Some(-0.05 * (1.0 + 5e-10))];
+        assert_eq!(PowerFamily::find(&slopes), (None, vec![0, 1]));
+        let slopes = [Some(-0.1), Some(-0.05)];
+        assert!(PowerFamily::find(&slopes).0.is_some());
     }
 
     #[test]
