@@ -57,8 +57,8 @@ pub(super) struct PowerFamily {
 impl PowerFamily {
     /// The family of the largest set of bases `exp(c_i V)` (`slopes[i]` is `Some(c_i)` for a
     /// base that may join, each written to row `i`) that have a common slope, if it has two
-    /// or more members. Slopes of either sign form their own family; the larger wins. Returns the family and the bases
-    /// left to their own exponential (every other index).
+    /// or more members. Slopes of either sign form their own family; the larger wins.
+    /// Returns the family and the bases left to their own exponential (every other index).
     pub(super) fn find(slopes: &[Option<f64>]) -> (Option<PowerFamily>, Vec<usize>) {
         let mut best: Option<(f64, Vec<(usize, u32)>)> = None;
         for sign in [-1.0, 1.0] {
@@ -222,8 +222,8 @@ mod tests {
         let family = family.expect("1/9 and 1/12");
         assert_eq!(direct, vec![1, 3]);
         assert!((family.unit + 1.0 / 36.0).abs() < 1e-15, "{}", family.unit);
-        // The clamp keeps u^4 at most e^700 for any V.
         assert_eq!(family.members, vec![(0, 4), (2, 3)]);
+        // The clamp keeps u^4 at most e^700 for any V.
         let mut rows = vec![[0.0; LANES]; 4];
         family.eval(&[-1e6; LANES], &mut rows);
         assert!(rows[0][0].is_finite() && rows[2][0].is_finite());
