@@ -201,31 +201,50 @@ mod tests {
             parse_columns(&bad, 2, 3, &[(0, "neuron"), (1, "t_ms")], 1 << 20).unwrap_err(),
             "line 60003: t_ms 'x' is not a finite number"
         );
-        assert_eq!(
-            parse_columns("1,2\n3\n", 2, 2, &[(0, "a")], 1 << 20).unwrap_err(),
-            "line 3: 1 fields, the header has 2"
+        // Two-column inputs from line 2: fields are split at every comma, then trimmed; too
+        // few, too many or an empty one is refused.
+        // (text, columns wanted, the columns or the error).
+        type Case<'a> = (
+            &'a str,
+            &'a [(usize, &'a str)],
+            Result<Vec<Vec<f64>>, &'a str>,
         );
-        assert_eq!(
-            parse_columns("1,inf\n", 2, 2, &[(1, "t_ms")], 1 << 20).unwrap_err(),
-            "line 2: t_ms 'inf' is not a finite number"
-        );
-        // Fields are split at every comma, then trimmed; too many or an empty one is refused.
-        assert_eq!(
-            parse_columns("1,2,3\n", 2, 2, &[(0, "a")], 1 << 20).unwrap_err(),
-            "line 2: 3 fields, the header has 2"
-        );
-        assert_eq!(
-            parse_columns("1,\n", 2, 2, &[(1, "t_ms")], 1 << 20).unwrap_err(),
-            "line 2: t_ms '' is not a finite number"
-        );
-        assert_eq!(
-            parse_columns(" 4 , 5.5 \r\n,\t6\n", 2, 2, &[(1, "t"), (0, "n")], 1 << 20),
-            Err("line 3: n '' is not a finite number".into())
-        );
-        assert_eq!(
-            parse_columns(" 4 , 5.5 \r\n7,\t6\n", 2, 2, &[(1, "t"), (0, "n")], 1 << 20),
-            Ok(vec![vec![5.5, 6.0], vec![4.0, 7.0]])
-        );
+        let cases: [Case; 6] = [
+            (
+                "1,2\n3\n",
+                &[(0, "a")],
+                Err("line 3: 1 fields, the header has 2"),
+            ),
+            (
+                "1,inf\n",
+                &[(1, "t_ms")],
+                Err("line 2: t_ms 'inf' is not a finite number"),
+            ),
+            (
+                "1,2,3\n",
+                &[(0, "a")],
+                Err("line 2: 3 fields, the header has 2"),
+            ),
+            (
+                "1,\n",
+                &[(1, "t_ms")],
+                Err("line 2: t_ms '' is not a finite number"),
+            ),
+            (
+                " 4 , 5.5 \r\n,\t6\n",
+                &[(1, "t"), (0, "n")],
+                Err("line 3: n '' is not a finite number"),
+            ),
+            (
+                " 4 , 5.5 \r\n7,\t6\n",
+                &[(1, "t"), (0, "n")],
+                Ok(vec![vec![5.5, 6.0], vec![4.0, 7.0]]),
+            ),
+        ];
+        for (text, wanted, want) in cases {
+            let got = parse_columns(text, 2, 2, wanted, 1 << 20);
+            assert_eq!(got, want.map_err(String::from), "{text:?}");
+        }
         assert!(!is_plain(b"a,\"b\"\n"));
     }
 }
