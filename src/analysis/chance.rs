@@ -60,7 +60,7 @@ pub fn chance_of_answers(
         .copied()
         .filter(|&t| t >= t_start && t < t_stop)
         .collect();
-    let mut isi: Vec<f64> = sp.windows(2).map(|w| w[1] - w[0]).collect();
+    let mut isi = super::spike_stats::isi(&sp);
     isi.sort_by(f64::total_cmp);
     let renewal = isi.len() >= 3;
     let hit = |w: f64| -> f64 {

@@ -340,6 +340,12 @@ enum LaneRate {
 /// to rounding. Steeper rates keep their own `exp(c V + d)`.
 const SHARED_SLOPE_MAX: f64 = 0.2;
 
+/// Whether a rate's exponent of slope `c` (1/mV) is taken from the shared `exp(c V)`
+/// ([`SHARED_SLOPE_MAX`]); such a base has the key `(c, 0)`.
+fn shares_exponential(c: f64) -> bool {
+    c.abs() <= SHARED_SLOPE_MAX
+}
+
 impl LaneRate {
     fn new(r: &RateFn, bases: &mut Vec<(f64, f64)>) -> LaneRate {
         // The exponent of each form as c V + d.
@@ -359,7 +365,7 @@ impl LaneRate {
                 return LaneRate::Power(Box::new(LaneRate::new(of, bases)), p);
             }
         };
-        let (key, scale) = if c.abs() <= SHARED_SLOPE_MAX {
+        let (key, scale) = if shares_exponential(c) {
             ((c, 0.0), d.exp())
         } else {
             ((c, d), 1.0)
@@ -418,7 +424,7 @@ impl Flat {
             .collect();
         let slopes: Vec<Option<f64>> = bases
             .iter()
-            .map(|&(c, d)| (c.abs() <= SHARED_SLOPE_MAX && d == 0.0).then_some(c))
+            .map(|&(c, _)| shares_exponential(c).then_some(c))
             .collect();
         let (powers, direct) = PowerFamily::find(&slopes);
         Flat {
