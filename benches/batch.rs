@@ -238,8 +238,8 @@ fn hh_sweep_against_hand_loop(bencher: Bencher, which: &str) {
             .unwrap()
         })
     };
-    // The check, before either is timed: both run every neuron and count the same spikes
-    // within one.
+    // The check, before any arm is timed: all three run every neuron, and the kernel and the
+    // loop with the family each count the hand loop's spikes within one.
     let (k, h, f) = (kernel(), hand(), family());
     assert_eq!((k.len(), h.len(), f.len()), (N, N, N));
     for (j, ((a, b), c)) in k.iter().zip(&h).zip(&f).enumerate() {
