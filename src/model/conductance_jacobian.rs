@@ -2,11 +2,13 @@
 //! derivative in V from one dual number through the same [`RateFn::eval`] every other path
 //! reads. Continuation asks for `[df/dy | df/dlambda]` at every Gauss point of every Newton
 //! step; one dual sweep carrying all n+1 directions through the whole right-hand side cost
-//! 17% of the default `hh` diagram (`perf`, 4 December 2026), where the structure of these
-//! models gives the matrix from the rates and their V-derivatives alone: a gate's row has two
-//! entries, V's row one per state variable.
+//! 17% of the default `hh` diagram (`perf` on an AMD EPYC, 4 December 2026), where the
+//! structure of these models gives the matrix from the rates and their V-derivatives alone: a
+//! gate's row has two entries ([`Gate::derivative`] itself on a two-direction dual number), V's
+//! row one per state variable (the derivative of [`ConductanceModel::ionic_current`], written
+//! out here and held to it by the test below).
 
-use super::conductance::{ConductanceModel, Kinetics};
+use super::conductance::{ConductanceModel, Gate};
 use super::rates::RateFn;
 use nalgebra::DMatrix;
 use num_dual::Dual64;
@@ -18,11 +20,24 @@ fn with_slope(r: &RateFn, v: f64) -> (f64, f64) {
     (d.re, d.eps)
 }
 
+/// A gate's `dx/dt` at temperature factor 1 and its derivatives in V and in x, by
+/// [`Gate::derivative`] on one dual number carrying both directions.
+#[inline]
+fn gate_with_slopes(gate: &Gate, v: f64, x: f64) -> (f64, f64, f64) {
+    type D2 = num_dual::DualSVec64<2>;
+    let d = gate.derivative(D2::from_re(v).derivative(0), D2::from_re(x).derivative(1));
+    let eps = d.eps.0.map_or([0.0; 2], |e| [e[0], e[1]]);
+    (d.re, eps[0], eps[1])
+}
+
 impl ConductanceModel {
-    /// `f` (the right-hand side) and `j = [df/dy | df/dlambda]` (n x (n+1)) at state `y`,
-    /// parameter values `p` and injected current `i_ext`, where `lambda` is the injected
-    /// current (`dparam` `None`) or the parameter `p[dparam]`. Equal to dual numbers through
-    /// [`ConductanceModel::rhs`] up to rounding (`tests`).
+    /// `f` (the right-hand side: mV/ms, then 1/ms) and `j = [df/dy | df/dlambda]` at state
+    /// `y` (`dim()` values: mV, then gates), parameter values `p` (in [`ParamSet`] order) and
+    /// injected current `i_ext` (uA/cm^2), where `lambda` is the injected current (`dparam`
+    /// `None`) or the parameter `p[dparam]`. `j` must be n x (n+1) and `f` n long, n = `dim()`.
+    /// Equal to dual numbers through [`ConductanceModel::rhs`] up to rounding (`tests`).
+    ///
+    /// [`ParamSet`]: super::params::ParamSet
     pub fn jacobian_into(
         &self,
         p: &[f64],
@@ -45,6 +60,10 @@ impl ConductanceModel {
             i_ion += g_max * factor * open * drive;
             j[(0, 0)] -= g_max * open * (d_factor * drive + factor);
             for (k, &(g, pw)) in c.gates.iter().enumerate() {
+                if pw == 0 {
+                    // x^0 = 1 does not depend on x (and 0 x^-1 would be NaN at x = 0).
+                    continue;
+                }
                 // d(prod)/dx_g for this factor: p x^(p-1) times the others.
                 let mut d_open = f64::from(pw) * y[1 + g].powi(pw - 1);
                 for (i, &(gi, pi)) in c.gates.iter().enumerate() {
@@ -70,19 +89,9 @@ impl ConductanceModel {
             Some(k) if k == self.c_m => j[(0, n)] / c_m - f[0] / c_m,
             Some(_) => j[(0, n)] / c_m,
         };
-        // A gate's row: phi (alpha (1 - x) - beta x), or phi (inf - x) / tau.
+        // A gate's row: phi times its kinetics and their two derivatives.
         for (k, gate) in self.gates.iter().enumerate() {
-            let x = y[1 + k];
-            let (rate, d_dv, d_dx) = match &gate.kinetics {
-                Kinetics::AlphaBeta { alpha, beta } => {
-                    let ((a, da), (b, db)) = (with_slope(alpha, v), with_slope(beta, v));
-                    (a * (1.0 - x) - b * x, da * (1.0 - x) - db * x, -(a + b))
-                }
-                Kinetics::InfTau { inf, tau } => {
-                    let ((s, ds), (t, dt)) = (with_slope(inf, v), with_slope(tau, v));
-                    ((s - x) / t, (ds * t - (s - x) * dt) / (t * t), -1.0 / t)
-                }
-            };
+            let (rate, d_dv, d_dx) = gate_with_slopes(gate, v, y[1 + k]);
             f[1 + k] = rate * phi;
             j[(1 + k, 0)] = d_dv * phi;
             j[(1 + k, 1 + k)] = d_dx * phi;
