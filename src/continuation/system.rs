@@ -2,9 +2,7 @@
 //! continuation works on. The continued parameter is the injected current or any model
 //! parameter by name; all derivatives (Jacobian, d/dlambda, the second and third multilinear
 //! forms of the Hopf normal form) come from dual numbers through the same generic right-hand
-//! side the simulators integrate, except `[df/dy | df/dlambda]` of a conductance-based model,
-//! which is assembled in closed form from the rates and their V-derivatives (each by one dual
-//! number: [`ConductanceModel::jacobian_into`], checked against the dual sweep).
+//! side the simulators integrate.
 
 use crate::error::AnalysisError;
 use crate::model::{ConductanceModel, Scalar};
@@ -213,9 +211,8 @@ impl Family {
     }
 
     /// [`Family::jacobian_full`] into caller-owned buffers (no allocation: the collocation
-    /// calls it at every Gauss point of every Newton step): in closed form for a
-    /// conductance-based model, by jets for an `.ode` model where they apply, else by dual
-    /// numbers.
+    /// calls it at every Gauss point of every Newton step): by jets for an `.ode` model where
+    /// they apply, else by dual numbers.
     pub(crate) fn jacobian_full_into(
         &self,
         scratch: &mut DualScratch,
@@ -245,19 +242,6 @@ impl Family {
             if done {
                 return;
             }
-        }
-        // A conductance-based model: in closed form, each rate's V-derivative by one dual.
-        if let Field::Conductance(m) = &self.field {
-            match self.knob {
-                Knob::Current => m.jacobian_into(&self.p, y, lambda, None, j, f),
-                Knob::Param(k) => crate::numerics::scratch::with_scratch(|pf: &mut Vec<f64>| {
-                    pf.clear();
-                    pf.extend_from_slice(&self.p);
-                    pf[k] = lambda;
-                    m.jacobian_into(pf, y, self.i_ext, Some(k), j, f)
-                }),
-            }
-            return;
         }
         // Up to 11 state variables: all n+1 directions in one sweep.
         macro_rules! one_sweep {

@@ -6,7 +6,6 @@
 
 pub mod builtin;
 pub mod conductance;
-mod conductance_jacobian;
 pub mod equilibrium;
 pub mod export;
 pub mod field;
