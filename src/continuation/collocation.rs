@@ -479,8 +479,11 @@ fn back_solve(a: &Rows, c0: usize, b: &mut [f64]) {
 /// the orbit, the phase reference, the predictor and the tangent, copied contiguously.
 struct IntervalScratch {
     dual: DualScratch,
-    jac: DMatrix<f64>,
+    /// `[J | f_lambda]` at each collocation point.
+    jac: Vec<DMatrix<f64>>,
+    /// `f` at each collocation point, point after point.
     fval: Vec<f64>,
+    /// The state at each collocation point, point after point.
     yc: Vec<f64>,
     /// `[orbit, phase_ref, pred, tangent]`, each `(m + 1) x n`, node-major.
     pts: [Vec<f64>; 4],
@@ -490,9 +493,9 @@ impl IntervalScratch {
     fn new(fam: &Family, n: usize, m: usize) -> IntervalScratch {
         IntervalScratch {
             dual: DualScratch::new(fam, n),
-            jac: DMatrix::zeros(n, n + 1),
-            fval: vec![0.0; n],
-            yc: vec![0.0; n],
+            jac: vec![DMatrix::zeros(n, n + 1); m],
+            fval: vec![0.0; m * n],
+            yc: vec![0.0; m * n],
             pts: std::array::from_fn(|_| vec![0.0; (m + 1) * n]),
         }
     }
@@ -533,16 +536,18 @@ fn assemble_interval(
         }
     }
     let [nodes, refs, preds, tans] = &*pts;
+    let interp =
+        |pts: &[f64], w: &[f64], i: usize| -> f64 { (0..=m).map(|k| w[k] * pts[k * n + i]).sum() };
+    for (c, y) in yc.chunks_mut(n).enumerate() {
+        for (i, y) in y.iter_mut().enumerate() {
+            *y = interp(nodes, &scheme.a[c], i);
+        }
+    }
+    // f and [J | f_lambda] at the collocation points, all at once.
+    fam.jacobians_full_into(dual, yc, lambda, jac, fval);
     for c in 0..m {
         let (ac, dc) = (&scheme.a[c], &scheme.d[c]);
-        let interp = |pts: &[f64], w: &[f64], i: usize| -> f64 {
-            (0..=m).map(|k| w[k] * pts[k * n + i]).sum()
-        };
-        for (i, y) in yc.iter_mut().enumerate() {
-            *y = interp(nodes, ac, i);
-        }
-        // f and [J | f_lambda] at the collocation point.
-        fam.jacobian_full_into(dual, yc, lambda, jac, fval);
+        let (jac, fval, yc) = (&jac[c], &fval[c * n..(c + 1) * n], &yc[c * n..(c + 1) * n]);
         trace += h * scheme.weights[c] * (0..n).map(|i| jac[(i, i)]).sum::<f64>();
         for i in 0..n {
             let r = c * n + i;

@@ -221,28 +221,73 @@ impl Family {
         j: &mut DMatrix<f64>,
         f: &mut [f64],
     ) {
-        let n = y.len();
-        // An `.ode` field: its bytecode once on jets of all n+1 directions.
-        if let Field::Ode(m) = &self.field {
-            let done = crate::numerics::scratch::with_scratch(|pf: &mut Vec<f64>| {
-                pf.clear();
-                pf.extend_from_slice(&self.p);
-                let (current, dparam) = match self.knob {
-                    Knob::Current => (lambda, m.current_param()),
-                    Knob::Param(k) => {
-                        pf[k] = lambda;
-                        (self.i_ext, Some(k))
-                    }
-                };
-                if let Some(c) = m.current_param() {
-                    pf[c] += current;
-                }
-                m.jacobian_into(pf, y, dparam, j, f)
-            });
-            if done {
-                return;
-            }
+        if !self.jacobians_by_jets(y, lambda, std::slice::from_mut(j), f) {
+            self.jacobian_by_duals(scratch, y, lambda, j, f);
         }
+    }
+
+    /// [`Family::jacobian_full_into`] at several states (`ys`: `js.len()` states of n values
+    /// one after the other; `fs` likewise): an `.ode` model's bytecode runs on all of them at
+    /// once ([`crate::model::ode::OdeModel::jacobians_into`]), the same numbers as one at a
+    /// time. The collocation calls it with an interval's collocation points.
+    pub(crate) fn jacobians_full_into(
+        &self,
+        scratch: &mut DualScratch,
+        ys: &[f64],
+        lambda: f64,
+        js: &mut [DMatrix<f64>],
+        fs: &mut [f64],
+    ) {
+        if js.is_empty() || self.jacobians_by_jets(ys, lambda, js, fs) {
+            return;
+        }
+        let n = ys.len() / js.len();
+        for ((y, j), f) in ys.chunks(n).zip(js.iter_mut()).zip(fs.chunks_mut(n)) {
+            self.jacobian_by_duals(scratch, y, lambda, j, f);
+        }
+    }
+
+    /// An `.ode` field's Jacobians on jets ([`Family::jacobians_full_into`]); `false` where
+    /// jets do not apply (not an `.ode` field, or one [`crate::model::ode::OdeModel::jacobians_into`]
+    /// refuses), nothing written then.
+    fn jacobians_by_jets(
+        &self,
+        ys: &[f64],
+        lambda: f64,
+        js: &mut [DMatrix<f64>],
+        fs: &mut [f64],
+    ) -> bool {
+        let Field::Ode(m) = &self.field else {
+            return false;
+        };
+        crate::numerics::scratch::with_scratch(|pf: &mut Vec<f64>| {
+            pf.clear();
+            pf.extend_from_slice(&self.p);
+            let (current, dparam) = match self.knob {
+                Knob::Current => (lambda, m.current_param()),
+                Knob::Param(k) => {
+                    pf[k] = lambda;
+                    (self.i_ext, Some(k))
+                }
+            };
+            if let Some(c) = m.current_param() {
+                pf[c] += current;
+            }
+            m.jacobians_into(pf, ys, dparam, js, fs)
+        })
+    }
+
+    /// [`Family::jacobian_full_into`] on dual numbers: one sweep of all n+1 directions up to
+    /// 11 state variables, else a sweep per direction.
+    fn jacobian_by_duals(
+        &self,
+        scratch: &mut DualScratch,
+        y: &[f64],
+        lambda: f64,
+        j: &mut DMatrix<f64>,
+        f: &mut [f64],
+    ) {
+        let n = y.len();
         // Up to 11 state variables: all n+1 directions in one sweep.
         macro_rules! one_sweep {
             ($($m:literal)*) => {

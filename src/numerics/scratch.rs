@@ -2,12 +2,14 @@
 //! stack of an `.ode` model, the dual-number vectors of a Jacobian) borrows it from its
 //! thread's store instead of allocating at every call.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::RefCell;
 
 thread_local! {
-    /// This thread's buffers, one slot per type (`Option`: taken while in use).
-    static STORE: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+    /// This thread's buffers, one slot per type, found by the type's id (a comparison of
+    /// constants per entry, not a virtual call: this runs at every Jacobian). `Option`: taken
+    /// while in use.
+    static STORE: RefCell<Vec<(TypeId, Box<dyn Any>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Run `f` on this thread's buffers of type `S` (made by `S::default()` the first time).
@@ -24,19 +26,25 @@ thread_local! {
 /// assert_eq!(n, 2);
 /// ```
 pub fn with_scratch<S: Default + 'static, R>(f: impl FnOnce(&mut S) -> R) -> R {
+    let id = TypeId::of::<S>();
     let mut s: S = STORE.with(|c| {
         c.borrow_mut()
             .iter_mut()
-            .find_map(|b| b.downcast_mut::<Option<S>>())
+            .find(|(t, _)| *t == id)
+            .and_then(|(_, b)| b.downcast_mut::<Option<S>>())
             .and_then(Option::take)
             .unwrap_or_default()
     });
     let r = f(&mut s);
     STORE.with(|c| {
         let mut v = c.borrow_mut();
-        match v.iter_mut().find_map(|b| b.downcast_mut::<Option<S>>()) {
+        match v
+            .iter_mut()
+            .find(|(t, _)| *t == id)
+            .and_then(|(_, b)| b.downcast_mut::<Option<S>>())
+        {
             Some(slot) => *slot = Some(s),
-            None => v.push(Box::new(Some(s))),
+            None => v.push((id, Box::new(Some(s)))),
         }
     });
     r

@@ -1,12 +1,16 @@
 //! The bytecode run once on first-order jets: each value carries its derivatives in `M`
 //! directions at once, in plain arrays (no optional parts, nothing allocated per op). This is
 //! how continuation gets an `.ode` model's whole Jacobian `[df/dy | df/dlambda]` in one pass
-//! of the interpreter instead of n+1 (each op's dispatch is paid once).
+//! of the interpreter instead of n+1 (each op's dispatch is paid once), and at `L` states in
+//! that one pass (an interval's collocation points: their chains of dependent operations
+//! overlap, and the dispatch is shared).
 //!
-//! Two things keep that pass short. It runs a [`Tape`]: the bytecode flattened, with the
-//! pushes a constant or slot as first operand would cost taken out. And each expression runs
-//! on jets of only the directions it can vary in ([`Plan`], [`eval_sparse`]): a gating rate of
-//! a conductance model varies in the membrane potential alone, not in all n+1 directions.
+//! Three things keep that pass short. It runs a [`Tape`]: the bytecode flattened, with the
+//! pushes a constant or slot as first operand would cost taken out, and the pairs of steps
+//! rate functions are made of done as one ([`paired`]). Each expression runs on jets of only
+//! the directions it can vary in ([`Plan`], [`eval_sparse`]): a gating rate of a conductance
+//! model varies in the membrane potential alone, not in all n+1 directions. And the states
+//! share each dispatch ([`eval`]).
 //!
 //! The derivative of every function and of the general power comes from the scalar
 //! interpreter's own code on [`Dual64`] (`f'(a)` once, then scaled per direction), so the
@@ -53,6 +57,13 @@ impl<const M: usize> Jet<M> {
             *x *= da;
         }
         Jet { v, d }
+    }
+
+    /// `exp(self)`.
+    #[inline(always)]
+    fn exp(self) -> Self {
+        let e = self.v.exp();
+        self.chain(e, e)
     }
 
     /// Whether some derivative is non-zero.
@@ -145,35 +156,35 @@ pub fn supported(code: &Code) -> bool {
 /// An expression whose value varies in few directions (a gating rate in the membrane potential
 /// alone) is evaluated on jets of that many: the other directions' derivatives are zero
 /// throughout, so carrying them only costs.
-pub struct Projected<'a, const M: usize, const K: usize> {
-    /// The jets.
-    pub slots: &'a [Jet<M>],
+pub struct Projected<'a, const M: usize, const K: usize, const L: usize> {
+    /// The jets, `L` points per slot.
+    pub slots: &'a [[Jet<M>; L]],
     /// The directions kept, in order.
     pub dirs: [usize; K],
 }
 
-/// Where [`eval`] reads its value slots: all directions of the jets, or a few of them
-/// ([`Projected`]).
-pub trait Slots<const K: usize> {
-    /// Slot `k`.
-    fn at(&self, k: usize) -> Jet<K>;
+/// Where [`eval`] reads its value slots, `L` points at a time: all directions of the jets, or
+/// a few of them ([`Projected`]).
+pub trait Slots<const K: usize, const L: usize> {
+    /// Slot `k` at each point.
+    fn at(&self, k: usize) -> [Jet<K>; L];
 }
 
-impl<const M: usize> Slots<M> for [Jet<M>] {
+impl<const M: usize, const L: usize> Slots<M, L> for [[Jet<M>; L]] {
     #[inline(always)]
-    fn at(&self, k: usize) -> Jet<M> {
+    fn at(&self, k: usize) -> [Jet<M>; L] {
         self[k]
     }
 }
 
-impl<const M: usize, const K: usize> Slots<K> for Projected<'_, M, K> {
+impl<const M: usize, const K: usize, const L: usize> Slots<K, L> for Projected<'_, M, K, L> {
     #[inline(always)]
-    fn at(&self, k: usize) -> Jet<K> {
+    fn at(&self, k: usize) -> [Jet<K>; L] {
         let s = &self.slots[k];
-        Jet {
-            v: s.v,
-            d: std::array::from_fn(|i| s.d[self.dirs[i]]),
-        }
+        std::array::from_fn(|l| Jet {
+            v: s[l].v,
+            d: std::array::from_fn(|i| s[l].d[self.dirs[i]]),
+        })
     }
 }
 
@@ -248,12 +259,12 @@ fn reads(
 
 /// The stacks [`eval_sparse`] evaluates on: one per number of directions it projects to.
 #[derive(Default)]
-pub struct Stacks<const M: usize> {
-    full: Vec<Jet<M>>,
-    none: Vec<Jet<0>>,
-    one: Vec<Jet<1>>,
-    two: Vec<Jet<2>>,
-    three: Vec<Jet<3>>,
+pub struct Stacks<const M: usize, const L: usize> {
+    full: Vec<[Jet<M>; L]>,
+    none: Vec<[Jet<0>; L]>,
+    one: Vec<[Jet<1>; L]>,
+    two: Vec<[Jet<2>; L]>,
+    three: Vec<[Jet<3>; L]>,
 }
 
 /// [`eval`] of an expression that reads `reads`, on jets of the directions it can vary in:
@@ -261,13 +272,13 @@ pub struct Stacks<const M: usize> {
 /// `dparam`, direction `M - 1`. Up to three such directions it runs projected onto them
 /// ([`Projected`]), then the result is spread back with zeros elsewhere; otherwise on all
 /// `M`. The derivatives in the directions kept are computed by the same operations as on all
-/// `M`, so they are the same numbers.
-pub fn eval_sparse<const M: usize>(
+/// `M`, so they are the same numbers. `L` points at once, as [`eval`].
+pub fn eval_sparse<const M: usize, const L: usize>(
     (tape, reads): &(Tape, Reads),
     dparam: Option<usize>,
-    slots: &[Jet<M>],
-    stacks: &mut Stacks<M>,
-) -> Jet<M> {
+    slots: &[[Jet<M>; L]],
+    stacks: &mut Stacks<M, L>,
+) -> [Jet<M>; L] {
     let mut dirs = [0usize; 3];
     let mut k = 0;
     let wanted = reads
@@ -282,12 +293,17 @@ pub fn eval_sparse<const M: usize>(
         dirs[k] = d;
         k += 1;
     }
-    fn spread<const M: usize, const K: usize>(r: Jet<K>, dirs: [usize; K]) -> Jet<M> {
-        let mut d = [0.0; M];
-        for i in 0..K {
-            d[dirs[i]] = r.d[i];
-        }
-        Jet { v: r.v, d }
+    fn spread<const M: usize, const K: usize, const L: usize>(
+        r: [Jet<K>; L],
+        dirs: [usize; K],
+    ) -> [Jet<M>; L] {
+        r.map(|r| {
+            let mut d = [0.0; M];
+            for i in 0..K {
+                d[dirs[i]] = r.d[i];
+            }
+            Jet { v: r.v, d }
+        })
     }
     macro_rules! projected {
         ($k:literal, $stack:ident) => {{
@@ -350,11 +366,43 @@ enum Step {
     Cmp(Op),
     /// The general power, `atan2` and `mod`.
     Other(Op),
+    // Pairs of steps as one ([`paired`]): the same operations in the same order, one dispatch.
+    /// `Slot(k)` then `AddC(c)`: push `slot + c`.
+    SlotAddC(usize, f64),
+    /// `Const(c)` then `SubS(k)`: push `c - slot`.
+    ConstSubS(f64, usize),
+    /// `Const(c)` then `MulS(k)`: push `c * slot`.
+    ConstMulS(f64, usize),
+    /// `Slot(k)` then `SubS(j)`: push `slot k - slot j`.
+    SlotSubS(usize, usize),
+    /// `AddC(a)` then `MulC(b)`.
+    AddMulC(f64, f64),
+    /// `AddC(a)` then `DivC(c, 1 / c)`.
+    AddDivC(f64, f64, f64),
+    /// `DivC(c, 1 / c)` then `Exp`.
+    DivExp(f64, f64),
+    /// `MulC(c)` then `Exp`.
+    MulExp(f64),
+    /// `Exp` then `MulC(c)`.
+    ExpMulC(f64),
+    /// `Exp` then `AddC(c)`.
+    ExpAddC(f64),
+    /// `Exp` then `RSubC(c)`.
+    ExpRSubC(f64),
 }
 
 impl Tape {
-    /// The tape of `code`, step for step.
+    /// The tape of `code`: its steps, then [`paired`].
     pub fn of(code: &Code) -> Tape {
+        let t = Tape::unpaired(code);
+        Tape {
+            steps: paired(t.steps),
+            depth: t.depth,
+        }
+    }
+
+    /// The tape of `code` step for step, pushes saved ([`fused`]) but no pairs made.
+    fn unpaired(code: &Code) -> Tape {
         let by = |f: Arith, add, sub, mul, div| match f {
             Arith::Add => add,
             Arith::Sub => sub,
@@ -398,6 +446,40 @@ impl Tape {
             depth: code.depth,
         }
     }
+}
+
+/// `steps` with adjacent pairs that rate functions are made of (`(v + a) / b`, `exp(..)`,
+/// `c * exp(..)`, `1 - x`, `1 + exp(..)`) each made one step that does both operations, in
+/// the same order on the same numbers: values and derivatives are the same bit for bit, and
+/// the interpreter's dispatch (most of a step's cost on jets of a few directions) is paid
+/// once per pair. Greedy from the left.
+fn paired(steps: Vec<Step>) -> Vec<Step> {
+    let mut out = Vec::with_capacity(steps.len());
+    let mut rest = steps.into_iter().peekable();
+    while let Some(a) = rest.next() {
+        let pair = match (a, rest.peek().copied()) {
+            (Step::Slot(k), Some(Step::AddC(c))) => Some(Step::SlotAddC(k, c)),
+            (Step::Const(c), Some(Step::SubS(k))) => Some(Step::ConstSubS(c, k)),
+            (Step::Const(c), Some(Step::MulS(k))) => Some(Step::ConstMulS(c, k)),
+            (Step::Slot(k), Some(Step::SubS(j))) => Some(Step::SlotSubS(k, j)),
+            (Step::AddC(a), Some(Step::MulC(b))) => Some(Step::AddMulC(a, b)),
+            (Step::AddC(a), Some(Step::DivC(c, inv))) => Some(Step::AddDivC(a, c, inv)),
+            (Step::DivC(c, inv), Some(Step::Exp)) => Some(Step::DivExp(c, inv)),
+            (Step::MulC(c), Some(Step::Exp)) => Some(Step::MulExp(c)),
+            (Step::Exp, Some(Step::MulC(c))) => Some(Step::ExpMulC(c)),
+            (Step::Exp, Some(Step::AddC(c))) => Some(Step::ExpAddC(c)),
+            (Step::Exp, Some(Step::RSubC(c))) => Some(Step::ExpRSubC(c)),
+            _ => None,
+        };
+        match pair {
+            Some(p) => {
+                rest.next();
+                out.push(p);
+            }
+            None => out.push(a),
+        }
+    }
+    out
 }
 
 /// `steps` with pushes saved where the result is the same: a binary arithmetic op whose first
@@ -470,23 +552,26 @@ fn fused(steps: impl Iterator<Item = Step>) -> Vec<Step> {
     out
 }
 
-/// Evaluate `tape` on jets; `stack` is scratch (reused across calls). The top of the stack is
-/// kept apart, in a local, so the unary steps (most of them: a slot or a constant combined
-/// into the top, a function applied to it) touch no memory. A function table (which
+/// Evaluate `tape` on jets at `L` points at once; `stack` is scratch (reused across calls).
+/// Each step is dispatched once for the `L` points and then done at each, by the same
+/// operations as with one point (so the numbers are the same): the interpreter's cost is
+/// shared, and the points' chains of dependent operations run side by side. The top of the
+/// stack is kept apart, in a local, so the unary steps (most of them: a slot or a constant
+/// combined into the top, a function applied to it) touch no memory. A function table (which
 /// [`supported`] refuses) gives NaN.
 #[inline]
-pub fn eval<const M: usize, S: Slots<M> + ?Sized>(
+pub fn eval<const M: usize, const L: usize, S: Slots<M, L> + ?Sized>(
     tape: &Tape,
     slots: &S,
-    stack: &mut Vec<Jet<M>>,
-) -> Jet<M> {
+    stack: &mut Vec<[Jet<M>; L]>,
+) -> [Jet<M>; L] {
     if stack.len() < tape.depth + 1 {
-        stack.resize(tape.depth + 1, Jet::constant(0.0));
+        stack.resize(tape.depth + 1, [Jet::constant(0.0); L]);
     }
     let st = &mut stack[..];
     // Below the top: st[..sp]. The first push stores the (meaningless) initial top in st[0].
     let mut sp = 0usize;
-    let mut top = Jet::constant(0.0);
+    let mut top = [Jet::constant(0.0); L];
     macro_rules! push {
         ($v:expr) => {{
             st[sp] = top;
@@ -500,59 +585,91 @@ pub fn eval<const M: usize, S: Slots<M> + ?Sized>(
             st[sp]
         }};
     }
+    // `f` at each point: of the top, or of the top and one other operand.
+    macro_rules! each {
+        (|$t:ident| $e:expr) => {{
+            for slot in top.iter_mut() {
+                let $t = *slot;
+                *slot = $e;
+            }
+        }};
+    }
+    macro_rules! with {
+        ($other:expr, |$a:ident, $t:ident| $e:expr) => {{
+            let o = $other;
+            for (slot, $a) in top.iter_mut().zip(o) {
+                let $t = *slot;
+                *slot = $e;
+            }
+        }};
+    }
     for step in &tape.steps {
         match *step {
-            Step::Const(c) => push!(Jet::constant(c)),
+            Step::Const(c) => push!([Jet::constant(c); L]),
             Step::Slot(k) => push!(slots.at(k)),
-            Step::Neg => top = top.chain(-top.v, -1.0),
-            Step::AddC(c) => top = top.arith_c(Arith::Add, c),
-            Step::SubC(c) => top = top.arith_c(Arith::Sub, c),
-            Step::MulC(c) => top = top.arith_c(Arith::Mul, c),
-            Step::DivC(c, inv) => top = top.chain(top.v / c, inv),
-            Step::AddS(k) => top = top.arith(Arith::Add, slots.at(k)),
-            Step::SubS(k) => top = top.arith(Arith::Sub, slots.at(k)),
-            Step::MulS(k) => top = top.arith(Arith::Mul, slots.at(k)),
-            Step::DivS(k) => top = top.arith(Arith::Div, slots.at(k)),
-            Step::RSubC(c) => top = Jet::constant(c).arith(Arith::Sub, top),
-            Step::RDivC(c) => top = Jet::constant(c).arith(Arith::Div, top),
-            Step::RSubS(k) => top = slots.at(k).arith(Arith::Sub, top),
-            Step::RDivS(k) => top = slots.at(k).arith(Arith::Div, top),
-            Step::PowI(n) => {
-                let r = Dual64::new(top.v, 1.0).powi(n);
-                top = top.chain(r.re, r.eps);
-            }
-            Step::Exp => {
-                let e = top.v.exp();
-                top = top.chain(e, e);
-            }
-            Step::Call(f) => {
-                let r = call1(f, Dual64::new(top.v, 1.0));
-                top = top.chain(r.re, r.eps);
-            }
-            Step::Lookup => top = Jet::constant(f64::NAN),
+            Step::Neg => each!(|t| t.chain(-t.v, -1.0)),
+            Step::AddC(c) => each!(|t| t.arith_c(Arith::Add, c)),
+            Step::SubC(c) => each!(|t| t.arith_c(Arith::Sub, c)),
+            Step::MulC(c) => each!(|t| t.arith_c(Arith::Mul, c)),
+            Step::DivC(c, inv) => each!(|t| t.chain(t.v / c, inv)),
+            Step::AddS(k) => with!(slots.at(k), |s, t| t.arith(Arith::Add, s)),
+            Step::SubS(k) => with!(slots.at(k), |s, t| t.arith(Arith::Sub, s)),
+            Step::MulS(k) => with!(slots.at(k), |s, t| t.arith(Arith::Mul, s)),
+            Step::DivS(k) => with!(slots.at(k), |s, t| t.arith(Arith::Div, s)),
+            Step::RSubC(c) => each!(|t| Jet::constant(c).arith(Arith::Sub, t)),
+            Step::RDivC(c) => each!(|t| Jet::constant(c).arith(Arith::Div, t)),
+            Step::RSubS(k) => with!(slots.at(k), |s, t| s.arith(Arith::Sub, t)),
+            Step::RDivS(k) => with!(slots.at(k), |s, t| s.arith(Arith::Div, t)),
+            Step::PowI(n) => each!(|t| {
+                let r = Dual64::new(t.v, 1.0).powi(n);
+                t.chain(r.re, r.eps)
+            }),
+            Step::Exp => each!(|t| t.exp()),
+            Step::Call(f) => each!(|t| {
+                let r = call1(f, Dual64::new(t.v, 1.0));
+                t.chain(r.re, r.eps)
+            }),
+            Step::Lookup => top = [Jet::constant(f64::NAN); L],
             Step::Select => {
                 let a = pop!();
                 let c = pop!();
-                if c.v != 0.0 {
-                    top = a;
+                for l in 0..L {
+                    if c[l].v != 0.0 {
+                        top[l] = a[l];
+                    }
                 }
             }
-            Step::Add => top = pop!().arith(Arith::Add, top),
-            Step::Sub => top = pop!().arith(Arith::Sub, top),
-            Step::Mul => top = pop!().arith(Arith::Mul, top),
-            Step::Div => top = pop!().arith(Arith::Div, top),
+            Step::Add => with!(pop!(), |a, t| a.arith(Arith::Add, t)),
+            Step::Sub => with!(pop!(), |a, t| a.arith(Arith::Sub, t)),
+            Step::Mul => with!(pop!(), |a, t| a.arith(Arith::Mul, t)),
+            Step::Div => with!(pop!(), |a, t| a.arith(Arith::Div, t)),
             // As the scalar path: the second operand only where it is strictly smaller
             // (larger), so a NaN picks the first.
-            Step::Min => {
-                let a = pop!();
-                top = if top.v < a.v { top } else { a };
+            Step::Min => with!(pop!(), |a, t| if t.v < a.v { t } else { a }),
+            Step::Max => with!(pop!(), |a, t| if t.v > a.v { t } else { a }),
+            Step::Cmp(op) => with!(pop!(), |a, t| Jet::constant(binary(op, a.v, t.v))),
+            Step::Other(op) => with!(pop!(), |a, t| other_binary(op, a, t)),
+            Step::SlotAddC(k, c) => push!(slots.at(k).map(|s| s.arith_c(Arith::Add, c))),
+            Step::ConstSubS(c, k) => {
+                push!(slots.at(k).map(|s| Jet::constant(c).arith(Arith::Sub, s)))
             }
-            Step::Max => {
-                let a = pop!();
-                top = if top.v > a.v { top } else { a };
+            Step::ConstMulS(c, k) => {
+                push!(slots.at(k).map(|s| Jet::constant(c).arith(Arith::Mul, s)))
             }
-            Step::Cmp(op) => top = Jet::constant(binary(op, pop!().v, top.v)),
-            Step::Other(op) => top = other_binary(op, pop!(), top),
+            Step::SlotSubS(k, j) => {
+                let (a, b) = (slots.at(k), slots.at(j));
+                push!(std::array::from_fn(|l| a[l].arith(Arith::Sub, b[l])))
+            }
+            Step::AddMulC(a, b) => each!(|t| t.arith_c(Arith::Add, a).arith_c(Arith::Mul, b)),
+            Step::AddDivC(a, c, inv) => each!(|t| {
+                let x = t.arith_c(Arith::Add, a);
+                x.chain(x.v / c, inv)
+            }),
+            Step::DivExp(c, inv) => each!(|t| t.chain(t.v / c, inv).exp()),
+            Step::MulExp(c) => each!(|t| t.arith_c(Arith::Mul, c).exp()),
+            Step::ExpMulC(c) => each!(|t| t.exp().arith_c(Arith::Mul, c)),
+            Step::ExpAddC(c) => each!(|t| t.exp().arith_c(Arith::Add, c)),
+            Step::ExpRSubC(c) => each!(|t| Jet::constant(c).arith(Arith::Sub, t.exp())),
         }
     }
     top
@@ -574,7 +691,7 @@ mod tests {
         dv/dt=i-v^3/3+u+f(v)/(1+exp(-(v+1)/2))+z/(2+v*v)-k\n\
         g=2*if(v>u)then(v)else(u)+(a-max(u, v))+(-(v+1))*3\n\
         du/dt=0.08*(v+0.7-0.8*u)+z/100+sqrt(u*u+1)+2-s+g/10\n\
-        ds/dt=a/(1+s*s)-c*s+q*u-v*r\n\
+        ds/dt=a/(1+s*s)-c*s+q*u-v*r+(v-u)/9+(s*s+1)*4+(s*s+1)/4+exp(s*0.5)+0.5*s+3*exp(q*s)+1/(exp(q*r)+2)\n\
         dq/dt=(1-q)*exp(-(v+b)/c)-q/(2+r*r)\n\
         dr/dt=1-exp(-i*c)\n\
         init v=-1, u=0.5, s=0.2, q=0.4, r=0.1\ndone\n";
@@ -665,29 +782,30 @@ mod tests {
         let y = [0.8, -0.7, 1.1, -0.3, 2.0];
         let mut plain: Vec<f64> = p.iter().chain(&y).copied().collect();
         plain.push(0.0);
-        let mut jets: Vec<Jet<0>> = plain.iter().map(|&v| Jet::constant(v)).collect();
+        let mut jets: Vec<[Jet<0>; 1]> = plain.iter().map(|&v| [Jet::constant(v)]).collect();
         let mut stack = vec![];
         for ((tape, _), code) in plan.fixed.iter().zip(&m.fixed) {
-            let a = eval(tape, &jets[..], &mut stack).v;
+            let a = eval(tape, &jets[..], &mut stack)[0].v;
             let b = code.eval(&plain, &mut vec![]);
             assert_eq!(a.to_bits(), b.to_bits());
             plain.push(b);
-            jets.push(Jet::constant(b));
+            jets.push([Jet::constant(b)]);
         }
         for ((tape, _), code) in plan.rhs.iter().zip(&m.rhs) {
-            let a = eval(tape, &jets[..], &mut stack).v;
+            let a = eval(tape, &jets[..], &mut stack)[0].v;
             assert_eq!(a.to_bits(), code.eval(&plain, &mut vec![]).to_bits());
             assert!(tape.steps.len() <= code.ops.len());
         }
-        // `1 - exp(...)` takes no push of its constant, `a / (...)` none of its slot,
-        // `0.08 * (...)` multiplies by 0.08 at its end, and `-(v + 1) / 2` divides by -2.
+        // `1 - exp(...)` takes no push of its constant (and is one step with its exponential),
+        // `a / (...)` none of its slot, `0.08 * (...)` multiplies by 0.08 at its end, and
+        // `exp(-(v + 1) / 2)` divides by -2 (in the step that takes the exponential).
         let steps = |k: usize| &plan.rhs[k].0.steps;
-        assert_eq!(steps(4).last(), Some(&Step::RSubC(1.0)));
+        assert_eq!(steps(4).last(), Some(&Step::ExpRSubC(1.0)));
         assert!(!steps(4).contains(&Step::Const(1.0)));
         assert!(steps(2).contains(&Step::RDivS(0)));
-        assert_eq!(steps(1).first(), Some(&Step::Slot(4)));
+        assert_eq!(steps(1).first(), Some(&Step::SlotAddC(4, 0.7)));
         assert!(steps(1).contains(&Step::MulC(0.08)));
-        assert!(steps(0).contains(&Step::DivC(-2.0, -0.5)));
+        assert!(steps(0).contains(&Step::DivExp(-2.0, -0.5)));
         // In g: `2 * if(..)` multiplies the selected value by 2, `a - max(..)` takes `a` as a
         // slot after the max, and `(-(v + 1)) * 3` multiplies by -3.
         let g = &plan.fixed[3].0.steps;
@@ -695,5 +813,115 @@ mod tests {
         assert!(g.contains(&Step::RSubS(0)));
         assert!(g.contains(&Step::MulC(-3.0)) && !g.contains(&Step::Neg));
         assert_eq!(steps(0).iter().filter(|s| **s == Step::Neg).count(), 1);
+    }
+
+    /// Every expression of the model on jets of all directions: the values and derivatives
+    /// of the fixed quantities then the right-hand sides, each from `tapes`.
+    fn on_jets<const M: usize>(
+        m: &OdeModel,
+        tapes: &[Tape],
+        y: &[f64],
+        dparam: Option<usize>,
+    ) -> Vec<Jet<M>> {
+        let p = m.params.values();
+        let mut slots: Vec<[Jet<M>; 1]> = p
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| [Jet::variable(v, if dparam == Some(k) { M - 1 } else { M })])
+            .chain(y.iter().enumerate().map(|(k, &v)| [Jet::variable(v, k)]))
+            .collect();
+        slots.push([Jet::constant(0.0)]);
+        let mut stack = vec![];
+        let mut out = vec![];
+        for (k, tape) in tapes.iter().enumerate() {
+            let [r] = eval(tape, &slots[..], &mut stack);
+            if k < m.fixed.len() {
+                slots.push([r]);
+            }
+            out.push(r);
+        }
+        out
+    }
+
+    /// The pairs of steps made one compute what the two steps compute, bit for bit, values
+    /// and derivatives; the test model has every kind of pair.
+    #[test]
+    fn pairs_give_the_steps_they_replace_bit_for_bit() {
+        let m = every_kind();
+        let codes: Vec<&Code> = m.fixed.iter().chain(&m.rhs).collect();
+        let paired: Vec<Tape> = codes.iter().map(|c| Tape::of(c)).collect();
+        let unpaired: Vec<Tape> = codes.iter().map(|c| Tape::unpaired(c)).collect();
+        let kinds: std::collections::BTreeSet<String> = paired
+            .iter()
+            .flat_map(|t| &t.steps)
+            .map(|s| format!("{s:?}"))
+            .map(|s| s[..s.find('(').unwrap_or(s.len())].to_string())
+            .collect();
+        for pair in [
+            "SlotAddC",
+            "ConstSubS",
+            "ConstMulS",
+            "SlotSubS",
+            "AddMulC",
+            "AddDivC",
+            "DivExp",
+            "MulExp",
+            "ExpMulC",
+            "ExpAddC",
+            "ExpRSubC",
+        ] {
+            assert!(kinds.contains(pair), "no {pair} in the test model's tapes");
+        }
+        let fewer: usize = unpaired.iter().map(|t| t.steps.len()).sum::<usize>()
+            - paired.iter().map(|t| t.steps.len()).sum::<usize>();
+        assert!(fewer >= 10, "{fewer} steps saved");
+        for y in [[-1.3, 0.5, 0.2, 0.4, 0.1], [0.8, -0.7, 1.1, -0.3, 2.0]] {
+            for dparam in [None, Some(0), Some(2)] {
+                let a = on_jets::<6>(&m, &paired, &y, dparam);
+                let b = on_jets::<6>(&m, &unpaired, &y, dparam);
+                for (k, (a, b)) in a.iter().zip(&b).enumerate() {
+                    assert_eq!(a.v.to_bits(), b.v.to_bits(), "expression {k}");
+                    for (x, z) in a.d.iter().zip(&b.d) {
+                        assert_eq!(
+                            x.to_bits(),
+                            z.to_bits(),
+                            "expression {k}: {:?} {:?}",
+                            a.d,
+                            b.d
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Jacobians at several states at once (a group of four and three more) are those of one
+    /// state at a time, bit for bit.
+    #[test]
+    fn states_at_once_give_what_one_at_a_time_gives() {
+        let m = every_kind();
+        let (n, p) = (m.vars.len(), m.params.values());
+        // States whose conditionals go both ways within the group of four.
+        let ys: Vec<f64> = (0..7 * n)
+            .map(|k| 1.5 * (1.7 * k as f64 + 0.3).sin())
+            .collect();
+        let signs: Vec<bool> = ys[..4 * n].chunks(n).map(|y| y[0] > 0.0).collect();
+        assert!(signs.contains(&true) && signs.contains(&false));
+        for dparam in [None, Some(1)] {
+            let mut js = vec![nalgebra::DMatrix::zeros(n, n + 1); 7];
+            let mut fs = vec![0.0; 7 * n];
+            assert!(m.jacobians_into(&p, &ys, dparam, &mut js, &mut fs));
+            for (s, y) in ys.chunks(n).enumerate() {
+                let mut j = nalgebra::DMatrix::from_element(n, n + 1, f64::NAN);
+                let mut f = vec![f64::NAN; n];
+                assert!(m.jacobian_into(&p, y, dparam, &mut j, &mut f));
+                for (a, b) in f.iter().zip(&fs[s * n..(s + 1) * n]) {
+                    assert_eq!(a.to_bits(), b.to_bits(), "f at state {s}");
+                }
+                for (a, b) in j.iter().zip(js[s].iter()) {
+                    assert_eq!(a.to_bits(), b.to_bits(), "J at state {s}");
+                }
+            }
+        }
     }
 }

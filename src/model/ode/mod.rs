@@ -83,6 +83,11 @@ pub struct OdeModel {
 /// examples allow 1000).
 const ALG_MAX_ITER: usize = 1000;
 
+/// How many states [`OdeModel::jacobians_into`] takes through the bytecode at once: four
+/// (the collocation's default number of points per interval), so a dispatch serves four
+/// Jacobians and four independent chains of operations overlap.
+pub const JET_LANES: usize = 4;
+
 /// XPPAUT's algebraic equations `0 = g(…)` with `solv y = guess`: at every evaluation the
 /// variables `y` are solved for by Newton's method (from the last solution when the same
 /// buffers are used again, as XPPAUT does, else from the guesses) before the fixed quantities
@@ -713,56 +718,95 @@ impl OdeModel {
         j: &mut nalgebra::DMatrix<f64>,
         f: &mut [f64],
     ) -> bool {
+        self.jacobians_into(p, y, dparam, std::slice::from_mut(j), f)
+    }
+
+    /// [`OdeModel::jacobian_into`] at several states: `ys` holds them one after the other
+    /// (`js.len()` states of n values), their Jacobians go to `js` and their values of `f`
+    /// to `fs` in the same order. The states run through the bytecode [`JET_LANES`] at a time
+    /// (each op dispatched once for all of them, their operations side by side); the numbers
+    /// are those of one state at a time.
+    pub fn jacobians_into(
+        &self,
+        p: &[f64],
+        ys: &[f64],
+        dparam: Option<usize>,
+        js: &mut [nalgebra::DMatrix<f64>],
+        fs: &mut [f64],
+    ) -> bool {
         let Some(plan) = &self.jets else {
             return false;
         };
-        if y.len() != self.vars.len() {
+        let n = self.vars.len();
+        if n == 0 || ys.len() != n * js.len() || fs.len() != ys.len() {
             return false;
         }
         macro_rules! pass {
-            ($($m:literal)*) => {
-                match y.len() + 1 {
-                    $($m => self.jet_pass::<$m>(plan, p, y, dparam, j, f),)*
+            ($l:expr, $ys:expr, $js:expr, $fs:expr, $($m:literal)*) => {
+                match n + 1 {
+                    $($m => self.jet_pass::<$m, { $l }>(plan, p, $ys, dparam, $js, $fs),)*
                     _ => return false,
                 }
             };
         }
-        pass!(2 3 4 5 6 7 8 9 10 11 12);
+        let whole = js.len() / JET_LANES * JET_LANES;
+        let (js_lanes, js_rest) = js.split_at_mut(whole);
+        let (fs_lanes, fs_rest) = fs.split_at_mut(whole * n);
+        let (ys_lanes, ys_rest) = ys.split_at(whole * n);
+        for ((j, f), y) in js_lanes
+            .chunks_mut(JET_LANES)
+            .zip(fs_lanes.chunks_mut(JET_LANES * n))
+            .zip(ys_lanes.chunks(JET_LANES * n))
+        {
+            pass!(JET_LANES, y, j, f, 2 3 4 5 6 7 8 9 10 11 12);
+        }
+        for ((j, f), y) in js_rest
+            .chunks_mut(1)
+            .zip(fs_rest.chunks_mut(n))
+            .zip(ys_rest.chunks(n))
+        {
+            pass!(1, y, j, f, 2 3 4 5 6 7 8 9 10 11 12);
+        }
         true
     }
 
-    /// [`OdeModel::jacobian_into`] with `M = n + 1` directions.
-    fn jet_pass<const M: usize>(
+    /// [`OdeModel::jacobians_into`] with `M = n + 1` directions at `L` states.
+    fn jet_pass<const M: usize, const L: usize>(
         &self,
         plan: &jet::Plan,
         p: &[f64],
-        y: &[f64],
+        ys: &[f64],
         dparam: Option<usize>,
-        j: &mut nalgebra::DMatrix<f64>,
-        f: &mut [f64],
+        js: &mut [nalgebra::DMatrix<f64>],
+        fs: &mut [f64],
     ) {
         use jet::Jet;
+        let n = M - 1;
         crate::numerics::scratch::with_scratch(
-            |(slots, stacks): &mut (Vec<Jet<M>>, jet::Stacks<M>)| {
+            |(slots, stacks): &mut (Vec<[Jet<M>; L]>, jet::Stacks<M, L>)| {
                 slots.clear();
                 slots.extend(p.iter().enumerate().map(|(k, &v)| {
-                    if dparam == Some(k) {
+                    [if dparam == Some(k) {
                         Jet::variable(v, M - 1)
                     } else {
                         Jet::constant(v)
-                    }
+                    }; L]
                 }));
-                slots.extend(y.iter().enumerate().map(|(k, &v)| Jet::variable(v, k)));
-                slots.push(Jet::constant(0.0));
+                slots.extend(
+                    (0..n).map(|k| std::array::from_fn(|l| Jet::variable(ys[l * n + k], k))),
+                );
+                slots.push([Jet::constant(0.0); L]);
                 for code in &plan.fixed {
                     let v = jet::eval_sparse(code, dparam, slots, stacks);
                     slots.push(v);
                 }
                 for (row, code) in plan.rhs.iter().enumerate() {
                     let r = jet::eval_sparse(code, dparam, slots, stacks);
-                    f[row] = r.v;
-                    for (col, d) in r.d.iter().enumerate() {
-                        j[(row, col)] = *d;
+                    for (l, (r, j)) in r.iter().zip(js.iter_mut()).enumerate() {
+                        fs[l * n + row] = r.v;
+                        for (col, d) in r.d.iter().enumerate() {
+                            j[(row, col)] = *d;
+                        }
                     }
                 }
             },
