@@ -221,9 +221,7 @@ impl Family {
         j: &mut DMatrix<f64>,
         f: &mut [f64],
     ) {
-        if !self.jacobians_by_jets(y, lambda, std::slice::from_mut(j), f) {
-            self.jacobian_by_duals(scratch, y, lambda, j, f);
-        }
+        self.jacobians_full_into(scratch, y, lambda, std::slice::from_mut(j), f);
     }
 
     /// [`Family::jacobian_full_into`] at several states (`ys`: `js.len()` states of n values
