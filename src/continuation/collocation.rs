@@ -475,7 +475,8 @@ fn back_solve(a: &Rows, c0: usize, b: &mut [f64]) {
 }
 
 /// Per-thread buffers of [`assemble_interval`], reused over intervals and Newton steps: the
-/// dual-number scratch, the Jacobian and f at a collocation point, and the interval's nodes of
+/// dual-number scratch, the states, Jacobians and f at the interval's collocation points (all
+/// of them, so an `.ode` model's bytecode runs on them in one pass), and the interval's nodes of
 /// the orbit, the phase reference, the predictor and the tangent, copied contiguously.
 struct IntervalScratch {
     dual: DualScratch,

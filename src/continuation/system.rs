@@ -210,9 +210,9 @@ impl Family {
         (j, DVector::from_vec(f))
     }
 
-    /// [`Family::jacobian_full`] into caller-owned buffers (no allocation: the collocation
-    /// calls it at every Gauss point of every Newton step): by jets for an `.ode` model where
-    /// they apply, else by dual numbers.
+    /// [`Family::jacobian_full`] into caller-owned buffers (no allocation once warm): by jets
+    /// for an `.ode` model where they apply, else by dual numbers. The collocation calls
+    /// [`Family::jacobians_full_into`], its points together.
     pub(crate) fn jacobian_full_into(
         &self,
         scratch: &mut DualScratch,
@@ -240,8 +240,10 @@ impl Family {
             return;
         }
         let n = ys.len() / js.len();
-        for ((y, j), f) in ys.chunks(n).zip(js.iter_mut()).zip(fs.chunks_mut(n)) {
-            self.jacobian_by_duals(scratch, y, lambda, j, f);
+        debug_assert_eq!((ys.len(), fs.len()), (n * js.len(), n * js.len()));
+        for (k, j) in js.iter_mut().enumerate() {
+            let at = k * n..(k + 1) * n;
+            self.jacobian_by_duals(scratch, &ys[at.clone()], lambda, j, &mut fs[at]);
         }
     }
 

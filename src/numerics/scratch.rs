@@ -26,26 +26,27 @@ thread_local! {
 /// assert_eq!(n, 2);
 /// ```
 pub fn with_scratch<S: Default + 'static, R>(f: impl FnOnce(&mut S) -> R) -> R {
-    let id = TypeId::of::<S>();
     let mut s: S = STORE.with(|c| {
-        c.borrow_mut()
-            .iter_mut()
-            .find(|(t, _)| *t == id)
-            .and_then(|(_, b)| b.downcast_mut::<Option<S>>())
+        slot::<S>(&mut c.borrow_mut())
             .and_then(Option::take)
             .unwrap_or_default()
     });
     let r = f(&mut s);
     STORE.with(|c| {
         let mut v = c.borrow_mut();
-        match v
-            .iter_mut()
-            .find(|(t, _)| *t == id)
-            .and_then(|(_, b)| b.downcast_mut::<Option<S>>())
-        {
+        match slot::<S>(&mut v) {
             Some(slot) => *slot = Some(s),
-            None => v.push((id, Box::new(Some(s)))),
+            None => v.push((TypeId::of::<S>(), Box::new(Some(s)))),
         }
     });
     r
+}
+
+/// The store's slot for buffers of type `S`, if it has one.
+fn slot<S: 'static>(store: &mut [(TypeId, Box<dyn Any>)]) -> Option<&mut Option<S>> {
+    let id = TypeId::of::<S>();
+    store
+        .iter_mut()
+        .find(|(t, _)| *t == id)
+        .and_then(|(_, b)| b.downcast_mut::<Option<S>>())
 }

@@ -456,8 +456,8 @@ impl Tape {
 fn paired(steps: Vec<Step>) -> Vec<Step> {
     let mut out = Vec::with_capacity(steps.len());
     let mut rest = steps.into_iter().peekable();
-    while let Some(a) = rest.next() {
-        let pair = match (a, rest.peek().copied()) {
+    while let Some(step) = rest.next() {
+        let pair = match (step, rest.peek().copied()) {
             (Step::Slot(k), Some(Step::AddC(c))) => Some(Step::SlotAddC(k, c)),
             (Step::Const(c), Some(Step::SubS(k))) => Some(Step::ConstSubS(c, k)),
             (Step::Const(c), Some(Step::MulS(k))) => Some(Step::ConstMulS(c, k)),
@@ -476,7 +476,7 @@ fn paired(steps: Vec<Step>) -> Vec<Step> {
                 rest.next();
                 out.push(p);
             }
-            None => out.push(a),
+            None => out.push(step),
         }
     }
     out
@@ -683,7 +683,7 @@ mod tests {
     /// Every kind of step, fixed quantities reading each other, constants and slots as first
     /// operands (`2 - x`, `a / x`), negations before a quotient, and expressions that vary in
     /// none, one, two, three and all of the directions.
-    const EVERY_KIND: &str = "par a=1.5, b=-2, c=0.7, i=0.3\n\
+    const EVERY_KIND: &str = "par a=1.5, b=-0.5, c=0.7, i=0.3\n\
         f(x)=max(x, a)-min(x, b)+if(x>0)then(x^3)else(-x)\n\
         w=abs(v)+sin(v)*cos(u)+tanh(v/2)+cosh(u)+u^3-v^(-2)+(u+2)^7+atan2(v, u)+(abs(v)+1)**2.5\n\
         z=w*u+exp(-v*v)\n\
@@ -691,7 +691,7 @@ mod tests {
         dv/dt=i-v^3/3+u+f(v)/(1+exp(-(v+1)/2))+z/(2+v*v)-k\n\
         g=2*if(v>u)then(v)else(u)+(a-max(u, v))+(-(v+1))*3\n\
         du/dt=0.08*(v+0.7-0.8*u)+z/100+sqrt(u*u+1)+2-s+g/10\n\
-        ds/dt=a/(1+s*s)-c*s+q*u-v*r+(v-u)/9+(s*s+1)*4+(s*s+1)/4+exp(s*0.5)+0.5*s+3*exp(q*s)+1/(exp(q*r)+2)\n\
+        ds/dt=a/(1+s*s)-c*s+q*u-v*r+(v-u)/9+(s*s+1)*3.7+(s*s+1)/3+exp(s*0.5)+0.5*s+exp(s/3)+3*exp(q*s)+1/(exp(q*r)+2)\n\
         dq/dt=(1-q)*exp(-(v+b)/c)-q/(2+r*r)\n\
         dr/dt=1-exp(-i*c)\n\
         init v=-1, u=0.5, s=0.2, q=0.4, r=0.1\ndone\n";
@@ -875,6 +875,7 @@ mod tests {
         let fewer: usize = unpaired.iter().map(|t| t.steps.len()).sum::<usize>()
             - paired.iter().map(|t| t.steps.len()).sum::<usize>();
         assert!(fewer >= 10, "{fewer} steps saved");
+        // (Each pair alone, at many values: `each_pair_is_its_two_steps_bit_for_bit`.)
         for y in [[-1.3, 0.5, 0.2, 0.4, 0.1], [0.8, -0.7, 1.1, -0.3, 2.0]] {
             for dparam in [None, Some(0), Some(2)] {
                 let a = on_jets::<6>(&m, &paired, &y, dparam);
@@ -901,12 +902,25 @@ mod tests {
     fn states_at_once_give_what_one_at_a_time_gives() {
         let m = every_kind();
         let (n, p) = (m.vars.len(), m.params.values());
-        // States whose conditionals go both ways within the group of four.
+        // States whose conditionals go both ways within the group of four: `v > 0`,
+        // `min(v, b)` with b = -0.5, and `v > u` (so `max(u, v)`).
         let ys: Vec<f64> = (0..7 * n)
             .map(|k| 1.5 * (1.7 * k as f64 + 0.3).sin())
             .collect();
-        let signs: Vec<bool> = ys[..4 * n].chunks(n).map(|y| y[0] > 0.0).collect();
-        assert!(signs.contains(&true) && signs.contains(&false));
+        let group = || ys[..4 * n].chunks(n);
+        type Condition = fn(&[f64]) -> bool;
+        let tests: [(&str, Condition); 3] = [
+            ("v > 0", |y| y[0] > 0.0),
+            ("v < b", |y| y[0] < -0.5),
+            ("v > u", |y| y[0] > y[1]),
+        ];
+        for (what, test) in tests {
+            let ways: Vec<bool> = group().map(test).collect();
+            assert!(
+                ways.contains(&true) && ways.contains(&false),
+                "{what}: {ways:?}"
+            );
+        }
         for dparam in [None, Some(1)] {
             let mut js = vec![nalgebra::DMatrix::zeros(n, n + 1); 7];
             let mut fs = vec![0.0; 7 * n];
@@ -920,6 +934,56 @@ mod tests {
                 }
                 for (a, b) in j.iter().zip(js[s].iter()) {
                     assert_eq!(a.to_bits(), b.to_bits(), "J at state {s}");
+                }
+            }
+        }
+    }
+
+    /// Each pair of steps made one, alone, against its two steps at 200 values of the
+    /// operands (and their derivatives in two directions): the same bits. Constants that are
+    /// not powers of two, so a quotient and a product by the reciprocal would differ.
+    #[test]
+    fn each_pair_is_its_two_steps_bit_for_bit() {
+        let pairs = [
+            [Step::Slot(0), Step::AddC(0.7)],
+            [Step::Const(0.3), Step::SubS(1)],
+            [Step::Const(0.3), Step::MulS(1)],
+            [Step::Slot(0), Step::SubS(1)],
+            [Step::AddC(0.7), Step::MulC(3.7)],
+            [Step::AddC(0.7), Step::DivC(3.0, 1.0 / 3.0)],
+            [Step::DivC(-3.0, -1.0 / 3.0), Step::Exp],
+            [Step::MulC(0.37), Step::Exp],
+            [Step::Exp, Step::MulC(3.7)],
+            [Step::Exp, Step::AddC(2.0)],
+            [Step::Exp, Step::RSubC(1.0)],
+        ];
+        let value = |k: usize| 3.0 * (0.61 * k as f64 + 0.2).sin();
+        for pair in pairs {
+            // A unary pair acts on a value already on the stack; `-slot` puts one there
+            // without making a pair of its own.
+            let mut steps = match pair[0] {
+                Step::Slot(_) | Step::Const(_) => vec![],
+                _ => vec![Step::Slot(0), Step::Neg],
+            };
+            steps.extend(pair);
+            let two = Tape { steps, depth: 2 };
+            let one = Tape {
+                steps: paired(two.steps.clone()),
+                depth: 2,
+            };
+            assert_eq!(one.steps.len() + 1, two.steps.len(), "{pair:?} not paired");
+            let mut stack = vec![];
+            for k in 0..200 {
+                let jet = |i: usize| Jet {
+                    v: value(6 * k + 3 * i),
+                    d: [value(6 * k + 3 * i + 1), value(6 * k + 3 * i + 2)],
+                };
+                let slots = [[jet(0)], [jet(1)]];
+                let [a] = eval(&one, &slots[..], &mut stack);
+                let [b] = eval(&two, &slots[..], &mut stack);
+                assert_eq!(a.v.to_bits(), b.v.to_bits(), "{pair:?} at {k}");
+                for (x, y) in a.d.iter().zip(&b.d) {
+                    assert_eq!(x.to_bits(), y.to_bits(), "{pair:?} at {k}");
                 }
             }
         }

@@ -709,7 +709,8 @@ impl OdeModel {
     /// them up to rounding. Buffers: the thread's ([`crate::numerics::scratch`]).
     ///
     /// Returns `false`, leaving `j` and `f` untouched, where jets do not apply (algebraic
-    /// variables, function tables, more than 11 state variables): use dual numbers then.
+    /// variables, function tables, no state variable or more than 11) or `y` and `f` are not
+    /// of the model's number of state variables: use dual numbers then.
     pub fn jacobian_into(
         &self,
         p: &[f64],
@@ -741,14 +742,30 @@ impl OdeModel {
         if n == 0 || ys.len() != n * js.len() || fs.len() != ys.len() {
             return false;
         }
-        macro_rules! pass {
-            ($l:expr, $ys:expr, $js:expr, $fs:expr, $($m:literal)*) => {
+        macro_rules! passes {
+            ($($m:literal)*) => {
                 match n + 1 {
-                    $($m => self.jet_pass::<$m, { $l }>(plan, p, $ys, dparam, $js, $fs),)*
+                    $($m => self.jet_passes::<$m>(plan, p, ys, dparam, js, fs),)*
                     _ => return false,
                 }
             };
         }
+        passes!(2 3 4 5 6 7 8 9 10 11 12);
+        true
+    }
+
+    /// [`OdeModel::jacobians_into`] with `M = n + 1` directions: the states [`JET_LANES`] at
+    /// a time, then the rest one at a time.
+    fn jet_passes<const M: usize>(
+        &self,
+        plan: &jet::Plan,
+        p: &[f64],
+        ys: &[f64],
+        dparam: Option<usize>,
+        js: &mut [nalgebra::DMatrix<f64>],
+        fs: &mut [f64],
+    ) {
+        let n = M - 1;
         let whole = js.len() / JET_LANES * JET_LANES;
         let (js_lanes, js_rest) = js.split_at_mut(whole);
         let (fs_lanes, fs_rest) = fs.split_at_mut(whole * n);
@@ -758,16 +775,15 @@ impl OdeModel {
             .zip(fs_lanes.chunks_mut(JET_LANES * n))
             .zip(ys_lanes.chunks(JET_LANES * n))
         {
-            pass!(JET_LANES, y, j, f, 2 3 4 5 6 7 8 9 10 11 12);
+            self.jet_pass::<M, JET_LANES>(plan, p, y, dparam, j, f);
         }
         for ((j, f), y) in js_rest
             .chunks_mut(1)
             .zip(fs_rest.chunks_mut(n))
             .zip(ys_rest.chunks(n))
         {
-            pass!(1, y, j, f, 2 3 4 5 6 7 8 9 10 11 12);
+            self.jet_pass::<M, 1>(plan, p, y, dparam, j, f);
         }
-        true
     }
 
     /// [`OdeModel::jacobians_into`] with `M = n + 1` directions at `L` states.
