@@ -766,23 +766,19 @@ impl OdeModel {
         fs: &mut [f64],
     ) {
         let n = M - 1;
-        let whole = js.len() / JET_LANES * JET_LANES;
-        let (js_lanes, js_rest) = js.split_at_mut(whole);
-        let (fs_lanes, fs_rest) = fs.split_at_mut(whole * n);
-        let (ys_lanes, ys_rest) = ys.split_at(whole * n);
-        for ((j, f), y) in js_lanes
+        let stride = JET_LANES * n;
+        for ((j, f), y) in js
             .chunks_mut(JET_LANES)
-            .zip(fs_lanes.chunks_mut(JET_LANES * n))
-            .zip(ys_lanes.chunks(JET_LANES * n))
+            .zip(fs.chunks_mut(stride))
+            .zip(ys.chunks(stride))
         {
-            self.jet_pass::<M, JET_LANES>(plan, p, y, dparam, j, f);
-        }
-        for ((j, f), y) in js_rest
-            .chunks_mut(1)
-            .zip(fs_rest.chunks_mut(n))
-            .zip(ys_rest.chunks(n))
-        {
-            self.jet_pass::<M, 1>(plan, p, y, dparam, j, f);
+            if j.len() == JET_LANES {
+                self.jet_pass::<M, JET_LANES>(plan, p, y, dparam, j, f);
+                continue;
+            }
+            for ((j, f), y) in j.chunks_mut(1).zip(f.chunks_mut(n)).zip(y.chunks(n)) {
+                self.jet_pass::<M, 1>(plan, p, y, dparam, j, f);
+            }
         }
     }
 
