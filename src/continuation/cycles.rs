@@ -4,7 +4,7 @@
 //! test functions along the branch.
 
 use super::Stop;
-use super::collocation::{Border, Orbit, Scheme, linearise};
+use super::collocation::{Border, Linearised, Orbit, Scheme, linearise};
 use super::hopf::Hopf;
 use super::special::SpecialKind;
 use super::system::Family;
@@ -307,6 +307,29 @@ struct State {
     point: CyclePoint,
 }
 
+/// A corrected state whose Floquet multipliers are still to be computed, with the Newton
+/// iterations it took and the linearisation of its last one. The multipliers (the periodic QR
+/// iteration, about a tenth of a diagram's time) are the only part of a point the next step
+/// does not need, so [`run`] computes them beside that step.
+struct Corrected {
+    state: State,
+    its: usize,
+    lin: Linearised,
+}
+
+impl Corrected {
+    /// The state with its multipliers, and the Newton iterations.
+    fn finish(self) -> (State, usize) {
+        let Corrected {
+            mut state,
+            its,
+            lin,
+        } = self;
+        state.point.multipliers = lin.multipliers();
+        (state, its)
+    }
+}
+
 /// The continuation engine for one branch.
 struct Engine<'a> {
     fam: &'a Family,
@@ -346,6 +369,18 @@ impl<'a> Engine<'a> {
     /// (and tries the predictor when that start fails, so a failing trial there can cost
     /// twice the 10 iterations).
     fn correct(&self, from: &State, ds: f64, guess: Option<Orbit>) -> Option<(State, usize)> {
+        self.correct_deferred(from, ds, guess)
+            .map(Corrected::finish)
+    }
+
+    /// [`Engine::step`] without the multipliers: [`Corrected::finish`] computes them.
+    fn step_deferred(&self, from: &State, ds: f64) -> Option<Corrected> {
+        self.correct_deferred(from, ds, None)
+    }
+
+    /// [`Engine::correct`] with the state's multipliers left empty, to be computed from the
+    /// converged linearisation it returns with them ([`Corrected::finish`]).
+    fn correct_deferred(&self, from: &State, ds: f64, guess: Option<Orbit>) -> Option<Corrected> {
         let pred = Self::axpy(&from.orbit, &from.tangent, ds);
         debug_assert!(guess.as_ref().is_none_or(|g| g.mesh == from.orbit.mesh));
         let mut u = guess.unwrap_or_else(|| pred.clone());
@@ -389,18 +424,19 @@ impl<'a> Engine<'a> {
                     period: u.period,
                     v_max,
                     v_min,
-                    multipliers: lin.multipliers(),
+                    multipliers: vec![],
                     peak_state,
                     trace_integral: lin.trace_integral,
                 };
-                return Some((
-                    State {
+                return Some(Corrected {
+                    state: State {
                         orbit: u,
                         tangent,
                         point,
                     },
-                    it,
-                ));
+                    its: it,
+                    lin,
+                });
             }
         }
         None
@@ -605,6 +641,14 @@ pub fn from_hopf(
     )
 }
 
+/// The search for one bracket's zero, as [`run`] receives it: the bracket (its number along
+/// the branch and the parameter at its two ends), what was sought, and the state found.
+struct Search {
+    bracket: (usize, f64, f64),
+    kind: CycleEvent,
+    state: Option<State>,
+}
+
 /// The continuation loop shared by [`from_hopf`] and [`from_orbit`]: pseudo-arclength steps
 /// from `start` along its tangent while the parameter stays in `[lo, hi]`, with the events
 /// located on each step (from the first step when `events_at_start`; a Hopf start is
@@ -629,114 +673,172 @@ fn run(
     let mut ds = set.ds_start;
     let ds_min = set.ds_start * 1e-5;
     let mut max_amp = 0.0f64;
-    let stop = loop {
-        if points.len() >= set.max_points {
-            break Stop::MaxPoints(set.max_points);
-        }
-        let Some((next, its)) = engine.step(&cur, ds) else {
-            ds *= 0.5;
-            if ds < ds_min {
-                break Stop::CorrectorFailed(cur.point.lambda);
+    // The searches for the brackets' zeros run beside the branch (on another core when one is
+    // free): each depends only on its bracket, and nothing on the branch waits for it. They
+    // report here, numbered in the order the brackets were found, and are taken in that order
+    // once the branch has stopped, so the result is the same on any number of threads.
+    let (found, searched) = std::sync::mpsc::channel::<Search>();
+    let mut brackets = 0;
+    // The step from `cur` when it was taken beside the last point's multipliers.
+    let mut ahead: Option<Option<Corrected>> = None;
+    let stop = rayon::in_place_scope(|scope| {
+        loop {
+            if points.len() >= set.max_points {
+                break Stop::MaxPoints(set.max_points);
             }
-            continue;
-        };
-        // Shrinking onto a Hopf point: the amplitude passes a minimum well below its peak at
-        // `cur` (the branch would go on through it as the same orbits shifted by half a
-        // period). End there, without looking for events on the step beyond.
-        let amp = next.point.v_max - next.point.v_min;
-        let cur_amp = cur.point.v_max - cur.point.v_min;
-        if points.len() > 3 {
-            let prev = &points[points.len() - 2];
-            if cur_amp < prev.v_max - prev.v_min && cur_amp < amp && cur_amp < 0.05 * max_amp {
-                break Stop::ReachedHopf(cur.point.lambda);
-            }
-        }
-        // Events between cur and next. On the first step from a Hopf point the multipliers
-        // start degenerate (the orbit has zero amplitude there): only user points are looked
-        // for, since the parameter is as good there as anywhere.
-        {
-            let multipliers_valid = points.len() > 1 || events_at_start;
-            let events = [
-                CycleEvent::Fold,
-                CycleEvent::PeriodDoubling,
-                CycleEvent::Torus,
-            ]
-            .into_iter()
-            .filter(|_| multipliers_valid)
-            .map(|k| (k, 0.0))
-            .chain(set.user_points.iter().map(|&l| (CycleEvent::UserPoint, l)));
-            for (kind, target) in events {
-                let (g0, g1) = (
-                    test_value(kind, target, &cur),
-                    test_value(kind, target, &next),
-                );
-                if g0 * g1 >= 0.0 {
-                    continue;
+            let stepped = ahead
+                .take()
+                .unwrap_or_else(|| engine.step_deferred(&cur, ds));
+            let Some(Corrected {
+                state: next,
+                its,
+                lin,
+            }) = stepped
+            else {
+                ds *= 0.5;
+                if ds < ds_min {
+                    break Stop::CorrectorFailed(cur.point.lambda);
                 }
-                match engine.locate(&cur, ds, g0, g1, |s| test_value(kind, target, s)) {
-                    Some(s)
-                        if kind == CycleEvent::Torus && !s.point.complex_pair_on_circle(1e-4) =>
-                    {
-                        // A neutral saddle (real multipliers with product 1): no bifurcation.
+                continue;
+            };
+            // Shrinking onto a Hopf point: the amplitude passes a minimum well below its peak at
+            // `cur` (the branch would go on through it as the same orbits shifted by half a
+            // period). End there, without looking for events on the step beyond.
+            let amp = next.point.v_max - next.point.v_min;
+            let cur_amp = cur.point.v_max - cur.point.v_min;
+            if points.len() > 3 {
+                let prev = &points[points.len() - 2];
+                if cur_amp < prev.v_max - prev.v_min && cur_amp < amp && cur_amp < 0.05 * max_amp {
+                    break Stop::ReachedHopf(cur.point.lambda);
+                }
+            }
+            // What follows `next` reads neither its multipliers nor the events: the next step's
+            // length, `next` on a mesh adapted to it, and whether the branch stops there.
+            // On the way to a SNIC or homoclinic end (period above 20 times the Hopf period)
+            // steps may grow to 5% of the period, so the tail reaches large periods in a number
+            // of points logarithmic in the period.
+            let cap = if next.point.period > 20.0 * period0 {
+                set.ds_max.max(0.05 * next.point.period)
+            } else {
+                set.ds_max
+            };
+            let ds_after = if its <= 3 {
+                (ds * 1.5).min(cap)
+            } else if its > 6 {
+                ds * 0.6
+            } else {
+                ds
+            };
+            let lam = next.point.lambda;
+            let mut next = engine.remesh(next);
+            // With `next` among the points (as it will be below, before the stop is taken).
+            let count = points.len() + 1;
+            // The period grows without bound: stop at 500 times the Hopf period (a SNIC's tail is
+            // then close enough to fit its law), at 1e5, or once the parameter has stopped moving
+            // (the last 10 points within 1e-9 relative: a homoclinic tail, where it changes by
+            // less than the corrector resolves).
+            let frozen = next.orbit.period > 20.0 * period0
+                && count > 10
+                && points[count - 10..]
+                    .iter()
+                    .all(|p| (p.lambda - lam).abs() <= 1e-9 * (1.0 + lam.abs()));
+            let ends = if lam < lo || lam > hi {
+                Some(Stop::LeftRange(lam))
+            } else if doubled && count > 3 && half_shift_gap(&engine.scheme, &next.orbit) < 1e-4 {
+                Some(Stop::BackOnPrimary(lam))
+            } else if next.orbit.period > 500.0 * period0 || next.orbit.period > 1e5 || frozen {
+                Some(Stop::PeriodUnbounded(lam))
+            } else {
+                None
+            };
+            // `next`'s multipliers beside the step from it (on two cores, the second takes one
+            // of them while the first does the other). That step is wasted if the progress
+            // callback cancels the branch at `next`.
+            let goes_on = ends.is_none() && count < set.max_points;
+            let (multipliers, following) = rayon::join(
+                || lin.multipliers(),
+                || goes_on.then(|| engine.step_deferred(&next, ds_after)),
+            );
+            next.point.multipliers = multipliers;
+            // Events between cur and next. On the first step from a Hopf point the multipliers
+            // start degenerate (the orbit has zero amplitude there): only user points are looked
+            // for, since the parameter is as good there as anywhere.
+            {
+                let multipliers_valid = points.len() > 1 || events_at_start;
+                let events = [
+                    CycleEvent::Fold,
+                    CycleEvent::PeriodDoubling,
+                    CycleEvent::Torus,
+                ]
+                .into_iter()
+                .filter(|_| multipliers_valid)
+                .map(|k| (k, 0.0))
+                .chain(set.user_points.iter().map(|&l| (CycleEvent::UserPoint, l)));
+                for (kind, target) in events {
+                    let (g0, g1) = (
+                        test_value(kind, target, &cur),
+                        test_value(kind, target, &next),
+                    );
+                    if g0 * g1 >= 0.0 {
+                        continue;
                     }
-                    Some(s) => specials.push(CycleSpecial {
-                        kind,
-                        point: s.point,
-                        state: Some(BranchState {
-                            orbit: s.orbit,
-                            tangent: s.tangent,
-                        }),
-                    }),
-                    None => notes.push(format!(
-                        "a {} between {} = {:.6} and {:.6} was not located",
-                        kind.name(),
-                        fam.knob_name(),
-                        cur.point.lambda,
-                        next.point.lambda
-                    )),
+                    let (from, found) = (cur.clone(), found.clone());
+                    let bracket = (brackets, cur.point.lambda, lam);
+                    brackets += 1;
+                    scope.spawn(move |_| {
+                        let state =
+                            engine.locate(&from, ds, g0, g1, |s| test_value(kind, target, s));
+                        // The receiver outlives the scope, so the send cannot fail.
+                        let _ = found.send(Search {
+                            bracket,
+                            kind,
+                            state,
+                        });
+                    });
                 }
             }
+            max_amp = max_amp.max(amp);
+            let go_on = progress(&next.point);
+            points.push(next.point.clone());
+            if !go_on {
+                break Stop::Cancelled(lam);
+            }
+            if let Some(stop) = ends {
+                break stop;
+            }
+            (cur, ds, ahead) = (next, ds_after, following);
         }
-        max_amp = max_amp.max(amp);
-        let go_on = progress(&next.point);
-        points.push(next.point.clone());
-        if !go_on {
-            break Stop::Cancelled(next.point.lambda);
+    });
+    drop(found);
+    let mut searches: Vec<Search> = searched.into_iter().collect();
+    searches.sort_by_key(|s| s.bracket.0);
+    for Search {
+        bracket: (_, from, to),
+        kind,
+        state,
+    } in searches
+    {
+        match state {
+            Some(s) if kind == CycleEvent::Torus && !s.point.complex_pair_on_circle(1e-4) => {
+                // A neutral saddle (real multipliers with product 1): no bifurcation.
+            }
+            Some(s) => specials.push(CycleSpecial {
+                kind,
+                point: s.point,
+                state: Some(BranchState {
+                    orbit: s.orbit,
+                    tangent: s.tangent,
+                }),
+            }),
+            None => notes.push(format!(
+                "a {} between {} = {:.6} and {:.6} was not located",
+                kind.name(),
+                fam.knob_name(),
+                from,
+                to
+            )),
         }
-        // On the way to a SNIC or homoclinic end (period above 20 times the Hopf period)
-        // steps may grow to 5% of the period, so the tail reaches large periods in a number
-        // of points logarithmic in the period.
-        let cap = if next.point.period > 20.0 * period0 {
-            set.ds_max.max(0.05 * next.point.period)
-        } else {
-            set.ds_max
-        };
-        if its <= 3 {
-            ds = (ds * 1.5).min(cap);
-        } else if its > 6 {
-            ds *= 0.6;
-        }
-        let lam = next.point.lambda;
-        cur = engine.remesh(next);
-        if lam < lo || lam > hi {
-            break Stop::LeftRange(lam);
-        }
-        if doubled && points.len() > 3 && half_shift_gap(&engine.scheme, &cur.orbit) < 1e-4 {
-            break Stop::BackOnPrimary(lam);
-        }
-        // The period grows without bound: stop at 500 times the Hopf period (a SNIC's tail is
-        // then close enough to fit its law), at 1e5, or once the parameter has stopped moving
-        // (the last 10 points within 1e-9 relative: a homoclinic tail, where it changes by
-        // less than the corrector resolves).
-        let frozen = cur.orbit.period > 20.0 * period0
-            && points.len() > 10
-            && points[points.len() - 10..]
-                .iter()
-                .all(|p| (p.lambda - lam).abs() <= 1e-9 * (1.0 + lam.abs()));
-        if cur.orbit.period > 500.0 * period0 || cur.orbit.period > 1e5 || frozen {
-            break Stop::PeriodUnbounded(lam);
-        }
-    };
+    }
     let bottleneck = matches!(stop, Stop::PeriodUnbounded(_))
         .then(|| super::cycle_ends::bottleneck(fam, &cur.orbit.z, n, cur.orbit.lambda));
     CycleBranch {
@@ -1074,6 +1176,68 @@ mod tests {
             matches!(cb.stop, Stop::ReachedHopf(l) if (l - 154.52).abs() < 0.5),
             "{}",
             cb.stop
+        );
+    }
+
+    /// The brackets' searches run beside the branch; what they find, and its order, must not
+    /// depend on the threads: one thread (the searches wait for the branch's end) and two
+    /// (they run as it goes) give the same special points bit for bit, in the order their
+    /// brackets were met along the branch.
+    #[test]
+    fn special_points_do_not_depend_on_the_threads() {
+        let m = builtin::hh();
+        let fam = Family::new(&m, CURRENT, 0.0).unwrap();
+        let rest =
+            crate::model::equilibria(&crate::model::Field::Conductance(m.clone()), 0.0).unwrap();
+        let b = equilibria::continue_branch(
+            &fam,
+            &rest[0].state,
+            0.0,
+            (0.0, 200.0),
+            true,
+            &Settings::default(),
+        )
+        .unwrap();
+        let set = CycleSettings {
+            user_points: vec![100.0, 20.0, 50.0],
+            ..CycleSettings::default()
+        };
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let cb = pool.install(|| from_hopf(&fam, &b.hopfs[0], (0.0, 200.0), &set, |_| true));
+            let found: Vec<(CycleEvent, u64, u64)> = cb
+                .specials
+                .iter()
+                .map(|s| (s.kind, s.point.lambda.to_bits(), s.point.period.to_bits()))
+                .collect();
+            (found, cb.notes)
+        };
+        let (one, notes) = on(1);
+        assert_eq!((one.clone(), notes.clone()), on(2));
+        // Down from the lower Hopf point through the folds and period doublings near 7.9
+        // (Guckenheimer and Labouriau's twist) to the fold of cycles near 6.26, then up
+        // through the user points in the order the branch meets them (not the order they
+        // were given in).
+        let order: Vec<(CycleEvent, f64)> = one
+            .iter()
+            .map(|&(k, l, _)| (k, (f64::from_bits(l) * 1e3).round() / 1e3))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (CycleEvent::Fold, 7.842),
+                (CycleEvent::PeriodDoubling, 7.845),
+                (CycleEvent::Fold, 7.918),
+                (CycleEvent::PeriodDoubling, 7.918),
+                (CycleEvent::Fold, 6.26),
+                (CycleEvent::UserPoint, 20.0),
+                (CycleEvent::UserPoint, 50.0),
+                (CycleEvent::UserPoint, 100.0)
+            ],
+            "{notes:?}"
         );
     }
 }
