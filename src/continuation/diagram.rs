@@ -423,6 +423,7 @@ fn seed_branches(
     progress: &mut dyn FnMut(&CyclePoint) -> bool,
 ) -> Vec<String> {
     use super::orbit_from_simulation::{OrbitSettings, orbit_from_simulation};
+    use rayon::prelude::*;
     let (from, to) = settings.range;
     let knob = fam.knob_name();
     let mut notes = vec![];
@@ -437,11 +438,25 @@ fn seed_branches(
         tol: settings.cycles.tol,
         ..OrbitSettings::default()
     };
-    for probe in probes(from, to, folds) {
-        if cycles_at(out, probe).iter().any(|&(_, stable)| stable) {
+    // The simulations of the probes without a stable cycle, all at once (each is a run of up
+    // to 5000 time units, and they do not depend on one another); a branch seeded below can
+    // still cover a later probe, whose simulation is then not used.
+    let stable_at = |out: &[(CycleOrigin, CycleBranch)], probe: f64| {
+        cycles_at(out, probe).iter().any(|&(_, stable)| stable)
+    };
+    let without_stable_cycle: Vec<f64> = probes(from, to, folds)
+        .into_iter()
+        .filter(|&p| !stable_at(out, p))
+        .collect();
+    let simulated: Vec<_> = without_stable_cycle
+        .par_iter()
+        .map(|&probe| orbit_from_simulation(fam, probe, rest, &set).ok())
+        .collect();
+    for (probe, o) in without_stable_cycle.into_iter().zip(simulated) {
+        if stable_at(out, probe) {
             continue;
         }
-        let Ok(o) = orbit_from_simulation(fam, probe, rest, &set) else {
+        let Some(o) = o else {
             continue;
         };
         if !o.stable()
