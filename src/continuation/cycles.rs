@@ -586,10 +586,21 @@ fn test_value(kind: CycleEvent, target: f64, s: &State) -> f64 {
 pub fn from_hopf(
     fam: &Family,
     hopf: &Hopf,
-    (lo, hi): (f64, f64),
+    range: (f64, f64),
     set: &CycleSettings,
     mut progress: impl FnMut(&CyclePoint) -> bool,
 ) -> CycleBranch {
+    from_hopf_to_end(fam, hopf, range, set, &mut progress).0
+}
+
+/// [`from_hopf`], with the state of the branch's last point.
+fn from_hopf_to_end(
+    fam: &Family,
+    hopf: &Hopf,
+    (lo, hi): (f64, f64),
+    set: &CycleSettings,
+    progress: &mut dyn FnMut(&CyclePoint) -> bool,
+) -> (CycleBranch, State) {
     let n = fam.dim();
     let scheme = Scheme::new(set.ncol);
     let nint = set.ntst;
@@ -642,7 +653,7 @@ pub fn from_hopf(
         (lo, hi),
         false,
         false,
-        &mut progress,
+        progress,
     )
 }
 
@@ -661,7 +672,8 @@ struct Search {
 /// Hopf period, or the seed orbit's). A `doubled` branch (from a period doubling) stops with
 /// [`Stop::BackOnPrimary`] when its orbit becomes the primary one traversed twice. A branch
 /// cancelled by `progress` ([`Stop::Cancelled`]) keeps the special points whose searches had
-/// started, and leaves the others out without a note.
+/// started, and leaves the others out without a note. Returns the branch and the state of its
+/// last point (whose orbit gave the bottleneck of an unbounded period).
 fn run(
     engine: &Engine,
     start: State,
@@ -670,7 +682,7 @@ fn run(
     events_at_start: bool,
     doubled: bool,
     progress: &mut dyn FnMut(&CyclePoint) -> bool,
-) -> CycleBranch {
+) -> (CycleBranch, State) {
     let (fam, set) = (engine.fam, engine.set);
     let n = fam.dim();
     let mut points = vec![start.point.clone()];
@@ -683,7 +695,8 @@ fn run(
     // The searches for the brackets' zeros run beside the branch (on another core when one is
     // free): each depends only on its bracket, and nothing on the branch waits for it. They
     // report here, numbered in the order the brackets were found, and are taken in that order
-    // once the branch has stopped, so the result is the same on any number of threads.
+    // once the branch has stopped, so the result is the same on any number of threads (but
+    // for a cancelled branch's special points: below).
     let (found, searched) = std::sync::mpsc::channel::<Search>();
     let mut brackets = 0;
     // Set when the progress callback cancels: a search not yet started is then dropped (on
@@ -814,13 +827,14 @@ fn run(
             max_amp = max_amp.max(amp);
             let go_on = progress(&next.point);
             points.push(next.point.clone());
+            // Whatever the stop, `cur` is then the last point's state: the bottleneck of an
+            // unbounded period is taken on its orbit.
             if !go_on {
                 cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+                cur = next;
                 break Stop::Cancelled(lam);
             }
             if let Some(stop) = ends {
-                // `cur` is the last point's state when the loop ends on a stop of its own:
-                // the bottleneck of an unbounded period is taken on its orbit.
                 cur = next;
                 break stop;
             }
@@ -859,14 +873,15 @@ fn run(
     }
     let bottleneck = matches!(stop, Stop::PeriodUnbounded(_))
         .then(|| super::cycle_ends::bottleneck(fam, &cur.orbit.z, n, cur.orbit.lambda));
-    CycleBranch {
+    let branch = CycleBranch {
         points,
         specials,
         stop,
         notes,
         bottleneck,
         end: None,
-    }
+    };
+    (branch, cur)
 }
 
 /// Continue the cycle `orbit` (a periodic orbit solved at its parameter, as
@@ -935,7 +950,7 @@ pub fn from_orbit(
     start.tangent.period *= sign;
     start.tangent.lambda *= sign;
     let period0 = period0.unwrap_or(start.point.period);
-    Some(run(
+    let (branch, _) = run(
         &engine,
         start,
         period0,
@@ -943,7 +958,8 @@ pub fn from_orbit(
         true,
         false,
         &mut progress,
-    ))
+    );
+    Some(branch)
 }
 
 /// `max_s |x(s) - x(s + 1/2)|` over 400 samples, relative to the orbit's largest range of a
@@ -1081,7 +1097,7 @@ pub fn from_period_doubling(
         tangent,
     };
     let period0 = start.point.period;
-    Some(run(
+    let (branch, _) = run(
         &engine,
         start,
         period0,
@@ -1089,7 +1105,8 @@ pub fn from_period_doubling(
         false,
         true,
         &mut progress,
-    ))
+    );
+    Some(branch)
 }
 
 /// Arclength steps [`locate_near`] tries, in both directions, to bracket the event.
@@ -1158,25 +1175,33 @@ pub fn locate_near(
 mod tests {
     use super::*;
     use crate::continuation::{CURRENT, Settings, equilibria};
-    use crate::model::builtin;
+    use crate::model::{ConductanceModel, builtin};
 
-    /// `hh` over the current with its equilibrium branch from rest over 0..200 (both Hopf
-    /// points on it).
-    fn hh_family_and_rest_branch() -> (Family, equilibria::EqBranch) {
-        let m = builtin::hh();
+    /// `m` over the current with its equilibrium branch from rest at 0, continued over
+    /// `range` upwards or downwards.
+    fn family_and_rest_branch(
+        m: ConductanceModel,
+        range: (f64, f64),
+        upward: bool,
+    ) -> (Family, equilibria::EqBranch) {
         let fam = Family::new(&m, CURRENT, 0.0).unwrap();
-        let rest =
-            crate::model::equilibria(&crate::model::Field::Conductance(m.clone()), 0.0).unwrap();
+        let rest = crate::model::equilibria(&crate::model::Field::Conductance(m), 0.0).unwrap();
         let b = equilibria::continue_branch(
             &fam,
             &rest[0].state,
             0.0,
-            (0.0, 200.0),
-            true,
+            range,
+            upward,
             &Settings::default(),
         )
         .unwrap();
         (fam, b)
+    }
+
+    /// `hh` over the current with its equilibrium branch from rest over 0..200 (both Hopf
+    /// points on it).
+    fn hh_family_and_rest_branch() -> (Family, equilibria::EqBranch) {
+        family_and_rest_branch(builtin::hh(), (0.0, 200.0), true)
     }
 
     #[test]
@@ -1206,34 +1231,29 @@ mod tests {
 
     /// A branch whose period grows without bound records its bottleneck on its last orbit,
     /// at the parameter it stopped at (`hh-ca`'s subcritical branch, which AUTO-07p follows
-    /// down to -83.93 uA/cm^2 as its period grows: tests/continuation.rs). The branch does
-    /// not hold its orbits, so the bottleneck's V is pinned to this code's own value: taken on
-    /// the orbit one point before the last (a version of the loop did that), it is 3.4e-6 mV
-    /// (6e-8 relative) away, about twenty times the tolerance.
+    /// down to -83.93 uA/cm^2 as its period grows: tests/continuation.rs). A version of the
+    /// loop took it on the orbit one point before the last (3.4e-6 mV away).
     #[test]
     fn the_bottleneck_is_taken_on_the_last_orbit() {
-        let m = builtin::hh_ca();
-        let fam = Family::new(&m, CURRENT, 0.0).unwrap();
-        let rest =
-            crate::model::equilibria(&crate::model::Field::Conductance(m.clone()), 0.0).unwrap();
-        let b = equilibria::continue_branch(
-            &fam,
-            &rest[0].state,
-            0.0,
-            (-150.0, 100.0),
-            false,
-            &Settings::default(),
-        )
-        .unwrap();
+        let (fam, b) = family_and_rest_branch(builtin::hh_ca(), (-150.0, 100.0), false);
         let set = CycleSettings::default();
-        let cb = from_hopf(&fam, &b.hopfs[0], (-150.0, 100.0), &set, |_| true);
+        let (cb, last) = from_hopf_to_end(&fam, &b.hopfs[0], (-150.0, 100.0), &set, &mut |_| true);
         assert!(
             matches!(cb.stop, Stop::PeriodUnbounded(l) if (l + 83.93).abs() < 0.01),
             "{}",
             cb.stop
         );
-        let v = cb.bottleneck.unwrap()[0];
-        assert!((v + 59.959126303549).abs() < 3e-9 * 59.96, "{v:.15}");
+        assert_eq!(
+            last.point.lambda.to_bits(),
+            cb.points.last().unwrap().lambda.to_bits()
+        );
+        let on_last = crate::continuation::cycle_ends::bottleneck(
+            &fam,
+            &last.orbit.z,
+            fam.dim(),
+            last.orbit.lambda,
+        );
+        assert_eq!(cb.bottleneck, Some(on_last));
     }
 
     /// Cancelling a branch does not wait for the searches not yet started: on one thread,
@@ -1280,7 +1300,8 @@ mod tests {
             pool.install(|| from_hopf(&fam, &b.hopfs[0], (0.0, 200.0), &set, |_| true))
         };
         let one = on(1);
-        assert_eq!(one, on(2));
+        // By their Debug text, exact to the bit (`==` would take -0.0 for 0.0).
+        assert_eq!(format!("{one:?}"), format!("{:?}", on(2)));
         // Down from the lower Hopf point through the folds and period doublings near 7.9
         // (Guckenheimer and Labouriau's twist) to Rinzel and Miller's fold of cycles near
         // 6.26, then up through the user points in the order the branch meets them (not the
