@@ -314,8 +314,8 @@ struct State {
 
 /// A corrected state whose Floquet multipliers are still to be computed, with the Newton
 /// iterations it took and the linearisation of its last one. The multipliers (the periodic QR
-/// iteration, about 14% of the default `hh` diagram's time on one thread) are the only part of a point the next step
-/// does not need, so [`run`] computes them beside that step.
+/// iteration, about 14% of the default `hh` diagram's time on one thread) are the only part
+/// of a point the next step does not need, so [`run`] computes them beside that step.
 struct Corrected {
     state: State,
     its: usize,
