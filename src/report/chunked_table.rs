@@ -399,6 +399,75 @@ mod tests {
         }
     }
 
+    /// Reals with silences (a rate: a kernel's samples between runs of zeros) take the pages
+    /// compressed by their shape from the first row group on and shrink; reals that do not
+    /// shrink that way (noise, a few values repeated but never zero) go through polars'
+    /// encoder, whose snappy finds the repetitions; every value reads back bit for bit, NaN,
+    /// -0.0, infinities and subnormals included.
+    #[test]
+    fn reals_with_silences_are_compressed_by_their_shape() {
+        let kernel: Vec<f64> = (0..41)
+            .map(|k| 40.0 * (-((k as f64 - 20.0) / 6.0).powi(2) / 2.0).exp())
+            .collect();
+        let odd = [
+            f64::NAN,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            5e-324,
+            -1e308,
+        ];
+        let chunk = |g: usize| {
+            let mut rate = vec![];
+            for j in 0..100 {
+                rate.extend(vec![0.0; 10 + (j * 7 + g) % 30]);
+                rate.extend(&kernel);
+            }
+            rate.extend(odd);
+            let n = rate.len();
+            let noise: Vec<f64> = (0..n).map(|k| ((g * n + k) as f64 * 0.37).sin()).collect();
+            let few: Vec<f64> = (0..n).map(|k| 1.5 + (k % 4) as f64).collect();
+            Table::new("c")
+                .f64("rate", rate)
+                .f64("noise", noise)
+                .f64("few", few)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = ChunkedTable::create(dir.path(), "c");
+        let chunks: Vec<Table> = (0..4).map(chunk).collect();
+        t.write_many(chunks[..2].to_vec()).unwrap();
+        // No dictionary (polars writes reals plain, and the rate took its own pages).
+        assert_eq!(t.dictionaries, Some(vec![false; 3]));
+        t.write_many(chunks[2..].to_vec()).unwrap();
+        let (p, _) = t.finish().unwrap();
+        let got = read_f64_columns(&p, &["rate", "noise", "few"]).unwrap();
+        for (k, name) in ["rate", "noise", "few"].iter().enumerate() {
+            let want: Vec<u64> = chunks
+                .iter()
+                .flat_map(|c| match &c.columns[k].1 {
+                    ColumnData::F64(v) => v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    _ => unreachable!("reals"),
+                })
+                .collect();
+            let bits: Vec<u64> = got[k].iter().map(|x| x.to_bits()).collect();
+            assert!(bits == want, "column {name} reads back bit for bit");
+        }
+        // The rate's pages: a third of its bytes or less (zeros and the kernel copied); the
+        // few values' too (polars' snappy: the shape alone would not shrink them at all).
+        let file = std::fs::File::open(&p).unwrap();
+        let meta = polars::prelude::ParquetReader::new(file)
+            .get_metadata()
+            .unwrap()
+            .clone();
+        for group in &meta.row_groups {
+            for k in [0, 2] {
+                let column = &group.parquet_columns()[k];
+                let (packed, raw) = (column.compressed_size(), column.uncompressed_size());
+                assert!(3 * packed < raw, "column {k}: {packed} of {raw} bytes");
+            }
+        }
+    }
+
     /// Chunks in repeated shapes and chunks of plain rows mix in one table (the schema is by
     /// type), a single repetition included; a chunk naming a column twice is refused.
     #[test]

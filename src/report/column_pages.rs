@@ -3,16 +3,22 @@
 //! a column of reals that repeats one run (`t_ms` of `stats`' rates: every train on the same
 //! grid) and a column of counts in long runs (`neuron`) are written as dictionaries built
 //! from that shape, their pages assembled here; and the min/max statistics of a plain column
-//! of reals are computed in one vectorised pass instead of polars' scalar one. The values read
-//! back are the same.
+//! of reals are computed in one vectorised pass instead of polars' scalar one. Snappy pages of
+//! reals and of a repeated run's keys are compressed by [`super::snappy_by_shape`], which
+//! knows their shapes. The values read back are the same.
 
+use super::snappy_by_shape;
 use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray};
 use polars_parquet::parquet::CowBuffer;
+use polars_parquet::parquet::compression::Compression;
 use polars_parquet::parquet::encoding::hybrid_rle;
 use polars_parquet::parquet::metadata::Descriptor;
-use polars_parquet::parquet::page::{DataPage, DataPageHeader, DataPageHeaderV1, DictPage, Page};
+use polars_parquet::parquet::page::{
+    CompressedDataPage, CompressedDictPage, DataPage, DataPageHeader, DataPageHeaderV1, DictPage,
+    Page,
+};
 use polars_parquet::parquet::schema::Repetition;
-use polars_parquet::parquet::schema::types::{ParquetType, PrimitiveType};
+use polars_parquet::parquet::schema::types::{ParquetType, PhysicalType, PrimitiveType};
 use polars_parquet::parquet::statistics::ParquetStatistics;
 use polars_parquet::parquet::statistics::PrimitiveStatistics;
 use polars_parquet::write::Version;
@@ -49,6 +55,25 @@ pub(super) fn column_pages(
             return Ok(vec![runs_page(&runs, type_, options)?]);
         }
     }
+    if options.version == Version::V1
+        && options.compression == CompressionOptions::Snappy
+        && cfg!(target_endian = "little")
+        && repeated.is_none()
+        && let Some(values) = plain_reals(array)
+    {
+        // A first row group is offered a dictionary by polars ([RleDictionary]): reals that
+        // shrink by their shape take this path instead, and the later groups follow.
+        let plain = match encoding {
+            [Encoding::Plain] => Some(true),
+            [Encoding::RleDictionary] => Some(false),
+            _ => None,
+        };
+        if let Some(plain) = plain
+            && let Some(page) = reals_page(values, type_, options, plain)?
+        {
+            return Ok(vec![vec![page]]);
+        }
+    }
     let compression = match repeated {
         Some((_, run)) => repeated_run_compression(run, options),
         None => options.compression,
@@ -66,6 +91,11 @@ pub(super) fn column_pages(
             None => options.statistics,
         },
         ..options
+    };
+    // A plain column of reals is 8-byte values to the page's end.
+    let layout = match (&dictionary, plain_reals(array), encoding) {
+        (None, Some(_), [Encoding::Plain]) => Layout::Reals,
+        _ => Layout::Bytes,
     };
     let columns = match &dictionary {
         Some(d) => array_to_columns(
@@ -92,7 +122,7 @@ pub(super) fn column_pages(
                         row += n;
                         page = Page::Data(with_statistics(data, part)?);
                     }
-                    compress(page, vec![], compression).map_err(|e| e.to_string())
+                    compress_page(page, compression, layout)
                 })
                 .collect::<Result<Vec<CompressedPage>, String>>()
         })
@@ -244,7 +274,8 @@ fn as_repeated_run(array: &dyn Array, run: usize) -> Option<DictionaryArray<u32>
 /// many repetitions as fill whole groups (one when the run's length is a multiple of 8, at
 /// most 8) bit-pack to the same bytes every time. They are encoded once and copied, and the
 /// repetitions left over are encoded last (the final group may be padded). Encoding each
-/// row's key was a tenth of `stats`' time. One data page holds the row group (polars would
+/// row's key was a tenth of `stats`' time. With snappy, the copies are written as Snappy's
+/// copies ([`snappy_by_shape::compress_periodic`]). One data page holds the row group (polars would
 /// cut pages of about 1 MB): a row group of 2^31 rows or more is refused with an error, never
 /// written wrong; `stats`' hold at most 5·10^7.
 fn repeated_run_page(
@@ -268,11 +299,21 @@ fn repeated_run_page(
     let keys = |buffer: &mut Vec<u8>| {
         buffer.reserve(1 + block.len() * (times / per_block) + rest.len());
         buffer.push(bits as u8);
+        let start = buffer.len();
         for _ in 0..times / per_block {
             buffer.extend_from_slice(&block);
         }
+        let end = buffer.len();
         buffer.extend_from_slice(&rest);
-        Ok(())
+        Ok(if end > start {
+            Layout::Periodic {
+                start,
+                period: block.len(),
+                end,
+            }
+        } else {
+            Layout::Bytes
+        })
     };
     dictionary_pages(
         run.iter().flat_map(|x| x.to_le_bytes()).collect(),
@@ -281,18 +322,20 @@ fn repeated_run_page(
         run.len() * times,
         primitive,
         options.has_statistics().then(|| statistics(run, primitive)),
-        repeated_run_compression(run.len(), options),
+        options.compression,
     )
 }
 
-/// A repeated run whose keys take at most this many bytes a repetition is compressed: snappy
-/// (blocks of 64 KB) finds the repetitions and the keys shrink many times (an ISI histogram's
-/// 642 bins, 1000 trains: 800 KB of keys to about 60 KB). Longer runs' repetitions are out of its reach:
-/// compression gained 6% on `t_ms` (20,000 samples, 37.5 KB a repetition) for a tenth of
-/// `stats`' time, so those pages go uncompressed.
+/// On the path through polars' encoder (version 2 pages; version 1 pages of a repeated run
+/// are assembled by [`repeated_run_page`] and copied by [`snappy_by_shape::compress_periodic`]
+/// at any length), a repeated run whose keys take at most this many bytes a repetition is
+/// compressed: snappy (blocks of 64 KB) finds the repetitions and the keys shrink many times
+/// (an ISI histogram's 642 bins, 1000 trains: 800 KB of keys to about 60 KB). Longer runs'
+/// repetitions are out of its reach: compression gained 6% on `t_ms` (20,000 samples, 37.5 KB
+/// a repetition) for a tenth of `stats`' time, so those pages go uncompressed.
 const COMPRESSED_RUN_BYTES: usize = 16 << 10;
 
-/// The compression of a repeated run's pages ([`COMPRESSED_RUN_BYTES`]).
+/// The compression of a repeated run's pages through polars ([`COMPRESSED_RUN_BYTES`]).
 fn repeated_run_compression(run: usize, options: WriteOptions) -> CompressionOptions {
     let bits = bit_width(u32::try_from(run.saturating_sub(1)).unwrap_or(u32::MAX)) as usize;
     if run * bits <= 8 * COMPRESSED_RUN_BYTES {
@@ -321,7 +364,7 @@ fn runs_page(
             let key = u32::try_from(key).map_err(|e| e.to_string())?;
             u32::run_length_encode(buffer, length, key, bits).map_err(|e| e.to_string())?;
         }
-        Ok(())
+        Ok(Layout::Bytes)
     };
     // What polars writes for counts: the minimum and maximum as Parquet INT32.
     let statistics = options.has_statistics().then(|| {
@@ -387,7 +430,7 @@ fn bit_width(last: u32) -> u32 {
 fn dictionary_pages(
     dictionary: Vec<u8>,
     entries: usize,
-    keys: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+    keys: impl FnOnce(&mut Vec<u8>) -> Result<Layout, String>,
     rows: usize,
     primitive: &PrimitiveType,
     statistics: Option<ParquetStatistics>,
@@ -397,7 +440,7 @@ fn dictionary_pages(
     let mut buffer = vec![];
     polars_parquet::write::write_def_levels(&mut buffer, optional, None, rows, Version::V1)
         .map_err(|e| e.to_string())?;
-    keys(&mut buffer)?;
+    let layout = keys(&mut buffer)?;
     let data = DataPage::new(
         DataPageHeader::V1(DataPageHeaderV1 {
             num_values: i32::try_from(rows).map_err(|e| e.to_string())?,
@@ -415,10 +458,148 @@ fn dictionary_pages(
         rows,
     );
     let dictionary = DictPage::new(CowBuffer::Owned(dictionary), entries, false);
-    [Page::Dict(dictionary), Page::Data(data)]
-        .into_iter()
-        .map(|page| compress(page, vec![], compression).map_err(|e| e.to_string()))
-        .collect()
+    // The dictionary is the run's reals or the runs' counts: 8-byte words or a few bytes.
+    let dictionary_layout = match primitive.physical_type {
+        PhysicalType::Double => Layout::Reals,
+        _ => Layout::Bytes,
+    };
+    Ok(vec![
+        compress_page(Page::Dict(dictionary), compression, dictionary_layout)?,
+        compress_page(Page::Data(data), compression, layout)?,
+    ])
+}
+
+/// Whether `head` then `reals` shrink by a tenth through [`snappy_by_shape::compress_reals`]
+/// (into `out`). Reals that do not (no silences: a trace, a column of repeated non-zero
+/// values) go to polars' encoder, which finds any repetition: at worst a cheap pass more.
+fn reals_shrink(head: &[u8], reals: &[u8], out: &mut Vec<u8>) -> bool {
+    snappy_by_shape::compress_reals(head, reals, out).is_some()
+        && out.len() <= (head.len() + reals.len()) / 10 * 9
+}
+
+/// The one data page of a plain column of reals (version 1, snappy), built from the values
+/// themselves: compressed by [`reals_shrink`] straight from them, or, when that does not pay,
+/// copied into a page for polars' encoder if the column is `plain` (`None` if not: polars
+/// may try a dictionary). Polars would first copy them into pages of about 1 MB (a pass over
+/// `stats`' 160 MB of rates, into freshly faulted memory) and then compress those; and for
+/// a first row group it estimates their distinct values (a tenth of `stats`' time) before
+/// writing them plain.
+fn reals_page(
+    values: &[f64],
+    type_: &ParquetType,
+    options: WriteOptions,
+    plain: bool,
+) -> Result<Option<CompressedPage>, String> {
+    let primitive = primitive_of(type_)?;
+    let rows = values.len();
+    let optional = primitive.field_info.repetition == Repetition::Optional;
+    let mut levels = vec![];
+    polars_parquet::write::write_def_levels(&mut levels, optional, None, rows, Version::V1)
+        .map_err(|e| e.to_string())?;
+    // PLAIN is little-endian: this path is taken on little-endian targets only.
+    let reals: &[u8] = bytemuck::cast_slice(values);
+    let mut out = vec![];
+    if !reals_shrink(&levels, reals, &mut out) {
+        if !plain {
+            return Ok(None);
+        }
+        out.clear();
+        let page = [levels.as_slice(), reals].concat();
+        polars_parquet::parquet::compression::compress(CompressionOptions::Snappy, &page, &mut out)
+            .map_err(|e| e.to_string())?;
+    }
+    let header = DataPageHeader::V1(DataPageHeaderV1 {
+        num_values: i32::try_from(rows).map_err(|e| e.to_string())?,
+        encoding: Encoding::Plain.into(),
+        definition_level_encoding: Encoding::Rle.into(),
+        repetition_level_encoding: Encoding::Rle.into(),
+        statistics: options
+            .has_statistics()
+            .then(|| statistics(values, primitive)),
+    });
+    Ok(Some(CompressedPage::Data(CompressedDataPage::new(
+        header,
+        CowBuffer::Owned(out),
+        Compression::Snappy,
+        levels.len() + reals.len(),
+        Descriptor {
+            primitive_type: primitive.clone(),
+            max_def_level: 0,
+            max_rep_level: 0,
+        },
+        rows,
+    ))))
+}
+
+/// What a page's bytes are, for Snappy written by [`snappy_by_shape`] instead of polars' encoder.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    /// Anything: polars' encoder.
+    Bytes,
+    /// Reals (8-byte values) up to the page's end: [`snappy_by_shape::compress_reals`] when
+    /// that saves a tenth, else polars' encoder.
+    Reals,
+    /// `start..end` repeats its first `period` bytes: [`snappy_by_shape::compress_periodic`].
+    Periodic {
+        start: usize,
+        period: usize,
+        end: usize,
+    },
+}
+
+/// `page` compressed as `compression` says: Snappy as its `layout` allows (version 1 data
+/// pages and dictionary pages), everything else by polars.
+fn compress_page(
+    page: Page,
+    compression: CompressionOptions,
+    layout: Layout,
+) -> Result<CompressedPage, String> {
+    let snappy = |bytes: &[u8]| -> Option<Vec<u8>> {
+        if compression != CompressionOptions::Snappy {
+            return None;
+        }
+        let mut out = vec![];
+        match layout {
+            Layout::Bytes => return None,
+            Layout::Reals => {
+                let (head, reals) = bytes.split_at(bytes.len() % 8);
+                if !reals_shrink(head, reals, &mut out) {
+                    return None;
+                }
+            }
+            Layout::Periodic { start, period, end } => {
+                snappy_by_shape::compress_periodic(bytes, start, period, end, &mut out)?
+            }
+        }
+        Some(out)
+    };
+    match page {
+        Page::Data(data) if matches!(data.header(), DataPageHeader::V1(_)) => {
+            match (snappy(data.buffer()), data.num_rows()) {
+                (Some(out), Some(rows)) => Ok(CompressedPage::Data(CompressedDataPage::new(
+                    data.header().clone(),
+                    CowBuffer::Owned(out),
+                    Compression::Snappy,
+                    data.buffer().len(),
+                    data.descriptor.clone(),
+                    rows,
+                ))),
+                _ => compress(Page::Data(data), vec![], compression),
+            }
+        }
+        Page::Dict(dictionary) => match snappy(&dictionary.buffer) {
+            Some(out) => Ok(CompressedPage::Dict(CompressedDictPage::new(
+                CowBuffer::Owned(out),
+                Compression::Snappy,
+                dictionary.buffer.len(),
+                dictionary.num_values,
+                dictionary.is_sorted,
+            ))),
+            None => compress(Page::Dict(dictionary), vec![], compression),
+        },
+        page => compress(page, vec![], compression),
+    }
+    .map_err(|e| e.to_string())
 }
 
 /// The shortest mean run for which [`long_runs`] takes a column as its runs.

@@ -19,6 +19,7 @@ pub mod phase_plane;
 pub mod prc;
 pub mod rest;
 pub mod simulation;
+mod snappy_by_shape;
 pub mod spike_trains;
 pub mod staging;
 pub mod stats;
