@@ -399,11 +399,10 @@ mod tests {
         }
     }
 
-    /// Reals with silences (a rate: a kernel's samples between runs of zeros) take the pages
-    /// compressed by their shape from the first row group on and shrink; reals that do not
-    /// shrink that way (noise, a few values repeated but never zero) go through polars'
-    /// encoder, whose snappy finds the repetitions; every value reads back bit for bit, NaN,
-    /// -0.0, infinities and subnormals included.
+    /// Reals with silences (a rate: a kernel's samples between runs of zeros), noise and a few
+    /// values in no repeating order, over four row groups: every value reads back bit for bit,
+    /// NaN, -0.0, infinities and subnormals included, and the rate and the few values shrink
+    /// (which way each page is compressed: `column_pages`' tests).
     #[test]
     fn reals_with_silences_are_compressed_by_their_shape() {
         let kernel: Vec<f64> = (0..41)
@@ -426,7 +425,10 @@ mod tests {
             rate.extend(odd);
             let n = rate.len();
             let noise: Vec<f64> = (0..n).map(|k| ((g * n + k) as f64 * 0.37).sin()).collect();
-            let few: Vec<f64> = (0..n).map(|k| 1.5 + (k % 4) as f64).collect();
+            // Four values in an order that never repeats whole (not a repeated run).
+            let few: Vec<f64> = (0..n)
+                .map(|k| 1.5 + ((k as f64 * 0.618_034).fract() * 4.0).floor())
+                .collect();
             Table::new("c")
                 .f64("rate", rate)
                 .f64("noise", noise)
@@ -452,8 +454,7 @@ mod tests {
             let bits: Vec<u64> = got[k].iter().map(|x| x.to_bits()).collect();
             assert!(bits == want, "column {name} reads back bit for bit");
         }
-        // The rate's pages: a third of its bytes or less (zeros and the kernel copied); the
-        // few values' too (polars' snappy: the shape alone would not shrink them at all).
+        // The rate's pages: a third of its bytes or less; the few values' too.
         let file = std::fs::File::open(&p).unwrap();
         let meta = polars::prelude::ParquetReader::new(file)
             .get_metadata()

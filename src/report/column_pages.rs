@@ -3,19 +3,18 @@
 //! a column of reals that repeats one run (`t_ms` of `stats`' rates: every train on the same
 //! grid) and a column of counts in long runs (`neuron`) are written as dictionaries built
 //! from that shape, their pages assembled here; and the min/max statistics of a plain column
-//! of reals are computed in one vectorised pass instead of polars' scalar one. Snappy pages of
-//! reals and of a repeated run's keys are compressed by [`super::snappy_by_shape`], which
-//! knows their shapes. The values read back are the same.
+//! of reals are computed in one vectorised pass instead of polars' scalar one; a plain column
+//! of reals is one page built from its values. Pages are compressed by
+//! [`super::page_compression`], which knows these shapes. The values read back are the same.
 
-use super::snappy_by_shape;
+use super::page_compression::{Layout, compress_page, snappy_reals};
 use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray};
 use polars_parquet::parquet::CowBuffer;
 use polars_parquet::parquet::compression::Compression;
 use polars_parquet::parquet::encoding::hybrid_rle;
 use polars_parquet::parquet::metadata::Descriptor;
 use polars_parquet::parquet::page::{
-    CompressedDataPage, CompressedDictPage, DataPage, DataPageHeader, DataPageHeaderV1, DictPage,
-    Page,
+    CompressedDataPage, DataPage, DataPageHeader, DataPageHeaderV1, DictPage, Page,
 };
 use polars_parquet::parquet::schema::Repetition;
 use polars_parquet::parquet::schema::types::{ParquetType, PhysicalType, PrimitiveType};
@@ -23,8 +22,7 @@ use polars_parquet::parquet::statistics::ParquetStatistics;
 use polars_parquet::parquet::statistics::PrimitiveStatistics;
 use polars_parquet::write::Version;
 use polars_parquet::write::{
-    CompressedPage, CompressionOptions, Encoding, StatisticsOptions, WriteOptions,
-    array_to_columns, compress,
+    CompressedPage, CompressionOptions, Encoding, StatisticsOptions, WriteOptions, array_to_columns,
 };
 
 /// The pages of one column (per leaf: a flat column has one), encoded and compressed.
@@ -61,15 +59,10 @@ pub(super) fn column_pages(
         && repeated.is_none()
         && let Some(values) = plain_reals(array)
     {
-        // A first row group is offered a dictionary by polars ([RleDictionary]): reals that
-        // shrink by their shape take this path instead, and the later groups follow.
-        let plain = match encoding {
-            [Encoding::Plain] => Some(true),
-            [Encoding::RleDictionary] => Some(false),
-            _ => None,
-        };
-        if let Some(plain) = plain
-            && let Some(page) = reals_page(values, type_, options, plain)?
+        // A first row group is offered a dictionary ([RleDictionary]), which polars cannot
+        // build for reals (it estimates their distinct values, then writes them plain).
+        if matches!(encoding, [Encoding::Plain] | [Encoding::RleDictionary])
+            && let Some(page) = reals_page(values, type_, options)?
         {
             return Ok(vec![vec![page]]);
         }
@@ -91,11 +84,6 @@ pub(super) fn column_pages(
             None => options.statistics,
         },
         ..options
-    };
-    // A plain column of reals is 8-byte values to the page's end.
-    let layout = match (&dictionary, plain_reals(array), encoding) {
-        (None, Some(_), [Encoding::Plain]) => Layout::Reals,
-        _ => Layout::Bytes,
     };
     let columns = match &dictionary {
         Some(d) => array_to_columns(
@@ -122,7 +110,7 @@ pub(super) fn column_pages(
                         row += n;
                         page = Page::Data(with_statistics(data, part)?);
                     }
-                    compress_page(page, compression, layout)
+                    compress_page(page, compression, Layout::Bytes)
                 })
                 .collect::<Result<Vec<CompressedPage>, String>>()
         })
@@ -275,9 +263,9 @@ fn as_repeated_run(array: &dyn Array, run: usize) -> Option<DictionaryArray<u32>
 /// most 8) bit-pack to the same bytes every time. They are encoded once and copied, and the
 /// repetitions left over are encoded last (the final group may be padded). Encoding each
 /// row's key was a tenth of `stats`' time. With snappy, the copies are written as Snappy's
-/// copies ([`snappy_by_shape::compress_periodic`]). One data page holds the row group (polars would
-/// cut pages of about 1 MB): a row group of 2^31 rows or more is refused with an error, never
-/// written wrong; `stats`' hold at most 5·10^7.
+/// copies ([`super::snappy_by_shape::compress_periodic`]); another codec is polars'. One data
+/// page holds the row group (polars would cut pages of about 1 MB): a row group of 2^31 rows
+/// or more is refused with an error, never written wrong; `stats`' hold at most 5·10^7.
 fn repeated_run_page(
     run: &[f64],
     times: usize,
@@ -326,9 +314,10 @@ fn repeated_run_page(
     )
 }
 
-/// On the path through polars' encoder (version 2 pages; version 1 pages of a repeated run
-/// are assembled by [`repeated_run_page`] and copied by [`snappy_by_shape::compress_periodic`]
-/// at any length), a repeated run whose keys take at most this many bytes a repetition is
+/// On the path through polars' encoder (version 2 pages, which the tables of this crate do not
+/// use: version 1 pages of a repeated run are assembled by [`repeated_run_page`] and copied
+/// by [`super::snappy_by_shape::compress_periodic`] at any length), a repeated run whose keys
+/// take at most this many bytes a repetition is
 /// compressed: snappy (blocks of 64 KB) finds the repetitions and the keys shrink many times
 /// (an ISI histogram's 642 bins, 1000 trains: 800 KB of keys to about 60 KB). Longer runs'
 /// repetitions are out of its reach: compression gained 6% on `t_ms` (20,000 samples, 37.5 KB
@@ -469,26 +458,16 @@ fn dictionary_pages(
     ])
 }
 
-/// Whether `head` then `reals` shrink by a tenth through [`snappy_by_shape::compress_reals`]
-/// (into `out`). Reals that do not (no silences: a trace, a column of repeated non-zero
-/// values) go to polars' encoder, which finds any repetition: at worst a cheap pass more.
-fn reals_shrink(head: &[u8], reals: &[u8], out: &mut Vec<u8>) -> bool {
-    snappy_by_shape::compress_reals(head, reals, out).is_some()
-        && out.len() <= (head.len() + reals.len()) / 10 * 9
-}
-
 /// The one data page of a plain column of reals (version 1, snappy), built from the values
-/// themselves: compressed by [`reals_shrink`] straight from them, or, when that does not pay,
-/// copied into a page for polars' encoder if the column is `plain` (`None` if not: polars
-/// may try a dictionary). Polars would first copy them into pages of about 1 MB (a pass over
-/// `stats`' 160 MB of rates, into freshly faulted memory) and then compress those; and for
-/// a first row group it estimates their distinct values (a tenth of `stats`' time) before
-/// writing them plain.
+/// themselves and compressed by [`snappy_reals`] straight from them. Polars would first copy
+/// them into pages of about 1 MB (a pass over `stats`' 160 MB of rates, into freshly faulted
+/// memory), and for a first row group estimate their distinct values (a tenth of `stats`'
+/// time) before writing them plain. `None` for a page past Parquet's 2 GiB (about 2.7·10^8
+/// rows): polars cuts those values into pages itself.
 fn reals_page(
     values: &[f64],
     type_: &ParquetType,
     options: WriteOptions,
-    plain: bool,
 ) -> Result<Option<CompressedPage>, String> {
     let primitive = primitive_of(type_)?;
     let rows = values.len();
@@ -498,16 +477,10 @@ fn reals_page(
         .map_err(|e| e.to_string())?;
     // PLAIN is little-endian: this path is taken on little-endian targets only.
     let reals: &[u8] = bytemuck::cast_slice(values);
-    let mut out = vec![];
-    if !reals_shrink(&levels, reals, &mut out) {
-        if !plain {
-            return Ok(None);
-        }
-        out.clear();
-        let page = [levels.as_slice(), reals].concat();
-        polars_parquet::parquet::compression::compress(CompressionOptions::Snappy, &page, &mut out)
-            .map_err(|e| e.to_string())?;
+    if levels.len() + reals.len() > i32::MAX as usize {
+        return Ok(None);
     }
+    let out = snappy_reals(&levels, reals)?;
     let header = DataPageHeader::V1(DataPageHeaderV1 {
         num_values: i32::try_from(rows).map_err(|e| e.to_string())?,
         encoding: Encoding::Plain.into(),
@@ -529,77 +502,6 @@ fn reals_page(
         },
         rows,
     ))))
-}
-
-/// What a page's bytes are, for Snappy written by [`snappy_by_shape`] instead of polars' encoder.
-#[derive(Debug, Clone, Copy)]
-enum Layout {
-    /// Anything: polars' encoder.
-    Bytes,
-    /// Reals (8-byte values) up to the page's end: [`snappy_by_shape::compress_reals`] when
-    /// that saves a tenth, else polars' encoder.
-    Reals,
-    /// `start..end` repeats its first `period` bytes: [`snappy_by_shape::compress_periodic`].
-    Periodic {
-        start: usize,
-        period: usize,
-        end: usize,
-    },
-}
-
-/// `page` compressed as `compression` says: Snappy as its `layout` allows (version 1 data
-/// pages and dictionary pages), everything else by polars.
-fn compress_page(
-    page: Page,
-    compression: CompressionOptions,
-    layout: Layout,
-) -> Result<CompressedPage, String> {
-    let snappy = |bytes: &[u8]| -> Option<Vec<u8>> {
-        if compression != CompressionOptions::Snappy {
-            return None;
-        }
-        let mut out = vec![];
-        match layout {
-            Layout::Bytes => return None,
-            Layout::Reals => {
-                let (head, reals) = bytes.split_at(bytes.len() % 8);
-                if !reals_shrink(head, reals, &mut out) {
-                    return None;
-                }
-            }
-            Layout::Periodic { start, period, end } => {
-                snappy_by_shape::compress_periodic(bytes, start, period, end, &mut out)?
-            }
-        }
-        Some(out)
-    };
-    match page {
-        Page::Data(data) if matches!(data.header(), DataPageHeader::V1(_)) => {
-            match (snappy(data.buffer()), data.num_rows()) {
-                (Some(out), Some(rows)) => Ok(CompressedPage::Data(CompressedDataPage::new(
-                    data.header().clone(),
-                    CowBuffer::Owned(out),
-                    Compression::Snappy,
-                    data.buffer().len(),
-                    data.descriptor.clone(),
-                    rows,
-                ))),
-                _ => compress(Page::Data(data), vec![], compression),
-            }
-        }
-        Page::Dict(dictionary) => match snappy(&dictionary.buffer) {
-            Some(out) => Ok(CompressedPage::Dict(CompressedDictPage::new(
-                CowBuffer::Owned(out),
-                Compression::Snappy,
-                dictionary.buffer.len(),
-                dictionary.num_values,
-                dictionary.is_sorted,
-            ))),
-            None => compress(Page::Dict(dictionary), vec![], compression),
-        },
-        page => compress(page, vec![], compression),
-    }
-    .map_err(|e| e.to_string())
 }
 
 /// The shortest mean run for which [`long_runs`] takes a column as its runs.
@@ -650,6 +552,7 @@ fn divisors(n: usize) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::snappy_by_shape;
     use super::*;
     use polars::prelude::{
         CompatLevel, DataFrame, Float64Chunked, IntoColumn, SchemaExt, UInt32Chunked,
@@ -781,6 +684,74 @@ mod tests {
             };
             assert_eq!(ours.statistics, theirs.statistics, "page {k}");
             assert_eq!(ours.num_values, theirs.num_values, "page {k}");
+        }
+    }
+
+    /// A plain column of reals is one page built from its values: with silences (a rate's
+    /// zeros and kernels) compressed by its shape, without them (a sine) by polars' snappy;
+    /// either way it decompresses to polars' own plain page, header and bytes, for a first
+    /// row group (offered a dictionary) as for a later one.
+    #[test]
+    fn a_plain_column_of_reals_is_one_page_compressed_by_its_shape_or_by_polars() {
+        let kernel: Vec<f64> = (0..101)
+            .map(|k| 39.9 * (-((k as f64 - 50.0) / 10.0).powi(2) / 2.0).exp())
+            .collect();
+        let mut rate = vec![];
+        for j in 0..200 {
+            rate.extend(vec![0.0; 20 + j % 17]);
+            rate.extend(&kernel);
+        }
+        let sine: Vec<f64> = (0..rate.len()).map(|k| (k as f64 * 0.37).sin()).collect();
+        let snappy = WriteOptions {
+            compression: CompressionOptions::Snappy,
+            ..options()
+        };
+        let type_ = real_type();
+        for (values, by_shape) in [(rate, true), (sine, false)] {
+            let array = PrimitiveArray::<f64>::from_vec(values.clone());
+            let theirs = polars_pages(&array, &type_, Encoding::Plain);
+            let [Page::Data(theirs)] = &theirs[..] else {
+                panic!("polars writes one page of these");
+            };
+            // The page's bytes compressed each way: the test knows which it wants.
+            let bytes = theirs.buffer();
+            let levels = bytes.len() - 8 * values.len();
+            let mut shaped = vec![];
+            snappy_by_shape::compress_reals(&bytes[..levels], &bytes[levels..], &mut shaped)
+                .unwrap();
+            let mut polars = vec![];
+            polars_parquet::parquet::compression::compress(
+                CompressionOptions::Snappy,
+                bytes,
+                &mut polars,
+            )
+            .unwrap();
+            assert_ne!(shaped.len(), polars.len());
+            let want = if by_shape { shaped.len() } else { polars.len() };
+            for encoding in [Encoding::Plain, Encoding::RleDictionary] {
+                let mut ours = column_pages(&array, &type_, snappy, &[encoding], None).unwrap();
+                assert_eq!((ours.len(), ours[0].len()), (1, 1));
+                let CompressedPage::Data(page) = ours.remove(0).remove(0) else {
+                    panic!("a data page");
+                };
+                assert_eq!(page.compressed_size(), want, "by shape: {by_shape}");
+                let page = polars_parquet::parquet::read::decompress(
+                    CompressedPage::Data(page),
+                    &mut vec![],
+                    &mut polars_parquet::parquet::compression::DecompressionContext::Unset,
+                )
+                .unwrap();
+                let Page::Data(page) = page else {
+                    panic!("a data page");
+                };
+                let (DataPageHeader::V1(ours), DataPageHeader::V1(want)) =
+                    (page.header(), theirs.header())
+                else {
+                    panic!("version 1 pages");
+                };
+                assert_eq!(ours, want, "by shape: {by_shape}");
+                assert!(page.buffer() == theirs.buffer(), "by shape: {by_shape}");
+            }
         }
     }
 

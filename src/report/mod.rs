@@ -15,6 +15,7 @@ pub mod gating;
 pub(crate) mod heatmap;
 pub mod max_rate;
 pub(crate) mod numeric_csv;
+mod page_compression;
 pub mod phase_plane;
 pub mod prc;
 pub mod rest;

@@ -31,7 +31,8 @@ pub(super) fn compress_periodic(
     out: &mut Vec<u8>,
 ) -> Option<()> {
     let n = input.len();
-    if n > MAX_INPUT || period == 0 || start + period > end || end > n {
+    if n > MAX_INPUT || period == 0 || start.checked_add(period).is_none_or(|p| p > end) || end > n
+    {
         return None;
     }
     debug_assert!(
@@ -179,8 +180,8 @@ mod tests {
         values.iter().flat_map(|v| v.to_le_bytes()).collect()
     }
 
-    /// `input` (its whole words at its end) through [`compress_reals`] and back through the `snap` crate's decoder (the
-    /// one polars reads with); returns the compressed length.
+    /// `input` (its whole words at its end) through [`compress_reals`] and back through the
+    /// `snap` crate's decoder (the one polars reads with); returns the compressed length.
     fn round_trip(input: &[u8]) -> usize {
         let mut out = vec![];
         let (head, reals) = input.split_at(input.len() % 8);
@@ -237,6 +238,35 @@ mod tests {
             input.extend(noise(n, 1 + n as u64));
             round_trip(&input);
         }
+    }
+
+    #[test]
+    fn a_head_of_levels_goes_out_first() {
+        // A page's levels (4 to 13 bytes in practice) before values of every shape: none, no
+        // zero, zeros first, zeros last, all zeros.
+        let k = kernel();
+        let shapes: [Vec<f64>; 5] = [
+            vec![],
+            k.clone(),
+            [vec![0.0; 9], k.clone(), vec![0.0; 3], k.clone()].concat(),
+            [k.clone(), vec![0.0; 9]].concat(),
+            vec![0.0; 50],
+        ];
+        for h in 0..14 {
+            let head = noise(h, 100 + h as u64);
+            for values in &shapes {
+                let reals = bytes_of(values);
+                let mut out = vec![];
+                compress_reals(&head, &reals, &mut out).unwrap();
+                let back = snap::raw::Decoder::new().decompress_vec(&out).unwrap();
+                assert!(
+                    back == [head.as_slice(), &reals].concat(),
+                    "head of {h} bytes"
+                );
+            }
+        }
+        // Values that are not whole words are refused.
+        assert!(compress_reals(&[], &[0; 12], &mut vec![]).is_none());
     }
 
     #[test]
@@ -309,5 +339,6 @@ mod tests {
         let mut out = vec![];
         assert!(compress_periodic(&[1, 2, 3], 1, 3, 3, &mut out).is_none());
         assert!(compress_periodic(&[1, 2, 3], 0, 0, 3, &mut out).is_none());
+        assert!(compress_periodic(&[1, 2, 3], usize::MAX, 1, 3, &mut out).is_none());
     }
 }

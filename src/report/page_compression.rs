@@ -1,0 +1,106 @@
+//! How a page of a [`super::chunked_table::ChunkedTable`] is compressed: snappy written by
+//! [`super::snappy_by_shape`] where `column_pages` knows the page's shape (a column of reals,
+//! a repeated run's keys), polars' compressor for everything else and for reals that the
+//! shape does not shrink.
+
+use super::snappy_by_shape;
+use polars_parquet::parquet::CowBuffer;
+use polars_parquet::parquet::compression::Compression;
+use polars_parquet::parquet::page::{CompressedDataPage, CompressedDictPage, DataPageHeader, Page};
+use polars_parquet::write::{CompressedPage, CompressionOptions, compress};
+
+/// What a page's bytes are, for snappy written by [`snappy_by_shape`] instead of polars'
+/// encoder.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Layout {
+    /// Anything: polars' encoder.
+    Bytes,
+    /// Reals (8-byte values) up to the page's end: [`snappy_by_shape::compress_reals`] when
+    /// that saves a tenth, else polars' encoder.
+    Reals,
+    /// `start..end` repeats its first `period` bytes: [`snappy_by_shape::compress_periodic`].
+    Periodic {
+        start: usize,
+        period: usize,
+        end: usize,
+    },
+}
+
+/// `head` then `reals` (a page's levels, then its values) as snappy: by their shape when that
+/// shrinks them by a tenth, else by polars' encoder, which finds any repetition (reals
+/// without silences: a trace, a few non-zero values over and over). The fallback costs a
+/// pass of the shape's encoder and a copy of the page more than polars alone.
+pub(super) fn snappy_reals(head: &[u8], reals: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = vec![];
+    if reals_shrink(head, reals, &mut out) {
+        return Ok(out);
+    }
+    out.clear();
+    let page = [head, reals].concat();
+    polars_parquet::parquet::compression::compress(CompressionOptions::Snappy, &page, &mut out)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Whether `head` then `reals` shrink by a tenth through [`snappy_by_shape::compress_reals`]
+/// (into `out`).
+fn reals_shrink(head: &[u8], reals: &[u8], out: &mut Vec<u8>) -> bool {
+    snappy_by_shape::compress_reals(head, reals, out).is_some()
+        && out.len() <= (head.len() + reals.len()) / 10 * 9
+}
+
+/// `page` compressed as `compression` says: Snappy as its `layout` allows (version 1 data
+/// pages and dictionary pages), everything else by polars.
+pub(super) fn compress_page(
+    page: Page,
+    compression: CompressionOptions,
+    layout: Layout,
+) -> Result<CompressedPage, String> {
+    let snappy = |bytes: &[u8]| -> Option<Vec<u8>> {
+        if compression != CompressionOptions::Snappy {
+            return None;
+        }
+        let mut out = vec![];
+        match layout {
+            Layout::Bytes => return None,
+            Layout::Reals => {
+                // Levels, if any, come before the values, which end where the page ends.
+                let (head, reals) = bytes.split_at(bytes.len() % 8);
+                if !reals_shrink(head, reals, &mut out) {
+                    return None;
+                }
+            }
+            Layout::Periodic { start, period, end } => {
+                snappy_by_shape::compress_periodic(bytes, start, period, end, &mut out)?
+            }
+        }
+        Some(out)
+    };
+    match page {
+        Page::Data(data) if matches!(data.header(), DataPageHeader::V1(_)) => {
+            match (snappy(data.buffer()), data.num_rows()) {
+                (Some(out), Some(rows)) => Ok(CompressedPage::Data(CompressedDataPage::new(
+                    data.header().clone(),
+                    CowBuffer::Owned(out),
+                    Compression::Snappy,
+                    data.buffer().len(),
+                    data.descriptor.clone(),
+                    rows,
+                ))),
+                _ => compress(Page::Data(data), vec![], compression),
+            }
+        }
+        Page::Dict(dictionary) => match snappy(&dictionary.buffer) {
+            Some(out) => Ok(CompressedPage::Dict(CompressedDictPage::new(
+                CowBuffer::Owned(out),
+                Compression::Snappy,
+                dictionary.buffer.len(),
+                dictionary.num_values,
+                dictionary.is_sorted,
+            ))),
+            None => compress(Page::Dict(dictionary), vec![], compression),
+        },
+        page => compress(page, vec![], compression),
+    }
+    .map_err(|e| e.to_string())
+}
