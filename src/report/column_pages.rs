@@ -687,6 +687,27 @@ mod tests {
         }
     }
 
+    /// `page` decompressed by polars (as a reader would).
+    fn decompressed(page: CompressedPage) -> Page {
+        polars_parquet::parquet::read::decompress(
+            page,
+            &mut vec![],
+            &mut polars_parquet::parquet::compression::DecompressionContext::Unset,
+        )
+        .unwrap()
+    }
+
+    /// The version 1 headers of two data pages.
+    fn v1_headers<'a>(
+        a: &'a DataPage,
+        b: &'a DataPage,
+    ) -> (&'a DataPageHeaderV1, &'a DataPageHeaderV1) {
+        let (DataPageHeader::V1(a), DataPageHeader::V1(b)) = (a.header(), b.header()) else {
+            panic!("version 1 pages");
+        };
+        (a, b)
+    }
+
     /// A plain column of reals is one page built from its values: with silences (a rate's
     /// zeros and kernels) compressed by its shape, without them (a sine) by polars' snappy;
     /// either way it decompresses to polars' own plain page, header and bytes, for a first
@@ -735,20 +756,10 @@ mod tests {
                     panic!("a data page");
                 };
                 assert_eq!(page.compressed_size(), want, "by shape: {by_shape}");
-                let page = polars_parquet::parquet::read::decompress(
-                    CompressedPage::Data(page),
-                    &mut vec![],
-                    &mut polars_parquet::parquet::compression::DecompressionContext::Unset,
-                )
-                .unwrap();
-                let Page::Data(page) = page else {
+                let Page::Data(page) = decompressed(CompressedPage::Data(page)) else {
                     panic!("a data page");
                 };
-                let (DataPageHeader::V1(ours), DataPageHeader::V1(want)) =
-                    (page.header(), theirs.header())
-                else {
-                    panic!("version 1 pages");
-                };
+                let (ours, want) = v1_headers(&page, theirs);
                 assert_eq!(ours, want, "by shape: {by_shape}");
                 assert!(page.buffer() == theirs.buffer(), "by shape: {by_shape}");
             }
@@ -772,14 +783,7 @@ mod tests {
             let ours: Vec<Page> = repeated_run_page(&run, times, &type_, options())
                 .unwrap()
                 .into_iter()
-                .map(|page| {
-                    polars_parquet::parquet::read::decompress(
-                        page,
-                        &mut vec![],
-                        &mut polars_parquet::parquet::compression::DecompressionContext::Unset,
-                    )
-                    .unwrap()
-                })
+                .map(decompressed)
                 .collect();
             let (Page::Dict(our_dict), Page::Dict(their_dict)) = (&ours[0], &theirs[0]) else {
                 panic!("a dictionary page first");
@@ -789,11 +793,7 @@ mod tests {
             let (Page::Data(ours), Page::Data(theirs)) = (&ours[1], &theirs[1]) else {
                 panic!("then the keys");
             };
-            let (DataPageHeader::V1(our_header), DataPageHeader::V1(their_header)) =
-                (ours.header(), theirs.header())
-            else {
-                panic!("version 1 pages");
-            };
+            let (our_header, their_header) = v1_headers(ours, theirs);
             assert_eq!(our_header, their_header, "{length} x {times}");
             // The definition levels are the same bytes; the keys decode to the same indices
             // (polars writes one literal run where these pages write one per block).
