@@ -708,17 +708,18 @@ mod tests {
         (a, b)
     }
 
-    /// A plain column of reals is one page built from its values: with silences (a rate's
-    /// zeros and kernels) compressed by its shape, without them (a sine) by polars' snappy;
-    /// either way it decompresses to polars' own plain page, header and bytes, for a first
-    /// row group (offered a dictionary) as for a later one.
+    /// A plain column of reals is one page built from its values (where polars cuts pages of
+    /// about 1 MB): with silences (a rate's zeros and kernels) compressed by its shape, without
+    /// them (a sine) by polars' snappy; either way it decompresses to the column's plain
+    /// bytes under the header polars writes, for a first row group (offered a dictionary) as
+    /// for a later one.
     #[test]
     fn a_plain_column_of_reals_is_one_page_compressed_by_its_shape_or_by_polars() {
         let kernel: Vec<f64> = (0..101)
             .map(|k| 39.9 * (-((k as f64 - 50.0) / 10.0).powi(2) / 2.0).exp())
             .collect();
         let mut rate = vec![];
-        for j in 0..200 {
+        for j in 0..1200 {
             rate.extend(vec![0.0; 20 + j % 17]);
             rate.extend(&kernel);
         }
@@ -728,22 +729,31 @@ mod tests {
             ..options()
         };
         let type_ = real_type();
+        let primitive = primitive_of(&type_).unwrap();
         for (values, by_shape) in [(rate, true), (sine, false)] {
             let array = PrimitiveArray::<f64>::from_vec(values.clone());
-            let theirs = polars_pages(&array, &type_, Encoding::Plain);
-            let [Page::Data(theirs)] = &theirs[..] else {
-                panic!("polars writes one page of these");
-            };
-            // The page's bytes compressed each way: the test knows which it wants.
-            let bytes = theirs.buffer();
-            let levels = bytes.len() - 8 * values.len();
+            assert!(polars_pages(&array, &type_, Encoding::Plain).len() > 1);
+            // The column's plain bytes (levels, then values) compressed each way: the test
+            // knows which it wants.
+            let optional = primitive.field_info.repetition == Repetition::Optional;
+            let mut bytes = vec![];
+            polars_parquet::write::write_def_levels(
+                &mut bytes,
+                optional,
+                None,
+                values.len(),
+                Version::V1,
+            )
+            .unwrap();
+            let levels = bytes.len();
+            bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
             let mut shaped = vec![];
             snappy_by_shape::compress_reals(&bytes[..levels], &bytes[levels..], &mut shaped)
                 .unwrap();
             let mut polars = vec![];
             polars_parquet::parquet::compression::compress(
                 CompressionOptions::Snappy,
-                bytes,
+                &bytes,
                 &mut polars,
             )
             .unwrap();
@@ -759,9 +769,18 @@ mod tests {
                 let Page::Data(page) = decompressed(CompressedPage::Data(page)) else {
                     panic!("a data page");
                 };
-                let (ours, want) = v1_headers(&page, theirs);
-                assert_eq!(ours, want, "by shape: {by_shape}");
-                assert!(page.buffer() == theirs.buffer(), "by shape: {by_shape}");
+                let DataPageHeader::V1(header) = page.header() else {
+                    panic!("a version 1 page");
+                };
+                let expected = DataPageHeaderV1 {
+                    num_values: values.len() as i32,
+                    encoding: Encoding::Plain.into(),
+                    definition_level_encoding: Encoding::Rle.into(),
+                    repetition_level_encoding: Encoding::Rle.into(),
+                    statistics: Some(statistics(&values, primitive)),
+                };
+                assert_eq!(*header, expected, "by shape: {by_shape}");
+                assert!(page.buffer() == bytes, "by shape: {by_shape}");
             }
         }
     }

@@ -29,7 +29,9 @@ pub(super) enum Layout {
 /// `head` then `reals` (a page's levels, then its values) as snappy: by their shape when that
 /// shrinks them by a tenth, else by polars' encoder, which finds any repetition (reals
 /// without silences: a trace, a few non-zero values over and over). The fallback costs a
-/// pass of the shape's encoder and a copy of the page more than polars alone.
+/// pass of the shape's encoder and a copy of the page more than polars alone, and holds that
+/// copy (a whole row group: `column_pages` writes one page) where polars held pages of
+/// about 1 MB.
 pub(super) fn snappy_reals(head: &[u8], reals: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = vec![];
     if reals_shrink(head, reals, &mut out) {

@@ -6,8 +6,8 @@
 //! while its 160 MB of rates were written (docs/speed.md, "Windows and statistics"). A rate
 //! is the binned spikes convolved with the sampled kernel, so what repeats in it is whole
 //! values: zeros where a train is silent, and the kernel's own samples where a lone spike's
-//! kernel rises out of them or falls into them. [`compress_reals`] looks only there, one
-//! comparison a value. The keys of a repeated run are encoded once and copied
+//! kernel rises out of them or falls into them. [`compress_reals`] looks only there, about
+//! one comparison a value. The keys of a repeated run are encoded once and copied
 //! (`column_pages`), so [`compress_periodic`] writes them as one literal and copies of it,
 //! with no search, as far back as the period reaches (37.5 KB a train for `t_ms`; snap's
 //! blocks do not reach, and those pages went uncompressed).
@@ -53,7 +53,7 @@ pub(super) fn compress_periodic(
 /// words before it, back to the last element written, are copied when they equal the words
 /// before the previous run (a kernel's fall), and the words after it when they equal the
 /// words after the previous run (a kernel's rise). Everything else is literal: no hashing,
-/// and one comparison a word. `None` for more than [`MAX_INPUT`] bytes in all, or `reals`
+/// and about one comparison a word (the scan back re-reads the words of a fall). `None` for more than [`MAX_INPUT`] bytes in all, or `reals`
 /// not whole words.
 pub(super) fn compress_reals(head: &[u8], reals: &[u8], out: &mut Vec<u8>) -> Option<()> {
     let n = reals.len();
@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn a_head_of_levels_goes_out_first() {
-        // A page's levels (4 to 13 bytes in practice) before values of every shape: none, no
+        // A page's levels (4 to 10 bytes in practice) before values of every shape: none, no
         // zero, zeros first, zeros last, all zeros.
         let k = kernel();
         let shapes: [Vec<f64>; 5] = [
