@@ -317,11 +317,11 @@ fn repeated_run_page(
 /// On the path through polars' encoder (version 2 pages, which the tables of this crate do not
 /// use: version 1 pages of a repeated run are assembled by [`repeated_run_page`] and copied
 /// by [`super::snappy_by_shape::compress_periodic`] at any length), a repeated run whose keys
-/// take at most this many bytes a repetition is
-/// compressed: snappy (blocks of 64 KB) finds the repetitions and the keys shrink many times
-/// (an ISI histogram's 642 bins, 1000 trains: 800 KB of keys to about 60 KB). Longer runs'
-/// repetitions are out of its reach: compression gained 6% on `t_ms` (20,000 samples, 37.5 KB
-/// a repetition) for a tenth of `stats`' time, so those pages go uncompressed.
+/// take at most this many bytes a repetition is compressed: snappy (blocks of 64 KB) finds
+/// the repetitions and the keys shrink many times (an ISI histogram's 642 bins, 1000 trains:
+/// 800 KB of keys to about 60 KB). Longer runs' repetitions are out of its reach: compression
+/// gained 6% on `t_ms` (20,000 samples, 37.5 KB a repetition) for a tenth of `stats`' time,
+/// so those pages go uncompressed.
 const COMPRESSED_RUN_BYTES: usize = 16 << 10;
 
 /// The compression of a repeated run's pages through polars ([`COMPRESSED_RUN_BYTES`]).
@@ -414,8 +414,8 @@ fn bit_width(last: u32) -> u32 {
 
 /// A dictionary page holding `entries` plain-encoded values (`dictionary`), and one data page
 /// of `rows` keys (`keys` writes their bit width, then the keys run-length/bit-packed, after
-/// the definition levels in the page's buffer), version 1, as polars lays out a
-/// dictionary-encoded column.
+/// the definition levels in the page's buffer, and says how the page may be compressed),
+/// version 1, as polars lays out a dictionary-encoded column.
 fn dictionary_pages(
     dictionary: Vec<u8>,
     entries: usize,
