@@ -17,7 +17,7 @@ use polars_parquet::parquet::page::{
     CompressedDataPage, DataPage, DataPageHeader, DataPageHeaderV1, DictPage, Page,
 };
 use polars_parquet::parquet::schema::Repetition;
-use polars_parquet::parquet::schema::types::{ParquetType, PhysicalType, PrimitiveType};
+use polars_parquet::parquet::schema::types::{ParquetType, PrimitiveType};
 use polars_parquet::parquet::statistics::ParquetStatistics;
 use polars_parquet::parquet::statistics::PrimitiveStatistics;
 use polars_parquet::write::Version;
@@ -447,13 +447,9 @@ fn dictionary_pages(
         rows,
     );
     let dictionary = DictPage::new(CowBuffer::Owned(dictionary), entries, false);
-    // The dictionary is the run's reals or the runs' counts: 8-byte words or a few bytes.
-    let dictionary_layout = match primitive.physical_type {
-        PhysicalType::Double => Layout::Reals,
-        _ => Layout::Bytes,
-    };
+    // The dictionary holds distinct values: no shape to exploit, polars' encoder.
     Ok(vec![
-        compress_page(Page::Dict(dictionary), compression, dictionary_layout)?,
+        compress_page(Page::Dict(dictionary), compression, Layout::Bytes)?,
         compress_page(Page::Data(data), compression, layout)?,
     ])
 }

@@ -6,7 +6,7 @@
 use super::snappy_by_shape;
 use polars_parquet::parquet::CowBuffer;
 use polars_parquet::parquet::compression::Compression;
-use polars_parquet::parquet::page::{CompressedDataPage, CompressedDictPage, DataPageHeader, Page};
+use polars_parquet::parquet::page::{CompressedDataPage, DataPageHeader, Page};
 use polars_parquet::write::{CompressedPage, CompressionOptions, compress};
 
 /// What a page's bytes are, for snappy written by [`snappy_by_shape`] instead of polars'
@@ -15,9 +15,6 @@ use polars_parquet::write::{CompressedPage, CompressionOptions, compress};
 pub(super) enum Layout {
     /// Anything: polars' encoder.
     Bytes,
-    /// Reals (8-byte values) up to the page's end: [`snappy_by_shape::compress_reals`] when
-    /// that saves a tenth, else polars' encoder.
-    Reals,
     /// `start..end` repeats its first `period` bytes: [`snappy_by_shape::compress_periodic`].
     Periodic {
         start: usize,
@@ -51,37 +48,23 @@ fn reals_shrink(head: &[u8], reals: &[u8], out: &mut Vec<u8>) -> bool {
         && out.len() <= (head.len() + reals.len()) / 10 * 9
 }
 
-/// `page` compressed as `compression` says: Snappy as its `layout` allows (version 1 data
-/// pages and dictionary pages), everything else by polars.
+/// `page` compressed as `compression` says: a version 1 data page of periodic bytes by
+/// [`snappy_by_shape::compress_periodic`] when that is snappy, everything else by polars.
 pub(super) fn compress_page(
     page: Page,
     compression: CompressionOptions,
     layout: Layout,
 ) -> Result<CompressedPage, String> {
-    let snappy = |bytes: &[u8]| -> Option<Vec<u8>> {
-        if compression != CompressionOptions::Snappy {
-            return None;
-        }
-        let mut out = vec![];
-        match layout {
-            Layout::Bytes => return None,
-            Layout::Reals => {
-                // Levels, if any, come before the values, which end where the page ends.
-                let (head, reals) = bytes.split_at(bytes.len() % 8);
-                if !reals_shrink(head, reals, &mut out) {
-                    return None;
-                }
-            }
-            Layout::Periodic { start, period, end } => {
-                snappy_by_shape::compress_periodic(bytes, start, period, end, &mut out)?
-            }
-        }
-        Some(out)
-    };
-    match page {
-        Page::Data(data) if matches!(data.header(), DataPageHeader::V1(_)) => {
-            match (snappy(data.buffer()), data.num_rows()) {
-                (Some(out), Some(rows)) => Ok(CompressedPage::Data(CompressedDataPage::new(
+    match (page, layout) {
+        (Page::Data(data), Layout::Periodic { start, period, end })
+            if compression == CompressionOptions::Snappy
+                && matches!(data.header(), DataPageHeader::V1(_)) =>
+        {
+            let mut out = vec![];
+            let periodic =
+                snappy_by_shape::compress_periodic(data.buffer(), start, period, end, &mut out);
+            match (periodic, data.num_rows()) {
+                (Some(()), Some(rows)) => Ok(CompressedPage::Data(CompressedDataPage::new(
                     data.header().clone(),
                     CowBuffer::Owned(out),
                     Compression::Snappy,
@@ -92,17 +75,7 @@ pub(super) fn compress_page(
                 _ => compress(Page::Data(data), vec![], compression),
             }
         }
-        Page::Dict(dictionary) => match snappy(&dictionary.buffer) {
-            Some(out) => Ok(CompressedPage::Dict(CompressedDictPage::new(
-                CowBuffer::Owned(out),
-                Compression::Snappy,
-                dictionary.buffer.len(),
-                dictionary.num_values,
-                dictionary.is_sorted,
-            ))),
-            None => compress(Page::Dict(dictionary), vec![], compression),
-        },
-        page => compress(page, vec![], compression),
+        (page, _) => compress(page, vec![], compression),
     }
     .map_err(|e| e.to_string())
 }
