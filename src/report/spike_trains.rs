@@ -51,13 +51,18 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
         }
     };
     use rayon::prelude::*;
-    if neuron
-        .par_iter()
-        .any(|n| !(*n >= 0.0 && n.fract() == 0.0 && *n <= 1e7))
-    {
+    // Checked in blocks: rayon's item-wise `any` and `position_first` consult a shared flag
+    // at every item, which cost more than the checks (about 1% of `stats`' benchmark).
+    const BLOCK: usize = 1 << 14;
+    let whole = |n: &f64| *n >= 0.0 && n.fract() == 0.0 && *n <= 1e7;
+    if !neuron.par_chunks(BLOCK).all(|c| c.iter().all(whole)) {
         return Err(err("neuron must be a whole number in [0, 10^7]".into()));
     }
-    if let Some(k) = t.par_iter().position_first(|x| !x.is_finite()) {
+    let finite = t.par_chunks(BLOCK).all(|c| c.iter().all(|x| x.is_finite()));
+    if let Some(k) = (!finite)
+        .then(|| t.iter().position(|x| !x.is_finite()))
+        .flatten()
+    {
         return Err(err(format!(
             "row {}: t_ms {} is not a finite number",
             k + 1,
@@ -310,6 +315,52 @@ mod tests {
         let mixed = write("mixed.csv", &[4, 0, 2, 5, 1, 3]);
         assert_eq!(read_spikes(&grouped).unwrap(), want);
         assert_eq!(read_spikes(&mixed).unwrap(), want);
+    }
+
+    /// A neuron that is not a whole number in range, and (in a Parquet file, which the CSV
+    /// reader's line checks do not cover) a time that is not finite, are refused with the
+    /// row, wherever they fall in a file of several blocks of the checks.
+    #[test]
+    fn neurons_out_of_range_and_times_not_finite_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 50_000;
+        for (bad, why) in [
+            (1.5, "neuron must be a whole number in [0, 10^7]"),
+            (-1.0, "neuron must be a whole number in [0, 10^7]"),
+            (2e7, "neuron must be a whole number in [0, 10^7]"),
+        ] {
+            let path = dir.path().join("neurons.parquet");
+            let mut neuron = vec![0.0; n];
+            neuron[n - 7] = bad;
+            Table::new("spikes")
+                .f64("neuron", neuron)
+                .f64("t_ms", (0..n).map(|k| k as f64).collect())
+                .write_parquet(dir.path())
+                .unwrap();
+            std::fs::rename(dir.path().join("spikes.parquet"), &path).unwrap();
+            let e = read_spikes(&path).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        for (row, bad) in [
+            (1, f64::NAN),
+            (20_000, f64::INFINITY),
+            (n, f64::NEG_INFINITY),
+        ] {
+            let mut t: Vec<f64> = (0..n).map(|k| k as f64).collect();
+            t[row - 1] = bad;
+            Table::new("spikes")
+                .f64("neuron", vec![0.0; n])
+                .f64("t_ms", t)
+                .write_parquet(dir.path())
+                .unwrap();
+            let e = read_spikes(&dir.path().join("spikes.parquet"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("row {row}: t_ms {bad} is not a finite number")),
+                "{e}"
+            );
+        }
     }
 
     /// The ISI histogram table in its repeated shapes (every train on the same bins) holds
