@@ -58,11 +58,8 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
     if !neuron.par_chunks(BLOCK).all(|c| c.iter().all(whole)) {
         return Err(err("neuron must be a whole number in [0, 10^7]".into()));
     }
-    let finite = t.par_chunks(BLOCK).all(|c| c.iter().all(|x| x.is_finite()));
-    if let Some(k) = (!finite)
-        .then(|| t.iter().position(|x| !x.is_finite()))
-        .flatten()
-    {
+    if !t.par_chunks(BLOCK).all(|c| c.iter().all(|x| x.is_finite())) {
+        let k = t.iter().position(|x| !x.is_finite()).unwrap_or(0);
         return Err(err(format!(
             "row {}: t_ms {} is not a finite number",
             k + 1,
@@ -329,7 +326,6 @@ mod tests {
             (-1.0, "neuron must be a whole number in [0, 10^7]"),
             (2e7, "neuron must be a whole number in [0, 10^7]"),
         ] {
-            let path = dir.path().join("neurons.parquet");
             let mut neuron = vec![0.0; n];
             neuron[n - 7] = bad;
             Table::new("spikes")
@@ -337,8 +333,9 @@ mod tests {
                 .f64("t_ms", (0..n).map(|k| k as f64).collect())
                 .write_parquet(dir.path())
                 .unwrap();
-            std::fs::rename(dir.path().join("spikes.parquet"), &path).unwrap();
-            let e = read_spikes(&path).unwrap_err().to_string();
+            let e = read_spikes(&dir.path().join("spikes.parquet"))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(why), "{e}");
         }
         for (row, bad) in [

@@ -284,12 +284,12 @@ fn write_frame(
 /// Write a frame as Parquet (snappy), with key-value metadata, to `sink`: the one writer of
 /// [`Table::write_parquet`] and [`Table::to_parquet_bytes`].
 ///
-/// A frame of one chunk under polars' row group size goes straight to polars' batched
-/// writer, which is what `ParquetWriter::finish` does with it after `chunk_df_for_writing`,
-/// so the bytes are the same. That step is skipped because it makes an empty copy of every
-/// column, and polars' first empty column allocates and zeroes 8 MiB (its shared zeroes,
-/// aligned to 4 KiB, so the system allocator zeroes them page by page): 1,500 page faults,
-/// about a tenth of the process's system time in `bifurcation` and `stats`.
+/// A frame whose columns are one chunk each, under the row group size, goes straight to
+/// polars' batched writer, which is what `ParquetWriter::finish` does with it after
+/// `chunk_df_for_writing`, so the bytes are the same. That step is skipped because it makes
+/// an empty copy of every column, and polars fills its shared 8 MiB of zeroes with writes on
+/// the first empty column: 1,500-2,000 page faults in every process that writes a small table
+/// (docs/speed.md, "The spikes file read, and what bounds the rates").
 fn frame_to<W: std::io::Write>(
     sink: W,
     df: &mut DataFrame,
@@ -299,8 +299,11 @@ fn frame_to<W: std::io::Write>(
         .then(|| polars::io::parquet::write::KeyValueMetadata::from_static(metadata.to_vec()));
     let writer = ParquetWriter::new(sink)
         .with_compression(COMPRESSION)
-        .with_key_value_metadata(kv);
-    if df.max_n_chunks() <= 1 && df.height() < POLARS_ROW_GROUP_ROWS {
+        .with_key_value_metadata(kv)
+        .with_row_group_size(Some(ROW_GROUP_ROWS));
+    // `should_rechunk`: columns of different chunk counts (one chunk and none), which
+    // `finish` aligns first and the batched writer cannot take.
+    if df.max_n_chunks() <= 1 && !df.should_rechunk() && df.height() < ROW_GROUP_ROWS {
         let mut batched = writer.batched(df.schema()).map_err(|e| e.to_string())?;
         batched.write_batch(df).map_err(|e| e.to_string())?;
         batched.finish().map_err(|e| e.to_string())?;
@@ -310,9 +313,9 @@ fn frame_to<W: std::io::Write>(
     Ok(())
 }
 
-/// Polars' default row group: `ParquetWriter::finish` cuts a frame into row groups of this
-/// many rows.
-const POLARS_ROW_GROUP_ROWS: usize = 512 * 512;
+/// Rows of a row group: `ParquetWriter::finish` cuts a larger frame into row groups of this
+/// many (polars' default, so the bytes are what polars' own default writes).
+const ROW_GROUP_ROWS: usize = 512 * 512;
 
 /// Concatenate Parquet files with the same columns into `out` (atomically), rows sorted by
 /// the column `sort_by`: merging the partitions of a sharded run.
@@ -669,7 +672,12 @@ mod tests {
         for rows in [0, 1, 1000] {
             let table = Table::new("x")
                 .f64("t_ms", (0..rows).map(|k| k as f64 * 0.5).collect())
-                .u32("neuron", (0..rows).map(|k| k as u32 % 7).collect());
+                .u32("neuron", (0..rows).map(|k| k as u32 % 7).collect())
+                .bool("stable", (0..rows).map(|k| k % 3 == 0).collect())
+                .str(
+                    "kind",
+                    (0..rows).map(|k| ["hopf", "fold"][k % 2].into()).collect(),
+                );
             for kv in [&kv[..], &[]] {
                 let mut df = table.to_frame().unwrap();
                 assert_eq!(df.max_n_chunks(), 1);
