@@ -196,9 +196,28 @@ impl RateGrid {
     /// same numbers as Elephant's to rounding). Costs (spikes × kernel samples), not (bins ×
     /// kernel samples).
     pub fn rate_of(&self, spikes: &[f64]) -> Vec<f64> {
-        let mut rate = written_zeros(self.n);
+        let mut rate = self.zeroed_rates(1);
         self.add_rate_into(spikes, &mut rate);
         rate
+    }
+
+    /// Zeros for the rates of `trains` trains, [`RateGrid::len`] values each, to add them into
+    /// ([`RateGrid::add_rate_into`]), every page of them already written.
+    ///
+    /// Memory fresh from the kernel comes zeroed without a write, so the sums' first reads
+    /// would map the shared zero page and their writes then copy it, each copy flushing the
+    /// other cores' TLBs: an interrupt per page (on a virtual machine typically a VM exit),
+    /// 17% of `stats`' CPU on 200 trains (docs/speed.md, "Zeros written, not mapped"). One
+    /// volatile write per 4 KiB page faults each page in as the process's own; the compiler
+    /// can neither drop it nor fold it into the zeroed allocation.
+    pub fn zeroed_rates(&self, trains: usize) -> Vec<f64> {
+        const VALUES_PER_PAGE: usize = 4096 / std::mem::size_of::<f64>();
+        let mut zeros = vec![0.0; trains * self.n];
+        for z in zeros.iter_mut().step_by(VALUES_PER_PAGE) {
+            // SAFETY: `z` is a valid, aligned and exclusive reference into the vector.
+            unsafe { std::ptr::write_volatile(z, 0.0) };
+        }
+        zeros
     }
 
     /// [`RateGrid::rate_of`] added into `rate` (one value per sample, [`RateGrid::len`] of
@@ -244,18 +263,6 @@ pub fn instantaneous_rate(
 ) -> Result<(Vec<f64>, Vec<f64>), AnalysisError> {
     let grid = RateGrid::new(s)?;
     Ok((grid.times(), grid.rate_of(spikes)))
-}
-
-/// `n` zeros, written rather than allocated zeroed, for buffers that sums are added into
-/// ([`RateGrid::add_rate_into`]). Memory fresh from the kernel comes zeroed without a write,
-/// so the sums' first reads map the shared zero page and their writes then copy it, each
-/// copy flushing the other cores' TLBs: an interrupt per page, and a VM exit on a virtual
-/// machine. `stats` on 200 trains took 17% less CPU with the zeros written
-/// (docs/speed.md, "Zeros written, not mapped").
-pub fn written_zeros(n: usize) -> Vec<f64> {
-    let mut zeros = Vec::with_capacity(n);
-    zeros.resize(n, 0.0);
-    zeros
 }
 
 #[cfg(test)]

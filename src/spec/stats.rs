@@ -1,7 +1,7 @@
 //! `excitable stats`: spike-train statistics (ISI, CV, CV2, LV, LvR, Fano, serial
 //! correlation), the instantaneous rate, ISI histograms and, given the input, its timing.
 
-use crate::analysis::rate::{Kernel, RateGrid, RateSettings, written_zeros};
+use crate::analysis::rate::{Kernel, RateGrid, RateSettings};
 use crate::analysis::spike_stats::{
     MAX_ISI_BINS, StatsSettings, TrainStats, isi_histograms, longest_isi, train_stats,
 };
@@ -364,7 +364,7 @@ impl StatsSpec {
             match sink.as_mut() {
                 Some(sink) => {
                     // One buffer for the block (a grid has at least one sample).
-                    let mut r = written_zeros(block.len() * grid.len());
+                    let mut r = grid.zeroed_rates(block.len());
                     r.par_chunks_mut(grid.len())
                         .zip(block)
                         .for_each(|(rate, train)| grid.add_rate_into(train, rate));
