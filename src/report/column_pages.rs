@@ -425,10 +425,7 @@ fn dictionary_pages(
     statistics: Option<ParquetStatistics>,
     compression: CompressionOptions,
 ) -> Result<Vec<CompressedPage>, String> {
-    let optional = primitive.field_info.repetition == Repetition::Optional;
-    let mut buffer = vec![];
-    polars_parquet::write::write_def_levels(&mut buffer, optional, None, rows, Version::V1)
-        .map_err(|e| e.to_string())?;
+    let mut buffer = def_levels(primitive, rows)?;
     let layout = keys(&mut buffer)?;
     let data = DataPage::new(
         DataPageHeader::V1(DataPageHeaderV1 {
@@ -439,11 +436,7 @@ fn dictionary_pages(
             statistics,
         }),
         CowBuffer::Owned(buffer),
-        Descriptor {
-            primitive_type: primitive.clone(),
-            max_def_level: 0,
-            max_rep_level: 0,
-        },
+        flat_descriptor(primitive),
         rows,
     );
     let dictionary = DictPage::new(CowBuffer::Owned(dictionary), entries, false);
@@ -452,6 +445,25 @@ fn dictionary_pages(
         compress_page(Page::Dict(dictionary), compression, Layout::Bytes)?,
         compress_page(Page::Data(data), compression, layout)?,
     ])
+}
+
+/// The definition levels that open a version 1 data page of `rows` values of a flat column
+/// without missing values (none for a required column), as polars writes them.
+fn def_levels(primitive: &PrimitiveType, rows: usize) -> Result<Vec<u8>, String> {
+    let optional = primitive.field_info.repetition == Repetition::Optional;
+    let mut levels = vec![];
+    polars_parquet::write::write_def_levels(&mut levels, optional, None, rows, Version::V1)
+        .map_err(|e| e.to_string())?;
+    Ok(levels)
+}
+
+/// The descriptor of a page of a flat column, as the pages built here carry it.
+fn flat_descriptor(primitive: &PrimitiveType) -> Descriptor {
+    Descriptor {
+        primitive_type: primitive.clone(),
+        max_def_level: 0,
+        max_rep_level: 0,
+    }
 }
 
 /// The one data page of a plain column of reals (version 1, snappy), built from the values
@@ -467,10 +479,7 @@ fn reals_page(
 ) -> Result<Option<CompressedPage>, String> {
     let primitive = primitive_of(type_)?;
     let rows = values.len();
-    let optional = primitive.field_info.repetition == Repetition::Optional;
-    let mut levels = vec![];
-    polars_parquet::write::write_def_levels(&mut levels, optional, None, rows, Version::V1)
-        .map_err(|e| e.to_string())?;
+    let levels = def_levels(primitive, rows)?;
     // PLAIN is little-endian: this path is taken on little-endian targets only.
     let reals: &[u8] = bytemuck::cast_slice(values);
     if levels.len() + reals.len() > i32::MAX as usize {
@@ -491,11 +500,7 @@ fn reals_page(
         CowBuffer::Owned(out),
         Compression::Snappy,
         levels.len() + reals.len(),
-        Descriptor {
-            primitive_type: primitive.clone(),
-            max_def_level: 0,
-            max_rep_level: 0,
-        },
+        flat_descriptor(primitive),
         rows,
     ))))
 }
