@@ -262,7 +262,7 @@ def fi(
     method : str | None
         Integrator: exp-euler (first order), exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy) or exp-staggered (second order at one rate evaluation per step: gates at half steps). Default: exp-euler on the batch kernel (conductance models), RK4 for .ode models, which take exp-euler too when it is named. One of: exp-euler, exp-midpoint, exp-staggered.
     precision : str, default 'f64'
-        Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and gates in f32, twice as many per vector register; the state stays f64). One of: f64, mixed.
+        Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and gates in f32, twice as many per vector register; the state, and a gate's step taken by its series, stay f64). One of: f64, mixed.
     tol : float, default 0.0001
         Bisection tolerance for rheobase, onsets and offsets (uA/cm^2).
     threshold : float | None
@@ -801,7 +801,7 @@ def sweep(
     method : str | None
         Integrator: exp-euler (first order), exp-midpoint (second order: two rate evaluations per step, so a larger dt for the same accuracy) or exp-staggered (second order at one rate evaluation per step: gates at half steps). Default: exp-euler on the batch kernel (conductance models), RK4 for an `.ode` model, which takes exp-euler too when it is named. One of: exp-euler, exp-midpoint, exp-staggered.
     precision : str, default 'f64'
-        Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and gates in f32, twice as many per vector register; the state stays f64); not used by an `.ode` model. One of: f64, mixed.
+        Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and gates in f32, twice as many per vector register; the state, and a gate's step taken by its series, stay f64); not used by an `.ode` model. One of: f64, mixed.
     threshold : float | None
         Spike threshold (mV); default: the model's (hh: 0).
     shard : str | None

@@ -1,6 +1,9 @@
-//! Blocks of lanes: the width the vectorised kernels step neurons in, and an exponential that
-//! vectorises (a branch-free polynomial instead of the library call), shared by the batch
-//! kernel of conductance-based models and the lane evaluator of `.ode` models.
+//! Blocks of lanes: the width the vectorised kernels step neurons in, an exponential that
+//! vectorises (a branch-free polynomial instead of the library call), and the exponential
+//! integrators' `phi1` on lanes, shared by the batch kernel of conductance-based models and
+//! the lane evaluator of `.ode` models.
+
+use super::phi::{phi1_of, phi1_series};
 
 /// Neurons per block: 16 doubles are two AVX-512 registers (four AVX2), so every polynomial
 /// runs two or more independent FMA chains and hides their latency (8 lanes: 2.6e7
@@ -85,6 +88,54 @@ pub fn exp_lanes_f32(x: &Lanes, out: &mut Lanes) {
         }
         let scale = f32::from_bits(t.to_bits().wrapping_add(127) << 23);
         out[l] = (p * scale) as f64;
+    }
+}
+
+/// Where every lane's |z| is within this, [`phi1_lanes`] takes the short series.
+const SHORT_SERIES_MAX: f64 = 0.25;
+/// 0.25^12/13! = 1e-17 of truncation at |z| = 1/4 ([`phi1_series`]).
+const SHORT_SERIES_DEGREE: usize = 11;
+/// Where every lane's |z| is within this (and not within the short bound), [`phi1_lanes`]
+/// takes the long series.
+const SERIES_MAX: f64 = 1.0;
+/// 1/19! = 8e-18 of truncation at |z| = 1.
+const SERIES_DEGREE: usize = 17;
+
+/// `phi1(z) = (e^z - 1)/z` for each lane, for the exponential integrators' steps
+/// `x + h phi1(z) f`. Where every lane's |z| is within 1/4, by its series of degree 11; else
+/// within 1, of degree 17 ([`phi1_series`]: no exponential, no division, no reduction);
+/// else by [`exp_lanes`] (or [`exp_lanes_f32`] when `F32`) and the quotient. NaN where `z`
+/// is not finite, so a lane whose derivative is not finite ends in its caller's blow-up
+/// check rather than standing still. The series are as exact as the quotient (`tests`), so
+/// the bounds are a matter of speed: the steps of `hh` at dt = 0.01 ms take the series on
+/// every block, the gates the short one (|z| = dt (alpha + beta) under about 0.1) and V the
+/// long one (|z| = dt g_tot / C up to about 0.5 in a spike). One series for both bounds
+/// cost about 7% of the batch kernel's time (docs/speed.md).
+#[inline(always)]
+pub fn phi1_lanes<const F32: bool>(z: &Lanes, out: &mut Lanes) {
+    let within = |bound: f64| z.iter().fold(true, |all, z| all & (z.abs() <= bound));
+    if within(SHORT_SERIES_MAX) {
+        for l in 0..LANES {
+            out[l] = phi1_series::<SHORT_SERIES_DEGREE>(z[l]);
+        }
+    } else if within(SERIES_MAX) {
+        for l in 0..LANES {
+            out[l] = phi1_series::<SERIES_DEGREE>(z[l]);
+        }
+    } else {
+        let mut e: Lanes = [0.0; LANES];
+        if F32 {
+            exp_lanes_f32(z, &mut e);
+        } else {
+            exp_lanes(z, &mut e);
+        }
+        for l in 0..LANES {
+            out[l] = if z[l].is_finite() {
+                phi1_of(z[l], e[l] - 1.0)
+            } else {
+                f64::NAN
+            };
+        }
     }
 }
 

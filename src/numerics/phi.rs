@@ -17,9 +17,70 @@ pub fn phi1(z: f64) -> f64 {
     phi1_of(z, z.exp_m1())
 }
 
+/// `1/(k+1)!` for k = 0..=17: the Taylor coefficients of `phi1` (each a quotient of exact
+/// doubles, so correctly rounded; 18! is below 2^53).
+const PHI1_TAYLOR: [f64; 18] = [
+    1.0,
+    1.0 / 2.0,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5_040.0,
+    1.0 / 40_320.0,
+    1.0 / 362_880.0,
+    1.0 / 3_628_800.0,
+    1.0 / 39_916_800.0,
+    1.0 / 479_001_600.0,
+    1.0 / 6_227_020_800.0,
+    1.0 / 87_178_291_200.0,
+    1.0 / 1_307_674_368_000.0,
+    1.0 / 20_922_789_888_000.0,
+    1.0 / 355_687_428_096_000.0,
+    1.0 / 6_402_373_705_728_000.0,
+];
+
+/// `phi1(z)` by its Taylor series to degree `N` (at most 17), by Horner with fused
+/// multiply-adds: no exponential, no division, no branch, so it vectorises inside a caller's
+/// loop over lanes. For |z| <= r the truncation is below `r^(N+1)/(N+2)!` of a value at least
+/// 0.63 (|z| <= 1), so a caller picks `N` for its bound: 11 for 1/4 (1e-17), 17 for 1 (8e-18).
+/// An exponential integrator's step needs `phi1` itself, so where |z| is small this replaces
+/// an exponential and a division.
+#[inline(always)]
+pub fn phi1_series<const N: usize>(z: f64) -> f64 {
+    const { assert!(N < PHI1_TAYLOR.len()) };
+    let mut p = PHI1_TAYLOR[N];
+    for k in (0..N).rev() {
+        p = p.mul_add(z, PHI1_TAYLOR[k]);
+    }
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The series of degree 11 on |z| <= 1/4 and of degree 17 on |z| <= 1 (the bounds the
+    /// batch kernel uses) against `expm1(z)/z` from the standard library (within an ulp or
+    /// two): within 4e-16 relative, where degrees 9 and 14 miss by more than 1e-14.
+    #[test]
+    fn phi1_series_is_accurate_within_its_bounds() {
+        let worst = |bound: f64, series: fn(f64) -> f64| {
+            (0..=4_000)
+                .map(|k| bound * (k as f64 / 2_000.0 - 1.0))
+                .map(|z| ((series(z) - phi1(z)) / phi1(z)).abs())
+                .fold(0.0f64, f64::max)
+        };
+        let quarter = worst(0.25, phi1_series::<11>);
+        let one = worst(1.0, phi1_series::<17>);
+        assert!(quarter < 4e-16 && one < 4e-16, "{quarter} {one}");
+        let short_quarter = worst(0.25, phi1_series::<9>);
+        let short_one = worst(1.0, phi1_series::<14>);
+        assert!(
+            short_quarter > 1e-14 && short_one > 1e-14,
+            "{short_quarter} {short_one}"
+        );
+    }
 
     #[test]
     fn phi1_is_continuous_at_the_switch() {

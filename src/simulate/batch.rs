@@ -11,11 +11,12 @@
 //! used) so it vectorises; the function is compiled for AVX-512 and AVX2+FMA and the best is
 //! picked at run time (`multiversion`), so the default build uses the machine's widest vectors.
 //! (A CPU without FMA gets the generic build, where `mul_add` is a slow library call.)
-//! The exponential-Euler update is exactly the scalar one of [`super::fixed_step`]: V by the
+//! The exponential-Euler update is the scalar one of [`super::fixed_step`]: V by the
 //! exponential integrator of its linear part with the gates frozen, then each gate relaxed
 //! towards `x_inf(V_old)`; `tests` check the two paths give the same spikes and final V. (The
 //! rates' exponentials may be powers of one exponential, within about 2e-14 of the scalar path's:
-//! `power_family`.) The
+//! `power_family`; and where a step's `|z|` is small, the steps take `phi1(z) = (e^z - 1)/z` from
+//! its series, the same update to rounding without an exponential or a division: [`v_step`].) The
 //! second-order schemes and f32 exponentials ([`Precision`]) are checked against LSODA
 //! (`tests/fi.rs`).
 
@@ -28,6 +29,7 @@ use rayon::prelude::*;
 
 mod power_family;
 
+use crate::numerics::lanes::phi1_lanes;
 pub use crate::numerics::lanes::{LANES, exp_lanes, exp_lanes_f32};
 
 /// What a batch run measures per neuron.
@@ -86,8 +88,11 @@ pub enum Precision {
     /// relative error below 1.2e-7 + 6e-8 |x|, arguments clamped to ±87): 16 of them fill one AVX-512
     /// register instead of two. V's own exponential, whose `e^z - 1` is taken for small z,
     /// stays f64, and so does the one exponential of rates computed as its powers (a power
-    /// multiplies its root's error; all six of `hh`'s rates are such powers). On
-    /// `hh` the rates move by under 1e-4 % (`tests/fi.rs`, docs/fi-and-sweeps.md).
+    /// multiplies its root's error; all six of `hh`'s rates are such powers). A gate's step
+    /// whose `phi1` comes from its series (small |z|: [`gate_step`]) takes no exponential
+    /// and is f64 in either precision; so on `hh` at dt up to 0.02 ms mixed precision is
+    /// nearly always f64 throughout. On `hh` the rates move by under 1e-4 % (`tests/fi.rs`,
+    /// docs/fi-and-sweeps.md).
     Mixed,
 }
 
@@ -667,41 +672,46 @@ fn exp_step<const F32: bool>(
 }
 
 /// V over a step of length `h` by the exponential integrator of its linear part with the
-/// conductances frozen: `phi1(z) = (e^z - 1)/z`, z = -g_tot h / C. Writes `v_new`.
+/// conductances frozen: `phi1(z) = (e^z - 1)/z`, z = -g_tot h / C ([`phi1_lanes`]: its series
+/// where |z| is small, without an exponential or a division). Writes `v_new`.
 #[inline(always)]
 fn v_step(h: f64, v: &L, g_tot: &L, i_ion: &L, current: &L, inv_c: &L, v_new: &mut L) {
     let mut z: L = [0.0; LANES];
-    let mut e: L = [0.0; LANES];
+    let mut p: L = [0.0; LANES];
     for l in 0..LANES {
         z[l] = -g_tot[l] * inv_c[l] * h;
     }
-    exp_lanes(&z, &mut e);
+    phi1_lanes::<false>(&z, &mut p);
     for l in 0..LANES {
-        let phi1 = crate::numerics::phi::phi1_of(z[l], e[l] - 1.0);
-        v_new[l] = v[l] + h * phi1 * (current[l] - i_ion[l]) * inv_c[l];
+        v_new[l] = v[l] + h * p[l] * (current[l] - i_ion[l]) * inv_c[l];
     }
 }
 
 /// Each gate over a step of length `h`, relaxed exactly towards its `x_inf` with rate
 /// `(alpha + beta) phi` from the rates `ra`, `rb`. Writes `x_new`.
+///
+/// The relaxation `x_inf + (x - x_inf) e^z`, z = -h phi (alpha + beta), is taken as
+/// `x + h phi phi1(z) (alpha - (alpha + beta) x)`: where |z| is small (always, on `hh` at
+/// dt = 0.01 ms) [`phi1_lanes`] takes its series, so the step has no exponential and no
+/// division by `alpha + beta`, in f64 whatever the precision. (For large |z| the form is as
+/// exact: `phi1(z) -> -1/z`, and the step lands on `x_inf` within rounding of x.)
 #[inline(always)]
 fn gate_step<const F32: bool>(h: f64, x: &[L], ra: &[L], rb: &[L], phi: &L, x_new: &mut [L]) {
     let mut z: L = [0.0; LANES];
-    let mut e: L = [0.0; LANES];
+    let mut p: L = [0.0; LANES];
+    let mut sg: L = [0.0; LANES];
     // (Local copies of the lane arrays: the compiler cannot prove the heap rows do not
     // alias, and would not vectorise the update in place.)
     for g in 0..x.len() {
         let (a, b, xg) = (ra[g], rb[g], x[g]);
-        let mut sg: L = [0.0; LANES];
         let mut out: L = [0.0; LANES];
         for l in 0..LANES {
             sg[l] = a[l] + b[l];
             z[l] = -h * phi[l] * sg[l];
         }
-        exp_lanes_in::<F32>(&z, &mut e);
+        phi1_lanes::<F32>(&z, &mut p);
         for l in 0..LANES {
-            let inf = a[l] / sg[l];
-            out[l] = inf + (xg[l] - inf) * e[l];
+            out[l] = xg[l] + h * phi[l] * p[l] * (-sg[l]).mul_add(xg[l], a[l]);
         }
         x_new[g] = out;
     }
@@ -1040,6 +1050,52 @@ mod tests {
     use crate::model::Model;
     use crate::simulate::{self, Method, Record, Settings};
     use crate::stimulus::Stimulus;
+
+    /// The steps by `phi1`'s series equal the steps by the exponential and the division to
+    /// rounding, over the whole of each series' bound and past it (where the long way is
+    /// taken): gates within 5e-16 (a gate's range is 1), V within 1e-15 of |V| + |its step|
+    /// (a few units of rounding), on lanes that straddle the bounds block by block.
+    #[test]
+    fn series_steps_equal_the_exponential_steps() {
+        let h = 0.05;
+        let mut worst_gate = 0.0f64;
+        let mut worst_v = 0.0f64;
+        for block in 0..400 {
+            // |z| from 0 to 1.5 (past SERIES_MAX from block 267 on), both signs for V.
+            let zmax = 1.5 * block as f64 / 400.0;
+            let s = |l: usize| (l as f64 + 0.5) / LANES as f64;
+            let phi: L = std::array::from_fn(|l| 1.0 + 2.0 * s(l));
+            let sg: L = std::array::from_fn(|l| zmax * s(l) / (h * phi[l]));
+            let a: L = std::array::from_fn(|l| sg[l] * (1.0 - s(l)));
+            let b: L = std::array::from_fn(|l| sg[l] - a[l]);
+            let x: L = std::array::from_fn(|l| s((l * 7) % LANES));
+            let mut out = [[0.0; LANES]];
+            gate_step::<false>(h, &[x], &[a], &[b], &phi, &mut out);
+            for l in 0..LANES {
+                let inf = a[l] / sg[l];
+                let want = inf + (x[l] - inf) * (-h * phi[l] * sg[l]).exp();
+                worst_gate = worst_gate.max((out[0][l] - want).abs());
+            }
+            let inv_c: L = std::array::from_fn(|l| 1.0 / (0.5 + s(l)));
+            let g_tot: L = std::array::from_fn(|l| (1.0 - 2.0 * s(l)) * zmax / (h * inv_c[l]));
+            let v: L = std::array::from_fn(|l| -80.0 + 120.0 * s(l));
+            let i_ion: L = std::array::from_fn(|l| g_tot[l] * (v[l] + 54.0));
+            let current: L = std::array::from_fn(|l| 40.0 * s(l));
+            let mut v_new = [0.0; LANES];
+            v_step(h, &v, &g_tot, &i_ion, &current, &inv_c, &mut v_new);
+            for l in 0..LANES {
+                let z = -g_tot[l] * inv_c[l] * h;
+                let want =
+                    v[l] + h * crate::numerics::phi::phi1(z) * (current[l] - i_ion[l]) * inv_c[l];
+                let size = v[l].abs() + (want - v[l]).abs();
+                worst_v = worst_v.max((v_new[l] - want).abs() / size);
+            }
+        }
+        assert!(
+            worst_gate < 5e-16 && worst_v < 1e-15,
+            "{worst_gate} {worst_v}"
+        );
+    }
 
     #[test]
     fn batch_equals_the_scalar_exponential_euler_path() {

@@ -28,8 +28,7 @@ use crate::error::SimError;
 use crate::model::V_LIMIT;
 use crate::model::ode::OdeModel;
 use crate::model::ode::lanes::{LANES, LaneProgram, Lanes};
-use crate::numerics::lanes::exp_lanes;
-use crate::numerics::phi::phi1_of;
+use crate::numerics::lanes::phi1_lanes;
 use multiversion::multiversion;
 use rayon::prelude::*;
 
@@ -188,17 +187,12 @@ fn exp_euler_step(
         for l in 0..LANES {
             z[l] = d[l] * dt;
         }
-        let mut e = [0.0; LANES];
-        exp_lanes(&z, &mut e);
+        // A derivative that is not finite has no exponential step: NaN, so the lane ends in
+        // the blow-up check instead of standing still.
+        let mut phi1 = [0.0; LANES];
+        phi1_lanes::<false>(&z, &mut phi1);
         for l in 0..LANES {
-            // A derivative that is not finite has no exponential step: NaN, so the lane ends
-            // in the blow-up check instead of standing still (`exp_lanes` stops at e^700).
-            let phi1 = if z[l].is_finite() {
-                phi1_of(z[l], e[l] - 1.0)
-            } else {
-                f64::NAN
-            };
-            x[l] += dt * phi1 * f[l];
+            x[l] += dt * phi1[l] * f[l];
         }
         *f_out = f;
     }

@@ -91,7 +91,8 @@ pub struct FiSpec {
     #[arg(long, value_enum)]
     pub method: Option<BatchScheme>,
     /// Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and
-    /// gates in f32, twice as many per vector register; the state stays f64).
+    /// gates in f32, twice as many per vector register; the state, and a gate's step taken
+    /// by its series, stay f64).
     #[arg(long, value_enum, default_value = "f64")]
     pub precision: Precision,
     /// Bisection tolerance for rheobase, onsets and offsets (uA/cm^2).

@@ -107,8 +107,8 @@ pub struct SweepSpec {
     #[arg(long, value_enum)]
     pub method: Option<BatchScheme>,
     /// Arithmetic of the batch kernel's exponentials: f64, or mixed (those of the rates and
-    /// gates in f32, twice as many per vector register; the state stays f64); not used by an
-    /// `.ode` model.
+    /// gates in f32, twice as many per vector register; the state, and a gate's step taken
+    /// by its series, stay f64); not used by an `.ode` model.
     #[arg(long, value_enum, default_value = "f64")]
     pub precision: Precision,
     /// Spike threshold (mV); default: the model's (hh: 0).
