@@ -17,9 +17,11 @@ pub fn phi1(z: f64) -> f64 {
     phi1_of(z, z.exp_m1())
 }
 
-/// `1/(k+1)!` for k = 0..=17: the Taylor coefficients of `phi1` (each a quotient of exact
-/// doubles, so correctly rounded; 18! is below 2^53).
-const PHI1_TAYLOR: [f64; 18] = [
+/// `1/k!` for k = 0..=18: the Taylor coefficients of `e^z` (and shifted by one, of `phi1`),
+/// shared with [`crate::numerics::lanes::exp_lanes`]. Each is a quotient of exact doubles,
+/// so correctly rounded (18! is below 2^53).
+pub(crate) const INV_FACTORIAL: [f64; 19] = [
+    1.0,
     1.0,
     1.0 / 2.0,
     1.0 / 6.0,
@@ -42,16 +44,17 @@ const PHI1_TAYLOR: [f64; 18] = [
 
 /// `phi1(z)` by its Taylor series to degree `N` (at most 17), by Horner with fused
 /// multiply-adds: no exponential, no division, no branch, so it vectorises inside a caller's
-/// loop over lanes. For |z| <= r the truncation is below `r^(N+1)/(N+2)!` of a value at least
+/// loop over lanes. For |z| <= r the truncation is about `r^(N+1)/(N+2)!` of a value at least
 /// 0.63 (|z| <= 1), so a caller picks `N` for its bound: 11 for 1/4 (1e-17), 17 for 1 (8e-18).
 /// An exponential integrator's step needs `phi1` itself, so where |z| is small this replaces
 /// an exponential and a division.
 #[inline(always)]
 pub fn phi1_series<const N: usize>(z: f64) -> f64 {
-    const { assert!(N < PHI1_TAYLOR.len()) };
-    let mut p = PHI1_TAYLOR[N];
+    // phi1's k-th coefficient is 1/(k+1)!.
+    const { assert!(N + 1 < INV_FACTORIAL.len()) };
+    let mut p = INV_FACTORIAL[N + 1];
     for k in (0..N).rev() {
-        p = p.mul_add(z, PHI1_TAYLOR[k]);
+        p = p.mul_add(z, INV_FACTORIAL[k + 1]);
     }
     p
 }
