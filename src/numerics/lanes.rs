@@ -130,7 +130,7 @@ mod tests {
     use super::*;
 
     /// `phi1_lanes` on the blocks its callers meet: each of its three ways against `phi1`
-    /// (series within 4e-16; the f64 exponential within 1e-15; the f32 one within 1e-6), and
+    /// (the series and the f64 exponential within 1e-15, the f32 one within 1e-6), and
     /// NaN on a lane whose `z` is not finite, which sends its block the long way, the other
     /// lanes keeping their value (the `.ode` lanes flag the NaN lane as blown up).
     #[test]
