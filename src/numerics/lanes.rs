@@ -77,6 +77,16 @@ pub fn exp_lanes_f32(x: &Lanes, out: &mut Lanes) {
     }
 }
 
+/// [`exp_lanes`], or [`exp_lanes_f32`] when `F32` (`--precision mixed`).
+#[inline(always)]
+pub fn exp_lanes_in<const F32: bool>(x: &Lanes, out: &mut Lanes) {
+    if F32 {
+        exp_lanes_f32(x, out)
+    } else {
+        exp_lanes(x, out)
+    }
+}
+
 /// Where every lane's |z| is within this, [`phi1_lanes`] takes the short series.
 const SHORT_SERIES_MAX: f64 = 0.25;
 /// 0.25^12/13! = 1e-17 of truncation at |z| = 1/4 ([`phi1_series`]).
@@ -90,9 +100,8 @@ const SERIES_DEGREE: usize = 17;
 /// `phi1(z) = (e^z - 1)/z` for each lane, for the exponential integrators' steps
 /// `x + h phi1(z) f`. Where every lane's |z| is within 1/4, by its series of degree 11; else
 /// within 1, of degree 17 ([`phi1_series`]: no exponential, no division, no reduction);
-/// else by [`exp_lanes`] (or [`exp_lanes_f32`] when `F32`) and the quotient. NaN where `z`
-/// is not finite, so a lane whose derivative is not finite ends in its caller's blow-up
-/// check rather than standing still. The series are as exact as the quotient (`tests`), so
+/// else by [`exp_lanes_in`] and the quotient. NaN where `z` is not finite, so a lane whose
+/// derivative is not finite ends in its caller's blow-up check rather than standing still. The series are as exact as the quotient (`tests`), so
 /// the bounds are a matter of speed: the steps of `hh` at dt = 0.01 ms take the series on
 /// every block, the gates the short one (|z| = dt (alpha + beta) under about 0.1) and V the
 /// long one (|z| = dt g_tot / C up to about 0.5 in a spike). One series for both bounds
@@ -110,11 +119,7 @@ pub fn phi1_lanes<const F32: bool>(z: &Lanes, out: &mut Lanes) {
         }
     } else {
         let mut e: Lanes = [0.0; LANES];
-        if F32 {
-            exp_lanes_f32(z, &mut e);
-        } else {
-            exp_lanes(z, &mut e);
-        }
+        exp_lanes_in::<F32>(z, &mut e);
         for l in 0..LANES {
             out[l] = if z[l].is_finite() {
                 phi1_of(z[l], e[l] - 1.0)

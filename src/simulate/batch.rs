@@ -30,8 +30,8 @@ use rayon::prelude::*;
 
 mod power_family;
 
-use crate::numerics::lanes::phi1_lanes;
 pub use crate::numerics::lanes::{LANES, exp_lanes, exp_lanes_f32};
+use crate::numerics::lanes::{exp_lanes_in, phi1_lanes};
 
 /// What a batch run measures per neuron.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -456,16 +456,6 @@ const PEAK_EPS_MV: f64 = 1e-9;
 #[inline(always)]
 pub(crate) fn is_peak(before: f64, v: f64, after: f64, t: f64, transient: f64) -> bool {
     v > before + PEAK_EPS_MV && v >= after && t > transient
-}
-
-/// [`exp_lanes`], or [`exp_lanes_f32`] when `F32`.
-#[inline(always)]
-fn exp_lanes_in<const F32: bool>(x: &L, out: &mut L) {
-    if F32 {
-        exp_lanes_f32(x, out)
-    } else {
-        exp_lanes(x, out)
-    }
 }
 
 /// One rate function on every lane, from the shared exponentials `x` of its base.
