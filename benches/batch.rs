@@ -190,7 +190,7 @@ fn ode_rk4(bencher: Bencher, which: &str) {
 /// every pair's ratio (kernel speed / hand loop speed) and their median: the two arms a
 /// second apart instead of several, so less of this VM's drift lands in the ratio.
 /// `family-bound` alternates in the same way the hand loop with its six rates' exponentials
-/// taken as powers of one (the kernel's power family, `src/simulate/batch/power_family.rs`,
+/// taken as powers of one (the kernel's power family, `src/numerics/power_family.rs`,
 /// written out for `hh`) against the plain hand loop: an estimate of what a kernel specialised
 /// to `hh` could reach with that idea and no cost of reading the model.
 #[divan::bench(sample_count = 5, args = ["kernel", "hand-loop", "alternating", "family-bound"])]

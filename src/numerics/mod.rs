@@ -9,6 +9,7 @@ pub mod lanes;
 pub mod newton;
 pub mod phi;
 pub mod pool;
+pub mod power_family;
 pub mod roots;
 pub mod scalar;
 pub mod scratch;

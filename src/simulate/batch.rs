@@ -15,7 +15,7 @@
 //! exponential integrator of its linear part with the gates frozen, then each gate relaxed
 //! towards `x_inf(V_old)`; `tests` check the two paths give the same spikes and final V. (The
 //! rates' exponentials may be powers of one exponential, within about 2e-14 of the scalar path's:
-//! `power_family`; and where a step's `|z|` is small, the steps take `phi1(z) = (e^z - 1)/z` from
+//! [`PowerFamily`]; and where a step's `|z|` is small, the steps take `phi1(z) = (e^z - 1)/z` from
 //! its series, the same update to rounding without an exponential or a division: `v_step`,
 //! `gate_step`.) The
 //! second-order schemes and f32 exponentials ([`Precision`]) are checked against LSODA
@@ -24,11 +24,9 @@
 use crate::error::SimError;
 use crate::model::rates::{LINOID_SERIES_RADIUS, linoid_core, rate_power};
 use crate::model::{ConductanceModel, Kinetics, RateFn};
+use crate::numerics::power_family::PowerFamily;
 use multiversion::multiversion;
-use power_family::PowerFamily;
 use rayon::prelude::*;
-
-mod power_family;
 
 pub use crate::numerics::lanes::{LANES, exp_lanes, exp_lanes_f32};
 use crate::numerics::lanes::{exp_lanes_in, phi1_lanes};

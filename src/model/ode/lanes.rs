@@ -7,16 +7,31 @@
 //! output is the register of its stack position, so one dispatch serves all lanes and the
 //! arithmetic inside runs on `[f64; LANES]` arrays that LLVM turns into SIMD.
 //!
+//! Three rewrites cut the instructions, as the conductance kernel's own structure does (on
+//! `hh.ode` from 58 to 32 an exponential-Euler step, and from six exponentials to one):
+//! - an exponential whose argument is affine in an input (a parameter, a state variable or
+//!   `t`: `exp(-(v + 40)/10)`), with the constants around it (`4 * exp(..)`, `1 - exp(..)`,
+//!   `1 / (1 + exp(..))`'s `1 +`), is a value of a table computed before the instructions,
+//!   where slopes that are whole multiples of one take powers of a single exponential
+//!   (`exps`);
+//! - a chain of two or more additions and products by constants on one input (`0.1 * (v +
+//!   40)`) is one fused multiply-add (`Kind::Affine`);
+//! - a negation before a product by a constant is folded into the constant (exact).
+//!
 //! Each lane computes what the scalar interpreter computes, in the same order, with these
 //! exceptions: `exp` is the vectorised polynomial [`exp_lanes`] (within 4e-16 relative of the
 //! library's for arguments in [-700, 700]; beyond, it stays at e^±700 where the library gives
 //! infinity or 0, so a run that overflows there ends in the blow-up check a step or two
-//! later, or not at all), `tanh` and `cosh` are built on it (`tanh` within 4e-16 absolute), and `x / c`
-//! for a constant `c` is `x * (1/c)` (one rounding more; a negation before a product by a
-//! constant is folded into it, which is exact). So results
-//! agree with the general simulator to rounding, not bit for bit (`tests/ode_lanes.rs` bounds
-//! the difference). Integer powers are the scalar algorithm on all lanes, bit for bit; the
-//! other functions run the scalar code per lane.
+//! later, or not at all), `tanh` and `cosh` are built on it (`tanh` within 4e-16 absolute), `x / c`
+//! for a constant `c` is `x * (1/c)` (one rounding more), a table value is within about 2e-14
+//! relative of its exponential (the powers' rounding), and a fused chain rounds once where the
+//! scalar path rounds at each step (its constant `40 * 0.1` rounded at compile time). Where
+//! a rate's formula cancels (`x / (1 - exp(-x))` near its removable 0/0 at `x = 0`), these
+//! absolute errors of about 2e-14 become relative ones of about `2e-14 / |x|`: 2e-11 at
+//! `|x| = 1e-3`, against the scalar path's `1e-16 / |x|`. So results agree with the general
+//! simulator to rounding, not bit for bit (`tests/ode_lanes.rs` bounds the difference).
+//! Integer powers are the scalar algorithm on all lanes, bit for bit; the other functions run
+//! the scalar code per lane.
 //!
 //! Not compiled (the model then runs one neuron at a time on the general simulator): global
 //! flags (resets cut steps per neuron), algebraic variables (a Newton solve per evaluation),
@@ -26,9 +41,12 @@ use super::OdeModel;
 use super::expr::{Code, Fn1, Op, apply_binary, call1};
 use crate::numerics::lanes::exp_lanes;
 use diagonal::Diagonal;
+use exps::{Affine, ExpTable, Exps, TableValue};
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 mod diagonal;
+mod exps;
 
 /// Neurons per block, the conductance kernel's: each instruction's dispatch is paid once for
 /// this many lanes (32 ran no faster than 16 on `hh.ode`, `benches/batch.rs` `ode_rk4`: the
@@ -51,6 +69,13 @@ enum Kind {
     /// `b` where the condition `a` is non-zero, else `c`.
     Select,
     Exp,
+    /// `scale * a + offset` in one rounding (a chain of additions and products by constants
+    /// on one input, fused).
+    Affine(f64, f64),
+    /// The value of register `a`, `k exp(slope c + o) + addend` from the [`ExpTable`] (with
+    /// this slope and addend, `c` the input): a copy, whose tangent in the diagonal pass is
+    /// `slope (a - addend) dc`.
+    AffineExp(f64, f64),
     /// `tanh` from the vectorised exponential.
     Tanh,
     /// `cosh` from the vectorised exponential.
@@ -75,13 +100,15 @@ struct Instr {
 /// An [`OdeModel`]'s fixed quantities and right-hand sides compiled for lanes.
 ///
 /// Registers, in order: constants, parameters, state variables, `t`, fixed quantities, the
-/// derivatives, then the stack's temporaries; then a tangent for each of those and a zero, for
-/// the diagonal pass. [`LaneProgram::registers`] makes a register file with the constants and
+/// derivatives, the stack's temporaries, then the table's exponentials; then a tangent for
+/// each of those and a zero, for the diagonal pass. [`LaneProgram::registers`] makes a register file with the constants and
 /// parameters in place; a caller writes the state and `t`, calls [`LaneProgram::eval`] and
 /// reads the derivatives (or calls [`LaneProgram::eval_diagonal`] and reads the derivatives
 /// and [`LaneProgram::diagonal`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaneProgram {
+    /// The exponentials of affine arguments, computed before the instructions.
+    exps: Exps,
     instrs: Vec<Instr>,
     diagonal: Diagonal,
     consts: Vec<f64>,
@@ -158,6 +185,7 @@ impl LaneProgram {
             .max()
             .unwrap_or(1);
         let mut program = LaneProgram {
+            exps: Exps::default(),
             instrs: vec![],
             diagonal: Diagonal {
                 instrs: vec![],
@@ -174,14 +202,23 @@ impl LaneProgram {
             consts: &const_index,
             slot_base,
             temp_base,
+            inputs: n_params + n_vars + 1,
+            exps: RefCell::new(ExpTable::new(temp_base + depth)),
         };
         let fixed_base = slot_base + n_params + n_vars + 1;
         for (k, code) in model.fixed.iter().enumerate() {
-            regs.emit(code, fixed_base + k, &mut program.instrs)?;
+            regs.emit(code, fixed_base + k, &mut program.instrs, &[])?;
         }
         for (k, code) in model.rhs.iter().enumerate() {
-            regs.emit(code, dy_base + k, &mut program.instrs)?;
+            regs.emit(code, dy_base + k, &mut program.instrs, &[])?;
         }
+        // The exponentials' registers follow the temporaries; the diagonal pass, whose
+        // tangent registers follow all of these, finds the same ones and adds none.
+        let mut table = regs.exps.borrow_mut();
+        program.n_regs += table.len();
+        table.freeze();
+        program.exps = table.compile();
+        drop(table);
         program.diagonal = Diagonal::compile(model, &regs, &program)?;
         Some(program)
     }
@@ -242,6 +279,7 @@ impl LaneProgram {
     /// Compute the fixed quantities and the derivatives from the state and `t` in `regs`.
     #[inline(always)]
     pub fn eval(&self, regs: &mut [Lanes]) {
+        self.exps.eval(regs);
         for ins in &self.instrs {
             regs[ins.dst as usize] = ins.value(regs);
         }
@@ -253,6 +291,7 @@ impl LaneProgram {
     /// (their registers hold the values `eval` gives); the others keep what they held.
     #[inline(always)]
     pub fn eval_diagonal(&self, regs: &mut [Lanes]) {
+        self.exps.eval(regs);
         self.diagonal.eval(regs);
     }
 
@@ -307,6 +346,8 @@ impl Instr {
                 exp_lanes(&a, &mut o);
                 o
             }
+            Kind::AffineExp(..) => a,
+            Kind::Affine(scale, offset) => a.map(|x| scale.mul_add(x, offset)),
             Kind::Tanh => tanh_lanes(&a),
             Kind::Cosh => cosh_lanes(&a),
             Kind::PowI(n) => powi_lanes(a, n),
@@ -335,17 +376,102 @@ struct Layout<'a> {
     consts: &'a HashMap<u64, usize>,
     slot_base: usize,
     temp_base: usize,
+    /// The slots an exponential's argument may be affine in (parameters, state variables and
+    /// `t`: set before an evaluation; the fixed quantities after them are computed in it).
+    inputs: usize,
+    /// The exponentials of affine arguments found so far.
+    exps: RefCell<ExpTable>,
+}
+
+/// A stack entry while compiling: where its instructions start in the output, its value as
+/// an affine function of one input where it is one, and the table value it is while that is
+/// pending (its register is then not yet known).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    start: usize,
+    affine: Option<Affine>,
+    pending: Option<TableValue>,
 }
 
 impl Layout<'_> {
+    /// The value `op` pushes as an affine function of one input, given the entries before it,
+    /// where it is one.
+    fn affine_after(&self, op: &Op, entries: &[Entry]) -> Option<Affine> {
+        use super::expr::Arith;
+        let top = |k: usize| entries.get(entries.len().checked_sub(k)?)?.affine;
+        let binary = |f: Arith| Affine::binary(f, top(2)?, top(1)?);
+        match *op {
+            Op::Const(c) => Some(Affine::constant(c)),
+            Op::Slot(k) => (k < self.inputs).then(|| Affine::input(self.slot_base + k)),
+            Op::Neg => top(1).map(Affine::negated),
+            Op::ArithC(f, c) => top(1)?.with_constant(f, c),
+            // `c - v`: a constant with an input.
+            Op::ArithS(f, k) if k < self.inputs => {
+                Affine::binary(f, top(1)?, Affine::input(self.slot_base + k))
+            }
+            Op::Add => binary(Arith::Add),
+            Op::Sub => binary(Arith::Sub),
+            Op::Mul => binary(Arith::Mul),
+            Op::Div => binary(Arith::Div),
+            _ => None,
+        }
+    }
+
     /// Compile `code` so its value lands in register `dst`. `None` for an op lanes do not run
     /// (tables; [`lanes_unsupported`] refuses those first).
-    fn emit(&self, code: &Code, dst: usize, out: &mut Vec<Instr>) -> Option<()> {
-        // The register holding each stack entry's value.
+    ///
+    /// An exponential whose argument is affine in an input becomes a read of its register in
+    /// the [`ExpTable`] (computed before the instructions), and the instructions that formed
+    /// its argument are dropped (in a stack program they computed that argument alone). Where
+    /// the input is marked in `varies` (the diagonal pass's direction), the read is an
+    /// [`Kind::AffineExp`] instruction, which carries the tangent.
+    fn emit(&self, code: &Code, dst: usize, out: &mut Vec<Instr>, varies: &[bool]) -> Option<()> {
+        // The register holding each stack entry's value, and how the entry was formed.
         let mut stack: Vec<usize> = vec![];
+        let mut entries: Vec<Entry> = vec![];
         let first = out.len();
         let reg = |r: usize| r as u32;
         for (k, op) in code.ops.iter().enumerate() {
+            // An exponential of an affine argument: a value of the table, pending while
+            // products and sums with constants fold into it.
+            if let (Op::Call(Fn1::Exp), Some(&top)) = (op, entries.last()) {
+                let table = self.exps.borrow();
+                if let Some(arg) = top.affine.filter(|&a| table.accepts(a)) {
+                    out.truncate(top.start);
+                    *stack.last_mut()? = usize::MAX;
+                    *entries.last_mut()? = Entry {
+                        start: top.start,
+                        affine: None,
+                        pending: Some(TableValue::exp(arg)),
+                    };
+                    continue;
+                }
+            }
+            let arity = arity(op);
+            let at = entries.len().checked_sub(arity)?;
+            if let Some(value) = fold_into_pending(op, &entries[at..], out.len()) {
+                let start = entries[at].start;
+                stack.truncate(at);
+                entries.truncate(at);
+                stack.push(usize::MAX);
+                entries.push(Entry {
+                    start,
+                    affine: None,
+                    pending: Some(value),
+                });
+                continue;
+            }
+            for i in at..entries.len() {
+                self.materialise(i, &mut entries, &mut stack, out, varies)?;
+            }
+            // The entry this op leaves on top: it starts where its first operand did.
+            let entry = Entry {
+                start: entries.get(at).map_or(out.len(), |e| e.start),
+                affine: self.affine_after(op, &entries),
+                pending: None,
+            };
+            entries.truncate(at);
+            entries.push(entry);
             // `-x * c` as `x * (-c)`: the same value bit for bit, one instruction fewer (the
             // rates of a conductance model are full of `exp(-(v + a) / b)`).
             let folded = match *op {
@@ -381,35 +507,37 @@ impl Layout<'_> {
                 s.pop();
                 s.push(neg.a as usize);
                 apply(s, Kind::Mul, 1, self.consts[&c.to_bits()])?;
-                continue;
-            }
-            match *op {
-                Op::Const(c) => s.push(self.consts[&c.to_bits()]),
-                Op::Slot(k) => s.push(self.slot_base + k),
-                Op::Neg => apply(s, Kind::Neg, 1, 0)?,
-                Op::Call(Fn1::Exp) => apply(s, Kind::Exp, 1, 0)?,
-                Op::Call(Fn1::Tanh) => apply(s, Kind::Tanh, 1, 0)?,
-                Op::Call(Fn1::Cosh) => apply(s, Kind::Cosh, 1, 0)?,
-                Op::Call(f) => apply(s, Kind::Call(f), 1, 0)?,
-                Op::PowI(n) => apply(s, Kind::PowI(n), 1, 0)?,
-                Op::ArithC(f, c) => {
-                    let (kind, c) = fused_constant(f, c);
-                    apply(s, kind, 1, self.consts[&c.to_bits()])?;
+            } else {
+                match *op {
+                    Op::Const(c) => s.push(self.consts[&c.to_bits()]),
+                    Op::Slot(k) => s.push(self.slot_base + k),
+                    Op::Neg => apply(s, Kind::Neg, 1, 0)?,
+                    Op::Call(Fn1::Exp) => apply(s, Kind::Exp, 1, 0)?,
+                    Op::Call(Fn1::Tanh) => apply(s, Kind::Tanh, 1, 0)?,
+                    Op::Call(Fn1::Cosh) => apply(s, Kind::Cosh, 1, 0)?,
+                    Op::Call(f) => apply(s, Kind::Call(f), 1, 0)?,
+                    Op::PowI(n) => apply(s, Kind::PowI(n), 1, 0)?,
+                    Op::ArithC(f, c) => {
+                        let (kind, c) = fused_constant(f, c);
+                        apply(s, kind, 1, self.consts[&c.to_bits()])?;
+                    }
+                    Op::ArithS(f, k) => apply(s, arith(f), 1, self.slot_base + k)?,
+                    Op::Select => apply(s, Kind::Select, 3, 0)?,
+                    Op::Lookup(_) => return None,
+                    Op::Add => apply(s, Kind::Add, 2, 0)?,
+                    Op::Sub => apply(s, Kind::Sub, 2, 0)?,
+                    Op::Mul => apply(s, Kind::Mul, 2, 0)?,
+                    Op::Div => apply(s, Kind::Div, 2, 0)?,
+                    Op::Min => apply(s, Kind::Min, 2, 0)?,
+                    Op::Max => apply(s, Kind::Max, 2, 0)?,
+                    binary @ (Op::Pow | Op::Cmp(_) | Op::Atan2 | Op::Mod) => {
+                        apply(s, Kind::Binary(binary), 2, 0)?
+                    }
                 }
-                Op::ArithS(f, k) => apply(s, arith(f), 1, self.slot_base + k)?,
-                Op::Select => apply(s, Kind::Select, 3, 0)?,
-                Op::Lookup(_) => return None,
-                Op::Add => apply(s, Kind::Add, 2, 0)?,
-                Op::Sub => apply(s, Kind::Sub, 2, 0)?,
-                Op::Mul => apply(s, Kind::Mul, 2, 0)?,
-                Op::Div => apply(s, Kind::Div, 2, 0)?,
-                Op::Min => apply(s, Kind::Min, 2, 0)?,
-                Op::Max => apply(s, Kind::Max, 2, 0)?,
-                binary @ (Op::Pow | Op::Cmp(_) | Op::Atan2 | Op::Mod) => {
-                    apply(s, Kind::Binary(binary), 2, 0)?
-                }
             }
+            self.fuse_affine(&entries, &mut stack, out)?;
         }
+        self.materialise(0, &mut entries, &mut stack, out, varies)?;
         let value = *stack.first()?;
         // The last instruction wrote the value to a temporary: write it to `dst` instead.
         let emitted = out.len() > first;
@@ -426,6 +554,119 @@ impl Layout<'_> {
             }),
         }
         Some(())
+    }
+}
+
+impl Layout<'_> {
+    /// Give entry `i`, if its table value is pending, the register of that value: a read of
+    /// the table, or where the input is marked in `varies` (the diagonal pass's direction), an
+    /// [`Kind::AffineExp`] instruction into the entry's temporary, which carries the tangent.
+    /// `None` if the table (frozen) lacks the value, which the plain pass put there.
+    fn materialise(
+        &self,
+        i: usize,
+        entries: &mut [Entry],
+        stack: &mut [usize],
+        out: &mut Vec<Instr>,
+        varies: &[bool],
+    ) -> Option<()> {
+        let Some(value) = entries.get_mut(i)?.pending.take() else {
+            return Some(());
+        };
+        let r = self.exps.borrow_mut().register_of(value)?;
+        let x = value.arg.base?;
+        stack[i] = if varies.get(x) == Some(&true) {
+            let d = self.temp_base + i;
+            out.push(Instr {
+                kind: Kind::AffineExp(value.arg.scale, value.addend),
+                dst: d as u32,
+                a: r as u32,
+                b: 0,
+                c: x as u32,
+            });
+            d
+        } else {
+            r
+        };
+        Some(())
+    }
+
+    /// Where the entry on top is affine in an input and took two instructions or more (`(v +
+    /// 40) * 0.1`), one [`Kind::Affine`] instead: a fused multiply-add, whose rounding differs
+    /// from the chain's by about one unit of the larger of its terms.
+    fn fuse_affine(
+        &self,
+        entries: &[Entry],
+        stack: &mut [usize],
+        out: &mut Vec<Instr>,
+    ) -> Option<()> {
+        let top = *entries.last()?;
+        let Some(Affine {
+            base: Some(x),
+            scale,
+            offset,
+        }) = top.affine
+        else {
+            return Some(());
+        };
+        let representable = |c: f64| c == 0.0 || c.is_normal();
+        if out.len() < top.start + 2 || !scale.is_normal() || !representable(offset) {
+            return Some(());
+        }
+        out.truncate(top.start);
+        let d = self.temp_base + stack.len() - 1;
+        out.push(Instr {
+            kind: Kind::Affine(scale, offset),
+            dst: d as u32,
+            a: x as u32,
+            b: 0,
+            c: 0,
+        });
+        *stack.last_mut()? = d;
+        Some(())
+    }
+}
+
+/// The table value that `op` leaves where it folds into a pending one among its operands
+/// (`operands`, none of which has instructions: they start at `end`, the output's length):
+/// a negation, or a sum, difference, product or quotient with a constant.
+fn fold_into_pending(op: &Op, operands: &[Entry], end: usize) -> Option<TableValue> {
+    use super::expr::Arith;
+    let constant = |e: &Entry| e.affine?.constant_value();
+    match (*op, operands) {
+        (Op::Neg, [e]) => Some(e.pending?.times(-1.0)),
+        (Op::ArithC(f, c), [e]) => e.pending?.with_constant(f, c),
+        (Op::Add | Op::Sub | Op::Mul | Op::Div, [a, b]) if a.start == end => {
+            let f = match op {
+                Op::Add => Arith::Add,
+                Op::Sub => Arith::Sub,
+                Op::Mul => Arith::Mul,
+                _ => Arith::Div,
+            };
+            match (a.pending, b.pending) {
+                (Some(p), None) => p.with_constant(f, constant(b)?),
+                (None, Some(p)) => {
+                    let c = constant(a)?;
+                    match f {
+                        Arith::Add | Arith::Mul => p.with_constant(f, c),
+                        Arith::Sub => Some(p.times(-1.0).with_constant(Arith::Add, c)?),
+                        Arith::Div => None,
+                    }
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// How many stack entries `op` pops.
+fn arity(op: &Op) -> usize {
+    match op {
+        Op::Const(_) | Op::Slot(_) => 0,
+        Op::Neg | Op::Call(_) | Op::PowI(_) | Op::ArithC(..) | Op::ArithS(..) | Op::Lookup(_) => 1,
+        Op::Select => 3,
+        _ => 2,
     }
 }
 
@@ -506,26 +747,31 @@ mod tests {
     use super::*;
 
     /// Every lane equals the scalar interpreter's value at its own parameters and state, on
-    /// code that exercises every instruction kind and the folded negations (`-(v+2)/4`,
-    /// `exp(-u*3)`; `(-v)/5e307`, whose reciprocal is not normal, keeps its division, and `-x` in
-    /// `f`'s else branch stays a negation).
+    /// code that exercises every instruction kind, the folded negations (`(-v)/5e307`, whose
+    /// reciprocal is not normal, keeps its division, and `-x` in `f`'s else branch stays a
+    /// negation), the table of exponentials with constants folded in on either side (`2*exp`,
+    /// `1+exp`, `(1-exp)/4`, `exp*3`, `exp/7`) and a fused affine chain (`(2-v)*0.5`).
     #[test]
     fn every_lane_equals_the_scalar_interpreter() {
         let text = "par i=0, a=1.5, b=-2\n\
             f(x)=max(x, a)-min(x, b)+if(x>0)then(x^3)else(-x)\n\
             w=abs(v)+sin(v)*cos(u)+tanh(v/2)+cosh(u)+u^3-v^(-2)+(u+2)^7+atan2(v, u)+mod(v, 3)+heav(v)+(abs(v)+1)**2.5\n\
+            g=2*exp(-(v-1)/2)+1/(1+exp(u/2))-(1-exp(-v/4))/4+exp(v/2)*3-exp(u)/7+(2-v)*0.5\n\
             dv/dt=i-v^3/3+u+f(v)/(1+exp(-v))\n\
-            du/dt=0.08*(v+0.7-0.8*u)+w/100-t+exp(-(v+2)/4)+exp(-u*3)+(-v)/5e307\n\
+            du/dt=0.08*(v+0.7-0.8*u)+w/100-t+exp(-(v+2)/4)+exp(-u*3)+(-v)/5e307+g\n\
             init v=-1, u=0.5\ndone\n";
         let m = OdeModel::parse(text, "t.ode", "t").unwrap();
         let prog = LaneProgram::new(&m).expect("lane program");
-        // The negations left: `(-v)`, `-x` and `exp(-v)`'s; the two folded ones are products
-        // by -1/4 and -3.
+        // The negations left: `(-v)` and `-x`; every exponential is read from the table, the
+        // instructions that formed its argument dropped. Of v: slopes -1, -1/4 (twice) and
+        // -1/2 are powers of one exponential, 1/2 has its own; of u: 1/2 and 1 share one,
+        // -3 has its own. Eight values from four exponentials.
         let negations = prog.instrs.iter().filter(|i| i.kind == Kind::Neg).count();
-        assert_eq!(negations, 3);
-        for c in [-0.25, -3.0] {
-            assert!(prog.consts.contains(&c), "{c}");
-        }
+        assert_eq!(negations, 2);
+        assert!(prog.instrs.iter().all(|i| i.kind != Kind::Exp));
+        assert_eq!(prog.exps.exponentials(), (4, 8));
+        let fused = |i: &Instr| matches!(i.kind, Kind::Affine(s, o) if (s, o) == (-0.5, 1.0));
+        assert_eq!(prog.instrs.iter().filter(|i| fused(i)).count(), 1);
         let base = m.params.values();
         let ps: Vec<Vec<f64>> = (0..LANES)
             .map(|l| {

@@ -96,7 +96,7 @@ impl Layout<'_> {
         out: &mut Vec<DualInstr>,
     ) -> Option<bool> {
         let mut plain = vec![];
-        self.emit(code, dst, &mut plain)?;
+        self.emit(code, dst, &mut plain, varies)?;
         // `emit` gives each stack entry the register of its position, so replaying its
         // instructions in order tells, for each, whether an operand varies: registers written
         // by an instruction that varies vary until they are written again.
@@ -110,6 +110,7 @@ impl Layout<'_> {
                 Kind::Copy
                 | Kind::Neg
                 | Kind::Exp
+                | Kind::Affine(..)
                 | Kind::Tanh
                 | Kind::Cosh
                 | Kind::PowI(_)
@@ -124,6 +125,8 @@ impl Layout<'_> {
                 | Kind::Max
                 | Kind::Binary(_) => (true, false),
                 Kind::Select => (true, true),
+                // The exponential's value is read; its input is the third operand.
+                Kind::AffineExp(..) => (false, true),
             };
             let (va, vb, vc) = (
                 operand(ins.a, true),
@@ -344,6 +347,14 @@ impl DualInstr {
                 exp_lanes(a, &mut e);
                 (e, each_lane(|l| e[l] * ta[l]))
             }
+            Kind::Affine(scale, offset) => (
+                each_lane(|l| scale.mul_add(a[l], offset)),
+                each_lane(|l| scale * ta[l]),
+            ),
+            Kind::AffineExp(slope, addend) => {
+                let tc = at(self.tc);
+                (*a, each_lane(|l| slope * (a[l] - addend) * tc[l]))
+            }
             Kind::Tanh => {
                 let v = tanh_lanes(a);
                 (v, each_lane(|l| (1.0 - v[l] * v[l]) * ta[l]))
@@ -460,15 +471,33 @@ mod tests {
     #[test]
     fn every_kind_differentiates_as_the_jets_do() {
         // Every instruction kind on a path from v to v' and from u to u', fixed quantities
-        // reading each other and the variables.
+        // reading each other and the variables; in v's own equation, exponentials of v from
+        // the table with constants folded in (`1+exp(-v)`, `(3*exp(v/4)+1)/2`) and a fused
+        // affine chain of v, each carrying its tangent.
         let text = "par a=1.5, b=-2, i=0\n\
             f(x)=max(x, a)-min(x, b)+if(x>0)then(x^3)else(-x)\n\
             w=abs(v)+sin(v)*cos(u)+tanh(v/2)+cosh(u)+u^3-v^(-2)+(u+2)^7+atan2(v, u)+(abs(v)+1)**2.5\n\
             z=w*u+exp(-v*v)\n\
-            dv/dt=i-v^3/3+u+f(v)/(1+exp(-v))+z/(2+v*v)\n\
+            dv/dt=i-v^3/3+u+f(v)/(1+exp(-v))+z/(2+v*v)+(3*exp(v/4)+1)/2+(v+1)*2\n\
             du/dt=0.08*(v+0.7-0.8*u)+z/100+sqrt(u*u+1)\n\
             init v=-1, u=0.5\ndone\n";
-        matches_the_jets(text, |l| vec![-2.5 + 0.33 * l as f64, 0.7 - 0.1 * l as f64]);
+        let prog = matches_the_jets(text, |l| vec![-2.5 + 0.33 * l as f64, 0.7 - 0.1 * l as f64]);
+        let dual = |kind: fn(Kind) -> bool| {
+            let found = prog.diagonal.instrs.iter();
+            found.filter(|d| d.dual && kind(d.instr.kind)).count()
+        };
+        assert_eq!(
+            dual(|k| matches!(k, Kind::AffineExp(s, a) if (s, a) == (-1.0, 1.0))),
+            1
+        );
+        assert_eq!(
+            dual(|k| matches!(k, Kind::AffineExp(s, a) if (s, a) == (0.25, 0.5))),
+            1
+        );
+        assert_eq!(
+            dual(|k| matches!(k, Kind::Affine(s, o) if (s, o) == (2.0, 2.0))),
+            1
+        );
     }
 
     #[test]
@@ -484,19 +513,18 @@ mod tests {
                 0.3 + 0.02 * l as f64,
             ]
         });
-        // The rates are not differentiated: the diagonal pass runs each exponential of the
-        // plain pass once (none depends on the gate of its own equation) and V's equation has
-        // none.
-        let exps = |dual: bool| {
-            let all: Vec<Kind> = if dual {
-                prog.diagonal.instrs.iter().map(|d| d.instr.kind).collect()
-            } else {
-                prog.instrs.iter().map(|i| i.kind).collect()
-            };
-            all.iter().filter(|k| matches!(k, Kind::Exp)).count()
-        };
-        assert_eq!(exps(true), exps(false));
-        assert!(exps(false) >= 6);
+        // The rates are not differentiated, and their six exponentials of v are read from the
+        // table, computed as powers of one exponential: no instruction of either pass is an
+        // exponential.
+        let kinds = prog.instrs.iter().map(|i| i.kind);
+        let all: Vec<Kind> = kinds
+            .chain(prog.diagonal.instrs.iter().map(|d| d.instr.kind))
+            .collect();
+        assert!(
+            all.iter()
+                .all(|k| !matches!(k, Kind::Exp | Kind::AffineExp(..)))
+        );
+        assert_eq!(prog.exps.exponentials(), (1, 6));
         // `ina` and `ik` are read only by V's equation, which computes them with tangents:
         // m^3 and n^4 once each, as in the plain pass.
         let powers = |kinds: Vec<Kind>| kinds.iter().filter(|k| matches!(k, Kind::PowI(_))).count();

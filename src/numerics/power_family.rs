@@ -2,8 +2,9 @@
 //! 1/18, 1/20 and 1/80 per mV) are 72, 40, 36 and 9 times 1/720, so `exp(-V/10)` is
 //! `u^72` with `u = exp(-V/720)`: one exponential, six squarings and a product or two per
 //! base give all four, where four exponentials cost some 90 vector operations. A
-//! hand-written loop computes each rate's exponential on its own; the kernel finds the
-//! common slope from the model data.
+//! hand-written loop computes each rate's exponential on its own; the conductance kernel
+//! (`simulate::batch`) finds the common slope from the model data, and the lane programs of
+//! `.ode` models (`model::ode::lanes`) from the slopes of the exponentials in the file.
 //!
 //! The powers are built from `u` and its six squarings `u^2, u^4, …, u^64`, held in
 //! registers, each power the product of the squarings of its binary digits. A chain of
@@ -14,14 +15,14 @@
 //!
 //! Accuracy, in units of 2^-53 (1.1e-16): `u` is within about 2 of `exp(c0 V)` (its
 //! argument's rounding and the polynomial's), a squaring doubles its root's relative error
-//! and adds 1, so `u^n` is within about `2 n` of `exp(n c0 V)`: 2.1e-14 for [`MAX_POWER`]
+//! and adds 1, so `u^n` is within about `2 n` of `exp(n c0 V)`: 2.1e-14 for `MAX_POWER`
 //! (measured 1.9e-14; `tests` check `2.5 n` for every n up to 96 from -120 to +80 mV),
 //! where an exponential of its own is within 1-3e-15 there.
 //!
 //! Range: `c0 V` is clamped so that the largest power stops at e^700, where the
 //! exponential clamps its own argument; smaller powers then stop at `|V| = 700/|c_max|`
 //! (7000 mV on `hh`) instead of further out. A run that far out is blowing up (it is flagged
-//! past [`crate::model::V_LIMIT`], 1e4 mV, or on NaN), so only its garbage changes.
+//! past the model layer's `V_LIMIT`, 1e4 mV, or on NaN), so only its garbage changes.
 
 use crate::numerics::lanes::{LANES, Lanes, exp_lanes};
 
@@ -44,14 +45,14 @@ const MULTIPLE_TOL: f64 = 1e-12;
 /// Shared bases `exp(c_i V)` whose slopes are whole multiples `n_i c0` of one slope `c0`,
 /// computed as `u^n_i` from `u = exp(c0 V)`.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct PowerFamily {
+pub struct PowerFamily {
     /// The common slope `c0`, 1/mV.
     unit: f64,
     /// `c0 V` is clamped to this so that no power overflows: the largest reaches `e^700`,
     /// where the exponential clamps its own argument.
     clamp: f64,
     /// Each member's row and power `n_i`.
-    pub(super) members: Vec<(usize, u32)>,
+    pub members: Vec<(usize, u32)>,
 }
 
 impl PowerFamily {
@@ -59,7 +60,7 @@ impl PowerFamily {
     /// base that may join, each written to row `i`) that have a common slope, if it has two
     /// or more members. Slopes of either sign form their own family; the larger wins.
     /// Returns the family and the bases left to their own exponential (every other index).
-    pub(super) fn find(slopes: &[Option<f64>]) -> (Option<PowerFamily>, Vec<usize>) {
+    pub fn find(slopes: &[Option<f64>]) -> (Option<PowerFamily>, Vec<usize>) {
         let mut best: Option<(f64, Vec<(usize, u32)>)> = None;
         for sign in [-1.0, 1.0] {
             let members: Vec<(usize, f64)> = slopes
@@ -113,7 +114,7 @@ impl PowerFamily {
 
     /// Every member's `exp(c_i V)` at `v` into its row of `rows`.
     #[inline(always)]
-    pub(super) fn eval(&self, v: &Lanes, rows: &mut [Lanes]) {
+    pub fn eval(&self, v: &Lanes, rows: &mut [Lanes]) {
         let mut arg: Lanes = [0.0; LANES];
         for l in 0..LANES {
             arg[l] = (self.unit * v[l]).clamp(-self.clamp, self.clamp);
