@@ -112,6 +112,19 @@ impl PowerFamily {
         (Some(family), direct)
     }
 
+    /// The same family with `c0 V` clamped only where the exponential clamps its own argument
+    /// (±700): a power beyond e^±708 then overflows to infinity or underflows to 0, as the
+    /// library's exponential does, where [`PowerFamily::find`]'s clamp stops every power once
+    /// the largest reaches e^±700. For inputs that are not a membrane potential (time, a
+    /// concentration), for which the reason for that clamp (a run that far out is blowing up)
+    /// does not hold: `exp(-t/96)` must keep falling after `exp(-t)` reaches e^-700.
+    pub fn clamped_as_the_exponential(self) -> PowerFamily {
+        PowerFamily {
+            clamp: 700.0,
+            ..self
+        }
+    }
+
     /// Every member's `exp(c_i V)` at `v` into its row of `rows`.
     #[inline(always)]
     pub fn eval(&self, v: &Lanes, rows: &mut [Lanes]) {

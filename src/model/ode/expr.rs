@@ -521,6 +521,19 @@ pub enum Op {
     Lookup(Table),
 }
 
+impl Op {
+    /// The arithmetic of `Add`, `Sub`, `Mul` and `Div` (two operands off the stack).
+    pub fn arith(&self) -> Option<Arith> {
+        match self {
+            Op::Add => Some(Arith::Add),
+            Op::Sub => Some(Arith::Sub),
+            Op::Mul => Some(Arith::Mul),
+            Op::Div => Some(Arith::Div),
+            _ => None,
+        }
+    }
+}
+
 /// A function table (`table w % n lo hi formula`) as bytecode sees it: its `n` values sit in
 /// the slots from `base` on (fixed quantities, so a parameter the formula reads can change),
 /// at `x = lo + k (hi - lo) / (n - 1)`.
@@ -766,12 +779,7 @@ impl Code {
                 Op::ArithS(f, k) => extend(pop(&mut st), f, Operand::Slot(k)),
                 Op::Add | Op::Sub | Op::Mul | Op::Div => {
                     let (b, hb) = finish(pop(&mut st));
-                    let f = match *op {
-                        Op::Add => Arith::Add,
-                        Op::Sub => Arith::Sub,
-                        Op::Mul => Arith::Mul,
-                        _ => Arith::Div,
-                    };
+                    let f = op.arith().expect("an arithmetic op");
                     extend(pop(&mut st), f, Operand::Fn(b, hb))
                 }
                 Op::Neg => {

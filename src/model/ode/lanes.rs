@@ -74,7 +74,8 @@ enum Kind {
     Affine(f64, f64),
     /// The value of register `a`, `k exp(slope c + o) + addend` from the [`ExpTable`] (with
     /// this slope and addend, `c` the input): a copy, whose tangent in the diagonal pass is
-    /// `slope (a - addend) dc`.
+    /// `slope (a - addend) dc` (to rounding: where the addend dwarfs the exponential, the
+    /// subtraction leaves an absolute error of about one unit of the addend).
     AffineExp(f64, f64),
     /// `tanh` from the vectorised exponential.
     Tanh,
@@ -397,9 +398,10 @@ impl Layout<'_> {
     /// The value `op` pushes as an affine function of one input, given the entries before it,
     /// where it is one.
     fn affine_after(&self, op: &Op, entries: &[Entry]) -> Option<Affine> {
-        use super::expr::Arith;
         let top = |k: usize| entries.get(entries.len().checked_sub(k)?)?.affine;
-        let binary = |f: Arith| Affine::binary(f, top(2)?, top(1)?);
+        if let Some(f) = op.arith() {
+            return Affine::binary(f, top(2)?, top(1)?);
+        }
         match *op {
             Op::Const(c) => Some(Affine::constant(c)),
             Op::Slot(k) => (k < self.inputs).then(|| Affine::input(self.slot_base + k)),
@@ -409,10 +411,6 @@ impl Layout<'_> {
             Op::ArithS(f, k) if k < self.inputs => {
                 Affine::binary(f, top(1)?, Affine::input(self.slot_base + k))
             }
-            Op::Add => binary(Arith::Add),
-            Op::Sub => binary(Arith::Sub),
-            Op::Mul => binary(Arith::Mul),
-            Op::Div => binary(Arith::Div),
             _ => None,
         }
     }
@@ -561,7 +559,9 @@ impl Layout<'_> {
     /// Give entry `i`, if its table value is pending, the register of that value: a read of
     /// the table, or where the input is marked in `varies` (the diagonal pass's direction), an
     /// [`Kind::AffineExp`] instruction into the entry's temporary, which carries the tangent.
-    /// `None` if the table (frozen) lacks the value, which the plain pass put there.
+    /// Every pending value is one the table takes (the fold checks it), and the diagonal pass
+    /// replays the plain pass's folds, so the frozen table has it; `None` (the model then
+    /// runs on the general simulator) would be a defect of this compiler.
     fn materialise(
         &self,
         i: usize,
@@ -627,37 +627,25 @@ impl Layout<'_> {
     }
 }
 
-/// The table value that `op` leaves where it folds into a pending one among its operands
-/// (`operands`, none of which has instructions: they start at `end`, the output's length):
-/// a negation, or a sum, difference, product or quotient with a constant.
+/// The table value that `op` leaves where it folds into the one pending value among its
+/// operands (`operands`; a binary op's both without instructions: they start at `end`, the
+/// output's length): a negation, or a sum, difference, product or quotient with a constant,
+/// by the arithmetic of [`Affine`] on the value's outer function. `None` where it does not
+/// fold, or the folded value is not one the table takes ([`TableValue::with_outer`]).
 fn fold_into_pending(op: &Op, operands: &[Entry], end: usize) -> Option<TableValue> {
-    use super::expr::Arith;
-    let constant = |e: &Entry| e.affine?.constant_value();
-    match (*op, operands) {
-        (Op::Neg, [e]) => Some(e.pending?.times(-1.0)),
-        (Op::ArithC(f, c), [e]) => e.pending?.with_constant(f, c),
-        (Op::Add | Op::Sub | Op::Mul | Op::Div, [a, b]) if a.start == end => {
-            let f = match op {
-                Op::Add => Arith::Add,
-                Op::Sub => Arith::Sub,
-                Op::Mul => Arith::Mul,
-                _ => Arith::Div,
-            };
-            match (a.pending, b.pending) {
-                (Some(p), None) => p.with_constant(f, constant(b)?),
-                (None, Some(p)) => {
-                    let c = constant(a)?;
-                    match f {
-                        Arith::Add | Arith::Mul => p.with_constant(f, c),
-                        Arith::Sub => Some(p.times(-1.0).with_constant(Arith::Add, c)?),
-                        Arith::Div => None,
-                    }
-                }
-                _ => None,
-            }
-        }
-        _ => None,
-    }
+    let pending = operands.iter().find_map(|e| e.pending)?;
+    // Each operand as an affine function of the pending exponential, or a constant.
+    let outer = |e: &Entry| match e.pending {
+        Some(p) => Some(p.outer()),
+        None => e.affine.filter(|a| a.base.is_none()),
+    };
+    let folded = match (*op, operands) {
+        (Op::Neg, [e]) => outer(e)?.negated(),
+        (Op::ArithC(f, c), [e]) => outer(e)?.with_constant(f, c)?,
+        (_, [a, b]) if a.start == end => Affine::binary(op.arith()?, outer(a)?, outer(b)?)?,
+        _ => return None,
+    };
+    pending.with_outer(folded)
 }
 
 /// How many stack entries `op` pops.
@@ -750,13 +738,14 @@ mod tests {
     /// code that exercises every instruction kind, the folded negations (`(-v)/5e307`, whose
     /// reciprocal is not normal, keeps its division, and `-x` in `f`'s else branch stays a
     /// negation), the table of exponentials with constants folded in on either side (`2*exp`,
-    /// `1+exp`, `(1-exp)/4`, `exp*3`, `exp/7`) and a fused affine chain (`(2-v)*0.5`).
+    /// `1+exp`, `(1-exp)/4`, `exp*3`, `exp/7`, `-exp*2`, `exp-2`) and a fused affine chain
+    /// (`(2-v)*0.5`).
     #[test]
     fn every_lane_equals_the_scalar_interpreter() {
         let text = "par i=0, a=1.5, b=-2\n\
             f(x)=max(x, a)-min(x, b)+if(x>0)then(x^3)else(-x)\n\
             w=abs(v)+sin(v)*cos(u)+tanh(v/2)+cosh(u)+u^3-v^(-2)+(u+2)^7+atan2(v, u)+mod(v, 3)+heav(v)+(abs(v)+1)**2.5\n\
-            g=2*exp(-(v-1)/2)+1/(1+exp(u/2))-(1-exp(-v/4))/4+exp(v/2)*3-exp(u)/7+(2-v)*0.5\n\
+            g=2*exp(-(v-1)/2)+1/(1+exp(u/2))-(1-exp(-v/4))/4+exp(v/2)*3-exp(u)/7+(2-v)*0.5-exp(u/2)*2+(exp(v/2)-2)\n\
             dv/dt=i-v^3/3+u+f(v)/(1+exp(-v))\n\
             du/dt=0.08*(v+0.7-0.8*u)+w/100-t+exp(-(v+2)/4)+exp(-u*3)+(-v)/5e307+g\n\
             init v=-1, u=0.5\ndone\n";
@@ -764,12 +753,12 @@ mod tests {
         let prog = LaneProgram::new(&m).expect("lane program");
         // The negations left: `(-v)` and `-x`; every exponential is read from the table, the
         // instructions that formed its argument dropped. Of v: slopes -1, -1/4 (twice) and
-        // -1/2 are powers of one exponential, 1/2 has its own; of u: 1/2 and 1 share one,
-        // -3 has its own. Eight values from four exponentials.
+        // -1/2 are powers of one exponential, 1/2 (twice) has its own; of u: 1/2 (twice) and 1
+        // share one, -3 has its own. Ten values from four exponentials.
         let negations = prog.instrs.iter().filter(|i| i.kind == Kind::Neg).count();
         assert_eq!(negations, 2);
         assert!(prog.instrs.iter().all(|i| i.kind != Kind::Exp));
-        assert_eq!(prog.exps.exponentials(), (4, 8));
+        assert_eq!(prog.exps.exponentials(), (4, 10));
         let fused = |i: &Instr| matches!(i.kind, Kind::Affine(s, o) if (s, o) == (-0.5, 1.0));
         assert_eq!(prog.instrs.iter().filter(|i| fused(i)).count(), 1);
         let base = m.params.values();
@@ -798,8 +787,9 @@ mod tests {
             m.with_current(&mut p, i_ext[l], |p| m.rhs(p, 1.25, &ys[l], &mut dy));
             for j in 0..2 {
                 let lane = regs[prog.derivative(j)][l];
-                // exp, tanh and cosh within a few 1e-16 and one reciprocal's rounding, through
-                // a few dozen operations: 1e-14 relative.
+                // exp, tanh and cosh within a few 1e-16, the table's powers (at most 4 here)
+                // within about 1e-15, one reciprocal's rounding, through a few dozen
+                // operations: 1e-14 of 1 + |value| (absolute below 1).
                 let tol = 1e-14 * (1.0 + dy[j].abs());
                 assert!(
                     (lane - dy[j]).abs() <= tol,
@@ -807,6 +797,36 @@ mod tests {
                     dy[j]
                 );
             }
+        }
+    }
+
+    /// A fold that would make the table's factor overflow (`exp(v+300)*1e200`: 1e200 e^300) or
+    /// its coefficient infinite (`exp(v)/1e-320`) leaves the product or quotient an
+    /// instruction: the model still compiles, and where the scalar interpreter's value is
+    /// finite (v near -300) the lanes' is too, within 1e-13 relative (the scalar path rounds
+    /// `v + 300` before its exponential, about 300 units of 2^-53).
+    #[test]
+    fn folds_that_would_overflow_stay_instructions() {
+        let text = "par i=0\ndv/dt=i+exp(v+300)*1e200+exp(v)/1e-320\ndone\n";
+        let m = OdeModel::parse(text, "o.ode", "o").unwrap();
+        let prog = LaneProgram::new(&m).expect("compiles for lanes");
+        let p = m.params.values();
+        let refs: [&[f64]; LANES] = [p.as_slice(); LANES];
+        let mut regs = prog.registers(&refs);
+        prog.set_current(&mut regs, &refs, &[0.0; LANES]);
+        let v: Lanes = std::array::from_fn(|l| -302.0 + 0.2 * l as f64);
+        regs[prog.var(0)] = v;
+        prog.eval(&mut regs);
+        for (l, &v) in v.iter().enumerate() {
+            let mut dy = [0.0];
+            m.rhs(&p, 0.0, &[v], &mut dy);
+            let lane = regs[prog.derivative(0)][l];
+            assert!(dy[0].is_finite(), "v = {v}: {}", dy[0]);
+            assert!(
+                (lane - dy[0]).abs() <= 1e-13 * dy[0].abs(),
+                "v = {v}: {lane} against {}",
+                dy[0]
+            );
         }
     }
 

@@ -472,13 +472,14 @@ mod tests {
     fn every_kind_differentiates_as_the_jets_do() {
         // Every instruction kind on a path from v to v' and from u to u', fixed quantities
         // reading each other and the variables; in v's own equation, exponentials of v from
-        // the table with constants folded in (`1+exp(-v)`, `(3*exp(v/4)+1)/2`) and a fused
-        // affine chain of v, each carrying its tangent.
+        // the table with constants folded in (`1+exp(-v)`, `(3*exp(v/4)+1)/2`), one read below
+        // the top of the stack (`exp(v/3)*(v*v)`) and a fused affine chain of v, each carrying
+        // its tangent.
         let text = "par a=1.5, b=-2, i=0\n\
             f(x)=max(x, a)-min(x, b)+if(x>0)then(x^3)else(-x)\n\
             w=abs(v)+sin(v)*cos(u)+tanh(v/2)+cosh(u)+u^3-v^(-2)+(u+2)^7+atan2(v, u)+(abs(v)+1)**2.5\n\
             z=w*u+exp(-v*v)\n\
-            dv/dt=i-v^3/3+u+f(v)/(1+exp(-v))+z/(2+v*v)+(3*exp(v/4)+1)/2+(v+1)*2\n\
+            dv/dt=i-v^3/3+u+f(v)/(1+exp(-v))+z/(2+v*v)+(3*exp(v/4)+1)/2+(v+1)*2+exp(v/3)*(v*v)\n\
             du/dt=0.08*(v+0.7-0.8*u)+z/100+sqrt(u*u+1)\n\
             init v=-1, u=0.5\ndone\n";
         let prog = matches_the_jets(text, |l| vec![-2.5 + 0.33 * l as f64, 0.7 - 0.1 * l as f64]);
@@ -498,6 +499,10 @@ mod tests {
             dual(|k| matches!(k, Kind::Affine(s, o) if (s, o) == (2.0, 2.0))),
             1
         );
+        // `exp(v/3)` is read below `v*v` on the stack: its instruction is emitted after that
+        // operand's, into its own temporary.
+        let third = |k: Kind| matches!(k, Kind::AffineExp(s, a) if (s, a) == (1.0 / 3.0, 0.0));
+        assert_eq!(dual(third), 1);
     }
 
     #[test]

@@ -7,11 +7,15 @@
 //! 1/20 and 1/80 per mV) become one, and the additions and products that formed their
 //! arguments are not run at all.
 //!
-//! Accuracy: within about `2 n + 2` units of 2^-53 of `exp(scale x + offset)` for a power `n`
-//! (at most 96, [`PowerFamily`]; 2.1e-14 relative), and within 2-3 units for an exponential of
-//! its own; the scalar interpreter rounds `(x + d) c` before its exponential, which moves its
-//! value by `|arg|` units, so the two agree to about 2e-14 relative on the arguments of a
-//! conductance model's rates.
+//! Accuracy, in units of 2^-53: a power `n` is within about `2 n + 2` of `exp(scale x +
+//! offset)` (`n` at most 96, [`PowerFamily`]; 2.1e-14 relative), an exponential of its own
+//! within 2-3; each also carries the rounding of `scale x`, about `|scale x|` units, where the
+//! scalar interpreter's argument `(x + d) c` carries about `|(x + d) c|`. On the rates of a
+//! conductance model (`|scale x|` up to about 12) the two agree to about 2e-14 relative.
+//!
+//! Range: `scale x` is clamped to ±700, the exponential's own clamp, so a power overflows to
+//! infinity or underflows to 0 beyond e^±708 as the library's exponential does; an offset
+//! beyond ±300 stays in the argument (an instruction, not the table).
 
 use super::{LANES, Lanes};
 use crate::numerics::lanes::exp_lanes;
@@ -50,14 +54,14 @@ impl Affine {
         self.base.is_none().then_some(self.offset)
     }
 
-    fn plus(self, c: f64) -> Affine {
+    pub(super) fn plus(self, c: f64) -> Affine {
         Affine {
             offset: self.offset + c,
             ..self
         }
     }
 
-    fn times(self, c: f64) -> Affine {
+    pub(super) fn times(self, c: f64) -> Affine {
         Affine {
             scale: self.scale * c,
             offset: self.offset * c,
@@ -111,6 +115,10 @@ pub(super) struct TableValue {
     pub(super) addend: f64,
 }
 
+/// The base that stands for the exponential itself in [`TableValue::outer`] (no register has
+/// this index).
+const EXPONENTIAL: usize = usize::MAX;
+
 impl TableValue {
     /// `exp(arg)`.
     pub(super) fn exp(arg: Affine) -> TableValue {
@@ -121,32 +129,29 @@ impl TableValue {
         }
     }
 
-    /// `self * c`.
-    pub(super) fn times(self, c: f64) -> TableValue {
-        TableValue {
-            coefficient: self.coefficient * c,
-            addend: self.addend * c,
-            ..self
+    /// The value as an affine function of its exponential, so that constants fold into it by
+    /// [`Affine`]'s arithmetic.
+    pub(super) fn outer(self) -> Affine {
+        Affine {
+            base: Some(EXPONENTIAL),
+            scale: self.coefficient,
+            offset: self.addend,
         }
     }
 
-    /// `self + c`, `self - c`, `self * c` or `self / c` (not by 0), as `op` says.
-    pub(super) fn with_constant(self, op: super::super::expr::Arith, c: f64) -> Option<TableValue> {
-        use super::super::expr::Arith;
-        let plus = |d: f64| TableValue {
-            addend: self.addend + d,
+    /// The value whose outer function is `outer` (as [`TableValue::outer`] gives it, after
+    /// arithmetic with constants); `None` unless it is still a function of the exponential
+    /// with a finite, non-zero coefficient, a finite addend, and a finite factor
+    /// `coefficient * e^offset` (so the table computes no infinity the scalar path does not).
+    pub(super) fn with_outer(self, outer: Affine) -> Option<TableValue> {
+        let value = TableValue {
+            coefficient: outer.scale,
+            addend: outer.offset,
             ..self
         };
-        match op {
-            Arith::Add => Some(plus(c)),
-            Arith::Sub => Some(plus(-c)),
-            Arith::Mul => Some(self.times(c)),
-            Arith::Div => (c != 0.0).then(|| TableValue {
-                coefficient: self.coefficient / c,
-                addend: self.addend / c,
-                ..self
-            }),
-        }
+        let factor = value.coefficient * value.arg.offset.exp();
+        let finite = factor.is_finite() && factor != 0.0 && value.addend.is_finite();
+        (outer.base == Some(EXPONENTIAL) && finite).then_some(value)
     }
 }
 
@@ -253,7 +258,8 @@ impl ExpTable {
                     for member in &mut family.members {
                         member.0 = left[member.0].0;
                     }
-                    families.push(family);
+                    // The input may be time or any variable, not only a potential.
+                    families.push(family.clamped_as_the_exponential());
                     left = direct.into_iter().map(|k| left[k]).collect();
                 }
                 Group {
@@ -328,7 +334,7 @@ impl Exps {
 mod tests {
     use super::*;
 
-    /// `hh.ode`'s rates' exponentials: one family of four slopes over two signs of offset,
+    /// `hh.ode`'s rates' exponentials: one family of four slopes (three values at slope -1/10), with a slope of its own,
     /// each member within 2.5e-14 of the library's exponential of the scalar path's argument.
     #[test]
     fn members_match_the_exponential_of_their_argument() {
@@ -384,12 +390,18 @@ mod tests {
     fn constants_fold_into_a_table_value() {
         use super::super::super::expr::Arith;
         let arg = Affine::input(0).times(0.25).plus(1.0);
-        let value = TableValue::exp(arg).times(-2.0);
-        let value = value.with_constant(Arith::Add, 1.0).unwrap();
-        let value = value.with_constant(Arith::Div, 4.0).unwrap();
-        let value = value.with_constant(Arith::Sub, -3.0).unwrap();
+        let exp = TableValue::exp(arg);
+        let fold = |outer: Option<Affine>| exp.with_outer(outer.unwrap());
+        let outer = exp.outer().times(-2.0);
+        let outer = outer.with_constant(Arith::Add, 1.0);
+        let outer = outer.and_then(|o| o.with_constant(Arith::Div, 4.0));
+        let outer = outer.and_then(|o| o.with_constant(Arith::Sub, -3.0));
+        let value = fold(outer).unwrap();
         assert_eq!((value.coefficient, value.addend), (-0.5, 3.25));
-        assert_eq!(value.with_constant(Arith::Div, 0.0), None);
+        // A product by 0, or one that overflows, stays an instruction.
+        assert_eq!(fold(Some(exp.outer().times(0.0))), None);
+        assert_eq!(fold(Some(exp.outer().times(1e300).times(1e300))), None);
+        assert_eq!(fold(Some(Affine::constant(2.0))), None);
         let mut table = ExpTable::new(1);
         assert_eq!(table.register_of(value), Some(1));
         let exps = table.compile();
