@@ -553,9 +553,7 @@ impl Layout<'_> {
         }
         Some(())
     }
-}
 
-impl Layout<'_> {
     /// Give entry `i`, if its table value is pending, the register of that value: a read of
     /// the table, or where the input is marked in `varies` (the diagonal pass's direction), an
     /// [`Kind::AffineExp`] instruction into the entry's temporary, which carries the tangent.
