@@ -2,8 +2,9 @@
 //! state variable or `t`): `exp(-(v + 40)/10)` in a rate is `exp(-v/10) e^-4`. They are
 //! computed together before the instructions run, as the conductance kernel computes its
 //! rates' exponentials: the slopes that are whole multiples of one slope take powers of a
-//! single exponential ([`PowerFamily`]), the others one exponential each, and the constant
-//! factor `e^offset` is a product. `hh.ode`'s six exponentials of `v` (slopes 1/10, 1/18,
+//! single exponential ([`PowerFamily`]), the others one exponential each; the constants around
+//! an exponential (`4 exp(..)`, `1 - exp(..)`) fold into its value, `coefficient e^offset` a
+//! product and the addend a sum ([`TableValue`]). `hh.ode`'s six exponentials of `v` (slopes 1/10, 1/18,
 //! 1/20 and 1/80 per mV) become one, and the additions and products that formed their
 //! arguments are not run at all.
 //!
@@ -13,9 +14,11 @@
 //! scalar interpreter's argument `(x + d) c` carries about `|(x + d) c|`. On the rates of a
 //! conductance model (`|scale x|` up to about 12) the two agree to about 2e-14 relative.
 //!
-//! Range: `scale x` is clamped to ±700, the exponential's own clamp, so a power overflows to
-//! infinity or underflows to 0 beyond e^±708 as the library's exponential does; an offset
-//! beyond ±300 stays in the argument (an instruction, not the table).
+//! Range: a family's `c0 x` is clamped to ±700, where the exponential clamps its own
+//! argument, so a power of 2 or more overflows to infinity or underflows to 0 past e^±708 as
+//! the library's exponential does (an exponential of its own stops at e^±700, as
+//! [`exp_lanes`] does); an offset beyond ±300 stays in the argument (an instruction, not the
+//! table).
 
 use super::{LANES, Lanes};
 use crate::numerics::lanes::exp_lanes;
