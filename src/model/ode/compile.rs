@@ -139,17 +139,7 @@ fn size(a: &Ast) -> usize {
 fn depth(ops: &[Op]) -> usize {
     let (mut d, mut max) = (0usize, 0usize);
     for op in ops {
-        match op {
-            Op::Const(_) | Op::Slot(_) => d += 1,
-            Op::Neg
-            | Op::Call(_)
-            | Op::ArithC(..)
-            | Op::ArithS(..)
-            | Op::PowI(_)
-            | Op::Lookup(_) => {}
-            Op::Select => d = d.saturating_sub(2),
-            _ => d = d.saturating_sub(1),
-        }
+        d = (d + 1).saturating_sub(op.arity());
         max = max.max(d);
     }
     max

@@ -522,6 +522,21 @@ pub enum Op {
 }
 
 impl Op {
+    /// How many stack entries the op pops (every op pushes one).
+    pub fn arity(&self) -> usize {
+        match self {
+            Op::Const(_) | Op::Slot(_) => 0,
+            Op::Neg
+            | Op::Call(_)
+            | Op::PowI(_)
+            | Op::ArithC(..)
+            | Op::ArithS(..)
+            | Op::Lookup(_) => 1,
+            Op::Select => 3,
+            _ => 2,
+        }
+    }
+
     /// The arithmetic of `Add`, `Sub`, `Mul` and `Div` (two operands off the stack).
     pub fn arith(&self) -> Option<Arith> {
         match self {

@@ -445,7 +445,7 @@ impl Layout<'_> {
                     continue;
                 }
             }
-            let arity = arity(op);
+            let arity = op.arity();
             let at = entries.len().checked_sub(arity)?;
             if let Some(value) = fold_into_pending(op, &entries[at..], out.len()) {
                 let start = entries[at].start;
@@ -644,16 +644,6 @@ fn fold_into_pending(op: &Op, operands: &[Entry], end: usize) -> Option<TableVal
         _ => return None,
     };
     pending.with_outer(folded)
-}
-
-/// How many stack entries `op` pops.
-fn arity(op: &Op) -> usize {
-    match op {
-        Op::Const(_) | Op::Slot(_) => 0,
-        Op::Neg | Op::Call(_) | Op::PowI(_) | Op::ArithC(..) | Op::ArithS(..) | Op::Lookup(_) => 1,
-        Op::Select => 3,
-        _ => 2,
-    }
 }
 
 /// The instruction and constant of `x op c`: a division by a constant becomes a
