@@ -31,6 +31,9 @@ use rayon::prelude::*;
 pub use crate::numerics::lanes::{LANES, exp_lanes, exp_lanes_f32};
 use crate::numerics::lanes::{exp_lanes_in, phi1_lanes};
 
+mod hh_form;
+use hh_form::HhForm;
+
 /// What a batch run measures per neuron.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchSettings {
@@ -460,47 +463,56 @@ pub(crate) fn is_peak(before: f64, v: f64, after: f64, t: f64, transient: f64) -
 #[inline(always)]
 fn rate_lanes(r: &LaneRate, v: &L, x: &[L], out: &mut L) {
     match *r {
-        LaneRate::Exp { a, base, scale } => {
-            let (x, f) = (&x[base], a * scale);
-            for l in 0..LANES {
-                out[l] = f * x[l];
-            }
-        }
-        LaneRate::Sigmoid { a, base, scale } => {
-            let x = &x[base];
-            for l in 0..LANES {
-                out[l] = a / x[l].mul_add(scale, 1.0);
-            }
-        }
+        LaneRate::Exp { a, base, scale } => exp_rate(a * scale, &x[base], out),
+        LaneRate::Sigmoid { a, base, scale } => sigmoid_rate(a, scale, &x[base], out),
         LaneRate::Linoid {
             a,
             v0,
             ik,
             base,
             scale,
-        } => {
-            let x = &x[base];
-            let mut y: L = [0.0; LANES];
-            let mut near = false;
-            for l in 0..LANES {
-                // y / (1 - e^-y); within the series' radius (rare: V within k/2 of v0) the
-                // scalar path's Bernoulli series instead, evaluated only when a lane is there.
-                y[l] = (v[l] - v0) * ik;
-                out[l] = a * (y[l] / (1.0 - x[l] * scale));
-                near |= y[l].abs() < LINOID_SERIES_RADIUS;
-            }
-            if near {
-                for l in 0..LANES {
-                    if y[l].abs() < LINOID_SERIES_RADIUS {
-                        // The scalar path's own function, which takes its series there.
-                        out[l] = a * linoid_core(y[l]);
-                    }
-                }
-            }
-        }
+        } => linoid_rate(a, v0, ik, scale, v, &x[base], out),
         LaneRate::Constant { a } => out.fill(a),
         LaneRate::Sum(_) | LaneRate::Product(_) | LaneRate::Power(..) => {
             combined_lanes(r, v, x, out)
+        }
+    }
+}
+
+/// [`LaneRate::Exp`] with `f = a scale` on its base `x`.
+#[inline(always)]
+fn exp_rate(f: f64, x: &L, out: &mut L) {
+    for l in 0..LANES {
+        out[l] = f * x[l];
+    }
+}
+
+/// [`LaneRate::Sigmoid`] on its base `x`.
+#[inline(always)]
+fn sigmoid_rate(a: f64, scale: f64, x: &L, out: &mut L) {
+    for l in 0..LANES {
+        out[l] = a / x[l].mul_add(scale, 1.0);
+    }
+}
+
+/// [`LaneRate::Linoid`] at `v` on its base `x`.
+#[inline(always)]
+fn linoid_rate(a: f64, v0: f64, ik: f64, scale: f64, v: &L, x: &L, out: &mut L) {
+    let mut y: L = [0.0; LANES];
+    let mut near = false;
+    for l in 0..LANES {
+        // y / (1 - e^-y); within the series' radius (rare: V within k/2 of v0) the
+        // scalar path's Bernoulli series instead, evaluated only when a lane is there.
+        y[l] = (v[l] - v0) * ik;
+        out[l] = a * (y[l] / (1.0 - x[l] * scale));
+        near |= y[l].abs() < LINOID_SERIES_RADIUS;
+    }
+    if near {
+        for l in 0..LANES {
+            if y[l].abs() < LINOID_SERIES_RADIUS {
+                // The scalar path's own function, which takes its series there.
+                out[l] = a * linoid_core(y[l]);
+            }
         }
     }
 }
@@ -543,18 +555,115 @@ fn combined_lanes(r: &LaneRate, v: &L, x: &[L], out: &mut L) {
 /// current. `xb` is scratch for the shared exponentials.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn linearise<const UNIFORM: bool, const F32: bool>(
-    flat: &Flat,
+fn linearise<E: Equations, const UNIFORM: bool, const F32: bool>(
+    eq: &E,
     v: &L,
-    x: &[L],
-    xb: &mut [L],
-    ra: &mut [L],
-    rb: &mut [L],
+    x: &E::Gates,
+    xb: &mut E::Bases,
+    ra: &mut E::Gates,
+    rb: &mut E::Gates,
     g_tot: &mut L,
     i_ion: &mut L,
 ) {
-    gate_rates::<F32>(flat, v, xb, ra, rb);
-    conductances::<UNIFORM>(flat, v, v, x, xb, g_tot, i_ion);
+    eq.gate_rates::<F32>(v, xb, ra, rb);
+    eq.conductances::<UNIFORM>(v, v, x, xb, g_tot, i_ion);
+}
+
+/// What a block's step reads from the model: the rates of the gates at V and the currents'
+/// conductances. [`Flat`] reads any conductance model from its table; [`HhForm`] is the
+/// Hodgkin-Huxley form, its shape compiled in and its constants read from the same table, so
+/// that its arithmetic is unrolled and kept in registers (the step body, [`run_block`], is
+/// the same for both, and so is every operation: `tests` check the results are identical).
+trait Equations: Sync {
+    /// One lane array per gate.
+    type Gates: AsRef<[L]> + AsMut<[L]> + Clone;
+    /// One lane array per shared exponential.
+    type Bases: AsRef<[L]> + AsMut<[L]>;
+    /// Zeroed rows for the gates and for the shared exponentials.
+    fn rows(&self) -> (Self::Gates, Self::Bases);
+    /// Whether a current has a factor (an instantaneous gate): the staggered scheme then
+    /// takes the bases once more, at the step's midpoint.
+    fn has_factor(&self) -> bool;
+    /// 1 / C_m per lane.
+    fn inv_c(&self) -> &L;
+    /// The temperature factor of the rates per lane.
+    fn phi(&self) -> &L;
+    /// The shared exponentials of the rates at `v` into `xb`.
+    fn bases_at<const F32: bool>(&self, v: &L, xb: &mut Self::Bases);
+    /// Each gate's rates at `v` into `ra`, `rb` (as alpha, beta), with the shared exponentials
+    /// at `v` left in `xb`.
+    fn gate_rates<const F32: bool>(
+        &self,
+        v: &L,
+        xb: &mut Self::Bases,
+        ra: &mut Self::Gates,
+        rb: &mut Self::Gates,
+    );
+    /// Total conductance and ionic current at `v` with the gates `x`, each current's factor
+    /// taken at `v_factor` from the shared exponentials `xb` at `v_factor`.
+    #[allow(clippy::too_many_arguments)]
+    fn conductances<const UNIFORM: bool>(
+        &self,
+        v: &L,
+        v_factor: &L,
+        x: &Self::Gates,
+        xb: &Self::Bases,
+        g_tot: &mut L,
+        i_ion: &mut L,
+    );
+}
+
+impl Equations for Flat {
+    type Gates = Vec<L>;
+    type Bases = Vec<L>;
+
+    fn rows(&self) -> (Vec<L>, Vec<L>) {
+        (
+            vec![[0.0; LANES]; self.gates.len()],
+            vec![[0.0; LANES]; self.bases.len()],
+        )
+    }
+
+    fn has_factor(&self) -> bool {
+        self.has_factor
+    }
+
+    fn inv_c(&self) -> &L {
+        &self.inv_c
+    }
+
+    fn phi(&self) -> &L {
+        &self.phi
+    }
+
+    #[inline(always)]
+    fn bases_at<const F32: bool>(&self, v: &L, xb: &mut Vec<L>) {
+        bases_at::<F32>(self, v, xb)
+    }
+
+    #[inline(always)]
+    fn gate_rates<const F32: bool>(
+        &self,
+        v: &L,
+        xb: &mut Vec<L>,
+        ra: &mut Vec<L>,
+        rb: &mut Vec<L>,
+    ) {
+        gate_rates::<F32>(self, v, xb, ra, rb)
+    }
+
+    #[inline(always)]
+    fn conductances<const UNIFORM: bool>(
+        &self,
+        v: &L,
+        v_factor: &L,
+        x: &Vec<L>,
+        xb: &Vec<L>,
+        g_tot: &mut L,
+        i_ion: &mut L,
+    ) {
+        conductances::<UNIFORM>(self, v, v_factor, x, xb, g_tot, i_ion)
+    }
 }
 
 /// The shared exponentials of the rates at `v` into `xb`: the family's as powers of one
@@ -688,50 +797,54 @@ fn v_step(h: f64, v: &L, g_tot: &L, i_ion: &L, current: &L, inv_c: &L, v_new: &m
 /// makes the step NaN, so the lane is flagged as blown up (the old form landed on 0 or 1).
 #[inline(always)]
 fn gate_step<const F32: bool>(h: f64, x: &[L], ra: &[L], rb: &[L], phi: &L, x_new: &mut [L]) {
+    for g in 0..x.len() {
+        x_new[g] = relaxed_gate::<F32>(h, &x[g], &ra[g], &rb[g], phi);
+    }
+}
+
+/// One gate `xg` over a step of length `h` with the rates `a`, `b` ([`gate_step`]).
+#[inline(always)]
+fn relaxed_gate<const F32: bool>(h: f64, xg: &L, a: &L, b: &L, phi: &L) -> L {
+    // (Local copies of the lane arrays: the compiler cannot prove the heap rows do not
+    // alias, and would not vectorise the update in place.)
+    let (a, b, xg) = (*a, *b, *xg);
     let mut z: L = [0.0; LANES];
     let mut p: L = [0.0; LANES];
     let mut sg: L = [0.0; LANES];
-    // (Local copies of the lane arrays: the compiler cannot prove the heap rows do not
-    // alias, and would not vectorise the update in place.)
-    for g in 0..x.len() {
-        let (a, b, xg) = (ra[g], rb[g], x[g]);
-        let mut out: L = [0.0; LANES];
-        for l in 0..LANES {
-            sg[l] = a[l] + b[l];
-            z[l] = -h * phi[l] * sg[l];
-        }
-        phi1_lanes::<F32>(&z, &mut p);
-        for l in 0..LANES {
-            out[l] = xg[l] + h * phi[l] * p[l] * (-sg[l]).mul_add(xg[l], a[l]);
-        }
-        x_new[g] = out;
+    let mut out: L = [0.0; LANES];
+    for l in 0..LANES {
+        sg[l] = a[l] + b[l];
+        z[l] = -h * phi[l] * sg[l];
     }
+    phi1_lanes::<F32>(&z, &mut p);
+    for l in 0..LANES {
+        out[l] = xg[l] + h * phi[l] * p[l] * (-sg[l]).mul_add(xg[l], a[l]);
+    }
+    out
 }
 
 /// Results for one block of lanes.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
-fn run_block<const UNIFORM: bool, const SCHEME: u8, const F32: bool>(
-    flat: &Flat,
+fn run_block<E: Equations, const UNIFORM: bool, const SCHEME: u8, const F32: bool>(
+    eq: &E,
     s: &BatchSettings,
     current: &L,
     y0: &[&[f64]; LANES],
     steps: usize,
 ) -> [NeuronSummary; LANES] {
-    let ng = flat.gates.len();
     let mut v: L = std::array::from_fn(|l| y0[l][0]);
-    let mut x: Vec<L> = (0..ng)
-        .map(|g| std::array::from_fn(|l| y0[l][1 + g]))
-        .collect();
+    let (mut x, mut xb) = eq.rows();
+    for (g, xg) in x.as_mut().iter_mut().enumerate() {
+        *xg = std::array::from_fn(|l| y0[l][1 + g]);
+    }
     let mut x_next = x.clone();
     // The midpoint rule's half-step gates (the other schemes never touch it).
     let mut x_half = if SCHEME == MIDPOINT {
         x.clone()
     } else {
-        vec![]
+        eq.rows().0
     };
-    let mut ra: Vec<L> = vec![[0.0; LANES]; ng];
-    let mut rb: Vec<L> = vec![[0.0; LANES]; ng];
-    let mut xb: Vec<L> = vec![[0.0; LANES]; flat.bases.len()];
+    let (mut ra, mut rb) = (eq.rows().0, eq.rows().0);
     let mut sum = [NeuronSummary {
         first_spike_ms: f64::NAN,
         first_counted_ms: f64::NAN,
@@ -744,8 +857,8 @@ fn run_block<const UNIFORM: bool, const SCHEME: u8, const F32: bool>(
     }; LANES];
     let (dt, th) = (s.dt, s.threshold_mv);
     let lanes = |x: &L| if UNIFORM { [x[0]; LANES] } else { *x };
-    let inv_c = lanes(&flat.inv_c);
-    let phi = lanes(&flat.phi);
+    let inv_c = lanes(eq.inv_c());
+    let phi = lanes(eq.phi());
     let mut v_prev: L = v;
     let mut vmin: L = [f64::INFINITY; LANES];
     let mut vmax: L = [f64::NEG_INFINITY; LANES];
@@ -759,25 +872,32 @@ fn run_block<const UNIFORM: bool, const SCHEME: u8, const F32: bool>(
             // first step, which therefore advances them by half a step) and steps across t
             // with the rates at V(t), the midpoint of their step; V then steps across
             // [t, t + dt] with the conductances of the gates at its midpoint, t + dt/2.
-            gate_rates::<F32>(flat, &v, &mut xb, &mut ra, &mut rb);
+            eq.gate_rates::<F32>(&v, &mut xb, &mut ra, &mut rb);
             let h = if step == 0 { 0.5 * dt } else { dt };
-            gate_step::<F32>(h, &x, &ra, &rb, &phi, &mut x_next);
+            gate_step::<F32>(
+                h,
+                x.as_ref(),
+                ra.as_ref(),
+                rb.as_ref(),
+                &phi,
+                x_next.as_mut(),
+            );
             std::mem::swap(&mut x, &mut x_next);
-            if flat.has_factor {
+            if eq.has_factor() {
                 // A factor (an instantaneous gate) at V(t + dt/2), extrapolated from V at t
                 // and t - dt (v_prev; at the first step, v itself): second order too.
                 for l in 0..LANES {
                     v_half[l] = 1.5 * v[l] - 0.5 * v_prev[l];
                 }
-                bases_at::<F32>(flat, &v_half, &mut xb);
-                conductances::<UNIFORM>(flat, &v, &v_half, &x, &xb, &mut g_tot, &mut i_ion);
+                eq.bases_at::<F32>(&v_half, &mut xb);
+                eq.conductances::<UNIFORM>(&v, &v_half, &x, &xb, &mut g_tot, &mut i_ion);
             } else {
-                conductances::<UNIFORM>(flat, &v, &v, &x, &xb, &mut g_tot, &mut i_ion);
+                eq.conductances::<UNIFORM>(&v, &v, &x, &xb, &mut g_tot, &mut i_ion);
             }
             v_step(dt, &v, &g_tot, &i_ion, current, &inv_c, &mut v_new);
         } else {
-            linearise::<UNIFORM, F32>(
-                flat, &v, &x, &mut xb, &mut ra, &mut rb, &mut g_tot, &mut i_ion,
+            linearise::<E, UNIFORM, F32>(
+                eq, &v, &x, &mut xb, &mut ra, &mut rb, &mut g_tot, &mut i_ion,
             );
             if SCHEME == MIDPOINT {
                 // Half a step of exponential Euler to the midpoint, the coefficients there, then
@@ -786,19 +906,19 @@ fn run_block<const UNIFORM: bool, const SCHEME: u8, const F32: bool>(
                 exp_step::<F32>(
                     0.5 * dt,
                     &v,
-                    &x,
-                    &ra,
-                    &rb,
+                    x.as_ref(),
+                    ra.as_ref(),
+                    rb.as_ref(),
                     &g_tot,
                     &i_ion,
                     current,
                     &inv_c,
                     &phi,
                     &mut v_half,
-                    &mut x_half,
+                    x_half.as_mut(),
                 );
-                linearise::<UNIFORM, F32>(
-                    flat, &v_half, &x_half, &mut xb, &mut ra, &mut rb, &mut g_tot, &mut i_ion,
+                linearise::<E, UNIFORM, F32>(
+                    eq, &v_half, &x_half, &mut xb, &mut ra, &mut rb, &mut g_tot, &mut i_ion,
                 );
                 for l in 0..LANES {
                     i_ion[l] = g_tot[l].mul_add(v[l] - v_half[l], i_ion[l]);
@@ -807,16 +927,16 @@ fn run_block<const UNIFORM: bool, const SCHEME: u8, const F32: bool>(
             exp_step::<F32>(
                 dt,
                 &v,
-                &x,
-                &ra,
-                &rb,
+                x.as_ref(),
+                ra.as_ref(),
+                rb.as_ref(),
                 &g_tot,
                 &i_ion,
                 current,
                 &inv_c,
                 &phi,
                 &mut v_new,
-                &mut x_next,
+                x_next.as_mut(),
             );
             std::mem::swap(&mut x, &mut x_next);
         }
@@ -951,18 +1071,9 @@ pub fn run_batch_params_until(
             let p = lanes_of(params, k);
             let flat = Flat::new(model, &p);
             let y0 = lanes_of(starts, k);
-            let uniform = p.iter().all(|x| *x == p[0]);
-            let mixed = s.precision == Precision::Mixed;
-            let out = match s.scheme {
-                BatchScheme::ExpEuler => {
-                    run_block_as::<EULER>(uniform, mixed, &flat, s, &cur, &y0, steps)
-                }
-                BatchScheme::ExpMidpoint => {
-                    run_block_as::<MIDPOINT>(uniform, mixed, &flat, s, &cur, &y0, steps)
-                }
-                BatchScheme::ExpStaggered => {
-                    run_block_as::<STAGGERED>(uniform, mixed, &flat, s, &cur, &y0, steps)
-                }
+            let out = match HhForm::of(&flat) {
+                Some(form) => run_block_of(&form, &p, s, &cur, &y0, steps),
+                None => run_block_of(&flat, &p, s, &cur, &y0, steps),
             };
             if !done(hi - lo) {
                 stopped.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -981,22 +1092,45 @@ const EULER: u8 = 0;
 const MIDPOINT: u8 = 1;
 const STAGGERED: u8 = 2;
 
+/// [`run_block`] of the settings' scheme and precision on the model's equations `eq`, for
+/// lanes with the parameters `p`.
+fn run_block_of<E: Equations>(
+    eq: &E,
+    p: &[&[f64]; LANES],
+    s: &BatchSettings,
+    cur: &L,
+    y0: &[&[f64]; LANES],
+    steps: usize,
+) -> [NeuronSummary; LANES] {
+    let uniform = p.iter().all(|x| *x == p[0]);
+    let mixed = s.precision == Precision::Mixed;
+    match s.scheme {
+        BatchScheme::ExpEuler => run_block_as::<E, EULER>(uniform, mixed, eq, s, cur, y0, steps),
+        BatchScheme::ExpMidpoint => {
+            run_block_as::<E, MIDPOINT>(uniform, mixed, eq, s, cur, y0, steps)
+        }
+        BatchScheme::ExpStaggered => {
+            run_block_as::<E, STAGGERED>(uniform, mixed, eq, s, cur, y0, steps)
+        }
+    }
+}
+
 /// [`run_block`] with scheme `SCHEME`, its other constant parameters picked from `uniform`
 /// (every lane on the same parameters) and `mixed` (f32 exponentials).
-fn run_block_as<const SCHEME: u8>(
+fn run_block_as<E: Equations, const SCHEME: u8>(
     uniform: bool,
     mixed: bool,
-    flat: &Flat,
+    eq: &E,
     s: &BatchSettings,
     cur: &L,
     y0: &[&[f64]; LANES],
     steps: usize,
 ) -> [NeuronSummary; LANES] {
     match (uniform, mixed) {
-        (true, false) => run_block::<true, SCHEME, false>(flat, s, cur, y0, steps),
-        (false, false) => run_block::<false, SCHEME, false>(flat, s, cur, y0, steps),
-        (true, true) => run_block::<true, SCHEME, true>(flat, s, cur, y0, steps),
-        (false, true) => run_block::<false, SCHEME, true>(flat, s, cur, y0, steps),
+        (true, false) => run_block::<E, true, SCHEME, false>(eq, s, cur, y0, steps),
+        (false, false) => run_block::<E, false, SCHEME, false>(eq, s, cur, y0, steps),
+        (true, true) => run_block::<E, true, SCHEME, true>(eq, s, cur, y0, steps),
+        (false, true) => run_block::<E, false, SCHEME, true>(eq, s, cur, y0, steps),
     }
 }
 
