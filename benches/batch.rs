@@ -185,7 +185,9 @@ fn ode_rk4(bencher: Bencher, which: &str) {
 /// one more, upward crossings of 0 mV counted. It calls the library's vectorised exponential
 /// and takes the same `multiversion` targets, so the two differ in structure only (the
 /// kernel reads any conductance model from a table and shares exponentials between rates of
-/// one slope). Before timing, its spike counts are checked against the kernel's.
+/// one slope; for `hh` it runs that table's values on the Hodgkin-Huxley shape compiled in,
+/// `src/simulate/batch/hh_form.rs`). Before timing, its spike counts are checked against the
+/// kernel's.
 /// With `alternating`, each sample runs the kernel and then the hand loop and the bench prints
 /// every pair's ratio (kernel speed / hand loop speed) and their median: the two arms a
 /// second apart instead of several, so less of this VM's drift lands in the ratio.

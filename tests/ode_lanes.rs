@@ -330,6 +330,50 @@ fn fi_on_lanes_names_the_time_and_state_of_a_blow_up() {
     assert!((t - exact).abs() < 0.03, "{t} against {exact}: {e}");
 }
 
+/// A variable other than V that blows up stops the run on lanes as on the general simulator,
+/// at the same step with the same state, while V stays bounded (`dw/dt = w^2 - w + i`, `v`
+/// relaxing to 0): the lanes test every variable of every lane at once and tell the lanes
+/// apart only when one is not finite.
+#[test]
+fn a_blow_up_of_another_variable_stops_the_lanes_at_the_same_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = ode_model(
+        dir.path(),
+        "w_blows_up.ode",
+        "par i=0\ndv/dt=-v\ndw/dt=w^2-w+i\ninit v=0,w=0\ndone\n",
+    );
+    let settings = BatchSettings {
+        t_max: 50.0,
+        dt: 0.01,
+        transient: 10.0,
+        threshold_mv: 0.5,
+        scheme: BatchScheme::ExpEuler,
+        precision: Precision::F64,
+        ode_method: excitable::simulate::Method::Rk4,
+    };
+    let e = fi_curve_general(
+        &model,
+        &[0.0, 0.1, 1.0],
+        &[Direction::Rest],
+        &settings,
+        0.1,
+        Vec::new,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("blew up at t = ") && e.contains("w = "), "{e}");
+    let rk4 = Settings {
+        t_max: 50.0,
+        dt: 0.01,
+        method: Method::Rk4,
+        record: Record::SpikesOnly,
+        threshold_mv: 0.5,
+    };
+    let rest = model.rest(0.0).unwrap().state;
+    let general = simulate::run(&model, &Stimulus::constant(1.0), &rest, &rk4).unwrap_err();
+    assert_eq!(e, excitable::Error::from(general).to_string());
+}
+
 /// A dt/2 run that blows up fails `fi`'s dt/2 check, not the curve, on lanes and on the
 /// general simulator alike: an oscillator (v crosses 0.5 once a period) kicked to 1e308 at
 /// t = 0.0025 only, a time RK4 evaluates at dt/2 = 0.005 (its first midpoint stage) but never

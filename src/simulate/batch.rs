@@ -7,7 +7,9 @@
 //! current's conductance, reversal parameters and factor): the `match` on a rate's form is taken
 //! once per lane block (sums, products and powers of forms evaluate their parts the same way,
 //! in the scalar path's order), and the arithmetic inside runs on `[f64; LANES]` arrays that LLVM turns into
-//! SIMD. The exponential is a branch-free polynomial ([`exp_lanes`], ~1 ulp over the range
+//! SIMD. Models of the classic Hodgkin-Huxley shape (`hh`, `hh-1952`) run the same step
+//! body on that shape compiled in (`hh_form`), with identical results and about 1.3x the speed:
+//! the step is generic over the `Equations` it reads. The exponential is a branch-free polynomial ([`exp_lanes`], ~1 ulp over the range
 //! used) so it vectorises; the function is compiled for AVX-512 and AVX2+FMA and the best is
 //! picked at run time (`multiversion`), so the default build uses the machine's widest vectors.
 //! (A CPU without FMA gets the generic build, where `mul_add` is a slow library call.)

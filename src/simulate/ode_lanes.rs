@@ -272,7 +272,7 @@ fn run_block<const EXP_EULER: bool>(
     program.set_current(&mut regs, params, i_ext);
     let dim = y0.len();
     let zero = vec![[0.0; LANES]; dim];
-    let (mut y, mut y_prev, mut tmp) = (y0.to_vec(), zero.clone(), zero.clone());
+    let (mut y, mut tmp) = (y0.to_vec(), zero.clone());
     let (mut k1, mut k2, mut k3, mut k4) = (zero.clone(), zero.clone(), zero.clone(), zero);
     let mut detectors: Vec<CrossingDetector> = (0..LANES)
         .map(|_| CrossingDetector::new(threshold))
@@ -280,6 +280,8 @@ fn run_block<const EXP_EULER: bool>(
     let mut voltage = Voltage::new();
     // A lane that blew up: the step count then, and its state then.
     let mut blew_up: [Option<usize>; LANES] = [None; LANES];
+    // The lanes still running: a lane's record stops at its blow-up.
+    let mut live = [true; LANES];
     let mut last_state: Vec<Option<Vec<f64>>> = vec![None; LANES];
     // V one step before the step's start: a maximum is a sample above the one before it (by
     // more than rounding) and not below the one after it.
@@ -287,7 +289,8 @@ fn run_block<const EXP_EULER: bool>(
     for step in 0..n {
         let t = step as f64 * dt;
         let t1 = (step + 1) as f64 * dt;
-        y_prev.copy_from_slice(&y);
+        // V at the step's start (the events read no other variable of the state before).
+        let v_start = y[0];
         if EXP_EULER {
             exp_euler_step(program, &mut regs, t, &mut y, dt, &mut k1);
         } else {
@@ -307,27 +310,33 @@ fn run_block<const EXP_EULER: bool>(
             }
         }
         // The general simulator's blow-up test: |V| past the limit, or anything not finite.
-        let mut bad = [false; LANES];
+        // First on every lane at once: `|V| + 0 x_1 + 0 x_2 ...` is NaN or infinite exactly
+        // where V or another variable is not finite, so it is within the limit only where
+        // the lane is sound; the lanes are told apart only when one is not.
+        let mut probe = [0.0; LANES];
         for l in 0..LANES {
-            let v = y[0][l].abs();
-            bad[l] = v > V_LIMIT || !v.is_finite();
+            probe[l] = y[0][l].abs();
         }
         for x in &y[1..] {
             for l in 0..LANES {
-                bad[l] |= !x[l].is_finite();
+                probe[l] += x[l] * 0.0;
             }
         }
+        let sound = probe.iter().fold(true, |all, p| all & (*p <= V_LIMIT));
         let mut died = false;
-        for l in 0..LANES {
-            if blew_up[l].is_none() && bad[l] {
-                died = true;
-                blew_up[l] = Some(step + 1);
-                last_state[l] = Some(y.iter().map(|x| x[l]).collect());
+        if !sound {
+            for l in 0..LANES {
+                // False for NaN: not sound.
+                let within = probe[l] <= V_LIMIT;
+                if live[l] && !within {
+                    died = true;
+                    live[l] = false;
+                    blew_up[l] = Some(step + 1);
+                    last_state[l] = Some(y.iter().map(|x| x[l]).collect());
+                }
             }
         }
-        // The lanes still running: a lane's record stops at its blow-up.
-        let live: [bool; LANES] = std::array::from_fn(|l| blew_up[l].is_none());
-        let (v0, v1) = (&y_prev[0], &y[0]);
+        let (v0, v1) = (&v_start, &y[0]);
         let mut crossed = false;
         let counting = t1 > transient;
         let mut peak = false;
@@ -357,7 +366,7 @@ fn run_block<const EXP_EULER: bool>(
             // for the lanes that crossed, as the general simulator does).
             derivatives(program, &mut regs, t1, &y, &mut tmp);
             for (l, detector) in detectors.iter_mut().enumerate() {
-                let (a, b) = (y_prev[0][l], y[0][l]);
+                let (a, b) = (v_start[l], y[0][l]);
                 if live[l] && detector.crosses(a, b) {
                     let (d0, d1) = (k1[0][l] * dt, tmp[0][l] * dt);
                     detector.refine(t, t1, |tt| hermite(a, b, d0, d1, (tt - t) / dt));
