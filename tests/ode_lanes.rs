@@ -274,16 +274,11 @@ fn fi_names_the_engine_and_says_when_a_model_runs_one_neuron_at_a_time() {
     );
 }
 
-/// A run on lanes that blows up stops `fi` with the general simulator's error: the time, the
-/// variable and the state (`dv/dt = v^2 - v + i` has no equilibrium past i = 1/4).
-#[test]
-fn fi_on_lanes_names_the_time_and_state_of_a_blow_up() {
+/// The error of `fi` on lanes (0, 0.1 and 1 from rest, RK4 at dt 0.01 for 50 time units)
+/// for the `.ode` file `text`, and the general simulator's error at i = 1 from the same rest.
+fn lanes_and_general_blow_up(text: &str) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let model = ode_model(
-        dir.path(),
-        "blows_up.ode",
-        "par i=0\ndv/dt=-v+v^2+i\ninit v=0\ndone\n",
-    );
+    let model = ode_model(dir.path(), "blows_up.ode", text);
     let settings = BatchSettings {
         t_max: 50.0,
         dt: 0.01,
@@ -293,7 +288,7 @@ fn fi_on_lanes_names_the_time_and_state_of_a_blow_up() {
         precision: Precision::F64,
         ode_method: excitable::simulate::Method::Rk4,
     };
-    let e = fi_curve_general(
+    let lanes = fi_curve_general(
         &model,
         &[0.0, 0.1, 1.0],
         &[Direction::Rest],
@@ -303,10 +298,6 @@ fn fi_on_lanes_names_the_time_and_state_of_a_blow_up() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("blew up at t = ") && e.contains(": v = "), "{e}");
-    // The file has no units: its time is not called ms.
-    assert!(!e.contains(" ms"), "{e}");
-    // The same error as the general simulator's, at the same step, from the same rest.
     let rk4 = Settings {
         t_max: 50.0,
         dt: 0.01,
@@ -316,7 +307,19 @@ fn fi_on_lanes_names_the_time_and_state_of_a_blow_up() {
     };
     let rest = model.rest(0.0).unwrap().state;
     let general = simulate::run(&model, &Stimulus::constant(1.0), &rest, &rk4).unwrap_err();
-    assert_eq!(e, excitable::Error::from(general).to_string());
+    (lanes, excitable::Error::from(general).to_string())
+}
+
+/// A run on lanes that blows up stops `fi` with the general simulator's error: the time, the
+/// variable and the state (`dv/dt = v^2 - v + i` has no equilibrium past i = 1/4).
+#[test]
+fn fi_on_lanes_names_the_time_and_state_of_a_blow_up() {
+    let (e, general) = lanes_and_general_blow_up("par i=0\ndv/dt=-v+v^2+i\ninit v=0\ndone\n");
+    assert!(e.contains("blew up at t = ") && e.contains(": v = "), "{e}");
+    // The file has no units: its time is not called ms.
+    assert!(!e.contains(" ms"), "{e}");
+    // The same error as the general simulator's, at the same step, from the same rest.
+    assert_eq!(e, general);
     // At i = 1, v goes from 0 to infinity in the integral of dv / (v^2 - v + 1), 4 pi / (3
     // sqrt 3) = 2.418; past 1e4 only 1e-4 of it is left, but near the end v dt passes 1 and
     // RK4's steps overshoot, so the blow-up shows within a few steps of dt = 0.01.
@@ -336,42 +339,10 @@ fn fi_on_lanes_names_the_time_and_state_of_a_blow_up() {
 /// apart only when one is not finite.
 #[test]
 fn a_blow_up_of_another_variable_stops_the_lanes_at_the_same_step() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = ode_model(
-        dir.path(),
-        "w_blows_up.ode",
-        "par i=0\ndv/dt=-v\ndw/dt=w^2-w+i\ninit v=0,w=0\ndone\n",
-    );
-    let settings = BatchSettings {
-        t_max: 50.0,
-        dt: 0.01,
-        transient: 10.0,
-        threshold_mv: 0.5,
-        scheme: BatchScheme::ExpEuler,
-        precision: Precision::F64,
-        ode_method: excitable::simulate::Method::Rk4,
-    };
-    let e = fi_curve_general(
-        &model,
-        &[0.0, 0.1, 1.0],
-        &[Direction::Rest],
-        &settings,
-        0.1,
-        Vec::new,
-    )
-    .unwrap_err()
-    .to_string();
+    let (e, general) =
+        lanes_and_general_blow_up("par i=0\ndv/dt=-v\ndw/dt=w^2-w+i\ninit v=0,w=0\ndone\n");
     assert!(e.contains("blew up at t = ") && e.contains("w = "), "{e}");
-    let rk4 = Settings {
-        t_max: 50.0,
-        dt: 0.01,
-        method: Method::Rk4,
-        record: Record::SpikesOnly,
-        threshold_mv: 0.5,
-    };
-    let rest = model.rest(0.0).unwrap().state;
-    let general = simulate::run(&model, &Stimulus::constant(1.0), &rest, &rk4).unwrap_err();
-    assert_eq!(e, excitable::Error::from(general).to_string());
+    assert_eq!(e, general);
 }
 
 /// A dt/2 run that blows up fails `fi`'s dt/2 check, not the curve, on lanes and on the

@@ -576,7 +576,7 @@ fn linearise<E: Equations, const UNIFORM: bool, const F32: bool>(
 /// Hodgkin-Huxley form, its shape compiled in and its constants read from the same table, so
 /// that its arithmetic is unrolled and kept in registers (the step body, [`run_block`], is
 /// the same for both, and so is every operation: `tests` check the results are identical).
-trait Equations: Sync {
+trait Equations {
     /// One lane array per gate.
     type Gates: AsRef<[L]> + AsMut<[L]> + Clone;
     /// One lane array per shared exponential.
