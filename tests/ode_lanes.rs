@@ -279,6 +279,8 @@ fn fi_names_the_engine_and_says_when_a_model_runs_one_neuron_at_a_time() {
 fn lanes_and_general_blow_up(text: &str) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let model = ode_model(dir.path(), "blows_up.ode", text);
+    // On lanes, not on the general simulator the error is compared with.
+    assert!(matches!(Runner::of(&model), Runner::Lanes(..)));
     let settings = BatchSettings {
         t_max: 50.0,
         dt: 0.01,

@@ -6,11 +6,11 @@
 //! It evaluates the same model data as every other path (each gate's [`RateFn`]s, each
 //! current's conductance, reversal parameters and factor): the `match` on a rate's form is taken
 //! once per lane block (sums, products and powers of forms evaluate their parts the same way,
-//! in the scalar path's order), and the arithmetic inside runs on `[f64; LANES]` arrays that LLVM turns into
-//! SIMD. Models of the classic Hodgkin-Huxley shape (`hh`, `hh-1952`) run the same step
-//! body on that shape compiled in (`hh_form`), with identical results and about 1.3x the speed:
-//! the step is generic over the `Equations` it reads. The exponential is a branch-free polynomial ([`exp_lanes`], ~1 ulp over the range
-//! used) so it vectorises; the function is compiled for AVX-512 and AVX2+FMA and the best is
+//! in the scalar path's order), and the arithmetic inside runs on `[f64; LANES]` arrays that
+//! LLVM turns into SIMD. Models of the classic Hodgkin-Huxley shape (`hh`, `hh-1952`) run the
+//! same step body on that shape compiled in (`hh_shape`), with identical results and about
+//! 1.3x the speed: the step is generic over the `Equations` it reads. The exponential is a
+//! branch-free polynomial ([`exp_lanes`], ~1 ulp over the range used) so it vectorises; the function is compiled for AVX-512 and AVX2+FMA and the best is
 //! picked at run time (`multiversion`), so the default build uses the machine's widest vectors.
 //! (A CPU without FMA gets the generic build, where `mul_add` is a slow library call.)
 //! The exponential-Euler update is the scalar one of [`super::fixed_step`]: V by the
@@ -33,8 +33,8 @@ use rayon::prelude::*;
 pub use crate::numerics::lanes::{LANES, exp_lanes, exp_lanes_f32};
 use crate::numerics::lanes::{exp_lanes_in, phi1_lanes};
 
-mod hh_form;
-use hh_form::HhForm;
+mod hh_shape;
+use hh_shape::HhShape;
 
 /// What a batch run measures per neuron.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -572,8 +572,8 @@ fn linearise<E: Equations, const UNIFORM: bool, const F32: bool>(
 }
 
 /// What a block's step reads from the model: the rates of the gates at V and the currents'
-/// conductances. [`Flat`] reads any conductance model from its table; [`HhForm`] is the
-/// Hodgkin-Huxley form, its shape compiled in and its constants read from the same table, so
+/// conductances. [`Flat`] reads any conductance model from its table; [`HhShape`] is the
+/// Hodgkin-Huxley shape compiled in, its constants read from the same table, so
 /// that its arithmetic is unrolled and kept in registers (the step body, [`run_block`], is
 /// the same for both, and so is every operation: `tests` check the results are identical).
 trait Equations {
@@ -603,7 +603,6 @@ trait Equations {
     );
     /// Total conductance and ionic current at `v` with the gates `x`, each current's factor
     /// taken at `v_factor` from the shared exponentials `xb` at `v_factor`.
-    #[allow(clippy::too_many_arguments)]
     fn conductances<const UNIFORM: bool>(
         &self,
         v: &L,
@@ -840,13 +839,10 @@ fn run_block<E: Equations, const UNIFORM: bool, const SCHEME: u8, const F32: boo
         *xg = std::array::from_fn(|l| y0[l][1 + g]);
     }
     let mut x_next = x.clone();
-    // The midpoint rule's half-step gates (the other schemes never touch it).
-    let mut x_half = if SCHEME == MIDPOINT {
-        x.clone()
-    } else {
-        eq.rows().0
-    };
-    let (mut ra, mut rb) = (eq.rows().0, eq.rows().0);
+    // The midpoint rule's half-step gates (the other schemes never touch it), and the rates:
+    // each written before it is read.
+    let mut x_half = x.clone();
+    let (mut ra, mut rb) = (x.clone(), x.clone());
     let mut sum = [NeuronSummary {
         first_spike_ms: f64::NAN,
         first_counted_ms: f64::NAN,
@@ -1073,8 +1069,8 @@ pub fn run_batch_params_until(
             let p = lanes_of(params, k);
             let flat = Flat::new(model, &p);
             let y0 = lanes_of(starts, k);
-            let out = match HhForm::of(&flat) {
-                Some(form) => run_block_of(&form, &p, s, &cur, &y0, steps),
+            let out = match HhShape::of(&flat) {
+                Some(shape) => run_block_of(&shape, &p, s, &cur, &y0, steps),
                 None => run_block_of(&flat, &p, s, &cur, &y0, steps),
             };
             if !done(hi - lo) {

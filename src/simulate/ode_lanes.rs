@@ -51,7 +51,7 @@ pub struct Neurons<'a> {
 /// [`NeuronSummary`] over the time after `transient` (ms), voltage extrema and maxima
 /// included, as the conductance kernel keeps them.
 ///
-/// A neuron whose V reaches [`V_LIMIT`] or whose state stops being finite is flagged
+/// A neuron whose V passes [`V_LIMIT`] or whose state stops being finite is flagged
 /// (`blew_up`) as the conductance kernel flags it, and its record stops there (its spikes and
 /// extrema before that step, its final state the one that blew up) while the other lanes go
 /// on: a parameter sweep marks such a point, `fi` refuses the run. `progress` hears 0 before
