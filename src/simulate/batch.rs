@@ -650,7 +650,21 @@ impl Equations for Flat {
         ra: &mut Vec<L>,
         rb: &mut Vec<L>,
     ) {
-        gate_rates::<F32>(self, v, xb, ra, rb)
+        bases_at::<F32>(self, v, xb);
+        for (g, gate) in self.gates.iter().enumerate() {
+            rate_lanes(&gate.first, v, xb, &mut ra[g]);
+            rate_lanes(&gate.second, v, xb, &mut rb[g]);
+            if gate.inf_tau {
+                // Store inf and 1/tau as "alpha" and "alpha + beta" would be: a = inf/tau,
+                // b = (1 - inf)/tau, so inf = a/(a+b) and 1/tau = a+b as for alpha/beta.
+                for l in 0..LANES {
+                    let k = 1.0 / rb[g][l];
+                    let inf_l = ra[g][l];
+                    ra[g][l] = inf_l * k;
+                    rb[g][l] = (1.0 - inf_l) * k;
+                }
+            }
+        }
     }
 
     #[inline(always)]
@@ -663,7 +677,34 @@ impl Equations for Flat {
         g_tot: &mut L,
         i_ion: &mut L,
     ) {
-        conductances::<UNIFORM>(self, v, v_factor, x, xb, g_tot, i_ion)
+        // With every lane on the same parameters (f-I curves) they are broadcast constants, kept
+        // in registers, as before per-lane parameters existed; a parameter sweep loads them.
+        let lanes = |x: &L| if UNIFORM { [x[0]; LANES] } else { *x };
+        let mut tmp: L = [0.0; LANES];
+        *g_tot = [0.0; LANES];
+        *i_ion = [0.0; LANES];
+        for (gmax, erev, gates, factor) in &self.currents {
+            let mut gc: L = lanes(gmax);
+            let erev = lanes(erev);
+            if let Some(f) = factor {
+                rate_lanes(f, v_factor, xb, &mut tmp);
+                for l in 0..LANES {
+                    gc[l] *= tmp[l];
+                }
+            }
+            for &(gi, pw) in gates {
+                let xg = x[gi];
+                for _ in 0..pw {
+                    for l in 0..LANES {
+                        gc[l] *= xg[l];
+                    }
+                }
+            }
+            for l in 0..LANES {
+                g_tot[l] += gc[l];
+                i_ion[l] += gc[l] * (v[l] - erev[l]);
+            }
+        }
     }
 }
 
@@ -682,69 +723,6 @@ fn bases_at<const F32: bool>(flat: &Flat, v: &L, xb: &mut [L]) {
     }
     if let Some(p) = &flat.powers {
         p.eval(v, xb);
-    }
-}
-
-/// Each gate's rates at `v` into `ra`, `rb` (as alpha, beta: an (inf, tau) gate is rewritten
-/// to them), with the shared exponentials at `v` left in `xb`.
-#[inline(always)]
-fn gate_rates<const F32: bool>(flat: &Flat, v: &L, xb: &mut [L], ra: &mut [L], rb: &mut [L]) {
-    bases_at::<F32>(flat, v, xb);
-    for (g, gate) in flat.gates.iter().enumerate() {
-        rate_lanes(&gate.first, v, xb, &mut ra[g]);
-        rate_lanes(&gate.second, v, xb, &mut rb[g]);
-        if gate.inf_tau {
-            // Store inf and 1/tau as "alpha" and "alpha + beta" would be: a = inf/tau,
-            // b = (1 - inf)/tau, so inf = a/(a+b) and 1/tau = a+b as for alpha/beta.
-            for l in 0..LANES {
-                let k = 1.0 / rb[g][l];
-                let inf_l = ra[g][l];
-                ra[g][l] = inf_l * k;
-                rb[g][l] = (1.0 - inf_l) * k;
-            }
-        }
-    }
-}
-
-/// Total conductance and ionic current at `v` with the gates `x`, each current's factor (an
-/// instantaneous gate) taken at `v_factor` from the shared exponentials `xb` at `v_factor`.
-#[inline(always)]
-fn conductances<const UNIFORM: bool>(
-    flat: &Flat,
-    v: &L,
-    v_factor: &L,
-    x: &[L],
-    xb: &[L],
-    g_tot: &mut L,
-    i_ion: &mut L,
-) {
-    // With every lane on the same parameters (f-I curves) they are broadcast constants, kept
-    // in registers, as before per-lane parameters existed; a parameter sweep loads them.
-    let lanes = |x: &L| if UNIFORM { [x[0]; LANES] } else { *x };
-    let mut tmp: L = [0.0; LANES];
-    *g_tot = [0.0; LANES];
-    *i_ion = [0.0; LANES];
-    for (gmax, erev, gates, factor) in &flat.currents {
-        let mut gc: L = lanes(gmax);
-        let erev = lanes(erev);
-        if let Some(f) = factor {
-            rate_lanes(f, v_factor, xb, &mut tmp);
-            for l in 0..LANES {
-                gc[l] *= tmp[l];
-            }
-        }
-        for &(gi, pw) in gates {
-            let xg = x[gi];
-            for _ in 0..pw {
-                for l in 0..LANES {
-                    gc[l] *= xg[l];
-                }
-            }
-        }
-        for l in 0..LANES {
-            g_tot[l] += gc[l];
-            i_ion[l] += gc[l] * (v[l] - erev[l]);
-        }
     }
 }
 

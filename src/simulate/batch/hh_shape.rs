@@ -167,7 +167,7 @@ impl Equations for HhShape<'_> {
         i_ion: &mut L,
     ) {
         // The table's kernel's operations in its order: each conductance from its maximum by
-        // one product per gate power, then the sums from 0 (`super::conductances`).
+        // one product per gate power, then the sums from 0 (`Flat`'s `conductances`).
         let lanes = |x: &L| if UNIFORM { [x[0]; LANES] } else { *x };
         let c = &self.flat.currents;
         let (gna, ena) = (lanes(&c[0].0), lanes(&c[0].1));
