@@ -668,7 +668,7 @@ fn fi_with_exp_euler_on_an_ode_file_says_what_ran() {
 }
 
 /// The diagonal pass on every `.ode` model of the zoo that compiles for lanes (and `hh.ode`):
-/// at 16 states around the file's start, each with its own current, `df_j/dx_j` equals the
+/// at a block of states around the file's start, each with its own current, `df_j/dx_j` equals the
 /// diagonal of the Jacobian the jets compute (an independent forward mode, the one continuation
 /// uses) to 1e-12 relative, and the pass's derivatives equal the plain pass's bit for bit.
 #[test]
@@ -681,12 +681,15 @@ fn the_diagonal_pass_matches_the_jets_on_every_zoo_ode_model() {
         let n = ode.vars.len();
         let p = ode.params.values();
         let refs: [&[f64]; LANES] = [p.as_slice(); LANES];
-        let i_ext: Lanes = std::array::from_fn(|l| lo + (hi - lo) * l as f64 / 15.0);
+        // The lanes spread over the currents from lo to hi, and the states as far from the start
+        // as 16 lanes spread them whatever the block's width.
+        let at = |l: usize| 15.0 * l as f64 / (LANES - 1) as f64;
+        let i_ext: Lanes = std::array::from_fn(|l| lo + (hi - lo) * at(l) / 15.0);
         let ys: Vec<Vec<f64>> = (0..LANES)
             .map(|l| {
                 let mut y = ode.init.clone();
                 for (j, x) in y.iter_mut().enumerate() {
-                    *x += 0.013 * (l + j) as f64 * (1.0 + x.abs());
+                    *x += 0.013 * (at(l) + j as f64) * (1.0 + x.abs());
                 }
                 y
             })

@@ -14,9 +14,10 @@
 //! Onsets, offsets and the rheobase are refined by multisection: each round evaluates `m`
 //! currents inside every open bracket, all brackets in one batch, shrinking each `m + 1`-fold,
 //! until all are narrower than `tol`. `m` fills exactly one lane block per core
-//! (`m = LANES * threads / brackets`): a round costs one block-time whatever `m` is, so the
-//! widest split that still fits in that time needs the fewest rounds (6 brackets on 2 cores:
-//! 5 probes each, 5 rounds to 1e-4 from 0.5 uA/cm^2, against 12 block-times for 16 probes).
+//! (`m = lanes * threads / brackets`: 16 lanes on the kernel, 32 on an `.ode` model's lanes):
+//! a round costs one block-time whatever `m` is, so the widest split that still fits in that
+//! time needs the fewest rounds (on the kernel, 6 brackets on 2 cores: 5 probes each, 5 rounds
+//! to 1e-4 from 0.5 uA/cm^2, against 12 block-times for 16 probes).
 
 use super::accuracy::{Accuracy, Probe, half_step};
 use crate::continuation::Field;
@@ -162,6 +163,7 @@ pub fn fi_curve_with(
             settings.scheme.describe()
         ),
         integrator: settings.scheme.describe_with_order(),
+        block: LANES,
     };
     let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
     curve.accuracy = accuracy(model, &curve.points, settings, |p| {
@@ -237,6 +239,7 @@ pub fn fi_curve_general_with(
         always_fallback: false,
         name: format!("{}, identical runs done once", runner.name(settings)),
         integrator: runner.describe_with_order(settings),
+        block: runner.block_lanes(),
     };
     let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
     curve.notes.extend(notes);
@@ -284,6 +287,9 @@ struct Engine<'a> {
     name: String,
     /// The integrator with its order ([`FiCurve::integrator`]).
     integrator: &'static str,
+    /// The neurons one block of the path steps at once: each multisection round fills one
+    /// block per core.
+    block: usize,
 }
 
 /// The f-I method both engines share: the `rest` sweep (while `cycle_states` computes
@@ -305,6 +311,7 @@ fn sweep(
         always_fallback,
         name,
         integrator,
+        block,
     } = engine;
     // The rest sweep needs nothing else, so it runs while `cycle_states` computes (the
     // bifurcation diagram, in the CLI): the two share the cores.
@@ -354,6 +361,7 @@ fn sweep(
         rest_runs,
         &mut notes,
         model.units(),
+        block,
     )?;
     let curve = FiCurve {
         points,
@@ -445,7 +453,8 @@ type RunFn<'a> = dyn Fn(&[f64], &[Vec<f64>]) -> Result<Vec<NeuronSummary>, Error
 /// Runs at every grid current for each direction, brackets of the rheobase and of each
 /// branch's onset and offset, refined by multisection: the method shared by every model kind.
 /// `run` simulates one neuron per (current, start); `rest_runs` are the `rest` runs already
-/// done over `currents`; `units` are the model's, for the error of a run that blew up.
+/// done over `currents`; `units` are the model's, for the error of a run that blew up;
+/// `block` is the path's block of lanes, which each round fills once per core.
 #[allow(clippy::too_many_arguments)]
 fn analyse(
     currents: &[f64],
@@ -457,6 +466,7 @@ fn analyse(
     rest_runs: Vec<NeuronSummary>,
     notes: &mut Vec<String>,
     units: crate::model::Units,
+    block: usize,
 ) -> Result<(Vec<FiPoint>, Vec<Onsets>, f64), Error> {
     // `up` and `down` in one batch, so every core is busy; identical (current, start)
     // problems (both on the cycle) run once.
@@ -546,7 +556,7 @@ fn analyse(
         let active: Vec<usize> = (0..jobs.len())
             .filter(|&k| jobs[k].b - jobs[k].a > tol)
             .collect();
-        let m = (LANES * rayon::current_num_threads() / active.len()).max(1);
+        let m = (block * rayon::current_num_threads() / active.len()).max(1);
         let mut probe = vec![];
         let mut probe_starts = vec![];
         for &k in &active {

@@ -54,8 +54,8 @@ const ROUND_MAGIC_F32: f32 = 12_582_912.0;
 /// 6e-8 |x| against exp(x) (the rounding of x itself: 4e-7 for `hh`'s |x| <= 6). 16 lanes
 /// are one AVX-512 register instead of two.
 #[inline(always)]
-pub fn exp_lanes_f32(x: &Lanes, out: &mut Lanes) {
-    for l in 0..LANES {
+pub fn exp_lanes_f32<const W: usize>(x: &[f64; W], out: &mut [f64; W]) {
+    for l in 0..W {
         let xc = (x[l] as f32).clamp(-87.0, 87.0);
         let t = xc.mul_add(LOG2E_F32, ROUND_MAGIC_F32);
         let k = t - ROUND_MAGIC_F32;
@@ -79,7 +79,7 @@ pub fn exp_lanes_f32(x: &Lanes, out: &mut Lanes) {
 
 /// [`exp_lanes`], or [`exp_lanes_f32`] when `F32` (`--precision mixed`).
 #[inline(always)]
-pub fn exp_lanes_in<const F32: bool>(x: &Lanes, out: &mut Lanes) {
+pub fn exp_lanes_in<const F32: bool, const W: usize>(x: &[f64; W], out: &mut [f64; W]) {
     if F32 {
         exp_lanes_f32(x, out)
     } else {
@@ -107,20 +107,20 @@ const SERIES_DEGREE: usize = 17;
 /// long one (|z| = dt g_tot / C up to about 0.5 in a spike). One series for both bounds
 /// cost about 7% of the batch kernel's time (docs/speed.md).
 #[inline(always)]
-pub fn phi1_lanes<const F32: bool>(z: &Lanes, out: &mut Lanes) {
+pub fn phi1_lanes<const F32: bool, const W: usize>(z: &[f64; W], out: &mut [f64; W]) {
     let within = |bound: f64| z.iter().fold(true, |all, z| all & (z.abs() <= bound));
     if within(SHORT_SERIES_MAX) {
-        for l in 0..LANES {
+        for l in 0..W {
             out[l] = phi1_series::<SHORT_SERIES_DEGREE>(z[l]);
         }
     } else if within(SERIES_MAX) {
-        for l in 0..LANES {
+        for l in 0..W {
             out[l] = phi1_series::<SERIES_DEGREE>(z[l]);
         }
     } else {
-        let mut e: Lanes = [0.0; LANES];
-        exp_lanes_in::<F32>(z, &mut e);
-        for l in 0..LANES {
+        let mut e = [0.0; W];
+        exp_lanes_in::<F32, W>(z, &mut e);
+        for l in 0..W {
             out[l] = if z[l].is_finite() {
                 phi1_of(z[l], e[l] - 1.0)
             } else {
@@ -145,8 +145,8 @@ mod tests {
         for (bound, f32_too) in [(0.25, false), (1.0, false), (3.0, true)] {
             let z: Lanes = std::array::from_fn(|l| bound * (2.0 * l as f64 / 15.0 - 1.0));
             let (mut out, mut out_f32) = ([0.0; LANES], [0.0; LANES]);
-            phi1_lanes::<false>(&z, &mut out);
-            phi1_lanes::<true>(&z, &mut out_f32);
+            phi1_lanes::<false, _>(&z, &mut out);
+            phi1_lanes::<true, _>(&z, &mut out_f32);
             for l in 0..LANES {
                 assert!(relative(out[l], z[l]) < 1e-15, "{bound} {}", z[l]);
                 let tol = if f32_too { 1e-6 } else { 1e-15 };
@@ -158,7 +158,7 @@ mod tests {
             let mut z: Lanes = [0.5; LANES];
             z[3] = bad;
             let mut out = [0.0; LANES];
-            phi1_lanes::<false>(&z, &mut out);
+            phi1_lanes::<false, _>(&z, &mut out);
             assert!(out[3].is_nan(), "{bad}: {}", out[3]);
             assert!(relative(out[0], 0.5) < 1e-15, "{bad}: {}", out[0]);
         }

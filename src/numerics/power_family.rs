@@ -24,7 +24,7 @@
 //! (7000 mV on `hh`) instead of further out. A run that far out is blowing up (it is flagged
 //! past the model layer's `V_LIMIT`, 1e4 mV, or on NaN), so only its garbage changes.
 
-use crate::numerics::lanes::{LANES, Lanes, exp_lanes};
+use crate::numerics::lanes::exp_lanes;
 
 /// The largest power taken: `u^96` is within about 2.1e-14 of its exponential. Powers below
 /// 128 are products of the squarings up to `u^64`.
@@ -127,21 +127,21 @@ impl PowerFamily {
 
     /// Every member's `exp(c_i V)` at `v` into its row of `rows`.
     #[inline(always)]
-    pub fn eval(&self, v: &Lanes, rows: &mut [Lanes]) {
-        let mut arg: Lanes = [0.0; LANES];
-        for l in 0..LANES {
+    pub fn eval<const W: usize>(&self, v: &[f64; W], rows: &mut [[f64; W]]) {
+        let mut arg = [0.0; W];
+        for l in 0..W {
             arg[l] = (self.unit * v[l]).clamp(-self.clamp, self.clamp);
         }
-        let mut sq: [Lanes; SQUARINGS] = [[0.0; LANES]; SQUARINGS];
+        let mut sq = [[0.0; W]; SQUARINGS];
         exp_lanes(&arg, &mut sq[0]);
         for k in 1..SQUARINGS {
             sq[k] = sq[k - 1].map(|x| x * x);
         }
         for &(row, n) in &self.members {
-            let mut acc: Lanes = [1.0; LANES];
+            let mut acc = [1.0; W];
             for (k, s) in sq.iter().enumerate() {
                 if (n >> k) & 1 == 1 {
-                    for l in 0..LANES {
+                    for l in 0..W {
                         acc[l] *= s[l];
                     }
                 }
@@ -154,6 +154,7 @@ impl PowerFamily {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::numerics::lanes::{LANES, Lanes};
 
     #[test]
     fn hh_slopes_form_one_family() {

@@ -719,7 +719,7 @@ fn bases_at<const F32: bool>(flat: &Flat, v: &L, xb: &mut [L]) {
         for l in 0..LANES {
             tmp[l] = c.mul_add(v[l], d);
         }
-        exp_lanes_in::<F32>(&tmp, &mut xb[b]);
+        exp_lanes_in::<F32, _>(&tmp, &mut xb[b]);
     }
     if let Some(p) = &flat.powers {
         p.eval(v, xb);
@@ -758,7 +758,7 @@ fn v_step(h: f64, v: &L, g_tot: &L, i_ion: &L, current: &L, inv_c: &L, v_new: &m
     for l in 0..LANES {
         z[l] = -g_tot[l] * inv_c[l] * h;
     }
-    phi1_lanes::<false>(&z, &mut p);
+    phi1_lanes::<false, _>(&z, &mut p);
     for l in 0..LANES {
         v_new[l] = v[l] + h * p[l] * (current[l] - i_ion[l]) * inv_c[l];
     }
@@ -795,7 +795,7 @@ fn relaxed_gate<const F32: bool>(h: f64, xg: &L, a: &L, b: &L, phi: &L) -> L {
         sg[l] = a[l] + b[l];
         z[l] = -h * phi[l] * sg[l];
     }
-    phi1_lanes::<F32>(&z, &mut p);
+    phi1_lanes::<F32, _>(&z, &mut p);
     for l in 0..LANES {
         out[l] = xg[l] + h * phi[l] * p[l] * (-sg[l]).mul_add(xg[l], a[l]);
     }

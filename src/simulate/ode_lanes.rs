@@ -190,7 +190,7 @@ fn exp_euler_step(
         // A derivative that is not finite has no exponential step: NaN, so the lane ends in
         // the blow-up check instead of standing still.
         let mut phi1 = [0.0; LANES];
-        phi1_lanes::<false>(&z, &mut phi1);
+        phi1_lanes::<false, _>(&z, &mut phi1);
         for l in 0..LANES {
             x[l] += dt * phi1[l] * f[l];
         }

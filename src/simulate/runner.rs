@@ -74,6 +74,17 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// How many neurons one block of this path steps at once: a batch of that many costs
+    /// what one neuron costs (the kernel's [`crate::simulate::batch::LANES`], the lanes'
+    /// [`crate::model::ode::lanes::LANES`]); the general simulator runs them one by one, and
+    /// its batches are cut as the kernel's are.
+    pub fn block_lanes(&self) -> usize {
+        match self {
+            Runner::Lanes(..) => crate::model::ode::lanes::LANES,
+            Runner::Kernel(_) | Runner::General(..) => crate::simulate::batch::LANES,
+        }
+    }
+
     /// What integrates the neurons with `settings`: the one place the path and the settings
     /// decide it, for [`Runner::name`], [`Runner::describe_with_order`] and [`Runner::order`].
     fn integrator(&self, settings: &BatchSettings) -> Integrator {
@@ -344,6 +355,24 @@ mod tests {
             precision: Precision::F64,
             ode_method: crate::simulate::Method::Rk4,
         }
+    }
+
+    /// `fi`'s multisection fills one block per core with each round's probes, so each path
+    /// names the block it steps: 32 lanes for an `.ode` model on lanes, 16 on the kernel, and
+    /// the kernel's cut for the general simulator.
+    #[test]
+    fn each_path_names_the_block_it_steps() {
+        let hh = Model::Conductance(builtin::hh());
+        assert_eq!(Runner::of(&hh).block_lanes(), 16);
+        let text = include_str!("../../studies/models/hh.ode");
+        let ode = Model::Ode(OdeModel::parse(text, "hh.ode", "hh").unwrap());
+        assert!(matches!(Runner::of(&ode), Runner::Lanes(..)));
+        assert_eq!(Runner::of(&ode).block_lanes(), 32);
+        // Global flags keep a model off lanes.
+        let flagged = "par i=0\ndv/dt=i-v\nglobal 1 v-1 {v=0}\ninit v=0\ndone\n";
+        let general = Model::Ode(OdeModel::parse(flagged, "f.ode", "f").unwrap());
+        assert!(matches!(Runner::of(&general), Runner::General(..)));
+        assert_eq!(Runner::of(&general).block_lanes(), 16);
     }
 
     #[test]

@@ -48,10 +48,17 @@ use std::collections::HashMap;
 mod diagonal;
 mod exps;
 
-/// Neurons per block, the conductance kernel's: each instruction's dispatch is paid once for
-/// this many lanes (32 ran no faster than 16 on `hh.ode`, `benches/batch.rs` `ode_rk4`: the
-/// arithmetic dominates).
-pub use crate::numerics::lanes::{LANES, Lanes};
+/// Neurons per block: twice the conductance kernel's. Each instruction reads its operands from
+/// the register file and writes its result back, and the next usually reads that result, so a
+/// block's program is a chain of load, arithmetic and store latencies. 32 lanes give each link
+/// twice the independent work for the same latency and the same dispatch: `fi` on `hh.ode`
+/// with exponential Euler, one core, took 2.56 s against 2.88 s with 16 lanes. 64 lanes ran
+/// slower (2.91 s against 2.51 s): `hh.ode`'s 97 registers then take 50 KB, more than a 32 KB
+/// first-level data cache. Before the compiler's rewrites, when the program's exponentials
+/// dominated, 32 ran no faster than 16 (docs/speed.md).
+pub const LANES: usize = 32;
+/// One value per lane.
+pub type Lanes = [f64; LANES];
 
 /// What one instruction computes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -310,51 +317,53 @@ impl Instr {
     /// reference in plain loops ran RK4 on lanes at about half its speed (docs/speed.md).
     #[inline(always)]
     fn value(&self, regs: &[Lanes]) -> Lanes {
-        let a = regs[self.a as usize];
+        // Each arm loads its operands itself: one load before the match was kept in a stack
+        // slot and read back by every arm.
+        let at = |r: u32| regs[r as usize];
+        let (a, b, c) = (self.a, self.b, self.c);
         match self.kind {
-            Kind::Copy => a,
-            Kind::Neg => a.map(|x| -x),
+            Kind::Copy | Kind::AffineExp(..) => at(a),
+            Kind::Neg => at(a).map(|x| -x),
             Kind::Add => {
-                let b = regs[self.b as usize];
+                let (a, b) = (at(a), at(b));
                 std::array::from_fn(|l| a[l] + b[l])
             }
             Kind::Sub => {
-                let b = regs[self.b as usize];
+                let (a, b) = (at(a), at(b));
                 std::array::from_fn(|l| a[l] - b[l])
             }
             Kind::Mul => {
-                let b = regs[self.b as usize];
+                let (a, b) = (at(a), at(b));
                 std::array::from_fn(|l| a[l] * b[l])
             }
             Kind::Div => {
-                let b = regs[self.b as usize];
+                let (a, b) = (at(a), at(b));
                 std::array::from_fn(|l| a[l] / b[l])
             }
             Kind::Min => {
-                let b = regs[self.b as usize];
+                let (a, b) = (at(a), at(b));
                 std::array::from_fn(|l| if b[l] < a[l] { b[l] } else { a[l] })
             }
             Kind::Max => {
-                let b = regs[self.b as usize];
+                let (a, b) = (at(a), at(b));
                 std::array::from_fn(|l| if b[l] > a[l] { b[l] } else { a[l] })
             }
             Kind::Select => {
-                let (b, c) = (regs[self.b as usize], regs[self.c as usize]);
+                let (a, b, c) = (at(a), at(b), at(c));
                 std::array::from_fn(|l| if a[l] != 0.0 { b[l] } else { c[l] })
             }
             Kind::Exp => {
                 let mut o = [0.0; LANES];
-                exp_lanes(&a, &mut o);
+                exp_lanes(&at(a), &mut o);
                 o
             }
-            Kind::AffineExp(..) => a,
-            Kind::Affine(scale, offset) => a.map(|x| scale.mul_add(x, offset)),
-            Kind::Tanh => tanh_lanes(&a),
-            Kind::Cosh => cosh_lanes(&a),
-            Kind::PowI(n) => powi_lanes(a, n),
-            Kind::Call(f) => a.map(|x| call1(f, x)),
+            Kind::Affine(scale, offset) => at(a).map(|x| scale.mul_add(x, offset)),
+            Kind::Tanh => tanh_lanes(&at(a)),
+            Kind::Cosh => cosh_lanes(&at(a)),
+            Kind::PowI(n) => powi_lanes(at(a), n),
+            Kind::Call(f) => at(a).map(|x| call1(f, x)),
             Kind::Binary(op) => {
-                let b = regs[self.b as usize];
+                let (a, b) = (at(a), at(b));
                 std::array::from_fn(|l| apply_binary(op, a[l], b[l]))
             }
         }
