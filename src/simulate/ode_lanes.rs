@@ -112,16 +112,15 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
                 state: y,
                 voltage,
                 blew_up,
-            } = {
-                let steps = Steps { dt: s.dt, n };
-                let (th, tr) = (s.threshold_mv, transient);
-                // One compiled loop per method, so neither carries the other's code.
-                if exp_euler {
-                    run_block::<true>(program, &lane_params, &i_ext, &y0, steps, th, tr)
-                } else {
-                    run_block::<false>(program, &lane_params, &i_ext, &y0, steps, th, tr)
-                }
-            };
+            } = step_block(
+                exp_euler,
+                program,
+                &lane_params,
+                &i_ext,
+                &y0,
+                Steps { dt: s.dt, n },
+                (s.threshold_mv, transient),
+            );
             progress(block.len())?;
             Ok(spikes
                 .into_iter()
@@ -143,6 +142,27 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
         })
         .collect::<Result<_, E>>()?;
     Ok(blocks.into_iter().flatten().collect())
+}
+
+/// One block's run by the method's own compiled loop, so neither carries the other's code.
+/// Not generic and not inlined: the loops are compiled once, in this crate, whoever calls
+/// [`run_ode_lanes`] (a generic function is compiled again in each crate that calls it, and the
+/// bench's copy of these loops ran at its own speed, not the tool's).
+#[inline(never)]
+fn step_block(
+    exp_euler: bool,
+    program: &LaneProgram,
+    params: &[&[f64]; LANES],
+    i_ext: &Lanes,
+    y0: &[Lanes],
+    steps: Steps,
+    (threshold, transient): (f64, f64),
+) -> BlockEnd {
+    if exp_euler {
+        run_block::<true>(program, params, i_ext, y0, steps, threshold, transient)
+    } else {
+        run_block::<false>(program, params, i_ext, y0, steps, threshold, transient)
+    }
 }
 
 /// The derivatives at (`t`, `state`) into `out`, through the register file `regs`.
