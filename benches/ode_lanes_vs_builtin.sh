@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Hodgkin-Huxley from the `.ode` file (studies/models/hh.ode on lanes, the file's bytecode
-# compiled for blocks of 16 neurons) against the built-in `hh` (the batch kernel, exponential
+# compiled for blocks of 32 neurons) against the built-in `hh` (the batch kernel, exponential
 # Euler), whole processes on every core, alternating in one run (issue 19), for the two commands
 # that run on lanes:
 #   fi     0 to 200 uA/cm^2 in steps of 0.5, three starts, every onset, offset and the rheobase

@@ -24,7 +24,7 @@ use crate::continuation::Field;
 use crate::error::{Error, SimError};
 use crate::model::{ConductanceModel, Model};
 use crate::progress::{Observer, Silent, Tracker};
-use crate::simulate::batch::{BatchSettings, LANES, NeuronSummary};
+use crate::simulate::batch::{BatchSettings, NeuronSummary};
 use crate::simulate::runner::{BlowUps, Runner};
 
 /// Which start a run uses.
@@ -163,7 +163,7 @@ pub fn fi_curve_with(
             settings.scheme.describe()
         ),
         integrator: settings.scheme.describe_with_order(),
-        block: LANES,
+        block: Runner::Kernel(model).block_lanes(),
     };
     let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
     curve.accuracy = accuracy(model, &curve.points, settings, |p| {

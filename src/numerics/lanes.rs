@@ -1,7 +1,8 @@
-//! Blocks of lanes: the width the vectorised kernels step neurons in, an exponential that
-//! vectorises (a branch-free polynomial instead of the library call), and the exponential
-//! integrators' `phi1` on lanes, shared by the batch kernel of conductance-based models and
-//! the lane evaluator of `.ode` models.
+//! Blocks of lanes: the width the batch kernel of conductance-based models steps neurons in, an
+//! exponential that vectorises (a branch-free polynomial instead of the library call), and the
+//! exponential integrators' `phi1` on lanes. The functions take any width: the kernel calls
+//! them on its 16 lanes, the lane evaluator of `.ode` models on its own 32
+//! (`model::ode::lanes::LANES`).
 
 use super::phi::{INV_FACTORIAL, phi1_of, phi1_series};
 
@@ -51,8 +52,8 @@ const ROUND_MAGIC_F32: f32 = 12_582_912.0;
 /// [`exp_lanes`], a degree-7 Taylor polynomial (truncation 6e-9 on |r| <= ln2/2, below f32's
 /// rounding), inputs clamped to [-87, 87] (e^±87 stays a normal f32). Relative error below
 /// 1.2e-7 against the exponential of the f32-rounded argument (`tests`), so below 1.2e-7 +
-/// 6e-8 |x| against exp(x) (the rounding of x itself: 4e-7 for `hh`'s |x| <= 6). 16 lanes
-/// are one AVX-512 register instead of two.
+/// 6e-8 |x| against exp(x) (the rounding of x itself: 4e-7 for `hh`'s |x| <= 6). Each 16
+/// lanes are one AVX-512 register instead of two.
 #[inline(always)]
 pub fn exp_lanes_f32<const W: usize>(x: &[f64; W], out: &mut [f64; W]) {
     for l in 0..W {

@@ -114,12 +114,17 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
                 blew_up,
             } = step_block(
                 exp_euler,
-                program,
-                &lane_params,
-                &i_ext,
-                &y0,
+                Block {
+                    program,
+                    params: &lane_params,
+                    i_ext: &i_ext,
+                    y0: &y0,
+                },
                 Steps { dt: s.dt, n },
-                (s.threshold_mv, transient),
+                Watch {
+                    threshold: s.threshold_mv,
+                    transient,
+                },
             );
             progress(block.len())?;
             Ok(spikes
@@ -149,19 +154,11 @@ pub fn run_ode_lanes<E: From<SimError> + Send>(
 /// [`run_ode_lanes`] (a generic function is compiled again in each crate that calls it, and the
 /// bench's copy of these loops ran at its own speed, not the tool's).
 #[inline(never)]
-fn step_block(
-    exp_euler: bool,
-    program: &LaneProgram,
-    params: &[&[f64]; LANES],
-    i_ext: &Lanes,
-    y0: &[Lanes],
-    steps: Steps,
-    (threshold, transient): (f64, f64),
-) -> BlockEnd {
+fn step_block(exp_euler: bool, block: Block, steps: Steps, watch: Watch) -> BlockEnd {
     if exp_euler {
-        run_block::<true>(program, params, i_ext, y0, steps, threshold, transient)
+        run_block::<true>(block, steps, watch)
     } else {
-        run_block::<false>(program, params, i_ext, y0, steps, threshold, transient)
+        run_block::<false>(block, steps, watch)
     }
 }
 
@@ -266,6 +263,16 @@ struct BlockEnd {
     blew_up: [Option<usize>; LANES],
 }
 
+/// A block's neurons: the program, lane `l`'s parameter values `params[l]` and current
+/// `i_ext[l]`, and the start (one array per state variable).
+#[derive(Clone, Copy)]
+struct Block<'a> {
+    program: &'a LaneProgram,
+    params: &'a [&'a [f64]; LANES],
+    i_ext: &'a Lanes,
+    y0: &'a [Lanes],
+}
+
 /// A block's steps: `n` of `dt`.
 #[derive(Clone, Copy)]
 struct Steps {
@@ -273,21 +280,30 @@ struct Steps {
     n: usize,
 }
 
-/// One block: `steps` from `y0` (one array per state variable), exponential Euler
-/// (`EXP_EULER`) or RK4, lane `l` with the parameter values `params[l]`. Returns each lane's
-/// spike times, the final state and the voltage after `transient`; a lane that blows up keeps
-/// its record up to the step before and the state that blew up.
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
-fn run_block<const EXP_EULER: bool>(
-    program: &LaneProgram,
-    params: &[&[f64]; LANES],
-    i_ext: &Lanes,
-    y0: &[Lanes],
-    steps: Steps,
+/// What a block records besides its state: spikes at the upward crossings of `threshold`, and
+/// the voltage's extrema and maxima after `transient`.
+#[derive(Clone, Copy)]
+struct Watch {
     threshold: f64,
     transient: f64,
-) -> BlockEnd {
+}
+
+/// One block's `steps` from its start, exponential Euler (`EXP_EULER`) or RK4. Returns each
+/// lane's spike times, the final state and the voltage after `transient`; a lane that blows up
+/// keeps its record up to the step before and the state that blew up.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
+fn run_block<const EXP_EULER: bool>(block: Block, steps: Steps, watch: Watch) -> BlockEnd {
+    let Block {
+        program,
+        params,
+        i_ext,
+        y0,
+    } = block;
     let Steps { dt, n } = steps;
+    let Watch {
+        threshold,
+        transient,
+    } = watch;
     let mut regs = program.registers(params);
     program.set_current(&mut regs, params, i_ext);
     let dim = y0.len();

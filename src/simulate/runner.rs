@@ -74,10 +74,12 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// How many neurons one block of this path steps at once: a batch of that many costs
-    /// what one neuron costs (the kernel's [`crate::simulate::batch::LANES`], the lanes'
-    /// [`crate::model::ode::lanes::LANES`]); the general simulator runs them one by one, and
-    /// its batches are cut as the kernel's are.
+    /// How many neurons one block of this path steps at once, so that a batch of that many
+    /// costs what one neuron costs: the kernel's [`crate::simulate::batch::LANES`] (16), the
+    /// lanes' [`crate::model::ode::lanes::LANES`] (32). The general simulator has no block (a
+    /// neuron per task); it answers the kernel's 16, so its callers cut their batches as they
+    /// always have (`fi`'s multisection rounds, whose onsets would move within `--tol` with
+    /// another cut).
     pub fn block_lanes(&self) -> usize {
         match self {
             Runner::Lanes(..) => crate::model::ode::lanes::LANES,

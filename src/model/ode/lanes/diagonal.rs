@@ -413,11 +413,14 @@ impl DualInstr {
 mod tests {
     use super::*;
 
-    /// The diagonal pass on `text`'s model at 16 states, currents and parameter sets: its
-    /// derivatives equal the plain pass's bit for bit, and `df_j/dx_j` equals the diagonal of
-    /// the Jacobian the jets compute (an independent forward mode: all directions at once,
-    /// each function's rule from the scalar code), to 1e-13 relative. Returns the program.
-    fn matches_the_jets(text: &str, states: impl Fn(usize) -> Vec<f64>) -> LaneProgram {
+    /// The diagonal pass on `text`'s model at a block of states, currents and parameter sets:
+    /// its derivatives equal the plain pass's bit for bit, and `df_j/dx_j` equals the diagonal
+    /// of the Jacobian the jets compute (an independent forward mode: all directions at once,
+    /// each function's rule from the scalar code), to 1e-13 relative. Lane `l` sits at the
+    /// position `s = 15 l / (LANES - 1)` from 0 to 15, and its state is `states(s)`: the same
+    /// spread whatever the block's width. Returns the program.
+    fn matches_the_jets(text: &str, states: impl Fn(f64) -> Vec<f64>) -> LaneProgram {
+        let at = |l: usize| 15.0 * l as f64 / (LANES - 1) as f64;
         let m = OdeModel::parse(text, "d.ode", "d").unwrap();
         let prog = LaneProgram::new(&m).expect("lane program");
         let n = m.vars.len();
@@ -425,13 +428,13 @@ mod tests {
             .map(|l| {
                 let mut p = m.params.values();
                 let last = p.len() - 1;
-                p[last] *= 1.0 + 0.01 * l as f64;
+                p[last] *= 1.0 + 0.01 * at(l);
                 p
             })
             .collect();
         let refs: [&[f64]; LANES] = std::array::from_fn(|l| ps[l].as_slice());
-        let i_ext: Lanes = std::array::from_fn(|l| 0.7 * l as f64 - 3.0);
-        let ys: Vec<Vec<f64>> = (0..LANES).map(&states).collect();
+        let i_ext: Lanes = std::array::from_fn(|l| 0.7 * at(l) - 3.0);
+        let ys: Vec<Vec<f64>> = (0..LANES).map(|l| states(at(l))).collect();
         let load = |regs: &mut Vec<Lanes>| {
             prog.set_current(regs, &refs, &i_ext);
             for j in 0..n {
@@ -482,7 +485,7 @@ mod tests {
             dv/dt=i-v^3/3+u+f(v)/(1+exp(-v))+z/(2+v*v)+(3*exp(v/4)+1)/2+(v+1)*2+exp(v/3)*(v*v)\n\
             du/dt=0.08*(v+0.7-0.8*u)+z/100+sqrt(u*u+1)\n\
             init v=-1, u=0.5\ndone\n";
-        let prog = matches_the_jets(text, |l| vec![-2.5 + 0.33 * l as f64, 0.7 - 0.1 * l as f64]);
+        let prog = matches_the_jets(text, |s| vec![-2.5 + 0.33 * s, 0.7 - 0.1 * s]);
         let dual = |kind: fn(Kind) -> bool| {
             let found = prog.diagonal.instrs.iter();
             found.filter(|d| d.dual && kind(d.instr.kind)).count()
@@ -508,15 +511,10 @@ mod tests {
     #[test]
     fn hh_and_morris_lecar_from_their_files_differentiate_as_the_jets_do() {
         let hh = include_str!("../../../../studies/models/hh.ode");
-        let prog = matches_the_jets(hh, |l| {
+        let prog = matches_the_jets(hh, |s| {
             // Off the removable 0/0 of the rates at -40 and -55 mV.
-            let v = -80.37 + 8.0 * l as f64;
-            vec![
-                v,
-                0.05 + 0.05 * l as f64,
-                0.6 - 0.03 * l as f64,
-                0.3 + 0.02 * l as f64,
-            ]
+            let v = -80.37 + 8.0 * s;
+            vec![v, 0.05 + 0.05 * s, 0.6 - 0.03 * s, 0.3 + 0.02 * s]
         });
         // The rates are not differentiated, and their six exponentials of v are read from the
         // table, computed as powers of one exponential: no instruction of either pass is an
@@ -549,7 +547,7 @@ mod tests {
                 .all(|d| d.instr.kind != Kind::Neg)
         );
         let ml = include_str!("../../../../studies/models/ml.ode");
-        matches_the_jets(ml, |l| vec![-70.0 + 7.0 * l as f64, 0.01 + 0.03 * l as f64]);
+        matches_the_jets(ml, |s| vec![-70.0 + 7.0 * s, 0.01 + 0.03 * s]);
     }
 
     #[test]
@@ -557,7 +555,7 @@ mod tests {
         // `q` depends on x only. Where y's equation comes first it reads q before x's
         // equation recomputes it with its tangent, so q is computed plainly first; where x's
         // comes first, y's reads the value x's left in place.
-        let states = |l: usize| vec![0.3 * l as f64 - 2.0, 1.0 - 0.1 * l as f64];
+        let states = |s: f64| vec![0.3 * s - 2.0, 1.0 - 0.1 * s];
         let y_first = "par i=0\nq=x*x+1\ndy/dt=q-y\ndx/dt=i-q*x\ninit y=0, x=1\ndone\n";
         let x_first = "par i=0\nq=x*x+1\ndx/dt=i-q*x\ndy/dt=q-y\ninit x=1, y=0\ndone\n";
         let before = matches_the_jets(y_first, states).diagonal.instrs.len();
@@ -572,14 +570,14 @@ mod tests {
         // through a condition, which carries no tangent, so k is computed plainly first, and
         // j with it, before anything else has set j. States on both sides of |x| = 1.
         let text = "par i=0\nj=x*x\nk=if(j>1)then(2)else(3)\ndx/dt=i-k*x+j\ninit x=1\ndone\n";
-        matches_the_jets(text, |l| vec![-1.9 + 0.25 * l as f64]);
+        matches_the_jets(text, |s| vec![-1.9 + 0.25 * s]);
     }
 
     #[test]
     fn an_equation_free_of_its_variable_reads_zero() {
         // u' does not depend on u; v' = -k v is linear in v.
         let text = "par k=0.3, i=0\ndv/dt=i-k*v\ndu/dt=v*v\ninit v=2\ndone\n";
-        let prog = matches_the_jets(text, |l| vec![l as f64 - 4.0, 1.0]);
+        let prog = matches_the_jets(text, |s| vec![s - 4.0, 1.0]);
         assert_eq!(prog.diagonal(1), zero(prog.n_regs));
         assert_ne!(prog.diagonal(0), zero(prog.n_regs));
     }
