@@ -10,8 +10,9 @@
 //! LLVM turns into SIMD. Models of the classic Hodgkin-Huxley shape (`hh`, `hh-1952`) run the
 //! same step body on that shape compiled in (`hh_shape`), with identical results and about
 //! 1.3x the speed: the step is generic over the `Equations` it reads. The exponential is a
-//! branch-free polynomial ([`exp_lanes`], ~1 ulp over the range used) so it vectorises; the function is compiled for AVX-512 and AVX2+FMA and the best is
-//! picked at run time (`multiversion`), so the default build uses the machine's widest vectors.
+//! branch-free polynomial ([`exp_lanes`], ~1 ulp over the range used) so it vectorises; the
+//! function is compiled for AVX-512 and AVX2+FMA and the best is picked at run time
+//! (`multiversion`), so the default build uses the machine's widest vectors.
 //! (A CPU without FMA gets the generic build, where `mul_add` is a slow library call.)
 //! The exponential-Euler update is the scalar one of [`super::fixed_step`]: V by the
 //! exponential integrator of its linear part with the gates frozen, then each gate relaxed
