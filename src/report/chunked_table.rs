@@ -38,7 +38,12 @@ type Dictionaries = Vec<bool>;
 /// Encoded row groups: per row group, per column, its pages.
 type RowGroups = Vec<Vec<Vec<CompressedPage>>>;
 
-type Writer = polars::io::parquet::write::BatchedWriter<std::fs::File>;
+/// The file behind a buffer: polars' writer encodes each page header field by field straight
+/// into its sink (15,900 `write` calls for `stats`' 127 MB `rate.parquet`, against 31 for the
+/// pages' data); the buffer gathers them, and larger pages pass straight through. Polars
+/// flushes its sink after the footer, so an error on the last bytes reaches
+/// [`ChunkedTable::finish`] (`a_full_disk_fails_finish`).
+type Writer = polars::io::parquet::write::BatchedWriter<std::io::BufWriter<std::fs::File>>;
 
 /// A thread that owns the file's writer and writes the row groups it is sent, in order, so
 /// the copy into the page cache overlaps the encoding of the next row groups instead of
@@ -146,6 +151,7 @@ impl ChunkedTable {
         };
         if self.sink.is_none() {
             let file = std::fs::File::create(&self.tmp).map_err(|e| self.err(e.to_string()))?;
+            let file = std::io::BufWriter::new(file);
             let kv = (!self.metadata.is_empty()).then(|| {
                 polars::io::parquet::write::KeyValueMetadata::from_static(self.metadata.clone())
             });
@@ -291,6 +297,26 @@ impl Drop for ChunkedTable {
 mod tests {
     use super::*;
     use crate::report::table::{ColumnData, column_names, read_f64_columns, row_group_count};
+
+    /// The last bytes wait in the file's buffer until polars flushes it after the footer: a
+    /// file that cannot take them (`/dev/full` behind the temporary's name) makes `finish` fail
+    /// and name the table, instead of the error being lost when the buffer is dropped. Nothing
+    /// is left.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_fails_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.parquet");
+        std::os::unix::fs::symlink("/dev/full", super::super::atomic::temp_path(&path)).unwrap();
+        let mut t = ChunkedTable::create(dir.path(), "c");
+        t.write(Table::new("c").f64("x", vec![1.0, 2.0])).unwrap();
+        let err = t.finish().unwrap_err().to_string();
+        assert!(
+            err.contains("c.parquet") && err.contains("No space"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 
     #[test]
     fn chunked_table_appends_and_is_atomic() {

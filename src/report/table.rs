@@ -276,8 +276,12 @@ fn write_frame(
     metadata: &[(String, String)],
 ) -> Result<(), ReportError> {
     write_atomic(path, |tmp| -> Result<(), String> {
-        let file = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
-        frame_to(file, df, metadata)
+        // Buffered: polars writes each page header field by field (`chunked_table::Writer`).
+        // It flushes after the footer; the flush here makes sure of it.
+        let mut file =
+            std::io::BufWriter::new(std::fs::File::create(tmp).map_err(|e| e.to_string())?);
+        frame_to(&mut file, df, metadata)?;
+        std::io::Write::flush(&mut file).map_err(|e| e.to_string())
     })
 }
 
@@ -686,6 +690,24 @@ mod tests {
                 assert_eq!(ours, polars_bytes(&mut df, kv), "{rows} rows");
             }
         }
+    }
+
+    /// A table's file is written through a buffer that is flushed before the rename: a file
+    /// that cannot take the bytes (`/dev/full` behind the temporary's name) fails the write and
+    /// names the table, instead of the error being lost when the buffer is dropped.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_fails_the_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.parquet");
+        std::os::unix::fs::symlink("/dev/full", super::super::atomic::temp_path(&path)).unwrap();
+        let t = Table::new("x").f64("t_ms", vec![0.0, 0.5]);
+        let err = t.write_parquet(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("x.parquet") && err.contains("No space"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
