@@ -55,6 +55,21 @@ pub fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
     Ok(())
 }
 
+/// Link `path`'s temporary name to `/dev/full`, the device on which every write fails for
+/// lack of space, so that a test sees how a writer reports a full disk.
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) fn full_device_behind_temp_path(path: &Path) {
+    // A missing /dev/full would leave the link dangling, and the write would create a file
+    // there.
+    use std::os::unix::fs::FileTypeExt;
+    let full = std::fs::metadata("/dev/full").expect("/dev/full, the device that is always full");
+    assert!(
+        full.file_type().is_char_device(),
+        "/dev/full is not a device"
+    );
+    std::os::unix::fs::symlink("/dev/full", temp_path(path)).unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -307,7 +307,7 @@ mod tests {
     fn a_full_disk_fails_finish() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.parquet");
-        std::os::unix::fs::symlink("/dev/full", super::super::atomic::temp_path(&path)).unwrap();
+        crate::report::atomic::full_device_behind_temp_path(&path);
         let mut t = ChunkedTable::create(dir.path(), "c");
         t.write(Table::new("c").f64("x", vec![1.0, 2.0])).unwrap();
         let err = t.finish().unwrap_err().to_string();

@@ -277,7 +277,7 @@ fn write_frame(
 ) -> Result<(), ReportError> {
     write_atomic(path, |tmp| -> Result<(), String> {
         // Buffered: polars writes each page header field by field (`chunked_table::Writer`).
-        // It flushes after the footer; the flush here makes sure of it.
+        // Polars flushes it after the footer; this flush holds should a later polars not.
         let mut file =
             std::io::BufWriter::new(std::fs::File::create(tmp).map_err(|e| e.to_string())?);
         frame_to(&mut file, df, metadata)?;
@@ -700,7 +700,7 @@ mod tests {
     fn a_full_disk_fails_the_write() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.parquet");
-        std::os::unix::fs::symlink("/dev/full", super::super::atomic::temp_path(&path)).unwrap();
+        crate::report::atomic::full_device_behind_temp_path(&path);
         let t = Table::new("x").f64("t_ms", vec![0.0, 0.5]);
         let err = t.write_parquet(dir.path()).unwrap_err().to_string();
         assert!(
