@@ -70,6 +70,16 @@ pub(crate) fn full_device_behind_temp_path(path: &Path) {
     std::os::unix::fs::symlink("/dev/full", temp_path(path)).unwrap();
 }
 
+/// What a write behind [`full_device_behind_temp_path`] must end in: an error that names the
+/// file and says the disk is full, and nothing left in `dir` (the link removed with the
+/// temporary, no file under the final name).
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) fn assert_full_disk_reported(err: ReportError, dir: &Path, file: &str) {
+    let err = err.to_string();
+    assert!(err.contains(file) && err.contains("No space"), "{err}");
+    assert_eq!(std::fs::read_dir(dir).unwrap().count(), 0);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
