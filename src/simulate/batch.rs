@@ -694,18 +694,32 @@ impl Equations for Flat {
                 }
             }
             for &(gi, pw) in gates {
-                let xg = x[gi];
-                for _ in 0..pw {
-                    for l in 0..LANES {
-                        gc[l] *= xg[l];
-                    }
-                }
+                times_power(&mut gc, &x[gi], pw);
             }
-            for l in 0..LANES {
-                g_tot[l] += gc[l];
-                i_ion[l] += gc[l] * (v[l] - erev[l]);
-            }
+            add_current(&gc, &erev, v, g_tot, i_ion);
         }
+    }
+}
+
+/// `g *= x^power`, one product per power: the only way either kernel forms a gated
+/// conductance, so that [`HhShape`]'s unrolled currents (`power` a constant there) and the
+/// table's loops perform the same operations in the same order.
+#[inline(always)]
+fn times_power(g: &mut L, x: &L, power: i32) {
+    for _ in 0..power {
+        for l in 0..LANES {
+            g[l] *= x[l];
+        }
+    }
+}
+
+/// Adds one current of conductance `g` and reversal `erev` at `v` to the step's total
+/// conductance and ionic current (both kernels, in the currents' order).
+#[inline(always)]
+fn add_current(g: &L, erev: &L, v: &L, g_tot: &mut L, i_ion: &mut L) {
+    for l in 0..LANES {
+        g_tot[l] += g[l];
+        i_ion[l] += g[l] * (v[l] - erev[l]);
     }
 }
 

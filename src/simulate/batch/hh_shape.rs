@@ -11,13 +11,15 @@
 //! user's TOML model written the same way): [`HhShape::of`]. Every other model keeps the
 //! table's kernel. Both perform the same floating-point operations in the same order, so
 //! their results are identical, not just close (`tests`). The rates go through the table
-//! kernel's own functions and the shared exponentials through its `bases_at` (powers of one
-//! exponential where the slopes allow, [`crate::numerics::power_family`]); only the
-//! conductance products and sums are written out here a second time, for this shape alone,
-//! a deliberate exception to writing each equation once, held to the table's by the
-//! identity test.
+//! kernel's own functions, the shared exponentials through its `bases_at` (powers of one
+//! exponential where the slopes allow, [`crate::numerics::power_family`]) and the currents
+//! through its `times_power` and `add_current`, the shape's powers given as constants: no
+//! equation is written out a second time here.
 
-use super::{Equations, Flat, L, LANES, LaneRate, bases_at, exp_rate, linoid_rate, sigmoid_rate};
+use super::{
+    Equations, Flat, L, LANES, LaneRate, add_current, bases_at, exp_rate, linoid_rate,
+    sigmoid_rate, times_power,
+};
 
 /// `a (V - v0) / k / (1 - scale x)` on the base `x` of row `base` ([`LaneRate::Linoid`]).
 #[derive(Debug, Clone, Copy)]
@@ -166,20 +168,22 @@ impl Equations for HhShape<'_> {
         g_tot: &mut L,
         i_ion: &mut L,
     ) {
-        // The table's kernel's operations in its order: each conductance from its maximum by
-        // one product per gate power, then the sums from 0 (`Flat`'s `conductances`).
+        // The table's kernel's steps with the shape's powers as constants, through the same
+        // functions: each conductance from its maximum, then the sums from 0.
         let lanes = |x: &L| if UNIFORM { [x[0]; LANES] } else { *x };
         let c = &self.flat.currents;
-        let (gna, ena) = (lanes(&c[0].0), lanes(&c[0].1));
-        let (gk, ek) = (lanes(&c[1].0), lanes(&c[1].1));
-        let (gl, el) = (lanes(&c[2].0), lanes(&c[2].1));
+        let (mut na, ena) = (lanes(&c[0].0), lanes(&c[0].1));
+        let (mut k, ek) = (lanes(&c[1].0), lanes(&c[1].1));
+        let (leak, el) = (lanes(&c[2].0), lanes(&c[2].1));
         let [m, h, n] = x;
-        for l in 0..LANES {
-            let na = gna[l] * m[l] * m[l] * m[l] * h[l];
-            let k = gk[l] * n[l] * n[l] * n[l] * n[l];
-            g_tot[l] = 0.0 + na + k + gl[l];
-            i_ion[l] = 0.0 + na * (v[l] - ena[l]) + k * (v[l] - ek[l]) + gl[l] * (v[l] - el[l]);
-        }
+        times_power(&mut na, m, 3);
+        times_power(&mut na, h, 1);
+        times_power(&mut k, n, 4);
+        *g_tot = [0.0; LANES];
+        *i_ion = [0.0; LANES];
+        add_current(&na, &ena, v, g_tot, i_ion);
+        add_current(&k, &ek, v, g_tot, i_ion);
+        add_current(&leak, &el, v, g_tot, i_ion);
     }
 }
 
