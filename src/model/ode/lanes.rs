@@ -357,7 +357,10 @@ impl Instr {
                 exp_lanes(&at(ra), &mut o);
                 o
             }
-            Kind::Affine(scale, offset) => at(ra).map(|x| scale.mul_add(x, offset)),
+            Kind::Affine(scale, offset) => {
+                let a = at(ra);
+                each_lane(|l| scale.mul_add(a[l], offset))
+            }
             Kind::Tanh => tanh_lanes(&at(ra)),
             Kind::Cosh => cosh_lanes(&at(ra)),
             Kind::PowI(n) => powi_lanes(at(ra), n),
@@ -370,8 +373,10 @@ impl Instr {
     }
 }
 
-/// `f(l)` for every lane, in a plain loop (`std::array::from_fn` was left as a call inside the
-/// multiversioned block loop, with a store and a reload of every operand).
+/// `f(l)` for every lane, in a plain loop. `std::array::from_fn` was left as a call inside the
+/// multiversioned block loop, with a store and a reload of every operand, and `[T; N]::map`
+/// as a call to a copy compiled without the loop's target features: its `mul_add` then
+/// called the library's `fma` once per lane (17% of `fi` on `hh.ode`, docs/speed.md).
 #[inline(always)]
 fn each_lane(f: impl Fn(usize) -> f64) -> Lanes {
     let mut out = [0.0; LANES];
@@ -689,8 +694,8 @@ fn arith(f: super::expr::Arith) -> Kind {
 #[inline(always)]
 fn tanh_lanes(x: &Lanes) -> Lanes {
     let mut e = [0.0; LANES];
-    exp_lanes(&x.map(|x| 2.0 * x), &mut e);
-    e.map(|e| 1.0 - 2.0 / (e + 1.0))
+    exp_lanes(&each_lane(|l| 2.0 * x[l]), &mut e);
+    each_lane(|l| 1.0 - 2.0 / (e[l] + 1.0))
 }
 
 /// `cosh(x) = (e^x + e^-x) / 2` on every lane through [`exp_lanes`] (no cancellation: within a
@@ -699,7 +704,7 @@ fn tanh_lanes(x: &Lanes) -> Lanes {
 fn cosh_lanes(x: &Lanes) -> Lanes {
     let mut e = [0.0; LANES];
     exp_lanes(x, &mut e);
-    e.map(|e| 0.5 * (e + 1.0 / e))
+    each_lane(|l| 0.5 * (e[l] + 1.0 / e[l]))
 }
 
 /// `x^n` on every lane by the scalar interpreter's algorithm (`f64::powi`, which LLVM lowers
@@ -724,7 +729,7 @@ fn powi_lanes(mut a: Lanes, n: i32) -> Lanes {
             *x *= *x;
         }
     }
-    if n < 0 { r.map(|x| 1.0 / x) } else { r }
+    if n < 0 { each_lane(|l| 1.0 / r[l]) } else { r }
 }
 
 #[cfg(test)]

@@ -373,7 +373,8 @@ impl DualInstr {
                 let slope = if n == 0 {
                     [0.0; LANES]
                 } else {
-                    powi_lanes(*a, n - 1).map(|p| f64::from(n) * p)
+                    let p = powi_lanes(*a, n - 1);
+                    each_lane(|l| f64::from(n) * p[l])
                 };
                 (v, each_lane(|l| slope[l] * ta[l]))
             }

@@ -20,7 +20,7 @@
 //! [`exp_lanes`] does); an offset beyond ±300 stays in the argument (an instruction, not the
 //! table).
 
-use super::{LANES, Lanes};
+use super::{LANES, Lanes, each_lane};
 use crate::numerics::lanes::exp_lanes;
 use crate::numerics::power_family::PowerFamily;
 
@@ -321,7 +321,7 @@ impl Exps {
             }
             for &(r, slope) in &group.direct {
                 let mut e = [0.0; LANES];
-                exp_lanes(&x.map(|x| slope * x), &mut e);
+                exp_lanes(&each_lane(|l| slope * x[l]), &mut e);
                 regs[r] = e;
             }
         }
