@@ -323,6 +323,9 @@ impl Instr {
         let (ra, rb, rc) = (self.a, self.b, self.c);
         match self.kind {
             Kind::Copy | Kind::AffineExp(..) => at(ra),
+            // `Neg` and `Call` stay `[T; N]::map`, a call outside the loop (no `mul_add` in
+            // them): written as plain loops too, they made the block loop itself slower, RK4's
+            // twice as slow on `hh.ode`, which has neither (docs/speed.md).
             Kind::Neg => at(ra).map(|x| -x),
             Kind::Add => {
                 let (a, b) = (at(ra), at(rb));
