@@ -701,8 +701,8 @@ impl Equations for Flat {
     }
 }
 
-/// `g *= x^power`, one product per power: the only way either kernel forms a gated
-/// conductance, so that [`HhShape`]'s unrolled currents (`power` a constant there) and the
+/// `g *= x^power`, one product per power: the only way either kernel applies a gate's power
+/// to a conductance, so that [`HhShape`]'s unrolled currents (`power` a constant there) and the
 /// table's loops perform the same operations in the same order.
 #[inline(always)]
 fn times_power(g: &mut L, x: &L, power: i32) {

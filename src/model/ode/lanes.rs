@@ -323,9 +323,10 @@ impl Instr {
         let (ra, rb, rc) = (self.a, self.b, self.c);
         match self.kind {
             Kind::Copy | Kind::AffineExp(..) => at(ra),
-            // `Neg` and `Call` stay `[T; N]::map`, a call outside the loop (no `mul_add` in
-            // them): written as plain loops too, they made the block loop itself slower, RK4's
-            // twice as slow on `hh.ode`, which has neither (docs/speed.md).
+            // `Neg` and `Call` stay `[T; N]::map`, an out-of-line call (`Neg` has no `mul_add`
+            // to lose, and `Call` calls a library function per lane anyway): written as plain
+            // loops too, they made the block loop itself slower, RK4's 2.4x on `hh.ode`, whose
+            // program has neither (docs/speed.md).
             Kind::Neg => at(ra).map(|x| -x),
             Kind::Add => {
                 let (a, b) = (at(ra), at(rb));
@@ -376,10 +377,11 @@ impl Instr {
     }
 }
 
-/// `f(l)` for every lane, in a plain loop. `std::array::from_fn` was left as a call inside the
-/// multiversioned block loop, with a store and a reload of every operand, and `[T; N]::map`
-/// as a call to a copy compiled without the loop's target features: its `mul_add` then
-/// called the library's `fma` once per lane (17% of `fi` on `hh.ode`, docs/speed.md).
+/// `f(l)` for every lane, in a plain loop. `std::array::from_fn` was left as an out-of-line
+/// call from the multiversioned block loop, with a store and a reload of every operand, and
+/// `[T; N]::map` as an out-of-line call to a copy compiled without the loop's target features:
+/// its `mul_add` then called the library's `fma` once per lane (16% of the samples of `fi` on
+/// `hh.ode` in the map, 7% more in `fma`; docs/speed.md).
 #[inline(always)]
 fn each_lane(f: impl Fn(usize) -> f64) -> Lanes {
     let mut out = [0.0; LANES];
