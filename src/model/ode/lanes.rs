@@ -314,7 +314,8 @@ impl LaneProgram {
 impl Instr {
     /// The instruction's value, lane by lane, from the registers it reads. The operands are
     /// copied and the lanes built by `from_fn`, as before the diagonal pass: reading them by
-    /// reference in plain loops ran RK4 on lanes at about half its speed (docs/speed.md).
+    /// reference in plain loops ran RK4 on lanes at about half its speed, and copied into
+    /// plain loops (`each_lane`) 2.8x slower (docs/speed.md).
     #[inline(always)]
     fn value(&self, regs: &[Lanes]) -> Lanes {
         // Each arm loads its operands itself: one load before the match was kept in a stack
@@ -377,11 +378,12 @@ impl Instr {
     }
 }
 
-/// `f(l)` for every lane, in a plain loop. `std::array::from_fn` was left as an out-of-line
-/// call from the multiversioned block loop, with a store and a reload of every operand, and
-/// `[T; N]::map` as an out-of-line call to a copy compiled without the loop's target features:
-/// its `mul_add` then called the library's `fma` once per lane (16% of the samples of `fi` on
-/// `hh.ode` in the map, 7% more in `fma`; docs/speed.md).
+/// `f(l)` for every lane, in a plain loop. `std::array::from_fn` has been left as an
+/// out-of-line call from the multiversioned block loop, with a store and a reload of every
+/// operand (in the dual instructions once, in RK4's `y + h k`), and `[T; N]::map` as one to a
+/// copy compiled without the loop's target features: its `mul_add` then called the library's
+/// `fma` once per lane (16% of the samples of `fi` on `hh.ode` in the map, 7% more in `fma`;
+/// docs/speed.md).
 #[inline(always)]
 fn each_lane(f: impl Fn(usize) -> f64) -> Lanes {
     let mut out = [0.0; LANES];
