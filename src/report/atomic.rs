@@ -55,10 +55,11 @@ pub fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
     Ok(())
 }
 
-/// Link `path`'s temporary name to `/dev/full`, the device on which every write fails for
-/// lack of space, so that a test sees how a writer reports a full disk.
+/// A fresh folder in which the file `name` cannot be written: its temporary name links to
+/// `/dev/full`, the device on which every write fails for lack of space, so that a test sees
+/// how a writer reports a full disk. Returns the folder (kept while the guard lives).
 #[cfg(all(test, target_os = "linux"))]
-pub(crate) fn full_device_behind_temp_path(path: &Path) {
+pub(crate) fn folder_with_a_full_disk_for(name: &str) -> tempfile::TempDir {
     // A missing /dev/full would leave the link dangling, and the write would create a file
     // there.
     use std::os::unix::fs::FileTypeExt;
@@ -67,10 +68,12 @@ pub(crate) fn full_device_behind_temp_path(path: &Path) {
         full.file_type().is_char_device(),
         "/dev/full is not a device"
     );
-    std::os::unix::fs::symlink("/dev/full", temp_path(path)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/full", temp_path(&dir.path().join(name))).unwrap();
+    dir
 }
 
-/// What a write behind [`full_device_behind_temp_path`] must end in: an error that names the
+/// What a write in [`folder_with_a_full_disk_for`] must end in: an error that names the
 /// file and says the disk is full, and nothing left in `dir` (the link removed with the
 /// temporary, no file under the final name).
 #[cfg(all(test, target_os = "linux"))]

@@ -305,9 +305,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_full_disk_fails_finish() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.parquet");
-        crate::report::atomic::full_device_behind_temp_path(&path);
+        let dir = crate::report::atomic::folder_with_a_full_disk_for("c.parquet");
         let mut t = ChunkedTable::create(dir.path(), "c");
         t.write(Table::new("c").f64("x", vec![1.0, 2.0])).unwrap();
         let err = t.finish().unwrap_err();

@@ -698,9 +698,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_full_disk_fails_the_write() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.parquet");
-        crate::report::atomic::full_device_behind_temp_path(&path);
+        let dir = crate::report::atomic::folder_with_a_full_disk_for("x.parquet");
         let t = Table::new("x").f64("t_ms", vec![0.0, 0.5]);
         let err = t.write_parquet(dir.path()).unwrap_err();
         crate::report::atomic::assert_full_disk_reported(err, dir.path(), "x.parquet");
