@@ -679,6 +679,15 @@ fn fused_constant(f: super::expr::Arith, c: f64) -> (Kind, f64) {
 
 /// The constant `x * (-c')` takes where `x op c` (`c'` its fused constant) follows a negation
 /// in `before` and is a product: the negation is folded into it. `None` otherwise.
+///
+/// Where this fold and [`Layout::fuse_affine`] meet: a negation of an affine chain of two or
+/// more instructions (`-(v + 40)`) is already part of one affine instruction when the product
+/// comes, so the fold finds no negation to pop and the product joins that instruction. On a
+/// bare input (`-v * 2`) either would remove the negation; the fold acts first and leaves a
+/// plain product, bit for bit the scalar path's (the fused form, a multiply-add with 0, gives
+/// +0 where the scalar path gives -0). On an operand
+/// that is not affine (`-(m * h) * 2`) only the fold applies. Its constant `-c'` is entered
+/// in the constants table either way (the first pass cannot tell).
 fn negated_product(before: &[Op], f: super::expr::Arith, c: f64) -> Option<f64> {
     let (kind, c) = fused_constant(f, c);
     (kind == Kind::Mul && matches!(before.last(), Some(Op::Neg))).then_some(-c)
@@ -908,6 +917,43 @@ mod tests {
         );
         for (l, ((dv, du), dz)) in dv.iter().zip(&du).zip(&dz).enumerate() {
             assert_eq!((*dv, *du, *dz), (3.0 + l as f64, 3.0, 1.5));
+        }
+    }
+
+    /// A negation before a product by a constant leaves no instruction of its own, whichever
+    /// of the two rewrites takes it: the affine fusion on a chain (`-(v + 40) * 0.1`, one
+    /// affine instruction), the fold on a bare input (`-v * 2`, a product by -2) and on an
+    /// operand that is not affine (`-(v * u) * 3`, a product by -3). The values are the scalar
+    /// interpreter's to 1e-15 of 1 + |value| (the fused chain rounds once).
+    #[test]
+    fn a_negated_product_leaves_no_negation() {
+        let text = "par i=0\ndv/dt=i+(-(v+40))*0.1+(-v)*2+(-(v*u))*3\ndu/dt=0\n\
+            init v=-1, u=0.5\ndone\n";
+        let m = OdeModel::parse(text, "n.ode", "n").unwrap();
+        let prog = LaneProgram::new(&m).unwrap();
+        let count = |kind: fn(&Kind) -> bool| prog.instrs.iter().filter(|i| kind(&i.kind)).count();
+        assert_eq!(count(|k| *k == Kind::Neg), 0);
+        assert_eq!(count(|k| matches!(k, Kind::Affine(..))), 1);
+        let p = m.params.values();
+        let refs: [&[f64]; LANES] = [p.as_slice(); LANES];
+        let mut regs = prog.registers(&refs);
+        prog.set_current(&mut regs, &refs, &[0.0; LANES]);
+        let ys: Vec<[f64; 2]> = (0..LANES)
+            .map(|l| [-80.0 + 5.0 * l as f64, 0.5 - 0.1 * l as f64])
+            .collect();
+        for j in 0..2 {
+            regs[prog.var(j)] = std::array::from_fn(|l| ys[l][j]);
+        }
+        prog.eval(&mut regs);
+        for (l, y) in ys.iter().enumerate() {
+            let mut dy = [0.0; 2];
+            m.rhs(&p, 0.0, y, &mut dy);
+            let lane = regs[prog.derivative(0)][l];
+            assert!(
+                (lane - dy[0]).abs() <= 1e-15 * (1.0 + dy[0].abs()),
+                "lane {l}: {lane} against {}",
+                dy[0]
+            );
         }
     }
 }
