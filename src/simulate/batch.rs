@@ -678,15 +678,12 @@ impl Equations for Flat {
         g_tot: &mut L,
         i_ion: &mut L,
     ) {
-        // With every lane on the same parameters (f-I curves) they are broadcast constants, kept
-        // in registers, as before per-lane parameters existed; a parameter sweep loads them.
-        let lanes = |x: &L| if UNIFORM { [x[0]; LANES] } else { *x };
         let mut tmp: L = [0.0; LANES];
         *g_tot = [0.0; LANES];
         *i_ion = [0.0; LANES];
         for (gmax, erev, gates, factor) in &self.currents {
-            let mut gc: L = lanes(gmax);
-            let erev = lanes(erev);
+            let mut gc: L = per_lane::<UNIFORM>(gmax);
+            let erev = per_lane::<UNIFORM>(erev);
             if let Some(f) = factor {
                 rate_lanes(f, v_factor, xb, &mut tmp);
                 for l in 0..LANES {
@@ -699,6 +696,14 @@ impl Equations for Flat {
             add_current(&gc, &erev, v, g_tot, i_ion);
         }
     }
+}
+
+/// A parameter's lane array as a step reads it: with every lane on the same parameters
+/// (`UNIFORM`, f-I curves) the first lane broadcast, so the compiler keeps it in registers as a
+/// constant; in a parameter sweep each lane's own value, loaded.
+#[inline(always)]
+fn per_lane<const UNIFORM: bool>(x: &L) -> L {
+    if UNIFORM { [x[0]; LANES] } else { *x }
 }
 
 /// `g *= x^power`, one product per power: the only way either kernel applies a gate's power
@@ -847,9 +852,8 @@ fn run_block<E: Equations, const UNIFORM: bool, const SCHEME: u8, const F32: boo
         ..NeuronSummary::default()
     }; LANES];
     let (dt, th) = (s.dt, s.threshold_mv);
-    let lanes = |x: &L| if UNIFORM { [x[0]; LANES] } else { *x };
-    let inv_c = lanes(eq.inv_c());
-    let phi = lanes(eq.phi());
+    let inv_c = per_lane::<UNIFORM>(eq.inv_c());
+    let phi = per_lane::<UNIFORM>(eq.phi());
     let mut v_prev: L = v;
     let mut vmin: L = [f64::INFINITY; LANES];
     let mut vmax: L = [f64::NEG_INFINITY; LANES];

@@ -17,7 +17,7 @@
 //! equation is written out a second time here.
 
 use super::{
-    Equations, Flat, L, LANES, LaneRate, add_current, bases_at, exp_rate, linoid_rate,
+    Equations, Flat, L, LANES, LaneRate, add_current, bases_at, exp_rate, linoid_rate, per_lane,
     sigmoid_rate, times_power,
 };
 
@@ -170,7 +170,7 @@ impl Equations for HhShape<'_> {
     ) {
         // The table's kernel's steps with the shape's powers as constants, through the same
         // functions: each conductance from its maximum, then the sums from 0.
-        let lanes = |x: &L| if UNIFORM { [x[0]; LANES] } else { *x };
+        let lanes = per_lane::<UNIFORM>;
         let c = &self.flat.currents;
         let (mut na, ena) = (lanes(&c[0].0), lanes(&c[0].1));
         let (mut k, ek) = (lanes(&c[1].0), lanes(&c[1].1));
