@@ -488,6 +488,8 @@ struct IntervalScratch {
     yc: Vec<f64>,
     /// `[orbit, phase_ref, pred, tangent]`, each `(m + 1) x n`, node-major.
     pts: [Vec<f64>; 4],
+    /// One row of `J`, contiguous.
+    jrow: Vec<f64>,
 }
 
 impl IntervalScratch {
@@ -498,6 +500,7 @@ impl IntervalScratch {
             fval: vec![0.0; m * n],
             yc: vec![0.0; m * n],
             pts: std::array::from_fn(|_| vec![0.0; (m + 1) * n]),
+            jrow: vec![0.0; n],
         }
     }
 }
@@ -525,6 +528,7 @@ fn assemble_interval(
         fval,
         yc,
         pts,
+        jrow,
     } = scratch;
     let h = orbit.mesh[j + 1] - orbit.mesh[j];
     let mut a = Rows::zeros(rows, lay.cols());
@@ -554,15 +558,23 @@ fn assemble_interval(
             let r = c * n + i;
             let res = interp(nodes, dc, i) - h * period * fval[i];
             residual = residual.max(res.abs());
-            a[(r, lay.r())] = -res;
-            a[(r, lay.g())] = -h * fval[i];
-            a[(r, lay.g() + 1)] = -h * period * jac[(i, n)];
+            // Row r of the block and row i of J (column-major, so gathered) as contiguous
+            // slices: the innermost loop then carries no index arithmetic or bounds test (with
+            // them, or with nalgebra's strided row iterator, this assembly was 15% of the
+            // default hh diagram's samples).
+            for (x, &j_il) in jrow.iter_mut().zip(jac.row(i).iter()) {
+                *x = j_il;
+            }
+            let row = &mut a.data[r * a.cols..(r + 1) * a.cols];
+            row[lay.r()] = -res;
+            row[lay.g()] = -h * fval[i];
+            row[lay.g() + 1] = -h * period * jac[(i, n)];
             for k in 0..=m {
-                let col = lay.node(k, 0);
-                a[(r, col + i)] += dc[k];
+                let node = &mut row[lay.node(k, 0)..lay.node(k, 0) + n];
+                node[i] += dc[k];
                 let f = -h * period * ac[k];
-                for l in 0..n {
-                    a[(r, col + l)] += f * jac[(i, l)];
+                for (x, &j_il) in node.iter_mut().zip(jrow.iter()) {
+                    *x += f * j_il;
                 }
             }
         }
