@@ -134,8 +134,14 @@ impl PowerFamily {
         }
         let mut sq = [[0.0; W]; SQUARINGS];
         exp_lanes(&arg, &mut sq[0]);
+        // Plain loops, not `[T; N]::map`: a build whose only change was in another module
+        // left that `map` out of line for 32 lanes, compiled without the caller's target
+        // features, and `fi` on `hh.ode` lost a fifth of its speed (docs/speed.md).
         for k in 1..SQUARINGS {
-            sq[k] = sq[k - 1].map(|x| x * x);
+            let prev = sq[k - 1];
+            for l in 0..W {
+                sq[k][l] = prev[l] * prev[l];
+            }
         }
         for &(row, n) in &self.members {
             let mut acc = [1.0; W];
