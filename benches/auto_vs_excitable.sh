@@ -11,6 +11,9 @@
 # medians, the ratios and the load average.
 # Usage: benches/auto_vs_excitable.sh [rounds] [core]   (after `cargo build --release`;
 # EXCITABLE=path times another build of the binary)
+# AUTO's part needs `apt-get install auto-07p gfortran`, and numpy and scipy in the `python3`
+# that `auto-07p` runs (the first on PATH: `python3 -m pip install numpy scipy`); without
+# AUTO only excitable's rows are printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -41,7 +44,7 @@ cores=$(nproc)
 for _ in $(seq "$N"); do
   if [ $have_auto = 1 ]; then
     r=$(cd "$work" && rm -f b.* s.* d.* && t env OMP_NUM_THREADS=1 taskset -c "$CORE" auto-07p auto_hh_diagram.py)
-    [ -s "$work/b.hh_cyc" ] || { echo "AUTO wrote no branch (is gfortran installed?)"; cat "$work/last.log"; exit 1; }
+    [ -s "$work/b.hh_cyc" ] || { echo "AUTO wrote no branch (gfortran missing, or numpy or scipy in its python3?); its console:"; cat "$work/last.log"; exit 1; }
     auto+=("${r% *}"); autocpu+=("${r#* }")
     # AUTO's own timer: the sum of its runs' "Total Time" (the Fortran computation alone).
     autoown+=("$(grep -i 'total time' "$work/last.log" | awk '{s += $NF} END {print s}')")
