@@ -144,11 +144,19 @@ impl PowerFamily {
             }
         }
         for &(row, n) in &self.members {
+            // The lowest set digit's square starts the product (the same bits as 1 times it,
+            // one multiplication fewer per member).
             let mut acc = [1.0; W];
+            let mut started = false;
             for (k, s) in sq.iter().enumerate() {
                 if (n >> k) & 1 == 1 {
-                    for l in 0..W {
-                        acc[l] *= s[l];
+                    if started {
+                        for l in 0..W {
+                            acc[l] *= s[l];
+                        }
+                    } else {
+                        acc = *s;
+                        started = true;
                     }
                 }
             }
