@@ -44,7 +44,7 @@ cores=$(nproc)
 for _ in $(seq "$N"); do
   if [ $have_auto = 1 ]; then
     r=$(cd "$work" && rm -f b.* s.* d.* && t env OMP_NUM_THREADS=1 taskset -c "$CORE" auto-07p auto_hh_diagram.py)
-    [ -s "$work/b.hh_cyc" ] || { echo "AUTO wrote no branch (gfortran missing, or numpy or scipy in its python3?); its console:"; cat "$work/last.log"; exit 1; }
+    [ -s "$work/b.hh_cyc" ] || { echo "AUTO wrote no branch (numpy or scipy missing in the python3 it runs?); its console:"; cat "$work/last.log"; exit 1; }
     auto+=("${r% *}"); autocpu+=("${r#* }")
     # AUTO's own timer: the sum of its runs' "Total Time" (the Fortran computation alone).
     autoown+=("$(grep -i 'total time' "$work/last.log" | awk '{s += $NF} END {print s}')")

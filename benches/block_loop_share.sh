@@ -3,15 +3,15 @@
 # lanes each run one multiversioned function per block of neurons (`batch::run_block`,
 # `ode_lanes::run_block`), compiled for the CPU's widest vectors. Every array helper the step
 # uses must be inlined into it: a helper left out of line is compiled for the baseline target
-# (SSE2), called once per instruction per step, and costs a fifth of the speed without any
-# test failing (docs/speed.md, "A squaring left out of line by a change elsewhere"). Which
+# (SSE2), called at every step, and can cost a fifth of the speed without any test failing (docs/speed.md, "A squaring left out of line by a change elsewhere"). Which
 # helpers the compiler inlines can change with an edit anywhere in the crate.
 #
 # This script profiles five `fi` runs with `perf record` and prints each one's share of samples
-# in its block loop, and the largest other symbols. It exits 1 when a share falls below
-# MIN_SHARE (default 95%: on 5 December 2026 the final build measured 97.5-99.3%, and the
-# build with the squaring out of line 88.0% and 91.5% on `hh.ode`). It needs
-# `perf`; without it, it says so and exits 2 (nothing was checked).
+# in its block loop, and the largest other symbols. Run it by hand after a change to the crate.
+# Exit status: 0, every share at least MIN_SHARE (default 95%: on 5 December 2026 the builds
+# measured 97.4-99.3%, and the build with the squaring out of line 88.0% and 91.5% on
+# `hh.ode`); 1, a share below it; 2, no `perf` (nothing was checked); 3, a run or `perf`
+# itself failed (nothing more was checked).
 # Usage: benches/block_loop_share.sh   (after `cargo build --release`; EXCITABLE=path for
 # another build)
 set -euo pipefail
@@ -36,17 +36,23 @@ for r in "${runs[@]}"; do
   IFS='|' read -r loop name args <<<"$r"
   # shellcheck disable=SC2086
   perf record -q -F 2000 -o "$work/perf.data" "$B" fi --no-overlay $args --out "$work/out" \
-    >"$work/run.log" 2>&1 || { echo "FAILED: fi $args"; cat "$work/run.log"; exit 1; }
-  perf report -i "$work/perf.data" --no-children --stdio 2>/dev/null |
-    grep -E '^ +[0-9.]+%' >"$work/report.txt"
-  share=$(grep -F "$loop::run_block_" "$work/report.txt" | awk '{s += $1} END {printf "%.1f", s}')
+    >"$work/run.log" 2>&1 || { echo "FAILED (perf record, or fi itself): fi $args"; cat "$work/run.log"; exit 3; }
+  perf report -i "$work/perf.data" --no-children --stdio >"$work/full.txt" 2>"$work/report.err" ||
+    { echo "FAILED: perf report"; cat "$work/report.err"; exit 3; }
+  # Sample lines only ("  97.50%  command  object  [.] symbol"); awk alone, so that no match
+  # is a share of 0, not a silent exit under pipefail.
+  awk '/^ +[0-9.]+%/' "$work/full.txt" >"$work/report.txt"
+  share=$(awk -v p="$loop::run_block_" 'index($0, p) {s += $1} END {printf "%.1f", s}' "$work/report.txt")
   verdict=ok
   if awk -v s="$share" -v m="$MIN_SHARE" 'BEGIN {exit !(s < m)}'; then
     verdict="BELOW $MIN_SHARE%"
     status=1
   fi
   echo "$name: $share% of the samples in $loop ($verdict)"
-  grep -vF "$loop::run_block_" "$work/report.txt" | head -3 |
-    awk '{printf "    %s %s\n", $1, $5}' | cut -c1-150
+  # The three largest other symbols, each name whole (field 5 to the end of the line).
+  awk -v p="$loop::run_block_" '!index($0, p) && n < 3 {
+    n++; name = $5; for (i = 6; i <= NF; i++) name = name " " $i
+    printf "    %s %s\n", $1, substr(name, 1, 140)
+  }' "$work/report.txt"
 done
 exit $status

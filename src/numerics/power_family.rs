@@ -144,7 +144,7 @@ impl PowerFamily {
             }
         }
         for &(row, n) in &self.members {
-            // The lowest set digit's square starts the product (the same bits as 1 times it,
+            // The lowest selected squaring starts the product (the same bits as 1 times it,
             // one multiplication fewer per member).
             let mut acc = [1.0; W];
             let mut started = false;
@@ -225,6 +225,42 @@ mod tests {
                 }
                 let bound = 2.5 * n as f64 * f64::EPSILON / 2.0;
                 assert!(worst <= bound, "unit {unit}, n {n}: {worst} > {bound}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_power_is_its_squarings_multiplied_from_the_lowest_digit() {
+        // The product starts from the lowest selected squaring, not from 1: the same bits as
+        // 1 times it, then the higher ones in order. Checked bit for bit against that
+        // product formed here from the squarings themselves (the members u^(2^k)).
+        let unit = -1.0 / 720.0;
+        for n in 1..=MAX_POWER {
+            let mut members: Vec<(usize, u32)> = (0..SQUARINGS).map(|k| (k, 1 << k)).collect();
+            members.push((SQUARINGS, n));
+            let family = PowerFamily {
+                unit,
+                clamp: 700.0 / MAX_POWER as f64,
+                members,
+            };
+            let mut rows = vec![[0.0; LANES]; SQUARINGS + 1];
+            for k in 0..40 {
+                let v: Lanes = std::array::from_fn(|l| -150.0 + (k * LANES + l) as f64 * 0.37);
+                family.eval(&v, &mut rows);
+                for l in 0..LANES {
+                    let mut want = 1.0;
+                    for (d, row) in rows.iter().take(SQUARINGS).enumerate() {
+                        if (n >> d) & 1 == 1 {
+                            want *= row[l];
+                        }
+                    }
+                    assert_eq!(
+                        rows[SQUARINGS][l].to_bits(),
+                        want.to_bits(),
+                        "n {n}, V {}",
+                        v[l]
+                    );
+                }
             }
         }
     }
