@@ -488,7 +488,8 @@ struct IntervalScratch {
     yc: Vec<f64>,
     /// `[orbit, phase_ref, pred, tangent]`, each `(m + 1) x n`, node-major.
     pts: [Vec<f64>; 4],
-    /// One row of `J`, contiguous.
+    /// One row of `J` (column-major), gathered so that the assembly's innermost loop reads it
+    /// contiguously.
     jrow: Vec<f64>,
 }
 
