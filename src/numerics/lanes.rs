@@ -14,6 +14,23 @@ pub const LANES: usize = 16;
 /// One value per lane.
 pub type Lanes = [f64; LANES];
 
+/// `f(l)` for every lane, in a plain loop: the one way code inside a multiversioned block loop
+/// (the batch kernel's, the `.ode` lanes') builds an array of lanes. `std::array::from_fn` has
+/// been left as an out-of-line call from such a loop, with a store and a reload of every
+/// operand (in the `.ode` lanes' dual instructions, in RK4's `y + h k`), and `[T; N]::map` as
+/// one to a copy compiled without the loop's target features: its `mul_add` then called the
+/// library's `fma` once per lane (16% of the samples of `fi` on `hh.ode` in the map, 7% more
+/// in `fma`), and the power family's squarings lost a fifth of the lanes' speed after an edit
+/// in another module (docs/speed.md).
+#[inline(always)]
+pub fn each_lane<const W: usize>(f: impl Fn(usize) -> f64) -> [f64; W] {
+    let mut out = [0.0; W];
+    for (l, o) in out.iter_mut().enumerate() {
+        *o = f(l);
+    }
+    out
+}
+
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 const LN2_HI: f64 = 6.931_471_803_691_238e-1;
 const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;

@@ -24,7 +24,7 @@
 //! (7000 mV on `hh`) instead of further out. A run that far out is blowing up (it is flagged
 //! past the model layer's `V_LIMIT`, 1e4 mV, or on NaN), so only its garbage changes.
 
-use crate::numerics::lanes::exp_lanes;
+use crate::numerics::lanes::{each_lane, exp_lanes};
 
 /// The largest power taken: `u^96` is within about 2.1e-14 of its exponential. Powers below
 /// 128 are products of the squarings up to `u^64`.
@@ -134,14 +134,9 @@ impl PowerFamily {
         }
         let mut sq = [[0.0; W]; SQUARINGS];
         exp_lanes(&arg, &mut sq[0]);
-        // Plain loops, not `[T; N]::map`: a build whose only change was in another module
-        // left that `map` out of line for 32 lanes, compiled without the caller's target
-        // features, and `fi` on `hh.ode` lost a fifth of its speed (docs/speed.md).
         for k in 1..SQUARINGS {
             let prev = sq[k - 1];
-            for l in 0..W {
-                sq[k][l] = prev[l] * prev[l];
-            }
+            sq[k] = each_lane(|l| prev[l] * prev[l]);
         }
         for &(row, n) in &self.members {
             // The lowest selected squaring starts the product (the same bits as 1 times it,

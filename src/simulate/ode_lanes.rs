@@ -28,7 +28,7 @@ use crate::error::SimError;
 use crate::model::V_LIMIT;
 use crate::model::ode::OdeModel;
 use crate::model::ode::lanes::{LANES, LaneProgram, Lanes};
-use crate::numerics::lanes::phi1_lanes;
+use crate::numerics::lanes::{each_lane, phi1_lanes};
 use multiversion::multiversion;
 use rayon::prelude::*;
 
@@ -215,15 +215,13 @@ fn exp_euler_step(
     }
 }
 
-/// `y + h k`, lane by lane, into `out`, in a plain loop: `std::array::from_fn` was left as an
-/// out-of-line call from the multiversioned loop (3.6% of the samples of RK4's `fi` on
+/// `y + h k`, lane by lane, into `out`, through [`each_lane`] (`std::array::from_fn` was left
+/// as an out-of-line call from the multiversioned loop: 3.6% of the samples of RK4's `fi` on
 /// `hh.ode`).
 #[inline(always)]
 fn axpy(y: &[Lanes], h: f64, k: &[Lanes], out: &mut [Lanes]) {
     for ((o, y), k) in out.iter_mut().zip(y).zip(k) {
-        for l in 0..LANES {
-            o[l] = y[l] + h * k[l];
-        }
+        *o = each_lane(|l| y[l] + h * k[l]);
     }
 }
 

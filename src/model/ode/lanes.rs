@@ -39,7 +39,7 @@
 
 use super::OdeModel;
 use super::expr::{Code, Fn1, Op, apply_binary, call1};
-use crate::numerics::lanes::exp_lanes;
+use crate::numerics::lanes::{each_lane, exp_lanes};
 use diagonal::Diagonal;
 use exps::{Affine, ExpTable, Exps, TableValue};
 use std::cell::RefCell;
@@ -376,21 +376,6 @@ impl Instr {
             }
         }
     }
-}
-
-/// `f(l)` for every lane, in a plain loop. `std::array::from_fn` has been left as an
-/// out-of-line call from the multiversioned block loop, with a store and a reload of every
-/// operand (in the dual instructions once, in RK4's `y + h k`), and `[T; N]::map` as one to a
-/// copy compiled without the loop's target features: its `mul_add` then called the library's
-/// `fma` once per lane (16% of the samples of `fi` on `hh.ode` in the map, 7% more in `fma`;
-/// docs/speed.md).
-#[inline(always)]
-fn each_lane(f: impl Fn(usize) -> f64) -> Lanes {
-    let mut out = [0.0; LANES];
-    for (l, o) in out.iter_mut().enumerate() {
-        *o = f(l);
-    }
-    out
 }
 
 /// Where the registers sit while compiling.
