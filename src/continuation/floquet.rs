@@ -8,7 +8,7 @@
 //! 16 decades of the largest.
 //!
 //! The second sweep starts from the eigenvectors of the product that the first one formed,
-//! ordered by modulus ([`ordered_eigenbasis`]): close to the converged basis at once, so a
+//! ordered by modulus (`ordered_eigenbasis`): close to the converged basis at once, so a
 //! branch's points take two to five sweeps instead of up to the 40 allowed (`hh`'s default
 //! diagram: 447 sweeps in all, for its 156 products, instead of 1360).
 
