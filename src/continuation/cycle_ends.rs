@@ -423,6 +423,7 @@ pub fn settle_end(fam: &Family, branch: &mut CycleBranch, folds: &[Fold]) {
                 kind,
                 point,
                 state: None,
+                after: branch.points.len().saturating_sub(1),
             });
             branch.end = Some(end);
         }

@@ -183,6 +183,29 @@ impl CyclePoint {
         !self.multipliers.is_empty() && self.max_abs_multiplier() < 1.0
     }
 
+    /// How far the trivial multiplier is from 1, as `|ln mu|` (complex log: modulus and
+    /// phase; infinite without multipliers). It is exactly 1 for the true orbit (the flow's own
+    /// direction), so this measures how well the mesh resolves the orbit's linearisation: the
+    /// other multipliers carry errors of about this size too (an estimate, not a bound).
+    pub fn trivial_error(&self) -> f64 {
+        trivial_index(&self.multipliers).map_or(f64::INFINITY, |i| {
+            let z = self.multipliers[i];
+            z.norm().ln().hypot(z.arg())
+        })
+    }
+
+    /// Whether the multipliers settle the stability verdict ([`CyclePoint::stable`]): the
+    /// largest nontrivial multiplier is farther from the unit circle, as `|ln |mu||`, than the
+    /// trivial one is from 1 ([`CyclePoint::trivial_error`]). Where it is not, the verdict
+    /// could go either way on a finer mesh. False without multipliers (a Hopf point).
+    pub fn stability_settled(&self) -> bool {
+        let nontrivial = self.nontrivial();
+        if nontrivial.is_empty() {
+            return false;
+        }
+        self.max_abs_multiplier().ln().abs() > self.trivial_error()
+    }
+
     /// Period-doubling test function: `prod (mu + 1) / (|mu| + 1)` over the nontrivial
     /// multipliers. Real (complex pairs contribute `|mu + 1|^2`), bounded, and it changes sign
     /// exactly when a real multiplier crosses -1.
@@ -234,22 +257,32 @@ pub struct CycleSpecial {
     /// The collocated orbit there with the branch's tangent, to continue the point in a second
     /// parameter ([`super::codim2_cycles`]); `None` for the ends of branches.
     pub state: Option<BranchState>,
+    /// Where it lies on the branch: between [`CycleBranch::points`]`[after]` and the next point
+    /// (the step whose test function changed sign); the last point's index for an end. A
+    /// fold of cycles' parameter lies outside the two neighbours' range, so the parameter
+    /// alone does not say which step it explains.
+    pub after: usize,
 }
 
 /// Floquet multipliers without the trivial one (the one closest to 1: the flow's own
 /// direction along the orbit).
 pub fn without_trivial(multipliers: &[C64]) -> Vec<C64> {
-    let trivial = multipliers
-        .iter()
-        .enumerate()
-        .min_by(|a, b| (a.1 - 1.0).norm().total_cmp(&(b.1 - 1.0).norm()))
-        .map(|(i, _)| i);
+    let trivial = trivial_index(multipliers);
     multipliers
         .iter()
         .enumerate()
         .filter(|(i, _)| Some(*i) != trivial)
         .map(|(_, z)| *z)
         .collect()
+}
+
+/// The index of the trivial multiplier: the one closest to 1.
+fn trivial_index(multipliers: &[C64]) -> Option<usize> {
+    multipliers
+        .iter()
+        .enumerate()
+        .min_by(|a, b| (a.1 - 1.0).norm().total_cmp(&(b.1 - 1.0).norm()))
+        .map(|(i, _)| i)
 }
 
 /// A point of a cycle branch as the continuation holds it: the collocated orbit and the
@@ -658,9 +691,10 @@ fn from_hopf_to_end(
 }
 
 /// The search for one bracket's zero, as [`run`] receives it: the bracket (its number along
-/// the branch and the parameter at its two ends), what was sought, and the state found.
+/// the branch, the index of the point it starts at, and the parameter at its two ends), what
+/// was sought, and the state found.
 struct Search {
-    bracket: (usize, f64, f64),
+    bracket: (usize, usize, f64, f64),
     kind: CycleEvent,
     state: Option<State>,
 }
@@ -807,7 +841,8 @@ fn run(
                         continue;
                     }
                     let (from, found) = (cur.clone(), found.clone());
-                    let bracket = (brackets, cur.point.lambda, lam);
+                    // `cur` is the last of `points`; `next` is not pushed yet.
+                    let bracket = (brackets, points.len() - 1, cur.point.lambda, lam);
                     brackets += 1;
                     scope.spawn(move |_| {
                         if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
@@ -845,7 +880,7 @@ fn run(
     let mut searches: Vec<Search> = searched.into_iter().collect();
     searches.sort_by_key(|s| s.bracket.0);
     for Search {
-        bracket: (_, from, to),
+        bracket: (_, after, from, to),
         kind,
         state,
     } in searches
@@ -861,6 +896,7 @@ fn run(
                     orbit: s.orbit,
                     tangent: s.tangent,
                 }),
+                after,
             }),
             None => notes.push(format!(
                 "a {} between {} = {:.6} and {:.6} was not located",
@@ -1176,6 +1212,54 @@ mod tests {
     use super::*;
     use crate::continuation::{CURRENT, Settings, equilibria};
     use crate::model::{ConductanceModel, builtin};
+
+    /// A cycle point carrying only these multipliers.
+    fn with_multipliers(multipliers: Vec<C64>) -> CyclePoint {
+        CyclePoint {
+            lambda: 0.0,
+            period: 1.0,
+            v_max: 1.0,
+            v_min: 0.0,
+            multipliers,
+            trace_integral: 0.0,
+            peak_state: vec![],
+        }
+    }
+
+    /// The verdict is settled when the largest nontrivial multiplier is farther from the unit
+    /// circle (|ln|mu||) than the trivial one is from 1 (|ln mu|, its phase included).
+    #[test]
+    fn stability_is_settled_only_beyond_the_trivial_multipliers_error() {
+        let real = |a: f64, b: f64| with_multipliers(vec![C64::new(a, 0.0), C64::new(b, 0.0)]);
+        // The trivial one is the one closer to 1: 1.01, then 0.8, then 1.2.
+        for (p, err, stable, settled) in [
+            (real(3.0, 1.01), 1.01f64.ln(), false, true),
+            (real(1.5, 0.8), -(0.8f64.ln()), false, true),
+            (real(1.2, 0.7), 1.2f64.ln(), true, true),
+            // FitzHugh-Nagumo's canard at NTST 60: ln 2.16 = 0.77 < |ln 0.41| = 0.89.
+            (real(2.16, 0.41), -(0.41f64.ln()), false, false),
+        ] {
+            assert!((p.trivial_error() - err).abs() < 1e-15, "{p:?}");
+            assert_eq!(
+                (p.stable(), p.stability_settled()),
+                (stable, settled),
+                "{p:?}"
+            );
+        }
+        // A trivial multiplier off the real axis: its phase (0.3) counts.
+        let turned = C64::from_polar(1.0, 0.3);
+        let p = with_multipliers(vec![turned, C64::new(0.5, 0.0)]);
+        assert!((p.trivial_error() - 0.3).abs() < 1e-15);
+        assert!(p.stability_settled());
+        // By modulus alone it would be exact (error 0) and settle ln 1.21 = 0.19 < 0.2.
+        let turned = C64::from_polar(1.0, 0.2);
+        let p = with_multipliers(vec![turned, C64::new(1.21, 0.0)]);
+        assert!((p.trivial_error() - 0.2).abs() < 1e-15);
+        assert!(!p.stable() && !p.stability_settled());
+        // A Hopf point has no multipliers: nothing is settled.
+        let p = with_multipliers(vec![]);
+        assert!(p.trivial_error().is_infinite() && !p.stability_settled());
+    }
 
     /// `m` over the current with its equilibrium branch from rest at 0, continued over
     /// `range` upwards or downwards.

@@ -27,7 +27,7 @@
 //! branches carry every firing probe (Hodgkin-Huxley) gets the same diagram as without
 //! seeding: only the simulations at the uncovered probes are added to its cost.
 
-use super::cycles::{self, CycleBranch, CyclePoint, CycleSettings};
+use super::cycles::{self, CycleBranch, CyclePoint, CycleSettings, CycleSpecial};
 use super::equilibria::{self, EqBranch};
 use super::hopf::Hopf;
 use super::system::{Family, Knob};
@@ -394,6 +394,19 @@ fn join_cycle_halves(down: CycleBranch, up: CycleBranch, knob: &str) -> CycleBra
     let down_last = matches!(down.stop, Stop::PeriodUnbounded(_))
         && !matches!(up.stop, Stop::PeriodUnbounded(_));
     let (first, last) = if down_last { (up, down) } else { (down, up) };
+    // Each special's step, renumbered: `first`'s step k..k+1 is reversed to n-2-k..n-1-k, and
+    // `last`'s point k (its seed, k = 0, is `first`'s) lands at n-1+k.
+    let n = first.points.len();
+    let specials = (first.specials.into_iter())
+        .map(|s| CycleSpecial {
+            after: (n - 1).saturating_sub(s.after + 1),
+            ..s
+        })
+        .chain(last.specials.into_iter().map(|s| CycleSpecial {
+            after: s.after + n - 1,
+            ..s
+        }))
+        .collect();
     let mut points: Vec<CyclePoint> = first.points.into_iter().rev().collect();
     points.extend(last.points.into_iter().skip(1));
     let mut notes = first.notes;
@@ -404,7 +417,7 @@ fn join_cycle_halves(down: CycleBranch, up: CycleBranch, knob: &str) -> CycleBra
     notes.extend(last.notes);
     CycleBranch {
         points,
-        specials: first.specials.into_iter().chain(last.specials).collect(),
+        specials,
         stop: last.stop,
         notes,
         bottleneck: last.bottleneck,
@@ -740,4 +753,64 @@ fn diagram_on_this_thread(
         cycles: cycles_out,
         notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::continuation::cycles::CycleEvent;
+
+    fn at(lambda: f64) -> CyclePoint {
+        CyclePoint {
+            lambda,
+            period: 1.0,
+            v_max: 1.0,
+            v_min: 0.0,
+            multipliers: vec![],
+            trace_integral: 0.0,
+            peak_state: vec![],
+        }
+    }
+
+    /// A half from the seed at 5 along `lambdas`, with one special point halfway along its
+    /// step `after`.
+    fn half(lambdas: &[f64], after: usize, stop: Stop) -> CycleBranch {
+        let points: Vec<CyclePoint> = lambdas.iter().map(|&l| at(l)).collect();
+        let mid = 0.5 * (lambdas[after] + lambdas[after + 1]);
+        CycleBranch {
+            points,
+            specials: vec![CycleSpecial {
+                kind: CycleEvent::PeriodDoubling,
+                point: at(mid),
+                state: None,
+                after,
+            }],
+            stop,
+            notes: vec![],
+            bottleneck: None,
+            end: None,
+        }
+    }
+
+    /// Joining the halves keeps each special point on its step: between the joined branch's
+    /// points `after` and `after + 1`, whichever half is put first.
+    #[test]
+    fn joined_halves_keep_each_special_point_on_its_step() {
+        for down_unbounded in [false, true] {
+            let down_stop = if down_unbounded {
+                Stop::PeriodUnbounded(2.0)
+            } else {
+                Stop::LeftRange(2.0)
+            };
+            let down = half(&[5.0, 4.0, 3.0, 2.0], 1, down_stop);
+            let up = half(&[5.0, 6.0, 7.0], 1, Stop::LeftRange(7.0));
+            let b = join_cycle_halves(down, up, "i_ext");
+            assert_eq!(b.points.len(), 6);
+            assert_eq!(b.specials.len(), 2);
+            for s in &b.specials {
+                let (l0, l1) = (b.points[s.after].lambda, b.points[s.after + 1].lambda);
+                assert_eq!(s.point.lambda, 0.5 * (l0 + l1), "{down_unbounded}: {s:?}");
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@ use super::Table;
 use super::figure::PALETTE;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::continuation::Stop;
-use crate::continuation::cycles::CycleEvent;
+use crate::continuation::cycles::{CycleEvent, CyclePoint};
 use crate::continuation::diagram::{CycleOrigin, Diagram};
 use crate::continuation::{SpecialKind, SpecialPoint};
 use crate::error::ReportError;
@@ -85,6 +85,11 @@ fn summary(r: &BifurcationResult) -> String {
         String::new()
     } else {
         format!(" {}", units.rate)
+    };
+    let time = if units.time.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", units.time)
     };
     let mut md = format!(
         "# Bifurcation diagram of `{}` over `{}`\n\n",
@@ -181,13 +186,13 @@ fn summary(r: &BifurcationResult) -> String {
         md.push('\n');
     }
     for (origin, c) in &d.cycles {
-        // Stable orbits, plus the folds of cycles where the branch turns stable (multiplier 1):
-        // the slowest firing sits exactly at such a fold.
+        // Stable orbits whose multipliers settle it, plus the folds of cycles where the branch
+        // turns stable (multiplier 1): the slowest firing sits exactly at such a fold.
         let stable: Vec<_> = c
             .points
             .iter()
             .skip(1)
-            .filter(|p| p.stable())
+            .filter(|p| p.stable() && p.stability_settled())
             .chain(
                 c.specials
                     .iter()
@@ -223,6 +228,34 @@ fn summary(r: &BifurcationResult) -> String {
                 slowest.frequency_hz(),
                 a.param,
                 slowest.lambda
+            );
+        }
+        let unsettled: Vec<&CyclePoint> = c
+            .points
+            .iter()
+            .filter(|p| !p.multipliers.is_empty() && !p.stability_settled())
+            .collect();
+        if let Some(first) = unsettled.first() {
+            let (lo, hi) = unsettled
+                .iter()
+                .fold((first.lambda, first.lambda), |(l, h), p| {
+                    (l.min(p.lambda), h.max(p.lambda))
+                });
+            let (t0, t1) = unsettled
+                .iter()
+                .fold((first.period, first.period), |(l, h), p| {
+                    (l.min(p.period), h.max(p.period))
+                });
+            let (lo, hi) = (format!("{lo:.6}"), format!("{hi:.6}"));
+            let at = if lo == hi {
+                format!("{} = {lo}", a.param)
+            } else {
+                format!("{} {lo} to {hi}", a.param)
+            };
+            let _ = write!(
+                md,
+                " The multipliers do not settle stability on {} of these orbits ({at}, period {t0:.5} to {t1:.5}{time}): there the trivial multiplier, exactly 1 for the true orbit, is at least as far from 1 as the largest other is from the unit circle. They are left out of the stable range above and drawn as grey dots in the figure; a finer mesh (`--ntst`) may settle them.",
+                unsettled.len(),
             );
         }
         md.push('\n');
@@ -301,6 +334,14 @@ pub fn cycles_table(d: &Diagram) -> Table {
         .f64("v_max_mv", pts().map(|(_, p)| p.v_max).collect())
         .f64("v_min_mv", pts().map(|(_, p)| p.v_min).collect())
         .bool("stable", pts().map(|(_, p)| p.stable()).collect())
+        .bool(
+            "stability_settled",
+            pts().map(|(_, p)| p.stability_settled()).collect(),
+        )
+        .f64(
+            "trivial_multiplier_error",
+            pts().map(|(_, p)| p.trivial_error()).collect(),
+        )
         .f64(
             "max_abs_multiplier",
             pts().map(|(_, p)| p.max_abs_multiplier()).collect(),
@@ -482,6 +523,20 @@ pub fn draw_diagram(
         );
         let mut quiet = [true; 2];
         runs(&lo, PALETTE[2], "", &mut series, &mut quiet);
+    }
+    // Orbits whose multipliers do not settle their stability, dotted over their line.
+    let unsettled: Vec<(f64, f64)> = (d.cycles.iter())
+        .flat_map(|(_, c)| c.points.iter())
+        .filter(|p| !p.multipliers.is_empty() && !p.stability_settled())
+        .flat_map(|p| [(p.lambda, p.v_max), (p.lambda, p.v_min)])
+        .collect();
+    if !unsettled.is_empty() {
+        series.push(Series {
+            label: "stability unsettled".into(),
+            points: unsettled,
+            color: PALETTE[7],
+            style: Style::Points,
+        });
     }
     series.extend(marker_series(rows, |r| r.v_mv));
     // Branches can run to physically meaningless voltages (a hyperpolarised branch of a

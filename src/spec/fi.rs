@@ -317,7 +317,12 @@ impl FiSpec {
                             .iter()
                             .flat_map(|(_, c)| c.points.iter().filter(|p| p.stable()))
                     };
-                    overlay.points = stable().map(|p| (p.lambda, p.frequency_hz())).collect();
+                    // Drawn only where the multipliers settle the verdict
+                    // ([`crate::continuation::cycles::CyclePoint::stability_settled`]).
+                    overlay.points = stable()
+                        .filter(|p| p.stability_settled())
+                        .map(|p| (p.lambda, p.frequency_hz()))
+                        .collect();
                     overlay.points.sort_by(|x, y| x.0.total_cmp(&y.0));
                     stable().map(|p| (p.lambda, p.peak_state.clone())).collect()
                 }
