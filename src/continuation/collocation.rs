@@ -855,7 +855,26 @@ impl Linearised {
     /// relative to itself even when they span dozens of decades. (The end relation
     /// `P x_0 + Q x_N = 0` holds the same information, but rounding in `P` and `Q` is relative
     /// to the largest multiplier, which drowns the others on very unstable cycles.)
+    ///
+    /// In the plane (two state variables) no product is formed: the trivial multiplier is
+    /// exactly 1 and the other is `exp(int_0^T tr J dt)` by Liouville's formula, from the
+    /// collocation quadrature ([`Linearised::trace_integral`]). It is real and positive, so no
+    /// period doubling or torus point can be reported there, and it stays accurate where the
+    /// transition matrices span more decades than the product resolves (a canard, a homoclinic
+    /// tail: `rinzel-hh2d` reported 14 period doublings at NTST 60 before). The exponent is
+    /// capped at 700 so that the multiplier stays finite.
     pub fn multipliers(&self) -> Vec<C64> {
+        if self.n == 2 {
+            if !self.trace_integral.is_finite() {
+                return vec![];
+            }
+            let mut m = [
+                C64::new(self.trace_integral.min(700.0).exp(), 0.0),
+                C64::new(1.0, 0.0),
+            ];
+            m.sort_by(|a, b| b.norm().total_cmp(&a.norm()));
+            return m.to_vec();
+        }
         self.transitions()
             .map(|f| floquet::product_eigenvalues(&f, 40))
             .unwrap_or_default()

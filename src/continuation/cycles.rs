@@ -605,6 +605,11 @@ impl<'a> Engine<'a> {
 /// The test function of an event at a state (`target`: the parameter value of a user point).
 fn test_value(kind: CycleEvent, target: f64, s: &State) -> f64 {
     match kind {
+        // In the plane a fold of cycles is where the nontrivial multiplier, exp(int tr J)
+        // ([`super::collocation::Linearised::multipliers`]), passes 1: that zero is smooth,
+        // where the tangent's parameter component also changes sign at turns below the
+        // corrector's resolution (a canard's parameter is flat to 1e-7 or better).
+        CycleEvent::Fold if s.orbit.n == 2 => s.point.trace_integral,
         CycleEvent::Fold => s.tangent.lambda,
         CycleEvent::PeriodDoubling => s.point.pd_test(),
         CycleEvent::Torus => s.point.torus_test(),
