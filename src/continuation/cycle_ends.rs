@@ -32,15 +32,52 @@
 //! `D` by linear least squares at each trial value, weighted by `1/T` (relative residuals).
 //!
 //! Bifurcations of cycles detected within 1e-6 (relative) of the located end are artefacts of
-//! the tail (the branch's parameter changes there by less than the located precision: a period
-//! doubling on a planar orbit is impossible, yet the multiplier `exp(int tr J)`, tiny on the
-//! tail, can be returned with the wrong sign); they are removed, with a note.
+//! the tail (the branch's parameter changes there by less than the located precision, and with
+//! three or more variables the tail's multipliers are not resolved:
+//! [`CyclePoint::stability_settled`]); they are removed, with a note.
+//!
+//! A branch that runs out of points while winding near one parameter value (its last half
+//! within 1e-6, relative, while the period keeps changing, as near a homoclinic orbit to a
+//! saddle-focus) gets a note saying so ([`winding`]): more points would not take it further.
 
 use super::cycles::{CycleBranch, CycleEvent, CyclePoint, CycleSpecial};
 use super::fold::Fold;
 use super::system::Family;
 use crate::numerics::newton::newton;
 use nalgebra::{DMatrix, DVector};
+
+/// Relative parameter spread under which a branch's last half winds at one value.
+const WINDING_SPREAD: f64 = 1e-6;
+
+/// A note when the last half of `points` (at least 100 of them) lies within
+/// [`WINDING_SPREAD`] (relative) of one parameter value while its period varies by more than
+/// 10%: the branch winds there (as near a homoclinic orbit to a saddle-focus, whose wiggles
+/// accumulate at one parameter value), so a larger point budget would not take it further.
+/// `None` otherwise.
+pub fn winding(points: &[CyclePoint], knob: &str) -> Option<String> {
+    let tail = &points[points.len() / 2..];
+    if tail.len() < 100 {
+        return None;
+    }
+    let range = |f: fn(&CyclePoint) -> f64| {
+        tail.iter()
+            .map(f)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                (a.min(x), b.max(x))
+            })
+    };
+    let (l0, l1) = range(|p| p.lambda);
+    let (t0, t1) = range(|p| p.period);
+    let centre = 0.5 * (l0 + l1);
+    let wound = l1 - l0 <= WINDING_SPREAD * (1.0 + centre.abs()) && t1 - t0 > 0.1 * t1;
+    wound.then(|| {
+        format!(
+            "the last {} points of the cycle branch lie within {:.1e} of {knob} = {centre:.8} while the period ranges from {t0:.5} to {t1:.5}: the branch winds near one parameter value (bifurcations of cycles accumulate there, as near a homoclinic orbit to a saddle-focus; not classified), and more points would not take it further",
+            tail.len(),
+            l1 - l0
+        )
+    })
+}
 
 /// How a cycle branch ends when its period grows without bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -448,6 +485,27 @@ mod tests {
             trace_integral: 0.0,
             peak_state: vec![],
         }
+    }
+
+    /// A branch whose last half winds within 1e-7 of one value while its period swings gets
+    /// the note; one that still moves (spread 1e-5), one whose period is steady, and one too
+    /// short to judge do not.
+    #[test]
+    fn a_branch_winding_at_one_parameter_value_is_named() {
+        let branch = |spread: f64, swing: f64, n: usize| -> Vec<CyclePoint> {
+            (0..n)
+                .map(|k| {
+                    let x = (k as f64 * 0.3).sin();
+                    point(1.26 * (1.0 + spread * x), 1000.0 * (1.0 + swing * x))
+                })
+                .collect()
+        };
+        let note = winding(&branch(1e-7, 0.4, 400), "i_ext").expect("a note");
+        assert!(note.contains("the last 200 points"), "{note}");
+        assert!(note.contains("i_ext = 1.26000000"), "{note}");
+        assert!(winding(&branch(1e-5, 0.4, 400), "i_ext").is_none());
+        assert!(winding(&branch(1e-7, 0.01, 400), "i_ext").is_none());
+        assert!(winding(&branch(1e-7, 0.4, 150), "i_ext").is_none());
     }
 
     #[test]

@@ -912,6 +912,9 @@ fn run(
             )),
         }
     }
+    if matches!(stop, Stop::MaxPoints(_)) {
+        notes.extend(super::cycle_ends::winding(&points, &fam.knob_name()));
+    }
     let bottleneck = matches!(stop, Stop::PeriodUnbounded(_))
         .then(|| super::cycle_ends::bottleneck(fam, &cur.orbit.z, n, cur.orbit.lambda));
     let branch = CycleBranch {
