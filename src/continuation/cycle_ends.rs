@@ -50,7 +50,7 @@ use nalgebra::{DMatrix, DVector};
 const WINDING_SPREAD: f64 = 1e-6;
 
 /// A note when the last half of `points` (at least 100 of them) lies within
-/// [`WINDING_SPREAD`] (relative) of one parameter value while its period varies by more than
+/// 1e-6 (relative) of one parameter value while its period varies by more than
 /// 10%: the branch winds there (as near a homoclinic orbit to a saddle-focus, whose wiggles
 /// accumulate at one parameter value), so a larger point budget would not take it further.
 /// `None` otherwise.
