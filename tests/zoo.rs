@@ -419,7 +419,8 @@ fn folds_of_cycles_and_periods_agree_with_auto() {
 /// - a branch that runs out of points while winding at one parameter value says so (only
 ///   Hindmarsh-Rose's first);
 /// - in the plane (the Morris-Lecar sets, FitzHugh-Nagumo, `rinzel-hh2d`, the XPPAUT
-///   examples) the multipliers are 1 and exp(int tr J), so every orbit is settled, no period
+///   examples) the multipliers are 1 and exp(int tr J) (so every orbit is settled by
+///   construction, and the check above rests there on Liouville's formula), no period
 ///   doubling or torus point is reported (none can exist there), and each fold of cycles has
 ///   its integral of tr J at 0 (to 1e-8). `rinzel-hh2d` and `xpp-hhred` have one fold each
 ///   (both Hopf points subcritical, one branch to stable firing: an odd number of changes),
@@ -458,9 +459,9 @@ fn every_change_of_cycle_stability_lies_at_a_located_bifurcation() {
             let mut fold_periods = vec![];
             for (k, (_, b)) in d.diagram.cycles.iter().enumerate() {
                 let name = format!("{} branch {k}", e.name);
-                // Hindmarsh-Rose's first branch spends its 2000 points winding within 1e-7 of
-                // 1.2597831 (over a hundred folds and period doublings): the note says that
-                // more points would not help.
+                // Hindmarsh-Rose's first branch spends its last 1000 points (of 2000) within
+                // 1e-7 of 1.2597831 (over a hundred folds and period doublings): the note says
+                // that more points would not help.
                 let winds = b
                     .notes
                     .iter()
@@ -474,7 +475,7 @@ fn every_change_of_cycle_stability_lies_at_a_located_bifurcation() {
                 );
                 if planar {
                     for p in b.points.iter().filter(|p| !p.multipliers.is_empty()) {
-                        let liouville = p.trace_integral.min(700.0).exp();
+                        let liouville = p.trace_integral.clamp(-700.0, 700.0).exp();
                         assert!(
                             p.multipliers.iter().any(|z| *z == 1.0.into())
                                 && p.multipliers.iter().any(|z| *z == liouville.into())
@@ -594,7 +595,7 @@ fn every_change_of_cycle_stability_lies_at_a_located_bifurcation() {
                 }
                 _ => {}
             }
-            if always_settled.contains(&e.name.as_str()) || planar {
+            if always_settled.contains(&e.name.as_str()) {
                 assert_eq!(
                     unsettled, 0,
                     "{}: {unsettled} of {orbits} orbits unsettled",
@@ -611,8 +612,9 @@ fn every_change_of_cycle_stability_lies_at_a_located_bifurcation() {
             "{want}: no cycle branch"
         );
     }
+    // 19 on 6 December 2026 (docs/accuracy.md): fewer means a branch or a change went missing.
     let flips: usize = counts.iter().map(|c| c.1).sum();
-    assert!(flips >= 15, "only {flips} changes of stability checked");
+    assert!(flips >= 19, "only {flips} changes of stability checked");
 }
 
 /// The (model, current) runs are independent and each fills one lane block, so they run in

@@ -5,7 +5,8 @@
 //! - fold of cycles: the branch's tangent has no parameter component. The tangent is the
 //!   solution of the bordered collocation system `[F_z F_T F_l; phase; t'] t = (0, 0, 1)`,
 //!   so its parameter component is the bordered system's fold condition (AUTO's and MatCont's
-//!   LPC test function);
+//!   LPC test function). In the plane the integral of tr J over the period, zero where the
+//!   nontrivial multiplier is 1, takes its place ([`super::collocation::Linearised::multipliers`]);
 //! - period doubling: a real Floquet multiplier equals -1 ([`super::cycles::CyclePoint::pd_test`],
 //!   the multipliers from the periodic QR factorisation of the collocation's transition
 //!   matrices).

@@ -861,15 +861,17 @@ impl Linearised {
     /// collocation quadrature ([`Linearised::trace_integral`]). It is real and positive, so no
     /// period doubling or torus point can be reported there, and it stays accurate where the
     /// transition matrices span more decades than the product resolves (a canard, a homoclinic
-    /// tail: `rinzel-hh2d` reported 14 period doublings at NTST 60 before). The exponent is
-    /// capped at 700 so that the multiplier stays finite.
+    /// tail: `rinzel-hh2d` reported 14 period doublings at NTST 60 before). Liouville's
+    /// formula is exact for the true orbit; this is as accurate as the orbit and the
+    /// quadrature. The exponent is clamped to +-700 so that the multiplier stays finite and
+    /// nonzero (its logarithm in the tables then stops at +-304 decades).
     pub fn multipliers(&self) -> Vec<C64> {
         if self.n == 2 {
             if !self.trace_integral.is_finite() {
                 return vec![];
             }
             let mut m = [
-                C64::new(self.trace_integral.min(700.0).exp(), 0.0),
+                C64::new(self.trace_integral.clamp(-700.0, 700.0).exp(), 0.0),
                 C64::new(1.0, 0.0),
             ];
             m.sort_by(|a, b| b.norm().total_cmp(&a.norm()));

@@ -37,8 +37,8 @@
 //! [`CyclePoint::stability_settled`]); they are removed, with a note.
 //!
 //! A branch that runs out of points while winding near one parameter value (its last half
-//! within 1e-6, relative, while the period keeps changing, as near a homoclinic orbit to a
-//! saddle-focus) gets a note saying so ([`winding`]): more points would not take it further.
+//! within 1e-6, relative, while the period keeps changing) gets a note saying so ([`winding`]):
+//! more points would not take it further.
 
 use super::cycles::{CycleBranch, CycleEvent, CyclePoint, CycleSpecial};
 use super::fold::Fold;
@@ -46,14 +46,17 @@ use super::system::Family;
 use crate::numerics::newton::newton;
 use nalgebra::{DMatrix, DVector};
 
-/// Relative parameter spread under which a branch's last half winds at one value.
-const WINDING_SPREAD: f64 = 1e-6;
+/// Relative parameter spread under which a branch's last half winds at one value: the
+/// resolution of the bifurcations dropped at an end ([`TAIL_RESOLUTION`]), below which the
+/// branch's parameter says nothing more.
+const WINDING_SPREAD: f64 = TAIL_RESOLUTION;
 
-/// A note when the last half of `points` (at least 100 of them) lies within
-/// 1e-6 (relative) of one parameter value while its period varies by more than
-/// 10%: the branch winds there (as near a homoclinic orbit to a saddle-focus, whose wiggles
-/// accumulate at one parameter value), so a larger point budget would not take it further.
-/// `None` otherwise.
+/// A note when the last half of `points` (at least 100 of them, so a short branch cut by a
+/// small `max_points` is not judged) lies within 1e-6 (relative) of one parameter value while
+/// its period varies by more than 10% (so the branch still moves, along the period): it winds
+/// there (folds and period doublings accumulate at one parameter value, as near a homoclinic
+/// orbit to a saddle-focus), and a larger point budget would not take it further. `None`
+/// otherwise.
 pub fn winding(points: &[CyclePoint], knob: &str) -> Option<String> {
     let tail = &points[points.len() / 2..];
     if tail.len() < 100 {
@@ -72,7 +75,7 @@ pub fn winding(points: &[CyclePoint], knob: &str) -> Option<String> {
     let wound = l1 - l0 <= WINDING_SPREAD * (1.0 + centre.abs()) && t1 - t0 > 0.1 * t1;
     wound.then(|| {
         format!(
-            "the last {} points of the cycle branch lie within {:.1e} of {knob} = {centre:.8} while the period ranges from {t0:.5} to {t1:.5}: the branch winds near one parameter value (bifurcations of cycles accumulate there, as near a homoclinic orbit to a saddle-focus; not classified), and more points would not take it further",
+            "the last {} points of the cycle branch lie within {:.1e} of {knob} = {centre:.8} while the period ranges from {t0:.5} to {t1:.5}: the branch winds near one parameter value (folds and period doublings accumulate there; not classified), and more points would not take it further",
             tail.len(),
             l1 - l0
         )

@@ -177,16 +177,21 @@ impl CyclePoint {
     }
 
     /// All nontrivial multipliers inside the unit circle. False for the Hopf point itself
-    /// (no multipliers). Within about 0.01 of a Hopf point the trivial multiplier and the one
-    /// leaving the circle are both within 1e-3 of 1 and the verdict is unreliable, as in AUTO.
+    /// (no multipliers). With three or more variables, within about 0.01 of a Hopf point the
+    /// trivial multiplier and the one leaving the circle are both within 1e-3 of 1 and the
+    /// verdict is unreliable, as in AUTO ([`CyclePoint::stability_settled`] flags it). In the
+    /// plane the multipliers come from Liouville's formula and this does not arise.
     pub fn stable(&self) -> bool {
         !self.multipliers.is_empty() && self.max_abs_multiplier() < 1.0
     }
 
-    /// How far the trivial multiplier is from 1, as `|ln mu|` (complex log: modulus and
-    /// phase; infinite without multipliers). It is exactly 1 for the true orbit (the flow's own
-    /// direction), so this measures how well the mesh resolves the orbit's linearisation: the
-    /// other multipliers carry errors of about this size too (an estimate, not a bound).
+    /// How far the trivial multiplier (the one closest to 1, [`without_trivial`]) is from 1, as
+    /// `|ln mu|` (complex log: modulus and phase; infinite without multipliers). It is exactly 1
+    /// for the true orbit (the flow's own direction), so a large value says the mesh does not
+    /// resolve the orbit's linearisation. A small one is no proof of the contrary: a trivial
+    /// multiplier off by more than its gap to another multiplier is taken for that other one.
+    /// 0 in the plane, where the multipliers come from Liouville's formula
+    /// ([`super::collocation::Linearised::multipliers`]).
     pub fn trivial_error(&self) -> f64 {
         trivial_index(&self.multipliers).map_or(f64::INFINITY, |i| {
             let z = self.multipliers[i];
@@ -194,10 +199,12 @@ impl CyclePoint {
         })
     }
 
-    /// Whether the multipliers settle the stability verdict ([`CyclePoint::stable`]): the
-    /// largest nontrivial multiplier is farther from the unit circle, as `|ln |mu||`, than the
-    /// trivial one is from 1 ([`CyclePoint::trivial_error`]). Where it is not, the verdict
-    /// could go either way on a finer mesh. False without multipliers (a Hopf point).
+    /// Whether the multipliers settle the stability verdict ([`CyclePoint::stable`]) as far as
+    /// they can tell: the largest nontrivial multiplier is farther from the unit circle, as
+    /// `|ln |mu||`, than the trivial one is from 1 ([`CyclePoint::trivial_error`]). Where it
+    /// is not, an error of the trivial one's size could flip the verdict. A necessary check,
+    /// not a sufficient one (see [`CyclePoint::trivial_error`]). False without multipliers (a
+    /// Hopf point).
     pub fn stability_settled(&self) -> bool {
         let nontrivial = self.nontrivial();
         if nontrivial.is_empty() {
@@ -842,7 +849,9 @@ fn run(
                         test_value(kind, target, &cur),
                         test_value(kind, target, &next),
                     );
-                    if g0 * g1 >= 0.0 {
+                    // A NaN test value brackets nothing (`g0 * g1 >= 0` would let it through).
+                    let bracketed = (g0 * g1).partial_cmp(&0.0) == Some(std::cmp::Ordering::Less);
+                    if !bracketed {
                         continue;
                     }
                     let (from, found) = (cur.clone(), found.clone());
@@ -1160,8 +1169,9 @@ const BRACKET_STEPS: [f64; 6] = [0.02, 0.06, 0.2, 0.6, 2.0, 6.0];
 /// on the branch of `fam` nearest to `seed`: the seed is corrected onto the branch (Newton's
 /// method on the hyperplane through it orthogonal to its tangent), steps of
 /// 0.02, 0.06, 0.2, 0.6, 2 and 6 along the branch either way bracket a sign change of the event's test
-/// function (the tangent's parameter component for a fold, [`CyclePoint::pd_test`] for period
-/// doubling), and the secant method locates it as [`from_hopf`] does. Returns the located
+/// function (the tangent's parameter component for a fold, the integral of tr J for a fold in
+/// the plane, [`CyclePoint::pd_test`] for period doubling), and the secant method locates it
+/// as [`from_hopf`] does. Returns the located
 /// state (on a mesh adapted to it) and its cycle, or `None` when no event is bracketed.
 pub fn locate_near(
     fam: &Family,

@@ -403,7 +403,7 @@ fn join_cycle_halves(down: CycleBranch, up: CycleBranch, knob: &str) -> CycleBra
             ..s
         })
         .chain(last.specials.into_iter().map(|s| CycleSpecial {
-            after: s.after + n - 1,
+            after: s.after + n.saturating_sub(1),
             ..s
         }))
         .collect();

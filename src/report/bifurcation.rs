@@ -5,7 +5,7 @@ use super::Table;
 use super::figure::PALETTE;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::continuation::Stop;
-use crate::continuation::cycles::{CycleEvent, CyclePoint};
+use crate::continuation::cycles::{CycleEvent, CyclePoint, CycleSpecial};
 use crate::continuation::diagram::{CycleOrigin, Diagram};
 use crate::continuation::{SpecialKind, SpecialPoint};
 use crate::error::ReportError;
@@ -187,7 +187,12 @@ fn summary(r: &BifurcationResult) -> String {
     }
     for (origin, c) in &d.cycles {
         // Stable orbits whose multipliers settle it, plus the folds of cycles where the branch
-        // turns stable (multiplier 1): the slowest firing sits exactly at such a fold.
+        // turns stable (multiplier 1): the slowest firing sits exactly at such a fold. A fold
+        // counts only between two settled orbits (its own multiplier, 1, settles nothing).
+        let verified = |s: &CycleSpecial| {
+            (c.points.get(s.after).zip(c.points.get(s.after + 1)))
+                .is_some_and(|(p, q)| p.stability_settled() && q.stability_settled())
+        };
         let stable: Vec<_> = c
             .points
             .iter()
@@ -196,7 +201,9 @@ fn summary(r: &BifurcationResult) -> String {
             .chain(
                 c.specials
                     .iter()
-                    .filter(|s| s.kind == CycleEvent::Fold && s.point.marginally_stable(1e-3))
+                    .filter(|s| {
+                        s.kind == CycleEvent::Fold && s.point.marginally_stable(1e-3) && verified(s)
+                    })
                     .map(|s| &s.point),
             )
             .collect();
@@ -252,10 +259,30 @@ fn summary(r: &BifurcationResult) -> String {
             } else {
                 format!("{} {lo} to {hi}", a.param)
             };
+            let unverified = (c.specials.iter())
+                .filter(|s| {
+                    matches!(
+                        s.kind,
+                        CycleEvent::Fold | CycleEvent::PeriodDoubling | CycleEvent::Torus
+                    ) && !verified(s)
+                })
+                .count();
             let _ = write!(
                 md,
-                " The multipliers do not settle stability on {} of these orbits ({at}, period {t0:.5} to {t1:.5}{time}): there the trivial multiplier, exactly 1 for the true orbit, is at least as far from 1 as the largest other is from the unit circle. They are left out of the stable range above and drawn as grey dots in the figure; a finer mesh (`--ntst`) may settle them.",
+                " The multipliers do not settle stability on {} of these orbits ({at}, period {t0:.5} to {t1:.5}{time}): there the trivial multiplier, exactly 1 for the true orbit, is at least as far from 1 as the largest other is from the unit circle. They are {}drawn as grey dots in the figures{}; a finer mesh (`--ntst`) may settle them.",
                 unsettled.len(),
+                if stable.is_empty() {
+                    ""
+                } else {
+                    "left out of the stable range above and "
+                },
+                if unverified > 0 {
+                    format!(
+                        ", and the {unverified} bifurcation(s) of cycles located next to them are unverified"
+                    )
+                } else {
+                    String::new()
+                }
             );
         }
         md.push('\n');
@@ -481,6 +508,23 @@ pub(super) fn with_unit(name: &str, unit: &str) -> String {
     }
 }
 
+/// Grey dots at the orbits whose multipliers do not settle their stability
+/// ([`CyclePoint::stability_settled`]), at the figure's coordinates `at` of each; none when
+/// every orbit is settled.
+fn unsettled_series(d: &Diagram, at: impl Fn(&CyclePoint) -> Vec<(f64, f64)>) -> Option<Series> {
+    let points: Vec<(f64, f64)> = (d.cycles.iter())
+        .flat_map(|(_, c)| c.points.iter())
+        .filter(|p| !p.multipliers.is_empty() && !p.stability_settled())
+        .flat_map(at)
+        .collect();
+    (!points.is_empty()).then(|| Series {
+        label: "stability unsettled".into(),
+        points,
+        color: PALETTE[7],
+        style: Style::Points,
+    })
+}
+
 /// `bifurcation.png`: V of equilibria (solid stable, dashed unstable), max and min V of
 /// cycles, special points marked.
 /// `unit` is the continued parameter's, `v_unit` the first variable's (empty: none).
@@ -524,21 +568,11 @@ pub fn draw_diagram(
         let mut quiet = [true; 2];
         runs(&lo, PALETTE[2], "", &mut series, &mut quiet);
     }
-    // Orbits whose multipliers do not settle their stability, dotted over their line.
-    let unsettled: Vec<(f64, f64)> = (d.cycles.iter())
-        .flat_map(|(_, c)| c.points.iter())
-        .filter(|p| !p.multipliers.is_empty() && !p.stability_settled())
-        .flat_map(|p| [(p.lambda, p.v_max), (p.lambda, p.v_min)])
-        .collect();
-    if !unsettled.is_empty() {
-        series.push(Series {
-            label: "stability unsettled".into(),
-            points: unsettled,
-            color: PALETTE[7],
-            style: Style::Points,
-        });
-    }
     series.extend(marker_series(rows, |r| r.v_mv));
+    // Drawn last, so the special points' markers do not hide them.
+    series.extend(unsettled_series(d, |p| {
+        vec![(p.lambda, p.v_max), (p.lambda, p.v_min)]
+    }));
     // Branches can run to physically meaningless voltages (a hyperpolarised branch of a
     // strongly negative current): show at most -150..100 mV.
     let (lo, hi) =
@@ -586,6 +620,8 @@ pub fn draw_frequency(
         runs(&p, color, "cycles", &mut per, &mut l1);
         runs(&f, color, "cycles", &mut freq, &mut l2);
     }
+    per.extend(unsettled_series(d, |p| vec![(p.lambda, p.period)]));
+    freq.extend(unsettled_series(d, |p| vec![(p.lambda, p.frequency_hz())]));
     let x_desc = with_unit(&d.knob, unit);
     let panels = [
         Panel {

@@ -324,6 +324,8 @@ impl FiSpec {
                         .map(|p| (p.lambda, p.frequency_hz()))
                         .collect();
                     overlay.points.sort_by(|x, y| x.0.total_cmp(&y.0));
+                    // Starts are taken from every orbit called stable, settled or not: a start
+                    // is only where a simulation begins, and the simulation decides.
                     stable().map(|p| (p.lambda, p.peak_state.clone())).collect()
                 }
                 Err(Error::Cancelled(_)) => {
