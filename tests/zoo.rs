@@ -407,8 +407,8 @@ fn folds_of_cycles_and_periods_agree_with_auto() {
 /// Every change of stability along a cycle branch lies at a located bifurcation of cycles, on
 /// every zoo model with cycles, at the default mesh:
 /// - each located fold, period doubling or torus knows its step ([`CycleSpecial::after`]); a
-///   period doubling, torus or user point alone on its step has its parameter inside the
-///   step's (a fold's is outside by nature);
+///   period doubling, torus or user point alone on its step has its parameter or period inside
+///   the step's, a fold its period or largest V (its parameter is outside by nature);
 /// - between two neighbouring orbits whose multipliers settle their stability
 ///   ([`CyclePoint::stability_settled`], orbits that do not are skipped), a change of verdict
 ///   has a fold, period doubling or torus on a step between them; the one exception is the
@@ -524,19 +524,23 @@ fn every_change_of_cycle_stability_lies_at_a_located_bifurcation() {
                     );
                     let folds_on_step = (b.specials.iter())
                         .any(|f| f.kind == CycleEvent::Fold && f.after == s.after);
-                    if s.kind != CycleEvent::Fold && !folds_on_step {
-                        // By parameter, or by period where the branch turns twice within the
-                        // step (the snaking branches of rinzel-hh2d and Hindmarsh-Rose); a
-                        // quarter of the step's length beyond its ends is allowed, since a zero
-                        // at one end may be located just outside it (seen: 2e-6 of a 4 ms step).
+                    // By parameter, or by period where the branch turns twice within the step
+                    // (the snaking branches of Hindmarsh-Rose); a fold by period or by its
+                    // largest V (its parameter lies beyond both ends by nature); a quarter of
+                    // the step's length beyond its ends is allowed, since a zero at one end may
+                    // be located just outside it (seen: 2e-6 of a 4 ms step).
+                    if s.kind == CycleEvent::Fold || !folds_on_step {
                         let (p, q) = (&b.points[s.after], &b.points[s.after + 1]);
                         let inside = |x: f64, a: f64, b: f64| {
                             let slack = 0.25 * (a - b).abs() + 1e-9 * (1.0 + a.abs());
                             x >= a.min(b) - slack && x <= a.max(b) + slack
                         };
+                        let by_lambda = s.kind != CycleEvent::Fold
+                            && inside(s.point.lambda, p.lambda, q.lambda);
+                        let by_v_max =
+                            s.kind == CycleEvent::Fold && inside(s.point.v_max, p.v_max, q.v_max);
                         assert!(
-                            inside(s.point.lambda, p.lambda, q.lambda)
-                                || inside(s.point.period, p.period, q.period),
+                            by_lambda || by_v_max || inside(s.point.period, p.period, q.period),
                             "{name}: {:?} at {} (period {}) outside its step {}..{} \
                              (period {}..{})",
                             s.kind,
