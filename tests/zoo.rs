@@ -433,7 +433,6 @@ fn folds_of_cycles_and_periods_agree_with_auto() {
 /// [`TAIL_RESOLUTION`]: excitable::continuation::cycle_ends::TAIL_RESOLUTION
 #[test]
 fn every_change_of_cycle_stability_lies_at_a_located_bifurcation() {
-    use excitable::continuation::cycle_ends::TAIL_RESOLUTION;
     use excitable::continuation::cycles::CycleEvent;
     use rayon::prelude::*;
     let always_settled = ["hh", "hh-1952", "wang-buzsaki"];
@@ -553,11 +552,7 @@ fn every_change_of_cycle_stability_lies_at_a_located_bifurcation() {
                         );
                     }
                 }
-                let tail = |l: f64| {
-                    b.end.as_ref().is_some_and(|end| {
-                        (l - end.lambda).abs() <= TAIL_RESOLUTION * (1.0 + end.lambda.abs())
-                    })
-                };
+                let tail = |l: f64| b.end.as_ref().is_some_and(|end| end.near(l));
                 let with: Vec<usize> = (0..b.points.len())
                     .filter(|&i| !b.points[i].multipliers.is_empty())
                     .collect();

@@ -129,6 +129,14 @@ pub struct CycleEnd {
     pub last: CyclePoint,
 }
 
+impl CycleEnd {
+    /// Whether `lambda` lies within [`TAIL_RESOLUTION`] (relative) of the end: where the
+    /// branch's parameter says nothing more, so bifurcations found there are dropped.
+    pub fn near(&self, lambda: f64) -> bool {
+        (lambda - self.lambda).abs() <= TAIL_RESOLUTION * (1.0 + self.lambda.abs())
+    }
+}
+
 /// How far (relative) a fitted law's coefficient may lie from the prediction before the
 /// summary says the fit does not hold. The tests ask 2-3% on tails that reach the law's range;
 /// a tail that ends before it (a homoclinic orbit near a Hopf point) misses by far more, so 10%
@@ -411,9 +419,8 @@ pub fn settle_end(fam: &Family, branch: &mut CycleBranch, folds: &[Fold]) {
     let knob = fam.knob_name();
     match classify(fam, branch, folds) {
         Ok(end) => {
-            let close = |l: f64| (l - end.lambda).abs() <= TAIL_RESOLUTION * (1.0 + end.lambda.abs());
             let before = branch.specials.len();
-            branch.specials.retain(|s| !close(s.point.lambda));
+            branch.specials.retain(|s| !end.near(s.point.lambda));
             let dropped = before - branch.specials.len();
             if dropped > 0 {
                 branch.notes.push(format!(

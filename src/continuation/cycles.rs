@@ -206,11 +206,14 @@ impl CyclePoint {
     /// not a sufficient one (see [`CyclePoint::trivial_error`]). False without multipliers (a
     /// Hopf point).
     pub fn stability_settled(&self) -> bool {
-        let nontrivial = self.nontrivial();
-        if nontrivial.is_empty() {
-            return false;
-        }
-        self.max_abs_multiplier().ln().abs() > self.trivial_error()
+        // With one multiplier or none there is no nontrivial one to judge.
+        self.multipliers.len() > 1 && self.max_abs_multiplier().ln().abs() > self.trivial_error()
+    }
+
+    /// An orbit with multipliers that do not settle its verdict (the Hopf point, which has
+    /// none, is not one): what the reports count and draw grey.
+    pub fn stability_unsettled(&self) -> bool {
+        !self.multipliers.is_empty() && !self.stability_settled()
     }
 
     /// Period-doubling test function: `prod (mu + 1) / (|mu| + 1)` over the nontrivial

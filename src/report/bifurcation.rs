@@ -237,22 +237,13 @@ fn summary(r: &BifurcationResult) -> String {
                 slowest.lambda
             );
         }
-        let unsettled: Vec<&CyclePoint> = c
-            .points
-            .iter()
-            .filter(|p| !p.multipliers.is_empty() && !p.stability_settled())
+        let unsettled: Vec<&CyclePoint> = (c.points.iter())
+            .filter(|p| p.stability_unsettled())
             .collect();
-        if let Some(first) = unsettled.first() {
-            let (lo, hi) = unsettled
-                .iter()
-                .fold((first.lambda, first.lambda), |(l, h), p| {
-                    (l.min(p.lambda), h.max(p.lambda))
-                });
-            let (t0, t1) = unsettled
-                .iter()
-                .fold((first.period, first.period), |(l, h), p| {
-                    (l.min(p.period), h.max(p.period))
-                });
+        let span = |f: fn(&CyclePoint) -> f64| {
+            super::column_pages::min_max(&unsettled.iter().map(|p| f(p)).collect::<Vec<_>>())
+        };
+        if let (Some((lo, hi)), Some((t0, t1))) = (span(|p| p.lambda), span(|p| p.period)) {
             let (lo, hi) = (format!("{lo:.6}"), format!("{hi:.6}"));
             let at = if lo == hi {
                 format!("{} = {lo}", a.param)
@@ -514,7 +505,7 @@ pub(super) fn with_unit(name: &str, unit: &str) -> String {
 fn unsettled_series(d: &Diagram, at: impl Fn(&CyclePoint) -> Vec<(f64, f64)>) -> Option<Series> {
     let points: Vec<(f64, f64)> = (d.cycles.iter())
         .flat_map(|(_, c)| c.points.iter())
-        .filter(|p| !p.multipliers.is_empty() && !p.stability_settled())
+        .filter(|p| p.stability_unsettled())
         .flat_map(at)
         .collect();
     (!points.is_empty()).then(|| Series {

@@ -205,7 +205,7 @@ fn statistics(values: &[f64], primitive: &PrimitiveType) -> ParquetStatistics {
 
 /// The minimum and maximum of `values`, NaN when any is NaN (as polars' statistics); `None`
 /// for no values. Eight independent lanes, so the loop vectorises.
-fn min_max(values: &[f64]) -> Option<(f64, f64)> {
+pub(super) fn min_max(values: &[f64]) -> Option<(f64, f64)> {
     const LANES: usize = 8;
     if values.is_empty() {
         return None;
