@@ -21,6 +21,7 @@
 //! - units: a model read from an `.ode` file carries no units, so no neuron unit (mV, ms, Hz,
 //!   uA/cm^2) appears in its tables' column names or summaries.
 
+use excitable::continuation::Stop;
 use excitable::continuation::special::SpecialKind;
 use excitable::report::Report;
 use excitable::{BifurcationSpec, FiSpec, Model, RestSpec, SimulateSpec};
@@ -416,8 +417,10 @@ fn folds_of_cycles_and_periods_agree_with_auto() {
 ///   the bifurcations it finds with a note;
 /// - the models whose orbits stay away from homoclinic tails (`hh`, `hh-1952`, Wang-Buzsaki)
 ///   have every orbit settled, so the skipping is not what makes the check pass;
-/// - a branch that runs out of points while winding at one parameter value says so (only
-///   Hindmarsh-Rose's first);
+/// - the summary counts each branch's unsettled orbits and gives the largest error of their
+///   trivial multipliers, as the branch has them;
+/// - a branch that runs out of points while winding at one parameter value ends so
+///   ([`Stop::Winding`], not the advice to raise the limit; only Hindmarsh-Rose's first);
 /// - in the plane (the Morris-Lecar sets, FitzHugh-Nagumo, `rinzel-hh2d`, the XPPAUT
 ///   examples) the multipliers are 1 and exp(int tr J) (so every orbit is settled by
 ///   construction, and the check above rests there on Liouville's formula), no period
@@ -459,12 +462,15 @@ fn every_change_of_cycle_stability_lies_at_a_located_bifurcation() {
             for (k, (_, b)) in d.diagram.cycles.iter().enumerate() {
                 let name = format!("{} branch {k}", e.name);
                 // Hindmarsh-Rose's first branch spends its last 1000 points (of 2000) within
-                // 1e-7 of 1.2597831 (over a hundred folds and period doublings): the note says
-                // that more points would not help.
-                let winds = b
-                    .notes
-                    .iter()
-                    .any(|n| n.contains("winds near one parameter"));
+                // 1e-7 of 1.2597831 (over a hundred folds and period doublings): it ends
+                // winding there, which says that more points would not help.
+                let winds = match b.stop {
+                    Stop::Winding { at, .. } => {
+                        assert!((at - 1.2597831).abs() < 1e-6, "{name}: winds at {at}");
+                        true
+                    }
+                    _ => false,
+                };
                 assert_eq!(
                     winds,
                     e.name == "hindmarsh-rose" && k == 0,
@@ -561,6 +567,22 @@ fn every_change_of_cycle_stability_lies_at_a_located_bifurcation() {
                     .collect();
                 orbits += with.len();
                 unsettled += with.len() - settled.len();
+                // The summary's count of a branch's unsettled orbits, and the largest error of
+                // their trivial multipliers, are the branch's.
+                if settled.len() < with.len() {
+                    let worst = (b.points.iter())
+                        .filter(|p| p.stability_unsettled())
+                        .map(|p| p.trivial_error())
+                        .fold(0.0, f64::max);
+                    let sentence = format!(
+                        "do not settle stability on {} of these orbits",
+                        with.len() - settled.len()
+                    );
+                    let summary = d.summary();
+                    assert!(summary.contains(&sentence), "{name}: {sentence}\n{summary}");
+                    let worst = format!("(its |ln mu| up to {worst:.1})");
+                    assert!(summary.contains(&worst), "{name}: {worst}\n{summary}");
+                }
                 for w in settled.windows(2) {
                     let (p, q) = (&b.points[w[0]], &b.points[w[1]]);
                     if p.stable() == q.stable() {

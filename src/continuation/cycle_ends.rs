@@ -51,13 +51,38 @@ use nalgebra::{DMatrix, DVector};
 /// branch's parameter says nothing more.
 const WINDING_SPREAD: f64 = TAIL_RESOLUTION;
 
-/// A note when the last half of `points` (at least 100 of them, so a short branch cut by a
-/// small `max_points` is not judged) lies within 1e-6 (relative) of one parameter value while
-/// its period varies by more than 10% (so the branch still moves, along the period): it winds
+/// A branch's last half wound at one parameter value ([`winding`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Winding {
+    /// The points of the last half.
+    pub points: usize,
+    /// The middle of their parameter range.
+    pub at: f64,
+    /// Their parameter range's width.
+    pub spread: f64,
+    /// Their shortest and longest period.
+    pub periods: (f64, f64),
+}
+
+impl Winding {
+    /// The branch's note in words, `knob` naming the parameter.
+    pub fn note(&self, knob: &str) -> String {
+        let (t0, t1) = self.periods;
+        format!(
+            "the last {} points of the cycle branch lie within {:.1e} of {knob} = {:.8} while the period ranges from {t0:.5} to {t1:.5}: the branch winds near one parameter value (folds and period doublings accumulate there; not classified), and more points would not take it further",
+            self.points, self.spread, self.at
+        )
+    }
+}
+
+/// Whether the last half of `points` (at least 100 of them, so a short branch cut by a small
+/// `max_points` is not judged) lies within 1e-6 (relative) of one parameter value while its
+/// period varies by more than 10% (so the branch still moves, along the period): it winds
 /// there (folds and period doublings accumulate at one parameter value, as near a homoclinic
-/// orbit to a saddle-focus), and a larger point budget would not take it further. `None`
-/// otherwise.
-pub fn winding(points: &[CyclePoint], knob: &str) -> Option<String> {
+/// orbit to a saddle-focus), and a larger point budget would not take it further. The branch
+/// then ends with [`super::Stop::Winding`] instead of [`super::Stop::MaxPoints`], whose advice
+/// to raise the limit would mislead.
+pub fn winding(points: &[CyclePoint]) -> Option<Winding> {
     let tail = &points[points.len() / 2..];
     if tail.len() < 100 {
         return None;
@@ -71,14 +96,13 @@ pub fn winding(points: &[CyclePoint], knob: &str) -> Option<String> {
     };
     let (l0, l1) = range(|p| p.lambda);
     let (t0, t1) = range(|p| p.period);
-    let centre = 0.5 * (l0 + l1);
-    let wound = l1 - l0 <= WINDING_SPREAD * (1.0 + centre.abs()) && t1 - t0 > 0.1 * t1;
-    wound.then(|| {
-        format!(
-            "the last {} points of the cycle branch lie within {:.1e} of {knob} = {centre:.8} while the period ranges from {t0:.5} to {t1:.5}: the branch winds near one parameter value (folds and period doublings accumulate there; not classified), and more points would not take it further",
-            tail.len(),
-            l1 - l0
-        )
+    let at = 0.5 * (l0 + l1);
+    let wound = l1 - l0 <= WINDING_SPREAD * (1.0 + at.abs()) && t1 - t0 > 0.1 * t1;
+    wound.then_some(Winding {
+        points: tail.len(),
+        at,
+        spread: l1 - l0,
+        periods: (t0, t1),
     })
 }
 
@@ -510,12 +534,19 @@ mod tests {
                 })
                 .collect()
         };
-        let note = winding(&branch(1e-7, 0.4, 400), "i_ext").expect("a note");
+        let w = winding(&branch(1e-7, 0.4, 400)).expect("winding");
+        assert_eq!(w.points, 200);
+        // (The samples of the sine are not symmetric: the middle of their range is within
+        // half the spread of 1.26, not at it.)
+        assert!((w.at - 1.26).abs() < 0.5 * w.spread, "{w:?}");
+        assert!(w.spread > 2.4e-7 && w.spread <= 2.52e-7, "{w:?}");
+        assert!(w.periods.0 < 601.0 && w.periods.1 > 1399.0, "{w:?}");
+        let note = w.note("i_ext");
         assert!(note.contains("the last 200 points"), "{note}");
         assert!(note.contains("i_ext = 1.26000000"), "{note}");
-        assert!(winding(&branch(1e-5, 0.4, 400), "i_ext").is_none());
-        assert!(winding(&branch(1e-7, 0.01, 400), "i_ext").is_none());
-        assert!(winding(&branch(1e-7, 0.4, 150), "i_ext").is_none());
+        assert!(winding(&branch(1e-5, 0.4, 400)).is_none());
+        assert!(winding(&branch(1e-7, 0.01, 400)).is_none());
+        assert!(winding(&branch(1e-7, 0.4, 150)).is_none());
     }
 
     #[test]

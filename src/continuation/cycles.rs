@@ -754,7 +754,7 @@ fn run(
     // The step from `cur` when it was taken beside the last point's multipliers: `None`, not
     // taken; `Some(None)`, taken and failed; `Some(Some(_))`, taken.
     let mut ahead: Option<Option<Corrected>> = None;
-    let stop = rayon::in_place_scope(|scope| {
+    let mut stop = rayon::in_place_scope(|scope| {
         loop {
             if points.len() >= set.max_points {
                 break Stop::MaxPoints(set.max_points);
@@ -924,8 +924,12 @@ fn run(
             )),
         }
     }
-    if matches!(stop, Stop::MaxPoints(_)) {
-        notes.extend(super::cycle_ends::winding(&points, &fam.knob_name()));
+    if let (Stop::MaxPoints(n), Some(w)) = (stop, super::cycle_ends::winding(&points)) {
+        stop = Stop::Winding {
+            points: n,
+            at: w.at,
+        };
+        notes.push(w.note(&fam.knob_name()));
     }
     let bottleneck = matches!(stop, Stop::PeriodUnbounded(_))
         .then(|| super::cycle_ends::bottleneck(fam, &cur.orbit.z, n, cur.orbit.lambda));

@@ -84,12 +84,20 @@ impl Default for Settings {
 }
 
 /// Why a branch ended, with the parameter value there.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Stop {
     /// The branch reached an end of the parameter range (the value there).
     LeftRange(f64),
     /// The branch hit its point limit (`max_points`, the number of points).
     MaxPoints(usize),
+    /// A cycle branch hit its point limit while its last half wound at one parameter value
+    /// ([`cycle_ends::winding`]): a larger limit would not take it further.
+    Winding {
+        /// The point limit it reached.
+        points: usize,
+        /// The parameter value it winds at.
+        at: f64,
+    },
     /// Newton's corrector failed even at the smallest step (the parameter where it failed).
     CorrectorFailed(f64),
     /// The extended (bordered) Jacobian became singular (the parameter there).
@@ -115,6 +123,10 @@ impl std::fmt::Display for Stop {
         match self {
             Stop::LeftRange(l) => write!(f, "left the parameter range at {l:.6}"),
             Stop::MaxPoints(n) => write!(f, "stopped after {n} points (raise the limit)"),
+            Stop::Winding { points, at } => write!(
+                f,
+                "stopped after {points} points winding near {at:.8}, where more points would not take it further (see the notes)"
+            ),
             Stop::CorrectorFailed(l) => {
                 write!(
                     f,

@@ -250,6 +250,9 @@ fn summary(r: &BifurcationResult) -> String {
             } else {
                 format!("{} {lo} to {hi}", a.param)
             };
+            let worst = (unsettled.iter())
+                .map(|p| p.trivial_error())
+                .fold(0.0, f64::max);
             let unverified = (c.specials.iter())
                 .filter(|s| {
                     matches!(
@@ -260,7 +263,7 @@ fn summary(r: &BifurcationResult) -> String {
                 .count();
             let _ = write!(
                 md,
-                " The multipliers do not settle stability on {} of these orbits ({at}, period {t0:.5} to {t1:.5}{time}): there the trivial multiplier, exactly 1 for the true orbit, is at least as far from 1 as the largest other is from the unit circle. They are {}drawn as grey dots in the figures{}; a finer mesh (`--ntst`) may settle them.",
+                " The multipliers do not settle stability on {} of these orbits ({at}, period {t0:.5} to {t1:.5}{time}): there the trivial multiplier, exactly 1 for the true orbit, is at least as far from 1 as the largest other is from the unit circle (its |ln mu| up to {worst:.1}). They are {}drawn as grey dots in the figures{}; a finer mesh (`--ntst`) settles some such orbits, not all (docs/limits.md).",
                 unsettled.len(),
                 if stable.is_empty() {
                     ""
