@@ -210,6 +210,12 @@ impl CyclePoint {
         self.multipliers.len() > 1 && self.max_abs_multiplier().ln().abs() > self.trivial_error()
     }
 
+    /// Stable, and the multipliers settle it: what reports call stable firing (the summary's
+    /// stable range, the `fi` overlay).
+    pub fn stable_and_settled(&self) -> bool {
+        self.stable() && self.stability_settled()
+    }
+
     /// An orbit with multipliers that do not settle its verdict (the Hopf point, which has
     /// none, is not one): what the reports count and draw grey.
     pub fn stability_unsettled(&self) -> bool {

@@ -197,7 +197,7 @@ fn summary(r: &BifurcationResult) -> String {
             .points
             .iter()
             .skip(1)
-            .filter(|p| p.stable() && p.stability_settled())
+            .filter(|p| p.stable_and_settled())
             .chain(
                 c.specials
                     .iter()

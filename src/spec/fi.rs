@@ -318,9 +318,10 @@ impl FiSpec {
                             .flat_map(|(_, c)| c.points.iter().filter(|p| p.stable()))
                     };
                     // Drawn only where the multipliers settle the verdict
-                    // ([`crate::continuation::cycles::CyclePoint::stability_settled`]).
-                    overlay.points = stable()
-                        .filter(|p| p.stability_settled())
+                    // ([`crate::continuation::cycles::CyclePoint::stable_and_settled`]).
+                    overlay.points = (d.cycles.iter())
+                        .flat_map(|(_, c)| c.points.iter())
+                        .filter(|p| p.stable_and_settled())
                         .map(|p| (p.lambda, p.frequency_hz()))
                         .collect();
                     overlay.points.sort_by(|x, y| x.0.total_cmp(&y.0));
