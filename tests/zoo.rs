@@ -772,10 +772,24 @@ fn ode_reports() -> Vec<(String, &'static str, Box<dyn Report>)> {
     out
 }
 
+/// No neuron unit in the summaries of models without units, and their rates (the rest
+/// states' ringing, the cycles' frequency: 1000 / period) say they are per 1000 time units,
+/// rather than standing bare where a reader would take them per time unit.
 #[test]
 fn ode_models_show_no_units_in_summaries() {
     for (name, what, r) in ode_reports() {
         assert_no_units_in_summary(&name, what, r.as_ref());
+        if what != "simulate" {
+            let text = r.summary();
+            for rate in ["ringing", "frequency"] {
+                let bare = format!("| {rate} |");
+                assert!(!text.contains(&bare), "{name} {what}: {bare}\n{text}");
+            }
+            assert!(
+                text.contains("(per 1000 time units) |"),
+                "{name} {what}: no rate's unit in its table\n{text}"
+            );
+        }
     }
 }
 

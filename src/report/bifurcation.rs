@@ -81,11 +81,8 @@ impl super::Report for BifurcationResult {
 fn summary(r: &BifurcationResult) -> String {
     let (a, d, rows, unit) = (&r.spec, &r.diagram, &r.special_points, r.unit.as_str());
     let units = r.model.units();
-    let rate = if units.rate.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", units.rate)
-    };
+    // Rates are per 1000 time units for a model without units, and say so.
+    let rate = format!(" {}", units.rate_words());
     let time = if units.time.is_empty() {
         String::new()
     } else {
@@ -149,7 +146,7 @@ fn summary(r: &BifurcationResult) -> String {
             with_unit(&a.param, unit),
             with_unit("V", units.voltage),
             with_unit("period", units.time),
-            with_unit("frequency", units.rate),
+            with_unit("frequency", units.rate_words()),
         );
         let _ = writeln!(md, "|---|---|---|---|---|---|");
         let fmt = |x: f64, p: usize| {
@@ -626,7 +623,7 @@ pub fn draw_frequency(
         },
         Panel {
             x_desc,
-            y_desc: with_unit("frequency", units.rate),
+            y_desc: with_unit("frequency", units.rate_words()),
             series: freq,
             ..Default::default()
         },

@@ -70,7 +70,8 @@ fn rest_summary(r: &RestResult) -> String {
             units.time
         },
         unit(units.time),
-        unit(units.rate)
+        // (Per 1000 time units without units: the scale every rate is given in.)
+        unit(units.rate_words())
     );
     let _ = writeln!(s, "|---:|---:|---:|---|---:|---|---:|---:|");
     for e in &r.equilibria {
