@@ -54,10 +54,12 @@ out = []
 out.append('title = "The reference zoo: every model run in full against independent references"')
 out.append('''shows = """
 The models of studies/models/zoo/zoo.toml (Hodgkin-Huxley in both conventions, the HH + calcium
-neurone, LIF, Morris-Lecar in its Hopf, SNIC and homoclinic sets, FitzHugh-Nagumo, Wang-Buzsaki,
+neurone, Morris-Lecar in its Hopf, SNIC and homoclinic sets, FitzHugh-Nagumo, Wang-Buzsaki,
 Connor-Stevens, Rinzel's reduction, Hindmarsh-Rose and XPPAUT's own lecar.ode, fhn.ode and
 hhred.ode), each run as a user would: the rest state, the whole bifurcation diagram over its
-range with cycles, and the phase plane of the planar ones.
+range with cycles, and the phase plane of `hh` and of the planar `.ode` models other than
+`hhred.ode`. (LIF, also in the manifest, has no rest state, diagram or phase plane to check:
+those commands refuse a hybrid model.)
 """''')
 out.append('''adds = """
 Every number is checked against a tool the toolkit did not compute it with: AUTO-07p 0.9.2 for
@@ -171,10 +173,13 @@ evidence = "tests/fixtures/cycle_ends"
     if planar or name == "hh":
         current = m.get("fi", [0.0])[0] if m.get("fi") else 0.0
         pargs = f"{source(m)}, current = {q(current)}, t-max = 300"
+        # A file whose own parameter takes the current keeps the file's value of it here (the
+        # rest step sets it to 0), and the current is added to that value.
+        plane_at = f"{current:g} added to the file's {param}" if param else f"{current:g}"
         out.append(f'''[[step]]
 name = "{step}_phase_plane"
 command = "phase-plane"
-about = "{name}: the phase plane at {current:g}."
+about = "{name}: the phase plane at {plane_at}."
 args = {{ {pargs} }}
 ''')
 

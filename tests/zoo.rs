@@ -22,6 +22,7 @@
 //!   uA/cm^2) appears in its tables' column names or summaries.
 
 use excitable::continuation::Stop;
+use excitable::continuation::diagram::CycleOrigin;
 use excitable::continuation::special::SpecialKind;
 use excitable::report::Report;
 use excitable::{BifurcationSpec, FiSpec, Model, RestSpec, SimulateSpec};
@@ -417,6 +418,8 @@ fn folds_of_cycles_and_periods_agree_with_auto() {
 ///   the bifurcations it finds with a note;
 /// - the models whose orbits stay away from homoclinic tails (`hh`, `hh-1952`, Wang-Buzsaki)
 ///   have every orbit settled, so the skipping is not what makes the check pass;
+/// - a branch from a Hopf point starts on its small cycles (its first orbit's period within
+///   10% of the Hopf point's);
 /// - the summary counts each branch's unsettled orbits and gives the largest error of their
 ///   trivial multipliers, as the branch has them;
 /// - a branch that runs out of points while winding at one parameter value ends so
@@ -459,8 +462,23 @@ fn every_change_of_cycle_stability_lies_at_a_located_bifurcation() {
             let (mut flips, mut orbits, mut unsettled) = (0, 0, 0);
             let planar = d.diagram.var_names.len() == 2;
             let mut fold_periods = vec![];
-            for (k, (_, b)) in d.diagram.cycles.iter().enumerate() {
+            for (k, (origin, b)) in d.diagram.cycles.iter().enumerate() {
                 let name = format!("{} branch {k}", e.name);
+                // A branch from a Hopf point starts on its small cycles: the first orbit's
+                // period within 10% of the Hopf point's (Hindmarsh-Rose's upper Hopf point
+                // started on an orbit of 2.2 times its period before the first step was
+                // checked).
+                if let CycleOrigin::Hopf(h) = origin {
+                    let t0 = d.diagram.hopfs[*h].period_ms();
+                    let first = b.points.iter().find(|p| !p.multipliers.is_empty());
+                    if let Some(p) = first {
+                        assert!(
+                            (p.period - t0).abs() <= 0.1 * t0,
+                            "{name}: first orbit's period {} against the Hopf point's {t0}",
+                            p.period
+                        );
+                    }
+                }
                 // Hindmarsh-Rose's first branch spends its last 1000 points (of 2000) within
                 // 1e-7 of 1.2597831 (over a hundred folds and period doublings): it ends
                 // winding there, which says that more points would not help.

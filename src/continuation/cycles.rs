@@ -780,6 +780,19 @@ fn run(
                 }
                 continue;
             };
+            // The first orbit from a Hopf point is one of its small cycles, whose period is the
+            // Hopf point's to second order in the amplitude. A period 10% off says the step
+            // was too long for that branch and the corrector found another orbit: Hindmarsh-
+            // Rose's upper Hopf point, whose first step landed 0.01 away on an orbit of 2.2
+            // times its period, the small cycles between left out. A shorter step instead.
+            let from_hopf = points.len() == 1 && cur.point.v_max == cur.point.v_min;
+            if from_hopf && (next.point.period - period0).abs() > 0.1 * period0 {
+                ds *= 0.5;
+                if ds < ds_min {
+                    break Stop::CorrectorFailed(cur.point.lambda);
+                }
+                continue;
+            }
             // Shrinking onto a Hopf point: the amplitude passes a minimum well below its peak at
             // `cur` (the branch would go on through it as the same orbits shifted by half a
             // period). End there, without looking for events on the step beyond.

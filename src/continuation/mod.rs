@@ -147,7 +147,7 @@ impl std::fmt::Display for Stop {
             ),
             Stop::PeriodUnbounded(l) => write!(
                 f,
-                "the period grew without bound near {l:.6} (the end is a SNIC or a homoclinic orbit: see the notes)"
+                "the period grew without bound near {l:.6} (the notes say what kind of end it is)"
             ),
         }
     }

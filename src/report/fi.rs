@@ -299,6 +299,28 @@ fn summary(r: &FiResult) -> String {
             }
         }
     }
+    let past = overlay.edges_past_folds(&fi.onsets, a.step, a.tol);
+    if !past.is_empty() {
+        let edges: Vec<String> = (past.iter())
+            .map(|e| {
+                format!(
+                    "{}'s {} {} is {} {} the fold at {}",
+                    e.direction.name(),
+                    if e.starts { "start" } else { "stop" },
+                    Number((e.edge * 1e4).round() / 1e4),
+                    Number(((e.edge - e.fold).abs() * 1e4).round() / 1e4),
+                    if e.edge < e.fold { "below" } else { "above" },
+                    Quantity((e.fold * 1e6).round() / 1e6, current)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "\nEdges past a fold of cycles of the diagram, on its side without stable cycles: {}. There the runs of {} fired, though the diagram has no stable cycle: a run can fire for its whole length while the flow slows near the cycle that vanished at the fold, and the integrator's error moves the fold of the simulated system. The fold is where stable firing ends.",
+            edges.join("; "),
+            Quantity(a.t_max, time)
+        );
+    }
     if let Some(line) = fi.accuracy.and_then(|a| failed_check(&a, r.model.units())) {
         let _ = writeln!(md, "\n{line}");
     } else if let Some(acc) = &fi.accuracy {

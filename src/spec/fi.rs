@@ -14,7 +14,7 @@
 
 use super::values::one_or_many;
 use crate::analysis::fi::{Direction, FiCurve, fi_curve_general_with, fi_curve_with};
-use crate::continuation::cycles::CycleSettings;
+use crate::continuation::cycles::{CycleEvent, CycleSettings};
 use crate::continuation::diagram::{DiagramSettings, diagram};
 use crate::continuation::{CURRENT, Family, Field, Settings};
 use crate::error::{Error, SpecError};
@@ -129,6 +129,24 @@ pub struct Overlay {
     pub source: OverlaySource,
     /// (current, rate in Hz), by increasing current; empty without a reference.
     pub points: Vec<(f64, f64)>,
+    /// The currents of the diagram's folds of cycles whose neighbouring orbits both have a
+    /// settled verdict: where a branch of stable cycles ends ([`Overlay::edges_past_folds`]).
+    pub folds: Vec<f64>,
+}
+
+/// An edge of a simulated f-I branch (where repetitive firing starts or stops) on the side of
+/// a fold of cycles of the diagram where no stable cycle exists: the runs fired there, though
+/// the diagram has no stable firing to fire on ([`Overlay::edges_past_folds`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EdgePastFold {
+    /// The start whose branch it is.
+    pub direction: Direction,
+    /// Where firing starts (true) or stops (false).
+    pub starts: bool,
+    /// The edge (uA/cm^2).
+    pub edge: f64,
+    /// The fold of cycles (uA/cm^2).
+    pub fold: f64,
 }
 
 impl Overlay {
@@ -150,6 +168,47 @@ impl Overlay {
             .windows(2)
             .find(|w| w[0].0 <= i && i <= w[1].0 && w[1].0 - w[0].0 < 2.0)
             .map(|w| w[0].1 + (i - w[0].0) / (w[1].0 - w[0].0) * (w[1].1 - w[0].1))
+    }
+
+    /// The edges of `onsets` that lie past a fold of cycles, on its side without stable
+    /// cycles, by more than twice the multisection's tolerance `tol`; only folds within `near`
+    /// (the grid's step) of an edge are considered. The side with stable cycles is the one of
+    /// the overlay's orbit nearest the fold. Two causes put an edge there, and this does not
+    /// tell them apart: a run that still fires for its whole length while the flow slows near
+    /// the cycle that vanished at the fold, and the integrator's error, which moves the fold of
+    /// the simulated system away from the diagram's. Either way the fold, not the runs, is
+    /// where stable firing ends in the model.
+    pub fn edges_past_folds(
+        &self,
+        onsets: &[crate::analysis::fi::Onsets],
+        near: f64,
+        tol: f64,
+    ) -> Vec<EdgePastFold> {
+        let mut out = vec![];
+        for o in onsets {
+            for (edge, starts) in [(o.onset, true), (o.offset, false)] {
+                let Some(fold) = (self.folds.iter().copied())
+                    .filter(|f| edge.is_finite() && (edge - f).abs() <= near)
+                    .min_by(|a, b| (edge - a).abs().total_cmp(&(edge - b).abs()))
+                else {
+                    continue;
+                };
+                let Some(stable) = (self.points.iter().map(|p| p.0))
+                    .min_by(|a, b| (a - fold).abs().total_cmp(&(b - fold).abs()))
+                else {
+                    continue;
+                };
+                if (edge - fold) * (stable - fold) < 0.0 && (edge - fold).abs() > 2.0 * tol {
+                    out.push(EdgePastFold {
+                        direction: o.direction,
+                        starts,
+                        edge,
+                        fold,
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// The largest relative difference between the compared branch's ISI rate (1000 / mean
@@ -290,6 +349,7 @@ impl FiSpec {
         let mut overlay = Overlay {
             source: OverlaySource::StableCycles,
             points: vec![],
+            folds: vec![],
         };
         // (A `--method` or `--precision` that a model's engine does not use is noted by its
         // runner, `simulate::runner::Runner::notes`.)
@@ -325,6 +385,19 @@ impl FiSpec {
                         .map(|p| (p.lambda, p.frequency_hz()))
                         .collect();
                     overlay.points.sort_by(|x, y| x.0.total_cmp(&y.0));
+                    overlay.folds = (d.cycles.iter())
+                        .flat_map(|(_, c)| {
+                            let settled =
+                                |k: usize| c.points.get(k).is_some_and(|p| p.stability_settled());
+                            (c.specials.iter())
+                                .filter(move |s| {
+                                    s.kind == CycleEvent::Fold
+                                        && settled(s.after)
+                                        && settled(s.after + 1)
+                                })
+                                .map(|s| s.point.lambda)
+                        })
+                        .collect();
                     // Starts are taken from every orbit called stable, settled or not: a start
                     // is only where a simulation begins, and the simulation decides.
                     stable().map(|p| (p.lambda, p.peak_state.clone())).collect()
@@ -370,6 +443,7 @@ impl FiSpec {
             overlay = Overlay {
                 source: OverlaySource::ClosedForm,
                 points: currents.iter().map(|&i| (i, v.rate_hz(i))).collect(),
+                folds: vec![],
             };
         }
         let comparison = overlay.compare(&curve);
@@ -390,6 +464,55 @@ super::model_spec!(FiSpec, "fi", FiResult, |s, _m| Ok(s.validate()?), run_with);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::fi::Onsets;
+
+    /// Stable cycles from a lower fold at 88.29325 to an upper one at 216.8998 (Morris-Lecar's
+    /// diagram): an onset below the lower fold and a stop above the upper one are past them;
+    /// an onset on the stable side, one within twice the tolerance of its fold, a fold farther
+    /// than a grid step, and NaN edges are not.
+    #[test]
+    fn edges_past_a_fold_are_those_on_its_side_without_stable_cycles() {
+        let overlay = Overlay {
+            source: OverlaySource::StableCycles,
+            points: vec![(88.2935, 7.39), (150.0, 15.0), (216.8990, 12.9)],
+            folds: vec![88.29325, 216.8998],
+        };
+        let onsets = |direction, onset, offset| Onsets {
+            direction,
+            onset,
+            offset,
+            max_rate_hz: 15.0,
+        };
+        let past = overlay.edges_past_folds(
+            &[
+                onsets(Direction::Rest, 88.2927, 216.9601),
+                onsets(Direction::Down, 88.2931, 216.9249),
+                onsets(Direction::Up, 93.8576, f64::NAN),
+            ],
+            2.0,
+            1e-4,
+        );
+        let found: Vec<(Direction, bool, f64)> = past
+            .iter()
+            .map(|e| (e.direction, e.starts, e.fold))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Direction::Rest, true, 88.29325),
+                (Direction::Rest, false, 216.8998),
+                (Direction::Down, false, 216.8998),
+            ],
+            "{past:?}"
+        );
+        // On the stable side, and within twice the tolerance: not past.
+        let inside = [onsets(Direction::Down, 88.2934, 216.89975)];
+        assert!(overlay.edges_past_folds(&inside, 2.0, 1e-4).is_empty());
+        // A fold farther than a grid step from the edge is not its fold.
+        let far = [onsets(Direction::Rest, 86.0, f64::NAN)];
+        assert!(overlay.edges_past_folds(&far, 2.0, 1e-4).is_empty());
+        assert_eq!(overlay.edges_past_folds(&far, 3.0, 1e-4).len(), 1);
+    }
 
     #[test]
     fn the_default_is_the_command_line_and_validates() {
