@@ -186,6 +186,7 @@ fn summary(r: &BifurcationResult) -> String {
         // Stable orbits whose multipliers settle it, plus the folds of cycles where the branch
         // turns stable (multiplier 1): the slowest firing sits exactly at such a fold. A fold
         // counts only between two settled orbits (its own multiplier, 1, settles nothing).
+        // Stable orbits at requested parameter values (user points) count as well.
         let verified = |s: &CycleSpecial| {
             (c.points.get(s.after).zip(c.points.get(s.after + 1)))
                 .is_some_and(|(p, q)| p.stability_settled() && q.stability_settled())
@@ -199,7 +200,9 @@ fn summary(r: &BifurcationResult) -> String {
                 c.specials
                     .iter()
                     .filter(|s| {
-                        s.kind == CycleEvent::Fold && s.point.marginally_stable(1e-3) && verified(s)
+                        (s.kind == CycleEvent::Fold && s.point.marginally_stable(1e-3) && verified(s))
+                            // A requested parameter value is an orbit of the branch like any.
+                            || (s.kind == CycleEvent::UserPoint && s.point.stable_and_settled())
                     })
                     .map(|s| &s.point),
             )
@@ -224,9 +227,22 @@ fn summary(r: &BifurcationResult) -> String {
             .iter()
             .min_by(|x, y| x.frequency_hz().total_cmp(&y.frequency_hz()))
         {
+            // Firing only where V crosses the spike threshold: a stable cycle whose peak stays
+            // below it (Connor-Stevens' small cycles near its Hopf point, 1 mV wide) is an
+            // oscillation under threshold, not spikes.
+            let threshold = r.model.threshold_mv();
+            let slowest_is = if slowest.v_max >= threshold {
+                "firing".to_string()
+            } else {
+                format!(
+                    "cycle (an oscillation below the spike threshold, {}: its V peaks at {})",
+                    Quantity(threshold, units.voltage),
+                    Quantity((slowest.v_max * 1e3).round() / 1e3, units.voltage)
+                )
+            };
             let _ = write!(
                 md,
-                " Stable cycles from {:.3} to {:.3}{rate}; the slowest stable firing is {:.3}{rate} at {} = {:.6}.",
+                " Stable cycles from {:.3} to {:.3}{rate}; the slowest stable {slowest_is} is {:.3}{rate} at {} = {:.6}.",
                 slowest.frequency_hz(),
                 stable.iter().map(|p| p.frequency_hz()).fold(0.0, f64::max),
                 slowest.frequency_hz(),
