@@ -37,8 +37,8 @@
 //! [`CyclePoint::stability_settled`]); they are removed, with a note.
 //!
 //! A branch that runs out of points while winding near one parameter value (its last half
-//! within 1e-6, relative, while the period keeps changing) gets a note saying so ([`winding`]):
-//! more points would not take it further.
+//! within 1e-6, relative, while the period keeps changing) ends with [`super::Stop::Winding`]
+//! and a note ([`winding`]): more points are unlikely to take it further.
 
 use super::cycles::{CycleBranch, CycleEvent, CyclePoint, CycleSpecial};
 use super::fold::Fold;
@@ -69,7 +69,7 @@ impl Winding {
     pub fn note(&self, knob: &str) -> String {
         let (t0, t1) = self.periods;
         format!(
-            "the last {} points of the cycle branch lie within {:.1e} of {knob} = {:.8} while the period ranges from {t0:.5} to {t1:.5}: the branch winds near one parameter value (folds and period doublings accumulate there; not classified), and more points would not take it further",
+            "the last {} points of the cycle branch lie within {:.1e} of {knob} = {:.8} while the period ranges from {t0:.5} to {t1:.5}: the branch winds near one parameter value (folds and period doublings accumulate there; not classified), and more points are unlikely to take it further",
             self.points, self.spread, self.at
         )
     }

@@ -210,8 +210,9 @@ impl CyclePoint {
         self.multipliers.len() > 1 && self.max_abs_multiplier().ln().abs() > self.trivial_error()
     }
 
-    /// Stable, and the multipliers settle it: what reports call stable firing (the summary's
-    /// stable range, the `fi` overlay).
+    /// Stable, and the multipliers settle it: the orbits the summary's stable range and the
+    /// `fi` overlay draw from (the summary adds the folds where a branch turns stable and
+    /// stable user points, and calls a cycle firing only when V crosses the spike threshold).
     pub fn stable_and_settled(&self) -> bool {
         self.stable() && self.stability_settled()
     }
@@ -329,6 +330,24 @@ pub struct CycleBranch {
     /// The end located by [`super::cycle_ends::classify`] (set by the diagram, which knows the
     /// folds of equilibria).
     pub end: Option<super::cycle_ends::CycleEnd>,
+}
+
+impl CycleBranch {
+    /// Whether both orbits around a special point of the branch (on its step,
+    /// [`CycleSpecial::after`]) have a settled verdict ([`CyclePoint::stability_settled`]):
+    /// only then does a change of stability there stand (a fold's own multiplier, 1, settles
+    /// nothing).
+    pub fn settled_around(&self, s: &CycleSpecial) -> bool {
+        (self.points.get(s.after).zip(self.points.get(s.after + 1)))
+            .is_some_and(|(p, q)| p.stability_settled() && q.stability_settled())
+    }
+
+    /// Whether a special point of the branch ends stable cycles on one side: both its
+    /// neighbours settled ([`CycleBranch::settled_around`]) and one of them stable.
+    pub fn bounds_stable_cycles(&self, s: &CycleSpecial) -> bool {
+        self.settled_around(s)
+            && (self.points[s.after].stable() || self.points[s.after + 1].stable())
+    }
 }
 
 /// `int <a, b> ds` over the orbit by Gauss quadrature (the arclength row's inner product).
@@ -705,8 +724,7 @@ fn from_hopf_to_end(
         start,
         hopf.period_ms(),
         (lo, hi),
-        false,
-        false,
+        Start::Hopf,
         progress,
     )
 }
@@ -720,12 +738,25 @@ struct Search {
     state: Option<State>,
 }
 
+/// Where a branch starts, as [`run`] treats it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// A Hopf point: a degenerate orbit of zero amplitude, with no events on the first step,
+    /// whose first orbit must be one of its small cycles.
+    Hopf,
+    /// An orbit (found by simulation): events from the first step on.
+    Orbit,
+    /// A period doubling: the branch of doubled-period cycles, which stops when it becomes the
+    /// primary cycle traversed twice.
+    PeriodDoubling,
+}
+
 /// The continuation loop shared by [`from_hopf`] and [`from_orbit`]: pseudo-arclength steps
 /// from `start` along its tangent while the parameter stays in `[lo, hi]`, with the events
-/// located on each step (from the first step when `events_at_start`; a Hopf start is
-/// degenerate and skips it). `period0` is the reference of the stops on growing periods (the
-/// Hopf period, or the seed orbit's). A `doubled` branch (from a period doubling) stops with
-/// [`Stop::BackOnPrimary`] when its orbit becomes the primary one traversed twice. A branch
+/// located on each step (from the first step from an orbit; a Hopf start is degenerate and
+/// skips it). `period0` is the reference of the stops on growing periods (the Hopf period, or
+/// the seed orbit's). A branch from a period doubling stops with [`Stop::BackOnPrimary`] when
+/// its orbit becomes the primary one traversed twice. A branch
 /// cancelled by `progress` ([`Stop::Cancelled`]) keeps the special points whose searches had
 /// started, and leaves the others out without a note. Returns the branch and the state of its
 /// last point (whose orbit gave the bottleneck of an unbounded period).
@@ -734,10 +765,10 @@ fn run(
     start: State,
     period0: f64,
     (lo, hi): (f64, f64),
-    events_at_start: bool,
-    doubled: bool,
+    kind: Start,
     progress: &mut dyn FnMut(&CyclePoint) -> bool,
 ) -> (CycleBranch, State) {
+    let (events_at_start, doubled) = (kind == Start::Orbit, kind == Start::PeriodDoubling);
     let (fam, set) = (engine.fam, engine.set);
     let n = fam.dim();
     let mut points = vec![start.point.clone()];
@@ -785,13 +816,20 @@ fn run(
             // was too long for that branch and the corrector found another orbit: Hindmarsh-
             // Rose's upper Hopf point, whose first step landed 0.01 away on an orbit of 2.2
             // times its period, the small cycles between left out. A shorter step instead.
-            let from_hopf = points.len() == 1 && cur.point.v_max == cur.point.v_min;
-            if from_hopf && (next.point.period - period0).abs() > 0.1 * period0 {
-                ds *= 0.5;
-                if ds < ds_min {
-                    break Stop::CorrectorFailed(cur.point.lambda);
+            // At the smallest step the orbit is kept, with a note: the corrector converged,
+            // and the branch is worth more than its absence.
+            let off = (next.point.period - period0).abs() > 0.1 * period0;
+            if kind == Start::Hopf && points.len() == 1 && off {
+                if 0.5 * ds >= ds_min {
+                    ds *= 0.5;
+                    continue;
                 }
-                continue;
+                notes.push(format!(
+                    "the first orbit from the Hopf point, at {} = {:.6}, has period {:.5} against the Hopf point's {period0:.5} even at the smallest step: the Hopf point's small cycles were not found",
+                    fam.knob_name(),
+                    next.point.lambda,
+                    next.point.period
+                ));
             }
             // Shrinking onto a Hopf point: the amplitude passes a minimum well below its peak at
             // `cur` (the branch would go on through it as the same orbits shifted by half a
@@ -1034,8 +1072,7 @@ pub fn from_orbit(
         start,
         period0,
         (lo, hi),
-        true,
-        false,
+        Start::Orbit,
         &mut progress,
     );
     Some(branch)
@@ -1181,8 +1218,7 @@ pub fn from_period_doubling(
         start,
         period0,
         (lo, hi),
-        false,
-        true,
+        Start::PeriodDoubling,
         &mut progress,
     );
     Some(branch)

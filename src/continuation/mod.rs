@@ -91,7 +91,8 @@ pub enum Stop {
     /// The branch hit its point limit (`max_points`, the number of points).
     MaxPoints(usize),
     /// A cycle branch hit its point limit while its last half wound at one parameter value
-    /// ([`cycle_ends::winding`]): a larger limit would not take it further.
+    /// ([`cycle_ends::winding`]): a larger limit is unlikely to take it further (not
+    /// measured beyond 2000 points).
     Winding {
         /// The point limit it reached.
         points: usize,
@@ -107,8 +108,8 @@ pub enum Stop {
     Diverged(f64),
     /// A cycle branch shrank onto an equilibrium at a Hopf point.
     ReachedHopf(f64),
-    /// A cycle branch's period grew without bound (approach to a SNIC or a homoclinic orbit;
-    /// [`cycle_ends`] tells which).
+    /// A cycle branch's period grew without bound: the approach to a SNIC or a saddle
+    /// homoclinic orbit, or neither ([`cycle_ends`] classifies it, in the notes).
     PeriodUnbounded(f64),
     /// The caller's observer stopped the run.
     Cancelled(f64),
@@ -125,7 +126,7 @@ impl std::fmt::Display for Stop {
             Stop::MaxPoints(n) => write!(f, "stopped after {n} points (raise the limit)"),
             Stop::Winding { points, at } => write!(
                 f,
-                "stopped after {points} points winding near {at:.8}, where more points would not take it further (see the notes)"
+                "stopped after {points} points winding near {at:.8}: the last half of them moved the parameter by less than 1e-6 (relative), so a larger limit is unlikely to take it further (see the notes)"
             ),
             Stop::CorrectorFailed(l) => {
                 write!(

@@ -187,10 +187,7 @@ fn summary(r: &BifurcationResult) -> String {
         // turns stable (multiplier 1): the slowest firing sits exactly at such a fold. A fold
         // counts only between two settled orbits (its own multiplier, 1, settles nothing).
         // Stable orbits at requested parameter values (user points) count as well.
-        let verified = |s: &CycleSpecial| {
-            (c.points.get(s.after).zip(c.points.get(s.after + 1)))
-                .is_some_and(|(p, q)| p.stability_settled() && q.stability_settled())
-        };
+        let verified = |s: &CycleSpecial| c.settled_around(s);
         let stable: Vec<_> = c
             .points
             .iter()
@@ -230,8 +227,12 @@ fn summary(r: &BifurcationResult) -> String {
             // Firing only where V crosses the spike threshold: a stable cycle whose peak stays
             // below it (Connor-Stevens' small cycles near its Hopf point, 1 mV wide) is an
             // oscillation under threshold, not spikes.
+            // A model without units has no spike threshold of its own (the simulators count
+            // crossings of 0 in file units by default), so its slowest cycle is a cycle.
             let threshold = r.model.threshold_mv();
-            let slowest_is = if slowest.v_max >= threshold {
+            let slowest_is = if !units.known() {
+                "cycle".to_string()
+            } else if slowest.v_max >= threshold {
                 "firing".to_string()
             } else {
                 format!(

@@ -316,7 +316,7 @@ fn summary(r: &FiResult) -> String {
             .collect();
         let _ = writeln!(
             md,
-            "\nEdges past a fold of cycles of the diagram, on its side without stable cycles: {}. There the runs of {} fired, though the diagram has no stable cycle: a run can fire for its whole length while the flow slows near the cycle that vanished at the fold, and the integrator's error moves the fold of the simulated system. The fold is where stable firing ends.",
+            "\nEdges past a fold of cycles of the diagram, on its side without stable cycles: {}. There the runs of {} fired, though the diagram has no stable cycle: a run can fire for its whole length while the flow slows near the cycle that vanished at the fold, or the integrator's error may move the fold of the simulated system (the dt/2 check below bounds that error in rate). The fold is where stable firing ends.",
             edges.join("; "),
             Quantity(a.t_max, time)
         );

@@ -129,8 +129,9 @@ pub struct Overlay {
     pub source: OverlaySource,
     /// (current, rate in Hz), by increasing current; empty without a reference.
     pub points: Vec<(f64, f64)>,
-    /// The currents of the diagram's folds of cycles whose neighbouring orbits both have a
-    /// settled verdict: where a branch of stable cycles ends ([`Overlay::edges_past_folds`]).
+    /// The currents of the diagram's folds of cycles where a branch of stable cycles ends
+    /// ([`crate::continuation::cycles::CycleBranch::bounds_stable_cycles`];
+    /// [`Overlay::edges_past_folds`]).
     pub folds: Vec<f64>,
 }
 
@@ -143,9 +144,9 @@ pub struct EdgePastFold {
     pub direction: Direction,
     /// Where firing starts (true) or stops (false).
     pub starts: bool,
-    /// The edge (uA/cm^2).
+    /// The edge (uA/cm^2; file units for a model without units).
     pub edge: f64,
-    /// The fold of cycles (uA/cm^2).
+    /// The fold of cycles (the same unit).
     pub fold: f64,
 }
 
@@ -173,7 +174,8 @@ impl Overlay {
     /// The edges of `onsets` that lie past a fold of cycles, on its side without stable
     /// cycles, by more than twice the multisection's tolerance `tol`; only folds within `near`
     /// (the grid's step) of an edge are considered. The side with stable cycles is the one of
-    /// the overlay's orbit nearest the fold. Two causes put an edge there, and this does not
+    /// the overlay's orbit nearest the fold; an edge with a stable orbit of the overlay within
+    /// `near` on the other side (another branch's) is not past it. Two causes put an edge there, and this does not
     /// tell them apart: a run that still fires for its whole length while the flow slows near
     /// the cycle that vanished at the fold, and the integrator's error, which moves the fold of
     /// the simulated system away from the diagram's. Either way the fold, not the runs, is
@@ -198,7 +200,10 @@ impl Overlay {
                 else {
                     continue;
                 };
-                if (edge - fold) * (stable - fold) < 0.0 && (edge - fold).abs() > 2.0 * tol {
+                let past = (edge - fold) * (stable - fold) < 0.0 && (edge - fold).abs() > 2.0 * tol;
+                let elsewhere = (self.points.iter())
+                    .any(|p| (p.0 - fold) * (stable - fold) < 0.0 && (p.0 - edge).abs() <= near);
+                if past && !elsewhere {
                     out.push(EdgePastFold {
                         direction: o.direction,
                         starts,
@@ -387,14 +392,8 @@ impl FiSpec {
                     overlay.points.sort_by(|x, y| x.0.total_cmp(&y.0));
                     overlay.folds = (d.cycles.iter())
                         .flat_map(|(_, c)| {
-                            let settled =
-                                |k: usize| c.points.get(k).is_some_and(|p| p.stability_settled());
                             (c.specials.iter())
-                                .filter(move |s| {
-                                    s.kind == CycleEvent::Fold
-                                        && settled(s.after)
-                                        && settled(s.after + 1)
-                                })
+                                .filter(|s| s.kind == CycleEvent::Fold && c.bounds_stable_cycles(s))
                                 .map(|s| s.point.lambda)
                         })
                         .collect();
@@ -512,6 +511,12 @@ mod tests {
         let far = [onsets(Direction::Rest, 86.0, f64::NAN)];
         assert!(overlay.edges_past_folds(&far, 2.0, 1e-4).is_empty());
         assert_eq!(overlay.edges_past_folds(&far, 3.0, 1e-4).len(), 1);
+        // Another branch's stable orbit beside the edge, past the fold: not past.
+        let mut two = overlay.clone();
+        two.points.insert(0, (87.0, 5.0));
+        let rest = [onsets(Direction::Rest, 88.2927, f64::NAN)];
+        assert_eq!(overlay.edges_past_folds(&rest, 2.0, 1e-4).len(), 1);
+        assert!(two.edges_past_folds(&rest, 2.0, 1e-4).is_empty());
     }
 
     #[test]
