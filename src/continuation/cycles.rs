@@ -756,9 +756,9 @@ enum Start {
 /// located on each step (from the first step from an orbit; a Hopf start is degenerate and
 /// skips it). `period0` is the reference of the stops on growing periods (the Hopf period, or
 /// the seed orbit's). A branch from a period doubling stops with [`Stop::BackOnPrimary`] when
-/// its orbit becomes the primary one traversed twice. A branch
-/// cancelled by `progress` ([`Stop::Cancelled`]) keeps the special points whose searches had
-/// started, and leaves the others out without a note. Returns the branch and the state of its
+/// its orbit becomes the primary one traversed twice. A branch cancelled by `progress`
+/// ([`Stop::Cancelled`]) keeps the special points whose searches had started, and leaves the
+/// others out without a note. Returns the branch and the state of its
 /// last point (whose orbit gave the bottleneck of an unbounded period).
 fn run(
     engine: &Engine,

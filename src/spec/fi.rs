@@ -175,11 +175,11 @@ impl Overlay {
     /// cycles, by more than twice the multisection's tolerance `tol`; only folds within `near`
     /// (the grid's step) of an edge are considered. The side with stable cycles is the one of
     /// the overlay's orbit nearest the fold; an edge with a stable orbit of the overlay within
-    /// `near` on the other side (another branch's) is not past it. Two causes put an edge there, and this does not
-    /// tell them apart: a run that still fires for its whole length while the flow slows near
-    /// the cycle that vanished at the fold, and the integrator's error, which moves the fold of
-    /// the simulated system away from the diagram's. Either way the fold, not the runs, is
-    /// where stable firing ends in the model.
+    /// `near` on the other side (another branch's) is not past it. Two causes put an edge
+    /// there, and this does not tell them apart: a run that still fires for its whole length
+    /// while the flow slows near the cycle that vanished at the fold, and the integrator's
+    /// error, which moves the fold of the simulated system away from the diagram's. Either way
+    /// the fold, not the runs, is where stable firing ends in the model.
     pub fn edges_past_folds(
         &self,
         onsets: &[crate::analysis::fi::Onsets],
