@@ -421,3 +421,59 @@ fn global_flags_run_in_the_simulator() {
     let e = m.equilibria(0.0).unwrap_err().to_string();
     assert!(e.contains("global flags"), "{e}");
 }
+
+/// `lecar.ode` says `@ dsmax=.1`: its diagram steps by that (its currents are of order 0.1,
+/// where the default step of 4, tuned to `hh`'s uA/cm^2, crossed the fold of cycles at
+/// 0.107666 in one step and left out the fastest stable cycles). Checked independently: the
+/// fastest stable cycle of the diagram has the rate of a simulation at its current (RK4, dt
+/// 0.01, from the orbit's peak, the period from the last 20 spikes of a 3000-unit run) to 1e-4,
+/// and is faster than the fold's 70.018 per 1000 time units. `--ds-max` given wins over the
+/// file.
+#[test]
+fn lecar_diagram_steps_by_the_files_dsmax() {
+    use excitable::BifurcationSpec;
+    let m = Model::from_file(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/xppaut/lecar.ode"
+    )))
+    .unwrap();
+    let spec = BifurcationSpec {
+        from: -0.5,
+        to: 0.5,
+        ..Default::default()
+    };
+    assert_eq!(spec.ds_max_for(&m), 0.1);
+    let given = BifurcationSpec {
+        ds_max: Some(2.0),
+        ..spec.clone()
+    };
+    assert_eq!(given.ds_max_for(&m), 2.0);
+    assert_eq!(spec.ds_max_for(&Model::builtin("hh").unwrap()), 4.0);
+    let r = spec.run(&m).unwrap();
+    assert_eq!(r.spec.ds_max, Some(0.1));
+    let fastest = (r.diagram.cycles.iter())
+        .flat_map(|(origin, b)| origin.orbits(b).iter())
+        .filter(|p| p.stable_and_settled())
+        .max_by(|a, b| a.frequency_hz().total_cmp(&b.frequency_hz()))
+        .unwrap();
+    assert!(fastest.frequency_hz() > 70.5, "{}", fastest.frequency_hz());
+    let s = Settings {
+        t_max: 3000.0,
+        dt: 0.01,
+        method: Method::Rk4,
+        record: Record::Every(100),
+        threshold_mv: 0.0,
+    };
+    // From the orbit's own peak: the rest there is stable too (the Hopf point at 0.049 is
+    // subcritical).
+    let stim = Stimulus::parse(&format!("{}", fastest.lambda)).unwrap();
+    let run = simulate::run(&m, &stim, &fastest.peak_state, &s).unwrap();
+    assert!(run.spikes_ms.len() > 30, "{}", run.spikes_ms.len());
+    let t = &run.spikes_ms[run.spikes_ms.len() - 21..];
+    let simulated = 1000.0 * 20.0 / (t[20] - t[0]);
+    assert!(
+        (simulated - fastest.frequency_hz()).abs() < 1e-4 * simulated,
+        "{simulated} vs {}",
+        fastest.frequency_hz()
+    );
+}

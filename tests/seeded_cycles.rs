@@ -51,7 +51,8 @@ fn seeded_snic(name: &str, r: &BifurcationResult) {
         "{name}: SNIC at {} vs AUTO's fold {lp}",
         e.lambda
     );
-    // The branch runs from the end of the range down to the SNIC, stable on the way.
+    // The branch runs from the end of the range (its first orbit located there, to 1e-9) down
+    // to the SNIC, stable on the way.
     let last = branch.points.last().unwrap();
     assert!(
         last.lambda > lp && last.lambda - lp < 1e-2,
@@ -59,7 +60,7 @@ fn seeded_snic(name: &str, r: &BifurcationResult) {
         last.lambda
     );
     assert!(
-        branch.points[0].lambda >= r.spec.to,
+        (branch.points[0].lambda - r.spec.to).abs() < 1e-9 * r.spec.to,
         "{}",
         branch.points[0].lambda
     );

@@ -59,7 +59,7 @@ def bifurcation(
     current: float = 0.0,
     ntst: int = 60,
     ncol: int = 4,
-    ds_max: float = 4.0,
+    ds_max: float | None = None,
     max_points: int = 2000,
     at: float | Sequence[float] | None = None,
     no_cycles: bool = False,
@@ -85,8 +85,8 @@ def bifurcation(
         Mesh intervals of the cycle collocation (AUTO's NTST), 10..=2000.
     ncol : int, default 4
         Collocation points per interval (AUTO's NCOL), 2..=7.
-    ds_max : float, default 4.0
-        Largest arclength step along cycle branches (> 0).
+    ds_max : float | None
+        Largest arclength step along cycle branches (> 0); unset, an .ode file's `@ dsmax`, else 4.
     max_points : int, default 2000
         Points per branch at most (at least 10).
     at : float | Sequence[float] | None

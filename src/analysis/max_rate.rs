@@ -37,8 +37,9 @@ pub const OSCILLATION_SAMPLE_MS: f64 = 0.1;
 
 /// The frequency (Hz) of the local maxima of `v` sampled at `t` (ms) from `from` on, and the
 /// highest V there. An oscillation needs at least 3 maxima, a swing of at least `min_swing`
-/// over the window, and half that swing still in its last half (damped ringing is not one);
-/// otherwise the frequency is NaN.
+/// over the window, half that swing still in its last half, and swings that do not decay
+/// towards nothing ([`decays_to_rest`]): damped ringing is not one. Otherwise the frequency is
+/// NaN.
 fn oscillation(t: &[f64], v: &[f64], from: f64, min_swing: f64) -> (f64, f64) {
     let start = t.partition_point(|&x| x < from);
     let (t, v) = (&t[start..], &v[start..]);
@@ -55,11 +56,44 @@ fn oscillation(t: &[f64], v: &[f64], from: f64, min_swing: f64) -> (f64, f64) {
         .map(|k| t[k])
         .collect();
     let swing = v_max - v_min;
-    if peaks.len() < 3 || swing < min_swing || late_max - late_min < 0.5 * swing {
+    if peaks.len() < 3
+        || swing < min_swing
+        || late_max - late_min < 0.5 * swing
+        || decays_to_rest(v)
+    {
         return (f64::NAN, v_max);
     }
     let span = peaks[peaks.len() - 1] - peaks[0];
     ((peaks.len() - 1) as f64 / span * 1000.0, v_max)
+}
+
+/// Whether the swing of `v` decays towards nothing over its last three quarters: the swings
+/// `a1, a2, a3` of those quarters shrink geometrically, and their limit by Aitken's
+/// extrapolation, `a3 - (a3 - a2)^2 / ((a3 - a2) - (a2 - a1))`, is under half the last one.
+/// Just past a supercritical Hopf point the rest is a focus that rings for a long time: a
+/// decay by 0.6 over the window's last half keeps more than half its swing there, and was
+/// counted as an oscillation. Swings that converge to a cycle's (from above or below) have
+/// that cycle's swing as their limit; steady swings are not shrinking, whatever their
+/// sampling noise does.
+fn decays_to_rest(v: &[f64]) -> bool {
+    let q = v.len() / 4;
+    if q < 2 {
+        return false;
+    }
+    let swing = |v: &[f64]| {
+        let (lo, hi) = (v.iter()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+        hi - lo
+    };
+    let (a1, a2, a3) = (
+        swing(&v[q..2 * q]),
+        swing(&v[2 * q..3 * q]),
+        swing(&v[3 * q..]),
+    );
+    let (d1, d2) = (a2 - a1, a3 - a2);
+    let shrinking_geometrically = d1 < 0.0 && d2 < 0.0 && d2 > d1;
+    shrinking_geometrically && a3 - d2 * d2 / (d2 - d1) < 0.5 * a3
 }
 
 /// The smallest swing of V that counts as an oscillation: 1 mV for a model in mV; for a file
@@ -161,6 +195,35 @@ pub fn max_firing_rate_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sine of 150 Hz sampled as the oscillation finder samples, over 1000 ms, with the
+    /// amplitude `amp(t)`.
+    fn ringing(amp: impl Fn(f64) -> f64) -> (Vec<f64>, Vec<f64>) {
+        let t: Vec<f64> = (0..=10_000)
+            .map(|k| k as f64 * OSCILLATION_SAMPLE_MS)
+            .collect();
+        let v = (t.iter())
+            .map(|&t| -45.0 + amp(t) * (2.0 * std::f64::consts::PI * 0.15 * t).sin())
+            .collect();
+        (t, v)
+    }
+
+    #[test]
+    fn ringing_that_decays_to_rest_is_not_an_oscillation() {
+        // Decay by 0.6 over the last half: the old test (half the swing kept) let it through.
+        let (t, v) = ringing(|t| 2.0 * (-t * 0.6f64.ln().abs() / 500.0).exp());
+        assert!(oscillation(&t, &v, 0.0, 1.0).0.is_nan());
+        // Steady, and converging to a cycle's swing from above and from below: 150 Hz each.
+        for amp in [
+            &(|_: f64| 2.0) as &dyn Fn(f64) -> f64,
+            &|t: f64| 2.0 + 3.0 * (-t / 300.0).exp(),
+            &|t: f64| 2.0 - 1.5 * (-t / 300.0).exp(),
+        ] {
+            let (t, v) = ringing(amp);
+            let f = oscillation(&t, &v, 0.0, 1.0).0;
+            assert!((f - 150.0).abs() < 0.1, "{f}");
+        }
+    }
 
     #[test]
     fn lif_maximum_matches_its_closed_form() {

@@ -800,7 +800,7 @@ fn run(
                 .take()
                 .unwrap_or_else(|| engine.step_deferred(&cur, ds));
             let Some(Corrected {
-                state: next,
+                state: mut next,
                 its,
                 lin,
             }) = stepped
@@ -842,6 +842,23 @@ fn run(
                     break Stop::ReachedHopf(cur.point.lambda);
                 }
             }
+            // A step across an end of the range: the branch's last orbit is the one on that
+            // end, located as a user point is (AUTO's UZR stop does the same), so that nothing
+            // beyond the range is reported and nothing up to its end is left out (Connor-
+            // Stevens' fastest stable cycles lay between its last orbit within the range, at
+            // 57.1, and the first beyond it, at 61.0; the Rinzel and `hhred.ode` reductions
+            // reported rates at 203 and 201 over ranges ending at 200). Its multipliers come
+            // with it.
+            let mut at_bound = false;
+            let crossed = [lo, hi]
+                .into_iter()
+                .find(|&b| (next.point.lambda - b) * (cur.point.lambda - b) < 0.0);
+            if let Some(b) = crossed {
+                let (g0, g1) = (cur.point.lambda - b, next.point.lambda - b);
+                if let Some(end) = engine.locate(&cur, ds, g0, g1, |s| s.point.lambda - b) {
+                    (next, at_bound) = (end, true);
+                }
+            }
             // What follows `next` reads neither its multipliers nor the events: the next step's
             // length, `next` on a mesh adapted to it, and whether the branch stops there.
             // On the way to a SNIC or homoclinic end (period above 20 times the Hopf period)
@@ -872,7 +889,7 @@ fn run(
                 && points[count - 10..]
                     .iter()
                     .all(|p| (p.lambda - lam).abs() <= 1e-9 * (1.0 + lam.abs()));
-            let ends = if lam < lo || lam > hi {
+            let ends = if at_bound || lam < lo || lam > hi {
                 Some(Stop::LeftRange(lam))
             } else if doubled && count > 3 && half_shift_gap(&engine.scheme, &next.orbit) < 1e-4 {
                 Some(Stop::BackOnPrimary(lam))
@@ -886,10 +903,12 @@ fn run(
             // callback cancels the branch at `next`.
             let goes_on = ends.is_none() && count < set.max_points;
             let (multipliers, following) = rayon::join(
-                || lin.multipliers(),
+                || (!at_bound).then(|| lin.multipliers()),
                 || goes_on.then(|| engine.step_deferred(&next, ds_after)),
             );
-            next.point.multipliers = multipliers;
+            if let Some(multipliers) = multipliers {
+                next.point.multipliers = multipliers;
+            }
             // Events between cur and next. On the first step from a Hopf point the multipliers
             // start degenerate (the orbit has zero amplitude there): only user points are looked
             // for, since the parameter is as good there as anywhere.
@@ -953,12 +972,21 @@ fn run(
     drop(found);
     let mut searches: Vec<Search> = searched.into_iter().collect();
     searches.sort_by_key(|s| s.bracket.0);
+    // The last step of a branch that ends on a Hopf point runs into an orbit of nearly zero
+    // amplitude, where the multipliers and the tangent degenerate as they do on the first
+    // step from one (which looks for user points only): the tangent's parameter component
+    // turns there because the branch itself turns into the Hopf point, not at a fold of
+    // cycles. `hh-1952`'s upper Hopf point gave such a bracket, which no fold answered.
+    let into_hopf = matches!(stop, Stop::ReachedHopf(_)).then(|| points.len().saturating_sub(2));
     for Search {
         bracket: (_, after, from, to),
         kind,
         state,
     } in searches
     {
+        if into_hopf == Some(after) && kind != CycleEvent::UserPoint {
+            continue;
+        }
         match state {
             Some(s) if kind == CycleEvent::Torus && !s.point.complex_pair_on_circle(1e-4) => {
                 // A neutral saddle (real multipliers with product 1): no bifurcation.
@@ -1366,6 +1394,40 @@ mod tests {
     /// points on it).
     fn hh_family_and_rest_branch() -> (Family, equilibria::EqBranch) {
         family_and_rest_branch(builtin::hh(), (0.0, 200.0), true)
+    }
+
+    #[test]
+    fn a_branch_ending_on_a_hopf_point_looks_for_no_fold_on_its_last_step() {
+        // `hh-1952`'s cycles from the lower Hopf point end on the upper one (154.526); the
+        // tangent turns on the last step as the orbits shrink into it, and that turn used to
+        // come out as "a fold_cycle between 154.498873 and 154.525853 was not located".
+        let (fam, b) = family_and_rest_branch(builtin::hh_1952(), (0.0, 200.0), true);
+        let cb = from_hopf(
+            &fam,
+            &b.hopfs[0],
+            (0.0, 200.0),
+            &CycleSettings::default(),
+            |_| true,
+        );
+        assert!(
+            matches!(cb.stop, Stop::ReachedHopf(l) if (l - 154.526).abs() < 0.01),
+            "{}",
+            cb.stop
+        );
+        assert!(cb.notes.is_empty(), "{:?}", cb.notes);
+        let last = cb
+            .specials
+            .iter()
+            .map(|s| s.point.lambda)
+            .fold(0.0, f64::max);
+        assert!(last < 10.0, "a special point at {last}");
+        // The folds of cycles near the lower Hopf point are still found.
+        let folds = cb
+            .specials
+            .iter()
+            .filter(|s| s.kind == CycleEvent::Fold)
+            .count();
+        assert_eq!(folds, 3, "{:?}", cb.specials);
     }
 
     #[test]

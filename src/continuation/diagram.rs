@@ -88,6 +88,20 @@ pub enum CycleOrigin {
     },
 }
 
+impl CycleOrigin {
+    /// The periodic orbits of `branch`, a branch of this origin: all its points but a start
+    /// that is a bifurcation, not an orbit of the branch's own (a Hopf point's orbit of zero
+    /// amplitude; at a period doubling, the parent's orbit traversed twice). A branch seeded
+    /// by simulation starts at one of its ends, a real orbit (Connor-Stevens' fastest stable
+    /// cycles, at the range's end, were once left out with it).
+    pub fn orbits<'a>(&self, branch: &'a CycleBranch) -> &'a [CyclePoint] {
+        match self {
+            CycleOrigin::Orbit { .. } => &branch.points,
+            _ => branch.points.get(1..).unwrap_or(&[]),
+        }
+    }
+}
+
 impl DiagramSettings {
     /// Check every setting: the range finite with `from < to`, the equilibrium settings, and
     /// the cycle settings when cycles are continued.
@@ -353,16 +367,21 @@ fn threshold(fam: &Family) -> f64 {
 }
 
 /// The cycles of `branches` at `lambda` (periods interpolated between successive points that
-/// straddle it), each with whether both points are stable.
+/// straddle it), each with whether both points are stable. A point within 1e-8 (relative) of
+/// `lambda` counts as on it: a branch that left the range ends on the range's end, located
+/// there to the corrector's tolerance, possibly just inside, and the probe at that end is
+/// covered by it.
 fn cycles_at(branches: &[(CycleOrigin, CycleBranch)], lambda: f64) -> Vec<(f64, bool)> {
+    let eps = 1e-8 * (1.0 + lambda.abs());
     branches
         .iter()
         .flat_map(|(_, b)| b.points.windows(2))
         .filter(|w| {
-            (w[0].lambda - lambda) * (w[1].lambda - lambda) <= 0.0 && w[0].lambda != w[1].lambda
+            let (a, b) = (w[0].lambda.min(w[1].lambda), w[0].lambda.max(w[1].lambda));
+            a <= lambda + eps && lambda - eps <= b && a != b
         })
         .map(|w| {
-            let t = (lambda - w[0].lambda) / (w[1].lambda - w[0].lambda);
+            let t = ((lambda - w[0].lambda) / (w[1].lambda - w[0].lambda)).clamp(0.0, 1.0);
             (
                 w[0].period + t * (w[1].period - w[0].period),
                 w[0].stable() && w[1].stable(),
@@ -758,6 +777,40 @@ fn diagram_on_this_thread(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_branch_from_a_bifurcation_leaves_out_its_start_one_from_an_orbit_does_not() {
+        let point = |lambda: f64| CyclePoint {
+            lambda,
+            period: 1.0,
+            v_max: 1.0,
+            v_min: 0.0,
+            multipliers: vec![],
+            trace_integral: 0.0,
+            peak_state: vec![],
+        };
+        let b = CycleBranch {
+            points: vec![point(1.0), point(2.0), point(3.0)],
+            specials: vec![],
+            stop: Stop::LeftRange(3.0),
+            notes: vec![],
+            bottleneck: None,
+            end: None,
+        };
+        let first = |o: CycleOrigin| o.orbits(&b).first().map(|p| p.lambda);
+        assert_eq!(first(CycleOrigin::Hopf(0)), Some(2.0));
+        let pd = CycleOrigin::PeriodDoubling {
+            parent: 0,
+            lambda: 1.0,
+        };
+        assert_eq!(first(pd), Some(2.0));
+        let seeded = CycleOrigin::Orbit {
+            lambda: 2.0,
+            period: 1.0,
+        };
+        assert_eq!(first(seeded), Some(1.0));
+        assert_eq!(seeded.orbits(&b).len(), 3);
+    }
     use crate::continuation::cycles::CycleEvent;
 
     fn at(lambda: f64) -> CyclePoint {

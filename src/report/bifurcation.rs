@@ -5,12 +5,12 @@ use super::Table;
 use super::figure::PALETTE;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::continuation::Stop;
-use crate::continuation::cycles::{CycleEvent, CyclePoint, CycleSpecial};
+use crate::continuation::cycles::{CycleEvent, CyclePoint, CycleSettings, CycleSpecial};
 use crate::continuation::diagram::{CycleOrigin, Diagram};
 use crate::continuation::{SpecialKind, SpecialPoint};
 use crate::error::ReportError;
 use crate::model::{Number, Quantity, Units};
-use crate::spec::BifurcationResult;
+use crate::spec::{BifurcationResult, BifurcationSpec};
 use plotters::style::RGBColor;
 use std::fmt::Write;
 use std::path::Path;
@@ -93,9 +93,18 @@ fn summary(r: &BifurcationResult) -> String {
         r.model.label(),
         a.param
     );
+    // A step other than the default is said, and where it came from when the file chose it.
+    let ds_max = a.ds_max_for(&r.model);
+    let steps = if ds_max == CycleSettings::default().ds_max {
+        String::new()
+    } else if BifurcationSpec::default().ds_max_for(&r.model) == ds_max {
+        format!(", steps up to {}, the file's `@ dsmax`", Number(ds_max))
+    } else {
+        format!(", steps up to {}", Number(ds_max))
+    };
     let _ = writeln!(
         md,
-        "Range {} to {}; {} equilibrium branch(es), {} Hopf point(s), {} cycle branch(es) (collocation NTST={}, NCOL={}); computed in {:.2} s.\n",
+        "Range {} to {}; {} equilibrium branch(es), {} Hopf point(s), {} cycle branch(es) (collocation NTST={}, NCOL={}{steps}); computed in {:.2} s.\n",
         Number(a.from),
         Quantity(a.to, unit),
         d.equilibria.len(),
@@ -188,10 +197,7 @@ fn summary(r: &BifurcationResult) -> String {
         // counts only between two settled orbits (its own multiplier, 1, settles nothing).
         // Stable orbits at requested parameter values (user points) count as well.
         let verified = |s: &CycleSpecial| c.settled_around(s);
-        let stable: Vec<_> = c
-            .points
-            .iter()
-            .skip(1)
+        let stable: Vec<_> = (origin.orbits(c).iter())
             .filter(|p| p.stable_and_settled())
             .chain(
                 c.specials
@@ -356,7 +362,7 @@ pub fn cycles_table(d: &Diagram) -> Table {
         d.cycles
             .iter()
             .enumerate()
-            .flat_map(|(b, (_, br))| br.points.iter().skip(1).map(move |p| (b, p)))
+            .flat_map(|(b, (origin, br))| origin.orbits(br).iter().map(move |p| (b, p)))
     };
     Table::new("cycles")
         .u32("branch", pts().map(|(b, _)| b as u32).collect())
@@ -611,18 +617,12 @@ pub fn draw_frequency(
 ) -> Result<(), ReportError> {
     let (mut per, mut freq) = (vec![], vec![]);
     let (mut l1, mut l2) = ([false; 2], [false; 2]);
-    for (k, (_, c)) in d.cycles.iter().enumerate() {
+    for (k, (origin, c)) in d.cycles.iter().enumerate() {
         let color = PALETTE[(2 + k) % PALETTE.len()];
-        let p: Vec<(f64, f64, bool)> = c
-            .points
-            .iter()
-            .skip(1)
+        let p: Vec<(f64, f64, bool)> = (origin.orbits(c).iter())
             .map(|p| (p.lambda, p.period, p.stable()))
             .collect();
-        let f: Vec<(f64, f64, bool)> = c
-            .points
-            .iter()
-            .skip(1)
+        let f: Vec<(f64, f64, bool)> = (origin.orbits(c).iter())
             .map(|p| (p.lambda, p.frequency_hz(), p.stable()))
             .collect();
         runs(&p, color, "cycles", &mut per, &mut l1);

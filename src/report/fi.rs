@@ -285,7 +285,7 @@ fn summary(r: &FiResult) -> String {
             Some(c) => {
                 let _ = writeln!(
                     md,
-                    "\nAgainst {}: the {}-branch firing rate (1000 / mean ISI) differs from it by at most {}% (at {}; {} points compared).",
+                    "\nAgainst {}: the {}-branch firing rate (1000 / mean ISI) differs from it by at most {}% (at {}; {} points compared{}).",
                     what(overlay),
                     overlay.against().name(),
                     if c.max_rel_diff >= 1e-5 {
@@ -294,7 +294,17 @@ fn summary(r: &FiResult) -> String {
                         format!("{:.1e}", c.max_rel_diff * 100.0)
                     },
                     Quantity(c.at_current, current),
-                    c.points
+                    c.points,
+                    if c.points < c.firing {
+                        format!(
+                            ", of the {} that fire {} or more spikes: the others lie between orbits of the diagram {} or more apart, where it is not interpolated",
+                            c.firing,
+                            crate::spec::fi::MIN_COMPARED_SPIKES,
+                            Quantity(crate::spec::fi::INTERPOLATION_GAP, current)
+                        )
+                    } else {
+                        String::new()
+                    }
                 );
             }
         }

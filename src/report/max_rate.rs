@@ -59,12 +59,14 @@ impl super::Report for MaxRateResult {
             });
         let _ = writeln!(
             md,
-            "Highest steady spike rate over {} current(s) from {} to {}: **{headline}** ({} counted after {}, spikes at {}).",
+            "Highest steady spike rate over {} current(s) from {} to {}: **{headline}** ({} counted after {}, {} at dt {}, spikes at {}).",
             currents.len(),
             Quantity(lo, unit),
             Quantity(hi, unit),
             time(self.spec.window),
             time(self.spec.transient),
+            crate::simulate::Method::for_sweeps(&self.model).name(),
+            time(self.spec.dt),
             Quantity(r.threshold_mv, volt)
         );
         let table = self

@@ -190,7 +190,7 @@ impl super::Report for PrcResult {
         );
         let _ = writeln!(
             md,
-            "| current | period | PRC max (phase) | PRC min (phase) | negative lobe | type | max multiplier | Z.f error |\n|---|---|---|---|---|---|---|---|"
+            "| current | period | PRC max (phase) | PRC min (phase) | negative lobe (below -1% of the max) | type | max multiplier | Z.f error |\n|---|---|---|---|---|---|---|---|"
         );
         for p in &self.prcs {
             let ((mx, pmx), (mn, pmn)) = (p.v_max(), p.v_min());

@@ -316,13 +316,35 @@ fn summary(r: &SweepResult) -> String {
         );
     }
     if let Some(b) = best.filter(|&b| rows[b].rate_hz > 0.0) {
-        let _ = writeln!(
-            md,
-            "\nHighest rate {:.1} {} at {}.",
+        // The rate is a count over the window, so points tie; the fastest by the mean ISI
+        // (which does not) is named when it is another point.
+        let ties = rows.iter().filter(|r| r.rate_hz == rows[b].rate_hz).count() - 1;
+        let isi_rate = |r: &SweepRow| 1000.0 / r.isi_mean_ms;
+        let fastest = (0..n)
+            .filter(|&k| rows[k].n_spikes >= 2 && isi_rate(&rows[k]).is_finite())
+            .max_by(|&a, &b| isi_rate(&rows[a]).total_cmp(&isi_rate(&rows[b])));
+        let mut line = format!(
+            "\nHighest rate {:.1} {} (spikes counted over the window) at {}",
             rows[b].rate_hz,
             units.rate_words(),
             at(&rows[b])
         );
+        if ties > 0 {
+            let _ = write!(line, ", and at {ties} other point(s) with the same count");
+        }
+        match fastest {
+            Some(f) if f != b && ties > 0 => {
+                let _ = write!(
+                    line,
+                    "; by 1000 / mean ISI the fastest is {:.2} {} at {}",
+                    isi_rate(&rows[f]),
+                    units.rate_words(),
+                    at(&rows[f])
+                );
+            }
+            _ => {}
+        }
+        let _ = writeln!(md, "{line}.");
     }
     if let Some(line) = r.accuracy.and_then(|a| failed_check(&a, units)) {
         let _ = writeln!(md, "\n{line}");

@@ -49,9 +49,10 @@ pub struct BifurcationSpec {
     /// Collocation points per interval (AUTO's NCOL), 2..=7.
     #[arg(long, default_value_t = 4)]
     pub ncol: usize,
-    /// Largest arclength step along cycle branches (> 0).
-    #[arg(long, default_value_t = 4.0)]
-    pub ds_max: f64,
+    /// Largest arclength step along cycle branches (> 0); unset, an .ode file's `@ dsmax`, else
+    /// 4.
+    #[arg(long)]
+    pub ds_max: Option<f64>,
     /// Points per branch at most (at least 10).
     #[arg(long, default_value_t = 2000)]
     pub max_points: usize,
@@ -98,7 +99,21 @@ pub struct BifurcationResult {
 }
 
 impl BifurcationSpec {
-    /// The continuation settings this spec stands for.
+    /// The largest cycle step for `model`: `ds_max` when given, else the `@ dsmax` of an
+    /// `.ode` file (its author's choice for the file's own scale: `lecar.ode`'s currents are
+    /// of order 0.1, and at the default of 4, tuned to `hh`'s uA/cm^2, one step there
+    /// crossed the fold of cycles and left out the fastest stable cycles), else 4.
+    pub fn ds_max_for(&self, model: &Model) -> f64 {
+        let file = match model {
+            Model::Ode(m) => m.option("dsmax").filter(|d| *d > 0.0),
+            _ => None,
+        };
+        self.ds_max
+            .or(file)
+            .unwrap_or(CycleSettings::default().ds_max)
+    }
+
+    /// The continuation settings this spec stands for (`ds_max` unset: 4).
     pub fn settings(&self) -> DiagramSettings {
         DiagramSettings {
             range: (self.from, self.to),
@@ -109,7 +124,7 @@ impl BifurcationSpec {
             cycles: CycleSettings {
                 ntst: self.ntst,
                 ncol: self.ncol,
-                ds_max: self.ds_max,
+                ds_max: self.ds_max.unwrap_or(CycleSettings::default().ds_max),
                 max_points: self.max_points,
                 user_points: self.at.clone(),
                 doublings: self.doublings,
@@ -153,12 +168,17 @@ impl BifurcationSpec {
         self.validate()?;
         let fam = Family::of_field(Field::of(model)?, &self.param, self.current)?;
         let unit = fam.unit().to_string();
+        // The spec kept with the result says which step was taken.
+        let spec = BifurcationSpec {
+            ds_max: Some(self.ds_max_for(model)),
+            ..self.clone()
+        };
         let started = Instant::now();
-        let diagram = diagram(&fam, &self.settings(), observer)?;
+        let diagram = diagram(&fam, &spec.settings(), observer)?;
         let seconds = started.elapsed().as_secs_f64();
         Ok(BifurcationResult {
             model: model.clone(),
-            spec: self.clone(),
+            spec,
             special_points: diagram.special_points(),
             diagram,
             unit,
@@ -192,7 +212,7 @@ mod tests {
         assert_eq!(bad(&|s| s.current = f64::INFINITY), "current");
         assert_eq!(bad(&|s| s.ntst = 5), "ntst");
         assert_eq!(bad(&|s| s.ncol = 9), "ncol");
-        assert_eq!(bad(&|s| s.ds_max = 0.0), "ds_max");
+        assert_eq!(bad(&|s| s.ds_max = Some(0.0)), "ds_max");
         assert_eq!(bad(&|s| s.max_points = 9), "max_points");
         assert_eq!(bad(&|s| s.at = vec![1.0, f64::NAN]), "at");
         assert_eq!(bad(&|s| s.param = String::new()), "param");

@@ -87,16 +87,10 @@ impl ExcitabilitySpec {
     /// (uA/cm^2; also for an `.ode` file without them).
     pub fn range_for(&self, model: &Model) -> (f64, f64, &'static str) {
         let file = match model {
-            Model::Ode(m) => {
-                let opt = |k: &str| {
-                    m.options
-                        .iter()
-                        .find(|(name, _)| name == k)
-                        .and_then(|(_, v)| v.parse::<f64>().ok())
-                        .filter(|x| x.is_finite())
-                };
-                opt("parmin").zip(opt("parmax")).filter(|(a, b)| a < b)
-            }
+            Model::Ode(m) => m
+                .option("parmin")
+                .zip(m.option("parmax"))
+                .filter(|(a, b)| a < b),
             _ => None,
         };
         let (lo, hi, why) = match file {

@@ -122,6 +122,11 @@ pub enum OverlaySource {
     ClosedForm,
 }
 
+/// The overlay is interpolated between orbits of the diagram closer than this (uA/cm^2; the
+/// file's units for a model without units); farther apart, a straight line between them is no
+/// reference, and the currents between are not compared.
+pub const INTERPOLATION_GAP: f64 = 2.0;
+
 /// A reference rate curve drawn over the simulated ones and compared with one branch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Overlay {
@@ -160,14 +165,14 @@ impl Overlay {
     }
 
     /// The reference rate at current `i` (Hz): exact at a point, else linear between
-    /// neighbours closer than 2 uA/cm^2 (not across a gap between branches).
+    /// neighbours closer than [`INTERPOLATION_GAP`] (not across a gap between branches).
     pub fn at(&self, i: f64) -> Option<f64> {
         if let Some(p) = self.points.iter().find(|p| p.0 == i) {
             return Some(p.1);
         }
         self.points
             .windows(2)
-            .find(|w| w[0].0 <= i && i <= w[1].0 && w[1].0 - w[0].0 < 2.0)
+            .find(|w| w[0].0 <= i && i <= w[1].0 && w[1].0 - w[0].0 < INTERPOLATION_GAP)
             .map(|w| w[0].1 + (i - w[0].0) / (w[1].0 - w[0].0) * (w[1].1 - w[0].1))
     }
 
@@ -222,15 +227,18 @@ impl Overlay {
     /// qualifies.
     pub fn compare(&self, curve: &FiCurve) -> Option<Comparison> {
         let mut worst: Option<Comparison> = None;
-        for p in curve
-            .points
-            .iter()
-            .filter(|p| p.direction == self.against() && p.summary.n_spikes >= MIN_COMPARED_SPIKES)
-        {
+        let eligible = || {
+            (curve.points.iter()).filter(|p| {
+                p.direction == self.against() && p.summary.n_spikes >= MIN_COMPARED_SPIKES
+            })
+        };
+        let firing = eligible().count();
+        for p in eligible() {
             if let Some(f) = self.at(p.current) {
                 let d = (p.summary.isi_rate_hz() - f).abs() / f;
                 let w = worst.get_or_insert(Comparison {
                     points: 0,
+                    firing,
                     max_rel_diff: d,
                     at_current: p.current,
                 });
@@ -250,6 +258,9 @@ impl Overlay {
 pub struct Comparison {
     /// Points compared.
     pub points: usize,
+    /// The branch's points with enough spikes to compare: those where the reference is not
+    /// defined (between orbits of the diagram 2 uA/cm^2 or more apart) are left out.
+    pub firing: usize,
     /// The largest relative difference of the rates (a fraction, not %).
     pub max_rel_diff: f64,
     /// The current where it occurs (uA/cm^2).

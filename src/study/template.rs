@@ -47,13 +47,7 @@ impl Scales {
                 widths: [0.1, 0.5, 1.0, 5.0],
             };
         };
-        let option = |name: &str| {
-            m.options
-                .iter()
-                .find(|(k, _)| k == name)
-                .and_then(|(_, v)| v.trim().parse::<f64>().ok())
-                .filter(|x| x.is_finite())
-        };
+        let option = |name: &str| m.option(name);
         let range = match (option("parmin"), option("parmax")) {
             (Some(a), Some(b)) if b > a && m.current_param().is_some() => Some((a, b)),
             _ => None,

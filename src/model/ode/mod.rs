@@ -600,6 +600,16 @@ impl OdeModel {
         })
     }
 
+    /// The numeric value of the `@` option `name` (lower case), when the file gives one that
+    /// is a finite number.
+    pub fn option(&self, name: &str) -> Option<f64> {
+        self.options
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+            .filter(|x| x.is_finite())
+    }
+
     /// The parameter the injected current (stimulus) is added to: the first of `i_ext`,
     /// `iapp`, `i` the file defines.
     pub fn current_param(&self) -> Option<usize> {
