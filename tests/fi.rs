@@ -458,3 +458,47 @@ fn second_order_on_the_zoo_with_per_lane_parameters(scheme: BatchScheme) {
         }
     }
 }
+
+/// The overlay holds an orbit of the diagram located at every current of the grid, so every
+/// firing current of the down branch is compared with the diagram at that current, none
+/// interpolated. `hh` (exponential Euler, dt 0.01 ms): the largest difference, 0.72%, is the
+/// integrator's, within 10% of the error the dt/2 check states for the rates (0.71%). `ml.ode`
+/// (RK4 on lanes, dt 0.01): the runs equal the collocation to 1e-8 relative at all 63 (before the
+/// grid's orbits, 3 were compared and interpolation put 0.45% between them).
+#[test]
+fn every_firing_current_of_the_down_branch_is_compared_with_the_diagram_at_that_current() {
+    let hh = excitable::Model::builtin("hh").unwrap();
+    let ml = excitable::Model::from_file(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/studies/models/ml.ode"
+    )))
+    .unwrap();
+    for (name, model, spec) in [
+        ("hh", &hh, FiSpec::default()),
+        (
+            "ml.ode",
+            &ml,
+            FiSpec {
+                from: 0.0,
+                to: 300.0,
+                step: 2.0,
+                ..FiSpec::default()
+            },
+        ),
+    ] {
+        let r = spec.run(model).unwrap();
+        let c = r.comparison.unwrap();
+        assert_eq!(c.points, c.firing, "{name}");
+        assert!(c.points > 60, "{name}: {}", c.points);
+        let diff_pct = 100.0 * c.max_rel_diff;
+        let stated = r.curve.accuracy.unwrap().est_error_pct;
+        if name == "hh" {
+            assert!(
+                diff_pct < 1.1 * stated && diff_pct > 0.5 * stated,
+                "{name}: {diff_pct}% against the stated {stated}%"
+            );
+        } else {
+            assert!(diff_pct < 1e-6, "{name}: {diff_pct}%");
+        }
+    }
+}

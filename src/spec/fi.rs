@@ -167,7 +167,9 @@ impl Overlay {
     /// The reference rate at current `i` (Hz): exact at a point, else linear between
     /// neighbours closer than [`INTERPOLATION_GAP`] (not across a gap between branches).
     pub fn at(&self, i: f64) -> Option<f64> {
-        if let Some(p) = self.points.iter().find(|p| p.0 == i) {
+        // An orbit located at `i` (to the corrector's tolerance) is the reference there.
+        let on = |x: f64| (x - i).abs() <= 1e-9 * (1.0 + i.abs());
+        if let Some(p) = self.points.iter().find(|p| on(p.0)) {
             return Some(p.1);
         }
         self.points
@@ -377,10 +379,17 @@ impl FiSpec {
             let Some(field) = field.filter(|_| !self.no_overlay) else {
                 return vec![];
             };
+            // An orbit located at every current of the grid (AUTO's UZR), so that the
+            // comparison reads the diagram at the runs' own currents: between orbits spaced by
+            // the continuation's steps, a straight line is no reference (`ml.ode`'s down
+            // branch had 3 of its 63 firing currents within 2 of two orbits).
             let s = DiagramSettings {
                 range: (self.from, self.to),
                 equilibria: Settings::default(),
-                cycles: CycleSettings::default(),
+                cycles: CycleSettings {
+                    user_points: currents.clone(),
+                    ..CycleSettings::default()
+                },
                 with_cycles: true,
             };
             match Family::of_field(field, CURRENT, 0.0)
@@ -396,7 +405,12 @@ impl FiSpec {
                     // Drawn only where the multipliers settle the verdict
                     // ([`crate::continuation::cycles::CyclePoint::stable_and_settled`]).
                     overlay.points = (d.cycles.iter())
-                        .flat_map(|(_, c)| c.points.iter())
+                        .flat_map(|(_, c)| {
+                            let at_grid = (c.specials.iter())
+                                .filter(|s| s.kind == CycleEvent::UserPoint)
+                                .map(|s| &s.point);
+                            c.points.iter().chain(at_grid)
+                        })
                         .filter(|p| p.stable_and_settled())
                         .map(|p| (p.lambda, p.frequency_hz()))
                         .collect();
