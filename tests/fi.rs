@@ -499,6 +499,16 @@ fn every_firing_current_of_the_down_branch_is_compared_with_the_diagram_at_that_
             );
         } else {
             assert!(diff_pct < 1e-6, "{name}: {diff_pct}%");
+            // The fastest firing by 1000 / mean ISI is the same on every start and equals the
+            // diagram's fastest stable orbit on the grid (15.62 per 1000), where the counted
+            // rates read 16 and 15 (whole spikes per window).
+            let fastest = (r.curve.points.iter())
+                .filter_map(|p| r.overlay.at(p.current))
+                .fold(0.0f64, f64::max);
+            for o in &r.curve.onsets {
+                let d = (o.max_isi_rate_hz - fastest).abs() / fastest;
+                assert!(d < 1e-6, "{:?}: {} vs {fastest}", o.direction, o.max_isi_rate_hz);
+            }
         }
     }
 }

@@ -80,8 +80,13 @@ pub struct Onsets {
     pub onset: f64,
     /// Where it stops again (uA/cm^2); NaN if it does not in the range.
     pub offset: f64,
-    /// The highest counted rate on the branch's grid points (Hz).
+    /// The highest counted rate on the branch's grid points (Hz): spikes over the window, so a
+    /// whole number of spikes per window (1 Hz steps over 1000 ms).
     pub max_rate_hz: f64,
+    /// The highest ISI rate (1000 / mean ISI, Hz) on the branch's grid points with 2 or more
+    /// spikes; NaN without any. Not held to whole spikes: `ml.ode`'s `rest` and `down` branches
+    /// counted 16 and 15 spikes at the same ISI rate, 15.62 per 1000.
+    pub max_isi_rate_hz: f64,
 }
 
 /// A complete f-I analysis.
@@ -606,6 +611,11 @@ fn analyse(
                 .filter(|p| p.direction == d)
                 .map(|p| p.summary.rate_hz(window_ms))
                 .fold(0.0, f64::max),
+            max_isi_rate_hz: points
+                .iter()
+                .filter(|p| p.direction == d && p.summary.n_spikes >= 2)
+                .map(|p| p.summary.isi_rate_hz())
+                .fold(f64::NAN, f64::max),
         })
         .collect();
     Ok((points, onsets, found(Target::Rheobase)))

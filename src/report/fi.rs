@@ -101,6 +101,7 @@ pub fn summary_table(fi: &FiCurve) -> Table {
         .f64("onset_ua_cm2", o.iter().map(|x| x.onset).collect())
         .f64("offset_ua_cm2", o.iter().map(|x| x.offset).collect())
         .f64("max_rate_hz", o.iter().map(|x| x.max_rate_hz).collect())
+        .f64("max_isi_rate_hz", o.iter().map(|x| x.max_isi_rate_hz).collect())
         .f64("rheobase_ua_cm2", o.iter().map(|_| fi.rheobase).collect())
         .f64(
             "rate_error_est_pct",
@@ -249,10 +250,10 @@ fn summary(r: &FiResult) -> String {
     }
     let _ = writeln!(
         md,
-        "| start | {} | {} | max rate ({}) |\n|---|---|---|---|",
+        "| start | {} | {} | max rate, counted ({rate}) | max rate, 1000 / mean ISI ({rate}) |\n|---|---|---|---|---|",
         labelled("repetitive firing starts", current),
         labelled("stops", current),
-        units.rate_words()
+        rate = units.rate_words()
     );
     for o in &fi.onsets {
         let f = |x: f64| {
@@ -264,11 +265,16 @@ fn summary(r: &FiResult) -> String {
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.1} |",
+            "| {} | {} | {} | {:.1} | {} |",
             o.direction.name(),
             f(o.onset),
             f(o.offset),
-            o.max_rate_hz
+            o.max_rate_hz,
+            if o.max_isi_rate_hz.is_finite() {
+                format!("{:.2}", o.max_isi_rate_hz)
+            } else {
+                "-".into()
+            }
         );
     }
     if !overlay.points.is_empty() {

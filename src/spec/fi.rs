@@ -506,6 +506,7 @@ mod tests {
             onset,
             offset,
             max_rate_hz: 15.0,
+            max_isi_rate_hz: 15.0,
         };
         let past = overlay.edges_past_folds(
             &[
