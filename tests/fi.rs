@@ -507,7 +507,12 @@ fn every_firing_current_of_the_down_branch_is_compared_with_the_diagram_at_that_
                 .fold(0.0f64, f64::max);
             for o in &r.curve.onsets {
                 let d = (o.max_isi_rate_hz - fastest).abs() / fastest;
-                assert!(d < 1e-6, "{:?}: {} vs {fastest}", o.direction, o.max_isi_rate_hz);
+                assert!(
+                    d < 1e-6,
+                    "{:?}: {} vs {fastest}",
+                    o.direction,
+                    o.max_isi_rate_hz
+                );
             }
         }
     }

@@ -637,6 +637,12 @@ impl<'a> Engine<'a> {
     }
 }
 
+/// How far from an end of the range a parameter value still counts as on it: the corrector's
+/// reach on a located end, relative to the value.
+fn bound_eps(b: f64) -> f64 {
+    1e-9 * (1.0 + b.abs())
+}
+
 /// The test function of an event at a state (`target`: the parameter value of a user point).
 fn test_value(kind: CycleEvent, target: f64, s: &State) -> f64 {
     match kind {
@@ -842,23 +848,30 @@ fn run(
                     break Stop::ReachedHopf(cur.point.lambda);
                 }
             }
-            // A step across an end of the range: the branch's last orbit is the one on that
-            // end, located as a user point is (AUTO's UZR stop does the same), so that nothing
-            // beyond the range is reported and nothing up to its end is left out (Connor-
-            // Stevens' fastest stable cycles lay between its last orbit within the range, at
-            // 57.1, and the first beyond it, at 61.0; the Rinzel and `hhred.ode` reductions
-            // reported rates at 203 and 201 over ranges ending at 200). Its multipliers come
-            // with it.
-            let mut at_bound = false;
-            let crossed = [lo, hi]
-                .into_iter()
-                .find(|&b| (next.point.lambda - b) * (cur.point.lambda - b) < 0.0);
-            if let Some(b) = crossed {
+            // A step from inside the range across one of its ends: the branch's last orbit is
+            // the one on that end, located as a user point is (AUTO's UZR stop does the same),
+            // so that nothing beyond the range is reported and nothing up to its end is left
+            // out (Connor-Stevens' fastest stable cycles lay between its last orbit within the
+            // range, at 57.1, and the first beyond it, at 61.0; the Rinzel and `hhred.ode`
+            // reductions reported rates at 203 and 201 over ranges ending at 200). The orbit
+            // beyond (`beyond`) is kept for the step's events, whose searches then run over the
+            // step as taken; those found beyond the end are dropped below. A step from an orbit
+            // on the end itself (a seed found by simulation at the range's end) ends there. A
+            // branch that starts outside the range (from a Hopf point just outside) is not
+            // stopped when it enters.
+            let outside = |l: f64| l < lo - bound_eps(lo) || l > hi + bound_eps(hi);
+            let mut beyond: Option<State> = None;
+            if !outside(cur.point.lambda) && outside(next.point.lambda) {
+                let b = if next.point.lambda > hi { hi } else { lo };
+                if (cur.point.lambda - b).abs() <= bound_eps(b) {
+                    break Stop::LeftRange(cur.point.lambda);
+                }
                 let (g0, g1) = (cur.point.lambda - b, next.point.lambda - b);
                 if let Some(end) = engine.locate(&cur, ds, g0, g1, |s| s.point.lambda - b) {
-                    (next, at_bound) = (end, true);
+                    beyond = Some(std::mem::replace(&mut next, end));
                 }
             }
+            let at_bound = beyond.is_some();
             // What follows `next` reads neither its multipliers nor the events: the next step's
             // length, `next` on a mesh adapted to it, and whether the branch stops there.
             // On the way to a SNIC or homoclinic end (period above 20 times the Hopf period)
@@ -903,12 +916,16 @@ fn run(
             // callback cancels the branch at `next`.
             let goes_on = ends.is_none() && count < set.max_points;
             let (multipliers, following) = rayon::join(
-                || (!at_bound).then(|| lin.multipliers()),
+                || lin.multipliers(),
                 || goes_on.then(|| engine.step_deferred(&next, ds_after)),
             );
-            if let Some(multipliers) = multipliers {
-                next.point.multipliers = multipliers;
+            // `lin` is the linearisation at the step's own orbit: the one beyond the range's
+            // end when there is one (the end's multipliers came with it).
+            match beyond.as_mut() {
+                Some(b) => b.point.multipliers = multipliers,
+                None => next.point.multipliers = multipliers,
             }
+            let step_end = beyond.as_ref().unwrap_or(&next);
             // Events between cur and next. On the first step from a Hopf point the multipliers
             // start degenerate (the orbit has zero amplitude there): only user points are looked
             // for, since the parameter is as good there as anywhere.
@@ -926,7 +943,7 @@ fn run(
                 for (kind, target) in events {
                     let (g0, g1) = (
                         test_value(kind, target, &cur),
-                        test_value(kind, target, &next),
+                        test_value(kind, target, step_end),
                     );
                     // A NaN test value brackets nothing (`g0 * g1 >= 0` would let it through).
                     let bracketed = (g0 * g1).partial_cmp(&0.0) == Some(std::cmp::Ordering::Less);
@@ -990,6 +1007,11 @@ fn run(
         match state {
             Some(s) if kind == CycleEvent::Torus && !s.point.complex_pair_on_circle(1e-4) => {
                 // A neutral saddle (real multipliers with product 1): no bifurcation.
+            }
+            Some(s)
+                if s.point.lambda < lo - bound_eps(lo) || s.point.lambda > hi + bound_eps(hi) =>
+            {
+                // Beyond the range's end, on the step that crossed it.
             }
             Some(s) => specials.push(CycleSpecial {
                 kind,

@@ -778,39 +778,6 @@ fn diagram_on_this_thread(
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_branch_from_a_bifurcation_leaves_out_its_start_one_from_an_orbit_does_not() {
-        let point = |lambda: f64| CyclePoint {
-            lambda,
-            period: 1.0,
-            v_max: 1.0,
-            v_min: 0.0,
-            multipliers: vec![],
-            trace_integral: 0.0,
-            peak_state: vec![],
-        };
-        let b = CycleBranch {
-            points: vec![point(1.0), point(2.0), point(3.0)],
-            specials: vec![],
-            stop: Stop::LeftRange(3.0),
-            notes: vec![],
-            bottleneck: None,
-            end: None,
-        };
-        let first = |o: CycleOrigin| o.orbits(&b).first().map(|p| p.lambda);
-        assert_eq!(first(CycleOrigin::Hopf(0)), Some(2.0));
-        let pd = CycleOrigin::PeriodDoubling {
-            parent: 0,
-            lambda: 1.0,
-        };
-        assert_eq!(first(pd), Some(2.0));
-        let seeded = CycleOrigin::Orbit {
-            lambda: 2.0,
-            period: 1.0,
-        };
-        assert_eq!(first(seeded), Some(1.0));
-        assert_eq!(seeded.orbits(&b).len(), 3);
-    }
     use crate::continuation::cycles::CycleEvent;
 
     fn at(lambda: f64) -> CyclePoint {
@@ -843,6 +810,29 @@ mod tests {
             bottleneck: None,
             end: None,
         }
+    }
+
+    #[test]
+    fn a_branch_from_a_bifurcation_leaves_out_its_start_one_from_an_orbit_does_not() {
+        let b = half(&[1.0, 2.0, 3.0], 0, Stop::LeftRange(3.0));
+        let first = |o: CycleOrigin| o.orbits(&b).first().map(|p| p.lambda);
+        assert_eq!(first(CycleOrigin::Hopf(0)), Some(2.0));
+        let pd = CycleOrigin::PeriodDoubling {
+            parent: 0,
+            lambda: 1.0,
+        };
+        assert_eq!(first(pd), Some(2.0));
+        let seeded = CycleOrigin::Orbit {
+            lambda: 2.0,
+            period: 1.0,
+        };
+        assert_eq!(first(seeded), Some(1.0));
+        assert_eq!(seeded.orbits(&b).len(), 3);
+        let empty = CycleBranch {
+            points: vec![],
+            ..b.clone()
+        };
+        assert!(CycleOrigin::Hopf(0).orbits(&empty).is_empty());
     }
 
     /// Joining the halves keeps each special point on its step: between the joined branch's

@@ -101,7 +101,10 @@ pub fn summary_table(fi: &FiCurve) -> Table {
         .f64("onset_ua_cm2", o.iter().map(|x| x.onset).collect())
         .f64("offset_ua_cm2", o.iter().map(|x| x.offset).collect())
         .f64("max_rate_hz", o.iter().map(|x| x.max_rate_hz).collect())
-        .f64("max_isi_rate_hz", o.iter().map(|x| x.max_isi_rate_hz).collect())
+        .f64(
+            "max_isi_rate_hz",
+            o.iter().map(|x| x.max_isi_rate_hz).collect(),
+        )
         .f64("rheobase_ua_cm2", o.iter().map(|_| fi.rheobase).collect())
         .f64(
             "rate_error_est_pct",
@@ -288,6 +291,16 @@ fn summary(r: &FiResult) -> String {
                     crate::spec::fi::MIN_COMPARED_SPIKES
                 );
             }
+            Some(c) if c.points == 0 => {
+                let _ = writeln!(
+                    md,
+                    "\nAgainst {}: at none of the {} {}-branch points that fire {} or more spikes has the diagram a stable orbit settled by its multipliers, so none is compared.",
+                    what(overlay),
+                    c.firing,
+                    overlay.against().name(),
+                    crate::spec::fi::MIN_COMPARED_SPIKES
+                );
+            }
             Some(c) => {
                 let _ = writeln!(
                     md,
@@ -303,7 +316,7 @@ fn summary(r: &FiResult) -> String {
                     c.points,
                     if c.points < c.firing {
                         format!(
-                            ", of the {} that fire {} or more spikes: the others lie between orbits of the diagram {} or more apart, where it is not interpolated",
+                            ", of the {} that fire {} or more spikes: at the others the diagram has no stable orbit settled by its multipliers, nor two within {} on both sides",
                             c.firing,
                             crate::spec::fi::MIN_COMPARED_SPIKES,
                             Quantity(crate::spec::fi::INTERPOLATION_GAP, current)

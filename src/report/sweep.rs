@@ -316,11 +316,14 @@ fn summary(r: &SweepResult) -> String {
         );
     }
     if let Some(b) = best.filter(|&b| rows[b].rate_hz > 0.0) {
-        // The rate is a count over the window, so points tie; the fastest by the mean ISI
-        // (which does not) is named when it is another point.
-        let ties = rows.iter().filter(|r| r.rate_hz == rows[b].rate_hz).count() - 1;
+        // The rate is a count over the window, so points tie; the fastest of the tied points
+        // by the mean ISI (which does not tie) is named when it is another point.
+        let tied: Vec<usize> = (0..n)
+            .filter(|&k| rows[k].rate_hz == rows[b].rate_hz)
+            .collect();
+        let ties = tied.len() - 1;
         let isi_rate = |r: &SweepRow| 1000.0 / r.isi_mean_ms;
-        let fastest = (0..n)
+        let fastest = (tied.iter().copied())
             .filter(|&k| rows[k].n_spikes >= 2 && isi_rate(&rows[k]).is_finite())
             .max_by(|&a, &b| isi_rate(&rows[a]).total_cmp(&isi_rate(&rows[b])));
         let mut line = format!(
@@ -333,10 +336,10 @@ fn summary(r: &SweepResult) -> String {
             let _ = write!(line, ", and at {ties} other point(s) with the same count");
         }
         match fastest {
-            Some(f) if f != b && ties > 0 => {
+            Some(f) if f != b => {
                 let _ = write!(
                     line,
-                    "; by 1000 / mean ISI the fastest is {:.2} {} at {}",
+                    "; by 1000 / mean ISI the fastest of them is {:.2} {} at {}",
                     isi_rate(&rows[f]),
                     units.rate_words(),
                     at(&rows[f])

@@ -70,6 +70,20 @@ pub struct BifurcationSpec {
     pub doublings: usize,
 }
 
+/// The largest arclength step along cycle branches for `model`: `given` when set, else the
+/// `@ dsmax` of an `.ode` file (its author's choice for the file's own scale: `lecar.ode`'s
+/// currents are of order 0.1, and at the default of 4, tuned to `hh`'s uA/cm^2, one step there
+/// crossed the fold of cycles and left out the fastest stable cycles), else 4. Every cycle
+/// continuation of a command takes its step here: `bifurcation`, `bifurcation2`'s slices and
+/// `fi`'s overlay.
+pub fn cycle_ds_max(given: Option<f64>, model: &Model) -> f64 {
+    let file = match model {
+        Model::Ode(m) => m.option("dsmax").filter(|d| *d > 0.0),
+        _ => None,
+    };
+    given.or(file).unwrap_or(CycleSettings::default().ds_max)
+}
+
 /// A list of numbers in a study file: `at = [8, 20]`, `at = 8` or `at = "8,20"`.
 fn numbers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
     super::values::NumberList::deserialize(d).map(|n| n.values)
@@ -99,18 +113,9 @@ pub struct BifurcationResult {
 }
 
 impl BifurcationSpec {
-    /// The largest cycle step for `model`: `ds_max` when given, else the `@ dsmax` of an
-    /// `.ode` file (its author's choice for the file's own scale: `lecar.ode`'s currents are
-    /// of order 0.1, and at the default of 4, tuned to `hh`'s uA/cm^2, one step there
-    /// crossed the fold of cycles and left out the fastest stable cycles), else 4.
+    /// The largest cycle step for `model` ([`cycle_ds_max`] with this spec's `ds_max`).
     pub fn ds_max_for(&self, model: &Model) -> f64 {
-        let file = match model {
-            Model::Ode(m) => m.option("dsmax").filter(|d| *d > 0.0),
-            _ => None,
-        };
-        self.ds_max
-            .or(file)
-            .unwrap_or(CycleSettings::default().ds_max)
+        cycle_ds_max(self.ds_max, model)
     }
 
     /// The continuation settings this spec stands for (`ds_max` unset: 4).

@@ -162,6 +162,7 @@ impl Bifurcation2Spec {
         let started = Instant::now();
         let cycles = CycleSettings {
             ntst: self.ntst,
+            ds_max: super::bifurcation::cycle_ds_max(None, model),
             ..CycleSettings::default()
         };
         let curves = two_parameter_kinds(

@@ -226,32 +226,36 @@ impl Overlay {
     /// The largest relative difference between the compared branch's ISI rate (1000 / mean
     /// ISI) and the reference, over the branch's points with at least
     /// [`MIN_COMPARED_SPIKES`] spikes where the reference is defined; `None` if no point
-    /// qualifies.
+    /// fires that many, and `points` 0 (the difference NaN) if the reference is defined at
+    /// none of them.
     pub fn compare(&self, curve: &FiCurve) -> Option<Comparison> {
-        let mut worst: Option<Comparison> = None;
         let eligible = || {
             (curve.points.iter()).filter(|p| {
                 p.direction == self.against() && p.summary.n_spikes >= MIN_COMPARED_SPIKES
             })
         };
         let firing = eligible().count();
+        if firing == 0 {
+            return None;
+        }
+        let mut c = Comparison {
+            points: 0,
+            firing,
+            max_rel_diff: f64::NAN,
+            at_current: f64::NAN,
+        };
         for p in eligible() {
             if let Some(f) = self.at(p.current) {
                 let d = (p.summary.isi_rate_hz() - f).abs() / f;
-                let w = worst.get_or_insert(Comparison {
-                    points: 0,
-                    firing,
-                    max_rel_diff: d,
-                    at_current: p.current,
-                });
-                w.points += 1;
-                if d > w.max_rel_diff {
-                    w.max_rel_diff = d;
-                    w.at_current = p.current;
+                c.points += 1;
+                // The first compared point sets it (`max_rel_diff` starts NaN).
+                if c.points == 1 || d > c.max_rel_diff {
+                    c.max_rel_diff = d;
+                    c.at_current = p.current;
                 }
             }
         }
-        worst
+        Some(c)
     }
 }
 
@@ -260,8 +264,10 @@ impl Overlay {
 pub struct Comparison {
     /// Points compared.
     pub points: usize,
-    /// The branch's points with enough spikes to compare: those where the reference is not
-    /// defined (between orbits of the diagram 2 uA/cm^2 or more apart) are left out.
+    /// The branch's points with enough spikes to compare. Those where the reference is not
+    /// defined are left out: the diagram has no stable orbit settled by its multipliers at
+    /// their current (past a fold of cycles, or unsettled), nor two within
+    /// [`INTERPOLATION_GAP`] on both sides.
     pub firing: usize,
     /// The largest relative difference of the rates (a fraction, not %).
     pub max_rel_diff: f64,
@@ -388,6 +394,7 @@ impl FiSpec {
                 equilibria: Settings::default(),
                 cycles: CycleSettings {
                     user_points: currents.clone(),
+                    ds_max: super::bifurcation::cycle_ds_max(None, model),
                     ..CycleSettings::default()
                 },
                 with_cycles: true,
