@@ -1423,14 +1423,7 @@ mod tests {
         // `hh-1952`'s cycles from the lower Hopf point end on the upper one (154.526); the
         // tangent turns on the last step as the orbits shrink into it, and that turn used to
         // come out as "a fold_cycle between 154.498873 and 154.525853 was not located".
-        let (fam, b) = family_and_rest_branch(builtin::hh_1952(), (0.0, 200.0), true);
-        let cb = from_hopf(
-            &fam,
-            &b.hopfs[0],
-            (0.0, 200.0),
-            &CycleSettings::default(),
-            |_| true,
-        );
+        let cb = cycles_from_the_lower_hopf_point(builtin::hh_1952());
         assert!(
             matches!(cb.stop, Stop::ReachedHopf(l) if (l - 154.526).abs() < 0.01),
             "{}",
@@ -1452,16 +1445,21 @@ mod tests {
         assert_eq!(folds, 3, "{:?}", cb.specials);
     }
 
-    #[test]
-    fn hh_cycles_from_the_lower_hopf_point_fold_near_6_26() {
-        let (fam, b) = hh_family_and_rest_branch();
-        let cb = from_hopf(
+    /// The cycle branch of `m` from its lower Hopf point over 0..200 uA/cm^2, at the defaults.
+    fn cycles_from_the_lower_hopf_point(m: ConductanceModel) -> CycleBranch {
+        let (fam, b) = family_and_rest_branch(m, (0.0, 200.0), true);
+        from_hopf(
             &fam,
             &b.hopfs[0],
             (0.0, 200.0),
             &CycleSettings::default(),
             |_| true,
-        );
+        )
+    }
+
+    #[test]
+    fn hh_cycles_from_the_lower_hopf_point_fold_near_6_26() {
+        let cb = cycles_from_the_lower_hopf_point(builtin::hh());
         let lpc = cb
             .specials
             .iter()
