@@ -43,14 +43,8 @@ pub const OSCILLATION_SAMPLE_MS: f64 = 0.1;
 fn oscillation(t: &[f64], v: &[f64], from: f64, min_swing: f64) -> (f64, f64) {
     let start = t.partition_point(|&x| x < from);
     let (t, v) = (&t[start..], &v[start..]);
-    let range = |v: &[f64]| {
-        v.iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-                (a.min(x), b.max(x))
-            })
-    };
-    let (v_min, v_max) = range(v);
-    let (late_min, late_max) = range(&v[v.len() / 2..]);
+    let (v_min, v_max) = extent(v);
+    let (late_min, late_max) = extent(&v[v.len() / 2..]);
     let peaks: Vec<f64> = (1..v.len().saturating_sub(1))
         .filter(|&k| v[k - 1] < v[k] && v[k] >= v[k + 1])
         .map(|k| t[k])
@@ -65,6 +59,13 @@ fn oscillation(t: &[f64], v: &[f64], from: f64, min_swing: f64) -> (f64, f64) {
     }
     let span = peaks[peaks.len() - 1] - peaks[0];
     ((peaks.len() - 1) as f64 / span * 1000.0, v_max)
+}
+
+/// The smallest and largest of `v` (infinite for an empty slice).
+fn extent(v: &[f64]) -> (f64, f64) {
+    (v.iter()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+        (a.min(x), b.max(x))
+    })
 }
 
 /// Whether the swing of `v` decays towards nothing over its last three quarters: the swings
@@ -84,9 +85,7 @@ fn decays_to_rest(v: &[f64]) -> bool {
         return false;
     }
     let swing = |v: &[f64]| {
-        let (lo, hi) = (v.iter()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-            (a.min(x), b.max(x))
-        });
+        let (lo, hi) = extent(v);
         hi - lo
     };
     let (a1, a2, a3) = (

@@ -643,6 +643,11 @@ fn bound_eps(b: f64) -> f64 {
     1e-9 * (1.0 + b.abs())
 }
 
+/// Whether `l` lies beyond `[lo, hi]` by more than [`bound_eps`].
+fn outside_range(l: f64, (lo, hi): (f64, f64)) -> bool {
+    l < lo - bound_eps(lo) || l > hi + bound_eps(hi)
+}
+
 /// The test function of an event at a state (`target`: the parameter value of a user point).
 fn test_value(kind: CycleEvent, target: f64, s: &State) -> f64 {
     match kind {
@@ -859,7 +864,7 @@ fn run(
             // on the end itself (a seed found by simulation at the range's end) ends there. A
             // branch that starts outside the range (from a Hopf point just outside) is not
             // stopped when it enters.
-            let outside = |l: f64| l < lo - bound_eps(lo) || l > hi + bound_eps(hi);
+            let outside = |l: f64| outside_range(l, (lo, hi));
             let mut beyond: Option<State> = None;
             if !outside(cur.point.lambda) && outside(next.point.lambda) {
                 let b = if next.point.lambda > hi { hi } else { lo };
@@ -1008,9 +1013,7 @@ fn run(
             Some(s) if kind == CycleEvent::Torus && !s.point.complex_pair_on_circle(1e-4) => {
                 // A neutral saddle (real multipliers with product 1): no bifurcation.
             }
-            Some(s)
-                if s.point.lambda < lo - bound_eps(lo) || s.point.lambda > hi + bound_eps(hi) =>
-            {
+            Some(s) if outside_range(s.point.lambda, (lo, hi)) => {
                 // Beyond the range's end, on the step that crossed it.
             }
             Some(s) => specials.push(CycleSpecial {

@@ -100,6 +100,21 @@ impl CycleOrigin {
             _ => branch.points.get(1..).unwrap_or(&[]),
         }
     }
+
+    /// The stable orbits of `branch` whose multipliers settle it
+    /// ([`CyclePoint::stable_and_settled`]): its [`CycleOrigin::orbits`] and the orbits located
+    /// at requested parameter values (user points), which are orbits of the branch like any.
+    pub fn stable_orbits<'a>(
+        &self,
+        branch: &'a CycleBranch,
+    ) -> impl Iterator<Item = &'a CyclePoint> + 'a {
+        let at_user_points = (branch.specials.iter())
+            .filter(|s| s.kind == cycles::CycleEvent::UserPoint)
+            .map(|s| &s.point);
+        (self.orbits(branch).iter())
+            .chain(at_user_points)
+            .filter(|p| p.stable_and_settled())
+    }
 }
 
 impl DiagramSettings {

@@ -10,7 +10,8 @@ use crate::continuation::diagram::{CycleOrigin, Diagram};
 use crate::continuation::{SpecialKind, SpecialPoint};
 use crate::error::ReportError;
 use crate::model::{Number, Quantity, Units};
-use crate::spec::{BifurcationResult, BifurcationSpec};
+use crate::spec::BifurcationResult;
+use crate::spec::bifurcation::cycle_ds_max;
 use plotters::style::RGBColor;
 use std::fmt::Write;
 use std::path::Path;
@@ -97,7 +98,7 @@ fn summary(r: &BifurcationResult) -> String {
     let ds_max = a.ds_max_for(&r.model);
     let steps = if ds_max == CycleSettings::default().ds_max {
         String::new()
-    } else if BifurcationSpec::default().ds_max_for(&r.model) == ds_max {
+    } else if cycle_ds_max(None, &r.model) == ds_max {
         format!(", steps up to {}, the file's `@ dsmax`", Number(ds_max))
     } else {
         format!(", steps up to {}", Number(ds_max))
@@ -197,15 +198,13 @@ fn summary(r: &BifurcationResult) -> String {
         // counts only between two settled orbits (its own multiplier, 1, settles nothing).
         // Stable orbits at requested parameter values (user points) count as well.
         let verified = |s: &CycleSpecial| c.settled_around(s);
-        let stable: Vec<_> = (origin.orbits(c).iter())
-            .filter(|p| p.stable_and_settled())
+        let stable: Vec<_> = origin
+            .stable_orbits(c)
             .chain(
                 c.specials
                     .iter()
                     .filter(|s| {
-                        (s.kind == CycleEvent::Fold && s.point.marginally_stable(1e-3) && verified(s))
-                            // A requested parameter value is an orbit of the branch like any.
-                            || (s.kind == CycleEvent::UserPoint && s.point.stable_and_settled())
+                        s.kind == CycleEvent::Fold && s.point.marginally_stable(1e-3) && verified(s)
                     })
                     .map(|s| &s.point),
             )

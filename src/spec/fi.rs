@@ -430,13 +430,7 @@ impl FiSpec {
                     // Drawn only where the multipliers settle the verdict
                     // ([`crate::continuation::cycles::CyclePoint::stable_and_settled`]).
                     overlay.points = (d.cycles.iter())
-                        .flat_map(|(_, c)| {
-                            let at_grid = (c.specials.iter())
-                                .filter(|s| s.kind == CycleEvent::UserPoint)
-                                .map(|s| &s.point);
-                            c.points.iter().chain(at_grid)
-                        })
-                        .filter(|p| p.stable_and_settled())
+                        .flat_map(|(origin, c)| origin.stable_orbits(c))
                         .map(|p| (p.lambda, p.frequency_hz()))
                         .collect();
                     overlay.points.sort_by(|x, y| x.0.total_cmp(&y.0));
