@@ -153,8 +153,8 @@ fn continuing_from_the_previous_current_gives_what_simulating_each_gives() {
     // A list continues each next cycle from the previous one (Newton at the new current);
     // each current on its own is simulated. The two land on different adapted meshes, so
     // their PRCs differ by the collocation's error between mesh nodes: within the PRC's
-    // stated accuracy (1% of max|PRC|) at the default NTST 60 (measured: up to 0.6%, in a
-    // gate), and shrinking with the mesh like h^5 or faster (below 1e-5 at NTST 240,
+    // stated accuracy (1% of max|PRC|) at NTST 60 (measured: up to 0.6%, in a gate; the
+    // default is 80), and shrinking with the mesh like h^5 or faster (below 1e-5 at NTST 240,
     // measured 3.5e-6): the same cycles and PRCs. Periods agree to 1e-8 relative.
     //
     // 61:65:1 crosses 62.8 uA/cm^2, from where hh's spike peaks stay below the 0 mV
