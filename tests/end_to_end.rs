@@ -9,6 +9,7 @@
 
 mod common;
 
+mod bautin;
 mod branch_points;
 mod branches;
 mod cli;

@@ -372,6 +372,42 @@ fn inner(scheme: &Scheme, a: &Orbit, b: &Orbit) -> f64 {
     total
 }
 
+/// The amplitude (V's range), as a fraction of the branch's largest, within which a step
+/// through zero amplitude ends a branch on a Hopf point ([`run`]).
+const HOPF_END_AMPLITUDE: f64 = 1e-3;
+
+/// How much of orbit `a`'s oscillation (each node's deviation from the orbit's mean) orbit `b`
+/// carries, on the same mesh: 1 for the same orbit, about the ratio of their amplitudes for
+/// orbits of one shape and phase, negative for `a` shifted by half a period (a step through
+/// zero amplitude at a Hopf point), near 0 for an equilibrium. Nodes are weighted by their
+/// interval's length; NaN-free for `a` of zero amplitude (then 0).
+fn oscillation_overlap(a: &Orbit, b: &Orbit) -> f64 {
+    debug_assert_eq!(a.mesh, b.mesh);
+    let (n, m) = (a.n, a.m);
+    let nodes = a.intervals() * m;
+    let weight = |p: usize| (a.mesh[p / m + 1] - a.mesh[p / m]) / m as f64;
+    let mean = |o: &Orbit| -> Vec<f64> {
+        let mut mu = vec![0.0; n];
+        for p in 0..nodes {
+            for (i, x) in o.node(p).iter().enumerate() {
+                mu[i] += weight(p) * x;
+            }
+        }
+        mu
+    };
+    let (ma, mb) = (mean(a), mean(b));
+    let (mut ab, mut aa) = (0.0, 0.0);
+    for p in 0..nodes {
+        let (x, y) = (a.node(p), b.node(p));
+        for i in 0..n {
+            let (da, db) = (x[i] - ma[i], y[i] - mb[i]);
+            ab += weight(p) * da * db;
+            aa += weight(p) * da * da;
+        }
+    }
+    if aa > 0.0 { ab / aa } else { 0.0 }
+}
+
 /// A point on the branch with its tangent (both on the same mesh).
 #[derive(Clone)]
 struct State {
@@ -735,7 +771,9 @@ fn from_hopf_to_end(
         start,
         hopf.period_ms(),
         (lo, hi),
-        Start::Hopf,
+        Start::Hopf {
+            subcritical: hopf.is_subcritical(),
+        },
         progress,
     )
 }
@@ -753,8 +791,9 @@ struct Search {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Start {
     /// A Hopf point: a degenerate orbit of zero amplitude, with no events on the first step,
-    /// whose first orbit must be one of its small cycles.
-    Hopf,
+    /// whose first orbit must be one of its small cycles (unstable if the Hopf point is
+    /// `subcritical`, its first Lyapunov coefficient positive).
+    Hopf { subcritical: bool },
     /// An orbit (found by simulation): events from the first step on.
     Orbit,
     /// A period doubling: the branch of doubled-period cycles, which stops when it becomes the
@@ -829,29 +868,78 @@ fn run(
             // times its period, the small cycles between left out. A shorter step instead.
             // At the smallest step the orbit is kept, with a note: the corrector converged,
             // and the branch is worth more than its absence.
+            //
+            // The small cycles of a subcritical Hopf point are unstable. A stable first orbit
+            // says the step went past the fold of cycles that turns them back (close beside the
+            // Hopf point near a Bautin point), onto the stable cycles beyond it, and the fold
+            // would be missed (the first step looks for no events). A shorter step instead, as
+            // for the period, and a note at the smallest.
+            let first = matches!(kind, Start::Hopf { .. }) && points.len() == 1;
             let off = (next.point.period - period0).abs() > 0.1 * period0;
-            if kind == Start::Hopf && points.len() == 1 && off {
+            let past_fold = first
+                && !off
+                && kind == (Start::Hopf { subcritical: true })
+                && CyclePoint {
+                    multipliers: lin.multipliers(),
+                    ..next.point.clone()
+                }
+                .stable_and_settled();
+            if first && (off || past_fold) {
                 if 0.5 * ds >= ds_min {
                     ds *= 0.5;
                     continue;
                 }
-                notes.push(format!(
-                    "the first orbit from the Hopf point, at {} = {:.6}, has period {:.5} against the Hopf point's {period0:.5} even at the smallest step: the Hopf point's small cycles were not found",
-                    fam.knob_name(),
-                    next.point.lambda,
-                    next.point.period
-                ));
+                notes.push(if off {
+                    format!(
+                        "the first orbit from the Hopf point, at {} = {:.6}, has period {:.5} against the Hopf point's {period0:.5} even at the smallest step: the Hopf point's small cycles were not found",
+                        fam.knob_name(),
+                        next.point.lambda,
+                        next.point.period
+                    )
+                } else {
+                    format!(
+                        "the first orbit from the subcritical Hopf point, at {} = {:.6}, is stable even at the smallest step: the unstable small cycles and the fold of cycles that turns them back were not found",
+                        fam.knob_name(),
+                        next.point.lambda
+                    )
+                });
             }
-            // Shrinking onto a Hopf point: the amplitude passes a minimum well below its peak at
-            // `cur` (the branch would go on through it as the same orbits shifted by half a
-            // period). End there, without looking for events on the step beyond.
+            // A step through zero amplitude, or onto the equilibrium itself. Past a Hopf point
+            // the collocation system goes on as the same orbits shifted by half a period, and
+            // the equilibrium is a solution of it at every parameter value (an orbit of zero
+            // amplitude), so a long step can land on either. Such a step ends the branch at
+            // `cur`, shrinking onto a Hopf point, once `cur`'s amplitude is within
+            // [`HOPF_END_AMPLITUDE`] of the branch's largest; before that it is refused and a
+            // shorter one taken, down to the smallest step, where 5% of the largest still
+            // counts as reaching the Hopf point. Ending at 5% at once, as before, lost what lies
+            // closer to the Hopf point: near a Bautin point (first Lyapunov coefficient small)
+            // the fold of cycles that turns the small unstable cycles back sits beside it, at
+            // 2.2% of the amplitude in `a_step_across_zero_amplitude_is_refused`. And where the
+            // amplitude had not come down to 5%, the step jumped the fold and the Hopf point,
+            // so the branch went back and forth between its two Hopf points, then ran along
+            // the equilibrium as "stable cycles" where none exist.
             let amp = next.point.v_max - next.point.v_min;
             let cur_amp = cur.point.v_max - cur.point.v_min;
-            if points.len() > 3 {
-                let prev = &points[points.len() - 2];
-                if cur_amp < prev.v_max - prev.v_min && cur_amp < amp && cur_amp < 0.05 * max_amp {
+            let first = matches!(kind, Start::Hopf { .. }) && points.len() == 1;
+            let crossing = !first
+                && (amp < 1e-3 * cur_amp || oscillation_overlap(&cur.orbit, &next.orbit) < 0.0);
+            if crossing {
+                if cur_amp <= HOPF_END_AMPLITUDE * max_amp {
                     break Stop::ReachedHopf(cur.point.lambda);
                 }
+                if 0.5 * ds >= ds_min {
+                    ds *= 0.5;
+                    continue;
+                }
+                if cur_amp < 0.05 * max_amp {
+                    break Stop::ReachedHopf(cur.point.lambda);
+                }
+                notes.push(format!(
+                    "the cycle branch stopped at {} = {:.6}: every step from there, down to the smallest, crosses zero amplitude or lands on the equilibrium",
+                    fam.knob_name(),
+                    cur.point.lambda
+                ));
+                break Stop::CorrectorFailed(cur.point.lambda);
             }
             // A step from inside the range across one of its ends: the branch's last orbit is
             // the one on that end, located as a user point is (AUTO's UZR stop does the same),
@@ -997,8 +1085,11 @@ fn run(
     // The last step of a branch that ends on a Hopf point runs into an orbit of nearly zero
     // amplitude, where the multipliers and the tangent degenerate as they do on the first
     // step from one (which looks for user points only): the tangent's parameter component
-    // turns there because the branch itself turns into the Hopf point, not at a fold of
-    // cycles. `hh-1952`'s upper Hopf point gave such a bracket, which no fold answered.
+    // can turn there because the branch itself turns into the Hopf point, not at a fold of
+    // cycles. `hh-1952`'s upper Hopf point gave such a bracket, which no fold answered. That
+    // step ends within [`HOPF_END_AMPLITUDE`] of the branch's largest amplitude, so a fold of
+    // cycles beside the Hopf point (near a Bautin point) lies on an earlier step, where it is
+    // found (`a_step_across_zero_amplitude_is_refused`: 2.2% of the amplitude).
     let into_hopf = matches!(stop, Stop::ReachedHopf(_)).then(|| points.len().saturating_sub(2));
     for Search {
         bracket: (_, after, from, to),
