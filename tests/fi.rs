@@ -517,3 +517,36 @@ fn every_firing_current_of_the_down_branch_is_compared_with_the_diagram_at_that_
         }
     }
 }
+
+/// A `tol` below what f64 resolves at the brackets (1e-15 at currents near 2 and 10) ends at
+/// that resolution instead of never: the probes had fallen on the brackets' ends. The onsets
+/// equal those at `tol` 1e-12 to a few ulps (the brackets shrink the same way to there).
+#[test]
+fn a_tolerance_below_the_spacing_of_doubles_ends_the_multisection() {
+    let hh = excitable::Model::builtin("hh").unwrap();
+    let at = |tol: f64| {
+        FiSpec {
+            from: 0.0,
+            to: 10.0,
+            step: 5.0,
+            t_max: 300.0,
+            transient: 100.0,
+            tol,
+            no_overlay: true,
+            ..FiSpec::default()
+        }
+        .run(&hh)
+        .unwrap()
+    };
+    let (fine, coarse) = (at(1e-15), at(1e-12));
+    assert!(fine.curve.rheobase.is_finite());
+    assert!((fine.curve.rheobase - coarse.curve.rheobase).abs() < 1e-12);
+    for (f, c) in fine.curve.onsets.iter().zip(&coarse.curve.onsets) {
+        for (a, b) in [(f.onset, c.onset), (f.offset, c.offset)] {
+            assert!(
+                a.is_nan() && b.is_nan() || (a - b).abs() < 1e-12,
+                "{a} vs {b}"
+            );
+        }
+    }
+}

@@ -556,11 +556,12 @@ fn analyse(
             .push("rheobase: no spike-free current below the first spiking one in the grid".into()),
         None => notes.push("rheobase: no current of the grid gives a spike from rest".into()),
     }
-    // Multisection, every bracket in the same batch per round.
-    while jobs.iter().any(|j| j.b - j.a > tol) {
-        let active: Vec<usize> = (0..jobs.len())
-            .filter(|&k| jobs[k].b - jobs[k].a > tol)
-            .collect();
+    // Multisection, every bracket in the same batch per round, down to `tol` or to what f64
+    // resolves at the bracket (a few ulps): a `tol` below that (1e-15 at currents near 5) had
+    // the probes fall on the bracket's ends, and the rounds never ended.
+    let open = |j: &Job| j.b - j.a > tol.max(8.0 * f64::EPSILON * j.a.abs().max(j.b.abs()));
+    while jobs.iter().any(open) {
+        let active: Vec<usize> = (0..jobs.len()).filter(|&k| open(&jobs[k])).collect();
         let m = (block * rayon::current_num_threads() / active.len()).max(1);
         let mut probe = vec![];
         let mut probe_starts = vec![];

@@ -160,6 +160,29 @@ pub fn continue_along(
         let system = |x: &DVector<f64>| on_hyperplane(fam, &pred, &t, x);
         match newton(system, pred.clone(), settings.tol, 12) {
             Ok((unew, its)) if (&unew - &u).norm() < 3.0 * ds.abs() => {
+                // A step from inside the range across one of its ends: the branch ends on that
+                // end, its last point solved there at the bound itself (Newton at the fixed
+                // parameter from the step's chord), so the table holds nothing beyond the
+                // range (a parameter bounded below, a conductance at 0, had rows at -10.08
+                // over a range from -10, and past its own bound 0) and nothing is left out up
+                // to the end. A step from a point on the end itself stops there.
+                let inside = |l: f64| (lo..=hi).contains(&l);
+                let (unew, at_end) = if inside(u[n]) && !inside(unew[n]) {
+                    let b = if unew[n] > hi { hi } else { lo };
+                    if (u[n] - b).abs() <= 1e-12 * (1.0 + b.abs()) {
+                        break Stop::LeftRange(u[n]);
+                    }
+                    let chord = &u + (&unew - &u) * ((b - u[n]) / (unew[n] - u[n]));
+                    let mut normal = DVector::zeros(n + 1);
+                    normal[n] = 1.0;
+                    let fixed = |x: &DVector<f64>| on_hyperplane(fam, &chord, &normal, x);
+                    match newton(fixed, chord.clone(), settings.tol, 12) {
+                        Ok((end, _)) if (&end - &u).norm() < 3.0 * ds.abs() => (end, true),
+                        _ => (unew, true),
+                    }
+                } else {
+                    (unew, false)
+                };
                 let p_new = point(fam, &unew)?;
                 if ds > 16.0 * ds_min && !step_resolves_spectrum(points.last(), &p_new) {
                     // An eigenvalue moved too far for its distance to the imaginary axis: a
@@ -181,7 +204,7 @@ pub fn continue_along(
                 } else if its > 6 {
                     ds *= 0.6;
                 }
-                if u[n] < lo || u[n] > hi {
+                if at_end || u[n] < lo || u[n] > hi {
                     break Stop::LeftRange(u[n]);
                 }
                 if u[0].abs() > crate::model::V_LIMIT {

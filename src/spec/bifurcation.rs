@@ -19,9 +19,9 @@
 
 use crate::continuation::cycles::CycleSettings;
 use crate::continuation::diagram::{Diagram, DiagramSettings, diagram};
-use crate::continuation::{CURRENT, Family, Field, Settings, SpecialPoint};
+use crate::continuation::{CURRENT, Family, Field, Knob, Settings, SpecialPoint};
 use crate::error::{Error, SpecError};
-use crate::model::Model;
+use crate::model::{Model, VectorField};
 use crate::progress::{Observer, Silent};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::time::Instant;
@@ -172,6 +172,15 @@ impl BifurcationSpec {
     ) -> Result<BifurcationResult, Error> {
         self.validate()?;
         let fam = Family::of_field(Field::of(model)?, &self.param, self.current)?;
+        if matches!(fam.knob, Knob::Param(_)) {
+            super::range_within_param(
+                fam.field.params(),
+                &self.param,
+                "from, to",
+                self.from,
+                self.to,
+            )?;
+        }
         let unit = fam.unit().to_string();
         // The spec kept with the result says which step was taken.
         let spec = BifurcationSpec {
@@ -251,5 +260,57 @@ mod tests {
         .run(&hh)
         .unwrap_err();
         assert!(matches!(e, Error::Spec(ref s) if s.field == "ncol"), "{e}");
+    }
+
+    /// A range over a model parameter stays within the values `--set` allows (a conductance
+    /// from -10, a capacitance from 0 are refused, naming the fields and the parameter's
+    /// range); the current has no such bounds. Within the range, the equilibria end exactly
+    /// on its ends: nothing past them (the last point was the first one beyond, at -10.08 on
+    /// a range from -10).
+    #[test]
+    fn a_parameter_range_stays_within_the_parameters_values_and_the_branch_ends_on_it() {
+        let hh = Model::builtin("hh").unwrap();
+        let over = |param: &str, from: f64, to: f64| {
+            BifurcationSpec {
+                param: param.into(),
+                from,
+                to,
+                no_cycles: true,
+                ..Default::default()
+            }
+            .run(&hh)
+        };
+        for (param, from, to, says) in [
+            (
+                "g_na",
+                -10.0,
+                10.0,
+                "within g_na's own range, [0, 10000] mS/cm^2",
+            ),
+            ("c_m", 0.0, 2.0, "within c_m's own range, (0, 1000] uF/cm^2"),
+            ("g_k", 1.0, 2e4, "within g_k's own range"),
+        ] {
+            let e = over(param, from, to).unwrap_err();
+            assert!(
+                matches!(e, Error::Spec(ref s) if s.field == "from, to")
+                    && e.to_string().contains(says),
+                "{e}"
+            );
+        }
+        for (param, from, to) in [("g_na", 50.0, 150.0), ("i_ext", -30.0, 30.0)] {
+            let r = over(param, from, to).unwrap();
+            let lambdas: Vec<f64> = (r.diagram.equilibria.iter())
+                .flat_map(|b| b.points.iter().map(|p| p.lambda))
+                .collect();
+            let (lo, hi) = lambdas
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &l| {
+                    (a.min(l), b.max(l))
+                });
+            assert!(
+                (lo - from).abs() < 1e-9 && (hi - to).abs() < 1e-9,
+                "{param}: {lo}..{hi}"
+            );
+        }
     }
 }

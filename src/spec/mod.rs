@@ -96,6 +96,35 @@ pub fn range(fields: &str, from: f64, to: f64) -> Result<(), SpecError> {
     }
 }
 
+/// Refuse a continuation range over model parameter `param` that leaves the parameter's
+/// allowed values (`--set` refuses the same values): a diagram of `g_na` from -10 ran and
+/// reported equilibria at negative conductances. The current (`i_ext`, or a name the model
+/// does not have, refused elsewhere) has no bounds here.
+pub fn range_within_param(
+    params: &crate::model::ParamSet,
+    param: &str,
+    fields: &str,
+    from: f64,
+    to: f64,
+) -> Result<(), SpecError> {
+    let Some(k) = params.index(param) else {
+        return Ok(());
+    };
+    let p = params.param(k);
+    if p.check(from).is_ok() && p.check(to).is_ok() {
+        return Ok(());
+    }
+    Err(SpecError::new(
+        fields,
+        format!("{}..{}", short(from), short(to)),
+        format!(
+            "within {}'s own range, {}",
+            p.name,
+            p.range_text().trim_end()
+        ),
+    ))
+}
+
 /// Refuse a run's timing (ms, or an `.ode` file's unit of time: the messages name no unit, as
 /// the model is not known here) unless `t_max` is finite and > 0, `dt` is in `(0, t_max]` and
 /// `transient` in `[0, t_max)`: the settings of the commands that count spikes after a

@@ -19,7 +19,7 @@
 use super::values::one_or_many;
 use crate::analysis::windows::{Window, WindowSet, WindowStream, WindowTally};
 use crate::error::{AnalysisError, Error, SimError, SpecError};
-use crate::model::{InitialState, Model};
+use crate::model::{InitialState, Model, Number};
 use crate::progress::{Observer, Silent, Tracker};
 use crate::simulate::{self, EulerOrder, Method, Record, Run, Settings, Tolerances};
 use crate::stimulus::Stimulus;
@@ -146,7 +146,16 @@ pub struct TraceWindows<'a, S> {
     head: (Vec<f64>, Vec<f64>),
     pending: Vec<Vec<Window>>,
     samples: usize,
+    /// The last time seen and the sampling interval, once two samples give it: every next
+    /// time must follow at that interval.
+    clock: (Option<f64>, Option<f64>),
 }
+
+/// How far one sampling interval of a trace may differ from its first (relative): a trace
+/// written by `simulate` differs by rounding only, while a gap, a repeated or a backward time
+/// would make the windows' widths and times wrong (10 windows at 110 Hz for a 1000 ms trace
+/// at 100 Hz whose second sample came 1 ms after the first instead of 0.1).
+const SAMPLING_RTOL: f64 = 1e-3;
 
 impl<'a, S> TraceWindows<'a, S>
 where
@@ -170,12 +179,50 @@ where
             head: (vec![], vec![]),
             pending: vec![],
             samples: 0,
+            clock: (None, None),
         })
+    }
+
+    /// Refuse a time that does not follow the one before at the trace's sampling interval
+    /// (within [`SAMPLING_RTOL`]), naming the sample.
+    fn check_sampling(&mut self, t: &[f64]) -> Result<(), Error> {
+        for (k, &tk) in t.iter().enumerate() {
+            let (last, dt) = self.clock;
+            let bad = |allowed: String| {
+                Err(AnalysisError::BadSetting {
+                    what: format!("trace t_ms at sample {}", self.samples + k),
+                    value: tk,
+                    allowed,
+                }
+                .into())
+            };
+            if !tk.is_finite() {
+                return bad("a finite time".into());
+            }
+            match (last, dt) {
+                (Some(prev), None) if tk <= prev => {
+                    return bad(format!("a time after the sample before ({})", Number(prev)));
+                }
+                (Some(prev), None) => self.clock.1 = Some(tk - prev),
+                (Some(prev), Some(dt)) if ((tk - prev) - dt).abs() > SAMPLING_RTOL * dt => {
+                    return bad(format!(
+                        "uniform sampling, {} (the sample before plus the first interval, {}) to within {}% of that interval",
+                        Number(prev + dt),
+                        Number(dt),
+                        100.0 * SAMPLING_RTOL
+                    ));
+                }
+                _ => {}
+            }
+            self.clock.0 = Some(tk);
+        }
+        Ok(())
     }
 
     /// Feed the next samples (times in ms, uniformly spaced, and V).
     pub fn push(&mut self, t_ms: &[f64], v_mv: &[f64]) -> Result<(), Error> {
         let n = t_ms.len().min(v_mv.len());
+        self.check_sampling(&t_ms[..n])?;
         let (mut t, mut v) = (&t_ms[..n], &v_mv[..n]);
         if self.streams.is_none() {
             let take = (2 - self.head.0.len()).min(n);
@@ -397,6 +444,32 @@ mod tests {
             SimulateFirst::default().settings(0.0).is_err(),
             "no stimulus"
         );
+    }
+
+    /// A trace whose times do not follow at its first interval (a gap, a repeat, a step
+    /// back, a NaN) is refused at that sample, in any slice; rounding of a simulated grid
+    /// (times accumulated by adding dt) is not.
+    #[test]
+    fn a_trace_not_uniformly_sampled_is_refused_at_its_first_bad_sample() {
+        let spec = WindowsSpec {
+            width: vec![10.0],
+            ..WindowsSpec::default()
+        };
+        let grid = |n: usize| (0..n).map(|k| k as f64 * 0.1).collect::<Vec<f64>>();
+        let mut summed = vec![0.0f64; 400_000];
+        for k in 1..summed.len() {
+            summed[k] = summed[k - 1] + 0.01;
+        }
+        assert!(spec.run_trace(&summed, &vec![0.0; summed.len()]).is_ok());
+        for (at, value) in [(2, 1.1), (150_000, -1e9), (7, 0.6), (9, f64::NAN), (1, 0.0)] {
+            let mut t = grid(200_000);
+            t[at] = value;
+            let e = spec
+                .run_trace(&t, &vec![0.0; t.len()])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("trace t_ms at sample {at} ")), "{e}");
+        }
     }
 
     #[test]

@@ -317,6 +317,33 @@ fn yes() -> bool {
     true
 }
 
+impl Check {
+    /// Check everything that can be checked before the steps run: the claim's form, `expect`
+    /// finite and `tol` finite and not negative (a NaN or infinite one would switch the
+    /// regression guard off, a negative one make every rerun "drift"), and each table under
+    /// the folder of one of the study's `steps` (its own and its claim's).
+    pub fn validate(&self, steps: &[&str]) -> Result<(), String> {
+        self.claims.validate()?;
+        if !self.expect.is_finite() {
+            return Err(format!("expect = {}: allowed a finite number", self.expect));
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return Err(format!("tol = {}: allowed a finite number >= 0", self.tol));
+        }
+        let tables = [Some(&self.measure.table), self.claims.table.as_ref()];
+        for table in tables.into_iter().flatten() {
+            let step = table.split('/').next().unwrap_or_default();
+            if !steps.contains(&step) {
+                return Err(format!(
+                    "table = \"{table}\": its folder '{step}' is not one of the steps ({})",
+                    steps.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What a check found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckOutcome {

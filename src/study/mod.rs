@@ -166,8 +166,13 @@ impl Study {
             s.task(Path::new("OUT"), Path::new("STUDY"), false, file)?;
             s.task(Path::new("OUT"), Path::new("STUDY"), true, file)?;
         }
+        let steps: Vec<&str> = study
+            .steps
+            .iter()
+            .map(|s| s.name.get_ref().as_str())
+            .collect();
         for c in &study.checks {
-            c.claims.validate().map_err(|reason| StudyError::Parse {
+            c.validate(&steps).map_err(|reason| StudyError::Parse {
                 file: file.into(),
                 reason: format!("check '{}': {reason}", c.claim),
             })?;
@@ -366,5 +371,41 @@ args = { trace = "{out}/trace/trace.parquet", width = [0.1, 1] }
             .unwrap_err()
             .to_string();
         assert!(e.contains("no [[step]]"), "{e}");
+    }
+
+    /// A check's guard that would not guard (`tol` negative, NaN or infinite, `expect` NaN) or
+    /// a table under no step's folder is refused when the study is read, before any step
+    /// runs: a negative `tol` used to run every step, replace the old report and then call
+    /// the check "drifted" at exactly its expected value.
+    #[test]
+    fn a_check_that_cannot_guard_is_refused_before_any_step() {
+        let check = |expect: &str, tol: &str, table: &str| {
+            format!(
+                "{GOOD}\n[[check]]\nclaim = \"c\"\ndocument = \"d\"\ntable = \"{table}\"\ncolumn = \"v_mv\"\nagg = \"max\"\nclaims = {{ finite = true }}\nexpect = {expect}\ntol = {tol}\nevidence = \"e\"\n"
+            )
+        };
+        assert!(Study::parse(&check("1", "0.1", "trace/trace.parquet"), "f.toml").is_ok());
+        for (expect, tol, table, says) in [
+            (
+                "1",
+                "-1",
+                "trace/trace.parquet",
+                "tol = -1: allowed a finite number >= 0",
+            ),
+            ("1", "nan", "trace/trace.parquet", "tol = NaN"),
+            ("1", "inf", "trace/trace.parquet", "tol = inf"),
+            ("nan", "0.1", "trace/trace.parquet", "expect = NaN"),
+            (
+                "1",
+                "0.1",
+                "nothere/spikes.parquet",
+                "its folder 'nothere' is not one of the steps (trace, windows)",
+            ),
+        ] {
+            let e = Study::parse(&check(expect, tol, table), "f.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("f.toml") && e.contains(says), "{e}");
+        }
     }
 }
