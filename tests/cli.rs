@@ -724,3 +724,29 @@ fn stats_streams_rates_equal_to_the_in_memory_result() {
         "{stderr}"
     );
 }
+
+/// An `.ode` file carries no units, so the summaries of `windows` (its run's length and dt)
+/// and `excitability` (the leading eigenvalue) name none: they said "ms" and "per ms".
+#[test]
+fn ode_summaries_of_windows_and_excitability_invent_no_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let fhn = concat!(env!("CARGO_MANIFEST_DIR"), "/studies/models/fhn.ode");
+    for (command, args) in [
+        (
+            "windows",
+            vec!["--stim", "0.5", "--width", "10", "--t-max", "200"],
+        ),
+        ("excitability", vec!["--from", "0", "--to", "1.5"]),
+    ] {
+        let out = dir.path().join(command);
+        let out = out.to_str().unwrap();
+        let mut all = vec![command, "--model-file", fhn, "--out", out];
+        all.extend(args);
+        let (ok, _, stderr) = excitable(&all);
+        assert!(ok, "{stderr}");
+        let summary = std::fs::read_to_string(dir.path().join(command).join("summary.md")).unwrap();
+        for unit in [" ms", "per ms", " mV", "uA/cm^2", " Hz"] {
+            assert!(!summary.contains(unit), "{command}: {unit} in\n{summary}");
+        }
+    }
+}

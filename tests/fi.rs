@@ -550,3 +550,38 @@ fn a_tolerance_below_the_spacing_of_doubles_ends_the_multisection() {
         }
     }
 }
+
+/// Where no run of the grid fires the 10 spikes the dt/2 check compares, the summary says the
+/// check was not run (it said nothing); a grid that fires says what it measured.
+#[test]
+fn an_integrator_check_that_did_not_run_says_so() {
+    use excitable::report::Report;
+    let hh = excitable::Model::builtin("hh").unwrap();
+    let at = |from: f64, to: f64| {
+        FiSpec {
+            from,
+            to,
+            step: 1.0,
+            t_max: 300.0,
+            transient: 100.0,
+            no_overlay: true,
+            ..FiSpec::default()
+        }
+        .run(&hh)
+        .unwrap()
+    };
+    let quiet = at(0.0, 2.0);
+    assert!(quiet.curve.accuracy.is_none());
+    assert!(
+        quiet.summary().contains("Integrator error: not run"),
+        "{}",
+        quiet.summary()
+    );
+    let firing = at(20.0, 22.0);
+    assert!(firing.curve.accuracy.is_some());
+    assert!(
+        !firing.summary().contains("not run"),
+        "{}",
+        firing.summary()
+    );
+}

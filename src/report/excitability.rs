@@ -158,7 +158,7 @@ impl super::Report for ExcitabilityResult {
         };
         let _ = write!(
             md,
-            "`{}` is **{class}** and {} **{}** (leading eigenvalue of rest near threshold, at {}: {:.5} {} {:.5}i per ms). ",
+            "`{}` is **{class}** and {} **{}** (leading eigenvalue of rest near threshold, at {}: {:.5} {} {:.5}i {}). ",
             self.model.label(),
             if e.izhikevich.name() == "integrator" {
                 "an"
@@ -169,7 +169,12 @@ impl super::Report for ExcitabilityResult {
             Quantity(e.leading_at, cu),
             e.leading.0,
             if e.leading.1 >= 0.0 { "±" } else { "" },
-            e.leading.1
+            e.leading.1,
+            if units.known() {
+                "per ms"
+            } else {
+                "per unit of time"
+            }
         );
         match e.rest_lost {
             Some((ic, by)) => {

@@ -16,6 +16,11 @@ use crate::spec::fi::{FiResult, Overlay, OverlaySource};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+/// The summary's sentence when the dt/2 check did not run (no run of the grid had the
+/// spikes to compare a rate): the rates are then unchecked, which the summary must say
+/// rather than leave out. Shared by the `fi` and `sweep` summaries.
+pub(crate) const NOT_RUN: &str = "Integrator error: not run (no run of the grid fired the 10 or more spikes the check compares), so the rates and edges at this dt are unchecked.";
+
 /// The summary's sentence when the dt/2 check failed ([`Accuracy::failed`]), naming the
 /// current of the run that did (in a sweep, a grid point at that current); `None` when the
 /// check measured an error. Shared by the `fi` and `sweep` summaries.
@@ -364,6 +369,9 @@ fn summary(r: &FiResult) -> String {
             fi.integrator,
             acc.est_error_pct
         );
+    } else if !matches!(r.model, crate::model::Model::Lif(_)) {
+        // (LIF's flow is exact: it has nothing to check.)
+        let _ = writeln!(md, "\n{NOT_RUN}");
     }
     for note in r.notes.iter().chain(&fi.notes) {
         let _ = writeln!(md, "\nNote: {note}");

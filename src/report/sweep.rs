@@ -357,6 +357,8 @@ fn summary(r: &SweepResult) -> String {
             "\nIntegrator error: {} firing points re-run at dt/2 give ISI rates within {:.3}% and spike counts within {}; the rates at dt are within about {:.2}% of converged (Richardson, order {}).",
             acc.sample, acc.max_rate_diff_pct, acc.max_count_diff, acc.est_error_pct, r.order,
         );
+    } else {
+        let _ = writeln!(md, "\n{}", super::fi::NOT_RUN);
     }
     let _ = writeln!(
         md,

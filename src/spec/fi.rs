@@ -612,6 +612,16 @@ mod tests {
         assert_eq!(bad(&|s| s.transient = 1200.0), "transient");
         assert_eq!(bad(&|s| s.transient = -1.0), "transient");
         assert_eq!(bad(&|s| s.tol = 0.0), "tol");
+        // The counting window (1000 by default) must hold 100 steps.
+        assert_eq!(bad(&|s| s.dt = 10.5), "dt");
+        assert!(
+            FiSpec {
+                dt: 10.0,
+                ..FiSpec::default()
+            }
+            .validate()
+            .is_ok()
+        );
         assert_eq!(bad(&|s| s.tol = f64::INFINITY), "tol");
         assert_eq!(bad(&|s| s.direction = vec![]), "direction");
     }

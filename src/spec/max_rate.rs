@@ -75,7 +75,7 @@ impl MaxRateSpec {
                 format!("at most transient + window = {t_max} ms, and at least 1e-12 of it"),
             ));
         }
-        Ok(())
+        super::window_steps(self.window, self.dt)
     }
 
     /// The steady rate at every current, from rest (in parallel).
@@ -166,6 +166,14 @@ mod tests {
                 ..d.clone()
             }),
             "currents"
+        );
+        // A window of fewer than 100 steps (max-rate --dt 1000 said "0 Hz: no current fires").
+        assert_eq!(
+            field(MaxRateSpec {
+                dt: 10.5,
+                ..d.clone()
+            }),
+            "dt"
         );
         assert_eq!(
             field(MaxRateSpec {

@@ -146,6 +146,26 @@ pub(crate) fn timing(t_max: f64, dt: f64, transient: f64) -> Result<(), SpecErro
             format!("finite, >= 0 and < t_max = {t_max}"),
         ));
     }
+    window_steps(t_max - transient, dt)
+}
+
+/// The fewest steps of `dt` a counting window may hold: fewer cannot resolve a spike's
+/// upstroke, let alone an interval (`fi --dt 100` counted 10 steps per window and gave a
+/// rheobase of 24.6 uA/cm^2 against 2.25, with no warning).
+pub const MIN_WINDOW_STEPS: f64 = 100.0;
+
+/// Refuse a `dt` that leaves fewer than [`MIN_WINDOW_STEPS`] steps in a counting `window`.
+pub(crate) fn window_steps(window: f64, dt: f64) -> Result<(), SpecError> {
+    if window / dt < MIN_WINDOW_STEPS {
+        return Err(SpecError::new(
+            "dt",
+            dt,
+            format!(
+                "at most 1/{MIN_WINDOW_STEPS} of the counting window (t_max - transient = {}), so that it holds {MIN_WINDOW_STEPS} steps",
+                short(window)
+            ),
+        ));
+    }
     Ok(())
 }
 

@@ -392,8 +392,10 @@ impl SimulateFirst {
         let (stim, s) = self.settings(threshold_mv)?;
         let y0 = model.initial_state(&InitialState::Rest)?;
         let run = simulate::run(model, &stim, &y0, &s)?;
+        // An `.ode` file carries no units: its times are in its own unit.
+        let ms = if model.units().known() { " ms" } else { "" };
         let about = format!(
-            "a {} ms run of `{}` ({}, dt {} ms, stimulus {})",
+            "a {}{ms} run of `{}` ({}, dt {}{ms}, stimulus {})",
             self.t_max,
             model.label(),
             self.method,
