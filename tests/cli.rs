@@ -132,7 +132,7 @@ fn bad_input_is_refused_clearly_and_writes_nothing() {
         (vec!["--set", "g_x=1"], "unknown parameter 'g_x'"),
         (vec!["--set", "g_na=NaN"], "finite"),
         (vec!["--set", "g_na=-5"], "g_na = -5 is out of range"),
-        (vec!["--set", "c_m=0"], "(0, 1000] uF/cm^2"),
+        (vec!["--set", "c_m=0"], "[0.001, 1000] uF/cm^2"),
         (vec!["--dt", "0"], "dt = 0 is invalid"),
         (vec!["--dt", "-0.1"], "dt = -0.1 is invalid"),
         (vec!["--dt", "200"], "<= t_max"),

@@ -29,8 +29,16 @@ fn reversal(name: &str, value: f64, what: &str) -> Param {
     )
 }
 
+/// The membrane capacitance, at least [`super::params::MIN_CAPACITANCE`].
 fn capacitance(value: f64) -> Param {
-    Param::new("c_m", value, "uF/cm^2", "membrane capacitance", 0.0, 1e3).positive()
+    Param::new(
+        "c_m",
+        value,
+        "uF/cm^2",
+        "membrane capacitance",
+        super::params::MIN_CAPACITANCE,
+        1e3,
+    )
 }
 
 fn temperature_factor() -> Param {

@@ -10,7 +10,7 @@
 //! name = "c_m"
 //! value = 1.0
 //! unit = "uF/cm^2"
-//! min = 0.0                       # optional range; c_m must be > 0 regardless
+//! min = 0.0                       # optional range; c_m must be >= 0.001 regardless
 //! max = 1000.0
 //!
 //! [[gate]]                        # alpha/beta (1/ms) or inf (1) / tau (ms)
@@ -126,7 +126,10 @@ fn build(spec: FileSpec) -> Result<ConductanceModel, String> {
             p.min.unwrap_or(-1e9),
             p.max.unwrap_or(1e9),
         );
-        if p.name == "c_m" || p.name == "phi" {
+        if p.name == "c_m" {
+            param.min = param.min.max(super::params::MIN_CAPACITANCE);
+        }
+        if p.name == "phi" {
             param.min = param.min.max(0.0);
             param = param.positive();
         }

@@ -96,6 +96,13 @@ impl Param {
     }
 }
 
+/// The smallest membrane capacitance a model takes (uF/cm^2; biological membranes have about
+/// 1). Below about 1e-7 the equilibria's residual test, in mV/ms, fails by the rounding of
+/// currents divided by so small a capacitance, and `rest` reported "no equilibrium" where the
+/// equilibria do not depend on the capacitance at all: a bound well above that, and far below
+/// any membrane's.
+pub const MIN_CAPACITANCE: f64 = 1e-3;
+
 /// The ordered parameter list of a model. Equations read values by index (fast); users address
 /// them by name.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

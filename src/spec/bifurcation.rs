@@ -287,7 +287,12 @@ mod tests {
                 10.0,
                 "within g_na's own range, [0, 10000] mS/cm^2",
             ),
-            ("c_m", 0.0, 2.0, "within c_m's own range, (0, 1000] uF/cm^2"),
+            (
+                "c_m",
+                0.0,
+                2.0,
+                "within c_m's own range, [0.001, 1000] uF/cm^2",
+            ),
             ("g_k", 1.0, 2e4, "within g_k's own range"),
         ] {
             let e = over(param, from, to).unwrap_err();
