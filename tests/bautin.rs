@@ -3,8 +3,8 @@
 //! the default length jumped over a fold and the Hopf point behind it: the branch went back
 //! and forth between the Hopf points, then ran along the equilibrium (zero amplitude) past
 //! mu = 1 as "stable cycles", with no fold found. Now a step through zero amplitude is refused
-//! until the branch is within 1e-3 of its largest amplitude of the Hopf point, and the first
-//! orbit from a subcritical Hopf point must be unstable.
+//! until the last orbit's V range is within 1e-3 of the branch's largest (the branch then ends
+//! on the Hopf point), and the first orbit from a subcritical Hopf point must be unstable.
 //!
 //! Tolerances: the folds to 1e-9 in mu and 1e-6 in amplitude (located by the secant method
 //! on the tangent's parameter component, the corrector at 1e-10); every orbit's amplitude on

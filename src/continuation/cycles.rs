@@ -376,6 +376,12 @@ fn inner(scheme: &Scheme, a: &Orbit, b: &Orbit) -> f64 {
 /// through zero amplitude ends a branch on a Hopf point ([`run`]).
 const HOPF_END_AMPLITUDE: f64 = 1e-3;
 
+/// The amplitude, as a fraction of the branch's largest, within which a step through zero
+/// amplitude still ends a branch on a Hopf point when no shorter step avoids it ([`run`]):
+/// below the 4.5% of the fold beside `bautin.ode`'s Hopf points, so that such a fold is not
+/// cut off.
+const HOPF_END_FALLBACK: f64 = 0.01;
+
 /// How much of orbit `a`'s oscillation (each node's deviation from the orbit's mean) orbit `b`
 /// carries, on the same mesh: 1 for the same orbit, about the ratio of their amplitudes for
 /// orbits of one shape and phase, negative for `a` shifted by half a period (a step through
@@ -910,17 +916,17 @@ fn run(
             // amplitude), so a long step can land on either. Such a step ends the branch at
             // `cur`, shrinking onto a Hopf point, once `cur`'s amplitude is within
             // [`HOPF_END_AMPLITUDE`] of the branch's largest; before that it is refused and a
-            // shorter one taken, down to the smallest step, where 5% of the largest still
-            // counts as reaching the Hopf point. Ending at 5% at once, as before, lost what lies
-            // closer to the Hopf point: near a Bautin point (first Lyapunov coefficient small)
-            // the fold of cycles that turns the small unstable cycles back sits beside it, at
-            // 2.2% of the amplitude in `a_step_across_zero_amplitude_is_refused`. And where the
+            // shorter one taken, down to the smallest step, where [`HOPF_END_FALLBACK`] of the
+            // largest still counts as reaching the Hopf point. Ending at 5% at once, as before,
+            // lost what lies closer to the Hopf point: near a Bautin point (first Lyapunov
+            // coefficient small) the fold of cycles that turns the small unstable cycles back
+            // sits beside it, at 4.5% of the largest V range in
+            // `a_step_across_zero_amplitude_is_refused`. And where the
             // amplitude had not come down to 5%, the step jumped the fold and the Hopf point,
             // so the branch went back and forth between its two Hopf points, then ran along
             // the equilibrium as "stable cycles" where none exist.
             let amp = next.point.v_max - next.point.v_min;
             let cur_amp = cur.point.v_max - cur.point.v_min;
-            let first = matches!(kind, Start::Hopf { .. }) && points.len() == 1;
             let crossing = !first
                 && (amp < 1e-3 * cur_amp || oscillation_overlap(&cur.orbit, &next.orbit) < 0.0);
             if crossing {
@@ -931,7 +937,7 @@ fn run(
                     ds *= 0.5;
                     continue;
                 }
-                if cur_amp < 0.05 * max_amp {
+                if cur_amp < HOPF_END_FALLBACK * max_amp {
                     break Stop::ReachedHopf(cur.point.lambda);
                 }
                 notes.push(format!(
@@ -1089,7 +1095,7 @@ fn run(
     // cycles. `hh-1952`'s upper Hopf point gave such a bracket, which no fold answered. That
     // step ends within [`HOPF_END_AMPLITUDE`] of the branch's largest amplitude, so a fold of
     // cycles beside the Hopf point (near a Bautin point) lies on an earlier step, where it is
-    // found (`a_step_across_zero_amplitude_is_refused`: 2.2% of the amplitude).
+    // found (`a_step_across_zero_amplitude_is_refused`: 4.5% of the largest V range).
     let into_hopf = matches!(stop, Stop::ReachedHopf(_)).then(|| points.len().saturating_sub(2));
     for Search {
         bracket: (_, after, from, to),
@@ -1434,6 +1440,42 @@ pub fn locate_near(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The overlap the branch's steps are judged by: 1 for the same orbit, the amplitude ratio
+    /// for a scaled one (whatever its mean), -1 for the orbit shifted by half a period, 0 for
+    /// an equilibrium, on a mesh of unequal intervals.
+    #[test]
+    fn oscillation_overlap_tells_a_half_period_shift_and_an_equilibrium() {
+        let mesh: Vec<f64> = (0..=10).map(|j| (j as f64 / 10.0).powi(2)).collect();
+        let orbit = |scale: f64, shift: f64, mean: f64| {
+            let mut z = vec![];
+            for j in 0..10 {
+                for k in 0..4 {
+                    let s = mesh[j] + (mesh[j + 1] - mesh[j]) * k as f64 / 4.0;
+                    let a = 2.0 * PI * (s + shift);
+                    z.extend([mean + scale * a.cos(), -mean + scale * a.sin()]);
+                }
+            }
+            Orbit {
+                mesh: mesh.clone(),
+                z,
+                n: 2,
+                m: 4,
+                period: 1.0,
+                lambda: 0.0,
+            }
+        };
+        let a = orbit(1.0, 0.0, 3.0);
+        let near = |x: f64, want: f64| (x - want).abs() < 0.05;
+        assert!(near(oscillation_overlap(&a, &a), 1.0));
+        let half = oscillation_overlap(&a, &orbit(0.5, 0.0, -7.0));
+        assert!(near(half, 0.5), "{half}");
+        let shifted = oscillation_overlap(&a, &orbit(1.0, 0.5, 3.0));
+        assert!(near(shifted, -1.0), "{shifted}");
+        let flat = oscillation_overlap(&a, &orbit(0.0, 0.0, 3.0));
+        assert!(flat.abs() < 1e-12, "{flat}");
+        assert_eq!(oscillation_overlap(&orbit(0.0, 0.0, 1.0), &a), 0.0);
+    }
     use crate::continuation::{CURRENT, Settings, equilibria};
     use crate::model::{ConductanceModel, builtin};
 

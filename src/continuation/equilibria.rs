@@ -172,13 +172,16 @@ pub fn continue_along(
                     if (u[n] - b).abs() <= 1e-12 * (1.0 + b.abs()) {
                         break Stop::LeftRange(u[n]);
                     }
-                    let chord = &u + (&unew - &u) * ((b - u[n]) / (unew[n] - u[n]));
+                    let mut chord = &u + (&unew - &u) * ((b - u[n]) / (unew[n] - u[n]));
+                    chord[n] = b;
                     let mut normal = DVector::zeros(n + 1);
                     normal[n] = 1.0;
                     let fixed = |x: &DVector<f64>| on_hyperplane(fam, &chord, &normal, x);
                     match newton(fixed, chord.clone(), settings.tol, 12) {
                         Ok((end, _)) if (&end - &u).norm() < 3.0 * ds.abs() => (end, true),
-                        _ => (unew, true),
+                        // No equilibrium at the bound near the step: the branch ends on its
+                        // last point inside the range rather than on one beyond it.
+                        _ => break Stop::LeftRange(u[n]),
                     }
                 } else {
                     (unew, false)

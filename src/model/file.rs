@@ -128,6 +128,13 @@ fn build(spec: FileSpec) -> Result<ConductanceModel, String> {
         );
         if p.name == "c_m" {
             param.min = param.min.max(super::params::MIN_CAPACITANCE);
+            if param.max < param.min {
+                return Err(format!(
+                    "param[{i}] (c_m): max = {} is below the least capacitance, {} uF/cm^2",
+                    param.max,
+                    super::params::MIN_CAPACITANCE
+                ));
+            }
         }
         if p.name == "phi" {
             param.min = param.min.max(0.0);

@@ -75,7 +75,7 @@ impl MaxRateSpec {
                 format!("at most transient + window = {t_max} ms, and at least 1e-12 of it"),
             ));
         }
-        super::window_steps(self.window, self.dt)
+        super::window_steps("window", self.window, self.dt)
     }
 
     /// The steady rate at every current, from rest (in parallel).

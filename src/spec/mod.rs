@@ -146,7 +146,7 @@ pub(crate) fn timing(t_max: f64, dt: f64, transient: f64) -> Result<(), SpecErro
             format!("finite, >= 0 and < t_max = {t_max}"),
         ));
     }
-    window_steps(t_max - transient, dt)
+    window_steps("t_max - transient", t_max - transient, dt)
 }
 
 /// The fewest steps of `dt` a counting window may hold: fewer cannot resolve a spike's
@@ -154,14 +154,15 @@ pub(crate) fn timing(t_max: f64, dt: f64, transient: f64) -> Result<(), SpecErro
 /// rheobase of 24.6 uA/cm^2 against 2.25, with no warning).
 pub const MIN_WINDOW_STEPS: f64 = 100.0;
 
-/// Refuse a `dt` that leaves fewer than [`MIN_WINDOW_STEPS`] steps in a counting `window`.
-pub(crate) fn window_steps(window: f64, dt: f64) -> Result<(), SpecError> {
+/// Refuse a `dt` that leaves fewer than [`MIN_WINDOW_STEPS`] steps in a counting `window`
+/// (`which` names it by the command's own settings).
+pub(crate) fn window_steps(which: &str, window: f64, dt: f64) -> Result<(), SpecError> {
     if window / dt < MIN_WINDOW_STEPS {
         return Err(SpecError::new(
             "dt",
             dt,
             format!(
-                "at most 1/{MIN_WINDOW_STEPS} of the counting window (t_max - transient = {}), so that it holds {MIN_WINDOW_STEPS} steps",
+                "at most 1/{MIN_WINDOW_STEPS} of the counting window ({which} = {}), so that it holds {MIN_WINDOW_STEPS} steps",
                 short(window)
             ),
         ));

@@ -319,13 +319,16 @@ fn yes() -> bool {
 
 impl Check {
     /// Check everything that can be checked before the steps run: the claim's form, `expect`
-    /// finite and `tol` finite and not negative (a NaN or infinite one would switch the
+    /// a number (infinities included: a homoclinic row's period is one) and `tol` finite and not negative (a NaN or infinite one would switch the
     /// regression guard off, a negative one make every rerun "drift"), and each table under
     /// the folder of one of the study's `steps` (its own and its claim's).
     pub fn validate(&self, steps: &[&str]) -> Result<(), String> {
         self.claims.validate()?;
-        if !self.expect.is_finite() {
-            return Err(format!("expect = {}: allowed a finite number", self.expect));
+        if self.expect.is_nan() {
+            return Err(format!(
+                "expect = {}: allowed a number (inf for an infinite measurement, such as a homoclinic period)",
+                self.expect
+            ));
         }
         if !(self.tol.is_finite() && self.tol >= 0.0) {
             return Err(format!("tol = {}: allowed a finite number >= 0", self.tol));
