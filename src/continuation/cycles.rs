@@ -1440,6 +1440,8 @@ pub fn locate_near(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::continuation::{CURRENT, Settings, equilibria};
+    use crate::model::{ConductanceModel, builtin};
 
     /// The overlap the branch's steps are judged by: 1 for the same orbit, the amplitude ratio
     /// for a scaled one (whatever its mean), -1 for the orbit shifted by half a period, 0 for
@@ -1476,8 +1478,6 @@ mod tests {
         assert!(flat.abs() < 1e-12, "{flat}");
         assert_eq!(oscillation_overlap(&orbit(0.0, 0.0, 1.0), &a), 0.0);
     }
-    use crate::continuation::{CURRENT, Settings, equilibria};
-    use crate::model::{ConductanceModel, builtin};
 
     /// A cycle point carrying only these multipliers.
     fn with_multipliers(multipliers: Vec<C64>) -> CyclePoint {
