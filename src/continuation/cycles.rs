@@ -8,11 +8,11 @@
 //! [`super::diagram::diagram`] does: from outside the pool every parallel step is a round trip
 //! to it and may queue behind the searches.
 
-use super::Stop;
 use super::collocation::{Border, Linearised, Orbit, Scheme, linearise};
 use super::hopf::Hopf;
 use super::special::SpecialKind;
 use super::system::Family;
+use super::{Stop, outside_range, parameter_eps};
 use crate::error::SpecError;
 use crate::numerics::eigen::C64;
 use std::f64::consts::PI;
@@ -679,17 +679,6 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// How far from an end of the range a parameter value still counts as on it: the corrector's
-/// reach on a located end, relative to the value.
-fn bound_eps(b: f64) -> f64 {
-    1e-9 * (1.0 + b.abs())
-}
-
-/// Whether `l` lies beyond `[lo, hi]` by more than [`bound_eps`].
-fn outside_range(l: f64, (lo, hi): (f64, f64)) -> bool {
-    l < lo - bound_eps(lo) || l > hi + bound_eps(hi)
-}
-
 /// The test function of an event at a state (`target`: the parameter value of a user point).
 fn test_value(kind: CycleEvent, target: f64, s: &State) -> f64 {
     match kind {
@@ -882,14 +871,16 @@ fn run(
             // for the period, and a note at the smallest.
             let first = matches!(kind, Start::Hopf { .. }) && points.len() == 1;
             let off = (next.point.period - period0).abs() > 0.1 * period0;
-            let past_fold = first
-                && !off
-                && kind == (Start::Hopf { subcritical: true })
-                && CyclePoint {
-                    multipliers: lin.multipliers(),
+            // (The multipliers taken for that test are the point's own, kept for it below.)
+            let first_multipliers = (first && !off && kind == (Start::Hopf { subcritical: true }))
+                .then(|| lin.multipliers());
+            let past_fold = first_multipliers.as_ref().is_some_and(|mu| {
+                CyclePoint {
+                    multipliers: mu.clone(),
                     ..next.point.clone()
                 }
-                .stable_and_settled();
+                .stable_and_settled()
+            });
             if first && (off || past_fold) {
                 if 0.5 * ds >= ds_min {
                     ds *= 0.5;
@@ -962,7 +953,7 @@ fn run(
             let mut beyond: Option<State> = None;
             if !outside(cur.point.lambda) && outside(next.point.lambda) {
                 let b = if next.point.lambda > hi { hi } else { lo };
-                if (cur.point.lambda - b).abs() <= bound_eps(b) {
+                if (cur.point.lambda - b).abs() <= parameter_eps(b) {
                     break Stop::LeftRange(cur.point.lambda);
                 }
                 let (g0, g1) = (cur.point.lambda - b, next.point.lambda - b);
@@ -1015,7 +1006,7 @@ fn run(
             // callback cancels the branch at `next`.
             let goes_on = ends.is_none() && count < set.max_points;
             let (multipliers, following) = rayon::join(
-                || lin.multipliers(),
+                || first_multipliers.unwrap_or_else(|| lin.multipliers()),
                 || goes_on.then(|| engine.step_deferred(&next, ds_after)),
             );
             // `lin` is the linearisation at the step's own orbit: the one beyond the range's

@@ -10,7 +10,7 @@ use super::branch_point::{self, BranchPoint};
 use super::fold::{self, Fold};
 use super::hopf::{self, Hopf};
 use super::system::Family;
-use super::{Settings, Stop};
+use super::{Settings, Stop, outside_range, parameter_eps};
 use crate::error::AnalysisError;
 use crate::numerics::eigen::{C64, eigen};
 use crate::numerics::newton::newton;
@@ -166,10 +166,10 @@ pub fn continue_along(
                 // range (a parameter bounded below, a conductance at 0, had rows at -10.08
                 // over a range from -10, and past its own bound 0) and nothing is left out up
                 // to the end. A step from a point on the end itself stops there.
-                let inside = |l: f64| (lo..=hi).contains(&l);
-                let (unew, at_end) = if inside(u[n]) && !inside(unew[n]) {
+                let outside = |l: f64| outside_range(l, (lo, hi));
+                let (unew, at_end) = if !outside(u[n]) && outside(unew[n]) {
                     let b = if unew[n] > hi { hi } else { lo };
-                    if (u[n] - b).abs() <= 1e-12 * (1.0 + b.abs()) {
+                    if (u[n] - b).abs() <= parameter_eps(b) {
                         break Stop::LeftRange(u[n]);
                     }
                     let mut chord = &u + (&unew - &u) * ((b - u[n]) / (unew[n] - u[n]));

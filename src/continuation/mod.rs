@@ -46,6 +46,19 @@ pub fn check_max_points(max_points: usize) -> Result<(), SpecError> {
     Ok(())
 }
 
+/// How far from a parameter value a located point still counts as on it: the corrector's
+/// reach, relative to the value. The one rule of every continuation for a range's end (a
+/// branch's last point located there) and of a point located at a requested value (the f-I
+/// overlay's orbits at the grid's currents).
+pub fn parameter_eps(value: f64) -> f64 {
+    1e-9 * (1.0 + value.abs())
+}
+
+/// Whether `l` lies beyond `[lo, hi]` by more than [`parameter_eps`].
+pub fn outside_range(l: f64, (lo, hi): (f64, f64)) -> bool {
+    l < lo - parameter_eps(lo) || l > hi + parameter_eps(hi)
+}
+
 /// Step-size and accuracy settings shared by the continuations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {

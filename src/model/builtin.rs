@@ -29,8 +29,9 @@ fn reversal(name: &str, value: f64, what: &str) -> Param {
     )
 }
 
-/// The membrane capacitance, at least [`super::params::MIN_CAPACITANCE`].
-fn capacitance(value: f64) -> Param {
+/// The membrane capacitance, at least [`super::params::MIN_CAPACITANCE`]: the parameter of
+/// every built-in model and of a NeuroML cell.
+pub(crate) fn capacitance(value: f64) -> Param {
     Param::new(
         "c_m",
         value,

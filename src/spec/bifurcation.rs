@@ -19,9 +19,9 @@
 
 use crate::continuation::cycles::CycleSettings;
 use crate::continuation::diagram::{Diagram, DiagramSettings, diagram};
-use crate::continuation::{CURRENT, Family, Field, Knob, Settings, SpecialPoint};
+use crate::continuation::{CURRENT, Family, Field, Settings, SpecialPoint};
 use crate::error::{Error, SpecError};
-use crate::model::{Model, VectorField};
+use crate::model::Model;
 use crate::progress::{Observer, Silent};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::time::Instant;
@@ -172,15 +172,7 @@ impl BifurcationSpec {
     ) -> Result<BifurcationResult, Error> {
         self.validate()?;
         let fam = Family::of_field(Field::of(model)?, &self.param, self.current)?;
-        if matches!(fam.knob, Knob::Param(_)) {
-            super::range_within_param(
-                fam.field.params(),
-                &self.param,
-                "from, to",
-                self.from,
-                self.to,
-            )?;
-        }
+        super::range_within_param(&fam.field, &self.param, "from, to", self.from, self.to)?;
         let unit = fam.unit().to_string();
         // The spec kept with the result says which step was taken.
         let spec = BifurcationSpec {

@@ -4,9 +4,9 @@
 use crate::continuation::codim2::{Box2, Curve, CurveKind, Family2, two_parameter_kinds};
 use crate::continuation::cycles::CycleSettings;
 use crate::continuation::special::codim2_points;
-use crate::continuation::{CURRENT, Field, SpecialPoint};
+use crate::continuation::{Field, SpecialPoint};
 use crate::error::{Error, SpecError};
-use crate::model::{Model, VectorField};
+use crate::model::Model;
 use crate::progress::{Observer, Silent};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -153,12 +153,8 @@ impl Bifurcation2Spec {
         let (p1, p2) = self.names()?;
         let field = Field::of(model)?;
         let fam = Family2::new(&field, p1, p2, self.current)?;
-        if !(p1 == CURRENT && field.has_current()) {
-            super::range_within_param(field.params(), p1, "from, to", self.from, self.to)?;
-        }
-        if !(p2 == CURRENT && field.has_current()) {
-            super::range_within_param(field.params(), p2, "from2, to2", self.from2, self.to2)?;
-        }
+        super::range_within_param(&field, p1, "from, to", self.from, self.to)?;
+        super::range_within_param(&field, p2, "from2, to2", self.from2, self.to2)?;
         let units = fam.units();
         let units = (units.0.to_string(), units.1.to_string());
         let bx = Box2 {

@@ -190,7 +190,7 @@ impl Overlay {
     /// neighbours closer than [`INTERPOLATION_GAP`] (not across a gap between branches).
     pub fn at(&self, i: f64) -> Option<f64> {
         // An orbit located at `i` (to the corrector's tolerance) is the reference there.
-        let on = |x: f64| (x - i).abs() <= 1e-9 * (1.0 + i.abs());
+        let on = |x: f64| (x - i).abs() <= crate::continuation::parameter_eps(i);
         if let Some(p) = self.points.iter().find(|p| on(p.0)) {
             return Some(p.1);
         }

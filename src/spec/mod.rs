@@ -96,17 +96,23 @@ pub fn range(fields: &str, from: f64, to: f64) -> Result<(), SpecError> {
     }
 }
 
-/// Refuse a continuation range over model parameter `param` that leaves the parameter's
-/// allowed values (`--set` refuses the same values): a diagram of `g_na` from -10 ran and
-/// reported equilibria at negative conductances. The current (`i_ext`, or a name the model
-/// does not have, refused elsewhere) has no bounds here.
+/// Refuse a continuation range over model parameter `param` of `field` that leaves the
+/// parameter's allowed values (`--set` refuses the same values): a diagram of `g_na` from -10
+/// ran and reported equilibria at negative conductances. The injected current (`i_ext` where
+/// the model takes one, as [`crate::continuation::Family`] reads it) and a name the model does
+/// not have (refused elsewhere) have no bounds here.
 pub fn range_within_param(
-    params: &crate::model::ParamSet,
+    field: &crate::model::Field,
     param: &str,
     fields: &str,
     from: f64,
     to: f64,
 ) -> Result<(), SpecError> {
+    use crate::model::VectorField;
+    if param == crate::continuation::CURRENT && field.has_current() {
+        return Ok(());
+    }
+    let params = field.params();
     let Some(k) = params.index(param) else {
         return Ok(());
     };

@@ -319,9 +319,10 @@ fn yes() -> bool {
 
 impl Check {
     /// Check everything that can be checked before the steps run: the claim's form, `expect`
-    /// a number (infinities included: a homoclinic row's period is one) and `tol` finite and not negative (a NaN or infinite one would switch the
-    /// regression guard off, a negative one make every rerun "drift"), and each table under
-    /// the folder of one of the study's `steps` (its own and its claim's).
+    /// a number (infinities included: a homoclinic row's period is one), `tol` finite and not
+    /// negative (a NaN or infinite one would switch the regression guard off, a negative one
+    /// make every rerun "drift"), and each table under the folder of one of the study's
+    /// `steps` (its own and its claim's).
     pub fn validate(&self, steps: &[&str]) -> Result<(), String> {
         self.claims.validate()?;
         if self.expect.is_nan() {

@@ -505,14 +505,7 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         if c_m <= 0.0 {
             return Err(membrane.err("specificCapacitance must be > 0"));
         }
-        params.push(Param::new(
-            "c_m",
-            c_m,
-            "uF/cm^2",
-            "membrane capacitance",
-            crate::model::params::MIN_CAPACITANCE,
-            1e3,
-        ));
+        params.push(crate::model::builtin::capacitance(c_m));
 
         // Names: the ion when one density carries it, `l` for the one passive non-specific
         // channel, else the density's id in snake_case.
