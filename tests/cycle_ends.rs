@@ -135,3 +135,82 @@ fn morris_lecar_homoclinic_set_ends_on_a_saddle_homoclinic_orbit() {
     );
     listed_once(&r, SpecialKind::Homoclinic, e, "saddle homoclinic orbit");
 }
+
+/// The Bogdanov-Takens normal form's cycle at b2 = -1 ends on a saddle homoclinic orbit, stable
+/// (`bt_stable.ode`) and, with time reversed, unstable (`bt_unstable.ode`), at the same b1
+/// (shooting, tests/fixtures/bt_homoclinic/make_bt_homoclinic.py). The period law's
+/// coefficient is 1/lambda_u for the stable cycle and 1/|lambda_s| for the unstable one: both
+/// 1/0.71738 here, the saddle's eigenvalues being exchanged by the reversal. The law used to
+/// predict 1/lambda_u for both (0.527 for the unstable one, calling a right fit 165% off), and
+/// at the default steps the tail froze with 3 resolved points and no kind was given.
+///
+/// Tolerances: the end to 1e-8 (the shooting's xtol is 1e-14; the tail's parameter is
+/// resolved to 1e-9 relative, and the fit located the end 1.3e-9 off); the eigenvalues, taken at the located end, to 1e-8; the fitted coefficient within
+/// 5% of the law (3.8% at the default steps: the resolved tail reaches down to a fifth of its
+/// period, where the law's next terms are not negligible).
+#[test]
+fn a_bogdanov_takens_cycle_ends_on_its_homoclinic_orbit_by_the_slower_eigenvalue() {
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bt_homoclinic");
+    let mut r = csv::Reader::from_path(dir.join("bt_homoclinic.csv")).unwrap();
+    let row = r.records().next().unwrap().unwrap();
+    let value = |k: usize| row[k].parse::<f64>().unwrap();
+    let (b1_hc, lambda_u, lambda_s) = (value(1), value(3), value(4));
+    for (file, stable) in [("bt_stable.ode", true), ("bt_unstable.ode", false)] {
+        let r = excitable::BifurcationSpec {
+            param: "b1".into(),
+            from: -0.5,
+            to: 0.5,
+            ..Default::default()
+        }
+        .run(&excitable::Model::from_file(&dir.join(file)).unwrap())
+        .unwrap();
+        let e = the_end(&r);
+        assert_eq!(e.kind, EndKind::Homoclinic, "{file}: {:?}", r.diagram.notes);
+        assert!(
+            (e.lambda - b1_hc).abs() < 1e-8,
+            "{file}: {} vs {b1_hc}",
+            e.lambda
+        );
+        // Reversal exchanges the saddle's eigenvalues and their signs.
+        let (lu, ls) = if stable {
+            (lambda_u, lambda_s)
+        } else {
+            (-lambda_s, -lambda_u)
+        };
+        assert!(
+            (e.unstable_eigenvalue - lu).abs() < 1e-8,
+            "{file}: {}",
+            e.unstable_eigenvalue
+        );
+        assert!(
+            (e.stable_eigenvalue - ls).abs() < 1e-8,
+            "{file}: {}",
+            e.stable_eigenvalue
+        );
+        let slower = 1.0 / lambda_u;
+        assert!(
+            (e.predicted - slower).abs() < 1e-8,
+            "{file}: {}",
+            e.predicted
+        );
+        let off = (e.fit.coefficient / e.predicted - 1.0).abs();
+        assert!(
+            off < 0.05,
+            "{file}: b {} vs {}",
+            e.fit.coefficient,
+            e.predicted
+        );
+        listed_once(
+            &r,
+            SpecialKind::Homoclinic,
+            e,
+            "ends on a saddle homoclinic orbit",
+        );
+        assert!(
+            !r.summary().contains("% off the prediction"),
+            "{}",
+            r.summary()
+        );
+    }
+}

@@ -236,3 +236,27 @@ fn hh_ca_is_class_3_over_the_default_range() {
     assert!(e.probe.is_none());
     assert_eq!(r.range, (0.0, 200.0, "default"));
 }
+
+/// The leading eigenvalue is the rest branch's at the current it is labelled with: on a
+/// subcritical Hopf point in normal form (tests/fixtures/closed_forms/subcritical_hopf.ode),
+/// rest's eigenvalues are (i - 1) +- 2i, so 90% of the way from 0 to the Hopf point at 1 they
+/// are -0.1 +- 2i. Rest at the range's start (-1 +- 2i) stood in under the label 0.9 when the
+/// `.ode` scan found no equilibrium there. Tolerance 1e-9 (Newton to 1e-13 on the branch).
+#[test]
+fn the_leading_eigenvalue_is_the_rest_branchs_at_its_label() {
+    let m = load("tests/fixtures/closed_forms/subcritical_hopf.ode");
+    let r = ExcitabilitySpec {
+        from: Some(0.0),
+        to: Some(2.0),
+        threshold: Some(0.3),
+        ..Default::default()
+    }
+    .run(&m)
+    .unwrap();
+    let e = &r.excitability;
+    assert!((e.leading_at - 0.9).abs() < 1e-9, "{}", e.leading_at);
+    let (re, im) = e.leading;
+    assert!((re - (e.leading_at - 1.0)).abs() < 1e-9, "{re}");
+    assert!((im.abs() - 2.0).abs() < 1e-9, "{im}");
+    assert_eq!(e.izhikevich.name(), "resonator");
+}

@@ -584,4 +584,22 @@ fn an_integrator_check_that_did_not_run_says_so() {
         "{}",
         firing.summary()
     );
+    // LIF's runs follow its exact flow: the analysis says there is nothing to check, and the
+    // summary does not call the check missing.
+    let lif = FiSpec {
+        from: 0.0,
+        to: 30.0,
+        step: 1.0,
+        no_overlay: true,
+        ..FiSpec::default()
+    }
+    .run(&excitable::Model::builtin("lif").unwrap())
+    .unwrap();
+    assert!(lif.curve.flow_exact && lif.curve.accuracy.is_none());
+    assert!(
+        !lif.summary().contains("Integrator error"),
+        "{}",
+        lif.summary()
+    );
+    assert!(!quiet.curve.flow_exact && !firing.curve.flow_exact);
 }

@@ -100,8 +100,14 @@ pub struct FiCurve {
     pub onsets: Vec<Onsets>,
     /// Counting window (ms).
     pub window_ms: f64,
-    /// The integrator error, from a sample re-run at dt/2.
+    /// The integrator error, from a sample re-run at dt/2; `None` where it did not run (no
+    /// firing point with enough spikes) or had nothing to check ([`FiCurve::flow_exact`]).
     pub accuracy: Option<Accuracy>,
+    /// Whether the runs follow the model's exact flow (LIF between events, with exact
+    /// threshold times), so no step size limits their rates and no dt/2 check applies. Said
+    /// here, by the analysis that chose the runner, so a report need not guess it from the
+    /// model's kind.
+    pub flow_exact: bool,
     /// What ran the neurons, for reports.
     pub engine: String,
     /// The integrator that ran them, with its order, for the sentence on its error (the
@@ -248,6 +254,7 @@ pub fn fi_curve_general_with(
     };
     let (mut curve, starts) = sweep(engine, currents, directions, settings, tol, cycle_states)?;
     curve.notes.extend(notes);
+    curve.flow_exact = matches!(model, Model::Lif(_));
     if matches!(model, Model::Ode(_)) {
         // The dt/2 check on a sample of the firing points, each from its own start.
         let counts: Vec<u32> = curve.points.iter().map(|p| p.summary.n_spikes).collect();
@@ -374,6 +381,7 @@ fn sweep(
         onsets,
         window_ms,
         accuracy: None,
+        flow_exact: false,
         engine: name,
         integrator,
         notes,

@@ -864,7 +864,7 @@ impl Linearised {
     /// tail: `rinzel-hh2d` reported 14 period doublings at NTST 60 before). Liouville's
     /// formula is exact for the true orbit; this is as accurate as the orbit and the
     /// quadrature. The exponent is clamped to +-700 so that the multiplier stays finite and
-    /// nonzero (its logarithm in the tables then stops at +-304 decades).
+    /// nonzero ([`super::cycles::CyclePoint::log10_multiplier_product`] keeps the exponent).
     pub fn multipliers(&self) -> Vec<C64> {
         if self.n == 2 {
             if !self.trace_integral.is_finite() {

@@ -21,7 +21,11 @@
 //!   bottleneck at the branch's last parameter reaches a saddle (one real positive eigenvalue
 //!   `lambda_u`, the others with negative real part) that lies on the orbit (within 5% of the
 //!   amplitude as above). The period is fitted by `T = D - b ln|lambda - lambda_hc|` and the
-//!   end is located at the fitted `lambda_hc`; the law predicts `b = 1 / lambda_u`.
+//!   end is located at the fitted `lambda_hc`; the law predicts `b = 1 / min(lambda_u,
+//!   |lambda_s|)`, `lambda_s` the real part of the leading stable eigenvalue: the orbit's time
+//!   near the saddle is set by the slower of the two directions, `lambda_u` where the cycle is
+//!   stable (saddle quantity `lambda_u + lambda_s < 0`), `|lambda_s|` where it is unstable (it
+//!   said `1 / lambda_u` for both, and called a right fit on an unstable cycle 165% off).
 //! - Anything else (a bottleneck that is neither) is left unclassified, with a note.
 //!
 //! The fits use the branch's tail: the points from the end back to where the period was a
@@ -43,7 +47,6 @@
 use super::cycles::{CycleBranch, CycleEvent, CyclePoint, CycleSpecial};
 use super::fold::Fold;
 use super::system::Family;
-use crate::numerics::newton::newton;
 use nalgebra::{DMatrix, DVector};
 
 /// Relative parameter spread under which a branch's last half winds at one value: the
@@ -122,7 +125,7 @@ pub struct ScalingFit {
     /// The fitted end of the branch (`lambda_SN` or `lambda_hc`), in the parameter's unit.
     pub lambda: f64,
     /// SNIC: `C` (ms times the square root of the parameter's unit); homoclinic: `b` (ms),
-    /// the law's `1 / lambda_u`.
+    /// the law's `1 / min(lambda_u, |lambda_s|)`.
     pub coefficient: f64,
     /// `D` (ms): the time spent away from the bottleneck, to leading order.
     pub offset: f64,
@@ -145,10 +148,13 @@ pub struct CycleEnd {
     /// The scaling law fitted on the tail.
     pub fit: ScalingFit,
     /// What the theory predicts for the fit's coefficient: `pi / sqrt(a b)` from the fold's
-    /// normal form at a SNIC; `1 / lambda_u` (ms) at a homoclinic orbit.
+    /// normal form at a SNIC; `1 / min(lambda_u, |lambda_s|)` (ms) at a homoclinic orbit.
     pub predicted: f64,
     /// The saddle's unstable eigenvalue `lambda_u` (1/ms) at a homoclinic orbit; NaN at a SNIC.
     pub unstable_eigenvalue: f64,
+    /// The real part of the saddle's leading stable eigenvalue `lambda_s` (the one nearest
+    /// zero; 1/ms) at a homoclinic orbit; NaN at a SNIC.
+    pub stable_eigenvalue: f64,
     /// The last cycle computed on the branch.
     pub last: CyclePoint,
 }
@@ -183,24 +189,41 @@ pub fn bottleneck(fam: &Family, nodes: &[f64], n: usize, lambda: f64) -> Vec<f64
 
 /// The tail of a branch for the fits: `(lambda, T)` from the end back to where the period was
 /// a fifth of the last, while it grows towards the end, without the points within 1e-9
-/// (relative) of the last parameter.
+/// (relative) of the last parameter. A homoclinic tail can freeze early: the parameter's
+/// distance to the end falls like `exp(-T / b)`, below the corrector's resolution once the
+/// period passes a few tens of `b`, and steps of `ds_max` in the period then leave fewer than
+/// the fit's 4 resolved points within a fifth of the last period (the Bogdanov-Takens normal
+/// form's branch: 3 points between T = 25.7 and 31, then 30 frozen up to 129). The window is
+/// then measured from the last resolved point instead.
 fn tail(points: &[CyclePoint]) -> Vec<(f64, f64)> {
     let Some(last) = points.last() else {
         return vec![];
     };
-    let mut out = vec![];
-    let mut above = f64::INFINITY;
-    for p in points.iter().rev() {
-        if p.period < last.period / 5.0 || p.period > above || p.multipliers.is_empty() {
-            break;
+    let resolved =
+        |p: &CyclePoint| (p.lambda - last.lambda).abs() > 1e-9 * (1.0 + last.lambda.abs());
+    let window = |reference: f64| {
+        let mut out = vec![];
+        let mut above = f64::INFINITY;
+        for p in points.iter().rev() {
+            if p.period < reference / 5.0 || p.period > above || p.multipliers.is_empty() {
+                break;
+            }
+            above = p.period;
+            if resolved(p) {
+                out.push((p.lambda, p.period));
+            }
         }
-        above = p.period;
-        if (p.lambda - last.lambda).abs() > 1e-9 * (1.0 + last.lambda.abs()) {
-            out.push((p.lambda, p.period));
-        }
+        out.reverse();
+        out
+    };
+    let out = window(last.period);
+    if out.len() >= 4 {
+        return out;
     }
-    out.reverse();
-    out
+    match points.iter().rev().find(|p| resolved(p)) {
+        Some(p) => window(p.period),
+        None => out,
+    }
 }
 
 /// Weighted least squares of `T = c g + d` (weights `1/T`); `(c, d, rms relative residual)`.
@@ -331,25 +354,20 @@ fn near(y: &[f64], b: &[f64], amplitude: f64) -> bool {
     })
 }
 
-/// The equilibrium reached by Newton's method from `y` at `lambda`, with its Jacobian.
-fn equilibrium(fam: &Family, y: &[f64], lambda: f64) -> Option<(Vec<f64>, DMatrix<f64>)> {
-    let n = y.len();
-    let sys = |x: &DVector<f64>| {
-        let (j, f) = fam.jacobian_full(x.as_slice(), lambda);
-        (f, j.columns(0, n).into_owned())
-    };
-    let (x, _) = newton(sys, DVector::from_column_slice(y), 1e-13, 40).ok()?;
-    let j = fam.jacobian(x.as_slice(), lambda);
-    Some((x.as_slice().to_vec(), j))
-}
-
 /// The unstable eigenvalue of a saddle with a one-dimensional unstable manifold (one real
 /// eigenvalue > 0, the others with negative real part); `None` otherwise.
-fn saddle_eigenvalue(j: &DMatrix<f64>) -> Option<f64> {
+fn saddle_eigenvalue(j: &DMatrix<f64>) -> Option<(f64, f64)> {
     let ev = crate::numerics::balance::balance(j).complex_eigenvalues();
     let unstable: Vec<_> = ev.iter().filter(|z| z.re > 0.0).collect();
+    let leading_stable = ev
+        .iter()
+        .filter(|z| z.re < 0.0)
+        .map(|z| z.re)
+        .fold(f64::NEG_INFINITY, f64::max);
     match unstable.as_slice() {
-        [z] if z.im.abs() < 1e-12 * (1.0 + z.re.abs()) => Some(z.re),
+        [z] if z.im.abs() < 1e-12 * (1.0 + z.re.abs()) && leading_stable.is_finite() => {
+            Some((z.re, leading_stable))
+        }
         _ => None,
     }
 }
@@ -392,10 +410,11 @@ pub fn classify(fam: &Family, branch: &CycleBranch, folds: &[Fold]) -> Result<Cy
             fit,
             predicted: snic_coefficient(fam, f),
             unstable_eigenvalue: f64::NAN,
+            stable_eigenvalue: f64::NAN,
             last: last.clone(),
         });
     }
-    let (y, j) = equilibrium(fam, b, last.lambda).ok_or_else(|| {
+    let (y, j) = fam.equilibrium_near(b, last.lambda).ok_or_else(|| {
         format!(
             "the slowest point of the last orbit (V = {:.4}) is near no equilibrium",
             b[0]
@@ -416,9 +435,9 @@ pub fn classify(fam: &Family, branch: &CycleBranch, folds: &[Fold]) -> Result<Cy
     let fit = fit_homoclinic(&branch.points)
         .ok_or_else(|| "too few points on the tail to fit the homoclinic law".to_string())?;
     // The saddle at the located parameter.
-    let (state, lu) = match equilibrium(fam, &y, fit.lambda) {
+    let (state, (lu, ls)) = match fam.equilibrium_near(&y, fit.lambda) {
         Some((s, j)) => match saddle_eigenvalue(&j) {
-            Some(lu) => (s, lu),
+            Some(eigenvalues) => (s, eigenvalues),
             None => return Err("the saddle changed type at the fitted end".into()),
         },
         None => return Err("no saddle at the fitted end".into()),
@@ -428,8 +447,9 @@ pub fn classify(fam: &Family, branch: &CycleBranch, folds: &[Fold]) -> Result<Cy
         lambda: fit.lambda,
         state,
         fit,
-        predicted: 1.0 / lu,
+        predicted: 1.0 / lu.min(-ls),
         unstable_eigenvalue: lu,
+        stable_eigenvalue: ls,
         last: last.clone(),
     })
 }
@@ -463,8 +483,8 @@ pub fn settle_end(fam: &Family, branch: &mut CycleBranch, folds: &[Fold]) {
                 EndKind::Homoclinic => (
                     CycleEvent::Homoclinic,
                     format!(
-                        "a saddle homoclinic orbit at {knob} = {:.8} (the saddle at V = {:.4}, unstable eigenvalue {:.6}); T = D - b ln|{knob} - {knob}_hc| fitted on {} points gives b = {:.5} (1/lambda_u = {:.5})",
-                        end.lambda, end.state[0], end.unstable_eigenvalue, end.fit.points, end.fit.coefficient, end.predicted
+                        "a saddle homoclinic orbit at {knob} = {:.8} (the saddle at V = {:.4}, eigenvalues lambda_u = {:.6} and lambda_s = {:.6}); T = D - b ln|{knob} - {knob}_hc| fitted on {} points gives b = {:.5} (1/min(lambda_u, |lambda_s|) = {:.5})",
+                        end.lambda, end.state[0], end.unstable_eigenvalue, end.stable_eigenvalue, end.fit.points, end.fit.coefficient, end.predicted
                     ),
                 ),
             };

@@ -176,6 +176,19 @@ impl CyclePoint {
             .fold(0.0, f64::max)
     }
 
+    /// `log10` of the product of the multipliers' moduli, which Liouville's formula equates
+    /// with [`CyclePoint::trace_integral`]` / ln 10`. In the plane the multipliers are 1 and
+    /// `exp(int tr J)`, the latter held within `e^(+-700)` to stay a finite nonzero `f64`
+    /// ([`super::collocation::Linearised::multipliers`]); the product's logarithm is then the
+    /// exponent itself, so it stays right where the multiplier under- or overflows (a SNIC
+    /// tail's `exp(-2286)` had it stop at -304).
+    pub fn log10_multiplier_product(&self) -> f64 {
+        if self.multipliers.len() == 2 && self.trace_integral.is_finite() {
+            return self.trace_integral / std::f64::consts::LN_10;
+        }
+        self.multipliers.iter().map(|z| z.norm().log10()).sum()
+    }
+
     /// All nontrivial multipliers inside the unit circle. False for the Hopf point itself
     /// (no multipliers). With three or more variables, within about 0.01 of a Hopf point the
     /// trivial multiplier and the one leaving the circle are both within 1e-3 of 1 and the
@@ -856,88 +869,34 @@ fn run(
                 }
                 continue;
             };
-            // The first orbit from a Hopf point is one of its small cycles, whose period is the
-            // Hopf point's to second order in the amplitude. A period 10% off says the step
-            // was too long for that branch and the corrector found another orbit: Hindmarsh-
-            // Rose's upper Hopf point, whose first step landed 0.01 away on an orbit of 2.2
-            // times its period, the small cycles between left out. A shorter step instead.
-            // At the smallest step the orbit is kept, with a note: the corrector converged,
-            // and the branch is worth more than its absence.
-            //
-            // The small cycles of a subcritical Hopf point are unstable. A stable first orbit
-            // says the step went past the fold of cycles that turns them back (close beside the
-            // Hopf point near a Bautin point), onto the stable cycles beyond it, and the fold
-            // would be missed (the first step looks for no events). A shorter step instead, as
-            // for the period, and a note at the smallest.
+            // The rules that keep the branch on its own orbits ([`judge_step`]). The first
+            // orbit's multipliers, where the subcritical rule needs them, are the point's own,
+            // kept for it below.
             let first = matches!(kind, Start::Hopf { .. }) && points.len() == 1;
-            let off = (next.point.period - period0).abs() > 0.1 * period0;
-            // (The multipliers taken for that test are the point's own, kept for it below.)
-            let first_multipliers = (first && !off && kind == (Start::Hopf { subcritical: true }))
-                .then(|| lin.multipliers());
-            let past_fold = first_multipliers.as_ref().is_some_and(|mu| {
-                CyclePoint {
-                    multipliers: mu.clone(),
-                    ..next.point.clone()
-                }
-                .stable_and_settled()
-            });
-            if first && (off || past_fold) {
-                if 0.5 * ds >= ds_min {
+            let first_multipliers = (first
+                && kind == (Start::Hopf { subcritical: true })
+                && !period_off(&next, period0))
+            .then(|| lin.multipliers());
+            let step = Step {
+                cur: &cur,
+                next: &next,
+                first,
+                first_multipliers: first_multipliers.as_deref(),
+                shorter_left: 0.5 * ds >= ds_min,
+                max_amp,
+            };
+            match judge_step(fam, period0, &step) {
+                Verdict::Take(note) => notes.extend(note),
+                Verdict::Halve => {
                     ds *= 0.5;
                     continue;
                 }
-                notes.push(if off {
-                    format!(
-                        "the first orbit from the Hopf point, at {} = {:.6}, has period {:.5} against the Hopf point's {period0:.5} even at the smallest step: the Hopf point's small cycles were not found",
-                        fam.knob_name(),
-                        next.point.lambda,
-                        next.point.period
-                    )
-                } else {
-                    format!(
-                        "the first orbit from the subcritical Hopf point, at {} = {:.6}, is stable even at the smallest step: the unstable small cycles and the fold of cycles that turns them back were not found",
-                        fam.knob_name(),
-                        next.point.lambda
-                    )
-                });
+                Verdict::End(stop, note) => {
+                    notes.extend(note);
+                    break stop;
+                }
             }
-            // A step through zero amplitude, or onto the equilibrium itself. Past a Hopf point
-            // the collocation system goes on as the same orbits shifted by half a period, and
-            // the equilibrium is a solution of it at every parameter value (an orbit of zero
-            // amplitude), so a long step can land on either. Such a step ends the branch at
-            // `cur`, shrinking onto a Hopf point, once `cur`'s amplitude is within
-            // [`HOPF_END_AMPLITUDE`] of the branch's largest; before that it is refused and a
-            // shorter one taken, down to the smallest step, where [`HOPF_END_FALLBACK`] of the
-            // largest still counts as reaching the Hopf point. Ending at 5% at once, as before,
-            // lost what lies closer to the Hopf point: near a Bautin point (first Lyapunov
-            // coefficient small) the fold of cycles that turns the small unstable cycles back
-            // sits beside it, at 4.5% of the largest V range in
-            // `a_step_across_zero_amplitude_is_refused`. And where the
-            // amplitude had not come down to 5%, the step jumped the fold and the Hopf point,
-            // so the branch went back and forth between its two Hopf points, then ran along
-            // the equilibrium as "stable cycles" where none exist.
             let amp = next.point.v_max - next.point.v_min;
-            let cur_amp = cur.point.v_max - cur.point.v_min;
-            let crossing = !first
-                && (amp < 1e-3 * cur_amp || oscillation_overlap(&cur.orbit, &next.orbit) < 0.0);
-            if crossing {
-                if cur_amp <= HOPF_END_AMPLITUDE * max_amp {
-                    break Stop::ReachedHopf(cur.point.lambda);
-                }
-                if 0.5 * ds >= ds_min {
-                    ds *= 0.5;
-                    continue;
-                }
-                if cur_amp < HOPF_END_FALLBACK * max_amp {
-                    break Stop::ReachedHopf(cur.point.lambda);
-                }
-                notes.push(format!(
-                    "the cycle branch stopped at {} = {:.6}: every step from there, down to the smallest, crosses zero amplitude or lands on the equilibrium",
-                    fam.knob_name(),
-                    cur.point.lambda
-                ));
-                break Stop::CorrectorFailed(cur.point.lambda);
-            }
             // A step from inside the range across one of its ends: the branch's last orbit is
             // the one on that end, located as a user point is (AUTO's UZR stop does the same),
             // so that nothing beyond the range is reported and nothing up to its end is left
@@ -1140,6 +1099,124 @@ fn run(
         end: None,
     };
     (branch, cur)
+}
+
+/// A corrected step from `cur` to `next`, as [`judge_step`] reads it.
+struct Step<'a> {
+    cur: &'a State,
+    next: &'a State,
+    /// The branch's first step from a Hopf point.
+    first: bool,
+    /// `next`'s multipliers, taken where the first orbit from a subcritical Hopf point must be
+    /// unstable.
+    first_multipliers: Option<&'a [C64]>,
+    /// Whether half the step is still at least the smallest step.
+    shorter_left: bool,
+    /// The branch's largest V range so far.
+    max_amp: f64,
+}
+
+/// What the branch does with a corrected step.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    /// Take it; with a note where it is taken only because no shorter step is left.
+    Take(Option<String>),
+    /// Refuse it and try half the step.
+    Halve,
+    /// End the branch at the step's start, with a note where the end is not a clean one.
+    End(Stop, Option<String>),
+}
+
+/// Whether the first orbit from a Hopf point is off its period by more than 10%.
+fn period_off(next: &State, period0: f64) -> bool {
+    (next.point.period - period0).abs() > 0.1 * period0
+}
+
+/// The rules that keep a cycle branch on its own orbits, applied to each corrected step before
+/// it is taken.
+fn judge_step(fam: &Family, period0: f64, step: &Step) -> Verdict {
+    let (cur, next) = (step.cur, step.next);
+    if step.first {
+        // The first orbit from a Hopf point is one of its small cycles, whose period is the
+        // Hopf point's to second order in the amplitude. A period 10% off says the step
+        // was too long for that branch and the corrector found another orbit: Hindmarsh-
+        // Rose's upper Hopf point, whose first step landed 0.01 away on an orbit of 2.2
+        // times its period, the small cycles between left out. A shorter step instead.
+        // At the smallest step the orbit is kept, with a note: the corrector converged,
+        // and the branch is worth more than its absence.
+        //
+        // The small cycles of a subcritical Hopf point are unstable. A stable first orbit
+        // says the step went past the fold of cycles that turns them back (close beside the
+        // Hopf point near a Bautin point), onto the stable cycles beyond it, and the fold
+        // would be missed (the first step looks for no events). A shorter step instead, as
+        // for the period, and a note at the smallest.
+        let off = period_off(next, period0);
+        let past_fold = step.first_multipliers.is_some_and(|mu| {
+            CyclePoint {
+                multipliers: mu.to_vec(),
+                ..next.point.clone()
+            }
+            .stable_and_settled()
+        });
+        if !(off || past_fold) {
+            return Verdict::Take(None);
+        }
+        if step.shorter_left {
+            return Verdict::Halve;
+        }
+        return Verdict::Take(Some(if off {
+            format!(
+                "the first orbit from the Hopf point, at {} = {:.6}, has period {:.5} against the Hopf point's {period0:.5} even at the smallest step: the Hopf point's small cycles were not found",
+                fam.knob_name(),
+                next.point.lambda,
+                next.point.period
+            )
+        } else {
+            format!(
+                "the first orbit from the subcritical Hopf point, at {} = {:.6}, is stable even at the smallest step: the unstable small cycles and the fold of cycles that turns them back were not found",
+                fam.knob_name(),
+                next.point.lambda
+            )
+        }));
+    }
+    // A step through zero amplitude, or onto the equilibrium itself. Past a Hopf point
+    // the collocation system goes on as the same orbits shifted by half a period, and
+    // the equilibrium is a solution of it at every parameter value (an orbit of zero
+    // amplitude), so a long step can land on either. Such a step ends the branch at
+    // `cur`, shrinking onto a Hopf point, once `cur`'s amplitude is within
+    // [`HOPF_END_AMPLITUDE`] of the branch's largest; before that it is refused and a
+    // shorter one taken, down to the smallest step, where [`HOPF_END_FALLBACK`] of the
+    // largest still counts as reaching the Hopf point. Ending at 5% at once, as before,
+    // lost what lies closer to the Hopf point: near a Bautin point (first Lyapunov
+    // coefficient small) the fold of cycles that turns the small unstable cycles back
+    // sits beside it, at 4.5% of the largest V range in
+    // `a_step_across_zero_amplitude_is_refused`. And where the
+    // amplitude had not come down to 5%, the step jumped the fold and the Hopf point,
+    // so the branch went back and forth between its two Hopf points, then ran along
+    // the equilibrium as "stable cycles" where none exist.
+    let amp = next.point.v_max - next.point.v_min;
+    let cur_amp = cur.point.v_max - cur.point.v_min;
+    let crossing = amp < 1e-3 * cur_amp || oscillation_overlap(&cur.orbit, &next.orbit) < 0.0;
+    if !crossing {
+        return Verdict::Take(None);
+    }
+    if cur_amp <= HOPF_END_AMPLITUDE * step.max_amp {
+        return Verdict::End(Stop::ReachedHopf(cur.point.lambda), None);
+    }
+    if step.shorter_left {
+        return Verdict::Halve;
+    }
+    if cur_amp < HOPF_END_FALLBACK * step.max_amp {
+        return Verdict::End(Stop::ReachedHopf(cur.point.lambda), None);
+    }
+    Verdict::End(
+        Stop::CorrectorFailed(cur.point.lambda),
+        Some(format!(
+            "the cycle branch stopped at {} = {:.6}: every step from there, down to the smallest, crosses zero amplitude or lands on the equilibrium",
+            fam.knob_name(),
+            cur.point.lambda
+        )),
+    )
 }
 
 /// Continue the cycle `orbit` (a periodic orbit solved at its parameter, as
@@ -1437,27 +1514,123 @@ mod tests {
     /// The overlap the branch's steps are judged by: 1 for the same orbit, the amplitude ratio
     /// for a scaled one (whatever its mean), -1 for the orbit shifted by half a period, 0 for
     /// an equilibrium, on a mesh of unequal intervals.
+    /// A circle of radius `scale` about `(mean, -mean)`, shifted by `shift` of a period, on an
+    /// uneven mesh of 10 intervals with 4 points each.
+    fn ring_orbit(scale: f64, shift: f64, mean: f64) -> Orbit {
+        let mesh: Vec<f64> = (0..=10).map(|j| (j as f64 / 10.0).powi(2)).collect();
+        let mut z = vec![];
+        for j in 0..10 {
+            for k in 0..4 {
+                let s = mesh[j] + (mesh[j + 1] - mesh[j]) * k as f64 / 4.0;
+                let a = 2.0 * PI * (s + shift);
+                z.extend([mean + scale * a.cos(), -mean + scale * a.sin()]);
+            }
+        }
+        Orbit {
+            mesh,
+            z,
+            n: 2,
+            m: 4,
+            period: 1.0,
+            lambda: 0.0,
+        }
+    }
+
+    /// Each rule of [`judge_step`] on circles whose answers are plain: a step in phase is
+    /// taken; one through zero amplitude or onto the equilibrium is refused while a shorter
+    /// step is left, and ends the branch on its Hopf point once the last orbit's V range is
+    /// within 1e-3 of the largest (1% at the smallest step); the first orbit from a Hopf point
+    /// is refused when its period is 10% off or, from a subcritical one, when it is stable.
+    #[test]
+    fn a_step_is_judged_by_its_phase_its_amplitude_and_the_first_orbits_rules() {
+        let fam = Family::new(&builtin::hh(), CURRENT, 0.0).unwrap();
+        let state = |scale: f64, shift: f64, period: f64| State {
+            orbit: ring_orbit(scale, shift, 3.0),
+            tangent: ring_orbit(0.0, 0.0, 0.0),
+            point: CyclePoint {
+                lambda: 1.0,
+                period,
+                v_max: 3.0 + scale,
+                v_min: 3.0 - scale,
+                ..with_multipliers(vec![])
+            },
+        };
+        // The current orbit's V range is 2.
+        let cur = state(1.0, 0.0, 1.0);
+        let judge = |next: &State, shorter_left: bool, max_amp: f64| {
+            judge_step(
+                &fam,
+                1.0,
+                &Step {
+                    cur: &cur,
+                    next,
+                    first: false,
+                    first_multipliers: None,
+                    shorter_left,
+                    max_amp,
+                },
+            )
+        };
+        let (in_phase, shifted, flat) = (
+            state(0.9, 0.0, 1.0),
+            state(0.9, 0.5, 1.0),
+            state(1e-4, 0.0, 1.0),
+        );
+        assert_eq!(judge(&in_phase, true, 2.0), Verdict::Take(None));
+        assert_eq!(judge(&in_phase, false, 1e6), Verdict::Take(None));
+        for next in [&shifted, &flat] {
+            assert_eq!(judge(next, true, 2.0), Verdict::Halve);
+            assert!(matches!(
+                judge(next, false, 2.0),
+                Verdict::End(Stop::CorrectorFailed(l), Some(_)) if l == 1.0
+            ));
+            // 2 <= 1e-3 * 2000: the Hopf point, at any step.
+            assert_eq!(
+                judge(next, true, 2000.0),
+                Verdict::End(Stop::ReachedHopf(1.0), None)
+            );
+            // 2 < 1% of 201 but not 1e-3 of it: shorter first, the Hopf point at the smallest.
+            assert_eq!(judge(next, true, 201.0), Verdict::Halve);
+            assert_eq!(
+                judge(next, false, 201.0),
+                Verdict::End(Stop::ReachedHopf(1.0), None)
+            );
+        }
+        let first = |next: &State, multipliers: Option<&[C64]>, shorter_left: bool| {
+            judge_step(
+                &fam,
+                1.0,
+                &Step {
+                    cur: &cur,
+                    next,
+                    first: true,
+                    first_multipliers: multipliers,
+                    shorter_left,
+                    max_amp: 0.0,
+                },
+            )
+        };
+        // The first step is not tested for a crossing: its start is the Hopf point itself.
+        assert_eq!(first(&shifted, None, true), Verdict::Take(None));
+        let long = state(0.9, 0.0, 1.2);
+        assert_eq!(first(&long, None, true), Verdict::Halve);
+        assert!(
+            matches!(first(&long, None, false), Verdict::Take(Some(n)) if n.contains("period 1.20000"))
+        );
+        let (stable, unstable) = (
+            [C64::new(1.0, 0.0), C64::new(0.3, 0.0)],
+            [C64::new(1.0, 0.0), C64::new(3.0, 0.0)],
+        );
+        assert_eq!(first(&in_phase, Some(&unstable), true), Verdict::Take(None));
+        assert_eq!(first(&in_phase, Some(&stable), true), Verdict::Halve);
+        assert!(
+            matches!(first(&in_phase, Some(&stable), false), Verdict::Take(Some(n)) if n.contains("is stable"))
+        );
+    }
+
     #[test]
     fn oscillation_overlap_tells_a_half_period_shift_and_an_equilibrium() {
-        let mesh: Vec<f64> = (0..=10).map(|j| (j as f64 / 10.0).powi(2)).collect();
-        let orbit = |scale: f64, shift: f64, mean: f64| {
-            let mut z = vec![];
-            for j in 0..10 {
-                for k in 0..4 {
-                    let s = mesh[j] + (mesh[j + 1] - mesh[j]) * k as f64 / 4.0;
-                    let a = 2.0 * PI * (s + shift);
-                    z.extend([mean + scale * a.cos(), -mean + scale * a.sin()]);
-                }
-            }
-            Orbit {
-                mesh: mesh.clone(),
-                z,
-                n: 2,
-                m: 4,
-                period: 1.0,
-                lambda: 0.0,
-            }
-        };
+        let orbit = ring_orbit;
         let a = orbit(1.0, 0.0, 3.0);
         let near = |x: f64, want: f64| (x - want).abs() < 0.05;
         assert!(near(oscillation_overlap(&a, &a), 1.0));
@@ -1485,6 +1658,27 @@ mod tests {
 
     /// The verdict is settled when the largest nontrivial multiplier is farther from the unit
     /// circle (|ln|mu||) than the trivial one is from 1 (|ln mu|, its phase included).
+    /// In the plane the product's logarithm is the Liouville exponent, unclamped, where the
+    /// multiplier itself stops at e^-700; with three variables, the sum of the logarithms.
+    #[test]
+    fn the_multipliers_log_product_keeps_an_exponent_beyond_f64() {
+        let planar = CyclePoint {
+            trace_integral: -2286.0,
+            ..with_multipliers(vec![C64::new(1.0, 0.0), C64::new((-700f64).exp(), 0.0)])
+        };
+        let want = -2286.0 / std::f64::consts::LN_10;
+        assert!((planar.log10_multiplier_product() - want).abs() < 1e-12);
+        let three = CyclePoint {
+            trace_integral: f64::NAN,
+            ..with_multipliers(vec![
+                C64::new(1.0, 0.0),
+                C64::new(0.1, 0.0),
+                C64::new(0.0, 0.01),
+            ])
+        };
+        assert!((three.log10_multiplier_product() + 3.0).abs() < 1e-12);
+    }
+
     #[test]
     fn stability_is_settled_only_beyond_the_trivial_multipliers_error() {
         let real = |a: f64, b: f64| with_multipliers(vec![C64::new(a, 0.0), C64::new(b, 0.0)]);

@@ -358,6 +358,20 @@ impl Family {
         )
     }
 
+    /// The equilibrium Newton's method reaches from `y` at `lambda` (to 1e-13 in at most 40
+    /// iterations), with its Jacobian; `None` where it does not converge.
+    pub fn equilibrium_near(&self, y: &[f64], lambda: f64) -> Option<(Vec<f64>, DMatrix<f64>)> {
+        let n = y.len();
+        let sys = |x: &DVector<f64>| {
+            let (j, f) = self.jacobian_full(x.as_slice(), lambda);
+            (f, j.columns(0, n).into_owned())
+        };
+        let (x, _) =
+            crate::numerics::newton::newton(sys, DVector::from_column_slice(y), 1e-13, 40).ok()?;
+        let j = self.jacobian(x.as_slice(), lambda);
+        Some((x.as_slice().to_vec(), j))
+    }
+
     /// `df/dy` (n x n).
     pub fn jacobian(&self, y: &[f64], lambda: f64) -> DMatrix<f64> {
         let (j, _) = self.jacobian_full(y, lambda);

@@ -388,9 +388,7 @@ pub fn cycles_table(d: &Diagram) -> Table {
         )
         .f64(
             "log10_multiplier_product",
-            pts()
-                .map(|(_, p)| p.multipliers.iter().map(|z| z.norm().log10()).sum())
-                .collect(),
+            pts().map(|(_, p)| p.log10_multiplier_product()).collect(),
         )
         .f64(
             "log10_liouville",

@@ -369,8 +369,7 @@ fn summary(r: &FiResult) -> String {
             fi.integrator,
             acc.est_error_pct
         );
-    } else if !matches!(r.model, crate::model::Model::Lif(_)) {
-        // (LIF's flow is exact: it has nothing to check.)
+    } else if !fi.flow_exact {
         let _ = writeln!(md, "\n{NOT_RUN}");
     }
     for note in r.notes.iter().chain(&fi.notes) {

@@ -21,6 +21,7 @@
 use super::BifurcationSpec;
 use crate::analysis::excitability::{Excitability, Izhikevich, classify_onset};
 use crate::analysis::prc::prc_at;
+use crate::continuation::equilibria::{EqBranch, EqPoint};
 use crate::continuation::orbit_from_simulation::{
     FixedOrbit, OrbitSettings, follow, orbit_from_simulation,
 };
@@ -151,14 +152,25 @@ impl ExcitabilitySpec {
             .iter()
             .flat_map(|b| b.folds.iter().map(|f| f.lambda))
             .collect();
-        let rest_lost = rest_loss(&diagram, from, rest.state[0]);
+        let walk = rest_walk(&diagram, from, rest.state[0]);
+        let rest_lost = walk.as_ref().and_then(|w| w.loss());
         // Integrator or resonator: the leading eigenvalues of rest near threshold, 90% of the
-        // way from `from` to where rest loses stability (at `from` when it never does).
-        let near = rest_lost.map_or(from, |(ic, _)| from + 0.9 * (ic - from));
-        let lead = model
-            .rest(near)
-            .map(|e| leading(&e))
-            .unwrap_or_else(|_| leading(&rest));
+        // way from `from` to where rest loses stability (at `from` when it never does), on
+        // the rest branch itself: Newton from its stable point nearest there (that point when
+        // Newton fails). An equilibrium found anew at that current could be another one, or
+        // none (an `.ode` model's scan can miss it); rest at `from` then stood in under the
+        // other current's label.
+        let target = rest_lost.map_or(from, |(ic, _)| from + 0.9 * (ic - from));
+        let (near, lead) = walk
+            .as_ref()
+            .and_then(|w| w.stable_point_nearest(target))
+            .map_or((from, leading(&rest)), |p| {
+                let solved = fam.equilibrium_near(&p.state, target).and_then(|(_, j)| {
+                    let ev = crate::numerics::balance::balance(&j).complex_eigenvalues();
+                    ev.iter().copied().max_by(|a, b| a.re.total_cmp(&b.re))
+                });
+                solved.map_or((p.lambda, p.eigenvalues[0]), |z| (target, z))
+            });
         let izhikevich = if lead.im.abs() > 1e-9 {
             Izhikevich::Resonator
         } else {
@@ -247,13 +259,55 @@ impl ExcitabilitySpec {
     }
 }
 
-/// Where the equilibrium branch through the rest state `(from, v_rest)` first loses stability
-/// as the current rises: the located fold or Hopf point there, and which.
-fn rest_loss(
+/// The branch of equilibria through rest at `from` (its point nearest `(from, v_rest)`),
+/// walked from there towards larger currents.
+struct RestWalk<'a> {
+    branch: &'a EqBranch,
+    /// Point indices from rest on, in the walk's order.
+    order: Vec<usize>,
+}
+
+impl RestWalk<'_> {
+    /// The first stretch of the walk, up to and including its last stable point.
+    fn stable_stretch(&self) -> impl Iterator<Item = &EqPoint> {
+        let pts = &self.branch.points;
+        self.order
+            .iter()
+            .map(|&k| &pts[k])
+            .take_while(|p| p.stable())
+    }
+
+    /// The stable point of the rest stretch whose parameter is nearest `lambda`.
+    fn stable_point_nearest(&self, lambda: f64) -> Option<&EqPoint> {
+        self.stable_stretch().min_by(|a, b| {
+            (a.lambda - lambda)
+                .abs()
+                .total_cmp(&(b.lambda - lambda).abs())
+        })
+    }
+
+    /// Where rest loses stability along the walk, and how: the fold or Hopf point of the
+    /// branch nearest the first unstable step (its midpoint, as a fold, if neither is found).
+    fn loss(&self) -> Option<(f64, &'static str)> {
+        let pts = &self.branch.points;
+        let w = self.order.windows(2).find(|w| !pts[w[1]].stable())?;
+        let (a, c) = (&pts[w[0]], &pts[w[1]]);
+        let mid = 0.5 * (a.lambda + c.lambda);
+        let folds = self.branch.folds.iter().map(|f| (f.lambda, "fold"));
+        let hopfs = self.branch.hopfs.iter().map(|h| (h.lambda, "hopf"));
+        folds
+            .chain(hopfs)
+            .min_by(|x, y| (x.0 - mid).abs().total_cmp(&(y.0 - mid).abs()))
+            .or(Some((mid, "fold")))
+    }
+}
+
+/// The walk along the rest branch of `d` ([`RestWalk`]); `None` without equilibria.
+fn rest_walk(
     d: &crate::continuation::diagram::Diagram,
     from: f64,
     v_rest: f64,
-) -> Option<(f64, &'static str)> {
+) -> Option<RestWalk<'_>> {
     let (b, i0) = d
         .equilibria
         .iter()
@@ -265,23 +319,15 @@ fn rest_loss(
             dx.total_cmp(&dy)
         })
         .map(|(bi, k, _)| (bi, k))?;
-    let br = &d.equilibria[b];
-    let pts = &br.points;
+    let branch = &d.equilibria[b];
+    let pts = &branch.points;
     let up = i0 + 1 < pts.len() && pts[i0 + 1].lambda > pts[i0].lambda;
     let order: Vec<usize> = if up {
         (i0..pts.len()).collect()
     } else {
         (0..=i0).rev().collect()
     };
-    let w = order.windows(2).find(|w| !pts[w[1]].stable())?;
-    let (a, c) = (&pts[w[0]], &pts[w[1]]);
-    let mid = 0.5 * (a.lambda + c.lambda);
-    let folds = br.folds.iter().map(|f| (f.lambda, "fold"));
-    let hopfs = br.hopfs.iter().map(|h| (h.lambda, "hopf"));
-    folds
-        .chain(hopfs)
-        .min_by(|x, y| (x.0 - mid).abs().total_cmp(&(y.0 - mid).abs()))
-        .or(Some((mid, "fold")))
+    Some(RestWalk { branch, order })
 }
 
 super::model_spec!(
