@@ -12,6 +12,7 @@
 //! period there exceeds 1 s); HH's fold of cycles is Rinzel & Miller's 6.26 (to 1e-3).
 
 use excitable::Model;
+use excitable::analysis::excitability::HodgkinClass;
 use excitable::spec::ExcitabilitySpec;
 use std::path::PathBuf;
 
@@ -259,4 +260,33 @@ fn the_leading_eigenvalue_is_the_rest_branchs_at_its_label() {
     assert!((re - (e.leading_at - 1.0)).abs() < 1e-9, "{re}");
     assert!((im.abs() - 2.0).abs() < 1e-9, "{im}");
     assert_eq!(e.izhikevich.name(), "resonator");
+}
+
+/// Below a supercritical Hopf point no cycle exists, so firing starts at the Hopf point and
+/// nothing is bistable (tests/fixtures/closed_forms/stuart_landau.ode: Hopf at 1, cycles of
+/// radius sqrt(i - 1) above it). Following the stable cycle down, a step landed on the
+/// equilibrium, which the collocation system also solves at every current, and was taken for
+/// a stable "cycle" down to 0.706: firing there and "bistable from 0.706 to 1". Tolerance:
+/// the onset within 1e-4 of the Hopf point (the follow's smallest step).
+#[test]
+fn below_a_supercritical_hopf_point_nothing_fires() {
+    let m = load("tests/fixtures/closed_forms/stuart_landau.ode");
+    let r = ExcitabilitySpec {
+        from: Some(0.0),
+        to: Some(3.0),
+        threshold: Some(0.05),
+        ..Default::default()
+    }
+    .run(&m)
+    .unwrap();
+    let e = &r.excitability;
+    assert!(e.bistable.is_none(), "{:?}", e.bistable);
+    assert_eq!(e.verdict.class, HodgkinClass::Two);
+    let onset = e.verdict.i_min;
+    assert!((onset - 1.0).abs() < 1e-4, "{onset}");
+    assert!(
+        e.verdict.multiplier_end > 0.99,
+        "{}",
+        e.verdict.multiplier_end
+    );
 }

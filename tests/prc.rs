@@ -297,3 +297,51 @@ fn hh_above_62_8_where_the_spike_peaks_fall_below_0_mv_still_gets_its_prc() {
         );
     }
 }
+
+/// Near a SNIC the PRC needs a fine mesh, and the mesh check finds it: on a circle model with
+/// radial isochrons (tests/fixtures/closed_forms/snic_circle.ode) both curves are known in
+/// closed form at every state of the cycle. At 0.1% above the SNIC the default 80 intervals
+/// gave the `w` curve 36 times its true size, with `Z . f = 1` to 1e-7 and no warning; the
+/// check now doubles the mesh until two curves agree to 1e-3 of their largest values.
+///
+/// Tolerances: every sample within 1e-4 of each curve's largest value (measured 6e-5 at
+/// 1.001, 1e-6 at 1.1); the period to 1e-10 relative; the mesh check's figure at most its
+/// 1e-3 and no smaller than the error it estimates.
+#[test]
+fn near_a_snic_the_mesh_check_refines_until_the_curves_are_right() {
+    let m = Model::from_file(&root().join("tests/fixtures/closed_forms/snic_circle.ode")).unwrap();
+    for (i, finer_than_default) in [(1.001, true), (1.02, true), (1.1, false)] {
+        let r = PrcSpec {
+            threshold: Some(0.0),
+            ..spec(&i.to_string())
+        }
+        .run(&m)
+        .unwrap();
+        let p = &r.prcs[0];
+        let period = 2.0 * std::f64::consts::PI / (i * i - 1.0f64).sqrt();
+        assert!((p.period / period - 1.0).abs() < 1e-10, "{i}: {}", p.period);
+        assert!(p.mesh_error <= 1e-3, "{i}: {}", p.mesh_error);
+        assert_eq!(p.ntst > 160, finer_than_default, "{i}: {}", p.ntst);
+        let mut worst = [0.0f64; 2];
+        let mut size = [0.0f64; 2];
+        for (k, &phase) in p.phases.iter().enumerate() {
+            let y = p.state_at(phase);
+            let theta = (-y[0]).atan2(y[1]);
+            let d = i + theta.cos();
+            let exact = [-theta.cos() / d, -theta.sin() / d];
+            for v in 0..2 {
+                worst[v] = worst[v].max((p.values[v][k] - exact[v]).abs());
+                size[v] = size[v].max(exact[v].abs());
+            }
+        }
+        for v in 0..2 {
+            let rel = worst[v] / size[v];
+            assert!(rel < 1e-4, "{i}, variable {v}: {rel:e}");
+            assert!(
+                rel <= p.mesh_error,
+                "{i}, variable {v}: {rel:e} vs {:e}",
+                p.mesh_error
+            );
+        }
+    }
+}

@@ -400,7 +400,7 @@ const HOPF_END_FALLBACK: f64 = 0.01;
 /// orbits of one shape and phase, negative for `a` shifted by half a period (a step through
 /// zero amplitude at a Hopf point), near 0 for an equilibrium. Nodes are weighted by their
 /// interval's length; NaN-free for `a` of zero amplitude (then 0).
-fn oscillation_overlap(a: &Orbit, b: &Orbit) -> f64 {
+pub(crate) fn oscillation_overlap(a: &Orbit, b: &Orbit) -> f64 {
     debug_assert_eq!(a.mesh, b.mesh);
     let (n, m) = (a.n, a.m);
     let nodes = a.intervals() * m;

@@ -398,6 +398,32 @@ fn on_adapted_mesh(
     Some((orbit, lin))
 }
 
+/// `fo` solved again on `ntst` intervals adapted to it (twice, as [`orbit_from_simulation`]
+/// does), phase 0 at the same section; `None` if Newton fails or the orbit no longer crosses
+/// its section. The PRC's mesh check ([`crate::analysis::prc`]) compares curves on two meshes.
+pub fn on_finer_mesh(fam: &Family, fo: &FixedOrbit, ntst: usize, tol: f64) -> Option<FixedOrbit> {
+    let set = OrbitSettings {
+        ntst,
+        tol,
+        ..OrbitSettings::default()
+    };
+    let moved = fo
+        .orbit
+        .remesh(&fo.scheme, fo.orbit.adapted_mesh(&fo.scheme, ntst));
+    let first = correct_fixed(fam, &fo.scheme, &moved, &moved, tol)?;
+    let (orbit, lin) = on_adapted_mesh(fam, &fo.scheme, first, &set)?;
+    let s_threshold = threshold_crossing(&orbit, &fo.scheme, fo.section)?;
+    Some(FixedOrbit {
+        period: orbit.period,
+        multipliers: lin.multipliers(),
+        residual: lin.residual,
+        orbit,
+        scheme: fo.scheme.clone(),
+        s_threshold,
+        ..fo.clone()
+    })
+}
+
 /// Newton on the collocation system at the fixed parameter `guess.lambda`, with the phase
 /// condition against `phase_ref` (on the same mesh). Returns the orbit and the system
 /// linearised there, or `None` if Newton fails.
@@ -469,7 +495,13 @@ pub struct BranchSample {
 
 /// Follow the cycle `start` by natural-parameter steps towards `target` (fixed-parameter
 /// Newton at each value, the previous cycle as the guess, the mesh adapted at every step),
-/// keeping only stable cycles. A failed or unstable step is halved; the run ends at
+/// keeping only stable cycles. A step that lands on the equilibrium (a V range under 1e-3 of
+/// the last cycle's) or on the cycle shifted by half a period
+/// ([`super::cycles::oscillation_overlap`] negative) is refused as a failed one: past a Hopf
+/// point the collocation system has both as solutions at every current, and a stable
+/// equilibrium taken for a "cycle" had `excitability` report firing and a bistable range
+/// below a supercritical Hopf point, where no cycle exists. A failed, unstable or refused
+/// step is halved; the run ends at
 /// `target`, when the step falls below `min_step` (the end of the stable branch is then
 /// within `min_step` of the last sample), after `max_steps` steps, or when the period passes
 /// `max_period`. Returns the samples, the last one the closest to the end.
@@ -521,7 +553,13 @@ pub fn follow(
                 simulated_period: f64::NAN,
                 returns: 0,
             };
-            fo.stable().then_some(fo)
+            let amplitude = |o: &Orbit| {
+                let (hi, lo, _) = o.range(scheme, 0);
+                hi - lo
+            };
+            let collapsed = amplitude(&fo.orbit) < 1e-3 * amplitude(&cur)
+                || super::cycles::oscillation_overlap(&cur, &fo.orbit) < 0.0;
+            (fo.stable() && !collapsed).then_some(fo)
         });
         match next {
             Some(fo) => {

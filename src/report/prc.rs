@@ -39,7 +39,7 @@ impl super::Report for PrcResult {
     /// threshold crossing), `variable`, `prc_ms_per_unit` (`prc`); `prc_cycles.parquet`: per
     /// current `period_ms` (`period`), `prc_v_max`, `phase_of_max`, `prc_v_min`,
     /// `phase_of_min`, `negative_fraction`, `type` (`I`/`II`), `max_multiplier`,
-    /// `normalisation_error`.
+    /// `normalisation_error`, `ntst` (the mesh's intervals), `mesh_error` (the mesh check).
     fn tables(&self) -> Vec<Table> {
         let (mut cur, mut ph, mut var, mut val) = (vec![], vec![], vec![], vec![]);
         for p in &self.prcs {
@@ -92,6 +92,11 @@ impl super::Report for PrcResult {
                 .f64(
                     "normalisation_error",
                     self.prcs.iter().map(|p| p.normalisation_error).collect(),
+                )
+                .u32("ntst", self.prcs.iter().map(|p| p.ntst as u32).collect())
+                .f64(
+                    "mesh_error",
+                    self.prcs.iter().map(|p| p.mesh_error).collect(),
                 ),
         ]
     }
@@ -176,8 +181,7 @@ impl super::Report for PrcResult {
         let mut md = format!("# Phase response curves of `{}`\n\n", self.model.label());
         let _ = writeln!(
             md,
-            "Infinitesimal PRCs of every state variable by the adjoint method on the cycle solved by collocation ({} intervals x {} points), normalised so that Z . f = 1: the value is the phase advance in {} per unit of the variable{}. Phase is the fraction of the period; **phase 0 is the upward crossing of {} through {}**. Type II means a negative lobe deeper than 1% of the maximum.\n",
-            self.spec.ntst,
+            "Infinitesimal PRCs of every state variable by the adjoint method on the cycle solved by collocation ({} points per interval), normalised so that Z . f = 1: the value is the phase advance in {} per unit of the variable{}. Phase is the fraction of the period; **phase 0 is the upward crossing of {} through {}**. Type II means a negative lobe deeper than 1% of the maximum. Each curve is computed from {} intervals on meshes doubled until two successive curves differ by at most {} of each variable's largest value (up to {} intervals); the table gives the mesh kept and that difference (mesh error).\n",
             self.spec.ncol,
             if tu.is_empty() { "time units" } else { tu },
             if units.known() {
@@ -186,18 +190,21 @@ impl super::Report for PrcResult {
                 ""
             },
             self.var_names[0],
-            Quantity(self.threshold, vu)
+            Quantity(self.threshold, vu),
+            self.spec.ntst,
+            crate::analysis::prc::PRC_MESH_RTOL,
+            crate::analysis::prc::PRC_MAX_NTST
         );
         let _ = writeln!(
             md,
-            "| current | period | PRC max (phase) | PRC min (phase) | negative lobe (below -1% of the max) | type | max multiplier | Z.f error |\n|---|---|---|---|---|---|---|---|"
+            "| current | period | PRC max (phase) | PRC min (phase) | negative lobe (below -1% of the max) | type | max multiplier | Z.f error | intervals | mesh error |\n|---|---|---|---|---|---|---|---|---|---|"
         );
         for p in &self.prcs {
             let ((mx, pmx), (mn, pmn)) = (p.v_max(), p.v_min());
             let lobe = p.negative_fraction();
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.5}{per} ({:.3}) | {:.5}{per} ({:.3}) | {} | {} | {:.4} | {:.1e} |",
+                "| {} | {} | {:.5}{per} ({:.3}) | {:.5}{per} ({:.3}) | {} | {} | {:.4} | {:.1e} | {} | {} |",
                 Quantity(p.current, cu),
                 Quantity((p.period * 1e4).round() / 1e4, tu),
                 mx,
@@ -211,7 +218,25 @@ impl super::Report for PrcResult {
                 },
                 p.kind().name(),
                 p.max_multiplier,
-                p.normalisation_error
+                p.normalisation_error,
+                p.ntst,
+                if p.mesh_error.is_nan() {
+                    "not run".to_string()
+                } else {
+                    format!("{:.1e}", p.mesh_error)
+                }
+            );
+        }
+        let unsettled: Vec<String> = (self.prcs.iter())
+            .filter(|p| p.mesh_error.is_nan() || p.mesh_error > crate::analysis::prc::PRC_MESH_RTOL)
+            .map(|p| format!("{}", Quantity(p.current, cu)))
+            .collect();
+        if !unsettled.is_empty() {
+            let _ = writeln!(
+                md,
+                "\n**Not converged in the mesh** at {}: the curves there differ from those on half the intervals by more than {} (or the finer cycle could not be solved: \"not run\"), so their values are uncertain by about that much.",
+                unsettled.join(", "),
+                crate::analysis::prc::PRC_MESH_RTOL
             );
         }
         for p in self.prcs.iter().filter(|p| p.section != self.threshold) {
