@@ -13,6 +13,7 @@ mod bautin;
 mod branch_points;
 mod branches;
 mod cli;
+mod closed_forms;
 mod continuation;
 mod cycle_ends;
 mod documents;

@@ -156,3 +156,43 @@ fn trajectories_fall_onto_the_centre_plane_at_the_predicted_rate() {
         assert!(share < 1e-4, "I={i}: off-plane share {share}");
     }
 }
+
+/// Every equilibrium of `.ode` models whose reduced curve is no single graph over the first
+/// variable, against closed forms (tests/fixtures/closed_forms/, tests/fixtures/bt_homoclinic/):
+/// a SNIC circle (the origin and two circle points, where the scan along x found one; at
+/// iapp = 2 it found none and said so), the Bogdanov-Takens form at b1 = -0.1 (its focus lies
+/// beyond the pole of y at x = 0, where the scan stopped). Tolerance 1e-9 in every variable.
+#[test]
+fn an_ode_models_equilibria_off_its_scanned_branch_are_found() {
+    let file = |p: &str| {
+        Model::from_file(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap()
+    };
+    let check = |m: &Model, i: f64, mut want: Vec<[f64; 2]>| {
+        let eqs = m.equilibria(i).unwrap();
+        let mut got: Vec<[f64; 2]> = eqs.iter().map(|e| [e.state[0], e.state[1]]).collect();
+        let key = |a: &[f64; 2], b: &[f64; 2]| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1]));
+        got.sort_by(key);
+        want.sort_by(key);
+        assert_eq!(got.len(), want.len(), "at {i}: {got:?} vs {want:?}");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g[0] - w[0]).abs() < 1e-9 && (g[1] - w[1]).abs() < 1e-9,
+                "at {i}: {got:?} vs {want:?}"
+            );
+        }
+    };
+    let circle = file("tests/fixtures/closed_forms/snic_on_circle_xy.ode");
+    for m in [0.0, 0.5, -0.9] {
+        let y = (1.0f64 - m * m).sqrt();
+        check(&circle, m, vec![[0.0, 0.0], [m, y], [m, -y]]);
+    }
+    check(&circle, 2.0, vec![[0.0, 0.0]]);
+    let mut bt = file("tests/fixtures/bt_homoclinic/bt_stable.ode");
+    bt.set("b1", -0.1).unwrap();
+    let root = (1.0f64 + 0.4).sqrt();
+    check(
+        &bt,
+        0.0,
+        vec![[(1.0 - root) / 2.0, 0.0], [(1.0 + root) / 2.0, 0.0]],
+    );
+}

@@ -18,7 +18,12 @@
 //! along more (in units of the box) on the last step, so the curve may turn in either
 //! parameter; the sign of the step follows the last step. A point is refused (and the step
 //! halved) when the located event lies more than 4 steps away in the box, which keeps the curve
-//! from jumping onto another. Steps go from 1/400 to 1/50 of the box; the curve ends when it
+//! from jumping onto another, and when its orbit has collapsed onto the equilibrium (a V range
+//! under 1e-3 of the last point's): the equilibrium solves the collocation system at every
+//! parameter value, and in the plane its trace integral vanishes all along the Hopf curve, so a
+//! fold-of-cycles curve went on through its Bautin point as zero-amplitude "folds" along the
+//! Hopf curve. Where the last point's V range is within 5% of the curve's largest, such a step
+//! ends the curve there instead: it has reached a Bautin point (or a Hopf point). Steps go from 1/400 to 1/50 of the box; the curve ends when it
 //! leaves the box, closes on itself, turns back onto its own track, reaches `max_points`, or
 //! when the step falls below 1e-6 of the box.
 //!
@@ -105,6 +110,8 @@ fn one_way(
     // the direction of the last step in each parameter (box units).
     let mut last_fixed = 2;
     let mut delta = [0.0, dir];
+    let range = |p: &Located| p.point.v_max - p.point.v_min;
+    let mut largest = range(start);
     let reason = loop {
         if pts.len() + 1 >= max_points {
             break format!("stopped after {max_points} points");
@@ -145,7 +152,16 @@ fn one_way(
             }
         });
         let step = |p: &Located| [(p.l1 - prev.l1) / span[0], (p.l2 - prev.l2) / span[1]];
-        match found {
+        let collapsed = found
+            .as_ref()
+            .is_some_and(|p| range(p) < 1e-3 * range(prev));
+        if collapsed && (range(prev) <= 0.05 * largest || h * 0.5 < MIN_STEP) {
+            break format!(
+                "the cycles' V range shrank to zero beyond {} = {:.6}, {} = {:.6}: the curve ends on a Bautin point (its fold of cycles meets the Hopf curve) or a Hopf point",
+                fam.names.0, prev.l1, fam.names.1, prev.l2
+            );
+        }
+        match found.filter(|_| !collapsed) {
             Some(p) if step(&p)[0].hypot(step(&p)[1]) <= 4.0 * h.max(FIRST_STEP) => {
                 let d = step(&p);
                 if d[0] != 0.0 || d[1] != 0.0 {
@@ -158,6 +174,7 @@ fn one_way(
                     let back = [(p.l1 - start.l1) / span[0], (p.l2 - start.l2) / span[1]];
                     back[0].hypot(back[1]) < 0.5 * h
                 };
+                largest = largest.max(range(&p));
                 pts.push(p);
                 if outside {
                     break "left the parameter box".into();

@@ -293,6 +293,65 @@ fn equilibrium_near(fam: &Family, guess: &[f64], lambda: f64) -> Option<Vec<f64>
         .map(|(x, _)| x.as_slice()[..n].to_vec())
 }
 
+/// Where [`interior_branches`] looks for equilibria, as fractions of the range.
+const INTERIOR_PROBES: [f64; 4] = [0.25, 0.5, 0.75, 1.0];
+
+/// Branches of equilibria that do not reach the branches' start: an isola, or a pair born at a
+/// fold inside the range (a cusp's third equilibrium over the cusp's range, a SNIC circle's
+/// two points between its folds). Equilibria are looked for at [`INTERIOR_PROBES`] of the
+/// range (in parallel); each one no branch passes through ([`covered`]) starts a branch of
+/// its own, continued both ways and appended to `branches`; notes. Both folds of a SNIC
+/// circle over -3..3 and the cusp's fold at b = 0.908 were missing, with "no fold" said.
+fn interior_branches(
+    fam: &Family,
+    settings: &DiagramSettings,
+    start: f64,
+    branches: &mut Vec<EqBranch>,
+) -> Vec<String> {
+    use rayon::prelude::*;
+    let (from, to) = settings.range;
+    let knob = fam.knob_name();
+    let found: Vec<(f64, Vec<Vec<f64>>)> = INTERIOR_PROBES
+        .par_iter()
+        .map(|q| from + q * (to - from))
+        .filter(|&l| l != start)
+        .filter_map(|l| equilibria_at(fam, l).ok().map(|s| (l, s)))
+        .collect();
+    let mut notes = vec![];
+    let eq = &settings.equilibria;
+    for (l, states) in found {
+        for state in states {
+            if covered(fam, branches, &state, l) {
+                continue;
+            }
+            // A closed curve is whole after one half.
+            let halves = equilibria::continue_branch(fam, &state, l, (from, to), false, eq)
+                .and_then(|down| {
+                    if matches!(down.stop, Stop::ClosedLoop(_)) {
+                        return Ok(down);
+                    }
+                    let up = equilibria::continue_branch(fam, &state, l, (from, to), true, eq)?;
+                    Ok(equilibria::join_halves(down, up))
+                });
+            match halves {
+                Ok(b) => {
+                    notes.push(format!(
+                        "an equilibrium at {knob} = {l} (V = {:.4}) lies on no branch from the range's start: it starts a branch of its own",
+                        state[0]
+                    ));
+                    notes.extend(b.notes.iter().cloned());
+                    branches.push(b);
+                }
+                Err(e) => notes.push(format!(
+                    "an equilibrium at {knob} = {l} (V = {:.4}) lies on no branch from the range's start and could not be continued: {e}",
+                    state[0]
+                )),
+            }
+        }
+    }
+    notes
+}
+
 /// How many branches a diagram switches onto at branch points at most (each crossing branch
 /// can carry branch points of its own; a symmetric model can have many).
 pub const MAX_SWITCHED_BRANCHES: usize = 16;
@@ -702,6 +761,7 @@ fn diagram_on_this_thread(
         }
         branches.push(b);
     }
+    notes.extend(interior_branches(fam, settings, start, &mut branches));
     notes.extend(switch_branches(fam, settings, &mut branches));
     let mut hopfs: Vec<Hopf> = branches
         .iter()

@@ -152,6 +152,10 @@ pub fn continue_along(
     let mut points = vec![point(fam, &u)?];
     let mut tangents = vec![t.clone()];
     let mut bp_tests = vec![branch_point::test_value(&jf, &t)];
+    // Whether the branch has gone further than four steps from its first point: coming back
+    // within a step and a half of it after that closes the curve ([`Stop::ClosedLoop`]).
+    let first = u.clone();
+    let mut went_away = false;
     let stop = loop {
         if points.len() >= settings.max_points {
             break Stop::MaxPoints(settings.max_points);
@@ -210,6 +214,11 @@ pub fn continue_along(
                 if at_end || u[n] < lo || u[n] > hi {
                     break Stop::LeftRange(u[n]);
                 }
+                let from_first = (&u - &first).norm();
+                if went_away && from_first < 1.5 * ds && t.dot(&tangents[0]) > 0.0 {
+                    break Stop::ClosedLoop(u[n]);
+                }
+                went_away |= from_first > 4.0 * ds;
                 if u[0].abs() > crate::model::V_LIMIT {
                     break Stop::Diverged(u[n]);
                 }
@@ -403,27 +412,56 @@ fn locate_special(
             }
         }
         if pair {
-            let start = if smallest_complex(a) <= smallest_complex(b) {
-                a
+            // From the end with the pair nearer the axis; where that lands outside the step
+            // (on a second Hopf point close beside, found again from the next step), from the
+            // other end. Two Hopf points 2e-5 apart were one: both steps refined onto the same.
+            let ends = if smallest_complex(a) <= smallest_complex(b) {
+                [a, b]
             } else {
-                b
+                [b, a]
             };
-            let pair = eigen(&fam.jacobian(&start.state, start.lambda))
-                .ok()
-                .and_then(|e| {
-                    e.into_iter()
-                        .filter(|e| e.value.im > 0.0)
-                        .min_by(|x, y| x.value.re.abs().total_cmp(&y.value.re.abs()))
-                });
-            match pair.map(|e| hopf::refine(fam, &start.state, start.lambda, e.value.im, &e.vector))
-            {
-                Some(Ok(h)) => hopfs.push(h),
-                Some(Err(e)) => notes.push(format!(
-                    "a Hopf point near {} = {:.6} was not refined: {e}",
-                    fam.knob_name(),
-                    start.lambda
-                )),
-                None => {}
+            let (lo, hi) = (a.lambda.min(b.lambda), a.lambda.max(b.lambda));
+            let slack = 1e-3 * (hi - lo) + 1e-12 * (1.0 + hi.abs());
+            let mut outside = None;
+            let mut failed = None;
+            for start in ends {
+                let pair = eigen(&fam.jacobian(&start.state, start.lambda))
+                    .ok()
+                    .and_then(|e| {
+                        e.into_iter()
+                            .filter(|e| e.value.im > 0.0)
+                            .min_by(|x, y| x.value.re.abs().total_cmp(&y.value.re.abs()))
+                    });
+                match pair
+                    .map(|e| hopf::refine(fam, &start.state, start.lambda, e.value.im, &e.vector))
+                {
+                    Some(Ok(h)) if h.lambda < lo - slack || h.lambda > hi + slack => {
+                        outside = Some(h.lambda);
+                    }
+                    Some(Ok(h)) => {
+                        hopfs.push(h);
+                        break;
+                    }
+                    Some(Err(e)) => failed = failed.or(Some((start.lambda, e))),
+                    None => {}
+                }
+            }
+            if hopfs.len() == hopfs_before {
+                if let Some(l) = outside {
+                    notes.push(format!(
+                        "a Hopf point between {} = {:.9} and {:.9} was refined to {:.9}, outside that step, from both ends, and not taken",
+                        fam.knob_name(),
+                        lo,
+                        hi,
+                        l
+                    ));
+                } else if let Some((at, e)) = failed {
+                    notes.push(format!(
+                        "a Hopf point near {} = {:.6} was not refined: {e}",
+                        fam.knob_name(),
+                        at
+                    ));
+                }
             }
         }
         let explained = (!real_odd || folds.len() > folds_before || bp_found)

@@ -130,6 +130,9 @@ pub enum Stop {
     /// primary cycle traversed twice: it met the primary branch again, at another period
     /// doubling (the parameter there).
     BackOnPrimary(f64),
+    /// An equilibrium branch came back to its first point: a closed curve (an isola, such as
+    /// the two points of a SNIC circle between its folds), complete (the parameter there).
+    ClosedLoop(f64),
 }
 
 impl std::fmt::Display for Stop {
@@ -158,6 +161,10 @@ impl std::fmt::Display for Stop {
             Stop::BackOnPrimary(l) => write!(
                 f,
                 "met the branch of the primary cycle again at {l:.6} (a period doubling there)"
+            ),
+            Stop::ClosedLoop(l) => write!(
+                f,
+                "came back to its first point at {l:.6}: a closed curve, complete"
             ),
             Stop::PeriodUnbounded(l) => write!(
                 f,

@@ -121,7 +121,7 @@ fn summary(r: &BifurcationResult) -> String {
     let short: Vec<String> = d
         .equilibria
         .iter()
-        .filter(|b| !matches!(b.stop, Stop::LeftRange(_)))
+        .filter(|b| !matches!(b.stop, Stop::LeftRange(_) | Stop::ClosedLoop(_)))
         .map(|b| b.stop.to_string())
         .collect();
     if !gaps.is_empty() || !short.is_empty() {

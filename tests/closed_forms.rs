@@ -1,0 +1,135 @@
+//! Continuation on models whose answers are closed forms (tests/fixtures/closed_forms/), each
+//! once wrong: two Hopf points 2e-5 apart were one; a fold whose branches do not reach the
+//! range's start was missed, as were a SNIC circle's two folds (an isola between them), with
+//! "no fold" said. Tolerances: 1e-9 on each located point (Newton to 1e-10 and better).
+
+use excitable::continuation::SpecialKind;
+use excitable::report::Report;
+use excitable::{BifurcationSpec, Model};
+use std::path::PathBuf;
+
+fn model(name: &str, set: &[(&str, f64)]) -> Model {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/closed_forms")
+        .join(name);
+    let mut m = Model::from_file(&path).unwrap();
+    for &(k, v) in set {
+        m.set(k, v).unwrap();
+    }
+    m
+}
+
+/// The located points of `kind`, by parameter.
+fn located(r: &excitable::spec::BifurcationResult, kind: SpecialKind) -> Vec<f64> {
+    let mut at: Vec<f64> = (r.special_points.iter())
+        .filter(|p| p.kind == kind)
+        .map(|p| p.param)
+        .collect();
+    at.sort_by(f64::total_cmp);
+    at
+}
+
+fn assert_at(got: &[f64], want: &[f64], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: {got:?} vs {want:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-9, "{what}: {got:?} vs {want:?}");
+    }
+}
+
+#[test]
+fn two_hopf_points_close_together_are_both_located() {
+    for eps in [1e-3, 1e-5] {
+        let r = BifurcationSpec {
+            param: "mu".into(),
+            from: 0.0,
+            to: 1.0,
+            no_cycles: true,
+            ..Default::default()
+        }
+        .run(&model("two_hopf.ode", &[("eps", eps)]))
+        .unwrap();
+        assert_at(
+            &located(&r, SpecialKind::Hopf),
+            &[0.5 - eps, 0.5 + eps],
+            &format!("eps {eps}"),
+        );
+    }
+}
+
+#[test]
+fn a_fold_off_the_branch_from_the_start_is_found() {
+    let a = 0.333f64;
+    let r = BifurcationSpec {
+        param: "b".into(),
+        from: -0.5,
+        to: 1.5,
+        no_cycles: true,
+        ..Default::default()
+    }
+    .run(&model("cusp.ode", &[("a", a)]))
+    .unwrap();
+    assert_at(
+        &located(&r, SpecialKind::Fold),
+        &[3.0 * (a / 2.0).powf(2.0 / 3.0)],
+        "cusp",
+    );
+    // Three equilibria at the range's end, each on a branch.
+    assert_eq!(r.diagram.equilibria.len(), 2, "{:?}", r.diagram.notes);
+}
+
+#[test]
+fn a_snic_circles_isola_gives_both_folds_and_both_snics() {
+    let r = BifurcationSpec {
+        from: -3.0,
+        to: 3.0,
+        ..Default::default()
+    }
+    .run(&model("snic_on_circle_xy.ode", &[]))
+    .unwrap();
+    assert_at(&located(&r, SpecialKind::Fold), &[-1.0, 1.0], "folds");
+    assert_at(&located(&r, SpecialKind::Snic), &[-1.0, 1.0], "snics");
+    let closed = (r.diagram.equilibria.iter())
+        .filter(|b| matches!(b.stop, excitable::continuation::Stop::ClosedLoop(_)))
+        .count();
+    assert_eq!(closed, 1);
+    assert!(
+        !r.summary().contains("not followed over the whole range"),
+        "{}",
+        r.summary()
+    );
+}
+
+/// The curve of folds of cycles of a Bautin point ends there: every point on the closed form
+/// mu - 0.3 b = -b^2/4 with b > 0 (tests/fixtures/closed_forms/bautin_tilted.ode). It went on
+/// through the Bautin point along the Hopf curve as zero-amplitude "folds" (82 of 117 points
+/// at b < 0, where none exists). Tolerance 1e-8 on the closed form (the secant method to
+/// 1e-13 of the test function, the corrector to 1e-10).
+#[test]
+fn a_curve_of_folds_of_cycles_ends_on_its_bautin_point() {
+    use excitable::continuation::codim2::CurveKind;
+    let r = excitable::spec::Bifurcation2Spec {
+        params: "mu,b".into(),
+        from: -0.5,
+        to: 0.5,
+        from2: -1.0,
+        to2: 1.0,
+        curves: "hopf,fold_cycle".into(),
+        ..Default::default()
+    }
+    .run(&model("bautin_tilted.ode", &[]))
+    .unwrap();
+    let folds: Vec<_> = (r.curves.iter())
+        .filter(|c| c.kind == CurveKind::FoldOfCycles)
+        .collect();
+    assert_eq!(folds.len(), 1);
+    for p in &folds[0].points {
+        assert!(p.l2 > 0.0, "a fold of cycles at b = {}", p.l2);
+        let off = p.l1 - 0.3 * p.l2 + p.l2 * p.l2 / 4.0;
+        assert!(off.abs() < 1e-8, "({}, {}): {off:e}", p.l1, p.l2);
+    }
+    assert!(
+        folds[0].ends.iter().any(|e| e.contains("Bautin point")),
+        "{:?}",
+        folds[0].ends
+    );
+}
