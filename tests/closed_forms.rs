@@ -73,7 +73,8 @@ fn a_fold_off_the_branch_from_the_start_is_found() {
         &[3.0 * (a / 2.0).powf(2.0 / 3.0)],
         "cusp",
     );
-    // Three equilibria at the range's end, each on a branch.
+    // Two branches: the one from the range's start, and the one through the fold (its two
+    // sheets reach the range's end, where the three equilibria lie).
     assert_eq!(r.diagram.equilibria.len(), 2, "{:?}", r.diagram.notes);
 }
 

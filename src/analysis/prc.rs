@@ -41,7 +41,8 @@ pub const TYPE_II_DEPTH: f64 = 0.01;
 /// relative to each variable's largest `|Z|`, under which the finer one is kept as converged.
 pub const PRC_MESH_RTOL: f64 = 1e-3;
 
-/// The most intervals the mesh check doubles to.
+/// The most intervals the mesh check doubles to (or twice the intervals asked for, when that
+/// is more: the check always runs once).
 pub const PRC_MAX_NTST: usize = 2560;
 
 /// Type I (advances only) or type II (advances and delays).
@@ -246,8 +247,12 @@ pub fn prc_at(
 pub fn prc_on(fam: &Family, orbit: FixedOrbit, points: usize) -> Result<Prc, AnalysisError> {
     let tol = OrbitSettings::default().tol;
     let mut coarse = curve_on(fam, orbit, points)?;
+    let first_ntst = coarse.ntst;
     loop {
         let ntst = 2 * coarse.ntst;
+        if ntst > PRC_MAX_NTST.max(2 * first_ntst) {
+            return Ok(coarse);
+        }
         let fine = super::super::continuation::orbit_from_simulation::on_finer_mesh(
             fam,
             &coarse.orbit,
@@ -260,7 +265,7 @@ pub fn prc_on(fam: &Family, orbit: FixedOrbit, points: usize) -> Result<Prc, Ana
             return Ok(coarse);
         };
         fine.mesh_error = difference(&coarse, &fine);
-        if fine.mesh_error <= PRC_MESH_RTOL || 2 * ntst > PRC_MAX_NTST {
+        if fine.mesh_error <= PRC_MESH_RTOL {
             return Ok(fine);
         }
         coarse = fine;

@@ -155,10 +155,20 @@ fn one_way(
         let collapsed = found
             .as_ref()
             .is_some_and(|p| range(p) < 1e-3 * range(prev));
-        if collapsed && (range(prev) <= 0.05 * largest || h * 0.5 < MIN_STEP) {
+        if collapsed && range(prev) <= 0.05 * largest {
             break format!(
                 "the cycles' V range shrank to zero beyond {} = {:.6}, {} = {:.6}: the curve ends on a Bautin point (its fold of cycles meets the Hopf curve) or a Hopf point",
                 fam.names.0, prev.l1, fam.names.1, prev.l2
+            );
+        }
+        if collapsed && h * 0.5 < MIN_STEP {
+            break format!(
+                "every step beyond {} = {:.6}, {} = {:.6}, down to the smallest, landed on the equilibrium, while the cycles there still had {:.0}% of the curve's largest V range",
+                fam.names.0,
+                prev.l1,
+                fam.names.1,
+                prev.l2,
+                100.0 * range(prev) / largest
             );
         }
         match found.filter(|_| !collapsed) {

@@ -1511,9 +1511,6 @@ mod tests {
     use crate::continuation::{CURRENT, Settings, equilibria};
     use crate::model::{ConductanceModel, builtin};
 
-    /// The overlap the branch's steps are judged by: 1 for the same orbit, the amplitude ratio
-    /// for a scaled one (whatever its mean), -1 for the orbit shifted by half a period, 0 for
-    /// an equilibrium, on a mesh of unequal intervals.
     /// A circle of radius `scale` about `(mean, -mean)`, shifted by `shift` of a period, on an
     /// uneven mesh of 10 intervals with 4 points each.
     fn ring_orbit(scale: f64, shift: f64, mean: f64) -> Orbit {
@@ -1628,6 +1625,9 @@ mod tests {
         );
     }
 
+    /// The overlap the branch's steps are judged by: 1 for the same orbit, the amplitude ratio
+    /// for a scaled one (whatever its mean), -1 for the orbit shifted by half a period, 0 for
+    /// an equilibrium, on a mesh of unequal intervals.
     #[test]
     fn oscillation_overlap_tells_a_half_period_shift_and_an_equilibrium() {
         let orbit = ring_orbit;
@@ -1656,8 +1656,6 @@ mod tests {
         }
     }
 
-    /// The verdict is settled when the largest nontrivial multiplier is farther from the unit
-    /// circle (|ln|mu||) than the trivial one is from 1 (|ln mu|, its phase included).
     /// In the plane the product's logarithm is the Liouville exponent, unclamped, where the
     /// multiplier itself stops at e^-700; with three variables, the sum of the logarithms.
     #[test]
@@ -1679,6 +1677,8 @@ mod tests {
         assert!((three.log10_multiplier_product() + 3.0).abs() < 1e-12);
     }
 
+    /// The verdict is settled when the largest nontrivial multiplier is farther from the unit
+    /// circle (|ln|mu||) than the trivial one is from 1 (|ln mu|, its phase included).
     #[test]
     fn stability_is_settled_only_beyond_the_trivial_multipliers_error() {
         let real = |a: f64, b: f64| with_multipliers(vec![C64::new(a, 0.0), C64::new(b, 0.0)]);

@@ -33,7 +33,7 @@ use super::hopf::Hopf;
 use super::system::{Family, Knob};
 use super::{Settings, Stop};
 use crate::error::{AnalysisError, Error};
-use crate::model::VectorField;
+use crate::model::{Field, VectorField};
 use crate::progress::{Cancelled, Observer, Tracker};
 
 /// What to compute.
@@ -140,6 +140,13 @@ impl DiagramSettings {
 
 /// Every equilibrium of the family at `value` of the continued quantity (branch starts).
 fn equilibria_at(fam: &Family, value: f64) -> Result<Vec<Vec<f64>>, AnalysisError> {
+    let (field, current) = field_at(fam, value)?;
+    let found = crate::model::equilibria(&field, current)?;
+    Ok(found.into_iter().map(|e| e.state).collect())
+}
+
+/// The family's field at `value` of the continued quantity, with the injected current there.
+fn field_at(fam: &Family, value: f64) -> Result<(Field, f64), AnalysisError> {
     let mut field = fam.field.clone();
     let params = field.params_mut();
     // The family's frozen values (a slice of a two-parameter family differs from the model).
@@ -161,8 +168,27 @@ fn equilibria_at(fam: &Family, value: f64) -> Result<Vec<Vec<f64>>, AnalysisErro
             fam.i_ext
         }
     };
-    let found = crate::model::equilibria(&field, current)?;
-    Ok(found.into_iter().map(|e| e.state).collect())
+    Ok((field, current))
+}
+
+/// The branches' equilibria at `lambda`: each branch's points that straddle it, interpolated
+/// and corrected by Newton there.
+fn on_branches_at(fam: &Family, branches: &[EqBranch], lambda: f64) -> Vec<Vec<f64>> {
+    let mut out = vec![];
+    for b in branches {
+        for w in b.points.windows(2) {
+            let (a, c) = (&w[0], &w[1]);
+            if (a.lambda - lambda) * (c.lambda - lambda) > 0.0 || a.lambda == c.lambda {
+                continue;
+            }
+            let t = (lambda - a.lambda) / (c.lambda - a.lambda);
+            let v: Vec<f64> = (a.state.iter().zip(&c.state))
+                .map(|(p, q)| p + t * (q - p))
+                .collect();
+            out.extend(fam.equilibrium_near(&v, lambda).map(|(y, _)| y));
+        }
+    }
+    out
 }
 
 /// Where the branches start: `from` if the family has an equilibrium there, else the first of
@@ -271,7 +297,7 @@ fn covered(fam: &Family, branches: &[EqBranch], y: &[f64], lambda: f64) -> bool 
                         .zip(&c.state)
                         .map(|(p, q)| p + t * (q - p))
                         .collect();
-                    match equilibrium_near(fam, &v, lambda) {
+                    match fam.equilibrium_near(&v, lambda).map(|(y, _)| y) {
                         Some(e) => near(&e, 1e-6),
                         None => near(&v, 1e-3),
                     }
@@ -280,27 +306,16 @@ fn covered(fam: &Family, branches: &[EqBranch], y: &[f64], lambda: f64) -> bool 
     })
 }
 
-/// Newton on `f(y, lambda) = 0` at fixed `lambda` from `guess` (tolerance 1e-12): the
-/// continuation's corrector ([`equilibria::on_hyperplane`]) with the hyperplane `lambda` = const.
-fn equilibrium_near(fam: &Family, guess: &[f64], lambda: f64) -> Option<Vec<f64>> {
-    let n = guess.len();
-    let pred = nalgebra::DVector::from_iterator(n + 1, guess.iter().copied().chain([lambda]));
-    let mut normal = nalgebra::DVector::zeros(n + 1);
-    normal[n] = 1.0;
-    let system = |x: &nalgebra::DVector<f64>| equilibria::on_hyperplane(fam, &pred, &normal, x);
-    crate::numerics::newton::newton(system, pred.clone(), 1e-12, 20)
-        .ok()
-        .map(|(x, _)| x.as_slice()[..n].to_vec())
-}
-
 /// Where [`interior_branches`] looks for equilibria, as fractions of the range.
 const INTERIOR_PROBES: [f64; 4] = [0.25, 0.5, 0.75, 1.0];
 
 /// Branches of equilibria that do not reach the branches' start: an isola, or a pair born at a
 /// fold inside the range (a cusp's third equilibrium over the cusp's range, a SNIC circle's
 /// two points between its folds). Equilibria are looked for at [`INTERIOR_PROBES`] of the
-/// range (in parallel); each one no branch passes through ([`covered`]) starts a branch of
-/// its own, continued both ways and appended to `branches`; notes. Both folds of a SNIC
+/// range (in parallel) beside those the branches have there
+/// ([`crate::model::equilibria_beside`]: an `.ode` model's deflated search alone, a
+/// conductance model's scan); each one no branch passes through ([`covered`]) starts a branch
+/// of its own, continued both ways and appended to `branches`; notes. Both folds of a SNIC
 /// circle over -3..3 and the cusp's fold at b = 0.908 were missing, with "no fold" said.
 fn interior_branches(
     fam: &Family,
@@ -315,7 +330,12 @@ fn interior_branches(
         .par_iter()
         .map(|q| from + q * (to - from))
         .filter(|&l| l != start)
-        .filter_map(|l| equilibria_at(fam, l).ok().map(|s| (l, s)))
+        .filter_map(|l| {
+            let known = on_branches_at(fam, branches, l);
+            let (field, current) = field_at(fam, l).ok()?;
+            let beside = crate::model::equilibria_beside(&field, current, &known).ok()?;
+            Some((l, beside))
+        })
         .collect();
     let mut notes = vec![];
     let eq = &settings.equilibria;
@@ -336,14 +356,14 @@ fn interior_branches(
             match halves {
                 Ok(b) => {
                     notes.push(format!(
-                        "an equilibrium at {knob} = {l} (V = {:.4}) lies on no branch from the range's start: it starts a branch of its own",
+                        "an equilibrium at {knob} = {l:.6} (V = {:.4}) lies on no branch from the range's start: it starts a branch of its own",
                         state[0]
                     ));
                     notes.extend(b.notes.iter().cloned());
                     branches.push(b);
                 }
                 Err(e) => notes.push(format!(
-                    "an equilibrium at {knob} = {l} (V = {:.4}) lies on no branch from the range's start and could not be continued: {e}",
+                    "an equilibrium at {knob} = {l:.6} (V = {:.4}) lies on no branch from the range's start and could not be continued: {e}",
                     state[0]
                 )),
             }
@@ -741,7 +761,8 @@ fn diagram_on_this_thread(
         }
         let eq = &settings.equilibria;
         let mut b = equilibria::continue_branch(fam, state, start, (from, to), true, eq)?;
-        if start > from {
+        // (A closed curve is whole after one half.)
+        if start > from && !matches!(b.stop, Stop::ClosedLoop(_)) {
             // From an interior start the branch also runs down to the range's start.
             let down = equilibria::continue_branch(fam, state, start, (from, to), false, eq)?;
             if !matches!(down.stop, Stop::LeftRange(_)) {
@@ -753,7 +774,7 @@ fn diagram_on_this_thread(
             b = equilibria::join_halves(down, b);
         }
         notes.extend(b.notes.iter().cloned());
-        if !matches!(b.stop, Stop::LeftRange(_)) {
+        if !matches!(b.stop, Stop::LeftRange(_) | Stop::ClosedLoop(_)) {
             notes.push(format!(
                 "equilibrium branch from V = {:.3}: {}",
                 state[0], b.stop

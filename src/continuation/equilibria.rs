@@ -216,7 +216,19 @@ pub fn continue_along(
                 }
                 let from_first = (&u - &first).norm();
                 if went_away && from_first < 1.5 * ds && t.dot(&tangents[0]) > 0.0 {
-                    break Stop::ClosedLoop(u[n]);
+                    // Confirmed by the corrector: from here, the branch's point on the
+                    // hyperplane through the first point (normal to its tangent) is the first
+                    // point itself, not another sheet passing close by. The first point is
+                    // appended, so the closing step is searched for events too.
+                    let back = |x: &DVector<f64>| on_hyperplane(fam, &first, &tangents[0], x);
+                    let closes = newton(back, u.clone(), settings.tol, 12)
+                        .is_ok_and(|(x, _)| (&x - &first).norm() <= 1e-6 * (1.0 + first.norm()));
+                    if closes {
+                        points.push(points[0].clone());
+                        tangents.push(tangents[0].clone());
+                        bp_tests.push(bp_tests[0]);
+                        break Stop::ClosedLoop(u[n]);
+                    }
                 }
                 went_away |= from_first > 4.0 * ds;
                 if u[0].abs() > crate::model::V_LIMIT {
@@ -449,11 +461,14 @@ fn locate_special(
             if hopfs.len() == hopfs_before {
                 if let Some(l) = outside {
                     notes.push(format!(
-                        "a Hopf point between {} = {:.9} and {:.9} was refined to {:.9}, outside that step, from both ends, and not taken",
+                        "a Hopf point between {} = {:.9} and {:.9} was refined to {:.9}, outside that step, and not taken{}",
                         fam.knob_name(),
                         lo,
                         hi,
-                        l
+                        l,
+                        failed.map_or(String::new(), |(at, e)| format!(
+                            " (from the end at {at:.9}: {e})"
+                        ))
                     ));
                 } else if let Some((at, e)) = failed {
                     notes.push(format!(

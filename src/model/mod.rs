@@ -20,7 +20,7 @@ pub mod units;
 
 pub use crate::numerics::Scalar;
 pub use conductance::{ConductanceModel, Current, Gate, Kinetics};
-pub use equilibrium::{Equilibrium, Stability, equilibria};
+pub use equilibrium::{Equilibrium, Stability, equilibria, equilibria_beside};
 pub use field::{Field, VectorField};
 pub use lif::{Lif, LifValues};
 pub use params::{Param, ParamSet};

@@ -132,11 +132,7 @@ impl ExcitabilitySpec {
         let span = to - from;
         let rest = model.rest(from)?;
         let leading = |e: &crate::model::Equilibrium| {
-            e.eigen
-                .iter()
-                .map(|e| e.value)
-                .max_by(|a, b| a.re.total_cmp(&b.re))
-                .unwrap_or_default()
+            largest_real_part(e.eigen.iter().map(|e| e.value)).unwrap_or_default()
         };
         // The equilibrium branch through the rest state, and where it loses stability.
         let diagram = BifurcationSpec {
@@ -157,17 +153,19 @@ impl ExcitabilitySpec {
         // Integrator or resonator: the leading eigenvalues of rest near threshold, 90% of the
         // way from `from` to where rest loses stability (at `from` when it never does), on
         // the rest branch itself: Newton from its stable point nearest there (that point when
-        // Newton fails). An equilibrium found anew at that current could be another one, or
-        // none (an `.ode` model's scan can miss it); rest at `from` then stood in under the
-        // other current's label.
+        // Newton fails, or lands on another equilibrium or an unstable one). An equilibrium
+        // found anew at that current could be another one, or none (an `.ode` model's scan
+        // can miss it); rest at `from` then stood in under the other current's label.
         let target = rest_lost.map_or(from, |(ic, _)| from + 0.9 * (ic - from));
         let (near, lead) = walk
             .as_ref()
             .and_then(|w| w.stable_point_nearest(target))
             .map_or((from, leading(&rest)), |p| {
-                let solved = fam.equilibrium_near(&p.state, target).and_then(|(_, j)| {
+                let solved = fam.equilibrium_near(&p.state, target).and_then(|(y, j)| {
+                    let close = (y.iter().zip(&p.state))
+                        .all(|(a, b)| (a - b).abs() <= 0.05 * (1.0 + b.abs()));
                     let ev = crate::numerics::balance::balance(&j).complex_eigenvalues();
-                    ev.iter().copied().max_by(|a, b| a.re.total_cmp(&b.re))
+                    largest_real_part(ev.iter().copied()).filter(|z| close && z.re < 0.0)
                 });
                 solved.map_or((p.lambda, p.eigenvalues[0]), |z| (target, z))
             });
@@ -257,6 +255,13 @@ impl ExcitabilitySpec {
             seconds: started.elapsed().as_secs_f64(),
         })
     }
+}
+
+/// The eigenvalue of largest real part.
+fn largest_real_part(
+    values: impl Iterator<Item = crate::numerics::eigen::C64>,
+) -> Option<crate::numerics::eigen::C64> {
+    values.max_by(|a, b| a.re.total_cmp(&b.re))
 }
 
 /// The branch of equilibria through rest at `from` (its point nearest `(from, v_rest)`),
