@@ -1554,20 +1554,21 @@ mod tests {
         };
         // The current orbit's V range is 2.
         let cur = state(1.0, 0.0, 1.0);
-        let judge = |next: &State, shorter_left: bool, max_amp: f64| {
+        let step = |next, first, first_multipliers, shorter_left, max_amp| {
             judge_step(
                 &fam,
                 1.0,
                 &Step {
                     cur: &cur,
                     next,
-                    first: false,
-                    first_multipliers: None,
+                    first,
+                    first_multipliers,
                     shorter_left,
                     max_amp,
                 },
             )
         };
+        let judge = |next, shorter_left, max_amp| step(next, false, None, shorter_left, max_amp);
         let (in_phase, shifted, flat) = (
             state(0.9, 0.0, 1.0),
             state(0.9, 0.5, 1.0),
@@ -1593,20 +1594,8 @@ mod tests {
                 Verdict::End(Stop::ReachedHopf(1.0), None)
             );
         }
-        let first = |next: &State, multipliers: Option<&[C64]>, shorter_left: bool| {
-            judge_step(
-                &fam,
-                1.0,
-                &Step {
-                    cur: &cur,
-                    next,
-                    first: true,
-                    first_multipliers: multipliers,
-                    shorter_left,
-                    max_amp: 0.0,
-                },
-            )
-        };
+        let first =
+            |next, multipliers, shorter_left| step(next, true, multipliers, shorter_left, 0.0);
         // The first step is not tested for a crossing: its start is the Hopf point itself.
         assert_eq!(first(&shifted, None, true), Verdict::Take(None));
         let long = state(0.9, 0.0, 1.2);

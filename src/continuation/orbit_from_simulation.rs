@@ -400,7 +400,7 @@ fn on_adapted_mesh(
 
 /// `fo` solved again on `ntst` intervals adapted to it (twice, as [`orbit_from_simulation`]
 /// does), phase 0 at the same section; `None` if Newton fails or the orbit no longer crosses
-/// its section. The PRC's mesh check ([`crate::analysis::prc`]) compares curves on two meshes.
+/// its section. The PRC's mesh check (in the analysis layer) compares curves on two meshes.
 pub fn on_finer_mesh(fam: &Family, fo: &FixedOrbit, ntst: usize, tol: f64) -> Option<FixedOrbit> {
     let set = OrbitSettings {
         ntst,

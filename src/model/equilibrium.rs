@@ -439,9 +439,9 @@ pub fn equilibria(field: &Field, i_ext: f64) -> Result<Vec<Equilibrium>, Analysi
 /// Equilibria of `field` at `i_ext` beside `known` (equilibria there already found): for an
 /// `.ode` model those the deflated Newton search finds with `known` deflated, without the
 /// scan; for a conductance model every equilibrium by the scan, which is exact there and
-/// cheap. What the bifurcation diagram's probes inside its range use
-/// ([`crate::continuation::diagram`]): four full scans of `hh.ode` cost a fifth of its
-/// diagram's time, the search alone a small part of that.
+/// cheap. What the bifurcation diagram's probes inside its range use (the continuation
+/// layer): four full scans of `hh.ode` cost a fifth of its diagram's time, the search alone a
+/// small part of that.
 pub fn equilibria_beside(
     field: &Field,
     i_ext: f64,
