@@ -497,7 +497,7 @@ pub struct BranchSample {
 /// Newton at each value, the previous cycle as the guess, the mesh adapted at every step),
 /// keeping only stable cycles. A step that lands on the equilibrium (a V range under 1e-3 of
 /// the last cycle's) or on the cycle shifted by half a period
-/// ([`super::cycles::oscillation_overlap`] negative) is refused as a failed one: past a Hopf
+/// (the cycles module's `oscillation_overlap` negative) is refused as a failed one: past a Hopf
 /// point the collocation system has both as solutions at every current, and a stable
 /// equilibrium taken for a "cycle" had `excitability` report firing and a bistable range
 /// below a supercritical Hopf point, where no cycle exists. A failed, unstable or refused
