@@ -25,10 +25,9 @@
 //! file's initial values, the origin, the initial values shifted by one in every variable,
 //! and points around each root found, each seed tried again as long as it finds new roots.
 //! A root where the field is not differentiable (a 0/0 in the file) is not taken
-//! (`System::smooth_at`). It found what the scan
-//! missed on the closed-form models of `tests/rest.rs` (a SNIC circle's saddle and focus, the
-//! Bogdanov-Takens form's focus beyond the pole, the Stuart-Landau origin where the scan had no
-//! start); a conductance model's gates are linear in themselves at fixed `v`, so its scan
+//! (`System::smooth_at`). The search found what the scan missed on the closed-form models of
+//! `tests/rest.rs` (a SNIC circle's saddle and origin, the Bogdanov-Takens form's focus beyond
+//! the pole); a conductance model's gates are linear in themselves at fixed `v`, so its scan
 //! misses nothing and the search is not run.
 
 use super::field::{Field, VectorField};
