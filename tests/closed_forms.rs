@@ -134,3 +134,50 @@ fn a_curve_of_folds_of_cycles_ends_on_its_bautin_point() {
         folds[0].ends
     );
 }
+
+/// A Hopf curve parallel to the second parameter's axis (tests/fixtures/closed_forms/
+/// bautin_upright.ode: mu = 0 for every b) is followed across the box, and its Bautin point
+/// found at the origin. Its tangent has no first-parameter component, which made the start
+/// singular: six single-point curves, no Bautin point. Tolerances: mu to 1e-9 on the curve,
+/// the Bautin point to 1e-6 (bisection of l1 along the curve).
+#[test]
+fn a_hopf_curve_along_the_second_parameter_is_followed_to_its_bautin_point() {
+    use excitable::continuation::codim2::CurveKind;
+    let r = excitable::spec::Bifurcation2Spec {
+        params: "mu,b".into(),
+        from: -0.5,
+        to: 0.5,
+        from2: -1.0,
+        to2: 1.0,
+        curves: "hopf".into(),
+        ..Default::default()
+    }
+    .run(&model("bautin_upright.ode", &[]))
+    .unwrap();
+    let hopf: Vec<_> = (r.curves.iter())
+        .filter(|c| c.kind == CurveKind::Hopf)
+        .collect();
+    assert_eq!(
+        hopf.len(),
+        1,
+        "{:?}",
+        hopf.iter().map(|c| &c.ends).collect::<Vec<_>>()
+    );
+    let b: Vec<f64> = hopf[0].points.iter().map(|p| p.l2).collect();
+    assert!(hopf[0].points.iter().all(|p| p.l1.abs() < 1e-9));
+    let (lo, hi) = b
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, c), &x| {
+            (a.min(x), c.max(x))
+        });
+    assert!(lo <= -1.0 && hi >= 1.0, "b from {lo} to {hi}");
+    let bautin: Vec<_> = (r.special_points.iter())
+        .filter(|p| p.kind == SpecialKind::Bautin)
+        .collect();
+    assert_eq!(bautin.len(), 1);
+    assert!(
+        bautin[0].param.abs() < 1e-6 && bautin[0].param2.abs() < 1e-6,
+        "{:?}",
+        bautin[0]
+    );
+}

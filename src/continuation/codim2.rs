@@ -278,13 +278,20 @@ fn arclength(
         let nrm = t.component_div(&scale).norm();
         (nrm > 0.0 && nrm.is_finite()).then(|| t / nrm)
     };
-    // Initial direction: along the first parameter, signed by `dir`.
-    let mut seed = DVector::zeros(dim);
-    seed[n] = dir;
-    let Some(mut t) = tangent(&x0, &seed) else {
+    // Initial direction: along the first parameter, signed by `dir`; where the curve runs
+    // parallel to the second parameter's axis (a Hopf condition that does not involve it),
+    // the first parameter's row makes the tangent's system singular, and the direction is
+    // taken along the second parameter instead. Such a curve was six single "singular"
+    // points, its Bautin point missed (`tests/closed_forms.rs`).
+    let along = |k: usize| {
+        let mut seed = DVector::zeros(dim);
+        seed[k] = dir;
+        tangent(&x0, &seed).map(|t| (t, k))
+    };
+    let Some((mut t, k)) = along(n).or_else(|| along(n + 1)) else {
         return (vec![x0], "singular at the start".into());
     };
-    if t[n] * dir < 0.0 {
+    if t[k] * dir < 0.0 {
         t = -t;
     }
     let ds_max = 1.0 / 200.0;
