@@ -4,7 +4,9 @@
 //! "no fold" said. Tolerances: 1e-9 on each located point (Newton to 1e-10 and better).
 
 use excitable::continuation::SpecialKind;
+use excitable::continuation::codim2::{Curve, CurveKind};
 use excitable::report::Report;
+use excitable::spec::{Bifurcation2Result, Bifurcation2Spec};
 use excitable::{BifurcationSpec, Model};
 use std::path::PathBuf;
 
@@ -27,6 +29,26 @@ fn located(r: &excitable::spec::BifurcationResult, kind: SpecialKind) -> Vec<f64
         .collect();
     at.sort_by(f64::total_cmp);
     at
+}
+
+/// The two-parameter diagram of a Bautin fixture over mu in [-0.5, 0.5], b in [-1, 1].
+fn mu_b_box(file: &str, curves: &str) -> Bifurcation2Result {
+    Bifurcation2Spec {
+        params: "mu,b".into(),
+        from: -0.5,
+        to: 0.5,
+        from2: -1.0,
+        to2: 1.0,
+        curves: curves.into(),
+        ..Default::default()
+    }
+    .run(&model(file, &[]))
+    .unwrap()
+}
+
+/// The curves of `kind`.
+fn of_kind(r: &Bifurcation2Result, kind: CurveKind) -> Vec<&Curve> {
+    r.curves.iter().filter(|c| c.kind == kind).collect()
 }
 
 fn assert_at(got: &[f64], want: &[f64], what: &str) {
@@ -107,21 +129,8 @@ fn a_snic_circles_isola_gives_both_folds_and_both_snics() {
 /// 1e-13 of the test function, the corrector to 1e-10).
 #[test]
 fn a_curve_of_folds_of_cycles_ends_on_its_bautin_point() {
-    use excitable::continuation::codim2::CurveKind;
-    let r = excitable::spec::Bifurcation2Spec {
-        params: "mu,b".into(),
-        from: -0.5,
-        to: 0.5,
-        from2: -1.0,
-        to2: 1.0,
-        curves: "hopf,fold_cycle".into(),
-        ..Default::default()
-    }
-    .run(&model("bautin_tilted.ode", &[]))
-    .unwrap();
-    let folds: Vec<_> = (r.curves.iter())
-        .filter(|c| c.kind == CurveKind::FoldOfCycles)
-        .collect();
+    let r = mu_b_box("bautin_tilted.ode", "hopf,fold_cycle");
+    let folds = of_kind(&r, CurveKind::FoldOfCycles);
     assert_eq!(folds.len(), 1);
     for p in &folds[0].points {
         assert!(p.l2 > 0.0, "a fold of cycles at b = {}", p.l2);
@@ -142,21 +151,8 @@ fn a_curve_of_folds_of_cycles_ends_on_its_bautin_point() {
 /// the Bautin point to 1e-6 (bisection of l1 along the curve).
 #[test]
 fn a_hopf_curve_along_the_second_parameter_is_followed_to_its_bautin_point() {
-    use excitable::continuation::codim2::CurveKind;
-    let r = excitable::spec::Bifurcation2Spec {
-        params: "mu,b".into(),
-        from: -0.5,
-        to: 0.5,
-        from2: -1.0,
-        to2: 1.0,
-        curves: "hopf".into(),
-        ..Default::default()
-    }
-    .run(&model("bautin_upright.ode", &[]))
-    .unwrap();
-    let hopf: Vec<_> = (r.curves.iter())
-        .filter(|c| c.kind == CurveKind::Hopf)
-        .collect();
+    let r = mu_b_box("bautin_upright.ode", "hopf");
+    let hopf = of_kind(&r, CurveKind::Hopf);
     assert_eq!(
         hopf.len(),
         1,
