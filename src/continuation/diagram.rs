@@ -171,24 +171,31 @@ fn field_at(fam: &Family, value: f64) -> Result<(Field, f64), AnalysisError> {
     Ok((field, current))
 }
 
+/// Each pair of successive points of a branch that straddles `lambda`, its states
+/// interpolated linearly to `lambda`.
+fn interpolated_at(branches: &[EqBranch], lambda: f64) -> impl Iterator<Item = Vec<f64>> + '_ {
+    branches
+        .iter()
+        .flat_map(|b| b.points.windows(2))
+        .filter(move |w| {
+            let (a, c) = (&w[0], &w[1]);
+            (a.lambda - lambda) * (c.lambda - lambda) <= 0.0 && a.lambda != c.lambda
+        })
+        .map(move |w| {
+            let (a, c) = (&w[0], &w[1]);
+            let t = (lambda - a.lambda) / (c.lambda - a.lambda);
+            (a.state.iter().zip(&c.state))
+                .map(|(p, q)| p + t * (q - p))
+                .collect()
+        })
+}
+
 /// The branches' equilibria at `lambda`: each branch's points that straddle it, interpolated
 /// and corrected by Newton there.
 fn on_branches_at(fam: &Family, branches: &[EqBranch], lambda: f64) -> Vec<Vec<f64>> {
-    let mut out = vec![];
-    for b in branches {
-        for w in b.points.windows(2) {
-            let (a, c) = (&w[0], &w[1]);
-            if (a.lambda - lambda) * (c.lambda - lambda) > 0.0 || a.lambda == c.lambda {
-                continue;
-            }
-            let t = (lambda - a.lambda) / (c.lambda - a.lambda);
-            let v: Vec<f64> = (a.state.iter().zip(&c.state))
-                .map(|(p, q)| p + t * (q - p))
-                .collect();
-            out.extend(fam.equilibrium_near(&v, lambda).map(|(y, _)| y));
-        }
-    }
-    out
+    interpolated_at(branches, lambda)
+        .filter_map(|v| fam.equilibrium_near(&v, lambda).map(|(y, _)| y))
+        .collect()
 }
 
 /// Where the branches start: `from` if the family has an equilibrium there, else the first of
@@ -281,29 +288,16 @@ fn covered(fam: &Family, branches: &[EqBranch], y: &[f64], lambda: f64) -> bool 
             .zip(y)
             .all(|(a, b)| (a - b).abs() <= tol * (1.0 + b.abs()))
     };
-    branches.iter().any(|b| {
-        b.points
-            .iter()
-            .any(|p| p.lambda == lambda && near(&p.state, 1e-6))
-            || b.points.windows(2).any(|w| {
-                let (a, c) = (&w[0], &w[1]);
-                let straddles =
-                    (a.lambda - lambda) * (c.lambda - lambda) <= 0.0 && a.lambda != c.lambda;
-                straddles && {
-                    let t = (lambda - a.lambda) / (c.lambda - a.lambda);
-                    let v: Vec<f64> = a
-                        .state
-                        .iter()
-                        .zip(&c.state)
-                        .map(|(p, q)| p + t * (q - p))
-                        .collect();
-                    match fam.equilibrium_near(&v, lambda).map(|(y, _)| y) {
-                        Some(e) => near(&e, 1e-6),
-                        None => near(&v, 1e-3),
-                    }
-                }
-            })
-    })
+    let at_a_point = (branches.iter())
+        .flat_map(|b| &b.points)
+        .any(|p| p.lambda == lambda && near(&p.state, 1e-6));
+    at_a_point
+        || interpolated_at(branches, lambda).any(|v| {
+            match fam.equilibrium_near(&v, lambda).map(|(y, _)| y) {
+                Some(e) => near(&e, 1e-6),
+                None => near(&v, 1e-3),
+            }
+        })
 }
 
 /// Where [`interior_branches`] looks for equilibria, as fractions of the range.

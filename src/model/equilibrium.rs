@@ -384,21 +384,16 @@ pub fn equilibria(field: &Field, i_ext: f64) -> Result<Vec<Equilibrium>, Analysi
         Err(e) if matches!(field, Field::Ode(_)) => notes.push(e.to_string()),
         Err(e) => return Err(e),
     }
-    let accept = |(y, r): &(Vec<f64>, f64)| {
-        *r < 1e-8 && y.iter().all(|x| x.is_finite()) && y[0].abs() <= super::V_LIMIT
-    };
-    let mut states: Vec<(Vec<f64>, f64)> =
-        roots.iter().map(|y| sys.polish(y)).filter(accept).collect();
-    let same = |a: &[f64], b: &[f64]| {
-        a.iter()
-            .zip(b)
-            .all(|(x, y)| (x - y).abs() <= 1e-8 * (1.0 + x.abs()))
-    };
+    let mut states: Vec<(Vec<f64>, f64)> = roots
+        .iter()
+        .map(|y| sys.polish(y))
+        .filter(polished_root)
+        .collect();
     if let Field::Ode(m) = field {
         let known: Vec<Vec<f64>> = states.iter().map(|s| s.0.clone()).collect();
         for y in deflated_search(&sys, &m.init, known) {
             let polished = sys.polish(&y);
-            if accept(&polished) && !states.iter().any(|s| same(&s.0, &polished.0)) {
+            if polished_root(&polished) && !states.iter().any(|s| same(&s.0, &polished.0)) {
                 states.push(polished);
             }
         }
@@ -456,22 +451,28 @@ pub fn equilibria_beside(
     let sys = System::new(field, i_ext);
     let mut out: Vec<Vec<f64>> = vec![];
     for y in deflated_search(&sys, &m.init, known.to_vec()) {
-        let (y, r) = sys.polish(&y);
-        let fresh = |a: &[f64]| {
-            !a.iter()
-                .zip(&y)
-                .all(|(p, q)| (p - q).abs() <= 1e-8 * (1.0 + p.abs()))
-        };
-        if r < 1e-8
-            && y.iter().all(|x| x.is_finite())
-            && y[0].abs() <= super::V_LIMIT
-            && out.iter().chain(known).all(|a| fresh(a))
-            && sys.smooth_at(&y)
+        let polished = sys.polish(&y);
+        if polished_root(&polished)
+            && !out.iter().chain(known).any(|a| same(a, &polished.0))
+            && sys.smooth_at(&polished.0)
         {
-            out.push(y);
+            out.push(polished.0);
         }
     }
     Ok(out)
+}
+
+/// Whether a polished point `(y, residual)` is a root: residual under 1e-8, finite, and V
+/// within [`super::V_LIMIT`].
+fn polished_root((y, r): &(Vec<f64>, f64)) -> bool {
+    *r < 1e-8 && y.iter().all(|x| x.is_finite()) && y[0].abs() <= super::V_LIMIT
+}
+
+/// Whether two roots are the same, to 1e-8 relative in every variable.
+fn same(a: &[f64], b: &[f64]) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| (x - y).abs() <= 1e-8 * (1.0 + x.abs()))
 }
 
 /// The most Newton runs of the deflated search, and the most iterations of each.
