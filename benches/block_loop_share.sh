@@ -4,7 +4,7 @@
 # `ode_lanes::run_block`), compiled for the CPU's widest vectors. Every array helper the step
 # uses must be inlined into it: a helper left out of line is compiled for the baseline target
 # (SSE2), called at every step, and can cost a fifth of the speed without any test failing
-# (docs/speed.md, "A squaring left out of line by a change elsewhere"). Which helpers the
+# (docs/speed-log.md, "A squaring left out of line by a change elsewhere"). Which helpers the
 # compiler inlines can change with an edit anywhere in the crate.
 #
 # This script profiles five `fi` runs with `perf record` and prints each one's share of samples

@@ -443,6 +443,17 @@ pub enum ShardError {
         /// The manifest, `OUT/sweep.toml`.
         manifest: String,
     },
+    /// The folder holds something else than a sharded sweep's shards (another report): the
+    /// shards would have been written beside it, and a merge would leave its files in place.
+    #[error(
+        "{folder} holds another report ({entries}), not the shards of a sweep; use another output folder for the shards"
+    )]
+    ForeignFolder {
+        /// The output folder.
+        folder: String,
+        /// Some of what it holds.
+        entries: String,
+    },
     /// The manifest's sweep is not what its model and this version of the toolkit make now.
     #[error(
         "{manifest} was written for another model definition or version of excitable (fingerprint {recorded}, now {now}); run its shards again"

@@ -177,3 +177,38 @@ fn a_hopf_curve_along_the_second_parameter_is_followed_to_its_bautin_point() {
         bautin[0]
     );
 }
+
+/// A symmetric model's two Hopf points at one parameter value, on different equilibria
+/// (`symmetric_hopf.ode`: (±1, 0) at mu = 1, omega = sqrt 2, the symmetry x -> -x mapping one
+/// onto the other): both located, each with its own cycle branch, and the two branches ending
+/// at the same homoclinic parameter (the symmetry, to 1e-9). One had been dropped as a
+/// duplicate of the other, its equilibrium losing stability with no special point.
+#[test]
+fn a_symmetric_pair_of_hopf_points_at_one_parameter_value_is_two_points() {
+    let r = BifurcationSpec {
+        param: "mu".into(),
+        from: 0.0,
+        to: 2.0,
+        ..Default::default()
+    }
+    .run(&model("symmetric_hopf.ode", &[]))
+    .unwrap();
+    let hopfs = &r.diagram.hopfs;
+    assert_eq!(hopfs.len(), 2, "{:?}", r.diagram.notes);
+    let mut xs: Vec<f64> = hopfs.iter().map(|h| h.state[0]).collect();
+    xs.sort_by(f64::total_cmp);
+    assert_at(&xs, &[-1.0, 1.0], "the Hopf points' x");
+    for h in hopfs {
+        assert!((h.lambda - 1.0).abs() < 1e-9, "{}", h.lambda);
+        assert!((h.omega - 2f64.sqrt()).abs() < 1e-9, "{}", h.omega);
+        assert!(h.lyapunov > 0.0, "subcritical: {}", h.lyapunov);
+    }
+    assert_eq!(r.diagram.cycles.len(), 2);
+    let ends: Vec<f64> = r
+        .diagram
+        .cycles
+        .iter()
+        .map(|(_, c)| c.end.as_ref().expect("a homoclinic end").lambda)
+        .collect();
+    assert!((ends[0] - ends[1]).abs() < 1e-9, "{ends:?}");
+}

@@ -214,3 +214,73 @@ fn a_bogdanov_takens_cycle_ends_on_its_homoclinic_orbit_by_the_slower_eigenvalue
         );
     }
 }
+
+/// A NeuroML cell (`fold_beside_homoclinic.nml`) whose stable cycle passes a fold of
+/// equilibria at 0.1317 uA/cm^2 with a finite period (57 ms) and ends 0.023 uA/cm^2 lower on
+/// a saddle homoclinic orbit. The fold is near the orbit in state and parameter, and the end
+/// had been called a SNIC at the fold, by the diagram and by `excitability`.
+///
+/// References (tests/fixtures/cycle_ends/make_fold_beside_homoclinic.py, scipy on the cell's
+/// equations written again): the fold to 1e-10; periods by DOP853 at rtol 1e-10 on the way
+/// down, the last at 0.109 (97.0 ms). Tolerances: the fold to 1e-7; the branch's period at
+/// each reference current within 0.5% (the default mesh); the end below 0.109, where scipy
+/// still fires, and above 0.1085.
+#[test]
+fn a_cycle_passing_a_fold_ends_on_the_saddle_below_it_not_at_the_fold() {
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cycle_ends");
+    let model = excitable::Model::from_file(&dir.join("fold_beside_homoclinic.nml")).unwrap();
+    let mut rows = csv::Reader::from_path(dir.join("fold_beside_homoclinic.csv")).unwrap();
+    let rows: Vec<(String, f64, f64)> = rows
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].to_string(),
+                r[1].parse().unwrap(),
+                r[2].parse().unwrap(),
+            )
+        })
+        .collect();
+    let r = run(&model, -5.0, 100.0);
+    let fold = rows.iter().find(|row| row.0 == "fold_v_mv").unwrap().1;
+    assert!(
+        r.special_points
+            .iter()
+            .any(|p| p.kind == SpecialKind::Fold && (p.param - fold).abs() < 1e-7),
+        "{:?}",
+        r.special_points
+    );
+    let e = the_end(&r);
+    assert_eq!(e.kind, EndKind::Homoclinic, "{:?}", r.diagram.notes);
+    assert!(e.lambda > 0.1085 && e.lambda < 0.109, "{}", e.lambda);
+    assert!(e.unstable_eigenvalue > 0.0);
+    listed_once(&r, SpecialKind::Homoclinic, e, "saddle homoclinic orbit");
+    let points = &r.diagram.cycles[0].1.points;
+    for (_, current, period) in rows.iter().filter(|row| row.0 == "period_ms") {
+        if *current > 0.13 {
+            continue; // beyond the stretch the branch's tail covers closely
+        }
+        let at = points
+            .windows(2)
+            .find(|w| (w[0].lambda - current) * (w[1].lambda - current) <= 0.0)
+            .map(|w| {
+                let s = (current - w[0].lambda) / (w[1].lambda - w[0].lambda);
+                w[0].period + s * (w[1].period - w[0].period)
+            })
+            .unwrap_or_else(|| panic!("no orbit of the branch at {current}"));
+        assert!(
+            (at / period - 1.0).abs() < 5e-3,
+            "period at {current}: {at} vs scipy {period}"
+        );
+    }
+    let ex = excitable::spec::ExcitabilitySpec::default()
+        .run(&model)
+        .unwrap();
+    assert_eq!(
+        ex.excitability.verdict.onset.name(),
+        "homoclinic",
+        "{:?}",
+        ex.excitability.verdict
+    );
+}

@@ -56,3 +56,62 @@ fn euler_at_the_document_step_is_first_order_close() {
         "{e1} {e2} {e3}"
     );
 }
+
+/// A reset at or above the threshold fires again as each refractory period ends, for ever
+/// (and without end at `t_ref = 0`): it had been accepted and reported as one spike, then
+/// silence, and `fi` as never firing with a rheobase. It is refused, naming `v_reset` and the
+/// bound, whatever the order of the overrides; a run started above threshold fires at once.
+#[test]
+fn a_reset_above_threshold_is_refused_and_a_start_above_it_fires_at_once() {
+    for set in [
+        "v_th=-50,v_reset=-45,v_rest=-70",
+        "v_reset=-45,v_th=-50,v_rest=-70",
+    ] {
+        let e = excitable::ModelSource {
+            model: "lif".into(),
+            set: vec![set.into()],
+            ..Default::default()
+        }
+        .load()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("v_reset = -45") && e.contains("below v_th = -50 mV"),
+            "{e}"
+        );
+    }
+    let (ok, _, stderr) = crate::common::excitable(&[
+        "fi",
+        "--model",
+        "lif",
+        "--set",
+        "v_reset=2",
+        "--from",
+        "0",
+        "--to",
+        "3",
+    ]);
+    assert!(!ok && stderr.contains("v_reset = 2"), "{stderr}");
+    // Library use without the loader: the run itself refuses.
+    let mut m = Model::builtin("lif").unwrap();
+    m.set("v_reset", 1.5).unwrap();
+    let s = Settings {
+        t_max: 20.0,
+        dt: 0.1,
+        method: Method::ExpEuler,
+        record: Record::SpikesOnly,
+        threshold_mv: 1.0,
+    };
+    let e = simulate::run(&m, &Stimulus::constant(1.5), &[0.0], &s).unwrap_err();
+    assert!(e.to_string().contains("v_reset"), "{e}");
+    // Started at 2 mV, above v_th = 1: a spike at 0, then the closed form from the reset.
+    let m = Model::builtin("lif").unwrap();
+    let run = simulate::run(&m, &Stimulus::constant(1.5), &[2.0], &s).unwrap();
+    let first = 10.0 * 3f64.ln();
+    assert_eq!(run.spikes_ms[0], 0.0);
+    assert!(
+        (run.spikes_ms[1] - (4.0 + first)).abs() < 1e-9,
+        "{:?}",
+        run.spikes_ms
+    );
+}

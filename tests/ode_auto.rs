@@ -215,3 +215,57 @@ fn morris_lecar_snic_folds_of_equilibria_agree_with_auto() {
     ];
     agrees("mlsnic", "ml", &set, (-20.0, 150.0), &[]);
 }
+
+/// Hindmarsh-Rose with a slow z (`tests/fixtures/auto/hr_slow/`, r = 0.005) against AUTO-07p
+/// (hr_slow.py: NTST 300, EPSL = EPSU = 1e-10). Its first cycle branch passes a minimum of
+/// the period near i = 1.42; a step of 3.7 there, its tangents 23 degrees apart, had landed
+/// beyond the turn, reported a fold of cycles at 1.4078 that AUTO does not have, and run back
+/// to its Hopf point, missing AUTO's folds at 1.4688, 1.4659, 1.9371 and 1.9099. Every fold
+/// of cycles AUTO labels up to i = 1.94 (where its 3000 points end) is found to 1e-6, and no
+/// fold lies between 1.38 and 1.46, where AUTO's branch rises monotonically in i.
+#[test]
+fn a_cycle_branch_follows_a_minimum_of_its_period_without_turning_back() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/auto/hr_slow");
+    let mut rows = csv::Reader::from_path(dir.join("hr_slow_auto.csv")).unwrap();
+    let auto: Vec<(String, f64)> = rows
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[1].parse().unwrap())
+        })
+        .collect();
+    let r = excitable::BifurcationSpec {
+        from: 0.0,
+        to: 6.0,
+        ..Default::default()
+    }
+    .run(&Model::from_file(&dir.join("hr_slow.ode")).unwrap())
+    .unwrap();
+    let first = r
+        .diagram
+        .cycles
+        .iter()
+        .find(|(_, c)| {
+            c.points
+                .first()
+                .is_some_and(|p| (p.lambda - 1.341073).abs() < 1e-3)
+        })
+        .map(|(_, c)| c)
+        .expect("the branch from the Hopf point at 1.3411");
+    let folds: Vec<f64> = first
+        .specials
+        .iter()
+        .filter(|s| s.kind == CycleEvent::Fold)
+        .map(|s| s.point.lambda)
+        .collect();
+    for (_, at) in auto.iter().filter(|(k, p)| k == "LP" && *p > 1.3) {
+        assert!(
+            folds.iter().any(|f| close(*f, *at, 1e-6)),
+            "AUTO's fold of cycles at {at} not found: {folds:?}"
+        );
+    }
+    assert!(
+        folds.iter().all(|f| !(1.38..1.46).contains(f)),
+        "a fold AUTO does not have: {folds:?}"
+    );
+}

@@ -1268,3 +1268,48 @@ fn inputs_that_never_end_are_refused_at_once() {
     refused(&o, &["long.csv: line 2 is longer than 1048576 bytes"]);
     assert!(!dir.path().join("out").exists());
 }
+
+/// A check on the table of an optional step that failed is not run, and says why; it had
+/// failed the whole study on the table never written, naming the staging folder.
+#[test]
+fn a_check_on_a_failed_optional_step_is_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        r#"title = "A silent cell"
+shows = "Nothing fires."
+adds = ""
+
+[[step]]
+name = "sim"
+command = "simulate"
+args = { model = "hh", stim = "0", t-max = 20 }
+
+[[step]]
+name = "st"
+command = "stats"
+args = { spikes = "{out}/sim/spikes.parquet", t-stop = 20 }
+optional = true
+
+[[check]]
+claim = "The silent cell's CV is small"
+document = "CV < 0.1"
+table = "st/spike_stats.parquet"
+column = "cv"
+agg = "max"
+claims = { op = "<", value = 0.1 }
+expect = 0.0
+tol = 0.01
+evidence = "none"
+"#,
+    )
+    .unwrap();
+    let o = run_in(dir.path(), &["study", "run", "s.toml", "--out", "R"]);
+    ok(&o);
+    let summary = std::fs::read_to_string(dir.path().join("R/summary.md")).unwrap();
+    assert!(
+        summary.contains("not run: the optional step 'st' failed"),
+        "{summary}"
+    );
+    assert!(!summary.contains("staging"), "{summary}");
+}

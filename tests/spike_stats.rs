@@ -103,3 +103,65 @@ fn instantaneous_rates_equal_elephants() {
     assert_eq!(cache.len(), 12);
     assert!(worst < 1e-9);
 }
+
+/// Every part of `stats` reads the same spikes, those in [t_start, t_stop] with both ends
+/// included as in Elephant's `SpikeTrain`: spikes every 25 ms from 0 to 100 over [0, 100] are
+/// 5 at 50 Hz (Elephant 1.2.1: 5 spikes, 50 Hz; the spike at t_stop had been dropped, 40 Hz),
+/// and over [50, 110] a 10 ms train's interval histogram holds its 6 spikes' 5 intervals (it
+/// had held the whole train's 9). With `--input`, pulses outside [t_start, t_stop) do not
+/// count: a cell answering all 10 pulses inside a 1000 ms recording answers 1.0 of them (two
+/// pulses after t_stop had counted as misses: 0.833), and over [500, 1000] only the 5 pulses
+/// there count.
+#[test]
+fn statistics_histograms_and_timing_read_the_same_interval() {
+    let edges = vec![vec![0.0, 25.0, 50.0, 75.0, 100.0]];
+    let r = excitable::StatsSpec {
+        t_stop: Some(100.0),
+        ..Default::default()
+    }
+    .run(&edges)
+    .unwrap();
+    assert_eq!(r.stats[0].n_spikes, 5);
+    assert!((r.stats[0].rate_hz - 50.0).abs() < 1e-12);
+    let regular = vec![
+        (0..10)
+            .map(|k| 25.0 + 10.0 * k as f64)
+            .collect::<Vec<f64>>(),
+    ];
+    // Spikes at 25, 35, ..., 115: over [50, 110] those at 55..105, 6 spikes, 5 intervals.
+    let r = excitable::StatsSpec {
+        t_start: 50.0,
+        t_stop: Some(110.0),
+        ..Default::default()
+    }
+    .run(&regular)
+    .unwrap();
+    assert_eq!(r.stats[0].n_spikes, 6);
+    let counts: u32 = r.isi_histograms[0].1.iter().sum();
+    assert_eq!(counts, 5);
+    // A cell answering every pulse 5 ms after it, pulses every 100 ms, two more after t_stop.
+    let answers = vec![
+        (0..10)
+            .map(|k| 100.0 * k as f64 + 5.0)
+            .collect::<Vec<f64>>(),
+    ];
+    let pulses = "pulses:0,100,200,300,400,500,600,700,800,900,1500,2000:5:5";
+    let timing = |t_start: f64| {
+        excitable::StatsSpec {
+            t_start,
+            t_stop: Some(1000.0),
+            input: Some(pulses.into()),
+            ..Default::default()
+        }
+        .run(&answers)
+        .unwrap()
+        .timing
+        .unwrap()
+    };
+    let whole = timing(0.0);
+    assert_eq!(whole.onsets_ms.len(), 10);
+    assert_eq!(whole.neurons[0].response.fraction_answered, 1.0);
+    let late = timing(500.0);
+    assert_eq!(late.onsets_ms, vec![500.0, 600.0, 700.0, 800.0, 900.0]);
+    assert_eq!(late.neurons[0].response.fraction_answered, 1.0);
+}

@@ -99,6 +99,23 @@ fn four_shards_merged_equal_the_whole_sweep() {
     args.extend(["--param", "g_k=30:42:4", "--shard", "1/4"]);
     let (ok, _, stderr) = excitable(&args);
     assert!(!ok && stderr.contains("different sweep"), "{stderr}");
+    // A first shard into a folder holding another report (the whole sweep's, with no
+    // manifest) is refused and leaves it as it was: shards and a merge beside it had left a
+    // folder half one report, half the other.
+    let before: Vec<_> = std::fs::read_dir(&whole)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let (ok, _, stderr) = sweep(&whole, &["--shard", "1/4"]);
+    assert!(
+        !ok && stderr.contains("holds another report (grid.parquet"),
+        "{stderr}"
+    );
+    let after: Vec<_> = std::fs::read_dir(&whole)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before.len(), after.len(), "{after:?}");
     let (ok, stdout, stderr) = excitable(&["merge", sharded.to_str().unwrap()]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("Merged from 4 shards"), "{stdout}");

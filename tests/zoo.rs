@@ -478,7 +478,7 @@ fn every_change_of_cycle_stability_lies_at_a_located_bifurcation() {
                         p.period
                     );
                 }
-                // Hindmarsh-Rose's first branch spends its last 1000 points (of 2000) within
+                // Hindmarsh-Rose's first branch spends its last half (over 800 points) within
                 // 1e-7 of 1.2597831 (over a hundred folds and period doublings): it ends
                 // winding there, which says that more points would not help.
                 let winds = match b.stop {

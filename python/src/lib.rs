@@ -318,6 +318,7 @@ impl PyModel {
                 model.set(&name, value).map_err(|e| err(e.into()))?;
                 source.set.push(format!("{name}={value}"));
             }
+            model.check_relations().map_err(|e| err(e.into()))?;
             Ok(PyModel { source, model })
         })
     }

@@ -55,11 +55,7 @@ pub fn chance_of_answers(
     t_stop: f64,
 ) -> Chance {
     let span = (t_stop - t_start).max(f64::MIN_POSITIVE);
-    let sp: Vec<f64> = spikes
-        .iter()
-        .copied()
-        .filter(|&t| t >= t_start && t < t_stop)
-        .collect();
+    let sp = super::spike_stats::within(spikes, t_start, t_stop);
     let mut isi = super::spike_stats::isi(&sp);
     isi.sort_by(f64::total_cmp);
     let renewal = isi.len() >= 3;

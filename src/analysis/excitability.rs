@@ -127,6 +127,11 @@ pub struct OnsetVerdict {
     pub multiplier_end: f64,
 }
 
+/// How close (relative to the range) the end of the stable branch must lie to a fold of
+/// equilibria for the onset to be a SNIC ([`classify_onset`]): a hundred times the
+/// followed branch's smallest step.
+pub const SNIC_FOLD_DISTANCE: f64 = 1e-5;
+
 /// Apply the decision rule of this module to the samples of the stable branch followed
 /// down from the probe (`down[0]` the probe, the last the closest to the onset); `folds` are
 /// the folds of equilibria in the range and `span` its width.
@@ -140,9 +145,13 @@ pub fn classify_onset(down: &[BranchSample], folds: &[f64], span: f64) -> OnsetV
             multiplier_end: f64::NAN,
         };
     };
+    // At a SNIC the stable branch ends at the fold itself; `follow` locates the end to its
+    // smallest step, 1e-7 of the range (2e-5 uA/cm^2 from the fold on Morris-Lecar's SNIC
+    // set and Wang-Buzsaki). A saddle homoclinic end 0.023 uA/cm^2 below a fold (1e-4 of the
+    // range) had been called a SNIC under 1e-3 of the range.
     let near_fold = folds
         .iter()
-        .any(|&f| (f - last.lambda).abs() <= 1e-3 * span);
+        .any(|&f| (f - last.lambda).abs() <= SNIC_FOLD_DISTANCE * span);
     let (class, onset) = if last.max_multiplier < 0.5 && last.period >= 3.0 * first.period {
         (
             HodgkinClass::One,

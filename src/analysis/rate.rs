@@ -207,7 +207,7 @@ impl RateGrid {
     /// Memory fresh from the kernel comes zeroed without a write, so the sums' first reads
     /// would map the shared zero page and their writes then copy it, each copy flushing the
     /// other cores' TLBs: an interrupt per page (on a virtual machine typically a VM exit),
-    /// 17% of `stats`' CPU on 200 trains (docs/speed.md, "Zeros written, not mapped"). One
+    /// 17% of `stats`' CPU on 200 trains (docs/speed-log.md, "Zeros written, not mapped"). One
     /// volatile write per 4 KiB page faults each page in as the process's own; the compiler
     /// can neither drop it nor fold it into the zeroed allocation.
     pub fn zeroed_rates(&self, trains: usize) -> Vec<f64> {

@@ -173,13 +173,21 @@ fn pearson(a: &[f64], b: &[f64]) -> f64 {
     cov / (va * vb).sqrt()
 }
 
-/// All statistics of one train (spikes outside [t_start, t_stop) are ignored).
-pub fn train_stats(spikes: &[f64], s: &StatsSettings) -> TrainStats {
-    let sp: Vec<f64> = spikes
+/// The spikes of `spikes` in [t_start, t_stop], both ends included as Elephant's
+/// `SpikeTrain` includes them (a spike at t_stop had been dropped here and counted by the
+/// kernel rate). Every statistic of a train, its interval histogram and its chance level
+/// read the train through this.
+pub fn within(spikes: &[f64], t_start: f64, t_stop: f64) -> Vec<f64> {
+    spikes
         .iter()
         .copied()
-        .filter(|t| *t >= s.t_start && *t < s.t_stop)
-        .collect();
+        .filter(|t| *t >= t_start && *t <= t_stop)
+        .collect()
+}
+
+/// All statistics of one train (spikes outside [t_start, t_stop] are ignored: [`within`]).
+pub fn train_stats(spikes: &[f64], s: &StatsSettings) -> TrainStats {
+    let sp = within(spikes, s.t_start, s.t_stop);
     let i = isi(&sp);
     let mut reasons: Vec<String> = Vec::new();
     if i.is_empty() {
@@ -256,16 +264,25 @@ pub const MAX_ISI_BINS: usize = 100_000;
 
 /// The ISI histogram of every train, all with the same bins of `bin_ms` from 0 to the longest
 /// interval of any train (at most [`MAX_ISI_BINS`]): (bin left edges, counts) per train.
-pub fn isi_histograms(trains: &[Vec<f64>], bin_ms: f64) -> Vec<(Vec<f64>, Vec<u32>)> {
+pub fn isi_histograms(
+    trains: &[Vec<f64>],
+    bin_ms: f64,
+    t_start: f64,
+    t_stop: f64,
+) -> Vec<(Vec<f64>, Vec<u32>)> {
     use rayon::prelude::*;
-    let max_isi = trains
+    let intervals: Vec<Vec<f64>> = trains
         .par_iter()
-        .map(|t| longest_isi(t))
-        .reduce(|| 0.0, f64::max);
+        .map(|t| isi(&within(t, t_start, t_stop)))
+        .collect();
+    let max_isi = intervals
+        .iter()
+        .flat_map(|i| i.iter().copied())
+        .fold(0.0f64, f64::max);
     let bins = ((max_isi / bin_ms).ceil() as usize + 1).min(MAX_ISI_BINS);
-    trains
+    intervals
         .par_iter()
-        .map(|t| histogram(&isi(t), 0.0, bin_ms, bins))
+        .map(|i| histogram(i, 0.0, bin_ms, bins))
         .collect()
 }
 

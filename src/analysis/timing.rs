@@ -56,6 +56,11 @@ pub struct NeuronTiming {
 /// Latencies per onset, the fraction of onsets answered, the onset-spike cross-correlogram,
 /// the spike-triggered average of the input (sampled every [`STA_DT_MS`] over
 /// [t_start, t_stop) ms) and, for a sine input, vector strength, for each spike train.
+///
+/// Only what lies in the analysed interval counts: onsets in [t_start, t_stop), spikes in
+/// [t_start, t_stop] (the statistics' interval), and each answer window ends at t_stop at
+/// the latest. A pulse after the recording had counted as a miss, and one before t_start as
+/// answered by spikes outside it.
 pub fn io_timing(stim: &Stimulus, trains: &[Vec<f64>], t_start: f64, t_stop: f64) -> IoTiming {
     let mut onsets_ms: Vec<f64> = stim
         .components
@@ -65,11 +70,11 @@ pub fn io_timing(stim: &Stimulus, trains: &[Vec<f64>], t_start: f64, t_stop: f64
             Component::Pulses { times, .. } => times.clone(),
             _ => vec![],
         })
+        .filter(|&t| t >= t_start && t < t_stop)
         .collect();
     onsets_ms.sort_by(f64::total_cmp);
     let n = ((t_stop - t_start) / STA_DT_MS) as usize;
-    let t: Vec<f64> = (0..n).map(|k| t_start + k as f64 * STA_DT_MS).collect();
-    let input: Vec<f64> = t.iter().map(|&x| stim.at(x)).collect();
+    let input = |k: usize| stim.at(t_start + k as f64 * STA_DT_MS);
     let freq_hz = stim.components.iter().find_map(|c| {
         if let Component::Sine { freq_hz, .. } = c {
             Some(*freq_hz)
@@ -80,15 +85,19 @@ pub fn io_timing(stim: &Stimulus, trains: &[Vec<f64>], t_start: f64, t_stop: f64
     let neurons = trains
         .iter()
         .map(|train| {
+            let train: Vec<f64> = train
+                .iter()
+                .copied()
+                .filter(|&t| t >= t_start && t <= t_stop)
+                .collect();
+            let train = &train;
+            let windows: Vec<(f64, f64)> = answer_windows(&onsets_ms, MAX_LATENCY_MS)
+                .into_iter()
+                .map(|(from, to)| (from, to.min(t_stop)))
+                .collect();
             let response = pulse_response(&onsets_ms, train, MAX_LATENCY_MS);
             let answered = response.latency_ms.iter().filter(|l| !l.is_nan()).count();
-            let chance = chance_of_answers(
-                &answer_windows(&onsets_ms, MAX_LATENCY_MS),
-                answered,
-                train,
-                t_start,
-                t_stop,
-            );
+            let chance = chance_of_answers(&windows, answered, train, t_start, t_stop);
             let l: Vec<f64> = response
                 .latency_ms
                 .iter()
@@ -101,7 +110,7 @@ pub fn io_timing(stim: &Stimulus, trains: &[Vec<f64>], t_start: f64, t_stop: f64
             let (ccg_lags_ms, ccg_counts) =
                 cross_correlogram(&onsets_ms, train, CCG_BIN_MS, CCG_MAX_LAG_MS);
             let (sta_lags_ms, sta_mean, _) =
-                spike_triggered_average(&t, &input, train, STA_WINDOW_MS);
+                triggered_average(t_start, STA_DT_MS, n, input, train, STA_WINDOW_MS);
             NeuronTiming {
                 response,
                 chance,
@@ -222,17 +231,31 @@ pub fn spike_triggered_average(
         return (vec![], vec![], 0);
     }
     let dt = t_ms[1] - t_ms[0];
+    triggered_average(t_ms[0], dt, t_ms.len(), |k| input[k], spikes, window_ms)
+}
+
+/// [`spike_triggered_average`] of an input given by its `n` samples `input(k)` at
+/// `t0 + k dt`, read only within the windows: a stimulus over a long recording is never
+/// sampled whole (2e8 ms at 0.1 ms had asked for 16 GB).
+fn triggered_average(
+    t0: f64,
+    dt: f64,
+    n: usize,
+    input: impl Fn(usize) -> f64,
+    spikes: &[f64],
+    window_ms: f64,
+) -> (Vec<f64>, Vec<f64>, usize) {
     let w = (window_ms / dt).round() as usize;
     let mut sum = vec![0.0; w + 1];
     let mut used = 0;
     for &s in spikes {
-        let k = ((s - t_ms[0]) / dt).floor();
-        if k < w as f64 || k as usize >= t_ms.len() {
+        let k = ((s - t0) / dt).floor();
+        if k < w as f64 || k >= n as f64 {
             continue;
         }
         let k = k as usize;
         for (j, acc) in sum.iter_mut().enumerate() {
-            *acc += input[k - w + j];
+            *acc += input(k - w + j);
         }
         used += 1;
     }

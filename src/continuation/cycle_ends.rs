@@ -83,8 +83,9 @@ impl Winding {
 /// period varies by more than 10% (so the branch still moves, along the period): it winds
 /// there (folds and period doublings accumulate at one parameter value, as near a homoclinic
 /// orbit to a saddle-focus), and a larger point budget would not take it further. The branch
-/// then ends with [`super::Stop::Winding`] instead of [`super::Stop::MaxPoints`], whose advice
-/// to raise the limit would mislead.
+/// then ends with [`super::Stop::Winding`] instead of [`super::Stop::MaxPoints`] (whose advice
+/// to raise the limit would mislead) or [`super::Stop::CorrectorFailed`] (the same end, out of
+/// steps rather than points).
 pub fn winding(points: &[CyclePoint]) -> Option<Winding> {
     let tail = &points[points.len() / 2..];
     if tail.len() < 100 {
@@ -172,6 +173,10 @@ impl CycleEnd {
 /// a tail that ends before it (a homoclinic orbit near a Hopf point) misses by far more, so 10%
 /// separates the two without flagging a good fit's next-order terms.
 pub const LAW_AGREEMENT: f64 = 0.1;
+
+/// Relative distance from the last orbit's parameter within which a fold of equilibria is
+/// the branch's end whatever lies on the orbit ([`classify`]).
+pub const FOLD_AT_END: f64 = 1e-4;
 
 /// Relative distance under which a bifurcation of cycles is an artefact of the tail.
 pub const TAIL_RESOLUTION: f64 = 1e-6;
@@ -400,6 +405,19 @@ pub fn classify(fam: &Family, branch: &CycleBranch, folds: &[Fold]) -> Result<Cy
                 .abs()
                 .total_cmp(&(y.lambda - last.lambda).abs())
         });
+    // On the firing side of a SNIC no equilibrium lies on the orbit: the saddle and the node
+    // are born at the fold. A saddle on the last orbit means the orbit ends on it, even with
+    // a fold of equilibria nearby in state and parameter (a fold 0.023 uA/cm^2 above a saddle
+    // homoclinic end, the cycle passing the fold with a finite period, had been called a
+    // SNIC). Only a fold at the end itself (within `FOLD_AT_END`, where the corrector may
+    // still find a near-root of a nearly singular system on the orbit) overrides it.
+    let saddle_on_orbit = fam
+        .equilibrium_near(b, last.lambda)
+        .filter(|(y, j)| near(y, b, amplitude) && saddle_eigenvalue(j).is_some());
+    let fold = fold.filter(|f| {
+        saddle_on_orbit.is_none()
+            || (f.lambda - last.lambda).abs() <= FOLD_AT_END * (1.0 + last.lambda.abs())
+    });
     if let Some(f) = fold {
         let fit = fit_snic(&branch.points)
             .ok_or_else(|| "too few points on the tail to fit the SNIC law".to_string())?;

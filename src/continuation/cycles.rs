@@ -475,6 +475,16 @@ impl<'a> Engine<'a> {
             .sqrt()
     }
 
+    /// The cosine of the angle between `a`'s and `b`'s tangents (on one mesh), in the
+    /// inner product the arclength row uses.
+    fn tangent_cos(&self, a: &State, b: &State) -> f64 {
+        let (s, t) = (&a.tangent, &b.tangent);
+        let dot = inner(&self.scheme, s, t)
+            + self.set.period_weight * s.period * t.period
+            + s.lambda * t.lambda;
+        dot / (self.norm(s) * self.norm(t))
+    }
+
     fn axpy(u: &Orbit, t: &Orbit, ds: f64) -> Orbit {
         Orbit {
             z: u.z.iter().zip(&t.z).map(|(a, b)| a + ds * b).collect(),
@@ -880,6 +890,7 @@ fn run(
             let step = Step {
                 cur: &cur,
                 next: &next,
+                tangent_cos: engine.tangent_cos(&cur, &next),
                 first,
                 first_multipliers: first_multipliers.as_deref(),
                 shorter_left: 0.5 * ds >= ds_min,
@@ -1081,9 +1092,13 @@ fn run(
             )),
         }
     }
-    if let (Stop::MaxPoints(n), Some(w)) = (stop, super::cycle_ends::winding(&points)) {
+    // Out of points, or out of steps (the corrector failing at the smallest), while winding
+    // at one parameter value: the same end either way.
+    if let (Stop::MaxPoints(_) | Stop::CorrectorFailed(_), Some(w)) =
+        (stop, super::cycle_ends::winding(&points))
+    {
         stop = Stop::Winding {
-            points: n,
+            points: points.len(),
             at: w.at,
         };
         notes.push(w.note(&fam.knob_name()));
@@ -1105,6 +1120,8 @@ fn run(
 struct Step<'a> {
     cur: &'a State,
     next: &'a State,
+    /// The cosine of the angle between `cur`'s and `next`'s tangents.
+    tangent_cos: f64,
     /// The branch's first step from a Hopf point.
     first: bool,
     /// `next`'s multipliers, taken where the first orbit from a subcritical Hopf point must be
@@ -1126,6 +1143,11 @@ enum Verdict {
     /// End the branch at the step's start, with a note where the end is not a clean one.
     End(Stop, Option<String>),
 }
+
+/// The largest angle (radians) between the tangents at a step's two ends, in the arclength's
+/// inner product, before the step is halved ([`judge_step`]): 15 degrees. On Hindmarsh-Rose's
+/// branches nineteen steps in twenty turn by under 10 degrees.
+const TANGENT_TURN_MAX: f64 = 15.0 * std::f64::consts::PI / 180.0;
 
 /// Whether the first orbit from a Hopf point is off its period by more than 10%.
 fn period_off(next: &State, period0: f64) -> bool {
@@ -1178,6 +1200,15 @@ fn judge_step(fam: &Family, period0: f64, step: &Step) -> Verdict {
                 next.point.lambda
             )
         }));
+    }
+    // A step that turned the branch's tangent by more than `TANGENT_TURN_MAX`: the branch
+    // bends within the step, and the corrector may have landed beyond a turn, on a part of
+    // the branch the steps then retrace. Hindmarsh-Rose's slow cycles (r = 0.005) took a step
+    // of 3.7 across a minimum of the period (the tangents 23 degrees apart), reported a fold
+    // of cycles AUTO-07p does not have, and ran back to their Hopf point. Shorter steps
+    // follow the bend; at the smallest the step is taken.
+    if step.tangent_cos < TANGENT_TURN_MAX.cos() && step.shorter_left {
+        return Verdict::Halve;
     }
     // A step through zero amplitude, or onto the equilibrium itself. Past a Hopf point
     // the collocation system goes on as the same orbits shifted by half a period, and
@@ -1554,6 +1585,21 @@ mod tests {
         };
         // The current orbit's V range is 2.
         let cur = state(1.0, 0.0, 1.0);
+        let turned = |next, tangent_cos, shorter_left| {
+            judge_step(
+                &fam,
+                1.0,
+                &Step {
+                    cur: &cur,
+                    next,
+                    tangent_cos,
+                    first: false,
+                    first_multipliers: None,
+                    shorter_left,
+                    max_amp: 2.0,
+                },
+            )
+        };
         let step = |next, first, first_multipliers, shorter_left, max_amp| {
             judge_step(
                 &fam,
@@ -1561,6 +1607,7 @@ mod tests {
                 &Step {
                     cur: &cur,
                     next,
+                    tangent_cos: 1.0,
                     first,
                     first_multipliers,
                     shorter_left,
@@ -1576,6 +1623,12 @@ mod tests {
         );
         assert_eq!(judge(&in_phase, true, 2.0), Verdict::Take(None));
         assert_eq!(judge(&in_phase, false, 1e6), Verdict::Take(None));
+        // A step whose tangents are 23 degrees apart is halved; at the smallest, taken; 10
+        // degrees is taken at any step.
+        let (cos23, cos10) = (23f64.to_radians().cos(), 10f64.to_radians().cos());
+        assert_eq!(turned(&in_phase, cos23, true), Verdict::Halve);
+        assert_eq!(turned(&in_phase, cos23, false), Verdict::Take(None));
+        assert_eq!(turned(&in_phase, cos10, true), Verdict::Take(None));
         for next in [&shifted, &flat] {
             assert_eq!(judge(next, true, 2.0), Verdict::Halve);
             assert!(matches!(

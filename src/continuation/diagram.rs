@@ -783,7 +783,23 @@ fn diagram_on_this_thread(
         .flat_map(|b| b.hopfs.iter().cloned())
         .collect();
     hopfs.sort_by(|a, b| a.lambda.total_cmp(&b.lambda));
-    hopfs.dedup_by(|a, b| (a.lambda - b.lambda).abs() < 1e-9 * (1.0 + a.lambda.abs()));
+    // The same Hopf point found on two branches is kept once. Two at one parameter value on
+    // different equilibria are both kept: a symmetric model's pair (x = ±1 at mu = 1, the
+    // Lorenz system's C+ and C- at r = 470/19) had lost one point and its cycle branch.
+    let mut unique: Vec<Hopf> = Vec::with_capacity(hopfs.len());
+    for h in hopfs {
+        let same = |u: &Hopf| {
+            (u.lambda - h.lambda).abs() < 1e-9 * (1.0 + h.lambda.abs())
+                && u.state
+                    .iter()
+                    .zip(&h.state)
+                    .all(|(a, b)| (a - b).abs() < 1e-6 * (1.0 + a.abs()))
+        };
+        if !unique.iter().any(same) {
+            unique.push(h);
+        }
+    }
+    let hopfs = unique;
     let mut cycles_out = vec![];
     if settings.with_cycles {
         let span = to - from;
@@ -797,14 +813,29 @@ fn diagram_on_this_thread(
                 cycles::from_hopf(fam, &hopfs[k], (from, to), &settings.cycles, &mut progress);
             if let Stop::ReachedHopf(end) = branch.stop {
                 // The Hopf point this branch ends on does not need a branch of its own.
+                // The nearest in parameter, and among those at one parameter value (a
+                // symmetric pair) the one the last orbit shrank onto.
+                let v_mid = branch
+                    .points
+                    .last()
+                    .map_or(f64::NAN, |p| 0.5 * (p.v_min + p.v_max));
+                let distance = |j: usize| {
+                    (
+                        (hopfs[j].lambda - end).abs(),
+                        (hopfs[j].state[0] - v_mid).abs(),
+                    )
+                };
                 if let Some(j) = (0..hopfs.len())
                     .filter(|&j| j != k)
-                    .min_by(|&a, &b| {
-                        (hopfs[a].lambda - end)
-                            .abs()
-                            .total_cmp(&(hopfs[b].lambda - end).abs())
-                    })
                     .filter(|&j| (hopfs[j].lambda - end).abs() < 0.02 * span + 1.0)
+                    .min_by(|&a, &b| {
+                        let ((la, va), (lb, vb)) = (distance(a), distance(b));
+                        if (la - lb).abs() < 1e-9 * (1.0 + end.abs()) {
+                            va.total_cmp(&vb)
+                        } else {
+                            la.total_cmp(&lb)
+                        }
+                    })
                 {
                     done[j] = true;
                 }

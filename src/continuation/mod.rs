@@ -103,11 +103,11 @@ pub enum Stop {
     LeftRange(f64),
     /// The branch hit its point limit (`max_points`, the number of points).
     MaxPoints(usize),
-    /// A cycle branch hit its point limit while its last half wound at one parameter value
-    /// ([`cycle_ends::winding`]): a larger limit is unlikely to take it further (not
-    /// measured beyond 2000 points).
+    /// A cycle branch hit its point limit, or its corrector failed at the smallest step,
+    /// while its last half wound at one parameter value ([`cycle_ends::winding`]): more points
+    /// or shorter steps are unlikely to take it further (not measured beyond 2000 points).
     Winding {
-        /// The point limit it reached.
+        /// The points it holds.
         points: usize,
         /// The parameter value it winds at.
         at: f64,
@@ -142,7 +142,7 @@ impl std::fmt::Display for Stop {
             Stop::MaxPoints(n) => write!(f, "stopped after {n} points (raise the limit)"),
             Stop::Winding { points, at } => write!(
                 f,
-                "stopped after {points} points winding near {at:.8}: the last half of them moved the parameter by less than 1e-6 (relative), so a larger limit is unlikely to take it further (see the notes)"
+                "stopped after {points} points winding near {at:.8}: the last half of them moved the parameter by less than 1e-6 (relative), so more points or shorter steps are unlikely to take it further (see the notes)"
             ),
             Stop::CorrectorFailed(l) => {
                 write!(

@@ -98,6 +98,23 @@ impl Lif {
 }
 
 impl LifValues {
+    /// The parameters' relation every run needs, checked where the values meet (each alone is
+    /// checked against its range when set): the reset lies below the threshold. A reset at or
+    /// above it fires again as the refractory period ends, for ever, and with `t_ref = 0`
+    /// without end; it had been accepted and reported as one spike and then silence. `Err`
+    /// holds the field and the allowed range.
+    pub fn check(&self) -> Result<(), (&'static str, f64, String)> {
+        if self.v_reset < self.v_th {
+            Ok(())
+        } else {
+            Err((
+                "v_reset",
+                self.v_reset,
+                format!("below v_th = {} mV", crate::model::Number(self.v_th)),
+            ))
+        }
+    }
+
     /// dV/dt (mV/ms) between spikes.
     #[inline]
     pub fn dvdt(&self, v: f64, i_ext: f64) -> f64 {

@@ -241,6 +241,24 @@ impl Model {
         }
     }
 
+    /// Check the relations between parameters that no single range states (LIF: the reset
+    /// below the threshold). Setting parameters one by one cannot check them, since the
+    /// order of `--set v_th=…,v_reset=…` would matter: loaders call this once every value is in.
+    pub fn check_relations(&self) -> Result<(), ModelError> {
+        match self {
+            Model::Lif(m) => {
+                m.values()
+                    .check()
+                    .map_err(|(name, value, range)| ModelError::ParameterOutOfRange {
+                        name: name.into(),
+                        value,
+                        range,
+                    })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// A copy with every parameter value replaced (`values` in [`ParamSet`] order); refused
     /// when the count differs.
     pub fn with_param_values(&self, values: &[f64]) -> Result<Model, ModelError> {

@@ -95,6 +95,15 @@ pub fn fi_table(fi: &FiCurve) -> Table {
         )
 }
 
+/// `x` rounded to two significant digits: an error estimate is good to about that.
+fn two_digits(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(1 - x.abs().log10().floor() as i32);
+    (x * scale).round() / scale
+}
+
 /// `fi_summary.parquet`: one row per start.
 pub fn summary_table(fi: &FiCurve) -> Table {
     let o = &fi.onsets;
@@ -111,6 +120,10 @@ pub fn summary_table(fi: &FiCurve) -> Table {
             o.iter().map(|x| x.max_isi_rate_hz).collect(),
         )
         .f64("rheobase_ua_cm2", o.iter().map(|_| fi.rheobase).collect())
+        .f64(
+            "rheobase_error_ua_cm2",
+            o.iter().map(|_| fi.rheobase_error).collect(),
+        )
         .f64(
             "rate_error_est_pct",
             o.iter()
@@ -243,9 +256,21 @@ fn summary(r: &FiResult) -> String {
         )
     );
     if fi.rheobase.is_finite() {
+        // The bisection's tolerance is not the rheobase's accuracy: the integrator's error
+        // moves it by more, and the dt/2 estimate says by how much.
+        let error = if fi.flow_exact {
+            " (the flow is exact: no integrator error)".to_string()
+        } else if fi.rheobase_error.is_finite() {
+            format!(
+                "; integrator error about {} by the dt/2 check (Richardson), which onsets and offsets share in kind (not estimated for them)",
+                Quantity(two_digits(fi.rheobase_error), current)
+            )
+        } else {
+            "; its integrator error was not estimated (the dt/2 runs did not bracket it within one grid step), and onsets and offsets carry the same kind of error".to_string()
+        };
         let _ = writeln!(
             md,
-            "Rheobase (smallest step from rest giving a spike, to {}): **{:.4}{}**.\n",
+            "Rheobase (smallest step from rest giving a spike, bisected to {} at dt{error}): **{:.4}{}**.\n",
             Quantity(a.tol, current),
             fi.rheobase,
             unit_suffix(current)

@@ -119,7 +119,7 @@ pub fn timing_tables(timing: &IoTiming) -> Vec<Table> {
 fn summary_text(r: &StatsResult) -> String {
     let spec = &r.spec;
     let mut md = format!(
-        "# Spike-train statistics of {} over [{}, {}) ms\n\n",
+        "# Spike-train statistics of {} over [{}, {}] ms\n\n",
         r.source, spec.t_start, r.t_stop
     );
     let _ = writeln!(md, "t_stop = {} ms: {}.\n", r.t_stop, r.t_stop_from);

@@ -293,7 +293,7 @@ fn write_frame(
 /// `chunk_df_for_writing`, so the bytes are the same. That step is skipped because it makes
 /// an empty copy of every column, and polars fills its shared 8 MiB of zeroes with writes on
 /// the first empty column: 1,500-2,000 page faults in every process that writes a small table
-/// (docs/speed.md, "The spikes file read, and what bounds the rates").
+/// (docs/speed-log.md, "The spikes file read, and what bounds the rates").
 fn frame_to<W: std::io::Write>(
     sink: W,
     df: &mut DataFrame,

@@ -18,7 +18,8 @@ pub(crate) struct LifState {
     pub refractory_until: f64,
 }
 
-/// Advance one step `[t, t + dt]` under constant current `i`; pushes spike times.
+/// Advance one step `[t, t + dt]` under constant current `i`; pushes spike times. A state at
+/// or above threshold when the neuron is not refractory fires at that moment.
 pub(crate) fn step(
     p: &LifValues,
     method: &Method,
@@ -42,6 +43,17 @@ pub(crate) fn step(
         }
         let h = t_end - t_now;
         let v0 = s.v;
+        // A neuron at or above threshold (a run started there) fires at once: the crossing
+        // test below sees only crossings from below, and had left it silent above threshold.
+        if v0 >= p.v_th {
+            spikes.push(t_now);
+            s.v = p.v_reset;
+            s.refractory_until = t_now + p.t_ref;
+            if p.t_ref == 0.0 && p.v_reset >= p.v_th {
+                return;
+            }
+            continue;
+        }
         let v1 = advance(p, method, v0, i, h);
         if v1 >= p.v_th && v0 < p.v_th {
             let t_spike = match method {

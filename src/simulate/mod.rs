@@ -135,7 +135,16 @@ fn integrate(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result
             s,
             n_steps,
         ),
-        (Model::Lif(m), _) => Ok(run_lif(m, stim, y0, s, n_steps)),
+        (Model::Lif(m), _) => {
+            m.values()
+                .check()
+                .map_err(|(what, value, allowed)| SimError::BadSetting {
+                    what: what.into(),
+                    value,
+                    allowed,
+                })?;
+            Ok(run_lif(m, stim, y0, s, n_steps))
+        }
         (Model::Ode(m), method) => {
             if m.current_param().is_none() && !(stim.is_constant() && stim.at(0.0) == 0.0) {
                 return Err(SimError::Unsupported {

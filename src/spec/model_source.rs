@@ -93,6 +93,7 @@ impl ModelSource {
         for (name, value) in sets {
             model.set(&name, value)?;
         }
+        model.check_relations()?;
         Ok(model)
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::analysis::rate::{Kernel, RateGrid, RateSettings};
 use crate::analysis::spike_stats::{
-    MAX_ISI_BINS, StatsSettings, TrainStats, isi_histograms, longest_isi, train_stats,
+    MAX_ISI_BINS, StatsSettings, TrainStats, isi_histograms, longest_isi, train_stats, within,
 };
 use crate::analysis::timing::{IoTiming, io_timing};
 use crate::error::{Error, SpecError, short};
@@ -89,14 +89,14 @@ pub struct StatsResult {
     pub t_stop_from: String,
     /// The spike trains (ms), one per neuron.
     pub trains: Vec<Vec<f64>>,
-    /// The statistics of each train over [t_start, t_stop).
+    /// The statistics of each train over [t_start, t_stop].
     pub stats: Vec<TrainStats>,
     /// The time grid of every instantaneous rate: the bins' left edges (ms).
     pub rate_t_ms: Vec<f64>,
     /// The instantaneous rate of each train on `rate_t_ms` (Hz), or where they went.
     pub rates: Rates,
-    /// The ISI histogram of each train (whole trains, common bins): (bin left edges in ms,
-    /// counts).
+    /// The ISI histogram of each train over [t_start, t_stop], as its statistics (common
+    /// bins): (bin left edges in ms, counts).
     pub isi_histograms: Vec<(Vec<f64>, Vec<u32>)>,
     /// The timing against the input, when one was given.
     pub timing: Option<IoTiming>,
@@ -195,8 +195,8 @@ impl StatsSpec {
             trains
                 .par_iter()
                 .map(|train| {
-                    let inside = |t: &&f64| **t >= self.t_start && **t <= t_stop;
-                    (train.iter().filter(inside).count(), longest_isi(train))
+                    let inside = within(train, self.t_start, t_stop);
+                    (inside.len(), longest_isi(&inside))
                 })
                 .reduce(|| (0, 0.0), |a, b| (a.0 + b.0, a.1.max(b.1)))
         };
@@ -390,7 +390,7 @@ impl StatsSpec {
             source: format!("{} spike trains", trains.len()),
             t_stop,
             t_stop_from,
-            isi_histograms: isi_histograms(&trains, self.isi_bin),
+            isi_histograms: isi_histograms(&trains, self.isi_bin, self.t_start, t_stop),
             trains,
             stats,
             rate_t_ms: times,

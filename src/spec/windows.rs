@@ -146,16 +146,18 @@ pub struct TraceWindows<'a, S> {
     head: (Vec<f64>, Vec<f64>),
     pending: Vec<Vec<Window>>,
     samples: usize,
-    /// The last time seen and the sampling interval, once two samples give it: every next
-    /// time must follow at that interval.
+    /// The first time and the sampling interval, once two samples give it: sample k must
+    /// lie at `t0 + k dt`.
     clock: (Option<f64>, Option<f64>),
 }
 
-/// How far one sampling interval of a trace may differ from its first (relative): a trace
-/// written by `simulate` differs by rounding only (times stored in f32 by another tool, by
-/// up to 0.5% of a 0.025 ms step at 2 s), while a gap, a repeated or a backward time would
-/// make the windows' widths and times wrong (10 windows at 110 Hz for a 1000 ms trace at
-/// 100 Hz whose second sample came 1 ms after the first instead of 0.1).
+/// How far (relative to the first interval `dt`) sample k's time may lie from `t0 + k dt`:
+/// a trace written by `simulate` differs by rounding only (times stored in f32 by another
+/// tool, by up to 0.5% of a 0.025 ms step at 2 s), while a gap, a repeated or a backward time
+/// would make the windows' widths and times wrong (10 windows at 110 Hz for a 1000 ms trace
+/// at 100 Hz whose second sample came 1 ms after the first instead of 0.1). The clock is
+/// absolute, not interval by interval: intervals each within 5% of the first but all 4%
+/// longer had drifted until every window's spikes fell outside its time span.
 const SAMPLING_RTOL: f64 = 0.05;
 
 impl<'a, S> TraceWindows<'a, S>
@@ -188,7 +190,7 @@ where
     /// (within [`SAMPLING_RTOL`]), naming the sample.
     fn check_sampling(&mut self, t: &[f64]) -> Result<(), Error> {
         for (k, &tk) in t.iter().enumerate() {
-            let (last, dt) = self.clock;
+            let (first, dt) = self.clock;
             let bad = |allowed: String| {
                 Err(AnalysisError::BadSetting {
                     what: format!("trace t_ms at sample {}", self.samples + k),
@@ -200,30 +202,49 @@ where
             if !tk.is_finite() {
                 return bad("a finite time".into());
             }
-            match (last, dt) {
-                (Some(prev), None) if tk <= prev => {
-                    return bad(format!("a time after the sample before ({})", Number(prev)));
+            let index = self.samples + k;
+            match (first, dt) {
+                (None, _) => self.clock.0 = Some(tk),
+                (Some(t0), None) if tk <= t0 => {
+                    return bad(format!("a time after the sample before ({})", Number(t0)));
                 }
-                (Some(prev), None) => self.clock.1 = Some(tk - prev),
-                (Some(prev), Some(dt)) if ((tk - prev) - dt).abs() > SAMPLING_RTOL * dt => {
+                (Some(t0), None) => self.clock.1 = Some(tk - t0),
+                (Some(t0), Some(dt))
+                    if (tk - (t0 + index as f64 * dt)).abs() > SAMPLING_RTOL * dt =>
+                {
                     return bad(format!(
-                        "uniform sampling, {} (the sample before plus the first interval, {}) to within {}% of that interval",
-                        Number(prev + dt),
+                        "uniform sampling, {} (the first sample, {}, plus {index} intervals of the first, {}) to within {}% of that interval",
+                        Number(t0 + index as f64 * dt),
+                        Number(t0),
                         Number(dt),
                         100.0 * SAMPLING_RTOL
                     ));
                 }
                 _ => {}
             }
-            self.clock.0 = Some(tk);
         }
         Ok(())
+    }
+
+    /// Refuse a voltage that is not a number, naming the sample: a NaN would make its window's
+    /// mean NaN and hide a crossing beside it.
+    fn check_voltages(&self, v: &[f64]) -> Result<(), Error> {
+        match v.iter().position(|x| !x.is_finite()) {
+            Some(k) => Err(AnalysisError::BadSetting {
+                what: format!("trace v_mv at sample {}", self.samples + k),
+                value: v[k],
+                allowed: "a finite voltage".into(),
+            }
+            .into()),
+            None => Ok(()),
+        }
     }
 
     /// Feed the next samples (times in ms, uniformly spaced, and V).
     pub fn push(&mut self, t_ms: &[f64], v_mv: &[f64]) -> Result<(), Error> {
         let n = t_ms.len().min(v_mv.len());
         self.check_sampling(&t_ms[..n])?;
+        self.check_voltages(&v_mv[..n])?;
         let (mut t, mut v) = (&t_ms[..n], &v_mv[..n]);
         if self.streams.is_none() {
             let take = (2 - self.head.0.len()).min(n);
@@ -473,6 +494,37 @@ mod tests {
                 .to_string();
             assert!(e.contains(&format!("trace t_ms at sample {at} ")), "{e}");
         }
+        // Every interval within 5% of the first, but the clock drifts: 0.1 ms, then 0.104
+        // (sample 3 is 0.008 ms, 8% of an interval, off t0 + 3 dt); or a short first interval.
+        let drift: Vec<f64> = (0..200_000)
+            .map(|k| {
+                if k == 0 {
+                    0.0
+                } else {
+                    0.1 + 0.104 * (k - 1) as f64
+                }
+            })
+            .collect();
+        let short: Vec<f64> = (0..200_000)
+            .map(|k| {
+                if k == 0 {
+                    0.0
+                } else {
+                    0.096 + 0.1 * (k - 1) as f64
+                }
+            })
+            .collect();
+        for (t, at) in [(drift, 3), (short, 3)] {
+            let e = spec
+                .run_trace(&t, &vec![0.0; t.len()])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("trace t_ms at sample {at} ")), "{e}");
+        }
+        let mut v = vec![0.0; 200_000];
+        v[12_345] = f64::NAN;
+        let e = spec.run_trace(&grid(200_000), &v).unwrap_err().to_string();
+        assert!(e.contains("trace v_mv at sample 12345 "), "{e}");
     }
 
     #[test]

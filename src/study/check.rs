@@ -93,21 +93,36 @@ impl Measure {
         if values.is_empty() && !matches!(self.agg, Agg::Count | Agg::Sum) {
             return Err(format!("no rows in {} (after the filter)", self.table));
         }
-        let n = values.len() as f64;
-        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mean = values.iter().sum::<f64>() / n;
-        Ok(match self.agg {
-            Agg::Count => n,
-            Agg::Min => min,
-            Agg::Max => max,
-            Agg::Sum => values.iter().sum(),
-            Agg::Mean => mean,
-            Agg::First => values[0],
-            Agg::Last => values[values.len() - 1],
-            Agg::Range => max - min,
-            Agg::Std => (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt(),
-        })
+        Ok(reduce(self.agg, &values))
+    }
+}
+
+/// `values` reduced by `agg` (not empty unless `agg` is `Count` or `Sum`).
+fn reduce(agg: Agg, values: &[f64]) -> f64 {
+    let n = values.len() as f64;
+    // The smallest and largest of the rows that are numbers; NaN when none is (a train
+    // with one spike has no CV): folding from the infinities had measured -inf and +inf
+    // there, confirming "CV < 0.1" and "CV2 > 0.5" of the same silent cell.
+    let numbers = || values.iter().copied().filter(|x| !x.is_nan());
+    let (min, max) = if numbers().next().is_none() {
+        (f64::NAN, f64::NAN)
+    } else {
+        (
+            numbers().fold(f64::INFINITY, f64::min),
+            numbers().fold(f64::NEG_INFINITY, f64::max),
+        )
+    };
+    let mean = values.iter().sum::<f64>() / n;
+    match agg {
+        Agg::Count => n,
+        Agg::Min => min,
+        Agg::Max => max,
+        Agg::Sum => values.iter().sum(),
+        Agg::Mean => mean,
+        Agg::First => values[0],
+        Agg::Last => values[values.len() - 1],
+        Agg::Range => max - min,
+        Agg::Std => (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt(),
     }
 }
 
@@ -404,6 +419,33 @@ mod tests {
 
     fn claim(text: &str) -> Claimed {
         toml::from_str(text).unwrap()
+    }
+
+    /// A column with no number (the CV of a one-spike train) measures NaN under every
+    /// reduction but `count`, so a claim on it is refuted, never confirmed both ways; NaN
+    /// rows beside numbers are left out of `min`, `max` and `range`.
+    #[test]
+    fn a_column_without_numbers_measures_nan() {
+        let none = [f64::NAN];
+        for agg in [
+            Agg::Min,
+            Agg::Max,
+            Agg::Range,
+            Agg::Mean,
+            Agg::Std,
+            Agg::First,
+        ] {
+            assert!(reduce(agg, &none).is_nan(), "{agg:?}");
+        }
+        assert_eq!(reduce(Agg::Count, &none), 1.0);
+        let below = claim("op = \"<\"\nvalue = 0.1");
+        let above = claim("op = \">\"\nvalue = 0.5");
+        assert_eq!(below.judge(reduce(Agg::Max, &none)), Verdict::Refuted);
+        assert_eq!(above.judge(reduce(Agg::Min, &none)), Verdict::Refuted);
+        let some = [0.2, f64::NAN, 0.7];
+        assert_eq!(reduce(Agg::Min, &some), 0.2);
+        assert_eq!(reduce(Agg::Max, &some), 0.7);
+        assert!((reduce(Agg::Range, &some) - 0.5).abs() < 1e-15);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Running a study: every step resolved and checked before any runs, all steps written into one
 //! staging folder, the document's claims measured there, then the folder swapped in whole.
 
-use super::check::CheckOutcome;
+use super::check::{Check, CheckOutcome};
 use super::task::Task;
 use super::{Study, StudyError};
 use crate::error::Error;
@@ -163,7 +163,14 @@ pub fn run_with_wait(
             }
         }
     }
-    let checks = conclude(study, stage.dir(), opts, &skipped)?;
+    let checks = conclude(study, stage.dir(), opts, &skipped).map_err(|e| match e {
+        Error::Study(StudyError::Check { claim, reason }) => StudyError::Check {
+            claim,
+            reason: reason.replace(&staged, &shown),
+        }
+        .into(),
+        e => e,
+    })?;
     let out = stage.commit()?;
     Ok(StudyOutcome { out, checks })
 }
@@ -179,11 +186,30 @@ pub fn conclude(
     let checks = study
         .checks
         .iter()
-        .map(|c| c.evaluate(dir, !opts.fast || c.in_fast_mode))
+        .map(|c| {
+            let run = (!opts.fast || c.in_fast_mode) && skipped_step(c, skipped).is_none();
+            c.evaluate(dir, run)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let md = summary(study, dir, opts, &checks, skipped);
     crate::report::atomic::write_text(&dir.join("summary.md"), &md)?;
     Ok(checks)
+}
+
+/// The optional step, of those `skipped` (failed), whose table `check` measures or judges
+/// on: such a check is not run, and says why, rather than failing the study on a table that
+/// was never written.
+fn skipped_step<'a>(check: &Check, skipped: &'a [(String, String)]) -> Option<&'a str> {
+    let judged = check.claims.measure(&check.measure).table;
+    [check.measure.table.as_str(), judged.as_str()]
+        .iter()
+        .filter_map(|table| table.split('/').next())
+        .find_map(|step| {
+            skipped
+                .iter()
+                .find(|(name, _)| name == step)
+                .map(|(name, _)| name.as_str())
+        })
 }
 
 /// The study's summary.md: what the document showed, the claims with measured values and
@@ -249,7 +275,13 @@ fn summary(
                     };
                     (text, v)
                 }
-                _ => ("not run in fast mode".to_string(), "not run".to_string()),
+                _ => match skipped_step(c, skipped) {
+                    Some(step) => (
+                        format!("not run: the optional step '{step}' failed"),
+                        "not run".to_string(),
+                    ),
+                    None => ("not run in fast mode".to_string(), "not run".to_string()),
+                },
             };
             let _ = writeln!(
                 md,

@@ -104,6 +104,7 @@ impl SweepJob {
                     .into());
                 }
             } else {
+                refuse_foreign(out)?;
                 let m = Manifest {
                     fingerprint: fingerprint.clone(),
                     shards: shard.count,
@@ -280,6 +281,33 @@ impl Job for MergeJob {
             })
         })())
     }
+}
+
+/// Refuse a folder without a manifest that holds anything but shard folders and hidden
+/// entries (locks, staging folders): the first shard of a sweep starts in an empty folder.
+fn refuse_foreign(out: &Path) -> Result<(), ShardError> {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return Ok(());
+    };
+    let mut foreign: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.') && !name.starts_with("shard="))
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    foreign.sort();
+    let more = foreign.len().saturating_sub(3);
+    foreign.truncate(3);
+    Err(ShardError::ForeignFolder {
+        folder: out.display().to_string(),
+        entries: if more > 0 {
+            format!("{}, and {more} more", foreign.join(", "))
+        } else {
+            foreign.join(", ")
+        },
+    })
 }
 
 /// Put everything in `from` into `to` (made by the caller) but the top-level entries named in
