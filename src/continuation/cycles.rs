@@ -890,7 +890,12 @@ fn run(
             let step = Step {
                 cur: &cur,
                 next: &next,
-                tangent_cos: engine.tangent_cos(&cur, &next),
+                // Only [`judge_step`]'s rule for a turn back reads it.
+                tangent_cos: if cur.tangent.lambda * next.tangent.lambda < 0.0 {
+                    engine.tangent_cos(&cur, &next)
+                } else {
+                    1.0
+                },
                 first,
                 first_multipliers: first_multipliers.as_deref(),
                 shorter_left: 0.5 * ds >= ds_min,
@@ -1120,7 +1125,8 @@ fn run(
 struct Step<'a> {
     cur: &'a State,
     next: &'a State,
-    /// The cosine of the angle between `cur`'s and `next`'s tangents.
+    /// The cosine of the angle between `cur`'s and `next`'s tangents (1 where the parameter
+    /// does not turn back across the step: not computed there).
     tangent_cos: f64,
     /// The branch's first step from a Hopf point.
     first: bool,
