@@ -2,6 +2,7 @@
 //! timing becoming decoupled).
 
 use super::chance::{Chance, chance_of_answers};
+use super::spike_stats::within;
 use crate::stimulus::{Component, Stimulus};
 use std::f64::consts::PI;
 
@@ -57,10 +58,11 @@ pub struct NeuronTiming {
 /// the spike-triggered average of the input (sampled every [`STA_DT_MS`] over
 /// [t_start, t_stop) ms) and, for a sine input, vector strength, for each spike train.
 ///
-/// Only what lies in the analysed interval counts: onsets in [t_start, t_stop), spikes in
-/// [t_start, t_stop] (the statistics' interval), and each answer window ends at t_stop at
-/// the latest. A pulse after the recording had counted as a miss, and one before t_start as
-/// answered by spikes outside it.
+/// Only what lies in the analysed interval counts: spikes in [t_start, t_stop] (the
+/// statistics' interval) and onsets in [t_start, t_stop); an onset not answered by t_stop
+/// whose answer window ([`answer_windows`]) runs past it is undecided and left out of the
+/// fraction answered. A pulse after the recording, or too close to its end to be answered
+/// within it, had counted as a miss, and one before t_start as answered by spikes outside it.
 pub fn io_timing(stim: &Stimulus, trains: &[Vec<f64>], t_start: f64, t_stop: f64) -> IoTiming {
     let mut onsets_ms: Vec<f64> = stim
         .components
@@ -73,6 +75,7 @@ pub fn io_timing(stim: &Stimulus, trains: &[Vec<f64>], t_start: f64, t_stop: f64
         .filter(|&t| t >= t_start && t < t_stop)
         .collect();
     onsets_ms.sort_by(f64::total_cmp);
+    let windows = answer_windows(&onsets_ms, MAX_LATENCY_MS);
     let n = ((t_stop - t_start) / STA_DT_MS) as usize;
     let input = |k: usize| stim.at(t_start + k as f64 * STA_DT_MS);
     let freq_hz = stim.components.iter().find_map(|c| {
@@ -85,19 +88,19 @@ pub fn io_timing(stim: &Stimulus, trains: &[Vec<f64>], t_start: f64, t_stop: f64
     let neurons = trains
         .iter()
         .map(|train| {
-            let train: Vec<f64> = train
-                .iter()
-                .copied()
-                .filter(|&t| t >= t_start && t <= t_stop)
-                .collect();
-            let train = &train;
-            let windows: Vec<(f64, f64)> = answer_windows(&onsets_ms, MAX_LATENCY_MS)
-                .into_iter()
-                .map(|(from, to)| (from, to.min(t_stop)))
-                .collect();
-            let response = pulse_response(&onsets_ms, train, MAX_LATENCY_MS);
+            let train = &within(train, t_start, t_stop);
+            let mut response = responses(&windows, train);
             let answered = response.latency_ms.iter().filter(|l| !l.is_nan()).count();
-            let chance = chance_of_answers(&windows, answered, train, t_start, t_stop);
+            // A pulse unanswered by t_stop whose window runs past it is undecided: left out
+            // of the fraction and of the chance level, as a miss it had lowered both.
+            let decided: Vec<(f64, f64)> = windows
+                .iter()
+                .zip(&response.latency_ms)
+                .filter(|&(&(_, to), l)| !l.is_nan() || to <= t_stop)
+                .map(|(&(from, to), _)| (from, to.min(t_stop)))
+                .collect();
+            response.fraction_answered = answered as f64 / decided.len().max(1) as f64;
+            let chance = chance_of_answers(&decided, answered, train, t_start, t_stop);
             let l: Vec<f64> = response
                 .latency_ms
                 .iter()
@@ -158,8 +161,14 @@ pub fn answer_windows(onsets: &[f64], max_latency_ms: f64) -> Vec<(f64, f64)> {
 /// Latency from each onset (sorted, ms) to the first spike (sorted, ms) in its answer window
 /// ([`answer_windows`]).
 pub fn pulse_response(onsets: &[f64], spikes: &[f64], max_latency_ms: f64) -> PulseResponse {
-    let latency_ms: Vec<f64> = answer_windows(onsets, max_latency_ms)
-        .into_iter()
+    responses(&answer_windows(onsets, max_latency_ms), spikes)
+}
+
+/// [`pulse_response`] over given answer `windows` (onset, end).
+fn responses(windows: &[(f64, f64)], spikes: &[f64]) -> PulseResponse {
+    let latency_ms: Vec<f64> = windows
+        .iter()
+        .copied()
         .map(|(t0, until)| {
             let i = spikes.partition_point(|&s| s < t0);
             match spikes.get(i) {
@@ -170,7 +179,7 @@ pub fn pulse_response(onsets: &[f64], spikes: &[f64], max_latency_ms: f64) -> Pu
         .collect();
     let answered = latency_ms.iter().filter(|l| !l.is_nan()).count();
     PulseResponse {
-        fraction_answered: answered as f64 / onsets.len().max(1) as f64,
+        fraction_answered: answered as f64 / windows.len().max(1) as f64,
         latency_ms,
     }
 }

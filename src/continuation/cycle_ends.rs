@@ -72,7 +72,7 @@ impl Winding {
     pub fn note(&self, knob: &str) -> String {
         let (t0, t1) = self.periods;
         format!(
-            "the last {} points of the cycle branch lie within {:.1e} of {knob} = {:.8} while the period ranges from {t0:.5} to {t1:.5}: the branch winds near one parameter value (folds and period doublings accumulate there; not classified), and more points are unlikely to take it further",
+            "the last {} points of the cycle branch lie within {:.1e} of {knob} = {:.8} while the period ranges from {t0:.5} to {t1:.5}: the branch winds near one parameter value (folds and period doublings accumulate there; not classified), and more points or shorter steps are unlikely to take it further",
             self.points, self.spread, self.at
         )
     }
@@ -411,11 +411,12 @@ pub fn classify(fam: &Family, branch: &CycleBranch, folds: &[Fold]) -> Result<Cy
     // homoclinic end, the cycle passing the fold with a finite period, had been called a
     // SNIC). Only a fold at the end itself (within `FOLD_AT_END`, where the corrector may
     // still find a near-root of a nearly singular system on the orbit) overrides it.
-    let saddle_on_orbit = fam
-        .equilibrium_near(b, last.lambda)
-        .filter(|(y, j)| near(y, b, amplitude) && saddle_eigenvalue(j).is_some());
+    let on_orbit = fam.equilibrium_near(b, last.lambda);
+    let saddle_on_orbit = on_orbit
+        .as_ref()
+        .is_some_and(|(y, j)| near(y, b, amplitude) && saddle_eigenvalue(j).is_some());
     let fold = fold.filter(|f| {
-        saddle_on_orbit.is_none()
+        !saddle_on_orbit
             || (f.lambda - last.lambda).abs() <= FOLD_AT_END * (1.0 + last.lambda.abs())
     });
     if let Some(f) = fold {
@@ -432,7 +433,7 @@ pub fn classify(fam: &Family, branch: &CycleBranch, folds: &[Fold]) -> Result<Cy
             last: last.clone(),
         });
     }
-    let (y, j) = fam.equilibrium_near(b, last.lambda).ok_or_else(|| {
+    let (y, j) = on_orbit.ok_or_else(|| {
         format!(
             "the slowest point of the last orbit (V = {:.4}) is near no equilibrium",
             b[0]

@@ -890,12 +890,8 @@ fn run(
             let step = Step {
                 cur: &cur,
                 next: &next,
-                // Only [`judge_step`]'s rule for a turn back reads it.
-                tangent_cos: if cur.tangent.lambda * next.tangent.lambda < 0.0 {
-                    engine.tangent_cos(&cur, &next)
-                } else {
-                    1.0
-                },
+                turn_back_cos: (cur.tangent.lambda * next.tangent.lambda < 0.0)
+                    .then(|| engine.tangent_cos(&cur, &next)),
                 first,
                 first_multipliers: first_multipliers.as_deref(),
                 shorter_left: 0.5 * ds >= ds_min,
@@ -1125,9 +1121,9 @@ fn run(
 struct Step<'a> {
     cur: &'a State,
     next: &'a State,
-    /// The cosine of the angle between `cur`'s and `next`'s tangents (1 where the parameter
-    /// does not turn back across the step: not computed there).
-    tangent_cos: f64,
+    /// Where the parameter turns back across the step (the tangents' parameter components of
+    /// opposite signs), the cosine of the angle between `cur`'s and `next`'s tangents.
+    turn_back_cos: Option<f64>,
     /// The branch's first step from a Hopf point.
     first: bool,
     /// `next`'s multipliers, taken where the first orbit from a subcritical Hopf point must be
@@ -1215,8 +1211,11 @@ fn judge_step(fam: &Family, period0: f64, step: &Step) -> Verdict {
     // cycles AUTO-07p does not have, and ran back to their Hopf point. Shorter steps follow
     // the bend; at the smallest the step is taken. Steps that do not turn back are not
     // judged by their angle: on `hh` that would add 16% of points, each fold found as before.
-    let turns_back = cur.tangent.lambda * next.tangent.lambda < 0.0;
-    if turns_back && step.tangent_cos < TANGENT_TURN_MAX.cos() && step.shorter_left {
+    if step
+        .turn_back_cos
+        .is_some_and(|c| c < TANGENT_TURN_MAX.cos())
+        && step.shorter_left
+    {
         return Verdict::Halve;
     }
     // A step through zero amplitude, or onto the equilibrium itself. Past a Hopf point
@@ -1594,14 +1593,14 @@ mod tests {
         };
         // The current orbit's V range is 2.
         let cur = state(1.0, 0.0, 1.0);
-        let turned = |next, tangent_cos, shorter_left| {
+        let turned = |next, turn_back_cos, shorter_left| {
             judge_step(
                 &fam,
                 1.0,
                 &Step {
                     cur: &cur,
                     next,
-                    tangent_cos,
+                    turn_back_cos,
                     first: false,
                     first_multipliers: None,
                     shorter_left,
@@ -1616,7 +1615,7 @@ mod tests {
                 &Step {
                     cur: &cur,
                     next,
-                    tangent_cos: 1.0,
+                    turn_back_cos: None,
                     first,
                     first_multipliers,
                     shorter_left,
@@ -1635,37 +1634,12 @@ mod tests {
         // A step whose tangents are 23 degrees apart is halved; at the smallest, taken; 10
         // degrees is taken at any step.
         let (cos23, cos10) = (23f64.to_radians().cos(), 10f64.to_radians().cos());
-        // Judged only where the parameter turns back across the step.
-        let with_lambda = |s: &State, lambda: f64| State {
-            tangent: Orbit {
-                lambda,
-                ..s.tangent.clone()
-            },
-            ..s.clone()
-        };
-        let back = with_lambda(&in_phase, -cur.tangent.lambda.abs().max(1.0));
-        let on = with_lambda(&in_phase, cur.tangent.lambda.abs().max(1.0));
-        let cur_up = with_lambda(&cur, 1.0);
-        let judged = |next: &State, tangent_cos, shorter_left| {
-            judge_step(
-                &fam,
-                1.0,
-                &Step {
-                    cur: &cur_up,
-                    next,
-                    tangent_cos,
-                    first: false,
-                    first_multipliers: None,
-                    shorter_left,
-                    max_amp: 2.0,
-                },
-            )
-        };
-        assert_eq!(judged(&back, cos23, true), Verdict::Halve);
-        assert_eq!(judged(&back, cos23, false), Verdict::Take(None));
-        assert_eq!(judged(&back, cos10, true), Verdict::Take(None));
-        assert_eq!(judged(&on, cos23, true), Verdict::Take(None));
-        assert_eq!(turned(&in_phase, cos23, true), Verdict::Take(None));
+        // A step across which the parameter turns back, its tangents 23 degrees apart, is
+        // halved; at the smallest, taken; 10 degrees, or no turn back, is taken.
+        assert_eq!(turned(&in_phase, Some(cos23), true), Verdict::Halve);
+        assert_eq!(turned(&in_phase, Some(cos23), false), Verdict::Take(None));
+        assert_eq!(turned(&in_phase, Some(cos10), true), Verdict::Take(None));
+        assert_eq!(turned(&in_phase, None, true), Verdict::Take(None));
         for next in [&shifted, &flat] {
             assert_eq!(judge(next, true, 2.0), Verdict::Halve);
             assert!(matches!(

@@ -814,16 +814,16 @@ fn diagram_on_this_thread(
             if let Stop::ReachedHopf(end) = branch.stop {
                 // The Hopf point this branch ends on does not need a branch of its own.
                 // The nearest in parameter, and among those at one parameter value (a
-                // symmetric pair) the one the last orbit shrank onto.
-                let v_mid = branch
-                    .points
-                    .last()
-                    .map_or(f64::NAN, |p| 0.5 * (p.v_min + p.v_max));
+                // symmetric pair) the one the last orbit shrank onto: nearest its state at the
+                // peak of V (every variable, so a pair told apart by another than V is too).
+                let last = branch.points.last().map(|p| p.peak_state.clone());
                 let distance = |j: usize| {
-                    (
-                        (hopfs[j].lambda - end).abs(),
-                        (hopfs[j].state[0] - v_mid).abs(),
-                    )
+                    let away = last.as_ref().map_or(f64::NAN, |y| {
+                        (hopfs[j].state.iter().zip(y))
+                            .map(|(a, b)| (a - b).powi(2))
+                            .sum::<f64>()
+                    });
+                    ((hopfs[j].lambda - end).abs(), away)
                 };
                 if let Some(j) = (0..hopfs.len())
                     .filter(|&j| j != k)

@@ -5,7 +5,7 @@ use super::Table;
 use super::figure::PALETTE;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::continuation::Stop;
-use crate::continuation::cycles::{CycleEvent, CyclePoint, CycleSettings, CycleSpecial};
+use crate::continuation::cycles::{CycleEvent, CyclePoint, CycleSettings};
 use crate::continuation::diagram::{CycleOrigin, Diagram};
 use crate::continuation::{SpecialKind, SpecialPoint};
 use crate::error::ReportError;
@@ -195,16 +195,20 @@ fn summary(r: &BifurcationResult) -> String {
     for (origin, c) in &d.cycles {
         // Stable orbits whose multipliers settle it, plus the folds of cycles where the branch
         // turns stable (multiplier 1): the slowest firing sits exactly at such a fold. A fold
-        // counts only between two settled orbits (its own multiplier, 1, settles nothing).
-        // Stable orbits at requested parameter values (user points) count as well.
-        let verified = |s: &CycleSpecial| c.settled_around(s);
+        // counts only between two settled orbits (its own multiplier, 1, settles nothing), one
+        // of them stable: a fold with a period doubling beside it has a second multiplier on
+        // the unit circle (-1) and looked marginally stable between two unstable orbits
+        // (Hindmarsh-Rose with a slow z at NTST 100, "the slowest stable cycle" where AUTO-07p
+        // has none). Stable orbits at requested parameter values (user points) count as well.
         let stable: Vec<_> = origin
             .stable_orbits(c)
             .chain(
                 c.specials
                     .iter()
                     .filter(|s| {
-                        s.kind == CycleEvent::Fold && s.point.marginally_stable(1e-3) && verified(s)
+                        s.kind == CycleEvent::Fold
+                            && s.point.marginally_stable(1e-3)
+                            && c.bounds_stable_cycles(s)
                     })
                     .map(|s| &s.point),
             )
@@ -277,7 +281,7 @@ fn summary(r: &BifurcationResult) -> String {
                     matches!(
                         s.kind,
                         CycleEvent::Fold | CycleEvent::PeriodDoubling | CycleEvent::Torus
-                    ) && !verified(s)
+                    ) && !c.settled_around(s)
                 })
                 .count();
             let _ = write!(

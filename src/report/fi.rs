@@ -260,6 +260,12 @@ fn summary(r: &FiResult) -> String {
         // moves it by more, and the dt/2 estimate says by how much.
         let error = if fi.flow_exact {
             " (the flow is exact: no integrator error)".to_string()
+        } else if fi.rheobase_error.is_finite() && fi.rheobase_error < 2.0 * a.tol {
+            // Both rheobases are bisected to tol: a difference under twice that is noise.
+            format!(
+                "; its integrator error is under the bisection's resolution ({}) by the dt/2 check",
+                Quantity(2.0 * a.tol, current)
+            )
         } else if fi.rheobase_error.is_finite() {
             format!(
                 "; integrator error about {} by the dt/2 check (Richardson), which onsets and offsets share in kind (not estimated for them)",

@@ -49,9 +49,6 @@ pub(crate) fn step(
             spikes.push(t_now);
             s.v = p.v_reset;
             s.refractory_until = t_now + p.t_ref;
-            if p.t_ref == 0.0 && p.v_reset >= p.v_th {
-                return;
-            }
             continue;
         }
         let v1 = advance(p, method, v0, i, h);
