@@ -232,18 +232,12 @@ fn rheobase_error(
         _ => return f64::NAN,
     }
     let m = (block * rayon::current_num_threads()).max(1);
-    while b - a > tol.max(8.0 * f64::EPSILON * a.abs().max(b.abs())) {
-        let probe: Vec<f64> = (1..=m)
-            .map(|q| a + (b - a) * q as f64 / (m + 1) as f64)
-            .collect();
+    while still_open(a, b, tol) {
+        let probe: Vec<f64> = inside(a, b, m).collect();
         let Ok(r) = run_fine(&probe, &vec![rest0.to_vec(); m]) else {
             return f64::NAN;
         };
-        match r.iter().position(spikes) {
-            Some(0) => b = probe[0],
-            Some(q) => (a, b) = (probe[q - 1], probe[q]),
-            None => a = probe[m - 1],
-        }
+        (a, b) = narrowed(a, b, &probe, r.iter().position(spikes));
     }
     let gain = 2f64.powi(order);
     gain / (gain - 1.0) * (0.5 * (a + b) - rheobase).abs()
@@ -644,9 +638,8 @@ fn analyse(
         None => notes.push("rheobase: no current of the grid gives a spike from rest".into()),
     }
     // Multisection, every bracket in the same batch per round, down to `tol` or to what f64
-    // resolves at the bracket (a few ulps): a `tol` below that (1e-15 at currents near 5) had
-    // the probes fall on the bracket's ends, and the rounds never ended.
-    let open = |j: &Job| j.b - j.a > tol.max(8.0 * f64::EPSILON * j.a.abs().max(j.b.abs()));
+    // resolves at the bracket ([`still_open`]).
+    let open = |j: &Job| still_open(j.a, j.b, tol);
     while jobs.iter().any(open) {
         let active: Vec<usize> = (0..jobs.len()).filter(|&k| open(&jobs[k])).collect();
         let m = (block * rayon::current_num_threads() / active.len()).max(1);
@@ -654,8 +647,7 @@ fn analyse(
         let mut probe_starts = vec![];
         for &k in &active {
             let j = &jobs[k];
-            for q in 1..=m {
-                let i = j.a + (j.b - j.a) * q as f64 / (m + 1) as f64;
+            for i in inside(j.a, j.b, m) {
                 probe.push(i);
                 probe_starts.push(match j.target {
                     Target::Rheobase => starts.at(Direction::Rest, i),
@@ -672,14 +664,7 @@ fn analyse(
                 Target::Onset(_) => fires(s),
                 Target::Offset(_) => !fires(s),
             };
-            match rs.iter().position(hit) {
-                Some(0) => jobs[k].b = ps[0],
-                Some(q) => {
-                    jobs[k].a = ps[q - 1];
-                    jobs[k].b = ps[q];
-                }
-                None => jobs[k].a = ps[m - 1],
-            }
+            (jobs[k].a, jobs[k].b) = narrowed(jobs[k].a, jobs[k].b, ps, rs.iter().position(hit));
         }
     }
     let found = |t: Target| {
@@ -707,6 +692,28 @@ fn analyse(
         })
         .collect();
     Ok((points, onsets, found(Target::Rheobase)))
+}
+
+/// Whether the bracket `[a, b]` is still wider than `tol`, or than what f64 resolves there (a
+/// few ulps): a `tol` below that (1e-15 at currents near 5) had the probes fall on the
+/// bracket's ends, and the rounds never ended.
+fn still_open(a: f64, b: f64, tol: f64) -> bool {
+    b - a > tol.max(8.0 * f64::EPSILON * a.abs().max(b.abs()))
+}
+
+/// The `m` currents a multisection round probes inside `[a, b]`, evenly spaced.
+fn inside(a: f64, b: f64, m: usize) -> impl Iterator<Item = f64> {
+    (1..=m).map(move |q| a + (b - a) * q as f64 / (m + 1) as f64)
+}
+
+/// `[a, b]` narrowed to the probes `ps` around the first that hit (`first_hit`, if any): the
+/// bracket's end `b` is always a hit, `a` never.
+fn narrowed(a: f64, b: f64, ps: &[f64], first_hit: Option<usize>) -> (f64, f64) {
+    match first_hit {
+        Some(0) => (a, ps[0]),
+        Some(q) => (ps[q - 1], ps[q]),
+        None => (ps[ps.len() - 1], b),
+    }
 }
 
 /// Refuse an empty grid, or one with a value that is not finite or not above the one before.
