@@ -1593,7 +1593,7 @@ mod tests {
         };
         // The current orbit's V range is 2.
         let cur = state(1.0, 0.0, 1.0);
-        let turned = |next, turn_back_cos, shorter_left| {
+        let rule = |next, turn_back_cos, first, first_multipliers, shorter_left, max_amp| {
             judge_step(
                 &fam,
                 1.0,
@@ -1601,27 +1601,18 @@ mod tests {
                     cur: &cur,
                     next,
                     turn_back_cos,
-                    first: false,
-                    first_multipliers: None,
-                    shorter_left,
-                    max_amp: 2.0,
-                },
-            )
-        };
-        let step = |next, first, first_multipliers, shorter_left, max_amp| {
-            judge_step(
-                &fam,
-                1.0,
-                &Step {
-                    cur: &cur,
-                    next,
-                    turn_back_cos: None,
                     first,
                     first_multipliers,
                     shorter_left,
                     max_amp,
                 },
             )
+        };
+        let step = |next, first, first_multipliers, shorter_left, max_amp| {
+            rule(next, None, first, first_multipliers, shorter_left, max_amp)
+        };
+        let turned = |next, turn_back_cos, shorter_left| {
+            rule(next, turn_back_cos, false, None, shorter_left, 2.0)
         };
         let judge = |next, shorter_left, max_amp| step(next, false, None, shorter_left, max_amp);
         let (in_phase, shifted, flat) = (
