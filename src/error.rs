@@ -498,6 +498,21 @@ pub enum ShardError {
         /// The sweep's fingerprint.
         expected: String,
     },
+    /// A shard's table does not hold the grid points its number stands for (a shard of the
+    /// same sweep copied or renamed, or a file cut short).
+    #[error(
+        "{path} holds grid points {found}; shard {shard} holds points {expected}; remove it and run that shard again"
+    )]
+    WrongPoints {
+        /// The shard's table.
+        path: String,
+        /// The points it holds.
+        found: String,
+        /// Which shard it is, `K/N`.
+        shard: String,
+        /// The points that shard holds, `a..b` (end excluded).
+        expected: String,
+    },
     /// The shards' rows are not every grid point once.
     #[error("the shards hold {rows} rows, the grid has {points} points")]
     Rows {

@@ -234,6 +234,51 @@ fn merge_refuses_a_foreign_shard_and_writes_nothing() {
     );
 }
 
+/// A shard file of the same sweep under another shard's number (copied by hand) is refused by
+/// `merge` naming the file and both point ranges; more shards than grid points are refused
+/// before anything is written.
+#[test]
+fn merge_names_a_shard_with_the_wrong_points_and_shards_fit_the_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s");
+    let small = [
+        "--param",
+        "g_k=30,36",
+        "--current",
+        "0,10",
+        "--t-max",
+        "60",
+        "--transient",
+        "20",
+    ];
+    let run = |shard: &str| {
+        let mut args = vec!["sweep", "--out", out.to_str().unwrap(), "--shard", shard];
+        args.extend(small);
+        excitable(&args)
+    };
+    let (ok, _, stderr) = run("5/5");
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("--shard N") && stderr.contains("at most the grid's 4 points"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "a refused shard made its folder");
+    for k in ["1/2", "2/2"] {
+        let (ok, _, stderr) = run(k);
+        assert!(ok, "{stderr}");
+    }
+    let second = out.join("shard=2").join("grid.parquet");
+    std::fs::copy(out.join("shard=1").join("grid.parquet"), &second).unwrap();
+    let (ok, _, stderr) = excitable(&["merge", out.to_str().unwrap()]);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains(&second.display().to_string())
+            && stderr.contains("holds grid points 0..2; shard 2/2 holds points 2..4"),
+        "{stderr}"
+    );
+    assert!(!out.join("grid.parquet").exists());
+}
+
 /// An `.ode` model sweeps on lanes: shards merged equal the whole run bit for bit, the columns
 /// carry no invented units (the file has none), and the summary names the engine.
 #[test]

@@ -11,13 +11,13 @@
 //! everything has been read, checked and drawn.
 
 use crate::analysis::sweep::Shard;
-use crate::error::{Error, ReportError, ShardError};
+use crate::error::{Error, ReportError, ShardError, SimError};
 use crate::progress::Observer;
 use crate::report::atomic::write_text;
 use crate::report::sweep::{read_fingerprint, read_rows, shard_table};
 use crate::report::{Report, Staging, Wait};
 use crate::spec::ModelSource;
-use crate::spec::sweep::{SweepResult, SweepSpec};
+use crate::spec::sweep::{SweepResult, SweepRow, SweepSpec};
 use crate::study::job::{InPlace, Job};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -89,6 +89,7 @@ impl SweepJob {
     ) -> Result<InPlace, Error> {
         let model = self.model.load()?;
         let grid = self.spec.grid(&model)?;
+        fits(shard, grid.len())?;
         let fingerprint = self.spec.fingerprint(&model, &grid);
         // Check (or record) the sweep's definition, under OUT's lock.
         {
@@ -143,11 +144,27 @@ impl SweepJob {
     }
 }
 
+/// A grid of `points` splits into at most `points` shards: more would leave shards with
+/// nothing to run, which on a cluster is a job array asked for by mistake.
+fn fits(shard: Shard, points: usize) -> Result<(), SimError> {
+    if shard.count > points {
+        return Err(SimError::BadSetting {
+            what: "--shard N (the number of shards)".into(),
+            value: shard.count as f64,
+            allowed: format!("at most the grid's {points} points"),
+        });
+    }
+    Ok(())
+}
+
 impl Job for SweepJob {
     const COMMAND: &'static str = "sweep";
 
     fn check(&self) -> Result<(), Error> {
-        self.spec.grid(&self.model.load()?)?;
+        let grid = self.spec.grid(&self.model.load()?)?;
+        if let Some(shard) = self.shard {
+            fits(shard, grid.len())?;
+        }
         Ok(())
     }
 
@@ -213,7 +230,7 @@ impl MergeJob {
             .into());
         }
         let mut rows = vec![];
-        for f in &files {
+        for (k, f) in files.iter().enumerate() {
             let found = read_fingerprint(f)?;
             if found.as_deref() != Some(fingerprint.as_str()) {
                 return Err(ShardError::Foreign {
@@ -224,9 +241,37 @@ impl MergeJob {
                 }
                 .into());
             }
-            rows.extend(read_rows(f, &model, &grid.axes)?);
+            let part = read_rows(f, &model, &grid.axes)?;
+            let shard = Shard {
+                index: k,
+                count: m.shards,
+            };
+            let expected = shard.range(grid.len());
+            let points = part.iter().map(|r| r.point as usize);
+            if !points.eq(expected.clone()) {
+                return Err(ShardError::WrongPoints {
+                    path: f.display().to_string(),
+                    found: point_span(&part),
+                    shard: shard.to_string(),
+                    expected: format!("{}..{}", expected.start, expected.end),
+                }
+                .into());
+            }
+            rows.extend(part);
         }
         SweepResult::merged(&m.spec, &model, rows, m.shards)
+    }
+}
+
+/// The grid points a shard's rows hold, for a message: `a..b` when consecutive, else the
+/// count with the first and last.
+fn point_span(rows: &[SweepRow]) -> String {
+    match (rows.first(), rows.last()) {
+        (Some(a), Some(b)) if b.point >= a.point && (b.point - a.point) as usize + 1 == rows.len() => {
+            format!("{}..{}", a.point, b.point + 1)
+        }
+        (Some(a), Some(b)) => format!("{} rows from point {} to {}", rows.len(), a.point, b.point),
+        _ => "no rows".into(),
     }
 }
 
