@@ -439,15 +439,16 @@ fn finite(name: &str, v: f64) -> Result<f64, String> {
     }
 }
 
-/// Read a `t_ms,i_ua_cm2` CSV file (header required, times strictly increasing).
+/// Read a `t_ms,i_ua_cm2` CSV file (header required, times strictly increasing; lines that
+/// start with `#` are comments).
 pub fn read_table(path: &Path) -> Result<Component, StimulusError> {
     let file_err = |reason: String| StimulusError::File {
         path: path.display().to_string(),
         reason,
     };
-    let mut reader = csv::Reader::from_reader(
-        crate::input::open(path, crate::input::MAX_TABLE_BYTES).map_err(file_err)?,
-    );
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_reader(crate::input::open(path, crate::input::MAX_TABLE_BYTES).map_err(file_err)?);
     let headers = reader
         .headers()
         .map_err(|e| file_err(e.to_string()))?
@@ -465,8 +466,13 @@ pub fn read_table(path: &Path) -> Result<Component, StimulusError> {
     let (ct, ci) = (col("t_ms")?, col("i_ua_cm2")?);
     let (mut t, mut i) = (Vec::new(), Vec::new());
     for (row, record) in reader.records().enumerate() {
-        let line = row + 2;
-        let record = record.map_err(|e| file_err(format!("line {line}: {e}")))?;
+        // The line where the record starts (comment and blank lines count, as an editor
+        // counts them).
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(row as u64 + 2, |p| p.line());
+            file_err(format!("line {line}: {e}"))
+        })?;
+        let line = record.position().map_or(row as u64 + 2, |p| p.line());
         if record.as_slice().len() > crate::input::MAX_LINE_BYTES {
             return Err(file_err(format!(
                 "line {line} is longer than {} bytes",
@@ -599,6 +605,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("line 3"), "{e}");
+        // Comment lines are skipped and counted.
+        std::fs::write(&p, "# measured\nt_ms,i_ua_cm2\n0,1\n# drift\n10,2\n10,3\n").unwrap();
+        let e = Stimulus::parse(&format!("file:{}", p.display()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 6"), "{e}");
+        std::fs::write(&p, "# measured\nt_ms,i_ua_cm2\n0,1\n# drift\n10,2\n").unwrap();
+        let s = Stimulus::parse(&format!("file:{}", p.display())).unwrap();
+        assert_eq!((s.at(5.0), s.at(10.0)), (1.0, 2.0));
         std::fs::write(&p, "t,i\n0,1\n").unwrap();
         assert!(
             Stimulus::parse(&format!("file:{}", p.display()))

@@ -2,8 +2,9 @@
 //! lines is read in a few milliseconds per core instead of a record at a time.
 //!
 //! "Plain" means no quoting: a text holding a `"` is left to the `csv` crate (the caller
-//! checks with [`is_plain`]). Lines end in `\n` or `\r\n`; empty lines are skipped, as the
-//! `csv` crate skips them; every other line must have the header's number of fields. Errors
+//! checks with [`is_plain`]). Lines end in `\n` or `\r\n`; empty lines and comment lines
+//! (their first byte `#`) are skipped, as the `csv` crate skips them with `comment(b'#')`;
+//! every other line must have the header's number of fields. Errors
 //! name the line (the header is line 1) and the column, as the sequential reader's do.
 
 use rayon::prelude::*;
@@ -19,7 +20,7 @@ pub fn is_plain(text: &[u8]) -> bool {
 
 /// The fields of the header line (trimmed), the byte offset where the rows start and the
 /// header's line number. As the `csv` crate does, a UTF-8 byte-order mark (spreadsheets write
-/// one) and blank lines before the header are skipped.
+/// one), blank lines and comment lines before the header are skipped.
 pub fn header(text: &str) -> (Vec<String>, usize, usize) {
     let mut start = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut line_no = 1;
@@ -28,7 +29,7 @@ pub fn header(text: &str) -> (Vec<String>, usize, usize) {
             .find('\n')
             .map_or(text.len(), |i| start + i + 1);
         let line = text[start..end].trim_end_matches(['\n', '\r']);
-        if line.is_empty() && end < text.len() {
+        if (line.is_empty() || line.starts_with('#')) && end < text.len() {
             start = end;
             line_no += 1;
             continue;
@@ -120,7 +121,7 @@ fn parse_chunk(
                 Err((k, format!("longer than {max_line_bytes} bytes"))),
             );
         }
-        if line.is_empty() {
+        if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let (mut count, mut start) = (0, 0);

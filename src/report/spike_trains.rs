@@ -139,7 +139,9 @@ fn time_column(names: &[impl AsRef<str>]) -> Result<usize, String> {
 
 /// (neuron, t) of a spikes CSV with quoted fields, record by record (the `csv` crate).
 fn quoted_spikes_csv(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>), String> {
-    let mut r = csv::Reader::from_reader(bytes);
+    let mut r = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_reader(bytes);
     let h = r.headers().map_err(|e| e.to_string())?.clone();
     let names: Vec<&str> = h.iter().collect();
     let ct = time_column(&names)?;
@@ -317,6 +319,24 @@ mod tests {
     /// A neuron that is not a whole number in range, and (in a Parquet file, which the CSV
     /// reader's line checks do not cover) a time that is not finite, are refused with the
     /// row, wherever they fall in a file of several blocks of the checks.
+    /// Lines starting with `#` are comments, before the header and among the rows, for the
+    /// parallel plain reader and the quoted one alike.
+    #[test]
+    fn comment_lines_are_skipped_by_both_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = "# from a recording\n#rig 3\nneuron,t_ms\n0,1.5\n# a note\n1,2.5\n0,4\n";
+        let quoted = plain.replace("1,2.5", "\"1\",2.5");
+        for (name, text) in [("plain.csv", plain.to_string()), ("quoted.csv", quoted)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            assert_eq!(
+                read_spikes(&path).unwrap(),
+                vec![vec![1.5, 4.0], vec![2.5]],
+                "{name}"
+            );
+        }
+    }
+
     #[test]
     fn neurons_out_of_range_and_times_not_finite_are_refused() {
         let dir = tempfile::tempdir().unwrap();

@@ -267,7 +267,9 @@ impl MergeJob {
 /// count with the first and last.
 fn point_span(rows: &[SweepRow]) -> String {
     match (rows.first(), rows.last()) {
-        (Some(a), Some(b)) if b.point >= a.point && (b.point - a.point) as usize + 1 == rows.len() => {
+        (Some(a), Some(b))
+            if b.point >= a.point && (b.point - a.point) as usize + 1 == rows.len() =>
+        {
             format!("{}..{}", a.point, b.point + 1)
         }
         (Some(a), Some(b)) => format!("{} rows from point {} to {}", rows.len(), a.point, b.point),
