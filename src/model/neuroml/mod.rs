@@ -28,7 +28,8 @@
 //! Anything else is refused with one line naming the file, the line and the element:
 //! networks of more than one cell, synapses, inputs other than a current, kinetic schemes,
 //! concentration pools (and rates that read a concentration), multi-compartment cells whose
-//! segments differ, gates typed as ComponentTypes, ComponentTypes beyond expressions.
+//! segments differ, gates typed as ComponentTypes, ComponentTypes beyond expressions, and an
+//! element a gate or the cell's properties would not read ([`At::only`]).
 
 mod general;
 mod lems;
@@ -295,6 +296,39 @@ impl<'s, 'a, 'i> At<'s, 'a, 'i> {
         self.child(tag)
             .ok_or_else(|| self.err(format!("element <{tag}> is missing")))
     }
+    /// Refuses a child element other than those in `read` (and [`IGNORED`]): a misspelt or
+    /// misplaced element (`<q10Setting>`) would otherwise change the model without a word.
+    fn only(&self, read: &[&str]) -> Result<(), ModelError> {
+        match self
+            .children()
+            .find(|c| !IGNORED.contains(&c.tag()) && !read.contains(&c.tag()))
+        {
+            Some(c) => Err(c.err(format!(
+                "not read inside <{}> (it may hold: {})",
+                self.tag(),
+                read.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The child elements a Hodgkin-Huxley gate of type `kind` is read from.
+fn gate_children(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "gateHHrates" => &["forwardRate", "reverseRate", "q10Settings"],
+        "gateHHtauInf" => &["timeCourse", "steadyState", "q10Settings"],
+        "gateHHratesInf" => &["forwardRate", "reverseRate", "steadyState", "q10Settings"],
+        "gateHHratesTau" => &["forwardRate", "reverseRate", "timeCourse", "q10Settings"],
+        "gateHHInstantaneous" => &["steadyState"],
+        _ => &[
+            "forwardRate",
+            "reverseRate",
+            "timeCourse",
+            "steadyState",
+            "q10Settings",
+        ],
+    }
 }
 
 /// Elements that say something about the model but are not part of it.
@@ -424,9 +458,11 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         let bio = self
             .part(cell, "biophysicalProperties")?
             .ok_or_else(|| cell.err("no <biophysicalProperties>: nothing to simulate"))?;
+        bio.only(&["membraneProperties", "intracellularProperties"])?;
         let membrane = bio.need_child("membraneProperties")?;
         // A concentration that varies (a pool) is another state variable: not read.
         if let Some(ip) = bio.child("intracellularProperties") {
+            ip.only(&["species", "resistivity"])?;
             for sp in ip.children().filter(|c| c.tag() == "species") {
                 let model = sp.need("concentrationModel")?;
                 if let Some(pool) = self.by_id.get(model) {
@@ -591,6 +627,7 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                         continue;
                     }
                     "gateHHInstantaneous" => {
+                        gate.only(gate_children(kind))?;
                         let n = instances(&gate)?;
                         let inf = self.variable(&gate.need_child("steadyState")?, &ctx("inf"))?;
                         let f = inf.power(n);
@@ -609,6 +646,7 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                         return Err(gate.err(format!("'{kind}' is not read (gates: gateHHrates, gateHHtauInf, gateHHratesInf, gateHHratesTau, gateHHratesTauInf, gateHHInstantaneous)")));
                     }
                 }
+                gate.only(gate_children(kind))?;
                 let q = self.q10(&gate)?;
                 let n = instances(&gate)?;
                 let alpha_beta = || -> Result<(R, R), ModelError> {
@@ -902,7 +940,8 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
                 ))
             })?;
         let model = species.need("concentrationModel")?;
-        if let Some(pool) = self.by_id.get(model) {
+        let pool = self.by_id.get(model);
+        if let Some(pool) = pool {
             return Err(pool.err(format!(
                 "the concentration of '{ion}' varies (a concentration pool): pools are not read, so channelDensityNernst at line {} cannot be",
                 d.src.doc.text_pos_at(d.node.range().start).row
@@ -924,10 +963,20 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         }
         let t = self.temp(d)?;
         let e = 1e3 * R_GAS * (t + 273.15) / (z * FARADAY) * (cout / cin).ln();
+        // NeuroML requires `concentrationModel` to name a model; one that names nothing
+        // defined is read as concentrations fixed at their initial values, and the note
+        // says so (a misspelt pool's id would otherwise pass unseen).
+        let held = if pool.is_none() {
+            format!(
+                "; the species' concentrationModel '{model}' is defined nowhere in the files, so [{ion}] is held at its initial values"
+            )
+        } else {
+            String::new()
+        };
         Ok((
             e,
             format!(
-                "E_{ion} = {} mV (Nernst, {} / {} mM at {} degC)",
+                "E_{ion} = {} mV (Nernst, {} / {} mM at {} degC{held})",
                 fmt(e),
                 fmt(cout),
                 fmt(cin),

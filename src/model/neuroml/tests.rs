@@ -132,6 +132,37 @@ fn bad_files_name_the_element_and_line() {
     );
     let e = refusal(&CELL.replace("instances=\"2\"", "instances=\"1.5\""));
     assert!(e.contains("instances"), "{e}");
+    // A misspelt or misplaced element inside a gate or the cell's properties is refused, not
+    // skipped (a dropped q10 would change every rate).
+    let e = refusal(&CELL.replace("<q10Settings", "<q10Setting"));
+    assert!(
+        e.contains("line 4:") && e.contains("<q10Setting>") && e.contains("gateHHtauInf"),
+        "{e}"
+    );
+    let e = refusal(&CELL.replace(
+        "<timeCourse",
+        "<forwardRate type='HHExpRate' rate='1per_ms' midpoint='0mV' scale='10mV'/><timeCourse",
+    ));
+    assert!(
+        e.contains("<forwardRate>") && e.contains("timeCourse, steadyState"),
+        "{e}"
+    );
+    let e = refusal(&CELL.replace(
+        "</membraneProperties>",
+        "</membraneProperties><intracellularProperties><fooBar/></intracellularProperties>",
+    ));
+    assert!(
+        e.contains("<fooBar>") && e.contains("species, resistivity"),
+        "{e}"
+    );
+    let e = refusal(&CELL.replace(
+        "</membraneProperties>",
+        "</membraneProperties><extracellularProperties/>",
+    ));
+    assert!(
+        e.contains("<extracellularProperties>") && e.contains("line 17"),
+        "{e}"
+    );
     // A LEMS file is read for its NeuroML2 elements: an empty one has no cell.
     let e = refusal("<Lems/>");
     assert!(e.contains("no <cell>"), "{e}");
@@ -139,6 +170,32 @@ fn bad_files_name_the_element_and_line() {
     assert!(
         e.contains("line 1") && e.contains("not a NeuroML2 document"),
         "{e}"
+    );
+}
+
+/// A Nernst species whose concentrationModel is defined nowhere is read as fixed
+/// concentrations, and the model's description says so.
+#[test]
+fn a_nernst_species_without_its_concentration_model_is_held_and_said() {
+    let text = CELL
+        .replace(
+            "<channelDensity id=\"kd\" ionChannel=\"kc\" condDensity=\"0.02 S_per_cm2\" erev=\"-90mV\" ion=\"k\"/>",
+            "<channelDensityNernst id=\"kd\" ionChannel=\"kc\" condDensity=\"0.02 S_per_cm2\" ion=\"k\"/>",
+        )
+        .replace(
+            "</membraneProperties>",
+            "</membraneProperties><intracellularProperties><species id='k' ion='k' concentrationModel='kPool' initialConcentration='140mM' initialExtConcentration='5mM'/></intracellularProperties>",
+        );
+    let m = parse(&text, "t.nml", None).unwrap();
+    let e_k = m.params.values()[m.params.index("e_k").unwrap()];
+    // RT/F ln(5/140) at 26.3 degC, CODATA constants.
+    let expected = 1e3 * 8.314_462_618 * (26.3 + 273.15) / 96_485.332_12 * (5.0f64 / 140.0).ln();
+    assert!((e_k - expected).abs() < 1e-9, "{e_k} against {expected}");
+    assert!(
+        m.description.contains("'kPool' is defined nowhere")
+            && m.description.contains("[k] is held at its initial values"),
+        "{}",
+        m.description
     );
 }
 
