@@ -63,6 +63,90 @@ fn smooth_targets_recover_hh_conductances_to_1e_4() {
     assert!(r3.spread().iter().all(|s| *s < 1e-4), "{:?}", r3.spread());
 }
 
+/// The relative uncertainties of a fitted point do not depend on where the fit started, and
+/// equal scipy's (`tests/fixtures/fit/make_uncertainty.py`: targets from hh's steady-state
+/// current, a Jacobian by central differences) to 1e-3 relative; the condition number too.
+#[test]
+fn uncertainties_belong_to_the_fitted_point_and_match_scipy() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fit/");
+    let text = std::fs::read_to_string(format!("{dir}uncertainty.csv")).unwrap();
+    let want: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    let spec = FitSpec {
+        free: free3(),
+        target: [
+            "rest_mv=-66.01781482532593:tol=1e-6",
+            "rest_mv@-5=-74.64968080658531:tol=1e-6",
+            "hopf=25.95916061260226:tol=1e-6",
+            "input_resistance=0.9162204845836186:tol=1e-6",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Default::default()
+    };
+    let mut seen = vec![];
+    for (g_na, g_k, g_l) in [(120.0, 36.0, 0.3), (200.0, 70.0, 0.5)] {
+        let start = Model::builtin("hh")
+            .unwrap()
+            .with("g_na", g_na)
+            .unwrap()
+            .with("g_k", g_k)
+            .unwrap()
+            .with("g_l", g_l)
+            .unwrap();
+        let r = spec.run(&start).unwrap();
+        let got = r.relative_uncertainty();
+        for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-3 * w,
+                "parameter {k}: {g} against scipy's {w}"
+            );
+        }
+        let c = r.condition();
+        assert!(
+            (c - want[3]).abs() <= 1e-3 * want[3],
+            "condition {c} against {}",
+            want[3]
+        );
+        seen.push(got);
+    }
+    for (a, b) in seen[0].iter().zip(&seen[1]) {
+        assert!(
+            (a - b).abs() <= 1e-6 * a,
+            "{a} from one start, {b} from the other"
+        );
+    }
+}
+
+/// One target for three parameters: the condition number is infinite and each parameter
+/// the target cannot pin is "not determined", never an uncertainty of 0.
+#[test]
+fn an_underdetermined_fit_says_which_parameters_are_not_determined() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fit");
+    let (ok, _, stderr) = excitable(&[
+        "fit",
+        "--model",
+        "hh",
+        "--free",
+        "g_na,g_k,g_l",
+        "--target",
+        "rest_mv=-66",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert_eq!(md.matches("**not determined**").count(), 3, "{md}");
+    assert!(
+        md.contains("condition number inf: **1 target cannot determine 3 free parameters**"),
+        "{md}"
+    );
+}
+
 /// The exact Jacobian (implicit differentiation through the equilibrium and Hopf conditions)
 /// against central differences with h = 1e-5 relative (truncation ~1e-10, rounding of the
 /// Newton solves ~1e-9 relative): they agree to 1e-6 relative to each row's size.

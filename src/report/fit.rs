@@ -362,15 +362,19 @@ impl super::Report for FitResult {
             } else {
                 ""
             };
+            let uncertainty = if unc[k].is_infinite() {
+                "**not determined**".to_string()
+            } else {
+                format!("{:.2e}", unc[k])
+            };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | [{}, {}] | {:.2e} | {:.2e} |",
+                "| {} | {} | {} | [{}, {}] | {uncertainty} | {:.2e} |",
                 f.name,
                 Q(p.value, u),
                 Q(self.fitted.params().value(f.index), u),
-                f.lo,
-                f.hi,
-                unc[k],
+                crate::error::short(f.lo),
+                crate::error::short(f.hi),
                 spread[k]
             );
         }
@@ -385,11 +389,22 @@ impl super::Report for FitResult {
             },
             cond,
             if cond.is_nan() {
-                " (not computed: a target is not produced next to the fitted values)"
+                " (not computed: a target is not produced next to the fitted values)".to_string()
+            } else if cond.is_infinite() && self.targets.len() < self.free.len() {
+                format!(
+                    ": **{} cannot determine {} free parameters**; the ones marked not determined can move together without changing any target",
+                    match self.targets.len() {
+                        1 => "1 target".to_string(),
+                        n => format!("{n} targets"),
+                    },
+                    self.free.len()
+                )
+            } else if cond.is_infinite() {
+                ": **some combination of parameters moves no target**; the ones marked not determined can move without changing any target".to_string()
             } else if cond > 1e8 {
-                ": **some combination of parameters is barely determined**"
+                ": **some combination of parameters is barely determined**".to_string()
             } else {
-                ""
+                String::new()
             }
         );
         match self.model_file() {

@@ -160,31 +160,15 @@ impl FitResult {
     /// unevenly the targets determine the parameters; infinite when some combination of
     /// parameters does not move any target.
     pub fn condition(&self) -> f64 {
-        if self.jacobian.iter().any(|x| !x.is_finite()) {
-            return f64::NAN;
-        }
-        let sv = self.jacobian.clone().singular_values();
-        let (mx, mn) = sv
-            .iter()
-            .fold((0.0f64, f64::INFINITY), |(a, b), &s| (a.max(s), b.min(s)));
-        if mn > 0.0 { mx / mn } else { f64::INFINITY }
+        condition_of(&self.jacobian)
     }
 
     /// The relative change of each free parameter that costs one unit of the scaled cost
-    /// (one tolerance on one target) in the linearisation: `sqrt(diag((J^T J)^-1))`; NaN where
-    /// `J^T J` is singular.
+    /// (one tolerance on one target) in the linearisation: `sqrt(diag((J^T J)^-1))`;
+    /// infinite for a parameter the targets do not determine, NaN when a target is not
+    /// produced next to the fitted values. See [`uncertainty_of`].
     pub fn relative_uncertainty(&self) -> Vec<f64> {
-        let j = &self.jacobian;
-        if j.iter().any(|x| !x.is_finite()) {
-            return vec![f64::NAN; j.ncols()];
-        }
-        let a = j.transpose() * j;
-        match a.clone().try_inverse() {
-            Some(inv) => (0..a.nrows())
-                .map(|k| inv[(k, k)].max(0.0).sqrt())
-                .collect(),
-            None => vec![f64::NAN; a.nrows()],
-        }
+        uncertainty_of(&self.jacobian)
     }
 
     /// The spread of each free parameter over the starts that ended within 10% of the best
@@ -207,6 +191,69 @@ impl FitResult {
             })
             .collect()
     }
+}
+
+/// Singular values below this share of the largest count as zero: directions of parameter
+/// space no target sees (a few hundred rounding errors of the largest).
+const NULL_SINGULAR: f64 = 1e-13;
+
+/// The singular values and right singular vectors of `j`, padded with zero rows to at least
+/// as many rows as columns, so that a fit with fewer targets than free parameters has its
+/// null directions among them (with singular value 0).
+fn padded_svd(j: &DMatrix<f64>) -> (nalgebra::DVector<f64>, DMatrix<f64>) {
+    let (m, n) = j.shape();
+    let square = if m < n {
+        j.clone().resize_vertically(n, 0.0)
+    } else {
+        j.clone()
+    };
+    let svd = square.svd(false, true);
+    let v_t = svd.v_t.unwrap_or_else(|| DMatrix::zeros(0, n));
+    (svd.singular_values, v_t)
+}
+
+/// The condition number of `j` (largest over smallest singular value): infinite when some
+/// combination of the parameters moves no target (as with fewer targets than parameters),
+/// NaN when `j` holds a non-finite entry.
+pub fn condition_of(j: &DMatrix<f64>) -> f64 {
+    if j.iter().any(|x| !x.is_finite()) {
+        return f64::NAN;
+    }
+    let (sv, _) = padded_svd(j);
+    let mx = sv.iter().fold(0.0f64, |a, &s| a.max(s));
+    let mn = sv.iter().fold(f64::INFINITY, |a, &s| a.min(s));
+    if mx > 0.0 && mn > NULL_SINGULAR * mx {
+        mx / mn
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// `sqrt(diag((J^T J)^-1))` of `j` through its singular values, `sum_i (V_ki / s_i)^2`: a
+/// parameter with a part in a direction no target sees (a zero singular value) is infinitely
+/// uncertain, and the others keep their finite values. NaN when `j` holds a non-finite
+/// entry. (An explicit inverse of a singular `J^T J` had returned rounding noise: 0 for a
+/// parameter three free ones shared with one target.)
+pub fn uncertainty_of(j: &DMatrix<f64>) -> Vec<f64> {
+    if j.iter().any(|x| !x.is_finite()) {
+        return vec![f64::NAN; j.ncols()];
+    }
+    let (sv, v_t) = padded_svd(j);
+    let mx = sv.iter().fold(0.0f64, |a, &s| a.max(s));
+    (0..j.ncols())
+        .map(|k| {
+            let mut sum = 0.0;
+            for (i, &s) in sv.iter().enumerate() {
+                let v = v_t[(i, k)];
+                if s > NULL_SINGULAR * mx {
+                    sum += (v / s).powi(2);
+                } else if v.abs() > 1e-8 {
+                    return f64::INFINITY;
+                }
+            }
+            sum.sqrt()
+        })
+        .collect()
 }
 
 /// Lower and upper bound of a free parameter.
@@ -741,6 +788,39 @@ super::model_spec!(FitSpec, "fit", FitResult, |s, m| s.check_model(m), run_with)
 
 #[cfg(test)]
 mod tests {
+
+    /// The uncertainties and condition number against closed forms: a diagonal Jacobian, one
+    /// target for three parameters, two parameters that only move a target together.
+    #[test]
+    fn uncertainty_and_condition_see_undetermined_directions() {
+        let close = |a: &[f64], b: &[f64]| {
+            a.len() == b.len()
+                && a.iter().zip(b).all(|(x, y)| {
+                    (x.is_infinite() && y.is_infinite()) || (x - y).abs() <= 1e-12 * y.abs()
+                })
+        };
+        let diag = DMatrix::from_row_slice(2, 2, &[2.0, 0.0, 0.0, 4.0]);
+        assert!(close(&uncertainty_of(&diag), &[0.5, 0.25]));
+        assert_eq!(condition_of(&diag), 2.0);
+        // (J^T J)^-1 of [[1, 1], [1, -1]] is I/2.
+        let mixed = DMatrix::from_row_slice(2, 2, &[1.0, 1.0, 1.0, -1.0]);
+        assert!(close(
+            &uncertainty_of(&mixed),
+            &[0.5f64.sqrt(), 0.5f64.sqrt()]
+        ));
+        // One target, three parameters: only the first is seen, and the fit is undetermined.
+        let one = DMatrix::from_row_slice(1, 3, &[3.0, 0.0, 0.0]);
+        let inf = f64::INFINITY;
+        assert!(close(&uncertainty_of(&one), &[1.0 / 3.0, inf, inf]));
+        assert_eq!(condition_of(&one), inf);
+        // Two targets that see only the sum of two parameters; a third parameter seen alone.
+        let sum = DMatrix::from_row_slice(2, 3, &[1.0, 1.0, 0.0, 0.0, 0.0, 2.0]);
+        assert!(close(&uncertainty_of(&sum), &[inf, inf, 0.5]));
+        assert_eq!(condition_of(&sum), inf);
+        let bad = DMatrix::from_row_slice(1, 1, &[f64::NAN]);
+        assert!(uncertainty_of(&bad)[0].is_nan() && condition_of(&bad).is_nan());
+    }
+
     use super::*;
 
     #[test]

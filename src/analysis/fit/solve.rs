@@ -99,8 +99,12 @@ struct Scale {
 }
 
 impl Scale {
+    /// Steps relative to the problem's start.
     fn of(problem: &FitProblem) -> Scale {
-        let p0 = problem.start();
+        Scale::at(problem, problem.start())
+    }
+    /// Steps relative to `p0` (a parameter at 0 steps by one of its units).
+    fn at(problem: &FitProblem, p0: Vec<f64>) -> Scale {
         Scale {
             s: p0
                 .iter()
@@ -502,10 +506,11 @@ pub fn fit(
 }
 
 /// The Jacobian of the scaled residuals at `p` (targets x free parameters, per unit relative
-/// change of each parameter): exact for smooth targets, else by central differences of 1e-3
-/// relative. Its singular values say how well the targets determine the parameters.
+/// change of each parameter of `p`, not of the start: the fitted point's uncertainties must
+/// not depend on where the fit began): exact for smooth targets, else by central differences
+/// of 1e-3 relative. Its singular values say how well the targets determine the parameters.
 pub fn sensitivity(problem: &FitProblem, p: &[f64]) -> Result<DMatrix<f64>, Error> {
-    let scale = Scale::of(problem);
+    let scale = Scale::at(problem, p.to_vec());
     let op = Scaled {
         problem,
         scale: scale.clone(),
