@@ -288,4 +288,17 @@ fn bad_input_is_refused_before_any_work() {
         assert!(stderr.contains(word), "{args:?}: {stderr}");
         assert!(!out.exists(), "{args:?} left {}", out.display());
     }
+    // An `.ode` parameter has no range of its own: freeing it needs bounds, and says so.
+    let ml = concat!(env!("CARGO_MANIFEST_DIR"), "/studies/models/ml.ode");
+    let (ok, _, stderr) = excitable(&[
+        "fit",
+        "--model-file",
+        ml,
+        "--free",
+        "gca",
+        "--target",
+        "rest_mv=-60",
+    ]);
+    assert!(!ok && stderr.trim().lines().count() == 1, "{stderr}");
+    assert!(stderr.contains("finite bounds, as gca=LO:HI"), "{stderr}");
 }

@@ -444,7 +444,7 @@ stats.__doc__ = _doc(
      "    those columns (simulate's `spikes`), an array or list of spike times in ms (one train), or a\n"
      "    list of them (one train each)."],
     _STATS_FLAGS,
-    "Result\n    Tables stats, rate, isi_histogram (and timing tables given an input).",
+    "Result\n    Tables spike_stats, rate, isi_histogram (and io_timing, io_response, cross_correlogram given an input).",
     [_OUT_DOC],
 )
 

@@ -118,6 +118,14 @@ def test_excitability(cli, tmp_path, hh):
     assert e.excitability["hodgkin_class"][0] == "2"
 
 
+def test_fit(cli, tmp_path, hh):
+    # `free` comma-separated, as the flag takes it.
+    f = ex.fit(hh, free="g_na,g_k", target=["rest_mv=-66", "hopf=9"])
+    cli("fit", "--free", "g_na,g_k", "--target", "rest_mv=-66", "--target", "hopf=9", out=tmp_path)
+    assert_same_tables(f, tmp_path)
+    assert {"fit_params", "fit_starts"} <= set(f.tables)
+
+
 def test_export(cli, tmp_path, hh):
     text = ex.export(hh, to="ode", out=tmp_path / "py.ode")
     cli("export", "--to", "ode", out=tmp_path / "cli.ode")

@@ -21,7 +21,7 @@
 //! # Ok::<(), excitable::Error>(())
 //! ```
 
-use super::values::one_or_many;
+use super::values::{comma_separated, one_or_many};
 use crate::analysis::fit::solve::{
     Iteration, Method, SolveSettings, StartOutcome, fit, sensitivity,
 };
@@ -54,7 +54,7 @@ pub struct FitSpec {
     /// Free parameters: `g_k` (bounds: the model's range) or `g_k=20:50` (bounds in the
     /// parameter's unit); repeatable or comma-separated.
     #[arg(long, value_delimiter = ',', required = false)]
-    #[serde(deserialize_with = "one_or_many")]
+    #[serde(deserialize_with = "comma_separated")]
     pub free: Vec<String>,
     /// A target `NAME=VALUE[:tol=T][:weight=W]`: rest_mv[@I] (mV), input_resistance[@I]
     /// (kOhm cm^2), hopf, rheobase, onset (uA/cm^2), min_rate_hz, rate_hz@I (Hz), or
@@ -483,6 +483,18 @@ impl FitSpec {
                 return Err(SpecError::new("free", name, "each parameter once").into());
             }
             let p = params.param(index);
+            if bounds.is_none() && !(p.min.is_finite() && p.max.is_finite()) {
+                // An `.ode` parameter has no declared range: the search needs one.
+                return Err(SpecError::new(
+                    "free",
+                    f,
+                    format!(
+                        "finite bounds, as {name}=LO:HI ({name} has no finite range of its own: {})",
+                        p.range_text().trim_end()
+                    ),
+                )
+                .into());
+            }
             let (lo, hi) = bounds.unwrap_or((p.min, p.max));
             let inside = |v: f64| p.check(v).is_ok();
             if !(inside(lo) || (p.min_exclusive && lo == p.min)) || !inside(hi) {

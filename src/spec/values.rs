@@ -118,9 +118,36 @@ where
     })
 }
 
+/// Deserialise a text or an array of texts, each split at commas, as a flag with
+/// `value_delimiter = ','` reads them (`free = "g_na,g_k"` as `--free g_na,g_k`).
+pub fn comma_separated<'de, D>(d: D) -> Result<Vec<String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let texts: Vec<String> = one_or_many(d)?;
+    Ok(texts
+        .iter()
+        .flat_map(|t| t.split(','))
+        .map(|t| t.trim().to_string())
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comma_separated_texts_split_as_the_flag_does() {
+        #[derive(Deserialize)]
+        struct S {
+            #[serde(deserialize_with = "comma_separated")]
+            free: Vec<String>,
+        }
+        for text in ["free = \"g_na, g_k,g_l\"", "free = [\"g_na\", \"g_k,g_l\"]"] {
+            let s: S = toml::from_str(text).unwrap();
+            assert_eq!(s.free, ["g_na", "g_k", "g_l"], "{text}");
+        }
+    }
 
     #[test]
     fn number_lists_read_ranges_lists_and_numbers() {
