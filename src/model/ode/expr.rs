@@ -4,7 +4,8 @@
 //! re-read per step.
 //!
 //! Grammar (XPPAUT's, lowest precedence first): `|`, `&`, comparisons (`< > <= >= == !=`),
-//! `+ -`, `* /`, unary `-`, `^` or `**` (right-associative), calls `f(a, b)`,
+//! `+ -`, `* /`, unary `-`, `^` or `**` (left-associative, as XPPAUT reads `2^3^2` = 64),
+//! calls `f(a, b)`,
 //! `if(c)then(a)else(b)`, numbers, names; `not(x)` is a function. Comparisons and logic give
 //! 1 or 0 (with zero derivative). Names are case-insensitive (lower-cased by the lexer).
 
@@ -245,7 +246,8 @@ fn binary(op: &str) -> Option<(u8, bool)> {
         "<" | ">" | "<=" | ">=" | "==" | "!=" => (3, false),
         "+" | "-" => (4, false),
         "*" | "/" => (5, false),
-        "^" => (7, true),
+        // Left to right, as XPPAUT's parser groups them (2^3^2 = 64), not as mathematics does.
+        "^" => (7, false),
         _ => return None,
     })
 }
@@ -1025,14 +1027,16 @@ mod tests {
 
     #[test]
     fn precedence_and_associativity() {
-        // 2^3^2 = 2^9, -2^2 = -4, 1-2-3 = -4, 2*3+4 = 10
+        // XPPAUT groups powers left to right: 2^3^2 = (2^3)^2 = 64 (XPPAUT 6.11 prints 64 for
+        // `aux y=2^3^2` and for `2**3**2`); -2^2 = -4, 1-2-3 = -4, 2*3+4 = 10.
         let eval = |s: &str| -> f64 {
             let mut code = Code::default();
             compile_const(&ast(s), &mut code);
             code.eval::<f64>(&[], &mut vec![])
         };
-        assert_eq!(eval("2^3^2"), 512.0);
-        assert_eq!(eval("2**3**2"), 512.0);
+        assert_eq!(eval("2^3^2"), 64.0);
+        assert_eq!(eval("2**3**2"), 64.0);
+        assert_eq!(eval("2^(3^2)"), 512.0);
         assert_eq!(eval("-2^2"), -4.0);
         assert_eq!(eval("1-2-3"), -4.0);
         assert_eq!(eval("2*3+4"), 10.0);

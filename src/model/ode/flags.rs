@@ -168,13 +168,18 @@ const TOL_MIN: f64 = 1e-10;
 const STOL: f64 = 1e-10;
 
 /// Whether a condition going from `f0` to `f1` fires a flag of `sign` (XPPAUT's test at the
-/// end of a step).
+/// end of a step): from one strict side to zero or beyond. A condition that lands exactly on
+/// zero at a step's end fires in that step, and the step that leaves zero does not fire
+/// again (XPPAUT's `f0 < 0 && f1 > 0` for sign 1 fired in neither: `global 1 {t-5}` at dt
+/// 0.01 never fired, where XPPAUT's own clock, summed in steps, steps past 5).
 pub fn crosses(sign: i8, f0: f64, f1: f64) -> bool {
     let tol = (f1 - f0).abs() > TOL_MIN;
+    let up = f0 < 0.0 && f1 >= 0.0;
+    let down = f0 > 0.0 && f1 <= 0.0;
     tol && match sign {
-        1 => f0 < 0.0 && f1 > 0.0,
-        -1 => f0 > 0.0 && f1 <= 0.0,
-        _ => f0 * f1 <= 0.0 && (f0 != 0.0 || f1 != 0.0),
+        1 => up,
+        -1 => down,
+        _ => up || down,
     }
 }
 

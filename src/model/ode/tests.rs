@@ -491,6 +491,40 @@ fn global_flags_reset_the_state() {
     assert!(e.contains("global flags"), "{e}");
 }
 
+/// A condition that lands exactly on zero at a step's end fires once in that step, whatever
+/// the sign; the step that leaves zero does not fire again.
+#[test]
+fn a_condition_exactly_zero_at_a_step_end_fires_once() {
+    use super::flags::crosses;
+    for sign in [1, 0] {
+        assert!(
+            crosses(sign, -0.01, 0.0),
+            "sign {sign}: reaching 0 from below"
+        );
+        assert!(!crosses(sign, 0.0, 0.01), "sign {sign}: leaving 0 upwards");
+    }
+    for sign in [-1, 0] {
+        assert!(
+            crosses(sign, 0.01, 0.0),
+            "sign {sign}: reaching 0 from above"
+        );
+        assert!(
+            !crosses(sign, 0.0, -0.01),
+            "sign {sign}: leaving 0 downwards"
+        );
+    }
+    assert!(!crosses(1, 0.01, 0.0) && !crosses(-1, -0.01, 0.0));
+    // `global 1 {t-5}` on a clock of exact steps: t reaches 5.0 at a step's end and the
+    // flag fires once.
+    let m = model("c'=0\nglobal 1 {t-5} {c=c+1}\n");
+    let (dt, mut y, mut state) = (0.25, vec![0.0], FlagState::default());
+    for k in 0..40 {
+        let t = k as f64 * dt;
+        m.step_with_flags(&mut state, t, &mut y, 0.0, dt, |_, _, _| {});
+    }
+    assert_eq!(y[0], 1.0);
+}
+
 /// Algebraic equations `0 = g` are solved at every evaluation; their derivatives follow the
 /// implicit function theorem. x' = y with y + y^3 = -x: at x = 2, y = -1, and
 /// dy/dx = -1/(1 + 3y^2) = -1/4. A second root is reached as XPPAUT reaches it, from the
