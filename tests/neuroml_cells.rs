@@ -165,6 +165,19 @@ fn ex10_q10_cell_with_a_lems_rate_matches_scipy() {
     let p = m.params();
     let g_k = p.iter().find(|p| p.name == "g_k").unwrap();
     assert_eq!((g_k.value, g_k.unit.as_str()), (36.0, "mS/cm^2"));
+    // A start at V0 (`--v0`) puts every gate at its steady state there, as the conductance
+    // path does for the same channels in NML2_SingleCompHHCell (steady states do not depend
+    // on q10): not at the file's start for -65 mV.
+    let hh = Model::from_file(&fixture("NML2_SingleCompHHCell.nml")).unwrap();
+    let (a, b) = (m.state_at_v(-50.0), hh.state_at_v(-50.0));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-9, "{a:?} against {b:?}");
+    }
+    assert!(
+        (a[1] - o.init[1]).abs() > 0.1,
+        "m stayed at the file's start"
+    );
 }
 
 #[test]

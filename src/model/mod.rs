@@ -315,11 +315,16 @@ impl Model {
         match self {
             Model::Conductance(m) => m.state_at_v(v),
             Model::Lif(_) => vec![v],
-            Model::Ode(m) => {
-                let mut y = m.init.clone();
-                y[0] = v;
-                y
-            }
+            // A compiled NeuroML2 cell's gates have steady states; an `.ode` file's variables
+            // are the author's, so only V moves (its other values are the file's `init`).
+            Model::Ode(m) => match m.gated.then(|| m.gates_at(v)) {
+                Some(Ok(y)) => y,
+                _ => {
+                    let mut y = m.init.clone();
+                    y[0] = v;
+                    y
+                }
+            },
         }
     }
 

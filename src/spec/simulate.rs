@@ -51,7 +51,8 @@ pub struct SimulateSpec {
     #[arg(long, allow_hyphen_values = true, default_value_t = 1e-10)]
     pub atol: f64,
     /// Start at V = V0 (mV) with every gate at its steady state for V0 (default: the resting
-    /// state; for an .ode file its initial values).
+    /// state; for an .ode file its initial values, and V0 sets V alone: the file's other
+    /// variables keep their initial values, as the toolkit cannot tell which are gates).
     #[arg(long, allow_hyphen_values = true, conflicts_with = "init")]
     pub v0: Option<f64>,
     /// Start from the default start with these variables set: `v=0,m=0.05,h=0.59,n=0.31`.

@@ -193,29 +193,8 @@ pub fn compile(
     m.params = ParamSet::new(all);
     m.units = &Units::NEURON;
     m.notes.insert(0, description.to_string());
-    // Every gate's equation is affine in the gate: x' = A - B x, so x_inf = A / B, from the
-    // right-hand side at x = 0 and x = 1 (V held at init_v).
-    let p = m.params.values();
-    let n = m.vars.len();
-    let mut y = vec![0.0; n];
-    y[0] = init_v;
-    let mut slots = Vec::new();
-    let (mut d0, mut d1) = (vec![0.0; n], vec![0.0; n]);
-    m.rhs_f64(&p, 0.0, &y, &mut d0, &mut slots);
-    y[1..].iter_mut().for_each(|x| *x = 1.0);
-    m.rhs_f64(&p, 0.0, &y, &mut d1, &mut slots);
-    let mut init = vec![init_v];
-    for k in 1..n {
-        let b = d0[k] - d1[k];
-        let x = d0[k] / b;
-        if !x.is_finite() {
-            return Err(format!(
-                "gate '{}' has no steady state at V = {init_v} mV",
-                m.vars[k]
-            ));
-        }
-        init.push(x);
-    }
-    m.init = init;
+    // Every variable after V is a gate, affine in itself: its start is its steady state.
+    m.gated = true;
+    m.init = m.gates_at(init_v)?;
     Ok(m)
 }

@@ -64,6 +64,10 @@ pub struct OdeModel {
     /// The units of its numbers: none for an `.ode` file ([`crate::model::Units::FILE`]); the toolkit's
     /// for a NeuroML2 cell compiled through the engine ([`crate::model::neuroml`]).
     pub units: &'static crate::model::Units,
+    /// Every variable after the first is a gate, `x' = A(V) - B(V) x` (a NeuroML2 cell
+    /// compiled through the engine): its steady state at any V is known
+    /// ([`OdeModel::gates_at`]). False for an `.ode` file, whose variables are the author's.
+    pub gated: bool,
     stack: usize,
     /// Index of the current parameter (found once by name: it is read at every evaluation).
     current: Option<usize>,
@@ -594,10 +598,39 @@ impl OdeModel {
             options,
             notes,
             units: &crate::model::Units::FILE,
+            gated: false,
             stack,
             flags: flag_code,
             alg,
         })
+    }
+
+    /// The state with V = `v` and every gate at its steady state there, for a model whose
+    /// variables after V are gates ([`OdeModel::gated`]): each gate's equation is affine in
+    /// the gate, `x' = A - B x`, so `x_inf = A / B` from the right-hand side at x = 0 and
+    /// x = 1 (V held at `v`). An error names a gate without a steady state at `v` (B = 0).
+    pub fn gates_at(&self, v: f64) -> Result<Vec<f64>, String> {
+        let p = self.params.values();
+        let n = self.vars.len();
+        let mut y = vec![0.0; n];
+        y[0] = v;
+        let mut slots = Vec::new();
+        let (mut d0, mut d1) = (vec![0.0; n], vec![0.0; n]);
+        self.rhs_f64(&p, 0.0, &y, &mut d0, &mut slots);
+        y[1..].iter_mut().for_each(|x| *x = 1.0);
+        self.rhs_f64(&p, 0.0, &y, &mut d1, &mut slots);
+        let mut state = vec![v];
+        for k in 1..n {
+            let x = d0[k] / (d0[k] - d1[k]);
+            if !x.is_finite() {
+                return Err(format!(
+                    "gate '{}' has no steady state at V = {v} mV",
+                    self.vars[k]
+                ));
+            }
+            state.push(x);
+        }
+        Ok(state)
     }
 
     /// The numeric value of the `@` option `name` (lower case), when the file gives one that
