@@ -139,7 +139,15 @@ pub fn read(text: &str) -> Result<Source, ExprError> {
     let mut boundary: Vec<usize> = vec![];
     let mut unclosed: Vec<usize> = vec![];
     let mut expanded = 0usize;
-    'lines: for line in lines {
+    let mut derived: Vec<usize> = vec![];
+    'lines: for mut line in lines {
+        // XPPAUT's derived parameter `!name=expr` (a value computed from parameters) is a
+        // fixed quantity `name=expr` here: the same value, recomputed at every evaluation.
+        let lead = line.text.len() - line.text.trim_start().len();
+        if line.text[lead..].starts_with('!') {
+            line.text.replace_range(lead..lead + 1, " ");
+            derived.push(line.pos.line);
+        }
         let trimmed = line.text.trim_start();
         let lead = line.text.len() - trimmed.len();
         let start = Pos {
@@ -257,6 +265,13 @@ pub fn read(text: &str) -> Result<Source, ExprError> {
             "line{} {}: boundary conditions ignored (they pose a boundary-value problem; simulation and equilibria do not use them)",
             if boundary.len() > 1 { "s" } else { "" },
             line_list(&boundary)
+        ));
+    }
+    if !derived.is_empty() {
+        s.notes.push(format!(
+            "line{} {}: derived parameters (!name=…) read as fixed quantities",
+            if derived.len() > 1 { "s" } else { "" },
+            line_list(&derived)
         ));
     }
     if !unclosed.is_empty() {

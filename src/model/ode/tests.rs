@@ -491,6 +491,27 @@ fn global_flags_reset_the_state() {
     assert!(e.contains("global flags"), "{e}");
 }
 
+/// XPPAUT's derived parameters `!name=expr` are read as fixed quantities, with a note: here
+/// x' = -x + b with b = 3a holds x = 3a at rest, and follows a change of a.
+#[test]
+fn derived_parameters_are_fixed_quantities() {
+    let m = model("par a=2\n !b=a*3\nx'=-x+b\n");
+    assert!(
+        m.notes
+            .iter()
+            .any(|n| n.contains("line 2: derived parameters")),
+        "{:?}",
+        m.notes
+    );
+    let mut p = m.params.values();
+    let (mut d, mut sc) = (vec![0.0], vec![]);
+    m.rhs_f64(&p, 0.0, &[6.0], &mut d, &mut sc);
+    assert_eq!(d[0], 0.0);
+    p[m.params.index("a").unwrap()] = 5.0;
+    m.rhs_f64(&p, 0.0, &[6.0], &mut d, &mut sc);
+    assert_eq!(d[0], 9.0);
+}
+
 /// A condition that lands exactly on zero at a step's end fires once in that step, whatever
 /// the sign; the step that leaves zero does not fire again.
 #[test]
