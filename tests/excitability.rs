@@ -238,6 +238,39 @@ fn hh_ca_is_class_3_over_the_default_range() {
     assert_eq!(r.range, (0.0, 200.0, "default"));
 }
 
+/// A threshold under hh's whole cycle (-90 mV: V stays above it while firing) keeps the
+/// class: the cycle is cut at the middle of its V range, as for one above the threshold.
+/// It had read as "settles" and made hh class 3 beside its own Hopf point. A range in which
+/// rest stays stable and nothing fires (0 to 5) is class 3 for that range only, and the
+/// summary says so.
+#[test]
+fn a_threshold_under_the_cycle_keeps_the_class_and_a_short_range_says_its_limit() {
+    let hh = load("hh");
+    let e = ExcitabilitySpec {
+        threshold: Some(-90.0),
+        ..Default::default()
+    }
+    .run(&hh)
+    .unwrap()
+    .excitability;
+    assert_eq!(e.verdict.class.name(), "2", "{e:?}");
+    assert!(
+        (e.verdict.i_min - 6.2603).abs() < 1e-3,
+        "{}",
+        e.verdict.i_min
+    );
+    let short = ExcitabilitySpec {
+        from: Some(0.0),
+        to: Some(5.0),
+        ..Default::default()
+    }
+    .run(&hh)
+    .unwrap();
+    assert_eq!(short.excitability.verdict.class.name(), "3");
+    let md = excitable::report::Report::summary(&short);
+    assert!(md.contains("class 3 for this range only"), "{md}");
+}
+
 /// The leading eigenvalue is the rest branch's at the current it is labelled with: on a
 /// subcritical Hopf point in normal form (tests/fixtures/closed_forms/subcritical_hopf.ode),
 /// rest's eigenvalues are (i - 1) +- 2i, so 90% of the way from 0 to the Hopf point at 1 they

@@ -623,7 +623,8 @@ pub fn orbit_from_simulation(
 ) -> Result<FixedOrbit, AnalysisError> {
     // The section is the spike threshold; a cycle whose V stays below it (a small cycle near
     // a Hopf point, or hh's spikes above 62.8 uA/cm^2, whose peaks fall below 0 mV after a
-    // few transient spikes that do cross it) is cut at the middle of its V range instead,
+    // few transient spikes that do cross it), or above it, is cut at the middle of its V
+    // range instead,
     // when the run's last two windows show a sustained oscillation below the threshold (the
     // same range to 1%: not a damped one; a damped oscillation that slow would not survive
     // Newton and the multiplier check).
@@ -632,9 +633,11 @@ pub fn orbit_from_simulation(
         Err(u) => {
             let [(a0, a1), (b0, b1)] = u.ranges;
             let (amp_a, amp_b) = (a1 - a0, b1 - b0);
+            // Below the threshold, or above it (a threshold set under the whole cycle, such
+            // as -90 mV on hh, had made a stable cycle read as "settles").
             let sustained = amp_b > 1e-6 * (1.0 + b1.abs())
                 && (amp_a - amp_b).abs() <= 1e-2 * amp_b
-                && b1 < set.threshold;
+                && (b1 < set.threshold || b0 > set.threshold);
             if !sustained {
                 return Err(*u.err);
             }

@@ -210,10 +210,33 @@ impl super::Report for ExcitabilityResult {
                 Quantity(b, cu)
             );
         }
-        if let Some(t) = e.prc_type {
-            let _ = write!(md, "The PRC just above onset is {}. ", t.name());
-        }
         let (from, to, why) = self.range;
+        if e.verdict.i_min.is_nan() {
+            let _ = write!(
+                md,
+                "{}",
+                match e.rest_lost {
+                    Some(_) =>
+                        "No probe above that current found a stable cycle by simulation, so the class is not decided: a cycle may lie past the range, need a longer run, or not reach the spike threshold. ",
+                    None =>
+                        "No probe fired and rest stays stable over the whole range: this is class 3 for this range only; repetitive firing above it would make the model class 1 or 2 (widen `--to` to look). ",
+                }
+            );
+        }
+        if let (Some(t), Some(probe)) = (e.prc_type, e.probe) {
+            let _ = write!(
+                md,
+                "The PRC at the probe, {} ({:.2}% of the range above the onset), is {}{}. ",
+                Quantity(probe, cu),
+                100.0 * (probe - e.verdict.i_min) / (to - from),
+                t.name(),
+                if e.verdict.class.name() == "1" {
+                    " (near a SNIC a PRC tends to type I only very close to the onset: `excitable prc --current` nearer the onset shows it)"
+                } else {
+                    ""
+                }
+            );
+        }
         let _ = write!(
             md,
             "The evidence was taken over {} to {} ({}).",
@@ -227,7 +250,7 @@ impl super::Report for ExcitabilityResult {
         );
         let _ = writeln!(
             md,
-            "\n\nDecision rule: class 1 when the stable branch ends with its period growing without bound (largest nontrivial multiplier < 0.5, period at least 3 times the probe's), class 2 when it ends with a multiplier tending to 1 (fold of cycles or Hopf point) or a period less than twice the probe's (a finite rate), class 3 when no probe fires (see `excitable::analysis::excitability`).\n\nTables: [excitability.parquet](excitability.parquet), [excitability_fi.parquet](excitability_fi.parquet). Figure: [excitability.png](excitability.png). Computed in {:.2} s.",
+            "\n\nDecision rule: class 1 when the stable branch ends with its period growing without bound (largest nontrivial multiplier < 0.5, period at least 3 times the probe's), class 2 when it ends with a multiplier tending to 1 (fold of cycles or Hopf point) or a period less than twice the probe's (a finite rate), class 3 when no probe fires and rest stays stable over the range, undetermined when rest loses stability but no probe finds a stable cycle (see `excitable::analysis::excitability`).\n\nTables: [excitability.parquet](excitability.parquet), [excitability_fi.parquet](excitability_fi.parquet). Figure: [excitability.png](excitability.png). Computed in {:.2} s.",
             self.seconds
         );
         md

@@ -242,8 +242,13 @@ impl super::Report for PrcResult {
         for p in self.prcs.iter().filter(|p| p.section != self.threshold) {
             let _ = writeln!(
                 md,
-                "\nAt {} the cycle stays below the threshold: its phase 0 is the upward crossing of {}, the middle of its V range.",
+                "\nAt {} the cycle does not cross the threshold (it stays {} it): its phase 0 is the upward crossing of {}, the middle of its V range.",
                 Quantity(p.current, cu),
+                if p.section < self.threshold {
+                    "below"
+                } else {
+                    "above"
+                },
                 Quantity((p.section * 1e4).round() / 1e4, vu)
             );
         }

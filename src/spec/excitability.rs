@@ -211,7 +211,14 @@ impl ExcitabilitySpec {
             }
             None => (vec![], vec![], None),
         };
-        let verdict = classify_onset(&down, &folds, span);
+        let mut verdict = classify_onset(&down, &folds, span);
+        if down.is_empty() && rest_lost.is_some() {
+            // Rest loses stability yet no probe found a stable cycle: not evidence of class 3
+            // (hh with a threshold under its cycle had been called class 3 beside its own
+            // Hopf point).
+            verdict.class = crate::analysis::excitability::HodgkinClass::Undetermined;
+            verdict.onset = crate::analysis::excitability::Onset::Unknown;
+        }
         let rate = |t: f64| 1000.0 / t;
         let bistable = match rest_lost {
             Some((ic, _)) if verdict.i_min < ic => Some((verdict.i_min, ic)),
