@@ -113,7 +113,7 @@ pub enum ModelError {
     /// The analysis needs a conductance-based model (gates, batch kernel), and this is an `.ode`
     /// model.
     #[error(
-        "model '{model}' is an XPPAUT .ode model: simulate, rest, bifurcation, bifurcation2, fi, sweep, max-rate, windows and stats work on it, but this analysis needs a conductance-based model (built-in or TOML): its gates' steady states or the batch kernel"
+        "model '{model}' is an XPPAUT .ode model: simulate, rest, phase-plane, bifurcation, bifurcation2, fi, sweep, max-rate, prc, excitability, fit, report, export, windows and stats work on it, but this analysis needs a conductance-based model (built-in or TOML): its gates' steady states or the batch kernel"
     )]
     NotConductance {
         /// The model's name.
@@ -537,6 +537,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Problems in rest-state and bifurcation analyses.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum AnalysisError {
+    /// An analysis along the injected current on a model that has no current parameter.
+    #[error(
+        "`{model}` has no current parameter (i_ext, iapp or i): {command} follows the injected current; declare one (`par i_ext=0`) and add it to the voltage equation"
+    )]
+    NoCurrent {
+        /// The model's name.
+        model: String,
+        /// The command.
+        command: String,
+    },
     /// The Newton search from every start failed to find an equilibrium with |V| below the limit.
     #[error("`{model}` has no equilibrium at {current} with |V| below {limit}{}", if detail.is_empty() { String::new() } else { format!(": {detail}") })]
     NoEquilibrium {

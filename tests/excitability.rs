@@ -271,6 +271,39 @@ fn a_threshold_under_the_cycle_keeps_the_class_and_a_short_range_says_its_limit(
     assert!(md.contains("class 3 for this range only"), "{md}");
 }
 
+/// INa,p+IK in its saddle-node off-cycle regime fires down to below 0: over the default
+/// range the stable cycle lasts to the range's start, so the class is undetermined and the
+/// summary says the onset lies below; from -30 the cycle's end is scipy's
+/// (`tests/fixtures/cycle_ends/make_inapik_sn_off.py`: firing at -0.2975, silent at -0.298).
+#[test]
+fn firing_down_to_the_range_start_leaves_the_class_undetermined() {
+    let m = load("tests/fixtures/cycle_ends/inapik_sn_off.ode");
+    let r = ExcitabilitySpec::default().run(&m).unwrap();
+    assert_eq!(r.excitability.verdict.class, HodgkinClass::Undetermined);
+    let md = excitable::report::Report::summary(&r);
+    assert!(md.contains("lasts down to the range's start"), "{md}");
+    let wide = ExcitabilitySpec {
+        from: Some(-30.0),
+        ..Default::default()
+    }
+    .run(&m)
+    .unwrap();
+    let text = std::fs::read_to_string(root().join("tests/fixtures/cycle_ends/inapik_sn_off.csv"))
+        .unwrap();
+    let row: Vec<f64> = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let end = wide.excitability.verdict.i_min;
+    assert!(
+        (row[1]..=row[0]).contains(&end),
+        "{end} outside scipy's {row:?}"
+    );
+}
+
 /// The leading eigenvalue is the rest branch's at the current it is labelled with: on a
 /// subcritical Hopf point in normal form (tests/fixtures/closed_forms/subcritical_hopf.ode),
 /// rest's eigenvalues are (i - 1) +- 2i, so 90% of the way from 0 to the Hopf point at 1 they

@@ -259,7 +259,7 @@ fn settle(
     let Some(k) = settled_at else {
         let why = if crossings.len() < 2 {
             format!(
-                "V never crosses the threshold {thr} repeatedly in {} of simulation (it settles at V = {:.4})",
+                "V never crosses the threshold {thr} repeatedly in {} of simulation (V = {:.4} at its end; a longer --t-max, or a threshold inside the cycle, may find one)",
                 Quantity(t, fam.field.units().time),
                 y[0]
             )

@@ -158,6 +158,19 @@ impl Field {
         }
     }
 
+    /// Refuse `command`, an analysis along the injected current, on a model without a
+    /// current parameter (an `.ode` file that declares none).
+    pub fn require_current(&self, command: &str) -> Result<(), AnalysisError> {
+        if self.has_current() {
+            Ok(())
+        } else {
+            Err(AnalysisError::NoCurrent {
+                model: self.name().to_string(),
+                command: command.into(),
+            })
+        }
+    }
+
     /// Refuse an injected current this field cannot take: not finite, or non-zero for an
     /// `.ode` model without a current parameter.
     pub fn check_current(&self, i_ext: f64) -> Result<(), AnalysisError> {

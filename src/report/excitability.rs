@@ -184,7 +184,15 @@ impl super::Report for ExcitabilityResult {
                 let _ = write!(md, "Rest stays stable over the range. ");
             }
         }
-        if e.verdict.i_min.is_finite() {
+        let (from, to, why) = self.range;
+        let at_start = (e.verdict.i_min - from).abs() <= 1e-9 * (to - from);
+        if at_start {
+            let _ = write!(
+                md,
+                "Repetitive firing lasts down to the range's start, {}: the onset, and so the class, lie below it (lower `--from` to find them). ",
+                Quantity(from, cu)
+            );
+        } else if e.verdict.i_min.is_finite() {
             let _ = write!(
                 md,
                 "Repetitive firing starts at {} ({}): the stable cycle followed down from {} ends there with period {:.4} (rate {:.4} {rate}) and largest nontrivial Floquet multiplier {:.4}. ",
@@ -210,7 +218,6 @@ impl super::Report for ExcitabilityResult {
                 Quantity(b, cu)
             );
         }
-        let (from, to, why) = self.range;
         if e.verdict.i_min.is_nan() {
             let _ = write!(
                 md,

@@ -123,6 +123,7 @@ impl ExcitabilitySpec {
     pub fn run(&self, model: &Model) -> Result<ExcitabilityResult, Error> {
         self.validate()?;
         let field = Field::of(model)?;
+        field.require_current("excitability")?;
         let fam = Family::of_field(field, CURRENT, 0.0)?;
         let range = self.range_for(model);
         let (from, to, _) = range;
@@ -212,6 +213,15 @@ impl ExcitabilitySpec {
             None => (vec![], vec![], None),
         };
         let mut verdict = classify_onset(&down, &folds, span);
+        if down
+            .last()
+            .is_some_and(|s| (s.lambda - from).abs() <= 1e-9 * span)
+        {
+            // The stable cycle lasts down to the range's start: its end, and so the class,
+            // lie below the range.
+            verdict.class = crate::analysis::excitability::HodgkinClass::Undetermined;
+            verdict.onset = crate::analysis::excitability::Onset::Unknown;
+        }
         if down.is_empty() && rest_lost.is_some() {
             // Rest loses stability yet no probe found a stable cycle: not evidence of class 3
             // (hh with a threshold under its cycle had been called class 3 beside its own

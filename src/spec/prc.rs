@@ -139,6 +139,7 @@ impl PrcSpec {
     pub fn run_with(&self, model: &Model, observer: &dyn Observer) -> Result<PrcResult, Error> {
         self.validate()?;
         let field = Field::of(model)?;
+        field.require_current("prc")?;
         let fam = Family::of_field(field, CURRENT, 0.0)?;
         for &i in &self.currents.values {
             fam.field.check_current(i)?;
