@@ -57,8 +57,9 @@ pub struct OdeModel {
     pub aux: Vec<(String, Code)>,
     /// `@` options kept: the run's (`total`, `dt`, `meth`) and AUTO's (`parmin`, `parmax`,
     /// `autoxmin`, `autoxmax`, `ntst`, `nmax`, `ds`, `dsmin`, `dsmax`), lower-cased, in the
-    /// file's order.
-    pub options: Vec<(String, String)>,
+    /// file's order. Boxed: read rarely, and it keeps [`crate::Model`]'s variants of
+    /// similar size.
+    pub options: Box<Vec<(String, String)>>,
     /// What was ignored, for the user.
     pub notes: Vec<String>,
     /// The units of its numbers: none for an `.ode` file ([`crate::model::Units::FILE`]); the toolkit's
@@ -595,7 +596,7 @@ impl OdeModel {
             rhs,
             fixed: fixed_code,
             aux: aux_code,
-            options,
+            options: Box::new(options),
             notes,
             units: &crate::model::Units::FILE,
             gated: false,
