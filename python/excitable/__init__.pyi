@@ -634,7 +634,7 @@ def simulate(
     atol : float, default 1e-10
         Absolute tolerance of dopri5.
     v0 : float | None
-        Start at V = V0 (mV) with every gate at its steady state for V0 (default: the resting state; for an .ode file its initial values).
+        Start at V = V0 (mV) with every gate at its steady state for V0 (default: the resting state; for an .ode file its initial values, and V0 sets V alone: the file's other variables keep their initial values, as the toolkit cannot tell which are gates).
     init : str | None
         Start from the default start with these variables set: `v=0,m=0.05,h=0.59,n=0.31`.
     threshold : float | None
@@ -716,7 +716,7 @@ def stats(
     Returns
     -------
     Result
-        Tables stats, rate, isi_histogram (and timing tables given an input).
+        Tables spike_stats, rate, isi_histogram (and io_timing, io_response, cross_correlogram given an input).
 
     Raises
     ------
