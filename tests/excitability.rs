@@ -254,10 +254,14 @@ fn a_threshold_under_the_cycle_keeps_the_class_and_a_short_range_says_its_limit(
     .unwrap()
     .excitability;
     assert_eq!(e.verdict.class.name(), "2", "{e:?}");
+    assert!(e.section.is_some(), "the cycle was not cut at mid-range");
+    // The onset does not depend on where the cycle is cut: the default threshold's, to 1e-6.
+    let default = ExcitabilitySpec::default().run(&hh).unwrap().excitability;
     assert!(
-        (e.verdict.i_min - 6.2603).abs() < 1e-3,
-        "{}",
-        e.verdict.i_min
+        (e.verdict.i_min - default.verdict.i_min).abs() < 1e-6,
+        "{} against {}",
+        e.verdict.i_min,
+        default.verdict.i_min
     );
     let short = ExcitabilitySpec {
         from: Some(0.0),
@@ -301,6 +305,26 @@ fn firing_down_to_the_range_start_leaves_the_class_undetermined() {
     assert!(
         (row[1]..=row[0]).contains(&end),
         "{end} outside scipy's {row:?}"
+    );
+}
+
+/// `prc` and `excitability` follow the injected current: on a model without a current
+/// parameter they are refused naming the model and what to declare, before any work.
+#[test]
+fn a_model_without_a_current_parameter_is_refused_by_prc_and_excitability() {
+    let m = load("tests/fixtures/closed_forms/symmetric_hopf.ode");
+    let e = ExcitabilitySpec::default().run(&m).unwrap_err().to_string();
+    assert!(
+        e.contains("`symmetric_hopf` has no current parameter") && e.contains("excitability"),
+        "{e}"
+    );
+    let e = excitable::spec::PrcSpec::default()
+        .run(&m)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("has no current parameter") && e.contains("prc"),
+        "{e}"
     );
 }
 

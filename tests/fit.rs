@@ -77,14 +77,13 @@ fn uncertainties_belong_to_the_fitted_point_and_match_scipy() {
         .collect();
     let spec = FitSpec {
         free: free3(),
-        target: [
-            "rest_mv=-66.01781482532593:tol=1e-6",
-            "rest_mv@-5=-74.64968080658531:tol=1e-6",
-            "hopf=25.95916061260226:tol=1e-6",
-            "input_resistance=0.9162204845836186:tol=1e-6",
-        ]
-        .map(String::from)
-        .to_vec(),
+        // scipy's targets for g_na 100, g_k 40, g_l 0.25, each with tolerance 1e-6.
+        target: std::fs::read_to_string(format!("{dir}uncertainty_targets.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| format!("{}:tol=1e-6", l.replacen(',', "=", 1)))
+            .collect(),
         ..Default::default()
     };
     let mut seen = vec![];

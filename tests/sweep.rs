@@ -259,7 +259,8 @@ fn merge_names_a_shard_with_the_wrong_points_and_shards_fit_the_grid() {
     let (ok, _, stderr) = run("5/5");
     assert!(!ok, "{stderr}");
     assert!(
-        stderr.contains("--shard N") && stderr.contains("at most the grid's 4 points"),
+        stderr.contains("shard K/N: the number of shards N = 5")
+            && stderr.contains("at most the grid's 4 points"),
         "{stderr}"
     );
     assert!(!out.exists(), "a refused shard made its folder");

@@ -4,9 +4,13 @@
 //!
 //! # Decision rule
 //!
-//! * **Class 3** when no current of the probes above the point where rest loses stability
-//!   (nor anywhere in the range, when rest never does) has a stable cycle: the model answers
-//!   a constant current with at most a phasic spike.
+//! * **Class 3** when rest stays stable over the whole range and no probe in it has a stable
+//!   cycle: the model answers a constant current with at most a phasic spike, over that
+//!   range (firing above it would make it class 1 or 2). When rest loses stability but no
+//!   probe above that point finds a stable cycle, the class is **undetermined** (a cycle may
+//!   lie past the range, need a longer run, or not reach the threshold).
+//! * When the stable cycle found lasts down to the range's start, its end lies **below the
+//!   range** and the class is undetermined (`--from` lower finds it).
 //! * Otherwise the stable cycle found at the lowest firing probe is followed down in current
 //!   (natural-parameter steps, each step halved when it fails, until the step is below
 //!   1e-7 of the range): its last cycle lies within that distance of the end of the stable
@@ -14,7 +18,7 @@
 //!   - **period unbounded** (class 1): the largest nontrivial Floquet multiplier at the end
 //!     is below 0.5 (at a SNIC or a saddle homoclinic orbit the cycle becomes ever more
 //!     strongly attracting) and the period has grown at least 3-fold from the probe's. The
-//!     onset is a **SNIC** when `I_min` is within 1e-3 of the range of a fold of equilibria
+//!     onset is a **SNIC** when `I_min` is within 1e-5 of the range of a fold of equilibria
 //!     (the cycle is born on the saddle-node), a **saddle homoclinic** orbit otherwise;
 //!   - **finite rate** (class 2): the largest nontrivial multiplier at the end is at least
 //!     0.5 (it tends to 1 at a fold of cycles and at a Hopf point), or the period at the end
@@ -75,12 +79,15 @@ pub enum Onset {
     FoldOfCycles,
     /// No repetitive firing.
     None,
+    /// Firing lasts down to the range's start: the onset lies below the range.
+    BelowRange,
     /// Not decided.
     Unknown,
 }
 
 impl Onset {
-    /// Its name in tables: `snic`, `homoclinic`, `hopf`, `fold_cycle`, `none`, `unknown`.
+    /// Its name in tables: `snic`, `homoclinic`, `hopf`, `fold_cycle`, `none`, `below_range`,
+    /// `unknown`.
     pub fn name(self) -> &'static str {
         match self {
             Onset::Snic => "snic",
@@ -88,6 +95,7 @@ impl Onset {
             Onset::Hopf => "hopf",
             Onset::FoldOfCycles => "fold_cycle",
             Onset::None => "none",
+            Onset::BelowRange => "below_range",
             Onset::Unknown => "unknown",
         }
     }
@@ -133,18 +141,45 @@ pub struct OnsetVerdict {
 pub const SNIC_FOLD_DISTANCE: f64 = 1e-5;
 
 /// Apply the decision rule of this module to the samples of the stable branch followed
-/// down from the probe (`down[0]` the probe, the last the closest to the onset); `folds` are
-/// the folds of equilibria in the range and `span` its width.
-pub fn classify_onset(down: &[BranchSample], folds: &[f64], span: f64) -> OnsetVerdict {
+/// down from the probe (`down[0]` the probe, the last the closest to the onset) over the
+/// range `[from, from + span]`; `folds` are the folds of equilibria in the range, and
+/// `rest_lost` whether rest loses stability in it.
+pub fn classify_onset(
+    down: &[BranchSample],
+    folds: &[f64],
+    from: f64,
+    span: f64,
+    rest_lost: bool,
+) -> OnsetVerdict {
     let (Some(first), Some(last)) = (down.first(), down.last()) else {
+        // Nothing fires: class 3 only when rest also stays stable (hh with a threshold under
+        // its cycle had been called class 3 beside its own Hopf point).
         return OnsetVerdict {
-            class: HodgkinClass::Three,
-            onset: Onset::None,
+            class: if rest_lost {
+                HodgkinClass::Undetermined
+            } else {
+                HodgkinClass::Three
+            },
+            onset: if rest_lost {
+                Onset::Unknown
+            } else {
+                Onset::None
+            },
             i_min: f64::NAN,
             period_end: f64::NAN,
             multiplier_end: f64::NAN,
         };
     };
+    if (last.lambda - from).abs() <= 1e-9 * span {
+        // The stable cycle lasts to the range's start: its end lies below the range.
+        return OnsetVerdict {
+            class: HodgkinClass::Undetermined,
+            onset: Onset::BelowRange,
+            i_min: last.lambda,
+            period_end: last.period,
+            multiplier_end: last.max_multiplier,
+        };
+    }
     // At a SNIC the stable branch ends at the fold itself; `follow` locates the end to its
     // smallest step, 1e-7 of the range (2e-5 uA/cm^2 from the fold on Morris-Lecar's SNIC
     // set and Wang-Buzsaki). A saddle homoclinic end 0.023 uA/cm^2 below a fold (1e-4 of the
@@ -199,6 +234,9 @@ pub struct Excitability {
     pub rest_lost: Option<(f64, &'static str)>,
     /// The current where a stable cycle was first found (the probe).
     pub probe: Option<f64>,
+    /// The V level the probe's cycle was cut at when it does not cross the spike threshold
+    /// (it stays above or below it): the middle of its V range. `None` when it crosses.
+    pub section: Option<f64>,
     /// Bistable range (rest and firing coexist): `[I_min, I_c]`, when `I_min < I_c`.
     pub bistable: Option<(f64, f64)>,
     /// The lowest rate of repetitive firing found (Hz; per 1000 time units for a model

@@ -4,6 +4,7 @@
 
 use super::table::Table;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
+use crate::analysis::excitability::{HodgkinClass, Onset};
 use crate::error::ReportError;
 use crate::model::Quantity;
 use crate::spec::excitability::ExcitabilityResult;
@@ -185,8 +186,8 @@ impl super::Report for ExcitabilityResult {
             }
         }
         let (from, to, why) = self.range;
-        let at_start = (e.verdict.i_min - from).abs() <= 1e-9 * (to - from);
-        if at_start {
+        let below = e.verdict.onset == Onset::BelowRange;
+        if below {
             let _ = write!(
                 md,
                 "Repetitive firing lasts down to the range's start, {}: the onset, and so the class, lie below it (lower `--from` to find them). ",
@@ -230,14 +231,32 @@ impl super::Report for ExcitabilityResult {
                 }
             );
         }
-        if let (Some(t), Some(probe)) = (e.prc_type, e.probe) {
+        if let Some(v) = e.section {
             let _ = write!(
                 md,
-                "The PRC at the probe, {} ({:.2}% of the range above the onset), is {}{}. ",
+                "The probe's cycle does not cross the spike threshold {}: its spikes and the PRC's phase 0 are taken at {}, the middle of its V range. ",
+                Quantity(
+                    self.spec.threshold.unwrap_or(self.model.threshold_mv()),
+                    units.voltage
+                ),
+                Quantity((v * 1e4).round() / 1e4, units.voltage)
+            );
+        }
+        if let (Some(t), Some(probe)) = (e.prc_type, e.probe) {
+            let above = if below {
+                String::new()
+            } else {
+                format!(
+                    " ({:.2}% of the range above the onset)",
+                    100.0 * (probe - e.verdict.i_min) / (to - from)
+                )
+            };
+            let _ = write!(
+                md,
+                "The PRC at the probe, {}{above}, is {}{}. ",
                 Quantity(probe, cu),
-                100.0 * (probe - e.verdict.i_min) / (to - from),
                 t.name(),
-                if e.verdict.class.name() == "1" {
+                if e.verdict.class == HodgkinClass::One {
                     " (near a SNIC a PRC tends to type I only very close to the onset: `excitable prc --current` nearer the onset shows it)"
                 } else {
                     ""

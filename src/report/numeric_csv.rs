@@ -34,6 +34,10 @@ pub fn header(text: &str) -> (Vec<String>, usize, usize) {
             line_no += 1;
             continue;
         }
+        if line.starts_with('#') {
+            // Comments alone: no header.
+            return (vec![], end, line_no);
+        }
         let names = line.split(',').map(|f| f.trim().to_string()).collect();
         return (names, end, line_no);
     }

@@ -316,9 +316,6 @@ mod tests {
         assert_eq!(read_spikes(&mixed).unwrap(), want);
     }
 
-    /// A neuron that is not a whole number in range, and (in a Parquet file, which the CSV
-    /// reader's line checks do not cover) a time that is not finite, are refused with the
-    /// row, wherever they fall in a file of several blocks of the checks.
     /// Lines starting with `#` are comments, before the header and among the rows, for the
     /// parallel plain reader and the quoted one alike.
     #[test]
@@ -334,9 +331,31 @@ mod tests {
                 vec![vec![1.5, 4.0], vec![2.5]],
                 "{name}"
             );
+            // Errors count comment lines as an editor does: the bad row is line 8.
+            std::fs::write(&path, text_with_bad_row(name)).unwrap();
+            let e = read_spikes(&path).unwrap_err().to_string();
+            assert!(e.contains("line 8"), "{name}: {e}");
+        }
+        // A file of comments alone has no header.
+        let path = dir.path().join("comments.csv");
+        std::fs::write(&path, "# nothing\n# here\n").unwrap();
+        let e = read_spikes(&path).unwrap_err().to_string();
+        assert!(e.contains("no column 't_ms'"), "{e}");
+    }
+
+    /// The comment test's file with an eighth line that is not a number.
+    fn text_with_bad_row(name: &str) -> String {
+        let rows = "# from a recording\n#rig 3\nneuron,t_ms\n0,1.5\n# a note\n1,2.5\n0,4\n0,x\n";
+        if name.starts_with("quoted") {
+            rows.replace("1,2.5", "\"1\",2.5")
+        } else {
+            rows.to_string()
         }
     }
 
+    /// A neuron that is not a whole number in range, and (in a Parquet file, which the CSV
+    /// reader's line checks do not cover) a time that is not finite, are refused with the
+    /// row, wherever they fall in a file of several blocks of the checks.
     #[test]
     fn neurons_out_of_range_and_times_not_finite_are_refused() {
         let dir = tempfile::tempdir().unwrap();

@@ -212,23 +212,7 @@ impl ExcitabilitySpec {
             }
             None => (vec![], vec![], None),
         };
-        let mut verdict = classify_onset(&down, &folds, span);
-        if down
-            .last()
-            .is_some_and(|s| (s.lambda - from).abs() <= 1e-9 * span)
-        {
-            // The stable cycle lasts down to the range's start: its end, and so the class,
-            // lie below the range.
-            verdict.class = crate::analysis::excitability::HodgkinClass::Undetermined;
-            verdict.onset = crate::analysis::excitability::Onset::Unknown;
-        }
-        if down.is_empty() && rest_lost.is_some() {
-            // Rest loses stability yet no probe found a stable cycle: not evidence of class 3
-            // (hh with a threshold under its cycle had been called class 3 beside its own
-            // Hopf point).
-            verdict.class = crate::analysis::excitability::HodgkinClass::Undetermined;
-            verdict.onset = crate::analysis::excitability::Onset::Unknown;
-        }
+        let verdict = classify_onset(&down, &folds, from, span, rest_lost.is_some());
         let rate = |t: f64| 1000.0 / t;
         let bistable = match rest_lost {
             Some((ic, _)) if verdict.i_min < ic => Some((verdict.i_min, ic)),
@@ -258,6 +242,10 @@ impl ExcitabilitySpec {
             leading_at: near,
             rest_lost,
             probe: found.as_ref().map(|o| o.orbit.lambda),
+            section: found
+                .as_ref()
+                .map(|o| o.section)
+                .filter(|&v| v != set.threshold),
             bistable,
             fi_slope,
             prc_type,

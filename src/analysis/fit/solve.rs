@@ -524,8 +524,10 @@ pub fn sensitivity(problem: &FitProblem, p: &[f64]) -> Result<DMatrix<f64>, Erro
     let h = 1e-3;
     for c in 0..x.len() {
         let (mut a, mut b) = (x.clone(), x.clone());
-        a[c] += h * scale.p0[c].abs().max(1e-12) / scale.s[c];
-        b[c] -= h * scale.p0[c].abs().max(1e-12) / scale.s[c];
+        // x is in units of s (|p|, or 1 for a parameter at 0): a step of h in x is 1e-3
+        // relative, or 1e-3 of the parameter's unit at 0.
+        a[c] += h;
+        b[c] -= h;
         let ra = residuals(&problem.targets, &problem.achieved(&scale.p(&a))?);
         let rb = residuals(&problem.targets, &problem.achieved(&scale.p(&b))?);
         for k in 0..m {

@@ -458,7 +458,20 @@ impl<'s, 'a, 'i> Reader<'s, 'a, 'i> {
         let bio = self
             .part(cell, "biophysicalProperties")?
             .ok_or_else(|| cell.err("no <biophysicalProperties>: nothing to simulate"))?;
-        bio.only(&["membraneProperties", "intracellularProperties"])?;
+        bio.only(&[
+            "membraneProperties",
+            "intracellularProperties",
+            "extracellularProperties",
+        ])?;
+        if let Some(x) = bio.child("extracellularProperties") {
+            // Read nowhere: external concentrations come from each intracellular species'
+            // initialExtConcentration. Empty (as some exporters write it), it says nothing.
+            if let Some(c) = x.children().find(|c| !IGNORED.contains(&c.tag())) {
+                return Err(c.err(
+                    "not read: external concentrations come from each <species>' initialExtConcentration in intracellularProperties",
+                ));
+            }
+        }
         let membrane = bio.need_child("membraneProperties")?;
         // A concentration that varies (a pool) is another state variable: not read.
         if let Some(ip) = bio.child("intracellularProperties") {

@@ -157,12 +157,22 @@ fn bad_files_name_the_element_and_line() {
     );
     let e = refusal(&CELL.replace(
         "</membraneProperties>",
-        "</membraneProperties><extracellularProperties/>",
+        "</membraneProperties><extracellularProperties><species id='k' ion='k' concentrationModel='x' initialConcentration='5mM' initialExtConcentration='5mM'/></extracellularProperties>",
     ));
     assert!(
-        e.contains("<extracellularProperties>") && e.contains("line 17"),
+        e.contains("<species") && e.contains("initialExtConcentration") && e.contains("line 17"),
         "{e}"
     );
+    // Empty, as some exporters write it, it is read as saying nothing.
+    parse(
+        &CELL.replace(
+            "</membraneProperties>",
+            "</membraneProperties><extracellularProperties/>",
+        ),
+        "t.nml",
+        None,
+    )
+    .unwrap();
     // A LEMS file is read for its NeuroML2 elements: an empty one has no cell.
     let e = refusal("<Lems/>");
     assert!(e.contains("no <cell>"), "{e}");

@@ -149,7 +149,7 @@ impl SweepJob {
 fn fits(shard: Shard, points: usize) -> Result<(), SimError> {
     if shard.count > points {
         return Err(SimError::BadSetting {
-            what: "--shard N (the number of shards)".into(),
+            what: "shard K/N: the number of shards N".into(),
             value: shard.count as f64,
             allowed: format!("at most the grid's {points} points"),
         });
@@ -267,9 +267,7 @@ impl MergeJob {
 /// count with the first and last.
 fn point_span(rows: &[SweepRow]) -> String {
     match (rows.first(), rows.last()) {
-        (Some(a), Some(b))
-            if b.point >= a.point && (b.point - a.point) as usize + 1 == rows.len() =>
-        {
+        (Some(a), Some(b)) if rows.windows(2).all(|w| w[1].point == w[0].point + 1) => {
             format!("{}..{}", a.point, b.point + 1)
         }
         (Some(a), Some(b)) => format!("{} rows from point {} to {}", rows.len(), a.point, b.point),
