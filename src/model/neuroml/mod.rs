@@ -29,7 +29,7 @@
 //! networks of more than one cell, synapses, inputs other than a current, kinetic schemes,
 //! concentration pools (and rates that read a concentration), multi-compartment cells whose
 //! segments differ, gates typed as ComponentTypes, ComponentTypes beyond expressions, and an
-//! element a gate or the cell's properties would not read ([`At::only`]).
+//! element a gate or the cell's properties would not read (`At::only`).
 
 mod general;
 mod lems;
