@@ -39,6 +39,16 @@ fn bits(path: &Path) -> Vec<(String, Vec<u64>)> {
         .collect()
 }
 
+/// `merge DIR` fails, naming the shard file `named` and saying `why`.
+fn merge_refuses(dir: &Path, named: &Path, why: &str) {
+    let (ok, _, stderr) = excitable(&["merge", dir.to_str().unwrap()]);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains(&named.display().to_string()) && stderr.contains(why),
+        "{stderr}"
+    );
+}
+
 /// `sweep ARGS` whole into `dir/whole` and in two shards (in the order given) into
 /// `dir/sharded`, then `merge`: asserts each command succeeds and the merged table equals the
 /// whole run's bit for bit. Returns the whole run's folder, its stdout and its columns.
@@ -195,13 +205,7 @@ fn merge_refuses_a_foreign_shard_and_writes_nothing() {
     let ours = a.join("shard=2").join("grid.parquet");
     let saved = std::fs::read(&ours).unwrap();
     std::fs::copy(b.join("shard=2").join("grid.parquet"), &ours).unwrap();
-    let (ok, _, stderr) = excitable(&["merge", a.to_str().unwrap()]);
-    assert!(!ok, "{stderr}");
-    assert!(
-        stderr.contains(&ours.display().to_string())
-            && stderr.contains("not a shard of this sweep"),
-        "{stderr}"
-    );
+    merge_refuses(&a, &ours, "not a shard of this sweep");
     for f in ["grid.parquet", "grid.png", "summary.md"] {
         assert!(!a.join(f).exists(), "{f} written by a failed merge");
     }
@@ -270,12 +274,10 @@ fn merge_names_a_shard_with_the_wrong_points_and_shards_fit_the_grid() {
     }
     let second = out.join("shard=2").join("grid.parquet");
     std::fs::copy(out.join("shard=1").join("grid.parquet"), &second).unwrap();
-    let (ok, _, stderr) = excitable(&["merge", out.to_str().unwrap()]);
-    assert!(!ok, "{stderr}");
-    assert!(
-        stderr.contains(&second.display().to_string())
-            && stderr.contains("holds grid points 0..2; shard 2/2 holds points 2..4"),
-        "{stderr}"
+    merge_refuses(
+        &out,
+        &second,
+        "holds grid points 0..2; shard 2/2 holds points 2..4",
     );
     assert!(!out.join("grid.parquet").exists());
 }
