@@ -276,7 +276,7 @@ impl super::Report for ExcitabilityResult {
         );
         let _ = writeln!(
             md,
-            "\n\nDecision rule: class 1 when the stable branch ends with its period growing without bound (largest nontrivial multiplier < 0.5, period at least 3 times the probe's), class 2 when it ends with a multiplier tending to 1 (fold of cycles or Hopf point) or a period less than twice the probe's (a finite rate), class 3 when no probe fires and rest stays stable over the range, undetermined when rest loses stability but no probe finds a stable cycle (see `excitable::analysis::excitability`).\n\nTables: [excitability.parquet](excitability.parquet), [excitability_fi.parquet](excitability_fi.parquet). Figure: [excitability.png](excitability.png). Computed in {:.2} s.",
+            "\n\nDecision rule: class 1 when the stable branch ends with its period growing without bound (largest nontrivial multiplier < 0.5, period at least 3 times the probe's), class 2 when it ends with a multiplier tending to 1 (fold of cycles or Hopf point) or a period less than twice the probe's (a finite rate), class 3 when no probe fires and rest stays stable over the range, undetermined when rest loses stability but no probe finds a stable cycle, or when firing lasts down to the range's start (see `excitable::analysis::excitability`).\n\nTables: [excitability.parquet](excitability.parquet), [excitability_fi.parquet](excitability_fi.parquet). Figure: [excitability.png](excitability.png). Computed in {:.2} s.",
             self.seconds
         );
         md
