@@ -155,6 +155,9 @@ pub enum StimulusError {
 /// Problems while integrating.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum SimError {
+    /// The caller asked the run to stop (Ctrl-C in Python), heard between steps.
+    #[error("stopped by the caller")]
+    Stopped,
     /// A time step that is not finite, not positive or longer than the run.
     #[error("dt = {} is invalid: it must be finite, > 0 and <= t_max = {}", short(*dt), short(*t_max))]
     BadStep {

@@ -94,6 +94,12 @@ impl<'a> Tracker<'a> {
         }
     }
 
+    /// Ask the observer, with nothing new done, whether to go on: for a long unit of work
+    /// (one long run) to hear a stop before it ends. False once it said stop.
+    pub fn go_on(&self) -> bool {
+        self.advance(0, "").is_ok()
+    }
+
     /// `Err` once the observer said stop (cheap: call it inside loops).
     pub fn check(&self) -> Result<(), Cancelled> {
         if self.stopped.load(Ordering::Relaxed) {

@@ -189,9 +189,7 @@ hh = ex.Model("hh")
 threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
 t0 = time.monotonic()
 try:
-    # Ten times the default's currents: several seconds even where the default curve takes
-    # under a second (it did on a fast machine, so the signal came after it).
-    ex.fi(hh, step=0.05)
+    RUN
 except KeyboardInterrupt:
     print("interrupted after", time.monotonic() - t0)
     sys.exit(0)
@@ -200,8 +198,17 @@ sys.exit(1)
 """
 
 
-def test_ctrl_c_stops_a_run():
-    p = subprocess.run([sys.executable, "-c", INTERRUPT], capture_output=True, text=True, timeout=120)
+@pytest.mark.parametrize("run", [
+    # Ten times the default's currents: several seconds even where the default curve takes
+    # under a second (it did on a fast machine, so the signal came after it).
+    "ex.fi(hh, step=0.05)",
+    # One neuron for 10^5 ms at dt 0.001 ms (10^8 steps, a minute or more): the stop is heard
+    # within the run, not only between runs.
+    "ex.simulate(hh, t_max=1e5, dt=1e-3, record='spikes')",
+])
+def test_ctrl_c_stops_a_run(run):
+    p = subprocess.run([sys.executable, "-c", INTERRUPT.replace("RUN", run)],
+                       capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
     elapsed = float(p.stdout.split()[-1])
     # SIGINT at 1 s; KeyboardInterrupt within a second of it

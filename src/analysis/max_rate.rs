@@ -163,6 +163,7 @@ pub fn max_firing_rate_with(
             let detail = format!("I = {}", Quantity(currents[k], unit));
             Ok(tracker.advance(1, &detail)?)
         },
+        &|| tracker.go_on(),
     )?;
     let rates_hz: Vec<f64> = runs
         .iter()

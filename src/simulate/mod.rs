@@ -102,13 +102,36 @@ pub struct Run {
     pub steps: u64,
 }
 
+/// How many fixed steps (or accepted adaptive steps) a run takes between asking its caller
+/// whether to go on ([`run_until`]): about a millisecond of work for `hh`.
+const STEPS_BETWEEN_CHECKS: usize = 1 << 14;
+
 /// Simulate one neuron from `y0`.
 pub fn run(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result<Run, SimError> {
-    integrate(model, stim, y0, s).map_err(|e| e.with_time_unit(model.units().time))
+    run_until(model, stim, y0, s, &|| true)
 }
 
-/// [`run`], with the integrators' errors timed in ms.
-fn integrate(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result<Run, SimError> {
+/// [`run`], asking `go_on` every [`STEPS_BETWEEN_CHECKS`] steps whether to continue: false
+/// stops the run with [`SimError::Stopped`] (so one long run hears Ctrl-C in Python, not only
+/// the gaps between runs).
+pub fn run_until(
+    model: &Model,
+    stim: &Stimulus,
+    y0: &[f64],
+    s: &Settings,
+    go_on: &dyn Fn() -> bool,
+) -> Result<Run, SimError> {
+    integrate(model, stim, y0, s, go_on).map_err(|e| e.with_time_unit(model.units().time))
+}
+
+/// [`run_until`], with the integrators' errors timed in ms.
+fn integrate(
+    model: &Model,
+    stim: &Stimulus,
+    y0: &[f64],
+    s: &Settings,
+    go_on: &dyn Fn() -> bool,
+) -> Result<Run, SimError> {
     let n_steps = s.steps()?;
     let names = model.var_names();
     if y0.len() != names.len() {
@@ -125,7 +148,7 @@ fn integrate(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result
         (Model::Conductance(m), Method::Dopri5(tol)) => {
             let p = m.params.values();
             let mut f = |_: f64, y: &[f64], i: f64, dy: &mut [f64]| m.rhs(&p, y, i, dy);
-            run_adaptive(names, &mut f, stim, y0, s, n_steps, tol)
+            run_adaptive(names, &mut f, stim, y0, s, tol, go_on)
         }
         (Model::Conductance(m), _) => run_fixed(
             names,
@@ -134,6 +157,7 @@ fn integrate(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result
             y0,
             s,
             n_steps,
+            go_on,
         ),
         (Model::Lif(m), _) => {
             m.values()
@@ -143,7 +167,7 @@ fn integrate(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result
                     value,
                     allowed,
                 })?;
-            Ok(run_lif(m, stim, y0, s, n_steps))
+            run_lif(m, stim, y0, s, n_steps, go_on)
         }
         (Model::Ode(m), method) => {
             if m.current_param().is_none() && !(stim.is_constant() && stim.at(0.0) == 0.0) {
@@ -168,7 +192,7 @@ fn integrate(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result
                     let mut f = |t: f64, y: &[f64], i: f64, dy: &mut [f64]| {
                         m.with_current(&mut p, i, |p| m.rhs(p, t, y, dy))
                     };
-                    run_adaptive(names, &mut f, stim, y0, s, n_steps, tol)
+                    run_adaptive(names, &mut f, stim, y0, s, tol, go_on)
                 }
                 Method::Rk4 | Method::Euler(EulerOrder::Simultaneous) => run_fixed(
                     names,
@@ -177,6 +201,7 @@ fn integrate(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result
                     y0,
                     s,
                     n_steps,
+                    go_on,
                 ),
                 _ => Err(SimError::Unsupported {
                     what: format!("method = {}", method.name()),
@@ -190,7 +215,7 @@ fn integrate(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result
 /// Simulate neuron `k` of several with `bias[k]` added to the stimulus (noise seed + k), in
 /// parallel over all cores. `progress(k)` is called as neuron `k` finishes; an error from it
 /// (the caller's observer said stop) ends the runs: neurons not yet started are skipped and
-/// the error is returned.
+/// the error is returned. `go_on` is asked within each run ([`run_until`]).
 pub fn run_many<E: From<SimError> + Send>(
     model: &Model,
     stim: &Stimulus,
@@ -198,11 +223,13 @@ pub fn run_many<E: From<SimError> + Send>(
     bias: &[f64],
     s: &Settings,
     progress: &(dyn Fn(usize) -> Result<(), E> + Sync),
+    go_on: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<Run>, E> {
     bias.par_iter()
         .enumerate()
         .map(|(k, &b)| {
-            let r = run(model, &stim.for_neuron(k as u64).plus_constant(b), y0, s)?;
+            let stim = stim.for_neuron(k as u64).plus_constant(b);
+            let r = run_until(model, &stim, y0, s, go_on)?;
             progress(k)?;
             Ok(r)
         })
@@ -237,6 +264,7 @@ fn run_fixed(
     y0: &[f64],
     s: &Settings,
     n: usize,
+    go_on: &dyn Fn() -> bool,
 ) -> Result<Run, SimError> {
     let mut trace = Trace::new(names.clone(), s.record.capacity(n));
     let mut y = y0.to_vec();
@@ -245,6 +273,9 @@ fn run_fixed(
     let constant = stim.is_constant();
     let mut i = stim.at(0.0);
     for k in 0..n {
+        if k % STEPS_BETWEEN_CHECKS == STEPS_BETWEEN_CHECKS - 1 && !go_on() {
+            return Err(SimError::Stopped);
+        }
         let t = k as f64 * s.dt;
         if !constant {
             i = stim.at(t);
@@ -307,9 +338,10 @@ fn run_adaptive(
     stim: &Stimulus,
     y0: &[f64],
     s: &Settings,
-    n: usize,
     tol: Tolerances,
+    go_on: &dyn Fn() -> bool,
 ) -> Result<Run, SimError> {
+    let n = s.steps()?;
     let stride = s.record.stride();
     let mut trace = Trace::new(names.clone(), s.record.capacity(n));
     let mut y = y0.to_vec();
@@ -328,6 +360,7 @@ fn run_adaptive(
     edges.push(t_end);
     edges.dedup_by(|a, b| (*a - *b).abs() <= TIME_EPS);
     let mut seg_start = 0.0;
+    let mut accepted = 0usize;
     for &seg_end in &edges {
         if seg_end <= seg_start {
             continue;
@@ -338,6 +371,10 @@ fn run_adaptive(
         let mut f = |t: f64, y: &[f64], dy: &mut [f64]| rhs(t, y, stim.at(t.min(hold)), dy);
         let mut on_step = |d: &dopri5::Dense, y1: &[f64]| {
             let t1 = d.t0 + d.h;
+            accepted += 1;
+            if accepted.is_multiple_of(STEPS_BETWEEN_CHECKS) && !go_on() {
+                return Err(SimError::Stopped);
+            }
             check_state(&names, t1, y1)?;
             if spikes.crosses(d.eval(0, d.t0), y1[0]) {
                 spikes.refine(d.t0, t1, |t| d.eval(0, t));
@@ -364,7 +401,14 @@ fn run_adaptive(
     })
 }
 
-fn run_lif(m: &Lif, stim: &Stimulus, y0: &[f64], s: &Settings, n: usize) -> Run {
+fn run_lif(
+    m: &Lif,
+    stim: &Stimulus,
+    y0: &[f64],
+    s: &Settings,
+    n: usize,
+    go_on: &dyn Fn() -> bool,
+) -> Result<Run, SimError> {
     let p = m.values();
     let names = vec!["v".to_string()];
     let mut trace = Trace::new(names, s.record.capacity(n));
@@ -374,6 +418,9 @@ fn run_lif(m: &Lif, stim: &Stimulus, y0: &[f64], s: &Settings, n: usize) -> Run 
     };
     let mut spikes = Vec::new();
     for k in 0..n {
+        if k % STEPS_BETWEEN_CHECKS == STEPS_BETWEEN_CHECKS - 1 && !go_on() {
+            return Err(SimError::Stopped);
+        }
         let t = k as f64 * s.dt;
         let i = stim.at(t);
         if s.record.keeps(k) {
@@ -384,10 +431,57 @@ fn run_lif(m: &Lif, stim: &Stimulus, y0: &[f64], s: &Settings, n: usize) -> Run 
     if s.record.keeps(n) {
         trace.push(n as f64 * s.dt, &[state.v], stim.at(n as f64 * s.dt));
     }
-    Run {
+    Ok(Run {
         trace,
         spikes_ms: spikes,
         final_state: vec![state.v],
         steps: n as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A long run asks its caller every `STEPS_BETWEEN_CHECKS` steps and stops at the first
+    /// "no", under each integrator family (fixed steps, dopri5, LIF); a run told to go on
+    /// ends as `run` does.
+    #[test]
+    fn a_run_stops_when_its_caller_says_no() {
+        let hh = Model::builtin("hh").unwrap();
+        let lif = Model::builtin("lif").unwrap();
+        let cases = [
+            (&hh, Method::Rk4),
+            (&hh, Method::Dopri5(Default::default())),
+            (&lif, Method::ExpEuler),
+        ];
+        for (model, method) in cases {
+            // Long enough for three checks under dopri5 too (about 24 accepted steps a ms).
+            let s = Settings {
+                t_max: 5000.0,
+                dt: 0.001,
+                method,
+                record: Record::SpikesOnly,
+                threshold_mv: 0.0,
+            };
+            let y0 = model.state_at_v(-65.0);
+            let asked = AtomicUsize::new(0);
+            let go_on = || asked.fetch_add(1, Ordering::Relaxed) < 2;
+            let e = run_until(model, &Stimulus::constant(10.0), &y0, &s, &go_on).unwrap_err();
+            assert_eq!(e, SimError::Stopped, "{method:?}");
+            assert_eq!(asked.load(Ordering::Relaxed), 3, "{method:?}");
+        }
+        let s = Settings {
+            t_max: 50.0,
+            dt: 0.001,
+            method: Method::Rk4,
+            record: Record::SpikesOnly,
+            threshold_mv: 0.0,
+        };
+        let y0 = hh.state_at_v(-65.0);
+        let a = run_until(&hh, &Stimulus::constant(10.0), &y0, &s, &|| true).unwrap();
+        let b = run(&hh, &Stimulus::constant(10.0), &y0, &s).unwrap();
+        assert_eq!(a.spikes_ms, b.spikes_ms);
     }
 }

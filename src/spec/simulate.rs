@@ -354,6 +354,7 @@ impl SimulateSpec {
             &bias,
             &settings,
             &|k: usize| -> Result<(), Error> { Ok(tracker.advance(1, &format!("neuron {k}"))?) },
+            &|| tracker.go_on(),
         )?;
         let seconds = clock.elapsed().as_secs_f64();
         Ok(SimulateResult {
