@@ -111,7 +111,7 @@ pub fn run(model: &Model, stim: &Stimulus, y0: &[f64], s: &Settings) -> Result<R
     run_until(model, stim, y0, s, &|| true)
 }
 
-/// [`run`], asking `go_on` every [`STEPS_BETWEEN_CHECKS`] steps whether to continue: false
+/// [`run`], asking `go_on` every 16,384 steps whether to continue: false
 /// stops the run with [`SimError::Stopped`] (so one long run hears Ctrl-C in Python, not only
 /// the gaps between runs).
 pub fn run_until(
