@@ -30,6 +30,39 @@ pub fn short(x: f64) -> String {
     }
 }
 
+/// A parameter outside the range its relation to another sets (LIF's reset at or above its
+/// threshold): one value, checked once every override is in, and refused as a model error
+/// when loading or as a setting when simulating, with the same words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokenRelation {
+    /// The parameter refused.
+    pub name: &'static str,
+    /// Its value.
+    pub value: f64,
+    /// What is allowed, in words (`below v_th = -50 mV`).
+    pub allowed: String,
+}
+
+impl From<BrokenRelation> for ModelError {
+    fn from(r: BrokenRelation) -> ModelError {
+        ModelError::ParameterOutOfRange {
+            name: r.name.into(),
+            value: r.value,
+            range: r.allowed,
+        }
+    }
+}
+
+impl From<BrokenRelation> for SimError {
+    fn from(r: BrokenRelation) -> SimError {
+        SimError::BadSetting {
+            what: r.name.into(),
+            value: r.value,
+            allowed: r.allowed,
+        }
+    }
+}
+
 /// Problems with a model, its parameters or its initial state.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ModelError {

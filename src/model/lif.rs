@@ -102,16 +102,16 @@ impl LifValues {
     /// checked against its range when set): the reset lies below the threshold. A reset at or
     /// above it fires again as the refractory period ends, for ever, and with `t_ref = 0`
     /// without end; it had been accepted and reported as one spike and then silence. `Err`
-    /// holds the field and the allowed range.
-    pub fn check(&self) -> Result<(), (&'static str, f64, String)> {
+    /// names the field and the allowed range.
+    pub fn check(&self) -> Result<(), crate::error::BrokenRelation> {
         if self.v_reset < self.v_th {
             Ok(())
         } else {
-            Err((
-                "v_reset",
-                self.v_reset,
-                format!("below v_th = {} mV", crate::model::Number(self.v_th)),
-            ))
+            Err(crate::error::BrokenRelation {
+                name: "v_reset",
+                value: self.v_reset,
+                allowed: format!("below v_th = {} mV", crate::model::Number(self.v_th)),
+            })
         }
     }
 

@@ -246,15 +246,7 @@ impl Model {
     /// order of `--set v_th=…,v_reset=…` would matter: loaders call this once every value is in.
     pub fn check_relations(&self) -> Result<(), ModelError> {
         match self {
-            Model::Lif(m) => {
-                m.values()
-                    .check()
-                    .map_err(|(name, value, range)| ModelError::ParameterOutOfRange {
-                        name: name.into(),
-                        value,
-                        range,
-                    })
-            }
+            Model::Lif(m) => Ok(m.values().check()?),
             _ => Ok(()),
         }
     }

@@ -160,13 +160,7 @@ fn integrate(
             go_on,
         ),
         (Model::Lif(m), _) => {
-            m.values()
-                .check()
-                .map_err(|(what, value, allowed)| SimError::BadSetting {
-                    what: what.into(),
-                    value,
-                    allowed,
-                })?;
+            m.values().check()?;
             run_lif(m, stim, y0, s, n_steps, go_on)
         }
         (Model::Ode(m), method) => {
