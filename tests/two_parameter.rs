@@ -62,3 +62,67 @@ fn the_hopf_curve_ends_at_a_bogdanov_takens_point_on_the_fold_curve() {
     mods.sort_by(f64::total_cmp);
     assert!(mods[1] < 1e-4 && mods[2] > 0.1, "{mods:?} at {bt:?}");
 }
+
+/// Two fold curves close in the parameters but apart in V are both traced. Morris-Lecar
+/// (`ml.ode`, I = 100) over (gk, phi): its equilibria satisfy gk = G(V) =
+/// (I - gca minf (V - vca) - gl (V - vl)) / (winf (V - vk)), and phi does not enter them, so
+/// the fold curves are the lines gk = G(V*) at the extrema V* of G. Here two extrema lie
+/// 0.0199 apart in gk (V -11.33 and -6.50): over a box 20 wide the second had been taken for
+/// a point of the first and dropped. The reference is G's extrema, found in this test by
+/// bisection of G' (central differences) from the file's parameters, not by continuation.
+#[test]
+fn fold_curves_close_in_the_parameters_but_apart_in_v_are_both_traced() {
+    let path = format!("{}/studies/models/ml.ode", env!("CARGO_MANIFEST_DIR"));
+    let model = Model::from_file(std::path::Path::new(&path))
+        .unwrap()
+        .with("i", 100.0)
+        .unwrap();
+    let r = Bifurcation2Spec {
+        params: "gk,phi".into(),
+        from: 0.0,
+        to: 20.0,
+        from2: 0.01,
+        to2: 0.2,
+        ..Default::default()
+    }
+    .run(&model)
+    .unwrap();
+    let (i, gca, gl, vca, vk, vl, v1, v2, v3, v4) =
+        (100.0, 4.4, 2.0, 120.0, -84.0, -60.0, -1.2, 18.0, 2.0, 30.0);
+    let g = |v: f64| {
+        let minf = 0.5 * (1.0 + ((v - v1) / v2).tanh());
+        let winf = 0.5 * (1.0 + ((v - v3) / v4).tanh());
+        (i - gca * minf * (v - vca) - gl * (v - vl)) / (winf * (v - vk))
+    };
+    let dg = |v: f64| (g(v + 1e-6) - g(v - 1e-6)) / 2e-6;
+    let extremum = |(mut a, mut b): (f64, f64)| {
+        assert!(dg(a) * dg(b) < 0.0, "no sign change in [{a}, {b}]");
+        for _ in 0..60 {
+            let m = 0.5 * (a + b);
+            if dg(a) * dg(m) <= 0.0 { b = m } else { a = m }
+        }
+        let v = 0.5 * (a + b);
+        (v, g(v))
+    };
+    let expected = [extremum((-14.0, -9.0)), extremum((-9.0, -4.0))];
+    let folds: Vec<_> = r
+        .curves
+        .iter()
+        .filter(|c| c.kind == CurveKind::Fold)
+        .collect();
+    assert_eq!(
+        folds.len(),
+        2,
+        "{:?}",
+        folds.iter().map(|c| &c.points[0]).collect::<Vec<_>>()
+    );
+    for (v, gk) in expected {
+        // Each extremum has a curve whose points sit on gk = G(V*) at V* (to 1e-6).
+        let on = folds.iter().any(|c| {
+            c.points
+                .iter()
+                .all(|p| (p.l1 - gk).abs() < 1e-6 && (p.v_mv - v).abs() < 1e-4)
+        });
+        assert!(on, "no fold curve at gk {gk}, V {v}");
+    }
+}

@@ -250,6 +250,8 @@ pub struct WindowStream {
     /// Samples consumed so far.
     seen: usize,
     spikes: std::collections::VecDeque<f64>,
+    /// Whether spikes are detected in the samples (else they were given, [`WindowStream::with_spikes`]).
+    detect: bool,
     /// Total spikes detected.
     pub n_spikes: usize,
     /// Windows emitted and not yet taken by [`WindowStream::drain`].
@@ -274,10 +276,27 @@ impl WindowStream {
             buf: Default::default(),
             seen: 0,
             spikes: Default::default(),
+            detect: true,
             n_spikes: 0,
             windows: Vec::new(),
             tally: WindowTally::new(w as f64 * dt, s as f64 * dt),
         })
+    }
+
+    /// [`WindowStream::new`] counting the spikes `spikes_ms` (in time order) instead of
+    /// detecting them: a simulated run's own, which a reset model (LIF) has where no sample
+    /// crosses a threshold. The result equals `sliding_windows(t, v, spikes_ms, width, step)`.
+    pub fn with_spikes(
+        dt: f64,
+        width_ms: f64,
+        step_ms: f64,
+        spikes_ms: Vec<f64>,
+    ) -> Result<Self, AnalysisError> {
+        let mut s = WindowStream::new(dt, width_ms, step_ms, f64::NAN)?;
+        s.detect = false;
+        s.n_spikes = spikes_ms.len();
+        s.spikes = spikes_ms.into();
+        Ok(s)
     }
 
     /// The window width (ms), a whole number of samples.
@@ -294,7 +313,8 @@ impl WindowStream {
     /// Feed the next samples, in time order.
     pub fn push(&mut self, t_ms: &[f64], v_mv: &[f64]) {
         for (&t, &v) in t_ms.iter().zip(v_mv) {
-            if let Some(&(t0, v0)) = self.buf.back()
+            if self.detect
+                && let Some(&(t0, v0)) = self.buf.back()
                 && v0 < self.threshold
                 && v >= self.threshold
             {

@@ -730,8 +730,11 @@ pub fn two_parameter_kinds(
         with_cycles: false,
     };
     // A seed already on a curve of the same kind: within 1e-3 of the box of one of its
-    // segments.
-    let on_curve = |curves: &[Curve], kind: CurveKind, a: f64, b: f64| {
+    // segments, with its V within the segment's change of V of the V there. Two curves can
+    // pass that close in the parameters at different states: Morris-Lecar's two folds over
+    // (gk, phi) lie 0.0199 apart in gk at V -11.33 and -6.50, and over a box 20 wide the
+    // second was taken for the first and dropped.
+    let on_curve = |curves: &[Curve], kind: CurveKind, a: f64, b: f64, v: f64| {
         let u = |l1: f64, l2: f64| {
             (
                 (l1 - bx.l1.0) / (bx.l1.1 - bx.l1.0),
@@ -740,9 +743,12 @@ pub fn two_parameter_kinds(
         };
         let q = u(a, b);
         curves.iter().filter(|c| c.kind == kind).any(|c| {
-            c.points
-                .windows(2)
-                .any(|w| segment_distance(q, u(w[0].l1, w[0].l2), u(w[1].l1, w[1].l2)) < 1e-3)
+            c.points.windows(2).any(|w| {
+                let (distance, t) = segment_closest(q, u(w[0].l1, w[0].l2), u(w[1].l1, w[1].l2));
+                let (va, vb) = (w[0].v_mv, w[1].v_mv);
+                let v_there = va + t * (vb - va);
+                distance < 1e-3 && (v - v_there).abs() <= (vb - va).abs() + 1e-6 * (1.0 + v.abs())
+            })
         })
     };
     // Seeds from one-parameter diagrams on several lines across the box, the model's own
@@ -767,7 +773,7 @@ pub fn two_parameter_kinds(
             Err(_) => continue,
         };
         for h in d.hopfs.iter().filter(|_| want(CurveKind::Hopf)) {
-            if !on_curve(&curves, CurveKind::Hopf, h.lambda, line) {
+            if !on_curve(&curves, CurveKind::Hopf, h.lambda, line, h.state[0]) {
                 curves.push(hopf_curve(fam, h, line, bx, max_points));
                 tracker.advance(1, &format!("Hopf curve from {:.4}", h.lambda))?;
             }
@@ -778,7 +784,7 @@ pub fn two_parameter_kinds(
             .flat_map(|b| b.folds.iter())
             .filter(|_| want(CurveKind::Fold))
         {
-            if !on_curve(&curves, CurveKind::Fold, f.lambda, line) {
+            if !on_curve(&curves, CurveKind::Fold, f.lambda, line, f.state[0]) {
                 curves.push(fold_curve(fam, f, line, bx, max_points));
                 tracker.advance(1, &format!("fold curve from {:.4}", f.lambda))?;
             }
@@ -841,6 +847,12 @@ pub fn two_parameter_kinds(
 
 /// Distance from `q` to the segment `a`-`b` (in the plane).
 fn segment_distance(q: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    segment_closest(q, a, b).0
+}
+
+/// Distance from `q` to the segment `a`-`b` (in the plane), and where on it the closest point
+/// lies (0 at `a`, 1 at `b`).
+fn segment_closest(q: (f64, f64), a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len2 = dx * dx + dy * dy;
     let t = if len2 > 0.0 {
@@ -848,7 +860,7 @@ fn segment_distance(q: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
     } else {
         0.0
     };
-    (q.0 - a.0 - t * dx).hypot(q.1 - a.1 - t * dy)
+    ((q.0 - a.0 - t * dx).hypot(q.1 - a.1 - t * dy), t)
 }
 
 /// A Bogdanov-Takens point where a Hopf curve ends is also a zero of the fold curve's test

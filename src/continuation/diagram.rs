@@ -7,14 +7,17 @@
 //!
 //! A model can fire where no Hopf-born branch reaches: a class-1 model whose firing starts at
 //! a SNIC with its Hopf point out of the range (Morris-Lecar's SNIC set below 97.8), or one
-//! whose only Hopf-born branch is a small unstable cycle (Connor-Stevens). When the continued
-//! parameter is the injected current, the diagram then seeds cycle branches itself:
+//! whose only Hopf-born branch is a small unstable cycle (Connor-Stevens), or one that fires
+//! over the whole range of a parameter other than the current (`hh` at 20 uA/cm^2 over g_K
+//! from 30 to 40 mS/cm^2 has no Hopf point there, and its rest is unstable throughout). The
+//! diagram then seeds cycle branches itself, whatever the continued parameter:
 //!
-//! - *probes*: eight currents spread over the range (`from + k/8 (to - from)`, k = 1..8) and,
+//! - *probes*: eight values spread over the range (`from + k/8 (to - from)`, k = 1..8) and,
 //!   on either side of every fold of equilibria, 1% and 5% of the range away from it;
 //! - a probe already *covered* (two successive stable cycles of a computed branch straddle
 //!   it) is skipped. At the others the model is simulated from the stable equilibrium of the
-//!   range's first value with the lowest V (a current step from rest, as in an f-I run;
+//!   range's first value with the lowest V (a step of the parameter from rest: for the
+//!   current, the step of an f-I run;
 //!   [`super::orbit_from_simulation`], Dormand-Prince, at most 5000 time units, the model's
 //!   spike threshold as the section);
 //! - a stable orbit found is solved by collocation at the probe; unless a computed branch
@@ -854,7 +857,7 @@ fn diagram_on_this_thread(
             }
             cycles_out.push((CycleOrigin::Hopf(k), branch));
         }
-        if matches!(fam.knob, Knob::Current) {
+        {
             let folds: Vec<_> = branches
                 .iter()
                 .flat_map(|b| b.folds.iter().cloned())

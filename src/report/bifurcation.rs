@@ -145,9 +145,19 @@ fn summary(r: &BifurcationResult) -> String {
         );
     }
     if rows.is_empty() {
+        // Which stability they keep: an unstable rest over the whole range is a model that
+        // cannot rest there, which a reader must not take for one that rests.
+        let points = || d.equilibria.iter().flat_map(|b| b.points.iter());
+        let kept = if points().all(|p| p.stable()) {
+            "every equilibrium there is stable throughout"
+        } else if points().all(|p| !p.stable()) {
+            "every equilibrium there is unstable throughout, so the model cannot rest in this range"
+        } else {
+            "the equilibria there keep their stability"
+        };
         let _ = writeln!(
             md,
-            "No fold, branch point or Hopf point on the computed branches: the equilibria there keep their stability.\n"
+            "No fold, branch point or Hopf point on the computed branches: {kept}.\n"
         );
     } else {
         let _ = writeln!(

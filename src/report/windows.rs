@@ -34,12 +34,17 @@ impl super::Report for WindowsResult {
             String::new()
         };
         let u = self.units;
+        let counted = match (&self.spikes_from, self.threshold_mv.is_finite()) {
+            (Some(from), true) => format!(
+                "{from}, found at {}",
+                Quantity(self.threshold_mv, u.voltage)
+            ),
+            (Some(from), false) => from.clone(),
+            (None, _) => format!("threshold {}", Quantity(self.threshold_mv, u.voltage)),
+        };
         let mut md = format!(
-            "# Sliding windows over {}\n\n{} samples, {} spikes (threshold {}){streamed}.\n\n",
-            self.source,
-            self.samples,
-            self.n_spikes,
-            Quantity(self.spec.threshold, u.voltage)
+            "# Sliding windows over {}\n\n{} samples, {} spikes ({counted}){streamed}.\n\n",
+            self.source, self.samples, self.n_spikes,
         );
         let (time, rate) = if u.known() {
             (format!(" ({})", u.time), format!("mean rate ({})", u.rate))

@@ -42,10 +42,15 @@ pub struct WindowsSpec {
     /// Step between window starts (ms); default: the width (windows tile the trace).
     #[arg(long)]
     pub step: Option<f64>,
-    /// Spike threshold (mV) for upward crossings in the trace.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0.0)]
-    pub threshold: f64,
+    /// Spike threshold (mV) for upward crossings in a trace file; default 0 mV. A run
+    /// simulated first counts its own spikes instead, at the model's threshold unless this is
+    /// given (LIF: its resets, which no sample shows crossing).
+    #[arg(long, allow_hyphen_values = true)]
+    pub threshold: Option<f64>,
 }
+
+/// The threshold (mV) a trace file's spikes are counted at when none is given.
+pub const FILE_THRESHOLD_MV: f64 = 0.0;
 
 impl Default for WindowsSpec {
     fn default() -> Self {
@@ -62,8 +67,14 @@ pub struct WindowsResult {
     pub source: String,
     /// Samples in the trace.
     pub samples: usize,
-    /// Spikes (upward crossings of the threshold) in the trace.
+    /// Spikes in the trace: upward crossings of `threshold_mv`, or a simulated run's own.
     pub n_spikes: usize,
+    /// How the spikes were counted, in words ([`TraceWindows::with_spikes`]); `None`: as the
+    /// upward crossings of `threshold_mv`.
+    pub spikes_from: Option<String>,
+    /// The threshold of the crossings, or of the run whose spikes were given (mV, or the
+    /// model's unit of voltage; NaN when not known).
+    pub threshold_mv: f64,
     /// Per width, in the order given: counts, rate moments and voltage histograms.
     pub tallies: Vec<WindowTally>,
     /// Every window per width, when they were kept in memory ([`WindowsSpec::run_trace`]);
@@ -86,7 +97,10 @@ impl WindowsSpec {
         if let Some(s) = self.step {
             super::positive("step", s)?;
         }
-        super::finite("threshold", self.threshold)
+        match self.threshold {
+            Some(t) => super::finite("threshold", t),
+            None => Ok(()),
+        }
     }
 
     /// The windows of a uniformly sampled trace (`t_ms`, `v_mv`) held in memory.
@@ -149,6 +163,9 @@ pub struct TraceWindows<'a, S> {
     /// The first time and the sampling interval, once two samples give it: sample k must
     /// lie at `t0 + k dt`.
     clock: (Option<f64>, Option<f64>),
+    /// The spikes, when known beforehand (a simulated run's), their threshold and where they
+    /// came from, in words: then not detected in the samples.
+    given: Option<(Vec<f64>, f64, String)>,
 }
 
 /// How far (relative to the first interval `dt`) sample k's time may lie from `t0 + k dt`:
@@ -194,7 +211,24 @@ where
             pending: vec![],
             samples: 0,
             clock: (None, None),
+            given: None,
         })
+    }
+
+    /// Count these spikes (times in ms, in order: a simulated run's own, found at
+    /// `threshold_mv`, NaN if not known) instead of the threshold crossings of the samples;
+    /// `from` says where they came from, in words.
+    pub fn with_spikes(mut self, spikes_ms: &[f64], threshold_mv: f64, from: String) -> Self {
+        self.given = Some((spikes_ms.to_vec(), threshold_mv, from));
+        self
+    }
+
+    /// The threshold the spikes are counted at.
+    fn threshold_mv(&self) -> f64 {
+        match &self.given {
+            Some((_, t, _)) => *t,
+            None => self.spec.threshold.unwrap_or(FILE_THRESHOLD_MV),
+        }
     }
 
     /// Refuse a time that does not follow the one before at the trace's sampling interval
@@ -265,12 +299,19 @@ where
             (t, v) = (&t[take..], &v[take..]);
             if self.head.0.len() == 2 {
                 let dt = self.head.0[1] - self.head.0[0];
+                let threshold = self.threshold_mv();
                 let streams = self
                     .spec
                     .width
                     .iter()
                     .map(|&w| {
-                        WindowStream::new(dt, w, self.spec.step.unwrap_or(w), self.spec.threshold)
+                        let step = self.spec.step.unwrap_or(w);
+                        match &self.given {
+                            Some((spikes, ..)) => {
+                                WindowStream::with_spikes(dt, w, step, spikes.clone())
+                            }
+                            None => WindowStream::new(dt, w, step, threshold),
+                        }
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 self.pending = vec![vec![]; streams.len()];
@@ -337,6 +378,8 @@ where
             source: String::new(),
             samples: self.samples,
             n_spikes,
+            spikes_from: self.given.as_ref().map(|g| g.2.clone()),
+            threshold_mv: self.threshold_mv(),
             tallies,
             windows: None,
             units: crate::model::Units::NEURON,
@@ -447,7 +490,7 @@ mod tests {
     #[test]
     fn defaults_need_a_width_and_bad_values_name_their_field() {
         let d = WindowsSpec::default();
-        assert!(d.width.is_empty() && d.step.is_none() && d.threshold == 0.0);
+        assert!(d.width.is_empty() && d.step.is_none() && d.threshold.is_none());
         assert_eq!(d.validate().unwrap_err().field, "width");
         let ok = WindowsSpec {
             width: vec![1.0, 5.0],

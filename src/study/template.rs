@@ -218,7 +218,7 @@ pub fn report_study(source: &ModelSource) -> Result<Study, Error> {
     let widths: Vec<String> = sc.widths.iter().map(|w| w.to_string()).collect();
     let _ = write!(
         t,
-        "\n[[step]]\nname = \"windows\"\ncommand = \"windows\"\nabout = \"Firing and voltage in windows of the noisy run.\"\nargs = {{ trace = \"{{out}}/noise/trace.parquet\", width = [{}] }}\n",
+        "\n[[step]]\nname = \"windows\"\ncommand = \"windows\"\nabout = \"Firing and voltage in windows of the noisy run.\"\nargs = {{ trace = \"{{out}}/noise/trace.parquet\", spikes = \"{{out}}/noise/spikes.parquet\", width = [{}] }}\n",
         widths.join(", ")
     );
     let _ = write!(

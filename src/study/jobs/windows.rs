@@ -23,6 +23,13 @@ pub struct WindowsJob {
     #[arg(long, required_unless_present = "stim", conflicts_with = "stim")]
     #[serde(default)]
     pub trace: Option<PathBuf>,
+    /// With `--trace`: the spikes to count (Parquet or CSV with `t_ms`, and `neuron` where
+    /// there are several: neuron 0's), such as the `spikes.parquet` of the `simulate` run that
+    /// wrote the trace, instead of the trace's crossings of `--threshold`. A reset model's
+    /// spikes (LIF) cross no threshold between samples.
+    #[arg(long, requires = "trace", conflicts_with = "threshold")]
+    #[serde(default)]
+    pub spikes: Option<PathBuf>,
     #[command(flatten)]
     #[serde(flatten)]
     /// The run to simulate when no trace is given.
@@ -39,6 +46,10 @@ pub struct WindowsJob {
     #[arg(skip)]
     #[serde(skip)]
     pub shown: Option<PathBuf>,
+    /// The same for the spikes file.
+    #[arg(skip)]
+    #[serde(skip)]
+    pub shown_spikes: Option<PathBuf>,
 }
 
 impl Job for WindowsJob {
@@ -53,11 +64,26 @@ impl Job for WindowsJob {
                 "a trace file or a stimulus to simulate, not both",
             )
             .into()),
+            Some(_) if self.spikes.is_some() && self.spec.threshold.is_some() => {
+                Err(SpecError::new(
+                    "spikes, threshold",
+                    "both",
+                    "a spikes file or a threshold for the trace's crossings, not both",
+                )
+                .into())
+            }
             Some(_) => Ok(()),
+            None if self.spikes.is_some() => Err(SpecError::new(
+                "spikes",
+                "without a trace",
+                "a spikes file only with a trace file (a simulated run counts its own)",
+            )
+            .into()),
             None => {
                 let model = self.model.load()?;
-                self.simulate.settings(self.spec.threshold)?;
-                self.simulate.check_memory(&model, self.spec.threshold)
+                let threshold = self.spec.threshold.unwrap_or(model.threshold_mv());
+                self.simulate.settings(threshold)?;
+                self.simulate.check_memory(&model, threshold)
             }
         }
     }
@@ -84,6 +110,13 @@ impl Job for WindowsJob {
             Some(path) => {
                 let total = row_count(path)?;
                 let mut w = TraceWindows::new(&self.spec, observer, Some(total), sink)?;
+                if let Some(spikes) = &self.spikes {
+                    let mut trains = crate::report::spike_trains::read_spikes(spikes)?;
+                    let mut first = trains.drain(..).next().unwrap_or_default();
+                    first.sort_by(f64::total_cmp);
+                    let shown = self.shown_spikes.as_ref().unwrap_or(spikes);
+                    w = w.with_spikes(&first, f64::NAN, format!("from `{}`", shown.display()));
+                }
                 push_file(&mut w, path)?;
                 let mut r = w.finish()?;
                 r.source = format!("`{}`", self.shown.as_ref().unwrap_or(path).display());
@@ -91,9 +124,13 @@ impl Job for WindowsJob {
             }
             None => {
                 let model = self.model.load()?;
-                let (run, about) = self.simulate.run(&model, self.spec.threshold)?;
+                let threshold = self.spec.threshold.unwrap_or(model.threshold_mv());
+                let (run, about) = self.simulate.run(&model, threshold)?;
                 let (t, v) = (&run.trace.t_ms, run.trace.v());
-                let mut w = TraceWindows::new(&self.spec, observer, Some(t.len()), sink)?;
+                // The run's own spikes, as `simulate` and `stats` count them (LIF's resets
+                // cross no threshold between samples).
+                let mut w = TraceWindows::new(&self.spec, observer, Some(t.len()), sink)?
+                    .with_spikes(&run.spikes_ms, threshold, "the run's own".into());
                 for (tc, vc) in t.chunks(SLICE_ROWS).zip(v.chunks(SLICE_ROWS)) {
                     w.push(tc, vc)?;
                 }
@@ -110,14 +147,17 @@ impl Job for WindowsJob {
     }
 
     fn inputs(&self) -> Vec<(&'static str, PathBuf)> {
-        self.trace.iter().map(|p| ("trace", p.clone())).collect()
+        let trace = self.trace.iter().map(|p| ("trace", p.clone()));
+        trace
+            .chain(self.spikes.iter().map(|p| ("spikes", p.clone())))
+            .collect()
     }
 
     fn show_inputs_as(&mut self, from: &Path, to: &Path) {
-        self.shown = self
-            .trace
-            .as_ref()
-            .map(|p| crate::study::job::rebase(p, from, to));
+        let rebase =
+            |p: &Option<PathBuf>| p.as_ref().map(|p| crate::study::job::rebase(p, from, to));
+        self.shown = rebase(&self.trace);
+        self.shown_spikes = rebase(&self.spikes);
     }
 }
 
