@@ -123,3 +123,71 @@ fn hodgkin_huxley_and_the_full_snic_range_seed_nothing() {
         );
     }
 }
+
+/// Over a parameter other than the current the diagram seeds its cycles too: `hh` at 10
+/// uA/cm^2 over g_K 10..30 has no Hopf point and an unstable rest throughout, and fires at
+/// every g_K. The branch's stable cycles, recorded exactly at the fixture's g_K values, have
+/// scipy's periods (tests/fixtures/seeded/make_hh_gk_rates.py, DOP853 at 1e-11) to 1e-4
+/// relative, and the summary says the rest is unstable over the whole range.
+#[test]
+fn a_diagram_over_another_parameter_seeds_the_firing_it_has_no_hopf_point_for() {
+    let path = format!(
+        "{}/tests/fixtures/seeded/hh_gk_rates.csv",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let rows: Vec<(f64, f64)> = csv::Reader::from_path(&path)
+        .unwrap()
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].parse().unwrap(), r[1].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows.len(), 5);
+    let r = excitable::BifurcationSpec {
+        param: "g_k".into(),
+        from: 10.0,
+        to: 30.0,
+        current: 10.0,
+        at: rows.iter().map(|r| r.0).collect(),
+        ..Default::default()
+    }
+    .run(&Model::builtin("hh").unwrap())
+    .unwrap();
+    let d = &r.diagram;
+    assert!(d.hopfs.is_empty(), "{:?}", d.hopfs);
+    assert!(
+        d.equilibria
+            .iter()
+            .flat_map(|b| &b.points)
+            .all(|p| !p.stable())
+    );
+    assert!(!d.cycles.is_empty(), "{:?}", d.notes);
+    for (gk, period) in rows {
+        let p = r
+            .special_points
+            .iter()
+            .find(|p| p.kind == SpecialKind::UserPoint && (p.param - gk).abs() < 1e-9)
+            .unwrap_or_else(|| panic!("no cycle recorded at g_k {gk}"));
+        assert!(
+            (p.period_ms - period).abs() < 1e-4 * period,
+            "g_k {gk}: period {} against scipy's {period}",
+            p.period_ms
+        );
+        // The branch's nearest point there is stable (the cycle simulation settles on).
+        let nearest = d
+            .cycles
+            .iter()
+            .flat_map(|(_, b)| &b.points)
+            .min_by(|a, b| (a.lambda - gk).abs().total_cmp(&(b.lambda - gk).abs()))
+            .unwrap();
+        assert!(nearest.stable(), "g_k {gk}: {nearest:?}");
+    }
+    assert!(
+        r.summary().contains(
+            "**Every equilibrium is unstable over the whole range: the model cannot rest there.**"
+        ),
+        "{}",
+        r.summary()
+    );
+}

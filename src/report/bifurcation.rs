@@ -144,14 +144,21 @@ fn summary(r: &BifurcationResult) -> String {
             }
         );
     }
+    // An unstable rest over the whole range is a model that cannot rest there, which a reader
+    // must not take for one that rests: said whatever else the range holds.
+    let points = || d.equilibria.iter().flat_map(|b| b.points.iter());
+    let never_rests = points().next().is_some() && points().all(|p| !p.stable());
+    if never_rests {
+        let _ = writeln!(
+            md,
+            "**Every equilibrium is unstable over the whole range: the model cannot rest there.**\n"
+        );
+    }
     if rows.is_empty() {
-        // Which stability they keep: an unstable rest over the whole range is a model that
-        // cannot rest there, which a reader must not take for one that rests.
-        let points = || d.equilibria.iter().flat_map(|b| b.points.iter());
         let kept = if points().all(|p| p.stable()) {
             "every equilibrium there is stable throughout"
-        } else if points().all(|p| !p.stable()) {
-            "every equilibrium there is unstable throughout, so the model cannot rest in this range"
+        } else if never_rests {
+            "every equilibrium there stays unstable"
         } else {
             "the equilibria there keep their stability"
         };
