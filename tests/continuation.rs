@@ -383,7 +383,7 @@ fn hh_hopf_curve_in_current_and_gk_agrees_with_auto_and_has_a_bautin_point() {
         l1: (-20.0, 250.0),
         l2: (10.0, 80.0),
     };
-    let curves = two_parameter(&fam, &bx, 3000).unwrap();
+    let curves = two_parameter(&fam, &bx, 3000).unwrap().curves;
     let hopf: Vec<_> = curves
         .iter()
         .filter(|c| c.kind == CurveKind::Hopf)
@@ -475,7 +475,7 @@ fn hh_ca_fold_curve_passes_through_the_folds_of_one_parameter_diagrams() {
         l1: (-150.0, 100.0),
         l2: (0.0, 6.0),
     };
-    let curves = two_parameter(&fam, &bx, 3000).unwrap();
+    let curves = two_parameter(&fam, &bx, 3000).unwrap().curves;
     let fold = curves
         .iter()
         .find(|c| c.kind == CurveKind::Fold)

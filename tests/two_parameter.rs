@@ -126,3 +126,45 @@ fn fold_curves_close_in_the_parameters_but_apart_in_v_are_both_traced() {
         assert!(on, "no fold curve at gk {gk}, V {v}");
     }
 }
+
+/// A seed diagram cut short is said, and `max_points` mends it: Morris-Lecar over (gk, phi)
+/// on a box 0.2 wide in gk, where the equilibria's S through the two folds takes more than
+/// 2000 steps of 1/100 of the box. With the default limit the summary says the seed lines
+/// were not covered; with 20000 both fold curves are traced.
+#[test]
+fn a_seed_diagram_cut_short_is_said_and_more_points_trace_what_it_missed() {
+    let path = format!("{}/studies/models/ml.ode", env!("CARGO_MANIFEST_DIR"));
+    let model = Model::from_file(std::path::Path::new(&path))
+        .unwrap()
+        .with("i", 100.0)
+        .unwrap();
+    let spec = |max_points: usize| Bifurcation2Spec {
+        params: "gk,phi".into(),
+        from: 6.7,
+        to: 6.9,
+        from2: 0.01,
+        to2: 0.2,
+        max_points,
+        ..Default::default()
+    };
+    let short = spec(2000).run(&model).unwrap();
+    assert!(
+        short
+            .notes
+            .iter()
+            .any(|n| n.contains("did not cover the whole range")
+                && n.contains("stopped after 2000 points")),
+        "{:?}",
+        short.notes
+    );
+    use excitable::report::Report;
+    assert!(short.summary().contains("**Not covered:**"));
+    let whole = spec(20000).run(&model).unwrap();
+    assert!(whole.notes.is_empty(), "{:?}", whole.notes);
+    let folds = whole
+        .curves
+        .iter()
+        .filter(|c| c.kind == CurveKind::Fold)
+        .count();
+    assert_eq!(folds, 2);
+}

@@ -663,6 +663,16 @@ fn left_null(a: &DMatrix<f64>) -> DVector<f64> {
 /// Lines `l2 = const` besides the model's own whose one-parameter diagrams seed curves.
 pub const SEED_LINES: usize = 5;
 
+/// The curves through a box, and what limits them: a seed line whose one-parameter diagram
+/// did not reach across the box (a curve crossing only the part it missed is not traced).
+#[derive(Debug, Clone)]
+pub struct TwoParameter {
+    /// The curves, each once.
+    pub curves: Vec<Curve>,
+    /// What the seeding could not cover, in words.
+    pub notes: Vec<String>,
+}
+
 /// Every Hopf and fold curve through the box that crosses the line `l2 = base value` or one
 /// of [`SEED_LINES`] lines spread evenly across the box: the seeds come from the
 /// one-parameter diagrams over the first parameter there.
@@ -670,7 +680,7 @@ pub fn two_parameter(
     fam: &Family2,
     bx: &Box2,
     max_points: usize,
-) -> Result<Vec<Curve>, crate::error::Error> {
+) -> Result<TwoParameter, crate::error::Error> {
     two_parameter_with(fam, bx, max_points, &crate::progress::Silent)
 }
 
@@ -680,7 +690,7 @@ pub fn two_parameter_with(
     bx: &Box2,
     max_points: usize,
     observer: &dyn crate::progress::Observer,
-) -> Result<Vec<Curve>, crate::error::Error> {
+) -> Result<TwoParameter, crate::error::Error> {
     let kinds = [CurveKind::Hopf, CurveKind::Fold];
     let cycles = super::cycles::CycleSettings::default();
     two_parameter_kinds(fam, bx, max_points, &kinds, &cycles, &[], observer)
@@ -700,7 +710,7 @@ pub fn two_parameter_kinds(
     cycles: &super::cycles::CycleSettings,
     at2: &[f64],
     observer: &dyn crate::progress::Observer,
-) -> Result<Vec<Curve>, crate::error::Error> {
+) -> Result<TwoParameter, crate::error::Error> {
     super::check_max_points(max_points)?;
     cycles.validate()?;
     for (what, (lo, hi)) in [(&fam.names.0, bx.l1), (&fam.names.1, bx.l2)] {
@@ -723,9 +733,14 @@ pub fn two_parameter_kinds(
         }
         .into());
     }
+    // The seed diagrams take the curves' limit on points (`--max-points`), so that a seed
+    // cut short by it is mended by raising it.
     let settings = super::diagram::DiagramSettings {
         range: bx.l1,
-        equilibria: super::Settings::default(),
+        equilibria: super::Settings {
+            max_points,
+            ..super::Settings::default()
+        },
         cycles: super::cycles::CycleSettings::default(),
         with_cycles: false,
     };
@@ -759,6 +774,8 @@ pub fn two_parameter_kinds(
             .map(|k| bx.l2.0 + (k as f64 + 0.5) / SEED_LINES as f64 * (bx.l2.1 - bx.l2.0)),
     );
     let mut curves: Vec<Curve> = vec![];
+    // Seed lines whose diagram was cut short, with why (said once per reason, below).
+    let mut cut_short: Vec<(f64, String)> = vec![];
     let want = |k: CurveKind| kinds.contains(&k);
     let equilibrium_kinds = want(CurveKind::Hopf) || want(CurveKind::Fold);
     for (k, &line) in lines.iter().enumerate() {
@@ -772,6 +789,41 @@ pub fn two_parameter_kinds(
             Err(e) if k == 0 => return Err(e),
             Err(_) => continue,
         };
+        // A seed diagram cut short seeds no curve that crosses its line only beyond the cut.
+        let short: Vec<String> = d
+            .equilibria
+            .iter()
+            .filter(|b| {
+                !matches!(
+                    b.stop,
+                    super::Stop::LeftRange(_) | super::Stop::ClosedLoop(_)
+                )
+            })
+            .map(|b| b.stop.to_string())
+            .collect();
+        let gaps: Vec<String> = d
+            .uncovered(bx.l1)
+            .iter()
+            .map(|(lo, hi)| format!("{lo:.6} to {hi:.6}"))
+            .collect();
+        if !short.is_empty() || !gaps.is_empty() {
+            cut_short.push((
+                line,
+                format!(
+                    "{}{}",
+                    if gaps.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({} not reached)", gaps.join(", "))
+                    },
+                    if short.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (a branch {})", short.join("; "))
+                    },
+                ),
+            ));
+        }
         for h in d.hopfs.iter().filter(|_| want(CurveKind::Hopf)) {
             if !on_curve(&curves, CurveKind::Hopf, h.lambda, line, h.state[0]) {
                 curves.push(hopf_curve(fam, h, line, bx, max_points));
@@ -789,6 +841,26 @@ pub fn two_parameter_kinds(
                 tracker.advance(1, &format!("fold curve from {:.4}", f.lambda))?;
             }
         }
+    }
+    let mut notes: Vec<String> = vec![];
+    let mut reasons: Vec<&String> = vec![];
+    for (_, r) in &cut_short {
+        if !reasons.contains(&r) {
+            reasons.push(r);
+        }
+    }
+    for reason in reasons {
+        let lines: Vec<String> = cut_short
+            .iter()
+            .filter(|(_, r)| r == reason)
+            .map(|(l, _)| format!("{l:.6}"))
+            .collect();
+        notes.push(format!(
+            "the seed diagrams over {} at {} = {} did not cover the whole range{reason}: a curve crossing those lines only where they were not followed is not traced",
+            fam.names.0,
+            fam.names.1,
+            lines.join(", ")
+        ));
     }
     let cycle_kinds = [CurveKind::FoldOfCycles, CurveKind::PeriodDoubling];
     if cycle_kinds.iter().any(|&k| want(k)) {
@@ -842,7 +914,7 @@ pub fn two_parameter_kinds(
         }
     }
     settle_bogdanov_takens(&mut curves, bx);
-    Ok(curves)
+    Ok(TwoParameter { curves, notes })
 }
 
 /// Distance from `q` to the segment `a`-`b` (in the plane).

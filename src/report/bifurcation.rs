@@ -77,6 +77,46 @@ impl super::Report for BifurcationResult {
     }
 }
 
+/// The current a diagram over other parameters holds, in words (`None` when one of them is
+/// the current): `--current` is added to an `.ode` file's current parameter, whose own value
+/// is said with it.
+pub(super) fn held_current(
+    model: &crate::Model,
+    current: f64,
+    continued: &[&str],
+) -> Option<String> {
+    let units = model.units();
+    let current_name = match model {
+        crate::Model::Ode(o) => o.current_param().map(|k| o.params.param(k).name.as_str()),
+        _ => None,
+    };
+    if continued
+        .iter()
+        .any(|&p| p == "i_ext" || Some(p) == current_name)
+    {
+        return None;
+    }
+    Some(match model {
+        crate::Model::Ode(o) => match o.current_param() {
+            Some(k) => {
+                let p = o.params.param(k);
+                format!(
+                    "`{}` held at {} (the file's {} plus --current {})",
+                    p.name,
+                    Number(o.params.value(k) + current),
+                    Number(o.params.value(k)),
+                    Number(current)
+                )
+            }
+            None => "no current parameter in the file".to_string(),
+        },
+        _ => format!(
+            "the injected current held at {}",
+            Quantity(current, units.current)
+        ),
+    })
+}
+
 /// `summary.md`: the range, the special points with their criticality, the stable firing on
 /// each cycle branch, the notes.
 fn summary(r: &BifurcationResult) -> String {
@@ -103,9 +143,12 @@ fn summary(r: &BifurcationResult) -> String {
     } else {
         format!(", steps up to {}", Number(ds_max))
     };
+    let held = held_current(&r.model, a.current, &[&a.param])
+        .map(|h| format!(", {h}"))
+        .unwrap_or_default();
     let _ = writeln!(
         md,
-        "Range {} to {}; {} equilibrium branch(es), {} Hopf point(s), {} cycle branch(es) (collocation NTST={}, NCOL={}{steps}); computed in {:.2} s.\n",
+        "Range {} to {}{held}; {} equilibrium branch(es), {} Hopf point(s), {} cycle branch(es) (collocation NTST={}, NCOL={}{steps}); computed in {:.2} s.\n",
         Number(a.from),
         Quantity(a.to, unit),
         d.equilibria.len(),

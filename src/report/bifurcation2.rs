@@ -85,9 +85,12 @@ fn summary(r: &Bifurcation2Result) -> String {
         "# Two-parameter diagram of `{}` over `{p1}` and `{p2}`\n\n",
         r.model.label()
     );
+    let held = super::bifurcation::held_current(&r.model, a.current, &[p1, p2])
+        .map(|h| format!(", {h}"))
+        .unwrap_or_default();
     let _ = writeln!(
         md,
-        "Box {p1} in [{}, {}]{}, {p2} in [{}, {}]{}; curves seeded from the one-parameter diagrams over {p1} at {p2} = {} and on {} lines spread across the box ({p1} = {} elsewhere); computed in {:.2} s.\n",
+        "Box {p1} in [{}, {}]{}, {p2} in [{}, {}]{}{held}; curves seeded from the one-parameter diagrams over {p1} at {p2} = {} and on {} lines spread across the box ({p1} = {} elsewhere); computed in {:.2} s.\n",
         Number(a.from),
         Number(a.to),
         spaced(u1),
@@ -99,6 +102,10 @@ fn summary(r: &Bifurcation2Result) -> String {
         Quantity(b1, u1),
         r.seconds
     );
+    // Said before the curves: they hold for what the seeding covered.
+    for n in &r.notes {
+        let _ = writeln!(md, "**Not covered:** {n}.\n");
+    }
     for (k, c) in r.curves.iter().enumerate() {
         let check = match c.bt_agreement {
             Some(d) => format!(
