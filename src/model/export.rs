@@ -142,6 +142,16 @@ pub struct OdeRun {
     pub dt_ms: f64,
 }
 
+/// What an `.ode` file cannot say about a model's spike threshold, in words: the format has
+/// none, and the `.ode` reader counts spikes at 0 unless told. `export` writes it in the
+/// file's header and on its output.
+pub fn ode_threshold_note(threshold_mv: f64) -> String {
+    format!(
+        "Spike threshold {t} mV: an .ode file carries none (excitable reads 0), so give --threshold {t} when analysing this file.",
+        t = super::Number(threshold_mv)
+    )
+}
+
 /// The model as an XPPAUT `.ode` file that runs `run`.
 pub fn to_ode(m: &ConductanceModel, run: &OdeRun) -> Result<String, ExportRefusal> {
     let mut names: Vec<String> = vec!["i_ext".into(), "lin".into()];
@@ -188,6 +198,9 @@ pub fn to_ode(m: &ConductanceModel, run: &OdeRun) -> Result<String, ExportRefusa
         out,
         "# Written by `excitable export`. Units: mV, ms, uA/cm^2, mS/cm^2, uF/cm^2."
     );
+    if m.threshold_mv != 0.0 {
+        let _ = writeln!(out, "# {}", ode_threshold_note(m.threshold_mv));
+    }
     let _ = writeln!(
         out,
         "# C dV/dt = i_ext - sum g * gates * (V - E); every gate rate is multiplied by phi."

@@ -119,8 +119,19 @@ impl Job for ExportJob {
                 ExportFormat::Neuroml => "NeuroML2 cell",
                 ExportFormat::Toml => "TOML model file",
             };
+            // The one thing the .ode format loses from a conductance model, said where the
+            // user looks (the file's header says it too).
+            let lost = match (self.spec.to, &r.model) {
+                (ExportFormat::Ode, crate::Model::Conductance(m)) if m.threshold_mv != 0.0 => {
+                    format!(
+                        "{}\n",
+                        crate::model::export::ode_threshold_note(m.threshold_mv)
+                    )
+                }
+                _ => String::new(),
+            };
             Ok(InPlace {
-                message: format!("{} written as a {what}\n", r.model.label()),
+                message: format!("{} written as a {what}\n{lost}", r.model.label()),
                 files: vec![path],
             })
         })())
