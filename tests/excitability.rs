@@ -225,15 +225,16 @@ fn xppaut_morris_lecar_gets_its_range_from_the_file_and_is_class_1() {
 }
 
 #[test]
-fn hh_ca_is_class_3_over_the_default_range() {
+fn hh_ca_is_not_excitable_over_the_default_range() {
     // The toolkit's finding, not the literature's: hh-ca's rest stays stable from 0 to 200
     // uA/cm^2 (scipy and AUTO find no fold or Hopf point there: tests/fixtures/zoo/points.csv
-    // has only a fold at -10.37), and no probe current fires repetitively.
+    // has only a fold at -10.37), no probe current fires repetitively, and no step from rest
+    // gives a phasic spike (it had been called class 3, "at most a phasic spike").
     let r = ExcitabilitySpec::default().run(&load("hh-ca")).unwrap();
     let e = r.excitability;
     assert!(e.rest_lost.is_none(), "{e:?}");
     assert!(points("hh-ca").iter().all(|(_, p)| *p < 0.0));
-    assert_eq!(e.verdict.class.name(), "3", "{e:?}");
+    assert_eq!(e.verdict.class.name(), "none", "{e:?}");
     assert!(e.probe.is_none());
     assert_eq!(r.range, (0.0, 200.0, "default"));
 }
@@ -379,4 +380,28 @@ fn below_a_supercritical_hopf_point_nothing_fires() {
         "{}",
         e.verdict.multiplier_end
     );
+}
+
+/// A passive membrane (hh with g_Na = g_K = 0) does not spike: no repetitive firing, and a
+/// step past the threshold crosses it once and stays (V settles at E_L + I/g_L). It is "not
+/// excitable", not class 3; its leading eigenvalue is V's own, -g_L/C = -0.3 per ms (closed
+/// form), not the h gate's relaxation (-0.167 per ms), which V cannot feel.
+#[test]
+fn a_passive_membrane_is_not_excitable_and_its_leading_mode_is_v_own() {
+    let passive = load("hh")
+        .with("g_na", 0.0)
+        .unwrap()
+        .with("g_k", 0.0)
+        .unwrap();
+    let r = ExcitabilitySpec::default().run(&passive).unwrap();
+    let e = &r.excitability;
+    assert_eq!(e.verdict.class.name(), "none", "{e:?}");
+    assert_eq!(e.izhikevich.name(), "integrator");
+    assert!(
+        (e.leading.0 - (-0.3)).abs() < 1e-9 && e.leading.1 == 0.0,
+        "{:?}",
+        e.leading
+    );
+    let md = excitable::report::Report::summary(&r);
+    assert!(md.contains("**not excitable in the range"), "{md}");
 }

@@ -48,19 +48,22 @@ pub enum HodgkinClass {
     One,
     /// Repetitive firing starts at a non-zero rate (Hopf point or fold of cycles).
     Two,
-    /// No repetitive firing under constant current: at most a phasic spike.
+    /// No repetitive firing under constant current, but a phasic spike at a step.
     Three,
+    /// No spike at all in the range, not even a phasic one at a step: not excitable there.
+    NotExcitable,
     /// The evidence did not decide (the summary gives the numbers).
     Undetermined,
 }
 
 impl HodgkinClass {
-    /// `1`, `2`, `3` or `undetermined`.
+    /// `1`, `2`, `3`, `none` (not excitable in the range) or `undetermined`.
     pub fn name(self) -> &'static str {
         match self {
             HodgkinClass::One => "1",
             HodgkinClass::Two => "2",
             HodgkinClass::Three => "3",
+            HodgkinClass::NotExcitable => "none",
             HodgkinClass::Undetermined => "undetermined",
         }
     }
@@ -142,23 +145,26 @@ pub const SNIC_FOLD_DISTANCE: f64 = 1e-5;
 
 /// Apply the decision rule of this module to the samples of the stable branch followed
 /// down from the probe (`down[0]` the probe, the last the closest to the onset) over the
-/// range `[from, from + span]`; `folds` are the folds of equilibria in the range, and
-/// `rest_lost` whether rest loses stability in it.
+/// range `[from, from + span]`; `folds` are the folds of equilibria in the range,
+/// `rest_lost` whether rest loses stability in it, and `phasic` whether a step from rest to
+/// the range's end gives a spike (asked only when nothing fires repetitively).
 pub fn classify_onset(
     down: &[BranchSample],
     folds: &[f64],
     from: f64,
     span: f64,
     rest_lost: bool,
+    phasic: bool,
 ) -> OnsetVerdict {
     let (Some(first), Some(last)) = (down.first(), down.last()) else {
         // Nothing fires: class 3 only when rest also stays stable (hh with a threshold under
-        // its cycle had been called class 3 beside its own Hopf point).
+        // its cycle had been called class 3 beside its own Hopf point) and a step gives a
+        // phasic spike (a passive membrane, hh with g_Na = g_K = 0, had been class 3).
         return OnsetVerdict {
-            class: if rest_lost {
-                HodgkinClass::Undetermined
-            } else {
-                HodgkinClass::Three
+            class: match (rest_lost, phasic) {
+                (true, _) => HodgkinClass::Undetermined,
+                (false, true) => HodgkinClass::Three,
+                (false, false) => HodgkinClass::NotExcitable,
             },
             onset: if rest_lost {
                 Onset::Unknown
@@ -251,4 +257,65 @@ pub struct Excitability {
     pub fi: Vec<(f64, f64)>,
     /// The samples followed down from the probe towards the onset.
     pub down: Vec<BranchSample>,
+}
+
+/// The eigenvalues of the modes V can show: those of the Jacobian `j` (V first) restricted to
+/// V and the variables that act on it, directly or through others. A variable nothing in V's
+/// equation depends on, even indirectly, relaxes on its own: its eigenvector has no V
+/// component, so its eigenvalue says nothing about V's subthreshold dynamics (hh with
+/// g_Na = g_K = 0 had been called an integrator by its h gate's relaxation rate, -0.167 per
+/// ms, which V cannot feel: its own rate there is -g_L/C = -0.3).
+pub fn v_felt_eigenvalues(j: &nalgebra::DMatrix<f64>) -> Vec<crate::numerics::eigen::C64> {
+    let n = j.nrows();
+    if n == 0 {
+        return vec![];
+    }
+    let mut felt = vec![false; n];
+    felt[0] = true;
+    loop {
+        let more: Vec<usize> = (0..n)
+            .filter(|&k| !felt[k] && (0..n).any(|r| felt[r] && j[(r, k)] != 0.0))
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        for k in more {
+            felt[k] = true;
+        }
+    }
+    let keep: Vec<usize> = (0..n).filter(|&k| felt[k]).collect();
+    let sub = nalgebra::DMatrix::from_fn(keep.len(), keep.len(), |r, c| j[(keep[r], keep[c])]);
+    crate::numerics::balance::balance(&sub)
+        .complex_eigenvalues()
+        .iter()
+        .copied()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// V (row 0) depends on x1, x1 on x2, and x3 acts on nobody: the felt modes are those of
+    /// the top-left 3x3 block, whose eigenvalues are its diagonal (upper triangular: -1, -2,
+    /// -3), not x3's -0.1, the largest of the whole matrix.
+    #[test]
+    fn only_the_modes_that_act_on_v_are_felt() {
+        let j = nalgebra::DMatrix::from_row_slice(
+            4,
+            4,
+            &[
+                -1.0, 0.5, 0.0, 0.0, //
+                0.0, -2.0, 0.7, 0.0, //
+                0.0, 0.0, -3.0, 0.0, //
+                0.3, 0.2, 0.1, -0.1,
+            ],
+        );
+        let mut re: Vec<f64> = v_felt_eigenvalues(&j).iter().map(|z| z.re).collect();
+        re.sort_by(f64::total_cmp);
+        assert_eq!(re.len(), 3);
+        for (a, b) in re.iter().zip([-3.0, -2.0, -1.0]) {
+            assert!((a - b).abs() < 1e-12, "{re:?}");
+        }
+    }
 }

@@ -153,7 +153,8 @@ impl super::Report for ExcitabilityResult {
         };
         let mut md = format!("# Excitability of `{}`\n\n", self.model.label());
         let class = match e.verdict.class.name() {
-            "3" => "class 3: no repetitive firing under constant current in the range, at most a phasic spike".to_string(),
+            "3" => "class 3: no repetitive firing under constant current in the range, a phasic spike at a step".to_string(),
+            "none" => "not excitable in the range: no spike at all, not even a phasic one at a step".to_string(),
             "undetermined" => "an undetermined class".to_string(),
             c => format!("Hodgkin's class {c}"),
         };
@@ -226,8 +227,10 @@ impl super::Report for ExcitabilityResult {
                 match e.rest_lost {
                     Some(_) =>
                         "No probe above that current found a stable cycle by simulation, so the class is not decided: a cycle may lie past the range, need a longer run, or not reach the spike threshold. ",
+                    None if e.verdict.class == HodgkinClass::NotExcitable =>
+                        "No probe fired, rest stays stable over the whole range, and a step from rest to the range's end gives no spike: the model does not spike in this range (widen `--to`, or lower `--threshold`, to look further). ",
                     None =>
-                        "No probe fired and rest stays stable over the whole range: this is class 3 for this range only; repetitive firing above it would make the model class 1 or 2 (widen `--to` to look). ",
+                        "No probe fired and rest stays stable over the whole range, but a step from rest to the range's end gives a spike: this is class 3 for this range only; repetitive firing above it would make the model class 1 or 2 (widen `--to` to look). ",
                 }
             );
         }
@@ -276,7 +279,7 @@ impl super::Report for ExcitabilityResult {
         );
         let _ = writeln!(
             md,
-            "\n\nDecision rule: class 1 when the stable branch ends with its period growing without bound (largest nontrivial multiplier < 0.5, period at least 3 times the probe's), class 2 when it ends with a multiplier tending to 1 (fold of cycles or Hopf point) or a period less than twice the probe's (a finite rate), class 3 when no probe fires and rest stays stable over the range, undetermined when rest loses stability but no probe finds a stable cycle, or when firing lasts down to the range's start (see `excitable::analysis::excitability`).\n\nTables: [excitability.parquet](excitability.parquet), [excitability_fi.parquet](excitability_fi.parquet). Figure: [excitability.png](excitability.png). Computed in {:.2} s.",
+            "\n\nDecision rule: class 1 when the stable branch ends with its period growing without bound (largest nontrivial multiplier < 0.5, period at least 3 times the probe's), class 2 when it ends with a multiplier tending to 1 (fold of cycles or Hopf point) or a period less than twice the probe's (a finite rate), class 3 when no probe fires, rest stays stable over the range and a step from rest to its end gives a spike (no spike at all: not excitable in the range), undetermined when rest loses stability but no probe finds a stable cycle, or when firing lasts down to the range's start (see `excitable::analysis::excitability`).\n\nTables: [excitability.parquet](excitability.parquet), [excitability_fi.parquet](excitability_fi.parquet). Figure: [excitability.png](excitability.png). Computed in {:.2} s.",
             self.seconds
         );
         md

@@ -19,7 +19,7 @@
 //! ```
 
 use super::BifurcationSpec;
-use crate::analysis::excitability::{Excitability, Izhikevich, classify_onset};
+use crate::analysis::excitability::{Excitability, Izhikevich, classify_onset, v_felt_eigenvalues};
 use crate::analysis::prc::prc_at;
 use crate::continuation::equilibria::{EqBranch, EqPoint};
 use crate::continuation::orbit_from_simulation::{
@@ -30,6 +30,14 @@ use crate::error::{Error, SpecError};
 use crate::model::Model;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
+
+/// How long (ms, or the model's unit of time) the step from rest that looks for a phasic
+/// spike runs, at [`PHASIC_DT`] by RK4: long enough for a spike delayed by a slow current
+/// (hh at 5 uA/cm^2 spikes within 20 ms).
+const PHASIC_RUN: f64 = 200.0;
+
+/// The step of that run.
+const PHASIC_DT: f64 = 0.01;
 
 /// Probe currents above the loss of rest, as fractions of the range.
 const PROBES: [f64; 4] = [0.002, 0.01, 0.05, 0.2];
@@ -132,9 +140,10 @@ impl ExcitabilitySpec {
         let started = Instant::now();
         let span = to - from;
         let rest = model.rest(from)?;
-        let leading = |e: &crate::model::Equilibrium| {
-            largest_real_part(e.eigen.iter().map(|e| e.value)).unwrap_or_default()
-        };
+        // The leading eigenvalue of the modes V can show ([`v_felt_eigenvalues`]).
+        let leading_of =
+            |j: &nalgebra::DMatrix<f64>| largest_real_part(v_felt_eigenvalues(j).into_iter());
+        let leading = |e: &crate::model::Equilibrium| leading_of(&e.jacobian).unwrap_or_default();
         // The equilibrium branch through the rest state, and where it loses stability.
         let diagram = BifurcationSpec {
             from,
@@ -165,10 +174,11 @@ impl ExcitabilitySpec {
                 let solved = fam.equilibrium_near(&p.state, target).and_then(|(y, j)| {
                     let close = (y.iter().zip(&p.state))
                         .all(|(a, b)| (a - b).abs() <= 0.05 * (1.0 + b.abs()));
-                    let ev = crate::numerics::balance::balance(&j).complex_eigenvalues();
-                    largest_real_part(ev.iter().copied()).filter(|z| close && z.re < 0.0)
+                    leading_of(&j).filter(|z| close && z.re < 0.0)
                 });
-                solved.map_or((p.lambda, p.eigenvalues[0]), |z| (target, z))
+                let at_point =
+                    || leading_of(&fam.jacobian(&p.state, p.lambda)).unwrap_or(p.eigenvalues[0]);
+                solved.map_or_else(|| (p.lambda, at_point()), |z| (target, z))
             });
         let izhikevich = if lead.im.abs() > 1e-9 {
             Izhikevich::Resonator
@@ -212,7 +222,33 @@ impl ExcitabilitySpec {
             }
             None => (vec![], vec![], None),
         };
-        let verdict = classify_onset(&down, &folds, from, span, rest_lost.is_some());
+        // Nothing fires repetitively and rest holds: steps from rest to a quarter, half and
+        // all of the range tell class 3 (a phasic spike) from a membrane that does not spike.
+        // A spike crosses the threshold and comes back: a passive membrane driven past the
+        // threshold (hh with g_Na = g_K = 0 at 200 uA/cm^2 settles at 613 mV) crosses it once
+        // and stays.
+        let phasic = found.is_none() && rest_lost.is_none() && {
+            let settings = crate::simulate::Settings {
+                t_max: PHASIC_RUN,
+                dt: PHASIC_DT,
+                method: crate::simulate::Method::Rk4,
+                record: crate::simulate::Record::Full,
+                threshold_mv: set.threshold,
+            };
+            [0.25, 0.5, 1.0].iter().any(|f| {
+                let step = crate::stimulus::Stimulus::constant(from + f * span);
+                crate::simulate::run(model, &step, &rest.state, &settings).is_ok_and(|run| {
+                    let v = run.trace.v();
+                    // The samples after the first crossing (the first one past it onwards).
+                    let after = run
+                        .spikes_ms
+                        .first()
+                        .map(|&t| (t / PHASIC_DT).ceil() as usize);
+                    after.is_some_and(|k| v[k.min(v.len())..].iter().any(|&x| x < set.threshold))
+                })
+            })
+        };
+        let verdict = classify_onset(&down, &folds, from, span, rest_lost.is_some(), phasic);
         let rate = |t: f64| 1000.0 / t;
         let bistable = match rest_lost {
             Some((ic, _)) if verdict.i_min < ic => Some((verdict.i_min, ic)),

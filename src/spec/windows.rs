@@ -514,7 +514,7 @@ mod tests {
         );
         assert_eq!(
             field(WindowsSpec {
-                threshold: f64::NAN,
+                threshold: Some(f64::NAN),
                 ..ok.clone()
             }),
             "threshold"
@@ -603,7 +603,7 @@ mod tests {
         let spec = WindowsSpec {
             width: vec![0.1, 1.0, 3.33],
             step: None,
-            threshold: 0.0,
+            threshold: Some(0.0),
         };
         let r = spec.run_trace(&t, &v).unwrap();
         assert_eq!(r.samples, t.len());
