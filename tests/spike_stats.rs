@@ -163,6 +163,8 @@ fn statistics_histograms_and_timing_read_the_same_interval() {
     let whole = timing(0.0);
     assert_eq!(whole.onsets_ms.len(), 11);
     assert_eq!(whole.neurons[0].response.fraction_answered, 1.0);
+    // ... and counted as undecided, which the summary says.
+    assert_eq!(whole.neurons[0].response.undecided, 1);
     let late = timing(500.0);
     assert_eq!(
         late.onsets_ms,

@@ -115,7 +115,11 @@ pub fn lvr(i: &[f64], r: f64) -> f64 {
 }
 
 /// Fano factor of spike counts in consecutive windows of `width` ms from `t_start` (a trailing
-/// partial window is dropped).
+/// partial window is dropped). Each window holds its start and not its end, but the last
+/// holds its end too: a spike at `t_stop` when the windows tile `[t_start, t_stop]` exactly
+/// counts, as it does in `n_spikes` (it had been left out of every window). A spike exactly
+/// on an inner edge counts once, in the later window; Elephant's `time_slice` windows, closed
+/// at both ends, count it in both.
 pub fn fano(spikes: &[f64], t_start: f64, t_stop: f64, width: f64) -> f64 {
     let n = ((t_stop - t_start) / width + 1e-9).floor();
     if n.is_nan() || n < 2.0 {
@@ -123,9 +127,17 @@ pub fn fano(spikes: &[f64], t_start: f64, t_stop: f64, width: f64) -> f64 {
     }
     // Only windows holding a spike are visited, so the number of windows costs nothing: the
     // empty ones add m^2 each to the sum of squares.
+    let end = t_start + n * width;
     let mut windows: Vec<f64> = spikes
         .iter()
-        .map(|&t| ((t - t_start) / width).floor())
+        .map(|&t| {
+            let k = ((t - t_start) / width).floor();
+            if k >= n && t <= end && t <= t_stop {
+                n - 1.0
+            } else {
+                k
+            }
+        })
         .filter(|k| *k >= 0.0 && *k < n)
         .collect();
     if !windows.is_sorted() {
@@ -340,6 +352,29 @@ mod tests {
         let (edges, counts) = histogram(&isi(&sp), 0.0, 1.0, 60);
         assert_eq!(counts[50], 39, "{:?}", &counts[48..52]);
         assert_eq!(edges[50], 50.0);
+    }
+
+    /// A spike at `t_stop`, which `n_spikes` counts, counts in the last window too: counts 3
+    /// and 1 in 1000 windows of 100 ms give var/mean = 2.496 (ddof 0, closed form; Elephant's
+    /// `fanofactor` of `time_slice` windows agrees), where leaving it out gave 2.997. One
+    /// beyond `t_stop` counts nowhere.
+    #[test]
+    fn a_spike_at_t_stop_counts_in_the_last_window() {
+        let sp = [1.0, 2.0, 3.0, 100_000.0, 100_001.0];
+        let f = fano(&sp, 0.0, 100_000.0, 100.0);
+        let counts = [3.0, 1.0];
+        let m = 4.0 / 1000.0;
+        let var =
+            (counts.iter().map(|c: &f64| (c - m).powi(2)).sum::<f64>() + 998.0 * m * m) / 1000.0;
+        assert!(
+            (f - var / m).abs() < 1e-12 && (f - 2.496).abs() < 1e-9,
+            "{f}"
+        );
+        // An inner edge counts once, in the later window (100 ms: window 1).
+        let inner = fano(&[100.0], 0.0, 300.0, 100.0);
+        let m: f64 = 1.0 / 3.0;
+        let expected = ((1.0_f64 - m).powi(2) + 2.0 * m * m) / 3.0 / m;
+        assert!((inner - expected).abs() < 1e-12, "{inner}");
     }
 
     #[test]

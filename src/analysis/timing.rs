@@ -100,6 +100,7 @@ pub fn io_timing(stim: &Stimulus, trains: &[Vec<f64>], t_start: f64, t_stop: f64
                 .map(|(&(from, to), _)| (from, to.min(t_stop)))
                 .collect();
             response.fraction_answered = answered as f64 / decided.len().max(1) as f64;
+            response.undecided = windows.len() - decided.len();
             let chance = chance_of_answers(&decided, answered, train, t_start, t_stop);
             let l: Vec<f64> = response
                 .latency_ms
@@ -141,8 +142,11 @@ pub struct PulseResponse {
     /// Latency (ms) from each pulse onset to the first spike after it and before the next
     /// onset (and within `max_latency_ms`); NaN when the pulse was not answered.
     pub latency_ms: Vec<f64>,
-    /// Fraction of pulses answered.
+    /// Fraction of the decided pulses answered ([`io_timing`]: a pulse unanswered by t_stop
+    /// whose answer window runs past t_stop is undecided).
     pub fraction_answered: f64,
+    /// Pulses left out of the fraction as undecided.
+    pub undecided: usize,
 }
 
 /// The answer window of each onset (sorted, ms): from it to the next onset or
@@ -180,6 +184,7 @@ fn responses(windows: &[(f64, f64)], spikes: &[f64]) -> PulseResponse {
     let answered = latency_ms.iter().filter(|l| !l.is_nan()).count();
     PulseResponse {
         fraction_answered: answered as f64 / windows.len().max(1) as f64,
+        undecided: 0,
         latency_ms,
     }
 }

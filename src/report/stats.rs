@@ -45,7 +45,7 @@ impl super::Report for StatsResult {
 }
 
 /// `io_timing.parquet` (`neuron, pulse_ms, latency_ms`), `io_response.parquet` (`neuron,
-/// fraction_answered, chance_fraction, rate_hz, renewal_null, p_value, p_exact`),
+/// fraction_answered, undecided, chance_fraction, rate_hz, renewal_null, p_value, p_exact`),
 /// `cross_correlogram.parquet`
 /// (`neuron, lag_ms, count`) and `sta.parquet` (`neuron, lag_ms, i_ua_cm2`).
 pub fn timing_tables(timing: &IoTiming) -> Vec<Table> {
@@ -78,6 +78,10 @@ pub fn timing_tables(timing: &IoTiming) -> Vec<Table> {
             .f64(
                 "fraction_answered",
                 n.iter().map(|x| x.response.fraction_answered).collect(),
+            )
+            .u32(
+                "undecided",
+                n.iter().map(|x| x.response.undecided as u32).collect(),
             )
             .f64(
                 "chance_fraction",
@@ -165,6 +169,18 @@ fn summary_text(r: &StatsResult) -> String {
                 n.latency_sd_ms,
                 n.vector_strength,
                 n.preferred_phase_rad.to_degrees()
+            );
+        }
+        let undecided: usize = t
+            .neurons
+            .iter()
+            .map(|n| n.response.undecided)
+            .max()
+            .unwrap_or(0);
+        if undecided > 0 {
+            let _ = writeln!(
+                md,
+                "\nUp to {undecided} pulse(s) near t_stop are left out of `pulses answered`: unanswered by t_stop, with an answer window that runs past it, they are undecided (`undecided` in io_response.parquet)."
             );
         }
         let chance: Vec<String> = t
