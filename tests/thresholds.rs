@@ -181,3 +181,28 @@ fn windows_counts_the_spikes_simulate_counts() {
     );
     assert_eq!(lif.len(), 9);
 }
+
+/// `max-rate` says when the maximum count is tied: LIF's rate rises on to the end of its
+/// default range (the closed form, 1 / (t_ref + tau ln(...)), is increasing in the current),
+/// while its count in the 1000 ms window stays the same over the top currents, so the first
+/// of them is not where the rate peaks. A model that never fires gets no word on the
+/// biological ceiling.
+#[test]
+fn max_rate_says_when_its_maximum_count_is_tied_and_nothing_of_a_ceiling_without_firing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let (ok, _, stderr) = excitable(&["max-rate", "--model", "lif", "--out", &out("lif")]);
+    assert!(ok, "{stderr}");
+    let md = std::fs::read_to_string(format!("{}/summary.md", out("lif"))).unwrap();
+    assert!(
+        md.contains("give the same count: the rate is resolved to one spike in the 1000 ms counted (1.0 Hz), so the maximum lies somewhere among them, or beyond the range's end."),
+        "{md}"
+    );
+    let (ok, _, stderr) = excitable(&["max-rate", "--model", "hh-ca", "--out", &out("ca")]);
+    assert!(ok, "{stderr}");
+    let md = std::fs::read_to_string(format!("{}/summary.md", out("ca"))).unwrap();
+    assert!(
+        md.contains("no current fires") && !md.contains("biological ceiling"),
+        "{md}"
+    );
+}

@@ -117,8 +117,31 @@ impl super::Report for MaxRateResult {
                 "\nNo current of the grid gives sustained spiking: after the transient the model is silent or oscillates below the threshold everywhere."
             );
         }
-        // The biological ceiling is in Hz: it says nothing about a model without units.
-        if units.known() {
+        // A count is whole: currents whose count ties the maximum's are one rate to the
+        // resolution of the window, and the first of them is not where the rate peaks (LIF's
+        // closed-form rate rises on to the range's end through 52 tied counts).
+        let tied: Vec<usize> = (0..r.currents.len())
+            .filter(|&k| r.max_rate_hz > 0.0 && r.rates_hz[k] == r.max_rate_hz)
+            .collect();
+        if let (true, Some(&last)) = (tied.len() > 1, tied.last()) {
+            let top = r.currents[last] >= hi;
+            let _ = writeln!(
+                md,
+                "\n{} current(s), up to {}, give the same count: the rate is resolved to one spike in the {} counted ({}), so the maximum lies somewhere among them{}.",
+                tied.len(),
+                Quantity(r.currents[last], unit),
+                time(self.spec.window),
+                rate(1000.0 / self.spec.window),
+                if top {
+                    ", or beyond the range's end"
+                } else {
+                    ""
+                }
+            );
+        }
+        // The biological ceiling is in Hz: it says nothing about a model without units, nor
+        // about a model that does not fire.
+        if units.known() && r.max_rate_hz > 0.0 {
             let verdict = if r.max_rate_hz > BIOLOGICAL_CEILING_HZ {
                 "above"
             } else {
