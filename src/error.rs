@@ -134,7 +134,7 @@ pub enum ModelError {
     },
     /// The analysis needs derivatives, and the model is the hybrid LIF.
     #[error(
-        "model '{model}' is hybrid (threshold and reset): it has no Jacobian, so this analysis needs a smooth model"
+        "model '{model}' is hybrid (threshold and reset): it has no gates and no Jacobian, so this analysis needs a smooth, conductance-based model"
     )]
     NotSmooth {
         /// The model's name.

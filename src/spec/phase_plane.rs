@@ -160,9 +160,9 @@ impl PhasePlaneSpec {
         if names.len() < 2 {
             return Err(SpecError::new(
                 "y",
-                self.y.clone().unwrap_or_default(),
+                self.y.clone().unwrap_or_else(|| "(the default)".into()),
                 format!(
-                    "a second variable: `{}` has only {}",
+                    "a second variable: `{}` has only {}, so it has no phase plane",
                     model.name(),
                     names[0]
                 ),
