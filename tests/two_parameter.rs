@@ -168,3 +168,76 @@ fn a_seed_diagram_cut_short_is_said_and_more_points_trace_what_it_missed() {
         .count();
     assert_eq!(folds, 2);
 }
+
+/// A curve that leaves the box ends on its edge, not beyond it: Connor-Stevens over
+/// (i_ext, g_A) in [-10, 100] x [0, 80] had listed points at g_A = -0.042 (below the box and
+/// the model's own range) and 80.306. Every point now lies in the box, and each end on an
+/// edge is still a point of its curve: V there is a double zero of the steady-state balance
+/// (fold; the balance and its slope under 1e-6) or the equilibrium has a pair of eigenvalues
+/// on the imaginary axis (Hopf, to 1e-6 per ms).
+#[test]
+fn a_curve_leaving_the_box_ends_on_its_edge() {
+    let path = format!(
+        "{}/studies/models/zoo/connor_stevens.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let model = Model::from_file(std::path::Path::new(&path)).unwrap();
+    let (l1, l2) = ((-10.0, 100.0), (0.0, 80.0));
+    let r = Bifurcation2Spec {
+        params: "i_ext,g_a".into(),
+        from: l1.0,
+        to: l1.1,
+        from2: l2.0,
+        to2: l2.1,
+        ..Default::default()
+    }
+    .run(&model)
+    .unwrap();
+    let inside = |a: f64, b: f64| a >= l1.0 && a <= l1.1 && b >= l2.0 && b <= l2.1;
+    let mut on_edges = 0;
+    for c in &r.curves {
+        assert!(c.points.iter().all(|p| inside(p.l1, p.l2)), "{:?}", c.ends);
+        for p in [c.points.first().unwrap(), c.points.last().unwrap()] {
+            if ![l1.0, l1.1].contains(&p.l1) && ![l2.0, l2.1].contains(&p.l2) {
+                continue;
+            }
+            on_edges += 1;
+            let m = model.clone().with("g_a", p.l2).unwrap();
+            let critical = match c.kind {
+                // A fold is a double zero of the steady-state balance i - I_ion(V) (the
+                // equilibrium scan cannot see it: the two equilibria merge there).
+                CurveKind::Fold => {
+                    let c = m.smooth().unwrap();
+                    let params = c.params.values();
+                    let b = |v: f64| c.steady_state_balance(&params, v, p.l1);
+                    let slope = (b(p.v_mv + 1e-4) - b(p.v_mv - 1e-4)) / 2e-4;
+                    b(p.v_mv).abs().max(slope.abs())
+                }
+                _ => {
+                    let eq = m.equilibria(p.l1).unwrap();
+                    let e = eq
+                        .iter()
+                        .min_by(|a, b| {
+                            (a.state[0] - p.v_mv)
+                                .abs()
+                                .total_cmp(&(b.state[0] - p.v_mv).abs())
+                        })
+                        .unwrap();
+                    e.eigen
+                        .iter()
+                        .filter(|z| z.value.im.abs() > 1e-9)
+                        .map(|z| z.value.re.abs())
+                        .fold(f64::INFINITY, f64::min)
+                }
+            };
+            assert!(
+                critical < 1e-6,
+                "{:?} end at ({}, {}): {critical}",
+                c.kind,
+                p.l1,
+                p.l2
+            );
+        }
+    }
+    assert!(on_edges >= 2, "{on_edges} ends on the edges");
+}

@@ -308,6 +308,17 @@ fn arclength(
         let tt = t.component_div(&scale).component_div(&scale);
         match newton(on_hyperplane(g, &tt, &pred), pred.clone(), 1e-11, 10) {
             Ok((xn, its)) => {
+                if bx.contains(x[n], x[n + 1]) && !bx.contains(xn[n], xn[n + 1]) {
+                    // A step across the box's edge: the curve's last point is solved on the
+                    // edge itself (its parameter held there, from the step's chord), so
+                    // nothing beyond the box is listed (Connor-Stevens' g_A had reached
+                    // -0.042 over a box, and the model's own range, from 0). Without a
+                    // solution there the last point inside ends the curve.
+                    if let Some(edge) = on_edge(g, bx, n, &x, &xn) {
+                        pts.push(edge);
+                    }
+                    break "left the parameter box".into();
+                }
                 let Some(tn) = tangent(&xn, &t) else {
                     break "the extended system became singular".into();
                 };
@@ -360,6 +371,43 @@ fn arclength(
 
 /// `g = 0` completed by `normal . (z - through) = 0`: the corrector's square system, whose
 /// solutions lie on the curve and on the hyperplane through `through` orthogonal to `normal`.
+/// The point of the curve on the box's edge between `inside` and `outside` (two successive
+/// points, the first in the box): Newton with the crossed parameter held on the edge, from
+/// the chord's point there; `None` when it fails or lands farther than the step.
+fn on_edge(
+    g: &System<'_>,
+    bx: &Box2,
+    n: usize,
+    inside: &DVector<f64>,
+    outside: &DVector<f64>,
+) -> Option<DVector<f64>> {
+    // The first edge the chord meets: the crossed parameter and its bound.
+    let crossings = [(n, bx.l1), (n + 1, bx.l2)]
+        .into_iter()
+        .filter_map(|(k, (lo, hi))| {
+            let b = if outside[k] > hi {
+                hi
+            } else if outside[k] < lo {
+                lo
+            } else {
+                return None;
+            };
+            let f = (b - inside[k]) / (outside[k] - inside[k]);
+            Some((f, k, b))
+        });
+    let (f, k, b) = crossings.min_by(|a, c| a.0.total_cmp(&c.0))?;
+    let mut chord = inside + (outside - inside) * f;
+    chord[k] = b;
+    let mut normal = DVector::zeros(inside.len());
+    normal[k] = 1.0;
+    let (edge, _) = newton(on_hyperplane(g, &normal, &chord), chord.clone(), 1e-11, 10).ok()?;
+    let step = (outside - inside).norm();
+    let other = if k == n { n + 1 } else { n };
+    let (lo, hi) = if other == n { bx.l1 } else { bx.l2 };
+    ((&edge - inside).norm() <= 2.0 * step && edge[other] >= lo && edge[other] <= hi)
+        .then_some(edge)
+}
+
 fn on_hyperplane<'a>(
     g: &'a System<'_>,
     normal: &'a DVector<f64>,
