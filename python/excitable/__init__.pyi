@@ -828,6 +828,7 @@ def windows(
     model: Model | None = None,
     *,
     trace: str | os.PathLike | None = None,
+    spikes: str | os.PathLike | None = None,
     stim: str | Sequence[str] | None = None,
     t_max: float = 500.0,
     dt: float = 0.01,
@@ -835,7 +836,7 @@ def windows(
     max_memory: str = '4GiB',
     width: float | Sequence[float] | None = None,
     step: float | None = None,
-    threshold: float = 0.0,
+    threshold: float | None = None,
     out: str | os.PathLike | None = None,
     progress: Callable | None = None,
 ) -> Result:
@@ -848,6 +849,8 @@ def windows(
         The model to simulate first (with stim=...), when no trace is given.
     trace : str | os.PathLike | None
         Trace: Parquet with `t_ms` and `v_mv` (uniform sampling); with `neuron`, neuron 0 is used.
+    spikes : str | os.PathLike | None
+        With `--trace`: the spikes to count (Parquet or CSV with `t_ms`, and `neuron` where there are several: neuron 0's), such as the `spikes.parquet` of the `simulate` run that wrote the trace, instead of the trace's crossings of `--threshold`. A reset model's spikes (LIF) cross no threshold between samples.
     stim : str | Sequence[str] | None
         Simulate first: the model (`--model`, `--set`) under these stimuli (as `simulate`).
     t_max : float, default 500.0
@@ -862,8 +865,8 @@ def windows(
         Window width (ms), repeatable; at least one is needed.
     step : float | None
         Step between window starts (ms); default: the width (windows tile the trace).
-    threshold : float, default 0.0
-        Spike threshold (mV) for upward crossings in the trace.
+    threshold : float | None
+        Spike threshold (mV) for upward crossings in a trace file; default 0 mV. A run simulated first counts its own spikes instead, at the model's threshold unless this is given (LIF: its resets, which no sample shows crossing).
     out : str | os.PathLike | None
         Also keep the report (tables, figures, summary.md) in this folder, replaced whole; by
         default it is written to a temporary folder that lives as long as the result.
