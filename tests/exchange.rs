@@ -328,4 +328,24 @@ fn an_ode_export_says_the_threshold_it_cannot_carry() {
         assert!((a - b).abs() < 1e-6, "{ours:?} {back:?}");
     }
     assert_ne!(spikes(&ode, 0.0).len(), ours.len());
+    // The command says it too, where the user looks; hh's threshold of 0 loses nothing.
+    let dir = tempfile::tempdir().unwrap();
+    for (model, said) in [("hh-1952", true), ("hh", false)] {
+        let out = dir.path().join(model);
+        let (ok, stdout, stderr) = crate::common::excitable(&[
+            "export",
+            "--model",
+            model,
+            "--to",
+            "ode",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{stderr}");
+        assert_eq!(
+            stdout.contains("an .ode file carries none"),
+            said,
+            "{stdout}"
+        );
+    }
 }

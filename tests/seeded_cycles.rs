@@ -193,3 +193,36 @@ fn a_diagram_over_another_parameter_seeds_the_firing_it_has_no_hopf_point_for() 
         r.summary()
     );
 }
+
+/// The current a diagram holds is said: for an `.ode` file, `--current` is added to the file's
+/// current parameter, whose own value is said with it; continuing that parameter itself with
+/// a non-zero `--current` says the axis is off by it.
+#[test]
+fn an_ode_diagram_says_the_current_it_holds() {
+    let path = format!("{}/studies/models/ml.ode", env!("CARGO_MANIFEST_DIR"));
+    let ml = Model::from_file(std::path::Path::new(&path)).unwrap();
+    let summary = |param: &str, current: f64| {
+        let r = excitable::BifurcationSpec {
+            param: param.into(),
+            from: 0.0,
+            to: 20.0,
+            current,
+            no_cycles: true,
+            ..Default::default()
+        }
+        .run(&ml)
+        .unwrap();
+        r.summary()
+    };
+    let held = summary("gk", 100.0);
+    assert!(
+        held.contains("Range 0 to 20, `i` held at 100 (the file's 0 plus --current 100);"),
+        "{held}"
+    );
+    let shifted = summary("i", 5.0);
+    assert!(
+        shifted.contains("--current 5 added to `i` throughout (the axis shows `i` without it)"),
+        "{shifted}"
+    );
+    assert!(!summary("i", 0.0).contains("--current"));
+}

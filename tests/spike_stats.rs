@@ -165,6 +165,18 @@ fn statistics_histograms_and_timing_read_the_same_interval() {
     assert_eq!(whole.neurons[0].response.fraction_answered, 1.0);
     // ... and counted as undecided, which the summary says.
     assert_eq!(whole.neurons[0].response.undecided, 1);
+    let said = excitable::StatsSpec {
+        t_stop: Some(1000.0),
+        input: Some(pulses.into()),
+        ..Default::default()
+    }
+    .run(&answers)
+    .unwrap();
+    let md = excitable::report::Report::summary(&said);
+    assert!(
+        md.contains("Up to 1 pulse(s) near t_stop are left out of `pulses answered`"),
+        "{md}"
+    );
     let late = timing(500.0);
     assert_eq!(
         late.onsets_ms,

@@ -174,6 +174,32 @@ fn windows_counts_the_spikes_simulate_counts() {
         );
         assert_eq!(counts.iter().sum::<f64>() as usize, expected, "{model}");
     }
+    // Spikes outside the trace's time span are left out and said.
+    let csv = dir.path().join("spikes.csv");
+    std::fs::write(&csv, "neuron,t_ms\n0,-5\n0,3.5\n0,50\n0,99\n0,150\n").unwrap();
+    let outside = out("outside");
+    run(&[
+        "windows",
+        "--trace",
+        &format!("{}/trace.parquet", out("sim_hh")),
+        "--spikes",
+        csv.to_str().unwrap(),
+        "--width",
+        "10",
+        "--out",
+        &outside,
+    ]);
+    let summary = std::fs::read_to_string(format!("{outside}/summary.md")).unwrap();
+    assert!(
+        summary.contains(" 3 spikes (neuron 0's from `")
+            && summary.contains("; 2 outside the trace's time span left out)"),
+        "{summary}"
+    );
+    let counts = column(
+        &std::path::Path::new(&outside).join("windows.parquet"),
+        "n_spikes",
+    );
+    assert_eq!(counts.iter().sum::<f64>(), 3.0);
     // The model's own counts are those of a spiking run (not a test that passes on zeros).
     let lif = column(
         &std::path::Path::new(&out("sim_lif")).join("spikes.parquet"),

@@ -146,15 +146,16 @@ pub const SNIC_FOLD_DISTANCE: f64 = 1e-5;
 /// Apply the decision rule of this module to the samples of the stable branch followed
 /// down from the probe (`down[0]` the probe, the last the closest to the onset) over the
 /// range `[from, from + span]`; `folds` are the folds of equilibria in the range,
-/// `rest_lost` whether rest loses stability in it, and `phasic` whether a step from rest to
-/// the range's end gives a spike (asked only when nothing fires repetitively).
+/// `rest_lost` whether rest loses stability in it, and `phasic` whether a step from rest
+/// gives a spike (asked only when nothing fires repetitively and rest holds; `None` when
+/// not known: a step's run failed).
 pub fn classify_onset(
     down: &[BranchSample],
     folds: &[f64],
     from: f64,
     span: f64,
     rest_lost: bool,
-    phasic: bool,
+    phasic: Option<bool>,
 ) -> OnsetVerdict {
     let (Some(first), Some(last)) = (down.first(), down.last()) else {
         // Nothing fires: class 3 only when rest also stays stable (hh with a threshold under
@@ -162,14 +163,13 @@ pub fn classify_onset(
         // phasic spike (a passive membrane, hh with g_Na = g_K = 0, had been class 3).
         return OnsetVerdict {
             class: match (rest_lost, phasic) {
-                (true, _) => HodgkinClass::Undetermined,
-                (false, true) => HodgkinClass::Three,
-                (false, false) => HodgkinClass::NotExcitable,
+                (false, Some(true)) => HodgkinClass::Three,
+                (false, Some(false)) => HodgkinClass::NotExcitable,
+                _ => HodgkinClass::Undetermined,
             },
-            onset: if rest_lost {
-                Onset::Unknown
-            } else {
-                Onset::None
+            onset: match (rest_lost, phasic) {
+                (false, Some(_)) => Onset::None,
+                _ => Onset::Unknown,
             },
             i_min: f64::NAN,
             period_end: f64::NAN,

@@ -128,11 +128,15 @@ pub fn fano(spikes: &[f64], t_start: f64, t_stop: f64, width: f64) -> f64 {
     // Only windows holding a spike are visited, so the number of windows costs nothing: the
     // empty ones add m^2 each to the sum of squares.
     let end = t_start + n * width;
+    // Whether the windows tile [t_start, t_stop] (to rounding): only then is `end` t_stop,
+    // and a spike there the interval's own. Otherwise it lies on the edge of the dropped
+    // partial window, which counts nothing.
+    let tiles = (t_stop - end).abs() <= 1e-9 * width;
     let mut windows: Vec<f64> = spikes
         .iter()
         .map(|&t| {
             let k = ((t - t_start) / width).floor();
-            if k >= n && t <= end && t <= t_stop {
+            if k >= n && t <= end && tiles {
                 n - 1.0
             } else {
                 k
@@ -355,9 +359,9 @@ mod tests {
     }
 
     /// A spike at `t_stop`, which `n_spikes` counts, counts in the last window too: counts 3
-    /// and 1 in 1000 windows of 100 ms give var/mean = 2.496 (ddof 0, closed form; Elephant's
-    /// `fanofactor` of `time_slice` windows agrees), where leaving it out gave 2.997. One
-    /// beyond `t_stop` counts nowhere.
+    /// and 1 in 1000 windows of 100 ms give var/mean = 2.496 (ddof 0, closed form), where
+    /// leaving it out gave 2.997. One beyond `t_stop` counts nowhere, nor one on the edge of a
+    /// dropped partial window.
     #[test]
     fn a_spike_at_t_stop_counts_in_the_last_window() {
         let sp = [1.0, 2.0, 3.0, 100_000.0, 100_001.0];
@@ -370,11 +374,15 @@ mod tests {
             (f - var / m).abs() < 1e-12 && (f - 2.496).abs() < 1e-9,
             "{f}"
         );
-        // An inner edge counts once, in the later window (100 ms: window 1).
-        let inner = fano(&[100.0], 0.0, 300.0, 100.0);
-        let m: f64 = 1.0 / 3.0;
-        let expected = ((1.0_f64 - m).powi(2) + 2.0 * m * m) / 3.0 / m;
-        assert!((inner - expected).abs() < 1e-12, "{inner}");
+        // An inner edge counts once, in the later window: spikes at 50 and 100 in three
+        // windows of 100 ms are counts (1, 1, 0), var/mean = 1/3; in the earlier window they
+        // would be (2, 0, 0), 4/3, and counted in both (1, 2, 0), 7/9.
+        let inner = fano(&[50.0, 100.0], 0.0, 300.0, 100.0);
+        assert!((inner - 1.0 / 3.0).abs() < 1e-12, "{inner}");
+        // Windows that do not tile: a spike on the end of the last whole window (300 of
+        // [0, 350]) lies on the dropped partial window's edge: counts (1, 0, 0), 2/3.
+        let partial = fano(&[10.0, 300.0], 0.0, 350.0, 100.0);
+        assert!((partial - 2.0 / 3.0).abs() < 1e-12, "{partial}");
     }
 
     #[test]

@@ -237,7 +237,7 @@ pub fn sliding_windows(
 
 /// [`sliding_windows`] over a trace fed in pieces, for traces too long to hold: memory is the
 /// window (plus one sample) and the spikes not yet behind every open window, whatever the trace
-/// length. Spikes are the upward crossings of `threshold` between consecutive samples (linear
+/// length (spikes given beforehand, [`WindowStream::with_spikes`], are all held). Spikes are the upward crossings of `threshold` between consecutive samples (linear
 /// interpolation, as [`crate::simulate::spikes::detect`]); the result equals
 /// `sliding_windows(t, v, detect(t, v, threshold), width, step)` on the whole trace.
 pub struct WindowStream {

@@ -369,11 +369,10 @@ fn arclength(
     (pts, reason)
 }
 
-/// `g = 0` completed by `normal . (z - through) = 0`: the corrector's square system, whose
-/// solutions lie on the curve and on the hyperplane through `through` orthogonal to `normal`.
 /// The point of the curve on the box's edge between `inside` and `outside` (two successive
 /// points, the first in the box): Newton with the crossed parameter held on the edge, from
-/// the chord's point there; `None` when it fails or lands farther than the step.
+/// the chord's point there, trying the edge the chord meets first, then the other one where
+/// it leaves through a corner; `None` when both fail or land farther than the step.
 fn on_edge(
     g: &System<'_>,
     bx: &Box2,
@@ -381,8 +380,8 @@ fn on_edge(
     inside: &DVector<f64>,
     outside: &DVector<f64>,
 ) -> Option<DVector<f64>> {
-    // The first edge the chord meets: the crossed parameter and its bound.
-    let crossings = [(n, bx.l1), (n + 1, bx.l2)]
+    // The edges the chord crosses: the parameter, its bound, and how far along the chord.
+    let mut crossings: Vec<(f64, usize, f64)> = [(n, bx.l1), (n + 1, bx.l2)]
         .into_iter()
         .filter_map(|(k, (lo, hi))| {
             let b = if outside[k] > hi {
@@ -392,22 +391,29 @@ fn on_edge(
             } else {
                 return None;
             };
-            let f = (b - inside[k]) / (outside[k] - inside[k]);
-            Some((f, k, b))
-        });
-    let (f, k, b) = crossings.min_by(|a, c| a.0.total_cmp(&c.0))?;
-    let mut chord = inside + (outside - inside) * f;
-    chord[k] = b;
-    let mut normal = DVector::zeros(inside.len());
-    normal[k] = 1.0;
-    let (edge, _) = newton(on_hyperplane(g, &normal, &chord), chord.clone(), 1e-11, 10).ok()?;
+            Some(((b - inside[k]) / (outside[k] - inside[k]), k, b))
+        })
+        .collect();
+    crossings.sort_by(|a, c| a.0.total_cmp(&c.0));
     let step = (outside - inside).norm();
-    let other = if k == n { n + 1 } else { n };
-    let (lo, hi) = if other == n { bx.l1 } else { bx.l2 };
-    ((&edge - inside).norm() <= 2.0 * step && edge[other] >= lo && edge[other] <= hi)
-        .then_some(edge)
+    crossings.into_iter().find_map(|(f, k, b)| {
+        let mut chord = inside + (outside - inside) * f;
+        chord[k] = b;
+        let mut normal = DVector::zeros(inside.len());
+        normal[k] = 1.0;
+        let (mut edge, _) =
+            newton(on_hyperplane(g, &normal, &chord), chord.clone(), 1e-11, 10).ok()?;
+        // Held there to Newton's tolerance: exactly on the edge.
+        edge[k] = b;
+        let other = if k == n { n + 1 } else { n };
+        let (lo, hi) = if other == n { bx.l1 } else { bx.l2 };
+        ((&edge - inside).norm() <= 2.0 * step && edge[other] >= lo && edge[other] <= hi)
+            .then_some(edge)
+    })
 }
 
+/// `g = 0` completed by `normal . (z - through) = 0`: the corrector's square system, whose
+/// solutions lie on the curve and on the hyperplane through `through` orthogonal to `normal`.
 fn on_hyperplane<'a>(
     g: &'a System<'_>,
     normal: &'a DVector<f64>,
@@ -792,25 +798,24 @@ pub fn two_parameter_kinds(
         cycles: super::cycles::CycleSettings::default(),
         with_cycles: false,
     };
-    // A seed already on a curve of the same kind: within 1e-3 of the box of one of its
-    // segments, with its V within the segment's change of V of the V there. Two curves can
-    // pass that close in the parameters at different states: Morris-Lecar's two folds over
+    // A seed already on a curve of the same kind: within 1e-3 of one of its segments in the
+    // box's units and V's at 1/100 (the curves' own arclength scale). Two curves can pass
+    // that close in the parameters at different states: Morris-Lecar's two folds over
     // (gk, phi) lie 0.0199 apart in gk at V -11.33 and -6.50, and over a box 20 wide the
-    // second was taken for the first and dropped.
+    // second, compared in the parameters alone, was taken for the first and dropped.
     let on_curve = |curves: &[Curve], kind: CurveKind, a: f64, b: f64, v: f64| {
-        let u = |l1: f64, l2: f64| {
-            (
+        let u = |l1: f64, l2: f64, v: f64| {
+            [
                 (l1 - bx.l1.0) / (bx.l1.1 - bx.l1.0),
                 (l2 - bx.l2.0) / (bx.l2.1 - bx.l2.0),
-            )
+                v / 100.0,
+            ]
         };
-        let q = u(a, b);
+        let q = u(a, b, v);
         curves.iter().filter(|c| c.kind == kind).any(|c| {
             c.points.windows(2).any(|w| {
-                let (distance, t) = segment_closest(q, u(w[0].l1, w[0].l2), u(w[1].l1, w[1].l2));
-                let (va, vb) = (w[0].v_mv, w[1].v_mv);
-                let v_there = va + t * (vb - va);
-                distance < 1e-3 && (v - v_there).abs() <= (vb - va).abs() + 1e-6 * (1.0 + v.abs())
+                let (p, r) = (&w[0], &w[1]);
+                segment_distance3(q, u(p.l1, p.l2, p.v_mv), u(r.l1, r.l2, r.v_mv)) < 1e-3
             })
         })
     };
@@ -833,9 +838,13 @@ pub fn two_parameter_kinds(
         let slice = fam.slice(line);
         let d = match super::diagram::diagram(&slice, &settings, observer) {
             Ok(d) => d,
-            // The model's own line must work; another line may hold no equilibrium at all.
+            // The model's own line must work; another line may hold no equilibrium at all,
+            // which is said with the lines cut short.
             Err(e) if k == 0 => return Err(e),
-            Err(_) => continue,
+            Err(e) => {
+                cut_short.push((line, format!(" (its diagram failed: {e})")));
+                continue;
+            }
         };
         // A seed diagram cut short seeds no curve that crosses its line only beyond the cut.
         let short: Vec<String> = d
@@ -967,20 +976,22 @@ pub fn two_parameter_kinds(
 
 /// Distance from `q` to the segment `a`-`b` (in the plane).
 fn segment_distance(q: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
-    segment_closest(q, a, b).0
+    segment_distance3([q.0, q.1, 0.0], [a.0, a.1, 0.0], [b.0, b.1, 0.0])
 }
 
-/// Distance from `q` to the segment `a`-`b` (in the plane), and where on it the closest point
-/// lies (0 at `a`, 1 at `b`).
-fn segment_closest(q: (f64, f64), a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len2 = dx * dx + dy * dy;
+/// Distance from `q` to the segment `a`-`b` (in space).
+fn segment_distance3(q: [f64; 3], a: [f64; 3], b: [f64; 3]) -> f64 {
+    let d: [f64; 3] = std::array::from_fn(|i| b[i] - a[i]);
+    let len2: f64 = d.iter().map(|x| x * x).sum();
     let t = if len2 > 0.0 {
-        (((q.0 - a.0) * dx + (q.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+        ((0..3).map(|i| (q[i] - a[i]) * d[i]).sum::<f64>() / len2).clamp(0.0, 1.0)
     } else {
         0.0
     };
-    ((q.0 - a.0 - t * dx).hypot(q.1 - a.1 - t * dy), t)
+    (0..3)
+        .map(|i| (q[i] - a[i] - t * d[i]).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// A Bogdanov-Takens point where a Hopf curve ends is also a zero of the fold curve's test

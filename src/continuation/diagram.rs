@@ -8,8 +8,9 @@
 //! A model can fire where no Hopf-born branch reaches: a class-1 model whose firing starts at
 //! a SNIC with its Hopf point out of the range (Morris-Lecar's SNIC set below 97.8), or one
 //! whose only Hopf-born branch is a small unstable cycle (Connor-Stevens), or one that fires
-//! over the whole range of a parameter other than the current (`hh` at 20 uA/cm^2 over g_K
-//! from 30 to 40 mS/cm^2 has no Hopf point there, and its rest is unstable throughout). The
+//! over the whole range of a parameter other than the current (`hh` at 10 uA/cm^2 over g_K
+//! from 10 to 30 mS/cm^2 has no Hopf point there, and its rest is unstable throughout:
+//! `tests/seeded_cycles.rs`). The
 //! diagram then seeds cycle branches itself, whatever the continued parameter:
 //!
 //! - *probes*: eight values spread over the range (`from + k/8 (to - from)`, k = 1..8) and,
@@ -857,27 +858,24 @@ fn diagram_on_this_thread(
             }
             cycles_out.push((CycleOrigin::Hopf(k), branch));
         }
+        let folds: Vec<_> = branches
+            .iter()
+            .flat_map(|b| b.folds.iter().cloned())
+            .collect();
+        let rest = starts
+            .iter()
+            .filter(|y| is_stable(fam, y, start))
+            .min_by(|a, b| a[0].total_cmp(&b[0]))
+            .or(starts.first())
+            .cloned()
+            .unwrap_or_default();
+        let seeded = seed_branches(fam, settings, &folds, &rest, &mut cycles_out, &mut progress);
+        notes.extend(seeded);
+        if cycles_out
+            .iter()
+            .any(|(_, b)| matches!(b.stop, Stop::Cancelled(_)))
         {
-            let folds: Vec<_> = branches
-                .iter()
-                .flat_map(|b| b.folds.iter().cloned())
-                .collect();
-            let rest = starts
-                .iter()
-                .filter(|y| is_stable(fam, y, start))
-                .min_by(|a, b| a[0].total_cmp(&b[0]))
-                .or(starts.first())
-                .cloned()
-                .unwrap_or_default();
-            let seeded =
-                seed_branches(fam, settings, &folds, &rest, &mut cycles_out, &mut progress);
-            notes.extend(seeded);
-            if cycles_out
-                .iter()
-                .any(|(_, b)| matches!(b.stop, Stop::Cancelled(_)))
-            {
-                return Err(Cancelled.into());
-            }
+            return Err(Cancelled.into());
         }
         let doubled = follow_doublings(fam, settings, &mut cycles_out, &mut progress);
         notes.extend(doubled);

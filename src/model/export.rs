@@ -144,12 +144,14 @@ pub struct OdeRun {
 
 /// What an `.ode` file cannot say about a model's spike threshold, in words: the format has
 /// none, and the `.ode` reader counts spikes at 0 unless told. `export` writes it in the
-/// file's header and on its output.
-pub fn ode_threshold_note(threshold_mv: f64) -> String {
-    format!(
-        "Spike threshold {t} mV: an .ode file carries none (excitable reads 0), so give --threshold {t} when analysing this file.",
-        t = super::Number(threshold_mv)
-    )
+/// file's header and on its output; `None` for a threshold of 0, which loses nothing.
+pub fn ode_threshold_note(threshold_mv: f64) -> Option<String> {
+    (threshold_mv != 0.0).then(|| {
+        format!(
+            "Spike threshold {t} mV: an .ode file carries none (excitable reads 0), so give --threshold {t} when analysing this file.",
+            t = super::Number(threshold_mv)
+        )
+    })
 }
 
 /// The model as an XPPAUT `.ode` file that runs `run`.
@@ -198,8 +200,8 @@ pub fn to_ode(m: &ConductanceModel, run: &OdeRun) -> Result<String, ExportRefusa
         out,
         "# Written by `excitable export`. Units: mV, ms, uA/cm^2, mS/cm^2, uF/cm^2."
     );
-    if m.threshold_mv != 0.0 {
-        let _ = writeln!(out, "# {}", ode_threshold_note(m.threshold_mv));
+    if let Some(note) = ode_threshold_note(m.threshold_mv) {
+        let _ = writeln!(out, "# {note}");
     }
     let _ = writeln!(
         out,

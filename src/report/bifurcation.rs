@@ -90,11 +90,18 @@ pub(super) fn held_current(
         crate::Model::Ode(o) => o.current_param().map(|k| o.params.param(k).name.as_str()),
         _ => None,
     };
-    if continued
-        .iter()
-        .any(|&p| p == "i_ext" || Some(p) == current_name)
-    {
+    if continued.contains(&crate::continuation::CURRENT) {
         return None;
+    }
+    // An `.ode` file's current parameter continued itself: `--current` still adds to it, so
+    // the axis is off by that much, which is said.
+    if let Some(name) = current_name.filter(|n| continued.contains(n)) {
+        return (current != 0.0).then(|| {
+            format!(
+                "--current {} added to `{name}` throughout (the axis shows `{name}` without it)",
+                Number(current)
+            )
+        });
     }
     Some(match model {
         crate::Model::Ode(o) => match o.current_param() {
@@ -189,8 +196,13 @@ fn summary(r: &BifurcationResult) -> String {
     }
     // An unstable rest over the whole range is a model that cannot rest there, which a reader
     // must not take for one that rests: said whatever else the range holds.
+    // Said only where the branches cover the whole range, none cut short.
     let points = || d.equilibria.iter().flat_map(|b| b.points.iter());
-    let never_rests = points().next().is_some() && points().all(|p| !p.stable());
+    let whole_range = d.uncovered((a.from, a.to)).is_empty()
+        && d.equilibria
+            .iter()
+            .all(|b| matches!(b.stop, Stop::LeftRange(_) | Stop::ClosedLoop(_)));
+    let never_rests = whole_range && points().next().is_some() && points().all(|p| !p.stable());
     if never_rests {
         let _ = writeln!(
             md,
@@ -198,7 +210,9 @@ fn summary(r: &BifurcationResult) -> String {
         );
     }
     if rows.is_empty() {
-        let kept = if points().all(|p| p.stable()) {
+        let kept = if points().next().is_none() {
+            "no equilibrium was computed"
+        } else if points().all(|p| p.stable()) {
             "every equilibrium there is stable throughout"
         } else if never_rests {
             "every equilibrium there stays unstable"

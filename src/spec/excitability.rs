@@ -227,7 +227,8 @@ impl ExcitabilitySpec {
         // A spike crosses the threshold and comes back: a passive membrane driven past the
         // threshold (hh with g_Na = g_K = 0 at 200 uA/cm^2 settles at 613 mV) crosses it once
         // and stays.
-        let phasic = found.is_none() && rest_lost.is_none() && {
+        // `None` when a step's run failed (it blew up): then the class is not decided.
+        let phasic = (down.is_empty() && rest_lost.is_none()).then(|| {
             let settings = crate::simulate::Settings {
                 t_max: PHASIC_RUN,
                 dt: PHASIC_DT,
@@ -235,20 +236,29 @@ impl ExcitabilitySpec {
                 record: crate::simulate::Record::Full,
                 threshold_mv: set.threshold,
             };
-            [0.25, 0.5, 1.0].iter().any(|f| {
+            let spikes = |f: f64| {
                 let step = crate::stimulus::Stimulus::constant(from + f * span);
-                crate::simulate::run(model, &step, &rest.state, &settings).is_ok_and(|run| {
-                    let v = run.trace.v();
-                    // The samples after the first crossing (the first one past it onwards).
-                    let after = run
-                        .spikes_ms
-                        .first()
-                        .map(|&t| (t / PHASIC_DT).ceil() as usize);
-                    after.is_some_and(|k| v[k.min(v.len())..].iter().any(|&x| x < set.threshold))
-                })
-            })
-        };
-        let verdict = classify_onset(&down, &folds, from, span, rest_lost.is_some(), phasic);
+                crate::simulate::run(model, &step, &rest.state, &settings)
+                    .ok()
+                    .map(|run| comes_back(run.trace.v(), set.threshold))
+            };
+            let runs: Vec<Option<bool>> = [0.25, 0.5, 1.0].into_iter().map(spikes).collect();
+            if runs.contains(&Some(true)) {
+                Some(true)
+            } else if runs.contains(&None) {
+                None
+            } else {
+                Some(false)
+            }
+        });
+        let verdict = classify_onset(
+            &down,
+            &folds,
+            from,
+            span,
+            rest_lost.is_some(),
+            phasic.flatten(),
+        );
         let rate = |t: f64| 1000.0 / t;
         let bistable = match rest_lost {
             Some((ic, _)) if verdict.i_min < ic => Some((verdict.i_min, ic)),
@@ -296,6 +306,16 @@ impl ExcitabilitySpec {
             seconds: started.elapsed().as_secs_f64(),
         })
     }
+}
+
+/// Whether V crosses `threshold` upwards and later falls below it again: a spike, where a
+/// membrane driven past the threshold crosses it and stays. From the samples alone.
+fn comes_back(v: &[f64], threshold: f64) -> bool {
+    let mut after = v
+        .iter()
+        .skip_while(|&&x| x >= threshold)
+        .skip_while(|&&x| x < threshold);
+    after.next().is_some() && after.any(|&x| x < threshold)
 }
 
 /// The eigenvalue of largest real part.
@@ -387,6 +407,16 @@ super::model_spec!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A spike crosses the threshold and comes back; a plateau past it does not; a start
+    /// above the threshold is not a crossing.
+    #[test]
+    fn a_spike_comes_back_below_the_threshold() {
+        assert!(comes_back(&[-65.0, -10.0, 30.0, -20.0, -60.0], 0.0));
+        assert!(!comes_back(&[-65.0, -10.0, 30.0, 400.0, 600.0], 0.0));
+        assert!(!comes_back(&[10.0, -5.0, -60.0], 0.0));
+        assert!(!comes_back(&[-65.0, -60.0], 0.0));
+    }
 
     #[test]
     fn defaults_validate_and_bad_values_name_their_field() {

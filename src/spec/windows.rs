@@ -354,7 +354,23 @@ where
             }
             .into());
         };
-        let n_spikes = streams.first().map_or(0, |s| s.n_spikes);
+        let mut n_spikes = streams.first().map_or(0, |s| s.n_spikes);
+        // Given spikes count where the trace is: those outside its time span (another clock,
+        // a longer run) are left out, and the summary says how many.
+        let mut spikes_from = self.given.as_ref().map(|g| g.2.clone());
+        if let (Some((spikes, ..)), (Some(t0), Some(dt))) = (&self.given, self.clock) {
+            let last = t0 + (self.samples.max(1) - 1) as f64 * dt;
+            let inside = spikes.iter().filter(|&&t| t >= t0 && t <= last).count();
+            if inside < spikes.len()
+                && let Some(from) = spikes_from.as_mut()
+            {
+                *from += &format!(
+                    "; {} outside the trace's time span left out",
+                    spikes.len() - inside
+                );
+            }
+            n_spikes = inside;
+        }
         let mut tallies = vec![];
         for (k, s) in streams.into_iter().enumerate() {
             let (rest, tally) = s.finish();
@@ -378,7 +394,7 @@ where
             source: String::new(),
             samples: self.samples,
             n_spikes,
-            spikes_from: self.given.as_ref().map(|g| g.2.clone()),
+            spikes_from,
             threshold_mv: self.threshold_mv(),
             tallies,
             windows: None,

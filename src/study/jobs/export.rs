@@ -122,11 +122,10 @@ impl Job for ExportJob {
             // The one thing the .ode format loses from a conductance model, said where the
             // user looks (the file's header says it too).
             let lost = match (self.spec.to, &r.model) {
-                (ExportFormat::Ode, crate::Model::Conductance(m)) if m.threshold_mv != 0.0 => {
-                    format!(
-                        "{}\n",
-                        crate::model::export::ode_threshold_note(m.threshold_mv)
-                    )
+                (ExportFormat::Ode, crate::Model::Conductance(m)) => {
+                    crate::model::export::ode_threshold_note(m.threshold_mv)
+                        .map(|n| format!("{n}\n"))
+                        .unwrap_or_default()
                 }
                 _ => String::new(),
             };

@@ -52,6 +52,13 @@ pub struct WindowsJob {
     pub shown_spikes: Option<PathBuf>,
 }
 
+impl WindowsJob {
+    /// The threshold of a run simulated first: `--threshold`, else the model's own.
+    fn run_threshold(&self, model: &crate::Model) -> f64 {
+        self.spec.threshold.unwrap_or(model.threshold_mv())
+    }
+}
+
 impl Job for WindowsJob {
     const COMMAND: &'static str = "windows";
 
@@ -81,7 +88,7 @@ impl Job for WindowsJob {
             .into()),
             None => {
                 let model = self.model.load()?;
-                let threshold = self.spec.threshold.unwrap_or(model.threshold_mv());
+                let threshold = self.run_threshold(&model);
                 self.simulate.settings(threshold)?;
                 self.simulate.check_memory(&model, threshold)
             }
@@ -115,7 +122,11 @@ impl Job for WindowsJob {
                     let mut first = trains.drain(..).next().unwrap_or_default();
                     first.sort_by(f64::total_cmp);
                     let shown = self.shown_spikes.as_ref().unwrap_or(spikes);
-                    w = w.with_spikes(&first, f64::NAN, format!("from `{}`", shown.display()));
+                    w = w.with_spikes(
+                        &first,
+                        f64::NAN,
+                        format!("neuron 0's from `{}`", shown.display()),
+                    );
                 }
                 push_file(&mut w, path)?;
                 let mut r = w.finish()?;
@@ -124,7 +135,7 @@ impl Job for WindowsJob {
             }
             None => {
                 let model = self.model.load()?;
-                let threshold = self.spec.threshold.unwrap_or(model.threshold_mv());
+                let threshold = self.run_threshold(&model);
                 let (run, about) = self.simulate.run(&model, threshold)?;
                 let (t, v) = (&run.trace.t_ms, run.trace.v());
                 // The run's own spikes, as `simulate` and `stats` count them (LIF's resets
