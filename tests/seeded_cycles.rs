@@ -226,3 +226,36 @@ fn an_ode_diagram_says_the_current_it_holds() {
     );
     assert!(!summary("i", 0.0).contains("--current"));
 }
+
+/// A damped oscillation is not a seed: XPPAUT's `fhn.ode` at I_0 = 0 rests at v = 0, the
+/// section itself, with eigenvalues -0.15 ± 0.2i (closed form from its Jacobian there,
+/// [[-a, -1], [eps, -eps gamma]] with a = 0.25, eps = 0.05, gamma = 1), so a run returns to
+/// the section every 2 pi / 0.2 = 10 pi as a cycle would; the collocation solve collapsed
+/// onto the rest, and the diagram over I_0 had noted "a stable cycle at 0 could not be
+/// continued". Its only cycles are the Hopf-born branch's.
+#[test]
+fn a_damped_oscillation_about_a_rest_on_the_section_seeds_nothing() {
+    let path = format!(
+        "{}/tests/fixtures/xppaut/fhn.ode",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let fhn = Model::from_file(std::path::Path::new(&path)).unwrap();
+    let r = excitable::BifurcationSpec {
+        param: "i_0".into(),
+        from: -0.5,
+        to: 1.5,
+        ..Default::default()
+    }
+    .run(&fhn)
+    .unwrap();
+    assert_eq!(r.diagram.hopfs.len(), 2);
+    assert_eq!(r.diagram.cycles.len(), 1, "{:?}", r.diagram.notes);
+    assert!(
+        r.diagram
+            .notes
+            .iter()
+            .all(|n| !n.contains("found by simulation")),
+        "{:?}",
+        r.diagram.notes
+    );
+}

@@ -662,6 +662,21 @@ pub fn orbit_from_simulation(
         .ok_or_else(|| fail("from the guess"))?;
     let (orbit, lin) =
         on_adapted_mesh(fam, &scheme, first, set).ok_or_else(|| fail("on the adapted mesh"))?;
+    // A damped oscillation about a rest at the section itself returns to it at every turn, as
+    // a cycle would, and Newton then lands on the rest (a constant orbit, of any period): not
+    // a cycle. XPPAUT's `fhn.ode` at I_0 = 0 (rest at v = 0, eigenvalues -0.15 ± 0.2i, so
+    // returns every 10 pi) had been taken for a stable cycle there.
+    let (hi, lo, _) = orbit.range(&scheme, 0);
+    if hi - lo <= 1e-6 * (1.0 + hi.abs()) {
+        return Err(no_cycle(
+            fam,
+            lambda,
+            format!(
+                "the run's returns to the section every {:.6} were a damped oscillation about a rest there, which the collocation solve collapsed onto",
+                settled.period
+            ),
+        ));
+    }
     let s_threshold = threshold_crossing(&orbit, &scheme, section)
         .ok_or_else(|| fail("(the solved orbit does not cross the threshold)"))?;
     Ok(FixedOrbit {

@@ -115,7 +115,7 @@ pub(super) fn held_current(
                     Number(current)
                 )
             }
-            None => "no current parameter in the file".to_string(),
+            None => return None,
         },
         _ => format!(
             "the injected current held at {}",
