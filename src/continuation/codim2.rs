@@ -847,17 +847,7 @@ pub fn two_parameter_kinds(
             }
         };
         // A seed diagram cut short seeds no curve that crosses its line only beyond the cut.
-        let short: Vec<String> = d
-            .equilibria
-            .iter()
-            .filter(|b| {
-                !matches!(
-                    b.stop,
-                    super::Stop::LeftRange(_) | super::Stop::ClosedLoop(_)
-                )
-            })
-            .map(|b| b.stop.to_string())
-            .collect();
+        let short: Vec<String> = d.cut_short().iter().map(|s| s.to_string()).collect();
         let gaps: Vec<String> = d
             .uncovered(bx.l1)
             .iter()

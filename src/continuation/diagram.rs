@@ -248,6 +248,17 @@ impl Diagram {
         out
     }
 
+    /// Why each equilibrium branch that did not run to the range's end or close on itself
+    /// stopped: with [`Diagram::uncovered`], what a diagram's readers must be told it does not
+    /// speak for.
+    pub fn cut_short(&self) -> Vec<&Stop> {
+        self.equilibria
+            .iter()
+            .map(|b| &b.stop)
+            .filter(|s| !matches!(s, Stop::LeftRange(_) | Stop::ClosedLoop(_)))
+            .collect()
+    }
+
     /// The parts of `(from, to)` that no equilibrium branch covers (where the family has no
     /// equilibrium, or a branch stopped short), in increasing order.
     pub fn uncovered(&self, (from, to): (f64, f64)) -> Vec<(f64, f64)> {

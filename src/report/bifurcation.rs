@@ -4,7 +4,6 @@
 use super::Table;
 use super::figure::PALETTE;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
-use crate::continuation::Stop;
 use crate::continuation::cycles::{CycleEvent, CyclePoint, CycleSettings};
 use crate::continuation::diagram::{CycleOrigin, Diagram};
 use crate::continuation::{SpecialKind, SpecialPoint};
@@ -168,12 +167,7 @@ fn summary(r: &BifurcationResult) -> String {
     // A branch cut short, or a part of the range no branch reaches, is said first: nothing
     // below speaks for the part of the range that was not computed.
     let gaps = d.uncovered((a.from, a.to));
-    let short: Vec<String> = d
-        .equilibria
-        .iter()
-        .filter(|b| !matches!(b.stop, Stop::LeftRange(_) | Stop::ClosedLoop(_)))
-        .map(|b| b.stop.to_string())
-        .collect();
+    let short: Vec<String> = d.cut_short().iter().map(|s| s.to_string()).collect();
     if !gaps.is_empty() || !short.is_empty() {
         let parts: Vec<String> = gaps
             .iter()
@@ -198,10 +192,7 @@ fn summary(r: &BifurcationResult) -> String {
     // must not take for one that rests: said whatever else the range holds.
     // Said only where the branches cover the whole range, none cut short.
     let points = || d.equilibria.iter().flat_map(|b| b.points.iter());
-    let whole_range = d.uncovered((a.from, a.to)).is_empty()
-        && d.equilibria
-            .iter()
-            .all(|b| matches!(b.stop, Stop::LeftRange(_) | Stop::ClosedLoop(_)));
+    let whole_range = gaps.is_empty() && short.is_empty();
     let never_rests = whole_range && points().next().is_some() && points().all(|p| !p.stable());
     if never_rests {
         let _ = writeln!(
