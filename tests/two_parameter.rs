@@ -149,18 +149,22 @@ fn a_seed_diagram_cut_short_is_said_and_more_points_trace_what_it_missed() {
     };
     let short = spec(2000).run(&model).unwrap();
     assert!(
-        short
-            .notes
-            .iter()
-            .any(|n| n.contains("did not cover the whole range")
-                && n.contains("stopped after 2000 points")),
+        short.uncovered.iter().any(|g| g
+            .stops
+            .contains(&excitable::continuation::Stop::MaxPoints(2000))),
         "{:?}",
-        short.notes
+        short.uncovered
     );
     use excitable::report::Report;
-    assert!(short.summary().contains("**Not covered:**"));
+    let md = short.summary();
+    assert!(
+        md.contains("**Not covered:**")
+            && md.contains("were not followed over the whole range")
+            && md.contains("stopped after 2000 points"),
+        "{md}"
+    );
     let whole = spec(20000).run(&model).unwrap();
-    assert!(whole.notes.is_empty(), "{:?}", whole.notes);
+    assert!(whole.uncovered.is_empty(), "{:?}", whole.uncovered);
     let folds = whole
         .curves
         .iter()

@@ -717,14 +717,30 @@ fn left_null(a: &DMatrix<f64>) -> DVector<f64> {
 /// Lines `l2 = const` besides the model's own whose one-parameter diagrams seed curves.
 pub const SEED_LINES: usize = 5;
 
-/// The curves through a box, and what limits them: a seed line whose one-parameter diagram
-/// did not reach across the box (a curve crossing only the part it missed is not traced).
+/// The curves through a box, and what limits them: the seed lines whose one-parameter
+/// diagram did not reach across the box (a curve crossing only the part one missed is not
+/// traced).
 #[derive(Debug, Clone)]
 pub struct TwoParameter {
     /// The curves, each once.
     pub curves: Vec<Curve>,
-    /// What the seeding could not cover, in words.
-    pub notes: Vec<String>,
+    /// The seed lines not covered, in the order they were tried.
+    pub uncovered: Vec<SeedGap>,
+}
+
+/// A seed line `l2 = line` whose one-parameter diagram did not cover the first parameter's
+/// range: the parts no branch reached ([`super::diagram::Diagram::uncovered`]), why branches
+/// stopped short ([`super::diagram::Diagram::cut_short`]), or the diagram's own failure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedGap {
+    /// The second parameter's value on the line.
+    pub line: f64,
+    /// The parts of the first parameter's range no branch reached.
+    pub gaps: Vec<(f64, f64)>,
+    /// Why branches stopped short.
+    pub stops: Vec<super::Stop>,
+    /// The diagram's error, when it failed outright.
+    pub failed: Option<String>,
 }
 
 /// Every Hopf and fold curve through the box that crosses the line `l2 = base value` or one
@@ -827,8 +843,7 @@ pub fn two_parameter_kinds(
             .map(|k| bx.l2.0 + (k as f64 + 0.5) / SEED_LINES as f64 * (bx.l2.1 - bx.l2.0)),
     );
     let mut curves: Vec<Curve> = vec![];
-    // Seed lines whose diagram was cut short, with why (said once per reason, below).
-    let mut cut_short: Vec<(f64, String)> = vec![];
+    let mut uncovered: Vec<SeedGap> = vec![];
     let want = |k: CurveKind| kinds.contains(&k);
     let equilibrium_kinds = want(CurveKind::Hopf) || want(CurveKind::Fold);
     for (k, &line) in lines.iter().enumerate() {
@@ -842,34 +857,24 @@ pub fn two_parameter_kinds(
             // which is said with the lines cut short.
             Err(e) if k == 0 => return Err(e),
             Err(e) => {
-                cut_short.push((line, format!(" (its diagram failed: {e})")));
+                uncovered.push(SeedGap {
+                    line,
+                    gaps: vec![],
+                    stops: vec![],
+                    failed: Some(e.to_string()),
+                });
                 continue;
             }
         };
         // A seed diagram cut short seeds no curve that crosses its line only beyond the cut.
-        let short: Vec<String> = d.cut_short().iter().map(|s| s.to_string()).collect();
-        let gaps: Vec<String> = d
-            .uncovered(bx.l1)
-            .iter()
-            .map(|(lo, hi)| format!("{lo:.6} to {hi:.6}"))
-            .collect();
-        if !short.is_empty() || !gaps.is_empty() {
-            cut_short.push((
+        let (gaps, stops) = (d.uncovered(bx.l1), d.cut_short());
+        if !gaps.is_empty() || !stops.is_empty() {
+            uncovered.push(SeedGap {
                 line,
-                format!(
-                    "{}{}",
-                    if gaps.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({} not reached)", gaps.join(", "))
-                    },
-                    if short.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (a branch {})", short.join("; "))
-                    },
-                ),
-            ));
+                gaps,
+                stops: stops.into_iter().copied().collect(),
+                failed: None,
+            });
         }
         for h in d.hopfs.iter().filter(|_| want(CurveKind::Hopf)) {
             if !on_curve(&curves, CurveKind::Hopf, h.lambda, line, h.state[0]) {
@@ -888,26 +893,6 @@ pub fn two_parameter_kinds(
                 tracker.advance(1, &format!("fold curve from {:.4}", f.lambda))?;
             }
         }
-    }
-    let mut notes: Vec<String> = vec![];
-    let mut reasons: Vec<&String> = vec![];
-    for (_, r) in &cut_short {
-        if !reasons.contains(&r) {
-            reasons.push(r);
-        }
-    }
-    for reason in reasons {
-        let lines: Vec<String> = cut_short
-            .iter()
-            .filter(|(_, r)| r == reason)
-            .map(|(l, _)| format!("{l:.6}"))
-            .collect();
-        notes.push(format!(
-            "the seed diagrams over {} at {} = {} did not cover the whole range{reason}: a curve crossing those lines only where they were not followed is not traced",
-            fam.names.0,
-            fam.names.1,
-            lines.join(", ")
-        ));
     }
     let cycle_kinds = [CurveKind::FoldOfCycles, CurveKind::PeriodDoubling];
     if cycle_kinds.iter().any(|&k| want(k)) {
@@ -961,7 +946,7 @@ pub fn two_parameter_kinds(
         }
     }
     settle_bogdanov_takens(&mut curves, bx);
-    Ok(TwoParameter { curves, notes })
+    Ok(TwoParameter { curves, uncovered })
 }
 
 /// Distance from `q` to the segment `a`-`b` (in the plane).

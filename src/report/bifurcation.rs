@@ -4,6 +4,7 @@
 use super::Table;
 use super::figure::PALETTE;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
+use crate::continuation::Stop;
 use crate::continuation::cycles::{CycleEvent, CyclePoint, CycleSettings};
 use crate::continuation::diagram::{CycleOrigin, Diagram};
 use crate::continuation::{SpecialKind, SpecialPoint};
@@ -74,6 +75,30 @@ impl super::Report for BifurcationResult {
     fn metadata(&self) -> Vec<(String, String)> {
         super::write::model_metadata(&self.model, &self.spec)
     }
+}
+
+/// What a diagram did not follow, in words after "not followed over the whole range": the
+/// parts no branch reached and why branches stopped short (`bifurcation`'s summary, and
+/// `bifurcation2`'s of its seed lines).
+pub(super) fn not_followed(gaps: &[(f64, f64)], stops: &[&Stop]) -> String {
+    let parts: Vec<String> = gaps
+        .iter()
+        .map(|(lo, hi)| format!("{} to {}", Number(*lo), Number(*hi)))
+        .collect();
+    let short: Vec<String> = stops.iter().map(|s| s.to_string()).collect();
+    format!(
+        "{}{}",
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(": {} not reached", parts.join(", "))
+        },
+        if short.is_empty() {
+            String::new()
+        } else {
+            format!(" (a branch {})", short.join("; "))
+        }
+    )
 }
 
 /// The current a diagram over other parameters holds, in words (`None` when one of them is
@@ -169,23 +194,10 @@ fn summary(r: &BifurcationResult) -> String {
     let gaps = d.uncovered((a.from, a.to));
     let short: Vec<String> = d.cut_short().iter().map(|s| s.to_string()).collect();
     if !gaps.is_empty() || !short.is_empty() {
-        let parts: Vec<String> = gaps
-            .iter()
-            .map(|(lo, hi)| format!("{} to {}", Number(*lo), Number(*hi)))
-            .collect();
         let _ = writeln!(
             md,
-            "**The equilibria were not followed over the whole range{}{}.** What follows holds for the computed part only.\n",
-            if parts.is_empty() {
-                String::new()
-            } else {
-                format!(": {} not reached", parts.join(", "))
-            },
-            if short.is_empty() {
-                String::new()
-            } else {
-                format!(" (a branch {})", short.join("; "))
-            }
+            "**The equilibria were not followed over the whole range{}.** What follows holds for the computed part only.\n",
+            not_followed(&gaps, &d.cut_short())
         );
     }
     // An unstable rest over the whole range is a model that cannot rest there, which a reader

@@ -102,9 +102,34 @@ fn summary(r: &Bifurcation2Result) -> String {
         Quantity(b1, u1),
         r.seconds
     );
-    // Said before the curves: they hold for what the seeding covered.
-    for n in &r.notes {
-        let _ = writeln!(md, "**Not covered:** {n}.\n");
+    // Said before the curves: they hold for what the seeding covered. Lines cut short for the
+    // same reason are said together.
+    let reasons: Vec<String> = r
+        .uncovered
+        .iter()
+        .map(|g| match &g.failed {
+            Some(e) => format!(" (its diagram failed: {e})"),
+            None => super::bifurcation::not_followed(&g.gaps, &g.stops.iter().collect::<Vec<_>>()),
+        })
+        .collect();
+    let mut said: Vec<&String> = vec![];
+    for reason in &reasons {
+        if said.contains(&reason) {
+            continue;
+        }
+        said.push(reason);
+        let lines: Vec<String> = r
+            .uncovered
+            .iter()
+            .zip(&reasons)
+            .filter(|(_, why)| *why == reason)
+            .map(|(g, _)| Number(g.line).to_string())
+            .collect();
+        let _ = writeln!(
+            md,
+            "**Not covered:** the seed diagrams over {p1} at {p2} = {} were not followed over the whole range{reason}: a curve crossing those lines only where they were not followed is not traced.\n",
+            lines.join(", ")
+        );
     }
     for (k, c) in r.curves.iter().enumerate() {
         let check = match c.bt_agreement {

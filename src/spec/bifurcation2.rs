@@ -2,7 +2,7 @@
 //! Bogdanov-Takens and cusp points, and curves of folds of cycles and period doubling.
 
 use crate::continuation::codim2::{
-    Box2, Curve, CurveKind, Family2, TwoParameter, two_parameter_kinds,
+    Box2, Curve, CurveKind, Family2, SeedGap, TwoParameter, two_parameter_kinds,
 };
 use crate::continuation::cycles::CycleSettings;
 use crate::continuation::special::codim2_points;
@@ -81,8 +81,8 @@ pub struct Bifurcation2Result {
     pub curves: Vec<Curve>,
     /// The codimension-two points on them (Bautin, Bogdanov-Takens, cusp).
     pub special_points: Vec<SpecialPoint>,
-    /// What the seeding could not cover ([`TwoParameter::notes`]).
-    pub notes: Vec<String>,
+    /// The seed lines not covered ([`TwoParameter::uncovered`]).
+    pub uncovered: Vec<SeedGap>,
     /// Computing time (s).
     pub seconds: f64,
 }
@@ -171,7 +171,7 @@ impl Bifurcation2Spec {
             ds_max: super::bifurcation::cycle_ds_max(None, model),
             ..CycleSettings::default()
         };
-        let TwoParameter { curves, notes } = two_parameter_kinds(
+        let TwoParameter { curves, uncovered } = two_parameter_kinds(
             &fam,
             &bx,
             self.max_points,
@@ -189,7 +189,7 @@ impl Bifurcation2Spec {
             base: fam.base_values(),
             special_points: codim2_points(&curves),
             curves,
-            notes,
+            uncovered,
             seconds,
         })
     }
