@@ -199,6 +199,17 @@ pub enum SimError {
         /// The run's duration (ms, or an `.ode` model's unit of time).
         t_max: f64,
     },
+    /// A duration that is not a whole number of steps: the run would stop short of it.
+    #[error(
+        "t_max = {} is {} steps of dt = {}: it must be a whole number of steps (the run would stop at {}); choose a dt that divides t_max",
+        short(*t_max), short(*t_max / *dt), short(*dt), short((*t_max / *dt).floor() * *dt)
+    )]
+    StepsNotWhole {
+        /// The duration (ms, or an `.ode` model's unit of time).
+        t_max: f64,
+        /// The step (ms, or an `.ode` model's unit of time).
+        dt: f64,
+    },
     /// A run duration that is not finite or not positive.
     #[error("t_max = {} is invalid: it must be finite and > 0", short(*t_max))]
     BadDuration {
@@ -305,6 +316,19 @@ pub enum ReportError {
         path: String,
         /// The operating system's reason.
         reason: String,
+    },
+    /// An output folder that holds files no report writes: replacing it would delete them.
+    #[error(
+        "{path} holds files no report writes ({}{}): it is replaced whole by the new report, so choose a new or empty folder, or one an earlier report wrote",
+        .foreign.join(", "), if *.more > 0 { format!(" and {} more", .more) } else { String::new() }
+    )]
+    NotAReportFolder {
+        /// The folder.
+        path: String,
+        /// The first few such files, relative to it.
+        foreign: Vec<String>,
+        /// How many more there are.
+        more: usize,
     },
     /// An input file (a spikes file, a trace, a shard, a sweep's manifest) cannot be read.
     #[error("cannot read {path}: {reason}")]

@@ -156,6 +156,91 @@ impl Component {
         }
     }
 
+    /// The integral over [t0, t1] (t0 <= t1), in closed form: exact for every kind.
+    /// Pieces held constant (noise, a file's samples) ignore slivers of at most
+    /// [`TIME_EPS`] at either end, where a grid time lands on an interval's edge up to
+    /// rounding, and weigh the rest up to the whole step, so a step on a noise interval takes
+    /// that interval's value alone.
+    fn integral(&self, t0: f64, t1: f64) -> f64 {
+        let overlap = |a: f64, b: f64| (t1.min(b) - t0.max(a)).max(0.0);
+        // Held pieces `(from, to, value)`: their values weighted by the overlaps, slivers left
+        // out, scaled to the whole of [t0, t1] that the kept pieces cover.
+        let held = |pieces: &mut dyn Iterator<Item = (f64, f64, f64)>| {
+            let (mut sum, mut covered, mut all) = (0.0, 0.0, 0.0);
+            for (a, b, value) in pieces {
+                let w = overlap(a, b);
+                all += w;
+                if w > TIME_EPS {
+                    sum += w * value;
+                    covered += w;
+                }
+            }
+            if covered > 0.0 {
+                sum * all / covered
+            } else {
+                0.0
+            }
+        };
+        match self {
+            Component::Constant(a) => a * (t1 - t0),
+            Component::Step { start, stop, amp } => amp * overlap(*start, *stop),
+            Component::Pulses { times, width, amp } => {
+                amp * times.iter().map(|&s| overlap(s, s + width)).sum::<f64>()
+            }
+            Component::Ramp {
+                start,
+                stop,
+                from,
+                to,
+            } => {
+                let (a, b) = (t0.max(*start), t1.min(*stop));
+                if b <= a {
+                    return 0.0;
+                }
+                let value = |t: f64| from + (to - from) * (t - start) / (stop - start);
+                (b - a) * 0.5 * (value(a) + value(b))
+            }
+            Component::Sine {
+                amp,
+                freq_hz,
+                phase_deg,
+            } => {
+                let w = 2.0 * std::f64::consts::PI * freq_hz / 1000.0;
+                let phase = phase_deg.to_radians();
+                let half = 0.5 * (t1 - t0);
+                if w * half == 0.0 {
+                    return amp * (w * t0 + phase).sin() * (t1 - t0);
+                }
+                // (cos(w t0 + p) - cos(w t1 + p)) / w, as a product that keeps its digits
+                // when w (t1 - t0) is small.
+                amp * 2.0 * (w * (t0 + half) + phase).sin() * (w * half).sin() / w
+            }
+            Component::Noise { mean, sd, seed, dt } => {
+                let first = (t0 / dt).floor().max(0.0) as u64;
+                let last = (t1 / dt).ceil().max(0.0) as u64;
+                held(&mut (first..last).map(|k| {
+                    let a = k as f64 * dt;
+                    (a, a + dt, mean + sd * standard_normal(*seed, k))
+                }))
+            }
+            Component::Table { t: ts, i } => {
+                // 0 before the first sample, then each sample's value until the next.
+                let from = ts.partition_point(|&s| s <= t0).saturating_sub(1);
+                let to = ts.partition_point(|&s| s < t1);
+                let before = (
+                    f64::NEG_INFINITY,
+                    ts.first().copied().unwrap_or(f64::INFINITY),
+                    0.0,
+                );
+                let samples = (from..to.max(from)).map(|j| {
+                    let end = ts.get(j + 1).copied().unwrap_or(f64::INFINITY);
+                    (ts[j], end, i[j])
+                });
+                held(&mut std::iter::once(before).chain(samples))
+            }
+        }
+    }
+
     /// Times in (t0, t1] where the value jumps or its slope changes.
     fn breakpoints(&self, t0: f64, t1: f64, out: &mut Vec<f64>) {
         let mut push = |t: f64| {
@@ -256,6 +341,20 @@ impl Stimulus {
     #[inline]
     pub fn at(&self, t: f64) -> f64 {
         self.components.iter().map(|c| c.at(t)).sum()
+    }
+
+    /// The mean of I(t) over the step [t0, t1] (uA/cm^2; I(t0) when the step is empty): what
+    /// the fixed-step methods hold over a step. A pulse narrower than the step or off its
+    /// grid keeps its charge, noise drawn more often than the step is averaged (its variance
+    /// as the membrane feels it, not a value sampled every few intervals) and a sine faster
+    /// than the step is not aliased, where the value at t0 held over the step would drop or
+    /// stretch the pulse and alias the rest.
+    pub fn mean_over(&self, t0: f64, t1: f64) -> f64 {
+        if t1 <= t0 {
+            return self.at(t0);
+        }
+        let total: f64 = self.components.iter().map(|c| c.integral(t0, t1)).sum();
+        total / (t1 - t0)
     }
 
     /// How many times [`Stimulus::breakpoints`] lists in (t0, t1] (an upper bound: before
@@ -584,6 +683,54 @@ mod tests {
             mean.abs() < 0.01 && (var - 1.0).abs() < 0.015,
             "mean {mean}, var {var}"
         );
+    }
+
+    /// The mean over a step of every kind, against its closed form: charge kept for a pulse
+    /// narrower than the step or across its edge, the midpoint of a ramp, the integral of a
+    /// sine (and no alias of one faster than the step), the weighted noise values, a file's
+    /// held samples, and the value itself on the grid.
+    #[test]
+    fn mean_over_a_step_is_the_integral_in_closed_form() {
+        let mean = |text: &str, t0: f64, t1: f64| Stimulus::parse(text).unwrap().mean_over(t0, t1);
+        let close =
+            |a: f64, b: f64| assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
+        close(
+            mean("pulses:1.005:0.004:200", 1.0, 1.01),
+            200.0 * 0.004 / 0.01,
+        );
+        close(mean("pulses:1.0:0.5:10", 0.9, 1.2), 10.0 * 0.2 / 0.3);
+        close(mean("step:5:15:1", 4.99, 5.01), 0.5);
+        close(mean("step:5:15:1", 5.0, 5.01), 1.0);
+        close(mean("ramp:0:10:0:20", 2.0, 3.0), 5.0);
+        close(mean("ramp:0:10:0:20", 9.5, 10.5), 0.5 * 19.5);
+        let w = 2.0 * std::f64::consts::PI * 50.0 / 1000.0;
+        close(
+            mean("sine:3:50:30", 1.0, 1.4),
+            3.0 * ((w + 30f64.to_radians()).cos() - (1.4 * w + 30f64.to_radians()).cos()) / w / 0.4,
+        );
+        // 99 kHz over a 0.01 ms step: 0.99 of a cycle, so the mean is small, not the sample.
+        assert!(mean("sine:5:99000", 0.0, 0.01).abs() < 0.06);
+        let z = |k: u64| 1.0 + 3.0 * standard_normal(7, k);
+        close(
+            mean("noise:1:3:7:0.01", 0.05, 0.1),
+            (5..10).map(z).sum::<f64>() / 5.0,
+        );
+        close(mean("noise:1:3:7:0.01", 0.1, 0.11), z(10));
+        close(mean("noise:1:3:7:0.02", 0.01, 0.03), 0.5 * (z(0) + z(1)));
+        let table = Stimulus {
+            components: vec![Component::Table {
+                t: vec![1.0, 2.0],
+                i: vec![4.0, 6.0],
+            }],
+        };
+        close(table.mean_over(0.5, 1.5), 2.0);
+        close(table.mean_over(1.5, 3.0), (0.5 * 4.0 + 6.0) / 1.5);
+        // On the grid, the mean is the held value itself.
+        let on_grid = Stimulus::parse("step:0.3:0.6:2").unwrap();
+        for k in 0..10 {
+            let t = k as f64 * 0.1;
+            close(on_grid.mean_over(t, (k + 1) as f64 * 0.1), on_grid.at(t));
+        }
     }
 
     #[test]

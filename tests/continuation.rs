@@ -314,7 +314,8 @@ fn lyapunov_coefficients_match_finite_differences_and_known_criticality() {
 fn simulated_isi(i: f64, y0: &[f64], threshold: f64, t_max: f64, k: usize) -> (f64, usize) {
     let m = Model::builtin("hh").unwrap();
     let s = simulate::Settings {
-        t_max,
+        // A whole number of output steps (a run refuses a duration that is not).
+        t_max: (t_max / 0.1).ceil() * 0.1,
         dt: 0.1,
         method: Method::Dopri5(Tolerances {
             rtol: 1e-11,

@@ -12,6 +12,7 @@ pub mod lif;
 pub mod method;
 pub mod ode_lanes;
 pub mod ode_step;
+pub mod oscillation;
 pub mod record;
 pub mod runner;
 pub mod spikes;
@@ -76,7 +77,16 @@ impl Settings {
                 allowed: "rtol in (0, 1), atol > 0".into(),
             });
         }
-        let n = (self.t_max / self.dt + 1e-9).floor();
+        let ratio = self.t_max / self.dt;
+        let n = ratio.round();
+        // A millionth of a step (and the ratio's own rounding at up to 10^12 steps): t_max
+        // = 1000 at dt = 0.01 is whole; 17 at dt 5 would stop at 15, its tail unseen.
+        if (ratio - n).abs() > 1e-6f64.max(1e-12 * ratio) {
+            return Err(SimError::StepsNotWhole {
+                t_max: self.t_max,
+                dt: self.dt,
+            });
+        }
         if n > MAX_STEPS {
             return Err(SimError::TooManySteps {
                 t_max: self.t_max,
@@ -271,15 +281,15 @@ fn run_fixed(
             return Err(SimError::Stopped);
         }
         let t = k as f64 * s.dt;
+        let t1 = (k + 1) as f64 * s.dt;
         if !constant {
-            i = stim.at(t);
+            i = stim.mean_over(t, t1);
         }
         if s.record.keeps(k) {
-            trace.push(t, &y, i);
+            trace.push(t, &y, if constant { i } else { stim.at(t) });
         }
         y_prev.copy_from_slice(&y);
         stepper.step(&s.method, t, &mut y, i, s.dt);
-        let t1 = (k + 1) as f64 * s.dt;
         if spikes.crosses(y_prev[0], y[0]) {
             // Cubic Hermite through both ends with their slopes: O(dt^4) crossing times, so
             // RK4's accuracy is not thrown away by a linear interpolation.
@@ -416,9 +426,9 @@ fn run_lif(
             return Err(SimError::Stopped);
         }
         let t = k as f64 * s.dt;
-        let i = stim.at(t);
+        let i = stim.mean_over(t, t + s.dt);
         if s.record.keeps(k) {
-            trace.push(t, &[state.v], i);
+            trace.push(t, &[state.v], stim.at(t));
         }
         lif::step(&p, &s.method, &mut state, t, s.dt, i, &mut spikes);
     }
@@ -437,6 +447,32 @@ fn run_lif(
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A duration that is not a whole number of steps is refused, naming where the run would
+    /// have stopped; whole ones pass, rounding of the ratio aside.
+    #[test]
+    fn t_max_must_be_a_whole_number_of_steps() {
+        let s = |t_max: f64, dt: f64| Settings {
+            t_max,
+            dt,
+            method: Method::Rk4,
+            record: Record::Full,
+            threshold_mv: 0.0,
+        };
+        let e = s(17.0, 5.0).steps().unwrap_err();
+        assert_eq!(
+            e,
+            SimError::StepsNotWhole {
+                t_max: 17.0,
+                dt: 5.0
+            }
+        );
+        assert!(e.to_string().contains("would stop at 15"), "{e}");
+        assert!(s(1.905, 0.01).steps().is_err());
+        assert_eq!(s(1000.0, 0.01).steps(), Ok(100_000));
+        assert_eq!(s(0.3, 0.1).steps(), Ok(3));
+        assert_eq!(s(1000.0, 0.025).steps(), Ok(40_000));
+    }
 
     /// A long run asks its caller every `STEPS_BETWEEN_CHECKS` steps and stops at the first
     /// "no", under each integrator family (fixed steps, dopri5, LIF); a run told to go on

@@ -14,7 +14,7 @@
 use super::values::{MAX_VALUES, NumberList, one_or_many};
 use crate::error::{Error, SimError, SpecError};
 use crate::model::params::parse_assignments;
-use crate::model::{InitialState, Model, Quantity, StartKind};
+use crate::model::{InitialState, Model, Number, Quantity, StartKind};
 use crate::progress::{Observer, Silent, Tracker};
 use crate::simulate::{self, EulerOrder, Method, Record, Run, Settings, Tolerances};
 use crate::stimulus::Stimulus;
@@ -293,6 +293,14 @@ impl SimulateSpec {
             Some(BiasCurrents::Spread { from, to }) => {
                 super::finite("currents", *from)?;
                 super::finite("currents", *to)?;
+                // One neuron would run at FROM alone, TO unseen.
+                if n == 1 && from != to {
+                    return Err(SpecError::new(
+                        "currents",
+                        format!("{}:{}", Number(*from), Number(*to)),
+                        "FROM:TO spread over two or more neurons (neurons = N), or one current for one neuron",
+                    ));
+                }
                 Ok((0..n)
                     .map(|k| {
                         if n == 1 {
@@ -563,6 +571,14 @@ mod tests {
             [0.0],
             "one neuron, no bias"
         );
+        // One neuron would run at FROM alone: refused, unless FROM = TO.
+        let one = |text: &str| SimulateSpec {
+            currents: Some(text.parse().unwrap()),
+            ..Default::default()
+        };
+        let e = one("0:10").bias_currents().unwrap_err();
+        assert_eq!(e.field, "currents", "{e}");
+        assert_eq!(one("5:5").bias_currents().unwrap(), [5.0]);
         assert!("1:x".parse::<BiasCurrents>().is_err());
         let b: BiasCurrents = "-5:5".parse().unwrap();
         assert_eq!(b.to_string(), "-5:5");
