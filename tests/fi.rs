@@ -642,3 +642,68 @@ fn the_rheobase_states_its_integrator_error() {
         fi.rheobase_error
     );
 }
+
+/// Morris-Lecar's homoclinic variant past its fold of cycles (40.5934, AUTO-07p in
+/// `tests/fixtures/auto`) fires a few spikes and rests: at 44 four by 253 time units, at 42
+/// fourteen that end near 437, against scipy's LSODA runs of the probe. Those trains are
+/// `stopped`, not repetitive firing, so firing stops between the fold and 41, not at 44.74
+/// (rest) and 42.04 (up, down) as the spike count alone had said, and no ISI rate is given
+/// for them. Below the fold every start that fires keeps firing to the window's end.
+#[test]
+fn a_train_dying_past_the_fold_of_cycles_is_not_repetitive_firing() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("studies/models/zoo/ml_homoclinic.ode");
+    let model = excitable::Model::from_file(&path).unwrap();
+    let spec = FiSpec {
+        from: 30.0,
+        to: 50.0,
+        step: 1.0,
+        ..Default::default()
+    };
+    let r = spec.run(&model).unwrap();
+    const FOLD: f64 = 40.5934;
+    for o in &r.curve.onsets {
+        assert!(
+            o.offset > FOLD && o.offset < 41.0,
+            "{:?} stops at {}",
+            o.direction,
+            o.offset
+        );
+    }
+    for p in &r.curve.points {
+        let s = &p.summary;
+        if p.current >= 42.0 && p.current <= 44.0 && p.direction == Direction::Rest {
+            assert!(s.n_spikes >= 2 && s.stopped, "{} {:?}", p.current, s);
+            assert!(s.isi_rate_hz().is_nan());
+        }
+        if p.current < FOLD && s.n_spikes >= 2 {
+            assert!(!s.stopped, "{} {:?}: {s:?}", p.current, p.direction);
+        }
+    }
+}
+
+/// `hh` above its upper Hopf point (154.52) rests on a focus that a step from rest leaves
+/// ringing; the batch kernel's maxima counted it as a 168 Hz oscillation, `max-rate` as none.
+/// Below the Hopf point the small stable cycle's oscillation is kept.
+#[test]
+fn ringing_down_to_rest_past_the_upper_hopf_point_is_no_oscillation() {
+    let spec = FiSpec {
+        from: 150.0,
+        to: 160.0,
+        step: 2.0,
+        direction: vec![FiDirection::Rest],
+        no_overlay: true,
+        ..Default::default()
+    };
+    let r = spec
+        .run(&excitable::Model::Conductance(builtin::hh()))
+        .unwrap();
+    for p in &r.curve.points {
+        let f = p.summary.oscillation_hz();
+        if p.current < 154.5 {
+            assert!(f > 160.0 && f < 175.0, "{}: {f}", p.current);
+        } else {
+            assert!(f.is_nan(), "{}: {f}", p.current);
+        }
+    }
+}

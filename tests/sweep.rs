@@ -134,7 +134,7 @@ fn four_shards_merged_equal_the_whole_sweep() {
     let b = bits(&sharded.join("grid.parquet"));
     assert_eq!(
         a.len(),
-        14,
+        15,
         "{:?}",
         a.iter().map(|c| &c.0).collect::<Vec<_>>()
     );
@@ -318,7 +318,8 @@ fn an_ode_model_sweeps_in_shards_without_invented_units() {
             "v_max",
             "oscillation_per_1000t",
             "rest_start",
-            "blew_up"
+            "blew_up",
+            "stopped"
         ]
     );
     let md = std::fs::read_to_string(whole.join("summary.md")).unwrap();

@@ -28,6 +28,11 @@ fn max_rate_names_the_oscillation_below_the_threshold_and_a_lower_one_counts_it(
         stdout.contains("**4 current(s) from 64 uA/cm^2 to 70 uA/cm^2 oscillate without crossing the threshold**"),
         "{stdout}"
     );
+    // The columns named by name, not by place (`isi_rate_hz` had taken the frequency's).
+    assert!(
+        stdout.contains("(`oscillation_hz`, `v_max_mv` in the table)"),
+        "{stdout}"
+    );
     let (ok, _, stderr) = excitable(&[
         "max-rate",
         "--currents",

@@ -238,7 +238,7 @@ pub fn sweep_with(
     let currents: Vec<f64> = range.clone().map(|k| grid.point(k).1).collect();
     let tracker = Tracker::new(observer, "grid points", Some(range.len() as u64));
     let progress = |n: usize| -> Result<(), Error> { Ok(tracker.neurons(n)?) };
-    let runs = engine.run(
+    let mut runs = engine.run(
         &params,
         &currents,
         &starts,
@@ -246,6 +246,8 @@ pub fn sweep_with(
         BlowUps::Flag,
         &progress,
     )?;
+    // Oscillations without a spike that ring down to rest are none.
+    engine.judge_ringing::<Error>(&params, &currents, &starts, settings, &mut runs)?;
     Ok(range
         .zip(runs)
         .map(|(k, summary)| {
@@ -386,7 +388,11 @@ mod tests {
                 .rest(0.0)
                 .unwrap()
                 .state;
-            let own = run_batch(&mk, &[p.current], &[rest], &s).unwrap()[0];
+            let mut own = run_batch(&mk, &[p.current], &[rest], &s).unwrap()[0];
+            // The runner's judgements of the whole run, beyond the kernel: a train that
+            // stopped, and ringing re-judged on a trace (tested in `simulate::runner`).
+            own.mark_stopped(s.t_max);
+            own.damped = p.summary.damped;
             // Debug text compares every field exactly, NaN included.
             assert_eq!(
                 format!("{own:?}"),

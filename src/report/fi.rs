@@ -75,6 +75,7 @@ pub fn fi_table(fi: &FiCurve) -> Table {
             p.iter().map(|x| x.summary.isi_rate_hz()).collect(),
         )
         .u32("n_spikes", p.iter().map(|x| x.summary.n_spikes).collect())
+        .bool("stopped", p.iter().map(|x| x.summary.stopped).collect())
         .f64(
             "isi_mean_ms",
             p.iter().map(|x| x.summary.isi_mean_cv().0).collect(),
@@ -148,11 +149,11 @@ fn what(o: &Overlay) -> &'static str {
     }
 }
 
-/// The rate drawn: 1000 / mean ISI where two or more spikes fall in the window (smooth even
-/// at low rates, where a count per window moves in whole spikes), else the count rate (0, or
-/// one spike per window).
+/// The rate drawn: 1000 / mean ISI where the run fires (two or more spikes in the window,
+/// still going at its end; smooth even at low rates, where a count per window moves in whole
+/// spikes), else the count rate (0, one spike per window, or a train that stopped).
 fn plotted_rate(s: &NeuronSummary, window_ms: f64) -> f64 {
-    if s.n_spikes >= 2 {
+    if s.fires() {
         s.isi_rate_hz()
     } else {
         s.rate_hz(window_ms)
@@ -222,7 +223,10 @@ fn draw(path: &Path, r: &FiResult) -> Result<(), ReportError> {
 
 fn summary(r: &FiResult) -> String {
     let (a, fi, overlay) = (&r.spec, &r.curve, &r.overlay);
-    let n = a.currents().len();
+    let grid = a.currents();
+    let n = grid.len();
+    // The last current run, which is `to` only when the steps land on it.
+    let last = grid.last().copied().unwrap_or(a.to);
     let runs = fi.points.len();
     let steps = runs as f64 * (a.t_max / a.dt);
     let units = r.model.units();
@@ -232,7 +236,7 @@ fn summary(r: &FiResult) -> String {
         md,
         "{n} currents from {} to {}, {runs} runs of {} (dt {}, {}{}, {:.2e} neuron-steps plus the bisections) in {:.2} s{}; rates counted over the last {}, spikes at V = {}.\n",
         Number(a.from),
-        Quantity(a.to, current),
+        Quantity(last, current),
         Quantity(a.t_max, time),
         Quantity(a.dt, time),
         fi.engine,
@@ -402,6 +406,18 @@ fn summary(r: &FiResult) -> String {
         );
     } else if !fi.flow_exact {
         let _ = writeln!(md, "\n{NOT_RUN}");
+    }
+    let stopped: Vec<String> = (fi.points.iter())
+        .filter(|p| p.summary.stopped)
+        .map(|p| format!("{} ({})", Number(p.current), p.direction.name()))
+        .collect();
+    if !stopped.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n**{} runs fired a train that stopped before the window's end** (its last spike further from the end than 1.5 times the root of the summed squared intervals, more than the longest interval): a train dying away is not repetitive firing, so they count as silent for the onsets, offsets and maximum rates, and `stopped` marks them in fi.parquet: {}.",
+            stopped.len(),
+            stopped.join(", ")
+        );
     }
     for note in r.notes.iter().chain(&fi.notes) {
         let _ = writeln!(md, "\nNote: {note}");

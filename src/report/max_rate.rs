@@ -15,12 +15,13 @@ impl super::Report for MaxRateResult {
         self.model.units()
     }
 
-    /// `max_rate.parquet`: `i_ua_cm2, rate_hz, oscillation_hz, v_max_mv`.
+    /// `max_rate.parquet`: `i_ua_cm2, rate_hz, isi_rate_hz, oscillation_hz, v_max_mv`.
     fn tables(&self) -> Vec<Table> {
         vec![
             Table::new("max_rate")
                 .f64("i_ua_cm2", self.rates.currents.clone())
                 .f64("rate_hz", self.rates.rates_hz.clone())
+                .f64("isi_rate_hz", self.rates.isi_rates_hz.clone())
                 .f64("oscillation_hz", self.rates.oscillation_hz.clone())
                 .f64("v_max_mv", self.rates.v_max_mv.clone()),
         ]
@@ -69,6 +70,24 @@ impl super::Report for MaxRateResult {
             time(self.spec.dt),
             Quantity(r.threshold_mv, volt)
         );
+        // A maximum at the range's top with the rate still rising there lies beyond it
+        // (LIF: 248 Hz at 250 uA/cm^2, the top, rising towards 1/t_ref).
+        let (mut order, isi) = ((0..r.currents.len()).collect::<Vec<_>>(), &r.isi_rates_hz);
+        order.sort_by(|&a, &b| r.currents[a].total_cmp(&r.currents[b]));
+        if let [.., below, top] = order[..]
+            && r.max_rate_hz > 0.0
+            && r.at_current == r.currents[top]
+            && isi[top] > isi[below]
+        {
+            let _ = writeln!(
+                md,
+                "\n**The maximum is at the range's top, where the rate still rises** (1000 / mean ISI {} at {}, {} at {}): the highest rate may lie beyond the range.",
+                rate(isi[below]),
+                Quantity(r.currents[below], unit),
+                rate(isi[top]),
+                Quantity(r.currents[top], unit)
+            );
+        }
         let table = self
             .written_tables()
             .into_iter()
@@ -80,10 +99,14 @@ impl super::Report for MaxRateResult {
                     .collect::<Vec<_>>()
             })
             .unwrap_or_default();
-        let (osc_column, peak_column) = (
-            table.get(2).cloned().unwrap_or_default(),
-            table.get(3).cloned().unwrap_or_default(),
-        );
+        // By name (in the model's units: `oscillation_hz` or `oscillation_per_1000t`).
+        let named = |prefix: &str| {
+            (table.iter())
+                .find(|n| n.starts_with(prefix))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let (osc_column, peak_column) = (named("`oscillation"), named("`v_max"));
         // Where the cell oscillates but its peaks stay below the threshold: not spikes, but
         // not silence either.
         let below: Vec<usize> = (0..r.currents.len())
@@ -127,7 +150,7 @@ impl super::Report for MaxRateResult {
             let top = r.currents[last] >= hi;
             let _ = writeln!(
                 md,
-                "\n{} current(s), up to {}, give the same count: the rate is resolved to one spike in the {} counted ({}), so the maximum lies somewhere among them{}.",
+                "\n{} current(s), up to {}, give the same count: the rate is resolved to one spike in the {} counted ({}), so the maximum lies somewhere among them{}. By the mean interval (`isi_rate_hz`, continuous in the current) the fastest of them is {} at {}, the current named above.",
                 tied.len(),
                 Quantity(r.currents[last], unit),
                 time(self.spec.window),
@@ -136,7 +159,12 @@ impl super::Report for MaxRateResult {
                     ", or beyond the range's end"
                 } else {
                     ""
-                }
+                },
+                r.currents
+                    .iter()
+                    .position(|&c| c == r.at_current)
+                    .map_or("not known".to_string(), |k| rate(r.isi_rates_hz[k])),
+                Quantity(r.at_current, unit)
             );
         }
         // The biological ceiling is in Hz: it says nothing about a model without units, nor

@@ -89,6 +89,7 @@ pub fn grid_table(model: &Model, axes: &[Axis], rows: &[SweepRow]) -> Table {
         .f64("oscillation_hz", f(&|r| r.oscillation_hz))
         .bool("rest_start", rows.iter().map(|r| r.rest_start).collect())
         .bool("blew_up", rows.iter().map(|r| r.blew_up).collect())
+        .bool("stopped", rows.iter().map(|r| r.stopped).collect())
 }
 
 /// A shard's table: its rows, with the model, the settings, the sweep's fingerprint and the
@@ -139,6 +140,7 @@ pub fn read_rows(path: &Path, model: &Model, axes: &[Axis]) -> Result<Vec<SweepR
             oscillation_hz: col(8)[j],
             rest_start: col(9)[j] != 0.0,
             blew_up: col(10)[j] != 0.0,
+            stopped: col(11)[j] != 0.0,
         })
         .collect())
 }
@@ -220,7 +222,10 @@ fn summary(r: &SweepResult) -> String {
     let names: Vec<&str> = grid.axes.iter().map(|a| a.name.as_str()).collect();
     let in_units = |name: &str| column_in_units(name, units);
     let n = rows.len();
-    let firing = rows.iter().filter(|r| r.n_spikes >= 2).count();
+    let firing = rows
+        .iter()
+        .filter(|r| r.n_spikes >= 2 && !r.stopped)
+        .count();
     let best = (0..n)
         .filter(|&k| rows[k].rate_hz.is_finite())
         .max_by(|&a, &b| rows[a].rate_hz.total_cmp(&rows[b].rate_hz));
@@ -289,6 +294,15 @@ fn summary(r: &SweepResult) -> String {
             blown.len(),
             Number(crate::model::V_LIMIT),
             listed(&blown)
+        );
+    }
+    let stopped: Vec<&SweepRow> = rows.iter().filter(|r| r.stopped).collect();
+    if !stopped.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n**{} of {n} points fired a train that stopped before the window's end** (its last spike further from the end than 1.5 times the root of the summed squared intervals, more than the longest interval): a train dying away, not counted as firing; `stopped` marks them ({}).",
+            stopped.len(),
+            listed(&stopped)
         );
     }
     // Points that oscillate without a spike crossing the threshold: not silence.

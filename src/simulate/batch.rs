@@ -211,6 +211,12 @@ pub struct NeuronSummary {
     pub final_v: f64,
     /// |V| exceeded 1e4 mV or became NaN.
     pub blew_up: bool,
+    /// The maxima counted were ringing that dies away to rest, judged afterwards on a trace
+    /// ([`crate::simulate::runner::Runner::run`]): no oscillation.
+    pub damped: bool,
+    /// The spikes stopped well before the window's end ([`NeuronSummary::mark_stopped`]):
+    /// a train dying away, not repetitive firing.
+    pub stopped: bool,
 }
 
 impl NeuronSummary {
@@ -237,7 +243,26 @@ impl NeuronSummary {
             last_max_ms: f64::NAN,
             final_v,
             blew_up: false,
+            damped: false,
+            stopped: false,
         }
+    }
+
+    /// Mark a train of two or more counted spikes `stopped` when the window's end `t_end_ms`
+    /// lies further past its last spike than 1.5 sqrt(sum of the ISIs squared), a bound over
+    /// 1.5 times its longest interval: a neuron firing on still has its next spike within
+    /// about one interval, a bursting one within its longest (the gap between bursts). A
+    /// train dying away after a fold of cycles (Morris-Lecar's homoclinic variant at 44: four
+    /// spikes by 253 ms, then rest to the window's end at 1200) is not repetitive firing, and
+    /// its intervals are no steady rate.
+    pub fn mark_stopped(&mut self, t_end_ms: f64) {
+        self.stopped =
+            self.n_spikes >= 2 && t_end_ms - self.last_counted_ms > 1.5 * self.isi_sumsq.sqrt();
+    }
+
+    /// Repetitive firing: two or more spikes in the window, not [`NeuronSummary::stopped`].
+    pub fn fires(&self) -> bool {
+        self.n_spikes >= 2 && !self.stopped
     }
 
     /// Spike rate over the counting window (Hz).
@@ -258,15 +283,19 @@ impl NeuronSummary {
     }
 
     /// Firing rate from the mean interspike interval (Hz): continuous in the current, unlike
-    /// the spike count over a window; NaN below two counted spikes.
+    /// the spike count over a window; NaN unless it [`NeuronSummary::fires`].
     pub fn isi_rate_hz(&self) -> f64 {
+        if !self.fires() {
+            return f64::NAN;
+        }
         1000.0 / self.isi_mean_cv().0
     }
 
     /// Frequency of the voltage maxima (Hz): the oscillation frequency even when the peaks
-    /// stay below the spike threshold; NaN for fewer than 3 maxima or a swing under 1 mV.
+    /// stay below the spike threshold; NaN for fewer than 3 maxima, a swing under 1 mV, or
+    /// ringing that dies away (`damped`).
     pub fn oscillation_hz(&self) -> f64 {
-        if self.n_maxima < 3 || self.v_max - self.v_min < 1.0 {
+        if self.n_maxima < 3 || self.v_max - self.v_min < 1.0 || self.damped {
             return f64::NAN;
         }
         (self.n_maxima - 1) as f64 / (self.last_max_ms - self.first_max_ms) * 1000.0

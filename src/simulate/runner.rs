@@ -11,6 +11,7 @@ use super::batch::{
     run_batch_params_until,
 };
 use super::ode_lanes::{Neurons, run_ode_lanes};
+use super::oscillation::shrinks_to_nothing;
 use super::{Method, Record, Settings};
 use crate::error::{ModelError, SimError};
 use crate::model::ode::OdeModel;
@@ -62,6 +63,15 @@ pub enum BlowUps {
 }
 
 impl<'a> Runner<'a> {
+    /// The model's parameter values (definition order), as [`Runner::run`] takes one set.
+    pub fn param_values(&self) -> Vec<f64> {
+        match self {
+            Runner::Kernel(m) => m.params.values(),
+            Runner::Lanes(m, _) => m.params.values(),
+            Runner::General(m, _) => m.params().values(),
+        }
+    }
+
     /// The fastest path that runs `model`.
     pub fn of(model: &'a Model) -> Runner<'a> {
         match model {
@@ -190,7 +200,103 @@ impl<'a> Runner<'a> {
     /// before a block, only to ask whether to stop); an error from it stops the run with that
     /// error. A blow-up is flagged or fails the run (`blow_ups`); the kernel keeps no time or
     /// state of a blow-up, so its error names the current only.
+    ///
+    /// A spike train that stops well before the window ends is marked `stopped`
+    /// ([`NeuronSummary::mark_stopped`]). Maxima counted without a spike are judged by
+    /// [`Runner::judge_ringing`], which the callers run on the runs they report (not on a
+    /// bisection's probes, whose oscillations nobody reads).
     pub fn run<E>(
+        &self,
+        params: &[Vec<f64>],
+        currents: &[f64],
+        starts: &[Vec<f64>],
+        settings: &BatchSettings,
+        blow_ups: BlowUps,
+        progress: &(dyn Fn(usize) -> Result<(), E> + Sync),
+    ) -> Result<Vec<NeuronSummary>, E>
+    where
+        E: From<SimError> + From<ModelError> + From<Cancelled> + Send,
+    {
+        let mut runs = self.run_on_path(params, currents, starts, settings, blow_ups, progress)?;
+        for r in &mut runs {
+            r.mark_stopped(settings.t_max);
+        }
+        Ok(runs)
+    }
+
+    /// Re-judge the oscillations the batch kernel and the lanes report without a spike, by
+    /// `max-rate`'s rules ([`crate::simulate::oscillation`]). They count V's maxima without a
+    /// trace, so a focus ringing down to rest after a supercritical Hopf point counted as an
+    /// oscillation (hh at 156 uA/cm^2, 1.6 above its upper Hopf point: 168 Hz, its swing
+    /// halving every 100 ms; `max-rate` gave none). Such neurons run again on the same path,
+    /// counting from a third and from two thirds into the window: with the whole window's,
+    /// the swings over those tails are the ringing's amplitude at three equally spaced times.
+    /// Ringing whose swing over the last third is under half the window's, or whose three
+    /// swings shrink geometrically towards nothing ([`shrinks_to_nothing`]), is marked
+    /// `damped`. (Two batched reruns of such neurons: re-running them one at a time on the
+    /// general simulator with a trace had made `fi --model hh` 7 times slower.) A rerun that
+    /// blows up leaves the count as it was.
+    /// `runs` are the runs of `params`, `currents` and `starts`, as [`Runner::run`] takes them.
+    pub fn judge_ringing<E>(
+        &self,
+        params: &[Vec<f64>],
+        currents: &[f64],
+        starts: &[Vec<f64>],
+        settings: &BatchSettings,
+        runs: &mut [NeuronSummary],
+    ) -> Result<(), E>
+    where
+        E: From<SimError> + From<ModelError> + From<Cancelled> + Send,
+    {
+        if matches!(self, Runner::General(..)) {
+            // The general simulator counts no maxima.
+            return Ok(());
+        }
+        let ringing: Vec<usize> = (0..runs.len())
+            .filter(|&k| {
+                let r = &runs[k];
+                !r.blew_up && r.n_spikes == 0 && r.oscillation_hz().is_finite()
+            })
+            .collect();
+        if ringing.is_empty() {
+            return Ok(());
+        }
+        let pick = |rows: &[Vec<f64>]| -> Vec<Vec<f64>> {
+            if rows.len() == 1 {
+                rows.to_vec()
+            } else {
+                ringing.iter().map(|&k| rows[k].clone()).collect()
+            }
+        };
+        let (params, starts) = (pick(params), pick(starts));
+        let currents: Vec<f64> = ringing.iter().map(|&k| currents[k]).collect();
+        let window = settings.t_max - settings.transient;
+        let mut swings = vec![[f64::NAN; 2]; ringing.len()];
+        for (q, from) in [1.0 / 3.0, 2.0 / 3.0].into_iter().enumerate() {
+            let tail = BatchSettings {
+                transient: settings.transient + from * window,
+                ..*settings
+            };
+            let quiet = |_: usize| Ok::<(), E>(());
+            let tails =
+                self.run_on_path(&params, &currents, &starts, &tail, BlowUps::Flag, &quiet)?;
+            for (s, r) in swings.iter_mut().zip(&tails) {
+                s[q] = if r.blew_up {
+                    f64::NAN
+                } else {
+                    r.v_max - r.v_min
+                };
+            }
+        }
+        for (&k, [a1, a2]) in ringing.iter().zip(swings) {
+            let whole = runs[k].v_max - runs[k].v_min;
+            runs[k].damped = a2 < 0.5 * whole || shrinks_to_nothing(whole, a1, a2);
+        }
+        Ok(())
+    }
+
+    /// [`Runner::run`]'s runs on this path, before they are judged as a whole.
+    fn run_on_path<E>(
         &self,
         params: &[Vec<f64>],
         currents: &[f64],
@@ -375,6 +481,74 @@ mod tests {
         let general = Model::Ode(OdeModel::parse(flagged, "f.ode", "f").unwrap());
         assert!(matches!(Runner::of(&general), Runner::General(..)));
         assert_eq!(Runner::of(&general).block_lanes(), 16);
+    }
+
+    /// `hh` past its upper Hopf point (154.52 uA/cm^2) rests on a focus: from its rest at 0
+    /// the step to 156 or 157 rings down (the swing halving about every 100 ms), which the
+    /// kernel counts as maxima; the runner's judgement drops it. Below the
+    /// Hopf point (150) the small cycle is stable and keeps its frequency (166 Hz), as the
+    /// same kernel counts it.
+    #[test]
+    fn ringing_down_to_rest_is_no_oscillation_but_a_stable_small_cycle_is() {
+        let m = builtin::hh();
+        let s = BatchSettings {
+            t_max: 1200.0,
+            transient: 200.0,
+            ..settings()
+        };
+        let currents = [150.0, 156.0, 157.0];
+        let (params, starts) = (vec![m.params.values()], vec![m.state_at_v(-65.0)]);
+        let go_on = |_: usize| Ok::<(), CallerError>(());
+        let runner = Runner::Kernel(&m);
+        let mut runs = runner
+            .run(&params, &currents, &starts, &s, BlowUps::Fail, &go_on)
+            .unwrap();
+        let raw = runs.clone();
+        runner
+            .judge_ringing::<CallerError>(&params, &currents, &starts, &s, &mut runs)
+            .unwrap();
+        for k in 1..3 {
+            assert!(raw[k].oscillation_hz().is_finite(), "{:?}", raw[k]);
+            assert!(
+                runs[k].damped && runs[k].oscillation_hz().is_nan(),
+                "{:?}",
+                runs[k]
+            );
+        }
+        assert!(!runs[0].damped, "{:?}", runs[0]);
+        assert!(
+            (runs[0].oscillation_hz() - 166.4).abs() < 1.0,
+            "{:?}",
+            runs[0]
+        );
+    }
+
+    /// A train is `stopped` when the window's end lies further past its last spike than 1.5
+    /// sqrt(sum of squared intervals); a steady train, and a bursting one waiting between
+    /// bursts, fire on.
+    #[test]
+    fn a_train_that_dies_away_is_stopped_and_a_bursting_one_is_not() {
+        let of = |spikes: &[f64]| {
+            let mut s = NeuronSummary::from_spikes(spikes, 200.0, -65.0);
+            s.mark_stopped(1200.0);
+            s
+        };
+        // Four spikes by 253 then rest (Morris-Lecar's homoclinic variant past its fold).
+        let dying = of(&[205.0, 220.0, 236.0, 253.0]);
+        assert!(dying.stopped && !dying.fires() && dying.isi_rate_hz().is_nan());
+        // Steady at 10 ms: the last spike 5 ms before the end.
+        let steady: Vec<f64> = (0..100).map(|k| 205.0 + 10.0 * k as f64).collect();
+        let steady = of(&steady);
+        assert!(!steady.stopped && steady.fires());
+        assert!((steady.isi_rate_hz() - 100.0).abs() < 1e-9);
+        // Bursts of 3 spikes 5 ms apart every 300 ms, the window ending 290 ms after the last.
+        let bursts: Vec<f64> = [210.0, 510.0, 810.0]
+            .iter()
+            .flat_map(|&b| [b, b + 5.0, b + 10.0])
+            .collect();
+        assert!(of(&bursts).fires(), "{:?}", of(&bursts));
+        // One spike is no train: neither firing nor stopped.
+        assert!(!of(&[500.0]).stopped && !of(&[500.0]).fires());
     }
 
     #[test]

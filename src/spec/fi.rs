@@ -324,12 +324,15 @@ impl FiSpec {
         dirs
     }
 
-    /// The current grid: `from`, `from + step`, … up to `to` (up to rounding).
+    /// The current grid: `from`, `from + step`, … up to `to` (up to rounding). Each is
+    /// rounded to 14 significant digits, so 3 steps of 0.3 are 0.9, not 0.8999999999999999 as
+    /// the sum would have it in the tables.
     pub fn currents(&self) -> Vec<f64> {
         let n = ((self.to - self.from) / self.step).round() as usize + 1;
         (0..n)
             .map(|k| self.from + self.step * k as f64)
             .filter(|i| *i <= self.to + 1e-9)
+            .map(|i| format!("{i:.13e}").parse().unwrap_or(i))
             .collect()
     }
 

@@ -152,6 +152,9 @@ pub struct SweepRow {
     /// The run blew up (|V| reached [`crate::model::V_LIMIT`] or the state stopped being
     /// finite): its rate, intervals and voltage range are NaN, not numbers to read.
     pub blew_up: bool,
+    /// Its spikes stopped well before the window's end: a train dying away, not repetitive
+    /// firing ([`crate::simulate::batch::NeuronSummary::mark_stopped`]).
+    pub stopped: bool,
 }
 
 impl SweepRow {
@@ -173,6 +176,7 @@ impl SweepRow {
             oscillation_hz: p.summary.oscillation_hz(),
             rest_start: p.rest_start,
             blew_up: false,
+            stopped: p.summary.stopped,
         };
         if !p.summary.blew_up {
             return row;
@@ -412,7 +416,10 @@ impl SweepSpec {
         shards: Option<usize>,
     ) -> Result<SweepResult, Error> {
         let index: Vec<usize> = rows.iter().map(|r| r.point as usize).collect();
-        let counts: Vec<u32> = rows.iter().map(|r| r.n_spikes).collect();
+        // Trains that stopped are no firing points to check.
+        let counts: Vec<u32> = (rows.iter())
+            .map(|r| if r.stopped { 0 } else { r.n_spikes })
+            .collect();
         let isi: Vec<f64> = rows.iter().map(|r| r.isi_mean_ms).collect();
         let settings = self.settings(model);
         let accuracy = sweep_accuracy(model, &grid, &settings, &index, &counts, &isi)?;
