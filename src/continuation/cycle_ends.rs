@@ -481,7 +481,25 @@ pub fn classify(fam: &Family, branch: &CycleBranch, folds: &[Fold]) -> Result<Cy
 pub fn settle_end(fam: &Family, branch: &mut CycleBranch, folds: &[Fold]) {
     let knob = fam.knob_name();
     match classify(fam, branch, folds) {
-        Ok(end) => {
+        Ok(mut end) => {
+            // A homoclinic law that does not fit extrapolates to no particular parameter
+            // (Connor-Stevens: b = -827 against a predicted 96 at NTST 60, 22 at NTST 200, the
+            // two ends 2.6e-7 apart): the end is then the last orbit's parameter, where the
+            // tail has frozen, and the spread of the last ten orbits is said.
+            let off = (end.fit.coefficient / end.predicted - 1.0).abs();
+            let mut placed = String::new();
+            let fits = off <= LAW_AGREEMENT;
+            if end.kind == EndKind::Homoclinic && !fits {
+                let (lo, hi) = (branch.points.iter().rev().take(10))
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+                        (a.min(p.lambda), b.max(p.lambda))
+                    });
+                end.lambda = end.last.lambda;
+                placed = format!(
+                    "; the end is put at the last orbit's {knob}, the last ten orbits spreading over {:.1e} in it",
+                    hi - lo
+                );
+            }
             let before = branch.specials.len();
             branch.specials.retain(|s| !end.near(s.point.lambda));
             let dropped = before - branch.specials.len();
@@ -489,6 +507,17 @@ pub fn settle_end(fam: &Family, branch: &mut CycleBranch, folds: &[Fold]) {
                 branch.notes.push(format!(
                     "{dropped} bifurcation(s) of cycles within {TAIL_RESOLUTION:e} of the branch's end at {knob} = {:.8} dropped: the tail resolves the parameter no better",
                     end.lambda
+                ));
+            }
+            branch.end = Some(end.clone());
+            if let Some(first) = branch.unclaimed_tail().first() {
+                let past = branch.unclaimed_tail()[1..]
+                    .iter()
+                    .filter(|p| p.stable_and_settled())
+                    .count();
+                branch.notes.push(format!(
+                    "within {TAIL_RESOLUTION:e} of the end the orbits are unstable from period {:.5} on (at {knob} = {:.10}), where no special point is located (the tail resolves the parameter no better); {past} orbit(s) past it whose multipliers say stable are not counted as stable cycles",
+                    first.period, first.lambda
                 ));
             }
             let (kind, words) = match end.kind {
@@ -509,7 +538,6 @@ pub fn settle_end(fam: &Family, branch: &mut CycleBranch, folds: &[Fold]) {
             };
             // A law that does not fit is said, not left for the reader to spot: the kind then
             // rests on where the orbit ends (a fold, or a saddle away from one).
-            let off = (end.fit.coefficient / end.predicted - 1.0).abs();
             let caveat = if off <= LAW_AGREEMENT {
                 String::new()
             } else if off.is_finite() {
@@ -525,7 +553,7 @@ pub fn settle_end(fam: &Family, branch: &mut CycleBranch, folds: &[Fold]) {
             };
             branch
                 .notes
-                .push(format!("the cycle branch ends on {words}{caveat}"));
+                .push(format!("the cycle branch ends on {words}{caveat}{placed}"));
             let mut point = end.last.clone();
             point.lambda = end.lambda;
             point.period = f64::INFINITY;

@@ -355,6 +355,31 @@ impl CycleBranch {
             .is_some_and(|(p, q)| p.stability_settled() && q.stability_settled())
     }
 
+    /// The orbits of a located end's tail ([`super::cycle_ends::CycleEnd::near`]: the last
+    /// run of orbits within its resolution) from the first settled unstable one on, going
+    /// along the branch into the tail: their stability is not claimed. The tail resolves the
+    /// parameter no better, so the bifurcations there are dropped
+    /// ([`super::cycle_ends::settle_end`]), and a stable orbit past an unstable one would
+    /// need two of them unseen (Connor-Stevens near its homoclinic end: stable to period 106,
+    /// unstable from 110, then one orbit "stable" at 134 between unstable neighbours, which
+    /// the summary had named the slowest stable cycle). Empty without a located end, or where
+    /// the tail stays stable to its end (a SNIC's).
+    pub fn unclaimed_tail(&self) -> &[CyclePoint] {
+        let Some(end) = &self.end else {
+            return &[];
+        };
+        let tail = self
+            .points
+            .iter()
+            .rposition(|p| !end.near(p.lambda))
+            .map_or(0, |k| k + 1);
+        let from = (tail..self.points.len()).find(|&k| {
+            let p = &self.points[k];
+            p.stability_settled() && !p.stable()
+        });
+        from.map_or(&[], |k| &self.points[k..])
+    }
+
     /// Whether a special point of the branch ends stable cycles on one side: both its
     /// neighbours settled ([`CycleBranch::settled_around`]) and one of them stable.
     pub fn bounds_stable_cycles(&self, s: &CycleSpecial) -> bool {

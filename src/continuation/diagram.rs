@@ -107,7 +107,9 @@ impl CycleOrigin {
 
     /// The stable orbits of `branch` whose multipliers settle it
     /// ([`CyclePoint::stable_and_settled`]): its [`CycleOrigin::orbits`] and the orbits located
-    /// at requested parameter values (user points), which are orbits of the branch like any.
+    /// at requested parameter values (user points), which are orbits of the branch like any;
+    /// not those of an end's tail whose stability is not claimed
+    /// ([`CycleBranch::unclaimed_tail`]).
     pub fn stable_orbits<'a>(
         &self,
         branch: &'a CycleBranch,
@@ -115,9 +117,18 @@ impl CycleOrigin {
         let at_user_points = (branch.specials.iter())
             .filter(|s| s.kind == cycles::CycleEvent::UserPoint)
             .map(|s| &s.point);
+        let unclaimed = branch.unclaimed_tail();
+        let (tail_from, tail_period) = match (unclaimed.first(), &branch.end) {
+            (Some(p), Some(end)) => (Some(end), p.period),
+            _ => (None, f64::INFINITY),
+        };
         (self.orbits(branch).iter())
             .chain(at_user_points)
             .filter(|p| p.stable_and_settled())
+            .filter(move |p| {
+                !unclaimed.iter().any(|q| std::ptr::eq(*p, q))
+                    && !tail_from.is_some_and(|e| e.near(p.lambda) && p.period > tail_period)
+            })
     }
 }
 

@@ -146,15 +146,24 @@ impl Diagram {
     /// points (each once, though seen from both branches through it), the Hopf points by
     /// parameter, then the special points of each cycle branch in branch order.
     pub fn special_points(&self) -> Vec<SpecialPoint> {
-        let mut rows = vec![];
+        let mut rows: Vec<SpecialPoint> = vec![];
+        // A fold reached by two branches is one fold, listed once: a branch stopped short
+        // (at its most points) leaves an equilibrium uncovered, and the branch started there
+        // runs back through the same folds (Connor-Stevens over 7.5..8 listed two twice).
+        let same = |a: f64, b: f64, rtol: f64| (a - b).abs() <= rtol * (1.0 + a.abs().max(b.abs()));
         for b in &self.equilibria {
             for f in &b.folds {
-                rows.push(SpecialPoint::located(
-                    SpecialKind::Fold,
-                    f.lambda,
-                    f64::NAN,
-                    f.state[0],
-                ));
+                let listed = rows
+                    .iter()
+                    .any(|r| same(r.param, f.lambda, 1e-9) && same(r.v_mv, f.state[0], 1e-6));
+                if !listed {
+                    rows.push(SpecialPoint::located(
+                        SpecialKind::Fold,
+                        f.lambda,
+                        f64::NAN,
+                        f.state[0],
+                    ));
+                }
             }
         }
         for bp in self.branch_points() {

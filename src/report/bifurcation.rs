@@ -271,7 +271,10 @@ fn summary(r: &BifurcationResult) -> String {
     }
     for (origin, c) in &d.cycles {
         // Stable orbits whose multipliers settle it, plus the folds of cycles where the branch
-        // turns stable (multiplier 1): the slowest firing sits exactly at such a fold. A fold
+        // turns stable (multiplier 1): the slowest firing sits exactly at such a fold. So do
+        // the period doublings and torus points where it loses stability (Rossler's primary
+        // branch is stable to its doubling at 165.34, where the last tabulated stable orbit
+        // read 162.667). A fold
         // counts only between two settled orbits (its own multiplier, 1, settles nothing), one
         // of them stable: a fold with a period doubling beside it has a second multiplier on
         // the unit circle (-1) and looked marginally stable between two unstable orbits
@@ -283,8 +286,10 @@ fn summary(r: &BifurcationResult) -> String {
                 c.specials
                     .iter()
                     .filter(|s| {
-                        s.kind == CycleEvent::Fold
-                            && s.point.marginally_stable(1e-3)
+                        matches!(
+                            s.kind,
+                            CycleEvent::Fold | CycleEvent::PeriodDoubling | CycleEvent::Torus
+                        ) && s.point.marginally_stable(1e-3)
                             && c.bounds_stable_cycles(s)
                     })
                     .map(|s| &s.point),
@@ -389,7 +394,7 @@ fn summary(r: &BifurcationResult) -> String {
     }
     let _ = writeln!(
         md,
-        "\nSolid lines are stable, dashed unstable; cycles are drawn by their max and min V. The first Lyapunov coefficient uses MatCont's normalisation (q^H q = 1, p^H q = 1): positive means subcritical (an unstable cycle is born, so firing starts with a jump and hysteresis), negative supercritical.\n\n![diagram](bifurcation.png)\n"
+        "\nSolid lines are stable, dashed unstable; cycles are drawn by their max and min V. The first Lyapunov coefficient uses MatCont's normalisation (q^H q = 1, p^H q = 1): positive means subcritical (the cycle born there is unstable and lies on the side where the equilibrium is stable, so firing begins or ends there with a jump and hysteresis), negative supercritical (a stable cycle grows from zero amplitude on the side where the equilibrium is unstable).\n\n![diagram](bifurcation.png)\n"
     );
     if !d.cycles.is_empty() {
         let _ = writeln!(md, "![frequency](frequency.png)\n");

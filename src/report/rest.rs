@@ -126,9 +126,23 @@ fn rest_summary(r: &RestResult) -> String {
         let at: Vec<_> = r.equilibria.iter().filter(|e| e.i_ext == i).collect();
         match at.iter().find(|e| e.stability.is_stable()) {
             Some(e) => {
+                // Rest is the stable equilibrium of lowest V by rule; another stable one is
+                // said (hh-ca at -50 uA/cm^2: rest at -221 mV, a stable focus at -37.5 too).
+                let others: Vec<String> = (at.iter())
+                    .filter(|o| o.stability.is_stable() && o.index != e.index)
+                    .map(|o| format!("#{} at V = {:.4}", o.index, o.state[0]))
+                    .collect();
+                let also = if others.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; **also stable: {}**, where a run started nearer it settles (rest is the stable equilibrium of lowest V by rule)",
+                        others.join(", ")
+                    )
+                };
                 let _ = writeln!(
                     s,
-                    "- At I = {}: rest is #{} (V = {:.4}, {}).",
+                    "- At I = {}: rest is #{} (V = {:.4}, {}){also}.",
                     Quantity(i, units.current),
                     e.index,
                     e.state[0],
