@@ -47,7 +47,8 @@ class Result:
     def __getattr__(self, name: str) -> polars.DataFrame: ...
 
 class StudyResult:
-    """A study (or model report) that ran: its folder, checks and summary."""
+    """A study (or model report) that ran: its folder, checks and summary. `checks` has a row
+    per claim: claim, measured, verdict (confirmed, refined, refuted, or not run) and drifted."""
 
     out: os.PathLike
     checks: polars.DataFrame
@@ -69,6 +70,8 @@ def _param(p: inspect.Parameter) -> str:
     ann = p.annotation if p.annotation is not inspect.Parameter.empty else "Any"
     if p.kind is inspect.Parameter.VAR_POSITIONAL:
         return f"*{p.name}: {ann}"
+    if p.kind is inspect.Parameter.VAR_KEYWORD:
+        return f"**{p.name}: {ann}"
     text = f"{p.name}: {ann}"
     if p.default is not inspect.Parameter.empty:
         text += f" = {p.default!r}"

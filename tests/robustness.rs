@@ -213,6 +213,60 @@ fn a_failed_run_leaves_the_old_report_byte_identical() {
     nothing_beside(&out, &["bad.csv"]);
 }
 
+/// A folder the run did not write is never replaced: one holding a file no report writes (the
+/// user's notes, deep down) is refused naming it, and so is one holding the run's own model
+/// file or study file; each is left byte for byte as it was. (`report --out` pointed at such
+/// a folder had deleted everything in it, the model it had just read included.)
+#[test]
+fn a_folder_of_the_users_own_is_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("mine");
+    std::fs::create_dir_all(mine.join("sub")).unwrap();
+    std::fs::write(mine.join("sub/precious.txt"), "keep").unwrap();
+    let before = checksums(&mine);
+    let o = run_in(dir.path(), &["report", "--model", "lif", "--out", "mine"]);
+    refused(
+        &o,
+        &["mine holds files no report writes (sub/precious.txt)"],
+    );
+    assert_eq!(checksums(&mine), before);
+    // The model file inside the output folder, though `.ode` is a kind a report writes.
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    ok(&run_in(
+        dir.path(),
+        &[
+            "export",
+            "--model",
+            "hh",
+            "--to",
+            "ode",
+            "--out",
+            "models/hh.ode",
+        ],
+    ));
+    let before = checksums(&models);
+    let o = run_in(
+        dir.path(),
+        &["rest", "--model-file", "models/hh.ode", "--out", "models"],
+    );
+    refused(&o, &["does not hold the run's `model-file`"]);
+    assert_eq!(checksums(&models), before);
+    // A study file inside the study's output folder.
+    std::fs::write(
+        models.join("s.toml"),
+        "title = \"t\"\nshows = \"s\"\nadds = \"\"\n[[step]]\nname = \"rest\"\ncommand = \"rest\"\nargs = { model = \"hh\" }\n",
+    )
+    .unwrap();
+    let before = checksums(&models);
+    let o = run_in(
+        dir.path(),
+        &["study", "run", "models/s.toml", "--out", "models"],
+    );
+    refused(&o, &["does not hold the run's `study file`"]);
+    assert_eq!(checksums(&models), before);
+}
+
 /// Files of an older run never remain beside new ones: `simulate --record spikes` into a
 /// folder with an older trace leaves no trace (nor its figure).
 #[test]

@@ -40,7 +40,8 @@ class Result:
     def __getattr__(self, name: str) -> polars.DataFrame: ...
 
 class StudyResult:
-    """A study (or model report) that ran: its folder, checks and summary."""
+    """A study (or model report) that ran: its folder, checks and summary. `checks` has a row
+    per claim: claim, measured, verdict (confirmed, refined, refuted, or not run) and drifted."""
 
     out: os.PathLike
     checks: polars.DataFrame
@@ -211,7 +212,7 @@ def export(
     *,
     to: str,
     out: Any = None,
-    kwargs: Any,
+    **kwargs: Any,
 ) -> str:
     """
     A model written in another format: ``to`` is ``ode``, ``neuroml`` or ``toml``.

@@ -643,7 +643,8 @@ fn study_run(
                     (
                         c.claim.clone(),
                         c.measured,
-                        c.verdict.as_ref().map(|v| format!("{v:?}")),
+                        // The summary's words: a check that did not run says so.
+                        Some(c.verdict.map_or("not run", |v| v.name()).to_string()),
                         c.drifted,
                     )
                 })

@@ -56,6 +56,13 @@ pub fn run<J: Job>(a: JobArgs<J>) -> Result<()> {
     {
         return show(done?);
     }
+    // A folder replaced whole must not hold what the run reads (a job in place, above,
+    // reads the shards beside which it writes).
+    let inputs = a.job.inputs();
+    let read: Vec<(&str, &Path)> = (inputs.iter().map(|(f, p)| (*f, p.as_path())))
+        .chain(a.job.model_file().map(|p| ("model-file", p)))
+        .collect();
+    excitable::study::job::check_outside(&a.out.folder(J::COMMAND), &read)?;
     let stage = a.out.stage(J::COMMAND)?;
     let staged = stage.dir().to_path_buf();
     let files = a.job.run_into(&staged, &Bar::new())?;

@@ -73,14 +73,23 @@ pub fn run(a: StudyArgs) -> Result<()> {
         fast: a.fast,
         wait: if a.no_wait { Wait::No } else { Wait::Yes },
     };
-    let mut drifted = vec![];
+    // A study that fails does not stop the others: every failure and every drift is said at
+    // the end (a failure had hidden an earlier study's drifts, and the studies after it ran
+    // not, without a word).
+    let (mut drifted, mut failed) = (vec![], vec![]);
     for (file, study) in &studies {
         let name = file
             .file_stem()
             .map_or("study".into(), |s| s.to_string_lossy().into_owned());
         let out = a.out.clone().unwrap_or_else(|| a.reports.join(&name));
-        let outcome =
-            run_printing(study, &out, opts).with_context(|| format!("study {}", file.display()))?;
+        let outcome = match run_printing(study, &out, opts) {
+            Ok(o) => o,
+            Err(e) if studies.len() > 1 => {
+                failed.push(format!("study {}: {e:#}", file.display()));
+                continue;
+            }
+            Err(e) => return Err(e.context(format!("study {}", file.display()))),
+        };
         super::print(&format!(
             "study '{}': wrote {}\n",
             study.title,
@@ -93,12 +102,24 @@ pub fn run(a: StudyArgs) -> Result<()> {
                 .map(|c| format!("{name}: {c}")),
         );
     }
+    let mut problems = vec![];
+    if !failed.is_empty() {
+        problems.push(format!(
+            "{} of {} studies failed: {}",
+            failed.len(),
+            studies.len(),
+            failed.join("; ")
+        ));
+    }
     if !drifted.is_empty() {
-        bail!(
+        problems.push(format!(
             "{} check(s) drifted from the recorded values: {}",
             drifted.len(),
             drifted.join("; ")
-        );
+        ));
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join(". "));
     }
     Ok(())
 }

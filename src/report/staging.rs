@@ -41,6 +41,61 @@ pub struct Staging {
     created: Vec<PathBuf>,
 }
 
+/// The kinds of file a report writes (tables, figures, summaries, a sweep's definition, a
+/// fitted model file): a folder holding any other kind was not written by a report.
+pub const REPORT_FILE_KINDS: [&str; 6] = ["parquet", "png", "svg", "md", "toml", "ode"];
+
+/// How many entries of an existing `out` are looked at before it is taken for a report.
+const MAX_SCANNED: usize = 100_000;
+
+/// Refuse to replace an existing `out` that holds a file of a kind no report writes
+/// ([`REPORT_FILE_KINDS`]), or more entries than a report has: the swap replaces the folder
+/// whole, and `report --out` pointed at a folder of the user's own (notes, data, the model
+/// file just read) had deleted everything in it. A missing or empty `out` passes.
+pub fn check_replaceable(out: &Path) -> Result<(), ReportError> {
+    if !std::fs::metadata(out).is_ok_and(|m| m.is_dir()) {
+        return Ok(());
+    }
+    let mut foreign = vec![];
+    let mut stack = vec![out.to_path_buf()];
+    let mut scanned = 0usize;
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            scanned += 1;
+            let path = e.path();
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            let ours = path
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| REPORT_FILE_KINDS.contains(&x));
+            if is_dir {
+                stack.push(path);
+            } else if !ours || scanned > MAX_SCANNED {
+                let shown = path.strip_prefix(out).unwrap_or(&path);
+                foreign.push(shown.display().to_string());
+            }
+            if scanned > MAX_SCANNED {
+                break;
+            }
+        }
+    }
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    foreign.sort();
+    const SHOWN: usize = 3;
+    let more = foreign.len().saturating_sub(SHOWN);
+    foreign.truncate(SHOWN);
+    Err(ReportError::NotAReportFolder {
+        path: out.display().to_string(),
+        foreign,
+        more,
+    })
+}
+
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> ReportError {
     ReportError::Io {
         path: path.display().to_string(),
@@ -77,11 +132,15 @@ impl Staging {
     /// Take `out`'s lock (waiting if `wait` says so; `on_wait` hears the holder's process id
     /// first), remove stale staging folders of dead runs, and create a fresh staging folder.
     /// Creates `out`'s parent folder if needed; `out` itself is only touched by the swap.
+    ///
+    /// An existing `out` holding files no report writes is refused before anything is
+    /// touched ([`check_replaceable`]).
     pub fn begin(
         out: &Path,
         wait: Wait,
         on_wait: impl FnOnce(Option<u32>),
     ) -> Result<Staging, ReportError> {
+        check_replaceable(out)?;
         let (parent, name) = split(out)?;
         let created = missing_ancestors(&parent);
         std::fs::create_dir_all(&parent)
@@ -324,23 +383,52 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let out = root.path().join("r");
         let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
-        std::fs::write(s.dir().join("a.txt"), "1").unwrap();
-        std::fs::write(s.dir().join("old_only.txt"), "x").unwrap();
+        std::fs::write(s.dir().join("a.md"), "1").unwrap();
+        std::fs::write(s.dir().join("old_only.md"), "x").unwrap();
         s.commit().unwrap();
-        assert_eq!(files(&out), ["a.txt", "old_only.txt"]);
+        assert_eq!(files(&out), ["a.md", "old_only.md"]);
         // A second run replaces the folder: no file of the first remains.
         let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
-        std::fs::write(s.dir().join("a.txt"), "2").unwrap();
+        std::fs::write(s.dir().join("a.md"), "2").unwrap();
         s.commit().unwrap();
-        assert_eq!(files(&out), ["a.txt"]);
-        assert_eq!(std::fs::read_to_string(out.join("a.txt")).unwrap(), "2");
+        assert_eq!(files(&out), ["a.md"]);
+        assert_eq!(std::fs::read_to_string(out.join("a.md")).unwrap(), "2");
         // A run that fails (dropped) leaves the old report and no staging folder.
         let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
-        std::fs::write(s.dir().join("a.txt"), "3").unwrap();
+        std::fs::write(s.dir().join("a.md"), "3").unwrap();
         drop(s);
-        assert_eq!(std::fs::read_to_string(out.join("a.txt")).unwrap(), "2");
+        assert_eq!(std::fs::read_to_string(out.join("a.md")).unwrap(), "2");
         // Nothing is left beside the report: no staging folder, no lock file.
         assert_eq!(files(root.path()), ["r"]);
+    }
+
+    /// A folder holding a file no report writes (the user's notes, deep down too) is refused
+    /// before anything is touched, naming the file; one holding a report's kinds only, or
+    /// nothing, is replaced.
+    #[test]
+    fn a_folder_holding_files_no_report_writes_is_not_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("mine");
+        std::fs::create_dir_all(out.join("sub")).unwrap();
+        std::fs::write(out.join("summary.md"), "# old").unwrap();
+        std::fs::write(out.join("sub/precious.txt"), "keep").unwrap();
+        let e = Staging::begin(&out, Wait::No, |_| {}).unwrap_err();
+        assert!(
+            matches!(&e, ReportError::NotAReportFolder { foreign, more: 0, .. } if foreign == &["sub/precious.txt"]),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("choose a new or empty folder"),
+            "{e}"
+        );
+        assert_eq!(files(&out), ["sub", "summary.md"]);
+        assert_eq!(files(root.path()), ["mine"]);
+        std::fs::remove_file(out.join("sub/precious.txt")).unwrap();
+        Staging::begin(&out, Wait::No, |_| {})
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert!(files(&out).is_empty());
     }
 
     #[test]
@@ -369,19 +457,19 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let out = root.path().join("r");
         let first = Staging::begin(&out, Wait::No, |_| {}).unwrap();
-        std::fs::write(first.dir().join("a.txt"), "1").unwrap();
+        std::fs::write(first.dir().join("a.md"), "1").unwrap();
         let out2 = out.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let waiter = std::thread::spawn(move || {
             let s = Staging::begin(&out2, Wait::Yes, |pid| tx.send(pid).unwrap()).unwrap();
-            std::fs::write(s.dir().join("b.txt"), "2").unwrap();
+            std::fs::write(s.dir().join("b.md"), "2").unwrap();
             s.commit().unwrap();
         });
         // The second run says whom it waits for, and goes on once the first commits.
         assert_eq!(rx.recv().unwrap(), Some(std::process::id()));
         first.commit().unwrap();
         waiter.join().unwrap();
-        assert_eq!(files(&out), ["b.txt"]);
+        assert_eq!(files(&out), ["b.md"]);
         assert_eq!(files(root.path()), ["r"]);
     }
 }

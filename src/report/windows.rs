@@ -7,7 +7,7 @@ use crate::analysis::windows::{Window, WindowSet, WindowTally};
 use crate::error::ReportError;
 use crate::model::{Number, Quantity, Units};
 use crate::spec::WindowsResult;
-use crate::spec::windows::SLICE_ROWS;
+use crate::spec::windows::{SLICE_ROWS, SpikeSource};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -34,13 +34,17 @@ impl super::Report for WindowsResult {
             String::new()
         };
         let u = self.units;
-        let counted = match (&self.spikes_from, self.threshold_mv.is_finite()) {
-            (Some(from), true) => format!(
-                "{from}, found at {}",
-                Quantity(self.threshold_mv, u.voltage)
+        let at = Quantity(self.threshold_mv, u.voltage);
+        let counted = match &self.spikes_from {
+            SpikeSource::Crossings => format!("threshold {at}"),
+            SpikeSource::Run if self.threshold_mv.is_finite() => {
+                format!("the run's own, found at {at}")
+            }
+            SpikeSource::Run => "the run's own".to_string(),
+            SpikeSource::File { path, outside: 0 } => format!("neuron 0's from `{path}`"),
+            SpikeSource::File { path, outside } => format!(
+                "neuron 0's from `{path}`; {outside} outside the trace's time span left out"
             ),
-            (Some(from), false) => from.clone(),
-            (None, _) => format!("threshold {}", Quantity(self.threshold_mv, u.voltage)),
         };
         let mut md = format!(
             "# Sliding windows over {}\n\n{} samples, {} spikes ({counted}){streamed}.\n\n",

@@ -52,6 +52,22 @@ pub struct WindowsSpec {
 /// The threshold (mV) a trace file's spikes are counted at when none is given.
 pub const FILE_THRESHOLD_MV: f64 = 0.0;
 
+/// Where the spikes a [`WindowsResult`] counts came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpikeSource {
+    /// The trace's own upward crossings of the threshold between samples.
+    Crossings,
+    /// The simulated run's own spike times (LIF's resets, which no sample shows crossing).
+    Run,
+    /// Neuron 0's spike times read from a file, as the trace holds neuron 0.
+    File {
+        /// The file, as the report names it.
+        path: String,
+        /// How many of its spikes lay outside the trace's time span and were left out.
+        outside: usize,
+    },
+}
+
 impl Default for WindowsSpec {
     fn default() -> Self {
         super::defaults()
@@ -69,9 +85,8 @@ pub struct WindowsResult {
     pub samples: usize,
     /// Spikes in the trace: upward crossings of `threshold_mv`, or a simulated run's own.
     pub n_spikes: usize,
-    /// How the spikes were counted, in words ([`TraceWindows::with_spikes`]); `None`: as the
-    /// upward crossings of `threshold_mv`.
-    pub spikes_from: Option<String>,
+    /// Where the counted spikes came from ([`TraceWindows::with_spikes`]).
+    pub spikes_from: SpikeSource,
     /// The threshold of the crossings, or of the run whose spikes were given (mV, or the
     /// model's unit of voltage; NaN when not known).
     pub threshold_mv: f64,
@@ -164,8 +179,8 @@ pub struct TraceWindows<'a, S> {
     /// lie at `t0 + k dt`.
     clock: (Option<f64>, Option<f64>),
     /// The spikes, when known beforehand (a simulated run's), their threshold and where they
-    /// came from, in words: then not detected in the samples.
-    given: Option<(Vec<f64>, f64, String)>,
+    /// came from: then not detected in the samples.
+    given: Option<(Vec<f64>, f64, SpikeSource)>,
 }
 
 /// How far (relative to the first interval `dt`) sample k's time may lie from `t0 + k dt`:
@@ -217,8 +232,8 @@ where
 
     /// Count these spikes (times in ms, in order: a simulated run's own, found at
     /// `threshold_mv`, NaN if not known) instead of the threshold crossings of the samples;
-    /// `from` says where they came from, in words.
-    pub fn with_spikes(mut self, spikes_ms: &[f64], threshold_mv: f64, from: String) -> Self {
+    /// `from` says where they came from.
+    pub fn with_spikes(mut self, spikes_ms: &[f64], threshold_mv: f64, from: SpikeSource) -> Self {
         self.given = Some((spikes_ms.to_vec(), threshold_mv, from));
         self
     }
@@ -357,17 +372,15 @@ where
         let mut n_spikes = streams.first().map_or(0, |s| s.n_spikes);
         // Given spikes count where the trace is: those outside its time span (another clock,
         // a longer run) are left out, and the summary says how many.
-        let mut spikes_from = self.given.as_ref().map(|g| g.2.clone());
+        let mut spikes_from = self
+            .given
+            .as_ref()
+            .map_or(SpikeSource::Crossings, |g| g.2.clone());
         if let (Some((spikes, ..)), (Some(t0), Some(dt))) = (&self.given, self.clock) {
             let last = t0 + (self.samples.max(1) - 1) as f64 * dt;
             let inside = spikes.iter().filter(|&&t| t >= t0 && t <= last).count();
-            if inside < spikes.len()
-                && let Some(from) = spikes_from.as_mut()
-            {
-                *from += &format!(
-                    "; {} outside the trace's time span left out",
-                    spikes.len() - inside
-                );
+            if let SpikeSource::File { outside, .. } = &mut spikes_from {
+                *outside = spikes.len() - inside;
             }
             n_spikes = inside;
         }

@@ -30,6 +30,12 @@ pub trait Job:
         vec![]
     }
 
+    /// The model file the job reads, if any ([`check_outside`] keeps it out of the output
+    /// folder).
+    fn model_file(&self) -> Option<&Path> {
+        None
+    }
+
     /// Name the input files under `from` as the same files under `to` in what the report
     /// says (its summary and metadata): a study runs its steps in a staging folder, where a
     /// step reads an earlier step's files, and its report names them where they will be.
@@ -85,6 +91,30 @@ pub fn check_inputs(
             Err(e) => format!("a file that can be read (cannot read it: {e})"),
         };
         return Err(crate::error::SpecError::new(field, path.display(), problem).into());
+    }
+    Ok(())
+}
+
+/// Refuse an output folder `out` that holds one of `inputs` (the model file, a trace, a
+/// study file): the new report replaces the folder whole, and `report --model-file
+/// DIR/hh.ode --out DIR` had deleted the model it had just read. Compared as canonical paths;
+/// a missing `out` holds nothing.
+pub fn check_outside(out: &Path, inputs: &[(&str, &Path)]) -> Result<(), Error> {
+    let Ok(folder) = std::fs::canonicalize(out) else {
+        return Ok(());
+    };
+    for (field, path) in inputs {
+        if std::fs::canonicalize(path).is_ok_and(|p| p.starts_with(&folder)) {
+            return Err(crate::error::SpecError::new(
+                "out",
+                out.display(),
+                format!(
+                    "a folder that does not hold the run's `{field}` ({}): the report replaces the folder whole",
+                    path.display()
+                ),
+            )
+            .into());
+        }
     }
     Ok(())
 }

@@ -115,6 +115,17 @@ pub fn prepare(study: &Study, out: &Path, opts: RunOptions) -> Result<Vec<Task>,
                 reason: e.to_string(),
             })?;
     }
+    // The study file and the model files are read from outside `out`, which is replaced
+    // whole (the files earlier steps write there are the run's own).
+    let study_file = Path::new(&study.file);
+    let read: Vec<(&str, &Path)> = std::iter::once(("study file", study_file))
+        .chain(
+            tasks
+                .iter()
+                .filter_map(|t| t.model_file().map(|p| ("model-file", p))),
+        )
+        .collect();
+    super::job::check_outside(out, &read)?;
     Ok(tasks)
 }
 

@@ -62,6 +62,13 @@ macro_rules! tasks {
                 }
             }
 
+            /// The model file it reads, if any ([`Job::model_file`]).
+            pub fn model_file(&self) -> Option<&Path> {
+                match self {
+                    $(Task::$variant(j) => j.model_file(),)*
+                }
+            }
+
             /// The files it reads, with the settings naming them ([`Job::inputs`]).
             pub fn inputs(&self) -> Vec<(&'static str, PathBuf)> {
                 match self {

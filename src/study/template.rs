@@ -98,12 +98,28 @@ pub fn report_study(source: &ModelSource) -> Result<Study, Error> {
     }
     let smooth = Field::of(&model).is_ok();
     let conductance = matches!(model, Model::Conductance(_));
+    let sc = Scales::of(&model);
+    // An `.ode` file without a current range gets no diagram, no rate scan and a noise of
+    // zero: said in the index, not left for the reader to miss.
+    let adds = match (&model, sc.range) {
+        (Model::Ode(m), None) => format!(
+            "No bifurcation diagram and no maximum rate, and the noisy run has no noise: they need a current range, and `{}` gives none ({}). Run `excitable bifurcation` and `excitable max-rate` with a range of your own.",
+            m.name,
+            if m.current_param().is_none() {
+                "it has no current parameter (i_ext, iapp or i)"
+            } else {
+                "no `@ parmin` and `@ parmax` options"
+            }
+        ),
+        _ => String::new(),
+    };
     let mut t = format!(
-        "title = {}\nshows = {}\nadds = \"\"\n",
+        "title = {}\nshows = {}\nadds = {}\n",
         quoted(&format!("Report of `{}`", model.label())),
         quoted(
             "Every analysis of the toolkit that applies to this model, with its default settings."
         ),
+        quoted(&adds),
     );
     let mut step = |name: &str, command: &str, about: &str, args: &str, optional: bool| {
         let _ = write!(
@@ -116,7 +132,6 @@ pub fn report_study(source: &ModelSource) -> Result<Study, Error> {
             if optional { "optional = true\n" } else { "" }
         );
     };
-    let sc = Scales::of(&model);
     let u = model.units();
     let amount = |x: f64, unit: &str| crate::model::Quantity(x, unit).to_string();
     let (cur, time) = (|x: f64| amount(x, u.current), |x: f64| amount(x, u.time));

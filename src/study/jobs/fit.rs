@@ -46,6 +46,10 @@ impl FitJob {
 impl Job for FitJob {
     const COMMAND: &'static str = "fit";
 
+    fn model_file(&self) -> Option<&Path> {
+        self.model.model_file.as_deref()
+    }
+
     fn check(&self) -> Result<(), Error> {
         self.spec.check_model(&self.model.load()?)
     }

@@ -29,6 +29,10 @@ where
 {
     const COMMAND: &'static str = S::COMMAND;
 
+    fn model_file(&self) -> Option<&Path> {
+        self.model.model_file.as_deref()
+    }
+
     fn check(&self) -> Result<(), Error> {
         self.spec.check(&self.model.load()?)
     }

@@ -160,6 +160,10 @@ fn fits(shard: Shard, points: usize) -> Result<(), SimError> {
 impl Job for SweepJob {
     const COMMAND: &'static str = "sweep";
 
+    fn model_file(&self) -> Option<&Path> {
+        self.model.model_file.as_deref()
+    }
+
     fn check(&self) -> Result<(), Error> {
         let grid = self.spec.grid(&self.model.load()?)?;
         if let Some(shard) = self.shard {

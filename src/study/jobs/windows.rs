@@ -10,7 +10,7 @@ use crate::report::Report;
 use crate::report::chunked_table::ChunkedTable;
 use crate::report::table::{column_names, for_each_slice, row_count, unit_or_bare};
 use crate::report::windows::window_rows;
-use crate::spec::windows::{SLICE_ROWS, SimulateFirst, TraceWindows};
+use crate::spec::windows::{SLICE_ROWS, SimulateFirst, SpikeSource, TraceWindows};
 use crate::spec::{ModelSource, WindowsSpec};
 use crate::study::job::Job;
 use serde::{Deserialize, Serialize};
@@ -61,6 +61,10 @@ impl WindowsJob {
 
 impl Job for WindowsJob {
     const COMMAND: &'static str = "windows";
+
+    fn model_file(&self) -> Option<&Path> {
+        self.model.model_file.as_deref()
+    }
 
     fn check(&self) -> Result<(), Error> {
         self.spec.validate()?;
@@ -125,7 +129,10 @@ impl Job for WindowsJob {
                     w = w.with_spikes(
                         &first,
                         f64::NAN,
-                        format!("neuron 0's from `{}`", shown.display()),
+                        SpikeSource::File {
+                            path: shown.display().to_string(),
+                            outside: 0,
+                        },
                     );
                 }
                 push_file(&mut w, path)?;
@@ -141,7 +148,7 @@ impl Job for WindowsJob {
                 // The run's own spikes, as `simulate` and `stats` count them (LIF's resets
                 // cross no threshold between samples).
                 let mut w = TraceWindows::new(&self.spec, observer, Some(t.len()), sink)?
-                    .with_spikes(&run.spikes_ms, threshold, "the run's own".into());
+                    .with_spikes(&run.spikes_ms, threshold, SpikeSource::Run);
                 for (tc, vc) in t.chunks(SLICE_ROWS).zip(v.chunks(SLICE_ROWS)) {
                     w.push(tc, vc)?;
                 }
