@@ -185,7 +185,26 @@ impl Component {
             Component::Constant(a) => a * (t1 - t0),
             Component::Step { start, stop, amp } => amp * overlap(*start, *stop),
             Component::Pulses { times, width, amp } => {
-                amp * times.iter().map(|&s| overlap(s, s + width)).sum::<f64>()
+                // The union of the pulses, as `at` is `amp` wherever any is on: overlapping
+                // or repeated times count once (`pulses:1,1.2:0.5:10` is 10, not 20, over
+                // [1.2, 1.5]). Equal widths: in time order, each pulse adds what lies past
+                // the cover of those before it.
+                let union = |sorted: &mut dyn Iterator<Item = f64>| {
+                    let (mut covered, mut total) = (f64::NEG_INFINITY, 0.0);
+                    for s in sorted {
+                        total += overlap(s.max(covered), s + width);
+                        covered = covered.max(s + width);
+                    }
+                    total
+                };
+                let total = if times.is_sorted() {
+                    union(&mut times.iter().copied())
+                } else {
+                    let mut sorted = times.clone();
+                    sorted.sort_by(f64::total_cmp);
+                    union(&mut sorted.into_iter())
+                };
+                amp * total
             }
             Component::Ramp {
                 start,
@@ -699,6 +718,9 @@ mod tests {
             200.0 * 0.004 / 0.01,
         );
         close(mean("pulses:1.0:0.5:10", 0.9, 1.2), 10.0 * 0.2 / 0.3);
+        // Overlapping and repeated pulses count once, in any order, as `at` has them.
+        close(mean("pulses:1,1.2:0.5:10", 1.2, 1.5), 10.0);
+        close(mean("pulses:1.2,1,1:0.5:10", 0.9, 1.8), 10.0 * 0.7 / 0.9);
         close(mean("step:5:15:1", 4.99, 5.01), 0.5);
         close(mean("step:5:15:1", 5.0, 5.01), 1.0);
         close(mean("ramp:0:10:0:20", 2.0, 3.0), 5.0);

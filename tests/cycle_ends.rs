@@ -284,3 +284,44 @@ fn a_cycle_passing_a_fold_ends_on_the_saddle_below_it_not_at_the_fold() {
         ex.excitability.verdict
     );
 }
+
+/// Connor-Stevens' Hopf-born branch ends on a saddle homoclinic orbit whose period law does not
+/// fit its tail (b = -827 against a predicted 96 at NTST 60; 22 at NTST 200, the two fitted
+/// ends 2.6e-7 apart): the end is put at the last orbit's parameter, with the tail's spread
+/// said. Within the tail the orbits turn unstable (period 110) with no special point located,
+/// and an orbit further on whose multipliers say stable (period 134) is not counted: the
+/// slowest stable cycle is the last stable one before the tail turns (period about 106 ms,
+/// 9.4 Hz), not 7.451 Hz.
+#[test]
+fn connor_stevens_tail_claims_no_stability_past_its_first_unstable_orbit() {
+    let r = run(&zoo("connor_stevens.toml"), -5.0, 60.0);
+    let (origin, hopf_branch) = r
+        .diagram
+        .cycles
+        .iter()
+        .find(|(_, c)| {
+            c.end
+                .as_ref()
+                .is_some_and(|e| e.kind == EndKind::Homoclinic)
+        })
+        .expect("a branch ending on a homoclinic orbit");
+    let end = hopf_branch.end.as_ref().unwrap();
+    assert_eq!(end.lambda, end.last.lambda, "{:?}", hopf_branch.notes);
+    let notes = hopf_branch.notes.join("\n");
+    assert!(
+        notes.contains("the end is put at the last orbit's"),
+        "{notes}"
+    );
+    let tail = hopf_branch.unclaimed_tail();
+    let first = tail.first().expect("the tail turns unstable");
+    assert!(
+        first.period > 106.0 && first.period < 112.0,
+        "{}",
+        first.period
+    );
+    assert!(notes.contains("are unstable from period"), "{notes}");
+    let stable: Vec<_> = origin.stable_orbits(hopf_branch).collect();
+    assert!(stable.iter().all(|p| p.period < first.period), "{stable:?}");
+    let slowest = (stable.iter().map(|p| p.frequency_hz())).fold(f64::INFINITY, f64::min);
+    assert!(slowest > 9.0 && slowest < 10.0, "{slowest}");
+}

@@ -196,3 +196,31 @@ fn an_ode_models_equilibria_off_its_scanned_branch_are_found() {
         vec![[(1.0 - root) / 2.0, 0.0], [(1.0 + root) / 2.0, 0.0]],
     );
 }
+
+/// hh-ca at -50 and -100 uA/cm^2 has two stable equilibria: rest is the one of lowest V by
+/// rule (-221 and -388 mV, far below anything physiological), and the summary names the other
+/// (a stable focus near -38 mV) instead of leaving it to the table.
+#[test]
+fn a_second_stable_equilibrium_beside_rest_is_said() {
+    use excitable::report::Report;
+    let m = Model::builtin("hh-ca").unwrap();
+    let r = excitable::spec::RestSpec {
+        current: vec![-50.0, -100.0],
+    }
+    .run(&m)
+    .unwrap();
+    let md = r.summary();
+    for i in [-50.0, -100.0] {
+        let stable: Vec<f64> = (r.equilibria.iter())
+            .filter(|e| e.i_ext == i && e.stability.is_stable())
+            .map(|e| e.state[0])
+            .collect();
+        assert_eq!(stable.len(), 2, "{stable:?}");
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("- At I = {i}")))
+            .unwrap_or_else(|| panic!("{md}"));
+        assert!(line.contains("**also stable: #"), "{line}");
+        assert!(stable.iter().any(|v| (v + 38.0).abs() < 3.0), "{stable:?}");
+    }
+}

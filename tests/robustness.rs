@@ -267,6 +267,51 @@ fn a_folder_of_the_users_own_is_never_replaced() {
     assert_eq!(checksums(&models), before);
 }
 
+/// `study run --all` goes on past a study that fails: the studies after it run, and the
+/// error names the failure (a failure had stopped the run, the later studies not run and
+/// without a word).
+#[test]
+fn study_run_all_runs_every_study_whatever_one_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let studies = dir.path().join("s");
+    std::fs::create_dir(&studies).unwrap();
+    let study = |args: &str| {
+        format!(
+            "title = \"t\"\nshows = \"s\"\nadds = \"\"\n[[step]]\nname = \"run\"\ncommand = \"simulate\"\nargs = {{ model = \"hh\", t-max = 20, {args} }}\n"
+        )
+    };
+    std::fs::write(studies.join("a.toml"), study("dt = 0.01")).unwrap();
+    // Euler at dt 1 under 100 uA/cm^2 blows up: a failure at run time, not at the check.
+    std::fs::write(
+        studies.join("b.toml"),
+        study("dt = 1, method = \"euler\", stim = \"100\""),
+    )
+    .unwrap();
+    std::fs::write(studies.join("c.toml"), study("dt = 0.02")).unwrap();
+    let o = run_in(
+        dir.path(),
+        &["study", "run", "--all", "--dir", "s", "--reports", "out"],
+    );
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("1 of 3 studies failed: study s/b.toml"),
+        "{err}"
+    );
+    assert!(err.contains("the run blew up"), "{err}");
+    for ran in ["a", "c"] {
+        assert!(
+            dir.path()
+                .join("out")
+                .join(ran)
+                .join("summary.md")
+                .is_file(),
+            "{ran}"
+        );
+    }
+    assert!(!dir.path().join("out/b").exists());
+}
+
 /// Files of an older run never remain beside new ones: `simulate --record spikes` into a
 /// folder with an older trace leaves no trace (nor its figure).
 #[test]

@@ -237,3 +237,24 @@ fn max_rate_says_when_its_maximum_count_is_tied_and_nothing_of_a_ceiling_without
         "{md}"
     );
 }
+
+/// Counts tie in whole spikes: `ml_snic.ode` at 43 and 44 counts the same, and the current
+/// named is the faster by the mean ISI whatever the list's order (`43,44` and `44,43` had
+/// named different ones).
+#[test]
+fn max_rate_names_the_same_current_whatever_the_order_of_tied_counts() {
+    use excitable::analysis::max_rate::max_firing_rate;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("studies/models/zoo/ml_snic.ode");
+    let m = excitable::Model::from_file(&path).unwrap();
+    let a = max_firing_rate(&m, &[43.0, 44.0], 200.0, 1000.0, 0.01).unwrap();
+    let b = max_firing_rate(&m, &[44.0, 43.0], 200.0, 1000.0, 0.01).unwrap();
+    assert_eq!(a.rates_hz[0], a.rates_hz[1], "{a:?}");
+    assert_eq!(a.at_current, b.at_current);
+    let faster = if a.isi_rates_hz[0] > a.isi_rates_hz[1] {
+        43.0
+    } else {
+        44.0
+    };
+    assert_eq!(a.at_current, faster, "{a:?}");
+}

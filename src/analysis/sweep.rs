@@ -391,7 +391,7 @@ mod tests {
             let mut own = run_batch(&mk, &[p.current], &[rest], &s).unwrap()[0];
             // The runner's judgements of the whole run, beyond the kernel: a train that
             // stopped, and ringing re-judged on a trace (tested in `simulate::runner`).
-            own.mark_stopped(s.t_max);
+            own.mark_stopped(s.transient, s.t_max);
             own.damped = p.summary.damped;
             // Debug text compares every field exactly, NaN included.
             assert_eq!(

@@ -42,8 +42,10 @@ pub struct Staging {
 }
 
 /// The kinds of file a report writes (tables, figures, summaries, a sweep's definition, a
-/// fitted model file): a folder holding any other kind was not written by a report.
-pub const REPORT_FILE_KINDS: [&str; 6] = ["parquet", "png", "svg", "md", "toml", "ode"];
+/// fitted or exported model file): a folder holding any other kind was not written by a
+/// report.
+pub const REPORT_FILE_KINDS: [&str; 8] =
+    ["parquet", "png", "svg", "md", "toml", "ode", "nml", "xml"];
 
 /// How many entries of an existing `out` are looked at before it is taken for a report.
 const MAX_SCANNED: usize = 100_000;
@@ -64,6 +66,12 @@ pub fn check_replaceable(out: &Path) -> Result<(), ReportError> {
             continue;
         };
         for e in entries.flatten() {
+            // Hidden entries are the runs' own locks and partial files (a shard's
+            // `.shard=K.lock` beside its folder) or the system's (`.DS_Store`), never a
+            // report's reader's data.
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
             scanned += 1;
             let path = e.path();
             let is_dir = e.file_type().is_ok_and(|t| t.is_dir());

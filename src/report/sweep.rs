@@ -300,7 +300,7 @@ fn summary(r: &SweepResult) -> String {
     if !stopped.is_empty() {
         let _ = writeln!(
             md,
-            "\n**{} of {n} points fired a train that stopped before the window's end** (its last spike further from the end than 1.5 times the root of the summed squared intervals, more than the longest interval): a train dying away, not counted as firing; `stopped` marks them ({}).",
+            "\n**{} of {n} points fired a train that stopped before the window's end** (its last spike further from the end than 1.5 times the root of the summed squared intervals, more than the longest interval, and than twice the quiet time before its first): a train dying away, not counted as firing; `stopped` marks them ({}).",
             stopped.len(),
             listed(&stopped)
         );

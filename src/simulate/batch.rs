@@ -248,16 +248,21 @@ impl NeuronSummary {
         }
     }
 
-    /// Mark a train of two or more counted spikes `stopped` when the window's end `t_end_ms`
-    /// lies further past its last spike than 1.5 sqrt(sum of the ISIs squared), a bound over
-    /// 1.5 times its longest interval: a neuron firing on still has its next spike within
-    /// about one interval, a bursting one within its longest (the gap between bursts). A
-    /// train dying away after a fold of cycles (Morris-Lecar's homoclinic variant at 44: four
-    /// spikes by 253 ms, then rest to the window's end at 1200) is not repetitive firing, and
-    /// its intervals are no steady rate.
-    pub fn mark_stopped(&mut self, t_end_ms: f64) {
-        self.stopped =
-            self.n_spikes >= 2 && t_end_ms - self.last_counted_ms > 1.5 * self.isi_sumsq.sqrt();
+    /// Mark a train of two or more counted spikes in the window from `t_start_ms` to
+    /// `t_end_ms` `stopped` when the window's end lies further past its last spike than 1.5
+    /// sqrt(sum of the ISIs squared), a bound over 1.5 times its longest interval, and than
+    /// twice the quiet time before its first counted spike. A neuron firing on still has its
+    /// next spike within about one interval, a bursting one within its longest (the gap
+    /// between bursts); a single burst in the window has quiet time on both sides. A train
+    /// dying away after a fold of cycles (Morris-Lecar's homoclinic variant at 44: four
+    /// spikes from 205 to 253, then rest to the window's end at 1200) starts at once and
+    /// ends early: it is not repetitive firing, and its intervals are no steady rate.
+    pub fn mark_stopped(&mut self, t_start_ms: f64, t_end_ms: f64) {
+        let quiet_after = t_end_ms - self.last_counted_ms;
+        let quiet_before = self.first_counted_ms - t_start_ms;
+        self.stopped = self.n_spikes >= 2
+            && quiet_after > 1.5 * self.isi_sumsq.sqrt()
+            && quiet_after > 2.0 * quiet_before;
     }
 
     /// Repetitive firing: two or more spikes in the window, not [`NeuronSummary::stopped`].

@@ -314,8 +314,9 @@ fn run_fixed(
     })
 }
 
-/// Refuse a stimulus with more than [`MAX_BREAKPOINTS`] breakpoints in (0, `t_end`] ms, where
-/// an adaptive method would stop at each (listing them alone could pass memory).
+/// Refuse a stimulus with more than [`MAX_BREAKPOINTS`] breakpoints in (0, `t_end`] ms: an
+/// adaptive method would stop at each (listing them alone could pass memory), and the fixed
+/// steps average the stimulus over every noise interval and file sample they cross.
 pub fn check_breakpoints(stim: &Stimulus, t_end: f64) -> Result<(), SimError> {
     let count = stim.breakpoint_count(0.0, t_end);
     if count > MAX_BREAKPOINTS {
@@ -326,7 +327,7 @@ pub fn check_breakpoints(stim: &Stimulus, t_end: f64) -> Result<(), SimError> {
             ),
             value: count,
             allowed: format!(
-                "at most {} for the adaptive method (dopri5), which stops at each: a larger noise DT, a shorter t_max or a fixed-step method",
+                "at most {} (dopri5 stops at each; the fixed steps average over each noise interval and file sample): a larger noise DT or a shorter t_max",
                 crate::error::short(MAX_BREAKPOINTS)
             ),
         });

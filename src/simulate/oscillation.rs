@@ -13,7 +13,7 @@ pub const OSCILLATION_SAMPLE_MS: f64 = 0.1;
 /// The frequency (Hz) of the local maxima of `v` sampled at `t` (ms) from `from` on, and the
 /// highest V there. An oscillation needs at least 3 maxima, a swing of at least `min_swing`
 /// over the window, half that swing still in its last half, and swings that do not decay
-/// towards nothing ([`decays_to_rest`]): damped ringing is not one. Otherwise the frequency is
+/// towards nothing (`decays_to_rest`): damped ringing is not one. Otherwise the frequency is
 /// NaN.
 pub fn oscillation(t: &[f64], v: &[f64], from: f64, min_swing: f64) -> (f64, f64) {
     let start = t.partition_point(|&x| x < from);
@@ -71,7 +71,7 @@ fn decays_to_rest(v: &[f64]) -> bool {
 }
 
 /// Whether three successive swings `a1, a2, a3` of V shrink geometrically towards nothing
-/// ([`decays_to_rest`]'s rule): each step at most 0.9 of the one before, the first by more
+/// (`decays_to_rest`'s rule): each step at most 0.9 of the one before, the first by more
 /// than 1% of `a1`, and Aitken's limit under half of `a3`.
 pub fn shrinks_to_nothing(a1: f64, a2: f64, a3: f64) -> bool {
     let (d1, d2) = (a2 - a1, a3 - a2);

@@ -219,7 +219,7 @@ impl<'a> Runner<'a> {
     {
         let mut runs = self.run_on_path(params, currents, starts, settings, blow_ups, progress)?;
         for r in &mut runs {
-            r.mark_stopped(settings.t_max);
+            r.mark_stopped(settings.transient, settings.t_max);
         }
         Ok(runs)
     }
@@ -530,7 +530,7 @@ mod tests {
     fn a_train_that_dies_away_is_stopped_and_a_bursting_one_is_not() {
         let of = |spikes: &[f64]| {
             let mut s = NeuronSummary::from_spikes(spikes, 200.0, -65.0);
-            s.mark_stopped(1200.0);
+            s.mark_stopped(200.0, 1200.0);
             s
         };
         // Four spikes by 253 then rest (Morris-Lecar's homoclinic variant past its fold).
@@ -547,6 +547,9 @@ mod tests {
             .flat_map(|&b| [b, b + 5.0, b + 10.0])
             .collect();
         assert!(of(&bursts).fires(), "{:?}", of(&bursts));
+        // One burst in the middle of the window, quiet on both sides: a slow burster.
+        let one = of(&[600.0, 610.0, 620.0, 630.0, 640.0]);
+        assert!(one.fires(), "{one:?}");
         // One spike is no train: neither firing nor stopped.
         assert!(!of(&[500.0]).stopped && !of(&[500.0]).fires());
     }

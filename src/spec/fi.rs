@@ -253,7 +253,9 @@ impl Overlay {
     pub fn compare(&self, curve: &FiCurve) -> Option<Comparison> {
         let eligible = || {
             (curve.points.iter()).filter(|p| {
-                p.direction == self.against() && p.summary.n_spikes >= MIN_COMPARED_SPIKES
+                p.direction == self.against()
+                    && p.summary.fires()
+                    && p.summary.n_spikes >= MIN_COMPARED_SPIKES
             })
         };
         let firing = eligible().count();
@@ -607,6 +609,14 @@ mod tests {
         };
         assert_eq!(bad(&|s| s.to = -1.0), "from, to");
         assert_eq!(bad(&|s| s.from = f64::NAN), "from, to");
+        // Three steps of 0.3 are 0.9 in the grid, not 0.8999999999999999.
+        let grid = FiSpec {
+            from: 0.0,
+            to: 1.0,
+            step: 0.3,
+            ..Default::default()
+        };
+        assert_eq!(grid.currents(), [0.0, 0.3, 0.6, 0.9]);
         assert_eq!(bad(&|s| s.step = 0.0), "step");
         assert_eq!(bad(&|s| s.step = 1e-6), "step");
         assert_eq!(bad(&|s| s.t_max = -5.0), "t_max");
@@ -616,7 +626,9 @@ mod tests {
         assert_eq!(bad(&|s| s.transient = -1.0), "transient");
         assert_eq!(bad(&|s| s.tol = 0.0), "tol");
         // The counting window (1000 by default) must hold 100 steps.
-        assert_eq!(bad(&|s| s.dt = 10.5), "dt");
+        assert_eq!(bad(&|s| s.dt = 12.0), "dt");
+        // The run (1200 by default) must be a whole number of steps.
+        assert_eq!(bad(&|s| s.dt = 0.07), "t_max, dt");
         assert!(
             FiSpec {
                 dt: 10.0,

@@ -753,7 +753,7 @@ impl FitSpec {
             c.points
                 .iter()
                 .map(|p| {
-                    let r = if p.summary.n_spikes >= 2 {
+                    let r = if p.summary.fires() {
                         p.summary.isi_rate_hz()
                     } else {
                         0.0

@@ -191,10 +191,23 @@ pub(crate) fn refused_field<S: Clone>(
         .field
 }
 
-/// Refuse a run of `t_max / dt` steps beyond [`MAX_STEPS`] (`fields` names the two settings,
-/// `"t_max, dt"`); returns the number of steps.
+/// Refuse a run of `t_max / dt` steps beyond [`MAX_STEPS`], or of a `t_max` that is not a
+/// whole number of steps of `dt` (to a millionth of a step, as the simulator's own check:
+/// `fi --t-max 1000.05 --dt 0.1` had run to 1000.1 in silence); `fields` names the two
+/// settings, `"t_max, dt"`. Returns the number of steps.
 pub fn steps(fields: &str, t_max: f64, dt: f64) -> Result<f64, SpecError> {
-    let n = (t_max / dt).floor();
+    let ratio = t_max / dt;
+    let n = ratio.round();
+    if (ratio - n).abs() > 1e-6f64.max(1e-12 * ratio) {
+        return Err(SpecError::new(
+            fields,
+            format!("{} / {} = {} steps", short(t_max), short(dt), short(ratio)),
+            format!(
+                "a whole number of steps (the run would stop at {}): a dt that divides t_max",
+                short(ratio.floor() * dt)
+            ),
+        ));
+    }
     if n > MAX_STEPS {
         return Err(SpecError::new(
             fields,

@@ -380,7 +380,7 @@ impl FitProblem {
                 .iter()
                 .find(|p| p.current == i)
                 .map_or(f64::NAN, |p| {
-                    if p.summary.n_spikes >= 2 {
+                    if p.summary.fires() {
                         p.summary.isi_rate_hz()
                     } else {
                         0.0
