@@ -137,11 +137,7 @@ fn judge_ringing(
 ) -> Result<(), Error> {
     let rests_at = |i: f64| starts.stable.as_ref().is_none_or(|b| b.at(i).is_some());
     let ringing: Vec<usize> = (0..points.len())
-        .filter(|&k| {
-            let s = &points[k].summary;
-            !s.blew_up && s.n_spikes == 0 && s.oscillation_hz().is_finite()
-        })
-        .filter(|&k| rests_at(points[k].current))
+        .filter(|&k| points[k].summary.oscillates_without_spikes() && rests_at(points[k].current))
         .collect();
     if ringing.is_empty() {
         return Ok(());

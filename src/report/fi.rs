@@ -11,6 +11,7 @@ use crate::analysis::fi::{Direction, FiCurve};
 use crate::error::ReportError;
 use crate::model::units::labelled;
 use crate::model::{Number, Quantity, Units};
+use crate::simulate::batch::STOPPED_RULE;
 use crate::simulate::batch::{NeuronSummary, Precision};
 use crate::spec::fi::{FiResult, Overlay, OverlaySource};
 use std::fmt::Write;
@@ -414,7 +415,7 @@ fn summary(r: &FiResult) -> String {
     if !stopped.is_empty() {
         let _ = writeln!(
             md,
-            "\n**{} runs fired a train that stopped before the window's end** (its last spike further from the end than 1.5 times the root of the summed squared intervals, more than the longest interval, and than twice the quiet time before its first): a train dying away is not repetitive firing, so they count as silent for the onsets, offsets and maximum rates, and `stopped` marks them in fi.parquet: {}.",
+            "\n**{} runs fired a train that stopped before the window's end** ({STOPPED_RULE}): a train dying away is not repetitive firing, so they count as silent for the onsets, offsets and maximum rates, and `stopped` marks them in fi.parquet: {}.",
             stopped.len(),
             stopped.join(", ")
         );

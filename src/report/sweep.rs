@@ -14,6 +14,7 @@ use crate::analysis::sweep::{Axis, Shard};
 use crate::error::ReportError;
 use crate::model::units::labelled;
 use crate::model::{Model, Number, Quantity};
+use crate::simulate::batch::STOPPED_RULE;
 use crate::spec::sweep::{SweepResult, SweepRow, SweepSpec};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -300,7 +301,7 @@ fn summary(r: &SweepResult) -> String {
     if !stopped.is_empty() {
         let _ = writeln!(
             md,
-            "\n**{} of {n} points fired a train that stopped before the window's end** (its last spike further from the end than 1.5 times the root of the summed squared intervals, more than the longest interval, and than twice the quiet time before its first): a train dying away, not counted as firing; `stopped` marks them ({}).",
+            "\n**{} of {n} points fired a train that stopped before the window's end** ({STOPPED_RULE}): a train dying away, not counted as firing; `stopped` marks them ({}).",
             stopped.len(),
             listed(&stopped)
         );

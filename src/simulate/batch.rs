@@ -182,6 +182,9 @@ impl BatchScheme {
     }
 }
 
+/// [`NeuronSummary::mark_stopped`]'s rule, in the words the reports use.
+pub const STOPPED_RULE: &str = "its last spike further from the end than 1.5 times the root of the summed squared intervals, more than the longest interval, and than twice the quiet time before its first";
+
 /// Per-neuron results of a batch run (flat memory: no trace).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct NeuronSummary {
@@ -263,6 +266,12 @@ impl NeuronSummary {
         self.stopped = self.n_spikes >= 2
             && quiet_after > 1.5 * self.isi_sumsq.sqrt()
             && quiet_after > 2.0 * quiet_before;
+    }
+
+    /// V's maxima make an oscillation with no spike, in a run that did not blow up: what
+    /// [`crate::simulate::runner::Runner::judge_ringing`] judges.
+    pub fn oscillates_without_spikes(&self) -> bool {
+        !self.blew_up && self.n_spikes == 0 && self.oscillation_hz().is_finite()
     }
 
     /// Repetitive firing: two or more spikes in the window, not [`NeuronSummary::stopped`].

@@ -253,10 +253,7 @@ impl<'a> Runner<'a> {
             return Ok(());
         }
         let ringing: Vec<usize> = (0..runs.len())
-            .filter(|&k| {
-                let r = &runs[k];
-                !r.blew_up && r.n_spikes == 0 && r.oscillation_hz().is_finite()
-            })
+            .filter(|&k| runs[k].oscillates_without_spikes())
             .collect();
         if ringing.is_empty() {
             return Ok(());
