@@ -317,9 +317,9 @@ pub enum ReportError {
         /// The operating system's reason.
         reason: String,
     },
-    /// An output folder that holds files no report writes: replacing it would delete them.
+    /// An output folder an earlier report did not write: replacing it would delete what it holds.
     #[error(
-        "{path} holds files no report writes ({}{}): it is replaced whole by the new report, so choose a new or empty folder, or one an earlier report wrote",
+        "{path} was not written by a report ({}{}): it would be replaced whole by the new report, so choose a new or empty folder, or one an earlier report wrote",
         .foreign.join(", "), if *.more > 0 { format!(" and {} more", .more) } else { String::new() }
     )]
     NotAReportFolder {

@@ -6,10 +6,12 @@ use common::excitable;
 
 use std::path::Path;
 
+/// The entries of `dir`, but the mark every report folder holds.
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|r| {
             r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n != excitable::report::staging::REPORT_MARK)
                 .collect()
         })
         .unwrap_or_default();

@@ -182,6 +182,41 @@ fn morris_lecar_hopf_set_fitzhugh_nagumo_and_rinzel_2d_are_class_2_resonators() 
     );
 }
 
+/// Over 0..1e5 uA/cm^2 `hh` had been "undetermined" and an "integrator": its leading
+/// eigenvalue was taken at 0 (the walk's nearest point to 90% of the way to the Hopf point),
+/// and every probe lay past its upper Hopf point. It is class 2 and a resonator over any
+/// range up to 1e6, with the onset to the followed branch's resolution (1e-7 of the range);
+/// a wider range is refused by name, before any work.
+#[test]
+fn hh_over_a_wide_range_is_class_2_and_a_wider_one_is_refused() {
+    let r = ExcitabilitySpec {
+        to: Some(1e5),
+        ..Default::default()
+    }
+    .run(&Model::builtin("hh").unwrap())
+    .unwrap();
+    let e = &r.excitability;
+    assert_eq!(e.verdict.class, HodgkinClass::Two);
+    assert_eq!(e.izhikevich.name(), "resonator");
+    assert!((e.leading_at - 8.7979).abs() < 1e-3, "{}", e.leading_at);
+    assert!(
+        (e.verdict.i_min - 6.2603).abs() < 0.02,
+        "{}",
+        e.verdict.i_min
+    );
+    let err = ExcitabilitySpec {
+        to: Some(1e308),
+        ..Default::default()
+    }
+    .run(&Model::builtin("hh").unwrap())
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("from, to") && err.contains("at most 1e6"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_model_without_a_smooth_field_is_refused_naming_it() {
     let e = ExcitabilitySpec::default()
@@ -219,7 +254,7 @@ fn xppaut_morris_lecar_gets_its_range_from_the_file_and_is_class_1() {
         from: Some(-0.1),
         ..Default::default()
     };
-    assert_eq!(given.range_for(&m), (-0.1, 0.5, "parmin/parmax"));
+    assert_eq!(given.range_for(&m), (-0.1, 0.5, "given from, parmax"));
     // A model with units keeps 0..200 uA/cm^2.
     assert_eq!(spec.range_for(&load("hh")), (0.0, 200.0, "default"));
 }

@@ -272,3 +272,74 @@ fn one_parameter_period_doublings_lie_on_the_curve() {
         );
     }
 }
+
+/// `hh`'s period-2 branch is a segment between the primary branch's two period doublings
+/// (7.8453 and 7.9178): it ends on the second, and each of its orbits is listed once. Stepping
+/// through the primary cycle there had gone on along the same orbits half a period later, which
+/// ran the segment through 2.5 times and listed its points as often (the antiperiodic part's
+/// sign flip now stops it). The level below ends the same way on the period-2 branch.
+#[test]
+fn hh_period_two_branch_ends_on_the_primary_s_other_period_doubling() {
+    let r = BifurcationSpec {
+        doublings: 2,
+        ..Default::default()
+    }
+    .run(&Model::builtin("hh").unwrap())
+    .unwrap();
+    let d = &r.diagram;
+    assert_eq!(d.cycles.len(), 3, "{:?}", d.notes);
+    // The primary branch, from the lower Hopf point, ends on the upper one: its end is that
+    // point, located, not its last orbit's parameter (7.5e-4 below it); and the summary counts
+    // the branch's orbits, as the table lists them, not its zero-amplitude start.
+    let (origin, primary) = &d.cycles[0];
+    assert!(
+        matches!(primary.stop, Stop::ReachedHopf(l) if l == d.hopfs[1].lambda),
+        "{} against {}",
+        primary.stop,
+        d.hopfs[1].lambda
+    );
+    let summary = excitable::report::Report::summary(&r);
+    let count = format!(
+        "Cycles from the Hopf point at {:.6}: {} points",
+        d.hopfs[0].lambda,
+        origin.orbits(primary).len()
+    );
+    assert!(summary.contains(&count), "{count} not in the summary");
+    for level in 1..3 {
+        let CycleOrigin::PeriodDoubling { parent, lambda } = d.cycles[level].0 else {
+            panic!("branch {level}: {:?}", d.cycles[level].0)
+        };
+        assert_eq!(parent, level - 1);
+        let b = &d.cycles[level].1;
+        // The parent's period doublings: the branch ends on the one it did not start from.
+        let other = events(&d.cycles[parent].1, CycleEvent::PeriodDoubling)
+            .into_iter()
+            .map(|p| p.lambda)
+            .filter(|&l| (l - lambda).abs() > 1e-3)
+            .collect::<Vec<_>>();
+        let Stop::BackOnPrimary(end) = b.stop else {
+            panic!("branch {level}: {}", b.stop)
+        };
+        eprintln!(
+            "branch {level}: from {lambda} to {end}, {} points; parent's other doublings {other:?}",
+            b.points.len()
+        );
+        assert!(
+            other.iter().any(|&l| (l - end).abs() < 1e-3),
+            "branch {level} ended at {end}, the parent's other doublings are at {other:?}"
+        );
+        // Every orbit once: the branch is not run through again (1702 points had been listed
+        // on the second level), and none of its special points is met twice.
+        assert!(b.points.len() < 200, "{} points", b.points.len());
+        let pds = events(b, CycleEvent::PeriodDoubling);
+        for (i, p) in pds.iter().enumerate() {
+            for q in &pds[..i] {
+                assert!(
+                    (p.lambda - q.lambda).abs() > 1e-7 || (p.period - q.period).abs() > 1e-4,
+                    "branch {level}: the period doubling at {} listed twice",
+                    p.lambda
+                );
+            }
+        }
+    }
+}

@@ -231,7 +231,7 @@ fn continuing_from_the_previous_current_gives_what_simulating_each_gives() {
 #[test]
 fn an_ode_model_gets_no_invented_units() {
     let r = spec("45").run(&ml_snic()).unwrap();
-    assert_eq!((r.current_column(), r.value_column()), ("current", "prc"));
+    assert_eq!((r.current_column(), r.value_column()), ("i", "prc"));
     assert!(!r.summary().contains("ms/mV"), "{}", r.summary());
 }
 

@@ -109,11 +109,12 @@ fn checksums(dir: &Path) -> BTreeMap<String, u64> {
     out
 }
 
-/// The names in `dir`, sorted.
+/// The names in `dir`, sorted, but the mark every report folder holds.
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != excitable::report::staging::REPORT_MARK)
         .collect();
     v.sort();
     v
@@ -213,10 +214,11 @@ fn a_failed_run_leaves_the_old_report_byte_identical() {
     nothing_beside(&out, &["bad.csv"]);
 }
 
-/// A folder the run did not write is never replaced: one holding a file no report writes (the
-/// user's notes, deep down) is refused naming it, and so is one holding the run's own model
-/// file or study file; each is left byte for byte as it was. (`report --out` pointed at such
-/// a folder had deleted everything in it, the model it had just read included.)
+/// A folder a report did not write is never replaced: one holding the user's notes (deep
+/// down, or Markdown and model files alone, kinds a report also writes) is refused naming
+/// them, and so is one holding the run's own model file or study file; each is left byte for
+/// byte as it was. (`report --out` pointed at such a folder had deleted everything in it, the
+/// model it had just read included.) `export` writes over an earlier export only.
 #[test]
 fn a_folder_of_the_users_own_is_never_replaced() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,10 +227,7 @@ fn a_folder_of_the_users_own_is_never_replaced() {
     std::fs::write(mine.join("sub/precious.txt"), "keep").unwrap();
     let before = checksums(&mine);
     let o = run_in(dir.path(), &["report", "--model", "lif", "--out", "mine"]);
-    refused(
-        &o,
-        &["mine holds files no report writes (sub/precious.txt)"],
-    );
+    refused(&o, &["mine was not written by a report (sub/precious.txt)"]);
     assert_eq!(checksums(&mine), before);
     // The model file inside the output folder, though `.ode` is a kind a report writes.
     let models = dir.path().join("models");
@@ -265,6 +264,51 @@ fn a_folder_of_the_users_own_is_never_replaced() {
     );
     refused(&o, &["does not hold the run's `study file`"]);
     assert_eq!(checksums(&models), before);
+    // A folder of nothing but model files and notes, every one of a kind a report writes,
+    // had been replaced whole by a successful run.
+    std::fs::remove_file(models.join("s.toml")).unwrap();
+    std::fs::write(models.join("notes.md"), "# mine").unwrap();
+    let before = checksums(&models);
+    let o = run_in(dir.path(), &["rest", "--model", "hh", "--out", "models"]);
+    refused(&o, &["models was not written by a report (notes.md)"]);
+    assert_eq!(checksums(&models), before);
+    // `export` writes over an earlier export, never over the model file it reads nor over a
+    // file of the user's own.
+    std::fs::write(models.join("mine.toml"), "# my notes\n").unwrap();
+    let before = checksums(&models);
+    for (args, why) in [
+        (
+            [
+                "--model-file",
+                "models/hh.ode",
+                "--to",
+                "ode",
+                "--out",
+                "models/hh.ode",
+            ],
+            "is the model file being read",
+        ),
+        (
+            ["--model", "hh", "--to", "toml", "--out", "models/mine.toml"],
+            "was not written by `excitable export`",
+        ),
+    ] {
+        let o = run_in(dir.path(), &[&["export"][..], &args[..]].concat());
+        refused(&o, &[why]);
+        assert_eq!(checksums(&models), before);
+    }
+    ok(&run_in(
+        dir.path(),
+        &[
+            "export",
+            "--model",
+            "hh-1952",
+            "--to",
+            "ode",
+            "--out",
+            "models/hh.ode",
+        ],
+    ));
 }
 
 /// `study run --all` goes on past a study that fails: the studies after it run, and the
@@ -1414,4 +1458,67 @@ evidence = "none"
         "{summary}"
     );
     assert!(!summary.contains("staging"), "{summary}");
+}
+
+/// A model file past the limits of a single compartment is refused before any work, by name: 200,000
+/// parameters had kept the loading busy past two minutes (each looked up among the earlier
+/// ones), 1000 `.ode` variables `rest`, 5000 gates `simulate`.
+#[test]
+fn a_model_past_the_limits_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let params: String = (0..1001)
+        .map(|k| format!("[[param]]\nname = \"p{k}\"\nvalue = 1.0\n"))
+        .collect();
+    std::fs::write(dir.path().join("p.toml"), format!("name = \"p\"\n{params}")).unwrap();
+    let odes: String = (0..201).map(|k| format!("x{k}'=-x{k}\n")).collect();
+    std::fs::write(dir.path().join("v.ode"), format!("{odes}done\n")).unwrap();
+    let gates: String = (0..101)
+        .map(|k| {
+            format!(
+                "[[gate]]\nname = \"g{k}\"\nalpha = {{ form = \"exp\", a = 0.07, v0 = -58.0, k = -20.0 }}\nbeta = {{ form = \"exp\", a = 0.07, v0 = -58.0, k = -20.0 }}\n"
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("g.toml"),
+        format!("name = \"g\"\n[[param]]\nname = \"c_m\"\nvalue = 1.0\n{gates}"),
+    )
+    .unwrap();
+    for (file, why) in [
+        ("p.toml", "param: 1001 parameters; at most 1000 are allowed"),
+        (
+            "v.ode",
+            "201 differential equations; at most 200 are allowed",
+        ),
+        ("g.toml", "gate: 101 gates; at most 100 are allowed"),
+    ] {
+        let o = run_in(dir.path(), &["rest", "--model-file", file, "--out", "r"]);
+        refused(&o, &[why]);
+        assert!(!dir.path().join("r").exists());
+    }
+}
+
+/// A negative number after a flag reaches the setting's own check, which names it and its
+/// range (`fit --dt -1` had been taken for an unknown flag `-1` by the argument parser).
+#[test]
+fn a_negative_number_is_judged_by_the_setting_it_is_for() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, why) in [
+        (
+            &[
+                "fit",
+                "--free",
+                "g_k",
+                "--target",
+                "rheobase=7",
+                "--dt",
+                "-1",
+            ][..],
+            "--dt = -1",
+        ),
+        (&["phase-plane", "--t-max", "-5"][..], "--t-max = -5"),
+    ] {
+        let o = run_in(dir.path(), &[args, &["--out", "o"]].concat());
+        refused(&o, &[why]);
+    }
 }

@@ -372,6 +372,8 @@ def export(model: "Model", *, to: str, out=None, **kwargs) -> str:
     if out is not None:
         import pathlib
 
+        # Never over the model's own file, nor a file an earlier export did not write.
+        _native.export_check(model, str(out))
         pathlib.Path(out).write_text(text)
     return text
 

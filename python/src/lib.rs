@@ -444,6 +444,29 @@ where
     })
 }
 
+/// `fit`, as [`model_spec`] runs it, with an `.ode` model file's text beside the result, so
+/// that `write` gives `fitted.ode` as the command line does (it had written none).
+fn fit(
+    py: Python<'_>,
+    model: &PyModel,
+    settings: &toml::Table,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Output> {
+    let job: ModelJob<excitable::spec::FitSpec> = job(settings)?;
+    let fit_job = excitable::study::jobs::FitJob {
+        model: model.source.clone(),
+        spec: job.spec,
+    };
+    fit_job.spec.check(&model.model).map_err(err)?;
+    let text = fit_job.ode_text().map_err(err)?;
+    let (spec, m) = (&fit_job.spec, &model.model);
+    let mut r = run_observed(py, progress, |obs| spec.run_with(m, obs))?;
+    r.source_text = text;
+    Ok(Output {
+        result: Box::new(r),
+    })
+}
+
 /// Run a model command (`fi`, `bifurcation`, …) on `model` with `settings` (flag -> value).
 #[pyfunction]
 #[pyo3(signature = (command, model, settings, progress = None))]
@@ -468,7 +491,7 @@ fn run_model(
             "fi" => model_spec::<FiSpec>(py, model, &t, progress),
             "prc" => model_spec::<PrcSpec>(py, model, &t, progress),
             "excitability" => model_spec::<ExcitabilitySpec>(py, model, &t, progress),
-            "fit" => model_spec::<FitSpec>(py, model, &t, progress),
+            "fit" => fit(py, model, &t, progress),
             other => Err(err_text(format!("no model command '{other}'"))),
         }
     })
@@ -489,6 +512,16 @@ fn export_text(model: &PyModel, settings: &Bound<'_, PyDict>) -> PyResult<String
             spec,
         };
         Ok(job.export().map_err(err)?.text)
+    })
+}
+
+/// Refuse to write an export over `out` when it is the model's own file or a file an
+/// earlier export did not write, as `excitable export` refuses.
+#[pyfunction]
+fn export_check(model: &PyModel, out: PathBuf) -> PyResult<()> {
+    guard(|| {
+        excitable::study::jobs::export::check_overwrite(&out, model.source.model_file.as_deref())
+            .map_err(err)
     })
 }
 
@@ -841,6 +874,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Output>()?;
     m.add_function(wrap_pyfunction!(run_model, m)?)?;
     m.add_function(wrap_pyfunction!(export_text, m)?)?;
+    m.add_function(wrap_pyfunction!(export_check, m)?)?;
     m.add_function(wrap_pyfunction!(stats_trains, m)?)?;
     m.add_function(wrap_pyfunction!(run_job, m)?)?;
     m.add_function(wrap_pyfunction!(study_run, m)?)?;

@@ -63,7 +63,8 @@ def test_bifurcation(cli, tmp_path, hh):
     # the same summary but for the time it took
     untimed = lambda text: re.sub(r"\d+(\.\d+)? s\b", "T s", text)
     assert untimed((tmp_path / "py" / "summary.md").read_text()) == untimed((tmp_path / "summary.md").read_text())
-    assert {p.name for p in written} == {p.name for p in tmp_path.iterdir() if p.is_file()}
+    # (the folder's hidden mark is the staging's, not one of the report's files)
+    assert {p.name for p in written} == {p.name for p in tmp_path.iterdir() if p.is_file() and not p.name.startswith(".")}
     for name, table in cli_tables(tmp_path / "py").items():
         assert_same_table(table, d.tables[name], name)
 
@@ -126,12 +127,41 @@ def test_fit(cli, tmp_path, hh):
     assert {"fit_params", "fit_starts"} <= set(f.tables)
 
 
+def test_fit_of_an_ode_model_writes_the_fitted_file(cli, tmp_path):
+    # The command line wrote fitted.ode; Python had written none.
+    fhn = ex.Model.from_file(ROOT / "studies" / "models" / "fhn.ode")
+    f = ex.fit(fhn, free="a=0.5:0.9", target="rest_mv=-1.1")
+    f.write(tmp_path / "py")
+    cli("fit", "--model-file", ROOT / "studies" / "models" / "fhn.ode", "--free", "a=0.5:0.9", "--target", "rest_mv=-1.1", out=tmp_path / "cli")
+    assert (tmp_path / "py" / "fitted.ode").read_text() == (tmp_path / "cli" / "fitted.ode").read_text()
+
+
+def test_a_bad_sweep_parameter_says_why(cli):
+    # The reason had been lost to a generic "expected a value of the setting's type".
+    with pytest.raises(ex.Error) as e:
+        ex.sweep(ex.Model("hh"), param="g_k=1:2:0", current="0")
+    assert "need FROM <= TO and STEP > 0" in str(e.value)
+
+
 def test_export(cli, tmp_path, hh):
     text = ex.export(hh, to="ode", out=tmp_path / "py.ode")
     cli("export", "--to", "ode", out=tmp_path / "cli.ode")
     assert (tmp_path / "py.ode").read_text() == (tmp_path / "cli.ode").read_text() == text
     with pytest.raises(ex.Error):
         ex.export(ex.Model("lif"), to="ode")
+    # Never over the model's own file, nor over a file of the user's own; an earlier export is
+    # replaced.
+    mine = tmp_path / "mine.toml"
+    mine.write_text((ROOT / "studies" / "models" / "hh.toml").read_text())
+    before = mine.read_text()
+    with pytest.raises(ex.Error, match="is the model file being read"):
+        ex.export(ex.Model.from_file(mine), to="toml", out=mine)
+    notes = tmp_path / "notes.toml"
+    notes.write_text("# my notes\n")
+    with pytest.raises(ex.Error, match="was not written by `excitable export`"):
+        ex.export(hh, to="toml", out=notes)
+    assert mine.read_text() == before and notes.read_text() == "# my notes\n"
+    ex.export(hh, to="ode", out=tmp_path / "py.ode")
 
 
 def test_stats(cli, tmp_path, hh):

@@ -135,7 +135,7 @@ fn judge_ringing(
     starts: &Starts,
     settings: &BatchSettings,
 ) -> Result<(), Error> {
-    let rests_at = |i: f64| starts.stable.as_ref().is_none_or(|b| b.at(i).is_some());
+    let rests_at = |i: f64| starts.stable.as_ref().is_none_or(|b| b.rest_exists(i));
     let ringing: Vec<usize> = (0..points.len())
         .filter(|&k| points[k].summary.oscillates_without_spikes() && rests_at(points[k].current))
         .collect();
@@ -862,55 +862,89 @@ struct Job {
     b: f64,
 }
 
-/// The stable equilibria over the current range, from one continuation of the equilibrium
+/// The stable equilibria over the current range, from the continuation of the equilibrium
 /// branch through the resting state: a stable state at any current is interpolated from the
 /// branch and polished by Newton's method (far cheaper than a fresh equilibrium search per
-/// current).
+/// current). A slow upward ramp stays on that branch while it is stable ([`StableBranch::at`],
+/// the `up` start). The branches through the equilibria at the range's top are kept beside it
+/// ([`StableBranch::rest_exists`]), for whether ringing can die away to rest: Morris-Lecar's
+/// upper branch, stable past its Hopf point, lies behind an S whose second fold is below 0,
+/// so the branch from rest never reaches it, and ringing that decayed to it in 45 time units
+/// had been reported as oscillation past the fold of cycles.
 struct StableBranch {
     fam: Option<crate::continuation::Family>,
+    /// Pairs of neighbouring points, at least one of them stable, on the branch through rest.
     points: Vec<crate::continuation::equilibria::EqPoint>,
+    /// The same on the branches through the equilibria at the range's top.
+    elsewhere: Vec<crate::continuation::equilibria::EqPoint>,
 }
 
 impl StableBranch {
     fn new(field: Field, rest0: &[f64], lo: f64, hi: f64) -> StableBranch {
         use crate::continuation::{CURRENT, Family, Settings, equilibria};
+        let at_top = crate::model::equilibria(&field, hi).unwrap_or_default();
         let Ok(fam) = Family::of_field(field, CURRENT, 0.0) else {
             return StableBranch {
                 fam: None,
                 points: vec![],
+                elsewhere: vec![],
             };
         };
         // From rest at 0 in both directions, so the whole range is covered.
         let span = (lo.min(0.0) - 1.0, hi.max(0.0) + 1.0);
-        let mut points = vec![];
-        for up in [true, false] {
-            if let Ok(b) =
-                equilibria::continue_branch(&fam, rest0, 0.0, span, up, &Settings::default())
-            {
-                points.extend(
-                    b.points
-                        .windows(2)
+        let stable_pairs = |state: &[f64], at: f64, up: bool| {
+            equilibria::continue_branch(&fam, state, at, span, up, &Settings::default())
+                .map(|b| {
+                    (b.points.windows(2))
                         .filter(|w| w[0].stable() || w[1].stable())
-                        .flat_map(|w| [w[0].clone(), w[1].clone()]),
-                );
-            }
-        }
+                        .flat_map(|w| [w[0].clone(), w[1].clone()])
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        };
+        let points = [true, false]
+            .into_iter()
+            .flat_map(|up| stable_pairs(rest0, 0.0, up))
+            .collect();
+        let elsewhere = (at_top.iter())
+            .flat_map(|e| stable_pairs(&e.state, hi, false))
+            .collect();
         StableBranch {
             fam: Some(fam),
             points,
+            elsewhere,
         }
     }
 
+    /// Whether any stable equilibrium exists at current `i`: on the branch through rest or on
+    /// one through an equilibrium at the range's top.
+    /// Every pair that brackets `i` is tried: a pair straddling a Hopf point or a fold, whose
+    /// equilibrium at `i` is unstable, does not hide a stable one on another pair.
+    fn rest_exists(&self, i: f64) -> bool {
+        (self.points.chunks(2).chain(self.elsewhere.chunks(2))).any(|seg| self.on(seg, i).is_some())
+    }
+
     /// The stable equilibrium at current `i` on this branch, if there is one.
+    /// (The first pair of the branch through rest that brackets `i`: where a slow ramp is.)
     fn at(&self, i: f64) -> Option<Vec<f64>> {
+        let seg = (self.points.chunks(2)).find(|w| Self::brackets(w, i))?;
+        self.on(seg, i)
+    }
+
+    fn brackets(seg: &[crate::continuation::equilibria::EqPoint], i: f64) -> bool {
+        seg.len() == 2 && (seg[0].lambda - i) * (seg[1].lambda - i) <= 0.0
+    }
+
+    /// The stable equilibrium at current `i` from the pair `seg`, if it brackets `i` and
+    /// Newton's method from between them finds a stable one.
+    fn on(&self, seg: &[crate::continuation::equilibria::EqPoint], i: f64) -> Option<Vec<f64>> {
         use crate::numerics::newton::newton;
         use nalgebra::{DMatrix, DVector};
         let fam = self.fam.as_ref()?;
         let n = fam.dim();
-        let seg = self
-            .points
-            .chunks(2)
-            .find(|w| w.len() == 2 && (w[0].lambda - i) * (w[1].lambda - i) <= 0.0)?;
+        if !Self::brackets(seg, i) {
+            return None;
+        }
         let t = if seg[1].lambda != seg[0].lambda {
             (i - seg[0].lambda) / (seg[1].lambda - seg[0].lambda)
         } else {

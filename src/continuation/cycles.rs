@@ -871,6 +871,9 @@ fn run(
     let mut ds = set.ds_start;
     let ds_min = set.ds_start * 1e-5;
     let mut max_amp = 0.0f64;
+    // On a doubled-period branch: the antiperiodic part of the last point's orbit
+    // ([`AntiperiodicPart`]), to hear the branch pass through the primary cycle.
+    let mut antiperiodic = doubled.then(|| AntiperiodicPart::of(&engine.scheme, &cur.orbit));
     // The searches for the brackets' zeros run beside the branch (on another core when one is
     // free): each depends only on its bracket, and nothing on the branch waits for it. They
     // report here, numbered in the order the brackets were found, and are taken in that order
@@ -990,8 +993,10 @@ fn run(
                     .all(|p| (p.lambda - lam).abs() <= 1e-9 * (1.0 + lam.abs()));
             let ends = if at_bound || lam < lo || lam > hi {
                 Some(Stop::LeftRange(lam))
-            } else if doubled && count > 3 && half_shift_gap(&engine.scheme, &next.orbit) < 1e-4 {
-                Some(Stop::BackOnPrimary(lam))
+            } else if let Some(at) =
+                back_on_primary(&engine.scheme, &mut antiperiodic, (&cur, &next), count)
+            {
+                Some(Stop::BackOnPrimary(at))
             } else if next.orbit.period > 500.0 * period0 || next.orbit.period > 1e5 || frozen {
                 Some(Stop::PeriodUnbounded(lam))
             } else {
@@ -1360,31 +1365,93 @@ pub fn from_orbit(
     Some(branch)
 }
 
-/// `max_s |x(s) - x(s + 1/2)|` over 400 samples, relative to the orbit's largest range of a
-/// component: 0 when the orbit is a cycle of half its period traversed twice.
-fn half_shift_gap(scheme: &Scheme, orbit: &Orbit) -> f64 {
-    let k = 400;
-    let samples: Vec<Vec<f64>> = (0..k)
-        .map(|q| orbit.at(scheme, q as f64 / k as f64))
-        .collect();
-    let range = (0..orbit.n)
-        .map(|i| {
-            let (a, b) = samples
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
-                    (a.min(y[i]), b.max(y[i]))
-                });
-            b - a
+/// The antiperiodic part `x(s) - x(s + 1/2)` of an orbit on a doubled-period branch, at 200
+/// samples of `s` in `[0, 1/2)`, relative to the orbit's largest range of a component. It is
+/// zero when the orbit is the primary cycle traversed twice, and near the primary cycle it is
+/// a multiple of the period doubling's eigenfunction, whose sign flips where the branch passes
+/// through the primary one (a pitchfork in the doubled system: beyond it lie the same orbits,
+/// shifted by half their period).
+struct AntiperiodicPart(Vec<f64>);
+
+impl AntiperiodicPart {
+    const SAMPLES: usize = 400;
+
+    fn of(scheme: &Scheme, orbit: &Orbit) -> AntiperiodicPart {
+        let k = Self::SAMPLES;
+        let samples: Vec<Vec<f64>> = (0..k)
+            .map(|q| orbit.at(scheme, q as f64 / k as f64))
+            .collect();
+        let range = (0..orbit.n)
+            .map(|i| {
+                let (a, b) = samples
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+                        (a.min(y[i]), b.max(y[i]))
+                    });
+                b - a
+            })
+            .fold(0.0, f64::max)
+            .max(1e-300);
+        AntiperiodicPart(
+            (0..k / 2)
+                .flat_map(|q| {
+                    let (a, b) = (&samples[q], &samples[q + k / 2]);
+                    a.iter().zip(b).map(move |(x, y)| (x - y) / range)
+                })
+                .collect(),
+        )
+    }
+
+    /// The largest deviation from the primary cycle traversed twice.
+    fn gap(&self) -> f64 {
+        self.0.iter().fold(0.0, |m, x| m.max(x.abs()))
+    }
+
+    /// Whether `self` and `other` point opposite ways (their inner product is negative).
+    fn flipped_from(&self, other: &AntiperiodicPart) -> bool {
+        self.0.iter().zip(&other.0).map(|(a, b)| a * b).sum::<f64>() < 0.0
+    }
+}
+
+/// How near the primary cycle (the antiperiodic part's largest size, relative to the orbit's
+/// range) a sign flip of that part is taken for stepping through it.
+const NEAR_PRIMARY: f64 = 0.1;
+
+/// On a doubled-period branch (`last` is `Some`, the antiperiodic part of `cur`'s orbit),
+/// the parameter where the step from `cur` to `next` met the primary cycle again, and `last`
+/// moved on to `next`'s part. It meets it where the part vanishes (landing on the primary
+/// cycle to 1e-4) or flips its sign between two points (stepping through it): the branch
+/// beyond is the same orbits again, half a period later, and following it had run the
+/// period-2 branch of `hh` through 2.5 times, listing its points as often. On a flip the
+/// parameter is that of the point nearer the primary cycle (the smaller part): the branch
+/// turns there, so the error is of the order of the step squared.
+/// The first three points, which leave the primary cycle, are not taken for a landing or a
+/// flip.
+fn back_on_primary(
+    scheme: &Scheme,
+    last: &mut Option<AntiperiodicPart>,
+    (cur, next): (&State, &State),
+    count: usize,
+) -> Option<f64> {
+    let before = last.as_ref()?;
+    let after = AntiperiodicPart::of(scheme, &next.orbit);
+    // A flip counts only near the primary cycle and once the branch has left it: at the start
+    // the part is rounding noise (the two halves of the doubled mesh differ by an ulp), whose
+    // sign is arbitrary, and far from the primary cycle a sign means nothing.
+    let near = before.gap().min(after.gap()) < NEAR_PRIMARY;
+    let at = if count > 3 && after.gap() < 1e-4 {
+        Some(next.point.lambda)
+    } else if count > 3 && before.gap() > 1e-8 && near && after.flipped_from(before) {
+        Some(if after.gap() < before.gap() {
+            next.point.lambda
+        } else {
+            cur.point.lambda
         })
-        .fold(0.0, f64::max)
-        .max(1e-300);
-    (0..k / 2)
-        .flat_map(|q| {
-            let (a, b) = (&samples[q], &samples[q + k / 2]);
-            a.iter().zip(b).map(|(x, y)| (x - y).abs())
-        })
-        .fold(0.0, f64::max)
-        / range
+    } else {
+        None
+    };
+    *last = Some(after);
+    at
 }
 
 /// The eigenfunction of the period doubling at `orbit` (a cycle with a Floquet multiplier at

@@ -717,9 +717,11 @@ fn follow_doublings(
                 if let Stop::BackOnPrimary(l) = branch.stop {
                     reached.push(l);
                 }
+                // Its orbits: the start, the parent's traversed twice, is not one of them
+                // ([`CycleOrigin::orbits`]).
                 notes.push(format!(
                     "the doubled-period branch from the period doubling at {knob} = {at:.6}: {} points, {}",
-                    branch.points.len(),
+                    branch.points.len().saturating_sub(1),
                     branch.stop
                 ));
                 notes.extend(branch.notes.iter().cloned());
@@ -835,7 +837,7 @@ fn diagram_on_this_thread(
                 continue;
             }
             done[k] = true;
-            let branch =
+            let mut branch =
                 cycles::from_hopf(fam, &hopfs[k], (from, to), &settings.cycles, &mut progress);
             if let Stop::ReachedHopf(end) = branch.stop {
                 // The Hopf point this branch ends on does not need a branch of its own.
@@ -864,9 +866,14 @@ fn diagram_on_this_thread(
                     })
                 {
                     done[j] = true;
+                    // The end is that Hopf point, located, not the last orbit's parameter
+                    // (`hh`'s summary had said 154.521684 beside the point's 154.522434),
+                    // when it lies within a step's scale of it.
+                    if (hopfs[j].lambda - end).abs() <= 1e-3 * span {
+                        branch.stop = Stop::ReachedHopf(hopfs[j].lambda);
+                    }
                 }
             }
-            let mut branch = branch;
             if matches!(branch.stop, Stop::PeriodUnbounded(_)) {
                 let folds: Vec<_> = branches
                     .iter()

@@ -115,6 +115,15 @@ pub struct ConductanceModel {
     pub v_search_mv: (f64, f64),
 }
 
+/// The most gates, currents and parameters a model may have. A single compartment has tens;
+/// 5000 gates had kept `rest` and `simulate` busy past two minutes, and 200,000 parameters
+/// (a 14 MB model file) the loading itself.
+pub const MAX_GATES: usize = 100;
+/// See [`MAX_GATES`].
+pub const MAX_CURRENTS: usize = 100;
+/// See [`MAX_GATES`].
+pub const MAX_PARAMS: usize = 1000;
+
 impl ConductanceModel {
     /// Number of state variables (V plus the gates).
     pub fn dim(&self) -> usize {
@@ -184,6 +193,18 @@ impl ConductanceModel {
     /// or an `inf`/`tau` that is nowhere finite, tau nowhere > 0) is refused by name: no
     /// equilibrium could exist.
     pub fn validate(&self) -> Result<(), ModelError> {
+        for (what, n, max) in [
+            ("gates", self.gates.len(), MAX_GATES),
+            ("currents", self.currents.len(), MAX_CURRENTS),
+            ("parameters", self.params.len(), MAX_PARAMS),
+        ] {
+            if n > max {
+                return Err(ModelError::Invalid {
+                    model: self.name.clone(),
+                    reason: format!("{n} {what}; at most {max} are allowed"),
+                });
+            }
+        }
         self.params.validate()?;
         for g in &self.gates {
             for r in g.rates() {

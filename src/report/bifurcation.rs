@@ -308,7 +308,7 @@ fn summary(r: &BifurcationResult) -> String {
         let _ = write!(
             md,
             "Cycles from {from}: {} points, {}.",
-            c.points.len(),
+            origin.orbits(c).len(),
             c.stop
         );
         if let Some(slowest) = stable
@@ -699,17 +699,24 @@ pub fn draw_frequency(
     units: &Units,
 ) -> Result<(), ReportError> {
     let (mut per, mut freq) = (vec![], vec![]);
-    let (mut l1, mut l2) = ([false; 2], [false; 2]);
     for (k, (origin, c)) in d.cycles.iter().enumerate() {
+        // Each branch its own colour, so each its own legend entries (a second branch had
+        // been drawn in a colour the legend did not name).
         let color = PALETTE[(2 + k) % PALETTE.len()];
+        let (mut l1, mut l2) = ([false; 2], [false; 2]);
+        let name = if d.cycles.len() > 1 {
+            format!("cycles, branch {}", k + 1)
+        } else {
+            "cycles".to_string()
+        };
         let p: Vec<(f64, f64, bool)> = (origin.orbits(c).iter())
             .map(|p| (p.lambda, p.period, p.stable()))
             .collect();
         let f: Vec<(f64, f64, bool)> = (origin.orbits(c).iter())
             .map(|p| (p.lambda, p.frequency_hz(), p.stable()))
             .collect();
-        runs(&p, color, "cycles", &mut per, &mut l1);
-        runs(&f, color, "cycles", &mut freq, &mut l2);
+        runs(&p, color, &name, &mut per, &mut l1);
+        runs(&f, color, &name, &mut freq, &mut l2);
     }
     per.extend(unsettled_series(d, |p| vec![(p.lambda, p.period)]));
     freq.extend(unsettled_series(d, |p| vec![(p.lambda, p.frequency_hz())]));

@@ -17,7 +17,8 @@ impl ExcitabilityResult {
         if self.model.units().known() {
             "i_ua_cm2"
         } else {
-            "current"
+            // As every table of a model without units names it (docs/tables.md).
+            "i"
         }
     }
 }
@@ -205,6 +206,16 @@ impl super::Report for ExcitabilityResult {
                 e.min_rate_hz,
                 e.verdict.multiplier_end
             );
+            // A fold of cycles has a multiplier of 1. FitzHugh-Nagumo's fold lies in a canard,
+            // where the period grows from 60 to 69 within 3e-7 of current: the last sample,
+            // within the smallest step of the fold, had multiplier 0 and a rate 15% above the
+            // slowest stable cycle the diagram finds by arclength.
+            if e.verdict.onset == Onset::FoldOfCycles && e.verdict.multiplier_end < 0.5 {
+                let _ = write!(
+                    md,
+                    "**That multiplier is far from the 1 of a fold of cycles**: near the end the period changes faster than the followed branch's smallest step resolves (as in a canard), so the period and rate there are those of the last cycle sampled, and the slowest stable rate may be lower: `bifurcation` follows the branch through the fold by arclength. "
+                );
+            }
             let _ = write!(
                 md,
                 "Mean f-I slope from the onset to the probe: {:.4} {rate} per {}. ",
@@ -274,7 +285,12 @@ impl super::Report for ExcitabilityResult {
             match why {
                 "given" => "the range given",
                 "parmin/parmax" => "the model file's AUTO range, parmin and parmax",
-                _ => "the default range",
+                "default" => "the default range",
+                "given from, default to" => "`from` as given, the default `to`",
+                "default from, given to" => "the default `from`, `to` as given",
+                "given from, parmax" => "`from` as given, the model file's parmax",
+                "parmin, given to" => "the model file's parmin, `to` as given",
+                other => other,
             }
         );
         let _ = writeln!(

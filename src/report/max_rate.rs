@@ -177,7 +177,7 @@ impl super::Report for MaxRateResult {
             };
             let _ = writeln!(
                 md,
-                "\nThat is {verdict} the biological ceiling of about {BIOLOGICAL_CEILING_HZ} Hz that `002_…` discusses. Oscillations whose peaks stay below the threshold are not counted as spikes."
+                "\nThat is {verdict} the biological ceiling of about {BIOLOGICAL_CEILING_HZ} Hz that the blog post \"Memory Waves\" discusses (`002` in the source documents)."
             );
         }
         let _ = writeln!(

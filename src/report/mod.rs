@@ -13,6 +13,7 @@ pub(crate) mod figure;
 pub mod fit;
 pub mod gating;
 pub(crate) mod heatmap;
+pub(crate) mod legend;
 pub mod max_rate;
 pub(crate) mod numeric_csv;
 mod page_compression;

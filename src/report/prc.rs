@@ -10,12 +10,14 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 impl PrcResult {
-    /// Name of the current column: `i_ua_cm2`, or `current` for a model without units.
+    /// Name of the current column: `i_ua_cm2`, or `i` for a model without units.
     pub fn current_column(&self) -> &'static str {
         if self.model.units().known() {
             "i_ua_cm2"
         } else {
-            "current"
+            // As every table of a model without units names it (docs/tables.md); it had
+            // been `current` here alone.
+            "i"
         }
     }
 
@@ -35,7 +37,7 @@ impl super::Report for PrcResult {
         self.model.units()
     }
 
-    /// `prc.parquet`: `i_ua_cm2` (`current`), `phase` (fraction of the period, 0 = upward
+    /// `prc.parquet`: `i_ua_cm2` (`i`), `phase` (fraction of the period, 0 = upward
     /// threshold crossing), `variable`, `prc_ms_per_unit` (`prc`); `prc_cycles.parquet`: per
     /// current `period_ms` (`period`), `prc_v_max`, `phase_of_max`, `prc_v_min`,
     /// `phase_of_min`, `negative_fraction`, `type` (`I`/`II`), `max_multiplier`,

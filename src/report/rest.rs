@@ -339,10 +339,19 @@ pub fn draw_centre(
                     style: Style::Line,
                 },
                 Series {
-                    label: format!(
-                        "off the plane (fit {:.4}/ms, predicted {:.4}/ms)",
-                        c.fitted_rate_per_ms, c.predicted_rate_per_ms
-                    ),
+                    // An unstable pair leaves the equilibrium: its fit is no test of the
+                    // linearisation, and the summary does not compare it (nor does this).
+                    label: if c.pair.re > 0.0 {
+                        format!(
+                            "off the plane (fit {:.4}/ms; the pair is unstable)",
+                            c.fitted_rate_per_ms
+                        )
+                    } else {
+                        format!(
+                            "off the plane (fit {:.4}/ms, predicted {:.4}/ms)",
+                            c.fitted_rate_per_ms, c.predicted_rate_per_ms
+                        )
+                    },
                     points: c
                         .t_ms
                         .iter()

@@ -41,23 +41,47 @@ pub struct Staging {
     created: Vec<PathBuf>,
 }
 
+/// The file every report folder holds, written into the staging folder just before the swap:
+/// the list of the files the report wrote, which the next run may replace. Hidden, so it does
+/// not clutter a listing.
+pub const REPORT_MARK: &str = ".excitable-report";
+
+/// The first line of [`REPORT_MARK`]; the files follow, one relative path a line.
+const MARK_HEADER: &str =
+    "# Written by excitable: the next run into this folder replaces it whole. Its files:";
+
 /// The kinds of file a report writes (tables, figures, summaries, a sweep's definition, a
-/// fitted or exported model file): a folder holding any other kind was not written by a
-/// report.
+/// fitted or exported model file), for folders written before [`REPORT_MARK`] existed.
 pub const REPORT_FILE_KINDS: [&str; 8] =
     ["parquet", "png", "svg", "md", "toml", "ode", "nml", "xml"];
 
 /// How many entries of an existing `out` are looked at before it is taken for a report.
 const MAX_SCANNED: usize = 100_000;
 
-/// Refuse to replace an existing `out` that holds a file of a kind no report writes
-/// ([`REPORT_FILE_KINDS`]), or more entries than a report has: the swap replaces the folder
-/// whole, and `report --out` pointed at a folder of the user's own (notes, data, the model
-/// file just read) had deleted everything in it. A missing or empty `out` passes.
+/// Refuse to replace an existing `out` that holds anything an earlier report did not write:
+/// the swap replaces the folder whole. A missing or empty `out` passes. A folder with
+/// [`REPORT_MARK`] passes when every file in it is one the mark lists (a note the user put
+/// in a report's folder is refused). A folder without it (from a version before the mark)
+/// passes only when it looks like a report throughout: a `summary.md` at its top, every file
+/// of a kind a report writes ([`REPORT_FILE_KINDS`]), and every Markdown file a `summary.md`.
+/// A folder of the user's own (notes, data, model files) is refused: `report --out` at a
+/// folder of models had deleted them, because `.toml` and `.ode` are kinds a report writes
+/// too, and so had a run into a folder of Markdown notes.
 pub fn check_replaceable(out: &Path) -> Result<(), ReportError> {
     if !std::fs::metadata(out).is_ok_and(|m| m.is_dir()) {
         return Ok(());
     }
+    // A mark of another form (not starting with the header) counts as none.
+    let listed: Option<std::collections::HashSet<String>> =
+        std::fs::read_to_string(out.join(REPORT_MARK))
+            .ok()
+            .filter(|text| text.starts_with(MARK_HEADER))
+            .map(|text| {
+                text.lines()
+                    .filter(|l| !l.starts_with('#') && !l.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            });
     let mut foreign = vec![];
     let mut stack = vec![out.to_path_buf()];
     let mut scanned = 0usize;
@@ -75,10 +99,15 @@ pub fn check_replaceable(out: &Path) -> Result<(), ReportError> {
             scanned += 1;
             let path = e.path();
             let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-            let ours = path
-                .extension()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| REPORT_FILE_KINDS.contains(&x));
+            let kind = path.extension().and_then(|x| x.to_str());
+            let relative = path.strip_prefix(out).unwrap_or(&path);
+            let ours = match &listed {
+                Some(files) => files.contains(&relative.to_string_lossy().into_owned()),
+                None => {
+                    kind.is_some_and(|x| REPORT_FILE_KINDS.contains(&x))
+                        && (kind != Some("md") || e.file_name() == "summary.md")
+                }
+            };
             if is_dir {
                 stack.push(path);
             } else if !ours || scanned > MAX_SCANNED {
@@ -89,6 +118,9 @@ pub fn check_replaceable(out: &Path) -> Result<(), ReportError> {
                 break;
             }
         }
+    }
+    if listed.is_none() && scanned > 0 && foreign.is_empty() && !out.join("summary.md").is_file() {
+        foreign.push("no summary.md".into());
     }
     if foreign.is_empty() {
         return Ok(());
@@ -102,6 +134,34 @@ pub fn check_replaceable(out: &Path) -> Result<(), ReportError> {
         foreign,
         more,
     })
+}
+
+/// Write [`REPORT_MARK`] into `dir`: every file under it (hidden ones aside), by relative
+/// path.
+fn write_mark(dir: &Path) -> Result<(), ReportError> {
+    let mut files = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| io_err(&d, "cannot list", e))?;
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            } else if let Ok(rel) = e.path().strip_prefix(dir) {
+                files.push(rel.to_string_lossy().into_owned());
+            }
+        }
+    }
+    files.sort();
+    let mark = dir.join(REPORT_MARK);
+    let text = std::iter::once(MARK_HEADER.to_string())
+        .chain(files)
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&mark, text + "\n")
+        .map_err(|e| io_err(&mark, "cannot write the report's mark", e))
 }
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> ReportError {
@@ -141,14 +201,26 @@ impl Staging {
     /// first), remove stale staging folders of dead runs, and create a fresh staging folder.
     /// Creates `out`'s parent folder if needed; `out` itself is only touched by the swap.
     ///
-    /// An existing `out` holding files no report writes is refused before anything is
-    /// touched ([`check_replaceable`]).
+    /// An existing `out` holding anything an earlier report did not write is refused before
+    /// anything is touched ([`check_replaceable`]).
     pub fn begin(
         out: &Path,
         wait: Wait,
         on_wait: impl FnOnce(Option<u32>),
     ) -> Result<Staging, ReportError> {
         check_replaceable(out)?;
+        Self::begin_keeping(out, wait, on_wait)
+    }
+
+    /// [`Staging::begin`] for a run that keeps what `out` holds, so does not ask whether a
+    /// report wrote it: a sweep's shard, which only takes the lock to record the sweep's
+    /// definition beside the other shards, and `merge`, which links every entry of the
+    /// folder into the new one.
+    pub fn begin_keeping(
+        out: &Path,
+        wait: Wait,
+        on_wait: impl FnOnce(Option<u32>),
+    ) -> Result<Staging, ReportError> {
         let (parent, name) = split(out)?;
         let created = missing_ancestors(&parent);
         std::fs::create_dir_all(&parent)
@@ -268,6 +340,7 @@ impl Staging {
 
     /// Swap the staging folder in as `OUT` (the old report is removed) and release the lock.
     pub fn commit(mut self) -> Result<PathBuf, ReportError> {
+        write_mark(&self.dir)?;
         if self.out.is_dir() {
             if !exchange(&self.dir, &self.out) {
                 // Rename aside, then in: a reader in between sees no folder, never a mix.
@@ -377,10 +450,12 @@ fn exchange(a: &Path, b: &Path) -> bool {
 mod tests {
     use super::*;
 
+    /// The entries of `dir` but the report's mark.
     fn files(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != REPORT_MARK)
             .collect();
         v.sort();
         v
@@ -437,6 +512,59 @@ mod tests {
             .commit()
             .unwrap();
         assert!(files(&out).is_empty());
+    }
+
+    /// A folder of model files or of Markdown notes holds only kinds a report writes, and
+    /// had been replaced whole; without the mark or a report's shape it is refused, byte for
+    /// byte as it was. A report's own folder carries the mark and is replaced.
+    #[test]
+    fn only_a_folder_a_report_wrote_is_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        let cases: [&[(&str, &str)]; 3] = [
+            &[("hh.toml", "[model]"), ("fhn.ode", "v'=0")],
+            &[("notes.md", "# mine"), ("plan.md", "- a")],
+            &[("summary.md", "# old"), ("notes.md", "# mine")],
+        ];
+        for (k, case) in cases.iter().enumerate() {
+            let out = root.path().join(format!("mine{k}"));
+            std::fs::create_dir(&out).unwrap();
+            for (name, text) in case.iter() {
+                std::fs::write(out.join(name), text).unwrap();
+            }
+            let e = Staging::begin(&out, Wait::No, |_| {}).unwrap_err();
+            assert!(matches!(e, ReportError::NotAReportFolder { .. }), "{e}");
+            for (name, text) in case.iter() {
+                assert_eq!(std::fs::read_to_string(out.join(name)).unwrap(), *text);
+            }
+        }
+        let out = root.path().join("report");
+        let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
+        std::fs::write(s.dir().join("model.toml"), "[model]").unwrap();
+        std::fs::write(s.dir().join("notes.md"), "# ours").unwrap();
+        s.commit().unwrap();
+        assert!(out.join(REPORT_MARK).is_file());
+        // A note of the user's own put in the report's folder is not among the files the
+        // mark lists: refused, and kept.
+        std::fs::write(out.join("mine.md"), "# mine").unwrap();
+        let e = Staging::begin(&out, Wait::No, |_| {}).unwrap_err();
+        assert!(e.to_string().contains("mine.md"), "{e}");
+        std::fs::remove_file(out.join("mine.md")).unwrap();
+        Staging::begin(&out, Wait::No, |_| {})
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert!(files(&out).is_empty());
+        // A folder from before the mark, a report's shape throughout, is replaced too.
+        let old = root.path().join("old");
+        std::fs::create_dir_all(old.join("fi")).unwrap();
+        std::fs::write(old.join("summary.md"), "# old").unwrap();
+        std::fs::write(old.join("fi/summary.md"), "# old").unwrap();
+        std::fs::write(old.join("fi/fi.parquet"), "x").unwrap();
+        Staging::begin(&old, Wait::No, |_| {})
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert!(files(&old).is_empty());
     }
 
     #[test]

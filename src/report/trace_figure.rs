@@ -2,7 +2,7 @@
 
 use super::clip::Frame;
 use super::figure::{Body, PALETTE, decimate, fig_err, padded_range, render};
-use super::xy_figure::legend;
+use super::legend::{Drawn, legend};
 use crate::error::ReportError;
 use crate::model::Units;
 use crate::simulate::Trace;
@@ -88,6 +88,11 @@ impl Body for Panels<'_> {
         let v_desc = axis(if units.known() { "V" } else { v_name }, units.voltage);
         let mut c = chart(&areas[0], t0..t1, vlo..vhi, &v_desc, None).map_err(&e)?;
         let frame = |y: (f64, f64)| Frame { x: (t0, t1), y };
+        let v_labels: Vec<String> = if shown.len() > 1 {
+            (0..shown.len()).map(|k| format!("neuron {k}")).collect()
+        } else {
+            vec!["membrane potential".into()]
+        };
         for (k, tr) in shown.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
             for piece in clipped(&tr.t_ms, tr.v(), frame((vlo, vhi))) {
@@ -97,15 +102,19 @@ impl Body for Panels<'_> {
             let s = c
                 .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
                 .map_err(&e)?;
-            if shown.len() > 1 {
-                s.label(format!("neuron {k}"))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-            } else {
-                s.label("membrane potential")
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-            }
+            s.label(v_labels[k].as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
         }
-        legend(&mut c).map_err(&e)?;
+        let v_lines: Vec<Vec<(f64, f64)>> = shown
+            .iter()
+            .map(|tr| decimate(&tr.t_ms, tr.v(), MAX_POINTS))
+            .collect();
+        let drawn = Drawn {
+            lines: v_lines.iter().map(Vec::as_slice).collect(),
+            points: vec![],
+            labels: v_labels.iter().map(String::as_str).collect(),
+        };
+        legend(&mut c, &drawn).map_err(&e)?;
 
         // Stimulus.
         let (ilo, ihi) = padded_range(first.i_ua_cm2.iter().copied());
@@ -119,7 +128,13 @@ impl Body for Panels<'_> {
             .map_err(&e)?
             .label("stimulus")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1]));
-        legend(&mut c).map_err(&e)?;
+        let i_line = decimate(t, &first.i_ua_cm2, MAX_POINTS);
+        let drawn = Drawn {
+            lines: vec![&i_line],
+            points: vec![],
+            labels: vec!["stimulus"],
+        };
+        legend(&mut c, &drawn).map_err(&e)?;
 
         // Gates on [0, 1]; other variables (an .ode model's recovery variable, a calcium
         // concentration) on their own range, so nothing looks saturated.
@@ -145,7 +160,15 @@ impl Body for Panels<'_> {
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
         }
         if first.names.len() > 1 {
-            legend(&mut c).map_err(&e)?;
+            let lines: Vec<Vec<(f64, f64)>> = (first.vars.iter().skip(1))
+                .map(|col| decimate(t, col, MAX_POINTS))
+                .collect();
+            let drawn = Drawn {
+                lines: lines.iter().map(Vec::as_slice).collect(),
+                points: vec![],
+                labels: first.names.iter().skip(1).map(String::as_str).collect(),
+            };
+            legend(&mut c, &drawn).map_err(&e)?;
         }
         Ok(())
     }

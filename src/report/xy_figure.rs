@@ -2,6 +2,7 @@
 
 use super::clip::Frame;
 use super::figure::{Body, PALETTE, fig_err, padded_range, panel_grid, render};
+use super::legend::{Drawn, legend};
 use crate::error::ReportError;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::ValueFormatter;
@@ -163,7 +164,17 @@ where
     }
     // No labelled series, no legend (an empty box was drawn over the raster's corner).
     if panel.series.iter().any(|s| !s.label.is_empty()) {
-        legend(c)
+        let mut drawn = Drawn::default();
+        for s in &panel.series {
+            match s.style {
+                Style::Points | Style::Markers | Style::Ticks => drawn.points.extend(&s.points),
+                Style::Line | Style::Dashed | Style::Thin => drawn.lines.push(&s.points),
+            }
+            if !s.label.is_empty() {
+                drawn.labels.push(&s.label);
+            }
+        }
+        legend(c, &drawn)
     } else {
         Ok(())
     }
@@ -255,23 +266,6 @@ where
         }
     }
     Ok(())
-}
-
-/// Draw the series labels in a box at the upper right (shared by every figure).
-pub(crate) fn legend<'a, DB, X, Y>(
-    c: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
-where
-    DB: DrawingBackend + 'a,
-    X: Ranged<ValueType = f64>,
-    Y: Ranged<ValueType = f64>,
-{
-    c.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 15))
-        .draw()
 }
 
 #[cfg(test)]

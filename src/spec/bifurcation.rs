@@ -51,7 +51,7 @@ pub struct BifurcationSpec {
     pub ncol: usize,
     /// Largest arclength step along cycle branches (> 0); unset, an .ode file's `@ dsmax`, else
     /// 4.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub ds_max: Option<f64>,
     /// Points per branch at most (at least 10).
     #[arg(long, default_value_t = 2000)]

@@ -39,6 +39,10 @@ const PHASIC_RUN: f64 = 200.0;
 /// The step of that run.
 const PHASIC_DT: f64 = 0.01;
 
+/// The widest current range: the walk along rest steps by fractions of it, and over 0..1e308
+/// had stepped past both of `hh`'s Hopf points ("rest stays stable over the range").
+pub const MAX_SPAN: f64 = 1e6;
+
 /// Probe currents above the loss of rest, as fractions of the range.
 const PROBES: [f64; 4] = [0.002, 0.01, 0.05, 0.2];
 
@@ -79,7 +83,8 @@ pub struct ExcitabilityResult {
     /// The class and its evidence.
     pub excitability: Excitability,
     /// The current range the evidence was taken over (`from`, `to`), and where it came from
-    /// (`given`, `parmin/parmax` or `default`).
+    /// (`given`, `parmin/parmax` or `default`; with one end given, both sources, as
+    /// `given from, default to`).
     pub range: (f64, f64, &'static str),
     /// Computing time (s).
     pub seconds: f64,
@@ -106,10 +111,17 @@ impl ExcitabilitySpec {
             Some((a, b)) => (a, b, "parmin/parmax"),
             None => (DEFAULT_RANGE.0, DEFAULT_RANGE.1, "default"),
         };
+        // With one end given, the other's source is said beside it.
+        let half = |given_from: bool| match (given_from, why) {
+            (true, "parmin/parmax") => "given from, parmax",
+            (true, _) => "given from, default to",
+            (false, "parmin/parmax") => "parmin, given to",
+            (false, _) => "default from, given to",
+        };
         match (self.from, self.to) {
             (Some(a), Some(b)) => (a, b, "given"),
-            (Some(a), None) => (a, hi, why),
-            (None, Some(b)) => (lo, b, why),
+            (Some(a), None) => (a, hi, half(true)),
+            (None, Some(b)) => (lo, b, half(false)),
             (None, None) => (lo, hi, why),
         }
     }
@@ -136,6 +148,7 @@ impl ExcitabilitySpec {
         let range = self.range_for(model);
         let (from, to, _) = range;
         super::range("from, to", from, to)?;
+        check_span(from, to)?;
         fam.field.check_current(to)?;
         let started = Instant::now();
         let span = to - from;
@@ -171,11 +184,29 @@ impl ExcitabilitySpec {
             .as_ref()
             .and_then(|w| w.stable_point_nearest(target))
             .map_or((from, leading(&rest)), |p| {
-                let solved = fam.equilibrium_near(&p.state, target).and_then(|(y, j)| {
-                    let close = (y.iter().zip(&p.state))
-                        .all(|(a, b)| (a - b).abs() <= 0.05 * (1.0 + b.abs()));
-                    leading_of(&j).filter(|z| close && z.re < 0.0)
-                });
+                // In 50 steps from the branch's point to the target, each Newton's start the
+                // last one's answer: over a wide range the nearest point can lie far from the
+                // target (0 for 8.8 over 0..1e5 on `hh`, whose rest there is a node, not the
+                // focus near threshold: "integrator").
+                const STEPS: usize = 50;
+                let mut y = p.state.clone();
+                let mut last = None;
+                for k in 1..=STEPS {
+                    let at = p.lambda + (target - p.lambda) * k as f64 / STEPS as f64;
+                    let Some((next, j)) = fam.equilibrium_near(&y, at) else {
+                        last = None;
+                        break;
+                    };
+                    let close =
+                        (next.iter().zip(&y)).all(|(a, b)| (a - b).abs() <= 0.05 * (1.0 + b.abs()));
+                    if !close {
+                        last = None;
+                        break;
+                    }
+                    y = next;
+                    last = Some(j);
+                }
+                let solved = last.and_then(|j| leading_of(&j).filter(|z| z.re < 0.0));
                 let at_point =
                     || leading_of(&fam.jacobian(&p.state, p.lambda)).unwrap_or(p.eigenvalues[0]);
                 solved.map_or_else(|| (p.lambda, at_point()), |z| (target, z))
@@ -200,8 +231,18 @@ impl ExcitabilitySpec {
             ..OrbitSettings::default()
         };
         let kick = if model.units().known() { 40.0 } else { 1.0 };
+        // Where none of them fires, the same fractions of a range 100 and 10^4 times
+        // narrower above the loss of rest: over 0..1e5 the first probe on `hh` lay at 210,
+        // past its upper Hopf point, and the class went undetermined.
+        let narrower: Vec<f64> = match rest_lost {
+            Some((ic, _)) => [1e-2, 1e-4]
+                .iter()
+                .flat_map(|q| PROBES.iter().map(move |p| ic + p * q * span))
+                .collect(),
+            None => vec![],
+        };
         let mut found: Option<FixedOrbit> = None;
-        for &i in probes.iter().filter(|&&i| i <= to) {
+        for &i in probes.iter().chain(&narrower).filter(|&&i| i <= to) {
             let mut kicked = rest.state.clone();
             kicked[0] += kick;
             if let Ok(o) = orbit_from_simulation(&fam, i, &rest.state, &set)
@@ -400,9 +441,31 @@ super::model_spec!(
     ExcitabilitySpec,
     "excitability",
     ExcitabilityResult,
-    needs field,
+    |s, m| {
+        s.validate()?;
+        crate::model::Field::of(m)?;
+        // The range needs the model (an `.ode` file's own), so it is checked here, before
+        // the output folder is touched, as well as in `run`.
+        let (from, to, _) = s.range_for(m);
+        check_span(from, to)
+    },
     run
 );
+
+/// Refuse a current range wider than [`MAX_SPAN`].
+fn check_span(from: f64, to: f64) -> Result<(), Error> {
+    if to - from > MAX_SPAN {
+        return Err(SpecError::new(
+            "from, to",
+            format!("{} to {}", crate::error::short(from), crate::error::short(to)),
+            format!(
+                "a range of at most {MAX_SPAN:e}: the walk along rest and the probes are placed at fractions of it"
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

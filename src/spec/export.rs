@@ -50,10 +50,10 @@ pub struct ExportSpec {
     #[arg(long, allow_hyphen_values = true, default_value = "0")]
     pub current: f64,
     /// For ode: how long XPPAUT integrates, `@ total` (ms).
-    #[arg(long, default_value = "100")]
+    #[arg(long, allow_hyphen_values = true, default_value = "100")]
     pub t_stop: f64,
     /// For ode: XPPAUT's time step, `@ dt` (ms; the method is rk4).
-    #[arg(long, default_value = "0.01")]
+    #[arg(long, allow_hyphen_values = true, default_value = "0.01")]
     pub dt: f64,
     /// For ode and neuroml: the membrane potential the file starts at (mV), every gate at its
     /// steady state there; default the model's own start (its rest at zero current).

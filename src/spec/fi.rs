@@ -68,13 +68,13 @@ pub struct FiSpec {
     #[arg(long, allow_hyphen_values = true, default_value_t = 200.0)]
     pub to: f64,
     /// Current step (uA/cm^2).
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.5)]
     pub step: f64,
     /// Run length (ms).
-    #[arg(long, default_value_t = 1200.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1200.0)]
     pub t_max: f64,
     /// Discarded before counting (ms).
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 200.0)]
     pub transient: f64,
     /// rest, up, down or all (repeatable).
     #[arg(long, value_enum, default_value = "all")]
@@ -82,7 +82,7 @@ pub struct FiSpec {
     pub direction: Vec<FiDirection>,
     /// Time step (ms): the batch kernel's `--method` (conductance models), exponential Euler
     /// for LIF, RK4 or exponential Euler for .ode models.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.01)]
     pub dt: f64,
     /// Integrator: exp-euler (first order), exp-midpoint (second order: two rate evaluations
     /// per step, so a larger dt for the same accuracy) or exp-staggered (second order at one
@@ -96,7 +96,7 @@ pub struct FiSpec {
     #[arg(long, value_enum, default_value = "f64")]
     pub precision: Precision,
     /// Bisection tolerance for rheobase, onsets and offsets (uA/cm^2).
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1e-4)]
     pub tol: f64,
     /// Spike threshold (mV; the file's units for an .ode model); default: the model's (hh: 0).
     #[arg(long, allow_hyphen_values = true)]
@@ -354,7 +354,7 @@ impl FiSpec {
             ));
         }
         super::timing(self.t_max, self.dt, self.transient)?;
-        super::positive("tol", self.tol)?;
+        super::bisection_tol("tol", self.tol)?;
         if let Some(t) = self.threshold {
             super::finite("threshold", t)?;
         }

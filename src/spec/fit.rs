@@ -84,19 +84,19 @@ pub struct FitSpec {
     #[arg(long, allow_hyphen_values = true, default_value_t = 100.0)]
     pub to: f64,
     /// Step of the rheobase/onset grid (uA/cm^2).
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 2.0)]
     pub step: f64,
     /// Run length of each simulation (ms).
-    #[arg(long, default_value_t = 1200.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1200.0)]
     pub t_max: f64,
     /// Discarded before counting spikes (ms).
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 200.0)]
     pub transient: f64,
     /// Time step of the simulations (ms).
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.01)]
     pub dt: f64,
     /// Bisection tolerance of rheobase and onset (uA/cm^2).
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1e-4)]
     pub tol: f64,
     /// Spike threshold (mV; the file's units for an .ode model); default: the model's.
     #[arg(long, allow_hyphen_values = true)]
@@ -452,7 +452,7 @@ impl FitSpec {
             ));
         }
         super::timing(self.t_max, self.dt, self.transient)?;
-        super::positive("tol", self.tol)?;
+        super::bisection_tol("tol", self.tol)?;
         if let Some(t) = self.threshold {
             super::finite("threshold", t)?;
         }

@@ -19,7 +19,7 @@ pub struct GatingSpec {
     #[arg(long, allow_hyphen_values = true, default_value_t = 60.0)]
     pub v_to: f64,
     /// Voltage step (mV); at most 10^7 points.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.01)]
     pub v_step: f64,
 }
 

@@ -16,13 +16,13 @@ pub struct MaxRateSpec {
     #[arg(long, allow_hyphen_values = true, default_value = "0:300:1")]
     pub currents: NumberList,
     /// Transient discarded before counting (ms).
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 200.0)]
     pub transient: f64,
     /// Counting window (ms).
-    #[arg(long, default_value_t = 1000.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1000.0)]
     pub window: f64,
     /// Time step (ms): exponential Euler, or RK4 for an .ode model.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.01)]
     pub dt: f64,
     /// Spike threshold (mV; the file's units for an .ode model); default: the model's (hh: 0).
     #[arg(long, allow_hyphen_values = true)]

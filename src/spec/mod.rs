@@ -83,6 +83,24 @@ pub fn positive(field: &str, value: f64) -> Result<(), SpecError> {
     }
 }
 
+/// The finest bisection tolerance of a current (rheobase, onsets, offsets): below it the
+/// bisection only splits what double precision and the integrator's error cannot tell apart,
+/// and `fit --tol 1e-300` had bisected for over a minute.
+pub const MIN_BISECTION_TOL: f64 = 1e-10;
+
+/// Refuse a bisection tolerance `value` unless it is finite and at least [`MIN_BISECTION_TOL`].
+pub fn bisection_tol(field: &str, value: f64) -> Result<(), SpecError> {
+    if value.is_finite() && value >= MIN_BISECTION_TOL {
+        Ok(())
+    } else {
+        Err(SpecError::new(
+            field,
+            short(value),
+            format!("a finite number >= {MIN_BISECTION_TOL:e}"),
+        ))
+    }
+}
+
 /// Refuse a range unless both ends are finite and `from < to`.
 pub fn range(fields: &str, from: f64, to: f64) -> Result<(), SpecError> {
     if from.is_finite() && to.is_finite() && from < to {

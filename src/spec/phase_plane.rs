@@ -35,7 +35,7 @@ pub struct PhasePlaneSpec {
     #[arg(long)]
     pub y: Option<String>,
     /// Duration (ms); the last interspike interval is taken as the limit cycle.
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 200.0)]
     pub t_max: f64,
     /// Memory budget for the trajectory, its table and figure (4GiB, 512MiB, …): a run
     /// estimated to need more is refused before it starts.

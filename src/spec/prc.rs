@@ -66,7 +66,7 @@ pub struct PrcSpec {
     #[arg(long, default_value_t = 4)]
     pub ncol: usize,
     /// Longest simulation to reach the cycle at one current (ms; file time units).
-    #[arg(long, default_value_t = 20000.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 20000.0)]
     pub t_max: f64,
 }
 

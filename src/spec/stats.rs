@@ -46,22 +46,22 @@ pub struct StatsSpec {
     #[arg(long, allow_hyphen_values = true)]
     pub t_stop: Option<f64>,
     /// Counting window of the Fano factor (ms).
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 100.0)]
     pub fano_window: f64,
     /// Refractoriness constant R of LvR (ms).
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 5.0)]
     pub lvr_r: f64,
     /// Bin width of the ISI histogram (ms).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1.0)]
     pub isi_bin: f64,
     /// Kernel of the instantaneous rate: rectangular, triangular or gaussian.
     #[arg(long, default_value = "gaussian")]
     pub kernel: String,
     /// Kernel standard deviation (ms).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 10.0)]
     pub sigma: f64,
     /// Sampling period of the instantaneous rate (ms).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1.0)]
     pub sampling: f64,
     /// The input the spikes answer, as a stimulus text (pulses:…, step:…, sine:…; see
     /// `simulate --help`): adds latencies per pulse, the fraction answered, the pulse-spike

@@ -91,13 +91,13 @@ pub struct SweepSpec {
     #[arg(long, default_value = "0:50:1", allow_hyphen_values = true)]
     pub current: NumberList,
     /// Run length (ms).
-    #[arg(long, default_value_t = 1200.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1200.0)]
     pub t_max: f64,
     /// Discarded before counting (ms).
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 200.0)]
     pub transient: f64,
     /// Time step (ms; the file's time unit for an `.ode` model).
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.01)]
     pub dt: f64,
     /// Integrator: exp-euler (first order), exp-midpoint (second order: two rate evaluations
     /// per step, so a larger dt for the same accuracy) or exp-staggered (second order at one

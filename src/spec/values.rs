@@ -102,20 +102,17 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw<T> {
-        Many(Vec<T>),
-        One(T),
+    // Through a TOML value rather than an untagged enum, whose error drops the value's own
+    // reason: Python's `sweep(param="g_k=1:2:0")` had said only that it expected "a value of
+    // the setting's type", where the command line says why the range is wrong.
+    use serde::de::Error as _;
+    let one = |v: toml::Value| {
+        T::deserialize(v).map_err(|e| D::Error::custom(e.to_string().trim().replace('\n', " ")))
+    };
+    match toml::Value::deserialize(d)? {
+        toml::Value::Array(items) => items.into_iter().map(one).collect(),
+        other => Ok(vec![one(other)?]),
     }
-    Ok(match Raw::deserialize(d).map_err(|_| {
-        serde::de::Error::custom(
-            "expected a value of the setting's type (a number, or text in quotes, as the flag takes) or an array of them",
-        )
-    })? {
-        Raw::Many(v) => v,
-        Raw::One(x) => vec![x],
-    })
 }
 
 /// Deserialise a text or an array of texts, each split at commas, as a flag with

@@ -36,11 +36,11 @@ pub const CHUNK_ROWS: usize = 1 << 20;
 #[serde(rename_all = "kebab-case", default)]
 pub struct WindowsSpec {
     /// Window width (ms), repeatable; at least one is needed.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     #[serde(deserialize_with = "one_or_many")]
     pub width: Vec<f64>,
     /// Step between window starts (ms); default: the width (windows tile the trace).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub step: Option<f64>,
     /// Spike threshold (mV) for upward crossings in a trace file; default 0 mV. A run
     /// simulated first counts its own spikes instead, at the model's threshold unless this is
@@ -388,9 +388,11 @@ where
         for (k, s) in streams.into_iter().enumerate() {
             let (rest, tally) = s.finish();
             if tally.n_windows == 0 {
+                // The width as given: the tally's, a whole number of samples, had been
+                // 1.8e17 for a width of 1e308 (the count of samples saturated).
                 return Err(AnalysisError::BadSetting {
                     what: "window width (ms)".into(),
-                    value: tally.width_ms,
+                    value: self.spec.width.get(k).copied().unwrap_or(tally.width_ms),
                     allowed: format!("at most the trace's length ({} samples)", self.samples),
                 }
                 .into());
@@ -426,10 +428,10 @@ pub struct SimulateFirst {
     #[serde(deserialize_with = "one_or_many")]
     pub stim: Vec<String>,
     /// Run length when simulating (ms).
-    #[arg(long, default_value_t = 500.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 500.0)]
     pub t_max: f64,
     /// Time step when simulating (ms): also the trace's sampling interval.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.01)]
     pub dt: f64,
     /// Integration method when simulating (euler, exp-euler, rk4).
     #[arg(long, default_value = "rk4")]

@@ -66,6 +66,45 @@ impl ExportJob {
     }
 }
 
+/// The words every exported file carries in its first lines (a comment, or the NeuroML
+/// notes), by which an existing file is known to be an earlier export.
+const EXPORT_MARK: &str = "Written by `excitable export`";
+
+/// Refuse to write over `path` when it is the model file being read, or an existing file that
+/// an earlier export did not write: `export --out` had replaced a user's own `.toml` (its
+/// comments lost), and the very model file it read. An earlier export is replaced.
+pub fn check_overwrite(path: &Path, model_file: Option<&Path>) -> Result<(), Error> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    };
+    let reason = if model_file.is_some_and(|m| same(m, path)) {
+        "is the model file being read"
+    } else if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        "is a folder"
+    } else {
+        // In the file's head: a NeuroML cell's notes carry it after the model's description.
+        let text = crate::input::read_text(path, crate::input::MAX_MODEL_BYTES).unwrap_or_default();
+        let head: String = text.chars().take(16_384).collect();
+        if head.contains(EXPORT_MARK) {
+            return Ok(());
+        }
+        "exists and was not written by `excitable export`"
+    };
+    Err(SpecError::new(
+        "out",
+        path.display(),
+        format!(
+            "a new file or an earlier export: {} {reason}",
+            path.display()
+        ),
+    )
+    .into())
+}
+
 /// Write `text` to `path` through a temporary file in the same folder, renamed over it.
 fn write_atomic(path: &Path, text: &str) -> Result<(), Error> {
     let io = |e: std::io::Error| -> Error {
@@ -113,6 +152,7 @@ impl Job for ExportJob {
         Some((|| {
             let r = self.export()?;
             let path = self.target(out, &r)?;
+            check_overwrite(&path, self.model.model_file.as_deref())?;
             write_atomic(&path, &r.text)?;
             let what = match self.spec.to {
                 ExportFormat::Ode => "XPPAUT .ode file",

@@ -24,8 +24,9 @@ pub struct FitJob {
 }
 
 impl FitJob {
-    /// An `.ode` model file's text, to write the fitted parameters into.
-    fn ode_text(&self) -> Result<Option<String>, Error> {
+    /// An `.ode` model file's text, to write the fitted parameters into
+    /// ([`crate::spec::FitResult::source_text`]; the Python face sets it too).
+    pub fn ode_text(&self) -> Result<Option<String>, Error> {
         match &self.model.model_file {
             Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("ode")) => {
                 crate::input::read_text(p, crate::input::MAX_MODEL_BYTES)

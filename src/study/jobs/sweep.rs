@@ -93,7 +93,7 @@ impl SweepJob {
         let fingerprint = self.spec.fingerprint(&model, &grid);
         // Check (or record) the sweep's definition, under OUT's lock.
         {
-            let _lock = Staging::begin(out, wait, |_| {})?;
+            let _lock = Staging::begin_keeping(out, wait, |_| {})?;
             std::fs::create_dir_all(out).map_err(|e| io(out, "cannot create the folder", e))?;
             let path = out.join(MANIFEST);
             if path.exists() {
@@ -309,7 +309,7 @@ impl Job for MergeJob {
         _: &dyn Observer,
     ) -> Option<Result<InPlace, Error>> {
         Some((|| {
-            let stage = Staging::begin(out, wait, |_| {})?;
+            let stage = Staging::begin_keeping(out, wait, |_| {})?;
             let r = self.merged()?;
             let staged = r.write_into(stage.dir())?;
             let names: Vec<std::ffi::OsString> = staged
@@ -360,7 +360,8 @@ fn refuse_foreign(out: &Path) -> Result<(), ShardError> {
 }
 
 /// Put everything in `from` into `to` (made by the caller) but the top-level entries named in
-/// `skip` and hidden ones (locks, staging folders): folders recreated, files hard-linked
+/// `skip` and the runs' own hidden ones (locks, staging folders, marks): folders recreated,
+/// files hard-linked
 /// (copied where links are not possible), symbolic links recreated.
 fn link_tree(from: &Path, to: &Path, skip: &[std::ffi::OsString]) -> Result<(), ReportError> {
     let entries = std::fs::read_dir(from).map_err(|e| ReportError::Read {
@@ -373,7 +374,15 @@ fn link_tree(from: &Path, to: &Path, skip: &[std::ffi::OsString]) -> Result<(), 
             reason: e.to_string(),
         })?;
         let name = e.file_name();
-        if skip.contains(&name) || name.to_string_lossy().starts_with('.') {
+        // The runs' own locks, staging folders and marks stay behind (the new folder gets its
+        // own mark); any other hidden entry (`.git`) is kept, as every other entry is.
+        let text = name.to_string_lossy();
+        let transient = text.starts_with('.')
+            && (text.ends_with(".lock")
+                || text.contains(".staging-")
+                || text.contains(".old-")
+                || text == crate::report::staging::REPORT_MARK);
+        if skip.contains(&name) || transient {
             continue;
         }
         let (src, dst) = (e.path(), to.join(&name));
