@@ -440,3 +440,38 @@ fn a_passive_membrane_is_not_excitable_and_its_leading_mode_is_v_own() {
     let md = excitable::report::Report::summary(&r);
     assert!(md.contains("**not excitable in the range"), "{md}");
 }
+
+/// FitzHugh-Nagumo's fold of cycles lies in a canard, where the period grows from 60 to 69
+/// within 3e-7 of current: the last sample of the followed branch, within its smallest step
+/// of the fold, has a multiplier far from a fold's 1, and its rate is 15% above the slowest
+/// stable cycle the diagram finds by arclength. The summary says the end is not resolved
+/// (it had reported that sample's period and multiplier as the fold's). The range's source is
+/// said for each end when one is given.
+#[test]
+fn a_fold_of_cycles_in_a_canard_is_said_to_be_unresolved() {
+    let m = load("studies/models/fhn.ode");
+    let r = ExcitabilitySpec {
+        from: Some(0.0),
+        to: Some(2.0),
+        ..Default::default()
+    }
+    .run(&m)
+    .unwrap();
+    let e = &r.excitability;
+    assert_eq!(e.verdict.onset.name(), "fold_cycle");
+    assert!(
+        e.verdict.multiplier_end < 0.5,
+        "{}",
+        e.verdict.multiplier_end
+    );
+    let summary = excitable::report::Report::summary(&r);
+    assert!(
+        summary.contains("That multiplier is far from the 1 of a fold of cycles"),
+        "{summary}"
+    );
+    let to_only = ExcitabilitySpec {
+        to: Some(2.0),
+        ..Default::default()
+    };
+    assert_eq!(to_only.range_for(&m).2, "default from, given to");
+}

@@ -123,3 +123,45 @@ where
         .label_font(("sans-serif", 15))
         .draw()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The corner picked for a panel drawn by `lines` over 0..10 × 0..10.
+    fn corner_for(lines: &[&[(f64, f64)]]) -> SeriesLabelPosition {
+        let mut buf = vec![0u8; 400 * 300 * 3];
+        let root = BitMapBackend::with_buffer(&mut buf, (400, 300)).into_drawing_area();
+        let chart = ChartBuilder::on(&root)
+            .build_cartesian_2d(0.0..10.0, 0.0..10.0)
+            .unwrap();
+        let drawn = Drawn {
+            lines: lines.to_vec(),
+            points: vec![],
+            labels: vec!["a line"],
+        };
+        drawn.corner(&chart)
+    }
+
+    /// A curve along the top leaves the box below it; one along the bottom leaves the upper
+    /// right, the first choice; a curve through both upper corners and the lower right leaves
+    /// the lower left.
+    #[test]
+    fn the_box_goes_where_nothing_is_drawn() {
+        let top: &[(f64, f64)] = &[(0.0, 9.8), (10.0, 9.8)];
+        let bottom: &[(f64, f64)] = &[(0.0, 0.2), (10.0, 0.2)];
+        let right: &[(f64, f64)] = &[(9.8, 0.0), (9.8, 10.0)];
+        assert!(matches!(
+            corner_for(&[top]),
+            SeriesLabelPosition::LowerRight
+        ));
+        assert!(matches!(
+            corner_for(&[bottom]),
+            SeriesLabelPosition::UpperRight
+        ));
+        assert!(matches!(
+            corner_for(&[top, right]),
+            SeriesLabelPosition::LowerLeft
+        ));
+    }
+}
