@@ -124,6 +124,23 @@ pub const MAX_CURRENTS: usize = 100;
 /// See [`MAX_GATES`].
 pub const MAX_PARAMS: usize = 1000;
 
+/// Refuse a model of more parameters, gates or currents than [`MAX_PARAMS`], [`MAX_GATES`]
+/// and [`MAX_CURRENTS`] allow, naming the field (`gate: 101 gates; at most 100 are allowed`).
+/// A model file's reader asks before it builds anything (each parameter is looked up among
+/// the earlier ones); [`ConductanceModel::validate`] asks for every loaded model.
+pub fn check_sizes(params: usize, gates: usize, currents: usize) -> Result<(), String> {
+    for (field, what, n, max) in [
+        ("param", "parameters", params, MAX_PARAMS),
+        ("gate", "gates", gates, MAX_GATES),
+        ("current", "currents", currents, MAX_CURRENTS),
+    ] {
+        if n > max {
+            return Err(format!("{field}: {n} {what}; at most {max} are allowed"));
+        }
+    }
+    Ok(())
+}
+
 impl ConductanceModel {
     /// Number of state variables (V plus the gates).
     pub fn dim(&self) -> usize {
@@ -193,18 +210,12 @@ impl ConductanceModel {
     /// or an `inf`/`tau` that is nowhere finite, tau nowhere > 0) is refused by name: no
     /// equilibrium could exist.
     pub fn validate(&self) -> Result<(), ModelError> {
-        for (what, n, max) in [
-            ("gates", self.gates.len(), MAX_GATES),
-            ("currents", self.currents.len(), MAX_CURRENTS),
-            ("parameters", self.params.len(), MAX_PARAMS),
-        ] {
-            if n > max {
-                return Err(ModelError::Invalid {
-                    model: self.name.clone(),
-                    reason: format!("{n} {what}; at most {max} are allowed"),
-                });
-            }
-        }
+        check_sizes(self.params.len(), self.gates.len(), self.currents.len()).map_err(
+            |reason| ModelError::Invalid {
+                model: self.name.clone(),
+                reason,
+            },
+        )?;
         self.params.validate()?;
         for g in &self.gates {
             for r in g.rates() {

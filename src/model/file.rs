@@ -113,16 +113,7 @@ pub fn parse(text: &str, path: &str) -> Result<ConductanceModel, ModelError> {
 
 fn build(spec: FileSpec) -> Result<ConductanceModel, String> {
     // Before anything is built (each parameter is looked up among the earlier ones).
-    use super::conductance::{MAX_CURRENTS, MAX_GATES, MAX_PARAMS};
-    for (field, what, n, max) in [
-        ("param", "parameters", spec.param.len(), MAX_PARAMS),
-        ("gate", "gates", spec.gate.len(), MAX_GATES),
-        ("current", "currents", spec.current.len(), MAX_CURRENTS),
-    ] {
-        if n > max {
-            return Err(format!("{field}: {n} {what}; at most {max} are allowed"));
-        }
-    }
+    super::conductance::check_sizes(spec.param.len(), spec.gate.len(), spec.current.len())?;
     let mut params = ParamSet::default();
     for (i, p) in spec.param.iter().enumerate() {
         if params.index(&p.name).is_some() {

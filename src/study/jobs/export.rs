@@ -86,10 +86,12 @@ pub fn check_overwrite(path: &Path, model_file: Option<&Path>) -> Result<(), Err
     } else if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
         "is a folder"
     } else {
-        // In the file's head: a NeuroML cell's notes carry it after the model's description.
-        let text = crate::input::read_text(path, crate::input::MAX_MODEL_BYTES).unwrap_or_default();
-        let head: String = text.chars().take(16_384).collect();
-        if head.contains(EXPORT_MARK) {
+        // In the file's head (its first 16 KiB, read alone): a NeuroML cell's notes carry it
+        // after the model's description.
+        use std::io::Read;
+        let mut head = vec![];
+        let _ = std::fs::File::open(path).and_then(|f| f.take(16_384).read_to_end(&mut head));
+        if String::from_utf8_lossy(&head).contains(EXPORT_MARK) {
             return Ok(());
         }
         "exists and was not written by `excitable export`"
