@@ -330,6 +330,20 @@ pub enum ReportError {
         /// How many more there are.
         more: usize,
     },
+    /// Files saved into an output folder while a run was writing its new report: the new
+    /// report is in place, and the previous folder, with those files, is kept beside it.
+    #[error(
+        "{path}: files were saved into it during the run ({}): the new report is in {path}, and the previous folder with those files is kept as {kept}",
+        .added.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+    )]
+    ChangedDuringRun {
+        /// The folder.
+        path: String,
+        /// The files added (relative).
+        added: Vec<String>,
+        /// Where the previous folder is now.
+        kept: String,
+    },
     /// An input file (a spikes file, a trace, a shard, a sweep's manifest) cannot be read.
     #[error("cannot read {path}: {reason}")]
     Read {
@@ -394,11 +408,18 @@ impl SpecError {
         )
     }
 
-    /// A refusal of `field = value`.
+    /// A refusal of `field = value`. A number's text longer than 20 characters (`1e308` is
+    /// written out in 309 digits by `Display`) is given in exponent form, by [`short`].
     pub fn new(field: &str, value: impl std::fmt::Display, allowed: impl Into<String>) -> Self {
+        let mut value = value.to_string();
+        if value.len() > 20
+            && let Ok(x) = value.parse::<f64>()
+        {
+            value = short(x);
+        }
         SpecError {
             field: field.to_string(),
-            value: value.to_string(),
+            value,
             allowed: allowed.into(),
         }
     }
@@ -685,7 +706,19 @@ pub enum AnalysisError {
 
 #[cfg(test)]
 mod tests {
-    use super::SimError;
+    use super::{SimError, SpecError};
+
+    /// A refused huge number is quoted in exponent form, an ordinary one as given.
+    #[test]
+    fn refused_values_are_short() {
+        assert_eq!(SpecError::new("t_max", 1e308, "x").value, "1e308");
+        assert_eq!(SpecError::new("dt", -1.5e300, "x").value, "-1.5e300");
+        assert_eq!(SpecError::new("dt", 0.01, "x").value, "0.01");
+        assert_eq!(
+            SpecError::new("model", "a_name_longer_than_twenty", "x").value,
+            "a_name_longer_than_twenty"
+        );
+    }
 
     /// The integrators' errors name ms until the model's unit is given: none for a file
     /// without units.

@@ -325,3 +325,45 @@ fn connor_stevens_tail_claims_no_stability_past_its_first_unstable_orbit() {
     let slowest = (stable.iter().map(|p| p.frequency_hz())).fold(f64::INFINITY, f64::min);
     assert!(slowest > 9.0 && slowest < 10.0, "{slowest}");
 }
+
+/// Morris-Lecar of class 1 over g_Ca at a current of 30: the cycles born unstable at the
+/// subcritical Hopf point turn stable within 1e-9 of the homoclinic end, where the saddle
+/// quantity lambda_u + lambda_s is negative (Shil'nikov: cycles near such a loop are
+/// stable). The stable orbits there are real (a probe's AUTO-07p run located folds of cycles
+/// at g_Ca 5.6495330532-5.6495330536, periods 227-269), so the summary says they turn
+/// stable, and no longer that they are "unstable from period 138.6 on".
+#[test]
+fn a_tail_turns_stable_where_the_saddle_quantity_is_negative() {
+    let spec = excitable::BifurcationSpec {
+        param: "gca".into(),
+        from: 3.0,
+        to: 6.0,
+        current: 30.0,
+        ..Default::default()
+    };
+    let r = spec.run(&zoo("ml_snic.ode")).unwrap();
+    let branch = r
+        .diagram
+        .cycles
+        .iter()
+        .map(|(_, c)| c)
+        .find(|c| {
+            c.end
+                .as_ref()
+                .is_some_and(|e| e.kind == EndKind::Homoclinic)
+        })
+        .expect("a branch ending on a homoclinic orbit");
+    let end = branch.end.as_ref().unwrap();
+    assert!(end.unstable_eigenvalue + end.stable_eigenvalue < 0.0);
+    assert!((end.lambda - 5.649533053).abs() < 1e-8, "{}", end.lambda);
+    let turn = branch.tail_turns_stable().expect("the tail turns stable");
+    assert!(
+        turn.period > 200.0 && turn.period < 400.0,
+        "{}",
+        turn.period
+    );
+    assert!(branch.unclaimed_tail().is_empty());
+    let notes = branch.notes.join("\n");
+    assert!(notes.contains("turn stable from period"), "{notes}");
+    assert!(!notes.contains("are unstable from period"), "{notes}");
+}

@@ -270,7 +270,10 @@ fn a_folder_of_the_users_own_is_never_replaced() {
     std::fs::write(models.join("notes.md"), "# mine").unwrap();
     let before = checksums(&models);
     let o = run_in(dir.path(), &["rest", "--model", "hh", "--out", "models"]);
-    refused(&o, &["models was not written by a report (notes.md)"]);
+    refused(
+        &o,
+        &["models was not written by a report (hh.ode, notes.md)"],
+    );
     assert_eq!(checksums(&models), before);
     // `export` writes over an earlier export, never over the model file it reads nor over a
     // file of the user's own.
@@ -392,17 +395,26 @@ fn a_spikes_only_run_leaves_no_older_trace() {
 fn stale_staging_folders_are_removed() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
+    let marker = excitable::report::staging::STAGING_MARKER;
     for pid in [4_000_000_000u32, std::process::id()] {
         let stale = dir.path().join(format!(".out.staging-{pid}"));
         std::fs::create_dir(&stale).unwrap();
+        std::fs::write(stale.join(marker), "").unwrap();
         std::fs::write(stale.join(".trace.parquet.partial-1.parquet"), "half").unwrap();
     }
-    std::fs::create_dir(dir.path().join(".out.old-4000000000")).unwrap();
+    let aside = dir.path().join(".out.old-4000000000");
+    std::fs::create_dir(&aside).unwrap();
+    std::fs::write(aside.join(marker), "").unwrap();
+    // A user's folder of such a name, without the marker, is theirs: kept.
+    let backup = dir.path().join(".out.old-7");
+    std::fs::create_dir(&backup).unwrap();
+    std::fs::write(backup.join("summary.md"), "# my copy").unwrap();
     ok(&run_in(
         dir.path(),
         &["gating", "--v-step", "10", "--out", "out"],
     ));
-    nothing_beside(&out, &[]);
+    nothing_beside(&out, &[".out.old-7"]);
+    assert!(backup.join("summary.md").is_file());
     assert!(out.join("gating.parquet").exists());
 }
 
@@ -1521,4 +1533,58 @@ fn a_negative_number_is_judged_by_the_setting_it_is_for() {
         let o = run_in(dir.path(), &[args, &["--out", "o"]].concat());
         refused(&o, &[why]);
     }
+}
+
+/// A folder of dotfiles alone (a home folder), a symbolic link, and a file are refused at
+/// once, before any work, and left as they were; a file saved into the folder while a run
+/// writes its report survives, in the folder (refused at the start) or kept beside it as
+/// `OUT.kept-PID` (saved during the run).
+#[test]
+fn dotfiles_links_and_files_saved_meanwhile_are_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id"), "key").unwrap();
+    let before = checksums(&home);
+    refused(
+        &run_in(dir.path(), &["rest", "--model", "hh", "--out", "home"]),
+        &["home was not written by a report (.ssh/id)"],
+    );
+    assert_eq!(checksums(&home), before);
+    std::os::unix::fs::symlink("home", dir.path().join("link")).unwrap();
+    std::fs::write(dir.path().join("file"), "x").unwrap();
+    for (out, why) in [
+        ("link", "is a symbolic link (to home)"),
+        ("file", "exists and is not a folder"),
+    ] {
+        refused(
+            &run_in(dir.path(), &["fi", "--model", "hh", "--out", out]),
+            &[why],
+        );
+    }
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    ok(&run_in(dir.path(), &["fi", "--model", "hh", "--out", "r"]));
+    let mut child = spawn_in(dir.path(), &["fi", "--model", "hh", "--out", "r"]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::fs::write(dir.path().join("r/notes.txt"), "mine").unwrap();
+    let status = child.wait().unwrap();
+    let kept: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("r.kept-")
+        })
+        .collect();
+    let survived = dir.path().join("r/notes.txt").is_file()
+        || kept.iter().any(|k| k.join("notes.txt").is_file());
+    assert!(survived, "notes.txt lost (run status {status:?})");
+    assert!(kept.is_empty() || !status.success());
 }

@@ -24,7 +24,6 @@ import inspect
 import io
 import os
 import pathlib
-import shutil
 import tempfile
 from typing import Any, Callable, Dict, List, Optional
 
@@ -171,7 +170,7 @@ def _flags(command: str) -> List[_Flag]:
 
 def _settings(func: str, flags: List[_Flag], kwargs: Dict[str, Any]) -> Dict[str, Any]:
     """Keyword arguments as the command's settings (flag -> value); None means the default."""
-    known = {f.keyword: f.flag for f in flags}
+    known = {f.keyword: f for f in flags}
     out = {}
     for k, v in kwargs.items():
         if k not in known:
@@ -180,8 +179,29 @@ def _settings(func: str, flags: List[_Flag], kwargs: Dict[str, Any]) -> Dict[str
             )
         if v is None:
             continue
-        out[known[k]] = _plain(v)
+        v = _plain(v)
+        if known[k].kind == "str":
+            # A number where the flag takes text (a constant stimulus, `stim=10`) is written
+            # as the command line would read it.
+            v = [_text(x) for x in v] if isinstance(v, list) else _text(v)
+        out[known[k].flag] = v
     return out
+
+
+def _text(value: Any) -> Any:
+    """A number as its text (`10`, `2.5`); anything else as it is."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    return value
+
+
+def _identity(folder: pathlib.Path):
+    """(device, inode) of a folder, None if it is gone."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _read_parquet(source):
@@ -200,6 +220,18 @@ class Result:
         self._folder = folder
         self._keep = keep  # a temporary folder that lives as long as the result
         self._tables: Optional[Dict[str, Any]] = None
+        # The folder's identity now: a later run into it swaps in a new folder, whose tables
+        # are not this result's (they had been read back as if they were).
+        self._stamp = _identity(folder) if folder is not None else None
+
+    def _folder_checked(self) -> pathlib.Path:
+        """The result's folder, refused if another run replaced it (or it is gone)."""
+        if _identity(self._folder) != self._stamp:
+            raise Error(
+                f"{self._folder}: replaced or removed since this '{self.command}' result was "
+                "made, so its tables are no longer this result's: run it again"
+            )
+        return self._folder
 
     @property
     def tables(self) -> Dict[str, Any]:
@@ -210,9 +242,8 @@ class Result:
                     name: _read_parquet(io.BytesIO(data)) for name, data in self._output.tables()
                 }
             else:
-                self._tables = {
-                    p.stem: _read_parquet(p) for p in sorted(self._folder.glob("*.parquet"))
-                }
+                folder = self._folder_checked()
+                self._tables = {p.stem: _read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
         return self._tables
 
     @property
@@ -220,7 +251,7 @@ class Result:
         """The text of summary.md."""
         if self._output is not None:
             return self._output.summary()
-        p = self._folder / "summary.md"
+        p = self._folder_checked() / "summary.md"
         return p.read_text() if p.exists() else ""
 
     def write(self, out) -> List[pathlib.Path]:
@@ -229,14 +260,10 @@ class Result:
         out = pathlib.Path(out)
         if self._output is not None:
             return [pathlib.Path(p) for p in self._output.write(os.fspath(out))]
-        tmp = out.with_name(f".{out.name}.copy-{os.getpid()}")
-        shutil.copytree(self._folder, tmp)
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        if out.exists():
-            os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-        return sorted(p for p in out.rglob("*") if p.is_file())
+        # Checked, staged and swapped in as every report is: a folder a report did not write
+        # is refused, never replaced.
+        files = _native.write_folder(os.fspath(self._folder_checked()), os.fspath(out))
+        return sorted(pathlib.Path(p) for p in files)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -323,6 +350,13 @@ def _doc(command: str, lead: List[str], flags: List[_Flag], returns: str, extra:
 _MODEL_DOC = "model : Model\n    The model (ex.Model('hh'), ex.Model.from_file(path), m.with_params(...))."
 
 
+def _need_model(func: str, model) -> None:
+    """A TypeError naming the call when `model` is not an `excitable.Model` (a model's name
+    given instead had raised an AttributeError about `_source`)."""
+    if not isinstance(model, Model):
+        raise TypeError(f"{func}(): the first argument is an excitable.Model, not {type(model).__name__}")
+
+
 def _model_command(command: str):
     flags = [f for f in _flags(command) if f.flag not in _MODEL_FLAGS]
     name = command.replace("-", "_")
@@ -358,15 +392,20 @@ excitability = _model_command("excitability")
 fit = _model_command("fit")
 
 
-def export(model: "Model", *, to: str, out=None, **kwargs) -> str:
-    """A model written in another format: ``to`` is ``ode``, ``neuroml`` or ``toml``.
+_EXPORT_FLAGS = [f for f in _flags("export") if f.flag not in _MODEL_FLAGS and f.flag != "to"]
+
+
+def export(model: "Model", *, to: str = "toml", out=None, **kwargs) -> str:
+    """A model written in another format: ``to`` is ``ode``, ``neuroml`` or ``toml`` (the
+    default, as on the command line).
 
     Returns the file's text, and writes it to ``out`` (a file) when given: what
-    ``excitable export --to TO --out FILE`` writes. Other keywords are the command's flags.
+    ``excitable export --to TO --out FILE`` writes. Other keywords are the command's flags
+    (``current``, ``t_stop``, ``dt``, ``v0``); an unknown one is a TypeError.
     """
     if not isinstance(model, Model):
         raise TypeError(f"export(): the first argument is an excitable.Model, not {type(model).__name__}")
-    settings = {_flag(k): v for k, v in kwargs.items()}
+    settings = _settings("export", _EXPORT_FLAGS, kwargs)
     settings["to"] = to
     text = _native.export_text(model, settings)
     if out is not None:
@@ -465,6 +504,7 @@ def windows(model: Optional[Model] = None, *, out=None, progress: Optional[Calla
         kwargs["trace"] = path
     settings = _settings("windows", _WINDOWS_FLAGS, kwargs)
     if model is not None:
+        _need_model("windows", model)
         settings.update(model._source())
     try:
         return _run_job("windows", settings, out, progress)
@@ -489,6 +529,7 @@ _SWEEP_FLAGS = [f for f in _flags("sweep") if f.flag not in _MODEL_FLAGS]
 
 
 def sweep(model: Model, *, out=None, progress: Optional[Callable] = None, **kwargs) -> Result:
+    _need_model("sweep", model)
     settings = _settings("sweep", _SWEEP_FLAGS, kwargs)
     settings.update(model._source())
     if "shard" in settings and out is None:
@@ -573,6 +614,7 @@ def report(model: Model, *, out=None, no_wait: bool = False, progress: Optional[
     progress : callable, optional
         Called as progress(task, done, total, detail).
     """
+    _need_model("report", model)
     if out is None:
         src = model._source()
         name = pathlib.Path(src["model-file"]).stem if "model-file" in src else src["model"]

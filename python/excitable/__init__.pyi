@@ -210,15 +210,17 @@ def excitability(
 def export(
     model: 'Model',
     *,
-    to: str,
+    to: str = 'toml',
     out: Any = None,
     **kwargs: Any,
 ) -> str:
     """
-    A model written in another format: ``to`` is ``ode``, ``neuroml`` or ``toml``.
+    A model written in another format: ``to`` is ``ode``, ``neuroml`` or ``toml`` (the
+        default, as on the command line).
 
         Returns the file's text, and writes it to ``out`` (a file) when given: what
-        ``excitable export --to TO --out FILE`` writes. Other keywords are the command's flags.
+        ``excitable export --to TO --out FILE`` writes. Other keywords are the command's flags
+        (``current``, ``t_stop``, ``dt``, ``v0``); an unknown one is a TypeError.
 
     """
 

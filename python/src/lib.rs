@@ -273,6 +273,27 @@ fn job<J: Job>(t: &toml::Table) -> PyResult<J> {
 struct PyModel {
     source: ModelSource,
     model: Model,
+    /// The model file's bytes when it was loaded (none for a built-in model). The commands
+    /// that run from files (`sweep`, `windows`, `export`, `fit`, `report`) read the file
+    /// again by its path: a file edited since, or a relative path after a change of the
+    /// working folder, had given them another model than the others ran, without a word.
+    file_bytes: Option<Vec<u8>>,
+}
+
+impl PyModel {
+    /// The model's source, for a command that reads its file again: refused if the file no
+    /// longer holds what was loaded.
+    fn checked_source(&self) -> PyResult<ModelSource> {
+        if let (Some(path), Some(bytes)) = (&self.source.model_file, &self.file_bytes)
+            && std::fs::read(path).ok().as_ref() != Some(bytes)
+        {
+            return Err(err_text(format!(
+                "model file {}: changed or gone since Model.from_file loaded it: load it again",
+                path.display()
+            )));
+        }
+        Ok(self.source.clone())
+    }
 }
 
 #[pymethods]
@@ -283,7 +304,11 @@ impl PyModel {
         guard(|| {
             let source = ModelSource::builtin(name);
             let model = source.load().map_err(err)?;
-            Ok(PyModel { source, model })
+            Ok(PyModel {
+                source,
+                model,
+                file_bytes: None,
+            })
         })
     }
 
@@ -293,13 +318,20 @@ impl PyModel {
     #[pyo3(signature = (path, v_var = None))]
     fn from_file(path: PathBuf, v_var: Option<String>) -> PyResult<PyModel> {
         guard(|| {
+            // Absolute, so that a later change of the working folder does not change it.
+            let path = std::path::absolute(&path).unwrap_or(path);
+            let file_bytes = std::fs::read(&path).ok();
             let source = ModelSource {
                 model_file: Some(path),
                 v_var,
                 ..ModelSource::default()
             };
             let model = source.load().map_err(err)?;
-            Ok(PyModel { source, model })
+            Ok(PyModel {
+                source,
+                model,
+                file_bytes,
+            })
         })
     }
 
@@ -319,7 +351,11 @@ impl PyModel {
                 source.set.push(format!("{name}={value}"));
             }
             model.check_relations().map_err(|e| err(e.into()))?;
-            Ok(PyModel { source, model })
+            Ok(PyModel {
+                source,
+                model,
+                file_bytes: self.file_bytes.clone(),
+            })
         })
     }
 
@@ -358,15 +394,16 @@ impl PyModel {
     /// The model's source as settings (`model`, `model-file`, `set`, `v-var`), as a study
     /// step or the command line names it.
     fn _source(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        let source = self.checked_source()?;
         let d = PyDict::new(py);
-        d.set_item("model", &self.source.model)?;
-        if let Some(f) = &self.source.model_file {
+        d.set_item("model", &source.model)?;
+        if let Some(f) = &source.model_file {
             d.set_item("model-file", f.display().to_string())?;
         }
-        if !self.source.set.is_empty() {
-            d.set_item("set", self.source.set.clone())?;
+        if !source.set.is_empty() {
+            d.set_item("set", source.set.clone())?;
         }
-        if let Some(v) = &self.source.v_var {
+        if let Some(v) = &source.v_var {
             d.set_item("v-var", v)?;
         }
         Ok(d.unbind())
@@ -454,7 +491,7 @@ fn fit(
 ) -> PyResult<Output> {
     let job: ModelJob<excitable::spec::FitSpec> = job(settings)?;
     let fit_job = excitable::study::jobs::FitJob {
-        model: model.source.clone(),
+        model: model.checked_source()?,
         spec: job.spec,
     };
     fit_job.spec.check(&model.model).map_err(err)?;
@@ -508,7 +545,7 @@ fn export_text(model: &PyModel, settings: &Bound<'_, PyDict>) -> PyResult<String
             .map_err(|e: toml::de::Error| err_text(e.to_string()))?;
         spec.validate().map_err(|e| err(e.into()))?;
         let job = excitable::study::jobs::ExportJob {
-            model: model.source.clone(),
+            model: model.checked_source()?,
             spec,
         };
         Ok(job.export().map_err(err)?.text)
@@ -614,6 +651,57 @@ fn run_job(
     })
 }
 
+/// Write the report in `folder` (a folder-backed result's) into `out` as every report is
+/// written: `out` checked ([`Staging::begin`] refuses a folder a report did not write),
+/// staged and swapped in whole. Returns the files. (`Result.write` had replaced any `out`
+/// without asking, a user's folder with its files.)
+#[pyfunction]
+fn write_folder(py: Python<'_>, folder: PathBuf, out: PathBuf) -> PyResult<Vec<PathBuf>> {
+    guard(|| {
+        py.detach(|| -> Result<Vec<PathBuf>, excitable::error::ReportError> {
+            let stage = Staging::begin(&out, Wait::Yes, |_| {})?;
+            let staged = stage.dir().to_path_buf();
+            let mut files = vec![];
+            copy_report(&folder, &staged, true, &mut files)?;
+            let out = stage.commit()?;
+            Ok(files
+                .into_iter()
+                .map(|f| f.strip_prefix(&staged).map_or(f.clone(), |r| out.join(r)))
+                .collect())
+        })
+        .map_err(|e| err(e.into()))
+    })
+}
+
+/// Copy the files under `from` into `to` (made by the caller), folders recreated, but the
+/// report's mark at the top (the new folder gets its own); the files copied go to `files`.
+fn copy_report(
+    from: &Path,
+    to: &Path,
+    top: bool,
+    files: &mut Vec<PathBuf>,
+) -> Result<(), excitable::error::ReportError> {
+    let fail = |path: &Path, e: std::io::Error| excitable::error::ReportError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    for e in std::fs::read_dir(from).map_err(|e| fail(from, e))? {
+        let e = e.map_err(|e| fail(from, e))?;
+        if top && e.file_name() == excitable::report::staging::REPORT_MARK {
+            continue;
+        }
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::create_dir(&dst).map_err(|e| fail(&dst, e))?;
+            copy_report(&src, &dst, false, files)?;
+        } else {
+            std::fs::copy(&src, &dst).map_err(|e| fail(&dst, e))?;
+            files.push(dst);
+        }
+    }
+    Ok(())
+}
+
 fn check_merge(t: &toml::Table) -> PyResult<()> {
     match t.keys().next() {
         Some(k) => Err(err_text(format!("'{k}' is not a setting of `merge`"))),
@@ -700,7 +788,8 @@ fn report(
 ) -> PyResult<PathBuf> {
     guard(|| {
         use excitable::study::run::{RunOptions, run_with_wait};
-        let study = excitable::study::template::report_study(&model.source).map_err(err)?;
+        let study =
+            excitable::study::template::report_study(&model.checked_source()?).map_err(err)?;
         let opts = RunOptions {
             fast: false,
             wait: if no_wait { Wait::No } else { Wait::Yes },
@@ -877,6 +966,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(export_check, m)?)?;
     m.add_function(wrap_pyfunction!(stats_trains, m)?)?;
     m.add_function(wrap_pyfunction!(run_job, m)?)?;
+    m.add_function(wrap_pyfunction!(write_folder, m)?)?;
     m.add_function(wrap_pyfunction!(study_run, m)?)?;
     m.add_function(wrap_pyfunction!(report, m)?)?;
     m.add_function(wrap_pyfunction!(models, m)?)?;

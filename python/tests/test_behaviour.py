@@ -205,6 +205,9 @@ sys.exit(1)
     # One neuron for 10^5 ms at dt 0.001 ms (10^8 steps, a minute or more): the stop is heard
     # within the run, not only between runs.
     "ex.simulate(hh, t_max=1e5, dt=1e-3, record='spikes')",
+    # 10^5 currents (tens of seconds), and one long trajectory: neither had heard the signal.
+    "ex.rest(hh, current=[k * 0.02 for k in range(100000)])",
+    "ex.phase_plane(hh, t_max=2e5)",
 ])
 def test_ctrl_c_stops_a_run(run):
     p = subprocess.run([sys.executable, "-c", INTERRUPT.replace("RUN", run)],
@@ -238,3 +241,69 @@ def test_the_stubs_are_current():
     spec.loader.exec_module(gen)
     committed = (ROOT / "python" / "excitable" / "__init__.pyi").read_text()
     assert gen.stubs() == committed, "run python python/gen_stubs.py"
+
+
+def test_a_folder_backed_result_never_replaces_a_users_folder(tmp_path):
+    """`Result.write` of a result kept in a folder (sweep, windows, stats of a file, merge)
+    had replaced any `out`, a user's folder with its files; it is refused, as the CLI's."""
+    r = ex.sweep(ex.Model("hh"), param="g_k=30:36:6", current="0:10:10", t_max=300)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    with pytest.raises(ex.Error, match="was not written by a report"):
+        r.write(mine)
+    assert (mine / "notes.txt").read_text() == "keep"
+    files = r.write(tmp_path / "report")
+    assert {p.name for p in files} >= {"grid.parquet", "summary.md"}
+    # Written again into its own folder: a report's folder is replaced.
+    assert r.write(tmp_path / "report")
+
+
+def test_a_result_whose_folder_another_run_replaced_says_so(tmp_path):
+    """A result read lazily from `out` had given the tables of a later run into the same
+    folder as its own."""
+    hh = ex.Model("hh")
+    r1 = ex.sweep(hh, param="g_k=30:36:6", current="0:10:10", t_max=300, out=tmp_path / "x")
+    ex.sweep(hh, param="g_k=30:36:6", current="20:30:10", t_max=300, out=tmp_path / "x")
+    with pytest.raises(ex.Error, match="replaced or removed since"):
+        r1.grid
+
+
+def test_a_model_file_changed_after_loading_is_refused(tmp_path):
+    """The commands that read the model's file again (sweep, windows, export, fit, report)
+    had run an edited file, or none after a change of folder, while the others ran the
+    model loaded."""
+    src = (ROOT / "studies" / "models" / "ml.ode").read_text()
+    path = tmp_path / "m.ode"
+    path.write_text(src)
+    m = ex.Model.from_file(path)
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path.parent)
+        ex.export(m, to="ode")
+    finally:
+        os.chdir(cwd)
+    path.write_text(src.replace("par gca=4.4", "par gca=4.0"))
+    with pytest.raises(ex.Error, match="changed or gone since Model.from_file"):
+        ex.export(m, to="ode")
+    with pytest.raises(ex.Error, match="changed or gone"):
+        ex.sweep(m, param="gca=4:4.4:0.4", current="0:10:10", t_max=300)
+
+
+def test_export_refuses_an_unknown_keyword():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tstop'"):
+        ex.export(ex.Model("hh"), to="ode", tstop=250)
+    assert ex.export(ex.Model("hh")).startswith("#")
+
+
+def test_a_models_name_instead_of_a_model_is_a_type_error():
+    for call in (ex.sweep, ex.report, ex.windows):
+        with pytest.raises(TypeError, match="the first argument is an excitable.Model, not str"):
+            call("hh")
+
+
+def test_a_number_where_a_flag_takes_text_is_read_as_its_text(cli):
+    hh = ex.Model("hh")
+    a = ex.simulate(hh, stim=10, t_max=20)
+    b = ex.simulate(hh, stim="10", t_max=20)
+    assert a.spikes.equals(b.spikes) and a.spikes.height > 0

@@ -368,6 +368,9 @@ impl CycleBranch {
         let Some(end) = &self.end else {
             return &[];
         };
+        if self.tail_turns_stable().is_some() {
+            return &[];
+        }
         let tail = self
             .points
             .iter()
@@ -378,6 +381,38 @@ impl CycleBranch {
             p.stability_settled() && !p.stable()
         });
         from.map_or(&[], |k| &self.points[k..])
+    }
+
+    /// The first orbit of a stable run that ends the branch within the tail of a saddle
+    /// homoclinic end whose saddle quantity `lambda_u + lambda_s` is negative, after an
+    /// unstable orbit of that tail: the theory (Shil'nikov) makes cycles near such a loop
+    /// stable, so the run is real and a fold of cycles lies unresolved before it
+    /// (Morris-Lecar of class 1 over g_Ca at 30: unstable from period 138.6, stable from
+    /// about 290, where AUTO-07p locates folds 4e-10 apart in g_Ca). `None` otherwise.
+    pub fn tail_turns_stable(&self) -> Option<&CyclePoint> {
+        let end = self.end.as_ref()?;
+        let saddle_quantity = end.unstable_eigenvalue + end.stable_eigenvalue;
+        if end.kind != super::cycle_ends::EndKind::Homoclinic || saddle_quantity >= 0.0 {
+            return None;
+        }
+        let tail = self
+            .points
+            .iter()
+            .rposition(|p| !end.near(p.lambda))
+            .map_or(0, |k| k + 1);
+        let settled: Vec<usize> = (tail..self.points.len())
+            .filter(|&k| self.points[k].stability_settled())
+            .collect();
+        // The stable run at the end, at least three settled orbits long, after an unstable one.
+        let run = settled
+            .iter()
+            .rev()
+            .take_while(|&&k| self.points[k].stable())
+            .count();
+        if run < 3 || run == settled.len() {
+            return None;
+        }
+        Some(&self.points[settled[settled.len() - run]])
     }
 
     /// Whether a special point of the branch ends stable cycles on one side: both its

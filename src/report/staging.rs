@@ -14,7 +14,8 @@
 //!   nothing behind. A run killed outright leaves its staging folder (and the lock file);
 //!   the next run into the same `OUT` removes every staging folder of `OUT` it finds once it
 //!   holds the lock (only the lock's holder writes one, so any other is left by a dead run,
-//!   whatever process now has its id).
+//!   whatever process now has its id), if it holds a staging folder's marker or a report's
+//!   mark: a user's folder of such a name is left alone.
 
 use crate::error::ReportError;
 use std::fs::File;
@@ -39,6 +40,12 @@ pub struct Staging {
     done: bool,
     /// Folders above `out` that `begin` created, deepest first (removed again on failure).
     created: Vec<PathBuf>,
+    /// The files `out` held when the lock was taken: a file added to it during the run is
+    /// not deleted with the old folder at the swap.
+    before: std::collections::HashSet<String>,
+    /// Files of `out` its mark did not list, which a run keeping `out`'s entries carries
+    /// over: the user's, left out of the new mark.
+    carried: std::collections::HashSet<String>,
 }
 
 /// The file every report folder holds, written into the staging folder just before the swap:
@@ -50,82 +57,147 @@ pub const REPORT_MARK: &str = ".excitable-report";
 const MARK_HEADER: &str =
     "# Written by excitable: the next run into this folder replaces it whole. Its files:";
 
-/// The kinds of file a report writes (tables, figures, summaries, a sweep's definition, a
-/// fitted or exported model file), for folders written before [`REPORT_MARK`] existed.
-pub const REPORT_FILE_KINDS: [&str; 8] =
-    ["parquet", "png", "svg", "md", "toml", "ode", "nml", "xml"];
+/// The file a staging folder holds from its creation to its commit, by which a later run
+/// knows a leftover `.OUT.staging-N` or `.OUT.old-N` folder for a dead run's own (a folder of
+/// the user's that happens to have such a name is left alone).
+pub const STAGING_MARKER: &str = ".excitable-staging";
 
-/// How many entries of an existing `out` are looked at before it is taken for a report.
+/// The system's own entry a folder viewer adds, replaced with the folder.
+const SYSTEM_ENTRIES: [&str; 1] = [".DS_Store"];
+
+/// How many entries of an existing `out` are looked at before it is refused as too big to
+/// have been a report.
 const MAX_SCANNED: usize = 100_000;
 
-/// Refuse to replace an existing `out` that holds anything an earlier report did not write:
-/// the swap replaces the folder whole. A missing or empty `out` passes. A folder with
-/// [`REPORT_MARK`] passes when every file in it is one the mark lists (a note the user put
-/// in a report's folder is refused). A folder without it (from a version before the mark)
-/// passes only when it looks like a report throughout: a `summary.md` at its top, every file
-/// of a kind a report writes ([`REPORT_FILE_KINDS`]), and every Markdown file a `summary.md`.
-/// A folder of the user's own (notes, data, model files) is refused: `report --out` at a
-/// folder of models had deleted them, because `.toml` and `.ode` are kinds a report writes
-/// too, and so had a run into a folder of Markdown notes.
-pub fn check_replaceable(out: &Path) -> Result<(), ReportError> {
-    if !std::fs::metadata(out).is_ok_and(|m| m.is_dir()) {
-        return Ok(());
-    }
-    // A mark of another form (not starting with the header) counts as none.
-    let listed: Option<std::collections::HashSet<String>> =
-        std::fs::read_to_string(out.join(REPORT_MARK))
-            .ok()
-            .filter(|text| text.starts_with(MARK_HEADER))
-            .map(|text| {
-                text.lines()
-                    .filter(|l| !l.starts_with('#') && !l.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            });
-    let mut foreign = vec![];
-    let mut stack = vec![out.to_path_buf()];
+/// The longest last name an output folder may have: its lock file `.NAME.lock` and staging
+/// folder `.NAME.staging-PID` must fit the file system's 255 bytes.
+const MAX_NAME_BYTES: usize = 200;
+
+/// The files (symbolic links too, never followed) under `root`, hidden ones included, by
+/// path relative to it with `/` between folders, but the runs' own: every folder's
+/// [`REPORT_MARK`], lock files, leftover staging folders ([`is_own_leftover`]) and
+/// [`SYSTEM_ENTRIES`]. `None` past [`MAX_SCANNED`] entries.
+fn files_under(root: &Path) -> Option<Vec<String>> {
+    let mut files = vec![];
+    let mut stack = vec![(root.to_path_buf(), String::new())];
     let mut scanned = 0usize;
-    while let Some(dir) = stack.pop() {
+    while let Some((dir, rel)) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
         for e in entries.flatten() {
-            // Hidden entries are the runs' own locks and partial files (a shard's
-            // `.shard=K.lock` beside its folder) or the system's (`.DS_Store`), never a
-            // report's reader's data.
-            if e.file_name().to_string_lossy().starts_with('.') {
+            scanned += 1;
+            if scanned > MAX_SCANNED {
+                return None;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
+            if name == REPORT_MARK
+                || name == STAGING_MARKER
+                || SYSTEM_ENTRIES.contains(&name.as_str())
+                || is_own_leftover(&path)
+            {
                 continue;
             }
-            scanned += 1;
-            let path = e.path();
-            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-            let kind = path.extension().and_then(|x| x.to_str());
-            let relative = path.strip_prefix(out).unwrap_or(&path);
-            let ours = match &listed {
-                Some(files) => files.contains(&relative.to_string_lossy().into_owned()),
-                None => {
-                    kind.is_some_and(|x| REPORT_FILE_KINDS.contains(&x))
-                        && (kind != Some("md") || e.file_name() == "summary.md")
-                }
+            let relative = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
             };
-            if is_dir {
-                stack.push(path);
-            } else if !ours || scanned > MAX_SCANNED {
-                let shown = path.strip_prefix(out).unwrap_or(&path);
-                foreign.push(shown.display().to_string());
-            }
-            if scanned > MAX_SCANNED {
-                break;
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push((path, relative));
+            } else {
+                files.push(relative);
             }
         }
     }
-    if listed.is_none() && scanned > 0 && foreign.is_empty() && !out.join("summary.md").is_file() {
-        foreign.push("no summary.md".into());
+    files.sort();
+    Some(files)
+}
+
+/// Whether `path` is what a run leaves beside a folder it writes: a lock file `.NAME.lock`
+/// holding a process id (or nothing), or a staging folder `.NAME.staging-N` or `.NAME.old-N`
+/// holding [`STAGING_MARKER`] or a report's [`REPORT_MARK`] (the old report a swap put
+/// there). A user's `.notes.lock` or `.rep.old-1` backup is none of these.
+pub(crate) fn is_own_leftover(path: &Path) -> bool {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return false;
+    };
+    let Some(hidden) = name.strip_prefix('.') else {
+        return false;
+    };
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if hidden.ends_with(".lock") {
+        return meta.is_file()
+            && meta.len() <= 20
+            && std::fs::read(path).is_ok_and(|b| b.iter().all(u8::is_ascii_digit));
     }
+    // A file an atomic write left half written ([`super::atomic::temp_path`]).
+    if meta.is_file()
+        && let Some((_, tail)) = hidden.rsplit_once(".partial-")
+    {
+        let pid = tail.split_once('.').map_or(tail, |(p, _)| p);
+        return !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    }
+    let numbered = [".staging-", ".old-"].iter().any(|sep| {
+        hidden
+            .rsplit_once(sep)
+            .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
+    numbered && meta.is_dir() && (path.join(STAGING_MARKER).is_file() || mark_list(path).is_some())
+}
+
+/// The files [`REPORT_MARK`] in `dir` lists, `None` without one (a mark of another form,
+/// not starting with the header, counts as none).
+fn mark_list(dir: &Path) -> Option<std::collections::HashSet<String>> {
+    std::fs::read_to_string(dir.join(REPORT_MARK))
+        .ok()
+        .filter(|text| text.starts_with(MARK_HEADER))
+        .map(|text| {
+            text.lines()
+                .filter(|l| !l.starts_with('#') && !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+}
+
+/// The files the [`REPORT_MARK`] in `dir` lists, sorted (none without a mark).
+pub fn listed_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = mark_list(dir).unwrap_or_default().into_iter().collect();
+    files.sort();
+    files
+}
+
+/// The files under `out` its mark does not list (every file, without a mark).
+fn unlisted(out: &Path) -> Result<Vec<String>, ReportError> {
+    let files = files_under(out).ok_or_else(|| ReportError::NotAReportFolder {
+        path: out.display().to_string(),
+        foreign: vec![format!("more than {MAX_SCANNED} entries")],
+        more: 0,
+    })?;
+    let listed = mark_list(out).unwrap_or_default();
+    Ok(files.into_iter().filter(|f| !listed.contains(f)).collect())
+}
+
+/// Refuse, before any work, an `out` the swap cannot replace safely: a symbolic link (the
+/// swap would replace the link, not the folder it names), something that is not a folder, a
+/// last name too long for the run's lock file, or a folder holding anything an earlier
+/// report did not write. A missing or empty `out` passes; so does one whose every file is
+/// listed by its [`REPORT_MARK`] (hidden files count: a `.git` or `.ssh` in a folder had
+/// been deleted with it). A folder without the mark is refused whatever it holds: one of
+/// model files and notes had looked like a report and been deleted, and so had a project's
+/// folder of a summary, a model, a figure and a table.
+pub fn check_replaceable(out: &Path) -> Result<(), ReportError> {
+    check_target(out)?;
+    if !std::fs::metadata(out).is_ok_and(|m| m.is_dir()) {
+        return Ok(());
+    }
+    let mut foreign = unlisted(out)?;
     if foreign.is_empty() {
         return Ok(());
     }
-    foreign.sort();
     const SHOWN: usize = 3;
     let more = foreign.len().saturating_sub(SHOWN);
     foreign.truncate(SHOWN);
@@ -136,25 +208,40 @@ pub fn check_replaceable(out: &Path) -> Result<(), ReportError> {
     })
 }
 
-/// Write [`REPORT_MARK`] into `dir`: every file under it (hidden ones aside), by relative
-/// path.
-fn write_mark(dir: &Path) -> Result<(), ReportError> {
-    let mut files = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| io_err(&d, "cannot list", e))?;
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                stack.push(e.path());
-            } else if let Ok(rel) = e.path().strip_prefix(dir) {
-                files.push(rel.to_string_lossy().into_owned());
-            }
-        }
+/// What every run into `out` checks first, whether or not it keeps what `out` holds: not a
+/// symbolic link, a folder if it exists, and a last name that leaves room for the lock's.
+fn check_target(out: &Path) -> Result<(), ReportError> {
+    let (_, name) = split(out)?;
+    let refuse = |reason: String| ReportError::Io {
+        path: out.display().to_string(),
+        reason,
+    };
+    if name.len() > MAX_NAME_BYTES {
+        return Err(refuse(format!(
+            "the output folder's name is {} bytes long: allowed at most {MAX_NAME_BYTES} (its lock file and staging folder are named after it)",
+            name.len()
+        )));
     }
-    files.sort();
+    match std::fs::symlink_metadata(out) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let target = std::fs::read_link(out).map_or("?".into(), |t| t.display().to_string());
+            Err(refuse(format!(
+                "is a symbolic link (to {target}): the swap would replace the link, so give the folder itself"
+            )))
+        }
+        Ok(m) if !m.is_dir() => Err(refuse("exists and is not a folder".into())),
+        _ => Ok(()),
+    }
+}
+
+/// Write [`REPORT_MARK`] into `dir`: every file under it, hidden ones too, by relative path,
+/// but `skip` (what a run that keeps a folder's entries carried over from the user).
+fn write_mark(dir: &Path, skip: &std::collections::HashSet<String>) -> Result<(), ReportError> {
+    let files: Vec<String> = files_under(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| !skip.contains(f))
+        .collect();
     let mark = dir.join(REPORT_MARK);
     let text = std::iter::once(MARK_HEADER.to_string())
         .chain(files)
@@ -162,6 +249,23 @@ fn write_mark(dir: &Path) -> Result<(), ReportError> {
         .join("\n");
     std::fs::write(&mark, text + "\n")
         .map_err(|e| io_err(&mark, "cannot write the report's mark", e))
+}
+
+/// Add `files` (relative paths) to the [`REPORT_MARK`] of `out`, creating it if `out` has
+/// none: a sharded sweep's folder lists its manifest and each shard's files as they are
+/// written, so that `merge` and a later run know them for a report's. Call with `out`'s lock
+/// held.
+pub fn extend_mark(out: &Path, files: &[String]) -> Result<(), ReportError> {
+    let mut listed: Vec<String> = mark_list(out).unwrap_or_default().into_iter().collect();
+    listed.extend(files.iter().cloned());
+    listed.sort();
+    listed.dedup();
+    let text = std::iter::once(MARK_HEADER.to_string())
+        .chain(listed)
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    super::atomic::write_text(&out.join(REPORT_MARK), &text)
 }
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> ReportError {
@@ -209,7 +313,7 @@ impl Staging {
         on_wait: impl FnOnce(Option<u32>),
     ) -> Result<Staging, ReportError> {
         check_replaceable(out)?;
-        Self::begin_keeping(out, wait, on_wait)
+        Self::begin_with(out, wait, on_wait, true)
     }
 
     /// [`Staging::begin`] for a run that keeps what `out` holds, so does not ask whether a
@@ -221,6 +325,19 @@ impl Staging {
         wait: Wait,
         on_wait: impl FnOnce(Option<u32>),
     ) -> Result<Staging, ReportError> {
+        Self::begin_with(out, wait, on_wait, false)
+    }
+
+    /// [`Staging::begin`] (`check`: `out` checked again once the lock is held, so that the
+    /// files it holds then, which the swap may delete, are all a report's) or
+    /// [`Staging::begin_keeping`].
+    fn begin_with(
+        out: &Path,
+        wait: Wait,
+        on_wait: impl FnOnce(Option<u32>),
+        check: bool,
+    ) -> Result<Staging, ReportError> {
+        check_target(out)?;
         let (parent, name) = split(out)?;
         let created = missing_ancestors(&parent);
         std::fs::create_dir_all(&parent)
@@ -233,6 +350,15 @@ impl Staging {
         };
         let lock_path = parent.join(format!(".{name}.lock"));
         let lock = Self::lock(out, &lock_path, wait, on_wait).map_err(remove_created)?;
+        if check {
+            // A file saved between the first check and the lock (another run's wait) is
+            // seen here; the lock is released and the created folders removed on refusal.
+            if let Err(e) = check_replaceable(out) {
+                let _ = std::fs::remove_file(&lock_path);
+                let _ = lock.unlock();
+                return Err(remove_created(e));
+            }
+        }
         Self::begin_locked(out, &parent, &name, lock, created)
     }
 
@@ -309,21 +435,33 @@ impl Staging {
             for e in entries.flatten() {
                 let file = e.file_name().to_string_lossy().into_owned();
                 let rest = file.strip_prefix(&prefix).or(file.strip_prefix(&aside));
-                if rest.is_some_and(|p| p.parse::<u32>().is_ok()) {
+                if rest.is_some_and(|p| p.parse::<u32>().is_ok()) && is_own_leftover(&e.path()) {
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }
         }
         let dir = parent.join(format!("{prefix}{pid}"));
+        let (before, carried) = if out.is_dir() {
+            (
+                files_under(out).unwrap_or_default().into_iter().collect(),
+                unlisted(out).unwrap_or_default().into_iter().collect(),
+            )
+        } else {
+            Default::default()
+        };
         let staging = Staging {
             out: out.to_path_buf(),
             dir: dir.clone(),
             lock,
             done: false,
             created,
+            before,
+            carried,
         };
         // On an error the drop releases the lock and removes the folders created above.
         std::fs::create_dir(&dir)
+            .map_err(|e| io_err(&dir, "cannot create the staging folder", e))?;
+        std::fs::write(dir.join(STAGING_MARKER), "")
             .map_err(|e| io_err(&dir, "cannot create the staging folder", e))?;
         Ok(staging)
     }
@@ -339,10 +477,19 @@ impl Staging {
     }
 
     /// Swap the staging folder in as `OUT` (the old report is removed) and release the lock.
+    ///
+    /// The old folder is removed only if it holds no file it did not hold when the lock was
+    /// taken. One saved into it during the run (a note, another run's report in a folder
+    /// inside it) is kept: the old folder is renamed `OUT.kept-PID` beside the new report and
+    /// the commit fails naming it, the new report in place.
     pub fn commit(mut self) -> Result<PathBuf, ReportError> {
-        write_mark(&self.dir)?;
+        let _ = std::fs::remove_file(self.dir.join(STAGING_MARKER));
+        write_mark(&self.dir, &self.carried)?;
         if self.out.is_dir() {
-            if !exchange(&self.dir, &self.out) {
+            let old = if exchange(&self.dir, &self.out) {
+                // The old report now sits at the staging path.
+                self.dir.clone()
+            } else {
                 // Rename aside, then in: a reader in between sees no folder, never a mix.
                 let (parent, name) = split(&self.out)?;
                 let aside = parent.join(format!(".{name}.old-{}", std::process::id()));
@@ -352,11 +499,30 @@ impl Staging {
                     let _ = std::fs::rename(&aside, &self.out);
                     return Err(io_err(&self.out, "cannot move the new report in", e));
                 }
-                let _ = std::fs::remove_dir_all(&aside);
-            } else {
-                // The old report now sits at the staging path.
-                let _ = std::fs::remove_dir_all(&self.dir);
+                aside
+            };
+            let added: Vec<String> = files_under(&old)
+                .map(|files| {
+                    files
+                        .into_iter()
+                        .filter(|f| !self.before.contains(f))
+                        .collect()
+                })
+                .unwrap_or_else(|| vec![format!("more than {MAX_SCANNED} entries")]);
+            if !added.is_empty() {
+                self.done = true;
+                self.release();
+                let (parent, name) = split(&self.out)?;
+                let kept = parent.join(format!("{name}.kept-{}", std::process::id()));
+                std::fs::rename(&old, &kept)
+                    .map_err(|e| io_err(&old, "cannot keep the previous folder", e))?;
+                return Err(ReportError::ChangedDuringRun {
+                    path: self.out.display().to_string(),
+                    added,
+                    kept: kept.display().to_string(),
+                });
             }
+            let _ = std::fs::remove_dir_all(&old);
         } else {
             if self.out.exists() {
                 return Err(ReportError::Io {
@@ -497,7 +663,7 @@ mod tests {
         std::fs::write(out.join("sub/precious.txt"), "keep").unwrap();
         let e = Staging::begin(&out, Wait::No, |_| {}).unwrap_err();
         assert!(
-            matches!(&e, ReportError::NotAReportFolder { foreign, more: 0, .. } if foreign == &["sub/precious.txt"]),
+            matches!(&e, ReportError::NotAReportFolder { foreign, more: 0, .. } if foreign == &["sub/precious.txt", "summary.md"]),
             "{e}"
         );
         assert!(
@@ -506,12 +672,151 @@ mod tests {
         );
         assert_eq!(files(&out), ["sub", "summary.md"]);
         assert_eq!(files(root.path()), ["mine"]);
+        // Without the mark, a summary alone is no proof of a report.
         std::fs::remove_file(out.join("sub/precious.txt")).unwrap();
+        let e = Staging::begin(&out, Wait::No, |_| {}).unwrap_err();
+        assert!(e.to_string().contains("(summary.md)"), "{e}");
+        // Empty folders hold nothing to lose.
+        std::fs::remove_file(out.join("summary.md")).unwrap();
         Staging::begin(&out, Wait::No, |_| {})
             .unwrap()
             .commit()
             .unwrap();
         assert!(files(&out).is_empty());
+    }
+
+    /// Hidden files are the user's too: a folder of dotfiles alone (a home folder) and a
+    /// report's folder holding a `.git` are refused, naming them, and kept byte for byte.
+    #[test]
+    fn hidden_files_are_not_deleted() {
+        let root = tempfile::tempdir().unwrap();
+        let home = root.path().join("home");
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        std::fs::write(home.join(".bashrc"), "x").unwrap();
+        std::fs::write(home.join(".ssh/id"), "key").unwrap();
+        let e = Staging::begin(&home, Wait::No, |_| {}).unwrap_err();
+        assert!(e.to_string().contains("(.bashrc, .ssh/id)"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(home.join(".ssh/id")).unwrap(),
+            "key"
+        );
+        let out = root.path().join("r");
+        let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
+        std::fs::write(s.dir().join("summary.md"), "# r").unwrap();
+        s.commit().unwrap();
+        std::fs::create_dir(out.join(".git")).unwrap();
+        std::fs::write(out.join(".git/HEAD"), "ref").unwrap();
+        let e = Staging::begin(&out, Wait::No, |_| {}).unwrap_err();
+        assert!(e.to_string().contains(".git/HEAD"), "{e}");
+        // The system's own `.DS_Store` goes with the folder.
+        std::fs::remove_dir_all(out.join(".git")).unwrap();
+        std::fs::write(out.join(".DS_Store"), "x").unwrap();
+        Staging::begin(&out, Wait::No, |_| {})
+            .unwrap()
+            .commit()
+            .unwrap();
+    }
+
+    /// A file saved into the folder while the run writes its new report is not deleted at
+    /// the swap: the previous folder is kept beside the new report as `NAME.kept-PID`, and
+    /// the commit says so. So is a folder that appeared during the run.
+    #[test]
+    fn files_saved_during_the_run_are_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("r");
+        let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
+        std::fs::write(s.dir().join("a.md"), "1").unwrap();
+        s.commit().unwrap();
+        let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
+        std::fs::write(s.dir().join("a.md"), "2").unwrap();
+        std::fs::write(out.join("notes.txt"), "mine").unwrap();
+        let e = s.commit().unwrap_err();
+        let kept = root.path().join(format!("r.kept-{}", std::process::id()));
+        assert!(
+            matches!(&e, ReportError::ChangedDuringRun { added, .. } if added == &["notes.txt"]),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(kept.join("notes.txt")).unwrap(),
+            "mine"
+        );
+        assert_eq!(std::fs::read_to_string(out.join("a.md")).unwrap(), "2");
+        // A folder that did not exist when the run began, made meanwhile (another run's
+        // report inside it).
+        let fresh = root.path().join("fresh");
+        let s = Staging::begin(&fresh, Wait::No, |_| {}).unwrap();
+        std::fs::create_dir_all(fresh.join("b")).unwrap();
+        std::fs::write(fresh.join("b/summary.md"), "# b").unwrap();
+        assert!(s.commit().is_err());
+        let kept = root
+            .path()
+            .join(format!("fresh.kept-{}", std::process::id()));
+        assert!(kept.join("b/summary.md").is_file());
+        // No lock or staging folder is left beside them.
+        assert_eq!(
+            files(root.path()),
+            [
+                "fresh",
+                &format!("fresh.kept-{}", std::process::id()),
+                "r",
+                &format!("r.kept-{}", std::process::id())
+            ]
+        );
+    }
+
+    /// A symbolic link, a file, or a name too long for the lock's is refused before any
+    /// staging, and left as it was.
+    #[test]
+    fn links_files_and_long_names_are_refused_first() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("t");
+        std::fs::create_dir(&target).unwrap();
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let dangling = root.path().join("dangling");
+        std::os::unix::fs::symlink(root.path().join("none"), &dangling).unwrap();
+        let file = root.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        for (out, why) in [
+            (&link, "symbolic link"),
+            (&dangling, "symbolic link"),
+            (&file, "not a folder"),
+        ] {
+            let e = Staging::begin_keeping(out, Wait::No, |_| {}).unwrap_err();
+            assert!(e.to_string().contains(why), "{e}");
+        }
+        let long = root.path().join("a".repeat(MAX_NAME_BYTES + 1));
+        let e = Staging::begin(&long, Wait::No, |_| {}).unwrap_err();
+        assert!(e.to_string().contains("at most 200"), "{e}");
+        assert_eq!(files(root.path()), ["dangling", "file", "link", "t"]);
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    /// A run that keeps the folder's entries (`merge`) lists in the new mark what the old
+    /// mark listed and what it wrote, never the user's files it carried over, so a later
+    /// run refuses the folder rather than deleting them.
+    #[test]
+    fn files_carried_over_stay_unlisted() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("sweep");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("sweep.toml"), "x").unwrap();
+        extend_mark(&out, &["sweep.toml".into()]).unwrap();
+        std::fs::write(out.join("notes.txt"), "mine").unwrap();
+        let s = Staging::begin_keeping(&out, Wait::No, |_| {}).unwrap();
+        for f in ["sweep.toml", "notes.txt"] {
+            std::fs::hard_link(out.join(f), s.dir().join(f)).unwrap();
+        }
+        std::fs::write(s.dir().join("grid.parquet"), "g").unwrap();
+        s.commit().unwrap();
+        assert_eq!(listed_files(&out), ["grid.parquet", "sweep.toml"]);
+        let e = Staging::begin(&out, Wait::No, |_| {}).unwrap_err();
+        assert!(e.to_string().contains("(notes.txt)"), "{e}");
     }
 
     /// A folder of model files or of Markdown notes holds only kinds a report writes, and
@@ -554,17 +859,14 @@ mod tests {
             .commit()
             .unwrap();
         assert!(files(&out).is_empty());
-        // A folder from before the mark, a report's shape throughout, is replaced too.
+        // A folder without the mark is refused even when it looks like a report throughout
+        // (a project's summary, model, figure and table had been deleted as one).
         let old = root.path().join("old");
         std::fs::create_dir_all(old.join("fi")).unwrap();
         std::fs::write(old.join("summary.md"), "# old").unwrap();
-        std::fs::write(old.join("fi/summary.md"), "# old").unwrap();
         std::fs::write(old.join("fi/fi.parquet"), "x").unwrap();
-        Staging::begin(&old, Wait::No, |_| {})
-            .unwrap()
-            .commit()
-            .unwrap();
-        assert!(files(&old).is_empty());
+        let e = Staging::begin(&old, Wait::No, |_| {}).unwrap_err();
+        assert!(e.to_string().contains("(fi/fi.parquet, summary.md)"), "{e}");
     }
 
     #[test]
@@ -579,13 +881,18 @@ mod tests {
             .to_string();
         assert!(e.contains(&std::process::id().to_string()), "{e}");
         drop(first);
-        // A staging folder of a dead process (pid far above any live one) is removed.
+        // A staging folder of a dead process (pid far above any live one) is removed; a
+        // user's folder of such a name, without the staging marker, is not.
         let stale = root.path().join(".r.staging-99999999");
         std::fs::create_dir(&stale).unwrap();
+        std::fs::write(stale.join(STAGING_MARKER), "").unwrap();
+        let backup = root.path().join(".r.old-1");
+        std::fs::create_dir(&backup).unwrap();
+        std::fs::write(backup.join("summary.md"), "# my copy").unwrap();
         let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
         assert!(!stale.exists());
         drop(s);
-        assert_eq!(files(root.path()), Vec::<String>::new());
+        assert_eq!(files(root.path()), [".r.old-1"]);
     }
 
     #[test]

@@ -26,6 +26,43 @@ pub const FINGERPRINT_KEY: &str = "excitable.sweep.fingerprint";
 /// The Parquet key-value metadata key of a shard table's part, `K/N`.
 pub const SHARD_KEY: &str = "excitable.sweep.shard";
 
+/// Key of a shard table's metadata holding [`rows_checksum`] of its rows: Parquet keeps no
+/// checksum of its own by default, and a shard with one bit flipped had merged without a
+/// word (a `v_min_mv` of -73.6 read as -1.4e21).
+pub const ROWS_CHECKSUM_KEY: &str = "excitable.sweep.rows_checksum";
+
+/// FNV-1a (64 bits) over every field of every row, numbers by their bits: any changed value
+/// changes it.
+pub fn rows_checksum(rows: &[SweepRow]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |x: u64| {
+        for b in x.to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for r in rows {
+        eat(u64::from(r.point));
+        for v in &r.values {
+            eat(v.to_bits());
+        }
+        for x in [
+            r.current,
+            r.rate_hz,
+            r.isi_mean_ms,
+            r.isi_cv,
+            r.first_spike_ms,
+            r.v_min_mv,
+            r.v_max_mv,
+            r.oscillation_hz,
+        ] {
+            eat(x.to_bits());
+        }
+        eat(u64::from(r.n_spikes));
+        eat(u64::from(r.rest_start) | u64::from(r.blew_up) << 1 | u64::from(r.stopped) << 2);
+    }
+    format!("{h:016x}")
+}
+
 impl super::Report for SweepResult {
     fn units(&self) -> crate::model::Units {
         self.model.units()
@@ -106,6 +143,7 @@ pub fn shard_table(
     let mut meta = super::write::model_metadata(model, spec);
     meta.push((FINGERPRINT_KEY.into(), fingerprint.into()));
     meta.push((SHARD_KEY.into(), shard.to_string()));
+    meta.push((ROWS_CHECKSUM_KEY.into(), rows_checksum(rows)));
     grid_table(model, axes, rows)
         .in_units(model.units())
         .with_metadata(&meta)
@@ -124,9 +162,18 @@ pub fn read_rows(path: &Path, model: &Model, axes: &[Axis]) -> Result<Vec<SweepR
     let written = written_columns(model, axes);
     let wanted: Vec<&str> = written.iter().map(|s| s.as_str()).collect();
     let c = read_f64_columns(path, &wanted)?;
+    let damaged = |reason: String| ReportError::Read {
+        path: path.display().to_string(),
+        reason,
+    };
+    if c.iter().any(|col| col.len() != c[0].len()) {
+        return Err(damaged(
+            "its columns differ in length (the file is damaged)".into(),
+        ));
+    }
     let na = axes.len();
     let col = |k: usize| &c[1 + na + k];
-    Ok((0..c[0].len())
+    let rows: Vec<SweepRow> = (0..c[0].len())
         .map(|j| SweepRow {
             point: c[0][j] as u32,
             values: (0..na).map(|a| c[1 + a][j]).collect(),
@@ -143,7 +190,19 @@ pub fn read_rows(path: &Path, model: &Model, axes: &[Axis]) -> Result<Vec<SweepR
             blew_up: col(10)[j] != 0.0,
             stopped: col(11)[j] != 0.0,
         })
-        .collect())
+        .collect();
+    let written = read_metadata(path)?
+        .into_iter()
+        .find(|(k, _)| k == ROWS_CHECKSUM_KEY)
+        .map(|(_, v)| v);
+    if let Some(written) = written
+        && written != rows_checksum(&rows)
+    {
+        return Err(damaged(
+            "its rows do not match the checksum written with them (the file was changed or damaged): run its shard again".into(),
+        ));
+    }
+    Ok(rows)
 }
 
 /// The heatmap: rate over (current, parameter) for one axis; over (p2, p1) per current (up

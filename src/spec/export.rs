@@ -96,6 +96,13 @@ impl ExportSpec {
         super::finite("current", self.current)?;
         super::positive("t_stop", self.t_stop)?;
         super::positive("dt", self.dt)?;
+        if self.dt > self.t_stop {
+            return Err(SpecError::new(
+                "dt",
+                self.dt,
+                format!("at most t_stop = {} ms (one step)", self.t_stop),
+            ));
+        }
         if self.t_stop / self.dt > 1e8 {
             return Err(SpecError::new(
                 "dt",
@@ -222,6 +229,10 @@ mod tests {
         assert_eq!(bad(&|s| s.current = f64::INFINITY), "current");
         assert_eq!(bad(&|s| s.v0 = Some(1e5)), "v0");
         assert_eq!(bad(&|s| s.dt = 1e-12), "dt");
+        assert_eq!(bad(&|s| s.dt = 150.0), "dt");
+        let mut one_step = ExportSpec::default();
+        one_step.dt = one_step.t_stop;
+        one_step.validate().unwrap();
     }
 
     #[test]

@@ -117,12 +117,19 @@ impl MaxRateSpec {
         let budget: super::Bytes = super::DEFAULT_MAX_MEMORY
             .parse()
             .expect("the default budget parses");
-        super::memory(
-            bytes,
-            budget,
-            "V and the state sampled every 0.1 ms at every current",
-            "fewer currents or a shorter transient + window",
-        )
+        // `max-rate` has no memory setting to raise: the refusal names the currents.
+        if bytes <= budget.0 as f64 {
+            return Ok(());
+        }
+        Err(SpecError::new(
+            "currents",
+            format!("{} currents", self.currents.values.len()),
+            format!(
+                "a run within {} of memory (V and the state sampled every 0.1 ms at every current take {} here): fewer currents or a shorter transient + window",
+                super::Bytes::display(budget.0 as f64),
+                super::Bytes::display(bytes)
+            ),
+        ))
     }
 }
 

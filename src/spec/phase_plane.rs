@@ -184,7 +184,18 @@ impl PhasePlaneSpec {
     /// under the current, take its last interspike interval as the limit cycle, and compute the
     /// plane's nullclines, direction field and the equilibria.
     pub fn run(&self, model: &Model) -> Result<PhasePlaneResult, Error> {
+        self.run_with(model, &crate::progress::Silent)
+    }
+
+    /// [`PhasePlaneSpec::run`], the simulation asking `observer` whether to go on (a run of
+    /// 2·10^5 ms had not heard Ctrl-C in Python for up to 21 s).
+    pub fn run_with(
+        &self,
+        model: &Model,
+        observer: &dyn crate::progress::Observer,
+    ) -> Result<PhasePlaneResult, Error> {
         self.validate()?;
+        let tracker = crate::progress::Tracker::new(observer, "trajectory", None);
         let y_index = self.y_index(model)?;
         self.check_memory(model)?;
         let (y0, start_kind) = model.initial_state_and_kind(&InitialState::Default)?;
@@ -205,7 +216,13 @@ impl PhasePlaneSpec {
             record: Record::Full,
             threshold_mv: model.threshold_mv(),
         };
-        let run = simulate::run(model, &Stimulus::constant(self.current), &y0, &settings)?;
+        let run = simulate::run_until(
+            model,
+            &Stimulus::constant(self.current),
+            &y0,
+            &settings,
+            &|| tracker.go_on(),
+        )?;
         let (v, w) = (run.trace.v(), &run.trace.vars[y_index]);
         let trajectory: Vec<(f64, f64)> = v.iter().copied().zip(w.iter().copied()).collect();
         let limit_cycle = last_cycle(&run.trace.t_ms, &trajectory, &run.spikes_ms);
@@ -283,7 +300,7 @@ super::model_spec!(
         s.check_memory(m)?;
         Ok(())
     },
-    run
+    run_with
 );
 
 #[cfg(test)]

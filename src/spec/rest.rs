@@ -55,10 +55,23 @@ impl RestSpec {
 
     /// Every equilibrium at each current, and the centre-subspace check where it applies.
     pub fn run(&self, model: &Model) -> Result<RestResult, Error> {
+        self.run_with(model, &crate::progress::Silent)
+    }
+
+    /// [`RestSpec::run`], telling `observer` as each current is done, and stopping when it
+    /// says so (10^5 currents take tens of seconds, which Ctrl-C in Python had not stopped).
+    pub fn run_with(
+        &self,
+        model: &Model,
+        observer: &dyn crate::progress::Observer,
+    ) -> Result<RestResult, Error> {
         self.validate()?;
+        let tracker =
+            crate::progress::Tracker::new(observer, "currents", Some(self.current.len() as u64));
         let mut equilibria = Vec::new();
         for &i in &self.current {
             equilibria.extend(model.equilibria(i)?);
+            tracker.advance(1, "")?;
         }
         let mut centre = Vec::new();
         if model.smooth().is_ok() {
@@ -85,5 +98,5 @@ super::model_spec!(
         crate::model::Field::of(m)?;
         Ok(s.validate()?)
     },
-    run
+    run_with
 );

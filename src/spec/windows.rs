@@ -31,6 +31,14 @@ pub const SLICE_ROWS: usize = 1 << 20;
 /// Window rows gathered per width before they are handed on as one chunk.
 pub const CHUNK_ROWS: usize = 1 << 20;
 
+/// The most widths one run takes: each keeps its own stream and rows (600 widths of a dense
+/// trace had grown to 4.8 GB).
+pub const MAX_WIDTHS: usize = 100;
+
+/// The most memory the widths' sample buffers may take together: each width holds its last
+/// `width / dt + 1` samples of 16 bytes.
+const MAX_BUFFER_BYTES: f64 = 1024.0 * 1024.0 * 1024.0;
+
 /// Every setting of `excitable windows` (the trace aside).
 #[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", default)]
@@ -106,6 +114,13 @@ impl WindowsSpec {
         if self.width.is_empty() {
             return Err(SpecError::new("width", "(none)", "at least one width"));
         }
+        if self.width.len() > MAX_WIDTHS {
+            return Err(SpecError::new(
+                "width",
+                format!("{} widths", self.width.len()),
+                format!("at most {MAX_WIDTHS} widths in one run"),
+            ));
+        }
         for &w in &self.width {
             super::positive("width", w)?;
         }
@@ -175,6 +190,8 @@ pub struct TraceWindows<'a, S> {
     head: (Vec<f64>, Vec<f64>),
     pending: Vec<Vec<Window>>,
     samples: usize,
+    /// The trace's length, when the caller knows it.
+    expected: Option<usize>,
     /// The first time and the sampling interval, once two samples give it: sample k must
     /// lie at `t0 + k dt`.
     clock: (Option<f64>, Option<f64>),
@@ -225,6 +242,7 @@ where
             head: (vec![], vec![]),
             pending: vec![],
             samples: 0,
+            expected: samples,
             clock: (None, None),
             given: None,
         })
@@ -314,6 +332,7 @@ where
             (t, v) = (&t[take..], &v[take..]);
             if self.head.0.len() == 2 {
                 let dt = self.head.0[1] - self.head.0[0];
+                self.check_buffers(dt)?;
                 let threshold = self.threshold_mv();
                 let streams = self
                     .spec
@@ -342,15 +361,60 @@ where
         Ok(())
     }
 
+    /// Refuse, once the sampling `dt` is known and before any window, widths whose sample
+    /// buffers would pass [`MAX_BUFFER_BYTES`] together.
+    fn check_buffers(&self, dt: f64) -> Result<(), Error> {
+        // A buffer grows to the trace's length at most, when that is known.
+        let longest = self.expected.map_or(f64::INFINITY, |n| n as f64);
+        let bytes: f64 = self
+            .spec
+            .width
+            .iter()
+            .map(|w| (w / dt + 1.0).min(longest) * 16.0)
+            .sum();
+        if bytes > MAX_BUFFER_BYTES {
+            let widths = &self.spec.width;
+            let given = if widths.len() <= 4 {
+                widths
+                    .iter()
+                    .map(|&w| crate::error::short(w))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                let top = widths.iter().copied().fold(0.0, f64::max);
+                format!("{} widths up to {}", widths.len(), crate::error::short(top))
+            };
+            return Err(SpecError::new(
+                "width",
+                given,
+                format!(
+                    "widths whose buffers of samples (16 bytes each) total at most {} at this trace's sampling of {} (they would take {}): fewer or shorter widths",
+                    super::Bytes::display(MAX_BUFFER_BYTES),
+                    crate::error::short(dt),
+                    super::Bytes::display(bytes)
+                ),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Rows of one width gathered before they are handed on: [`CHUNK_ROWS`] shared by the
+    /// widths, so that many widths do not hold many chunks.
+    fn chunk_rows(&self) -> usize {
+        (CHUNK_ROWS / self.spec.width.len().max(1)).max(1 << 12)
+    }
+
     /// Push samples into every width's stream and hand on full chunks.
     fn feed(&mut self, t: &[f64], v: &[f64]) -> Result<(), Error> {
+        let chunk = self.chunk_rows();
         let Some(streams) = self.streams.as_mut() else {
             return Ok(());
         };
         for (k, s) in streams.iter_mut().enumerate() {
             s.push(t, v);
             self.pending[k].extend(s.drain());
-            if self.pending[k].len() >= CHUNK_ROWS {
+            if self.pending[k].len() >= chunk {
                 let rows = std::mem::take(&mut self.pending[k]);
                 (self.sink)(k, s.width_ms(), rows)?;
             }
@@ -494,12 +558,19 @@ impl SimulateFirst {
         Ok(())
     }
 
-    /// Run `model` from rest; returns the run and what it is, in words.
-    pub fn run(&self, model: &Model, threshold_mv: f64) -> Result<(Run, String), Error> {
+    /// Run `model` from rest, asking `observer` whether to go on; returns the run and what it
+    /// is, in words.
+    pub fn run(
+        &self,
+        model: &Model,
+        threshold_mv: f64,
+        observer: &dyn crate::progress::Observer,
+    ) -> Result<(Run, String), Error> {
         self.check_memory(model, threshold_mv)?;
         let (stim, s) = self.settings(threshold_mv)?;
         let y0 = model.initial_state(&InitialState::Rest)?;
-        let run = simulate::run(model, &stim, &y0, &s)?;
+        let tracker = crate::progress::Tracker::new(observer, "simulation", None);
+        let run = simulate::run_until(model, &stim, &y0, &s, &|| tracker.go_on())?;
         // An `.ode` file carries no units: its times are in its own unit.
         let ms = if model.units().known() { " ms" } else { "" };
         let about = format!(
@@ -517,6 +588,38 @@ impl SimulateFirst {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Many widths are refused by `validate`; widths whose sample buffers would pass 4 GiB at
+    /// the trace's sampling are refused at the first two samples, naming `width`; a chunk of
+    /// rows is shared by the widths.
+    #[test]
+    fn many_or_long_widths_are_refused_before_the_windows() {
+        let many = WindowsSpec {
+            width: vec![1.0; MAX_WIDTHS + 1],
+            ..Default::default()
+        };
+        assert_eq!(many.validate().unwrap_err().field, "width");
+        let long = WindowsSpec {
+            width: vec![1e4; 10],
+            ..Default::default()
+        };
+        long.validate().unwrap();
+        let silent = crate::progress::Silent;
+        let mut w = TraceWindows::new(&long, &silent, None, |_, _, _| Ok(())).unwrap();
+        // 10 widths of 1e4 ms at 1e-4 ms: 1e9 samples of 16 bytes in all, 14.9 GiB (1 GiB allowed).
+        let e = w.push(&[0.0, 1e-4, 2e-4], &[-65.0; 3]).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("width = 10 widths up to 10000") && text.contains("14.9 GiB"),
+            "{e}"
+        );
+        let fine = WindowsSpec {
+            width: vec![1.0; 64],
+            ..Default::default()
+        };
+        let w = TraceWindows::new(&fine, &silent, None, |_, _, _| Ok(())).unwrap();
+        assert_eq!(w.chunk_rows(), CHUNK_ROWS / 64);
+    }
 
     #[test]
     fn defaults_need_a_width_and_bad_values_name_their_field() {

@@ -22,9 +22,9 @@
 //! table = "trace/spikes.parquet"     # relative to OUT
 //! column = "t_ms"
 //! agg = "count"
+//! claims = { op = "==", value = 1 }  # the claim as a test: the verdict is computed from it
 //! expect = 1                         # what we measured when the study was written...
 //! tol = 0                            # ...and how far a rerun may drift from it
-//! verdict = "confirmed"              # confirmed, refined or refuted
 //! evidence = "one spike at 1.28 ms"
 //! ```
 //!
@@ -280,6 +280,38 @@ name = "windows"
 command = "windows"
 args = { trace = "{out}/trace/trace.parquet", width = [0.1, 1] }
 "#;
+
+    /// The TOML examples of this module's and the check module's documentation, as a user
+    /// would copy them.
+    fn documented_example(source: &str) -> String {
+        let lines: Vec<&str> = source
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect();
+        let start = lines
+            .iter()
+            .position(|l| *l == "```toml")
+            .expect("a TOML example")
+            + 1;
+        let len = lines[start..]
+            .iter()
+            .position(|l| *l == "```")
+            .expect("closed");
+        lines[start..start + len].join("\n")
+    }
+
+    #[test]
+    fn the_documented_examples_parse() {
+        let study = documented_example(include_str!("mod.rs"));
+        let s = Study::parse(&study, "mod.rs").expect("the module's example parses");
+        assert_eq!((s.steps.len(), s.checks.len()), (1, 1));
+        let check = documented_example(include_str!("check.rs"));
+        let head = "title = \"t\"\nshows = \"s\"\nadds = \"a\"\n[[step]]\nname = \"trace\"\ncommand = \"simulate\"\nargs = { model = \"hh\" }\n";
+        let s = Study::parse(&format!("{head}{check}"), "check.rs")
+            .expect("the check module's example parses");
+        assert_eq!(s.checks.len(), 1);
+    }
 
     #[test]
     fn steps_become_typed_tasks() {

@@ -14,6 +14,7 @@ use crate::analysis::sweep::Shard;
 use crate::error::{Error, ReportError, ShardError, SimError};
 use crate::progress::Observer;
 use crate::report::atomic::write_text;
+use crate::report::staging::{extend_mark, is_own_leftover, listed_files};
 use crate::report::sweep::{read_fingerprint, read_rows, shard_table};
 use crate::report::{Report, Staging, Wait};
 use crate::spec::ModelSource;
@@ -115,10 +116,18 @@ impl SweepJob {
                 let text = toml::to_string(&m).map_err(|e| io(&path, "cannot write", e))?;
                 write_text(&path, &text)?;
             }
+            extend_mark(out, &[MANIFEST.to_string()])?;
         }
         let dir = out.join(format!("shard={}", shard.index + 1));
         let file = dir.join("grid.parquet");
-        if file.exists() {
+        // A shard done before is skipped, unless its file is damaged (its checksum or
+        // fingerprint does not match): then it runs again, and replaces its folder.
+        let sound = || {
+            read_fingerprint(&file).is_ok_and(|f| f.as_deref() == Some(fingerprint.as_str()))
+                && read_rows(&file, &model, &grid.axes).is_ok()
+        };
+        if file.exists() && sound() {
+            record_shard(out, &dir, wait)?;
             return Ok(InPlace {
                 message: format!("shard {shard} already done ({}): skipped\n", file.display()),
                 files: vec![],
@@ -132,6 +141,7 @@ impl SweepJob {
         let stage = Staging::begin(&dir, wait, |_| {})?;
         table.write_parquet(stage.dir())?;
         let dir = stage.commit()?;
+        record_shard(out, &dir, wait)?;
         Ok(InPlace {
             message: format!(
                 "shard {shard}: points {}..{} of {} in {seconds:.2} s\n",
@@ -142,6 +152,21 @@ impl SweepJob {
             files: vec![dir.join("grid.parquet")],
         })
     }
+}
+
+/// List a shard's files in the mark of the sweep's folder `out`, under its lock, so that
+/// `merge` and a later run into `out` know them for a report's.
+fn record_shard(out: &Path, shard_dir: &Path, wait: Wait) -> Result<(), Error> {
+    let _lock = Staging::begin_keeping(out, wait, |_| {})?;
+    let name = shard_dir
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    let files: Vec<String> = listed_files(shard_dir)
+        .into_iter()
+        .map(|f| format!("{name}/{f}"))
+        .collect();
+    extend_mark(out, &files)?;
+    Ok(())
 }
 
 /// A grid of `points` splits into at most `points` shards: more would leave shards with
@@ -364,6 +389,16 @@ fn refuse_foreign(out: &Path) -> Result<(), ShardError> {
 /// files hard-linked
 /// (copied where links are not possible), symbolic links recreated.
 fn link_tree(from: &Path, to: &Path, skip: &[std::ffi::OsString]) -> Result<(), ReportError> {
+    link_entries(from, to, skip, true)
+}
+
+/// [`link_tree`] of the folder `from`, `top` for the folder itself.
+fn link_entries(
+    from: &Path,
+    to: &Path,
+    skip: &[std::ffi::OsString],
+    top: bool,
+) -> Result<(), ReportError> {
     let entries = std::fs::read_dir(from).map_err(|e| ReportError::Read {
         path: from.display().to_string(),
         reason: e.to_string(),
@@ -375,13 +410,12 @@ fn link_tree(from: &Path, to: &Path, skip: &[std::ffi::OsString]) -> Result<(), 
         })?;
         let name = e.file_name();
         // The runs' own locks, staging folders and marks stay behind (the new folder gets its
-        // own mark); any other hidden entry (`.git`) is kept, as every other entry is.
-        let text = name.to_string_lossy();
-        let transient = text.starts_with('.')
-            && (text.ends_with(".lock")
-                || text.contains(".staging-")
-                || text.contains(".old-")
-                || text == crate::report::staging::REPORT_MARK);
+        // own mark); any other hidden entry (`.git`, a user's `.notes.lock`) is kept, as
+        // every other entry is.
+        // A shard's own mark, inside its folder, is kept: a shard run again replaces its
+        // folder as a report's.
+        let transient =
+            (top && name == crate::report::staging::REPORT_MARK) || is_own_leftover(&e.path());
         if skip.contains(&name) || transient {
             continue;
         }
@@ -392,7 +426,7 @@ fn link_tree(from: &Path, to: &Path, skip: &[std::ffi::OsString]) -> Result<(), 
         })?;
         if kind.is_dir() {
             std::fs::create_dir(&dst).map_err(|e| io(&dst, "cannot create the folder", e))?;
-            link_tree(&src, &dst, &[])?;
+            link_entries(&src, &dst, &[], false)?;
         } else if kind.is_symlink() {
             #[cfg(unix)]
             {

@@ -143,7 +143,7 @@ impl Job for WindowsJob {
             None => {
                 let model = self.model.load()?;
                 let threshold = self.run_threshold(&model);
-                let (run, about) = self.simulate.run(&model, threshold)?;
+                let (run, about) = self.simulate.run(&model, threshold, observer)?;
                 let (t, v) = (&run.trace.t_ms, run.trace.v());
                 // The run's own spikes, as `simulate` and `stats` count them (LIF's resets
                 // cross no threshold between samples).
