@@ -333,8 +333,9 @@ pub enum ReportError {
     /// Files saved into an output folder while a run was writing its new report: the new
     /// report is in place, and the previous folder, with those files, is kept beside it.
     #[error(
-        "{path}: files were saved into it during the run ({}): the new report is in {path}, and the previous folder with those files is kept as {kept}",
-        .added.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+        "{path}: files were saved into it during the run ({}{}): the new report is in {path}, and the previous folder with those files is kept as {kept}",
+        .added.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+        if .added.len() > 3 { format!(" and {} more", .added.len() - 3) } else { String::new() }
     )]
     ChangedDuringRun {
         /// The folder.

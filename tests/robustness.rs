@@ -1539,6 +1539,7 @@ fn a_negative_number_is_judged_by_the_setting_it_is_for() {
 /// once, before any work, and left as they were; a file saved into the folder while a run
 /// writes its report survives, in the folder (refused at the start) or kept beside it as
 /// `OUT.kept-PID` (saved during the run).
+#[cfg(unix)]
 #[test]
 fn dotfiles_links_and_files_saved_meanwhile_are_not_lost() {
     let dir = tempfile::tempdir().unwrap();
@@ -1570,7 +1571,11 @@ fn dotfiles_links_and_files_saved_meanwhile_are_not_lost() {
     );
     ok(&run_in(dir.path(), &["fi", "--model", "hh", "--out", "r"]));
     let mut child = spawn_in(dir.path(), &["fi", "--model", "hh", "--out", "r"]);
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // Saved once the run is under way: its staging folder exists (or it has finished).
+    let staging = format!(".r.staging-{}", child.id());
+    while !dir.path().join(&staging).exists() && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     std::fs::write(dir.path().join("r/notes.txt"), "mine").unwrap();
     let status = child.wait().unwrap();
     let kept: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())

@@ -424,6 +424,15 @@ fn merge_does_not_adopt_the_users_files() {
         let (ok, _, stderr) = sweep(&out, &["--shard", k]);
         assert!(ok, "{stderr}");
     }
+    // A summary of the user's own would be replaced by the merge's: refused.
+    std::fs::write(out.join("summary.md"), "# my notes").unwrap();
+    let (ok, _, stderr) = excitable(&["merge", out.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("(summary.md)"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("summary.md")).unwrap(),
+        "# my notes"
+    );
+    std::fs::remove_file(out.join("summary.md")).unwrap();
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
     std::fs::create_dir(out.join(".git")).unwrap();
     std::fs::write(out.join(".git").join("HEAD"), "ref").unwrap();

@@ -196,12 +196,15 @@ def _text(value: Any) -> Any:
 
 
 def _identity(folder: pathlib.Path):
-    """(device, inode) of a folder, None if it is gone."""
+    """A folder's identity, None if it is gone: its device and inode, and its report list's
+    inode and times, which every run writes afresh (a folder's inode alone is reused by the
+    next folder on ext4)."""
     try:
         st = os.stat(folder)
+        mark = os.stat(pathlib.Path(folder) / ".excitable-report")
     except OSError:
         return None
-    return (st.st_dev, st.st_ino)
+    return (st.st_dev, st.st_ino, mark.st_ino, mark.st_mtime_ns, mark.st_ctime_ns)
 
 
 def _read_parquet(source):

@@ -277,7 +277,13 @@ struct PyModel {
     /// that run from files (`sweep`, `windows`, `export`, `fit`, `report`) read the file
     /// again by its path: a file edited since, or a relative path after a change of the
     /// working folder, had given them another model than the others ran, without a word.
-    file_bytes: Option<Vec<u8>>,
+    file_bytes: Option<String>,
+}
+
+/// A model file's text, read as the loader reads it (a regular file of at most
+/// `MAX_MODEL_BYTES`); `None` where it cannot be.
+fn model_file_text(path: &Path) -> Option<String> {
+    excitable::input::read_text(path, excitable::input::MAX_MODEL_BYTES).ok()
 }
 
 impl PyModel {
@@ -285,7 +291,7 @@ impl PyModel {
     /// longer holds what was loaded.
     fn checked_source(&self) -> PyResult<ModelSource> {
         if let (Some(path), Some(bytes)) = (&self.source.model_file, &self.file_bytes)
-            && std::fs::read(path).ok().as_ref() != Some(bytes)
+            && model_file_text(path).as_ref() != Some(bytes)
         {
             return Err(err_text(format!(
                 "model file {}: changed or gone since Model.from_file loaded it: load it again",
@@ -320,13 +326,15 @@ impl PyModel {
         guard(|| {
             // Absolute, so that a later change of the working folder does not change it.
             let path = std::path::absolute(&path).unwrap_or(path);
-            let file_bytes = std::fs::read(&path).ok();
             let source = ModelSource {
-                model_file: Some(path),
+                model_file: Some(path.clone()),
                 v_var,
                 ..ModelSource::default()
             };
+            // Loaded first: the loader refuses what is not a regular file of at most
+            // MAX_MODEL_BYTES before anything reads it whole.
             let model = source.load().map_err(err)?;
+            let file_bytes = model_file_text(&path);
             Ok(PyModel {
                 source,
                 model,
@@ -661,8 +669,7 @@ fn write_folder(py: Python<'_>, folder: PathBuf, out: PathBuf) -> PyResult<Vec<P
         py.detach(|| -> Result<Vec<PathBuf>, excitable::error::ReportError> {
             let stage = Staging::begin(&out, Wait::Yes, |_| {})?;
             let staged = stage.dir().to_path_buf();
-            let mut files = vec![];
-            copy_report(&folder, &staged, true, &mut files)?;
+            let files = excitable::report::staging::copy_listed(&folder, &staged)?;
             let out = stage.commit()?;
             Ok(files
                 .into_iter()
@@ -671,35 +678,6 @@ fn write_folder(py: Python<'_>, folder: PathBuf, out: PathBuf) -> PyResult<Vec<P
         })
         .map_err(|e| err(e.into()))
     })
-}
-
-/// Copy the files under `from` into `to` (made by the caller), folders recreated, but the
-/// report's mark at the top (the new folder gets its own); the files copied go to `files`.
-fn copy_report(
-    from: &Path,
-    to: &Path,
-    top: bool,
-    files: &mut Vec<PathBuf>,
-) -> Result<(), excitable::error::ReportError> {
-    let fail = |path: &Path, e: std::io::Error| excitable::error::ReportError::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
-    for e in std::fs::read_dir(from).map_err(|e| fail(from, e))? {
-        let e = e.map_err(|e| fail(from, e))?;
-        if top && e.file_name() == excitable::report::staging::REPORT_MARK {
-            continue;
-        }
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if e.file_type().is_ok_and(|t| t.is_dir()) {
-            std::fs::create_dir(&dst).map_err(|e| fail(&dst, e))?;
-            copy_report(&src, &dst, false, files)?;
-        } else {
-            std::fs::copy(&src, &dst).map_err(|e| fail(&dst, e))?;
-            files.push(dst);
-        }
-    }
-    Ok(())
 }
 
 fn check_merge(t: &toml::Table) -> PyResult<()> {

@@ -512,7 +512,7 @@ pub fn settle_end(fam: &Family, branch: &mut CycleBranch, folds: &[Fold]) {
             branch.end = Some(end.clone());
             if let Some(turn) = branch.tail_turns_stable() {
                 branch.notes.push(format!(
-                    "within {TAIL_RESOLUTION:e} of the end the orbits turn stable from period {:.5} on (at {knob} = {:.10}), as the saddle quantity lambda_u + lambda_s = {:.6} < 0 makes cycles near the homoclinic loop: a fold of cycles lies before them, not located (the tail resolves the parameter no better)",
+                    "within {TAIL_RESOLUTION:e} of the end the orbits turn stable from period {:.5} on (at {knob} = {:.10}), as the saddle quantity lambda_u + lambda_s = {:.6} < 0 makes cycles near the homoclinic loop stable: a fold of cycles lies before them, not located (the tail resolves the parameter no better)",
                     turn.period,
                     turn.lambda,
                     end.unstable_eigenvalue + end.stable_eigenvalue

@@ -14,8 +14,9 @@
 //!   nothing behind. A run killed outright leaves its staging folder (and the lock file);
 //!   the next run into the same `OUT` removes every staging folder of `OUT` it finds once it
 //!   holds the lock (only the lock's holder writes one, so any other is left by a dead run,
-//!   whatever process now has its id), if it holds a staging folder's marker or a report's
-//!   mark: a user's folder of such a name is left alone.
+//!   whatever process now has its id), if it holds a staging folder's marker
+//!   ([`STAGING_MARKER`], written at its creation and into the old report the swap puts
+//!   there): a user's folder of such a name, a report's copy included, is left alone.
 
 use crate::error::ReportError;
 use std::fs::File;
@@ -62,8 +63,9 @@ const MARK_HEADER: &str =
 /// the user's that happens to have such a name is left alone).
 pub const STAGING_MARKER: &str = ".excitable-staging";
 
-/// The system's own entry a folder viewer adds, replaced with the folder.
-const SYSTEM_ENTRIES: [&str; 1] = [".DS_Store"];
+/// The entries folder viewers add of their own accord (macOS, Windows, KDE), replaced with the
+/// folder.
+const SYSTEM_ENTRIES: [&str; 4] = [".DS_Store", "Thumbs.db", "desktop.ini", ".directory"];
 
 /// How many entries of an existing `out` are looked at before it is refused as too big to
 /// have been a report.
@@ -82,7 +84,13 @@ fn files_under(root: &Path) -> Option<Vec<String>> {
     let mut stack = vec![(root.to_path_buf(), String::new())];
     let mut scanned = 0usize;
     while let Some((dir, rel)) = stack.pop() {
+        // A folder that cannot be listed may hold anything: it counts as a file of its own.
         let Ok(entries) = std::fs::read_dir(&dir) else {
+            files.push(if rel.is_empty() {
+                "(cannot list the folder)".into()
+            } else {
+                format!("{rel}/ (cannot list it)")
+            });
             continue;
         };
         for e in entries.flatten() {
@@ -116,9 +124,11 @@ fn files_under(root: &Path) -> Option<Vec<String>> {
 }
 
 /// Whether `path` is what a run leaves beside a folder it writes: a lock file `.NAME.lock`
-/// holding a process id (or nothing), or a staging folder `.NAME.staging-N` or `.NAME.old-N`
-/// holding [`STAGING_MARKER`] or a report's [`REPORT_MARK`] (the old report a swap put
-/// there). A user's `.notes.lock` or `.rep.old-1` backup is none of these.
+/// holding a process id (or nothing) beside a `NAME` that exists (or a shard's,
+/// `.shard=K.lock`), a staging folder `.NAME.staging-N` or `.NAME.old-N` holding
+/// [`STAGING_MARKER`], an empty writability probe, or a half-written file. A user's
+/// `.notes.lock`, a PID file `.myjob.lock`, or a `.rep.old-1` backup (a copy of a report,
+/// mark and all) is none of these.
 pub(crate) fn is_own_leftover(path: &Path) -> bool {
     let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
         return false;
@@ -129,10 +139,19 @@ pub(crate) fn is_own_leftover(path: &Path) -> bool {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return false;
     };
-    if hidden.ends_with(".lock") {
+    if let Some(of) = hidden.strip_suffix(".lock") {
+        let beside = path.with_file_name(of);
         return meta.is_file()
             && meta.len() <= 20
+            && (of.starts_with("shard=") || std::fs::symlink_metadata(&beside).is_ok())
             && std::fs::read(path).is_ok_and(|b| b.iter().all(u8::is_ascii_digit));
+    }
+    // The empty file by which a folder's writability is probed ([`super::atomic::ensure_dir`]).
+    if let Some(pid) = hidden.strip_prefix("excitable-probe-") {
+        return meta.is_file()
+            && meta.len() == 0
+            && !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit());
     }
     // A file an atomic write left half written ([`super::atomic::temp_path`]).
     if meta.is_file()
@@ -146,7 +165,7 @@ pub(crate) fn is_own_leftover(path: &Path) -> bool {
             .rsplit_once(sep)
             .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     });
-    numbered && meta.is_dir() && (path.join(STAGING_MARKER).is_file() || mark_list(path).is_some())
+    numbered && meta.is_dir() && path.join(STAGING_MARKER).is_file()
 }
 
 /// The files [`REPORT_MARK`] in `dir` lists, `None` without one (a mark of another form,
@@ -168,6 +187,32 @@ pub fn listed_files(dir: &Path) -> Vec<String> {
     let mut files: Vec<String> = mark_list(dir).unwrap_or_default().into_iter().collect();
     files.sort();
     files
+}
+
+/// The files under a folder (none if it is not one), and those of them its mark does not
+/// list.
+type Snapshot = (
+    std::collections::HashSet<String>,
+    std::collections::HashSet<String>,
+);
+
+/// The [`Snapshot`] of `out`; refused past [`MAX_SCANNED`] entries.
+fn snapshot(out: &Path) -> Result<Snapshot, ReportError> {
+    if !std::fs::metadata(out).is_ok_and(|m| m.is_dir()) {
+        return Ok(Default::default());
+    }
+    let files = files_under(out).ok_or_else(|| ReportError::NotAReportFolder {
+        path: out.display().to_string(),
+        foreign: vec![format!("more than {MAX_SCANNED} entries")],
+        more: 0,
+    })?;
+    let listed = mark_list(out).unwrap_or_default();
+    let carried = files
+        .iter()
+        .filter(|f| !listed.contains(*f))
+        .cloned()
+        .collect();
+    Ok((files.into_iter().collect(), carried))
 }
 
 /// The files under `out` its mark does not list (every file, without a mark).
@@ -194,10 +239,15 @@ pub fn check_replaceable(out: &Path) -> Result<(), ReportError> {
     if !std::fs::metadata(out).is_ok_and(|m| m.is_dir()) {
         return Ok(());
     }
-    let mut foreign = unlisted(out)?;
+    refuse_unlisted(out, unlisted(out)?)
+}
+
+/// [`ReportError::NotAReportFolder`] naming the first few of `foreign`, if any.
+fn refuse_unlisted(out: &Path, mut foreign: Vec<String>) -> Result<(), ReportError> {
     if foreign.is_empty() {
         return Ok(());
     }
+    foreign.sort();
     const SHOWN: usize = 3;
     let more = foreign.len().saturating_sub(SHOWN);
     foreign.truncate(SHOWN);
@@ -238,17 +288,28 @@ fn check_target(out: &Path) -> Result<(), ReportError> {
 /// but `skip` (what a run that keeps a folder's entries carried over from the user).
 fn write_mark(dir: &Path, skip: &std::collections::HashSet<String>) -> Result<(), ReportError> {
     let files: Vec<String> = files_under(dir)
-        .unwrap_or_default()
+        .ok_or_else(|| {
+            io_err(
+                dir,
+                "cannot list the report",
+                format!("more than {MAX_SCANNED} entries"),
+            )
+        })?
         .into_iter()
         .filter(|f| !skip.contains(f))
         .collect();
     let mark = dir.join(REPORT_MARK);
-    let text = std::iter::once(MARK_HEADER.to_string())
+    std::fs::write(&mark, mark_text(files))
+        .map_err(|e| io_err(&mark, "cannot write the report's mark", e))
+}
+
+/// The text of a [`REPORT_MARK`]: the header, then the files.
+fn mark_text(files: impl IntoIterator<Item = String>) -> String {
+    std::iter::once(MARK_HEADER.to_string())
         .chain(files)
         .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&mark, text + "\n")
-        .map_err(|e| io_err(&mark, "cannot write the report's mark", e))
+        .join("\n")
+        + "\n"
 }
 
 /// Add `files` (relative paths) to the [`REPORT_MARK`] of `out`, creating it if `out` has
@@ -260,12 +321,38 @@ pub fn extend_mark(out: &Path, files: &[String]) -> Result<(), ReportError> {
     listed.extend(files.iter().cloned());
     listed.sort();
     listed.dedup();
-    let text = std::iter::once(MARK_HEADER.to_string())
-        .chain(listed)
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n";
-    super::atomic::write_text(&out.join(REPORT_MARK), &text)
+    super::atomic::write_text(&out.join(REPORT_MARK), &mark_text(listed))
+}
+
+/// Copy the files the [`REPORT_MARK`] of `from` lists into `to` (made by the caller), as a
+/// report of its own: what a result kept in a folder writes elsewhere (the Python face's
+/// `Result.write`). Files are hard-linked where they can be, copied elsewhere; nothing but
+/// the listed files is taken (a sweep's folder may hold the user's own). Returns the files
+/// written.
+pub fn copy_listed(from: &Path, to: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let mut written = vec![];
+    for f in listed_files(from) {
+        // Only paths inside the folder (a list edited to name `../x` is not followed out).
+        let inside = Path::new(&f)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside {
+            return Err(io_err(
+                from,
+                "cannot copy the report",
+                format!("its list names {f}"),
+            ));
+        }
+        let (src, dst) = (from.join(&f), to.join(&f));
+        if let Some(dir) = dst.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io_err(dir, "cannot create", e))?;
+        }
+        if std::fs::hard_link(&src, &dst).is_err() {
+            std::fs::copy(&src, &dst).map_err(|e| io_err(&dst, "cannot copy", e))?;
+        }
+        written.push(dst);
+    }
+    Ok(written)
 }
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> ReportError {
@@ -350,16 +437,24 @@ impl Staging {
         };
         let lock_path = parent.join(format!(".{name}.lock"));
         let lock = Self::lock(out, &lock_path, wait, on_wait).map_err(remove_created)?;
-        if check {
-            // A file saved between the first check and the lock (another run's wait) is
-            // seen here; the lock is released and the created folders removed on refusal.
-            if let Err(e) = check_replaceable(out) {
+        // One look at `out` under the lock serves the check (`check`: a file saved since the
+        // first check, during another run's wait, is seen here), the files the swap may
+        // delete, and the user's files a keeping run carries over.
+        let looked = snapshot(out).and_then(|(before, carried)| {
+            if check {
+                refuse_unlisted(out, carried.iter().cloned().collect())?;
+            }
+            Ok((before, carried))
+        });
+        let (before, carried) = match looked {
+            Ok(x) => x,
+            Err(e) => {
                 let _ = std::fs::remove_file(&lock_path);
                 let _ = lock.unlock();
                 return Err(remove_created(e));
             }
-        }
-        Self::begin_locked(out, &parent, &name, lock, created)
+        };
+        Self::begin_locked(out, &parent, &name, lock, created, before, carried)
     }
 
     /// Open and lock `lock_path` (see [`Staging::begin`]).
@@ -421,6 +516,8 @@ impl Staging {
         name: &str,
         mut lock: File,
         created: Vec<PathBuf>,
+        before: std::collections::HashSet<String>,
+        carried: std::collections::HashSet<String>,
     ) -> Result<Staging, ReportError> {
         let pid = std::process::id();
         let _ = lock.set_len(0);
@@ -441,14 +538,6 @@ impl Staging {
             }
         }
         let dir = parent.join(format!("{prefix}{pid}"));
-        let (before, carried) = if out.is_dir() {
-            (
-                files_under(out).unwrap_or_default().into_iter().collect(),
-                unlisted(out).unwrap_or_default().into_iter().collect(),
-            )
-        } else {
-            Default::default()
-        };
         let staging = Staging {
             out: out.to_path_buf(),
             dir: dir.clone(),
@@ -469,6 +558,12 @@ impl Staging {
     /// The folder to write into.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The files of `out` its mark did not list when the lock was taken: the user's, which a
+    /// run keeping `out`'s entries carries over and never lists, nor writes over.
+    pub fn carried(&self) -> &std::collections::HashSet<String> {
+        &self.carried
     }
 
     /// The folder the report will become.
@@ -501,6 +596,9 @@ impl Staging {
                 }
                 aside
             };
+            // Marked as a leftover at once: a run killed before the removal leaves a folder
+            // the next run knows for its own.
+            let _ = std::fs::write(old.join(STAGING_MARKER), "");
             let added: Vec<String> = files_under(&old)
                 .map(|files| {
                     files
@@ -510,16 +608,18 @@ impl Staging {
                 })
                 .unwrap_or_else(|| vec![format!("more than {MAX_SCANNED} entries")]);
             if !added.is_empty() {
+                // Kept under a visible name no run removes, before the lock goes.
+                let _ = std::fs::remove_file(old.join(STAGING_MARKER));
+                let kept = self.keep(&old);
                 self.done = true;
                 self.release();
-                let (parent, name) = split(&self.out)?;
-                let kept = parent.join(format!("{name}.kept-{}", std::process::id()));
-                std::fs::rename(&old, &kept)
-                    .map_err(|e| io_err(&old, "cannot keep the previous folder", e))?;
-                return Err(ReportError::ChangedDuringRun {
-                    path: self.out.display().to_string(),
-                    added,
-                    kept: kept.display().to_string(),
+                return Err(match kept {
+                    Ok(kept) => ReportError::ChangedDuringRun {
+                        path: self.out.display().to_string(),
+                        added,
+                        kept: kept.display().to_string(),
+                    },
+                    Err(e) => e,
                 });
             }
             let _ = std::fs::remove_dir_all(&old);
@@ -536,6 +636,29 @@ impl Staging {
         self.done = true;
         self.release();
         Ok(self.out.clone())
+    }
+
+    /// Rename the previous folder `old` to the first free `OUT.kept-PID` (`-2`, `-3`, … after
+    /// it): a process id repeats (every container's first process is 1).
+    fn keep(&self, old: &Path) -> Result<PathBuf, ReportError> {
+        let (parent, name) = split(&self.out)?;
+        let pid = std::process::id();
+        for k in 1..1000 {
+            let suffix = if k == 1 {
+                String::new()
+            } else {
+                format!("-{k}")
+            };
+            let kept = parent.join(format!("{name}.kept-{pid}{suffix}"));
+            if std::fs::symlink_metadata(&kept).is_err() && std::fs::rename(old, &kept).is_ok() {
+                return Ok(kept);
+            }
+        }
+        Err(io_err(
+            old,
+            "cannot keep the previous folder, which holds files saved during the run (it stays at this path)",
+            "no free name",
+        ))
     }
 
     /// Remove the lock file while still holding the lock (a run waiting on it then finds the
@@ -686,7 +809,8 @@ mod tests {
     }
 
     /// Hidden files are the user's too: a folder of dotfiles alone (a home folder) and a
-    /// report's folder holding a `.git` are refused, naming them, and kept byte for byte.
+    /// report's folder holding a `.git` are refused, naming them, and kept byte for byte; what
+    /// runs leave (a writability probe, a half-written file, a lock) is not.
     #[test]
     fn hidden_files_are_not_deleted() {
         let root = tempfile::tempdir().unwrap();
@@ -708,9 +832,19 @@ mod tests {
         std::fs::write(out.join(".git/HEAD"), "ref").unwrap();
         let e = Staging::begin(&out, Wait::No, |_| {}).unwrap_err();
         assert!(e.to_string().contains(".git/HEAD"), "{e}");
-        // The system's own `.DS_Store` goes with the folder.
+        // The system's own `.DS_Store` goes with the folder, and so do the runs' leftovers.
         std::fs::remove_dir_all(out.join(".git")).unwrap();
         std::fs::write(out.join(".DS_Store"), "x").unwrap();
+        std::fs::write(out.join(".excitable-probe-12"), "").unwrap();
+        std::fs::write(out.join(".fi.parquet.partial-12.parquet"), "half").unwrap();
+        std::fs::write(out.join(".shard=1.lock"), "12").unwrap();
+        // A user's files of like names are theirs.
+        for mine in [".excitable-probe-x", ".notes.lock", ".myjob.lock"] {
+            std::fs::write(out.join(mine), "mine").unwrap();
+            let e = Staging::begin(&out, Wait::No, |_| {}).unwrap_err();
+            assert!(e.to_string().contains(mine), "{e}");
+            std::fs::remove_file(out.join(mine)).unwrap();
+        }
         Staging::begin(&out, Wait::No, |_| {})
             .unwrap()
             .commit()
@@ -753,19 +887,32 @@ mod tests {
             .join(format!("fresh.kept-{}", std::process::id()));
         assert!(kept.join("b/summary.md").is_file());
         // No lock or staging folder is left beside them.
+        let pid = std::process::id();
         assert_eq!(
             files(root.path()),
             [
                 "fresh",
-                &format!("fresh.kept-{}", std::process::id()),
+                &format!("fresh.kept-{pid}"),
                 "r",
-                &format!("r.kept-{}", std::process::id())
+                &format!("r.kept-{pid}")
             ]
+        );
+        // The name taken (the same process id again: every container's first process is
+        // 1), the next free one is used, and nothing is lost.
+        let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
+        std::fs::write(out.join("later.txt"), "mine too").unwrap();
+        let e = s.commit().unwrap_err();
+        assert!(e.to_string().contains(&format!("r.kept-{pid}-2")), "{e}");
+        let again = root.path().join(format!("r.kept-{pid}-2"));
+        assert_eq!(
+            std::fs::read_to_string(again.join("later.txt")).unwrap(),
+            "mine too"
         );
     }
 
     /// A symbolic link, a file, or a name too long for the lock's is refused before any
     /// staging, and left as it was.
+    #[cfg(unix)]
     #[test]
     fn links_files_and_long_names_are_refused_first() {
         let root = tempfile::tempdir().unwrap();
@@ -886,13 +1033,24 @@ mod tests {
         let stale = root.path().join(".r.staging-99999999");
         std::fs::create_dir(&stale).unwrap();
         std::fs::write(stale.join(STAGING_MARKER), "").unwrap();
+        // A backup copy of a report, its mark and all, is the user's too.
+        let report = root.path().join("report");
+        let s = Staging::begin(&report, Wait::No, |_| {}).unwrap();
+        std::fs::write(s.dir().join("summary.md"), "# r").unwrap();
+        s.commit().unwrap();
         let backup = root.path().join(".r.old-1");
-        std::fs::create_dir(&backup).unwrap();
-        std::fs::write(backup.join("summary.md"), "# my copy").unwrap();
+        std::fs::rename(&report, &backup).unwrap();
+        std::fs::write(backup.join("mine.txt"), "notes").unwrap();
         let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
         assert!(!stale.exists());
         drop(s);
         assert_eq!(files(root.path()), [".r.old-1"]);
+        // Inside a report's folder too: such a copy is not taken for a leftover and deleted.
+        let s = Staging::begin(&out, Wait::No, |_| {}).unwrap();
+        s.commit().unwrap();
+        std::fs::rename(&backup, out.join(".bak.old-2")).unwrap();
+        let e = Staging::begin(&out, Wait::No, |_| {}).unwrap_err();
+        assert!(e.to_string().contains(".bak.old-2/mine.txt"), "{e}");
     }
 
     #[test]

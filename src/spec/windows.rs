@@ -2,8 +2,11 @@
 //!
 //! The trace is fed in slices and every window is handed on as soon as it closes
 //! ([`TraceWindows`]), so a trace of any length runs in flat memory: the command line writes
-//! the window rows to `windows.parquet` in chunks of [`CHUNK_ROWS`] (one width per chunk; rows
-//! of one width stay in time order), and the summary and histograms come from running tallies.
+//! the window rows to `windows.parquet` in chunks (one width per chunk, [`CHUNK_ROWS`] rows
+//! shared by the widths, at least 4096 each; rows of one width stay in time order), and the
+//! summary and histograms come from running tallies. At most [`MAX_WIDTHS`] widths run at
+//! once, and their buffers of samples (a width's last `width / dt + 1` samples) may take 1 GiB
+//! together.
 //! [`WindowsSpec::run_trace`] keeps every window in memory instead, through the same code.
 //!
 //! ```
@@ -589,7 +592,7 @@ impl SimulateFirst {
 mod tests {
     use super::*;
 
-    /// Many widths are refused by `validate`; widths whose sample buffers would pass 4 GiB at
+    /// Many widths are refused by `validate`; widths whose sample buffers would pass 1 GiB at
     /// the trace's sampling are refused at the first two samples, naming `width`; a chunk of
     /// rows is shared by the widths.
     #[test]

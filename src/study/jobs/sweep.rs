@@ -335,6 +335,21 @@ impl Job for MergeJob {
     ) -> Option<Result<InPlace, Error>> {
         Some((|| {
             let stage = Staging::begin_keeping(out, wait, |_| {})?;
+            // A file of the user's named like one the merge writes would be replaced by it.
+            let mut mine: Vec<String> = ["grid.parquet", "grid.png", "grid.svg", "summary.md"]
+                .into_iter()
+                .filter(|f| stage.carried().contains(*f))
+                .map(String::from)
+                .collect();
+            if !mine.is_empty() {
+                mine.sort();
+                return Err(ReportError::NotAReportFolder {
+                    path: out.display().to_string(),
+                    foreign: mine,
+                    more: 0,
+                }
+                .into());
+            }
             let r = self.merged()?;
             let staged = r.write_into(stage.dir())?;
             let names: Vec<std::ffi::OsString> = staged
@@ -363,10 +378,17 @@ fn refuse_foreign(out: &Path) -> Result<(), ShardError> {
     let Ok(entries) = std::fs::read_dir(out) else {
         return Ok(());
     };
+    // Hidden entries count too (a folder of dotfiles had been taken for an empty one), but
+    // for what runs leave and the report's mark.
     let mut foreign: Vec<String> = entries
         .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            !name.starts_with("shard=")
+                && name != crate::report::staging::REPORT_MARK
+                && !is_own_leftover(&e.path())
+        })
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.starts_with('.') && !name.starts_with("shard="))
         .collect();
     if foreign.is_empty() {
         return Ok(());
@@ -427,15 +449,23 @@ fn link_entries(
         if kind.is_dir() {
             std::fs::create_dir(&dst).map_err(|e| io(&dst, "cannot create the folder", e))?;
             link_entries(&src, &dst, &[], false)?;
-        } else if kind.is_symlink() {
-            #[cfg(unix)]
-            {
-                let target = std::fs::read_link(&src).map_err(|e| ReportError::Read {
-                    path: src.display().to_string(),
-                    reason: e.to_string(),
-                })?;
-                std::os::unix::fs::symlink(target, &dst).map_err(|e| io(&dst, "cannot link", e))?;
+            // With the folder's own permissions (a `.ssh` kept private), once filled.
+            if let Ok(meta) = std::fs::metadata(&src) {
+                let _ = std::fs::set_permissions(&dst, meta.permissions());
             }
+        } else if kind.is_symlink() {
+            let target = std::fs::read_link(&src).map_err(|e| ReportError::Read {
+                path: src.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(target, &dst).map_err(|e| io(&dst, "cannot link", e))?;
+            #[cfg(not(unix))]
+            return Err(io(
+                &dst,
+                "cannot keep the symbolic link",
+                format!("to {}: links are kept on Unix only", target.display()),
+            ));
         } else if std::fs::hard_link(&src, &dst).is_err() {
             std::fs::copy(&src, &dst).map_err(|e| io(&dst, "cannot copy", e))?;
         }
