@@ -273,7 +273,7 @@ fn job<J: Job>(t: &toml::Table) -> PyResult<J> {
 struct PyModel {
     source: ModelSource,
     model: Model,
-    /// The model file's bytes when it was loaded (none for a built-in model). The commands
+    /// The model file's text when it was loaded (none for a built-in model). The commands
     /// that run from files (`sweep`, `windows`, `export`, `fit`, `report`) read the file
     /// again by its path: a file edited since, or a relative path after a change of the
     /// working folder, had given them another model than the others ran, without a word.

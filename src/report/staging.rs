@@ -126,7 +126,7 @@ fn files_under(root: &Path) -> Option<Vec<String>> {
 /// Whether `path` is what a run leaves beside a folder it writes: a lock file `.NAME.lock`
 /// holding a process id (or nothing) beside a `NAME` that exists (or a shard's,
 /// `.shard=K.lock`), a staging folder `.NAME.staging-N` or `.NAME.old-N` holding
-/// [`STAGING_MARKER`], an empty writability probe, or a half-written file. A user's
+/// [`STAGING_MARKER`] (or nothing), an empty writability probe, or a half-written file. A user's
 /// `.notes.lock`, a PID file `.myjob.lock`, or a `.rep.old-1` backup (a copy of a report,
 /// mark and all) is none of these.
 pub(crate) fn is_own_leftover(path: &Path) -> bool {
@@ -165,7 +165,12 @@ pub(crate) fn is_own_leftover(path: &Path) -> bool {
             .rsplit_once(sep)
             .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     });
-    numbered && meta.is_dir() && path.join(STAGING_MARKER).is_file()
+    // An empty one too: a run killed between creating it and writing its marker leaves
+    // nothing in it to lose.
+    numbered
+        && meta.is_dir()
+        && (path.join(STAGING_MARKER).is_file()
+            || std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none()))
 }
 
 /// The files [`REPORT_MARK`] in `dir` lists, `None` without one (a mark of another form,
@@ -578,9 +583,13 @@ impl Staging {
     /// inside it) is kept: the old folder is renamed `OUT.kept-PID` beside the new report and
     /// the commit fails naming it, the new report in place.
     pub fn commit(mut self) -> Result<PathBuf, ReportError> {
-        let _ = std::fs::remove_file(self.dir.join(STAGING_MARKER));
+        // The marker stays in the staging folder through the swap, and goes into the old
+        // report before it, so that a run killed at any moment leaves only folders the next
+        // run knows for its own (the marker inside a report's folder is skipped, as the
+        // list is).
         write_mark(&self.dir, &self.carried)?;
         if self.out.is_dir() {
+            let _ = std::fs::write(self.out.join(STAGING_MARKER), "");
             let old = if exchange(&self.dir, &self.out) {
                 // The old report now sits at the staging path.
                 self.dir.clone()
@@ -596,9 +605,7 @@ impl Staging {
                 }
                 aside
             };
-            // Marked as a leftover at once: a run killed before the removal leaves a folder
-            // the next run knows for its own.
-            let _ = std::fs::write(old.join(STAGING_MARKER), "");
+            let _ = std::fs::remove_file(self.out.join(STAGING_MARKER));
             let added: Vec<String> = files_under(&old)
                 .map(|files| {
                     files
@@ -632,6 +639,7 @@ impl Staging {
             }
             std::fs::rename(&self.dir, &self.out)
                 .map_err(|e| io_err(&self.out, "cannot move the new report in", e))?;
+            let _ = std::fs::remove_file(self.out.join(STAGING_MARKER));
         }
         self.done = true;
         self.release();
