@@ -782,9 +782,9 @@ mod tests {
         assert_eq!(files(root.path()), ["r"]);
     }
 
-    /// A folder holding a file no report writes (the user's notes, deep down too) is refused
-    /// before anything is touched, naming the file; one holding a report's kinds only, or
-    /// nothing, is replaced.
+    /// A folder holding a file no report wrote (the user's notes, deep down too) is refused
+    /// before anything is touched, naming the file; so is one of a report's kinds without the
+    /// list; one holding no file is replaced.
     #[test]
     fn a_folder_holding_files_no_report_writes_is_not_replaced() {
         let root = tempfile::tempdir().unwrap();
