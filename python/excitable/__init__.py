@@ -100,11 +100,6 @@ _MODEL_COMMANDS = (
 )
 
 
-def _flag(name: str) -> str:
-    """A Python keyword as its flag: ``from_`` -> ``from``, ``t_max`` -> ``t-max``."""
-    return name.rstrip("_").replace("_", "-")
-
-
 def _keyword(flag: str) -> str:
     """A flag as its Python keyword: ``from`` -> ``from_``, ``t-max`` -> ``t_max``."""
     name = flag.replace("-", "_")
@@ -365,8 +360,7 @@ def _model_command(command: str):
     name = command.replace("-", "_")
 
     def run(model: Model, *, progress: Optional[Callable] = None, **kwargs) -> Result:
-        if not isinstance(model, Model):
-            raise TypeError(f"{name}(): the first argument is an excitable.Model, not {type(model).__name__}")
+        _need_model(name, model)
         out = _native.run_model(command, model, _settings(name, flags, kwargs), progress)
         return Result(command, output=out)
 
@@ -406,8 +400,7 @@ def export(model: "Model", *, to: str = "toml", out=None, **kwargs) -> str:
     ``excitable export --to TO --out FILE`` writes. Other keywords are the command's flags
     (``current``, ``t_stop``, ``dt``, ``v0``); an unknown one is a TypeError.
     """
-    if not isinstance(model, Model):
-        raise TypeError(f"export(): the first argument is an excitable.Model, not {type(model).__name__}")
+    _need_model("export", model)
     settings = _settings("export", _EXPORT_FLAGS, kwargs)
     settings["to"] = to
     text = _native.export_text(model, settings)

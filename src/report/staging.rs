@@ -220,17 +220,6 @@ fn snapshot(out: &Path) -> Result<Snapshot, ReportError> {
     Ok((files.into_iter().collect(), carried))
 }
 
-/// The files under `out` its mark does not list (every file, without a mark).
-fn unlisted(out: &Path) -> Result<Vec<String>, ReportError> {
-    let files = files_under(out).ok_or_else(|| ReportError::NotAReportFolder {
-        path: out.display().to_string(),
-        foreign: vec![format!("more than {MAX_SCANNED} entries")],
-        more: 0,
-    })?;
-    let listed = mark_list(out).unwrap_or_default();
-    Ok(files.into_iter().filter(|f| !listed.contains(f)).collect())
-}
-
 /// Refuse, before any work, an `out` the swap cannot replace safely: a symbolic link (the
 /// swap would replace the link, not the folder it names), something that is not a folder, a
 /// last name too long for the run's lock file, or a folder holding anything an earlier
@@ -244,11 +233,12 @@ pub fn check_replaceable(out: &Path) -> Result<(), ReportError> {
     if !std::fs::metadata(out).is_ok_and(|m| m.is_dir()) {
         return Ok(());
     }
-    refuse_unlisted(out, unlisted(out)?)
+    let (_, unlisted) = snapshot(out)?;
+    refuse_unlisted(out, unlisted.into_iter().collect())
 }
 
-/// [`ReportError::NotAReportFolder`] naming the first few of `foreign`, if any.
-fn refuse_unlisted(out: &Path, mut foreign: Vec<String>) -> Result<(), ReportError> {
+/// [`ReportError::NotAReportFolder`] naming the first few of `foreign` (sorted), if any.
+pub(crate) fn refuse_unlisted(out: &Path, mut foreign: Vec<String>) -> Result<(), ReportError> {
     if foreign.is_empty() {
         return Ok(());
     }

@@ -34,12 +34,8 @@ pub const ROWS_CHECKSUM_KEY: &str = "excitable.sweep.rows_checksum";
 /// FNV-1a (64 bits) over every field of every row, numbers by their bits: any changed value
 /// changes it.
 pub fn rows_checksum(rows: &[SweepRow]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |x: u64| {
-        for b in x.to_le_bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
+    let mut h = crate::spec::sweep::Fnv::new();
+    let mut eat = |x: u64| h.bytes(&x.to_le_bytes());
     for r in rows {
         eat(u64::from(r.point));
         for v in &r.values {
@@ -60,7 +56,7 @@ pub fn rows_checksum(rows: &[SweepRow]) -> String {
         eat(u64::from(r.n_spikes));
         eat(u64::from(r.rest_start) | u64::from(r.blew_up) << 1 | u64::from(r.stopped) << 2);
     }
-    format!("{h:016x}")
+    format!("{:016x}", h.0)
 }
 
 impl super::Report for SweepResult {

@@ -475,15 +475,16 @@ impl SweepResult {
     }
 }
 
-/// FNV-1a, 64 bits: a hash that is the same on every platform and release.
-struct Fnv(u64);
+/// FNV-1a, 64 bits: a hash that is the same on every platform and release (the sweep's
+/// fingerprint, and a shard's checksum of its rows).
+pub(crate) struct Fnv(pub(crate) u64);
 
 impl Fnv {
-    fn new() -> Fnv {
+    pub(crate) fn new() -> Fnv {
         Fnv(0xcbf2_9ce4_8422_2325)
     }
 
-    fn bytes(&mut self, b: &[u8]) {
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
         for &x in b {
             self.0 ^= x as u64;
             self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);

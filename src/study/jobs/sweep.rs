@@ -14,7 +14,7 @@ use crate::analysis::sweep::Shard;
 use crate::error::{Error, ReportError, ShardError, SimError};
 use crate::progress::Observer;
 use crate::report::atomic::write_text;
-use crate::report::staging::{extend_mark, is_own_leftover, listed_files};
+use crate::report::staging::{extend_mark, is_own_leftover, listed_files, refuse_unlisted};
 use crate::report::sweep::{read_fingerprint, read_rows, shard_table};
 use crate::report::{Report, Staging, Wait};
 use crate::spec::ModelSource;
@@ -336,20 +336,12 @@ impl Job for MergeJob {
         Some((|| {
             let stage = Staging::begin_keeping(out, wait, |_| {})?;
             // A file of the user's named like one the merge writes would be replaced by it.
-            let mut mine: Vec<String> = ["grid.parquet", "grid.png", "grid.svg", "summary.md"]
+            let mine: Vec<String> = ["grid.parquet", "grid.png", "grid.svg", "summary.md"]
                 .into_iter()
                 .filter(|f| stage.carried().contains(*f))
                 .map(String::from)
                 .collect();
-            if !mine.is_empty() {
-                mine.sort();
-                return Err(ReportError::NotAReportFolder {
-                    path: out.display().to_string(),
-                    foreign: mine,
-                    more: 0,
-                }
-                .into());
-            }
+            refuse_unlisted(out, mine)?;
             let r = self.merged()?;
             let staged = r.write_into(stage.dir())?;
             let names: Vec<std::ffi::OsString> = staged
