@@ -326,8 +326,9 @@ pub struct Border<'a> {
 pub struct Linearised {
     /// Per interval: the eliminated local matrix (rows `n m + 2`, columns as in `Layout`).
     local: Vec<Rows>,
-    /// Back-substitution records of the sequential elimination, one per interval 1..N.
-    chain: Vec<Rows>,
+    /// Back-substitution records of the sequential elimination, `n` rows per interval 1..N,
+    /// one after the other.
+    chain: Rows,
     /// Final `(n + 2)`-square system and its right-hand side column index.
     final_sys: DMatrix<f64>,
     /// Max-norm of the residual of the collocation equations.
@@ -391,12 +392,16 @@ impl Rows {
         }
     }
 
-    /// The first `k` rows.
-    fn first_rows(&self, k: usize) -> Rows {
-        Rows {
-            data: self.data[..k * self.cols].to_vec(),
-            cols: self.cols,
-        }
+    /// Row `r`.
+    #[inline(always)]
+    fn row(&self, r: usize) -> &[f64] {
+        &self.data[r * self.cols..(r + 1) * self.cols]
+    }
+
+    /// Row `r`, to write.
+    #[inline(always)]
+    fn row_mut(&mut self, r: usize) -> &mut [f64] {
+        &mut self.data[r * self.cols..(r + 1) * self.cols]
     }
 
     /// The `nr x nc` block at (`r0`, `c0`).
@@ -461,16 +466,35 @@ fn eliminate(a: &mut Rows, c0: usize, ncols: usize, pivot_rows: usize, r_end: us
     }
 }
 
-/// Solve the upper-triangular `k x k` block at (row 0, column `c0`) of `a`, given right-hand
-/// side `b` (overwritten with the solution).
-fn back_solve(a: &Rows, c0: usize, b: &mut [f64]) {
+/// Solve the upper-triangular `k x k` block at (row `r0`, column `c0`) of `a`, given
+/// right-hand side `b` (overwritten with the solution).
+fn back_solve(a: &Rows, r0: usize, c0: usize, b: &mut [f64]) {
     let k = b.len();
     for r in (0..k).rev() {
+        let row = &a.row(r0 + r)[c0..c0 + k];
         let mut s = b[r];
-        for c in r + 1..k {
-            s -= a[(r, c0 + c)] * b[c];
+        for (x, y) in row[r + 1..].iter().zip(&b[r + 1..]) {
+            s -= x * y;
         }
-        b[r] = s / a[(r, c0 + r)];
+        b[r] = s / row[r];
+    }
+}
+
+/// [`back_solve`] of two systems (blocks at row 0), interleaved: each is a chain of dependent
+/// operations, so two run in the time of one. Each gets exactly the operations, in the same
+/// order, that [`back_solve`] would give it.
+fn back_solve_two([(a0, b0), (a1, b1)]: [(&Rows, &mut [f64]); 2], c0: usize) {
+    let k = b0.len();
+    assert_eq!(k, b1.len());
+    for r in (0..k).rev() {
+        let (row0, row1) = (&a0.row(r)[c0..c0 + k], &a1.row(r)[c0..c0 + k]);
+        let (mut s0, mut s1) = (b0[r], b1[r]);
+        for c in r + 1..k {
+            s0 -= row0[c] * b0[c];
+            s1 -= row1[c] * b1[c];
+        }
+        b0[r] = s0 / row0[r];
+        b1[r] = s1 / row1[r];
     }
 }
 
@@ -619,108 +643,91 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
     let residual = per_interval.iter().fold(0.0f64, |r, x| r.max(x.1));
     let trace_integral = per_interval.iter().map(|x| x.2).sum::<f64>() * period;
     let local: Vec<Rows> = per_interval.into_iter().map(|x| x.0).collect();
-    // Sequential elimination over intervals. Columns: x0 (n), xk (n), xk1 (n), g (2), rhs.
-    let (cx0, cxk, cxk1, cg, cr) = (0, n, 2 * n, 3 * n, 3 * n + 2);
+    // Sequential elimination over intervals. The carried system (n rows relating x_0 to the
+    // current mesh value, then the two border rows) has the columns x0 (n), xcur (n), g (2),
+    // rhs; each interval's system has 2n + 2 rows: the carried relation, the interval's last n
+    // rows and the border, with the columns xk (n), x0 (n), xk1 (n), g (2), rhs, so that the
+    // eliminated columns lead. Both are row-major and written in place: the chain, this
+    // elimination and its back-substitution were most of the serial part of a Newton step.
+    let (cx0, cxk, cg, cr) = (0, n, 2 * n, 2 * n + 2);
+    let ccols = 2 * n + 3;
     let scols = 3 * n + 3;
     let top = n * (m - 1);
-    // Carried relation (n rows) and border (2 rows), columns [x0, xcur, g, rhs] within scols.
-    let mut s = DMatrix::zeros(2 * n + 2, scols);
+    let mut carry = Rows::zeros(n + 2, ccols);
     let loc0 = &local[0];
-    for r in 0..n {
-        for i in 0..n {
-            s[(r, cx0 + i)] = loc0[(top + r, lay.e() + i)];
-            s[(r, cxk + i)] = loc0[(top + r, lay.x() + i)];
-        }
-        s[(r, cg)] = loc0[(top + r, lay.g())];
-        s[(r, cg + 1)] = loc0[(top + r, lay.g() + 1)];
-        s[(r, cr)] = loc0[(top + r, lay.r())];
-    }
-    for b in 0..2 {
-        let (rs, rl) = (2 * n + b, n * m + b);
-        for i in 0..n {
-            s[(rs, cx0 + i)] = loc0[(rl, lay.e() + i)];
-            s[(rs, cxk + i)] = loc0[(rl, lay.x() + i)];
-        }
-        s[(rs, cg)] = loc0[(rl, lay.g())];
-        s[(rs, cg + 1)] = loc0[(rl, lay.g() + 1)];
-        s[(rs, cr)] = loc0[(rl, lay.r())];
+    for (r, lr) in (0..n)
+        .map(|r| top + r)
+        .chain([n * m, n * m + 1])
+        .enumerate()
+    {
+        let (row, src) = (carry.row_mut(r), loc0.row(lr));
+        row[cx0..cx0 + n].copy_from_slice(&src[lay.e()..lay.e() + n]);
+        row[cxk..cxk + n].copy_from_slice(&src[lay.x()..lay.x() + n]);
+        row[cg] = src[lay.g()];
+        row[cg + 1] = src[lay.g() + 1];
+        row[cr] = src[lay.r()];
     }
     // Global parts of the arclength row.
     let t = border.tangent;
-    s[(2 * n + 1, cg)] += border.period_weight * t.period;
-    s[(2 * n + 1, cg + 1)] += t.lambda;
-    s[(2 * n + 1, cr)] -= border.period_weight * (period - border.pred.period) * t.period
+    let arc = carry.row_mut(n + 1);
+    arc[cg] += border.period_weight * t.period;
+    arc[cg + 1] += t.lambda;
+    arc[cr] -= border.period_weight * (period - border.pred.period) * t.period
         + (lambda - border.pred.lambda) * t.lambda;
-    let mut chain = Vec::with_capacity(nint);
-    // Two buffers for the whole chain: the permuted rows and the next carried system.
-    let mut perm = Rows::zeros(2 * n + 2, scols);
-    let mut next = DMatrix::zeros(2 * n + 2, scols);
+    let mut chain = Rows::zeros(0, scols);
+    chain.data.reserve(nint.saturating_sub(1) * n * scols);
+    let mut sys = Rows::zeros(2 * n + 2, scols);
     for loc in local.iter().skip(1) {
-        // Interval k rows go to n..2n with xk <- E, xk1 <- X; its border parts add in.
+        // Order: xk <- the carried xcur, x0, xk1 <- 0, g, rhs (every entry written).
         for r in 0..n {
-            for c in 0..scols {
-                s[(n + r, c)] = 0.0;
-            }
-            for i in 0..n {
-                s[(n + r, cxk + i)] = loc[(top + r, lay.e() + i)];
-                s[(n + r, cxk1 + i)] = loc[(top + r, lay.x() + i)];
-            }
-            s[(n + r, cg)] = loc[(top + r, lay.g())];
-            s[(n + r, cg + 1)] = loc[(top + r, lay.g() + 1)];
-            s[(n + r, cr)] = loc[(top + r, lay.r())];
+            let (row, c) = (sys.row_mut(r), carry.row(r));
+            row[..n].copy_from_slice(&c[cxk..cxk + n]);
+            row[n..2 * n].copy_from_slice(&c[cx0..cx0 + n]);
+            row[2 * n..3 * n].fill(0.0);
+            row[3 * n..].copy_from_slice(&c[cg..]);
         }
+        // Interval k's last rows: xk <- E, x0 <- 0, xk1 <- X.
+        for r in 0..n {
+            let (row, l) = (sys.row_mut(n + r), loc.row(top + r));
+            row[..n].copy_from_slice(&l[lay.e()..lay.e() + n]);
+            row[n..2 * n].fill(0.0);
+            row[2 * n..3 * n].copy_from_slice(&l[lay.x()..lay.x() + n]);
+            row[3 * n] = l[lay.g()];
+            row[3 * n + 1] = l[lay.g() + 1];
+            row[3 * n + 2] = l[lay.r()];
+        }
+        // The border rows: the carried ones with the interval's parts added in.
         for b in 0..2 {
-            let (rs, rl) = (2 * n + b, n * m + b);
+            let (row, c, l) = (sys.row_mut(2 * n + b), carry.row(n + b), loc.row(n * m + b));
             for i in 0..n {
-                s[(rs, cxk + i)] += loc[(rl, lay.e() + i)];
-                s[(rs, cxk1 + i)] = loc[(rl, lay.x() + i)];
+                row[i] = c[cxk + i] + l[lay.e() + i];
+                row[n + i] = c[cx0 + i];
+                row[2 * n + i] = l[lay.x() + i];
             }
-            s[(rs, cg)] += loc[(rl, lay.g())];
-            s[(rs, cg + 1)] += loc[(rl, lay.g() + 1)];
-            s[(rs, cr)] += loc[(rl, lay.r())];
+            row[3 * n] = c[cg] + l[lay.g()];
+            row[3 * n + 1] = c[cg + 1] + l[lay.g() + 1];
+            row[3 * n + 2] = c[cr] + l[lay.r()];
         }
-        // Columns cxk..cxk+n: eliminate with pivots from the first 2n rows. `eliminate` works
-        // on leading columns, so move x_k to the front temporarily by a column permutation.
-        // Order: xk, x0, xk1, g, rhs (every entry written).
-        for r in 0..2 * n + 2 {
-            for i in 0..n {
-                perm[(r, i)] = s[(r, cxk + i)];
-                perm[(r, n + i)] = s[(r, cx0 + i)];
-                perm[(r, 2 * n + i)] = s[(r, cxk1 + i)];
-            }
-            for c in 3 * n..scols {
-                perm[(r, c)] = s[(r, c)];
-            }
-        }
-        eliminate(&mut perm, 0, n, 2 * n, 2 * n + 2);
-        chain.push(perm.first_rows(n));
-        // New carried rows and border: x0 stays, xk1 becomes xcur.
-        next.fill(0.0);
+        eliminate(&mut sys, 0, n, 2 * n, 2 * n + 2);
+        chain.data.extend_from_slice(&sys.data[..n * scols]);
+        // The new carried system: x0 stays, xk1 becomes xcur.
         for r in 0..n + 2 {
-            let src = n + r;
-            let dst = if r < n { r } else { 2 * n + (r - n) };
-            for i in 0..n {
-                next[(dst, cx0 + i)] = perm[(src, n + i)];
-                next[(dst, cxk + i)] = perm[(src, 2 * n + i)];
-            }
-            for c in 3 * n..scols {
-                next[(dst, c)] = perm[(src, c)];
-            }
+            let (row, src) = (carry.row_mut(r), sys.row(n + r));
+            row[cx0..cx0 + n].copy_from_slice(&src[n..2 * n]);
+            row[cxk..cxk + n].copy_from_slice(&src[2 * n..3 * n]);
+            row[cg..].copy_from_slice(&src[3 * n..]);
         }
-        std::mem::swap(&mut s, &mut next);
     }
     // x_N = x_0: fold the xcur columns into x0.
     let mut final_sys = DMatrix::zeros(n + 2, n + 3);
-    for (fr, sr) in (0..n)
-        .chain([n, n + 1])
-        .zip((0..n).chain([2 * n, 2 * n + 1]))
-    {
+    for fr in 0..n + 2 {
+        let c = carry.row(fr);
         for i in 0..n {
-            final_sys[(fr, i)] = s[(sr, cx0 + i)] + s[(sr, cxk + i)];
+            final_sys[(fr, i)] = c[cx0 + i] + c[cxk + i];
         }
-        final_sys[(fr, n)] = s[(sr, cg)];
-        final_sys[(fr, n + 1)] = s[(sr, cg + 1)];
-        final_sys[(fr, n + 2)] = s[(sr, cr)];
+        final_sys[(fr, n)] = c[cg];
+        final_sys[(fr, n + 1)] = c[cg + 1];
+        final_sys[(fr, n + 2)] = c[cr];
     }
     Linearised {
         local,
@@ -741,7 +748,6 @@ impl Linearised {
         let (n, m) = (self.n, self.m);
         let lay = Layout { n, m };
         let nint = self.local.len();
-        let top = n * (m - 1);
         // A replaced right-hand side: zero collocation part stays zero under every row
         // operation and border rows are never pivots, so only the final system sees `b`, and
         // the stored right-hand sides are ignored (`keep` = 0).
@@ -759,40 +765,53 @@ impl Linearised {
         }
         let x0: Vec<f64> = sol.as_slice()[..n].to_vec();
         let g = [sol[n], sol[n + 1]];
-        // Mesh values x_1..x_{N-1} by back-substitution through the chain.
-        let mut xs = vec![vec![0.0; n]; nint + 1];
-        xs[0] = x0.clone();
-        xs[nint] = x0.clone();
+        // Mesh values x_1..x_{N-1} by back-substitution through the chain, into one buffer
+        // (node j at j n).
+        let mut xs = vec![0.0; (nint + 1) * n];
+        xs[..n].copy_from_slice(&x0);
+        xs[nint * n..].copy_from_slice(&x0);
         for k in (1..nint).rev() {
-            let rec = &self.chain[k - 1];
-            let mut rhs = vec![0.0; n];
-            for (r, rv) in rhs.iter_mut().enumerate() {
-                let mut v = keep * rec[(r, 3 * n + 2)];
+            let r0 = (k - 1) * n;
+            let (head, tail) = xs.split_at_mut(k * n);
+            let (xk, xk1) = tail.split_at_mut(n);
+            for (r, rv) in xk.iter_mut().enumerate() {
+                let rec = self.chain.row(r0 + r);
+                let mut v = keep * rec[3 * n + 2];
                 for i in 0..n {
-                    v -= rec[(r, n + i)] * xs[0][i] + rec[(r, 2 * n + i)] * xs[k + 1][i];
+                    v -= rec[n + i] * head[i] + rec[2 * n + i] * xk1[i];
                 }
-                v -= rec[(r, 3 * n)] * g[0] + rec[(r, 3 * n + 1)] * g[1];
+                v -= rec[3 * n] * g[0] + rec[3 * n + 1] * g[1];
                 *rv = v;
             }
-            back_solve(rec, 0, &mut rhs);
-            xs[k] = rhs;
+            back_solve(&self.chain, r0, 0, xk);
         }
-        // Interior nodes of each interval.
+        // Interior nodes of each interval: the interval's right-hand side straight into its
+        // place in the step, then its triangular solve there. The solves are independent, and
+        // each is one chain of dependent operations, so they go two at a time, interleaved.
         let mut dz = vec![0.0; nint * m * n];
-        for j in 0..nint {
+        for (j, d) in dz.chunks_exact_mut(m * n).enumerate() {
             let loc = &self.local[j];
-            let mut rhs = vec![0.0; top];
-            for (r, rv) in rhs.iter_mut().enumerate() {
-                let mut v = keep * loc[(r, lay.r())];
+            let (xj, xj1) = (&xs[j * n..(j + 1) * n], &xs[(j + 1) * n..(j + 2) * n]);
+            d[..n].copy_from_slice(xj);
+            for (r, rv) in d[n..].iter_mut().enumerate() {
+                let l = loc.row(r);
+                let mut v = keep * l[lay.r()];
                 for i in 0..n {
-                    v -= loc[(r, lay.e() + i)] * xs[j][i] + loc[(r, lay.x() + i)] * xs[j + 1][i];
+                    v -= l[lay.e() + i] * xj[i] + l[lay.x() + i] * xj1[i];
                 }
-                v -= loc[(r, lay.g())] * g[0] + loc[(r, lay.g() + 1)] * g[1];
+                v -= l[lay.g()] * g[0] + l[lay.g() + 1] * g[1];
                 *rv = v;
             }
-            back_solve(loc, lay.w(), &mut rhs);
-            dz[j * m * n..j * m * n + n].copy_from_slice(&xs[j]);
-            dz[j * m * n + n..(j + 1) * m * n].copy_from_slice(&rhs);
+        }
+        let mut pairs = dz.chunks_exact_mut(2 * m * n);
+        for (p, d) in pairs.by_ref().enumerate() {
+            let (d0, d1) = d.split_at_mut(m * n);
+            let (l0, l1) = (&self.local[2 * p], &self.local[2 * p + 1]);
+            back_solve_two([(l0, &mut d0[n..]), (l1, &mut d1[n..])], lay.w());
+        }
+        if nint % 2 == 1 {
+            let d = pairs.into_remainder();
+            back_solve(&self.local[nint - 1], 0, lay.w(), &mut d[n..]);
         }
         Some((dz, g[0], g[1]))
     }
@@ -837,7 +856,7 @@ impl Linearised {
                     }
                     *rv = v;
                 }
-                back_solve(loc, lay.w(), &mut rhs);
+                back_solve(loc, 0, lay.w(), &mut rhs);
                 if !rhs.iter().all(|x| x.is_finite()) {
                     return None;
                 }
