@@ -480,12 +480,12 @@ fn back_solve(a: &Rows, r0: usize, c0: usize, b: &mut [f64]) {
     }
 }
 
-/// [`back_solve`] of two systems (blocks at row 0), interleaved: each is a chain of dependent
-/// operations, so two run in the time of one. Each gets exactly the operations, in the same
+/// [`back_solve`] of two systems of one size (blocks at row 0), interleaved: each is a chain
+/// of dependent operations, so the two overlap. Each gets exactly the operations, in the same
 /// order, that [`back_solve`] would give it.
 fn back_solve_two([(a0, b0), (a1, b1)]: [(&Rows, &mut [f64]); 2], c0: usize) {
     let k = b0.len();
-    assert_eq!(k, b1.len());
+    debug_assert_eq!(k, b1.len());
     for r in (0..k).rev() {
         let (row0, row1) = (&a0.row(r)[c0..c0 + k], &a1.row(r)[c0..c0 + k]);
         let (mut s0, mut s1) = (b0[r], b1[r]);
@@ -649,8 +649,10 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
     // rows and the border, with the columns xk (n), x0 (n), xk1 (n), g (2), rhs, so that the
     // eliminated columns lead. Both are row-major and written in place: the chain, this
     // elimination and its back-substitution were most of the serial part of a Newton step.
-    let (cx0, cxk, cg, cr) = (0, n, 2 * n, 2 * n + 2);
+    // Columns of the carried system (`c…`) and of an interval's system (`s…`).
+    let (cx0, cxcur, cg, cr) = (0, n, 2 * n, 2 * n + 2);
     let ccols = 2 * n + 3;
+    let (sxk, sx0, sxk1, sg, sr) = (0, n, 2 * n, 3 * n, 3 * n + 2);
     let scols = 3 * n + 3;
     let top = n * (m - 1);
     let mut carry = Rows::zeros(n + 2, ccols);
@@ -662,7 +664,7 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
     {
         let (row, src) = (carry.row_mut(r), loc0.row(lr));
         row[cx0..cx0 + n].copy_from_slice(&src[lay.e()..lay.e() + n]);
-        row[cxk..cxk + n].copy_from_slice(&src[lay.x()..lay.x() + n]);
+        row[cxcur..cxcur + n].copy_from_slice(&src[lay.x()..lay.x() + n]);
         row[cg] = src[lay.g()];
         row[cg + 1] = src[lay.g() + 1];
         row[cr] = src[lay.r()];
@@ -681,41 +683,43 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
         // Order: xk <- the carried xcur, x0, xk1 <- 0, g, rhs (every entry written).
         for r in 0..n {
             let (row, c) = (sys.row_mut(r), carry.row(r));
-            row[..n].copy_from_slice(&c[cxk..cxk + n]);
-            row[n..2 * n].copy_from_slice(&c[cx0..cx0 + n]);
-            row[2 * n..3 * n].fill(0.0);
-            row[3 * n..].copy_from_slice(&c[cg..]);
+            row[sxk..sxk + n].copy_from_slice(&c[cxcur..cxcur + n]);
+            row[sx0..sx0 + n].copy_from_slice(&c[cx0..cx0 + n]);
+            row[sxk1..sxk1 + n].fill(0.0);
+            row[sg..].copy_from_slice(&c[cg..]);
         }
-        // Interval k's last rows: xk <- E, x0 <- 0, xk1 <- X.
+        // The interval's last n rows: xk <- E, x0 <- 0, xk1 <- X.
         for r in 0..n {
             let (row, l) = (sys.row_mut(n + r), loc.row(top + r));
-            row[..n].copy_from_slice(&l[lay.e()..lay.e() + n]);
-            row[n..2 * n].fill(0.0);
-            row[2 * n..3 * n].copy_from_slice(&l[lay.x()..lay.x() + n]);
-            row[3 * n] = l[lay.g()];
-            row[3 * n + 1] = l[lay.g() + 1];
-            row[3 * n + 2] = l[lay.r()];
+            row[sxk..sxk + n].copy_from_slice(&l[lay.e()..lay.e() + n]);
+            row[sx0..sx0 + n].fill(0.0);
+            row[sxk1..sxk1 + n].copy_from_slice(&l[lay.x()..lay.x() + n]);
+            row[sg] = l[lay.g()];
+            row[sg + 1] = l[lay.g() + 1];
+            row[sr] = l[lay.r()];
         }
         // The border rows: the carried ones with the interval's parts added in.
         for b in 0..2 {
             let (row, c, l) = (sys.row_mut(2 * n + b), carry.row(n + b), loc.row(n * m + b));
             for i in 0..n {
-                row[i] = c[cxk + i] + l[lay.e() + i];
-                row[n + i] = c[cx0 + i];
-                row[2 * n + i] = l[lay.x() + i];
+                row[sxk + i] = c[cxcur + i] + l[lay.e() + i];
+                row[sx0 + i] = c[cx0 + i];
+                row[sxk1 + i] = l[lay.x() + i];
             }
-            row[3 * n] = c[cg] + l[lay.g()];
-            row[3 * n + 1] = c[cg + 1] + l[lay.g() + 1];
-            row[3 * n + 2] = c[cr] + l[lay.r()];
+            row[sg] = c[cg] + l[lay.g()];
+            row[sg + 1] = c[cg + 1] + l[lay.g() + 1];
+            row[sr] = c[cr] + l[lay.r()];
         }
-        eliminate(&mut sys, 0, n, 2 * n, 2 * n + 2);
+        // Pivots among the carried relation and the interval's rows (0..2n): the border rows
+        // are never pivots, which `Linearised::solve` relies on.
+        eliminate(&mut sys, sxk, n, 2 * n, 2 * n + 2);
         chain.data.extend_from_slice(&sys.data[..n * scols]);
         // The new carried system: x0 stays, xk1 becomes xcur.
         for r in 0..n + 2 {
             let (row, src) = (carry.row_mut(r), sys.row(n + r));
-            row[cx0..cx0 + n].copy_from_slice(&src[n..2 * n]);
-            row[cxk..cxk + n].copy_from_slice(&src[2 * n..3 * n]);
-            row[cg..].copy_from_slice(&src[3 * n..]);
+            row[cx0..cx0 + n].copy_from_slice(&src[sx0..sx0 + n]);
+            row[cxcur..cxcur + n].copy_from_slice(&src[sxk1..sxk1 + n]);
+            row[cg..].copy_from_slice(&src[sg..]);
         }
     }
     // x_N = x_0: fold the xcur columns into x0.
@@ -723,7 +727,7 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
     for fr in 0..n + 2 {
         let c = carry.row(fr);
         for i in 0..n {
-            final_sys[(fr, i)] = c[cx0 + i] + c[cxk + i];
+            final_sys[(fr, i)] = c[cx0 + i] + c[cxcur + i];
         }
         final_sys[(fr, n)] = c[cg];
         final_sys[(fr, n + 1)] = c[cg + 1];
@@ -766,7 +770,8 @@ impl Linearised {
         let x0: Vec<f64> = sol.as_slice()[..n].to_vec();
         let g = [sol[n], sol[n + 1]];
         // Mesh values x_1..x_{N-1} by back-substitution through the chain, into one buffer
-        // (node j at j n).
+        // (node j at j n). A record's columns are an interval's in `linearise`: x_k (the
+        // triangle), x_0, x_{k+1}, the two globals, the right-hand side.
         let mut xs = vec![0.0; (nint + 1) * n];
         xs[..n].copy_from_slice(&x0);
         xs[nint * n..].copy_from_slice(&x0);
