@@ -375,6 +375,35 @@ impl Layout {
     }
 }
 
+/// Columns of an interval's system in the chain of [`linearise`], and so of the chain's records
+/// that [`Linearised::solve`] substitutes back through: `x_k` first (the columns eliminated,
+/// so the record's leading block is the triangle), then `x_0`, `x_{k+1}`, the two globals and
+/// the right-hand side.
+#[derive(Debug, Clone, Copy)]
+struct ChainColumns {
+    xk: usize,
+    x0: usize,
+    xk1: usize,
+    g: usize,
+    r: usize,
+}
+
+impl ChainColumns {
+    fn new(n: usize) -> ChainColumns {
+        ChainColumns {
+            xk: 0,
+            x0: n,
+            xk1: 2 * n,
+            g: 3 * n,
+            r: 3 * n + 2,
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.r + 1
+    }
+}
+
 /// A dense matrix stored row by row. The per-interval blocks are eliminated row against row,
 /// so with rows contiguous each update is one vectorisable loop, with no transposed copy of
 /// the block (that copy, there and back, was most of the elimination's time).
@@ -649,11 +678,11 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
     // rows and the border, with the columns xk (n), x0 (n), xk1 (n), g (2), rhs, so that the
     // eliminated columns lead. Both are row-major and written in place: the chain, this
     // elimination and its back-substitution were most of the serial part of a Newton step.
-    // Columns of the carried system (`c…`) and of an interval's system (`s…`).
+    // Columns of the carried system (`c…`) and of an interval's system (`sc`).
     let (cx0, cxcur, cg, cr) = (0, n, 2 * n, 2 * n + 2);
-    let ccols = 2 * n + 3;
-    let (sxk, sx0, sxk1, sg, sr) = (0, n, 2 * n, 3 * n, 3 * n + 2);
-    let scols = 3 * n + 3;
+    let ccols = cr + 1;
+    let sc = ChainColumns::new(n);
+    let scols = sc.count();
     let top = n * (m - 1);
     let mut carry = Rows::zeros(n + 2, ccols);
     let loc0 = &local[0];
@@ -683,43 +712,43 @@ pub fn linearise(fam: &Family, scheme: &Scheme, orbit: &Orbit, border: &Border) 
         // Order: xk <- the carried xcur, x0, xk1 <- 0, g, rhs (every entry written).
         for r in 0..n {
             let (row, c) = (sys.row_mut(r), carry.row(r));
-            row[sxk..sxk + n].copy_from_slice(&c[cxcur..cxcur + n]);
-            row[sx0..sx0 + n].copy_from_slice(&c[cx0..cx0 + n]);
-            row[sxk1..sxk1 + n].fill(0.0);
-            row[sg..].copy_from_slice(&c[cg..]);
+            row[sc.xk..sc.xk + n].copy_from_slice(&c[cxcur..cxcur + n]);
+            row[sc.x0..sc.x0 + n].copy_from_slice(&c[cx0..cx0 + n]);
+            row[sc.xk1..sc.xk1 + n].fill(0.0);
+            row[sc.g..].copy_from_slice(&c[cg..]);
         }
         // The interval's last n rows: xk <- E, x0 <- 0, xk1 <- X.
         for r in 0..n {
             let (row, l) = (sys.row_mut(n + r), loc.row(top + r));
-            row[sxk..sxk + n].copy_from_slice(&l[lay.e()..lay.e() + n]);
-            row[sx0..sx0 + n].fill(0.0);
-            row[sxk1..sxk1 + n].copy_from_slice(&l[lay.x()..lay.x() + n]);
-            row[sg] = l[lay.g()];
-            row[sg + 1] = l[lay.g() + 1];
-            row[sr] = l[lay.r()];
+            row[sc.xk..sc.xk + n].copy_from_slice(&l[lay.e()..lay.e() + n]);
+            row[sc.x0..sc.x0 + n].fill(0.0);
+            row[sc.xk1..sc.xk1 + n].copy_from_slice(&l[lay.x()..lay.x() + n]);
+            row[sc.g] = l[lay.g()];
+            row[sc.g + 1] = l[lay.g() + 1];
+            row[sc.r] = l[lay.r()];
         }
         // The border rows: the carried ones with the interval's parts added in.
         for b in 0..2 {
             let (row, c, l) = (sys.row_mut(2 * n + b), carry.row(n + b), loc.row(n * m + b));
             for i in 0..n {
-                row[sxk + i] = c[cxcur + i] + l[lay.e() + i];
-                row[sx0 + i] = c[cx0 + i];
-                row[sxk1 + i] = l[lay.x() + i];
+                row[sc.xk + i] = c[cxcur + i] + l[lay.e() + i];
+                row[sc.x0 + i] = c[cx0 + i];
+                row[sc.xk1 + i] = l[lay.x() + i];
             }
-            row[sg] = c[cg] + l[lay.g()];
-            row[sg + 1] = c[cg + 1] + l[lay.g() + 1];
-            row[sr] = c[cr] + l[lay.r()];
+            row[sc.g] = c[cg] + l[lay.g()];
+            row[sc.g + 1] = c[cg + 1] + l[lay.g() + 1];
+            row[sc.r] = c[cr] + l[lay.r()];
         }
         // Pivots among the carried relation and the interval's rows (0..2n): the border rows
         // are never pivots, which `Linearised::solve` relies on.
-        eliminate(&mut sys, sxk, n, 2 * n, 2 * n + 2);
+        eliminate(&mut sys, sc.xk, n, 2 * n, 2 * n + 2);
         chain.data.extend_from_slice(&sys.data[..n * scols]);
         // The new carried system: x0 stays, xk1 becomes xcur.
         for r in 0..n + 2 {
             let (row, src) = (carry.row_mut(r), sys.row(n + r));
-            row[cx0..cx0 + n].copy_from_slice(&src[sx0..sx0 + n]);
-            row[cxcur..cxcur + n].copy_from_slice(&src[sxk1..sxk1 + n]);
-            row[cg..].copy_from_slice(&src[sg..]);
+            row[cx0..cx0 + n].copy_from_slice(&src[sc.x0..sc.x0 + n]);
+            row[cxcur..cxcur + n].copy_from_slice(&src[sc.xk1..sc.xk1 + n]);
+            row[cg..].copy_from_slice(&src[sc.g..]);
         }
     }
     // x_N = x_0: fold the xcur columns into x0.
@@ -770,8 +799,8 @@ impl Linearised {
         let x0: Vec<f64> = sol.as_slice()[..n].to_vec();
         let g = [sol[n], sol[n + 1]];
         // Mesh values x_1..x_{N-1} by back-substitution through the chain, into one buffer
-        // (node j at j n). A record's columns are an interval's in `linearise`: x_k (the
-        // triangle), x_0, x_{k+1}, the two globals, the right-hand side.
+        // (node j at j n).
+        let sc = ChainColumns::new(n);
         let mut xs = vec![0.0; (nint + 1) * n];
         xs[..n].copy_from_slice(&x0);
         xs[nint * n..].copy_from_slice(&x0);
@@ -781,14 +810,14 @@ impl Linearised {
             let (xk, xk1) = tail.split_at_mut(n);
             for (r, rv) in xk.iter_mut().enumerate() {
                 let rec = self.chain.row(r0 + r);
-                let mut v = keep * rec[3 * n + 2];
+                let mut v = keep * rec[sc.r];
                 for i in 0..n {
-                    v -= rec[n + i] * head[i] + rec[2 * n + i] * xk1[i];
+                    v -= rec[sc.x0 + i] * head[i] + rec[sc.xk1 + i] * xk1[i];
                 }
-                v -= rec[3 * n] * g[0] + rec[3 * n + 1] * g[1];
+                v -= rec[sc.g] * g[0] + rec[sc.g + 1] * g[1];
                 *rv = v;
             }
-            back_solve(&self.chain, r0, 0, xk);
+            back_solve(&self.chain, r0, sc.xk, xk);
         }
         // Interior nodes of each interval: the interval's right-hand side straight into its
         // place in the step, then its triangular solve there. The solves are independent, and
@@ -904,5 +933,66 @@ impl Linearised {
         self.transitions()
             .map(|f| floquet::product_eigenvalues(&f, 40))
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random upper-triangular systems of every size the chain and the interior solves meet
+    /// (`n` and `n (m - 1)`: up to 36 here), at a row and column offset, with pivots of modulus
+    /// 3 to 4 against entries within 1: `back_solve` solves each to rounding, and
+    /// `back_solve_two` gives each of two systems exactly the bits `back_solve` gives it.
+    #[test]
+    fn back_solve_solves_the_triangle_and_two_at_a_time_give_the_same_bits() {
+        let mut state = 11u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        };
+        for k in 1..=36 {
+            for (r0, c0) in [(0, 0), (0, 3), (5, 2)] {
+                let cols = c0 + k + 2;
+                let mut a: [Rows; 2] = std::array::from_fn(|_| Rows::zeros(r0 + k, cols));
+                for m in &mut a {
+                    for x in &mut m.data {
+                        *x = next();
+                    }
+                    for r in 0..k {
+                        let d = &mut m[(r0 + r, c0 + r)];
+                        *d += 3.0f64.copysign(*d);
+                    }
+                }
+                let b: [Vec<f64>; 2] = std::array::from_fn(|_| (0..k).map(|_| next()).collect());
+                let mut alone = b.clone();
+                for (m, x) in a.iter().zip(&mut alone) {
+                    back_solve(m, r0, c0, x);
+                }
+                for ((m, x), b) in a.iter().zip(&alone).zip(&b) {
+                    for r in 0..k {
+                        let terms = (r..k).map(|c| m[(r0 + r, c0 + c)] * x[c]);
+                        let ax: f64 = terms.clone().sum();
+                        // Backward error of a triangular solve: k roundings on each term.
+                        let size = b[r].abs() + terms.map(f64::abs).sum::<f64>();
+                        let tol = 4.0 * k as f64 * f64::EPSILON * size;
+                        assert!(
+                            (ax - b[r]).abs() <= tol,
+                            "k {k}, row {r}: {ax} against {}",
+                            b[r]
+                        );
+                    }
+                }
+                if r0 == 0 {
+                    let [mut x0, mut x1] = b.clone();
+                    back_solve_two([(&a[0], &mut x0), (&a[1], &mut x1)], c0);
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&x0), bits(&alone[0]), "k {k}, first system");
+                    assert_eq!(bits(&x1), bits(&alone[1]), "k {k}, second system");
+                }
+            }
+        }
     }
 }
