@@ -399,9 +399,7 @@ impl Staging {
     }
 
     /// [`Staging::begin`] for a run that keeps what `out` holds, so does not ask whether a
-    /// report wrote it: a sweep's shard, which only takes the lock to record the sweep's
-    /// definition beside the other shards, and `merge`, which links every entry of the
-    /// folder into the new one.
+    /// report wrote it: `merge`, which links every entry of the folder into the new one.
     pub fn begin_keeping(
         out: &Path,
         wait: Wait,
@@ -685,6 +683,42 @@ impl Drop for Staging {
     }
 }
 
+/// `out`'s lock alone, held until dropped: for a run that writes into `out` in place while it
+/// holds the lock (a sweep's shard recording the sweep's definition or its own files), and so
+/// needs neither a staging folder nor a look at what `out` holds.
+pub struct FolderLock {
+    lock_path: PathBuf,
+    lock: File,
+}
+
+impl FolderLock {
+    /// Take `out`'s lock, waiting if `wait` says so, the way [`Staging::begin`] does (the same
+    /// lock file, so the two exclude each other), and record this process's id in it. Creates
+    /// `out`'s parent folder if needed.
+    pub fn take(out: &Path, wait: Wait) -> Result<FolderLock, ReportError> {
+        check_target(out)?;
+        let (parent, name) = split(out)?;
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| io_err(&parent, "cannot create the output folder", e))?;
+        let lock_path = parent.join(format!(".{name}.lock"));
+        let mut lock = Staging::lock(out, &lock_path, wait, |_| {})?;
+        let _ = lock.set_len(0);
+        let _ = lock.rewind();
+        let _ = write!(lock, "{}", std::process::id());
+        let _ = lock.flush();
+        Ok(FolderLock { lock_path, lock })
+    }
+}
+
+impl Drop for FolderLock {
+    /// The lock file goes before the lock is released, as [`Staging`] does it: a run waiting
+    /// on it then sees the path no longer names the file it locked, and locks a new one.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.lock_path);
+        let _ = self.lock.unlock();
+    }
+}
+
 /// Whether `path` still names the open `file` (same device and inode on Unix).
 fn same_file(file: &File, path: &Path) -> bool {
     #[cfg(unix)]
@@ -769,6 +803,25 @@ mod tests {
         drop(s);
         assert_eq!(std::fs::read_to_string(out.join("a.md")).unwrap(), "2");
         // Nothing is left beside the report: no staging folder, no lock file.
+        assert_eq!(files(root.path()), ["r"]);
+    }
+
+    /// The lock alone excludes a report's run into the same folder while held, writes no
+    /// staging folder, and leaves nothing beside the folder once dropped.
+    #[test]
+    fn a_folder_lock_excludes_a_report_and_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("r");
+        let lock = FolderLock::take(&out, Wait::No).unwrap();
+        assert_eq!(files(root.path()), [".r.lock"]);
+        let e = Staging::begin(&out, Wait::No, |_| {}).unwrap_err();
+        assert!(matches!(e, ReportError::Busy { .. }), "{e}");
+        drop(lock);
+        assert!(files(root.path()).is_empty());
+        Staging::begin(&out, Wait::No, |_| {})
+            .unwrap()
+            .commit()
+            .unwrap();
         assert_eq!(files(root.path()), ["r"]);
     }
 

@@ -14,7 +14,9 @@ use crate::analysis::sweep::Shard;
 use crate::error::{Error, ReportError, ShardError, SimError};
 use crate::progress::Observer;
 use crate::report::atomic::write_text;
-use crate::report::staging::{extend_mark, is_own_leftover, listed_files, refuse_unlisted};
+use crate::report::staging::{
+    FolderLock, extend_mark, is_own_leftover, listed_files, refuse_unlisted,
+};
 use crate::report::sweep::{read_fingerprint, read_rows, shard_table};
 use crate::report::{Report, Staging, Wait};
 use crate::spec::ModelSource;
@@ -94,7 +96,7 @@ impl SweepJob {
         let fingerprint = self.spec.fingerprint(&model, &grid);
         // Check (or record) the sweep's definition, under OUT's lock.
         {
-            let _lock = Staging::begin_keeping(out, wait, |_| {})?;
+            let _lock = FolderLock::take(out, wait)?;
             std::fs::create_dir_all(out).map_err(|e| io(out, "cannot create the folder", e))?;
             let path = out.join(MANIFEST);
             if path.exists() {
@@ -157,7 +159,7 @@ impl SweepJob {
 /// List a shard's files in the mark of the sweep's folder `out`, under its lock, so that
 /// `merge` and a later run into `out` know them for a report's.
 fn record_shard(out: &Path, shard_dir: &Path, wait: Wait) -> Result<(), Error> {
-    let _lock = Staging::begin_keeping(out, wait, |_| {})?;
+    let _lock = FolderLock::take(out, wait)?;
     let name = shard_dir
         .file_name()
         .map_or(String::new(), |n| n.to_string_lossy().into_owned());
