@@ -346,7 +346,7 @@ fn summary(r: &BifurcationResult) -> String {
             .filter(|p| p.stability_unsettled())
             .collect();
         let span = |f: fn(&CyclePoint) -> f64| {
-            super::column_pages::min_max(&unsettled.iter().map(|p| f(p)).collect::<Vec<_>>())
+            super::extremes::min_max(&unsettled.iter().map(|p| f(p)).collect::<Vec<_>>())
         };
         if let (Some((lo, hi)), Some((t0, t1))) = (span(|p| p.lambda), span(|p| p.period)) {
             let (lo, hi) = (format!("{lo:.6}"), format!("{hi:.6}"));

@@ -3,10 +3,12 @@
 //! a column of reals that repeats one run (`t_ms` of `stats`' rates: every train on the same
 //! grid) and a column of counts in long runs (`neuron`) are written as dictionaries built
 //! from that shape, their pages assembled here; and the min/max statistics of a plain column
-//! of reals are computed in one vectorised pass instead of polars' scalar one; a plain column
+//! of reals are computed in one vectorised pass instead of polars' scalar one (by the
+//! compressor's own pass over the values, when it compresses them by shape); a plain column
 //! of reals is one page built from its values. Pages are compressed by
 //! [`super::page_compression`], which knows these shapes. The values read back are the same.
 
+use super::extremes::min_max;
 use super::page_compression::{Layout, compress_page, snappy_reals};
 use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray};
 use polars_parquet::parquet::CowBuffer;
@@ -173,7 +175,7 @@ fn with_statistics(data: &mut DataPage, values: &[f64]) -> Result<DataPage, Stri
     let DataPageHeader::V1(mut header) = data.header().clone() else {
         return Err("statistics are written for version 1 pages only".into());
     };
-    header.statistics = Some(statistics(values, &data.descriptor.primitive_type));
+    header.statistics = Some(statistics(min_max(values), &data.descriptor.primitive_type));
     let rows = data.num_rows().unwrap_or(values.len());
     let buffer = std::mem::take(data.buffer_mut());
     Ok(DataPage::new(
@@ -184,9 +186,10 @@ fn with_statistics(data: &mut DataPage, values: &[f64]) -> Result<DataPage, Stri
     ))
 }
 
-/// The statistics polars writes for `values` of a column of reals without missing values.
-fn statistics(values: &[f64], primitive: &PrimitiveType) -> ParquetStatistics {
-    let (min, max) = match min_max(values) {
+/// The statistics polars writes for a column of reals without missing values whose least and
+/// greatest values are `extremes` ([`min_max`]).
+fn statistics(extremes: Option<(f64, f64)>, primitive: &PrimitiveType) -> ParquetStatistics {
+    let (min, max) = match extremes {
         Some((lo, hi)) => (
             Some(if lo == 0.0 { -0.0 } else { lo }),
             Some(if hi == 0.0 { 0.0 } else { hi }),
@@ -201,39 +204,6 @@ fn statistics(values: &[f64], primitive: &PrimitiveType) -> ParquetStatistics {
         max_value: max,
     }
     .serialize()
-}
-
-/// The minimum and maximum of `values`, NaN when any is NaN (as polars' statistics); `None`
-/// for no values. Eight independent lanes, so the loop vectorises.
-pub(super) fn min_max(values: &[f64]) -> Option<(f64, f64)> {
-    const LANES: usize = 8;
-    if values.is_empty() {
-        return None;
-    }
-    let (mut lo, mut hi) = ([f64::INFINITY; LANES], [f64::NEG_INFINITY; LANES]);
-    let mut nan = [false; LANES];
-    let chunks = values.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    // Lane k takes x: comparisons are false for NaN, which only sets the flag.
-    let mut take = |k: usize, x: f64| {
-        lo[k] = if x < lo[k] { x } else { lo[k] };
-        hi[k] = if x > hi[k] { x } else { hi[k] };
-        nan[k] |= x.is_nan();
-    };
-    for c in chunks {
-        for (k, &x) in c.iter().enumerate() {
-            take(k, x);
-        }
-    }
-    for (k, &x) in tail.iter().enumerate() {
-        take(k, x);
-    }
-    if nan.iter().any(|&n| n) {
-        return Some((f64::NAN, f64::NAN));
-    }
-    let lo = lo.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    Some((lo, hi))
 }
 
 /// A column of reals that is one run of values repeated whole, as a dictionary array: the run
@@ -309,7 +279,9 @@ fn repeated_run_page(
         keys,
         run.len() * times,
         primitive,
-        options.has_statistics().then(|| statistics(run, primitive)),
+        options
+            .has_statistics()
+            .then(|| statistics(min_max(run), primitive)),
         options.compression,
     )
 }
@@ -485,15 +457,18 @@ fn reals_page(
     if levels.len() + reals.len() > i32::MAX as usize {
         return Ok(None);
     }
-    let out = snappy_reals(&levels, reals)?;
+    let (out, extremes) = snappy_reals(&levels, reals)?;
     let header = DataPageHeader::V1(DataPageHeaderV1 {
         num_values: i32::try_from(rows).map_err(|e| e.to_string())?,
         encoding: Encoding::Plain.into(),
         definition_level_encoding: Encoding::Rle.into(),
         repetition_level_encoding: Encoding::Rle.into(),
-        statistics: options
-            .has_statistics()
-            .then(|| statistics(values, primitive)),
+        statistics: options.has_statistics().then(|| {
+            statistics(
+                extremes.map_or_else(|| min_max(values), |e| e.finish()),
+                primitive,
+            )
+        }),
     });
     Ok(Some(CompressedPage::Data(CompressedDataPage::new(
         header,
@@ -778,7 +753,7 @@ mod tests {
                     encoding: Encoding::Plain.into(),
                     definition_level_encoding: Encoding::Rle.into(),
                     repetition_level_encoding: Encoding::Rle.into(),
-                    statistics: Some(statistics(&values, primitive)),
+                    statistics: Some(statistics(min_max(&values), primitive)),
                 };
                 assert_eq!(*header, expected, "by shape: {by_shape}");
                 assert!(page.buffer() == bytes, "by shape: {by_shape}");
@@ -844,37 +819,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn min_max_is_the_plain_fold_with_nan_propagated() {
-        let mut state = 7u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 * 200.0 - 100.0
-        };
-        for n in 0..40 {
-            let v: Vec<f64> = (0..n).map(|_| next()).collect();
-            let want = (!v.is_empty()).then(|| {
-                (
-                    v.iter().copied().fold(f64::INFINITY, f64::min),
-                    v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                )
-            });
-            assert_eq!(min_max(&v), want, "{n} values");
-            if n > 0 {
-                let mut with_nan = v.clone();
-                with_nan[n / 2] = f64::NAN;
-                let (lo, hi) = min_max(&with_nan).unwrap();
-                assert!(lo.is_nan() && hi.is_nan(), "{n} values with a NaN");
-            }
-        }
-        assert_eq!(
-            min_max(&[f64::INFINITY, 1.0, f64::NEG_INFINITY]),
-            Some((f64::NEG_INFINITY, f64::INFINITY))
-        );
-    }
-
     /// Our statistics of a page of reals are polars' own, bit for bit, for ordinary values,
     /// zeros of either sign, infinities and NaN.
     #[test]
@@ -901,7 +845,7 @@ mod tests {
                 panic!("version 1 pages");
             };
             let theirs = header.statistics.clone().unwrap();
-            let ours = statistics(values, primitive);
+            let ours = statistics(min_max(values), primitive);
             assert_eq!(ours.min_value, theirs.min_value, "{values:?}");
             assert_eq!(ours.max_value, theirs.max_value, "{values:?}");
             assert_eq!(ours.null_count, theirs.null_count, "{values:?}");

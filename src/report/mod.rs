@@ -8,6 +8,7 @@ pub mod chunked_table;
 pub mod clip;
 mod column_pages;
 pub mod excitability;
+mod extremes;
 pub mod fi;
 pub(crate) mod figure;
 pub mod fit;

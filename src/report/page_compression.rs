@@ -3,6 +3,7 @@
 //! a repeated run's keys), polars' compressor for everything else and for reals that the
 //! shape does not shrink.
 
+use super::extremes::Extremes;
 use super::snappy_by_shape;
 use polars_parquet::parquet::CowBuffer;
 use polars_parquet::parquet::compression::Compression;
@@ -29,23 +30,25 @@ pub(super) enum Layout {
 /// pass of the shape's encoder and a copy of the page more than polars alone, and holds that
 /// copy (a whole row group: `column_pages` writes one page) where polars held pages of
 /// about 1 MB.
-pub(super) fn snappy_reals(head: &[u8], reals: &[u8]) -> Result<Vec<u8>, String> {
+///
+/// Also the least and greatest of the reals (as [`super::extremes::min_max`]) when the shape's
+/// encoder read them all (it reads every value once, and gathers them as it goes), `None`
+/// when it did not run (more than [`snappy_by_shape::MAX_INPUT`] bytes).
+pub(super) fn snappy_reals(
+    head: &[u8],
+    reals: &[u8],
+) -> Result<(Vec<u8>, Option<Extremes>), String> {
     let mut out = vec![];
-    if reals_shrink(head, reals, &mut out) {
-        return Ok(out);
+    let extremes = snappy_by_shape::compress_reals(head, reals, &mut out);
+    // Kept when the shape shrinks them by a tenth.
+    if extremes.is_some() && out.len() <= (head.len() + reals.len()) / 10 * 9 {
+        return Ok((out, extremes));
     }
     out.clear();
     let page = [head, reals].concat();
     polars_parquet::parquet::compression::compress(CompressionOptions::Snappy, &page, &mut out)
         .map_err(|e| e.to_string())?;
-    Ok(out)
-}
-
-/// Whether `head` then `reals` shrink by a tenth through [`snappy_by_shape::compress_reals`]
-/// (into `out`).
-fn reals_shrink(head: &[u8], reals: &[u8], out: &mut Vec<u8>) -> bool {
-    snappy_by_shape::compress_reals(head, reals, out).is_some()
-        && out.len() <= (head.len() + reals.len()) / 10 * 9
+    Ok((out, extremes))
 }
 
 /// `page` compressed as `compression` says: a version 1 data page of periodic bytes by

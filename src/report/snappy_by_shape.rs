@@ -16,6 +16,8 @@
 //! 64 KB take the format's 4-byte offsets, which its description allows and its decoders
 //! (snap, the reference C++ one that pyarrow uses) read.
 
+use super::extremes::{Extremes, LANES};
+
 /// The longest input Snappy's header can state.
 pub(super) const MAX_INPUT: usize = u32::MAX as usize;
 
@@ -53,9 +55,11 @@ pub(super) fn compress_periodic(
 /// words before it, back to the last element written, are copied when they equal the words
 /// before the previous run (a kernel's fall), and the words after it when they equal the
 /// words after the previous run (a kernel's rise). Everything else is literal: no hashing,
-/// and about one comparison a word (the scan back re-reads the words of a fall). `None` for more than [`MAX_INPUT`] bytes in all, or `reals`
-/// not whole words.
-pub(super) fn compress_reals(head: &[u8], reals: &[u8], out: &mut Vec<u8>) -> Option<()> {
+/// and about one comparison a word (the scan back re-reads the words of a fall). Returns
+/// the reals' least and greatest values, gathered as each is read (a page's statistics: a
+/// pass of their own read the page again from memory). `None` for more than [`MAX_INPUT`]
+/// bytes in all, or `reals` not whole words.
+pub(super) fn compress_reals(head: &[u8], reals: &[u8], out: &mut Vec<u8>) -> Option<Extremes> {
     let n = reals.len();
     if head.len() + n > MAX_INPUT || !n.is_multiple_of(8) {
         return None;
@@ -73,16 +77,19 @@ pub(super) fn compress_reals(head: &[u8], reals: &[u8], out: &mut Vec<u8>) -> Op
     let (mut literal, mut p) = (0, 0);
     // The previous run of zeros: where it started and ended.
     let mut previous: Option<(usize, usize)> = None;
+    // Every word is taken once: by `to_zero`, as a run of zeros, or in a kernel's rise.
+    let mut extremes = Extremes::new();
     while p < n {
-        if word(p) != 0 {
-            p += 8;
-            continue;
+        p = to_zero(reals, p, &mut extremes);
+        if p == n {
+            break;
         }
         let z = p;
         let mut r = z + 8;
         while r < n && word(r) == 0 {
             r += 8;
         }
+        extremes.take(0.0);
         match previous {
             Some((z0, r0)) => {
                 // Back from both runs while the words agree (not past the literal's start or
@@ -113,6 +120,7 @@ pub(super) fn compress_reals(head: &[u8], reals: &[u8], out: &mut Vec<u8>) -> Op
         if let Some((_, r0)) = previous {
             let mut ahead = 0;
             while r + ahead < n && word(r + ahead) != 0 && word(r0 + ahead) == word(r + ahead) {
+                extremes.take(f64::from_bits(word(r + ahead)));
                 ahead += 8;
             }
             put_copy(out, r - r0, ahead);
@@ -122,7 +130,44 @@ pub(super) fn compress_reals(head: &[u8], reals: &[u8], out: &mut Vec<u8>) -> Op
         previous = Some((z, r));
     }
     literal_to(out, &reals[literal..]);
-    Some(())
+    Some(extremes)
+}
+
+/// The position of the first zero word of `reals` at or after `p` (a word's start), or the
+/// end; every word before it taken into `extremes`. Eight words at a time while none of them
+/// is zero (one vector comparison, one vector minimum and maximum), where a word at a time
+/// was most of [`compress_reals`]' own time.
+// Neither wider vectors chosen at run time (`multiversion`) nor the lanes kept in
+// registers made it faster (Intel Xeon, 7 December 2026): the page is read from the cache
+// shared by the cores, at about the speed this loop takes it.
+#[inline]
+fn to_zero(reals: &[u8], mut p: usize, extremes: &mut Extremes) -> usize {
+    const BLOCK: usize = 8 * LANES;
+    while let Some(bytes) = reals
+        .get(p..p + BLOCK)
+        .and_then(|b| <&[u8; BLOCK]>::try_from(b).ok())
+    {
+        let block: [f64; LANES] = std::array::from_fn(|k| {
+            f64::from_le_bytes(bytes[8 * k..8 * k + 8].try_into().expect("8 bytes"))
+        });
+        if block
+            .iter()
+            .fold(false, |zero, x| zero | (x.to_bits() == 0))
+        {
+            break;
+        }
+        extremes.take_block(&block);
+        p += BLOCK;
+    }
+    while let Some(bytes) = reals.get(p..p + 8) {
+        let x = f64::from_le_bytes(bytes.try_into().expect("8 bytes"));
+        if x.to_bits() == 0 {
+            break;
+        }
+        extremes.take(x);
+        p += 8;
+    }
+    p
 }
 
 /// `n` as Snappy's length preamble: seven bits a byte, least significant first.
@@ -173,6 +218,7 @@ fn put_copy(out: &mut Vec<u8>, offset: usize, mut len: usize) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::extremes::min_max;
     use super::*;
 
     /// Reals as a page holds them (little-endian).
@@ -185,10 +231,77 @@ mod tests {
     fn round_trip(input: &[u8]) -> usize {
         let mut out = vec![];
         let (head, reals) = input.split_at(input.len() % 8);
-        compress_reals(head, reals, &mut out).unwrap();
+        let extremes = compress_reals(head, reals, &mut out).unwrap();
         let back = snap::raw::Decoder::new().decompress_vec(&out).unwrap();
         assert!(back == input, "{} bytes did not come back", input.len());
+        assert_same_extremes(&extremes, reals);
         out.len()
+    }
+
+    /// `extremes` are [`min_max`] of `reals` (NaN as NaN).
+    fn assert_same_extremes(extremes: &Extremes, reals: &[u8]) {
+        let values: Vec<f64> = reals
+            .chunks_exact(8)
+            .map(|w| f64::from_le_bytes(w.try_into().unwrap()))
+            .collect();
+        let bits = |e: Option<(f64, f64)>| {
+            e.map(|(lo, hi)| {
+                let b = |x: f64| if x.is_nan() { u64::MAX } else { x.to_bits() };
+                (b(lo), b(hi))
+            })
+        };
+        let (ours, want) = (extremes.finish(), min_max(&values));
+        // Zeros of either sign compare equal and either may come out (the statistics write
+        // a zero least value as -0.0 and a zero greatest as +0.0 whichever it is).
+        let zero_signs = |e: Option<(f64, f64)>| e.map(|(lo, hi)| (lo + 0.0, hi + 0.0));
+        assert_eq!(
+            bits(zero_signs(ours)),
+            bits(zero_signs(want)),
+            "{} values",
+            values.len()
+        );
+    }
+
+    #[test]
+    fn the_extremes_are_min_max_of_every_value() {
+        // Runs of zeros, kernels copied by their rise and fall, and the values min_max must
+        // see wherever they fall: in a block of eight, in the words after one, inside a
+        // copied rise, or as the only values.
+        let k = kernel();
+        let specials = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            -1e300,
+            1e-310,
+        ];
+        for (s, &special) in specials.iter().enumerate() {
+            for at in [0, 3, 8, 9, 20, 55, 60, 130, 240] {
+                let mut values = [
+                    vec![0.0; 5],
+                    k.clone(),
+                    vec![0.0; 3],
+                    k.clone(),
+                    vec![0.0; 2],
+                    k.clone(),
+                    vec![7.0; 13],
+                ]
+                .concat();
+                values[at] = special;
+                let (reals, mut out) = (bytes_of(&values), vec![]);
+                let extremes = compress_reals(&[], &reals, &mut out).unwrap();
+                assert_same_extremes(&extremes, &reals);
+                let back = snap::raw::Decoder::new().decompress_vec(&out).unwrap();
+                assert!(back == reals, "special {s} at {at}");
+            }
+            let lone = bytes_of(&[special]);
+            assert_same_extremes(&compress_reals(&[], &lone, &mut vec![]).unwrap(), &lone);
+        }
+        assert_eq!(
+            compress_reals(&[1, 2], &[], &mut vec![]).unwrap().finish(),
+            None
+        );
     }
 
     /// Pseudo-random bytes (xorshift), reproducible.
