@@ -214,6 +214,33 @@ fn a_failed_run_leaves_the_old_report_byte_identical() {
     nothing_beside(&out, &["bad.csv"]);
 }
 
+/// `report` without `--out` names its folder after the model and, with `--set`, after the
+/// overrides too: a report of a changed model does not replace the model's own report
+/// (`reports/lif`) under a name that does not say so. Overrides too long to name a folder are
+/// refused before anything is written.
+#[test]
+fn a_report_of_a_changed_model_gets_its_own_default_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run_in(dir.path(), &["report", "--model", "lif"]));
+    let own = checksums(&dir.path().join("reports/lif"));
+    ok(&run_in(
+        dir.path(),
+        &["report", "--model", "lif", "--set", "t_ref=3"],
+    ));
+    assert!(dir.path().join("reports/lif+t_ref=3/summary.md").is_file());
+    assert_eq!(checksums(&dir.path().join("reports/lif")), own);
+    let many: Vec<String> = (0..40).map(|k| format!("g_{k}=1")).collect();
+    let o = run_in(
+        dir.path(),
+        &["report", "--model", "lif", "--set", &many.join(",")],
+    );
+    refused(&o, &["--set: the overrides are too long", "give --out"]);
+    let folders = std::fs::read_dir(dir.path().join("reports"))
+        .unwrap()
+        .count();
+    assert_eq!(folders, 2, "nothing but the two reports");
+}
+
 /// A folder a report did not write is never replaced: one holding the user's notes (deep
 /// down, or Markdown and model files alone, kinds a report also writes) is refused naming
 /// them, and so is one holding the run's own model file or study file; each is left byte for
