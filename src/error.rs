@@ -228,8 +228,9 @@ pub enum SimError {
     },
     /// A state variable became non-finite or left the plausible range during a run.
     #[error(
-        "the run blew up at t = {t}{}: {variable} = {value} (state {state}); try a smaller dt or another method",
-        unit_after(.time_unit)
+        "the run blew up at t = {t}{}: {variable} = {} (state {state}); try a smaller dt or another method",
+        unit_after(.time_unit),
+        short(*.value)
     )]
     BlowUp {
         /// When it happened, in `time_unit` (NaN when not known).

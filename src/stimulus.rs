@@ -19,7 +19,7 @@
 //! does not depend on the integrator, its step, or the order neurons are run in; neuron `n` of a
 //! multi-neuron run uses seed `SEED + n`.
 
-use crate::error::StimulusError;
+use crate::error::{StimulusError, short};
 use std::path::Path;
 
 /// Tolerance (ms) for comparing a time with a stimulus boundary.
@@ -430,7 +430,7 @@ fn parse_component(part: &str, whole: &str) -> Result<Component, StimulusError> 
         reason,
     };
     if let Ok(a) = part.parse::<f64>() {
-        return finite("constant", a).map(Component::Constant).map_err(err);
+        return bounded("constant", a).map(Component::Constant).map_err(err);
     }
     let (kind, rest) = part
         .split_once(':')
@@ -447,7 +447,7 @@ fn parse_component(part: &str, whole: &str) -> Result<Component, StimulusError> 
             .trim()
             .parse()
             .map_err(|_| err(format!("{kind}: {name} '{s}' is not a number")))?;
-        finite(name, v).map_err(err)
+        bounded(name, v).map_err(err)
     };
     let arity = |min: usize, max: usize, usage: &str| -> Result<(), StimulusError> {
         if fields.len() < min || fields.len() > max {
@@ -466,7 +466,9 @@ fn parse_component(part: &str, whole: &str) -> Result<Component, StimulusError> 
             let (start, stop, amp) = (num(0, "START")?, num(1, "STOP")?, num(2, "AMP")?);
             if stop <= start {
                 return Err(err(format!(
-                    "step: STOP ({stop}) must be after START ({start})"
+                    "step: STOP ({}) must be after START ({})",
+                    short(stop),
+                    short(start)
                 )));
             }
             Ok(Component::Step { start, stop, amp })
@@ -475,17 +477,23 @@ fn parse_component(part: &str, whole: &str) -> Result<Component, StimulusError> 
             arity(3, 3, "pulses:T1,T2,…:WIDTH:AMP")?;
             let times = fields[0]
                 .split(',')
-                .map(|s| s.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
+                .map(|s| {
+                    s.trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| v.abs() <= MAX_MAGNITUDE)
+                })
                 .collect::<Option<Vec<f64>>>()
                 .ok_or_else(|| {
                     err(format!(
-                        "pulses: times '{}' must be numbers separated by commas",
-                        fields[0]
+                        "pulses: times '{}' must be numbers within ±{} separated by commas",
+                        fields[0],
+                        short(MAX_MAGNITUDE)
                     ))
                 })?;
             let (width, amp) = (num(1, "WIDTH")?, num(2, "AMP")?);
             if width <= 0.0 {
-                return Err(err(format!("pulses: WIDTH ({width}) must be > 0")));
+                return Err(err(format!("pulses: WIDTH ({}) must be > 0", short(width))));
             }
             Ok(Component::Pulses { times, width, amp })
         }
@@ -494,7 +502,9 @@ fn parse_component(part: &str, whole: &str) -> Result<Component, StimulusError> 
             let (start, stop) = (num(0, "START")?, num(1, "STOP")?);
             if stop <= start {
                 return Err(err(format!(
-                    "ramp: STOP ({stop}) must be after START ({start})"
+                    "ramp: STOP ({}) must be after START ({})",
+                    short(stop),
+                    short(start)
                 )));
             }
             Ok(Component::Ramp {
@@ -533,7 +543,9 @@ fn parse_component(part: &str, whole: &str) -> Result<Component, StimulusError> 
             let sd = num(1, "SD")?;
             if sd < 0.0 || dt <= 0.0 {
                 return Err(err(format!(
-                    "noise: SD ({sd}) must be >= 0 and DT ({dt}) > 0"
+                    "noise: SD ({}) must be >= 0 and DT ({}) > 0",
+                    short(sd),
+                    short(dt)
                 )));
             }
             Ok(Component::Noise {
@@ -549,11 +561,20 @@ fn parse_component(part: &str, whole: &str) -> Result<Component, StimulusError> 
     }
 }
 
-fn finite(name: &str, v: f64) -> Result<f64, String> {
-    if v.is_finite() {
+/// The largest magnitude of a number in a stimulus (a time in ms, an amplitude, a frequency):
+/// 10^9 (eleven days; a current far beyond any cell's). A finite number beyond it had been
+/// accepted and the run then "blew up" on its first step, advising a smaller dt.
+pub const MAX_MAGNITUDE: f64 = 1e9;
+
+fn bounded(name: &str, v: f64) -> Result<f64, String> {
+    if v.abs() <= MAX_MAGNITUDE {
         Ok(v)
     } else {
-        Err(format!("{name} must be finite, got {v}"))
+        Err(format!(
+            "{name} must be finite and within ±{}, got {}",
+            short(MAX_MAGNITUDE),
+            short(v)
+        ))
     }
 }
 
@@ -601,15 +622,19 @@ pub fn read_table(path: &Path) -> Result<Component, StimulusError> {
             let s = record.get(c).unwrap_or("").trim();
             s.parse::<f64>()
                 .ok()
-                .filter(|v| v.is_finite())
+                .filter(|v| v.abs() <= MAX_MAGNITUDE)
                 .ok_or_else(|| {
-                    file_err(format!("line {line}: {name} '{s}' is not a finite number"))
+                    file_err(format!(
+                        "line {line}: {name} '{s}' is not a number within ±{}",
+                        short(MAX_MAGNITUDE)
+                    ))
                 })
         };
         let (tv, iv) = (get(ct, "t_ms")?, get(ci, "i_ua_cm2")?);
         if t.last().is_some_and(|&last| tv <= last) {
             return Err(file_err(format!(
-                "line {line}: t_ms {tv} is not after the previous time"
+                "line {line}: t_ms {} is not after the previous time",
+                short(tv)
             )));
         }
         t.push(tv);
@@ -677,6 +702,13 @@ mod tests {
             ("noise:0:-1:3", "SD"),
             ("noise:0:1:x", "SEED"),
             ("const:nan", "finite"),
+            ("const:1e10", "within ±1e9, got 1e10"),
+            (
+                "step:0:1e300:1",
+                "STOP must be finite and within ±1e9, got 1e300",
+            ),
+            ("step:5:1:1e9", "STOP (1) must be after START (5)"),
+            ("pulses:1,1e12:1:1", "within ±1e9"),
             ("", "not a number"),
         ] {
             let e = Stimulus::parse(text).unwrap_err().to_string();
