@@ -23,6 +23,13 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Instant;
 
+/// dopri5's relative tolerance when none is given.
+pub const DEFAULT_RTOL: f64 = 1e-8;
+/// dopri5's absolute tolerance when none is given.
+pub const DEFAULT_ATOL: f64 = 1e-10;
+/// Euler's update order when none is given.
+pub const DEFAULT_ORDER: &str = "simultaneous";
+
 /// Every setting of `excitable simulate`.
 #[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", default)]
@@ -42,13 +49,13 @@ pub struct SimulateSpec {
     #[arg(long, default_value = "rk4")]
     pub method: String,
     /// Euler update order: simultaneous, v-first (V then gates with the new V), gates-first.
-    #[arg(long, default_value = "simultaneous")]
+    #[arg(long, default_value = DEFAULT_ORDER)]
     pub order: String,
     /// Relative tolerance of dopri5.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 1e-8)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_RTOL)]
     pub rtol: f64,
     /// Absolute tolerance of dopri5.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 1e-10)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_ATOL)]
     pub atol: f64,
     /// Start at V = V0 (mV) with every gate at its steady state for V0 (default: the resting
     /// state; for an .ode file its initial values, and V0 sets V alone: the file's other
@@ -209,6 +216,7 @@ impl SimulateSpec {
         self.initial()?;
         self.bias_currents()?;
         self.settings(self.threshold.unwrap_or(0.0))?.steps()?;
+        self.settings_of_the_method()?;
         Ok(())
     }
 
@@ -240,6 +248,40 @@ impl SimulateSpec {
     /// The stimulus every neuron gets (before its bias current).
     pub fn stimulus(&self) -> Result<Stimulus, Error> {
         Ok(Stimulus::parse_all(&self.stim)?)
+    }
+
+    /// Refuse a setting of another method than the one chosen (`rtol` or `atol` for a
+    /// fixed-step method, `order` for any but Euler) that is not at its default: the run would
+    /// ignore it, and whoever asked for rtol 1e-10 with rk4 would take the run for that
+    /// accurate. (A setting given at exactly its default cannot be told from one not given.)
+    fn settings_of_the_method(&self) -> Result<(), SpecError> {
+        let method = self.method.as_str();
+        if method != "dopri5" {
+            for (field, v, default) in [
+                ("rtol", self.rtol, DEFAULT_RTOL),
+                ("atol", self.atol, DEFAULT_ATOL),
+            ] {
+                if v != default {
+                    return Err(SpecError::new(
+                        field,
+                        crate::error::short(v),
+                        format!(
+                            "its default ({default:e}) with method {method}, which takes fixed steps of dt: a tolerance is dopri5's (--method dopri5)"
+                        ),
+                    ));
+                }
+            }
+        }
+        if method != "euler" && self.order != DEFAULT_ORDER {
+            return Err(SpecError::new(
+                "order",
+                &self.order,
+                format!(
+                    "its default ({DEFAULT_ORDER}) with method {method}: the order of the updates is Euler's (--method euler)"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The integration settings, with the threshold given or the model's.
@@ -498,6 +540,44 @@ mod tests {
             },
             "record: ",
         );
+        // Another method's settings, away from their defaults, are refused rather than
+        // ignored; with their own method they serve.
+        bad(
+            SimulateSpec {
+                rtol: 1e-10,
+                ..d.clone()
+            },
+            "rtol = 1e-10: allowed its default (1e-8) with method rk4",
+        );
+        bad(
+            SimulateSpec {
+                method: "euler".into(),
+                atol: 1e-6,
+                ..d.clone()
+            },
+            "atol = 1e-6: allowed its default (1e-10) with method euler",
+        );
+        bad(
+            SimulateSpec {
+                method: "exp-euler".into(),
+                order: "v-first".into(),
+                ..d.clone()
+            },
+            "order = v-first: allowed its default (simultaneous) with method exp-euler",
+        );
+        for (method, rtol, atol, order) in [
+            ("dopri5", 1e-10, 1e-12, DEFAULT_ORDER),
+            ("euler", DEFAULT_RTOL, DEFAULT_ATOL, "gates-first"),
+        ] {
+            let spec = SimulateSpec {
+                method: method.into(),
+                rtol,
+                atol,
+                order: order.into(),
+                ..d.clone()
+            };
+            assert!(spec.validate().is_ok(), "{method}");
+        }
         bad(
             SimulateSpec {
                 stim: vec!["step:5:15".into()],
