@@ -1084,6 +1084,44 @@ fn every_command_refuses_a_current_that_is_not_finite() {
             &["stats", "--spikes", "x.csv", "--input", "step:1:2:inf"],
             "AMP must be finite",
         ),
+        // Settings that would be ignored are refused: a model, or a run's settings, beside a
+        // trace; a tolerance with a fixed-step method.
+        (
+            &[
+                "windows",
+                "--trace",
+                "x.parquet",
+                "--model",
+                "hh-ca",
+                "--width",
+                "10",
+            ],
+            "= --model hh-ca: allowed none with a trace file",
+        ),
+        (
+            &[
+                "windows",
+                "--trace",
+                "x.parquet",
+                "--t-max",
+                "100",
+                "--width",
+                "10",
+            ],
+            "allowed none with a trace file: they set a run simulated first",
+        ),
+        (
+            &["simulate", "--method", "rk4", "--rtol", "1e-10"],
+            "--rtol = 1e-10: allowed its default (1e-8) with method rk4",
+        ),
+        (
+            &["export", "--to", "neuroml", "--current", "5"],
+            "--current = 5: allowed its default (0) with --to neuroml",
+        ),
+        (
+            &["export", "--to", "toml", "--v0", "-60"],
+            "--v0 = -60: allowed none with --to toml",
+        ),
     ];
     for (args, needle) in cases {
         let mut a = args.to_vec();

@@ -39,6 +39,9 @@ impl ExportFormat {
     }
 }
 
+/// The settings written into `.ode` files only, with their defaults: `current`, `t_stop`, `dt`.
+const ODE_DEFAULTS: [(&str, f64); 3] = [("current", 0.0), ("t_stop", 100.0), ("dt", 0.01)];
+
 /// Every setting of `excitable export`.
 #[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", default)]
@@ -47,13 +50,13 @@ pub struct ExportSpec {
     #[arg(long, value_enum, default_value = "toml")]
     pub to: ExportFormat,
     /// For ode: the injected current the file runs at, its `i_ext` (uA/cm^2).
-    #[arg(long, allow_hyphen_values = true, default_value = "0")]
+    #[arg(long, allow_hyphen_values = true, default_value_t = ODE_DEFAULTS[0].1)]
     pub current: f64,
     /// For ode: how long XPPAUT integrates, `@ total` (ms).
-    #[arg(long, allow_hyphen_values = true, default_value = "100")]
+    #[arg(long, allow_hyphen_values = true, default_value_t = ODE_DEFAULTS[1].1)]
     pub t_stop: f64,
     /// For ode: XPPAUT's time step, `@ dt` (ms; the method is rk4).
-    #[arg(long, allow_hyphen_values = true, default_value = "0.01")]
+    #[arg(long, allow_hyphen_values = true, default_value_t = ODE_DEFAULTS[2].1)]
     pub dt: f64,
     /// For ode and neuroml: the membrane potential the file starts at (mV), every gate at its
     /// steady state there; default the model's own start (its rest at zero current).
@@ -110,6 +113,7 @@ impl ExportSpec {
                 format!("at most 1e8 steps over t_stop = {} ms", self.t_stop),
             ));
         }
+        self.settings_of_the_format()?;
         if let Some(v) = self.v0
             && !(v.is_finite() && v.abs() <= 1000.0)
         {
@@ -117,6 +121,38 @@ impl ExportSpec {
                 "v0",
                 v,
                 "a finite potential within ±1000 mV",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuse a setting the chosen format does not write (`current`, `t_stop` or `dt` away
+    /// from its default for any format but ode, `v0` for toml): it would be ignored, and the
+    /// file taken for one that runs at that current. (A setting given at exactly its default
+    /// cannot be told from one not given.)
+    fn settings_of_the_format(&self) -> Result<(), SpecError> {
+        let to = self.to.name();
+        if self.to != ExportFormat::Ode {
+            let given = [self.current, self.t_stop, self.dt];
+            for ((field, default), v) in ODE_DEFAULTS.into_iter().zip(given) {
+                if v != default {
+                    return Err(SpecError::new(
+                        field,
+                        crate::error::short(v),
+                        format!(
+                            "its default ({default}) with --to {to}: it is written into .ode files only"
+                        ),
+                    ));
+                }
+            }
+        }
+        if self.to == ExportFormat::Toml
+            && let Some(v) = self.v0
+        {
+            return Err(SpecError::new(
+                "v0",
+                crate::error::short(v),
+                "none with --to toml: a start is written into .ode and NeuroML files only",
             ));
         }
         Ok(())
@@ -220,7 +256,10 @@ mod tests {
         d.validate().unwrap();
         assert_eq!(d.to, ExportFormat::Toml);
         let bad = |f: &dyn Fn(&mut ExportSpec)| {
-            let mut s = ExportSpec::default();
+            let mut s = ExportSpec {
+                to: ExportFormat::Ode,
+                ..Default::default()
+            };
             f(&mut s);
             s.validate().unwrap_err().field
         };
@@ -230,9 +269,42 @@ mod tests {
         assert_eq!(bad(&|s| s.v0 = Some(1e5)), "v0");
         assert_eq!(bad(&|s| s.dt = 1e-12), "dt");
         assert_eq!(bad(&|s| s.dt = 150.0), "dt");
-        let mut one_step = ExportSpec::default();
+        let mut one_step = ExportSpec {
+            to: ExportFormat::Ode,
+            ..Default::default()
+        };
         one_step.dt = one_step.t_stop;
         one_step.validate().unwrap();
+        // The settings of a `.ode` file are refused with the other formats (they would be
+        // ignored), `v0` with toml only; at their defaults they pass.
+        for to in [ExportFormat::Neuroml, ExportFormat::Toml] {
+            let with = |f: &dyn Fn(&mut ExportSpec)| {
+                let mut s = ExportSpec {
+                    to,
+                    ..Default::default()
+                };
+                f(&mut s);
+                s.validate().map_err(|e| e.to_string())
+            };
+            assert!(with(&|_| {}).is_ok());
+            let e = with(&|s| s.current = 5.0).unwrap_err();
+            assert!(
+                e.starts_with("current = 5: allowed its default (0) with --to"),
+                "{e}"
+            );
+            assert_eq!(
+                with(&|s| s.t_stop = 50.0).unwrap_err().split(' ').next(),
+                Some("t_stop")
+            );
+            assert_eq!(
+                with(&|s| s.dt = 0.1).unwrap_err().split(' ').next(),
+                Some("dt")
+            );
+            assert_eq!(
+                with(&|s| s.v0 = Some(-60.0)).is_ok(),
+                to == ExportFormat::Neuroml
+            );
+        }
     }
 
     #[test]

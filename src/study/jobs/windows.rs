@@ -83,6 +83,21 @@ impl Job for WindowsJob {
                 )
                 .into())
             }
+            // A model or a run's settings beside a trace would be ignored: the trace is
+            // analysed as it was recorded. Refused, so that nobody takes the windows for the
+            // model's (found by an adversarial try of the command line, 6 December 2026).
+            Some(_) if self.model != ModelSource::default() => Err(SpecError::new(
+                "model, model_file, set, v_var",
+                self.model.as_flags(),
+                "none with a trace file: the trace is analysed as it was recorded, and a model serves a run simulated first (stim)",
+            )
+            .into()),
+            Some(_) if self.simulate != SimulateFirst::default() => Err(SpecError::new(
+                "t_max, dt, method, max_memory",
+                "given",
+                "none with a trace file: they set a run simulated first (stim)",
+            )
+            .into()),
             Some(_) => Ok(()),
             None if self.spikes.is_some() => Err(SpecError::new(
                 "spikes",
