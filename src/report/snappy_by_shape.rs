@@ -135,11 +135,10 @@ pub(super) fn compress_reals(head: &[u8], reals: &[u8], out: &mut Vec<u8>) -> Op
 
 /// The position of the first zero word of `reals` at or after `p` (a word's start), or the
 /// end; every word before it taken into `extremes`. Eight words at a time while none of them
-/// is zero (one vector comparison, one vector minimum and maximum), where a word at a time
-/// was most of [`compress_reals`]' own time.
-// Neither wider vectors chosen at run time (`multiversion`) nor the lanes kept in
-// registers made it faster (Intel Xeon, 7 December 2026): the page is read from the cache
-// shared by the cores, at about the speed this loop takes it.
+/// is zero: one vector comparison, one vector minimum and maximum.
+// Wider vectors chosen at run time (`multiversion`, the lanes kept in registers) did not make
+// it faster (Intel Xeon, 7 December 2026): the page is read from the cache the cores share,
+// at about the speed this loop takes it.
 #[inline]
 fn to_zero(reals: &[u8], mut p: usize, extremes: &mut Extremes) -> usize {
     const BLOCK: usize = 8 * LANES;
