@@ -72,9 +72,38 @@ pub fn read_text(path: &Path, max_bytes: u64) -> Result<String, String> {
     Ok(text)
 }
 
+/// Where the column `name` is among a text table's header `names` (each trimmed), if
+/// anywhere. A name that appears twice is refused: which of the two a reader took would be a
+/// guess (the spikes and stimulus readers had taken one of them without a word).
+pub fn column(names: &[impl AsRef<str>], name: &str) -> Result<Option<usize>, String> {
+    let mut at = (names.iter().enumerate())
+        .filter(|(_, n)| n.as_ref().trim() == name)
+        .map(|(k, _)| k);
+    let first = at.next();
+    if let (Some(a), Some(b)) = (first, at.next()) {
+        return Err(format!(
+            "column '{name}' appears twice in the header (columns {} and {}): rename one",
+            a + 1,
+            b + 1
+        ));
+    }
+    Ok(first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_column_is_found_once_and_refused_twice() {
+        let names = ["neuron", " t_ms ", "x", "t_ms"];
+        assert_eq!(column(&names, "neuron"), Ok(Some(0)));
+        assert_eq!(column(&names, "y"), Ok(None));
+        assert_eq!(
+            column(&names, "t_ms"),
+            Err("column 't_ms' appears twice in the header (columns 2 and 4): rename one".into())
+        );
+    }
 
     #[test]
     fn devices_large_files_and_long_lines_are_refused() {

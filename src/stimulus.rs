@@ -592,10 +592,10 @@ pub fn read_table(path: &Path) -> Result<Component, StimulusError> {
         .headers()
         .map_err(|e| file_err(e.to_string()))?
         .clone();
+    let names: Vec<&str> = headers.iter().collect();
     let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim() == name)
+        crate::input::column(&names, name)
+            .map_err(&file_err)?
             .ok_or_else(|| {
                 file_err(format!(
                     "no column '{name}' (header must name t_ms and i_ua_cm2)"
@@ -821,6 +821,26 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("t_ms")
+        );
+        // A column named twice is refused, not read from one of the two; so is a value
+        // beyond the stimulus' bound.
+        std::fs::write(&p, "t_ms,i_ua_cm2,i_ua_cm2\n0,1,5\n").unwrap();
+        let e = Stimulus::parse(&format!("file:{}", p.display()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(
+                "column 'i_ua_cm2' appears twice in the header (columns 2 and 3): rename one"
+            ),
+            "{e}"
+        );
+        std::fs::write(&p, "t_ms,i_ua_cm2\n0,1e10\n").unwrap();
+        let e = Stimulus::parse(&format!("file:{}", p.display()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2: i_ua_cm2 '1e10' is not a number within ±1e9"),
+            "{e}"
         );
     }
 }

@@ -234,7 +234,13 @@ fn a_report_of_a_changed_model_gets_its_own_default_folder() {
         dir.path(),
         &["report", "--model", "lif", "--set", &many.join(",")],
     );
-    refused(&o, &["--set: the overrides are too long", "give --out"]);
+    refused(
+        &o,
+        &[
+            "allowed overrides that name the default folder in at most 200 bytes",
+            "give --out",
+        ],
+    );
     let folders = std::fs::read_dir(dir.path().join("reports"))
         .unwrap()
         .count();
@@ -327,6 +333,26 @@ fn a_folder_of_the_users_own_is_never_replaced() {
         refused(&o, &[why]);
         assert_eq!(checksums(&models), before);
     }
+    // An `.ode` file is copied as it is: a current for the copy is refused, not ignored.
+    let o = run_in(
+        dir.path(),
+        &[
+            "export",
+            "--model-file",
+            "models/hh.ode",
+            "--to",
+            "ode",
+            "--current",
+            "3",
+            "--out",
+            "copy.ode",
+        ],
+    );
+    refused(
+        &o,
+        &["--current = 3: allowed its default (0) for an .ode file, which is copied as it is"],
+    );
+    assert!(!dir.path().join("copy.ode").exists());
     ok(&run_in(
         dir.path(),
         &[
@@ -1108,7 +1134,7 @@ fn every_command_refuses_a_current_that_is_not_finite() {
                 "--width",
                 "10",
             ],
-            "allowed none with a trace file: they set a run simulated first",
+            "--t-max = 100: allowed none with a trace file: they set a run simulated first",
         ),
         (
             &["simulate", "--method", "rk4", "--rtol", "1e-10"],

@@ -604,18 +604,15 @@ def report(model: Model, *, out=None, no_wait: bool = False, progress: Optional[
     ----------
     model : Model
     out : str | os.PathLike | None
-        Output folder; default reports/MODEL.
+        Output folder; default reports/MODEL, and reports/MODEL+NAME=VALUE... for a model with
+        overrides (as the command line picks it), so that it never replaces the model's own.
     no_wait : bool, default False
         Refuse at once, instead of waiting, when another run is writing the same folder.
     progress : callable, optional
         Called as progress(task, done, total, detail).
     """
     _need_model("report", model)
-    if out is None:
-        src = model._source()
-        name = pathlib.Path(src["model-file"]).stem if "model-file" in src else src["model"]
-        out = pathlib.Path("reports") / name
-    folder = _native.report(model, os.fspath(out), no_wait, progress)
+    folder = _native.report(model, None if out is None else os.fspath(out), no_wait, progress)
     return StudyResult(folder, [])
 
 

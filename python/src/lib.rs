@@ -754,20 +754,26 @@ fn study_run(
     })
 }
 
-/// The full default report of a model (`report`) into `out`; returns the folder.
+/// The full default report of a model (`report`) into `out`, by default the folder the command
+/// line picks (`reports/MODEL`, with the overrides after it); returns the folder.
 #[pyfunction]
-#[pyo3(signature = (model, out, no_wait = false, progress = None))]
+#[pyo3(signature = (model, out = None, no_wait = false, progress = None))]
 fn report(
     py: Python<'_>,
     model: &PyModel,
-    out: PathBuf,
+    out: Option<PathBuf>,
     no_wait: bool,
     progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PathBuf> {
     guard(|| {
         use excitable::study::run::{RunOptions, run_with_wait};
-        let study =
-            excitable::study::template::report_study(&model.checked_source()?).map_err(err)?;
+        use excitable::study::template::{report_folder, report_study};
+        let source = model.checked_source()?;
+        let out = match out {
+            Some(out) => out,
+            None => report_folder(&source).map_err(err)?,
+        };
+        let study = report_study(&source).map_err(err)?;
         let opts = RunOptions {
             fast: false,
             wait: if no_wait { Wait::No } else { Wait::Yes },

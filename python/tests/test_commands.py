@@ -258,6 +258,18 @@ def test_report(cli, tmp_path):
             assert_same_table(a[name], b[name], f"{step}/{name}")
 
 
+def test_report_default_folder_names_the_overrides(tmp_path, monkeypatch):
+    # As on the command line: a changed model's report goes beside the model's own, never
+    # over it.
+    monkeypatch.chdir(tmp_path)
+    own = ex.report(ex.Model("lif"))
+    changed = ex.report(ex.Model("lif").with_params(t_ref=3))
+    assert own.out == pathlib.Path("reports/lif")
+    assert changed.out == pathlib.Path("reports/lif+t_ref=3")
+    assert (tmp_path / "reports" / "lif" / "summary.md").is_file()
+    assert (tmp_path / "reports" / "lif+t_ref=3" / "summary.md").is_file()
+
+
 def test_models(cli):
     text = cli("models", out=None).stdout
     table = ex.models()

@@ -109,7 +109,7 @@ fn plain_spikes_csv(text: &str) -> Result<(Vec<f64>, Vec<f64>), String> {
     let (names, start, header_line) = numeric_csv::header(text);
     let ct = time_column(&names)?;
     let mut wanted = vec![(ct, "t_ms")];
-    let cn = names.iter().position(|x| x == "neuron");
+    let cn = crate::input::column(&names, "neuron")?;
     if let Some(c) = cn {
         wanted.push((c, "neuron"));
     }
@@ -130,11 +130,11 @@ fn plain_spikes_csv(text: &str) -> Result<(Vec<f64>, Vec<f64>), String> {
 
 /// The column of spike times: `t_ms`, or `t` in a file without units.
 fn time_column(names: &[impl AsRef<str>]) -> Result<usize, String> {
-    names
-        .iter()
-        .position(|x| x.as_ref().trim() == "t_ms")
-        .or_else(|| names.iter().position(|x| x.as_ref().trim() == "t"))
-        .ok_or_else(|| "no column 't_ms'".into())
+    use crate::input::column;
+    match column(names, "t_ms")? {
+        Some(c) => Ok(c),
+        None => column(names, "t")?.ok_or_else(|| "no column 't_ms'".into()),
+    }
 }
 
 /// (neuron, t) of a spikes CSV with quoted fields, record by record (the `csv` crate).
@@ -145,7 +145,7 @@ fn quoted_spikes_csv(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>), String> {
     let h = r.headers().map_err(|e| e.to_string())?.clone();
     let names: Vec<&str> = h.iter().collect();
     let ct = time_column(&names)?;
-    let cn = h.iter().position(|x| x.trim() == "neuron");
+    let cn = crate::input::column(&names, "neuron")?;
     let (mut ns, mut ts) = (Vec::new(), Vec::new());
     for rec in r.records() {
         let rec = rec.map_err(|e| e.to_string())?;
@@ -314,6 +314,17 @@ mod tests {
         let mixed = write("mixed.csv", &[4, 0, 2, 5, 1, 3]);
         assert_eq!(read_spikes(&grouped).unwrap(), want);
         assert_eq!(read_spikes(&mixed).unwrap(), want);
+        // A column named twice is refused by the plain reader and by the one for quoted
+        // fields alike: which of the two to read would be a guess.
+        for (name, text) in [
+            ("twice.csv", "t_ms,neuron,t_ms\n1,0,5\n"),
+            ("quoted.csv", "\"t_ms\",neuron,neuron\n1,0,5\n"),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let e = read_spikes(&path).unwrap_err().to_string();
+            assert!(e.contains("appears twice in the header"), "{name}: {e}");
+        }
     }
 
     /// Lines starting with `#` are comments, before the header and among the rows, for the

@@ -73,7 +73,7 @@ const MAX_SCANNED: usize = 100_000;
 
 /// The longest last name an output folder may have: its lock file `.NAME.lock` and staging
 /// folder `.NAME.staging-PID` must fit the file system's 255 bytes.
-const MAX_NAME_BYTES: usize = 200;
+pub const MAX_NAME_BYTES: usize = 200;
 
 /// The files (symbolic links too, never followed) under `root`, hidden ones included, by
 /// path relative to it with `/` between folders, but the runs' own: every folder's

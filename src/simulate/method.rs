@@ -47,12 +47,16 @@ pub struct Tolerances {
     pub atol: f64,
 }
 
+/// The tolerances when none are given: the command line's defaults, and those a run simulated
+/// first (`windows`) takes.
+pub const DEFAULT_TOLERANCES: Tolerances = Tolerances {
+    rtol: 1e-8,
+    atol: 1e-10,
+};
+
 impl Default for Tolerances {
     fn default() -> Self {
-        Tolerances {
-            rtol: 1e-8,
-            atol: 1e-10,
-        }
+        DEFAULT_TOLERANCES
     }
 }
 

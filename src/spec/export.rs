@@ -39,8 +39,18 @@ impl ExportFormat {
     }
 }
 
-/// The settings written into `.ode` files only, with their defaults: `current`, `t_stop`, `dt`.
-const ODE_DEFAULTS: [(&str, f64); 3] = [("current", 0.0), ("t_stop", 100.0), ("dt", 0.01)];
+/// `current` when none is given (uA/cm^2).
+const DEFAULT_CURRENT: f64 = 0.0;
+/// `t_stop` when none is given (ms).
+const DEFAULT_T_STOP: f64 = 100.0;
+/// `dt` when none is given (ms).
+const DEFAULT_DT: f64 = 0.01;
+/// The settings written into `.ode` files only, with their defaults.
+const ODE_DEFAULTS: [(&str, f64); 3] = [
+    ("current", DEFAULT_CURRENT),
+    ("t_stop", DEFAULT_T_STOP),
+    ("dt", DEFAULT_DT),
+];
 
 /// Every setting of `excitable export`.
 #[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
@@ -50,13 +60,13 @@ pub struct ExportSpec {
     #[arg(long, value_enum, default_value = "toml")]
     pub to: ExportFormat,
     /// For ode: the injected current the file runs at, its `i_ext` (uA/cm^2).
-    #[arg(long, allow_hyphen_values = true, default_value_t = ODE_DEFAULTS[0].1)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_CURRENT)]
     pub current: f64,
     /// For ode: how long XPPAUT integrates, `@ total` (ms).
-    #[arg(long, allow_hyphen_values = true, default_value_t = ODE_DEFAULTS[1].1)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_T_STOP)]
     pub t_stop: f64,
     /// For ode: XPPAUT's time step, `@ dt` (ms; the method is rk4).
-    #[arg(long, allow_hyphen_values = true, default_value_t = ODE_DEFAULTS[2].1)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_DT)]
     pub dt: f64,
     /// For ode and neuroml: the membrane potential the file starts at (mV), every gate at its
     /// steady state there; default the model's own start (its rest at zero current).
@@ -96,6 +106,8 @@ impl ExportResult {
 impl ExportSpec {
     /// Check every setting.
     pub fn validate(&self) -> Result<(), SpecError> {
+        // Settings the format does not write are refused first, whatever their value.
+        self.settings_of_the_format()?;
         super::finite("current", self.current)?;
         super::positive("t_stop", self.t_stop)?;
         super::positive("dt", self.dt)?;
@@ -113,7 +125,6 @@ impl ExportSpec {
                 format!("at most 1e8 steps over t_stop = {} ms", self.t_stop),
             ));
         }
-        self.settings_of_the_format()?;
         if let Some(v) = self.v0
             && !(v.is_finite() && v.abs() <= 1000.0)
         {
@@ -238,6 +249,27 @@ impl ExportSpec {
             }
             .into());
         }
+        // The copy keeps the file's own current, duration, step and start: settings for
+        // them would be ignored, so they are refused away from their defaults.
+        let given = [self.current, self.t_stop, self.dt];
+        for ((field, default), v) in ODE_DEFAULTS.into_iter().zip(given) {
+            if v != default {
+                return Err(SpecError::new(
+                    field,
+                    crate::error::short(v),
+                    format!("its default ({default}) for an .ode file, which is copied as it is: edit the file"),
+                )
+                .into());
+            }
+        }
+        if let Some(v) = self.v0 {
+            return Err(SpecError::new(
+                "v0",
+                crate::error::short(v),
+                "none for an .ode file, which is copied as it is: edit its initial values",
+            )
+            .into());
+        }
         Ok(ExportResult {
             model: model.clone(),
             spec: self.clone(),
@@ -292,13 +324,16 @@ mod tests {
                 e.starts_with("current = 5: allowed its default (0) with --to"),
                 "{e}"
             );
-            assert_eq!(
-                with(&|s| s.t_stop = 50.0).unwrap_err().split(' ').next(),
-                Some("t_stop")
+            let e = with(&|s| s.t_stop = 50.0).unwrap_err();
+            assert!(
+                e.starts_with("t_stop = 50: allowed its default (100) with --to"),
+                "{e}"
             );
-            assert_eq!(
-                with(&|s| s.dt = 0.1).unwrap_err().split(' ').next(),
-                Some("dt")
+            // Refused as not applying, before its range is looked at.
+            let e = with(&|s| s.dt = 1e-12).unwrap_err();
+            assert!(
+                e.starts_with("dt = 1e-12: allowed its default (0.01) with --to"),
+                "{e}"
             );
             assert_eq!(
                 with(&|s| s.v0 = Some(-60.0)).is_ok(),

@@ -370,10 +370,29 @@ pub fn read_fi_csv(path: &str) -> Result<Vec<(f64, f64)>, SpecError> {
         .headers()
         .map_err(|e| bad(format!("a CSV file with a header ({e})")))?
         .clone();
-    let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h));
+    // The column of one of `names`; two of them (or one twice) are refused, since which one
+    // the fit read would be a guess.
+    let col = |names: &[&str]| -> Result<Option<usize>, SpecError> {
+        let at: Vec<usize> = (headers.iter().enumerate())
+            .filter(|(_, h)| names.contains(h))
+            .map(|(k, _)| k + 1)
+            .collect();
+        match at[..] {
+            [] => Ok(None),
+            [k] => Ok(Some(k - 1)),
+            _ => Err(bad(format!(
+                "one column named {} (columns {} are)",
+                names.join(" or "),
+                at.iter()
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ))),
+        }
+    };
     let (ci, cr) = match (
-        col(&["i_ua_cm2", "i", "current"]),
-        col(&["rate_hz", "rate", "rate_per_1000t"]),
+        col(&["i_ua_cm2", "i", "current"])?,
+        col(&["rate_hz", "rate", "rate_per_1000t"])?,
     ) {
         (Some(a), Some(b)) => (a, b),
         _ => {
@@ -802,6 +821,23 @@ super::model_spec!(FitSpec, "fit", FitResult, |s, m| s.check_model(m), run_with)
 mod tests {
 
     use super::*;
+
+    /// A measured f-I file is read from its one current and one rate column; two columns that
+    /// could each be the current are refused, naming both.
+    #[test]
+    fn an_fi_file_with_two_current_columns_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fi.csv");
+        std::fs::write(&p, "i_ua_cm2,rate_hz\n10,50\n20,70\n").unwrap();
+        let path = p.to_str().unwrap();
+        assert_eq!(read_fi_csv(path).unwrap(), [(10.0, 50.0), (20.0, 70.0)]);
+        std::fs::write(&p, "i_ua_cm2,rate_hz,current\n10,50,1\n").unwrap();
+        let e = read_fi_csv(path).unwrap_err().to_string();
+        assert!(
+            e.ends_with("allowed one column named i_ua_cm2 or i or current (columns 1 and 3 are)"),
+            "{e}"
+        );
+    }
 
     /// The uncertainties and condition number against closed forms: a diagonal Jacobian, one
     /// target for three parameters, two parameters that only move a target together.

@@ -16,6 +16,7 @@ use crate::error::{Error, SimError, SpecError};
 use crate::model::params::parse_assignments;
 use crate::model::{InitialState, Model, Number, Quantity, StartKind};
 use crate::progress::{Observer, Silent, Tracker};
+use crate::simulate::method::DEFAULT_TOLERANCES;
 use crate::simulate::{self, EulerOrder, Method, Record, Run, Settings, Tolerances};
 use crate::stimulus::Stimulus;
 use serde::{Deserialize, Serialize};
@@ -24,9 +25,9 @@ use std::str::FromStr;
 use std::time::Instant;
 
 /// dopri5's relative tolerance when none is given.
-pub const DEFAULT_RTOL: f64 = 1e-8;
+pub const DEFAULT_RTOL: f64 = DEFAULT_TOLERANCES.rtol;
 /// dopri5's absolute tolerance when none is given.
-pub const DEFAULT_ATOL: f64 = 1e-10;
+pub const DEFAULT_ATOL: f64 = DEFAULT_TOLERANCES.atol;
 /// Euler's update order when none is given.
 pub const DEFAULT_ORDER: &str = "simultaneous";
 
@@ -200,6 +201,8 @@ impl SimulateSpec {
     /// threshold and the bias currents. The errors name the setting (`dt = 0 is invalid`).
     pub fn validate(&self) -> Result<(), Error> {
         Stimulus::parse_all(&self.stim)?;
+        // Settings the method does not use are refused first, whatever their value.
+        self.settings_of_the_method()?;
         for (field, v) in [("rtol", self.rtol), ("atol", self.atol)] {
             if !(v.is_finite() && v > 0.0 && (field == "atol" || v < 1.0)) {
                 let allowed = if field == "rtol" {
@@ -216,7 +219,6 @@ impl SimulateSpec {
         self.initial()?;
         self.bias_currents()?;
         self.settings(self.threshold.unwrap_or(0.0))?.steps()?;
-        self.settings_of_the_method()?;
         Ok(())
     }
 
@@ -256,6 +258,10 @@ impl SimulateSpec {
     /// accurate. (A setting given at exactly its default cannot be told from one not given.)
     fn settings_of_the_method(&self) -> Result<(), SpecError> {
         let method = self.method.as_str();
+        // A name that is no method is refused by name below (`settings`).
+        if !matches!(method, "euler" | "exp-euler" | "rk4" | "dopri5") {
+            return Ok(());
+        }
         if method != "dopri5" {
             for (field, v, default) in [
                 ("rtol", self.rtol, DEFAULT_RTOL),
@@ -528,6 +534,7 @@ mod tests {
         );
         bad(
             SimulateSpec {
+                method: "euler".into(),
                 order: "x".into(),
                 ..d.clone()
             },
@@ -565,6 +572,7 @@ mod tests {
             },
             "order = v-first: allowed its default (simultaneous) with method exp-euler",
         );
+        assert_eq!(EulerOrder::parse(DEFAULT_ORDER), Ok(EulerOrder::default()));
         for (method, rtol, atol, order) in [
             ("dopri5", 1e-10, 1e-12, DEFAULT_ORDER),
             ("euler", DEFAULT_RTOL, DEFAULT_ATOL, "gates-first"),

@@ -2,10 +2,12 @@
 //! analysis that applies to it, indexed in one summary.
 
 use super::Study;
-use crate::error::Error;
+use crate::error::{Error, SpecError};
 use crate::model::{Field, Model};
+use crate::report::staging::MAX_NAME_BYTES;
 use crate::spec::ModelSource;
 use std::fmt::Write;
+use std::path::PathBuf;
 
 /// A TOML string literal (basic string, escaped).
 fn quoted(s: &str) -> String {
@@ -71,6 +73,49 @@ impl Scales {
             widths: [dt, 5.0 * dt, 10.0 * dt, 50.0 * dt],
         }
     }
+}
+
+/// The folder a report of `source` goes to when none is given: `reports/MODEL` (a built-in
+/// model's name, or the model file's stem), and with overrides, `reports/MODEL+NAME=VALUE…`
+/// (`reports/hh+g_na=100+g_k=30`), so that a report of a changed model never replaces the
+/// model's own under a name that does not say so. Characters other than letters, digits and
+/// `._=-` in an override become `_`. Overrides too many to name a folder
+/// ([`MAX_NAME_BYTES`]) are refused, not cut short, so that two different sets cannot share a
+/// folder. The command line and the Python package both take it from here.
+pub fn report_folder(source: &ModelSource) -> Result<PathBuf, Error> {
+    let mut name = match &source.model_file {
+        Some(p) => p
+            .file_stem()
+            .map_or("model".into(), |s| s.to_string_lossy().into_owned()),
+        None => source.model.clone(),
+    };
+    let model_only = name.len();
+    for set in source.set.iter().flat_map(|s| s.split(',')) {
+        let set: String = (set.trim().chars())
+            .map(|c| match c {
+                'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '_' | '=' | '-' => c,
+                _ => '_',
+            })
+            .collect();
+        if !set.is_empty() {
+            name.push('+');
+            name.push_str(&set);
+        }
+    }
+    // A long model name alone is the staging's to refuse, as for any folder given.
+    if name.len() > MAX_NAME_BYTES && name.len() > model_only {
+        return Err(SpecError::new(
+            "set",
+            source.set.join(","),
+            format!(
+                "overrides that name the default folder in at most {MAX_NAME_BYTES} bytes (reports/{}… is {} bytes): give --out",
+                name.chars().take(40).collect::<String>(),
+                name.len()
+            ),
+        )
+        .into());
+    }
+    Ok(PathBuf::from("reports").join(name))
 }
 
 /// The report study of `source`: a simulation, rest states, the gating curves where the model
@@ -243,4 +288,42 @@ pub fn report_study(source: &ModelSource) -> Result<Study, Error> {
     let mut study = Study::parse(&t, "(report template)")?;
     study.made_by = format!("report {}", source.as_flags());
     Ok(study)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_folder_names_the_model_and_its_overrides() {
+        let source = |model: &str, file: Option<&str>, set: &[&str]| ModelSource {
+            model: model.into(),
+            model_file: file.map(PathBuf::from),
+            set: set.iter().map(|s| s.to_string()).collect(),
+            v_var: None,
+        };
+        let folder = |m: ModelSource| report_folder(&m).unwrap();
+        assert_eq!(folder(source("hh", None, &[])), PathBuf::from("reports/hh"));
+        assert_eq!(
+            folder(source("hh", None, &["g_na=100", "g_k=30,g_l=0.3"])),
+            PathBuf::from("reports/hh+g_na=100+g_k=30+g_l=0.3")
+        );
+        assert_eq!(
+            folder(source("hh", Some("models/ml.ode"), &["i / 2=1e-3", ""])),
+            PathBuf::from("reports/ml+i___2=1e-3")
+        );
+        // A long file name alone is left to the staging's own refusal (as any folder given).
+        let long = format!("models/{}.ode", "m".repeat(250));
+        assert!(report_folder(&source("hh", Some(&long), &[])).is_ok());
+        let many: Vec<String> = (0..40).map(|k| format!("g_{k}=1")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let e = report_folder(&source("hh", None, &many))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("allowed overrides that name the default folder in at most 200 bytes")
+                && e.ends_with("give --out"),
+            "{e}"
+        );
+    }
 }

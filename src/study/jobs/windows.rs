@@ -92,12 +92,29 @@ impl Job for WindowsJob {
                 "none with a trace file: the trace is analysed as it was recorded, and a model serves a run simulated first (stim)",
             )
             .into()),
-            Some(_) if self.simulate != SimulateFirst::default() => Err(SpecError::new(
-                "t_max, dt, method, max_memory",
-                "given",
-                "none with a trace file: they set a run simulated first (stim)",
-            )
-            .into()),
+            Some(_) if self.simulate != SimulateFirst::default() => {
+                let (given, d) = (&self.simulate, SimulateFirst::default());
+                let differ = [
+                    ("t_max", given.t_max != d.t_max, given.t_max.to_string()),
+                    ("dt", given.dt != d.dt, given.dt.to_string()),
+                    ("method", given.method != d.method, given.method.clone()),
+                    (
+                        "max_memory",
+                        given.max_memory != d.max_memory,
+                        given.max_memory.to_string(),
+                    ),
+                ];
+                let (fields, values): (Vec<&str>, Vec<String>) = (differ.into_iter())
+                    .filter(|(_, differs, _)| *differs)
+                    .map(|(field, _, value)| (field, value))
+                    .unzip();
+                Err(SpecError::new(
+                    &fields.join(", "),
+                    values.join(", "),
+                    "none with a trace file: they set a run simulated first (stim)",
+                )
+                .into())
+            }
             Some(_) => Ok(()),
             None if self.spikes.is_some() => Err(SpecError::new(
                 "spikes",
