@@ -155,10 +155,16 @@ def main():
                     bx.append((secs, cpu, peak))
                     shutil.rmtree(out)
 
-            # The earlier build runs after this one in even rounds and before it in odd ones,
-            # so that neither build always follows Elephant or the other build.
-            for step in ([run_elephant, run_this, run_earlier] if r % 2 == 0
-                         else [run_earlier, run_this, run_elephant]):
+            # Four orders in turn, so that each build follows Elephant in one round of four
+            # and each follows the other in one of the rest; Elephant is first in even
+            # rounds and last in odd ones.
+            orders = [
+                [run_elephant, run_this, run_earlier],
+                [run_earlier, run_this, run_elephant],
+                [run_elephant, run_earlier, run_this],
+                [run_this, run_earlier, run_elephant],
+            ]
+            for step in orders[r % 4]:
                 step()
             print(f"round {r + 1}: Elephant compute {el[-1]:.3f} s wall, {elc[-1]:.3f} s CPU "
                   f"({els[-1]:.3f} s system); "
