@@ -605,7 +605,8 @@ def report(model: Model, *, out=None, no_wait: bool = False, progress: Optional[
     model : Model
     out : str | os.PathLike | None
         Output folder; default reports/MODEL, and reports/MODEL+NAME=VALUE... for a model with
-        overrides (as the command line picks it), so that it never replaces the model's own.
+        overrides (each written as the package writes it: t_ref=3), so that it never replaces
+        the model's own.
     no_wait : bool, default False
         Refuse at once, instead of waiting, when another run is writing the same folder.
     progress : callable, optional

@@ -754,8 +754,9 @@ fn study_run(
     })
 }
 
-/// The full default report of a model (`report`) into `out`, by default the folder the command
-/// line picks (`reports/MODEL`, with the overrides after it); returns the folder.
+/// The full default report of a model (`report`) into `out`, by default `reports/MODEL` with
+/// the overrides after it (`study::template::report_folder`, as the command line; each override
+/// as the package writes it, `t_ref=3`); returns the folder.
 #[pyfunction]
 #[pyo3(signature = (model, out = None, no_wait = false, progress = None))]
 fn report(

@@ -234,7 +234,6 @@ impl ExportSpec {
         text: String,
         overridden: bool,
     ) -> Result<ExportResult, Error> {
-        self.validate()?;
         if self.to != ExportFormat::Ode || overridden {
             let reason = if overridden {
                 "parameter overrides of an .ode file are not written into a copy: edit the file"
@@ -270,6 +269,7 @@ impl ExportSpec {
             )
             .into());
         }
+        self.validate()?;
         Ok(ExportResult {
             model: model.clone(),
             spec: self.clone(),

@@ -201,7 +201,12 @@ impl SimulateSpec {
     /// threshold and the bias currents. The errors name the setting (`dt = 0 is invalid`).
     pub fn validate(&self) -> Result<(), Error> {
         Stimulus::parse_all(&self.stim)?;
-        // Settings the method does not use are refused first, whatever their value.
+        // An unknown method is named first, then settings the method does not use are
+        // refused, whatever their value.
+        choice(
+            "method",
+            Method::parse(&self.method, EulerOrder::default(), DEFAULT_TOLERANCES),
+        )?;
         self.settings_of_the_method()?;
         for (field, v) in [("rtol", self.rtol), ("atol", self.atol)] {
             if !(v.is_finite() && v > 0.0 && (field == "atol" || v < 1.0)) {
@@ -258,8 +263,8 @@ impl SimulateSpec {
     /// accurate. (A setting given at exactly its default cannot be told from one not given.)
     fn settings_of_the_method(&self) -> Result<(), SpecError> {
         let method = self.method.as_str();
-        // A name that is no method is refused by name below (`settings`).
-        if !matches!(method, "euler" | "exp-euler" | "rk4" | "dopri5") {
+        // A name that is no method is refused as such by the caller, first.
+        if Method::parse(method, EulerOrder::default(), DEFAULT_TOLERANCES).is_err() {
             return Ok(());
         }
         if method != "dopri5" {

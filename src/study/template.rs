@@ -104,9 +104,10 @@ pub fn report_folder(source: &ModelSource) -> Result<PathBuf, Error> {
     }
     // A long model name alone is the staging's to refuse, as for any folder given.
     if name.len() > MAX_NAME_BYTES && name.len() > model_only {
+        let given = source.set.join(",");
         return Err(SpecError::new(
             "set",
-            source.set.join(","),
+            format!("{}…", given.chars().take(40).collect::<String>()),
             format!(
                 "overrides that name the default folder in at most {MAX_NAME_BYTES} bytes (reports/{}… is {} bytes): give --out",
                 name.chars().take(40).collect::<String>(),

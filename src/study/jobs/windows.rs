@@ -3,7 +3,7 @@
 //! close, so memory stays flat whatever the trace's length.
 
 use crate::analysis::windows::Window;
-use crate::error::{Error, ReportError, SpecError};
+use crate::error::{Error, ReportError, SpecError, short};
 use crate::model::Units;
 use crate::progress::Observer;
 use crate::report::Report;
@@ -85,7 +85,8 @@ impl Job for WindowsJob {
             }
             // A model or a run's settings beside a trace would be ignored: the trace is
             // analysed as it was recorded. Refused, so that nobody takes the windows for the
-            // model's (found by an adversarial try of the command line, 6 December 2026).
+            // model's (found by an adversarial try of the command line, 6 December 2026). One
+            // given at its default (`--model hh`) cannot be told from one not given, and passes.
             Some(_) if self.model != ModelSource::default() => Err(SpecError::new(
                 "model, model_file, set, v_var",
                 self.model.as_flags(),
@@ -95,8 +96,8 @@ impl Job for WindowsJob {
             Some(_) if self.simulate != SimulateFirst::default() => {
                 let (given, d) = (&self.simulate, SimulateFirst::default());
                 let differ = [
-                    ("t_max", given.t_max != d.t_max, given.t_max.to_string()),
-                    ("dt", given.dt != d.dt, given.dt.to_string()),
+                    ("t_max", given.t_max != d.t_max, short(given.t_max)),
+                    ("dt", given.dt != d.dt, short(given.dt)),
                     ("method", given.method != d.method, given.method.clone()),
                     (
                         "max_memory",
