@@ -155,9 +155,9 @@ def main():
                     bx.append((secs, cpu, peak))
                     shutil.rmtree(out)
 
-            # Four orders in turn, so that each build follows Elephant in one round of four
-            # and each follows the other in one of the rest; Elephant is first in even
-            # rounds and last in odd ones.
+            # Four orders in turn, so that over each four rounds each build follows Elephant
+            # once and the other build twice (a number of rounds that is not a multiple of
+            # four leaves a round or two over); Elephant is first in even rounds, last in odd.
             orders = [
                 [run_elephant, run_this, run_earlier],
                 [run_earlier, run_this, run_elephant],
