@@ -144,18 +144,9 @@ impl ExportSpec {
     fn settings_of_the_format(&self) -> Result<(), SpecError> {
         let to = self.to.name();
         if self.to != ExportFormat::Ode {
-            let given = [self.current, self.t_stop, self.dt];
-            for ((field, default), v) in ODE_DEFAULTS.into_iter().zip(given) {
-                if v != default {
-                    return Err(SpecError::new(
-                        field,
-                        crate::error::short(v),
-                        format!(
-                            "its default ({default}) with --to {to}: it is written into .ode files only"
-                        ),
-                    ));
-                }
-            }
+            self.ode_settings_at_defaults(&format!(
+                "with --to {to}: it is written into .ode files only"
+            ))?;
         }
         if self.to == ExportFormat::Toml
             && let Some(v) = self.v0
@@ -165,6 +156,22 @@ impl ExportSpec {
                 crate::error::short(v),
                 "none with --to toml: a start is written into .ode and NeuroML files only",
             ));
+        }
+        Ok(())
+    }
+
+    /// Refuse the first of `current`, `t_stop` and `dt` (written into `.ode` files only) that
+    /// is away from its default, `where_` saying where it does not apply.
+    fn ode_settings_at_defaults(&self, where_: &str) -> Result<(), SpecError> {
+        let given = [self.current, self.t_stop, self.dt];
+        for ((field, default), v) in ODE_DEFAULTS.into_iter().zip(given) {
+            if v != default {
+                return Err(SpecError::new(
+                    field,
+                    crate::error::short(v),
+                    format!("its default ({default}) {where_}"),
+                ));
+            }
         }
         Ok(())
     }
@@ -250,17 +257,7 @@ impl ExportSpec {
         }
         // The copy keeps the file's own current, duration, step and start: settings for
         // them would be ignored, so they are refused away from their defaults.
-        let given = [self.current, self.t_stop, self.dt];
-        for ((field, default), v) in ODE_DEFAULTS.into_iter().zip(given) {
-            if v != default {
-                return Err(SpecError::new(
-                    field,
-                    crate::error::short(v),
-                    format!("its default ({default}) for an .ode file, which is copied as it is: edit the file"),
-                )
-                .into());
-            }
-        }
+        self.ode_settings_at_defaults("for an .ode file, which is copied as it is: edit the file")?;
         if let Some(v) = self.v0 {
             return Err(SpecError::new(
                 "v0",
