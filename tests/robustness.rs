@@ -1060,7 +1060,6 @@ fn write_errors_on_stdout_and_stderr_exit_2() {
 /// Every command refuses a non-finite current as a bad current (never a blow-up).
 #[test]
 fn every_command_refuses_a_current_that_is_not_finite() {
-    let dir = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (
             &["phase-plane", "--current", "inf"],
@@ -1110,8 +1109,30 @@ fn every_command_refuses_a_current_that_is_not_finite() {
             &["stats", "--spikes", "x.csv", "--input", "step:1:2:inf"],
             "AMP must be finite",
         ),
-        // Settings that would be ignored are refused: a model, or a run's settings, beside a
-        // trace; a tolerance with a fixed-step method.
+    ];
+    refused_before_any_output(cases);
+}
+
+/// Each of `cases` (arguments, a part of the error) run with `--out out` in a fresh folder:
+/// refused with that error (never a blow-up), and no `out` made.
+fn refused_before_any_output(cases: &[(&[&str], &str)]) {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, needle) in cases {
+        let mut a = args.to_vec();
+        a.extend(["--out", "out"]);
+        let o = run_in(dir.path(), &a);
+        let err = refused(&o, &[needle]);
+        assert!(!err.contains("blew up"), "{args:?}: {err}");
+        assert!(!dir.path().join("out").exists());
+    }
+}
+
+/// Settings that would be ignored are refused, naming them and what is allowed: a model, or a
+/// run's settings, beside a trace; a tolerance with a fixed-step method; a setting of `.ode`
+/// files with another format.
+#[test]
+fn settings_that_would_be_ignored_are_refused() {
+    let cases: [(&[&str], &str); 5] = [
         (
             &[
                 "windows",
@@ -1149,14 +1170,7 @@ fn every_command_refuses_a_current_that_is_not_finite() {
             "--v0 = -60: allowed none with --to toml",
         ),
     ];
-    for (args, needle) in cases {
-        let mut a = args.to_vec();
-        a.extend(["--out", "out"]);
-        let o = run_in(dir.path(), &a);
-        let err = refused(&o, &[needle]);
-        assert!(!err.contains("blew up"), "{args:?}: {err}");
-        assert!(!dir.path().join("out").exists());
-    }
+    refused_before_any_output(&cases);
 }
 
 /// A gate whose two rates are both zero is named as degenerate (not "no equilibrium").
