@@ -65,6 +65,66 @@ fn all_methods_agree_on_hh_spike_times_at_10_ua() {
 }
 
 /// Error of V at t = 15 ms (mid-run, after the first spike) against the tight reference.
+/// A threshold just under the peaks of tonic firing: between two accepted dopri5 steps V can
+/// rise through it and fall back, both step ends below it. Each such spike is counted (the
+/// dense output is searched inside the step), at the time a fixed-step run 20 times finer
+/// than the default dt gives it. Before the search, rtol 1e-6 counted 11 of these 14 spikes
+/// and rtol 1e-4 counted 2.
+#[test]
+fn dopri5_counts_spikes_that_graze_the_threshold_between_its_steps() {
+    let (m, y0) = hh();
+    let stim = Stimulus::constant(10.0);
+    let settings = |method, dt, record, threshold_mv| Settings {
+        t_max: 200.0,
+        dt,
+        method,
+        record,
+        threshold_mv,
+    };
+    // The lowest peak of the tonic spikes (after the first four, which settle from rest),
+    // from a full RK4 trace at dt 0.001 ms.
+    let fine = simulate::run(&m, &stim, &y0, &settings(Method::Rk4, 0.001, Record::Full, 0.0))
+        .unwrap();
+    let v = fine.trace.v();
+    let peaks: Vec<f64> = (1..v.len() - 1)
+        .filter(|&k| v[k] > 0.0 && v[k] > v[k - 1] && v[k] >= v[k + 1])
+        .map(|k| v[k])
+        .collect();
+    assert_eq!(peaks.len(), 14, "{peaks:?}");
+    let lowest = peaks[4..].iter().copied().fold(f64::INFINITY, f64::min);
+    // 0.01 mV under it: V stays above it for about 0.03 ms of each spike.
+    let threshold = lowest - 0.01;
+    let reference = simulate::run(
+        &m,
+        &stim,
+        &y0,
+        &settings(Method::Rk4, 0.0005, Record::SpikesOnly, threshold),
+    )
+    .unwrap()
+    .spikes_ms;
+    assert_eq!(reference.len(), 14, "{reference:?}");
+    // Spike times within about 4x of what was measured (5.7e-7, 1.4e-5 and 2.0e-4 ms at rtol
+    // 1e-8, 1e-6 and 1e-4): near the peak V rises slowly, so its error moves the crossing more
+    // than at a threshold on the upstroke.
+    for (rtol, within) in [(1e-8, 2.5e-6), (1e-6, 5e-5), (1e-4, 1e-3)] {
+        let tol = Tolerances { rtol, atol: 1e-8 };
+        let s = settings(Method::Dopri5(tol), 0.01, Record::SpikesOnly, threshold);
+        let got = simulate::run(&m, &stim, &y0, &s).unwrap().spikes_ms;
+        assert_eq!(got.len(), reference.len(), "rtol {rtol}: {got:?}");
+        let worst = got
+            .iter()
+            .zip(&reference)
+            .fold(0.0f64, |w, (a, b)| w.max((a - b).abs()));
+        assert!(worst < within, "rtol {rtol}: spike times off by {worst} ms");
+    }
+    // A threshold above every tonic peak counts only the spikes that reach it.
+    let above = lowest + 0.01;
+    let reaching = peaks.iter().filter(|&&p| p >= above).count();
+    let s = settings(Method::Dopri5(Tolerances::default()), 0.01, Record::SpikesOnly, above);
+    let got = simulate::run(&m, &stim, &y0, &s).unwrap().spikes_ms;
+    assert_eq!(got.len(), reaching, "{got:?}");
+}
+
 fn v_error(method: Method, dt: f64, reference: f64) -> f64 {
     (run(method, dt, 15.0).final_state[0] - reference).abs()
 }

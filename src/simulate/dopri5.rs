@@ -64,6 +64,15 @@ impl Dense {
         r[0][j] + th * (r[1][j] + th1 * (r[2][j] + th * (r[3][j] + th1 * r[4][j])))
     }
 
+    /// An upper bound of component `j` over the whole step: the extension is
+    /// `r0 + th r1 + th (1 - th) (r2 + th (r3 + (1 - th) r4))` with `th (1 - th) <= 1/4`, so it
+    /// never exceeds `r0 + max(r1, 0) + (|r2| + |r3| + |r4|) / 4`. Cheap enough to ask at every
+    /// step; the spike scan searches inside a step only where this reaches the threshold.
+    pub fn ceiling(&self, j: usize) -> f64 {
+        let r = &self.r;
+        r[0][j] + r[1][j].max(0.0) + 0.25 * (r[2][j].abs() + r[3][j].abs() + r[4][j].abs())
+    }
+
     /// The whole state at time `t` inside the step.
     pub fn eval_into(&self, t: f64, out: &mut [f64]) {
         (0..out.len()).for_each(|j| out[j] = self.eval(j, t));
@@ -262,6 +271,8 @@ mod tests {
         let mut d = Dopri5::new(2, tol, 0.01, 1.0);
         let mut y = [1.0, 0.0];
         let mut worst: f64 = 0.0;
+        // The most any sample of a step exceeds that step's ceiling (must stay <= 0).
+        let mut over_ceiling = f64::NEG_INFINITY;
         let mut f = |_t: f64, y: &[f64], dy: &mut [f64]| {
             dy[0] = y[1];
             dy[1] = -y[0];
@@ -270,6 +281,9 @@ mod tests {
             let mut t = dense.t0;
             while t < dense.t0 + dense.h {
                 worst = worst.max((dense.eval(0, t) - t.cos()).abs());
+                for j in 0..2 {
+                    over_ceiling = over_ceiling.max(dense.eval(j, t) - dense.ceiling(j));
+                }
                 t += 0.01;
             }
             Ok(())
@@ -278,5 +292,6 @@ mod tests {
         assert!((y[0] - 10f64.cos()).abs() < 1e-8, "end {}", y[0]);
         // Dense output is fourth order: looser than the step, 1e-7 here.
         assert!(worst < 1e-7, "dense error {worst}");
+        assert!(over_ceiling <= 0.0, "a sample {over_ceiling} above its step's ceiling");
     }
 }

@@ -381,9 +381,7 @@ fn run_adaptive(
                 return Err(SimError::Stopped);
             }
             check_state(&names, t1, y1)?;
-            if spikes.crosses(d.eval(0, d.t0), y1[0]) {
-                spikes.refine(d.t0, t1, |t| d.eval(0, t));
-            }
+            spikes.scan(d.t0, t1, d.ceiling(0), |t| d.eval(0, t));
             if stride != 0 {
                 while next_out < s.record.capacity(n) && (next_out as f64 * out_dt) <= t1 + TIME_EPS
                 {
