@@ -71,3 +71,94 @@ fn rates_end_with_the_recording_and_a_transient_serial_correlation_is_flagged() 
     assert!(md.contains("| 0 | 35 | 70.000 |"), "{md}");
     assert!(md.contains("serial corr reflects the transient"), "{md}");
 }
+
+/// A train given out of time order (trials each starting at 0, joined under one neuron, read
+/// this way) is sorted before any statistic, and the summary names it: the numbers equal those
+/// of the same times in order, and only the out-of-order file carries the notice. `windows`
+/// with such a spikes file says so too.
+#[test]
+fn spike_times_out_of_order_are_sorted_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Neuron 0 in order; neuron 1 its 12 spikes in two halves, the later half first.
+    let train0: Vec<f64> = (0..10).map(|k| 5.0 + 30.0 * k as f64).collect();
+    let train1: Vec<f64> = (0..12)
+        .map(|k| 3.0 + 21.0 * k as f64 + (k % 3) as f64)
+        .collect();
+    let csv = |t1: &[f64]| {
+        let mut s = String::from("neuron,t_ms\n");
+        for t in &train0 {
+            s += &format!("0,{t}\n");
+        }
+        for t in t1 {
+            s += &format!("1,{t}\n");
+        }
+        s
+    };
+    let shuffled: Vec<f64> = train1[6..].iter().chain(&train1[..6]).copied().collect();
+    std::fs::write(d.join("ordered.csv"), csv(&train1)).unwrap();
+    std::fs::write(d.join("shuffled.csv"), csv(&shuffled)).unwrap();
+    let stats = |name: &str| {
+        let out = d.join(format!("stats_{name}"));
+        let spikes = d.join(format!("{name}.csv"));
+        let (ok, stdout, stderr) = excitable(&[
+            "stats",
+            "--spikes",
+            spikes.to_str().unwrap(),
+            "--t-stop",
+            "300",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{stderr}");
+        stdout
+    };
+    let (ordered, shuffled_md) = (stats("ordered"), stats("shuffled"));
+    let notice = "**Spike times out of order** in 1 train(s): neuron 1.";
+    assert!(shuffled_md.contains(notice), "{shuffled_md}");
+    assert!(!ordered.contains("out of order"), "{ordered}");
+    // Every row of the statistics' table is the same.
+    let rows = |md: &str| -> Vec<String> {
+        md.lines()
+            .filter(|l| l.starts_with("| 0 |") || l.starts_with("| 1 |"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(rows(&ordered).len(), 2, "{ordered}");
+    assert_eq!(rows(&ordered), rows(&shuffled_md));
+
+    // `windows` over a trace with the out-of-order file's neuron 0 (here neuron 1's times
+    // alone, as neuron 0).
+    let sim = d.join("sim");
+    let (ok, _, stderr) = excitable(&[
+        "simulate",
+        "--stim",
+        "10",
+        "--t-max",
+        "300",
+        "--out",
+        sim.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let one: String = std::iter::once("t_ms\n".to_string())
+        .chain(shuffled.iter().map(|t| format!("{t}\n")))
+        .collect();
+    std::fs::write(d.join("one.csv"), one).unwrap();
+    let out = d.join("windows");
+    let (ok, stdout, stderr) = excitable(&[
+        "windows",
+        "--trace",
+        sim.join("trace.parquet").to_str().unwrap(),
+        "--spikes",
+        d.join("one.csv").to_str().unwrap(),
+        "--width",
+        "50",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("given out of time order and sorted"),
+        "{stdout}"
+    );
+}

@@ -83,8 +83,13 @@ fn dopri5_counts_spikes_that_graze_the_threshold_between_its_steps() {
     };
     // The lowest peak of the tonic spikes (after the first four, which settle from rest),
     // from a full RK4 trace at dt 0.001 ms.
-    let fine = simulate::run(&m, &stim, &y0, &settings(Method::Rk4, 0.001, Record::Full, 0.0))
-        .unwrap();
+    let fine = simulate::run(
+        &m,
+        &stim,
+        &y0,
+        &settings(Method::Rk4, 0.001, Record::Full, 0.0),
+    )
+    .unwrap();
     let v = fine.trace.v();
     let peaks: Vec<f64> = (1..v.len() - 1)
         .filter(|&k| v[k] > 0.0 && v[k] > v[k - 1] && v[k] >= v[k + 1])
@@ -120,7 +125,12 @@ fn dopri5_counts_spikes_that_graze_the_threshold_between_its_steps() {
     // A threshold above every tonic peak counts only the spikes that reach it.
     let above = lowest + 0.01;
     let reaching = peaks.iter().filter(|&&p| p >= above).count();
-    let s = settings(Method::Dopri5(Tolerances::default()), 0.01, Record::SpikesOnly, above);
+    let s = settings(
+        Method::Dopri5(Tolerances::default()),
+        0.01,
+        Record::SpikesOnly,
+        above,
+    );
     let got = simulate::run(&m, &stim, &y0, &s).unwrap().spikes_ms;
     assert_eq!(got.len(), reaching, "{got:?}");
 }

@@ -591,8 +591,7 @@ fn stats_trains(
                 k + 1
             )));
         }
-        let mut trains = trains;
-        trains.iter_mut().for_each(|tr| tr.sort_by(f64::total_cmp));
+        // A train out of time order is sorted, and named in the summary, by the library.
         let r = run_observed(py, progress, |obs| spec.run_owned_with(trains, obs))?;
         Ok(Output {
             result: Box::new(r),

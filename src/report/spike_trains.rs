@@ -23,7 +23,8 @@ pub fn recording_end_ms(path: &Path) -> Option<f64> {
         .filter(|t| t.is_finite() && *t > 0.0)
 }
 
-/// Spike trains by neuron from a CSV or Parquet file with `t_ms` (and `neuron` if several).
+/// Spike trains by neuron from a CSV or Parquet file with `t_ms` (and `neuron` if several),
+/// each train's times in the file's order.
 /// A file of a model without units names its times `t` ([`super::table::Table::in_units`]);
 /// they are read as ms.
 pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
@@ -71,7 +72,7 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
         .map(|&n| n as usize + 1)
         .max()
         .unwrap_or(0);
-    let mut trains: Vec<Vec<f64>> = if neuron.is_sorted() {
+    let trains: Vec<Vec<f64>> = if neuron.is_sorted() {
         // Rows grouped by neuron (as `simulate` writes them): each train is one slice, found
         // in one pass and copied on all cores.
         let mut slices = vec![(0, 0); count];
@@ -96,11 +97,7 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
         }
         trains
     };
-    trains.par_iter_mut().for_each(|tr| {
-        if !tr.is_sorted() {
-            tr.sort_by(f64::total_cmp)
-        }
-    });
+    // In the file's order: `stats` sorts a train given out of order and says so.
     Ok(trains)
 }
 

@@ -127,6 +127,27 @@ fn summary_text(r: &StatsResult) -> String {
         r.source, spec.t_start, r.t_stop
     );
     let _ = writeln!(md, "t_stop = {} ms: {}.\n", r.t_stop, r.t_stop_from);
+    if !r.out_of_order.is_empty() {
+        const LISTED: usize = 20;
+        let named: Vec<String> = r
+            .out_of_order
+            .iter()
+            .take(LISTED)
+            .map(|k| k.to_string())
+            .collect();
+        let more = r.out_of_order.len().saturating_sub(LISTED);
+        let _ = writeln!(
+            md,
+            "**Spike times out of order** in {} train(s): neuron {}{}. Each was sorted before any statistic. Trials each starting at 0 under one neuron are merged this way: give each trial its own neuron.\n",
+            r.out_of_order.len(),
+            named.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
     let _ = writeln!(
         md,
         "| neuron | spikes | rate (Hz) | ISI mean (ms) | CV | CV2 | LV | LvR | Fano ({} ms) | serial corr | note |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",

@@ -41,10 +41,20 @@ impl super::Report for WindowsResult {
                 format!("the run's own, found at {at}")
             }
             SpikeSource::Run => "the run's own".to_string(),
-            SpikeSource::File { path, outside: 0 } => format!("neuron 0's from `{path}`"),
-            SpikeSource::File { path, outside } => format!(
-                "neuron 0's from `{path}`; {outside} outside the trace's time span left out"
-            ),
+            SpikeSource::File {
+                path,
+                outside,
+                out_of_order,
+            } => {
+                let mut from = format!("neuron 0's from `{path}`");
+                if *out_of_order {
+                    from += ", given out of time order and sorted";
+                }
+                if *outside > 0 {
+                    from += &format!("; {outside} outside the trace's time span left out");
+                }
+                from
+            }
         };
         let mut md = format!(
             "# Sliding windows over {}\n\n{} samples, {} spikes ({counted}){streamed}.\n\n",

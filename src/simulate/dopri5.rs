@@ -292,6 +292,9 @@ mod tests {
         assert!((y[0] - 10f64.cos()).abs() < 1e-8, "end {}", y[0]);
         // Dense output is fourth order: looser than the step, 1e-7 here.
         assert!(worst < 1e-7, "dense error {worst}");
-        assert!(over_ceiling <= 0.0, "a sample {over_ceiling} above its step's ceiling");
+        assert!(
+            over_ceiling <= 0.0,
+            "a sample {over_ceiling} above its step's ceiling"
+        );
     }
 }

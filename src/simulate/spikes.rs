@@ -171,7 +171,11 @@ mod tests {
         d.scan(0.0, 1.0, 1e-6, v);
         assert_eq!(d.times.len(), 1, "{:?}", d.times);
         // Timed at the rise: peak_t - width, to the bisection's 1e-12.
-        assert!((d.times[0] - (peak_t - width)).abs() < 1e-9, "{:?}", d.times);
+        assert!(
+            (d.times[0] - (peak_t - width)).abs() < 1e-9,
+            "{:?}",
+            d.times
+        );
         // A peak 1e-9 below the threshold is no spike, and a ceiling below it is not searched.
         let below = |t: f64| v(t) - 1e-6 - 1e-9;
         d.scan(0.0, 1.0, 1.0, below);

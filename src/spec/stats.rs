@@ -87,8 +87,11 @@ pub struct StatsResult {
     pub t_stop: f64,
     /// Where `t_stop` came from, in words (given, the end of the recording, the last spike).
     pub t_stop_from: String,
-    /// The spike trains (ms), one per neuron.
+    /// The spike trains (ms), one per neuron, each in time order.
     pub trains: Vec<Vec<f64>>,
+    /// The trains (by index) whose times were given out of order: each was sorted before any
+    /// statistic, and the summary names them.
+    pub out_of_order: Vec<usize>,
     /// The statistics of each train over [t_start, t_stop].
     pub stats: Vec<TrainStats>,
     /// The time grid of every instantaneous rate: the bins' left edges (ms).
@@ -254,7 +257,8 @@ impl StatsSpec {
             .transpose()
     }
 
-    /// The statistics of `trains` (spike times in ms, one train per neuron, each sorted).
+    /// The statistics of `trains` (spike times in ms, one train per neuron; a train out of
+    /// time order is sorted and named in [`StatsResult::out_of_order`]).
     pub fn run(&self, trains: &[Vec<f64>]) -> Result<StatsResult, Error> {
         self.run_with(trains, &Silent)
     }
@@ -303,13 +307,26 @@ impl StatsSpec {
 
     fn run_into_sink(
         &self,
-        trains: Vec<Vec<f64>>,
+        mut trains: Vec<Vec<f64>>,
         recording_end: Option<f64>,
         observer: &dyn Observer,
         mut sink: Option<&mut RateSink<'_>>,
     ) -> Result<StatsResult, Error> {
         use rayon::prelude::*;
         self.validate()?;
+        // Every statistic reads a train in time order. A train given out of order is sorted
+        // here, once for every face, and named in the result: its times may not be one
+        // recording (trials each starting at 0 joined under one neuron merge this way).
+        let out_of_order: Vec<usize> = trains
+            .par_iter_mut()
+            .enumerate()
+            .filter_map(|(k, train)| {
+                (!train.is_sorted()).then(|| {
+                    train.sort_by(f64::total_cmp);
+                    k
+                })
+            })
+            .collect();
         let (t_stop, t_stop_from) = match (self.t_stop, recording_end) {
             (Some(t), _) => (t, "given".to_string()),
             (None, Some(end)) => (
@@ -392,6 +409,7 @@ impl StatsSpec {
             t_stop_from,
             isi_histograms: isi_histograms(&trains, self.isi_bin, self.t_start, t_stop),
             trains,
+            out_of_order,
             stats,
             rate_t_ms: times,
             rates,

@@ -76,6 +76,8 @@ pub enum SpikeSource {
         path: String,
         /// How many of its spikes lay outside the trace's time span and were left out.
         outside: usize,
+        /// Whether the file gave them out of time order (they were sorted).
+        out_of_order: bool,
     },
 }
 

@@ -157,6 +157,7 @@ impl Job for WindowsJob {
                 if let Some(spikes) = &self.spikes {
                     let mut trains = crate::report::spike_trains::read_spikes(spikes)?;
                     let mut first = trains.drain(..).next().unwrap_or_default();
+                    let out_of_order = !first.is_sorted();
                     first.sort_by(f64::total_cmp);
                     let shown = self.shown_spikes.as_ref().unwrap_or(spikes);
                     w = w.with_spikes(
@@ -165,6 +166,7 @@ impl Job for WindowsJob {
                         SpikeSource::File {
                             path: shown.display().to_string(),
                             outside: 0,
+                            out_of_order,
                         },
                     );
                 }
