@@ -32,7 +32,8 @@ class Model:
     @property
     def variables(self) -> List[str]: ...
     @property
-    def params(self) -> List[tuple[str, float]]: ...
+    def params(self) -> Dict[str, float]:
+        """Every parameter: name -> value, in the model's own order."""
 
 class Result:
     """What a command computed: tables (polars DataFrames, each also an attribute named like

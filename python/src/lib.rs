@@ -389,14 +389,14 @@ impl PyModel {
             .collect()
     }
 
-    /// Every parameter: name -> value.
+    /// Every parameter: a dict of name -> value, in the model's own order.
     #[getter]
-    fn params(&self) -> Vec<(String, f64)> {
-        self.model
-            .params()
-            .iter()
-            .map(|p| (p.name.to_string(), p.value))
-            .collect()
+    fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for p in self.model.params().iter() {
+            d.set_item(p.name.to_string(), p.value)?;
+        }
+        Ok(d)
     }
 
     /// The model's source as settings (`model`, `model-file`, `set`, `v-var`), as a study

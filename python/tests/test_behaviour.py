@@ -43,8 +43,11 @@ def test_a_bad_parameter_raises_the_cli_message(cli):
     assert str(e.value) in cli_error(cli, "rest", "--set", "g_l=-5")
     assert "g_l" in str(e.value)
     # the model is unchanged, and a good change gives a new model
-    assert dict(hh.params)["g_l"] == 0.3
-    assert dict(hh.with_params(g_l=0.03).params)["g_l"] == 0.03
+    assert hh.params["g_l"] == 0.3
+    assert hh.with_params(g_l=0.03).params["g_l"] == 0.03
+    # A dict in the model's own order, as its doc says (it was a list of pairs).
+    assert isinstance(hh.params, dict)
+    assert list(hh.params)[:4] == ["c_m", "g_na", "g_k", "g_l"]
 
 
 def test_a_bad_range_raises_the_cli_message(cli):

@@ -177,6 +177,12 @@ def test_stats(cli, tmp_path, hh):
     # without t_stop, a spikes file from simulate is counted to its recording's end, as the CLI does
     cli("stats", "--spikes", sim / "spikes.parquet", out=tmp_path / "cli2")
     assert_same_tables(ex.stats(sim / "spikes.parquet"), tmp_path / "cli2")
+    # times out of order: the same numbers, and the summary names the train, as the CLI's does
+    times = t.spikes["t_ms"].to_list()
+    shuffled = ex.stats(times[len(times) // 2:] + times[: len(times) // 2], t_stop=300)
+    assert_same_tables(shuffled, tmp_path / "cli")
+    assert "**Spike times out of order** in 1 train(s): neuron 0." in shuffled.summary
+    assert "out of order" not in ex.stats(times, t_stop=300).summary
 
 
 def test_windows(cli, tmp_path, hh):
