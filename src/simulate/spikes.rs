@@ -104,7 +104,7 @@ impl CrossingDetector {
         let (mut c, mut d) = (b - golden * (b - a), a + golden * (b - a));
         let (mut vc, mut vd) = (v(c), v(d));
         for _ in 0..80 {
-            if vc.max(vd) >= self.threshold || !(b - a > 1e-12 * (1.0 + t1.abs())) {
+            if vc.max(vd) >= self.threshold || b - a <= 1e-12 * (1.0 + t1.abs()) {
                 break;
             }
             if vc >= vd {
