@@ -2,9 +2,13 @@
 //! continuation works on. The continued parameter is the injected current or any model
 //! parameter by name; all derivatives (Jacobian, d/dlambda, the second and third multilinear
 //! forms of the Hopf normal form) come from dual numbers through the same generic right-hand
-//! side the simulators integrate.
+//! side the simulators integrate, except the Jacobians the collocation asks for at every
+//! point: an `.ode` model's on jets of its bytecode, a conductance model's written out by the
+//! chain rule from its rates' slopes ([`ConductanceModel::jacobian_into`]), both exact and
+//! equal to the dual numbers' up to rounding.
 
 use crate::error::AnalysisError;
+use crate::model::conductance_jacobian::Direction;
 use crate::model::{ConductanceModel, Scalar};
 use crate::model::{Field, VectorField};
 use nalgebra::{DMatrix, DVector};
@@ -236,7 +240,10 @@ impl Family {
         js: &mut [DMatrix<f64>],
         fs: &mut [f64],
     ) {
-        if js.is_empty() || self.jacobians_by_jets(ys, lambda, js, fs) {
+        if js.is_empty()
+            || self.jacobians_by_jets(ys, lambda, js, fs)
+            || self.jacobians_by_chain_rule(ys, lambda, js, fs)
+        {
             return;
         }
         let n = ys.len() / js.len();
@@ -245,6 +252,36 @@ impl Family {
             let at = k * n..(k + 1) * n;
             self.jacobian_by_duals(scratch, &ys[at.clone()], lambda, j, &mut fs[at]);
         }
+    }
+
+    /// A conductance model's Jacobians written out by the chain rule
+    /// ([`ConductanceModel::jacobian_into`]: its fixed shape needs only each rate's slope, about
+    /// a third of the dual numbers' work); `false`, nothing written, for any other field.
+    fn jacobians_by_chain_rule(
+        &self,
+        ys: &[f64],
+        lambda: f64,
+        js: &mut [DMatrix<f64>],
+        fs: &mut [f64],
+    ) -> bool {
+        let Field::Conductance(m) = &self.field else {
+            return false;
+        };
+        let n = m.dim();
+        crate::numerics::scratch::with_scratch(|p: &mut Vec<f64>| {
+            p.clear();
+            p.extend_from_slice(&self.p);
+            let i_ext = self.set_knob(p, lambda);
+            let last = match self.knob {
+                Knob::Current => Direction::Current,
+                Knob::Param(k) => Direction::Param(k),
+            };
+            for (k, j) in js.iter_mut().enumerate() {
+                let at = k * n..(k + 1) * n;
+                m.jacobian_into(p, &ys[at.clone()], i_ext, last, j, &mut fs[at]);
+            }
+        });
+        true
     }
 
     /// An `.ode` field's Jacobians on jets ([`Family::jacobians_full_into`]); `false` where

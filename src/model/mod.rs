@@ -6,6 +6,7 @@
 
 pub mod builtin;
 pub mod conductance;
+pub mod conductance_jacobian;
 pub mod equilibrium;
 pub mod export;
 pub mod field;
