@@ -11,6 +11,7 @@ pub mod max_rate;
 pub mod phase_plane;
 pub mod prc;
 pub mod rate;
+pub mod spike_accuracy;
 pub mod spike_stats;
 pub mod sweep;
 pub mod timing;

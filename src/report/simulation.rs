@@ -2,6 +2,7 @@
 
 use super::table::Table;
 use super::trace_figure::draw_trace;
+use crate::analysis::spike_accuracy::SpikeAccuracy;
 use crate::error::ReportError;
 use crate::model::Number;
 use crate::simulate::{Run, Trace};
@@ -150,6 +151,70 @@ fn fmt_opt(x: Option<f64>, digits: usize) -> String {
     x.map_or("–".into(), |v| format!("{v:.digits$}"))
 }
 
+/// What the dt/2 (or tighter-tolerance) run says of the spike times, in one paragraph; `time`
+/// is the model's unit of time (empty for a model without units).
+fn accuracy_line(a: &SpikeAccuracy, time: &str) -> String {
+    // An error estimate to two significant digits: `0.49`, `0.018`, `3.7e-7`.
+    let q = |x: f64| {
+        let e = x.abs().log10().floor();
+        let text = if x == 0.0 || !x.is_finite() {
+            format!("{x}")
+        } else if (-4.0..6.0).contains(&e) {
+            format!("{:.*}", (1.0 - e).max(0.0) as usize, x)
+        } else {
+            format!("{x:.1e}")
+        };
+        if time.is_empty() {
+            text
+        } else {
+            format!("{text} {time}")
+        }
+    };
+    match a {
+        SpikeAccuracy::NotRun(why) => format!("Spike times' accuracy: not checked ({why})."),
+        SpikeAccuracy::Checked {
+            finer,
+            compared,
+            count_changes,
+            max_diff_ms,
+            estimate_ms,
+            basis,
+        } => {
+            let mut line = if *compared > 0 {
+                format!(
+                    "Spike times' accuracy: within {} of a run at {finer} ({compared} spikes compared), so their error is about {} (Richardson: {basis}).",
+                    q(*max_diff_ms),
+                    q(*estimate_ms)
+                )
+            } else if count_changes.is_empty() {
+                format!("Spike times' accuracy: a run at {finer} has no spike either.")
+            } else {
+                format!("Spike times' accuracy: no neuron has as many spikes in a run at {finer}.")
+            };
+            if !count_changes.is_empty() {
+                const LISTED: usize = 10;
+                let each: Vec<String> = count_changes
+                    .iter()
+                    .take(LISTED)
+                    .map(|(k, d)| format!("neuron {k} {d:+}"))
+                    .collect();
+                let more = count_changes.len().saturating_sub(LISTED);
+                line += &format!(
+                    " **Spike counts not converged**: a run at {finer} counts a different number of spikes in {} neuron(s) ({}{}); a smaller step or tighter tolerances would settle them.",
+                    count_changes.len(),
+                    each.join(", "),
+                    if more > 0 {
+                        format!(", and {more} more")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            line
+        }
+    }
+}
+
 fn summary_text(r: &SimulateResult) -> String {
     let (runs, spec) = (&r.runs, &r.spec);
     let recorded = r.recorded();
@@ -180,6 +245,7 @@ fn summary_text(r: &SimulateResult) -> String {
         r.settings.method,
         r.seconds
     );
+    let _ = writeln!(s, "{}\n", accuracy_line(&r.accuracy, u.time));
     let _ = writeln!(s, "| setting | value |\n|---|---|");
     let _ = writeln!(s, "| model | `{}` |", r.model.name());
     let overrides = r.model.params().overrides();

@@ -12,6 +12,7 @@
 //! ```
 
 use super::values::{MAX_VALUES, NumberList, one_or_many};
+use crate::analysis::spike_accuracy::{self, SpikeAccuracy};
 use crate::error::{Error, SimError, SpecError};
 use crate::model::params::parse_assignments;
 use crate::model::{InitialState, Model, Number, Quantity, StartKind};
@@ -182,7 +183,14 @@ pub struct SimulateResult {
     pub bias: Vec<f64>,
     /// Wall time of the runs (s).
     pub seconds: f64,
+    /// The spike times' error, from the same neurons run again at half the step (or with
+    /// tolerances ten times tighter): [`crate::analysis::spike_accuracy`].
+    pub accuracy: SpikeAccuracy,
 }
+
+/// The most neuron-steps the accuracy check's finer run may take (about 0.7 s of RK4 on `hh`
+/// on two cores); a larger run states its accuracy as not checked, and why.
+pub const ACCURACY_CHECK_STEPS: f64 = 2e6;
 
 /// A choice named by text (`method`, `order`, `record`): an error names the field.
 fn choice<T>(field: &str, parsed: Result<T, String>) -> Result<T, Error> {
@@ -418,6 +426,9 @@ impl SimulateSpec {
             &|| tracker.go_on(),
         )?;
         let seconds = clock.elapsed().as_secs_f64();
+        let accuracy = accuracy_of(model, &stim, &start, &bias, &settings, &runs, &|| {
+            tracker.go_on()
+        })?;
         Ok(SimulateResult {
             start_description: describe_start(model, &init, kind.as_ref(), &start),
             model: model.clone(),
@@ -427,8 +438,85 @@ impl SimulateSpec {
             start,
             bias,
             seconds,
+            accuracy,
         })
     }
+}
+
+/// The accuracy of `runs` (made with `settings`): the same neurons again at half the step,
+/// or for dopri5 with tolerances ten times tighter, spikes only, compared spike by spike;
+/// not run where that would take more than [`ACCURACY_CHECK_STEPS`] neuron-steps or fails
+/// (said in words). A stop asked for during the check stops the command, as during the runs.
+fn accuracy_of(
+    model: &Model,
+    stim: &Stimulus,
+    start: &[f64],
+    bias: &[f64],
+    settings: &Settings,
+    runs: &[Run],
+    go_on: &(dyn Fn() -> bool + Sync),
+) -> Result<SpikeAccuracy, Error> {
+    let (finer, what, cost) = match settings.method {
+        Method::Dopri5(t) => {
+            let tighter = Tolerances {
+                rtol: t.rtol / 10.0,
+                atol: t.atol / 10.0,
+            };
+            // Ten times tighter takes 10^(1/5) times the steps of a fifth-order method.
+            let steps: u64 = runs.iter().map(|r| r.steps).sum();
+            (
+                Settings {
+                    method: Method::Dopri5(tighter),
+                    ..settings.clone()
+                },
+                format!(
+                    "rtol {}, atol {}",
+                    crate::error::short(tighter.rtol),
+                    crate::error::short(tighter.atol)
+                ),
+                steps as f64 * 10f64.powf(0.2),
+            )
+        }
+        _ => {
+            let dt = settings.dt / 2.0;
+            (
+                Settings {
+                    dt,
+                    ..settings.clone()
+                },
+                format!("dt/2 = {}", Quantity(dt, model.units().time)),
+                2.0 * runs.len() as f64 * settings.t_max / settings.dt,
+            )
+        }
+    };
+    if cost > ACCURACY_CHECK_STEPS {
+        return Ok(SpikeAccuracy::NotRun(format!(
+            "a run at {what} would take about {} neuron-steps; the check runs up to {}",
+            Number(cost.round()),
+            Number(ACCURACY_CHECK_STEPS)
+        )));
+    }
+    let finer = Settings {
+        record: Record::SpikesOnly,
+        ..finer
+    };
+    let fine = match simulate::run_many(model, stim, start, bias, &finer, &|_| Ok(()), go_on) {
+        Ok(fine) => fine,
+        Err(SimError::Stopped) => return Err(SimError::Stopped.into()),
+        Err(e) => {
+            return Ok(SpikeAccuracy::NotRun(format!(
+                "the run at {what} failed: {e}"
+            )));
+        }
+    };
+    let a: Vec<&[f64]> = runs.iter().map(|r| r.spikes_ms.as_slice()).collect();
+    let b: Vec<&[f64]> = fine.iter().map(|r| r.spikes_ms.as_slice()).collect();
+    Ok(spike_accuracy::compare(
+        &a,
+        &b,
+        what,
+        spike_accuracy::richardson(&settings.method, settings.dt, stim, settings.t_max),
+    ))
 }
 
 /// The start of a run in words, with its values: `resting state at 0 uA/cm^2 (v=-65.0, …)`;

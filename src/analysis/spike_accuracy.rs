@@ -1,0 +1,164 @@
+//! How far one simulation's spike times are from converged: the same neurons run again with a
+//! finer integration (half the step, or for the adaptive method tolerances ten times tighter),
+//! compared spike by spike. The difference estimates the error of the coarser run by
+//! Richardson's argument: a method of order p has `e(dt) - e(dt/2) = (1 - 2^-p) e(dt)`, so the
+//! error is the difference times `2^p / (2^p - 1)`; for tolerances ten times tighter, times
+//! 10/9. Where the two runs count different spikes, the times are not compared: the count
+//! itself is not converged, which is said instead.
+
+use crate::simulate::Method;
+use crate::stimulus::{Component, Stimulus};
+
+/// The outcome of the check.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpikeAccuracy {
+    /// The finer run was not made, and why (in words).
+    NotRun(String),
+    /// The finer run and its comparison.
+    Checked {
+        /// The finer run, in words (`dt/2 = 0.005 ms`, `rtol 1e-9, atol 1e-11`).
+        finer: String,
+        /// Spikes compared (in neurons whose counts agree).
+        compared: usize,
+        /// The neurons whose spike counts differ between the runs, with the difference
+        /// (finer minus coarser).
+        count_changes: Vec<(usize, i64)>,
+        /// The largest difference of a spike time between the runs (ms); NaN where no spike
+        /// was compared.
+        max_diff_ms: f64,
+        /// That difference times the Richardson factor: the estimated error of the spike
+        /// times of the run (ms).
+        estimate_ms: f64,
+        /// The order the factor assumed, in words (`rk4, fourth order`).
+        basis: String,
+    },
+}
+
+/// Spike trains of every neuron at the run's own settings (`coarse`) and the finer ones
+/// (`fine`, the same neurons in order), compared; `factor` is the Richardson factor
+/// ([`richardson`]).
+pub fn compare(
+    coarse: &[&[f64]],
+    fine: &[&[f64]],
+    finer: String,
+    (factor, basis): (f64, String),
+) -> SpikeAccuracy {
+    let mut compared = 0;
+    let mut count_changes = vec![];
+    let mut max_diff = f64::NAN;
+    for (k, (a, b)) in coarse.iter().zip(fine).enumerate() {
+        if a.len() != b.len() {
+            count_changes.push((k, b.len() as i64 - a.len() as i64));
+            continue;
+        }
+        for (x, y) in a.iter().zip(b.iter()) {
+            let d = (x - y).abs();
+            // NaN never wins `max`: the first comparison sets it.
+            max_diff = if max_diff.is_nan() {
+                d
+            } else {
+                max_diff.max(d)
+            };
+        }
+        compared += a.len();
+    }
+    SpikeAccuracy::Checked {
+        finer,
+        compared,
+        count_changes,
+        max_diff_ms: max_diff,
+        estimate_ms: max_diff * factor,
+        basis,
+    }
+}
+
+/// Edges of a stimulus listed to see whether they fall on the step grid; with more, the
+/// stimulus is taken to change between steps.
+const MAX_EDGES_LISTED: usize = 100_000;
+
+/// The Richardson factor of the finer run of `method` at step `dt` under `stim` over
+/// `[0, t_max]`, and the order it assumed in words. A fixed-step method holds the stimulus
+/// at its value at each step's start, so a stimulus that changes between two steps (a ramp, a
+/// sine, an edge off the grid, noise drawn more often than the step) puts a first-order
+/// error into any method: the factor is then the first order's, 2.
+pub fn richardson(method: &Method, dt: f64, stim: &Stimulus, t_max: f64) -> (f64, String) {
+    let order = match method {
+        Method::Dopri5(_) => return (10.0 / 9.0, "tolerances ten times tighter".into()),
+        Method::Euler(_) | Method::ExpEuler => 1,
+        Method::Rk4 => 4,
+    };
+    let varies = stim
+        .components
+        .iter()
+        .any(|c| matches!(c, Component::Ramp { .. } | Component::Sine { .. }));
+    let off_grid = varies
+        || stim.breakpoint_count(0.0, t_max) > MAX_EDGES_LISTED as f64
+        || stim
+            .breakpoints(0.0, t_max)
+            .iter()
+            .any(|&t| ((t / dt).round() * dt - t).abs() > 1e-9 * dt.max(t.abs()));
+    let (p, why) = if order > 1 && off_grid {
+        (1, ", first order where the stimulus changes between steps")
+    } else {
+        (order, "")
+    };
+    let pow = f64::from(1u32 << p);
+    let name = if order == 1 { "first" } else { "fourth" };
+    (
+        pow / (pow - 1.0),
+        format!("{}, {name} order{why}", method.name()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_counts_give_the_largest_difference_and_its_richardson_estimate() {
+        let coarse: [&[f64]; 2] = [&[1.0, 2.0, 3.0], &[5.0]];
+        let fine: [&[f64]; 2] = [&[1.001, 2.0, 2.997], &[5.0, 9.0]];
+        let SpikeAccuracy::Checked {
+            compared,
+            count_changes,
+            max_diff_ms,
+            estimate_ms,
+            ..
+        } = compare(&coarse, &fine, "dt/2".into(), (2.0, "first".into()))
+        else {
+            panic!("checked");
+        };
+        assert_eq!(compared, 3);
+        assert_eq!(count_changes, vec![(1, 1)]);
+        assert!((max_diff_ms - 0.003).abs() < 1e-12);
+        assert!((estimate_ms - 0.006).abs() < 1e-12);
+        // No spike compared: NaN, not 0.
+        let none: [&[f64]; 1] = [&[]];
+        let SpikeAccuracy::Checked { max_diff_ms, .. } =
+            compare(&none, &none, "dt/2".into(), (2.0, "first".into()))
+        else {
+            panic!("checked");
+        };
+        assert!(max_diff_ms.is_nan());
+    }
+
+    #[test]
+    fn the_factor_follows_the_order_and_falls_to_first_for_an_edge_between_steps() {
+        let on_grid = Stimulus::parse("step:5:50:10").unwrap();
+        let off_grid = Stimulus::parse("step:5.003:50:10").unwrap();
+        let (f, _) = richardson(&Method::Rk4, 0.01, &on_grid, 100.0);
+        assert!((f - 16.0 / 15.0).abs() < 1e-15);
+        let (f, why) = richardson(&Method::Rk4, 0.01, &off_grid, 100.0);
+        assert_eq!(f, 2.0, "{why}");
+        assert!(
+            why.contains("first order where the stimulus changes"),
+            "{why}"
+        );
+        let sine = Stimulus::parse("sine:1:10").unwrap();
+        assert_eq!(richardson(&Method::Rk4, 0.01, &sine, 100.0).0, 2.0);
+        let (f, _) = richardson(&Method::ExpEuler, 0.01, &off_grid, 100.0);
+        assert_eq!(f, 2.0);
+        let (f, _) = richardson(&Method::Dopri5(Default::default()), 0.01, &off_grid, 100.0);
+        assert!((f - 10.0 / 9.0).abs() < 1e-15);
+    }
+}
