@@ -312,8 +312,8 @@ fn fixed_steps_keep_a_pulses_charge_and_noises_variance() {
 /// `simulate` states its spike times' error from a run at dt/2 (Richardson). The estimate is
 /// checked against the true error, measured from an independent reference (dopri5 at rtol
 /// 1e-13): within 20% for RK4 (fourth order) and exponential Euler (first order) at dt 0.01
-/// ms, and for dopri5 at rtol 1e-6 (tolerances ten times tighter); measured: 1.0005, 1.0003 and
-/// 0.976 of the true error (3.9e-7, 0.98 and 7.1e-6 ms). Every
+/// ms, and for dopri5 at rtol 1e-6 (tolerances a hundred times tighter); measured: 1.0005,
+/// 1.0003 and 0.9965 of the true error (3.9e-7, 0.98 and 7.1e-6 ms). Every
 /// spike is compared (the counts agree), and a run over the check's budget says "not checked".
 #[test]
 fn simulate_states_its_spike_times_error_and_the_estimate_holds() {

@@ -176,21 +176,34 @@ fn accuracy_line(a: &SpikeAccuracy, time: &str) -> String {
             finer,
             compared,
             count_changes,
+            mismatched,
             max_diff_ms,
             estimate_ms,
             basis,
         } => {
             let mut line = if *compared > 0 {
                 format!(
-                    "Spike times' accuracy: within {} of a run at {finer} ({compared} spikes compared), so their error is about {} (Richardson: {basis}).",
+                    "Spike times' accuracy: within {} of a run at {finer} ({compared} spike(s) compared), so their error is about {} (Richardson: {basis}).",
                     q(*max_diff_ms),
                     q(*estimate_ms)
                 )
-            } else if count_changes.is_empty() {
+            } else if count_changes.is_empty() && mismatched.is_empty() {
                 format!("Spike times' accuracy: a run at {finer} has no spike either.")
             } else {
-                format!("Spike times' accuracy: no neuron has as many spikes in a run at {finer}.")
+                format!("Spike times' accuracy: no neuron has the same spikes in a run at {finer}.")
             };
+            if !mismatched.is_empty() {
+                let each: Vec<String> = mismatched.iter().take(10).map(|k| k.to_string()).collect();
+                line += &format!(
+                    " **Spike trains not converged**: in a run at {finer}, neuron(s) {}{} fire as many spikes but not the same ones (a spike moved by more than half the train's shortest interval); a smaller step or tighter tolerances would settle them.",
+                    each.join(", "),
+                    if mismatched.len() > 10 {
+                        format!(" and {} more", mismatched.len() - 10)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
             if !count_changes.is_empty() {
                 const LISTED: usize = 10;
                 let each: Vec<String> = count_changes

@@ -286,7 +286,8 @@ mod tests {
 
     /// Rows grouped by neuron (one slice per train) and rows in any order (counted, then
     /// placed) give the same trains, with a train for every neuron up to the largest, empty
-    /// where a neuron has no spike.
+    /// where a neuron has no spike; each train in the file's order (`stats` sorts it, and
+    /// says so).
     #[test]
     fn trains_are_the_same_whether_rows_are_grouped_by_neuron_or_not() {
         let dir = tempfile::tempdir().unwrap();
@@ -309,8 +310,20 @@ mod tests {
         };
         let grouped = write("grouped.csv", &[0, 1, 2, 3, 4, 5]);
         let mixed = write("mixed.csv", &[4, 0, 2, 5, 1, 3]);
-        assert_eq!(read_spikes(&grouped).unwrap(), want);
-        assert_eq!(read_spikes(&mixed).unwrap(), want);
+        let sorted = |mut trains: Vec<Vec<f64>>| {
+            trains.iter_mut().for_each(|t| t.sort_by(f64::total_cmp));
+            trains
+        };
+        let (g, m) = (read_spikes(&grouped).unwrap(), read_spikes(&mixed).unwrap());
+        // In the file's order: neuron 0's 5.0 before its 1.5, neuron 4's rows as each file
+        // lists them.
+        assert_eq!(
+            (g[0].clone(), g[4].clone()),
+            (vec![5.0, 1.5], vec![9.0, 2.0, 7.5])
+        );
+        assert_eq!(m[4], vec![2.0, 7.5, 9.0]);
+        assert_eq!(sorted(g), want);
+        assert_eq!(sorted(m), want);
         // A column named twice is refused by the plain reader and by the one for quoted
         // fields alike: which of the two to read would be a guess.
         for (name, text) in [

@@ -64,13 +64,18 @@ impl Dense {
         r[0][j] + th * (r[1][j] + th1 * (r[2][j] + th * (r[3][j] + th1 * r[4][j])))
     }
 
-    /// An upper bound of component `j` over the whole step: the extension is
+    /// Bounds of component `j` over the whole step, (lowest, highest): the extension is
     /// `r0 + th r1 + th (1 - th) (r2 + th (r3 + (1 - th) r4))` with `th (1 - th) <= 1/4`, so it
-    /// never exceeds `r0 + max(r1, 0) + (|r2| + |r3| + |r4|) / 4`. Cheap enough to ask at every
-    /// step; the spike scan searches inside a step only where this reaches the threshold.
-    pub fn ceiling(&self, j: usize) -> f64 {
+    /// stays within `r0 + min(r1, 0) - w` and `r0 + max(r1, 0) + w`, `w = (|r2| + |r3| +
+    /// |r4|) / 4`. Cheap enough to ask at every step; the spike scan searches inside a step
+    /// only where the threshold lies between them.
+    pub fn bounds(&self, j: usize) -> (f64, f64) {
         let r = &self.r;
-        r[0][j] + r[1][j].max(0.0) + 0.25 * (r[2][j].abs() + r[3][j].abs() + r[4][j].abs())
+        let w = 0.25 * (r[2][j].abs() + r[3][j].abs() + r[4][j].abs());
+        (
+            r[0][j] + r[1][j].min(0.0) - w,
+            r[0][j] + r[1][j].max(0.0) + w,
+        )
     }
 
     /// The whole state at time `t` inside the step.
@@ -271,7 +276,7 @@ mod tests {
         let mut d = Dopri5::new(2, tol, 0.01, 1.0);
         let mut y = [1.0, 0.0];
         let mut worst: f64 = 0.0;
-        // The most any sample of a step exceeds that step's ceiling (must stay <= 0).
+        // The most any sample of a step lies outside that step's bounds (must stay <= 0).
         let mut over_ceiling = f64::NEG_INFINITY;
         let mut f = |_t: f64, y: &[f64], dy: &mut [f64]| {
             dy[0] = y[1];
@@ -282,7 +287,9 @@ mod tests {
             while t < dense.t0 + dense.h {
                 worst = worst.max((dense.eval(0, t) - t.cos()).abs());
                 for j in 0..2 {
-                    over_ceiling = over_ceiling.max(dense.eval(j, t) - dense.ceiling(j));
+                    let (lo, hi) = dense.bounds(j);
+                    let x = dense.eval(j, t);
+                    over_ceiling = over_ceiling.max(x - hi).max(lo - x);
                 }
                 t += 0.01;
             }

@@ -1,7 +1,7 @@
 //! Simulation: integrate a model under a stimulus, record what was asked, detect spikes.
 //!
 //! Fixed-step methods sample on the grid `t_k = k dt` (computed as `k * dt`, never accumulated)
-//! and hold the stimulus at its value at each step's start. `dopri5` takes its own steps, stops
+//! and take the stimulus's mean over each step. `dopri5` takes its own steps, stops
 //! at every stimulus breakpoint, and writes the output grid and the spike times from its dense
 //! output. Several neurons run in parallel with rayon, each with its own bias current.
 
@@ -381,7 +381,7 @@ fn run_adaptive(
                 return Err(SimError::Stopped);
             }
             check_state(&names, t1, y1)?;
-            spikes.scan(d.t0, t1, d.ceiling(0), |t| d.eval(0, t));
+            spikes.scan(d.t0, t1, d.bounds(0), |t| d.eval(0, t));
             if stride != 0 {
                 while next_out < s.record.capacity(n) && (next_out as f64 * out_dt) <= t1 + TIME_EPS
                 {

@@ -52,74 +52,91 @@ impl CrossingDetector {
     }
 }
 
-/// Points at which [`CrossingDetector::scan`] samples a step whose ends are both below the
-/// threshold but whose interpolant may reach it: 16 intervals, so a peak is bracketed by two
-/// neighbouring samples within 1/8 of the step before its maximum is searched.
+/// Points at which [`CrossingDetector::scan`] samples a step that may cross the threshold
+/// without its ends showing it: 16 intervals, so a peak (or a trough) is bracketed by two
+/// neighbouring samples within 1/8 of the step before its extremum is searched.
 const SCAN_INTERVALS: usize = 16;
+
+/// The point of `[a, b]` where `f` is largest, by golden section (`f` one-peaked there), to
+/// about 1e-12 of `scale`.
+fn golden_max(mut a: f64, mut b: f64, scale: f64, f: impl Fn(f64) -> f64) -> f64 {
+    let golden = 0.5 * (5f64.sqrt() - 1.0);
+    let (mut c, mut d) = (b - golden * (b - a), a + golden * (b - a));
+    let (mut fc, mut fd) = (f(c), f(d));
+    for _ in 0..80 {
+        if b - a <= 1e-12 * scale {
+            break;
+        }
+        if fc >= fd {
+            (b, d, fd) = (d, c, fc);
+            c = b - golden * (b - a);
+            fc = f(c);
+        } else {
+            (a, c, fc) = (c, d, fd);
+            d = a + golden * (b - a);
+            fd = f(d);
+        }
+    }
+    if fc >= fd { c } else { d }
+}
 
 impl CrossingDetector {
     /// Record the upward crossing inside one step [t0, t1] of the continuous interpolant `v`
-    /// (the adaptive method's dense output), including one that rises through the threshold and
-    /// falls back inside the step. An adaptive method chooses its own steps, and near a spike's
-    /// peak they can be longer than the time V spends above a threshold set close to the peak:
-    /// both ends of the step are then below it and a test of the ends alone misses the spike
-    /// (`hh` at 10 uA/cm^2 with its peak at 30.431 mV and the threshold at 30.42: 11 spikes of
-    /// 14 at rtol 1e-6, 2 at 1e-4). `ceiling` bounds `v` over the step from above; below the
-    /// threshold the step is not searched (almost every step). Otherwise `v` is sampled at
-    /// [`SCAN_INTERVALS`] points and the largest sample's neighbourhood searched for its
-    /// maximum (golden section); a maximum at or above the threshold is a spike, timed at its
-    /// rise. At most one crossing per step: a spike takes many steps of an accurate run.
-    pub fn scan(&mut self, t0: f64, t1: f64, ceiling: f64, v: impl Fn(f64) -> f64) {
+    /// (the adaptive method's dense output), including one its ends do not show: a rise through
+    /// the threshold and back inside the step, or a dip below it and back. An adaptive method
+    /// chooses its own steps, and near a spike's peak they can be longer than the time V
+    /// spends above a threshold set close to the peak: both ends of the step are then below it
+    /// and a test of the ends alone misses the spike (`hh` at 10 uA/cm^2 with its peak at
+    /// 30.431 mV and the threshold at 30.42: 11 spikes of 14 at rtol 1e-6, 2 at 1e-4).
+    /// `bounds` (lowest, highest) bound `v` over the step; a step they keep on one side of the
+    /// threshold is not searched (almost every step). Otherwise `v` is sampled at
+    /// [`SCAN_INTERVALS`] points for a crossing between two samples, and failing that the
+    /// neighbourhood of the largest sample (ends below) or the smallest (ends above) is
+    /// searched for the extremum (golden section). At most one crossing per step: a spike takes
+    /// many steps of an accurate run.
+    pub fn scan(&mut self, t0: f64, t1: f64, bounds: (f64, f64), v: impl Fn(f64) -> f64) {
+        let thr = self.threshold;
         let (v0, v1) = (v(t0), v(t1));
-        if v0 >= self.threshold {
-            return;
-        }
-        if v1 >= self.threshold {
+        if v0 < thr && v1 >= thr {
             self.refine(t0, t1, v);
             return;
         }
-        if ceiling < self.threshold {
+        if bounds.1 < thr || bounds.0 >= thr {
             return;
         }
         let at = |k: usize| t0 + (t1 - t0) * k as f64 / SCAN_INTERVALS as f64;
-        let mut best = (0, v0);
-        for k in 1..SCAN_INTERVALS {
-            let x = v(at(k));
-            if x >= self.threshold {
-                self.refine(at(k - 1), at(k), v);
-                return;
-            }
-            if x > best.1 {
-                best = (k, x);
-            }
+        let samples: Vec<f64> = (0..=SCAN_INTERVALS)
+            .map(|k| match k {
+                0 => v0,
+                SCAN_INTERVALS => v1,
+                _ => v(at(k)),
+            })
+            .collect();
+        if let Some(k) = (1..=SCAN_INTERVALS).find(|&k| samples[k - 1] < thr && samples[k] >= thr) {
+            self.refine(at(k - 1), at(k), v);
+            return;
         }
-        if v1 > best.1 {
-            best = (SCAN_INTERVALS, v1);
-        }
-        // The largest sample's neighbours bracket the maximum (the interpolant is a polynomial
-        // of low degree: one peak within two of its intervals).
-        let lo = at(best.0.saturating_sub(1));
-        let (mut a, mut b) = (lo, at((best.0 + 1).min(SCAN_INTERVALS)));
-        let golden = 0.5 * (5f64.sqrt() - 1.0);
-        let (mut c, mut d) = (b - golden * (b - a), a + golden * (b - a));
-        let (mut vc, mut vd) = (v(c), v(d));
-        for _ in 0..80 {
-            if vc.max(vd) >= self.threshold || b - a <= 1e-12 * (1.0 + t1.abs()) {
-                break;
+        let scale = 1.0 + t1.abs();
+        // Between two samples: a peak above the threshold with both ends below it, or a trough
+        // below it with both ends above it (the crossing is then the trough's way back up).
+        let window = |k: usize| (at(k.saturating_sub(1)), at((k + 1).min(SCAN_INTERVALS)));
+        let extreme = |sign: f64| {
+            (0..=SCAN_INTERVALS)
+                .max_by(|&i, &j| (sign * samples[i]).total_cmp(&(sign * samples[j])))
+                .unwrap_or(0)
+        };
+        if v0 < thr && v1 < thr {
+            let (lo, hi) = window(extreme(1.0));
+            let peak = golden_max(lo, hi, scale, &v);
+            if v(peak) >= thr && v(lo) < thr {
+                self.refine(lo, peak, v);
             }
-            if vc >= vd {
-                (b, d, vd) = (d, c, vc);
-                c = b - golden * (b - a);
-                vc = v(c);
-            } else {
-                (a, c, vc) = (c, d, vd);
-                d = a + golden * (b - a);
-                vd = v(d);
+        } else if v0 >= thr && v1 >= thr {
+            let (lo, hi) = window(extreme(-1.0));
+            let trough = golden_max(lo, hi, scale, |t| -v(t));
+            if v(trough) < thr && v(hi) >= thr {
+                self.refine(trough, hi, v);
             }
-        }
-        let peak = if vc >= vd { c } else { d };
-        if v(peak) >= self.threshold && v(lo) < self.threshold {
-            self.refine(lo, peak, v);
         }
     }
 }
@@ -168,7 +185,7 @@ mod tests {
         let mut d = CrossingDetector::new(0.0);
         // The ends alone see no crossing.
         assert!(!d.crosses(v(0.0), v(1.0)));
-        d.scan(0.0, 1.0, 1e-6, v);
+        d.scan(0.0, 1.0, (-1.0, 1e-6), v);
         assert_eq!(d.times.len(), 1, "{:?}", d.times);
         // Timed at the rise: peak_t - width, to the bisection's 1e-12.
         assert!(
@@ -178,17 +195,27 @@ mod tests {
         );
         // A peak 1e-9 below the threshold is no spike, and a ceiling below it is not searched.
         let below = |t: f64| v(t) - 1e-6 - 1e-9;
-        d.scan(0.0, 1.0, 1.0, below);
-        d.scan(0.0, 1.0, -1.0, v);
+        d.scan(0.0, 1.0, (-1.0, 1.0), below);
+        d.scan(0.0, 1.0, (-2.0, -1.0), v);
         assert_eq!(d.times.len(), 1);
         // An ordinary crossing at the step's end is timed as `refine` times it.
         let rise = |t: f64| t - 0.25;
-        d.scan(0.0, 1.0, 0.75, rise);
+        d.scan(0.0, 1.0, (-0.25, 0.75), rise);
         assert_eq!(d.times.len(), 2);
         assert!((d.times[1] - 0.25).abs() < 1e-11);
-        // A step that starts above the threshold adds nothing.
-        d.scan(0.3, 1.0, 0.75, rise);
+        // A step that stays above the threshold adds nothing.
+        d.scan(0.3, 1.0, (0.05, 0.75), rise);
         assert_eq!(d.times.len(), 2);
+        // A narrow trough 1e-6 below the threshold between two samples, both ends above it:
+        // the way back up is a crossing, timed at the trough's rise (0.6123 + 1e-3).
+        let trough = |t: f64| -v(t + 0.4373 - 0.6123);
+        d.scan(0.0, 1.0, (-1e-6, 1.0), trough);
+        assert_eq!(d.times.len(), 3, "{:?}", d.times);
+        assert!(
+            (d.times[2] - (0.6123 + width)).abs() < 1e-9,
+            "{:?}",
+            d.times
+        );
     }
 
     #[test]
