@@ -162,3 +162,32 @@ fn spike_times_out_of_order_are_sorted_and_named() {
         "{stdout}"
     );
 }
+
+/// Two spikes at one time (a file listing one spike twice) are an interval of 0 ms: kept, and
+/// named in the summary, since CV2, LV and LvR are NaN where two such intervals meet.
+#[test]
+fn repeated_spike_times_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("repeated.csv");
+    std::fs::write(
+        &csv,
+        "neuron,t_ms\n0,10\n0,20\n0,20\n0,20\n0,35\n1,5\n1,50\n",
+    )
+    .unwrap();
+    let out = dir.path().join("stats");
+    let (ok, stdout, stderr) = excitable(&[
+        "stats",
+        "--spikes",
+        csv.to_str().unwrap(),
+        "--t-stop",
+        "100",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("**Repeated spike times** in 1 train(s): neuron 0."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| 0 | 5 |"), "{stdout}");
+}

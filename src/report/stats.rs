@@ -127,6 +127,21 @@ fn summary_text(r: &StatsResult) -> String {
         r.source, spec.t_start, r.t_stop
     );
     let _ = writeln!(md, "t_stop = {} ms: {}.\n", r.t_stop, r.t_stop_from);
+    if !r.repeated.is_empty() {
+        let named: Vec<String> = r.repeated.iter().take(20).map(|k| k.to_string()).collect();
+        let more = r.repeated.len().saturating_sub(20);
+        let _ = writeln!(
+            md,
+            "**Repeated spike times** in {} train(s): neuron {}{}. Each repeat is an interval of 0 ms, counted in the rates and the interval statistics; CV2, LV and LvR are NaN where two such intervals meet. A file listing one spike twice would do this.\n",
+            r.repeated.len(),
+            named.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
     if !r.out_of_order.is_empty() {
         const LISTED: usize = 20;
         let named: Vec<String> = r

@@ -192,6 +192,10 @@ pub struct SimulateResult {
 /// on two cores); a larger run states its accuracy as not checked, and why.
 pub const ACCURACY_CHECK_STEPS: f64 = 2e6;
 
+/// The tightest relative tolerance the check's finer dopri5 run takes: about 50 units of
+/// f64's rounding.
+const MIN_CHECK_RTOL: f64 = 1e-14;
+
 /// A choice named by text (`method`, `order`, `record`): an error names the field.
 fn choice<T>(field: &str, parsed: Result<T, String>) -> Result<T, Error> {
     parsed.map_err(|reason| {
@@ -461,6 +465,13 @@ fn accuracy_of(
 ) -> Result<SpikeAccuracy, Error> {
     let lif = matches!(model, Model::Lif(_));
     let (finer, what, cost) = match settings.method {
+        Method::Dopri5(t) if !lif && t.rtol / 100.0 < MIN_CHECK_RTOL => {
+            return Ok(SpikeAccuracy::NotRun(format!(
+                "tolerances a hundred times tighter than rtol {} would be below {}, under what f64's rounding lets a step control",
+                crate::error::short(t.rtol),
+                crate::error::short(MIN_CHECK_RTOL)
+            )));
+        }
         Method::Dopri5(t) if !lif => {
             // A hundred times, not ten: where the stimulus's edges pin the steps, ten times
             // tighter tolerances had moved noise-driven spikes by a ninth of their error.

@@ -92,6 +92,9 @@ pub struct StatsResult {
     /// The trains (by index) whose times were given out of order: each was sorted before any
     /// statistic, and the summary names them.
     pub out_of_order: Vec<usize>,
+    /// The trains (by index) holding two spikes at one time (an interval of 0 ms), which the
+    /// summary names.
+    pub repeated: Vec<usize>,
     /// The statistics of each train over [t_start, t_stop].
     pub stats: Vec<TrainStats>,
     /// The time grid of every instantaneous rate: the bins' left edges (ms).
@@ -327,6 +330,13 @@ impl StatsSpec {
                 })
             })
             .collect();
+        // Two spikes at one time make an interval of 0: said, as CV2, LV and LvR are NaN
+        // where two such intervals meet.
+        let repeated: Vec<usize> = trains
+            .par_iter()
+            .enumerate()
+            .filter_map(|(k, t)| t.windows(2).any(|w| w[0] == w[1]).then_some(k))
+            .collect();
         let (t_stop, t_stop_from) = match (self.t_stop, recording_end) {
             (Some(t), _) => (t, "given".to_string()),
             (None, Some(end)) => (
@@ -410,6 +420,7 @@ impl StatsSpec {
             isi_histograms: isi_histograms(&trains, self.isi_bin, self.t_start, t_stop),
             trains,
             out_of_order,
+            repeated,
             stats,
             rate_t_ms: times,
             rates,
