@@ -6,7 +6,7 @@
 //! `g factor(V) prod(x^p) (V - E)`. So its Jacobian is V's row, the gates' column of V and the
 //! diagonal; only the rates' derivatives in V need differentiating, and each rate is one
 //! function of one variable. Dual numbers carrying every direction at once
-//! ([`crate::continuation::system::Family`]'s general path) push all `n + 1` derivatives
+//! (continuation's general path) push all `n + 1` derivatives
 //! through every operation of the whole right-hand side, most of them zero; here each rate is
 //! evaluated once on a dual number of one direction, and the rest is a few products.
 //!
@@ -39,7 +39,7 @@ fn with_slope(rate: &RateFn, v: f64) -> (f64, f64) {
 impl ConductanceModel {
     /// `f` into `f` and `[df/dy | df/dq]` into `j` (`n x (n + 1)`) at state `y`, parameter
     /// values `p` and injected current `i_ext`, `q` being `last` (the current or a parameter):
-    /// exact, as by dual numbers, without them ([`self`](self) module).
+    /// exact, as by dual numbers, without them (this module's documentation says how).
     pub fn jacobian_into(
         &self,
         p: &[f64],
