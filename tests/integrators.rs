@@ -64,7 +64,6 @@ fn all_methods_agree_on_hh_spike_times_at_10_ua() {
     }
 }
 
-/// Error of V at t = 15 ms (mid-run, after the first spike) against the tight reference.
 /// A threshold just under the peaks of tonic firing: between two accepted dopri5 steps V can
 /// rise through it and fall back, both step ends below it. Each such spike is counted (the
 /// dense output is searched inside the step), at the time a fixed-step run 20 times finer
@@ -135,6 +134,7 @@ fn dopri5_counts_spikes_that_graze_the_threshold_between_its_steps() {
     assert_eq!(got.len(), reaching, "{got:?}");
 }
 
+/// Error of V at t = 15 ms (mid-run, after the first spike) against the tight reference.
 fn v_error(method: Method, dt: f64, reference: f64) -> f64 {
     (run(method, dt, 15.0).final_state[0] - reference).abs()
 }

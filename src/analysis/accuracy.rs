@@ -120,9 +120,15 @@ pub(crate) fn compare(
         }
         acc.max_count_diff = acc.max_count_diff.max(at_dt.n_spikes.abs_diff(f.n_spikes));
     }
-    let gain = 2f64.powi(order);
-    acc.est_error_pct = gain / (gain - 1.0) * acc.max_rate_diff_pct;
+    acc.est_error_pct = richardson_factor(order) * acc.max_rate_diff_pct;
     Some(acc)
+}
+
+/// Richardson's factor for a method of order `p`: the error of a run at dt is its difference
+/// from the run at dt/2 times `2^p / (2^p - 1)` (`e(dt) - e(dt/2) = (1 - 2^-p) e(dt)`).
+pub fn richardson_factor(p: i32) -> f64 {
+    let gain = 2f64.powi(p);
+    gain / (gain - 1.0)
 }
 
 #[cfg(test)]

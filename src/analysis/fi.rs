@@ -276,8 +276,7 @@ fn rheobase_error(
         };
         (a, b) = narrowed(a, b, &probe, r.iter().position(spikes));
     }
-    let gain = 2f64.powi(order);
-    gain / (gain - 1.0) * (0.5 * (a + b) - rheobase).abs()
+    super::accuracy::richardson_factor(order) * (0.5 * (a + b) - rheobase).abs()
 }
 
 /// The f-I analysis of a model the batch kernel cannot run: leaky integrate-and-fire (a hybrid

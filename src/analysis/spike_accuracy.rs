@@ -7,6 +7,7 @@
 //! spikes (a difference beyond half the train's shortest interval), the times are not
 //! compared: the train itself is not converged, which is said instead.
 
+use super::accuracy::richardson_factor;
 use crate::simulate::Method;
 use crate::stimulus::{Component, Stimulus};
 
@@ -96,8 +97,9 @@ const MAX_EDGES_LISTED: usize = 100_000;
 /// The Richardson factor of the finer run of `method` at step `dt` under `stim` over
 /// `[0, t_max]`, and the order it assumed in words. A fixed-step method takes the stimulus's
 /// mean over each step, so a stimulus that changes within a step (a ramp, a sine, an edge off
-/// the grid, noise drawn more often than the step) costs second order: RK4's factor is then
-/// the second order's, 4/3.
+/// the grid) costs second order: RK4's factor is then the second order's, 4/3; a stimulus that
+/// changes within most steps (noise or a table sampled faster than the step) costs an error of
+/// O(dt^2) in each, first order, and the factor is 2.
 pub fn richardson(method: &Method, dt: f64, stim: &Stimulus, t_max: f64) -> (f64, String) {
     let order = match method {
         Method::Dopri5(_) => return (100.0 / 99.0, "tolerances a hundred times tighter".into()),
@@ -108,21 +110,29 @@ pub fn richardson(method: &Method, dt: f64, stim: &Stimulus, t_max: f64) -> (f64
         .components
         .iter()
         .any(|c| matches!(c, Component::Ramp { .. } | Component::Sine { .. }));
+    let steps = t_max / dt;
+    let edges = stim.breakpoint_count(0.0, t_max);
+    // Edges (noise, a table) in most steps put an error of O(dt^2) into each: first order.
+    let dense = edges > 0.5 * steps;
     let off_grid = varies
-        || stim.breakpoint_count(0.0, t_max) > MAX_EDGES_LISTED as f64
+        || edges > MAX_EDGES_LISTED as f64
         || stim
             .breakpoints(0.0, t_max)
             .iter()
             .any(|&t| ((t / dt).round() * dt - t).abs() > 1e-9 * dt.max(t.abs()));
-    let (p, why) = if order > 2 && off_grid {
+    let (p, why) = if order > 1 && dense {
+        (
+            1,
+            ", first order where the stimulus changes within most steps",
+        )
+    } else if order > 2 && off_grid {
         (2, ", second order where the stimulus changes within a step")
     } else {
         (order, "")
     };
-    let pow = f64::from(1u32 << p);
     let name = if order == 1 { "first" } else { "fourth" };
     (
-        pow / (pow - 1.0),
+        richardson_factor(p),
         format!("{}, {name} order{why}", method.name()),
     )
 }
@@ -179,6 +189,10 @@ mod tests {
         assert!((richardson(&Method::Rk4, 0.01, &sine, 100.0).0 - 4.0 / 3.0).abs() < 1e-15);
         let (f, _) = richardson(&Method::ExpEuler, 0.01, &off_grid, 100.0);
         assert_eq!(f, 2.0);
+        // Noise drawn every 0.005 ms, twice a step: first order.
+        let noise = Stimulus::parse("noise:0:1:3:0.005").unwrap();
+        let (f, why) = richardson(&Method::Rk4, 0.01, &noise, 100.0);
+        assert_eq!(f, 2.0, "{why}");
         let (f, _) = richardson(&Method::Dopri5(Default::default()), 0.01, &off_grid, 100.0);
         assert!((f - 100.0 / 99.0).abs() < 1e-15);
     }

@@ -2,9 +2,9 @@
 //! continuation works on. The continued parameter is the injected current or any model
 //! parameter by name; all derivatives (Jacobian, d/dlambda, the second and third multilinear
 //! forms of the Hopf normal form) come from dual numbers through the same generic right-hand
-//! side the simulators integrate, except the Jacobians the collocation asks for at every
-//! point: an `.ode` model's on jets of its bytecode, a conductance model's written out by the
-//! chain rule from its rates' slopes ([`ConductanceModel::jacobian_into`]), both exact and
+//! side the simulators integrate, except the Jacobians (of the collocation, equilibria, Hopf
+//! points and folds): an `.ode` model's on jets of its bytecode, a conductance model's written
+//! out by the chain rule from its rates' slopes ([`ConductanceModel::jacobian_into`]), both exact and
 //! equal to the dual numbers' up to rounding.
 
 use crate::error::AnalysisError;
@@ -215,7 +215,8 @@ impl Family {
     }
 
     /// [`Family::jacobian_full`] into caller-owned buffers (no allocation once warm): by jets
-    /// for an `.ode` model where they apply, else by dual numbers. The collocation calls
+    /// for an `.ode` model where they apply, by the chain rule for a conductance model, else by
+    /// dual numbers. The collocation calls
     /// [`Family::jacobians_full_into`], its points together.
     pub(crate) fn jacobian_full_into(
         &self,

@@ -179,7 +179,9 @@ impl ConductanceModel {
     }
 
     /// The right-hand side `dy/dt` (mV/ms and 1/ms) at state `y`, parameters `p` (values in
-    /// [`ParamSet`] order) and injected current `i_ext` (uA/cm^2).
+    /// [`ParamSet`] order) and injected current `i_ext` (uA/cm^2). Its Jacobian is written out
+    /// by hand in [`ConductanceModel::jacobian_into`]: a change here changes it there (the tests
+    /// against dual numbers, `tests/zoo.rs`, would catch a stale one).
     #[inline]
     pub fn rhs<T: Scalar>(&self, p: &[T], y: &[T], i_ext: T, dy: &mut [T]) {
         dy[0] = (i_ext - self.ionic_current(p, y)) / p[self.c_m];

@@ -98,7 +98,7 @@ pub fn fi_table(fi: &FiCurve) -> Table {
 }
 
 /// `x` rounded to two significant digits: an error estimate is good to about that.
-fn two_digits(x: f64) -> f64 {
+pub(crate) fn two_digits(x: f64) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }

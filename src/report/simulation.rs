@@ -155,21 +155,7 @@ fn fmt_opt(x: Option<f64>, digits: usize) -> String {
 /// is the model's unit of time (empty for a model without units).
 fn accuracy_line(a: &SpikeAccuracy, time: &str) -> String {
     // An error estimate to two significant digits: `0.49`, `0.018`, `3.7e-7`.
-    let q = |x: f64| {
-        let e = x.abs().log10().floor();
-        let text = if x == 0.0 || !x.is_finite() {
-            format!("{x}")
-        } else if (-4.0..6.0).contains(&e) {
-            format!("{:.*}", (1.0 - e).max(0.0) as usize, x)
-        } else {
-            format!("{x:.1e}")
-        };
-        if time.is_empty() {
-            text
-        } else {
-            format!("{text} {time}")
-        }
-    };
+    let q = |x: f64| crate::model::Quantity(super::fi::two_digits(x), time).to_string();
     match a {
         SpikeAccuracy::NotRun(why) => format!("Spike times' accuracy: not checked ({why})."),
         SpikeAccuracy::Checked {

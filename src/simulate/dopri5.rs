@@ -277,7 +277,7 @@ mod tests {
         let mut y = [1.0, 0.0];
         let mut worst: f64 = 0.0;
         // The most any sample of a step lies outside that step's bounds (must stay <= 0).
-        let mut over_ceiling = f64::NEG_INFINITY;
+        let mut outside_bounds = f64::NEG_INFINITY;
         let mut f = |_t: f64, y: &[f64], dy: &mut [f64]| {
             dy[0] = y[1];
             dy[1] = -y[0];
@@ -289,7 +289,7 @@ mod tests {
                 for j in 0..2 {
                     let (lo, hi) = dense.bounds(j);
                     let x = dense.eval(j, t);
-                    over_ceiling = over_ceiling.max(x - hi).max(lo - x);
+                    outside_bounds = outside_bounds.max(x - hi).max(lo - x);
                 }
                 t += 0.01;
             }
@@ -300,8 +300,8 @@ mod tests {
         // Dense output is fourth order: looser than the step, 1e-7 here.
         assert!(worst < 1e-7, "dense error {worst}");
         assert!(
-            over_ceiling <= 0.0,
-            "a sample {over_ceiling} above its step's ceiling"
+            outside_bounds <= 0.0,
+            "a sample {outside_bounds} above its step's ceiling"
         );
     }
 }
