@@ -8,7 +8,9 @@
 //! compared: the train itself is not converged, which is said instead.
 
 use super::accuracy::richardson_factor;
-use crate::simulate::Method;
+use crate::error::SimError;
+use crate::model::{Model, Number, Quantity};
+use crate::simulate::{self, Method, Record, Run, Settings, Tolerances};
 use crate::stimulus::{Component, Stimulus};
 
 /// The outcome of the check.
@@ -135,6 +137,131 @@ pub fn richardson(method: &Method, dt: f64, stim: &Stimulus, t_max: f64) -> (f64
         richardson_factor(p),
         format!("{}, {name} order{why}", method.name()),
     )
+}
+
+/// The most neuron-steps the accuracy check's finer run may take (about 0.7 s of RK4 on `hh`
+/// on two cores); a larger run states its accuracy as not checked, and why.
+pub const ACCURACY_CHECK_STEPS: f64 = 2e6;
+
+/// The tightest relative tolerance the check's finer dopri5 run takes: about 50 units of
+/// f64's rounding.
+const MIN_CHECK_RTOL: f64 = 1e-14;
+
+/// The accuracy of `runs` (made with `settings`): the same neurons again at half the step,
+/// or for dopri5 with tolerances a hundred times tighter (LIF, whose dopri5 is its exact flow
+/// over each step, also at half the step), spikes only, compared spike by spike; not run
+/// where that would take more than [`ACCURACY_CHECK_STEPS`] neuron-steps or fails, or where
+/// the tighter tolerances gave the same spike times to the last bit (steps set by the
+/// stimulus's edges, not by the tolerances: no estimate), said in words. A stop asked for
+/// during the check stops the command, as during the runs.
+pub fn check(
+    model: &Model,
+    stim: &Stimulus,
+    start: &[f64],
+    bias: &[f64],
+    settings: &Settings,
+    runs: &[Run],
+    go_on: &(dyn Fn() -> bool + Sync),
+) -> Result<SpikeAccuracy, SimError> {
+    let lif = matches!(model, Model::Lif(_));
+    let (finer, what, cost) = match settings.method {
+        Method::Dopri5(t) if !lif && t.rtol / 100.0 < MIN_CHECK_RTOL => {
+            return Ok(SpikeAccuracy::NotRun(format!(
+                "tolerances a hundred times tighter than rtol {} would be below {}, under what f64's rounding lets a step control",
+                crate::error::short(t.rtol),
+                crate::error::short(MIN_CHECK_RTOL)
+            )));
+        }
+        Method::Dopri5(t) if !lif => {
+            // A hundred times, not ten: where the stimulus's edges pin the steps, ten times
+            // tighter tolerances had moved noise-driven spikes by an eighth of their error.
+            let tighter = Tolerances {
+                rtol: t.rtol / 100.0,
+                atol: t.atol / 100.0,
+            };
+            // A hundred times tighter takes 100^(1/5) times the steps of a fifth-order method.
+            let steps: u64 = runs.iter().map(|r| r.steps).sum();
+            // Where the stimulus's edges are about as many as the steps, they, not the
+            // tolerances, set the steps, and the error shrinks less than the tolerances: a
+            // tighter run would understate it (6x seen with noise every 0.03 ms).
+            let per_neuron = steps as f64 / runs.len().max(1) as f64;
+            let edges = stim.breakpoint_count(0.0, settings.t_max);
+            if edges > 0.5 * per_neuron {
+                return Ok(SpikeAccuracy::NotRun(format!(
+                    "the stimulus changes {} times, about as often as dopri5 steps ({} steps a neuron), so its edges, not the tolerances, set the steps and tighter tolerances would understate the error; a fixed-step method's dt/2 check would not",
+                    Number(edges),
+                    Number(per_neuron.round())
+                )));
+            }
+            (
+                Settings {
+                    method: Method::Dopri5(tighter),
+                    ..settings.clone()
+                },
+                format!(
+                    "rtol {}, atol {}",
+                    crate::error::short(tighter.rtol),
+                    crate::error::short(tighter.atol)
+                ),
+                steps as f64 * 100f64.powf(0.2),
+            )
+        }
+        _ => {
+            let dt = settings.dt / 2.0;
+            (
+                Settings {
+                    dt,
+                    ..settings.clone()
+                },
+                format!("dt/2 = {}", Quantity(dt, model.units().time)),
+                2.0 * runs.len() as f64 * settings.t_max / settings.dt,
+            )
+        }
+    };
+    if cost > ACCURACY_CHECK_STEPS {
+        return Ok(SpikeAccuracy::NotRun(format!(
+            "a run at {what} would take about {} neuron-steps; the check runs up to {}",
+            Number(cost.round()),
+            Number(ACCURACY_CHECK_STEPS)
+        )));
+    }
+    let finer = Settings {
+        record: Record::SpikesOnly,
+        ..finer
+    };
+    let fine = match simulate::run_many(model, stim, start, bias, &finer, &|_| Ok(()), go_on) {
+        Ok(fine) => fine,
+        Err(SimError::Stopped) => return Err(SimError::Stopped),
+        Err(e) => {
+            return Ok(SpikeAccuracy::NotRun(format!(
+                "the run at {what} failed: {e}"
+            )));
+        }
+    };
+    let a: Vec<&[f64]> = runs.iter().map(|r| r.spikes_ms.as_slice()).collect();
+    let b: Vec<&[f64]> = fine.iter().map(|r| r.spikes_ms.as_slice()).collect();
+    let factor = if lif {
+        (
+            richardson_factor(1),
+            format!(
+                "lif's {} steps over each step's mean current, taken as first order",
+                settings.method.name()
+            ),
+        )
+    } else {
+        richardson(&settings.method, settings.dt, stim, settings.t_max)
+    };
+    let checked = compare(&a, &b, what.clone(), factor);
+    // Tighter tolerances that moved no spike give no estimate; a train that changed is still
+    // said (below, as not converged).
+    let unmoved = matches!(&checked, SpikeAccuracy::Checked { compared, max_diff_ms, count_changes, mismatched, .. }
+        if *compared > 0 && *max_diff_ms == 0.0 && count_changes.is_empty() && mismatched.is_empty());
+    if unmoved && matches!(settings.method, Method::Dopri5(_)) && !lif {
+        return Ok(SpikeAccuracy::NotRun(format!(
+            "a run at {what} gave the same spike times to the last bit: the stimulus's edges, not the tolerances, set the steps, so the tolerances give no estimate"
+        )));
+    }
+    Ok(checked)
 }
 
 #[cfg(test)]

@@ -269,20 +269,29 @@ impl Family {
             return false;
         };
         let n = m.dim();
-        crate::numerics::scratch::with_scratch(|p: &mut Vec<f64>| {
-            p.clear();
-            p.extend_from_slice(&self.p);
-            let i_ext = self.set_knob(p, lambda);
-            let last = match self.knob {
-                Knob::Current => Direction::Current,
-                Knob::Param(k) => Direction::Param(k),
-            };
+        let last = match self.knob {
+            Knob::Current => Direction::Current,
+            Knob::Param(k) => Direction::Param(k),
+        };
+        self.at_knob(lambda, |p, i_ext| {
             for (k, j) in js.iter_mut().enumerate() {
                 let at = k * n..(k + 1) * n;
                 m.jacobian_into(p, &ys[at.clone()], i_ext, last, j, &mut fs[at]);
             }
         });
         true
+    }
+
+    /// `f` on the family's parameter values with `lambda` put where the knob turns, in the
+    /// thread's reused buffer ([`crate::numerics::scratch`]), and the injected current to pass
+    /// ([`Family::set_knob`]).
+    fn at_knob<R>(&self, lambda: f64, f: impl FnOnce(&mut [f64], f64) -> R) -> R {
+        crate::numerics::scratch::with_scratch(|p: &mut Vec<f64>| {
+            p.clear();
+            p.extend_from_slice(&self.p);
+            let i_ext = self.set_knob(p, lambda);
+            f(p, i_ext)
+        })
     }
 
     /// An `.ode` field's Jacobians on jets ([`Family::jacobians_full_into`]); `false` where
@@ -298,15 +307,10 @@ impl Family {
         let Field::Ode(m) = &self.field else {
             return false;
         };
-        crate::numerics::scratch::with_scratch(|pf: &mut Vec<f64>| {
-            pf.clear();
-            pf.extend_from_slice(&self.p);
-            let (current, dparam) = match self.knob {
-                Knob::Current => (lambda, m.current_param()),
-                Knob::Param(k) => {
-                    pf[k] = lambda;
-                    (self.i_ext, Some(k))
-                }
+        self.at_knob(lambda, |pf, current| {
+            let dparam = match self.knob {
+                Knob::Current => m.current_param(),
+                Knob::Param(k) => Some(k),
             };
             if let Some(c) = m.current_param() {
                 pf[c] += current;

@@ -36,3 +36,15 @@ pub(crate) mod xy_figure;
 pub use staging::{Staging, Wait};
 pub use table::Table;
 pub use write::Report;
+
+/// Up to `most` of `items` joined by commas, then ` and N more` for the rest: a summary names
+/// what it found without a list as long as its input.
+pub(crate) fn first_of<T: std::fmt::Display>(items: &[T], most: usize) -> String {
+    let shown: Vec<String> = items.iter().take(most).map(T::to_string).collect();
+    let more = items.len().saturating_sub(most);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}

@@ -178,35 +178,23 @@ fn accuracy_line(a: &SpikeAccuracy, time: &str) -> String {
             } else {
                 format!("Spike times' accuracy: no neuron has the same spikes in a run at {finer}.")
             };
+            // Neurons named in full up to this many.
+            const LISTED: usize = 10;
             if !mismatched.is_empty() {
-                let each: Vec<String> = mismatched.iter().take(10).map(|k| k.to_string()).collect();
                 line += &format!(
-                    " **Spike trains not converged**: in a run at {finer}, neuron(s) {}{} fire as many spikes but not the same ones (a spike moved by more than half the train's shortest interval); a smaller step or tighter tolerances would settle them.",
-                    each.join(", "),
-                    if mismatched.len() > 10 {
-                        format!(" and {} more", mismatched.len() - 10)
-                    } else {
-                        String::new()
-                    }
+                    " **Spike trains not converged**: in a run at {finer}, neuron(s) {} fire as many spikes but not the same ones (a spike moved by more than half the train's shortest interval); a smaller step or tighter tolerances would settle them.",
+                    super::first_of(mismatched, LISTED)
                 );
             }
             if !count_changes.is_empty() {
-                const LISTED: usize = 10;
                 let each: Vec<String> = count_changes
                     .iter()
-                    .take(LISTED)
                     .map(|(k, d)| format!("neuron {k} {d:+}"))
                     .collect();
-                let more = count_changes.len().saturating_sub(LISTED);
                 line += &format!(
-                    " **Spike counts not converged**: a run at {finer} counts a different number of spikes in {} neuron(s) ({}{}); a smaller step or tighter tolerances would settle them.",
+                    " **Spike counts not converged**: a run at {finer} counts a different number of spikes in {} neuron(s) ({}); a smaller step or tighter tolerances would settle them.",
                     count_changes.len(),
-                    each.join(", "),
-                    if more > 0 {
-                        format!(", and {more} more")
-                    } else {
-                        String::new()
-                    }
+                    super::first_of(&each, LISTED)
                 );
             }
             line

@@ -127,40 +127,22 @@ fn summary_text(r: &StatsResult) -> String {
         r.source, spec.t_start, r.t_stop
     );
     let _ = writeln!(md, "t_stop = {} ms: {}.\n", r.t_stop, r.t_stop_from);
+    // Trains named in full up to this many.
+    const LISTED: usize = 20;
     if !r.repeated.is_empty() {
-        let named: Vec<String> = r.repeated.iter().take(20).map(|k| k.to_string()).collect();
-        let more = r.repeated.len().saturating_sub(20);
         let _ = writeln!(
             md,
-            "**Repeated spike times** in {} train(s): neuron {}{}. Each repeat is an interval of 0 ms, counted in the rates and the interval statistics; CV2, LV and LvR are NaN where two such intervals meet. A file listing one spike twice would do this.\n",
+            "**Repeated spike times** in {} train(s): neuron {}. Each repeat is an interval of 0 ms, counted in the rates and the interval statistics; CV2, LV and LvR are NaN where two such intervals meet. A file listing one spike twice would do this.\n",
             r.repeated.len(),
-            named.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
+            super::first_of(&r.repeated, LISTED)
         );
     }
     if !r.out_of_order.is_empty() {
-        const LISTED: usize = 20;
-        let named: Vec<String> = r
-            .out_of_order
-            .iter()
-            .take(LISTED)
-            .map(|k| k.to_string())
-            .collect();
-        let more = r.out_of_order.len().saturating_sub(LISTED);
         let _ = writeln!(
             md,
-            "**Spike times out of order** in {} train(s): neuron {}{}. Each was sorted before any statistic. Trials each starting at 0 under one neuron are merged this way: give each trial its own neuron.\n",
+            "**Spike times out of order** in {} train(s): neuron {}. Each was sorted before any statistic. Trials each starting at 0 under one neuron are merged this way: give each trial its own neuron.\n",
             r.out_of_order.len(),
-            named.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
+            super::first_of(&r.out_of_order, LISTED)
         );
     }
     let _ = writeln!(
