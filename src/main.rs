@@ -30,11 +30,15 @@ fn main() {
     // A malformed Parquet file that makes polars panic is reported as a read error naming the
     // file (the library catches the panic); the panic's own message would only confuse.
     excitable::report::table::quiet_guarded_panics(std::panic::take_hook());
-    // Help, version and usage errors as clap prints them, but a failed write (to a full disk,
-    // `/dev/full`) is an error too.
+    // Usage errors on one line, as every refusal; help and version as clap prints them, but a
+    // failed write (to a full disk, `/dev/full`) is an error too.
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            if let Some(line) = cli::usage_error_line(&e) {
+                cli::warn(&line);
+                std::process::exit(e.exit_code());
+            }
             if let Err(w) = e.print() {
                 cli::warn(&format!("error: cannot write to standard output: {w}\n"));
                 std::process::exit(2);

@@ -751,4 +751,57 @@ fn ode_summaries_of_windows_and_excitability_invent_no_units() {
             assert!(!summary.contains(unit), "{command}: {unit} in\n{summary}");
         }
     }
+    // `stats` of the file's own spikes (a bare `t` column): no ms or Hz, in the summary or
+    // the tables' columns.
+    let sim = dir.path().join("sim");
+    let (ok, _, stderr) = excitable(&[
+        "simulate",
+        "--model-file",
+        fhn,
+        "--stim",
+        "0.5",
+        "--t-max",
+        "300",
+        "--record",
+        "spikes",
+        "--out",
+        sim.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let stats = dir.path().join("stats");
+    let (ok, _, stderr) = excitable(&[
+        "stats",
+        "--spikes",
+        sim.join("spikes.parquet").to_str().unwrap(),
+        "--out",
+        stats.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let summary = std::fs::read_to_string(stats.join("summary.md")).unwrap();
+    assert!(summary.contains("per 1000 time units"), "{summary}");
+    for unit in [" ms", "(ms)", " Hz", "(Hz)"] {
+        assert!(!summary.contains(unit), "stats: {unit} in\n{summary}");
+    }
+    let spikes = excitable::report::table::read_f64_columns(
+        &stats.join("spike_stats.parquet"),
+        &["n_spikes"],
+    )
+    .unwrap()
+    .remove(0);
+    assert!(spikes[0] >= 2.0, "fhn fires at 0.5: {spikes:?}");
+    for (file, wanted) in [
+        ("spike_stats", "rate_per_1000t"),
+        ("rate", "rate_per_1000t"),
+        ("rate", "t"),
+    ] {
+        let names =
+            excitable::report::table::column_names(&stats.join(format!("{file}.parquet"))).unwrap();
+        assert!(names.iter().any(|n| n == wanted), "{file}: {names:?}");
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.ends_with("_ms") || n.ends_with("_hz")),
+            "{file}: {names:?}"
+        );
+    }
 }

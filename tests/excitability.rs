@@ -217,6 +217,29 @@ fn hh_over_a_wide_range_is_class_2_and_a_wider_one_is_refused() {
     );
 }
 
+/// A range that ends between the onset of firing (6.26) and the loss of rest (9.78): rest
+/// holds over all of it, so "near threshold" is near where firing starts, not at `from` (at 0
+/// `hh`'s leading eigenvalue is real, -0.1207, and it was called an integrator up to a range
+/// ending at 9.7 and a resonator from 9.8 on). The label cannot depend on where the range ends.
+#[test]
+fn hh_is_a_resonator_whether_or_not_the_range_reaches_the_loss_of_rest() {
+    for to in [8.0, 9.7, 9.8, 20.0] {
+        let e = ExcitabilitySpec {
+            from: Some(0.0),
+            to: Some(to),
+            ..Default::default()
+        }
+        .run(&Model::builtin("hh").unwrap())
+        .unwrap()
+        .excitability;
+        assert_eq!(e.izhikevich.name(), "resonator", "to {to}: {e:?}");
+        assert!(e.leading.1 > 0.3, "to {to}: {:?}", e.leading);
+        // Near threshold: past 5, where the complex pair leads.
+        assert!(e.leading_at > 5.0, "to {to}: {}", e.leading_at);
+        assert_eq!(e.verdict.class, HodgkinClass::Two, "to {to}");
+    }
+}
+
 #[test]
 fn a_model_without_a_smooth_field_is_refused_naming_it() {
     let e = ExcitabilitySpec::default()

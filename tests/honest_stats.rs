@@ -191,3 +191,74 @@ fn repeated_spike_times_are_named() {
     );
     assert!(stdout.contains("| 0 | 5 |"), "{stdout}");
 }
+
+/// A spike time that is not a number, handed to the library directly (the readers refuse it
+/// before), is refused with the neuron and the spike named, not sorted as "out of order".
+#[test]
+fn a_spike_time_that_is_not_a_number_is_refused_by_the_library() {
+    let trains = vec![vec![1.0, 2.0], vec![3.0, f64::NAN, 4.0]];
+    let err = excitable::spec::StatsSpec::default()
+        .run(&trains)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("spike times") && err.contains("neuron 1's spike 2: NaN"),
+        "{err}"
+    );
+    assert!(err.contains("finite times (ms)"), "{err}");
+}
+
+/// Neurons that never fire have no row in `simulate`'s spike file; the file records how many
+/// ran, so `stats` lists them at 0 Hz, and a run in which nothing fired is analysed, not
+/// refused. Spikes outside [t_start, t_stop] are counted in the summary, not dropped silently.
+#[test]
+fn silent_neurons_are_counted_and_spikes_outside_the_interval_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats = |spikes: &std::path::Path, extra: &[&str], name: &str| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "stats",
+            "--spikes",
+            spikes.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let (ok, _, stderr) = excitable(&args);
+        assert!(ok, "{stderr}");
+        let n = excitable::report::table::read_f64_columns(
+            &out.join("spike_stats.parquet"),
+            &["n_spikes"],
+        )
+        .unwrap()
+        .remove(0);
+        (n, std::fs::read_to_string(out.join("summary.md")).unwrap())
+    };
+    for (currents, expected) in [("10,0,0", [7.0, 0.0, 0.0]), ("0,0,0", [0.0; 3])] {
+        let sim = dir.path().join(format!("sim{currents}"));
+        let (ok, _, stderr) = excitable(&[
+            "simulate",
+            "--neurons",
+            "3",
+            "--currents",
+            currents,
+            "--t-max",
+            "100",
+            "--record",
+            "spikes",
+            "--out",
+            sim.to_str().unwrap(),
+        ]);
+        assert!(ok, "{stderr}");
+        let (n, summary) = stats(&sim.join("spikes.parquet"), &[], &format!("st{currents}"));
+        assert_eq!(n, expected, "{currents}: {summary}");
+    }
+    let csv = dir.path().join("outside.csv");
+    std::fs::write(&csv, "t_ms\n-5\n10\n20\n30\n").unwrap();
+    let (n, summary) = stats(&csv, &["--t-stop", "25"], "outside");
+    assert_eq!(n, [2.0]);
+    assert!(
+        summary.contains("2 spike(s) outside [0, 25] ms are left out of every statistic."),
+        "{summary}"
+    );
+}

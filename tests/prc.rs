@@ -345,3 +345,38 @@ fn near_a_snic_the_mesh_check_refines_until_the_curves_are_right() {
         }
     }
 }
+
+/// In the bistable range of Morris-Lecar's homoclinic set (rest and firing coexist from 35.007
+/// to 40.59, tests/fixtures/zoo/points.csv) a run from rest stays at rest, and the file has no
+/// units, so the search kicks V by 1, then 10 and 40 of its units: at 38 it reaches the cycle
+/// (a kick of 1 alone did not, and `prc` said there was no cycle). Its period is the one a
+/// simulation from the kicked state settles on (dopri5 at rtol 1e-10, the last interspike
+/// interval of 3000 time units), to 1e-6 relative.
+#[test]
+fn a_cycle_beside_a_stable_rest_is_found_in_a_file_without_units() {
+    let m = Model::from_file(&root().join("studies/models/zoo/ml_homoclinic.ode")).unwrap();
+    let r = spec("38").run(&m).unwrap();
+    let period = r.prcs[0].period;
+    let mut y0 = m.sweep_start().unwrap();
+    y0[0] += 40.0;
+    let s = excitable::simulate::Settings {
+        t_max: 3000.0,
+        dt: 0.1,
+        method: excitable::simulate::Method::Dopri5(excitable::simulate::Tolerances {
+            rtol: 1e-10,
+            atol: 1e-12,
+        }),
+        record: excitable::simulate::Record::SpikesOnly,
+        threshold_mv: 0.0,
+    };
+    let spikes =
+        excitable::simulate::run(&m, &excitable::stimulus::Stimulus::constant(38.0), &y0, &s)
+            .unwrap()
+            .spikes_ms;
+    assert!(spikes.len() >= 5, "{spikes:?}");
+    let isi = spikes[spikes.len() - 1] - spikes[spikes.len() - 2];
+    assert!(
+        ((period - isi) / isi).abs() < 1e-6,
+        "prc period {period}, simulated {isi}"
+    );
+}

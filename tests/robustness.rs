@@ -1383,11 +1383,11 @@ fn stats_with_a_bad_input_leaves_the_old_statistics() {
     }
 }
 
-/// `report` of a model that does not fire under the noise: the spike statistics are skipped
-/// (an optional step) and the summary says why, naming the spikes file where it is, under
-/// OUT, never in the staging folder.
+/// `report` of a model that does not fire under the noise: the spike statistics say so (one
+/// neuron, 0 spikes; they had been skipped as a failed step before `simulate`'s spike files
+/// recorded their neurons), and nothing names the staging folder.
 #[test]
-fn a_report_whose_model_does_not_fire_names_files_under_out() {
+fn a_report_whose_model_does_not_fire_says_so_and_names_files_under_out() {
     let dir = tempfile::tempdir().unwrap();
     let o = run_in(
         dir.path(),
@@ -1397,9 +1397,10 @@ fn a_report_whose_model_does_not_fire_names_files_under_out() {
     );
     ok(&o);
     let summary = std::fs::read_to_string(dir.path().join("R/summary.md")).unwrap();
-    assert!(summary.contains("R/noise/spikes.parquet"), "{summary}");
     assert!(!summary.contains("staging"), "{summary}");
-    assert!(!dir.path().join("R/stats").exists());
+    let stats = std::fs::read_to_string(dir.path().join("R/stats/summary.md")).unwrap();
+    assert!(stats.contains("| 0 | 0 | 0.000 |"), "{stats}");
+    assert!(!stats.contains("staging"), "{stats}");
     nothing_beside(&dir.path().join("R"), &[]);
 }
 
@@ -1551,7 +1552,7 @@ args = { model = "hh", stim = "0", t-max = 20 }
 [[step]]
 name = "st"
 command = "stats"
-args = { spikes = "{out}/sim/spikes.parquet", t-stop = 20 }
+args = { spikes = "{out}/sim/summary.md", t-stop = 20 }
 optional = true
 
 [[check]]
@@ -1574,6 +1575,8 @@ evidence = "none"
         summary.contains("not run: the optional step 'st' failed"),
         "{summary}"
     );
+    // Its reason names the file where it is, under the output folder.
+    assert!(summary.contains("R/sim/summary.md"), "{summary}");
     assert!(!summary.contains("staging"), "{summary}");
 }
 

@@ -178,10 +178,31 @@ fn windows_counts_the_spikes_simulate_counts() {
             "n_spikes",
         );
         assert_eq!(counts.iter().sum::<f64>() as usize, expected, "{model}");
+        let summary = std::fs::read_to_string(format!("{on_file}/summary.md")).unwrap();
+        assert!(!summary.contains("another run"), "{model}: {summary}");
     }
+    // The spikes of another run (`lif`'s) given with `hh`'s trace are counted, and said to come
+    // from another run by the two files' metadata.
+    let mixed = out("mixed");
+    run(&[
+        "windows",
+        "--trace",
+        &format!("{}/trace.parquet", out("sim_hh")),
+        "--spikes",
+        &format!("{}/spikes.parquet", out("sim_lif")),
+        "--width",
+        "10",
+        "--out",
+        &mixed,
+    ]);
+    let summary = std::fs::read_to_string(format!("{mixed}/summary.md")).unwrap();
+    assert!(
+        summary.contains("**from another run than the trace**"),
+        "{summary}"
+    );
     // Spikes outside the trace's time span are left out and said.
     let csv = dir.path().join("spikes.csv");
-    std::fs::write(&csv, "neuron,t_ms\n0,-5\n0,3.5\n0,50\n0,99\n0,150\n").unwrap();
+    std::fs::write(&csv, "neuron,t_ms\n0,-5\n0,3.5\n0,50\n0,99\n0,150\n2,40\n").unwrap();
     let outside = out("outside");
     run(&[
         "windows",
@@ -197,9 +218,28 @@ fn windows_counts_the_spikes_simulate_counts() {
     let summary = std::fs::read_to_string(format!("{outside}/summary.md")).unwrap();
     assert!(
         summary.contains(" 3 spikes (neuron 0's from `")
-            && summary.contains("; 2 outside the trace's time span left out)"),
+            && summary.contains(
+                "`, which numbers neurons 0 to 2; 2 outside the trace's time span left out)"
+            ),
         "{summary}"
     );
+    // A file without a `neuron` column is one train, named by the file alone.
+    let bare = dir.path().join("bare.csv");
+    std::fs::write(&bare, "t_ms\n3.5\n50\n").unwrap();
+    let one = out("one_train");
+    run(&[
+        "windows",
+        "--trace",
+        &format!("{}/trace.parquet", out("sim_hh")),
+        "--spikes",
+        bare.to_str().unwrap(),
+        "--width",
+        "10",
+        "--out",
+        &one,
+    ]);
+    let summary = std::fs::read_to_string(format!("{one}/summary.md")).unwrap();
+    assert!(summary.contains(" 2 spikes (from `"), "{summary}");
     let counts = column(
         &std::path::Path::new(&outside).join("windows.parquet"),
         "n_spikes",

@@ -150,6 +150,31 @@ pub fn describe(e: &anyhow::Error) -> String {
     line
 }
 
+/// A usage error from clap (an unknown flag, a value that does not parse) as one line, like
+/// every other refusal: clap's message and its tips joined, without its usage block, and a
+/// pointer to `--help`. Help and version, which clap also reports as errors, are not usage
+/// errors and keep clap's own layout (`None`).
+pub fn usage_error_line(e: &clap::Error) -> Option<String> {
+    use clap::error::ErrorKind;
+    if !e.use_stderr() || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return None;
+    }
+    let text = e.render().to_string();
+    let mut line = String::new();
+    for part in text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+    {
+        if !line.is_empty() {
+            line.push_str(if part.starts_with("tip:") { "; " } else { " " });
+        }
+        line.push_str(part);
+    }
+    Some(format!("{line} (see --help)\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +195,41 @@ mod tests {
         for n in &names {
             assert!(tasks.contains(&n.as_str()), "`{n}` cannot be a study step");
         }
+    }
+
+    /// clap's usage errors come out on one line with their tips; help stays clap's own.
+    #[test]
+    fn usage_errors_are_one_line() {
+        let line = |args: &[&str]| {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            usage_error_line(&e)
+        };
+        for (args, needle) in [
+            (
+                &["excitable", "simulate", "--t-max", "abc"][..],
+                "'--t-max <T_MAX>'",
+            ),
+            (
+                &["excitable", "simulate", "--tmax", "5"][..],
+                "found; tip: a similar argument exists: '--t-max'",
+            ),
+            (
+                &["excitable", "frobnicate"][..],
+                "unrecognized subcommand 'frobnicate'",
+            ),
+        ] {
+            let got = line(args).unwrap_or_default();
+            assert_eq!(got.lines().count(), 1, "{args:?}: {got}");
+            assert!(
+                got.starts_with("error: ") && got.contains(needle),
+                "{args:?}: {got}"
+            );
+            assert!(
+                got.ends_with("(see --help)\n") && !got.contains("Usage:"),
+                "{got}"
+            );
+        }
+        assert!(line(&["excitable", "--help"]).is_none());
+        assert!(line(&["excitable", "--version"]).is_none());
     }
 }

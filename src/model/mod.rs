@@ -281,6 +281,19 @@ impl Model {
         }
     }
 
+    /// Depolarisations added to V at rest, in turn, by a search for a firing cycle when rest
+    /// itself settles (the bistable range, where rest and firing coexist): one spike's worth
+    /// for a model in mV; for a model without units a ladder, as its V may span about 1
+    /// (FitzHugh-Nagumo) or 100 (a Morris-Lecar `.ode` file in mV: a kick of 1 from rest at
+    /// 38 on the homoclinic set left it at rest and `prc` said it had no cycle).
+    pub fn kicks(&self) -> &'static [f64] {
+        if self.units().known() {
+            &[40.0]
+        } else {
+            &[1.0, 10.0, 40.0]
+        }
+    }
+
     /// Default spike threshold (mV).
     pub fn threshold_mv(&self) -> f64 {
         match self {

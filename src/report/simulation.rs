@@ -106,7 +106,9 @@ pub fn trace_table(runs: &[Run]) -> Table {
     t.f64(&cols[cols.len() - 1], cat(&|tr| &tr.i_ua_cm2))
 }
 
-/// Spike times of all neurons: `neuron, t_ms`.
+/// Spike times of all neurons: `neuron, t_ms`, with how many neurons ran in its metadata
+/// ([`super::spike_trains::NEURONS_KEY`]): a neuron that never fired has no row, and `stats`
+/// still counts it.
 pub fn spikes_table(runs: &[Run]) -> Table {
     let neuron = runs
         .iter()
@@ -117,7 +119,13 @@ pub fn spikes_table(runs: &[Run]) -> Table {
         .iter()
         .flat_map(|r| r.spikes_ms.iter().copied())
         .collect();
-    Table::new("spikes").u32("neuron", neuron).f64("t_ms", t)
+    Table::new("spikes")
+        .u32("neuron", neuron)
+        .f64("t_ms", t)
+        .with_metadata(&[(
+            super::spike_trains::NEURONS_KEY.to_string(),
+            runs.len().to_string(),
+        )])
 }
 
 /// Firing summary of one neuron's spike train over a run of `t_max` ms.

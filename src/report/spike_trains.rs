@@ -23,25 +23,47 @@ pub fn recording_end_ms(path: &Path) -> Option<f64> {
         .filter(|t| t.is_finite() && *t > 0.0)
 }
 
+/// The metadata key under which `simulate`'s spike table records how many neurons ran, so a
+/// reader counts the neurons that never fired (they have no row).
+pub const NEURONS_KEY: &str = "excitable.neurons";
+
+/// A spike file as read: its trains and what the file says about them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpikeFile {
+    /// Spike times by neuron (`trains[k]` is neuron k's), each in the file's order.
+    pub trains: Vec<Vec<f64>>,
+    /// The units of its times: ms when the column is `t_ms`, none when it is a bare `t` (a
+    /// model without units wrote it, [`super::table::Table::in_units`]).
+    pub units: crate::model::Units,
+}
+
 /// Spike trains by neuron from a CSV or Parquet file with `t_ms` (and `neuron` if several),
-/// each train's times in the file's order.
-/// A file of a model without units names its times `t` ([`super::table::Table::in_units`]);
-/// they are read as ms.
+/// each train's times in the file's order ([`read_spike_file`] without the units).
 pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
+    Ok(read_spike_file(path)?.trains)
+}
+
+/// [`read_spikes`], with the units of the file's times. A file of a model without units names
+/// its times `t`: they are read as they are (the toolkit's time unit, ms when the model's is).
+/// A Parquet file from `simulate` records how many neurons ran ([`NEURONS_KEY`]): the trains
+/// then run to the last neuron, those that never fired empty.
+pub fn read_spike_file(path: &Path) -> Result<SpikeFile, ReportError> {
     let err = |reason: String| ReportError::Read {
         path: path.display().to_string(),
         reason,
     };
-    let (neuron, t): (Vec<f64>, Vec<f64>) = if path.extension().is_some_and(|e| e == "parquet") {
+    let parquet = path.extension().is_some_and(|e| e == "parquet");
+    let (neuron, t, bare) = if parquet {
         let names = column_names(path)?;
         let time = super::table::unit_or_bare(&names, "t_ms");
+        let bare = time != "t_ms";
         if names.iter().any(|n| n == "neuron") {
             let mut c = read_f64_columns(path, &["neuron", time])?;
             let t = c.pop().unwrap_or_default();
-            (c.pop().unwrap_or_default(), t)
+            (c.pop().unwrap_or_default(), t, bare)
         } else {
             let t = read_f64_columns(path, &[time])?.pop().unwrap_or_default();
-            (vec![0.0; t.len()], t)
+            (vec![0.0; t.len()], t, bare)
         }
     } else {
         let bytes = crate::input::read_bytes(path, crate::input::MAX_TABLE_BYTES)
@@ -67,11 +89,18 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
             t[k]
         )));
     }
+    // Neurons that never fired have no row: the count `simulate` recorded, where it did.
+    let recorded = if parquet {
+        recorded_neurons(path)
+    } else {
+        None
+    };
     let count = neuron
         .par_iter()
         .map(|&n| n as usize + 1)
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .max(recorded.unwrap_or(0));
     let trains: Vec<Vec<f64>> = if neuron.is_sorted() {
         // Rows grouped by neuron (as `simulate` writes them): each train is one slice, found
         // in one pass and copied on all cores.
@@ -98,13 +127,27 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Vec<f64>>, ReportError> {
         trains
     };
     // In the file's order: `stats` sorts a train given out of order and says so.
-    Ok(trains)
+    let units = if bare {
+        crate::model::Units::FILE
+    } else {
+        crate::model::Units::NEURON
+    };
+    Ok(SpikeFile { trains, units })
+}
+
+/// How many neurons the `simulate` run that wrote a Parquet spike file ran ([`NEURONS_KEY`]),
+/// at most 10^7 as the reader allows.
+fn recorded_neurons(path: &Path) -> Option<usize> {
+    let meta = super::table::read_metadata(path).ok()?;
+    let (_, n) = meta.iter().find(|(k, _)| k == NEURONS_KEY)?;
+    n.trim().parse::<usize>().ok().filter(|&n| n <= 10_000_000)
 }
 
 /// (neuron, t) of a spikes CSV without quoting, parsed in parallel ([`numeric_csv`]).
-fn plain_spikes_csv(text: &str) -> Result<(Vec<f64>, Vec<f64>), String> {
+fn plain_spikes_csv(text: &str) -> Result<(Vec<f64>, Vec<f64>, bool), String> {
     let (names, start, header_line) = numeric_csv::header(text);
     let ct = time_column(&names)?;
+    let bare = names[ct].trim() != "t_ms";
     let mut wanted = vec![(ct, "t_ms")];
     let cn = crate::input::column(&names, "neuron")?;
     if let Some(c) = cn {
@@ -122,7 +165,7 @@ fn plain_spikes_csv(text: &str) -> Result<(Vec<f64>, Vec<f64>), String> {
         Some(_) => std::mem::take(&mut cols[1]),
         None => vec![0.0; t.len()],
     };
-    Ok((neuron, t))
+    Ok((neuron, t, bare))
 }
 
 /// The column of spike times: `t_ms`, or `t` in a file without units.
@@ -135,13 +178,14 @@ fn time_column(names: &[impl AsRef<str>]) -> Result<usize, String> {
 }
 
 /// (neuron, t) of a spikes CSV with quoted fields, record by record (the `csv` crate).
-fn quoted_spikes_csv(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>), String> {
+fn quoted_spikes_csv(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>, bool), String> {
     let mut r = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .from_reader(bytes);
     let h = r.headers().map_err(|e| e.to_string())?.clone();
     let names: Vec<&str> = h.iter().collect();
     let ct = time_column(&names)?;
+    let bare = names[ct].trim() != "t_ms";
     let cn = crate::input::column(&names, "neuron")?;
     let (mut ns, mut ts) = (Vec::new(), Vec::new());
     for rec in r.records() {
@@ -167,7 +211,7 @@ fn quoted_spikes_csv(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>), String> {
             None => 0.0,
         });
     }
-    Ok((ns, ts))
+    Ok((ns, ts, bare))
 }
 
 /// `spike_stats.parquet`: one row per neuron.

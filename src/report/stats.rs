@@ -37,6 +37,10 @@ impl super::Report for StatsResult {
         summary_text(self)
     }
 
+    fn units(&self) -> crate::model::Units {
+        self.units
+    }
+
     fn metadata(&self) -> Vec<(String, String)> {
         let mut m = super::write::settings_metadata(&self.spec);
         m.push(("excitable.spikes".into(), self.source.clone()));
@@ -122,17 +126,35 @@ pub fn timing_tables(timing: &IoTiming) -> Vec<Table> {
 
 fn summary_text(r: &StatsResult) -> String {
     let spec = &r.spec;
+    // Times in ms and rates in Hz, or bare numbers for a file without units (rates per 1000
+    // of its time units, as the toolkit reports them).
+    let known = r.units.known();
+    let ms = if known { " ms" } else { "" };
+    let rate = if known { "Hz" } else { "per 1000 time units" };
     let mut md = format!(
-        "# Spike-train statistics of {} over [{}, {}] ms\n\n",
+        "# Spike-train statistics of {} over [{}, {}]{ms}\n\n",
         r.source, spec.t_start, r.t_stop
     );
-    let _ = writeln!(md, "t_stop = {} ms: {}.\n", r.t_stop, r.t_stop_from);
+    if !known {
+        let _ = writeln!(
+            md,
+            "The file's times have no unit (a bare `t` column): they are shown bare, and rates are per 1000 time units.\n"
+        );
+    }
+    let _ = writeln!(md, "t_stop = {}{ms}: {}.\n", r.t_stop, r.t_stop_from);
+    if r.outside > 0 {
+        let _ = writeln!(
+            md,
+            "{} spike(s) outside [{}, {}]{ms} are left out of every statistic.\n",
+            r.outside, spec.t_start, r.t_stop
+        );
+    }
     // Trains named in full up to this many.
     const LISTED: usize = 20;
     if !r.repeated.is_empty() {
         let _ = writeln!(
             md,
-            "**Repeated spike times** in {} train(s): neuron {}. Each repeat is an interval of 0 ms, counted in the rates and the interval statistics; CV2, LV and LvR are NaN where two such intervals meet. A file listing one spike twice would do this.\n",
+            "**Repeated spike times** in {} train(s): neuron {}. Each repeat is an interval of 0{ms}, counted in the rates and the interval statistics; CV2, LV and LvR are NaN where two such intervals meet. A file listing one spike twice would do this.\n",
             r.repeated.len(),
             super::first_of(&r.repeated, LISTED)
         );
@@ -147,7 +169,8 @@ fn summary_text(r: &StatsResult) -> String {
     }
     let _ = writeln!(
         md,
-        "| neuron | spikes | rate (Hz) | ISI mean (ms) | CV | CV2 | LV | LvR | Fano ({} ms) | serial corr | note |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| neuron | spikes | rate ({rate}) | ISI mean{} | CV | CV2 | LV | LvR | Fano ({}{ms}) | serial corr | note |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        if known { " (ms)" } else { "" },
         spec.fano_window
     );
     for (k, x) in r.stats.iter().enumerate().take(50) {
@@ -168,7 +191,7 @@ fn summary_text(r: &StatsResult) -> String {
     }
     let _ = writeln!(
         md,
-        "\nConventions as Elephant's: std with ddof 0, LV and LvR with 3/(N-1), LvR's R = {} ms, Fano over consecutive {} ms windows; rate.parquet: {} kernel, sigma {} ms, every {} ms, Elephant's binning and no border correction.",
+        "\nConventions as Elephant's: std with ddof 0, LV and LvR with 3/(N-1), LvR's R = {}{ms}, Fano over consecutive {}{ms} windows; rate.parquet: {} kernel, sigma {}{ms}, every {}{ms}, Elephant's binning and no border correction.",
         spec.lvr_r, spec.fano_window, spec.kernel, spec.sigma, spec.sampling
     );
     if let Some(t) = &r.timing {

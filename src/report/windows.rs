@@ -43,12 +43,24 @@ impl super::Report for WindowsResult {
             SpikeSource::Run => "the run's own".to_string(),
             SpikeSource::File {
                 path,
+                neurons,
                 outside,
                 out_of_order,
+                other_run,
             } => {
-                let mut from = format!("neuron 0's from `{path}`");
+                let mut from = if *neurons > 1 {
+                    format!(
+                        "neuron 0's from `{path}`, which numbers neurons 0 to {}",
+                        neurons - 1
+                    )
+                } else {
+                    format!("from `{path}`")
+                };
                 if *out_of_order {
                     from += ", given out of time order and sorted";
+                }
+                if *other_run {
+                    from += "; **from another run than the trace** (the two files' model, parameters or settings differ), so these need not be the trace's spikes";
                 }
                 if *outside > 0 {
                     from += &format!("; {outside} outside the trace's time span left out");

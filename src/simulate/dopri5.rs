@@ -126,6 +126,47 @@ impl Dopri5 {
         }
     }
 
+    /// Choose the first step from the problem itself, not from a caller's guess, so that the
+    /// run does not depend on anything but the equations, the state and the tolerances (before,
+    /// `simulate`'s recording interval `--dt` set it, and moved spike times within the
+    /// tolerance). The rule of Hairer, Norsett and Wanner (Solving ODEs I, section II.4): a
+    /// step over which the explicit Euler step changes `y` by a hundredth of its scale, then
+    /// one at which the fifth-order local error estimated from the change in `f` over that
+    /// step is a hundredth of the tolerance; the smaller of the second and 100 times the first,
+    /// at most `h_max`. Costs one evaluation of `f`.
+    pub fn choose_first_step(
+        &mut self,
+        f: &mut impl FnMut(f64, &[f64], &mut [f64]),
+        t0: f64,
+        y: &[f64],
+    ) {
+        let [f0, f1, ..] = &mut self.k;
+        f(t0, y, f0);
+        let scale = |j: usize| self.tol.atol + self.tol.rtol * y[j].abs();
+        let norm = |v: &dyn Fn(usize) -> f64| {
+            ((0..y.len()).map(|j| (v(j) / scale(j)).powi(2)).sum::<f64>() / y.len() as f64).sqrt()
+        };
+        let (d0, d1) = (norm(&|j| y[j]), norm(&|j| f0[j]));
+        let h0 = if d0 < 1e-5 || d1 < 1e-5 {
+            1e-6
+        } else {
+            0.01 * d0 / d1
+        }
+        .min(self.h_max);
+        for j in 0..y.len() {
+            self.tmp[j] = y[j] + h0 * f0[j];
+        }
+        f(t0 + h0, &self.tmp, f1);
+        let d2 = norm(&|j| f1[j] - f0[j]) / h0;
+        let h1 = if d1.max(d2) <= 1e-15 {
+            (h0 * 1e-3).max(1e-6)
+        } else {
+            (0.01 / d1.max(d2)).powf(0.2)
+        };
+        let h = (100.0 * h0).min(h1).min(self.h_max);
+        self.h = if h.is_finite() && h > H_MIN { h } else { 1e-6 };
+    }
+
     /// Integrate `y' = f(t, y)` from `t0` to `t1`, calling `on_step(dense, y_new)` after each
     /// accepted step. `y` holds the state at `t0` on entry and at `t1` on return.
     pub fn integrate(

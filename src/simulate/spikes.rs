@@ -70,9 +70,9 @@ impl CrossingDetector {
     /// `bounds` (lowest, highest) bound `v` over the step; a step they keep on one side of the
     /// threshold is not searched (almost every step). Otherwise `v` is sampled at
     /// [`SCAN_INTERVALS`] points for a crossing between two samples, and failing that the
-    /// neighbourhood of the largest sample (ends below) or the smallest (ends above) is
-    /// searched for the extremum (golden section). At most one crossing per step: a spike takes
-    /// many steps of an accurate run.
+    /// neighbourhood of each sample that is a local maximum (ends below) or minimum (ends
+    /// above) is searched for the extremum (golden section). At most one crossing per step: a
+    /// spike takes many steps of an accurate run.
     pub fn scan(&mut self, t0: f64, t1: f64, bounds: (f64, f64), v: impl Fn(f64) -> f64) {
         let thr = self.threshold;
         let (v0, v1) = (v(t0), v(t1));
@@ -98,23 +98,35 @@ impl CrossingDetector {
         let scale = 1.0 + t1.abs();
         // Between two samples: a peak above the threshold with both ends below it, or a trough
         // below it with both ends above it (the crossing is then the trough's way back up).
+        // The dense output is a quartic, so it can have two peaks (or troughs) in one step:
+        // each sample that is a local extremum is searched, earliest first.
         let window = |k: usize| (at(k.saturating_sub(1)), at((k + 1).min(SCAN_INTERVALS)));
-        let extreme = |sign: f64| {
-            (0..=SCAN_INTERVALS)
-                .max_by(|&i, &j| (sign * samples[i]).total_cmp(&(sign * samples[j])))
-                .unwrap_or(0)
-        };
-        if v0 < thr && v1 < thr {
-            let (lo, hi) = window(extreme(1.0));
-            let peak = golden_min(|t| -v(t), lo, hi, 1e-12 * scale);
-            if v(peak) >= thr && v(lo) < thr {
-                self.refine(lo, peak, v);
-            }
+        let sign = if v0 < thr && v1 < thr {
+            1.0
         } else if v0 >= thr && v1 >= thr {
-            let (lo, hi) = window(extreme(-1.0));
-            let trough = golden_min(&v, lo, hi, 1e-12 * scale);
-            if v(trough) < thr && v(hi) >= thr {
-                self.refine(trough, hi, v);
+            -1.0
+        } else {
+            return;
+        };
+        let local = |k: usize| {
+            let s = sign * samples[k];
+            (k == 0 || s >= sign * samples[k - 1])
+                && (k == SCAN_INTERVALS || s >= sign * samples[k + 1])
+        };
+        for k in (0..=SCAN_INTERVALS).filter(|&k| local(k)) {
+            let (lo, hi) = window(k);
+            if sign > 0.0 {
+                let peak = golden_min(|t| -v(t), lo, hi, 1e-12 * scale);
+                if v(peak) >= thr && v(lo) < thr {
+                    self.refine(lo, peak, v);
+                    return;
+                }
+            } else {
+                let trough = golden_min(&v, lo, hi, 1e-12 * scale);
+                if v(trough) < thr && v(hi) >= thr {
+                    self.refine(trough, hi, v);
+                    return;
+                }
             }
         }
     }
@@ -196,6 +208,26 @@ mod tests {
             "{:?}",
             d.times
         );
+    }
+
+    #[test]
+    fn a_scan_searches_every_peak_of_a_step_not_only_the_largest_sample() {
+        // A quartic with two peaks in one step, as the dense output can be: the first at a
+        // sample (t = 0.25, v = -2.5e-5) and below the threshold, the second between the
+        // samples 0.6875 and 0.75 and above it by about 2e-5, yet its samples are lower than
+        // the first peak's. A search around the largest sample alone misses it.
+        let v = |t: f64| -((t - 0.25) * (t - 0.72)).powi(2) + 1e-4 * (t - 0.25) - 2.5e-5;
+        let at = |k: usize| k as f64 / SCAN_INTERVALS as f64;
+        let largest = (0..=SCAN_INTERVALS)
+            .max_by(|&i, &j| v(at(i)).total_cmp(&v(at(j))))
+            .unwrap();
+        assert_eq!(largest, 4, "the largest sample is the lower peak's");
+        let mut d = CrossingDetector::new(0.0);
+        d.scan(0.0, 1.0, (-1.0, 1.0), v);
+        assert_eq!(d.times.len(), 1, "{:?}", d.times);
+        let t = d.times[0];
+        assert!(t > 0.625 && t < 0.72, "{t}");
+        assert!(v(t).abs() < 1e-12, "v = {} at {t}", v(t));
     }
 
     #[test]

@@ -173,49 +173,6 @@ impl ExcitabilitySpec {
             .collect();
         let walk = rest_walk(&diagram, from, rest.state[0]);
         let rest_lost = walk.as_ref().and_then(|w| w.loss());
-        // Integrator or resonator: the leading eigenvalues of rest near threshold, 90% of the
-        // way from `from` to where rest loses stability (at `from` when it never does), on
-        // the rest branch itself: Newton from its stable point nearest there (that point when
-        // Newton fails, or lands on another equilibrium or an unstable one). An equilibrium
-        // found anew at that current could be another one, or none (an `.ode` model's scan
-        // can miss it); rest at `from` then stood in under the other current's label.
-        let target = rest_lost.map_or(from, |(ic, _)| from + 0.9 * (ic - from));
-        let (near, lead) = walk
-            .as_ref()
-            .and_then(|w| w.stable_point_nearest(target))
-            .map_or((from, leading(&rest)), |p| {
-                // In 50 steps from the branch's point to the target, each Newton's start the
-                // last one's answer: over a wide range the nearest point can lie far from the
-                // target (0 for 8.8 over 0..1e5 on `hh`, whose rest there is a node, not the
-                // focus near threshold: "integrator").
-                const STEPS: usize = 50;
-                let mut y = p.state.clone();
-                let mut last = None;
-                for k in 1..=STEPS {
-                    let at = p.lambda + (target - p.lambda) * k as f64 / STEPS as f64;
-                    let Some((next, j)) = fam.equilibrium_near(&y, at) else {
-                        last = None;
-                        break;
-                    };
-                    let close =
-                        (next.iter().zip(&y)).all(|(a, b)| (a - b).abs() <= 0.05 * (1.0 + b.abs()));
-                    if !close {
-                        last = None;
-                        break;
-                    }
-                    y = next;
-                    last = Some(j);
-                }
-                let solved = last.and_then(|j| leading_of(&j).filter(|z| z.re < 0.0));
-                let at_point =
-                    || leading_of(&fam.jacobian(&p.state, p.lambda)).unwrap_or(p.eigenvalues[0]);
-                solved.map_or_else(|| (p.lambda, at_point()), |z| (target, z))
-            });
-        let izhikevich = if lead.im.abs() > 1e-9 {
-            Izhikevich::Resonator
-        } else {
-            Izhikevich::Integrator
-        };
         // Probes above the loss of rest (or over the range when rest never loses stability).
         let probes: Vec<f64> = match rest_lost {
             Some((ic, _)) => PROBES.iter().map(|p| ic + p * span).collect(),
@@ -230,7 +187,6 @@ impl ExcitabilitySpec {
             t_max: 10_000.0,
             ..OrbitSettings::default()
         };
-        let kick = if model.units().known() { 40.0 } else { 1.0 };
         // Where none of them fires, the same fractions of a range 100 and 10^4 times
         // narrower above the loss of rest: over 0..1e5 the first probe on `hh` lay at 210,
         // past its upper Hopf point, and the class went undetermined.
@@ -243,10 +199,20 @@ impl ExcitabilitySpec {
         };
         let mut found: Option<FixedOrbit> = None;
         for &i in probes.iter().chain(&narrower).filter(|&&i| i <= to) {
-            let mut kicked = rest.state.clone();
-            kicked[0] += kick;
-            if let Ok(o) = orbit_from_simulation(&fam, i, &rest.state, &set)
-                .or_else(|_| orbit_from_simulation(&fam, i, &kicked, &set))
+            let kicked = |kick: f64| {
+                let mut y = rest.state.clone();
+                y[0] += kick;
+                orbit_from_simulation(&fam, i, &y, &set)
+            };
+            let reached = orbit_from_simulation(&fam, i, &rest.state, &set).or_else(|e| {
+                model
+                    .kicks()
+                    .iter()
+                    .map(|&k| kicked(k))
+                    .find(Result::is_ok)
+                    .unwrap_or(Err(e))
+            });
+            if let Ok(o) = reached
                 && o.stable()
             {
                 found = Some(o);
@@ -300,6 +266,58 @@ impl ExcitabilitySpec {
             rest_lost.is_some(),
             phasic.flatten(),
         );
+        // Integrator or resonator: the leading eigenvalues of rest near threshold, 90% of the
+        // way from `from` to where rest loses stability, or where firing starts when rest
+        // holds over the range (`hh` over 0..9.7, whose cycles start at 6.26 and rest holds to
+        // 9.78: at `from`, 0, its leading eigenvalue is real and it was called an integrator),
+        // at `from` when neither is in the range; on
+        // the rest branch itself: Newton from its stable point nearest there (that point when
+        // Newton fails, or lands on another equilibrium or an unstable one). An equilibrium
+        // found anew at that current could be another one, or none (an `.ode` model's scan
+        // can miss it); rest at `from` then stood in under the other current's label.
+        let onset = (!down.is_empty() && verdict.i_min.is_finite() && verdict.i_min > from)
+            .then_some(verdict.i_min);
+        let target = match (rest_lost, onset) {
+            (Some((ic, _)), _) => from + 0.9 * (ic - from),
+            (None, Some(i_min)) => from + 0.9 * (i_min - from),
+            (None, None) => from,
+        };
+        let (near, lead) = walk
+            .as_ref()
+            .and_then(|w| w.stable_point_nearest(target))
+            .map_or((from, leading(&rest)), |p| {
+                // In 50 steps from the branch's point to the target, each Newton's start the
+                // last one's answer: over a wide range the nearest point can lie far from the
+                // target (0 for 8.8 over 0..1e5 on `hh`, whose rest there is a node, not the
+                // focus near threshold: "integrator").
+                const STEPS: usize = 50;
+                let mut y = p.state.clone();
+                let mut last = None;
+                for k in 1..=STEPS {
+                    let at = p.lambda + (target - p.lambda) * k as f64 / STEPS as f64;
+                    let Some((next, j)) = fam.equilibrium_near(&y, at) else {
+                        last = None;
+                        break;
+                    };
+                    let close =
+                        (next.iter().zip(&y)).all(|(a, b)| (a - b).abs() <= 0.05 * (1.0 + b.abs()));
+                    if !close {
+                        last = None;
+                        break;
+                    }
+                    y = next;
+                    last = Some(j);
+                }
+                let solved = last.and_then(|j| leading_of(&j).filter(|z| z.re < 0.0));
+                let at_point =
+                    || leading_of(&fam.jacobian(&p.state, p.lambda)).unwrap_or(p.eigenvalues[0]);
+                solved.map_or_else(|| (p.lambda, at_point()), |z| (target, z))
+            });
+        let izhikevich = if lead.im.abs() > 1e-9 {
+            Izhikevich::Resonator
+        } else {
+            Izhikevich::Integrator
+        };
         let rate = |t: f64| 1000.0 / t;
         let bistable = match rest_lost {
             Some((ic, _)) if verdict.i_min < ic => Some((verdict.i_min, ic)),

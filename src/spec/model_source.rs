@@ -77,8 +77,19 @@ impl ModelSource {
         });
         let mut sets = Vec::new();
         let mut temperature = None;
+        let mut seen: Vec<(String, f64)> = Vec::new();
         for text in &self.set {
             for (name, value) in parse_assignments(text)? {
+                // Set twice, one value would silently win: refused, naming both.
+                if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+                    return Err(SpecError::new(
+                        "set",
+                        format!("{name}={first} and {name}={value}"),
+                        "each parameter at most once",
+                    )
+                    .into());
+                }
+                seen.push((name.clone(), value));
                 if nml && name == "temperature" {
                     temperature = Some(value);
                 } else {
@@ -115,5 +126,20 @@ mod tests {
             "--model-file 'my models/ml.ode' --set gca=4.4 --v-var v"
         );
         assert_eq!(ModelSource::builtin("hh").as_flags(), "--model hh");
+    }
+
+    #[test]
+    fn a_parameter_set_twice_is_refused_naming_both_values() {
+        for set in [vec!["g_na=1,g_na=2"], vec!["g_na=1", "g_k=3,g_na=2"]] {
+            let s = ModelSource {
+                set: set.iter().map(|x| x.to_string()).collect(),
+                ..ModelSource::builtin("hh")
+            };
+            let e = s.load().unwrap_err().to_string();
+            assert!(
+                e.contains("g_na=1 and g_na=2") && e.contains("each parameter at most once"),
+                "{e}"
+            );
+        }
     }
 }

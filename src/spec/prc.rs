@@ -161,12 +161,19 @@ impl PrcSpec {
                 None => prc_at(&fam, i, &start, &set, self.points),
             };
             let p = match found {
-                Err(AnalysisError::NoStableCycle { .. }) if prcs.is_empty() => {
+                Err(e @ AnalysisError::NoStableCycle { .. }) if prcs.is_empty() => {
                     // The bistable range: the rest state's basin. A large depolarisation
                     // (one spike) usually lands on the cycle when there is one.
-                    let mut kicked = rest.clone();
-                    kicked[0] += if model.units().known() { 40.0 } else { 1.0 };
-                    prc_at(&fam, i, &kicked, &set, self.points)
+                    let mut last = Err(e);
+                    for kick in model.kicks() {
+                        let mut kicked = rest.clone();
+                        kicked[0] += kick;
+                        last = prc_at(&fam, i, &kicked, &set, self.points);
+                        if last.is_ok() {
+                            break;
+                        }
+                    }
+                    last
                 }
                 other => other,
             }?;

@@ -95,6 +95,14 @@ pub struct StatsResult {
     /// The trains (by index) holding two spikes at one time (an interval of 0 ms), which the
     /// summary names.
     pub repeated: Vec<usize>,
+    /// Spikes outside [t_start, t_stop] in all trains: left out of every statistic, and
+    /// counted here so the summary can say so.
+    pub outside: usize,
+    /// The units of the spike times: ms (and rates in Hz), or the bare time of a model without
+    /// units ([`crate::model::Units::FILE`]: rates per 1000 time units). The library takes
+    /// times in ms; the file reader sets this from the file's time column (`t` rather than
+    /// `t_ms`).
+    pub units: crate::model::Units,
     /// The statistics of each train over [t_start, t_stop].
     pub stats: Vec<TrainStats>,
     /// The time grid of every instantaneous rate: the bins' left edges (ms).
@@ -317,6 +325,20 @@ impl StatsSpec {
     ) -> Result<StatsResult, Error> {
         use rayon::prelude::*;
         self.validate()?;
+        // A time that is not a number would sort anywhere and poison every statistic. The file
+        // readers and Python refuse it first; a caller of the library meets it here.
+        let not_finite = trains.par_iter().enumerate().find_map_first(|(k, train)| {
+            let i = train.iter().position(|t| !t.is_finite())?;
+            Some((k, i, train[i]))
+        });
+        if let Some((k, i, t)) = not_finite {
+            return Err(SpecError::new(
+                "spike times",
+                format!("neuron {k}'s spike {}: {t}", i + 1),
+                "finite times (ms)",
+            )
+            .into());
+        }
         // Every statistic reads a train in time order. A train given out of order is sorted
         // here, once for every face, and named in the result: its times may not be one
         // recording (trials each starting at 0 joined under one neuron merge this way).
@@ -342,7 +364,7 @@ impl StatsSpec {
             (None, Some(end)) => (
                 end,
                 format!(
-                    "the end of the recording ({} ms, the t_max of the simulation that wrote the spikes)",
+                    "the end of the recording ({}, the t_max of the simulation that wrote the spikes)",
                     crate::model::Number(end)
                 ),
             ),
@@ -361,12 +383,20 @@ impl StatsSpec {
                 }
                 (
                     last.floor() + 1.0,
-                    "the last spike rounded up to a whole ms (the recording's end is not known: rates end at the last spike; give t_stop for the whole recording)".to_string(),
+                    "the last spike rounded up to a whole number (the recording's end is not known: rates end at the last spike; give t_stop for the whole recording)".to_string(),
                 )
             }
         };
         super::range("t_start, t_stop", self.t_start, t_stop)?;
         self.check_sizes(&trains, t_stop)?;
+        let outside = trains
+            .par_iter()
+            .map(|t| {
+                t.iter()
+                    .filter(|&&x| x < self.t_start || x > t_stop)
+                    .count()
+            })
+            .sum();
         let settings = StatsSettings {
             t_start: self.t_start,
             t_stop,
@@ -421,6 +451,8 @@ impl StatsSpec {
             trains,
             out_of_order,
             repeated,
+            outside,
+            units: crate::model::Units::NEURON,
             stats,
             rate_t_ms: times,
             rates,

@@ -74,10 +74,16 @@ pub enum SpikeSource {
     File {
         /// The file, as the report names it.
         path: String,
+        /// How many neurons the file numbers (one more than its largest `neuron`; 1 for a file
+        /// without that column), so the summary names neuron 0 only where there is a choice.
+        neurons: usize,
         /// How many of its spikes lay outside the trace's time span and were left out.
         outside: usize,
         /// Whether the file gave them out of time order (they were sorted).
         out_of_order: bool,
+        /// Whether the spikes file and the trace say (in their metadata) that they come from
+        /// different runs: another model, other parameters or other settings.
+        other_run: bool,
     },
 }
 

@@ -5,7 +5,7 @@ use crate::error::{Error, SpecError};
 use crate::progress::Observer;
 use crate::report::Report;
 use crate::report::chunked_table::ChunkedTable;
-use crate::report::spike_trains::{rate_table, read_spikes, recording_end_ms};
+use crate::report::spike_trains::{SpikeFile, rate_table, read_spike_file, recording_end_ms};
 use crate::report::table::Table;
 use crate::spec::StatsSpec;
 use crate::study::job::Job;
@@ -39,12 +39,13 @@ impl Job for StatsJob {
     }
 
     fn run_into(&self, dir: &Path, observer: &dyn Observer) -> Result<Vec<PathBuf>, Error> {
-        let trains = read_spikes(&self.spikes)?;
+        // A `simulate` file with no spike still knows its neurons: each has a rate of 0.
+        let SpikeFile { trains, units } = read_spike_file(&self.spikes)?;
         if trains.is_empty() {
             return Err(SpecError::new(
                 "spikes",
                 self.shown.as_ref().unwrap_or(&self.spikes).display(),
-                "a file holding at least one spike",
+                "a file holding at least one spike, or a `simulate` spike file (which records its neurons)",
             )
             .into());
         }
@@ -67,7 +68,7 @@ impl Job for StatsJob {
         let at_once = rayon::current_num_threads().clamp(1, MAX_BLOCKS_AT_ONCE);
         let mut pending: Vec<Table> = Vec::with_capacity(at_once);
         let mut sink = |first: usize, t_ms: &[f64], rates: Vec<f64>| -> Result<(), Error> {
-            pending.push(rate_table(first, t_ms, rates));
+            pending.push(rate_table(first, t_ms, rates).in_units(units));
             if pending.len() == at_once {
                 table.write_many(std::mem::take(&mut pending))?;
             }
@@ -76,6 +77,7 @@ impl Job for StatsJob {
         let mut r = self.spec.run_streamed(trains, end, observer, &mut sink)?;
         table.write_many(pending)?;
         r.source = source;
+        r.units = units;
         let (path, _) = table.finish()?;
         let mut files = vec![path];
         files.extend(r.write_into(dir)?);

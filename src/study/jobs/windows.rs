@@ -156,6 +156,7 @@ impl Job for WindowsJob {
                 let mut w = TraceWindows::new(&self.spec, observer, Some(total), sink)?;
                 if let Some(spikes) = &self.spikes {
                     let mut trains = crate::report::spike_trains::read_spikes(spikes)?;
+                    let neurons = trains.len().max(1);
                     let mut first = trains.drain(..).next().unwrap_or_default();
                     let out_of_order = !first.is_sorted();
                     first.sort_by(f64::total_cmp);
@@ -165,8 +166,11 @@ impl Job for WindowsJob {
                         f64::NAN,
                         SpikeSource::File {
                             path: shown.display().to_string(),
+                            neurons,
                             outside: 0,
                             out_of_order,
+                            other_run: crate::report::table::from_one_run(path, spikes)
+                                == Some(false),
                         },
                     );
                 }
