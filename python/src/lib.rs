@@ -585,13 +585,8 @@ fn stats_trains(
         t.insert("spikes".into(), toml::Value::String(String::new()));
         let spec: StatsSpec = job::<StatsJob>(&t)?.spec;
         spec.validate().map_err(|e| err(e.into()))?;
-        if let Some(k) = trains.iter().flatten().position(|x: &f64| !x.is_finite()) {
-            return Err(err_text(format!(
-                "spikes: spike {} is not a finite number",
-                k + 1
-            )));
-        }
-        // A train out of time order is sorted, and named in the summary, by the library.
+        // A time that is not a number is refused, naming its neuron, and a train out of time
+        // order sorted and named in the summary, by the library.
         let r = run_observed(py, progress, |obs| spec.run_owned_with(trains, obs))?;
         Ok(Output {
             result: Box::new(r),

@@ -33,9 +33,10 @@
 //! * **Izhikevich**: a resonator when the leading eigenvalues of the rest state (largest real
 //!   part) near threshold are a complex pair, an integrator when the leading eigenvalue is
 //!   real. "Near threshold" is 90% of the way from the range's first current to where rest
-//!   loses stability (or to where firing starts, when rest holds over the range): far below threshold the order can differ (hh at 0 uA/cm^2 has a real
-//!   leading eigenvalue -0.121/ms just above its complex pair -0.203 ± 0.383i; at 8.8 the
-//!   pair -0.019 ± 0.576i leads), and it is the subthreshold regime near threshold that
+//!   loses stability (or to where firing starts, when rest holds over the range): far below
+//!   threshold the order can differ (hh at 0 uA/cm^2 has a real leading eigenvalue -0.121/ms
+//!   just above its complex pair -0.203 ± 0.383i; at 8.8 the pair -0.019 ± 0.576i leads), and
+//!   it is the subthreshold regime near threshold that
 //!   decides whether inputs are integrated or resonated.
 
 use crate::analysis::prc::PrcType;

@@ -26,11 +26,10 @@
 use crate::continuation::adjoint::{Adjoint, adjoint};
 use crate::continuation::collocation::Scheme;
 use crate::continuation::orbit_from_simulation::{
-    FixedOrbit, OrbitSettings, orbit_from_simulation,
+    FixedOrbit, OrbitSettings, orbit_from_simulation, unstable_cycle,
 };
 use crate::continuation::system::Family;
 use crate::error::AnalysisError;
-use crate::model::VectorField;
 use crate::numerics::eigen::C64;
 use std::f64::consts::PI;
 
@@ -229,15 +228,7 @@ pub fn prc_at(
 ) -> Result<Prc, AnalysisError> {
     let orbit = orbit_from_simulation(fam, lambda, y0, set)?;
     if !orbit.stable() {
-        return Err(AnalysisError::NoStableCycle {
-            model: fam.field.name().to_string(),
-            field: "current".into(),
-            current: format!("{lambda} {}", fam.unit()).trim().to_string(),
-            reason: format!(
-                "the cycle the simulation reached has a multiplier of modulus {:.6} by collocation",
-                orbit.max_nontrivial_multiplier()
-            ),
-        });
+        return Err(unstable_cycle(fam, lambda, &orbit));
     }
     prc_on(fam, orbit, points)
 }

@@ -609,6 +609,52 @@ pub fn threshold_crossing(orbit: &Orbit, scheme: &Scheme, thr: f64) -> Option<f6
     Some((0.5 * (a + b)).rem_euclid(1.0))
 }
 
+/// The error for a cycle the simulation reached that collocation finds unstable.
+pub fn unstable_cycle(fam: &Family, lambda: f64, orbit: &FixedOrbit) -> AnalysisError {
+    no_cycle(
+        fam,
+        lambda,
+        format!(
+            "the cycle the simulation reached has a multiplier of modulus {:.6} by collocation",
+            orbit.max_nontrivial_multiplier()
+        ),
+    )
+}
+
+/// The stable cycle at `lambda` reached by simulating from `rest`, or, where that run stays at
+/// rest (the bistable range, where rest and firing coexist) or reaches no stable cycle, from
+/// `rest` with V kicked by each of `kicks` in turn ([`crate::model::Model::kicks`]).
+///
+/// Errors: the run from rest's own, when no start reaches a stable cycle: a kicked start's
+/// failure would describe an arbitrary state, not the model at rest.
+pub fn stable_orbit_from_rest(
+    fam: &Family,
+    lambda: f64,
+    rest: &[f64],
+    kicks: &[f64],
+    set: &OrbitSettings,
+) -> Result<FixedOrbit, AnalysisError> {
+    let mut first = None;
+    for kick in std::iter::once(0.0).chain(kicks.iter().copied()) {
+        let mut y0 = rest.to_vec();
+        y0[0] += kick;
+        let reached = orbit_from_simulation(fam, lambda, &y0, set).and_then(|o| {
+            if o.stable() {
+                Ok(o)
+            } else {
+                Err(unstable_cycle(fam, lambda, &o))
+            }
+        });
+        match reached {
+            Ok(o) => return Ok(o),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    Err(first.unwrap_or_else(|| no_cycle(fam, lambda, "no start was tried".into())))
+}
+
 /// The periodic orbit at parameter `lambda` of `fam` reached by simulating from `y0`, solved
 /// by collocation at that fixed parameter, with its period and Floquet multipliers.
 ///

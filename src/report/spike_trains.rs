@@ -84,8 +84,9 @@ pub fn read_spike_file(path: &Path) -> Result<SpikeFile, ReportError> {
     if !t.par_chunks(BLOCK).all(|c| c.iter().all(|x| x.is_finite())) {
         let k = t.iter().position(|x| !x.is_finite()).unwrap_or(0);
         return Err(err(format!(
-            "row {}: t_ms {} is not a finite number",
+            "row {}: {} {} is not a finite number",
             k + 1,
+            if bare { "t" } else { "t_ms" },
             t[k]
         )));
     }
@@ -148,7 +149,7 @@ fn plain_spikes_csv(text: &str) -> Result<(Vec<f64>, Vec<f64>, bool), String> {
     let (names, start, header_line) = numeric_csv::header(text);
     let ct = time_column(&names)?;
     let bare = names[ct].trim() != "t_ms";
-    let mut wanted = vec![(ct, "t_ms")];
+    let mut wanted = vec![(ct, names[ct].trim())];
     let cn = crate::input::column(&names, "neuron")?;
     if let Some(c) = cn {
         wanted.push((c, "neuron"));
@@ -205,7 +206,7 @@ fn quoted_spikes_csv(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>, bool), String>
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| format!("line {line}: {name} '{s}' is not a finite number"))
         };
-        ts.push(num(ct, "t_ms")?);
+        ts.push(num(ct, names[ct].trim())?);
         ns.push(match cn {
             Some(c) => num(c, "neuron")?,
             None => 0.0,
@@ -277,16 +278,29 @@ pub fn isi_histogram_table(hists: &[(Vec<f64>, Vec<u32>)]) -> Table {
 }
 
 /// `spike_trains.png`: a raster of the first 200 trains and the ISI histograms (bins of
-/// `bin_ms`) of the first 8.
+/// `bin_ms`) of the first 8, over `span` (t_start, t_stop: the raster's time axis, so a train without spikes still shows
+/// the interval it covers), with the time axis in `units` (bare for a file without units).
 pub fn draw_spike_trains(
     png: &Path,
     trains: &[Vec<f64>],
     hists: &[(Vec<f64>, Vec<u32>)],
     bin_ms: f64,
+    span: (f64, f64),
+    units: crate::model::Units,
 ) -> Result<(), ReportError> {
+    let in_units = |what: &str| {
+        if units.known() {
+            format!("{what} ({})", units.time)
+        } else {
+            what.to_string()
+        }
+    };
+    let shown = trains.len().clamp(1, 200);
     let raster = Panel {
-        x_desc: "t (ms)".into(),
+        x_desc: in_units("t"),
         y_desc: "neuron".into(),
+        x_range: Some(span),
+        y_range: Some((-0.5, shown as f64 - 0.5)),
         series: trains
             .iter()
             .enumerate()
@@ -301,7 +315,7 @@ pub fn draw_spike_trains(
         ..Default::default()
     };
     let hist = Panel {
-        x_desc: "interspike interval (ms)".into(),
+        x_desc: in_units("interspike interval"),
         y_desc: "count".into(),
         series: hists
             .iter()
@@ -406,6 +420,46 @@ mod tests {
         std::fs::write(&path, "# nothing\n# here\n").unwrap();
         let e = read_spikes(&path).unwrap_err().to_string();
         assert!(e.contains("no column 't_ms'"), "{e}");
+    }
+
+    /// The neuron count `simulate` records adds the silent neurons after the last that fired;
+    /// a count smaller than the file's largest neuron (a file edited by hand) takes nothing
+    /// away. A bare `t` column (a model without units) is read with its units named; a CSV has
+    /// no metadata and numbers its neurons by its rows.
+    #[test]
+    fn the_recorded_neuron_count_adds_silent_neurons_and_a_bare_t_has_no_units() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, time: &str, neurons: Option<&str>| {
+            let sub = dir.path().join(name);
+            std::fs::create_dir_all(&sub).unwrap();
+            let mut t = Table::new("spikes")
+                .u32("neuron", vec![0, 2])
+                .f64(time, vec![1.0, 2.0]);
+            if let Some(n) = neurons {
+                t = t.with_metadata(&[(NEURONS_KEY.to_string(), n.to_string())]);
+            }
+            t.write_parquet(&sub).unwrap();
+            sub.join("spikes.parquet")
+        };
+        let read = |p: &Path| read_spike_file(p).unwrap();
+        let more = read(&write("more", "t_ms", Some("5")));
+        assert_eq!(
+            more.trains,
+            vec![vec![1.0], vec![], vec![2.0], vec![], vec![]]
+        );
+        assert!(more.units.known());
+        assert_eq!(read(&write("fewer", "t_ms", Some("1"))).trains.len(), 3);
+        assert_eq!(read(&write("junk", "t_ms", Some("many"))).trains.len(), 3);
+        let bare = read(&write("bare", "t", None));
+        assert_eq!((bare.trains.len(), bare.units.known()), (3, false));
+        let csv = dir.path().join("bare.csv");
+        std::fs::write(&csv, "neuron,t\n1,4.5\n").unwrap();
+        let from_csv = read(&csv);
+        assert_eq!(from_csv.trains, vec![vec![], vec![4.5]]);
+        assert!(!from_csv.units.known());
+        std::fs::write(&csv, "t\n4.5\nnan\n").unwrap();
+        let e = read_spike_file(&csv).unwrap_err().to_string();
+        assert!(e.contains("line 3: t 'nan' is not a finite number"), "{e}");
     }
 
     /// The comment test's file with an eighth line that is not a number.

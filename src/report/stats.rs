@@ -29,7 +29,14 @@ impl super::Report for StatsResult {
 
     fn figures(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
         let png = dir.join("spike_trains.png");
-        draw_spike_trains(&png, &self.trains, &self.isi_histograms, self.spec.isi_bin)?;
+        draw_spike_trains(
+            &png,
+            &self.trains,
+            &self.isi_histograms,
+            self.spec.isi_bin,
+            (self.spec.t_start, self.t_stop),
+            self.units,
+        )?;
         Ok(vec![png])
     }
 
@@ -130,6 +137,7 @@ fn summary_text(r: &StatsResult) -> String {
     // of its time units, as the toolkit reports them).
     let known = r.units.known();
     let ms = if known { " ms" } else { "" };
+    let paren_ms = if known { " (ms)" } else { "" };
     let rate = if known { "Hz" } else { "per 1000 time units" };
     let mut md = format!(
         "# Spike-train statistics of {} over [{}, {}]{ms}\n\n",
@@ -170,8 +178,7 @@ fn summary_text(r: &StatsResult) -> String {
     let _ = writeln!(
         md,
         "| neuron | spikes | rate ({rate}) | ISI mean{} | CV | CV2 | LV | LvR | Fano ({}{ms}) | serial corr | note |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-        if known { " (ms)" } else { "" },
-        spec.fano_window
+        paren_ms, spec.fano_window
     );
     for (k, x) in r.stats.iter().enumerate().take(50) {
         let _ = writeln!(
@@ -197,7 +204,7 @@ fn summary_text(r: &StatsResult) -> String {
     if let Some(t) = &r.timing {
         let _ = writeln!(
             md,
-            "\n## Input-output timing\n\n| neuron | pulses answered | by chance | p | mean latency (ms) | latency sd (ms) | vector strength | preferred phase (deg) |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "\n## Input-output timing\n\n| neuron | pulses answered | by chance | p | mean latency{paren_ms} | latency sd{paren_ms} | vector strength | preferred phase (deg) |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for (k, n) in t.neurons.iter().enumerate() {
             let _ = writeln!(
@@ -244,7 +251,7 @@ fn summary_text(r: &StatsResult) -> String {
         );
         let _ = writeln!(
             md,
-            "\nLatency: first spike after each pulse onset and before the next (at most {MAX_LATENCY_MS} ms). Tables: io_timing.parquet, cross_correlogram.parquet ({CCG_BIN_MS} ms bins, ±{CCG_MAX_LAG_MS} ms), sta.parquet ({STA_WINDOW_MS} ms before each spike, input sampled every {STA_DT_MS} ms)."
+            "\nLatency: first spike after each pulse onset and before the next (at most {MAX_LATENCY_MS}{ms}). Tables: io_timing.parquet, cross_correlogram.parquet ({CCG_BIN_MS}{ms} bins, ±{CCG_MAX_LAG_MS}{ms}), sta.parquet ({STA_WINDOW_MS}{ms} before each spike, input sampled every {STA_DT_MS}{ms})."
         );
     }
     md

@@ -619,40 +619,6 @@ pub fn read_metadata(path: &Path) -> Result<Vec<(String, String)>, ReportError> 
         .collect())
 }
 
-/// Whether two Parquet files of the toolkit's came from runs of one model with one set of
-/// parameters and settings, by their metadata (the settings that only choose what is written,
-/// `record`, `svg` and `max-memory`, aside): `None` when either file does not say (not
-/// written by the toolkit, or not Parquet). `windows --trace T --spikes S` uses it to say when
-/// S's spikes cannot be T's.
-pub fn from_one_run(a: &Path, b: &Path) -> Option<bool> {
-    const KEYS: [&str; 3] = [
-        "excitable.model",
-        "excitable.parameters",
-        "excitable.settings",
-    ];
-    const OUTPUT_ONLY: [&str; 3] = ["record", "svg", "max-memory"];
-    let provenance = |p: &Path| -> Option<Vec<String>> {
-        if p.extension().is_none_or(|e| e != "parquet") {
-            return None;
-        }
-        let meta = read_metadata(p).ok()?;
-        KEYS.iter()
-            .map(|key| {
-                let (_, value) = meta.iter().find(|(k, _)| k == key)?;
-                if *key != "excitable.settings" {
-                    return Some(value.clone());
-                }
-                let mut table: toml::Table = toml::from_str(value).ok()?;
-                for k in OUTPUT_ONLY {
-                    table.remove(k);
-                }
-                Some(table.to_string())
-            })
-            .collect()
-    };
-    Some(provenance(a)? == provenance(b)?)
-}
-
 /// A column's name as a table of a model with `units` writes it (one column of
 /// [`Table::in_units`], for a summary that names it).
 pub fn column_in_units(name: &str, units: Units) -> String {

@@ -32,8 +32,8 @@ pub trait Report {
         vec![]
     }
 
-    /// The units of the model the result is about; a result without a model (spike statistics
-    /// of a file) is in ms and Hz.
+    /// The units of the model the result is about; a result without a model is in ms and Hz
+    /// unless it says otherwise (spike statistics of a file whose times are a bare `t`).
     fn units(&self) -> Units {
         Units::NEURON
     }

@@ -130,10 +130,11 @@ impl Dopri5 {
     /// run does not depend on anything but the equations, the state and the tolerances (before,
     /// `simulate`'s recording interval `--dt` set it, and moved spike times within the
     /// tolerance). The rule of Hairer, Norsett and Wanner (Solving ODEs I, section II.4): a
-    /// step over which the explicit Euler step changes `y` by a hundredth of its scale, then
-    /// one at which the fifth-order local error estimated from the change in `f` over that
-    /// step is a hundredth of the tolerance; the smaller of the second and 100 times the first,
-    /// at most `h_max`. Costs one evaluation of `f`.
+    /// step over which the explicit Euler step changes `y` by a hundredth of `y`'s size (both
+    /// in units of the tolerances), then one at which the fifth-order local error estimated
+    /// from the change in `f` over that step is a hundredth of the tolerance; the smaller of
+    /// the second and 100 times the first, at most `h_max`. Costs two evaluations of `f`, once
+    /// per run.
     pub fn choose_first_step(
         &mut self,
         f: &mut impl FnMut(f64, &[f64], &mut [f64]),
@@ -147,10 +148,11 @@ impl Dopri5 {
             ((0..y.len()).map(|j| (v(j) / scale(j)).powi(2)).sum::<f64>() / y.len() as f64).sqrt()
         };
         let (d0, d1) = (norm(&|j| y[j]), norm(&|j| f0[j]));
-        let h0 = if d0 < 1e-5 || d1 < 1e-5 {
-            1e-6
-        } else {
+        // (Written so that a derivative that is not a number takes the fallback too.)
+        let h0 = if d0 >= 1e-5 && d1 >= 1e-5 {
             0.01 * d0 / d1
+        } else {
+            1e-6
         }
         .min(self.h_max);
         for j in 0..y.len() {
@@ -164,7 +166,8 @@ impl Dopri5 {
             (0.01 / d1.max(d2)).powf(0.2)
         };
         let h = (100.0 * h0).min(h1).min(self.h_max);
-        self.h = if h.is_finite() && h > H_MIN { h } else { 1e-6 };
+        let finite = h.is_finite() && d1.is_finite() && d2.is_finite();
+        self.h = if finite && h > H_MIN { h } else { 1e-6 };
     }
 
     /// Integrate `y' = f(t, y)` from `t0` to `t1`, calling `on_step(dense, y_new)` after each
@@ -306,6 +309,33 @@ impl Dopri5 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first step by Hairer's rule: for y' = -y from 1 at rtol = atol = 1e-6 the Euler
+    /// guess is 0.01 (d0 = d1), the error guess (0.01 / d1)^(1/5) about 2.5e-2 and so the
+    /// first step about 2.5e-2 (less than 100 guesses); capped by `h_max`; 1e-6 where f is
+    /// zero (no scale to go by) or not a number.
+    #[test]
+    fn the_first_step_comes_from_the_equations() {
+        let tol = Tolerances {
+            rtol: 1e-6,
+            atol: 1e-6,
+        };
+        let first = |h_max: f64, f: &mut dyn FnMut(&[f64], &mut [f64])| {
+            let mut d = Dopri5::new(1, tol, f64::NAN, h_max);
+            d.choose_first_step(&mut |_t, y, dy| f(y, dy), 0.0, &[1.0]);
+            d.h
+        };
+        let decay = first(1.0, &mut |y, dy| dy[0] = -y[0]);
+        // d1 = 1 / (2e-6) = 5e5, so h1 = (0.01 / 5e5)^(1/5).
+        let expected = (0.01f64 / 5e5).powf(0.2);
+        assert!(
+            (decay / expected - 1.0).abs() < 0.05,
+            "{decay} vs {expected}"
+        );
+        assert_eq!(first(1e-3, &mut |y, dy| dy[0] = -y[0]), 1e-3);
+        assert_eq!(first(1.0, &mut |_, dy| dy[0] = 0.0), 1e-6);
+        assert_eq!(first(1.0, &mut |_, dy| dy[0] = f64::NAN), 1e-6);
+    }
 
     #[test]
     fn harmonic_oscillator_to_tolerance_with_dense_output() {

@@ -350,9 +350,9 @@ fn run_adaptive(
     let stride = s.record.stride();
     let mut trace = Trace::new(names.clone(), s.record.capacity(n));
     let mut y = y0.to_vec();
-    // The first step is chosen from the equations (`choose_first_step`, below), so the run
-    // does not depend on the recording interval `dt`.
-    let mut solver = dopri5::Dopri5::new(y.len(), tol, 0.01, f64::INFINITY);
+    // The first step is not chosen yet (NaN): it comes from the equations at the first
+    // segment (`choose_first_step`), so the run does not depend on the recording interval.
+    let mut solver = dopri5::Dopri5::new(y.len(), tol, f64::NAN, f64::INFINITY);
     let mut spikes = CrossingDetector::new(s.threshold_mv);
     let t_end = n as f64 * s.dt;
     let out_dt = s.dt * stride.max(1) as f64;
@@ -376,7 +376,7 @@ fn run_adaptive(
         // the stage at the end does not see the next piece.
         let hold = seg_end - 2.0 * TIME_EPS;
         let mut f = |t: f64, y: &[f64], dy: &mut [f64]| rhs(t, y, stim.at(t.min(hold)), dy);
-        if accepted == 0 && seg_start == 0.0 {
+        if solver.h.is_nan() {
             solver.choose_first_step(&mut f, seg_start, &y);
         }
         let mut on_step = |d: &dopri5::Dense, y1: &[f64]| {

@@ -23,7 +23,7 @@ use crate::analysis::excitability::{Excitability, Izhikevich, classify_onset, v_
 use crate::analysis::prc::prc_at;
 use crate::continuation::equilibria::{EqBranch, EqPoint};
 use crate::continuation::orbit_from_simulation::{
-    FixedOrbit, OrbitSettings, follow, orbit_from_simulation,
+    FixedOrbit, OrbitSettings, follow, stable_orbit_from_rest,
 };
 use crate::continuation::{CURRENT, Family, Field};
 use crate::error::{Error, SpecError};
@@ -199,22 +199,7 @@ impl ExcitabilitySpec {
         };
         let mut found: Option<FixedOrbit> = None;
         for &i in probes.iter().chain(&narrower).filter(|&&i| i <= to) {
-            let kicked = |kick: f64| {
-                let mut y = rest.state.clone();
-                y[0] += kick;
-                orbit_from_simulation(&fam, i, &y, &set)
-            };
-            let reached = orbit_from_simulation(&fam, i, &rest.state, &set).or_else(|e| {
-                model
-                    .kicks()
-                    .iter()
-                    .map(|&k| kicked(k))
-                    .find(Result::is_ok)
-                    .unwrap_or(Err(e))
-            });
-            if let Ok(o) = reached
-                && o.stable()
-            {
+            if let Ok(o) = stable_orbit_from_rest(&fam, i, &rest.state, model.kicks(), &set) {
                 found = Some(o);
                 break;
             }
@@ -267,10 +252,11 @@ impl ExcitabilitySpec {
             phasic.flatten(),
         );
         // Integrator or resonator: the leading eigenvalues of rest near threshold, 90% of the
-        // way from `from` to where rest loses stability, or where firing starts when rest
-        // holds over the range (`hh` over 0..9.7, whose cycles start at 6.26 and rest holds to
-        // 9.78: at `from`, 0, its leading eigenvalue is real and it was called an integrator),
-        // at `from` when neither is in the range; on
+        // way from `from` to where rest loses stability (Izhikevich's criterion is the
+        // bifurcation of rest), or to where firing starts when rest holds over the range (the
+        // nearest sign of threshold the range shows: `hh` over 0..9.7, whose cycles start at
+        // 6.26 and whose rest holds to 9.78, had been labelled at 0, where its leading
+        // eigenvalue is real: "integrator"), at `from` when neither is in the range. Taken on
         // the rest branch itself: Newton from its stable point nearest there (that point when
         // Newton fails, or lands on another equilibrium or an unstable one). An equilibrium
         // found anew at that current could be another one, or none (an `.ode` model's scan

@@ -26,9 +26,11 @@
 
 use super::values::NumberList;
 use crate::analysis::prc::{Prc, prc_at, prc_on};
-use crate::continuation::orbit_from_simulation::{OrbitSettings, orbit_from_neighbour};
+use crate::continuation::orbit_from_simulation::{
+    OrbitSettings, orbit_from_neighbour, stable_orbit_from_rest,
+};
 use crate::continuation::{CURRENT, Family, Field};
-use crate::error::{AnalysisError, Error, SpecError};
+use crate::error::{Error, SpecError};
 use crate::model::Model;
 use crate::progress::{Flow, Observer, Progress, Silent};
 use serde::{Deserialize, Serialize};
@@ -156,26 +158,14 @@ impl PrcSpec {
             let neighbour = prcs
                 .last()
                 .and_then(|p| orbit_from_neighbour(&fam, i, p.orbit(), &set));
-            let found = match neighbour {
+            let p = match neighbour {
                 Some(orbit) => prc_on(&fam, orbit, self.points),
-                None => prc_at(&fam, i, &start, &set, self.points),
-            };
-            let p = match found {
-                Err(e @ AnalysisError::NoStableCycle { .. }) if prcs.is_empty() => {
-                    // The bistable range: the rest state's basin. A large depolarisation
-                    // (one spike) usually lands on the cycle when there is one.
-                    let mut last = Err(e);
-                    for kick in model.kicks() {
-                        let mut kicked = rest.clone();
-                        kicked[0] += kick;
-                        last = prc_at(&fam, i, &kicked, &set, self.points);
-                        if last.is_ok() {
-                            break;
-                        }
-                    }
-                    last
+                // The first current from rest, kicked where rest's basin holds the run.
+                None if prcs.is_empty() => {
+                    stable_orbit_from_rest(&fam, i, &rest, model.kicks(), &set)
+                        .and_then(|o| prc_on(&fam, o, self.points))
                 }
-                other => other,
+                None => prc_at(&fam, i, &start, &set, self.points),
             }?;
             prcs.push(p);
             let detail = format!("{i}");

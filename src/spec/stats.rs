@@ -363,10 +363,8 @@ impl StatsSpec {
             (Some(t), _) => (t, "given".to_string()),
             (None, Some(end)) => (
                 end,
-                format!(
-                    "the end of the recording ({}, the t_max of the simulation that wrote the spikes)",
-                    crate::model::Number(end)
-                ),
+                "the end of the recording (the t_max of the simulation that wrote the spikes)"
+                    .to_string(),
             ),
             (None, None) => {
                 let last = trains

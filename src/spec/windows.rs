@@ -74,8 +74,9 @@ pub enum SpikeSource {
     File {
         /// The file, as the report names it.
         path: String,
-        /// How many neurons the file numbers (one more than its largest `neuron`; 1 for a file
-        /// without that column), so the summary names neuron 0 only where there is a choice.
+        /// How many neurons the file numbers (one more than its largest `neuron`, or the count
+        /// `simulate` recorded in its metadata if larger; 1 for a file without that column),
+        /// so the summary names neuron 0 only where there is a choice.
         neurons: usize,
         /// How many of its spikes lay outside the trace's time span and were left out.
         outside: usize,

@@ -169,8 +169,7 @@ impl Job for WindowsJob {
                             neurons,
                             outside: 0,
                             out_of_order,
-                            other_run: crate::report::table::from_one_run(path, spikes)
-                                == Some(false),
+                            other_run: from_one_run(path, spikes) == Some(false),
                         },
                     );
                 }
@@ -262,4 +261,42 @@ where
         (Some(e), _) => Err(e),
         (None, r) => r.map(|_| ()).map_err(Error::from),
     }
+}
+
+/// Whether a trace and a spikes file of `simulate`'s came from runs of one model with one set
+/// of parameters and one simulation, by their metadata: `None` when either file does not say
+/// (not written by the toolkit, or not Parquet). The settings that do not change the spikes a
+/// run has by a given time are set aside: what is written (`record`, `svg`, `max-memory`), how
+/// long it ran (`t-max`: a longer run holds the shorter one's spikes), and for `dopri5` the
+/// recording interval (`dt`), which is its output grid alone.
+fn from_one_run(trace: &Path, spikes: &Path) -> Option<bool> {
+    const KEYS: [&str; 3] = [
+        "excitable.model",
+        "excitable.parameters",
+        "excitable.settings",
+    ];
+    const AS_WRITTEN: [&str; 4] = ["record", "svg", "max-memory", "t-max"];
+    let provenance = |p: &Path| -> Option<Vec<String>> {
+        if p.extension().is_none_or(|e| e != "parquet") {
+            return None;
+        }
+        let meta = crate::report::table::read_metadata(p).ok()?;
+        KEYS.iter()
+            .map(|key| {
+                let (_, value) = meta.iter().find(|(k, _)| k == key)?;
+                if *key != "excitable.settings" {
+                    return Some(value.clone());
+                }
+                let mut settings: toml::Table = toml::from_str(value).ok()?;
+                for k in AS_WRITTEN {
+                    settings.remove(k);
+                }
+                if settings.get("method").and_then(|m| m.as_str()) == Some("dopri5") {
+                    settings.remove("dt");
+                }
+                Some(settings.to_string())
+            })
+            .collect()
+    };
+    Some(provenance(trace)? == provenance(spikes)?)
 }
