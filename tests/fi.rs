@@ -759,3 +759,37 @@ fn ringing_onto_an_equilibrium_the_rest_branch_never_reaches_is_no_oscillation()
         "no silent run past the fold"
     );
 }
+
+/// Morris-Lecar's SNIC set has a stable upper equilibrium from its subcritical Hopf point at
+/// 97.79 up, beside the stable cycles that end at the fold of cycles at 116.11 (the probe's
+/// scipy ramp down from 125 stayed quiet down to 97.8): every sweep fires there (`down` starts
+/// on the cycle, `rest` and `up` come from below), so the summary says that firing and rest
+/// coexist at those grid currents, and at none outside them. `hh`'s bistable range below its
+/// Hopf point (6.26 to 9.78) is named the same way.
+#[test]
+fn firing_beside_a_stable_rest_is_named_on_either_side_of_the_firing_range() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("studies/models/zoo/ml_snic.ode");
+    let model = excitable::Model::from_file(&path).unwrap();
+    let fi = |model: &excitable::Model, from: f64, to: f64, step: f64| {
+        FiSpec {
+            from,
+            to,
+            step,
+            no_overlay: true,
+            ..Default::default()
+        }
+        .run(model)
+        .unwrap()
+        .curve
+        .notes
+    };
+    let notes = fi(&model, 90.0, 125.0, 1.0);
+    let note = notes.iter().find(|n| n.contains("coexist")).unwrap();
+    assert!(note.contains("grid currents 98 to 116:"), "{note}");
+    let hh = fi(&excitable::Model::builtin("hh").unwrap(), 0.0, 20.0, 0.5);
+    let note = hh.iter().find(|n| n.contains("coexist")).unwrap();
+    // From where `down`'s grid runs still fire near the fold of cycles (6.26) to the last grid
+    // current below the Hopf point (9.78).
+    assert!(note.contains(" uA/cm^2 to 9.5 uA/cm^2:"), "{note}");
+}

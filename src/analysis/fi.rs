@@ -642,6 +642,11 @@ fn analyse(
         // Onset: the first grid current that fires after one that does not; offset: the
         // first that stops after one that fires.
         let firing: Vec<bool> = runs.iter().map(fires).collect();
+        if d == Direction::Down
+            && let Some(note) = coexistence_note(currents, &firing, starts, units)
+        {
+            notes.push(note);
+        }
         if let Some(k) = (1..firing.len()).find(|&k| firing[k] && !firing[k - 1]) {
             jobs.push(Job {
                 target: Target::Onset(d),
@@ -970,6 +975,49 @@ impl StableBranch {
             .all(|z| z.re < 0.0);
         stable.then(|| y.as_slice().to_vec())
     }
+}
+
+/// Where `down`, started on the cycle, fires at grid currents at which a stable equilibrium
+/// also exists: firing and rest coexist there, and a run shows one or the other by where it
+/// starts. `down` stands for a ramp down through the firing range; a ramp down from a quiet
+/// current above the range's firing would stay at rest there instead, and no sweep here starts
+/// that way: Morris-Lecar's SNIC set fires on every sweep from 97.8 to 116.1, where its upper
+/// equilibrium is stable past a subcritical Hopf point, and the summary had not said so.
+fn coexistence_note(
+    currents: &[f64],
+    firing: &[bool],
+    starts: &Starts,
+    units: crate::model::Units,
+) -> Option<String> {
+    let stable = starts.stable.as_ref()?;
+    let both: Vec<bool> = (currents.iter().zip(firing))
+        .map(|(&i, &f)| f && stable.rest_exists(i))
+        .collect();
+    let mut ranges = vec![];
+    let mut k = 0;
+    while k < both.len() {
+        if !both[k] {
+            k += 1;
+            continue;
+        }
+        let first = k;
+        while k + 1 < both.len() && both[k + 1] {
+            k += 1;
+        }
+        let q = |i: f64| crate::model::Quantity(i, units.current).to_string();
+        ranges.push(if first == k {
+            q(currents[k])
+        } else {
+            format!("{} to {}", q(currents[first]), q(currents[k]))
+        });
+        k += 1;
+    }
+    (!ranges.is_empty()).then(|| {
+        format!(
+            "**firing and a stable rest coexist** at the grid currents {}: `down`, started on the cycle, fires there while a stable equilibrium exists, so a cell shows one or the other by where it comes from (a slow ramp down from a quiet current above would stay at rest)",
+            ranges.join(", ")
+        )
+    })
 }
 
 /// The state at the end of a 300 ms run at current `i` from `y0` (the sweep method, see
