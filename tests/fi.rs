@@ -764,8 +764,8 @@ fn ringing_onto_an_equilibrium_the_rest_branch_never_reaches_is_no_oscillation()
 /// 97.79 up, beside the stable cycles that end at the fold of cycles at 116.11 (the probe's
 /// scipy ramp down from 125 stayed quiet down to 97.8): every sweep fires there (`down` starts
 /// on the cycle, `rest` and `up` come from below), so the summary says that firing and rest
-/// coexist at those grid currents, and at none outside them. `hh`'s bistable range below its
-/// Hopf point (6.26 to 9.78) is named the same way.
+/// coexist at those grid currents, and that no sweep shows that rest. `hh`'s bistable range
+/// below its Hopf point (6.26 to 9.78) is named the same way, its rest shown by `up`.
 #[test]
 fn firing_beside_a_stable_rest_is_named_on_either_side_of_the_firing_range() {
     let path =
@@ -786,10 +786,17 @@ fn firing_beside_a_stable_rest_is_named_on_either_side_of_the_firing_range() {
     };
     let notes = fi(&model, 90.0, 125.0, 1.0);
     let note = notes.iter().find(|n| n.contains("coexist")).unwrap();
-    assert!(note.contains("grid currents 98 to 116:"), "{note}");
+    assert!(
+        note.contains("grid currents 98 to 116 (no sweep here starts at that rest"),
+        "{note}"
+    );
     let hh = fi(&excitable::Model::builtin("hh").unwrap(), 0.0, 20.0, 0.5);
     let note = hh.iter().find(|n| n.contains("coexist")).unwrap();
-    // From where `down`'s grid runs still fire near the fold of cycles (6.26) to the last grid
-    // current below the Hopf point (9.78).
-    assert!(note.contains(" uA/cm^2 to 9.5 uA/cm^2:"), "{note}");
+    // From the first grid current above the fold of cycles (6.26) where a sweep fires (the
+    // step from rest lands on the cycle there) to the last one below the Hopf point (9.78);
+    // that rest is the branch `up` follows.
+    assert!(
+        note.contains("6.5 uA/cm^2 to 9.5 uA/cm^2 (the `up` sweep shows the rest)"),
+        "{note}"
+    );
 }

@@ -200,6 +200,33 @@ fn windows_counts_the_spikes_simulate_counts() {
         summary.contains("**from another run than the trace**"),
         "{summary}"
     );
+    // The same run lasting longer holds the trace's spikes (not flagged); one ending sooner
+    // lacks its later spikes (flagged).
+    for (t_max, flagged) in [("200", false), ("50", true)] {
+        let sim = out(&format!("hh_{t_max}"));
+        run(&[
+            "simulate", "--model", "hh", "--stim", "10", "--t-max", t_max, "--record", "spikes",
+            "--out", &sim,
+        ]);
+        let win = out(&format!("win_hh_{t_max}"));
+        run(&[
+            "windows",
+            "--trace",
+            &format!("{}/trace.parquet", out("sim_hh")),
+            "--spikes",
+            &format!("{sim}/spikes.parquet"),
+            "--width",
+            "10",
+            "--out",
+            &win,
+        ]);
+        let summary = std::fs::read_to_string(format!("{win}/summary.md")).unwrap();
+        assert_eq!(
+            summary.contains("another run"),
+            flagged,
+            "{t_max}: {summary}"
+        );
+    }
     // Spikes outside the trace's time span are left out and said.
     let csv = dir.path().join("spikes.csv");
     std::fs::write(&csv, "neuron,t_ms\n0,-5\n0,3.5\n0,50\n0,99\n0,150\n2,40\n").unwrap();

@@ -7,7 +7,8 @@
 //!   experiment);
 //! - `up`: what a slow upward ramp follows: the stable equilibrium (lowest V) at that current
 //!   while one exists, else the firing state;
-//! - `down`: what a slow downward ramp follows: a state on the stable firing cycle at the
+//! - `down`: what a slow downward ramp through the firing range follows: a state on the stable
+//!   firing cycle at the
 //!   nearest current of the bifurcation diagram's cycle branch (without a diagram: the end of a
 //!   300 ms run at the grid current where the `rest` sweep fired most).
 //!
@@ -34,7 +35,7 @@ pub enum Direction {
     Rest,
     /// The stable equilibrium at the current while one exists (a slow upward ramp).
     Up,
-    /// A state on the stable firing cycle (a slow downward ramp).
+    /// A state on the stable firing cycle (a slow downward ramp through the firing range).
     Down,
 }
 
@@ -642,11 +643,6 @@ fn analyse(
         // Onset: the first grid current that fires after one that does not; offset: the
         // first that stops after one that fires.
         let firing: Vec<bool> = runs.iter().map(fires).collect();
-        if d == Direction::Down
-            && let Some(note) = coexistence_note(currents, &firing, starts, units)
-        {
-            notes.push(note);
-        }
         if let Some(k) = (1..firing.len()).find(|&k| firing[k] && !firing[k - 1]) {
             jobs.push(Job {
                 target: Target::Onset(d),
@@ -668,6 +664,15 @@ fn analyse(
             direction: d,
             summary: *s,
         }));
+    }
+    // Where any sweep fires beside a stable rest (the points lie direction by direction,
+    // each over the whole grid).
+    let n = currents.len();
+    let firing_any: Vec<bool> = (0..n)
+        .map(|k| (0..directions.len()).any(|j| fires(&points[j * n + k].summary)))
+        .collect();
+    if let Some(note) = coexistence_note(currents, &firing_any, starts, units) {
+        notes.push(note);
     }
     // Rheobase: the smallest step from rest giving any spike (from t = 0, not just after the
     // transient), bracketed by the rest sweep.
@@ -977,12 +982,12 @@ impl StableBranch {
     }
 }
 
-/// Where `down`, started on the cycle, fires at grid currents at which a stable equilibrium
-/// also exists: firing and rest coexist there, and a run shows one or the other by where it
-/// starts. `down` stands for a ramp down through the firing range; a ramp down from a quiet
-/// current above the range's firing would stay at rest there instead, and no sweep here starts
-/// that way: Morris-Lecar's SNIC set fires on every sweep from 97.8 to 116.1, where its upper
-/// equilibrium is stable past a subcritical Hopf point, and the summary had not said so.
+/// The grid currents where a sweep fires while a stable equilibrium also exists: firing and
+/// rest coexist there, and a cell shows one or the other by its history. Where that rest is
+/// on the branch through rest at 0 (`hh` from 6.26 to 9.78), the `up` sweep shows it; where it
+/// lies on another branch (Morris-Lecar's SNIC set from 97.8 to 116.1, its upper equilibrium
+/// stable past a subcritical Hopf point, beside cycles that end at a fold), no sweep starts
+/// there, and every sweep fired without the summary saying rest was stable too.
 fn coexistence_note(
     currents: &[f64],
     firing: &[bool],
@@ -993,6 +998,7 @@ fn coexistence_note(
     let both: Vec<bool> = (currents.iter().zip(firing))
         .map(|(&i, &f)| f && stable.rest_exists(i))
         .collect();
+    let q = |i: f64| crate::model::Quantity(i, units.current).to_string();
     let mut ranges = vec![];
     let mut k = 0;
     while k < both.len() {
@@ -1004,18 +1010,23 @@ fn coexistence_note(
         while k + 1 < both.len() && both[k + 1] {
             k += 1;
         }
-        let q = |i: f64| crate::model::Quantity(i, units.current).to_string();
-        ranges.push(if first == k {
+        let span = if first == k {
             q(currents[k])
         } else {
             format!("{} to {}", q(currents[first]), q(currents[k]))
-        });
+        };
+        let shown = if stable.at(currents[first]).is_some() {
+            "the `up` sweep shows the rest"
+        } else {
+            "no sweep here starts at that rest, which a slow ramp down from a quiet current above would keep"
+        };
+        ranges.push(format!("{span} ({shown})"));
         k += 1;
     }
     (!ranges.is_empty()).then(|| {
         format!(
-            "**firing and a stable rest coexist** at the grid currents {}: `down`, started on the cycle, fires there while a stable equilibrium exists, so a cell shows one or the other by where it comes from (a slow ramp down from a quiet current above would stay at rest)",
-            ranges.join(", ")
+            "**firing and a stable rest coexist** at the grid currents {}: a sweep fires there while a stable equilibrium exists, so a cell shows one or the other by its history",
+            ranges.join("; ")
         )
     })
 }

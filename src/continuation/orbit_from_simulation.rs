@@ -625,8 +625,9 @@ pub fn unstable_cycle(fam: &Family, lambda: f64, orbit: &FixedOrbit) -> Analysis
 /// rest (the bistable range, where rest and firing coexist) or reaches no stable cycle, from
 /// `rest` with V kicked by each of `kicks` in turn ([`crate::model::Model::kicks`]).
 ///
-/// Errors: the run from rest's own, when no start reaches a stable cycle: a kicked start's
-/// failure would describe an arbitrary state, not the model at rest.
+/// Errors: where some start reached a cycle that collocation finds unstable, that (the cycle
+/// exists, and why it is refused); otherwise the run from rest's own (a kicked start's
+/// failure to settle would describe an arbitrary state, not the model at rest).
 pub fn stable_orbit_from_rest(
     fam: &Family,
     lambda: f64,
@@ -634,25 +635,23 @@ pub fn stable_orbit_from_rest(
     kicks: &[f64],
     set: &OrbitSettings,
 ) -> Result<FixedOrbit, AnalysisError> {
-    let mut first = None;
+    let (mut from_rest, mut unstable) = (None, None);
     for kick in std::iter::once(0.0).chain(kicks.iter().copied()) {
         let mut y0 = rest.to_vec();
         y0[0] += kick;
-        let reached = orbit_from_simulation(fam, lambda, &y0, set).and_then(|o| {
-            if o.stable() {
-                Ok(o)
-            } else {
-                Err(unstable_cycle(fam, lambda, &o))
+        match orbit_from_simulation(fam, lambda, &y0, set) {
+            Ok(o) if o.stable() => return Ok(o),
+            Ok(o) => {
+                unstable.get_or_insert_with(|| unstable_cycle(fam, lambda, &o));
             }
-        });
-        match reached {
-            Ok(o) => return Ok(o),
             Err(e) => {
-                first.get_or_insert(e);
+                from_rest.get_or_insert(e);
             }
         }
     }
-    Err(first.unwrap_or_else(|| no_cycle(fam, lambda, "no start was tried".into())))
+    Err(unstable
+        .or(from_rest)
+        .unwrap_or_else(|| no_cycle(fam, lambda, "no start reached a cycle".into())))
 }
 
 /// The periodic orbit at parameter `lambda` of `fam` reached by simulating from `y0`, solved

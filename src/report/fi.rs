@@ -425,7 +425,7 @@ fn summary(r: &FiResult) -> String {
     }
     let _ = writeln!(
         md,
-        "\nStarts: `rest` = rest at 0 then the step; `up` = the stable equilibrium at that current while one exists (a slow upward ramp), else the firing state; `down` = a state on the firing cycle (a slow downward ramp). Where spikes stop but V still oscillates (peaks below the threshold), `{}` in fi.parquet gives the frequency of the voltage maxima.\n\n![f-I](fi.png)\n\nTables: [fi.parquet](fi.parquet), [fi_summary.parquet](fi_summary.parquet).",
+        "\nStarts: `rest` = rest at 0 then the step; `up` = the stable equilibrium at that current while one exists (a slow upward ramp), else the firing state; `down` = a state on the firing cycle (a slow downward ramp through the firing range). Where spikes stop but V still oscillates (peaks below the threshold), `{}` in fi.parquet gives the frequency of the voltage maxima.\n\n![f-I](fi.png)\n\nTables: [fi.parquet](fi.parquet), [fi_summary.parquet](fi_summary.parquet).",
         column_in_units("oscillation_hz", units)
     );
     md

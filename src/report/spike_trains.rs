@@ -174,7 +174,7 @@ fn time_column(names: &[impl AsRef<str>]) -> Result<usize, String> {
     use crate::input::column;
     match column(names, "t_ms")? {
         Some(c) => Ok(c),
-        None => column(names, "t")?.ok_or_else(|| "no column 't_ms'".into()),
+        None => column(names, "t")?.ok_or_else(|| "no column 't_ms' (or 't')".into()),
     }
 }
 
@@ -278,8 +278,9 @@ pub fn isi_histogram_table(hists: &[(Vec<f64>, Vec<u32>)]) -> Table {
 }
 
 /// `spike_trains.png`: a raster of the first 200 trains and the ISI histograms (bins of
-/// `bin_ms`) of the first 8, over `span` (t_start, t_stop: the raster's time axis, so a train without spikes still shows
-/// the interval it covers), with the time axis in `units` (bare for a file without units).
+/// `bin_ms`) of the first 8, over `span` (t_start, t_stop: the raster's time axis, so a train
+/// without spikes still shows the interval it covers), with the time axis in `units` (bare
+/// for a file without units).
 pub fn draw_spike_trains(
     png: &Path,
     trains: &[Vec<f64>],

@@ -39,7 +39,8 @@ pub enum FiDirection {
     Rest,
     /// What a slow upward ramp follows: the stable equilibrium while one exists.
     Up,
-    /// What a slow downward ramp follows: a state on the stable firing cycle.
+    /// What a slow downward ramp through the firing range follows: a state on the stable
+    /// firing cycle.
     Down,
     /// Rest, up and down.
     All,

@@ -326,7 +326,8 @@ impl StatsSpec {
         use rayon::prelude::*;
         self.validate()?;
         // A time that is not a number would sort anywhere and poison every statistic. The file
-        // readers and Python refuse it first; a caller of the library meets it here.
+        // readers refuse it first; a caller of the library (Python's trains in memory among
+        // them) meets it here, with its neuron named.
         let not_finite = trains.par_iter().enumerate().find_map_first(|(k, train)| {
             let i = train.iter().position(|t| !t.is_finite())?;
             Some((k, i, train[i]))

@@ -267,16 +267,18 @@ where
 /// of parameters and one simulation, by their metadata: `None` when either file does not say
 /// (not written by the toolkit, or not Parquet). The settings that do not change the spikes a
 /// run has by a given time are set aside: what is written (`record`, `svg`, `max-memory`), how
-/// long it ran (`t-max`: a longer run holds the shorter one's spikes), and for `dopri5` the
-/// recording interval (`dt`), which is its output grid alone.
+/// long it ran (`t-max`, when the spikes' run lasted at least as long as the trace's: a longer
+/// run holds the shorter one's spikes, a shorter one lacks the trace's later spikes), and for
+/// `dopri5` the recording interval (`dt`), which is its output grid alone.
 fn from_one_run(trace: &Path, spikes: &Path) -> Option<bool> {
     const KEYS: [&str; 3] = [
         "excitable.model",
         "excitable.parameters",
         "excitable.settings",
     ];
-    const AS_WRITTEN: [&str; 4] = ["record", "svg", "max-memory", "t-max"];
-    let provenance = |p: &Path| -> Option<Vec<String>> {
+    const SET_ASIDE: [&str; 4] = ["record", "svg", "max-memory", "t-max"];
+    let mut t_max = [f64::NAN; 2];
+    let mut provenance = |p: &Path, which: usize| -> Option<Vec<String>> {
         if p.extension().is_none_or(|e| e != "parquet") {
             return None;
         }
@@ -288,7 +290,11 @@ fn from_one_run(trace: &Path, spikes: &Path) -> Option<bool> {
                     return Some(value.clone());
                 }
                 let mut settings: toml::Table = toml::from_str(value).ok()?;
-                for k in AS_WRITTEN {
+                let end = settings.get("t-max");
+                t_max[which] = end
+                    .and_then(|t| t.as_float().or_else(|| t.as_integer().map(|i| i as f64)))
+                    .unwrap_or(f64::NAN);
+                for k in SET_ASIDE {
                     settings.remove(k);
                 }
                 if settings.get("method").and_then(|m| m.as_str()) == Some("dopri5") {
@@ -298,5 +304,8 @@ fn from_one_run(trace: &Path, spikes: &Path) -> Option<bool> {
             })
             .collect()
     };
-    Some(provenance(trace)? == provenance(spikes)?)
+    let same = provenance(trace, 0)? == provenance(spikes, 1)?;
+    // A NaN (either file without a t-max) compares false: not a reason to call them apart.
+    let spikes_end_first = t_max[1] < t_max[0];
+    Some(same && !spikes_end_first)
 }
