@@ -8,21 +8,6 @@ use crate::analysis::spike_stats::TrainStats;
 use crate::error::ReportError;
 use std::path::Path;
 
-/// The end (ms) of the recording a spike file came from, where the file says: the `t-max`
-/// of the `simulate` run whose settings a Parquet spike file carries in its metadata.
-pub fn recording_end_ms(path: &Path) -> Option<f64> {
-    if path.extension().is_none_or(|e| e != "parquet") {
-        return None;
-    }
-    let meta = super::table::read_metadata(path).ok()?;
-    let settings = meta.iter().find(|(k, _)| k == "excitable.settings")?;
-    let table: toml::Table = toml::from_str(&settings.1).ok()?;
-    let end = table.get("t-max")?;
-    end.as_float()
-        .or_else(|| end.as_integer().map(|i| i as f64))
-        .filter(|t| t.is_finite() && *t > 0.0)
-}
-
 /// The metadata key under which `simulate`'s spike table records how many neurons ran, so a
 /// reader counts the neurons that never fired (they have no row).
 pub const NEURONS_KEY: &str = "excitable.neurons";
@@ -35,6 +20,40 @@ pub struct SpikeFile {
     /// The units of its times: ms when the column is `t_ms`, none when it is a bare `t` (a
     /// model without units wrote it, [`super::table::Table::in_units`]).
     pub units: crate::model::Units,
+    /// The end of the recording, where the file says: the `t-max` of the `simulate` run
+    /// whose settings a Parquet spike file carries in its metadata.
+    pub recording_end: Option<f64>,
+}
+
+/// What a Parquet spike file's metadata says of its run, read from its footer once: how many
+/// neurons ran ([`NEURONS_KEY`]; at most 10^7, as the reader allows) and where the recording
+/// ended (the settings' `t-max`).
+fn recorded_run(path: &Path) -> (Option<usize>, Option<f64>) {
+    let Ok(meta) = super::table::read_metadata(path) else {
+        return (None, None);
+    };
+    let value = |key: &str| meta.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let neurons = value(NEURONS_KEY)
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .filter(|&n| n <= 10_000_000);
+    let end = value("excitable.settings")
+        .and_then(|s| toml::from_str::<toml::Table>(s).ok())
+        .and_then(|t| {
+            let end = t.get("t-max")?;
+            end.as_float()
+                .or_else(|| end.as_integer().map(|i| i as f64))
+        })
+        .filter(|t| t.is_finite() && *t > 0.0);
+    (neurons, end)
+}
+
+/// The units of spike times in a column named `name`: ms for `t_ms`, none for a bare `t`.
+fn time_units(name: &str) -> crate::model::Units {
+    if name.trim() == "t_ms" {
+        crate::model::Units::NEURON
+    } else {
+        crate::model::Units::FILE
+    }
 }
 
 /// Spike trains by neuron from a CSV or Parquet file with `t_ms` (and `neuron` if several),
@@ -53,17 +72,16 @@ pub fn read_spike_file(path: &Path) -> Result<SpikeFile, ReportError> {
         reason,
     };
     let parquet = path.extension().is_some_and(|e| e == "parquet");
-    let (neuron, t, bare) = if parquet {
+    let (neuron, t, units) = if parquet {
         let names = column_names(path)?;
         let time = super::table::unit_or_bare(&names, "t_ms");
-        let bare = time != "t_ms";
         if names.iter().any(|n| n == "neuron") {
             let mut c = read_f64_columns(path, &["neuron", time])?;
             let t = c.pop().unwrap_or_default();
-            (c.pop().unwrap_or_default(), t, bare)
+            (c.pop().unwrap_or_default(), t, time_units(time))
         } else {
             let t = read_f64_columns(path, &[time])?.pop().unwrap_or_default();
-            (vec![0.0; t.len()], t, bare)
+            (vec![0.0; t.len()], t, time_units(time))
         }
     } else {
         let bytes = crate::input::read_bytes(path, crate::input::MAX_TABLE_BYTES)
@@ -86,15 +104,15 @@ pub fn read_spike_file(path: &Path) -> Result<SpikeFile, ReportError> {
         return Err(err(format!(
             "row {}: {} {} is not a finite number",
             k + 1,
-            if bare { "t" } else { "t_ms" },
+            if units.known() { "t_ms" } else { "t" },
             t[k]
         )));
     }
     // Neurons that never fired have no row: the count `simulate` recorded, where it did.
-    let recorded = if parquet {
-        recorded_neurons(path)
+    let (recorded, recording_end) = if parquet {
+        recorded_run(path)
     } else {
-        None
+        (None, None)
     };
     let count = neuron
         .par_iter()
@@ -128,27 +146,17 @@ pub fn read_spike_file(path: &Path) -> Result<SpikeFile, ReportError> {
         trains
     };
     // In the file's order: `stats` sorts a train given out of order and says so.
-    let units = if bare {
-        crate::model::Units::FILE
-    } else {
-        crate::model::Units::NEURON
-    };
-    Ok(SpikeFile { trains, units })
-}
-
-/// How many neurons the `simulate` run that wrote a Parquet spike file ran ([`NEURONS_KEY`]),
-/// at most 10^7 as the reader allows.
-fn recorded_neurons(path: &Path) -> Option<usize> {
-    let meta = super::table::read_metadata(path).ok()?;
-    let (_, n) = meta.iter().find(|(k, _)| k == NEURONS_KEY)?;
-    n.trim().parse::<usize>().ok().filter(|&n| n <= 10_000_000)
+    Ok(SpikeFile {
+        trains,
+        units,
+        recording_end,
+    })
 }
 
 /// (neuron, t) of a spikes CSV without quoting, parsed in parallel ([`numeric_csv`]).
-fn plain_spikes_csv(text: &str) -> Result<(Vec<f64>, Vec<f64>, bool), String> {
+fn plain_spikes_csv(text: &str) -> Result<(Vec<f64>, Vec<f64>, crate::model::Units), String> {
     let (names, start, header_line) = numeric_csv::header(text);
     let ct = time_column(&names)?;
-    let bare = names[ct].trim() != "t_ms";
     let mut wanted = vec![(ct, names[ct].trim())];
     let cn = crate::input::column(&names, "neuron")?;
     if let Some(c) = cn {
@@ -166,7 +174,7 @@ fn plain_spikes_csv(text: &str) -> Result<(Vec<f64>, Vec<f64>, bool), String> {
         Some(_) => std::mem::take(&mut cols[1]),
         None => vec![0.0; t.len()],
     };
-    Ok((neuron, t, bare))
+    Ok((neuron, t, time_units(&names[ct])))
 }
 
 /// The column of spike times: `t_ms`, or `t` in a file without units.
@@ -179,14 +187,13 @@ fn time_column(names: &[impl AsRef<str>]) -> Result<usize, String> {
 }
 
 /// (neuron, t) of a spikes CSV with quoted fields, record by record (the `csv` crate).
-fn quoted_spikes_csv(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>, bool), String> {
+fn quoted_spikes_csv(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>, crate::model::Units), String> {
     let mut r = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .from_reader(bytes);
     let h = r.headers().map_err(|e| e.to_string())?.clone();
     let names: Vec<&str> = h.iter().collect();
     let ct = time_column(&names)?;
-    let bare = names[ct].trim() != "t_ms";
     let cn = crate::input::column(&names, "neuron")?;
     let (mut ns, mut ts) = (Vec::new(), Vec::new());
     for rec in r.records() {
@@ -212,7 +219,7 @@ fn quoted_spikes_csv(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>, bool), String>
             None => 0.0,
         });
     }
-    Ok((ns, ts, bare))
+    Ok((ns, ts, time_units(names[ct])))
 }
 
 /// `spike_stats.parquet`: one row per neuron.

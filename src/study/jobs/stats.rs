@@ -5,7 +5,7 @@ use crate::error::{Error, SpecError};
 use crate::progress::Observer;
 use crate::report::Report;
 use crate::report::chunked_table::ChunkedTable;
-use crate::report::spike_trains::{SpikeFile, rate_table, read_spike_file, recording_end_ms};
+use crate::report::spike_trains::{SpikeFile, rate_table, read_spike_file};
 use crate::report::table::Table;
 use crate::spec::StatsSpec;
 use crate::study::job::Job;
@@ -39,8 +39,13 @@ impl Job for StatsJob {
     }
 
     fn run_into(&self, dir: &Path, observer: &dyn Observer) -> Result<Vec<PathBuf>, Error> {
-        // A `simulate` file with no spike still knows its neurons: each has a rate of 0.
-        let SpikeFile { trains, units } = read_spike_file(&self.spikes)?;
+        // A `simulate` file with no spike still knows its neurons (each has a rate of 0) and
+        // where its recording ended (rates are counted to there, not to the last spike).
+        let SpikeFile {
+            trains,
+            units,
+            recording_end: end,
+        } = read_spike_file(&self.spikes)?;
         if trains.is_empty() {
             return Err(SpecError::new(
                 "spikes",
@@ -49,9 +54,6 @@ impl Job for StatsJob {
             )
             .into());
         }
-        // A spike file from `simulate` knows where its recording ended: rates are counted to
-        // there, not to the last spike.
-        let end = recording_end_ms(&self.spikes);
         let source = format!(
             "`{}`",
             self.shown.as_ref().unwrap_or(&self.spikes).display()
