@@ -49,7 +49,8 @@ class Result:
 
 class StudyResult:
     """A study (or model report) that ran: its folder, checks and summary. `checks` has a row
-    per claim: claim, measured, verdict (confirmed, refined, refuted, or not run) and drifted."""
+    per claim: claim, measured, verdict (confirmed, refined, refuted, no number,
+    or not run) and drifted."""
 
     out: os.PathLike
     checks: polars.DataFrame

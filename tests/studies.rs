@@ -81,3 +81,64 @@ fn a_malformed_study_names_file_line_and_field() {
     );
     assert!(!out.exists());
 }
+
+/// A check whose column has no number (the CV of a train of one spike) reads "no number",
+/// neither confirmed nor refuted, and fails the run with the recorded value named; the
+/// same measurement under `finite = true` is refuted.
+#[test]
+fn a_check_that_measures_no_number_says_so_and_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let spikes = dir.path().join("one.csv");
+    std::fs::write(&spikes, "neuron,t_ms\n0,12.5\n").unwrap();
+    let study = dir.path().join("nan.toml");
+    let check = |label: &str, claims: &str| {
+        format!(
+            "[[check]]\nclaim = \"regular ({label})\"\ndocument = \"d\"\ntable = \"stats/spike_stats.parquet\"\n\
+             column = \"cv\"\nagg = \"first\"\nclaims = {{ {claims} }}\nexpect = 0.5\n\
+             tol = 0.01\nevidence = \"e\"\n\n"
+        )
+    };
+    std::fs::write(
+        &study,
+        format!(
+            "title = \"t\"\nshows = \"s\"\nadds = \"a\"\n\n[[step]]\nname = \"stats\"\n\
+             command = \"stats\"\nargs = {{ spikes = \"{}\", t-stop = 100 }}\n\n{}{}",
+            spikes.display(),
+            check("below 1", "op = \"<\", value = 1"),
+            check("finite", "finite = true"),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("o");
+    let (ok, _, stderr) = excitable(&[
+        "study",
+        "run",
+        study.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("'regular (below 1)' measured no number (NaN)"),
+        "{stderr}"
+    );
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    let row = |label: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| regular ({label})")))
+            .unwrap_or_else(|| panic!("{md}"))
+            .to_string()
+    };
+    let compared = row("below 1");
+    assert!(
+        compared.contains("| no number (NaN) |")
+            && compared.contains("**no number** where 0.5 ± 0.01 was recorded")
+            && !compared.contains("refuted")
+            && !compared.contains("confirmed"),
+        "{compared}"
+    );
+    assert!(
+        row("finite").contains("**no number** where 0.5 ± 0.01 was recorded (refuted)"),
+        "{md}"
+    );
+}

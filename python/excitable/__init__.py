@@ -284,7 +284,7 @@ class Result:
 class StudyResult:
     """A study (or model report) that ran: its folder, checks and summary. ``checks`` has a
     row per claim: ``claim``, ``measured``, ``verdict`` (``confirmed``, ``refined``,
-    ``refuted``, or ``not run``, as the summary words them) and ``drifted``."""
+    ``refuted``, ``no number`` or ``not run``, as the summary words them) and ``drifted``."""
 
     def __init__(self, out, checks):
         import polars as pl

@@ -5,6 +5,7 @@
 use super::table::Table;
 use super::xy_figure::{Panel, Series, Style, draw_panels};
 use crate::analysis::excitability::{HodgkinClass, Onset};
+use crate::analysis::prc::PrcType;
 use crate::error::ReportError;
 use crate::model::Quantity;
 use crate::spec::excitability::ExcitabilityResult;
@@ -270,7 +271,9 @@ impl super::Report for ExcitabilityResult {
                 "The PRC at the probe, {}{above}, is {}{}. ",
                 Quantity(probe, cu),
                 t.name(),
-                if e.verdict.class == HodgkinClass::One {
+                // Only where a SNIC's type I and the PRC found disagree: a saddle homoclinic
+                // onset has no such expectation, and a type I PRC needs no excuse.
+                if e.verdict.onset == Onset::Snic && t == PrcType::TypeII {
                     " (near a SNIC a PRC tends to type I only very close to the onset: `excitable prc --current` nearer the onset shows it)"
                 } else {
                     ""

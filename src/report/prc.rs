@@ -214,7 +214,7 @@ impl super::Report for PrcResult {
                 mn,
                 pmn,
                 if lobe > 0.0 {
-                    format!("{:.0}% of the cycle", 100.0 * lobe)
+                    format!("{} of the cycle", percent_of_cycle(lobe))
                 } else {
                     "none".into()
                 },
@@ -266,5 +266,31 @@ impl super::Report for PrcResult {
 
     fn metadata(&self) -> Vec<(String, String)> {
         super::write::model_metadata(&self.model, &self.spec)
+    }
+}
+/// A fraction as a percentage with at least one significant digit: a lobe on 0.3% of the
+/// cycle beside "type II" had read "0%".
+fn percent_of_cycle(fraction: f64) -> String {
+    let pct = 100.0 * fraction;
+    let decimals = if pct >= 1.0 {
+        0
+    } else {
+        (-pct.log10()).ceil().clamp(1.0, 12.0) as usize
+    };
+    format!("{pct:.decimals$}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_of_cycle;
+
+    /// A lobe under 1% of the cycle keeps a significant digit (it had read "0%" beside
+    /// "type II"); from 1% on, whole percents.
+    #[test]
+    fn a_narrow_lobe_is_not_shown_as_zero() {
+        assert_eq!(percent_of_cycle(0.0031), "0.3%");
+        assert_eq!(percent_of_cycle(0.0004), "0.04%");
+        assert_eq!(percent_of_cycle(0.001), "0.1%");
+        assert_eq!(percent_of_cycle(0.25), "25%");
     }
 }

@@ -349,8 +349,10 @@ impl FiSpec {
                 "step",
                 self.step,
                 format!(
-                    "a step giving at most {MAX_CURRENTS} currents from {} to {} (this one gives {n:.0})",
-                    self.from, self.to
+                    "a step giving at most {MAX_CURRENTS} currents from {} to {} (this one gives {})",
+                    crate::model::Number(self.from),
+                    crate::model::Number(self.to),
+                    crate::model::Number(n)
                 ),
             ));
         }
@@ -620,6 +622,13 @@ mod tests {
         assert_eq!(grid.currents(), [0.0, 0.3, 0.6, 0.9]);
         assert_eq!(bad(&|s| s.step = 0.0), "step");
         assert_eq!(bad(&|s| s.step = 1e-6), "step");
+        // A far range is named in a few digits (it had printed 1e300's 301).
+        let far = FiSpec {
+            to: 1e300,
+            ..Default::default()
+        };
+        let e = far.validate().unwrap_err().to_string();
+        assert!(e.contains("from 0 to 1e300 (this one gives 2e300)"), "{e}");
         assert_eq!(bad(&|s| s.t_max = -5.0), "t_max");
         assert_eq!(bad(&|s| s.dt = 0.0), "dt");
         assert_eq!(bad(&|s| s.dt = 2000.0), "dt");

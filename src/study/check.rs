@@ -24,8 +24,12 @@
 //!   sign and lies within `max(|value|, 10 tol)` of it (the document had the direction, the
 //!   toolkit gives the number); else **refuted**.
 //!
+//! A measurement without a number (NaN: an empty column, the CV of a one-spike train) reads
+//! **no number** unless the claim is `finite = true`, which it refutes.
+//!
 //! A measurement that drifts from `expect` by more than `tol` reads **drifted**, and the run
-//! fails; a check not run (fast mode) reads **not run**.
+//! fails; one that has no number fails the run too, reading **no number** where `expect` was
+//! recorded. A check not run (fast mode, a failed optional step) reads **not run**.
 
 use crate::error::StudyError;
 use crate::report::table::{read_f64_columns, read_str_column};
@@ -207,6 +211,9 @@ pub enum Verdict {
     Refined,
     /// The claim does not hold.
     Refuted,
+    /// The measurement has no number (NaN: an empty column, the coefficient of variation of
+    /// one interval), so a claim of a comparison or a number is neither upheld nor refuted.
+    NoNumber,
 }
 
 impl Verdict {
@@ -216,6 +223,7 @@ impl Verdict {
             Verdict::Confirmed => "confirmed",
             Verdict::Refined => "refined",
             Verdict::Refuted => "refuted",
+            Verdict::NoNumber => "no number",
         }
     }
 }
@@ -262,6 +270,7 @@ impl Claimed {
         };
         match (self.op, self.value, self.tol) {
             _ if self.finite => holds(m.is_finite()),
+            _ if m.is_nan() => Verdict::NoNumber,
             (Some(op), Some(v), _) => holds(op.holds(m, v)),
             (None, Some(v), Some(t)) => {
                 let d = (m - v).abs();
@@ -422,8 +431,9 @@ mod tests {
     }
 
     /// A column with no number (the CV of a one-spike train) measures NaN under every
-    /// reduction but `count`, so a claim on it is refuted, never confirmed both ways; NaN
-    /// rows beside numbers are left out of `min`, `max` and `range`.
+    /// reduction but `count`, so a claim on it reads "no number", never confirmed either way
+    /// (nor refuted, but for `finite`); NaN rows beside numbers are left out of `min`, `max`
+    /// and `range`.
     #[test]
     fn a_column_without_numbers_measures_nan() {
         let none = [f64::NAN];
@@ -440,8 +450,12 @@ mod tests {
         assert_eq!(reduce(Agg::Count, &none), 1.0);
         let below = claim("op = \"<\"\nvalue = 0.1");
         let above = claim("op = \">\"\nvalue = 0.5");
-        assert_eq!(below.judge(reduce(Agg::Max, &none)), Verdict::Refuted);
-        assert_eq!(above.judge(reduce(Agg::Min, &none)), Verdict::Refuted);
+        assert_eq!(below.judge(reduce(Agg::Max, &none)), Verdict::NoNumber);
+        assert_eq!(above.judge(reduce(Agg::Min, &none)), Verdict::NoNumber);
+        let number = claim("value = 1\ntol = 0.5");
+        assert_eq!(number.judge(reduce(Agg::Mean, &none)), Verdict::NoNumber);
+        let finite = claim("finite = true");
+        assert_eq!(finite.judge(reduce(Agg::Mean, &none)), Verdict::Refuted);
         let some = [0.2, f64::NAN, 0.7];
         assert_eq!(reduce(Agg::Min, &some), 0.2);
         assert_eq!(reduce(Agg::Max, &some), 0.7);
@@ -453,7 +467,7 @@ mod tests {
         let below = claim("op = \"<\"\nvalue = 0.5");
         assert_eq!(below.judge(0.4), Verdict::Confirmed);
         assert_eq!(below.judge(0.989), Verdict::Refuted);
-        assert_eq!(below.judge(f64::NAN), Verdict::Refuted);
+        assert_eq!(below.judge(f64::NAN), Verdict::NoNumber);
         let number = claim("value = -65\ntol = 0.1");
         assert_eq!(number.judge(-64.9964), Verdict::Confirmed);
         assert_eq!(number.judge(-35.7), Verdict::Refined);

@@ -1,7 +1,7 @@
 //! Running a study: every step resolved and checked before any runs, all steps written into one
 //! staging folder, the document's claims measured there, then the folder swapped in whole.
 
-use super::check::{Check, CheckOutcome};
+use super::check::{Check, CheckOutcome, Verdict};
 use super::task::Task;
 use super::{Study, StudyError};
 use crate::error::Error;
@@ -34,7 +34,10 @@ impl StudyOutcome {
         self.checks
             .iter()
             .filter(|c| c.drifted)
-            .map(|c| format!("'{}' measured {}", c.claim, c.measured.unwrap_or(f64::NAN)))
+            .map(|c| match c.measured {
+                Some(m) if !m.is_nan() => format!("'{}' measured {}", c.claim, fmt_value(m)),
+                _ => format!("'{}' measured no number (NaN)", c.claim),
+            })
             .collect()
     }
 }
@@ -270,11 +273,26 @@ fn summary(
             let (measured, verdict) = match (o.measured, o.verdict) {
                 (Some(m), Some(v)) => {
                     let unit = if c.unit.is_empty() { "" } else { " " };
-                    let mut text = format!("{}{unit}{}", fmt_value(m), c.unit);
+                    let mut text = if m.is_nan() {
+                        "no number (NaN)".to_string()
+                    } else {
+                        format!("{}{unit}{}", fmt_value(m), c.unit)
+                    };
                     if let Some(j) = o.judged.filter(|j| j.to_bits() != m.to_bits()) {
                         let _ = write!(text, " (tested: {})", fmt_value(j));
                     }
-                    let v = if o.drifted {
+                    let v = if o.drifted && m.is_nan() {
+                        // A `finite` claim keeps its verdict (refuted); any other has none.
+                        let judged = match v {
+                            Verdict::NoNumber => String::new(),
+                            v => format!(" ({})", v.name()),
+                        };
+                        format!(
+                            "**no number** where {} ± {} was recorded{judged}",
+                            crate::model::Number(c.expect),
+                            crate::model::Number(c.tol),
+                        )
+                    } else if o.drifted {
                         format!(
                             "**drifted** from {} ± {} ({})",
                             crate::model::Number(c.expect),
