@@ -47,19 +47,19 @@ fn check(
     onset: &str,
 ) -> excitable::analysis::excitability::Excitability {
     let r = ExcitabilitySpec::default().run(&load(path)).unwrap();
-    // The remark that a SNIC's PRC is type I only very near the onset explains a type II
-    // PRC at a SNIC, and is made nowhere else (it had followed a homoclinic onset too).
     let md = excitable::report::Report::summary(&r);
     let e = r.excitability;
+    assert_eq!(e.verdict.class.name(), class, "{zoo}: {e:?}");
+    assert_eq!(e.izhikevich.name(), izh, "{zoo}");
+    assert_eq!(e.verdict.onset.name(), onset, "{zoo}");
+    // The remark that a SNIC's PRC is type I only very near the onset explains a type II
+    // PRC at a SNIC, and is made nowhere else (it had followed a homoclinic onset too).
     let snic_type_ii = onset == "snic" && e.prc_type.is_some_and(|t| t.name() == "type II");
     assert_eq!(
         md.contains("near a SNIC a PRC"),
         snic_type_ii,
         "{zoo}: {md}"
     );
-    assert_eq!(e.verdict.class.name(), class, "{zoo}: {e:?}");
-    assert_eq!(e.izhikevich.name(), izh, "{zoo}");
-    assert_eq!(e.verdict.onset.name(), onset, "{zoo}");
     let (ic, by) = e.rest_lost.expect("rest loses stability in the range");
     let refs = points(zoo);
     let matched = refs

@@ -113,7 +113,7 @@ pub fn run(a: StudyArgs) -> Result<()> {
     }
     if !drifted.is_empty() {
         problems.push(format!(
-            "{} check(s) drifted from the recorded values: {}",
+            "{} check(s) drifted from the recorded values or measured no number: {}",
             drifted.len(),
             drifted.join("; ")
         ));

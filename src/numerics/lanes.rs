@@ -4,11 +4,15 @@
 //! them on its 16 lanes, the lane evaluator of `.ode` models on its own 32
 //! (`model::ode::lanes::LANES`).
 
-use super::phi::{INV_FACTORIAL, horner_even_odd, phi1_of, phi1_series};
+use super::phi::{INV_FACTORIAL, phi1_of, phi1_series};
+use super::polynomial::horner_even_odd;
 
-/// Neurons per block: 16 doubles are two AVX-512 registers (four AVX2), so every polynomial
-/// runs two or more independent FMA chains and hides their latency (8 lanes: 2.6e7
-/// neuron-steps/s per core; 16: 6.5e7; 32 spills registers: 4.2e7).
+/// Neurons per block: 16 doubles are two AVX-512 registers, so every polynomial runs two or
+/// more independent FMA chains and hides their latency (8 lanes: 2.6e7 neuron-steps/s per
+/// core; 16: 6.5e7; 32 spills registers: 4.2e7). On AVX2 they are four vectors, and
+/// out-of-order execution did not overlap their chains enough: there the polynomials run in
+/// two chains each (`polynomial::horner_even_odd`), and 8 lanes gave the kernel only 4%
+/// against 16 before that (docs/speed.md, sixth session of 7 December).
 pub const LANES: usize = 16;
 
 /// One value per lane.

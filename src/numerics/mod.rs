@@ -8,6 +8,7 @@ pub mod eigen;
 pub mod lanes;
 pub mod newton;
 pub mod phi;
+pub mod polynomial;
 pub mod pool;
 pub mod power_family;
 pub mod roots;

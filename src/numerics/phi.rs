@@ -42,54 +42,17 @@ pub(crate) const INV_FACTORIAL: [f64; 19] = [
     1.0 / 6_402_373_705_728_000.0,
 ];
 
-/// `phi1(z)` by its Taylor series to degree `N` (at most 17), by [`horner_even_odd`]: no
-/// exponential, no division, no branch, so it vectorises inside a caller's loop over lanes.
-/// For |z| <= r the truncation is about `r^(N+1)/(N+2)!` of a value at least 0.63
-/// (|z| <= 1), so a caller picks `N` for its bound: 11 for 1/4 (1e-17), 17 for 1 (8e-18).
-/// An exponential integrator's step needs `phi1` itself, so where |z| is small this replaces
-/// an exponential and a division.
+/// `phi1(z)` by its Taylor series to degree `N` (at most 17), by
+/// [`super::polynomial::horner_even_odd`]: no exponential, no division, no branch, so it
+/// vectorises inside a caller's loop over lanes. For |z| <= r the truncation is about
+/// `r^(N+1)/(N+2)!` of a value at least 0.63 (|z| <= 1), so a caller picks `N` for its bound:
+/// 11 for 1/4 (1e-17), 17 for 1 (8e-18). An exponential integrator's step needs `phi1` itself,
+/// so where |z| is small this replaces an exponential and a division.
 #[inline(always)]
 pub fn phi1_series<const N: usize>(z: f64) -> f64 {
     // phi1's k-th coefficient is 1/(k+1)!.
     const { assert!(N + 1 < INV_FACTORIAL.len()) };
-    horner_even_odd(&INV_FACTORIAL[1..N + 2], z)
-}
-
-/// The polynomial `c[0] + c[1] z + ... + c[n-1] z^(n-1)` (n >= 1), with the terms from `z^3`
-/// on by Horner's rule in `z^2` on alternate coefficients (two independent chains of fused
-/// multiply-adds, each half as long as Horner's one), and the last three steps,
-/// `((t z + c[2]) z + c[1]) z + c[0]`, by Horner's rule itself, which keeps its worst rounding
-/// to the last bit (`tests` here and in `lanes`): joining the chains after `c[0]` and `c[1]`
-/// instead cost the exponential 1.4 ulp where Horner has 1, and `phi1`'s series on |z| <= 1
-/// 2.2 where it has 1.2 (1.6 with two steps of Horner's). In a loop over lanes on AVX2 (16 registers: a block of 16
-/// lanes is four vectors) out-of-order execution did not overlap enough of Horner's chains,
-/// which wait on each other's latency. Estrin's scheme, with chains of `log2 n`, was slower:
-/// its powers of `z` cost more than the latency it hides (docs/speed.md).
-#[inline(always)]
-pub(crate) fn horner_even_odd(c: &[f64], z: f64) -> f64 {
-    let n = c.len();
-    if n <= 4 {
-        return c.iter().rev().fold(0.0, |p, &ck| p.mul_add(z, ck));
-    }
-    let z2 = z * z;
-    let chain = |top: usize| {
-        let mut p = c[top];
-        let mut k = top;
-        while k >= 5 {
-            k -= 2;
-            p = p.mul_add(z2, c[k]);
-        }
-        p
-    };
-    // One chain ends at c[3], the other at c[4]; joined, they are the tail from z^3 on, over
-    // z^3.
-    let (top_3, top_4) = if n.is_multiple_of(2) {
-        (n - 1, n - 2)
-    } else {
-        (n - 2, n - 1)
-    };
-    let tail = chain(top_4).mul_add(z, chain(top_3));
-    tail.mul_add(z, c[2]).mul_add(z, c[1]).mul_add(z, c[0])
+    super::polynomial::horner_even_odd(&INV_FACTORIAL[1..N + 2], z)
 }
 
 #[cfg(test)]
@@ -117,25 +80,6 @@ mod tests {
             short_quarter > 1e-14 && short_one > 1e-14,
             "{short_quarter} {short_one}"
         );
-    }
-
-    /// Every length from 1 to 20 (odd and even, so either chain can hold the top
-    /// coefficient) against Horner's rule, on coefficients of both signs at |z| <= 1.5.
-    #[test]
-    fn horner_even_odd_evaluates_every_length() {
-        let c: Vec<f64> = (0..20)
-            .map(|k| (k as f64 * 0.7).sin() / (k + 1) as f64)
-            .collect();
-        for n in 1..=20 {
-            for z in [-1.5, -0.3, 0.0, 0.25, 1.0, 1.5] {
-                let horner = c[..n].iter().rev().fold(0.0, |p, &ck| p * z + ck);
-                let got = horner_even_odd(&c[..n], z);
-                assert!(
-                    (got - horner).abs() <= 1e-14 * horner.abs().max(1.0),
-                    "{n} {z}"
-                );
-            }
-        }
     }
 
     #[test]

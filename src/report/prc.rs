@@ -268,6 +268,7 @@ impl super::Report for PrcResult {
         super::write::model_metadata(&self.model, &self.spec)
     }
 }
+
 /// A fraction as a percentage with at least one significant digit: a lobe on 0.3% of the
 /// cycle beside "type II" had read "0%".
 fn percent_of_cycle(fraction: f64) -> String {
@@ -277,7 +278,14 @@ fn percent_of_cycle(fraction: f64) -> String {
     } else {
         (-pct.log10()).ceil().clamp(1.0, 12.0) as usize
     };
-    format!("{pct:.decimals$}%")
+    // Decimals chosen before rounding: 0.0096 rounds to "1.0", 0.00096 to "0.10".
+    let text = format!("{pct:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}%")
 }
 
 #[cfg(test)]
@@ -292,5 +300,7 @@ mod tests {
         assert_eq!(percent_of_cycle(0.0004), "0.04%");
         assert_eq!(percent_of_cycle(0.001), "0.1%");
         assert_eq!(percent_of_cycle(0.25), "25%");
+        assert_eq!(percent_of_cycle(0.0096), "1%");
+        assert_eq!(percent_of_cycle(0.00096), "0.1%");
     }
 }

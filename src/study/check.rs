@@ -204,6 +204,7 @@ pub struct Claimed {
 
 /// The verdict on a document's claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// The claim holds.
     Confirmed,

@@ -29,7 +29,7 @@ pub struct StudyOutcome {
 }
 
 impl StudyOutcome {
-    /// The checks whose measurement drifted, in words.
+    /// The checks whose measurement drifted or has no number, in words.
     pub fn drifted(&self) -> Vec<String> {
         self.checks
             .iter()
@@ -278,8 +278,16 @@ fn summary(
                     } else {
                         format!("{}{unit}{}", fmt_value(m), c.unit)
                     };
-                    if let Some(j) = o.judged.filter(|j| j.to_bits() != m.to_bits()) {
-                        let _ = write!(text, " (tested: {})", fmt_value(j));
+                    if let Some(j) = o
+                        .judged
+                        .filter(|j| j.to_bits() != m.to_bits() && !(j.is_nan() && m.is_nan()))
+                    {
+                        let tested = if j.is_nan() {
+                            "no number".to_string()
+                        } else {
+                            fmt_value(j)
+                        };
+                        let _ = write!(text, " (tested: {tested})");
                     }
                     let v = if o.drifted && m.is_nan() {
                         // A `finite` claim keeps its verdict (refuted); any other has none.
