@@ -8,8 +8,9 @@
 /// instead cost the exponential 1.4 ulp where Horner has 1, and `phi1`'s series on |z| <= 1
 /// 2.2 where it has 1.2 (1.6 with two steps of Horner's). In a loop over lanes on AVX2 (16
 /// registers: a block of 16 lanes is four vectors) out-of-order execution did not overlap
-/// enough of Horner's chains, which wait on each other's latency. Estrin's scheme, with chains of `log2 n`, was slower:
-/// its powers of `z` cost more than the latency it hides (docs/speed.md).
+/// enough of Horner's chains, which wait on each other's latency. Estrin's scheme, with chains
+/// of `log2 n`, was slower: its powers of `z` cost more than the latency it hides
+/// (docs/speed.md).
 #[inline(always)]
 pub fn horner_even_odd(c: &[f64], z: f64) -> f64 {
     let n = c.len();

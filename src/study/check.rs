@@ -24,7 +24,7 @@
 //!   sign and lies within `max(|value|, 10 tol)` of it (the document had the direction, the
 //!   toolkit gives the number); else **refuted**.
 //!
-//! A measurement without a number (NaN: an empty column, the CV of a one-spike train) reads
+//! A measurement without a number (NaN: a column of NaN, the CV of a one-spike train) reads
 //! **no number** unless the claim is `finite = true`, which it refutes.
 //!
 //! A measurement that drifts from `expect` by more than `tol` reads **drifted**, and the run
@@ -212,8 +212,8 @@ pub enum Verdict {
     Refined,
     /// The claim does not hold.
     Refuted,
-    /// The measurement has no number (NaN: an empty column, the coefficient of variation of
-    /// one interval), so a claim of a comparison or a number is neither upheld nor refuted.
+    /// The measurement has no number (NaN: a column of NaN, the coefficient of variation of a
+    /// train of one spike), so a claim of a comparison or a number is neither upheld nor refuted.
     NoNumber,
 }
 
