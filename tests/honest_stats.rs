@@ -22,8 +22,13 @@ fn run(dir: &std::path::Path, stim: &str, t_max: &str, input: Option<&str>) -> S
         sim.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
-    let spikes = sim.join("spikes.parquet");
-    let out = dir.join("stats");
+    let extra = input.map_or(vec![], |i| vec!["--input", i]);
+    stats(&sim.join("spikes.parquet"), &dir.join("stats"), &extra)
+}
+
+/// `excitable stats --spikes SPIKES --out OUT` with `extra` flags, which must succeed: its
+/// summary.
+fn stats(spikes: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> String {
     let mut args = vec![
         "stats",
         "--spikes",
@@ -31,11 +36,9 @@ fn run(dir: &std::path::Path, stim: &str, t_max: &str, input: Option<&str>) -> S
         "--out",
         out.to_str().unwrap(),
     ];
-    if let Some(i) = input {
-        args.extend(["--input", i]);
-    }
+    args.extend(extra);
     let (ok, stdout, stderr) = excitable(&args);
-    assert!(ok, "{stderr}");
+    assert!(ok, "{args:?}: {stderr}");
     stdout
 }
 
@@ -98,22 +101,11 @@ fn spike_times_out_of_order_are_sorted_and_named() {
     let shuffled: Vec<f64> = train1[6..].iter().chain(&train1[..6]).copied().collect();
     std::fs::write(d.join("ordered.csv"), csv(&train1)).unwrap();
     std::fs::write(d.join("shuffled.csv"), csv(&shuffled)).unwrap();
-    let stats = |name: &str| {
+    let stats_of = |name: &str| {
         let out = d.join(format!("stats_{name}"));
-        let spikes = d.join(format!("{name}.csv"));
-        let (ok, stdout, stderr) = excitable(&[
-            "stats",
-            "--spikes",
-            spikes.to_str().unwrap(),
-            "--t-stop",
-            "300",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(ok, "{stderr}");
-        stdout
+        stats(&d.join(format!("{name}.csv")), &out, &["--t-stop", "300"])
     };
-    let (ordered, shuffled_md) = (stats("ordered"), stats("shuffled"));
+    let (ordered, shuffled_md) = (stats_of("ordered"), stats_of("shuffled"));
     let notice = "**Spike times out of order** in 1 train(s): neuron 1.";
     assert!(shuffled_md.contains(notice), "{shuffled_md}");
     assert!(!ordered.contains("out of order"), "{ordered}");
@@ -174,17 +166,7 @@ fn repeated_spike_times_are_named() {
         "neuron,t_ms\n0,10\n0,20\n0,20\n0,20\n0,35\n1,5\n1,50\n",
     )
     .unwrap();
-    let out = dir.path().join("stats");
-    let (ok, stdout, stderr) = excitable(&[
-        "stats",
-        "--spikes",
-        csv.to_str().unwrap(),
-        "--t-stop",
-        "100",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(ok, "{stderr}");
+    let stdout = stats(&csv, &dir.path().join("stats"), &["--t-stop", "100"]);
     assert!(
         stdout.contains("**Repeated spike times** in 1 train(s): neuron 0."),
         "{stdout}"
@@ -214,18 +196,9 @@ fn a_spike_time_that_is_not_a_number_is_refused_by_the_library() {
 #[test]
 fn silent_neurons_are_counted_and_spikes_outside_the_interval_are_said() {
     let dir = tempfile::tempdir().unwrap();
-    let stats = |spikes: &std::path::Path, extra: &[&str], name: &str| {
+    let stats_of = |spikes: &std::path::Path, extra: &[&str], name: &str| {
         let out = dir.path().join(name);
-        let mut args = vec![
-            "stats",
-            "--spikes",
-            spikes.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        let (ok, _, stderr) = excitable(&args);
-        assert!(ok, "{stderr}");
+        stats(spikes, &out, extra);
         let n = excitable::report::table::read_f64_columns(
             &out.join("spike_stats.parquet"),
             &["n_spikes"],
@@ -250,12 +223,12 @@ fn silent_neurons_are_counted_and_spikes_outside_the_interval_are_said() {
             sim.to_str().unwrap(),
         ]);
         assert!(ok, "{stderr}");
-        let (n, summary) = stats(&sim.join("spikes.parquet"), &[], &format!("st{currents}"));
+        let (n, summary) = stats_of(&sim.join("spikes.parquet"), &[], &format!("st{currents}"));
         assert_eq!(n, expected, "{currents}: {summary}");
     }
     let csv = dir.path().join("outside.csv");
     std::fs::write(&csv, "t_ms\n-5\n10\n20\n30\n").unwrap();
-    let (n, summary) = stats(&csv, &["--t-stop", "25"], "outside");
+    let (n, summary) = stats_of(&csv, &["--t-stop", "25"], "outside");
     assert_eq!(n, [2.0]);
     assert!(
         summary.contains("2 spike(s) outside [0, 25] ms are left out of every statistic."),

@@ -143,6 +143,15 @@ fn windows_counts_the_spikes_simulate_counts() {
         assert!(ok, "{args:?}: {stderr}");
         stdout
     };
+    // `windows` of a trace file with a spikes file, 10 ms wide, into `name`: its summary.
+    let windows_of = |trace: &str, spikes: &str, name: &str| {
+        let win = out(name);
+        run(&[
+            "windows", "--trace", trace, "--spikes", spikes, "--width", "10", "--out", &win,
+        ]);
+        std::fs::read_to_string(format!("{win}/summary.md")).unwrap()
+    };
+    let hh_trace = format!("{}/trace.parquet", out("sim_hh"));
     for (model, stim) in [("lif", "2"), ("hh-1952", "noise:0:2:1:0.1"), ("hh", "10")] {
         let sim = out(&format!("sim_{model}"));
         let win = out(&format!("win_{model}"));
@@ -162,40 +171,25 @@ fn windows_counts_the_spikes_simulate_counts() {
             summary.contains(&format!(" {expected} spikes (the run's own")),
             "{model}: {expected} expected\n{summary}"
         );
-        run(&[
-            "windows",
-            "--trace",
+        let summary = windows_of(
             &format!("{sim}/trace.parquet"),
-            "--spikes",
             &spikes,
-            "--width",
-            "10",
-            "--out",
-            &on_file,
-        ]);
+            &format!("file_{model}"),
+        );
         let counts = column(
             &std::path::Path::new(&on_file).join("windows.parquet"),
             "n_spikes",
         );
         assert_eq!(counts.iter().sum::<f64>() as usize, expected, "{model}");
-        let summary = std::fs::read_to_string(format!("{on_file}/summary.md")).unwrap();
         assert!(!summary.contains("another run"), "{model}: {summary}");
     }
     // The spikes of another run (`lif`'s) given with `hh`'s trace are counted, and said to come
     // from another run by the two files' metadata.
-    let mixed = out("mixed");
-    run(&[
-        "windows",
-        "--trace",
-        &format!("{}/trace.parquet", out("sim_hh")),
-        "--spikes",
+    let summary = windows_of(
+        &hh_trace,
         &format!("{}/spikes.parquet", out("sim_lif")),
-        "--width",
-        "10",
-        "--out",
-        &mixed,
-    ]);
-    let summary = std::fs::read_to_string(format!("{mixed}/summary.md")).unwrap();
+        "mixed",
+    );
     assert!(
         summary.contains("**from another run than the trace**"),
         "{summary}"
@@ -208,19 +202,11 @@ fn windows_counts_the_spikes_simulate_counts() {
             "simulate", "--model", "hh", "--stim", "10", "--t-max", t_max, "--record", "spikes",
             "--out", &sim,
         ]);
-        let win = out(&format!("win_hh_{t_max}"));
-        run(&[
-            "windows",
-            "--trace",
-            &format!("{}/trace.parquet", out("sim_hh")),
-            "--spikes",
+        let summary = windows_of(
+            &hh_trace,
             &format!("{sim}/spikes.parquet"),
-            "--width",
-            "10",
-            "--out",
-            &win,
-        ]);
-        let summary = std::fs::read_to_string(format!("{win}/summary.md")).unwrap();
+            &format!("win_hh_{t_max}"),
+        );
         assert_eq!(
             summary.contains("another run"),
             flagged,
@@ -230,19 +216,7 @@ fn windows_counts_the_spikes_simulate_counts() {
     // Spikes outside the trace's time span are left out and said.
     let csv = dir.path().join("spikes.csv");
     std::fs::write(&csv, "neuron,t_ms\n0,-5\n0,3.5\n0,50\n0,99\n0,150\n2,40\n").unwrap();
-    let outside = out("outside");
-    run(&[
-        "windows",
-        "--trace",
-        &format!("{}/trace.parquet", out("sim_hh")),
-        "--spikes",
-        csv.to_str().unwrap(),
-        "--width",
-        "10",
-        "--out",
-        &outside,
-    ]);
-    let summary = std::fs::read_to_string(format!("{outside}/summary.md")).unwrap();
+    let summary = windows_of(&hh_trace, csv.to_str().unwrap(), "outside");
     assert!(
         summary.contains(" 3 spikes (neuron 0's from `")
             && summary.contains(
@@ -253,22 +227,10 @@ fn windows_counts_the_spikes_simulate_counts() {
     // A file without a `neuron` column is one train, named by the file alone.
     let bare = dir.path().join("bare.csv");
     std::fs::write(&bare, "t_ms\n3.5\n50\n").unwrap();
-    let one = out("one_train");
-    run(&[
-        "windows",
-        "--trace",
-        &format!("{}/trace.parquet", out("sim_hh")),
-        "--spikes",
-        bare.to_str().unwrap(),
-        "--width",
-        "10",
-        "--out",
-        &one,
-    ]);
-    let summary = std::fs::read_to_string(format!("{one}/summary.md")).unwrap();
+    let summary = windows_of(&hh_trace, bare.to_str().unwrap(), "one_train");
     assert!(summary.contains(" 2 spikes (from `"), "{summary}");
     let counts = column(
-        &std::path::Path::new(&outside).join("windows.parquet"),
+        &std::path::Path::new(&out("outside")).join("windows.parquet"),
         "n_spikes",
     );
     assert_eq!(counts.iter().sum::<f64>(), 3.0);
