@@ -249,6 +249,34 @@ fn hh_is_a_resonator_whether_or_not_the_range_reaches_the_loss_of_rest() {
     }
 }
 
+/// The same over the zoo's other class 2 models: ranges from 0 ending between the onset of
+/// firing (the fold of cycles) and the loss of rest, so that rest holds over all of each, keep
+/// the label and class of the whole range.
+#[test]
+fn the_zoos_resonators_stay_resonators_over_ranges_ending_before_rest_is_lost() {
+    for (path, ends) in [
+        ("hh-1952", &[9.7][..]),
+        ("studies/models/ml.ode", &[92.0, 93.8][..]),
+        ("studies/models/fhn.ode", &[0.33][..]),
+        ("studies/models/zoo/rinzel_hh2d.ode", &[6.0, 6.7][..]),
+    ] {
+        let model = load(path);
+        for &to in ends {
+            let e = ExcitabilitySpec {
+                from: Some(0.0),
+                to: Some(to),
+                ..Default::default()
+            }
+            .run(&model)
+            .unwrap()
+            .excitability;
+            assert!(e.rest_lost.is_none(), "{path} to {to}: {:?}", e.rest_lost);
+            assert_eq!(e.izhikevich.name(), "resonator", "{path} to {to}: {e:?}");
+            assert_eq!(e.verdict.class, HodgkinClass::Two, "{path} to {to}");
+        }
+    }
+}
+
 #[test]
 fn a_model_without_a_smooth_field_is_refused_naming_it() {
     let e = ExcitabilitySpec::default()
