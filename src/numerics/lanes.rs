@@ -41,21 +41,40 @@ const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 /// 1.5 * 2^52: adding it rounds to an integer held in the low mantissa bits.
 const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 
-/// `exp(x)` for each lane, branch-free: Cody-Waite reduction by ln 2, a degree-13 Taylor
-/// polynomial on |r| <= ln2/2, and the power of two built in the exponent bits. Inputs are
-/// clamped to [-700, 700].
+/// `exp(x)` for each lane, branch-free: [`exp_one`] in a loop the compiler vectorises.
 #[inline(always)]
 pub fn exp_lanes<const W: usize>(x: &[f64; W], out: &mut [f64; W]) {
     for l in 0..W {
-        let xc = x[l].clamp(-700.0, 700.0);
-        let t = xc * LOG2E + ROUND_MAGIC;
-        let k = t - ROUND_MAGIC;
-        let r = (-k).mul_add(LN2_LO, (-k).mul_add(LN2_HI, xc));
-        // Fused multiply-adds (the kernel is compiled with FMA enabled) in two chains.
-        let p = horner_even_odd(&INV_FACTORIAL[..14], r);
-        let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
-        out[l] = p * scale;
+        out[l] = exp_one(x[l]);
     }
+}
+
+/// `exp(x)` of one lane, branch-free: Cody-Waite reduction by ln 2, a degree-13 Taylor
+/// polynomial on |r| <= ln2/2, and the power of two built in the exponent bits. Inputs are
+/// clamped to [-700, 700]. For the body of a caller's own loop over lanes, which then holds
+/// the result in a register (the batch kernel's fused rates); [`exp_lanes`] otherwise.
+#[inline(always)]
+pub fn exp_one(x: f64) -> f64 {
+    let xc = x.clamp(-700.0, 700.0);
+    let t = xc * LOG2E + ROUND_MAGIC;
+    let k = t - ROUND_MAGIC;
+    let r = (-k).mul_add(LN2_LO, (-k).mul_add(LN2_HI, xc));
+    // Fused multiply-adds (the kernel is compiled with FMA enabled) in two chains.
+    let p = horner_even_odd(&INV_FACTORIAL[..14], r);
+    let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
+    p * scale
+}
+
+/// Arguments up to this in magnitude may take [`exp_near_zero`].
+pub const NEAR_ZERO: f64 = 0.125;
+
+/// `exp(x)` for |x| <= [`NEAR_ZERO`] by its Taylor polynomial of degree 10 (truncation
+/// `(1/8)^11/11!` = 2.9e-18), without [`exp_one`]'s reduction and power of two: the power
+/// family's root `exp(V/720)` is there for |V| <= 90 mV. Within 2.5e-16 of `exp` there, as
+/// [`exp_one`] is (`tests`); outside, wrong: its caller checks the bound.
+#[inline(always)]
+pub fn exp_near_zero(x: f64) -> f64 {
+    horner_even_odd(&INV_FACTORIAL[..11], x)
 }
 
 const LOG2E_F32: f32 = std::f32::consts::LOG2_E;
@@ -106,35 +125,46 @@ pub fn exp_lanes_in<const F32: bool, const W: usize>(x: &[f64; W], out: &mut [f6
     }
 }
 
-/// Where every lane's |z| is within this, [`phi1_lanes`] takes the short series.
-const SHORT_SERIES_MAX: f64 = 0.25;
-/// 0.25^12/13! = 1e-17 of truncation at |z| = 1/4 ([`phi1_series`]).
-const SHORT_SERIES_DEGREE: usize = 11;
-/// Where every lane's |z| is within this (and not within the short bound), [`phi1_lanes`]
-/// takes the long series.
-const SERIES_MAX: f64 = 1.0;
-/// 1/19! = 8e-18 of truncation at |z| = 1.
-const SERIES_DEGREE: usize = 17;
+/// The bounds on |z| up to which [`phi1_lanes`] takes a series, and the series' degrees:
+/// each truncates at most `r^(N+1)/(N+2)!` ([`phi1_series`]): 5.6e-18 at 1/64 with degree
+/// 6, 2.3e-17 at 1/8 with 9, 1e-17 at 1/4 with 11, 8e-18 at 1 with 17, all under a
+/// quarter of f64's rounding. (A fifth, 1/2 with degree 14, for V in a spike, gained
+/// nothing measurable.)
+const SERIES_TIERS: [(f64, usize); 4] = [(1.0 / 64.0, 6), (0.125, 9), (0.25, 11), (1.0, 17)];
 
 /// `phi1(z) = (e^z - 1)/z` for each lane, for the exponential integrators' steps
-/// `x + h phi1(z) f`. Where every lane's |z| is within 1/4, by its series of degree 11; else
-/// within 1, of degree 17 ([`phi1_series`]: no exponential, no division, no reduction);
-/// else by [`exp_lanes_in`] and the quotient. NaN where `z` is not finite, so a lane whose
-/// derivative is not finite ends in its caller's blow-up check rather than standing still. The series are as exact as the quotient (`tests`), so
-/// the bounds are a matter of speed: the steps of `hh` at dt = 0.01 ms take the series on
-/// every block, the gates the short one (|z| = dt (alpha + beta) under about 0.1) and V the
-/// long one (|z| = dt g_tot / C up to about 0.5 in a spike). One series for both bounds
-/// cost about 7% of the batch kernel's time (docs/speed.md).
+/// `x + h phi1(z) f`. Where every lane's |z| is within a bound of [`SERIES_TIERS`], by the
+/// series of that bound's degree ([`phi1_series`]: no exponential, no division, no
+/// reduction); else by [`exp_lanes_in`] and the quotient. NaN where `z` is not finite, so a
+/// lane whose derivative is not finite ends in its caller's blow-up check rather than
+/// standing still. The series are as exact as the quotient (`tests`), so the bounds are a
+/// matter of speed: the steps of `hh` at dt = 0.01 ms take the series on every block, h and
+/// n the shortest (|z| = dt (alpha + beta) under 0.02), m the next (under about 0.1), V the
+/// shortest between spikes (|z| = dt g_tot / C under 0.02) and the longest in one (up to
+/// about 0.5). One series for both of the first bounds used cost about 7% of the batch
+/// kernel's time, the two shorter ones saved about 3% (docs/speed.md).
 #[inline(always)]
 pub fn phi1_lanes<const F32: bool, const W: usize>(z: &[f64; W], out: &mut [f64; W]) {
-    let within = |bound: f64| z.iter().fold(true, |all, z| all & (z.abs() <= bound));
-    if within(SHORT_SERIES_MAX) {
+    let within = |tier: usize| {
+        let bound = SERIES_TIERS[tier].0;
+        z.iter().fold(true, |all, z| all & (z.abs() <= bound))
+    };
+    // (Each degree must be a constant of the series' type: one branch per tier.)
+    if within(0) {
         for l in 0..W {
-            out[l] = phi1_series::<SHORT_SERIES_DEGREE>(z[l]);
+            out[l] = phi1_series::<{ SERIES_TIERS[0].1 }>(z[l]);
         }
-    } else if within(SERIES_MAX) {
+    } else if within(1) {
         for l in 0..W {
-            out[l] = phi1_series::<SERIES_DEGREE>(z[l]);
+            out[l] = phi1_series::<{ SERIES_TIERS[1].1 }>(z[l]);
+        }
+    } else if within(2) {
+        for l in 0..W {
+            out[l] = phi1_series::<{ SERIES_TIERS[2].1 }>(z[l]);
+        }
+    } else if within(3) {
+        for l in 0..W {
+            out[l] = phi1_series::<{ SERIES_TIERS[3].1 }>(z[l]);
         }
     } else {
         let mut e = [0.0; W];
@@ -195,6 +225,22 @@ mod tests {
         // 2.2e-16 with Horner's rule and with its two chains (`horner_even_odd`, whose last
         // three steps are Horner's); joined at the end, the chains reached 3.1e-16.
         assert!(worst < 2.5e-16, "{worst}");
+    }
+
+    /// The polynomial near 0 against the library's exponential on |x| <= 1/8: within 2.5e-16
+    /// (the bound of `exp_one`'s test), where degree 9, with 2.3e-16 of truncation alone at
+    /// 1/8, misses by more.
+    #[test]
+    fn exp_near_zero_is_accurate_within_its_bound() {
+        let worst = |f: &dyn Fn(f64) -> f64| {
+            (0..=20_000)
+                .map(|k| NEAR_ZERO * (k as f64 / 10_000.0 - 1.0))
+                .map(|x| ((f(x) - x.exp()) / x.exp()).abs())
+                .fold(0.0f64, f64::max)
+        };
+        let ten = worst(&exp_near_zero);
+        let nine = worst(&|x| horner_even_odd(&INV_FACTORIAL[..10], x));
+        assert!(ten < 2.5e-16 && nine > 2.5e-16, "{ten} {nine}");
     }
 
     #[test]

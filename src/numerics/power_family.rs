@@ -24,14 +24,14 @@
 //! (7000 mV on `hh`) instead of further out. A run that far out is blowing up (it is flagged
 //! past the model layer's `V_LIMIT`, 1e4 mV, or on NaN), so only its garbage changes.
 
-use crate::numerics::lanes::{each_lane, exp_lanes};
+use crate::numerics::lanes::{NEAR_ZERO, each_lane, exp_lanes, exp_near_zero, exp_one};
 
 /// The largest power taken: `u^96` is within about 2.1e-14 of its exponential. Powers below
 /// 128 are products of the squarings up to `u^64`.
 const MAX_POWER: u32 = 96;
 
 /// Squarings kept: `u^(2^k)` for `k < SQUARINGS`.
-const SQUARINGS: usize = 7;
+pub const SQUARINGS: usize = 7;
 
 /// Divisions of a member's slope tried for a common slope: the unit is `c / j` for `j` up
 /// to this.
@@ -125,15 +125,62 @@ impl PowerFamily {
         }
     }
 
+    /// The power `n` of the member that writes `row`, if one does.
+    pub fn power_of_row(&self, row: usize) -> Option<u32> {
+        self.members.iter().find(|m| m.0 == row).map(|m| m.1)
+    }
+
+    /// The argument of the family's root `u = exp(c0 V)` at `v`, clamped.
+    #[inline(always)]
+    fn root_arg(&self, v: f64) -> f64 {
+        (self.unit * v).clamp(-self.clamp, self.clamp)
+    }
+
+    /// Whether every lane's root argument is within [`NEAR_ZERO`], so that `u` may be taken by
+    /// [`exp_near_zero`] (`hh`: |V| <= 90 mV). [`PowerFamily::eval`] asks on its own; a
+    /// caller of [`PowerFamily::squarings`] asks for its block and passes the answer, so that
+    /// both take the same polynomial.
+    #[inline(always)]
+    pub fn near_zero<const W: usize>(&self, v: &[f64; W]) -> bool {
+        v.iter()
+            .fold(true, |all, &v| all & (self.root_arg(v).abs() <= NEAR_ZERO))
+    }
+
+    /// `u` and its squarings `u^(2^k)` at one lane's `v`, `u` by [`exp_near_zero`] when
+    /// `NEAR` ([`PowerFamily::near_zero`] of the lane's block): [`PowerFamily::eval`]'s
+    /// operations for the body of a caller's own loop over lanes, which keeps the seven in
+    /// registers (`eval` holds them as rows of lanes, which on AVX2 pass through the stack).
+    /// With [`power`], the same bits as `eval` (`tests`).
+    #[inline(always)]
+    pub fn squarings<const NEAR: bool>(&self, v: f64) -> [f64; SQUARINGS] {
+        let arg = self.root_arg(v);
+        let root = if NEAR {
+            exp_near_zero(arg)
+        } else {
+            exp_one(arg)
+        };
+        let mut sq = [root; SQUARINGS];
+        for k in 1..SQUARINGS {
+            sq[k] = sq[k - 1] * sq[k - 1];
+        }
+        sq
+    }
+
     /// Every member's `exp(c_i V)` at `v` into its row of `rows`.
     #[inline(always)]
     pub fn eval<const W: usize>(&self, v: &[f64; W], rows: &mut [[f64; W]]) {
         let mut arg = [0.0; W];
         for l in 0..W {
-            arg[l] = (self.unit * v[l]).clamp(-self.clamp, self.clamp);
+            arg[l] = self.root_arg(v[l]);
         }
         let mut sq = [[0.0; W]; SQUARINGS];
-        exp_lanes(&arg, &mut sq[0]);
+        if self.near_zero(v) {
+            for l in 0..W {
+                sq[0][l] = exp_near_zero(arg[l]);
+            }
+        } else {
+            exp_lanes(&arg, &mut sq[0]);
+        }
         for k in 1..SQUARINGS {
             let prev = sq[k - 1];
             sq[k] = each_lane(|l| prev[l] * prev[l]);
@@ -158,6 +205,24 @@ impl PowerFamily {
             rows[row] = acc;
         }
     }
+}
+
+/// `u^N` from the [`PowerFamily::squarings`] of one lane, multiplied as
+/// [`PowerFamily::eval`] multiplies them: from the lowest selected squaring up. `N` is a
+/// constant, so the digits are chosen at compile time and the product is one or two
+/// multiplications in registers.
+#[inline(always)]
+pub fn power<const N: u32>(sq: &[f64; SQUARINGS]) -> f64 {
+    const { assert!(N >= 1 && N <= MAX_POWER) };
+    let mut acc = f64::NAN;
+    let mut started = false;
+    for (k, s) in sq.iter().enumerate() {
+        if (N >> k) & 1 == 1 {
+            acc = if started { acc * s } else { *s };
+            started = true;
+        }
+    }
+    acc
 }
 
 #[cfg(test)]
@@ -257,6 +322,54 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// One lane's squarings and a constant power give `eval`'s bits, for the powers of `hh`'s
+    /// family and the extremes of the digits (1, 64, 95: seven digits, 96), on units of either
+    /// sign and V from -200 to +200 mV and far out where the clamp holds.
+    #[test]
+    fn one_lanes_powers_equal_the_rows() {
+        fn check<const N: u32>(unit: f64) {
+            let family = PowerFamily {
+                unit,
+                clamp: 700.0 / MAX_POWER as f64,
+                members: vec![(0, N)],
+            };
+            let mut rows = vec![[0.0; LANES]];
+            let mut near_blocks = 0;
+            for k in 0..60 {
+                let v: Lanes = std::array::from_fn(|l| -200.0 + (k * LANES + l) as f64 * 0.419);
+                family.eval(&v, &mut rows);
+                let near = family.near_zero(&v);
+                for l in 0..LANES {
+                    let sq = if near {
+                        family.squarings::<true>(v[l])
+                    } else {
+                        family.squarings::<false>(v[l])
+                    };
+                    let one = power::<N>(&sq);
+                    assert_eq!(one.to_bits(), rows[0][l].to_bits(), "n {N}, V {}", v[l]);
+                }
+                near_blocks += near as usize;
+            }
+            family.eval(&[1e6; LANES], &mut rows);
+            assert_eq!(power::<N>(&family.squarings::<false>(1e6)), rows[0][0]);
+            // On `hh`'s unit blocks of either kind were compared (|V| <= 90 mV is near zero);
+            // on 1/3000 every block is near zero, and the far way is compared at 1e6 mV.
+            if unit.abs() > 1e-3 {
+                assert!(near_blocks > 0 && near_blocks < 60, "{near_blocks}");
+            }
+        }
+        for unit in [-1.0 / 720.0, 1.0 / 720.0, 1.0 / 3000.0] {
+            check::<72>(unit);
+            check::<40>(unit);
+            check::<36>(unit);
+            check::<9>(unit);
+            check::<1>(unit);
+            check::<64>(unit);
+            check::<95>(unit);
+            check::<96>(unit);
         }
     }
 

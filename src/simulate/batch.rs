@@ -529,36 +529,65 @@ fn rate_lanes(r: &LaneRate, v: &L, x: &[L], out: &mut L) {
 #[inline(always)]
 fn exp_rate(f: f64, x: &L, out: &mut L) {
     for l in 0..LANES {
-        out[l] = f * x[l];
+        out[l] = exp_rate_one(f, x[l]);
     }
+}
+
+/// [`exp_rate`] of one lane (the lanes' functions and [`HhShape`]'s fused loop share these).
+#[inline(always)]
+fn exp_rate_one(f: f64, x: f64) -> f64 {
+    f * x
 }
 
 /// [`LaneRate::Sigmoid`] on its base `x`.
 #[inline(always)]
 fn sigmoid_rate(a: f64, scale: f64, x: &L, out: &mut L) {
     for l in 0..LANES {
-        out[l] = a / x[l].mul_add(scale, 1.0);
+        out[l] = sigmoid_rate_one(a, scale, x[l]);
     }
+}
+
+/// [`sigmoid_rate`] of one lane.
+#[inline(always)]
+fn sigmoid_rate_one(a: f64, scale: f64, x: f64) -> f64 {
+    a / x.mul_add(scale, 1.0)
 }
 
 /// [`LaneRate::Linoid`] at `v` on its base `x`.
 #[inline(always)]
 fn linoid_rate(a: f64, v0: f64, ik: f64, scale: f64, v: &L, x: &L, out: &mut L) {
-    let mut y: L = [0.0; LANES];
     let mut near = false;
     for l in 0..LANES {
-        // y / (1 - e^-y); within the series' radius (rare: V within k/2 of v0) the
-        // scalar path's Bernoulli series instead, evaluated only when a lane is there.
-        y[l] = (v[l] - v0) * ik;
-        out[l] = a * (y[l] / (1.0 - x[l] * scale));
-        near |= y[l].abs() < LINOID_SERIES_RADIUS;
+        let (rate, y) = linoid_rate_one(a, v0, ik, scale, v[l], x[l]);
+        out[l] = rate;
+        near |= y.abs() < LINOID_SERIES_RADIUS;
     }
     if near {
-        for l in 0..LANES {
-            if y[l].abs() < LINOID_SERIES_RADIUS {
-                // The scalar path's own function, which takes its series there.
-                out[l] = a * linoid_core(y[l]);
-            }
+        linoid_near_rest(a, v0, ik, v, out);
+    }
+}
+
+/// [`linoid_rate`] of one lane by the quotient, and `y = (V - v0)/k`: its caller flags the lane
+/// when `|y|` is within [`LINOID_SERIES_RADIUS`] and then calls [`linoid_near_rest`].
+#[inline(always)]
+fn linoid_rate_one(a: f64, v0: f64, ik: f64, scale: f64, v: f64, x: f64) -> (f64, f64) {
+    // y / (1 - e^-y); within the series' radius (V within k/2 of v0) the scalar path's
+    // Bernoulli series instead, evaluated only when a lane of the block is there.
+    let y = (v - v0) * ik;
+    (a * (y / (1.0 - x * scale)), y)
+}
+
+/// The lanes of a linoid rate whose `y` is within the series' radius, rewritten by the scalar
+/// path's own function, which takes its series there. Inline, as the rest of a step: on `hh`
+/// some lane of a block is that near (within 5 mV of -40 or -55 mV) at a good share of the
+/// steps, and out of line, compiled without the kernel's vector instructions, it took 21% of
+/// the kernel's time in a trial (docs/speed-log.md, seventh session of 7 December).
+#[inline(always)]
+fn linoid_near_rest(a: f64, v0: f64, ik: f64, v: &L, out: &mut L) {
+    for l in 0..LANES {
+        let y = (v[l] - v0) * ik;
+        if y.abs() < LINOID_SERIES_RADIUS {
+            out[l] = a * linoid_core(y);
         }
     }
 }
@@ -656,6 +685,80 @@ trait Equations {
         g_tot: &mut L,
         i_ion: &mut L,
     );
+    /// One step of exponential Euler from (v, x) to (v_new, x_new): [`linearise`], then
+    /// [`exp_step`]. [`HhShape`] takes the same operations in fewer passes over the lanes.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn exp_euler_step<const UNIFORM: bool, const F32: bool>(
+        &self,
+        s: &mut StepRows<Self::Gates, Self::Bases>,
+        dt: f64,
+        v: &L,
+        x: &Self::Gates,
+        current: &L,
+        inv_c: &L,
+        phi: &L,
+        v_new: &mut L,
+        x_new: &mut Self::Gates,
+    ) where
+        Self: Sized,
+    {
+        exp_euler_by_rows::<Self, UNIFORM, F32>(
+            self, s, dt, v, x, current, inv_c, phi, v_new, x_new,
+        );
+    }
+}
+
+/// [`Equations::exp_euler_step`] as every model takes it: [`linearise`] into the rows, then
+/// [`exp_step`] from them.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn exp_euler_by_rows<E: Equations, const UNIFORM: bool, const F32: bool>(
+    eq: &E,
+    s: &mut StepRows<E::Gates, E::Bases>,
+    dt: f64,
+    v: &L,
+    x: &E::Gates,
+    current: &L,
+    inv_c: &L,
+    phi: &L,
+    v_new: &mut L,
+    x_new: &mut E::Gates,
+) {
+    linearise::<E, UNIFORM, F32>(
+        eq,
+        v,
+        x,
+        &mut s.xb,
+        &mut s.ra,
+        &mut s.rb,
+        &mut s.g_tot,
+        &mut s.i_ion,
+    );
+    exp_step::<F32>(
+        dt,
+        v,
+        x.as_ref(),
+        s.ra.as_ref(),
+        s.rb.as_ref(),
+        &s.g_tot,
+        &s.i_ion,
+        current,
+        inv_c,
+        phi,
+        v_new,
+        x_new.as_mut(),
+    );
+}
+
+/// The scratch rows of a step: the shared exponentials, the gates' rates, the total
+/// conductance and the ionic current, each written before it is read.
+struct StepRows<G, B> {
+    xb: B,
+    ra: G,
+    rb: G,
+    g_tot: L,
+    i_ion: L,
 }
 
 impl Equations for Flat {
@@ -761,14 +864,30 @@ fn times_power(g: &mut L, x: &L, power: i32) {
     }
 }
 
+/// [`times_power`] of one lane, for [`HhShape`]'s fused step.
+#[inline(always)]
+fn times_power_one(g: f64, x: f64, power: i32) -> f64 {
+    let mut g = g;
+    for _ in 0..power {
+        g *= x;
+    }
+    g
+}
+
 /// Adds one current of conductance `g` and reversal `erev` at `v` to the step's total
 /// conductance and ionic current (both kernels, in the currents' order).
 #[inline(always)]
 fn add_current(g: &L, erev: &L, v: &L, g_tot: &mut L, i_ion: &mut L) {
     for l in 0..LANES {
-        g_tot[l] += g[l];
-        i_ion[l] += g[l] * (v[l] - erev[l]);
+        add_current_one(g[l], erev[l], v[l], &mut g_tot[l], &mut i_ion[l]);
     }
+}
+
+/// [`add_current`] of one lane.
+#[inline(always)]
+fn add_current_one(g: f64, erev: f64, v: f64, g_tot: &mut f64, i_ion: &mut f64) {
+    *g_tot += g;
+    *i_ion += g * (v - erev);
 }
 
 /// The shared exponentials of the rates at `v` into `xb`: the family's as powers of one
@@ -819,12 +938,24 @@ fn v_step(h: f64, v: &L, g_tot: &L, i_ion: &L, current: &L, inv_c: &L, v_new: &m
     let mut z: L = [0.0; LANES];
     let mut p: L = [0.0; LANES];
     for l in 0..LANES {
-        z[l] = -g_tot[l] * inv_c[l] * h;
+        z[l] = v_step_z(h, g_tot[l], inv_c[l]);
     }
     phi1_lanes::<false, _>(&z, &mut p);
     for l in 0..LANES {
-        v_new[l] = v[l] + h * p[l] * (current[l] - i_ion[l]) * inv_c[l];
+        v_new[l] = v_stepped(h, v[l], p[l], current[l], i_ion[l], inv_c[l]);
     }
+}
+
+/// [`v_step`]'s `z = -g_tot h / C` of one lane (it and [`HhShape`]'s fused step share these).
+#[inline(always)]
+fn v_step_z(h: f64, g_tot: f64, inv_c: f64) -> f64 {
+    -g_tot * inv_c * h
+}
+
+/// [`v_step`]'s new V of one lane, from `p = phi1(z)`.
+#[inline(always)]
+fn v_stepped(h: f64, v: f64, p: f64, current: f64, i_ion: f64, inv_c: f64) -> f64 {
+    v + h * p * (current - i_ion) * inv_c
 }
 
 /// Each gate over a step of length `h`, relaxed exactly towards its `x_inf` with rate
@@ -855,14 +986,26 @@ fn relaxed_gate<const F32: bool>(h: f64, xg: &L, a: &L, b: &L, phi: &L) -> L {
     let mut sg: L = [0.0; LANES];
     let mut out: L = [0.0; LANES];
     for l in 0..LANES {
-        sg[l] = a[l] + b[l];
-        z[l] = -h * phi[l] * sg[l];
+        (z[l], sg[l]) = gate_step_z(h, phi[l], a[l], b[l]);
     }
     phi1_lanes::<F32, _>(&z, &mut p);
     for l in 0..LANES {
-        out[l] = xg[l] + h * phi[l] * p[l] * (-sg[l]).mul_add(xg[l], a[l]);
+        out[l] = gate_stepped(h, phi[l], p[l], xg[l], a[l], sg[l]);
     }
     out
+}
+
+/// [`relaxed_gate`]'s `z = -h phi (alpha + beta)` of one lane, and `alpha + beta`.
+#[inline(always)]
+fn gate_step_z(h: f64, phi: f64, a: f64, b: f64) -> (f64, f64) {
+    let sg = a + b;
+    (-h * phi * sg, sg)
+}
+
+/// [`relaxed_gate`]'s new gate of one lane, from `p = phi1(z)` and `sg = alpha + beta`.
+#[inline(always)]
+fn gate_stepped(h: f64, phi: f64, p: f64, xg: f64, a: f64, sg: f64) -> f64 {
+    xg + h * phi * p * (-sg).mul_add(xg, a)
 }
 
 /// Results for one block of lanes.
@@ -875,7 +1018,7 @@ fn run_block<E: Equations, const UNIFORM: bool, const SCHEME: u8, const F32: boo
     steps: usize,
 ) -> [NeuronSummary; LANES] {
     let mut v: L = std::array::from_fn(|l| y0[l][0]);
-    let (mut x, mut xb) = eq.rows();
+    let (mut x, xb) = eq.rows();
     for (g, xg) in x.as_mut().iter_mut().enumerate() {
         *xg = std::array::from_fn(|l| y0[l][1 + g]);
     }
@@ -883,7 +1026,13 @@ fn run_block<E: Equations, const UNIFORM: bool, const SCHEME: u8, const F32: boo
     // The midpoint rule's half-step gates (the other schemes never touch it), and the rates:
     // each written before it is read.
     let mut x_half = x.clone();
-    let (mut ra, mut rb) = (x.clone(), x.clone());
+    let mut rows = StepRows {
+        xb,
+        ra: x.clone(),
+        rb: x.clone(),
+        g_tot: [0.0; LANES],
+        i_ion: [0.0; LANES],
+    };
     let mut sum = [NeuronSummary {
         first_spike_ms: f64::NAN,
         first_counted_ms: f64::NAN,
@@ -900,7 +1049,6 @@ fn run_block<E: Equations, const UNIFORM: bool, const SCHEME: u8, const F32: boo
     let mut v_prev: L = v;
     let mut vmin: L = [f64::INFINITY; LANES];
     let mut vmax: L = [f64::NEG_INFINITY; LANES];
-    let (mut g_tot, mut i_ion): (L, L) = ([0.0; LANES], [0.0; LANES]);
     let mut v_new: L = [0.0; LANES];
     let mut v_half: L = [0.0; LANES];
     for step in 0..steps {
@@ -910,7 +1058,14 @@ fn run_block<E: Equations, const UNIFORM: bool, const SCHEME: u8, const F32: boo
             // first step, which therefore advances them by half a step) and steps across t
             // with the rates at V(t), the midpoint of their step; V then steps across
             // [t, t + dt] with the conductances of the gates at its midpoint, t + dt/2.
-            eq.gate_rates::<F32>(&v, &mut xb, &mut ra, &mut rb);
+            let StepRows {
+                xb,
+                ra,
+                rb,
+                g_tot,
+                i_ion,
+            } = &mut rows;
+            eq.gate_rates::<F32>(&v, xb, ra, rb);
             let h = if step == 0 { 0.5 * dt } else { dt };
             gate_step::<F32>(
                 h,
@@ -927,40 +1082,54 @@ fn run_block<E: Equations, const UNIFORM: bool, const SCHEME: u8, const F32: boo
                 for l in 0..LANES {
                     v_half[l] = 1.5 * v[l] - 0.5 * v_prev[l];
                 }
-                eq.bases_at::<F32>(&v_half, &mut xb);
-                eq.conductances::<UNIFORM>(&v, &v_half, &x, &xb, &mut g_tot, &mut i_ion);
+                eq.bases_at::<F32>(&v_half, xb);
+                eq.conductances::<UNIFORM>(&v, &v_half, &x, xb, g_tot, i_ion);
             } else {
-                eq.conductances::<UNIFORM>(&v, &v, &x, &xb, &mut g_tot, &mut i_ion);
+                eq.conductances::<UNIFORM>(&v, &v, &x, xb, g_tot, i_ion);
             }
-            v_step(dt, &v, &g_tot, &i_ion, current, &inv_c, &mut v_new);
-        } else {
-            linearise::<E, UNIFORM, F32>(
-                eq, &v, &x, &mut xb, &mut ra, &mut rb, &mut g_tot, &mut i_ion,
+            v_step(dt, &v, g_tot, i_ion, current, &inv_c, &mut v_new);
+        } else if SCHEME == EULER {
+            eq.exp_euler_step::<UNIFORM, F32>(
+                &mut rows,
+                dt,
+                &v,
+                &x,
+                current,
+                &inv_c,
+                &phi,
+                &mut v_new,
+                &mut x_next,
             );
-            if SCHEME == MIDPOINT {
-                // Half a step of exponential Euler to the midpoint, the coefficients there, then
-                // the whole step from (v, x) with them. The ionic current at v with the
-                // midpoint's conductances is i_h + g_h (v - v_h).
-                exp_step::<F32>(
-                    0.5 * dt,
-                    &v,
-                    x.as_ref(),
-                    ra.as_ref(),
-                    rb.as_ref(),
-                    &g_tot,
-                    &i_ion,
-                    current,
-                    &inv_c,
-                    &phi,
-                    &mut v_half,
-                    x_half.as_mut(),
-                );
-                linearise::<E, UNIFORM, F32>(
-                    eq, &v_half, &x_half, &mut xb, &mut ra, &mut rb, &mut g_tot, &mut i_ion,
-                );
-                for l in 0..LANES {
-                    i_ion[l] = g_tot[l].mul_add(v[l] - v_half[l], i_ion[l]);
-                }
+            std::mem::swap(&mut x, &mut x_next);
+        } else {
+            // The midpoint rule: half a step of exponential Euler to the midpoint, the
+            // coefficients there, then the whole step from (v, x) with them. The ionic current
+            // at v with the midpoint's conductances is i_h + g_h (v - v_h).
+            let StepRows {
+                xb,
+                ra,
+                rb,
+                g_tot,
+                i_ion,
+            } = &mut rows;
+            linearise::<E, UNIFORM, F32>(eq, &v, &x, xb, ra, rb, g_tot, i_ion);
+            exp_step::<F32>(
+                0.5 * dt,
+                &v,
+                x.as_ref(),
+                ra.as_ref(),
+                rb.as_ref(),
+                g_tot,
+                i_ion,
+                current,
+                &inv_c,
+                &phi,
+                &mut v_half,
+                x_half.as_mut(),
+            );
+            linearise::<E, UNIFORM, F32>(eq, &v_half, &x_half, xb, ra, rb, g_tot, i_ion);
+            for l in 0..LANES {
+                i_ion[l] = g_tot[l].mul_add(v[l] - v_half[l], i_ion[l]);
             }
             exp_step::<F32>(
                 dt,
@@ -968,8 +1137,8 @@ fn run_block<E: Equations, const UNIFORM: bool, const SCHEME: u8, const F32: boo
                 x.as_ref(),
                 ra.as_ref(),
                 rb.as_ref(),
-                &g_tot,
-                &i_ion,
+                g_tot,
+                i_ion,
                 current,
                 &inv_c,
                 &phi,
@@ -1125,11 +1294,6 @@ pub fn run_batch_params_until(
     Ok(Some(out.into_iter().flatten().collect()))
 }
 
-/// The [`BatchScheme`]s as [`run_block`]'s constant parameter.
-const EULER: u8 = 0;
-const MIDPOINT: u8 = 1;
-const STAGGERED: u8 = 2;
-
 /// [`run_block`] of the settings' scheme and precision on the model's equations `eq`, for
 /// lanes with the parameters `p`.
 fn run_block_of<E: Equations>(
@@ -1152,6 +1316,11 @@ fn run_block_of<E: Equations>(
         }
     }
 }
+
+/// The [`BatchScheme`]s as [`run_block`]'s constant parameter.
+const EULER: u8 = 0;
+const MIDPOINT: u8 = 1;
+const STAGGERED: u8 = 2;
 
 /// [`run_block`] with scheme `SCHEME`, its other constant parameters picked from `uniform`
 /// (every lane on the same parameters) and `mixed` (f32 exponentials).

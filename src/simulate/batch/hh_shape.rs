@@ -9,7 +9,10 @@
 //!
 //! A model takes this path when its table has exactly that shape (`hh` and `hh-1952`, and a
 //! user's TOML model written the same way): [`HhShape::of`]. Every other model keeps the
-//! table's kernel. Both perform the same floating-point operations in the same order, so
+//! table's kernel. When, as in `hh`, the six rates' exponentials are powers of one
+//! ([`HH_POWERS`]), the rates of each lane are taken in one loop with the powers in registers
+//! ([`HhShape::fused_rates`]), and exponential Euler's step in three such loops: on AVX2,
+//! whose 16 registers hold a row of 16 lanes in four, the rows' way spilled them to the stack. Both perform the same floating-point operations in the same order, so
 //! their results are identical, not just close (`tests`). The rates go through the table
 //! kernel's own functions, the shared exponentials through its `bases_at` (powers of one
 //! exponential where the slopes allow, [`crate::numerics::power_family`]) and the currents
@@ -17,9 +20,14 @@
 //! equation is written out a second time here.
 
 use super::{
-    Equations, Flat, L, LANES, LaneRate, add_current, bases_at, exp_rate, linoid_rate, per_lane,
-    sigmoid_rate, times_power,
+    Equations, Flat, L, LANES, LaneRate, StepRows, add_current, add_current_one, bases_at,
+    exp_euler_by_rows, exp_rate, exp_rate_one, gate_step_z, gate_stepped, linoid_near_rest,
+    linoid_rate, linoid_rate_one, per_lane, sigmoid_rate, sigmoid_rate_one, times_power,
+    times_power_one, v_step_z, v_stepped,
 };
+use crate::model::rates::LINOID_SERIES_RADIUS;
+use crate::numerics::lanes::phi1_lanes;
+use crate::numerics::power_family::{PowerFamily, power};
 
 /// `a (V - v0) / k / (1 - scale x)` on the base `x` of row `base` ([`LaneRate::Linoid`]).
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +57,12 @@ struct Sigmoid {
 /// The shared exponentials of the shape: four slopes (`hh`: 1/10, 1/18, 1/20 and 1/80 per mV).
 const BASES: usize = 4;
 
+/// The powers of one exponential `u = exp(-V/720)` that `hh`'s six rates take, in the order
+/// alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n: their slopes 1/10, 1/18, 1/20, 1/10, 1/10
+/// and 1/80 per mV are 72, 40, 36, 72, 72 and 9 times 1/720 (`hh-1952`'s the same, of the
+/// other sign).
+const HH_POWERS: [u32; 6] = [72, 40, 36, 72, 72, 9];
+
 /// The classic Hodgkin-Huxley shape: gates m, h, n with the rates (linoid, exponential),
 /// (exponential, sigmoid), (linoid, exponential), and the currents `g_na m^3 h`, `g_k n^4` and
 /// a leak, in that order, with the model's constants and per-lane parameters.
@@ -58,6 +72,10 @@ pub(super) struct HhShape<'a> {
     m: (Linoid, Exp),
     h: (Exp, Sigmoid),
     n: (Linoid, Exp),
+    /// The table's family when every rate's base is its power of [`HH_POWERS`] (`hh`,
+    /// `hh-1952`): the rates are then taken in one loop over the lanes, the family's
+    /// squarings and the six rates of each lane in registers ([`HhShape::fused_rates`]).
+    family: Option<&'a PowerFamily>,
 }
 
 impl<'a> HhShape<'a> {
@@ -100,12 +118,81 @@ impl<'a> HhShape<'a> {
             return None;
         }
         let g = &flat.gates;
+        let (m, h, n) = (
+            (linoid(&g[0].first)?, exp(&g[0].second)?),
+            (exp(&g[1].first)?, sigmoid(&g[1].second)?),
+            (linoid(&g[2].first)?, exp(&g[2].second)?),
+        );
+        let rows = [m.0.base, m.1.base, h.0.base, h.1.base, n.0.base, n.1.base];
+        let family = flat.powers.as_ref().filter(|f| {
+            flat.direct.is_empty()
+                && rows
+                    .iter()
+                    .zip(HH_POWERS)
+                    .all(|(&row, n)| f.power_of_row(row) == Some(n))
+        });
         Some(HhShape {
             flat,
-            m: (linoid(&g[0].first)?, exp(&g[0].second)?),
-            h: (exp(&g[1].first)?, sigmoid(&g[1].second)?),
-            n: (linoid(&g[2].first)?, exp(&g[2].second)?),
+            m,
+            h,
+            n,
+            family,
         })
+    }
+
+    /// [`Equations::gate_rates`] of a shape whose bases are `hh`'s powers ([`HH_POWERS`]): the
+    /// same operations in the same order as the rows' way ([`bases_at`] and the rates'
+    /// functions), in one loop over the lanes. The family's seven squarings and the six rates
+    /// stay in registers instead of passing through rows of 16 lanes, which on AVX2 (16
+    /// registers of 4 lanes) were spilled to the stack (docs/speed.md, seventh session of 7
+    /// December). The shared exponentials are not written to `xb`: the shape has no factor,
+    /// so nothing reads them.
+    #[inline(always)]
+    fn fused_rates(&self, family: &PowerFamily, v: &L, ra: &mut [L; 3], rb: &mut [L; 3]) {
+        if family.near_zero(v) {
+            self.fused_rates_of::<true>(family, v, ra, rb)
+        } else {
+            self.fused_rates_of::<false>(family, v, ra, rb)
+        }
+    }
+
+    /// [`HhShape::fused_rates`] with the family's root near zero or not
+    /// ([`PowerFamily::squarings`]).
+    #[inline(always)]
+    fn fused_rates_of<const NEAR: bool>(
+        &self,
+        family: &PowerFamily,
+        v: &L,
+        ra: &mut [L; 3],
+        rb: &mut [L; 3],
+    ) {
+        let (m, h, n) = (&self.m, &self.h, &self.n);
+        let (mut near_m, mut near_n) = (false, false);
+        for l in 0..LANES {
+            let sq = family.squarings::<NEAR>(v[l]);
+            let (u72, u40, u36, u9) = (
+                power::<{ HH_POWERS[0] }>(&sq),
+                power::<{ HH_POWERS[1] }>(&sq),
+                power::<{ HH_POWERS[2] }>(&sq),
+                power::<{ HH_POWERS[5] }>(&sq),
+            );
+            let (am, ym) = linoid_rate_one(m.0.a, m.0.v0, m.0.ik, m.0.scale, v[l], u72);
+            let (an, yn) = linoid_rate_one(n.0.a, n.0.v0, n.0.ik, n.0.scale, v[l], u72);
+            ra[0][l] = am;
+            rb[0][l] = exp_rate_one(m.1.f, u40);
+            ra[1][l] = exp_rate_one(h.0.f, u36);
+            rb[1][l] = sigmoid_rate_one(h.1.a, h.1.scale, u72);
+            ra[2][l] = an;
+            rb[2][l] = exp_rate_one(n.1.f, u9);
+            near_m |= ym.abs() < LINOID_SERIES_RADIUS;
+            near_n |= yn.abs() < LINOID_SERIES_RADIUS;
+        }
+        if near_m {
+            linoid_near_rest(m.0.a, m.0.v0, m.0.ik, v, &mut ra[0]);
+        }
+        if near_n {
+            linoid_near_rest(n.0.a, n.0.v0, n.0.ik, v, &mut ra[2]);
+        }
     }
 }
 
@@ -150,6 +237,10 @@ impl Equations for HhShape<'_> {
         ra: &mut [L; 3],
         rb: &mut [L; 3],
     ) {
+        if let Some(family) = self.family {
+            self.fused_rates(family, v, ra, rb);
+            return;
+        }
         self.bases_at::<F32>(v, xb);
         linoid_exp(&self.m, v, xb, &mut ra[0], &mut rb[0]);
         let (a, b) = self.h;
@@ -185,6 +276,71 @@ impl Equations for HhShape<'_> {
         add_current(&k, &ek, v, g_tot, i_ion);
         add_current(&leak, &el, v, g_tot, i_ion);
     }
+
+    /// With `hh`'s powers, the rows' step ([`exp_euler_by_rows`]) in three passes over the
+    /// lanes and the four `phi1`s between them: the fused rates; the currents, V's and the
+    /// gates' `z`; the new state. The same operations in the same order, through the same
+    /// one-lane functions, so the same bits (`tests`); the rows' way passes each product of
+    /// the currents, each `z` and each gate's copy through memory on its own.
+    #[inline(always)]
+    fn exp_euler_step<const UNIFORM: bool, const F32: bool>(
+        &self,
+        s: &mut StepRows<[L; 3], [L; BASES]>,
+        dt: f64,
+        v: &L,
+        x: &[L; 3],
+        current: &L,
+        inv_c: &L,
+        phi: &L,
+        v_new: &mut L,
+        x_new: &mut [L; 3],
+    ) {
+        let Some(family) = self.family else {
+            exp_euler_by_rows::<Self, UNIFORM, F32>(
+                self, s, dt, v, x, current, inv_c, phi, v_new, x_new,
+            );
+            return;
+        };
+        self.fused_rates(family, v, &mut s.ra, &mut s.rb);
+        let lanes = per_lane::<UNIFORM>;
+        let c = &self.flat.currents;
+        let (na, ena) = (lanes(&c[0].0), lanes(&c[0].1));
+        let (k, ek) = (lanes(&c[1].0), lanes(&c[1].1));
+        let (leak, el) = (lanes(&c[2].0), lanes(&c[2].1));
+        // V's z, then the gates'; and each gate's alpha + beta.
+        let mut z = [[0.0; LANES]; 4];
+        let mut sg = [[0.0; LANES]; 3];
+        for l in 0..LANES {
+            let [m, h, n] = [x[0][l], x[1][l], x[2][l]];
+            let (mut g_tot, mut i_ion) = (0.0, 0.0);
+            let g_na = times_power_one(times_power_one(na[l], m, 3), h, 1);
+            add_current_one(g_na, ena[l], v[l], &mut g_tot, &mut i_ion);
+            add_current_one(
+                times_power_one(k[l], n, 4),
+                ek[l],
+                v[l],
+                &mut g_tot,
+                &mut i_ion,
+            );
+            add_current_one(leak[l], el[l], v[l], &mut g_tot, &mut i_ion);
+            s.i_ion[l] = i_ion;
+            z[0][l] = v_step_z(dt, g_tot, inv_c[l]);
+            for g in 0..3 {
+                (z[g + 1][l], sg[g][l]) = gate_step_z(dt, phi[l], s.ra[g][l], s.rb[g][l]);
+            }
+        }
+        let mut p = [[0.0; LANES]; 4];
+        phi1_lanes::<false, _>(&z[0], &mut p[0]);
+        for g in 1..4 {
+            phi1_lanes::<F32, _>(&z[g], &mut p[g]);
+        }
+        for l in 0..LANES {
+            v_new[l] = v_stepped(dt, v[l], p[0][l], current[l], s.i_ion[l], inv_c[l]);
+            for g in 0..3 {
+                x_new[g][l] = gate_stepped(dt, phi[l], p[g + 1][l], x[g][l], s.ra[g][l], sg[g][l]);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -216,10 +372,11 @@ mod tests {
             Flat::new(m, &[p.as_slice(); LANES])
         };
         for name in ["hh", "hh-1952", "hh.toml"] {
-            assert!(
-                HhShape::of(&flat_of(&conductance(name))).is_some(),
-                "{name}"
-            );
+            let flat = flat_of(&conductance(name));
+            let shape = HhShape::of(&flat);
+            assert!(shape.is_some(), "{name}");
+            // Their rates' bases are the powers of one exponential that the fused rates take.
+            assert!(shape.unwrap().family.is_some(), "{name}");
         }
         for name in ["hh-ca", "zoo/connor_stevens.toml", "zoo/wang_buzsaki.toml"] {
             assert!(
@@ -265,8 +422,11 @@ mod tests {
                 };
             }
         });
-        // Four shared exponentials, one of them not a power of the others, take the shape.
-        assert!(HhShape::of(&flat_of(&steep_alpha_h())).is_some());
+        // Four shared exponentials, one of them not a power of the others, take the shape, but
+        // not the fused rates.
+        let flat = flat_of(&steep_alpha_h());
+        let shape = HhShape::of(&flat).expect("the shape");
+        assert!(shape.family.is_none());
     }
 
     /// `hh` with alpha_h steep enough (k = 4.9 mV) to take an exponential of its own instead
