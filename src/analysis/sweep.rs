@@ -17,8 +17,11 @@
 //!
 //! Points are numbered row-major with the current fastest, so a grid splits into
 //! deterministic contiguous [`Shard`]s: every point costs the same (fixed-step kernel), so
-//! equal counts are equal work, and a point's result does not depend on its neighbours in a
-//! lane block, so shards merged equal the whole run bit for bit.
+//! equal counts are equal work. The kernels choose some of a step's polynomials for a whole
+//! lane block at once (`phi1`'s series by the block's largest |z|, the power family's root
+//! near zero), so a point's last bits depend on the other points of its block; a sweep
+//! therefore runs its range widened to whole blocks of the grid ([`BLOCK_ALIGN`]) and keeps
+//! its own points, so shards merged equal the whole run bit for bit.
 
 use super::accuracy::{Accuracy, compare, sample};
 use crate::error::{Error, ModelError, SimError};
@@ -199,6 +202,12 @@ pub fn sweep_runner(model: &Model) -> Result<Runner<'_>, Error> {
     Ok(Runner::of(model))
 }
 
+/// Grid points per lane block of every sweep engine: the `.ode` lanes' 32, a multiple of the
+/// batch kernel's 16. [`sweep_with`] runs its range from and to multiples of it (or the
+/// grid's end), so each point's block holds the same points whatever range it is run in.
+const BLOCK_ALIGN: usize = crate::model::ode::lanes::LANES;
+const _: () = assert!(BLOCK_ALIGN.is_multiple_of(crate::simulate::batch::LANES));
+
 /// Run the points `range` of `grid` (all cores).
 pub fn sweep(
     model: &Model,
@@ -220,10 +229,13 @@ pub fn sweep_with(
 ) -> Result<Vec<SweepPoint>, Error> {
     let engine = sweep_runner(model)?;
     grid.check(model.params())?;
-    let range = range.start.min(grid.len())..range.end.min(grid.len());
-    if range.is_empty() {
+    let kept = range.start.min(grid.len())..range.end.min(grid.len());
+    if kept.is_empty() {
         return Ok(vec![]);
     }
+    // The range widened to whole blocks of the grid (at most 2 (BLOCK_ALIGN - 1) points more).
+    let range = kept.start / BLOCK_ALIGN * BLOCK_ALIGN
+        ..kept.end.next_multiple_of(BLOCK_ALIGN).min(grid.len());
     let nc = grid.currents.len();
     // Each parameter set in the range once: its values and its start state.
     let combos: Vec<usize> = (range.start / nc..=(range.end - 1) / nc).collect();
@@ -250,6 +262,7 @@ pub fn sweep_with(
     engine.judge_ringing::<Error>(&params, &currents, &starts, settings, &mut runs)?;
     Ok(range
         .zip(runs)
+        .filter(|(k, _)| kept.contains(k))
         .map(|(k, summary)| {
             let (values, current) = grid.point(k);
             SweepPoint {
@@ -410,6 +423,44 @@ mod tests {
             .map(|p| p.summary.n_spikes)
             .collect();
         assert!(n[0] != n[1] || n[1] != n[2], "{n:?}");
+    }
+
+    /// Ranges that start and end inside lane blocks (of 16 and of 32 points) give each point
+    /// the bits of the whole run, on a grid where the blocks mix resting and firing neurons
+    /// (so `phi1`'s series, chosen by the block, differ between blocks): each range is run
+    /// widened to whole blocks of the grid.
+    #[test]
+    fn ranges_inside_lane_blocks_equal_the_whole_run_bit_for_bit() {
+        let hh = Model::Conductance(builtin::hh());
+        let s = BatchSettings {
+            t_max: 60.0,
+            dt: 0.01,
+            transient: 10.0,
+            threshold_mv: 0.0,
+            scheme: BatchScheme::ExpEuler,
+            precision: Precision::F64,
+            ode_method: crate::simulate::Method::Rk4,
+        };
+        let g = Grid {
+            axes: vec![Axis {
+                name: "g_k".into(),
+                values: vec![30.0, 36.0],
+            }],
+            currents: (0..40).map(|k| k as f64 * 2.5).collect(),
+        };
+        let whole = sweep(&hh, &g, &s, 0..g.len()).unwrap();
+        let mut parts = vec![];
+        for r in [0..5, 5..37, 37..50, 50..80] {
+            parts.extend(sweep(&hh, &g, &s, r).unwrap());
+        }
+        assert_eq!(parts.len(), 80);
+        for (a, b) in whole.iter().zip(&parts) {
+            assert_eq!(a.index, b.index);
+            // Debug text compares every field exactly, NaN included.
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "point {}", a.index);
+        }
+        assert!(whole.iter().any(|p| p.summary.n_spikes == 0));
+        assert!(whole.iter().any(|p| p.summary.n_spikes > 2));
     }
 
     #[test]

@@ -69,8 +69,8 @@ pub fn exp_one(x: f64) -> f64 {
 pub const NEAR_ZERO: f64 = 0.125;
 
 /// `exp(x)` for |x| <= [`NEAR_ZERO`] by its Taylor polynomial of degree 10 (truncation
-/// `(1/8)^11/11!` = 2.9e-18), without [`exp_one`]'s reduction and power of two: the power
-/// family's root `exp(V/720)` is there for |V| <= 90 mV. Within 2.5e-16 of `exp` there, as
+/// `(1/8)^11/11!` = 2.9e-18), without [`exp_one`]'s reduction and power of two: `hh`'s power
+/// family's root `exp(-V/720)` is there for |V| <= 90 mV. Within 2.5e-16 of `exp` there, as
 /// [`exp_one`] is (`tests`); outside, wrong: its caller checks the bound.
 #[inline(always)]
 pub fn exp_near_zero(x: f64) -> f64 {
@@ -126,10 +126,11 @@ pub fn exp_lanes_in<const F32: bool, const W: usize>(x: &[f64; W], out: &mut [f6
 }
 
 /// The bounds on |z| up to which [`phi1_lanes`] takes a series, and the series' degrees:
-/// each truncates at most `r^(N+1)/(N+2)!` ([`phi1_series`]): 5.6e-18 at 1/64 with degree
-/// 6, 2.3e-17 at 1/8 with 9, 1e-17 at 1/4 with 11, 8e-18 at 1 with 17, all under a
-/// quarter of f64's rounding. (A fifth, 1/2 with degree 14, for V in a spike, gained
-/// nothing measurable.)
+/// each truncates at most `r^(N+1)/(N+2)!` for z <= 0 (a decaying gate's or V's) and at most
+/// `e^r` times that for z > 0 ([`phi1_series`]): 5.6e-18 at 1/64 with degree 6, 2.3e-17 at
+/// 1/8 with 9, 1e-17 at 1/4 with 11, 8e-18 at 1 with 17, all under a quarter of f64's
+/// rounding either way. (A fifth bound, 1/2 with degree 14, for V in a spike, made the
+/// kernel slower: 67.7 against 70.5 million neuron-steps/s.)
 const SERIES_TIERS: [(f64, usize); 4] = [(1.0 / 64.0, 6), (0.125, 9), (0.25, 11), (1.0, 17)];
 
 /// `phi1(z) = (e^z - 1)/z` for each lane, for the exponential integrators' steps
@@ -139,10 +140,13 @@ const SERIES_TIERS: [(f64, usize); 4] = [(1.0 / 64.0, 6), (0.125, 9), (0.25, 11)
 /// lane whose derivative is not finite ends in its caller's blow-up check rather than
 /// standing still. The series are as exact as the quotient (`tests`), so the bounds are a
 /// matter of speed: the steps of `hh` at dt = 0.01 ms take the series on every block, h and
-/// n the shortest (|z| = dt (alpha + beta) under 0.02), m the next (under about 0.1), V the
-/// shortest between spikes (|z| = dt g_tot / C under 0.02) and the longest in one (up to
-/// about 0.5). One series for both of the first bounds used cost about 7% of the batch
-/// kernel's time, the two shorter ones saved about 3% (docs/speed.md).
+/// n the shortest (|z| = dt (alpha + beta) within 1/64), m the next (under about 0.1), V the
+/// shortest between spikes (|z| = dt g_tot / C under about 0.01) and the longest in one (up
+/// to about 0.5). Each bound holds for the whole block, so a lane's last bit can depend on the
+/// other lanes of its block (a sweep runs whole blocks of its grid for that reason). One
+/// series for both of the first two bounds used cost about 7% of the batch kernel's time;
+/// the two shorter bounds took it from 1.44-1.45 to 1.49-1.50 of the hand loop
+/// (docs/speed.md).
 #[inline(always)]
 pub fn phi1_lanes<const F32: bool, const W: usize>(z: &[f64; W], out: &mut [f64; W]) {
     let within = |tier: usize| {
@@ -183,7 +187,8 @@ pub fn phi1_lanes<const F32: bool, const W: usize>(z: &[f64; W], out: &mut [f64;
 mod tests {
     use super::*;
 
-    /// `phi1_lanes` on the blocks its callers meet: each of its three ways against `phi1`
+    /// `phi1_lanes` on the blocks its callers meet: each of its ways (a series for each bound of
+    /// [`SERIES_TIERS`], the exponential past them) against `phi1`
     /// (the series and the f64 exponential within 1e-15, the f32 one within 1e-6), and
     /// NaN on a lane whose `z` is not finite, which sends its block the long way, the other
     /// lanes keeping their value (the `.ode` lanes flag the NaN lane as blown up).
@@ -191,7 +196,8 @@ mod tests {
     fn phi1_lanes_takes_the_series_or_the_exponential_and_marks_non_finite_lanes() {
         use super::super::phi::phi1;
         let relative = |got: f64, z: f64| ((got - phi1(z)) / phi1(z)).abs();
-        for (bound, f32_too) in [(0.25, false), (1.0, false), (3.0, true)] {
+        let series = SERIES_TIERS.map(|(bound, _)| (bound, false));
+        for (bound, f32_too) in series.into_iter().chain([(3.0, true)]) {
             let z: Lanes = std::array::from_fn(|l| bound * (2.0 * l as f64 / 15.0 - 1.0));
             let (mut out, mut out_f32) = ([0.0; LANES], [0.0; LANES]);
             phi1_lanes::<false, _>(&z, &mut out);
@@ -228,8 +234,8 @@ mod tests {
     }
 
     /// The polynomial near 0 against the library's exponential on |x| <= 1/8: within 2.5e-16
-    /// (the bound of `exp_one`'s test), where degree 9, with 2.3e-16 of truncation alone at
-    /// 1/8, misses by more.
+    /// (the bound of `exp_one`'s test), where degree 9 misses by more (its truncation alone is
+    /// 2.9e-16 of the value at -1/8).
     #[test]
     fn exp_near_zero_is_accurate_within_its_bound() {
         let worst = |f: &dyn Fn(f64) -> f64| {

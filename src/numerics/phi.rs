@@ -46,7 +46,7 @@ pub(crate) const INV_FACTORIAL: [f64; 19] = [
 /// [`super::polynomial::horner_even_odd`]: no exponential, no division, no branch, so it
 /// vectorises inside a caller's loop over lanes. For |z| <= r the truncation is about
 /// `r^(N+1)/(N+2)!` of a value at least 0.63 (|z| <= 1), so a caller picks `N` for its bound:
-/// 11 for 1/4 (1e-17), 17 for 1 (8e-18). An exponential integrator's step needs `phi1` itself,
+/// 6 for 1/64 (5.6e-18), 9 for 1/8 (2.3e-17), 11 for 1/4 (1e-17), 17 for 1 (8e-18). An exponential integrator's step needs `phi1` itself,
 /// so where |z| is small this replaces an exponential and a division.
 #[inline(always)]
 pub fn phi1_series<const N: usize>(z: f64) -> f64 {
@@ -59,9 +59,11 @@ pub fn phi1_series<const N: usize>(z: f64) -> f64 {
 mod tests {
     use super::*;
 
-    /// The series of degree 11 on |z| <= 1/4 and of degree 17 on |z| <= 1 (the bounds the
-    /// batch kernel uses) against `expm1(z)/z` from the standard library (within an ulp or
-    /// two): within 3e-16 relative, where degrees 9 and 14 miss by more than 1e-14.
+    /// The series of degree 6 on |z| <= 1/64, 9 on 1/8, 11 on 1/4 and 17 on 1 (the bounds of
+    /// the batch kernel's `phi1_lanes`) against `expm1(z)/z` from the standard library
+    /// (within an ulp or two): within 3e-16 relative, where one degree less on the two
+    /// shorter bounds misses by more than 1e-15, and degrees 9 and 14 on the longer ones by
+    /// more than 1e-14.
     #[test]
     fn phi1_series_is_accurate_within_its_bounds() {
         let worst = |bound: f64, series: fn(f64) -> f64| {
@@ -79,6 +81,22 @@ mod tests {
         assert!(
             short_quarter > 1e-14 && short_one > 1e-14,
             "{short_quarter} {short_one}"
+        );
+        let (sixty_fourth, eighth) = (
+            worst(1.0 / 64.0, phi1_series::<6>),
+            worst(0.125, phi1_series::<9>),
+        );
+        assert!(
+            sixty_fourth < 3e-16 && eighth < 3e-16,
+            "{sixty_fourth} {eighth}"
+        );
+        let (short_64th, short_8th) = (
+            worst(1.0 / 64.0, phi1_series::<5>),
+            worst(0.125, phi1_series::<8>),
+        );
+        assert!(
+            short_64th > 1e-15 && short_8th > 1e-15,
+            "{short_64th} {short_8th}"
         );
     }
 

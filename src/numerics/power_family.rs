@@ -6,8 +6,11 @@
 //! (`simulate::batch`) finds the common slope from the model data, and the lane programs of
 //! `.ode` models (`model::ode::lanes`) from the slopes of the exponentials in the file.
 //!
-//! The powers are built from `u` and its six squarings `u^2, u^4, …, u^64`, held in
-//! registers, each power the product of the squarings of its binary digits. A chain of
+//! The powers are built from `u` and its six squarings `u^2, u^4, …, u^64`, each power the
+//! product of the squarings of its binary digits. [`PowerFamily::eval`] holds them as rows
+//! of lanes (in registers where they fit: on AVX-512, not on AVX2);
+//! [`PowerFamily::squarings`] and [`power`] take them one lane at a time in a caller's loop,
+//! which keeps them in registers on either. A chain of
 //! products through memory (`u^8 = u^4 u^4`, `u^9 = u^8 u`, …) did the same work but put a
 //! store and a load on every link of the step's critical path, and gained nothing (104
 //! against 105 million neuron-steps/s); the squarings took the kernel from 0.976 to
@@ -209,8 +212,8 @@ impl PowerFamily {
 
 /// `u^N` from the [`PowerFamily::squarings`] of one lane, multiplied as
 /// [`PowerFamily::eval`] multiplies them: from the lowest selected squaring up. `N` is a
-/// constant, so the digits are chosen at compile time and the product is one or two
-/// multiplications in registers.
+/// constant, so the digits are chosen at compile time and the product is one multiplication
+/// fewer than `N` has binary ones (`hh`'s 72, 40, 36 and 9: one each), in registers.
 #[inline(always)]
 pub fn power<const N: u32>(sq: &[f64; SQUARINGS]) -> f64 {
     const { assert!(N >= 1 && N <= MAX_POWER) };

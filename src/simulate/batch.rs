@@ -558,23 +558,35 @@ fn sigmoid_rate_one(a: f64, scale: f64, x: f64) -> f64 {
 fn linoid_rate(a: f64, v0: f64, ik: f64, scale: f64, v: &L, x: &L, out: &mut L) {
     let mut near = false;
     for l in 0..LANES {
-        let (rate, y) = linoid_rate_one(a, v0, ik, scale, v[l], x[l]);
+        let (rate, near_l) = linoid_rate_one(a, v0, ik, scale, v[l], x[l]);
         out[l] = rate;
-        near |= y.abs() < LINOID_SERIES_RADIUS;
+        near |= near_l;
     }
     if near {
         linoid_near_rest(a, v0, ik, v, out);
     }
 }
 
-/// [`linoid_rate`] of one lane by the quotient, and `y = (V - v0)/k`: its caller flags the lane
-/// when `|y|` is within [`LINOID_SERIES_RADIUS`] and then calls [`linoid_near_rest`].
+/// [`linoid_rate`] of one lane by the quotient, and whether the lane is near the removable
+/// singularity, where its caller then calls [`linoid_near_rest`].
 #[inline(always)]
-fn linoid_rate_one(a: f64, v0: f64, ik: f64, scale: f64, v: f64, x: f64) -> (f64, f64) {
+fn linoid_rate_one(a: f64, v0: f64, ik: f64, scale: f64, v: f64, x: f64) -> (f64, bool) {
     // y / (1 - e^-y); within the series' radius (V within k/2 of v0) the scalar path's
     // Bernoulli series instead, evaluated only when a lane of the block is there.
-    let y = (v - v0) * ik;
-    (a * (y / (1.0 - x * scale)), y)
+    let y = linoid_y(v, v0, ik);
+    (a * (y / (1.0 - x * scale)), linoid_near(y))
+}
+
+/// A linoid rate's `y = (V - v0)/k` at one lane.
+#[inline(always)]
+fn linoid_y(v: f64, v0: f64, ik: f64) -> f64 {
+    (v - v0) * ik
+}
+
+/// Whether `y` is within the linoid's series radius ([`LINOID_SERIES_RADIUS`]).
+#[inline(always)]
+fn linoid_near(y: f64) -> bool {
+    y.abs() < LINOID_SERIES_RADIUS
 }
 
 /// The lanes of a linoid rate whose `y` is within the series' radius, rewritten by the scalar
@@ -585,8 +597,8 @@ fn linoid_rate_one(a: f64, v0: f64, ik: f64, scale: f64, v: f64, x: f64) -> (f64
 #[inline(always)]
 fn linoid_near_rest(a: f64, v0: f64, ik: f64, v: &L, out: &mut L) {
     for l in 0..LANES {
-        let y = (v[l] - v0) * ik;
-        if y.abs() < LINOID_SERIES_RADIUS {
+        let y = linoid_y(v[l], v0, ik);
+        if linoid_near(y) {
             out[l] = a * linoid_core(y);
         }
     }
@@ -665,8 +677,9 @@ trait Equations {
     fn phi(&self) -> &L;
     /// The shared exponentials of the rates at `v` into `xb`.
     fn bases_at<const F32: bool>(&self, v: &L, xb: &mut Self::Bases);
-    /// Each gate's rates at `v` into `ra`, `rb` (as alpha, beta), with the shared exponentials
-    /// at `v` left in `xb`.
+    /// Each gate's rates at `v` into `ra`, `rb` (as alpha, beta). `xb` is scratch: the table's
+    /// kernel leaves the shared exponentials at `v` in it, which its factors read; a shape
+    /// without factors may leave it unwritten ([`HhShape`]'s fused rates do).
     fn gate_rates<const F32: bool>(
         &self,
         v: &L,

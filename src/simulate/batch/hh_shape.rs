@@ -12,20 +12,23 @@
 //! table's kernel. When, as in `hh`, the six rates' exponentials are powers of one
 //! ([`HH_POWERS`]), the rates of each lane are taken in one loop with the powers in registers
 //! ([`HhShape::fused_rates`]), and exponential Euler's step in three such loops: on AVX2,
-//! whose 16 registers hold a row of 16 lanes in four, the rows' way spilled them to the stack. Both perform the same floating-point operations in the same order, so
-//! their results are identical, not just close (`tests`). The rates go through the table
-//! kernel's own functions, the shared exponentials through its `bases_at` (powers of one
-//! exponential where the slopes allow, [`crate::numerics::power_family`]) and the currents
-//! through its `times_power` and `add_current`, the shape's powers given as constants: no
-//! equation is written out a second time here.
+//! whose 16 registers hold a row of 16 lanes in four, the rows' way spilled them to the
+//! stack.
+//!
+//! Both kernels perform the same floating-point operations in the same order, so their
+//! results are identical, not just close (`tests`). The rates go through the table kernel's
+//! own functions (their one-lane forms in the fused loop), the shared exponentials through its
+//! `bases_at` or, fused, the family's one-lane squarings and powers
+//! ([`crate::numerics::power_family`]), the currents through its one-lane `times_power_one`
+//! and `add_current_one` in one function ([`currents_one`]), the shape's powers given as
+//! constants: no equation is written out a second time here.
 
 use super::{
-    Equations, Flat, L, LANES, LaneRate, StepRows, add_current, add_current_one, bases_at,
-    exp_euler_by_rows, exp_rate, exp_rate_one, gate_step_z, gate_stepped, linoid_near_rest,
-    linoid_rate, linoid_rate_one, per_lane, sigmoid_rate, sigmoid_rate_one, times_power,
-    times_power_one, v_step_z, v_stepped,
+    Equations, Flat, L, LANES, LaneRate, StepRows, add_current_one, bases_at, exp_euler_by_rows,
+    exp_rate, exp_rate_one, gate_step_z, gate_stepped, linoid_near_rest, linoid_rate,
+    linoid_rate_one, per_lane, sigmoid_rate, sigmoid_rate_one, times_power_one, v_step_z,
+    v_stepped,
 };
-use crate::model::rates::LINOID_SERIES_RADIUS;
 use crate::numerics::lanes::phi1_lanes;
 use crate::numerics::power_family::{PowerFamily, power};
 
@@ -59,9 +62,10 @@ const BASES: usize = 4;
 
 /// The powers of one exponential `u = exp(-V/720)` that `hh`'s six rates take, in the order
 /// alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n: their slopes 1/10, 1/18, 1/20, 1/10, 1/10
-/// and 1/80 per mV are 72, 40, 36, 72, 72 and 9 times 1/720 (`hh-1952`'s the same, of the
-/// other sign).
+/// and 1/80 per mV are 72, 40, 36, 72, 72 and 9 times 1/720 (`hh-1952`'s the same).
 const HH_POWERS: [u32; 6] = [72, 40, 36, 72, 72, 9];
+// The fused loop takes alpha_m's power for beta_h and alpha_n (their slopes are the same).
+const _: () = assert!(HH_POWERS[0] == HH_POWERS[3] && HH_POWERS[0] == HH_POWERS[4]);
 
 /// The classic Hodgkin-Huxley shape: gates m, h, n with the rates (linoid, exponential),
 /// (exponential, sigmoid), (linoid, exponential), and the currents `g_na m^3 h`, `g_k n^4` and
@@ -140,6 +144,15 @@ impl<'a> HhShape<'a> {
         })
     }
 
+    /// The currents' lanes ([`CurrentLanes`]) from the table.
+    #[inline(always)]
+    fn current_lanes<const UNIFORM: bool>(&self) -> CurrentLanes {
+        // (Written out, not `std::array::from_fn`, which can stay out of line: `each_lane`.)
+        let c = &self.flat.currents;
+        let lanes = |i: usize| (per_lane::<UNIFORM>(&c[i].0), per_lane::<UNIFORM>(&c[i].1));
+        [lanes(0), lanes(1), lanes(2)]
+    }
+
     /// [`Equations::gate_rates`] of a shape whose bases are `hh`'s powers ([`HH_POWERS`]): the
     /// same operations in the same order as the rows' way ([`bases_at`] and the rates'
     /// functions), in one loop over the lanes. The family's seven squarings and the six rates
@@ -176,16 +189,16 @@ impl<'a> HhShape<'a> {
                 power::<{ HH_POWERS[2] }>(&sq),
                 power::<{ HH_POWERS[5] }>(&sq),
             );
-            let (am, ym) = linoid_rate_one(m.0.a, m.0.v0, m.0.ik, m.0.scale, v[l], u72);
-            let (an, yn) = linoid_rate_one(n.0.a, n.0.v0, n.0.ik, n.0.scale, v[l], u72);
+            let (am, near_ml) = linoid_rate_one(m.0.a, m.0.v0, m.0.ik, m.0.scale, v[l], u72);
+            let (an, near_nl) = linoid_rate_one(n.0.a, n.0.v0, n.0.ik, n.0.scale, v[l], u72);
             ra[0][l] = am;
             rb[0][l] = exp_rate_one(m.1.f, u40);
             ra[1][l] = exp_rate_one(h.0.f, u36);
             rb[1][l] = sigmoid_rate_one(h.1.a, h.1.scale, u72);
             ra[2][l] = an;
             rb[2][l] = exp_rate_one(n.1.f, u9);
-            near_m |= ym.abs() < LINOID_SERIES_RADIUS;
-            near_n |= yn.abs() < LINOID_SERIES_RADIUS;
+            near_m |= near_ml;
+            near_n |= near_nl;
         }
         if near_m {
             linoid_near_rest(m.0.a, m.0.v0, m.0.ik, v, &mut ra[0]);
@@ -194,6 +207,30 @@ impl<'a> HhShape<'a> {
             linoid_near_rest(n.0.a, n.0.v0, n.0.ik, v, &mut ra[2]);
         }
     }
+}
+
+/// The maximal conductances and reversal potentials of the shape's three currents per lane
+/// (sodium, potassium, leak), as a step reads them ([`per_lane`]).
+type CurrentLanes = [(L, L); 3];
+
+/// The shape's currents at lane `l` with the gates `[m, h, n]`: `g_na m^3 h`, `g_k n^4` and
+/// the leak, each conductance from its maximum, then the sums from 0, in the table kernel's
+/// order through its one-lane functions. Returns the total conductance and the ionic current.
+#[inline(always)]
+fn currents_one(c: &CurrentLanes, l: usize, v: f64, [m, h, n]: [f64; 3]) -> (f64, f64) {
+    let [(na, ena), (k, ek), (leak, el)] = c;
+    let (mut g_tot, mut i_ion) = (0.0, 0.0);
+    let g_na = times_power_one(times_power_one(na[l], m, 3), h, 1);
+    add_current_one(g_na, ena[l], v, &mut g_tot, &mut i_ion);
+    add_current_one(
+        times_power_one(k[l], n, 4),
+        ek[l],
+        v,
+        &mut g_tot,
+        &mut i_ion,
+    );
+    add_current_one(leak[l], el[l], v, &mut g_tot, &mut i_ion);
+    (g_tot, i_ion)
 }
 
 /// The rates of a gate whose rates are a linoid and an exponential (m and n).
@@ -259,22 +296,10 @@ impl Equations for HhShape<'_> {
         g_tot: &mut L,
         i_ion: &mut L,
     ) {
-        // The table's kernel's steps with the shape's powers as constants, through the same
-        // functions: each conductance from its maximum, then the sums from 0.
-        let lanes = per_lane::<UNIFORM>;
-        let c = &self.flat.currents;
-        let (mut na, ena) = (lanes(&c[0].0), lanes(&c[0].1));
-        let (mut k, ek) = (lanes(&c[1].0), lanes(&c[1].1));
-        let (leak, el) = (lanes(&c[2].0), lanes(&c[2].1));
-        let [m, h, n] = x;
-        times_power(&mut na, m, 3);
-        times_power(&mut na, h, 1);
-        times_power(&mut k, n, 4);
-        *g_tot = [0.0; LANES];
-        *i_ion = [0.0; LANES];
-        add_current(&na, &ena, v, g_tot, i_ion);
-        add_current(&k, &ek, v, g_tot, i_ion);
-        add_current(&leak, &el, v, g_tot, i_ion);
+        let c = self.current_lanes::<UNIFORM>();
+        for l in 0..LANES {
+            (g_tot[l], i_ion[l]) = currents_one(&c, l, v[l], [x[0][l], x[1][l], x[2][l]]);
+        }
     }
 
     /// With `hh`'s powers, the rows' step ([`exp_euler_by_rows`]) in three passes over the
@@ -302,27 +327,12 @@ impl Equations for HhShape<'_> {
             return;
         };
         self.fused_rates(family, v, &mut s.ra, &mut s.rb);
-        let lanes = per_lane::<UNIFORM>;
-        let c = &self.flat.currents;
-        let (na, ena) = (lanes(&c[0].0), lanes(&c[0].1));
-        let (k, ek) = (lanes(&c[1].0), lanes(&c[1].1));
-        let (leak, el) = (lanes(&c[2].0), lanes(&c[2].1));
+        let c = self.current_lanes::<UNIFORM>();
         // V's z, then the gates'; and each gate's alpha + beta.
         let mut z = [[0.0; LANES]; 4];
         let mut sg = [[0.0; LANES]; 3];
         for l in 0..LANES {
-            let [m, h, n] = [x[0][l], x[1][l], x[2][l]];
-            let (mut g_tot, mut i_ion) = (0.0, 0.0);
-            let g_na = times_power_one(times_power_one(na[l], m, 3), h, 1);
-            add_current_one(g_na, ena[l], v[l], &mut g_tot, &mut i_ion);
-            add_current_one(
-                times_power_one(k[l], n, 4),
-                ek[l],
-                v[l],
-                &mut g_tot,
-                &mut i_ion,
-            );
-            add_current_one(leak[l], el[l], v[l], &mut g_tot, &mut i_ion);
+            let (g_tot, i_ion) = currents_one(&c, l, v[l], [x[0][l], x[1][l], x[2][l]]);
             s.i_ion[l] = i_ion;
             z[0][l] = v_step_z(dt, g_tot, inv_c[l]);
             for g in 0..3 {
@@ -427,6 +437,12 @@ mod tests {
         let flat = flat_of(&steep_alpha_h());
         let shape = HhShape::of(&flat).expect("the shape");
         assert!(shape.family.is_none());
+        // Four bases all powers of one exponential, but not `hh`'s powers (beta_n's 18 for 9),
+        // take the shape and not the fused rates, which assume `hh`'s.
+        let flat = flat_of(&slower_beta_n());
+        let shape = HhShape::of(&flat).expect("the shape");
+        assert_eq!(flat.powers.as_ref().map(|f| f.members.len()), Some(4));
+        assert!(shape.family.is_none());
     }
 
     /// `hh` with alpha_h steep enough (k = 4.9 mV) to take an exponential of its own instead
@@ -443,11 +459,27 @@ mod tests {
         m
     }
 
+    /// `hh` with beta_n's slope 1/40 per mV instead of 1/80: its four bases are the powers 72,
+    /// 40, 36 and 18 of one exponential, not `hh`'s.
+    fn slower_beta_n() -> ConductanceModel {
+        let mut m = builtin::hh();
+        if let Kinetics::AlphaBeta { beta, .. } = &mut m.gates[2].kinetics {
+            *beta = RateFn::Exp {
+                a: 0.125,
+                v0: -65.0,
+                k: -40.0,
+            };
+        }
+        m
+    }
+
     /// The shape and the table's kernel give identical results, bit for bit: spike counts and
     /// times, extrema, maxima and final V of 16 neurons from 5 to 95 uA/cm^2 over 200 ms
     /// (a transient of 50 ms), for every scheme and precision, with the parameters shared by
-    /// every lane and with g_K and C_m of each lane its own, on `hh`, `hh-1952` and `hh` with a
-    /// steep alpha_h (one of its shared exponentials not a power of the others).
+    /// every lane and with g_K and C_m of each lane its own, on `hh` and `hh-1952` (the fused
+    /// rates; `hh-1952`'s spikes pass 90 mV, its V being the depolarisation, so its blocks take the family's root
+    /// far from zero), `hh` with a steep alpha_h (one of its shared exponentials not a power of
+    /// the others) and `hh` with beta_n at 1/40 per mV (powers, but not `hh`'s).
     #[test]
     fn the_shape_equals_the_table_kernel() {
         let schemes = [
@@ -460,6 +492,7 @@ mod tests {
             ("hh", model("hh")),
             ("hh-1952", model("hh-1952")),
             ("steep alpha_h", Model::Conductance(steep_alpha_h())),
+            ("beta_n at 1/40", Model::Conductance(slower_beta_n())),
         ];
         for (name, whole) in models {
             let m = whole.smooth().unwrap().clone();
@@ -514,6 +547,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(compared, 36);
+        assert_eq!(compared, 48);
     }
 }
