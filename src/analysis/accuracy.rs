@@ -42,7 +42,7 @@ pub struct Accuracy {
 }
 
 impl Accuracy {
-    /// Whether a dt/2 run blew up or stopped firing ([`compare`]): the rates at dt then have
+    /// Whether a dt/2 run blew up or stopped firing (`compare`): the rates at dt then have
     /// no error estimate and cannot be trusted.
     pub fn failed(&self) -> bool {
         !self.est_error_pct.is_finite()

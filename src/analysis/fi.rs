@@ -289,7 +289,7 @@ fn rheobase_error(
 /// grid, brackets and multisection as [`fi_curve`], identical runs done once. An `.ode` model
 /// gets `up` and `down` starts as [`fi_curve`] defines them (its stable equilibria from one
 /// continuation, `cycle_states` from the bifurcation diagram, run alongside the rest sweep);
-/// LIF, without bistability, runs `rest` only (other requests are noted). An `.ode` model gets the dt/2 check too ([`super::accuracy::compare`], RK4 being
+/// LIF, without bistability, runs `rest` only (other requests are noted). An `.ode` model gets the dt/2 check too (`super::accuracy::compare`, RK4 being
 /// fourth order); LIF none: its flow is exact.
 pub fn fi_curve_general(
     model: &Model,

@@ -205,7 +205,7 @@ pub fn sweep_runner(model: &Model) -> Result<Runner<'_>, Error> {
 /// Grid points per lane block of every sweep engine: the `.ode` lanes' 32, a multiple of the
 /// batch kernel's 16. [`sweep_with`] runs its range from and to multiples of it (or the
 /// grid's end), so each point's block holds the same points whatever range it is run in.
-const BLOCK_ALIGN: usize = crate::model::ode::lanes::LANES;
+pub const BLOCK_ALIGN: usize = crate::model::ode::lanes::LANES;
 const _: () = assert!(BLOCK_ALIGN.is_multiple_of(crate::simulate::batch::LANES));
 
 /// Run the points `range` of `grid` (all cores).
@@ -219,7 +219,7 @@ pub fn sweep(
 }
 
 /// [`sweep`] reporting the points run to `observer` (task `grid points`, as each lane block
-/// finishes) and stopping with [`Cancelled`] when it says so.
+/// finishes) and stopping with [`Cancelled`](crate::progress::Cancelled) when it says so.
 pub fn sweep_with(
     model: &Model,
     grid: &Grid,

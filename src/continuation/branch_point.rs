@@ -153,7 +153,7 @@ impl BranchPoint {
     }
 
     /// Whether the branches truly cross: the unfolding term is zero to rounding, relative to
-    /// the scale `max(1, max |J|, max |y|)` at the point ([`IMPERFECTION`]).
+    /// the scale `max(1, max |J|, max |y|)` at the point (`IMPERFECTION`).
     pub fn is_exact(&self, fam: &Family) -> bool {
         let scale = fam
             .jacobian(&self.state, self.lambda)

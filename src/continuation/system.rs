@@ -204,7 +204,7 @@ impl Family {
         DVector::from_vec(out)
     }
 
-    /// `[df/dy | df/dlambda]` (n x (n+1)) and `f`, exact ([`Family::jacobian_full_into`]).
+    /// `[df/dy | df/dlambda]` (n x (n+1)) and `f`, exact (`Family::jacobian_full_into`).
     pub fn jacobian_full(&self, y: &[f64], lambda: f64) -> (DMatrix<f64>, DVector<f64>) {
         let n = y.len();
         let mut scratch = DualScratch::new(self, n);

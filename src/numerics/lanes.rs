@@ -131,7 +131,7 @@ pub fn exp_lanes_in<const F32: bool, const W: usize>(x: &[f64; W], out: &mut [f6
 /// 1/8 with 9, 1e-17 at 1/4 with 11, 8e-18 at 1 with 17, all under a quarter of f64's
 /// rounding either way. (A fifth bound, 1/2 with degree 14, for V in a spike, made the
 /// kernel slower: 67.7 against 70.5 million neuron-steps/s.)
-const SERIES_TIERS: [(f64, usize); 4] = [(1.0 / 64.0, 6), (0.125, 9), (0.25, 11), (1.0, 17)];
+pub const SERIES_TIERS: [(f64, usize); 4] = [(1.0 / 64.0, 6), (0.125, 9), (0.25, 11), (1.0, 17)];
 
 /// `phi1(z) = (e^z - 1)/z` for each lane, for the exponential integrators' steps
 /// `x + h phi1(z) f`. Where every lane's |z| is within a bound of [`SERIES_TIERS`], by the

@@ -123,7 +123,7 @@ pub fn report_folder(source: &ModelSource) -> Result<PathBuf, Error> {
 /// has gates, the phase plane of any model of two or more variables, the bifurcation diagram
 /// (optional: a model without equilibria over the range still gets the rest), the maximum rate,
 /// a noisy run with its windows and spike statistics (optional; a model that does not fire
-/// under the noise gets statistics of 0 spikes); at the model's scales ([`Scales`]).
+/// under the noise gets statistics of 0 spikes); at the model's scales (`Scales`).
 pub fn report_study(source: &ModelSource) -> Result<Study, Error> {
     let model = source.load()?;
     let mut m = String::new();

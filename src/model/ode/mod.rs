@@ -763,7 +763,7 @@ impl OdeModel {
     /// values `p` (the injected current already added) and `t = 0`, where `k = dparam` (none:
     /// a zero last column): one pass of the bytecode on jets carrying the n+1 directions
     /// (each op's dispatch paid once, instead of once per direction; each expression on the
-    /// directions it can vary in: [`jet::eval_sparse`]). Exact like dual numbers, equal to
+    /// directions it can vary in: `jet::eval_sparse`). Exact like dual numbers, equal to
     /// them up to rounding. Buffers: the thread's ([`crate::numerics::scratch`]).
     ///
     /// Returns `false`, leaving `j` and `f` untouched, where jets do not apply (algebraic
