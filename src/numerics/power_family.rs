@@ -10,7 +10,10 @@
 //! product of the squarings of its binary digits. [`PowerFamily::eval`] holds them as rows
 //! of lanes (in registers where they fit: on AVX-512, not on AVX2);
 //! [`PowerFamily::squarings`] and [`power`] take them one lane at a time in a caller's loop,
-//! which keeps them in registers on either. A chain of
+//! which keeps them in registers on either; [`PowerFamily::eval_with_factors`] (the `.ode`
+//! lanes') keeps one squaring at a time and forms each member in its row, with the member's
+//! outer factor and addend. All three multiply a power's squarings from its lowest binary
+//! digit up, so they give the same bits (`tests`). A chain of
 //! products through memory (`u^8 = u^4 u^4`, `u^9 = u^8 u`, …) did the same work but put a
 //! store and a load on every link of the step's critical path, and gained nothing (104
 //! against 105 million neuron-steps/s); the squarings took the kernel from 0.976 to
@@ -169,21 +172,36 @@ impl PowerFamily {
         sq
     }
 
-    /// Every member's `exp(c_i V)` at `v` into its row of `rows`.
+    /// `u = exp(c0 V)` at each lane's `v`, by [`exp_near_zero`] where every lane is near zero
+    /// ([`PowerFamily::near_zero`]), else by [`exp_lanes`].
     #[inline(always)]
-    pub fn eval<const W: usize>(&self, v: &[f64; W], rows: &mut [[f64; W]]) {
+    fn root_lanes<const W: usize>(&self, v: &[f64; W], root: &mut [f64; W]) {
         let mut arg = [0.0; W];
         for l in 0..W {
             arg[l] = self.root_arg(v[l]);
         }
-        let mut sq = [[0.0; W]; SQUARINGS];
         if self.near_zero(v) {
             for l in 0..W {
-                sq[0][l] = exp_near_zero(arg[l]);
+                root[l] = exp_near_zero(arg[l]);
             }
         } else {
-            exp_lanes(&arg, &mut sq[0]);
+            exp_lanes(&arg, root);
         }
+    }
+
+    /// Every member's `exp(c_i V)` at `v` into its row of `rows`.
+    ///
+    /// The seven squarings are rows of a table and each member's product runs in a copy
+    /// written to its row at the end: the batch kernel's form. The in-place form of
+    /// [`PowerFamily::eval_with_factors`] made the built-in `hh`'s kernel about 6% slower
+    /// (71.7 against 76.0 Mitem/s; 1.53-1.56 of the hand loop against 1.65-1.67), though that
+    /// kernel's fused step does not call this: the block function also contains the rows'
+    /// path for other shapes, which does, and the compiler laid the whole function out
+    /// differently (docs/speed-log.md, the eighth session of 7 December 2026).
+    #[inline(always)]
+    pub fn eval<const W: usize>(&self, v: &[f64; W], rows: &mut [[f64; W]]) {
+        let mut sq = [[0.0; W]; SQUARINGS];
+        self.root_lanes(v, &mut sq[0]);
         for k in 1..SQUARINGS {
             let prev = sq[k - 1];
             sq[k] = each_lane(|l| prev[l] * prev[l]);
@@ -206,6 +224,67 @@ impl PowerFamily {
                 }
             }
             rows[row] = acc;
+        }
+    }
+
+    /// Every member's `exp(c_i V)` at `v`, times its factor plus its addend (`factors[i] =
+    /// (factor, addend)` for member `i`: `x.mul_add(factor, addend)`), into its row of
+    /// `rows`: the same bits as [`PowerFamily::eval`] and then that pass over each row, without
+    /// the pass (an `.ode` program's rates are `4 exp(..)` and `1 + exp(..)`).
+    ///
+    /// Each member's row is formed in place, squaring by squaring, and its factor applied with
+    /// its last multiplication; no table of the squarings is kept. `eval`'s running product,
+    /// copied into the row, and the factors' own pass took about a fifth of RK4's time on
+    /// `hh.ode`'s lanes; a table indexed at run time instead was zeroed by a call to `memset`
+    /// at every evaluation (docs/speed.md).
+    #[inline(always)]
+    pub fn eval_with_factors<const W: usize>(
+        &self,
+        v: &[f64; W],
+        rows: &mut [[f64; W]],
+        factors: &[(f64, f64)],
+    ) {
+        debug_assert_eq!(factors.len(), self.members.len());
+        // The squaring `u^(2^k)` of the current `k`.
+        let mut s = [0.0; W];
+        self.root_lanes(v, &mut s);
+        let top = self.members.iter().map(|m| m.1).max().unwrap_or(0);
+        for k in 0..SQUARINGS {
+            if top >> k == 0 {
+                break;
+            }
+            if k > 0 {
+                let prev = s;
+                s = each_lane(|l| prev[l] * prev[l]);
+            }
+            for (&(row, n), &(factor, addend)) in self.members.iter().zip(factors) {
+                if (n >> k) & 1 == 0 {
+                    continue;
+                }
+                // The lowest digit starts the product (as in `eval`), the higher ones multiply
+                // it in order, and the highest also applies the member's factor.
+                let lowest = n & ((1 << k) - 1) == 0;
+                let highest = n >> (k + 1) == 0;
+                let out = &mut rows[row];
+                match (lowest, highest) {
+                    (true, true) => {
+                        for l in 0..W {
+                            out[l] = s[l].mul_add(factor, addend);
+                        }
+                    }
+                    (true, false) => *out = s,
+                    (false, true) => {
+                        for l in 0..W {
+                            out[l] = (out[l] * s[l]).mul_add(factor, addend);
+                        }
+                    }
+                    (false, false) => {
+                        for l in 0..W {
+                            out[l] *= s[l];
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -323,6 +402,57 @@ mod tests {
                         "n {n}, V {}",
                         v[l]
                     );
+                }
+            }
+        }
+    }
+
+    /// `eval_with_factors` is `eval` and then a pass of `x.mul_add(factor, addend)` over each
+    /// row, bit for bit: for every power (one to seven binary digits) beside members of other
+    /// powers on rows out of order, each with its own factor (of either sign, with and
+    /// without an addend, and `(1, 0)`, which leaves `eval`'s bits), for V from -200 to +184
+    /// mV and far out where the clamp holds.
+    #[test]
+    fn members_with_factors_equal_the_plain_rows_then_their_factors() {
+        let others = [72, 40, 36, 9, 1, 64, 95, 96];
+        let factors = [
+            (4.0, 0.0),
+            (-0.018315638888734, 1.0),
+            (1.0, 0.0),
+            (0.0301973834, 1.0),
+            (0.125, 0.0),
+            (-2.5, 3.0),
+            (1.0, 0.0),
+            (7.0e-3, 1.0),
+            (0.5, -1.0),
+        ];
+        // Rows out of order, with a gap (row 4 belongs to no member).
+        let rows_of = [7, 2, 9, 0, 5, 1, 8, 3, 6];
+        for n in 1..=MAX_POWER {
+            let powers = others.iter().copied().chain([n]);
+            let members: Vec<(usize, u32)> = rows_of.iter().copied().zip(powers).collect();
+            let family = PowerFamily {
+                unit: -1.0 / 720.0,
+                clamp: 700.0 / MAX_POWER as f64,
+                members: members.clone(),
+            };
+            let (mut plain, mut with) = (vec![[0.0; LANES]; 10], vec![[0.0; LANES]; 10]);
+            let far: Lanes = std::array::from_fn(|l| if l % 2 == 0 { 1e6 } else { -1e6 });
+            let blocks = (0..40)
+                .map(|k| std::array::from_fn(|l| -200.0 + (k * LANES + l) as f64 * 0.6))
+                .chain([far]);
+            for v in blocks {
+                family.eval(&v, &mut plain);
+                family.eval_with_factors(&v, &mut with, &factors);
+                for (&(row, power), &(factor, addend)) in members.iter().zip(&factors) {
+                    for l in 0..LANES {
+                        let want = plain[row][l].mul_add(factor, addend);
+                        let got = with[row][l];
+                        assert_eq!(got.to_bits(), want.to_bits(), "n {power}, V {}", v[l]);
+                        if (factor, addend) == (1.0, 0.0) {
+                            assert_eq!(got.to_bits(), plain[row][l].to_bits());
+                        }
+                    }
                 }
             }
         }

@@ -244,7 +244,12 @@ impl ExpTable {
         let mut inputs: Vec<usize> = self.members.iter().map(|m| m.x).collect();
         inputs.sort_unstable();
         inputs.dedup();
-        let groups = inputs
+        // A member's `coefficient * e^offset` and addend, applied to its exponential.
+        let factor_of = |r: usize| {
+            let m = &self.members[r - self.first];
+            (m.coefficient * m.offset.exp(), m.addend)
+        };
+        let groups: Vec<Group> = inputs
             .into_iter()
             .map(|x| {
                 // (register, slope) of this input's members.
@@ -261,8 +266,9 @@ impl ExpTable {
                     for member in &mut family.members {
                         member.0 = left[member.0].0;
                     }
+                    let factors = family.members.iter().map(|&(r, _)| factor_of(r)).collect();
                     // The input may be time or any variable, not only a potential.
-                    families.push(family.clamped_as_the_exponential());
+                    families.push((family.clamped_as_the_exponential(), factors));
                     left = direct.into_iter().map(|k| left[k]).collect();
                 }
                 Group {
@@ -272,9 +278,11 @@ impl ExpTable {
                 }
             })
             .collect();
-        let factors = (self.members.iter().enumerate())
-            .map(|(k, m)| (self.first + k, m.coefficient * m.offset.exp(), m.addend))
-            .filter(|&(_, factor, addend)| (factor, addend) != (1.0, 0.0))
+        // A family's members take their factors as they are written; the others after.
+        let factors = (groups.iter().flat_map(|g| &g.direct))
+            .map(|&(r, _)| (r, factor_of(r)))
+            .filter(|&(_, outer)| outer != (1.0, 0.0))
+            .map(|(r, (factor, addend))| (r, factor, addend))
             .collect();
         Exps { groups, factors }
     }
@@ -284,8 +292,11 @@ impl ExpTable {
 #[derive(Debug, Clone, PartialEq)]
 struct Group {
     input: usize,
-    /// Slopes that are whole multiples of one slope.
-    families: Vec<PowerFamily>,
+    /// Slopes that are whole multiples of one slope, each family with its members' (factor,
+    /// addend) in its members' order: `coefficient * e^offset` and the addend, `(1, 0)` where
+    /// there are none (`x * 1 + 0` is `x`, bit for bit, for the non-negative values an
+    /// exponential takes).
+    families: Vec<(PowerFamily, Vec<(f64, f64)>)>,
     /// The others: (register, slope).
     direct: Vec<(usize, f64)>,
 }
@@ -294,7 +305,8 @@ struct Group {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(super) struct Exps {
     groups: Vec<Group>,
-    /// (register, `coefficient * e^offset`, addend) of each member where they are not 1 and 0.
+    /// (register, `coefficient * e^offset`, addend) of each member outside a family where
+    /// they are not 1 and 0 (a family's members take theirs as they are computed).
     factors: Vec<(usize, f64, f64)>,
 }
 
@@ -306,7 +318,12 @@ impl Exps {
         let families: usize = groups.clone().map(|g| g.families.len()).sum();
         let direct: usize = groups.clone().map(|g| g.direct.len()).sum();
         let members: usize = groups
-            .map(|g| g.families.iter().map(|f| f.members.len()).sum::<usize>())
+            .map(|g| {
+                g.families
+                    .iter()
+                    .map(|(f, _)| f.members.len())
+                    .sum::<usize>()
+            })
             .sum();
         (families + direct, members + direct)
     }
@@ -316,8 +333,8 @@ impl Exps {
     pub(super) fn eval(&self, regs: &mut [Lanes]) {
         for group in &self.groups {
             let x = regs[group.input];
-            for family in &group.families {
-                family.eval(&x, regs);
+            for (family, factors) in &group.families {
+                family.eval_with_factors(&x, regs, factors);
             }
             for &(r, slope) in &group.direct {
                 let mut e = [0.0; LANES];
