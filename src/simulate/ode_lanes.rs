@@ -375,16 +375,22 @@ fn run_block<const EXP_EULER: bool>(block: Block, steps: Steps, watch: Watch) ->
             }
         }
         let (v0, v1) = (&v_start, &y[0]);
-        let mut crossed = false;
         let counting = t1 > transient;
-        let mut peak = false;
+        // Whether any lane crossed or peaked, branch-free over every lane (the detectors'
+        // threshold is `threshold`): a lane that blew up may raise either, which only sends
+        // the step to the per-lane passes below, where `live` decides. Tested per lane with
+        // its detector and `live` in one loop, this took about a tenth of the step.
+        let (mut crossed, mut peak) = (false, false);
         for l in 0..LANES {
-            let on = live[l];
-            crossed |= on && detectors[l].crosses(v0[l], v1[l]);
-            peak |= on && counting && is_peak(v_before[l], v0[l], v1[l], t, transient);
-            if on && counting {
-                voltage.min[l] = voltage.min[l].min(v1[l]);
-                voltage.max[l] = voltage.max[l].max(v1[l]);
+            crossed |= (v0[l] < threshold) & (v1[l] >= threshold);
+            peak |= counting & is_peak(v_before[l], v0[l], v1[l], t, transient);
+        }
+        if counting {
+            for l in 0..LANES {
+                let on = live[l];
+                let (min, max) = (voltage.min[l], voltage.max[l]);
+                voltage.min[l] = if on { min.min(v1[l]) } else { min };
+                voltage.max[l] = if on { max.max(v1[l]) } else { max };
             }
         }
         if peak {
