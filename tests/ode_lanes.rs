@@ -349,6 +349,61 @@ fn a_blow_up_of_another_variable_stops_the_lanes_at_the_same_step() {
     assert_eq!(e, general);
 }
 
+/// A lane that blows up records nothing after it, even where its state goes on crossing the
+/// threshold and peaking, and the lanes beside it record what they record alone: an
+/// oscillator (`v' = -u (1 + i)`, `u' = v (1 + i)`, period 2 pi / (1 + i)) started once past
+/// `V_LIMIT` (1e4: it dies at its first step, then swings through +-2e4) and once at v = 1.
+/// The step's events are tested on every lane at once, and `live` decides only per lane, so
+/// this is what would show a dead lane's crossings, maxima or extrema leaking in.
+#[test]
+fn a_lane_that_blew_up_records_nothing_after_and_its_neighbours_what_they_record_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "par i=0\ndv/dt=-u*(1+i)\ndu/dt=v*(1+i)\ninit v=1,u=0\ndone\n";
+    let model = ode_model(dir.path(), "ring.ode", text);
+    let Model::Ode(ode) = &model else {
+        unreachable!("an .ode file")
+    };
+    let program = LaneProgram::new(ode).unwrap();
+    let s = Settings {
+        t_max: 40.0,
+        dt: 0.01,
+        method: Method::Rk4,
+        record: Record::SpikesOnly,
+        threshold_mv: 0.5,
+    };
+    let run = |currents: &[f64], starts: &[Vec<f64>]| {
+        let neurons = Neurons {
+            params: &[ode.params.values()],
+            currents,
+            starts,
+        };
+        run_ode_lanes::<SimError>(ode, &program, &neurons, &s, 0.0, &|_| Ok(())).unwrap()
+    };
+    let (dead, alive) = (vec![2e4, 0.0], vec![1.0, 0.0]);
+    let together = run(&[0.0, 0.5], &[dead, alive.clone()]);
+    let alone = run(&[0.5], &[alive]);
+    let (run_dead, dead) = &together[0];
+    assert!(dead.blew_up);
+    assert_eq!(run_dead.steps, 1);
+    assert!(run_dead.spikes_ms.is_empty(), "{:?}", run_dead.spikes_ms);
+    assert_eq!(dead.n_maxima, 0);
+    assert_eq!((dead.v_min, dead.v_max), (f64::INFINITY, f64::NEG_INFINITY));
+    // The live lane: about 40 / (2 pi / 1.5) = 9.5 periods, one crossing and one maximum
+    // each, the same bits as alone.
+    let ((run_live, live), (run_alone, alone)) = (&together[1], &alone[0]);
+    assert!(!live.blew_up);
+    assert!(
+        (9..=10).contains(&run_live.spikes_ms.len()),
+        "{:?}",
+        run_live.spikes_ms
+    );
+    assert_eq!(run_live.spikes_ms, run_alone.spikes_ms);
+    assert_eq!(live.n_maxima, alone.n_maxima);
+    assert!(live.n_maxima >= 9, "{}", live.n_maxima);
+    assert_eq!((live.v_min, live.v_max), (alone.v_min, alone.v_max));
+    assert_eq!(run_live.final_state, run_alone.final_state);
+}
+
 /// A dt/2 run that blows up fails `fi`'s dt/2 check, not the curve, on lanes and on the
 /// general simulator alike: an oscillator (v crosses 0.5 once a period) kicked to 1e308 at
 /// t = 0.0025 only, a time RK4 evaluates at dt/2 = 0.005 (its first midpoint stage) but never

@@ -377,14 +377,17 @@ fn run_block<const EXP_EULER: bool>(block: Block, steps: Steps, watch: Watch) ->
         let (v0, v1) = (&v_start, &y[0]);
         let counting = t1 > transient;
         // Whether any lane crossed or peaked, branch-free over every lane (the detectors'
-        // threshold is `threshold`): a lane that blew up may raise either, which only sends
-        // the step to the per-lane passes below, where `live` decides. Tested per lane with
-        // its detector and `live` in one loop, this took about a tenth of the step.
+        // threshold is `threshold`), so that the loop vectorises: tested per lane with its
+        // detector and `live`, it took about a tenth of the exponential-Euler step. A lane
+        // that blew up may raise either flag (NaN raises neither, so this is rare): `peak`
+        // then runs its per-lane pass, `crossed` also one evaluation of the derivatives at
+        // t1, and `live` keeps either from recording anything for it.
         let (mut crossed, mut peak) = (false, false);
         for l in 0..LANES {
             crossed |= (v0[l] < threshold) & (v1[l] >= threshold);
             peak |= counting & is_peak(v_before[l], v0[l], v1[l], t, transient);
         }
+        // The extrema by a blend on `live`, not a branch, for the same reason.
         if counting {
             for l in 0..LANES {
                 let on = live[l];
