@@ -448,28 +448,47 @@ mod tests {
     /// `hh` with alpha_h steep enough (k = 4.9 mV) to take an exponential of its own instead
     /// of a power of the family's: the shape with a direct base.
     fn steep_alpha_h() -> ConductanceModel {
-        let mut m = builtin::hh();
-        if let Kinetics::AlphaBeta { alpha, .. } = &mut m.gates[1].kinetics {
-            *alpha = RateFn::Exp {
+        hh_with_rate(
+            1,
+            Rate::Alpha,
+            RateFn::Exp {
                 a: 0.07,
                 v0: -65.0,
                 k: -4.9,
-            };
-        }
-        m
+            },
+        )
     }
 
     /// `hh` with beta_n's slope 1/40 per mV instead of 1/80: its four bases are the powers 72,
     /// 40, 36 and 18 of one exponential, not `hh`'s.
     fn slower_beta_n() -> ConductanceModel {
-        let mut m = builtin::hh();
-        if let Kinetics::AlphaBeta { beta, .. } = &mut m.gates[2].kinetics {
-            *beta = RateFn::Exp {
+        hh_with_rate(
+            2,
+            Rate::Beta,
+            RateFn::Exp {
                 a: 0.125,
                 v0: -65.0,
                 k: -40.0,
-            };
-        }
+            },
+        )
+    }
+
+    /// Which rate of an alpha-beta gate [`hh_with_rate`] replaces.
+    enum Rate {
+        Alpha,
+        Beta,
+    }
+
+    /// `hh` with gate `gate`'s alpha or beta replaced by `rate`.
+    fn hh_with_rate(gate: usize, which: Rate, rate: RateFn) -> ConductanceModel {
+        let mut m = builtin::hh();
+        let Kinetics::AlphaBeta { alpha, beta } = &mut m.gates[gate].kinetics else {
+            unreachable!("hh's gates are alpha-beta")
+        };
+        *match which {
+            Rate::Alpha => alpha,
+            Rate::Beta => beta,
+        } = rate;
         m
     }
 
